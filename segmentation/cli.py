@@ -1,0 +1,33 @@
+"""The headless `protolabel` subcommands (Qt-free); `app.cli` adds the GUI on top."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+
+# Each module defines `add_parser(subparsers)`, which registers a subcommand whose
+# `func(args) -> int` default runs it. Modules are imported only when the parser is built.
+HEADLESS_COMMANDS = ("predict",)
+
+
+def build_parser(extra_commands: tuple[str, ...] = ()) -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="protolabel",
+        description="Annotation assistant for instance segmentation built around YOLACT.",
+    )
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name in HEADLESS_COMMANDS + extra_commands:
+        module = name if "." in name else f"segmentation.commands.{name}"
+        importlib.import_module(module).add_parser(subparsers)
+    return parser
+
+
+def add_engine_arguments(parser: argparse.ArgumentParser, *, default_top_k: int = 100) -> None:
+    """--weights/--config/--device/--score-threshold/--top-k, shared by every command that runs YOLACT."""
+    parser.add_argument("--weights", required=True, help="YOLACT checkpoint (.pth), official or fine-tuned")
+    parser.add_argument("--config", default=None, help="config name (default: from the file name or its keys)")
+    parser.add_argument("--device", default="auto", help="cpu, cuda, cuda:N or auto (default)")
+    parser.add_argument("--score-threshold", type=float, default=0.0, help="keep scores above this (default 0)")
+    parser.add_argument("--top-k", type=int, default=default_top_k, help="max detections per image")
+    parser.add_argument("--nms", choices=("fast", "traditional", "cross_class"), default="fast",
+                        help="NMS variant (default: fast, as the original's eval)")

@@ -1,0 +1,113 @@
+"""The YOLACT inference engine: checkpoint in, typed per-image `Detections` out."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from segmentation.detections import Detections
+from segmentation.yolact.box_coder import decode_boxes
+from segmentation.yolact.checkpoint import ModelInfo, load_yolact
+from segmentation.yolact.masks import assemble_soft_masks, binarize_at_image_size
+from segmentation.yolact.model import Yolact
+from segmentation.yolact.nms import NmsSettings, RawDetections, detect
+from segmentation.yolact.transform import YolactTransform, boxes_to_pixels
+
+
+@dataclass(frozen=True)
+class InferenceSettings:
+    """Defaults are the original's evaluation settings."""
+
+    score_threshold: float = 0.0  # keep detections with score > threshold (0 keeps all)
+    top_k: int = 100  # at most this many detections per image, best first
+    nms: NmsSettings = field(default_factory=NmsSettings)
+
+
+def resolve_device(device: str | torch.device = "auto") -> torch.device:
+    """'auto' picks CUDA when present; an unavailable CUDA request is a clear error."""
+    if str(device) == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    device = torch.device(device)
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError("CUDA was requested but no CUDA device is available; use --device cpu or auto")
+    return device
+
+
+class YolactEngine:
+    """Loads a checkpoint once and runs batches of BGR images through YOLACT."""
+
+    def __init__(
+        self,
+        weights: str | Path,
+        config: str | None = None,
+        device: str | torch.device = "auto",
+        settings: InferenceSettings | None = None,
+    ) -> None:
+        self.device = resolve_device(device)
+        model, self.info = load_yolact(weights, config)
+        self.model: Yolact = model.to(self.device)
+        self.settings = settings or InferenceSettings()
+        self.transform = YolactTransform(
+            self.info.config.max_size, imagenet_normalize=self.info.config.backbone != "darknet53"
+        )
+
+    @classmethod
+    def from_model(cls, model: Yolact, info: ModelInfo, device="cpu", settings=None) -> YolactEngine:
+        """Wrap an already built model (training evaluates its own weights this way)."""
+        engine = cls.__new__(cls)
+        engine.device = resolve_device(device)
+        engine.model, engine.info = model.to(engine.device).eval(), info
+        engine.settings = settings or InferenceSettings()
+        engine.transform = YolactTransform(info.config.max_size, info.config.backbone != "darknet53")
+        return engine
+
+    @property
+    def class_names(self) -> tuple[str, ...]:
+        return self.info.class_names
+
+    def predict(self, images: Sequence[np.ndarray]) -> list[Detections]:
+        """Detections for each BGR uint8 image, in one forward pass."""
+        if not images:
+            return []
+        with torch.inference_mode():
+            out = self.model(self.transform(list(images), self.device))
+            probs = torch.softmax(out.conf, dim=-1)
+            results = []
+            for b, image in enumerate(images):
+                boxes = decode_boxes(out.loc[b], out.anchors)
+                raw = detect(boxes, probs[b], out.coefficients[b], self.settings.nms, self.info.config.max_size)
+                results.append(self._finish(raw, out.prototypes[b], image.shape[:2]))
+        return results
+
+    def predict_image(self, image: np.ndarray) -> Detections:
+        return self.predict([image])[0]
+
+    def _finish(self, raw: RawDetections, prototypes: torch.Tensor, image_size: tuple[int, int]) -> Detections:
+        """Re-score (YOLACT++), filter, assemble masks at the original size."""
+        soft = assemble_soft_masks(prototypes, raw.coefficients, raw.boxes)
+        scores = raw.scores
+        if self.info.config.use_maskiou and len(scores):
+            maskiou = self.model.maskiou_net(soft[:, None])
+            scores = scores * maskiou.gather(1, raw.classes[:, None])[:, 0]
+        order = torch.argsort(scores, descending=True, stable=True)
+        if self.settings.score_threshold > 0:
+            order = order[scores[order] > self.settings.score_threshold]
+        order = order[: self.settings.top_k]
+        boxes_rel = raw.boxes[order]
+        masks = binarize_at_image_size(soft[order], boxes_rel, image_size)
+        return Detections(
+            image_size=(int(image_size[0]), int(image_size[1])),
+            classes=raw.classes[order].cpu().numpy().astype(np.int64),
+            scores=scores[order].float().cpu().numpy(),
+            boxes=boxes_to_pixels(boxes_rel, image_size).float().cpu().numpy(),
+            boxes_rel=boxes_rel.float().cpu().numpy(),
+            masks=masks,
+            coefficients=raw.coefficients[order].float().cpu().numpy(),
+            prototypes=prototypes.float().cpu().numpy(),
+            class_names=self.info.class_names,
+            category_ids=self.info.category_ids,
+        )

@@ -1,0 +1,87 @@
+"""Reading images from disk the way the whole product sees them, with clear errors."""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+IMAGE_EXTENSIONS = frozenset(
+    {".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp", ".jp2", ".pbm", ".pgm", ".ppm"}
+)
+MAX_PIXELS = 300_000_000  # beyond this a single image would need gigabytes per mask stack
+
+
+class ImageReadError(Exception):
+    """An image file could not be read; the message names the file and the reason."""
+
+
+def read_image(path: str | os.PathLike) -> np.ndarray:
+    """Read an image as BGR uint8 H x W x 3, EXIF orientation applied.
+
+    Works for non-ASCII paths, grayscale, RGBA (alpha dropped), 16-bit and float images.
+    """
+    path = Path(path)
+    try:
+        data = np.fromfile(path, dtype=np.uint8)
+    except OSError as exc:
+        raise ImageReadError(f"{path}: cannot open file ({exc.strerror or exc})") from None
+    if data.size == 0:
+        raise ImageReadError(f"{path}: file is empty")
+    # ANYDEPTH|ANYCOLOR keeps 16-bit data and still applies the EXIF orientation (UNCHANGED would not).
+    try:
+        image = cv2.imdecode(data, cv2.IMREAD_ANYDEPTH | cv2.IMREAD_ANYCOLOR)
+    except cv2.error as exc:
+        raise ImageReadError(f"{path}: cannot decode image ({str(exc).strip().splitlines()[-1]})") from None
+    if image is None:
+        raise ImageReadError(f"{path}: not an image or the file is corrupt")
+    if image.shape[0] * image.shape[1] > MAX_PIXELS:
+        h, w = image.shape[:2]
+        raise ImageReadError(f"{path}: image is {w}x{h} pixels, more than the {MAX_PIXELS // 1_000_000} MP supported")
+    return to_bgr8(image)
+
+
+def to_bgr8(image: np.ndarray) -> np.ndarray:
+    """Convert any decoded image (gray, BGRA, 16-bit, float) to BGR uint8."""
+    if image.dtype == np.uint16:
+        image = (image.astype(np.float32) / 257.0).round().astype(np.uint8)
+    elif image.dtype in (np.float32, np.float64):
+        scale = 255.0 if float(np.nanmax(image, initial=0.0)) <= 1.0 else 1.0
+        image = np.clip(np.nan_to_num(image) * scale, 0, 255).round().astype(np.uint8)
+    elif image.dtype != np.uint8:
+        image = np.clip(image, 0, 255).astype(np.uint8)
+    if image.ndim == 2:
+        image = cv2.cvtColor(image, cv2.COLOR_GRAY2BGR)
+    elif image.shape[2] == 4:
+        image = cv2.cvtColor(image, cv2.COLOR_BGRA2BGR)
+    elif image.shape[2] == 1:
+        image = cv2.cvtColor(image, cv2.COLOR_GRAY2BGR)
+    return np.ascontiguousarray(image)
+
+
+def natural_key(text: str) -> list:
+    """Sort key that orders 'img2' before 'img10'."""
+    return [int(part) if part.isdigit() else part.casefold() for part in re.split(r"(\d+)", text)]
+
+
+def is_image_file(path: str | os.PathLike) -> bool:
+    return Path(path).suffix.lower() in IMAGE_EXTENSIONS
+
+
+def iter_image_files(folder: str | os.PathLike) -> Iterator[Path]:
+    """Image files under `folder`, recursively, in natural order; hidden folders are skipped."""
+    root = Path(folder)
+    found: list[tuple[list, Path]] = []
+    for dirpath, dirnames, filenames in os.walk(root):
+        dirnames[:] = [d for d in dirnames if not d.startswith(".")]
+        rel_dir = os.path.relpath(dirpath, root)
+        for name in filenames:
+            if Path(name).suffix.lower() in IMAGE_EXTENSIONS:
+                rel = name if rel_dir == "." else os.path.join(rel_dir, name)
+                found.append((natural_key(rel.replace(os.sep, "/")), Path(dirpath) / name))
+    found.sort(key=lambda item: item[0])
+    return (path for _, path in found)

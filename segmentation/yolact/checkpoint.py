@@ -1,0 +1,172 @@
+"""Loading official (and fine-tuned) YOLACT checkpoints with one clear error per problem (spec section 11)."""
+
+from __future__ import annotations
+
+import json
+import pickle
+import re
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+
+from segmentation.yolact.classes import COCO_CATEGORY_IDS, COCO_CLASSES
+from segmentation.yolact.config import CONFIGS, YolactConfig, config_name_from_filename
+from segmentation.yolact.model import Yolact
+
+IGNORED_SUFFIXES = (".num_batches_tracked",)
+IGNORED_PREFIXES = ("semantic_seg_conv.",)  # training-only head, loaded when it fits, never required
+
+
+class CheckpointError(Exception):
+    """The weights file cannot be used; the message says which file and why."""
+
+
+@dataclass(frozen=True)
+class ModelInfo:
+    config: YolactConfig
+    class_names: tuple[str, ...]
+    category_ids: tuple[int, ...]
+    weights_path: Path
+
+
+def read_state_dict(path: str | Path) -> dict[str, torch.Tensor]:
+    """The flat name -> tensor dict in a .pth file, read safely (weights_only)."""
+    path = Path(path)
+    if not path.is_file():
+        raise CheckpointError(f"{path}: no such weights file")
+    try:
+        data = torch.load(path, map_location="cpu", weights_only=True)
+    except (RuntimeError, EOFError, pickle.UnpicklingError, zipfile.BadZipFile, ValueError, OSError) as exc:
+        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        if "zip archive" in reason or "central directory" in reason or isinstance(exc, EOFError):
+            reason = f"the file is truncated or not a PyTorch file ({reason})"
+        raise CheckpointError(f"{path}: cannot read weights: {reason}") from None
+    if isinstance(data, dict) and not any(isinstance(v, torch.Tensor) for v in data.values()):
+        for wrapper in ("state_dict", "model"):
+            if isinstance(data.get(wrapper), dict):
+                data = data[wrapper]
+                break
+    if not isinstance(data, dict) or not data or not all(isinstance(v, torch.Tensor) for v in data.values()):
+        raise CheckpointError(f"{path}: not a YOLACT checkpoint (expected a dict of tensors, got {type(data).__name__})")
+    return dict(data)
+
+
+def _drop_legacy_keys(state: dict[str, torch.Tensor], config: YolactConfig) -> dict[str, torch.Tensor]:
+    """The original loader's two clean-ups: old `backbone.layerN` names and extra FPN downsample layers."""
+    out = {}
+    for key, value in state.items():
+        if key.startswith("backbone.layer") and not key.startswith("backbone.layers"):
+            continue
+        m = re.match(r"fpn\.downsample_layers\.(\d+)\.", key)
+        if m and int(m.group(1)) >= 2:
+            continue
+        out[key] = value
+    return out
+
+
+def infer_config(state: dict[str, torch.Tensor], path: str | Path | None = None, name: str | None = None) -> YolactConfig:
+    """The config for a checkpoint: the name given, else the official file name, else from keys and shapes."""
+    if name is not None:
+        if name not in CONFIGS:
+            raise CheckpointError(f"unknown config {name!r}; known configs: {', '.join(CONFIGS)}")
+        config = CONFIGS[name]
+    elif path is not None and (from_name := config_name_from_filename(path)) is not None:
+        config = CONFIGS[from_name]
+    else:
+        config = _config_from_keys(state, path)
+    return config.with_num_classes(_num_classes(state, config, path))
+
+
+def _config_from_keys(state: dict[str, torch.Tensor], path) -> YolactConfig:
+    if not any(k.startswith("prediction_layers.0.") for k in state):
+        raise CheckpointError(f"{path}: not a YOLACT checkpoint (no 'prediction_layers.0.*' keys)")
+    plus = any(k.startswith("maskiou_net.") for k in state)
+    if "backbone._preconv.0.weight" in state:
+        return CONFIGS["yolact_darknet53"]
+    stage3_blocks = {int(m.group(1)) for k in state if (m := re.match(r"backbone\.layers\.2\.(\d+)\.", k))}
+    deep = len(stage3_blocks) > 6
+    if plus:
+        return CONFIGS["yolact_plus_base" if deep else "yolact_plus_resnet50"]
+    # im400/im700 have the same weights as yolact_base; without a name the input size cannot be known.
+    return CONFIGS["yolact_base" if deep else "yolact_resnet50"]
+
+
+def _num_classes(state: dict[str, torch.Tensor], config: YolactConfig, path) -> int:
+    conf = state.get("prediction_layers.0.conf_layer.weight")
+    if conf is None:
+        raise CheckpointError(f"{path}: not a YOLACT checkpoint (no 'prediction_layers.0.conf_layer.weight')")
+    anchors = config.anchors_per_location
+    if conf.shape[0] % anchors:
+        raise CheckpointError(
+            f"{path}: conf layer has {conf.shape[0]} outputs, not a multiple of the {anchors} anchors per "
+            f"location of config {config.name}"
+        )
+    return conf.shape[0] // anchors
+
+
+def _describe_mismatch(model: Yolact, state: dict[str, torch.Tensor], config: YolactConfig, path) -> str | None:
+    expected = {k: v.shape for k, v in model.state_dict().items() if not k.endswith(IGNORED_SUFFIXES)}
+    given = {k: v.shape for k, v in state.items() if not k.endswith(IGNORED_SUFFIXES)}
+    required = {k for k in expected if not k.startswith(IGNORED_PREFIXES)}
+    missing = sorted(required - given.keys())
+    unexpected = sorted(k for k in given.keys() - expected.keys() if not k.startswith(IGNORED_PREFIXES))
+    shapes = sorted(
+        f"{k} (file {list(given[k])}, {config.name} needs {list(expected[k])})"
+        for k in required & given.keys() if given[k] != expected[k]
+    )
+    if not (missing or unexpected or shapes):
+        return None
+
+    def listing(title: str, items: list[str]) -> str:
+        more = f", ... ({len(items) - 5} more)" if len(items) > 5 else ""
+        return f"{len(items)} {title}: {', '.join(items[:5])}{more}"
+
+    parts = [listing(t, i) for t, i in (("missing keys", missing), ("unexpected keys", unexpected),
+                                         ("shape mismatches", shapes)) if i]
+    hint = ""
+    if any(k.startswith("maskiou_net.") for k in unexpected):
+        hint = " (this looks like a YOLACT++ checkpoint; try a yolact_plus_* config)"
+    elif any(k.startswith("maskiou_net.") for k in missing):
+        hint = " (this looks like a YOLACT v1 checkpoint; try a non-plus config)"
+    return f"{path}: does not match config {config.name}{hint}: " + "; ".join(parts)
+
+
+def class_names_for(path: str | Path, num_classes: int) -> tuple[tuple[str, ...], tuple[int, ...]]:
+    """Class names and category ids: COCO for 81-class models, else a sidecar file, else class_1..N."""
+    foreground = num_classes - 1
+    path = Path(path)
+    for sidecar in (path.with_suffix(".classes.json"), path.with_name(path.name + ".classes.json")):
+        if sidecar.is_file():
+            try:
+                names = json.loads(sidecar.read_text(encoding="utf-8"))
+            except (OSError, json.JSONDecodeError) as exc:
+                raise CheckpointError(f"{sidecar}: cannot read class names ({exc})") from None
+            if isinstance(names, dict):
+                names = names.get("classes")
+            if not isinstance(names, list) or len(names) != foreground or not all(isinstance(n, str) for n in names):
+                raise CheckpointError(f"{sidecar}: expected a JSON list of {foreground} class names")
+            ids = tuple(COCO_CATEGORY_IDS) if tuple(names) == COCO_CLASSES else tuple(range(1, foreground + 1))
+            return tuple(names), ids
+    if foreground == len(COCO_CLASSES):
+        return COCO_CLASSES, COCO_CATEGORY_IDS
+    return tuple(f"class_{i}" for i in range(1, foreground + 1)), tuple(range(1, foreground + 1))
+
+
+def load_yolact(path: str | Path, config_name: str | None = None) -> tuple[Yolact, ModelInfo]:
+    """Build the model for a checkpoint and load its weights (eval mode, CPU)."""
+    path = Path(path)
+    state = read_state_dict(path)
+    config = infer_config(state, path, config_name)
+    state = _drop_legacy_keys(state, config)
+    model = Yolact(config)
+    problem = _describe_mismatch(model, state, config, path)
+    if problem:
+        raise CheckpointError(problem)
+    own = model.state_dict()
+    usable = {k: v for k, v in state.items() if k in own and own[k].shape == v.shape}
+    model.load_state_dict(usable, strict=False)
+    model.eval()
+    names, ids = class_names_for(path, config.num_classes)
+    return model, ModelInfo(config, names, ids, path)
