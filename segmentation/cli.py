@@ -31,3 +31,17 @@ def add_engine_arguments(parser: argparse.ArgumentParser, *, default_top_k: int 
     parser.add_argument("--top-k", type=int, default=default_top_k, help="max detections per image")
     parser.add_argument("--nms", choices=("fast", "traditional", "cross_class"), default="fast",
                         help="NMS variant (default: fast, as the original's eval)")
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Headless entry point (no GUI subcommand)."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return 2
+    return int(args.func(args))
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

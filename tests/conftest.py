@@ -30,7 +30,8 @@ def make_checkpoint(config: str, seed: int = 0) -> Path:
     manifest = shared_path("spec", "checkpoint-keys", f"{config}.json")
     tool = shared_path("tools", "make_checkpoint.py")
     digest = hashlib.sha256(manifest.read_bytes() + tool.read_bytes()).hexdigest()[:12]
-    out = CHECKPOINT_CACHE / digest / f"{config}_s{seed}.pth"  # official-style name keeps the config inferable
+    # Official-style name (<config>_<epoch>_<iteration>.pth) so the config is taken from the file name.
+    out = CHECKPOINT_CACHE / digest / f"{config}_{seed}_0.pth"
     if not out.exists():
         out.parent.mkdir(parents=True, exist_ok=True)
         tmp = out.with_suffix(f".tmp{os.getpid()}")

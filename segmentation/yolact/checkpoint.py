@@ -11,6 +11,7 @@ from pathlib import Path
 
 import torch
 
+from segmentation.images import natural_key
 from segmentation.yolact.classes import COCO_CATEGORY_IDS, COCO_CLASSES
 from segmentation.yolact.config import CONFIGS, YolactConfig, config_name_from_filename
 from segmentation.yolact.model import Yolact
@@ -106,12 +107,22 @@ def _num_classes(state: dict[str, torch.Tensor], config: YolactConfig, path) -> 
     return conf.shape[0] // anchors
 
 
+def _group_by_module(keys) -> list[str]:
+    """Keys summarised per module ('backbone.layers.2.6.*'), in natural order, so long lists stay readable."""
+    modules: dict[str, int] = {}
+    for key in keys:
+        parts = key.split(".")
+        module = ".".join(parts[:4]) if len(parts) > 4 else ".".join(parts[:-1]) or key
+        modules[module] = modules.get(module, 0) + 1
+    return [f"{m}.* ({n} keys)" if n > 1 else f"{m}.*" for m, n in sorted(modules.items(), key=lambda i: natural_key(i[0]))]
+
+
 def _describe_mismatch(model: Yolact, state: dict[str, torch.Tensor], config: YolactConfig, path) -> str | None:
     expected = {k: v.shape for k, v in model.state_dict().items() if not k.endswith(IGNORED_SUFFIXES)}
     given = {k: v.shape for k, v in state.items() if not k.endswith(IGNORED_SUFFIXES)}
     required = {k for k in expected if not k.startswith(IGNORED_PREFIXES)}
-    missing = sorted(required - given.keys())
-    unexpected = sorted(k for k in given.keys() - expected.keys() if not k.startswith(IGNORED_PREFIXES))
+    missing = _group_by_module(required - given.keys())
+    unexpected = _group_by_module(k for k in given.keys() - expected.keys() if not k.startswith(IGNORED_PREFIXES))
     shapes = sorted(
         f"{k} (file {list(given[k])}, {config.name} needs {list(expected[k])})"
         for k in required & given.keys() if given[k] != expected[k]
@@ -121,7 +132,7 @@ def _describe_mismatch(model: Yolact, state: dict[str, torch.Tensor], config: Yo
 
     def listing(title: str, items: list[str]) -> str:
         more = f", ... ({len(items) - 5} more)" if len(items) > 5 else ""
-        return f"{len(items)} {title}: {', '.join(items[:5])}{more}"
+        return f"{title}: {', '.join(items[:5])}{more}"
 
     parts = [listing(t, i) for t, i in (("missing keys", missing), ("unexpected keys", unexpected),
                                          ("shape mismatches", shapes)) if i]

@@ -1,0 +1,109 @@
+"""`protolabel predict`: run YOLACT on images or folders and write detections as JSON (a contract other tools read)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+from pycocotools import mask as mask_utils
+
+from segmentation.cli import add_engine_arguments
+from segmentation.detections import Detections
+from segmentation.files import atomic_write_text
+from segmentation.images import ImageReadError, iter_image_files, read_image
+
+
+def add_parser(subparsers) -> None:
+    parser = subparsers.add_parser(
+        "predict", help="detect objects and write them as JSON",
+        description="Run YOLACT on images (or folders of images) and write one JSON object per detection.",
+    )
+    add_engine_arguments(parser)
+    parser.add_argument("--batch-size", type=int, default=1, help="images per forward pass (default 1)")
+    parser.add_argument("--out", default=None, help="output JSON file (default: standard output)")
+    parser.add_argument("inputs", nargs="+", metavar="IMAGE_OR_FOLDER")
+    parser.set_defaults(func=run)
+
+
+def detection_records(file_name: str, det: Detections) -> list[dict]:
+    """The JSON objects of one image, in descending score order."""
+    records = []
+    boxes = det.integer_boxes
+    category_ids = det.detection_category_ids
+    for i in range(len(det)):
+        x1, y1, x2, y2 = (int(v) for v in boxes[i])
+        rle = mask_utils.encode(np.asfortranarray(det.masks[i].astype(np.uint8)))
+        records.append({
+            "file_name": file_name,
+            "category_id": int(category_ids[i]),
+            "class_name": det.class_names[det.classes[i]],
+            "score": float(det.scores[i]),
+            "bbox": [round(float(v), 1) for v in (x1, y1, x2 - x1, y2 - y1)],
+            "segmentation": {"size": [int(s) for s in rle["size"]], "counts": rle["counts"].decode("ascii")},
+            "coefficients": [float(c) for c in det.coefficients[i]],
+        })
+    return records
+
+
+def expand_inputs(inputs: list[str]) -> Iterator[tuple[str, Path]]:
+    """(name as given or found, path) for every image argument and every image inside folder arguments."""
+    for item in inputs:
+        path = Path(item)
+        if path.is_dir():
+            for found in iter_image_files(path):
+                yield str(Path(item) / found.relative_to(path)), found
+        else:
+            yield item, path
+
+
+def run(args: argparse.Namespace) -> int:
+    from segmentation.engine import InferenceSettings, YolactEngine
+    from segmentation.yolact.checkpoint import CheckpointError
+    from segmentation.yolact.nms import NmsSettings
+
+    try:
+        settings = InferenceSettings(args.score_threshold, args.top_k, NmsSettings(method=args.nms))
+        engine = YolactEngine(args.weights, args.config, args.device, settings)
+    except (CheckpointError, ValueError) as exc:
+        print(f"protolabel predict: {exc}", file=sys.stderr)
+        return 2
+    items = list(expand_inputs(args.inputs))
+    if not items:
+        print("protolabel predict: no images found in the given paths", file=sys.stderr)
+        return 1
+    show_progress = len(items) > 1 or any(Path(i).is_dir() for i in args.inputs)
+    records: list[dict] = []
+    done = failed = 0
+    batch: list[tuple[str, np.ndarray]] = []
+
+    def flush() -> None:
+        nonlocal done
+        for (name, _), det in zip(batch, engine.predict([image for _, image in batch])):
+            records.extend(detection_records(name, det))
+            done += 1
+        batch.clear()
+        if show_progress:
+            print(f"[{done + failed}/{len(items)}] images processed", file=sys.stderr)
+
+    for name, path in items:
+        try:
+            batch.append((name, read_image(path)))
+        except ImageReadError as exc:
+            failed += 1
+            print(f"skipped: {exc}", file=sys.stderr)
+        if len(batch) >= max(1, args.batch_size):
+            flush()
+    if batch:
+        flush()
+    text = json.dumps(records)
+    if args.out:
+        atomic_write_text(args.out, text)
+    else:
+        sys.stdout.write(text + "\n")
+    if show_progress or failed:
+        print(f"{done} images processed, {failed} skipped, {len(records)} detections", file=sys.stderr)
+    return 0 if done else 1
