@@ -98,6 +98,13 @@ class Instances:
         fields.update(changes)
         return self._with(fields)
 
+    def with_class_names(self, class_names: Sequence[str]) -> Instances:
+        """The same objects against another class-name list (e.g. one with labels appended)."""
+        out = self._with(self._fields)
+        out.class_names = tuple(class_names)
+        out._check()
+        return out
+
     def without_field(self, name: str) -> Instances:
         if name in CORE_FIELDS:
             raise ValueError(f"{name!r} is a core field and cannot be removed")

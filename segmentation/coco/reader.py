@@ -1,0 +1,317 @@
+"""Reading COCO instance files from our export and from other tools (CVAT, labelme, Roboflow, ...).
+
+Accepted: polygon lists, RLE (compressed or not) with iscrowd 0 or 1, bbox-only annotations
+(read as rectangles), categories with any positive ids. A file that is not usable raises
+`CocoFormatError` whose message names the first problems by JSON path; reading never
+changes anything on disk.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from segmentation.coco.dataset import Category, CocoDataset, CocoImage
+from segmentation.coco.export import STANDARD_ANNOTATION_KEYS, STANDARD_IMAGE_KEYS
+from segmentation.geometry.instances import PROVENANCES, Instances
+from segmentation.geometry.polygons import shape_from_rle
+from segmentation.geometry.shapes import Polygon, Shape
+
+MAX_REPORTED = 10  # problems named in the error message
+MAX_COLLECTED = 50  # stop checking after this many
+BACKGROUND_NAMES = frozenset({"background", "_background_", "__background__", "__ignore__", "bg"})
+HUMAN_PROVENANCE = "edited"  # objects from other tools were drawn by a person
+
+
+class CocoFormatError(ValueError):
+    """The file is not a usable COCO file; `problems` lists (json_path, message) pairs."""
+
+    def __init__(self, source: str, problems: list[tuple[str, str]]):
+        self.source = source
+        self.problems = problems
+        shown = "\n".join(f"  {path}: {message}" for path, message in problems[:MAX_REPORTED])
+        more = len(problems) - MAX_REPORTED
+        tail = f"\n  ... and {more} more" if more > 0 else ""
+        super().__init__(f"{source}: not a usable COCO file:\n{shown}{tail}")
+
+
+class _Problems:
+    def __init__(self, source: str) -> None:
+        self.source = source
+        self.items: list[tuple[str, str]] = []
+
+    def add(self, path: str, message: str) -> None:
+        self.items.append((path, message))
+        if len(self.items) >= MAX_COLLECTED:
+            raise CocoFormatError(self.source, self.items)
+
+    def raise_if_any(self) -> None:
+        if self.items:
+            raise CocoFormatError(self.source, self.items)
+
+
+def read_coco(path: str | os.PathLike) -> CocoDataset:
+    """Read a COCO file; raises CocoFormatError (problems named by JSON path) or OSError."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise CocoFormatError(str(path), [("$", f"not UTF-8 text ({exc.reason} at byte {exc.start})")]) from None
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise CocoFormatError(str(path), [("$", f"not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}")]) from None
+    return parse_coco(data, source=str(path))
+
+
+def parse_coco(data: Any, *, source: str = "<COCO data>") -> CocoDataset:
+    """A CocoDataset from parsed COCO JSON; raises CocoFormatError naming the first problems."""
+    problems = _Problems(source)
+    if not isinstance(data, Mapping):
+        problems.add("$", f"expected a JSON object, got {_kind(data)}")
+        problems.raise_if_any()
+    for key in ("images", "categories"):
+        if key not in data:
+            problems.add("$", f"missing required key {key!r}")
+        elif not isinstance(data[key], list):
+            problems.add(f"$.{key}", f"expected a list, got {_kind(data[key])}")
+    annotations = data.get("annotations", [])
+    if not isinstance(annotations, list):
+        problems.add("$.annotations", f"expected a list, got {_kind(annotations)}")
+    problems.raise_if_any()
+
+    categories = _read_categories(data["categories"], problems)
+    images = _read_images(data["images"], problems)
+    problems.raise_if_any()
+    per_image = _read_annotations(annotations, images, categories, problems)
+    problems.raise_if_any()
+
+    notes: list[str] = []
+    used = {cat_id for anns in per_image.values() for (_, cat_id, *_rest) in anns}
+    kept_categories = []
+    for cat in categories.values():
+        if cat.id not in used and (cat.id < 1 or cat.name.strip().lower() in BACKGROUND_NAMES):
+            notes.append(f"dropped unused category {cat.name!r} (id {cat.id}): COCO has no background class")
+            continue
+        kept_categories.append(cat)
+    index_of = {cat.id: i for i, cat in enumerate(kept_categories)}
+    if any(cat.id < 1 for cat in kept_categories):
+        notes.append("category ids were not all >= 1; renumbered 1..N in file order")
+        kept_categories = [Category(i + 1, c.name, c.supercategory) for i, c in enumerate(kept_categories)]
+    class_names = tuple(c.name for c in kept_categories)
+
+    dataset_images = []
+    for image_id, (file_name, width, height, extra) in images.items():
+        anns = per_image.get(image_id, [])
+        instances = Instances(
+            (height, width),
+            class_names=class_names,
+            shapes=[a[0] for a in anns],
+            classes=[index_of[a[1]] for a in anns],
+            scores=[a[2] for a in anns],
+            provenance=[a[3] for a in anns],
+            crowd=[a[4] for a in anns],
+            attributes=_object_list([a[5] for a in anns]),
+        )
+        dataset_images.append(CocoImage(file_name, width, height, instances, image_id, extra))
+    bbox_only = sum(1 for anns in per_image.values() for a in anns if a[6])
+    if bbox_only:
+        notes.append(f"{bbox_only} annotations had no segmentation; their bbox was read as a rectangle")
+    return CocoDataset(
+        tuple(kept_categories),
+        dataset_images,
+        info=data.get("info") if isinstance(data.get("info"), Mapping) else None,
+        licenses=data.get("licenses") if isinstance(data.get("licenses"), list) else None,
+        import_notes=tuple(notes),
+    )
+
+
+def _read_categories(items: list, problems: _Problems) -> dict[int, Category]:
+    out: dict[int, Category] = {}
+    for i, cat in enumerate(items):
+        where = f"$.categories[{i}]"
+        if not isinstance(cat, Mapping):
+            problems.add(where, f"expected an object, got {_kind(cat)}")
+            continue
+        cat_id, name = cat.get("id"), cat.get("name")
+        if not _is_int(cat_id):
+            problems.add(f"{where}.id", f"expected an integer id, got {cat_id!r}")
+            continue
+        if not isinstance(name, str) or not name.strip():
+            problems.add(f"{where}.name", f"expected a non-empty string, got {name!r}")
+            continue
+        if cat_id in out:
+            problems.add(f"{where}.id", f"duplicate category id {cat_id}")
+            continue
+        supercategory = cat.get("supercategory")
+        out[cat_id] = Category(int(cat_id), name, supercategory if isinstance(supercategory, str) else "")
+    return out
+
+
+def _read_images(items: list, problems: _Problems) -> dict[int, tuple[str, int, int, dict]]:
+    out: dict[int, tuple[str, int, int, dict]] = {}
+    names: dict[str, int] = {}
+    for i, img in enumerate(items):
+        where = f"$.images[{i}]"
+        if not isinstance(img, Mapping):
+            problems.add(where, f"expected an object, got {_kind(img)}")
+            continue
+        image_id, file_name = img.get("id"), img.get("file_name")
+        ok = True
+        if not _is_int(image_id):
+            problems.add(f"{where}.id", f"expected an integer id, got {image_id!r}")
+            ok = False
+        elif image_id in out:
+            problems.add(f"{where}.id", f"duplicate image id {image_id}")
+            ok = False
+        if not isinstance(file_name, str) or not file_name.strip():
+            problems.add(f"{where}.file_name", f"expected a non-empty string, got {file_name!r}")
+            ok = False
+        for key in ("width", "height"):
+            value = img.get(key)
+            if not _is_int(value) or value <= 0:
+                problems.add(f"{where}.{key}", f"expected a positive integer, got {value!r}")
+                ok = False
+        if not ok:
+            continue
+        file_name = file_name.replace("\\", "/").lstrip("/")
+        if file_name in names:
+            problems.add(f"{where}.file_name", f"{file_name!r} is also image id {names[file_name]}")
+            continue
+        names[file_name] = image_id
+        extra = {k: v for k, v in img.items() if k not in STANDARD_IMAGE_KEYS}
+        out[int(image_id)] = (file_name, int(img["width"]), int(img["height"]), extra)
+    return out
+
+
+def _read_annotations(items: list, images: dict, categories: dict, problems: _Problems) -> dict[int, list]:
+    """Per image id: (shape, category id, score, provenance, crowd, attributes, bbox_only) tuples."""
+    out: dict[int, list] = {}
+    seen_ids: set = set()
+    for i, ann in enumerate(items):
+        where = f"$.annotations[{i}]"
+        if not isinstance(ann, Mapping):
+            problems.add(where, f"expected an object, got {_kind(ann)}")
+            continue
+        ann_id = ann.get("id")
+        if ann_id is not None:
+            if ann_id in seen_ids:
+                problems.add(f"{where}.id", f"duplicate annotation id {ann_id!r}")
+                continue
+            seen_ids.add(ann_id)
+        image_id, cat_id = ann.get("image_id"), ann.get("category_id")
+        if not _is_int(image_id) or image_id not in images:
+            problems.add(f"{where}.image_id", f"no image with id {image_id!r}")
+            continue
+        if not _is_int(cat_id) or cat_id not in categories:
+            problems.add(f"{where}.category_id", f"no category with id {cat_id!r}")
+            continue
+        iscrowd = ann.get("iscrowd", 0)
+        if iscrowd not in (0, 1) or isinstance(iscrowd, float):
+            problems.add(f"{where}.iscrowd", f"expected 0 or 1, got {iscrowd!r}")
+            continue
+        _, width, height, _ = images[image_id]
+        shape, bbox_only = _read_geometry(ann, where, width, height, problems)
+        if shape is None:
+            continue
+        score = ann.get("score")
+        score = float(score) if _is_number(score) else math.nan
+        source = ann.get("source")
+        provenance = source if source in PROVENANCES else HUMAN_PROVENANCE
+        attributes = {k: v for k, v in ann.items() if k not in STANDARD_ANNOTATION_KEYS} or None
+        out.setdefault(int(image_id), []).append(
+            (shape, int(cat_id), score, provenance, bool(iscrowd), attributes, bbox_only)
+        )
+    return out
+
+
+def _read_geometry(ann: Mapping, where: str, width: int, height: int, problems: _Problems):
+    """(Shape, read_from_bbox) of one annotation, or (None, False) after reporting a problem."""
+    seg = ann.get("segmentation")
+    if isinstance(seg, Mapping):
+        return _read_rle(seg, f"{where}.segmentation", width, height, problems), False
+    if isinstance(seg, list) and seg:
+        parts = []
+        for j, poly in enumerate(seg):
+            ring = _ring(poly)
+            if isinstance(ring, str):
+                problems.add(f"{where}.segmentation[{j}]", ring)
+                return None, False
+            if len(ring) >= 3:  # degenerate parts (fewer than 3 points) carry no area
+                parts.append(Polygon(ring))
+        if not parts:
+            problems.add(f"{where}.segmentation", "no polygon with at least 3 points")
+            return None, False
+        return Shape(tuple(parts)), False
+    if seg not in (None, []):
+        problems.add(f"{where}.segmentation", f"expected polygon lists or an RLE object, got {_kind(seg)}")
+        return None, False
+    bbox = ann.get("bbox")
+    if isinstance(bbox, list) and len(bbox) == 4 and all(_is_number(v) for v in bbox) and bbox[2] > 0 and bbox[3] > 0:
+        x, y, w, h = (float(v) for v in bbox)
+        return Shape((Polygon(np.array([[x, y], [x + w, y], [x + w, y + h], [x, y + h]])),)), True
+    problems.add(f"{where}.segmentation", "missing, and no usable bbox [x, y, w, h] either")
+    return None, False
+
+
+def _read_rle(seg: Mapping, where: str, width: int, height: int, problems: _Problems) -> Shape | None:
+    size, counts = seg.get("size"), seg.get("counts")
+    if not (isinstance(size, list) and len(size) == 2 and all(_is_int(v) for v in size)):
+        problems.add(f"{where}.size", f"expected [height, width], got {size!r}")
+        return None
+    if list(size) != [height, width]:
+        problems.add(f"{where}.size", f"RLE is {size[1]}x{size[0]} but the image is {width}x{height}")
+        return None
+    if isinstance(counts, list):
+        if not all(_is_int(v) and v >= 0 for v in counts) or sum(counts) != height * width:
+            problems.add(f"{where}.counts", f"uncompressed counts must be non-negative integers summing to {height * width}")
+            return None
+    elif not isinstance(counts, str) or not counts:
+        problems.add(f"{where}.counts", f"expected a string or a list of integers, got {_kind(counts)}")
+        return None
+    try:
+        return shape_from_rle({"size": size, "counts": counts})
+    except Exception as exc:  # pycocotools raises bare errors on corrupt strings
+        problems.add(f"{where}.counts", f"cannot decode RLE ({exc})")
+        return None
+
+
+def _ring(poly: Any) -> np.ndarray | str:
+    """An (N, 2) float ring, or a message saying what is wrong."""
+    if not isinstance(poly, list):
+        return f"expected a list of numbers, got {_kind(poly)}"
+    array = np.asarray(poly) if poly else np.zeros(0)
+    if array.ndim != 1 or array.dtype.kind not in "iuf":
+        return "expected a flat list of numbers [x1, y1, x2, y2, ...]"
+    if len(array) % 2:
+        return f"odd number of coordinates ({len(array)})"
+    array = array.astype(np.float64)
+    if not np.isfinite(array).all():
+        return "coordinates must be finite numbers"
+    return array.reshape(-1, 2)
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def _kind(value: Any) -> str:
+    return {dict: "an object", list: "a list", str: "a string", type(None): "null", bool: "a boolean"}.get(
+        type(value), type(value).__name__
+    )
+
+
+def _object_list(values: list) -> np.ndarray:
+    out = np.empty(len(values), dtype=object)
+    out[:] = values
+    return out
