@@ -1,0 +1,14 @@
+"""Qt-free project state: the SQLite store, per-image annotation documents, the image list, auto-labeling jobs."""
+
+from segmentation.project.records import AnnotatedObject, ImageStatus, Provenance
+from segmentation.project.store import ProjectLockedError, ProjectReadOnlyError, ProjectStore, ProjectStoreError
+
+__all__ = [
+    "AnnotatedObject",
+    "ImageStatus",
+    "Provenance",
+    "ProjectLockedError",
+    "ProjectReadOnlyError",
+    "ProjectStore",
+    "ProjectStoreError",
+]

@@ -1,0 +1,290 @@
+"""Auto-labeling jobs: run YOLACT over images and write the results into the project store.
+
+Qt-free and blocking: `AutoLabelJob.run()` / `AutoLabelQueue.run_pending()` are meant for a
+worker thread (the app's UI thread never runs inference). Events are emitted from that thread;
+a GUI must hand them to its own thread before touching widgets.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import deque
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from psygnal import Signal, SignalGroup
+
+from segmentation.detections import Detections
+from segmentation.geometry.polygons import mask_to_shape, shape_to_geometry
+from segmentation.images import ImageReadError, read_image
+from segmentation.project.labels import ClassMapping
+from segmentation.project.records import AnnotatedObject, Provenance
+from segmentation.project.store import AutoLabelOutcome, ProjectStore, ProjectStoreError
+
+DUPLICATE_IOU = 0.5  # an auto detection overlapping a person's object this much is the same object
+
+
+@dataclass(frozen=True)
+class AutoLabelSettings:
+    """Which model, where it runs, and what of its output becomes project objects."""
+
+    weights: Path
+    config: str | None = None
+    device: str = "auto"
+    score_threshold: float = 0.3
+    top_k: int = 100
+    batch_size: int = 1
+    polygon_tolerance: float = 1.0  # pixels of simplification of the mask outlines
+    mapping: ClassMapping = field(default_factory=ClassMapping)
+
+
+class EngineCache:
+    """Keeps the last loaded engine, so consecutive jobs with the same weights skip the load."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._key: tuple | None = None
+        self._engine = None
+
+    def get(self, settings: AutoLabelSettings):
+        from segmentation.engine import InferenceSettings, YolactEngine  # torch import kept off the UI's import
+
+        key = (str(Path(settings.weights).resolve()), settings.config, settings.device)
+        with self._lock:
+            if key != self._key:
+                self._engine, self._key = None, None
+                self._engine = YolactEngine(settings.weights, settings.config, settings.device)
+                self._key = key
+            self._engine.settings = InferenceSettings(score_threshold=settings.score_threshold, top_k=settings.top_k)
+            return self._engine
+
+
+def detections_to_objects(
+    detections: Detections, mapping: ClassMapping, *, tolerance: float = 1.0
+) -> list[AnnotatedObject]:
+    """Detections as auto objects: classes filtered and renamed, masks traced to polygons, empty masks dropped."""
+    objects = []
+    for i, model_class in enumerate(detections.labels):
+        label = mapping.label_for(model_class)
+        if label is None:
+            continue
+        shape = mask_to_shape(detections.masks[i], tolerance=tolerance)
+        if shape.is_empty():
+            continue
+        objects.append(
+            AnnotatedObject(label=label, shape=shape, provenance=Provenance.AUTO, score=float(detections.scores[i]))
+        )
+    return objects
+
+
+def drop_duplicates_of(objects: list[AnnotatedObject], kept: Sequence[AnnotatedObject]) -> list[AnnotatedObject]:
+    """Remove new auto objects that cover an object a person already made (IoU above DUPLICATE_IOU)."""
+    if not kept or not objects:
+        return objects
+    kept_geometries = [g for g in (shape_to_geometry(o.shape).buffer(0) for o in kept) if not g.is_empty]
+    result = []
+    for obj in objects:
+        geometry = shape_to_geometry(obj.shape).buffer(0)
+        duplicate = False
+        for other in kept_geometries:
+            if not geometry.intersects(other):
+                continue
+            union = geometry.union(other).area
+            if union > 0 and geometry.intersection(other).area / union > DUPLICATE_IOU:
+                duplicate = True
+                break
+        if not duplicate:
+            result.append(obj)
+    return result
+
+
+@dataclass(frozen=True)
+class JobProgress:
+    done: int  # images finished (labelled, skipped or failed)
+    total: int
+    failed: int
+    elapsed_s: float
+    eta_s: float | None  # None until the first image is done
+    current: str | None  # the image just finished
+
+
+@dataclass(frozen=True)
+class JobSummary:
+    total: int
+    labelled: int
+    skipped: int  # verified images left alone
+    failed: int
+    cancelled: bool
+    elapsed_s: float
+    error: str | None = None  # the job could not start (weights or store unusable)
+
+
+class AutoLabelJobEvents(SignalGroup):
+    started = Signal(int)  # number of images
+    engine_ready = Signal(str)  # the device the model runs on, e.g. "cpu" or "cuda:0"
+    image_done = Signal(str, object)  # name, AutoLabelOutcome
+    image_failed = Signal(str, str)  # name, reason
+    progress = Signal(object)  # JobProgress
+    finished = Signal(object)  # JobSummary
+
+
+class AutoLabelJob:
+    """Auto-label a list of images of one folder; cancellable between batches."""
+
+    def __init__(
+        self, folder: str | Path, names: Sequence[str], settings: AutoLabelSettings, engines: EngineCache | None = None
+    ) -> None:
+        self.events = AutoLabelJobEvents()
+        self.folder = Path(folder)
+        self.names = list(names)
+        self.settings = settings
+        self._engines = engines or EngineCache()
+        self._cancel = threading.Event()
+        self.summary: JobSummary | None = None
+
+    def cancel(self) -> None:
+        """Stop after the batch in progress (its results are still saved)."""
+        self._cancel.set()
+
+    @property
+    def cancelled(self) -> bool:
+        return self._cancel.is_set()
+
+    def run(self) -> JobSummary:
+        """Run to the end (or to a cancel). Blocking: call from a worker thread."""
+        start = time.perf_counter()
+        total = len(self.names)
+        self.events.started.emit(total)
+        counts = {"labelled": 0, "skipped": 0, "failed": 0}
+        try:
+            engine = self._engines.get(self.settings)
+        except Exception as exc:  # CheckpointError, a bad device, a truncated file: the message is what the user needs
+            message = _first_line(exc)
+            if Path(self.settings.weights).name not in message:
+                message = f"{self.settings.weights}: cannot load the model ({message})"
+            return self._finish(total, counts, start, error=message)
+        try:
+            store = ProjectStore.open(self.folder)
+        except ProjectStoreError as exc:
+            return self._finish(total, counts, start, error=str(exc))
+        self.events.engine_ready.emit(str(engine.device))
+        done = 0
+        try:
+            for first in range(0, total, max(1, self.settings.batch_size)):
+                if self._cancel.is_set():
+                    break
+                batch = self.names[first : first + max(1, self.settings.batch_size)]
+                for name, outcome, reason in self._label_batch(engine, store, batch):
+                    done += 1
+                    if reason is not None:
+                        counts["failed"] += 1
+                        self.events.image_failed.emit(name, reason)
+                    else:
+                        counts["skipped" if outcome.skipped else "labelled"] += 1
+                        self.events.image_done.emit(name, outcome)
+                    elapsed = time.perf_counter() - start
+                    eta = elapsed / done * (total - done)
+                    self.events.progress.emit(JobProgress(done, total, counts["failed"], elapsed, eta, name))
+        finally:
+            store.close()
+        return self._finish(total, counts, start)
+
+    def _label_batch(self, engine, store: ProjectStore, batch: list[str]):
+        """Yield (name, outcome, failure reason) for each image of the batch."""
+        images, ready = [], []
+        for name in batch:
+            try:
+                images.append(read_image(self.folder / name))
+                ready.append(name)
+            except ImageReadError as exc:
+                yield name, None, str(exc)
+        if not ready:
+            return
+        try:
+            results = engine.predict(images)
+        except (RuntimeError, ValueError, MemoryError) as exc:
+            for name in ready:
+                yield name, None, f"inference failed: {_first_line(exc)}"
+            return
+        for name, image, detections in zip(ready, images, results):
+            try:
+                objects = detections_to_objects(detections, self.settings.mapping, tolerance=self.settings.polygon_tolerance)
+                kept = [o for o in store.objects(name) if o.provenance is not Provenance.AUTO]
+                objects = drop_duplicates_of(objects, kept)
+                outcome = store.replace_auto_objects(name, objects, image_size=image.shape[:2])
+            except ProjectStoreError as exc:
+                yield name, None, str(exc)
+                continue
+            yield name, outcome, None
+
+    def _finish(self, total: int, counts: dict, start: float, error: str | None = None) -> JobSummary:
+        self.summary = JobSummary(
+            total=total, labelled=counts["labelled"], skipped=counts["skipped"], failed=counts["failed"],
+            cancelled=self._cancel.is_set(), elapsed_s=time.perf_counter() - start, error=error,
+        )
+        self.events.finished.emit(self.summary)
+        return self.summary
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
+class AutoLabelQueueEvents(SignalGroup):
+    job_added = Signal(object)
+    job_started = Signal(object)
+    job_finished = Signal(object, object)  # job, JobSummary
+    idle = Signal()
+
+
+class AutoLabelQueue:
+    """Jobs waiting to run, one at a time, in submission order. Thread-safe."""
+
+    def __init__(self) -> None:
+        self.events = AutoLabelQueueEvents()
+        self._lock = threading.Lock()
+        self._pending: deque[AutoLabelJob] = deque()
+        self.current: AutoLabelJob | None = None
+
+    def submit(self, job: AutoLabelJob) -> None:
+        with self._lock:
+            self._pending.append(job)
+        self.events.job_added.emit(job)
+
+    @property
+    def pending(self) -> list[AutoLabelJob]:
+        with self._lock:
+            return list(self._pending)
+
+    @property
+    def busy(self) -> bool:
+        with self._lock:
+            return self.current is not None or bool(self._pending)
+
+    def cancel_all(self) -> None:
+        """Drop waiting jobs and stop the running one after its current batch."""
+        with self._lock:
+            dropped = list(self._pending)
+            self._pending.clear()
+            current = self.current
+        for job in dropped:
+            job.cancel()
+            self.events.job_finished.emit(job, JobSummary(len(job.names), 0, 0, 0, True, 0.0))
+        if current is not None:
+            current.cancel()
+
+    def run_pending(self) -> None:
+        """Run jobs until none is left (blocking: the body of a worker thread)."""
+        while True:
+            with self._lock:
+                if not self._pending:
+                    self.current = None
+                    break
+                job = self.current = self._pending.popleft()
+            self.events.job_started.emit(job)
+            summary = job.run()
+            self.events.job_finished.emit(job, summary)
+        self.events.idle.emit()

@@ -1,0 +1,114 @@
+"""An open project: the folder's image list, its store, the current image and project settings."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from psygnal import Signal, SignalGroup
+
+from segmentation.project.document import Change, ImageAnnotations
+from segmentation.project.image_list import ImageList
+from segmentation.project.labels import ClassMapping
+from segmentation.project.records import ImageStatus
+from segmentation.project.store import AutoLabelOutcome, ProjectStore
+
+LABELS_KEY = "labels"
+CLASS_MAPPING_KEY = "class_mapping"
+
+
+class ProjectEvents(SignalGroup):
+    current_changed = Signal(object)  # name of the current image, or None
+    labels_changed = Signal(object)  # tuple of project labels
+    class_mapping_changed = Signal(object)  # ClassMapping
+
+
+class Project:
+    """What the app shows: one folder, opened with its store. Use from one thread (the UI's)."""
+
+    def __init__(self, store: ProjectStore, images: ImageList) -> None:
+        self.events = ProjectEvents()
+        self.store = store
+        self.images = images
+        self.current_name: str | None = None
+        self._documents: dict[str, ImageAnnotations] = {}
+
+    @classmethod
+    def open(cls, folder: str | Path) -> Project:
+        """Open a folder; raises ProjectStoreError (read-only, locked, damaged) with a plain message."""
+        store = ProjectStore.open(folder)
+        try:
+            images = ImageList.scan(store.folder, store.statuses())
+        except BaseException:
+            store.close()
+            raise
+        return cls(store, images)
+
+    @property
+    def folder(self) -> Path:
+        return self.store.folder
+
+    def close(self) -> None:
+        self.store.close()
+
+    # ---------------------------------------------------------------- documents
+    def document(self, name: str) -> ImageAnnotations:
+        """The annotation document of an image (one instance per image, so undo history stays valid)."""
+        doc = self._documents.get(name)
+        if doc is None:
+            doc = ImageAnnotations(self.store, name)
+            doc.events.changed.connect(lambda change, n=name: self._on_document_changed(n, change))
+            self._documents[name] = doc
+        return doc
+
+    def _on_document_changed(self, name: str, change: Change) -> None:
+        self.images.set_status(name, change.status_after)
+        labels = {o.label for o in change.after} - set(self.labels)
+        if labels:
+            self.set_labels(self.labels + tuple(sorted(labels)))
+
+    @property
+    def current(self) -> ImageAnnotations | None:
+        return None if self.current_name is None else self.document(self.current_name)
+
+    def set_current(self, name: str | None) -> None:
+        if name is not None and name not in self.images:
+            raise KeyError(f"{name} is not an image of {self.folder}")
+        if name != self.current_name:
+            self.current_name = name
+            self.events.current_changed.emit(name)
+
+    def step(self, step: int) -> bool:
+        """Go to the next (+1) or previous (-1) image of the filtered list; False at the ends."""
+        target = self.images.neighbour(self.current_name, step)
+        if target is None:
+            return False
+        self.set_current(target)
+        return True
+
+    def record_auto_label(self, name: str, outcome: AutoLabelOutcome) -> None:
+        """An auto-label job wrote this image through its own connection: refresh what we show."""
+        self.images.set_status(name, outcome.status)
+        doc = self._documents.get(name)
+        if doc is not None and not outcome.skipped:
+            doc.reload()
+
+    # ---------------------------------------------------------------- settings
+    @property
+    def labels(self) -> tuple[str, ...]:
+        return tuple(self.store.setting(LABELS_KEY, []))
+
+    def set_labels(self, labels: tuple[str, ...]) -> None:
+        labels = tuple(dict.fromkeys(str(label).strip() for label in labels if str(label).strip()))
+        self.store.set_setting(LABELS_KEY, list(labels))
+        self.events.labels_changed.emit(labels)
+
+    @property
+    def class_mapping(self) -> ClassMapping:
+        return ClassMapping.from_json(self.store.setting(CLASS_MAPPING_KEY))
+
+    def set_class_mapping(self, mapping: ClassMapping) -> None:
+        self.store.set_setting(CLASS_MAPPING_KEY, mapping.to_json())
+        self.events.class_mapping_changed.emit(mapping)
+
+    def unlabeled_names(self) -> list[str]:
+        return self.images.names_with_status(ImageStatus.UNLABELED)

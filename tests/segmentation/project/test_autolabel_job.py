@@ -1,0 +1,163 @@
+"""Auto-label jobs with a real (synthetic-weight) YOLACT checkpoint: results land in the store, people's work stays."""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+
+import cv2
+import pytest
+
+from segmentation.project.autolabel import (
+    AutoLabelJob,
+    AutoLabelQueue,
+    AutoLabelSettings,
+    EngineCache,
+    drop_duplicates_of,
+)
+from segmentation.project.labels import ClassMapping
+from segmentation.project.records import AnnotatedObject, ImageStatus, Provenance
+from segmentation.project.store import ProjectStore
+
+
+class _MemoEngine:
+    """The real engine, with each distinct image predicted once (CPU inference is the slow part of these tests)."""
+
+    def __init__(self, engine):
+        self.engine, self.device, self._memo = engine, engine.device, {}
+
+    def predict(self, images):
+        keys = [hashlib.sha1(image.tobytes()).hexdigest() + str(self.engine.settings) for image in images]
+        missing = [i for i, k in enumerate(keys) if k not in self._memo]
+        for i, det in zip(missing, self.engine.predict([images[i] for i in missing])):
+            self._memo[keys[i]] = det
+        return [self._memo[k] for k in keys]
+
+
+class _MemoEngineCache(EngineCache):
+    def get(self, settings):
+        engine = super().get(settings)
+        if getattr(self, "_memo_engine", None) is None or self._memo_engine.engine is not engine:
+            self._memo_engine = _MemoEngine(engine)
+        return self._memo_engine
+
+
+@pytest.fixture(scope="module")
+def engines():
+    return _MemoEngineCache()
+
+
+@pytest.fixture
+def photo_folder(tmp_path, astronaut_bgr):
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    small = cv2.resize(astronaut_bgr, (96, 96), interpolation=cv2.INTER_AREA)
+    for i in range(3):
+        cv2.imwrite(str(folder / f"p{i}.png"), small)
+    (folder / "broken.png").write_bytes(b"not a png")
+    return folder
+
+
+def _settings(checkpoint, **kw):
+    return AutoLabelSettings(weights=checkpoint, device="cpu", score_threshold=0.0, top_k=20, **kw)
+
+
+def test_job_labels_images_reports_failures_and_leaves_verified_alone(photo_folder, resnet50_checkpoint, engines,
+                                                                      square):
+    with ProjectStore.open(photo_folder) as store:
+        (verified,) = store.write_change("p2.png", saved=[AnnotatedObject("tree", square(1, 1), Provenance.VERIFIED)],
+                                         status=ImageStatus.VERIFIED)
+    job = AutoLabelJob(photo_folder, ["p0.png", "broken.png", "p2.png"], _settings(resnet50_checkpoint), engines)
+    done, failed, progress, devices = [], [], [], []
+    job.events.image_done.connect(lambda n, o: done.append((n, o)))
+    job.events.image_failed.connect(lambda n, r: failed.append((n, r)))
+    job.events.progress.connect(progress.append)
+    job.events.engine_ready.connect(devices.append)
+    summary = job.run()
+
+    assert (summary.labelled, summary.skipped, summary.failed, summary.cancelled) == (1, 1, 1, False)
+    assert devices == ["cpu"]
+    assert [n for n, _ in done] == ["p0.png", "p2.png"]
+    assert failed[0][0] == "broken.png" and "broken.png" in failed[0][1]
+    assert [p.done for p in progress] == [1, 2, 3] and progress[-1].eta_s == 0.0
+    with ProjectStore.open(photo_folder) as store:
+        objects = store.objects("p0.png")
+        assert 0 < len(objects) <= 20
+        assert all(o.provenance is Provenance.AUTO and o.score is not None for o in objects)
+        assert all(not o.shape.is_empty() for o in objects)
+        assert store.status("p0.png") is ImageStatus.AUTO_LABELED
+        assert store.image_size("p0.png") == (96, 96)
+        assert store.objects("p2.png") == [verified]
+        assert store.status("broken.png") is ImageStatus.UNLABELED
+
+
+def test_class_mapping_filters_and_renames(photo_folder, resnet50_checkpoint, engines):
+    job = AutoLabelJob(photo_folder, ["p0.png"], _settings(resnet50_checkpoint), engines)
+    job.run()
+    with ProjectStore.open(photo_folder) as store:
+        model_labels = {o.label for o in store.objects("p0.png")}
+    renamed_class = sorted(model_labels)[0]
+    mapping = ClassMapping(keep=frozenset({renamed_class}), rename={renamed_class: "thing"})
+    AutoLabelJob(photo_folder, ["p1.png"], _settings(resnet50_checkpoint, mapping=mapping), engines).run()
+    with ProjectStore.open(photo_folder) as store:
+        labels = [o.label for o in store.objects("p1.png")]
+    assert labels and set(labels) == {"thing"}
+    mapping = ClassMapping(keep=frozenset({"no such class"}))
+    AutoLabelJob(photo_folder, ["p1.png"], _settings(resnet50_checkpoint, mapping=mapping), engines).run()
+    with ProjectStore.open(photo_folder) as store:
+        assert store.objects("p1.png") == []  # old auto objects replaced by nothing
+
+
+def test_rerun_keeps_edited_objects_and_drops_their_duplicates(photo_folder, resnet50_checkpoint, engines):
+    settings = _settings(resnet50_checkpoint)
+    AutoLabelJob(photo_folder, ["p0.png"], settings, engines).run()
+    with ProjectStore.open(photo_folder) as store:
+        first = store.objects("p0.png")
+        edited = first[0].with_changes(provenance=Provenance.EDITED, label="mine")
+        store.write_change("p0.png", saved=[edited], status=ImageStatus.EDITED)
+    AutoLabelJob(photo_folder, ["p0.png"], settings, engines).run()
+    with ProjectStore.open(photo_folder) as store:
+        objects = store.objects("p0.png")
+        assert objects[0] == edited
+        assert len(objects) == len(first)  # the same detection again was dropped as the edited object's duplicate
+        assert store.status("p0.png") is ImageStatus.EDITED
+
+
+def test_drop_duplicates_uses_overlap(square):
+    kept = [AnnotatedObject("a", square(0, 0, 10))]
+    same = AnnotatedObject("b", square(1, 0, 10))  # IoU 9/11
+    other = AnnotatedObject("c", square(6, 0, 10))  # IoU 4/16
+    assert drop_duplicates_of([same, other], kept) == [other]
+
+
+def test_cancel_stops_after_the_current_batch(photo_folder, resnet50_checkpoint, engines):
+    job = AutoLabelJob(photo_folder, ["p0.png", "p1.png", "p2.png"], _settings(resnet50_checkpoint), engines)
+    job.events.image_done.connect(lambda n, o: job.cancel())
+    summary = job.run()
+    assert summary.cancelled and summary.labelled == 1
+    with ProjectStore.open(photo_folder) as store:
+        assert store.status("p1.png") is ImageStatus.UNLABELED
+
+
+def test_bad_weights_finish_with_a_message(photo_folder, tmp_path):
+    bad = tmp_path / "bad.pth"
+    bad.write_bytes(b"junk")
+    finished = []
+    job = AutoLabelJob(photo_folder, ["p0.png"], AutoLabelSettings(weights=bad, device="cpu"))
+    job.events.finished.connect(finished.append)
+    summary = job.run()
+    assert summary.error and "bad.pth" in summary.error and finished == [summary]
+
+
+def test_queue_runs_jobs_in_order_in_a_worker_thread(photo_folder, resnet50_checkpoint, engines):
+    queue = AutoLabelQueue()
+    order = []
+    queue.events.job_finished.connect(lambda job, summary: order.append((job.names, summary.labelled)))
+    queue.submit(AutoLabelJob(photo_folder, ["p0.png"], _settings(resnet50_checkpoint), engines))
+    queue.submit(AutoLabelJob(photo_folder, ["p1.png"], _settings(resnet50_checkpoint), engines))
+    assert queue.busy
+    worker = threading.Thread(target=queue.run_pending)
+    worker.start()
+    worker.join(timeout=120)
+    assert order == [(["p0.png"], 1), (["p1.png"], 1)]
+    assert not queue.busy

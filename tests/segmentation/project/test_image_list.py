@@ -1,0 +1,37 @@
+"""ImageList: natural order, hidden folders skipped, counts and filter kept up to date."""
+
+from __future__ import annotations
+
+from segmentation.project.image_list import ImageList, scan_image_names
+from segmentation.project.records import ImageStatus
+
+
+def test_scan_is_recursive_natural_and_skips_hidden(tmp_path, make_images):
+    make_images(tmp_path, ["img10.png", "img2.png", "img1.PNG", "b/x.jpg", ".protolabel/thumb.png"])
+    (tmp_path / "notes.txt").write_text("x")
+    assert scan_image_names(tmp_path) == ["b/x.jpg", "img1.PNG", "img2.png", "img10.png"]
+
+
+def test_counts_filter_and_navigation(image_folder):
+    images = ImageList.scan(image_folder, {"img2.png": ImageStatus.VERIFIED, "gone.png": ImageStatus.EDITED})
+    assert images.names == ("img1.png", "img2.png", "img10.png", "sub/a.jpg")
+    assert images.counts() == {ImageStatus.UNLABELED: 3, ImageStatus.AUTO_LABELED: 0, ImageStatus.EDITED: 0,
+                               ImageStatus.VERIFIED: 1}
+    events = []
+    images.events.status_changed.connect(lambda n, s: events.append((n, s)))
+    images.set_status("img10.png", ImageStatus.AUTO_LABELED)
+    images.set_status("img10.png", ImageStatus.AUTO_LABELED)  # no change, no event
+    assert events == [("img10.png", ImageStatus.AUTO_LABELED)]
+    assert images.counts()[ImageStatus.UNLABELED] == 2
+
+    images.set_filter(ImageStatus.UNLABELED)
+    assert list(images.visible()) == ["img1.png", "sub/a.jpg"]
+    assert images.neighbour("img1.png", 1) == "sub/a.jpg"
+    assert images.neighbour("sub/a.jpg", 1) is None
+    assert images.neighbour("img2.png", 1) == "sub/a.jpg"  # filtered-out current: nearest in folder order
+    assert images.neighbour("img2.png", -1) == "img1.png"
+    images.set_status("img1.png", ImageStatus.EDITED)
+    assert list(images.visible()) == ["sub/a.jpg"]
+    images.set_filter(None)
+    assert images.neighbour("img2.png", 1) == "img10.png"
+    assert images.neighbour(None, -1) == "sub/a.jpg"
