@@ -17,7 +17,8 @@ from pathlib import Path
 from psygnal import Signal, SignalGroup
 
 from segmentation.detections import Detections
-from segmentation.geometry.polygons import mask_to_shape, shape_to_geometry
+from segmentation.geometry.instances import Instances
+from segmentation.geometry.polygons import shape_to_geometry
 from segmentation.images import ImageReadError, read_image
 from segmentation.project.labels import ClassMapping
 from segmentation.project.records import AnnotatedObject, Provenance
@@ -65,18 +66,13 @@ def detections_to_objects(
     detections: Detections, mapping: ClassMapping, *, tolerance: float = 1.0
 ) -> list[AnnotatedObject]:
     """Detections as auto objects: classes filtered and renamed, masks traced to polygons, empty masks dropped."""
-    objects = []
-    for i, model_class in enumerate(detections.labels):
-        label = mapping.label_for(model_class)
-        if label is None:
-            continue
-        shape = mask_to_shape(detections.masks[i], tolerance=tolerance)
-        if shape.is_empty():
-            continue
-        objects.append(
-            AnnotatedObject(label=label, shape=shape, provenance=Provenance.AUTO, score=float(detections.scores[i]))
-        )
-    return objects
+    class_map = {name: mapping.label_for(name) for name in detections.class_names}
+    labels = mapping.project_labels(detections.class_names)
+    instances = Instances.from_detections(detections, class_map=class_map, class_names=labels, tolerance=tolerance)
+    return [
+        AnnotatedObject(label=labels[c], shape=shape, provenance=Provenance.AUTO, score=float(score))
+        for shape, c, score in zip(instances.shapes, instances.classes, instances.scores)
+    ]
 
 
 def drop_duplicates_of(objects: list[AnnotatedObject], kept: Sequence[AnnotatedObject]) -> list[AnnotatedObject]:
