@@ -1,0 +1,127 @@
+import numpy as np
+import pytest
+import torch
+
+from segmentation.engine import InferenceSettings, YolactEngine, resolve_device
+from segmentation.yolact.checkpoint import load_yolact, read_state_dict
+from segmentation.yolact.nms import NmsSettings
+from tests.conftest import make_checkpoint
+
+
+@pytest.fixture(scope="module")
+def small_images(astronaut_bgr):
+    import cv2
+    from skimage import data
+
+    coffee = cv2.resize(data.coffee()[:, :, ::-1], (150, 100), interpolation=cv2.INTER_AREA)
+    return [np.ascontiguousarray(astronaut_bgr[::4, ::4]), np.ascontiguousarray(coffee)]
+
+
+def _iou(a, b):
+    union = np.logical_or(a, b).sum()
+    return 1.0 if union == 0 else np.logical_and(a, b).sum() / union
+
+
+def test_batch_gives_the_same_detections_as_single_images(resnet50_engine, small_images):
+    batched = resnet50_engine.predict(small_images)
+    for image, det in zip(small_images, batched):
+        single = resnet50_engine.predict_image(image)
+        assert det.image_size == image.shape[:2] and det.masks.shape[1:] == image.shape[:2]
+        assert len(det) == len(single)
+        np.testing.assert_allclose(det.scores, single.scores, atol=1e-5)
+        assert all(_iou(a, b) > 0.99 for a, b in zip(det.masks, single.masks))
+
+
+def test_result_fields_are_consistent(resnet50_engine, small_images):
+    det = resnet50_engine.predict_image(small_images[1])
+    d, k = len(det), det.prototypes.shape[2]
+    assert det.prototypes.shape == (138, 138, 32) and det.prototypes.min() >= 0
+    assert det.coefficients.shape == (d, k) and np.abs(det.coefficients).max() <= 1
+    assert np.all(np.diff(det.scores) <= 0)
+    h, w = det.image_size
+    assert np.all(det.boxes[:, 0] >= 0) and np.all(det.boxes[:, 2] <= w) and np.all(det.boxes[:, 3] <= h)
+    assert det.labels[0] == det.class_names[det.classes[0]]
+
+
+def test_soft_mask_thresholded_is_the_binary_mask_and_uncropped_reaches_further(resnet50_engine, small_images):
+    det = resnet50_engine.predict_image(small_images[0])
+    i = int(np.argmax(det.masks.sum(axis=(1, 2))))
+    cropped = det.soft_mask(i)
+    assert (np.count_nonzero((cropped > 0.5) != det.masks[i])) <= 2
+    uncropped = det.soft_mask(i, crop=False)
+    assert np.all(uncropped >= cropped - 1e-6)
+    edited = det.soft_mask(i, coefficients=np.zeros(det.coefficients.shape[1]))
+    np.testing.assert_allclose(edited[det.masks[i]], 0.5, atol=1e-6)  # sigmoid(0) inside the box
+
+
+def test_score_threshold_and_top_k(resnet50_checkpoint, small_images):
+    engine = YolactEngine(resnet50_checkpoint, device="cpu", settings=InferenceSettings(score_threshold=0.3, top_k=7))
+    det = engine.predict_image(small_images[0])
+    assert 0 < len(det) <= 7 and det.scores.min() > 0.3
+
+
+@pytest.mark.parametrize("method", ["traditional", "cross_class"])
+def test_other_nms_methods(resnet50_checkpoint, small_images, method):
+    engine = YolactEngine(resnet50_checkpoint, device="cpu", settings=InferenceSettings(nms=NmsSettings(method=method)))
+    det = engine.predict_image(small_images[0])
+    assert len(det) > 0 and np.all(np.diff(det.scores) <= 0)
+    if method == "traditional":
+        assert det.scores.min() > 0.05  # only scores above the threshold take part
+
+
+def test_image_without_detections(resnet50_checkpoint, tmp_path, small_images):
+    state = read_state_dict(resnet50_checkpoint)
+    bias = state["prediction_layers.0.conf_layer.bias"]
+    bias[0::81] += 100.0  # background wins everywhere
+    path = tmp_path / "yolact_resnet50_1_1.pth"
+    torch.save(state, path)
+    det = YolactEngine(path, device="cpu").predict_image(small_images[1])
+    assert len(det) == 0
+    assert det.masks.shape == (0, 100, 150) and det.boxes.shape == (0, 4) and det.coefficients.shape == (0, 32)
+    assert det.prototypes.shape == (138, 138, 32)
+
+
+@pytest.mark.slow
+def test_yolact_plus_scores_are_rescored_by_mask_iou(small_images):
+    model, info = load_yolact(make_checkpoint("yolact_plus_resnet50", 0))
+    engine = YolactEngine.from_model(model, info, device="cpu")
+    rescored = engine.predict_image(small_images[0])
+
+    class ConstantIoU(torch.nn.Module):
+        def __init__(self, value):
+            super().__init__()
+            self.value = value
+
+        def forward(self, masks):
+            return torch.full((masks.shape[0], 80), self.value)
+
+    original = model.maskiou_net
+    try:
+        model.maskiou_net = ConstantIoU(1.0)
+        plain = engine.predict_image(small_images[0])
+        model.maskiou_net = ConstantIoU(0.5)
+        halved = engine.predict_image(small_images[0])
+    finally:
+        model.maskiou_net = original
+    np.testing.assert_allclose(halved.scores, plain.scores * 0.5, rtol=1e-6)
+    assert not np.allclose(rescored.scores, plain.scores)  # the real net changes the scores
+    assert np.all(np.diff(rescored.scores) <= 0)  # and the order follows the rescored scores
+
+
+def test_device_resolution():
+    assert resolve_device("cpu").type == "cpu"
+    assert resolve_device("auto").type == ("cuda" if torch.cuda.is_available() else "cpu")
+    if not torch.cuda.is_available():
+        with pytest.raises(ValueError, match="no CUDA device"):
+            resolve_device("cuda")
+
+
+@pytest.mark.cuda
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+def test_cuda_matches_cpu(resnet50_checkpoint, small_images):
+    cpu = YolactEngine(resnet50_checkpoint, device="cpu").predict(small_images)
+    gpu = YolactEngine(resnet50_checkpoint, device="cuda").predict(small_images)
+    for a, b in zip(cpu, gpu):
+        assert len(a) == len(b)
+        np.testing.assert_allclose(a.scores, b.scores, atol=1e-3)
+        assert np.mean([_iou(x, y) for x, y in zip(a.masks, b.masks)]) > 0.98
