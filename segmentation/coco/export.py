@@ -57,17 +57,21 @@ def to_coco_dict(dataset: CocoDataset) -> dict[str, Any]:
         record = {k: v for k, v in image.extra.items() if k not in STANDARD_IMAGE_KEYS}
         record.update(id=image_id, file_name=image.file_name, width=image.width, height=image.height)
         images.append(record)
-        attributes = inst.attributes if inst.has("attributes") else None
-        for i in range(len(inst)):
-            shape: Shape = inst.shapes[i]
-            if shape.is_empty():
+        attributes = inst.attributes.tolist() if inst.has("attributes") else None
+        shapes = inst.shapes.tolist()
+        crowd = inst.crowd.tolist()
+        classes, scores, sources = inst.classes.tolist(), inst.scores.tolist(), inst.provenance.tolist()
+        as_polygons = [not (c or s.has_holes) for s, c in zip(shapes, crowd)]
+        polygon_geometry = iter(_polygon_geometry([s for s, flag in zip(shapes, as_polygons) if flag]))
+        for i, shape in enumerate(shapes):
+            geometry = next(polygon_geometry) if as_polygons[i] else _rle_geometry(shape, crowd[i], image)
+            if geometry is None:  # an empty shape has nothing to write
                 continue
-            ann = {"id": len(annotations) + 1, "image_id": image_id, "category_id": category_ids[inst.classes[i]]}
-            ann.update(_annotation(shape, bool(inst.crowd[i]), image))
-            score = float(inst.scores[i])
-            if not math.isnan(score):
-                ann["score"] = round(score, 6)
-            ann["source"] = str(inst.provenance[i])
+            ann = {"id": len(annotations) + 1, "image_id": image_id, "category_id": category_ids[classes[i]]}
+            ann.update(geometry)
+            if scores[i] == scores[i]:  # not NaN: a model score
+                ann["score"] = round(scores[i], 6)
+            ann["source"] = sources[i]
             if attributes is not None and attributes[i]:
                 ann.update({k: v for k, v in attributes[i].items() if k not in STANDARD_ANNOTATION_KEYS})
             annotations.append(ann)
@@ -84,43 +88,57 @@ def to_coco_dict(dataset: CocoDataset) -> dict[str, Any]:
     return out
 
 
-def _annotation(shape: Shape, crowd: bool, image: CocoImage) -> dict[str, Any]:
-    """segmentation, area, bbox and iscrowd of one object, all from its geometry."""
-    if crowd or shape.has_holes:
-        rle = shape_to_rle(shape, image.height, image.width)
-        encoded = {"size": rle["size"], "counts": rle["counts"].encode("ascii")}
-        x, y, w, h = (float(v) for v in mask_utils.toBbox(encoded))
-        return {
-            "segmentation": rle,
-            "area": int(mask_utils.area(encoded)),
-            "bbox": [x, y, w, h],
-            "iscrowd": int(crowd),
-        }
-    polygons, area = [], 0.0
-    x1 = y1 = math.inf
-    x2 = y2 = -math.inf
-    for part in shape.polygons:
-        ring = part.exterior
-        if len(ring) < 3:
-            continue
-        xs, ys = ring[:, 0], ring[:, 1]
-        area += abs(float(xs @ np.roll(ys, -1) - ys @ np.roll(xs, -1))) / 2.0
-        lo, hi = ring.min(axis=0), ring.max(axis=0)
-        x1, y1, x2, y2 = min(x1, lo[0]), min(y1, lo[1]), max(x2, hi[0]), max(y2, hi[1])
-        polygons.append(_coords(ring))
-    return {
-        "segmentation": polygons,
-        "area": area,
-        "bbox": [float(x1), float(y1), float(x2 - x1), float(y2 - y1)],
-        "iscrowd": 0,
-    }
+def _rle_geometry(shape: Shape, crowd: bool, image: CocoImage) -> dict[str, Any] | None:
+    """segmentation (RLE), area (pixel count), bbox and iscrowd of an object with holes or a crowd region."""
+    if shape.is_empty():
+        return None
+    rle = shape_to_rle(shape, image.height, image.width)
+    encoded = {"size": rle["size"], "counts": rle["counts"].encode("ascii")}
+    x, y, w, h = (float(v) for v in mask_utils.toBbox(encoded))
+    return {"segmentation": rle, "area": int(mask_utils.area(encoded)), "bbox": [x, y, w, h], "iscrowd": int(crowd)}
 
 
-def _coords(ring: np.ndarray) -> list:
-    """Flat [x1, y1, x2, y2, ...]; whole-pixel coordinates as ints (shorter files, same values)."""
-    flat = ring.ravel()
+def _polygon_geometry(shapes: list[Shape]) -> list[dict[str, Any] | None]:
+    """segmentation (polygon lists), area (polygon area) and bbox of each shape, computed for all
+    rings of an image at once (per-ring numpy calls would dominate a large export)."""
+    rings = [(k, part.exterior) for k, shape in enumerate(shapes) for part in shape.polygons if len(part.exterior) >= 3]
+    out: list[dict[str, Any] | None] = [None] * len(shapes)
+    if not rings:
+        return out
+    lengths = np.fromiter((len(r) for _, r in rings), np.int64, len(rings))
+    ends = np.cumsum(lengths)
+    starts = ends - lengths
+    pts = np.concatenate([r for _, r in rings])
+    nxt = np.arange(1, len(pts) + 1)
+    nxt[ends - 1] = starts
+    cross = pts[:, 0] * pts[nxt, 1] - pts[:, 1] * pts[nxt, 0]
+    ring_areas = (np.abs(np.add.reduceat(cross, starts)) / 2.0).tolist()
+    boxes = np.concatenate([np.minimum.reduceat(pts, starts), np.maximum.reduceat(pts, starts)], axis=1).tolist()
+    flat = pts.ravel()
     as_int = flat.astype(np.int64)
-    return as_int.tolist() if np.array_equal(as_int, flat) else flat.tolist()
+    ring_is_int = np.logical_and.reduceat(as_int == flat, 2 * starts)
+    all_int = bool(ring_is_int.all())
+    ints = as_int.tolist() if ring_is_int.any() else None  # whole pixels as ints: shorter files
+    floats = None if all_int else flat.tolist()
+    ring_is_int = ring_is_int.tolist()
+    bounds = (2 * np.stack([starts, ends], axis=1)).tolist()
+    for r, (k, _) in enumerate(rings):
+        a, b = bounds[r]
+        coords = ints[a:b] if ring_is_int[r] else floats[a:b]
+        entry = out[k]
+        if entry is None:
+            out[k] = {"segmentation": [coords], "area": ring_areas[r], "bbox": boxes[r], "iscrowd": 0}
+        else:
+            entry["segmentation"].append(coords)
+            entry["area"] += ring_areas[r]
+            x1, y1, x2, y2 = entry["bbox"]
+            u1, v1, u2, v2 = boxes[r]
+            entry["bbox"] = [min(x1, u1), min(y1, v1), max(x2, u2), max(y2, v2)]
+    for entry in out:
+        if entry is not None:
+            x1, y1, x2, y2 = entry["bbox"]
+            entry["bbox"] = [x1, y1, x2 - x1, y2 - y1]
+    return out
 
 
 def _image_ids(images: list[CocoImage]) -> list[int]:

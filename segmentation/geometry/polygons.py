@@ -55,7 +55,11 @@ def mask_to_shape(
     if box is None:
         return Shape(())
     x0, y0, x1, y1 = box
-    crop = mask[y0:y1, x0:x1].astype(bool, copy=False)
+    return _crop_to_shape(mask[y0:y1, x0:x1].astype(bool, copy=False), x0, y0, tolerance, min_area, min_iou)
+
+
+def _crop_to_shape(crop: np.ndarray, x0: int, y0: int, tolerance: float, min_area: float, min_iou: float) -> Shape:
+    """mask_to_shape for the part of a mask at (x0, y0) that holds all of its pixels."""
     exact = _outline(crop)
     if min_area > 0:
         exact = _drop_small(exact, min_area)
@@ -64,16 +68,16 @@ def mask_to_shape(
     result = exact
     if tolerance > 0:
         # the exact outline's area is its pixel count, so equal areas mean no speck was dropped
-        reference = crop if exact.area == np.count_nonzero(crop) else shape_to_mask(geometry_to_shape(exact), *crop.shape)
+        reference = crop if exact.area == np.count_nonzero(crop) else shape_to_mask(_to_shape(exact), *crop.shape)
         step = tolerance
         while step > 0:
             simplified = _drop_small(_valid_polygonal(shapely.simplify(exact, step, preserve_topology=True)),
                                      max(min_area, 1e-9))
-            if _iou(shape_to_mask(geometry_to_shape(simplified), *crop.shape), reference) >= min_iou:
+            if _iou(shape_to_mask(_to_shape(simplified), *crop.shape), reference) >= min_iou:
                 result = simplified
                 break
             step = step / 2 if step > 0.25 else 0.0
-    return geometry_to_shape(result).translated(float(x0), float(y0))
+    return _to_shape(result, x0, y0)
 
 
 def mask_to_geometry(mask: np.ndarray) -> MultiPolygon:
@@ -103,7 +107,7 @@ def _outline(mask: np.ndarray) -> MultiPolygon:
     # chains into pixel-edge outlines, diagonal contacts becoming single shared corners.
     up = np.zeros((2 * mask.shape[0] + 2, 2 * mask.shape[1] + 2), np.uint8)
     up[1:-1, 1:-1] = np.repeat(np.repeat(mask, 2, axis=0), 2, axis=1)
-    contours, hierarchy = cv2.findContours(up, cv2.RETR_CCOMP, cv2.CHAIN_APPROX_NONE)
+    contours, hierarchy = cv2.findContours(up, cv2.RETR_CCOMP, cv2.CHAIN_APPROX_SIMPLE)
     if hierarchy is None:
         return MultiPolygon()
     rings = [_crack_ring(c) for c in contours]
@@ -125,13 +129,13 @@ def _iou(a: np.ndarray, b: np.ndarray) -> float:
 
 def _crack_ring(contour: np.ndarray) -> np.ndarray | None:
     """Map a contour traced on the 2x (bordered) mask to pixel-edge vertices; None if degenerate."""
-    pts = contour.reshape(-1, 2).astype(np.int64) - 1  # undo the border
-    pts = (pts + 1) // 2  # ceil(u / 2)
-    pts = pts[np.any(pts != np.roll(pts, 1, axis=0), axis=1)]  # consecutive duplicates
+    pts = contour.reshape(-1, 2) // 2  # ceil((u - 1) / 2) for the 1-pixel border: the pixel edge
+    pts = pts[(pts != np.concatenate([pts[-1:], pts[:-1]])).any(axis=1)]  # consecutive duplicates
     if len(pts) < 3:
         return None
     # drop vertices in the middle of straight runs
-    prev, nxt = np.roll(pts, 1, axis=0), np.roll(pts, -1, axis=0)
+    prev = np.concatenate([pts[-1:], pts[:-1]])
+    nxt = np.concatenate([pts[1:], pts[:1]])
     cross = (pts[:, 0] - prev[:, 0]) * (nxt[:, 1] - pts[:, 1]) - (pts[:, 1] - prev[:, 1]) * (nxt[:, 0] - pts[:, 0])
     pts = pts[cross != 0]
     if len(pts) < 3:
@@ -168,12 +172,18 @@ def _drop_small(geometry: MultiPolygon, min_area: float) -> MultiPolygon:
 
 
 def geometry_to_shape(geometry) -> Shape:
-    """A shapely (Multi)Polygon as a Shape: exteriors counter-clockwise in x/y, holes clockwise."""
+    """A shapely (Multi)Polygon as a valid Shape: exteriors counter-clockwise in x/y, holes clockwise."""
+    return _to_shape(_valid_polygonal(geometry))
+
+
+def _to_shape(geometry: MultiPolygon, dx: float = 0.0, dy: float = 0.0) -> Shape:
+    """A valid MultiPolygon as a Shape, shifted by (dx, dy)."""
+    offset = np.array([dx, dy], dtype=np.float64)
     polygons = []
-    for part in _valid_polygonal(geometry).geoms:
+    for part in geometry.geoms:
         part = orient(part, sign=1.0)
-        exterior = np.asarray(part.exterior.coords)[:-1]
-        holes = tuple(np.asarray(h.coords)[:-1] for h in part.interiors)
+        exterior = np.asarray(part.exterior.coords)[:-1] + offset
+        holes = tuple(np.asarray(h.coords)[:-1] + offset for h in part.interiors)
         polygons.append(Polygon(exterior, holes))
     return Shape(tuple(polygons))
 
@@ -222,41 +232,143 @@ def shape_bbox(shape: Shape) -> tuple[float, float, float, float]:
 
 def shape_to_mask(shape: Shape, height: int, width: int) -> np.ndarray:
     """Rasterise with pycocotools (COCO's rule), holes subtracted; bool [height, width]."""
-    return mask_utils.decode(shape_to_rle(shape, height, width)).astype(bool)
+    mask = np.zeros((height, width), bool)
+    box = _pixel_box(shape, height, width)
+    if box is not None:
+        x0, y0, x1, y1 = box
+        mask[y0:y1, x0:x1] = _rasterise(shape.translated(-x0, -y0), y1 - y0, x1 - x0)
+    return mask
 
 
 def shape_to_rle(shape: Shape, height: int, width: int) -> dict:
-    """Compressed COCO RLE of the rasterised shape (`counts` a str, as in COCO JSON)."""
+    """Compressed COCO RLE of the rasterised shape (`counts` a str, as in COCO JSON).
+
+    Rasterises only the shape's bounding box (pycocotools' rule is exact under integer
+    shifts), so the cost follows the object's size, not the image's.
+    """
+    box = _pixel_box(shape, height, width)
+    if box is None:
+        return _rle_from_crop(np.zeros((0, 0), bool), 0, 0, height, width)
+    x0, y0, x1, y1 = box
+    return _rle_from_crop(_rasterise(shape.translated(-x0, -y0), y1 - y0, x1 - x0), x0, y0, height, width)
+
+
+def _pixel_box(shape: Shape, height: int, width: int) -> tuple[int, int, int, int] | None:
+    """Integer (x0, y0, x1, y1) of the pixels the shape can cover, clipped to the image."""
+    rings = [p.exterior for p in shape.polygons if len(p.exterior) >= 3]
+    if not rings:
+        return None
+    pts = np.concatenate(rings)
+    x0, y0 = np.floor(pts.min(axis=0)).astype(int)
+    x1, y1 = np.ceil(pts.max(axis=0)).astype(int)
+    x0, y0, x1, y1 = max(x0, 0), max(y0, 0), min(x1, width), min(y1, height)
+    return (x0, y0, x1, y1) if x1 > x0 and y1 > y0 else None
+
+
+def _rasterise(shape: Shape, height: int, width: int) -> np.ndarray:
+    """bool [height, width]: pycocotools rasterisation of each part, minus that part's holes."""
     exteriors = [_flat(p.exterior) for p in shape.polygons if len(p.exterior) >= 3]
-    holes = [_flat(h) for p in shape.polygons for h in p.holes if len(h) >= 3]
-    if not exteriors:
-        rle = mask_utils.encode(np.zeros((height, width), np.uint8, order="F"))
-    elif not holes:
+    if not shape.has_holes:
         rle = mask_utils.merge(mask_utils.frPyObjects(exteriors, height, width))
-    else:
-        # Holes are subtracted per part, so an island inside another part's hole survives.
-        mask = np.zeros((height, width), np.uint8)
-        for p in shape.polygons:
-            if len(p.exterior) < 3:
-                continue
-            part = mask_utils.decode(mask_utils.frPyObjects([_flat(p.exterior)], height, width))[:, :, 0]
-            part_holes = [_flat(h) for h in p.holes if len(h) >= 3]
-            if part_holes:
-                cut = mask_utils.decode(mask_utils.merge(mask_utils.frPyObjects(part_holes, height, width)))
-                part &= 1 - cut
-            mask |= part
-        rle = mask_utils.encode(np.asfortranarray(mask))
-    return _str_counts(rle)
+        return mask_utils.decode(rle).astype(bool)
+    # Holes are subtracted per part, so an island inside another part's hole survives.
+    mask = np.zeros((height, width), bool)
+    for p in shape.polygons:
+        if len(p.exterior) < 3:
+            continue
+        part = mask_utils.decode(mask_utils.frPyObjects([_flat(p.exterior)], height, width))[:, :, 0].astype(bool)
+        part_holes = [_flat(h) for h in p.holes if len(h) >= 3]
+        if part_holes:
+            part &= ~mask_utils.decode(mask_utils.merge(mask_utils.frPyObjects(part_holes, height, width))).astype(bool)
+        mask |= part
+    return mask
+
+
+def _rle_from_crop(crop: np.ndarray, x0: int, y0: int, height: int, width: int) -> dict:
+    """Compressed RLE of a full height x width mask that is `crop` at (x0, y0) and empty elsewhere."""
+    # COCO RLE runs over the mask in column-major order, starting with a run of zeros. Pad
+    # every crop column with a zero above and below, so each run starts and ends inside it.
+    ch = crop.shape[0] + 2
+    padded = np.zeros((crop.shape[1], ch), np.int8)
+    padded[:, 1:-1] = crop.T
+    pos = np.flatnonzero(np.diff(padded.ravel())) + 1  # alternately first pixel in / first pixel out
+    edges = (pos // ch + x0) * height + (pos % ch - 1 + y0)
+    if len(edges) > 2:  # a run may go on in the next column when the crop spans the full height
+        joined = np.flatnonzero(edges[1:-1:2] == edges[2::2])
+        if joined.size:
+            edges = np.delete(edges, np.concatenate([2 * joined + 1, 2 * joined + 2]))
+    counts = np.diff(edges, prepend=0, append=height * width)
+    if len(counts) > 1 and counts[-1] == 0:
+        counts = counts[:-1]
+    return _str_counts(mask_utils.frPyObjects({"size": [height, width], "counts": counts.tolist()}, height, width))
 
 
 def rle_area(rle: dict) -> int:
     """Pixel count of a COCO RLE (compressed or uncompressed)."""
-    return int(mask_utils.area(_compressed(rle)))
+    return int(rle_counts(rle)[1::2].sum())
 
 
 def rle_to_mask(rle: dict) -> np.ndarray:
     """Decode a COCO RLE (compressed, or uncompressed with a list of counts) to bool [h, w]."""
     return mask_utils.decode(_compressed(rle)).astype(bool)
+
+
+def rle_counts(rle: dict) -> np.ndarray:
+    """The run lengths of a COCO RLE (alternately background and object, column-major) as int64."""
+    counts = rle["counts"]
+    if isinstance(counts, list):
+        return np.asarray(counts, dtype=np.int64)
+    data = counts.encode("ascii") if isinstance(counts, str) else bytes(counts)
+    return _decode_counts(np.frombuffer(data, np.uint8).astype(np.int64) - 48)
+
+
+def _decode_counts(chars: np.ndarray) -> np.ndarray:
+    """pycocotools' string format, vectorised: each count is a little-endian group of 5-bit chars
+    (0x20 = more follows, 0x10 on the last = negative), and from the 4th on counts are stored
+    as differences to the count two before."""
+    if chars.size == 0:
+        return np.zeros(0, np.int64)
+    if chars.min() < 0 or chars.max() > 63:
+        raise ValueError("RLE counts string has characters outside pycocotools' alphabet")
+    last = (chars & 0x20) == 0
+    if not last[-1]:
+        raise ValueError("RLE counts string ends in the middle of a count (truncated?)")
+    group_end = np.flatnonzero(last)
+    group_start = np.concatenate([[0], group_end[:-1] + 1])
+    position = np.arange(chars.size) - np.repeat(group_start, group_end - group_start + 1)
+    values = np.add.reduceat((chars & 0x1F) << (5 * position), group_start)
+    negative = (chars[group_end] & 0x10) != 0
+    values[negative] -= np.left_shift(1, 5 * (position[group_end[negative]] + 1))
+    if values.size > 3:
+        values[3::2] = np.cumsum(values[1::2])[1:]
+    if values.size > 2:
+        values[2::2] = np.cumsum(values[2::2])
+    return values
+
+
+def _rle_crop(rle: dict) -> tuple[np.ndarray, int, int] | None:
+    """(bool crop, x0, y0) holding every pixel of an RLE, without decoding the whole image; None if empty."""
+    height, width = (int(v) for v in rle["size"])
+    counts = rle_counts(rle)
+    if counts.size and (counts.min() < 0 or counts.sum() != height * width):
+        raise ValueError(f"RLE counts do not add up to {height}x{width} pixels")
+    edges = np.cumsum(counts)[:-1] if counts.size else counts
+    starts, ends = edges[0::2], edges[1::2]
+    if ends.size < starts.size:
+        ends = np.append(ends, height * width)
+    keep = ends > starts
+    starts, ends = starts[keep], ends[keep]
+    if starts.size == 0:
+        return None
+    first_col, last_col = int(starts[0] // height), int((ends[-1] - 1) // height)
+    # a strip of whole columns, filled run by run through a cumulative sum of +1/-1 marks
+    base = first_col * height
+    marks = np.zeros((last_col - first_col + 1) * height + 1, np.int32)
+    np.add.at(marks, starts - base, 1)
+    np.add.at(marks, ends - base, -1)
+    strip = np.cumsum(marks[:-1]).astype(bool).reshape(-1, height).T
+    rows = np.flatnonzero(strip.any(axis=1))
+    return strip[rows[0] : rows[-1] + 1], first_col, int(rows[0])
 
 
 def mask_to_rle(mask: np.ndarray) -> dict:
@@ -302,5 +414,12 @@ def shape_from_coco_polygons(polygons: Sequence[Sequence[float]]) -> Shape:
 
 
 def shape_from_rle(rle: dict, *, tolerance: float = 0.0, min_area: float = 0.0) -> Shape:
-    """A Shape from a COCO RLE; by default the exact pixel outline (rasterises back losslessly)."""
-    return mask_to_shape(rle_to_mask(rle), tolerance=tolerance, min_area=min_area)
+    """A Shape from a COCO RLE; by default the exact pixel outline (rasterises back losslessly).
+
+    Only the columns the object spans are decoded, so the cost follows the object, not the image.
+    """
+    found = _rle_crop(rle)
+    if found is None:
+        return Shape(())
+    crop, x0, y0 = found
+    return _crop_to_shape(crop, x0, y0, tolerance, min_area, DEFAULT_MIN_IOU)

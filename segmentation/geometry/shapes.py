@@ -13,7 +13,8 @@ import numpy as np
 
 def _as_ring(points: np.ndarray | list) -> np.ndarray:
     ring = np.asarray(points, dtype=np.float64).reshape(-1, 2)
-    if len(ring) >= 2 and np.array_equal(ring[0], ring[-1]):
+    # element-wise rather than np.array_equal: this runs for every ring of a large COCO import
+    if len(ring) >= 2 and ring[0, 0] == ring[-1, 0] and ring[0, 1] == ring[-1, 1]:
         ring = ring[:-1]
     ring.setflags(write=False)
     return ring

@@ -13,6 +13,7 @@ from segmentation.geometry.polygons import (
     mask_to_rle,
     mask_to_shape,
     rle_area,
+    rle_counts,
     rle_to_mask,
     shape_area,
     shape_bbox,
@@ -254,3 +255,32 @@ def test_mask_to_shape_rejects_a_non_2d_mask():
     with pytest.raises(ValueError, match="2-D"):
         mask_to_shape(np.zeros((2, 3, 4), bool))
     assert isinstance(shape_to_geometry(Shape(())), MultiPolygon)
+
+
+def test_rle_decoding_matches_pycocotools_without_decoding_the_image():
+    rng = np.random.default_rng(11)
+    for _ in range(80):
+        h, w = (int(v) for v in rng.integers(1, 70, size=2))
+        mask = rng.random((h, w)) < rng.uniform(0.05, 0.95)
+        rle = mask_to_rle(mask)
+        counts = rle_counts(rle)  # our vectorised reading of pycocotools' string format
+        again = mask_utils.frPyObjects({"size": [h, w], "counts": counts.tolist()}, h, w)
+        assert again["counts"].decode("ascii") == rle["counts"]
+        assert rle_area(rle) == mask.sum()
+        assert np.array_equal(shape_to_mask(shape_from_rle(rle), h, w), mask)
+    # an object in the corner of a 12 MP image: long runs, large counts
+    big = np.zeros((3000, 4000), bool)
+    big[2900:, 3990:] = True
+    big[2950, 3995] = False
+    shape = shape_from_rle(mask_to_rle(big))
+    assert shape.bounds() == (3990.0, 2900.0, 4000.0, 3000.0)
+    assert shape_area(shape) == 1000 - 1 and shape.has_holes
+
+
+def test_corrupt_rle_is_an_error():
+    with pytest.raises(ValueError, match="truncated"):
+        shape_from_rle({"size": [10, 10], "counts": "PP"})
+    with pytest.raises(ValueError, match="add up"):
+        shape_from_rle({"size": [10, 10], "counts": "12"})
+    with pytest.raises(ValueError, match="alphabet"):
+        shape_from_rle({"size": [10, 10], "counts": "1 2"})
