@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from psygnal import Signal, SignalGroup
+from psygnal import Signal, SignalGroup, evented
 
 from segmentation.detections import Detections
 from segmentation.geometry.instances import Instances
@@ -60,6 +60,32 @@ class EngineCache:
                 self._key = key
             self._engine.settings = InferenceSettings(score_threshold=settings.score_threshold, top_k=settings.top_k)
             return self._engine
+
+
+def model_class_names(weights: str | Path, config: str | None = None) -> tuple[str, ...]:
+    """The class names a checkpoint predicts (sidecar file, COCO, or class_1..N), without building the model."""
+    from segmentation.yolact.checkpoint import class_names_for, infer_config, read_state_dict
+
+    state = read_state_dict(weights)
+    return class_names_for(weights, infer_config(state, weights, config).num_classes)[0]
+
+
+@evented
+@dataclass
+class AutoLabelOptions:
+    """What the user chose in the auto-label panel; `settings()` freezes it into a job's settings."""
+
+    weights: str = ""
+    config: str | None = None
+    device: str = "auto"
+    score_threshold: float = 0.3
+    top_k: int = 100
+
+    def settings(self, mapping: ClassMapping) -> AutoLabelSettings:
+        if not self.weights:
+            raise ValueError("no model chosen: open a .pth file or download an official model first")
+        return AutoLabelSettings(weights=Path(self.weights), config=self.config, device=self.device,
+                                 score_threshold=float(self.score_threshold), top_k=int(self.top_k), mapping=mapping)
 
 
 def detections_to_objects(

@@ -83,6 +83,10 @@ class ImageList:
     def __contains__(self, name: object) -> bool:
         return name in self._index_map()
 
+    def index_of(self, name: str) -> int:
+        """Position of the image in folder order (KeyError if it is not in the folder)."""
+        return self._index_map()[name]
+
     def absolute(self, name: str) -> Path:
         return self.root / name
 

@@ -1,0 +1,88 @@
+"""Every command of the app with its shortcuts, in one table: menus, toolbar and the help overlay read it.
+
+Shortcuts follow labelme / X-AnyLabeling where they have one (D/A, Ctrl+J, Ctrl+N, Delete, Ctrl+S,
+Ctrl+F, Ctrl+Z). The issue adds I, Ctrl+B, T and Ctrl+E.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+
+from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtWidgets import QWidget
+
+
+@dataclass(frozen=True)
+class ActionSpec:
+    name: str
+    text: str
+    shortcuts: tuple[str, ...]
+    help: str
+    menu: str
+    checkable: bool = False
+
+
+ACTIONS: tuple[ActionSpec, ...] = (
+    ActionSpec("open_folder", "&Open Folder…", ("Ctrl+O", "Ctrl+U"), "Open a folder of images", "File"),
+    ActionSpec("save", "&Save", ("Ctrl+S",), "Every edit is already saved; this also folds the log into the database",
+               "File"),
+    ActionSpec("export_coco", "&Export COCO…", ("Ctrl+E",), "Write a COCO file (all or verified images)", "File"),
+    ActionSpec("quit", "&Quit", ("Ctrl+Q",), "Quit", "File"),
+    ActionSpec("next_image", "&Next Image", ("D",), "Next image (in the filtered list)", "View"),
+    ActionSpec("previous_image", "&Previous Image", ("A",), "Previous image", "View"),
+    ActionSpec("fit", "&Fit Image", ("Ctrl+F",), "Fit the image in the window", "View"),
+    ActionSpec("zoom_in", "Zoom &In", ("Ctrl++", "Ctrl+="), "Zoom in (or use the wheel: zooms to the cursor)", "View"),
+    ActionSpec("zoom_out", "Zoom &Out", ("Ctrl+-",), "Zoom out", "View"),
+    ActionSpec("toggle_objects", "&Hide All Objects", ("T",), "Hide or show all masks and outlines", "View",
+               checkable=True),
+    ActionSpec("help", "&Shortcuts", ("F1", "?"), "Show or hide this list", "Help", checkable=True),
+    ActionSpec("edit_mode", "&Edit Polygons", ("Ctrl+J",), "Select, move, drag vertices", "Edit", checkable=True),
+    ActionSpec("draw_mode", "&Create Polygon", ("Ctrl+N", "P"),
+               "Click points; click the first point, double-click or Enter closes; Esc cancels", "Edit", checkable=True),
+    ActionSpec("draw_part", "Add Part or &Hole", ("Ctrl+Shift+N",),
+               "Draw a ring for the selected object: inside it becomes a hole, outside a new part", "Edit",
+               checkable=True),
+    ActionSpec("delete_object", "&Delete Object", ("Delete",), "Delete the selected object", "Edit"),
+    ActionSpec("change_class", "Change &Class…", ("Ctrl+L",), "Give the selected object another class", "Edit"),
+    ActionSpec("verify_image", "Mark Image &Verified", ("V",), "Accept every object of this image as correct", "Edit"),
+    ActionSpec("autolabel_image", "Auto-label &Image", ("I",), "Run the model on this image", "Auto-label"),
+    ActionSpec("autolabel_all", "Auto-label &All Unlabeled", ("Ctrl+B",), "Run the model on every unlabeled image",
+               "Auto-label"),
+    ActionSpec("cancel_jobs", "&Cancel Auto-labeling", ("Ctrl+.",), "Stop after the image in progress", "Auto-label"),
+    ActionSpec("open_weights", "Open &Weights…", (), "Use a local YOLACT .pth file", "Auto-label"),
+    ActionSpec("model_manager", "&Official Models…", (), "Download an official YOLACT checkpoint", "Auto-label"),
+    ActionSpec("class_mapping", "Class &Filter and Mapping…", (), "Keep some model classes, rename them",
+               "Auto-label"),
+)
+
+# Mouse gestures are not QActions but belong in the same help list.
+GESTURES: tuple[tuple[str, str], ...] = (
+    ("Wheel", "Zoom in/out at the cursor"),
+    ("Drag on empty space / middle drag", "Pan"),
+    ("Click an object", "Select it; drag to move it"),
+    ("Drag a vertex", "Move it (selected object)"),
+    ("Alt+click or double-click an edge", "Insert a vertex there (and drag it)"),
+    ("Shift+click a vertex", "Delete it"),
+)
+
+MENU_ORDER = ("File", "Edit", "View", "Auto-label", "Help")
+
+
+def build_actions(parent: QWidget, handlers: Mapping[str, Callable]) -> dict[str, QAction]:
+    """QActions for every spec with a handler, shortcuts set, added to `parent` so they work in any dock."""
+    actions = {}
+    for spec in ACTIONS:
+        handler = handlers.get(spec.name)
+        if handler is None:
+            continue
+        action = QAction(spec.text, parent)
+        action.setObjectName(spec.name)
+        action.setShortcuts([QKeySequence(s) for s in spec.shortcuts])
+        action.setToolTip(f"{spec.help} ({', '.join(spec.shortcuts)})" if spec.shortcuts else spec.help)
+        action.setStatusTip(spec.help)
+        action.setCheckable(spec.checkable)
+        (action.toggled if spec.checkable else action.triggered).connect(handler)
+        parent.addAction(action)
+        actions[spec.name] = action
+    return actions

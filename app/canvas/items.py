@@ -1,0 +1,81 @@
+"""Scene items: one translucent, outlined path per object (holes and parts drawn as such)."""
+
+from __future__ import annotations
+
+import numpy as np
+from PySide6.QtCore import QPointF, Qt
+from PySide6.QtGui import QBrush, QColor, QImage, QPainterPath, QPen, QPolygonF
+from PySide6.QtWidgets import QGraphicsItem, QGraphicsPathItem
+
+from segmentation.geometry.shapes import Shape
+from segmentation.project.records import AnnotatedObject, Provenance
+
+FILL_ALPHA = 80
+SELECTED_FILL_ALPHA = 130
+
+
+def ring_polygon(ring: np.ndarray) -> QPolygonF:
+    return QPolygonF([QPointF(float(x), float(y)) for x, y in ring])
+
+
+def shape_path(shape: Shape) -> QPainterPath:
+    """All rings of all parts in one path; the odd-even rule cuts the holes out."""
+    path = QPainterPath()
+    path.setFillRule(Qt.FillRule.OddEvenFill)
+    for polygon in shape.polygons:
+        for ring in (polygon.exterior, *polygon.holes):
+            if len(ring) >= 2:
+                path.addPolygon(ring_polygon(ring))
+                path.closeSubpath()
+    return path
+
+
+def bgr_to_qimage(image: np.ndarray) -> QImage:
+    """A deep-copied RGB QImage of a BGR uint8 array (safe to build in a worker thread)."""
+    rgb = np.ascontiguousarray(image[:, :, ::-1])
+    h, w = rgb.shape[:2]
+    return QImage(rgb.data, w, h, 3 * w, QImage.Format.Format_RGB888).copy()
+
+
+class ObjectItem(QGraphicsPathItem):
+    """The mask (translucent fill) and outline of one object. Knows its object; never changes it."""
+
+    def __init__(self, obj: AnnotatedObject, color: QColor) -> None:
+        super().__init__()
+        self.setFlag(QGraphicsItem.GraphicsItemFlag.ItemIsSelectable, False)
+        self.selected = False
+        self.obj = obj
+        self.shape_now = obj.shape
+        self._color = QColor(color)
+        self.set_object(obj, color)
+
+    @property
+    def object_id(self) -> int:
+        return int(self.obj.id)
+
+    def set_object(self, obj: AnnotatedObject, color: QColor) -> None:
+        self.obj = obj
+        self._color = QColor(color)
+        self.show_shape(obj.shape)
+        self._restyle()
+
+    def show_shape(self, shape: Shape) -> None:
+        """Display a shape (e.g. while a drag is in progress) without touching the object."""
+        self.shape_now = shape
+        self.setPath(shape_path(shape))
+
+    def set_selected(self, selected: bool) -> None:
+        if selected != self.selected:
+            self.selected = selected
+            self.setZValue(2 if selected else 1)
+            self._restyle()
+
+    def _restyle(self) -> None:
+        fill = QColor(self._color)
+        fill.setAlpha(SELECTED_FILL_ALPHA if self.selected else FILL_ALPHA)
+        pen = QPen(QColor("white") if self.selected else self._color, 2.5 if self.selected else 1.5)
+        pen.setCosmetic(True)  # same width at every zoom
+        if self.obj.provenance is Provenance.AUTO and not self.selected:
+            pen.setStyle(Qt.PenStyle.DashLine)  # model output nobody has touched yet
+        self.setPen(pen)
+        self.setBrush(QBrush(fill))

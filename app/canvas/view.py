@@ -1,0 +1,221 @@
+"""CanvasView: one image and its objects; zoom to the cursor, pan, fit, hide all; tools for editing."""
+
+from __future__ import annotations
+
+import numpy as np
+from PySide6.QtCore import QPointF, QRectF, Qt, Signal
+from PySide6.QtGui import QBrush, QColor, QFont, QPainter, QPixmap
+from PySide6.QtWidgets import QGraphicsPixmapItem, QGraphicsScene, QGraphicsTextItem, QGraphicsView
+
+from app.canvas.items import ObjectItem, bgr_to_qimage
+from app.canvas.tools import CanvasTool, DrawTool, EditTool
+from app.colors import label_color
+from segmentation.project import shape_edits as se
+from segmentation.project.document import Change, ImageAnnotations
+from segmentation.project.selection import Selection
+
+MIN_SCALE, MAX_SCALE = 0.02, 64.0
+
+
+class CanvasView(QGraphicsView):
+    """Shows the current document; emits what the user did, never edits the document itself."""
+
+    shape_edited = Signal(int, object, str)  # object id, new Shape, undo text
+    polygon_drawn = Signal(object)  # ring (N, 2) float64, image pixels
+    delete_requested = Signal(object)  # list of object ids
+    zoom_changed = Signal(float)
+    cursor_moved = Signal(float, float)  # image coordinates under the mouse
+
+    def __init__(self, parent=None) -> None:
+        super().__init__(parent)
+        self.setObjectName("canvas")
+        self.setScene(QGraphicsScene(self))
+        self.setTransformationAnchor(QGraphicsView.ViewportAnchor.AnchorUnderMouse)
+        self.setResizeAnchor(QGraphicsView.ViewportAnchor.AnchorViewCenter)
+        self.setViewportUpdateMode(QGraphicsView.ViewportUpdateMode.SmartViewportUpdate)
+        self.setRenderHint(QPainter.RenderHint.Antialiasing, True)
+        self.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, True)
+        self.setBackgroundBrush(QBrush(QColor("#1e1f22")))
+        self.setMouseTracking(True)
+        self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
+        self.document: ImageAnnotations | None = None
+        self.selection: Selection | None = None
+        self.items_by_id: dict[int, ObjectItem] = {}
+        self.objects_visible = True
+        self._image_item: QGraphicsPixmapItem | None = None
+        self._image_wh = (0, 0)
+        self._placeholder: QGraphicsTextItem | None = None
+        self.edit_tool = EditTool(self)
+        self.draw_tool = DrawTool(self)
+        self.tool: CanvasTool = self.edit_tool
+
+    # ---------------------------------------------------------------- content
+    def show_image(self, image: np.ndarray | None, document: ImageAnnotations | None, selection: Selection | None,
+                   error: str | None = None) -> None:
+        """Show an image (or a placeholder with the reason it cannot be shown) and the document's objects."""
+        self._unbind()
+        self.tool.cancel()
+        scene = self.scene()
+        scene.clear()
+        self.items_by_id = {}
+        self._image_item = self._placeholder = None
+        self.document, self.selection = document, selection
+        if image is not None:
+            self._image_item = scene.addPixmap(QPixmap.fromImage(bgr_to_qimage(image)))
+            self._image_item.setZValue(0)
+            self._image_item.setTransformationMode(Qt.TransformationMode.SmoothTransformation)
+            self._image_wh = (image.shape[1], image.shape[0])
+        else:
+            self._image_wh = (0, 0)
+            if error is not None:
+                self._placeholder = scene.addText(f"Cannot show this image\n\n{error}", QFont("Sans", 12))
+                self._placeholder.setDefaultTextColor(QColor("#e5e7eb"))
+                self._placeholder.setTextWidth(520)
+        scene.setSceneRect(self._content_rect())
+        if document is not None:
+            document.events.changed.connect(self._on_change)
+            document.events.reloaded.connect(self._rebuild)
+        if selection is not None:
+            selection.events.changed.connect(self._on_selection)
+        self._rebuild()
+        self.fit()
+
+    def _unbind(self) -> None:
+        if self.document is not None:
+            self.document.events.changed.disconnect(self._on_change)
+            self.document.events.reloaded.disconnect(self._rebuild)
+        if self.selection is not None:
+            self.selection.events.changed.disconnect(self._on_selection)
+
+    def _content_rect(self) -> QRectF:
+        if self._image_item is not None:
+            return QRectF(0, 0, *self._image_wh)
+        if self._placeholder is not None:
+            return self._placeholder.boundingRect()
+        return QRectF(0, 0, 1, 1)
+
+    def image_size_wh(self) -> tuple[int, int]:
+        return self._image_wh
+
+    def _rebuild(self) -> None:
+        for item in self.items_by_id.values():
+            self.scene().removeItem(item)
+        self.items_by_id = {}
+        if self.document is None:
+            return
+        for obj in self.document.objects:
+            self._add_item(obj)
+        if self.selection is not None:
+            self.selection.discard_missing(self.items_by_id)
+            self._on_selection(self.selection.ids)
+        self.viewport().update()
+
+    def _add_item(self, obj) -> ObjectItem:
+        item = ObjectItem(obj, label_color(obj.label))
+        item.setZValue(1)
+        item.setVisible(self.objects_visible)
+        self.scene().addItem(item)
+        self.items_by_id[obj.id] = item
+        return item
+
+    def _on_change(self, change: Change) -> None:
+        self.tool.cancel()
+        for object_id in change.removed_ids:
+            item = self.items_by_id.pop(object_id, None)
+            if item is not None:
+                self.scene().removeItem(item)
+        for obj in change.after:
+            item = self.items_by_id.get(obj.id)
+            if item is None:
+                self._add_item(obj)
+            else:
+                item.set_object(obj, label_color(obj.label))
+        if self.selection is not None:
+            self.selection.discard_missing(self.items_by_id)
+            self._on_selection(self.selection.ids)
+        self.viewport().update()
+
+    def _on_selection(self, ids) -> None:
+        for object_id, item in self.items_by_id.items():
+            item.set_selected(object_id in ids)
+        self.viewport().update()
+
+    def set_objects_visible(self, visible: bool) -> None:
+        self.objects_visible = visible
+        for item in self.items_by_id.values():
+            item.setVisible(visible)
+        self.viewport().update()
+
+    def set_tool(self, tool: CanvasTool) -> None:
+        if tool is not self.tool:
+            self.tool.cancel()
+            self.tool = tool
+            self.viewport().setCursor(tool.cursor)
+            self.viewport().update()
+
+    def object_at(self, pos: QPointF) -> int | None:
+        """The topmost visible object under a scene point (holes do not count as inside)."""
+        if not self.objects_visible:
+            return None
+        xy = (pos.x(), pos.y())
+        candidates = [i for i in self.scene().items(pos) if isinstance(i, ObjectItem)]
+        for item in candidates:  # scene.items() is topmost first
+            if se.contains(item.shape_now, xy):
+                return item.object_id
+        return None
+
+    # ---------------------------------------------------------------- zoom and fit
+    def scale_factor(self) -> float:
+        return float(self.transform().m11())
+
+    def fit(self) -> None:
+        rect = self._content_rect()
+        if rect.width() > 0 and rect.height() > 0:
+            self.fitInView(rect, Qt.AspectRatioMode.KeepAspectRatio)
+            self.zoom_changed.emit(self.scale_factor())
+
+    def zoom_by(self, factor: float) -> None:
+        current = self.scale_factor()
+        factor = min(max(current * factor, MIN_SCALE), MAX_SCALE) / current
+        if factor != 1.0:
+            self.scale(factor, factor)
+            self.zoom_changed.emit(self.scale_factor())
+
+    def wheelEvent(self, event) -> None:  # noqa: N802 (Qt name)
+        delta = event.angleDelta().y() or event.angleDelta().x()
+        if delta:
+            self.zoom_by(1.0015 ** delta)  # one notch (120) = x1.2, anchored under the mouse
+        event.accept()
+
+    # ---------------------------------------------------------------- events to the tool
+    def mousePressEvent(self, event) -> None:  # noqa: N802
+        self.setFocus()
+        if not self.tool.press(event, self.mapToScene(event.position().toPoint())):
+            super().mousePressEvent(event)
+
+    def mouseMoveEvent(self, event) -> None:  # noqa: N802
+        pos = self.mapToScene(event.position().toPoint())
+        self.cursor_moved.emit(pos.x(), pos.y())
+        if not self.tool.move(event, pos):
+            super().mouseMoveEvent(event)
+
+    def mouseReleaseEvent(self, event) -> None:  # noqa: N802
+        if not self.tool.release(event, self.mapToScene(event.position().toPoint())):
+            super().mouseReleaseEvent(event)
+
+    def mouseDoubleClickEvent(self, event) -> None:  # noqa: N802
+        if not self.tool.double_click(event, self.mapToScene(event.position().toPoint())):
+            super().mouseDoubleClickEvent(event)
+
+    def keyPressEvent(self, event) -> None:  # noqa: N802
+        if not self.tool.key(event):
+            super().keyPressEvent(event)
+
+    def drawForeground(self, painter: QPainter, rect: QRectF) -> None:  # noqa: N802
+        self.tool.paint(painter, max(self.scale_factor(), 1e-6))
+
+    def use_edit_tool(self) -> None:
+        self.set_tool(self.edit_tool)
+
+    def use_draw_tool(self) -> None:
+        self.set_tool(self.draw_tool)

@@ -1,0 +1,32 @@
+"""The `protolabel` entry point: the headless subcommands plus `gui` (the default when no subcommand is given)."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Sequence
+
+from segmentation.cli import build_parser
+
+GUI_COMMAND_MODULE = "app.gui_command"
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Parse and run; `protolabel FOLDER` and a bare `protolabel` open the desktop app."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    parser = build_parser(extra_commands=(GUI_COMMAND_MODULE,))
+    commands = _subcommand_names(parser)
+    if not argv or (argv[0] not in commands and argv[0] not in ("-h", "--help")):
+        argv = ["gui", *argv]
+    args = parser.parse_args(argv)
+    return int(args.func(args) or 0)
+
+
+def _subcommand_names(parser) -> set[str]:
+    for action in parser._subparsers._group_actions:  # argparse keeps its subparsers here
+        if hasattr(action, "choices") and action.choices:
+            return set(action.choices)
+    return set()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

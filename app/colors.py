@@ -1,0 +1,34 @@
+"""Colours: one stable colour per class label, one per image status."""
+
+from __future__ import annotations
+
+import zlib
+
+from PySide6.QtGui import QColor
+
+from segmentation.project.records import ImageStatus
+
+# Distinct, colour-blind-friendly hues (Okabe-Ito, then Tableau), used in label-hash order.
+_PALETTE = (
+    "#E69F00", "#56B4E9", "#009E73", "#F0E442", "#0072B2", "#D55E00", "#CC79A7",
+    "#4E79A7", "#F28E2B", "#E15759", "#76B7B2", "#59A14F", "#EDC948", "#B07AA1", "#FF9DA7", "#9C755F",
+)
+
+STATUS_COLORS = {
+    ImageStatus.UNLABELED: QColor("#8a8f98"),
+    ImageStatus.AUTO_LABELED: QColor("#3b82f6"),
+    ImageStatus.EDITED: QColor("#f59e0b"),
+    ImageStatus.VERIFIED: QColor("#22c55e"),
+}
+
+STATUS_TEXT = {
+    ImageStatus.UNLABELED: "unlabeled",
+    ImageStatus.AUTO_LABELED: "auto-labeled",
+    ImageStatus.EDITED: "edited",
+    ImageStatus.VERIFIED: "verified",
+}
+
+
+def label_color(label: str) -> QColor:
+    """The same label always gets the same colour, in every session."""
+    return QColor(_PALETTE[zlib.crc32(label.encode("utf-8")) % len(_PALETTE)])

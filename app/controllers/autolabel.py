@@ -1,0 +1,140 @@
+"""Auto-labeling from the app: jobs run on a worker thread from a QThreadPool; results come back as events."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
+
+from app.job_progress import JobProgressWidget
+from app.qt_bridge import MainThreadInvoker
+from app.undo import UndoHistory
+from segmentation.project.autolabel import AutoLabelJob, AutoLabelOptions, AutoLabelQueue, EngineCache, JobSummary
+from segmentation.project.project import Project
+from segmentation.project.store import AutoLabelOutcome
+
+
+class _QueueRunner(QRunnable):
+    def __init__(self, queue: AutoLabelQueue) -> None:
+        super().__init__()
+        self.queue = queue
+
+    def run(self) -> None:
+        self.queue.run_pending()
+
+
+class AutoLabelController(QObject):
+    """Builds jobs from the options and the project, runs them off the UI thread, applies their results."""
+
+    message = Signal(str)
+    error = Signal(str)
+    device_changed = Signal(str)
+    busy_changed = Signal(bool)
+
+    def __init__(self, options: AutoLabelOptions, project: Callable[[], Project | None], history: UndoHistory,
+                 progress: JobProgressWidget, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.options = options
+        self._project = project
+        self.history = history
+        self.progress = progress
+        self.queue = AutoLabelQueue()
+        self.engines = EngineCache()
+        self._invoker = MainThreadInvoker(self)
+        self._pool = QThreadPool(self)
+        self._pool.setMaxThreadCount(1)  # one inference at a time; the UI thread never runs one
+        self._running = False
+        self.queue.events.idle.connect(self._invoker.wrap(self._on_idle))
+        progress.cancel_requested.connect(self.cancel)
+
+    @property
+    def busy(self) -> bool:
+        return self.queue.busy
+
+    def label_current(self) -> None:
+        project = self._project()
+        if project is None or project.current_name is None:
+            self.message.emit("Open a folder first")
+            return
+        self._submit([project.current_name], "this image")
+
+    def label_unlabeled(self) -> None:
+        project = self._project()
+        if project is None:
+            self.message.emit("Open a folder first")
+            return
+        names = [n for n in project.unlabeled_names() if n not in project.images.unreadable]
+        if not names:
+            self.message.emit("Every image is already labelled")
+            return
+        self._submit(names, f"{len(names):,} unlabeled images")
+
+    def _submit(self, names: list[str], what: str) -> None:
+        project = self._project()
+        try:
+            settings = self.options.settings(project.class_mapping)
+        except ValueError as exc:
+            self.error.emit(str(exc).capitalize())
+            return
+        job = AutoLabelJob(project.folder, names, settings, self.engines)
+        wrap = self._invoker.wrap
+        job.events.started.connect(wrap(self.progress.start))
+        job.events.engine_ready.connect(wrap(self.device_changed.emit))
+        job.events.progress.connect(wrap(self.progress.update_progress))
+        job.events.image_done.connect(wrap(lambda name, outcome, folder=project.folder: self._on_done(folder, name, outcome)))
+        job.events.image_failed.connect(wrap(lambda name, reason, folder=project.folder: self._on_failed(folder, name, reason)))
+        job.events.finished.connect(wrap(lambda summary: self._on_finished(summary, what)))
+        self.queue.submit(job)
+        if not self._running:
+            self.progress.start(len(names))
+        self.message.emit(f"Auto-labeling {what} with {settings.weights.name}")
+        if not self._running:
+            self._running = True
+            self.busy_changed.emit(True)
+            self._pool.start(_QueueRunner(self.queue))
+
+    def cancel(self) -> None:
+        if self.queue.busy:
+            self.queue.cancel_all()
+            self.progress.cancelling()
+
+    def shutdown(self) -> None:
+        """Stop jobs and wait for the worker (called when the window closes)."""
+        self.queue.cancel_all()
+        self._pool.waitForDone(-1)
+
+    # ---------------------------------------------------------------- results (UI thread)
+    def _current_project(self, folder) -> Project | None:
+        project = self._project()
+        return project if project is not None and project.folder == folder else None
+
+    def _on_done(self, folder, name: str, outcome: AutoLabelOutcome) -> None:
+        project = self._current_project(folder)
+        if project is None:
+            return
+        if not outcome.skipped:
+            self.history.forget(name)  # its objects were replaced: old undo steps no longer apply
+        project.record_auto_label(name, outcome)
+
+    def _on_failed(self, folder, name: str, reason: str) -> None:
+        project = self._current_project(folder)
+        if project is not None and not reason.startswith("inference failed"):
+            project.images.mark_unreadable(name, reason)
+        self.message.emit(f"Skipped {name}: {reason}")
+
+    def _on_finished(self, summary: JobSummary, what: str) -> None:
+        if summary.error:
+            self.error.emit(f"Auto-labeling could not start: {summary.error}")
+            return
+        parts = [f"{summary.labelled} labelled"]
+        if summary.skipped:
+            parts.append(f"{summary.skipped} verified left alone")
+        if summary.failed:
+            parts.append(f"{summary.failed} failed")
+        state = "cancelled" if summary.cancelled else "done"
+        self.message.emit(f"Auto-labeling {what} {state} in {summary.elapsed_s:.1f} s: " + ", ".join(parts))
+
+    def _on_idle(self) -> None:
+        self._running = False
+        self.progress.finish()
+        self.busy_changed.emit(False)

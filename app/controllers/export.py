@@ -1,0 +1,65 @@
+"""Export COCO from the app: the dialog, then the export (and its check) on a worker thread."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
+
+from app.qt_bridge import MainThreadInvoker
+from segmentation.coco import validate_coco
+from segmentation.project.export import export_coco
+from segmentation.project.project import Project
+from segmentation.project.records import ImageStatus
+from segmentation.project.store import ProjectStore
+
+
+class _ExportRun(QRunnable):
+    def __init__(self, folder: Path, path: Path, verified_only: bool, labels: tuple[str, ...], validate: bool,
+                 on_done: Callable) -> None:
+        super().__init__()
+        self.args = (folder, path, verified_only, labels, validate)
+        self.on_done = on_done
+
+    def run(self) -> None:
+        folder, path, verified_only, labels, validate = self.args
+        try:
+            with ProjectStore.open(folder) as store:  # a worker thread gets its own connection
+                summary = export_coco(store, path, verified_only=verified_only, labels=labels)
+            report = validate_coco(path) if validate else None
+        except Exception as exc:  # disk full, permission denied, ...: tell the user, keep the app
+            self.on_done(None, None, f"{type(exc).__name__}: {exc}")
+            return
+        self.on_done(summary, report, None)
+
+
+class ExportController(QObject):
+    finished = Signal(object, object, object)  # ExportSummary | None, ValidationReport | None, error | None
+
+    def __init__(self, project: Callable[[], Project | None], parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._project = project
+        self._invoker = MainThreadInvoker(self)
+        self._pool = QThreadPool(self)
+        self._pool.setMaxThreadCount(1)
+
+    def counts(self) -> dict:
+        project = self._project()
+        counts = project.images.counts()
+        labelled = sum(counts[s] for s in (ImageStatus.AUTO_LABELED, ImageStatus.EDITED, ImageStatus.VERIFIED))
+        return {"all": labelled, "verified": counts[ImageStatus.VERIFIED]}
+
+    def default_path(self) -> Path:
+        project = self._project()
+        return project.folder / "annotations.json"
+
+    def export(self, path: Path, *, verified_only: bool, validate: bool = True) -> None:
+        project = self._project()
+        if project is None:
+            return
+        self._pool.start(_ExportRun(project.folder, Path(path), verified_only, project.labels, validate,
+                                    self._invoker.wrap(self.finished.emit)))
+
+    def wait(self) -> None:
+        self._pool.waitForDone(-1)

@@ -1,0 +1,1 @@
+"""Dialogs: official models, class filter and mapping, COCO export."""

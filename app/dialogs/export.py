@@ -1,0 +1,60 @@
+"""Export COCO dialog: where to write, all labelled images or verified only."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QDialog,
+    QDialogButtonBox,
+    QFileDialog,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QRadioButton,
+    QVBoxLayout,
+)
+
+
+class ExportDialog(QDialog):
+    def __init__(self, default_path: Path, counts: dict, parent=None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("Export COCO")
+        self.setObjectName("export_dialog")
+        self.path_edit = QLineEdit(str(default_path))
+        browse = QPushButton("Browse…")
+        browse.clicked.connect(self._browse)
+        self.all_radio = QRadioButton(f"All labelled images ({counts['all']:,}: auto-labeled, edited, verified)")
+        self.verified_radio = QRadioButton(f"Verified images only ({counts['verified']:,})")
+        self.all_radio.setChecked(True)
+        self.validate_box = QCheckBox("Check the file with pycocotools after writing")
+        self.validate_box.setChecked(True)
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
+        buttons.button(QDialogButtonBox.StandardButton.Ok).setText("Export")
+        buttons.accepted.connect(self.accept)
+        buttons.rejected.connect(self.reject)
+        path_row = QHBoxLayout()
+        path_row.addWidget(self.path_edit)
+        path_row.addWidget(browse)
+        layout = QVBoxLayout(self)
+        layout.addWidget(QLabel("COCO instance-segmentation file:"))
+        layout.addLayout(path_row)
+        layout.addWidget(self.all_radio)
+        layout.addWidget(self.verified_radio)
+        layout.addWidget(self.validate_box)
+        layout.addWidget(buttons)
+
+    def _browse(self) -> None:
+        path, _ = QFileDialog.getSaveFileName(self, "Export COCO", self.path_edit.text(), "COCO JSON (*.json)")
+        if path:
+            self.path_edit.setText(path)
+
+    @property
+    def path(self) -> Path:
+        return Path(self.path_edit.text()).expanduser()
+
+    @property
+    def verified_only(self) -> bool:
+        return self.verified_radio.isChecked()

@@ -1,0 +1,179 @@
+"""Official models: list the published checkpoints, download (progress, resume, cancel), use one."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+from PySide6.QtCore import QRunnable, Qt, QThreadPool, Signal
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QDialog,
+    QFileDialog,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QProgressBar,
+    QPushButton,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+)
+
+from app.qt_bridge import MainThreadInvoker
+from segmentation.model_manager import DownloadCancelled, ModelDownloadError, ModelManager, NoNetworkError, OfficialModel
+
+
+class _Download(QRunnable):
+    def __init__(self, manager: ModelManager, model: OfficialModel, cancel: threading.Event, on_progress, on_done):
+        super().__init__()
+        self.manager, self.model, self.cancel = manager, model, cancel
+        self.on_progress, self.on_done = on_progress, on_done
+
+    def run(self) -> None:
+        try:
+            path = self.manager.download(self.model, progress=self.on_progress, cancel=self.cancel)
+        except ModelDownloadError as exc:
+            self.on_done(None, exc)
+        except Exception as exc:  # never let a worker die silently
+            self.on_done(None, ModelDownloadError(f"Download failed: {exc}"))
+        else:
+            self.on_done(path, None)
+
+
+def _size(n: int) -> str:
+    return f"{n / 1e6:.1f} MB"
+
+
+class ModelManagerDialog(QDialog):
+    """`chosen` carries the path of the checkpoint the user picked (downloaded or local)."""
+
+    chosen = Signal(str)
+
+    def __init__(self, manager: ModelManager, parent=None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("Official YOLACT models")
+        self.setObjectName("model_manager_dialog")
+        self.resize(720, 380)
+        self.manager = manager
+        self._invoker = MainThreadInvoker(self)
+        self._pool = QThreadPool(self)
+        self._pool.setMaxThreadCount(1)
+        self._cancel: threading.Event | None = None
+        self.table = QTableWidget(len(manager.models), 4)
+        self.table.setObjectName("models_table")
+        self.table.setHorizontalHeaderLabels(["Model", "Mask mAP", "FPS (Titan Xp)", "Status"])
+        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
+        self.table.verticalHeader().setVisible(False)
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.table.itemSelectionChanged.connect(self._update_buttons)
+        self.progress = QProgressBar()
+        self.progress.setVisible(False)
+        self.message = QLabel(f"Downloads go to {manager.cache_dir}")
+        self.message.setObjectName("model_message")
+        self.message.setWordWrap(True)
+        self.download_button = QPushButton("Download")
+        self.download_button.clicked.connect(self.start_download)
+        self.cancel_button = QPushButton("Cancel download")
+        self.cancel_button.clicked.connect(self.cancel_download)
+        self.use_button = QPushButton("Use this model")
+        self.use_button.clicked.connect(self._use_selected)
+        local_button = QPushButton("Open a local .pth…")
+        local_button.clicked.connect(self._open_local)
+        close_button = QPushButton("Close")
+        close_button.clicked.connect(self.reject)
+        buttons = QHBoxLayout()
+        for b in (self.download_button, self.cancel_button, self.use_button, local_button):
+            buttons.addWidget(b)
+        buttons.addStretch(1)
+        buttons.addWidget(close_button)
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.table)
+        layout.addWidget(self.progress)
+        layout.addWidget(self.message)
+        layout.addLayout(buttons)
+        self.refresh()
+        self.table.selectRow(0)
+
+    def refresh(self) -> None:
+        for row, model in enumerate(self.manager.models):
+            if self.manager.is_downloaded(model):
+                status = "downloaded"
+            elif part := self.manager.partial_bytes(model):
+                status = f"partial ({_size(part)}), resumes"
+            else:
+                status = "not downloaded"
+            for col, text in enumerate((model.file_name, f"{model.mask_ap}", f"{model.fps}", status)):
+                item = QTableWidgetItem(text)
+                item.setToolTip(model.url if col == 0 else text)
+                self.table.setItem(row, col, item)
+        self._update_buttons()
+
+    def selected_model(self) -> OfficialModel | None:
+        rows = {i.row() for i in self.table.selectedIndexes()}
+        return self.manager.models[rows.pop()] if rows else None
+
+    def _update_buttons(self) -> None:
+        model = self.selected_model()
+        busy = self._cancel is not None
+        self.download_button.setEnabled(model is not None and not busy and not self.manager.is_downloaded(model))
+        self.cancel_button.setEnabled(busy)
+        self.use_button.setEnabled(model is not None and not busy and self.manager.is_downloaded(model))
+
+    def start_download(self) -> None:
+        model = self.selected_model()
+        if model is None or self._cancel is not None:
+            return
+        self._cancel = threading.Event()
+        self.progress.setVisible(True)
+        self.progress.setRange(0, 0)
+        self.message.setText(f"Downloading {model.file_name} from {model.url.split('/resolve')[0]}…")
+        self._update_buttons()
+        self._pool.start(_Download(self.manager, model, self._cancel, self._invoker.wrap(self._on_progress),
+                                   self._invoker.wrap(self._on_done)))
+
+    def cancel_download(self) -> None:
+        if self._cancel is not None:
+            self._cancel.set()
+            self.message.setText("Cancelling…")
+
+    def _on_progress(self, done: int, total: int | None) -> None:
+        if total:
+            self.progress.setRange(0, 1000)
+            self.progress.setValue(int(1000 * done / total))
+            self.progress.setFormat(f"{_size(done)} of {_size(total)}")
+        else:
+            self.progress.setFormat(_size(done))
+
+    def _on_done(self, path: Path | None, error: ModelDownloadError | None) -> None:
+        self._cancel = None
+        self.progress.setVisible(False)
+        if error is None:
+            self.message.setText(f"Downloaded and verified: {path}")
+        elif isinstance(error, NoNetworkError):
+            self.message.setText(f"<b>No network.</b> {error}")
+        elif isinstance(error, DownloadCancelled):
+            self.message.setText(str(error))
+        else:
+            self.message.setText(f"<b>Download failed.</b> {error}")
+        self.refresh()
+
+    def _use_selected(self) -> None:
+        model = self.selected_model()
+        if model is not None and self.manager.is_downloaded(model):
+            self.chosen.emit(str(self.manager.path_for(model)))
+            self.accept()
+
+    def _open_local(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Open YOLACT weights", str(Path.home()), "PyTorch weights (*.pth *.pt)")
+        if path:
+            self.chosen.emit(path)
+            self.accept()
+
+    def done(self, result: int) -> None:
+        if self._cancel is not None:
+            self._cancel.set()
+        self._pool.waitForDone(5000)
+        super().done(result)

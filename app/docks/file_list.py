@@ -1,0 +1,340 @@
+"""The file list dock: every image with a lazily loaded thumbnail and its status, counts, a status filter."""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict, deque
+
+from PySide6.QtCore import QAbstractListModel, QModelIndex, QObject, QRect, QRunnable, QSize, Qt, QThreadPool, Signal
+from PySide6.QtGui import QColor, QImage, QPainter, QPixmap
+from PySide6.QtWidgets import (
+    QComboBox,
+    QDockWidget,
+    QLabel,
+    QListView,
+    QStyle,
+    QStyledItemDelegate,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app.canvas.items import bgr_to_qimage
+from app.colors import STATUS_COLORS, STATUS_TEXT
+from segmentation.images import ImageReadError, read_image
+from segmentation.project.image_list import ImageList
+from segmentation.project.records import ImageStatus
+
+THUMB = 40
+ROW_HEIGHT = THUMB + 8
+CACHE_SIZE = 3000
+MAX_PENDING = 256  # requests beyond this were scrolled past: drop the oldest
+
+NameRole = Qt.ItemDataRole.UserRole + 1
+StatusRole = Qt.ItemDataRole.UserRole + 2
+ThumbRole = Qt.ItemDataRole.UserRole + 3
+ErrorRole = Qt.ItemDataRole.UserRole + 4
+
+
+class _ThumbnailJob(QRunnable):
+    def __init__(self, loader: ThumbnailLoader) -> None:
+        super().__init__()
+        self.loader = loader
+
+    def run(self) -> None:
+        while True:
+            request = self.loader.next_request()
+            if request is None:
+                return
+            root, name = request
+            try:
+                image = read_image(root / name)
+            except ImageReadError as exc:
+                self.loader.failed.emit(name, str(exc))
+                continue
+            h, w = image.shape[:2]
+            scale = THUMB / max(h, w)
+            import cv2  # resize with area averaging: a clean small picture
+
+            small = cv2.resize(image, (max(1, round(w * scale)), max(1, round(h * scale))), interpolation=cv2.INTER_AREA)
+            self.loader.loaded.emit(name, bgr_to_qimage(small))
+
+
+class ThumbnailLoader(QObject):
+    """Loads thumbnails off the UI thread, newest request first (what is on screen now)."""
+
+    loaded = Signal(str, QImage)
+    failed = Signal(str, str)
+
+    def __init__(self, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._pool = QThreadPool(self)
+        self._pool.setMaxThreadCount(1)
+        self._lock = threading.Lock()
+        self._pending: deque[tuple] = deque()
+        self._queued: set[str] = set()
+        self._running = False
+
+    def request(self, root, name: str) -> None:
+        with self._lock:
+            if name in self._queued:
+                return
+            self._queued.add(name)
+            self._pending.append((root, name))
+            while len(self._pending) > MAX_PENDING:
+                _, dropped = self._pending.popleft()
+                self._queued.discard(dropped)
+            start = not self._running
+            self._running = True
+        if start:
+            self._pool.start(_ThumbnailJob(self))
+
+    def next_request(self):
+        """Called from the worker: the most recent request, or None (and the worker ends)."""
+        with self._lock:
+            if not self._pending:
+                self._running = False
+                return None
+            root, name = self._pending.pop()
+            self._queued.discard(name)
+            return root, name
+
+    def clear(self) -> None:
+        with self._lock:
+            self._pending.clear()
+            self._queued.clear()
+
+    def shutdown(self) -> None:
+        self.clear()
+        self._pool.waitForDone(2000)
+
+
+class ImageListModel(QAbstractListModel):
+    """The filtered image list as a Qt model; thumbnails are requested only for rows being drawn."""
+
+    def __init__(self, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.images: ImageList | None = None
+        self._visible: list[str] | tuple[str, ...] = ()
+        self._rows: dict[str, int] | None = None
+        self._thumbs: OrderedDict[str, QPixmap] = OrderedDict()
+        self.loader = ThumbnailLoader(self)
+        self.loader.loaded.connect(self._on_thumbnail)
+        self.loader.failed.connect(self._on_failed)
+
+    def set_images(self, images: ImageList | None) -> None:
+        if self.images is not None:
+            self.images.events.status_changed.disconnect(self._on_status)
+            self.images.events.filter_changed.disconnect(self._on_filter)
+            self.images.events.unreadable.disconnect(self._on_unreadable)
+        self.loader.clear()
+        self.beginResetModel()
+        self.images = images
+        self._thumbs.clear()
+        self._refresh_visible()
+        self.endResetModel()
+        if images is not None:
+            images.events.status_changed.connect(self._on_status)
+            images.events.filter_changed.connect(self._on_filter)
+            images.events.unreadable.connect(self._on_unreadable)
+
+    def _refresh_visible(self) -> None:
+        self._visible = () if self.images is None else self.images.visible()
+        self._rows = None
+
+    def row_of(self, name: str) -> int | None:
+        if self._rows is None:
+            self._rows = {n: i for i, n in enumerate(self._visible)}
+        return self._rows.get(name)
+
+    def name_at(self, row: int) -> str:
+        return self._visible[row]
+
+    def rowCount(self, parent=QModelIndex()) -> int:  # noqa: N802
+        return 0 if parent.isValid() else len(self._visible)
+
+    def data(self, index: QModelIndex, role: int = Qt.ItemDataRole.DisplayRole):
+        if not index.isValid() or self.images is None:
+            return None
+        name = self._visible[index.row()]
+        if role in (Qt.ItemDataRole.DisplayRole, NameRole):
+            return name
+        if role == StatusRole:
+            return self.images.status(name)
+        if role == ErrorRole:
+            return self.images.unreadable.get(name)
+        if role == Qt.ItemDataRole.ToolTipRole:
+            error = self.images.unreadable.get(name)
+            return f"{name}\n{STATUS_TEXT[self.images.status(name)]}" + (f"\n{error}" if error else "")
+        if role == ThumbRole:
+            pixmap = self._thumbs.get(name)
+            if pixmap is None and name not in self.images.unreadable:
+                self.loader.request(self.images.root, name)
+            return pixmap
+        return None
+
+    def _emit_row(self, name: str) -> None:
+        row = self.row_of(name)
+        if row is not None:
+            index = self.index(row)
+            self.dataChanged.emit(index, index)
+
+    def _on_thumbnail(self, name: str, image: QImage) -> None:
+        self._thumbs[name] = QPixmap.fromImage(image)
+        while len(self._thumbs) > CACHE_SIZE:
+            self._thumbs.popitem(last=False)
+        self._emit_row(name)
+
+    def _on_failed(self, name: str, reason: str) -> None:
+        if self.images is not None:
+            self.images.mark_unreadable(name, reason)
+
+    def _on_unreadable(self, name: str, reason: str) -> None:
+        self._emit_row(name)
+
+    def _on_status(self, name: str, status: ImageStatus) -> None:
+        if self.images is not None and self.images.filter is not None:
+            self.beginResetModel()
+            self._refresh_visible()
+            self.endResetModel()
+        else:
+            self._emit_row(name)
+
+    def _on_filter(self, status) -> None:
+        self.beginResetModel()
+        self._refresh_visible()
+        self.endResetModel()
+
+
+class ImageRowDelegate(QStyledItemDelegate):
+    """Thumbnail, file name and a status chip in one row."""
+
+    def sizeHint(self, option, index) -> QSize:  # noqa: N802
+        return QSize(200, ROW_HEIGHT)
+
+    def paint(self, painter: QPainter, option, index) -> None:
+        painter.save()
+        rect = option.rect
+        if option.state & QStyle.StateFlag.State_Selected:
+            painter.fillRect(rect, option.palette.highlight())
+            text_color = option.palette.highlightedText().color()
+        else:
+            text_color = option.palette.text().color()
+        thumb_rect = QRect(rect.left() + 4, rect.top() + 4, THUMB, THUMB)
+        pixmap = index.data(ThumbRole)
+        error = index.data(ErrorRole)
+        if pixmap is not None:
+            scaled = pixmap.size().scaled(thumb_rect.size(), Qt.AspectRatioMode.KeepAspectRatio)
+            target = QRect(0, 0, scaled.width(), scaled.height())
+            target.moveCenter(thumb_rect.center())
+            painter.drawPixmap(target, pixmap)
+        else:
+            painter.fillRect(thumb_rect, QColor("#7f1d1d") if error else QColor("#3a3d42"))
+            if error:
+                painter.setPen(QColor("white"))
+                painter.drawText(thumb_rect, Qt.AlignmentFlag.AlignCenter, "!")
+        status = index.data(StatusRole) or ImageStatus.UNLABELED
+        chip_text = "unreadable" if error else STATUS_TEXT[status]
+        metrics = painter.fontMetrics()
+        chip_w = metrics.horizontalAdvance(chip_text) + 12
+        chip = QRect(rect.right() - chip_w - 6, rect.center().y() - 9, chip_w, 18)
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+        painter.setPen(Qt.PenStyle.NoPen)
+        painter.setBrush(QColor("#b91c1c") if error else STATUS_COLORS[status])
+        painter.drawRoundedRect(chip, 9, 9)
+        painter.setPen(QColor("white"))
+        painter.drawText(chip, Qt.AlignmentFlag.AlignCenter, chip_text)
+        painter.setPen(text_color)
+        name_rect = QRect(thumb_rect.right() + 8, rect.top(), chip.left() - thumb_rect.right() - 14, rect.height())
+        name = metrics.elidedText(index.data(NameRole), Qt.TextElideMode.ElideMiddle, name_rect.width())
+        painter.drawText(name_rect, Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignLeft, name)
+        painter.restore()
+
+
+class FileListDock(QDockWidget):
+    """Counts per status, a status filter and the list; activating a row opens that image."""
+
+    image_activated = Signal(str)
+
+    def __init__(self, parent=None) -> None:
+        super().__init__("Images", parent)
+        self.setObjectName("file_list_dock")
+        self.images: ImageList | None = None
+        self.counts_label = QLabel("No folder open")
+        self.counts_label.setWordWrap(True)
+        self.filter_box = QComboBox()
+        self.filter_box.setObjectName("status_filter")
+        self.model = ImageListModel(self)
+        self.view = QListView()
+        self.view.setObjectName("image_list")
+        self.view.setModel(self.model)
+        self.view.setItemDelegate(ImageRowDelegate(self.view))
+        self.view.setUniformItemSizes(True)  # constant-time layout for 100,000 rows
+        self.view.setLayoutMode(QListView.LayoutMode.Batched)
+        self.view.setBatchSize(500)
+        self.view.selectionModel().currentChanged.connect(self._on_current_row)
+        layout = QVBoxLayout()
+        layout.setContentsMargins(4, 4, 4, 4)
+        layout.addWidget(self.counts_label)
+        layout.addWidget(self.filter_box)
+        layout.addWidget(self.view)
+        body = QWidget()
+        body.setLayout(layout)
+        self.setWidget(body)
+        self.filter_box.currentIndexChanged.connect(self._on_filter_chosen)
+        self._updating = False
+
+    def set_images(self, images: ImageList | None) -> None:
+        if self.images is not None:
+            self.images.events.status_changed.disconnect(self._update_counts)
+            self.images.events.filter_changed.disconnect(self._update_counts)
+        self.images = images
+        self.model.set_images(images)
+        if images is not None:
+            images.events.status_changed.connect(self._update_counts)
+            images.events.filter_changed.connect(self._update_counts)
+        self._update_counts()
+
+    def _update_counts(self, *args) -> None:
+        self._updating = True
+        try:
+            self.filter_box.clear()
+            if self.images is None:
+                self.counts_label.setText("No folder open")
+                return
+            counts = self.images.counts()
+            total = len(self.images)
+            self.counts_label.setText(
+                f"<b>{total:,}</b> images · " + " · ".join(
+                    f"<span style='color:{STATUS_COLORS[s].name()}'>■</span> {counts[s]:,} {STATUS_TEXT[s]}"
+                    for s in ImageStatus
+                )
+            )
+            self.filter_box.addItem(f"All images ({total:,})", None)
+            for status in ImageStatus:
+                self.filter_box.addItem(f"{STATUS_TEXT[status].capitalize()} ({counts[status]:,})", status)
+            self.filter_box.setCurrentIndex(0 if self.images.filter is None else list(ImageStatus).index(self.images.filter) + 1)
+        finally:
+            self._updating = False
+
+    def _on_filter_chosen(self, index: int) -> None:
+        if self._updating or self.images is None or index < 0:
+            return
+        self.images.set_filter(self.filter_box.itemData(index))
+
+    def _on_current_row(self, current: QModelIndex, previous: QModelIndex) -> None:
+        if not self._updating and current.isValid():
+            self.image_activated.emit(self.model.name_at(current.row()))
+
+    def show_current(self, name: str | None) -> None:
+        """Highlight the current image's row without re-emitting it."""
+        row = None if name is None else self.model.row_of(name)
+        self._updating = True
+        try:
+            if row is None:
+                self.view.selectionModel().clearSelection()
+            else:
+                index = self.model.index(row)
+                self.view.setCurrentIndex(index)
+                self.view.scrollTo(index)
+        finally:
+            self._updating = False

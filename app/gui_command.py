@@ -1,0 +1,23 @@
+"""`protolabel gui [FOLDER] [--weights W] [--device D]`: registered like a headless command, imports Qt only when run."""
+
+from __future__ import annotations
+
+import argparse
+
+
+def add_parser(subparsers) -> None:
+    parser = subparsers.add_parser(
+        "gui", help="the desktop app (default when no command is given)",
+        description="Open the Protolabel desktop app, optionally on a folder of images and with a model.",
+    )
+    parser.add_argument("folder", nargs="?", default=None, help="folder of images to open")
+    parser.add_argument("--weights", default=None, help="YOLACT checkpoint (.pth) to auto-label with")
+    parser.add_argument("--config", default=None, help="config name (default: from the file name or its keys)")
+    parser.add_argument("--device", default="auto", help="cpu, cuda, cuda:N or auto (default)")
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from app.launch import run_app  # Qt is imported here, never by the headless commands
+
+    return run_app(folder=args.folder, weights=args.weights, config=args.config, device=args.device)

@@ -1,0 +1,58 @@
+"""Status-bar widget for a running auto-label job: progress bar, count, ETA, Cancel."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Signal
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QProgressBar, QPushButton, QWidget
+
+from segmentation.project.autolabel import JobProgress
+
+
+def format_eta(seconds: float | None) -> str:
+    if seconds is None:
+        return "estimating…"
+    seconds = int(round(seconds))
+    if seconds >= 3600:
+        return f"{seconds // 3600}h {seconds % 3600 // 60:02d}m left"
+    return f"{seconds // 60}:{seconds % 60:02d} left"
+
+
+class JobProgressWidget(QWidget):
+    cancel_requested = Signal()
+
+    def __init__(self, parent=None) -> None:
+        super().__init__(parent)
+        self.setObjectName("job_progress")
+        self.bar = QProgressBar()
+        self.bar.setMaximumWidth(220)
+        self.bar.setTextVisible(True)
+        self.label = QLabel()
+        self.cancel_button = QPushButton("Cancel")
+        self.cancel_button.setObjectName("cancel_job")
+        self.cancel_button.clicked.connect(self.cancel_requested)
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.bar)
+        layout.addWidget(self.label)
+        layout.addWidget(self.cancel_button)
+        self.setVisible(False)
+
+    def start(self, total: int, text: str = "Loading the model…") -> None:
+        self.bar.setRange(0, max(total, 1))
+        self.bar.setValue(0)
+        self.label.setText(text)
+        self.cancel_button.setEnabled(True)
+        self.setVisible(True)
+
+    def update_progress(self, progress: JobProgress) -> None:
+        self.bar.setRange(0, max(progress.total, 1))
+        self.bar.setValue(progress.done)
+        failed = f", {progress.failed} failed" if progress.failed else ""
+        self.label.setText(f"{progress.done}/{progress.total}{failed} · {format_eta(progress.eta_s)}")
+
+    def cancelling(self) -> None:
+        self.cancel_button.setEnabled(False)
+        self.label.setText("Cancelling after this image…")
+
+    def finish(self) -> None:
+        self.setVisible(False)

@@ -1,0 +1,31 @@
+"""Start the Qt application and the main window (what `protolabel gui` runs)."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from PySide6.QtWidgets import QApplication
+
+from app.main_window import MainWindow
+
+
+def run_app(folder: str | None = None, weights: str | None = None, config: str | None = None,
+            device: str = "auto") -> int:
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    app.setApplicationName("Protolabel")
+    app.setOrganizationName("Protolabel")
+    window = MainWindow()
+    window.show()
+    if weights:
+        path = Path(weights).expanduser()
+        if path.is_file():
+            window.options.weights = str(path.resolve())
+        else:
+            window.show_error(f"{path}: no such weights file; choose one under Auto-label ▸ Open Weights…")
+    if config:
+        window.options.config = config
+    window.options.device = device
+    if folder:
+        window.open_folder(folder)
+    return app.exec()

@@ -1,0 +1,330 @@
+"""The main window: composes the canvas, docks, controllers, actions and status bar. Holds no data."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import QSettings, Qt, QThreadPool
+from PySide6.QtGui import QKeySequence
+from PySide6.QtWidgets import (
+    QFileDialog,
+    QInputDialog,
+    QLabel,
+    QMainWindow,
+    QMenu,
+    QMessageBox,
+    QToolBar,
+)
+
+from app.actions import ACTIONS, MENU_ORDER, build_actions
+from app.canvas.view import CanvasView
+from app.controllers.autolabel import AutoLabelController
+from app.controllers.editing import EditController
+from app.controllers.export import ExportController
+from app.controllers.project import ProjectController
+from app.dialogs.class_mapping import ClassMappingDialog
+from app.dialogs.export import ExportDialog
+from app.dialogs.model_manager import ModelManagerDialog
+from app.docks.autolabel_panel import AutoLabelPanel
+from app.docks.file_list import FileListDock
+from app.docks.objects import ObjectsDock
+from app.help_overlay import HelpOverlay
+from app.job_progress import JobProgressWidget
+from app.qt_bridge import MainThreadInvoker
+from app.undo import UndoHistory
+from segmentation.model_manager import ModelManager
+from segmentation.project.autolabel import AutoLabelOptions, model_class_names
+from segmentation.project.project import Project
+from segmentation.project.selection import Selection
+
+TOOLBAR_ACTIONS = ("open_folder", "previous_image", "next_image", None, "edit_mode", "draw_mode", "delete_object",
+                   "verify_image", None, "autolabel_image", "autolabel_all", None, "fit", "toggle_objects",
+                   "export_coco", "help")
+
+
+class MainWindow(QMainWindow):
+    def __init__(self, settings: QSettings | None = None, model_manager: ModelManager | None = None) -> None:
+        super().__init__()
+        self.setWindowTitle("Protolabel")
+        self.resize(1400, 900)
+        self.settings = settings or QSettings("Protolabel", "Protolabel")
+        self.model_manager = model_manager or ModelManager()
+        self.selection = Selection()
+        self.options = AutoLabelOptions(
+            weights=str(self.settings.value("weights", "") or ""),
+            device=str(self.settings.value("device", "auto") or "auto"),
+        )
+        self._invoker = MainThreadInvoker(self)
+        self.last_error: str | None = None
+
+        self.canvas = CanvasView()
+        self.setCentralWidget(self.canvas)
+        self.help_overlay = HelpOverlay(self.canvas)
+        self.history = UndoHistory(on_error=self.show_error, parent=self)
+        self.projects = ProjectController(self.canvas, self.selection, self.history, self.settings, self)
+        self.editing = EditController(lambda: self.projects.project, self.selection, self.history, self)
+        self.progress = JobProgressWidget()
+        self.autolabel = AutoLabelController(self.options, lambda: self.projects.project, self.history,
+                                             self.progress, self)
+        self.exporter = ExportController(lambda: self.projects.project, self)
+
+        self.actions_by_name = build_actions(self, self._handlers())
+        self._add_undo_actions()
+        self.file_dock = FileListDock(self)
+        self.objects_dock = ObjectsDock(self.selection, self)
+        self.autolabel_dock = AutoLabelPanel(self.options, self.actions_by_name, self)
+        self.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, self.file_dock)
+        self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.objects_dock)
+        self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.autolabel_dock)
+        self.setDockNestingEnabled(True)  # room for more docks (the prototype inspector)
+        self._build_menus()
+        self._build_toolbar()
+        self._build_status_bar()
+        self._connect()
+        self.actions_by_name["edit_mode"].setChecked(True)
+        self._update_title()
+
+    # ---------------------------------------------------------------- construction
+    def _handlers(self) -> dict:
+        return {
+            "open_folder": self.choose_folder,
+            "save": self.save,
+            "export_coco": self.export_coco,
+            "quit": self.close,
+            "next_image": lambda: self.projects.go(1),
+            "previous_image": lambda: self.projects.go(-1),
+            "fit": self.canvas.fit,
+            "zoom_in": lambda: self.canvas.zoom_by(1.25),
+            "zoom_out": lambda: self.canvas.zoom_by(0.8),
+            "toggle_objects": lambda hidden: self.canvas.set_objects_visible(not hidden),
+            "help": self.help_overlay.toggle,
+            "edit_mode": lambda on: on and self._set_mode("edit"),
+            "draw_mode": lambda on: on and self._set_mode("draw"),
+            "draw_part": lambda on: on and self._set_mode("part"),
+            "delete_object": self.editing.delete_selected,
+            "change_class": self.change_class,
+            "verify_image": self.editing.verify,
+            "autolabel_image": self.autolabel.label_current,
+            "autolabel_all": self.autolabel.label_unlabeled,
+            "cancel_jobs": self.autolabel.cancel,
+            "open_weights": self.choose_weights,
+            "model_manager": self.open_model_manager,
+            "class_mapping": self.edit_class_mapping,
+        }
+
+    def _add_undo_actions(self) -> None:
+        self.undo_action = self.history.group.createUndoAction(self, "&Undo")
+        self.undo_action.setShortcuts([QKeySequence("Ctrl+Z")])
+        self.redo_action = self.history.group.createRedoAction(self, "&Redo")
+        self.redo_action.setShortcuts([QKeySequence("Ctrl+Shift+Z"), QKeySequence("Ctrl+Y")])
+        self.addAction(self.undo_action)
+        self.addAction(self.redo_action)
+
+    def _build_menus(self) -> None:
+        menus = {name: self.menuBar().addMenu(name.replace("Auto-label", "&Auto-label")) for name in MENU_ORDER}
+        menus["Edit"].addAction(self.undo_action)
+        menus["Edit"].addAction(self.redo_action)
+        menus["Edit"].addSeparator()
+        for spec in ACTIONS:
+            action = self.actions_by_name.get(spec.name)
+            if action is not None:
+                menus[spec.menu].addAction(action)
+            if spec.name == "open_folder":
+                self.recent_menu = QMenu("Open &Recent", self)
+                self.recent_menu.aboutToShow.connect(self._fill_recent_menu)
+                menus["File"].addMenu(self.recent_menu)
+        self.view_menu = menus["View"]
+        self.view_menu.addSeparator()
+        for dock in (self.file_dock, self.objects_dock, self.autolabel_dock):
+            self.view_menu.addAction(dock.toggleViewAction())
+        modes = [self.actions_by_name[n] for n in ("edit_mode", "draw_mode", "draw_part")]
+        for action in modes:
+            action.triggered.connect(lambda checked, a=action: [m.setChecked(m is a) for m in modes])
+
+    def _build_toolbar(self) -> None:
+        toolbar = QToolBar("Tools", self)
+        toolbar.setObjectName("main_toolbar")
+        toolbar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
+        for name in TOOLBAR_ACTIONS:
+            if name is None:
+                toolbar.addSeparator()
+            else:
+                action = self.actions_by_name[name]
+                action.setIconText(action.text().replace("&", "").rstrip("…"))
+                toolbar.addAction(action)
+        self.addToolBar(Qt.ToolBarArea.TopToolBarArea, toolbar)
+
+    def _build_status_bar(self) -> None:
+        bar = self.statusBar()
+        self.position_label = QLabel()
+        self.zoom_label = QLabel()
+        self.device_label = QLabel(f"Device: {self.options.device}")
+        self.device_label.setObjectName("device_label")
+        bar.addPermanentWidget(self.progress)
+        bar.addPermanentWidget(self.position_label)
+        bar.addPermanentWidget(self.zoom_label)
+        bar.addPermanentWidget(self.device_label)
+
+    def _connect(self) -> None:
+        c, p = self.canvas, self.projects
+        c.shape_edited.connect(self.editing.edit_shape)
+        c.polygon_drawn.connect(self.editing.polygon_drawn)
+        c.delete_requested.connect(self.editing.delete)
+        c.zoom_changed.connect(lambda s: self.zoom_label.setText(f"{s * 100:.0f}%"))
+        p.project_opened.connect(self._on_project_opened)
+        p.project_closed.connect(lambda: self._on_project_opened(None))
+        p.image_shown.connect(self._on_image_shown)
+        for source in (p, self.editing, self.autolabel):
+            source.message.connect(lambda text: self.statusBar().showMessage(text, 8000))
+            source.error.connect(self.show_error)
+        self.autolabel.device_changed.connect(lambda d: self.device_label.setText(f"Device: {d}"))
+        self.file_dock.image_activated.connect(p.show_image)
+        self.objects_dock.new_label_changed.connect(lambda label: setattr(self.editing, "new_object_label", label))
+        self.exporter.finished.connect(self._on_export_finished)
+        self.help_overlay.closed.connect(lambda: self.actions_by_name["help"].setChecked(False))
+        self.options.events.weights.connect(lambda w: self.settings.setValue("weights", w))
+        self.options.events.device.connect(lambda d: self.settings.setValue("device", d))
+        self.options.events.device.connect(lambda d: self.device_label.setText(f"Device: {d}"))
+
+    # ---------------------------------------------------------------- project events
+    def _on_project_opened(self, project: Project | None) -> None:
+        self.file_dock.set_images(None if project is None else project.images)
+        if project is not None:
+            project.events.labels_changed.connect(self.objects_dock.set_labels)
+            project.events.class_mapping_changed.connect(self.autolabel_dock.show_mapping)
+            project.images.events.status_changed.connect(self._update_title)
+            self.objects_dock.set_labels(project.labels)
+            self.autolabel_dock.show_mapping(project.class_mapping)
+        self._update_title()
+
+    def _on_image_shown(self, name: str | None) -> None:
+        project = self.projects.project
+        self.objects_dock.set_document(None if name is None or project is None else project.document(name))
+        self.file_dock.show_current(name)
+        if project is not None and name is not None:
+            index = project.images.index_of(name)
+            self.position_label.setText(f"{index + 1:,} / {len(project.images):,}  {name}")
+        else:
+            self.position_label.setText("")
+        self._update_title()
+
+    def _update_title(self, *args) -> None:
+        project = self.projects.project
+        if project is None:
+            self.setWindowTitle("Protolabel")
+            return
+        name = project.current_name or ""
+        self.setWindowTitle(f"{name} — {project.folder.name} — Protolabel")
+
+    def _set_mode(self, mode: str) -> None:
+        self.editing.add_to_selected = mode == "part"
+        if mode == "edit":
+            self.canvas.use_edit_tool()
+        else:
+            self.canvas.use_draw_tool()
+
+    # ---------------------------------------------------------------- commands
+    def open_folder(self, folder: str | Path) -> bool:
+        return self.projects.open_folder(folder)
+
+    def choose_folder(self) -> None:
+        start = (self.projects.recent_folders() or [str(Path.home())])[0]
+        folder = QFileDialog.getExistingDirectory(self, "Open a folder of images", start)
+        if folder:
+            self.open_folder(folder)
+
+    def _fill_recent_menu(self) -> None:
+        self.recent_menu.clear()
+        for folder in self.projects.recent_folders():
+            self.recent_menu.addAction(folder, lambda f=folder: self.open_folder(f))
+        if self.recent_menu.isEmpty():
+            self.recent_menu.addAction("(none yet)").setEnabled(False)
+
+    def save(self) -> None:
+        project = self.projects.project
+        if project is not None:
+            project.store.checkpoint()
+            self.statusBar().showMessage("Saved. (Every edit is saved as you make it.)", 5000)
+
+    def change_class(self) -> None:
+        project = self.projects.project
+        if project is None or not self.selection.ids:
+            self.statusBar().showMessage("Select an object first", 5000)
+            return
+        label, ok = QInputDialog.getItem(self, "Change class", "Class:", list(project.labels) or ["object"], 0, True)
+        if ok and label.strip():
+            self.editing.change_class(label)
+
+    def choose_weights(self) -> None:
+        start = str(Path(self.options.weights).parent) if self.options.weights else str(Path.home())
+        path, _ = QFileDialog.getOpenFileName(self, "Open YOLACT weights", start, "PyTorch weights (*.pth *.pt)")
+        if path:
+            self.options.weights = path
+
+    def open_model_manager(self) -> None:
+        dialog = ModelManagerDialog(self.model_manager, self)
+        dialog.chosen.connect(lambda path: setattr(self.options, "weights", path))
+        dialog.exec()
+
+    def edit_class_mapping(self) -> None:
+        project = self.projects.project
+        if project is None or not self.options.weights:
+            self.show_error("Open a folder and choose a model first: the mapping is from the model's classes")
+            return
+        weights, config = self.options.weights, self.options.config
+        self.statusBar().showMessage("Reading the model's classes…")
+
+        def read() -> None:
+            try:
+                names = model_class_names(weights, config)
+            except Exception as exc:
+                self._invoker.call(self.show_error, f"Cannot read the classes of {weights}: {exc}")
+                return
+            self._invoker.call(self._open_mapping_dialog, names)
+
+        QThreadPool.globalInstance().start(read)
+
+    def _open_mapping_dialog(self, names) -> None:
+        project = self.projects.project
+        if project is None:
+            return
+        dialog = ClassMappingDialog(names, project.class_mapping, self)
+        if dialog.exec():
+            project.set_class_mapping(dialog.mapping())
+
+    def export_coco(self) -> None:
+        if self.projects.project is None:
+            self.show_error("Open a folder first")
+            return
+        dialog = ExportDialog(self.exporter.default_path(), self.exporter.counts(), self)
+        if dialog.exec():
+            self.statusBar().showMessage(f"Exporting to {dialog.path}…")
+            self.exporter.export(dialog.path, verified_only=dialog.verified_only,
+                                 validate=dialog.validate_box.isChecked())
+
+    def _on_export_finished(self, summary, report, error) -> None:
+        if error is not None:
+            self.show_error(f"Export failed: {error}")
+            return
+        text = f"Wrote {summary.annotations:,} objects in {summary.images:,} images to {summary.path}"
+        if summary.skipped:
+            text += f"\n{len(summary.skipped)} images skipped (unreadable)"
+        if report is not None:
+            text += f"\nCheck: {report.summary()}"
+        self.statusBar().showMessage(text.replace("\n", "  ·  "), 15000)
+
+    def show_error(self, text: str) -> None:
+        """Status bar plus a window-modal message box that does not block the event loop."""
+        self.last_error = text
+        self.statusBar().showMessage(text.splitlines()[0], 15000)
+        box = QMessageBox(QMessageBox.Icon.Warning, "Protolabel", text, QMessageBox.StandardButton.Ok, self)
+        box.setObjectName("error_box")
+        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        box.open()
+
+    def closeEvent(self, event) -> None:  # noqa: N802
+        self.autolabel.shutdown()
+        self.exporter.wait()
+        self.file_dock.model.loader.shutdown()
+        self.projects.close()
+        super().closeEvent(event)
