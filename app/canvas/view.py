@@ -30,13 +30,15 @@ class CanvasView(QGraphicsView):
         super().__init__(parent)
         self.setObjectName("canvas")
         self.setScene(QGraphicsScene(self))
-        self.setTransformationAnchor(QGraphicsView.ViewportAnchor.AnchorUnderMouse)
+        self.setTransformationAnchor(QGraphicsView.ViewportAnchor.NoAnchor)  # zoom_by anchors itself
         self.setResizeAnchor(QGraphicsView.ViewportAnchor.AnchorViewCenter)
         self.setViewportUpdateMode(QGraphicsView.ViewportUpdateMode.SmartViewportUpdate)
         self.setRenderHint(QPainter.RenderHint.Antialiasing, True)
         self.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, True)
         self.setBackgroundBrush(QBrush(QColor("#1e1f22")))
         self.setMouseTracking(True)
+        self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)  # pan by dragging
+        self.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
         self.document: ImageAnnotations | None = None
         self.selection: Selection | None = None
@@ -71,7 +73,9 @@ class CanvasView(QGraphicsView):
                 self._placeholder = scene.addText(f"Cannot show this image\n\n{error}", QFont("Sans", 12))
                 self._placeholder.setDefaultTextColor(QColor("#e5e7eb"))
                 self._placeholder.setTextWidth(520)
-        scene.setSceneRect(self._content_rect())
+        rect = self._content_rect()
+        margin = max(rect.width(), rect.height())  # room to pan past the edges and zoom anywhere
+        scene.setSceneRect(rect.adjusted(-margin, -margin, margin, margin))
         if document is not None:
             document.events.changed.connect(self._on_change)
             document.events.reloaded.connect(self._rebuild)
@@ -174,17 +178,24 @@ class CanvasView(QGraphicsView):
             self.fitInView(rect, Qt.AspectRatioMode.KeepAspectRatio)
             self.zoom_changed.emit(self.scale_factor())
 
-    def zoom_by(self, factor: float) -> None:
+    def zoom_by(self, factor: float, anchor: QPointF | None = None) -> None:
+        """Zoom keeping the scene point under `anchor` (viewport coordinates; default: the centre) in place."""
         current = self.scale_factor()
         factor = min(max(current * factor, MIN_SCALE), MAX_SCALE) / current
-        if factor != 1.0:
-            self.scale(factor, factor)
-            self.zoom_changed.emit(self.scale_factor())
+        if factor == 1.0:
+            return
+        at = anchor.toPoint() if anchor is not None else self.viewport().rect().center()
+        fixed = self.mapToScene(at)
+        self.scale(factor, factor)
+        moved = self.mapFromScene(fixed) - at
+        self.horizontalScrollBar().setValue(self.horizontalScrollBar().value() + moved.x())
+        self.verticalScrollBar().setValue(self.verticalScrollBar().value() + moved.y())
+        self.zoom_changed.emit(self.scale_factor())
 
     def wheelEvent(self, event) -> None:  # noqa: N802 (Qt name)
         delta = event.angleDelta().y() or event.angleDelta().x()
         if delta:
-            self.zoom_by(1.0015 ** delta)  # one notch (120) = x1.2, anchored under the mouse
+            self.zoom_by(1.0015 ** delta, event.position())  # one notch (120) = x1.2, at the cursor
         event.accept()
 
     # ---------------------------------------------------------------- events to the tool
