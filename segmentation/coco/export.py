@@ -17,7 +17,6 @@ Rules (each one a thing other tools get wrong):
 from __future__ import annotations
 
 import json
-import math
 import os
 from typing import Any
 

@@ -44,9 +44,10 @@ def mask_to_shape(
 
     Parts and holes smaller than `min_area` square pixels are dropped (a speck is noise, a
     pinhole too). The rest is simplified (Douglas-Peucker, topology kept) with `tolerance`
-    in pixels; where that would rasterise back with an IoU below `min_iou` against the
-    de-specked mask (thin or wiggly objects), the tolerance is halved until it does not.
-    `tolerance=0` keeps the exact pixel outline, which rasterises back pixel for pixel.
+    in pixels; where the result would rasterise back with an IoU below `min_iou` against
+    the mask (thin or wiggly objects, many specks), the tolerance is halved until it does
+    not, down to the exact outline. `tolerance=0` keeps the exact pixel outline, which
+    rasterises back pixel for pixel.
     """
     mask = np.asarray(mask)
     if mask.ndim != 2:
@@ -67,13 +68,11 @@ def _crop_to_shape(crop: np.ndarray, x0: int, y0: int, tolerance: float, min_are
         return Shape(())
     result = exact
     if tolerance > 0:
-        # the exact outline's area is its pixel count, so equal areas mean no speck was dropped
-        reference = crop if exact.area == np.count_nonzero(crop) else shape_to_mask(_to_shape(exact), *crop.shape)
         step = tolerance
         while step > 0:
             simplified = _drop_small(_valid_polygonal(shapely.simplify(exact, step, preserve_topology=True)),
                                      max(min_area, 1e-9))
-            if _iou(shape_to_mask(_to_shape(simplified), *crop.shape), reference) >= min_iou:
+            if _iou(shape_to_mask(_to_shape(simplified), *crop.shape), crop) >= min_iou:
                 result = simplified
                 break
             step = step / 2 if step > 0.25 else 0.0

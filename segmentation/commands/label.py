@@ -1,0 +1,247 @@
+"""`protolabel label`: pre-label a folder with YOLACT into a COCO file a trainer accepts.
+
+    protolabel label FOLDER --weights W --out annotations.json [--classes person,car | --class-map FILE]
+
+Re-running keeps what the file already holds: only images without annotations are labeled
+(`--relabel-auto` also redoes images whose objects all came from the model; `--overwrite`
+redoes every image and replaces its annotations, human edits included).
+"""
+
+from __future__ import annotations
+
+import argparse
+import difflib
+import json
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+from segmentation.cli import add_engine_arguments
+from segmentation.coco.reader import CocoFormatError
+from segmentation.coco.validation import validate_coco
+from segmentation.coco.yolact_config import write_yolact_dataset_config
+from segmentation.prelabel import RelabelMode, images_to_label, load_existing, prelabel_folder, scan_folder
+from segmentation.project.labels import ClassMapping
+
+DEFAULT_SCORE_THRESHOLD = 0.3  # the engine's 0 keeps YOLACT's long tail of weak detections: not labels
+
+
+class UsageError(Exception):
+    """Bad arguments or input files; the message is for the user."""
+
+
+def add_parser(subparsers) -> None:
+    parser = subparsers.add_parser(
+        "label", help="pre-label a folder of images into a COCO file",
+        description="Run YOLACT on every image under FOLDER (recursively) and write the objects as a COCO "
+                    "instance-segmentation file. Re-running labels only images without annotations in --out.",
+    )
+    parser.add_argument("folder", metavar="FOLDER", help="folder of images (subfolders included)")
+    add_engine_arguments(parser)
+    parser.set_defaults(score_threshold=DEFAULT_SCORE_THRESHOLD)
+    _set_help(parser, "score_threshold", f"keep detections scoring above this (default {DEFAULT_SCORE_THRESHOLD})")
+    classes = parser.add_mutually_exclusive_group()
+    classes.add_argument("--classes", default=None, metavar="NAME,NAME",
+                         help="keep only these model classes (comma-separated, e.g. person,car)")
+    classes.add_argument("--class-map", default=None, metavar="FILE",
+                         help='JSON file mapping model classes to labels, e.g. {"person": "pedestrian", "car": "car"}; '
+                              "unlisted classes are dropped")
+    parser.add_argument("--batch-size", type=int, default=1, help="images per forward pass (default 1)")
+    parser.add_argument("--tolerance", type=float, default=1.0,
+                        help="polygon simplification in pixels (default 1; 0 keeps the exact mask outline)")
+    relabel = parser.add_mutually_exclusive_group()
+    relabel.add_argument("--relabel-auto", action="store_true",
+                         help="also relabel images whose annotations all came from the model (source 'auto')")
+    relabel.add_argument("--overwrite", action="store_true",
+                         help="relabel every image, replacing its existing annotations, human edits included")
+    parser.add_argument("--yolact-config", default=None, metavar="FILE",
+                        help="also write the class list as a dataset/model config for YOLACT's data/config.py")
+    parser.add_argument("--validate", action="store_true",
+                        help="check the written file with pycocotools (loads, consistent, self-evaluation AP 1.0)")
+    parser.add_argument("--out", required=True, help="COCO annotations file to write (read first if it exists)")
+    parser.set_defaults(func=run)
+
+
+def _set_help(parser: argparse.ArgumentParser, dest: str, text: str) -> None:
+    for action in parser._actions:
+        if action.dest == dest:
+            action.help = text
+
+
+def run(args: argparse.Namespace) -> int:
+    try:
+        return _run(args)
+    except UsageError as exc:
+        print(f"protolabel label: {exc}", file=sys.stderr)
+        return 2
+
+
+def _run(args: argparse.Namespace) -> int:
+    folder, out = Path(args.folder), Path(args.out)
+    if not folder.is_dir():
+        raise UsageError(f"{folder}: not a folder")
+    if args.batch_size < 1:
+        raise UsageError("--batch-size must be at least 1")
+    try:
+        existing = load_existing(out)
+    except CocoFormatError as exc:
+        raise UsageError(f"{exc}\nThe existing file was left as it is; fix it or choose another --out.") from None
+    except OSError as exc:
+        raise UsageError(f"{out}: cannot read ({exc.strerror or exc})") from None
+    exclude = [out] + ([args.yolact_config] if args.yolact_config else [])
+    scan = scan_folder(folder, exclude=exclude)
+    for name in scan.other_files[:20]:
+        print(f"skipped (not an image): {name}", file=sys.stderr)
+    if len(scan.other_files) > 20:
+        print(f"skipped {len(scan.other_files) - 20} more files that are not images", file=sys.stderr)
+    if not scan.images:
+        print(f"protolabel label: no images found under {folder}", file=sys.stderr)
+        return 1
+    mode = RelabelMode.ALL if args.overwrite else RelabelMode.AUTO if args.relabel_auto else RelabelMode.UNLABELED
+    todo = images_to_label(existing, [name for name, _ in scan.images], mode)
+    if not todo:
+        print(f"nothing to label: all {len(scan.images)} images already have annotations in {out} "
+              "(--relabel-auto or --overwrite to label them again)", file=sys.stderr)
+        return _finish(args, out, folder)
+
+    kept_before = len(scan.images) - len(todo)
+    print(f"labeling {len(todo)} of {len(scan.images)} images"
+          + (f" ({kept_before} already annotated, kept as they are)" if kept_before else ""), file=sys.stderr)
+
+    mapping = _class_mapping(args)
+
+    def load_model():
+        engine = _load_engine(args)
+        named = sorted((mapping.keep or set()) | set(mapping.rename))
+        _check_classes(named, engine.class_names, args.class_map or "--classes")
+        if not mapping.project_labels(engine.class_names):
+            raise UsageError("the class selection keeps none of the model's classes")
+        print(f"model {Path(args.weights).name} ({engine.info.config.name}) on {engine.device}", file=sys.stderr)
+        return engine
+
+    progress = ProgressLine()
+    report = prelabel_folder(
+        scan, out, todo, load_model, existing=existing, mapping=mapping,
+        batch_size=args.batch_size, tolerance=args.tolerance, progress=progress, on_unreadable=progress.skipped,
+    )
+    wrote = f"wrote {out}" if report.labeled else f"{out} unchanged"
+    print(f"{report.labeled} images labeled ({report.objects} objects), {report.kept} kept as they were, "
+          f"{len(report.failed)} unreadable; {wrote}", file=sys.stderr)
+    if report.interrupted:
+        print("interrupted: the images labeled so far are saved; run again to continue", file=sys.stderr)
+        return 130
+    status = _finish(args, out, folder)
+    if status:
+        return status
+    return 0 if report.labeled or existing is not None and existing.images else 1
+
+
+def _finish(args: argparse.Namespace, out: Path, folder: Path) -> int:
+    """Optional class-list config and validation of the written file."""
+    if args.yolact_config or args.validate:
+        from segmentation.coco.reader import read_coco
+
+        dataset = read_coco(out) if out.exists() else None
+        if args.yolact_config and dataset is not None:
+            write_yolact_dataset_config(args.yolact_config, dataset.categories, name=folder.resolve().name,
+                                        train_images=str(folder.resolve()), train_info=str(out.resolve()))
+            print(f"wrote YOLACT dataset config {args.yolact_config}", file=sys.stderr)
+        if args.validate and dataset is not None:
+            report = validate_coco(out)
+            print(f"{out}: {report.summary()}", file=sys.stderr)
+            if not report.ok:
+                return 1
+    return 0
+
+
+def _load_engine(args: argparse.Namespace):
+    from segmentation.engine import InferenceSettings, YolactEngine
+    from segmentation.yolact.checkpoint import CheckpointError
+    from segmentation.yolact.nms import NmsSettings
+
+    try:
+        settings = InferenceSettings(args.score_threshold, args.top_k, NmsSettings(method=args.nms))
+        return YolactEngine(args.weights, args.config, args.device, settings)
+    except (CheckpointError, ValueError) as exc:
+        raise UsageError(str(exc)) from None
+
+
+def _class_mapping(args: argparse.Namespace) -> ClassMapping:
+    """--classes / --class-map as a ClassMapping (checked against the model's classes when it loads)."""
+    if args.classes is not None:
+        keep = [name.strip() for name in args.classes.split(",") if name.strip()]
+        if not keep:
+            raise UsageError("--classes: no class names given")
+        return ClassMapping(keep=frozenset(keep))
+    if args.class_map is not None:
+        path = Path(args.class_map)
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except OSError as exc:
+            raise UsageError(f"{path}: cannot read ({exc.strerror or exc})") from None
+        except ValueError as exc:
+            raise UsageError(f"{path}: not valid JSON ({exc})") from None
+        return parse_class_map(data, str(path))
+    return ClassMapping()
+
+
+def parse_class_map(data, source: str) -> ClassMapping:
+    """A class-map file: {"model class": "label", ...} (unlisted classes dropped), a list of classes
+    to keep, or the project's {"keep": [...], "rename": {...}} form."""
+    if isinstance(data, list) and all(isinstance(v, str) for v in data):
+        return ClassMapping(keep=frozenset(data))
+    if isinstance(data, dict) and set(data) <= {"keep", "rename"} and data:
+        keep, rename = data.get("keep"), data.get("rename") or {}
+        if keep is not None and not (isinstance(keep, list) and all(isinstance(v, str) for v in keep)):
+            raise UsageError(f"{source}: 'keep' must be a list of class names")
+        if not (isinstance(rename, dict) and all(isinstance(v, str) for v in rename.values())):
+            raise UsageError(f"{source}: 'rename' must map class names to labels")
+        keep_set = frozenset(keep) if keep is not None else frozenset(rename)
+        return ClassMapping(keep=keep_set, rename=rename)
+    if isinstance(data, dict) and data and all(isinstance(v, str) and v.strip() for v in data.values()):
+        return ClassMapping(keep=frozenset(data), rename=data)
+    raise UsageError(f'{source}: expected {{"model class": "label", ...}} or a list of class names')
+
+
+def _check_classes(names: Sequence[str], model_classes: Sequence[str], source: str) -> None:
+    """Every class named by the user must be one the model predicts (with a did-you-mean hint)."""
+    unknown = [n for n in names if n not in model_classes]
+    if not unknown:
+        return
+    hints = []
+    for name in unknown[:5]:
+        close = difflib.get_close_matches(name, model_classes, n=2)
+        hints.append(f"{name!r}" + (f" (did you mean {' or '.join(repr(c) for c in close)}?)" if close else ""))
+    raise UsageError(f"{source}: not classes of this model: {', '.join(hints)}. "
+                     f"The model knows: {', '.join(model_classes[:20])}{' ...' if len(model_classes) > 20 else ''}")
+
+
+class ProgressLine:
+    """Progress on stderr: one line rewritten in place on a terminal, a line per update otherwise."""
+
+    def __init__(self, stream=None) -> None:
+        self.stream = stream or sys.stderr
+        self.started = time.monotonic()
+        self.tty = hasattr(self.stream, "isatty") and self.stream.isatty()
+
+    def skipped(self, text: str) -> None:
+        """A line of its own (e.g. a skipped file), not overwritten by the progress bar."""
+        line = f"skipped: {text}"
+        self.stream.write(f"\r{line:<150}\n" if self.tty else f"{line}\n")
+        self.stream.flush()
+
+    def __call__(self, done: int, total: int, name: str) -> None:
+        elapsed = time.monotonic() - self.started
+        rate = done / elapsed if elapsed > 0 else 0.0
+        eta = (total - done) / rate if rate > 0 else 0.0
+        width = 24
+        filled = int(width * done / total) if total else width
+        line = (f"[{'#' * filled}{'.' * (width - filled)}] {done}/{total} {rate:.2f} img/s "
+                f"ETA {int(eta // 60)}:{int(eta % 60):02d}  {name}")
+        if self.tty:
+            end = "\n" if done >= total else ""
+            self.stream.write(f"\r{line[:150]:<150}{end}")
+        else:
+            self.stream.write(line + "\n")
+        self.stream.flush()

@@ -1,0 +1,194 @@
+"""Headless pre-labelling: run YOLACT over a folder and keep the result in a COCO file.
+
+The COCO file is the only state: re-running reads it back and, by default, labels only the
+images that have no annotations in it, so objects a person drew or corrected are never
+replaced without being asked (`RelabelMode`).
+"""
+
+from __future__ import annotations
+
+import enum
+import os
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Protocol
+
+import numpy as np
+
+from segmentation.coco.dataset import CocoDataset, CocoImage
+from segmentation.coco.export import write_coco
+from segmentation.coco.reader import read_coco
+from segmentation.geometry.instances import Instances
+from segmentation.geometry.polygons import DEFAULT_MIN_AREA, DEFAULT_TOLERANCE
+from segmentation.images import ImageReadError, is_image_file, natural_key, read_image
+from segmentation.project.labels import ClassMapping
+
+if TYPE_CHECKING:  # the engine's modules pull in torch
+    from segmentation.detections import Detections
+
+
+class RelabelMode(enum.Enum):
+    """Which images of an existing COCO file a run labels (again)."""
+
+    UNLABELED = "unlabeled"  # only images without annotations (default: nothing is replaced)
+    AUTO = "auto"  # also images whose annotations all came from the model, untouched by a person
+    ALL = "all"  # every image; existing annotations are replaced (explicit --overwrite)
+
+
+@dataclass(frozen=True)
+class FolderScan:
+    """Images under a folder (relative '/'-separated names and paths, natural order) and other files."""
+
+    images: list[tuple[str, Path]]
+    other_files: list[str]
+
+
+@dataclass
+class LabelReport:
+    """What a run did; `failed` holds one message per image that could not be read."""
+
+    labeled: int = 0
+    objects: int = 0
+    kept: int = 0
+    failed: list[str] = field(default_factory=list)
+    interrupted: bool = False
+
+
+def scan_folder(folder: str | os.PathLike, *, exclude: Sequence[str | os.PathLike] = ()) -> FolderScan:
+    """All image files under `folder` (recursive, hidden folders and files skipped) and the other files."""
+    root = Path(folder)
+    excluded = {os.path.normcase(os.path.abspath(p)) for p in exclude}
+    images, others = [], []
+    for dirpath, dirnames, filenames in os.walk(root):
+        dirnames[:] = [d for d in dirnames if not d.startswith(".")]
+        for name in filenames:
+            path = Path(dirpath) / name
+            if name.startswith(".") or os.path.normcase(os.path.abspath(path)) in excluded:
+                continue
+            rel = path.relative_to(root).as_posix()
+            (images if is_image_file(name) else others).append((rel, path))
+    images.sort(key=lambda item: natural_key(item[0]))
+    return FolderScan(images, sorted((rel for rel, _ in others), key=natural_key))
+
+
+def images_to_label(existing: CocoDataset | None, names: Sequence[str], mode: RelabelMode) -> list[str]:
+    """The image names a run should label, given what the existing COCO file holds."""
+    if existing is None or mode is RelabelMode.ALL:
+        return list(names)
+    by_name = {img.file_name: img for img in existing.images}
+    selected = []
+    for name in names:
+        image = by_name.get(name)
+        if image is None or len(image.instances) == 0:
+            selected.append(name)
+        elif mode is RelabelMode.AUTO and all(p == "auto" for p in image.instances.provenance):
+            selected.append(name)
+    return selected
+
+
+def load_existing(out_path: str | os.PathLike) -> CocoDataset | None:
+    """The COCO file a previous run wrote, or None when there is none (CocoFormatError if it is broken)."""
+    return read_coco(out_path) if Path(out_path).exists() else None
+
+
+class LabelModel(Protocol):
+    """What labeling needs of a model: its class names and a batch prediction (YolactEngine fits)."""
+
+    @property
+    def class_names(self) -> tuple[str, ...]: ...
+
+    def predict(self, images: list[np.ndarray]) -> list[Detections]: ...
+
+
+def prelabel_folder(
+    scan: FolderScan,
+    out_path: str | os.PathLike,
+    todo: Sequence[str],
+    load_model: Callable[[], LabelModel],
+    *,
+    existing: CocoDataset | None = None,
+    mapping: ClassMapping | None = None,
+    batch_size: int = 1,
+    tolerance: float = DEFAULT_TOLERANCE,
+    min_area: float = DEFAULT_MIN_AREA,
+    progress: Callable[[int, int, str], None] | None = None,
+    on_unreadable: Callable[[str], None] | None = None,
+    save_every_s: float = 60.0,
+) -> LabelReport:
+    """Label the images named in `todo` and write the COCO file (also every `save_every_s` seconds,
+    so an interrupted run keeps its work and a re-run carries on where it stopped).
+
+    `load_model` is called once, when the first image has been read (a folder whose only
+    unlabeled files are unreadable never loads the model). `progress(done, total, name)`
+    follows the batches; `on_unreadable(message)` hears of each image that cannot be read
+    (it is skipped). Nothing is written when no image was labeled.
+
+    Images in `existing` that are not relabeled are written back unchanged, including ones
+    no longer on disk. Categories: the existing ones, then every label the mapping can
+    produce from the model's classes (so the category list does not depend on what was found).
+    """
+    mapping = mapping or ClassMapping()
+    batch_size = max(1, batch_size)
+    state: dict = {"dataset": existing or CocoDataset(())}
+    new: dict[str, CocoImage] = {}
+    report = LabelReport()
+    todo_set = set(todo)
+    paths = [(name, path) for name, path in scan.images if name in todo_set]
+
+    def start_model() -> None:
+        model = load_model()
+        state["model"] = model
+        state["class_map"] = {name: mapping.label_for(name) for name in model.class_names}
+        state["dataset"] = state["dataset"].with_categories(mapping.project_labels(model.class_names))
+
+    def assemble() -> CocoDataset:
+        dataset = state["dataset"]
+        old = {img.file_name: img for img in dataset.images}
+        on_disk = [name for name, _ in scan.images]
+        images = [new.get(name) or old.get(name) for name in on_disk]
+        on_disk_set = set(on_disk)
+        images += [img for name, img in old.items() if name not in on_disk_set]  # never drop what is not ours
+        return CocoDataset(dataset.categories, [img for img in images if img is not None], dataset.info,
+                           dataset.licenses)
+
+    last_save = time.monotonic()
+    try:
+        for start in range(0, len(paths), batch_size):
+            batch = []
+            for name, path in paths[start : start + batch_size]:
+                try:
+                    batch.append((name, read_image(path)))
+                except ImageReadError as exc:
+                    report.failed.append(str(exc))
+                    if on_unreadable is not None:
+                        on_unreadable(str(exc))
+            if batch and "model" not in state:
+                start_model()
+            detections = state["model"].predict([image for _, image in batch]) if batch else []
+            dataset = state["dataset"]
+            previous_images = {img.file_name: img for img in dataset.images}
+            for (name, image), det in zip(batch, detections):
+                inst = Instances.from_detections(det, class_map=state["class_map"], class_names=dataset.category_names,
+                                                 tolerance=tolerance, min_area=min_area)
+                inst = inst.without_field("coefficients").without_field("detection_index")
+                height, width = image.shape[:2]
+                previous = previous_images.get(name)
+                new[name] = CocoImage(name, width, height, inst, previous.id if previous else None,
+                                      previous.extra if previous else {})
+                report.labeled += 1
+                report.objects += len(inst)
+            done = min(start + batch_size, len(paths))
+            if progress is not None:
+                progress(done, len(paths), paths[done - 1][0])
+            if new and time.monotonic() - last_save > save_every_s:
+                write_coco(out_path, assemble())
+                last_save = time.monotonic()
+    except KeyboardInterrupt:
+        report.interrupted = True
+    final = assemble()
+    if new:
+        write_coco(out_path, final)
+    report.kept = sum(1 for img in final.images if img.file_name not in new and len(img.instances))
+    return report
