@@ -7,7 +7,7 @@ import importlib
 
 # Each module defines `add_parser(subparsers)`, which registers a subcommand whose
 # `func(args) -> int` default runs it. Modules are imported only when the parser is built.
-HEADLESS_COMMANDS = ("predict", "label")
+HEADLESS_COMMANDS = ("predict", "label", "inspect")
 
 
 def build_parser(extra_commands: tuple[str, ...] = ()) -> argparse.ArgumentParser:

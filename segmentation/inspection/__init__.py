@@ -1,0 +1,1 @@
+"""Qt-free views into YOLACT's mask assembly: prototypes, coefficients, each step of M = sigmoid(P . C^T)."""
