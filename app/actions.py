@@ -23,6 +23,7 @@ class ActionSpec:
     checkable: bool = False
 
 
+# Undo and redo come from the QUndoGroup (the window sets these shortcuts on them).
 ACTIONS: tuple[ActionSpec, ...] = (
     ActionSpec("open_folder", "&Open Folder…", ("Ctrl+O", "Ctrl+U"), "Open a folder of images", "File"),
     ActionSpec("save", "&Save", ("Ctrl+S",), "Every edit is already saved; this also folds the log into the database",
@@ -37,6 +38,8 @@ ACTIONS: tuple[ActionSpec, ...] = (
     ActionSpec("toggle_objects", "&Hide All Objects", ("T",), "Hide or show all masks and outlines", "View",
                checkable=True),
     ActionSpec("help", "&Shortcuts", ("F1", "?"), "Show or hide this list", "Help", checkable=True),
+    ActionSpec("undo", "&Undo", ("Ctrl+Z",), "Undo the last edit of this image", "Edit"),
+    ActionSpec("redo", "&Redo", ("Ctrl+Shift+Z", "Ctrl+Y"), "Redo", "Edit"),
     ActionSpec("edit_mode", "&Edit Polygons", ("Ctrl+J",), "Select, move, drag vertices", "Edit", checkable=True),
     ActionSpec("draw_mode", "&Create Polygon", ("Ctrl+N", "P"),
                "Click points; click the first point, double-click or Enter closes; Esc cancels", "Edit", checkable=True),
@@ -64,6 +67,9 @@ GESTURES: tuple[tuple[str, str], ...] = (
     ("Drag a vertex", "Move it (selected object)"),
     ("Alt+click or double-click an edge", "Insert a vertex there (and drag it)"),
     ("Shift+click a vertex", "Delete it"),
+    ("Backspace", "While drawing: remove the last point; else delete the vertex under the mouse"),
+    ("Esc", "Cancel the polygon being drawn, or deselect"),
+    ("Right click while drawing", "Remove the last point"),
 )
 
 MENU_ORDER = ("File", "Edit", "View", "Auto-label", "Help")

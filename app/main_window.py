@@ -113,22 +113,22 @@ class MainWindow(QMainWindow):
         }
 
     def _add_undo_actions(self) -> None:
+        specs = {s.name: s for s in ACTIONS}
         self.undo_action = self.history.group.createUndoAction(self, "&Undo")
-        self.undo_action.setShortcuts([QKeySequence("Ctrl+Z")])
         self.redo_action = self.history.group.createRedoAction(self, "&Redo")
-        self.redo_action.setShortcuts([QKeySequence("Ctrl+Shift+Z"), QKeySequence("Ctrl+Y")])
-        self.addAction(self.undo_action)
-        self.addAction(self.redo_action)
+        for name, action in (("undo", self.undo_action), ("redo", self.redo_action)):
+            action.setShortcuts([QKeySequence(k) for k in specs[name].shortcuts])
+            self.addAction(action)
+            self.actions_by_name[name] = action
 
     def _build_menus(self) -> None:
         menus = {name: self.menuBar().addMenu(name.replace("Auto-label", "&Auto-label")) for name in MENU_ORDER}
-        menus["Edit"].addAction(self.undo_action)
-        menus["Edit"].addAction(self.redo_action)
-        menus["Edit"].addSeparator()
         for spec in ACTIONS:
             action = self.actions_by_name.get(spec.name)
             if action is not None:
                 menus[spec.menu].addAction(action)
+            if spec.name == "redo":
+                menus["Edit"].addSeparator()
             if spec.name == "open_folder":
                 self.recent_menu = QMenu("Open &Recent", self)
                 self.recent_menu.aboutToShow.connect(self._fill_recent_menu)

@@ -10,8 +10,8 @@ from PySide6.QtWidgets import QGraphicsItem, QGraphicsPathItem
 from segmentation.geometry.shapes import Shape
 from segmentation.project.records import AnnotatedObject, Provenance
 
-FILL_ALPHA = 80
-SELECTED_FILL_ALPHA = 130
+FILL_ALPHA = 100
+SELECTED_FILL_ALPHA = 140
 
 
 def ring_polygon(ring: np.ndarray) -> QPolygonF:

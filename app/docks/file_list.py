@@ -303,11 +303,11 @@ class FileListDock(QDockWidget):
                 return
             counts = self.images.counts()
             total = len(self.images)
+            cells = [f"<td><span style='color:{STATUS_COLORS[s].name()}'>■</span> {counts[s]:,} {STATUS_TEXT[s]}</td>"
+                     for s in ImageStatus]
             self.counts_label.setText(
-                f"<b>{total:,}</b> images · " + " · ".join(
-                    f"<span style='color:{STATUS_COLORS[s].name()}'>■</span> {counts[s]:,} {STATUS_TEXT[s]}"
-                    for s in ImageStatus
-                )
+                f"<b>{total:,} images</b><table cellspacing=2><tr>{cells[0]}{cells[1]}</tr>"
+                f"<tr>{cells[2]}{cells[3]}</tr></table>"
             )
             self.filter_box.addItem(f"All images ({total:,})", None)
             for status in ImageStatus:

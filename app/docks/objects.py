@@ -68,7 +68,12 @@ class ObjectsDock(QDockWidget):
         self.label_box.clear()
         for label in labels:
             self.label_box.addItem(_swatch(label_color(label)), label)
-        self.label_box.setEditText(current or (labels[0] if labels else "object"))
+        wanted = current or (labels[0] if labels else "object")
+        index = self.label_box.findText(wanted)
+        if index >= 0:
+            self.label_box.setCurrentIndex(index)  # shows the label's colour swatch too
+        else:
+            self.label_box.setEditText(wanted)
         self.label_box.blockSignals(False)
 
     def set_document(self, document: ImageAnnotations | None) -> None:

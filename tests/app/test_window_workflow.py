@@ -38,7 +38,7 @@ def test_open_folder_lists_images_with_status_and_shows_the_first(make_window, p
     model = window.file_dock.model
     assert [model.name_at(r) for r in range(model.rowCount())] == [
         "astronaut.png", "chelsea.jpg", "coffee.png", "damaged.png"]
-    assert "4</b> images" in window.file_dock.counts_label.text()
+    assert "4 images</b>" in window.file_dock.counts_label.text()
     assert window.projects.project.current_name == "astronaut.png"
     assert window.canvas.image_size_wh() == (96, 96)
     assert window.file_dock.view.currentIndex().row() == 0
