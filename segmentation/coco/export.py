@@ -16,8 +16,11 @@ Rules (each one a thing other tools get wrong):
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import json
 import os
+from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
@@ -37,43 +40,73 @@ STANDARD_IMAGE_KEYS = frozenset({"id", "file_name", "width", "height"})
 def write_coco(path: str | os.PathLike, dataset: CocoDataset) -> dict[str, Any]:
     """Write `dataset` to `path` atomically (temp file, fsync, rename); returns the written dict."""
     data = to_coco_dict(dataset)
-    atomic_write_text(path, json.dumps(data, ensure_ascii=False, separators=(",", ":"), allow_nan=False))
+    with gc_paused():
+        text = json.dumps(data, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+    atomic_write_text(path, text)
     return data
+
+
+CHUNK_IMAGES = 256  # images whose polygons are measured together (vectorised, bounded memory)
+
+
+@contextlib.contextmanager
+def gc_paused() -> Iterator[None]:
+    """Pause the cyclic garbage collector while building large acyclic structures: its repeated
+    full scans of a growing heap would otherwise cost more than the work itself."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
 
 
 def to_coco_dict(dataset: CocoDataset) -> dict[str, Any]:
     """The COCO JSON structure of a dataset (see the module docstring for the rules)."""
+    with gc_paused():
+        return _to_coco_dict(dataset)
+
+
+def _to_coco_dict(dataset: CocoDataset) -> dict[str, Any]:
     category_ids = [c.id for c in dataset.categories]
     images, annotations = [], []
     image_ids = _image_ids(dataset.images)
-    for image, image_id in zip(dataset.images, image_ids):
-        inst = image.instances
-        if inst.class_names != dataset.category_names:
-            raise ValueError(
-                f"{image.file_name}: objects use classes {list(inst.class_names)}, "
-                f"the dataset's categories are {list(dataset.category_names)}"
-            )
-        record = {k: v for k, v in image.extra.items() if k not in STANDARD_IMAGE_KEYS}
-        record.update(id=image_id, file_name=image.file_name, width=image.width, height=image.height)
-        images.append(record)
-        attributes = inst.attributes.tolist() if inst.has("attributes") else None
-        shapes = inst.shapes.tolist()
-        crowd = inst.crowd.tolist()
-        classes, scores, sources = inst.classes.tolist(), inst.scores.tolist(), inst.provenance.tolist()
-        as_polygons = [not (c or s.has_holes) for s, c in zip(shapes, crowd)]
-        polygon_geometry = iter(_polygon_geometry([s for s, flag in zip(shapes, as_polygons) if flag]))
-        for i, shape in enumerate(shapes):
-            geometry = next(polygon_geometry) if as_polygons[i] else _rle_geometry(shape, crowd[i], image)
-            if geometry is None:  # an empty shape has nothing to write
-                continue
-            ann = {"id": len(annotations) + 1, "image_id": image_id, "category_id": category_ids[classes[i]]}
-            ann.update(geometry)
-            if scores[i] == scores[i]:  # not NaN: a model score
-                ann["score"] = round(scores[i], 6)
-            ann["source"] = sources[i]
-            if attributes is not None and attributes[i]:
-                ann.update({k: v for k, v in attributes[i].items() if k not in STANDARD_ANNOTATION_KEYS})
-            annotations.append(ann)
+    for first in range(0, len(dataset.images), CHUNK_IMAGES):
+        chunk = list(zip(dataset.images[first : first + CHUNK_IMAGES], image_ids[first : first + CHUNK_IMAGES]))
+        columns = []
+        polygon_shapes: list[Shape] = []
+        for image, _ in chunk:
+            inst = image.instances
+            if inst.class_names != dataset.category_names:
+                raise ValueError(
+                    f"{image.file_name}: objects use classes {list(inst.class_names)}, "
+                    f"the dataset's categories are {list(dataset.category_names)}"
+                )
+            shapes, crowd = inst.shapes.tolist(), inst.crowd.tolist()
+            as_polygons = [not (c or s.has_holes) for s, c in zip(shapes, crowd)]
+            polygon_shapes.extend(s for s, flag in zip(shapes, as_polygons) if flag)
+            columns.append((shapes, crowd, as_polygons))
+        polygon_geometry = iter(_polygon_geometry(polygon_shapes))
+        for (image, image_id), (shapes, crowd, as_polygons) in zip(chunk, columns):
+            record = {k: v for k, v in image.extra.items() if k not in STANDARD_IMAGE_KEYS}
+            record.update(id=image_id, file_name=image.file_name, width=image.width, height=image.height)
+            images.append(record)
+            inst = image.instances
+            attributes = inst.attributes.tolist() if inst.has("attributes") else None
+            classes, scores, sources = inst.classes.tolist(), inst.scores.tolist(), inst.provenance.tolist()
+            for i, shape in enumerate(shapes):
+                geometry = next(polygon_geometry) if as_polygons[i] else _rle_geometry(shape, crowd[i], image)
+                if geometry is None:  # an empty shape has nothing to write
+                    continue
+                ann = {"id": len(annotations) + 1, "image_id": image_id, "category_id": category_ids[classes[i]]}
+                ann.update(geometry)
+                if scores[i] == scores[i]:  # not NaN: a model score
+                    ann["score"] = round(scores[i], 6)
+                ann["source"] = sources[i]
+                if attributes is not None and attributes[i]:
+                    ann.update({k: v for k, v in attributes[i].items() if k not in STANDARD_ANNOTATION_KEYS})
+                annotations.append(ann)
     out: dict[str, Any] = {}
     if dataset.info is not None:
         out["info"] = dict(dataset.info)
@@ -99,7 +132,7 @@ def _rle_geometry(shape: Shape, crowd: bool, image: CocoImage) -> dict[str, Any]
 
 def _polygon_geometry(shapes: list[Shape]) -> list[dict[str, Any] | None]:
     """segmentation (polygon lists), area (polygon area) and bbox of each shape, computed for all
-    rings of an image at once (per-ring numpy calls would dominate a large export)."""
+    rings at once (per-ring numpy calls would dominate a large export)."""
     rings = [(k, part.exterior) for k, shape in enumerate(shapes) for part in shape.polygons if len(part.exterior) >= 3]
     out: list[dict[str, Any] | None] = [None] * len(shapes)
     if not rings:

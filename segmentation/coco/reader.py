@@ -12,13 +12,14 @@ import json
 import math
 import os
 from collections.abc import Mapping
+from itertools import chain
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from segmentation.coco.dataset import Category, CocoDataset, CocoImage
-from segmentation.coco.export import STANDARD_ANNOTATION_KEYS, STANDARD_IMAGE_KEYS
+from segmentation.coco.export import STANDARD_ANNOTATION_KEYS, STANDARD_IMAGE_KEYS, gc_paused
 from segmentation.geometry.instances import PROVENANCES, Instances
 from segmentation.geometry.polygons import shape_from_rle
 from segmentation.geometry.shapes import Polygon, Shape
@@ -64,14 +65,21 @@ def read_coco(path: str | os.PathLike) -> CocoDataset:
     except UnicodeDecodeError as exc:
         raise CocoFormatError(str(path), [("$", f"not UTF-8 text ({exc.reason} at byte {exc.start})")]) from None
     try:
-        data = json.loads(text)
+        with gc_paused():
+            data = json.loads(text)
     except json.JSONDecodeError as exc:
         raise CocoFormatError(str(path), [("$", f"not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}")]) from None
+    del text
     return parse_coco(data, source=str(path))
 
 
 def parse_coco(data: Any, *, source: str = "<COCO data>") -> CocoDataset:
     """A CocoDataset from parsed COCO JSON; raises CocoFormatError naming the first problems."""
+    with gc_paused():
+        return _parse_coco(data, source)
+
+
+def _parse_coco(data: Any, source: str) -> CocoDataset:
     problems = _Problems(source)
     if not isinstance(data, Mapping):
         problems.add("$", f"expected a JSON object, got {_kind(data)}")
@@ -191,9 +199,10 @@ def _read_images(items: list, problems: _Problems) -> dict[int, tuple[str, int, 
 
 
 def _read_annotations(items: list, images: dict, categories: dict, problems: _Problems) -> dict[int, list]:
-    """Per image id: (shape, category id, score, provenance, crowd, attributes, bbox_only) tuples."""
+    """Per image id: [shape, category id, score, provenance, crowd, attributes, bbox_only] records."""
     out: dict[int, list] = {}
     seen_ids: set = set()
+    polygons = _PolygonLists()
     for i, ann in enumerate(items):
         where = f"$.annotations[{i}]"
         if not isinstance(ann, Mapping):
@@ -216,39 +225,95 @@ def _read_annotations(items: list, images: dict, categories: dict, problems: _Pr
         if iscrowd not in (0, 1) or isinstance(iscrowd, float):
             problems.add(f"{where}.iscrowd", f"expected 0 or 1, got {iscrowd!r}")
             continue
-        _, width, height, _ = images[image_id]
-        shape, bbox_only = _read_geometry(ann, where, width, height, problems)
-        if shape is None:
-            continue
         score = ann.get("score")
         score = float(score) if _is_number(score) else math.nan
         source = ann.get("source")
         provenance = source if source in PROVENANCES else HUMAN_PROVENANCE
         attributes = {k: v for k, v in ann.items() if k not in STANDARD_ANNOTATION_KEYS} or None
-        out.setdefault(int(image_id), []).append(
-            (shape, int(cat_id), score, provenance, bool(iscrowd), attributes, bbox_only)
-        )
+        record = [None, int(cat_id), score, provenance, bool(iscrowd), attributes, False]
+        seg = ann.get("segmentation")
+        if isinstance(seg, list) and seg:
+            if not polygons.add(record, seg, f"{where}.segmentation", problems):
+                continue
+        else:
+            _, width, height, _ = images[image_id]
+            record[0], record[6] = _read_other_geometry(ann, where, width, height, problems)
+            if record[0] is None:
+                continue
+        out.setdefault(int(image_id), []).append(record)
+    polygons.convert(problems)
     return out
 
 
-def _read_geometry(ann: Mapping, where: str, width: int, height: int, problems: _Problems):
-    """(Shape, read_from_bbox) of one annotation, or (None, False) after reporting a problem."""
+class _PolygonLists:
+    """The polygon lists of all annotations, turned into rings with one array conversion
+    (per-ring numpy calls would dominate the import of a large file)."""
+
+    def __init__(self) -> None:
+        self.pending: list[tuple[list, list, str]] = []  # (record, segmentation, json path)
+
+    def add(self, record: list, seg: list, where: str, problems: _Problems) -> bool:
+        """Check the list structure now; the numbers are checked in bulk by `convert`."""
+        usable = 0
+        for j, poly in enumerate(seg):
+            if not isinstance(poly, list):
+                problems.add(f"{where}[{j}]", f"expected a list of numbers, got {_kind(poly)}")
+                return False
+            if len(poly) % 2:
+                problems.add(f"{where}[{j}]", f"odd number of coordinates ({len(poly)})")
+                return False
+            usable += len(poly) >= 6  # degenerate parts (fewer than 3 points) carry no area
+        if not usable:
+            problems.add(where, "no polygon with at least 3 points")
+            return False
+        self.pending.append((record, seg, where))
+        return True
+
+    def convert(self, problems: _Problems) -> None:
+        """Fill each record's shape; report (by path) coordinates that are not finite numbers."""
+        parts = [poly for _, seg, _ in self.pending for poly in seg if len(poly) >= 6]
+        if not parts:
+            return
+        try:
+            coords = np.array(list(chain.from_iterable(parts)))
+        except (ValueError, TypeError):
+            coords = None
+        if coords is None or coords.ndim != 1 or coords.dtype.kind not in "iuf" or not np.isfinite(coords).all():
+            self._report_bad_numbers(problems)
+            return
+        coords = coords.astype(np.float64).reshape(-1, 2)
+        coords.setflags(write=False)
+        lengths = np.fromiter((len(p) // 2 for p in parts), np.int64, len(parts))
+        ends = np.cumsum(lengths)
+        starts = ends - lengths
+        closed = (coords[starts] == coords[ends - 1]).all(axis=1)  # first vertex repeated at the end
+        ends = (ends - closed).tolist()
+        starts = starts.tolist()
+        k = 0
+        for record, seg, where in self.pending:
+            rings = []
+            for poly in seg:
+                if len(poly) >= 6:
+                    if ends[k] - starts[k] >= 3:
+                        rings.append(Polygon.from_open_rings(coords[starts[k] : ends[k]]))
+                    k += 1
+            if not rings:
+                problems.add(where, "no polygon with at least 3 distinct points")
+            record[0] = Shape(tuple(rings))
+
+    def _report_bad_numbers(self, problems: _Problems) -> None:
+        for _, seg, where in self.pending:
+            for j, poly in enumerate(seg):
+                message = _ring_problem(poly)
+                if message:
+                    problems.add(f"{where}[{j}]", message)
+
+
+def _read_other_geometry(ann: Mapping, where: str, width: int, height: int, problems: _Problems):
+    """(Shape, read_from_bbox) of an RLE or bbox-only annotation, or (None, False) after reporting a problem."""
     seg = ann.get("segmentation")
     if isinstance(seg, Mapping):
         return _read_rle(seg, f"{where}.segmentation", width, height, problems), False
-    if isinstance(seg, list) and seg:
-        parts = []
-        for j, poly in enumerate(seg):
-            ring = _ring(poly)
-            if isinstance(ring, str):
-                problems.add(f"{where}.segmentation[{j}]", ring)
-                return None, False
-            if len(ring) >= 3:  # degenerate parts (fewer than 3 points) carry no area
-                parts.append(Polygon(ring))
-        if not parts:
-            problems.add(f"{where}.segmentation", "no polygon with at least 3 points")
-            return None, False
-        return Shape(tuple(parts)), False
     if seg not in (None, []):
         problems.add(f"{where}.segmentation", f"expected polygon lists or an RLE object, got {_kind(seg)}")
         return None, False
@@ -282,19 +347,17 @@ def _read_rle(seg: Mapping, where: str, width: int, height: int, problems: _Prob
         return None
 
 
-def _ring(poly: Any) -> np.ndarray | str:
-    """An (N, 2) float ring, or a message saying what is wrong."""
-    if not isinstance(poly, list):
-        return f"expected a list of numbers, got {_kind(poly)}"
-    array = np.asarray(poly) if poly else np.zeros(0)
-    if array.ndim != 1 or array.dtype.kind not in "iuf":
+def _ring_problem(poly: list) -> str | None:
+    """What is wrong with the numbers of one polygon list, if anything."""
+    try:
+        array = np.array(poly)
+    except (ValueError, TypeError):
+        array = None
+    if array is None or array.ndim != 1 or array.dtype.kind not in "iuf":
         return "expected a flat list of numbers [x1, y1, x2, y2, ...]"
-    if len(array) % 2:
-        return f"odd number of coordinates ({len(array)})"
-    array = array.astype(np.float64)
     if not np.isfinite(array).all():
         return "coordinates must be finite numbers"
-    return array.reshape(-1, 2)
+    return None
 
 
 def _is_int(value: Any) -> bool:

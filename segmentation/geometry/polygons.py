@@ -61,6 +61,10 @@ def mask_to_shape(
 
 def _crop_to_shape(crop: np.ndarray, x0: int, y0: int, tolerance: float, min_area: float, min_iou: float) -> Shape:
     """mask_to_shape for the part of a mask at (x0, y0) that holds all of its pixels."""
+    if tolerance <= 0:
+        parts, pinched = _outline_rings(crop)
+        if not pinched:  # already valid: skip shapely (the path of every RLE a COCO import reads)
+            return _rings_to_shape(parts, min_area, x0, y0)
     exact = _outline(crop)
     if min_area > 0:
         exact = _drop_small(exact, min_area)
@@ -77,6 +81,41 @@ def _crop_to_shape(crop: np.ndarray, x0: int, y0: int, tolerance: float, min_are
                 break
             step = step / 2 if step > 0.25 else 0.0
     return _to_shape(result, x0, y0)
+
+
+def _rings_to_shape(parts: list[tuple[np.ndarray, list[np.ndarray]]], min_area: float, x0: int, y0: int) -> Shape:
+    """Exact outline rings as a Shape, as `_drop_small` + `_to_shape` would make them, without shapely."""
+    offset = np.array([x0, y0], dtype=np.float64)
+    kept = []
+    for exterior, holes in parts:
+        hole_areas = [_signed_area(h) for h in holes]
+        area = abs(_signed_area(exterior)) - sum(abs(a) for a in hole_areas)
+        if area < min_area:
+            continue
+        oriented_holes = tuple(
+            _read_only(_oriented(h, a, positive=False) + offset) for h, a in zip(holes, hole_areas) if abs(a) >= min_area
+        )
+        exterior = _read_only(_oriented(exterior, _signed_area(exterior), positive=True) + offset)
+        kept.append((area, Polygon.from_open_rings(exterior, oriented_holes)))
+    kept.sort(key=lambda item: -item[0])
+    return Shape(tuple(p for _, p in kept))
+
+
+def _signed_area(ring: np.ndarray) -> float:
+    x, y = ring[:, 0], ring[:, 1]
+    return float(x[:-1] @ y[1:] - y[:-1] @ x[1:] + x[-1] * y[0] - y[-1] * x[0]) / 2.0
+
+
+def _read_only(ring: np.ndarray) -> np.ndarray:
+    ring.setflags(write=False)
+    return ring
+
+
+def _oriented(ring: np.ndarray, signed_area: float, *, positive: bool) -> np.ndarray:
+    """The ring, reversed (keeping its first vertex, as shapely's orient does) if its turn is wrong."""
+    if (signed_area > 0) == positive:
+        return ring
+    return np.concatenate([ring[:1], ring[:0:-1]])
 
 
 def mask_to_geometry(mask: np.ndarray) -> MultiPolygon:
@@ -100,25 +139,44 @@ def _nonzero_box(mask: np.ndarray) -> tuple[int, int, int, int] | None:
 
 
 def _outline(mask: np.ndarray) -> MultiPolygon:
-    """Exact pixel-edge outline of a bool mask, in the mask's own pixel coordinates."""
+    """Exact pixel-edge outline of a bool mask as a valid MultiPolygon, in the mask's own pixels."""
+    parts, _ = _outline_rings(mask)
+    polygons = [ShapelyPolygon(exterior, holes) for exterior, holes in parts]
+    polygons.sort(key=lambda p: -p.area)  # main body first
+    return _valid_polygonal(MultiPolygon(polygons))
+
+
+def _outline_rings(mask: np.ndarray) -> tuple[list[tuple[np.ndarray, list[np.ndarray]]], bool]:
+    """Exact pixel-edge rings of a bool mask as (exterior, holes) per part, and whether any part
+    touches itself at a corner (diagonal contact), which shapely may have to repair."""
     # Trace the outline on the mask upsampled 2x (with a 1-pixel border): every traced
     # sub-pixel u maps to the pixel edge ceil(u / 2), which turns OpenCV's pixel-centre
     # chains into pixel-edge outlines, diagonal contacts becoming single shared corners.
     up = np.zeros((2 * mask.shape[0] + 2, 2 * mask.shape[1] + 2), np.uint8)
-    up[1:-1, 1:-1] = np.repeat(np.repeat(mask, 2, axis=0), 2, axis=1)
+    inner = up[1:-1, 1:-1]
+    for dy in (0, 1):
+        for dx in (0, 1):
+            inner[dy::2, dx::2] = mask
     contours, hierarchy = cv2.findContours(up, cv2.RETR_CCOMP, cv2.CHAIN_APPROX_SIMPLE)
     if hierarchy is None:
-        return MultiPolygon()
+        return [], False
     rings = [_crack_ring(c) for c in contours]
     parents = hierarchy[0][:, 3]
-    polygons = []
+    parts = []
     for i, ring in enumerate(rings):
         if parents[i] >= 0 or ring is None:
             continue
         holes = [rings[j] for j in np.flatnonzero(parents == i) if rings[j] is not None]
-        polygons.append(ShapelyPolygon(ring, holes))
-    polygons.sort(key=lambda p: -p.area)  # main body first
-    return _valid_polygonal(MultiPolygon(polygons))
+        parts.append((ring, holes))
+    return parts, any(_touches_itself(exterior, holes) for exterior, holes in parts)
+
+
+def _touches_itself(exterior: np.ndarray, holes: list[np.ndarray]) -> bool:
+    """Whether the rings of a part share a vertex (a ring pinched at a diagonal contact, or a hole
+    meeting the outline or another hole): the only ways an exact pixel outline can be invalid."""
+    ring = np.concatenate([exterior, *holes]) if holes else exterior
+    keys = ring[:, 0] * 4_294_967_296.0 + ring[:, 1]  # exact for pixel coordinates below 2**20
+    return len(np.unique(keys)) < len(keys)
 
 
 def _iou(a: np.ndarray, b: np.ndarray) -> float:
@@ -129,14 +187,15 @@ def _iou(a: np.ndarray, b: np.ndarray) -> float:
 def _crack_ring(contour: np.ndarray) -> np.ndarray | None:
     """Map a contour traced on the 2x (bordered) mask to pixel-edge vertices; None if degenerate."""
     pts = contour.reshape(-1, 2) // 2  # ceil((u - 1) / 2) for the 1-pixel border: the pixel edge
-    pts = pts[(pts != np.concatenate([pts[-1:], pts[:-1]])).any(axis=1)]  # consecutive duplicates
+    step = pts - np.concatenate([pts[-1:], pts[:-1]])  # from the previous vertex
+    moved = (step != 0).any(axis=1)
+    pts, step = pts[moved], step[moved]  # consecutive duplicates gone
     if len(pts) < 3:
         return None
-    # drop vertices in the middle of straight runs
-    prev = np.concatenate([pts[-1:], pts[:-1]])
-    nxt = np.concatenate([pts[1:], pts[:1]])
-    cross = (pts[:, 0] - prev[:, 0]) * (nxt[:, 1] - pts[:, 1]) - (pts[:, 1] - prev[:, 1]) * (nxt[:, 0] - pts[:, 0])
-    pts = pts[cross != 0]
+    # drop vertices in the middle of straight runs (same direction in as out)
+    after = np.concatenate([step[1:], step[:1]])
+    corner = step[:, 0] * after[:, 1] != step[:, 1] * after[:, 0]
+    pts = pts[corner]
     if len(pts) < 3:
         return None
     return pts.astype(np.float64)
@@ -288,9 +347,10 @@ def _rle_from_crop(crop: np.ndarray, x0: int, y0: int, height: int, width: int) 
     # COCO RLE runs over the mask in column-major order, starting with a run of zeros. Pad
     # every crop column with a zero above and below, so each run starts and ends inside it.
     ch = crop.shape[0] + 2
-    padded = np.zeros((crop.shape[1], ch), np.int8)
+    padded = np.zeros((crop.shape[1], ch), bool)
     padded[:, 1:-1] = crop.T
-    pos = np.flatnonzero(np.diff(padded.ravel())) + 1  # alternately first pixel in / first pixel out
+    flat = padded.ravel()
+    pos = np.flatnonzero(flat[1:] != flat[:-1]) + 1  # alternately first pixel in / first pixel out
     edges = (pos // ch + x0) * height + (pos % ch - 1 + y0)
     if len(edges) > 2:  # a run may go on in the next column when the crop spans the full height
         joined = np.flatnonzero(edges[1:-1:2] == edges[2::2])
@@ -359,15 +419,24 @@ def _rle_crop(rle: dict) -> tuple[np.ndarray, int, int] | None:
     starts, ends = starts[keep], ends[keep]
     if starts.size == 0:
         return None
-    first_col, last_col = int(starts[0] // height), int((ends[-1] - 1) // height)
-    # a strip of whole columns, filled run by run through a cumulative sum of +1/-1 marks
-    base = first_col * height
-    marks = np.zeros((last_col - first_col + 1) * height + 1, np.int32)
-    np.add.at(marks, starts - base, 1)
-    np.add.at(marks, ends - base, -1)
-    strip = np.cumsum(marks[:-1]).astype(bool).reshape(-1, height).T
-    rows = np.flatnonzero(strip.any(axis=1))
-    return strip[rows[0] : rows[-1] + 1], first_col, int(rows[0])
+    start_col, start_row = np.divmod(starts, height)
+    end_col, end_row = np.divmod(ends - 1, height)
+    x0, x1 = int(start_col[0]), int(end_col[-1]) + 1
+    if np.array_equal(start_col, end_col):  # every run within one column: crop the rows too
+        y0, y1 = int(start_row.min()), int(end_row.max()) + 1
+    else:
+        y0, y1 = 0, height
+    # runs become contiguous ranges of the crop's column-major buffer: mark and integrate
+    crop_h = y1 - y0
+    marks = np.zeros((x1 - x0) * crop_h + 1, np.int8)
+    if y0 == 0 and y1 == height:
+        marks[starts - x0 * height] += 1
+        marks[ends - x0 * height] -= 1
+    else:
+        marks[(start_col - x0) * crop_h + start_row - y0] += 1
+        marks[(end_col - x0) * crop_h + end_row - y0 + 1] -= 1
+    crop = np.cumsum(marks[:-1], dtype=np.int8).astype(bool).reshape(x1 - x0, crop_h).T
+    return crop, x0, y0
 
 
 def mask_to_rle(mask: np.ndarray) -> dict:

@@ -31,6 +31,15 @@ class Polygon:
         object.__setattr__(self, "exterior", _as_ring(self.exterior))
         object.__setattr__(self, "holes", tuple(_as_ring(h) for h in self.holes))
 
+    @classmethod
+    def from_open_rings(cls, exterior: np.ndarray, holes: tuple[np.ndarray, ...] = ()) -> Polygon:
+        """Build without re-checking rings that are already float64 (N, 2), open and read-only
+        (a large COCO import makes hundreds of thousands of polygons from one array)."""
+        polygon = object.__new__(cls)
+        object.__setattr__(polygon, "exterior", exterior)
+        object.__setattr__(polygon, "holes", holes)
+        return polygon
+
     @property
     def num_vertices(self) -> int:
         return len(self.exterior) + sum(len(h) for h in self.holes)
