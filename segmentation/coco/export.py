@@ -41,7 +41,7 @@ def write_coco(path: str | os.PathLike, dataset: CocoDataset) -> dict[str, Any]:
     """Write `dataset` to `path` atomically (temp file, fsync, rename); returns the written dict."""
     data = to_coco_dict(dataset)
     with gc_paused():
-        text = json.dumps(data, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+        text = json.dumps(data, ensure_ascii=False, separators=(",", ":"), allow_nan=False, check_circular=False)
     atomic_write_text(path, text)
     return data
 

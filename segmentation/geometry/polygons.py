@@ -152,15 +152,13 @@ def _outline_rings(mask: np.ndarray) -> tuple[list[tuple[np.ndarray, list[np.nda
     # Trace the outline on the mask upsampled 2x (with a 1-pixel border): every traced
     # sub-pixel u maps to the pixel edge ceil(u / 2), which turns OpenCV's pixel-centre
     # chains into pixel-edge outlines, diagonal contacts becoming single shared corners.
-    up = np.zeros((2 * mask.shape[0] + 2, 2 * mask.shape[1] + 2), np.uint8)
-    inner = up[1:-1, 1:-1]
-    for dy in (0, 1):
-        for dx in (0, 1):
-            inner[dy::2, dx::2] = mask
+    pixels = np.ascontiguousarray(mask).view(np.uint8)
+    up = cv2.resize(pixels, (2 * mask.shape[1], 2 * mask.shape[0]), interpolation=cv2.INTER_NEAREST)
+    up = cv2.copyMakeBorder(up, 1, 1, 1, 1, cv2.BORDER_CONSTANT, value=0)
     contours, hierarchy = cv2.findContours(up, cv2.RETR_CCOMP, cv2.CHAIN_APPROX_SIMPLE)
     if hierarchy is None:
         return [], False
-    rings = [_crack_ring(c) for c in contours]
+    rings = _crack_rings(contours)
     parents = hierarchy[0][:, 3]
     parts = []
     for i, ring in enumerate(rings):
@@ -184,21 +182,33 @@ def _iou(a: np.ndarray, b: np.ndarray) -> float:
     return float(np.count_nonzero(a & b)) / union if union else 1.0
 
 
-def _crack_ring(contour: np.ndarray) -> np.ndarray | None:
-    """Map a contour traced on the 2x (bordered) mask to pixel-edge vertices; None if degenerate."""
-    pts = contour.reshape(-1, 2) // 2  # ceil((u - 1) / 2) for the 1-pixel border: the pixel edge
-    step = pts - np.concatenate([pts[-1:], pts[:-1]])  # from the previous vertex
-    moved = (step != 0).any(axis=1)
-    pts, step = pts[moved], step[moved]  # consecutive duplicates gone
-    if len(pts) < 3:
-        return None
+def _crack_rings(contours: Sequence[np.ndarray]) -> list[np.ndarray | None]:
+    """Map contours traced on the 2x (bordered) mask to pixel-edge vertices (None where degenerate).
+
+    All contours are processed as one array (ring by ring, the numpy call overhead dominates)."""
+    lengths = np.fromiter((len(c) for c in contours), np.int64, len(contours))
+    ends = np.cumsum(lengths)
+    starts = ends - lengths
+    pts = np.concatenate(contours).reshape(-1, 2) // 2  # ceil((u - 1) / 2) with the border: the pixel edge
+    ring_id = np.repeat(np.arange(len(contours)), lengths)
+    prev = np.arange(len(pts)) - 1
+    prev[starts] = ends - 1
+    step = pts - pts[prev]
+    keep = (step != 0).any(axis=1)  # consecutive duplicates go
+    pts, step, ring_id = pts[keep], step[keep], ring_id[keep]
     # drop vertices in the middle of straight runs (same direction in as out)
-    after = np.concatenate([step[1:], step[:1]])
+    counts = np.bincount(ring_id, minlength=len(contours))
+    ends = np.cumsum(counts)
+    starts = ends - counts
+    following = np.arange(1, len(pts) + 1)
+    nonempty = counts > 0
+    following[ends[nonempty] - 1] = starts[nonempty]
+    after = step[following] if len(pts) else step
     corner = step[:, 0] * after[:, 1] != step[:, 1] * after[:, 0]
-    pts = pts[corner]
-    if len(pts) < 3:
-        return None
-    return pts.astype(np.float64)
+    pts, ring_id = pts[corner].astype(np.float64), ring_id[corner]
+    counts = np.bincount(ring_id, minlength=len(contours))
+    rings = np.split(pts, np.cumsum(counts)[:-1])
+    return [ring if len(ring) >= 3 else None for ring in rings]
 
 
 def _valid_polygonal(geometry) -> MultiPolygon:
@@ -301,14 +311,39 @@ def shape_to_mask(shape: Shape, height: int, width: int) -> np.ndarray:
 def shape_to_rle(shape: Shape, height: int, width: int) -> dict:
     """Compressed COCO RLE of the rasterised shape (`counts` a str, as in COCO JSON).
 
-    Rasterises only the shape's bounding box (pycocotools' rule is exact under integer
-    shifts), so the cost follows the object's size, not the image's.
+    A valid shape is rasterised in one pycocotools call (see `_bridged_ring`); any other is
+    rasterised part by part inside its bounding box, so the cost follows the object's size.
     """
+    if shape.is_empty():
+        return _rle_from_crop(np.zeros((0, 0), bool), 0, 0, height, width)
+    if shape_to_geometry(shape).is_valid:
+        return _str_counts(mask_utils.frPyObjects([_bridged_ring(shape)], height, width)[0])
     box = _pixel_box(shape, height, width)
     if box is None:
         return _rle_from_crop(np.zeros((0, 0), bool), 0, 0, height, width)
     x0, y0, x1, y1 = box
     return _rle_from_crop(_rasterise(shape.translated(-x0, -y0), y1 - y0, x1 - x0), x0, y0, height, width)
+
+
+def _bridged_ring(shape: Shape) -> list[float]:
+    """All rings of a valid shape as one COCO polygon, joined by bridges walked there and back.
+
+    pycocotools fills a polygon by the parity of its boundary crossings in each column, and a
+    bridge walked both ways crosses every column twice at the same place, so it cancels: the
+    result is every part with its holes cut out, in a single call.
+    """
+    parts = [p for p in shape.polygons if len(p.exterior) >= 3]
+    anchor = parts[0].exterior[:1]
+    pieces = []
+    for i, part in enumerate(parts):
+        start = part.exterior[:1]
+        pieces += [part.exterior, start]
+        for hole in part.holes:
+            if len(hole) >= 3:
+                pieces += [hole, hole[:1], start]
+        if i > 0:
+            pieces.append(anchor)
+    return np.concatenate(pieces).ravel().tolist()
 
 
 def _pixel_box(shape: Shape, height: int, width: int) -> tuple[int, int, int, int] | None:
@@ -435,8 +470,8 @@ def _rle_crop(rle: dict) -> tuple[np.ndarray, int, int] | None:
     else:
         marks[(start_col - x0) * crop_h + start_row - y0] += 1
         marks[(end_col - x0) * crop_h + end_row - y0 + 1] -= 1
-    crop = np.cumsum(marks[:-1], dtype=np.int8).astype(bool).reshape(x1 - x0, crop_h).T
-    return crop, x0, y0
+    columns = np.cumsum(marks[:-1], dtype=np.int8).view(np.uint8).reshape(x1 - x0, crop_h)
+    return cv2.transpose(columns).view(bool), x0, y0
 
 
 def mask_to_rle(mask: np.ndarray) -> dict:

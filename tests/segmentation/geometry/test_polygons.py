@@ -283,3 +283,32 @@ def test_corrupt_rle_is_an_error():
         shape_from_rle({"size": [10, 10], "counts": "12"})
     with pytest.raises(ValueError, match="alphabet"):
         shape_from_rle({"size": [10, 10], "counts": "1 2"})
+
+
+def test_rle_of_valid_and_invalid_shapes_matches_the_pixelwise_rule():
+    """Valid shapes take the single-call (bridged rings) route, others the part-by-part one;
+    both must equal: union of parts, each minus its own holes, as pycocotools rasterises them."""
+    rng = np.random.default_rng(21)
+
+    def reference(shape, h, w):
+        out = np.zeros((h, w), np.uint8)
+        for p in shape.polygons:
+            part = mask_utils.decode(mask_utils.frPyObjects([p.exterior.ravel().tolist()], h, w))[:, :, 0]
+            for hole in p.holes:
+                part &= 1 - mask_utils.decode(mask_utils.frPyObjects([hole.ravel().tolist()], h, w))[:, :, 0]
+            out |= part
+        return mask_to_rle(out.astype(bool))
+
+    for _ in range(40):
+        mask = smooth_blob(rng, int(rng.integers(20, 60)), grid=int(rng.integers(4, 9)))
+        h, w = mask.shape
+        for tolerance in (0, 1, 2):
+            shape = mask_to_shape(mask, tolerance=tolerance, min_area=0)
+            if not shape.is_empty():
+                assert shape_to_rle(shape, h, w) == reference(shape, h, w)
+    # overlapping parts and a shape reaching outside the image (an edited or imported object)
+    overlapping = Shape((Polygon(np.array([[2, 2], [20, 2], [20, 20], [2, 20]], float),
+                                 (np.array([[5, 5], [10, 5], [10, 10], [5, 10]], float),)),
+                         Polygon(np.array([[8, 8], [30, 8], [30, 30.5], [8, 30]], float))))
+    assert not shape_to_geometry(overlapping).is_valid
+    assert shape_to_rle(overlapping, 25, 28) == reference(overlapping, 25, 28)
