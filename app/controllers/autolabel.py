@@ -76,7 +76,7 @@ class AutoLabelController(QObject):
         except ValueError as exc:
             self.error.emit(str(exc).capitalize())
             return
-        job = AutoLabelJob(project.folder, names, settings, self.engines)
+        job = AutoLabelJob(project.folder, names, settings, self.engines, inference_cache=project.inference)
         wrap = self._invoker.wrap
         job.events.started.connect(wrap(self.progress.start))
         job.events.engine_ready.connect(wrap(self.device_changed.emit))

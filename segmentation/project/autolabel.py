@@ -20,6 +20,7 @@ from segmentation.detections import Detections
 from segmentation.geometry.instances import Instances
 from segmentation.geometry.polygons import shape_to_geometry
 from segmentation.images import ImageReadError, read_image
+from segmentation.inspection.cache import InferenceCache
 from segmentation.project.labels import ClassMapping
 from segmentation.project.records import AnnotatedObject, Provenance
 from segmentation.project.store import AutoLabelOutcome, ProjectStore, ProjectStoreError
@@ -92,12 +93,20 @@ def detections_to_objects(
     detections: Detections, mapping: ClassMapping, *, tolerance: float = 1.0
 ) -> list[AnnotatedObject]:
     """Detections as auto objects: classes filtered and renamed, masks traced to polygons, empty masks dropped."""
+    return [obj for _, obj in detections_to_indexed_objects(detections, mapping, tolerance=tolerance)]
+
+
+def detections_to_indexed_objects(
+    detections: Detections, mapping: ClassMapping, *, tolerance: float = 1.0
+) -> list[tuple[int, AnnotatedObject]]:
+    """`detections_to_objects` with the detection row each object came from (the inspector links them)."""
     class_map = {name: mapping.label_for(name) for name in detections.class_names}
     labels = mapping.project_labels(detections.class_names)
     instances = Instances.from_detections(detections, class_map=class_map, class_names=labels, tolerance=tolerance)
     return [
-        AnnotatedObject(label=labels[c], shape=shape, provenance=Provenance.AUTO, score=float(score))
-        for shape, c, score in zip(instances.shapes, instances.classes, instances.scores)
+        (int(row), AnnotatedObject(label=labels[c], shape=shape, provenance=Provenance.AUTO, score=float(score)))
+        for shape, c, score, row in zip(instances.shapes, instances.classes, instances.scores,
+                                        instances.detection_index)
     ]
 
 
@@ -156,13 +165,15 @@ class AutoLabelJob:
     """Auto-label a list of images of one folder; cancellable between batches."""
 
     def __init__(
-        self, folder: str | Path, names: Sequence[str], settings: AutoLabelSettings, engines: EngineCache | None = None
+        self, folder: str | Path, names: Sequence[str], settings: AutoLabelSettings, engines: EngineCache | None = None,
+        inference_cache: InferenceCache | None = None,
     ) -> None:
         self.events = AutoLabelJobEvents()
         self.folder = Path(folder)
         self.names = list(names)
         self.settings = settings
         self._engines = engines or EngineCache()
+        self.inference_cache = inference_cache  # keeps each result for the prototype inspector
         self._cancel = threading.Event()
         self.summary: JobSummary | None = None
 
@@ -232,13 +243,19 @@ class AutoLabelJob:
             return
         for name, image, detections in zip(ready, images, results):
             try:
-                objects = detections_to_objects(detections, self.settings.mapping, tolerance=self.settings.polygon_tolerance)
+                indexed = detections_to_indexed_objects(detections, self.settings.mapping,
+                                                        tolerance=self.settings.polygon_tolerance)
                 kept = [o for o in store.objects(name) if o.provenance is not Provenance.AUTO]
-                objects = drop_duplicates_of(objects, kept)
+                objects = drop_duplicates_of([o for _, o in indexed], kept)
                 outcome = store.replace_auto_objects(name, objects, image_size=image.shape[:2])
             except ProjectStoreError as exc:
                 yield name, None, str(exc)
                 continue
+            if self.inference_cache is not None and not outcome.skipped:
+                survivors = {id(o) for o in objects}
+                rows = [row for row, o in indexed if id(o) in survivors]
+                self.inference_cache.record_auto_label(name, detections, dict(zip(rows, outcome.object_ids)),
+                                                       model=Path(self.settings.weights).name)
             yield name, outcome, None
 
     def _finish(self, total: int, counts: dict, start: float, error: str | None = None) -> JobSummary:

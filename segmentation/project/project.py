@@ -6,6 +6,7 @@ from pathlib import Path
 
 from psygnal import Signal, SignalGroup
 
+from segmentation.inspection.cache import InferenceCache
 from segmentation.project.document import Change, ImageAnnotations
 from segmentation.project.image_list import ImageList
 from segmentation.project.labels import ClassMapping
@@ -31,6 +32,7 @@ class Project:
         self.images = images
         self.current_name: str | None = None
         self._documents: dict[str, ImageAnnotations] = {}
+        self.inference = InferenceCache(store.folder)  # the last model output per image, for the inspector
 
     @classmethod
     def open(cls, folder: str | Path) -> Project:

@@ -74,6 +74,7 @@ class AutoLabelOutcome:
     replaced: int  # old auto objects removed
     kept: int  # edited/verified objects left untouched
     skipped: bool = False  # the image is verified: nothing was written
+    object_ids: tuple[int, ...] = ()  # ids of the new auto objects, in the order they were given
 
 
 def project_db_path(folder: str | Path) -> Path:
@@ -285,13 +286,16 @@ class ProjectStore:
             ).rowcount
             kept = db.execute("SELECT COUNT(*) FROM objects WHERE image_path = ?", (path,)).fetchone()[0]
             now = time.time()
-            db.executemany(
-                "INSERT INTO objects (image_path, label, provenance, score, shape, updated_at) VALUES (?, ?, ?, ?, ?, ?)",
-                [(path, o.label, Provenance.AUTO.value, o.score, shape_to_json(o.shape), now) for o in objects],
+            ids = tuple(
+                int(db.execute(
+                    "INSERT INTO objects (image_path, label, provenance, score, shape, updated_at) VALUES (?, ?, ?, ?, ?, ?)",
+                    (path, o.label, Provenance.AUTO.value, o.score, shape_to_json(o.shape), now),
+                ).lastrowid)
+                for o in objects
             )
             new_status = ImageStatus.EDITED if status is ImageStatus.EDITED else ImageStatus.AUTO_LABELED
             self._set_status(db, path, new_status)
-        return AutoLabelOutcome(new_status, added=len(objects), replaced=int(replaced), kept=int(kept))
+        return AutoLabelOutcome(new_status, added=len(objects), replaced=int(replaced), kept=int(kept), object_ids=ids)
 
     def annotated_images(self, statuses: Iterable[ImageStatus] | None = None) -> list[str]:
         """Paths of images with a status in `statuses` (default: every image that has objects or a status)."""
