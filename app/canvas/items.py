@@ -38,11 +38,18 @@ def bgr_to_qimage(image: np.ndarray) -> QImage:
 
 
 class ObjectItem(QGraphicsPathItem):
-    """The mask (translucent fill) and outline of one object. Knows its object; never changes it."""
+    """The mask (translucent fill) and outline of one object. Knows its object; never changes it.
+
+    `paint` is deliberately not overridden: with PySide6 6.12 on Python 3.11 a Python override of
+    QGraphicsItem.paint drops a reference to None on every call, and the interpreter aborts later.
+    """
 
     def __init__(self, obj: AnnotatedObject, color: QColor) -> None:
         super().__init__()
         self.setFlag(QGraphicsItem.GraphicsItemFlag.ItemIsSelectable, False)
+        # Each object keeps its rendering as a pixmap at screen resolution: panning blits instead of
+        # re-rasterising 200 antialiased translucent paths (a zoom or an edit re-renders that item).
+        self.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
         self.selected = False
         self.obj = obj
         self.shape_now = obj.shape

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import numpy as np
-from PySide6.QtCore import QPointF, QRectF, Qt, Signal
-from PySide6.QtGui import QBrush, QColor, QFont, QPainter, QPixmap
+from PySide6.QtCore import QPointF, QRectF, Qt, QTimer, Signal
+from PySide6.QtGui import QBrush, QColor, QFont, QPainter, QPixmap, QPixmapCache
 from PySide6.QtWidgets import QGraphicsPixmapItem, QGraphicsScene, QGraphicsTextItem, QGraphicsView
 
 from app.canvas.items import ObjectItem, bgr_to_qimage
@@ -15,6 +15,8 @@ from segmentation.project.document import Change, ImageAnnotations
 from segmentation.project.selection import Selection
 
 MIN_SCALE, MAX_SCALE = 0.02, 64.0
+REBUILD_CHUNK = 10  # objects added per event-loop turn when a document reloads (keeps each UI block short)
+PIXMAP_CACHE_KB = 256 * 1024  # object item caches (QPixmapCache's default, 10 MB, thrashes at 200 objects)
 
 
 class CanvasView(QGraphicsView):
@@ -34,7 +36,7 @@ class CanvasView(QGraphicsView):
         self.setResizeAnchor(QGraphicsView.ViewportAnchor.AnchorViewCenter)
         self.setViewportUpdateMode(QGraphicsView.ViewportUpdateMode.SmartViewportUpdate)
         self.setRenderHint(QPainter.RenderHint.Antialiasing, True)
-        self.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, True)
+        QPixmapCache.setCacheLimit(max(QPixmapCache.cacheLimit(), PIXMAP_CACHE_KB))
         self.setBackgroundBrush(QBrush(QColor("#1e1f22")))
         self.setMouseTracking(True)
         self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)  # pan by dragging
@@ -43,6 +45,8 @@ class CanvasView(QGraphicsView):
         self.document: ImageAnnotations | None = None
         self.selection: Selection | None = None
         self.items_by_id: dict[int, ObjectItem] = {}
+        self._pending_objects: list = []
+        self._build_generation = 0
         self.objects_visible = True
         self._image_item: QGraphicsPixmapItem | None = None
         self._image_wh = (0, 0)
@@ -65,7 +69,6 @@ class CanvasView(QGraphicsView):
         if image is not None:
             self._image_item = scene.addPixmap(QPixmap.fromImage(bgr_to_qimage(image)))
             self._image_item.setZValue(0)
-            self._image_item.setTransformationMode(Qt.TransformationMode.SmoothTransformation)
             self._image_wh = (image.shape[1], image.shape[0])
         else:
             self._image_wh = (0, 0)
@@ -78,7 +81,7 @@ class CanvasView(QGraphicsView):
         scene.setSceneRect(rect.adjusted(-margin, -margin, margin, margin))
         if document is not None:
             document.events.changed.connect(self._on_change)
-            document.events.reloaded.connect(self._rebuild)
+            document.events.reloaded.connect(self._rebuild_in_steps)
         if selection is not None:
             selection.events.changed.connect(self._on_selection)
         self._rebuild()
@@ -87,7 +90,7 @@ class CanvasView(QGraphicsView):
     def _unbind(self) -> None:
         if self.document is not None:
             self.document.events.changed.disconnect(self._on_change)
-            self.document.events.reloaded.disconnect(self._rebuild)
+            self.document.events.reloaded.disconnect(self._rebuild_in_steps)
         if self.selection is not None:
             self.selection.events.changed.disconnect(self._on_selection)
 
@@ -102,13 +105,47 @@ class CanvasView(QGraphicsView):
         return self._image_wh
 
     def _rebuild(self) -> None:
+        """Replace every item at once (a newly shown image)."""
+        self._start_rebuild()
+        self.finish_building()
+
+    def _rebuild_in_steps(self) -> None:
+        """Replace every item, REBUILD_CHUNK per event-loop turn: an auto-label result for the image on
+        screen (100 objects) would otherwise block the UI for ~80 ms while items are built and painted."""
+        self._start_rebuild()
+        self._build_step(self._build_generation)
+
+    def _start_rebuild(self) -> None:
+        self._build_generation += 1
         for item in self.items_by_id.values():
             self.scene().removeItem(item)
         self.items_by_id = {}
-        if self.document is None:
-            return
-        for obj in self.document.objects:
+        self._pending_objects = [] if self.document is None else self.document.objects
+
+    def _build_step(self, generation: int) -> None:
+        if generation != self._build_generation:
+            return  # a newer rebuild (or a change that finished this one) took over
+        for obj in self._pending_objects[:REBUILD_CHUNK]:
             self._add_item(obj)
+        del self._pending_objects[:REBUILD_CHUNK]
+        if self._pending_objects:
+            QTimer.singleShot(0, lambda: self._build_step(generation))
+        else:
+            self._built()
+
+    def finish_building(self) -> None:
+        """Add every item still waiting (before an edit touches them, or when a test needs them all)."""
+        self._build_generation += 1
+        for obj in self._pending_objects:
+            self._add_item(obj)
+        self._pending_objects = []
+        self._built()
+
+    @property
+    def building(self) -> bool:
+        return bool(self._pending_objects)
+
+    def _built(self) -> None:
         if self.selection is not None:
             self.selection.discard_missing(self.items_by_id)
             self._on_selection(self.selection.ids)
@@ -124,6 +161,8 @@ class CanvasView(QGraphicsView):
 
     def _on_change(self, change: Change) -> None:
         self.tool.cancel()
+        if self._pending_objects:
+            self.finish_building()
         for object_id in change.removed_ids:
             item = self.items_by_id.pop(object_id, None)
             if item is not None:
@@ -176,7 +215,15 @@ class CanvasView(QGraphicsView):
         rect = self._content_rect()
         if rect.width() > 0 and rect.height() > 0:
             self.fitInView(rect, Qt.AspectRatioMode.KeepAspectRatio)
-            self.zoom_changed.emit(self.scale_factor())
+            self._zoomed()
+
+    def _zoomed(self) -> None:
+        """Smooth the image only when it is shrunk; zoomed in, a person wants to see the pixels."""
+        if self._image_item is not None:
+            smooth = self.scale_factor() < 1.0
+            self._image_item.setTransformationMode(
+                Qt.TransformationMode.SmoothTransformation if smooth else Qt.TransformationMode.FastTransformation)
+        self.zoom_changed.emit(self.scale_factor())
 
     def zoom_by(self, factor: float, anchor: QPointF | None = None) -> None:
         """Zoom keeping the scene point under `anchor` (viewport coordinates; default: the centre) in place."""
@@ -190,7 +237,7 @@ class CanvasView(QGraphicsView):
         moved = self.mapFromScene(fixed) - at
         self.horizontalScrollBar().setValue(self.horizontalScrollBar().value() + moved.x())
         self.verticalScrollBar().setValue(self.verticalScrollBar().value() + moved.y())
-        self.zoom_changed.emit(self.scale_factor())
+        self._zoomed()
 
     def wheelEvent(self, event) -> None:  # noqa: N802 (Qt name)
         delta = event.angleDelta().y() or event.angleDelta().x()

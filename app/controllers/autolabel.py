@@ -6,6 +6,8 @@ from collections.abc import Callable
 
 from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
 
+import segmentation.engine  # noqa: F401  imported here, not first in the worker: loading torch/torchvision C
+# extensions holds the GIL for ~300 ms, which would freeze the UI during the first auto-label
 from app.job_progress import JobProgressWidget
 from app.qt_bridge import MainThreadInvoker
 from app.undo import UndoHistory

@@ -63,7 +63,7 @@ def main(weights: str) -> None:
         window.open_folder(folder)
         wait(app, lambda: window.isVisible())
         window.actions_by_name["autolabel_all"].trigger()
-        wait(app, lambda: not window.autolabel.busy and not window.progress.isVisible())
+        wait(app, lambda: not window.autolabel.busy and not window.progress.isVisible() and not window.canvas.building)
         project = window.projects.project
         busiest = max(project.images.names, key=lambda n: len(project.document(n)))
         window.projects.show_image(busiest)

@@ -29,7 +29,8 @@ def _auto_label_current(qtbot, window, checkpoint, engines):
     window.options.top_k = 15
     window.actions_by_name["autolabel_image"].trigger()
     assert window.autolabel.busy
-    qtbot.waitUntil(lambda: not window.autolabel.busy and not window.progress.isVisible(), timeout=JOB_TIMEOUT_MS)
+    qtbot.waitUntil(lambda: not window.autolabel.busy and not window.progress.isVisible() and not window.canvas.building,
+                    timeout=JOB_TIMEOUT_MS)
 
 
 def test_open_folder_lists_images_with_status_and_shows_the_first(make_window, photo_folder):
@@ -159,7 +160,8 @@ def test_autolabel_all_runs_off_the_ui_thread_and_keeps_people_s_work(make_windo
     timer.start(20)
     QTest.keyClick(window, Qt.Key.Key_B, Qt.KeyboardModifier.ControlModifier)
     assert window.progress.isVisible() and window.autolabel.busy
-    qtbot.waitUntil(lambda: not window.autolabel.busy and not window.progress.isVisible(), timeout=JOB_TIMEOUT_MS)
+    qtbot.waitUntil(lambda: not window.autolabel.busy and not window.progress.isVisible() and not window.canvas.building,
+                    timeout=JOB_TIMEOUT_MS)
     timer.stop()
     assert len(ticks) > 3  # the UI thread kept running its timers during inference
 
