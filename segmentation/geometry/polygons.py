@@ -23,7 +23,15 @@ from shapely.geometry import MultiPolygon
 from shapely.geometry import Polygon as ShapelyPolygon
 from shapely.geometry.polygon import orient
 
+from segmentation.geometry.rle import mask_to_rle, rle_area, rle_counts, rle_crop, rle_from_crop, rle_to_mask, str_counts
 from segmentation.geometry.shapes import Polygon, Shape
+
+__all__ = [
+    "DEFAULT_MIN_AREA", "DEFAULT_MIN_IOU", "DEFAULT_TOLERANCE", "geometry_to_shape", "make_shape_valid",
+    "mask_to_geometry", "mask_to_rle", "mask_to_shape", "ring_area", "rle_area", "rle_counts", "rle_to_mask",
+    "shape_area", "shape_bbox", "shape_from_coco_polygons", "shape_from_rle", "shape_to_coco_polygons",
+    "shape_to_geometry", "shape_to_mask", "shape_to_rle",
+]
 
 DEFAULT_TOLERANCE = 1.0  # pixels of Douglas-Peucker simplification
 DEFAULT_MIN_AREA = 4.0  # square pixels: smaller parts and holes are specks
@@ -295,7 +303,7 @@ def shape_bbox(shape: Shape) -> tuple[float, float, float, float]:
     return (x1, y1, x2 - x1, y2 - y1)
 
 
-# --------------------------------------------------------------------------- rasterisation
+# --------------------------------------------------------------------------- rasterisation (RLE codecs: rle.py)
 
 
 def shape_to_mask(shape: Shape, height: int, width: int) -> np.ndarray:
@@ -315,14 +323,14 @@ def shape_to_rle(shape: Shape, height: int, width: int) -> dict:
     rasterised part by part inside its bounding box, so the cost follows the object's size.
     """
     if shape.is_empty():
-        return _rle_from_crop(np.zeros((0, 0), bool), 0, 0, height, width)
+        return rle_from_crop(np.zeros((0, 0), bool), 0, 0, height, width)
     if shape_to_geometry(shape).is_valid:
-        return _str_counts(mask_utils.frPyObjects([_bridged_ring(shape)], height, width)[0])
+        return str_counts(mask_utils.frPyObjects([_bridged_ring(shape)], height, width)[0])
     box = _pixel_box(shape, height, width)
     if box is None:
-        return _rle_from_crop(np.zeros((0, 0), bool), 0, 0, height, width)
+        return rle_from_crop(np.zeros((0, 0), bool), 0, 0, height, width)
     x0, y0, x1, y1 = box
-    return _rle_from_crop(_rasterise(shape.translated(-x0, -y0), y1 - y0, x1 - x0), x0, y0, height, width)
+    return rle_from_crop(_rasterise(shape.translated(-x0, -y0), y1 - y0, x1 - x0), x0, y0, height, width)
 
 
 def _bridged_ring(shape: Shape) -> list[float]:
@@ -377,124 +385,8 @@ def _rasterise(shape: Shape, height: int, width: int) -> np.ndarray:
     return mask
 
 
-def _rle_from_crop(crop: np.ndarray, x0: int, y0: int, height: int, width: int) -> dict:
-    """Compressed RLE of a full height x width mask that is `crop` at (x0, y0) and empty elsewhere."""
-    # COCO RLE runs over the mask in column-major order, starting with a run of zeros. Pad
-    # every crop column with a zero above and below, so each run starts and ends inside it.
-    ch = crop.shape[0] + 2
-    padded = np.zeros((crop.shape[1], ch), bool)
-    padded[:, 1:-1] = crop.T
-    flat = padded.ravel()
-    pos = np.flatnonzero(flat[1:] != flat[:-1]) + 1  # alternately first pixel in / first pixel out
-    edges = (pos // ch + x0) * height + (pos % ch - 1 + y0)
-    if len(edges) > 2:  # a run may go on in the next column when the crop spans the full height
-        joined = np.flatnonzero(edges[1:-1:2] == edges[2::2])
-        if joined.size:
-            edges = np.delete(edges, np.concatenate([2 * joined + 1, 2 * joined + 2]))
-    counts = np.diff(edges, prepend=0, append=height * width)
-    if len(counts) > 1 and counts[-1] == 0:
-        counts = counts[:-1]
-    return _str_counts(mask_utils.frPyObjects({"size": [height, width], "counts": counts.tolist()}, height, width))
-
-
-def rle_area(rle: dict) -> int:
-    """Pixel count of a COCO RLE (compressed or uncompressed)."""
-    return int(rle_counts(rle)[1::2].sum())
-
-
-def rle_to_mask(rle: dict) -> np.ndarray:
-    """Decode a COCO RLE (compressed, or uncompressed with a list of counts) to bool [h, w]."""
-    return mask_utils.decode(_compressed(rle)).astype(bool)
-
-
-def rle_counts(rle: dict) -> np.ndarray:
-    """The run lengths of a COCO RLE (alternately background and object, column-major) as int64."""
-    counts = rle["counts"]
-    if isinstance(counts, list):
-        return np.asarray(counts, dtype=np.int64)
-    data = counts.encode("ascii") if isinstance(counts, str) else bytes(counts)
-    return _decode_counts(np.frombuffer(data, np.uint8).astype(np.int64) - 48)
-
-
-def _decode_counts(chars: np.ndarray) -> np.ndarray:
-    """pycocotools' string format, vectorised: each count is a little-endian group of 5-bit chars
-    (0x20 = more follows, 0x10 on the last = negative), and from the 4th on counts are stored
-    as differences to the count two before."""
-    if chars.size == 0:
-        return np.zeros(0, np.int64)
-    if chars.min() < 0 or chars.max() > 63:
-        raise ValueError("RLE counts string has characters outside pycocotools' alphabet")
-    last = (chars & 0x20) == 0
-    if not last[-1]:
-        raise ValueError("RLE counts string ends in the middle of a count (truncated?)")
-    group_end = np.flatnonzero(last)
-    group_start = np.concatenate([[0], group_end[:-1] + 1])
-    position = np.arange(chars.size) - np.repeat(group_start, group_end - group_start + 1)
-    values = np.add.reduceat((chars & 0x1F) << (5 * position), group_start)
-    negative = (chars[group_end] & 0x10) != 0
-    values[negative] -= np.left_shift(1, 5 * (position[group_end[negative]] + 1))
-    if values.size > 3:
-        values[3::2] = np.cumsum(values[1::2])[1:]
-    if values.size > 2:
-        values[2::2] = np.cumsum(values[2::2])
-    return values
-
-
-def _rle_crop(rle: dict) -> tuple[np.ndarray, int, int] | None:
-    """(bool crop, x0, y0) holding every pixel of an RLE, without decoding the whole image; None if empty."""
-    height, width = (int(v) for v in rle["size"])
-    counts = rle_counts(rle)
-    if counts.size and (counts.min() < 0 or counts.sum() != height * width):
-        raise ValueError(f"RLE counts do not add up to {height}x{width} pixels")
-    edges = np.cumsum(counts)[:-1] if counts.size else counts
-    starts, ends = edges[0::2], edges[1::2]
-    if ends.size < starts.size:
-        ends = np.append(ends, height * width)
-    keep = ends > starts
-    starts, ends = starts[keep], ends[keep]
-    if starts.size == 0:
-        return None
-    start_col, start_row = np.divmod(starts, height)
-    end_col, end_row = np.divmod(ends - 1, height)
-    x0, x1 = int(start_col[0]), int(end_col[-1]) + 1
-    if np.array_equal(start_col, end_col):  # every run within one column: crop the rows too
-        y0, y1 = int(start_row.min()), int(end_row.max()) + 1
-    else:
-        y0, y1 = 0, height
-    # runs become contiguous ranges of the crop's column-major buffer: mark and integrate
-    crop_h = y1 - y0
-    marks = np.zeros((x1 - x0) * crop_h + 1, np.int8)
-    if y0 == 0 and y1 == height:
-        marks[starts - x0 * height] += 1
-        marks[ends - x0 * height] -= 1
-    else:
-        marks[(start_col - x0) * crop_h + start_row - y0] += 1
-        marks[(end_col - x0) * crop_h + end_row - y0 + 1] -= 1
-    columns = np.cumsum(marks[:-1], dtype=np.int8).view(np.uint8).reshape(x1 - x0, crop_h)
-    return cv2.transpose(columns).view(bool), x0, y0
-
-
-def mask_to_rle(mask: np.ndarray) -> dict:
-    """Compressed COCO RLE of a binary mask (`counts` a str)."""
-    return _str_counts(mask_utils.encode(np.asfortranarray(np.asarray(mask, dtype=np.uint8))))
-
-
 def _flat(ring: np.ndarray) -> list[float]:
     return ring.ravel().tolist()
-
-
-def _str_counts(rle: dict) -> dict:
-    counts = rle["counts"]
-    return {"size": [int(rle["size"][0]), int(rle["size"][1])],
-            "counts": counts.decode("ascii") if isinstance(counts, bytes) else counts}
-
-
-def _compressed(rle: dict) -> dict:
-    h, w = (int(v) for v in rle["size"])
-    counts = rle["counts"]
-    if isinstance(counts, list):
-        return mask_utils.frPyObjects({"size": [h, w], "counts": counts}, h, w)
-    return {"size": [h, w], "counts": counts.encode("ascii") if isinstance(counts, str) else counts}
 
 
 # --------------------------------------------------------------------------- COCO polygon lists
@@ -521,7 +413,7 @@ def shape_from_rle(rle: dict, *, tolerance: float = 0.0, min_area: float = 0.0) 
 
     Only the columns the object spans are decoded, so the cost follows the object, not the image.
     """
-    found = _rle_crop(rle)
+    found = rle_crop(rle)
     if found is None:
         return Shape(())
     crop, x0, y0 = found

@@ -24,7 +24,7 @@ from segmentation.coco import (
 )
 from segmentation.coco.validation import load_with_pycocotools
 from segmentation.geometry import Instances, mask_to_shape, shape_to_mask
-from segmentation.geometry.polygons import mask_to_rle
+from segmentation.geometry.rle import mask_to_rle
 
 pytestmark = pytest.mark.filterwarnings("ignore:__array__ implementation:DeprecationWarning")
 

@@ -10,11 +10,7 @@ from shapely.geometry import MultiPolygon
 
 from segmentation.geometry.polygons import (
     make_shape_valid,
-    mask_to_rle,
     mask_to_shape,
-    rle_area,
-    rle_counts,
-    rle_to_mask,
     shape_area,
     shape_bbox,
     shape_from_coco_polygons,
@@ -24,6 +20,7 @@ from segmentation.geometry.polygons import (
     shape_to_mask,
     shape_to_rle,
 )
+from segmentation.geometry.rle import mask_to_rle, rle_area, rle_counts, rle_to_mask
 from segmentation.geometry.shapes import Polygon, Shape
 
 # pycocotools' decode warns about numpy 2's copy keyword on every call; not ours to fix
