@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Sequence
 
-from segmentation.cli import build_parser
+from segmentation.cli import build_parser, run_command
 
 GUI_COMMAND_MODULE = "app.gui_command"
 
@@ -18,7 +18,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not argv or (argv[0] not in commands and argv[0] not in ("-h", "--help")):
         argv = ["gui", *argv]
     args = parser.parse_args(argv)
-    return int(args.func(args) or 0)
+    return run_command(args)
 
 
 def _subcommand_names(parser) -> set[str]:

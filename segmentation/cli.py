@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import sys
 
 # Each module defines `add_parser(subparsers)`, which registers a subcommand whose
 # `func(args) -> int` default runs it. Modules are imported only when the parser is built.
@@ -33,6 +34,32 @@ def add_engine_arguments(parser: argparse.ArgumentParser, *, default_top_k: int 
                         help="NMS variant (default: fast, as the original's eval)")
 
 
+class CommandError(Exception):
+    """Bad arguments or inputs of a command: printed as one line (no traceback), exit code 2."""
+
+
+def engine_from_args(args: argparse.Namespace):
+    """The YolactEngine the --weights/--config/--device/--score-threshold/--top-k/--nms options ask for."""
+    from segmentation.engine import InferenceSettings, YolactEngine  # torch is imported only when needed
+    from segmentation.yolact.checkpoint import CheckpointError
+    from segmentation.yolact.nms import NmsSettings
+
+    try:
+        settings = InferenceSettings(args.score_threshold, args.top_k, NmsSettings(method=args.nms))
+        return YolactEngine(args.weights, args.config, args.device, settings)
+    except (CheckpointError, ValueError) as exc:
+        raise CommandError(str(exc)) from None
+
+
+def run_command(args: argparse.Namespace) -> int:
+    """Run a parsed subcommand, turning a CommandError into its message and exit code 2."""
+    try:
+        return int(args.func(args) or 0)
+    except CommandError as exc:
+        print(f"protolabel {args.command}: {exc}", file=sys.stderr)
+        return 2
+
+
 def main(argv: list[str] | None = None) -> int:
     """Headless entry point (no GUI subcommand)."""
     parser = build_parser()
@@ -40,7 +67,7 @@ def main(argv: list[str] | None = None) -> int:
     if not getattr(args, "func", None):
         parser.print_help()
         return 2
-    return int(args.func(args))
+    return run_command(args)
 
 
 if __name__ == "__main__":

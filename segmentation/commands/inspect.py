@@ -10,7 +10,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from segmentation.cli import add_engine_arguments
+from segmentation.cli import add_engine_arguments, engine_from_args
 from segmentation.files import atomic_write_bytes
 from segmentation.images import ImageReadError, read_image
 
@@ -52,22 +52,14 @@ def _png(image: np.ndarray) -> bytes:
 
 
 def run(args: argparse.Namespace) -> int:
-    from segmentation.engine import InferenceSettings, YolactEngine
     from segmentation.inspection.render import detections_overlay, prototype_grid
-    from segmentation.yolact.checkpoint import CheckpointError
-    from segmentation.yolact.nms import NmsSettings
 
     try:
         image = read_image(args.image)
     except ImageReadError as exc:
         print(f"protolabel inspect: {exc}", file=sys.stderr)
         return 1
-    try:
-        settings = InferenceSettings(args.score_threshold, args.top_k, NmsSettings(method=args.nms))
-        engine = YolactEngine(args.weights, args.config, args.device, settings)
-    except (CheckpointError, ValueError) as exc:
-        print(f"protolabel inspect: {exc}", file=sys.stderr)
-        return 2
+    engine = engine_from_args(args)
     det = engine.predict_image(image)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)

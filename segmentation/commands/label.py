@@ -17,7 +17,7 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from segmentation.cli import add_engine_arguments
+from segmentation.cli import CommandError, add_engine_arguments, engine_from_args
 from segmentation.coco.reader import CocoFormatError
 from segmentation.coco.validation import validate_coco
 from segmentation.coco.yolact_config import write_yolact_dataset_config
@@ -25,10 +25,6 @@ from segmentation.prelabel import RelabelMode, images_to_label, load_existing, p
 from segmentation.project.labels import ClassMapping
 
 DEFAULT_SCORE_THRESHOLD = 0.3  # the engine's 0 keeps YOLACT's long tail of weak detections: not labels
-
-
-class UsageError(Exception):
-    """Bad arguments or input files; the message is for the user."""
 
 
 def add_parser(subparsers) -> None:
@@ -70,25 +66,17 @@ def _set_help(parser: argparse.ArgumentParser, dest: str, text: str) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    try:
-        return _run(args)
-    except UsageError as exc:
-        print(f"protolabel label: {exc}", file=sys.stderr)
-        return 2
-
-
-def _run(args: argparse.Namespace) -> int:
     folder, out = Path(args.folder), Path(args.out)
     if not folder.is_dir():
-        raise UsageError(f"{folder}: not a folder")
+        raise CommandError(f"{folder}: not a folder")
     if args.batch_size < 1:
-        raise UsageError("--batch-size must be at least 1")
+        raise CommandError("--batch-size must be at least 1")
     try:
         existing = load_existing(out)
     except CocoFormatError as exc:
-        raise UsageError(f"{exc}\nThe existing file was left as it is; fix it or choose another --out.") from None
+        raise CommandError(f"{exc}\nThe existing file was left as it is; fix it or choose another --out.") from None
     except OSError as exc:
-        raise UsageError(f"{out}: cannot read ({exc.strerror or exc})") from None
+        raise CommandError(f"{out}: cannot read ({exc.strerror or exc})") from None
     exclude = [out] + ([args.yolact_config] if args.yolact_config else [])
     scan = scan_folder(folder, exclude=exclude)
     for name in scan.other_files[:20]:
@@ -112,11 +100,11 @@ def _run(args: argparse.Namespace) -> int:
     mapping = _class_mapping(args)
 
     def load_model():
-        engine = _load_engine(args)
+        engine = engine_from_args(args)
         named = sorted((mapping.keep or set()) | set(mapping.rename))
         _check_classes(named, engine.class_names, args.class_map or "--classes")
         if not mapping.project_labels(engine.class_names):
-            raise UsageError("the class selection keeps none of the model's classes")
+            raise CommandError("the class selection keeps none of the model's classes")
         print(f"model {Path(args.weights).name} ({engine.info.config.name}) on {engine.device}", file=sys.stderr)
         return engine
 
@@ -155,33 +143,21 @@ def _finish(args: argparse.Namespace, out: Path, folder: Path) -> int:
     return 0
 
 
-def _load_engine(args: argparse.Namespace):
-    from segmentation.engine import InferenceSettings, YolactEngine
-    from segmentation.yolact.checkpoint import CheckpointError
-    from segmentation.yolact.nms import NmsSettings
-
-    try:
-        settings = InferenceSettings(args.score_threshold, args.top_k, NmsSettings(method=args.nms))
-        return YolactEngine(args.weights, args.config, args.device, settings)
-    except (CheckpointError, ValueError) as exc:
-        raise UsageError(str(exc)) from None
-
-
 def _class_mapping(args: argparse.Namespace) -> ClassMapping:
     """--classes / --class-map as a ClassMapping (checked against the model's classes when it loads)."""
     if args.classes is not None:
         keep = [name.strip() for name in args.classes.split(",") if name.strip()]
         if not keep:
-            raise UsageError("--classes: no class names given")
+            raise CommandError("--classes: no class names given")
         return ClassMapping(keep=frozenset(keep))
     if args.class_map is not None:
         path = Path(args.class_map)
         try:
             data = json.loads(path.read_text(encoding="utf-8"))
         except OSError as exc:
-            raise UsageError(f"{path}: cannot read ({exc.strerror or exc})") from None
+            raise CommandError(f"{path}: cannot read ({exc.strerror or exc})") from None
         except ValueError as exc:
-            raise UsageError(f"{path}: not valid JSON ({exc})") from None
+            raise CommandError(f"{path}: not valid JSON ({exc})") from None
         return parse_class_map(data, str(path))
     return ClassMapping()
 
@@ -194,14 +170,14 @@ def parse_class_map(data, source: str) -> ClassMapping:
     if isinstance(data, dict) and set(data) <= {"keep", "rename"} and data:
         keep, rename = data.get("keep"), data.get("rename") or {}
         if keep is not None and not (isinstance(keep, list) and all(isinstance(v, str) for v in keep)):
-            raise UsageError(f"{source}: 'keep' must be a list of class names")
+            raise CommandError(f"{source}: 'keep' must be a list of class names")
         if not (isinstance(rename, dict) and all(isinstance(v, str) for v in rename.values())):
-            raise UsageError(f"{source}: 'rename' must map class names to labels")
+            raise CommandError(f"{source}: 'rename' must map class names to labels")
         keep_set = frozenset(keep) if keep is not None else frozenset(rename)
         return ClassMapping(keep=keep_set, rename=rename)
     if isinstance(data, dict) and data and all(isinstance(v, str) and v.strip() for v in data.values()):
         return ClassMapping(keep=frozenset(data), rename=data)
-    raise UsageError(f'{source}: expected {{"model class": "label", ...}} or a list of class names')
+    raise CommandError(f'{source}: expected {{"model class": "label", ...}} or a list of class names')
 
 
 def _check_classes(names: Sequence[str], model_classes: Sequence[str], source: str) -> None:
@@ -213,7 +189,7 @@ def _check_classes(names: Sequence[str], model_classes: Sequence[str], source: s
     for name in unknown[:5]:
         close = difflib.get_close_matches(name, model_classes, n=2)
         hints.append(f"{name!r}" + (f" (did you mean {' or '.join(repr(c) for c in close)}?)" if close else ""))
-    raise UsageError(f"{source}: not classes of this model: {', '.join(hints)}. "
+    raise CommandError(f"{source}: not classes of this model: {', '.join(hints)}. "
                      f"The model knows: {', '.join(model_classes[:20])}{' ...' if len(model_classes) > 20 else ''}")
 
 

@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 from pycocotools import mask as mask_utils
 
-from segmentation.cli import add_engine_arguments
+from segmentation.cli import add_engine_arguments, engine_from_args
 from segmentation.detections import Detections
 from segmentation.files import atomic_write_text
 from segmentation.images import ImageReadError, iter_image_files, read_image
@@ -61,16 +61,7 @@ def expand_inputs(inputs: list[str]) -> Iterator[tuple[str, Path]]:
 
 
 def run(args: argparse.Namespace) -> int:
-    from segmentation.engine import InferenceSettings, YolactEngine
-    from segmentation.yolact.checkpoint import CheckpointError
-    from segmentation.yolact.nms import NmsSettings
-
-    try:
-        settings = InferenceSettings(args.score_threshold, args.top_k, NmsSettings(method=args.nms))
-        engine = YolactEngine(args.weights, args.config, args.device, settings)
-    except (CheckpointError, ValueError) as exc:
-        print(f"protolabel predict: {exc}", file=sys.stderr)
-        return 2
+    engine = engine_from_args(args)
     items = list(expand_inputs(args.inputs))
     if not items:
         print("protolabel predict: no images found in the given paths", file=sys.stderr)

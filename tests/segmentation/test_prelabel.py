@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 
 from segmentation.coco import read_coco, validate_coco, write_coco
-from segmentation.commands.label import UsageError, _check_classes, parse_class_map
+from segmentation.cli import CommandError
+from segmentation.commands.label import _check_classes, parse_class_map
 from segmentation.detections import Detections
 from segmentation.geometry.polygons import shape_to_mask
 from segmentation.prelabel import RelabelMode, images_to_label, load_existing, prelabel_folder, scan_folder
@@ -196,7 +197,7 @@ def test_class_map_files():
         keep=frozenset({"person", "car"}), rename={"person": "pedestrian", "car": "car"})
     assert parse_class_map(["dog"], "m.json") == ClassMapping(keep=frozenset({"dog"}))
     assert parse_class_map({"keep": ["car"], "rename": {"car": "auto"}}, "m.json").label_for("car") == "auto"
-    with pytest.raises(UsageError, match="expected"):
+    with pytest.raises(CommandError, match="expected"):
         parse_class_map({"person": 3}, "m.json")
-    with pytest.raises(UsageError, match=r"'preson' \(did you mean 'person'\?\)"):
+    with pytest.raises(CommandError, match=r"'preson' \(did you mean 'person'\?\)"):
         _check_classes(["preson", "car"], MODEL_CLASSES, "--classes")
