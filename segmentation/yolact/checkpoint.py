@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import pickle
 import re
-import zipfile
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -38,12 +38,21 @@ def read_state_dict(path: str | Path) -> dict[str, torch.Tensor]:
     if not path.is_file():
         raise CheckpointError(f"{path}: no such weights file")
     try:
-        data = torch.load(path, map_location="cpu", weights_only=True)
-    except (RuntimeError, EOFError, pickle.UnpicklingError, zipfile.BadZipFile, ValueError, OSError) as exc:
-        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        if "zip archive" in reason or "central directory" in reason or isinstance(exc, EOFError):
-            reason = f"the file is truncated or not a PyTorch file ({reason})"
-        raise CheckpointError(f"{path}: cannot read weights: {reason}") from None
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # torch's pickle-protocol chatter on foreign files
+            data = torch.load(path, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError as exc:
+        if "Weights only load failed" in str(exc):
+            raise CheckpointError(
+                f"{path}: not a plain weights file: it holds Python objects other than tensors, "
+                "which are not loaded for safety (save the model's state_dict instead)"
+            ) from None
+        raise CheckpointError(f"{path}: cannot read weights: the file is corrupt ({exc})") from None
+    except Exception as exc:  # torch raises many kinds on junk bytes (zip, EOF, struct, index errors)
+        detail = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise CheckpointError(
+            f"{path}: cannot read weights: the file is truncated or not a PyTorch file ({detail})"
+        ) from None
     if isinstance(data, dict) and not any(isinstance(v, torch.Tensor) for v in data.values()):
         for wrapper in ("state_dict", "model"):
             if isinstance(data.get(wrapper), dict):

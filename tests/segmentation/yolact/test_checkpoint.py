@@ -78,11 +78,25 @@ def test_truncated_file_gets_one_clear_error(resnet50_checkpoint, tmp_path):
         load_yolact(broken)
 
 
-@pytest.mark.parametrize("payload", [b"", b"not a checkpoint at all", b"\x89PNG\r\n\x1a\n" + bytes(100)])
+@pytest.mark.parametrize(
+    "payload",
+    [b"", b"not a checkpoint at all", b"\x89PNG\r\n\x1a\n" + bytes(100), b"abc", b"\x80\x02", b"PK\x03\x04"],
+)
 def test_garbage_file_is_rejected(tmp_path, payload):
     path = tmp_path / "x.pth"
     path.write_bytes(payload)
     with pytest.raises(CheckpointError, match=str(path.name)):
+        load_yolact(path)
+
+
+class NotATensor:
+    pass
+
+
+def test_pickled_objects_are_refused_with_a_reason(tmp_path):
+    path = tmp_path / "model.pth"
+    torch.save({"model": NotATensor()}, path)
+    with pytest.raises(CheckpointError, match="not a plain weights file"):
         load_yolact(path)
 
 
