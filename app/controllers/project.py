@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import QObject, QSettings, Signal
+import numpy as np
+from PySide6.QtCore import QObject, QSettings, QThreadPool, Signal
 
 from app.canvas.view import CanvasView
+from app.qt_bridge import MainThreadInvoker
 from app.undo import UndoHistory
 from segmentation.images import ImageReadError, read_image
 from segmentation.project.project import Project
@@ -15,6 +17,22 @@ from segmentation.project.store import ProjectStoreError
 
 RECENT_KEY = "recent_folders"
 MAX_RECENT = 10
+SYNC_READ_MAX_BYTES = 1_000_000  # smaller files decode in a few ms; larger ones are read in the thread pool
+
+
+def _read(path: Path) -> tuple[np.ndarray | None, str | None]:
+    """(image, None) or (None, reason): safe to call from any thread."""
+    try:
+        return read_image(path), None
+    except ImageReadError as exc:
+        return None, str(exc)
+
+
+def _file_size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except OSError:
+        return 0
 
 
 class ProjectController(QObject):
@@ -34,6 +52,8 @@ class ProjectController(QObject):
         self.history = history
         self.settings = settings
         self.project: Project | None = None
+        self._invoker = MainThreadInvoker(self)
+        self._request = 0  # the newest image request; a slower, older read is dropped
 
     # ---------------------------------------------------------------- folders
     def open_folder(self, folder: str | Path) -> bool:
@@ -95,12 +115,23 @@ class ProjectController(QObject):
             self.history.activate(None)
             self.image_shown.emit(None)
             return
+        self._request += 1
+        path = project.images.absolute(name)
+        if _file_size(path) <= SYNC_READ_MAX_BYTES:
+            self._display(self._request, name, *_read(path))
+            return
+        self.message.emit(f"Loading {name}...")
+        request = self._request
+        QThreadPool.globalInstance().start(lambda: self._invoker.call(self._display, request, name, *_read(path)))
+
+    def _display(self, request: int, name: str, image: np.ndarray | None, error: str | None) -> None:
+        project = self.project
+        if request != self._request or project is None or project.current_name != name:
+            return  # the user moved on while this image was being read
         document = project.document(name)
-        try:
-            image = read_image(project.images.absolute(name))
-        except ImageReadError as exc:
-            project.images.mark_unreadable(name, str(exc))
-            self.canvas.show_image(None, document, self.selection, error=str(exc))
+        if image is None:
+            project.images.mark_unreadable(name, error or "cannot read")
+            self.canvas.show_image(None, document, self.selection, error=error)
         else:
             self._record_size(name, image.shape[:2])
             self.canvas.show_image(image, document, self.selection)
