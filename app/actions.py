@@ -52,6 +52,9 @@ ACTIONS: tuple[ActionSpec, ...] = (
     ActionSpec("autolabel_image", "Auto-label &Image", ("I",), "Run the model on this image", "Auto-label"),
     ActionSpec("autolabel_all", "Auto-label &All Unlabeled", ("Ctrl+B",), "Run the model on every unlabeled image",
                "Auto-label"),
+    ActionSpec("region_mode", "Re-detect in &Region", ("R",),
+               "Drag a rectangle: the model runs again on it, scaled up (small objects); new detections are offered "
+               "in the Prototype Inspector", "Auto-label", checkable=True),
     ActionSpec("cancel_jobs", "&Cancel Auto-labeling", ("Ctrl+.",), "Stop after the image in progress", "Auto-label"),
     ActionSpec("open_weights", "Open &Weights…", (), "Use a local YOLACT .pth file", "Auto-label"),
     ActionSpec("model_manager", "&Official Models…", (), "Download an official YOLACT checkpoint", "Auto-label"),

@@ -29,6 +29,7 @@ from app.docks.autolabel_panel import AutoLabelPanel
 from app.docks.file_list import FileListDock
 from app.docks.objects import ObjectsDock
 from app.help_overlay import HelpOverlay
+from app.inspector import install_inspector
 from app.job_progress import JobProgressWidget
 from app.qt_bridge import MainThreadInvoker
 from app.undo import UndoHistory
@@ -38,8 +39,8 @@ from segmentation.project.project import Project
 from segmentation.project.selection import Selection
 
 TOOLBAR_ACTIONS = ("open_folder", "previous_image", "next_image", None, "edit_mode", "draw_mode", "delete_object",
-                   "verify_image", None, "autolabel_image", "autolabel_all", None, "fit", "toggle_objects",
-                   "export_coco", "help")
+                   "verify_image", None, "autolabel_image", "autolabel_all", "region_mode", None, "fit",
+                   "toggle_objects", "export_coco", "help")
 
 
 class MainWindow(QMainWindow):
@@ -81,6 +82,7 @@ class MainWindow(QMainWindow):
         self._build_toolbar()
         self._build_status_bar()
         self._connect()
+        self.inspector = install_inspector(self)
         self.actions_by_name["edit_mode"].setChecked(True)
         self._update_title()
 
@@ -101,6 +103,7 @@ class MainWindow(QMainWindow):
             "edit_mode": lambda on: on and self._set_mode("edit"),
             "draw_mode": lambda on: on and self._set_mode("draw"),
             "draw_part": lambda on: on and self._set_mode("part"),
+            "region_mode": lambda on: on and self._set_mode("region"),
             "delete_object": self.editing.delete_selected,
             "change_class": self.change_class,
             "verify_image": self.editing.verify,
@@ -137,7 +140,7 @@ class MainWindow(QMainWindow):
         self.view_menu.addSeparator()
         for dock in (self.file_dock, self.objects_dock, self.autolabel_dock):
             self.view_menu.addAction(dock.toggleViewAction())
-        modes = [self.actions_by_name[n] for n in ("edit_mode", "draw_mode", "draw_part")]
+        modes = [self.actions_by_name[n] for n in ("edit_mode", "draw_mode", "draw_part", "region_mode")]
         for action in modes:
             action.triggered.connect(lambda checked, a=action: [m.setChecked(m is a) for m in modes])
 
@@ -220,6 +223,8 @@ class MainWindow(QMainWindow):
         self.editing.add_to_selected = mode == "part"
         if mode == "edit":
             self.canvas.use_edit_tool()
+        elif mode == "region":
+            self.inspector.use_region_tool()
         else:
             self.canvas.use_draw_tool()
 
@@ -324,6 +329,7 @@ class MainWindow(QMainWindow):
 
     def closeEvent(self, event) -> None:  # noqa: N802
         self.autolabel.shutdown()
+        self.inspector.shutdown()
         self.exporter.wait()
         self.file_dock.model.loader.shutdown()
         self.projects.close()

@@ -37,6 +37,18 @@ DEFAULT_DISK_BUDGET = 2 * 1024**3  # ~850 images of 138x138x32 prototypes
 NO_OBJECT = -1
 
 
+_created_lock = threading.Lock()
+_last_created = 0.0
+
+
+def _unique_time() -> float:
+    """time.time(), nudged so that no two runs of this process share a creation time (their identity)."""
+    global _last_created
+    with _created_lock:
+        _last_created = max(time.time(), _last_created + 1e-6)
+        return _last_created
+
+
 class InferenceCacheError(Exception):
     """A cached inference cannot be read; the message says which file and why."""
 
@@ -56,7 +68,7 @@ class InferenceRecord:
     class_names: tuple[str, ...]  # every model class
     region: bool = False  # a re-inference of part of the image
     model: str = ""  # weights file name, for the user
-    created: float = field(default_factory=time.time)
+    created: float = field(default_factory=_unique_time)  # also the run's identity
 
     def __post_init__(self) -> None:
         d = len(self.scores)
@@ -156,6 +168,10 @@ class ImageInference:
             if index is not None:
                 return r, index
         return None
+
+    def index_of_run(self, created: float) -> int | None:
+        """The position of the run made at `created` (runs are told apart by their creation time)."""
+        return next((i for i, r in enumerate(self.records) if r.created == created), None)
 
     def with_image_record(self, record: InferenceRecord) -> ImageInference:
         """A new run on the whole image: it replaces the old one; region runs linked to objects stay."""
@@ -301,13 +317,19 @@ class InferenceCache:
             self.put(updated)
             return updated, len(updated.records) - 1
 
-    def link(self, name: str, record_index: int, index: int, object_id: int) -> ImageInference | None:
-        """Note that detection `index` of run `record_index` became object `object_id`."""
+    def link(self, name: str, run: float, links: Mapping[int, int]) -> ImageInference | None:
+        """Note that detections of run `run` (its `created` time) became objects: {row: object id}.
+
+        None when that run is no longer cached (a newer auto-label replaced it).
+        """
         with self._lock:
             current = self._get_or_empty(name)
-            if not 0 <= record_index < len(current.records):
+            record_index = current.index_of_run(run)
+            if record_index is None:
                 return None
-            updated = current.with_link(record_index, index, object_id)
+            updated = current
+            for index, object_id in links.items():
+                updated = updated.with_link(record_index, index, object_id)
             self.put(updated)
             return updated
 

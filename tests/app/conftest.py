@@ -72,6 +72,9 @@ class _MemoEngine:
             self._memo[keys[i]] = det
         return [self._memo[k] for k in keys]
 
+    def predict_image(self, image):
+        return self.predict([image])[0]
+
 
 @pytest.fixture(scope="session")
 def shared_engines():

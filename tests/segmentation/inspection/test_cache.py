@@ -52,8 +52,10 @@ def test_objects_are_found_in_the_latest_run_and_links_persist(tmp_path, record,
     cache.record_image_run("a.png", record)
     assert cache.get("a.png").find_object(11) == (0, 0)
     assert cache.get("a.png").find_object(12) is None
-    cache.add_region("a.png", make_record(object_ids=(NO_OBJECT, NO_OBJECT), region=True))
-    cache.link("a.png", 1, 1, 12)
+    region = make_record(object_ids=(NO_OBJECT, NO_OBJECT), region=True)
+    cache.add_region("a.png", region)
+    assert cache.link("a.png", region.created, {1: 12}) is not None
+    assert cache.link("a.png", -1.0, {0: 13}) is None  # that run is gone
     reopened = InferenceCache(tmp_path).get("a.png")
     assert reopened.find_object(12) == (1, 1)
     assert reopened.records[1].object_ids.tolist() == [NO_OBJECT, 12]

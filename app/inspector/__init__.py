@@ -1,0 +1,26 @@
+"""The prototype inspector: YOLACT's prototypes, coefficients and mask assembly laid open, live
+coefficient editing, and region re-inference, as a dock and canvas overlays of the main window."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt
+
+from app.inspector.controller import InspectorController
+from app.inspector.dock import InspectorDock
+from segmentation.inspection.state import InspectorState
+
+
+def install_inspector(window) -> InspectorController:
+    """Add the inspector to a MainWindow: its state, controller and dock (tabbed with the auto-label panel)."""
+    state = InspectorState()
+    controller = InspectorController(state, window.projects, window.canvas, window.selection, window.editing,
+                                     window.autolabel, window)
+    dock = InspectorDock(state, controller, window)
+    window.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, dock)
+    window.tabifyDockWidget(window.autolabel_dock, dock)
+    dock.raise_()
+    window.view_menu.addAction(dock.toggleViewAction())
+    controller.message.connect(lambda text: window.statusBar().showMessage(text, 8000))
+    controller.error.connect(window.show_error)
+    controller.dock = dock
+    return controller

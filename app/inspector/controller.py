@@ -1,0 +1,423 @@
+"""The inspector's controller: feeds the InspectorState from the inference cache, keeps it in step
+with the canvas selection, runs the model (whole image or a region) off the UI thread, and turns
+edited masks and region detections into undoable document changes.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import QObject, QThreadPool, Signal
+
+from app.inspector.overlays import CanvasOverlay
+from app.inspector.region_tool import RegionTool
+from app.qt_bridge import MainThreadInvoker
+from segmentation.geometry.polygons import mask_to_shape
+from segmentation.geometry.shapes import Shape
+from segmentation.inspection.cache import NO_OBJECT, InferenceCacheError, InferenceRecord
+from segmentation.inspection.live import LiveMask
+from segmentation.inspection.state import Availability, InspectorState
+from segmentation.project.document import Change
+from segmentation.project.project import Project
+from segmentation.project.records import AnnotatedObject, ImageStatus, Provenance
+
+POLYGON_TOLERANCE = 1.0  # pixels, as auto-labels are traced
+
+
+class InspectorController(QObject):
+    """Wires the inspector state to the window's project, canvas, selection, edits and engines."""
+
+    message = Signal(str)
+    error = Signal(str)
+    candidates_changed = Signal()  # region detections offered for adding changed
+
+    def __init__(self, state: InspectorState, projects, canvas, selection, editing, autolabel,
+                 parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.state = state
+        self.projects = projects
+        self.canvas = canvas
+        self.selection = selection
+        self.editing = editing
+        self.autolabel = autolabel
+        self.overlay = CanvasOverlay(canvas, state, self)
+        self.region_tool = RegionTool(canvas, self.run_region)
+        self._invoker = MainThreadInvoker(self)
+        self._io = QThreadPool(self)  # cache reads and writes, in order
+        self._io.setMaxThreadCount(1)
+        self._model = QThreadPool(self)  # model runs; the UI thread never runs one
+        self._model.setMaxThreadCount(1)
+        self.running: tuple[Path, str] | None = None  # (folder, image) the model is running on
+        self._bound: tuple[Project, object] | None = None
+        self._document_bound = None
+        self._syncing = False
+        self.candidates: dict[float, dict[int, Shape]] = {}  # region run -> {row: shape in the image} offered
+        self.regions: dict[float, tuple[int, int, int, int]] = {}  # region run -> its rectangle
+        projects.project_opened.connect(self._bind)
+        projects.project_closed.connect(lambda: self._bind(None))
+        projects.image_shown.connect(self._on_image_shown)
+        selection.events.changed.connect(self._on_selection)
+        state.events.detection_changed.connect(self._on_detection)
+        state.events.record_changed.connect(self._show_region)
+        state.events.inference_changed.connect(lambda *_: self.candidates_changed.emit())
+
+    # ---------------------------------------------------------------- project and image
+    @property
+    def project(self) -> Project | None:
+        return self.projects.project
+
+    def _bind(self, project: Project | None) -> None:
+        if self._bound is not None:
+            old, slot = self._bound
+            old.inference.events.stored.disconnect(slot)
+            self._bound = None
+        if project is not None:
+            slot = self._invoker.wrap(lambda name, folder=project.folder: self._on_stored(folder, name))
+            project.inference.events.stored.connect(slot)
+            self._bound = (project, slot)
+
+    def _on_image_shown(self, name: str | None) -> None:
+        if self._document_bound is not None:
+            self._document_bound.events.changed.disconnect(self._on_document_changed)
+            self._document_bound = None
+        self.state.show_image(name)
+        self.overlay.refresh()
+        if name is not None and self.project is not None:
+            self._document_bound = self.project.document(name)
+            self._document_bound.events.changed.connect(self._on_document_changed)
+            self._load(name)
+
+    def _on_document_changed(self, change) -> None:
+        """An object was added, edited, deleted or restored: what is offered for adding may change."""
+        self.candidates_changed.emit()
+        self._show_region(self.state.record)
+
+    def _on_stored(self, folder: Path, name: str) -> None:
+        if self.project is not None and self.project.folder == folder and name == self.state.image_name:
+            self._load(name)
+
+    def _load(self, name: str) -> None:
+        """Read the image's cached runs in the I/O thread; the answer is dropped if the image changed."""
+        project = self.project
+        cache, folder = project.inference, project.folder
+
+        def read() -> None:
+            try:
+                inference, problem = cache.get(name), ""
+            except InferenceCacheError as exc:
+                inference, problem = None, str(exc)
+            self._invoker.call(self._loaded, folder, name, inference, problem)
+
+        self._io.start(read)
+
+    def _loaded(self, folder: Path, name: str, inference, problem: str) -> None:
+        if self.project is None or self.project.folder != folder or name != self.state.image_name:
+            return
+        if self.running == (folder, name):
+            return  # the run in progress will bring its own result
+        w, h = self.canvas.image_size_wh()
+        image_run = None if inference is None else inference.image_record
+        if image_run is not None and image_run.frame_size != (h, w) and (w, h) != (0, 0):
+            fh, fw = image_run.frame_size
+            inference, problem = None, (f"The cached model output is for a {fw}×{fh} image, this one is {w}×{h} "
+                                        "(changed on disk?).")
+        if problem and inference is None:
+            self.state.set_inference(name, None)
+            self.state.set_availability(Availability.FAILED, problem)
+        else:
+            self.state.set_inference(name, inference)
+        if self.selection.single is not None:
+            self._on_selection(self.selection.ids)
+
+    # ---------------------------------------------------------------- selection, both ways
+    def _document(self):
+        project = self.project
+        return None if project is None else project.current
+
+    def _on_selection(self, ids) -> None:
+        if self._syncing:
+            return
+        self._syncing = True
+        try:
+            single = self.selection.single
+            if single is not None:
+                if not self.state.select_object(single) and self.state.record is not None:
+                    self.state.select_detection(None)
+            elif not ids and self.state.selected_object_id is not None:
+                self.state.select_detection(None)
+        finally:
+            self._syncing = False
+
+    def _on_detection(self, index) -> None:
+        if self._syncing:
+            return
+        self._syncing = True
+        try:
+            object_id = self.state.selected_object_id
+            document = self._document()
+            if object_id is not None and document is not None and object_id in document:
+                self.selection.set([object_id])
+            elif index is not None:
+                self.selection.clear()
+        finally:
+            self._syncing = False
+
+    def describe_detection(self, record: InferenceRecord, row: int) -> str:
+        """How a detection stands against the document: an object, offered for adding, or neither."""
+        object_id = int(record.object_ids[row])
+        document = self._document()
+        if object_id != NO_OBJECT and document is not None and object_id in document:
+            return f"object {object_id}"
+        if row in self.candidates.get(record.created, {}):
+            return "new: can be added"
+        if record.region:
+            return "duplicate of an object"
+        return "not kept" if object_id == NO_OBJECT else "object deleted"
+
+    def addable(self, record: InferenceRecord | None, row: int | None) -> bool:
+        """A detection that is no (living) object of the image can be added."""
+        if record is None or row is None:
+            return False
+        document = self._document()
+        object_id = int(record.object_ids[row])
+        return object_id == NO_OBJECT or document is None or object_id not in document
+
+    def new_candidates(self, record: InferenceRecord | None) -> list[int]:
+        """Region detections offered for adding that are not objects yet."""
+        if record is None:
+            return []
+        return [row for row in sorted(self.candidates.get(record.created, {})) if self.addable(record, row)]
+
+    # ---------------------------------------------------------------- model runs
+    def _settings(self):
+        project = self.project
+        if project is None or project.current_name is None:
+            self.message.emit("Open a folder first")
+            return None
+        try:
+            return self.autolabel.options.settings(project.class_mapping)
+        except ValueError as exc:
+            self.error.emit(str(exc).capitalize())
+            return None
+
+    def _start(self, work) -> None:
+        self.running = (self.project.folder, self.project.current_name)
+        self.state.set_availability(Availability.RUNNING, "Running the model…")
+        self._model.start(work)
+
+    def run_model(self) -> None:
+        """Run the model on the current image for the inspector (objects are linked by mask IoU, not changed)."""
+        settings = self._settings()
+        if settings is None:
+            return
+        if self.running:
+            self.message.emit("The model is already running; try again when it is done")
+            return
+        project = self.project
+        name, cache, engines, folder = project.current_name, project.inference, self.autolabel.engines, project.folder
+        path = project.images.absolute(name)
+        objects = [(o.id, o.shape) for o in project.current.objects]
+
+        def work() -> None:
+            from segmentation.images import read_image
+            from segmentation.inspection.matching import match_detections_to_objects
+
+            try:
+                engine = engines.get(settings)
+                det = engine.predict([read_image(path)])[0]
+                links = match_detections_to_objects(det.masks, objects)
+                record = InferenceRecord.from_detections(det, links, model=Path(settings.weights).name)
+                cache.record_image_run(name, record)
+            except Exception as exc:  # a bad checkpoint, an unreadable image: the user must see why
+                self._invoker.call(self._run_failed, folder, name, f"The model could not run: {_first_line(exc)}")
+                return
+            self._invoker.call(self._run_done, folder, name, None,
+                               f"{len(det)} detections, {len(links)} linked to objects of this image")
+
+        self._start(work)
+
+    def run_region(self, rect) -> None:
+        """Re-run the model on a rectangle of the current image, scaled up to the model's input size."""
+        settings = self._settings()
+        if settings is None:
+            return
+        if self.running:
+            self.message.emit("The model is already running; try again when it is done")
+            return
+        project = self.project
+        name, cache, engines, folder = project.current_name, project.inference, self.autolabel.engines, project.folder
+        path = project.images.absolute(name)
+        existing = [o.shape for o in project.current.objects]
+        mapping = settings.mapping
+
+        def work() -> None:
+            from segmentation.images import read_image
+            from segmentation.inspection.region import novel_detections, predict_region
+
+            try:
+                region = predict_region(engines.get(settings), read_image(path), rect)
+                det = region.detections
+                offered = {}
+                for row in novel_detections(region, existing):
+                    if mapping.label_for(det.class_names[int(det.classes[row])]) is None:
+                        continue  # a class the project filters out
+                    shape = region.shape_in_image(int(row), tolerance=POLYGON_TOLERANCE)
+                    if not shape.is_empty():
+                        offered[int(row)] = shape
+                record = InferenceRecord.from_detections(det, origin=region.origin, region=True,
+                                                         model=Path(settings.weights).name)
+                cache.add_region(name, record)
+            except Exception as exc:
+                self._invoker.call(self._run_failed, folder, name, f"Region re-inference failed: {_first_line(exc)}")
+                return
+            self._invoker.call(self._region_done, folder, name, record, region.rect, offered)
+
+        self._start(work)
+
+    def _run_failed(self, folder: Path, name: str, text: str) -> None:
+        self.running = None
+        if self.project is not None and self.project.folder == folder and name == self.state.image_name:
+            self.state.set_availability(Availability.FAILED, text)
+            self._load(name)
+        self.error.emit(text)
+
+    def _run_done(self, folder: Path, name: str, record: InferenceRecord | None, text: str) -> None:
+        self.running = None
+        self.message.emit(text)
+        if self.project is not None and self.project.folder == folder and name == self.state.image_name:
+            self._load(name)
+
+    def _region_done(self, folder: Path, name: str, record: InferenceRecord, rect, offered: dict) -> None:
+        self.running = None
+        self.candidates[record.created] = offered
+        self.regions[record.created] = rect
+        duplicates = len(record) - len(offered)
+        self.message.emit(f"Region {rect[2] - rect[0]}×{rect[3] - rect[1]}: {len(record)} detections, "
+                          f"{len(offered)} offered for adding ({duplicates} duplicates or filtered out)")
+        project = self.project
+        if project is None or project.folder != folder or name != self.state.image_name:
+            return
+        inference = project.inference.get(name)  # in memory: just stored
+        self.state.set_inference(name, inference)
+        index = None if inference is None else inference.index_of_run(record.created)
+        if index is not None:
+            self.state.select_record(index)
+        self.candidates_changed.emit()
+
+    def _show_region(self, record: InferenceRecord | None) -> None:
+        if record is None or not record.region:
+            self.overlay.clear_region()
+            return
+        rect = self.regions.get(record.created)
+        if rect is None:
+            h, w = record.frame_size
+            rect = (*record.origin, record.origin[0] + w, record.origin[1] + h)
+        offered = self.candidates.get(record.created, {})
+        self.overlay.show_region(rect, [offered[row] for row in self.new_candidates(record)])
+
+    def use_region_tool(self) -> None:
+        self.canvas.set_tool(self.region_tool)
+
+    # ---------------------------------------------------------------- edits (undoable)
+    def _detection_shape(self, record: InferenceRecord, row: int) -> Shape:
+        offered = self.candidates.get(record.created, {}).get(row)
+        if offered is not None:
+            return offered
+        window = LiveMask(record.prototypes, record.boxes_rel[row], record.frame_size).compute(record.coefficients[row])
+        if window.empty:
+            return Shape(())
+        return mask_to_shape(window.mask, tolerance=POLYGON_TOLERANCE).translated(
+            record.origin[0] + window.x0, record.origin[1] + window.y0)
+
+    def _label_for(self, record: InferenceRecord, row: int) -> str:
+        name = record.label(row)
+        project = self.project
+        label = None if project is None else project.class_mapping.label_for(name)
+        return label or name
+
+    def add_detections(self, rows, shapes: dict[int, Shape] | None = None, text: str | None = None) -> list[int]:
+        """Add detections of the selected run as objects (one undo step); returns the new object ids."""
+        record, document = self.state.record, self._document()
+        if record is None or document is None:
+            return []
+        rows = [int(r) for r in rows if self.addable(record, int(r))]
+        objects, kept_rows = [], []
+        for row in rows:
+            shape = (shapes or {}).get(row) or self._detection_shape(record, row)
+            if shape.is_empty():
+                continue
+            objects.append(AnnotatedObject(self._label_for(record, row), shape, Provenance.EDITED,
+                                           score=float(record.scores[row])))
+            kept_rows.append(row)
+        if not objects:
+            self.message.emit("Nothing to add: the mask is empty")
+            return []
+        text = text or ("Add detection" if len(objects) == 1 else f"Add {len(objects)} detections")
+        applied = self.editing.apply(Change(text, (), tuple(objects), document.status, ImageStatus.EDITED))
+        if applied is None:
+            return []
+        ids = [o.id for o in applied.after]
+        self._link(record, dict(zip(kept_rows, ids)))
+        self._syncing = True
+        try:
+            self.selection.set(ids)
+        finally:
+            self._syncing = False
+        self.message.emit(f"Added {len(ids)} object{'s' if len(ids) > 1 else ''} (Ctrl+Z undoes)")
+        return ids
+
+    def add_selected(self) -> list[int]:
+        if self.state.detection is None:
+            return []
+        return self.add_detections([self.state.detection])
+
+    def add_all_new(self) -> list[int]:
+        return self.add_detections(self.new_candidates(self.state.record))
+
+    def _link(self, record: InferenceRecord, links: dict[int, int]) -> None:
+        """Remember which objects the detections became: shown at once, written in the I/O thread."""
+        project = self.project
+        cache, name = project.inference, project.current_name
+        inference = self.state.inference
+        index = None if inference is None else inference.index_of_run(record.created)
+        if index is not None:
+            for row, object_id in links.items():
+                inference = inference.with_link(index, row, object_id)
+            self.state.set_inference(name, inference)
+        self._io.start(lambda: cache.link(name, record.created, links))
+
+    def apply_edit(self) -> bool:
+        """The edited mask becomes the object's polygons (provenance edited, undoable); a detection that is
+        no object yet is added with it."""
+        state, document = self.state, self._document()
+        if state.detection is None or document is None:
+            return False
+        shape = state.edited_shape(tolerance=POLYGON_TOLERANCE)
+        if shape.is_empty():
+            self.error.emit("The edited mask is empty, so there is nothing to apply. Reset brings the original back.")
+            return False
+        object_id = state.selected_object_id
+        if object_id is not None and object_id in document:
+            applied = self.editing.apply(document.edit_shape(object_id, shape, "Edit mask in inspector"))
+            if applied is None:
+                return False
+            state.reset()
+            self.message.emit(f"Object {object_id} now follows the edited mask (Ctrl+Z undoes)")
+            return True
+        added = self.add_detections([state.detection], {state.detection: shape}, "Add edited detection")
+        if added:
+            state.reset()
+        return bool(added)
+
+    def reset(self) -> None:
+        self.state.reset()
+
+    def shutdown(self) -> None:
+        """Wait for the inspector's threads (the window is closing)."""
+        self._model.waitForDone(-1)
+        self._io.waitForDone(-1)
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
