@@ -13,7 +13,7 @@ import torch
 
 from segmentation.images import natural_key
 from segmentation.yolact.classes import COCO_CATEGORY_IDS, COCO_CLASSES
-from segmentation.yolact.config import CONFIGS, YolactConfig, config_name_from_filename
+from segmentation.yolact.config import CONFIGS, YolactConfig, config_for_name, config_name_from_filename
 from segmentation.yolact.model import Yolact
 
 IGNORED_SUFFIXES = (".num_batches_tracked",)
@@ -79,11 +79,13 @@ def _drop_legacy_keys(state: dict[str, torch.Tensor], config: YolactConfig) -> d
 def infer_config(state: dict[str, torch.Tensor], path: str | Path | None = None, name: str | None = None) -> YolactConfig:
     """The config for a checkpoint: the name given, else the official file name, else from keys and shapes."""
     if name is not None:
-        if name not in CONFIGS:
-            raise CheckpointError(f"unknown config {name!r}; known configs: {', '.join(CONFIGS)}")
-        config = CONFIGS[name]
+        config = config_for_name(name)
+        if config is None:
+            raise CheckpointError(
+                f"unknown config {name!r}; known configs: {', '.join(CONFIGS)} (or <config>_im<size>, e.g. yolact_resnet50_im320)"
+            )
     elif path is not None and (from_name := config_name_from_filename(path)) is not None:
-        config = CONFIGS[from_name]
+        config = config_for_name(from_name)
     else:
         config = _config_from_keys(state, path)
     return config.with_num_classes(_num_classes(state, config, path))

@@ -37,6 +37,25 @@ class YolactConfig:
     def with_num_classes(self, num_classes: int) -> YolactConfig:
         return replace(self, num_classes=num_classes)
 
+    def with_max_size(self, max_size: int) -> YolactConfig:
+        """The same network for a max_size x max_size input, named `<family>_im<S>`.
+
+        Anchor scales follow the input size the way the official im400/im700 configs derive
+        theirs from yolact_base: int(s / 550 * S) of the base scales (then the 3 octave
+        scales for YOLACT++), so that anchors cover the same fraction of the image.
+        """
+        if max_size == self.max_size:
+            return self
+        minimum = MIN_MAX_SIZE_PLUS if self.use_maskiou else MIN_MAX_SIZE
+        if max_size < minimum:
+            why = " (the mask re-scoring net downsamples the prototypes five times)" if self.use_maskiou else ""
+            raise ValueError(f"{self.name}: max_size must be at least {minimum}{why}, got {max_size}")
+        base = [float(int(s / 550 * max_size)) for s in _BASE_SCALES]
+        per_location = len(self.scales[0])
+        scales = tuple(tuple(b * 2 ** (i / per_location) for i in range(per_location)) for b in base)
+        family = config_family(self.name)
+        return replace(self, name=sized_config_name(family, max_size), max_size=max_size, scales=scales)
+
 
 def _scaled(size: int) -> tuple[tuple[float, ...], ...]:
     return tuple((float(int(s / 550 * size)),) for s in _BASE_SCALES)
@@ -64,14 +83,55 @@ CONFIGS: dict[str, YolactConfig] = {
     )
 }
 
+MIN_MAX_SIZE = 64  # below this the smallest anchors shrink to a pixel or less
+MIN_MAX_SIZE_PLUS = 249  # YOLACT++: the prototypes (2 * ceil(S / 8)) must survive five stride-2 3x3 convs
+_SIZED_NAME = re.compile(r"^(?P<family>.+)_im(?P<size>\d+)$")
+
+
+def config_family(name: str) -> str:
+    """The official config a (possibly resized) config derives from: yolact_im700 -> yolact_base."""
+    match = _SIZED_NAME.match(name)
+    if match is None:
+        return name
+    family = match.group("family")
+    return "yolact_base" if family == "yolact" else family
+
+
+def sized_config_name(family: str, max_size: int) -> str:
+    """Name of `family` at another input size, following the official yolact_im400/yolact_im700 naming."""
+    if max_size == 550:
+        return family
+    return f"yolact_im{max_size}" if family == "yolact_base" else f"{family}_im{max_size}"
+
+
+def config_for_name(name: str) -> YolactConfig | None:
+    """An official config, or `<official>_im<S>` (e.g. a fine-tuned yolact_resnet50_im320); None if unknown."""
+    if name in CONFIGS:
+        return CONFIGS[name]
+    match = _SIZED_NAME.match(name)
+    if match is None:
+        return None
+    family = config_family(name)
+    if family not in CONFIGS or _SIZED_NAME.match(family):
+        return None
+    try:
+        config = CONFIGS[family].with_max_size(int(match.group("size")))
+    except ValueError:
+        return None
+    return config if config.name == name else None  # one spelling per config (yolact_im300, not yolact_base_im300)
+
+
 _EPOCH_ITERATION = re.compile(r"^(?P<name>.+?)_\d+_\d+$")
 
 
 def config_name_from_filename(path: str | Path) -> str | None:
-    """Official naming: strip '.pth' and the trailing '_<epoch>_<iteration>' (spec section 1)."""
+    """Official naming: strip '.pth' and the trailing '_<epoch>_<iteration>' (spec section 1).
+
+    Resized configs (`yolact_resnet50_im320_3_1200.pth`, as training saves them) are recognised too.
+    """
     stem = Path(path).name
     if stem.endswith(".pth"):
         stem = stem[: -len(".pth")]
     match = _EPOCH_ITERATION.match(stem)
     name = match.group("name") if match else stem
-    return name if name in CONFIGS else None
+    return name if config_for_name(name) is not None else None
