@@ -1,0 +1,207 @@
+"""Training data: a COCO file (parsed by `segmentation.coco`) plus its image folder, as YOLACT targets.
+
+The COCO reader accepts what our export writes and what other tools write (polygons, RLE,
+holes, iscrowd, bbox-only rectangles). Here each object is rasterised with pycocotools
+(holes cut out) inside its own box only, so a large photo with many objects never needs
+one full-size mask per object. Crowd objects are kept apart: they are not training
+targets, but anchors on them are not punished as background either (as the original).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from segmentation.coco import CocoDataset, CocoFormatError, CocoImage, read_coco
+from segmentation.geometry.polygons import shape_to_mask
+from segmentation.geometry.shapes import Shape
+from segmentation.images import ImageReadError, read_image
+
+MAX_LISTED = 5  # missing files named in an error message
+
+
+class DatasetError(Exception):
+    """The training or validation data cannot be used; the message says which file and why."""
+
+
+@dataclass(frozen=True)
+class ObjectMask:
+    """One object's binary mask inside its integer box: pixel (x0 + i, y0 + j) is `mask[j, i]`."""
+
+    x0: int
+    y0: int
+    mask: np.ndarray  # bool [h, w]
+
+    def full(self, height: int, width: int) -> np.ndarray:
+        """The mask placed in a bool [height, width] image."""
+        out = np.zeros((height, width), dtype=bool)
+        h, w = self.mask.shape
+        out[self.y0 : self.y0 + h, self.x0 : self.x0 + w] = self.mask
+        return out
+
+
+@dataclass(frozen=True)
+class ImageSample:
+    """One training image as read from disk: objects in original pixels, crowd regions apart."""
+
+    image: np.ndarray  # BGR uint8 [H, W, 3]
+    boxes: np.ndarray  # float64 [n, 4] (x1, y1, x2, y2) pixels
+    labels: np.ndarray  # int64 [n] 0-based class index
+    masks: tuple[ObjectMask, ...]  # n masks
+    crowd_boxes: np.ndarray  # float64 [m, 4] pixels: regions that are neither object nor background
+
+    def __len__(self) -> int:
+        return len(self.labels)
+
+
+class TrainingImages:
+    """The images of one COCO dataset with their objects mapped onto a fixed class list.
+
+    `class_names` fixes the model's class order (default: the file's categories in file
+    order, as our export and its YOLACT config snippet number them). A validation file must
+    use a subset of those names; its category ids need not match.
+    """
+
+    def __init__(self, dataset: CocoDataset, image_dir: str | os.PathLike, class_names: Sequence[str] | None = None,
+                 source: str = "") -> None:
+        self.dataset = dataset
+        self.image_dir = Path(image_dir)
+        self.source = source or "COCO data"
+        self.class_names = tuple(dataset.category_names if class_names is None else class_names)
+        if not self.class_names:
+            raise DatasetError(f"{self.source}: no categories, nothing to train")
+        if len(set(self.class_names)) != len(self.class_names):
+            raise DatasetError(f"{self.source}: duplicate category names {list(self.class_names)}")
+        index = {name: i for i, name in enumerate(self.class_names)}
+        unknown = [name for name in dataset.category_names if name not in index]
+        if unknown:
+            raise DatasetError(
+                f"{self.source}: categories {unknown} are not among the training classes {list(self.class_names)}"
+            )
+        self._class_of = np.array([index[name] for name in dataset.category_names], dtype=np.int64)
+        missing = [img.file_name for img in dataset.images if not (self.image_dir / img.file_name).is_file()]
+        if missing:
+            more = f" and {len(missing) - MAX_LISTED} more" if len(missing) > MAX_LISTED else ""
+            raise DatasetError(
+                f"{self.image_dir}: {len(missing)} image file(s) of {self.source} not found: "
+                f"{', '.join(missing[:MAX_LISTED])}{more}"
+            )
+
+    @classmethod
+    def from_file(cls, coco_path: str | os.PathLike, image_dir: str | os.PathLike,
+                  class_names: Sequence[str] | None = None) -> TrainingImages:
+        """Read a COCO file; any problem becomes a DatasetError naming the file."""
+        try:
+            dataset = read_coco(coco_path)
+        except CocoFormatError as exc:
+            raise DatasetError(str(exc)) from None
+        except OSError as exc:
+            raise DatasetError(f"{coco_path}: cannot read ({exc.strerror or exc})") from None
+        return cls(dataset, image_dir, class_names, source=str(coco_path))
+
+    def __len__(self) -> int:
+        return len(self.dataset.images)
+
+    @property
+    def images(self) -> list[CocoImage]:
+        return self.dataset.images
+
+    @property
+    def import_notes(self) -> tuple[str, ...]:
+        return self.dataset.import_notes
+
+    def path(self, index: int) -> Path:
+        return self.image_dir / self.dataset.images[index].file_name
+
+    def has_objects(self, index: int) -> bool:
+        """True when the image has at least one non-crowd object with an outline (a training target)."""
+        inst = self.dataset.images[index].instances
+        return any(not inst.crowd[i] and not inst.shapes[i].is_empty() for i in range(len(inst)))
+
+    def subset(self, indices: Sequence[int]) -> TrainingImages:
+        """The same data restricted to some images (same class list)."""
+        images = [self.dataset.images[i] for i in indices]
+        dataset = CocoDataset(self.dataset.categories, images, self.dataset.info, self.dataset.licenses,
+                              self.dataset.import_notes)
+        return TrainingImages(dataset, self.image_dir, self.class_names, self.source)
+
+    def read(self, index: int) -> np.ndarray:
+        """The image as BGR uint8, checked against the size the COCO file gives."""
+        record = self.dataset.images[index]
+        path = self.path(index)
+        try:
+            image = read_image(path)
+        except ImageReadError as exc:
+            raise DatasetError(str(exc)) from None
+        if image.shape[:2] != (record.height, record.width):
+            h, w = image.shape[:2]
+            raise DatasetError(
+                f"{path}: the image is {w}x{h} but {self.source} says {record.width}x{record.height} "
+                "(was it rotated or resized after annotating?)"
+            )
+        return image
+
+    def load(self, index: int) -> ImageSample:
+        """Image and objects of one image; objects whose outline covers no pixel are left out."""
+        image = self.read(index)
+        inst = self.dataset.images[index].instances
+        height, width = image.shape[:2]
+        boxes, labels, masks, crowd_boxes = [], [], [], []
+        for i in range(len(inst)):
+            shape: Shape = inst.shapes[i]
+            if shape.is_empty():
+                continue
+            box = _clipped_box(shape, width, height)
+            if box is None:
+                continue
+            if inst.crowd[i]:
+                crowd_boxes.append(box)
+                continue
+            mask = _rasterise(shape, box)
+            if mask is None:
+                continue
+            boxes.append(box)
+            labels.append(self._class_of[inst.classes[i]])
+            masks.append(mask)
+        return ImageSample(
+            image=image,
+            boxes=np.asarray(boxes, dtype=np.float64).reshape(-1, 4),
+            labels=np.asarray(labels, dtype=np.int64),
+            masks=tuple(masks),
+            crowd_boxes=np.asarray(crowd_boxes, dtype=np.float64).reshape(-1, 4),
+        )
+
+
+def _clipped_box(shape: Shape, width: int, height: int) -> tuple[float, float, float, float] | None:
+    x1, y1, x2, y2 = shape.bounds()
+    x1, x2 = max(0.0, x1), min(float(width), x2)
+    y1, y2 = max(0.0, y1), min(float(height), y2)
+    if x2 - x1 <= 0 or y2 - y1 <= 0:
+        return None
+    return (x1, y1, x2, y2)
+
+
+def _rasterise(shape: Shape, box: tuple[float, float, float, float]) -> ObjectMask | None:
+    """The shape's mask inside its integer box (pycocotools' polygon rule, holes cut out)."""
+    x0, y0 = int(np.floor(box[0])), int(np.floor(box[1]))
+    x1, y1 = int(np.ceil(box[2])), int(np.ceil(box[3]))
+    mask = shape_to_mask(shape.translated(-x0, -y0), y1 - y0, x1 - x0)
+    if not mask.any():
+        return None
+    return ObjectMask(x0, y0, mask)
+
+
+def split_for_validation(images: TrainingImages, fraction: float, seed: int) -> tuple[TrainingImages, TrainingImages]:
+    """A reproducible (train, validation) split by image; at least one image each when there are two or more."""
+    if not 0.0 <= fraction < 1.0:
+        raise DatasetError(f"validation fraction must be in [0, 1), got {fraction}")
+    n = len(images)
+    count = 0 if fraction == 0 or n < 2 else min(n - 1, max(1, round(n * fraction)))
+    order = np.random.default_rng(seed).permutation(n)
+    val = sorted(order[:count].tolist())
+    train = sorted(order[count:].tolist())
+    return images.subset(train), images.subset(val)
