@@ -9,6 +9,9 @@ from app.inspector.controller import InspectorController
 from app.inspector.dock import InspectorDock
 from segmentation.inspection.state import InspectorState
 
+INSPECTOR_WIDTH = 450
+OBJECTS_HEIGHT = 110
+
 
 def install_inspector(window) -> InspectorController:
     """Add the inspector to a MainWindow: its state, controller and dock (tabbed with the auto-label panel)."""
@@ -19,6 +22,9 @@ def install_inspector(window) -> InspectorController:
     window.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, dock)
     window.tabifyDockWidget(window.autolabel_dock, dock)
     dock.raise_()
+    # the inspector needs room: a wider right column, most of its height (the object list stays on top)
+    window.resizeDocks([dock], [INSPECTOR_WIDTH], Qt.Orientation.Horizontal)
+    window.resizeDocks([window.objects_dock, dock], [OBJECTS_HEIGHT, 6 * OBJECTS_HEIGHT], Qt.Orientation.Vertical)
     window.view_menu.addAction(dock.toggleViewAction())
     controller.message.connect(lambda text: window.statusBar().showMessage(text, 8000))
     controller.error.connect(window.show_error)

@@ -25,7 +25,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.inspector.controller import InspectorController
-from app.inspector.pictures import diverging_qimage, gray_qimage, heatmap_qimage
+from app.inspector.pictures import diverging_qimage, diverging_qimages, gray_qimage, heatmap_qimage
 from app.inspector.widgets import CoefficientChart, CoefficientSliders, Tile, TileGrid
 from segmentation.inspection.assembly import contributions
 from segmentation.inspection.state import Availability, InspectorState, ScalingMode, SortMode
@@ -34,6 +34,7 @@ PICTURE_DELAY_MS = 60  # stages and contributions follow a moving slider at ~15 
 RELIED_ON = "#f5b82e"
 DEAD = "#ef4444"
 FINAL_PREVIEW_WIDTH = 240
+HOVER_HINT = "Hover a prototype to read its values; click one to lay it over the image."
 
 _SORT_TEXT = {SortMode.VALUE: "coefficient", SortMode.CONTRIBUTION: "|contribution|", SortMode.INDEX: "index"}
 _SCALING_TEXT = {ScalingMode.PER_PROTOTYPE: "per prototype", ScalingMode.SHARED: "shared"}
@@ -77,7 +78,7 @@ class InspectorDock(QDockWidget):
         self.run_box.currentIndexChanged.connect(self._on_run_chosen)
         self.detection_list = QListWidget()
         self.detection_list.setObjectName("detection_list")
-        self.detection_list.setMaximumHeight(104)
+        self.detection_list.setMaximumHeight(92)
         self.detection_list.currentRowChanged.connect(self._on_detection_chosen)
 
         self.tabs = QTabWidget()
@@ -140,10 +141,10 @@ class InspectorDock(QDockWidget):
             self.scaling_box.addItem(_SCALING_TEXT[mode], mode)
         self.scaling_box.currentIndexChanged.connect(
             lambda i: self.state.set_scaling(self.scaling_box.itemData(i)))
-        self.hover_label = QLabel("Hover a prototype to read its values; click one to lay it over the image.")
+        self.hover_label = QLabel(HOVER_HINT)
         self.hover_label.setObjectName("hover_label")
         self.hover_label.setWordWrap(True)
-        self.grid = TileGrid(min_tile=62)
+        self.grid = TileGrid(min_tile=48)
         self.grid.setObjectName("prototype_grid")
         self.grid.clicked.connect(self.state.toggle_enlarged)
         self.grid.hovered.connect(self._on_grid_hover)
@@ -180,7 +181,7 @@ class InspectorDock(QDockWidget):
         self.chart.clicked.connect(self._scroll_to_slider)
         self.stages = TileGrid(min_tile=84, max_columns=4)
         self.stages.setObjectName("stage_tiles")
-        self.contribution_tiles = TileGrid(min_tile=44)
+        self.contribution_tiles = TileGrid(min_tile=48)
         self.contribution_tiles.setObjectName("contribution_tiles")
         self.contribution_tiles.clicked.connect(self.state.toggle_enlarged)
         self.sliders = CoefficientSliders()
@@ -251,7 +252,8 @@ class InspectorDock(QDockWidget):
             return ""
         h, w, k = record.prototypes.shape
         source = f" from {record.model}" if record.model else ""
-        return f"{len(record)} detections{source}; {k} prototypes of {w}×{h}."
+        run = "Region re-inference: " if record.region else ""
+        return f"{run}{len(record)} detections{source}; {k} prototypes of {w}×{h}."
 
     def _fill_runs(self, inference) -> None:
         self._filling = True
@@ -284,6 +286,7 @@ class InspectorDock(QDockWidget):
                 self._refresh_detection_texts()
         finally:
             self._filling = False
+        self.hover_label.setText(HOVER_HINT)
         self._show_grid()
         self._show_availability(self.state.availability)
 
@@ -313,9 +316,10 @@ class InspectorDock(QDockWidget):
             dead = bool(summary.dead[j])
             tiles.append(Tile(
                 heatmap_qimage(p, float(lo[j]), float(hi[j])),
-                f"#{j} dead" if dead else f"#{j}  {_range_text(float(p.min()), float(p.max()))}",
+                "dead" if dead else _range_text(float(p.min()), float(p.max())),
                 border=QColor(DEAD if dead else RELIED_ON) if dead or j in relied else None,
                 dim=dead,
+                label=f"#{j}",
             ))
         self.grid.set_tiles(tiles)
         self.grid.set_highlight(self.state.enlarged)
@@ -400,10 +404,11 @@ class InspectorDock(QDockWidget):
             Tile(heatmap_qimage(stages.cropped, 0, 1), "box crop", box=rel_box),
             Tile(gray_qimage(small), f"final {fw}×{fh}", box=rel_box),
         ], aspect=fh / fw)
-        parts = contributions(record.prototypes, coeffs)
+        parts = contributions(record.prototypes, coeffs)[self._order]
         limit = float(np.abs(parts).max()) or 1.0
         self.contribution_tiles.set_tiles(
-            [Tile(diverging_qimage(parts[j], limit), f"#{j} {coeffs[j]:+.2f}") for j in self._order])
+            [Tile(image, f"{coeffs[j]:+.2f}", label=f"#{j}")
+             for j, image in zip(self._order, diverging_qimages(parts, limit))])
 
     def _update_buttons(self) -> None:
         state, controller = self.state, self.controller

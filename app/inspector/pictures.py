@@ -24,16 +24,31 @@ _DIVERGING_LUT = np.stack(
 ).astype(np.uint8)
 
 
-def diverging_rgb(values: np.ndarray, limit: float) -> np.ndarray:
-    """Signed values as RGB uint8: negative blue, zero dark grey, positive red; |value| >= limit saturates."""
-    t = np.clip(np.asarray(values, np.float32) / max(float(limit), 1e-12), -1, 1)
-    return _DIVERGING_LUT[np.rint((t + 1) * 127.5).astype(np.uint8)]
+_DIVERGING_CV_MAP = np.ascontiguousarray(_DIVERGING_LUT[:, ::-1].reshape(256, 1, 3))  # BGR, as OpenCV wants it
+
+
+def diverging_bgr(values: np.ndarray, limit: float) -> np.ndarray:
+    """Signed values as BGR uint8: negative blue, zero dark grey, positive red; |value| >= limit saturates."""
+    values = np.asarray(values, np.float32)
+    scaled = values * np.float32(127.5 / max(float(limit), 1e-12)) + np.float32(128.0)
+    index = np.clip(scaled, 0, 255).astype(np.uint8).reshape(-1, values.shape[-1])
+    return cv2.applyColorMap(index, _DIVERGING_CV_MAP).reshape(*values.shape, 3)  # a table lookup in one pass
+
+
+def _bgr_qimage(bgr: np.ndarray) -> QImage:
+    bgr = np.ascontiguousarray(bgr)
+    h, w = bgr.shape[:2]
+    return QImage(bgr.data, w, h, 3 * w, QImage.Format.Format_BGR888).copy()
 
 
 def diverging_qimage(values: np.ndarray, limit: float) -> QImage:
-    rgb = np.ascontiguousarray(diverging_rgb(values, limit))
-    h, w = rgb.shape[:2]
-    return QImage(rgb.data, w, h, 3 * w, QImage.Format.Format_RGB888).copy()
+    return _bgr_qimage(diverging_bgr(values, limit))
+
+
+def diverging_qimages(stack: np.ndarray, limit: float) -> list[QImage]:
+    """One signed picture per slice of a [n, h, w] stack, on one shared scale (colour mapped in one pass)."""
+    bgr = diverging_bgr(stack, limit)
+    return [_bgr_qimage(bgr[i]) for i in range(len(bgr))]
 
 
 def gray_qimage(mask: np.ndarray) -> QImage:

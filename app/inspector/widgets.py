@@ -17,7 +17,7 @@ from PySide6.QtWidgets import QGridLayout, QLabel, QSizePolicy, QSlider, QToolBu
 
 from segmentation.inspection.state import COEFFICIENT_LIMIT
 
-CAPTION_H = 14
+CAPTION_H = 13
 GAP = 4
 POSITIVE = QColor("#e8743b")
 NEGATIVE = QColor("#4f7fd8")
@@ -31,6 +31,7 @@ class Tile:
     border: QColor | None = None  # a mark (most relied on, dead)
     box: tuple[float, float, float, float] | None = None  # (x1, y1, x2, y2) in 0..1 of the tile, drawn dashed
     dim: bool = False
+    label: str = ""  # drawn in the image's top-left corner (e.g. the prototype index)
 
 
 class TileGrid(QWidget):
@@ -47,7 +48,7 @@ class TileGrid(QWidget):
         self.setMouseTracking(True)
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
         self._font = QFont(self.font())
-        self._font.setPointSizeF(7.5)
+        self._font.setPointSizeF(7)
 
     def set_tiles(self, tiles: Sequence[Tile], aspect: float | None = None) -> None:
         self.tiles = list(tiles)
@@ -116,6 +117,12 @@ class TileGrid(QWidget):
                 painter.setBrush(Qt.BrushStyle.NoBrush)
                 painter.drawRect(QRectF(rect.x() + x1 * rect.width(), rect.y() + y1 * rect.height(),
                                         (x2 - x1) * rect.width(), (y2 - y1) * rect.height()))
+            if tile.label:
+                width = painter.fontMetrics().horizontalAdvance(tile.label) + 4
+                corner = QRectF(rect.x(), rect.y(), width, painter.fontMetrics().height())
+                painter.fillRect(corner, QColor(0, 0, 0, 150))
+                painter.setPen(QColor("white"))
+                painter.drawText(corner, Qt.AlignmentFlag.AlignCenter, tile.label)
             border = QColor("white") if i == self.highlight else tile.border
             if border is not None:
                 painter.setPen(QPen(border, 2.5 if i == self.highlight else 2))
@@ -171,12 +178,12 @@ class CoefficientChart(QWidget):
 
     def _scale(self) -> float:
         """Pixels per unit: the axis spans the coefficient range the model produces (tanh: -1..1)."""
-        return (self.height() - 30) / (2 * COEFFICIENT_LIMIT)
+        return (self.height() - 34) / (2 * COEFFICIENT_LIMIT)
 
     def paintEvent(self, event) -> None:  # noqa: N802
         painter = QPainter(self)
         painter.setFont(self._font)
-        mid = 8 + (self.height() - 30) / 2
+        mid = 6 + (self.height() - 34) / 2
         painter.setPen(QPen(QColor("#6b7280"), 1))
         painter.drawLine(QPointF(4, mid), QPointF(self.width() - 4, mid))
         bar_w, scale = self._bar_width(), self._scale()
@@ -192,7 +199,9 @@ class CoefficientChart(QWidget):
                 y = mid - float(self.original[j]) * scale
                 painter.drawLine(QPointF(x, y), QPointF(x + bar_w, y))
             painter.setPen(text_color)
-            painter.drawText(QRectF(x - 2, self.height() - 20, bar_w + 4, 12),
+            # two staggered label rows when two-digit indices do not fit under one bar
+            row = slot % 2 if bar_w < painter.fontMetrics().horizontalAdvance("00") + 3 else 0
+            painter.drawText(QRectF(x - 4, self.height() - 26 + 11 * row, bar_w + 8, 11),
                              Qt.AlignmentFlag.AlignHCenter, str(int(j)))
         painter.end()
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 from enum import Enum
 
 import numpy as np
+import torch
 from psygnal import Signal, SignalGroup
 
 from segmentation.geometry.polygons import mask_to_shape
@@ -18,11 +19,11 @@ from segmentation.inspection.assembly import (
     MaskStages,
     PrototypeSummary,
     contribution_strength,
-    mask_stages,
     summarize_prototypes,
 )
 from segmentation.inspection.cache import NO_OBJECT, ImageInference, InferenceRecord
 from segmentation.inspection.live import LiveMask, MaskWindow
+from segmentation.yolact.masks import crop_masks
 
 COEFFICIENT_LIMIT = 1.0  # coefficients come out of tanh; editing stays in the range the model can produce
 
@@ -79,6 +80,7 @@ class InspectorState:
         self.show_leakage = False
         self._summary: tuple[InferenceRecord, PrototypeSummary] | None = None
         self._live: tuple[InferenceRecord, int, LiveMask] | None = None
+        self._last_mask: tuple[bytes, MaskWindow] | None = None
 
     # ---------------------------------------------------------------- image and runs
     def show_image(self, name: str | None) -> None:
@@ -287,11 +289,21 @@ class InspectorState:
         return np.arange(len(coeffs))
 
     def stages(self) -> MaskStages | None:
-        """The selected detection's mask at each assembly stage, for the coefficients now in effect."""
+        """The selected detection's mask at each assembly stage, for the coefficients now in effect.
+
+        Equal to `mask_stages`; the final mask comes from the live mask (computed in the box window
+        only, and usually already there for the canvas).
+        """
         record, coeffs = self.record, self.coefficients
         if coeffs is None:
             return None
-        return mask_stages(record.prototypes, coeffs, record.boxes_rel[self.detection], record.frame_size)
+        protos = torch.from_numpy(record.prototypes)
+        box = torch.from_numpy(record.boxes_rel[self.detection])[None]
+        linear = protos @ torch.from_numpy(np.asarray(coeffs, np.float32))
+        soft = torch.sigmoid(linear)[None]
+        cropped = crop_masks(soft, box)
+        final = self.live_mask().full(record.frame_size)
+        return MaskStages(linear.numpy(), soft[0].numpy(), cropped[0].numpy(), final)
 
     def live_mask(self) -> MaskWindow | None:
         """The final mask for the coefficients now in effect, in the frame, computed in the box window only."""
@@ -300,7 +312,11 @@ class InspectorState:
             return None
         if self._live is None or self._live[0] is not record or self._live[1] != i:
             self._live = (record, i, LiveMask(record.prototypes, record.boxes_rel[i], record.frame_size))
-        return self._live[2].compute(coeffs)
+            self._last_mask = None
+        key = np.asarray(coeffs, np.float32).tobytes()
+        if self._last_mask is None or self._last_mask[0] != key:  # the canvas and the dock ask for the same mask
+            self._last_mask = (key, self._live[2].compute(coeffs))
+        return self._last_mask[1]
 
     def edited_shape(self, tolerance: float = 1.0) -> Shape:
         """The mask now in effect as polygons in image coordinates (empty when the mask is empty)."""

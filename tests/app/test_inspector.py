@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QEvent, QPointF, Qt
+from PySide6.QtGui import QMouseEvent
 from PySide6.QtTest import QTest
+from PySide6.QtWidgets import QApplication
 
 from app.inspector.overlays import WHOLE_FRAME
 from segmentation.geometry.polygons import shape_to_geometry, shape_to_mask
@@ -14,7 +16,7 @@ from segmentation.inspection.assembly import contribution_strength
 from segmentation.inspection.cache import NO_OBJECT
 from segmentation.inspection.live import LiveMask
 from segmentation.inspection.region import clamp_region
-from segmentation.inspection.state import Availability
+from segmentation.inspection.state import Availability, ScalingMode
 from segmentation.project.records import AnnotatedObject, Provenance
 from segmentation.project.store import ProjectStore
 
@@ -52,10 +54,23 @@ def test_grid_shows_every_prototype_and_a_selected_object_shows_its_coefficients
     record = state.record
     assert record.num_prototypes == 32 and record.prototypes.shape == (138, 138, 32)
     assert len(dock.grid.tiles) == 32
-    assert dock.grid.tiles[5].caption.startswith("#5")
+    p5 = record.prototypes[:, :, 5]
+    assert dock.grid.tiles[5].label == "#5" and dock.grid.tiles[5].caption == f"{p5.min():.2g}–{p5.max():.2g}"
     assert "32 prototypes of 138×138" in dock.status_label.text()
     assert not dock.run_button.isVisible()
     assert "relied on most" in dock.summary_label.text()
+
+    # shared scaling re-colours the tiles from one range; hovering reads the value under the cursor
+    before = dock.grid.tiles[0].image.copy()
+    dock.scaling_box.setCurrentIndex(dock.scaling_box.findData(ScalingMode.SHARED))
+    assert state.scaling is ScalingMode.SHARED and dock.grid.tiles[0].image != before
+    rect = dock.grid.tile_rect(3)
+    at = QPointF(rect.x() + rect.width() * 0.5 + 0.1, rect.y() + rect.height() * 0.25 + 0.1)
+    QApplication.sendEvent(dock.grid, QMouseEvent(QEvent.Type.MouseMove, at, dock.grid.mapToGlobal(at),
+                                                  Qt.MouseButton.NoButton, Qt.MouseButton.NoButton,
+                                                  Qt.KeyboardModifier.NoModifier))
+    x, y = int(0.5 * 138), int(0.25 * 138)
+    assert dock.hover_label.text().startswith(f"Prototype #3 at ({x}, {y}): {record.prototypes[y, x, 3]:.3f}")
 
     # click inside the largest object on the canvas: the inspector selects the detection it came from
     target = _largest_object(window)
