@@ -170,8 +170,10 @@ class InspectorController(QObject):
             return f"object {object_id}"
         if row in self.candidates.get(record.created, {}):
             return "new: can be added"
-        if record.region:
+        if record.region and record.created in self.candidates:
             return "duplicate of an object"
+        if record.region:
+            return "not added" if object_id == NO_OBJECT else "object deleted"
         return "not kept" if object_id == NO_OBJECT else "object deleted"
 
     def addable(self, record: InferenceRecord | None, row: int | None) -> bool:
