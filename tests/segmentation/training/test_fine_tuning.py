@@ -56,3 +56,22 @@ def test_fine_tuned_checkpoint_finds_the_objects_with_the_right_class_and_mask(r
             best = int(np.argmax(ious))
             assert ious[best] >= 0.7, f"{images.images[i].file_name}: best mask IoU {ious[best]:.2f}"
             assert confident.classes[best] == label
+
+
+@pytest.mark.slow
+def test_yolact_plus_trains_its_mask_rescoring_net_too(tmp_path):
+    from segmentation.training import TrainOptions, train
+    from segmentation.training.progress import IterationDone
+    from tests.conftest import make_checkpoint
+
+    coco = write_dataset(tmp_path, 2, seed=1, size=(128, 128))
+    iterations = []
+    result = train(TrainOptions(coco=coco, images=tmp_path / "images", weights=make_checkpoint("yolact_plus_resnet50"),
+                                out=tmp_path / "run", val_split=0.5, max_size=256, iterations=2, batch_size=1,
+                                device="cpu", log_every=1),
+                   lambda event: iterations.append(event) if isinstance(event, IterationDone) else None)
+    assert set(iterations[0].losses) == {"box", "conf", "mask", "semantic", "maskiou"}
+    assert all(np.isfinite(list(event.losses.values())).all() for event in iterations)
+    engine = YolactEngine(result.checkpoint, device="cpu")
+    assert engine.info.config.name == "yolact_plus_resnet50_im256" and engine.class_names == ("disc", "square")
+    assert result.evaluation is not None and result.evaluation.images == 1
