@@ -95,8 +95,7 @@ class TrainAugmentation:
         image = cv2.warpAffine(sample.image, matrix, (size, size), flags=cv2.INTER_LINEAR,
                                borderMode=cv2.BORDER_CONSTANT, borderValue=MEAN_BGR).astype(np.float32)
         if photometric is not None:
-            inside = cv2.warpAffine(np.ones(sample.image.shape[:2], np.float32), matrix, (size, size),
-                                    flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=0)[..., None]
+            inside = _coverage(matrix, size, sample.image.shape[:2])[..., None]
             image = photometric.apply(image) * inside + np.asarray(MEAN_BGR, np.float32) * (1 - inside)
 
         boxes = _relative_boxes(sample.boxes[object_ids], geometry)
@@ -120,6 +119,21 @@ class TrainAugmentation:
             masks=masks,
             crowd_boxes=crowd.astype(np.float32),
         )
+
+
+def _coverage(matrix: np.ndarray, size: int, source_size: tuple[int, int]) -> np.ndarray:
+    """float32 [size, size]: how much of each output pixel's bilinear sample comes from the image, not the fill.
+
+    The map is axis-aligned, so this is the outer product of one profile per axis: an output
+    pixel reads source position p; the weight of real pixels is 1 inside [0, n-1] and falls
+    linearly to 0 over one pixel beyond either end (what warping an all-ones image gives).
+    """
+    profiles = []
+    for axis, n in ((1, source_size[0]), (0, source_size[1])):
+        scale, offset = matrix[axis, axis], matrix[axis, 2]
+        position = (np.arange(size, dtype=np.float64) - offset) / scale
+        profiles.append(np.clip(np.minimum(position + 1, n - position), 0, 1).astype(np.float32))
+    return profiles[0][:, None] * profiles[1][None, :]
 
 
 def _relative_boxes(boxes: np.ndarray, geometry: _Geometry) -> np.ndarray:
