@@ -91,3 +91,13 @@ def test_a_large_photo_is_warped_straight_to_the_input_size():
     for seed in range(5):
         out = TrainAugmentation(128)(sample, np.random.default_rng(seed))
         assert out.masks.shape == (1, 128, 128) and out.masks.any()
+
+
+@pytest.mark.parametrize("mirror", [False, True])
+def test_fill_share_equals_warping_an_all_ones_image(mirror):
+    from segmentation.training.augment import _coverage, _Geometry
+
+    matrix = _Geometry(300, 200, 37, 11, mirror).matrix(64)
+    warped = cv2.warpAffine(np.ones((100, 150), np.float32), matrix, (64, 64), flags=cv2.INTER_LINEAR,
+                            borderMode=cv2.BORDER_CONSTANT, borderValue=0)
+    assert np.abs(_coverage(matrix, 64, (100, 150)) - warped).max() < 1e-3
