@@ -60,6 +60,9 @@ ACTIONS: tuple[ActionSpec, ...] = (
     ActionSpec("model_manager", "&Official Models…", (), "Download an official YOLACT checkpoint", "Auto-label"),
     ActionSpec("class_mapping", "Class &Filter and Mapping…", (), "Keep some model classes, rename them",
                "Auto-label"),
+    ActionSpec("train_project", "&Train on This Project…", ("Ctrl+Shift+T",),
+               "Fine-tune the model on this project's verified objects (a separate process with live loss, Cancel "
+               "and Resume), then auto-label the rest with it", "Auto-label"),
 )
 
 # Mouse gestures are not QActions but belong in the same help list.

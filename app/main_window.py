@@ -32,6 +32,7 @@ from app.help_overlay import HelpOverlay
 from app.inspector import install_inspector
 from app.job_progress import JobProgressWidget
 from app.qt_bridge import MainThreadInvoker
+from app.training import TrainingController
 from app.undo import UndoHistory
 from segmentation.model_manager import ModelManager
 from segmentation.project.autolabel import AutoLabelOptions, model_class_names
@@ -68,6 +69,7 @@ class MainWindow(QMainWindow):
         self.autolabel = AutoLabelController(self.options, lambda: self.projects.project, self.history,
                                              self.progress, self)
         self.exporter = ExportController(lambda: self.projects.project, self)
+        self.training = TrainingController(lambda: self.projects.project, self.options, self)
 
         self.actions_by_name = build_actions(self, self._handlers())
         self._add_undo_actions()
@@ -113,6 +115,7 @@ class MainWindow(QMainWindow):
             "open_weights": self.choose_weights,
             "model_manager": self.open_model_manager,
             "class_mapping": self.edit_class_mapping,
+            "train_project": self.training.show_dialog,
         }
 
     def _add_undo_actions(self) -> None:
@@ -177,7 +180,7 @@ class MainWindow(QMainWindow):
         p.project_opened.connect(self._on_project_opened)
         p.project_closed.connect(lambda: self._on_project_opened(None))
         p.image_shown.connect(self._on_image_shown)
-        for source in (p, self.editing, self.autolabel):
+        for source in (p, self.editing, self.autolabel, self.training):
             source.message.connect(lambda text: self.statusBar().showMessage(text, 8000))
             source.error.connect(self.show_error)
         self.autolabel.device_changed.connect(lambda d: self.device_label.setText(f"Device: {d}"))
@@ -329,6 +332,7 @@ class MainWindow(QMainWindow):
 
     def closeEvent(self, event) -> None:  # noqa: N802
         self.autolabel.shutdown()
+        self.training.shutdown()
         self.inspector.shutdown()
         self.exporter.wait()
         self.file_dock.model.loader.shutdown()
