@@ -15,6 +15,9 @@ IMAGE_EXTENSIONS = frozenset(
 )
 MAX_PIXELS = 300_000_000  # beyond this a single image would need gigabytes per mask stack
 
+# Decoding failures become one clear ImageReadError; OpenCV's own stderr chatter about them is noise.
+cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_SILENT)
+
 
 class ImageReadError(Exception):
     """An image file could not be read; the message names the file and the reason."""

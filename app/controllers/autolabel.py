@@ -51,7 +51,9 @@ class AutoLabelController(QObject):
 
     @property
     def busy(self) -> bool:
-        return self.queue.busy
+        """True until the UI thread has received every result of the running jobs (not only until the
+        worker is done: its last events are still queued for this thread then)."""
+        return self._running
 
     def label_current(self) -> None:
         project = self._project()
