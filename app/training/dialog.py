@@ -58,7 +58,7 @@ class TrainSettingsPage(QWidget):
         self.val_split_box = QSpinBox()
         self.val_split_box.setObjectName("training_val_split")
         self.val_split_box.setRange(0, 50)
-        self.val_split_box.setSuffix(" % of the images")
+        self.val_split_box.setSuffix(" %")
         self.iterations_box = QSpinBox()
         self.iterations_box.setObjectName("training_iterations")
         self.iterations_box.setRange(1, 10_000_000)
@@ -99,24 +99,34 @@ class TrainSettingsPage(QWidget):
         close_button = QPushButton("Close")
         close_button.clicked.connect(self.close_requested)
 
-        def row(*widgets) -> QHBoxLayout:
+        def row(*widgets, hint: str = "", stretch: bool = False) -> QHBoxLayout:
             box = QHBoxLayout()
             for widget in widgets:
                 box.addWidget(widget)
+            if hint:
+                note = QLabel(hint)
+                note.setStyleSheet("color: #6b7280;")
+                box.addWidget(note)
+            if stretch:
+                box.addStretch(1)
             return box
 
+        for box in (self.val_split_box, self.iterations_box, self.batch_box, self.max_size_box, self.lr_box,
+                    self.device_box):
+            box.setFixedWidth(170)
         images = QVBoxLayout()
         images.addWidget(self.verified_radio)
         images.addWidget(self.all_radio)
         form = QFormLayout()
         form.addRow("Start from:", row(self.weights_edit, weights_browse))
         form.addRow("Train on:", images)
-        form.addRow("Validation:", self.val_split_box)
-        form.addRow("Iterations:", self.iterations_box)
-        form.addRow("Batch size:", self.batch_box)
-        form.addRow("Input size:", row(self.max_size_own, self.max_size_box))
-        form.addRow("Learning rate:", self.lr_box)
-        form.addRow("Device:", self.device_box)
+        form.addRow("Validation:", row(self.val_split_box, hint="of the images, held out: box and mask AP are measured on them",
+                                       stretch=True))
+        form.addRow("Iterations:", row(self.iterations_box, hint="one batch each", stretch=True))
+        form.addRow("Batch size:", row(self.batch_box, hint="images per iteration", stretch=True))
+        form.addRow("Input size:", row(self.max_size_box, self.max_size_own, stretch=True))
+        form.addRow("Learning rate:", row(self.lr_box, hint="after the warm-up; drops 10x in steps", stretch=True))
+        form.addRow("Device:", row(self.device_box, hint="cuda trains with mixed precision", stretch=True))
         form.addRow("Run folder:", row(self.run_dir_edit, run_dir_browse))
         buttons = QHBoxLayout()
         buttons.addStretch(1)

@@ -1,5 +1,9 @@
 """A small line chart of the training loss, drawn with QPainter (no chart library).
 
+The loss of single small batches jumps around; the chart draws it faintly, with a smoothed
+curve (an exponential moving average, as TensorBoard's smoothing) on top, and a dot on the
+latest value.
+
 The x axis spans the whole run (0..total iterations), so the curve grows from left to right
 as training goes on. The y axis is logarithmic when the loss spans a factor of 10 or more
 (the first iterations of a fine-tune are often ten times the rest), else linear.
@@ -15,8 +19,10 @@ from PySide6.QtGui import QColor, QFont, QPainter, QPainterPath, QPen
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
 LOG_SCALE_RATIO = 10.0
+SMOOTHING = 0.6  # weight of the past in the moving average
 MARGINS = (52, 12, 14, 26)  # left, top, right, bottom: room for the tick labels
-CURVE = QColor("#2563eb")
+RAW = QColor("#93c5fd")
+CURVE = QColor("#1d4ed8")
 GRID = QColor("#e5e7eb")
 TEXT = QColor("#4b5563")
 
@@ -41,6 +47,15 @@ def log_ticks(low: float, high: float) -> list[float]:
     while len(inside) > 6:
         inside = inside[::2]
     return inside
+
+
+def smoothed(values: Sequence[float], weight: float = SMOOTHING) -> list[float]:
+    """Exponential moving average with bias correction (the first values are not pulled towards 0)."""
+    out, average = [], 0.0
+    for n, value in enumerate(values, start=1):
+        average = weight * average + (1 - weight) * value
+        out.append(average / (1 - weight ** n))
+    return out
 
 
 def format_tick(value: float) -> str:
@@ -114,15 +129,19 @@ class LossChart(QWidget):
             painter.drawText(rect, Qt.AlignmentFlag.AlignCenter, "The loss curve appears with the first iterations")
             return
         self._draw_axes(painter, rect)
-        path = QPainterPath(self.map_point(*self._points[0]))
-        for point in self._points[1:]:
-            path.lineTo(self.map_point(*point))
-        painter.setClipRect(rect.adjusted(-2, -2, 2, 2))
-        painter.setPen(QPen(CURVE, 1.8))
+        painter.setClipRect(rect.adjusted(-4, -4, 4, 4))
         painter.setBrush(Qt.BrushStyle.NoBrush)
-        painter.drawPath(path)
+        iterations = [i for i, _ in self._points]
+        for values, pen in (([v for _, v in self._points], QPen(RAW, 1.2)),
+                            (smoothed([v for _, v in self._points]), QPen(CURVE, 2.2))):
+            path = QPainterPath(self.map_point(iterations[0], values[0]))
+            for iteration, value in zip(iterations[1:], values[1:]):
+                path.lineTo(self.map_point(iteration, value))
+            painter.setPen(pen)
+            painter.drawPath(path)
+        painter.setPen(Qt.PenStyle.NoPen)
         painter.setBrush(CURVE)
-        painter.drawEllipse(self.map_point(*self._points[-1]), 3.0, 3.0)
+        painter.drawEllipse(self.map_point(*self._points[-1]), 3.5, 3.5)
 
     def _draw_axes(self, painter: QPainter, rect: QRectF) -> None:
         y_low, y_high = self._y_low, self._y_high
@@ -151,7 +170,6 @@ class LossChart(QWidget):
         painter.setPen(QPen(QColor("#9ca3af"), 1))
         painter.drawRect(rect)
         painter.setPen(TEXT)
-        scale = "log scale" if self.log_scale else ""
-        caption = f"total loss {scale}".strip()
+        caption = "total loss, smoothed" + (" (log scale)" if self.log_scale else "")
         painter.drawText(QPointF(rect.right() - metrics.horizontalAdvance(caption) - 4, rect.top() + metrics.ascent() + 2),
                          caption)

@@ -55,6 +55,7 @@ class TrainingProgressView(QWidget):
         self.title_label = QLabel()
         self.title_label.setObjectName("training_title")
         self.title_label.setWordWrap(True)
+        self.title_label.setTextFormat(Qt.TextFormat.RichText)
         self.state_label = QLabel()
         self.state_label.setObjectName("training_state")
         bold = QFont(self.state_label.font())
@@ -93,6 +94,7 @@ class TrainingProgressView(QWidget):
         self.notes_label = QLabel()
         self.notes_label.setObjectName("training_notes")
         self.notes_label.setWordWrap(True)
+        self.notes_label.setTextFormat(Qt.TextFormat.RichText)
         self.notes_label.setStyleSheet("color: #6b7280;")
         self.error_text = QPlainTextEdit()
         self.error_text.setObjectName("training_errors")
@@ -167,7 +169,8 @@ class TrainingProgressView(QWidget):
         self._set_metrics()
         checkpoint = m.final_checkpoint or m.checkpoint
         self.checkpoint_label.setText("" if checkpoint is None else f"Checkpoint: {checkpoint}")
-        self.notes_label.setText("<br>".join(escape(n) for n in m.notes[-4:]))
+        self.checkpoint_label.setVisible(checkpoint is not None)
+        self.notes_label.setText("<br>".join(escape(n, quote=False) for n in m.notes[-4:]))
         self.notes_label.setVisible(bool(m.notes))
         failed = m.state is RunState.FAILED
         self.error_text.setVisible(failed)
@@ -199,7 +202,7 @@ class TrainingProgressView(QWidget):
             return ""
         validation = f", {m.val_images} for validation" if m.val_images else ", no validation images"
         classes = ", ".join(m.classes)
-        return (f"{m.train_images:,} training images{validation} · classes: {escape(classes)} · "
+        return (f"{m.train_images:,} training images{validation} · classes: {escape(classes, quote=False)} · "
                 f"{escape(m.config)} on {escape(m.device)}")
 
     def _speed_text(self) -> str:
@@ -209,6 +212,8 @@ class TrainingProgressView(QWidget):
             if m.lr is not None:
                 parts.append(f"learning rate {m.lr:.2g}")
             return " · ".join(parts)
+        if m.state is RunState.FINISHED and m.images_per_second:
+            return f"Done · {m.images_per_second:.2f} images/s"
         return ""
 
     def _set_metrics(self) -> None:

@@ -10,10 +10,9 @@ import cv2
 import numpy as np
 import pytest
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QColor
 
 from app.help_overlay import shortcuts_html
-from app.training.loss_chart import LossChart, log_ticks, nice_ticks
+from app.training.loss_chart import CURVE, LossChart, log_ticks, nice_ticks, smoothed
 from segmentation.geometry.shapes import Polygon, Shape
 from segmentation.project.autolabel import model_class_names
 from segmentation.project.project import Project
@@ -101,6 +100,7 @@ def test_train_on_this_project_end_to_end(make_window, training_folder, resnet50
     assert view.cancel_button.isVisible() and not view.use_model_button.isVisible()
     qtbot.waitUntil(lambda: monitor.state is RunState.RUNNING, timeout=RUN_TIMEOUT_MS)
     assert "training images" in view.title_label.text() and "mug" in view.title_label.text()
+    assert "'person'" in view.notes_label.text()  # the start model's note (kept classes), quotes as they are
     qtbot.waitUntil(lambda: not monitor.state.active, timeout=RUN_TIMEOUT_MS)
 
     assert monitor.state is RunState.FINISHED, (monitor.error, list(monitor.stderr_tail))
@@ -210,9 +210,10 @@ def test_loss_chart_draws_the_curve_and_switches_to_log_scale(qtbot):
     assert not chart.log_scale
     image = chart.grab().toImage()
     last = chart.map_point(20, 2.5)
-    assert image.pixelColor(int(last.x()), int(last.y())) == QColor("#2563eb")  # the dot on the latest value
+    assert image.pixelColor(int(last.x()), int(last.y())) == CURVE  # the dot on the latest value
     assert chart.map_point(100, 2.5).x() == pytest.approx(chart.plot_rect().right())  # x spans the whole run
     assert chart.map_point(1, 4.0).y() < chart.map_point(20, 2.5).y()  # higher loss, higher on screen
     chart.set_points([(1, 55.0), (50, 3.0), (100, 2.0)], total=100)
     assert chart.log_scale
+    assert smoothed([10.0, 0.0]) == pytest.approx([10.0, 3.75]) and smoothed([]) == []
     assert nice_ticks(0, 1000, 5) == [0, 200, 400, 600, 800, 1000] and log_ticks(1.5, 60) == [2, 5, 10, 20, 50]
