@@ -15,6 +15,7 @@ from app.help_overlay import shortcuts_html
 from app.training.loss_chart import CURVE, LossChart, log_ticks, nice_ticks, smoothed
 from segmentation.geometry.shapes import Polygon, Shape
 from segmentation.project.autolabel import model_class_names
+from segmentation.project.labels import ClassMapping
 from segmentation.project.project import Project
 from segmentation.project.records import AnnotatedObject
 from segmentation.training.run_monitor import RunState
@@ -129,8 +130,11 @@ def test_train_on_this_project_end_to_end(make_window, training_folder, resnet50
     assert not view.cancel_button.isVisible() and not view.resume_button.isVisible()
     # use it for auto-labeling: the panel's model becomes the new checkpoint, which predicts the project's labels
     assert view.use_model_button.isVisible() and view.use_model_button.isEnabled()
+    project = window.projects.project
+    project.set_class_mapping(ClassMapping(keep=frozenset({"person"}), rename={"person": "astronaut"}))
     qtbot.mouseClick(view.use_model_button, Qt.MouseButton.LeftButton)
     assert window.options.weights == str(checkpoint)
+    assert project.class_mapping == ClassMapping()  # it was for the old model's classes
     assert window.autolabel_dock.model_label.text() == checkpoint.name
     assert not view.use_model_button.isEnabled() and view.use_model_button.text() == "Auto-labeling uses this model"
     assert set(model_class_names(window.options.weights)) == {"cat", "mug", "person"}
@@ -168,9 +172,12 @@ def test_cancel_stops_with_a_checkpoint_and_resume_goes_on(make_window, training
     assert monitor.state is RunState.RUNNING and monitor.start_iteration == stopped_at
     assert any("resuming" in note for note in monitor.notes)
     assert [i for i, _ in monitor.loss_history][0] == 1  # the history of the first part is kept
-    window.training.cancel()
-    qtbot.waitUntil(lambda: not monitor.state.active, timeout=RUN_TIMEOUT_MS)
+    # closing the window stops the run the same way (a resumable checkpoint) and leaves no process behind
+    process = window.training.process
+    window.close()
+    assert process.state() == process.ProcessState.NotRunning
     assert monitor.state is RunState.STOPPED and monitor.iteration > stopped_at and monitor.can_resume
+    assert monitor.checkpoint.is_file() and f"_{monitor.iteration}.pth" in monitor.checkpoint.name
 
 
 def test_no_verified_objects_is_said_plainly_and_nothing_runs(make_window, photo_folder, resnet50_checkpoint, qtbot):
