@@ -68,12 +68,8 @@ class ResNetBackbone(nn.Module):
 
     def __init__(self, blocks: tuple[int, ...], dcn_layers=(0, 0, 0, 0), dcn_interval: int = 1) -> None:
         super().__init__()
-        self.conv1 = nn.Conv2d(3, 64, 7, stride=2, padding=3, bias=False)
-        self.bn1 = nn.BatchNorm2d(64)
-        self.relu = nn.ReLU(inplace=True)
-        self.maxpool = nn.MaxPool2d(3, stride=2, padding=1)
+        self.layers = nn.ModuleList()  # registered before the stem, so state_dict keys come in the official order
         self.channels: list[int] = []
-        self.layers = nn.ModuleList()
         inplanes = 64
         for stage, (num_blocks, planes) in enumerate(zip(blocks, (64, 128, 256, 512))):
             stride = 1 if stage == 0 else 2
@@ -88,6 +84,10 @@ class ResNetBackbone(nn.Module):
                 inplanes = planes * 4
             self.layers.append(nn.Sequential(*layer))
             self.channels.append(inplanes)
+        self.conv1 = nn.Conv2d(3, 64, 7, stride=2, padding=3, bias=False)
+        self.bn1 = nn.BatchNorm2d(64)
+        self.relu = nn.ReLU(inplace=True)
+        self.maxpool = nn.MaxPool2d(3, stride=2, padding=1)
 
     def forward(self, x: torch.Tensor) -> list[torch.Tensor]:
         x = self.maxpool(self.relu(self.bn1(self.conv1(x))))
@@ -123,8 +123,7 @@ class DarkNetBackbone(nn.Module):
 
     def __init__(self, blocks=(1, 2, 8, 8, 4)) -> None:
         super().__init__()
-        self._preconv = _darknet_unit(3, 32, 3)
-        self.layers = nn.ModuleList()
+        self.layers = nn.ModuleList()  # registered before the stem, so state_dict keys come in the official order
         self.channels: list[int] = []
         in_channels = 32
         for num_blocks, c in zip(blocks, (32, 64, 128, 256, 512)):
@@ -133,6 +132,7 @@ class DarkNetBackbone(nn.Module):
             self.layers.append(nn.Sequential(*stage))
             in_channels = 2 * c
             self.channels.append(in_channels)
+        self._preconv = _darknet_unit(3, 32, 3)
 
     def forward(self, x: torch.Tensor) -> list[torch.Tensor]:
         x = self._preconv(x)
