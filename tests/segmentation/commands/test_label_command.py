@@ -173,3 +173,28 @@ def test_unknown_class_and_missing_folder_are_usage_errors(photo_folder, resnet5
     assert code == 2
     assert "did you mean 'person'" in capsys.readouterr().err
     assert not (tmp_path / "o.json").exists()
+
+
+def test_training_loader_reads_the_label_output_back_unchanged(labeled, photo_folder):
+    """What `label` writes is what fine-tuning trains on: same images, classes and mask pixels."""
+    from pycocotools.coco import COCO
+
+    from segmentation.training.dataset import TrainingImages
+
+    _, out, _ = labeled
+    coco = COCO(str(out))
+    training = TrainingImages.from_file(out, photo_folder)
+    assert len(training) == len(coco.getImgIds())
+    checked = 0
+    for index, image in enumerate(training.images):
+        sample = training.load(index)
+        anns = coco.loadAnns(coco.getAnnIds(imgIds=[image.id]))
+        assert len(sample) == len(anns)
+        h, w = sample.image.shape[:2]
+        expected = sorted((coco.loadCats(a["category_id"])[0]["name"], coco.annToMask(a).astype(bool).tobytes())
+                          for a in anns)
+        got = sorted((training.class_names[label], m.full(h, w).tobytes())
+                     for label, m in zip(sample.labels, sample.masks))
+        assert got == expected
+        checked += len(anns)
+    assert checked > 0
