@@ -192,9 +192,13 @@ class InspectorController(QObject):
 
     # ---------------------------------------------------------------- model runs
     def _settings(self):
+        """The auto-label settings for a new model run, or None (with a message) when one cannot start now."""
         project = self.project
         if project is None or project.current_name is None:
             self.message.emit("Open a folder first")
+            return None
+        if self.running:
+            self.message.emit("The model is already running; try again when it is done")
             return None
         try:
             return self.autolabel.options.settings(project.class_mapping)
@@ -211,9 +215,6 @@ class InspectorController(QObject):
         """Run the model on the current image for the inspector (objects are linked by mask IoU, not changed)."""
         settings = self._settings()
         if settings is None:
-            return
-        if self.running:
-            self.message.emit("The model is already running; try again when it is done")
             return
         project = self.project
         name, cache, engines, folder = project.current_name, project.inference, self.autolabel.engines, project.folder
@@ -242,9 +243,6 @@ class InspectorController(QObject):
         """Re-run the model on a rectangle of the current image, scaled up to the model's input size."""
         settings = self._settings()
         if settings is None:
-            return
-        if self.running:
-            self.message.emit("The model is already running; try again when it is done")
             return
         project = self.project
         name, cache, engines, folder = project.current_name, project.inference, self.autolabel.engines, project.folder

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 import cv2
@@ -18,6 +17,8 @@ import numpy as np
 from PySide6.QtCore import QPointF, QSettings, Qt
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication
+
+from window_driving import wait  # the module beside this script
 
 HERE = Path(__file__).resolve().parent
 
@@ -38,15 +39,6 @@ def demo_folder(root: Path) -> Path:
         small = cv2.resize(rgb[:, :, ::-1], (round(w * scale), round(h * scale)), interpolation=cv2.INTER_AREA)
         cv2.imwrite(str(folder / name), small)
     return folder
-
-
-def wait(app: QApplication, condition, timeout: float = 600.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise TimeoutError("the window did not get there in time")
-        app.processEvents()
-        time.sleep(0.01)
 
 
 def main(weights: str) -> None:

@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 import cv2
 import numpy as np
 from PySide6.QtCore import QSettings
 from PySide6.QtWidgets import QApplication
+
+from window_driving import wait  # the module beside this script
 
 HERE = Path(__file__).resolve().parent
 SIZE = 128
@@ -53,15 +54,6 @@ def demo_project(root: Path) -> Path:
     return folder
 
 
-def wait(app: QApplication, condition, timeout: float = 900.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise TimeoutError("the run did not get there in time")
-        app.processEvents()
-        time.sleep(0.02)
-
-
 def main(weights: str) -> None:
     app = QApplication(sys.argv[:1])
     from app.main_window import MainWindow
@@ -89,7 +81,7 @@ def main(weights: str) -> None:
         dialog.grab().save(str(HERE / "training-settings.png"))
         page.start_button.click()
         wait(app, dialog.progress_view.isVisible)
-        wait(app, lambda: not monitor.state.active)
+        wait(app, lambda: not monitor.state.active, timeout=900.0)
         if monitor.state is not RunState.FINISHED:
             raise SystemExit(f"training did not finish: {monitor.state} {monitor.error}")
         app.processEvents()
