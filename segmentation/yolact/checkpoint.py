@@ -63,14 +63,17 @@ def read_state_dict(path: str | Path) -> dict[str, torch.Tensor]:
     return dict(data)
 
 
-def _drop_legacy_keys(state: dict[str, torch.Tensor], config: YolactConfig) -> dict[str, torch.Tensor]:
+NUM_FPN_DOWNSAMPLE = 2  # P6 and P7 in every official config; v1.0 checkpoints had more
+
+
+def _drop_legacy_keys(state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
     """The original loader's two clean-ups: old `backbone.layerN` names and extra FPN downsample layers."""
     out = {}
     for key, value in state.items():
         if key.startswith("backbone.layer") and not key.startswith("backbone.layers"):
             continue
         m = re.match(r"fpn\.downsample_layers\.(\d+)\.", key)
-        if m and int(m.group(1)) >= 2:
+        if m and int(m.group(1)) >= NUM_FPN_DOWNSAMPLE:
             continue
         out[key] = value
     return out
@@ -181,7 +184,7 @@ def load_yolact(path: str | Path, config_name: str | None = None) -> tuple[Yolac
     path = Path(path)
     state = read_state_dict(path)
     config = infer_config(state, path, config_name)
-    state = _drop_legacy_keys(state, config)
+    state = _drop_legacy_keys(state)
     model = Yolact(config)
     problem = _describe_mismatch(model, state, config, path)
     if problem:
