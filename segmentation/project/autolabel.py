@@ -23,7 +23,7 @@ from segmentation.images import ImageReadError, read_image
 from segmentation.inspection.cache import InferenceCache
 from segmentation.project.labels import ClassMapping
 from segmentation.project.records import AnnotatedObject, Provenance
-from segmentation.project.store import AutoLabelOutcome, ProjectStore, ProjectStoreError
+from segmentation.project.store import ProjectStore, ProjectStoreError
 
 DUPLICATE_IOU = 0.5  # an auto detection overlapping a person's object this much is the same object
 

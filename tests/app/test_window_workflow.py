@@ -7,7 +7,6 @@ import io
 import json
 
 import numpy as np
-import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtTest import QTest
 from pycocotools.coco import COCO

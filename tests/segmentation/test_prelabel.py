@@ -156,7 +156,6 @@ def test_categories_of_an_existing_file_are_kept_and_extended(folder, tmp_path):
 def test_interrupted_run_saves_what_it_labeled(folder, tmp_path):
     out = tmp_path / "out.json"
     scan = scan_folder(folder)
-    engine = FakeEngine()
 
     class StopsAfterOneBatch(FakeEngine):
         def predict(self, images):

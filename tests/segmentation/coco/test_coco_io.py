@@ -6,7 +6,6 @@ import json
 import os
 
 import numpy as np
-import pycocotools.mask as mask_utils
 import pytest
 
 from segmentation.coco import (

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from segmentation.geometry.polygons import mask_to_shape, shape_to_mask
+from segmentation.geometry.polygons import shape_to_mask
 from segmentation.inspection.region import clamp_region, novel_detections, predict_region
 
 
