@@ -14,6 +14,7 @@ import torch
 from segmentation.images import natural_key
 from segmentation.yolact.classes import COCO_CATEGORY_IDS, COCO_CLASSES
 from segmentation.yolact.config import CONFIGS, YolactConfig, config_for_name, config_name_from_filename
+from segmentation.yolact.fpn import NUM_DOWNSAMPLE
 from segmentation.yolact.model import Yolact
 
 IGNORED_SUFFIXES = (".num_batches_tracked",)
@@ -63,9 +64,6 @@ def read_state_dict(path: str | Path) -> dict[str, torch.Tensor]:
     return dict(data)
 
 
-NUM_FPN_DOWNSAMPLE = 2  # P6 and P7 in every official config; v1.0 checkpoints had more
-
-
 def _drop_legacy_keys(state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
     """The original loader's two clean-ups: old `backbone.layerN` names and extra FPN downsample layers."""
     out = {}
@@ -73,7 +71,7 @@ def _drop_legacy_keys(state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]
         if key.startswith("backbone.layer") and not key.startswith("backbone.layers"):
             continue
         m = re.match(r"fpn\.downsample_layers\.(\d+)\.", key)
-        if m and int(m.group(1)) >= NUM_FPN_DOWNSAMPLE:
+        if m and int(m.group(1)) >= NUM_DOWNSAMPLE:
             continue
         out[key] = value
     return out

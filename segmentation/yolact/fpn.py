@@ -6,11 +6,13 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+NUM_DOWNSAMPLE = 2  # P6 and P7 in every official config (v1.0 checkpoints had more; the loader drops them)
+
 
 class FPN(nn.Module):
     """Conv lists are stored coarse-first (index 0 belongs to C5), as in the official checkpoints."""
 
-    def __init__(self, in_channels: list[int], features: int = 256, num_downsample: int = 2) -> None:
+    def __init__(self, in_channels: list[int], features: int = 256, num_downsample: int = NUM_DOWNSAMPLE) -> None:
         super().__init__()
         self.lat_layers = nn.ModuleList(nn.Conv2d(c, features, 1) for c in reversed(in_channels))
         self.pred_layers = nn.ModuleList(nn.Conv2d(features, features, 3, padding=1) for _ in in_channels)
