@@ -76,15 +76,7 @@ def is_image_file(path: str | os.PathLike) -> bool:
 
 
 def iter_image_files(folder: str | os.PathLike) -> Iterator[Path]:
-    """Image files under `folder`, recursively, in natural order; hidden folders are skipped."""
-    root = Path(folder)
-    found: list[tuple[list, Path]] = []
-    for dirpath, dirnames, filenames in os.walk(root):
-        dirnames[:] = [d for d in dirnames if not d.startswith(".")]
-        rel_dir = os.path.relpath(dirpath, root)
-        for name in filenames:
-            if Path(name).suffix.lower() in IMAGE_EXTENSIONS:
-                rel = name if rel_dir == "." else os.path.join(rel_dir, name)
-                found.append((natural_key(rel.replace(os.sep, "/")), Path(dirpath) / name))
-    found.sort(key=lambda item: item[0])
-    return (path for _, path in found)
+    """Image files under `folder`, by the one folder walker's rule (segmentation/folders.py)."""
+    from segmentation.folders import image_paths  # folders.py imports this module's natural_key
+
+    return iter(image_paths(folder))

@@ -20,9 +20,10 @@ import numpy as np
 from segmentation.coco.dataset import CocoDataset, CocoImage
 from segmentation.coco.export import write_coco
 from segmentation.coco.reader import read_coco
+from segmentation.folders import is_image_name, walk_folder
 from segmentation.geometry.instances import Instances
 from segmentation.geometry.polygons import DEFAULT_MIN_AREA, DEFAULT_TOLERANCE
-from segmentation.images import ImageReadError, is_image_file, natural_key, read_image
+from segmentation.images import ImageReadError, read_image
 from segmentation.project.labels import ClassMapping
 
 if TYPE_CHECKING:  # the engine's modules pull in torch
@@ -57,20 +58,19 @@ class LabelReport:
 
 
 def scan_folder(folder: str | os.PathLike, *, exclude: Sequence[str | os.PathLike] = ()) -> FolderScan:
-    """All image files under `folder` (recursive, hidden folders and files skipped) and the other files."""
+    """All image files under `folder` and the other files, by the one folder walker's rule (segmentation/folders.py)."""
     root = Path(folder)
     excluded = {os.path.normcase(os.path.abspath(p)) for p in exclude}
     images, others = [], []
-    for dirpath, dirnames, filenames in os.walk(root):
-        dirnames[:] = [d for d in dirnames if not d.startswith(".")]
-        for name in filenames:
-            path = Path(dirpath) / name
-            if name.startswith(".") or os.path.normcase(os.path.abspath(path)) in excluded:
-                continue
-            rel = path.relative_to(root).as_posix()
-            (images if is_image_file(name) else others).append((rel, path))
-    images.sort(key=lambda item: natural_key(item[0]))
-    return FolderScan(images, sorted((rel for rel, _ in others), key=natural_key))
+    for rel in walk_folder(root).names:
+        path = root / rel
+        if os.path.normcase(os.path.abspath(path)) in excluded:
+            continue
+        if is_image_name(rel):
+            images.append((rel, path))
+        else:
+            others.append(rel)
+    return FolderScan(images, others)
 
 
 def images_to_label(existing: CocoDataset | None, names: Sequence[str], mode: RelabelMode) -> list[str]:

@@ -6,43 +6,19 @@ counts and the filtered view are kept up to date incrementally.
 
 from __future__ import annotations
 
-import os
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 from psygnal import Signal, SignalGroup
 
-from segmentation.images import IMAGE_EXTENSIONS, natural_key
+from segmentation.folders import image_names
 from segmentation.project.records import ImageStatus
 
 
-def scan_image_names(folder: str | Path) -> list[str]:
-    """'/'-separated paths of the images under `folder`, relative to it, natural order; hidden folders skipped."""
-    root = str(folder)
-    found: list[str] = []
-    stack = [""]
-    while stack:
-        rel_dir = stack.pop()
-        try:
-            entries = os.scandir(os.path.join(root, rel_dir) if rel_dir else root)
-        except OSError:
-            continue  # an unreadable sub-folder must not hide the rest
-        with entries:
-            for entry in entries:
-                name = entry.name
-                rel = f"{rel_dir}/{name}" if rel_dir else name
-                try:
-                    is_dir = entry.is_dir()
-                except OSError:
-                    continue
-                if is_dir:
-                    if not name.startswith("."):
-                        stack.append(rel)
-                elif os.path.splitext(name)[1].lower() in IMAGE_EXTENSIONS:
-                    found.append(rel)
-    found.sort(key=natural_key)
-    return found
+def scan_image_names(folder: str | Path, *, progress: Callable[[int], None] | None = None) -> list[str]:
+    """'/'-separated paths of the images under `folder`, by the one folder walker's rule (segmentation/folders.py)."""
+    return image_names(folder, progress=progress)
 
 
 class ImageListEvents(SignalGroup):

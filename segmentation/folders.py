@@ -1,0 +1,123 @@
+"""The one folder walker: which files of a folder the CLI, the app and training see, and in what order.
+
+One rule everywhere:
+- names are relative to the folder, '/'-separated, in natural order ('img2' before 'img10');
+- hidden files and folders (name starting with '.') are skipped, so `.protolabel/` never shows;
+- a folder is read at most once, by its real identity (device, inode): a symlink back to an
+  enclosing folder (`ln -s . a`) or a second link to the same folder is not followed again, so a
+  walk always ends and never lists one file twice through two folder names;
+- real sub-folders come before symlinked ones, so a file reachable both ways keeps its real name;
+- an unreadable sub-folder is skipped (and named in the result), never a reason to fail the walk.
+
+Built on os.scandir (no stat for plain files), so 100,000 names take a fraction of a second.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from segmentation.images import IMAGE_EXTENSIONS, natural_key
+
+PROGRESS_EVERY = 5000  # entries between two progress calls
+
+
+@dataclass(frozen=True)
+class FolderWalk:
+    """What a walk found: file names, and the sub-folders it could not read or would not follow."""
+
+    names: tuple[str, ...]  # relative, '/'-separated, natural order
+    unreadable: tuple[str, ...] = ()  # sub-folders that could not be listed (permission, I/O error)
+    links_skipped: tuple[str, ...] = ()  # symlinked folders not followed: their target was already read
+
+
+def is_image_name(name: str) -> bool:
+    """True for a file name with one of the image extensions the product reads."""
+    return os.path.splitext(name)[1].lower() in IMAGE_EXTENSIONS
+
+
+def walk_folder(
+    folder: str | os.PathLike,
+    *,
+    keep: Callable[[str], bool] | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> FolderWalk:
+    """Every file under `folder` whose name passes `keep` (all files when None), by the rule above.
+
+    `progress(entries_seen)` is called every few thousand entries; it may raise to abort the walk.
+    Raises NotADirectoryError / FileNotFoundError / PermissionError only for the top folder itself.
+    """
+    root = os.fspath(folder)
+    top = os.stat(root)  # the top folder must exist: an error here is the caller's to report
+    if not os.path.isdir(root):
+        raise NotADirectoryError(f"{root}: not a folder")
+    seen = {(top.st_dev, top.st_ino)}
+    found: list[str] = []
+    unreadable: list[str] = []
+    links_skipped: list[str] = []
+    real_dirs: list[str] = [""]
+    linked_dirs: list[str] = []  # symlinked folders, read after every real one
+    entries_seen = 0
+    while real_dirs or linked_dirs:
+        if real_dirs:
+            rel_dir = real_dirs.pop()
+        else:
+            linked_dirs.sort(key=natural_key, reverse=True)
+            rel_dir = linked_dirs.pop()
+            try:
+                st = os.stat(os.path.join(root, rel_dir))
+            except OSError:
+                unreadable.append(rel_dir)
+                continue
+            if (st.st_dev, st.st_ino) in seen:
+                links_skipped.append(rel_dir)
+                continue
+            seen.add((st.st_dev, st.st_ino))
+        try:
+            listing = os.scandir(os.path.join(root, rel_dir) if rel_dir else root)
+        except OSError:
+            unreadable.append(rel_dir)
+            continue
+        with listing:
+            try:
+                for entry in listing:
+                    entries_seen += 1
+                    if progress is not None and entries_seen % PROGRESS_EVERY == 0:
+                        progress(entries_seen)
+                    name = entry.name
+                    if name.startswith("."):
+                        continue
+                    rel = f"{rel_dir}/{name}" if rel_dir else name
+                    try:
+                        if entry.is_dir():
+                            if entry.is_symlink():
+                                linked_dirs.append(rel)
+                            else:
+                                st = entry.stat()
+                                key = (st.st_dev, st.st_ino)
+                                if key not in seen:  # a bind mount of an enclosing folder loops too
+                                    seen.add(key)
+                                    real_dirs.append(rel)
+                            continue
+                        if (keep is None or keep(name)) and entry.is_file():
+                            found.append(rel)
+                    except OSError:
+                        continue  # the entry vanished or cannot be inspected: not a file we can use
+            except OSError:
+                unreadable.append(rel_dir)  # the listing failed half-way (I/O error); keep what was read
+    found.sort(key=natural_key)
+    return FolderWalk(tuple(found), tuple(sorted(unreadable, key=natural_key)),
+                      tuple(sorted(links_skipped, key=natural_key)))
+
+
+def image_names(folder: str | os.PathLike, *, progress: Callable[[int], None] | None = None) -> list[str]:
+    """Relative names of the image files under `folder` (the walker's rule, image extensions only)."""
+    return list(walk_folder(folder, keep=is_image_name, progress=progress).names)
+
+
+def image_paths(folder: str | os.PathLike) -> list[Path]:
+    """Paths of the image files under `folder`, in the walker's order."""
+    root = Path(folder)
+    return [root / name for name in image_names(root)]
