@@ -204,6 +204,7 @@ class AutoLabelJob:
             return self._finish(total, counts, start, error=str(exc))
         self.events.engine_ready.emit(str(engine.device))
         done = 0
+        error = None
         try:
             for first in range(0, total, max(1, self.settings.batch_size)):
                 if self._cancel.is_set():
@@ -220,9 +221,11 @@ class AutoLabelJob:
                     elapsed = time.perf_counter() - start
                     eta = elapsed / done * (total - done)
                     self.events.progress.emit(JobProgress(done, total, counts["failed"], elapsed, eta, name))
+        except Exception as exc:  # noqa: BLE001 whatever broke, the job ends with the reason instead of vanishing
+            error = f"auto-labeling stopped after {done} of {total} images: {_first_line(exc)}"
         finally:
             store.close()
-        return self._finish(total, counts, start)
+        return self._finish(total, counts, start, error=error)
 
     def _label_batch(self, engine, store: ProjectStore, batch: list[str]):
         """Yield (name, outcome, failure reason) for each image of the batch."""
@@ -237,7 +240,7 @@ class AutoLabelJob:
             return
         try:
             results = engine.predict(images)
-        except (RuntimeError, ValueError, MemoryError) as exc:
+        except Exception as exc:  # noqa: BLE001 a model that fails on these images (e.g. nms on a background-only checkpoint) fails them, not the app
             for name in ready:
                 yield name, None, f"inference failed: {_first_line(exc)}"
             return
@@ -323,7 +326,11 @@ class AutoLabelQueue:
                     self.current = None
                     break
                 job = self.current = self._pending.popleft()
-            self.events.job_started.emit(job)
-            summary = job.run()
+            try:
+                self.events.job_started.emit(job)
+                summary = job.run()
+            except Exception as exc:  # noqa: BLE001 a failing job (or listener) must not leave the queue busy for ever
+                summary = JobSummary(len(job.names), 0, 0, 0, job.cancelled, 0.0,
+                                     error=f"auto-labeling failed: {_first_line(exc)}")
             self.events.job_finished.emit(job, summary)
         self.events.idle.emit()
