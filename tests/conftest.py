@@ -1,11 +1,10 @@
-"""Shared test setup: offscreen Qt, the ../shared folder, and checkpoints in the official key layout."""
+"""Shared test setup: offscreen Qt, the in-repo fixtures, and seeded checkpoints in the official key layout."""
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -13,31 +12,33 @@ import pytest
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
+# The project's shared/ folder: only tests/segmentation/yolact/test_synthetic.py reads it (the documented
+# generator, to prove the builder reproduces it); everything else the suite needs is in the repository.
 SHARED_DIR = Path(os.environ.get("PROTOLABEL_SHARED_DIR", REPO_ROOT.parent / "shared"))
 CHECKPOINT_CACHE = Path(os.environ.get("PROTOLABEL_TEST_CACHE", Path.home() / ".cache" / "protolabel-tests"))
 
 
-def shared_path(*parts: str) -> Path:
-    """A path inside ../shared, skipping the calling test with a clear reason when it is absent."""
-    path = SHARED_DIR.joinpath(*parts)
-    if not path.exists():
-        pytest.skip(f"needs {path} (the project's shared/ folder beside the checkout); not present here")
-    return path
+def fixture_path(*parts: str) -> Path:
+    """A file under tests/fixtures/ (reference outputs of the original, official key manifests)."""
+    return FIXTURES.joinpath(*parts)
 
 
+@functools.cache
 def make_checkpoint(config: str, seed: int = 0) -> Path:
-    """A synthetic checkpoint in the official key format, made once by shared/tools/make_checkpoint.py."""
-    manifest = shared_path("spec", "checkpoint-keys", f"{config}.json")
-    tool = shared_path("tools", "make_checkpoint.py")
-    digest = hashlib.sha256(manifest.read_bytes() + tool.read_bytes()).hexdigest()[:12]
+    """A synthetic checkpoint in the official key format (segmentation.yolact.synthetic), made once and cached.
+
+    The cache key covers the builder's source and the model's key layout, so a change to either makes a new file.
+    """
+    from segmentation.yolact import synthetic
+
+    manifest = repr(synthetic.checkpoint_manifest(config)).encode()
+    digest = hashlib.sha256(Path(synthetic.__file__).read_bytes() + manifest).hexdigest()[:12]
     # Official-style name (<config>_<epoch>_<iteration>.pth) so the config is taken from the file name.
     out = CHECKPOINT_CACHE / digest / f"{config}_{seed}_0.pth"
     if not out.exists():
         out.parent.mkdir(parents=True, exist_ok=True)
-        tmp = out.with_suffix(f".tmp{os.getpid()}")
-        subprocess.run([sys.executable, str(tool), str(manifest), "--seed", str(seed), "--out", str(tmp)],
-                       check=True, capture_output=True)
-        os.replace(tmp, out)
+        synthetic.write_synthetic_checkpoint(out, config, seed)
     return out
 
 

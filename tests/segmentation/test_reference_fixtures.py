@@ -1,6 +1,6 @@
 """The open reference fixtures: the original implementation's outputs on yolact_resnet50 seed 0.
 
-Tolerances are those recommended in shared/fixtures/reference/README.md.
+Tolerances are those recommended in tests/fixtures/reference/README.md.
 """
 
 import cv2
@@ -10,7 +10,7 @@ import torch
 
 from segmentation.images import read_image
 from segmentation.yolact.box_coder import decode_boxes
-from tests.conftest import shared_path
+from tests.conftest import fixture_path
 
 FIXTURES = ["synthetic_noise_240x320", "synthetic_blocks_600x400", "astronaut_png"]
 
@@ -20,12 +20,12 @@ def _input_image(name: str) -> np.ndarray:
         from skimage import data
 
         return np.ascontiguousarray(data.astronaut()[:, :, ::-1])  # RGB -> BGR, as cv2.imread
-    return cv2.imread(str(shared_path("fixtures", "reference", f"{name}.png")))
+    return cv2.imread(str(fixture_path("reference", f"{name}.png")))
 
 
 @pytest.fixture(scope="module", params=FIXTURES)
 def case(request, resnet50_engine):
-    ref = dict(np.load(shared_path("fixtures", "reference", f"yolact_resnet50_seed0__{request.param}.npz")))
+    ref = dict(np.load(fixture_path("reference", f"yolact_resnet50_seed0__{request.param}.npz")))
     image = _input_image(request.param)
     x = resnet50_engine.transform([image])
     with torch.inference_mode():
@@ -99,5 +99,5 @@ def test_final_detections(case):
 
 
 def test_read_image_matches_cv2_imread():
-    path = shared_path("fixtures", "reference", "synthetic_blocks_600x400.png")
+    path = fixture_path("reference", "synthetic_blocks_600x400.png")
     np.testing.assert_array_equal(read_image(path), cv2.imread(str(path)))

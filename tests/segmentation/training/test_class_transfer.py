@@ -7,7 +7,7 @@ from segmentation.training.checkpoints import save_checkpoint
 from segmentation.training.transfer import CONF_LAYER, MASKIOU_LAST_LAYER, SEMANTIC_LAYER, prepare_model
 from segmentation.yolact.checkpoint import load_yolact, read_state_dict
 from segmentation.yolact.classes import COCO_CLASSES
-from tests.conftest import make_checkpoint, shared_path
+from tests.conftest import fixture_path, make_checkpoint
 
 CLASS_KEYS = {f"{layer}.{p}" for layer in (CONF_LAYER, SEMANTIC_LAYER, MASKIOU_LAST_LAYER) for p in ("weight", "bias")}
 
@@ -57,7 +57,7 @@ def test_the_checkpoints_own_class_list_changes_nothing(resnet50_checkpoint, sta
 def test_saved_checkpoint_has_the_official_key_layout_and_loads_with_its_names(resnet50_checkpoint, tmp_path):
     model, info, _ = prepare_model(resnet50_checkpoint, ("disc", "square"), max_size=160)
     path = save_checkpoint(model, info.class_names, tmp_path / f"{info.config.name}_3_120.pth")
-    manifest = json.loads(shared_path("spec", "checkpoint-keys", "yolact_resnet50.json").read_text())
+    manifest = json.loads(fixture_path("checkpoint-keys", "yolact_resnet50.json").read_text())
     saved = torch.load(path, weights_only=True)
     assert sorted(saved) == sorted(key for key, _, _ in manifest)  # the same names (loaders match by name)
     for key, shape, dtype in manifest:
