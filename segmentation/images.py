@@ -10,6 +10,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from segmentation.image_headers import image_size_from_header
+
 IMAGE_EXTENSIONS = frozenset(
     {".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp", ".jp2", ".pbm", ".pgm", ".ppm"}
 )
@@ -27,6 +29,8 @@ def read_image(path: str | os.PathLike) -> np.ndarray:
     """Read an image as BGR uint8 H x W x 3, EXIF orientation applied.
 
     Works for non-ASCII paths, grayscale, RGBA (alpha dropped), 16-bit and float images.
+    Every reader of user images (CLI, thumbnails, canvas, training) comes here, so the size
+    limit is checked from the header before decoding (a decompression bomb costs nothing).
     """
     path = Path(path)
     try:
@@ -35,6 +39,9 @@ def read_image(path: str | os.PathLike) -> np.ndarray:
         raise ImageReadError(f"{path}: cannot open file ({exc.strerror or exc})") from None
     if data.size == 0:
         raise ImageReadError(f"{path}: file is empty")
+    header_size = image_size_from_header(data)
+    if header_size is not None:  # refuse a decompression bomb before the decoder allocates for it
+        check_image_size(path, *header_size)
     # ANYDEPTH|ANYCOLOR keeps 16-bit data and still applies the EXIF orientation (UNCHANGED would not).
     try:
         image = cv2.imdecode(data, cv2.IMREAD_ANYDEPTH | cv2.IMREAD_ANYCOLOR)
@@ -42,10 +49,16 @@ def read_image(path: str | os.PathLike) -> np.ndarray:
         raise ImageReadError(f"{path}: cannot decode image ({str(exc).strip().splitlines()[-1]})") from None
     if image is None:
         raise ImageReadError(f"{path}: not an image or the file is corrupt")
-    if image.shape[0] * image.shape[1] > MAX_PIXELS:
-        h, w = image.shape[:2]
-        raise ImageReadError(f"{path}: image is {w}x{h} pixels, more than the {MAX_PIXELS // 1_000_000} MP supported")
+    check_image_size(path, image.shape[1], image.shape[0])  # formats whose header is not read beforehand
     return to_bgr8(image)
+
+
+def check_image_size(path: str | os.PathLike, width: int, height: int) -> None:
+    """Raise ImageReadError naming the file when width x height is more than MAX_PIXELS."""
+    if width * height > MAX_PIXELS:
+        raise ImageReadError(
+            f"{path}: image is {width}x{height} pixels, more than the {MAX_PIXELS // 1_000_000} MP supported"
+        )
 
 
 def to_bgr8(image: np.ndarray) -> np.ndarray:
