@@ -9,6 +9,7 @@ targets, but anchors on them are not punished as background either (as the origi
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -195,12 +196,22 @@ def _rasterise(shape: Shape, box: tuple[float, float, float, float]) -> ObjectMa
     return ObjectMask(x0, y0, mask)
 
 
-def split_for_validation(images: TrainingImages, fraction: float, seed: int) -> tuple[TrainingImages, TrainingImages]:
-    """A reproducible (train, validation) split by image; at least one image each when there are two or more."""
+def validation_count(n: int, fraction: float) -> int:
+    """How many of n images a validation split holds out: never more than the fraction asked, rounded down.
+
+    A fine-tune right after the first corrections has few images: rounding up (or "at least one") would hold
+    out half of two images, so with the default 0.1 nothing is held out under ten images.
+    """
     if not 0.0 <= fraction < 1.0:
         raise DatasetError(f"validation fraction must be in [0, 1), got {fraction}")
+    # The epsilon keeps products such as 100 * 0.29 = 28.999999999999996 at the count a person computes.
+    return max(0, min(n - 1, math.floor(n * fraction + 1e-9)))
+
+
+def split_for_validation(images: TrainingImages, fraction: float, seed: int) -> tuple[TrainingImages, TrainingImages]:
+    """A reproducible (train, validation) split by image, holding out `validation_count` images."""
     n = len(images)
-    count = 0 if fraction == 0 or n < 2 else min(n - 1, max(1, round(n * fraction)))
+    count = validation_count(n, fraction)
     order = np.random.default_rng(seed).permutation(n)
     val = sorted(order[:count].tolist())
     train = sorted(order[count:].tolist())

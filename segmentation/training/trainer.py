@@ -179,18 +179,24 @@ class _Run:
     def _data(self) -> tuple[TrainingImages, TrainingImages | None]:
         options = self.options
         images = TrainingImages.from_file(options.coco, options.images)
+        if options.val_coco is not None:
+            train_part, val_part = images, TrainingImages.from_file(
+                options.val_coco, options.val_images or options.images, images.class_names)
+        elif options.val_split > 0:
+            train_part, val_part = split_for_validation(images, options.val_split, options.seed)
+            n = len(images)
+            if len(val_part) == 0:  # the first note: a run that reports no AP says why
+                first = math.ceil(1 / options.val_split - 1e-9)  # the fewest images of which the split holds one out
+                self.emit(Note(f"no validation images: --val-split {options.val_split:g} of {n} image(s) rounds down "
+                               f"to none (one is held out from {first} images on); all {n} train, no AP is reported"))
+            else:
+                self.emit(Note(f"{len(val_part)} of {n} images held out for validation (--val-split "
+                               f"{options.val_split:g}); {len(train_part)} train"))
+        else:
+            train_part, val_part = images, None
         for note in images.import_notes:
             self.emit(Note(f"{options.coco}: {note}"))
-        if options.val_coco is not None:
-            val = TrainingImages.from_file(options.val_coco, options.val_images or options.images, images.class_names)
-            return images, val
-        if options.val_split > 0:
-            train_part, val_part = split_for_validation(images, options.val_split, options.seed)
-            if len(val_part) == 0:
-                self.emit(Note("too few images for a validation split: no evaluation"))
-                return train_part, None
-            return train_part, val_part
-        return images, None
+        return train_part, (val_part if val_part is not None and len(val_part) else None)
 
     def _model(self, images: TrainingImages) -> tuple[Yolact, ModelInfo, int, TrainingState | None]:
         options = self.options
