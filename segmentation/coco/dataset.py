@@ -24,6 +24,9 @@ class CocoImage:
 
     `instances.classes` index the dataset's `categories`. `extra` keeps other keys of the
     COCO image record (license, coco_url, ...) so an import can be written back as it was.
+    `source_name` is the file name exactly as the COCO file wrote it when that differs from
+    `file_name` (absolute, as labelme2coco writes, or with backslashes): a reader that knows
+    the image folder decides whether such a path lies inside it.
     """
 
     file_name: str
@@ -32,6 +35,7 @@ class CocoImage:
     instances: Instances
     id: int | None = None
     extra: Mapping[str, Any] = field(default_factory=dict)
+    source_name: str | None = None
 
     def __post_init__(self) -> None:
         if not self.file_name or "\\" in self.file_name or self.file_name.startswith("/"):
@@ -89,7 +93,8 @@ class CocoDataset:
         categories = self.categories + tuple(added)
         names_all = tuple(c.name for c in categories)
         images = [
-            CocoImage(img.file_name, img.width, img.height, img.instances.with_class_names(names_all), img.id, img.extra)
+            CocoImage(img.file_name, img.width, img.height, img.instances.with_class_names(names_all), img.id, img.extra,
+                      img.source_name)
             for img in self.images
         ]
         return CocoDataset(categories, images, self.info, self.licenses, self.import_notes)

@@ -23,11 +23,13 @@ from segmentation.coco.export import STANDARD_ANNOTATION_KEYS, STANDARD_IMAGE_KE
 from segmentation.geometry.instances import PROVENANCES, Instances
 from segmentation.geometry.polygons import shape_from_rle
 from segmentation.geometry.shapes import Polygon, Shape
+from segmentation.images import MAX_PIXELS
 
 MAX_REPORTED = 10  # problems named in the error message
 MAX_COLLECTED = 50  # stop checking after this many
 BACKGROUND_NAMES = frozenset({"background", "_background_", "__background__", "__ignore__", "bg"})
 HUMAN_PROVENANCE = "edited"  # objects from other tools were drawn by a person
+_FAR_OUTSIDE = "coordinates lie more than one image size outside the {width}x{height} image"
 
 
 class CocoFormatError(ValueError):
@@ -69,14 +71,19 @@ def read_coco(path: str | os.PathLike) -> CocoDataset:
             data = json.loads(text)
     except json.JSONDecodeError as exc:
         raise CocoFormatError(str(path), [("$", f"not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}")]) from None
+    except RecursionError:  # e.g. 100,000 nested '[': no COCO file nests more than a few levels
+        raise CocoFormatError(str(path), [("$", "lists or objects nested too deeply to be COCO data")]) from None
     del text
     return parse_coco(data, source=str(path))
 
 
 def parse_coco(data: Any, *, source: str = "<COCO data>") -> CocoDataset:
     """A CocoDataset from parsed COCO JSON; raises CocoFormatError naming the first problems."""
-    with gc_paused():
-        return _parse_coco(data, source)
+    try:
+        with gc_paused():
+            return _parse_coco(data, source)
+    except RecursionError:  # hostile nesting inside a value that is compared or copied
+        raise CocoFormatError(source, [("$", "lists or objects nested too deeply to be COCO data")]) from None
 
 
 def _parse_coco(data: Any, source: str) -> CocoDataset:
@@ -115,7 +122,7 @@ def _parse_coco(data: Any, source: str) -> CocoDataset:
     class_names = tuple(c.name for c in kept_categories)
 
     dataset_images = []
-    for image_id, (file_name, width, height, extra) in images.items():
+    for image_id, (file_name, width, height, extra, source_name) in images.items():
         anns = per_image.get(image_id, [])
         instances = Instances(
             (height, width),
@@ -127,7 +134,7 @@ def _parse_coco(data: Any, source: str) -> CocoDataset:
             crowd=[a[4] for a in anns],
             attributes=_object_list([a[5] for a in anns]),
         )
-        dataset_images.append(CocoImage(file_name, width, height, instances, image_id, extra))
+        dataset_images.append(CocoImage(file_name, width, height, instances, image_id, extra, source_name))
     bbox_only = sum(1 for anns in per_image.values() for a in anns if a[6])
     if bbox_only:
         notes.append(f"{bbox_only} annotations had no segmentation; their bbox was read as a rectangle")
@@ -149,10 +156,10 @@ def _read_categories(items: list, problems: _Problems) -> dict[int, Category]:
             continue
         cat_id, name = cat.get("id"), cat.get("name")
         if not _is_int(cat_id):
-            problems.add(f"{where}.id", f"expected an integer id, got {cat_id!r}")
+            problems.add(f"{where}.id", f"expected an integer id, got {_short(cat_id)}")
             continue
         if not isinstance(name, str) or not name.strip():
-            problems.add(f"{where}.name", f"expected a non-empty string, got {name!r}")
+            problems.add(f"{where}.name", f"expected a non-empty string, got {_short(name)}")
             continue
         if cat_id in out:
             problems.add(f"{where}.id", f"duplicate category id {cat_id}")
@@ -162,8 +169,9 @@ def _read_categories(items: list, problems: _Problems) -> dict[int, Category]:
     return out
 
 
-def _read_images(items: list, problems: _Problems) -> dict[int, tuple[str, int, int, dict]]:
-    out: dict[int, tuple[str, int, int, dict]] = {}
+def _read_images(items: list, problems: _Problems) -> dict[int, tuple[str, int, int, dict, str | None]]:
+    """Per image id: (file name relative and '/'-separated, width, height, extra keys, name as written if different)."""
+    out: dict[int, tuple[str, int, int, dict, str | None]] = {}
     names: dict[str, int] = {}
     for i, img in enumerate(items):
         where = f"$.images[{i}]"
@@ -173,28 +181,37 @@ def _read_images(items: list, problems: _Problems) -> dict[int, tuple[str, int, 
         image_id, file_name = img.get("id"), img.get("file_name")
         ok = True
         if not _is_int(image_id):
-            problems.add(f"{where}.id", f"expected an integer id, got {image_id!r}")
+            problems.add(f"{where}.id", f"expected an integer id, got {_short(image_id)}")
             ok = False
         elif image_id in out:
             problems.add(f"{where}.id", f"duplicate image id {image_id}")
             ok = False
         if not isinstance(file_name, str) or not file_name.strip():
-            problems.add(f"{where}.file_name", f"expected a non-empty string, got {file_name!r}")
+            problems.add(f"{where}.file_name", f"expected a non-empty string, got {_short(file_name)}")
+            ok = False
+        elif "\0" in file_name:
+            problems.add(f"{where}.file_name", f"contains a NUL character: {_short(file_name)}")
             ok = False
         for key in ("width", "height"):
             value = img.get(key)
             if not _is_int(value) or value <= 0:
-                problems.add(f"{where}.{key}", f"expected a positive integer, got {value!r}")
+                problems.add(f"{where}.{key}", f"expected a positive integer, got {_short(value)}")
                 ok = False
         if not ok:
             continue
+        if img["width"] * img["height"] > MAX_PIXELS:  # no image this size can be read (read_image refuses it)
+            problems.add(where, f"image is {img['width']}x{img['height']} pixels, more than the "
+                                f"{MAX_PIXELS // 1_000_000} MP supported")
+            continue
+        source_name = file_name
         file_name = file_name.replace("\\", "/").lstrip("/")
         if file_name in names:
             problems.add(f"{where}.file_name", f"{file_name!r} is also image id {names[file_name]}")
             continue
         names[file_name] = image_id
         extra = {k: v for k, v in img.items() if k not in STANDARD_IMAGE_KEYS}
-        out[int(image_id)] = (file_name, int(img["width"]), int(img["height"]), extra)
+        out[int(image_id)] = (file_name, int(img["width"]), int(img["height"]), extra,
+                              source_name if source_name != file_name else None)
     return out
 
 
@@ -210,33 +227,36 @@ def _read_annotations(items: list, images: dict, categories: dict, problems: _Pr
             continue
         ann_id = ann.get("id")
         if ann_id is not None:
+            if not isinstance(ann_id, (int, float, str)):
+                problems.add(f"{where}.id", f"expected an integer id, got {_short(ann_id)}")
+                continue
             if ann_id in seen_ids:
-                problems.add(f"{where}.id", f"duplicate annotation id {ann_id!r}")
+                problems.add(f"{where}.id", f"duplicate annotation id {_short(ann_id)}")
                 continue
             seen_ids.add(ann_id)
         image_id, cat_id = ann.get("image_id"), ann.get("category_id")
         if not _is_int(image_id) or image_id not in images:
-            problems.add(f"{where}.image_id", f"no image with id {image_id!r}")
+            problems.add(f"{where}.image_id", f"no image with id {_short(image_id)}")
             continue
         if not _is_int(cat_id) or cat_id not in categories:
-            problems.add(f"{where}.category_id", f"no category with id {cat_id!r}")
+            problems.add(f"{where}.category_id", f"no category with id {_short(cat_id)}")
             continue
         iscrowd = ann.get("iscrowd", 0)
         if iscrowd not in (0, 1) or isinstance(iscrowd, float):
-            problems.add(f"{where}.iscrowd", f"expected 0 or 1, got {iscrowd!r}")
+            problems.add(f"{where}.iscrowd", f"expected 0 or 1, got {_short(iscrowd)}")
             continue
         score = ann.get("score")
         score = float(score) if _is_number(score) else math.nan
         source = ann.get("source")
-        provenance = source if source in PROVENANCES else HUMAN_PROVENANCE
+        provenance = source if isinstance(source, str) and source in PROVENANCES else HUMAN_PROVENANCE
         attributes = {k: v for k, v in ann.items() if k not in STANDARD_ANNOTATION_KEYS} or None
         record = [None, int(cat_id), score, provenance, bool(iscrowd), attributes, False]
         seg = ann.get("segmentation")
         if isinstance(seg, list) and seg:
-            if not polygons.add(record, seg, f"{where}.segmentation", problems):
+            if not polygons.add(record, seg, f"{where}.segmentation", images[image_id][1:3], problems):
                 continue
         else:
-            _, width, height, _ = images[image_id]
+            _, width, height, *_ = images[image_id]
             record[0], record[6] = _read_other_geometry(ann, where, width, height, problems)
             if record[0] is None:
                 continue
@@ -250,9 +270,9 @@ class _PolygonLists:
     (per-ring numpy calls would dominate the import of a large file)."""
 
     def __init__(self) -> None:
-        self.pending: list[tuple[list, list, str]] = []  # (record, segmentation, json path)
+        self.pending: list[tuple[list, list, str, tuple[int, int]]] = []  # (record, segmentation, json path, (w, h))
 
-    def add(self, record: list, seg: list, where: str, problems: _Problems) -> bool:
+    def add(self, record: list, seg: list, where: str, size: tuple[int, int], problems: _Problems) -> bool:
         """Check the list structure now; the numbers are checked in bulk by `convert`."""
         usable = 0
         for j, poly in enumerate(seg):
@@ -266,12 +286,12 @@ class _PolygonLists:
         if not usable:
             problems.add(where, "no polygon with at least 3 points")
             return False
-        self.pending.append((record, seg, where))
+        self.pending.append((record, seg, where, size))
         return True
 
     def convert(self, problems: _Problems) -> None:
         """Fill each record's shape; report (by path) coordinates that are not finite numbers."""
-        parts = [poly for _, seg, _ in self.pending for poly in seg if len(poly) >= 6]
+        parts = [poly for _, seg, _, _ in self.pending for poly in seg if len(poly) >= 6]
         if not parts:
             return
         try:
@@ -284,13 +304,15 @@ class _PolygonLists:
         coords = coords.astype(np.float64).reshape(-1, 2)
         coords.setflags(write=False)
         lengths = np.fromiter((len(p) // 2 for p in parts), np.int64, len(parts))
+        if self._report_far_outside(coords, lengths, problems):
+            return
         ends = np.cumsum(lengths)
         starts = ends - lengths
         closed = (coords[starts] == coords[ends - 1]).all(axis=1)  # first vertex repeated at the end
         ends = (ends - closed).tolist()
         starts = starts.tolist()
         k = 0
-        for record, seg, where in self.pending:
+        for record, seg, where, _ in self.pending:
             rings = []
             for poly in seg:
                 if len(poly) >= 6:
@@ -301,8 +323,26 @@ class _PolygonLists:
                 problems.add(where, "no polygon with at least 3 distinct points")
             record[0] = Shape(tuple(rings))
 
+    def _report_far_outside(self, coords: np.ndarray, lengths: np.ndarray, problems: _Problems) -> bool:
+        """Report polygons with vertices far outside their image (rasterising them would cost memory in
+        proportion to the distance); True if there were any."""
+        sizes = np.array([size for _, seg, _, size in self.pending for poly in seg if len(poly) >= 6], np.float64)
+        per_point = np.repeat(sizes, lengths, axis=0)
+        far = ((coords < -per_point) | (coords > 2 * per_point)).any(axis=1)
+        if not far.any():
+            return False
+        far_parts = set(np.repeat(np.arange(len(lengths)), lengths)[far].tolist())
+        k = 0
+        for _, seg, where, (width, height) in self.pending:
+            for j, poly in enumerate(seg):
+                if len(poly) >= 6:
+                    if k in far_parts:
+                        problems.add(f"{where}[{j}]", _FAR_OUTSIDE.format(width=width, height=height))
+                    k += 1
+        return True
+
     def _report_bad_numbers(self, problems: _Problems) -> None:
-        for _, seg, where in self.pending:
+        for _, seg, where, _ in self.pending:
             for j, poly in enumerate(seg):
                 message = _ring_problem(poly)
                 if message:
@@ -320,6 +360,9 @@ def _read_other_geometry(ann: Mapping, where: str, width: int, height: int, prob
     bbox = ann.get("bbox")
     if isinstance(bbox, list) and len(bbox) == 4 and all(_is_number(v) for v in bbox) and bbox[2] > 0 and bbox[3] > 0:
         x, y, w, h = (float(v) for v in bbox)
+        if x < -width or y < -height or x + w > 2 * width or y + h > 2 * height:
+            problems.add(f"{where}.bbox", _FAR_OUTSIDE.format(width=width, height=height))
+            return None, False
         return Shape((Polygon(np.array([[x, y], [x + w, y], [x + w, y + h], [x, y + h]])),)), True
     problems.add(f"{where}.segmentation", "missing, and no usable bbox [x, y, w, h] either")
     return None, False
@@ -328,7 +371,7 @@ def _read_other_geometry(ann: Mapping, where: str, width: int, height: int, prob
 def _read_rle(seg: Mapping, where: str, width: int, height: int, problems: _Problems) -> Shape | None:
     size, counts = seg.get("size"), seg.get("counts")
     if not (isinstance(size, list) and len(size) == 2 and all(_is_int(v) for v in size)):
-        problems.add(f"{where}.size", f"expected [height, width], got {size!r}")
+        problems.add(f"{where}.size", f"expected [height, width], got {_short(size)}")
         return None
     if list(size) != [height, width]:
         problems.add(f"{where}.size", f"RLE is {size[1]}x{size[0]} but the image is {width}x{height}")
@@ -366,6 +409,12 @@ def _is_int(value: Any) -> bool:
 
 def _is_number(value: Any) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def _short(value: Any, limit: int = 80) -> str:
+    """repr of a value for a message, cut short (a hostile file may hold megabytes in one field)."""
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 def _kind(value: Any) -> str:
