@@ -9,8 +9,10 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
-from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtGui import QAction, QIcon, QKeySequence
 from PySide6.QtWidgets import QWidget
+
+from resources import action_icon_path
 
 
 @dataclass(frozen=True)
@@ -88,7 +90,7 @@ def build_actions(parent: QWidget, handlers: Mapping[str, Callable]) -> dict[str
         handler = handlers.get(spec.name)
         if handler is None:
             continue
-        action = QAction(spec.text, parent)
+        action = QAction(action_icon(spec.name), spec.text, parent)
         action.setObjectName(spec.name)
         action.setShortcuts([QKeySequence(s) for s in spec.shortcuts])
         action.setToolTip(f"{spec.help} ({', '.join(spec.shortcuts)})" if spec.shortcuts else spec.help)
@@ -98,3 +100,9 @@ def build_actions(parent: QWidget, handlers: Mapping[str, Callable]) -> dict[str
         parent.addAction(action)
         actions[spec.name] = action
     return actions
+
+
+def action_icon(name: str) -> QIcon:
+    """The action's icon from resources/icons/actions/ (an empty QIcon for actions without one)."""
+    path = action_icon_path(name)
+    return QIcon(str(path)) if path is not None else QIcon()

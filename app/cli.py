@@ -3,22 +3,33 @@
 from __future__ import annotations
 
 import sys
+from importlib import metadata
 from collections.abc import Sequence
 
 from segmentation.cli import build_parser, run_command
 
 GUI_COMMAND_MODULE = "app.gui_command"
+APP_COMMAND_MODULES = (GUI_COMMAND_MODULE, "app.doctor_command", "app.install_desktop")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Parse and run; `protolabel FOLDER` and a bare `protolabel` open the desktop app."""
     argv = list(sys.argv[1:] if argv is None else argv)
-    parser = build_parser(extra_commands=(GUI_COMMAND_MODULE,))
+    parser = build_parser(extra_commands=APP_COMMAND_MODULES)
+    parser.add_argument("--version", action="version", version=f"protolabel {version()}")
     commands = _subcommand_names(parser)
-    if not argv or (argv[0] not in commands and argv[0] not in ("-h", "--help")):
+    if not argv or (argv[0] not in commands and argv[0] not in ("-h", "--help", "--version")):
         argv = ["gui", *argv]
     args = parser.parse_args(argv)
     return run_command(args)
+
+
+def version() -> str:
+    """The installed distribution's version (a bundle carries its metadata too)."""
+    try:
+        return metadata.version("protolabel")
+    except metadata.PackageNotFoundError:
+        return "unknown (not installed)"
 
 
 def _subcommand_names(parser) -> set[str]:

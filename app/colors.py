@@ -6,13 +6,11 @@ import zlib
 
 from PySide6.QtGui import QColor
 
+from resources import label_palette
 from segmentation.project.records import ImageStatus
 
-# Distinct, colour-blind-friendly hues (Okabe-Ito, then Tableau), used in label-hash order.
-_PALETTE = (
-    "#E69F00", "#56B4E9", "#009E73", "#F0E442", "#0072B2", "#D55E00", "#CC79A7",
-    "#4E79A7", "#F28E2B", "#E15759", "#76B7B2", "#59A14F", "#EDC948", "#B07AA1", "#FF9DA7", "#9C755F",
-)
+# Distinct, colour-blind-friendly hues (resources/palette.json), used in label-hash order.
+_PALETTE = label_palette()
 
 STATUS_COLORS = {
     ImageStatus.UNLABELED: QColor("#8a8f98"),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 
 
 def add_parser(subparsers) -> None:
@@ -18,6 +19,12 @@ def add_parser(subparsers) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from app.system_check import check_platform
+
+    platform = check_platform()
+    if not platform.ok:  # before Qt is imported: Qt itself would abort with a core dump and a wrong hint
+        print(platform.message(), file=sys.stderr)
+        return 1
     from app.launch import run_app  # Qt is imported here, never by the headless commands
 
     return run_app(folder=args.folder, weights=args.weights, config=args.config, device=args.device)

@@ -8,7 +8,8 @@ from pathlib import Path
 
 from PySide6.QtWidgets import QApplication
 
-from app.main_window import MainWindow
+from app.main_window import MainWindow, app_icon
+from resources import APP_ID
 
 
 def freeze_startup_objects() -> None:
@@ -24,6 +25,8 @@ def run_app(folder: str | None = None, weights: str | None = None, config: str |
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setApplicationName("Protolabel")
     app.setOrganizationName("Protolabel")
+    app.setDesktopFileName(APP_ID)  # Wayland compositors match the window to the installed entry and its icon
+    app.setWindowIcon(app_icon())
     window = MainWindow()
     freeze_startup_objects()
     window.show()

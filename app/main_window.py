@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from PySide6.QtCore import QSettings, Qt, QThreadPool
-from PySide6.QtGui import QKeySequence
+from PySide6.QtGui import QIcon, QKeySequence
 from PySide6.QtWidgets import (
     QFileDialog,
     QInputDialog,
@@ -16,7 +16,7 @@ from PySide6.QtWidgets import (
     QToolBar,
 )
 
-from app.actions import ACTIONS, MENU_ORDER, build_actions
+from app.actions import ACTIONS, MENU_ORDER, action_icon, build_actions
 from app.canvas.view import CanvasView
 from app.controllers.autolabel import AutoLabelController
 from app.controllers.editing import EditController
@@ -34,20 +34,30 @@ from app.job_progress import JobProgressWidget
 from app.qt_bridge import MainThreadInvoker
 from app.training import TrainingController
 from app.undo import UndoHistory
+from resources import APP_ICON_SIZES, app_icon_path
 from segmentation.model_manager import ModelManager
 from segmentation.project.autolabel import AutoLabelOptions, model_class_names
 from segmentation.project.project import Project
 from segmentation.project.selection import Selection
 
-TOOLBAR_ACTIONS = ("open_folder", "previous_image", "next_image", None, "edit_mode", "draw_mode", "delete_object",
-                   "verify_image", None, "autolabel_image", "autolabel_all", "region_mode", None, "fit",
+TOOLBAR_ACTIONS = ("open_folder", "previous_image", "next_image", None, "undo", "redo", None, "edit_mode", "draw_mode",
+                   "delete_object", "verify_image", None, "autolabel_image", "autolabel_all", "region_mode", None, "fit",
                    "toggle_objects", "export_coco", "help")
+
+
+def app_icon() -> QIcon:
+    """The application icon: the SVG plus the rendered PNG sizes (crisp where SVG support is missing)."""
+    icon = QIcon(str(app_icon_path()))
+    for size in APP_ICON_SIZES:
+        icon.addFile(str(app_icon_path(size)))
+    return icon
 
 
 class MainWindow(QMainWindow):
     def __init__(self, settings: QSettings | None = None, model_manager: ModelManager | None = None) -> None:
         super().__init__()
         self.setWindowTitle("Protolabel")
+        self.setWindowIcon(app_icon())
         self.resize(1400, 900)
         self.settings = settings or QSettings("Protolabel", "Protolabel")
         self.model_manager = model_manager or ModelManager()
@@ -85,6 +95,9 @@ class MainWindow(QMainWindow):
         self._build_status_bar()
         self._connect()
         self.inspector = install_inspector(self)
+        inspector_toggle = self.inspector.dock.toggleViewAction()
+        inspector_toggle.setIcon(action_icon("inspector"))
+        self.toolbar.addAction(inspector_toggle)
         self.actions_by_name["edit_mode"].setChecked(True)
         self._update_title()
 
@@ -124,6 +137,7 @@ class MainWindow(QMainWindow):
         self.redo_action = self.history.group.createRedoAction(self, "&Redo")
         for name, action in (("undo", self.undo_action), ("redo", self.redo_action)):
             action.setShortcuts([QKeySequence(k) for k in specs[name].shortcuts])
+            action.setIcon(action_icon(name))
             self.addAction(action)
             self.actions_by_name[name] = action
 
@@ -150,7 +164,7 @@ class MainWindow(QMainWindow):
     def _build_toolbar(self) -> None:
         toolbar = QToolBar("Tools", self)
         toolbar.setObjectName("main_toolbar")
-        toolbar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
+        toolbar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonIconOnly)  # names and shortcuts in the tooltips
         for name in TOOLBAR_ACTIONS:
             if name is None:
                 toolbar.addSeparator()
@@ -159,6 +173,7 @@ class MainWindow(QMainWindow):
                 action.setIconText(action.text().replace("&", "").rstrip("…"))
                 toolbar.addAction(action)
         self.addToolBar(Qt.ToolBarArea.TopToolBarArea, toolbar)
+        self.toolbar = toolbar
 
     def _build_status_bar(self) -> None:
         bar = self.statusBar()

@@ -1,21 +1,25 @@
-"""COCO class names in the official models' output order, and their COCO category ids (spec section 12)."""
+"""COCO class names in the official models' output order, and their COCO category ids (spec section 12).
 
-COCO_CLASSES = (
-    "person", "bicycle", "car", "motorcycle", "airplane", "bus", "train", "truck", "boat", "traffic light",
-    "fire hydrant", "stop sign", "parking meter", "bench", "bird", "cat", "dog", "horse", "sheep", "cow",
-    "elephant", "bear", "zebra", "giraffe", "backpack", "umbrella", "handbag", "tie", "suitcase", "frisbee",
-    "skis", "snowboard", "sports ball", "kite", "baseball bat", "baseball glove", "skateboard", "surfboard",
-    "tennis racket", "bottle", "wine glass", "cup", "fork", "knife", "spoon", "bowl", "banana", "apple",
-    "sandwich", "orange", "broccoli", "carrot", "hot dog", "pizza", "donut", "cake", "chair", "couch",
-    "potted plant", "bed", "dining table", "toilet", "tv", "laptop", "mouse", "remote", "keyboard",
-    "cell phone", "microwave", "oven", "toaster", "sink", "refrigerator", "book", "clock", "vase", "scissors",
-    "teddy bear", "hair drier", "toothbrush",
-)
+The list itself is data: resources/coco_classes.json, read once here.
+"""
 
-COCO_CATEGORY_IDS = (
-    1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 27, 28, 31, 32,
-    33, 34, 35, 36, 37, 38, 39, 40, 41, 42, 43, 44, 46, 47, 48, 49, 50, 51, 52, 53, 54, 55, 56, 57, 58, 59,
-    60, 61, 62, 63, 64, 65, 67, 70, 72, 73, 74, 75, 76, 77, 78, 79, 80, 81, 82, 84, 85, 86, 87, 88, 89, 90,
-)
+from resources import coco_categories
+
+COCO_CATEGORY_IDS: tuple[int, ...] = tuple(category_id for category_id, _ in coco_categories())
+COCO_CLASSES: tuple[str, ...] = tuple(name for _, name in coco_categories())
 
 assert len(COCO_CLASSES) == len(COCO_CATEGORY_IDS) == 80
+
+
+def category_ids_for_labels(labels, class_names=COCO_CLASSES, category_ids=COCO_CATEGORY_IDS) -> tuple[int, ...]:
+    """COCO category ids for `labels` (one rule for `label`, `predict` and the project export).
+
+    When every label is one of the model's classes, each keeps the model's own id, the one
+    `predict` writes: the official COCO ids for a COCO-trained model (31 is 'skis', never
+    'handbag'), 1..N in model order for a custom one. Otherwise (renamed or new labels) 1..N.
+    """
+    by_name = dict(zip(class_names, category_ids))
+    labels = tuple(labels)
+    if labels and all(label in by_name for label in labels):
+        return tuple(by_name[label] for label in labels)
+    return tuple(range(1, len(labels) + 1))
