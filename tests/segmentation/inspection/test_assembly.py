@@ -1,6 +1,7 @@
 import numpy as np
 import pytest
 
+from segmentation.detections import Detections
 from segmentation.inspection.assembly import (
     contribution_strength,
     contributions,
@@ -38,11 +39,46 @@ def test_contributions_sum_to_the_linear_combination(detections):
     np.testing.assert_allclose(parts.sum(axis=0), detections.prototypes @ detections.coefficients[0], atol=1e-3)
 
 
-def test_summary_flags_dead_prototypes_and_ranks_reliance(detections):
+def _hand_made_detections(coefficients, boxes_rel) -> Detections:
+    """8x8 prototypes whose contributions can be worked out by hand: P0 dead (0), P1 = 1 everywhere,
+    P2 = 0.5 on the right half only, P3 = 1e-4 everywhere (below the dead threshold)."""
+    protos = np.zeros((8, 8, 4), np.float32)
+    protos[..., 1] = 1.0
+    protos[:, 4:, 2] = 0.5
+    protos[..., 3] = 1e-4
+    d = len(coefficients)
+    return Detections(image_size=(16, 16), classes=np.zeros(d, np.int64), scores=np.ones(d, np.float32),
+                      boxes=np.asarray(boxes_rel, np.float32) * 16, boxes_rel=np.asarray(boxes_rel, np.float32),
+                      masks=np.zeros((d, 16, 16), bool), coefficients=np.asarray(coefficients, np.float32),
+                      prototypes=protos, class_names=("thing",), category_ids=(1,))
+
+
+def test_summary_flags_dead_prototypes_and_ranks_reliance():
+    # A: left half, coefficients (5, 1, 3, 100) -> |c*P| means (0, 1, 0, 0.01) (P2 is 0 on the left).
+    # B: whole image, coefficients (0, -0.2, 1, 0) -> (0, 0.2, 0.25, 0) (P2 = 0.5 on half the window).
+    det = _hand_made_detections([[5, 1, 3, 100], [0, -0.2, 1, 0]], [[0, 0, 0.5, 1], [0, 0, 1, 1]])
+    summary = summarize_prototypes(det)
+    np.testing.assert_allclose(summary.reliance, [0.0, 0.6, 0.125, 0.005], rtol=1e-5)
+    assert summary.ranking.tolist() == [1, 2, 3, 0]
+    assert summary.dead.tolist() == [True, False, False, True]  # P3 is alive only above 1e-4
+    assert summarize_prototypes(det, dead_threshold=1e-5).dead.tolist() == [True, False, False, False]
+
+
+def test_summary_without_detections_relies_on_nothing():
+    det = _hand_made_detections(np.zeros((0, 4)), np.zeros((0, 4)))
+    summary = summarize_prototypes(det)
+    assert summary.reliance.tolist() == [0, 0, 0, 0] and summary.dead.tolist() == [True, False, False, True]
+
+
+def test_summary_of_a_real_image_ranks_by_reliance(detections):
     summary = summarize_prototypes(detections)
-    assert summary.dead.tolist() == (detections.prototypes.max(axis=(0, 1)) < 1e-3).tolist()
-    assert summary.reliance[summary.ranking[0]] == summary.reliance.max()
+    assert sorted(summary.ranking.tolist()) == list(range(detections.prototypes.shape[2]))
+    assert np.all(np.diff(summary.reliance[summary.ranking]) <= 0) and summary.reliance.max() > 0
+
+
+def test_contribution_strength_is_the_mean_inside_the_box():
     protos = np.zeros((4, 4, 3), np.float32)
     protos[..., 1] = 2.0
-    strength = contribution_strength(protos, np.array([0.9, -0.5, 0.1]), np.array([0, 0, 1, 1]))
+    protos[:2, :, 0] = 1.0  # only the top half: outside the box below
+    strength = contribution_strength(protos, np.array([0.9, -0.5, 0.1]), np.array([0, 0.5, 1, 1]))
     assert strength.tolist() == pytest.approx([0.0, 1.0, 0.0])
