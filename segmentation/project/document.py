@@ -6,14 +6,14 @@ Views observe `events`; controllers build a `Change` with the helper methods and
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from psygnal import Signal, SignalGroup
 
 from segmentation.geometry.shapes import Shape
 from segmentation.project.records import AnnotatedObject, ImageStatus, Provenance
-from segmentation.project.store import ProjectStore
+from segmentation.project.store import DamagedRowError, ProjectStore, StaleEditError
 
 
 @dataclass(frozen=True)
@@ -53,11 +53,21 @@ class ImageAnnotations:
         self._store = store
         self._objects: dict[int, AnnotatedObject] = {}
         self.status = ImageStatus.UNLABELED
+        self.damaged: str | None = None  # why the stored annotations cannot be read; the document is then read-only
         self._load()
 
     def _load(self) -> None:
-        self._objects = {o.id: o for o in self._store.objects(self.path)}
-        self.status = self._store.status(self.path)
+        try:
+            objects = self._store.objects(self.path)
+            status = self._store.status(self.path)
+        except DamagedRowError as exc:
+            # The rest of the project works: this image shows no objects and refuses edits, and its
+            # stored rows stay as they are (nothing overwrites what might still be recovered).
+            self._objects, self.status, self.damaged = {}, ImageStatus.UNLABELED, str(exc)
+            return
+        self._objects = {o.id: o for o in objects}
+        self.status = status
+        self.damaged = None
 
     def reload(self) -> None:
         """Re-read from the store (another writer, e.g. an auto-label job, changed this image)."""
@@ -82,10 +92,24 @@ class ImageAnnotations:
         """Save the change in one transaction, then update the document and emit `changed`.
 
         Returns the change with the ids the store gave to new objects (keep that one for undo).
-        Raises ProjectStoreError (document untouched) when the store cannot be written.
+        Raises ProjectStoreError (document untouched) when the store cannot be written. The store
+        checks each touched object against the version this document holds; StaleEditError (another
+        window or program changed or deleted it) reloads the document from the store before it is raised.
         """
+        if self.damaged is not None:
+            raise DamagedRowError(f"Not saved: {self.damaged}")
         removed = change.removed_ids
-        saved = self._store.write_change(self.path, removed_ids=removed, saved=change.after, status=change.status_after)
+        before = {o.id: o for o in change.before if o.id is not None}
+        try:
+            saved = self._store.write_change(
+                self.path,
+                removed=[self._as_read(before[i]) for i in removed],
+                saved=[self._as_read(o) if o.id is not None else o for o in change.after],
+                status=change.status_after,
+            )
+        except StaleEditError:
+            self.reload()
+            raise
         for object_id in removed:
             self._objects.pop(object_id, None)
         for obj in saved:
@@ -94,6 +118,15 @@ class ImageAnnotations:
         applied = Change(change.text, change.before, tuple(saved), change.status_before, change.status_after)
         self.events.changed.emit(applied)
         return applied
+
+    def _as_read(self, obj: AnnotatedObject) -> AnnotatedObject:
+        """`obj` with the version this document last read or wrote for its id (the compare-and-set condition).
+
+        An id the document does not hold (undo of a delete) keeps the version it had when deleted;
+        the store then re-creates it only if this store was the one that deleted it.
+        """
+        held = self._objects.get(obj.id)
+        return obj if held is None else obj.with_changes(version=held.version)
 
     # ---------------------------------------------------------------- building changes
     def _human(self, text: str, before: Iterable[AnnotatedObject], after: Iterable[AnnotatedObject]) -> Change:
@@ -110,6 +143,26 @@ class ImageAnnotations:
         if shape.is_empty():
             raise ValueError("an object needs at least one polygon with three vertices")
         return self._human(text, [], [AnnotatedObject(label=label, shape=shape, provenance=Provenance.EDITED)])
+
+    def add_objects(self, objects: Iterable[tuple[str, Shape]], text: str = "Paste objects") -> Change:
+        """New objects (label, shape) in one change: a paste or a duplicate is one undo step."""
+        after = [AnnotatedObject(label=label, shape=shape, provenance=Provenance.EDITED) for label, shape in objects]
+        if not after or any(o.shape.is_empty() for o in after):
+            raise ValueError("every new object needs at least one polygon with three vertices")
+        return self._human(text, [], after)
+
+    def merge_objects(self, object_ids: Sequence[int], shape: Shape, text: str = "Merge objects") -> Change:
+        """The objects become one with `shape`: the first keeps its id, the others are removed."""
+        before = [self._objects[i] for i in object_ids]
+        return self._human(text, before, [before[0].with_changes(shape=shape, provenance=Provenance.EDITED)])
+
+    def split_object(self, object_id: int, shapes: Sequence[Shape], text: str = "Split object") -> Change:
+        """One object becomes one object per shape (same class): the first keeps its id."""
+        old = self._objects[object_id]
+        after = [old.with_changes(shape=shapes[0], provenance=Provenance.EDITED)]
+        after += [AnnotatedObject(label=old.label, shape=s, provenance=Provenance.EDITED, score=old.score)
+                  for s in shapes[1:]]
+        return self._human(text, [old], after)
 
     def delete_objects(self, object_ids: Iterable[int]) -> Change:
         before = [self._objects[i] for i in object_ids]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 from psygnal import Signal, SignalGroup
@@ -35,14 +36,30 @@ class Project:
         self.inference = InferenceCache(store.folder)  # the last model output per image, for the inspector
 
     @classmethod
-    def open(cls, folder: str | Path) -> Project:
-        """Open a folder; raises ProjectStoreError (read-only, locked, damaged) with a plain message."""
+    def open(cls, folder: str | Path, names: Sequence[str] | None = None) -> Project:
+        """Open a folder; raises ProjectStoreError (read-only, locked, damaged) with a plain message.
+
+        `names` are the folder's images when the caller already walked it (the app does, off its UI
+        thread); otherwise the folder is walked here. Images whose stored rows are damaged are
+        marked unreadable with the reason; the rest of the project works.
+        """
         store = ProjectStore.open(folder)
         try:
-            images = ImageList.scan(store.folder, store.statuses())
+            return cls.from_store(store, names)
         except BaseException:
             store.close()
             raise
+
+    @classmethod
+    def from_store(cls, store: ProjectStore, names: Sequence[str] | None = None) -> Project:
+        """A project over an open store (it becomes the project's to close)."""
+        if names is None:
+            images = ImageList.scan(store.folder, store.statuses())
+        else:
+            images = ImageList(store.folder, names, store.statuses())
+        for name, reason in store.damaged_statuses().items():
+            if name in images:
+                images.mark_unreadable(name, reason)
         return cls(store, images)
 
     @property
@@ -59,8 +76,18 @@ class Project:
         if doc is None:
             doc = ImageAnnotations(self.store, name)
             doc.events.changed.connect(lambda change, n=name: self._on_document_changed(n, change))
+            doc.events.reloaded.connect(lambda n=name: self._on_document_reloaded(n))
             self._documents[name] = doc
+            if doc.damaged is not None:
+                self.images.mark_unreadable(name, doc.damaged)
         return doc
+
+    def _on_document_reloaded(self, name: str) -> None:
+        doc = self._documents[name]
+        if doc.damaged is not None:
+            self.images.mark_unreadable(name, doc.damaged)
+        else:
+            self.images.set_status(name, doc.status)
 
     def _on_document_changed(self, name: str, change: Change) -> None:
         self.images.set_status(name, change.status_after)

@@ -30,13 +30,19 @@ class ImageStatus(str, Enum):
 
 @dataclass(frozen=True, eq=False)
 class AnnotatedObject:
-    """One object of one image. `id` is None until the store has saved it."""
+    """One object of one image. `id` is None until the store has saved it.
+
+    `version` is the stored row's version when this object was read or written (None before): the
+    store refuses an edit whose object changed since (see ProjectStore.write_change). It is
+    bookkeeping, not content, so equality ignores it.
+    """
 
     label: str
     shape: Shape
     provenance: Provenance = Provenance.EDITED
     score: float | None = None  # model score for auto objects, kept after edits for reference
     id: int | None = None
+    version: int | None = None
 
     def with_changes(self, **changes) -> AnnotatedObject:
         return replace(self, **changes)

@@ -8,13 +8,18 @@ opens its own store on the same folder (WAL lets readers and one writer work sid
 from __future__ import annotations
 
 import json
+import math
+import os
 import sqlite3
 import time
+import uuid
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+import numpy as np
 
 from segmentation.project.records import (
     AnnotatedObject,
@@ -26,7 +31,8 @@ from segmentation.project.records import (
 
 PROJECT_DIR_NAME = ".protolabel"
 DB_NAME = "project.db"
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: objects.version (edits are compare-and-set) and deleted_objects (who deleted what)
+REQUIRED_TABLES = frozenset({"meta", "images", "objects"})
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (
@@ -47,10 +53,19 @@ CREATE TABLE IF NOT EXISTS objects (
     provenance TEXT NOT NULL,
     score REAL,
     shape TEXT NOT NULL,
-    updated_at REAL NOT NULL
+    updated_at REAL NOT NULL,
+    version INTEGER NOT NULL DEFAULT 1     -- +1 on every write: an edit names the version it read
 );
 CREATE INDEX IF NOT EXISTS objects_by_image ON objects (image_path);
+CREATE TABLE IF NOT EXISTS deleted_objects (  -- who deleted an object: only that store may undo the delete
+    id INTEGER PRIMARY KEY,
+    session TEXT NOT NULL,
+    deleted_at REAL NOT NULL
+);
 """
+
+# Version-1 databases gain the version column (every object starts at 1) and the deletion record.
+_MIGRATE_FROM_1 = "ALTER TABLE objects ADD COLUMN version INTEGER NOT NULL DEFAULT 1"
 
 
 class ProjectStoreError(Exception):
@@ -63,6 +78,24 @@ class ProjectReadOnlyError(ProjectStoreError):
 
 class ProjectLockedError(ProjectStoreError):
     """Another program holds the database lock for longer than we wait."""
+
+
+class DamagedProjectError(ProjectStoreError):
+    """project.db exists but is not a usable Protolabel database (empty, tables missing, not SQLite).
+
+    Nothing is changed: the caller may ask the user and then call `set_aside_damaged` to start over.
+    """
+
+
+class DamagedRowError(ProjectStoreError):
+    """One image's stored annotations cannot be read (bad JSON, unknown status or provenance, bad pages).
+
+    The rest of the project is usable; the message names the image and what is wrong.
+    """
+
+
+class StaleEditError(ProjectStoreError):
+    """An edit was refused: the object changed or was deleted (by another window or program) since it was read."""
 
 
 @dataclass(frozen=True)
@@ -88,6 +121,8 @@ class ProjectStore:
         self._db = connection
         self.folder = folder
         self.db_path = project_db_path(folder)
+        # Names this connection in deleted_objects: only the store that deleted an object may re-create it (undo).
+        self.session = uuid.uuid4().hex
 
     # ---------------------------------------------------------------- opening
     @classmethod
@@ -105,6 +140,17 @@ class ProjectStore:
                 "that folder; open a copy of the images in a folder you can write to."
             ) from None
         try:
+            existing_size = db_path.stat().st_size
+        except FileNotFoundError:
+            existing_size = None
+        except OSError as exc:
+            raise ProjectReadOnlyError(f"Cannot read {db_path}: {exc.strerror or exc}") from None
+        if existing_size == 0:
+            raise DamagedProjectError(f"{db_path} is damaged: the file is empty (0 bytes), so no annotations "
+                                      "can be read from it")
+        if existing_size is None:
+            _create_database(db_path)
+        try:
             connection = sqlite3.connect(db_path, timeout=timeout, isolation_level=None, check_same_thread=True)
         except sqlite3.Error as exc:
             raise _translate(exc, db_path) from None
@@ -118,23 +164,36 @@ class ProjectStore:
 
     def _initialise(self) -> None:
         try:
-            self._db.execute("PRAGMA journal_mode=WAL")
-            # NORMAL in WAL mode: a committed edit survives the app being killed; only a power cut
-            # may lose the last few commits. FULL would fsync on every vertex drag.
-            self._db.execute("PRAGMA synchronous=NORMAL")
-            self._db.execute("PRAGMA foreign_keys=ON")
+            # Look before writing anything: a damaged file is set aside as it was found.
             version = self._db.execute("PRAGMA user_version").fetchone()[0]
+            tables = {row[0] for row in self._db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
             if version > SCHEMA_VERSION:
                 raise ProjectStoreError(
                     f"{self.db_path} was written by a newer Protolabel (schema {version}, this one knows "
                     f"{SCHEMA_VERSION}); update Protolabel to open it"
                 )
-            # BEGIN IMMEDIATE takes the write lock now, so a read-only or locked database fails at open.
-            with self._write():
-                for statement in _SCHEMA.split(";"):
-                    if statement.strip():
-                        self._db.execute(statement)
-                self._db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+            # Every project.db is created complete (`_create_database`), so an empty schema is damage.
+            if version == 0 or not REQUIRED_TABLES <= tables:
+                missing = ", ".join(sorted(REQUIRED_TABLES - tables)) or "none"
+                raise DamagedProjectError(
+                    f"{self.db_path} is damaged: it is not a complete Protolabel database (schema {version}, "
+                    f"missing tables: {missing})"
+                )
+            self._db.execute("PRAGMA journal_mode=WAL")
+            # NORMAL in WAL mode: a committed edit survives the app being killed; only a power cut
+            # may lose the last few commits. FULL would fsync on every vertex drag.
+            self._db.execute("PRAGMA synchronous=NORMAL")
+            self._db.execute("PRAGMA foreign_keys=ON")
+            if version < SCHEMA_VERSION:
+                # BEGIN IMMEDIATE takes the write lock, so two programs cannot migrate at once.
+                with self._write():
+                    if self._db.execute("PRAGMA user_version").fetchone()[0] == 1:
+                        self._db.execute(_MIGRATE_FROM_1)
+                    _create_tables(self._db)
+            else:
+                # Take the write lock once now, so a read-only or locked database fails at open.
+                with self._write():
+                    pass
         except sqlite3.Error as exc:
             raise _translate(exc, self.db_path) from None
 
@@ -177,18 +236,26 @@ class ProjectStore:
 
     # ---------------------------------------------------------------- images
     def statuses(self) -> dict[str, ImageStatus]:
-        """Status of every image that is not unlabeled (the rest are unlabeled)."""
+        """Status of every image that is not unlabeled (the rest are unlabeled); see `damaged_statuses`."""
         rows = self._read("SELECT path, status FROM images WHERE status != ?", (ImageStatus.UNLABELED.value,))
-        return {path: ImageStatus(status) for path, status in rows}
+        known = {s.value for s in ImageStatus}
+        return {path: ImageStatus(status) for path, status in rows if status in known}
+
+    def damaged_statuses(self) -> dict[str, str]:
+        """Images whose stored status is not one Protolabel knows: name -> what is wrong."""
+        known = [s.value for s in ImageStatus]
+        marks = ",".join("?" * len(known))
+        rows = self._read(f"SELECT path, status FROM images WHERE status NOT IN ({marks})", known)
+        return {str(path): f"unknown status {status!r} in the project database" for path, status in rows}
 
     def status(self, path: str) -> ImageStatus:
-        rows = self._read("SELECT status FROM images WHERE path = ?", (path,))
-        return ImageStatus(rows[0][0]) if rows else ImageStatus.UNLABELED
+        rows = self._read_image(path, "SELECT status FROM images WHERE path = ?", (path,))
+        return _status_from(rows[0][0], path, self.db_path) if rows else ImageStatus.UNLABELED
 
     def image_size(self, path: str) -> tuple[int, int] | None:
-        """(height, width) recorded for the image, if any."""
-        rows = self._read("SELECT height, width FROM images WHERE path = ?", (path,))
-        if not rows or rows[0][0] is None:
+        """(height, width) recorded for the image, if any (None when the stored size is not two positive integers)."""
+        rows = self._read_image(path, "SELECT height, width FROM images WHERE path = ?", (path,))
+        if not rows or not all(isinstance(v, int) and v > 0 for v in rows[0]):
             return None
         return int(rows[0][0]), int(rows[0][1])
 
@@ -215,28 +282,42 @@ class ProjectStore:
             (ImageStatus(status).value, time.time(), path),
         )
 
+    def _read_image(self, path: str, sql: str, params: Iterable[Any] = ()) -> list[tuple]:
+        """`_read` for one image's rows: a damaged page becomes that image's DamagedRowError."""
+        try:
+            return self._read(sql, params)
+        except DamagedProjectError as exc:
+            raise DamagedRowError(f"{path}: its annotations in {self.db_path} cannot be read ({exc})") from None
+
     # ---------------------------------------------------------------- objects
     def objects(self, path: str) -> list[AnnotatedObject]:
-        rows = self._read(
-            "SELECT id, label, provenance, score, shape FROM objects WHERE image_path = ? ORDER BY id", (path,)
+        """The image's objects; DamagedRowError (naming the image and the row) when one cannot be read."""
+        rows = self._read_image(
+            path, "SELECT id, label, provenance, score, shape, version FROM objects WHERE image_path = ? ORDER BY id",
+            (path,),
         )
-        return [_object_from_row(row) for row in rows]
+        return [_object_from_row(row, path, self.db_path) for row in rows]
 
     def object_count(self, path: str) -> int:
-        return int(self._read("SELECT COUNT(*) FROM objects WHERE image_path = ?", (path,))[0][0])
+        return int(self._read_image(path, "SELECT COUNT(*) FROM objects WHERE image_path = ?", (path,))[0][0])
 
     def write_change(
         self,
         path: str,
         *,
         removed_ids: Iterable[int] = (),
+        removed: Iterable[AnnotatedObject] = (),
         saved: Iterable[AnnotatedObject] = (),
         status: ImageStatus | None = None,
     ) -> list[AnnotatedObject]:
-        """Delete, insert or replace objects of one image and set its status, in one transaction.
+        """Delete, insert or update objects of one image and set its status, in one transaction.
 
-        Objects without an id get a new one; objects with an id are written under that id (which
-        re-creates a deleted object exactly, as undo needs). Returns the saved objects with their ids.
+        Edits are compare-and-set: an object given with a `version` (removed or saved) must still be
+        stored at that version, else the whole change is refused with StaleEditError and nothing is
+        written. Objects without an id get a new one. An object with an id that is no longer stored
+        is re-created only when this store deleted it (undo of one's own delete); when another
+        program deleted it, that delete stands. `removed_ids` deletes without a version check.
+        Returns the saved objects with their ids and new versions.
         """
         result = []
         now = time.time()
@@ -244,25 +325,69 @@ class ProjectStore:
             self._ensure_image(db, path)
             for object_id in removed_ids:
                 db.execute("DELETE FROM objects WHERE id = ? AND image_path = ?", (int(object_id), path))
+                self._record_delete(db, int(object_id), now)
+            for obj in removed:
+                if obj.id is None:
+                    continue
+                condition, params = ("", ()) if obj.version is None else (" AND version = ?", (obj.version,))
+                deleted = db.execute(
+                    f"DELETE FROM objects WHERE id = ? AND image_path = ?{condition}", (int(obj.id), path, *params)
+                ).rowcount
+                if not deleted:
+                    raise self._stale(db, obj, path, "delete")
+                self._record_delete(db, int(obj.id), now)
             for obj in saved:
                 values = (path, obj.label, Provenance(obj.provenance).value, obj.score, shape_to_json(obj.shape), now)
                 if obj.id is None:
                     cursor = db.execute(
-                        "INSERT INTO objects (image_path, label, provenance, score, shape, updated_at) "
-                        "VALUES (?, ?, ?, ?, ?, ?)",
+                        "INSERT INTO objects (image_path, label, provenance, score, shape, updated_at, version) "
+                        "VALUES (?, ?, ?, ?, ?, ?, 1)",
                         values,
                     )
-                    obj = obj.with_changes(id=int(cursor.lastrowid))
-                else:
-                    db.execute(
-                        "INSERT OR REPLACE INTO objects (id, image_path, label, provenance, score, shape, updated_at) "
-                        "VALUES (?, ?, ?, ?, ?, ?, ?)",
-                        (int(obj.id), *values),
-                    )
-                result.append(obj)
+                    result.append(obj.with_changes(id=int(cursor.lastrowid), version=1))
+                    continue
+                condition, params = ("", ()) if obj.version is None else (" AND version = ?", (obj.version,))
+                cursor = db.execute(
+                    "UPDATE objects SET image_path = ?, label = ?, provenance = ?, score = ?, shape = ?, "
+                    f"updated_at = ?, version = version + 1 WHERE id = ? AND image_path = ?{condition}",
+                    (*values, int(obj.id), path, *params),
+                )
+                if cursor.rowcount:
+                    version = db.execute("SELECT version FROM objects WHERE id = ?", (int(obj.id),)).fetchone()[0]
+                    result.append(obj.with_changes(version=int(version)))
+                    continue
+                mine = db.execute(
+                    "SELECT 1 FROM deleted_objects WHERE id = ? AND session = ?", (int(obj.id), self.session)
+                ).fetchone()
+                exists = db.execute("SELECT 1 FROM objects WHERE id = ?", (int(obj.id),)).fetchone()
+                if exists or not mine:
+                    raise self._stale(db, obj, path, "save")
+                version = (obj.version or 0) + 1
+                db.execute(
+                    "INSERT INTO objects (id, image_path, label, provenance, score, shape, updated_at, version) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                    (int(obj.id), *values, version),
+                )
+                db.execute("DELETE FROM deleted_objects WHERE id = ?", (int(obj.id),))
+                result.append(obj.with_changes(version=version))
             if status is not None:
                 self._set_status(db, path, status)
         return result
+
+    def _record_delete(self, db: sqlite3.Connection, object_id: int, now: float) -> None:
+        db.execute("INSERT OR REPLACE INTO deleted_objects (id, session, deleted_at) VALUES (?, ?, ?)",
+                   (object_id, self.session, now))
+
+    def _stale(self, db: sqlite3.Connection, obj: AnnotatedObject, path: str, action: str) -> StaleEditError:
+        """Why an edit of `obj` is refused, in words (the transaction is rolled back by the caller)."""
+        row = db.execute("SELECT version FROM objects WHERE id = ? AND image_path = ?", (int(obj.id), path)).fetchone()
+        what = f"object {obj.id} ({obj.label}) of {path}"
+        if row is None:
+            return StaleEditError(f"The {action} was refused: {what} was deleted by another window or program since "
+                                  "it was read; its objects were reloaded from the project")
+        return StaleEditError(f"The {action} was refused: {what} was changed by another window or program since "
+                              f"it was read (version {obj.version}, now {row[0]}); its objects were reloaded from the "
+                              "project")
 
     def replace_auto_objects(
         self, path: str, objects: Iterable[AnnotatedObject], *, image_size: tuple[int, int] | None = None
@@ -275,20 +400,25 @@ class ProjectStore:
         objects = [o.with_changes(id=None, provenance=Provenance.AUTO) for o in objects]
         with self._write() as db:
             self._ensure_image(db, path)
-            status = ImageStatus(db.execute("SELECT status FROM images WHERE path = ?", (path,)).fetchone()[0])
+            status = _status_from(db.execute("SELECT status FROM images WHERE path = ?", (path,)).fetchone()[0], path,
+                                  self.db_path)
             if image_size is not None:
                 db.execute("UPDATE images SET height = ?, width = ? WHERE path = ?", (*image_size, path))
             if status is ImageStatus.VERIFIED:
                 kept = db.execute("SELECT COUNT(*) FROM objects WHERE image_path = ?", (path,)).fetchone()[0]
                 return AutoLabelOutcome(status, added=0, replaced=0, kept=int(kept), skipped=True)
-            replaced = db.execute(
-                "DELETE FROM objects WHERE image_path = ? AND provenance = ?", (path, Provenance.AUTO.value)
-            ).rowcount
+            replaced_ids = [r[0] for r in db.execute(
+                "SELECT id FROM objects WHERE image_path = ? AND provenance = ?", (path, Provenance.AUTO.value))]
+            for object_id in replaced_ids:
+                db.execute("DELETE FROM objects WHERE id = ?", (object_id,))
+                self._record_delete(db, int(object_id), time.time())
+            replaced = len(replaced_ids)
             kept = db.execute("SELECT COUNT(*) FROM objects WHERE image_path = ?", (path,)).fetchone()[0]
             now = time.time()
             ids = tuple(
                 int(db.execute(
-                    "INSERT INTO objects (image_path, label, provenance, score, shape, updated_at) VALUES (?, ?, ?, ?, ?, ?)",
+                    "INSERT INTO objects (image_path, label, provenance, score, shape, updated_at, version) "
+                    "VALUES (?, ?, ?, ?, ?, ?, 1)",
                     (path, o.label, Provenance.AUTO.value, o.score, shape_to_json(o.shape), now),
                 ).lastrowid)
                 for o in objects
@@ -322,11 +452,102 @@ class ProjectStore:
         self._read("PRAGMA wal_checkpoint(TRUNCATE)")
 
 
-def _object_from_row(row: tuple) -> AnnotatedObject:
-    object_id, label, provenance, score, shape = row
-    return AnnotatedObject(
-        label=label, shape=shape_from_json(shape), provenance=Provenance(provenance), score=score, id=int(object_id)
-    )
+def _create_tables(db: sqlite3.Connection) -> None:
+    for statement in _SCHEMA.split(";"):
+        if statement.strip():
+            db.execute(statement)
+    db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+
+
+def _create_database(db_path: Path) -> None:
+    """Create project.db complete or not at all: built under a temporary name, then linked into place.
+
+    So a project.db that exists is always a whole database, and an empty or table-less one is damage,
+    never a second program half-way through creating it.
+    """
+    tmp = db_path.with_name(f"{db_path.name}.new-{uuid.uuid4().hex}")
+    try:
+        connection = sqlite3.connect(tmp, isolation_level=None)
+        try:
+            connection.execute("PRAGMA journal_mode=WAL")
+            connection.execute("BEGIN IMMEDIATE")
+            _create_tables(connection)
+            connection.execute("COMMIT")
+        finally:
+            connection.close()  # the last connection checkpoints and removes the -wal file
+        try:
+            os.link(tmp, db_path)  # fails if another program created it first: theirs is used
+        except FileExistsError:
+            pass
+        except OSError:  # a file system without hard links (FAT, some shares)
+            if not db_path.exists():
+                os.replace(tmp, db_path)
+    except sqlite3.Error as exc:
+        raise _translate(exc, db_path) from None
+    finally:
+        for leftover in (tmp, Path(f"{tmp}-wal"), Path(f"{tmp}-shm")):
+            try:
+                leftover.unlink()
+            except OSError:
+                pass
+
+
+def set_aside_damaged(folder: str | Path) -> Path:
+    """Rename a damaged project.db (and its -wal/-shm files) to project.db.damaged-<timestamp>; returns the new path.
+
+    Only after the user agreed to start over: the next `ProjectStore.open` creates an empty project.
+    """
+    db_path = project_db_path(Path(folder).resolve())
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    target = db_path.with_name(f"{db_path.name}.damaged-{stamp}")
+    counter = 1
+    while target.exists():
+        counter += 1
+        target = db_path.with_name(f"{db_path.name}.damaged-{stamp}-{counter}")
+    try:
+        os.rename(db_path, target)
+        for suffix in ("-wal", "-shm"):
+            companion = Path(f"{db_path}{suffix}")
+            if companion.exists():
+                os.rename(companion, Path(f"{target}{suffix}"))
+    except OSError as exc:
+        raise ProjectReadOnlyError(f"Cannot move the damaged {db_path} aside: {exc.strerror or exc}") from None
+    return target
+
+
+def _status_from(value: Any, path: str, db_path: Path) -> ImageStatus:
+    try:
+        return ImageStatus(value)
+    except ValueError:
+        raise DamagedRowError(f"{path}: unknown status {value!r} in {db_path}; the image's annotations are left "
+                              "as they are") from None
+
+
+def _object_from_row(row: tuple, path: str, db_path: Path) -> AnnotatedObject:
+    """One stored object, checked: anything malformed is a DamagedRowError naming the image and the row."""
+    object_id, label, provenance, score, shape, version = row
+    try:
+        if not isinstance(label, str) or not label.strip():
+            raise ValueError(f"label {label!r} is not a name")
+        if score is not None and (not isinstance(score, (int, float)) or not math.isfinite(score)):
+            raise ValueError(f"score {score!r} is not a number")
+        if not isinstance(version, int):
+            raise ValueError(f"version {version!r} is not an integer")
+        try:
+            provenance = Provenance(provenance)
+        except ValueError:
+            raise ValueError(f"unknown provenance {provenance!r}") from None
+        if not isinstance(shape, str):
+            raise ValueError("the shape is not JSON text")
+        parsed = shape_from_json(shape)
+        if not all(np.isfinite(ring).all() for polygon in parsed.polygons for ring in (polygon.exterior, *polygon.holes)):
+            raise ValueError("the shape has vertices that are not finite numbers")
+    except (ValueError, TypeError, KeyError, IndexError, RecursionError) as exc:
+        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise DamagedRowError(f"{path}: object {object_id} in {db_path} is damaged ({reason}); the image's "
+                              "annotations are left as they are") from None
+    return AnnotatedObject(label=label, shape=parsed, provenance=provenance,
+                           score=None if score is None else float(score), id=int(object_id), version=version)
 
 
 def _translate(exc: sqlite3.Error, db_path: Path) -> ProjectStoreError:
@@ -344,7 +565,7 @@ def _translate(exc: sqlite3.Error, db_path: Path) -> ProjectStoreError:
             "Open a copy of the images in a folder you can write to."
         )
     if "not a database" in lowered or "malformed" in lowered:
-        return ProjectStoreError(f"{db_path} is damaged or not a Protolabel database ({text})")
+        return DamagedProjectError(f"{db_path} is damaged or not a Protolabel database ({text})")
     if "disk" in lowered and ("full" in lowered or "i/o" in lowered):
         return ProjectStoreError(f"Cannot write {db_path}: {text}. Free some disk space and retry.")
     return ProjectStoreError(f"{db_path}: {text}")
