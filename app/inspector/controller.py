@@ -12,11 +12,12 @@ from PySide6.QtCore import QObject, QThreadPool, Signal
 from app.inspector.overlays import CanvasOverlay
 from app.inspector.region_tool import RegionTool
 from app.qt_bridge import MainThreadInvoker
-from segmentation.geometry.polygons import mask_to_shape
 from segmentation.geometry.shapes import Shape
 from segmentation.inspection.cache import NO_OBJECT, InferenceCacheError, InferenceRecord
 from segmentation.inspection.live import LiveMask
-from segmentation.inspection.state import Availability, InspectorState
+from segmentation.inspection.reasons import not_kept_reason
+from segmentation.inspection.state import Availability, DetectionKey, InspectorState
+from segmentation.project.autolabel import DUPLICATE_IOU
 from segmentation.project.document import Change
 from segmentation.project.project import Project
 from segmentation.project.records import AnnotatedObject, ImageStatus, Provenance
@@ -53,6 +54,8 @@ class InspectorController(QObject):
         self._syncing = False
         self.candidates: dict[float, dict[int, Shape]] = {}  # region run -> {row: shape in the image} offered
         self.regions: dict[float, tuple[int, int, int, int]] = {}  # region run -> its rectangle
+        self._reasons: dict[tuple, str] = {}  # why a detection is no object, per detection and rule inputs
+        self._applied: dict[DetectionKey, tuple[str, int, Shape, object]] = {}  # image, object, shape, coefficients
         projects.project_opened.connect(self._bind)
         projects.project_closed.connect(lambda: self._bind(None))
         projects.image_shown.connect(self._on_image_shown)
@@ -67,6 +70,7 @@ class InspectorController(QObject):
         return self.projects.project
 
     def _bind(self, project: Project | None) -> None:
+        self._applied.clear()
         if self._bound is not None:
             old, slot = self._bound
             old.inference.events.stored.disconnect(slot)
@@ -77,6 +81,7 @@ class InspectorController(QObject):
             self._bound = (project, slot)
 
     def _on_image_shown(self, name: str | None) -> None:
+        self._reasons.clear()
         if self._document_bound is not None:
             self._document_bound.events.changed.disconnect(self._on_document_changed)
             self._document_bound = None
@@ -88,7 +93,10 @@ class InspectorController(QObject):
             self._load(name)
 
     def _on_document_changed(self, change) -> None:
-        """An object was added, edited, deleted or restored: what is offered for adding may change."""
+        """An object was added, edited, deleted or restored: what is offered for adding (and why a detection
+        is no object) may change, and an undone or redone Apply changes what the object's coefficients are."""
+        self._reasons.clear()
+        self._sync_applied()
         self.candidates_changed.emit()
         self._show_region(self.state.record)
 
@@ -163,18 +171,37 @@ class InspectorController(QObject):
             self._syncing = False
 
     def describe_detection(self, record: InferenceRecord, row: int) -> str:
-        """How a detection stands against the document: an object, offered for adding, or neither."""
+        """How a detection stands against the document: an object, offered for adding, or neither (and why);
+        an unapplied coefficient edit is named too."""
+        text = self._standing(record, row)
+        if self.state.has_pending_edit(record, row):
+            text += " · edited, not applied"
+        return text
+
+    def _standing(self, record: InferenceRecord, row: int) -> str:
         object_id = int(record.object_ids[row])
         document = self._document()
         if object_id != NO_OBJECT and document is not None and object_id in document:
             return f"object {object_id}"
+        if object_id != NO_OBJECT:
+            return "object deleted"
         if row in self.candidates.get(record.created, {}):
             return "new: can be added"
-        if record.region and record.created in self.candidates:
-            return "duplicate of an object"
-        if record.region:
-            return "not added" if object_id == NO_OBJECT else "object deleted"
-        return "not kept" if object_id == NO_OBJECT else "object deleted"
+        return f"{'not added' if record.region else 'not kept'}: {self.why_not_kept(record, row)}"
+
+    def why_not_kept(self, record: InferenceRecord, row: int) -> str:
+        """The auto-label rule that leaves detection `row` out, with the project's mapping and threshold."""
+        project, document = self.project, self._document()
+        if project is None or document is None:
+            return "no image open"
+        threshold = float(self.autolabel.options.score_threshold)
+        key = (record.created, int(row), threshold, repr(project.class_mapping))
+        if key not in self._reasons:
+            objects = [(o.id, o.shape) for o in document.objects]
+            self._reasons[key] = not_kept_reason(
+                record, int(row), objects, label_for=project.class_mapping.label_for, score_threshold=threshold,
+                duplicate_iou=DUPLICATE_IOU, tolerance=POLYGON_TOLERANCE)
+        return self._reasons[key]
 
     def addable(self, record: InferenceRecord | None, row: int | None) -> bool:
         """A detection that is no (living) object of the image can be added."""
@@ -324,10 +351,7 @@ class InspectorController(QObject):
         if offered is not None:
             return offered
         window = LiveMask(record.prototypes, record.boxes_rel[row], record.frame_size).compute(record.coefficients[row])
-        if window.empty:
-            return Shape(())
-        return mask_to_shape(window.mask, tolerance=POLYGON_TOLERANCE).translated(
-            record.origin[0] + window.x0, record.origin[1] + window.y0)
+        return window.to_shape(record.origin, tolerance=POLYGON_TOLERANCE)
 
     def _label_for(self, record: InferenceRecord, row: int) -> str:
         name = record.label(row)
@@ -401,13 +425,31 @@ class InspectorController(QObject):
             applied = self.editing.apply(document.edit_shape(object_id, shape, "Edit mask in inspector"))
             if applied is None:
                 return False
-            state.reset()
+            self._remember_applied(object_id)
             self.message.emit(f"Object {object_id} now follows the edited mask (Ctrl+Z undoes)")
             return True
         added = self.add_detections([state.detection], {state.detection: shape}, "Add edited detection")
         if added:
-            state.reset()
+            self._remember_applied(added[0])
         return bool(added)
+
+    def _remember_applied(self, object_id: int) -> None:
+        """The object now has the edited mask: the inspector shows those coefficients for it (and forgets
+        them while an undo takes the shape away, shows them again on redo)."""
+        document = self._document()
+        key = self.state.mark_applied()
+        if key is None or document is None or object_id not in document:
+            return
+        self._applied[key] = (self.project.current_name, object_id, document.get(object_id).shape,
+                              self.state.baseline_coefficients)
+
+    def _sync_applied(self) -> None:
+        document, name = self._document(), None if self.project is None else self.project.current_name
+        for key, (image, object_id, shape, coefficients) in self._applied.items():
+            if image != name or document is None:
+                continue
+            holds = object_id in document and document.get(object_id).shape == shape
+            self.state.set_applied(key, coefficients if holds else None)
 
     def reset(self) -> None:
         self.state.reset()

@@ -223,6 +223,21 @@ class CoefficientChart(QWidget):
             self.clicked.emit(j)
 
 
+class WheelSafeSlider(QSlider):
+    """A slider the mouse wheel moves only once it has focus (a click or Tab gives it): scrolling the panel
+    over a column of sliders must not edit a coefficient. Unfocused, the wheel goes on to the scroll area."""
+
+    def __init__(self, orientation: Qt.Orientation, parent=None) -> None:
+        super().__init__(orientation, parent)
+        self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
+
+    def wheelEvent(self, event) -> None:  # noqa: N802
+        if self.hasFocus():
+            super().wheelEvent(event)
+        else:
+            event.ignore()
+
+
 class CoefficientSliders(QWidget):
     """One slider per coefficient (with its value and a "zero" button), rows in the chart's order."""
 
@@ -246,7 +261,7 @@ class CoefficientSliders(QWidget):
             j = len(self.sliders)
             name = QLabel(f"#{j}")
             name.setMinimumWidth(28)
-            slider = QSlider(Qt.Orientation.Horizontal)
+            slider = WheelSafeSlider(Qt.Orientation.Horizontal)
             slider.setObjectName(f"coefficient_slider_{j}")
             slider.setRange(-SLIDER_STEPS, SLIDER_STEPS)
             slider.setPageStep(SLIDER_STEPS // 10)

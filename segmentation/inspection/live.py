@@ -14,6 +14,8 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from segmentation.geometry.polygons import DEFAULT_MIN_AREA, mask_to_shape
+from segmentation.geometry.shapes import Shape
 from segmentation.yolact.masks import _axis_sampling, crop_bounds
 
 
@@ -35,6 +37,15 @@ class MaskWindow:
         rows, cols = self.mask.shape
         out[self.y0:self.y0 + rows, self.x0:self.x0 + cols] = self.mask
         return out
+
+    def to_shape(self, origin: tuple[int, int] = (0, 0), tolerance: float = 1.0,
+                 min_area: float = DEFAULT_MIN_AREA) -> Shape:
+        """The mask as polygons in image coordinates (`origin`: the frame's (x0, y0) in the image); empty
+        when the mask is. The one path from a detection's mask to the shape an object would get."""
+        if self.empty:
+            return Shape(())
+        shape = mask_to_shape(self.mask, tolerance=tolerance, min_area=min_area)
+        return shape.translated(origin[0] + self.x0, origin[1] + self.y0)
 
 
 class LiveMask:

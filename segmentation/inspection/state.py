@@ -1,7 +1,9 @@
 """The prototype inspector's state: a Qt-free model that views observe (psygnal events) and change.
 
 It holds the current image's cached model runs, which run and detection are selected, the
-edited coefficients, and the display choices (prototype scaling, enlarged prototype, sort
+edited coefficients (unapplied edits are kept per detection, never dropped by selecting another one;
+applied ones become that detection's baseline while its object keeps the applied shape), and the
+display choices (prototype scaling, enlarged prototype, sort
 order, leakage view). Everything a view draws is computed from it by the methods below.
 """
 
@@ -13,7 +15,6 @@ import numpy as np
 import torch
 from psygnal import Signal, SignalGroup
 
-from segmentation.geometry.polygons import mask_to_shape
 from segmentation.geometry.shapes import Shape
 from segmentation.inspection.assembly import (
     MaskStages,
@@ -26,6 +27,8 @@ from segmentation.inspection.live import LiveMask, MaskWindow
 from segmentation.yolact.masks import crop_masks
 
 COEFFICIENT_LIMIT = 1.0  # coefficients come out of tanh; editing stays in the range the model can produce
+
+DetectionKey = tuple[float, int]  # (run's `created`, detection row): a detection across refreshes and images
 
 
 class Availability(str, Enum):
@@ -56,6 +59,7 @@ class InspectorEvents(SignalGroup):
     record_changed = Signal(object)  # the selected run, InferenceRecord | None
     detection_changed = Signal(object)  # selected detection index | None
     coefficients_changed = Signal(object)  # the coefficients now shown (edited or not), [k] | None
+    pending_changed = Signal()  # the set of detections holding unapplied edits changed
     scaling_changed = Signal(object)  # ScalingMode
     enlarged_changed = Signal(object)  # prototype index shown over the image | None
     sort_changed = Signal(object)  # SortMode
@@ -74,6 +78,8 @@ class InspectorState:
         self.record_index: int | None = None
         self.detection: int | None = None
         self._edited: np.ndarray | None = None
+        self._pending: dict[DetectionKey, np.ndarray] = {}  # unapplied edits of detections not selected now
+        self._applied: dict[DetectionKey, np.ndarray] = {}  # coefficients whose mask the detection's object has
         self.scaling = ScalingMode.PER_PROTOTYPE
         self.enlarged: int | None = None
         self.sort = SortMode.VALUE
@@ -111,6 +117,7 @@ class InspectorState:
             self._restore(*keep)
 
     def _set_inference(self, inference: ImageInference | None) -> None:
+        self._stash()
         self.inference = inference
         self.events.inference_changed.emit(inference)
         first = None
@@ -147,6 +154,7 @@ class InspectorState:
             self._select_record(index)
 
     def _select_record(self, index: int | None) -> None:
+        self._stash()
         self.record_index = index
         self.enlarged = None
         self.events.record_changed.emit(self.record)
@@ -162,8 +170,12 @@ class InspectorState:
             self._select_detection(index)
 
     def _select_detection(self, index: int | None) -> None:
+        self._stash()
         self.detection = index
-        self._edited = None
+        key = self.detection_key
+        self._edited = None if key is None else self._pending.pop(key, None)
+        if key is not None and self._edited is not None:
+            self.events.pending_changed.emit()
         self.events.detection_changed.emit(index)
         self.events.coefficients_changed.emit(self.coefficients)
 
@@ -183,20 +195,89 @@ class InspectorState:
             return None
         return int(record.object_ids[i])
 
+    @property
+    def detection_key(self) -> DetectionKey | None:
+        record, i = self.record, self.detection
+        return None if record is None or i is None else (record.created, i)
+
+    def _stash(self) -> None:
+        """The selected detection is about to change: keep its unapplied edit for when it is selected again."""
+        key = self.detection_key
+        if key is not None and self.edited:
+            self._pending[key] = self._edited
+            self._edited = None
+            self.events.pending_changed.emit()
+
+    def has_pending_edit(self, record: InferenceRecord, row: int) -> bool:
+        """Whether detection `row` of `record` holds an unapplied edit (selected or not)."""
+        key = (record.created, int(row))
+        return key in self._pending or (key == self.detection_key and self.edited)
+
+    @property
+    def pending_count(self) -> int:
+        """Detections with unapplied edits, the selected one included."""
+        return len(self._pending) + int(self.edited)
+
     # ---------------------------------------------------------------- coefficients
     @property
     def original_coefficients(self) -> np.ndarray | None:
+        """The model's own coefficients of the selected detection."""
         record, i = self.record, self.detection
         return None if record is None or i is None else record.coefficients[i]
 
     @property
+    def baseline_coefficients(self) -> np.ndarray | None:
+        """What the selected detection's object has: the applied coefficients, else the model's."""
+        key = self.detection_key
+        if key is not None and key in self._applied:
+            return self._applied[key]
+        return self.original_coefficients
+
+    @property
     def coefficients(self) -> np.ndarray | None:
-        """The coefficients now in effect: the edited ones, else the detection's own."""
-        return self._edited if self._edited is not None else self.original_coefficients
+        """The coefficients now in effect: the edited ones, else the baseline (applied, else the model's)."""
+        return self._edited if self._edited is not None else self.baseline_coefficients
 
     @property
     def edited(self) -> bool:
-        return self._edited is not None and not np.array_equal(self._edited, self.original_coefficients)
+        """An unapplied edit: the coefficients in effect differ from what the object has."""
+        return self._edited is not None and not np.array_equal(self._edited, self.baseline_coefficients)
+
+    @property
+    def applied(self) -> bool:
+        """The selected detection's object has the mask of edited coefficients (Apply was used)."""
+        key = self.detection_key
+        return key is not None and key in self._applied
+
+    @property
+    def differs_from_model(self) -> bool:
+        """The coefficients in effect are not the model's (what Reset undoes)."""
+        coeffs = self.coefficients
+        return coeffs is not None and not np.array_equal(coeffs, self.original_coefficients)
+
+    def mark_applied(self) -> DetectionKey | None:
+        """The coefficients in effect are now the selected detection's object's mask: they become its baseline."""
+        key, coeffs = self.detection_key, self.coefficients
+        if key is None or coeffs is None:
+            return None
+        self.set_applied(key, np.array(coeffs, np.float32, copy=True))
+        return key
+
+    def set_applied(self, key: DetectionKey, coefficients: np.ndarray | None) -> None:
+        """Record (or forget, None) the coefficients a detection's object was applied with; undo and redo of
+        the apply call this so the inspector shows what the object really has."""
+        if coefficients is None:
+            changed = self._applied.pop(key, None) is not None
+        else:
+            previous = self._applied.get(key)
+            changed = previous is None or not np.array_equal(previous, coefficients)
+            self._applied[key] = coefficients
+        if key == self.detection_key:
+            if self._edited is not None and not self.edited:
+                self._edited = None
+            if changed:
+                self.events.coefficients_changed.emit(self.coefficients)
+                self.events.pending_changed.emit()
 
     def set_coefficient(self, j: int, value: float) -> None:
         current = self.coefficients
@@ -205,20 +286,34 @@ class InspectorState:
         value = float(np.clip(value, -COEFFICIENT_LIMIT, COEFFICIENT_LIMIT))
         if current[j] == np.float32(value):
             return
+        was_edited = self.edited
         edited = current.copy()
         edited[j] = value
         self._edited = edited
         self.events.coefficients_changed.emit(edited)
+        if self.edited != was_edited:
+            self.events.pending_changed.emit()
 
     def zero_prototype(self, j: int) -> None:
         """Take prototype j out of this mask."""
         self.set_coefficient(j, 0.0)
 
     def reset(self) -> None:
-        """Back to the detection's own coefficients."""
+        """Back to the model's own coefficients (after an Apply this is an edit: Apply puts the model's mask back)."""
+        original = self.original_coefficients
+        target = None if original is None or np.array_equal(original, self.baseline_coefficients) else original.copy()
+        if (self._edited is None) != (target is None) or (
+                target is not None and not np.array_equal(self._edited, target)):
+            self._edited = target
+            self.events.coefficients_changed.emit(self.coefficients)
+            self.events.pending_changed.emit()
+
+    def discard(self) -> None:
+        """Drop the selected detection's unapplied edit: back to what its object has."""
         if self._edited is not None:
             self._edited = None
             self.events.coefficients_changed.emit(self.coefficients)
+            self.events.pending_changed.emit()
 
     # ---------------------------------------------------------------- display choices
     def set_scaling(self, mode: ScalingMode) -> None:
@@ -321,8 +416,6 @@ class InspectorState:
     def edited_shape(self, tolerance: float = 1.0) -> Shape:
         """The mask now in effect as polygons in image coordinates (empty when the mask is empty)."""
         window = self.live_mask()
-        if window is None or window.empty:
+        if window is None:
             return Shape(())
-        record = self.record
-        shape = mask_to_shape(window.mask, tolerance=tolerance)
-        return shape.translated(record.origin[0] + window.x0, record.origin[1] + window.y0)
+        return window.to_shape(self.record.origin, tolerance=tolerance)

@@ -142,13 +142,23 @@ def test_moving_a_slider_changes_the_mask_on_the_canvas_and_apply_is_undoable(
     iou = np.logical_and(shape_to_mask(saved.shape, 96, 96), after).sum() / np.logical_or(
         shape_to_mask(saved.shape, 96, 96), after).sum()
     assert iou > 0.9
-    assert not state.edited and not dock.reset_button.isEnabled()
+    # the inspector now shows what the object has (the applied coefficients), not the model's mask
+    assert not state.edited and state.applied and state.coefficients[j] == pytest.approx(value)
+    np.testing.assert_array_equal(state.live_mask().full(record.frame_size), after)
+    assert not dock.apply_button.isEnabled() and dock.reset_button.isEnabled()  # Reset: back to the model's
 
-    # undo with the keyboard: the model's polygons and provenance come back
+    # undo with the keyboard: the model's polygons and provenance come back, and so do its coefficients
     QTest.keyClick(window, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
     with ProjectStore.open(photo_folder) as store:
         restored = {o.id: o for o in store.objects("astronaut.png")}[target.id]
     assert restored.shape == target.shape and restored.provenance is Provenance.AUTO
+    assert not state.applied and not state.edited
+    np.testing.assert_array_equal(state.coefficients, record.coefficients[row])
+    # redo: the applied coefficients are shown again
+    QTest.keyClick(window, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier)
+    assert state.applied and state.coefficients[j] == pytest.approx(value)
+    QTest.keyClick(window, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+    assert not state.applied
 
     # zero a prototype, then reset
     dock.sliders._zeros[j].click()

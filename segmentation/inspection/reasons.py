@@ -1,0 +1,65 @@
+"""Why a detection of a model run is no object of the image, in words for the inspector's list.
+
+Auto-labeling leaves a detection out for one of these rules, checked in the order it applies them:
+its class is filtered out by the project's class mapping, its score is not above the score
+threshold, its mask is empty or only specks once traced, or it covers an object already there (a
+person's object, or the object another detection became). The rules' parameters come from the
+caller (the project's mapping and thresholds), so this module states them once without owning them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+from segmentation.geometry.polygons import DEFAULT_MIN_AREA, shape_to_geometry
+from segmentation.geometry.shapes import Shape
+from segmentation.inspection.cache import InferenceRecord
+from segmentation.inspection.live import LiveMask
+
+
+def detection_shape(record: InferenceRecord, row: int, tolerance: float = 1.0,
+                    min_area: float = DEFAULT_MIN_AREA) -> Shape:
+    """Detection `row`'s mask (its own coefficients) as polygons in image coordinates."""
+    window = LiveMask(record.prototypes, record.boxes_rel[row], record.frame_size).compute(record.coefficients[row])
+    return window.to_shape(record.origin, tolerance=tolerance, min_area=min_area)
+
+
+def best_overlap(shape: Shape, objects: Sequence[tuple[int, Shape]]) -> tuple[int, float] | None:
+    """(object id, IoU) of the object `shape` overlaps most by area, or None when it overlaps none."""
+    geometry = shape_to_geometry(shape).buffer(0)
+    if geometry.is_empty:
+        return None
+    best: tuple[int, float] | None = None
+    for object_id, other_shape in objects:
+        other = shape_to_geometry(other_shape).buffer(0)
+        if other.is_empty or not geometry.intersects(other):
+            continue
+        union = geometry.union(other).area
+        iou = geometry.intersection(other).area / union if union > 0 else 0.0
+        if iou > 0 and (best is None or iou > best[1]):
+            best = (int(object_id), float(iou))
+    return best
+
+
+def not_kept_reason(record: InferenceRecord, row: int, objects: Sequence[tuple[int, Shape]], *,
+                    label_for: Callable[[str], str | None], score_threshold: float, duplicate_iou: float,
+                    tolerance: float = 1.0) -> str:
+    """One short phrase saying why detection `row` is no object: 'class "x" is filtered out',
+    'score 0.12 is not above the threshold 0.30', 'mask empty or only specks', 'duplicate of object 7
+    (IoU 0.83)', or 'matches no object' when none of the rules explains it (e.g. a run made for
+    inspection only, whose detections are linked to objects by overlap)."""
+    name = record.label(row)
+    if label_for(name) is None:
+        return f'class "{name}" is filtered out (Class Filter and Mapping)'
+    score = float(record.scores[row])
+    if score <= score_threshold:
+        return f"score {score:.2f} is not above the threshold {score_threshold:.2f}"
+    shape = detection_shape(record, row, tolerance=tolerance)
+    if shape.is_empty():
+        return "mask empty or only specks"
+    overlap = best_overlap(shape, objects)
+    if overlap is not None and overlap[1] > duplicate_iou:
+        return f"duplicate of object {overlap[0]} (IoU {overlap[1]:.2f})"
+    if overlap is not None:
+        return f"matches no object (best: object {overlap[0]}, IoU {overlap[1]:.2f})"
+    return "matches no object"
