@@ -10,6 +10,7 @@ from segmentation.geometry.polygons import (
     shape_from_rle,
     shape_to_coco_polygons,
     shape_to_mask,
+    shape_to_mask_crop,
     shape_to_rle,
 )
 from segmentation.geometry.shapes import Polygon, Shape
@@ -27,5 +28,6 @@ __all__ = [
     "shape_from_rle",
     "shape_to_coco_polygons",
     "shape_to_mask",
+    "shape_to_mask_crop",
     "shape_to_rle",
 ]

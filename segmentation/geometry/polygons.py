@@ -23,14 +23,23 @@ from shapely.geometry import MultiPolygon
 from shapely.geometry import Polygon as ShapelyPolygon
 from shapely.geometry.polygon import orient
 
-from segmentation.geometry.rle import mask_to_rle, rle_area, rle_counts, rle_crop, rle_from_crop, rle_to_mask, str_counts
+from segmentation.geometry.rle import (
+    mask_to_rle,
+    rle_area,
+    rle_counts,
+    rle_crop,
+    rle_from_crop,
+    rle_to_mask,
+    rle_window,
+    str_counts,
+)
 from segmentation.geometry.shapes import Polygon, Shape
 
 __all__ = [
     "DEFAULT_MIN_AREA", "DEFAULT_MIN_IOU", "DEFAULT_TOLERANCE", "geometry_to_shape", "make_shape_valid",
     "mask_to_geometry", "mask_to_rle", "mask_to_shape", "ring_area", "rle_area", "rle_counts", "rle_to_mask",
     "shape_area", "shape_bbox", "shape_from_coco_polygons", "shape_from_rle", "shape_to_coco_polygons",
-    "shape_to_geometry", "shape_to_mask", "shape_to_rle",
+    "shape_to_geometry", "shape_to_mask", "shape_to_mask_crop", "shape_to_rle",
 ]
 
 DEFAULT_TOLERANCE = 1.0  # pixels of Douglas-Peucker simplification
@@ -312,7 +321,22 @@ def shape_to_mask(shape: Shape, height: int, width: int) -> np.ndarray:
     box = _pixel_box(shape, height, width)
     if box is not None:
         x0, y0, x1, y1 = box
-        mask[y0:y1, x0:x1] = _rasterise(shape.translated(-x0, -y0), y1 - y0, x1 - x0)
+        mask[y0:y1, x0:x1] = _rasterise(shape, height, width, box)
+    return mask
+
+
+def shape_to_mask_crop(shape: Shape, height: int, width: int, box: tuple[int, int, int, int]) -> np.ndarray:
+    """Pixels [y0:y1, x0:x1] of `shape_to_mask(shape, height, width)`, bool [y1 - y0, x1 - x0], at the
+    cost of the box (a training image with many objects never needs a full-size mask per object)."""
+    x0, y0, x1, y1 = box
+    if not (0 <= x0 <= x1 <= width and 0 <= y0 <= y1 <= height):
+        raise ValueError(f"box {box} is not inside the {width}x{height} image")
+    mask = np.zeros((y1 - y0, x1 - x0), bool)
+    covered = _pixel_box(shape, height, width)
+    if covered is not None:
+        cx0, cy0, cx1, cy1 = max(covered[0], x0), max(covered[1], y0), min(covered[2], x1), min(covered[3], y1)
+        if cx1 > cx0 and cy1 > cy0:
+            mask[cy0 - y0 : cy1 - y0, cx0 - x0 : cx1 - x0] = _rasterise(shape, height, width, (cx0, cy0, cx1, cy1))
     return mask
 
 
@@ -329,8 +353,7 @@ def shape_to_rle(shape: Shape, height: int, width: int) -> dict:
     box = _pixel_box(shape, height, width)
     if box is None:
         return rle_from_crop(np.zeros((0, 0), bool), 0, 0, height, width)
-    x0, y0, x1, y1 = box
-    return rle_from_crop(_rasterise(shape.translated(-x0, -y0), y1 - y0, x1 - x0), x0, y0, height, width)
+    return rle_from_crop(_rasterise(shape, height, width, box), box[0], box[1], height, width)
 
 
 def _bridged_ring(shape: Shape) -> list[float]:
@@ -366,21 +389,27 @@ def _pixel_box(shape: Shape, height: int, width: int) -> tuple[int, int, int, in
     return (x0, y0, x1, y1) if x1 > x0 and y1 > y0 else None
 
 
-def _rasterise(shape: Shape, height: int, width: int) -> np.ndarray:
-    """bool [height, width]: pycocotools rasterisation of each part, minus that part's holes."""
+def _rasterise(shape: Shape, height: int, width: int, box: tuple[int, int, int, int]) -> np.ndarray:
+    """bool [y1 - y0, x1 - x0]: the box of the pycocotools rasterisation of each part, minus that part's holes.
+
+    pycocotools is given the image's own coordinates and size, never a shifted crop: it rounds
+    each vertex as (int)(5 * x + 0.5), which is not shift-invariant in floating point
+    (5 * 12.1 rounds up, 5 * (12.1 - 10) down), so only the full coordinates give COCO's pixels.
+    Its RLE costs the outline, not the image; `rle_window` then decodes only the box.
+    """
     exteriors = [_flat(p.exterior) for p in shape.polygons if len(p.exterior) >= 3]
     if not shape.has_holes:
-        rle = mask_utils.merge(mask_utils.frPyObjects(exteriors, height, width))
-        return mask_utils.decode(rle).astype(bool)
+        return rle_window(mask_utils.merge(mask_utils.frPyObjects(exteriors, height, width)), *box)
     # Holes are subtracted per part, so an island inside another part's hole survives.
-    mask = np.zeros((height, width), bool)
+    x0, y0, x1, y1 = box
+    mask = np.zeros((y1 - y0, x1 - x0), bool)
     for p in shape.polygons:
         if len(p.exterior) < 3:
             continue
-        part = mask_utils.decode(mask_utils.frPyObjects([_flat(p.exterior)], height, width))[:, :, 0].astype(bool)
+        part = rle_window(mask_utils.frPyObjects([_flat(p.exterior)], height, width)[0], *box)
         part_holes = [_flat(h) for h in p.holes if len(h) >= 3]
         if part_holes:
-            part &= ~mask_utils.decode(mask_utils.merge(mask_utils.frPyObjects(part_holes, height, width))).astype(bool)
+            part &= ~rle_window(mask_utils.merge(mask_utils.frPyObjects(part_holes, height, width)), *box)
         mask |= part
     return mask
 

@@ -95,6 +95,47 @@ def rle_crop(rle: dict) -> tuple[np.ndarray, int, int] | None:
     return cv2.transpose(columns).view(bool), x0, y0
 
 
+def rle_window(rle: dict, x0: int, y0: int, x1: int, y1: int) -> np.ndarray:
+    """bool [y1 - y0, x1 - x0]: pixels [y0:y1, x0:x1] of a COCO RLE (compressed or not), from the
+    runs that reach the window only, so the cost follows the window and the object, not the image."""
+    height, width = (int(v) for v in rle["size"])
+    if not (0 <= x0 <= x1 <= width and 0 <= y0 <= y1 <= height):
+        raise ValueError(f"window {(x0, y0, x1, y1)} is not inside the {width}x{height} mask")
+    counts = rle_counts(rle)
+    if counts.size and (counts.min() < 0 or counts.sum() != height * width):
+        raise ValueError(f"RLE counts do not add up to {height}x{width} pixels")
+    window_h = y1 - y0
+    edges = np.cumsum(counts)[:-1] if counts.size else counts
+    starts, ends = edges[0::2], edges[1::2]
+    if ends.size < starts.size:
+        ends = np.append(ends, height * width)
+    # runs clipped to the window's columns (column-major: a run may span several columns)
+    starts, ends = np.maximum(starts, x0 * height), np.minimum(ends, x1 * height)
+    keep = ends > starts
+    start_col, start_row = np.divmod(starts[keep], height)
+    end_col, end_row = np.divmod(ends[keep] - 1, height)
+    end_row += 1
+    if not np.array_equal(start_col, end_col):  # split runs that go on into the next columns
+        spans = end_col - start_col + 1
+        first = np.repeat(np.cumsum(spans) - spans, spans)
+        col = np.repeat(start_col, spans) + np.arange(first.size) - first
+        start_row = np.where(col == np.repeat(start_col, spans), np.repeat(start_row, spans), 0)
+        end_row = np.where(col == np.repeat(end_col, spans), np.repeat(end_row, spans), height)
+        start_col = col
+    # one piece per run and column, rows clipped to the window's; the pieces are in column-major
+    # order, so the window's column-major buffer is alternately background and piece
+    r0, r1 = np.clip(start_row, y0, y1) - y0, np.clip(end_row, y0, y1) - y0
+    nonempty = r1 > r0
+    base = (start_col[nonempty] - x0) * window_h
+    bounds = np.empty(2 * base.size + 2, np.int64)
+    bounds[0], bounds[-1] = 0, (x1 - x0) * window_h
+    bounds[1:-1:2], bounds[2:-1:2] = base + r0[nonempty], base + r1[nonempty]
+    values = np.zeros(bounds.size - 1, np.uint8)
+    values[1::2] = 1
+    columns = np.repeat(values, np.diff(bounds)).reshape(x1 - x0, window_h)
+    return cv2.transpose(columns).view(bool) if columns.size else np.zeros((window_h, x1 - x0), bool)
+
+
 def rle_from_crop(crop: np.ndarray, x0: int, y0: int, height: int, width: int) -> dict:
     """Compressed RLE of a full height x width mask that is `crop` at (x0, y0) and empty elsewhere."""
     # COCO RLE runs over the mask in column-major order, starting with a run of zeros. Pad
