@@ -4,7 +4,10 @@ The COCO reader accepts what our export writes and what other tools write (polyg
 holes, iscrowd, bbox-only rectangles). Here each object is rasterised with pycocotools
 (holes cut out) inside its own box only, so a large photo with many objects never needs
 one full-size mask per object. Crowd objects are kept apart: they are not training
-targets, but anchors on them are not punished as background either (as the original).
+targets, but anchors on them are not punished as background either (as the original);
+`crowd_as_objects=True` trains on them as ordinary objects (CVAT-style exports mark every
+mask iscrowd 1). Image paths are resolved under the images folder and a file name that
+leads outside it (`..`, an absolute path elsewhere, a symlink) is refused, never opened.
 """
 
 from __future__ import annotations
@@ -12,13 +15,13 @@ from __future__ import annotations
 import math
 import os
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
 
 from segmentation.coco import CocoDataset, CocoFormatError, CocoImage, read_coco
-from segmentation.geometry.polygons import shape_to_mask
+from segmentation.geometry.polygons import shape_to_mask_crop
 from segmentation.geometry.shapes import Shape
 from segmentation.images import ImageReadError, read_image
 
@@ -68,10 +71,11 @@ class TrainingImages:
     """
 
     def __init__(self, dataset: CocoDataset, image_dir: str | os.PathLike, class_names: Sequence[str] | None = None,
-                 source: str = "") -> None:
-        self.dataset = dataset
+                 source: str = "", *, crowd_as_objects: bool = False) -> None:
+        self.dataset = _crowds_as_objects(dataset) if crowd_as_objects else dataset
         self.image_dir = Path(image_dir)
         self.source = source or "COCO data"
+        self.crowd_as_objects = crowd_as_objects
         self.class_names = tuple(dataset.category_names if class_names is None else class_names)
         if not self.class_names:
             raise DatasetError(f"{self.source}: no categories, nothing to train")
@@ -84,7 +88,8 @@ class TrainingImages:
                 f"{self.source}: categories {unknown} are not among the training classes {list(self.class_names)}"
             )
         self._class_of = np.array([index[name] for name in dataset.category_names], dtype=np.int64)
-        missing = [img.file_name for img in dataset.images if not (self.image_dir / img.file_name).is_file()]
+        self._paths = _resolve_image_paths(dataset.images, self.image_dir, self.source)
+        missing = [img.file_name for img, path in zip(dataset.images, self._paths) if not path.is_file()]
         if missing:
             more = f" and {len(missing) - MAX_LISTED} more" if len(missing) > MAX_LISTED else ""
             raise DatasetError(
@@ -94,7 +99,7 @@ class TrainingImages:
 
     @classmethod
     def from_file(cls, coco_path: str | os.PathLike, image_dir: str | os.PathLike,
-                  class_names: Sequence[str] | None = None) -> TrainingImages:
+                  class_names: Sequence[str] | None = None, *, crowd_as_objects: bool = False) -> TrainingImages:
         """Read a COCO file; any problem becomes a DatasetError naming the file."""
         try:
             dataset = read_coco(coco_path)
@@ -102,7 +107,7 @@ class TrainingImages:
             raise DatasetError(str(exc)) from None
         except OSError as exc:
             raise DatasetError(f"{coco_path}: cannot read ({exc.strerror or exc})") from None
-        return cls(dataset, image_dir, class_names, source=str(coco_path))
+        return cls(dataset, image_dir, class_names, source=str(coco_path), crowd_as_objects=crowd_as_objects)
 
     def __len__(self) -> int:
         return len(self.dataset.images)
@@ -116,19 +121,42 @@ class TrainingImages:
         return self.dataset.import_notes
 
     def path(self, index: int) -> Path:
-        return self.image_dir / self.dataset.images[index].file_name
+        """The image file (symlinks resolved), checked to lie inside the images folder."""
+        return self._paths[index]
 
     def has_objects(self, index: int) -> bool:
         """True when the image has at least one non-crowd object with an outline (a training target)."""
         inst = self.dataset.images[index].instances
         return any(not inst.crowd[i] and not inst.shapes[i].is_empty() for i in range(len(inst)))
 
+    def crowd_counts(self) -> tuple[int, int]:
+        """(crowd objects with an outline, images holding them): what training leaves out
+        (none with crowd_as_objects)."""
+        per_image = [sum(1 for i in range(len(img.instances))
+                         if img.instances.crowd[i] and not img.instances.shapes[i].is_empty())
+                     for img in self.dataset.images]
+        return sum(per_image), sum(1 for n in per_image if n)
+
+    def trainable_indices(self) -> list[int]:
+        """Indices of the images that have a training target; DatasetError saying why when none has."""
+        found = [i for i in range(len(self)) if self.has_objects(i)]
+        if found:
+            return found
+        message = f"{self.source}: no training image has an object to learn from"
+        objects, images = self.crowd_counts()
+        if objects:
+            message += (f": its {objects} object(s) in {images} image(s) are all crowd regions (iscrowd 1, as "
+                        "CVAT-style exports mark every mask), which training leaves out; to learn from them as "
+                        "ordinary objects use --crowd-as-objects (crowd_as_objects=True)")
+        raise DatasetError(message)
+
     def subset(self, indices: Sequence[int]) -> TrainingImages:
         """The same data restricted to some images (same class list)."""
         images = [self.dataset.images[i] for i in indices]
         dataset = CocoDataset(self.dataset.categories, images, self.dataset.info, self.dataset.licenses,
                               self.dataset.import_notes)
-        return TrainingImages(dataset, self.image_dir, self.class_names, self.source)
+        return TrainingImages(dataset, self.image_dir, self.class_names, self.source,
+                              crowd_as_objects=self.crowd_as_objects)
 
     def read(self, index: int) -> np.ndarray:
         """The image as BGR uint8, checked against the size the COCO file gives."""
@@ -162,7 +190,7 @@ class TrainingImages:
             if inst.crowd[i]:
                 crowd_boxes.append(box)
                 continue
-            mask = _rasterise(shape, box)
+            mask = _rasterise(shape, box, height, width)
             if mask is None:
                 continue
             boxes.append(box)
@@ -177,6 +205,37 @@ class TrainingImages:
         )
 
 
+def _crowds_as_objects(dataset: CocoDataset) -> CocoDataset:
+    """The dataset with every crowd region an ordinary object, so training, validation and the
+    evaluation's ground truth all count them as objects."""
+    images = [
+        replace(img, instances=img.instances.with_fields(crowd=np.zeros(len(img.instances), bool)))
+        if img.instances.crowd.any() else img
+        for img in dataset.images
+    ]
+    return CocoDataset(dataset.categories, images, dataset.info, dataset.licenses, dataset.import_notes)
+
+
+def _resolve_image_paths(images: Sequence[CocoImage], image_dir: Path, source: str) -> list[Path]:
+    """The real path of each image: relative names under `image_dir`, absolute ones as they are;
+    DatasetError naming every name that resolves (symlinks followed) outside `image_dir`."""
+    root = os.path.realpath(image_dir)
+    paths, outside = [], []
+    for img in images:
+        name = (img.source_name or img.file_name).replace("\\", "/")
+        real = os.path.realpath(os.path.join(root, name))  # an absolute name replaces root
+        if os.path.commonpath([root, real]) != root:
+            outside.append(img.source_name or img.file_name)
+        paths.append(Path(real))
+    if outside:
+        more = f" and {len(outside) - MAX_LISTED} more" if len(outside) > MAX_LISTED else ""
+        raise DatasetError(
+            f"{source}: {len(outside)} image file name(s) lead outside the images folder {image_dir} and are "
+            f"not read: {', '.join(map(repr, outside[:MAX_LISTED]))}{more}"
+        )
+    return paths
+
+
 def _clipped_box(shape: Shape, width: int, height: int) -> tuple[float, float, float, float] | None:
     x1, y1, x2, y2 = shape.bounds()
     x1, x2 = max(0.0, x1), min(float(width), x2)
@@ -186,11 +245,11 @@ def _clipped_box(shape: Shape, width: int, height: int) -> tuple[float, float, f
     return (x1, y1, x2, y2)
 
 
-def _rasterise(shape: Shape, box: tuple[float, float, float, float]) -> ObjectMask | None:
-    """The shape's mask inside its integer box (pycocotools' polygon rule, holes cut out)."""
+def _rasterise(shape: Shape, box: tuple[float, float, float, float], height: int, width: int) -> ObjectMask | None:
+    """The shape's mask inside its integer box (pycocotools' polygon rule on image coordinates, holes cut out)."""
     x0, y0 = int(np.floor(box[0])), int(np.floor(box[1]))
     x1, y1 = int(np.ceil(box[2])), int(np.ceil(box[3]))
-    mask = shape_to_mask(shape.translated(-x0, -y0), y1 - y0, x1 - x0)
+    mask = shape_to_mask_crop(shape, height, width, (x0, y0, x1, y1))
     if not mask.any():
         return None
     return ObjectMask(x0, y0, mask)
