@@ -2,21 +2,26 @@
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
-from PySide6.QtCore import QObject, QSettings, QThreadPool, Signal
+from PySide6.QtCore import QObject, QRunnable, QSettings, QThreadPool, Signal
+from PySide6.QtWidgets import QMessageBox
 
 from app.canvas.view import CanvasView
 from app.qt_bridge import MainThreadInvoker
 from app.undo import UndoHistory
+from segmentation.folders import is_image_name, walk_folder
 from segmentation.images import ImageReadError, read_image
 from segmentation.project.project import Project
 from segmentation.project.selection import Selection
-from segmentation.project.store import ProjectStoreError
+from segmentation.project.store import DamagedProjectError, ProjectStore, ProjectStoreError, set_aside_damaged
 
 RECENT_KEY = "recent_folders"
 MAX_RECENT = 10
+SCAN_GRACE_S = 0.5  # a folder walk that ends this soon opens the project before open_folder returns
 SYNC_READ_MAX_BYTES = 1_000_000  # smaller files decode in a few ms; larger ones are read in the thread pool
 
 
@@ -35,11 +40,66 @@ def _file_size(path: Path) -> int:
         return 0
 
 
+class _FolderScan(QRunnable):
+    """Walks a folder's images on a worker thread; the UI thread reads the result once `done` is set."""
+
+    def __init__(self, store: ProjectStore, invoker: MainThreadInvoker, report: Callable[[str], None]) -> None:
+        super().__init__()
+        self.setAutoDelete(False)  # the UI thread reads the result after run() returns
+        self.store = store  # opened (and only used) on the UI thread
+        self.folder = store.folder
+        self.names: list[str] | None = None
+        self.walk_unreadable: tuple[str, ...] = ()
+        self.error: str | None = None
+        self.done = threading.Event()
+        self.on_done: Callable[[_FolderScan], object] | None = None  # set when open_folder stopped waiting
+        self._cancelled = threading.Event()
+        self._invoker = invoker
+        self._report_text = report
+
+    def cancel(self) -> None:
+        self._cancelled.set()
+
+    def _progress(self, entries: int) -> None:
+        if self._cancelled.is_set():
+            raise _ScanCancelled
+        if self.on_done is not None:
+            self._invoker.call(self._report, entries)
+
+    def _report(self, entries: int) -> None:
+        if not self._cancelled.is_set():
+            self._report_text(f"Scanning {self.folder}: {entries:,} files and folders read…")
+
+    def run(self) -> None:
+        try:
+            walk = walk_folder(self.folder, keep=is_image_name, progress=self._progress)
+            self.names, self.walk_unreadable = list(walk.names), walk.unreadable
+        except _ScanCancelled:
+            self.error = "cancelled"
+        except Exception as exc:  # noqa: BLE001 the folder vanished or cannot be listed: a message, not a crash
+            self.error = str(exc)
+        self.done.set()
+        try:
+            self._invoker.call(self._deliver)
+        except RuntimeError:  # the window was closed while the walk ran: nobody is left to tell
+            pass
+
+    def _deliver(self) -> None:
+        """UI thread: hand the result over if open_folder stopped waiting (it closes a replaced scan's store)."""
+        if self.on_done is not None:
+            self.on_done(self)
+
+
+class _ScanCancelled(Exception):
+    pass
+
+
 class ProjectController(QObject):
     """Owns the open Project; shows its current image on the canvas."""
 
     project_opened = Signal(object)  # Project
     project_closed = Signal()
+    scan_started = Signal(str)  # folder being walked on a worker thread (a large folder)
     image_shown = Signal(object)  # name or None
     message = Signal(str)
     error = Signal(str)
@@ -54,14 +114,99 @@ class ProjectController(QObject):
         self.project: Project | None = None
         self._invoker = MainThreadInvoker(self)
         self._request = 0  # the newest image request; a slower, older read is dropped
+        self._scans = QThreadPool(self)  # folder walks (the UI thread never walks a folder)
+        self._scan: _FolderScan | None = None  # the walk whose project opens when it ends
+        self._live_scans: set[_FolderScan] = set()
 
     # ---------------------------------------------------------------- folders
     def open_folder(self, folder: str | Path) -> bool:
-        """Open a folder; a read-only or locked folder gives a message, and the current project stays open."""
+        """Open a folder; a read-only, locked or damaged store gives a message, and the current project stays open.
+
+        The folder is walked on a worker thread. A walk that ends within SCAN_GRACE_S opens the
+        project before this returns (so an ordinary folder opens as if synchronously); a longer one
+        reports progress through `message` and opens the project when it ends. Returns False when
+        the folder cannot be opened at all, True when it is open or being scanned.
+        """
         folder = Path(folder).expanduser()
+        store = self._open_store(folder)
+        if store is None:
+            return False
+        self._cancel_scan()
+        scan = _FolderScan(store, self._invoker, self.message.emit)
+        self._scan = scan
+        self._live_scans.add(scan)  # the Python object must outlive its run on the worker thread
+        self._scans.start(scan)
+        if scan.done.wait(SCAN_GRACE_S):
+            return self._finish_scan(scan)
+        self.message.emit(f"Scanning {store.folder}…")
+        self.scan_started.emit(str(store.folder))
+        scan.on_done = self._finish_scan  # the worker hands the result to the UI thread
+        if scan.done.is_set():  # it ended between the wait and the line above
+            scan.on_done = None
+            return self._finish_scan(scan)
+        return True
+
+    @property
+    def scanning(self) -> bool:
+        """A folder walk is running; its project opens when it ends."""
+        return self._scan is not None
+
+    def wait_for_scan(self, timeout_ms: int = -1) -> None:
+        """Block until the running walk ends (for tests and shutdown); its result is delivered as usual."""
+        self._scans.waitForDone(timeout_ms)
+
+    def _open_store(self, folder: Path) -> ProjectStore | None:
+        """The folder's store, after asking to start over if project.db is damaged; None (error shown) if it cannot."""
         try:
-            project = Project.open(folder)
+            return ProjectStore.open(folder)
+        except DamagedProjectError as exc:
+            if not self._confirm_start_over(str(exc)):
+                self.error.emit(f"{exc}. The folder was not opened; the file was left as it is.")
+                return None
+            try:
+                kept = set_aside_damaged(folder)
+                store = ProjectStore.open(folder)
+            except (ProjectStoreError, OSError) as again:
+                self.error.emit(str(again))
+                return None
+            self.message.emit(f"Started a new project; the damaged database was kept as {kept}")
+            return store
         except (ProjectStoreError, OSError) as exc:
+            self.error.emit(str(exc))
+            return None
+
+    def _confirm_start_over(self, reason: str) -> bool:
+        """Ask before starting over: the damaged file is kept aside, never deleted."""
+        answer = QMessageBox.question(
+            self.canvas.window(),
+            "Damaged project database",
+            f"{reason}.\n\nStart a new, empty project for this folder? The damaged file is kept next to it, "
+            "renamed project.db.damaged-<date>, so nothing is deleted.",
+            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
+            QMessageBox.StandardButton.No,
+        )
+        return answer == QMessageBox.StandardButton.Yes
+
+    def _cancel_scan(self) -> None:
+        scan, self._scan = self._scan, None
+        if scan is not None:
+            scan.cancel()  # its store is closed when the worker reports back
+
+    def _finish_scan(self, scan: _FolderScan) -> bool:
+        """UI thread: the walk ended; open the project unless a newer request replaced it."""
+        self._live_scans.discard(scan)
+        if scan is not self._scan:
+            scan.store.close()
+            return False
+        self._scan = None
+        if scan.error is not None:
+            scan.store.close()
+            self.error.emit(f"Cannot read {scan.store.folder}: {scan.error}")
+            return False
+        try:
+            project = Project.from_store(scan.store, scan.names)
+        except (ProjectStoreError, OSError) as exc:
+            scan.store.close()
             self.error.emit(str(exc))
             return False
         self.close()
@@ -69,8 +214,13 @@ class ProjectController(QObject):
         project.events.current_changed.connect(self._show_current)
         self._remember(project.folder)
         self.project_opened.emit(project)
-        unreadable_note = ""
-        self.message.emit(f"Opened {project.folder}: {len(project.images):,} images{unreadable_note}")
+        notes = []
+        if scan.walk_unreadable:
+            notes.append(f"{len(scan.walk_unreadable):,} unreadable sub-folders skipped")
+        if project.images.unreadable:
+            notes.append(f"{len(project.images.unreadable):,} images with damaged annotations")
+        note = f" ({'; '.join(notes)})" if notes else ""
+        self.message.emit(f"Opened {project.folder}: {len(project.images):,} images{note}")
         if len(project.images):
             project.step(1)
         else:
@@ -78,6 +228,7 @@ class ProjectController(QObject):
         return True
 
     def close(self) -> None:
+        """Close the open project (a scan still running for another folder goes on)."""
         if self.project is None:
             return
         self.project.events.current_changed.disconnect(self._show_current)
@@ -129,6 +280,8 @@ class ProjectController(QObject):
         if request != self._request or project is None or project.current_name != name:
             return  # the user moved on while this image was being read
         document = project.document(name)
+        if document.damaged is not None:
+            self.message.emit(f"{document.damaged}")
         if image is None:
             project.images.mark_unreadable(name, error or "cannot read")
             self.canvas.show_image(None, document, self.selection, error=error)
