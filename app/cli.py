@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from segmentation.cli import build_parser, run_command
 
 GUI_COMMAND_MODULE = "app.gui_command"
-APP_COMMAND_MODULES = (GUI_COMMAND_MODULE, "app.doctor_command", "app.install_desktop")
+APP_COMMAND_MODULES = (GUI_COMMAND_MODULE, "app.doctor_command", "app.install_desktop", "app.self_test")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
