@@ -54,10 +54,23 @@ def test_soft_mask_thresholded_is_the_binary_mask_and_uncropped_reaches_further(
     np.testing.assert_allclose(edited[det.masks[i]], 0.5, atol=1e-6)  # sigmoid(0) inside the box
 
 
-def test_score_threshold_and_top_k(resnet50_checkpoint, small_images):
-    engine = YolactEngine(resnet50_checkpoint, device="cpu", settings=InferenceSettings(score_threshold=0.3, top_k=7))
-    det = engine.predict_image(small_images[0])
-    assert 0 < len(det) <= 7 and det.scores.min() > 0.3
+def test_score_threshold_and_top_k(resnet50_engine, small_images):
+    def run(**settings):
+        engine = YolactEngine.from_model(resnet50_engine.model, resnet50_engine.info,
+                                         settings=InferenceSettings(**settings))
+        return engine.predict_image(small_images[1])  # coffee: some of its 100 detections score under 0.3
+
+    everything = run(score_threshold=0.0, top_k=100)
+    above = everything.scores > 0.3
+    assert 3 < above.sum() < len(everything)  # the image has what both cuts need to show
+    thresholded = run(score_threshold=0.3, top_k=100)
+    np.testing.assert_array_equal(thresholded.scores, everything.scores[above])  # exactly those above 0.3
+    capped = run(score_threshold=0.3, top_k=3)  # top_k then keeps the best three of those
+    assert len(capped) == 3
+    np.testing.assert_array_equal(capped.scores, thresholded.scores[:3])
+    np.testing.assert_array_equal(capped.classes, thresholded.classes[:3])
+    np.testing.assert_array_equal(capped.masks, thresholded.masks[:3])
+    assert len(run(score_threshold=0.0, top_k=5)) == 5 < len(everything)
 
 
 @pytest.mark.parametrize("method", ["traditional", "cross_class"])
@@ -108,11 +121,24 @@ def test_yolact_plus_scores_are_rescored_by_mask_iou(small_images):
     assert np.all(np.diff(rescored.scores) <= 0)  # and the order follows the rescored scores
 
 
-def test_device_resolution():
-    assert resolve_device("cpu").type == "cpu"
-    assert resolve_device("auto").type == ("cuda" if torch.cuda.is_available() else "cpu")
-    if not torch.cuda.is_available():
-        with pytest.raises(ValueError, match="no CUDA device"):
+@pytest.mark.parametrize("gpus", [0, 2])
+def test_device_resolution(monkeypatch, gpus):
+    # Both machines are simulated, so each branch runs whatever this machine has.
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: gpus > 0)
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: gpus)
+    assert resolve_device("cpu") == torch.device("cpu")
+    assert resolve_device(torch.device("cpu")) == torch.device("cpu")
+    assert resolve_device("auto") == torch.device("cuda" if gpus else "cpu")
+    with pytest.raises(ValueError, match="unknown device 'gpu0'"):
+        resolve_device("gpu0")
+    with pytest.raises(ValueError, match="'meta' is not supported"):
+        resolve_device("meta")
+    if gpus:
+        assert resolve_device("cuda:1") == torch.device("cuda", 1)
+        with pytest.raises(ValueError, match="no CUDA device 2 .*cuda:0 to cuda:1"):
+            resolve_device("cuda:2")
+    else:
+        with pytest.raises(ValueError, match="no CUDA device is available"):
             resolve_device("cuda")
 
 
