@@ -1,7 +1,8 @@
 """Every command of the app with its shortcuts, in one table: menus, toolbar and the help overlay read it.
 
 Shortcuts follow labelme / X-AnyLabeling where they have one (D/A, Ctrl+J, Ctrl+N, Delete, Ctrl+S,
-Ctrl+F, Ctrl+Z). The issue adds I, Ctrl+B, T and Ctrl+E.
+Ctrl+F, Ctrl+Z, Ctrl+R for rectangles, Ctrl+C/V/D). The issue adds I, Ctrl+B, T and Ctrl+E; the editing
+tools add B (brush), E (eraser), Ctrl+Shift+R (ellipse) and Ctrl+M / Ctrl+Shift+M (merge / split).
 """
 
 from __future__ import annotations
@@ -48,6 +49,25 @@ ACTIONS: tuple[ActionSpec, ...] = (
     ActionSpec("draw_part", "Add Part or &Hole", ("Ctrl+Shift+N",),
                "Draw a ring for the selected object: inside it becomes a hole, outside a new part", "Edit",
                checkable=True),
+    ActionSpec("brush_mode", "&Brush", ("B",),
+               "Paint pixels onto the selected object (none selected: a new object); [ and ] change the radius",
+               "Edit", checkable=True),
+    ActionSpec("eraser_mode", "E&raser", ("E",),
+               "Erase pixels from the selected object (a stroke across it cuts it in two); [ and ] change the radius",
+               "Edit", checkable=True),
+    ActionSpec("rectangle_mode", "Create Rec&tangle", ("Ctrl+R",), "Drag a box: a new four-vertex object", "Edit",
+               checkable=True),
+    ActionSpec("ellipse_mode", "Create E&llipse", ("Ctrl+Shift+R",), "Drag a box: a new elliptic object", "Edit",
+               checkable=True),
+    ActionSpec("copy_objects", "&Copy Objects", ("Ctrl+C",), "Copy the selected objects", "Edit"),
+    ActionSpec("paste_objects", "&Paste Objects", ("Ctrl+V",),
+               "Paste the copied objects at the same place (on any image; clipped to it)", "Edit"),
+    ActionSpec("duplicate_objects", "D&uplicate Objects", ("Ctrl+D",), "Copy the selected objects beside themselves",
+               "Edit"),
+    ActionSpec("merge_objects", "&Merge Objects", ("Ctrl+M",),
+               "Make the selected objects of one class one object (its parts)", "Edit"),
+    ActionSpec("split_object", "&Split Object", ("Ctrl+Shift+M",), "Make each part of the selected object an object",
+               "Edit"),
     ActionSpec("delete_object", "&Delete Object", ("Delete",), "Delete the selected object", "Edit"),
     ActionSpec("change_class", "Change &Class…", ("Ctrl+L",), "Give the selected object another class", "Edit"),
     ActionSpec("verify_image", "Mark Image &Verified", ("V",), "Accept every object of this image as correct", "Edit"),
@@ -72,15 +92,23 @@ GESTURES: tuple[tuple[str, str], ...] = (
     ("Wheel", "Zoom in/out at the cursor"),
     ("Drag on empty space / middle drag", "Pan"),
     ("Click an object", "Select it; drag to move it"),
+    ("Ctrl+click an object", "Add it to or remove it from the selection (merge needs two)"),
     ("Drag a vertex", "Move it (selected object)"),
-    ("Alt+click or double-click an edge", "Insert a vertex there (and drag it)"),
+    ("Double-click or Ctrl+click an edge", "Insert a vertex there (Ctrl/Alt+drag: and move it)"),
     ("Shift+click a vertex", "Delete it"),
     ("Backspace", "While drawing: remove the last point; else delete the vertex under the mouse"),
-    ("Esc", "Cancel the polygon being drawn, or deselect"),
+    ("[ / ]", "Brush and eraser: smaller / larger radius (the circle at the cursor)"),
+    ("Esc", "Cancel the shape or stroke in progress; again: leave the tool for Edit Polygons; in editing: deselect"),
     ("Right click while drawing", "Remove the last point"),
 )
 
 MENU_ORDER = ("File", "Edit", "View", "Auto-label", "Help")
+
+# The canvas modes: one exclusive group of checked actions (action name -> mode); Esc returns to edit_mode.
+MODE_ACTIONS: dict[str, str] = {
+    "edit_mode": "edit", "draw_mode": "draw", "draw_part": "part", "rectangle_mode": "rectangle",
+    "ellipse_mode": "ellipse", "brush_mode": "brush", "eraser_mode": "eraser", "region_mode": "region",
+}
 
 
 def build_actions(parent: QWidget, handlers: Mapping[str, Callable]) -> dict[str, QAction]:

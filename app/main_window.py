@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from PySide6.QtCore import QSettings, Qt, QThreadPool
-from PySide6.QtGui import QIcon, QKeySequence
+from PySide6.QtGui import QActionGroup, QIcon, QKeySequence
 from PySide6.QtWidgets import (
     QFileDialog,
     QInputDialog,
@@ -16,7 +16,7 @@ from PySide6.QtWidgets import (
     QToolBar,
 )
 
-from app.actions import ACTIONS, MENU_ORDER, action_icon, build_actions
+from app.actions import ACTIONS, MENU_ORDER, MODE_ACTIONS, action_icon, build_actions
 from app.canvas.view import CanvasView
 from app.controllers.autolabel import AutoLabelController
 from app.controllers.editing import EditController
@@ -41,7 +41,8 @@ from segmentation.project.project import Project
 from segmentation.project.selection import Selection
 
 TOOLBAR_ACTIONS = ("open_folder", "previous_image", "next_image", None, "undo", "redo", None, "edit_mode", "draw_mode",
-                   "delete_object", "verify_image", None, "autolabel_image", "autolabel_all", "region_mode", None, "fit",
+                   "draw_part", "rectangle_mode", "ellipse_mode", "brush_mode", "eraser_mode", "delete_object",
+                   "verify_image", None, "autolabel_image", "autolabel_all", "region_mode", None, "fit",
                    "toggle_objects", "export_coco", "help")
 
 
@@ -115,10 +116,12 @@ class MainWindow(QMainWindow):
             "zoom_out": lambda: self.canvas.zoom_by(0.8),
             "toggle_objects": lambda hidden: self.canvas.set_objects_visible(not hidden),
             "help": self.help_overlay.toggle,
-            "edit_mode": lambda on: on and self._set_mode("edit"),
-            "draw_mode": lambda on: on and self._set_mode("draw"),
-            "draw_part": lambda on: on and self._set_mode("part"),
-            "region_mode": lambda on: on and self._set_mode("region"),
+            **{name: (lambda on, mode=mode: on and self._set_mode(mode)) for name, mode in MODE_ACTIONS.items()},
+            "copy_objects": self.editing.copy_selected,
+            "paste_objects": lambda: self.editing.paste(self.canvas.image_size_wh()),
+            "duplicate_objects": lambda: self.editing.duplicate_selected(self.canvas.image_size_wh()),
+            "merge_objects": self.editing.merge_selected,
+            "split_object": self.editing.split_selected,
             "delete_object": self.editing.delete_selected,
             "change_class": self.change_class,
             "verify_image": self.editing.verify,
@@ -157,9 +160,9 @@ class MainWindow(QMainWindow):
         self.view_menu.addSeparator()
         for dock in (self.file_dock, self.objects_dock, self.autolabel_dock):
             self.view_menu.addAction(dock.toggleViewAction())
-        modes = [self.actions_by_name[n] for n in ("edit_mode", "draw_mode", "draw_part", "region_mode")]
-        for action in modes:
-            action.triggered.connect(lambda checked, a=action: [m.setChecked(m is a) for m in modes])
+        self.mode_group = QActionGroup(self)  # exactly one mode is checked, and the toolbar shows which
+        for name in MODE_ACTIONS:
+            self.mode_group.addAction(self.actions_by_name[name])
 
     def _build_toolbar(self) -> None:
         toolbar = QToolBar("Tools", self)
@@ -191,6 +194,8 @@ class MainWindow(QMainWindow):
         c.shape_edited.connect(self.editing.edit_shape)
         c.polygon_drawn.connect(self.editing.polygon_drawn)
         c.delete_requested.connect(self.editing.delete)
+        c.stroke_painted.connect(self.editing.paint_stroke)
+        c.leave_mode_requested.connect(self.actions_by_name["edit_mode"].trigger)
         c.zoom_changed.connect(lambda s: self.zoom_label.setText(f"{s * 100:.0f}%"))
         p.project_opened.connect(self._on_project_opened)
         p.project_closed.connect(lambda: self._on_project_opened(None))
@@ -239,12 +244,10 @@ class MainWindow(QMainWindow):
 
     def _set_mode(self, mode: str) -> None:
         self.editing.add_to_selected = mode == "part"
-        if mode == "edit":
-            self.canvas.use_edit_tool()
-        elif mode == "region":
+        if mode == "region":
             self.inspector.use_region_tool()
         else:
-            self.canvas.use_draw_tool()
+            self.canvas.use_tool("draw" if mode == "part" else mode)
 
     # ---------------------------------------------------------------- commands
     def open_folder(self, folder: str | Path) -> bool:

@@ -115,13 +115,18 @@ class EditTool(CanvasTool):
                     self._drag = _VertexDrag(item.object_id, vertex, shape, shape, "Move vertex")
                 return True
             edge = se.nearest_edge(shape, xy, self._tolerance(EDGE_PICK_PX))
-            if edge is not None and modifiers & Qt.KeyboardModifier.AltModifier:
+            # Ctrl+click on an edge inserts a vertex (many Linux window managers take Alt+drag)
+            if edge is not None and modifiers & (Qt.KeyboardModifier.AltModifier | Qt.KeyboardModifier.ControlModifier):
                 new_shape, vertex = se.insert_vertex(shape, edge.edge, edge.point)
                 item.show_shape(new_shape)
                 self._drag = _VertexDrag(item.object_id, vertex, shape, new_shape, "Insert vertex", new_shape)
                 self.canvas.viewport().update()
                 return True
         hit = self.canvas.object_at(pos)
+        if modifiers & Qt.KeyboardModifier.ControlModifier:  # Ctrl+click adds to or removes from the selection
+            if hit is not None and self.canvas.selection is not None:
+                self.canvas.selection.set(self.canvas.selection.ids ^ {hit})
+            return True
         if hit is not None:
             self.canvas.selection.set([hit])
             target = self.canvas.items_by_id[hit]
@@ -304,7 +309,7 @@ class DrawTool(CanvasTool):
         if event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter):
             self.finish()
             return True
-        if event.key() == Qt.Key.Key_Escape:
+        if event.key() == Qt.Key.Key_Escape and self.points:
             self.cancel()
             return True
         if event.key() == Qt.Key.Key_Backspace:

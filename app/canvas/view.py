@@ -8,6 +8,7 @@ from PySide6.QtGui import QBrush, QColor, QFont, QPainter, QPixmap, QPixmapCache
 from PySide6.QtWidgets import QGraphicsPixmapItem, QGraphicsScene, QGraphicsTextItem, QGraphicsView
 
 from app.canvas.items import ObjectItem, bgr_to_qimage
+from app.canvas.paint_tools import MAX_RADIUS, MIN_RADIUS, BoxShapeTool, BrushTool
 from app.canvas.tools import CanvasTool, DrawTool, EditTool
 from app.colors import label_color
 from segmentation.project import shape_edits as se
@@ -17,6 +18,7 @@ from segmentation.project.selection import Selection
 MIN_SCALE, MAX_SCALE = 0.02, 64.0
 REBUILD_CHUNK = 10  # objects added per event-loop turn when a document reloads (keeps each UI block short)
 PIXMAP_CACHE_KB = 256 * 1024  # object item caches (QPixmapCache's default, 10 MB, thrashes at 200 objects)
+DEFAULT_BRUSH_RADIUS = 8.0  # image pixels
 
 
 class CanvasView(QGraphicsView):
@@ -25,6 +27,8 @@ class CanvasView(QGraphicsView):
     shape_edited = Signal(int, object, str)  # object id, new Shape, undo text
     polygon_drawn = Signal(object)  # ring (N, 2) float64, image pixels
     delete_requested = Signal(object)  # list of object ids
+    stroke_painted = Signal(object, object, bool)  # object id or None (a new object), BrushStroke, erase
+    leave_mode_requested = Signal()  # Esc with nothing to cancel in a tool other than the edit tool
     zoom_changed = Signal(float)
     cursor_moved = Signal(float, float)  # image coordinates under the mouse
 
@@ -53,6 +57,12 @@ class CanvasView(QGraphicsView):
         self._placeholder: QGraphicsTextItem | None = None
         self.edit_tool = EditTool(self)
         self.draw_tool = DrawTool(self)
+        self.brush_radius = DEFAULT_BRUSH_RADIUS
+        self.tools: dict[str, CanvasTool] = {
+            "edit": self.edit_tool, "draw": self.draw_tool,
+            "brush": BrushTool(self, erase=False), "eraser": BrushTool(self, erase=True),
+            "rectangle": BoxShapeTool(self, ellipse=False), "ellipse": BoxShapeTool(self, ellipse=True),
+        }
         self.tool: CanvasTool = self.edit_tool
 
     # ---------------------------------------------------------------- content
@@ -266,14 +276,21 @@ class CanvasView(QGraphicsView):
             super().mouseDoubleClickEvent(event)
 
     def keyPressEvent(self, event) -> None:  # noqa: N802
-        if not self.tool.key(event):
-            super().keyPressEvent(event)
+        if self.tool.key(event):
+            return
+        if event.key() == Qt.Key.Key_Escape and self.tool is not self.edit_tool:
+            self.leave_mode_requested.emit()  # Esc leaves any mode back to editing
+            return
+        super().keyPressEvent(event)
 
     def drawForeground(self, painter: QPainter, rect: QRectF) -> None:  # noqa: N802
         self.tool.paint(painter, max(self.scale_factor(), 1e-6))
 
-    def use_edit_tool(self) -> None:
-        self.set_tool(self.edit_tool)
+    def use_tool(self, name: str) -> None:
+        """Switch to a tool by name (`tools`: edit, draw, brush, eraser, rectangle, ellipse)."""
+        self.set_tool(self.tools[name])
 
-    def use_draw_tool(self) -> None:
-        self.set_tool(self.draw_tool)
+    def set_brush_radius(self, radius: float) -> None:
+        """The brush and eraser radius in image pixels (the cursor circle shows it)."""
+        self.brush_radius = float(min(max(radius, MIN_RADIUS), MAX_RADIUS))
+        self.viewport().update()

@@ -8,6 +8,8 @@ import numpy as np
 from PySide6.QtCore import QObject, Signal
 
 from app.undo import UndoHistory
+from segmentation.geometry.brush import BrushStroke, apply_stroke
+from segmentation.geometry.combine import clip_shape, merge_shapes, split_shape
 from segmentation.geometry.shapes import Polygon, Shape
 from segmentation.project import shape_edits as se
 from segmentation.project.document import Change
@@ -16,6 +18,7 @@ from segmentation.project.selection import Selection
 from segmentation.project.store import ProjectStoreError
 
 DEFAULT_LABEL = "object"
+DUPLICATE_OFFSET = 10.0  # image pixels: a duplicate lands beside its original, not hidden under it
 
 
 class EditController(QObject):
@@ -32,6 +35,7 @@ class EditController(QObject):
         self.history = history
         self.new_object_label = DEFAULT_LABEL
         self.add_to_selected = False  # draw tool adds a part/hole to the selected object
+        self.clipboard: list[tuple[str, Shape]] = []  # copied objects (class, shape), for any image
 
     def _document(self):
         project = self._project()
@@ -105,3 +109,100 @@ class EditController(QObject):
             return
         if self.apply(document.verify()) is not None:
             self.message.emit(f"Marked verified: {len(document)} objects")
+
+    # ---------------------------------------------------------------- brush, clipboard, merge and split
+    def paint_stroke(self, object_id: int | None, stroke: BrushStroke, erase: bool) -> None:
+        """A finished brush or eraser stroke: one undoable change of the object (or a new object)."""
+        document = self._document()
+        if document is None:
+            return
+        if object_id is None or object_id not in document:
+            if erase:
+                self.message.emit("Select an object first to erase from it")
+                return
+            shape = apply_stroke(None, stroke, erase=False)
+            if shape.is_empty():
+                return
+            applied = self.apply(document.add_object(self.new_object_label, shape, "Brush (new object)"))
+            if applied is not None:
+                self.selection.set([applied.after[0].id])
+            return
+        old = document.get(object_id).shape
+        shape = apply_stroke(old, stroke, erase=erase)
+        if shape.is_empty():
+            self.apply(document.delete_objects([object_id]))
+        elif shape != old:
+            self.apply(document.edit_shape(object_id, shape, "Eraser stroke" if erase else "Brush stroke"))
+
+    def _selected_objects(self) -> list:
+        document = self._document()
+        if document is None:
+            return []
+        return [document.get(i) for i in sorted(self.selection.ids) if i in document]
+
+    def copy_selected(self) -> None:
+        objects = self._selected_objects()
+        if not objects:
+            self.message.emit("Nothing selected to copy")
+            return
+        self.clipboard = [(o.label, o.shape) for o in objects]
+        self.message.emit(f"Copied {len(objects)} object{'s' if len(objects) != 1 else ''}")
+
+    def paste(self, image_wh: tuple[int, int]) -> None:
+        """Add the copied objects at the same pixel coordinates, clipped to this image (one undo step)."""
+        if not self.clipboard:
+            self.message.emit("Nothing copied yet (Ctrl+C copies the selected objects)")
+            return
+        self._add_copies(self.clipboard, image_wh, "Paste")
+
+    def duplicate_selected(self, image_wh: tuple[int, int]) -> None:
+        objects = self._selected_objects()
+        if not objects:
+            self.message.emit("Nothing selected to duplicate")
+            return
+        copies = [(o.label, o.shape.translated(DUPLICATE_OFFSET, DUPLICATE_OFFSET)) for o in objects]
+        self._add_copies(copies, image_wh, "Duplicate")
+
+    def _add_copies(self, objects: list[tuple[str, Shape]], image_wh: tuple[int, int], verb: str) -> None:
+        document = self._document()
+        width, height = image_wh
+        if document is None or width <= 0 or height <= 0:
+            self.message.emit(f"{verb}: no image to add objects to")
+            return
+        clipped = [(label, clip_shape(shape, width, height)) for label, shape in objects]
+        kept = [(label, shape) for label, shape in clipped if not shape.is_empty()]
+        if not kept:
+            self.message.emit(f"{verb}: the objects lie outside this image")
+            return
+        text = f"{verb} {len(kept)} object{'s' if len(kept) != 1 else ''}"
+        applied = self.apply(document.add_objects(kept, text))
+        if applied is not None:
+            self.selection.set([o.id for o in applied.after])
+
+    def merge_selected(self) -> None:
+        """Two or more selected objects of one class become one object (its parts; overlaps united)."""
+        objects = self._selected_objects()
+        if len(objects) < 2:
+            self.message.emit("Select two or more objects to merge (Ctrl+click adds to the selection)")
+            return
+        if len({o.label for o in objects}) > 1:
+            self.message.emit("Only objects of one class can be merged")
+            return
+        document = self._document()
+        merged = merge_shapes([o.shape for o in objects])
+        applied = self.apply(document.merge_objects([o.id for o in objects], merged,
+                                                    f"Merge {len(objects)} objects"))
+        if applied is not None:
+            self.selection.set([applied.after[0].id])
+
+    def split_selected(self) -> None:
+        """A selected object of several parts becomes one object per part."""
+        objects = self._selected_objects()
+        if len(objects) != 1 or len(split_shape(objects[0].shape)) < 2:
+            self.message.emit("Select one object with several parts to split")
+            return
+        document = self._document()
+        parts = split_shape(objects[0].shape)
+        applied = self.apply(document.split_object(objects[0].id, parts, f"Split into {len(parts)} objects"))
+        if applied is not None:
+            self.selection.set([o.id for o in applied.after])
