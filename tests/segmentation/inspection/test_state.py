@@ -139,3 +139,35 @@ def test_selection_survives_a_refresh_of_the_same_run(state, record, make_record
     newer = ImageInference("a.png", (make_record(object_ids=(21, 22)),))
     state.set_inference("a.png", newer)  # another run: the detection of object 12 is gone
     assert state.detection is None
+
+
+def test_unapplied_edits_are_kept_per_detection(state, record):
+    state.select_detection(0)
+    state.set_coefficient(0, 0.1)
+    state.select_detection(1)  # another detection: the edit of detection 0 waits, it is not dropped
+    assert not state.edited and state.has_pending_edit(record, 0) and state.pending_count == 1
+    np.testing.assert_array_equal(state.coefficients, record.coefficients[1])
+    state.select_detection(None)
+    state.select_detection(0)
+    assert state.edited and state.coefficients[0] == pytest.approx(0.1)
+    state.discard()
+    assert not state.edited and not state.has_pending_edit(record, 0) and state.pending_count == 0
+
+
+def test_applied_coefficients_become_the_baseline_until_forgotten(state, record):
+    state.select_detection(0)
+    state.set_coefficient(0, 0.5)
+    key = state.mark_applied()
+    assert key == (record.created, 0)
+    assert state.applied and not state.edited and state.differs_from_model
+    assert state.coefficients[0] == pytest.approx(0.5)
+    state.select_detection(1)
+    state.select_detection(0)  # still the applied coefficients
+    assert state.coefficients[0] == pytest.approx(0.5)
+    state.reset()  # back to the model's: an edit against what the object has
+    assert state.edited and not state.differs_from_model
+    np.testing.assert_array_equal(state.coefficients, record.coefficients[0])
+    state.discard()
+    state.set_applied(key, None)  # the apply was undone
+    assert not state.applied and not state.edited
+    np.testing.assert_array_equal(state.coefficients, record.coefficients[0])
