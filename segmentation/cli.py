@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import math
 import sys
 
 # Each module defines `add_parser(subparsers)`, which registers a subcommand whose
@@ -28,10 +29,84 @@ def add_engine_arguments(parser: argparse.ArgumentParser, *, default_top_k: int 
     parser.add_argument("--weights", required=True, help="YOLACT checkpoint (.pth), official or fine-tuned")
     parser.add_argument("--config", default=None, help="config name (default: from the file name or its keys)")
     parser.add_argument("--device", default="auto", help="cpu, cuda, cuda:N or auto (default)")
-    parser.add_argument("--score-threshold", type=float, default=0.0, help="keep scores above this (default 0)")
-    parser.add_argument("--top-k", type=int, default=default_top_k, help="max detections per image")
+    parser.add_argument("--score-threshold", type=score_threshold, default=0.0,
+                        help="keep scores above this, in [0, 1] (default 0)")
+    parser.add_argument("--top-k", type=positive_int, default=default_top_k,
+                        help=f"max detections per image, at least 1 (default {default_top_k})")
     parser.add_argument("--nms", choices=("fast", "traditional", "cross_class"), default="fast",
                         help="NMS variant (default: fast, as the original's eval)")
+
+
+# Argument types shared by every command: a bad value is refused by argparse with one line
+# ("argument --top-k: must be an integer >= 1, got '-1'") and exit status 2, before any work.
+
+def _number(text: str, kind: type, what: str):
+    try:
+        value = kind(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be {what}, got {text!r}") from None
+    if kind is float and not math.isfinite(value):
+        raise argparse.ArgumentTypeError(f"must be {what}, got {text!r}")
+    return value
+
+
+def positive_int(text: str) -> int:
+    """An integer >= 1 (batch sizes, counts, --top-k)."""
+    value = _number(text, int, "an integer >= 1")
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be an integer >= 1, got {text!r}")
+    return value
+
+
+def non_negative_int(text: str) -> int:
+    """An integer >= 0 (intervals where 0 means 'never', worker counts)."""
+    value = _number(text, int, "an integer >= 0")
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be an integer >= 0, got {text!r}")
+    return value
+
+
+def positive_float(text: str) -> float:
+    """A finite number > 0 (learning rates)."""
+    value = _number(text, float, "a finite number > 0")
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"must be a finite number > 0, got {text!r}")
+    return value
+
+
+def non_negative_float(text: str) -> float:
+    """A finite number >= 0 (tolerances, clipping where 0 means 'off')."""
+    value = _number(text, float, "a finite number >= 0")
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be a finite number >= 0, got {text!r}")
+    return value
+
+
+def score_threshold(text: str) -> float:
+    """A score threshold in [0, 1] (NaN and infinities refused)."""
+    value = _number(text, float, "a number in [0, 1]")
+    if not 0 <= value <= 1:
+        raise argparse.ArgumentTypeError(f"must be a number in [0, 1], got {text!r}")
+    return value
+
+
+def fraction_below_one(text: str) -> float:
+    """A fraction in [0, 1) (validation split)."""
+    value = _number(text, float, "a number in [0, 1)")
+    if not 0 <= value < 1:
+        raise argparse.ArgumentTypeError(f"must be a number in [0, 1), got {text!r}")
+    return value
+
+
+def max_size(text: str) -> int:
+    """A network input size within the range a config accepts (see segmentation.yolact.config)."""
+    from segmentation.yolact.config import MAX_MAX_SIZE, MIN_MAX_SIZE
+
+    what = f"an integer from {MIN_MAX_SIZE} to {MAX_MAX_SIZE}"
+    value = _number(text, int, what)
+    if not MIN_MAX_SIZE <= value <= MAX_MAX_SIZE:
+        raise argparse.ArgumentTypeError(f"must be {what}, got {text!r}")
+    return value
 
 
 class CommandError(Exception):
@@ -52,12 +127,18 @@ def engine_from_args(args: argparse.Namespace):
 
 
 def run_command(args: argparse.Namespace) -> int:
-    """Run a parsed subcommand, turning a CommandError into its message and exit code 2."""
+    """Run a parsed subcommand, turning a CommandError (or an unusable output path) into its message
+    and exit code 2, and a failed final write into its message and exit code 1."""
+    from segmentation.output_paths import OutputPathError, OutputWriteError
+
     try:
         return int(args.func(args) or 0)
-    except CommandError as exc:
+    except (CommandError, OutputPathError) as exc:
         print(f"protolabel {args.command}: {exc}", file=sys.stderr)
         return 2
+    except OutputWriteError as exc:
+        print(f"protolabel {args.command}: {exc}", file=sys.stderr)
+        return 1
 
 
 def main(argv: list[str] | None = None) -> int:

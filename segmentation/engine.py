@@ -28,13 +28,26 @@ class InferenceSettings:
     nms: NmsSettings = field(default_factory=NmsSettings)
 
 
+SUPPORTED_DEVICES = "cpu, cuda, cuda:N or auto"
+
+
 def resolve_device(device: str | torch.device = "auto") -> torch.device:
-    """'auto' picks CUDA when present; an unavailable CUDA request is a clear error."""
+    """'auto' picks CUDA when present; an unknown or unavailable device is a ValueError saying which
+    devices exist (the one check behind every command's and the app's --device)."""
     if str(device) == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    device = torch.device(device)
-    if device.type == "cuda" and not torch.cuda.is_available():
-        raise ValueError("CUDA was requested but no CUDA device is available; use --device cpu or auto")
+    try:
+        device = torch.device(device)
+    except (RuntimeError, TypeError, ValueError):
+        raise ValueError(f"unknown device {str(device)!r}; use {SUPPORTED_DEVICES}") from None
+    if device.type not in ("cpu", "cuda"):
+        raise ValueError(f"device {str(device)!r} is not supported; use {SUPPORTED_DEVICES}")
+    if device.type == "cuda":
+        if not torch.cuda.is_available():
+            raise ValueError("CUDA was requested but no CUDA device is available; use --device cpu or auto")
+        if device.index is not None and device.index >= torch.cuda.device_count():
+            raise ValueError(f"there is no CUDA device {device.index} (this machine has "
+                             f"{torch.cuda.device_count()}: cuda:0 to cuda:{torch.cuda.device_count() - 1})")
     return device
 
 
@@ -70,6 +83,11 @@ class YolactEngine:
     @property
     def class_names(self) -> tuple[str, ...]:
         return self.info.class_names
+
+    @property
+    def category_ids(self) -> tuple[int, ...]:
+        """The COCO category id of each class (official ids for a COCO model, else 1..N)."""
+        return self.info.category_ids
 
     def predict(self, images: Sequence[np.ndarray]) -> list[Detections]:
         """Detections for each BGR uint8 image, in one forward pass."""

@@ -24,7 +24,9 @@ from segmentation.folders import is_image_name, walk_folder
 from segmentation.geometry.instances import Instances
 from segmentation.geometry.polygons import DEFAULT_MIN_AREA, DEFAULT_TOLERANCE
 from segmentation.images import ImageReadError, read_image
+from segmentation.output_paths import is_disk_error, write_with_fallback
 from segmentation.project.labels import ClassMapping
+from segmentation.yolact.classes import category_ids_for_labels
 
 if TYPE_CHECKING:  # the engine's modules pull in torch
     from segmentation.detections import Detections
@@ -55,6 +57,8 @@ class LabelReport:
     kept: int = 0
     failed: list[str] = field(default_factory=list)
     interrupted: bool = False
+    written: Path | None = None  # where the COCO file was written (a fallback when the output could not be)
+    note: str = ""  # one line when the output went to a fallback, else ''
 
 
 def scan_folder(folder: str | os.PathLike, *, exclude: Sequence[str | os.PathLike] = ()) -> FolderScan:
@@ -127,7 +131,10 @@ def prelabel_folder(
 
     Images in `existing` that are not relabeled are written back unchanged, including ones
     no longer on disk. Categories: the existing ones, then every label the mapping can
-    produce from the model's classes (so the category list does not depend on what was found).
+    produce from the model's classes (so the category list does not depend on what was found),
+    numbered by `category_ids_for_labels` (a COCO model's official ids, as `predict` writes).
+    When the final write fails for lack of space or permission, the file goes to a fallback
+    (`report.written`, `report.note`); OutputWriteError when no place could take it.
     """
     mapping = mapping or ClassMapping()
     batch_size = max(1, batch_size)
@@ -141,7 +148,10 @@ def prelabel_folder(
         model = load_model()
         state["model"] = model
         state["class_map"] = {name: mapping.label_for(name) for name in model.class_names}
-        state["dataset"] = state["dataset"].with_categories(mapping.project_labels(model.class_names))
+        labels = mapping.project_labels(model.class_names)
+        model_ids = getattr(model, "category_ids", None) or tuple(range(1, len(model.class_names) + 1))
+        ids = category_ids_for_labels(labels, model.class_names, model_ids)
+        state["dataset"] = state["dataset"].with_categories(labels, ids)
 
     def assemble() -> CocoDataset:
         dataset = state["dataset"]
@@ -183,12 +193,18 @@ def prelabel_folder(
             if progress is not None:
                 progress(done, len(paths), paths[done - 1][0])
             if new and time.monotonic() - last_save > save_every_s:
-                write_coco(out_path, assemble())
+                try:
+                    write_coco(out_path, assemble())
+                except OSError as exc:
+                    if not is_disk_error(exc):
+                        raise
+                    # keep labelling: the results stay in memory and the final write has fallbacks
                 last_save = time.monotonic()
     except KeyboardInterrupt:
         report.interrupted = True
     final = assemble()
     if new:
-        write_coco(out_path, final)
+        written = write_with_fallback(out_path, lambda path: write_coco(path, final))
+        report.written, report.note = written.path, written.note()
     report.kept = sum(1 for img in final.images if img.file_name not in new and len(img.instances))
     return report

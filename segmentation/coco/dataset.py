@@ -79,15 +79,20 @@ class CocoDataset:
         """No objects, for an image of this size, with this dataset's class names."""
         return Instances.empty((height, width), self.category_names)
 
-    def with_categories(self, names: Sequence[str]) -> CocoDataset:
-        """This dataset with categories for `names` appended where missing (new ids after the largest)."""
+    def with_categories(self, names: Sequence[str], ids: Sequence[int] | None = None) -> CocoDataset:
+        """This dataset with categories for `names` appended where missing: with the matching id of
+        `ids` when given and free (e.g. official COCO ids), else a new id after the largest."""
         existing = set(self.category_names)
-        next_id = max((c.id for c in self.categories), default=0) + 1
+        wanted = dict(zip(names, ids)) if ids is not None else {}
+        taken = {c.id for c in self.categories}
         added = []
         for name in dict.fromkeys(names):
             if name not in existing:
-                added.append(Category(next_id, name))
-                next_id += 1
+                new_id = wanted.get(name)
+                if new_id is None or new_id < 1 or new_id in taken:
+                    new_id = max(taken, default=0) + 1
+                added.append(Category(new_id, name))
+                taken.add(new_id)
         if not added:
             return self
         categories = self.categories + tuple(added)

@@ -13,6 +13,9 @@ import numpy as np
 from segmentation.cli import add_engine_arguments, engine_from_args
 from segmentation.files import atomic_write_bytes
 from segmentation.images import ImageReadError, read_image
+from segmentation.output_paths import check_output_dir, check_output_file, write_with_fallback
+
+OUTPUT_FILES = ("inspection.npz", "prototypes.png", "detections.png")
 
 
 def add_parser(subparsers) -> None:
@@ -54,6 +57,10 @@ def _png(image: np.ndarray) -> bytes:
 def run(args: argparse.Namespace) -> int:
     from segmentation.inspection.render import detections_overlay, prototype_grid
 
+    out = check_output_dir(args.out, inputs=[args.image, args.weights], what="--out folder")
+    if out.is_dir():
+        for name in OUTPUT_FILES:
+            check_output_file(out / name, inputs=[args.image, args.weights], what=f"--out folder's {name}")
     try:
         image = read_image(args.image)
     except ImageReadError as exc:
@@ -61,13 +68,19 @@ def run(args: argparse.Namespace) -> int:
         return 1
     engine = engine_from_args(args)
     det = engine.predict_image(image)
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
     buffer = io.BytesIO()
     np.savez_compressed(buffer, **inspection_arrays(det))
-    atomic_write_bytes(out / "inspection.npz", buffer.getvalue())
-    atomic_write_bytes(out / "prototypes.png", _png(prototype_grid(det.prototypes)))
-    atomic_write_bytes(out / "detections.png", _png(detections_overlay(image, det)))
+    contents = dict(zip(OUTPUT_FILES, (buffer.getvalue(), _png(prototype_grid(det.prototypes)),
+                                       _png(detections_overlay(image, det)))))
+
+    def write_all(folder: Path) -> None:
+        folder.mkdir(parents=True, exist_ok=True)
+        for name, data in contents.items():
+            atomic_write_bytes(folder / name, data)
+
+    written = write_with_fallback(out, write_all)
+    if written.fell_back:
+        print(f"protolabel inspect: {written.note()}", file=sys.stderr)
     print(f"{len(det)} detections, {det.prototypes.shape[2]} prototypes of "
-          f"{det.prototypes.shape[1]}x{det.prototypes.shape[0]} written to {out}", file=sys.stderr)
-    return 0
+          f"{det.prototypes.shape[1]}x{det.prototypes.shape[0]} written to {written.path}", file=sys.stderr)
+    return 1 if written.fell_back else 0

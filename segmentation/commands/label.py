@@ -17,10 +17,11 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from segmentation.cli import CommandError, add_engine_arguments, engine_from_args
+from segmentation.cli import CommandError, add_engine_arguments, engine_from_args, non_negative_float, positive_int
 from segmentation.coco.reader import CocoFormatError
 from segmentation.coco.validation import validate_coco
 from segmentation.coco.yolact_config import write_yolact_dataset_config
+from segmentation.output_paths import check_output_file
 from segmentation.prelabel import RelabelMode, images_to_label, load_existing, prelabel_folder, scan_folder
 from segmentation.project.labels import ClassMapping
 
@@ -43,8 +44,8 @@ def add_parser(subparsers) -> None:
     classes.add_argument("--class-map", default=None, metavar="FILE",
                          help='JSON file mapping model classes to labels, e.g. {"person": "pedestrian", "car": "car"}; '
                               "unlisted classes are dropped")
-    parser.add_argument("--batch-size", type=int, default=1, help="images per forward pass (default 1)")
-    parser.add_argument("--tolerance", type=float, default=1.0,
+    parser.add_argument("--batch-size", type=positive_int, default=1, help="images per forward pass (default 1)")
+    parser.add_argument("--tolerance", type=non_negative_float, default=1.0,
                         help="polygon simplification in pixels (default 1; 0 keeps the exact mask outline)")
     relabel = parser.add_mutually_exclusive_group()
     relabel.add_argument("--relabel-auto", action="store_true",
@@ -69,8 +70,9 @@ def run(args: argparse.Namespace) -> int:
     folder, out = Path(args.folder), Path(args.out)
     if not folder.is_dir():
         raise CommandError(f"{folder}: not a folder")
-    if args.batch_size < 1:
-        raise CommandError("--batch-size must be at least 1")
+    check_output_file(out, inputs=[folder, args.weights], what="--out file")
+    if args.yolact_config:
+        check_output_file(args.yolact_config, inputs=[folder, args.weights, out], what="--yolact-config file")
     try:
         existing = load_existing(out)
     except CocoFormatError as exc:
@@ -113,12 +115,16 @@ def run(args: argparse.Namespace) -> int:
         scan, out, todo, load_model, existing=existing, mapping=mapping,
         batch_size=args.batch_size, tolerance=args.tolerance, progress=progress, on_unreadable=progress.skipped,
     )
-    wrote = f"wrote {out}" if report.labeled else f"{out} unchanged"
+    wrote = f"wrote {report.written or out}" if report.labeled else f"{out} unchanged"
+    if report.note:
+        print(f"protolabel label: {report.note}", file=sys.stderr)
     print(f"{report.labeled} images labeled ({report.objects} objects), {report.kept} kept as they were, "
           f"{len(report.failed)} unreadable; {wrote}", file=sys.stderr)
     if report.interrupted:
         print("interrupted: the images labeled so far are saved; run again to continue", file=sys.stderr)
         return 130
+    if report.note:  # the file went to a fallback: the optional steps below read --out, so stop here
+        return 1
     status = _finish(args, out, folder)
     if status:
         return status

@@ -11,10 +11,11 @@ from pathlib import Path
 import numpy as np
 from pycocotools import mask as mask_utils
 
-from segmentation.cli import add_engine_arguments, engine_from_args
+from segmentation.cli import add_engine_arguments, engine_from_args, positive_int
 from segmentation.detections import Detections
 from segmentation.files import atomic_write_text
 from segmentation.images import ImageReadError, iter_image_files, read_image
+from segmentation.output_paths import check_output_file, write_with_fallback
 
 
 def add_parser(subparsers) -> None:
@@ -23,7 +24,7 @@ def add_parser(subparsers) -> None:
         description="Run YOLACT on images (or folders of images) and write one JSON object per detection.",
     )
     add_engine_arguments(parser)
-    parser.add_argument("--batch-size", type=int, default=1, help="images per forward pass (default 1)")
+    parser.add_argument("--batch-size", type=positive_int, default=1, help="images per forward pass (default 1)")
     parser.add_argument("--out", default=None, help="output JSON file (default: standard output)")
     parser.add_argument("inputs", nargs="+", metavar="IMAGE_OR_FOLDER")
     parser.set_defaults(func=run)
@@ -61,11 +62,14 @@ def expand_inputs(inputs: list[str]) -> Iterator[tuple[str, Path]]:
 
 
 def run(args: argparse.Namespace) -> int:
-    engine = engine_from_args(args)
     items = list(expand_inputs(args.inputs))
+    if args.out:
+        check_output_file(args.out, inputs=[*args.inputs, *(path for _, path in items), args.weights],
+                          what="--out file")
     if not items:
         print("protolabel predict: no images found in the given paths", file=sys.stderr)
         return 1
+    engine = engine_from_args(args)
     show_progress = len(items) > 1 or any(Path(i).is_dir() for i in args.inputs)
     records: list[dict] = []
     done = failed = 0
@@ -86,15 +90,19 @@ def run(args: argparse.Namespace) -> int:
         except ImageReadError as exc:
             failed += 1
             print(f"skipped: {exc}", file=sys.stderr)
-        if len(batch) >= max(1, args.batch_size):
+        if len(batch) >= args.batch_size:
             flush()
     if batch:
         flush()
     text = json.dumps(records)
+    fell_back = False
     if args.out:
-        atomic_write_text(args.out, text)
+        written = write_with_fallback(args.out, lambda path: atomic_write_text(path, text))
+        fell_back = written.fell_back
+        if fell_back:
+            print(f"protolabel predict: {written.note()}", file=sys.stderr)
     else:
         sys.stdout.write(text + "\n")
     if show_progress or failed:
         print(f"{done} images processed, {failed} skipped, {len(records)} detections", file=sys.stderr)
-    return 0 if done else 1
+    return 0 if done and not fell_back else 1

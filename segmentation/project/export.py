@@ -10,8 +10,10 @@ from pathlib import Path
 from segmentation.coco import Category, CocoDataset, CocoImage, write_coco
 from segmentation.geometry.instances import Instances
 from segmentation.images import ImageReadError, read_image
+from segmentation.output_paths import check_output_file, write_with_fallback
 from segmentation.project.records import ImageStatus
 from segmentation.project.store import ProjectStore
+from segmentation.yolact.classes import category_ids_for_labels
 
 EXPORTED_STATUSES = (ImageStatus.AUTO_LABELED, ImageStatus.EDITED, ImageStatus.VERIFIED)
 
@@ -22,6 +24,7 @@ class ExportSummary:
     images: int
     annotations: int
     skipped: tuple[str, ...]  # images that could not be read for their size, with the reason
+    note: str = ""  # one line when the file could not be written where asked and went to `path` instead
 
 
 def project_dataset(
@@ -38,7 +41,8 @@ def project_dataset(
     per_image = [(n, store.objects(n)) for n in names]
     used = dict.fromkeys(o.label for _, objects in per_image for o in objects)
     class_names = tuple(dict.fromkeys((*labels, *used)))
-    categories = tuple(Category(i + 1, name) for i, name in enumerate(class_names))
+    ids = category_ids_for_labels(class_names)  # COCO class names keep their official ids, as `label` writes
+    categories = tuple(Category(cat_id, name) for cat_id, name in zip(ids, class_names))
     index = {name: i for i, name in enumerate(class_names)}
     images, skipped = [], []
     for done, (name, objects) in enumerate(per_image, start=1):
@@ -71,7 +75,14 @@ def export_coco(
     labels: tuple[str, ...] = (),
     progress: Callable[[int, int], None] | None = None,
 ) -> ExportSummary:
-    """Write the COCO file atomically; category ids follow the project's label order (1..N)."""
+    """Write the COCO file atomically. Category ids: the official COCO ids when every label is a COCO
+    class name (as `protolabel label` writes for a COCO model), else 1..N in the project's label order.
+
+    The path is checked before any work (OutputPathError: missing or read-only folder, a folder);
+    when the write fails for lack of space or permission the file goes to a fallback (the
+    summary's `path` and `note` say where), OutputWriteError when no place could take it."""
+    check_output_file(path, what="export file")
     dataset, skipped = project_dataset(store, verified_only=verified_only, labels=labels, progress=progress)
-    data = write_coco(path, dataset)
-    return ExportSummary(Path(path), len(data["images"]), len(data["annotations"]), tuple(skipped))
+    written = write_with_fallback(path, lambda target: write_coco(target, dataset))
+    data = written.value
+    return ExportSummary(written.path, len(data["images"]), len(data["annotations"]), tuple(skipped), written.note())

@@ -31,6 +31,11 @@ from segmentation.yolact.config import YolactConfig
 
 STATE_FILE = "training_state.pt"
 STATE_VERSION = 1
+# What a state file must hold to be resumed, and of which type.
+STATE_KEYS: dict[str, type | tuple[type, ...]] = {
+    "iteration": int, "checkpoint": str, "config_name": str, "class_names": (list, tuple),
+    "optimizer": dict, "scaler": dict,
+}
 
 
 class ResumeError(Exception):
@@ -50,8 +55,15 @@ def save_checkpoint(model: nn.Module, class_names: Sequence[str], path: Path) ->
     state = OrderedDict((k, v.detach().to("cpu", copy=True)) for k, v in model.state_dict().items())
     buffer = io.BytesIO()
     torch.save(state, buffer)
-    atomic_write_text(sidecar_path(path), json.dumps(list(class_names), ensure_ascii=False) + "\n")
-    atomic_write_bytes(path, buffer.getvalue())
+    sidecar = sidecar_path(path)
+    sidecar_existed = sidecar.exists()
+    atomic_write_text(sidecar, json.dumps(list(class_names), ensure_ascii=False) + "\n")
+    try:
+        atomic_write_bytes(path, buffer.getvalue())
+    except BaseException:
+        if not sidecar_existed:  # no class names left behind without their weights
+            sidecar.unlink(missing_ok=True)
+        raise
     return path
 
 
@@ -94,6 +106,20 @@ def load_training_state(run_dir: Path) -> TrainingState:
         raise ResumeError(f"{path}: cannot read the training state ({str(exc).strip().splitlines()[0]})") from None
     if not isinstance(data, dict) or data.get("version") != STATE_VERSION:
         raise ResumeError(f"{path}: not a training state this version of protolabel writes")
+    missing = [key for key in STATE_KEYS if key not in data]
+    if missing:
+        raise ResumeError(f"{path}: the training state is incomplete (missing {', '.join(missing)}); it cannot be "
+                          "resumed: start a new run in another folder")
+    wrong = [key for key, kind in STATE_KEYS.items() if not isinstance(data[key], kind)]
+    if not wrong:
+        wrong = [key for key, bad in (
+            ("iteration", data["iteration"] < 0),
+            ("checkpoint", Path(data["checkpoint"]).name != data["checkpoint"]),  # a file in the run folder
+            ("class_names", not all(isinstance(n, str) for n in data["class_names"])),
+        ) if bad]
+    if wrong:
+        raise ResumeError(f"{path}: the training state is damaged (bad {', '.join(wrong)}); it cannot be resumed: "
+                          "start a new run in another folder")
     checkpoint = run_dir / data["checkpoint"]
     if not checkpoint.is_file():
         raise ResumeError(f"{path}: names the checkpoint {checkpoint.name}, which is missing")

@@ -25,6 +25,7 @@ from torch.utils.data import DataLoader
 
 from segmentation.engine import resolve_device
 from segmentation.files import atomic_write_text
+from segmentation.output_paths import OutputPathError, OutputWriteError, check_output_dir, write_with_fallback
 from segmentation.training.augment import TrainAugmentation
 from segmentation.training.batches import BatchOrder, IterationBatches
 from segmentation.training.checkpoints import (
@@ -52,6 +53,7 @@ from segmentation.training.progress import (
 from segmentation.training.schedule import STEP_FRACTIONS, LearningRateSchedule
 from segmentation.training.transfer import prepare_model
 from segmentation.yolact.checkpoint import CheckpointError, ModelInfo, load_yolact
+from segmentation.yolact.config import MAX_MAX_SIZE, MIN_MAX_SIZE
 from segmentation.yolact.model import Yolact
 from segmentation.yolact.transform import YolactTransform
 
@@ -94,6 +96,7 @@ class TrainOptions:
     augment: bool = True
     resume: bool = False
     seed: int = 0
+    crowd_as_objects: bool = False  # train on iscrowd=1 objects as ordinary objects (CVAT-style exports)
 
 
 @dataclass(frozen=True)
@@ -120,7 +123,7 @@ def train(options: TrainOptions, progress: Callable[[ProgressEvent], None] | Non
     """Run (or resume) a fine-tune as described by `options`; raises TrainingError for unusable input."""
     try:
         return _Run(options, progress or (lambda event: None), should_stop or (lambda: False)).run()
-    except (DatasetError, ResumeError) as exc:
+    except (DatasetError, ResumeError, OutputPathError, OutputWriteError) as exc:
         raise TrainingError(str(exc)) from None
 
 
@@ -133,7 +136,7 @@ class _Run:
         self.should_stop = should_stop
         try:
             self.device = resolve_device(options.device)
-        except (ValueError, RuntimeError) as exc:
+        except ValueError as exc:
             raise TrainingError(str(exc)) from None
         self.run_dir = Path(options.out)
         self.use_amp = options.amp and self.device.type == "cuda"
@@ -145,14 +148,20 @@ class _Run:
 
     def run(self) -> TrainResult:
         options = self.options
-        self.run_dir.mkdir(parents=True, exist_ok=True)
+        inputs = [p for p in (options.coco, options.val_coco, options.weights) if p is not None]
+        check_output_dir(self.run_dir, inputs=inputs, what="run folder (--out)")
+        try:
+            self.run_dir.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise TrainingError(f"{self.run_dir}: cannot create the run folder ({exc.strerror or exc})") from None
         if not options.resume and has_training_state(self.run_dir):
             raise TrainingError(f"{self.run_dir} already holds a training run; resume it (--resume) or choose "
                                 "another output folder")
         train_images, val_images = self._data()
         trainable = [i for i in range(len(train_images)) if train_images.has_objects(i)]
         if not trainable:
-            raise TrainingError(f"{options.coco}: no training image has an object to learn from")
+            raise TrainingError(f"{options.coco}: no training image has an object to learn from"
+                                + _crowd_hint(train_images, options.crowd_as_objects))
         if len(trainable) < len(train_images):
             self.emit(Note(f"{len(train_images) - len(trainable)} training image(s) without objects are not used"))
         model, info, start, state = self._model(train_images)
@@ -178,10 +187,10 @@ class _Run:
 
     def _data(self) -> tuple[TrainingImages, TrainingImages | None]:
         options = self.options
-        images = TrainingImages.from_file(options.coco, options.images)
+        images = TrainingImages.from_file(options.coco, options.images, **self._crowd_keyword())
         if options.val_coco is not None:
             train_part, val_part = images, TrainingImages.from_file(
-                options.val_coco, options.val_images or options.images, images.class_names)
+                options.val_coco, options.val_images or options.images, images.class_names, **self._crowd_keyword())
         elif options.val_split > 0:
             train_part, val_part = split_for_validation(images, options.val_split, options.seed)
             n = len(images)
@@ -197,6 +206,10 @@ class _Run:
         for note in images.import_notes:
             self.emit(Note(f"{options.coco}: {note}"))
         return train_part, (val_part if val_part is not None and len(val_part) else None)
+
+    def _crowd_keyword(self) -> dict[str, bool]:
+        """The dataset's `crowd_as_objects` keyword, passed only when asked for."""
+        return {"crowd_as_objects": True} if self.options.crowd_as_objects else {}
 
     def _model(self, images: TrainingImages) -> tuple[Yolact, ModelInfo, int, TrainingState | None]:
         options = self.options
@@ -287,12 +300,29 @@ class _Run:
     # ------------------------------------------------------------------ outputs
 
     def _checkpoint(self, iteration: int) -> Path:
-        path = self.run_dir / checkpoint_name(self.info.config, self.order.epoch_of(max(iteration - 1, 0)), iteration)
-        save_checkpoint(self.model, self.class_names, path)
-        save_training_state(self.run_dir, TrainingState(
-            iteration, path.name, self.info.config.name, tuple(self.class_names),
-            self.optimizer.state_dict(), self.scaler.state_dict() if self.use_amp else {},
-        ))
+        """Save weights and training state; when the run folder cannot take them (full disk,
+        read-only), save a resumable copy of the run in a fallback folder and stop with a TrainingError
+        saying where (the run folder keeps its previous checkpoint)."""
+        name = checkpoint_name(self.info.config, self.order.epoch_of(max(iteration - 1, 0)), iteration)
+        state = TrainingState(iteration, name, self.info.config.name, tuple(self.class_names),
+                              self.optimizer.state_dict(), self.scaler.state_dict() if self.use_amp else {})
+
+        def save(folder: Path) -> Path:
+            folder.mkdir(parents=True, exist_ok=True)
+            weights = save_checkpoint(self.model, self.class_names, folder / name)
+            try:
+                save_training_state(folder, state)
+            except OSError:
+                if weights != self.written:  # no weights left behind that no state names
+                    remove_checkpoint(weights)
+                raise
+            return weights
+
+        written = write_with_fallback(self.run_dir, save)
+        if written.fell_back:
+            raise TrainingError(f"{written.note()}; it is a resumable run: free space and continue it with "
+                                f"--out {written.path} --resume")
+        path = written.value
         if self.written is not None and self.written != path:
             remove_checkpoint(self.written)
         self.written, self.written_at = path, iteration
@@ -324,7 +354,10 @@ class _Run:
         data = {"config": self.info.config.name, "class_names": list(self.class_names),
                 "iterations": self.options.iterations, "evaluations": self.evaluations,
                 "final": final if final is not None and final["iteration"] == self.options.iterations else None}
-        atomic_write_text(self.run_dir / METRICS_FILE, json.dumps(data, indent=1) + "\n")
+        text = json.dumps(data, indent=1) + "\n"
+        written = write_with_fallback(self.run_dir / METRICS_FILE, lambda path: atomic_write_text(path, text))
+        if written.fell_back:
+            self.emit(Note(written.note()))
 
     def _load_metrics(self, start: int) -> None:
         path = self.run_dir / METRICS_FILE
@@ -333,6 +366,18 @@ class _Run:
             self.evaluations = [e for e in data.get("evaluations", []) if e.get("iteration", math.inf) <= start]
         except (OSError, ValueError, AttributeError):
             self.evaluations = []
+
+
+def _crowd_hint(images: TrainingImages, crowd_as_objects: bool) -> str:
+    """Why nothing is trainable when the objects are all crowd regions, and how to include them."""
+    if crowd_as_objects:
+        return ""
+    per_image = [int(sum(bool(c) for c in image.instances.crowd)) for image in images.images]
+    crowd = sum(per_image)
+    if not crowd:
+        return ""
+    return (f" ({crowd} object(s) in {sum(1 for n in per_image if n)} image(s) are marked iscrowd=1, which trains "
+            "them as regions to ignore; pass --crowd-as-objects to train on them as objects)")
 
 
 def _check_options(options: TrainOptions) -> None:
@@ -349,8 +394,8 @@ def _check_options(options: TrainOptions) -> None:
         problems.append(f"--lr-steps must be fractions of the run between 0 and 1, got {list(options.lr_steps)}")
     if options.log_every < 1:
         problems.append(f"--log-every must be at least 1, got {options.log_every}")
-    if options.max_size is not None and options.max_size < 64:
-        problems.append(f"--max-size must be at least 64, got {options.max_size}")
+    if options.max_size is not None and not MIN_MAX_SIZE <= options.max_size <= MAX_MAX_SIZE:
+        problems.append(f"--max-size must be from {MIN_MAX_SIZE} to {MAX_MAX_SIZE}, got {options.max_size}")
     if options.clip_grad_norm is not None and not options.clip_grad_norm > 0:
         problems.append(f"--clip-grad must be positive, got {options.clip_grad_norm}")
     if options.workers < 0:

@@ -13,7 +13,14 @@ import torch
 
 from segmentation.images import natural_key
 from segmentation.yolact.classes import COCO_CATEGORY_IDS, COCO_CLASSES
-from segmentation.yolact.config import CONFIGS, YolactConfig, config_for_name, config_name_from_filename
+from segmentation.yolact.config import (
+    CONFIGS,
+    MAX_MAX_SIZE,
+    MIN_MAX_SIZE,
+    YolactConfig,
+    config_for_name,
+    config_name_from_filename,
+)
 from segmentation.yolact.fpn import NUM_DOWNSAMPLE
 from segmentation.yolact.model import Yolact
 
@@ -79,17 +86,26 @@ def _drop_legacy_keys(state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]
 
 def infer_config(state: dict[str, torch.Tensor], path: str | Path | None = None, name: str | None = None) -> YolactConfig:
     """The config for a checkpoint: the name given, else the official file name, else from keys and shapes."""
-    if name is not None:
-        config = config_for_name(name)
-        if config is None:
-            raise CheckpointError(
-                f"unknown config {name!r}; known configs: {', '.join(CONFIGS)} (or <config>_im<size>, e.g. yolact_resnet50_im320)"
-            )
-    elif path is not None and (from_name := config_name_from_filename(path)) is not None:
-        config = config_for_name(from_name)
-    else:
-        config = _config_from_keys(state, path)
-    return config.with_num_classes(_num_classes(state, config, path))
+    try:
+        if name is not None:
+            config = config_for_name(name)
+            if config is None:
+                raise CheckpointError(
+                    f"unknown config {name!r}; known configs: {', '.join(CONFIGS)} (or <config>_im<size>, "
+                    f"e.g. yolact_resnet50_im320, size {MIN_MAX_SIZE} to {MAX_MAX_SIZE})"
+                )
+        elif path is not None and (from_name := config_name_from_filename(path)) is not None:
+            config = config_for_name(from_name)
+        else:
+            config = _config_from_keys(state, path)
+    except ValueError as exc:  # a known config at an input size out of range
+        source = f"config {name!r}" if name is not None else f"{path}: the config in the file name"
+        raise CheckpointError(f"{source}: {exc}") from None
+    num_classes = _num_classes(state, config, path)
+    if num_classes < 2:
+        raise CheckpointError(f"{path}: the checkpoint has no object classes (its class layer has only the "
+                              "background class)")
+    return config.with_num_classes(num_classes)
 
 
 def _config_from_keys(state: dict[str, torch.Tensor], path) -> YolactConfig:
@@ -177,10 +193,25 @@ def class_names_for(path: str | Path, num_classes: int) -> tuple[tuple[str, ...]
     return tuple(f"class_{i}" for i in range(1, foreground + 1)), tuple(range(1, foreground + 1))
 
 
+def non_finite_tensors(state: dict[str, torch.Tensor]) -> list[str]:
+    """Names of the floating-point tensors holding NaN or infinite values, in file order."""
+    return [k for k, v in state.items() if v.is_floating_point() and not bool(torch.isfinite(v).all())]
+
+
+def check_finite(state: dict[str, torch.Tensor], path) -> None:
+    """Refuse weights with NaN/inf values: such a model detects nothing (or garbage) without a word."""
+    bad = non_finite_tensors(state)
+    if bad:
+        shown = ", ".join(bad[:5]) + (f", ... ({len(bad) - 5} more)" if len(bad) > 5 else "")
+        raise CheckpointError(f"{path}: {len(bad)} tensor(s) hold NaN or infinite values ({shown}); "
+                              "the weights are damaged (a diverged training run?) and are not loaded")
+
+
 def load_yolact(path: str | Path, config_name: str | None = None) -> tuple[Yolact, ModelInfo]:
     """Build the model for a checkpoint and load its weights (eval mode, CPU)."""
     path = Path(path)
     state = read_state_dict(path)
+    check_finite(state, path)
     config = infer_config(state, path, config_name)
     state = _drop_legacy_keys(state)
     model = Yolact(config)

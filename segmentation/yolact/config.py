@@ -49,7 +49,11 @@ class YolactConfig:
         minimum = MIN_MAX_SIZE_PLUS if self.use_maskiou else MIN_MAX_SIZE
         if max_size < minimum:
             why = " (the mask re-scoring net downsamples the prototypes five times)" if self.use_maskiou else ""
-            raise ValueError(f"{self.name}: max_size must be at least {minimum}{why}, got {max_size}")
+            raise ValueError(f"{self.name}: max_size must be at least {minimum}{why} and at most {MAX_MAX_SIZE}, "
+                             f"got {max_size}")
+        if max_size > MAX_MAX_SIZE:
+            raise ValueError(f"{self.name}: max_size must be at most {MAX_MAX_SIZE} (and at least {minimum}), "
+                             f"got {max_size}")
         base = [float(int(s / 550 * max_size)) for s in _BASE_SCALES]
         per_location = len(self.scales[0])
         scales = tuple(tuple(b * 2 ** (i / per_location) for i in range(per_location)) for b in base)
@@ -85,6 +89,9 @@ CONFIGS: dict[str, YolactConfig] = {
 
 MIN_MAX_SIZE = 64  # below this the smallest anchors shrink to a pixel or less
 MIN_MAX_SIZE_PLUS = 249  # YOLACT++: the prototypes (2 * ceil(S / 8)) must survive five stride-2 3x3 convs
+# The input is S x S x 3 float32 per image, plus anchors and features in proportion: 2048 (14x the
+# official im700's pixels) costs about 50 MB of input per image; im20000 would ask for 4.8 GB.
+MAX_MAX_SIZE = 2048
 _SIZED_NAME = re.compile(r"^(?P<family>.+)_im(?P<size>\d+)$")
 
 
@@ -105,7 +112,10 @@ def sized_config_name(family: str, max_size: int) -> str:
 
 
 def config_for_name(name: str) -> YolactConfig | None:
-    """An official config, or `<official>_im<S>` (e.g. a fine-tuned yolact_resnet50_im320); None if unknown."""
+    """An official config, or `<official>_im<S>` (e.g. a fine-tuned yolact_resnet50_im320); None if unknown.
+
+    Raises ValueError, naming the allowed range, for a known config at a size out of range
+    (e.g. yolact_resnet50_im32 or yolact_resnet50_im20000)."""
     if name in CONFIGS:
         return CONFIGS[name]
     match = _SIZED_NAME.match(name)
@@ -114,11 +124,11 @@ def config_for_name(name: str) -> YolactConfig | None:
     family = config_family(name)
     if family not in CONFIGS or _SIZED_NAME.match(family):
         return None
-    try:
-        config = CONFIGS[family].with_max_size(int(match.group("size")))
-    except ValueError:
-        return None
-    return config if config.name == name else None  # one spelling per config (yolact_im300, not yolact_base_im300)
+    size = int(match.group("size"))
+    if sized_config_name(family, size) != name:
+        return None  # one spelling per config (yolact_im300, not yolact_base_im300)
+    config = CONFIGS[family].with_max_size(size)  # ValueError for a size out of range
+    return config if config.name == name else None
 
 
 _EPOCH_ITERATION = re.compile(r"^(?P<name>.+?)_\d+_\d+$")
@@ -127,7 +137,8 @@ _EPOCH_ITERATION = re.compile(r"^(?P<name>.+?)_\d+_\d+$")
 def config_name_from_filename(path: str | Path) -> str | None:
     """Official naming: strip '.pth' and the trailing '_<epoch>_<iteration>' (spec section 1).
 
-    Resized configs (`yolact_resnet50_im320_3_1200.pth`, as training saves them) are recognised too.
+    Resized configs (`yolact_resnet50_im320_3_1200.pth`, as training saves them) are recognised too;
+    a known config at a size out of range raises ValueError (as `config_for_name`).
     """
     stem = Path(path).name
     if stem.endswith(".pth"):

@@ -46,6 +46,8 @@ def detect(
 
     `max_size` is the network input side; traditional NMS works on boxes scaled to it.
     """
+    if probs.shape[1] < 2 or probs.shape[0] == 0:  # no object class (only background) or no anchors
+        return RawDetections.empty(coefficients.shape[1], boxes.device)
     scores = probs[:, 1:].t()  # [C-1, N], background dropped
     best, _ = scores.max(dim=0)
     keep = best > settings.conf_threshold  # strict, on the anchor's best foreground class

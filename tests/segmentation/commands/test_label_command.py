@@ -72,7 +72,11 @@ def test_label_writes_a_valid_coco_file(labeled, photo_folder):
         decoded = read_image(photo_folder / img["file_name"])
         assert (img["height"], img["width"]) == decoded.shape[:2]
     assert [c["name"] for c in data["categories"]] == list(COCO_CLASSES)
-    assert [c["id"] for c in data["categories"]] == list(range(1, 81))
+    ids_by_name = {c["name"]: c["id"] for c in data["categories"]}
+    # official COCO ids (instances_val2017.json), not 1..80 in model order: 12 and 26 are unused
+    assert (ids_by_name["person"], ids_by_name["stop sign"], ids_by_name["handbag"], ids_by_name["skis"],
+            ids_by_name["toothbrush"]) == (1, 13, 31, 35, 90)
+    assert 12 not in ids_by_name.values() and 26 not in ids_by_name.values()
     ids = [a["id"] for a in data["annotations"]]
     assert len(ids) == len(set(ids)) > 0
     assert {a["source"] for a in data["annotations"]} == {"auto"}

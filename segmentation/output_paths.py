@@ -1,0 +1,167 @@
+"""Output paths: checked before any work, and a fallback when the final write fails.
+
+Every command that writes (`label`, `predict`, `inspect`, `train`, the project export) checks
+its output with `check_output_file` or `check_output_dir` first, so a bad path costs nothing
+(and an input image is never overwritten by results). When the write at the end fails for a
+reason the user can fix (full disk, read-only file system, no permission), `write_with_fallback`
+keeps the results in a fallback file and says where, instead of losing the run.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import tempfile
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Generic, TypeVar
+
+T = TypeVar("T")
+
+# The errors a user can fix by freeing space or choosing another place: worth a fallback.
+DISK_ERRNOS = frozenset({errno.ENOSPC, errno.EROFS, errno.EACCES, errno.EPERM, errno.EDQUOT, errno.EFBIG})
+
+
+class OutputPathError(ValueError):
+    """An output path that cannot be used; the message is one line naming the path and the reason."""
+
+
+class OutputWriteError(Exception):
+    """Neither the output nor any fallback could be written; the message says what was tried."""
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    try:
+        return a.exists() and b.exists() and os.path.samefile(a, b)
+    except OSError:
+        return False
+
+
+def _check_not_input(path: Path, inputs: Iterable[str | os.PathLike], what: str) -> None:
+    target = Path(os.path.abspath(path))
+    for item in inputs:
+        source = Path(os.path.abspath(item))
+        if target == source or _same_file(target, source):
+            raise OutputPathError(f"{path}: the {what} is also an input; choose another name so the input is not "
+                                  "overwritten")
+
+
+def _existing_ancestor(path: Path) -> Path:
+    current = Path(os.path.abspath(path))
+    while not current.exists() and current.parent != current:
+        current = current.parent
+    return current
+
+
+def _check_writable_folder(folder: Path, path: Path, what: str) -> None:
+    if not folder.is_dir():
+        raise OutputPathError(f"{path}: cannot write the {what}: {folder} is not a folder")
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise OutputPathError(f"{path}: cannot write the {what}: the folder {folder} is not writable")
+
+
+def check_output_file(path: str | os.PathLike, inputs: Iterable[str | os.PathLike] = (),
+                      what: str = "output file") -> Path:
+    """The output file path if it can be written: its folder exists and is writable, it is not a
+    folder and not one of `inputs`. Raises OutputPathError (one line) otherwise."""
+    path = Path(path)
+    if str(path) in ("", "."):
+        raise OutputPathError(f"{str(path)!r}: not a file name")
+    if path.is_dir():
+        raise OutputPathError(f"{path}: is a folder; the {what} must be a file name")
+    _check_not_input(path, inputs, what)
+    parent = Path(os.path.abspath(path)).parent
+    if not parent.exists():
+        raise OutputPathError(f"{path}: cannot write the {what}: the folder {parent} does not exist")
+    _check_writable_folder(parent, path, what)
+    if path.exists() and not os.access(path, os.W_OK):
+        raise OutputPathError(f"{path}: the existing {what} is read-only")
+    return path
+
+
+def check_output_dir(path: str | os.PathLike, inputs: Iterable[str | os.PathLike] = (),
+                     what: str = "output folder") -> Path:
+    """The output folder path if it is (or can be created as) a writable folder that is not one of
+    `inputs`; an existing file there is refused. Raises OutputPathError (one line) otherwise."""
+    path = Path(path)
+    if path.exists() and not path.is_dir():
+        raise OutputPathError(f"{path}: is a file, not a folder; the {what} must be a folder (or a new name)")
+    _check_not_input(path, inputs, what)
+    if path.is_dir():
+        _check_writable_folder(path, path, what)
+    else:
+        ancestor = _existing_ancestor(path)
+        if not ancestor.is_dir():
+            raise OutputPathError(f"{path}: cannot create the {what}: {ancestor} is a file, not a folder")
+        _check_writable_folder(ancestor, path, what)
+    return path
+
+
+def is_disk_error(exc: BaseException) -> bool:
+    """True for write failures the user can fix elsewhere (full disk, read-only, no permission)."""
+    return isinstance(exc, OSError) and exc.errno in DISK_ERRNOS
+
+
+def fallback_folders() -> list[Path]:
+    """Where results go when their own folder cannot take them: the current folder, then the temp folder."""
+    folders = []
+    for folder in (Path.cwd(), Path(tempfile.gettempdir())):
+        if folder not in folders:
+            folders.append(folder)
+    return folders
+
+
+def fallback_name(path: Path) -> str:
+    """`name.unsaved-<time><suffix>`: recognisably the same output, never overwriting anything."""
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    return f"{path.stem}.unsaved-{stamp}-{os.getpid()}{path.suffix}"
+
+
+def describe_error(exc: OSError) -> str:
+    return exc.strerror or str(exc)
+
+
+@dataclass(frozen=True)
+class Written(Generic[T]):
+    """Where `write_with_fallback` put the output, what the write returned, and why it fell back."""
+
+    requested: Path
+    path: Path
+    value: T
+    error: str | None = None  # why `requested` could not be written; None when it was
+
+    @property
+    def fell_back(self) -> bool:
+        return self.error is not None
+
+    def note(self) -> str:
+        """One line for the user when the output went elsewhere ('' when it did not)."""
+        if not self.fell_back:
+            return ""
+        return f"could not write {self.requested} ({self.error}); the results were saved to {self.path} instead"
+
+
+def write_with_fallback(path: str | os.PathLike, write: Callable[[Path], T],
+                        folders: Iterable[Path] | None = None) -> Written[T]:
+    """Call `write(path)`; when it fails with a disk error, `write(fallback)` in each fallback folder
+    until one works. Raises OutputWriteError when nothing could be written (saying what was tried);
+    other errors pass through unchanged."""
+    path = Path(path)
+    try:
+        return Written(path, path, write(path))
+    except OSError as exc:
+        if not is_disk_error(exc):
+            raise
+        first = exc
+    tried = [f"{path} ({describe_error(first)})"]
+    for folder in (fallback_folders() if folders is None else folders):
+        candidate = Path(folder) / fallback_name(path)
+        try:
+            return Written(path, candidate, write(candidate), describe_error(first))
+        except OSError as exc:
+            if not is_disk_error(exc):
+                raise
+            tried.append(f"{candidate} ({describe_error(exc)})")
+    raise OutputWriteError("could not write the results anywhere: " + "; ".join(tried)) from None
