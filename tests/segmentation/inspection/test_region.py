@@ -1,8 +1,10 @@
 import numpy as np
 import pytest
 
+from segmentation.detections import Detections
 from segmentation.geometry.polygons import shape_to_mask
-from segmentation.inspection.region import clamp_region, novel_detections, predict_region
+from segmentation.geometry.shapes import Polygon, Shape
+from segmentation.inspection.region import RegionDetections, clamp_region, novel_detections, predict_region
 
 
 @pytest.fixture(scope="module")
@@ -30,16 +32,53 @@ def test_shapes_map_back_into_image_coordinates(region):
     assert np.logical_and(inside, mask).sum() / np.logical_or(inside, mask).sum() > 0.9
 
 
-def test_duplicates_of_existing_objects_are_suppressed(region):
+def _rectangle(x0, y0, x1, y1) -> Shape:
+    """The pixels x0..x1-1, y0..y1-1 (COCO's pixel-square convention)."""
+    return Shape((Polygon(np.array([[x0, y0], [x1, y0], [x1, y1], [x0, y1]], float)),))
+
+
+def _square_masks(size, squares) -> np.ndarray:
+    masks = np.zeros((len(squares), size, size), bool)
+    for mask, square in zip(masks, squares):
+        if square is not None:
+            x0, y0, x1, y1 = square
+            mask[y0:y1, x0:x1] = True
+    return masks
+
+
+def test_duplicates_of_existing_objects_are_suppressed():
+    # A 40x40 region at (100, 200) of the image with four detections (crop coordinates):
+    squares = [(0, 0, 10, 10),  # 0: exactly an existing object -> IoU 1, dropped
+               (4, 0, 14, 10),  # 1: shifted 4 px from it -> IoU 60/140 = 0.43, kept
+               (30, 20, 40, 30),  # 2: at the right edge; the existing object goes on outside the region
+               None,  # 3: an empty mask is never offered
+               (20, 30, 30, 40)]  # 4: an existing object covers 6 of its 10 rows -> IoU 0.6, dropped
+    masks = _square_masks(40, squares)
+    d = len(squares)
+    det = Detections(image_size=(40, 40), classes=np.zeros(d, np.int64), scores=np.linspace(0.9, 0.5, d, dtype=np.float32),
+                     boxes=np.zeros((d, 4), np.float32), boxes_rel=np.zeros((d, 4), np.float32), masks=masks,
+                     coefficients=np.zeros((d, 4), np.float32), prototypes=np.zeros((8, 8, 4), np.float32),
+                     class_names=("thing",), category_ids=(1,))
+    region = RegionDetections(det, (100, 200))
+    existing = [_rectangle(100, 200, 110, 210),
+                _rectangle(130, 220, 180, 230),  # 50 px wide in the image: IoU 0.2 overall, 1.0 inside the region
+                _rectangle(120, 230, 130, 236)]
+    assert shape_to_mask(existing[0], 300, 300)[200:210, 100:110].all()  # the convention the squares assume
+    assert shape_to_mask(existing[0], 300, 300).sum() == 100
+    assert novel_detections(region, []).tolist() == [0, 1, 2, 4]
+    assert novel_detections(region, existing).tolist() == [1]
+    assert novel_detections(region, existing, iou_threshold=0.7).tolist() == [1, 4]  # 0.6 is under 0.7
+
+
+def test_a_real_detection_is_a_duplicate_of_its_own_outline(region):
     det = region.detections
     everything = novel_detections(region, [])
-    assert everything.tolist() == [i for i in range(len(det)) if det.masks[i].any()]
+    assert len(everything) > 1 and all(det.masks[i].any() for i in everything)
     first = int(everything[0])
-    existing = [region.shape_in_image(first)]
-    novel = novel_detections(region, existing)
+    novel = novel_detections(region, [region.shape_in_image(first)])
     assert first not in novel.tolist()
-    assert set(novel.tolist()) >= {i for i in everything.tolist()
-                                   if not np.logical_and(det.masks[i], det.masks[first]).any()}
+    apart = {i for i in everything.tolist() if not np.logical_and(det.masks[i], det.masks[first]).any()}
+    assert apart and set(novel.tolist()) >= apart  # objects elsewhere are still offered
 
 
 def test_region_is_clamped_and_must_not_be_tiny():
