@@ -74,3 +74,12 @@ def test_installed_entry_passes_desktop_file_validate(tmp_path, monkeypatch):
     result = subprocess.run(["desktop-file-validate", str(tmp_path / "applications" / f"{APP_ID}.desktop")],
                             capture_output=True, text=True)
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+@pytest.mark.skipif(shutil.which("appstreamcli") is None, reason="appstream not installed")
+def test_installed_metainfo_passes_appstreamcli_validate(tmp_path, monkeypatch):
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path))
+    assert cli.main(["install-desktop"]) == 0
+    result = subprocess.run(["appstreamcli", "validate", "--no-net", str(tmp_path / "metainfo" / f"{APP_ID}.metainfo.xml")],
+                            capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout + result.stderr
