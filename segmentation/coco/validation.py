@@ -51,12 +51,19 @@ def validate_coco(source: str | os.PathLike | dict, *, self_evaluate: bool = Tru
         except (OSError, ValueError) as exc:
             report.problems.append(f"cannot read {source}: {exc}")
             return report
+        except RecursionError:
+            report.problems.append(f"cannot read {source}: lists or objects nested too deeply to be COCO data")
+            return report
     try:
         coco = load_with_pycocotools(data)
     except Exception as exc:  # pycocotools asserts and raises KeyError on malformed input
         report.problems.append(f"pycocotools cannot load it: {type(exc).__name__}: {exc}")
         return report
-    report.problems.extend(consistency_problems(data))
+    try:
+        report.problems.extend(consistency_problems(data))
+    except Exception as exc:  # records of the wrong type (a number where an object belongs, ...)
+        report.problems.append(f"malformed records: {type(exc).__name__}: {exc}")
+        return report
     if self_evaluate and report.ok and any(not a.get("iscrowd", 0) for a in data.get("annotations", [])):
         report.segm_ap = self_evaluation_ap(coco, "segm")
         report.bbox_ap = self_evaluation_ap(coco, "bbox")

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from segmentation.coco import CocoFormatError, parse_coco, read_coco
+from segmentation.coco import CocoFormatError, parse_coco, read_coco, validate_coco
 
 
 def _valid() -> dict:
@@ -92,3 +92,14 @@ def test_absolute_and_backslash_names_keep_the_name_as_written():
     images = parse_coco(data).images
     assert [(img.file_name, img.source_name) for img in images] == [
         ("a.png", None), ("data/set/b.png", "/data/set/b.png"), ("sub/c.png", "sub\\c.png")]
+
+
+@pytest.mark.parametrize("text", ["[" * 100_000, json.dumps({"images": [1], "categories": [], "annotations": []}),
+                                  json.dumps({"images": [{"id": 1}], "categories": [{"id": 1, "name": "x"}],
+                                              "annotations": [{"id": 1, "image_id": 1, "segmentation": 5}]}),
+                                  json.dumps([1, 2])])
+def test_validation_reports_hostile_files_as_problems(tmp_path, text):
+    path = tmp_path / "hostile.json"
+    path.write_text(text, encoding="utf-8")
+    report = validate_coco(path)
+    assert not report.ok and report.problems
