@@ -1,14 +1,21 @@
 """The official YOLACT checkpoints: where they are published, downloading them (resume, cancel), verifying them.
 
 Downloads go to the user cache directory as `<file>.part` and become `<file>` only after the
-complete file has been loaded as a YOLACT model. A cancelled or broken download keeps its
-`.part`, and the next attempt asks the server for the rest (HTTP Range).
+complete file passed verification: its size (the published size, else the bounds the model's
+own tensors give), its SHA-256 where one is recorded, and loading it as the named config. A
+cancelled or broken download keeps its `.part`, and the next attempt asks the server for the rest
+(HTTP Range). A cached file is checked again before it is used (a stamp remembers a file that
+passed, so a good file is not re-hashed every time); a corrupt one is deleted and downloaded again.
 """
 
 from __future__ import annotations
 
 import errno
+import hashlib
+import http.client
+import json
 import os
+import shutil
 import socket
 import sys
 import threading
@@ -19,7 +26,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlparse
 
+from segmentation.files import atomic_write_text
+
 CHUNK_SIZE = 1 << 20
+CANCEL_POLL_S = 0.1  # how often a download looks at its cancel flag while the server sends nothing
+SIZE_SLACK = 0.01  # pickle framing on top of the tensor bytes: 0.1 % in practice, 1 % allowed
+SIZE_SLACK_BYTES = 1 << 20
+DISK_MARGIN_BYTES = 64 << 20  # left free after a download, so the disk is not filled to the last byte
 
 
 @dataclass(frozen=True)
@@ -31,6 +44,8 @@ class OfficialModel:
     url: str
     fps: float  # Titan Xp, as published
     mask_ap: float  # COCO test-dev mask mAP, as published
+    size: int | None = None  # bytes, as published; None: not recorded (see OFFICIAL_MODELS)
+    sha256: str | None = None  # hex digest, as published; None: not recorded
 
     @property
     def description(self) -> str:
@@ -38,6 +53,13 @@ class OfficialModel:
 
 
 _HF = "https://huggingface.co/dbolya/{repo}/resolve/main/{file}?download=true"
+
+# Sizes and SHA-256 digests: the YOLACT README publishes neither, and the Hugging Face file pages
+# (whose LFS object ids are the SHA-256) could not be read where this was written (no network), so
+# none is recorded and every official file is checked by the fallback: its size within the bounds
+# its own tensors give (`expected_size_range`: 124,872,676 tensor bytes for yolact_resnet50,
+# 201,050,492 for yolact_base) and loading it as the named config. Record `size=` and `sha256=`
+# below once they are read from huggingface.co; they are then checked exactly.
 
 OFFICIAL_MODELS: tuple[OfficialModel, ...] = tuple(
     OfficialModel(config, file_name, _HF.format(repo=repo, file=file_name), fps, ap)
@@ -62,6 +84,34 @@ class NoNetworkError(ModelDownloadError):
 
 class DownloadCancelled(ModelDownloadError):
     """The user cancelled; the partial file is kept for a later resume."""
+
+
+def tensor_bytes(config: str) -> int:
+    """Bytes of the tensors an official checkpoint of `config` holds (the model built on the meta device: no memory)."""
+    import torch  # only when a size must be known
+
+    from segmentation.yolact.config import config_for_name
+    from segmentation.yolact.model import Yolact
+
+    with torch.device("meta"):
+        model = Yolact(config_for_name(config))
+    return sum(t.numel() * t.element_size() for t in model.state_dict().values())
+
+
+def expected_size_range(model: OfficialModel) -> tuple[int, int]:
+    """(smallest, largest) acceptable file size in bytes: the published size, else the tensors' bytes plus framing."""
+    if model.size is not None:
+        return model.size, model.size
+    payload = tensor_bytes(model.config)
+    return payload, payload + int(payload * SIZE_SLACK) + SIZE_SLACK_BYTES
+
+
+def file_sha256(path: str | os.PathLike) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        while block := f.read(CHUNK_SIZE):
+            digest.update(block)
+    return digest.hexdigest()
 
 
 def default_cache_dir() -> Path:
@@ -101,8 +151,29 @@ class ModelManager:
     def partial_path(self, model: OfficialModel) -> Path:
         return self.cache_dir / (model.file_name + ".part")
 
+    def stamp_path(self, model: OfficialModel) -> Path:
+        return self.cache_dir / (model.file_name + ".verified")
+
     def is_downloaded(self, model: OfficialModel) -> bool:
+        """The file is in the cache (`verified_path` checks it before use)."""
         return self.path_for(model).is_file()
+
+    def is_verified(self, model: OfficialModel) -> bool:
+        """The cached file is unchanged since it passed verification (a stamp: no hashing, cheap for a list)."""
+        return self._stamp_matches(model)
+
+    def verified_path(self, model: OfficialModel) -> Path:
+        """The cached file after checking it (size, SHA-256 where recorded, loads as its config); no network.
+
+        Raises ModelDownloadError when it is missing, or corrupt (then it is deleted: download it again).
+        """
+        final = self.path_for(model)
+        if not final.is_file():
+            raise ModelDownloadError(f"{model.file_name} is not in {self.cache_dir}; download it first")
+        if not self._stamp_matches(model):
+            self._verify(model, final)
+            self._write_stamp(model, final)
+        return final
 
     def partial_bytes(self, model: OfficialModel) -> int:
         part = self.partial_path(model)
@@ -115,23 +186,69 @@ class ModelManager:
         progress: ProgressCallback | None = None,
         cancel: threading.Event | None = None,
     ) -> Path:
-        """Download (resuming a `.part` when the server allows), verify by loading, return the final path."""
+        """Download (resuming a `.part` when the server allows), verify, return the final path.
+
+        A file already in the cache is verified first (unless its stamp shows it passed before); a
+        corrupt one is deleted and downloaded again.
+        """
         final = self.path_for(model)
         if final.is_file():
-            return final
+            try:
+                return self.verified_path(model)
+            except ModelDownloadError:
+                pass  # the corrupt file was deleted: download it again below
         try:
             self.cache_dir.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             raise ModelDownloadError(f"Cannot create the model cache {self.cache_dir}: {exc.strerror or exc}") from None
         part = self.partial_path(model)
-        self._fetch(model, part, progress, cancel)
+        smallest, largest = expected_size_range(model)
+        self._check_free_space(model, largest - self.partial_bytes(model))
+        self._fetch(model, part, progress, cancel, largest)
         self._verify(model, part)
         os.replace(part, final)
+        self._write_stamp(model, final)
         return final
 
+    def _check_free_space(self, model: OfficialModel, needed: int) -> None:
+        try:
+            free = shutil.disk_usage(self.cache_dir).free
+        except OSError:
+            return  # cannot tell: the write itself reports a full disk
+        if free < needed + DISK_MARGIN_BYTES:
+            raise ModelDownloadError(
+                f"Not enough disk space in {self.cache_dir} for {model.file_name}: it needs {_mb(needed)} MB more "
+                f"(plus {_mb(DISK_MARGIN_BYTES)} MB to spare) and {_mb(free)} MB are free. Free some space, or set "
+                "PROTOLABEL_CACHE_DIR to a folder on a larger disk."
+            )
+
+    # ---------------------------------------------------------------- verification stamp
+    def _stamp_matches(self, model: OfficialModel) -> bool:
+        final = self.path_for(model)
+        try:
+            stamp = json.loads(self.stamp_path(model).read_text(encoding="utf-8"))
+            st = final.stat()
+        except (OSError, ValueError):
+            return False
+        if not isinstance(stamp, dict):
+            return False
+        # The digest the file was checked against is part of the stamp: a newly recorded one re-checks the file.
+        return (stamp.get("size"), stamp.get("mtime_ns"), stamp.get("sha256")) == (
+            st.st_size, st.st_mtime_ns, model.sha256)
+
+    def _write_stamp(self, model: OfficialModel, final: Path) -> None:
+        st = final.stat()
+        stamp = {"size": st.st_size, "mtime_ns": st.st_mtime_ns, "sha256": model.sha256}
+        try:
+            atomic_write_text(self.stamp_path(model), json.dumps(stamp))
+        except OSError:
+            pass  # without a stamp the file is simply verified again next time
+
     def _fetch(self, model: OfficialModel, part: Path, progress: ProgressCallback | None,
-               cancel: threading.Event | None) -> None:
+               cancel: threading.Event | None, largest: int) -> None:
         have = part.stat().st_size if part.is_file() else 0
+        if have > largest:  # a .part longer than the model can be: start over
+            have = 0
         request = urllib.request.Request(model.url, headers={"User-Agent": "protolabel"})
         if have:
             request.add_header("Range", f"bytes={have}-")
@@ -145,51 +262,115 @@ class ModelManager:
                                      f"{exc.reason} ({model.url})") from None
         except (urllib.error.URLError, OSError) as exc:
             raise _network_error(host, exc) from None
-        with response:
-            if have and response.status != 206:
-                have = 0  # the server ignored the Range header: start over
-            length = response.headers.get("Content-Length")
-            total = have + int(length) if length is not None and length.isdigit() else None
-            try:
-                with open(part, "ab" if have else "wb") as out:
-                    done = have
-                    if progress:
-                        progress(done, total)
-                    while True:
-                        if cancel is not None and cancel.is_set():
-                            raise DownloadCancelled(f"Download of {model.file_name} cancelled; "
-                                                    f"{done} bytes kept, it resumes next time")
-                        chunk = response.read(CHUNK_SIZE)
-                        if not chunk:
-                            break
-                        out.write(chunk)
-                        done += len(chunk)
-                        if progress:
-                            progress(done, total)
-                    out.flush()
-                    os.fsync(out.fileno())
-            except (socket.timeout, ConnectionError, urllib.error.URLError) as exc:
-                raise ModelDownloadError(f"Download of {model.file_name} was interrupted ({exc}); "
-                                         "the part already received is kept, try again to resume") from None
-            except OSError as exc:
-                if exc.errno in (errno.ENOSPC, errno.EDQUOT):
-                    raise ModelDownloadError(f"Not enough disk space in {self.cache_dir} for {model.file_name}") from None
-                raise ModelDownloadError(f"Download of {model.file_name} was interrupted ({exc}); "
-                                         "try again to resume") from None
+        finished = threading.Event()
+        if cancel is not None:
+            # A server that sends nothing leaves recv() waiting up to the timeout; shutting the socket
+            # down from here wakes it, so a cancel takes effect within CANCEL_POLL_S.
+            threading.Thread(target=_interrupt_on_cancel, args=(response, cancel, finished), daemon=True).start()
+        try:
+            with response:
+                if have and response.status != 206:
+                    have = 0  # the server ignored the Range header: start over
+                length = response.headers.get("Content-Length")
+                total = have + int(length) if length is not None and length.isdigit() else None
+                if total is not None and total > largest:
+                    raise ModelDownloadError(
+                        f"The server offers {total:,} bytes for {model.file_name}, more than the {largest:,} bytes "
+                        f"a {model.config} checkpoint can be; nothing was downloaded ({model.url})")
+                done = self._receive(model, response, part, have, total, largest, progress, cancel)
+        finally:
+            finished.set()
         if total is not None and done < total:
             raise ModelDownloadError(f"Download of {model.file_name} stopped at {done} of {total} bytes; "
                                      "try again to resume")
 
-    def _verify(self, model: OfficialModel, part: Path) -> None:
-        from segmentation.yolact.checkpoint import load_yolact  # torch only when a file must be checked
+    def _receive(self, model: OfficialModel, response, part: Path, have: int, total: int | None, largest: int,
+                 progress: ProgressCallback | None, cancel: threading.Event | None) -> int:
+        """Write the body to `part`, checking `cancel` after every read (each returns what one recv got)."""
 
+        def cancelled() -> DownloadCancelled:
+            return DownloadCancelled(f"Download of {model.file_name} cancelled; {done} bytes kept, it resumes "
+                                     "next time")
+
+        done = have
         try:
-            load_yolact(part, model.config)
-        except Exception as exc:
-            part.unlink(missing_ok=True)
-            reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            with open(part, "ab" if have else "wb") as out:
+                if progress:
+                    progress(done, total)
+                while True:
+                    if cancel is not None and cancel.is_set():
+                        raise cancelled()
+                    try:
+                        chunk = response.read1(CHUNK_SIZE)  # one recv: a trickling server cannot hold the loop
+                    except (OSError, http.client.HTTPException):
+                        if cancel is not None and cancel.is_set():
+                            raise cancelled() from None
+                        raise
+                    if not chunk:
+                        if cancel is not None and cancel.is_set():
+                            raise cancelled()
+                        break
+                    if done + len(chunk) > largest:
+                        out.close()
+                        part.unlink(missing_ok=True)
+                        raise ModelDownloadError(
+                            f"The server sent more than the {largest:,} bytes a {model.config} checkpoint can be; "
+                            f"the download of {model.file_name} was stopped and deleted ({model.url})")
+                    out.write(chunk)
+                    done += len(chunk)
+                    if progress:
+                        progress(done, total)
+                out.flush()
+                os.fsync(out.fileno())
+        except (socket.timeout, ConnectionError, urllib.error.URLError, http.client.HTTPException) as exc:
+            raise ModelDownloadError(f"Download of {model.file_name} was interrupted ({exc}); "
+                                     "the part already received is kept, try again to resume") from None
+        except OSError as exc:
+            if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+                raise ModelDownloadError(f"Not enough disk space in {self.cache_dir} for {model.file_name}") from None
+            raise ModelDownloadError(f"Download of {model.file_name} was interrupted ({exc}); "
+                                     "try again to resume") from None
+        return done
+
+    def _verify(self, model: OfficialModel, path: Path) -> None:
+        """Size, SHA-256 where recorded, and the structure: it loads as `model.config`. A file that fails is deleted."""
+        smallest, largest = expected_size_range(model)
+        size = path.stat().st_size
+        problem = None
+        if not smallest <= size <= largest:
+            expected = f"{smallest:,}" if smallest == largest else f"{smallest:,} to {largest:,}"
+            problem = f"it is {size:,} bytes, expected {expected}"
+        elif model.sha256 is not None and file_sha256(path) != model.sha256.lower():
+            problem = "its SHA-256 differs from the published one"
+        else:
+            from segmentation.yolact.checkpoint import load_yolact  # torch only when a file must be checked
+
+            try:
+                load_yolact(path, model.config)
+            except Exception as exc:  # noqa: BLE001 whatever is wrong with the file, the answer is the same
+                problem = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        if problem is not None:
+            path.unlink(missing_ok=True)
+            self.stamp_path(model).unlink(missing_ok=True)
             raise ModelDownloadError(f"The downloaded {model.file_name} is not a usable {model.config} checkpoint "
-                                     f"({reason}); it was deleted, try the download again") from None
+                                     f"({problem}); it was deleted, try the download again")
+
+
+def _interrupt_on_cancel(response, cancel: threading.Event, finished: threading.Event) -> None:
+    """Shut the response's socket down as soon as `cancel` is set (until `finished`)."""
+    while not finished.is_set():
+        if cancel.wait(CANCEL_POLL_S):
+            sock = getattr(getattr(getattr(response, "fp", None), "raw", None), "_sock", None)  # http.client's socket
+            if sock is not None and not finished.is_set():
+                try:
+                    sock.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
+            return
+
+
+def _mb(n: int) -> int:
+    return max(0, n) // (1 << 20)
 
 
 def _network_error(host: str, exc: BaseException) -> ModelDownloadError:

@@ -5,9 +5,10 @@ from __future__ import annotations
 import threading
 from pathlib import Path
 
-from PySide6.QtCore import QRunnable, QThreadPool, Signal
+from PySide6.QtCore import QRunnable, Qt, QThreadPool, Signal
 from PySide6.QtWidgets import (
     QAbstractItemView,
+    QApplication,
     QDialog,
     QFileDialog,
     QHBoxLayout,
@@ -162,9 +163,21 @@ class ModelManagerDialog(QDialog):
 
     def _use_selected(self) -> None:
         model = self.selected_model()
-        if model is not None and self.manager.is_downloaded(model):
-            self.chosen.emit(str(self.manager.path_for(model)))
-            self.accept()
+        if model is None or not self.manager.is_downloaded(model):
+            return
+        if not self.manager.is_verified(model):
+            self.message.setText(f"Checking {model.file_name}…")
+        QApplication.setOverrideCursor(Qt.CursorShape.WaitCursor)
+        try:
+            path = self.manager.verified_path(model)  # a corrupt cached file is caught here, not handed on
+        except ModelDownloadError as exc:
+            self.message.setText(f"<b>Cannot use it.</b> {exc}")
+            self.refresh()
+            return
+        finally:
+            QApplication.restoreOverrideCursor()
+        self.chosen.emit(str(path))
+        self.accept()
 
     def _open_local(self) -> None:
         path, _ = QFileDialog.getOpenFileName(self, "Open YOLACT weights", str(Path.home()), "PyTorch weights (*.pth *.pt)")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import socket
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -16,6 +17,7 @@ from segmentation.model_manager import (
     NoNetworkError,
     OfficialModel,
     default_cache_dir,
+    expected_size_range,
 )
 from segmentation.yolact.checkpoint import load_yolact
 
@@ -170,3 +172,177 @@ def test_unreachable_server_says_no_network(tmp_path):
     model = OfficialModel("yolact_resnet50", FILE, f"http://127.0.0.1:{port}/{FILE}", 0, 0)
     with pytest.raises(NoNetworkError, match="No network connection to 127.0.0.1.*local .pth file"):
         ModelManager(tmp_path, timeout=2).download(model)
+
+
+# ---------------------------------------------------------------- hostile or broken servers, corrupt caches
+class _SlowServer:
+    """Sends headers for the whole file, then one byte every `interval` s (or nothing) until told to stop."""
+
+    def __init__(self, size: int, interval: float | None):
+        self.stop = threading.Event()
+        self.sent = 0
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args):
+                pass
+
+            def do_GET(self):
+                self.send_response(200)
+                self.send_header("Content-Length", str(size))
+                self.end_headers()
+                self.wfile.flush()
+                while not server.stop.wait(interval if interval is not None else 0.2):
+                    if interval is not None:
+                        try:
+                            self.wfile.write(b"\0")
+                            self.wfile.flush()
+                        except OSError:
+                            return
+                        server.sent += 1
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.httpd.daemon_threads = True
+        self.port = self.httpd.server_address[1]
+        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+
+    def model(self, size: int) -> OfficialModel:
+        return OfficialModel("yolact_resnet50", FILE, f"http://127.0.0.1:{self.port}/{FILE}", 0, 0, size=size)
+
+    def close(self):
+        self.stop.set()
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+@pytest.mark.parametrize("interval", [0.5, None], ids=["trickle", "silent"])
+def test_cancel_ends_a_download_the_server_trickles_or_stalls(tmp_path, interval):
+    size = 10_000_000
+    slow = _SlowServer(size, interval)
+    manager = ModelManager(tmp_path, timeout=600)  # the socket timeout cannot be what ends it
+    cancel, outcome = threading.Event(), []
+
+    def progress(done, total):
+        if done == 0:  # the body starts: cancel a moment later, while the download waits in a read
+            threading.Timer(1.0, cancel.set).start()
+
+    def run():
+        try:
+            manager.download(slow.model(size), progress=progress, cancel=cancel)
+        except Exception as exc:  # noqa: BLE001 the test looks at what came out
+            outcome.append(exc)
+
+    worker = threading.Thread(target=run, daemon=True)
+    worker.start()
+    try:
+        worker.join(timeout=60)  # a bound far above "within a second"; before the fix this never ended
+        assert not worker.is_alive(), "cancel did not stop a download the server holds open"
+        assert len(outcome) == 1 and isinstance(outcome[0], DownloadCancelled)
+        assert manager.partial_bytes(slow.model(size)) < size
+    finally:
+        slow.close()
+
+
+class _EndlessBody(_Server):
+    """Serves the file followed by junk, with no Content-Length (so only the received size can stop it)."""
+
+    def __init__(self, data: bytes, extra: int, announce: bool = False):
+        super().__init__(data)
+        body = data + b"\0" * extra
+        self.served = 0
+        outer = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.0"
+
+            def log_message(self, *args):
+                pass
+
+            def do_GET(self):
+                self.send_response(200)
+                if announce:
+                    self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                try:
+                    for i in range(0, len(body), 1 << 20):
+                        self.wfile.write(body[i:i + (1 << 20)])
+                        outer.served += len(body[i:i + (1 << 20)])
+                except OSError:
+                    pass
+
+        self.httpd.shutdown()
+        self.httpd.server_close()
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.port = self.httpd.server_address[1]
+        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+
+
+@pytest.mark.parametrize("announce", [False, True], ids=["no-length", "length-announced"])
+def test_download_stops_at_the_expected_size(tmp_path, checkpoint_bytes, announce):
+    big = _EndlessBody(checkpoint_bytes, extra=3 * len(checkpoint_bytes), announce=announce)
+    try:
+        model = OfficialModel("yolact_resnet50", FILE, f"http://127.0.0.1:{big.port}/{FILE}", 0, 0,
+                              size=len(checkpoint_bytes))
+        manager = ModelManager(tmp_path)
+        with pytest.raises(ModelDownloadError, match=f"{len(checkpoint_bytes):,} bytes"):
+            manager.download(model)
+        assert not manager.partial_path(model).exists() and not manager.is_downloaded(model)
+        assert not any(p.stat().st_size > len(checkpoint_bytes) for p in tmp_path.iterdir())
+    finally:
+        big.close()
+
+
+def test_size_bounds_from_the_model_hold_a_real_checkpoint_and_refuse_a_padded_one(resnet50_checkpoint):
+    model = ModelManager(cache_dir="/x").model("yolact_resnet50")
+    assert model.size is None and model.sha256 is None  # not recorded: the fallback applies
+    smallest, largest = expected_size_range(model)
+    assert smallest <= resnet50_checkpoint.stat().st_size <= largest
+    assert largest < 400_000_000 and largest < 1.02 * smallest
+
+
+def test_sha256_is_checked_when_recorded(server, tmp_path, checkpoint_bytes):
+    good = hashlib.sha256(checkpoint_bytes).hexdigest()
+    base = server.model()
+    right = OfficialModel(base.config, base.file_name, base.url, 0, 0, size=len(checkpoint_bytes), sha256=good)
+    wrong = OfficialModel(base.config, base.file_name, base.url, 0, 0, size=len(checkpoint_bytes), sha256="0" * 64)
+    with pytest.raises(ModelDownloadError, match="SHA-256"):
+        ModelManager(tmp_path / "a").download(wrong)
+    assert not (tmp_path / "a" / FILE).exists()
+    assert ModelManager(tmp_path / "b").download(right).read_bytes() == checkpoint_bytes
+
+
+def test_corrupt_file_in_the_cache_is_detected_and_downloaded_again(server, tmp_path, checkpoint_bytes):
+    manager = ModelManager(tmp_path)
+    path = manager.download(server.model())
+    data = bytearray(path.read_bytes())
+    data[len(data) // 2: len(data) // 2 + 4096] = b"\xff" * 4096  # same size, damaged inside
+    path.write_bytes(bytes(data))
+    assert not manager.is_verified(server.model())
+    with pytest.raises(ModelDownloadError, match="not a usable"):
+        manager.verified_path(server.model())  # what "Use" calls: the damage is caught, the file deleted
+    assert not path.exists()
+    path.write_bytes(bytes(data))
+    assert manager.download(server.model()).read_bytes() == checkpoint_bytes
+    assert len(server.ranges) == 2
+
+
+def test_a_cache_without_stamps_is_checked_not_trusted(server, tmp_path, checkpoint_bytes):
+    manager = ModelManager(tmp_path)
+    (tmp_path / FILE).write_bytes(checkpoint_bytes[: len(checkpoint_bytes) // 2])  # an old, truncated copy
+    assert manager.download(server.model()).read_bytes() == checkpoint_bytes
+    assert len(server.ranges) == 1
+    manager.stamp_path(server.model()).unlink()  # a good copy from before stamps: accepted without a request
+    assert manager.download(server.model()).read_bytes() == checkpoint_bytes
+    assert len(server.ranges) == 1 and manager.is_verified(server.model())
+
+
+def test_free_disk_space_is_checked_before_downloading(server, tmp_path, monkeypatch):
+    import shutil as real_shutil
+
+    import segmentation.model_manager as mm
+
+    usage = real_shutil.disk_usage(tmp_path)
+    monkeypatch.setattr(mm.shutil, "disk_usage", lambda path: usage._replace(free=50_000_000))
+    with pytest.raises(ModelDownloadError, match="Not enough disk space.*47 MB are free"):
+        ModelManager(tmp_path).download(server.model())
+    assert server.ranges == []  # refused before asking the server
