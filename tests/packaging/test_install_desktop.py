@@ -80,6 +80,6 @@ def test_installed_entry_passes_desktop_file_validate(tmp_path, monkeypatch):
 def test_installed_metainfo_passes_appstreamcli_validate(tmp_path, monkeypatch):
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path))
     assert cli.main(["install-desktop"]) == 0
-    result = subprocess.run(["appstreamcli", "validate", "--no-net", str(tmp_path / "metainfo" / f"{APP_ID}.metainfo.xml")],
-                            capture_output=True, text=True)
+    metainfo = tmp_path / "metainfo" / f"{APP_ID}.metainfo.xml"
+    result = subprocess.run(["appstreamcli", "validate", "--no-net", str(metainfo)], capture_output=True, text=True)
     assert result.returncode == 0, result.stdout + result.stderr
