@@ -158,10 +158,7 @@ class _Run:
             raise TrainingError(f"{self.run_dir} already holds a training run; resume it (--resume) or choose "
                                 "another output folder")
         train_images, val_images = self._data()
-        trainable = [i for i in range(len(train_images)) if train_images.has_objects(i)]
-        if not trainable:
-            raise TrainingError(f"{options.coco}: no training image has an object to learn from"
-                                + _crowd_hint(train_images, options.crowd_as_objects))
+        trainable = train_images.trainable_indices()  # DatasetError (crowd objects named) when there is none
         if len(trainable) < len(train_images):
             self.emit(Note(f"{len(train_images) - len(trainable)} training image(s) without objects are not used"))
         model, info, start, state = self._model(train_images)
@@ -187,10 +184,11 @@ class _Run:
 
     def _data(self) -> tuple[TrainingImages, TrainingImages | None]:
         options = self.options
-        images = TrainingImages.from_file(options.coco, options.images, **self._crowd_keyword())
+        images = TrainingImages.from_file(options.coco, options.images, crowd_as_objects=options.crowd_as_objects)
         if options.val_coco is not None:
             train_part, val_part = images, TrainingImages.from_file(
-                options.val_coco, options.val_images or options.images, images.class_names, **self._crowd_keyword())
+                options.val_coco, options.val_images or options.images, images.class_names,
+                crowd_as_objects=options.crowd_as_objects)
         elif options.val_split > 0:
             train_part, val_part = split_for_validation(images, options.val_split, options.seed)
             n = len(images)
@@ -206,10 +204,6 @@ class _Run:
         for note in images.import_notes:
             self.emit(Note(f"{options.coco}: {note}"))
         return train_part, (val_part if val_part is not None and len(val_part) else None)
-
-    def _crowd_keyword(self) -> dict[str, bool]:
-        """The dataset's `crowd_as_objects` keyword, passed only when asked for."""
-        return {"crowd_as_objects": True} if self.options.crowd_as_objects else {}
 
     def _model(self, images: TrainingImages) -> tuple[Yolact, ModelInfo, int, TrainingState | None]:
         options = self.options
@@ -366,18 +360,6 @@ class _Run:
             self.evaluations = [e for e in data.get("evaluations", []) if e.get("iteration", math.inf) <= start]
         except (OSError, ValueError, AttributeError):
             self.evaluations = []
-
-
-def _crowd_hint(images: TrainingImages, crowd_as_objects: bool) -> str:
-    """Why nothing is trainable when the objects are all crowd regions, and how to include them."""
-    if crowd_as_objects:
-        return ""
-    per_image = [int(sum(bool(c) for c in image.instances.crowd)) for image in images.images]
-    crowd = sum(per_image)
-    if not crowd:
-        return ""
-    return (f" ({crowd} object(s) in {sum(1 for n in per_image if n)} image(s) are marked iscrowd=1, which trains "
-            "them as regions to ignore; pass --crowd-as-objects to train on them as objects)")
 
 
 def _check_options(options: TrainOptions) -> None:

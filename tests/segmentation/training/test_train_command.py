@@ -23,10 +23,14 @@ def test_unusable_input_is_one_clear_line_and_status_2(tmp_path, resnet50_checkp
 
 def test_bad_option_values_are_rejected_before_any_work(tmp_path, resnet50_checkpoint, capsys):
     coco = write_dataset(tmp_path, 2, size=(32, 32))
-    status = main(["train", "--coco", str(coco), "--images", str(tmp_path / "images"), "--weights",
-                   str(resnet50_checkpoint), "--out", str(tmp_path / "run"), "--batch-size", "0", "--lr-steps", "1.5"])
+    args = ["train", "--coco", str(coco), "--images", str(tmp_path / "images"), "--weights",
+            str(resnet50_checkpoint), "--out", str(tmp_path / "run")]
+    status = main(args + ["--lr-steps", "1.5"])
     err = capsys.readouterr().err
-    assert status == 2 and "--batch-size must be at least 1" in err and "--lr-steps must be fractions" in err
+    assert status == 2 and "--lr-steps must be fractions" in err
+    with pytest.raises(SystemExit) as info:  # refused by the argument's type, as in every command
+        main(args + ["--batch-size", "0"])
+    assert info.value.code == 2 and "argument --batch-size: must be an integer >= 1" in capsys.readouterr().err
     assert not (tmp_path / "run").exists()
 
 
