@@ -84,6 +84,7 @@ def bench_moves(app, window, moves: int) -> tuple[float, float]:
         times.append((time.perf_counter() - start) * 1000)
     tool = canvas.tool
     assert tool.stroke is not None and tool.stroke.mask.sum() > 1000, "the moves did not paint"
+    assert np.array_equal(tool.overlay != 0, tool.stroke.mask), "the overlay is not the painted pixels"
     QTest.mouseRelease(viewport, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier,
                        view_point(canvas, *path[-1]))
     app.processEvents()

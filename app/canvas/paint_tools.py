@@ -32,7 +32,7 @@ class BrushTool(CanvasTool):
         self.erase = erase
         self.stroke: BrushStroke | None = None
         self.target: int | None = None
-        self._overlay: np.ndarray | None = None  # uint32 ARGB, same box as the stroke's mask
+        self.overlay: np.ndarray | None = None  # uint32 ARGB, same box as the stroke's mask
         self._image: QImage | None = None
         self._cursor_pos: QPointF | None = None
         self._panning = False
@@ -85,7 +85,7 @@ class BrushTool(CanvasTool):
 
     def cancel(self) -> None:
         self.stroke = self.target = None
-        self._overlay = self._image = None
+        self.overlay = self._image = None
         self.canvas.viewport().update()
 
     # ---------------------------------------------------------------- stroke and overlay
@@ -95,16 +95,18 @@ class BrushTool(CanvasTool):
         window = stroke.add_point(pos.x(), pos.y())
         if window is None:
             return
-        color = ERASER_ARGB if self.erase else BRUSH_ARGB
-        if stroke.box != box_before or self._overlay is None:  # the mask grew: rebuild the overlay once
-            self._overlay = np.where(stroke.mask, np.uint32(color), np.uint32(0)).astype(np.uint32)
-            h, w = self._overlay.shape
-            self._image = QImage(self._overlay.data, w, h, 4 * w, QImage.Format.Format_ARGB32)
-        else:  # only the segment's window changed
-            x0, y0, x1, y1 = window
-            sy, sx = slice(y0 - stroke.y0, y1 - stroke.y0), slice(x0 - stroke.x0, x1 - stroke.x0)
-            self._overlay[sy, sx] = np.where(stroke.mask[sy, sx], np.uint32(color), np.uint32(0))
-        x0, y0, x1, y1 = window
+        color = np.uint32(ERASER_ARGB if self.erase else BRUSH_ARGB)
+        if stroke.box != box_before or self.overlay is None:  # the mask grew: move the overlay into a new box
+            grown = np.zeros(stroke.mask.shape, np.uint32)
+            if self.overlay is not None:
+                bx0, by0, bx1, by1 = box_before
+                grown[by0 - stroke.y0:by1 - stroke.y0, bx0 - stroke.x0:bx1 - stroke.x0] = self.overlay
+            self.overlay = grown
+            h, w = grown.shape
+            self._image = QImage(grown.data, w, h, 4 * w, QImage.Format.Format_ARGB32)
+        x0, y0, x1, y1 = window  # only the segment's window changed
+        sy, sx = slice(y0 - stroke.y0, y1 - stroke.y0), slice(x0 - stroke.x0, x1 - stroke.x0)
+        self.overlay[sy, sx] = np.where(stroke.mask[sy, sx], color, np.uint32(0))
         self.canvas.viewport().update(self._view_rect(QRectF(x0, y0, x1 - x0, y1 - y0)))
 
     def _view_rect(self, scene_rect: QRectF) -> QRect:

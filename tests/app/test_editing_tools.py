@@ -84,6 +84,7 @@ def test_brush_stroke_adds_exactly_the_painted_pixels_in_one_undo_step(window, m
     for x, y in points[1:]:
         mouse.move(canvas, x, y)
     assert tool.stroke is not None and tool.stroke.mask.any()  # painted pixels shown as an overlay ...
+    assert np.array_equal(tool.overlay != 0, tool.stroke.mask)
     assert canvas.items_by_id[obj.id].shape_now == obj.shape  # ... without converting the shape per move
     mouse.release(canvas, *points[-1])
     scene = [mouse.scene_point(canvas, x, y) for x, y in points]
