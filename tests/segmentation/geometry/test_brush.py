@@ -113,13 +113,13 @@ def test_new_object_from_a_stroke_and_an_eraser_without_object():
 
 
 def test_the_mask_grows_with_a_long_stroke_and_keeps_earlier_pixels():
-    stroke = BrushStroke(3.0, (2000, 1000))
-    points = [(10.0, 10.0), (15.0, 12.0), (1900.0, 900.0), (1950.0, 20.0)]
+    stroke = BrushStroke(3.0, (800, 300))  # wider than the growth margin, so the mask is reallocated
+    points = [(10.0, 10.0), (15.0, 12.0), (700.0, 280.0), (780.0, 20.0)]
     for x, y in points:
         stroke.add_point(x, y)
     x0, y0, x1, y1 = stroke.box
-    assert x0 <= 7 and y0 <= 7 and x1 >= 1953 and y1 >= 903
-    assert np.array_equal(full_mask(stroke, 1000, 2000), disc_stroke_oracle(points, 3.0, 1000, 2000))
+    assert x0 <= 7 and y0 <= 7 and x1 >= 783 and y1 >= 283
+    assert np.array_equal(full_mask(stroke, 300, 800), disc_stroke_oracle(points, 3.0, 300, 800))
 
 
 def test_bad_radius_is_refused():
