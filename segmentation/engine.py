@@ -84,11 +84,6 @@ class YolactEngine:
     def class_names(self) -> tuple[str, ...]:
         return self.info.class_names
 
-    @property
-    def category_ids(self) -> tuple[int, ...]:
-        """The COCO category id of each class (official ids for a COCO model, else 1..N)."""
-        return self.info.category_ids
-
     def predict(self, images: Sequence[np.ndarray]) -> list[Detections]:
         """Detections for each BGR uint8 image, in one forward pass."""
         if not images:

@@ -26,7 +26,7 @@ from segmentation.geometry.polygons import DEFAULT_MIN_AREA, DEFAULT_TOLERANCE
 from segmentation.images import ImageReadError, read_image
 from segmentation.output_paths import is_disk_error, write_with_fallback
 from segmentation.project.labels import ClassMapping
-from segmentation.yolact.classes import category_ids_for_labels
+from segmentation.yolact.classes import COCO_CLASSES, category_ids_for_labels
 
 if TYPE_CHECKING:  # the engine's modules pull in torch
     from segmentation.detections import Detections
@@ -132,7 +132,7 @@ def prelabel_folder(
     Images in `existing` that are not relabeled are written back unchanged, including ones
     no longer on disk. Categories: the existing ones, then every label the mapping can
     produce from the model's classes (so the category list does not depend on what was found),
-    numbered by `category_ids_for_labels` (a COCO model's official ids, as `predict` writes).
+    numbered 1..N, or for a COCO-trained model by their official COCO ids (as `predict` writes).
     When the final write fails for lack of space or permission, the file goes to a fallback
     (`report.written`, `report.note`); OutputWriteError when no place could take it.
     """
@@ -149,9 +149,9 @@ def prelabel_folder(
         state["model"] = model
         state["class_map"] = {name: mapping.label_for(name) for name in model.class_names}
         labels = mapping.project_labels(model.class_names)
-        model_ids = getattr(model, "category_ids", None) or tuple(range(1, len(model.class_names) + 1))
-        ids = category_ids_for_labels(labels, model.class_names, model_ids)
-        state["dataset"] = state["dataset"].with_categories(labels, ids)
+        coco_model = tuple(model.class_names) == COCO_CLASSES  # its labels keep their official COCO ids
+        state["dataset"] = state["dataset"].with_categories(labels, category_ids_for_labels(labels) if coco_model
+                                                            else None)
 
     def assemble() -> CocoDataset:
         dataset = state["dataset"]

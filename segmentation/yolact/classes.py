@@ -11,14 +11,12 @@ COCO_CLASSES: tuple[str, ...] = tuple(name for _, name in coco_categories())
 assert len(COCO_CLASSES) == len(COCO_CATEGORY_IDS) == 80
 
 
-def category_ids_for_labels(labels, class_names=COCO_CLASSES, category_ids=COCO_CATEGORY_IDS) -> tuple[int, ...]:
-    """COCO category ids for `labels` (one rule for `label`, `predict` and the project export).
+def category_ids_for_labels(labels) -> tuple[int, ...]:
+    """COCO category ids for `labels`: the official ids when every label is a COCO class name
+    (31 is 'handbag', 35 'skis', as `predict` writes for a COCO model), else 1..N in order.
 
-    When every label is one of the model's classes, each keeps the model's own id, the one
-    `predict` writes: the official COCO ids for a COCO-trained model (31 is 'skis', never
-    'handbag'), 1..N in model order for a custom one. Otherwise (renamed or new labels) 1..N.
-    """
-    by_name = dict(zip(class_names, category_ids))
+    The one rule behind `label` (for a COCO-trained model) and the project export."""
+    by_name = dict(zip(COCO_CLASSES, COCO_CATEGORY_IDS))
     labels = tuple(labels)
     if labels and all(label in by_name for label in labels):
         return tuple(by_name[label] for label in labels)
