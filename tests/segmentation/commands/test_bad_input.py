@@ -238,3 +238,27 @@ def test_label_on_a_full_disk_keeps_the_labels(photo, resnet50_checkpoint, tmp_p
     assert str(saved) in err
     dataset = read_coco(saved)
     assert [img.file_name for img in dataset.images] == ["photo.png"] and dataset.num_annotations > 0
+
+
+def test_inspect_on_a_read_only_folder_writes_its_files_to_a_fallback_folder(
+        photo, resnet50_checkpoint, tmp_path, capsys, monkeypatch):
+    import segmentation.commands.inspect as inspect
+
+    out, here = tmp_path / "out", tmp_path / "here"
+    here.mkdir()
+    monkeypatch.chdir(here)
+    real = inspect.atomic_write_bytes
+
+    def read_only(path, data):
+        if os.path.abspath(path).startswith(str(out) + os.sep):
+            raise OSError(errno.EROFS, os.strerror(errno.EROFS), str(path))
+        return real(path, data)
+
+    monkeypatch.setattr(inspect, "atomic_write_bytes", read_only)
+    code = main(["inspect", "--weights", str(resnet50_checkpoint), "--device", "cpu", "--out", str(out), str(photo)])
+    err = capsys.readouterr().err
+    assert code == 1 and "Traceback" not in err and "Read-only file system" in err
+    (saved,) = here.iterdir()
+    assert str(saved) in err
+    assert sorted(p.name for p in saved.iterdir()) == ["detections.png", "inspection.npz", "prototypes.png"]
+    assert np.load(saved / "inspection.npz")["masks"].shape[1:] == (48, 64)
