@@ -22,6 +22,7 @@ from app.controllers.autolabel import AutoLabelController
 from app.controllers.editing import EditController
 from app.controllers.export import ExportController
 from app.controllers.project import ProjectController
+from app.dialogs.about import AboutDialog
 from app.dialogs.class_mapping import ClassMappingDialog
 from app.dialogs.export import ExportDialog
 from app.dialogs.model_manager import ModelManagerDialog
@@ -32,7 +33,8 @@ from app.help_overlay import HelpOverlay
 from app.inspector import install_inspector
 from app.job_progress import JobProgressWidget
 from app.qt_bridge import MainThreadInvoker
-from app.training import TrainingController
+from app.start_page import install_start_page
+from app.training import TrainingController, TrainingStatusButton
 from app.undo import UndoHistory
 from resources import APP_ICON_SIZES, app_icon_path
 from segmentation.model_manager import ModelManager
@@ -96,6 +98,8 @@ class MainWindow(QMainWindow):
         self._build_status_bar()
         self._connect()
         self.inspector = install_inspector(self)
+        self.start_page = install_start_page(self)
+        self.statusBar().addPermanentWidget(TrainingStatusButton(self.training))
         inspector_toggle = self.inspector.dock.toggleViewAction()
         inspector_toggle.setIcon(action_icon("inspector"))
         self.toolbar.addAction(inspector_toggle)
@@ -115,7 +119,8 @@ class MainWindow(QMainWindow):
             "zoom_in": lambda: self.canvas.zoom_by(1.25),
             "zoom_out": lambda: self.canvas.zoom_by(0.8),
             "toggle_objects": lambda hidden: self.canvas.set_objects_visible(not hidden),
-            "help": self.help_overlay.toggle,
+            "help": lambda: self.help_overlay.toggle(),
+            "about": self.show_about,
             **{name: (lambda on, mode=mode: on and self._set_mode(mode)) for name, mode in MODE_ACTIONS.items()},
             "copy_objects": self.editing.copy_selected,
             "paste_objects": lambda: self.editing.paste(self.canvas.image_size_wh()),
@@ -207,7 +212,6 @@ class MainWindow(QMainWindow):
         self.file_dock.image_activated.connect(p.show_image)
         self.objects_dock.new_label_changed.connect(lambda label: setattr(self.editing, "new_object_label", label))
         self.exporter.finished.connect(self._on_export_finished)
-        self.help_overlay.closed.connect(lambda: self.actions_by_name["help"].setChecked(False))
         self.options.events.weights.connect(lambda w: self.settings.setValue("weights", w))
         self.options.events.device.connect(lambda d: self.settings.setValue("device", d))
         self.options.events.device.connect(lambda d: self.device_label.setText(f"Device: {d}"))
@@ -298,7 +302,7 @@ class MainWindow(QMainWindow):
             self.show_error("Open a folder and choose a model first: the mapping is from the model's classes")
             return
         weights, config = self.options.weights, self.options.config
-        self.statusBar().showMessage("Reading the model's classes…")
+        self.statusBar().showMessage("Reading the model's classes…", 8000)
 
         def read() -> None:
             try:
@@ -324,7 +328,7 @@ class MainWindow(QMainWindow):
             return
         dialog = ExportDialog(self.exporter.default_path(), self.exporter.counts(), self)
         if dialog.exec():
-            self.statusBar().showMessage(f"Exporting to {dialog.path}…")
+            self.statusBar().showMessage(f"Exporting to {dialog.path}…", 8000)
             self.exporter.export(dialog.path, verified_only=dialog.verified_only,
                                  validate=dialog.validate_box.isChecked())
 
@@ -338,6 +342,9 @@ class MainWindow(QMainWindow):
         if report is not None:
             text += f"\nCheck: {report.summary()}"
         self.statusBar().showMessage(text.replace("\n", "  ·  "), 15000)
+
+    def show_about(self) -> None:
+        AboutDialog(self.options.device, self.windowIcon(), self).exec()
 
     def show_error(self, text: str) -> None:
         """Status bar plus a window-modal message box that does not block the event loop."""

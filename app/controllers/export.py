@@ -9,6 +9,7 @@ from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
 
 from app.qt_bridge import MainThreadInvoker
 from segmentation.coco import validate_coco
+from segmentation.output_paths import OutputPathError, OutputWriteError
 from segmentation.project.export import export_coco
 from segmentation.project.project import Project
 from segmentation.project.records import ImageStatus
@@ -28,6 +29,9 @@ class _ExportRun(QRunnable):
             with ProjectStore.open(folder) as store:  # a worker thread gets its own connection
                 summary = export_coco(store, path, verified_only=verified_only, labels=labels)
             report = validate_coco(path) if validate else None
+        except (OutputPathError, OutputWriteError) as exc:  # their message names the path and the reason
+            self.on_done(None, None, str(exc))
+            return
         except Exception as exc:  # disk full, permission denied, ...: tell the user, keep the app
             self.on_done(None, None, f"{type(exc).__name__}: {exc}")
             return

@@ -1,4 +1,5 @@
-"""Export COCO dialog: where to write, all labelled images or verified only."""
+"""Export COCO dialog: where to write, all labelled images or verified only. A path that cannot be written
+(no such folder, read-only, a folder) is refused in the dialog, with the reason, before any work."""
 
 from __future__ import annotations
 
@@ -17,6 +18,8 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
 )
 
+from segmentation.output_paths import OutputPathError, check_output_file
+
 
 class ExportDialog(QDialog):
     def __init__(self, default_path: Path, counts: dict, parent=None) -> None:
@@ -31,6 +34,12 @@ class ExportDialog(QDialog):
         self.all_radio.setChecked(True)
         self.validate_box = QCheckBox("Check the file with pycocotools after writing")
         self.validate_box.setChecked(True)
+        self.error_label = QLabel()
+        self.error_label.setObjectName("export_error")
+        self.error_label.setWordWrap(True)
+        self.error_label.setStyleSheet("color: #b91c1c;")
+        self.error_label.setVisible(False)
+        self.path_edit.textChanged.connect(lambda _text: self.error_label.setVisible(False))
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
         buttons.button(QDialogButtonBox.StandardButton.Ok).setText("Export")
         buttons.accepted.connect(self.accept)
@@ -44,7 +53,26 @@ class ExportDialog(QDialog):
         layout.addWidget(self.all_radio)
         layout.addWidget(self.verified_radio)
         layout.addWidget(self.validate_box)
+        layout.addWidget(self.error_label)
         layout.addWidget(buttons)
+
+    def problem(self) -> str:
+        """Why the chosen path cannot be written ('' when it can): the one output-path check of every command."""
+        if not self.path_edit.text().strip():
+            return "Choose a file name for the COCO file"
+        try:
+            check_output_file(self.path, what="export file")
+        except OutputPathError as exc:
+            return str(exc)
+        return ""
+
+    def accept(self) -> None:
+        problem = self.problem()
+        if problem:
+            self.error_label.setText(problem)
+            self.error_label.setVisible(True)
+            return
+        super().accept()
 
     def _browse(self) -> None:
         path, _ = QFileDialog.getSaveFileName(self, "Export COCO", self.path_edit.text(), "COCO JSON (*.json)")

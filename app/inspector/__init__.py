@@ -7,6 +7,7 @@ from PySide6.QtCore import Qt
 
 from app.inspector.controller import InspectorController
 from app.inspector.dock import InspectorDock
+from app.inspector.region_tool import RegionHint
 from segmentation.inspection.state import InspectorState
 
 INSPECTOR_WIDTH = 450
@@ -29,4 +30,6 @@ def install_inspector(window) -> InspectorController:
     controller.message.connect(lambda text: window.statusBar().showMessage(text, 8000))
     controller.error.connect(window.show_error)
     controller.dock = dock
+    controller.region_hint = RegionHint(window.canvas)
+    window.actions_by_name["region_mode"].toggled.connect(controller.region_hint.set_shown)
     return controller

@@ -7,9 +7,37 @@ from collections.abc import Callable
 import numpy as np
 from PySide6.QtCore import QPointF, QRectF, Qt
 from PySide6.QtGui import QColor, QKeyEvent, QMouseEvent, QPainter, QPen
+from PySide6.QtWidgets import QLabel, QWidget
 
 from app.canvas.tools import CanvasTool
 from segmentation.inspection.region import MIN_REGION_SIDE
+
+
+REGION_HINT = ("Re-detect in region: drag a rectangle over the part of the image to run the model on again "
+               "(small objects come out better). Esc leaves.")
+
+
+class RegionHint(QLabel):
+    """A note in the canvas's top-left corner while the region tool is active (a child of the view, not of
+    its viewport, so it stays put when the image scrolls)."""
+
+    def __init__(self, canvas: QWidget) -> None:
+        super().__init__(REGION_HINT, canvas)
+        self.setObjectName("region_hint")
+        self.setWordWrap(True)
+        self.setStyleSheet("QLabel#region_hint { background: rgba(20, 20, 24, 200); color: #ffd60a;"
+                           " padding: 6px 10px; border-radius: 4px; }")
+        self.setAttribute(Qt.WidgetAttribute.WA_TransparentForMouseEvents)
+        self.setVisible(False)
+
+    def set_shown(self, shown: bool) -> None:
+        if shown:
+            canvas = self.parentWidget()
+            self.setFixedWidth(max(200, min(560, canvas.width() - 24)))
+            self.adjustSize()
+            self.move(12, 12)
+            self.raise_()
+        self.setVisible(shown)
 
 
 class RegionTool(CanvasTool):

@@ -2,5 +2,6 @@
 `protolabel train` process, and its live progress (loss chart, ETA, Cancel, Resume, AP, use the new model)."""
 
 from app.training.controller import TrainingController
+from app.training.status import TrainingStatusButton
 
-__all__ = ["TrainingController"]
+__all__ = ["TrainingController", "TrainingStatusButton"]

@@ -13,10 +13,11 @@ from collections.abc import Callable
 from pathlib import Path
 
 from PySide6.QtCore import QObject, QProcess, QProcessEnvironment, QRunnable, QThreadPool, QTimer, Signal
-from PySide6.QtWidgets import QWidget
+from PySide6.QtWidgets import QMessageBox, QWidget
 
 from app.qt_bridge import MainThreadInvoker
 from app.training.dialog import TrainDialog
+from app.training.runs import format_size, remove_runs, removable_runs, training_dir
 from segmentation.project.autolabel import AutoLabelOptions
 from segmentation.project.fine_tune import (
     NothingToTrainError,
@@ -58,6 +59,7 @@ class TrainingController(QObject):
     message = Signal(str)
     error = Signal(str)
     model_used = Signal(str)  # the checkpoint path auto-labeling now uses
+    dialog_visibility_changed = Signal(bool)
 
     def __init__(self, project: Callable[[], Project | None], options: AutoLabelOptions,
                  parent: QObject | None = None) -> None:
@@ -71,6 +73,7 @@ class TrainingController(QObject):
         self.kill_timeout_ms = KILL_TIMEOUT_MS
         self.extra_environment: dict[str, str] = {}  # for the process (tests limit its threads)
         self.dialog: TrainDialog | None = None
+        self.confirm: Callable[[str, str], bool] = self._ask  # (title, question) -> yes; tests answer it
         self._invoker = MainThreadInvoker(self)
         self._pool = QThreadPool(self)
         self._pool.setMaxThreadCount(1)
@@ -106,6 +109,8 @@ class TrainingController(QObject):
         parent = self.parent()
         dialog = TrainDialog(self.monitor, parent if isinstance(parent, QWidget) else None)
         dialog.settings_page.start_requested.connect(self.start)
+        dialog.settings_page.cleanup_requested.connect(self.clean_up_runs)
+        dialog.visibility_changed.connect(self.dialog_visibility_changed)
         view = dialog.progress_view
         view.cancel_requested.connect(self.cancel)
         view.resume_requested.connect(self.resume)
@@ -226,6 +231,39 @@ class TrainingController(QObject):
         note = " (class filter and mapping reset: it predicts the project's labels)" if reset else ""
         self.message.emit(f"Auto-labeling now uses {checkpoint.name}{note}")
         self.model_used.emit(str(checkpoint))
+
+    def clean_up_runs(self) -> int:
+        """Delete the project's earlier training runs after a confirmation, keeping the run in progress and
+        the one whose checkpoint auto-labeling uses; returns how many were deleted."""
+        project = self._project()
+        if project is None:
+            return 0
+        active = self.request.run_dir if self.request is not None and self.busy else None
+        runs = removable_runs(project.folder, keep=(active, self.options.weights or None))
+        if not runs:
+            self.message.emit("No earlier training runs to clean up")
+            if self.dialog is not None:
+                self.dialog.settings_page.show_error("")
+            return 0
+        size = format_size(sum(r.size for r in runs))
+        question = (f"Delete {len(runs)} earlier training run{'s' if len(runs) > 1 else ''} ({size}) in "
+                    f"{training_dir(project.folder)}?\n\nTheir checkpoints cannot be recovered. The run in progress "
+                    "and the model auto-labeling uses are kept.")
+        if not self.confirm("Clean up training runs", question):
+            return 0
+        problems = remove_runs(project.folder, runs)
+        deleted = len(runs) - len(problems)
+        if problems:
+            self.error.emit("Some training runs could not be deleted:\n" + "\n".join(problems))
+        self.message.emit(f"Deleted {deleted} training run{'s' if deleted != 1 else ''}, freed about {size}")
+        return deleted
+
+    def _ask(self, title: str, question: str) -> bool:
+        parent = self.dialog if self.dialog is not None else self.parent()
+        answer = QMessageBox.question(parent if isinstance(parent, QWidget) else None, title, question,
+                                      QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.Cancel,
+                                      QMessageBox.StandardButton.Cancel)
+        return answer == QMessageBox.StandardButton.Yes
 
     def _model_in_use(self) -> bool:
         checkpoint = self.monitor.final_checkpoint

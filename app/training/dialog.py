@@ -24,8 +24,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.device_text import device_in_use, uses_cuda
 from app.docks.autolabel_panel import DEVICES
-from app.training.progress_view import TrainingProgressView
+from app.training.progress_view import TrainingProgressView, validation_hint
 from segmentation.project.fine_tune import TrainingRequest
 from segmentation.training.run_monitor import RunMonitor
 
@@ -40,11 +41,13 @@ class TrainSettingsPage(QWidget):
 
     start_requested = Signal(object)  # TrainingRequest
     close_requested = Signal()
+    cleanup_requested = Signal()
 
     def __init__(self, parent=None) -> None:
         super().__init__(parent)
         self.setObjectName("training_settings")
         self.folder: Path | None = None
+        self.counts = {"all": 0, "verified": 0}
         intro = QLabel(INTRO)
         intro.setWordWrap(True)
         self.weights_edit = QLineEdit()
@@ -84,6 +87,17 @@ class TrainSettingsPage(QWidget):
         self.device_box.setObjectName("training_device")
         self.device_box.setEditable(True)
         self.device_box.addItems(DEVICES)
+        self.device_hint = QLabel()
+        self.device_hint.setObjectName("training_device_hint")
+        self.device_hint.setStyleSheet("color: #6b7280;")
+        self.device_hint.setWordWrap(True)
+        self.device_box.currentTextChanged.connect(self._show_device_hint)
+        self.val_hint = QLabel()
+        self.val_hint.setObjectName("training_val_hint")
+        self.val_hint.setStyleSheet("color: #6b7280;")
+        self.val_hint.setWordWrap(True)
+        self.val_split_box.valueChanged.connect(self._show_val_hint)
+        self.verified_radio.toggled.connect(self._show_val_hint)
         self.run_dir_edit = QLineEdit()
         self.run_dir_edit.setObjectName("training_run_dir")
         run_dir_browse = QPushButton("Browse…")
@@ -98,6 +112,11 @@ class TrainSettingsPage(QWidget):
         self.start_button.clicked.connect(self._start)
         close_button = QPushButton("Close")
         close_button.clicked.connect(self.close_requested)
+        self.cleanup_button = QPushButton("Clean up old runs…")
+        self.cleanup_button.setObjectName("cleanup_runs")
+        self.cleanup_button.setToolTip("Delete the project's earlier training runs (each keeps a checkpoint of "
+                                       "~245 MB in .protolabel/training/); asks first")
+        self.cleanup_button.clicked.connect(self.cleanup_requested)
 
         def row(*widgets, hint: str = "", stretch: bool = False) -> QHBoxLayout:
             box = QHBoxLayout()
@@ -120,15 +139,15 @@ class TrainSettingsPage(QWidget):
         form = QFormLayout()
         form.addRow("Start from:", row(self.weights_edit, weights_browse))
         form.addRow("Train on:", images)
-        form.addRow("Validation:", row(self.val_split_box, hint="of the images, held out: box and mask AP are measured on them",
-                                       stretch=True))
+        form.addRow("Validation:", row(self.val_split_box, self.val_hint))
         form.addRow("Iterations:", row(self.iterations_box, hint="one batch each", stretch=True))
         form.addRow("Batch size:", row(self.batch_box, hint="images per iteration", stretch=True))
         form.addRow("Input size:", row(self.max_size_box, self.max_size_own, stretch=True))
         form.addRow("Learning rate:", row(self.lr_box, hint="after the warm-up; drops 10x in steps", stretch=True))
-        form.addRow("Device:", row(self.device_box, hint="cuda trains with mixed precision", stretch=True))
+        form.addRow("Device:", row(self.device_box, self.device_hint))
         form.addRow("Run folder:", row(self.run_dir_edit, run_dir_browse))
         buttons = QHBoxLayout()
+        buttons.addWidget(self.cleanup_button)
         buttons.addStretch(1)
         buttons.addWidget(self.start_button)
         buttons.addWidget(close_button)
@@ -142,6 +161,7 @@ class TrainSettingsPage(QWidget):
     def reset(self, folder: Path, weights: str, device: str, counts: dict, run_dir: Path) -> None:
         """Fresh settings for a new run: the auto-label panel's model and device, the defaults, a new run folder."""
         self.folder = Path(folder)
+        self.counts = dict(counts)
         self.weights_edit.setText(weights)
         self.verified_radio.setText(f"Verified images only ({counts['verified']:,})")
         self.all_radio.setText(f"All labelled images ({counts['all']:,}: auto-labeled, edited and verified)")
@@ -158,6 +178,23 @@ class TrainSettingsPage(QWidget):
         self.run_dir_edit.setText(str(run_dir))
         self.show_error("")
         self.set_busy(False)
+        self._show_device_hint(self.device_box.currentText())
+        self._show_val_hint()
+
+    def _show_device_hint(self, device: str) -> None:
+        """Where the run will really train (the engine's own device rule), not what the box says."""
+        device = device.strip() or "auto"
+        where = device_in_use(device)
+        if uses_cuda(device):
+            self.device_hint.setText(f"{where}: trains with mixed precision")
+        elif where.startswith("CPU"):
+            self.device_hint.setText(f"{where}: slow, a few hundred iterations take minutes")
+        else:
+            self.device_hint.setText(where)
+
+    def _show_val_hint(self, *args) -> None:
+        images = self.counts["verified" if self.verified_radio.isChecked() else "all"]
+        self.val_hint.setText(validation_hint(images, self.val_split_box.value() / 100))
 
     def request(self) -> TrainingRequest | None:
         """The settings as a request, or None (with the reason shown) when they cannot be used."""
@@ -213,6 +250,8 @@ class TrainSettingsPage(QWidget):
 class TrainDialog(QDialog):
     """Not modal: labelling goes on while a run trains; closing the window only hides it."""
 
+    visibility_changed = Signal(bool)
+
     def __init__(self, monitor: RunMonitor, parent=None) -> None:
         super().__init__(parent)
         self.setObjectName("train_dialog")
@@ -228,6 +267,14 @@ class TrainDialog(QDialog):
         self.settings_page.close_requested.connect(self.hide)
         self.progress_view.close_requested.connect(self.hide)
         self.resize(760, 640)
+
+    def showEvent(self, event) -> None:  # noqa: N802
+        super().showEvent(event)
+        self.visibility_changed.emit(True)
+
+    def hideEvent(self, event) -> None:  # noqa: N802
+        super().hideEvent(event)
+        self.visibility_changed.emit(False)
 
     def show_settings(self) -> None:
         self.pages.setCurrentWidget(self.settings_page)

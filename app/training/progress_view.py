@@ -24,9 +24,43 @@ from PySide6.QtWidgets import (
 
 from app.job_progress import format_eta
 from app.training.loss_chart import LossChart
+from segmentation.training.dataset import validation_count
 from segmentation.training.run_monitor import EvaluationResult, RunMonitor, RunState
 
 LOSS_TERMS = (("box", "Box"), ("conf", "Class"), ("mask", "Mask"), ("semantic", "Semantic"), ("maskiou", "Mask IoU"))
+
+
+MAX_SPLIT_PERCENT = 50  # the settings' validation split goes up to this
+NO_VALIDATION_NOTE = "no validation images"  # how the trainer's note about it begins (said once, by the view)
+
+
+def smallest_split(images: int) -> int | None:
+    """The smallest split (percent, up to MAX_SPLIT_PERCENT) that holds out an image of `images`, or None."""
+    for percent in range(1, MAX_SPLIT_PERCENT + 1):
+        if validation_count(images, percent / 100) >= 1:
+            return percent
+    return None
+
+
+def no_validation_text(images: int) -> str:
+    """The one plain sentence for a run without validation images: why, and whether raising the split helps."""
+    if images <= 1:
+        return ("No AP: with one image there is none to hold out for measuring it. Verify more images to "
+                "measure how well the model does.")
+    percent = smallest_split(images)
+    if percent is None:
+        return f"No AP: {images} images are too few to hold one out for measuring it."
+    return (f"No AP: no image is held out for validation. With {images} images, a validation split of "
+            f"{percent}% or more holds one out.")
+
+
+def validation_hint(images: int, fraction: float) -> str:
+    """The settings' note beside the split: how many of the images it holds out (the trainer's rule)."""
+    held = validation_count(images, fraction) if images > 0 else 0
+    if held:
+        return (f"holds out {held} of {images:,} image{'s' if images != 1 else ''}: box and mask AP are "
+                "measured on them")
+    return no_validation_text(images)
 
 
 def format_ap(value: float | None) -> str:
@@ -170,8 +204,9 @@ class TrainingProgressView(QWidget):
         checkpoint = m.final_checkpoint or m.checkpoint
         self.checkpoint_label.setText("" if checkpoint is None else f"Checkpoint: {checkpoint}")
         self.checkpoint_label.setVisible(checkpoint is not None)
-        self.notes_label.setText("<br>".join(escape(n, quote=False) for n in m.notes[-4:]))
-        self.notes_label.setVisible(bool(m.notes))
+        notes = [n for n in m.notes if not n.startswith(NO_VALIDATION_NOTE)]  # the metrics line says it plainly
+        self.notes_label.setText("<br>".join(escape(n, quote=False) for n in notes[-4:]))
+        self.notes_label.setVisible(bool(notes))
         failed = m.state is RunState.FAILED
         self.error_text.setVisible(failed)
         if failed:
@@ -200,7 +235,7 @@ class TrainingProgressView(QWidget):
         m = self.monitor
         if not m.classes:
             return ""
-        validation = f", {m.val_images} for validation" if m.val_images else ", no validation images"
+        validation = f", {m.val_images} for validation" if m.val_images else ""
         classes = ", ".join(m.classes)
         return (f"{m.train_images:,} training images{validation} · classes: {escape(classes, quote=False)} · "
                 f"{escape(m.config)} on {escape(m.device)}")
@@ -220,8 +255,8 @@ class TrainingProgressView(QWidget):
         m = self.monitor
         if m.evaluations:
             self.metrics_label.setText(describe_evaluation(m.evaluations[-1]))
-        elif m.state is RunState.FINISHED:
-            self.metrics_label.setText("No validation images, so no AP: raise the validation split to measure one.")
+        elif m.classes and not m.val_images and (m.state.active or m.state is RunState.FINISHED):
+            self.metrics_label.setText(escape(no_validation_text(m.train_images), quote=False))
         elif m.state.active and m.classes:
             self.metrics_label.setText("<span style='color:#6b7280'>Box and mask AP on the validation images "
                                        "come at the end of the run.</span>")

@@ -96,3 +96,135 @@ def test_a_detection_not_kept_says_why(make_window, photo_folder, qtbot):
     window.options.score_threshold = 0.75
     dock._refresh_detection_texts()
     assert dock.detection_list.item(1).text().endswith("not kept: score 0.70 is not above the threshold 0.75")
+
+
+# ---------------------------------------------------------------- help, About, start page, status bar
+def test_shortcut_list_fits_the_canvas_width_and_scrolls(make_window, qtbot):
+    from app.actions import ACTIONS
+
+    window = make_window()
+    window.resize(1000, 420)  # a narrow canvas (the docks take most), short: the list must wrap and scroll, not run off the edge
+    qtbot.waitUntil(lambda: window.canvas.width() < 400)
+    window.actions_by_name["help"].trigger()
+    overlay = window.help_overlay
+    assert overlay.isVisible() and overlay.geometry() == window.canvas.rect()
+    assert not window.actions_by_name["help"].isCheckable()  # Help ▸ Shortcuts is a command, not a checkbox
+    qtbot.waitUntil(lambda: overlay.label.width() <= overlay.viewport().width())
+    assert overlay.horizontalScrollBar().maximum() == 0
+    assert overlay.verticalScrollBar().maximum() > 0  # what does not fit the height scrolls
+    text = overlay.text()
+    for spec in ACTIONS:
+        for key in spec.shortcuts:
+            assert key.replace("&", "&amp;").replace("<", "&lt;") in text
+    window.actions_by_name["help"].trigger()
+    assert not overlay.isVisible()
+
+    window.resize(1900, 900)  # wide: the sections go into columns
+    window.actions_by_name["help"].trigger()
+    qtbot.waitUntil(lambda: overlay.columns >= 2)
+    assert overlay.text().count("valign='top'") == overlay.columns
+
+
+def test_about_names_version_torch_device_and_licence(make_window, qtbot, monkeypatch):
+    import importlib.metadata
+
+    import torch
+
+    from app.dialogs.about import AboutDialog
+
+    window = make_window()
+    (help_menu,) = [a.menu() for a in window.menuBar().actions() if a.text().replace("&", "") == "Help"]
+    assert window.actions_by_name["about"] in help_menu.actions()
+    dialog = AboutDialog("cpu", window.windowIcon(), window)
+    text = dialog.text_label.text()
+    assert importlib.metadata.version("protolabel") in text
+    assert torch.__version__ in text and "CPU" in text and "MIT" in text
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 1)
+    monkeypatch.setattr(torch.cuda, "current_device", lambda: 0)
+    monkeypatch.setattr(torch.cuda, "get_device_name", lambda index=0: "Test GPU 9000")
+    assert "CUDA: Test GPU 9000 (cuda:0)" in AboutDialog("auto", None, window).text_label.text()
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    assert "CPU (" in AboutDialog("auto", None, window).text_label.text()
+    assert "unusable: CUDA was requested" in AboutDialog("cuda", None, window).text_label.text()
+
+
+def test_bare_window_shows_a_start_page_until_a_folder_opens(make_window, photo_folder, qtbot, tmp_path):
+    window = make_window()
+    page = window.start_page
+    assert page.isVisible() and page.geometry() == window.canvas.rect()
+    assert page.no_recent.isVisible() and not page.recent_buttons
+    assert "Ctrl+O" in page.open_button.text()
+    buttons = {b.objectName(): b for b in page.findChildren(type(page.open_button))}
+    assert {"start_open_folder", "start_official_models", "start_open_weights"} <= set(buttons)
+    assert page.model_label.text() == "No model chosen yet."
+
+    opened = []
+    window.actions_by_name["open_weights"].triggered.disconnect()
+    window.actions_by_name["open_weights"].triggered.connect(lambda: opened.append("weights"))
+    buttons["start_open_weights"].click()
+    assert opened == ["weights"]  # the page triggers the same actions as the menus
+
+    assert window.open_folder(photo_folder)
+    assert not page.isVisible()
+    window.projects.close()
+    qtbot.waitUntil(page.isVisible)
+    # the folder is now a recent one: one click opens it again
+    assert [b.toolTip() for b in page.recent_buttons] == [f"Open {photo_folder}"]
+    page.recent_buttons[0].click()
+    assert window.projects.project is not None and window.projects.project.folder == photo_folder
+    assert not page.isVisible()
+
+
+def test_every_status_bar_message_expires():
+    """Each showMessage in the app gives a timeout: a message never outlives the next actions."""
+    import ast
+    from pathlib import Path
+
+    import app
+
+    calls = []
+    for path in Path(app.__file__).parent.rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Call) and getattr(node.func, "attr", "") == "showMessage":
+                calls.append((path.name, node.lineno, len(node.args) + len(node.keywords)))
+    assert calls and all(n == 2 for _, _, n in calls), [c for c in calls if c[2] != 2]
+
+
+def test_region_tool_says_drag_a_rectangle_while_active(make_window, photo_folder, qtbot):
+    window = make_window()
+    window.open_folder(photo_folder)
+    hint = window.inspector.region_hint
+    assert not hint.isVisible()
+    window.actions_by_name["region_mode"].trigger()
+    assert hint.isVisible() and "drag a rectangle" in hint.text()
+    assert hint.geometry().right() < window.canvas.width()
+    window.actions_by_name["edit_mode"].trigger()
+    assert not hint.isVisible()
+
+
+def test_export_to_a_missing_folder_is_refused_in_the_dialog(make_window, photo_folder, qtbot, tmp_path):
+    from app.dialogs.export import ExportDialog
+
+    window = make_window()
+    window.open_folder(photo_folder)
+    missing = tmp_path / "no-such-folder" / "out.json"
+    dialog = ExportDialog(missing, window.exporter.counts(), window)
+    dialog.show()
+    dialog.accept()
+    assert dialog.isVisible() and dialog.result() == 0  # not accepted: nothing is exported
+    text = dialog.error_label.text()
+    assert dialog.error_label.isVisible() and f"the folder {missing.parent} does not exist" in text
+    assert "FileNotFoundError" not in text and ".tmp" not in text
+    dialog.path_edit.setText(str(tmp_path / "out.json"))
+    assert not dialog.error_label.isVisible()
+    dialog.accept()
+    assert dialog.result() == 1
+
+    # the controller says the same when the folder disappears after the dialog
+    results = []
+    window.exporter.finished.connect(lambda summary, report, error: results.append(error))
+    window.exporter.export(missing, verified_only=False, validate=False)
+    qtbot.waitUntil(lambda: len(results) == 1, timeout=20_000)
+    assert f"the folder {missing.parent} does not exist" in results[0] and "Error:" not in results[0]
