@@ -96,9 +96,11 @@ def self_test(work: Path) -> int:
         window = MainWindow(settings=settings, model_manager=ModelManager(work / "model-cache"))
         window.show()
         app.processEvents()
-        if window.windowIcon().isNull() or any(a.icon().isNull() for a in window.toolbar.actions()
-                                               if not a.isSeparator()):
-            raise RuntimeError("the window or a toolbar action has no icon (resources not found)")
+        no_icon = [a.text().replace("&", "") for a in window.toolbar.actions()
+                   if not a.isSeparator() and a.icon().isNull()]
+        if window.windowIcon().isNull() or no_icon:
+            raise RuntimeError(f"icons missing (resources/ not found or incomplete): window icon "
+                               f"{'missing' if window.windowIcon().isNull() else 'ok'}, toolbar: {no_icon or 'ok'}")
         step("window open, icons loaded")
         if not window.open_folder(str(images)):
             raise RuntimeError(f"could not open {images}: {window.last_error}")

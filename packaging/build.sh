@@ -9,7 +9,7 @@ PYTHON="$ROOT/.venv/bin/python"
 cd "$ROOT"
 "$PYTHON" -m PyInstaller --version >/dev/null 2>&1 || "$PYTHON" -m pip install --quiet "pyinstaller>=6.10"
 start=$(date +%s)
-"$PYTHON" -m PyInstaller --noconfirm --clean --log-level WARN \
+"$PYTHON" -m PyInstaller --noconfirm --log-level WARN \
     --distpath "$ROOT/dist" --workpath "$ROOT/build/pyinstaller" packaging/protolabel.spec
 end=$(date +%s)
 echo "built $ROOT/dist/protolabel in $((end - start)) s, $(du -sh "$ROOT/dist/protolabel" | cut -f1)"

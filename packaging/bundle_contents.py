@@ -6,6 +6,7 @@ Plain Python (no PyInstaller import), so the tests can check the list without bu
 from __future__ import annotations
 
 import importlib
+import importlib.util
 import pkgutil
 from pathlib import Path
 
@@ -14,6 +15,9 @@ DATA_PACKAGES = ("resources",)
 # Subcommands are imported by name (segmentation.cli / app.cli), which import analysis cannot follow.
 CODE_PACKAGES = ("segmentation", "app", "resources")
 METADATA = ("protolabel",)  # `protolabel --version` reads the distribution's metadata
+# Native libraries a package loads by path (torchvision: torch.ops.load_library on _C_stable.so, which holds
+# torchvision::nms), invisible to import analysis: copied beside the package's modules.
+LOADED_BY_PATH = ("torchvision",)
 
 
 def data_files(package: str) -> list[tuple[str, str]]:
@@ -28,6 +32,16 @@ def data_files(package: str) -> list[tuple[str, str]]:
 
 def datas() -> list[tuple[str, str]]:
     return [entry for package in DATA_PACKAGES for entry in data_files(package)]
+
+
+def binaries() -> list[tuple[str, str]]:
+    """(shared library, destination folder) for the top-level .so files of LOADED_BY_PATH packages."""
+    found = []
+    for package in LOADED_BY_PATH:
+        spec = importlib.util.find_spec(package)
+        for location in spec.submodule_search_locations if spec else []:
+            found += [(str(path), package) for path in sorted(Path(location).glob("*.so"))]
+    return found
 
 
 def hidden_imports() -> list[str]:

@@ -39,6 +39,16 @@ def test_spec_imports_the_commands_that_are_loaded_by_name():
     assert set(cli.APP_COMMAND_MODULES) <= hidden and "resources" in hidden
 
 
+def test_spec_carries_torchvision_ops_library_loaded_by_path():
+    """Without it the bundle has no torchvision::nms (found by the first bundle's self-test)."""
+    import torchvision.extension
+
+    assert torchvision.extension._has_ops()  # the library the spec must carry is the one this venv uses
+    names = {(Path(src).name, dest) for src, dest in bundle_contents.binaries()}
+    assert ("_C_stable.so", "torchvision") in names or ("_C.so", "torchvision") in names
+    assert "bundle_contents.binaries()" in (PACKAGING / "protolabel.spec").read_text()
+
+
 def test_bundle_entry_runs_modules_like_python_m():
     """The app starts training as `<sys.executable> -m segmentation.cli train`; in a bundle that is this entry."""
     result = subprocess.run([sys.executable, str(PACKAGING / "protolabel_main.py"), "-m", "segmentation.cli",
