@@ -1,7 +1,8 @@
 """What mouse and keys do on the canvas: the edit tool (select, move, vertex edits, pan) and the draw tool.
 
 Tools never change a document: a finished gesture is emitted by the canvas as an intent
-(`shape_edited`, `polygon_drawn`, `delete_requested`), which a controller turns into an undoable change.
+(`shape_edited`, `polygon_drawn`, `delete_requested`, `stroke_painted`), which a controller turns into an undoable
+change.
 """
 
 from __future__ import annotations
