@@ -237,7 +237,8 @@ class TrainingProgressView(QWidget):
             return ""
         validation = f", {m.val_images} for validation" if m.val_images else ""
         classes = ", ".join(m.classes)
-        return (f"{m.train_images:,} training images{validation} · classes: {escape(classes, quote=False)} · "
+        images = f"{m.train_images:,} training image{'s' if m.train_images != 1 else ''}"
+        return (f"{images}{validation} · classes: {escape(classes, quote=False)} · "
                 f"{escape(m.config)} on {escape(m.device)}")
 
     def _speed_text(self) -> str:

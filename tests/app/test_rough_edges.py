@@ -86,12 +86,14 @@ def test_a_detection_not_kept_says_why(make_window, photo_folder, qtbot):
     document = window.projects.project.current
     added = window.editing.apply(document.add_object("dog", shape))
     object_id = added.after[0].id
-    qtbot.waitUntil(lambda: f"not kept: duplicate of object {object_id} (IoU 1.00)" in dock.detection_list.item(1).text())
+    duplicate = f"not kept: duplicate of object {object_id} (IoU 1.00)"
+    qtbot.waitUntil(lambda: duplicate in dock.detection_list.item(1).text())
 
     window.projects.project.set_class_mapping(ClassMapping(keep=frozenset({"cat"})))
     window.options.score_threshold = 0.3
     dock._refresh_detection_texts()
-    assert dock.detection_list.item(1).text().endswith('not kept: class "dog" is filtered out (Class Filter and Mapping)')
+    assert dock.detection_list.item(1).text().endswith(
+        'not kept: class "dog" is filtered out (Class Filter and Mapping)')
     window.projects.project.set_class_mapping(ClassMapping())
     window.options.score_threshold = 0.75
     dock._refresh_detection_texts()
@@ -103,7 +105,7 @@ def test_shortcut_list_fits_the_canvas_width_and_scrolls(make_window, qtbot):
     from app.actions import ACTIONS
 
     window = make_window()
-    window.resize(1000, 420)  # a narrow canvas (the docks take most), short: the list must wrap and scroll, not run off the edge
+    window.resize(1000, 420)  # a narrow canvas (the docks take most) and short: the list wraps and scrolls
     qtbot.waitUntil(lambda: window.canvas.width() < 400)
     window.actions_by_name["help"].trigger()
     overlay = window.help_overlay
@@ -228,3 +230,112 @@ def test_export_to_a_missing_folder_is_refused_in_the_dialog(make_window, photo_
     window.exporter.export(missing, verified_only=False, validate=False)
     qtbot.waitUntil(lambda: len(results) == 1, timeout=20_000)
     assert f"the folder {missing.parent} does not exist" in results[0] and "Error:" not in results[0]
+
+
+# ---------------------------------------------------------------- training window
+def _training_window(make_window, photo_folder, tmp_path):
+    weights = tmp_path / "start.pth"
+    weights.write_bytes(b"not read by these tests")
+    window = make_window()
+    window.open_folder(photo_folder)
+    window.options.weights = str(weights)
+    window.actions_by_name["train_project"].trigger()
+    return window, window.training.dialog
+
+
+def test_training_device_hint_follows_what_torch_will_use(make_window, photo_folder, tmp_path, monkeypatch):
+    import torch
+
+    window, dialog = _training_window(make_window, photo_folder, tmp_path)
+    page = dialog.settings_page
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    page.device_box.setCurrentText("cpu")
+    page.device_box.setCurrentText("auto")
+    assert page.device_hint.text().startswith("CPU (") and "mixed precision" not in page.device_hint.text()
+    page.device_box.setCurrentText("cuda")
+    assert page.device_hint.text().startswith("unusable: CUDA was requested but no CUDA device is available")
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 1)
+    monkeypatch.setattr(torch.cuda, "current_device", lambda: 0)
+    monkeypatch.setattr(torch.cuda, "get_device_name", lambda index=0: "Test GPU")
+    page.device_box.setCurrentText("auto")
+    assert page.device_hint.text() == "CUDA: Test GPU (cuda:0): trains with mixed precision"
+
+
+def test_no_validation_images_is_said_once_and_plainly(make_window, photo_folder, tmp_path):
+    from app.training.progress_view import no_validation_text, validation_hint
+    from segmentation.training.dataset import validation_count
+
+    # the settings say how many images the split holds out, by the trainer's own rule
+    assert validation_hint(1, 0.1) == no_validation_text(1) and "with one image" in no_validation_text(1)
+    assert "split of 34% or more" in validation_hint(3, 0.1) and validation_count(3, 0.34) == 1
+    assert validation_hint(20, 0.1) == "holds out 2 of 20 images: box and mask AP are measured on them"
+
+    window, dialog = _training_window(make_window, photo_folder, tmp_path)
+    page = dialog.settings_page
+    page.verified_radio.setChecked(True)
+    assert page.val_hint.text() == no_validation_text(0)
+
+    monitor = window.training.monitor
+    monitor.begin()
+    monitor.feed_stdout(b'start iterations=10 start_iteration=0 train_images=1 val_images=0 classes=["cat"] '
+                        b'config="yolact_resnet50" device="cpu"\n'
+                        b'note text="no validation images: --val-split 0.1 of 1 image(s) rounds down to none"\n')
+    view = dialog.progress_view
+    shown = " ".join(label.text() for label in (view.state_label, view.title_label, view.metrics_label,
+                                                view.notes_label) if label.isVisible())
+    assert shown.lower().count("validation") + shown.count("No AP") == 1, shown
+    assert view.metrics_label.text() == no_validation_text(1)
+
+
+def test_a_run_with_its_window_closed_shows_in_the_status_bar(make_window, photo_folder, tmp_path, qtbot):
+    window, dialog = _training_window(make_window, photo_folder, tmp_path)
+    button = window.statusBar().findChild(object, "training_status")
+    assert not button.isVisible()  # no run
+    monitor = window.training.monitor
+    monitor.begin()
+    monitor.feed_stdout(b'start iterations=100 start_iteration=0 train_images=3 val_images=0 classes=["cat"] '
+                        b'config="yolact_resnet50" device="cpu"\n')
+    assert not button.isVisible()  # the window shows the run
+    dialog.hide()
+    assert button.isVisible() and button.text().startswith("Training 0 / 100")
+    monitor.feed_stdout(b"iteration iteration=40 total=100 epoch=0 loss=1.5 box=0.5 conf=0.5 mask=0.5 lr=0.001 "
+                        b"images_per_s=2.0 eta_s=30\n")
+    assert button.text() == "Training 40 / 100 · 0:30 left"
+    button.click()  # reopens the window
+    assert dialog.isVisible() and dialog.showing_progress and not button.isVisible()
+    dialog.hide()
+    monitor.process_finished(0)
+    assert button.isVisible() and button.text() in ("Training finished", "Training failed", "Training stopped")
+    button.click()
+    dialog.hide()
+    assert not button.isVisible()  # an ended run, seen once: gone
+
+
+def test_old_training_runs_are_cleaned_up_after_a_confirmation(make_window, photo_folder, tmp_path):
+    from app.training.runs import training_dir
+
+    window, dialog = _training_window(make_window, photo_folder, tmp_path)
+    base = training_dir(photo_folder)
+    runs = {}
+    for name in ("2026-01-01_10-00-00", "2026-01-02_10-00-00", "2026-01-03_10-00-00"):
+        (base / name).mkdir(parents=True)
+        (base / name / "model.pth").write_bytes(b"\0" * 3000)
+        runs[name] = base / name
+    in_use = runs["2026-01-02_10-00-00"] / "model.pth"
+    window.options.weights = str(in_use)  # auto-labeling uses this run's model: it is kept
+    outside = tmp_path / "elsewhere"
+    outside.mkdir()
+    (base / "link").symlink_to(outside)  # never followed
+
+    questions = []
+    window.training.confirm = lambda title, question: questions.append(question) or False
+    assert window.training.clean_up_runs() == 0  # cancelled: nothing deleted
+    assert all(p.exists() for p in runs.values()) and "Delete 2 earlier training runs" in questions[0]
+
+    window.training.confirm = lambda title, question: True
+    dialog.settings_page.cleanup_button.click()
+    assert sorted(p.name for p in base.iterdir()) == ["2026-01-02_10-00-00", "link"]
+    assert in_use.exists() and outside.exists()
+    window.training.confirm = lambda title, question: pytest.fail("nothing left to ask about")
+    assert window.training.clean_up_runs() == 0
