@@ -53,6 +53,7 @@ class _FolderScan(QRunnable):
         self.error: str | None = None
         self.done = threading.Event()
         self.on_done: Callable[[_FolderScan], object] | None = None  # set when open_folder stopped waiting
+        self.delivered = False  # the UI thread has taken the result (UI thread only)
         self._cancelled = threading.Event()
         self._invoker = invoker
         self._report_text = report
@@ -152,8 +153,11 @@ class ProjectController(QObject):
         return self._scan is not None
 
     def wait_for_scan(self, timeout_ms: int = -1) -> None:
-        """Block until the running walk ends (for tests and shutdown); its result is delivered as usual."""
+        """Block until the running walk ends and open its project now (benchmarks, scripts, shutdown)."""
         self._scans.waitForDone(timeout_ms)
+        scan = self._scan
+        if scan is not None and scan.done.is_set():
+            self._finish_scan(scan)
 
     def _open_store(self, folder: Path) -> ProjectStore | None:
         """The folder's store, after asking to start over if project.db is damaged; None (error shown) if it cannot."""
@@ -193,7 +197,10 @@ class ProjectController(QObject):
             scan.cancel()  # its store is closed when the worker reports back
 
     def _finish_scan(self, scan: _FolderScan) -> bool:
-        """UI thread: the walk ended; open the project unless a newer request replaced it."""
+        """UI thread: the walk ended; open the project unless a newer request replaced it (once per walk)."""
+        if scan.delivered:
+            return False
+        scan.delivered = True
         self._live_scans.discard(scan)
         if scan is not self._scan:
             scan.store.close()

@@ -148,3 +148,23 @@ def test_stale_edit_in_one_window_is_refused_with_a_message_and_reloaded(make_wi
     qtbot.waitUntil(lambda: cat.id not in first.canvas.items_by_id)
     with ProjectStore.open(photo_folder) as store:
         assert store.objects("astronaut.png") == []  # the delete stands
+
+
+def test_wait_for_scan_opens_the_project_once(make_window, photo_folder, qtbot, monkeypatch):
+    gate = threading.Event()
+
+    def gated_walk(folder, **kwargs):
+        assert gate.wait(60)
+        return walk_folder(folder, **kwargs)
+
+    monkeypatch.setattr(project_controller, "walk_folder", gated_walk)
+    window = make_window()
+    opened = []
+    window.projects.project_opened.connect(opened.append)
+    assert window.open_folder(photo_folder) and window.projects.scanning
+    gate.set()
+    window.projects.wait_for_scan()
+    assert window.projects.project is not None and not window.projects.scanning
+    qtbot.wait(100)  # the worker's own report arrives too, and must not open (or close) anything again
+    assert len(opened) == 1 and window.projects.project is opened[0]
+    assert window.projects.project.store.statuses() == {}  # its store is still open
