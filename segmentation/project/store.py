@@ -33,6 +33,7 @@ PROJECT_DIR_NAME = ".protolabel"
 DB_NAME = "project.db"
 SCHEMA_VERSION = 2  # 2: objects.version (edits are compare-and-set) and deleted_objects (who deleted what)
 REQUIRED_TABLES = frozenset({"meta", "images", "objects"})
+DELETION_RECORD_S = 30 * 24 * 3600  # how long "this store deleted object N" is kept for its undo
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (
@@ -191,9 +192,10 @@ class ProjectStore:
                         self._db.execute(_MIGRATE_FROM_1)
                     _create_tables(self._db)
             else:
-                # Take the write lock once now, so a read-only or locked database fails at open.
-                with self._write():
-                    pass
+                # Take the write lock once now, so a read-only or locked database fails at open; old
+                # deletion records go (undo history lives only as long as a window stays open).
+                with self._write() as db:
+                    db.execute("DELETE FROM deleted_objects WHERE deleted_at < ?", (time.time() - DELETION_RECORD_S,))
         except sqlite3.Error as exc:
             raise _translate(exc, self.db_path) from None
 

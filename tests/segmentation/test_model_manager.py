@@ -18,6 +18,7 @@ from segmentation.model_manager import (
     OfficialModel,
     default_cache_dir,
     expected_size_range,
+    tensor_bytes,
 )
 from segmentation.yolact.checkpoint import load_yolact
 
@@ -346,3 +347,17 @@ def test_free_disk_space_is_checked_before_downloading(server, tmp_path, monkeyp
     with pytest.raises(ModelDownloadError, match="Not enough disk space.*47 MB are free"):
         ModelManager(tmp_path).download(server.model())
     assert server.ranges == []  # refused before asking the server
+
+
+@pytest.mark.parametrize("config", [m.config for m in OFFICIAL_MODELS])
+def test_size_fallback_counts_exactly_the_official_tensors(config):
+    """The fallback's lower bound is the byte count of the official key manifest (an independent record)."""
+    import json
+    from pathlib import Path
+
+    import numpy as np
+
+    manifest = Path(__file__).resolve().parents[1] / "fixtures" / "checkpoint-keys" / f"{config}.json"
+    entries = json.loads(manifest.read_text())
+    expected = sum(int(np.prod(shape, dtype=np.int64)) * np.dtype(dtype).itemsize for _, shape, dtype in entries)
+    assert tensor_bytes(config) == expected
