@@ -53,7 +53,7 @@ def walk_folder(
     top = os.stat(root)  # the top folder must exist: an error here is the caller's to report
     if not os.path.isdir(root):
         raise NotADirectoryError(f"{root}: not a folder")
-    seen = {(top.st_dev, top.st_ino)}
+    seen = {_identity(root, top)}
     found: list[str] = []
     unreadable: list[str] = []
     links_skipped: list[str] = []
@@ -66,15 +66,16 @@ def walk_folder(
         else:
             linked_dirs.sort(key=natural_key, reverse=True)
             rel_dir = linked_dirs.pop()
+            path = os.path.join(root, rel_dir)
             try:
-                st = os.stat(os.path.join(root, rel_dir))
+                key = _identity(path, os.stat(path))
             except OSError:
                 unreadable.append(rel_dir)
                 continue
-            if (st.st_dev, st.st_ino) in seen:
+            if key in seen:
                 links_skipped.append(rel_dir)
                 continue
-            seen.add((st.st_dev, st.st_ino))
+            seen.add(key)
         try:
             listing = os.scandir(os.path.join(root, rel_dir) if rel_dir else root)
         except OSError:
@@ -95,8 +96,7 @@ def walk_folder(
                             if entry.is_symlink():
                                 linked_dirs.append(rel)
                             else:
-                                st = entry.stat()
-                                key = (st.st_dev, st.st_ino)
+                                key = _identity(entry.path, entry.stat())
                                 if key not in seen:  # a bind mount of an enclosing folder loops too
                                     seen.add(key)
                                     real_dirs.append(rel)
@@ -110,6 +110,15 @@ def walk_folder(
     found.sort(key=natural_key)
     return FolderWalk(tuple(found), tuple(sorted(unreadable, key=natural_key)),
                       tuple(sorted(links_skipped, key=natural_key)))
+
+
+def _identity(path: str, st: os.stat_result) -> tuple:
+    """What makes a folder the same folder: (device, inode); the real path where inodes are not given."""
+    if not st.st_ino:  # scandir's stat on Windows leaves st_ino 0; os.stat fills it in
+        st = os.stat(path)
+    if not st.st_ino:  # some network or FUSE file systems have no inode numbers at all
+        return ("path", os.path.normcase(os.path.realpath(path)))
+    return (st.st_dev, st.st_ino)
 
 
 def image_names(folder: str | os.PathLike, *, progress: Callable[[int], None] | None = None) -> list[str]:

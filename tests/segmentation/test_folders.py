@@ -127,3 +127,24 @@ def test_progress_is_reported_and_can_abort(tmp_path, monkeypatch):
 
     with pytest.raises(KeyboardInterrupt):
         walk_folder(tmp_path, progress=stop)
+
+
+@needs_symlinks
+def test_file_systems_without_inode_numbers_still_end_loops(tmp_path, monkeypatch):
+    import segmentation.folders as folders
+
+    _touch(tmp_path, ["a.png", "sub/b.png"])
+    os.symlink(".", tmp_path / "loop")
+    real_stat = os.stat
+
+    class NoInode:
+        def __init__(self, st):
+            self._st = st
+            self.st_ino, self.st_dev = 0, 0
+
+        def __getattr__(self, name):
+            return getattr(self._st, name)
+
+    monkeypatch.setattr(folders.os, "stat", lambda path, *a, **k: NoInode(real_stat(path, *a, **k)))
+    monkeypatch.setattr(folders.os.DirEntry, "stat", lambda self, **k: NoInode(real_stat(self.path)), raising=False)
+    assert walk_folder(tmp_path).names == ("a.png", "sub/b.png")
