@@ -29,7 +29,7 @@ def shortcut_sections() -> list[tuple[str, list[tuple[str, str]]]]:
 
 
 def _section_html(heading: str, rows: list[tuple[str, str]]) -> str:
-    cells = "".join(f"<tr><td style='padding-right:14px;color:#ffd60a'>{escape(keys)}</td>"
+    cells = "".join(f"<tr><td width='32%' style='padding-right:14px;color:#ffd60a'>{escape(keys)}</td>"
                     f"<td>{escape(meaning)}</td></tr>" for keys, meaning in rows)
     return f"<p style='margin-top:8px'><b>{escape(heading)}</b></p><table>{cells}</table>"
 

@@ -110,6 +110,7 @@ class StartPage(QFrame):
         """Re-read the recent folders (kept by the project controller in QSettings) and the model in use."""
         for button in self.recent_buttons:
             self.recent_box.removeWidget(button)
+            button.hide()  # deleteLater waits for the event loop; it must not be drawn meanwhile
             button.deleteLater()
         self.recent_buttons = []
         for folder in self._recent_folders()[:MAX_SHOWN]:
