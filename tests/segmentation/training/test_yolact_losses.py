@@ -6,6 +6,7 @@ import torch
 from segmentation.training.losses import (
     ImageTargets,
     LossSettings,
+    _MaskIoUInputs,
     box_loss,
     confidence_loss,
     hard_negatives,
@@ -122,9 +123,52 @@ def test_maskiou_targets_skip_tiny_masks_and_measure_the_binarised_iou():
                           collect_maskiou=True)
     assert inputs.classes.tolist() == [1]
     assert inputs.iou.tolist() == pytest.approx([1.0])
+    assert maskiou_loss(MaskIoUNet(num_classes=2), None, prototypes).item() == 0
+
+
+class _FixedIoU(torch.nn.Module):
+    """A stand-in re-scoring net that predicts the same per-class IoUs for every mask."""
+
+    def __init__(self, per_class):
+        super().__init__()
+        self.per_class = torch.tensor(per_class)
+
+    def forward(self, masks):
+        return self.per_class.expand(masks.shape[0], -1)
+
+
+def _maskiou_inputs(ious, classes):
+    soft = torch.rand(len(ious), 64, 64, generator=torch.Generator().manual_seed(0))
+    return _MaskIoUInputs(soft, torch.tensor(ious), torch.tensor(classes))
+
+
+def test_maskiou_loss_is_the_smooth_l1_of_the_true_class_prediction():
+    inputs = _maskiou_inputs([1.0, 0.25], [1, 0])
+    like = torch.zeros(1)
+    # mask 0 (class 1): predicted 0.7 for IoU 1.0 -> 0.5 * 0.3^2 = 0.045; mask 1 (class 0): 0.2 for 0.25 -> 0.00125
+    assert maskiou_loss(_FixedIoU([0.2, 0.7]), inputs, like).item() == pytest.approx(0.045 + 0.00125, rel=1e-5)
+    # |error| over 1 is linear: predicted 3.0 for 1.0 -> 2 - 0.5; 3.0 for 0.25 -> 2.75 - 0.5
+    assert maskiou_loss(_FixedIoU([3.0, 3.0]), inputs, like).item() == pytest.approx(1.5 + 2.25, rel=1e-5)
+    assert maskiou_loss(_FixedIoU([0.25, 1.0]), inputs, like).item() == 0  # exactly right
+
+
+def test_training_the_rescoring_net_on_its_loss_lowers_it():
+    torch.manual_seed(0)
+    soft = torch.zeros(6, 64, 64)
+    for i in range(6):  # masks of growing size; their "measured" IoU grows with them
+        soft[i, : 8 * (i + 2), : 8 * (i + 2)] = 1.0
+    inputs = _MaskIoUInputs(soft, torch.linspace(0.2, 0.95, 6), torch.tensor([0, 1, 0, 1, 0, 1]))
     net = MaskIoUNet(num_classes=2)
-    assert maskiou_loss(net, inputs, prototypes).item() >= 0
-    assert maskiou_loss(net, None, prototypes).item() == 0
+    with torch.no_grad():  # a fresh net's final ReLU can start dead for a class (then nothing learns)
+        net.maskiou_net[10].bias.fill_(0.5)
+    optimizer = torch.optim.SGD(net.parameters(), lr=0.01, momentum=0.9)  # the trainer's optimiser
+    first = maskiou_loss(net, inputs, soft).item()
+    for _ in range(100):
+        optimizer.zero_grad()
+        loss = maskiou_loss(net, inputs, soft)
+        loss.backward()
+        optimizer.step()
+    assert first > 0.05 and maskiou_loss(net, inputs, soft).item() < first / 10
 
 
 def test_semantic_loss_is_low_when_each_class_map_matches_its_masks():
