@@ -15,7 +15,7 @@ from app.qt_bridge import MainThreadInvoker
 from segmentation.geometry.shapes import Shape
 from segmentation.inspection.cache import NO_OBJECT, InferenceCacheError, InferenceRecord
 from segmentation.inspection.live import LiveMask
-from segmentation.inspection.reasons import not_kept_reason
+from segmentation.inspection.reasons import not_kept_reason, object_geometries
 from segmentation.inspection.state import Availability, DetectionKey, InspectorState
 from segmentation.project.autolabel import DUPLICATE_IOU
 from segmentation.project.document import Change
@@ -55,6 +55,7 @@ class InspectorController(QObject):
         self.candidates: dict[float, dict[int, Shape]] = {}  # region run -> {row: shape in the image} offered
         self.regions: dict[float, tuple[int, int, int, int]] = {}  # region run -> its rectangle
         self._reasons: dict[tuple, str] = {}  # why a detection is no object, per detection and rule inputs
+        self._geometries: list | None = None  # the current image's objects as geometries, for those reasons
         self._applied: dict[DetectionKey, tuple[str, int, Shape, object]] = {}  # image, object, shape, coefficients
         projects.project_opened.connect(self._bind)
         projects.project_closed.connect(lambda: self._bind(None))
@@ -82,6 +83,7 @@ class InspectorController(QObject):
 
     def _on_image_shown(self, name: str | None) -> None:
         self._reasons.clear()
+        self._geometries = None
         if self._document_bound is not None:
             self._document_bound.events.changed.disconnect(self._on_document_changed)
             self._document_bound = None
@@ -96,6 +98,7 @@ class InspectorController(QObject):
         """An object was added, edited, deleted or restored: what is offered for adding (and why a detection
         is no object) may change, and an undone or redone Apply changes what the object's coefficients are."""
         self._reasons.clear()
+        self._geometries = None
         self._sync_applied()
         self.candidates_changed.emit()
         self._show_region(self.state.record)
@@ -197,10 +200,11 @@ class InspectorController(QObject):
         threshold = float(self.autolabel.options.score_threshold)
         key = (record.created, int(row), threshold, repr(project.class_mapping))
         if key not in self._reasons:
-            objects = [(o.id, o.shape) for o in document.objects]
+            if self._geometries is None:
+                self._geometries = object_geometries([(o.id, o.shape) for o in document.objects])
             self._reasons[key] = not_kept_reason(
-                record, int(row), objects, label_for=project.class_mapping.label_for, score_threshold=threshold,
-                duplicate_iou=DUPLICATE_IOU, tolerance=POLYGON_TOLERANCE)
+                record, int(row), self._geometries, label_for=project.class_mapping.label_for,
+                score_threshold=threshold, duplicate_iou=DUPLICATE_IOU, tolerance=POLYGON_TOLERANCE)
         return self._reasons[key]
 
     def addable(self, record: InferenceRecord | None, row: int | None) -> bool:

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
+from shapely.geometry.base import BaseGeometry
+
 from segmentation.geometry.polygons import DEFAULT_MIN_AREA, shape_to_geometry
 from segmentation.geometry.shapes import Shape
 from segmentation.inspection.cache import InferenceRecord
@@ -24,15 +26,28 @@ def detection_shape(record: InferenceRecord, row: int, tolerance: float = 1.0,
     return window.to_shape(record.origin, tolerance=tolerance, min_area=min_area)
 
 
-def best_overlap(shape: Shape, objects: Sequence[tuple[int, Shape]]) -> tuple[int, float] | None:
-    """(object id, IoU) of the object `shape` overlaps most by area, or None when it overlaps none."""
+def object_geometries(objects: Sequence[tuple[int, Shape]]) -> list[tuple[int, BaseGeometry]]:
+    """(id, repaired shapely geometry) of each non-empty object: build once, compare with many detections."""
+    geometries = [(int(object_id), shape_to_geometry(shape).buffer(0)) for object_id, shape in objects]
+    return [(object_id, g) for object_id, g in geometries if not g.is_empty]
+
+
+def _overlapping_bounds(a: tuple[float, ...], b: tuple[float, ...]) -> bool:
+    return a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]
+
+
+def best_overlap(shape: Shape, objects: Sequence[tuple[int, Shape | BaseGeometry]]) -> tuple[int, float] | None:
+    """(object id, IoU) of the object `shape` overlaps most by area, or None when it overlaps none.
+    `objects` may hold Shapes or the geometries of `object_geometries`."""
     geometry = shape_to_geometry(shape).buffer(0)
     if geometry.is_empty:
         return None
+    bounds = geometry.bounds
     best: tuple[int, float] | None = None
-    for object_id, other_shape in objects:
-        other = shape_to_geometry(other_shape).buffer(0)
-        if other.is_empty or not geometry.intersects(other):
+    for object_id, other in objects:
+        if isinstance(other, Shape):
+            other = shape_to_geometry(other).buffer(0)
+        if other.is_empty or not _overlapping_bounds(bounds, other.bounds) or not geometry.intersects(other):
             continue
         union = geometry.union(other).area
         iou = geometry.intersection(other).area / union if union > 0 else 0.0
@@ -41,7 +56,7 @@ def best_overlap(shape: Shape, objects: Sequence[tuple[int, Shape]]) -> tuple[in
     return best
 
 
-def not_kept_reason(record: InferenceRecord, row: int, objects: Sequence[tuple[int, Shape]], *,
+def not_kept_reason(record: InferenceRecord, row: int, objects: Sequence[tuple[int, Shape | BaseGeometry]], *,
                     label_for: Callable[[str], str | None], score_threshold: float, duplicate_iou: float,
                     tolerance: float = 1.0) -> str:
     """One short phrase saying why detection `row` is no object: 'class "x" is filtered out',

@@ -56,3 +56,13 @@ def test_an_empty_mask_is_named(record):
 
     emptied = replace(record, coefficients=coefficients)
     assert _reason(emptied, 1) == "mask empty or only specks"
+
+
+def test_prepared_geometries_give_the_same_reason(record):
+    from segmentation.inspection.reasons import object_geometries
+
+    mask = shape_to_mask(detection_shape(record, 1, tolerance=0), 60, 80)
+    ys, xs = np.nonzero(mask)
+    objects = [(3, Shape(())), (9, _box(xs.min(), ys.min(), xs.max() + 1, ys.max() + 1))]
+    assert [i for i, _ in object_geometries(objects)] == [9]  # an empty shape is no object to compare with
+    assert _reason(record, 1, object_geometries(objects)) == _reason(record, 1, objects)
