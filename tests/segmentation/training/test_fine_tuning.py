@@ -62,19 +62,40 @@ def test_fine_tuned_checkpoint_finds_the_objects_with_the_right_class_and_mask(r
 
 
 @pytest.mark.slow
+@pytest.mark.xfail(reason="known bug: transfer.prepare_model re-initialises the re-scoring net's last conv "
+                          "(xavier, zero bias) so that a new class's output can be negative for every mask; the "
+                          "final ReLU then passes no gradient, the net does not learn, and that class's scores "
+                          "are multiplied by 0 at inference", strict=True)
 def test_yolact_plus_trains_its_mask_rescoring_net_too(tmp_path):
+    """The re-scoring net is trained, not only carried: its loss term is there and its weights move.
+
+    That its own loss falls when trained is shown with fixed inputs in test_yolact_losses.py: in a
+    whole fine-tune the term can rise while the masks improve, since its targets (the masks' IoUs) move.
+    """
     from segmentation.training import TrainOptions, train
     from segmentation.training.progress import IterationDone
+    from segmentation.yolact.checkpoint import read_state_dict
     from tests.conftest import make_checkpoint
 
     coco = write_dataset(tmp_path, 2, seed=1, size=(128, 128))
+    start = make_checkpoint("yolact_plus_resnet50")
     iterations = []
-    result = train(TrainOptions(coco=coco, images=tmp_path / "images", weights=make_checkpoint("yolact_plus_resnet50"),
+    result = train(TrainOptions(coco=coco, images=tmp_path / "images", weights=start,
                                 out=tmp_path / "run", val_split=0.5, max_size=256, iterations=2, batch_size=1,
-                                device="cpu", log_every=1),
+                                warmup_iterations=0, lr_steps=(), augment=False, device="cpu", log_every=1),
                    lambda event: iterations.append(event) if isinstance(event, IterationDone) else None)
     assert set(iterations[0].losses) == {"box", "conf", "mask", "semantic", "maskiou"}
     assert all(np.isfinite(list(event.losses.values())).all() for event in iterations)
+    assert all(event.losses["maskiou"] > 0 for event in iterations)  # the disc and square masks were scored
+
+    before, after = read_state_dict(start), read_state_dict(result.checkpoint)
+    for key in ("maskiou_net.maskiou_net.0.weight", "maskiou_net.maskiou_net.8.weight"):  # not re-initialised
+        # SGD's weight decay alone (2 steps, momentum 0.9, lr 1e-3, decay 5e-4) would leave exactly this:
+        w0 = before[key].double()
+        w1 = w0 - 1e-3 * 5e-4 * w0
+        w2 = w1 - 1e-3 * (0.9 * 5e-4 * w0 + 5e-4 * w1)
+        learned = (after[key].double() - w2).abs().max().item()
+        assert learned > 1e-5, f"{key}: no gradient reached it (change beyond weight decay {learned:.1e})"
     engine = YolactEngine(result.checkpoint, device="cpu")
     assert engine.info.config.name == "yolact_plus_resnet50_im256" and engine.class_names == ("disc", "square")
-    assert result.evaluation is not None and result.evaluation.images == 1
+    assert result.evaluation is not None and result.evaluation.images == 1  # 0.5 of 2 images is one
