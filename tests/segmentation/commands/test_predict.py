@@ -42,11 +42,16 @@ def test_predict_folder_writes_the_json_contract(image_folder, resnet50_checkpoi
     assert set(r) == {"file_name", "category_id", "class_name", "score", "bbox", "segmentation", "coefficients"}
     assert isinstance(r["segmentation"]["counts"], str) and r["segmentation"]["size"] == [128, 128]
     assert len(r["coefficients"]) == 32
-    mask = mask_utils.decode({"size": r["segmentation"]["size"], "counts": r["segmentation"]["counts"].encode()})
-    x, y, w, h = r["bbox"]
-    ys, xs = np.nonzero(mask)
-    if len(xs):  # the mask lies within the (1-px padded) box
-        assert xs.min() >= x - 4 and xs.max() <= x + w + 4 and ys.min() >= y - 4 and ys.max() <= y + h + 4
+    checked = 0
+    for record in records:  # every non-empty mask lies within its (1-px padded) box
+        segmentation = record["segmentation"]
+        mask = mask_utils.decode({"size": segmentation["size"], "counts": segmentation["counts"].encode()})
+        x, y, w, h = record["bbox"]
+        ys, xs = np.nonzero(mask)
+        if len(xs):
+            assert xs.min() >= x - 4 and xs.max() <= x + w + 4 and ys.min() >= y - 4 and ys.max() <= y + h + 4
+            checked += 1
+    assert checked >= len(records) // 2  # most detections have a mask, so the check above really ran
 
 
 def test_predict_single_image_to_stdout(image_folder, resnet50_checkpoint, capsys):
