@@ -15,6 +15,9 @@ APP_COMMAND_MODULES = (GUI_COMMAND_MODULE, "app.doctor_command", "app.install_de
 def main(argv: Sequence[str] | None = None) -> int:
     """Parse and run; `protolabel FOLDER` and a bare `protolabel` open the desktop app."""
     argv = list(sys.argv[1:] if argv is None else argv)
+    if argv == ["--version"]:  # answered before the subcommands' modules (numpy, pycocotools...) are imported
+        print(f"protolabel {version()}")
+        return 0
     parser = build_parser(extra_commands=APP_COMMAND_MODULES)
     parser.add_argument("--version", action="version", version=f"protolabel {version()}")
     commands = _subcommand_names(parser)

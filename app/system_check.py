@@ -11,6 +11,7 @@ import importlib.util
 import os
 import re
 import shutil
+import socket
 import subprocess
 import sys
 from dataclasses import dataclass, field
@@ -141,6 +142,23 @@ def debian_package_guess(soname: str) -> str:
     return f"{stem}-{major}".lower() if stem[-1].isdigit() else f"{stem}{major}".lower()
 
 
+def x_display_reachable(display: str) -> bool | None:
+    """Whether a local X display (":0", "unix:0.0") accepts connections on its socket; None for a remote one."""
+    match = re.fullmatch(r"(?:unix)?:(\d+)(?:\.\d+)?", display)
+    if match is None:
+        return None  # host:N (ssh forwarding, TCP): let Qt try
+    path = f"/tmp/.X11-unix/X{match.group(1)}"
+    for address in ("\0" + path, path):  # Linux X servers listen on an abstract socket and on the file
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
+            sock.settimeout(2.0)
+            try:
+                sock.connect(address)
+                return True
+            except OSError:
+                continue
+    return False
+
+
 def check_platform(environ: os._Environ | dict = os.environ) -> PlatformCheck:
     """Whether Qt's platform plugin for this session can load, and what to do when it cannot."""
     platform = requested_platform(environ)
@@ -171,10 +189,14 @@ def check_platform(environ: os._Environ | dict = os.environ) -> PlatformCheck:
                              f'protolabel: Qt\'s "{platform}" platform plugin cannot load: '
                              f"{len(missing)} system librar{'y is' if len(missing) == 1 else 'ies are'} missing.",
                              hints)
+    no_screen_hint = ("Run it on a desktop, under `xvfb-run protolabel ...`, or with QT_QPA_PLATFORM=offscreen "
+                      "for a window nobody sees.",)
     if platform == "xcb" and not environ.get("DISPLAY"):
         return PlatformCheck(platform, plugin, problem="protolabel: no X display (DISPLAY is not set).",
-                             hints=("Run it on a desktop, under `xvfb-run protolabel ...`, or with "
-                                    "QT_QPA_PLATFORM=offscreen for a window nobody sees.",))
+                             hints=no_screen_hint)
+    if platform == "xcb" and x_display_reachable(environ["DISPLAY"]) is False:
+        return PlatformCheck(platform, plugin, hints=no_screen_hint,
+                             problem=f"protolabel: no X server answers on DISPLAY={environ['DISPLAY']}.")
     if platform == "wayland" and not environ.get("WAYLAND_DISPLAY"):
         return PlatformCheck(platform, plugin, problem="protolabel: no Wayland display (WAYLAND_DISPLAY is not set).",
                              hints=("Unset QT_QPA_PLATFORM to use X11, or run it in a Wayland session.",))

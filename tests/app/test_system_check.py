@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -12,7 +13,13 @@ from pathlib import Path
 import pytest
 
 from app import system_check
-from app.system_check import check_platform, debian_package_guess, install_commands, requested_platform
+from app.system_check import (
+    check_platform,
+    debian_package_guess,
+    install_commands,
+    requested_platform,
+    x_display_reachable,
+)
 
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux") or shutil.which("ldd") is None,
                                 reason="reads ELF plugins with ldd (Linux)")
@@ -97,6 +104,23 @@ def test_no_display_and_unknown_platform_are_reported(tmp_path):
     assert not unknown.ok and "offscreen" in unknown.message()  # lists the plugins there are
 
 
+def test_a_local_x_display_must_answer_on_its_socket():
+    """An abstract socket named like display 987's (no file is created) stands in for an X server."""
+    display = ":987"
+    server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    server.bind("\0/tmp/.X11-unix/X987")
+    server.listen(1)
+    try:
+        assert x_display_reachable(display) is True and x_display_reachable(display + ".0") is True
+    finally:
+        server.close()
+    assert x_display_reachable(display) is False
+    assert x_display_reachable("remote-host:10.0") is None  # ssh forwarding, TCP: Qt finds out
+    env = {"PATH": os.environ["PATH"], "DISPLAY": display}
+    if not check_platform(env).missing:
+        assert "no X server answers on DISPLAY=:987" in check_platform(env).message()
+
+
 def test_without_ldd_the_check_lets_qt_decide(broken_xcb_env, tmp_path):
-    check = check_platform({**broken_xcb_env, "PATH": str(tmp_path)})
+    check = check_platform({**broken_xcb_env, "PATH": str(tmp_path), "DISPLAY": "remote-host:0"})
     assert check.ok and check.missing == ()
