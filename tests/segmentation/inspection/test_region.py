@@ -55,7 +55,8 @@ def test_duplicates_of_existing_objects_are_suppressed():
                (20, 30, 30, 40)]  # 4: an existing object covers 6 of its 10 rows -> IoU 0.6, dropped
     masks = _square_masks(40, squares)
     d = len(squares)
-    det = Detections(image_size=(40, 40), classes=np.zeros(d, np.int64), scores=np.linspace(0.9, 0.5, d, dtype=np.float32),
+    det = Detections(image_size=(40, 40), classes=np.zeros(d, np.int64),
+                     scores=np.linspace(0.9, 0.5, d, dtype=np.float32),
                      boxes=np.zeros((d, 4), np.float32), boxes_rel=np.zeros((d, 4), np.float32), masks=masks,
                      coefficients=np.zeros((d, 4), np.float32), prototypes=np.zeros((8, 8, 4), np.float32),
                      class_names=("thing",), category_ids=(1,))
