@@ -27,6 +27,13 @@ class InferenceSettings:
     top_k: int = 100  # at most this many detections per image, best first
     nms: NmsSettings = field(default_factory=NmsSettings)
 
+    def __post_init__(self) -> None:
+        # A negative top_k would slice off the last detection and NaN would compare false: refuse both.
+        if not 0 <= self.score_threshold <= 1:
+            raise ValueError(f"score threshold must be a number in [0, 1], got {self.score_threshold}")
+        if isinstance(self.top_k, bool) or not isinstance(self.top_k, int) or self.top_k < 1:
+            raise ValueError(f"top_k must be an integer >= 1, got {self.top_k!r}")
+
 
 SUPPORTED_DEVICES = "cpu, cuda, cuda:N or auto"
 

@@ -262,3 +262,12 @@ def test_inspect_on_a_read_only_folder_writes_its_files_to_a_fallback_folder(
     assert str(saved) in err
     assert sorted(p.name for p in saved.iterdir()) == ["detections.png", "inspection.npz", "prototypes.png"]
     assert np.load(saved / "inspection.npz")["masks"].shape[1:] == (48, 64)
+
+
+@pytest.mark.parametrize("settings", [{"top_k": -1}, {"top_k": 0}, {"score_threshold": float("nan")},
+                                      {"score_threshold": 1.5}])
+def test_the_api_refuses_the_same_values(settings):
+    from segmentation.engine import InferenceSettings
+
+    with pytest.raises(ValueError, match="top_k must be|score threshold must be"):
+        InferenceSettings(**settings)
