@@ -32,18 +32,25 @@ class OutputWriteError(Exception):
     """Neither the output nor any fallback could be written; the message says what was tried."""
 
 
-def _same_file(a: Path, b: Path) -> bool:
+def _same_file(a: os.stat_result | None, b: Path) -> bool:
+    if a is None:
+        return False
     try:
-        return a.exists() and b.exists() and os.path.samefile(a, b)
+        other = b.stat()
     except OSError:
         return False
+    return (a.st_dev, a.st_ino) == (other.st_dev, other.st_ino)
 
 
 def _check_not_input(path: Path, inputs: Iterable[str | os.PathLike], what: str) -> None:
     target = Path(os.path.abspath(path))
+    try:
+        target_stat = target.stat()  # an existing output may be an input under another name or a link
+    except OSError:
+        target_stat = None
     for item in inputs:
         source = Path(os.path.abspath(item))
-        if target == source or _same_file(target, source):
+        if target == source or _same_file(target_stat, source):
             raise OutputPathError(f"{path}: the {what} is also an input; choose another name so the input is not "
                                   "overwritten")
 
