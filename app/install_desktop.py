@@ -10,6 +10,7 @@ import shlex
 import shutil
 import subprocess
 import sys
+from collections.abc import Mapping
 from pathlib import Path
 
 from resources import APP_ICON_SIZES, APP_ID, app_icon_path, resource
@@ -26,7 +27,7 @@ def add_parser(subparsers) -> None:
     parser.set_defaults(func=run)
 
 
-def data_home(environ=os.environ) -> Path:
+def data_home(environ: Mapping[str, str] = os.environ) -> Path:
     """$XDG_DATA_HOME when it is an absolute path (the spec says to ignore a relative one), else ~/.local/share."""
     value = environ.get("XDG_DATA_HOME", "")
     return Path(value) if os.path.isabs(value) else Path.home() / ".local" / "share"

@@ -14,6 +14,7 @@ import shutil
 import socket
 import subprocess
 import sys
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -74,7 +75,7 @@ class PlatformCheck:
         return "\n".join(line for line in (self.problem, *self.hints) if line)
 
 
-def requested_platform(environ: os._Environ | dict = os.environ) -> str:
+def requested_platform(environ: Mapping[str, str] = os.environ) -> str:
     """The platform Qt will try first: QT_QPA_PLATFORM (its first choice), else wayland in a Wayland session, else
     xcb (Qt 6's order on Linux)."""
     asked = environ.get("QT_QPA_PLATFORM", "").split(";")[0].split(":")[0].strip()
@@ -85,7 +86,7 @@ def requested_platform(environ: os._Environ | dict = os.environ) -> str:
     return "xcb"
 
 
-def plugin_dirs(environ: os._Environ | dict = os.environ) -> list[Path]:
+def plugin_dirs(environ: Mapping[str, str] = os.environ) -> list[Path]:
     """Folders Qt searches for platform plugins: QT_QPA_PLATFORM_PLUGIN_PATH, then PySide6's own (found without
     importing it)."""
     dirs = [Path(p) for p in environ.get("QT_QPA_PLATFORM_PLUGIN_PATH", "").split(os.pathsep) if p]
@@ -104,7 +105,7 @@ def find_plugin(platform: str, dirs: list[Path]) -> Path | None:
     return None
 
 
-def missing_libraries(library: Path, environ: os._Environ | dict = os.environ) -> tuple[str, ...] | None:
+def missing_libraries(library: Path, environ: Mapping[str, str] = os.environ) -> tuple[str, ...] | None:
     """Sonames the dynamic loader cannot find for `library` (its dependencies and theirs), read with ldd;
     None when ldd is not available."""
     ldd = shutil.which("ldd", path=environ.get("PATH"))
@@ -159,7 +160,7 @@ def x_display_reachable(display: str) -> bool | None:
     return False
 
 
-def check_platform(environ: os._Environ | dict = os.environ) -> PlatformCheck:
+def check_platform(environ: Mapping[str, str] = os.environ) -> PlatformCheck:
     """Whether Qt's platform plugin for this session can load, and what to do when it cannot."""
     platform = requested_platform(environ)
     if not sys.platform.startswith("linux"):
