@@ -337,8 +337,10 @@ class MainWindow(QMainWindow):
             self.show_error(f"Export failed: {error}")
             return
         text = f"Wrote {summary.annotations:,} objects in {summary.images:,} images to {summary.path}"
+        if summary.note:
+            text += f"\n{summary.note}"
         if summary.skipped:
-            text += f"\n{len(summary.skipped)} images skipped (unreadable)"
+            text += f"\n{len(summary.skipped)} images skipped (unreadable or damaged)"
         if report is not None:
             text += f"\nCheck: {report.summary()}"
         self.statusBar().showMessage(text.replace("\n", "  ·  "), 15000)

@@ -12,7 +12,7 @@ from segmentation.geometry.instances import Instances
 from segmentation.images import ImageReadError, read_image
 from segmentation.output_paths import check_output_file, write_with_fallback
 from segmentation.project.records import ImageStatus
-from segmentation.project.store import ProjectStore
+from segmentation.project.store import DamagedRowError, ProjectStore
 from segmentation.yolact.classes import category_ids_for_labels
 
 EXPORTED_STATUSES = (ImageStatus.AUTO_LABELED, ImageStatus.EDITED, ImageStatus.VERIFIED)
@@ -23,7 +23,7 @@ class ExportSummary:
     path: Path
     images: int
     annotations: int
-    skipped: tuple[str, ...]  # images that could not be read for their size, with the reason
+    skipped: tuple[str, ...]  # images left out (unreadable for their size, or damaged rows), with the reason
     note: str = ""  # one line when the file could not be written where asked and went to `path` instead
 
 
@@ -38,13 +38,18 @@ def project_dataset(
     (never-labelled images are left out: an empty image in a COCO file says "nothing here")."""
     statuses = (ImageStatus.VERIFIED,) if verified_only else EXPORTED_STATUSES
     names = [n for n in store.annotated_images(statuses) if (store.folder / n).is_file()]
-    per_image = [(n, store.objects(n)) for n in names]
+    per_image, skipped = [], []
+    for name in names:
+        try:
+            per_image.append((name, store.objects(name)))
+        except DamagedRowError as exc:  # one damaged image must not cost the export of the others
+            skipped.append(str(exc))
     used = dict.fromkeys(o.label for _, objects in per_image for o in objects)
     class_names = tuple(dict.fromkeys((*labels, *used)))
     ids = category_ids_for_labels(class_names)  # COCO class names keep their official ids, as `label` writes
     categories = tuple(Category(cat_id, name) for cat_id, name in zip(ids, class_names))
     index = {name: i for i, name in enumerate(class_names)}
-    images, skipped = [], []
+    images = []
     for done, (name, objects) in enumerate(per_image, start=1):
         size = store.image_size(name)
         if size is None:

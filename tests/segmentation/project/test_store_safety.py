@@ -268,3 +268,19 @@ def test_junk_pages_damage_one_image_not_the_project(tmp_path):
             store.objects("big.png")
         doc = ImageAnnotations(store, "big.png")
         assert doc.damaged is not None and len(doc) == 0
+
+
+def test_export_leaves_out_a_damaged_image_by_name_and_writes_the_rest(image_folder, square, tmp_path):
+    from segmentation.project.export import export_coco
+
+    with ProjectStore.open(image_folder) as store:
+        for name in ("img1.png", "img2.png"):
+            store.write_change(name, saved=[AnnotatedObject("cat", square(0, 0), Provenance.AUTO, 0.5)],
+                               status=ImageStatus.AUTO_LABELED)
+    _corrupt(image_folder, "UPDATE objects SET shape = 'not json' WHERE image_path = 'img1.png'")
+    with ProjectStore.open(image_folder) as store:
+        summary = export_coco(store, tmp_path / "out.json")
+    written = json.loads((tmp_path / "out.json").read_text())
+    assert [image["file_name"] for image in written["images"]] == ["img2.png"]
+    assert summary.images == 1 and summary.annotations == 1
+    assert len(summary.skipped) == 1 and "img1.png" in summary.skipped[0]
