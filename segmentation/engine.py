@@ -59,7 +59,11 @@ def resolve_device(device: str | torch.device = "auto") -> torch.device:
 
 
 class YolactEngine:
-    """Loads a checkpoint once and runs batches of BGR images through YOLACT."""
+    """Loads a checkpoint once and runs batches of BGR images through YOLACT.
+
+    Safe to share between threads: `predict` reads nothing that another call may change. Each call
+    takes its own `InferenceSettings`; `settings` (fixed at construction) is only the default.
+    """
 
     def __init__(
         self,
@@ -91,10 +95,11 @@ class YolactEngine:
     def class_names(self) -> tuple[str, ...]:
         return self.info.class_names
 
-    def predict(self, images: Sequence[np.ndarray]) -> list[Detections]:
-        """Detections for each BGR uint8 image, in one forward pass."""
+    def predict(self, images: Sequence[np.ndarray], settings: InferenceSettings | None = None) -> list[Detections]:
+        """Detections for each BGR uint8 image, in one forward pass, with `settings` (default: the engine's)."""
         if not images:
             return []
+        settings = settings or self.settings
         with torch.inference_mode():
             x = self.transform(list(images), self.device)
             if self.device.type == "cpu":
@@ -104,14 +109,15 @@ class YolactEngine:
             results = []
             for b, image in enumerate(images):
                 boxes = decode_boxes(out.loc[b], out.anchors)
-                raw = detect(boxes, probs[b], out.coefficients[b], self.settings.nms, self.info.config.max_size)
-                results.append(self._finish(raw, out.prototypes[b], image.shape[:2]))
+                raw = detect(boxes, probs[b], out.coefficients[b], settings.nms, self.info.config.max_size)
+                results.append(self._finish(raw, out.prototypes[b], image.shape[:2], settings))
         return results
 
-    def predict_image(self, image: np.ndarray) -> Detections:
-        return self.predict([image])[0]
+    def predict_image(self, image: np.ndarray, settings: InferenceSettings | None = None) -> Detections:
+        return self.predict([image], settings)[0]
 
-    def _finish(self, raw: RawDetections, prototypes: torch.Tensor, image_size: tuple[int, int]) -> Detections:
+    def _finish(self, raw: RawDetections, prototypes: torch.Tensor, image_size: tuple[int, int],
+                settings: InferenceSettings) -> Detections:
         """Re-score (YOLACT++), filter, assemble masks at the original size."""
         soft = assemble_soft_masks(prototypes, raw.coefficients, raw.boxes)
         scores = raw.scores
@@ -119,9 +125,9 @@ class YolactEngine:
             maskiou = self.model.maskiou_net(soft[:, None])
             scores = scores * maskiou.gather(1, raw.classes[:, None])[:, 0]
         order = torch.argsort(scores, descending=True, stable=True)
-        if self.settings.score_threshold > 0:
-            order = order[scores[order] > self.settings.score_threshold]
-        order = order[: self.settings.top_k]
+        if settings.score_threshold > 0:
+            order = order[scores[order] > settings.score_threshold]
+        order = order[: settings.top_k]
         boxes_rel = raw.boxes[order]
         masks = binarize_at_image_size(soft[order], boxes_rel, image_size)
         return Detections(

@@ -258,7 +258,7 @@ class InspectorController(QObject):
 
             try:
                 engine = engines.get(settings)
-                det = engine.predict([read_image(path)])[0]
+                det = engine.predict([read_image(path)], settings.inference_settings())[0]
                 links = match_detections_to_objects(det.masks, objects)
                 record = InferenceRecord.from_detections(det, links, model=Path(settings.weights).name)
                 cache.record_image_run(name, record)
@@ -286,7 +286,7 @@ class InspectorController(QObject):
             from segmentation.inspection.region import novel_detections, predict_region
 
             try:
-                region = predict_region(engines.get(settings), read_image(path), rect)
+                region = predict_region(engines.get(settings), read_image(path), rect, settings.inference_settings())
                 det = region.detections
                 offered = {}
                 for row in novel_detections(region, existing):

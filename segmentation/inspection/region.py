@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from segmentation.detections import Detections
-from segmentation.engine import YolactEngine
+from segmentation.engine import InferenceSettings, YolactEngine
 from segmentation.geometry.polygons import mask_to_shape, shape_to_mask
 from segmentation.geometry.shapes import Shape
 
@@ -52,11 +52,12 @@ def clamp_region(rect: Sequence[float], image_size: tuple[int, int]) -> tuple[in
     return x0, y0, x1, y1
 
 
-def predict_region(engine: YolactEngine, image: np.ndarray, rect: Sequence[float]) -> RegionDetections:
+def predict_region(engine: YolactEngine, image: np.ndarray, rect: Sequence[float],
+                   settings: InferenceSettings | None = None) -> RegionDetections:
     """Detections in a rectangle (x0, y0, x1, y1) of a BGR image; the engine stretches it to its input size."""
     x0, y0, x1, y1 = clamp_region(rect, image.shape[:2])
     crop = np.ascontiguousarray(image[y0:y1, x0:x1])
-    return RegionDetections(engine.predict_image(crop), (x0, y0))
+    return RegionDetections(engine.predict_image(crop, settings), (x0, y0))
 
 
 def novel_detections(region: RegionDetections, existing: Sequence[Shape], iou_threshold: float = 0.5) -> np.ndarray:

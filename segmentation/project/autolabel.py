@@ -41,9 +41,19 @@ class AutoLabelSettings:
     polygon_tolerance: float = 1.0  # pixels of simplification of the mask outlines
     mapping: ClassMapping = field(default_factory=ClassMapping)
 
+    def inference_settings(self):
+        """The engine's per-call settings for this job (pass them to `predict`: the engine is shared)."""
+        from segmentation.engine import InferenceSettings  # torch import kept off the UI's import
+
+        return InferenceSettings(score_threshold=self.score_threshold, top_k=self.top_k)
+
 
 class EngineCache:
-    """Keeps the last loaded engine, so consecutive jobs with the same weights skip the load."""
+    """Keeps the last loaded engine, so consecutive jobs with the same weights skip the load.
+
+    The engine is shared by every caller (the auto-label pool, the inspector's pool): callers pass
+    their own settings to each `predict`, and nothing here changes the engine.
+    """
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
@@ -51,7 +61,7 @@ class EngineCache:
         self._engine = None
 
     def get(self, settings: AutoLabelSettings):
-        from segmentation.engine import InferenceSettings, YolactEngine  # torch import kept off the UI's import
+        from segmentation.engine import YolactEngine  # torch import kept off the UI's import
 
         key = (str(Path(settings.weights).resolve()), settings.config, settings.device)
         with self._lock:
@@ -59,7 +69,6 @@ class EngineCache:
                 self._engine, self._key = None, None
                 self._engine = YolactEngine(settings.weights, settings.config, settings.device)
                 self._key = key
-            self._engine.settings = InferenceSettings(score_threshold=settings.score_threshold, top_k=settings.top_k)
             return self._engine
 
 
@@ -239,7 +248,7 @@ class AutoLabelJob:
         if not ready:
             return
         try:
-            results = engine.predict(images)
+            results = engine.predict(images, self.settings.inference_settings())
         except Exception as exc:  # noqa: BLE001 a model that fails on these images (e.g. nms on a background-only checkpoint) fails them, not the app
             for name in ready:
                 yield name, None, f"inference failed: {_first_line(exc)}"

@@ -57,36 +57,10 @@ def make_window(qtbot, tmp_path):
         window.close()
 
 
-class _MemoEngine:
-    """The real engine; each distinct image is predicted once per session (CPU inference is the slow part)."""
-
-    def __init__(self, engine):
-        self.engine, self.device, self._memo = engine, engine.device, {}
-
-    def predict(self, images):
-        import hashlib
-
-        keys = [hashlib.sha1(image.tobytes()).hexdigest() + repr(self.engine.settings) for image in images]
-        missing = [i for i, k in enumerate(keys) if k not in self._memo]
-        for i, det in zip(missing, self.engine.predict([images[i] for i in missing])):
-            self._memo[keys[i]] = det
-        return [self._memo[k] for k in keys]
-
-    def predict_image(self, image):
-        return self.predict([image])[0]
-
-
 @pytest.fixture(scope="session")
 def shared_engines():
     """An EngineCache whose engines remember their results: give it to a window's auto-label controller."""
-    from segmentation.project.autolabel import EngineCache
-
-    class MemoEngineCache(EngineCache):
-        def get(self, settings):
-            engine = super().get(settings)
-            if getattr(self, "_memo", None) is None or self._memo.engine is not engine:
-                self._memo = _MemoEngine(engine)
-            return self._memo
+    from tests.memo_engine import MemoEngineCache
 
     return MemoEngineCache()
 

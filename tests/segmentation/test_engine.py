@@ -1,3 +1,5 @@
+import threading
+
 import numpy as np
 import pytest
 import torch
@@ -151,3 +153,36 @@ def test_cuda_matches_cpu(resnet50_checkpoint, small_images):
         assert len(a) == len(b)
         np.testing.assert_allclose(a.scores, b.scores, atol=1e-3)
         assert np.mean([_iou(x, y) for x, y in zip(a.masks, b.masks)]) > 0.98
+
+
+def test_one_engine_serves_threads_with_different_settings(resnet50_engine, small_images):
+    """Two threads share one engine, each with its own settings: each gets what it gets alone."""
+    strict, loose = InferenceSettings(score_threshold=0.3, top_k=100), InferenceSettings(top_k=5)
+    image = small_images[1]
+    alone = {s: resnet50_engine.predict_image(image, s) for s in (strict, loose)}
+    assert len(alone[strict]) != len(alone[loose])  # the two settings give different results on this image
+    default = resnet50_engine.settings
+    start, results, errors = threading.Barrier(2), {strict: [], loose: []}, []
+
+    def work(settings):
+        try:
+            start.wait()
+            for _ in range(3):
+                results[settings].append(resnet50_engine.predict([image], settings=settings)[0])
+        except Exception as exc:  # noqa: BLE001 reported by the main thread
+            errors.append(exc)
+
+    threads = [threading.Thread(target=work, args=(s,)) for s in (strict, loose)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors
+    for settings, runs in results.items():
+        assert len(runs) == 3
+        for det in runs:
+            np.testing.assert_array_equal(det.scores, alone[settings].scores)
+            np.testing.assert_array_equal(det.classes, alone[settings].classes)
+            np.testing.assert_array_equal(det.boxes, alone[settings].boxes)
+            np.testing.assert_array_equal(det.masks, alone[settings].masks)
+    assert resnet50_engine.settings is default  # per-call settings never change the engine's own

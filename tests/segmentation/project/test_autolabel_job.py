@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import threading
 
 import cv2
@@ -12,39 +11,17 @@ from segmentation.project.autolabel import (
     AutoLabelJob,
     AutoLabelQueue,
     AutoLabelSettings,
-    EngineCache,
     drop_duplicates_of,
 )
 from segmentation.project.labels import ClassMapping
 from segmentation.project.records import AnnotatedObject, ImageStatus, Provenance
 from segmentation.project.store import ProjectStore
-
-
-class _MemoEngine:
-    """The real engine, with each distinct image predicted once (CPU inference is the slow part of these tests)."""
-
-    def __init__(self, engine):
-        self.engine, self.device, self._memo = engine, engine.device, {}
-
-    def predict(self, images):
-        keys = [hashlib.sha1(image.tobytes()).hexdigest() + str(self.engine.settings) for image in images]
-        missing = [i for i, k in enumerate(keys) if k not in self._memo]
-        for i, det in zip(missing, self.engine.predict([images[i] for i in missing])):
-            self._memo[keys[i]] = det
-        return [self._memo[k] for k in keys]
-
-
-class _MemoEngineCache(EngineCache):
-    def get(self, settings):
-        engine = super().get(settings)
-        if getattr(self, "_memo_engine", None) is None or self._memo_engine.engine is not engine:
-            self._memo_engine = _MemoEngine(engine)
-        return self._memo_engine
+from tests.memo_engine import MemoEngineCache
 
 
 @pytest.fixture(scope="module")
 def engines():
-    return _MemoEngineCache()
+    return MemoEngineCache()
 
 
 @pytest.fixture
