@@ -8,7 +8,7 @@ import numpy as np
 import torch
 
 from segmentation.detections import Detections
-from segmentation.yolact.masks import binarize_at_image_size, crop_masks
+from segmentation.yolact.masks import assemble_mask_stages, assemble_soft_masks, binarize_at_image_size
 
 
 @dataclass(frozen=True)
@@ -24,14 +24,10 @@ class MaskStages:
 def mask_stages(prototypes: np.ndarray, coefficients: np.ndarray, box_rel: np.ndarray,
                 image_size: tuple[int, int]) -> MaskStages:
     """The assembly of one mask, from the prototypes [h, w, k], its k coefficients and its relative box."""
-    protos = torch.from_numpy(np.ascontiguousarray(prototypes, dtype=np.float32))
-    coeffs = torch.from_numpy(np.asarray(coefficients, dtype=np.float32))
     box = torch.from_numpy(np.asarray(box_rel, dtype=np.float32))[None]
-    linear = protos @ coeffs
-    soft = torch.sigmoid(linear)[None]
-    cropped = crop_masks(soft, box)
-    final = binarize_at_image_size(cropped, box, image_size)[0]
-    return MaskStages(linear.numpy(), soft[0].numpy(), cropped[0].numpy(), final)
+    stages = assemble_mask_stages(np.asarray(prototypes, dtype=np.float32), np.asarray(coefficients, np.float32), box)
+    final = binarize_at_image_size(stages.cropped, box, image_size)[0]
+    return MaskStages(stages.linear[0].numpy(), stages.soft[0].numpy(), stages.cropped[0].numpy(), final)
 
 
 def contributions(prototypes: np.ndarray, coefficients: np.ndarray) -> np.ndarray:
@@ -82,7 +78,7 @@ def masks_from_parts(prototypes: np.ndarray, coefficients: np.ndarray, pixel_box
     """Rebuild binary masks [D, H, W] from prototypes, coefficients and pixel boxes (the spec's rule)."""
     h, w = image_size
     boxes_rel = torch.from_numpy((np.asarray(pixel_boxes, np.float64) / [w, h, w, h]).astype(np.float32))
-    protos = torch.from_numpy(np.ascontiguousarray(prototypes, dtype=np.float32))
-    soft = torch.sigmoid(protos @ torch.from_numpy(np.asarray(coefficients, np.float32)).t()).permute(2, 0, 1)
-    return binarize_at_image_size(crop_masks(soft.contiguous(), boxes_rel), boxes_rel, image_size)
+    soft = assemble_soft_masks(np.asarray(prototypes, dtype=np.float32), np.asarray(coefficients, np.float32),
+                               boxes_rel)
+    return binarize_at_image_size(soft, boxes_rel, image_size)
 

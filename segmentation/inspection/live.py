@@ -16,7 +16,7 @@ import torch
 
 from segmentation.geometry.polygons import DEFAULT_MIN_AREA, mask_to_shape
 from segmentation.geometry.shapes import Shape
-from segmentation.yolact.masks import _axis_sampling, crop_bounds
+from segmentation.yolact.masks import _axis_sampling, assemble_mask_stages, crop_bounds, crop_keep
 
 
 @dataclass(frozen=True)
@@ -57,7 +57,8 @@ class LiveMask:
         height, width = frame_size
         self.frame_size = (int(height), int(width))
         self.threshold = np.float32(threshold)
-        lo_x, lo_y, hi_x, hi_y = crop_bounds(torch.from_numpy(np.asarray(box_rel, np.float32))[None], h, w)[0].tolist()
+        box = torch.from_numpy(np.asarray(box_rel, np.float32))[None]
+        lo_x, lo_y, hi_x, hi_y = crop_bounds(box, h, w)[0].tolist()
         c0, c1 = int(np.ceil(lo_x)), int(np.ceil(hi_x)) - 1  # kept prototype columns, inclusive
         r0, r1 = int(np.ceil(lo_y)), int(np.ceil(hi_y)) - 1
         ylo, yhi, yw = _axis_sampling(h, height)
@@ -75,9 +76,7 @@ class LiveMask:
         self._window = (sr1 - sr0, sc1 - sc0)
         self._protos = torch.from_numpy(np.ascontiguousarray(prototypes[sr0:sr1, sc0:sc1], dtype=np.float32)
                                         .reshape(-1, k))
-        rows = np.arange(sr0, sr1)[:, None]
-        cols = np.arange(sc0, sc1)[None, :]
-        self._keep = ((rows >= r0) & (rows <= r1) & (cols >= c0) & (cols <= c1)).astype(np.float32)
+        self._keep = crop_keep(box, h, w)[0, sr0:sr1, sc0:sc1].reshape(-1)  # the box crop, on the window
         self._xlo, self._xhi = xlo[x0:x1] - sc0, xhi[x0:x1] - sc0
         self._wx = xw[x0:x1]
         self._wx1 = (1 - self._wx).astype(np.float32)
@@ -94,8 +93,8 @@ class LiveMask:
 
     def soft_window(self, coefficients: np.ndarray) -> np.ndarray:
         """The cropped sigmoid mask at prototype resolution, on the prototype window the resize reads."""
-        coeffs = torch.from_numpy(np.asarray(coefficients, dtype=np.float32))
-        return torch.sigmoid(self._protos @ coeffs).numpy().reshape(self._window) * self._keep
+        stages = assemble_mask_stages(self._protos, np.asarray(coefficients, dtype=np.float32), keep=self._keep)
+        return stages.cropped[0].numpy().reshape(self._window)
 
     def compute(self, coefficients: np.ndarray) -> MaskWindow:
         """The frame-sized final mask for these coefficients, as the window that can be non-empty."""

@@ -12,7 +12,6 @@ from __future__ import annotations
 from enum import Enum
 
 import numpy as np
-import torch
 from psygnal import Signal, SignalGroup
 
 from segmentation.geometry.shapes import Shape
@@ -24,7 +23,7 @@ from segmentation.inspection.assembly import (
 )
 from segmentation.inspection.cache import NO_OBJECT, ImageInference, InferenceRecord
 from segmentation.inspection.live import LiveMask, MaskWindow
-from segmentation.yolact.masks import crop_masks
+from segmentation.yolact.masks import assemble_mask_stages
 
 COEFFICIENT_LIMIT = 1.0  # coefficients come out of tanh; editing stays in the range the model can produce
 
@@ -392,13 +391,10 @@ class InspectorState:
         record, coeffs = self.record, self.coefficients
         if coeffs is None:
             return None
-        protos = torch.from_numpy(record.prototypes)
-        box = torch.from_numpy(record.boxes_rel[self.detection])[None]
-        linear = protos @ torch.from_numpy(np.asarray(coeffs, np.float32))
-        soft = torch.sigmoid(linear)[None]
-        cropped = crop_masks(soft, box)
+        stages = assemble_mask_stages(record.prototypes, np.asarray(coeffs, np.float32),
+                                      record.boxes_rel[self.detection][None])
         final = self.live_mask().full(record.frame_size)
-        return MaskStages(linear.numpy(), soft[0].numpy(), cropped[0].numpy(), final)
+        return MaskStages(stages.linear[0].numpy(), stages.soft[0].numpy(), stages.cropped[0].numpy(), final)
 
     def live_mask(self) -> MaskWindow | None:
         """The final mask for the coefficients now in effect, in the frame, computed in the box window only."""

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import torch
 import torch.nn.functional as F
@@ -24,26 +26,59 @@ def crop_bounds(boxes_rel: torch.Tensor, height: int, width: int, padding: int =
     )
 
 
-def crop_masks(masks: torch.Tensor, boxes_rel: torch.Tensor, padding: int = 1) -> torch.Tensor:
-    """Zero every prototype pixel outside its (padded) box: masks [D, h, w] -> [D, h, w]."""
-    d, h, w = masks.shape
-    bounds = crop_bounds(boxes_rel, h, w, padding)
-    cols = torch.arange(w, device=masks.device, dtype=masks.dtype)
-    rows = torch.arange(h, device=masks.device, dtype=masks.dtype)
+def crop_keep(boxes_rel: torch.Tensor, height: int, width: int, padding: int = 1,
+              dtype: torch.dtype = torch.float32) -> torch.Tensor:
+    """1 inside each (padded) box, 0 outside, on the prototype grid: [D, height, width]."""
+    bounds = crop_bounds(boxes_rel, height, width, padding)
+    cols = torch.arange(width, device=boxes_rel.device, dtype=dtype)
+    rows = torch.arange(height, device=boxes_rel.device, dtype=dtype)
     keep_x = (cols[None, :] >= bounds[:, 0:1]) & (cols[None, :] < bounds[:, 2:3])
     keep_y = (rows[None, :] >= bounds[:, 1:2]) & (rows[None, :] < bounds[:, 3:4])
-    keep = keep_y[:, :, None] & keep_x[:, None, :]
-    return masks * keep.to(masks.dtype)
+    return (keep_y[:, :, None] & keep_x[:, None, :]).to(dtype)
+
+
+def crop_masks(masks: torch.Tensor, boxes_rel: torch.Tensor, padding: int = 1) -> torch.Tensor:
+    """Zero every prototype pixel outside its (padded) box: masks [D, h, w] -> [D, h, w]."""
+    _, h, w = masks.shape
+    return masks * crop_keep(boxes_rel, h, w, padding, masks.dtype)
+
+
+@dataclass(frozen=True)
+class MaskAssembly:
+    """The stages of the mask assembly, each [D, ...] (detections first, then the prototype grid)."""
+
+    linear: torch.Tensor  # P . c
+    soft: torch.Tensor  # sigmoid(P . c)
+    cropped: torch.Tensor  # soft, zero outside each (padded) box
+
+
+def assemble_mask_stages(prototypes, coefficients, boxes_rel=None, keep=None) -> MaskAssembly:
+    """The one mask assembly rule: sigmoid(P . c^T), then the box crop.
+
+    `prototypes` [..., k] (the grid [h, w, k], or any window of it, flattened or not); `coefficients`
+    [D, k], or [k] for one detection. The crop is by `boxes_rel` [D, 4] (relative corners, as the
+    original), or by `keep`, a 0/1 mask over the grid (callers that assemble one window many times
+    compute it once with `crop_keep`); with neither, `cropped` is `soft`.
+    """
+    protos = _as_tensor(prototypes)
+    coeffs = _as_tensor(coefficients).to(protos.dtype)
+    if coeffs.dim() == 1:
+        linear = (protos @ coeffs)[None]
+    else:
+        linear = torch.movedim(protos @ coeffs.t(), -1, 0)
+    soft = torch.sigmoid(linear)
+    if boxes_rel is not None:
+        cropped = crop_masks(soft, _as_tensor(boxes_rel).to(protos.dtype))
+    elif keep is not None:
+        cropped = soft * _as_tensor(keep).to(protos.dtype)
+    else:
+        cropped = soft
+    return MaskAssembly(linear, soft, cropped)
 
 
 def assemble_soft_masks(prototypes, coefficients, boxes_rel=None) -> torch.Tensor:
     """Prototypes [h, w, k] x coefficients [D, k] -> sigmoid masks [D, h, w], cropped when boxes are given."""
-    protos = _as_tensor(prototypes)
-    coeffs = _as_tensor(coefficients).to(protos.dtype)
-    masks = torch.sigmoid(protos @ coeffs.t()).permute(2, 0, 1)
-    if boxes_rel is not None:
-        masks = crop_masks(masks, _as_tensor(boxes_rel).to(protos.dtype))
-    return masks.contiguous()
+    return assemble_mask_stages(prototypes, coefficients, boxes_rel).cropped.contiguous()
 
 
 def upsample_to_image(masks: torch.Tensor, image_size: tuple[int, int]) -> np.ndarray:
