@@ -17,7 +17,6 @@ from segmentation.inspection.cache import NO_OBJECT, InferenceCacheError, Infere
 from segmentation.inspection.live import LiveMask
 from segmentation.inspection.reasons import not_kept_reason, object_geometries
 from segmentation.inspection.state import Availability, DetectionKey, InspectorState
-from segmentation.project.autolabel import DUPLICATE_IOU
 from segmentation.project.document import Change
 from segmentation.project.project import Project
 from segmentation.project.records import AnnotatedObject, ImageStatus, Provenance
@@ -204,7 +203,7 @@ class InspectorController(QObject):
                 self._geometries = object_geometries([(o.id, o.shape) for o in document.objects])
             self._reasons[key] = not_kept_reason(
                 record, int(row), self._geometries, label_for=project.class_mapping.label_for,
-                score_threshold=threshold, duplicate_iou=DUPLICATE_IOU, tolerance=POLYGON_TOLERANCE)
+                score_threshold=threshold, tolerance=POLYGON_TOLERANCE)
         return self._reasons[key]
 
     def addable(self, record: InferenceRecord | None, row: int | None) -> bool:

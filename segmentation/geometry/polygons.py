@@ -23,6 +23,7 @@ from shapely.geometry import MultiPolygon
 from shapely.geometry import Polygon as ShapelyPolygon
 from shapely.geometry.polygon import orient
 
+from segmentation.geometry.overlap import mask_iou
 from segmentation.geometry.rle import (
     mask_to_rle,
     rle_area,
@@ -93,7 +94,7 @@ def _crop_to_shape(crop: np.ndarray, x0: int, y0: int, tolerance: float, min_are
         while step > 0:
             simplified = _drop_small(_valid_polygonal(shapely.simplify(exact, step, preserve_topology=True)),
                                      max(min_area, 1e-9))
-            if _iou(shape_to_mask(_to_shape(simplified), *crop.shape), crop) >= min_iou:
+            if mask_iou(shape_to_mask(_to_shape(simplified), *crop.shape), crop, if_empty=1.0) >= min_iou:
                 result = simplified
                 break
             step = step / 2 if step > 0.25 else 0.0
@@ -192,11 +193,6 @@ def _touches_itself(exterior: np.ndarray, holes: list[np.ndarray]) -> bool:
     ring = np.concatenate([exterior, *holes]) if holes else exterior
     keys = ring[:, 0] * 4_294_967_296.0 + ring[:, 1]  # exact for pixel coordinates below 2**20
     return len(np.unique(keys)) < len(keys)
-
-
-def _iou(a: np.ndarray, b: np.ndarray) -> float:
-    union = np.count_nonzero(a | b)
-    return float(np.count_nonzero(a & b)) / union if union else 1.0
 
 
 def _crack_rings(contours: Sequence[np.ndarray]) -> list[np.ndarray | None]:

@@ -10,16 +10,15 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from segmentation.geometry.overlap import SAME_OBJECT_IOU, is_same_object, mask_iou
 from segmentation.geometry.polygons import shape_to_mask
 from segmentation.geometry.shapes import Shape
 
-LINK_IOU = 0.5
-
 
 def match_detections_to_objects(masks: np.ndarray, objects: Sequence[tuple[int, Shape]],
-                                iou_threshold: float = LINK_IOU) -> dict[int, int]:
+                                iou_threshold: float = SAME_OBJECT_IOU) -> dict[int, int]:
     """{detection row: object id}: in row (score) order, each detection takes the unclaimed object it
-    overlaps most, if their mask IoU exceeds the threshold. `masks` is bool [D, H, W]."""
+    overlaps most, if they are the same object (`is_same_object`). `masks` is bool [D, H, W]."""
     if len(masks) == 0 or not objects:
         return {}
     height, width = masks.shape[1:]
@@ -31,15 +30,12 @@ def match_detections_to_objects(masks: np.ndarray, objects: Sequence[tuple[int, 
     for row in range(len(masks)):
         if areas[row] == 0:
             continue
-        best, best_iou = None, iou_threshold
+        best, best_iou = None, 0.0
         for object_id, other in object_masks:
             if object_id in claimed:
                 continue
-            inter = np.count_nonzero(flat[row] & other)
-            if inter == 0:
-                continue
-            iou = inter / (areas[row] + np.count_nonzero(other) - inter)
-            if iou > best_iou:
+            iou = mask_iou(flat[row], other)
+            if is_same_object(iou, iou_threshold) and iou > best_iou:
                 best, best_iou = object_id, iou
         if best is not None:
             links[row] = best

@@ -13,6 +13,7 @@ from collections.abc import Callable, Sequence
 
 from shapely.geometry.base import BaseGeometry
 
+from segmentation.geometry.overlap import SAME_OBJECT_IOU, best_geometry_overlap, is_same_object
 from segmentation.geometry.polygons import DEFAULT_MIN_AREA, shape_to_geometry
 from segmentation.geometry.shapes import Shape
 from segmentation.inspection.cache import InferenceRecord
@@ -32,32 +33,19 @@ def object_geometries(objects: Sequence[tuple[int, Shape]]) -> list[tuple[int, B
     return [(object_id, g) for object_id, g in geometries if not g.is_empty]
 
 
-def _overlapping_bounds(a: tuple[float, ...], b: tuple[float, ...]) -> bool:
-    return a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]
-
-
 def best_overlap(shape: Shape, objects: Sequence[tuple[int, Shape | BaseGeometry]]) -> tuple[int, float] | None:
     """(object id, IoU) of the object `shape` overlaps most by area, or None when it overlaps none.
     `objects` may hold Shapes or the geometries of `object_geometries`."""
     geometry = shape_to_geometry(shape).buffer(0)
     if geometry.is_empty:
         return None
-    bounds = geometry.bounds
-    best: tuple[int, float] | None = None
-    for object_id, other in objects:
-        if isinstance(other, Shape):
-            other = shape_to_geometry(other).buffer(0)
-        if other.is_empty or not _overlapping_bounds(bounds, other.bounds) or not geometry.intersects(other):
-            continue
-        union = geometry.union(other).area
-        iou = geometry.intersection(other).area / union if union > 0 else 0.0
-        if iou > 0 and (best is None or iou > best[1]):
-            best = (int(object_id), float(iou))
-    return best
+    return best_geometry_overlap(geometry, ((object_id, shape_to_geometry(other).buffer(0)
+                                             if isinstance(other, Shape) else other) for object_id, other in objects))
 
 
 def not_kept_reason(record: InferenceRecord, row: int, objects: Sequence[tuple[int, Shape | BaseGeometry]], *,
-                    label_for: Callable[[str], str | None], score_threshold: float, duplicate_iou: float,
+                    label_for: Callable[[str], str | None], score_threshold: float,
+                    duplicate_iou: float = SAME_OBJECT_IOU,
                     tolerance: float = 1.0) -> str:
     """One short phrase saying why detection `row` is no object: 'class "x" is filtered out',
     'score 0.12 is not above the threshold 0.30', 'mask empty or only specks', 'duplicate of object 7
@@ -73,7 +61,7 @@ def not_kept_reason(record: InferenceRecord, row: int, objects: Sequence[tuple[i
     if shape.is_empty():
         return "mask empty or only specks"
     overlap = best_overlap(shape, objects)
-    if overlap is not None and overlap[1] > duplicate_iou:
+    if overlap is not None and is_same_object(overlap[1], duplicate_iou):
         return f"duplicate of object {overlap[0]} (IoU {overlap[1]:.2f})"
     if overlap is not None:
         return f"matches no object (best: object {overlap[0]}, IoU {overlap[1]:.2f})"

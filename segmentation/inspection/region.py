@@ -14,6 +14,7 @@ import numpy as np
 
 from segmentation.detections import Detections
 from segmentation.engine import InferenceSettings, YolactEngine
+from segmentation.geometry.overlap import SAME_OBJECT_IOU, is_same_object, mask_iou
 from segmentation.geometry.polygons import mask_to_shape, shape_to_mask
 from segmentation.geometry.shapes import Shape
 
@@ -60,7 +61,8 @@ def predict_region(engine: YolactEngine, image: np.ndarray, rect: Sequence[float
     return RegionDetections(engine.predict_image(crop, settings), (x0, y0))
 
 
-def novel_detections(region: RegionDetections, existing: Sequence[Shape], iou_threshold: float = 0.5) -> np.ndarray:
+def novel_detections(region: RegionDetections, existing: Sequence[Shape],
+                     iou_threshold: float = SAME_OBJECT_IOU) -> np.ndarray:
     """Indices of region detections that do not duplicate an existing object (mask IoU inside the region)."""
     det = region.detections
     if not len(det):
@@ -75,9 +77,7 @@ def novel_detections(region: RegionDetections, existing: Sequence[Shape], iou_th
         area = mask.sum()
         if area == 0:
             continue
-        duplicate = any(
-            np.logical_and(mask, other).sum() / np.logical_or(mask, other).sum() > iou_threshold for other in others
-        )
+        duplicate = any(is_same_object(mask_iou(mask, other), iou_threshold) for other in others)
         if not duplicate:
             keep.append(i)
     return np.asarray(keep, dtype=np.int64)

@@ -18,14 +18,13 @@ from psygnal import Signal, SignalGroup, evented
 
 from segmentation.detections import Detections
 from segmentation.geometry.instances import Instances
+from segmentation.geometry.overlap import geometry_iou, is_same_object
 from segmentation.geometry.polygons import shape_to_geometry
 from segmentation.images import ImageReadError, read_image
 from segmentation.inspection.cache import InferenceCache
 from segmentation.project.labels import ClassMapping
 from segmentation.project.records import AnnotatedObject, Provenance
 from segmentation.project.store import ProjectStore, ProjectStoreError
-
-DUPLICATE_IOU = 0.5  # an auto detection overlapping a person's object this much is the same object
 
 
 @dataclass(frozen=True)
@@ -120,22 +119,14 @@ def detections_to_indexed_objects(
 
 
 def drop_duplicates_of(objects: list[AnnotatedObject], kept: Sequence[AnnotatedObject]) -> list[AnnotatedObject]:
-    """Remove new auto objects that cover an object a person already made (IoU above DUPLICATE_IOU)."""
+    """Remove new auto objects that are the same object (`is_same_object`) as one a person already made."""
     if not kept or not objects:
         return objects
     kept_geometries = [g for g in (shape_to_geometry(o.shape).buffer(0) for o in kept) if not g.is_empty]
     result = []
     for obj in objects:
         geometry = shape_to_geometry(obj.shape).buffer(0)
-        duplicate = False
-        for other in kept_geometries:
-            if not geometry.intersects(other):
-                continue
-            union = geometry.union(other).area
-            if union > 0 and geometry.intersection(other).area / union > DUPLICATE_IOU:
-                duplicate = True
-                break
-        if not duplicate:
+        if not any(is_same_object(geometry_iou(geometry, other)) for other in kept_geometries):
             result.append(obj)
     return result
 
