@@ -38,7 +38,7 @@ from segmentation.geometry.shapes import Polygon, Shape
 
 __all__ = [
     "DEFAULT_MIN_AREA", "DEFAULT_MIN_IOU", "DEFAULT_TOLERANCE", "geometry_to_shape", "make_shape_valid",
-    "mask_to_geometry", "mask_to_rle", "mask_to_shape", "ring_area", "rle_area", "rle_counts", "rle_to_mask",
+    "mask_to_rle", "mask_to_shape", "ring_area", "rle_area", "rle_counts", "rle_to_mask",
     "shape_area", "shape_bbox", "shape_from_coco_polygons", "shape_from_rle", "shape_to_coco_polygons",
     "shape_to_geometry", "shape_to_mask", "shape_to_mask_crop", "shape_to_rle",
 ]
@@ -134,18 +134,6 @@ def _oriented(ring: np.ndarray, signed_area: float, *, positive: bool) -> np.nda
     if (signed_area > 0) == positive:
         return ring
     return np.concatenate([ring[:1], ring[:0:-1]])
-
-
-def mask_to_geometry(mask: np.ndarray) -> MultiPolygon:
-    """The exact pixel-edge outline of a mask as a valid shapely MultiPolygon (empty for an empty mask)."""
-    mask = np.asarray(mask)
-    if mask.ndim != 2:
-        raise ValueError(f"expected a 2-D mask, got shape {mask.shape}")
-    box = _nonzero_box(mask)
-    if box is None:
-        return MultiPolygon()
-    x0, y0, x1, y1 = box
-    return shapely.transform(_outline(mask[y0:y1, x0:x1].astype(bool, copy=False)), lambda c: c + [x0, y0])
 
 
 def _nonzero_box(mask: np.ndarray) -> tuple[int, int, int, int] | None:

@@ -131,24 +131,6 @@ class InferenceRecord:
         y1, y2 = sorted((y1 * h, y2 * h))
         return x1 + self.origin[0], y1 + self.origin[1], x2 + self.origin[0], y2 + self.origin[1]
 
-    def to_detections(self) -> Detections:
-        """An engine-style result in the record's frame (masks rebuilt exactly as the engine built them)."""
-        import torch
-
-        from segmentation.inspection.assembly import masks_from_parts
-        from segmentation.yolact.transform import boxes_to_pixels
-
-        h, w = self.frame_size
-        pixel_boxes = self.boxes_rel.astype(np.float64) * np.array([w, h, w, h], dtype=np.float64)
-        masks = masks_from_parts(self.prototypes, self.coefficients, pixel_boxes, self.frame_size) if len(self) \
-            else np.zeros((0, h, w), dtype=bool)
-        return Detections(
-            image_size=self.frame_size, classes=self.classes, scores=self.scores,
-            boxes=boxes_to_pixels(torch.from_numpy(self.boxes_rel), self.frame_size).numpy(),
-            boxes_rel=self.boxes_rel, masks=masks, coefficients=self.coefficients, prototypes=self.prototypes,
-            class_names=self.class_names, category_ids=tuple(range(1, len(self.class_names) + 1)),
-        )
-
 
 @dataclass(frozen=True, eq=False)
 class ImageInference:

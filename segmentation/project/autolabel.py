@@ -97,17 +97,11 @@ class AutoLabelOptions:
                                  score_threshold=float(self.score_threshold), top_k=int(self.top_k), mapping=mapping)
 
 
-def detections_to_objects(
-    detections: Detections, mapping: ClassMapping, *, tolerance: float = 1.0
-) -> list[AnnotatedObject]:
-    """Detections as auto objects: classes filtered and renamed, masks traced to polygons, empty masks dropped."""
-    return [obj for _, obj in detections_to_indexed_objects(detections, mapping, tolerance=tolerance)]
-
-
 def detections_to_indexed_objects(
     detections: Detections, mapping: ClassMapping, *, tolerance: float = 1.0
 ) -> list[tuple[int, AnnotatedObject]]:
-    """`detections_to_objects` with the detection row each object came from (the inspector links them)."""
+    """Detections as auto objects (classes filtered and renamed, masks traced to polygons, empty masks
+    dropped), each with the detection row it came from (the inspector links them)."""
     class_map = {name: mapping.label_for(name) for name in detections.class_names}
     labels = mapping.project_labels(detections.class_names)
     instances = Instances.from_detections(detections, class_map=class_map, class_names=labels, tolerance=tolerance)

@@ -30,10 +30,6 @@ class YolactConfig:
     def anchors_per_location(self) -> int:
         return len(self.scales[0]) * len(ASPECT_RATIOS)
 
-    @property
-    def is_plus(self) -> bool:
-        return self.use_maskiou
-
     def with_num_classes(self, num_classes: int) -> YolactConfig:
         return replace(self, num_classes=num_classes)
 
