@@ -6,7 +6,9 @@ YOLACT++, the last conv of the mask re-scoring net. Their channels for classes t
 checkpoint already knows by name (case and surrounding spaces ignored) are carried over,
 together with the background channel when at least one class is carried over; all other
 channels start fresh (Xavier-uniform weights, zero bias, as the original initialises new
-layers).
+layers), except the re-scoring net's: its output passes a final ReLU, and with a zero bias a new
+class can start negative for every mask, so no gradient ever reaches it and its scores are
+multiplied by 0. Its fresh channels get a bias of 1: they start near "IoU 1" (scores kept) and learn.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from segmentation.yolact.model import Yolact
 CONF_LAYER = "prediction_layers.0.conf_layer"
 SEMANTIC_LAYER = "semantic_seg_conv"
 MASKIOU_LAST_LAYER = "maskiou_net.maskiou_net.10"
+FRESH_MASKIOU_BIAS = 1.0  # keeps the final ReLU of a new class's re-scoring channel open (see above)
 
 
 @dataclass(frozen=True)
@@ -84,7 +87,8 @@ def prepare_model(
         for layer, rows in zip(layers, (conf_rows, fg_rows, fg_rows)):
             for param in ("weight", "bias"):
                 key = f"{layer}.{param}"
-                fresh = _fresh(own[key], param, generator)
+                bias = FRESH_MASKIOU_BIAS if layer == MASKIOU_LAST_LAYER else 0.0
+                fresh = _fresh(own[key], param, generator, bias)
                 for new_row, old_row in rows:
                     fresh[new_row] = state[key][old_row]
                 state[key] = fresh
@@ -95,10 +99,10 @@ def prepare_model(
     return model, model_info, report
 
 
-def _fresh(like: torch.Tensor, param: str, generator: torch.Generator) -> torch.Tensor:
+def _fresh(like: torch.Tensor, param: str, generator: torch.Generator, bias: float) -> torch.Tensor:
     out = torch.empty_like(like)
     if param == "weight":
         nn.init.xavier_uniform_(out, generator=generator)
     else:
-        out.zero_()
+        out.fill_(bias)
     return out
