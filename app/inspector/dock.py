@@ -27,6 +27,7 @@ from PySide6.QtWidgets import (
 from app.inspector.controller import InspectorController
 from app.inspector.pictures import diverging_qimage, diverging_qimages, gray_qimage, heatmap_qimage
 from app.inspector.widgets import CoefficientChart, CoefficientSliders, Tile, TileGrid
+from segmentation.geometry.boxes import ordered_box
 from segmentation.inspection.assembly import contributions
 from segmentation.inspection.state import Availability, InspectorState, ScalingMode, SortMode
 
@@ -391,10 +392,7 @@ class InspectorDock(QDockWidget):
             self.contribution_tiles.set_tiles([])
             return
         stages = state.stages()
-        box = record.boxes_rel[state.detection]
-        x1, x2 = sorted((float(box[0]), float(box[2])))
-        y1, y2 = sorted((float(box[1]), float(box[3])))
-        rel_box = (x1, y1, x2, y2)
+        rel_box = ordered_box(record.boxes_rel[state.detection])
         fh, fw = record.frame_size
         linear_limit = float(np.abs(stages.linear).max()) or 1.0
         final = stages.final

@@ -19,6 +19,8 @@ import pycocotools.mask as mask_utils
 from pycocotools.coco import COCO
 from pycocotools.cocoeval import COCOeval
 
+from segmentation.geometry.polygons import ring_area
+
 
 @dataclass
 class ValidationReport:
@@ -117,7 +119,7 @@ def consistency_problems(data: dict) -> list[str]:
             bbox = [float(v) for v in mask_utils.toBbox(rle)]
         elif isinstance(seg, list) and seg:
             rings = [np.asarray(p, dtype=np.float64).reshape(-1, 2) for p in seg]
-            area = sum(abs(float(r[:, 0] @ np.roll(r[:, 1], -1) - r[:, 1] @ np.roll(r[:, 0], -1))) / 2 for r in rings)
+            area = sum(ring_area(r) for r in rings)
             pts = np.concatenate(rings)
             (x1, y1), (x2, y2) = pts.min(axis=0), pts.max(axis=0)
             bbox = [x1, y1, x2 - x1, y2 - y1]

@@ -8,6 +8,7 @@ import numpy as np
 import shapely
 from shapely.geometry import box as shapely_box
 
+from segmentation.geometry.boxes import ordered_box
 from segmentation.geometry.polygons import _valid_polygonal, geometry_to_shape, shape_to_geometry
 from segmentation.geometry.shapes import Polygon, Shape
 
@@ -40,8 +41,7 @@ def clip_shape(shape: Shape, width: int, height: int) -> Shape:
 
 def rectangle_shape(x0: float, y0: float, x1: float, y1: float) -> Shape:
     """An axis-aligned box as a four-vertex polygon (corners in any order)."""
-    left, right = sorted((x0, x1))
-    top, bottom = sorted((y0, y1))
+    left, top, right, bottom = ordered_box((x0, y0, x1, y1))
     return Shape((Polygon(np.array([[left, top], [right, top], [right, bottom], [left, bottom]])),))
 
 

@@ -106,22 +106,23 @@ def _rings_to_shape(parts: list[tuple[np.ndarray, list[np.ndarray]]], min_area: 
     offset = np.array([x0, y0], dtype=np.float64)
     kept = []
     for exterior, holes in parts:
-        hole_areas = [_signed_area(h) for h in holes]
-        area = abs(_signed_area(exterior)) - sum(abs(a) for a in hole_areas)
+        hole_areas = [signed_ring_area(h) for h in holes]
+        area = abs(signed_ring_area(exterior)) - sum(abs(a) for a in hole_areas)
         if area < min_area:
             continue
         oriented_holes = tuple(
             _read_only(_oriented(h, a, positive=False) + offset) for h, a in zip(holes, hole_areas) if abs(a) >= min_area
         )
-        exterior = _read_only(_oriented(exterior, _signed_area(exterior), positive=True) + offset)
+        exterior = _read_only(_oriented(exterior, signed_ring_area(exterior), positive=True) + offset)
         kept.append((area, Polygon.from_open_rings(exterior, oriented_holes)))
     kept.sort(key=lambda item: -item[0])
     return Shape(tuple(p for _, p in kept))
 
 
-def _signed_area(ring: np.ndarray) -> float:
+def signed_ring_area(ring: np.ndarray) -> float:
+    """Shoelace area of an open ring [N, 2], positive when its vertices turn counter-clockwise (y up)."""
     x, y = ring[:, 0], ring[:, 1]
-    return float(x[:-1] @ y[1:] - y[:-1] @ x[1:] + x[-1] * y[0] - y[-1] * x[0]) / 2.0
+    return float(np.dot(x, np.roll(y, -1)) - np.dot(y, np.roll(x, -1))) / 2.0
 
 
 def _read_only(ring: np.ndarray) -> np.ndarray:
@@ -277,10 +278,7 @@ def make_shape_valid(shape: Shape) -> Shape:
 
 def ring_area(ring: np.ndarray) -> float:
     """Unsigned shoelace area of an open ring."""
-    if len(ring) < 3:
-        return 0.0
-    x, y = ring[:, 0], ring[:, 1]
-    return abs(float(np.dot(x, np.roll(y, -1)) - np.dot(y, np.roll(x, -1)))) / 2.0
+    return abs(signed_ring_area(ring)) if len(ring) >= 3 else 0.0
 
 
 def shape_area(shape: Shape) -> float:

@@ -8,6 +8,7 @@ import numpy as np
 import torch
 
 from segmentation.detections import Detections
+from segmentation.geometry.boxes import ordered_box
 from segmentation.yolact.masks import assemble_mask_stages, assemble_soft_masks, binarize_at_image_size
 
 
@@ -38,9 +39,9 @@ def contributions(prototypes: np.ndarray, coefficients: np.ndarray) -> np.ndarra
 def contribution_strength(prototypes: np.ndarray, coefficients: np.ndarray, box_rel: np.ndarray) -> np.ndarray:
     """Mean |c_j * P_j| inside the detection's box at prototype resolution, per prototype [k]."""
     h, w, _ = prototypes.shape
-    x1, y1, x2, y2 = np.asarray(box_rel, dtype=np.float64)
-    c0, c1 = int(np.clip(np.floor(min(x1, x2) * w), 0, w - 1)), int(np.clip(np.ceil(max(x1, x2) * w), 1, w))
-    r0, r1 = int(np.clip(np.floor(min(y1, y2) * h), 0, h - 1)), int(np.clip(np.ceil(max(y1, y2) * h), 1, h))
+    x1, y1, x2, y2 = ordered_box(box_rel)
+    c0, c1 = int(np.clip(np.floor(x1 * w), 0, w - 1)), int(np.clip(np.ceil(x2 * w), 1, w))
+    r0, r1 = int(np.clip(np.floor(y1 * h), 0, h - 1)), int(np.clip(np.ceil(y2 * h), 1, h))
     window = prototypes[r0:max(r1, r0 + 1), c0:max(c1, c0 + 1)]
     return np.abs(window * np.asarray(coefficients, dtype=np.float32)).mean(axis=(0, 1))
 

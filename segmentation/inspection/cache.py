@@ -29,6 +29,7 @@ from psygnal import Signal, SignalGroup
 
 from segmentation.detections import Detections
 from segmentation.files import atomic_write_bytes
+from segmentation.geometry.boxes import ordered_box
 
 CACHE_DIR_NAME = "inference"
 FORMAT_VERSION = 1
@@ -126,9 +127,8 @@ class InferenceRecord:
     def box_in_image(self, index: int) -> tuple[float, float, float, float]:
         """The crop box of a detection in image pixels (unclamped: it may reach outside the frame)."""
         h, w = self.frame_size
-        x1, y1, x2, y2 = (float(v) for v in self.boxes_rel[index])
-        x1, x2 = sorted((x1 * w, x2 * w))
-        y1, y2 = sorted((y1 * h, y2 * h))
+        x1, y1, x2, y2 = ordered_box(self.boxes_rel[index])
+        x1, y1, x2, y2 = x1 * w, y1 * h, x2 * w, y2 * h
         return x1 + self.origin[0], y1 + self.origin[1], x2 + self.origin[0], y2 + self.origin[1]
 
 

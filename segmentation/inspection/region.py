@@ -14,6 +14,7 @@ import numpy as np
 
 from segmentation.detections import Detections
 from segmentation.engine import InferenceSettings, YolactEngine
+from segmentation.geometry.boxes import ordered_box
 from segmentation.geometry.overlap import SAME_OBJECT_IOU, is_same_object, mask_iou
 from segmentation.geometry.polygons import mask_to_shape, shape_to_mask
 from segmentation.geometry.shapes import Shape
@@ -44,8 +45,7 @@ class RegionDetections:
 def clamp_region(rect: Sequence[float], image_size: tuple[int, int]) -> tuple[int, int, int, int]:
     """Integer (x0, y0, x1, y1) inside the image; raises ValueError for a region too small to use."""
     height, width = image_size
-    x0, x1 = sorted((float(rect[0]), float(rect[2])))
-    y0, y1 = sorted((float(rect[1]), float(rect[3])))
+    x0, y0, x1, y1 = ordered_box(rect)
     x0, y0 = max(0, int(np.floor(x0))), max(0, int(np.floor(y0)))
     x1, y1 = min(width, int(np.ceil(x1))), min(height, int(np.ceil(y1)))
     if x1 - x0 < MIN_REGION_SIDE or y1 - y0 < MIN_REGION_SIDE:

@@ -8,6 +8,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from segmentation.yolact.box_coder import ordered_corners
+
 
 def _as_tensor(x) -> torch.Tensor:
     return x if isinstance(x, torch.Tensor) else torch.from_numpy(np.ascontiguousarray(x))
@@ -15,10 +17,7 @@ def _as_tensor(x) -> torch.Tensor:
 
 def crop_bounds(boxes_rel: torch.Tensor, height: int, width: int, padding: int = 1) -> torch.Tensor:
     """Float crop window (lo_x, lo_y, hi_x, hi_y) per box at prototype resolution, as the original's crop."""
-    x1 = torch.minimum(boxes_rel[:, 0], boxes_rel[:, 2]) * width
-    x2 = torch.maximum(boxes_rel[:, 0], boxes_rel[:, 2]) * width
-    y1 = torch.minimum(boxes_rel[:, 1], boxes_rel[:, 3]) * height
-    y2 = torch.maximum(boxes_rel[:, 1], boxes_rel[:, 3]) * height
+    x1, y1, x2, y2 = (ordered_corners(boxes_rel) * boxes_rel.new_tensor([width, height, width, height])).unbind(1)
     return torch.stack(
         ((x1 - padding).clamp(min=0), (y1 - padding).clamp(min=0),
          (x2 + padding).clamp(max=width), (y2 + padding).clamp(max=height)),

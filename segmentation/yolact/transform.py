@@ -6,6 +6,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from segmentation.yolact.box_coder import ordered_corners
+
 MEAN_BGR = (103.94, 116.78, 123.68)
 STD_BGR = (57.38, 57.12, 58.40)
 
@@ -37,8 +39,5 @@ class YolactTransform:
 def boxes_to_pixels(boxes_rel: torch.Tensor, image_size: tuple[int, int]) -> torch.Tensor:
     """Relative corners -> pixels: corners ordered, x1/y1 clamped at 0 and x2/y2 at the size (no rounding)."""
     height, width = image_size
-    x1 = torch.minimum(boxes_rel[:, 0], boxes_rel[:, 2]) * width
-    x2 = torch.maximum(boxes_rel[:, 0], boxes_rel[:, 2]) * width
-    y1 = torch.minimum(boxes_rel[:, 1], boxes_rel[:, 3]) * height
-    y2 = torch.maximum(boxes_rel[:, 1], boxes_rel[:, 3]) * height
+    x1, y1, x2, y2 = (ordered_corners(boxes_rel) * boxes_rel.new_tensor([width, height, width, height])).unbind(1)
     return torch.stack((x1.clamp(min=0), y1.clamp(min=0), x2.clamp(max=width), y2.clamp(max=height)), dim=1)
