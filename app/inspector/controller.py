@@ -12,6 +12,7 @@ from PySide6.QtCore import QObject, QThreadPool, Signal
 from app.inspector.overlays import CanvasOverlay
 from app.inspector.region_tool import RegionTool
 from app.qt_bridge import MainThreadInvoker
+from segmentation.geometry.polygons import DEFAULT_TOLERANCE
 from segmentation.geometry.shapes import Shape
 from segmentation.inspection.cache import NO_OBJECT, InferenceCacheError, InferenceRecord
 from segmentation.inspection.live import LiveMask
@@ -20,8 +21,6 @@ from segmentation.inspection.state import Availability, DetectionKey, InspectorS
 from segmentation.project.document import Change
 from segmentation.project.project import Project
 from segmentation.project.records import AnnotatedObject, ImageStatus, Provenance
-
-POLYGON_TOLERANCE = 1.0  # pixels, as auto-labels are traced
 
 
 class InspectorController(QObject):
@@ -203,7 +202,7 @@ class InspectorController(QObject):
                 self._geometries = object_geometries([(o.id, o.shape) for o in document.objects])
             self._reasons[key] = not_kept_reason(
                 record, int(row), self._geometries, label_for=project.class_mapping.label_for,
-                score_threshold=threshold, tolerance=POLYGON_TOLERANCE)
+                score_threshold=threshold, tolerance=DEFAULT_TOLERANCE)
         return self._reasons[key]
 
     def addable(self, record: InferenceRecord | None, row: int | None) -> bool:
@@ -291,7 +290,7 @@ class InspectorController(QObject):
                 for row in novel_detections(region, existing):
                     if mapping.label_for(det.class_names[int(det.classes[row])]) is None:
                         continue  # a class the project filters out
-                    shape = region.shape_in_image(int(row), tolerance=POLYGON_TOLERANCE)
+                    shape = region.shape_in_image(int(row), tolerance=DEFAULT_TOLERANCE)
                     if not shape.is_empty():
                         offered[int(row)] = shape
                 record = InferenceRecord.from_detections(det, origin=region.origin, region=True,
@@ -354,7 +353,7 @@ class InspectorController(QObject):
         if offered is not None:
             return offered
         window = LiveMask(record.prototypes, record.boxes_rel[row], record.frame_size).compute(record.coefficients[row])
-        return window.to_shape(record.origin, tolerance=POLYGON_TOLERANCE)
+        return window.to_shape(record.origin, tolerance=DEFAULT_TOLERANCE)
 
     def _label_for(self, record: InferenceRecord, row: int) -> str:
         name = record.label(row)
@@ -419,7 +418,7 @@ class InspectorController(QObject):
         state, document = self.state, self._document()
         if state.detection is None or document is None:
             return False
-        shape = state.edited_shape(tolerance=POLYGON_TOLERANCE)
+        shape = state.edited_shape(tolerance=DEFAULT_TOLERANCE)
         if shape.is_empty():
             self.error.emit("The edited mask is empty, so there is nothing to apply. Reset brings the original back.")
             return False

@@ -21,6 +21,7 @@ from segmentation.cli import CommandError, add_engine_arguments, engine_from_arg
 from segmentation.coco.reader import CocoFormatError
 from segmentation.coco.validation import validate_coco
 from segmentation.coco.yolact_config import write_yolact_dataset_config
+from segmentation.geometry.polygons import DEFAULT_TOLERANCE
 from segmentation.output_paths import check_output_file
 from segmentation.prelabel import RelabelMode, images_to_label, load_existing, prelabel_folder, scan_folder
 from segmentation.project.labels import ClassMapping
@@ -45,8 +46,8 @@ def add_parser(subparsers) -> None:
                          help='JSON file mapping model classes to labels, e.g. {"person": "pedestrian", "car": "car"}; '
                               "unlisted classes are dropped")
     parser.add_argument("--batch-size", type=positive_int, default=1, help="images per forward pass (default 1)")
-    parser.add_argument("--tolerance", type=non_negative_float, default=1.0,
-                        help="polygon simplification in pixels (default 1; 0 keeps the exact mask outline)")
+    parser.add_argument("--tolerance", type=non_negative_float, default=DEFAULT_TOLERANCE,
+                        help=f"polygon simplification in pixels (default {DEFAULT_TOLERANCE:g}; 0 keeps the exact mask outline)")
     relabel = parser.add_mutually_exclusive_group()
     relabel.add_argument("--relabel-auto", action="store_true",
                          help="also relabel images whose annotations all came from the model (source 'auto')")

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from segmentation.geometry.polygons import DEFAULT_MIN_AREA, mask_to_shape
+from segmentation.geometry.polygons import DEFAULT_MIN_AREA, DEFAULT_TOLERANCE, mask_to_shape
 from segmentation.geometry.shapes import Shape
 from segmentation.yolact.masks import _axis_sampling, assemble_mask_stages, crop_bounds, crop_keep
 
@@ -38,7 +38,7 @@ class MaskWindow:
         out[self.y0:self.y0 + rows, self.x0:self.x0 + cols] = self.mask
         return out
 
-    def to_shape(self, origin: tuple[int, int] = (0, 0), tolerance: float = 1.0,
+    def to_shape(self, origin: tuple[int, int] = (0, 0), tolerance: float = DEFAULT_TOLERANCE,
                  min_area: float = DEFAULT_MIN_AREA) -> Shape:
         """The mask as polygons in image coordinates (`origin`: the frame's (x0, y0) in the image); empty
         when the mask is. The one path from a detection's mask to the shape an object would get."""

@@ -14,13 +14,13 @@ from collections.abc import Callable, Sequence
 from shapely.geometry.base import BaseGeometry
 
 from segmentation.geometry.overlap import SAME_OBJECT_IOU, best_geometry_overlap, is_same_object
-from segmentation.geometry.polygons import DEFAULT_MIN_AREA, shape_to_geometry
+from segmentation.geometry.polygons import DEFAULT_MIN_AREA, DEFAULT_TOLERANCE, shape_to_geometry
 from segmentation.geometry.shapes import Shape
 from segmentation.inspection.cache import InferenceRecord
 from segmentation.inspection.live import LiveMask
 
 
-def detection_shape(record: InferenceRecord, row: int, tolerance: float = 1.0,
+def detection_shape(record: InferenceRecord, row: int, tolerance: float = DEFAULT_TOLERANCE,
                     min_area: float = DEFAULT_MIN_AREA) -> Shape:
     """Detection `row`'s mask (its own coefficients) as polygons in image coordinates."""
     window = LiveMask(record.prototypes, record.boxes_rel[row], record.frame_size).compute(record.coefficients[row])
@@ -46,7 +46,7 @@ def best_overlap(shape: Shape, objects: Sequence[tuple[int, Shape | BaseGeometry
 def not_kept_reason(record: InferenceRecord, row: int, objects: Sequence[tuple[int, Shape | BaseGeometry]], *,
                     label_for: Callable[[str], str | None], score_threshold: float,
                     duplicate_iou: float = SAME_OBJECT_IOU,
-                    tolerance: float = 1.0) -> str:
+                    tolerance: float = DEFAULT_TOLERANCE) -> str:
     """One short phrase saying why detection `row` is no object: 'class "x" is filtered out',
     'score 0.12 is not above the threshold 0.30', 'mask empty or only specks', 'duplicate of object 7
     (IoU 0.83)', or 'matches no object' when none of the rules explains it (e.g. a run made for

@@ -16,7 +16,7 @@ from segmentation.detections import Detections
 from segmentation.engine import InferenceSettings, YolactEngine
 from segmentation.geometry.boxes import ordered_box
 from segmentation.geometry.overlap import SAME_OBJECT_IOU, is_same_object, mask_iou
-from segmentation.geometry.polygons import mask_to_shape, shape_to_mask
+from segmentation.geometry.polygons import DEFAULT_TOLERANCE, mask_to_shape, shape_to_mask
 from segmentation.geometry.shapes import Shape
 
 MIN_REGION_SIDE = 8
@@ -37,7 +37,7 @@ class RegionDetections:
         x0, y0 = self.origin
         return self.detections.boxes + np.array([x0, y0, x0, y0], dtype=np.float32)
 
-    def shape_in_image(self, index: int, tolerance: float = 1.0) -> Shape:
+    def shape_in_image(self, index: int, tolerance: float = DEFAULT_TOLERANCE) -> Shape:
         """Detection `index` as polygons in image coordinates."""
         return mask_to_shape(self.detections.masks[index], tolerance=tolerance).translated(*self.origin)
 

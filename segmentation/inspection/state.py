@@ -14,6 +14,7 @@ from enum import Enum
 import numpy as np
 from psygnal import Signal, SignalGroup
 
+from segmentation.geometry.polygons import DEFAULT_TOLERANCE
 from segmentation.geometry.shapes import Shape
 from segmentation.inspection.assembly import (
     MaskStages,
@@ -409,7 +410,7 @@ class InspectorState:
             self._last_mask = (key, self._live[2].compute(coeffs))
         return self._last_mask[1]
 
-    def edited_shape(self, tolerance: float = 1.0) -> Shape:
+    def edited_shape(self, tolerance: float = DEFAULT_TOLERANCE) -> Shape:
         """The mask now in effect as polygons in image coordinates (empty when the mask is empty)."""
         window = self.live_mask()
         if window is None:

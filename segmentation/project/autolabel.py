@@ -19,7 +19,7 @@ from psygnal import Signal, SignalGroup, evented
 from segmentation.detections import Detections
 from segmentation.geometry.instances import Instances
 from segmentation.geometry.overlap import geometry_iou, is_same_object
-from segmentation.geometry.polygons import shape_to_geometry
+from segmentation.geometry.polygons import DEFAULT_TOLERANCE, shape_to_geometry
 from segmentation.images import ImageReadError, read_image
 from segmentation.inspection.cache import InferenceCache
 from segmentation.project.labels import ClassMapping
@@ -37,7 +37,7 @@ class AutoLabelSettings:
     score_threshold: float = 0.3
     top_k: int = 100
     batch_size: int = 1
-    polygon_tolerance: float = 1.0  # pixels of simplification of the mask outlines
+    polygon_tolerance: float = DEFAULT_TOLERANCE  # pixels of simplification of the mask outlines
     mapping: ClassMapping = field(default_factory=ClassMapping)
 
     def inference_settings(self):
@@ -98,7 +98,7 @@ class AutoLabelOptions:
 
 
 def detections_to_indexed_objects(
-    detections: Detections, mapping: ClassMapping, *, tolerance: float = 1.0
+    detections: Detections, mapping: ClassMapping, *, tolerance: float = DEFAULT_TOLERANCE
 ) -> list[tuple[int, AnnotatedObject]]:
     """Detections as auto objects (classes filtered and renamed, masks traced to polygons, empty masks
     dropped), each with the detection row it came from (the inspector links them)."""
