@@ -24,6 +24,7 @@ import argparse
 import signal
 import sys
 import threading
+from dataclasses import fields
 from pathlib import Path
 
 from segmentation.cli import (
@@ -34,9 +35,11 @@ from segmentation.cli import (
     positive_float,
     positive_int,
 )
+from segmentation.training.options import TrainOptions
 from segmentation.yolact.config import MAX_MAX_SIZE, MIN_MAX_SIZE, MIN_MAX_SIZE_PLUS
 
 EXIT_STOPPED = 130
+DEFAULTS = {f.name: f.default for f in fields(TrainOptions)}  # the one place the training defaults are written
 
 
 def add_parser(subparsers) -> None:
@@ -49,31 +52,41 @@ def add_parser(subparsers) -> None:
     parser.add_argument("--images", required=True, type=Path, help="folder the COCO file names are relative to")
     val = parser.add_mutually_exclusive_group()
     val.add_argument("--val-coco", type=Path, default=None, help="validation annotations (COCO JSON)")
-    val.add_argument("--val-split", type=fraction_below_one, default=0.1,
-                     help="fraction of the training images held out for validation (default 0.1)")
+    val.add_argument("--val-split", type=fraction_below_one, default=DEFAULTS["val_split"],
+                     help=f"fraction of the training images held out for validation (default {DEFAULTS['val_split']})")
     parser.add_argument("--val-images", type=Path, default=None, help="folder of the validation images (default: --images)")
     parser.add_argument("--weights", required=True, type=Path, help="start checkpoint, e.g. an official COCO model")
     parser.add_argument("--config", default=None, help="config name (default: from the start checkpoint)")
     parser.add_argument("--max-size", type=max_size, default=None,
                         help=f"network input size S, {MIN_MAX_SIZE} to {MAX_MAX_SIZE} (YOLACT++: from "
                              f"{MIN_MAX_SIZE_PLUS}; default: the config's)")
-    parser.add_argument("--iterations", type=positive_int, default=5000, help="training iterations (default 5000)")
-    parser.add_argument("--batch-size", type=positive_int, default=8, help="images per iteration (default 8)")
-    parser.add_argument("--lr", type=positive_float, default=1e-3, help="learning rate after warm-up (default 1e-3)")
+    parser.add_argument("--iterations", type=positive_int, default=DEFAULTS["iterations"],
+                        help=f"training iterations (default {DEFAULTS['iterations']})")
+    parser.add_argument("--batch-size", type=positive_int, default=DEFAULTS["batch_size"],
+                        help=f"images per iteration (default {DEFAULTS['batch_size']})")
+    parser.add_argument("--lr", type=positive_float, default=DEFAULTS["lr"],
+                        help=f"learning rate after warm-up (default {DEFAULTS['lr']:g})")
     parser.add_argument("--warmup", type=non_negative_int, default=None, help="warm-up iterations (default 10%% of the run, <= 500)")
     parser.add_argument("--lr-steps", type=_fractions, default=None,
-                        help="fractions of the run where the rate drops 10x (default 0.35,0.75,0.875,0.9375, "
-                             "where the original's 800k-iteration schedule steps)")
-    parser.add_argument("--clip-grad", type=non_negative_float, default=10.0,
-                        help="clip the gradient norm to this (default 10; 0: no clipping, as the original)")
-    parser.add_argument("--device", default="auto", help="cpu, cuda, cuda:N or auto (default)")
+                        help="fractions of the run where the rate drops 10x (default "
+                             f"{','.join(f'{v:g}' for v in DEFAULTS['lr_steps'])}, where the original's "
+                             "800k-iteration schedule steps)")
+    parser.add_argument("--clip-grad", type=non_negative_float, default=DEFAULTS["clip_grad_norm"],
+                        help=f"clip the gradient norm to this (default {DEFAULTS['clip_grad_norm']:g}; 0: no "
+                             "clipping, as the original)")
+    parser.add_argument("--device", default=DEFAULTS["device"], help="cpu, cuda, cuda:N or auto (default)")
     parser.add_argument("--no-amp", action="store_true", help="train in float32 on CUDA too")
     parser.add_argument("--no-augment", action="store_true", help="only resize the images (no augmentation)")
-    parser.add_argument("--checkpoint-every", type=non_negative_int, default=1000, help="iterations between checkpoints (0: end only)")
-    parser.add_argument("--eval-every", type=non_negative_int, default=0, help="iterations between evaluations (0: end only)")
-    parser.add_argument("--log-every", type=positive_int, default=10, help="iterations between progress lines (default 10)")
-    parser.add_argument("--workers", type=non_negative_int, default=0, help="data loader processes (default 0: in the main one)")
-    parser.add_argument("--seed", type=non_negative_int, default=0, help="seed for the split, the order and augmentation")
+    parser.add_argument("--checkpoint-every", type=non_negative_int, default=DEFAULTS["checkpoint_every"],
+                        help=f"iterations between checkpoints (default {DEFAULTS['checkpoint_every']}; 0: end only)")
+    parser.add_argument("--eval-every", type=non_negative_int, default=DEFAULTS["eval_every"],
+                        help="iterations between evaluations (0: end only)")
+    parser.add_argument("--log-every", type=positive_int, default=DEFAULTS["log_every"],
+                        help=f"iterations between progress lines (default {DEFAULTS['log_every']})")
+    parser.add_argument("--workers", type=non_negative_int, default=DEFAULTS["workers"],
+                        help=f"data loader processes (default {DEFAULTS['workers']}: in the main one)")
+    parser.add_argument("--seed", type=non_negative_int, default=DEFAULTS["seed"],
+                        help="seed for the split, the order and augmentation")
     parser.add_argument("--crowd-as-objects", action="store_true",
                         help="train on objects marked iscrowd=1 as ordinary objects (CVAT-style exports mark "
                              "every mask so); by default crowd regions are neither object nor background")
@@ -90,15 +103,12 @@ def _fractions(text: str) -> tuple[float, ...]:
 
 
 def options_from_args(args: argparse.Namespace):
-    from segmentation.training import TrainOptions
-    from segmentation.training.schedule import STEP_FRACTIONS
-
     return TrainOptions(
         coco=args.coco, images=args.images, weights=args.weights, out=args.out,
         val_coco=args.val_coco, val_images=args.val_images, val_split=0.0 if args.val_coco else args.val_split,
         config=args.config, max_size=args.max_size, iterations=args.iterations, batch_size=args.batch_size,
         lr=args.lr, warmup_iterations=args.warmup, clip_grad_norm=args.clip_grad or None,
-        lr_steps=STEP_FRACTIONS if args.lr_steps is None else args.lr_steps, device=args.device, amp=not args.no_amp,
+        lr_steps=DEFAULTS["lr_steps"] if args.lr_steps is None else args.lr_steps, device=args.device, amp=not args.no_amp,
         checkpoint_every=args.checkpoint_every, eval_every=args.eval_every, log_every=args.log_every,
         workers=args.workers, augment=not args.no_augment, resume=args.resume, seed=args.seed,
         crowd_as_objects=args.crowd_as_objects,

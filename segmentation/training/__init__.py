@@ -12,10 +12,15 @@ from typing import TYPE_CHECKING, Any
 __all__ = ["TrainOptions", "TrainResult", "TrainingError", "train"]
 
 if TYPE_CHECKING:
-    from segmentation.training.trainer import TrainingError, TrainOptions, TrainResult, train
+    from segmentation.training.options import TrainOptions
+    from segmentation.training.trainer import TrainingError, TrainResult, train
 
 
 def __getattr__(name: str) -> Any:
+    if name == "TrainOptions":  # no torch: the command line reads its defaults
+        from segmentation.training.options import TrainOptions
+
+        return TrainOptions
     if name in __all__:
         from segmentation.training import trainer
 

@@ -59,3 +59,16 @@ def test_sigterm_stops_with_a_resumable_checkpoint(tmp_path, resnet50_checkpoint
     assert status == 130, process.stderr.read()
     assert name == "finished" and finished["stopped"] is True and 2 <= finished["iteration"] < 1000
     assert (out / "training_state.pt").is_file() and os.path.isfile(finished["checkpoint"])
+
+
+def test_command_line_defaults_are_the_training_defaults(tmp_path):
+    """With only the required options, `protolabel train` asks for exactly `TrainOptions`' defaults."""
+    from pathlib import Path
+
+    from segmentation.cli import build_parser
+    from segmentation.commands.train import options_from_args
+    from segmentation.training import TrainOptions
+
+    required = {"coco": tmp_path / "a.json", "images": tmp_path, "weights": tmp_path / "w.pth", "out": tmp_path / "run"}
+    args = build_parser().parse_args(["train"] + [f"--{k}={v}" for k, v in required.items()])
+    assert options_from_args(args) == TrainOptions(**{k: Path(v) for k, v in required.items()})
