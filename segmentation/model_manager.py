@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlparse
 
+from segmentation.errors import first_line
 from segmentation.files import atomic_write_text
 
 CHUNK_SIZE = 1 << 20
@@ -348,7 +349,7 @@ class ModelManager:
             try:
                 load_yolact(path, model.config)
             except Exception as exc:  # noqa: BLE001 whatever is wrong with the file, the answer is the same
-                problem = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+                problem = first_line(exc)
         if problem is not None:
             path.unlink(missing_ok=True)
             self.stamp_path(model).unlink(missing_ok=True)

@@ -12,6 +12,7 @@ from PySide6.QtCore import QObject, QThreadPool, Signal
 from app.inspector.overlays import CanvasOverlay
 from app.inspector.region_tool import RegionTool
 from app.qt_bridge import MainThreadInvoker
+from segmentation.errors import first_line
 from segmentation.geometry.polygons import DEFAULT_TOLERANCE
 from segmentation.geometry.shapes import Shape
 from segmentation.inspection.cache import NO_OBJECT, InferenceCacheError, InferenceRecord
@@ -261,7 +262,7 @@ class InspectorController(QObject):
                 record = InferenceRecord.from_detections(det, links, model=Path(settings.weights).name)
                 cache.record_image_run(name, record)
             except Exception as exc:  # a bad checkpoint, an unreadable image: the user must see why
-                self._invoker.call(self._run_failed, folder, name, f"The model could not run: {_first_line(exc)}")
+                self._invoker.call(self._run_failed, folder, name, f"The model could not run: {first_line(exc)}")
                 return
             self._invoker.call(self._run_done, folder, name, None,
                                f"{len(det)} detections, {len(links)} linked to objects of this image")
@@ -297,7 +298,7 @@ class InspectorController(QObject):
                                                          model=Path(settings.weights).name)
                 cache.add_region(name, record)
             except Exception as exc:
-                self._invoker.call(self._run_failed, folder, name, f"Region re-inference failed: {_first_line(exc)}")
+                self._invoker.call(self._run_failed, folder, name, f"Region re-inference failed: {first_line(exc)}")
                 return
             self._invoker.call(self._region_done, folder, name, record, region.rect, offered)
 
@@ -460,8 +461,3 @@ class InspectorController(QObject):
         """Wait for the inspector's threads (the window is closing)."""
         self._model.waitForDone(-1)
         self._io.waitForDone(-1)
-
-
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip()
-    return text.splitlines()[0] if text else type(exc).__name__

@@ -17,6 +17,7 @@ from pathlib import Path
 from psygnal import Signal, SignalGroup, evented
 
 from segmentation.detections import Detections
+from segmentation.errors import first_line
 from segmentation.geometry.instances import Instances
 from segmentation.geometry.overlap import geometry_iou, is_same_object
 from segmentation.geometry.polygons import DEFAULT_TOLERANCE, shape_to_geometry
@@ -188,7 +189,7 @@ class AutoLabelJob:
         try:
             engine = self._engines.get(self.settings)
         except Exception as exc:  # CheckpointError, a bad device, a truncated file: the message is what the user needs
-            message = _first_line(exc)
+            message = first_line(exc)
             if Path(self.settings.weights).name not in message:
                 message = f"{self.settings.weights}: cannot load the model ({message})"
             return self._finish(total, counts, start, error=message)
@@ -216,7 +217,7 @@ class AutoLabelJob:
                     eta = elapsed / done * (total - done)
                     self.events.progress.emit(JobProgress(done, total, counts["failed"], elapsed, eta, name))
         except Exception as exc:  # noqa: BLE001 whatever broke, the job ends with the reason instead of vanishing
-            error = f"auto-labeling stopped after {done} of {total} images: {_first_line(exc)}"
+            error = f"auto-labeling stopped after {done} of {total} images: {first_line(exc)}"
         finally:
             store.close()
         return self._finish(total, counts, start, error=error)
@@ -236,7 +237,7 @@ class AutoLabelJob:
             results = engine.predict(images, self.settings.inference_settings())
         except Exception as exc:  # noqa: BLE001 a model that fails on these images (e.g. nms on a background-only checkpoint) fails them, not the app
             for name in ready:
-                yield name, None, f"inference failed: {_first_line(exc)}"
+                yield name, None, f"inference failed: {first_line(exc)}"
             return
         for name, image, detections in zip(ready, images, results):
             try:
@@ -262,11 +263,6 @@ class AutoLabelJob:
         )
         self.events.finished.emit(self.summary)
         return self.summary
-
-
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip()
-    return text.splitlines()[0] if text else type(exc).__name__
 
 
 class AutoLabelQueueEvents(SignalGroup):
@@ -325,6 +321,6 @@ class AutoLabelQueue:
                 summary = job.run()
             except Exception as exc:  # noqa: BLE001 a failing job (or listener) must not leave the queue busy for ever
                 summary = JobSummary(len(job.names), 0, 0, 0, job.cancelled, 0.0,
-                                     error=f"auto-labeling failed: {_first_line(exc)}")
+                                     error=f"auto-labeling failed: {first_line(exc)}")
             self.events.job_finished.emit(job, summary)
         self.events.idle.emit()

@@ -21,6 +21,7 @@ from typing import Any
 
 import numpy as np
 
+from segmentation.errors import first_line
 from segmentation.project.records import (
     AnnotatedObject,
     ImageStatus,
@@ -545,7 +546,7 @@ def _object_from_row(row: tuple, path: str, db_path: Path) -> AnnotatedObject:
         if not all(np.isfinite(ring).all() for polygon in parsed.polygons for ring in (polygon.exterior, *polygon.holes)):
             raise ValueError("the shape has vertices that are not finite numbers")
     except (ValueError, TypeError, KeyError, IndexError, RecursionError) as exc:
-        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        reason = first_line(exc)
         raise DamagedRowError(f"{path}: object {object_id} in {db_path} is damaged ({reason}); the image's "
                               "annotations are left as they are") from None
     return AnnotatedObject(label=label, shape=parsed, provenance=provenance,

@@ -26,6 +26,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from segmentation.errors import first_line
 from segmentation.files import atomic_write_bytes, atomic_write_text
 from segmentation.yolact.config import YolactConfig
 
@@ -103,7 +104,7 @@ def load_training_state(run_dir: Path) -> TrainingState:
     try:
         data = torch.load(path, map_location="cpu", weights_only=True)
     except (RuntimeError, EOFError, pickle.UnpicklingError, zipfile.BadZipFile, ValueError, OSError) as exc:
-        raise ResumeError(f"{path}: cannot read the training state ({str(exc).strip().splitlines()[0]})") from None
+        raise ResumeError(f"{path}: cannot read the training state ({first_line(exc)})") from None
     if not isinstance(data, dict) or data.get("version") != STATE_VERSION:
         raise ResumeError(f"{path}: not a training state this version of protolabel writes")
     missing = [key for key in STATE_KEYS if key not in data]

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import torch
 
+from segmentation.errors import first_line
 from segmentation.images import natural_key
 from segmentation.yolact.classes import COCO_CATEGORY_IDS, COCO_CLASSES
 from segmentation.yolact.config import (
@@ -57,7 +58,7 @@ def read_state_dict(path: str | Path) -> dict[str, torch.Tensor]:
             ) from None
         raise CheckpointError(f"{path}: cannot read weights: the file is corrupt ({exc})") from None
     except Exception as exc:  # torch raises many kinds on junk bytes (zip, EOF, struct, index errors)
-        detail = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        detail = first_line(exc)
         raise CheckpointError(
             f"{path}: cannot read weights: the file is truncated or not a PyTorch file ({detail})"
         ) from None
