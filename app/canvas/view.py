@@ -11,7 +11,7 @@ from app.canvas.items import ObjectItem, bgr_to_qimage
 from app.canvas.paint_tools import MAX_RADIUS, MIN_RADIUS, BoxShapeTool, BrushTool
 from app.canvas.tools import CanvasTool, DrawTool, EditTool
 from app.colors import label_color
-from segmentation.project import shape_edits as se
+from segmentation.geometry import shape_edits as se
 from segmentation.project.document import Change, ImageAnnotations
 from segmentation.project.selection import Selection
 

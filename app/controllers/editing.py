@@ -11,7 +11,7 @@ from app.undo import UndoHistory
 from segmentation.geometry.brush import BrushStroke, apply_stroke
 from segmentation.geometry.combine import clip_shape, merge_shapes, split_shape
 from segmentation.geometry.shapes import Polygon, Shape
-from segmentation.project import shape_edits as se
+from segmentation.geometry import shape_edits as se
 from segmentation.project.document import Change
 from segmentation.project.project import Project
 from segmentation.project.selection import Selection
