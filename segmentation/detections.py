@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
+from segmentation.geometry.instances import Instances
+from segmentation.geometry.polygons import DEFAULT_MIN_AREA, DEFAULT_TOLERANCE, mask_to_shape
 from segmentation.yolact.masks import assemble_soft_masks, upsample_to_image
 
 
@@ -73,4 +76,55 @@ class Detections:
             prototypes=self.prototypes,
             class_names=self.class_names,
             category_ids=self.category_ids,
+        )
+
+    def to_instances(
+        self,
+        *,
+        class_map: Mapping[str, str] | None = None,
+        class_names: Sequence[str] | None = None,
+        tolerance: float = DEFAULT_TOLERANCE,
+        min_area: float = DEFAULT_MIN_AREA,
+        provenance: str = "auto",
+    ) -> Instances:
+        """Auto-labels from the engine: masks become polygon shapes, classes become project labels.
+
+        `class_map` maps model class names to project labels; detections of unmapped classes are
+        dropped (None keeps every class under its model name). `class_names` is the project's
+        label list that `classes` index into (default: the mapped labels, else the model's
+        names); a mapped label missing from it is an error. Detections whose mask is empty or
+        only specks are dropped. Extra fields: `coefficients` and `detection_index` (the row
+        in these detections), for the prototype inspector.
+        """
+        if class_map is None:
+            targets = list(self.class_names)
+        else:
+            targets = [class_map.get(name) for name in self.class_names]
+        if class_names is None:
+            class_names = list(self.class_names) if class_map is None else list(dict.fromkeys(class_map.values()))
+        index_of = {name: i for i, name in enumerate(class_names)}
+        missing = sorted({t for t in targets if t is not None and t not in index_of})
+        if missing:
+            raise ValueError(f"labels {missing} are not in the class names {list(class_names)}")
+        shapes, classes, keep = [], [], []
+        for i in range(len(self)):
+            target = targets[int(self.classes[i])]
+            if target is None:
+                continue
+            shape = mask_to_shape(self.masks[i], tolerance=tolerance, min_area=min_area)
+            if shape.is_empty():
+                continue
+            shapes.append(shape)
+            classes.append(index_of[target])
+            keep.append(i)
+        keep_idx = np.asarray(keep, dtype=np.int64)
+        return Instances(
+            self.image_size,
+            class_names=class_names,
+            shapes=shapes,
+            classes=classes,
+            scores=self.scores[keep_idx],
+            provenance=provenance,
+            coefficients=self.coefficients[keep_idx],
+            detection_index=keep_idx,
         )

@@ -22,6 +22,7 @@ from pathlib import Path
 from segmentation.images import IMAGE_EXTENSIONS, natural_key
 
 PROGRESS_EVERY = 5000  # entries between two progress calls
+PROJECT_DIR_NAME = ".protolabel"  # the project's own files, inside the image folder (hidden: never walked)
 
 
 @dataclass(frozen=True)

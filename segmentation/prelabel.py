@@ -21,7 +21,6 @@ from segmentation.coco.dataset import CocoDataset, CocoImage
 from segmentation.coco.export import write_coco
 from segmentation.coco.reader import read_coco
 from segmentation.folders import is_image_name, walk_folder
-from segmentation.geometry.instances import Instances
 from segmentation.geometry.polygons import DEFAULT_MIN_AREA, DEFAULT_TOLERANCE
 from segmentation.images import ImageReadError, read_image
 from segmentation.output_paths import is_disk_error, write_with_fallback
@@ -180,8 +179,8 @@ def prelabel_folder(
             dataset = state["dataset"]
             previous_images = {img.file_name: img for img in dataset.images}
             for (name, image), det in zip(batch, detections):
-                inst = Instances.from_detections(det, class_map=state["class_map"], class_names=dataset.category_names,
-                                                 tolerance=tolerance, min_area=min_area)
+                inst = det.to_instances(class_map=state["class_map"], class_names=dataset.category_names,
+                                        tolerance=tolerance, min_area=min_area)
                 inst = inst.without_field("coefficients").without_field("detection_index")
                 height, width = image.shape[:2]
                 previous = previous_images.get(name)

@@ -3,15 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
-from segmentation.geometry.polygons import DEFAULT_MIN_AREA, DEFAULT_TOLERANCE, mask_to_shape, shape_area
+from segmentation.geometry.polygons import shape_area
 from segmentation.geometry.shapes import Shape
-
-if TYPE_CHECKING:  # the engine's modules pull in torch; geometry users need not
-    from segmentation.detections import Detections
 
 PROVENANCES = ("auto", "edited", "verified")  # made by the model / changed by a person / checked by a person
 CORE_FIELDS = ("shapes", "classes", "scores", "provenance", "crowd")
@@ -148,61 +145,6 @@ class Instances:
     def areas(self) -> np.ndarray:
         """float64 [N] polygon area of each shape (see `shape_area`)."""
         return np.array([shape_area(s) for s in self._fields["shapes"]], dtype=np.float64)
-
-    # ------------------------------------------------------------------ construction from the engine
-
-    @classmethod
-    def from_detections(
-        cls,
-        det: Detections,
-        *,
-        class_map: Mapping[str, str] | None = None,
-        class_names: Sequence[str] | None = None,
-        tolerance: float = DEFAULT_TOLERANCE,
-        min_area: float = DEFAULT_MIN_AREA,
-        provenance: str = "auto",
-    ) -> Instances:
-        """Auto-labels from the engine: masks become polygon shapes, classes become project labels.
-
-        `class_map` maps model class names to project labels; detections of unmapped classes are
-        dropped (None keeps every class under its model name). `class_names` is the project's
-        label list that `classes` index into (default: the mapped labels, else the model's
-        names); a mapped label missing from it is an error. Detections whose mask is empty or
-        only specks are dropped. Extra fields: `coefficients` and `detection_index` (the row
-        in `det`), for the prototype inspector.
-        """
-        if class_map is None:
-            targets = list(det.class_names)
-        else:
-            targets = [class_map.get(name) for name in det.class_names]
-        if class_names is None:
-            class_names = list(det.class_names) if class_map is None else list(dict.fromkeys(class_map.values()))
-        index_of = {name: i for i, name in enumerate(class_names)}
-        missing = sorted({t for t in targets if t is not None and t not in index_of})
-        if missing:
-            raise ValueError(f"labels {missing} are not in the class names {list(class_names)}")
-        shapes, classes, keep = [], [], []
-        for i in range(len(det)):
-            target = targets[int(det.classes[i])]
-            if target is None:
-                continue
-            shape = mask_to_shape(det.masks[i], tolerance=tolerance, min_area=min_area)
-            if shape.is_empty():
-                continue
-            shapes.append(shape)
-            classes.append(index_of[target])
-            keep.append(i)
-        keep_idx = np.asarray(keep, dtype=np.int64)
-        return cls(
-            det.image_size,
-            class_names=class_names,
-            shapes=shapes,
-            classes=classes,
-            scores=det.scores[keep_idx],
-            provenance=provenance,
-            coefficients=det.coefficients[keep_idx],
-            detection_index=keep_idx,
-        )
 
     # ------------------------------------------------------------------ internals
 

@@ -29,6 +29,7 @@ from psygnal import Signal, SignalGroup
 
 from segmentation.detections import Detections
 from segmentation.files import atomic_write_bytes
+from segmentation.folders import PROJECT_DIR_NAME
 from segmentation.geometry.boxes import ordered_box
 
 CACHE_DIR_NAME = "inference"
@@ -234,8 +235,6 @@ class InferenceCache:
 
     def __init__(self, folder: str | Path, *, memory_items: int = DEFAULT_MEMORY_ITEMS,
                  disk_budget: int = DEFAULT_DISK_BUDGET) -> None:
-        from segmentation.project.store import PROJECT_DIR_NAME
-
         self.events = InferenceCacheEvents()
         self.directory = Path(folder) / PROJECT_DIR_NAME / CACHE_DIR_NAME
         self.memory_items = max(1, int(memory_items))

@@ -18,7 +18,6 @@ from psygnal import Signal, SignalGroup, evented
 
 from segmentation.detections import Detections
 from segmentation.errors import first_line
-from segmentation.geometry.instances import Instances
 from segmentation.geometry.overlap import geometry_iou, is_same_object
 from segmentation.geometry.polygons import DEFAULT_TOLERANCE, shape_to_geometry
 from segmentation.images import ImageReadError, read_image
@@ -105,7 +104,7 @@ def detections_to_indexed_objects(
     dropped), each with the detection row it came from (the inspector links them)."""
     class_map = {name: mapping.label_for(name) for name in detections.class_names}
     labels = mapping.project_labels(detections.class_names)
-    instances = Instances.from_detections(detections, class_map=class_map, class_names=labels, tolerance=tolerance)
+    instances = detections.to_instances(class_map=class_map, class_names=labels, tolerance=tolerance)
     return [
         (int(row), AnnotatedObject(label=labels[c], shape=shape, provenance=Provenance.AUTO, score=float(score)))
         for shape, c, score, row in zip(instances.shapes, instances.classes, instances.scores,

@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 
 from segmentation.errors import first_line
+from segmentation.folders import PROJECT_DIR_NAME
 from segmentation.project.records import (
     AnnotatedObject,
     ImageStatus,
@@ -30,7 +31,6 @@ from segmentation.project.records import (
     shape_to_json,
 )
 
-PROJECT_DIR_NAME = ".protolabel"
 DB_NAME = "project.db"
 SCHEMA_VERSION = 2  # 2: objects.version (edits are compare-and-set) and deleted_objects (who deleted what)
 REQUIRED_TABLES = frozenset({"meta", "images", "objects"})

@@ -97,7 +97,7 @@ def test_from_detections_converts_masks_and_maps_classes():
     masks[2, 0:1, 0:1] = True  # a speck only: dropped
     masks[3, 20:30, 20:30] = True  # a dog: not mapped, dropped
     det = _detections(masks, [0, 1, 0, 2], [0.9, 0.8, 0.7, 0.6])
-    inst = Instances.from_detections(det, class_map={"person": "pedestrian", "car": "car"})
+    inst = det.to_instances(class_map={"person": "pedestrian", "car": "car"})
     assert inst.class_names == ("pedestrian", "car")
     assert inst.labels == ["pedestrian", "car"]
     assert inst.detection_index.tolist() == [0, 1]
@@ -106,14 +106,14 @@ def test_from_detections_converts_masks_and_maps_classes():
     for shape, i in zip(inst.shapes, inst.detection_index):
         assert np.array_equal(shape_to_mask(shape, 60, 80), masks[i])
 
-    everything = Instances.from_detections(det)
+    everything = det.to_instances()
     assert everything.class_names == ("person", "car", "dog") and everything.labels == ["person", "car", "dog"]
 
     with pytest.raises(ValueError, match="not in the class names"):
-        Instances.from_detections(det, class_map={"person": "rider"}, class_names=("car",))
+        det.to_instances(class_map={"person": "rider"}, class_names=("car",))
 
 
 def test_from_detections_with_no_detections():
     det = _detections(np.zeros((0, 20, 30), bool), [], [])
-    inst = Instances.from_detections(det)
+    inst = det.to_instances()
     assert len(inst) == 0 and inst.image_size == (20, 30) and inst.coefficients.shape == (0, 3)
