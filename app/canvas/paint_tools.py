@@ -131,14 +131,14 @@ class BrushTool(CanvasTool):
             painter.drawEllipse(self._cursor_pos, r, r)
 
 
-class BoxShapeTool(CanvasTool):
-    """Drag a box: a rectangle (four vertices) or the ellipse inscribed in it becomes a new object."""
+class BoxDragTool(CanvasTool):
+    """Press, drag, release: a box in image pixels (clamped to the image), drawn while dragging; Esc
+    cancels. Subclasses say what the finished box becomes (`finish`) and how it is drawn (`draw_box`)."""
 
     cursor = Qt.CursorShape.CrossCursor
 
-    def __init__(self, canvas, *, ellipse: bool) -> None:
+    def __init__(self, canvas) -> None:
         super().__init__(canvas)
-        self.ellipse = ellipse
         self._start: QPointF | None = None
         self._end: QPointF | None = None
 
@@ -164,11 +164,12 @@ class BoxShapeTool(CanvasTool):
             return False
         start, end = self._start, self._clamp(pos)
         self.cancel()
-        if abs(end.x() - start.x()) >= MIN_BOX_SIDE and abs(end.y() - start.y()) >= MIN_BOX_SIDE:
-            make = ellipse_shape if self.ellipse else rectangle_shape
-            shape = make(start.x(), start.y(), end.x(), end.y())
-            self.canvas.polygon_drawn.emit(np.array(shape.polygons[0].exterior))
+        self.finish(start, end)
         return True
+
+    def finish(self, start: QPointF, end: QPointF) -> None:
+        """The drag ended with these corners (in any order)."""
+        raise NotImplementedError
 
     def key(self, event: QKeyEvent) -> bool:
         if event.key() == Qt.Key.Key_Escape and self._start is not None:
@@ -187,7 +188,26 @@ class BoxShapeTool(CanvasTool):
         pen.setCosmetic(True)
         painter.setPen(pen)
         painter.setBrush(QColor(255, 214, 10, 40))
-        rect = QRectF(self._start, self._end).normalized()
+        self.draw_box(painter, QRectF(self._start, self._end).normalized())
+
+    def draw_box(self, painter: QPainter, rect: QRectF) -> None:
+        painter.drawRect(rect)
+
+
+class BoxShapeTool(BoxDragTool):
+    """Drag a box: a rectangle (four vertices) or the ellipse inscribed in it becomes a new object."""
+
+    def __init__(self, canvas, *, ellipse: bool) -> None:
+        super().__init__(canvas)
+        self.ellipse = ellipse
+
+    def finish(self, start: QPointF, end: QPointF) -> None:
+        if abs(end.x() - start.x()) >= MIN_BOX_SIDE and abs(end.y() - start.y()) >= MIN_BOX_SIDE:
+            make = ellipse_shape if self.ellipse else rectangle_shape
+            shape = make(start.x(), start.y(), end.x(), end.y())
+            self.canvas.polygon_drawn.emit(np.array(shape.polygons[0].exterior))
+
+    def draw_box(self, painter: QPainter, rect: QRectF) -> None:
         if self.ellipse:
             painter.drawEllipse(rect)
         else:
