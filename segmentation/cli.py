@@ -40,73 +40,53 @@ def add_engine_arguments(parser: argparse.ArgumentParser, *, default_top_k: int 
 # Argument types shared by every command: a bad value is refused by argparse with one line
 # ("argument --top-k: must be an integer >= 1, got '-1'") and exit status 2, before any work.
 
-def _number(text: str, kind: type, what: str):
+def _number(text: str, kind: type, what: str, accept=lambda value: True):
+    """`text` as an int or a finite float that `accept`s, else ArgumentTypeError "must be WHAT, got 'TEXT'"."""
     try:
         value = kind(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"must be {what}, got {text!r}") from None
-    if kind is float and not math.isfinite(value):
+    if (kind is float and not math.isfinite(value)) or not accept(value):
         raise argparse.ArgumentTypeError(f"must be {what}, got {text!r}")
     return value
 
 
 def positive_int(text: str) -> int:
     """An integer >= 1 (batch sizes, counts, --top-k)."""
-    value = _number(text, int, "an integer >= 1")
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be an integer >= 1, got {text!r}")
-    return value
+    return _number(text, int, "an integer >= 1", lambda v: v >= 1)
 
 
 def non_negative_int(text: str) -> int:
     """An integer >= 0 (intervals where 0 means 'never', worker counts)."""
-    value = _number(text, int, "an integer >= 0")
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be an integer >= 0, got {text!r}")
-    return value
+    return _number(text, int, "an integer >= 0", lambda v: v >= 0)
 
 
 def positive_float(text: str) -> float:
     """A finite number > 0 (learning rates)."""
-    value = _number(text, float, "a finite number > 0")
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f"must be a finite number > 0, got {text!r}")
-    return value
+    return _number(text, float, "a finite number > 0", lambda v: v > 0)
 
 
 def non_negative_float(text: str) -> float:
     """A finite number >= 0 (tolerances, clipping where 0 means 'off')."""
-    value = _number(text, float, "a finite number >= 0")
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be a finite number >= 0, got {text!r}")
-    return value
+    return _number(text, float, "a finite number >= 0", lambda v: v >= 0)
 
 
 def score_threshold(text: str) -> float:
     """A score threshold in [0, 1] (NaN and infinities refused)."""
-    value = _number(text, float, "a number in [0, 1]")
-    if not 0 <= value <= 1:
-        raise argparse.ArgumentTypeError(f"must be a number in [0, 1], got {text!r}")
-    return value
+    return _number(text, float, "a number in [0, 1]", lambda v: 0 <= v <= 1)
 
 
 def fraction_below_one(text: str) -> float:
     """A fraction in [0, 1) (validation split)."""
-    value = _number(text, float, "a number in [0, 1)")
-    if not 0 <= value < 1:
-        raise argparse.ArgumentTypeError(f"must be a number in [0, 1), got {text!r}")
-    return value
+    return _number(text, float, "a number in [0, 1)", lambda v: 0 <= v < 1)
 
 
 def max_size(text: str) -> int:
     """A network input size within the range a config accepts (see segmentation.yolact.config)."""
     from segmentation.yolact.config import MAX_MAX_SIZE, MIN_MAX_SIZE
 
-    what = f"an integer from {MIN_MAX_SIZE} to {MAX_MAX_SIZE}"
-    value = _number(text, int, what)
-    if not MIN_MAX_SIZE <= value <= MAX_MAX_SIZE:
-        raise argparse.ArgumentTypeError(f"must be {what}, got {text!r}")
-    return value
+    return _number(text, int, f"an integer from {MIN_MAX_SIZE} to {MAX_MAX_SIZE}",
+                   lambda v: MIN_MAX_SIZE <= v <= MAX_MAX_SIZE)
 
 
 class CommandError(Exception):
