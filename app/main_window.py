@@ -326,7 +326,7 @@ class MainWindow(QMainWindow):
         if self.projects.project is None:
             self.show_error("Open a folder first")
             return
-        dialog = ExportDialog(self.exporter.default_path(), self.exporter.counts(), self)
+        dialog = ExportDialog(self.exporter.default_path(), self.exporter.counts(), self.projects.project.folder, self)
         if dialog.exec():
             self.statusBar().showMessage(f"Exporting to {dialog.path}…", 8000)
             self.exporter.export(dialog.path, verified_only=dialog.verified_only,

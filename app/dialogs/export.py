@@ -18,12 +18,14 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
 )
 
-from segmentation.output_paths import OutputPathError, check_output_file
+from segmentation.output_paths import OutputPathError
+from segmentation.project.export import check_export_path
 
 
 class ExportDialog(QDialog):
-    def __init__(self, default_path: Path, counts: dict, parent=None) -> None:
+    def __init__(self, default_path: Path, counts: dict, project_folder: Path, parent=None) -> None:
         super().__init__(parent)
+        self.project_folder = project_folder
         self.setWindowTitle("Export COCO")
         self.setObjectName("export_dialog")
         self.path_edit = QLineEdit(str(default_path))
@@ -61,7 +63,7 @@ class ExportDialog(QDialog):
         if not self.path_edit.text().strip():
             return "Choose a file name for the COCO file"
         try:
-            check_output_file(self.path, what="export file")
+            check_export_path(self.project_folder, self.path)
         except OutputPathError as exc:
             return str(exc)
         return ""

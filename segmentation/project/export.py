@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -10,7 +11,8 @@ from pathlib import Path
 from segmentation.coco import Category, CocoDataset, CocoImage, write_coco
 from segmentation.geometry.instances import Instances
 from segmentation.images import ImageReadError, read_image
-from segmentation.output_paths import check_output_file, write_with_fallback
+from segmentation.folders import PROJECT_DIR_NAME, is_image_name
+from segmentation.output_paths import OutputPathError, check_output_file, write_with_fallback
 from segmentation.project.records import ImageStatus
 from segmentation.project.store import DamagedRowError, ProjectStore
 from segmentation.yolact.classes import category_ids_for_labels
@@ -72,6 +74,21 @@ def project_dataset(
     return CocoDataset(categories, images), skipped
 
 
+def check_export_path(folder: str | Path, path: str | Path) -> Path:
+    """The export path if it can be written and is none of the project's own files: not its
+    database or anything else in FOLDER/.protolabel/, not an image file inside the folder.
+    Raises OutputPathError (one line) otherwise."""
+    path = check_output_file(path, what="export file")
+    target = Path(os.path.realpath(path))
+    root = Path(os.path.realpath(folder))
+    if target.is_relative_to(root / PROJECT_DIR_NAME):
+        raise OutputPathError(f"{path}: is inside the project's own {PROJECT_DIR_NAME} folder; choose a file elsewhere")
+    if target.is_relative_to(root) and is_image_name(target.name):
+        raise OutputPathError(f"{path}: is an image file name inside the project folder; the export must not "
+                              "overwrite or add an image (use a .json name)")
+    return path
+
+
 def export_coco(
     store: ProjectStore,
     path: str | Path,
@@ -83,10 +100,11 @@ def export_coco(
     """Write the COCO file atomically. Category ids: the official COCO ids when every label is a COCO
     class name (as `protolabel label` writes for a COCO model), else 1..N in the project's label order.
 
-    The path is checked before any work (OutputPathError: missing or read-only folder, a folder);
+    The path is checked before any work (OutputPathError: missing or read-only folder, a folder,
+    one of the project's own files: see check_export_path);
     when the write fails for lack of space or permission the file goes to a fallback (the
     summary's `path` and `note` say where), OutputWriteError when no place could take it."""
-    check_output_file(path, what="export file")
+    check_export_path(store.folder, path)
     dataset, skipped = project_dataset(store, verified_only=verified_only, labels=labels, progress=progress)
     written = write_with_fallback(path, lambda target: write_coco(target, dataset))
     data = written.value

@@ -211,13 +211,19 @@ def test_export_to_a_missing_folder_is_refused_in_the_dialog(make_window, photo_
     window = make_window()
     window.open_folder(photo_folder)
     missing = tmp_path / "no-such-folder" / "out.json"
-    dialog = ExportDialog(missing, window.exporter.counts(), window)
+    dialog = ExportDialog(missing, window.exporter.counts(), photo_folder, window)
     dialog.show()
     dialog.accept()
     assert dialog.isVisible() and dialog.result() == 0  # not accepted: nothing is exported
     text = dialog.error_label.text()
     assert dialog.error_label.isVisible() and f"the folder {missing.parent} does not exist" in text
     assert "FileNotFoundError" not in text and ".tmp" not in text
+    for own in (photo_folder / "astronaut.png", photo_folder / ".protolabel" / "project.db"):
+        dialog.path_edit.setText(str(own))  # the project's own files are never export targets
+        dialog.accept()
+        assert dialog.result() == 0 and dialog.error_label.isVisible()
+    assert "image file name inside the project folder" in ExportDialog(
+        photo_folder / "astronaut.png", window.exporter.counts(), photo_folder, window).problem()
     dialog.path_edit.setText(str(tmp_path / "out.json"))
     assert not dialog.error_label.isVisible()
     dialog.accept()

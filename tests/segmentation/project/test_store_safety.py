@@ -284,3 +284,19 @@ def test_export_leaves_out_a_damaged_image_by_name_and_writes_the_rest(image_fol
     assert [image["file_name"] for image in written["images"]] == ["img2.png"]
     assert summary.images == 1 and summary.annotations == 1
     assert len(summary.skipped) == 1 and "img1.png" in summary.skipped[0]
+
+
+@pytest.mark.parametrize("target", ["img1.png", "sub/new.jpg", ".protolabel/project.db", ".protolabel/other.json"])
+def test_export_never_writes_over_the_projects_own_files(image_folder, square, target):
+    from segmentation.output_paths import OutputPathError
+    from segmentation.project.export import export_coco
+
+    with ProjectStore.open(image_folder) as store:
+        store.write_change("img2.png", saved=[AnnotatedObject("cat", square(0, 0), Provenance.AUTO, 0.5)],
+                           status=ImageStatus.AUTO_LABELED)
+    before = {p: p.read_bytes() for p in image_folder.rglob("*") if p.is_file() and "-wal" not in p.name}
+    with ProjectStore.open(image_folder) as store:
+        with pytest.raises(OutputPathError, match="project"):
+            export_coco(store, image_folder / target)
+        assert [o.label for o in store.objects("img2.png")] == ["cat"]
+    assert not (image_folder / target).exists() or (image_folder / target).read_bytes() == before[image_folder / target]
