@@ -52,6 +52,14 @@ class OfficialModel:
     def description(self) -> str:
         return f"{self.config}: mask mAP {self.mask_ap}, {self.fps} fps on a Titan Xp"
 
+    @property
+    def checks(self) -> str:
+        """What verification can say about this file, in plain words (no published digest: no claim of one)."""
+        if self.sha256 is not None:
+            return "its SHA-256 matches the published one and it loads as " + self.config
+        return (f"its size fits {self.config} and it loads as one; no published SHA-256 is recorded, so it is "
+                "not proven to be the authors' file")
+
 
 _HF = "https://huggingface.co/dbolya/{repo}/resolve/main/{file}?download=true"
 
@@ -172,6 +180,7 @@ class ModelManager:
         if not final.is_file():
             raise ModelDownloadError(f"{model.file_name} is not in {self.cache_dir}; download it first")
         if not self._stamp_matches(model):
+            self._check_against_stamp(model, final)
             self._verify(model, final)
             self._write_stamp(model, final)
         return final
@@ -237,9 +246,26 @@ class ModelManager:
         return (stamp.get("size"), stamp.get("mtime_ns"), stamp.get("sha256")) == (
             st.st_size, st.st_mtime_ns, model.sha256)
 
+    def _check_against_stamp(self, model: OfficialModel, final: Path) -> None:
+        """A file that changed since it passed verification is corrupt, even if it still loads.
+
+        The stamp records the file's own SHA-256 when it passed (trust on first download, as no digest is
+        published): a block of zeros written into the file keeps its size and loads, but changes this."""
+        try:
+            stamp = json.loads(self.stamp_path(model).read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return  # never verified here (or the stamp is unreadable): the full check decides
+        recorded = stamp.get("file_sha256") if isinstance(stamp, dict) else None
+        if isinstance(recorded, str) and file_sha256(final) != recorded:
+            final.unlink(missing_ok=True)
+            self.stamp_path(model).unlink(missing_ok=True)
+            raise ModelDownloadError(f"The cached {model.file_name} changed since it was downloaded and verified "
+                                     "(its SHA-256 differs); it was deleted, download it again")
+
     def _write_stamp(self, model: OfficialModel, final: Path) -> None:
         st = final.stat()
-        stamp = {"size": st.st_size, "mtime_ns": st.st_mtime_ns, "sha256": model.sha256}
+        stamp = {"size": st.st_size, "mtime_ns": st.st_mtime_ns, "sha256": model.sha256,
+                 "file_sha256": file_sha256(final)}
         try:
             atomic_write_text(self.stamp_path(model), json.dumps(stamp))
         except OSError:

@@ -152,7 +152,8 @@ class ModelManagerDialog(QDialog):
         self._cancel = None
         self.progress.setVisible(False)
         if error is None:
-            self.message.setText(f"Downloaded and verified: {path}")
+            model = next(m for m in self.manager.models if m.file_name == path.name)
+            self.message.setText(f"Downloaded {path}: {model.checks}")
         elif isinstance(error, NoNetworkError):
             self.message.setText(f"<b>No network.</b> {error}")
         elif isinstance(error, DownloadCancelled):

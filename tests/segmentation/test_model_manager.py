@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import os
 import socket
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -312,19 +313,30 @@ def test_sha256_is_checked_when_recorded(server, tmp_path, checkpoint_bytes):
     assert ModelManager(tmp_path / "b").download(right).read_bytes() == checkpoint_bytes
 
 
-def test_corrupt_file_in_the_cache_is_detected_and_downloaded_again(server, tmp_path, checkpoint_bytes):
+@pytest.mark.parametrize("junk", [b"\xff", b"\x00"])  # 0xff makes NaNs; zeros keep every value finite and loadable
+def test_corrupt_file_in_the_cache_is_detected_and_downloaded_again(server, tmp_path, checkpoint_bytes, junk):
     manager = ModelManager(tmp_path)
     path = manager.download(server.model())
     data = bytearray(path.read_bytes())
-    data[len(data) // 2: len(data) // 2 + 4096] = b"\xff" * 4096  # same size, damaged inside
+    data[len(data) // 2: len(data) // 2 + 4096] = junk * 4096  # same size, damaged inside
     path.write_bytes(bytes(data))
     assert not manager.is_verified(server.model())
-    with pytest.raises(ModelDownloadError, match="not a usable"):
+    with pytest.raises(ModelDownloadError, match="changed since it was downloaded and verified"):
         manager.verified_path(server.model())  # what "Use" calls: the damage is caught, the file deleted
     assert not path.exists()
-    path.write_bytes(bytes(data))
+    if junk == b"\xff":  # without a stamp only the structure check is left: it catches NaNs, not zeros
+        path.write_bytes(bytes(data))
     assert manager.download(server.model()).read_bytes() == checkpoint_bytes
     assert len(server.ranges) == 2
+
+
+def test_a_touched_but_unchanged_cached_file_is_still_accepted(server, tmp_path, checkpoint_bytes):
+    manager = ModelManager(tmp_path)
+    path = manager.download(server.model())
+    os.utime(path, ns=(1, 1))  # copied with another time stamp: the stamp no longer matches, the digest does
+    assert not manager.is_verified(server.model())
+    assert manager.verified_path(server.model()) == path and path.read_bytes() == checkpoint_bytes
+    assert manager.is_verified(server.model()) and len(server.ranges) == 1
 
 
 def test_a_cache_without_stamps_is_checked_not_trusted(server, tmp_path, checkpoint_bytes):
@@ -361,3 +373,10 @@ def test_size_fallback_counts_exactly_the_official_tensors(config):
     entries = json.loads(manifest.read_text())
     expected = sum(int(np.prod(shape, dtype=np.int64)) * np.dtype(dtype).itemsize for _, shape, dtype in entries)
     assert tensor_bytes(config) == expected
+
+
+def test_what_verification_proves_is_said_plainly():
+    unrecorded = ModelManager(cache_dir="/x").model("yolact_base")
+    assert "no published SHA-256" in unrecorded.checks and "loads as one" in unrecorded.checks
+    recorded = OfficialModel("yolact_base", "f.pth", "http://127.0.0.1/f.pth", 0, 0, size=1, sha256="a" * 64)
+    assert "matches the published one" in recorded.checks
