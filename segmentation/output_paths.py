@@ -88,6 +88,17 @@ def check_output_file(path: str | os.PathLike, inputs: Iterable[str | os.PathLik
     return path
 
 
+def check_not_an_image_in(folder: str | os.PathLike, path: str | os.PathLike, what: str = "output file") -> None:
+    """Refuse an output with an image file name inside `folder`: every such file is an input of a
+    folder run (or would become one on the next), whether it exists yet or not. OutputPathError (one line)."""
+    from segmentation.folders import is_image_name
+
+    target = Path(os.path.realpath(path))
+    if target.is_relative_to(os.path.realpath(folder)) and is_image_name(target.name):
+        raise OutputPathError(f"{path}: the {what} has an image file name inside {folder}, so it is an input; "
+                              "choose a .json name")
+
+
 def check_output_dir(path: str | os.PathLike, inputs: Iterable[str | os.PathLike] = (),
                      what: str = "output folder") -> Path:
     """The output folder path if it is (or can be created as) a writable folder that is not one of

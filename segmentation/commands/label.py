@@ -22,7 +22,7 @@ from segmentation.coco.reader import CocoFormatError
 from segmentation.coco.validation import validate_coco
 from segmentation.coco.yolact_config import write_yolact_dataset_config
 from segmentation.geometry.polygons import DEFAULT_TOLERANCE
-from segmentation.output_paths import check_output_file
+from segmentation.output_paths import check_not_an_image_in, check_output_file
 from segmentation.prelabel import RelabelMode, images_to_label, load_existing, prelabel_folder, scan_folder
 from segmentation.project.labels import ClassMapping
 
@@ -72,6 +72,7 @@ def run(args: argparse.Namespace) -> int:
     if not folder.is_dir():
         raise CommandError(f"{folder}: not a folder")
     check_output_file(out, inputs=[folder, args.weights], what="--out file")
+    check_not_an_image_in(folder, out, what="--out file")
     if args.yolact_config:
         check_output_file(args.yolact_config, inputs=[folder, args.weights, out], what="--yolact-config file")
     try:

@@ -11,8 +11,13 @@ from pathlib import Path
 from segmentation.coco import Category, CocoDataset, CocoImage, write_coco
 from segmentation.geometry.instances import Instances
 from segmentation.images import ImageReadError, read_image
-from segmentation.folders import PROJECT_DIR_NAME, is_image_name
-from segmentation.output_paths import OutputPathError, check_output_file, write_with_fallback
+from segmentation.folders import PROJECT_DIR_NAME
+from segmentation.output_paths import (
+    OutputPathError,
+    check_not_an_image_in,
+    check_output_file,
+    write_with_fallback,
+)
 from segmentation.project.records import ImageStatus
 from segmentation.project.store import DamagedRowError, ProjectStore
 from segmentation.yolact.classes import category_ids_for_labels
@@ -83,9 +88,7 @@ def check_export_path(folder: str | Path, path: str | Path) -> Path:
     root = Path(os.path.realpath(folder))
     if target.is_relative_to(root / PROJECT_DIR_NAME):
         raise OutputPathError(f"{path}: is inside the project's own {PROJECT_DIR_NAME} folder; choose a file elsewhere")
-    if target.is_relative_to(root) and is_image_name(target.name):
-        raise OutputPathError(f"{path}: is an image file name inside the project folder; the export must not "
-                              "overwrite or add an image (use a .json name)")
+    check_not_an_image_in(folder, path, what="export file")
     return path
 
 

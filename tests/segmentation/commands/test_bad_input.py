@@ -92,6 +92,15 @@ def test_train_out_an_existing_file(tmp_path, capsys):
     assert "is a file, not a folder" in line and existing.read_text() == "not a run folder"
 
 
+def test_label_out_named_like_an_image_of_the_folder_never_overwrites_it(photo, tmp_path, capsys):
+    before = photo.read_bytes()
+    for out in (photo, tmp_path / "sub" / "new.jpg"):  # an existing image, and one the next run would read
+        (tmp_path / "sub").mkdir(exist_ok=True)
+        line = _fails_cleanly(capsys, ["label", str(tmp_path), "--weights", "w.pth", "--out", str(out)])
+        assert "so it is an input" in line
+    assert photo.read_bytes() == before and not (tmp_path / "sub" / "new.jpg").exists()
+
+
 def test_label_out_in_a_missing_folder(tmp_path, capsys):
     line = _fails_cleanly(capsys, ["label", str(tmp_path), "--weights", "w.pth", "--out",
                                    str(tmp_path / "nope" / "a.json")])
