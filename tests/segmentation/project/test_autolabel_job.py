@@ -138,3 +138,37 @@ def test_queue_runs_jobs_in_order_in_a_worker_thread(photo_folder, resnet50_chec
     worker.join(timeout=120)
     assert order == [(["p0.png"], 1), (["p1.png"], 1)]
     assert not queue.busy
+
+
+def test_jobs_with_different_thresholds_share_one_engine_at_once(tmp_path, astronaut_bgr, resnet50_checkpoint):
+    """Two jobs on one EngineCache, in two threads: each stores what it stores when it runs alone."""
+    from segmentation.project.autolabel import EngineCache
+
+    image = cv2.resize(astronaut_bgr, (96, 96), interpolation=cv2.INTER_AREA)
+    settings = {"strict": AutoLabelSettings(weights=resnet50_checkpoint, device="cpu", score_threshold=0.2, top_k=3),
+                "loose": AutoLabelSettings(weights=resnet50_checkpoint, device="cpu", score_threshold=0.0, top_k=20)}
+    cache = EngineCache()
+
+    def run(kind, run_name, start=None):
+        folder = tmp_path / run_name / kind
+        folder.mkdir(parents=True)
+        cv2.imwrite(str(folder / "a.png"), image)
+        job = AutoLabelJob(folder, ["a.png"], settings[kind], cache)
+        if start is not None:
+            start.wait()
+        job.run()
+        with ProjectStore.open(folder) as store:
+            return [(o.label, o.score, o.shape) for o in store.objects("a.png")]
+
+    alone = {kind: run(kind, "alone") for kind in settings}
+    assert len(alone["strict"]) < len(alone["loose"])  # the settings make a difference on this image
+    start, together = threading.Barrier(2), {}
+    threads = [threading.Thread(target=lambda k=kind: together.__setitem__(k, run(k, "together", start)))
+               for kind in settings]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert together.keys() == alone.keys()
+    for kind in settings:
+        assert together[kind] == alone[kind]  # labels, scores and shapes (Shape compares its vertices)
