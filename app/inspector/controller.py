@@ -5,6 +5,7 @@ edited masks and region detections into undoable document changes.
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 from pathlib import Path
 
 from PySide6.QtCore import QObject, QThreadPool, Signal
@@ -144,33 +145,36 @@ class InspectorController(QObject):
         project = self.project
         return None if project is None else project.current
 
+    @contextmanager
+    def _syncing_selection(self):
+        """Inside, a selection change made on one side does not echo back through the other side's handler."""
+        self._syncing = True
+        try:
+            yield
+        finally:
+            self._syncing = False
+
     def _on_selection(self, ids) -> None:
         if self._syncing:
             return
-        self._syncing = True
-        try:
+        with self._syncing_selection():
             single = self.selection.single
             if single is not None:
                 if not self.state.select_object(single) and self.state.record is not None:
                     self.state.select_detection(None)
             elif not ids and self.state.selected_object_id is not None:
                 self.state.select_detection(None)
-        finally:
-            self._syncing = False
 
     def _on_detection(self, index) -> None:
         if self._syncing:
             return
-        self._syncing = True
-        try:
+        with self._syncing_selection():
             object_id = self.state.selected_object_id
             document = self._document()
             if object_id is not None and document is not None and object_id in document:
                 self.selection.set([object_id])
             elif index is not None:
                 self.selection.clear()
-        finally:
-            self._syncing = False
 
     def describe_detection(self, record: InferenceRecord, row: int) -> str:
         """How a detection stands against the document: an object, offered for adding, or neither (and why);
@@ -385,11 +389,8 @@ class InspectorController(QObject):
             return []
         ids = [o.id for o in applied.after]
         self._link(record, dict(zip(kept_rows, ids)))
-        self._syncing = True
-        try:
+        with self._syncing_selection():
             self.selection.set(ids)
-        finally:
-            self._syncing = False
         self.message.emit(f"Added {len(ids)} object{'s' if len(ids) > 1 else ''} (Ctrl+Z undoes)")
         return ids
 
