@@ -48,15 +48,6 @@ def build_checkpoint(folder: Path) -> Path:
     return write_synthetic_checkpoint(folder / f"{CHECKPOINT_CONFIG}_0_0.pth", CHECKPOINT_CONFIG, seed=0)
 
 
-def wait_until(app, condition, timeout_s: float, what: str) -> None:
-    deadline = time.monotonic() + timeout_s
-    while not condition():
-        if time.monotonic() > deadline:
-            raise RuntimeError(f"timed out after {timeout_s:.0f} s waiting for {what}")
-        app.processEvents()
-        time.sleep(0.02)
-
-
 def run(args: argparse.Namespace) -> int:
     if args.keep:
         work = Path(args.keep).expanduser()
@@ -82,6 +73,7 @@ def self_test(work: Path) -> int:
         from PySide6.QtCore import QSettings
         from PySide6.QtWidgets import QApplication
 
+        from app.event_loop import wait_until
         from app.main_window import MainWindow
         from segmentation.model_manager import ModelManager
         from segmentation.project.records import ImageStatus

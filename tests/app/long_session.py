@@ -15,7 +15,6 @@ import json
 import os
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
@@ -24,6 +23,7 @@ from PySide6.QtCore import QSettings, Qt  # noqa: E402
 from PySide6.QtTest import QTest  # noqa: E402
 from PySide6.QtWidgets import QApplication  # noqa: E402
 
+from app.event_loop import wait_until  # noqa: E402
 from app.main_window import MainWindow  # noqa: E402
 from segmentation.inspection.state import Availability  # noqa: E402
 from segmentation.model_manager import ModelManager  # noqa: E402
@@ -31,18 +31,9 @@ from segmentation.model_manager import ModelManager  # noqa: E402
 JOB_TIMEOUT_S = 240
 
 
-def wait_until(app: QApplication, condition, timeout_s: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout_s
-    while not condition():
-        if time.monotonic() > deadline:
-            raise TimeoutError("the window did not reach the expected state in time")
-        app.processEvents()
-        time.sleep(0.005)
-
-
 def settle(app: QApplication, window: MainWindow) -> None:
     """Let the image load, the canvas build and the thumbnails land before the next step."""
-    wait_until(app, lambda: not window.canvas.building)
+    wait_until(app, lambda: not window.canvas.building, 30)
     for _ in range(3):
         app.processEvents()
 
@@ -99,9 +90,9 @@ def run(folder: Path, checkpoint: str, switches: int) -> dict:
     window.resize(1200, 800)
     window.show()
     window.activateWindow()  # window shortcuts (D, A) fire only in the active window
-    wait_until(app, window.isActiveWindow)
+    wait_until(app, window.isActiveWindow, 30)
     window.open_folder(folder)
-    wait_until(app, lambda: window.projects.project is not None and window.projects.project.current_name)
+    wait_until(app, lambda: window.projects.project is not None and window.projects.project.current_name, 30)
     settle(app, window)
     images = len(window.projects.project.images)
 
