@@ -6,7 +6,7 @@ import threading
 from collections import OrderedDict, deque
 
 from PySide6.QtCore import QAbstractListModel, QModelIndex, QObject, QRect, QRunnable, QSize, Qt, QThreadPool, Signal
-from PySide6.QtGui import QColor, QImage, QPainter, QPixmap
+from PySide6.QtGui import QColor, QFontMetrics, QImage, QPainter, QPixmap
 from PySide6.QtWidgets import (
     QComboBox,
     QDockWidget,
@@ -21,13 +21,15 @@ from PySide6.QtWidgets import (
 from app.canvas.items import bgr_to_qimage
 from app.colors import STATUS_COLORS, STATUS_TEXT
 from segmentation.images import ImageReadError, read_image
-from segmentation.project.image_list import ImageList
+from segmentation.project.image_list import UNREADABLE, ImageList
 from segmentation.project.records import ImageStatus
 
 THUMB = 40
 ROW_HEIGHT = THUMB + 8
 CACHE_SIZE = 3000
 MAX_PENDING = 256  # requests beyond this were scrolled past: drop the oldest
+
+UNREADABLE_COLOR = QColor("#b91c1c")
 
 NameRole = Qt.ItemDataRole.UserRole + 1
 StatusRole = Qt.ItemDataRole.UserRole + 2
@@ -163,8 +165,8 @@ class ImageListModel(QAbstractListModel):
         if role == ErrorRole:
             return self.images.unreadable.get(name)
         if role == Qt.ItemDataRole.ToolTipRole:
-            error = self.images.unreadable.get(name)
-            return f"{name}\n{STATUS_TEXT[self.images.status(name)]}" + (f"\n{error}" if error else "")
+            error = self.images.unreadable.get(name)  # the full name: the row elides long ones
+            return f"{name}\n" + (f"unreadable: {error}" if error else STATUS_TEXT[self.images.status(name)])
         if role == ThumbRole:
             pixmap = self._thumbs.get(name)
             if pixmap is None and name not in self.images.unreadable:
@@ -189,9 +191,9 @@ class ImageListModel(QAbstractListModel):
             self.images.mark_unreadable(name, reason)
 
     def _on_unreadable(self, name: str, reason: str) -> None:
-        self._emit_row(name)
+        self._on_status(name, None)  # an unreadable image leaves its status's filter and joins UNREADABLE's
 
-    def _on_status(self, name: str, status: ImageStatus) -> None:
+    def _on_status(self, name: str, status: ImageStatus | None) -> None:
         if self.images is not None and self.images.filter is not None:
             self.beginResetModel()
             self._refresh_visible()
@@ -210,6 +212,12 @@ class ImageRowDelegate(QStyledItemDelegate):
 
     def sizeHint(self, option, index) -> QSize:  # noqa: N802
         return QSize(200, ROW_HEIGHT)
+
+    @staticmethod
+    def shown_name(metrics: QFontMetrics, name: str, width: int) -> str:
+        """The name as the row shows it: a long one is cut at the end (the folders and the start say
+        most), with the full name in the row's tooltip."""
+        return metrics.elidedText(name, Qt.TextElideMode.ElideRight, width)
 
     def paint(self, painter: QPainter, option, index) -> None:
         painter.save()
@@ -239,13 +247,13 @@ class ImageRowDelegate(QStyledItemDelegate):
         chip = QRect(rect.right() - chip_w - 6, rect.center().y() - 9, chip_w, 18)
         painter.setRenderHint(QPainter.RenderHint.Antialiasing)
         painter.setPen(Qt.PenStyle.NoPen)
-        painter.setBrush(QColor("#b91c1c") if error else STATUS_COLORS[status])
+        painter.setBrush(UNREADABLE_COLOR if error else STATUS_COLORS[status])
         painter.drawRoundedRect(chip, 9, 9)
         painter.setPen(QColor("white"))
         painter.drawText(chip, Qt.AlignmentFlag.AlignCenter, chip_text)
         painter.setPen(text_color)
         name_rect = QRect(thumb_rect.right() + 8, rect.top(), chip.left() - thumb_rect.right() - 14, rect.height())
-        name = metrics.elidedText(index.data(NameRole), Qt.TextElideMode.ElideMiddle, name_rect.width())
+        name = self.shown_name(metrics, index.data(NameRole), name_rect.width())
         painter.drawText(name_rect, Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignLeft, name)
         painter.restore()
 
@@ -285,13 +293,14 @@ class FileListDock(QDockWidget):
 
     def set_images(self, images: ImageList | None) -> None:
         if self.images is not None:
-            self.images.events.status_changed.disconnect(self._update_counts)
-            self.images.events.filter_changed.disconnect(self._update_counts)
+            for signal in (self.images.events.status_changed, self.images.events.filter_changed,
+                           self.images.events.unreadable):
+                signal.disconnect(self._update_counts)
         self.images = images
         self.model.set_images(images)
         if images is not None:
-            images.events.status_changed.connect(self._update_counts)
-            images.events.filter_changed.connect(self._update_counts)
+            for signal in (images.events.status_changed, images.events.filter_changed, images.events.unreadable):
+                signal.connect(self._update_counts)
         self._update_counts()
 
     def _update_counts(self, *args) -> None:
@@ -303,16 +312,20 @@ class FileListDock(QDockWidget):
                 return
             counts = self.images.counts()
             total = len(self.images)
+            unreadable = self.images.unreadable_count
             cells = [f"<td><span style='color:{STATUS_COLORS[s].name()}'>■</span> {counts[s]:,} {STATUS_TEXT[s]}</td>"
                      for s in ImageStatus]
+            cells.append(f"<td><span style='color:{UNREADABLE_COLOR.name()}'>■</span> {unreadable:,} unreadable</td>")
             self.counts_label.setText(
                 f"<b>{total:,} images</b><table cellspacing=2><tr>{cells[0]}{cells[1]}</tr>"
-                f"<tr>{cells[2]}{cells[3]}</tr></table>"
+                f"<tr>{cells[2]}{cells[3]}</tr><tr>{cells[4]}</tr></table>"
             )
+            filters = [None, *ImageStatus, UNREADABLE]
             self.filter_box.addItem(f"All images ({total:,})", None)
             for status in ImageStatus:
                 self.filter_box.addItem(f"{STATUS_TEXT[status].capitalize()} ({counts[status]:,})", status)
-            self.filter_box.setCurrentIndex(0 if self.images.filter is None else list(ImageStatus).index(self.images.filter) + 1)
+            self.filter_box.addItem(f"Unreadable ({unreadable:,})", UNREADABLE)
+            self.filter_box.setCurrentIndex(filters.index(self.images.filter))
         finally:
             self._updating = False
 

@@ -15,6 +15,9 @@ from psygnal import Signal, SignalGroup
 from segmentation.folders import image_names
 from segmentation.project.records import ImageStatus
 
+UNREADABLE = "unreadable"  # the filter of images that cannot be read or whose stored rows are damaged
+StatusFilter = ImageStatus | str | None  # an ImageStatus, UNREADABLE, or None (every image)
+
 
 def scan_image_names(folder: str | Path, *, progress: Callable[[int], None] | None = None) -> list[str]:
     """'/'-separated paths of the images under `folder`, by the one folder walker's rule (segmentation/folders.py)."""
@@ -23,12 +26,16 @@ def scan_image_names(folder: str | Path, *, progress: Callable[[int], None] | No
 
 class ImageListEvents(SignalGroup):
     status_changed = Signal(str, object)  # path, new ImageStatus
-    filter_changed = Signal(object)  # ImageStatus or None (all)
+    filter_changed = Signal(object)  # StatusFilter
     unreadable = Signal(str, str)  # path, reason
 
 
 class ImageList:
-    """Every image of the folder, its status, the per-status counts and the filtered view."""
+    """Every image of the folder, its status, the per-status counts and the filtered view.
+
+    An unreadable image (its file cannot be decoded, or its stored rows are damaged) counts and
+    filters as UNREADABLE only, not under its status: it cannot be labelled until it is fixed.
+    """
 
     def __init__(self, root: Path, names: Sequence[str], statuses: Mapping[str, ImageStatus] | None = None) -> None:
         self.events = ImageListEvents()
@@ -41,7 +48,8 @@ class ImageList:
         self._counts = Counter(self._status.values())
         self._counts[ImageStatus.UNLABELED] = len(self.names) - len(self._status)
         self.unreadable: dict[str, str] = {}
-        self.filter: ImageStatus | None = None
+        self._unreadable_counts: Counter[ImageStatus] = Counter()  # the unreadable images per status
+        self.filter: StatusFilter = None
         self._visible: list[str] | None = None
 
     @classmethod
@@ -81,26 +89,43 @@ class ImageList:
             self._status[name] = status
         self._counts[old] -= 1
         self._counts[status] += 1
+        if name in self.unreadable:
+            self._unreadable_counts[old] -= 1
+            self._unreadable_counts[status] += 1
         if self.filter is not None:
             self._visible = None
         self.events.status_changed.emit(name, status)
 
     def counts(self) -> dict[ImageStatus, int]:
-        return {s: self._counts.get(s, 0) for s in ImageStatus}
+        """Readable images per status (see `unreadable_count` for the rest)."""
+        return {s: self._counts.get(s, 0) - self._unreadable_counts.get(s, 0) for s in ImageStatus}
+
+    @property
+    def unreadable_count(self) -> int:
+        return len(self.unreadable)
 
     def names_with_status(self, status: ImageStatus) -> list[str]:
+        """Readable images with this status, in folder order."""
+        unreadable = self.unreadable
         if status is ImageStatus.UNLABELED:
-            return [n for n in self.names if n not in self._status]
-        return [n for n in self.names if self._status.get(n) == status]
+            return [n for n in self.names if n not in self._status and n not in unreadable]
+        return [n for n in self.names if self._status.get(n) == status and n not in unreadable]
 
     def mark_unreadable(self, name: str, reason: str) -> None:
+        if name not in self:
+            return
         if self.unreadable.get(name) != reason:
+            if name not in self.unreadable:
+                self._unreadable_counts[self.status(name)] += 1
+                if self.filter is not None:
+                    self._visible = None
             self.unreadable[name] = reason
             self.events.unreadable.emit(name, reason)
 
     # ---------------------------------------------------------------- filtered view
-    def set_filter(self, status: ImageStatus | None) -> None:
-        status = None if status is None else ImageStatus(status)
+    def set_filter(self, status: StatusFilter) -> None:
+        """Show only images with this status, only the UNREADABLE ones, or every image (None)."""
+        status = None if status is None else UNREADABLE if status == UNREADABLE else ImageStatus(status)
         if status != self.filter:
             self.filter = status
             self._visible = None
@@ -111,7 +136,10 @@ class ImageList:
         if self.filter is None:
             return self.names
         if self._visible is None:
-            self._visible = self.names_with_status(self.filter)
+            if self.filter == UNREADABLE:
+                self._visible = [n for n in self.names if n in self.unreadable]
+            else:
+                self._visible = self.names_with_status(self.filter)
         return self._visible
 
     def neighbour(self, name: str | None, step: int) -> str | None:
