@@ -64,7 +64,9 @@ class ModelManagerDialog(QDialog):
         self.table = QTableWidget(len(manager.models), 4)
         self.table.setObjectName("models_table")
         self.table.setHorizontalHeaderLabels(["Model", "Mask mAP", "FPS (Titan Xp)", "Status"])
-        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
+        header = self.table.horizontalHeader()
+        header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)  # whole model names, never cut
+        header.setSectionResizeMode(3, QHeaderView.ResizeMode.Stretch)  # the status takes what is left
         self.table.verticalHeader().setVisible(False)
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
@@ -97,6 +99,14 @@ class ModelManagerDialog(QDialog):
         layout.addLayout(buttons)
         self.refresh()
         self.table.selectRow(0)
+        self.resize(max(self.width(), self._table_width() + 40), self.height())
+
+    def _table_width(self) -> int:
+        """Width the table needs to show every column whole (no horizontal scroll bar)."""
+        header = self.table.horizontalHeader()
+        columns = range(self.table.columnCount())
+        return sum(max(header.sectionSizeHint(c), self.table.sizeHintForColumn(c)) for c in columns) \
+            + 2 * self.table.frameWidth()
 
     def refresh(self) -> None:
         for row, model in enumerate(self.manager.models):
