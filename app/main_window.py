@@ -141,8 +141,7 @@ class MainWindow(QMainWindow):
 
     def _add_undo_actions(self) -> None:
         specs = {s.name: s for s in ACTIONS}
-        self.undo_action = self.history.group.createUndoAction(self, "&Undo")
-        self.redo_action = self.history.group.createRedoAction(self, "&Redo")
+        self.undo_action, self.redo_action = self.history.create_actions(self)
         for name, action in (("undo", self.undo_action), ("redo", self.redo_action)):
             action.setShortcuts([QKeySequence(k) for k in specs[name].shortcuts])
             action.setIcon(action_icon(name))

@@ -4,37 +4,50 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from PySide6.QtGui import QUndoCommand, QUndoGroup, QUndoStack
+from PySide6.QtGui import QAction, QUndoCommand, QUndoGroup, QUndoStack
 from PySide6.QtCore import QObject
 
 from segmentation.project.document import Change, ImageAnnotations
-from segmentation.project.store import ProjectStoreError
+from segmentation.project.store import ProjectLockedError, ProjectStoreError
 
 
 class ChangeCommand(QUndoCommand):
-    """An applied Change. The first redo (QUndoStack.push calls it) is skipped: the change is already applied."""
+    """An applied Change. The first redo (QUndoStack.push calls it) is skipped: the change is already applied.
+
+    A replay refused because another program holds the lock leaves the document as it was and sets
+    `failed`; UndoHistory then steps the stack back without replaying, so stack and document stay in
+    step and the user can retry. Other refusals (a stale object: the document was reloaded) move on.
+    """
 
     def __init__(self, document: ImageAnnotations, applied: Change, on_error: Callable[[str], None]) -> None:
         super().__init__(applied.text)
         self._document = document
         self._change = applied
         self._on_error = on_error
-        self._pushed = False
+        self._skip_next = True
+        self.failed = False
 
     def redo(self) -> None:
-        if not self._pushed:
-            self._pushed = True
-            return
-        self._replay(self._change)
+        self._replay(self._change, "Redo")
 
     def undo(self) -> None:
-        self._replay(self._change.inverted())
+        self._replay(self._change.inverted(), "Undo")
 
-    def _replay(self, change: Change) -> None:
+    def _replay(self, change: Change, verb: str) -> None:
+        self.failed = False
+        if self._skip_next:  # already applied (pushed), or a refused replay being stepped back
+            self._skip_next = False
+            return
         try:
             self._document.apply(change)
         except ProjectStoreError as exc:  # keep the app alive; the message says what is wrong
-            self._on_error(str(exc))
+            self.failed = isinstance(exc, ProjectLockedError)
+            self._on_error(f"{verb} of '{change.text}' was not done: {exc}")
+
+    def step_back(self, stack: QUndoStack, undone: bool) -> None:
+        """Return the stack's index to where it was, without touching the document."""
+        self._skip_next = True
+        stack.redo() if undone else stack.undo()
 
 
 class UndoHistory(QObject):
@@ -54,6 +67,34 @@ class UndoHistory(QObject):
 
     def activate(self, name: str | None) -> None:
         self.group.setActiveStack(None if name is None else self.stack(name))
+
+    def undo(self) -> None:
+        """Undo on the active stack; a refused undo leaves the stack where it was."""
+        self._step(undo=True)
+
+    def redo(self) -> None:
+        self._step(undo=False)
+
+    def _step(self, undo: bool) -> None:
+        stack = self.group.activeStack()
+        if stack is None:
+            return
+        index = stack.index() - 1 if undo else stack.index()
+        if not 0 <= index < stack.count():
+            return
+        command = stack.command(index)
+        stack.undo() if undo else stack.redo()
+        if isinstance(command, ChangeCommand) and command.failed:
+            command.step_back(stack, undone=undo)
+
+    def create_actions(self, parent: QObject) -> tuple[QAction, QAction]:
+        """The group's Undo and Redo actions (their text and enabled state follow the active stack), wired
+        to `undo` and `redo` so a refused step does not move the stack."""
+        undo, redo = self.group.createUndoAction(parent, "&Undo"), self.group.createRedoAction(parent, "&Redo")
+        for action, step in ((undo, self.undo), (redo, self.redo)):
+            action.triggered.disconnect()
+            action.triggered.connect(step)
+        return undo, redo
 
     def push(self, name: str, document: ImageAnnotations, applied: Change) -> None:
         self.stack(name).push(ChangeCommand(document, applied, self._on_error))

@@ -171,9 +171,9 @@ class EditTool(CanvasTool):
             self.canvas.shape_edited.emit(drag.object_id, drag.current, drag.text)
         elif isinstance(drag, _MoveDrag) and drag.current is not None and drag.current != drag.original:
             self.canvas.shape_edited.emit(drag.object_id, drag.current, "Move object")
-        elif isinstance(drag, (_VertexDrag, _MoveDrag)) and drag.object_id in self.canvas.items_by_id:
+        if isinstance(drag, (_VertexDrag, _MoveDrag)) and drag.object_id in self.canvas.items_by_id:
             item = self.canvas.items_by_id[drag.object_id]
-            item.show_shape(item.obj.shape)  # a click without a drag changes nothing
+            item.show_shape(item.obj.shape)  # the saved shape: a click, or an edit the store refused, changes nothing
         self._update_hover(pos)
         return drag is not None
 

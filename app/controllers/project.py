@@ -23,6 +23,9 @@ RECENT_KEY = "recent_folders"
 MAX_RECENT = 10
 SCAN_GRACE_S = 0.5  # a folder walk that ends this soon opens the project before open_folder returns
 SYNC_READ_MAX_BYTES = 1_000_000  # smaller files decode in a few ms; larger ones are read in the thread pool
+# The UI thread's store waits this long for another program's lock, then the edit is refused with a
+# message (the window never freezes for seconds); worker threads open their own, more patient stores.
+UI_STORE_TIMEOUT_S = 0.25
 
 
 def _read(path: Path) -> tuple[np.ndarray | None, str | None]:
@@ -162,14 +165,14 @@ class ProjectController(QObject):
     def _open_store(self, folder: Path) -> ProjectStore | None:
         """The folder's store, after asking to start over if project.db is damaged; None (error shown) if it cannot."""
         try:
-            return ProjectStore.open(folder)
+            return ProjectStore.open(folder, timeout=UI_STORE_TIMEOUT_S)
         except DamagedProjectError as exc:
             if not self._confirm_start_over(str(exc)):
                 self.error.emit(f"{exc}. The folder was not opened; the file was left as it is.")
                 return None
             try:
                 kept = set_aside_damaged(folder)
-                store = ProjectStore.open(folder)
+                store = ProjectStore.open(folder, timeout=UI_STORE_TIMEOUT_S)
             except (ProjectStoreError, OSError) as again:
                 self.error.emit(str(again))
                 return None
