@@ -41,6 +41,7 @@ from segmentation.model_manager import ModelManager
 from segmentation.project.autolabel import AutoLabelOptions, model_class_names
 from segmentation.project.project import Project
 from segmentation.project.selection import Selection
+from segmentation.project.store import ProjectStoreError
 
 TOOLBAR_ACTIONS = ("open_folder", "previous_image", "next_image", None, "undo", "redo", None, "edit_mode", "draw_mode",
                    "draw_part", "rectangle_mode", "ellipse_mode", "brush_mode", "eraser_mode", "delete_object",
@@ -319,7 +320,10 @@ class MainWindow(QMainWindow):
             return
         dialog = ClassMappingDialog(names, project.class_mapping, self)
         if dialog.exec():
-            project.set_class_mapping(dialog.mapping())
+            try:
+                project.set_class_mapping(dialog.mapping())
+            except ProjectStoreError as exc:  # e.g. another program holds the lock: nothing changed, retry later
+                self.show_error(f"The class mapping was not saved: {exc}")
 
     def export_coco(self) -> None:
         if self.projects.project is None:

@@ -185,3 +185,26 @@ def test_an_edit_while_another_program_holds_the_lock_is_refused_quickly_and_can
     with sqlite3.connect(project_db_path(photo_folder)) as db:
         assert db.execute("SELECT COUNT(*) FROM objects").fetchone()[0] == 0
     db.close()
+
+
+def test_a_class_mapping_chosen_while_the_database_is_locked_is_refused_with_the_message(
+        make_window, photo_folder, monkeypatch):
+    from app.dialogs.class_mapping import ClassMappingDialog
+    from segmentation.project.labels import ClassMapping
+
+    window = make_window()
+    window.open_folder(photo_folder)
+    chosen = ClassMapping(keep=frozenset({"cat"}), rename={"cat": "kitten"})
+    monkeypatch.setattr(ClassMappingDialog, "exec", lambda self: True)
+    monkeypatch.setattr(ClassMappingDialog, "mapping", lambda self: chosen)
+    other = sqlite3.connect(project_db_path(photo_folder), timeout=0, isolation_level=None)
+    other.execute("BEGIN EXCLUSIVE")
+    try:
+        window._open_mapping_dialog(["cat", "dog"])
+        assert "class mapping was not saved" in window.last_error and "locked by another program" in window.last_error
+        assert window.projects.project.class_mapping == ClassMapping()
+    finally:
+        other.execute("ROLLBACK")
+        other.close()
+    window._open_mapping_dialog(["cat", "dog"])  # retried once the lock is gone: saved
+    assert window.projects.project.class_mapping == chosen
