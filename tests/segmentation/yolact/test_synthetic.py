@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import subprocess
 import sys
@@ -18,27 +19,36 @@ from tests.conftest import SHARED_DIR, fixture_path
 GENERATOR = SHARED_DIR / "tools" / "make_checkpoint.py"
 
 
-def _generator_output(config: str, seed: int, out_dir) -> dict[str, torch.Tensor]:
-    if not GENERATOR.is_file():
-        # The only test allowed to need shared/: it compares against the generator itself; the rest of the
-        # suite uses the in-repo builder and fixtures.
-        pytest.skip(f"compares with the documented generator {GENERATOR}, absent here (no shared/ beside the checkout)")
-    manifest = fixture_path("checkpoint-keys", f"{config}.json")
-    out = out_dir / f"{config}_{seed}.pth"
-    subprocess.run([sys.executable, str(GENERATOR), str(manifest), "--seed", str(seed), "--out", str(out)],
-                   check=True, capture_output=True)
-    return torch.load(out, weights_only=True)
+def _digest(state: dict[str, torch.Tensor]) -> str:
+    """SHA-256 over every tensor's key, dtype, shape and bytes, in order (how generator-digests.json was made)."""
+    h = hashlib.sha256()
+    for key, tensor in state.items():
+        h.update(key.encode())
+        h.update(str(tensor.dtype).encode())
+        h.update(repr(tuple(tensor.shape)).encode())
+        h.update(tensor.contiguous().numpy().tobytes())
+    return h.hexdigest()
 
 
 @pytest.mark.parametrize("config,seed", [("yolact_resnet50", 0), ("yolact_plus_resnet50", 1)])
 def test_builder_equals_the_documented_generator_tensor_for_tensor(config, seed, tmp_path):
-    expected = _generator_output(config, seed, tmp_path)
+    """Against the digests recorded from the generator's own output; and, where ../shared is beside the
+    checkout, against the generator run now, tensor for tensor (which also re-proves the recorded digest)."""
     path = write_synthetic_checkpoint(tmp_path / f"{config}_{seed}_0.pth", config, seed)
     ours = torch.load(path, weights_only=True)
-    assert list(ours) == list(expected)  # same keys in the same order
-    for key, tensor in expected.items():
-        assert ours[key].dtype == tensor.dtype and ours[key].shape == tensor.shape, key
-        assert torch.equal(ours[key], tensor), key
+    recorded = json.loads(fixture_path("generator-digests.json").read_text())[f"{config}:{seed}"]
+    assert _digest(ours) == recorded
+    if GENERATOR.is_file():
+        manifest = fixture_path("checkpoint-keys", f"{config}.json")
+        out = tmp_path / f"generator_{config}_{seed}.pth"
+        subprocess.run([sys.executable, str(GENERATOR), str(manifest), "--seed", str(seed), "--out", str(out)],
+                       check=True, capture_output=True)
+        expected = torch.load(out, weights_only=True)
+        assert list(ours) == list(expected)  # same keys in the same order
+        for key, tensor in expected.items():
+            assert ours[key].dtype == tensor.dtype and ours[key].shape == tensor.shape, key
+            assert torch.equal(ours[key], tensor), key
+        assert _digest(expected) == recorded
 
 
 def test_manifest_is_the_official_one_for_every_config():
