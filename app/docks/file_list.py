@@ -316,8 +316,9 @@ class FileListDock(QDockWidget):
             cells = [f"<td><span style='color:{STATUS_COLORS[s].name()}'>■</span> {counts[s]:,} {STATUS_TEXT[s]}</td>"
                      for s in ImageStatus]
             cells.append(f"<td><span style='color:{UNREADABLE_COLOR.name()}'>■</span> {unreadable:,} unreadable</td>")
+            noun = "image" if total == 1 else "images"
             self.counts_label.setText(
-                f"<b>{total:,} images</b><table cellspacing=2><tr>{cells[0]}{cells[1]}</tr>"
+                f"<b>{total:,} {noun}</b><table cellspacing=2><tr>{cells[0]}{cells[1]}</tr>"
                 f"<tr>{cells[2]}{cells[3]}</tr><tr>{cells[4]}</tr></table>"
             )
             filters = [None, *ImageStatus, UNREADABLE]

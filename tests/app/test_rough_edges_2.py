@@ -208,3 +208,12 @@ def test_a_class_mapping_chosen_while_the_database_is_locked_is_refused_with_the
         other.close()
     window._open_mapping_dialog(["cat", "dog"])  # retried once the lock is gone: saved
     assert window.projects.project.class_mapping == chosen
+
+
+def test_the_image_count_says_image_for_one(make_window, tmp_path):
+    folder = tmp_path / "one"
+    folder.mkdir()
+    cv2.imwrite(str(folder / "only.png"), np.full((20, 30, 3), 128, np.uint8))
+    window = make_window()
+    window.open_folder(folder)
+    assert "<b>1 image</b>" in window.file_dock.counts_label.text()
