@@ -1,0 +1,141 @@
+"""One writer per folder: an OS lock on FOLDER/.protolabel/writer.lock, held while a window has the folder open.
+
+The lock is an flock (POSIX) or msvcrt byte lock (Windows) on an open file, so the operating system
+releases it when the holder exits or crashes: a lock file left behind by a dead process never blocks.
+The file's text names the holder (pid, host, program) so a refused opener can say who has the folder.
+Locks are per open file, so a second window in the same process is refused too.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from segmentation.folders import PROJECT_DIR_NAME
+
+LOCK_NAME = "writer.lock"
+_WINDOWS_LOCK_OFFSET = 1 << 30  # Windows locks a byte far past the text, so others can still read who holds it
+
+
+@dataclass(frozen=True)
+class LockHolder:
+    """Who holds a folder: as written by the holder into the lock file (may be unknown for a moment)."""
+
+    pid: int | None
+    host: str
+    program: str
+
+    def describe(self) -> str:
+        if self.pid is None:
+            return "another Protolabel process"
+        return f"{self.program} (pid {self.pid} on {self.host})"
+
+
+class FolderLockedError(Exception):
+    """Another process holds the folder's writer lock."""
+
+    def __init__(self, folder: Path, holder: LockHolder) -> None:
+        self.folder = folder
+        self.holder = holder
+        super().__init__(f"{folder} is already open in {holder.describe()}; "
+                         "close it there, or work on a copy of the folder")
+
+
+def lock_path(folder: str | Path) -> Path:
+    return Path(folder) / PROJECT_DIR_NAME / LOCK_NAME
+
+
+def _try_lock(fd: int) -> bool:
+    if sys.platform == "win32":
+        import msvcrt
+
+        try:
+            os.lseek(fd, _WINDOWS_LOCK_OFFSET, os.SEEK_SET)
+            msvcrt.locking(fd, msvcrt.LK_NBLCK, 1)
+        except OSError:
+            return False
+        return True
+    import fcntl
+
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return False
+    return True
+
+
+def _unlock(fd: int) -> None:
+    if sys.platform == "win32":
+        import msvcrt
+
+        os.lseek(fd, _WINDOWS_LOCK_OFFSET, os.SEEK_SET)
+        msvcrt.locking(fd, msvcrt.LK_UNLCK, 1)
+    else:
+        import fcntl
+
+        fcntl.flock(fd, fcntl.LOCK_UN)
+
+
+def read_holder(folder: str | Path) -> LockHolder:
+    """The holder named in the lock file; unknown (pid None) if it is missing or not yet written."""
+    try:
+        data = json.loads(lock_path(folder).read_text(encoding="utf-8"))
+        return LockHolder(int(data["pid"]), str(data["host"]), str(data["program"]))
+    except (OSError, ValueError, KeyError, TypeError):
+        return LockHolder(None, "", "")
+
+
+class FolderLock:
+    """The writer lock of one folder, held until release() (or the process ends)."""
+
+    def __init__(self, folder: Path, fd: int) -> None:
+        self.folder = folder
+        self._fd: int | None = fd
+
+    @classmethod
+    def acquire(cls, folder: str | Path, program: str = "Protolabel") -> FolderLock:
+        """Take the folder's lock; raises FolderLockedError naming the holder, OSError if the file cannot be made.
+
+        The project folder (.protolabel/) must exist: the store creates it when it opens.
+        """
+        folder = Path(folder)
+        path = lock_path(folder)
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            if not _try_lock(fd):
+                raise FolderLockedError(folder, read_holder(folder))
+            text = json.dumps({"pid": os.getpid(), "host": socket.gethostname(), "program": program,
+                                     "since": time.strftime("%Y-%m-%d %H:%M:%S")})
+            os.ftruncate(fd, 0)
+            os.lseek(fd, 0, os.SEEK_SET)
+            os.write(fd, text.encode("utf-8"))
+        except BaseException:
+            os.close(fd)
+            raise
+        return cls(folder, fd)
+
+    @property
+    def held(self) -> bool:
+        return self._fd is not None
+
+    def release(self) -> None:
+        """Give the folder up (idempotent). The file stays; only the OS lock matters."""
+        fd, self._fd = self._fd, None
+        if fd is None:
+            return
+        try:
+            os.ftruncate(fd, 0)  # nobody holds it now: a later refusal must not name this process
+            _unlock(fd)
+        finally:
+            os.close(fd)
+
+    def __enter__(self) -> FolderLock:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.release()
