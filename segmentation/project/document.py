@@ -178,3 +178,38 @@ class ImageAnnotations:
         before = self.objects
         after = [o.with_changes(provenance=Provenance.VERIFIED) for o in before]
         return Change("Mark verified", tuple(before), tuple(after), self.status, ImageStatus.VERIFIED)
+
+    # ---------------------------------------------------------------- per-object review
+    def _status_if(self, remaining: Iterable[AnnotatedObject]) -> ImageStatus:
+        """VERIFIED when the image keeps objects and every one is verified, else EDITED (a person reviewed it)."""
+        remaining = list(remaining)
+        if remaining and all(o.provenance == Provenance.VERIFIED for o in remaining):
+            return ImageStatus.VERIFIED
+        return ImageStatus.EDITED
+
+    def accept_objects(self, object_ids: Iterable[int]) -> Change:
+        """The person accepts these objects: they become 'verified'; the image too once all of its objects are."""
+        ids = set(object_ids)
+        before = [self._objects[i] for i in sorted(ids)]
+        after = [o.with_changes(provenance=Provenance.VERIFIED) for o in before]
+        remaining = [o for o in self._objects.values() if o.id not in ids] + after
+        text = "Accept object" if len(after) == 1 else f"Accept {len(after)} objects"
+        return Change(text, tuple(before), tuple(after), self.status, self._status_if(remaining))
+
+    def reject_objects(self, object_ids: Iterable[int]) -> Change:
+        """The person rejects these objects: they are deleted; the image is verified if only verified ones remain."""
+        ids = set(object_ids)
+        before = [self._objects[i] for i in sorted(ids)]
+        remaining = [o for o in self._objects.values() if o.id not in ids]
+        text = "Reject object" if len(before) == 1 else f"Reject {len(before)} objects"
+        return Change(text, tuple(before), (), self.status, self._status_if(remaining))
+
+    def delete_auto_below(self, threshold: float) -> Change:
+        """Delete every auto object scored under `threshold` (what the score filter hides) in one change."""
+        before = [o for o in self.objects if hidden_by_score(o, threshold)]
+        return self._human(f"Delete {len(before)} hidden auto objects", before, [])
+
+
+def hidden_by_score(obj: AnnotatedObject, threshold: float) -> bool:
+    """The score filter's rule: an auto object with a score under the threshold is hidden."""
+    return obj.provenance == Provenance.AUTO and obj.score is not None and obj.score < threshold

@@ -1,0 +1,49 @@
+"""Per-object review: the next or previous object not yet verified, across the images of a project.
+
+Qt-free so the app's Tab / Shift+Tab and the benchmark share one rule. Objects are visited in id
+order within an image and images in folder order; images whose status says they hold no unverified
+object (unlabeled, verified) are skipped without reading them.
+"""
+
+from __future__ import annotations
+
+from segmentation.project.project import Project
+from segmentation.project.records import ImageStatus, Provenance
+
+_MAY_HOLD_UNVERIFIED = (ImageStatus.AUTO_LABELED, ImageStatus.EDITED)
+
+
+def unverified_ids(project: Project, name: str) -> list[int]:
+    """Ids of the image's objects that are not verified, in id order ([] for an unreadable image)."""
+    document = project.document(name)
+    return [o.id for o in document.objects if o.provenance != Provenance.VERIFIED]
+
+
+def next_unverified(project: Project, name: str | None, object_id: int | None, step: int = 1,
+                    ) -> tuple[str, int] | None:
+    """(image, object id) of the first unverified object after (step=1) or before (step=-1) the given one.
+
+    Starts inside `name` after `object_id` (or at the image's first/last object when None), then the
+    following images in folder order, wrapping around once. None when every object is verified.
+    """
+    names = project.images.names
+    if not names:
+        return None
+    start = project.images.index_of(name) if name in project.images else (0 if step > 0 else len(names) - 1)
+    if name in project.images:
+        ids = unverified_ids(project, name)
+        if object_id is None:
+            here = ids if step > 0 else ids[::-1]
+        else:
+            here = [i for i in ids if i > object_id] if step > 0 else [i for i in reversed(ids) if i < object_id]
+        if here:
+            return name, here[0]
+    count = len(names)
+    for offset in range(1, count + 1):
+        candidate = names[(start + step * offset) % count]
+        if project.images.status(candidate) not in _MAY_HOLD_UNVERIFIED:
+            continue
+        ids = unverified_ids(project, candidate)
+        if ids:
+            return candidate, ids[0] if step > 0 else ids[-1]
+    return None
