@@ -430,6 +430,55 @@ class ProjectStore:
             self._set_status(db, path, new_status)
         return AutoLabelOutcome(new_status, added=len(objects), replaced=int(replaced), kept=int(kept), object_ids=ids)
 
+    def import_images(
+        self, images: Iterable[tuple[str, tuple[int, int], list[AnnotatedObject]]], settings: dict[str, Any] | None = None
+    ) -> tuple[list[str], int]:
+        """Merge imported objects of many images in ONE transaction (all or nothing), with `settings`.
+
+        Per (path, (height, width), objects): the image's auto objects are replaced by `objects`
+        (provenance as given) unless a person worked on it (status edited or verified, or an object
+        that is not auto): such an image is left untouched. The status follows the objects: verified
+        when all are verified, edited when any is not auto, else auto-labeled.
+        Returns (paths left untouched, number of auto objects replaced).
+        """
+        kept: list[str] = []
+        replaced = 0
+        now = time.time()
+        human = (ImageStatus.EDITED.value, ImageStatus.VERIFIED.value)
+        with self._write() as db:
+            for path, (height, width), objects in images:
+                row = db.execute("SELECT status FROM images WHERE path = ?", (path,)).fetchone()
+                worked = (row is not None and row[0] in human) or db.execute(
+                    "SELECT 1 FROM objects WHERE image_path = ? AND provenance != ? LIMIT 1",
+                    (path, Provenance.AUTO.value)).fetchone() is not None
+                if worked:
+                    kept.append(path)
+                    continue
+                self._ensure_image(db, path)
+                db.execute("UPDATE images SET height = ?, width = ? WHERE path = ?", (int(height), int(width), path))
+                old = [r[0] for r in db.execute("SELECT id FROM objects WHERE image_path = ?", (path,))]
+                for object_id in old:
+                    db.execute("DELETE FROM objects WHERE id = ?", (object_id,))
+                    self._record_delete(db, int(object_id), now)
+                replaced += len(old)
+                db.executemany(
+                    "INSERT INTO objects (image_path, label, provenance, score, shape, updated_at, version) "
+                    "VALUES (?, ?, ?, ?, ?, ?, 1)",
+                    [(path, o.label, Provenance(o.provenance).value, o.score, shape_to_json(o.shape), now)
+                     for o in objects],
+                )
+                provenances = {Provenance(o.provenance) for o in objects}
+                if provenances == {Provenance.VERIFIED}:
+                    status = ImageStatus.VERIFIED
+                elif provenances - {Provenance.AUTO}:
+                    status = ImageStatus.EDITED
+                else:
+                    status = ImageStatus.AUTO_LABELED
+                self._set_status(db, path, status)
+            for key, value in (settings or {}).items():
+                db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (key, json.dumps(value)))
+        return kept, replaced
+
     def annotated_images(self, statuses: Iterable[ImageStatus] | None = None) -> list[str]:
         """Paths of images with a status in `statuses` (default: every image that has objects or a status)."""
         if statuses is None:

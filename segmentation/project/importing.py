@@ -1,0 +1,201 @@
+"""Merge a COCO file (a `protolabel label` run elsewhere, another tool's export) into a folder's project.
+
+Two steps so the app can confirm first: `plan_import` reads the file and the store and decides, per
+image, what will happen (nothing is written); `apply_import` writes the plan in ONE store transaction.
+
+Rules: an image is matched by its `file_name` relative to the folder (an absolute path inside the
+folder is accepted, one outside is refused by name; only files the folder walker lists are used, so
+nothing outside the folder is ever read). Objects keep the `source` they carry (auto / edited /
+verified); objects without one were drawn by a person in another tool and come in as `edited` (the
+COCO reader's rule: the store's three provenances stay the whole model, and auto-labelling never
+replaces them). An image a person already worked on (edited or verified) is never overwritten.
+Categories merge by name into the project's labels. Crowd regions are skipped and counted.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import posixpath
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from segmentation.coco import CocoDataset
+from segmentation.coco.reader import read_coco
+from segmentation.folders import image_names
+from segmentation.image_headers import image_size_from_header
+from segmentation.project.project import LABELS_KEY
+from segmentation.project.records import AnnotatedObject, Provenance
+from segmentation.project.store import ProjectStore
+
+HEADER_BYTES = 64 * 1024  # enough for the size of every format image_headers reads (JPEG SOF after EXIF)
+
+# Why an image of the file was not merged (the summary groups by these).
+NOT_IN_FOLDER = "not in the folder"
+OUTSIDE_FOLDER = "outside the folder"
+UNREADABLE = "unreadable"
+SIZE_DIFFERS = "size differs from the image file"
+WORKED_ON = "already edited or verified in the project (left as it is)"
+
+
+@dataclass(frozen=True)
+class ImportPlan:
+    """What an import will do; nothing is written until `apply_import`."""
+
+    coco_path: Path
+    images: tuple[tuple[str, tuple[int, int], tuple[AnnotatedObject, ...]], ...]  # (name, (h, w), objects)
+    skipped: tuple[tuple[str, str], ...]  # (file name as written, reason)
+    crowd_skipped: int
+    new_labels: tuple[str, ...]  # categories the project does not have yet
+    labels: tuple[str, ...]  # the project's labels after the merge
+    notes: tuple[str, ...] = ()  # what the COCO reader changed while reading
+
+    @property
+    def objects(self) -> int:
+        return sum(len(objects) for _, _, objects in self.images)
+
+
+@dataclass(frozen=True)
+class ImportSummary:
+    """What an import did: merged images and objects, and every skipped image with its reason."""
+
+    merged: tuple[str, ...]
+    objects: int
+    replaced_auto: int
+    skipped: tuple[tuple[str, str], ...]
+    crowd_skipped: int
+    new_labels: tuple[str, ...]
+    notes: tuple[str, ...] = field(default=())
+
+    def lines(self, limit: int = 10) -> list[str]:
+        """The summary in plain lines: counts first, then up to `limit` skipped images per reason."""
+        out = [f"Merged {_count(len(self.merged), 'image')} with {_count(self.objects, 'object')}"
+               + (f", replacing {_count(self.replaced_auto, 'auto object')}" if self.replaced_auto else "") + "."]
+        if self.new_labels:
+            out.append(f"New classes: {', '.join(self.new_labels)}.")
+        if self.crowd_skipped:
+            out.append(f"Skipped {_count(self.crowd_skipped, 'crowd region')} (crowd regions are not objects).")
+        for reason, names in _by_reason(self.skipped).items():
+            shown = ", ".join(names[:limit]) + (f", ... and {len(names) - limit} more" if len(names) > limit else "")
+            out.append(f"Skipped {_count(len(names), 'image')}, {reason}: {shown}")
+        out.extend(self.notes)
+        return out
+
+
+def plan_import(store: ProjectStore, coco_path: str | os.PathLike, labels: Iterable[str] | None = None) -> ImportPlan:
+    """Read the COCO file and decide what merging it into the store's folder does (reads only).
+
+    Raises CocoFormatError (the file is not usable COCO) or OSError (it cannot be read).
+    `labels`: the project's labels (default: as stored)."""
+    coco_path = Path(coco_path)
+    dataset = read_coco(coco_path)
+    folder = store.folder
+    present = set(image_names(folder))
+    statuses = store.statuses()
+    project_labels = tuple(store.setting(LABELS_KEY, []) if labels is None else labels)
+    class_names = tuple(c.name.strip() for c in dataset.categories)
+    images, skipped, crowd, used = [], [], 0, {}
+    for image in dataset.images:
+        written = image.source_name or image.file_name
+        name = _name_in_folder(folder, image.file_name, image.source_name)
+        if name is None:
+            skipped.append((written, OUTSIDE_FOLDER))
+            continue
+        if name not in present:
+            skipped.append((written, NOT_IN_FOLDER))
+            continue
+        reason = _check_file(folder / name, image.width, image.height)
+        if reason:
+            skipped.append((written, reason))
+            continue
+        if statuses.get(name) in _WORKED_ON or store_has_human_objects(store, name):
+            skipped.append((written, WORKED_ON))
+            continue
+        inst = image.instances
+        crowd_flags = inst.crowd.tolist()
+        crowd += sum(crowd_flags)
+        objects = []
+        for shape, cls, score, source, is_crowd in zip(inst.shapes, inst.classes.tolist(), inst.scores.tolist(),
+                                                       inst.provenance.tolist(), crowd_flags):
+            if is_crowd:
+                continue
+            label = class_names[cls]
+            used[label] = None
+            objects.append(AnnotatedObject(label, shape, Provenance(source),
+                                           None if math.isnan(score) else float(score)))
+        images.append((name, (image.height, image.width), tuple(objects)))
+    new_labels = tuple(label for label in used if label not in project_labels)
+    return ImportPlan(coco_path, tuple(images), tuple(skipped), crowd, new_labels,
+                      (*project_labels, *new_labels), dataset.import_notes)
+
+
+def apply_import(store: ProjectStore, plan: ImportPlan) -> ImportSummary:
+    """Write the plan in one store transaction (all or nothing). An image a person worked on since
+    the plan was made is still left alone (the store checks again inside the transaction)."""
+    settings = {LABELS_KEY: list(plan.labels)} if plan.new_labels else None
+    kept, replaced = store.import_images(((n, size, list(objs)) for n, size, objs in plan.images), settings)
+    kept_set = set(kept)
+    merged = tuple(n for n, _, _ in plan.images if n not in kept_set)
+    objects = sum(len(objs) for n, _, objs in plan.images if n not in kept_set)
+    skipped = plan.skipped + tuple((n, WORKED_ON) for n in kept)
+    return ImportSummary(merged, objects, replaced, skipped, plan.crowd_skipped, plan.new_labels, plan.notes)
+
+
+def import_coco(store: ProjectStore, coco_path: str | os.PathLike) -> ImportSummary:
+    """Plan and apply in one go (the headless `protolabel import`)."""
+    return apply_import(store, plan_import(store, coco_path))
+
+
+def store_has_human_objects(store: ProjectStore, name: str) -> bool:
+    """Whether the image has an object a person drew, edited or verified (status aside)."""
+    return any(o.provenance is not Provenance.AUTO for o in store.objects(name)) if store.object_count(name) else False
+
+
+_WORKED_ON = frozenset({"edited", "verified"})
+
+
+def _name_in_folder(folder: Path, file_name: str, source_name: str | None) -> str | None:
+    """The image's name relative to the folder ('/'-separated), or None when it points outside it.
+
+    Absolute paths (as some tools write) count when they lie inside the folder; nothing is read."""
+    written = (source_name or file_name).replace("\\", "/")
+    if os.path.isabs(written) or posixpath.isabs(written) or (len(written) > 1 and written[1] == ":"):
+        root = os.path.normcase(os.path.normpath(str(folder)))
+        target = os.path.normcase(os.path.normpath(written))
+        if os.path.commonpath([root, target]) != root:
+            return None
+        return Path(os.path.relpath(target, root)).as_posix()
+    name = posixpath.normpath(file_name)
+    if name == ".." or name.startswith("../"):
+        return None
+    return name
+
+
+def _check_file(path: Path, width: int, height: int) -> str | None:
+    """Why the image file cannot take these annotations (unreadable, another size), or None.
+
+    Only the header is read (a 10,000-image import must not decode every image); a format whose
+    header is not parsed passes, as the app checks the size when it opens the image."""
+    try:
+        with open(path, "rb") as handle:
+            data = handle.read(HEADER_BYTES)
+    except OSError as exc:
+        return f"{UNREADABLE} ({exc.strerror or exc})"
+    if not data:
+        return f"{UNREADABLE} (the file is empty)"
+    size = image_size_from_header(data)
+    if size is not None and size not in ((width, height), (height, width)):  # EXIF rotation swaps the sides
+        return f"{SIZE_DIFFERS} ({size[0]}x{size[1]}, the COCO file says {width}x{height})"
+    return None
+
+
+def _by_reason(skipped: Iterable[tuple[str, str]]) -> dict[str, list[str]]:
+    out: dict[str, list[str]] = {}
+    for name, reason in skipped:
+        out.setdefault(reason.split(" (")[0], []).append(name)  # details aside: one line per kind
+    return out
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" if n == 1 else f"{n:,} {noun}s"
