@@ -15,6 +15,7 @@ from app.qt_bridge import MainThreadInvoker
 from app.undo import UndoHistory
 from segmentation.folders import is_image_name, walk_folder
 from segmentation.images import ImageReadError, read_image
+from segmentation.project.lock import FolderLock, FolderLockedError
 from segmentation.project.project import Project
 from segmentation.project.selection import Selection
 from segmentation.project.store import DamagedProjectError, ProjectStore, ProjectStoreError, set_aside_damaged
@@ -50,6 +51,7 @@ class _FolderScan(QRunnable):
         super().__init__()
         self.setAutoDelete(False)  # the UI thread reads the result after run() returns
         self.store = store  # opened (and only used) on the UI thread
+        self.lock: FolderLock | None = None  # the folder's writer lock, taken with the store
         self.folder = store.folder
         self.names: list[str] | None = None
         self.walk_unreadable: tuple[str, ...] = ()
@@ -116,6 +118,7 @@ class ProjectController(QObject):
         self.history = history
         self.settings = settings
         self.project: Project | None = None
+        self._lock: FolderLock | None = None  # the open project's writer lock: one window writes a folder
         self._invoker = MainThreadInvoker(self)
         self._request = 0  # the newest image request; a slower, older read is dropped
         self._scans = QThreadPool(self)  # folder walks (the UI thread never walks a folder)
@@ -135,8 +138,12 @@ class ProjectController(QObject):
         store = self._open_store(folder)
         if store is None:
             return False
+        lock = self._take_lock(store)
+        if lock is None:
+            return False
         self._cancel_scan()
         scan = _FolderScan(store, self._invoker, self.message.emit)
+        scan.lock = lock
         self._scan = scan
         self._live_scans.add(scan)  # the Python object must outlive its run on the worker thread
         self._scans.start(scan)
@@ -182,6 +189,34 @@ class ProjectController(QObject):
             self.error.emit(str(exc))
             return None
 
+    def _take_lock(self, store: ProjectStore) -> FolderLock | None:
+        """The folder's writer lock, or None (store closed, message shown) when another window or program has it.
+
+        Reopening the folder this window already has keeps using its own lock.
+        """
+        if self._lock is not None and self._lock.folder == store.folder:
+            return self._lock
+        pending = self._scan
+        if pending is not None and pending.lock is not None and pending.lock.folder == store.folder:
+            lock, pending.lock = pending.lock, None  # the new walk of the same folder takes it over
+            return lock
+        try:
+            return FolderLock.acquire(store.folder)
+        except FolderLockedError as exc:
+            store.close()
+            self.error.emit(f"{exc}. The folder was not opened here, so two windows never overwrite each other.")
+        except OSError as exc:
+            store.close()
+            self.error.emit(f"Cannot create the lock file in {store.folder}: {exc}")
+        return None
+
+    def _drop_scan(self, scan: _FolderScan) -> None:
+        """Close a walk's store and its lock (unless that lock is the open project's own)."""
+        scan.store.close()
+        lock, scan.lock = scan.lock, None
+        if lock is not None and lock is not self._lock:
+            lock.release()
+
     def _confirm_start_over(self, reason: str) -> bool:
         """Ask before starting over: the damaged file is kept aside, never deleted."""
         answer = QMessageBox.question(
@@ -206,21 +241,25 @@ class ProjectController(QObject):
         scan.delivered = True
         self._live_scans.discard(scan)
         if scan is not self._scan:
-            scan.store.close()
+            self._drop_scan(scan)
             return False
         self._scan = None
         if scan.error is not None:
-            scan.store.close()
+            self._drop_scan(scan)
             self.error.emit(f"Cannot read {scan.store.folder}: {scan.error}")
             return False
         try:
             project = Project.from_store(scan.store, scan.names)
         except (ProjectStoreError, OSError) as exc:
-            scan.store.close()
+            self._drop_scan(scan)
             self.error.emit(str(exc))
             return False
+        lock, scan.lock = scan.lock, None
+        if lock is self._lock:
+            self._lock = None  # the same folder again: close() must not release the lock the new project keeps
         self.close()
         self.project = project
+        self._lock = lock
         project.events.current_changed.connect(self._show_current)
         self._remember(project.folder)
         self.project_opened.emit(project)
@@ -247,6 +286,9 @@ class ProjectController(QObject):
         self.selection.clear()
         self.project.close()
         self.project = None
+        lock, self._lock = self._lock, None
+        if lock is not None:
+            lock.release()
         self.project_closed.emit()
 
     def recent_folders(self) -> list[str]:
