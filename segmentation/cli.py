@@ -9,7 +9,7 @@ import sys
 
 # Each module defines `add_parser(subparsers)`, which registers a subcommand whose
 # `func(args) -> int` default runs it. Modules are imported only when the parser is built.
-HEADLESS_COMMANDS = ("predict", "train", "label", "inspect")
+HEADLESS_COMMANDS = ("predict", "train", "label", "inspect", "import_coco", "export_coco")
 
 
 def build_parser(extra_commands: tuple[str, ...] = ()) -> argparse.ArgumentParser:

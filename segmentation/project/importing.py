@@ -83,13 +83,13 @@ class ImportSummary:
         return out
 
 
-def plan_import(store: ProjectStore, coco_path: str | os.PathLike, labels: Iterable[str] | None = None) -> ImportPlan:
-    """Read the COCO file and decide what merging it into the store's folder does (reads only).
-
-    Raises CocoFormatError (the file is not usable COCO) or OSError (it cannot be read).
+def plan_import(store: ProjectStore, coco: str | os.PathLike | CocoDataset,
+                labels: Iterable[str] | None = None) -> ImportPlan:
+    """Decide what merging the COCO file (or a dataset already read from it) into the store's folder
+    does; reads only. Raises CocoFormatError (not usable COCO) or OSError (the file cannot be read).
     `labels`: the project's labels (default: as stored)."""
-    coco_path = Path(coco_path)
-    dataset = read_coco(coco_path)
+    dataset = coco if isinstance(coco, CocoDataset) else read_coco(coco)
+    coco_path = Path("<COCO data>") if isinstance(coco, CocoDataset) else Path(coco)
     folder = store.folder
     present = set(image_names(folder))
     statuses = store.statuses()
@@ -142,9 +142,9 @@ def apply_import(store: ProjectStore, plan: ImportPlan) -> ImportSummary:
     return ImportSummary(merged, objects, replaced, skipped, plan.crowd_skipped, plan.new_labels, plan.notes)
 
 
-def import_coco(store: ProjectStore, coco_path: str | os.PathLike) -> ImportSummary:
+def import_coco(store: ProjectStore, coco: str | os.PathLike | CocoDataset) -> ImportSummary:
     """Plan and apply in one go (the headless `protolabel import`)."""
-    return apply_import(store, plan_import(store, coco_path))
+    return apply_import(store, plan_import(store, coco))
 
 
 def store_has_human_objects(store: ProjectStore, name: str) -> bool:

@@ -1,0 +1,44 @@
+"""`protolabel export FOLDER --out FILE [--verified-only]`: write the project's COCO file, as the app's Export does."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from segmentation.cli import CommandError
+from segmentation.project.export import check_export_path, export_coco
+from segmentation.project.project import LABELS_KEY
+from segmentation.project.store import ProjectStore, ProjectStoreError, project_db_path
+
+
+def add_parser(subparsers) -> None:
+    parser = subparsers.add_parser(
+        "export", help="write a folder's project as a COCO file",
+        description="Write the annotations of FOLDER's project (auto-labeled, edited and verified images) as a "
+                    "COCO instance-segmentation file, exactly as the app's File ▸ Export does.",
+    )
+    parser.add_argument("folder", metavar="FOLDER", help="folder of images with a Protolabel project")
+    parser.add_argument("--out", required=True, metavar="FILE", help="COCO file to write")
+    parser.add_argument("--verified-only", action="store_true", help="only images a person verified")
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    folder = Path(args.folder)
+    if not folder.is_dir():
+        raise CommandError(f"{folder}: not a folder")
+    if not project_db_path(folder).is_file():
+        raise CommandError(f"{folder}: has no Protolabel project yet (open it in the app or run `protolabel import`)")
+    check_export_path(folder, args.out)  # before opening anything: a bad path costs nothing
+    try:
+        with ProjectStore.open(folder) as store:
+            summary = export_coco(store, args.out, verified_only=args.verified_only,
+                                  labels=tuple(store.setting(LABELS_KEY, [])))
+    except ProjectStoreError as exc:
+        raise CommandError(str(exc)) from None
+    print(f"Wrote {summary.path}: {summary.images} images, {summary.annotations} annotations")
+    if summary.note:
+        print(summary.note)
+    for reason in summary.skipped:
+        print(f"skipped: {reason}")
+    return 0
