@@ -12,6 +12,7 @@ from pathlib import Path
 from segmentation.cli import CommandError
 from segmentation.coco.reader import CocoFormatError, read_coco
 from segmentation.project.importing import import_coco
+from segmentation.project.lock import FolderLock, FolderLockedError
 from segmentation.project.store import ProjectStore, ProjectStoreError
 
 
@@ -40,10 +41,12 @@ def run(args: argparse.Namespace) -> int:
     except OSError as exc:
         raise CommandError(f"{coco}: cannot read ({exc.strerror or exc})") from None
     try:
-        with ProjectStore.open(folder) as store:
-            summary = import_coco(store, dataset)
-    except ProjectStoreError as exc:
+        with ProjectStore.open(folder) as store, FolderLock.acquire(store.folder, program="protolabel import"):
+            summary = import_coco(store, dataset)  # the folder's writer lock: never under an open window
+    except (ProjectStoreError, FolderLockedError) as exc:
         raise CommandError(str(exc)) from None
+    except OSError as exc:
+        raise CommandError(f"{folder}: cannot take the folder's lock ({exc.strerror or exc})") from None
     for line in summary.lines():
         print(line)
     return 0

@@ -5,6 +5,8 @@ from __future__ import annotations
 import contextlib
 import io
 import json
+import subprocess
+import sys
 
 import cv2
 import numpy as np
@@ -99,3 +101,22 @@ def test_export_bad_input(folder, tmp_path, capsys):
     assert main(["export", str(folder), "--out", str(tmp_path / "missing" / "o.json")]) == 2
     err = capsys.readouterr().err
     assert len(err.strip().splitlines()) == 2 and "Traceback" not in err
+
+
+def test_import_refused_while_another_process_holds_the_folder(folder, tmp_path, capsys):
+    coco = _coco(tmp_path, folder)
+    with ProjectStore.open(folder) as store:
+        pass
+    script = ("import sys, time; from segmentation.project.lock import FolderLock; "
+              "lock = FolderLock.acquire(sys.argv[1], program='holder'); print('held', flush=True); time.sleep(60)")
+    holder = subprocess.Popen([sys.executable, "-c", script, str(folder)], stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        assert main(["import", str(folder), "--coco", str(coco)]) == 2
+        err = capsys.readouterr().err
+        assert "holder (pid" in err and len(err.strip().splitlines()) == 1
+    finally:
+        holder.kill()
+        holder.wait()
+    with ProjectStore.open(folder) as store:
+        assert store.objects("a.png") == []  # nothing merged
