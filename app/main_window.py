@@ -281,7 +281,13 @@ class MainWindow(QMainWindow):
         if project is None or not self.selection.ids:
             self.statusBar().showMessage("Select an object first", 5000)
             return
-        label, ok = QInputDialog.getItem(self, "Change class", "Class:", list(project.labels) or ["object"], 0, True)
+        document = project.current
+        own = [document.get(i).label for i in sorted(self.selection.ids) if document is not None and i in document]
+        labels = list(project.labels) or ["object"]
+        if own and own[0] not in labels:
+            labels.append(own[0])
+        current = labels.index(own[0]) if own else 0  # the object's own class: Enter changes nothing
+        label, ok = QInputDialog.getItem(self, "Change class", "Class:", labels, current, True)
         if ok and label.strip():
             self.editing.change_class(label)
 
