@@ -31,6 +31,8 @@ ACTIONS: tuple[ActionSpec, ...] = (
     ActionSpec("open_folder", "&Open Folder…", ("Ctrl+O", "Ctrl+U"), "Open a folder of images", "File"),
     ActionSpec("save", "&Save", ("Ctrl+S",), "Every edit is already saved; this also folds the log into the database",
                "File"),
+    ActionSpec("import_coco", "&Import COCO…", ("Ctrl+Shift+I",),
+               "Merge a COCO file (e.g. from protolabel label) into this folder's project", "File"),
     ActionSpec("export_coco", "&Export COCO…", ("Ctrl+E",), "Write a COCO file (all or verified images)", "File"),
     ActionSpec("quit", "&Quit", ("Ctrl+Q",), "Quit", "File"),
     ActionSpec("next_image", "&Next Image", ("D",), "Next image (in the filtered list)", "View"),

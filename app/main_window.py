@@ -25,6 +25,7 @@ from app.controllers.project import ProjectController
 from app.dialogs.about import AboutDialog
 from app.dialogs.class_mapping import ClassMappingDialog
 from app.dialogs.export import ExportDialog
+from app.dialogs.import_coco import choose_and_import
 from app.dialogs.model_manager import ModelManagerDialog
 from app.docks.autolabel_panel import AutoLabelPanel
 from app.docks.file_list import FileListDock
@@ -112,6 +113,7 @@ class MainWindow(QMainWindow):
         return {
             "open_folder": self.choose_folder,
             "save": self.save,
+            "import_coco": lambda: choose_and_import(self),
             "export_coco": self.export_coco,
             "quit": self.close,
             "next_image": lambda: self.projects.go(1),

@@ -36,7 +36,7 @@ NOT_IN_FOLDER = "not in the folder"
 OUTSIDE_FOLDER = "outside the folder"
 UNREADABLE = "unreadable"
 SIZE_DIFFERS = "size differs from the image file"
-WORKED_ON = "already edited or verified in the project (left as it is)"
+WORKED_ON = "already edited or verified in the project, left as it is"
 
 
 @dataclass(frozen=True)
@@ -50,10 +50,16 @@ class ImportPlan:
     new_labels: tuple[str, ...]  # categories the project does not have yet
     labels: tuple[str, ...]  # the project's labels after the merge
     notes: tuple[str, ...] = ()  # what the COCO reader changed while reading
+    replaces: int = 0  # auto objects of the planned images that the import replaces
 
     @property
     def objects(self) -> int:
         return sum(len(objects) for _, _, objects in self.images)
+
+    def preview(self) -> ImportSummary:
+        """The summary the import will have if nobody edits the folder meanwhile (for a confirmation)."""
+        return ImportSummary(tuple(n for n, _, _ in self.images), self.objects, self.replaces, self.skipped,
+                             self.crowd_skipped, self.new_labels, self.notes)
 
 
 @dataclass(frozen=True)
@@ -68,17 +74,20 @@ class ImportSummary:
     new_labels: tuple[str, ...]
     notes: tuple[str, ...] = field(default=())
 
-    def lines(self, limit: int = 10) -> list[str]:
-        """The summary in plain lines: counts first, then up to `limit` skipped images per reason."""
-        out = [f"Merged {_count(len(self.merged), 'image')} with {_count(self.objects, 'object')}"
-               + (f", replacing {_count(self.replaced_auto, 'auto object')}" if self.replaced_auto else "") + "."]
+    def lines(self, limit: int = 10, *, planned: bool = False) -> list[str]:
+        """The summary in plain lines: counts first, then up to `limit` skipped images per reason.
+        `planned`: worded as what will happen (the confirmation before an import)."""
+        merge, skip = ("Will merge", "Will skip") if planned else ("Merged", "Skipped")
+        replacing = "replacing" if not planned else "replacing their"
+        out = [f"{merge} {_count(len(self.merged), 'image')} with {_count(self.objects, 'object')}"
+               + (f", {replacing} {_count(self.replaced_auto, 'auto object')}" if self.replaced_auto else "") + "."]
         if self.new_labels:
             out.append(f"New classes: {', '.join(self.new_labels)}.")
         if self.crowd_skipped:
-            out.append(f"Skipped {_count(self.crowd_skipped, 'crowd region')} (crowd regions are not objects).")
+            out.append(f"{skip} {_count(self.crowd_skipped, 'crowd region')} (crowd regions are not objects).")
         for reason, names in _by_reason(self.skipped).items():
             shown = ", ".join(names[:limit]) + (f", ... and {len(names) - limit} more" if len(names) > limit else "")
-            out.append(f"Skipped {_count(len(names), 'image')}, {reason}: {shown}")
+            out.append(f"{skip} {_count(len(names), 'image')}, {reason}: {shown}")
         out.extend(self.notes)
         return out
 
@@ -95,7 +104,7 @@ def plan_import(store: ProjectStore, coco: str | os.PathLike | CocoDataset,
     statuses = store.statuses()
     project_labels = tuple(store.setting(LABELS_KEY, []) if labels is None else labels)
     class_names = tuple(c.name.strip() for c in dataset.categories)
-    images, skipped, crowd, used = [], [], 0, {}
+    images, skipped, crowd, used, replaces = [], [], 0, {}, 0
     for image in dataset.images:
         written = image.source_name or image.file_name
         name = _name_in_folder(folder, image.file_name, image.source_name)
@@ -125,9 +134,11 @@ def plan_import(store: ProjectStore, coco: str | os.PathLike | CocoDataset,
             objects.append(AnnotatedObject(label, shape, Provenance(source),
                                            None if math.isnan(score) else float(score)))
         images.append((name, (image.height, image.width), tuple(objects)))
+        if name in statuses:  # only images with a status can hold objects the import replaces
+            replaces += store.object_count(name)
     new_labels = tuple(label for label in used if label not in project_labels)
     return ImportPlan(coco_path, tuple(images), tuple(skipped), crowd, new_labels,
-                      (*project_labels, *new_labels), dataset.import_notes)
+                      (*project_labels, *new_labels), dataset.import_notes, replaces)
 
 
 def apply_import(store: ProjectStore, plan: ImportPlan) -> ImportSummary:

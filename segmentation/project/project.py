@@ -121,6 +121,19 @@ class Project:
         if doc is not None and not outcome.skipped:
             doc.reload()
 
+    def record_import(self, names: Sequence[str], labels: Sequence[str]) -> None:
+        """An import wrote these images (and the labels) in one transaction: refresh what we show."""
+        for name in names:
+            if name in self.images:
+                self.images.set_status(name, self.store.status(name))
+            doc = self._documents.get(name)
+            if doc is not None:
+                doc.reload()
+        if tuple(labels) != self.labels:
+            self.set_labels(tuple(labels))
+        else:
+            self.events.labels_changed.emit(tuple(labels))
+
     # ---------------------------------------------------------------- settings
     @property
     def labels(self) -> tuple[str, ...]:

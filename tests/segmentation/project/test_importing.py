@@ -127,6 +127,8 @@ def test_merge_rules_and_summary(image_folder, square, tmp_path):
     with ProjectStore.open(image_folder) as store:
         plan = plan_import(store, coco)
         assert store.objects("img1.png") == []  # planning writes nothing
+        preview = plan.preview()
+        assert "Will merge 3 images with 4 objects, replacing their 1 auto object." in preview.lines(planned=True)
         summary = apply_import(store, plan)
         img1 = store.objects("img1.png")
         img2 = store.objects("img2.png")

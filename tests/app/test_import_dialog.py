@@ -1,0 +1,106 @@
+"""File ▸ Import COCO… in the real window: the confirmation says what merges and what is skipped, Import
+merges (canvas, object list, file list and classes follow), Cancel writes nothing."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QDialog, QFileDialog
+
+from segmentation.geometry.shapes import Polygon, Shape
+from segmentation.project.records import AnnotatedObject, ImageStatus, Provenance
+from segmentation.project.store import ProjectStore
+
+
+def _coco(path):
+    data = {
+        "images": [{"id": 1, "file_name": "astronaut.png", "width": 96, "height": 96},
+                   {"id": 2, "file_name": "coffee.png", "width": 96, "height": 96},
+                   {"id": 3, "file_name": "not-here.png", "width": 96, "height": 96}],
+        "annotations": [
+            {"id": 1, "image_id": 1, "category_id": 4, "segmentation": [[10, 10, 40, 10, 40, 40, 10, 40]],
+             "source": "auto", "score": 0.7},
+            {"id": 2, "image_id": 1, "category_id": 8, "segmentation": [[50, 50, 90, 50, 90, 90]]},
+            {"id": 3, "image_id": 1, "category_id": 8, "iscrowd": 1,
+             "segmentation": {"size": [96, 96], "counts": [100, 20, 96 * 96 - 120]}},
+            {"id": 4, "image_id": 2, "category_id": 4, "segmentation": [[1, 1, 9, 1, 9, 9]], "source": "auto"},
+        ],
+        "categories": [{"id": 4, "name": "helmet"}, {"id": 8, "name": "flag"}],
+    }
+    path.write_text(json.dumps(data))
+    return path
+
+
+def _verified_coffee(folder):
+    square = Shape((Polygon(np.array([[20, 20], [60, 20], [60, 60], [20, 60]], float)),))
+    with ProjectStore.open(folder) as store:
+        store.write_change("coffee.png", saved=[AnnotatedObject("cup", square, Provenance.VERIFIED)],
+                           status=ImageStatus.VERIFIED)
+
+
+def _dialog(window):
+    dialogs = [d for d in window.findChildren(QDialog, "import_dialog") if d.isVisible()]
+    assert len(dialogs) == 1
+    return dialogs[0]
+
+
+def test_import_menu_confirms_then_merges(make_window, photo_folder, qtbot, tmp_path, monkeypatch):
+    _verified_coffee(photo_folder)
+    coco = _coco(tmp_path / "server.json")
+    window = make_window()
+    window.open_folder(photo_folder)
+    monkeypatch.setattr(QFileDialog, "getOpenFileName", lambda *a, **k: (str(coco), "COCO JSON (*.json)"))
+    window.actions_by_name["import_coco"].trigger()
+
+    dialog = _dialog(window)
+    text = dialog.text.toPlainText()
+    assert "Will merge 1 image with 2 objects." in text
+    assert "not in the folder: not-here.png" in text
+    assert "already edited or verified in the project, left as it is: coffee.png" in text
+    assert "1 crowd region" in text and "New classes: helmet, flag." in text
+    assert window.canvas.items_by_id == {}  # nothing written before Import
+    qtbot.mouseClick(dialog.import_button, Qt.MouseButton.LeftButton)
+
+    project = window.projects.project
+    qtbot.waitUntil(lambda: len(window.canvas.items_by_id) == 2 and not window.canvas.building)
+    assert sorted((o.label, o.provenance) for o in project.current.objects) == [
+        ("flag", Provenance.EDITED), ("helmet", Provenance.AUTO)]
+    assert window.objects_dock.list.count() == 2
+    assert project.images.status("astronaut.png") is ImageStatus.EDITED
+    assert project.images.status("coffee.png") is ImageStatus.VERIFIED
+    assert {"helmet", "flag"} <= set(project.labels)
+    assert [o.label for o in project.document("coffee.png").objects] == ["cup"]  # never overwritten
+    assert "Merged 1 image with 2 objects" in window.statusBar().currentMessage()
+
+
+def test_cancel_writes_nothing_and_bad_file_is_one_message(make_window, photo_folder, qtbot, tmp_path):
+    from app.dialogs.import_coco import start_import
+
+    coco = _coco(tmp_path / "server.json")
+    window = make_window()
+    window.open_folder(photo_folder)
+    dialog = start_import(window, coco)
+    assert dialog is _dialog(window)
+    dialog.reject()
+    assert window.projects.project.store.statuses() == {} and window.canvas.items_by_id == {}
+
+    bad = tmp_path / "bad.json"
+    bad.write_text('{"images": [], "categories": 5}')
+    assert start_import(window, bad) is None
+    assert "Nothing was imported" in window.last_error and "bad.json" in window.last_error
+
+
+def test_nothing_to_merge_disables_import(make_window, photo_folder, tmp_path):
+    from app.dialogs.import_coco import start_import
+
+    path = tmp_path / "other.json"
+    path.write_text(json.dumps({"images": [{"id": 1, "file_name": "/elsewhere/x.png", "width": 5, "height": 5}],
+                                "annotations": [], "categories": [{"id": 1, "name": "a"}]}))
+    window = make_window()
+    window.open_folder(photo_folder)
+    dialog = start_import(window, path)
+    assert not dialog.import_button.isEnabled()
+    assert "outside the folder: /elsewhere/x.png" in dialog.text.toPlainText()
+    dialog.reject()
