@@ -37,6 +37,8 @@ from app.qt_bridge import MainThreadInvoker
 from app.start_page import install_start_page
 from app.training import TrainingController, TrainingStatusButton
 from app.undo import UndoHistory
+from app.window_settings import (THRESHOLD_KEY, remember_new_label, restore_layout, save_layout, saved_new_label,
+                                 saved_threshold)
 from resources import APP_ICON_SIZES, app_icon_path
 from segmentation.model_manager import ModelManager
 from segmentation.project.autolabel import AutoLabelOptions, model_class_names
@@ -70,6 +72,7 @@ class MainWindow(QMainWindow):
         self.options = AutoLabelOptions(
             weights=str(self.settings.value("weights", "") or ""),
             device=str(self.settings.value("device", "auto") or "auto"),
+            score_threshold=saved_threshold(self.settings, AutoLabelOptions.score_threshold),
         )
         self._invoker = MainThreadInvoker(self)
         self.last_error: str | None = None
@@ -106,6 +109,8 @@ class MainWindow(QMainWindow):
         inspector_toggle.setIcon(action_icon("inspector"))
         self.toolbar.addAction(inspector_toggle)
         self.actions_by_name["edit_mode"].setChecked(True)
+        restore_layout(self, self.settings)
+        self._restore_new_label(None)
         self._update_title()
 
     # ---------------------------------------------------------------- construction
@@ -216,6 +221,8 @@ class MainWindow(QMainWindow):
         self.exporter.finished.connect(self._on_export_finished)
         self.options.events.weights.connect(lambda w: self.settings.setValue("weights", w))
         self.options.events.device.connect(lambda d: self.settings.setValue("device", d))
+        self.options.events.score_threshold.connect(lambda t: self.settings.setValue(THRESHOLD_KEY, float(t)))
+        self.objects_dock.new_label_changed.connect(self._remember_new_label)
         self.options.events.device.connect(lambda d: self.device_label.setText(f"Device: {d}"))
 
     # ---------------------------------------------------------------- project events
@@ -226,6 +233,7 @@ class MainWindow(QMainWindow):
             project.events.class_mapping_changed.connect(self.autolabel_dock.show_mapping)
             project.images.events.status_changed.connect(self._update_title)
             self.objects_dock.set_labels(project.labels)
+            self._restore_new_label(project)
             self.autolabel_dock.show_mapping(project.class_mapping)
         self._update_title()
 
@@ -368,7 +376,20 @@ class MainWindow(QMainWindow):
         box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         box.open()
 
+    def _restore_new_label(self, project: Project | None) -> None:
+        """Show (and use) the saved class for new polygons: the project's, else the user's last one."""
+        label = saved_new_label(self.settings, project)
+        if label:
+            self.objects_dock.label_box.setCurrentText(label)
+            self.editing.new_object_label = label
+
+    def _remember_new_label(self, label: str) -> None:
+        error = remember_new_label(self.settings, self.projects.project, label)
+        if error:
+            self.statusBar().showMessage(error, 8000)
+
     def closeEvent(self, event) -> None:  # noqa: N802
+        save_layout(self, self.settings)
         self.autolabel.shutdown()
         self.training.shutdown()
         self.inspector.shutdown()

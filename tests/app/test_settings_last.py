@@ -1,0 +1,93 @@
+"""Settings that last: a new window comes back with the last layout, threshold, model and class for new polygons."""
+
+from __future__ import annotations
+
+import shutil
+
+import pytest
+from PySide6.QtCore import QSettings, Qt
+
+from segmentation.project.store import ProjectStore
+
+
+@pytest.fixture
+def new_window(qtbot, tmp_path):
+    """new_window() -> a shown MainWindow on one settings file (as the same user starting the app again)."""
+    from app.main_window import MainWindow
+    from segmentation.model_manager import ModelManager
+
+    windows = []
+
+    def make():
+        settings = QSettings(str(tmp_path / "user.ini"), QSettings.Format.IniFormat)
+        window = MainWindow(settings=settings, model_manager=ModelManager(tmp_path / "model-cache"))
+        qtbot.addWidget(window)
+        window.show()
+        qtbot.waitExposed(window)
+        windows.append(window)
+        return window
+
+    yield make
+    for window in windows:
+        window.close()
+
+
+def restart(window, new_window):
+    window.close()
+    window.settings.sync()
+    return new_window()
+
+
+def test_window_size_and_dock_layout_come_back(new_window, qtbot):
+    window = new_window()
+    window.resize(720, 300)  # the height is held at the window's minimum
+    qtbot.waitUntil(lambda: window.size().width() == 720)
+    size = (window.width(), window.height())
+    window.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, window.objects_dock)
+    window.autolabel_dock.hide()
+    again = restart(window, new_window)
+    assert (again.width(), again.height()) == size  # not the default 1400 x 900
+    assert again.dockWidgetArea(again.objects_dock) == Qt.DockWidgetArea.LeftDockWidgetArea
+    assert again.autolabel_dock.isHidden() and not again.objects_dock.isHidden()
+
+
+def test_score_threshold_and_model_come_back(new_window, tmp_path):
+    window = new_window()
+    window.autolabel_dock.threshold_box.setValue(0.55)
+    weights = tmp_path / "my_model.pth"
+    window.options.weights = str(weights)
+    again = restart(window, new_window)
+    assert again.options.score_threshold == pytest.approx(0.55)
+    assert again.autolabel_dock.threshold_box.value() == pytest.approx(0.55)
+    assert again.options.weights == str(weights)
+
+
+def test_bad_saved_threshold_falls_back_to_the_default(new_window):
+    window = new_window()
+    window.settings.setValue("score_threshold", "not a number")
+    again = restart(window, new_window)
+    assert again.options.score_threshold == pytest.approx(0.3)
+
+
+def test_class_for_new_polygons_per_user_and_per_project(new_window, photo_folder, tmp_path, qtbot):
+    other = tmp_path / "other"
+    shutil.copytree(photo_folder, other)
+    window = new_window()
+    assert window.open_folder(photo_folder)
+    box = window.objects_dock.label_box
+    box.lineEdit().clear()
+    qtbot.keyClicks(box.lineEdit(), "zebra")
+    assert window.editing.new_object_label == "zebra"
+
+    again = restart(window, new_window)
+    assert again.objects_dock.label_box.currentText() == "zebra"  # per user, before any folder
+    assert again.open_folder(other)  # a folder with no class of its own: the user's last one
+    assert again.editing.new_object_label == "zebra"
+    box = again.objects_dock.label_box
+    box.lineEdit().clear()
+    qtbot.keyClicks(box.lineEdit(), "giraffe")
+    assert again.open_folder(photo_folder)  # this folder keeps its own class
+    assert again.objects_dock.label_box.currentText() == "zebra" and again.editing.new_object_label == "zebra"
+    again.close()
+    with ProjectStore.open(other) as store:
+        assert store.setting("new_object_label") == "giraffe"
