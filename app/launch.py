@@ -21,7 +21,7 @@ def freeze_startup_objects() -> None:
 
 
 def run_app(folder: str | None = None, weights: str | None = None, config: str | None = None,
-            device: str = "auto") -> int:
+            device: str = "auto", coco: str | None = None) -> int:
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setApplicationName("Protolabel")
     app.setOrganizationName("Protolabel")
@@ -41,4 +41,8 @@ def run_app(folder: str | None = None, weights: str | None = None, config: str |
     window.options.device = device
     if folder:
         window.open_folder(folder)
+        if coco:
+            from app.dialogs.import_coco import import_after_open
+
+            import_after_open(window, coco)
     return app.exec()

@@ -86,6 +86,12 @@ def start_import(window, path: str | Path) -> ImportCocoDialog | None:
     return dialog
 
 
+def import_after_open(window, path: str | Path) -> ImportCocoDialog | None:
+    """`protolabel FOLDER --coco FILE`: once the folder is open (its walk finished), the import's confirmation."""
+    window.projects.wait_for_scan()
+    return start_import(window, path)
+
+
 def _apply(window, project, plan: ImportPlan) -> ImportSummary | None:
     if window.projects.project is not project:  # the folder was closed meanwhile
         return None

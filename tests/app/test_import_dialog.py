@@ -104,3 +104,34 @@ def test_nothing_to_merge_disables_import(make_window, photo_folder, tmp_path):
     assert not dialog.import_button.isEnabled()
     assert "outside the folder: /elsewhere/x.png" in dialog.text.toPlainText()
     dialog.reject()
+
+
+def test_coco_option_reaches_the_app_and_bad_use_is_refused(monkeypatch, tmp_path, capsys):
+    import app.launch
+    from app import cli
+
+    calls = []
+    monkeypatch.setattr(app.launch, "run_app", lambda **kwargs: calls.append(kwargs) or 0)
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    coco = _coco(tmp_path / "server.json")
+    assert cli.main([str(folder), "--coco", str(coco)]) == 0
+    assert cli.main(["gui", str(folder), "--coco", str(coco)]) == 0
+    assert [c["coco"] for c in calls] == [str(coco)] * 2 and calls[0]["folder"] == str(folder)
+    for argv in (["gui", "--coco", str(coco)], [str(folder), "--coco", str(tmp_path / "missing.json")]):
+        assert cli.main(argv) == 2
+        err = capsys.readouterr().err
+        assert len(err.strip().splitlines()) == 1 and err.startswith("protolabel gui: ")
+    assert len(calls) == 2
+
+
+def test_import_after_open_shows_the_confirmation(make_window, photo_folder, tmp_path, qtbot):
+    from app.dialogs.import_coco import import_after_open
+
+    window = make_window()
+    window.open_folder(photo_folder)
+    dialog = import_after_open(window, _coco(tmp_path / "server.json"))
+    assert dialog is _dialog(window) and "Will merge 2 images with 3 objects." in dialog.text.toPlainText()
+    dialog.accept()
+    qtbot.waitUntil(lambda: len(window.canvas.items_by_id) == 2)
+    assert window.projects.project.images.status("coffee.png") is ImageStatus.AUTO_LABELED
