@@ -18,6 +18,7 @@ from segmentation.output_paths import (
     check_output_file,
     write_with_fallback,
 )
+from segmentation.project.labels import KEEP_CLASSES_KEY, exported_class_names
 from segmentation.project.records import ImageStatus
 from segmentation.project.store import DamagedRowError, ProjectStore
 from segmentation.yolact.classes import category_ids_for_labels
@@ -52,7 +53,9 @@ def project_dataset(
         except DamagedRowError as exc:  # one damaged image must not cost the export of the others
             skipped.append(str(exc))
     used = dict.fromkeys(o.label for _, objects in per_image for o in objects)
-    class_names = tuple(dict.fromkeys((*labels, *used)))
+    # Unused classes are left out unless the user keeps them (label dock): no empty categories by accident.
+    keep = store.setting(KEEP_CLASSES_KEY, []) or []
+    class_names = exported_class_names(labels, used, keep)
     ids = category_ids_for_labels(class_names)  # COCO class names keep their official ids, as `label` writes
     categories = tuple(Category(cat_id, name) for cat_id, name in zip(ids, class_names))
     index = {name: i for i, name in enumerate(class_names)}

@@ -46,3 +46,22 @@ class ClassMapping:
             return cls()
         keep = data.get("keep")
         return cls(keep=None if keep is None else frozenset(keep), rename=dict(data.get("rename") or {}))
+
+
+# ---------------------------------------------------------------- project classes (label dock)
+LABEL_COLORS_KEY = "label_colors"  # project setting: {label: "#rrggbb"} chosen by the user
+KEEP_CLASSES_KEY = "keep_classes"  # project setting: labels written to the export even with no objects
+
+
+def class_colors(labels: Iterable[str], palette: list[str], chosen: Mapping[str, str]) -> dict[str, str]:
+    """A colour per label: the user's choice, else the palette in class order (the first len(palette)
+    classes never share a colour; later ones wrap around)."""
+    return {label: chosen.get(label) or palette[i % len(palette)] for i, label in enumerate(labels)}
+
+
+def exported_class_names(labels: Iterable[str], used: Iterable[str], keep: Iterable[str]) -> tuple[str, ...]:
+    """The export's categories: the project's classes that have objects or are kept, in project order,
+    then labels used but not (yet) project classes, in the order they were met."""
+    used, keep = tuple(dict.fromkeys(used)), set(keep)
+    listed = [label for label in labels if label in used or label in keep]
+    return tuple(dict.fromkeys((*listed, *used)))

@@ -10,7 +10,7 @@ from psygnal import Signal, SignalGroup
 from segmentation.inspection.cache import InferenceCache
 from segmentation.project.document import Change, ImageAnnotations
 from segmentation.project.image_list import ImageList
-from segmentation.project.labels import ClassMapping
+from segmentation.project.labels import KEEP_CLASSES_KEY, LABEL_COLORS_KEY, ClassMapping
 from segmentation.project.records import ImageStatus
 from segmentation.project.store import AutoLabelOutcome, ProjectStore
 
@@ -151,6 +151,63 @@ class Project:
     def set_class_mapping(self, mapping: ClassMapping) -> None:
         self.store.set_setting(CLASS_MAPPING_KEY, mapping.to_json())
         self.events.class_mapping_changed.emit(mapping)
+
+    # ---------------------------------------------------------------- classes, project-wide
+    def class_counts(self) -> dict[str, int]:
+        """Objects per project class (0 for a class with none), plus any label objects carry."""
+        counts = self.store.label_counts()
+        return {**{label: counts.get(label, 0) for label in self.labels}, **counts}
+
+    def rename_class(self, old: str, new: str) -> int:
+        """Rename a class everywhere; to an existing class's name, this merges into it. One store
+        transaction; returns how many objects changed. Open documents are reloaded."""
+        new = new.strip()
+        if not new:
+            raise ValueError("the new class name is empty")
+        changed = self.store.relabel_all(old, new)
+        colors = dict(self.class_colors_chosen)
+        if old in colors and new not in colors:
+            colors[new] = colors[old]
+        colors.pop(old, None)
+        self.store.set_setting(LABEL_COLORS_KEY, colors)
+        keep = self.kept_classes
+        if old in keep:
+            self.set_kept(new, True)
+        self.set_kept(old, False)
+        self._after_class_change(tuple(new if label == old else label for label in self.labels))
+        return changed
+
+    def delete_class(self, label: str) -> int:
+        """Delete a class and every object of it, in one store transaction; returns how many objects went."""
+        deleted = self.store.relabel_all(label, None)
+        self.set_kept(label, False)
+        self._after_class_change(tuple(name for name in self.labels if name != label))
+        return deleted
+
+    def _after_class_change(self, labels: tuple[str, ...]) -> None:
+        for document in self._documents.values():
+            document.reload()
+        self.set_labels(labels)
+
+    @property
+    def class_colors_chosen(self) -> dict[str, str]:
+        """Colours the user picked, per class ({label: '#rrggbb'})."""
+        return dict(self.store.setting(LABEL_COLORS_KEY, {}) or {})
+
+    def set_class_color(self, label: str, color: str) -> None:
+        self.store.set_setting(LABEL_COLORS_KEY, {**self.class_colors_chosen, label: color})
+        self.events.labels_changed.emit(self.labels)
+
+    @property
+    def kept_classes(self) -> frozenset[str]:
+        """Classes written to the export even when no object has them."""
+        return frozenset(self.store.setting(KEEP_CLASSES_KEY, []) or [])
+
+    def set_kept(self, label: str, keep: bool) -> None:
+        kept = set(self.kept_classes)
+        if (label in kept) != keep:
+            (kept.add if keep else kept.discard)(label)
+            self.store.set_setting(KEEP_CLASSES_KEY, sorted(kept))
 
     def unlabeled_names(self) -> list[str]:
         return self.images.names_with_status(ImageStatus.UNLABELED)

@@ -490,6 +490,27 @@ class ProjectStore:
         return sorted(r[0] for r in rows)
 
     # ---------------------------------------------------------------- settings
+    def label_counts(self) -> dict[str, int]:
+        """How many objects carry each label, over the whole project."""
+        return {str(label): int(n) for label, n in self._read("SELECT label, COUNT(*) FROM objects GROUP BY label")}
+
+    def relabel_all(self, old: str, new: str | None) -> int:
+        """Give every object labelled `old` the label `new` (None deletes them), in one transaction.
+
+        Project-wide class rename, merge and delete; versions go up, so older edits of these objects are
+        refused as stale. Returns how many objects changed.
+        """
+        now = time.time()
+        with self._write() as db:
+            if new is not None:
+                return db.execute("UPDATE objects SET label = ?, updated_at = ?, version = version + 1 WHERE label = ?",
+                                  (new, now, old)).rowcount
+            ids = [int(row[0]) for row in db.execute("SELECT id FROM objects WHERE label = ?", (old,))]
+            db.execute("DELETE FROM objects WHERE label = ?", (old,))
+            for object_id in ids:
+                self._record_delete(db, object_id, now)
+            return len(ids)
+
     def setting(self, key: str, default: Any = None) -> Any:
         """A JSON value stored with the project (labels, class mapping, thresholds)."""
         rows = self._read("SELECT value FROM meta WHERE key = ?", (key,))

@@ -112,6 +112,7 @@ def test_project_export_uses_the_same_rule(tmp_path):
         store.replace_auto_objects("a.png", [AnnotatedObject("skis", make_square(1, 1), score=0.9),
                                              AnnotatedObject("person", make_square(20, 20), score=0.8)],
                                    image_size=(48, 64))
+        store.set_setting("keep_classes", ["handbag", "widget"])  # unused classes are written only when kept
         export_coco(store, tmp_path / "coco.json", labels=("person", "handbag"))
         export_coco(store, tmp_path / "custom.json", labels=("widget",))
     coco = json.loads((tmp_path / "coco.json").read_text())

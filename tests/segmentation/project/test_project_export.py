@@ -25,6 +25,7 @@ def test_export_all_and_verified_only(image_folder, square, tmp_path):
                            status=ImageStatus.VERIFIED)  # no recorded size: read from the file
         store.write_change("sub/a.jpg", saved=[], status=ImageStatus.UNLABELED)
 
+        store.set_setting("keep_classes", ["dog"])  # no dog objects: written because it is kept
         everything = export_coco(store, tmp_path / "all.json", labels=("dog",))
         verified = export_coco(store, tmp_path / "verified.json", verified_only=True)
 

@@ -1,0 +1,91 @@
+"""Project classes: rename, merge and delete everywhere in one step, counts, colours, and the export's 'keep' rule."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from segmentation.project.export import export_coco
+from segmentation.project.labels import class_colors
+from segmentation.project.project import Project
+from segmentation.project.records import AnnotatedObject, ImageStatus
+from segmentation.project.store import ProjectStore, StaleEditError
+from tests.segmentation.project.conftest import make_square, write_images
+
+
+@pytest.fixture
+def project(tmp_path):
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    write_images(folder, ["a.png", "b.png"])
+    with ProjectStore.open(folder) as store:
+        for name, labels in (("a.png", ["cat", "dog", "cat"]), ("b.png", ["dog", "toaster"])):
+            store.write_change(name, status=ImageStatus.EDITED,
+                               saved=[AnnotatedObject(lab, make_square(2 + 12 * i, 2)) for i, lab in enumerate(labels)])
+    project = Project.open(folder)
+    project.set_labels(("cat", "dog", "toaster", "spare"))
+    yield project
+    project.close()
+
+
+def stored_labels(project):
+    return {name: sorted(o.label for o in project.store.objects(name)) for name in ("a.png", "b.png")}
+
+
+def test_counts_include_classes_without_objects(project):
+    assert project.class_counts() == {"cat": 2, "dog": 2, "toaster": 1, "spare": 0}
+
+
+def test_rename_everywhere_and_in_open_documents(project):
+    doc = project.document("a.png")
+    assert project.rename_class("cat", "kitten") == 2
+    assert stored_labels(project) == {"a.png": ["dog", "kitten", "kitten"], "b.png": ["dog", "toaster"]}
+    assert project.labels == ("kitten", "dog", "toaster", "spare")
+    assert sorted(o.label for o in doc.objects) == ["dog", "kitten", "kitten"]  # reloaded
+
+
+def test_merge_into_an_existing_class_keeps_one_entry_and_moves_the_kept_flag(project):
+    project.set_kept("toaster", True)
+    project.set_class_color("toaster", "#123456")
+    assert project.rename_class("toaster", "dog") == 1
+    assert project.labels == ("cat", "dog", "spare")
+    assert project.class_counts() == {"cat": 2, "dog": 3, "spare": 0}
+    assert project.kept_classes == {"dog"}
+    assert project.class_colors_chosen == {"dog": "#123456"}
+
+
+def test_delete_removes_its_objects_and_old_edits_of_them_are_refused(project):
+    with ProjectStore.open(project.folder) as other:  # another window read the toaster before the delete
+        (toaster,) = [o for o in other.objects("b.png") if o.label == "toaster"]
+        assert project.delete_class("toaster") == 1
+        assert stored_labels(project)["b.png"] == ["dog"] and "toaster" not in project.labels
+        with pytest.raises(StaleEditError):
+            other.write_change("b.png", saved=[toaster.with_changes(label="cat")])
+    assert stored_labels(project)["b.png"] == ["dog"]  # never resurrected
+
+
+def test_renamed_objects_are_stale_for_older_readers(project):
+    with ProjectStore.open(project.folder) as other:
+        (dog,) = [o for o in other.objects("b.png") if o.label == "dog"]
+        project.rename_class("dog", "hound")
+        with pytest.raises(StaleEditError):
+            other.write_change("b.png", saved=[dog.with_changes(shape=make_square(30, 30))])
+
+
+def test_unused_classes_are_exported_only_when_kept(project, tmp_path):
+    export_coco(project.store, tmp_path / "plain.json", labels=project.labels)
+    project.set_kept("spare", True)
+    export_coco(project.store, tmp_path / "kept.json", labels=project.labels)
+    plain = [c["name"] for c in json.loads((tmp_path / "plain.json").read_text())["categories"]]
+    kept = [c["name"] for c in json.loads((tmp_path / "kept.json").read_text())["categories"]]
+    assert plain == ["cat", "dog", "toaster"]
+    assert kept == ["cat", "dog", "toaster", "spare"]
+
+
+def test_first_classes_get_distinct_palette_colours_and_choices_win():
+    palette = ["#000001", "#000002", "#000003"]
+    colors = class_colors(["a", "b", "c", "d"], palette, {"b": "#ffffff"})
+    assert colors == {"a": "#000001", "b": "#ffffff", "c": "#000003", "d": "#000001"}
+    many = class_colors([f"class{i}" for i in range(3)], palette, {})
+    assert len(set(many.values())) == 3
