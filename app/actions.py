@@ -74,6 +74,17 @@ ACTIONS: tuple[ActionSpec, ...] = (
     ActionSpec("delete_object", "&Delete Object", ("Delete",), "Delete the selected object", "Edit"),
     ActionSpec("change_class", "Change &Class…", ("Ctrl+L",), "Give the selected object another class", "Edit"),
     ActionSpec("verify_image", "Mark Image &Verified", ("V",), "Accept every object of this image as correct", "Edit"),
+    ActionSpec("accept_object", "&Accept Object", ("Y",),
+               "The selected object is correct (verified), then go to the next unverified one", "Review"),
+    ActionSpec("reject_object", "Re&ject Object", ("N",), "Delete the selected object, then go to the next unverified one",
+               "Review"),
+    ActionSpec("next_unverified", "&Next Unverified Object", ("Tab",),
+               "Select and zoom to the next object not yet verified (opens the next image as needed)", "Review"),
+    ActionSpec("previous_unverified", "&Previous Unverified Object", ("Shift+Tab",),
+               "Select and zoom to the previous object not yet verified", "Review"),
+    ActionSpec("zoom_to_object", "&Zoom to Object", ("Z",), "Zoom to the selected object with room around it",
+               "Review"),
+    ActionSpec("hide_objects", "&Hide Object", ("H",), "Hide the selected objects (again: show them)", "Review"),
     ActionSpec("autolabel_image", "Auto-label &Image", ("I",), "Run the model on this image", "Auto-label"),
     ActionSpec("autolabel_all", "Auto-label &All Unlabeled", ("Ctrl+B",), "Run the model on every unlabeled image",
                "Auto-label"),
@@ -105,7 +116,7 @@ GESTURES: tuple[tuple[str, str], ...] = (
     ("Right click while drawing", "Remove the last point"),
 )
 
-MENU_ORDER = ("File", "Edit", "View", "Auto-label", "Help")
+MENU_ORDER = ("File", "Edit", "Review", "View", "Auto-label", "Help")
 
 # The canvas modes: one exclusive group of checked actions (action name -> mode); Esc returns to edit_mode.
 MODE_ACTIONS: dict[str, str] = {

@@ -22,6 +22,7 @@ from app.controllers.autolabel import AutoLabelController
 from app.controllers.editing import EditController
 from app.controllers.export import ExportController
 from app.controllers.project import ProjectController
+from app.controllers.review import ReviewController
 from app.dialogs.about import AboutDialog
 from app.dialogs.class_mapping import ClassMappingDialog
 from app.dialogs.export import ExportDialog
@@ -93,6 +94,8 @@ class MainWindow(QMainWindow):
         self._add_undo_actions()
         self.file_dock = FileListDock(self)
         self.objects_dock = ObjectsDock(self.selection, self)
+        self.review = ReviewController(self.projects, self.canvas, self.objects_dock, self.editing, self.selection, self)
+        self.review.actions = self.actions_by_name
         self.autolabel_dock = AutoLabelPanel(self.options, self.actions_by_name, self)
         self.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, self.file_dock)
         self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.objects_dock)
@@ -138,6 +141,12 @@ class MainWindow(QMainWindow):
             "delete_object": self.editing.delete_selected,
             "change_class": self.change_class,
             "verify_image": self.editing.verify,
+            "accept_object": lambda: self.review.accept_selected(),
+            "reject_object": lambda: self.review.reject_selected(),
+            "next_unverified": lambda: self.review.go(1),
+            "previous_unverified": lambda: self.review.go(-1),
+            "zoom_to_object": lambda: self.review.zoom_to(),
+            "hide_objects": lambda: self.review.toggle_hidden_selected(),
             "autolabel_image": self.autolabel.label_current,
             "autolabel_all": self.autolabel.label_unlabeled,
             "cancel_jobs": self.autolabel.cancel,
@@ -215,6 +224,7 @@ class MainWindow(QMainWindow):
         for source in (p, self.editing, self.autolabel, self.training):
             source.message.connect(lambda text: self.statusBar().showMessage(text, 8000))
             source.error.connect(self.show_error)
+        self.review.message.connect(lambda text: self.statusBar().showMessage(text, 8000))
         self.autolabel.device_changed.connect(lambda d: self.device_label.setText(f"Device: {d}"))
         self.file_dock.image_activated.connect(p.show_image)
         self.objects_dock.new_label_changed.connect(lambda label: setattr(self.editing, "new_object_label", label))

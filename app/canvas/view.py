@@ -31,6 +31,7 @@ class CanvasView(QGraphicsView):
     leave_mode_requested = Signal()  # Esc with nothing to cancel in a tool other than the edit tool
     zoom_changed = Signal(float)
     cursor_moved = Signal(float, float)  # image coordinates under the mouse
+    context_menu_requested = Signal(object, object)  # object id under the mouse (or None), global QPoint
 
     def __init__(self, parent=None) -> None:
         super().__init__(parent)
@@ -52,6 +53,7 @@ class CanvasView(QGraphicsView):
         self._pending_objects: list = []
         self._build_generation = 0
         self.objects_visible = True
+        self._hidden: dict[str, frozenset[int]] = {}  # why -> ids hidden for that reason (see set_hidden)
         self._image_item: QGraphicsPixmapItem | None = None
         self._image_wh = (0, 0)
         self._placeholder: QGraphicsTextItem | None = None
@@ -164,7 +166,7 @@ class CanvasView(QGraphicsView):
     def _add_item(self, obj) -> ObjectItem:
         item = ObjectItem(obj, label_color(obj.label))
         item.setZValue(1)
-        item.setVisible(self.objects_visible)
+        item.setVisible(self._shows(obj.id))
         self.scene().addItem(item)
         self.items_by_id[obj.id] = item
         return item
@@ -195,9 +197,45 @@ class CanvasView(QGraphicsView):
 
     def set_objects_visible(self, visible: bool) -> None:
         self.objects_visible = visible
-        for item in self.items_by_id.values():
-            item.setVisible(visible)
+        self._update_visibility()
+
+    def set_hidden(self, object_ids, reason: str = "objects") -> None:
+        """Hide these objects for one reason (each reason keeps its own set: 'objects' for the eye toggles,
+        'score' for the score filter, 'class' for per-class toggles); an object shows when no reason hides it."""
+        self._hidden[reason] = frozenset(object_ids)
+        self._update_visibility()
+
+    def hidden_ids(self) -> frozenset[int]:
+        """Every object id hidden for any reason."""
+        return frozenset().union(*self._hidden.values())
+
+    def _shows(self, object_id: int) -> bool:
+        return self.objects_visible and not any(object_id in ids for ids in self._hidden.values())
+
+    def _update_visibility(self) -> None:
+        for object_id, item in self.items_by_id.items():
+            item.setVisible(self._shows(object_id))
         self.viewport().update()
+
+    def zoom_to(self, object_id: int, context: float = 1.0, min_side: float = 64.0) -> bool:
+        """Fit the object with room around it: `context` times its size on every side (at least `min_side`
+        image pixels in all), never beyond the fit-the-image zoom's opposite (MAX_SCALE). False if not shown."""
+        item = self.items_by_id.get(object_id)
+        if item is None:
+            return False
+        box = item.shape_now.bounds() if not item.shape_now.is_empty() else None
+        if box is None:
+            return False
+        x1, y1, x2, y2 = box
+        width, height = max(x2 - x1, 1.0), max(y2 - y1, 1.0)
+        side_w, side_h = max(width * (1 + 2 * context), min_side), max(height * (1 + 2 * context), min_side)
+        cx, cy = (x1 + x2) / 2, (y1 + y2) / 2
+        self.fitInView(QRectF(cx - side_w / 2, cy - side_h / 2, side_w, side_h), Qt.AspectRatioMode.KeepAspectRatio)
+        if self.scale_factor() > MAX_SCALE:
+            self.zoom_by(MAX_SCALE / self.scale_factor())
+        self.centerOn(cx, cy)
+        self._zoomed()
+        return True
 
     def set_tool(self, tool: CanvasTool) -> None:
         if tool is not self.tool:
@@ -211,7 +249,7 @@ class CanvasView(QGraphicsView):
         if not self.objects_visible:
             return None
         xy = (pos.x(), pos.y())
-        candidates = [i for i in self.scene().items(pos) if isinstance(i, ObjectItem)]
+        candidates = [i for i in self.scene().items(pos) if isinstance(i, ObjectItem) and i.isVisible()]
         for item in candidates:  # scene.items() is topmost first
             if se.contains(item.shape_now, xy):
                 return item.object_id
@@ -274,6 +312,12 @@ class CanvasView(QGraphicsView):
     def mouseDoubleClickEvent(self, event) -> None:  # noqa: N802
         if not self.tool.double_click(event, self.mapToScene(event.position().toPoint())):
             super().mouseDoubleClickEvent(event)
+
+    def contextMenuEvent(self, event) -> None:  # noqa: N802
+        if self.tool is not self.edit_tool:
+            return  # right click while drawing removes the last point (the tool handled the press)
+        self.context_menu_requested.emit(self.object_at(self.mapToScene(event.pos())), event.globalPos())
+        event.accept()
 
     def keyPressEvent(self, event) -> None:  # noqa: N802
         if self.tool.key(event):

@@ -110,6 +110,36 @@ class EditController(QObject):
         if self.apply(document.verify()) is not None:
             self.message.emit(f"Marked verified: {len(document)} objects")
 
+    def accept(self, object_ids) -> bool:
+        """Accept these objects (verified); the image becomes verified once all its objects are."""
+        document = self._document()
+        ids = [] if document is None else [i for i in object_ids if i in document]
+        if not ids:
+            self.message.emit("Select an object first")
+            return False
+        return self.apply(document.accept_objects(ids)) is not None
+
+    def reject(self, object_ids) -> bool:
+        """Reject (delete) these objects; the image becomes verified if only verified objects remain."""
+        document = self._document()
+        ids = [] if document is None else [i for i in object_ids if i in document]
+        if not ids:
+            self.message.emit("Select an object first")
+            return False
+        return self.apply(document.reject_objects(ids)) is not None
+
+    def delete_auto_below(self, threshold: float) -> None:
+        """Delete the auto objects the score filter hides, as one undoable change."""
+        document = self._document()
+        if document is None:
+            return
+        change = document.delete_auto_below(threshold)
+        if not change.before:
+            self.message.emit(f"No auto objects under {threshold:.2f}")
+            return
+        if self.apply(change) is not None:
+            self.message.emit(f"Deleted {len(change.before)} auto objects under {threshold:.2f} (Ctrl+Z restores them)")
+
     # ---------------------------------------------------------------- brush, clipboard, merge and split
     def paint_stroke(self, object_id: int | None, stroke: BrushStroke, erase: bool) -> None:
         """A finished brush or eraser stroke: one undoable change of the object (or a new object)."""

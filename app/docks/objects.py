@@ -1,4 +1,9 @@
-"""The objects dock: the current image's objects (class, provenance, score), the class for new polygons."""
+"""The objects dock: the current image's objects (class, provenance, score), the class for new polygons.
+
+Review tools live here too: sort by score, class or area; an eye toggle per object (the check box);
+a score slider that hides auto objects under it, with a button deleting those in one undoable step.
+The dock only reports what the person asked for (signals); the review controller acts on it.
+"""
 
 from __future__ import annotations
 
@@ -9,18 +14,34 @@ from PySide6.QtWidgets import (
     QComboBox,
     QDockWidget,
     QFormLayout,
+    QHBoxLayout,
     QLabel,
     QListWidget,
     QListWidgetItem,
+    QPushButton,
+    QSizePolicy,
+    QSlider,
     QVBoxLayout,
     QWidget,
 )
 
 from app.colors import STATUS_COLORS, STATUS_TEXT, label_color
-from segmentation.project.document import ImageAnnotations
+from segmentation.geometry.polygons import shape_area
+from segmentation.project.document import ImageAnnotations, hidden_by_score
 from segmentation.project.selection import Selection
 
 _PROVENANCE_MARK = {"auto": "auto", "edited": "edited", "verified": "✓ verified"}
+SCORE_STEPS = 100  # the slider's steps: thresholds 0.00 to 1.00
+
+# Sort orders of the list: name -> key of an object (ties keep id order).
+SORT_KEYS = {
+    "Order drawn": lambda o: o.id,
+    "Score (low first)": lambda o: (o.score if o.score is not None else 2.0, o.id),
+    "Score (high first)": lambda o: (-(o.score if o.score is not None else -1.0), o.id),
+    "Class": lambda o: (o.label.casefold(), o.id),
+    "Area (small first)": lambda o: (shape_area(o.shape), o.id),
+    "Area (large first)": lambda o: (-shape_area(o.shape), o.id),
+}
 
 
 def _swatch(color: QColor) -> QIcon:
@@ -33,6 +54,11 @@ class ObjectsDock(QDockWidget):
     """Lists the document's objects and mirrors the shared selection both ways."""
 
     new_label_changed = Signal(str)
+    zoom_requested = Signal(int)  # object id (double-click on its row)
+    context_menu_requested = Signal(object, object)  # object id under the mouse (or None), global QPoint
+    hidden_changed = Signal(object)  # frozenset of ids the eye toggles hide
+    score_threshold_changed = Signal(float)
+    delete_hidden_requested = Signal()
 
     def __init__(self, selection: Selection, parent=None) -> None:
         super().__init__("Objects", parent)
@@ -49,18 +75,100 @@ class ObjectsDock(QDockWidget):
         self.list.setObjectName("object_list")
         self.list.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
         self.list.itemSelectionChanged.connect(self._on_list_selection)
+        self.list.itemDoubleClicked.connect(lambda item: self.zoom_requested.emit(item.data(Qt.ItemDataRole.UserRole)))
+        self.list.itemChanged.connect(self._on_item_changed)
+        self.list.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        self.list.customContextMenuRequested.connect(self._on_context_menu)
+        self.list.setUniformItemSizes(True)  # fast layout of 80 rows
+        self.list.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Expanding)
+        self.list.setMinimumHeight(120)
+        self.hidden_ids: frozenset[int] = frozenset()
+        self.sort_box = QComboBox()
+        self.sort_box.setObjectName("object_sort")
+        self.sort_box.addItems(list(SORT_KEYS))
+        self.sort_box.setToolTip("Order of the list")
+        self.sort_box.currentTextChanged.connect(self._refresh)
+        self.score_slider = QSlider(Qt.Orientation.Horizontal)
+        self.score_slider.setObjectName("score_filter")
+        self.score_slider.setRange(0, SCORE_STEPS)
+        self.score_slider.setToolTip("Hide auto objects scored under this value (edited and verified objects always show)")
+        self.score_slider.valueChanged.connect(self._on_score)
+        self.score_label = QLabel()
+        self.score_label.setMinimumWidth(96)
+        self.delete_hidden_button = QPushButton("Delete hidden")
+        self.delete_hidden_button.setObjectName("delete_hidden_auto")
+        self.delete_hidden_button.setToolTip("Delete hidden auto objects: those the score filter hides, in one "
+                                             "undoable step (Ctrl+Z restores them)")
+        self.delete_hidden_button.clicked.connect(self.delete_hidden_requested)
+        score_row = QHBoxLayout()
+        score_row.addWidget(self.score_slider, 1)
+        score_row.addWidget(self.score_label)
+        score_row.addWidget(self.delete_hidden_button)
         form = QFormLayout()
         form.addRow("Image:", self.status_label)
         form.addRow("New polygons:", self.label_box)
+        form.addRow("Hide auto under:", score_row)
+        form.addRow("Sort:", self.sort_box)
         layout = QVBoxLayout()
         layout.setContentsMargins(4, 4, 4, 4)
         layout.addLayout(form)
-        layout.addWidget(self.list)
+        layout.addWidget(self.list, 1)  # the list takes every row of height the dock has
         body = QWidget()
         body.setLayout(layout)
         self.setWidget(body)
         self._syncing = False
         selection.events.changed.connect(self._on_selection)
+        self._on_score(0)
+
+    @property
+    def score_threshold(self) -> float:
+        return self.score_slider.value() / SCORE_STEPS
+
+    def score_hidden_count(self) -> int:
+        if self.document is None:
+            return 0
+        return sum(hidden_by_score(o, self.score_threshold) for o in self.document.objects)
+
+    def _on_score(self, value: int) -> None:
+        self._update_score_label()
+        if not self._syncing:
+            self._refresh()
+        self.score_threshold_changed.emit(value / SCORE_STEPS)
+
+    def _update_score_label(self) -> None:
+        hidden = self.score_hidden_count()
+        self.score_label.setText(f"{self.score_threshold:.2f}, {hidden} hidden")
+        self.delete_hidden_button.setEnabled(hidden > 0)
+
+    def set_object_hidden(self, object_id: int, hidden: bool) -> None:
+        """Hide or show one object (its eye toggle)."""
+        self.set_objects_hidden([object_id], hidden)
+
+    def set_objects_hidden(self, object_ids, hidden: bool) -> None:
+        """Hide or show these objects (their eye toggles)."""
+        object_ids = set(object_ids)
+        ids = (self.hidden_ids | object_ids) if hidden else (self.hidden_ids - object_ids)
+        if ids != self.hidden_ids:
+            self.hidden_ids = frozenset(ids)
+            self._refresh()
+            self.hidden_changed.emit(self.hidden_ids)
+
+    def _on_item_changed(self, item: QListWidgetItem) -> None:
+        if not self._syncing:
+            self.set_object_hidden(item.data(Qt.ItemDataRole.UserRole),
+                                   item.checkState() != Qt.CheckState.Checked)
+
+    def _on_context_menu(self, pos) -> None:
+        item = self.list.itemAt(pos)
+        object_id = None if item is None else item.data(Qt.ItemDataRole.UserRole)
+        self.context_menu_requested.emit(object_id, self.list.viewport().mapToGlobal(pos))
+
+    def row_of(self, object_id: int) -> int:
+        """The list row showing the object (-1 if none)."""
+        for row in range(self.list.count()):
+            if self.list.item(row).data(Qt.ItemDataRole.UserRole) == object_id:
+                return row
+        return -1
 
     def set_labels(self, labels) -> None:
         current = self.label_box.currentText()
@@ -98,15 +206,25 @@ class ObjectsDock(QDockWidget):
                 f"<span style='color:{STATUS_COLORS[status].name()}'>■</span> {STATUS_TEXT[status]}, "
                 f"{len(self.document)} objects"
             )
-            for obj in self.document.objects:
+            threshold = self.score_threshold
+            for obj in sorted(self.document.objects, key=SORT_KEYS[self.sort_box.currentText()]):
                 score = "" if obj.score is None else f"  {obj.score:.2f}"
                 item = QListWidgetItem(_swatch(label_color(obj.label)),
                                        f"{obj.label}  ·  {_PROVENANCE_MARK[obj.provenance.value]}{score}")
                 item.setData(Qt.ItemDataRole.UserRole, obj.id)
+                item.setFlags(item.flags() | Qt.ItemFlag.ItemIsUserCheckable)
+                shown = obj.id not in self.hidden_ids
+                item.setCheckState(Qt.CheckState.Checked if shown else Qt.CheckState.Unchecked)
+                item.setToolTip("Shown (uncheck to hide it)" if shown else "Hidden (check to show it)")
+                if not shown or hidden_by_score(obj, threshold):
+                    item.setForeground(QColor("#8a8f98"))
                 self.list.addItem(item)
                 item.setSelected(obj.id in self.selection.ids)
+            if self.list.selectedItems():
+                self.list.scrollToItem(self.list.selectedItems()[-1])
         finally:
             self._syncing = False
+            self._update_score_label()
 
     def _on_list_selection(self) -> None:
         if not self._syncing:

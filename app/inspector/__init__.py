@@ -23,9 +23,10 @@ def install_inspector(window) -> InspectorController:
     window.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, dock)
     window.tabifyDockWidget(window.autolabel_dock, dock)
     dock.raise_()
-    # the inspector needs room: a wider right column, most of its height (the object list stays on top)
+    # the inspector needs room: a wider right column; the object list on top keeps the larger share of the
+    # height (reviewing 40-80 objects needs their rows more than the inspector needs its full height)
     window.resizeDocks([dock], [INSPECTOR_WIDTH], Qt.Orientation.Horizontal)
-    window.resizeDocks([window.objects_dock, dock], [OBJECTS_HEIGHT, 6 * OBJECTS_HEIGHT], Qt.Orientation.Vertical)
+    window.resizeDocks([window.objects_dock, dock], [3 * OBJECTS_HEIGHT, 2 * OBJECTS_HEIGHT], Qt.Orientation.Vertical)
     window.view_menu.addAction(dock.toggleViewAction())
     controller.message.connect(lambda text: window.statusBar().showMessage(text, 8000))
     controller.error.connect(window.show_error)

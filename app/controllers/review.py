@@ -1,0 +1,151 @@
+"""Per-object review: accept / reject, Tab to the next unverified object (across images), zoom to an
+object, the score filter and the eye toggles, and the object context menu of the canvas and the list."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from PySide6.QtCore import QObject, Signal
+from PySide6.QtGui import QAction
+from PySide6.QtWidgets import QMenu
+
+from app.canvas.view import CanvasView
+from app.controllers.editing import EditController
+from app.controllers.project import ProjectController
+from app.docks.objects import ObjectsDock
+from segmentation.project.document import ImageAnnotations, hidden_by_score
+from segmentation.project.review import next_unverified
+from segmentation.project.selection import Selection
+
+# The object menu (canvas and list), in this order; None is a separator.
+MENU_ACTIONS = ("accept_object", "reject_object", None, "change_class", "hide_objects", "zoom_to_object",
+                "copy_objects", None, "delete_object")
+
+
+class ReviewController(QObject):
+    """Connects the review commands to the canvas, the objects dock and the edit controller."""
+
+    message = Signal(str)
+
+    def __init__(self, projects: ProjectController, canvas: CanvasView, dock: ObjectsDock, editing: EditController,
+                 selection: Selection, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.projects, self.canvas, self.dock, self.editing, self.selection = projects, canvas, dock, editing, selection
+        self.actions: Mapping[str, QAction] = {}
+        self.menu: QMenu | None = None  # the object menu last shown (tests trigger its actions)
+        self._pending: tuple[str, int] | None = None  # an object to show once its image is on screen
+        self._document: ImageAnnotations | None = None
+        projects.image_shown.connect(self._on_image_shown)
+        dock.zoom_requested.connect(self.zoom_to)
+        dock.hidden_changed.connect(lambda ids: canvas.set_hidden(ids, "objects"))
+        dock.score_threshold_changed.connect(lambda _: self.apply_score_filter())
+        dock.delete_hidden_requested.connect(lambda: editing.delete_auto_below(dock.score_threshold))
+        dock.context_menu_requested.connect(self.show_menu)
+        canvas.context_menu_requested.connect(self.show_menu)
+
+    # ---------------------------------------------------------------- navigation
+    def go(self, step: int) -> None:
+        """Select and zoom to the next (+1) or previous (-1) object not yet verified, opening its image."""
+        project = self.projects.project
+        if project is None:
+            return
+        current = project.current_name
+        ids = [i for i in self.selection.ids if project.current is not None and i in project.current]
+        anchor = (max(ids) if step > 0 else min(ids)) if ids else None
+        target = next_unverified(project, current, anchor, step)
+        if target is None:
+            self.message.emit("Every object is verified")
+            return
+        name, object_id = target
+        if name == current:
+            self._show(object_id)
+            return
+        self._pending = target
+        self.projects.show_image(name)  # _on_image_shown finishes (at once, or when a large image is read)
+
+    def _on_image_shown(self, name: str | None) -> None:
+        if self._document is not None:
+            self._document.events.changed.disconnect(self._on_document_changed)
+            self._document.events.reloaded.disconnect(self._on_document_changed)
+        project = self.projects.project
+        self._document = None if project is None or name is None else project.document(name)
+        if self._document is not None:
+            self._document.events.changed.connect(self._on_document_changed)
+            self._document.events.reloaded.connect(self._on_document_changed)
+        self.apply_score_filter()
+        pending, self._pending = self._pending, None
+        if pending is not None and pending[0] == name:
+            self._show(pending[1])
+
+    def _on_document_changed(self, *args) -> None:
+        self.apply_score_filter()
+
+    def _show(self, object_id: int) -> None:
+        self.selection.set([object_id])
+        self.zoom_to(object_id)  # the objects dock scrolls to the selected row itself
+
+    def zoom_to(self, object_id: int | None = None) -> None:
+        """Zoom to the object (default: the selected one) with context around it."""
+        if object_id is None:
+            object_id = self.selection.single
+        if object_id is None or not self.canvas.zoom_to(object_id):
+            self.message.emit("Select one object to zoom to")
+
+    # ---------------------------------------------------------------- accept, reject, hide
+    def accept_selected(self) -> None:
+        """Accept the selected objects, then go to the next unverified object."""
+        if self.editing.accept(sorted(self.selection.ids)):
+            self.go(1)
+
+    def reject_selected(self) -> None:
+        """Delete the selected objects, then go to the next unverified object."""
+        ids = sorted(self.selection.ids)
+        if self.editing.reject(ids):
+            self._go_from(ids)
+
+    def _go_from(self, removed_ids: list[int]) -> None:
+        project = self.projects.project
+        if project is None or not removed_ids:
+            return
+        target = next_unverified(project, project.current_name, max(removed_ids), 1)
+        if target is None:
+            self.message.emit("Every object is verified")
+        elif target[0] == project.current_name:
+            self._show(target[1])
+        else:
+            self._pending = target
+            self.projects.show_image(target[0])
+
+    def toggle_hidden_selected(self) -> None:
+        """Hide the selected objects (or show them again when all of them are hidden)."""
+        ids = set(self.selection.ids)
+        if not ids:
+            self.message.emit("Select an object first")
+            return
+        hide = not ids <= self.dock.hidden_ids
+        self.dock.set_objects_hidden(ids, hide)
+        if hide:
+            self.selection.clear()
+
+    def apply_score_filter(self) -> None:
+        """Hide the open image's auto objects scored under the dock's threshold."""
+        threshold = self.dock.score_threshold
+        objects = [] if self._document is None else self._document.objects
+        self.canvas.set_hidden((o.id for o in objects if hidden_by_score(o, threshold)), "score")
+
+    # ---------------------------------------------------------------- context menu
+    def show_menu(self, object_id: int | None, global_pos) -> None:
+        """The object menu at `global_pos`; a right click on an unselected object selects it first."""
+        if object_id is not None and object_id not in self.selection.ids:
+            self.selection.set([object_id])
+        menu = QMenu(self.canvas)
+        menu.setObjectName("object_menu")
+        for name in MENU_ACTIONS:
+            if name is None:
+                menu.addSeparator()
+            elif name in self.actions:
+                menu.addAction(self.actions[name])
+        if self.menu is not None:
+            self.menu.deleteLater()
+        self.menu = menu
+        menu.popup(global_pos)
