@@ -131,9 +131,21 @@ class ObjectsDock(QDockWidget):
 
     def _on_score(self, value: int) -> None:
         self._update_score_label()
-        if not self._syncing:
-            self._refresh()
+        if self.document is not None:  # grey the rows the filter hides (in place: no rebuild of the list)
+            threshold, self._syncing = value / SCORE_STEPS, True
+            try:
+                for row in range(self.list.count()):
+                    item = self.list.item(row)
+                    object_id = item.data(Qt.ItemDataRole.UserRole)
+                    if object_id in self.document:
+                        self._paint_row(item, self.document.get(object_id), threshold)
+            finally:
+                self._syncing = False
         self.score_threshold_changed.emit(value / SCORE_STEPS)
+
+    def _paint_row(self, item: QListWidgetItem, obj, threshold: float) -> None:
+        dimmed = obj.id in self.hidden_ids or hidden_by_score(obj, threshold)
+        item.setForeground(QColor("#8a8f98") if dimmed else self.list.palette().text().color())
 
     def _update_score_label(self) -> None:
         hidden = self.score_hidden_count()
@@ -216,8 +228,7 @@ class ObjectsDock(QDockWidget):
                 shown = obj.id not in self.hidden_ids
                 item.setCheckState(Qt.CheckState.Checked if shown else Qt.CheckState.Unchecked)
                 item.setToolTip("Shown (uncheck to hide it)" if shown else "Hidden (check to show it)")
-                if not shown or hidden_by_score(obj, threshold):
-                    item.setForeground(QColor("#8a8f98"))
+                self._paint_row(item, obj, threshold)
                 self.list.addItem(item)
                 item.setSelected(obj.id in self.selection.ids)
             if self.list.selectedItems():
