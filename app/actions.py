@@ -73,6 +73,8 @@ ACTIONS: tuple[ActionSpec, ...] = (
                "Edit"),
     ActionSpec("delete_object", "&Delete Object", ("Delete",), "Delete the selected object", "Edit"),
     ActionSpec("change_class", "Change &Class…", ("Ctrl+L",), "Give the selected object another class", "Edit"),
+    *(ActionSpec(f"class_{n}", f"Class {n}", (str(n),), f"Give the selected objects class {n} of the Classes dock",
+                 "Edit") for n in range(1, 10)),
     ActionSpec("verify_image", "Mark Image &Verified", ("V",), "Accept every object of this image as correct", "Edit"),
     ActionSpec("accept_object", "&Accept Object", ("Y",),
                "The selected object is correct (verified), then go to the next unverified one", "Review"),

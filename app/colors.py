@@ -7,6 +7,7 @@ import zlib
 from PySide6.QtGui import QColor
 
 from resources import label_palette
+from segmentation.project.labels import class_colors
 from segmentation.project.records import ImageStatus
 
 # Distinct, colour-blind-friendly hues (resources/palette.json), used in label-hash order.
@@ -27,6 +28,19 @@ STATUS_TEXT = {
 }
 
 
+# The open project's colours (set_project_colors): its classes in order take distinct palette colours.
+_project_colors: dict[str, str] = {}
+
+
+def set_project_colors(labels, chosen) -> None:
+    """Colour the open project's classes: the user's choices, else the palette in class order."""
+    _project_colors.clear()
+    _project_colors.update(class_colors(labels, list(_PALETTE), chosen))
+
+
 def label_color(label: str) -> QColor:
-    """The same label always gets the same colour, in every session."""
+    """The project's colour for a class; a label outside the project gets a stable hashed colour."""
+    chosen = _project_colors.get(label)
+    if chosen is not None:
+        return QColor(chosen)
     return QColor(_PALETTE[zlib.crc32(label.encode("utf-8")) % len(_PALETTE)])

@@ -30,6 +30,7 @@ from app.dialogs.import_coco import choose_and_import
 from app.dialogs.model_manager import ModelManagerDialog
 from app.docks.autolabel_panel import AutoLabelPanel
 from app.docks.file_list import FileListDock
+from app.docks.labels import LabelsDock
 from app.docks.objects import ObjectsDock
 from app.help_overlay import HelpOverlay
 from app.inspector import install_inspector
@@ -94,10 +95,12 @@ class MainWindow(QMainWindow):
         self._add_undo_actions()
         self.file_dock = FileListDock(self)
         self.objects_dock = ObjectsDock(self.selection, self)
+        self.labels_dock = LabelsDock(self)
         self.review = ReviewController(self.projects, self.canvas, self.objects_dock, self.editing, self.selection, self)
         self.review.actions = self.actions_by_name
         self.autolabel_dock = AutoLabelPanel(self.options, self.actions_by_name, self)
         self.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, self.file_dock)
+        self.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, self.labels_dock)
         self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.objects_dock)
         self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.autolabel_dock)
         self.setDockNestingEnabled(True)  # room for more docks (the prototype inspector)
@@ -119,6 +122,7 @@ class MainWindow(QMainWindow):
     # ---------------------------------------------------------------- construction
     def _handlers(self) -> dict:
         return {
+            **{f"class_{n}": (lambda _checked=False, n=n: self.give_class_number(n)) for n in range(1, 10)},
             "open_folder": self.choose_folder,
             "save": self.save,
             "import_coco": lambda: choose_and_import(self),
@@ -229,6 +233,15 @@ class MainWindow(QMainWindow):
         self.file_dock.image_activated.connect(p.show_image)
         self.objects_dock.new_label_changed.connect(lambda label: setattr(self.editing, "new_object_label", label))
         self.exporter.finished.connect(self._on_export_finished)
+        d = self.labels_dock
+        d.hidden_changed.connect(self._apply_class_hiding)
+        d.classes_changed.connect(self.history.clear_all)  # per-image steps refer to objects as they were
+        d.colors_changed.connect(lambda: self.projects.project and self.projects.project.current
+                                 and self.projects.project.current.reload())
+        d.error.connect(self.show_error)
+        d.message.connect(lambda text: self.statusBar().showMessage(text, 8000))
+        self.history.group.indexChanged.connect(lambda _index: (d.refresh(), self._apply_class_hiding()))
+        p.image_shown.connect(lambda _name: self._apply_class_hiding())
         self.options.events.weights.connect(lambda w: self.settings.setValue("weights", w))
         self.options.events.device.connect(lambda d: self.settings.setValue("device", d))
         self.options.events.score_threshold.connect(lambda t: self.settings.setValue(THRESHOLD_KEY, float(t)))
@@ -237,6 +250,7 @@ class MainWindow(QMainWindow):
 
     # ---------------------------------------------------------------- project events
     def _on_project_opened(self, project: Project | None) -> None:
+        self.labels_dock.set_project(project)
         self.file_dock.set_images(None if project is None else project.images)
         if project is not None:
             project.events.labels_changed.connect(self.objects_dock.set_labels)
@@ -385,6 +399,21 @@ class MainWindow(QMainWindow):
         box.setObjectName("error_box")
         box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         box.open()
+
+    def give_class_number(self, n: int) -> None:
+        """Keys 1-9: the selected objects take the n-th class of the Classes dock."""
+        classes = self.labels_dock.classes()
+        if n > len(classes):
+            self.statusBar().showMessage(f"There is no class {n} (the project has {len(classes)})", 5000)
+            return
+        self.editing.change_class(classes[n - 1])
+
+    def _apply_class_hiding(self, *args) -> None:
+        """Hide the current image's objects of the classes switched off in the Classes dock."""
+        project, hidden = self.projects.project, self.labels_dock.hidden
+        document = None if project is None else project.current
+        ids = [] if document is None or not hidden else [o.id for o in document.objects if o.label in hidden]
+        self.canvas.set_hidden(ids, "class")
 
     def _restore_new_label(self, project: Project | None) -> None:
         """Show (and use) the saved class for new polygons: the project's, else the user's last one."""

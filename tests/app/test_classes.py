@@ -59,3 +59,131 @@ def test_change_class_offers_the_objects_own_class(make_window, qtbot, photo_fol
     window.selection.set([elephant])
     assert answer_change_class(qtbot, window, "toaster") == "elephant"
     assert document.get(elephant).label == "toaster"
+
+
+def answer_modal(qtbot, trigger, handle):
+    """Run `trigger`; when a modal dialog shows, call handle(dialog) (which closes it)."""
+    done = []
+
+    def look():
+        dialog = QApplication.activeModalWidget()
+        if dialog is None or done:
+            return
+        timer.stop()
+        done.append(dialog)
+        handle(dialog)
+
+    timer = QTimer()
+    timer.timeout.connect(look)
+    timer.start(20)
+    trigger()
+    qtbot.waitUntil(lambda: bool(done))
+    timer.stop()
+
+
+def stored(folder, name="astronaut.png"):
+    with ProjectStore.open(folder) as store:
+        return sorted(o.label for o in store.objects(name))
+
+
+def test_class_dock_lists_classes_with_counts_and_distinct_colours(make_window, qtbot, photo_folder):
+    window, _ = open_with_objects(make_window, qtbot, photo_folder, ["cat", "dog", "cat", "toaster"])
+    dock = window.labels_dock
+    table = dock.table
+    rows = {table.item(r, 0).text(): table.item(r, 1).text() for r in range(table.rowCount())}
+    assert rows == {"cat": "2", "dog": "1", "toaster": "1"}
+    from app.colors import label_color
+    assert len({label_color(c).name() for c in rows}) == 3
+    # a new object of a class shows up in the counts at once
+    window.selection.set([window.projects.project.current.objects[0].id])
+    qtbot.keyClick(window, Qt.Key.Key_2)  # the second class of the dock: dog
+    rows = {table.item(r, 0).text(): table.item(r, 1).text() for r in range(table.rowCount())}
+    assert rows == {"cat": "1", "dog": "2", "toaster": "1"}
+
+
+def test_number_keys_give_the_selected_object_the_nth_class(make_window, qtbot, photo_folder):
+    window, (first, second, third) = open_with_objects(make_window, qtbot, photo_folder, ["cat", "dog", "zebra"])
+    assert window.labels_dock.classes() == ["cat", "dog", "zebra"]
+    document = window.projects.project.current
+    window.selection.set([first])
+    qtbot.keyClick(window, Qt.Key.Key_3)
+    assert document.get(first).label == "zebra"
+    qtbot.keyClick(window, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)  # one undoable step
+    assert document.get(first).label == "cat"
+    qtbot.keyClick(window, Qt.Key.Key_9)  # no ninth class: nothing changes
+    assert document.get(first).label == "cat" and "no class 9" in window.statusBar().currentMessage()
+
+
+def test_rename_class_everywhere_through_the_dialog(make_window, qtbot, photo_folder):
+    window, _ = open_with_objects(make_window, qtbot, photo_folder, ["cat", "dog", "cat"])
+    dock = window.labels_dock
+    dock.select_class("cat")
+
+    def type_name(dialog):
+        assert isinstance(dialog, QInputDialog) and dialog.textValue() == "cat"
+        dialog.setTextValue("kitten")
+        dialog.accept()
+
+    answer_modal(qtbot, dock.buttons["rename"].click, type_name)
+    assert stored(photo_folder) == ["dog", "kitten", "kitten"]
+    assert dock.classes() == ["kitten", "dog"]
+    assert sorted(o.label for o in window.projects.project.current.objects) == ["dog", "kitten", "kitten"]
+    assert not window.history.group.activeStack() or window.history.group.activeStack().count() == 0
+
+
+def test_merge_asks_then_merges_and_cancel_changes_nothing(make_window, qtbot, photo_folder):
+    from PySide6.QtWidgets import QMessageBox
+
+    window, _ = open_with_objects(make_window, qtbot, photo_folder, ["cat", "dog", "toaster"])
+    dock = window.labels_dock
+    dock.select_class("toaster")
+    answer_modal(qtbot, lambda: dock.merge("dog"), lambda box: box.button(QMessageBox.StandardButton.Cancel).click())
+    assert stored(photo_folder) == ["cat", "dog", "toaster"]
+    dock.select_class("toaster")
+    answer_modal(qtbot, lambda: dock.merge("dog"), lambda box: box.button(QMessageBox.StandardButton.Yes).click())
+    assert stored(photo_folder) == ["cat", "dog", "dog"]
+    assert dock.classes() == ["cat", "dog"]
+    assert window.projects.project.labels == ("cat", "dog")
+
+
+def test_delete_class_removes_its_objects_after_confirmation(make_window, qtbot, photo_folder):
+    from PySide6.QtWidgets import QMessageBox
+
+    window, _ = open_with_objects(make_window, qtbot, photo_folder, ["cat", "dog", "dog"])
+    dock = window.labels_dock
+    dock.select_class("dog")
+    answer_modal(qtbot, dock.buttons["delete"].click, lambda box: box.button(QMessageBox.StandardButton.Yes).click())
+    assert stored(photo_folder) == ["cat"]
+    assert len(window.canvas.items_by_id) == 1 and dock.classes() == ["cat"]
+
+
+def test_eye_hides_a_class_on_the_canvas(make_window, qtbot, photo_folder):
+    window, (cat, dog) = open_with_objects(make_window, qtbot, photo_folder, ["cat", "dog"])
+    dock = window.labels_dock
+    dock.table.item(dock.row_of("dog"), 0).setCheckState(Qt.CheckState.Unchecked)
+    assert not window.canvas.items_by_id[dog].isVisible() and window.canvas.items_by_id[cat].isVisible()
+    dock.table.item(dock.row_of("dog"), 0).setCheckState(Qt.CheckState.Checked)
+    assert window.canvas.items_by_id[dog].isVisible()
+
+
+def test_colour_and_keep_are_stored_with_the_project(make_window, qtbot, photo_folder, tmp_path):
+    import json
+
+    from PySide6.QtGui import QColor
+
+    window, _ = open_with_objects(make_window, qtbot, photo_folder, ["cat"])
+    window.projects.project.set_labels(("cat", "spare"))
+    dock = window.labels_dock
+    dock.select_class("cat")
+    dock.choose_color(QColor("#123456"))
+    qtbot.waitUntil(lambda: window.canvas.items_by_id and
+                    next(iter(window.canvas.items_by_id.values()))._color.name() == "#123456")
+    dock.table.item(dock.row_of("spare"), 2).setCheckState(Qt.CheckState.Checked)
+    window.close()
+    with ProjectStore.open(photo_folder) as store:
+        assert store.setting("label_colors") == {"cat": "#123456"}
+        assert store.setting("keep_classes") == ["spare"]
+        from segmentation.project.export import export_coco
+        export_coco(store, tmp_path / "out.json", labels=("cat", "spare", "unused"))
+    names = [c["name"] for c in json.loads((tmp_path / "out.json").read_text())["categories"]]
+    assert names == ["cat", "spare"]

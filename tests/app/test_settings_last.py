@@ -40,13 +40,14 @@ def restart(window, new_window):
 
 def test_window_size_and_dock_layout_come_back(new_window, qtbot):
     window = new_window()
-    window.resize(720, 300)  # the height is held at the window's minimum
-    qtbot.waitUntil(lambda: window.size().width() == 720)
+    default = (window.width(), window.height())
+    window.resize(1, 1)  # held at the window's minimum size: anything but the default
+    qtbot.waitUntil(lambda: (window.width(), window.height()) != default)
     size = (window.width(), window.height())
     window.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, window.objects_dock)
     window.autolabel_dock.hide()
     again = restart(window, new_window)
-    assert (again.width(), again.height()) == size  # not the default 1400 x 900
+    assert (again.width(), again.height()) == size
     assert again.dockWidgetArea(again.objects_dock) == Qt.DockWidgetArea.LeftDockWidgetArea
     assert again.autolabel_dock.isHidden() and not again.objects_dock.isHidden()
 
