@@ -39,10 +39,15 @@ class ChangeCommand(QUndoCommand):
             self._skip_next = False
             return
         try:
-            self._document.apply(change)
+            applied = self._document.apply(change)
         except ProjectStoreError as exc:  # keep the app alive; the message says what is wrong
             self.failed = isinstance(exc, ProjectLockedError)
             self._on_error(f"{verb} of '{change.text}' was not done: {exc}")
+            return
+        self._replayed(change, applied)
+
+    def _replayed(self, change: Change, applied: Change) -> None:
+        """Hook for subclasses: a replay was saved (`applied` carries the ids the store gave)."""
 
     def step_back(self, stack: QUndoStack, undone: bool) -> None:
         """Return the stack's index to where it was, without touching the document."""

@@ -10,10 +10,43 @@ import segmentation.engine  # noqa: F401  imported here, not first in the worker
 # extensions holds the GIL for ~300 ms, which would freeze the UI during the first auto-label
 from app.job_progress import JobProgressWidget
 from app.qt_bridge import MainThreadInvoker
-from app.undo import UndoHistory
+from app.undo import ChangeCommand, UndoHistory
 from segmentation.project.autolabel import AutoLabelJob, AutoLabelOptions, AutoLabelQueue, EngineCache, JobSummary
+from segmentation.project.document import Change
 from segmentation.project.project import Project
+from segmentation.project.records import AnnotatedObject, Provenance
 from segmentation.project.store import AutoLabelOutcome
+
+
+def _unsaved(objects) -> tuple[AnnotatedObject, ...]:
+    return tuple(o.with_changes(id=None, version=None) for o in objects)
+
+
+class RelabelCommand(ChangeCommand):
+    """An auto-label run that replaced an image's auto objects, as one undo step.
+
+    The run wrote through the job's own store connection, so the objects it deleted cannot be brought
+    back under their ids: undo inserts the old auto objects again as new rows (and deletes the run's),
+    redo does the reverse. After each replay the command keeps the ids the store gave.
+    """
+
+    _redoing = True
+
+    def redo(self) -> None:
+        self._redoing = True
+        super().redo()
+
+    def undo(self) -> None:
+        self._redoing = False
+        super().undo()
+
+    def _replayed(self, change: Change, applied: Change) -> None:
+        if self._redoing:
+            self._change = Change(change.text, _unsaved(change.before), applied.after,
+                                  change.status_before, change.status_after)
+        else:
+            self._change = Change(change.text, applied.after, _unsaved(change.before),
+                                  change.status_after, change.status_before)
 
 
 class _QueueRunner(QRunnable):
@@ -116,9 +149,18 @@ class AutoLabelController(QObject):
         project = self._current_project(folder)
         if project is None:
             return
+        document = project.current if project.current_name == name else None  # the image on screen
+        old = [] if document is None else [o for o in document.objects if o.provenance is Provenance.AUTO]
+        status_before = project.images.status(name)
         if not outcome.skipped:
             self.history.forget(name)  # its objects were replaced: old undo steps no longer apply
         project.record_auto_label(name, outcome)
+        if old and not outcome.skipped and document is not None and document.damaged is None:
+            # re-labelling replaced auto objects: one undoable step instead of a silent replace
+            new = tuple(document.get(i) for i in outcome.object_ids if i in document)
+            change = Change(f"Auto-label ({len(old)} auto objects replaced by {len(new)})", _unsaved(old), new,
+                            status_before, outcome.status)
+            self.history.stack(name).push(RelabelCommand(document, change, self.error.emit))
 
     def _on_failed(self, folder, name: str, reason: str) -> None:
         project = self._current_project(folder)

@@ -261,3 +261,36 @@ def test_the_objects_list_uses_the_height_of_the_dock(make_window, photo_folder)
     rows = sum(viewport.contains(lst.visualItemRect(lst.item(r))) for r in range(lst.count()))
     row_height = lst.visualItemRect(lst.item(0)).height()
     assert rows >= 15, (rows, viewport.height(), row_height)
+
+
+def _content(objects):
+    """What a person sees of objects: class, provenance, score and outline (ids aside)."""
+    return sorted((o.label, o.provenance.value, round(o.score or -1, 6), o.shape.polygons[0].exterior.round(3).tolist())
+                  for o in objects)
+
+
+def test_relabelling_an_image_with_auto_objects_is_one_undoable_step(window, photo_folder, qtbot, resnet50_checkpoint,
+                                                                     shared_engines):
+    a1, a2, a3 = _ids(photo_folder, "astronaut.png")
+    window.editing.apply(window.projects.project.current.relabel([a1], "kept"))  # a person's object: never replaced
+    before, status_before = _stored(photo_folder)
+    window.autolabel.engines = shared_engines
+    window.options.weights, window.options.device = str(resnet50_checkpoint), "cpu"
+    window.options.score_threshold, window.options.top_k = 0.0, 5
+    window.actions_by_name["autolabel_image"].trigger()
+    qtbot.waitUntil(lambda: not window.autolabel.busy and not window.canvas.building, timeout=240_000)
+    after, status_after = _stored(photo_folder)
+    assert a1 in after and a2 not in after and a3 not in after and len(after) > 1
+    assert "Auto-label" in window.undo_action.text()
+
+    QTest.keyClick(window, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+    undone, status = _stored(photo_folder)
+    assert _content(undone.values()) == _content(before.values()) and status is status_before
+    assert _content(window.projects.project.current.objects) == _content(before.values())
+    assert len(window.canvas.items_by_id) == 3
+
+    QTest.keyClick(window, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier)
+    redone, status = _stored(photo_folder)
+    assert _content(redone.values()) == _content(after.values()) and status is status_after
+    QTest.keyClick(window, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)  # and back again (ids kept in step)
+    assert _content(_stored(photo_folder)[0].values()) == _content(before.values())
