@@ -1,0 +1,75 @@
+"""Screenshot of the Classes dock: counts, distinct colours, an eye switched off, a kept class, taken under Xvfb.
+
+    xvfb-run -s "-screen 0 1600x1000x24" .venv/bin/python docs/screenshots/make_classes_screenshot.py
+
+Needs no model: three photos with a few objects of four classes, made in a temporary directory.
+Saves `classes-dock.png` (the window) here.
+"""
+
+from __future__ import annotations
+
+import sys
+import tempfile
+from pathlib import Path
+
+import cv2
+import numpy as np
+from PySide6.QtCore import QSettings, Qt
+from PySide6.QtWidgets import QApplication
+
+from window_driving import settle, wait  # the module beside this script
+
+HERE = Path(__file__).resolve().parent
+SIZE = 512
+
+
+def _ring(cx: float, cy: float, rx: float, ry: float, n: int = 24) -> np.ndarray:
+    t = np.linspace(0, 2 * np.pi, n, endpoint=False)
+    return np.column_stack([cx + rx * np.cos(t), cy + ry * np.sin(t)])
+
+
+def main() -> None:
+    app = QApplication(sys.argv[:1])
+    from skimage import data
+
+    from app.main_window import MainWindow
+    from segmentation.geometry.shapes import Polygon, Shape
+    from segmentation.project.records import AnnotatedObject, ImageStatus, Provenance
+    from segmentation.project.store import ProjectStore
+
+    def obj(label, cx, cy, rx, ry, score):
+        return AnnotatedObject(label, Shape((Polygon(_ring(cx, cy, rx, ry)),)), Provenance.AUTO, score=score)
+
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp) / "kitchen-2024"
+        folder.mkdir()
+        for name, rgb in {"astronaut.png": data.astronaut(), "chelsea.png": data.chelsea(),
+                          "coffee.png": data.coffee()}.items():
+            cv2.imwrite(str(folder / name), cv2.resize(rgb[:, :, ::-1], (SIZE, SIZE), interpolation=cv2.INTER_AREA))
+        with ProjectStore.open(folder) as store:
+            store.write_change("astronaut.png", status=ImageStatus.AUTO_LABELED, saved=[
+                obj("person", 250, 230, 150, 210, 0.95), obj("flag", 70, 110, 40, 50, 0.62),
+                obj("badge", 350, 330, 30, 25, 0.48)])
+            store.write_change("chelsea.png", status=ImageStatus.AUTO_LABELED, saved=[
+                obj("cat", 260, 290, 190, 150, 0.91)])
+            store.write_change("coffee.png", status=ImageStatus.AUTO_LABELED, saved=[
+                obj("cup", 250, 250, 120, 90, 0.71), obj("saucer", 250, 270, 200, 150, 0.55)])
+            store.set_setting("labels", ["person", "cat", "cup", "saucer", "flag", "badge", "dog"])
+        settings = QSettings(str(Path(tmp) / "s.ini"), QSettings.Format.IniFormat)
+        window = MainWindow(settings=settings)
+        window.resize(1400, 860)
+        window.show()
+        window.open_folder(folder)
+        wait(app, lambda: window.projects.project is not None and len(window.canvas.items_by_id) == 3)
+        dock = window.labels_dock
+        dock.table.item(dock.row_of("badge"), 0).setCheckState(Qt.CheckState.Unchecked)  # badge hidden
+        dock.table.item(dock.row_of("dog"), 2).setCheckState(Qt.CheckState.Checked)  # kept with no objects
+        dock.select_class("person")
+        window.resizeDocks([dock], [300], Qt.Orientation.Vertical)
+        settle(app, 0.8)
+        window.grab().save(str(HERE / "classes-dock.png"))
+        window.close()
+
+
+if __name__ == "__main__":
+    main()
