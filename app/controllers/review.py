@@ -52,9 +52,9 @@ class ReviewController(QObject):
         current = project.current_name
         ids = [i for i in self.selection.ids if project.current is not None and i in project.current]
         anchor = (max(ids) if step > 0 else min(ids)) if ids else None
-        target = next_unverified(project, current, anchor, step)
+        target = next_unverified(project, current, anchor, step, self._skipped)
         if target is None:
-            self.message.emit("Every object is verified")
+            self.message.emit("Every object is verified" + (" (hidden objects skipped)" if self._hiding() else ""))
             return
         name, object_id = target
         if name == current:
@@ -62,6 +62,11 @@ class ReviewController(QObject):
             return
         self._pending = target
         self.projects.show_image(name)  # _on_image_shown finishes (at once, or when a large image is read)
+
+    def _skipped(self, obj) -> bool:
+        """Tab passes over objects the person hid: under the score filter, or by their eye toggle or class."""
+        return hidden_by_score(obj, self.dock.score_threshold) or obj.id in self.dock.hidden_ids or (
+            obj.id in self.canvas.hidden_ids())
 
     def _on_image_shown(self, name: str | None) -> None:
         if self._document is not None:
@@ -83,6 +88,9 @@ class ReviewController(QObject):
     def _show(self, object_id: int) -> None:
         self.selection.set([object_id])
         self.zoom_to(object_id)  # the objects dock scrolls to the selected row itself
+
+    def _hiding(self) -> bool:
+        return self.dock.score_threshold > 0 or bool(self.dock.hidden_ids) or bool(self.canvas.hidden_ids())
 
     def zoom_to(self, object_id: int | None = None) -> None:
         """Zoom to the object (default: the selected one) with context around it."""
@@ -107,9 +115,9 @@ class ReviewController(QObject):
         project = self.projects.project
         if project is None or not removed_ids:
             return
-        target = next_unverified(project, project.current_name, max(removed_ids), 1)
+        target = next_unverified(project, project.current_name, max(removed_ids), 1, self._skipped)
         if target is None:
-            self.message.emit("Every object is verified")
+            self.message.emit("Every object is verified" + (" (hidden objects skipped)" if self._hiding() else ""))
         elif target[0] == project.current_name:
             self._show(target[1])
         else:

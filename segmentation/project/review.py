@@ -7,31 +7,38 @@ object (unlabeled, verified) are skipped without reading them.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from segmentation.project.project import Project
-from segmentation.project.records import ImageStatus, Provenance
+from segmentation.project.records import AnnotatedObject, ImageStatus, Provenance
 
 _MAY_HOLD_UNVERIFIED = (ImageStatus.AUTO_LABELED, ImageStatus.EDITED)
 
 
-def unverified_ids(project: Project, name: str) -> list[int]:
-    """Ids of the image's objects that are not verified, in id order ([] for an unreadable image)."""
+Skip = Callable[[AnnotatedObject], bool]
+
+
+def unverified_ids(project: Project, name: str, skip: Skip | None = None) -> list[int]:
+    """Ids of the image's objects that are not verified (nor skipped), in id order ([] for an unreadable image)."""
     document = project.document(name)
-    return [o.id for o in document.objects if o.provenance != Provenance.VERIFIED]
+    return [o.id for o in document.objects
+            if o.provenance != Provenance.VERIFIED and (skip is None or not skip(o))]
 
 
 def next_unverified(project: Project, name: str | None, object_id: int | None, step: int = 1,
-                    ) -> tuple[str, int] | None:
+                    skip: Skip | None = None) -> tuple[str, int] | None:
     """(image, object id) of the first unverified object after (step=1) or before (step=-1) the given one.
 
     Starts inside `name` after `object_id` (or at the image's first/last object when None), then the
-    following images in folder order, wrapping around once. None when every object is verified.
+    following images in folder order, wrapping around once. `skip` passes over objects the person has
+    hidden (the score filter, eye toggles). None when every object is verified (or skipped).
     """
     names = project.images.names
     if not names:
         return None
     start = project.images.index_of(name) if name in project.images else (0 if step > 0 else len(names) - 1)
     if name in project.images:
-        ids = unverified_ids(project, name)
+        ids = unverified_ids(project, name, skip)
         if object_id is None:
             here = ids if step > 0 else ids[::-1]
         else:
@@ -43,7 +50,7 @@ def next_unverified(project: Project, name: str | None, object_id: int | None, s
         candidate = names[(start + step * offset) % count]
         if project.images.status(candidate) not in _MAY_HOLD_UNVERIFIED:
             continue
-        ids = unverified_ids(project, candidate)
+        ids = unverified_ids(project, candidate, skip)
         if ids:
             return candidate, ids[0] if step > 0 else ids[-1]
     return None

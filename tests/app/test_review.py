@@ -145,6 +145,10 @@ def test_score_filter_hides_low_auto_objects_and_deletes_them_as_one_undo_step(w
     assert [_shown(window, i) for i in (a1, a2, a3)] == [True, False, True]
     assert window.canvas.object_at(_point_in(window, a2)) is None  # hidden objects cannot be clicked
     assert "1 hidden" in dock.score_label.text() and dock.delete_hidden_button.isEnabled()
+    QTest.keyClick(window, Qt.Key.Key_Tab)
+    QTest.keyClick(window, Qt.Key.Key_Tab)  # Tab passes over the hidden a2
+    assert window.selection.ids == {a3}
+    window.selection.clear()
     dock.score_slider.setValue(70)
     assert [_shown(window, i) for i in (a1, a2, a3)] == [True, False, False]
 

@@ -86,3 +86,13 @@ def test_next_unverified_walks_objects_then_images_both_ways_and_wraps(tmp_path,
     c_doc.apply(c_doc.accept_objects([c1]))
     assert next_unverified(project, "a.png", None) is None
     project.close()
+
+
+def test_next_unverified_passes_over_skipped_objects(tmp_path, make_images, square):
+    project = _project(tmp_path, {"a.png": [0.9, 0.2, 0.8], "c.png": [0.1]}, make_images, square)
+    a1, a2, a3 = (o.id for o in project.document("a.png").objects)
+    low = lambda o: o.score is not None and o.score < 0.5  # noqa: E731
+    assert next_unverified(project, "a.png", a1, skip=low) == ("a.png", a3)
+    assert next_unverified(project, "a.png", a3, skip=low) == ("a.png", a1)  # c.png's only object is skipped
+    assert next_unverified(project, "a.png", a1, skip=lambda o: True) is None
+    project.close()
