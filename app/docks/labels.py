@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QColor, QIcon, QPixmap
-from PySide6.QtWidgets import (QColorDialog, QDockWidget, QHBoxLayout, QInputDialog, QMessageBox, QPushButton,
+from PySide6.QtWidgets import (QColorDialog, QDockWidget, QGridLayout, QInputDialog, QMessageBox, QPushButton,
                                QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget)
 
 from app.colors import label_color, set_project_colors
@@ -51,14 +51,15 @@ class LabelsDock(QDockWidget):
         self.table.horizontalHeader().setStretchLastSection(False)
         self.table.horizontalHeader().setSectionResizeMode(NAME, self.table.horizontalHeader().ResizeMode.Stretch)
         self.table.itemChanged.connect(self._on_item_changed)
-        buttons = QHBoxLayout()
+        buttons = QGridLayout()  # two by two: the dock stays narrow
         self.buttons = {}
-        for name, text, slot in (("rename", "Rename…", self.rename), ("merge", "Merge…", self.merge),
-                                 ("color", "Colour…", self.choose_color), ("delete", "Delete…", self.delete)):
+        for i, (name, text, slot) in enumerate((("rename", "Rename…", self.rename), ("merge", "Merge…", self.merge),
+                                                ("color", "Colour…", self.choose_color),
+                                                ("delete", "Delete…", self.delete))):
             button = QPushButton(text)
             button.setObjectName(f"class_{name}")
             button.clicked.connect(lambda _checked=False, s=slot: s())
-            buttons.addWidget(button)
+            buttons.addWidget(button, i // 2, i % 2)
             self.buttons[name] = button
         body = QWidget()
         layout = QVBoxLayout(body)
