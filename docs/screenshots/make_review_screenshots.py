@@ -1,0 +1,84 @@
+"""Screenshots of per-object review: Tab to an unverified object (zoomed, with context), the score filter, and
+the object context menu, taken under Xvfb.
+
+    xvfb-run -s "-screen 0 1600x1000x24" .venv/bin/python docs/screenshots/make_review_screenshots.py
+
+Needs no model: three photos with auto objects of several scores, made in a temporary directory.
+Saves `review-flow.png` and `review-context-menu.png` here.
+"""
+
+from __future__ import annotations
+
+import sys
+import tempfile
+from pathlib import Path
+
+import cv2
+import numpy as np
+from PySide6.QtCore import QPoint, QSettings
+from PySide6.QtWidgets import QApplication
+
+from window_driving import settle, wait  # the module beside this script
+
+HERE = Path(__file__).resolve().parent
+SIZE = 512
+
+
+def _ring(cx: float, cy: float, rx: float, ry: float, n: int = 24) -> np.ndarray:
+    t = np.linspace(0, 2 * np.pi, n, endpoint=False)
+    return np.column_stack([cx + rx * np.cos(t), cy + ry * np.sin(t)])
+
+
+def main() -> None:
+    app = QApplication(sys.argv[:1])
+    from skimage import data
+
+    from app.main_window import MainWindow
+    from segmentation.geometry.shapes import Polygon, Shape
+    from segmentation.project.records import AnnotatedObject, Provenance
+    from segmentation.project.store import ProjectStore
+
+    rng = np.random.default_rng(3)
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp) / "street-2024"
+        folder.mkdir()
+        for name, rgb in {"astronaut.png": data.astronaut(), "chelsea.png": data.chelsea(),
+                          "coffee.png": data.coffee()}.items():
+            cv2.imwrite(str(folder / name), cv2.resize(rgb[:, :, ::-1], (SIZE, SIZE), interpolation=cv2.INTER_AREA))
+        with ProjectStore.open(folder) as store:
+            for name in ("astronaut.png", "coffee.png"):
+                objects = [AnnotatedObject(["person", "flag", "badge", "helmet"][k % 4],
+                                           Shape((Polygon(_ring(*rng.uniform(40, SIZE - 40, 2), *rng.uniform(12, 45, 2))),)),
+                                           Provenance.AUTO, score=float(rng.uniform(0.1, 0.99))) for k in range(30)]
+                store.replace_auto_objects(name, objects, image_size=(SIZE, SIZE))
+        settings = QSettings(str(Path(tmp) / "s.ini"), QSettings.Format.IniFormat)
+        window = MainWindow(settings=settings)
+        window.resize(1400, 900)
+        window.show()
+        window.open_folder(folder)
+        wait(app, lambda: window.projects.project is not None and len(window.canvas.items_by_id) == 30)
+        dock = window.objects_dock
+        dock.sort_box.setCurrentText("Score (high first)")
+        dock.score_slider.setValue(35)
+        for _ in range(3):
+            window.actions_by_name["next_unverified"].trigger()
+            window.actions_by_name["accept_object"].trigger()  # accepted, and on to the next one
+        window.actions_by_name["next_unverified"].trigger()
+        settle(app, 0.8)
+        window.grab().save(str(HERE / "review-flow.png"))
+
+        window.canvas.fit()
+        target = window.selection.single
+        box = window.canvas.items_by_id[target].sceneBoundingRect()
+        at = window.canvas.viewport().mapToGlobal(window.canvas.mapFromScene(box.center()))
+        window.review.show_menu(target, at)
+        settle(app, 0.8)
+        shot = app.primaryScreen().grabWindow(0)
+        frame = window.frameGeometry()
+        shot.copy(frame.x(), frame.y(), frame.width(), frame.height()).save(str(HERE / "review-context-menu.png"))
+        window.review.menu.close()
+        window.close()
+
+
+if __name__ == "__main__":
+    main()
