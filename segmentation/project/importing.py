@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from segmentation.coco import CocoDataset
+from segmentation.coco.export import gc_paused
 from segmentation.coco.reader import read_coco
 from segmentation.folders import image_names
 from segmentation.image_headers import image_size_from_header
@@ -99,6 +100,11 @@ def plan_import(store: ProjectStore, coco: str | os.PathLike | CocoDataset,
     `labels`: the project's labels (default: as stored)."""
     dataset = coco if isinstance(coco, CocoDataset) else read_coco(coco)
     coco_path = Path("<COCO data>") if isinstance(coco, CocoDataset) else Path(coco)
+    with gc_paused():  # 200,000 new objects: the collector's full scans would cost more than the work
+        return _plan(store, dataset, coco_path, labels)
+
+
+def _plan(store: ProjectStore, dataset: CocoDataset, coco_path: Path, labels: Iterable[str] | None) -> ImportPlan:
     folder = store.folder
     present = set(image_names(folder))
     statuses = store.statuses()
@@ -145,7 +151,8 @@ def apply_import(store: ProjectStore, plan: ImportPlan) -> ImportSummary:
     """Write the plan in one store transaction (all or nothing). An image a person worked on since
     the plan was made is still left alone (the store checks again inside the transaction)."""
     settings = {LABELS_KEY: list(plan.labels)} if plan.new_labels else None
-    kept, replaced = store.import_images(((n, size, list(objs)) for n, size, objs in plan.images), settings)
+    with gc_paused():
+        kept, replaced = store.import_images(((n, size, list(objs)) for n, size, objs in plan.images), settings)
     kept_set = set(kept)
     merged = tuple(n for n, _, _ in plan.images if n not in kept_set)
     objects = sum(len(objs) for n, _, objs in plan.images if n not in kept_set)
