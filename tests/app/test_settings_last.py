@@ -40,12 +40,11 @@ def restart(window, new_window):
 
 def test_window_size_and_dock_layout_come_back(new_window, qtbot):
     window = new_window()
-    default = (window.width(), window.height())
-    window.resize(1, 1)  # held at the window's minimum size: anything but the default
-    qtbot.waitUntil(lambda: (window.width(), window.height()) != default)
-    size = (window.width(), window.height())
     window.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, window.objects_dock)
     window.autolabel_dock.hide()
+    size = (760, 700)  # above the window's minimum, inside the test screen, and not the default 1400 x 900
+    window.resize(*size)
+    qtbot.waitUntil(lambda: (window.width(), window.height()) == size)
     again = restart(window, new_window)
     assert (again.width(), again.height()) == size
     assert again.dockWidgetArea(again.objects_dock) == Qt.DockWidgetArea.LeftDockWidgetArea
