@@ -241,6 +241,7 @@ class MainWindow(QMainWindow):
         d.error.connect(self.show_error)
         d.message.connect(lambda text: self.statusBar().showMessage(text, 8000))
         self.history.group.indexChanged.connect(lambda _index: (d.refresh(), self._apply_class_hiding()))
+        self.autolabel.busy_changed.connect(lambda busy: busy or d.refresh())  # counts after an auto-label run
         p.image_shown.connect(lambda _name: self._apply_class_hiding())
         self.options.events.weights.connect(lambda w: self.settings.setValue("weights", w))
         self.options.events.device.connect(lambda d: self.settings.setValue("device", d))

@@ -187,3 +187,13 @@ def test_colour_and_keep_are_stored_with_the_project(make_window, qtbot, photo_f
         export_coco(store, tmp_path / "out.json", labels=("cat", "spare", "unused"))
     names = [c["name"] for c in json.loads((tmp_path / "out.json").read_text())["categories"]]
     assert names == ["cat", "spare"]
+
+
+def test_counts_follow_an_auto_label_run(make_window, qtbot, photo_folder):
+    window, _ = open_with_objects(make_window, qtbot, photo_folder, ["cat"])
+    with ProjectStore.open(photo_folder) as job_store:  # a job writes through its own connection
+        job_store.replace_auto_objects("coffee.png", [AnnotatedObject("cup", _square(5, 5), score=0.8),
+                                                      AnnotatedObject("cat", _square(40, 5), score=0.7)])
+    window.autolabel.busy_changed.emit(False)  # the run ended
+    dock = window.labels_dock
+    assert {c: dock.table.item(dock.row_of(c), 1).text() for c in dock.classes()} == {"cat": "2", "cup": "1"}
