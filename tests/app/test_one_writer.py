@@ -66,3 +66,33 @@ def test_second_window_is_refused_until_the_first_closes_the_folder(make_window,
     assert first.open_folder(photo_folder) is False
     second.close()  # closing the window frees it too
     assert first.open_folder(photo_folder)
+
+
+DELETER = textwrap.dedent("""
+    import sys
+    from segmentation.project.store import ProjectStore
+    with ProjectStore.open(sys.argv[1]) as store:
+        (obj,) = store.objects("astronaut.png")
+        store.write_change("astronaut.png", removed=[obj])
+""")
+
+
+def test_an_edit_of_an_object_another_process_deleted_is_refused_never_resurrected(make_window, photo_folder, qtbot):
+    from segmentation.geometry import Polygon, Shape
+    from segmentation.project.records import AnnotatedObject, ImageStatus
+    from segmentation.project.store import ProjectStore
+
+    square = Shape((Polygon(((10, 10), (30, 10), (30, 30), (10, 30))),))
+    with ProjectStore.open(photo_folder) as store:
+        (cat,) = store.write_change("astronaut.png", saved=[AnnotatedObject("cat", square)], status=ImageStatus.EDITED)
+    window = make_window()
+    assert window.open_folder(photo_folder)
+    qtbot.waitUntil(lambda: window.projects.project.current_name == "astronaut.png")
+    repo = Path(__file__).resolve().parents[2]
+    subprocess.run([sys.executable, "-c", DELETER, str(photo_folder)], cwd=repo, check=True, timeout=60,
+                   env={**os.environ, "PYTHONPATH": str(repo)})
+    window.selection.set([cat.id])
+    window.give_class_number(1)  # a stale relabel of the deleted object
+    assert window.last_error is not None and "deleted by another window or program" in window.last_error
+    with ProjectStore.open(photo_folder) as store:
+        assert store.objects("astronaut.png") == []
