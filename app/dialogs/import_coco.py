@@ -6,8 +6,10 @@ The confirmation comes first instead of an undo step: the import touches many im
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
+from PySide6.QtCore import QObject, QRunnable, QThreadPool
 from PySide6.QtWidgets import (
     QDialog,
     QDialogButtonBox,
@@ -18,9 +20,10 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.qt_bridge import MainThreadInvoker
 from segmentation.coco.reader import CocoFormatError
 from segmentation.project.importing import ImportPlan, ImportSummary, apply_import, plan_import
-from segmentation.project.store import ProjectStoreError
+from segmentation.project.store import ProjectStore
 
 
 class ImportCocoDialog(QDialog):
@@ -64,44 +67,112 @@ def choose_and_import(window) -> None:
         start_import(window, path)
 
 
-def start_import(window, path: str | Path) -> ImportCocoDialog | None:
-    """Plan the import of `path` and open the confirmation (window-modal, not blocking); accepting it
-    merges. Returns the dialog, or None after an error message (unreadable or not COCO)."""
-    project = window.projects.project
-    if project is None:
-        window.show_error("Open a folder first")
-        return None
-    try:
-        plan = plan_import(project.store, path, project.labels)
-    except CocoFormatError as exc:
-        window.show_error(f"Nothing was imported. {exc}")
-        return None
-    except (OSError, ProjectStoreError) as exc:
-        window.show_error(f"Nothing was imported: {path}: {getattr(exc, 'strerror', None) or exc}")
-        return None
-    dialog = ImportCocoDialog(plan, project.folder, window)
-    dialog.accepted.connect(lambda: _apply(window, project, plan))
-    dialog.finished.connect(dialog.deleteLater)
-    dialog.open()
-    return dialog
+class _Work(QRunnable):
+    """Run `work()` on the pool; hand (result, error) to `done` (queued to the UI thread)."""
+
+    def __init__(self, work: Callable[[], object], done: Callable[[object, Exception | None], None]) -> None:
+        super().__init__()
+        self.work, self.done = work, done
+
+    def run(self) -> None:
+        try:
+            result, error = self.work(), None
+        except Exception as exc:  # every failure becomes a message in the window, never a crash
+            result, error = None, exc
+        self.done(result, error)
 
 
-def import_after_open(window, path: str | Path) -> ImportCocoDialog | None:
+class ImportController(QObject):
+    """Reads and plans the file, then writes the merge, on a worker thread with its own store
+    connection: a 10,000-image file takes seconds, the window stays responsive meanwhile."""
+
+    def __init__(self, window) -> None:
+        super().__init__(window)
+        self.setObjectName("import_controller")
+        self.window = window
+        self.busy = False
+        self.dialog: ImportCocoDialog | None = None
+        self.last_summary: ImportSummary | None = None
+        self._invoker = MainThreadInvoker(self)
+        self._pool = QThreadPool(self)
+        self._pool.setMaxThreadCount(1)
+
+    @classmethod
+    def of(cls, window) -> ImportController:
+        return window.findChild(cls, "import_controller") or cls(window)
+
+    def start(self, path: str | Path) -> None:
+        project = self.window.projects.project
+        if project is None:
+            self.window.show_error("Open a folder first")
+            return
+        if self.busy:
+            self.window.show_error("An import is already running; wait for it to finish")
+            return
+        self.busy = True
+        folder, labels = project.folder, project.labels
+        self.window.statusBar().showMessage(f"Reading {path}…")
+
+        def plan() -> ImportPlan:
+            with ProjectStore.open(folder) as store:
+                return plan_import(store, path, labels)
+
+        self._pool.start(_Work(plan, self._invoker.wrap(lambda p, e: self._planned(project, path, p, e))))
+
+    def wait(self) -> None:
+        self._pool.waitForDone(-1)
+
+    def _planned(self, project, path, plan: ImportPlan | None, error: Exception | None) -> None:
+        if error is not None or self.window.projects.project is not project:
+            self.busy = False
+            if error is not None:
+                self.window.show_error(f"Nothing was imported. {_reason(path, error)}")
+            return
+        self.window.statusBar().clearMessage()
+        self.dialog = ImportCocoDialog(plan, project.folder, self.window)
+        self.dialog.accepted.connect(lambda: self._apply(project, plan))
+        self.dialog.rejected.connect(lambda: setattr(self, "busy", False))
+        self.dialog.finished.connect(self.dialog.deleteLater)
+        self.dialog.open()
+
+    def _apply(self, project, plan: ImportPlan) -> None:
+        self.window.statusBar().showMessage(f"Importing {plan.coco_path.name}…")
+        folder = project.folder
+
+        def apply() -> ImportSummary:
+            with ProjectStore.open(folder) as store:
+                return apply_import(store, plan)
+
+        self._pool.start(_Work(apply, self._invoker.wrap(lambda s, e: self._applied(project, s, e))))
+
+    def _applied(self, project, summary: ImportSummary | None, error: Exception | None) -> None:
+        self.busy = False
+        if error is not None:  # e.g. locked by another program: the transaction wrote nothing
+            self.window.show_error(f"Nothing was imported: {error}")
+            return
+        self.last_summary = summary
+        if self.window.projects.project is project:
+            for name in summary.merged:
+                self.window.history.forget(name)  # its objects were replaced: old undo steps no longer apply
+            project.record_import(summary.merged, project.labels)  # as stored by the import
+        self.window.statusBar().showMessage("  ·  ".join(summary.lines(limit=3)), 20000)
+
+
+def start_import(window, path: str | Path) -> None:
+    """Read and plan `path` off the UI thread, then open the confirmation (window-modal, not blocking);
+    accepting it merges (also off the UI thread). Errors (unreadable, not COCO) become one message."""
+    ImportController.of(window).start(path)
+
+
+def _reason(path, error: Exception) -> str:
+    if isinstance(error, CocoFormatError):
+        return str(error)
+    if isinstance(error, OSError):
+        return f"{path}: {error.strerror or error}"
+    return str(error)
+
+
+def import_after_open(window, path: str | Path) -> None:
     """`protolabel FOLDER --coco FILE`: once the folder is open (its walk finished), the import's confirmation."""
     window.projects.wait_for_scan()
-    return start_import(window, path)
-
-
-def _apply(window, project, plan: ImportPlan) -> ImportSummary | None:
-    if window.projects.project is not project:  # the folder was closed meanwhile
-        return None
-    try:
-        summary = apply_import(project.store, plan)
-    except ProjectStoreError as exc:  # e.g. locked by another program: the transaction wrote nothing
-        window.show_error(f"Nothing was imported: {exc}")
-        return None
-    for name in summary.merged:
-        window.history.forget(name)  # its objects were replaced: old undo steps no longer apply
-    project.record_import(summary.merged, plan.labels)
-    window.statusBar().showMessage("  ·  ".join(summary.lines(limit=3)), 20000)
-    return summary
+    start_import(window, path)

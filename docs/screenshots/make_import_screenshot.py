@@ -18,7 +18,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 from PySide6.QtCore import QSettings
-from PySide6.QtWidgets import QApplication
+from PySide6.QtWidgets import QApplication, QDialog
 
 from window_driving import settle, wait  # the module beside this script
 
@@ -84,7 +84,9 @@ def main() -> None:
         window.show()
         window.open_folder(folder)
         wait(app, lambda: window.projects.project is not None)
-        dialog = start_import(window, coco)
+        start_import(window, coco)  # read and planned on a worker thread, then the confirmation opens
+        wait(app, lambda: window.findChild(QDialog, "import_dialog") is not None or window.last_error)
+        dialog = window.findChild(QDialog, "import_dialog")
         assert dialog is not None, window.last_error
         wait(app, dialog.isVisible)
         settle(app, 0.5)

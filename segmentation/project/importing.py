@@ -150,7 +150,9 @@ def _plan(store: ProjectStore, dataset: CocoDataset, coco_path: Path, labels: It
 def apply_import(store: ProjectStore, plan: ImportPlan) -> ImportSummary:
     """Write the plan in one store transaction (all or nothing). An image a person worked on since
     the plan was made is still left alone (the store checks again inside the transaction)."""
-    settings = {LABELS_KEY: list(plan.labels)} if plan.new_labels else None
+    # The labels as stored now (a class added since the plan stays), plus the file's new ones.
+    labels = list(dict.fromkeys((*store.setting(LABELS_KEY, []), *plan.new_labels)))
+    settings = {LABELS_KEY: labels} if plan.new_labels else None
     with gc_paused():
         kept, replaced = store.import_images(((n, size, list(objs)) for n, size, objs in plan.images), settings)
     kept_set = set(kept)

@@ -40,10 +40,13 @@ def _verified_coffee(folder):
                            status=ImageStatus.VERIFIED)
 
 
-def _dialog(window):
-    dialogs = [d for d in window.findChildren(QDialog, "import_dialog") if d.isVisible()]
-    assert len(dialogs) == 1
-    return dialogs[0]
+def _dialog(window, qtbot):
+    """The visible confirmation, once the file was read and planned on the worker thread."""
+    def visible():
+        return [d for d in window.findChildren(QDialog, "import_dialog") if d.isVisible()]
+
+    qtbot.waitUntil(lambda: len(visible()) == 1)
+    return visible()[0]
 
 
 def test_import_menu_confirms_then_merges(make_window, photo_folder, qtbot, tmp_path, monkeypatch):
@@ -54,7 +57,7 @@ def test_import_menu_confirms_then_merges(make_window, photo_folder, qtbot, tmp_
     monkeypatch.setattr(QFileDialog, "getOpenFileName", lambda *a, **k: (str(coco), "COCO JSON (*.json)"))
     window.actions_by_name["import_coco"].trigger()
 
-    dialog = _dialog(window)
+    dialog = _dialog(window, qtbot)
     text = dialog.text.toPlainText()
     assert "Will merge 1 image with 2 objects." in text
     assert "not in the folder: not-here.png" in text
@@ -76,23 +79,26 @@ def test_import_menu_confirms_then_merges(make_window, photo_folder, qtbot, tmp_
 
 
 def test_cancel_writes_nothing_and_bad_file_is_one_message(make_window, photo_folder, qtbot, tmp_path):
-    from app.dialogs.import_coco import start_import
+    from app.dialogs.import_coco import ImportController, start_import
 
     coco = _coco(tmp_path / "server.json")
     window = make_window()
     window.open_folder(photo_folder)
-    dialog = start_import(window, coco)
-    assert dialog is _dialog(window)
-    dialog.reject()
+    start_import(window, coco)
+    _dialog(window, qtbot).reject()
+    controller = window.findChild(ImportController, "import_controller")
+    qtbot.waitUntil(lambda: not controller.busy)
     assert window.projects.project.store.statuses() == {} and window.canvas.items_by_id == {}
 
     bad = tmp_path / "bad.json"
     bad.write_text('{"images": [], "categories": 5}')
-    assert start_import(window, bad) is None
+    start_import(window, bad)
+    qtbot.waitUntil(lambda: window.last_error is not None)
     assert "Nothing was imported" in window.last_error and "bad.json" in window.last_error
+    assert not controller.busy
 
 
-def test_nothing_to_merge_disables_import(make_window, photo_folder, tmp_path):
+def test_nothing_to_merge_disables_import(make_window, photo_folder, tmp_path, qtbot):
     from app.dialogs.import_coco import start_import
 
     path = tmp_path / "other.json"
@@ -100,7 +106,8 @@ def test_nothing_to_merge_disables_import(make_window, photo_folder, tmp_path):
                                 "annotations": [], "categories": [{"id": 1, "name": "a"}]}))
     window = make_window()
     window.open_folder(photo_folder)
-    dialog = start_import(window, path)
+    start_import(window, path)
+    dialog = _dialog(window, qtbot)
     assert not dialog.import_button.isEnabled()
     assert "outside the folder: /elsewhere/x.png" in dialog.text.toPlainText()
     dialog.reject()
@@ -130,8 +137,9 @@ def test_import_after_open_shows_the_confirmation(make_window, photo_folder, tmp
 
     window = make_window()
     window.open_folder(photo_folder)
-    dialog = import_after_open(window, _coco(tmp_path / "server.json"))
-    assert dialog is _dialog(window) and "Will merge 2 images with 3 objects." in dialog.text.toPlainText()
+    import_after_open(window, _coco(tmp_path / "server.json"))
+    dialog = _dialog(window, qtbot)
+    assert "Will merge 2 images with 3 objects." in dialog.text.toPlainText()
     dialog.accept()
     qtbot.waitUntil(lambda: len(window.canvas.items_by_id) == 2)
     assert window.projects.project.images.status("coffee.png") is ImageStatus.AUTO_LABELED
