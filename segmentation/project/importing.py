@@ -183,7 +183,11 @@ def _name_in_folder(folder: Path, file_name: str, source_name: str | None) -> st
     if os.path.isabs(written) or posixpath.isabs(written) or (len(written) > 1 and written[1] == ":"):
         root = os.path.normcase(os.path.normpath(str(folder)))
         target = os.path.normcase(os.path.normpath(written))
-        if os.path.commonpath([root, target]) != root:
+        try:
+            inside = os.path.commonpath([root, target]) == root
+        except ValueError:  # another drive, or a Windows path read on Linux
+            inside = False
+        if not inside:
             return None
         return Path(os.path.relpath(target, root)).as_posix()
     name = posixpath.normpath(file_name)

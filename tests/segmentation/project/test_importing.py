@@ -109,6 +109,7 @@ def test_merge_rules_and_summary(image_folder, square, tmp_path):
         {"id": 6, "file_name": "img10.png", "width": 64, "height": 48},
         {"id": 7, "file_name": "sub/a.jpg", "width": 64, "height": 48},
         {"id": 8, "file_name": "empty.png", "width": 64, "height": 48},
+        {"id": 9, "file_name": "C:\\data\\img1.png", "width": 64, "height": 48},
     ]
     (tmp_path / "elsewhere.png").write_bytes(b"not read")
     anns = [
@@ -141,6 +142,7 @@ def test_merge_rules_and_summary(image_folder, square, tmp_path):
     assert reasons["missing.png"] == NOT_IN_FOLDER
     assert reasons[str(tmp_path / "elsewhere.png")] == OUTSIDE_FOLDER
     assert reasons["../photos/img1.png"] == OUTSIDE_FOLDER
+    assert reasons["C:\\data\\img1.png"] == OUTSIDE_FOLDER  # a Windows path, read here
     assert reasons["sub/a.jpg"] == WORKED_ON
     assert reasons["empty.png"].startswith(UNREADABLE)
     assert set(summary.merged) == {"img1.png", "img2.png", "img10.png"} and summary.crowd_skipped == 1
