@@ -27,8 +27,8 @@ from segmentation.coco.reader import read_coco
 from segmentation.folders import image_names
 from segmentation.image_headers import image_size_from_header
 from segmentation.project.project import LABELS_KEY
-from segmentation.project.records import AnnotatedObject, Provenance
-from segmentation.project.store import ProjectStore
+from segmentation.project.records import AnnotatedObject, ImageStatus, Provenance
+from segmentation.project.store import DamagedRowError, ProjectStore
 
 HEADER_BYTES = 64 * 1024  # enough for the size of every format image_headers reads (JPEG SOF after EXIF)
 
@@ -38,6 +38,7 @@ OUTSIDE_FOLDER = "outside the folder"
 UNREADABLE = "unreadable"
 SIZE_DIFFERS = "size differs from the image file"
 WORKED_ON = "already edited or verified in the project, left as it is"
+DAMAGED = "its annotations in the project are damaged, left as they are"
 
 
 @dataclass(frozen=True)
@@ -124,7 +125,12 @@ def _plan(store: ProjectStore, dataset: CocoDataset, coco_path: Path, labels: It
         if reason:
             skipped.append((written, reason))
             continue
-        if statuses.get(name) in _WORKED_ON or store_has_human_objects(store, name):
+        try:
+            worked_on = statuses.get(name) in _WORKED_ON or store_has_human_objects(store, name)
+        except DamagedRowError:  # its stored objects cannot be read: leave them for the user to look at
+            skipped.append((written, DAMAGED))
+            continue
+        if worked_on:
             skipped.append((written, WORKED_ON))
             continue
         inst = image.instances
@@ -172,7 +178,7 @@ def store_has_human_objects(store: ProjectStore, name: str) -> bool:
     return any(o.provenance is not Provenance.AUTO for o in store.objects(name)) if store.object_count(name) else False
 
 
-_WORKED_ON = frozenset({"edited", "verified"})
+_WORKED_ON = frozenset({ImageStatus.EDITED, ImageStatus.VERIFIED})
 
 
 def _name_in_folder(folder: Path, file_name: str, source_name: str | None) -> str | None:

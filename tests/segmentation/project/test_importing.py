@@ -196,3 +196,18 @@ def test_import_is_all_or_nothing(image_folder, square, tmp_path):
         with pytest.raises((AttributeError, ProjectStoreError)):
             apply_import(store, broken)
         assert store.objects("img1.png") == [] and store.statuses() == {} and store.setting(LABELS_KEY) is None
+
+
+def test_an_edited_image_with_only_auto_objects_left_is_not_planned(image_folder, square, tmp_path):
+    """A person deleted objects (status edited) and left only auto ones: still a person's work."""
+    coco = _write(tmp_path / "in.json", [{"id": 1, "file_name": "img1.png", "width": 64, "height": 48}],
+                  [{"id": 1, "image_id": 1, "category_id": 1, "segmentation": _poly(1, 1), "source": "auto"}],
+                  [{"id": 1, "name": "cat"}])
+    with ProjectStore.open(image_folder) as store:
+        store.write_change("img1.png", saved=[AnnotatedObject("dog", square(9, 9), Provenance.AUTO, 0.5)],
+                           status=ImageStatus.EDITED)
+        plan = plan_import(store, coco)
+        summary = apply_import(store, plan)
+        assert [o.label for o in store.objects("img1.png")] == ["dog"]
+    assert plan.images == () and plan.skipped == (("img1.png", WORKED_ON),)
+    assert summary.merged == ()
