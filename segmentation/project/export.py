@@ -103,14 +103,28 @@ def export_coco(
     labels: tuple[str, ...] = (),
     progress: Callable[[int, int], None] | None = None,
 ) -> ExportSummary:
-    """Write the COCO file atomically. Category ids: the official COCO ids when every label is a COCO
-    class name (as `protolabel label` writes for a COCO model), else 1..N in the project's label order.
+    """The user's export: `write_project_coco` to a path that is none of the project's own files
+    (check_export_path, before any work)."""
+    check_export_path(store.folder, path)
+    return write_project_coco(store, path, verified_only=verified_only, labels=labels, progress=progress)
 
-    The path is checked before any work (OutputPathError: missing or read-only folder, a folder,
-    one of the project's own files: see check_export_path);
+
+def write_project_coco(
+    store: ProjectStore,
+    path: str | Path,
+    *,
+    verified_only: bool = False,
+    labels: tuple[str, ...] = (),
+    progress: Callable[[int, int], None] | None = None,
+) -> ExportSummary:
+    """Write the project's COCO file atomically (the export, and the training set the app writes into
+    its own run folder under .protolabel/). Category ids: the official COCO ids when every label is a
+    COCO class name (as `protolabel label` writes for a COCO model), else 1..N in the project's label order.
+
+    The path is checked before any work (OutputPathError: missing or read-only folder, a folder);
     when the write fails for lack of space or permission the file goes to a fallback (the
     summary's `path` and `note` say where), OutputWriteError when no place could take it."""
-    check_export_path(store.folder, path)
+    check_output_file(path, what="COCO file")
     dataset, skipped = project_dataset(store, verified_only=verified_only, labels=labels, progress=progress)
     written = write_with_fallback(path, lambda target: write_coco(target, dataset))
     data = written.value

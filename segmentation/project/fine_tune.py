@@ -15,7 +15,7 @@ from datetime import datetime
 from pathlib import Path
 
 import segmentation
-from segmentation.project.export import ExportSummary, export_coco
+from segmentation.project.export import ExportSummary, write_project_coco
 from segmentation.project.store import PROJECT_DIR_NAME, ProjectStore
 
 TRAINING_DIR = "training"  # runs live in FOLDER/.protolabel/training/<timestamp>/
@@ -104,7 +104,7 @@ def export_training_set(store: ProjectStore, request: TrainingRequest) -> Export
         raise ValueError(f"{run_dir} is not empty: choose a new folder for this run")
     created = not run_dir.exists()
     run_dir.mkdir(parents=True, exist_ok=True)
-    summary = export_coco(store, request.coco_path, verified_only=request.verified_only)
+    summary = write_project_coco(store, request.coco_path, verified_only=request.verified_only)
     if summary.annotations == 0:
         request.coco_path.unlink(missing_ok=True)
         if created:
