@@ -211,3 +211,24 @@ def test_an_edited_image_with_only_auto_objects_left_is_not_planned(image_folder
         assert [o.label for o in store.objects("img1.png")] == ["dog"]
     assert plan.images == () and plan.skipped == (("img1.png", WORKED_ON),)
     assert summary.merged == ()
+
+
+def test_an_image_with_damaged_stored_rows_is_skipped_with_the_reason(image_folder, square, tmp_path):
+    import sqlite3
+
+    from segmentation.project.importing import DAMAGED
+    from segmentation.project.store import project_db_path
+
+    coco = _write(tmp_path / "in.json", [{"id": 1, "file_name": "img1.png", "width": 64, "height": 48},
+                                         {"id": 2, "file_name": "img2.png", "width": 64, "height": 48}],
+                  [{"id": 1, "image_id": 1, "category_id": 1, "segmentation": _poly(1, 1), "source": "auto"},
+                   {"id": 2, "image_id": 2, "category_id": 1, "segmentation": _poly(1, 1), "source": "auto"}],
+                  [{"id": 1, "name": "cat"}])
+    with ProjectStore.open(image_folder) as store:
+        store.replace_auto_objects("img1.png", [AnnotatedObject("dog", square(9, 9), score=0.5)])
+    with sqlite3.connect(project_db_path(image_folder)) as db:
+        db.execute("UPDATE objects SET shape = 'not json' WHERE image_path = 'img1.png'")
+    with ProjectStore.open(image_folder) as store:
+        summary = import_coco(store, coco)
+        assert [o.label for o in store.objects("img2.png")] == ["cat"]
+    assert summary.merged == ("img2.png",) and summary.skipped == (("img1.png", DAMAGED),)
