@@ -13,7 +13,6 @@ import tempfile
 from pathlib import Path
 
 import cv2
-import numpy as np
 from PySide6.QtCore import QSettings, Qt
 from PySide6.QtWidgets import QApplication
 
@@ -23,9 +22,6 @@ HERE = Path(__file__).resolve().parent
 SIZE = 512
 
 
-def _ring(cx: float, cy: float, rx: float, ry: float, n: int = 24) -> np.ndarray:
-    t = np.linspace(0, 2 * np.pi, n, endpoint=False)
-    return np.column_stack([cx + rx * np.cos(t), cy + ry * np.sin(t)])
 
 
 def main() -> None:
@@ -33,12 +29,12 @@ def main() -> None:
     from skimage import data
 
     from app.main_window import MainWindow
-    from segmentation.geometry.shapes import Polygon, Shape
+    from segmentation.geometry.combine import ellipse_shape
     from segmentation.project.records import AnnotatedObject, ImageStatus, Provenance
     from segmentation.project.store import ProjectStore
 
     def obj(label, cx, cy, rx, ry, score):
-        return AnnotatedObject(label, Shape((Polygon(_ring(cx, cy, rx, ry)),)), Provenance.AUTO, score=score)
+        return AnnotatedObject(label, ellipse_shape(cx - rx, cy - ry, cx + rx, cy + ry), Provenance.AUTO, score=score)
 
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp) / "kitchen-2024"

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import cv2
 import numpy as np
-from PySide6.QtCore import QPoint, QSettings
+from PySide6.QtCore import QSettings
 from PySide6.QtWidgets import QApplication
 
 from window_driving import settle, wait  # the module beside this script
@@ -24,9 +24,10 @@ HERE = Path(__file__).resolve().parent
 SIZE = 512
 
 
-def _ring(cx: float, cy: float, rx: float, ry: float, n: int = 24) -> np.ndarray:
-    t = np.linspace(0, 2 * np.pi, n, endpoint=False)
-    return np.column_stack([cx + rx * np.cos(t), cy + ry * np.sin(t)])
+def _ellipse(cx: float, cy: float, rx: float, ry: float):
+    from segmentation.geometry.combine import ellipse_shape
+
+    return ellipse_shape(cx - rx, cy - ry, cx + rx, cy + ry)
 
 
 def main() -> None:
@@ -34,7 +35,6 @@ def main() -> None:
     from skimage import data
 
     from app.main_window import MainWindow
-    from segmentation.geometry.shapes import Polygon, Shape
     from segmentation.project.records import AnnotatedObject, Provenance
     from segmentation.project.store import ProjectStore
 
@@ -48,7 +48,7 @@ def main() -> None:
         with ProjectStore.open(folder) as store:
             for name in ("astronaut.png", "coffee.png"):
                 objects = [AnnotatedObject(["person", "flag", "badge", "helmet"][k % 4],
-                                           Shape((Polygon(_ring(*rng.uniform(40, SIZE - 40, 2), *rng.uniform(12, 45, 2))),)),
+                                           _ellipse(*rng.uniform(40, SIZE - 40, 2), *rng.uniform(12, 45, 2)),
                                            Provenance.AUTO, score=float(rng.uniform(0.1, 0.99))) for k in range(30)]
                 store.replace_auto_objects(name, objects, image_size=(SIZE, SIZE))
         settings = QSettings(str(Path(tmp) / "s.ini"), QSettings.Format.IniFormat)

@@ -73,7 +73,7 @@ def test_round_trip_export_then_import_into_a_fresh_copy(image_folder, square, t
         after = {n: store.objects(n) for n in before}
         statuses = store.statuses()
         labels = store.setting(LABELS_KEY)
-        again = export_coco(store, tmp_path / "b.json")
+        export_coco(store, tmp_path / "b.json")  # the round trip read back below
 
     assert sorted(summary.merged) == sorted(before) and summary.objects == 5 and not summary.skipped
     assert statuses == {"img1.png": ImageStatus.AUTO_LABELED, "img2.png": ImageStatus.VERIFIED,
