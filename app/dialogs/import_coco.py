@@ -111,7 +111,7 @@ class ImportController(QObject):
             return
         self.busy = True
         folder, labels = project.folder, project.labels
-        self.window.statusBar().showMessage(f"Reading {path}…")
+        self.window.statusBar().showMessage(f"Reading {path}…", 8000)
 
         def plan() -> ImportPlan:
             with ProjectStore.open(folder) as store:
@@ -136,7 +136,7 @@ class ImportController(QObject):
         self.dialog.open()
 
     def _apply(self, project, plan: ImportPlan) -> None:
-        self.window.statusBar().showMessage(f"Importing {plan.coco_path.name}…")
+        self.window.statusBar().showMessage(f"Importing {plan.coco_path.name}…", 8000)
         folder = project.folder
 
         def apply() -> ImportSummary:
