@@ -208,6 +208,7 @@ class ObjectsDock(QDockWidget):
 
     def _refresh(self, *args) -> None:
         self._syncing = True
+        self.list.setUpdatesEnabled(False)  # one repaint for the whole list, not one per row added
         try:
             self.list.clear()
             if self.document is None:
@@ -234,6 +235,7 @@ class ObjectsDock(QDockWidget):
             if self.list.selectedItems():
                 self.list.scrollToItem(self.list.selectedItems()[-1])
         finally:
+            self.list.setUpdatesEnabled(True)
             self._syncing = False
             self._update_score_label()
 
