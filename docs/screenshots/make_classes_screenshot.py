@@ -12,11 +12,10 @@ import sys
 import tempfile
 from pathlib import Path
 
-import cv2
 from PySide6.QtCore import QSettings, Qt
 from PySide6.QtWidgets import QApplication
 
-from window_driving import settle, wait  # the module beside this script
+from window_driving import settle, wait, write_sample_photos  # the module beside this script
 
 HERE = Path(__file__).resolve().parent
 SIZE = 512
@@ -26,7 +25,6 @@ SIZE = 512
 
 def main() -> None:
     app = QApplication(sys.argv[:1])
-    from skimage import data
 
     from app.main_window import MainWindow
     from segmentation.geometry.combine import ellipse_shape
@@ -39,9 +37,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp) / "kitchen-2024"
         folder.mkdir()
-        for name, rgb in {"astronaut.png": data.astronaut(), "chelsea.png": data.chelsea(),
-                          "coffee.png": data.coffee()}.items():
-            cv2.imwrite(str(folder / name), cv2.resize(rgb[:, :, ::-1], (SIZE, SIZE), interpolation=cv2.INTER_AREA))
+        write_sample_photos(folder, SIZE)
         with ProjectStore.open(folder) as store:
             store.write_change("astronaut.png", status=ImageStatus.AUTO_LABELED, saved=[
                 obj("person", 250, 230, 150, 210, 0.95), obj("flag", 70, 110, 40, 50, 0.62),

@@ -15,23 +15,14 @@ import sys
 import tempfile
 from pathlib import Path
 
-import cv2
 import numpy as np
 from PySide6.QtCore import QSettings
 from PySide6.QtWidgets import QApplication, QDialog
 
-from window_driving import settle, wait  # the module beside this script
+from window_driving import settle, wait, write_sample_photos  # the module beside this script
 
 HERE = Path(__file__).resolve().parent
 SIZE = 512
-
-
-def _photos(folder: Path) -> None:
-    from skimage import data
-
-    for name, rgb in {"astronaut.png": data.astronaut(), "chelsea.png": data.chelsea(),
-                      "coffee.png": data.coffee()}.items():
-        cv2.imwrite(str(folder / name), cv2.resize(rgb[:, :, ::-1], (SIZE, SIZE), interpolation=cv2.INTER_AREA))
 
 
 def _ring(cx: float, cy: float, rx: float, ry: float, n: int = 24) -> list[float]:
@@ -72,7 +63,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp) / "kitchen-2024"
         folder.mkdir()
-        _photos(folder)
+        write_sample_photos(folder, SIZE)
         cup = Shape((Polygon(np.array(_ring(250, 250, 110, 85)).reshape(-1, 2)),))
         with ProjectStore.open(folder) as store:
             store.write_change("coffee.png", saved=[AnnotatedObject("cup", cup, Provenance.VERIFIED)],

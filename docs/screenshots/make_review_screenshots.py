@@ -13,12 +13,11 @@ import sys
 import tempfile
 from pathlib import Path
 
-import cv2
 import numpy as np
 from PySide6.QtCore import QSettings
 from PySide6.QtWidgets import QApplication
 
-from window_driving import settle, wait  # the module beside this script
+from window_driving import settle, wait, write_sample_photos  # the module beside this script
 
 HERE = Path(__file__).resolve().parent
 SIZE = 512
@@ -32,7 +31,6 @@ def _ellipse(cx: float, cy: float, rx: float, ry: float):
 
 def main() -> None:
     app = QApplication(sys.argv[:1])
-    from skimage import data
 
     from app.main_window import MainWindow
     from segmentation.project.records import AnnotatedObject, Provenance
@@ -42,9 +40,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp) / "street-2024"
         folder.mkdir()
-        for name, rgb in {"astronaut.png": data.astronaut(), "chelsea.png": data.chelsea(),
-                          "coffee.png": data.coffee()}.items():
-            cv2.imwrite(str(folder / name), cv2.resize(rgb[:, :, ::-1], (SIZE, SIZE), interpolation=cv2.INTER_AREA))
+        write_sample_photos(folder, SIZE)
         with ProjectStore.open(folder) as store:
             for name in ("astronaut.png", "coffee.png"):
                 objects = [AnnotatedObject(["person", "flag", "badge", "helmet"][k % 4],
