@@ -1,0 +1,1 @@
+"""Labelling a folder on a Ray cluster (optional extra `ray`)."""
