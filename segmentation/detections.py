@@ -7,8 +7,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from segmentation.geometry.box_masks import BoxMasks
 from segmentation.geometry.instances import Instances
-from segmentation.geometry.polygons import DEFAULT_MIN_AREA, DEFAULT_TOLERANCE, mask_to_shape
+from segmentation.geometry.polygons import DEFAULT_MIN_AREA, DEFAULT_TOLERANCE
 from segmentation.yolact.masks import assemble_soft_masks, upsample_to_image
 
 
@@ -18,7 +19,9 @@ class Detections:
 
     `boxes` are (x1, y1, x2, y2) in original pixels, sanitised as the original does (corners
     ordered, x1/y1 clamped at 0, x2/y2 clamped at the image size) but not rounded; `boxes_rel`
-    are the decoded boxes in relative units, exactly what the mask crop used.
+    are the decoded boxes in relative units, exactly what the mask crop used. `masks` are
+    box-local: each detection's binary mask at original resolution, only inside the window its
+    box reaches (never a [D, H, W] stack; `masks.dense(i)` for one full-size mask).
     """
 
     image_size: tuple[int, int]  # (height, width) of the original image
@@ -26,11 +29,19 @@ class Detections:
     scores: np.ndarray  # float32 [D]
     boxes: np.ndarray  # float32 [D, 4], pixels
     boxes_rel: np.ndarray  # float32 [D, 4], relative, unclipped
-    masks: np.ndarray  # bool [D, H, W]
+    masks: BoxMasks  # D binary masks at original resolution, each a crop + its (x0, y0)
     coefficients: np.ndarray  # float32 [D, k], after tanh
     prototypes: np.ndarray  # float32 [h, w, k], after ReLU
     class_names: tuple[str, ...]  # names of all model classes, index = class
     category_ids: tuple[int, ...]  # category id of every model class, index = class
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.masks, BoxMasks):
+            raise TypeError(f"Detections.masks must be BoxMasks, got {type(self.masks).__name__} "
+                            "(BoxMasks.from_dense converts a dense [D, H, W] array)")
+        if len(self.masks) != len(self.scores) or self.masks.image_size != tuple(self.image_size):
+            raise ValueError(f"{len(self.masks)} masks of a {self.masks.image_size} image for "
+                             f"{len(self.scores)} detections of a {tuple(self.image_size)} image")
 
     def __len__(self) -> int:
         return int(self.scores.shape[0])
@@ -71,7 +82,7 @@ class Detections:
             scores=self.scores[keep],
             boxes=self.boxes[keep],
             boxes_rel=self.boxes_rel[keep],
-            masks=self.masks[keep],
+            masks=self.masks.select(keep),
             coefficients=self.coefficients[keep],
             prototypes=self.prototypes,
             class_names=self.class_names,
@@ -111,7 +122,7 @@ class Detections:
             target = targets[int(self.classes[i])]
             if target is None:
                 continue
-            shape = mask_to_shape(self.masks[i], tolerance=tolerance, min_area=min_area)
+            shape = self.masks.to_shape(i, tolerance=tolerance, min_area=min_area)
             if shape.is_empty():
                 continue
             shapes.append(shape)

@@ -10,6 +10,7 @@ import numpy as np
 import torch
 
 from segmentation.detections import Detections
+from segmentation.geometry.box_masks import BoxMasks
 from segmentation.yolact.box_coder import decode_boxes
 from segmentation.yolact.checkpoint import ModelInfo, load_yolact
 from segmentation.yolact.masks import assemble_soft_masks, binarize_at_image_size
@@ -129,7 +130,7 @@ class YolactEngine:
             order = order[scores[order] > settings.score_threshold]
         order = order[: settings.top_k]
         boxes_rel = raw.boxes[order]
-        masks = binarize_at_image_size(soft[order], boxes_rel, image_size)
+        masks = BoxMasks((int(image_size[0]), int(image_size[1])), *binarize_at_image_size(soft[order], boxes_rel, image_size))
         return Detections(
             image_size=(int(image_size[0]), int(image_size[1])),
             classes=raw.classes[order].cpu().numpy().astype(np.int64),

@@ -31,7 +31,8 @@ def add_parser(subparsers) -> None:
 
 
 def inspection_arrays(det) -> dict[str, np.ndarray]:
-    """The npz contract: boxes are the exact (unclamped, unrounded) pixel boxes the crop used."""
+    """The npz contract: boxes are the exact (unclamped, unrounded) pixel boxes the crop used; masks are
+    dense bool [D, H, W] at the image size (one image, written for tools that read arrays)."""
     from segmentation.inspection.assembly import pixel_boxes_for_crop
 
     return {
@@ -40,7 +41,7 @@ def inspection_arrays(det) -> dict[str, np.ndarray]:
         "boxes": pixel_boxes_for_crop(det),
         "scores": det.scores.astype(np.float32),
         "classes": det.classes.astype(np.int64),
-        "masks": det.masks.astype(bool),
+        "masks": det.masks.to_dense(),
         "class_names": np.asarray(det.class_names),
         "category_ids": np.asarray(det.category_ids, dtype=np.int64),
         "image_size": np.asarray(det.image_size, dtype=np.int64),

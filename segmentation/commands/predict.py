@@ -9,7 +9,6 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
-from pycocotools import mask as mask_utils
 
 from segmentation.cli import add_engine_arguments, engine_from_args, positive_int
 from segmentation.detections import Detections
@@ -37,14 +36,14 @@ def detection_records(file_name: str, det: Detections) -> list[dict]:
     category_ids = det.detection_category_ids
     for i in range(len(det)):
         x1, y1, x2, y2 = (int(v) for v in boxes[i])
-        rle = mask_utils.encode(np.asfortranarray(det.masks[i].astype(np.uint8)))
+        rle = det.masks.to_rle(i)  # built from the box-local crop: the RLE of the full-size mask
         records.append({
             "file_name": file_name,
             "category_id": int(category_ids[i]),
             "class_name": det.class_names[det.classes[i]],
             "score": float(det.scores[i]),
             "bbox": [round(float(v), 1) for v in (x1, y1, x2 - x1, y2 - y1)],
-            "segmentation": {"size": [int(s) for s in rle["size"]], "counts": rle["counts"].decode("ascii")},
+            "segmentation": {"size": [int(s) for s in rle["size"]], "counts": rle["counts"]},
             "coefficients": [float(c) for c in det.coefficients[i]],
         })
     return records

@@ -8,6 +8,7 @@ import numpy as np
 import torch
 
 from segmentation.detections import Detections
+from segmentation.geometry.box_masks import BoxMasks
 from segmentation.geometry.boxes import ordered_box
 from segmentation.yolact.masks import assemble_mask_stages, assemble_soft_masks, binarize_at_image_size
 
@@ -27,7 +28,7 @@ def mask_stages(prototypes: np.ndarray, coefficients: np.ndarray, box_rel: np.nd
     """The assembly of one mask, from the prototypes [h, w, k], its k coefficients and its relative box."""
     box = torch.from_numpy(np.asarray(box_rel, dtype=np.float32))[None]
     stages = assemble_mask_stages(np.asarray(prototypes, dtype=np.float32), np.asarray(coefficients, np.float32), box)
-    final = binarize_at_image_size(stages.cropped, box, image_size)[0]
+    final = BoxMasks(image_size, *binarize_at_image_size(stages.cropped, box, image_size)).dense(0)
     return MaskStages(stages.linear[0].numpy(), stages.soft[0].numpy(), stages.cropped[0].numpy(), final)
 
 
@@ -75,11 +76,11 @@ def pixel_boxes_for_crop(det: Detections) -> np.ndarray:
 
 
 def masks_from_parts(prototypes: np.ndarray, coefficients: np.ndarray, pixel_boxes: np.ndarray,
-                     image_size: tuple[int, int]) -> np.ndarray:
-    """Rebuild binary masks [D, H, W] from prototypes, coefficients and pixel boxes (the spec's rule)."""
+                     image_size: tuple[int, int]) -> BoxMasks:
+    """Rebuild the box-local binary masks from prototypes, coefficients and pixel boxes (the spec's rule)."""
     h, w = image_size
     boxes_rel = torch.from_numpy((np.asarray(pixel_boxes, np.float64) / [w, h, w, h]).astype(np.float32))
     soft = assemble_soft_masks(np.asarray(prototypes, dtype=np.float32), np.asarray(coefficients, np.float32),
                                boxes_rel)
-    return binarize_at_image_size(soft, boxes_rel, image_size)
+    return BoxMasks(image_size, *binarize_at_image_size(soft, boxes_rel, image_size))
 

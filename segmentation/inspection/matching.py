@@ -8,33 +8,30 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-import numpy as np
-
-from segmentation.geometry.overlap import SAME_OBJECT_IOU, is_same_object, mask_iou
-from segmentation.geometry.polygons import shape_to_mask
+from segmentation.geometry.box_masks import BoxMasks, pairwise_iou
+from segmentation.geometry.overlap import SAME_OBJECT_IOU, is_same_object
 from segmentation.geometry.shapes import Shape
 
 
-def match_detections_to_objects(masks: np.ndarray, objects: Sequence[tuple[int, Shape]],
+def match_detections_to_objects(masks: BoxMasks, objects: Sequence[tuple[int, Shape]],
                                 iou_threshold: float = SAME_OBJECT_IOU) -> dict[int, int]:
     """{detection row: object id}: in row (score) order, each detection takes the unclaimed object it
-    overlaps most, if they are the same object (`is_same_object`). `masks` is bool [D, H, W]."""
+    overlaps most, if they are the same object (`is_same_object`). `masks` are the detections' box-local
+    masks; objects are rasterised (COCO's rule) inside their own boxes only."""
     if len(masks) == 0 or not objects:
         return {}
-    height, width = masks.shape[1:]
-    flat = masks.reshape(len(masks), -1)
-    areas = flat.sum(axis=1).astype(np.float64)
+    ious = pairwise_iou(masks, BoxMasks.from_shapes([shape for _, shape in objects], masks.image_size))
+    areas = masks.areas
     links: dict[int, int] = {}
     claimed: set[int] = set()
-    object_masks = [(object_id, shape_to_mask(shape, height, width).reshape(-1)) for object_id, shape in objects]
     for row in range(len(masks)):
         if areas[row] == 0:
             continue
         best, best_iou = None, 0.0
-        for object_id, other in object_masks:
+        for column, (object_id, _) in enumerate(objects):
             if object_id in claimed:
                 continue
-            iou = mask_iou(flat[row], other)
+            iou = float(ious[row, column])
             if is_same_object(iou, iou_threshold) and iou > best_iou:
                 best, best_iou = object_id, iou
         if best is not None:

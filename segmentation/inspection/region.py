@@ -13,10 +13,11 @@ from dataclasses import dataclass
 import numpy as np
 
 from segmentation.detections import Detections
+from segmentation.geometry.box_masks import BoxMasks, pairwise_iou
 from segmentation.engine import InferenceSettings, YolactEngine
 from segmentation.geometry.boxes import ordered_box
-from segmentation.geometry.overlap import SAME_OBJECT_IOU, is_same_object, mask_iou
-from segmentation.geometry.polygons import DEFAULT_TOLERANCE, mask_to_shape, shape_to_mask
+from segmentation.geometry.overlap import SAME_OBJECT_IOU, is_same_object
+from segmentation.geometry.polygons import DEFAULT_TOLERANCE
 from segmentation.geometry.shapes import Shape
 
 MIN_REGION_SIDE = 8
@@ -39,7 +40,7 @@ class RegionDetections:
 
     def shape_in_image(self, index: int, tolerance: float = DEFAULT_TOLERANCE) -> Shape:
         """Detection `index` as polygons in image coordinates."""
-        return mask_to_shape(self.detections.masks[index], tolerance=tolerance).translated(*self.origin)
+        return self.detections.masks.to_shape(index, tolerance=tolerance).translated(*self.origin)
 
 
 def clamp_region(rect: Sequence[float], image_size: tuple[int, int]) -> tuple[int, int, int, int]:
@@ -67,17 +68,10 @@ def novel_detections(region: RegionDetections, existing: Sequence[Shape],
     det = region.detections
     if not len(det):
         return np.zeros(0, dtype=np.int64)
-    h, w = det.image_size
     x0, y0 = region.origin
-    others = [shape_to_mask(s.translated(-x0, -y0), h, w) for s in existing if not s.is_empty()]
-    others = [m for m in others if m.any()]
-    keep = []
-    for i in range(len(det)):
-        mask = det.masks[i]
-        area = mask.sum()
-        if area == 0:
-            continue
-        duplicate = any(is_same_object(mask_iou(mask, other), iou_threshold) for other in others)
-        if not duplicate:
-            keep.append(i)
+    others = BoxMasks.from_shapes([s.translated(-x0, -y0) for s in existing if not s.is_empty()], det.image_size)
+    ious = pairwise_iou(det.masks, others)
+    areas = det.masks.areas
+    keep = [i for i in range(len(det))
+            if areas[i] > 0 and not any(is_same_object(float(iou), iou_threshold) for iou in ious[i])]
     return np.asarray(keep, dtype=np.int64)

@@ -49,8 +49,9 @@ def detections_overlay(image: np.ndarray, det: Detections, alpha: float = 0.45) 
     out = image.astype(np.float32)
     for i in reversed(range(len(det))):
         color = np.array(class_color(int(det.classes[i])), np.float32)
-        m = det.masks[i]
-        out[m] = out[m] * (1 - alpha) + color * alpha
+        window = out[det.masks.slices(i)]  # a view: only the crop's pixels are touched
+        m = det.masks.crop(i)
+        window[m] = window[m] * (1 - alpha) + color * alpha
     out = out.astype(np.uint8)
     for i in reversed(range(len(det))):
         color = class_color(int(det.classes[i]))

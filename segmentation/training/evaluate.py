@@ -12,9 +12,7 @@ import io
 from collections.abc import Callable
 from dataclasses import dataclass
 
-import numpy as np
 import torch
-from pycocotools import mask as mask_utils
 from pycocotools.coco import COCO
 from pycocotools.cocoeval import COCOeval
 
@@ -76,8 +74,7 @@ def _results(image_id: int, det: Detections, category_of_class: list[int | None]
         if category is None:
             continue
         x1, y1, x2, y2 = (float(v) for v in det.boxes[k])
-        rle = mask_utils.encode(np.asfortranarray(det.masks[k].astype(np.uint8)))
-        rle["counts"] = rle["counts"].decode("ascii")
+        rle = det.masks.to_rle(k)  # from the box-local crop, `counts` already a str
         out.append({"image_id": image_id, "category_id": category, "score": float(det.scores[k]),
                     "bbox": [x1, y1, max(0.0, x2 - x1), max(0.0, y2 - y1)], "segmentation": rle})
     return out

@@ -98,36 +98,58 @@ def _axis_sampling(in_size: int, out_size: int) -> tuple[np.ndarray, np.ndarray,
     return left, right, (src - left.astype(np.float32)).astype(np.float32)
 
 
-def binarize_at_image_size(
-    masks: torch.Tensor, boxes_rel: torch.Tensor, image_size: tuple[int, int], threshold: float = 0.5
-) -> np.ndarray:
-    """Cropped soft masks [D, h, w] -> bool [D, H, W] (value > threshold after the bilinear resize).
-
-    Equal to resizing the whole stack and thresholding, but only the part of the image that
-    the crop window can reach is computed: most of a large photo is outside every box.
-    """
-    d, h, w = masks.shape
+def _output_windows(boxes_rel: torch.Tensor, proto_size: tuple[int, int],
+                    image_size: tuple[int, int]) -> tuple[np.ndarray, tuple[np.ndarray, ...]]:
+    """Per detection, the (x0, y0, x1, y1) output pixels whose bilinear taps can touch its kept
+    (cropped) prototype window, int64 [D, 4] ((0, 0, 0, 0) where none), and the sampling of both axes."""
+    h, w = proto_size
     height, width = image_size
-    out = np.zeros((d, height, width), dtype=bool)
-    if d == 0:
-        return out
-    if masks.is_cuda:
-        full = F.interpolate(masks[None], size=image_size, mode="bilinear", align_corners=False)[0]
-        return (full > threshold).cpu().numpy()
-    soft = masks.float().numpy()
     ylo, yhi, yw = _axis_sampling(h, height)
     xlo, xhi, xw = _axis_sampling(w, width)
-    bounds = crop_bounds(boxes_rel.float(), h, w).numpy()
-    for i in range(d):
-        lo_x, lo_y, hi_x, hi_y = bounds[i]
+    bounds = crop_bounds(boxes_rel.detach().float().cpu(), h, w).numpy()
+    windows = np.zeros((len(bounds), 4), np.int64)
+    for i, (lo_x, lo_y, hi_x, hi_y) in enumerate(bounds):
         c0, c1 = int(np.ceil(lo_x)), int(np.ceil(hi_x)) - 1  # kept prototype columns, inclusive
         r0, r1 = int(np.ceil(lo_y)), int(np.ceil(hi_y)) - 1
         if c1 < c0 or r1 < r0:
             continue
-        # Output pixels whose two source taps can touch the kept window.
         x0, x1 = np.searchsorted(xhi, c0, "left"), np.searchsorted(xlo, c1, "right")
         y0, y1 = np.searchsorted(yhi, r0, "left"), np.searchsorted(ylo, r1, "right")
-        if x1 <= x0 or y1 <= y0:
+        if x1 > x0 and y1 > y0:
+            windows[i] = (x0, y0, x1, y1)
+    return windows, (ylo, yhi, yw, xlo, xhi, xw)
+
+
+# Pixels of one full-size float map on the device at a time (CUDA branch): 2**28 floats = 1 GiB.
+_DEVICE_CHUNK_PIXELS = 2**28
+
+
+def binarize_at_image_size(
+    masks: torch.Tensor, boxes_rel: torch.Tensor, image_size: tuple[int, int], threshold: float = 0.5
+) -> tuple[list[np.ndarray], np.ndarray]:
+    """Cropped soft masks [D, h, w] -> box-local binary masks: (crops, offsets).
+
+    Each crop is bool [y1 - y0, x1 - x0], the pixels of (value > threshold after the original's
+    bilinear resize to `image_size`) inside the window of output pixels that the detection's crop
+    can reach; `offsets` is int64 [D, 2], the (x0, y0) of each window. Outside its window a mask
+    is 0 before the threshold, so the crops hold every pixel (threshold >= 0); a detection whose
+    window is empty gets a 0x0 crop at (0, 0). Never allocates a [D, H, W] array on the host.
+    """
+    if threshold < 0:
+        raise ValueError(f"threshold must be >= 0 (pixels outside every box are 0), got {threshold}")
+    d, h, w = masks.shape
+    height, width = image_size
+    windows, sampling = _output_windows(boxes_rel, (h, w), image_size)
+    offsets = np.ascontiguousarray(windows[:, :2])
+    if masks.is_cuda:
+        return _binarize_on_device(masks, windows, image_size, threshold), offsets
+    ylo, yhi, yw, xlo, xhi, xw = sampling
+    soft = masks.float().numpy()
+    crops = []
+    for i in range(d):
+        x0, y0, x1, y1 = windows[i]
+        if x1 <= x0:
+            crops.append(np.zeros((0, 0), bool))
             continue
         m = soft[i]
         wx, wy = xw[x0:x1], yw[y0:y1, None]
@@ -135,5 +157,25 @@ def binarize_at_image_size(
         bottom = m[yhi[y0:y1]]
         top = top[:, xlo[x0:x1]] * (1 - wx) + top[:, xhi[x0:x1]] * wx
         bottom = bottom[:, xlo[x0:x1]] * (1 - wx) + bottom[:, xhi[x0:x1]] * wx
-        out[i, y0:y1, x0:x1] = (top * (1 - wy) + bottom * wy) > threshold
-    return out
+        crops.append((top * (1 - wy) + bottom * wy) > threshold)
+    return crops, offsets
+
+
+def _binarize_on_device(masks: torch.Tensor, windows: np.ndarray, image_size: tuple[int, int],
+                        threshold: float) -> list[np.ndarray]:
+    """The CUDA branch: torch's own resize and threshold on the device, a few detections at a time, then
+    only the windows travel to the host (one transfer per chunk)."""
+    height, width = image_size
+    chunk = max(1, _DEVICE_CHUNK_PIXELS // max(1, height * width))
+    crops: list[np.ndarray] = []
+    for start in range(0, masks.shape[0], chunk):
+        part = masks[start:start + chunk]
+        full = F.interpolate(part[None], size=image_size, mode="bilinear", align_corners=False)[0] > threshold
+        pieces = [full[j, y0:y1, x0:x1].reshape(-1)
+                  for j, (x0, y0, x1, y1) in enumerate(windows[start:start + len(part)])]
+        flat = torch.cat(pieces).cpu().numpy() if pieces else np.zeros(0, bool)
+        split = np.split(flat, np.cumsum([p.numel() for p in pieces])[:-1]) if pieces else []
+        for piece, (x0, y0, x1, y1) in zip(split, windows[start:start + len(part)]):
+            crops.append(piece.reshape(y1 - y0, x1 - x0) if x1 > x0 else np.zeros((0, 0), bool))
+        del full
+    return crops
