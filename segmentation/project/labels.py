@@ -65,3 +65,64 @@ def exported_class_names(labels: Iterable[str], used: Iterable[str], keep: Itera
     used, keep = tuple(dict.fromkeys(used)), set(keep)
     listed = [label for label in labels if label in used or label in keep]
     return tuple(dict.fromkeys((*listed, *used)))
+
+
+# ---------------------------------------------------------------- project-wide class steps (undoable)
+@dataclass(frozen=True)
+class ClassSettings:
+    """The project's class list in order, the colours the user chose, and the classes kept for the export."""
+
+    labels: tuple[str, ...]
+    colors: Mapping[str, str]
+    kept: frozenset[str]
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "labels", tuple(self.labels))
+        object.__setattr__(self, "colors", dict(self.colors))
+        object.__setattr__(self, "kept", frozenset(self.kept))
+
+
+def restore_classes(current: ClassSettings, target: ClassSettings, touched: Iterable[str]) -> ClassSettings:
+    """`current` with the `touched` classes put back as they are in `target`: in the list (at their index
+    there), their colour and their keep flag. Other classes stay as they are now, so undoing a rename
+    does not also drop a class added since."""
+    touched = set(touched)
+    labels = [label for label in current.labels if label not in touched]
+    for index, label in sorted((target.labels.index(label), label) for label in touched if label in target.labels):
+        labels.insert(min(index, len(labels)), label)
+    colors = {k: v for k, v in current.colors.items() if k not in touched}
+    colors.update({k: v for k, v in target.colors.items() if k in touched})
+    kept = (current.kept - touched) | (target.kept & touched)
+    return ClassSettings(tuple(labels), colors, kept)
+
+
+# (id, image path, label, provenance, score, shape JSON, version): an object as the store holds it, so a
+# deleted one is re-created byte for byte (same provenance, score and vertices).
+StoredObject = tuple[int, str, str, str, "float | None", str, int]
+
+
+@dataclass(frozen=True)
+class ClassEdit:
+    """A project-wide class rename, merge (`new` is an existing class) or delete (`new` None), as applied.
+
+    `objects` are the objects of class `old` as they were before it; `versions` is each one's stored
+    version after the last replay: an undo or redo is refused (StaleEditError) when any of them was
+    changed or deleted since, so it never clobbers a newer edit nor resurrects an object deleted elsewhere.
+    """
+
+    text: str
+    old: str
+    new: str | None
+    objects: tuple[StoredObject, ...]
+    versions: Mapping[int, int]
+    before: ClassSettings
+    after: ClassSettings
+
+    @property
+    def count(self) -> int:
+        """How many objects the step changed (renamed, merged or deleted)."""
+        return len(self.objects)
+
+    @property
+    def touched(self) -> tuple[str, ...]:
+        return (self.old,) if self.new is None else (self.old, self.new)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import replace
+from functools import partial
 from pathlib import Path
 
 from psygnal import Signal, SignalGroup
@@ -10,9 +12,10 @@ from psygnal import Signal, SignalGroup
 from segmentation.inspection.cache import InferenceCache
 from segmentation.project.document import Change, ImageAnnotations
 from segmentation.project.image_list import ImageList
-from segmentation.project.labels import KEEP_CLASSES_KEY, LABEL_COLORS_KEY, ClassMapping
+from segmentation.project.labels import (KEEP_CLASSES_KEY, LABEL_COLORS_KEY, ClassEdit, ClassMapping, ClassSettings,
+                                        restore_classes)
 from segmentation.project.records import ImageStatus
-from segmentation.project.store import AutoLabelOutcome, ProjectStore
+from segmentation.project.store import AutoLabelOutcome, ProjectStore, StaleEditError
 
 LABELS_KEY = "labels"
 CLASS_MAPPING_KEY = "class_mapping"
@@ -140,7 +143,7 @@ class Project:
         return tuple(self.store.setting(LABELS_KEY, []))
 
     def set_labels(self, labels: tuple[str, ...]) -> None:
-        labels = tuple(dict.fromkeys(str(label).strip() for label in labels if str(label).strip()))
+        labels = _clean_labels(labels)
         self.store.set_setting(LABELS_KEY, list(labels))
         self.events.labels_changed.emit(labels)
 
@@ -158,36 +161,76 @@ class Project:
         counts = self.store.label_counts()
         return {**{label: counts.get(label, 0) for label in self.labels}, **counts}
 
-    def rename_class(self, old: str, new: str) -> int:
+    def class_settings(self) -> ClassSettings:
+        """The class list, chosen colours and keep flags as stored now."""
+        return ClassSettings(self.labels, self.class_colors_chosen, self.kept_classes)
+
+    def rename_class(self, old: str, new: str) -> ClassEdit:
         """Rename a class everywhere; to an existing class's name, this merges into it. One store
-        transaction; returns how many objects changed. Open documents are reloaded."""
+        transaction (objects, class list, colour, keep flag); the returned step undoes it. Open
+        documents are reloaded."""
         new = new.strip()
         if not new:
             raise ValueError("the new class name is empty")
-        changed = self.store.relabel_all(old, new)
-        colors = dict(self.class_colors_chosen)
+        before = self.class_settings()
+        colors = dict(before.colors)
         if old in colors and new not in colors:
             colors[new] = colors[old]
         colors.pop(old, None)
-        self.store.set_setting(LABEL_COLORS_KEY, colors)
-        keep = self.kept_classes
-        if old in keep:
-            self.set_kept(new, True)
-        self.set_kept(old, False)
-        self._after_class_change(tuple(new if label == old else label for label in self.labels))
-        return changed
+        kept = set(before.kept)
+        if old in kept:
+            kept.add(new)
+        kept.discard(old)
+        labels = _clean_labels(new if label == old else label for label in before.labels)
+        text = f"Merge class '{old}' into '{new}'" if new in before.labels else f"Rename class '{old}' to '{new}'"
+        return self._take_class(text, old, new, before, ClassSettings(labels, colors, frozenset(kept)))
 
-    def delete_class(self, label: str) -> int:
-        """Delete a class and every object of it, in one store transaction; returns how many objects went."""
-        deleted = self.store.relabel_all(label, None)
-        self.set_kept(label, False)
-        self._after_class_change(tuple(name for name in self.labels if name != label))
-        return deleted
+    def delete_class(self, label: str) -> ClassEdit:
+        """Delete a class and every object of it, in one store transaction; the returned step undoes it."""
+        before = self.class_settings()
+        after = ClassSettings(tuple(name for name in before.labels if name != label), before.colors,
+                              before.kept - {label})
+        return self._take_class(f"Delete class '{label}'", label, None, before, after)
+
+    def _take_class(self, text: str, old: str, new: str | None, before: ClassSettings,
+                    after: ClassSettings) -> ClassEdit:
+        objects, versions = self.store.take_class(old, new, _settings_values(after))
+        self._after_class_change(after.labels)
+        return ClassEdit(text, old, new, objects, versions, before, after)
+
+    def undo_class_edit(self, edit: ClassEdit) -> ClassEdit:
+        """Put back every object, the class list, colours and keep flags of `edit`'s classes as they were,
+        in one transaction. StaleEditError (nothing written, documents reloaded) when any of its objects
+        was changed or deleted since. Returns the step with its objects' new versions (for the redo)."""
+        target = restore_classes(self.class_settings(), edit.before, edit.touched)
+        settings = _settings_values(target)
+        if edit.new is None:
+            replay = partial(self.store.restore_objects, edit.objects, settings, "undo")
+        else:
+            replay = partial(self.store.relabel_objects, edit.objects, edit.versions, edit.old, settings, "undo")
+        return self._replay_class(edit, replay, target)
+
+    def redo_class_edit(self, edit: ClassEdit) -> ClassEdit:
+        """Apply an undone `edit` again (same rules as `undo_class_edit`)."""
+        target = restore_classes(self.class_settings(), edit.after, edit.touched)
+        replay = partial(self.store.relabel_objects, edit.objects, edit.versions, edit.new,
+                         _settings_values(target), "redo")
+        return self._replay_class(edit, replay, target)
+
+    def _replay_class(self, edit: ClassEdit, replay: Callable[[], dict[int, int]], target: ClassSettings) -> ClassEdit:
+        try:
+            versions = replay()
+        except StaleEditError:
+            for document in self._documents.values():
+                document.reload()
+            raise
+        self._after_class_change(target.labels)
+        return replace(edit, versions=versions)
 
     def _after_class_change(self, labels: tuple[str, ...]) -> None:
         for document in self._documents.values():
             document.reload()
-        self.set_labels(labels)
+        self.events.labels_changed.emit(labels)
 
     @property
     def class_colors_chosen(self) -> dict[str, str]:
@@ -211,3 +254,14 @@ class Project:
 
     def unlabeled_names(self) -> list[str]:
         return self.images.names_with_status(ImageStatus.UNLABELED)
+
+
+def _clean_labels(labels: Iterable[str]) -> tuple[str, ...]:
+    """Class names stripped, empty ones dropped, each once (first place wins)."""
+    return tuple(dict.fromkeys(str(label).strip() for label in labels if str(label).strip()))
+
+
+def _settings_values(settings: ClassSettings) -> dict[str, object]:
+    """The stored form of the class settings (project meta keys)."""
+    return {LABELS_KEY: list(settings.labels), LABEL_COLORS_KEY: dict(settings.colors),
+            KEEP_CLASSES_KEY: sorted(settings.kept)}

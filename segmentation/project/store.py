@@ -13,7 +13,7 @@ import os
 import sqlite3
 import time
 import uuid
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -337,7 +337,7 @@ class ProjectStore:
                     f"DELETE FROM objects WHERE id = ? AND image_path = ?{condition}", (int(obj.id), path, *params)
                 ).rowcount
                 if not deleted:
-                    raise self._stale(db, obj, path, "delete")
+                    raise self._stale(db, int(obj.id), obj.label, obj.version, path, "delete")
                 self._record_delete(db, int(obj.id), now)
             for obj in saved:
                 values = (path, obj.label, Provenance(obj.provenance).value, obj.score, shape_to_json(obj.shape), now)
@@ -364,7 +364,7 @@ class ProjectStore:
                 ).fetchone()
                 exists = db.execute("SELECT 1 FROM objects WHERE id = ?", (int(obj.id),)).fetchone()
                 if exists or not mine:
-                    raise self._stale(db, obj, path, "save")
+                    raise self._stale(db, int(obj.id), obj.label, obj.version, path, "save")
                 version = (obj.version or 0) + 1
                 db.execute(
                     "INSERT INTO objects (id, image_path, label, provenance, score, shape, updated_at, version) "
@@ -381,15 +381,16 @@ class ProjectStore:
         db.execute("INSERT OR REPLACE INTO deleted_objects (id, session, deleted_at) VALUES (?, ?, ?)",
                    (object_id, self.session, now))
 
-    def _stale(self, db: sqlite3.Connection, obj: AnnotatedObject, path: str, action: str) -> StaleEditError:
-        """Why an edit of `obj` is refused, in words (the transaction is rolled back by the caller)."""
-        row = db.execute("SELECT version FROM objects WHERE id = ? AND image_path = ?", (int(obj.id), path)).fetchone()
-        what = f"object {obj.id} ({obj.label}) of {path}"
+    def _stale(self, db: sqlite3.Connection, object_id: int, label: str, version: int | None, path: str,
+               action: str) -> StaleEditError:
+        """Why an edit of an object is refused, in words (the transaction is rolled back by the caller)."""
+        row = db.execute("SELECT version FROM objects WHERE id = ? AND image_path = ?", (object_id, path)).fetchone()
+        what = f"object {object_id} ({label}) of {path}"
         if row is None:
             return StaleEditError(f"The {action} was refused: {what} was deleted by another window or program since "
                                   "it was read; its objects were reloaded from the project")
         return StaleEditError(f"The {action} was refused: {what} was changed by another window or program since "
-                              f"it was read (version {obj.version}, now {row[0]}); its objects were reloaded from the "
+                              f"it was read (version {version}, now {row[0]}); its objects were reloaded from the "
                               "project")
 
     def replace_auto_objects(
@@ -494,22 +495,92 @@ class ProjectStore:
         """How many objects carry each label, over the whole project."""
         return {str(label): int(n) for label, n in self._read("SELECT label, COUNT(*) FROM objects GROUP BY label")}
 
-    def relabel_all(self, old: str, new: str | None) -> int:
-        """Give every object labelled `old` the label `new` (None deletes them), in one transaction.
+    def take_class(self, old: str, new: str | None, settings: Mapping[str, Any]) -> tuple[tuple, dict[int, int]]:
+        """Give every object labelled `old` the label `new` (None deletes them) and write `settings`, in one
+        transaction: a project-wide class rename, merge or delete.
 
-        Project-wide class rename, merge and delete; versions go up, so older edits of these objects are
-        refused as stale. Returns how many objects changed.
+        Returns the objects as they were (stored rows: id, image path, label, provenance, score, shape
+        JSON, version) and each one's version now; versions go up, so older edits of them are refused as stale.
         """
+        with self._write() as db:
+            rows = tuple(db.execute("SELECT id, image_path, label, provenance, score, shape, version FROM objects "
+                                    "WHERE label = ? ORDER BY id", (old,)))
+            versions = self._relabel(db, rows, {int(r[0]): int(r[6]) for r in rows}, new, "class change")
+            self._write_settings(db, settings)
+        return rows, versions
+
+    def relabel_objects(self, rows: Sequence[tuple], versions: Mapping[int, int], label: str | None,
+                        settings: Mapping[str, Any], action: str) -> dict[int, int]:
+        """Replay a class step on its objects (`rows`, as `take_class` returned them): each must still be
+        stored at its version in `versions`, else StaleEditError and nothing is written. `label` None
+        deletes them. `settings` are written in the same transaction. Returns the new versions."""
+        with self._write() as db:
+            result = self._relabel(db, rows, versions, label, action)
+            self._write_settings(db, settings)
+        return result
+
+    def restore_objects(self, rows: Sequence[tuple], settings: Mapping[str, Any], action: str) -> dict[int, int]:
+        """Re-create deleted objects exactly as they were stored (`rows` from `take_class`), with `settings`,
+        in one transaction: the undo of a class delete. Only objects this store deleted and that nobody
+        re-created come back; any other is StaleEditError and nothing is written. Returns their versions."""
         now = time.time()
         with self._write() as db:
-            if new is not None:
-                return db.execute("UPDATE objects SET label = ?, updated_at = ?, version = version + 1 WHERE label = ?",
-                                  (new, now, old)).rowcount
-            ids = [int(row[0]) for row in db.execute("SELECT id FROM objects WHERE label = ?", (old,))]
-            db.execute("DELETE FROM objects WHERE label = ?", (old,))
-            for object_id in ids:
-                self._record_delete(db, object_id, now)
-            return len(ids)
+            ids = [int(r[0]) for r in rows]
+            present = self._versions(db, ids)
+            mine = self._deleted_here(db, ids)
+            for row in rows:
+                if row[0] in present or row[0] not in mine:
+                    raise self._stale(db, int(row[0]), row[2], int(row[6]), row[1], action)
+            db.executemany("INSERT INTO objects (id, image_path, label, provenance, score, shape, updated_at, version) "
+                           "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                           [(*row[:6], now, int(row[6]) + 1) for row in rows])
+            db.executemany("DELETE FROM deleted_objects WHERE id = ?", [(i,) for i in ids])
+            self._write_settings(db, settings)
+        return {int(row[0]): int(row[6]) + 1 for row in rows}
+
+    def _relabel(self, db: sqlite3.Connection, rows: Sequence[tuple], versions: Mapping[int, int], label: str | None,
+                 action: str) -> dict[int, int]:
+        """Compare-and-set relabel (or delete, `label` None) of many objects inside a transaction: every
+        version is checked before anything is written (the write lock is held, so nothing changes between)."""
+        now = time.time()
+        expected = [(int(r[0]), int(versions[int(r[0])])) for r in rows]
+        stored = self._versions(db, [object_id for object_id, _ in expected])
+        for row, (object_id, version) in zip(rows, expected):
+            if stored.get(object_id) != version:
+                raise self._stale(db, object_id, row[2], version, row[1], action)
+        if label is None:
+            db.executemany("DELETE FROM objects WHERE id = ? AND version = ?", expected)
+            db.executemany("INSERT OR REPLACE INTO deleted_objects (id, session, deleted_at) VALUES (?, ?, ?)",
+                           [(object_id, self.session, now) for object_id, _ in expected])
+            return {}
+        db.executemany("UPDATE objects SET label = ?, updated_at = ?, version = version + 1 WHERE id = ? AND version = ?",
+                       [(label, now, *e) for e in expected])
+        return {object_id: version + 1 for object_id, version in expected}
+
+    @staticmethod
+    def _versions(db: sqlite3.Connection, ids: Sequence[int]) -> dict[int, int]:
+        """Stored version of each of these objects that exists."""
+        found: dict[int, int] = {}
+        for start in range(0, len(ids), 500):  # SQLite caps the number of parameters of one statement
+            chunk = ids[start:start + 500]
+            found.update(db.execute(f"SELECT id, version FROM objects WHERE id IN ({','.join('?' * len(chunk))})",
+                                    chunk).fetchall())
+        return found
+
+    def _deleted_here(self, db: sqlite3.Connection, ids: Sequence[int]) -> set[int]:
+        """Which of these objects this store deleted (only those may its undo re-create)."""
+        found: set[int] = set()
+        for start in range(0, len(ids), 500):
+            chunk = ids[start:start + 500]
+            found.update(r[0] for r in db.execute(
+                f"SELECT id FROM deleted_objects WHERE session = ? AND id IN ({','.join('?' * len(chunk))})",
+                (self.session, *chunk)))
+        return found
+
+    @staticmethod
+    def _write_settings(db: sqlite3.Connection, settings: Mapping[str, Any]) -> None:
+        db.executemany("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)",
+                       [(key, json.dumps(value)) for key, value in settings.items()])
 
     def setting(self, key: str, default: Any = None) -> Any:
         """A JSON value stored with the project (labels, class mapping, thresholds)."""

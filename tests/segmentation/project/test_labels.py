@@ -39,7 +39,7 @@ def test_counts_include_classes_without_objects(project):
 
 def test_rename_everywhere_and_in_open_documents(project):
     doc = project.document("a.png")
-    assert project.rename_class("cat", "kitten") == 2
+    assert project.rename_class("cat", "kitten").count == 2
     assert stored_labels(project) == {"a.png": ["dog", "kitten", "kitten"], "b.png": ["dog", "toaster"]}
     assert project.labels == ("kitten", "dog", "toaster", "spare")
     assert sorted(o.label for o in doc.objects) == ["dog", "kitten", "kitten"]  # reloaded
@@ -48,7 +48,7 @@ def test_rename_everywhere_and_in_open_documents(project):
 def test_merge_into_an_existing_class_keeps_one_entry_and_moves_the_kept_flag(project):
     project.set_kept("toaster", True)
     project.set_class_color("toaster", "#123456")
-    assert project.rename_class("toaster", "dog") == 1
+    assert project.rename_class("toaster", "dog").count == 1
     assert project.labels == ("cat", "dog", "spare")
     assert project.class_counts() == {"cat": 2, "dog": 3, "spare": 0}
     assert project.kept_classes == {"dog"}
@@ -58,7 +58,7 @@ def test_merge_into_an_existing_class_keeps_one_entry_and_moves_the_kept_flag(pr
 def test_delete_removes_its_objects_and_old_edits_of_them_are_refused(project):
     with ProjectStore.open(project.folder) as other:  # another window read the toaster before the delete
         (toaster,) = [o for o in other.objects("b.png") if o.label == "toaster"]
-        assert project.delete_class("toaster") == 1
+        assert project.delete_class("toaster").count == 1
         assert stored_labels(project)["b.png"] == ["dog"] and "toaster" not in project.labels
         with pytest.raises(StaleEditError):
             other.write_change("b.png", saved=[toaster.with_changes(label="cat")])
@@ -89,3 +89,101 @@ def test_first_classes_get_distinct_palette_colours_and_choices_win():
     assert colors == {"a": "#000001", "b": "#ffffff", "c": "#000003", "d": "#000001"}
     many = class_colors([f"class{i}" for i in range(3)], palette, {})
     assert len(set(many.values())) == 3
+
+
+# ---------------------------------------------------------------- undo and redo of class steps
+def snapshot(project):
+    """Everything a class step may touch, read back from a fresh connection: objects (all fields) and settings."""
+    with ProjectStore.open(project.folder) as store:
+        objects = {name: [(o.id, o.label, o.provenance, o.score, o.shape) for o in store.objects(name)]
+                   for name in ("a.png", "b.png")}
+        settings = {key: store.setting(key) or None for key in ("labels", "label_colors", "keep_classes")}
+    return objects, settings
+
+
+def test_rename_undo_redo_puts_objects_names_colours_and_keep_back(project):
+    project.set_kept("cat", True)
+    project.set_class_color("cat", "#112233")
+    doc = project.document("b.png")
+    before = snapshot(project)
+    edit = project.rename_class("cat", "kitten")
+    renamed = snapshot(project)
+    assert renamed != before and project.kept_classes == {"kitten"}
+    edit = project.undo_class_edit(edit)
+    assert snapshot(project) == before
+    assert project.labels == ("cat", "dog", "toaster", "spare") and project.class_colors_chosen == {"cat": "#112233"}
+    edit = project.redo_class_edit(edit)
+    assert snapshot(project) == renamed
+    project.undo_class_edit(edit)  # versions followed the replays: a second undo is not refused
+    assert snapshot(project) == before and len(doc) == 2
+
+
+def test_merge_undo_restores_both_classes_and_which_objects_were_in_each(project):
+    with ProjectStore.open(project.folder) as store:
+        dogs_before = {o.id for name in ("a.png", "b.png") for o in store.objects(name) if o.label == "dog"}
+    before = snapshot(project)
+    edit = project.rename_class("cat", "dog")
+    assert edit.text.startswith("Merge") and project.class_counts()["dog"] == 4
+    project.undo_class_edit(edit)
+    assert snapshot(project) == before
+    with ProjectStore.open(project.folder) as store:
+        assert {o.id for name in ("a.png", "b.png") for o in store.objects(name) if o.label == "dog"} == dogs_before
+
+
+def test_delete_undo_recreates_the_objects_with_provenance_score_and_vertices(project):
+    auto = AnnotatedObject("toaster", make_square(30, 30, 7.25), provenance="auto", score=0.625)
+    project.store.write_change("a.png", saved=[auto])
+    before = snapshot(project)
+    edit = project.delete_class("toaster")
+    assert edit.count == 2 and "toaster" not in project.labels
+    edit = project.undo_class_edit(edit)
+    assert snapshot(project) == before
+    project.redo_class_edit(edit)
+    assert "toaster" not in project.class_counts()
+
+
+def test_undo_added_classes_stay(project):
+    edit = project.rename_class("cat", "kitten")
+    project.set_labels(project.labels + ("bird",))
+    project.undo_class_edit(edit)
+    assert project.labels == ("cat", "dog", "toaster", "spare", "bird")
+
+
+@pytest.mark.parametrize("newer", ["edit", "delete"])
+def test_undo_is_refused_when_another_window_changed_an_object_since(project, newer):
+    edit = project.rename_class("dog", "hound")
+    with ProjectStore.open(project.folder) as other:
+        (hound,) = [o for o in other.objects("b.png") if o.label == "hound"]
+        if newer == "edit":
+            other.write_change("b.png", saved=[hound.with_changes(shape=make_square(30, 30))])
+        else:
+            other.write_change("b.png", removed=[hound])
+    after = snapshot(project)
+    with pytest.raises(StaleEditError, match=f"object {hound.id} .*b.png"):
+        project.undo_class_edit(edit)
+    assert snapshot(project) == after  # nothing written: no label, no class list, no resurrected object
+
+
+def test_undo_of_a_delete_is_refused_for_another_store(project):
+    edit = project.delete_class("toaster")
+    with ProjectStore.open(project.folder) as other:  # only the store that deleted may re-create
+        other.set_setting("probe", 1)
+    other_project = Project.open(project.folder)
+    try:
+        with pytest.raises(StaleEditError):
+            other_project.undo_class_edit(edit)
+    finally:
+        other_project.close()
+    assert "toaster" not in project.class_counts()
+
+
+def test_steps_over_more_objects_than_one_statement_takes(project):
+    many = [AnnotatedObject("cat", make_square(i % 40, i % 30, 3)) for i in range(1_100)]
+    project.store.write_change("b.png", saved=many)
+    before = snapshot(project)
+    edit = project.delete_class("cat")
+    assert edit.count == 1_102 and project.class_counts().get("cat", 0) == 0
+    project.redo_class_edit(project.undo_class_edit(edit))
+    assert project.class_counts().get("cat", 0) == 0
+    project.undo_class_edit(project.redo_class_edit(project.undo_class_edit(edit)))
+    assert snapshot(project) == before
