@@ -36,9 +36,12 @@ class Detections:
     category_ids: tuple[int, ...]  # category id of every model class, index = class
 
     def __post_init__(self) -> None:
+        if isinstance(self.masks, np.ndarray) and self.masks.ndim == 3:
+            # Hand-built detections (tests, fake models) may give a dense stack: kept box-local.
+            object.__setattr__(self, "masks", BoxMasks.from_dense(self.masks))
         if not isinstance(self.masks, BoxMasks):
-            raise TypeError(f"Detections.masks must be BoxMasks, got {type(self.masks).__name__} "
-                            "(BoxMasks.from_dense converts a dense [D, H, W] array)")
+            raise TypeError(f"Detections.masks must be BoxMasks or a bool [D, H, W] array, got "
+                            f"{type(self.masks).__name__}")
         if len(self.masks) != len(self.scores) or self.masks.image_size != tuple(self.image_size):
             raise ValueError(f"{len(self.masks)} masks of a {self.masks.image_size} image for "
                              f"{len(self.scores)} detections of a {tuple(self.image_size)} image")
