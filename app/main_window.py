@@ -235,7 +235,7 @@ class MainWindow(QMainWindow):
         self.exporter.finished.connect(self._on_export_finished)
         d = self.labels_dock
         d.hidden_changed.connect(self._apply_class_hiding)
-        d.classes_changed.connect(self.history.clear_all)  # per-image steps refer to objects as they were
+        d.classes_changed.connect(self.history.push_class_edit)  # one undo step over every image
         d.colors_changed.connect(lambda: self.projects.project and self.projects.project.current
                                  and self.projects.project.current.reload())
         d.error.connect(self.show_error)

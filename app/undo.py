@@ -1,14 +1,27 @@
-"""Undo: one QUndoStack per image in a QUndoGroup; each command replays a document Change or its inverse."""
+"""Undo: one QUndoStack per image in a QUndoGroup; each command replays a document Change or its inverse.
+
+Project-wide class steps (rename, merge, delete) span images, so they sit in one project history beside
+the per-image stacks. Every step is numbered when it is made; Ctrl+Z undoes whichever is newer, the
+current image's last step or the last class step, and Redo redoes the older of the two next ones, so
+the user sees one history. A new step drops what could be redone on the other side (as a push does
+within one stack).
+"""
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable
+from dataclasses import dataclass
 
-from PySide6.QtGui import QAction, QUndoCommand, QUndoGroup, QUndoStack
 from PySide6.QtCore import QObject
+from PySide6.QtGui import QAction, QUndoCommand, QUndoGroup, QUndoStack
 
 from segmentation.project.document import Change, ImageAnnotations
+from segmentation.project.labels import ClassEdit
+from segmentation.project.project import Project
 from segmentation.project.store import ProjectLockedError, ProjectStoreError
+
+_STEP_NUMBERS = itertools.count(1)  # the order steps were made in, over every image and the class history
 
 
 class ChangeCommand(QUndoCommand):
@@ -26,6 +39,7 @@ class ChangeCommand(QUndoCommand):
         self._on_error = on_error
         self._skip_next = True
         self.failed = False
+        self.number = next(_STEP_NUMBERS)
 
     def redo(self) -> None:
         self._replay(self._change, "Redo")
@@ -55,14 +69,37 @@ class ChangeCommand(QUndoCommand):
         stack.redo() if undone else stack.undo()
 
 
+class _DropRedo(QUndoCommand):
+    """Pushed to drop a stack's redo steps: it marks itself obsolete, so the stack keeps nothing of it."""
+
+    def redo(self) -> None:
+        self.setObsolete(True)
+
+
+@dataclass
+class ClassStep:
+    """A project-wide class step on the project history (its edit carries the versions of the last replay)."""
+
+    project: Project
+    edit: ClassEdit
+    number: int
+
+
 class UndoHistory(QObject):
-    """Per-image undo stacks; the current image's stack is the active one (what Ctrl+Z acts on)."""
+    """Per-image undo stacks (the current image's is the active one) and the project's class steps; Ctrl+Z
+    acts on the newer of the two."""
 
     def __init__(self, on_error: Callable[[str], None], parent: QObject | None = None) -> None:
         super().__init__(parent)
         self.group = QUndoGroup(self)
         self._stacks: dict[str, QUndoStack] = {}
         self._on_error = on_error
+        self.class_steps: list[ClassStep] = []
+        self.class_index = 0  # class steps before this index are done, the rest undone
+        self._actions: tuple[QAction, QAction] | None = None
+        for signal in (self.group.indexChanged, self.group.activeStackChanged, self.group.undoTextChanged,
+                       self.group.redoTextChanged, self.group.canUndoChanged, self.group.canRedoChanged):
+            signal.connect(self._update_actions)
 
     def stack(self, name: str) -> QUndoStack:
         stack = self._stacks.get(name)
@@ -74,32 +111,90 @@ class UndoHistory(QObject):
         self.group.setActiveStack(None if name is None else self.stack(name))
 
     def undo(self) -> None:
-        """Undo on the active stack; a refused undo leaves the stack where it was."""
+        """Undo the newest step (the current image's or a class step); a refused undo moves nothing."""
         self._step(undo=True)
 
     def redo(self) -> None:
         self._step(undo=False)
 
-    def _step(self, undo: bool) -> None:
+    def _image_next(self, undo: bool) -> ChangeCommand | None:
         stack = self.group.activeStack()
         if stack is None:
-            return
+            return None
         index = stack.index() - 1 if undo else stack.index()
-        if not 0 <= index < stack.count():
+        return stack.command(index) if 0 <= index < stack.count() else None
+
+    def _class_next(self, undo: bool) -> ClassStep | None:
+        if not undo:
+            self._drop_class_redo_behind_image_steps()
+        index = self.class_index - 1 if undo else self.class_index
+        return self.class_steps[index] if 0 <= index < len(self.class_steps) else None
+
+    def _next(self, undo: bool) -> ChangeCommand | ClassStep | None:
+        """What Ctrl+Z (the newest done step) or Redo (the oldest undone one) acts on."""
+        image, step = self._image_next(undo), self._class_next(undo)
+        if image is None or step is None:
+            return image if step is None else step
+        newer = step.number > getattr(image, "number", 0)
+        return step if newer == undo else image
+
+    def _step(self, undo: bool) -> None:
+        target = self._next(undo)
+        if isinstance(target, ClassStep):
+            self._replay_class(target, undo)
             return
-        command = stack.command(index)
+        stack = self.group.activeStack()
+        if target is None or stack is None:
+            return
         stack.undo() if undo else stack.redo()
-        if isinstance(command, ChangeCommand) and command.failed:
-            command.step_back(stack, undone=undo)
+        if isinstance(target, ChangeCommand) and target.failed:
+            target.step_back(stack, undone=undo)
+
+    def _replay_class(self, step: ClassStep, undo: bool) -> None:
+        replay = step.project.undo_class_edit if undo else step.project.redo_class_edit
+        try:
+            step.edit = replay(step.edit)
+        except ProjectStoreError as exc:  # refused (stale, locked): the history stays where it was
+            self._on_error(f"{'Undo' if undo else 'Redo'} of '{step.edit.text}' was not done: {exc}")
+            return
+        self.class_index += -1 if undo else 1
+        self._update_actions()
+
+    def push_class_edit(self, project: Project, edit: ClassEdit) -> None:
+        """A class step was applied: it becomes the newest step; nothing undone before it can be redone."""
+        del self.class_steps[self.class_index:]
+        self.class_steps.append(ClassStep(project, edit, next(_STEP_NUMBERS)))
+        self.class_index = len(self.class_steps)
+        for stack in self._stacks.values():
+            if stack.canRedo():
+                stack.push(_DropRedo())
+        self._update_actions()
+
+    def _drop_class_redo_behind_image_steps(self) -> None:
+        """An image step made after a class step was undone ends that class step's redo."""
+        newest = max((getattr(s.command(s.index() - 1), "number", 0) for s in self._stacks.values() if s.index()),
+                     default=0)
+        if self.class_index < len(self.class_steps) and self.class_steps[self.class_index].number < newest:
+            del self.class_steps[self.class_index:]
 
     def create_actions(self, parent: QObject) -> tuple[QAction, QAction]:
-        """The group's Undo and Redo actions (their text and enabled state follow the active stack), wired
-        to `undo` and `redo` so a refused step does not move the stack."""
-        undo, redo = self.group.createUndoAction(parent, "&Undo"), self.group.createRedoAction(parent, "&Redo")
-        for action, step in ((undo, self.undo), (redo, self.redo)):
-            action.triggered.disconnect()
-            action.triggered.connect(step)
+        """Undo and Redo actions whose text and enabled state follow the step each would act on, wired to
+        `undo` and `redo` so a refused step does not move the history."""
+        undo, redo = QAction("&Undo", parent), QAction("&Redo", parent)
+        undo.triggered.connect(self.undo)
+        redo.triggered.connect(self.redo)
+        self._actions = (undo, redo)
+        self._update_actions()
         return undo, redo
+
+    def _update_actions(self, *_args) -> None:
+        if self._actions is None:
+            return
+        for action, undo, prefix in ((self._actions[0], True, "&Undo"), (self._actions[1], False, "&Redo")):
+            target = self._next(undo)
+            text = "" if target is None else target.edit.text if isinstance(target, ClassStep) else target.text()
+            action.setText(f"{prefix} {text}".rstrip())
+            action.setEnabled(target is not None)
 
     def push(self, name: str, document: ImageAnnotations, applied: Change) -> None:
         self.stack(name).push(ChangeCommand(document, applied, self._on_error))
@@ -113,3 +208,6 @@ class UndoHistory(QObject):
     def clear_all(self) -> None:
         for stack in self._stacks.values():
             stack.clear()
+        self.class_steps.clear()
+        self.class_index = 0
+        self._update_actions()

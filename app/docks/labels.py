@@ -1,9 +1,8 @@
 """The class dock: the project's classes with counts and colours; rename, merge, delete, colour, hide, keep.
 
-Rename, merge and delete change every image of the project in one store transaction. They are not on the
-per-image undo stacks (which cannot hold a project-wide step): merge and delete ask first, a rename is
-undone by renaming back, and the per-image undo history is cleared afterwards because its steps refer to
-the objects as they were.
+Rename, merge and delete change every image of the project in one store transaction; merge and delete
+ask first. Each is one step of the project's undo history (`classes_changed` hands it to UndoHistory), so
+Ctrl+Z puts every object, the class list, colours and keep flags back at once.
 """
 
 from __future__ import annotations
@@ -30,7 +29,7 @@ class LabelsDock(QDockWidget):
     """Lists the open project's classes; the checkbox by a name shows or hides that class on the canvas."""
 
     hidden_changed = Signal(object)  # frozenset of hidden class names
-    classes_changed = Signal()  # objects changed project-wide (rename, merge, delete): undo history is stale
+    classes_changed = Signal(object, object)  # (project, ClassEdit): a project-wide rename, merge or delete, undoable
     colors_changed = Signal()
     error = Signal(str)
     message = Signal(str)
@@ -179,17 +178,17 @@ class LabelsDock(QDockWidget):
                 return
         count = self.project.class_counts().get(label, 0)
         if not self._confirm("Merge class", f"Give all {count:,} '{label}' objects the class '{target}' and remove "
-                             f"'{label}'? This changes every image at once; it cannot be undone with Ctrl+Z."):
+                             f"'{label}'? This changes every image at once (Ctrl+Z undoes it)."):
             return
         self._relabel(label, target, f"Merged '{label}' into '{target}'")
 
     def _relabel(self, label: str, new: str, done: str) -> None:
-        changed = []
-        if self._store_step(lambda: changed.append(self.project.rename_class(label, new))):
+        edits = []
+        if self._store_step(lambda: edits.append(self.project.rename_class(label, new))):
             self.hidden = frozenset(new if h == label else h for h in self.hidden)
-            self.classes_changed.emit()
+            self.classes_changed.emit(self.project, edits[0])
             self.hidden_changed.emit(self.hidden)
-            self.message.emit(f"{done}: {changed[0]:,} objects")
+            self.message.emit(f"{done}: {edits[0].count:,} objects (Ctrl+Z undoes it)")
 
     def delete(self) -> None:
         """Delete the selected class and every object of it, after asking."""
@@ -198,14 +197,14 @@ class LabelsDock(QDockWidget):
             return
         count = self.project.class_counts().get(label, 0)
         if not self._confirm("Delete class", f"Delete the class '{label}' and its {count:,} objects in every image? "
-                             "This cannot be undone with Ctrl+Z."):
+                             "Ctrl+Z undoes it."):
             return
-        deleted = []
-        if self._store_step(lambda: deleted.append(self.project.delete_class(label))):
+        edits = []
+        if self._store_step(lambda: edits.append(self.project.delete_class(label))):
             self.hidden = self.hidden - {label}
-            self.classes_changed.emit()
+            self.classes_changed.emit(self.project, edits[0])
             self.hidden_changed.emit(self.hidden)
-            self.message.emit(f"Deleted '{label}' and {deleted[0]:,} objects")
+            self.message.emit(f"Deleted '{label}' and {edits[0].count:,} objects (Ctrl+Z undoes it)")
 
     def choose_color(self, color: QColor | None = None) -> None:
         """Give the selected class another colour (kept with the project)."""

@@ -197,3 +197,151 @@ def test_counts_follow_an_auto_label_run(make_window, qtbot, photo_folder):
     window.autolabel.busy_changed.emit(False)  # the run ended
     dock = window.labels_dock
     assert {c: dock.table.item(dock.row_of(c), 1).text() for c in dock.classes()} == {"cat": "2", "cup": "1"}
+
+
+# ---------------------------------------------------------------- class steps are undoable (Ctrl+Z / Redo)
+def open_with_three_images(make_window, qtbot, folder):
+    """astronaut.png (shown) and chelsea.jpg, coffee.png (never opened) with objects of cat, dog and toaster;
+    one auto object with a score. Returns the window."""
+    layout = {"astronaut.png": ["cat", "dog"], "chelsea.jpg": ["cat", "toaster"], "coffee.png": ["dog", "cat"]}
+    with ProjectStore.open(folder) as store:
+        for name, labels in layout.items():
+            store.write_change(name, status=ImageStatus.EDITED,
+                               saved=[AnnotatedObject(label, _square(5 + 25 * i, 7, 17 + i)) for i, label in enumerate(labels)])
+        store.write_change("coffee.png", saved=[AnnotatedObject("toaster", _square(50, 50, 13.5), provenance="auto",
+                                                                score=0.625)])
+        store.set_setting("labels", ["cat", "dog", "toaster"])
+    window = make_window()
+    assert window.open_folder(folder)
+    qtbot.waitUntil(lambda: window.projects.project.current_name == "astronaut.png")
+    return window
+
+
+def everything(folder):
+    """Every stored object (all fields) per image, and the class settings, read through a fresh connection."""
+    with ProjectStore.open(folder) as store:
+        objects = {name: [(o.id, o.label, o.provenance, o.score, o.shape) for o in store.objects(name)]
+                   for name in ("astronaut.png", "chelsea.jpg", "coffee.png")}
+        settings = [store.setting(key) or None for key in ("labels", "label_colors", "keep_classes")]
+    return objects, settings
+
+
+def ctrl_z(qtbot, window):
+    window.activateWindow()
+    qtbot.waitUntil(window.isActiveWindow)
+    qtbot.keyClick(window, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+
+
+def yes(box):
+    from PySide6.QtWidgets import QMessageBox
+    box.button(QMessageBox.StandardButton.Yes).click()
+
+
+def test_rename_then_ctrl_z_restores_names_in_every_image_and_redo_renames_again(make_window, qtbot, photo_folder):
+    window = open_with_three_images(make_window, qtbot, photo_folder)
+    window.projects.project.set_class_color("cat", "#123456")
+    window.projects.project.set_kept("cat", True)
+    before = everything(photo_folder)
+    dock = window.labels_dock
+    dock.select_class("cat")
+
+    def type_name(dialog):
+        dialog.setTextValue("kitten")
+        dialog.accept()
+
+    answer_modal(qtbot, dock.buttons["rename"].click, type_name)
+    renamed = everything(photo_folder)
+    assert stored(photo_folder, "coffee.png") == ["dog", "kitten", "toaster"]
+    assert "Rename class 'cat'" in window.undo_action.text()
+
+    ctrl_z(qtbot, window)
+    assert everything(photo_folder) == before  # objects of all three images, list, colour, keep flag
+    assert dock.classes() == ["cat", "dog", "toaster"]
+    assert sorted(o.label for o in window.projects.project.current.objects) == ["cat", "dog"]  # the open image too
+    assert not window.undo_action.isEnabled() and "Rename class" in window.redo_action.text()
+
+    window.redo_action.trigger()
+    assert everything(photo_folder) == renamed and dock.classes() == ["kitten", "dog", "toaster"]
+    ctrl_z(qtbot, window)
+    assert everything(photo_folder) == before
+
+
+def test_merge_then_undo_restores_both_classes_and_their_objects(make_window, qtbot, photo_folder):
+    window = open_with_three_images(make_window, qtbot, photo_folder)
+    before = everything(photo_folder)
+    dock = window.labels_dock
+    dock.select_class("toaster")
+    answer_modal(qtbot, lambda: dock.merge("dog"), yes)
+    assert dock.classes() == ["cat", "dog"] and stored(photo_folder, "chelsea.jpg") == ["cat", "dog"]
+    ctrl_z(qtbot, window)
+    assert everything(photo_folder) == before  # same ids in each class, not just the same counts
+    counts = {c: dock.table.item(dock.row_of(c), 1).text() for c in dock.classes()}
+    assert counts == {"cat": "3", "dog": "2", "toaster": "2"}
+
+
+def test_delete_then_undo_restores_objects_with_provenance_and_pixels(make_window, qtbot, photo_folder, tmp_path):
+    import json
+
+    import numpy as np
+    from pycocotools.coco import COCO
+
+    from segmentation.project.export import export_coco
+
+    def masks(path):
+        coco = COCO(str(path))
+        return {(coco.imgs[a["image_id"]]["file_name"], coco.cats[a["category_id"]]["name"], a.get("score"),
+                 json.dumps(a.get("attributes", a.get("source")))): coco.annToMask(a)
+                for a in coco.dataset["annotations"]}
+
+    window = open_with_three_images(make_window, qtbot, photo_folder)
+    store = window.projects.project.store
+    export_coco(store, tmp_path / "before.json", labels=window.projects.project.labels)
+    before = everything(photo_folder)
+    dock = window.labels_dock
+    dock.select_class("toaster")
+    answer_modal(qtbot, dock.buttons["delete"].click, yes)
+    assert "toaster" not in dock.classes() and stored(photo_folder, "coffee.png") == ["cat", "dog"]
+
+    ctrl_z(qtbot, window)
+    assert everything(photo_folder) == before
+    auto = [o for o in before[0]["coffee.png"] if o[1] == "toaster"]
+    assert auto and auto[0][2] == "auto" and auto[0][3] == 0.625
+    export_coco(store, tmp_path / "after.json", labels=window.projects.project.labels)
+    old, new = masks(tmp_path / "before.json"), masks(tmp_path / "after.json")
+    assert old.keys() == new.keys() and all(np.array_equal(old[k], new[k]) for k in old)  # pycocotools pixels
+
+    window.redo_action.trigger()
+    assert "toaster" not in window.projects.project.class_counts()
+
+
+def test_image_step_after_a_class_step_is_undone_first(make_window, qtbot, photo_folder):
+    window = open_with_three_images(make_window, qtbot, photo_folder)
+    dock = window.labels_dock
+    dock.select_class("cat")
+    dock.rename("kitten")
+    document = window.projects.project.current
+    (dog,) = [o.id for o in document.objects if o.label == "dog"]
+    window.selection.set([dog])
+    qtbot.keyClick(window, Qt.Key.Key_1)  # the dock's first class: kitten (an image step, newer)
+    assert document.get(dog).label == "kitten"
+    ctrl_z(qtbot, window)
+    assert document.get(dog).label == "dog" and stored(photo_folder, "coffee.png") == ["dog", "kitten", "toaster"]
+    ctrl_z(qtbot, window)
+    assert stored(photo_folder, "coffee.png") == ["cat", "dog", "toaster"]
+
+
+def test_undo_refused_when_another_window_changed_an_object_since(make_window, qtbot, photo_folder):
+    window = open_with_three_images(make_window, qtbot, photo_folder)
+    dock = window.labels_dock
+    dock.select_class("cat")
+    dock.rename("kitten")
+    with ProjectStore.open(photo_folder) as other:  # another program edits one renamed object (not open here)
+        kitten = other.objects("coffee.png")[1]  # dog, kitten, the auto toaster (in id order)
+        assert kitten.label == "kitten"
+        other.write_change("coffee.png", saved=[kitten.with_changes(shape=_square(60, 60))])
+    after = everything(photo_folder)
+    ctrl_z(qtbot, window)
+    assert everything(photo_folder) == after  # nothing written: no label put back, the class list unchanged
+    assert f"object {kitten.id}" in window.last_error and "refused" in window.last_error
+    assert window.undo_action.isEnabled() and "Rename class" in window.undo_action.text()  # the history stayed
+    assert dock.classes() == ["kitten", "dog", "toaster"]
