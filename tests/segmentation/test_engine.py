@@ -28,10 +28,10 @@ def test_batch_gives_the_same_detections_as_single_images(resnet50_engine, small
     batched = resnet50_engine.predict(small_images)
     for image, det in zip(small_images, batched):
         single = resnet50_engine.predict_image(image)
-        assert det.image_size == image.shape[:2] and det.masks.shape[1:] == image.shape[:2]
+        assert det.image_size == image.shape[:2] and det.masks.image_size == image.shape[:2]
         assert len(det) == len(single)
         np.testing.assert_allclose(det.scores, single.scores, atol=1e-5)
-        assert all(_iou(a, b) > 0.99 for a, b in zip(det.masks, single.masks))
+        assert all(_iou(a, b) > 0.99 for a, b in zip(det.masks.to_dense(), single.masks.to_dense()))
 
 
 def test_result_fields_are_consistent(resnet50_engine, small_images):
@@ -47,13 +47,13 @@ def test_result_fields_are_consistent(resnet50_engine, small_images):
 
 def test_soft_mask_thresholded_is_the_binary_mask_and_uncropped_reaches_further(resnet50_engine, small_images):
     det = resnet50_engine.predict_image(small_images[0])
-    i = int(np.argmax(det.masks.sum(axis=(1, 2))))
+    i = int(np.argmax(det.masks.areas))
     cropped = det.soft_mask(i)
-    assert (np.count_nonzero((cropped > 0.5) != det.masks[i])) <= 2
+    assert (np.count_nonzero((cropped > 0.5) != det.masks.dense(i))) <= 2
     uncropped = det.soft_mask(i, crop=False)
     assert np.all(uncropped >= cropped - 1e-6)
     edited = det.soft_mask(i, coefficients=np.zeros(det.coefficients.shape[1]))
-    np.testing.assert_allclose(edited[det.masks[i]], 0.5, atol=1e-6)  # sigmoid(0) inside the box
+    np.testing.assert_allclose(edited[det.masks.dense(i)], 0.5, atol=1e-6)  # sigmoid(0) inside the box
 
 
 def test_score_threshold_and_top_k(resnet50_engine, small_images):
@@ -71,7 +71,7 @@ def test_score_threshold_and_top_k(resnet50_engine, small_images):
     assert len(capped) == 3
     np.testing.assert_array_equal(capped.scores, thresholded.scores[:3])
     np.testing.assert_array_equal(capped.classes, thresholded.classes[:3])
-    np.testing.assert_array_equal(capped.masks, thresholded.masks[:3])
+    np.testing.assert_array_equal(capped.masks.to_dense(), thresholded.masks.to_dense()[:3])
     assert len(run(score_threshold=0.0, top_k=5)) == 5 < len(everything)
 
 
@@ -92,7 +92,7 @@ def test_image_without_detections(resnet50_checkpoint, tmp_path, small_images):
     torch.save(state, path)
     det = YolactEngine(path, device="cpu").predict_image(small_images[1])
     assert len(det) == 0
-    assert det.masks.shape == (0, 100, 150) and det.boxes.shape == (0, 4) and det.coefficients.shape == (0, 32)
+    assert len(det.masks) == 0 and det.masks.image_size == (100, 150) and det.boxes.shape == (0, 4) and det.coefficients.shape == (0, 32)
     assert det.prototypes.shape == (138, 138, 32)
 
 
@@ -152,7 +152,7 @@ def test_cuda_matches_cpu(resnet50_checkpoint, small_images):
     for a, b in zip(cpu, gpu):
         assert len(a) == len(b)
         np.testing.assert_allclose(a.scores, b.scores, atol=1e-3)
-        assert np.mean([_iou(x, y) for x, y in zip(a.masks, b.masks)]) > 0.98
+        assert np.mean([_iou(x, y) for x, y in zip(a.masks.to_dense(), b.masks.to_dense())]) > 0.98
 
 
 def test_one_engine_serves_threads_with_different_settings(resnet50_engine, small_images):
@@ -184,5 +184,5 @@ def test_one_engine_serves_threads_with_different_settings(resnet50_engine, smal
             np.testing.assert_array_equal(det.scores, alone[settings].scores)
             np.testing.assert_array_equal(det.classes, alone[settings].classes)
             np.testing.assert_array_equal(det.boxes, alone[settings].boxes)
-            np.testing.assert_array_equal(det.masks, alone[settings].masks)
+            np.testing.assert_array_equal(det.masks.to_dense(), alone[settings].masks.to_dense())
     assert resnet50_engine.settings is default  # per-call settings never change the engine's own
