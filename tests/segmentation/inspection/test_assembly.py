@@ -20,17 +20,18 @@ def detections(resnet50_engine, astronaut_bgr):
 def test_rebuilding_from_prototypes_coefficients_and_pixel_boxes_gives_the_same_masks(detections):
     rebuilt = masks_from_parts(detections.prototypes, detections.coefficients, pixel_boxes_for_crop(detections),
                                detections.image_size)
-    np.testing.assert_array_equal(rebuilt, detections.masks)
+    np.testing.assert_array_equal(rebuilt.to_dense(), detections.masks.to_dense())
+    np.testing.assert_array_equal(rebuilt.offsets, detections.masks.offsets)
 
 
 def test_stages_end_in_the_detection_mask(detections):
-    i = int(np.argmax(detections.masks.sum(axis=(1, 2))))
+    i = int(np.argmax(detections.masks.areas))
     stages = mask_stages(detections.prototypes, detections.coefficients[i], detections.boxes_rel[i],
                          detections.image_size)
     np.testing.assert_allclose(stages.sigmoid, 1 / (1 + np.exp(-stages.linear)), rtol=1e-5)
     assert np.all((stages.cropped == 0) | (stages.cropped == stages.sigmoid))
     assert (stages.cropped > 0).sum() < (stages.sigmoid > 0).sum()
-    np.testing.assert_array_equal(stages.final, detections.masks[i])
+    np.testing.assert_array_equal(stages.final, detections.masks.dense(i))
 
 
 def test_contributions_sum_to_the_linear_combination(detections):

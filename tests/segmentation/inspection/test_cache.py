@@ -137,17 +137,18 @@ def _record_masks(record):
     """The final masks [D, H, W] rebuilt from what the record stores (prototypes, coefficients, crop boxes)."""
     h, w = record.frame_size
     pixel_boxes = record.boxes_rel.astype(np.float64) * np.array([w, h, w, h], dtype=np.float64)
-    return masks_from_parts(record.prototypes, record.coefficients, pixel_boxes, record.frame_size)
+    return masks_from_parts(record.prototypes, record.coefficients, pixel_boxes, record.frame_size).to_dense()
 
 
 def test_record_rebuilds_the_engine_masks(resnet50_engine, astronaut_bgr):
     det = resnet50_engine.predict_image(np.ascontiguousarray(astronaut_bgr[::4, ::4]))
     record = InferenceRecord.from_detections(det, {0: 5}, model="w.pth")
     assert record.object_ids[0] == 5 and np.all(record.object_ids[1:] == NO_OBJECT)
-    np.testing.assert_array_equal(_record_masks(record), det.masks)
+    np.testing.assert_array_equal(_record_masks(record), det.masks.to_dense())
     np.testing.assert_array_equal(record.boxes_rel, det.boxes_rel)
     np.testing.assert_array_equal(
-        masks_from_parts(record.prototypes, record.coefficients, pixel_boxes_for_crop(det), det.image_size), det.masks)
+        masks_from_parts(record.prototypes, record.coefficients, pixel_boxes_for_crop(det), det.image_size).to_dense(),
+        det.masks.to_dense())
 
 
 def test_auto_label_job_keeps_each_detection_with_the_object_it_became(tmp_path, astronaut_bgr, resnet50_checkpoint):

@@ -15,7 +15,7 @@ def region(resnet50_engine, astronaut_bgr):
 def test_region_result_is_in_the_crop_frame_with_its_origin(region, resnet50_engine, astronaut_bgr):
     assert region.origin == (300, 180) and region.rect == (300, 180, 460, 331)
     det = region.detections
-    assert det.image_size == (151, 160) and det.masks.shape[1:] == (151, 160)
+    assert det.image_size == (151, 160) and det.masks.image_size == (151, 160)
     direct = resnet50_engine.predict_image(np.ascontiguousarray(astronaut_bgr[180:331, 300:460]))
     np.testing.assert_allclose(det.scores, direct.scores, atol=1e-5)
     boxes = region.boxes_in_image()
@@ -23,11 +23,11 @@ def test_region_result_is_in_the_crop_frame_with_its_origin(region, resnet50_eng
 
 
 def test_shapes_map_back_into_image_coordinates(region):
-    i = int(np.argmax(region.detections.masks.sum(axis=(1, 2))))
+    i = int(np.argmax(region.detections.masks.areas))
     shape = region.shape_in_image(i)
     full = shape_to_mask(shape, 512, 512)
     inside = full[180:331, 300:460]
-    mask = region.detections.masks[i]
+    mask = region.detections.masks.dense(i)
     assert full.sum() == inside.sum()  # nothing outside the region
     assert np.logical_and(inside, mask).sum() / np.logical_or(inside, mask).sum() > 0.9
 
@@ -74,11 +74,12 @@ def test_duplicates_of_existing_objects_are_suppressed():
 def test_a_real_detection_is_a_duplicate_of_its_own_outline(region):
     det = region.detections
     everything = novel_detections(region, [])
-    assert len(everything) > 1 and all(det.masks[i].any() for i in everything)
+    assert len(everything) > 1 and all(det.masks.area(i) > 0 for i in everything)
     first = int(everything[0])
     novel = novel_detections(region, [region.shape_in_image(first)])
     assert first not in novel.tolist()
-    apart = {i for i in everything.tolist() if not np.logical_and(det.masks[i], det.masks[first]).any()}
+    dense = det.masks.to_dense()
+    apart = {i for i in everything.tolist() if not np.logical_and(dense[i], dense[first]).any()}
     assert apart and set(novel.tolist()) >= apart  # objects elsewhere are still offered
 
 
