@@ -4,25 +4,30 @@
 
 Re-running keeps what the file already holds: only images without annotations are labeled
 (`--relabel-auto` also redoes images whose objects all came from the model; `--overwrite`
-redoes every image and replaces its annotations, human edits included).
+redoes every image and replaces its annotations, human edits included). `--cluster ray[://ADDRESS]`
+runs the same labelling on a Ray cluster (segmentation/cluster/ray_label.py) and merges by the same rules.
 """
 
 from __future__ import annotations
 
 import argparse
 import difflib
+import functools
 import json
+import os
 import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from segmentation.cli import CommandError, add_engine_arguments, engine_from_args, non_negative_float, positive_int
+from segmentation.cli import (CommandError, add_engine_arguments, engine_from_args, non_negative_float,
+                              non_negative_int, positive_int)
 from segmentation.coco.reader import CocoFormatError
 from segmentation.coco.validation import validate_coco
 from segmentation.coco.yolact_config import write_yolact_dataset_config
 from segmentation.geometry.polygons import DEFAULT_TOLERANCE
-from segmentation.output_paths import check_not_an_image_in, check_output_file
+from segmentation.output_paths import check_not_an_image_in, check_output_dir, check_output_file
+from segmentation.pipeline import workers_for
 from segmentation.prelabel import RelabelMode, images_to_label, load_existing, prelabel_folder, scan_folder
 from segmentation.project.labels import ClassMapping
 
@@ -46,6 +51,9 @@ def add_parser(subparsers) -> None:
                          help='JSON file mapping model classes to labels, e.g. {"person": "pedestrian", "car": "car"}; '
                               "unlisted classes are dropped")
     parser.add_argument("--batch-size", type=positive_int, default=1, help="images per forward pass (default 1)")
+    parser.add_argument("--workers", type=non_negative_int, default=None, metavar="N",
+                        help="processes tracing polygons while the model runs (0: one after the other; "
+                             "default: half the CPU cores for 16 images or more); the file is the same either way")
     parser.add_argument("--tolerance", type=non_negative_float, default=DEFAULT_TOLERANCE,
                         help=f"polygon simplification in pixels (default {DEFAULT_TOLERANCE:g}; 0 keeps the exact mask outline)")
     relabel = parser.add_mutually_exclusive_group()
@@ -58,6 +66,14 @@ def add_parser(subparsers) -> None:
     parser.add_argument("--validate", action="store_true",
                         help="check the written file with pycocotools (loads, consistent, self-evaluation AP 1.0)")
     parser.add_argument("--out", required=True, help="COCO annotations file to write (read first if it exists)")
+    parser.add_argument("--cluster", default=None, metavar="ray[://ADDRESS]",
+                        help="label on a Ray cluster (optional extra: pip install -e \".[ray]\"): 'ray' joins "
+                             "RAY_ADDRESS or starts a local instance, 'ray://HOST:PORT' a remote cluster. "
+                             "FOLDER, --weights and --out must be at the same path on every node")
+    parser.add_argument("--cluster-workers", type=positive_int, default=None, metavar="N",
+                        help="engines on the cluster (default: one per GPU, else one per 4 CPUs)")
+    parser.add_argument("--shard-size", type=positive_int, default=None, metavar="N",
+                        help="images per cluster work unit, kept in OUT.shards/ until the merge (default 64)")
     parser.set_defaults(func=run)
 
 
@@ -75,6 +91,10 @@ def run(args: argparse.Namespace) -> int:
     check_not_an_image_in(folder, out, what="--out file")
     if args.yolact_config:
         check_output_file(args.yolact_config, inputs=[folder, args.weights, out], what="--yolact-config file")
+    if args.cluster is not None:
+        _check_cluster(args, folder, out)
+    elif args.cluster_workers is not None or args.shard_size is not None:
+        raise CommandError("--cluster-workers and --shard-size need --cluster")
     try:
         existing = load_existing(out)
     except CocoFormatError as exc:
@@ -104,26 +124,28 @@ def run(args: argparse.Namespace) -> int:
     mapping = _class_mapping(args)
 
     def load_model():
-        engine = engine_from_args(args)
-        named = sorted((mapping.keep or set()) | set(mapping.rename))
-        _check_classes(named, engine.class_names, args.class_map or "--classes")
-        if not mapping.project_labels(engine.class_names):
-            raise CommandError("the class selection keeps none of the model's classes")
+        engine = _checked_engine(args, mapping)
         print(f"model {Path(args.weights).name} ({engine.info.config.name}) on {engine.device}", file=sys.stderr)
         return engine
 
     progress = ProgressLine()
-    report = prelabel_folder(
-        scan, out, todo, load_model, existing=existing, mapping=mapping,
-        batch_size=args.batch_size, tolerance=args.tolerance, progress=progress, on_unreadable=progress.skipped,
-    )
+    if args.cluster is not None:
+        report = _label_on_cluster(args, scan, out, todo, existing, mapping, progress)
+    else:
+        report = prelabel_folder(
+            scan, out, todo, load_model, existing=existing, mapping=mapping,
+            batch_size=args.batch_size, tolerance=args.tolerance, progress=progress, on_unreadable=progress.skipped,
+            workers=workers_for(args.workers, len(todo)),
+        )
     wrote = f"wrote {report.written or out}" if report.labeled else f"{out} unchanged"
     if report.note:
         print(f"protolabel label: {report.note}", file=sys.stderr)
     print(f"{report.labeled} images labeled ({report.objects} objects), {report.kept} kept as they were, "
           f"{len(report.failed)} unreadable; {wrote}", file=sys.stderr)
     if report.interrupted:
-        print("interrupted: the images labeled so far are saved; run again to continue", file=sys.stderr)
+        saved = (f"the finished shards are kept in {out}.shards" if args.cluster is not None
+                 else "the images labeled so far are saved")
+        print(f"interrupted: {saved}; run again to continue", file=sys.stderr)
         return 130
     if report.note:  # the file went to a fallback: the optional steps below read --out, so stop here
         return 1
@@ -131,6 +153,64 @@ def run(args: argparse.Namespace) -> int:
     if status:
         return status
     return 0 if report.labeled or existing is not None and existing.images else 1
+
+
+def _checked_engine(args: argparse.Namespace, mapping: ClassMapping):
+    """The engine --weights names, after checking that the class selection fits its classes."""
+    engine = engine_from_args(args)
+    named = sorted((mapping.keep or set()) | set(mapping.rename))
+    _check_classes(named, engine.class_names, args.class_map or "--classes")
+    if not mapping.project_labels(engine.class_names):
+        raise CommandError("the class selection keeps none of the model's classes")
+    return engine
+
+
+def _check_cluster(args: argparse.Namespace, folder: Path, out: Path) -> None:
+    """--cluster's value, Ray being installed and the shard folder being writable, before any work."""
+    from segmentation.cluster.ray_label import ClusterError, import_ray, parse_cluster, shard_dir_for
+
+    try:
+        parse_cluster(args.cluster)
+        import_ray()
+    except ClusterError as exc:
+        raise CommandError(str(exc)) from None
+    check_output_dir(shard_dir_for(out), inputs=[folder, args.weights], what="shard folder")
+
+
+ENGINE_OPTIONS = ("weights", "config", "score_threshold", "top_k", "nms")
+
+
+def _engine_on(options: dict, device: str):
+    """An engine built on a cluster actor (module level, so Ray pickles it by reference)."""
+    return engine_from_args(argparse.Namespace(**options, device=device))
+
+
+def _label_on_cluster(args: argparse.Namespace, scan, out: Path, todo: list[str], existing, mapping: ClassMapping,
+                      progress: ProgressLine):
+    """The run on a Ray cluster; the model is loaded here once on the CPU first, to check it and the
+    class selection before the cluster is asked for anything."""
+    from segmentation.cluster.ray_label import ClusterError, label_on_ray, parse_cluster
+    from segmentation.geometry.polygons import DEFAULT_MIN_AREA
+
+    options = {name: getattr(args, name) for name in ENGINE_OPTIONS}
+    options["weights"] = os.path.abspath(args.weights)
+    engine = _checked_engine(argparse.Namespace(**{**vars(args), "device": "cpu"}), mapping)
+    print(f"model {Path(args.weights).name} ({engine.info.config.name}) on the Ray cluster", file=sys.stderr)
+    del engine
+    weights = Path(options["weights"]).stat()
+    settings = {**options, "weights_file": [weights.st_size, weights.st_mtime_ns], "tolerance": args.tolerance,
+                "min_area": DEFAULT_MIN_AREA, "keep": sorted(mapping.keep) if mapping.keep is not None else None,
+                "rename": sorted(mapping.rename.items())}
+    try:
+        return label_on_ray(
+            scan, out, todo, functools.partial(_engine_on, options), existing=existing, mapping=mapping,
+            settings_key=json.dumps(settings, sort_keys=True), address=parse_cluster(args.cluster),
+            device=args.device, workers=args.cluster_workers, batch_size=args.batch_size,
+            tolerance=args.tolerance, min_area=DEFAULT_MIN_AREA, progress=progress, on_unreadable=progress.skipped,
+            **({"shard_size": args.shard_size} if args.shard_size else {}),
+        )
+    except ClusterError as exc:
+        raise CommandError(str(exc)) from None
 
 
 def _finish(args: argparse.Namespace, out: Path, folder: Path) -> int:
