@@ -240,7 +240,7 @@ class MainWindow(QMainWindow):
                                  and self.projects.project.current.reload())
         d.error.connect(self.show_error)
         d.message.connect(lambda text: self.statusBar().showMessage(text, 8000))
-        self.history.group.indexChanged.connect(lambda _index: (d.refresh(), self._apply_class_hiding()))
+        self.history.group.indexChanged.connect(lambda _index: self._apply_class_hiding())  # counts: objects_changed
         self.autolabel.busy_changed.connect(lambda busy: busy or d.refresh())  # counts after an auto-label run
         p.image_shown.connect(lambda _name: self._apply_class_hiding())
         self.options.events.weights.connect(lambda w: self.settings.setValue("weights", w))

@@ -7,12 +7,15 @@ Ctrl+Z puts every object, the class list, colours and keep flags back at once.
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt, Signal
+from collections import Counter
+
+from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QColor, QIcon, QPixmap
 from PySide6.QtWidgets import (QColorDialog, QDockWidget, QGridLayout, QInputDialog, QMessageBox, QPushButton,
                                QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget)
 
 from app.colors import label_color, set_project_colors
+from segmentation.project.document import Change
 from segmentation.project.project import Project
 from segmentation.project.store import ProjectStoreError
 
@@ -39,6 +42,8 @@ class LabelsDock(QDockWidget):
         self.setObjectName("labels_dock")
         self.project: Project | None = None
         self.hidden: frozenset[str] = frozenset()
+        self._counts: dict[str, int] = {}  # what the Objects column shows, per class
+        self._refresh_pending = False
         self.table = QTableWidget(0, 3)
         self.table.setObjectName("class_table")
         self.table.setHorizontalHeaderLabels(["Class (shown)", "Objects", "Keep"])
@@ -73,42 +78,107 @@ class LabelsDock(QDockWidget):
     def set_project(self, project: Project | None) -> None:
         if self.project is not None:
             self.project.events.labels_changed.disconnect(self.refresh)
+            self.project.events.objects_changed.disconnect(self._on_objects_changed)
         self.project = project
         self.hidden = frozenset()
         if project is not None:
             project.events.labels_changed.connect(self.refresh)
+            project.events.objects_changed.connect(self._on_objects_changed)
         self.refresh()
         self.hidden_changed.emit(self.hidden)
 
     def refresh(self, *args) -> None:
-        """Re-read classes, counts, colours and keep flags (cheap: one grouped query)."""
+        """Re-read classes, counts, colours and keep flags from the store. Rows whose class is already
+        listed are updated in place (only the cells that differ); the table is rebuilt only when the
+        classes or their order changed."""
+        self._refresh_pending = False
         project = self.project
-        selected = self.selected_class()
+        if project is None:
+            self._counts = {}
+            self.table.setRowCount(0)
+            self._update_buttons()
+            return
+        set_project_colors(project.labels, project.class_colors_chosen)
+        counts, kept = project.class_counts(), project.kept_classes
+        self._counts = dict(counts)
         self.table.blockSignals(True)
-        self.table.setRowCount(0)
-        if project is not None:
-            set_project_colors(project.labels, project.class_colors_chosen)
-            counts, kept = project.class_counts(), project.kept_classes
-            for row, (label, count) in enumerate(counts.items()):
-                self.table.insertRow(row)
-                name = QTableWidgetItem(_swatch(label_color(label)), label)
-                name.setFlags(Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable | Qt.ItemFlag.ItemIsUserCheckable)
-                name.setCheckState(Qt.CheckState.Unchecked if label in self.hidden else Qt.CheckState.Checked)
-                name.setToolTip(f"{label}: key {row + 1} gives the selected object this class" if row < 9 else label)
-                number = QTableWidgetItem(f"{count:,}")
-                number.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
-                number.setFlags(Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable)
-                keep = QTableWidgetItem()
-                keep.setFlags(Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable | Qt.ItemFlag.ItemIsUserCheckable)
-                keep.setCheckState(Qt.CheckState.Checked if label in kept else Qt.CheckState.Unchecked)
-                for column, item in ((NAME, name), (COUNT, number), (KEEP, keep)):
-                    self.table.setItem(row, column, item)
-                if label == selected:
-                    self.table.selectRow(row)
+        if list(counts) == self.classes():
+            if any([self._fill_row(row, label, kept) for row, label in enumerate(counts)]):
+                self.table.resizeColumnToContents(COUNT)
+        else:
+            self._rebuild(counts, kept)
         self.table.blockSignals(False)
+        self._update_buttons()
+
+    def _rebuild(self, counts: dict[str, int], kept: frozenset[str]) -> None:
+        selected = self.selected_class()
+        self.table.setRowCount(0)
+        self.table.setRowCount(len(counts))
+        for row, label in enumerate(counts):
+            name = QTableWidgetItem(label)
+            name.setFlags(Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable | Qt.ItemFlag.ItemIsUserCheckable)
+            name.setToolTip(f"{label}: key {row + 1} gives the selected object this class" if row < 9 else label)
+            number = QTableWidgetItem()
+            number.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+            number.setFlags(Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable)
+            keep = QTableWidgetItem()
+            keep.setFlags(Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable | Qt.ItemFlag.ItemIsUserCheckable)
+            for column, item in ((NAME, name), (COUNT, number), (KEEP, keep)):
+                self.table.setItem(row, column, item)
+            self._fill_row(row, label, kept)
+            if label == selected:
+                self.table.selectRow(row)
         self.table.resizeColumnToContents(COUNT)
         self.table.resizeColumnToContents(KEEP)
-        self._update_buttons()
+
+    def _fill_row(self, row: int, label: str, kept: frozenset[str]) -> bool:
+        """Set the row's swatch, eye, count and keep flag where they differ from what is shown; True when
+        the count's text changed (its column may need another width)."""
+        name, keep = self.table.item(row, NAME), self.table.item(row, KEEP)
+        color = label_color(label).name()
+        if name.data(Qt.ItemDataRole.UserRole) != color:
+            name.setData(Qt.ItemDataRole.UserRole, color)
+            name.setIcon(_swatch(QColor(color)))
+        shown = Qt.CheckState.Unchecked if label in self.hidden else Qt.CheckState.Checked
+        if name.checkState() != shown:
+            name.setCheckState(shown)
+        flag = Qt.CheckState.Checked if label in kept else Qt.CheckState.Unchecked
+        if keep.checkState() != flag:
+            keep.setCheckState(flag)
+        return self._show_count(row, self._counts.get(label, 0))
+
+    def _show_count(self, row: int, count: int) -> bool:
+        item, text = self.table.item(row, COUNT), f"{count:,}"
+        if item.text() == text:
+            return False
+        item.setText(text)
+        return True
+
+    def _on_objects_changed(self, _name: str | None, change: Change | None) -> None:
+        """An edit changes the counts of its classes in place; objects re-read from the store (or a class
+        not listed yet) mean one re-read, after the current event (a burst of reloads reads once)."""
+        if change is not None:
+            delta = Counter(o.label for o in change.after)
+            delta.subtract(o.label for o in change.before)
+            delta = {label: n for label, n in delta.items() if n}
+            rows = {label: row for row, label in enumerate(self.classes())}
+            if all(label in rows for label in delta):
+                self.table.blockSignals(True)
+                changed = False
+                for label, n in delta.items():
+                    self._counts[label] = self._counts.get(label, 0) + n
+                    changed |= self._show_count(rows[label], self._counts[label])
+                self.table.blockSignals(False)
+                if changed:
+                    self.table.resizeColumnToContents(COUNT)
+                return
+        if not self._refresh_pending:
+            self._refresh_pending = True
+            QTimer.singleShot(0, self._refresh_if_pending)
+
+    def _refresh_if_pending(self) -> None:
+        if self._refresh_pending:
+            self.refresh()
 
     def classes(self) -> list[str]:
         return [self.table.item(row, NAME).text() for row in range(self.table.rowCount())]

@@ -25,6 +25,9 @@ class ProjectEvents(SignalGroup):
     current_changed = Signal(object)  # name of the current image, or None
     labels_changed = Signal(object)  # tuple of project labels
     class_mapping_changed = Signal(object)  # ClassMapping
+    # (image name, the applied Change) after an edit; (name or None, None) when objects were re-read from the
+    # store (reload, auto-label, import): counts then need a new look
+    objects_changed = Signal(object, object)
 
 
 class Project:
@@ -91,9 +94,11 @@ class Project:
             self.images.mark_unreadable(name, doc.damaged)
         else:
             self.images.set_status(name, doc.status)
+        self.events.objects_changed.emit(name, None)
 
     def _on_document_changed(self, name: str, change: Change) -> None:
         self.images.set_status(name, change.status_after)
+        self.events.objects_changed.emit(name, change)  # before a new label's labels_changed (a full re-read)
         labels = {o.label for o in change.after} - set(self.labels)
         if labels:
             self.set_labels(self.labels + tuple(sorted(labels)))
@@ -123,6 +128,8 @@ class Project:
         doc = self._documents.get(name)
         if doc is not None and not outcome.skipped:
             doc.reload()
+        elif not outcome.skipped:
+            self.events.objects_changed.emit(name, None)
 
     def record_import(self, names: Sequence[str], labels: Sequence[str]) -> None:
         """An import wrote these images (and the labels) in one transaction: refresh what we show."""

@@ -345,3 +345,42 @@ def test_undo_refused_when_another_window_changed_an_object_since(make_window, q
     assert f"object {kitten.id}" in window.last_error and "refused" in window.last_error
     assert window.undo_action.isEnabled() and "Rename class" in window.undo_action.text()  # the history stayed
     assert dock.classes() == ["kitten", "dog", "toaster"]
+
+
+# ---------------------------------------------------------------- counts kept up to date in place
+def table_rows(dock):
+    t = dock.table
+    return [(t.item(r, 0).text(), t.item(r, 0).checkState(), t.item(r, 1).text(), t.item(r, 2).checkState(),
+             t.item(r, 0).icon().pixmap(14, 14).toImage().pixelColor(7, 7).name()) for r in range(t.rowCount())]
+
+
+def test_counts_follow_edits_and_undo_in_place_and_an_image_switch_rebuilds_nothing(make_window, qtbot, photo_folder):
+    from app.docks.labels import LabelsDock
+
+    window = open_with_three_images(make_window, qtbot, photo_folder)
+    dock = window.labels_dock
+    cells = [dock.table.item(r, c) for r in range(dock.table.rowCount()) for c in range(3)]
+    document = window.projects.project.current
+    window.selection.set([o.id for o in document.objects if o.label == "cat"])
+    qtbot.keyClick(window, Qt.Key.Key_3)  # cat -> toaster on the shown image
+    window.selection.set([o.id for o in document.objects if o.label == "dog"])
+    qtbot.keyClick(window, Qt.Key.Key_Delete)
+    ctrl_z(qtbot, window)  # the dog comes back
+    window.actions_by_name["next_image"].trigger()
+    qtbot.waitUntil(lambda: window.projects.project.current_name == "chelsea.jpg")
+    window.actions_by_name["previous_image"].trigger()
+    qtbot.waitUntil(lambda: window.projects.project.current_name == "astronaut.png")
+    assert [dock.table.item(r, c) for r in range(dock.table.rowCount()) for c in range(3)] == cells  # same items
+
+    with ProjectStore.open(photo_folder) as store:  # the oracle: the store, through its own connection
+        truth = store.label_counts()
+    assert truth == {"cat": 2, "dog": 2, "toaster": 3}  # astronaut's cat became a toaster; its dog came back
+    assert {dock.table.item(r, 0).text(): dock.table.item(r, 1).text() for r in range(3)} == \
+        {label: str(n) for label, n in truth.items()}
+    fresh = LabelsDock()  # a dock built from scratch on the same project shows the same table
+    fresh.set_project(window.projects.project)
+    try:
+        assert table_rows(fresh) == table_rows(dock)
+    finally:
+        fresh.set_project(None)
+        fresh.deleteLater()
