@@ -8,9 +8,11 @@ replaced without being asked (`RelabelMode`).
 from __future__ import annotations
 
 import enum
+import functools
 import os
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from contextlib import closing
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
@@ -22,8 +24,9 @@ from segmentation.coco.export import write_coco
 from segmentation.coco.reader import read_coco
 from segmentation.folders import is_image_name, walk_folder
 from segmentation.geometry.polygons import DEFAULT_MIN_AREA, DEFAULT_TOLERANCE
-from segmentation.images import ImageReadError, read_image
+from segmentation.geometry.instances import Instances
 from segmentation.output_paths import is_disk_error, write_with_fallback
+from segmentation.pipeline import run_pipeline
 from segmentation.project.labels import ClassMapping
 from segmentation.yolact.classes import COCO_CLASSES, category_ids_for_labels
 
@@ -119,6 +122,7 @@ def prelabel_folder(
     progress: Callable[[int, int, str], None] | None = None,
     on_unreadable: Callable[[str], None] | None = None,
     save_every_s: float = 60.0,
+    workers: int = 0,
 ) -> LabelReport:
     """Label the images named in `todo` and write the COCO file (also every `save_every_s` seconds,
     so an interrupted run keeps its work and a re-run carries on where it stopped).
@@ -134,6 +138,10 @@ def prelabel_folder(
     numbered 1..N, or for a COCO-trained model by their official COCO ids (as `predict` writes).
     When the final write fails for lack of space or permission, the file goes to a fallback
     (`report.written`, `report.note`); OutputWriteError when no place could take it.
+
+    `workers` > 0 pipelines the run (segmentation/pipeline): images decoded in threads and their
+    masks traced in that many processes while the model works on the next batch; the file is the
+    same, byte for byte, as with 0 (sequential).
     """
     mapping = mapping or ClassMapping()
     batch_size = max(1, batch_size)
@@ -162,43 +170,45 @@ def prelabel_folder(
         return CocoDataset(dataset.categories, [img for img in images if img is not None], dataset.info,
                            dataset.licenses)
 
+    def predict(images: list[np.ndarray]) -> list[Detections]:
+        if "model" not in state:
+            start_model()
+            state["previous"] = {img.file_name: img for img in state["dataset"].images}
+        return state["model"].predict(images)
+
+    def postprocess() -> Callable[[str, Detections], Instances]:
+        return functools.partial(auto_instances, class_map=state["class_map"],
+                                 class_names=state["dataset"].category_names, tolerance=tolerance, min_area=min_area)
+
     last_save = time.monotonic()
     try:
-        for start in range(0, len(paths), batch_size):
-            batch = []
-            for name, path in paths[start : start + batch_size]:
-                try:
-                    batch.append((name, read_image(path)))
-                except ImageReadError as exc:
-                    report.failed.append(str(exc))
+        with closing(run_pipeline(paths, predict, postprocess, batch_size=batch_size, workers=workers)) as results:
+            for result in results:
+                name = result.name
+                if result.error is not None:
+                    report.failed.append(result.error)
                     if on_unreadable is not None:
-                        on_unreadable(str(exc))
-            if batch and "model" not in state:
-                start_model()
-            detections = state["model"].predict([image for _, image in batch]) if batch else []
-            dataset = state["dataset"]
-            previous_images = {img.file_name: img for img in dataset.images}
-            for (name, image), det in zip(batch, detections):
-                inst = det.to_instances(class_map=state["class_map"], class_names=dataset.category_names,
-                                        tolerance=tolerance, min_area=min_area)
-                inst = inst.without_field("coefficients").without_field("detection_index")
-                height, width = image.shape[:2]
-                previous = previous_images.get(name)
-                new[name] = CocoImage(name, width, height, inst, previous.id if previous else None,
-                                      previous.extra if previous else {})
-                report.labeled += 1
-                report.objects += len(inst)
-            done = min(start + batch_size, len(paths))
-            if progress is not None:
-                progress(done, len(paths), paths[done - 1][0])
-            if new and time.monotonic() - last_save > save_every_s:
-                try:
-                    write_coco(out_path, assemble())
-                except OSError as exc:
-                    if not is_disk_error(exc):
-                        raise
-                    # keep labelling: the results stay in memory and the final write has fallbacks
-                last_save = time.monotonic()
+                        on_unreadable(result.error)
+                else:
+                    inst = result.value
+                    height, width = result.image_size
+                    previous = state["previous"].get(name)
+                    new[name] = CocoImage(name, width, height, inst, previous.id if previous else None,
+                                          previous.extra if previous else {})
+                    report.labeled += 1
+                    report.objects += len(inst)
+                if not result.last_in_batch:
+                    continue
+                if progress is not None:
+                    progress(result.index + 1, len(paths), name)
+                if new and time.monotonic() - last_save > save_every_s:
+                    try:
+                        write_coco(out_path, assemble())
+                    except OSError as exc:
+                        if not is_disk_error(exc):
+                            raise
+                        # keep labelling: the results stay in memory and the final write has fallbacks
+                    last_save = time.monotonic()
     except KeyboardInterrupt:
         report.interrupted = True
     final = assemble()
@@ -207,3 +217,12 @@ def prelabel_folder(
         report.written, report.note = written.path, written.note()
     report.kept = sum(1 for img in final.images if img.file_name not in new and len(img.instances))
     return report
+
+
+def auto_instances(name: str, detections: Detections, *, class_map: Mapping[str, str | None],
+                   class_names: Sequence[str], tolerance: float, min_area: float) -> Instances:
+    """One image's detections as COCO-ready auto instances (the per-image post-processing; runs in a
+    worker process in a pipelined run, so it is a module-level function of picklable arguments)."""
+    inst = detections.to_instances(class_map=class_map, class_names=class_names, tolerance=tolerance,
+                                   min_area=min_area)
+    return inst.without_field("coefficients").without_field("detection_index")

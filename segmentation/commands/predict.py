@@ -6,15 +6,15 @@ import argparse
 import json
 import sys
 from collections.abc import Iterator
+from contextlib import closing
 from pathlib import Path
 
-import numpy as np
-
-from segmentation.cli import add_engine_arguments, engine_from_args, positive_int
+from segmentation.cli import add_engine_arguments, engine_from_args, non_negative_int, positive_int
 from segmentation.detections import Detections
 from segmentation.files import atomic_write_text
-from segmentation.images import ImageReadError, iter_image_files, read_image
+from segmentation.images import iter_image_files
 from segmentation.output_paths import check_output_file, write_with_fallback
+from segmentation.pipeline import run_pipeline, workers_for
 
 
 def add_parser(subparsers) -> None:
@@ -24,6 +24,9 @@ def add_parser(subparsers) -> None:
     )
     add_engine_arguments(parser)
     parser.add_argument("--batch-size", type=positive_int, default=1, help="images per forward pass (default 1)")
+    parser.add_argument("--workers", type=non_negative_int, default=None, metavar="N",
+                        help="processes encoding masks while the model runs (0: one after the other; "
+                             "default: half the CPU cores for 16 images or more)")
     parser.add_argument("--out", default=None, help="output JSON file (default: standard output)")
     parser.add_argument("inputs", nargs="+", metavar="IMAGE_OR_FOLDER")
     parser.set_defaults(func=run)
@@ -72,27 +75,18 @@ def run(args: argparse.Namespace) -> int:
     show_progress = len(items) > 1 or any(Path(i).is_dir() for i in args.inputs)
     records: list[dict] = []
     done = failed = 0
-    batch: list[tuple[str, np.ndarray]] = []
-
-    def flush() -> None:
-        nonlocal done
-        for (name, _), det in zip(batch, engine.predict([image for _, image in batch])):
-            records.extend(detection_records(name, det))
-            done += 1
-        batch.clear()
-        if show_progress:
-            print(f"[{done + failed}/{len(items)}] images processed", file=sys.stderr)
-
-    for name, path in items:
-        try:
-            batch.append((name, read_image(path)))
-        except ImageReadError as exc:
-            failed += 1
-            print(f"skipped: {exc}", file=sys.stderr)
-        if len(batch) >= args.batch_size:
-            flush()
-    if batch:
-        flush()
+    results = run_pipeline(items, engine.predict, lambda: detection_records, batch_size=args.batch_size,
+                           workers=workers_for(args.workers, len(items)))
+    with closing(results):
+        for result in results:
+            if result.error is not None:
+                failed += 1
+                print(f"skipped: {result.error}", file=sys.stderr)
+            else:
+                records.extend(result.value)
+                done += 1
+            if show_progress and result.last_in_batch:
+                print(f"[{done + failed}/{len(items)}] images processed", file=sys.stderr)
     text = json.dumps(records)
     fell_back = False
     if args.out:

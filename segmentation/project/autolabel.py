@@ -7,12 +7,15 @@ a GUI must hand them to its own thread before touching widgets.
 
 from __future__ import annotations
 
+import functools
 import threading
 import time
 from collections import deque
 from collections.abc import Sequence
+from contextlib import closing
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from psygnal import Signal, SignalGroup, evented
 
@@ -20,11 +23,13 @@ from segmentation.detections import Detections
 from segmentation.errors import first_line
 from segmentation.geometry.overlap import geometry_iou, is_same_object
 from segmentation.geometry.polygons import DEFAULT_TOLERANCE, shape_to_geometry
-from segmentation.images import ImageReadError, read_image
-from segmentation.inspection.cache import InferenceCache
+from segmentation.pipeline import PipelineResult, run_pipeline, workers_for
 from segmentation.project.labels import ClassMapping
 from segmentation.project.records import AnnotatedObject, Provenance
 from segmentation.project.store import ProjectStore, ProjectStoreError
+
+if TYPE_CHECKING:  # torch: kept off the imports of the worker processes that run `indexed_objects`
+    from segmentation.inspection.cache import InferenceCache
 
 
 @dataclass(frozen=True)
@@ -39,6 +44,7 @@ class AutoLabelSettings:
     batch_size: int = 1
     polygon_tolerance: float = DEFAULT_TOLERANCE  # pixels of simplification of the mask outlines
     mapping: ClassMapping = field(default_factory=ClassMapping)
+    workers: int | None = None  # post-processing processes (0: sequential; None: by the machine and the job's size)
 
     def inference_settings(self):
         """The engine's per-call settings for this job (pass them to `predict`: the engine is shared)."""
@@ -112,6 +118,12 @@ def detections_to_indexed_objects(
     ]
 
 
+def indexed_objects(name: str, detections: Detections, *, mapping: ClassMapping,
+                    tolerance: float) -> list[tuple[int, AnnotatedObject]]:
+    """The per-image post-processing of a job (in a worker process when pipelined: module-level, picklable)."""
+    return detections_to_indexed_objects(detections, mapping, tolerance=tolerance)
+
+
 def drop_duplicates_of(objects: list[AnnotatedObject], kept: Sequence[AnnotatedObject]) -> list[AnnotatedObject]:
     """Remove new auto objects that are the same object (`is_same_object`) as one a person already made."""
     if not kept or not objects:
@@ -172,7 +184,7 @@ class AutoLabelJob:
         self.summary: JobSummary | None = None
 
     def cancel(self) -> None:
-        """Stop after the batch in progress (its results are still saved)."""
+        """Stop after the batch in progress (its results are still saved; later ones are not)."""
         self._cancel.set()
 
     @property
@@ -200,11 +212,8 @@ class AutoLabelJob:
         done = 0
         error = None
         try:
-            for first in range(0, total, max(1, self.settings.batch_size)):
-                if self._cancel.is_set():
-                    break
-                batch = self.names[first : first + max(1, self.settings.batch_size)]
-                for name, outcome, reason in self._label_batch(engine, store, batch):
+            with closing(self._label_all(engine, store)) as outcomes:  # closed: no worker outlives the job
+                for name, outcome, reason in outcomes:
                     done += 1
                     if reason is not None:
                         counts["failed"] += 1
@@ -221,39 +230,44 @@ class AutoLabelJob:
             store.close()
         return self._finish(total, counts, start, error=error)
 
-    def _label_batch(self, engine, store: ProjectStore, batch: list[str]):
-        """Yield (name, outcome, failure reason) for each image of the batch."""
-        images, ready = [], []
-        for name in batch:
-            try:
-                images.append(read_image(self.folder / name))
-                ready.append(name)
-            except ImageReadError as exc:
-                yield name, None, str(exc)
-        if not ready:
-            return
-        try:
-            results = engine.predict(images, self.settings.inference_settings())
-        except Exception as exc:  # noqa: BLE001 a model that fails on these images (e.g. nms on a background-only checkpoint) fails them, not the app
-            for name in ready:
-                yield name, None, f"inference failed: {first_line(exc)}"
-            return
-        for name, image, detections in zip(ready, images, results):
-            try:
-                indexed = detections_to_indexed_objects(detections, self.settings.mapping,
-                                                        tolerance=self.settings.polygon_tolerance)
-                kept = [o for o in store.objects(name) if o.provenance is not Provenance.AUTO]
-                objects = drop_duplicates_of([o for _, o in indexed], kept)
-                outcome = store.replace_auto_objects(name, objects, image_size=image.shape[:2])
-            except ProjectStoreError as exc:
-                yield name, None, str(exc)
-                continue
-            if self.inference_cache is not None and not outcome.skipped:
-                survivors = {id(o) for o in objects}
-                rows = [row for row, o in indexed if id(o) in survivors]
-                self.inference_cache.record_auto_label(name, detections, dict(zip(rows, outcome.object_ids)),
-                                                       model=Path(self.settings.weights).name)
-            yield name, outcome, None
+    def _label_all(self, engine, store: ProjectStore):
+        """Yield (name, outcome, failure reason) for each image, in order, through the pipelined run
+        (segmentation/pipeline): a cancel lets the batch in progress finish."""
+        inference_settings = self.settings.inference_settings()
+        items = [(name, self.folder / name) for name in self.names]
+        results = run_pipeline(
+            items, lambda images: engine.predict(images, inference_settings),
+            lambda: functools.partial(indexed_objects, mapping=self.settings.mapping,
+                                      tolerance=self.settings.polygon_tolerance),
+            batch_size=max(1, self.settings.batch_size), workers=workers_for(self.settings.workers, len(items)),
+            # a model that fails on these images (e.g. nms on a background-only checkpoint) fails them, not the app
+            on_predict_error=lambda exc: f"inference failed: {first_line(exc)}",
+            keep_detections=self.inference_cache is not None, stop=self._cancel,
+        )
+        with closing(results):
+            for result in results:
+                if result.error is not None:
+                    yield result.name, None, result.error
+                    continue
+                try:
+                    outcome, objects = self._store(store, result)
+                except ProjectStoreError as exc:
+                    yield result.name, None, str(exc)
+                    continue
+                if self.inference_cache is not None and not outcome.skipped:
+                    survivors = {id(o) for o in objects}
+                    rows = [row for row, o in result.value if id(o) in survivors]
+                    self.inference_cache.record_auto_label(result.name, result.detections,
+                                                           dict(zip(rows, outcome.object_ids)),
+                                                           model=Path(self.settings.weights).name)
+                yield result.name, outcome, None
+
+    @staticmethod
+    def _store(store: ProjectStore, result: PipelineResult):
+        """Replace the image's auto objects with the new ones that do not repeat a person's; (outcome, objects)."""
+        kept = [o for o in store.objects(result.name) if o.provenance is not Provenance.AUTO]
+        objects = drop_duplicates_of([o for _, o in result.value], kept)
+        return store.replace_auto_objects(result.name, objects, image_size=result.image_size), objects
 
     def _finish(self, total: int, counts: dict, start: float, error: str | None = None) -> JobSummary:
         self.summary = JobSummary(

@@ -98,7 +98,7 @@ def test_labels_a_folder_and_writes_a_valid_coco_file(folder, tmp_path):
     # the polygons are the masks
     dataset = read_coco(out)
     b = dataset.images[2]
-    masks = engine.predict([np.zeros((60, 80, 3), np.uint8)])[0].masks
+    masks = engine.predict([np.zeros((60, 80, 3), np.uint8)])[0].masks.to_dense()
     for shape, mask in zip(b.instances.shapes, masks):
         got = shape_to_mask(shape, 60, 80)
         assert (got & mask).sum() / (got | mask).sum() >= 0.95
