@@ -94,8 +94,8 @@ def test_final_detections(case):
         assert np.abs(det.integer_boxes[i] - ref["det_boxes"][j]).max() <= 1
         np.testing.assert_allclose(det.boxes_rel[i], ref["det_boxes_rel"][j], atol=1e-5)
         np.testing.assert_allclose(det.coefficients[i], ref["det_coeffs"][j], atol=1e-3)
-        assert _iou(det.masks[i], ref_masks[j]) > 0.99
-        assert abs(int(det.masks[i].sum()) - int(ref["det_mask_areas"][j])) <= max(2, 0.01 * ref["det_mask_areas"][j])
+        assert _iou(det.masks.dense(i), ref_masks[j]) > 0.99
+        assert abs(int(det.masks.area(i)) - int(ref["det_mask_areas"][j])) <= max(2, 0.01 * ref["det_mask_areas"][j])
 
 
 def test_read_image_matches_cv2_imread():

@@ -100,7 +100,7 @@ def test_polygons_match_the_predicted_masks(labeled, photo_folder, resnet50_engi
         # the detection it came from: same class and score (several can tie; take the best match)
         sources = [i for i in range(len(det)) if det.labels[i] == label and abs(det.scores[i] - score) < 1e-5]
         assert sources
-        ious.append(max((got & det.masks[i]).sum() / (got | det.masks[i]).sum() for i in sources))
+        ious.append(max((got & det.masks.dense(i)).sum() / (got | det.masks.dense(i)).sum() for i in sources))
         x1, y1, x2, y2 = shape.bounds()
         if x2 - x1 >= 32 and y2 - y1 >= 32:
             assert ious[-1] >= 0.95

@@ -52,7 +52,7 @@ def test_fine_tuned_checkpoint_finds_the_objects_with_the_right_class_and_mask(r
         for label, mask in zip(sample.labels, sample.masks):
             # The object's detection is the best-scored one on it (as a user reads `predict`'s list).
             truth = mask.full(*sample.image.shape[:2])
-            ious = np.array([(m & truth).sum() / (m | truth).sum() for m in det.masks])
+            ious = np.array([(m & truth).sum() / (m | truth).sum() for m in det.masks.to_dense()])
             on_it = np.flatnonzero(ious >= 0.5)
             assert len(on_it), f"{images.images[i].file_name}: no detection on a {images.class_names[label]}"
             top = on_it[np.argmax(det.scores[on_it])]

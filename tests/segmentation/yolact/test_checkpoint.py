@@ -34,7 +34,7 @@ def test_every_config_loads_its_checkpoint_and_runs(name, astronaut_bgr):
     assert torch.equal(model.state_dict()[key], state[key])
     engine = YolactEngine.from_model(model, info, device="cpu")
     det = engine.predict_image(astronaut_bgr[::4, ::4].copy())
-    assert len(det) > 0 and det.masks.shape[1:] == (128, 128)
+    assert len(det) > 0 and det.masks.image_size == (128, 128)
     assert np.all(np.diff(det.scores) <= 0)
 
 
