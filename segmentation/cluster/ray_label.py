@@ -13,14 +13,14 @@ Ray is an optional extra: it is imported only when a cluster run starts.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import hashlib
 import json
 import math
 import os
 import re
-import shutil
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -38,6 +38,7 @@ SHARD_SIZE = 64  # images per shard: the unit of work an actor takes and of what
 CPUS_PER_CPU_ACTOR = 4  # CPU cores an engine gets by default on a CPU-only cluster (torch threads)
 RAY_INSTALL_HINT = 'pip install -e ".[ray]"'
 SHARD_FORMAT = 1
+SHARD_FILE = re.compile(r"^\.?[0-9a-f]{20}\.(coco|done)\.json(\..+\.tmp)?$")
 
 
 class ClusterError(Exception):
@@ -189,70 +190,53 @@ def label_on_ray(
     it refers to must be picklable and importable on every node. `settings_key` names what changes
     the labels (weights, thresholds, class selection): a shard made with other settings is redone.
     The folder, the weights and the output's folder must be at the same path on every node.
-    An interruption keeps the finished shards for the next run and writes nothing to `out_path`.
+    An interruption keeps the finished shards for the next run and writes nothing to `out_path`;
+    a failure on the cluster raises ClusterError (one line), the finished shards kept as well.
     """
     ray = import_ray()
-    mapping = mapping or ClassMapping()
     base = existing or CocoDataset(())
     shard_dir = shard_dir_for(out_path)
     shard_dir.mkdir(exist_ok=True)
     shards = plan_shards(todo, settings_key, base.categories, shard_size)
     records = {s.key: r for s in shards if (r := read_done(shard_dir, s)) is not None}
-    report = LabelReport()
-    total, done = len(todo), 0
+    done = 0
     for shard in shards:
         if shard.key in records:
             done += len(shard.names)
-            for message in records[shard.key]["failed"]:
-                if on_unreadable is not None:
-                    on_unreadable(message)
+            _tell(on_unreadable, records[shard.key]["failed"])
     if records and progress is not None:
-        progress(done, total, f"{len(records)} of {len(shards)} shards done before")
+        progress(done, len(todo), f"{len(records)} of {len(shards)} shards done before")
 
+    report = LabelReport()
     pending = [s for s in shards if s.key not in records]
     if pending:
         started = not ray.is_initialized()
         if started:
             ray.init(address=address, logging_level="warning")
-        ray.data.DataContext.get_current().enable_progress_bars = False  # the command has its own progress line
         try:
-            count, remote_args, actor_device = _actor_resources(ray, device, workers)
-            options = {"mapping": mapping, "batch_size": batch_size, "tolerance": tolerance, "min_area": min_area}
-            paths = {name: os.path.abspath(path) for name, path in scan.images}  # workers have another cwd
-            items = [{"key": s.key, "names": json.dumps(list(s.names), ensure_ascii=False),
-                      "paths": json.dumps([paths[name] for name in s.names], ensure_ascii=False)} for s in pending]
-            by_key = {s.key: s for s in pending}
-            results = ray.data.from_items(items, override_num_blocks=len(items)).map_batches(
-                ShardLabeler, batch_size=1, batch_format="numpy",
-                compute=ray.data.ActorPoolStrategy(size=min(count, len(pending))),
-                fn_constructor_kwargs={"load_model": functools.partial(model_for_device, actor_device),
-                                       "shard_dir": str(shard_dir), "categories": base.categories,
-                                       "options": options},
-                **remote_args,
-            )
-            for row in results.iter_rows():
-                key, record = str(row["key"]), json.loads(str(row["record"]))
-                records[key] = record
-                for message in record["failed"]:
-                    if on_unreadable is not None:
-                        on_unreadable(message)
-                done += len(by_key[key].names)
-                if progress is not None:
-                    progress(done, total, by_key[key].names[-1])
+            options = {"mapping": mapping or ClassMapping(), "batch_size": batch_size, "tolerance": tolerance,
+                       "min_area": min_area}
+            rows = _run_shards(ray, scan, pending, shard_dir, base.categories, model_for_device, options,
+                               device=device, workers=workers)
+            with contextlib.closing(rows):  # an interruption stops the Ray Data run too
+                for shard, record in rows:
+                    records[shard.key] = record
+                    _tell(on_unreadable, record["failed"])
+                    done += len(shard.names)
+                    if progress is not None:
+                        progress(done, len(todo), shard.names[-1])
         except KeyboardInterrupt:
             report.interrupted = True
         except ray.exceptions.RayError as exc:
-            finished = len([s for s in shards if s.key in records])
-            raise ClusterError(f"the Ray run failed: {failure_line(exc)} ({finished} of {len(shards)} shards finished "
-                               f"are kept in {shard_dir}; run again to resume)") from None
+            raise ClusterError(f"the Ray run failed: {failure_line(exc)} ({len(records)} of {len(shards)} shards "
+                               f"finished, kept in {shard_dir}; run again to resume)") from None
         finally:
             if started:
                 ray.shutdown()
 
     for shard in shards:
-        record = records.get(shard.key)
-        if record is not None:
-            report.failed.extend(record["failed"])
+        if shard.key in records:
+            report.failed.extend(records[shard.key]["failed"])
     if report.interrupted or len(records) < len(shards):
         report.interrupted = True
         return report
@@ -267,8 +251,46 @@ def label_on_ray(
         report.written, report.note = written.path, written.note()
         if report.note:
             return report  # the merged file went to a fallback: the shards stay for a re-run
-    shutil.rmtree(shard_dir, ignore_errors=True)
+    remove_shards(shard_dir)
     return report
+
+
+def _tell(on_unreadable: Callable[[str], None] | None, messages: Sequence[str]) -> None:
+    for message in messages:
+        if on_unreadable is not None:
+            on_unreadable(message)
+
+
+def _run_shards(ray, scan: FolderScan, pending: Sequence[Shard], shard_dir: Path, categories: Sequence[Category],
+                model_for_device: Callable[[str], LabelModel], options: dict[str, Any], *, device: str,
+                workers: int | None) -> Iterator[tuple[Shard, dict[str, Any]]]:
+    """The pending shards through a Ray Data actor pool; yields each shard with its record as it finishes."""
+    ray.data.DataContext.get_current().enable_progress_bars = False  # the command has its own progress line
+    count, remote_args, actor_device = _actor_resources(ray, device, workers)
+    paths = {name: os.path.abspath(path) for name, path in scan.images}  # a worker's cwd is not the driver's
+    items = [{"key": s.key, "names": json.dumps(list(s.names), ensure_ascii=False),
+              "paths": json.dumps([paths[name] for name in s.names], ensure_ascii=False)} for s in pending]
+    results = ray.data.from_items(items, override_num_blocks=len(items)).map_batches(
+        ShardLabeler, batch_size=1, batch_format="numpy",
+        compute=ray.data.ActorPoolStrategy(size=min(count, len(pending))),
+        fn_constructor_kwargs={"load_model": functools.partial(model_for_device, actor_device),
+                               "shard_dir": str(shard_dir), "categories": tuple(categories), "options": options},
+        **remote_args,
+    )
+    by_key = {s.key: s for s in pending}
+    for row in results.iter_rows():
+        yield by_key[str(row["key"])], json.loads(str(row["record"]))
+
+
+def remove_shards(shard_dir: Path) -> None:
+    """Delete the shard files a cluster run wrote, then the folder if nothing else is in it."""
+    for path in shard_dir.iterdir():
+        if SHARD_FILE.match(path.name):  # shards, and temp files a killed write left behind
+            path.unlink(missing_ok=True)
+    try:
+        shard_dir.rmdir()
+    except OSError:
+        pass  # something else is in it: not ours to delete
 
 
 def failure_line(exc: BaseException) -> str:

@@ -177,12 +177,21 @@ def _check_cluster(args: argparse.Namespace, folder: Path, out: Path) -> None:
     check_output_dir(shard_dir_for(out), inputs=[folder, args.weights], what="shard folder")
 
 
-ENGINE_OPTIONS = ("weights", "config", "score_threshold", "top_k", "nms")
+# Options that do not change the labels: a resumed cluster run may change them and keep its shards.
+NOT_LABEL_SETTINGS = frozenset({"func", "command", "folder", "out", "device", "batch_size", "validate",
+                                "yolact_config", "cluster", "cluster_workers", "shard_size", "workers"})
+
+
+def engine_options(args: argparse.Namespace) -> dict:
+    """The parsed options without the command's function, --weights made absolute (for a cluster actor)."""
+    options = {name: value for name, value in vars(args).items() if name != "func"}
+    options["weights"] = os.path.abspath(args.weights)
+    return options
 
 
 def _engine_on(options: dict, device: str):
     """An engine built on a cluster actor (module level, so Ray pickles it by reference)."""
-    return engine_from_args(argparse.Namespace(**options, device=device))
+    return engine_from_args(argparse.Namespace(**{**options, "device": device}))
 
 
 def _label_on_cluster(args: argparse.Namespace, scan, out: Path, todo: list[str], existing, mapping: ClassMapping,
@@ -192,19 +201,19 @@ def _label_on_cluster(args: argparse.Namespace, scan, out: Path, todo: list[str]
     from segmentation.cluster.ray_label import ClusterError, label_on_ray, parse_cluster
     from segmentation.geometry.polygons import DEFAULT_MIN_AREA
 
-    options = {name: getattr(args, name) for name in ENGINE_OPTIONS}
-    options["weights"] = os.path.abspath(args.weights)
+    options = engine_options(args)
     engine = _checked_engine(argparse.Namespace(**{**vars(args), "device": "cpu"}), mapping)
     print(f"model {Path(args.weights).name} ({engine.info.config.name}) on the Ray cluster", file=sys.stderr)
     del engine
     weights = Path(options["weights"]).stat()
-    settings = {**options, "weights_file": [weights.st_size, weights.st_mtime_ns], "tolerance": args.tolerance,
-                "min_area": DEFAULT_MIN_AREA, "keep": sorted(mapping.keep) if mapping.keep is not None else None,
-                "rename": sorted(mapping.rename.items())}
+    settings = {name: value for name, value in options.items() if name not in NOT_LABEL_SETTINGS}
+    settings.update(weights_file=[weights.st_size, weights.st_mtime_ns], min_area=DEFAULT_MIN_AREA,
+                    keep=sorted(mapping.keep) if mapping.keep is not None else None,
+                    rename=sorted(mapping.rename.items()))
     try:
         return label_on_ray(
             scan, out, todo, functools.partial(_engine_on, options), existing=existing, mapping=mapping,
-            settings_key=json.dumps(settings, sort_keys=True), address=parse_cluster(args.cluster),
+            settings_key=json.dumps(settings, sort_keys=True, default=str), address=parse_cluster(args.cluster),
             device=args.device, workers=args.cluster_workers, batch_size=args.batch_size,
             tolerance=args.tolerance, min_area=DEFAULT_MIN_AREA, progress=progress, on_unreadable=progress.skipped,
             **({"shard_size": args.shard_size} if args.shard_size else {}),

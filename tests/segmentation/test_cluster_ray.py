@@ -105,13 +105,15 @@ def test_interrupted_run_resumes_from_finished_shards(local_ray, photo_folder, r
         assert _label(photo_folder, resnet50_checkpoint, out, *CLUSTER) == 130
     assert "interrupted" in capsys.readouterr().err
     assert not out.exists()
-    assert list((tmp_path / "annotations.json.shards").glob("*.done.json"))
+    shard_dir = tmp_path / "annotations.json.shards"
+    assert list(shard_dir.glob("*.done.json"))
+    (shard_dir / "my notes.txt").write_text("not a shard")
 
     assert _label(photo_folder, resnet50_checkpoint, out, *CLUSTER) == 0
     err = capsys.readouterr().err
     assert "shards done before" in err and "sub/corrupt.jpg" in err
     assert out.read_bytes() == single_process.read_bytes()
-    assert not (tmp_path / "annotations.json.shards").exists()
+    assert [p.name for p in shard_dir.iterdir()] == ["my notes.txt"]  # the shards deleted, nothing else
 
 
 def test_human_edits_and_existing_categories_are_kept_as_single_process_keeps_them(
@@ -157,3 +159,28 @@ def test_bad_cluster_arguments_are_usage_errors(photo_folder, resnet50_checkpoin
     assert _label(photo_folder, resnet50_checkpoint, tmp_path / "out.json", *argv) == 2
     assert capsys.readouterr().err.strip() == f"protolabel label: {message}"
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_node_without_the_weights_fails_in_one_line_and_keeps_the_shard_folder(local_ray, photo_folder, tmp_path):
+    """The driver checked the weights, but a node that does not see them (no shared storage) fails the run."""
+    import functools
+
+    from segmentation.cli import build_parser
+    from segmentation.cluster.ray_label import ClusterError, label_on_ray
+    from segmentation.commands.label import _engine_on, engine_options
+    from segmentation.prelabel import scan_folder
+
+    missing = tmp_path / "not on this node" / "yolact_resnet50_0_0.pth"
+    out = tmp_path / "annotations.json"
+    options = engine_options(build_parser().parse_args(["label", str(photo_folder), "--weights", str(missing),
+                                                        "--out", str(out), "--cluster", "ray"]))
+    scan = scan_folder(photo_folder)
+    (tmp_path / "annotations.json.shards").mkdir()
+    (tmp_path / "annotations.json.shards" / "my notes.txt").write_text("not a shard")
+    with pytest.raises(ClusterError) as failed:
+        label_on_ray(scan, out, ["astronaut.jpg"], functools.partial(_engine_on, options), device="cpu", workers=1,
+                     tolerance=1.0, min_area=4.0)
+    message = str(failed.value)
+    assert "\n" not in message and message.startswith("the Ray run failed: ") and str(missing) in message
+    assert "0 of 1 shards finished" in message
+    assert not out.exists() and (tmp_path / "annotations.json.shards" / "my notes.txt").exists()
