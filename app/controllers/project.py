@@ -11,6 +11,7 @@ from PySide6.QtCore import QObject, QRunnable, QSettings, QThreadPool, Signal
 from PySide6.QtWidgets import QMessageBox
 
 from app.canvas.view import CanvasView
+from app.controllers.read_ahead import ImageReadAhead
 from app.qt_bridge import MainThreadInvoker
 from app.undo import UndoHistory
 from segmentation.folders import is_image_name, walk_folder
@@ -121,6 +122,7 @@ class ProjectController(QObject):
         self._lock: FolderLock | None = None  # the open project's writer lock: one window writes a folder
         self._invoker = MainThreadInvoker(self)
         self._request = 0  # the newest image request; a slower, older read is dropped
+        self._read_ahead = ImageReadAhead(_read, self._invoker, QThreadPool(self))  # the shown image's neighbours
         self._scans = QThreadPool(self)  # folder walks (the UI thread never walks a folder)
         self._scan: _FolderScan | None = None  # the walk whose project opens when it ends
         self._live_scans: set[_FolderScan] = set()
@@ -284,6 +286,7 @@ class ProjectController(QObject):
         self.canvas.show_image(None, None, None)
         self.history.clear_all()
         self.selection.clear()
+        self._read_ahead.clear()
         self.project.close()
         self.project = None
         lock, self._lock = self._lock, None
@@ -319,13 +322,20 @@ class ProjectController(QObject):
             self.image_shown.emit(None)
             return
         self._request += 1
-        path = project.images.absolute(name)
-        if _file_size(path) <= SYNC_READ_MAX_BYTES:
-            self._display(self._request, name, *_read(path))
-            return
-        self.message.emit(f"Loading {name}...")
         request = self._request
-        QThreadPool.globalInstance().start(lambda: self._invoker.call(self._display, request, name, *_read(path)))
+        path = project.images.absolute(name)
+        read_ahead = self._read_ahead.take(path)
+        if read_ahead is not None:
+            self._display(request, name, *read_ahead)
+        elif _file_size(path) <= SYNC_READ_MAX_BYTES:  # small: decoding it now beats waiting for a queued read
+            self._display(request, name, *_read(path))
+        elif self._read_ahead.when_read(path, lambda image, error: self._display(request, name, image, error)):
+            self.message.emit(f"Loading {name}...")
+        else:
+            self.message.emit(f"Loading {name}...")
+            QThreadPool.globalInstance().start(lambda: self._invoker.call(self._display, request, name, *_read(path)))
+        self._read_ahead.keep([project.images.absolute(n) for step in (1, -1)
+                               if (n := project.images.neighbour(name, step)) is not None], hold=[path])
 
     def _display(self, request: int, name: str, image: np.ndarray | None, error: str | None) -> None:
         project = self.project
