@@ -115,7 +115,7 @@ def read_done(shard_dir: Path, shard: Shard) -> dict[str, Any] | None:
 
 def label_shard(model: LabelModel, shard: Shard, paths: Sequence[str], shard_dir: Path,
                 categories: Sequence[Category], *, mapping: ClassMapping, batch_size: int, tolerance: float,
-                min_area: float) -> dict[str, Any]:
+                min_area: float, workers: int = 0) -> dict[str, Any]:
     """Label one shard (its images at `paths`) with `prelabel_folder` into `<key>.coco.json`, then
     write its done record; the shard starts from the existing `categories`, so ids come out the same."""
     coco_path = shard_dir / shard.coco_name
@@ -124,7 +124,7 @@ def label_shard(model: LabelModel, shard: Shard, paths: Sequence[str], shard_dir
     scan = FolderScan([(name, Path(path)) for name, path in zip(shard.names, paths)], [])
     report = prelabel_folder(scan, coco_path, shard.names, lambda: model, existing=CocoDataset(tuple(categories)),
                              mapping=mapping, batch_size=batch_size, tolerance=tolerance, min_area=min_area,
-                             on_unreadable=failed.append, save_every_s=math.inf)
+                             on_unreadable=failed.append, save_every_s=math.inf, workers=workers)
     if report.note:
         raise OSError(f"{coco_path}: cannot write the shard ({report.note})")
     record = {"names": list(shard.names), "labeled": report.labeled, "objects": report.objects, "failed": failed}
@@ -151,7 +151,7 @@ class ShardLabeler:
         return out
 
 
-def _actor_resources(ray, device: str, workers: int | None) -> tuple[int, dict[str, float], str]:
+def _actor_resources(ray, device: str, actors: int | None) -> tuple[int, dict[str, float], str]:
     """How many actors, what each asks of Ray, and the device its engine uses."""
     resources = ray.cluster_resources()
     gpus, cpus = int(resources.get("GPU", 0)), max(1, int(resources.get("CPU", 1)))
@@ -160,8 +160,8 @@ def _actor_resources(ray, device: str, workers: int | None) -> tuple[int, dict[s
         if gpus == 0:
             raise ClusterError(f"--device {device}: the Ray cluster has no GPU (use --device cpu or auto)")
         # Ray gives each actor its own GPU as cuda:0 (CUDA_VISIBLE_DEVICES), whatever index was asked for
-        return (workers or gpus), {"num_gpus": 1}, "cuda"
-    count = workers or max(1, cpus // CPUS_PER_CPU_ACTOR)
+        return (actors or gpus), {"num_gpus": 1}, "cuda"
+    count = actors or max(1, cpus // CPUS_PER_CPU_ACTOR)
     return count, {"num_cpus": max(1, cpus // count)}, "cpu"
 
 
@@ -176,9 +176,10 @@ def label_on_ray(
     settings_key: str = "",
     address: str | None = None,
     device: str = "auto",
-    workers: int | None = None,
+    actors: int | None = None,
     shard_size: int = SHARD_SIZE,
     batch_size: int = 1,
+    pipeline_workers: int = 0,
     tolerance: float,
     min_area: float,
     progress: Callable[[int, int, str], None] | None = None,
@@ -186,6 +187,8 @@ def label_on_ray(
 ) -> LabelReport:
     """Label `todo` on a Ray cluster and merge the result into `out_path` as `prelabel_folder` would.
 
+    `actors` engines run at once (default: one per GPU, else one per CPUS_PER_CPU_ACTOR cores);
+    `pipeline_workers` is each actor's `prelabel_folder(workers=)` (0: sequential).
     `model_for_device(device)` builds an engine on an actor ("cuda" or "cpu"); it and everything
     it refers to must be picklable and importable on every node. `settings_key` names what changes
     the labels (weights, thresholds, class selection): a shard made with other settings is redone.
@@ -215,9 +218,9 @@ def label_on_ray(
             ray.init(address=address, logging_level="warning")
         try:
             options = {"mapping": mapping or ClassMapping(), "batch_size": batch_size, "tolerance": tolerance,
-                       "min_area": min_area}
+                       "min_area": min_area, "workers": pipeline_workers}
             rows = _run_shards(ray, scan, pending, shard_dir, base.categories, model_for_device, options,
-                               device=device, workers=workers)
+                               device=device, actors=actors)
             with contextlib.closing(rows):  # an interruption stops the Ray Data run too
                 for shard, record in rows:
                     records[shard.key] = record
@@ -263,10 +266,10 @@ def _tell(on_unreadable: Callable[[str], None] | None, messages: Sequence[str]) 
 
 def _run_shards(ray, scan: FolderScan, pending: Sequence[Shard], shard_dir: Path, categories: Sequence[Category],
                 model_for_device: Callable[[str], LabelModel], options: dict[str, Any], *, device: str,
-                workers: int | None) -> Iterator[tuple[Shard, dict[str, Any]]]:
+                actors: int | None) -> Iterator[tuple[Shard, dict[str, Any]]]:
     """The pending shards through a Ray Data actor pool; yields each shard with its record as it finishes."""
     ray.data.DataContext.get_current().enable_progress_bars = False  # the command has its own progress line
-    count, remote_args, actor_device = _actor_resources(ray, device, workers)
+    count, remote_args, actor_device = _actor_resources(ray, device, actors)
     paths = {name: os.path.abspath(path) for name, path in scan.images}  # a worker's cwd is not the driver's
     items = [{"key": s.key, "names": json.dumps(list(s.names), ensure_ascii=False),
               "paths": json.dumps([paths[name] for name in s.names], ensure_ascii=False)} for s in pending]

@@ -214,7 +214,8 @@ def _label_on_cluster(args: argparse.Namespace, scan, out: Path, todo: list[str]
         return label_on_ray(
             scan, out, todo, functools.partial(_engine_on, options), existing=existing, mapping=mapping,
             settings_key=json.dumps(settings, sort_keys=True, default=str), address=parse_cluster(args.cluster),
-            device=args.device, workers=args.cluster_workers, batch_size=args.batch_size,
+            device=args.device, actors=args.cluster_workers, batch_size=args.batch_size,
+            pipeline_workers=args.workers or 0,  # not the driver's default: an actor's share of a node is smaller
             tolerance=args.tolerance, min_area=DEFAULT_MIN_AREA, progress=progress, on_unreadable=progress.skipped,
             **({"shard_size": args.shard_size} if args.shard_size else {}),
         )

@@ -178,7 +178,7 @@ def test_a_node_without_the_weights_fails_in_one_line_and_keeps_the_shard_folder
     (tmp_path / "annotations.json.shards").mkdir()
     (tmp_path / "annotations.json.shards" / "my notes.txt").write_text("not a shard")
     with pytest.raises(ClusterError) as failed:
-        label_on_ray(scan, out, ["astronaut.jpg"], functools.partial(_engine_on, options), device="cpu", workers=1,
+        label_on_ray(scan, out, ["astronaut.jpg"], functools.partial(_engine_on, options), device="cpu", actors=1,
                      tolerance=1.0, min_area=4.0)
     message = str(failed.value)
     assert "\n" not in message and message.startswith("the Ray run failed: ") and str(missing) in message
