@@ -220,44 +220,47 @@ def _read_annotations(items: list, images: dict, categories: dict, problems: _Pr
     out: dict[int, list] = {}
     seen_ids: set = set()
     polygons = _PolygonLists()
+    sizes = {image_id: (width, height) for image_id, (_, width, height, *_rest) in images.items()}
+    # `type(v) is int` first: the checks below run per annotation (200,000 in a large label file), and a
+    # JSON int is exactly int; anything else takes the general check (_is_int), so nothing is let through.
     for i, ann in enumerate(items):
-        where = f"$.annotations[{i}]"
-        if not isinstance(ann, Mapping):
-            problems.add(where, f"expected an object, got {_kind(ann)}")
+        if type(ann) is not dict and not isinstance(ann, Mapping):
+            problems.add(f"$.annotations[{i}]", f"expected an object, got {_kind(ann)}")
             continue
         ann_id = ann.get("id")
         if ann_id is not None:
             if not isinstance(ann_id, (int, float, str)):
-                problems.add(f"{where}.id", f"expected an integer id, got {_short(ann_id)}")
+                problems.add(f"$.annotations[{i}].id", f"expected an integer id, got {_short(ann_id)}")
                 continue
             if ann_id in seen_ids:
-                problems.add(f"{where}.id", f"duplicate annotation id {_short(ann_id)}")
+                problems.add(f"$.annotations[{i}].id", f"duplicate annotation id {_short(ann_id)}")
                 continue
             seen_ids.add(ann_id)
         image_id, cat_id = ann.get("image_id"), ann.get("category_id")
-        if not _is_int(image_id) or image_id not in images:
-            problems.add(f"{where}.image_id", f"no image with id {_short(image_id)}")
+        if not (type(image_id) is int or _is_int(image_id)) or image_id not in images:
+            problems.add(f"$.annotations[{i}].image_id", f"no image with id {_short(image_id)}")
             continue
-        if not _is_int(cat_id) or cat_id not in categories:
-            problems.add(f"{where}.category_id", f"no category with id {_short(cat_id)}")
+        if not (type(cat_id) is int or _is_int(cat_id)) or cat_id not in categories:
+            problems.add(f"$.annotations[{i}].category_id", f"no category with id {_short(cat_id)}")
             continue
         iscrowd = ann.get("iscrowd", 0)
         if iscrowd not in (0, 1) or isinstance(iscrowd, float):
-            problems.add(f"{where}.iscrowd", f"expected 0 or 1, got {_short(iscrowd)}")
+            problems.add(f"$.annotations[{i}].iscrowd", f"expected 0 or 1, got {_short(iscrowd)}")
             continue
         score = ann.get("score")
         score = float(score) if _is_number(score) else math.nan
         source = ann.get("source")
         provenance = source if isinstance(source, str) and source in PROVENANCES else HUMAN_PROVENANCE
-        attributes = {k: v for k, v in ann.items() if k not in STANDARD_ANNOTATION_KEYS} or None
+        attributes = None if ann.keys() <= STANDARD_ANNOTATION_KEYS else \
+            {k: v for k, v in ann.items() if k not in STANDARD_ANNOTATION_KEYS}
         record = [None, int(cat_id), score, provenance, bool(iscrowd), attributes, False]
         seg = ann.get("segmentation")
         if isinstance(seg, list) and seg:
-            if not polygons.add(record, seg, f"{where}.segmentation", images[image_id][1:3], problems):
+            if not polygons.add(record, seg, i, sizes[image_id], problems):
                 continue
         else:
-            _, width, height, *_ = images[image_id]
-            record[0], record[6] = _read_other_geometry(ann, where, width, height, problems)
+            width, height = sizes[image_id]
+            record[0], record[6] = _read_other_geometry(ann, f"$.annotations[{i}]", width, height, problems)
             if record[0] is None:
                 continue
         out.setdefault(int(image_id), []).append(record)
@@ -270,10 +273,12 @@ class _PolygonLists:
     (per-ring numpy calls would dominate the import of a large file)."""
 
     def __init__(self) -> None:
-        self.pending: list[tuple[list, list, str, tuple[int, int]]] = []  # (record, segmentation, json path, (w, h))
+        # (record, segmentation, annotation index, (w, h)); the JSON path is spelled out only for a problem
+        self.pending: list[tuple[list, list, int, tuple[int, int]]] = []
 
-    def add(self, record: list, seg: list, where: str, size: tuple[int, int], problems: _Problems) -> bool:
+    def add(self, record: list, seg: list, index: int, size: tuple[int, int], problems: _Problems) -> bool:
         """Check the list structure now; the numbers are checked in bulk by `convert`."""
+        where = _segmentation_path(index)
         usable = 0
         for j, poly in enumerate(seg):
             if not isinstance(poly, list):
@@ -286,7 +291,7 @@ class _PolygonLists:
         if not usable:
             problems.add(where, "no polygon with at least 3 points")
             return False
-        self.pending.append((record, seg, where, size))
+        self.pending.append((record, seg, index, size))
         return True
 
     def convert(self, problems: _Problems) -> None:
@@ -312,7 +317,7 @@ class _PolygonLists:
         ends = (ends - closed).tolist()
         starts = starts.tolist()
         k = 0
-        for record, seg, where, _ in self.pending:
+        for record, seg, index, _ in self.pending:
             rings = []
             for poly in seg:
                 if len(poly) >= 6:
@@ -320,7 +325,7 @@ class _PolygonLists:
                         rings.append(Polygon.from_open_rings(coords[starts[k] : ends[k]]))
                     k += 1
             if not rings:
-                problems.add(where, "no polygon with at least 3 distinct points")
+                problems.add(_segmentation_path(index), "no polygon with at least 3 distinct points")
             record[0] = Shape(tuple(rings))
 
     def _report_far_outside(self, coords: np.ndarray, lengths: np.ndarray, problems: _Problems) -> bool:
@@ -333,20 +338,24 @@ class _PolygonLists:
             return False
         far_parts = set(np.repeat(np.arange(len(lengths)), lengths)[far].tolist())
         k = 0
-        for _, seg, where, (width, height) in self.pending:
+        for _, seg, index, (width, height) in self.pending:
             for j, poly in enumerate(seg):
                 if len(poly) >= 6:
                     if k in far_parts:
-                        problems.add(f"{where}[{j}]", _FAR_OUTSIDE.format(width=width, height=height))
+                        problems.add(f"{_segmentation_path(index)}[{j}]", _FAR_OUTSIDE.format(width=width, height=height))
                     k += 1
         return True
 
     def _report_bad_numbers(self, problems: _Problems) -> None:
-        for _, seg, where, _ in self.pending:
+        for _, seg, index, _ in self.pending:
             for j, poly in enumerate(seg):
                 message = _ring_problem(poly)
                 if message:
-                    problems.add(f"{where}[{j}]", message)
+                    problems.add(f"{_segmentation_path(index)}[{j}]", message)
+
+
+def _segmentation_path(index: int) -> str:
+    return f"$.annotations[{index}].segmentation"
 
 
 def _read_other_geometry(ann: Mapping, where: str, width: int, height: int, problems: _Problems):

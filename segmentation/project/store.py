@@ -29,6 +29,7 @@ from segmentation.project.records import (
     Provenance,
     shape_from_json,
     shape_to_json,
+    shapes_to_json,
 )
 
 DB_NAME = "project.db"
@@ -423,9 +424,9 @@ class ProjectStore:
                 int(db.execute(
                     "INSERT INTO objects (image_path, label, provenance, score, shape, updated_at, version) "
                     "VALUES (?, ?, ?, ?, ?, ?, 1)",
-                    (path, o.label, Provenance.AUTO.value, o.score, shape_to_json(o.shape), now),
+                    (path, o.label, Provenance.AUTO.value, o.score, shape, now),
                 ).lastrowid)
-                for o in objects
+                for o, shape in zip(objects, shapes_to_json([o.shape for o in objects]))
             )
             new_status = ImageStatus.EDITED if status is ImageStatus.EDITED else ImageStatus.AUTO_LABELED
             self._set_status(db, path, new_status)
@@ -465,8 +466,8 @@ class ProjectStore:
                 db.executemany(
                     "INSERT INTO objects (image_path, label, provenance, score, shape, updated_at, version) "
                     "VALUES (?, ?, ?, ?, ?, ?, 1)",
-                    [(path, o.label, Provenance(o.provenance).value, o.score, shape_to_json(o.shape), now)
-                     for o in objects],
+                    [(path, o.label, Provenance(o.provenance).value, o.score, shape, now)
+                     for o, shape in zip(objects, shapes_to_json([o.shape for o in objects]))],
                 )
                 provenances = {Provenance(o.provenance) for o in objects}
                 if provenances == {Provenance.VERIFIED}:

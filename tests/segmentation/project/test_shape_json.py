@@ -1,0 +1,48 @@
+"""Stored shape text: the fast writer gives exactly json.dumps's text (the oracle), and reads back exactly."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from segmentation.geometry.shapes import Polygon, Shape
+from segmentation.project.records import shape_from_json, shape_to_json, shapes_to_json
+
+
+def by_json(shape: Shape) -> str:
+    return json.dumps([[ring.ravel().tolist() for ring in (p.exterior, *p.holes)] for p in shape.polygons],
+                      separators=(",", ":"))
+
+
+def shapes(seed: int) -> list[Shape]:
+    rng = np.random.default_rng(seed)
+    out = [Shape(())]
+    for i in range(300):
+        n = int(rng.integers(3, 40))
+        points = np.round(rng.uniform(0, 900, (n, 2)) * 2) / 2  # the half-pixel grid
+        if i % 5 == 1:
+            points = rng.uniform(-40, 900, (n, 2))  # off the grid, some negative
+        holes = (np.round(rng.uniform(1, 60, (4, 2))),) if i % 3 == 0 else ()
+        parts = [Polygon(points, holes)] + ([Polygon(points[:3] + 0.25)] if i % 4 == 0 else [])
+        out.append(Shape(tuple(parts)))
+    return out
+
+
+EDGES = [-0.0, 0.0, 0.5, 16383.5, 16384.0, 16384.5, -0.5, 1e17, 1e-300, 2.0 ** 53, float("nan"), float("inf"),
+         -float("inf"), 0.1, 123.25]
+
+
+def test_same_text_as_json_dumps_for_grid_off_grid_and_edge_values():
+    many = shapes(0)
+    assert shapes_to_json(many) == [by_json(s) for s in many]
+    edge = Shape((Polygon(np.array(EDGES[:14] + [EDGES[14]] * 2).reshape(-1, 2)),))
+    assert shape_to_json(edge) == by_json(edge)
+    assert "-0.0" in shape_to_json(edge) and "NaN" in shape_to_json(edge)
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_text_reads_back_to_the_same_vertices(seed):
+    for shape in shapes(seed):
+        assert shape_from_json(shape_to_json(shape)) == shape
