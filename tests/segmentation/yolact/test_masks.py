@@ -3,6 +3,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
+import segmentation.yolact.masks as masks_module
 from segmentation.yolact.masks import (
     _axis_sampling,
     assemble_soft_masks,
@@ -133,3 +134,34 @@ def test_binarisation_of_no_detections():
 def test_negative_threshold_is_refused():
     with pytest.raises(ValueError, match="threshold"):
         binarize_at_image_size(torch.zeros(1, 10, 10), torch.zeros(1, 4), (20, 30), threshold=-0.1)
+
+
+def _device_case(device):
+    gen = torch.Generator().manual_seed(11)
+    protos = torch.relu(torch.randn(69, 69, 8, generator=gen))
+    boxes = _random_boxes(gen, 24)
+    soft = assemble_soft_masks(protos, torch.randn(24, 8, generator=gen) * 2, boxes).to(device)
+    return soft, boxes.to(device)
+
+
+def test_device_branch_takes_torch_resize_windows_in_chunks(monkeypatch):
+    """The CUDA branch's code (resize + threshold on the tensor's device, windows cut there, chunked),
+    run on CPU tensors: exactly torch's own dense resize, in whatever chunks it goes."""
+    image_size = (150, 170)
+    soft, boxes = _device_case("cpu")
+    full = (F.interpolate(soft[None], size=image_size, mode="bilinear", align_corners=False)[0] > 0.5).numpy()
+    windows, _ = masks_module._output_windows(boxes, soft.shape[1:], image_size)
+    for chunk_pixels in (1, 150 * 170 * 5, 2**28):  # one detection at a time, five, all at once
+        monkeypatch.setattr(masks_module, "_DEVICE_CHUNK_PIXELS", chunk_pixels)
+        crops = masks_module._binarize_on_device(soft, windows, image_size, 0.5)
+        np.testing.assert_array_equal(_dense(crops, windows[:, :2], image_size), full)
+
+
+@pytest.mark.cuda
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+def test_cuda_binarisation_is_the_dense_cuda_resize():
+    image_size = (1080, 1920)
+    soft, boxes = _device_case("cuda")
+    full = (F.interpolate(soft[None], size=image_size, mode="bilinear", align_corners=False)[0] > 0.5).cpu().numpy()
+    crops, offsets = binarize_at_image_size(soft, boxes, image_size)
+    np.testing.assert_array_equal(_dense(crops, offsets, image_size), full)
