@@ -17,6 +17,7 @@ import contextlib
 import functools
 import hashlib
 import json
+import logging
 import math
 import os
 import re
@@ -268,7 +269,10 @@ def _run_shards(ray, scan: FolderScan, pending: Sequence[Shard], shard_dir: Path
                 model_for_device: Callable[[str], LabelModel], options: dict[str, Any], *, device: str,
                 actors: int | None) -> Iterator[tuple[Shard, dict[str, Any]]]:
     """The pending shards through a Ray Data actor pool; yields each shard with its record as it finishes."""
-    ray.data.DataContext.get_current().enable_progress_bars = False  # the command has its own progress line
+    # The command has its own progress line: no Ray Data bars, nor its INFO lines about the run
+    ray.data.DataContext.get_current().enable_progress_bars = False
+    logging.getLogger("ray.data").setLevel(logging.WARNING)
+    logging.getLogger("ray.data._internal.progress").setLevel(logging.ERROR)  # "progress bars disabled"
     count, remote_args, actor_device = _actor_resources(ray, device, actors)
     paths = {name: os.path.abspath(path) for name, path in scan.images}  # a worker's cwd is not the driver's
     items = [{"key": s.key, "names": json.dumps(list(s.names), ensure_ascii=False),
