@@ -122,6 +122,11 @@ class BoxMasks:
     def __repr__(self) -> str:
         return f"BoxMasks({len(self)} masks, image {self.image_size[1]}x{self.image_size[0]}, {self.nbytes} bytes)"
 
+    def __getitem__(self, key):
+        # A dense-array habit (masks[i], zip(masks, ...)) must fail loudly, not allocate H x W per index.
+        raise TypeError("BoxMasks are box-local: use .dense(i) for one full-size mask, .crop(i) and .window(i) "
+                        "for its pixels, .select(keep) for a subset, .to_dense() for small images")
+
     def select(self, keep) -> BoxMasks:
         """The masks picked by an index, an index array, a slice or a boolean array (numpy's rules)."""
         rows = np.atleast_1d(np.arange(len(self))[keep])

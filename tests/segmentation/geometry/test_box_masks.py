@@ -66,6 +66,10 @@ def test_areas_dense_and_select_agree_with_the_dense_stack(engine_masks):
     np.testing.assert_array_equal(masks.select(3).to_dense(), dense[3:4])
     with pytest.raises(IndexError):
         masks.select(np.ones(len(masks) + 1, bool))
+    with pytest.raises(TypeError, match="dense"):  # a dense-array habit fails loudly
+        masks[0]
+    with pytest.raises(TypeError, match="dense"):
+        list(zip(masks, range(3)))
     x0, y0, x1, y1 = masks.window(7)
     assert masks.crop(7).shape == (y1 - y0, x1 - x0) and not masks.crop(7).flags.writeable
     assert not dense[7].sum() - dense[7][masks.slices(7)].sum()  # no pixel outside the window
