@@ -152,7 +152,7 @@ class ShardLabeler:
         return out
 
 
-def _actor_resources(ray, device: str, actors: int | None) -> tuple[int, dict[str, float], str]:
+def actor_resources(ray, device: str, actors: int | None) -> tuple[int, dict[str, float], str]:
     """How many actors, what each asks of Ray, and the device its engine uses."""
     resources = ray.cluster_resources()
     gpus, cpus = int(resources.get("GPU", 0)), max(1, int(resources.get("CPU", 1)))
@@ -273,7 +273,7 @@ def _run_shards(ray, scan: FolderScan, pending: Sequence[Shard], shard_dir: Path
     ray.data.DataContext.get_current().enable_progress_bars = False
     logging.getLogger("ray.data").setLevel(logging.WARNING)
     logging.getLogger("ray.data._internal.progress").setLevel(logging.ERROR)  # "progress bars disabled"
-    count, remote_args, actor_device = _actor_resources(ray, device, actors)
+    count, remote_args, actor_device = actor_resources(ray, device, actors)
     paths = {name: os.path.abspath(path) for name, path in scan.images}  # a worker's cwd is not the driver's
     items = [{"key": s.key, "names": json.dumps(list(s.names), ensure_ascii=False),
               "paths": json.dumps([paths[name] for name in s.names], ensure_ascii=False)} for s in pending]
