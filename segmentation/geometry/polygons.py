@@ -107,13 +107,14 @@ def _rings_to_shape(parts: list[tuple[np.ndarray, list[np.ndarray]]], min_area: 
     kept = []
     for exterior, holes in parts:
         hole_areas = [signed_ring_area(h) for h in holes]
-        area = abs(signed_ring_area(exterior)) - sum(abs(a) for a in hole_areas)
+        exterior_area = signed_ring_area(exterior)
+        area = abs(exterior_area) - sum(abs(a) for a in hole_areas)
         if area < min_area:
             continue
         oriented_holes = tuple(
             _read_only(_oriented(h, a, positive=False) + offset) for h, a in zip(holes, hole_areas) if abs(a) >= min_area
         )
-        exterior = _read_only(_oriented(exterior, signed_ring_area(exterior), positive=True) + offset)
+        exterior = _read_only(_oriented(exterior, exterior_area, positive=True) + offset)
         kept.append((area, Polygon.from_open_rings(exterior, oriented_holes)))
     kept.sort(key=lambda item: -item[0])
     return Shape(tuple(p for _, p in kept))
