@@ -202,7 +202,10 @@ def _label_on_cluster(args: argparse.Namespace, scan, out: Path, todo: list[str]
     from segmentation.geometry.polygons import DEFAULT_MIN_AREA
 
     options = engine_options(args)
-    engine = _checked_engine(argparse.Namespace(**{**vars(args), "device": "cpu"}), mapping)
+    check = {**vars(args), "device": "cpu"}
+    if not args.weights.lower().endswith(".onnx"):
+        check.update(backend="torch", precision=None)  # only its classes are needed: no ONNX export here
+    engine = _checked_engine(argparse.Namespace(**check), mapping)
     print(f"model {Path(args.weights).name} ({engine.info.config.name}) on the Ray cluster", file=sys.stderr)
     del engine
     weights = Path(options["weights"]).stat()
