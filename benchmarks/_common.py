@@ -7,6 +7,8 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+import numpy as np
+
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -20,6 +22,27 @@ def median_seconds(fn: Callable[[], object], repeats: int, warmup: int = 1) -> f
         fn()
         times.append(time.perf_counter() - start)
     return statistics.median(times)
+
+
+def matched_share(reference, candidate, iou: float = 0.98) -> float:
+    """Share of `reference`'s detections that `candidate` finds again: same class and mask IoU >= `iou`
+    (two empty masks agree), matched one to one in the reference's score order (the fidelity of a faster
+    variant to fp32)."""
+    from segmentation.geometry.box_masks import pairwise_iou
+
+    if len(reference) == 0:
+        return 1.0
+    ious = pairwise_iou(reference.masks, candidate.masks) if len(candidate) else None
+    if ious is not None:  # two empty masks agree (pairwise_iou says 0 for them)
+        ious[np.ix_(reference.masks.areas == 0, candidate.masks.areas == 0)] = 1.0
+    free = set(range(len(candidate)))
+    found = 0
+    for i in range(len(reference)):
+        same = [j for j in sorted(free) if candidate.classes[j] == reference.classes[i] and ious[i, j] >= iou]
+        if same:
+            free.discard(max(same, key=lambda j: ious[i, j]))
+            found += 1
+    return found / len(reference)
 
 
 def synthetic_checkpoint(config: str, out_dir: Path, seed: int = 0) -> Path:
