@@ -97,6 +97,27 @@ def test_label_pipelined_writes_the_same_file_as_sequential(photo_folder, tmp_pa
     assert sum(len(img.instances) for img in dataset.images) > 0  # a comparison of something
 
 
+@pytest.mark.cuda
+def test_label_on_cuda_pipelined_writes_the_same_file_as_sequential(photo_folder, tmp_path, memo_engines,
+                                                                     monkeypatch):
+    import torch  # not at the top: the worker processes import this module for its post-processing functions
+
+    import segmentation.commands.label as label_command
+    from segmentation.cli import main
+
+    if not torch.cuda.is_available():
+        pytest.skip("needs a CUDA device")
+    monkeypatch.setattr(label_command, "engine_from_args", memo_engines)
+    weights = str(make_checkpoint("yolact_resnet50", 0))
+    files = {}
+    for workers in ("0", "3"):
+        out = tmp_path / f"cuda{workers}.json"
+        assert main(["label", str(photo_folder), "--weights", weights, "--device", "cuda", "--score-threshold", "0",
+                     "--top-k", "20", "--batch-size", "4", "--workers", workers, "--out", str(out)]) == 0
+        files[workers] = out.read_bytes()
+    assert files["0"] == files["3"] and b'"segmentation"' in files["0"]
+
+
 def test_predict_on_a_folder_pipelined_writes_the_same_json(photo_folder, tmp_path, memo_engines, monkeypatch,
                                                              capsys):
     import segmentation.commands.predict as predict_command
