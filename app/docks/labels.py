@@ -16,6 +16,7 @@ from PySide6.QtWidgets import (QColorDialog, QDockWidget, QGridLayout, QInputDia
 
 from app.colors import label_color, set_project_colors
 from segmentation.project.document import Change
+from segmentation.project.labels import ClassEdit
 from segmentation.project.project import Project
 from segmentation.project.store import ProjectStoreError
 
@@ -79,11 +80,13 @@ class LabelsDock(QDockWidget):
         if self.project is not None:
             self.project.events.labels_changed.disconnect(self.refresh)
             self.project.events.objects_changed.disconnect(self._on_objects_changed)
+            self.project.events.class_edit_replayed.disconnect(self._on_class_edit_replayed)
         self.project = project
         self.hidden = frozenset()
         if project is not None:
             project.events.labels_changed.connect(self.refresh)
             project.events.objects_changed.connect(self._on_objects_changed)
+            project.events.class_edit_replayed.connect(self._on_class_edit_replayed)
         self.refresh()
         self.hidden_changed.emit(self.hidden)
 
@@ -175,6 +178,16 @@ class LabelsDock(QDockWidget):
         if not self._refresh_pending:
             self._refresh_pending = True
             QTimer.singleShot(0, self._refresh_if_pending)
+
+    def _on_class_edit_replayed(self, edit: ClassEdit, undone: bool) -> None:
+        """A hidden class stays hidden under its name as the undo or redo of a rename gives it back."""
+        if edit.new is None or edit.new in edit.before.labels:
+            return  # a delete or a merge: the class that comes back is shown
+        old, new = (edit.new, edit.old) if undone else (edit.old, edit.new)
+        if old in self.hidden:
+            self.hidden = self.hidden - {old} | {new}
+            self.refresh()  # the eye of its row
+            self.hidden_changed.emit(self.hidden)
 
     def _refresh_if_pending(self) -> None:
         if self._refresh_pending:

@@ -28,6 +28,7 @@ class ProjectEvents(SignalGroup):
     # (image name, the applied Change) after an edit; (name or None, None) when objects were re-read from the
     # store (reload, auto-label, import): counts then need a new look
     objects_changed = Signal(object, object)
+    class_edit_replayed = Signal(object, bool)  # (ClassEdit, True for an undo / False for a redo)
 
 
 class Project:
@@ -215,24 +216,27 @@ class Project:
             replay = partial(self.store.restore_objects, edit.objects, settings, "undo")
         else:
             replay = partial(self.store.relabel_objects, edit.objects, edit.versions, edit.old, settings, "undo")
-        return self._replay_class(edit, replay, target)
+        return self._replay_class(edit, replay, target, undone=True)
 
     def redo_class_edit(self, edit: ClassEdit) -> ClassEdit:
         """Apply an undone `edit` again (same rules as `undo_class_edit`)."""
         target = restore_classes(self.class_settings(), edit.after, edit.touched)
         replay = partial(self.store.relabel_objects, edit.objects, edit.versions, edit.new,
                          _settings_values(target), "redo")
-        return self._replay_class(edit, replay, target)
+        return self._replay_class(edit, replay, target, undone=False)
 
-    def _replay_class(self, edit: ClassEdit, replay: Callable[[], dict[int, int]], target: ClassSettings) -> ClassEdit:
+    def _replay_class(self, edit: ClassEdit, replay: Callable[[], dict[int, int]], target: ClassSettings, *,
+                      undone: bool) -> ClassEdit:
         try:
             versions = replay()
         except StaleEditError:
             for document in self._documents.values():
                 document.reload()
             raise
+        edit = replace(edit, versions=versions)
         self._after_class_change(target.labels)
-        return replace(edit, versions=versions)
+        self.events.class_edit_replayed.emit(edit, undone)
+        return edit
 
     def _after_class_change(self, labels: tuple[str, ...]) -> None:
         for document in self._documents.values():

@@ -384,3 +384,18 @@ def test_counts_follow_edits_and_undo_in_place_and_an_image_switch_rebuilds_noth
     finally:
         fresh.set_project(None)
         fresh.deleteLater()
+
+
+def test_a_hidden_class_stays_hidden_through_rename_undo_and_redo(make_window, qtbot, photo_folder):
+    window = open_with_three_images(make_window, qtbot, photo_folder)
+    dock = window.labels_dock
+    dock.table.item(dock.row_of("cat"), 0).setCheckState(Qt.CheckState.Unchecked)
+    dock.select_class("cat")
+    dock.rename("kitten")
+    assert dock.hidden == {"kitten"}
+    ctrl_z(qtbot, window)
+    assert dock.hidden == {"cat"} and dock.table.item(dock.row_of("cat"), 0).checkState() == Qt.CheckState.Unchecked
+    cats = [o.id for o in window.projects.project.current.objects if o.label == "cat"]
+    assert cats and not any(window.canvas.items_by_id[i].isVisible() for i in cats)
+    window.redo_action.trigger()
+    assert dock.hidden == {"kitten"}
