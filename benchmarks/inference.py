@@ -1,66 +1,82 @@
-"""Inference speed of the YOLACT engine against a torchvision ResNet-101 yardstick measured in the same run.
+"""Inference speed of the YOLACT engine on each backend against a ResNet-101 yardstick measured in the same run.
 
-Prints, per config (yolact_resnet50, yolact_base at 550) and device: the median ms/image of the network
-alone and of image file -> original-size masks end to end, and each figure's ratio to the median of a
-torchvision ResNet-101 forward at 550x550 (CPU with 2 threads; CUDA batch 1 and 8 when present).
+Prints, per config and device: the median ms/image of the network alone and of image file -> original-size
+masks end to end, for torch fp32, torch bf16 (autocast), ONNX Runtime fp32 and OpenVINO fp32/bf16 (those
+installed), each with its ratio to the median of a torchvision ResNet-101 forward at 550x550 (CPU with 2
+threads; CUDA batch 1 and 8 when present). Rounds are interleaved (each variant once per round), so a load
+change on the machine hits every variant alike. `match` is the share of torch fp32's detections that the
+backend finds again with mask IoU >= 0.98 (same class), on the benchmark photo.
 
-    .venv/bin/python benchmarks/inference.py [--repeats N] [--configs yolact_resnet50,yolact_base]
+    .venv/bin/python benchmarks/inference.py [--repeats N] [--configs yolact_base,yolact_resnet50]
+                                             [--backends torch:fp32,torch:bf16,onnxruntime:fp32,...]
 """
 
 from __future__ import annotations
 
 import argparse
+import statistics
 import sys
 import tempfile
+import time
+from collections.abc import Callable
 from pathlib import Path
 
 import cv2
+import numpy as np
 import torch
 import torchvision
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks._common import median_seconds, synthetic_checkpoint  # noqa: E402
+from benchmarks._common import REPO_ROOT, synthetic_checkpoint  # noqa: E402
+from segmentation.backends import BackendError  # noqa: E402
 from segmentation.engine import YolactEngine  # noqa: E402
 from segmentation.images import read_image  # noqa: E402
 
-
-def yardstick_seconds(device: torch.device, batch: int, repeats: int) -> float:
-    net = torchvision.models.resnet101(weights=None).eval().to(device)
-    x = torch.randn(batch, 3, 550, 550, device=device)
-
-    def run():
-        with torch.inference_mode():
-            net(x)
-        if device.type == "cuda":
-            torch.cuda.synchronize()
-
-    return median_seconds(run, repeats) / batch
+VARIANTS = "torch:fp32,torch:bf16,onnxruntime:fp32,openvino:fp32,openvino:bf16"
 
 
-def engine_seconds(engine: YolactEngine, image_path: Path, batch: int, repeats: int) -> tuple[float, float]:
-    """(network only, end to end) seconds per image."""
-    images = [read_image(image_path)] * batch
-    x = engine.transform(images, engine.device)
-    sync = torch.cuda.synchronize if engine.device.type == "cuda" else (lambda: None)
+def interleaved_medians(runs: dict[str, Callable[[], object]], repeats: int) -> dict[str, float]:
+    """Median seconds of each callable, timed once per round in turn after one untimed warm-up each."""
+    for fn in runs.values():
+        fn()
+    times: dict[str, list[float]] = {name: [] for name in runs}
+    for _ in range(repeats):
+        for name, fn in runs.items():
+            start = time.perf_counter()
+            fn()
+            times[name].append(time.perf_counter() - start)
+    return {name: statistics.median(t) for name, t in times.items()}
 
-    def network():
-        with torch.inference_mode():
-            engine.model(x)
-        sync()
 
-    def end_to_end():
-        engine.predict([read_image(image_path) for _ in range(batch)])
-        sync()
-
-    return median_seconds(network, repeats) / batch, median_seconds(end_to_end, repeats) / batch
+def matched_share(reference, candidate, iou: float = 0.98) -> float:
+    """Share of the reference detections with a same-class candidate at mask IoU >= `iou` (greedy, by score)."""
+    if len(reference) == 0:
+        return 1.0
+    free = list(range(len(candidate)))
+    found = 0
+    for i in range(len(reference)):
+        ref_mask = reference.masks.dense(i)
+        for j in free:
+            if candidate.classes[j] != reference.classes[i]:
+                continue
+            inter = np.logical_and(ref_mask, candidate.masks.dense(j)).sum()
+            union = np.logical_or(ref_mask, candidate.masks.dense(j)).sum()
+            if (1.0 if union == 0 else inter / union) >= iou:
+                free.remove(j)
+                found += 1
+                break
+    return found / len(reference)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--repeats", type=int, default=7)
-    parser.add_argument("--configs", default="yolact_resnet50,yolact_base")
+    parser.add_argument("--configs", default="yolact_base")
+    parser.add_argument("--backends", default=VARIANTS, help=f"backend:precision list (default {VARIANTS})")
     parser.add_argument("--photo", default="coffee", help="scikit-image sample photo name")
+    parser.add_argument("--cache", default=str(REPO_ROOT / "build" / "bench-onnx"),
+                        help="where .pth exports are cached between runs")
     args = parser.parse_args()
 
     from skimage import data
@@ -69,7 +85,7 @@ def main() -> None:
     photo = work / f"{args.photo}.png"
     cv2.imwrite(str(photo), getattr(data, args.photo)()[:, :, ::-1])
     h, w = read_image(photo).shape[:2]
-    print(f"photo: skimage {args.photo} {w}x{h}; torch {torch.__version__}; median of {args.repeats}")
+    print(f"photo: skimage {args.photo} {w}x{h}; torch {torch.__version__}; median of {args.repeats} interleaved rounds")
 
     runs = [(torch.device("cpu"), 1)]
     if torch.cuda.is_available():
@@ -77,14 +93,53 @@ def main() -> None:
     for device, batch in runs:
         if device.type == "cpu":
             torch.set_num_threads(2)
+        sync = torch.cuda.synchronize if device.type == "cuda" else (lambda: None)
         name = f"{device.type} batch {batch}" + (" (2 threads)" if device.type == "cpu" else "")
-        ref = yardstick_seconds(device, batch, args.repeats)
-        print(f"\n[{name}] yardstick torchvision resnet101 @550: {ref * 1e3:.1f} ms/image")
-        print(f"  {'config':<18} {'network ms':>10} {'ratio':>6} {'end-to-end ms':>14} {'ratio':>6}")
+        yardstick = torchvision.models.resnet101(weights=None).eval().to(device)
+        x_ref = torch.randn(batch, 3, 550, 550, device=device)
+
+        def resnet101(net=yardstick, x=x_ref):
+            with torch.inference_mode():
+                net(x)
+            sync()
+
         for config in args.configs.split(","):
-            engine = YolactEngine(synthetic_checkpoint(config, work / "weights"), device=device)
-            net, e2e = engine_seconds(engine, photo, batch, args.repeats)
-            print(f"  {config:<18} {net * 1e3:>10.1f} {net / ref:>6.2f} {e2e * 1e3:>14.1f} {e2e / ref:>6.2f}")
+            weights = synthetic_checkpoint(config, work / "weights")
+            engines: dict[str, YolactEngine] = {}
+            for variant in args.backends.split(","):
+                backend, precision = variant.split(":")
+                try:
+                    engine = YolactEngine(weights, device=device, backend=backend, precision=precision,
+                                          onnx_cache_dir=args.cache, on_export=print)
+                except BackendError as exc:
+                    print(f"  {variant}: skipped ({exc})")
+                    continue
+                engines[f"{engine.network.name} {engine.network.precision}"] = engine
+            images = [read_image(photo)] * batch
+            x = next(iter(engines.values())).transform(images, device)
+            timed: dict[str, Callable[[], object]] = {"yardstick": resnet101}
+            for label, engine in engines.items():
+                def network(e=engine):
+                    with torch.inference_mode():
+                        e.network(x)
+                    sync()
+
+                def end_to_end(e=engine):
+                    e.predict([read_image(photo) for _ in range(batch)])
+                    sync()
+
+                timed[f"{label} network"] = network
+                timed[f"{label} e2e"] = end_to_end
+            seconds = interleaved_medians(timed, args.repeats)
+            ref = seconds["yardstick"] / batch
+            base = engines.get("torch fp32")
+            reference = base.predict_image(images[0]) if base else None
+            print(f"\n[{name}] {config}; yardstick torchvision resnet101 @550: {ref * 1e3:.1f} ms/image")
+            print(f"  {'backend':<18} {'network ms':>10} {'ratio':>6} {'end-to-end ms':>14} {'ratio':>6} {'match':>6}")
+            for label, engine in engines.items():
+                net, e2e = seconds[f"{label} network"] / batch, seconds[f"{label} e2e"] / batch
+                match = f"{matched_share(reference, engine.predict_image(images[0])):.3f}" if reference else "-"
+                print(f"  {label:<18} {net * 1e3:>10.1f} {net / ref:>6.2f} {e2e * 1e3:>14.1f} {e2e / ref:>6.2f} {match:>6}")
 
 
 if __name__ == "__main__":

@@ -9,7 +9,7 @@ import sys
 
 # Each module defines `add_parser(subparsers)`, which registers a subcommand whose
 # `func(args) -> int` default runs it. Modules are imported only when the parser is built.
-HEADLESS_COMMANDS = ("predict", "train", "label", "inspect", "import_coco", "export_coco")
+HEADLESS_COMMANDS = ("predict", "train", "label", "inspect", "import_coco", "export_coco", "export_onnx")
 
 
 def build_parser(extra_commands: tuple[str, ...] = ()) -> argparse.ArgumentParser:
@@ -25,10 +25,19 @@ def build_parser(extra_commands: tuple[str, ...] = ()) -> argparse.ArgumentParse
 
 
 def add_engine_arguments(parser: argparse.ArgumentParser, *, default_top_k: int = 100) -> None:
-    """--weights/--config/--device/--score-threshold/--top-k, shared by every command that runs YOLACT."""
-    parser.add_argument("--weights", required=True, help="YOLACT checkpoint (.pth), official or fine-tuned")
+    """--weights/--config/--device/--backend/--precision/--score-threshold/--top-k/--nms, shared by every
+    command that runs YOLACT."""
+    parser.add_argument("--weights", required=True,
+                        help="YOLACT checkpoint (.pth), official or fine-tuned, or an .onnx from export-onnx")
     parser.add_argument("--config", default=None, help="config name (default: from the file name or its keys)")
     parser.add_argument("--device", default="auto", help="cpu, cuda, cuda:N or auto (default)")
+    # Default torch: auto may export a .pth to ONNX (a minute, once, cached) and changes scores in the
+    # third decimal under bf16; choosing it stays the user's call (README: "Faster on the CPU").
+    parser.add_argument("--backend", choices=("torch", "onnxruntime", "openvino", "auto"), default="torch",
+                        help="what runs the network: torch (default), onnxruntime, openvino, or auto (the fastest "
+                             "installed one that keeps the masks); a .pth is exported to ONNX once and cached")
+    parser.add_argument("--precision", choices=("fp32", "bf16"), default=None,
+                        help="network precision (default: fp32, or auto's pick)")
     parser.add_argument("--score-threshold", type=score_threshold, default=0.0,
                         help="keep scores above this, in [0, 1] (default 0)")
     parser.add_argument("--top-k", type=positive_int, default=default_top_k,
@@ -94,15 +103,20 @@ class CommandError(Exception):
 
 
 def engine_from_args(args: argparse.Namespace):
-    """The YolactEngine the --weights/--config/--device/--score-threshold/--top-k/--nms options ask for."""
+    """The YolactEngine the --weights/--config/--device/--backend/--precision/--score-threshold/--top-k/--nms
+    options ask for; .pth files exported for an ONNX backend are cached beside the downloaded weights."""
+    from segmentation.backends import BackendError
     from segmentation.engine import InferenceSettings, YolactEngine  # torch is imported only when needed
+    from segmentation.model_manager import default_cache_dir
     from segmentation.yolact.checkpoint import CheckpointError
     from segmentation.yolact.nms import NmsSettings
 
     try:
         settings = InferenceSettings(args.score_threshold, args.top_k, NmsSettings(method=args.nms))
-        return YolactEngine(args.weights, args.config, args.device, settings)
-    except (CheckpointError, ValueError) as exc:
+        return YolactEngine(args.weights, args.config, args.device, settings, backend=args.backend,
+                            precision=args.precision, onnx_cache_dir=default_cache_dir() / "onnx",
+                            on_export=lambda note: print(f"protolabel {args.command}: {note}", file=sys.stderr))
+    except (CheckpointError, BackendError, ValueError) as exc:
         raise CommandError(str(exc)) from None
 
 

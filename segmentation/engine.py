@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -12,11 +12,10 @@ import torch
 from segmentation.detections import Detections
 from segmentation.geometry.box_masks import BoxMasks
 from segmentation.yolact.box_coder import decode_boxes
-from segmentation.yolact.checkpoint import ModelInfo, load_yolact
+from segmentation.yolact.checkpoint import ModelInfo
 from segmentation.yolact.masks import assemble_soft_masks, binarize_at_image_size
 from segmentation.yolact.model import Yolact
 from segmentation.yolact.nms import NmsSettings, RawDetections, detect
-from segmentation.yolact.optimize import optimize_for_inference
 from segmentation.yolact.transform import YolactTransform, boxes_to_pixels
 
 
@@ -72,11 +71,30 @@ class YolactEngine:
         config: str | None = None,
         device: str | torch.device = "auto",
         settings: InferenceSettings | None = None,
+        backend: str = "torch",
+        precision: str | None = None,
+        onnx_cache_dir: str | Path | None = None,
+        on_export: Callable[[str], None] | None = None,
     ) -> None:
+        """`weights`: a .pth checkpoint or an .onnx from `protolabel export-onnx`.
+
+        `backend`: torch, onnxruntime, openvino, or auto: the first of `segmentation.backends.AUTO_ORDER`
+        (openvino fp32, onnxruntime fp32, torch fp32 on the CPU; torch fp32 on CUDA) that is installed and
+        runs this config on this device. The rule and the figures behind it (benchmarks/inference.py) are in
+        AUTO_ORDER's comment: the fastest variants that keep >= 99% of torch fp32's detections at mask IoU
+        >= 0.98 on the reference fixtures; bf16 is faster but misses that, so only `precision="bf16"` runs it.
+        `precision`: fp32 or bf16 (default fp32).
+        A .pth on an ONNX backend is exported on the fly, cached in `onnx_cache_dir` when given.
+        """
+        from segmentation.backends import load_network
+
         self.device = resolve_device(device)
-        model, self.info = load_yolact(weights, config)
-        # The engine owns this model, so it may fold it for speed (it is never saved or trained).
-        self.model: Yolact = optimize_for_inference(model.to(self.device), self.device)
+        loaded = load_network(weights, config, self.device, backend, precision, onnx_cache_dir, on_export)
+        self.network = loaded.runner
+        self.info = loaded.info
+        # The torch model (torch backend only), folded for speed: the engine owns it, it is never saved or trained.
+        self.model: Yolact | None = loaded.model
+        self.maskiou_net = loaded.maskiou_net
         self.settings = settings or InferenceSettings()
         self.transform = YolactTransform(
             self.info.config.max_size, imagenet_normalize=self.info.config.backbone != "darknet53"
@@ -85,12 +103,21 @@ class YolactEngine:
     @classmethod
     def from_model(cls, model: Yolact, info: ModelInfo, device="cpu", settings=None) -> YolactEngine:
         """Wrap an already built model as it is (training evaluates its own weights this way, unfolded)."""
+        from segmentation.backends.torch_runner import TorchRunner
+
         engine = cls.__new__(cls)
         engine.device = resolve_device(device)
         engine.model, engine.info = model.to(engine.device).eval(), info
+        engine.network = TorchRunner(engine.model, engine.device)
+        engine.maskiou_net = engine.model.maskiou_net if info.config.use_maskiou else None
         engine.settings = settings or InferenceSettings()
         engine.transform = YolactTransform(info.config.max_size, info.config.backbone != "darknet53")
         return engine
+
+    @property
+    def backend(self) -> str:
+        """The backend and precision that run the network, e.g. 'openvino bf16'."""
+        return f"{self.network.name} {self.network.precision}"
 
     @property
     def class_names(self) -> tuple[str, ...]:
@@ -102,10 +129,7 @@ class YolactEngine:
             return []
         settings = settings or self.settings
         with torch.inference_mode():
-            x = self.transform(list(images), self.device)
-            if self.device.type == "cpu":
-                x = x.contiguous(memory_format=torch.channels_last)
-            out = self.model(x)
+            out = self.network(self.transform(list(images), self.device))
             probs = torch.softmax(out.conf, dim=-1)
             results = []
             for b, image in enumerate(images):
@@ -123,7 +147,7 @@ class YolactEngine:
         soft = assemble_soft_masks(prototypes, raw.coefficients, raw.boxes)
         scores = raw.scores
         if self.info.config.use_maskiou and len(scores):
-            maskiou = self.model.maskiou_net(soft[:, None])
+            maskiou = self.maskiou_net(soft[:, None])
             scores = scores * maskiou.gather(1, raw.classes[:, None])[:, 0]
         order = torch.argsort(scores, descending=True, stable=True)
         if settings.score_threshold > 0:

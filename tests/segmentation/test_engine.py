@@ -110,14 +110,10 @@ def test_yolact_plus_scores_are_rescored_by_mask_iou(small_images):
         def forward(self, masks):
             return torch.full((masks.shape[0], 80), self.value)
 
-    original = model.maskiou_net
-    try:
-        model.maskiou_net = ConstantIoU(1.0)
-        plain = engine.predict_image(small_images[0])
-        model.maskiou_net = ConstantIoU(0.5)
-        halved = engine.predict_image(small_images[0])
-    finally:
-        model.maskiou_net = original
+    engine.maskiou_net = ConstantIoU(1.0)  # the re-scoring net the engine's post-processing calls
+    plain = engine.predict_image(small_images[0])
+    engine.maskiou_net = ConstantIoU(0.5)
+    halved = engine.predict_image(small_images[0])
     np.testing.assert_allclose(halved.scores, plain.scores * 0.5, rtol=1e-6)
     assert not np.allclose(rescored.scores, plain.scores)  # the real net changes the scores
     assert np.all(np.diff(rescored.scores) <= 0)  # and the order follows the rescored scores

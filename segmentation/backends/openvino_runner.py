@@ -1,0 +1,51 @@
+"""The OpenVINO backend: an exported .onnx compiled for the CPU, precision hint f32 or bf16."""
+
+from __future__ import annotations
+
+import torch
+
+from segmentation.backends.base import BackendError, has_deformable_convs, import_extra
+from segmentation.backends.onnx_export import OnnxModel
+from segmentation.yolact.anchors import make_anchors
+from segmentation.yolact.model import YolactOutputs
+
+HINTS = {"fp32": "f32", "bf16": "bf16"}
+
+
+def check_supported(config, device: torch.device) -> None:
+    """OpenVINO runs on the CPU only, and its ONNX reader has no DeformConv (YOLACT++): refuse, never fall back."""
+    if device.type != "cpu":
+        raise BackendError(f"openvino runs on the CPU here, not {device}; use --device cpu or another --backend")
+    if has_deformable_convs(config):
+        raise BackendError(f"openvino cannot run {config.name}: its deformable convolutions (ONNX DeformConv) have "
+                           "no OpenVINO conversion; use --backend onnxruntime or torch")
+
+
+class OpenVinoRunner:
+    """A compiled model; each call makes its own infer request, so one runner is safe to share between threads."""
+
+    name = "openvino"
+
+    def __init__(self, model: OnnxModel, device: torch.device, precision: str = "fp32") -> None:
+        ov = import_extra("openvino")
+        check_supported(model.info.config, device)
+        if precision not in HINTS:
+            raise BackendError(f"openvino runs fp32 or bf16, not {precision!r}")
+        core = ov.Core()
+        self.compiled = core.compile_model(str(model.path), "CPU", {
+            "INFERENCE_PRECISION_HINT": HINTS[precision],
+            "INFERENCE_NUM_THREADS": torch.get_num_threads(),  # the same thread budget as torch
+            "PERFORMANCE_HINT": "LATENCY",
+        })
+        # Without bf16 in the CPU, OpenVINO quietly computes in f32: say what actually runs.
+        actual = str(self.compiled.get_property("INFERENCE_PRECISION_HINT"))  # e.g. "<Type: 'bfloat16'>"
+        self.precision = "bf16" if "bfloat16" in actual or "bf16" in actual else "fp32"
+        self.device = device
+        self.anchors = make_anchors(model.info.config, list(model.level_sizes))
+
+    def __call__(self, images: torch.Tensor) -> YolactOutputs:
+        request = self.compiled.create_infer_request()
+        request.infer({0: images.float().cpu().numpy()})
+        loc, conf, coefficients, prototypes = (torch.from_numpy(request.get_output_tensor(i).data.copy())
+                                               for i in range(4))
+        return YolactOutputs(loc, conf, coefficients, prototypes, self.anchors, None)
