@@ -164,7 +164,7 @@ def run_pipeline(
                 else:
                     if len(predicted) != len(images):
                         raise RuntimeError(f"the model returned {len(predicted)} results for {len(images)} images")
-            del images
+            del images, batch  # the decoded images are not needed past the model (the futures hold them)
             if predicted and task is None:
                 task = postprocess()
             readable = iter(predicted)
