@@ -31,11 +31,12 @@ def add_engine_arguments(parser: argparse.ArgumentParser, *, default_top_k: int 
                         help="YOLACT checkpoint (.pth), official or fine-tuned, or an .onnx from export-onnx")
     parser.add_argument("--config", default=None, help="config name (default: from the file name or its keys)")
     parser.add_argument("--device", default="auto", help="cpu, cuda, cuda:N or auto (default)")
-    # Default torch: auto may export a .pth to ONNX (a minute, once, cached) and changes scores in the
-    # third decimal under bf16; choosing it stays the user's call (README: "Faster on the CPU").
-    parser.add_argument("--backend", choices=("torch", "onnxruntime", "openvino", "auto"), default="torch",
-                        help="what runs the network: torch (default), onnxruntime, openvino, or auto (the fastest "
-                             "installed one that keeps the masks); a .pth is exported to ONNX once and cached")
+    # Default torch for a .pth: auto exports it to ONNX first (a minute or more, once, cached), which stays the
+    # user's call (README: "Faster on the CPU"); an .onnx can only go to an ONNX backend, so it gets auto.
+    parser.add_argument("--backend", choices=("torch", "onnxruntime", "openvino", "auto"), default=None,
+                        help="what runs the network: torch (default for a .pth), onnxruntime, openvino, or auto "
+                             "(default for an .onnx: the fastest installed one that keeps the masks); a .pth is "
+                             "exported to ONNX once and cached")
     parser.add_argument("--precision", choices=("fp32", "bf16"), default=None,
                         help="network precision (default: fp32, or auto's pick)")
     parser.add_argument("--score-threshold", type=score_threshold, default=0.0,

@@ -71,14 +71,14 @@ class YolactEngine:
         config: str | None = None,
         device: str | torch.device = "auto",
         settings: InferenceSettings | None = None,
-        backend: str = "torch",
+        backend: str | None = None,
         precision: str | None = None,
         onnx_cache_dir: str | Path | None = None,
         on_export: Callable[[str], None] | None = None,
     ) -> None:
         """`weights`: a .pth checkpoint or an .onnx from `protolabel export-onnx`.
 
-        `backend`: torch, onnxruntime, openvino, or auto: the first of `segmentation.backends.AUTO_ORDER`
+        `backend`: torch (default for a .pth), onnxruntime, openvino, or auto (default for an .onnx): the first of `segmentation.backends.AUTO_ORDER`
         (openvino fp32, onnxruntime fp32, torch fp32 on the CPU; torch fp32 on CUDA) that is installed and
         runs this config on this device. The rule and the figures behind it (benchmarks/inference.py) are in
         AUTO_ORDER's comment: the fastest variants that keep >= 99% of torch fp32's detections at mask IoU

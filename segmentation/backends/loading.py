@@ -30,16 +30,19 @@ def is_onnx(weights: str | Path) -> bool:
     return Path(weights).suffix.lower() == ".onnx"
 
 
-def load_network(weights: str | Path, config: str | None, device: torch.device, backend: str = "torch",
+def load_network(weights: str | Path, config: str | None, device: torch.device, backend: str | None = None,
                  precision: str | None = None, cache_dir: str | Path | None = None,
                  on_export: Callable[[str], None] | None = None) -> LoadedNetwork:
-    """Load `weights` for `backend` ("auto" chooses, see selection.AUTO_ORDER).
+    """Load `weights` for `backend` ("auto" chooses, see selection.AUTO_ORDER; None: torch for a .pth, auto
+    for an .onnx).
 
     A .pth on an ONNX backend is exported on the fly: into `cache_dir` once (reused while the file,
     config and exporter stay the same), or, without a cache folder, into a temporary one each time.
     """
     from segmentation.backends import onnx_export
 
+    if backend is None:
+        backend = "auto" if is_onnx(weights) else "torch"
     if is_onnx(weights):
         if backend == "torch":
             raise BackendError(f"{weights}: an .onnx model runs on --backend onnxruntime or openvino (or auto), "

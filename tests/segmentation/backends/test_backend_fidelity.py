@@ -88,10 +88,30 @@ def test_bf16_backends_within_the_fidelity_goal(engines, fixture_case, backend, 
 @pytest.mark.slow
 @pytest.mark.parametrize("backend, precision", BF16)
 def test_bf16_backends_keep_most_detections(engines, fixture_case, backend, precision):
-    """What bf16 does keep: at least 3 in 4 detections at IoU >= 0.98, scores within 0.05 (bf16 has 8 mantissa bits)."""
+    """What bf16 does keep: at least 3 in 4 detections at IoU >= 0.98, their scores typically within 0.01
+    (a mask can match a near-duplicate detection of the same class, so not every pair is the same one)."""
     _, image, torch_det = fixture_case
     det = engines(backend, precision).predict_image(image)
     pairs = match_detections(torch_det, det, iou=0.98)
     assert len(pairs) >= 0.75 * len(torch_det)
     i, j = map(list, zip(*pairs))
-    assert np.abs(det.scores[j] - torch_det.scores[i]).max() <= 0.05
+    assert np.median(np.abs(det.scores[j] - torch_det.scores[i])) <= 0.01
+
+
+@pytest.mark.slow
+@needs_ort
+def test_yolact_plus_runs_on_onnxruntime_with_its_deformable_convs(tmp_path, astronaut_bgr):
+    """DeformConv (opset 19) in ONNX Runtime, and the re-scoring net carried in the metadata: torch fp32's detections."""
+    from segmentation.backends.onnx_export import export_checkpoint
+    from tests.conftest import make_checkpoint
+
+    weights = make_checkpoint("yolact_plus_resnet50", 0)
+    exported = export_checkpoint(weights, tmp_path / "plus.onnx")
+    assert exported.maskiou_net is not None
+    image = np.ascontiguousarray(astronaut_bgr[::2, ::2])
+    torch_det = YolactEngine(weights, device="cpu").predict_image(image)
+    det = YolactEngine(exported.path, device="cpu", backend="onnxruntime").predict_image(image)
+    pairs = match_detections(torch_det, det, iou=0.99)
+    assert len(det) == len(torch_det) and len(pairs) == len(torch_det)
+    i, j = map(list, zip(*pairs))
+    np.testing.assert_allclose(det.scores[j], torch_det.scores[i], atol=1e-4)  # re-scored alike
