@@ -38,7 +38,8 @@ def add_engine_arguments(parser: argparse.ArgumentParser, *, default_top_k: int 
                              "(default for an .onnx: the fastest installed one that keeps the masks); a .pth is "
                              "exported to ONNX once and cached")
     parser.add_argument("--precision", choices=("fp32", "bf16"), default=None,
-                        help="network precision (default: fp32, or auto's pick)")
+                        help="network precision (default fp32; bf16 is faster on CPUs with AVX-512 BF16 "
+                             "but moves some masks, see the README)")
     parser.add_argument("--score-threshold", type=score_threshold, default=0.0,
                         help="keep scores above this, in [0, 1] (default 0)")
     parser.add_argument("--top-k", type=positive_int, default=default_top_k,
