@@ -10,6 +10,7 @@ import importlib
 import multiprocessing
 import os
 import signal
+import threading
 from collections.abc import Callable
 from concurrent.futures import Executor, Future, ProcessPoolExecutor, ThreadPoolExecutor
 
@@ -73,10 +74,20 @@ def _init_worker() -> None:
     # Ctrl+C reaches the whole process group: the parent decides and shuts the pool down, so a
     # worker ignores it instead of dying mid-task with a traceback of its own.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    # A parent killed outright (SIGKILL, a crash) never shuts the pool down, and a worker waiting for
+    # its next task would wait for ever: each worker leaves when its parent is gone.
+    parent = multiprocessing.parent_process()
+    if parent is not None:
+        threading.Thread(target=_exit_with, args=(parent,), daemon=True, name="protolabel-parent-watch").start()
     import cv2
 
     cv2.setNumThreads(1)  # one process per core already
     importlib.import_module("segmentation.detections")  # every task unpickles Detections: import it before the first
+
+
+def _exit_with(parent) -> None:
+    parent.join()  # returns when the parent process has ended
+    os._exit(1)
 
 
 def _ready() -> None:

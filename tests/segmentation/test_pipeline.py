@@ -4,7 +4,10 @@ worker process left behind when it stops early."""
 from __future__ import annotations
 
 import multiprocessing
+import select
 import shutil
+import subprocess
+import sys
 import threading
 import time
 from contextlib import closing
@@ -359,6 +362,50 @@ def test_prelabel_interrupted_while_pipelined_saves_what_it_has(tmp_path):
     from segmentation.coco import read_coco
 
     assert len(read_coco(tmp_path / "out.json").images) == report.labeled
+
+
+KILLED_PARENT = """
+import multiprocessing, sys, time
+from tests.segmentation.test_pipeline import fake_predict, fake_read, items, value_and_prototype_size
+from segmentation.pipeline import run_pipeline
+
+for result in run_pipeline(items(10_000), fake_predict, lambda: value_and_prototype_size, batch_size=2, workers=2,
+                           read=fake_read):
+    if result.index == 3:
+        print(" ".join(str(p.pid) for p in multiprocessing.active_children()), flush=True)
+        time.sleep(600)
+"""
+
+
+def _running(pid: int) -> bool:
+    """The process exists and is not a zombie (an orphan's zombie waits for whoever reaps it here)."""
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except FileNotFoundError:
+        return False
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
+def test_workers_leave_when_their_parent_is_killed():
+    """A parent killed with SIGKILL cannot shut its pool down: the workers notice and exit on their own."""
+    from tests.conftest import REPO_ROOT
+
+    # stderr dropped: the killed parent's resource tracker reports the semaphores it had to clean up
+    parent = subprocess.Popen([sys.executable, "-c", KILLED_PARENT], cwd=REPO_ROOT, stdout=subprocess.PIPE,
+                              stderr=subprocess.DEVNULL, text=True)
+    try:
+        ready, _, _ = select.select([parent.stdout], [], [], 120)
+        assert ready, "the pipelined run did not start"
+        workers = [int(pid) for pid in parent.stdout.readline().split()]
+        assert len(workers) == 2 and all(_running(pid) for pid in workers)
+    finally:
+        parent.kill()
+        parent.wait()
+    deadline = time.monotonic() + 60
+    while any(_running(pid) for pid in workers) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not any(_running(pid) for pid in workers)
 
 
 def test_workers_default_by_folder_size():
