@@ -9,11 +9,13 @@ import torch
 from segmentation.backends.base import BACKENDS, PRECISIONS, BackendError, has_deformable_convs
 
 # Fastest first among those that meet the fidelity goal (>= 99% of torch fp32's detections found again at
-# mask IoU >= 0.98) on the reference fixtures. benchmarks/inference.py, yolact_base, 2 CPU threads (AVX-512
-# BF16), ratio to a ResNet-101 forward in the same run, network / end to end: torch fp32 0.90 / 0.88,
-# torch bf16 0.79 / 0.98, onnxruntime fp32 0.53 / 0.63, openvino fp32 0.49 / 0.58, openvino bf16 0.27 / 0.25.
-# Both bf16 variants miss the goal (77-84% matched, some among the top 5), so auto never picks them;
-# `--precision bf16` still runs them when asked.
+# mask IoU >= 0.98) on the reference fixtures. `benchmarks/inference.py --repeats 5`, yolact_base, 2 CPU
+# threads (AMD EPYC, AVX-512 BF16, machine shared), median ratio to a ResNet-101 forward in the same run,
+# network / end to end: torch fp32 1.31 / 1.47, torch bf16 0.66 / 0.84, onnxruntime fp32 1.15 / 1.34,
+# openvino fp32 1.18 / 1.32, openvino bf16 0.59 / 0.77 (a run under heavy load: 0.90 / 0.88, 0.79 / 0.98,
+# 0.53 / 0.63, 0.49 / 0.58, 0.27 / 0.25). OpenVINO and ONNX Runtime fp32 are within noise of each other;
+# OpenVINO was ahead end to end in both runs. Both bf16 variants miss the fidelity goal (77-90% matched,
+# some among the top 5), so auto never picks them; `--precision bf16` still runs them when asked.
 AUTO_ORDER: tuple[tuple[str, str], ...] = (
     ("openvino", "fp32"),
     ("onnxruntime", "fp32"),
