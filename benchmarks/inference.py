@@ -14,59 +14,23 @@ backend finds again with mask IoU >= 0.98 (same class), on the benchmark photo.
 from __future__ import annotations
 
 import argparse
-import statistics
 import sys
 import tempfile
-import time
 from collections.abc import Callable
 from pathlib import Path
 
 import cv2
-import numpy as np
 import torch
 import torchvision
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks._common import REPO_ROOT, synthetic_checkpoint  # noqa: E402
+from benchmarks._common import REPO_ROOT, interleaved_medians, matched_share, synthetic_checkpoint  # noqa: E402
 from segmentation.backends import BackendError  # noqa: E402
 from segmentation.engine import YolactEngine  # noqa: E402
 from segmentation.images import read_image  # noqa: E402
 
 VARIANTS = "torch:fp32,torch:bf16,onnxruntime:fp32,openvino:fp32,openvino:bf16"
-
-
-def interleaved_medians(runs: dict[str, Callable[[], object]], repeats: int) -> dict[str, float]:
-    """Median seconds of each callable, timed once per round in turn after one untimed warm-up each."""
-    for fn in runs.values():
-        fn()
-    times: dict[str, list[float]] = {name: [] for name in runs}
-    for _ in range(repeats):
-        for name, fn in runs.items():
-            start = time.perf_counter()
-            fn()
-            times[name].append(time.perf_counter() - start)
-    return {name: statistics.median(t) for name, t in times.items()}
-
-
-def matched_share(reference, candidate, iou: float = 0.98) -> float:
-    """Share of the reference detections with a same-class candidate at mask IoU >= `iou` (greedy, by score)."""
-    if len(reference) == 0:
-        return 1.0
-    free = list(range(len(candidate)))
-    found = 0
-    for i in range(len(reference)):
-        ref_mask = reference.masks.dense(i)
-        for j in free:
-            if candidate.classes[j] != reference.classes[i]:
-                continue
-            inter = np.logical_and(ref_mask, candidate.masks.dense(j)).sum()
-            union = np.logical_or(ref_mask, candidate.masks.dense(j)).sum()
-            if (1.0 if union == 0 else inter / union) >= iou:
-                free.remove(j)
-                found += 1
-                break
-    return found / len(reference)
 
 
 def main() -> None:
