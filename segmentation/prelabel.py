@@ -99,6 +99,18 @@ def load_existing(out_path: str | os.PathLike) -> CocoDataset | None:
     return read_coco(out_path) if Path(out_path).exists() else None
 
 
+def merge_labeled(dataset: CocoDataset, on_disk: Sequence[str], new: Mapping[str, CocoImage]) -> CocoDataset:
+    """The file a run writes: the images on disk in folder order, each the newly labelled one or else the one
+    `dataset` (the existing file, with the run's categories) holds, then the images of `dataset` no longer
+    on disk (never dropped: they are not ours to remove)."""
+    old = {img.file_name: img for img in dataset.images}
+    images = [new.get(name) or old.get(name) for name in on_disk]
+    on_disk_set = set(on_disk)
+    images += [img for name, img in old.items() if name not in on_disk_set]
+    return CocoDataset(dataset.categories, [img for img in images if img is not None], dataset.info,
+                       dataset.licenses)
+
+
 class LabelModel(Protocol):
     """What labeling needs of a model: its class names and a batch prediction (YolactEngine fits)."""
 
@@ -161,14 +173,7 @@ def prelabel_folder(
                                                             else None)
 
     def assemble() -> CocoDataset:
-        dataset = state["dataset"]
-        old = {img.file_name: img for img in dataset.images}
-        on_disk = [name for name, _ in scan.images]
-        images = [new.get(name) or old.get(name) for name in on_disk]
-        on_disk_set = set(on_disk)
-        images += [img for name, img in old.items() if name not in on_disk_set]  # never drop what is not ours
-        return CocoDataset(dataset.categories, [img for img in images if img is not None], dataset.info,
-                           dataset.licenses)
+        return merge_labeled(state["dataset"], [name for name, _ in scan.images], new)
 
     def predict(images: list[np.ndarray]) -> list[Detections]:
         if "model" not in state:

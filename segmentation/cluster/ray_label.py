@@ -32,7 +32,7 @@ from segmentation.coco.reader import read_coco
 from segmentation.errors import first_line
 from segmentation.files import atomic_write_text
 from segmentation.output_paths import write_with_fallback
-from segmentation.prelabel import FolderScan, LabelModel, LabelReport, prelabel_folder
+from segmentation.prelabel import FolderScan, LabelModel, LabelReport, merge_labeled, prelabel_folder
 from segmentation.project.labels import ClassMapping
 
 SHARD_SIZE = 64  # images per shard: the unit of work an actor takes and of what an interruption loses
@@ -245,7 +245,7 @@ def label_on_ray(
         report.interrupted = True
         return report
     categories, new = _read_shards(shard_dir, shards, records)
-    final = merge_labeled(base.with_categories([c.name for c in categories], [c.id for c in categories]),
+    final = merge_shards(base.with_categories([c.name for c in categories], [c.id for c in categories]),
                           [name for name, _ in scan.images], new)
     report.labeled = len(new)
     report.objects = sum(len(img.instances) for img in new.values())
@@ -331,22 +331,14 @@ def _read_shards(shard_dir: Path, shards: Sequence[Shard],
     return categories, new
 
 
-def merge_labeled(existing: CocoDataset, on_disk: Sequence[str], new: dict[str, CocoImage]) -> CocoDataset:
-    """The merged dataset: images in folder order, each the newly labelled one or else the existing one,
-    then existing images no longer on disk; a relabelled image keeps its existing id and extra keys.
-
-    This is `prelabel_folder`'s own rule (its inner `assemble`), restated for the shards' results
-    until prelabel exposes it; `existing` already has the shards' categories."""
-    dataset = existing
-    old = {img.file_name: img for img in dataset.images}
-    names_all = dataset.category_names
+def merge_shards(existing: CocoDataset, on_disk: Sequence[str], new: dict[str, CocoImage]) -> CocoDataset:
+    """The shards' images merged by the single-process rule (`prelabel.merge_labeled`); a relabelled image
+    keeps its existing id and extra keys, and its objects are indexed by the merged category list."""
+    old = {img.file_name: img for img in existing.images}
+    names_all = existing.category_names
     relabeled = {}
     for name, image in new.items():
         previous = old.get(name)
         relabeled[name] = CocoImage(name, image.width, image.height, image.instances.with_class_names(names_all),
                                     previous.id if previous else None, previous.extra if previous else {})
-    images = [relabeled.get(name) or old.get(name) for name in on_disk]
-    on_disk_set = set(on_disk)
-    images += [img for name, img in old.items() if name not in on_disk_set]
-    return CocoDataset(dataset.categories, [img for img in images if img is not None], dataset.info,
-                       dataset.licenses)
+    return merge_labeled(existing, on_disk, relabeled)
