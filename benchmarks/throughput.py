@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import statistics
 import sys
 import tempfile
 import time
@@ -33,7 +32,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 # Only light imports here: the pipeline's spawned workers import this script (as __mp_main__), and torch
 # would add seconds to each one's start. torch and the engine are imported in main().
-from benchmarks._common import matched_share, synthetic_checkpoint  # noqa: E402
+from benchmarks._common import interleaved_medians, matched_share, synthetic_checkpoint  # noqa: E402
 from segmentation.images import read_image  # noqa: E402
 from segmentation.pipeline import default_workers  # noqa: E402
 from segmentation.prelabel import prelabel_folder, scan_folder  # noqa: E402
@@ -102,15 +101,6 @@ def label_folder_seconds(folder: Path, out: Path, model: AutocastModel, batch_si
         return elapsed
 
     return run
-
-
-def interleaved_medians(runs: dict[str, Callable[[], float]], repeats: int) -> dict[str, float]:
-    """Median seconds of each run over `repeats` rounds, each round running every variant once in turn."""
-    times: dict[str, list[float]] = {name: [] for name in runs}
-    for _ in range(repeats):
-        for name, run in runs.items():
-            times[name].append(run())
-    return {name: statistics.median(t) for name, t in times.items()}
 
 
 def fidelity(engine, images: list[np.ndarray], batch_size: int, dtype, reference) -> float:
@@ -185,7 +175,7 @@ def main() -> None:
         for precision, dtype in precisions.items():
             runs["pipelined", precision] = label_folder_seconds(folder, out, AutocastModel(engine, dtype), batch,
                                                                 workers)
-        medians = interleaved_medians(runs, repeats)
+        medians = interleaved_medians(runs, repeats, warmup=0)
         base = base or medians["sequential", "fp32"]
         shares = {precision: 1.0 if (batch, precision) == (1, "fp32") else
                   fidelity(engine, images, batch, dtype, reference_detections) for precision, dtype in precisions.items()}
