@@ -23,6 +23,10 @@ from segmentation.project.store import ProjectStoreError
 NAME, COUNT, KEEP = range(3)
 
 
+def _objects(count: int) -> str:
+    return f"{count:,} object{'s' if count != 1 else ''}"
+
+
 def _swatch(color: QColor) -> QIcon:
     pixmap = QPixmap(14, 14)
     pixmap.fill(color)
@@ -271,7 +275,7 @@ class LabelsDock(QDockWidget):
             self.hidden = frozenset(new if h == label else h for h in self.hidden)
             self.classes_changed.emit(self.project, edits[0])
             self.hidden_changed.emit(self.hidden)
-            self.message.emit(f"{done}: {edits[0].count:,} objects (Ctrl+Z undoes it)")
+            self.message.emit(f"{done}: {_objects(edits[0].count)} (Ctrl+Z undoes it)")
 
     def delete(self) -> None:
         """Delete the selected class and every object of it, after asking."""
@@ -279,7 +283,7 @@ class LabelsDock(QDockWidget):
         if label is None or self.project is None:
             return
         count = self.project.class_counts().get(label, 0)
-        if not self._confirm("Delete class", f"Delete the class '{label}' and its {count:,} objects in every image? "
+        if not self._confirm("Delete class", f"Delete the class '{label}' and its {_objects(count)} in every image? "
                              "Ctrl+Z undoes it."):
             return
         edits = []
@@ -287,7 +291,7 @@ class LabelsDock(QDockWidget):
             self.hidden = self.hidden - {label}
             self.classes_changed.emit(self.project, edits[0])
             self.hidden_changed.emit(self.hidden)
-            self.message.emit(f"Deleted '{label}' and {edits[0].count:,} objects (Ctrl+Z undoes it)")
+            self.message.emit(f"Deleted '{label}' and {_objects(edits[0].count)} (Ctrl+Z undoes it)")
 
     def choose_color(self, color: QColor | None = None) -> None:
         """Give the selected class another colour (kept with the project)."""

@@ -21,12 +21,8 @@ HERE = Path(__file__).resolve().parent
 SIZE = 512
 
 
-
-
-def main() -> None:
-    app = QApplication(sys.argv[:1])
-
-    from app.main_window import MainWindow
+def write_project(tmp: Path, size: int) -> Path:
+    """kitchen-2024/ under `tmp`: three photos with auto objects of six classes, and a seventh class unused."""
     from segmentation.geometry.combine import ellipse_shape
     from segmentation.project.records import AnnotatedObject, ImageStatus, Provenance
     from segmentation.project.store import ProjectStore
@@ -34,19 +30,28 @@ def main() -> None:
     def obj(label, cx, cy, rx, ry, score):
         return AnnotatedObject(label, ellipse_shape(cx - rx, cy - ry, cx + rx, cy + ry), Provenance.AUTO, score=score)
 
+    folder = tmp / "kitchen-2024"
+    folder.mkdir()
+    write_sample_photos(folder, size)
+    with ProjectStore.open(folder) as store:
+        store.write_change("astronaut.png", status=ImageStatus.AUTO_LABELED, saved=[
+            obj("person", 250, 230, 150, 210, 0.95), obj("flag", 70, 110, 40, 50, 0.62),
+            obj("badge", 350, 330, 30, 25, 0.48)])
+        store.write_change("chelsea.png", status=ImageStatus.AUTO_LABELED, saved=[
+            obj("cat", 260, 290, 190, 150, 0.91)])
+        store.write_change("coffee.png", status=ImageStatus.AUTO_LABELED, saved=[
+            obj("cup", 250, 250, 120, 90, 0.71), obj("saucer", 250, 270, 200, 150, 0.55)])
+        store.set_setting("labels", ["person", "cat", "cup", "saucer", "flag", "badge", "dog"])
+    return folder
+
+
+def main() -> None:
+    app = QApplication(sys.argv[:1])
+
+    from app.main_window import MainWindow
+
     with tempfile.TemporaryDirectory() as tmp:
-        folder = Path(tmp) / "kitchen-2024"
-        folder.mkdir()
-        write_sample_photos(folder, SIZE)
-        with ProjectStore.open(folder) as store:
-            store.write_change("astronaut.png", status=ImageStatus.AUTO_LABELED, saved=[
-                obj("person", 250, 230, 150, 210, 0.95), obj("flag", 70, 110, 40, 50, 0.62),
-                obj("badge", 350, 330, 30, 25, 0.48)])
-            store.write_change("chelsea.png", status=ImageStatus.AUTO_LABELED, saved=[
-                obj("cat", 260, 290, 190, 150, 0.91)])
-            store.write_change("coffee.png", status=ImageStatus.AUTO_LABELED, saved=[
-                obj("cup", 250, 250, 120, 90, 0.71), obj("saucer", 250, 270, 200, 150, 0.55)])
-            store.set_setting("labels", ["person", "cat", "cup", "saucer", "flag", "badge", "dog"])
+        folder = write_project(Path(tmp), SIZE)
         settings = QSettings(str(Path(tmp) / "s.ini"), QSettings.Format.IniFormat)
         window = MainWindow(settings=settings)
         window.resize(1400, 860)
