@@ -78,9 +78,9 @@ class YolactEngine:
     ) -> None:
         """`weights`: a .pth checkpoint or an .onnx from `protolabel export-onnx`.
 
-        `backend`: torch (default for a .pth), onnxruntime, openvino, or auto (default for an .onnx): the first of `segmentation.backends.AUTO_ORDER`
-        (openvino fp32, onnxruntime fp32, torch fp32 on the CPU; torch fp32 on CUDA) that is installed and
-        runs this config on this device. The rule and the figures behind it (benchmarks/inference.py) are in
+        `backend`: torch (default for a .pth), onnxruntime, openvino, or auto (default for an .onnx): the
+        first of `segmentation.backends.AUTO_ORDER` (openvino fp32, onnxruntime fp32, torch fp32 on the CPU;
+        torch fp32 on CUDA) that is installed and runs this config on this device. The rule and the figures behind it (benchmarks/inference.py) are in
         AUTO_ORDER's comment: the fastest variants that keep >= 99% of torch fp32's detections at mask IoU
         >= 0.98 on the reference fixtures; bf16 is faster but misses that, so only `precision="bf16"` runs it.
         `precision`: fp32 or bf16 (default fp32).
