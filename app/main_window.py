@@ -39,8 +39,8 @@ from app.qt_bridge import MainThreadInvoker
 from app.start_page import install_start_page
 from app.training import TrainingController, TrainingStatusButton
 from app.undo import UndoHistory
-from app.window_settings import (THRESHOLD_KEY, remember_new_label, restore_layout, save_layout, saved_new_label,
-                                 saved_threshold)
+from app.window_settings import (BACKEND_KEY, THRESHOLD_KEY, remember_new_label, restore_layout, save_layout,
+                                 saved_backend, saved_new_label, saved_threshold)
 from resources import APP_ICON_SIZES, app_icon_path
 from segmentation.model_manager import ModelManager
 from segmentation.project.autolabel import AutoLabelOptions, model_class_names
@@ -74,6 +74,7 @@ class MainWindow(QMainWindow):
         self.options = AutoLabelOptions(
             weights=str(self.settings.value("weights", "") or ""),
             device=str(self.settings.value("device", "auto") or "auto"),
+            backend=saved_backend(self.settings),
             score_threshold=saved_threshold(self.settings, AutoLabelOptions.score_threshold),
         )
         self._invoker = MainThreadInvoker(self)
@@ -87,7 +88,8 @@ class MainWindow(QMainWindow):
         self.editing = EditController(lambda: self.projects.project, self.selection, self.history, self)
         self.progress = JobProgressWidget()
         self.autolabel = AutoLabelController(self.options, lambda: self.projects.project, self.history,
-                                             self.progress, self)
+                                             self.progress, self,
+                                             onnx_cache_dir=self.model_manager.cache_dir / "onnx")
         self.exporter = ExportController(lambda: self.projects.project, self)
         self.training = TrainingController(lambda: self.projects.project, self.options, self)
 
@@ -245,6 +247,7 @@ class MainWindow(QMainWindow):
         p.image_shown.connect(lambda _name: self._apply_class_hiding())
         self.options.events.weights.connect(lambda w: self.settings.setValue("weights", w))
         self.options.events.device.connect(lambda d: self.settings.setValue("device", d))
+        self.options.events.backend.connect(lambda b: self.settings.setValue(BACKEND_KEY, b))
         self.options.events.score_threshold.connect(lambda t: self.settings.setValue(THRESHOLD_KEY, float(t)))
         self.objects_dock.new_label_changed.connect(self._remember_new_label)
         self.options.events.device.connect(lambda d: self.device_label.setText(f"Device: {d}"))

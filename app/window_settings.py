@@ -1,6 +1,6 @@
 """Settings that last: window layout, score threshold and the class for new polygons, across sessions.
 
-Per user (QSettings): window geometry and dock layout, the auto-label score threshold, the last class
+Per user (QSettings): window geometry and dock layout, the auto-label score threshold and backend, the last class
 used for new polygons (the model file is kept by the main window under "weights"). Per project (the
 store's settings): the class for new polygons, which wins over the per-user one in that folder.
 """
@@ -10,12 +10,14 @@ from __future__ import annotations
 from PySide6.QtCore import QByteArray, QSettings
 from PySide6.QtWidgets import QMainWindow
 
+from app.docks.autolabel_panel import BACKEND_CHOICES
 from segmentation.project.project import Project
 from segmentation.project.store import ProjectStoreError
 
 GEOMETRY_KEY = "window/geometry"
 STATE_KEY = "window/state"
 THRESHOLD_KEY = "score_threshold"
+BACKEND_KEY = "backend"
 NEW_LABEL_KEY = "new_object_label"  # QSettings key and project setting key alike
 
 
@@ -41,6 +43,12 @@ def saved_threshold(settings: QSettings, default: float) -> float:
     except (TypeError, ValueError):
         return default
     return value if 0.0 <= value <= 1.0 else default
+
+
+def saved_backend(settings: QSettings) -> str:
+    """The last backend chosen in the auto-label dock, or torch when none (or an unknown one) was saved."""
+    value = str(settings.value(BACKEND_KEY, "torch") or "torch")
+    return value if value in BACKEND_CHOICES else "torch"
 
 
 def saved_new_label(settings: QSettings, project: Project | None) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 
 from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
 
@@ -67,14 +68,16 @@ class AutoLabelController(QObject):
     busy_changed = Signal(bool)
 
     def __init__(self, options: AutoLabelOptions, project: Callable[[], Project | None], history: UndoHistory,
-                 progress: JobProgressWidget, parent: QObject | None = None) -> None:
+                 progress: JobProgressWidget, parent: QObject | None = None, *,
+                 onnx_cache_dir: str | Path | None = None) -> None:
+        """`onnx_cache_dir`: where a .pth run on an ONNX backend is exported once (the model cache's onnx/)."""
         super().__init__(parent)
         self.options = options
         self._project = project
         self.history = history
         self.progress = progress
         self.queue = AutoLabelQueue()
-        self.engines = EngineCache()
+        self.engines = EngineCache(onnx_cache_dir)
         self._invoker = MainThreadInvoker(self)
         self._pool = QThreadPool(self)
         self._pool.setMaxThreadCount(1)  # one inference at a time; the UI thread never runs one

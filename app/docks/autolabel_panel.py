@@ -1,4 +1,4 @@
-"""The auto-label dock: model file, device, score threshold, max detections, class mapping, run buttons.
+"""The auto-label dock: model file, device, backend, score threshold, max detections, class mapping, run buttons.
 
 A view of `AutoLabelOptions` (Qt-free, evented): widgets write the options, option events update widgets.
 """
@@ -20,10 +20,15 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from segmentation.backends import BACKENDS
 from segmentation.project.autolabel import AutoLabelOptions
 from segmentation.project.labels import ClassMapping
 
 DEVICES = ("auto", "cpu", "cuda")
+BACKEND_CHOICES = ("torch", "auto", *(name for name in BACKENDS if name != "torch"))  # the default first
+BACKEND_TIP = ("What runs the network. torch: as trained. onnxruntime / openvino: the network exported to ONNX "
+               "once (a minute or more, cached), ~10 % faster on a CPU, same detections; they need their "
+               "optional extra. auto: the fastest installed one that keeps the masks.")
 
 
 def describe_mapping(mapping: ClassMapping) -> str:
@@ -50,6 +55,10 @@ class AutoLabelPanel(QDockWidget):
         self.device_box.setObjectName("device_box")
         self.device_box.setEditable(True)  # cuda:1 and friends
         self.device_box.addItems(DEVICES)
+        self.backend_box = QComboBox()
+        self.backend_box.setObjectName("backend_box")
+        self.backend_box.addItems(BACKEND_CHOICES)
+        self.backend_box.setToolTip(BACKEND_TIP)
         self.threshold_box = QDoubleSpinBox()
         self.threshold_box.setObjectName("score_threshold")
         self.threshold_box.setRange(0.0, 1.0)
@@ -74,6 +83,7 @@ class AutoLabelPanel(QDockWidget):
         form.addRow("Model:", self.model_label)
         form.addRow("", model_buttons)
         form.addRow("Device:", self.device_box)
+        form.addRow("Backend:", self.backend_box)
         form.addRow("Score threshold:", self.threshold_box)
         form.addRow("Max detections:", self.top_k_box)
         form.addRow("Classes:", self.mapping_label)
@@ -90,6 +100,7 @@ class AutoLabelPanel(QDockWidget):
 
         self._show_options()
         self.device_box.currentTextChanged.connect(lambda text: setattr(options, "device", text.strip() or "auto"))
+        self.backend_box.currentTextChanged.connect(lambda text: setattr(options, "backend", text))
         self.threshold_box.valueChanged.connect(lambda value: setattr(options, "score_threshold", float(value)))
         self.top_k_box.valueChanged.connect(lambda value: setattr(options, "top_k", int(value)))
         options.events.connect(self._show_options)
@@ -100,6 +111,8 @@ class AutoLabelPanel(QDockWidget):
         self.model_label.setToolTip(o.weights)
         if self.device_box.currentText() != o.device:
             self.device_box.setCurrentText(o.device)
+        if self.backend_box.currentText() != o.backend:
+            self.backend_box.setCurrentText(o.backend)
         if abs(self.threshold_box.value() - o.score_threshold) > 1e-9:
             self.threshold_box.setValue(o.score_threshold)
         if self.top_k_box.value() != o.top_k:

@@ -39,6 +39,7 @@ class AutoLabelSettings:
     weights: Path
     config: str | None = None
     device: str = "auto"
+    backend: str = "torch"  # what runs the network: torch, onnxruntime, openvino or auto (segmentation.backends)
     score_threshold: float = 0.3
     top_k: int = 100
     batch_size: int = 1
@@ -60,19 +61,21 @@ class EngineCache:
     their own settings to each `predict`, and nothing here changes the engine.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, onnx_cache_dir: str | Path | None = None) -> None:
         self._lock = threading.Lock()
         self._key: tuple | None = None
         self._engine = None
+        self.onnx_cache_dir = onnx_cache_dir  # where a .pth run on an ONNX backend is exported once
 
     def get(self, settings: AutoLabelSettings):
         from segmentation.engine import YolactEngine  # torch import kept off the UI's import
 
-        key = (str(Path(settings.weights).resolve()), settings.config, settings.device)
+        key = (str(Path(settings.weights).resolve()), settings.config, settings.device, settings.backend)
         with self._lock:
             if key != self._key:
                 self._engine, self._key = None, None
-                self._engine = YolactEngine(settings.weights, settings.config, settings.device)
+                self._engine = YolactEngine(settings.weights, settings.config, settings.device,
+                                            backend=settings.backend, onnx_cache_dir=self.onnx_cache_dir)
                 self._key = key
             return self._engine
 
@@ -93,6 +96,7 @@ class AutoLabelOptions:
     weights: str = ""
     config: str | None = None
     device: str = "auto"
+    backend: str = "torch"
     score_threshold: float = 0.3
     top_k: int = 100
 
@@ -100,7 +104,8 @@ class AutoLabelOptions:
         if not self.weights:
             raise ValueError("no model chosen: open a .pth file or download an official model first")
         return AutoLabelSettings(weights=Path(self.weights), config=self.config, device=self.device,
-                                 score_threshold=float(self.score_threshold), top_k=int(self.top_k), mapping=mapping)
+                                 backend=self.backend, score_threshold=float(self.score_threshold),
+                                 top_k=int(self.top_k), mapping=mapping)
 
 
 def detections_to_indexed_objects(
