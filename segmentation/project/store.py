@@ -327,9 +327,9 @@ class ProjectStore:
         now = time.time()
         with self._write() as db:
             self._ensure_image(db, path)
-            for object_id in removed_ids:
-                db.execute("DELETE FROM objects WHERE id = ? AND image_path = ?", (int(object_id), path))
-                self._record_delete(db, int(object_id), now)
+            db.executemany("DELETE FROM objects WHERE id = ? AND image_path = ?",
+                           [(int(object_id), path) for object_id in removed_ids])
+            self._record_deletes(db, removed_ids, now)
             for obj in removed:
                 if obj.id is None:
                     continue
@@ -339,7 +339,7 @@ class ProjectStore:
                 ).rowcount
                 if not deleted:
                     raise self._stale(db, int(obj.id), obj.label, obj.version, path, "delete")
-                self._record_delete(db, int(obj.id), now)
+                self._record_deletes(db, [int(obj.id)], now)
             for obj in saved:
                 values = (path, obj.label, Provenance(obj.provenance).value, obj.score, shape_to_json(obj.shape), now)
                 if obj.id is None:
@@ -378,9 +378,10 @@ class ProjectStore:
                 self._set_status(db, path, status)
         return result
 
-    def _record_delete(self, db: sqlite3.Connection, object_id: int, now: float) -> None:
-        db.execute("INSERT OR REPLACE INTO deleted_objects (id, session, deleted_at) VALUES (?, ?, ?)",
-                   (object_id, self.session, now))
+    def _record_deletes(self, db: sqlite3.Connection, object_ids: Iterable[int], now: float) -> None:
+        """Note that this store deleted these objects (only it may re-create them: undo)."""
+        db.executemany("INSERT OR REPLACE INTO deleted_objects (id, session, deleted_at) VALUES (?, ?, ?)",
+                       [(int(object_id), self.session, now) for object_id in object_ids])
 
     def _stale(self, db: sqlite3.Connection, object_id: int, label: str, version: int | None, path: str,
                action: str) -> StaleEditError:
@@ -414,9 +415,8 @@ class ProjectStore:
                 return AutoLabelOutcome(status, added=0, replaced=0, kept=int(kept), skipped=True)
             replaced_ids = [r[0] for r in db.execute(
                 "SELECT id FROM objects WHERE image_path = ? AND provenance = ?", (path, Provenance.AUTO.value))]
-            for object_id in replaced_ids:
-                db.execute("DELETE FROM objects WHERE id = ?", (object_id,))
-                self._record_delete(db, int(object_id), time.time())
+            db.executemany("DELETE FROM objects WHERE id = ?", [(object_id,) for object_id in replaced_ids])
+            self._record_deletes(db, replaced_ids, time.time())
             replaced = len(replaced_ids)
             kept = db.execute("SELECT COUNT(*) FROM objects WHERE image_path = ?", (path,)).fetchone()[0]
             now = time.time()
@@ -459,9 +459,8 @@ class ProjectStore:
                 self._ensure_image(db, path)
                 db.execute("UPDATE images SET height = ?, width = ? WHERE path = ?", (int(height), int(width), path))
                 old = [r[0] for r in db.execute("SELECT id FROM objects WHERE image_path = ?", (path,))]
-                for object_id in old:
-                    db.execute("DELETE FROM objects WHERE id = ?", (object_id,))
-                    self._record_delete(db, int(object_id), now)
+                db.executemany("DELETE FROM objects WHERE id = ?", [(object_id,) for object_id in old])
+                self._record_deletes(db, old, now)
                 replaced += len(old)
                 db.executemany(
                     "INSERT INTO objects (image_path, label, provenance, score, shape, updated_at, version) "
@@ -551,8 +550,7 @@ class ProjectStore:
                 raise self._stale(db, object_id, row[2], version, row[1], action)
         if label is None:
             db.executemany("DELETE FROM objects WHERE id = ? AND version = ?", expected)
-            db.executemany("INSERT OR REPLACE INTO deleted_objects (id, session, deleted_at) VALUES (?, ?, ?)",
-                           [(object_id, self.session, now) for object_id, _ in expected])
+            self._record_deletes(db, (object_id for object_id, _ in expected), now)
             return {}
         db.executemany("UPDATE objects SET label = ?, updated_at = ?, version = version + 1 WHERE id = ? AND version = ?",
                        [(label, now, *e) for e in expected])
