@@ -154,9 +154,10 @@ class YolactEngine:
             order = order[scores[order] > settings.score_threshold]
         order = order[: settings.top_k]
         boxes_rel = raw.boxes[order]
-        masks = BoxMasks((int(image_size[0]), int(image_size[1])), *binarize_at_image_size(soft[order], boxes_rel, image_size))
+        size = (int(image_size[0]), int(image_size[1]))
+        masks = BoxMasks(size, *binarize_at_image_size(soft[order], boxes_rel, size))
         return Detections(
-            image_size=(int(image_size[0]), int(image_size[1])),
+            image_size=size,
             classes=raw.classes[order].cpu().numpy().astype(np.int64),
             scores=scores[order].float().cpu().numpy(),
             boxes=boxes_to_pixels(boxes_rel, image_size).float().cpu().numpy(),

@@ -1,7 +1,8 @@
-"""Atomic file writing: a crash never leaves a half-written file behind."""
+"""Atomic file writing (a crash never leaves a half-written file behind), and file digests."""
 
 from __future__ import annotations
 
+import hashlib
 import os
 import tempfile
 from pathlib import Path
@@ -45,3 +46,9 @@ def _mode_for(path: Path) -> int:
 
 def atomic_write_text(path: str | os.PathLike, text: str) -> None:
     atomic_write_bytes(path, text.encode("utf-8"))
+
+
+def file_sha256(path: str | os.PathLike) -> str:
+    """The SHA-256 of a file's bytes, hex (read in blocks: checkpoints are hundreds of MB)."""
+    with open(path, "rb") as f:
+        return hashlib.file_digest(f, "sha256").hexdigest()

@@ -11,7 +11,6 @@ passed, so a good file is not re-hashed every time); a corrupt one is deleted an
 from __future__ import annotations
 
 import errno
-import hashlib
 import http.client
 import json
 import os
@@ -27,7 +26,7 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 from segmentation.errors import first_line
-from segmentation.files import atomic_write_text
+from segmentation.files import atomic_write_text, file_sha256
 
 CHUNK_SIZE = 1 << 20
 CANCEL_POLL_S = 0.1  # how often a download looks at its cancel flag while the server sends nothing
@@ -113,14 +112,6 @@ def expected_size_range(model: OfficialModel) -> tuple[int, int]:
         return model.size, model.size
     payload = tensor_bytes(model.config)
     return payload, payload + int(payload * SIZE_SLACK) + SIZE_SLACK_BYTES
-
-
-def file_sha256(path: str | os.PathLike) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        while block := f.read(CHUNK_SIZE):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def default_cache_dir() -> Path:

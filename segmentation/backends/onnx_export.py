@@ -20,8 +20,8 @@ from torch import nn
 
 from segmentation.backends.base import BackendError, import_extra
 from segmentation.errors import first_line
-from segmentation.files import atomic_write_bytes
-from segmentation.yolact.checkpoint import CheckpointError, ModelInfo, load_yolact
+from segmentation.files import atomic_write_bytes, file_sha256
+from segmentation.yolact.checkpoint import CheckpointError, ModelInfo, class_name_sidecars, load_yolact
 from segmentation.yolact.config import config_for_name
 from segmentation.yolact.head import MaskIoUNet
 from segmentation.yolact.model import Yolact
@@ -161,14 +161,11 @@ def read_onnx_model(path: str | Path) -> OnnxModel:
     return OnnxModel(path, ModelInfo(config, names, ids, path), level_sizes, maskiou)
 
 
-def file_sha256(path: str | Path) -> str:
-    with open(path, "rb") as f:
-        return hashlib.file_digest(f, "sha256").hexdigest()
-
-
-def export_checkpoint(weights: str | Path, out: str | Path, config: str | None = None) -> OnnxModel:
-    """Export a .pth checkpoint to `out` (written atomically); CheckpointError/BackendError name the problem."""
-    sha = file_sha256(weights)
+def export_checkpoint(weights: str | Path, out: str | Path, config: str | None = None,
+                      weights_sha256: str | None = None) -> OnnxModel:
+    """Export a .pth checkpoint to `out` (written atomically); CheckpointError/BackendError name the problem.
+    `weights_sha256`: the file's digest when the caller has it already (it is recorded in the metadata)."""
+    sha = weights_sha256 or file_sha256(weights)
     model, info = load_yolact(weights, config)
     atomic_write_bytes(out, export_onnx_bytes(model, info, sha))
     return read_onnx_model(out)
@@ -184,10 +181,10 @@ def cached_export(weights: str | Path, config: str | None, cache_dir: str | Path
     weights = Path(weights)
     if not weights.is_file():
         raise CheckpointError(f"{weights}: no such weights file")
-    sidecars = [p for p in (weights.with_suffix(".classes.json"), weights.with_name(weights.name + ".classes.json"))
-                if p.is_file()]
+    sidecars = [p for p in class_name_sidecars(weights) if p.is_file()]
+    weights_sha256 = file_sha256(weights)
     key = hashlib.sha256("\n".join([
-        file_sha256(weights), str(config), *(file_sha256(p) for p in sidecars),
+        weights_sha256, str(config), *(file_sha256(p) for p in sidecars),
         str(EXPORTER_VERSION), torch.__version__,
     ]).encode()).hexdigest()[:20]
     cache_dir = Path(cache_dir)
@@ -200,4 +197,4 @@ def cached_export(weights: str | Path, config: str | None, cache_dir: str | Path
     if on_export is not None:
         on_export(f"exporting {weights.name} to ONNX once (cached in {cache_dir})")
     cache_dir.mkdir(parents=True, exist_ok=True)
-    return export_checkpoint(weights, out, config)
+    return export_checkpoint(weights, out, config, weights_sha256)

@@ -198,12 +198,13 @@ def _label_on_cluster(args: argparse.Namespace, scan, out: Path, todo: list[str]
                       progress: ProgressLine):
     """The run on a Ray cluster; the model is loaded here once on the CPU first, to check it and the
     class selection before the cluster is asked for anything."""
+    from segmentation.backends.loading import is_onnx
     from segmentation.cluster.ray_label import ClusterError, label_on_ray, parse_cluster
     from segmentation.geometry.polygons import DEFAULT_MIN_AREA
 
     options = engine_options(args)
     check = {**vars(args), "device": "cpu"}
-    if not args.weights.lower().endswith(".onnx"):
+    if not is_onnx(args.weights):
         check.update(backend="torch", precision=None)  # only its classes are needed: no ONNX export here
     engine = _checked_engine(argparse.Namespace(**check), mapping)
     print(f"model {Path(args.weights).name} ({engine.info.config.name}) on the Ray cluster", file=sys.stderr)

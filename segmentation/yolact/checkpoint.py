@@ -173,11 +173,16 @@ def _describe_mismatch(model: Yolact, state: dict[str, torch.Tensor], config: Yo
     return f"{path}: does not match config {config.name}{hint}: " + "; ".join(parts)
 
 
+def class_name_sidecars(path: str | Path) -> tuple[Path, Path]:
+    """Where a checkpoint's class names may be written beside it: `<stem>.classes.json`, `<name>.classes.json`."""
+    path = Path(path)
+    return path.with_suffix(".classes.json"), path.with_name(path.name + ".classes.json")
+
+
 def class_names_for(path: str | Path, num_classes: int) -> tuple[tuple[str, ...], tuple[int, ...]]:
     """Class names and category ids: COCO for 81-class models, else a sidecar file, else class_1..N."""
     foreground = num_classes - 1
-    path = Path(path)
-    for sidecar in (path.with_suffix(".classes.json"), path.with_name(path.name + ".classes.json")):
+    for sidecar in class_name_sidecars(path):
         if sidecar.is_file():
             try:
                 names = json.loads(sidecar.read_text(encoding="utf-8"))

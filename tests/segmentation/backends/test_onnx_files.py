@@ -28,7 +28,8 @@ def photo(tmp_path_factory, astronaut_bgr):
 def test_exported_file_carries_what_post_processing_needs(resnet50_onnx, resnet50_checkpoint):
     import onnx
 
-    from segmentation.backends.onnx_export import file_sha256, read_onnx_model
+    from segmentation.backends.onnx_export import read_onnx_model
+    from segmentation.files import file_sha256
 
     model = read_onnx_model(resnet50_onnx)
     assert model.info.config.name == "yolact_resnet50" and model.info.config.num_classes == 81
