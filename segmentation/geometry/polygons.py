@@ -28,7 +28,9 @@ from segmentation.geometry.rle import (
     mask_to_rle,
     rle_area,
     rle_counts,
+    rle_counts_batch,
     rle_crop,
+    rle_crop_pieces,
     rle_from_crop,
     rle_to_mask,
     rle_window,
@@ -39,7 +41,7 @@ from segmentation.geometry.shapes import Polygon, Shape
 __all__ = [
     "DEFAULT_MIN_AREA", "DEFAULT_MIN_IOU", "DEFAULT_TOLERANCE", "geometry_to_shape", "make_shape_valid",
     "mask_to_rle", "mask_to_shape", "ring_area", "rle_area", "rle_counts", "rle_to_mask",
-    "shape_area", "shape_bbox", "shape_from_coco_polygons", "shape_from_rle", "shape_to_coco_polygons",
+    "shape_area", "shape_bbox", "shape_from_coco_polygons", "shape_from_rle", "shape_to_coco_polygons", "shapes_from_rles",
     "shape_to_geometry", "shape_to_mask", "shape_to_mask_crop", "shape_to_rle",
 ]
 
@@ -158,42 +160,38 @@ def _outline(mask: np.ndarray) -> MultiPolygon:
 def _outline_rings(mask: np.ndarray) -> tuple[list[tuple[np.ndarray, list[np.ndarray]]], bool]:
     """Exact pixel-edge rings of a bool mask as (exterior, holes) per part, and whether any part
     touches itself at a corner (diagonal contact), which shapely may have to repair."""
-    # Trace the outline on the mask upsampled 2x (with a 1-pixel border): every traced
-    # sub-pixel u maps to the pixel edge ceil(u / 2), which turns OpenCV's pixel-centre
-    # chains into pixel-edge outlines, diagonal contacts becoming single shared corners.
-    pixels = np.ascontiguousarray(mask).view(np.uint8)
-    up = cv2.resize(pixels, (2 * mask.shape[1], 2 * mask.shape[0]), interpolation=cv2.INTER_NEAREST)
+    contours, parents = _trace(np.ascontiguousarray(mask).view(np.uint8))
+    pts, counts, _ = _crack_points(contours)
+    parts, pinched = _group_parts(pts, counts, parents, np.zeros(len(counts), np.int64), 1)
+    return parts[0], bool(pinched[0])
+
+
+def _trace(pixels: np.ndarray) -> tuple[Sequence[np.ndarray], np.ndarray]:
+    """OpenCV's contours (RETR_CCOMP) of a uint8 0/1 image upsampled 2x with a 1-pixel border,
+    and each contour's parent index (-1 for an outer one)."""
+    # On the 2x mask every traced sub-pixel u maps to the pixel edge ceil(u / 2) (see
+    # _crack_points), which turns OpenCV's pixel-centre chains into pixel-edge outlines,
+    # diagonal contacts becoming single shared corners.
+    up = cv2.resize(pixels, (2 * pixels.shape[1], 2 * pixels.shape[0]), interpolation=cv2.INTER_NEAREST)
     up = cv2.copyMakeBorder(up, 1, 1, 1, 1, cv2.BORDER_CONSTANT, value=0)
     contours, hierarchy = cv2.findContours(up, cv2.RETR_CCOMP, cv2.CHAIN_APPROX_SIMPLE)
     if hierarchy is None:
-        return [], False
-    rings = _crack_rings(contours)
-    parents = hierarchy[0][:, 3]
-    parts = []
-    for i, ring in enumerate(rings):
-        if parents[i] >= 0 or ring is None:
-            continue
-        holes = [rings[j] for j in np.flatnonzero(parents == i) if rings[j] is not None]
-        parts.append((ring, holes))
-    return parts, any(_touches_itself(exterior, holes) for exterior, holes in parts)
+        return (), np.zeros(0, np.int64)
+    return contours, hierarchy[0][:, 3].astype(np.int64)
 
 
-def _touches_itself(exterior: np.ndarray, holes: list[np.ndarray]) -> bool:
-    """Whether the rings of a part share a vertex (a ring pinched at a diagonal contact, or a hole
-    meeting the outline or another hole): the only ways an exact pixel outline can be invalid."""
-    ring = np.concatenate([exterior, *holes]) if holes else exterior
-    keys = ring[:, 0] * 4_294_967_296.0 + ring[:, 1]  # exact for pixel coordinates below 2**20
-    return len(np.unique(keys)) < len(keys)
-
-
-def _crack_rings(contours: Sequence[np.ndarray]) -> list[np.ndarray | None]:
-    """Map contours traced on the 2x (bordered) mask to pixel-edge vertices (None where degenerate).
+def _crack_points(contours: Sequence[np.ndarray]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Contours traced by `_trace` as pixel-edge vertices: (all rings' int64 vertices [N, 2], vertices
+    per contour, the pixel-edge point of each contour's first traced point [C, 2]).
 
     All contours are processed as one array (ring by ring, the numpy call overhead dominates)."""
+    if not len(contours):
+        return np.zeros((0, 2), np.int64), np.zeros(0, np.int64), np.zeros((0, 2), np.int64)
     lengths = np.fromiter((len(c) for c in contours), np.int64, len(contours))
     ends = np.cumsum(lengths)
     starts = ends - lengths
-    pts = np.concatenate(contours).reshape(-1, 2) // 2  # ceil((u - 1) / 2) with the border: the pixel edge
+    pts = np.concatenate(contours).reshape(-1, 2).astype(np.int64) // 2  # ceil((u - 1) / 2) with the border
+    first = pts[starts]
     ring_id = np.repeat(np.arange(len(contours)), lengths)
     prev = np.arange(len(pts)) - 1
     prev[starts] = ends - 1
@@ -209,10 +207,38 @@ def _crack_rings(contours: Sequence[np.ndarray]) -> list[np.ndarray | None]:
     following[ends[nonempty] - 1] = starts[nonempty]
     after = step[following] if len(pts) else step
     corner = step[:, 0] * after[:, 1] != step[:, 1] * after[:, 0]
-    pts, ring_id = pts[corner].astype(np.float64), ring_id[corner]
-    counts = np.bincount(ring_id, minlength=len(contours))
-    rings = np.split(pts, np.cumsum(counts)[:-1])
-    return [ring if len(ring) >= 3 else None for ring in rings]
+    return pts[corner], np.bincount(ring_id[corner], minlength=len(contours)), first
+
+
+def _group_parts(
+    pts: np.ndarray, counts: np.ndarray, parents: np.ndarray, owner: np.ndarray, n_owners: int
+) -> tuple[list[list[tuple[np.ndarray, list[np.ndarray]]]], np.ndarray]:
+    """Crack rings (`_crack_points`) as (exterior, holes) parts per owner, in contour order, and
+    per owner whether a part touches itself (rings of a part sharing a vertex: a ring pinched at
+    a diagonal contact, or a hole meeting the outline or another hole), the only ways an exact
+    pixel outline can be invalid. Rings under 3 vertices, and the holes of such an outer ring, go."""
+    n = len(counts)
+    outer = parents < 0
+    part = np.where(outer, np.arange(n), parents)
+    valid = (counts >= 3) & (counts[part] >= 3) if n else np.zeros(0, bool)
+    ring_of = np.repeat(np.arange(n), counts)
+    kept = valid[ring_of]
+    xy, part_of = pts[kept], part[ring_of[kept]]
+    pinched = np.zeros(n_owners, bool)
+    if len(xy):
+        width, height = xy.max(axis=0) + 1
+        keys = np.sort((part_of * width + xy[:, 0]) * height + xy[:, 1])
+        shared = keys[1:][keys[1:] == keys[:-1]]
+        pinched[owner[shared // (width * height)]] = True
+    rings = np.split(pts.astype(np.float64), np.cumsum(counts)[:-1]) if n else []
+    holes: dict[int, list[np.ndarray]] = {}
+    for j in np.flatnonzero(valid & ~outer).tolist():
+        holes.setdefault(int(parents[j]), []).append(rings[j])
+    parts: list[list[tuple[np.ndarray, list[np.ndarray]]]] = [[] for _ in range(n_owners)]
+    owners = owner.tolist()
+    for i in np.flatnonzero(valid & outer).tolist():
+        parts[owners[i]].append((rings[i], holes.get(i, [])))
+    return parts, pinched
 
 
 def _valid_polygonal(geometry) -> MultiPolygon:
@@ -431,3 +457,91 @@ def shape_from_rle(rle: dict, *, tolerance: float = 0.0, min_area: float = 0.0) 
         return Shape(())
     crop, x0, y0 = found
     return _crop_to_shape(crop, x0, y0, tolerance, min_area, DEFAULT_MIN_IOU)
+
+
+CANVAS_WIDTH = 2048  # pixels: crops are laid out in rows this wide (a wider crop gets a row of its own)
+CANVAS_PIXELS = 1 << 20  # a canvas is closed once it holds this many pixels (4 MP once upsampled)
+
+
+def shapes_from_rles(rles: Sequence[dict]) -> list[Shape | Exception]:
+    """`shape_from_rle(rle)` for each RLE (exact outline), or the exception it raises for that one,
+    at a fraction of the cost: the RLEs are decoded in one vectorised pass and their crops traced
+    side by side on shared canvases, one OpenCV call per canvas instead of several per object."""
+    results: list[Shape | Exception | None] = [None] * len(rles)
+    batch = rle_counts_batch(rles)
+    pieces = rle_crop_pieces(batch)
+    index = batch.index.tolist()
+    for k in np.flatnonzero(~pieces.nonempty).tolist():
+        results[index[k]] = Shape(())
+    for canvas, slots, offsets, owners in _canvases(pieces):
+        contours, parents = _trace(canvas)
+        pts, counts, first = _crack_points(contours)
+        parts, pinched = _group_parts(pts, counts, parents, owners[_slot_of(first, offsets)], len(slots))
+        for s, k in enumerate(slots.tolist()):
+            x0, y0, x1, y1 = pieces.box[k].tolist()
+            cx, cy = offsets[s].tolist()
+            if pinched[s]:  # shapely repairs this one, as shape_from_rle does
+                crop = canvas[cy : cy + y1 - y0, cx : cx + x1 - x0].view(bool)
+                results[index[k]] = _crop_to_shape(crop, x0, y0, 0.0, 0.0, DEFAULT_MIN_IOU)
+            else:
+                results[index[k]] = _rings_to_shape(parts[s], 0.0, x0 - cx, y0 - cy)
+    for i, result in enumerate(results):
+        if result is None:  # not read by the batch: the one-object path gives its shape or error
+            try:
+                results[i] = shape_from_rle(rles[i])
+            except Exception as error:  # noqa: BLE001 - returned, one per RLE
+                results[i] = error
+    return results  # type: ignore[return-value]
+
+
+def _canvases(pieces):
+    """Lay the non-empty crops out on canvases, rows of crops by decreasing height with an empty
+    pixel between crops and between rows, and paint them: yield (uint8 0/1 canvas, the crops'
+    batch indices, their (x, y) on the canvas [S, 2], the crop index owning each contour slot)."""
+    box = pieces.box
+    width, height = box[:, 2] - box[:, 0], box[:, 3] - box[:, 1]
+    order = np.flatnonzero(pieces.nonempty)
+    order = order[np.argsort(-height[order], kind="stable")]
+    chunk_of = np.full(len(box), -1, np.int64)
+    position = np.zeros((len(box), 2), np.int64)
+    chunks: list[list[int]] = []
+    x = y = row_height = canvas_width = 0
+    for k, w, h in zip(order.tolist(), width[order].tolist(), height[order].tolist()):
+        if x and x + w > CANVAS_WIDTH:  # next row
+            y, x, row_height = y + row_height + 1, 0, 0
+        if not x and chunks and chunks[-1] and (y + h) * max(canvas_width, w) > CANVAS_PIXELS:
+            chunks.append([])
+            y = canvas_width = 0
+        if not chunks:
+            chunks.append([])
+        chunks[-1].append(k)
+        chunk_of[k] = len(chunks) - 1
+        position[k] = x, y
+        x += w + 1
+        row_height = max(row_height, h)
+        canvas_width = max(canvas_width, x - 1)
+    piece_order = np.argsort(chunk_of[pieces.owner], kind="stable")
+    piece_split = np.cumsum(np.bincount(chunk_of[pieces.owner], minlength=len(chunks)))[:-1]
+    for slots, taken in zip(chunks, np.split(piece_order, piece_split)):
+        slots = np.asarray(slots, np.int64)
+        offsets = position[slots]
+        canvas_w = int((offsets[:, 0] + width[slots]).max())
+        canvas_h = int((offsets[:, 1] + height[slots]).max())
+        owner = pieces.owner[taken]
+        # column pieces are contiguous in the transposed canvas: mark each piece's ends, integrate
+        base = (position[owner, 0] + pieces.column[taken]) * canvas_h + position[owner, 1]
+        marks = np.zeros(canvas_w * canvas_h + 1, np.int8)
+        marks[base + pieces.top[taken]] += 1
+        marks[base + pieces.bottom[taken]] -= 1
+        columns = np.cumsum(marks[:-1], dtype=np.int8).view(np.uint8).reshape(canvas_w, canvas_h)
+        yield cv2.transpose(columns), slots, offsets, np.arange(len(slots))
+
+
+def _slot_of(points: np.ndarray, offsets: np.ndarray) -> np.ndarray:
+    """Index of the slot (crop at `offsets`, laid out row by row) holding each pixel-edge point."""
+    rows = np.unique(offsets[:, 1])
+    row = np.searchsorted(rows, points[:, 1], side="right") - 1
+    span = int(max(offsets[:, 0].max(), points[:, 0].max() if len(points) else 0)) + 2
+    slot_keys = np.searchsorted(rows, offsets[:, 1]) * span + offsets[:, 0]
+    order = np.argsort(slot_keys, kind="stable")
+    return order[np.searchsorted(slot_keys[order], row * span + points[:, 0], side="right") - 1]
