@@ -36,6 +36,10 @@ DB_NAME = "project.db"
 SCHEMA_VERSION = 2  # 2: objects.version (edits are compare-and-set) and deleted_objects (who deleted what)
 REQUIRED_TABLES = frozenset({"meta", "images", "objects"})
 DELETION_RECORD_S = 30 * 24 * 3600  # how long "this store deleted object N" is kept for its undo
+# Most values one statement binds: SQLite builds before 3.32 cap a statement at 999 parameters.
+MAX_PARAMETERS = 500
+_INSERT_NEW_OBJECT = ("INSERT INTO objects (image_path, label, provenance, score, shape, updated_at, version) "
+                      "VALUES (?, ?, ?, ?, ?, ?, 1)")
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (
@@ -111,6 +115,36 @@ class AutoLabelOutcome:
     kept: int  # edited/verified objects left untouched
     skipped: bool = False  # the image is verified: nothing was written
     object_ids: tuple[int, ...] = ()  # ids of the new auto objects, in the order they were given
+
+
+_ImportedImage = tuple[str, tuple[int, int], Sequence[AnnotatedObject]]  # (path, (height, width), objects)
+
+
+def _import_chunks(images: Iterable[_ImportedImage]) -> Iterator[list[_ImportedImage]]:
+    """The images in input order, in chunks of at most MAX_PARAMETERS distinct paths.
+
+    A path given again starts a new chunk, so it sees what its first occurrence wrote, as it would
+    one image at a time (then usually: worked on, left untouched)."""
+    chunk: list[_ImportedImage] = []
+    paths: set[str] = set()
+    for path, size, objects in images:
+        if len(chunk) == MAX_PARAMETERS or path in paths:
+            yield chunk
+            chunk, paths = [], set()
+        chunk.append((path, size, list(objects)))
+        paths.add(path)
+    if chunk:
+        yield chunk
+
+
+def _imported_status(objects: Sequence[AnnotatedObject]) -> ImageStatus:
+    """An imported image's status: verified when all objects are, edited when any is not auto, else auto-labeled."""
+    provenances = {Provenance(p) for p in {o.provenance for o in objects}}
+    if provenances == {Provenance.VERIFIED}:
+        return ImageStatus.VERIFIED
+    if provenances - {Provenance.AUTO}:
+        return ImageStatus.EDITED
+    return ImageStatus.AUTO_LABELED
 
 
 def project_db_path(folder: str | Path) -> Path:
@@ -265,26 +299,31 @@ class ProjectStore:
 
     def set_image_size(self, path: str, height: int, width: int) -> None:
         with self._write() as db:
-            self._ensure_image(db, path)
-            db.execute("UPDATE images SET height = ?, width = ? WHERE path = ?", (int(height), int(width), path))
+            self._set_sizes(db, [(path, (height, width))])
 
     def set_status(self, path: str, status: ImageStatus) -> None:
         with self._write() as db:
-            self._set_status(db, path, status)
+            self._set_statuses(db, [(path, status)])
 
     @staticmethod
-    def _ensure_image(db: sqlite3.Connection, path: str) -> None:
-        db.execute(
-            "INSERT OR IGNORE INTO images (path, status, updated_at) VALUES (?, ?, ?)",
-            (path, ImageStatus.UNLABELED.value, time.time()),
-        )
+    def _ensure_images(db: sqlite3.Connection, paths: Iterable[str]) -> None:
+        """Give each image a row (unlabeled) unless it has one."""
+        now = time.time()
+        db.executemany("INSERT OR IGNORE INTO images (path, status, updated_at) VALUES (?, ?, ?)",
+                       [(path, ImageStatus.UNLABELED.value, now) for path in paths])
 
-    def _set_status(self, db: sqlite3.Connection, path: str, status: ImageStatus) -> None:
-        self._ensure_image(db, path)
-        db.execute(
-            "UPDATE images SET status = ?, updated_at = ? WHERE path = ?",
-            (ImageStatus(status).value, time.time(), path),
-        )
+    def _set_sizes(self, db: sqlite3.Connection, sizes: Sequence[tuple[str, tuple[int, int]]]) -> None:
+        """Record each image's (height, width)."""
+        self._ensure_images(db, (path for path, _ in sizes))
+        db.executemany("UPDATE images SET height = ?, width = ? WHERE path = ?",
+                       [(int(height), int(width), path) for path, (height, width) in sizes])
+
+    def _set_statuses(self, db: sqlite3.Connection, statuses: Sequence[tuple[str, ImageStatus]]) -> None:
+        """Set each image's status (creating its row when needed)."""
+        now = time.time()
+        rows = [(ImageStatus(status).value, now, path) for path, status in statuses]
+        self._ensure_images(db, (path for _, _, path in rows))
+        db.executemany("UPDATE images SET status = ?, updated_at = ? WHERE path = ?", rows)
 
     def _read_image(self, path: str, sql: str, params: Iterable[Any] = ()) -> list[tuple]:
         """`_read` for one image's rows: a damaged page becomes that image's DamagedRowError."""
@@ -326,7 +365,7 @@ class ProjectStore:
         result = []
         now = time.time()
         with self._write() as db:
-            self._ensure_image(db, path)
+            self._ensure_images(db, (path,))
             db.executemany("DELETE FROM objects WHERE id = ? AND image_path = ?",
                            [(int(object_id), path) for object_id in removed_ids])
             self._record_deletes(db, removed_ids, now)
@@ -343,11 +382,7 @@ class ProjectStore:
             for obj in saved:
                 values = (path, obj.label, Provenance(obj.provenance).value, obj.score, shape_to_json(obj.shape), now)
                 if obj.id is None:
-                    cursor = db.execute(
-                        "INSERT INTO objects (image_path, label, provenance, score, shape, updated_at, version) "
-                        "VALUES (?, ?, ?, ?, ?, ?, 1)",
-                        values,
-                    )
+                    cursor = db.execute(_INSERT_NEW_OBJECT, values)
                     result.append(obj.with_changes(id=int(cursor.lastrowid), version=1))
                     continue
                 condition, params = ("", ()) if obj.version is None else (" AND version = ?", (obj.version,))
@@ -375,7 +410,7 @@ class ProjectStore:
                 db.execute("DELETE FROM deleted_objects WHERE id = ?", (int(obj.id),))
                 result.append(obj.with_changes(version=version))
             if status is not None:
-                self._set_status(db, path, status)
+                self._set_statuses(db, [(path, status)])
         return result
 
     def _record_deletes(self, db: sqlite3.Connection, object_ids: Iterable[int], now: float) -> None:
@@ -405,11 +440,11 @@ class ProjectStore:
         """
         objects = [o.with_changes(id=None, provenance=Provenance.AUTO) for o in objects]
         with self._write() as db:
-            self._ensure_image(db, path)
+            self._ensure_images(db, (path,))
             status = _status_from(db.execute("SELECT status FROM images WHERE path = ?", (path,)).fetchone()[0], path,
                                   self.db_path)
             if image_size is not None:
-                db.execute("UPDATE images SET height = ?, width = ? WHERE path = ?", (*image_size, path))
+                self._set_sizes(db, [(path, image_size)])
             if status is ImageStatus.VERIFIED:
                 kept = db.execute("SELECT COUNT(*) FROM objects WHERE image_path = ?", (path,)).fetchone()[0]
                 return AutoLabelOutcome(status, added=0, replaced=0, kept=int(kept), skipped=True)
@@ -421,15 +456,11 @@ class ProjectStore:
             kept = db.execute("SELECT COUNT(*) FROM objects WHERE image_path = ?", (path,)).fetchone()[0]
             now = time.time()
             ids = tuple(
-                int(db.execute(
-                    "INSERT INTO objects (image_path, label, provenance, score, shape, updated_at, version) "
-                    "VALUES (?, ?, ?, ?, ?, ?, 1)",
-                    (path, o.label, Provenance.AUTO.value, o.score, shape, now),
-                ).lastrowid)
+                int(db.execute(_INSERT_NEW_OBJECT, (path, o.label, Provenance.AUTO.value, o.score, shape, now)).lastrowid)
                 for o, shape in zip(objects, shapes_to_json([o.shape for o in objects]))
             )
             new_status = ImageStatus.EDITED if status is ImageStatus.EDITED else ImageStatus.AUTO_LABELED
-            self._set_status(db, path, new_status)
+            self._set_statuses(db, [(path, new_status)])
         return AutoLabelOutcome(new_status, added=len(objects), replaced=int(replaced), kept=int(kept), object_ids=ids)
 
     def import_images(
@@ -441,44 +472,46 @@ class ProjectStore:
         (provenance as given) unless a person worked on it (status edited or verified, or an object
         that is not auto): such an image is left untouched. The status follows the objects: verified
         when all are verified, edited when any is not auto, else auto-labeled.
-        Returns (paths left untouched, number of auto objects replaced).
+        Returns (paths left untouched, in input order; number of auto objects replaced).
+        New objects get ids in input order (images as given, each image's objects as given). The
+        work goes in chunks of images, a fixed handful of statements each, not several per image.
         """
         kept: list[str] = []
         replaced = 0
         now = time.time()
-        human = (ImageStatus.EDITED.value, ImageStatus.VERIFIED.value)
         with self._write() as db:
-            for path, (height, width), objects in images:
-                row = db.execute("SELECT status FROM images WHERE path = ?", (path,)).fetchone()
-                worked = (row is not None and row[0] in human) or db.execute(
-                    "SELECT 1 FROM objects WHERE image_path = ? AND provenance != ? LIMIT 1",
-                    (path, Provenance.AUTO.value)).fetchone() is not None
-                if worked:
-                    kept.append(path)
-                    continue
-                self._ensure_image(db, path)
-                db.execute("UPDATE images SET height = ?, width = ? WHERE path = ?", (int(height), int(width), path))
-                old = [r[0] for r in db.execute("SELECT id FROM objects WHERE image_path = ?", (path,))]
-                db.executemany("DELETE FROM objects WHERE id = ?", [(object_id,) for object_id in old])
-                self._record_deletes(db, old, now)
-                replaced += len(old)
-                db.executemany(
-                    "INSERT INTO objects (image_path, label, provenance, score, shape, updated_at, version) "
-                    "VALUES (?, ?, ?, ?, ?, ?, 1)",
-                    [(path, o.label, Provenance(o.provenance).value, o.score, shape, now)
-                     for o, shape in zip(objects, shapes_to_json([o.shape for o in objects]))],
-                )
-                provenances = {Provenance(o.provenance) for o in objects}
-                if provenances == {Provenance.VERIFIED}:
-                    status = ImageStatus.VERIFIED
-                elif provenances - {Provenance.AUTO}:
-                    status = ImageStatus.EDITED
-                else:
-                    status = ImageStatus.AUTO_LABELED
-                self._set_status(db, path, status)
-            for key, value in (settings or {}).items():
-                db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (key, json.dumps(value)))
+            for chunk in _import_chunks(images):
+                chunk_kept, chunk_replaced = self._import_chunk(db, chunk, now)
+                kept.extend(chunk_kept)
+                replaced += chunk_replaced
+            self._write_settings(db, settings or {})
         return kept, replaced
+
+    def _import_chunk(self, db: sqlite3.Connection, chunk: Sequence[_ImportedImage], now: float) -> tuple[list[str], int]:
+        """`import_images` of up to MAX_PARAMETERS distinct paths, in a fixed handful of statements."""
+        paths = [path for path, _, _ in chunk]
+        marks = ",".join("?" * len(paths))
+        worked = {r[0] for r in db.execute(f"SELECT path FROM images WHERE path IN ({marks}) AND status IN (?, ?)",
+                                           (*paths, ImageStatus.EDITED.value, ImageStatus.VERIFIED.value))}
+        worked.update(r[0] for r in db.execute(
+            f"SELECT DISTINCT image_path FROM objects WHERE image_path IN ({marks}) AND provenance != ?",
+            (*paths, Provenance.AUTO.value)))
+        merged = [image for image in chunk if image[0] not in worked]
+        if not merged:
+            return paths, 0
+        merged_paths = [path for path, _, _ in merged]
+        marks = ",".join("?" * len(merged_paths))
+        old = [r[0] for r in db.execute(f"SELECT id FROM objects WHERE image_path IN ({marks})", merged_paths)]
+        db.execute(f"DELETE FROM objects WHERE image_path IN ({marks})", merged_paths)
+        self._record_deletes(db, old, now)
+        self._set_sizes(db, [(path, size) for path, size, _ in merged])
+        objects = [(path, o) for path, _, image_objects in merged for o in image_objects]
+        shapes = shapes_to_json([o.shape for _, o in objects])
+        # In input order: each image's new objects get ascending ids, in the order given.
+        db.executemany(_INSERT_NEW_OBJECT, [(path, o.label, Provenance(o.provenance).value, o.score, shape, now)
+                                            for (path, o), shape in zip(objects, shapes)])
+        self._set_statuses(db, [(path, _imported_status(image_objects)) for path, _, image_objects in merged])
+        return [path for path in paths if path in worked], len(old)
 
     def annotated_images(self, statuses: Iterable[ImageStatus] | None = None) -> list[str]:
         """Paths of images with a status in `statuses` (default: every image that has objects or a status)."""
@@ -560,8 +593,8 @@ class ProjectStore:
     def _versions(db: sqlite3.Connection, ids: Sequence[int]) -> dict[int, int]:
         """Stored version of each of these objects that exists."""
         found: dict[int, int] = {}
-        for start in range(0, len(ids), 500):  # SQLite caps the number of parameters of one statement
-            chunk = ids[start:start + 500]
+        for start in range(0, len(ids), MAX_PARAMETERS):
+            chunk = ids[start:start + MAX_PARAMETERS]
             found.update(db.execute(f"SELECT id, version FROM objects WHERE id IN ({','.join('?' * len(chunk))})",
                                     chunk).fetchall())
         return found
@@ -569,8 +602,8 @@ class ProjectStore:
     def _deleted_here(self, db: sqlite3.Connection, ids: Sequence[int]) -> set[int]:
         """Which of these objects this store deleted (only those may its undo re-create)."""
         found: set[int] = set()
-        for start in range(0, len(ids), 500):
-            chunk = ids[start:start + 500]
+        for start in range(0, len(ids), MAX_PARAMETERS):
+            chunk = ids[start:start + MAX_PARAMETERS]
             found.update(r[0] for r in db.execute(
                 f"SELECT id FROM deleted_objects WHERE session = ? AND id IN ({','.join('?' * len(chunk))})",
                 (self.session, *chunk)))
