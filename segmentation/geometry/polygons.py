@@ -14,6 +14,7 @@ annotations do.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import NamedTuple
 
 import cv2
 import numpy as np
@@ -82,9 +83,9 @@ def mask_to_shape(
 def _crop_to_shape(crop: np.ndarray, x0: int, y0: int, tolerance: float, min_area: float, min_iou: float) -> Shape:
     """mask_to_shape for the part of a mask at (x0, y0) that holds all of its pixels."""
     if tolerance <= 0:
-        parts, pinched = _outline_rings(crop)
+        parts, pinched = _outline_rings(crop, x0, y0)
         if not pinched:  # already valid: skip shapely (the path of every RLE a COCO import reads)
-            return _rings_to_shape(parts, min_area, x0, y0)
+            return _rings_to_shape(parts, min_area)
     exact = _outline(crop)
     if min_area > 0:
         exact = _drop_small(exact, min_area)
@@ -103,20 +104,17 @@ def _crop_to_shape(crop: np.ndarray, x0: int, y0: int, tolerance: float, min_are
     return _to_shape(result, x0, y0)
 
 
-def _rings_to_shape(parts: list[tuple[np.ndarray, list[np.ndarray]]], min_area: float, x0: int, y0: int) -> Shape:
+def _rings_to_shape(parts: list[Part], min_area: float) -> Shape:
     """Exact outline rings as a Shape, as `_drop_small` + `_to_shape` would make them, without shapely."""
-    offset = np.array([x0, y0], dtype=np.float64)
     kept = []
-    for exterior, holes in parts:
-        hole_areas = [signed_ring_area(h) for h in holes]
-        exterior_area = signed_ring_area(exterior)
+    for exterior, exterior_area, holes, hole_areas in parts:
         area = abs(exterior_area) - sum(abs(a) for a in hole_areas)
         if area < min_area:
             continue
         oriented_holes = tuple(
-            _read_only(_oriented(h, a, positive=False) + offset) for h, a in zip(holes, hole_areas) if abs(a) >= min_area
+            _read_only(_oriented(h, a, positive=False)) for h, a in zip(holes, hole_areas) if abs(a) >= min_area
         )
-        exterior = _read_only(_oriented(exterior, exterior_area, positive=True) + offset)
+        exterior = _read_only(_oriented(exterior, exterior_area, positive=True))
         kept.append((area, Polygon.from_open_rings(exterior, oriented_holes)))
     kept.sort(key=lambda item: -item[0])
     return Shape(tuple(p for _, p in kept))
@@ -152,17 +150,27 @@ def _nonzero_box(mask: np.ndarray) -> tuple[int, int, int, int] | None:
 def _outline(mask: np.ndarray) -> MultiPolygon:
     """Exact pixel-edge outline of a bool mask as a valid MultiPolygon, in the mask's own pixels."""
     parts, _ = _outline_rings(mask)
-    polygons = [ShapelyPolygon(exterior, holes) for exterior, holes in parts]
+    polygons = [ShapelyPolygon(exterior, holes) for exterior, _, holes, _ in parts]
     polygons.sort(key=lambda p: -p.area)  # main body first
     return _valid_polygonal(MultiPolygon(polygons))
 
 
-def _outline_rings(mask: np.ndarray) -> tuple[list[tuple[np.ndarray, list[np.ndarray]]], bool]:
-    """Exact pixel-edge rings of a bool mask as (exterior, holes) per part, and whether any part
+class Part(NamedTuple):
+    """One part of an exact outline: float64 rings [N, 2] as traced, and their signed areas."""
+
+    exterior: np.ndarray
+    exterior_area: float
+    holes: list[np.ndarray]
+    hole_areas: list[float]
+
+
+def _outline_rings(mask: np.ndarray, x0: int = 0, y0: int = 0) -> tuple[list[Part], bool]:
+    """Exact pixel-edge rings of a bool mask, shifted by (x0, y0), as parts, and whether any part
     touches itself at a corner (diagonal contact), which shapely may have to repair."""
     contours, parents = _trace(np.ascontiguousarray(mask).view(np.uint8))
     pts, counts, _ = _crack_points(contours)
-    parts, pinched = _group_parts(pts, counts, parents, np.zeros(len(counts), np.int64), 1)
+    owner = np.zeros(len(counts), np.int64)
+    parts, pinched = _group_parts(pts, counts, parents, owner, np.array([[x0, y0]], np.int64))
     return parts[0], bool(pinched[0])
 
 
@@ -212,12 +220,13 @@ def _crack_points(contours: Sequence[np.ndarray]) -> tuple[np.ndarray, np.ndarra
 
 
 def _group_parts(
-    pts: np.ndarray, counts: np.ndarray, parents: np.ndarray, owner: np.ndarray, n_owners: int
-) -> tuple[list[list[tuple[np.ndarray, list[np.ndarray]]]], np.ndarray]:
-    """Crack rings (`_crack_points`) as (exterior, holes) parts per owner, in contour order, and
-    per owner whether a part touches itself (rings of a part sharing a vertex: a ring pinched at
-    a diagonal contact, or a hole meeting the outline or another hole), the only ways an exact
-    pixel outline can be invalid. Rings under 3 vertices, and the holes of such an outer ring, go."""
+    pts: np.ndarray, counts: np.ndarray, parents: np.ndarray, owner: np.ndarray, shift: np.ndarray
+) -> tuple[list[list[Part]], np.ndarray]:
+    """Crack rings (`_crack_points`) of several owners as parts per owner, in contour order, each
+    owner's rings shifted by its `shift` [n_owners, 2], and per owner whether a part touches itself
+    (rings of a part sharing a vertex: a ring pinched at a diagonal contact, or a hole meeting the
+    outline or another hole), the only ways an exact pixel outline can be invalid. Rings under 3
+    vertices, and the holes of such an outer ring, go. Areas are summed exactly, in integers."""
     n = len(counts)
     outer = parents < 0
     part = np.where(outer, np.arange(n), parents)
@@ -225,20 +234,32 @@ def _group_parts(
     ring_of = np.repeat(np.arange(n), counts)
     kept = valid[ring_of]
     xy, part_of = pts[kept], part[ring_of[kept]]
-    pinched = np.zeros(n_owners, bool)
+    pinched = np.zeros(len(shift), bool)
     if len(xy):
         width, height = xy.max(axis=0) + 1
         keys = np.sort((part_of * width + xy[:, 0]) * height + xy[:, 1])
         shared = keys[1:][keys[1:] == keys[:-1]]
         pinched[owner[shared // (width * height)]] = True
-    rings = np.split(pts.astype(np.float64), np.cumsum(counts)[:-1]) if n else []
-    holes: dict[int, list[np.ndarray]] = {}
+    # shoelace per ring, x * y_next - y * x_next summed (exact: integers), then shifted
+    following = np.arange(1, len(pts) + 1)
+    ends = np.cumsum(counts)
+    following[ends[counts > 0] - 1] = (ends - counts)[counts > 0]
+    following = following[: len(pts)]
+    cross = pts[:, 0] * pts[following, 1] - pts[:, 1] * pts[following, 0]
+    areas = (np.bincount(ring_of, weights=cross, minlength=n) / 2.0).tolist()
+    shifted = (pts + shift[owner[ring_of]]).astype(np.float64)
+    rings = np.split(shifted, ends[:-1]) if n else []
+    holes: dict[int, tuple[list[np.ndarray], list[float]]] = {}
     for j in np.flatnonzero(valid & ~outer).tolist():
-        holes.setdefault(int(parents[j]), []).append(rings[j])
-    parts: list[list[tuple[np.ndarray, list[np.ndarray]]]] = [[] for _ in range(n_owners)]
+        rings_areas = holes.setdefault(int(parents[j]), ([], []))
+        rings_areas[0].append(rings[j])
+        rings_areas[1].append(areas[j])
+    parts: list[list[Part]] = [[] for _ in range(len(shift))]
     owners = owner.tolist()
+    no_holes: tuple[list[np.ndarray], list[float]] = ([], [])
     for i in np.flatnonzero(valid & outer).tolist():
-        parts[owners[i]].append((rings[i], holes.get(i, [])))
+        hole_rings, hole_areas = holes.get(i, no_holes)
+        parts[owners[i]].append(Part(rings[i], areas[i], hole_rings, hole_areas))
     return parts, pinched
 
 
@@ -477,15 +498,15 @@ def shapes_from_rles(rles: Sequence[dict]) -> list[Shape | Exception]:
     for canvas, slots, offsets in _canvases(pieces):
         contours, parents = _trace(canvas)
         pts, counts, first = _crack_points(contours)
-        parts, pinched = _group_parts(pts, counts, parents, _slot_of(first, offsets), len(slots))
-        for s, k in enumerate(slots.tolist()):
-            x0, y0, x1, y1 = pieces.box[k].tolist()
+        shift = pieces.box[slots, :2] - offsets
+        parts, pinched = _group_parts(pts, counts, parents, _slot_of(first, offsets), shift)
+        for k, slot_parts in zip(slots.tolist(), parts):
+            results[index[k]] = _rings_to_shape(slot_parts, 0.0)
+        for s in np.flatnonzero(pinched).tolist():  # shapely repairs these, as shape_from_rle does
+            x0, y0, x1, y1 = pieces.box[slots[s]].tolist()
             cx, cy = offsets[s].tolist()
-            if pinched[s]:  # shapely repairs this one, as shape_from_rle does
-                crop = canvas[cy : cy + y1 - y0, cx : cx + x1 - x0].view(bool)
-                results[index[k]] = _crop_to_shape(crop, x0, y0, 0.0, 0.0, DEFAULT_MIN_IOU)
-            else:
-                results[index[k]] = _rings_to_shape(parts[s], 0.0, x0 - cx, y0 - cy)
+            crop = canvas[cy : cy + y1 - y0, cx : cx + x1 - x0].view(bool)
+            results[index[slots[s]]] = _crop_to_shape(crop, x0, y0, 0.0, 0.0, DEFAULT_MIN_IOU)
     for i, result in enumerate(results):
         if result is None:  # not read by the batch: the one-object path gives its shape or error
             try:
