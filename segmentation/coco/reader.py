@@ -8,6 +8,7 @@ changes anything on disk.
 
 from __future__ import annotations
 
+import codecs
 import json
 import math
 import os
@@ -17,11 +18,12 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import orjson
 
 from segmentation.coco.dataset import Category, CocoDataset, CocoImage
 from segmentation.coco.export import STANDARD_ANNOTATION_KEYS, STANDARD_IMAGE_KEYS, gc_paused
 from segmentation.geometry.instances import PROVENANCES, Instances
-from segmentation.geometry.polygons import shape_from_rle
+from segmentation.geometry.polygons import shapes_from_rles
 from segmentation.geometry.shapes import Polygon, Shape
 from segmentation.images import MAX_PIXELS
 
@@ -62,19 +64,39 @@ class _Problems:
 def read_coco(path: str | os.PathLike) -> CocoDataset:
     """Read a COCO file; raises CocoFormatError (problems named by JSON path) or OSError."""
     path = Path(path)
+    raw = path.read_bytes()
+    # One collector pause for parsing and checking, the parsed JSON freed inside it: a pause that ends
+    # while millions of new objects are alive makes the collector scan them all at once.
+    with gc_paused():
+        try:
+            data = _load_json(raw, str(path))
+        except RecursionError:  # e.g. 100,000 nested '[': no COCO file nests more than a few levels
+            raise CocoFormatError(str(path), [("$", "lists or objects nested too deeply to be COCO data")]) from None
+        del raw
+        dataset = parse_coco(data, source=str(path))
+        del data
+    return dataset
+
+
+def _load_json(raw: bytes, source: str) -> Any:
+    """The parsed JSON of a file's bytes (a UTF-8 byte order mark is allowed).
+
+    orjson parses a large label file about twice as fast as the json module. Whatever it refuses
+    (invalid JSON or UTF-8, NaN and Infinity as Python writes them, integers beyond 64 bits, deep
+    nesting) is parsed again by the json module, which accepts what it accepts and names the problem."""
+    body = raw[len(codecs.BOM_UTF8):] if raw.startswith(codecs.BOM_UTF8) else raw
     try:
-        text = path.read_text(encoding="utf-8-sig")
+        return orjson.loads(body)
+    except orjson.JSONDecodeError:
+        pass
+    try:
+        text = body.decode("utf-8")
     except UnicodeDecodeError as exc:
-        raise CocoFormatError(str(path), [("$", f"not UTF-8 text ({exc.reason} at byte {exc.start})")]) from None
+        raise CocoFormatError(source, [("$", f"not UTF-8 text ({exc.reason} at byte {exc.start})")]) from None
     try:
-        with gc_paused():
-            data = json.loads(text)
+        return json.loads(text)
     except json.JSONDecodeError as exc:
-        raise CocoFormatError(str(path), [("$", f"not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}")]) from None
-    except RecursionError:  # e.g. 100,000 nested '[': no COCO file nests more than a few levels
-        raise CocoFormatError(str(path), [("$", "lists or objects nested too deeply to be COCO data")]) from None
-    del text
-    return parse_coco(data, source=str(path))
+        raise CocoFormatError(source, [("$", f"not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}")]) from None
 
 
 def parse_coco(data: Any, *, source: str = "<COCO data>") -> CocoDataset:
@@ -108,7 +130,7 @@ def _parse_coco(data: Any, source: str) -> CocoDataset:
     problems.raise_if_any()
 
     notes: list[str] = []
-    used = {cat_id for anns in per_image.values() for (_, cat_id, *_rest) in anns}
+    used = {record[1] for anns in per_image.values() for record in anns}
     kept_categories = []
     for cat in categories.values():
         if cat.id not in used and (cat.id < 1 or cat.name.strip().lower() in BACKGROUND_NAMES):
@@ -220,6 +242,7 @@ def _read_annotations(items: list, images: dict, categories: dict, problems: _Pr
     out: dict[int, list] = {}
     seen_ids: set = set()
     polygons = _PolygonLists()
+    masks = _RleMasks()
     sizes = {image_id: (width, height) for image_id, (_, width, height, *_rest) in images.items()}
     # `type(v) is int` first: the checks below run per annotation (200,000 in a large label file), and a
     # JSON int is exactly int; anything else takes the general check (_is_int), so nothing is let through.
@@ -248,9 +271,10 @@ def _read_annotations(items: list, images: dict, categories: dict, problems: _Pr
             problems.add(f"$.annotations[{i}].iscrowd", f"expected 0 or 1, got {_short(iscrowd)}")
             continue
         score = ann.get("score")
-        score = float(score) if _is_number(score) else math.nan
+        if type(score) is not float or not math.isfinite(score):
+            score = float(score) if _is_number(score) else math.nan
         source = ann.get("source")
-        provenance = source if isinstance(source, str) and source in PROVENANCES else HUMAN_PROVENANCE
+        provenance = source if isinstance(source, str) and source in _PROVENANCE_SET else HUMAN_PROVENANCE
         attributes = None if ann.keys() <= STANDARD_ANNOTATION_KEYS else \
             {k: v for k, v in ann.items() if k not in STANDARD_ANNOTATION_KEYS}
         record = [None, int(cat_id), score, provenance, bool(iscrowd), attributes, False]
@@ -258,14 +282,24 @@ def _read_annotations(items: list, images: dict, categories: dict, problems: _Pr
         if isinstance(seg, list) and seg:
             if not polygons.add(record, seg, i, sizes[image_id], problems):
                 continue
+        elif isinstance(seg, Mapping):
+            width, height = sizes[image_id]
+            rle = _checked_rle(seg, f"{_segmentation_path(i)}", width, height, problems)
+            if rle is None:
+                continue
+            masks.add(record, rle, i)
         else:
             width, height = sizes[image_id]
-            record[0], record[6] = _read_other_geometry(ann, f"$.annotations[{i}]", width, height, problems)
+            record[0], record[6] = _read_bbox(ann, f"$.annotations[{i}]", width, height, problems)
             if record[0] is None:
                 continue
         out.setdefault(int(image_id), []).append(record)
     polygons.convert(problems)
+    masks.convert(problems)
     return out
+
+
+_PROVENANCE_SET = frozenset(PROVENANCES)
 
 
 class _PolygonLists:
@@ -273,30 +307,41 @@ class _PolygonLists:
     (per-ring numpy calls would dominate the import of a large file)."""
 
     def __init__(self) -> None:
-        # (record, segmentation, annotation index, (w, h)); the JSON path is spelled out only for a problem
-        self.pending: list[tuple[list, list, int, tuple[int, int]]] = []
+        self.parts: list[list] = []  # every polygon list of 3 points or more, in file order
+        # (record, segmentation, annotation index, (w, h), how many of `parts` are its); the JSON path
+        # is spelled out only for a problem
+        self.pending: list[tuple[list, list, int, tuple[int, int], int]] = []
 
     def add(self, record: list, seg: list, index: int, size: tuple[int, int], problems: _Problems) -> bool:
         """Check the list structure now; the numbers are checked in bulk by `convert`."""
-        where = _segmentation_path(index)
-        usable = 0
+        parts = self.parts
+        first = len(parts)
+        for poly in seg:
+            if (type(poly) is not list and not isinstance(poly, list)) or len(poly) % 2:
+                del parts[first:]
+                self._report_structure(seg, index, problems)
+                return False
+            if len(poly) >= 6:  # degenerate parts (fewer than 3 points) carry no area
+                parts.append(poly)
+        if len(parts) == first:
+            problems.add(_segmentation_path(index), "no polygon with at least 3 points")
+            return False
+        self.pending.append((record, seg, index, size, len(parts) - first))
+        return True
+
+    @staticmethod
+    def _report_structure(seg: list, index: int, problems: _Problems) -> None:
         for j, poly in enumerate(seg):
             if not isinstance(poly, list):
-                problems.add(f"{where}[{j}]", f"expected a list of numbers, got {_kind(poly)}")
-                return False
+                problems.add(f"{_segmentation_path(index)}[{j}]", f"expected a list of numbers, got {_kind(poly)}")
+                return
             if len(poly) % 2:
-                problems.add(f"{where}[{j}]", f"odd number of coordinates ({len(poly)})")
-                return False
-            usable += len(poly) >= 6  # degenerate parts (fewer than 3 points) carry no area
-        if not usable:
-            problems.add(where, "no polygon with at least 3 points")
-            return False
-        self.pending.append((record, seg, index, size))
-        return True
+                problems.add(f"{_segmentation_path(index)}[{j}]", f"odd number of coordinates ({len(poly)})")
+                return
 
     def convert(self, problems: _Problems) -> None:
         """Fill each record's shape; report (by path) coordinates that are not finite numbers."""
-        parts = [poly for _, seg, _, _ in self.pending for poly in seg if len(poly) >= 6]
+        parts = self.parts
         if not parts:
             return
         try:
@@ -306,39 +351,39 @@ class _PolygonLists:
         if coords is None or coords.ndim != 1 or coords.dtype.kind not in "iuf" or not np.isfinite(coords).all():
             self._report_bad_numbers(problems)
             return
-        coords = coords.astype(np.float64).reshape(-1, 2)
+        coords = coords.astype(np.float64, copy=False).reshape(-1, 2)
         coords.setflags(write=False)
-        lengths = np.fromiter((len(p) // 2 for p in parts), np.int64, len(parts))
-        if self._report_far_outside(coords, lengths, problems):
-            return
+        lengths = np.fromiter(map(len, parts), np.int64, len(parts)) // 2
         ends = np.cumsum(lengths)
         starts = ends - lengths
-        closed = (coords[starts] == coords[ends - 1]).all(axis=1)  # first vertex repeated at the end
-        ends = (ends - closed).tolist()
-        starts = starts.tolist()
+        if self._report_far_outside(coords, starts, problems):
+            return
+        ends -= (coords[starts] == coords[ends - 1]).all(axis=1)  # the first vertex repeated at the end goes
+        rings = [coords[s:e] if e - s >= 3 else None for s, e in zip(starts.tolist(), ends.tolist())]
         k = 0
-        for record, seg, index, _ in self.pending:
-            rings = []
-            for poly in seg:
-                if len(poly) >= 6:
-                    if ends[k] - starts[k] >= 3:
-                        rings.append(Polygon.from_open_rings(coords[starts[k] : ends[k]]))
-                    k += 1
-            if not rings:
+        for record, _, index, _, count in self.pending:
+            if count == 1:  # most objects: one part
+                ring = rings[k]
+                polygons = () if ring is None else (Polygon.from_open_rings(ring),)
+            else:
+                polygons = tuple(Polygon.from_open_rings(ring) for ring in rings[k:k + count] if ring is not None)
+            k += count
+            if not polygons:
                 problems.add(_segmentation_path(index), "no polygon with at least 3 distinct points")
-            record[0] = Shape(tuple(rings))
+            record[0] = Shape.from_polygons(polygons)
 
-    def _report_far_outside(self, coords: np.ndarray, lengths: np.ndarray, problems: _Problems) -> bool:
+    def _report_far_outside(self, coords: np.ndarray, starts: np.ndarray, problems: _Problems) -> bool:
         """Report polygons with vertices far outside their image (rasterising them would cost memory in
         proportion to the distance); True if there were any."""
-        sizes = np.array([size for _, seg, _, size in self.pending for poly in seg if len(poly) >= 6], np.float64)
-        per_point = np.repeat(sizes, lengths, axis=0)
-        far = ((coords < -per_point) | (coords > 2 * per_point)).any(axis=1)
+        counts = np.fromiter((item[4] for item in self.pending), np.int64, len(self.pending))
+        sizes = np.repeat(np.array([item[3] for item in self.pending], np.float64), counts, axis=0)  # (w, h) per part
+        lowest, highest = np.minimum.reduceat(coords, starts), np.maximum.reduceat(coords, starts)
+        far = ((lowest < -sizes) | (highest > 2 * sizes)).any(axis=1)
         if not far.any():
             return False
-        far_parts = set(np.repeat(np.arange(len(lengths)), lengths)[far].tolist())
+        far_parts = set(np.flatnonzero(far).tolist())
         k = 0
-        for _, seg, index, (width, height) in self.pending:
+        for _, seg, index, (width, height), _ in self.pending:
             for j, poly in enumerate(seg):
                 if len(poly) >= 6:
                     if k in far_parts:
@@ -347,22 +392,41 @@ class _PolygonLists:
         return True
 
     def _report_bad_numbers(self, problems: _Problems) -> None:
-        for _, seg, index, _ in self.pending:
+        for _, seg, index, _, _ in self.pending:
             for j, poly in enumerate(seg):
                 message = _ring_problem(poly)
                 if message:
                     problems.add(f"{_segmentation_path(index)}[{j}]", message)
 
 
+class _RleMasks:
+    """The RLE masks of all annotations, traced in one batch (per-mask overhead would dominate)."""
+
+    def __init__(self) -> None:
+        self.pending: list[tuple[list, dict, int]] = []  # (record, checked RLE, annotation index)
+
+    def add(self, record: list, rle: dict, index: int) -> None:
+        self.pending.append((record, rle, index))
+
+    def convert(self, problems: _Problems) -> None:
+        """Fill each record's shape; report (by path) the masks that cannot be decoded."""
+        if not self.pending:
+            return
+        shapes = shapes_from_rles([rle for _, rle, _ in self.pending])
+        for (record, _, index), shape in zip(self.pending, shapes):
+            if isinstance(shape, Exception):  # pycocotools raises bare errors on corrupt strings
+                problems.add(f"{_segmentation_path(index)}.counts", f"cannot decode RLE ({shape})")
+            else:
+                record[0] = shape
+
+
 def _segmentation_path(index: int) -> str:
     return f"$.annotations[{index}].segmentation"
 
 
-def _read_other_geometry(ann: Mapping, where: str, width: int, height: int, problems: _Problems):
-    """(Shape, read_from_bbox) of an RLE or bbox-only annotation, or (None, False) after reporting a problem."""
+def _read_bbox(ann: Mapping, where: str, width: int, height: int, problems: _Problems):
+    """(Shape, True) of a bbox-only annotation, or (None, False) after reporting a problem."""
     seg = ann.get("segmentation")
-    if isinstance(seg, Mapping):
-        return _read_rle(seg, f"{where}.segmentation", width, height, problems), False
     if seg not in (None, []):
         problems.add(f"{where}.segmentation", f"expected polygon lists or an RLE object, got {_kind(seg)}")
         return None, False
@@ -377,7 +441,8 @@ def _read_other_geometry(ann: Mapping, where: str, width: int, height: int, prob
     return None, False
 
 
-def _read_rle(seg: Mapping, where: str, width: int, height: int, problems: _Problems) -> Shape | None:
+def _checked_rle(seg: Mapping, where: str, width: int, height: int, problems: _Problems) -> dict | None:
+    """The RLE {"size", "counts"} of an annotation if its structure fits the image, else None after reporting."""
     size, counts = seg.get("size"), seg.get("counts")
     if not (isinstance(size, list) and len(size) == 2 and all(_is_int(v) for v in size)):
         problems.add(f"{where}.size", f"expected [height, width], got {_short(size)}")
@@ -392,11 +457,7 @@ def _read_rle(seg: Mapping, where: str, width: int, height: int, problems: _Prob
     elif not isinstance(counts, str) or not counts:
         problems.add(f"{where}.counts", f"expected a string or a list of integers, got {_kind(counts)}")
         return None
-    try:
-        return shape_from_rle({"size": size, "counts": counts})
-    except Exception as exc:  # pycocotools raises bare errors on corrupt strings
-        problems.add(f"{where}.counts", f"cannot decode RLE ({exc})")
-        return None
+    return {"size": size, "counts": counts}
 
 
 def _ring_problem(poly: list) -> str | None:
@@ -436,3 +497,4 @@ def _object_list(values: list) -> np.ndarray:
     out = np.empty(len(values), dtype=object)
     out[:] = values
     return out
+

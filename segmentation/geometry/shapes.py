@@ -69,6 +69,14 @@ class Shape:
     def __post_init__(self) -> None:
         object.__setattr__(self, "polygons", tuple(self.polygons))
 
+    @classmethod
+    def from_polygons(cls, polygons: tuple[Polygon, ...]) -> Shape:
+        """Build from a tuple of polygons without copying it (a large COCO import makes hundreds of
+        thousands of shapes)."""
+        shape = object.__new__(cls)
+        object.__setattr__(shape, "polygons", polygons)
+        return shape
+
     @property
     def has_holes(self) -> bool:
         return any(p.holes for p in self.polygons)

@@ -143,8 +143,7 @@ def _plan(store: ProjectStore, dataset: CocoDataset, coco_path: Path, labels: It
                 continue
             label = class_names[cls]
             used[label] = None
-            objects.append(AnnotatedObject(label, shape, Provenance(source),
-                                           None if math.isnan(score) else float(score)))
+            objects.append(AnnotatedObject(label, shape, _PROVENANCE_OF[source], None if math.isnan(score) else score))
         images.append((name, (image.height, image.width), tuple(objects)))
         if name in statuses:  # only images with a status can hold objects the import replaces
             replaces += store.object_count(name)
@@ -179,6 +178,7 @@ def store_has_human_objects(store: ProjectStore, name: str) -> bool:
 
 
 _WORKED_ON = frozenset({ImageStatus.EDITED, ImageStatus.VERIFIED})
+_PROVENANCE_OF = {p.value: p for p in Provenance}  # a dict lookup, not an Enum call, per imported object
 
 
 def _name_in_folder(folder: Path, file_name: str, source_name: str | None) -> str | None:
