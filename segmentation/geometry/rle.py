@@ -58,19 +58,22 @@ def _decode_strings(chars: np.ndarray, lengths: np.ndarray) -> tuple[np.ndarray,
     pycocotools' format, vectorised: each count is a little-endian group of 5-bit chars (0x20 =
     more follows, 0x10 on the last = negative), and from the 4th count of a string on, counts are
     stored as differences to the count two before."""
-    last = (chars & 0x20) == 0
-    group_end = np.flatnonzero(last)
-    group_start = np.empty_like(group_end)
-    group_start[:1] = 0
-    group_start[1:] = group_end[:-1] + 1
-    position = np.arange(chars.size) - np.repeat(group_start, group_end - group_start + 1)
-    values = np.add.reduceat((chars & 0x1F) << (5 * position), group_start) if group_end.size else group_end
-    negative = (chars[group_end] & 0x10) != 0
-    values[negative] -= np.left_shift(1, 5 * (position[group_end[negative]] + 1))
+    group_end = np.flatnonzero((chars & 0x20) == 0)
+    group_size = np.diff(group_end, prepend=-1)
+    # Horner from each group's last (most significant) char back: one pass per char position
+    values = (chars[group_end] & 0x1F).astype(np.int64)
+    longer = np.flatnonzero(group_size > 1)
+    back = 1
+    while longer.size:
+        values[longer] = (values[longer] << 5) | (chars[group_end[longer] - back] & 0x1F)
+        back += 1
+        longer = longer[group_size[longer] > back]
+    negative = np.flatnonzero(chars[group_end] & 0x10)
+    values[negative] -= np.left_shift(1, 5 * group_size[negative])
     per_string = np.diff(np.searchsorted(group_end, np.cumsum(lengths)), prepend=0)
     index = np.arange(values.size) - np.repeat(np.cumsum(per_string) - per_string, per_string)
     # the differences chain within a string: odd counts from the 2nd on, even ones from the 3rd on
-    for chain in (np.flatnonzero((index & 1 == 1) & (index >= 1)), np.flatnonzero((index & 1 == 0) & (index >= 2))):
+    for chain in (np.flatnonzero(index & 1), np.flatnonzero((index & 1 == 0) & (index >= 2))):
         if chain.size == 0:
             continue
         raw = values[chain]
@@ -139,10 +142,11 @@ def rle_counts_batch(rles: Sequence[dict]) -> CountsBatch:
 def _decode_batch(strings: list[bytes], rles: list[int]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(counts, counts per string, input index) of the counts strings that are well formed."""
     lengths = np.fromiter((len(s) for s in strings), np.int64, len(strings))
-    chars = np.frombuffer(b"".join(strings), np.uint8).astype(np.int64) - 48
+    raw = np.frombuffer(b"".join(strings), np.uint8)
+    chars = raw - np.uint8(48)  # wraps outside the alphabet, but those strings are dropped here
     ends = np.cumsum(lengths)
     bad = np.zeros(len(strings), bool)
-    bad[np.searchsorted(ends, np.flatnonzero((chars < 0) | (chars > 63)), side="right")] = True
+    bad[np.searchsorted(ends, np.flatnonzero((raw < 48) | (raw > 111)), side="right")] = True
     nonempty = lengths > 0
     bad[nonempty] |= (chars[ends[nonempty] - 1] & 0x20) != 0  # truncated in a count
     group_end = np.flatnonzero((chars & 0x20) == 0)
