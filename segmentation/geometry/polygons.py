@@ -27,6 +27,7 @@ from shapely.geometry.polygon import orient
 from segmentation.geometry.overlap import mask_iou
 from segmentation.geometry.rle import (
     mask_to_rle,
+    paint_column_pieces,
     rle_area,
     rle_counts,
     rle_counts_batch,
@@ -550,18 +551,9 @@ def _canvases(pieces):
         canvas_w = int((offsets[:, 0] + width[slots]).max())
         canvas_h = int((offsets[:, 1] + height[slots]).max())
         owner = pieces.owner[taken]
-        # column pieces are disjoint ranges of the transposed canvas's buffer: sorted, the buffer
-        # is alternately background and piece (np.repeat fills it several times faster than cumsum)
-        base = (position[owner, 0] + pieces.column[taken]) * canvas_h + position[owner, 1]
-        starts = base + pieces.top[taken]
-        order = np.argsort(starts)
-        bounds = np.empty(2 * len(order) + 2, np.int64)
-        bounds[0], bounds[-1] = 0, canvas_w * canvas_h
-        bounds[1:-1:2], bounds[2:-1:2] = starts[order], (base + pieces.bottom[taken])[order]
-        values = np.zeros(len(bounds) - 1, np.uint8)
-        values[1::2] = 1
-        columns = np.repeat(values, np.diff(bounds)).reshape(canvas_w, canvas_h)
-        yield cv2.transpose(columns), slots, offsets
+        canvas = paint_column_pieces(canvas_w, canvas_h, position[owner, 0] + pieces.column[taken],
+                                     position[owner, 1] + pieces.top[taken], position[owner, 1] + pieces.bottom[taken])
+        yield canvas, slots, offsets
 
 
 def _slot_of(points: np.ndarray, offsets: np.ndarray) -> np.ndarray:

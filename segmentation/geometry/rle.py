@@ -166,32 +166,30 @@ def rle_crop(rle: dict) -> tuple[np.ndarray, int, int] | None:
     counts = rle_counts(rle)
     if counts.size and (counts.min() < 0 or counts.sum() != height * width):
         raise ValueError(f"RLE counts do not add up to {height}x{width} pixels")
-    edges = np.cumsum(counts)[:-1] if counts.size else counts
-    starts, ends = edges[0::2], edges[1::2]
-    if ends.size < starts.size:
-        ends = np.append(ends, height * width)
-    keep = ends > starts
-    starts, ends = starts[keep], ends[keep]
-    if starts.size == 0:
+    if counts.size == 0:
         return None
-    start_col, start_row = np.divmod(starts, height)
-    end_col, end_row = np.divmod(ends - 1, height)
-    x0, x1 = int(start_col[0]), int(end_col[-1]) + 1
-    if np.array_equal(start_col, end_col):  # every run within one column: crop the rows too
-        y0, y1 = int(start_row.min()), int(end_row.max()) + 1
-    else:
-        y0, y1 = 0, height
-    # runs become contiguous ranges of the crop's column-major buffer: mark and integrate
-    crop_h = y1 - y0
-    marks = np.zeros((x1 - x0) * crop_h + 1, np.int8)
-    if y0 == 0 and y1 == height:
-        marks[starts - x0 * height] += 1
-        marks[ends - x0 * height] -= 1
-    else:
-        marks[(start_col - x0) * crop_h + start_row - y0] += 1
-        marks[(end_col - x0) * crop_h + end_row - y0 + 1] -= 1
-    columns = np.cumsum(marks[:-1], dtype=np.int8).view(np.uint8).reshape(x1 - x0, crop_h)
-    return cv2.transpose(columns).view(bool), x0, y0
+    one = np.ones(1, np.int64)
+    pieces = rle_crop_pieces(CountsBatch(one * 0, one * height, one * width, counts, one * counts.size))
+    if not pieces.nonempty[0]:
+        return None
+    x0, y0, x1, y1 = pieces.box[0].tolist()
+    return paint_column_pieces(x1 - x0, y1 - y0, pieces.column, pieces.top, pieces.bottom).view(bool), x0, y0
+
+
+def paint_column_pieces(
+    width: int, height: int, column: np.ndarray, top: np.ndarray, bottom: np.ndarray
+) -> np.ndarray:
+    """uint8 0/1 [height, width] with rows [top, bottom) of each column `column` set (disjoint pieces)."""
+    # the pieces are disjoint ranges of the image's column-major buffer: sorted, that buffer is
+    # alternately background and piece (np.repeat fills it several times faster than a cumsum)
+    starts = column * height + top
+    order = np.argsort(starts)
+    bounds = np.empty(2 * len(order) + 2, np.int64)
+    bounds[0], bounds[-1] = 0, width * height
+    bounds[1:-1:2], bounds[2:-1:2] = starts[order], (column * height + bottom)[order]
+    values = np.zeros(len(bounds) - 1, np.uint8)
+    values[1::2] = 1
+    return cv2.transpose(np.repeat(values, np.diff(bounds)).reshape(width, height))
 
 
 @dataclass(frozen=True)
