@@ -67,45 +67,68 @@ def shape_to_json(shape: Shape) -> str:
 
 
 _HALF_STEPS = 1 << 15  # coordinates 0, 0.5, ..., 16383.5: pixel edges and centres of any image we read
-_half_texts: list[np.ndarray] = []  # filled on first use: an object array of repr(k / 2)
+# What follows a number in shape text: the next number of its ring, the next ring of its polygon, the next
+# polygon of its shape, or the end of the shape.
+_SEPARATORS = (",", "],[", "]],[[", "]]]")
+_token_tables: list[np.ndarray] = []  # filled on first use: repr(k / 2) + separator s at s * _HALF_STEPS + k
 
 
 def shapes_to_json(shapes: Sequence[Shape]) -> list[str]:
     """`shape_to_json` of many shapes at once, the same text as json.dumps gives (float repr).
 
-    An import writes hundreds of thousands of shapes and float repr was most of its cost: coordinates
-    on the half-pixel grid (what masks and pixel outlines give) take their text from a table instead,
-    every other value (negative, off the grid, huge, not finite) is written by json as before.
+    An import writes hundreds of thousands of shapes, and formatting numbers and joining rings one by
+    one was most of its cost. Here every number becomes one token, its text and what follows it (a
+    comma or the brackets that close its ring, polygon or shape), and each shape is one join of its
+    tokens. Coordinates on the half-pixel grid (what masks and pixel outlines give) take their token
+    from a table; every other value (negative, off the grid, huge, not finite) is written by json.
     """
-    rings = [ring for shape in shapes for polygon in shape.polygons for ring in (polygon.exterior, *polygon.holes)]
-    values = np.concatenate(rings).ravel() if rings else np.empty(0)
-    texts = _number_texts(values)
-    out, k, v = [], 0, 0
+    rings: list[np.ndarray] = []
+    separators: list[int] = []  # per ring, the index in _SEPARATORS of what follows its last number
+    shape_ends: list[int] = []  # per shape, how many rings up to its end
     for shape in shapes:
-        polygons = []
         for polygon in shape.polygons:
-            parts = []
-            for _ in range(1 + len(polygon.holes)):
-                n = rings[k].size
-                parts.append("[" + ",".join(texts[v:v + n]) + "]")
-                k, v = k + 1, v + n
-            polygons.append("[" + ",".join(parts) + "]")
-        out.append("[" + ",".join(polygons) + "]")
+            rings.append(polygon.exterior)
+            if polygon.holes:
+                rings.extend(polygon.holes)
+                separators.extend([1] * len(polygon.holes))
+            separators.append(2)
+        if shape.polygons:
+            separators[-1] = 3
+        shape_ends.append(len(rings))
+    sizes = np.fromiter(map(len, rings), np.int64, len(rings)) * 2
+    if not sizes.all():  # an empty ring has no number to carry its brackets
+        return [json.dumps(_nested_lists(shape), separators=(",", ":")) for shape in shapes]
+    values = np.concatenate(rings).ravel() if rings else np.empty(0)
+    follows = np.zeros(values.size, np.intp)
+    ends = np.cumsum(sizes)
+    follows[ends - 1] = separators
+    tokens = _number_tokens(values, follows)
+    number_ends = np.concatenate(([0], ends))[shape_ends].tolist()
+    out, start = [], 0
+    for end in number_ends:
+        out.append("[[[" + "".join(tokens[start:end]) if end > start else "[]")
+        start = end
     return out
 
 
-def _number_texts(values: np.ndarray) -> list[str]:
-    """json.dumps text of each float64 value."""
-    if not _half_texts:
-        _half_texts.append(np.array([repr(k / 2) for k in range(_HALF_STEPS)], dtype=object))
-    table = _half_texts[0]
+def _nested_lists(shape: Shape) -> list:
+    return [[ring.ravel().tolist() for ring in (p.exterior, *p.holes)] for p in shape.polygons]
+
+
+def _number_tokens(values: np.ndarray, follows: np.ndarray) -> list[str]:
+    """json.dumps text of each float64 value followed by _SEPARATORS[follows]."""
+    if not _token_tables:
+        texts = [repr(k / 2) for k in range(_HALF_STEPS)]
+        _token_tables.append(np.array([t + s for s in _SEPARATORS for t in texts], dtype=object))
+    table = _token_tables[0]
     with np.errstate(invalid="ignore", over="ignore"):
         doubled = values * 2
         on_grid = (doubled == np.floor(doubled)) & (doubled >= 0) & (doubled < _HALF_STEPS) & ~np.signbit(values)
+    index = follows * _HALF_STEPS
     if on_grid.all():
-        return table.take(doubled.astype(np.intp)).tolist()
-    return [table[int(d)] if ok else json.dumps(x)
-            for x, d, ok in zip(values.tolist(), doubled.tolist(), on_grid.tolist())]
+        return table.take(index + doubled.astype(np.intp)).tolist()
+    return [table[i + int(d)] if ok else json.dumps(x) + _SEPARATORS[i // _HALF_STEPS]
+            for x, d, ok, i in zip(values.tolist(), doubled.tolist(), on_grid.tolist(), index.tolist())]
 
 
 def shape_from_json(text: str) -> Shape:

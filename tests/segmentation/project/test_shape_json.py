@@ -46,3 +46,15 @@ def test_same_text_as_json_dumps_for_grid_off_grid_and_edge_values():
 def test_text_reads_back_to_the_same_vertices(seed):
     for shape in shapes(seed):
         assert shape_from_json(shape_to_json(shape)) == shape
+
+
+def test_rings_without_vertices_and_shapes_without_polygons_among_others():
+    """Every way the brackets can follow one another: empty shapes between full ones, holes, several
+    polygons, and a ring with no vertex (its brackets follow no number)."""
+    square = np.array([[0, 0], [4, 0], [4, 4]], np.float64)
+    hole = np.array([[1, 1], [2, 1], [2, 2.5]], np.float64)
+    plain = [Shape(()), Shape((Polygon(square, (hole, hole + 0.5)), Polygon(square + 7))), Shape(()),
+             Shape((Polygon(square),))]
+    assert shapes_to_json(plain) == [by_json(s) for s in plain]
+    with_empty_ring = [*plain, Shape((Polygon(square, (np.empty((0, 2)),)),))]
+    assert shapes_to_json(with_empty_ring) == [by_json(s) for s in with_empty_ring]
