@@ -96,6 +96,7 @@ class CountsBatch:
 
 
 _LONGEST_COUNT = 12  # chars: 60 bits; a longer group is corrupt, left to rle_counts to report
+_LARGEST_SIDE = 1 << 31  # pixels (pycocotools' sizes are 32-bit); any other size is left to rle_crop
 
 
 def rle_counts_batch(rles: Sequence[dict]) -> CountsBatch:
@@ -106,6 +107,8 @@ def rle_counts_batch(rles: Sequence[dict]) -> CountsBatch:
     for i, rle in enumerate(rles):
         try:
             height, width = (int(v) for v in rle["size"])
+            if not (0 <= height < _LARGEST_SIDE and 0 <= width < _LARGEST_SIDE):
+                continue
             counts = rle["counts"]
             if isinstance(counts, str):
                 strings.append(counts.encode("ascii"))
