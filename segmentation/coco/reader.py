@@ -359,18 +359,20 @@ class _PolygonLists:
         if self._report_far_outside(coords, starts, problems):
             return
         ends -= (coords[starts] == coords[ends - 1]).all(axis=1)  # the first vertex repeated at the end goes
-        rings = [coords[s:e] if e - s >= 3 else None for s, e in zip(starts.tolist(), ends.tolist())]
+        from_open_rings = Polygon.from_open_rings
+        polygons = [from_open_rings(coords[s:e]) for s, e in zip(starts.tolist(), ends.tolist())]
+        degenerate = np.flatnonzero(ends - starts < 3).tolist()  # fewer than 3 distinct points: no area
+        for i in degenerate:
+            polygons[i] = None
         k = 0
         for record, _, index, _, count in self.pending:
-            if count == 1:  # most objects: one part
-                ring = rings[k]
-                polygons = () if ring is None else (Polygon.from_open_rings(ring),)
-            else:
-                polygons = tuple(Polygon.from_open_rings(ring) for ring in rings[k:k + count] if ring is not None)
+            parts = tuple(polygons[k:k + count])
             k += count
-            if not polygons:
-                problems.add(_segmentation_path(index), "no polygon with at least 3 distinct points")
-            record[0] = Shape.from_polygons(polygons)
+            if degenerate and any(p is None for p in parts):
+                parts = tuple(p for p in parts if p is not None)
+                if not parts:
+                    problems.add(_segmentation_path(index), "no polygon with at least 3 distinct points")
+            record[0] = Shape.from_polygons(parts)
 
     def _report_far_outside(self, coords: np.ndarray, starts: np.ndarray, problems: _Problems) -> bool:
         """Report polygons with vertices far outside their image (rasterising them would cost memory in

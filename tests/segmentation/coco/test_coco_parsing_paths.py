@@ -141,3 +141,19 @@ def test_a_corrupt_rle_among_good_ones_is_named(tmp_path):
         read_coco(path)
     assert [p for p, _ in info.value.problems] == ["$.annotations[5].segmentation.counts"]
     assert "cannot decode RLE" in info.value.problems[0][1]
+
+
+def test_parts_of_fewer_than_three_distinct_points(tmp_path):
+    """A closed ring of 3 listed points has 2 distinct ones: dropped where the object has another part,
+    named where it has none."""
+    annotations = _mixed_annotations()
+    annotations[0]["segmentation"] = [[1, 1, 5, 1, 1, 1], [1, 1, 9, 1, 9, 7, 1, 1]]
+    path = tmp_path / "degenerate.json"
+    path.write_text(json.dumps(_dataset(annotations)), encoding="utf-8")
+    shape = read_coco(path).images[0].instances.shapes[0]
+    assert len(shape.polygons) == 1 and np.array_equal(shape.polygons[0].exterior, [[1, 1], [9, 1], [9, 7]])
+    annotations[4]["segmentation"] = [[3, 3, 4, 4, 3, 3]]
+    path.write_text(json.dumps(_dataset(annotations)), encoding="utf-8")
+    with pytest.raises(CocoFormatError) as info:
+        read_coco(path)
+    assert info.value.problems == [("$.annotations[4].segmentation", "no polygon with at least 3 distinct points")]
