@@ -110,8 +110,8 @@ def rle_counts_batch(rles: Sequence[dict]) -> CountsBatch:
             if not (0 <= height < _LARGEST_SIDE and 0 <= width < _LARGEST_SIDE):
                 continue
             counts = rle["counts"]
-            if isinstance(counts, str):
-                strings.append(counts.encode("ascii"))
+            if isinstance(counts, (str, bytes)):
+                strings.append(counts.encode("ascii") if isinstance(counts, str) else counts)
                 string_rles.append(i)
             elif isinstance(counts, list):
                 array = np.asarray(counts, dtype=np.int64)
