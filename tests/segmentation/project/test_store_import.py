@@ -1,6 +1,6 @@
 """ProjectStore.import_images works in chunks of images: what a chunked write could get wrong.
 
-Each test imports more images than one chunk (MAX_PARAMETERS paths), so chunk boundaries fall
+Each test imports more images than one chunk (IMPORT_CHUNK_IMAGES paths), so chunk boundaries fall
 inside the data, and checks the result against the store's public reads, a second connection or
 the same import done one image per call.
 """
@@ -13,7 +13,13 @@ from contextlib import closing
 import pytest
 
 from segmentation.project.records import AnnotatedObject, ImageStatus, Provenance
-from segmentation.project.store import MAX_PARAMETERS, ProjectStore, ProjectStoreError, StaleEditError, project_db_path
+from segmentation.project.store import (
+    IMPORT_CHUNK_IMAGES,
+    ProjectStore,
+    ProjectStoreError,
+    StaleEditError,
+    project_db_path,
+)
 
 AUTO, EDITED, VERIFIED = Provenance.AUTO, Provenance.EDITED, Provenance.VERIFIED
 
@@ -36,9 +42,9 @@ def table_rows(folder) -> dict[str, list[tuple]]:
 
 
 def test_worked_on_images_either_side_of_chunk_boundaries_are_untouched_and_listed_in_input_order(tmp_path, square):
-    paths = names(2 * MAX_PARAMETERS + 7)
-    edited_status, verified_status, human_object = (
-        {MAX_PARAMETERS - 1, 2 * MAX_PARAMETERS + 6}, {0, MAX_PARAMETERS + 1}, {MAX_PARAMETERS, 2 * MAX_PARAMETERS})
+    paths = names(2 * IMPORT_CHUNK_IMAGES + 7)
+    chunk = IMPORT_CHUNK_IMAGES
+    edited_status, verified_status, human_object = {chunk - 1, 2 * chunk + 6}, {0, chunk + 1}, {chunk, 2 * chunk}
     worked = edited_status | verified_status | human_object
     with ProjectStore.open(tmp_path) as store:
         for i in edited_status:
@@ -67,7 +73,7 @@ def test_worked_on_images_either_side_of_chunk_boundaries_are_untouched_and_list
 def test_statuses_follow_the_imported_objects_in_every_chunk(tmp_path, square):
     kinds = [((VERIFIED, VERIFIED), ImageStatus.VERIFIED), ((AUTO, EDITED), ImageStatus.EDITED),
              ((AUTO, VERIFIED), ImageStatus.EDITED), ((AUTO, AUTO), ImageStatus.AUTO_LABELED)]
-    paths = names(2 * MAX_PARAMETERS + 3)
+    paths = names(2 * IMPORT_CHUNK_IMAGES + 3)
     with ProjectStore.open(tmp_path) as store:
         store.import_images([imported(path, square, kinds[i % 4][0]) for i, path in enumerate(paths)])
         assert store.statuses() == {path: kinds[i % 4][1] for i, path in enumerate(paths)}
@@ -75,8 +81,8 @@ def test_statuses_follow_the_imported_objects_in_every_chunk(tmp_path, square):
 
 
 def test_replaced_auto_objects_can_be_restored_only_by_the_importing_store(tmp_path, square):
-    paths = names(MAX_PARAMETERS + 20)
-    targets = [paths[3], paths[MAX_PARAMETERS + 5]]  # one in each chunk
+    paths = names(IMPORT_CHUNK_IMAGES + 20)
+    targets = [paths[3], paths[IMPORT_CHUNK_IMAGES + 5]]  # one in each chunk
     with ProjectStore.open(tmp_path) as labeller, ProjectStore.open(tmp_path) as importer:
         old = {path: labeller.write_change(path, saved=[AnnotatedObject("old", square(7, 7), AUTO, 0.3),
                                                           AnnotatedObject("old2", square(8, 8), AUTO, 0.4)],
@@ -97,13 +103,13 @@ def test_replaced_auto_objects_can_be_restored_only_by_the_importing_store(tmp_p
 
 @pytest.mark.parametrize("failure", ["integrity", "provenance", "caller"])
 def test_an_error_in_a_later_chunk_leaves_the_project_as_it_was(tmp_path, square, failure):
-    paths = names(2 * MAX_PARAMETERS + 10)
+    paths = names(2 * IMPORT_CHUNK_IMAGES + 10)
     with ProjectStore.open(tmp_path) as store:
         store.write_change(paths[1], saved=[AnnotatedObject("old", square(7, 7), AUTO, 0.3)],
                            status=ImageStatus.AUTO_LABELED)
         store.set_setting("labels", ["old"])
         before = table_rows(tmp_path)
-        bad = 2 * MAX_PARAMETERS + 4  # in the third chunk: two chunks were written before it
+        bad = 2 * IMPORT_CHUNK_IMAGES + 4  # in the third chunk: two chunks were written before it
 
         def images():
             for i, path in enumerate(paths):
@@ -125,7 +131,7 @@ def test_an_error_in_a_later_chunk_leaves_the_project_as_it_was(tmp_path, square
 
 
 def test_object_ids_ascend_within_each_image_and_across_images_in_input_order(tmp_path, square):
-    paths = names(2 * MAX_PARAMETERS + 1)
+    paths = names(2 * IMPORT_CHUNK_IMAGES + 1)
     with ProjectStore.open(tmp_path) as store:
         store.import_images([imported(path, square, (AUTO, EDITED, VERIFIED)) for path in paths])
         ids = []
@@ -138,13 +144,13 @@ def test_object_ids_ascend_within_each_image_and_across_images_in_input_order(tm
 
 def test_one_call_equals_one_call_per_image_with_repeated_paths_across_chunks(tmp_path, square):
     """The same images imported in one call and one image per call end with the same rows (ids too)."""
-    paths = names(MAX_PARAMETERS + 30)
+    paths = names(IMPORT_CHUNK_IMAGES + 30)
     items = [imported(path, square, (AUTO,) if i % 3 else (AUTO, EDITED)) for i, path in enumerate(paths)]
     # Paths given again (a new chunk starts there): after an auto-only first import the repeat replaces
     # it, after one with an edited object it is kept.
-    items[MAX_PARAMETERS - 2:MAX_PARAMETERS - 2] = [imported(paths[1], square, (VERIFIED,)),
+    items[IMPORT_CHUNK_IMAGES - 2:IMPORT_CHUNK_IMAGES - 2] = [imported(paths[1], square, (VERIFIED,)),
                                                     imported(paths[3], square, (AUTO, AUTO, AUTO))]
-    items.append(imported(paths[MAX_PARAMETERS - 1], square, (AUTO,), size=(10, 20)))
+    items.append(imported(paths[IMPORT_CHUNK_IMAGES - 1], square, (AUTO,), size=(10, 20)))
     results = {}
     for mode in ("one call", "per image"):
         folder = tmp_path / mode.replace(" ", "_")
@@ -159,17 +165,18 @@ def test_one_call_equals_one_call_per_image_with_repeated_paths_across_chunks(tm
                 outcome = ([path for kept, _ in calls for path in kept], sum(n for _, n in calls))
             rows = table_rows(folder)
             results[mode] = (outcome, [row[:4] for row in rows["images"]],  # all but updated_at
-                             [row[:6] + row[7:] for row in rows["objects"]], sorted(r[0] for r in rows["deleted_objects"]))
+                             [row[:6] + row[7:] for row in rows["objects"]],
+                             sorted(r[0] for r in rows["deleted_objects"]))
     assert results["one call"] == results["per image"]
     (kept, replaced), images, _, deleted = results["one call"]
     assert kept == [paths[3]]  # its first import had an edited object; paths[1]'s was auto-only: replaced
-    assert replaced == len(deleted) == 3  # paths[4]'s old object, the first imports of paths[1] and paths[499]
+    assert replaced == len(deleted) == 3  # paths[4]'s old object, the first imports of paths[1] and of the last item
     assert (paths[1], ImageStatus.VERIFIED.value, 64, 48) in images
-    assert (paths[MAX_PARAMETERS - 1], ImageStatus.AUTO_LABELED.value, 20, 10) in images
+    assert (paths[IMPORT_CHUNK_IMAGES - 1], ImageStatus.AUTO_LABELED.value, 20, 10) in images
 
 
 def test_no_statement_binds_more_values_than_older_sqlite_builds_allow(tmp_path, square):
-    paths = names(3 * MAX_PARAMETERS)
+    paths = names(1000 + IMPORT_CHUNK_IMAGES)
     with ProjectStore.open(tmp_path) as store:
         # SQLite before 3.32 binds at most 999 values per statement; newer builds may be set back to that.
         store._db.setlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER, 999)
