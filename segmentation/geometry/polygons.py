@@ -13,7 +13,7 @@ annotations do.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import NamedTuple
 
 import cv2
@@ -26,6 +26,7 @@ from shapely.geometry.polygon import orient
 
 from segmentation.geometry.overlap import mask_iou
 from segmentation.geometry.rle import (
+    CropPieces,
     mask_to_rle,
     paint_column_pieces,
     rle_area,
@@ -43,7 +44,8 @@ from segmentation.geometry.shapes import Polygon, Shape
 __all__ = [
     "DEFAULT_MIN_AREA", "DEFAULT_MIN_IOU", "DEFAULT_TOLERANCE", "geometry_to_shape", "make_shape_valid",
     "mask_to_rle", "mask_to_shape", "ring_area", "rle_area", "rle_counts", "rle_to_mask",
-    "shape_area", "shape_bbox", "shape_from_coco_polygons", "shape_from_rle", "shape_to_coco_polygons", "shapes_from_rles",
+    "shape_area", "shape_bbox", "shape_from_coco_polygons", "shape_from_rle", "shape_to_coco_polygons",
+    "shapes_from_rles",
     "shape_to_geometry", "shape_to_mask", "shape_to_mask_crop", "shape_to_rle",
 ]
 
@@ -517,7 +519,7 @@ def shapes_from_rles(rles: Sequence[dict]) -> list[Shape | Exception]:
     return results  # type: ignore[return-value]
 
 
-def _canvases(pieces):
+def _canvases(pieces: CropPieces) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray]]:
     """Lay the non-empty crops out on canvases, rows of crops by decreasing height with an empty
     pixel between crops and between rows, and paint them: yield (uint8 0/1 canvas, the crops'
     batch indices [S], their (x, y) on the canvas [S, 2])."""

@@ -117,7 +117,10 @@ def test_batch_shapes_rasterise_to_the_rle_pixels():
     for mask, rle, shape in zip(masks, rles, shapes_from_rles(rles)):
         h, w = mask.shape
         counts = rle["counts"]
-        coco = mask_utils.frPyObjects(rle, h, w) if isinstance(counts, list) else {"size": [h, w], "counts": counts.encode()}
+        if isinstance(counts, list):
+            coco = mask_utils.frPyObjects(rle, h, w)
+        else:
+            coco = {"size": [h, w], "counts": counts.encode()}
         pixels = mask_utils.decode(coco).astype(bool)
         assert np.array_equal(pixels, mask)
         assert np.array_equal(shape_to_mask(shape, h, w), pixels)
