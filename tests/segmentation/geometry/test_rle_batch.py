@@ -15,7 +15,7 @@ import pytest
 import segmentation.geometry.polygons as polygons
 from segmentation.geometry import shapes_from_rles
 from segmentation.geometry.polygons import shape_from_rle, shape_to_mask
-from segmentation.geometry.rle import mask_to_rle
+from segmentation.geometry.rle import mask_to_rle, rle_counts_batch
 from segmentation.geometry.shapes import Shape
 
 pytestmark = pytest.mark.filterwarnings("ignore:__array__ implementation:DeprecationWarning")
@@ -173,3 +173,16 @@ def test_empty_batch_and_empty_counts():
     assert shapes_from_rles([]) == []
     (shape,) = shapes_from_rles([{"size": [4, 5], "counts": ""}])
     assert shape.is_empty() and shape_from_rle({"size": [4, 5], "counts": ""}).is_empty()
+
+
+def test_batch_counts_are_pycocotools_counts_string_by_string():
+    """The delta rule (from a string's 4th count on) restarts in every string of the batch."""
+    masks = _masks(6)
+    rles = [mask_to_rle(m) for m in masks]
+    batch = rle_counts_batch(rles)
+    assert batch.index.tolist() == list(range(len(rles)))  # every one read by the batch
+    starts = np.cumsum(batch.lengths) - batch.lengths
+    for k, rle in enumerate(rles):
+        h, w = rle["size"]
+        counts = batch.counts[starts[k] : starts[k] + batch.lengths[k]].tolist()
+        assert mask_utils.frPyObjects({"size": [h, w], "counts": counts}, h, w)["counts"].decode() == rle["counts"]
