@@ -252,7 +252,7 @@ def _read_annotations(items: list, images: dict, categories: dict, problems: _Pr
             continue
         ann_id = ann.get("id")
         if ann_id is not None:
-            if not isinstance(ann_id, (int, float, str)):
+            if type(ann_id) is not int and not isinstance(ann_id, (int, float, str)):
                 problems.add(f"$.annotations[{i}].id", f"expected an integer id, got {_short(ann_id)}")
                 continue
             if ann_id in seen_ids:
@@ -277,7 +277,9 @@ def _read_annotations(items: list, images: dict, categories: dict, problems: _Pr
         provenance = source if isinstance(source, str) and source in _PROVENANCE_SET else HUMAN_PROVENANCE
         attributes = None if ann.keys() <= STANDARD_ANNOTATION_KEYS else \
             {k: v for k, v in ann.items() if k not in STANDARD_ANNOTATION_KEYS}
-        record = [None, int(cat_id), score, provenance, bool(iscrowd), attributes, False]
+        if type(image_id) is not int or type(cat_id) is not int:  # a bool or an int subclass
+            image_id, cat_id = int(image_id), int(cat_id)
+        record = [None, cat_id, score, provenance, bool(iscrowd), attributes, False]
         seg = ann.get("segmentation")
         if isinstance(seg, list) and seg:
             if not polygons.add(record, seg, i, sizes[image_id], problems):
@@ -293,7 +295,7 @@ def _read_annotations(items: list, images: dict, categories: dict, problems: _Pr
             record[0], record[6] = _read_bbox(ann, f"$.annotations[{i}]", width, height, problems)
             if record[0] is None:
                 continue
-        out.setdefault(int(image_id), []).append(record)
+        out.setdefault(image_id, []).append(record)
     polygons.convert(problems)
     masks.convert(problems)
     return out
