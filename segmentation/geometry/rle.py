@@ -70,6 +70,12 @@ def _decode_strings(chars: np.ndarray, lengths: np.ndarray) -> tuple[np.ndarray,
         longer = longer[group_size[longer] > back]
     negative = np.flatnonzero(chars[group_end] & 0x10)
     values[negative] -= np.left_shift(1, 5 * group_size[negative])
+    if len(lengths) == 1:  # one string (rle_counts): its chains are plain strided slices
+        if values.size > 3:
+            values[3::2] = np.cumsum(values[1::2])[1:]
+        if values.size > 2:
+            values[2::2] = np.cumsum(values[2::2])
+        return values, np.array([values.size])
     per_string = np.diff(np.searchsorted(group_end, np.cumsum(lengths)), prepend=0)
     index = np.arange(values.size) - np.repeat(np.cumsum(per_string) - per_string, per_string)
     # the differences chain within a string: odd counts from the 2nd on, even ones from the 3rd on
