@@ -12,6 +12,7 @@ also the CPU seconds of this process (on a shared machine the wall time includes
 from __future__ import annotations
 
 import argparse
+import gc
 import os
 import shutil
 import statistics
@@ -26,9 +27,9 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks.coco import HEIGHT, WIDTH, build_dataset  # noqa: E402
-from segmentation.coco import read_coco, write_coco  # noqa: E402
+from segmentation.coco import write_coco  # noqa: E402
 from segmentation.folders import PROJECT_DIR_NAME  # noqa: E402
-from segmentation.project.importing import apply_import, plan_import  # noqa: E402
+from segmentation.project.importing import apply_import, plan_import, read_import_file  # noqa: E402
 from segmentation.project.store import ProjectStore  # noqa: E402
 
 GOAL_S = 10.0
@@ -55,7 +56,7 @@ def import_once(folder: Path, coco: Path) -> tuple[float, float, float, int, flo
     with ProjectStore.open(folder) as store:
         cpu = time.process_time()
         start = time.perf_counter()
-        dataset = read_coco(coco)
+        dataset = read_import_file(coco)
         read = time.perf_counter()
         plan = plan_import(store, dataset)
         planned = time.perf_counter()
@@ -78,14 +79,16 @@ def main(argv: list[str] | None = None) -> int:
         coco = Path(tmp) / "label.json"
         write_coco(coco, dataset)
         make_folder(folder, [image.file_name for image in dataset.images])
+        del dataset  # the import runs in a process that holds no other copy (the collector scans what is alive)
+        gc.collect()
         runs = [import_once(folder, coco) for _ in range(args.repeats)]
     totals = [read + plan + apply for read, plan, apply, _, _ in runs]
     read, plan, apply, objects, _ = runs[-1]
     median = statistics.median(totals)
     cpu = statistics.median(run[4] for run in runs)
     print(f"import of {args.images:,} images x {args.objects} objects ({objects:,} merged): "
-          f"median {median:.2f} s over {args.repeats} (last: read_coco {read:.2f} s + match and check {plan:.2f} s "
-          f"+ one transaction {apply:.2f} s; CPU median {cpu:.2f} s); "
+          f"median {median:.2f} s over {args.repeats} (last: read {read:.2f} s + match and check {plan:.2f} s "
+          f"+ one transaction {apply:.2f} s; CPU of this process, median {cpu:.2f} s); "
           f"goal <= {GOAL_S:.0f} s: {'met' if median <= GOAL_S else 'NOT met'}")
     return 0
 

@@ -13,6 +13,7 @@ import json
 import math
 import os
 from collections.abc import Mapping
+from concurrent.futures import Executor, Future
 from itertools import chain
 from pathlib import Path
 from typing import Any
@@ -61,8 +62,11 @@ class _Problems:
             raise CocoFormatError(self.source, self.items)
 
 
-def read_coco(path: str | os.PathLike) -> CocoDataset:
-    """Read a COCO file; raises CocoFormatError (problems named by JSON path) or OSError."""
+def read_coco(path: str | os.PathLike, executor: Executor | None = None) -> CocoDataset:
+    """Read a COCO file; raises CocoFormatError (problems named by JSON path) or OSError.
+
+    `executor`: where RLE masks are traced, batch by batch while the rest is read (a process pool
+    takes that work off this process); default here, at the end."""
     path = Path(path)
     raw = path.read_bytes()
     # One collector pause for parsing and checking, the parsed JSON freed inside it: a pause that ends
@@ -73,7 +77,7 @@ def read_coco(path: str | os.PathLike) -> CocoDataset:
         except RecursionError:  # e.g. 100,000 nested '[': no COCO file nests more than a few levels
             raise CocoFormatError(str(path), [("$", "lists or objects nested too deeply to be COCO data")]) from None
         del raw
-        dataset = parse_coco(data, source=str(path))
+        dataset = parse_coco(data, source=str(path), executor=executor)
         del data
     return dataset
 
@@ -99,16 +103,17 @@ def _load_json(raw: bytes, source: str) -> Any:
         raise CocoFormatError(source, [("$", f"not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}")]) from None
 
 
-def parse_coco(data: Any, *, source: str = "<COCO data>") -> CocoDataset:
-    """A CocoDataset from parsed COCO JSON; raises CocoFormatError naming the first problems."""
+def parse_coco(data: Any, *, source: str = "<COCO data>", executor: Executor | None = None) -> CocoDataset:
+    """A CocoDataset from parsed COCO JSON; raises CocoFormatError naming the first problems.
+    `executor` as for read_coco."""
     try:
         with gc_paused():
-            return _parse_coco(data, source)
+            return _parse_coco(data, source, executor)
     except RecursionError:  # hostile nesting inside a value that is compared or copied
         raise CocoFormatError(source, [("$", "lists or objects nested too deeply to be COCO data")]) from None
 
 
-def _parse_coco(data: Any, source: str) -> CocoDataset:
+def _parse_coco(data: Any, source: str, executor: Executor | None) -> CocoDataset:
     problems = _Problems(source)
     if not isinstance(data, Mapping):
         problems.add("$", f"expected a JSON object, got {_kind(data)}")
@@ -126,7 +131,7 @@ def _parse_coco(data: Any, source: str) -> CocoDataset:
     categories = _read_categories(data["categories"], problems)
     images = _read_images(data["images"], problems)
     problems.raise_if_any()
-    per_image = _read_annotations(annotations, images, categories, problems)
+    per_image = _read_annotations(annotations, images, categories, problems, executor)
     problems.raise_if_any()
 
     notes: list[str] = []
@@ -237,12 +242,13 @@ def _read_images(items: list, problems: _Problems) -> dict[int, tuple[str, int, 
     return out
 
 
-def _read_annotations(items: list, images: dict, categories: dict, problems: _Problems) -> dict[int, list]:
+def _read_annotations(items: list, images: dict, categories: dict, problems: _Problems,
+                      executor: Executor | None) -> dict[int, list]:
     """Per image id: [shape, category id, score, provenance, crowd, attributes, bbox_only] records."""
     out: dict[int, list] = {}
     seen_ids: set = set()
     polygons = _PolygonLists()
-    masks = _RleMasks()
+    masks = _RleMasks(executor)
     sizes = {image_id: (width, height) for image_id, (_, width, height, *_rest) in images.items()}
     # `type(v) is int` first: the checks below run per annotation (200,000 in a large label file), and a
     # JSON int is exactly int; anything else takes the general check (_is_int), so nothing is let through.
@@ -404,24 +410,71 @@ class _PolygonLists:
 
 
 class _RleMasks:
-    """The RLE masks of all annotations, traced in one batch (per-mask overhead would dominate)."""
+    """The RLE masks of all annotations, traced in batches (per-mask overhead would dominate); with an
+    executor, each batch is handed over as soon as it is full."""
 
-    def __init__(self) -> None:
+    BATCH = 256  # masks per task: ~0.1 s of tracing, few enough to keep a helper busy early
+
+    def __init__(self, executor: Executor | None) -> None:
+        self.executor = executor
         self.pending: list[tuple[list, dict, int]] = []  # (record, checked RLE, annotation index)
+        self.batches: list[tuple[int, int, Future | None]] = []  # (first, end) in pending, its task if handed over
 
     def add(self, record: list, rle: dict, index: int) -> None:
         self.pending.append((record, rle, index))
+        first = self.batches[-1][1] if self.batches else 0
+        if self.executor is not None and len(self.pending) - first == self.BATCH:
+            self._hand_over(first, len(self.pending))
+
+    def _hand_over(self, first: int, end: int) -> None:
+        try:
+            task = self.executor.submit(shapes_from_rles, self._rles(first, end))
+        except Exception:  # noqa: BLE001 a pool that cannot take work (shut down, broken): trace here
+            task = None
+        self.batches.append((first, end, task))
 
     def convert(self, problems: _Problems) -> None:
         """Fill each record's shape; report (by path) the masks that cannot be decoded."""
-        if not self.pending:
-            return
-        shapes = shapes_from_rles([rle for _, rle, _ in self.pending])
+        first = self.batches[-1][1] if self.batches else 0
+        if first < len(self.pending):
+            self.batches.append((first, len(self.pending), None))
+        done: list[list | None] = [None] * len(self.batches)
+        # This process works down from the last batch, taking back each one the executor has not started,
+        # while the executor works up from the first (it starts them in order).
+        for i in reversed(range(len(self.batches))):
+            first, end, task = self.batches[i]
+            if task is not None and not task.cancel():
+                break
+            done[i] = shapes_from_rles(self._rles(first, end))
+        shapes = []
+        for (first, end, task), traced in zip(self.batches, done):
+            shapes.extend(traced if traced is not None else _traced(task, self._rles(first, end)))
         for (record, _, index), shape in zip(self.pending, shapes):
             if isinstance(shape, Exception):  # pycocotools raises bare errors on corrupt strings
                 problems.add(f"{_segmentation_path(index)}.counts", f"cannot decode RLE ({shape})")
             else:
                 record[0] = shape
+
+    def _rles(self, first: int, end: int) -> list[dict]:
+        return [rle for _, rle, _ in self.pending[first:end]]
+
+
+def _traced(task: Future | None, rles: list[dict]) -> list:
+    """shapes_from_rles(rles): the task's result, or traced here when the executor took no task or it failed
+    (a helper process that died, a result that could not be sent back). Shapes that crossed from
+    another process are made read-only again (pickling drops the flag)."""
+    if task is not None:
+        try:
+            shapes = task.result()
+        except Exception:  # noqa: BLE001 whatever went wrong there, the same work done here says it again
+            return shapes_from_rles(rles)
+        for shape in shapes:
+            if not isinstance(shape, Exception):
+                for polygon in shape.polygons:
+                    for ring in (polygon.exterior, *polygon.holes):
+                        ring.setflags(write=False)
+        return shapes
+    return shapes_from_rles(rles)
 
 
 def _segmentation_path(index: int) -> str:

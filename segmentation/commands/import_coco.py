@@ -10,8 +10,8 @@ import argparse
 from pathlib import Path
 
 from segmentation.cli import CommandError
-from segmentation.coco.reader import CocoFormatError, read_coco
-from segmentation.project.importing import import_coco
+from segmentation.coco.reader import CocoFormatError
+from segmentation.project.importing import import_coco, read_import_file
 from segmentation.project.lock import FolderLock, FolderLockedError
 from segmentation.project.store import ProjectStore, ProjectStoreError
 
@@ -35,7 +35,7 @@ def run(args: argparse.Namespace) -> int:
     if not coco.is_file():
         raise CommandError(f"{coco}: no such file")
     try:
-        dataset = read_coco(coco)  # before the project is opened: a bad file changes nothing
+        dataset = read_import_file(coco)  # before the project is opened: a bad file changes nothing
     except CocoFormatError as exc:  # one line: the file, then its first problems by JSON path
         raise CommandError(" ".join(line.strip() for line in str(exc).splitlines())) from None
     except OSError as exc:

@@ -20,7 +20,7 @@ def _as_ring(points: np.ndarray | list) -> np.ndarray:
     return ring
 
 
-@dataclass(frozen=True, eq=False)
+@dataclass(frozen=True, eq=False, slots=True)
 class Polygon:
     """One connected part of an object: an exterior ring and the holes cut out of it."""
 
@@ -60,7 +60,7 @@ class Polygon:
     __hash__ = None  # type: ignore[assignment]
 
 
-@dataclass(frozen=True, eq=False)
+@dataclass(frozen=True, eq=False, slots=True)
 class Shape:
     """All parts of one object. Immutable: edits build a new Shape (cheap undo)."""
 

@@ -29,7 +29,7 @@ class ImageStatus(str, Enum):
     VERIFIED = "verified"
 
 
-@dataclass(frozen=True, eq=False)
+@dataclass(frozen=True, eq=False, slots=True)
 class AnnotatedObject:
     """One object of one image. `id` is None until the store has saved it.
 
