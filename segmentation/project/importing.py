@@ -29,7 +29,7 @@ from segmentation.image_headers import image_size_from_header
 from segmentation.pipeline.pools import postprocess_pool
 from segmentation.project.project import LABELS_KEY
 from segmentation.project.records import AnnotatedObject, ImageStatus, Provenance
-from segmentation.project.store import DamagedRowError, ProjectStore
+from segmentation.project.store import DamagedProjectError, DamagedRowError, ObjectsOverview, ProjectStore
 
 HEADER_BYTES = 64 * 1024  # enough for the size of every format image_headers reads (JPEG SOF after EXIF)
 
@@ -126,6 +126,7 @@ def _plan(store: ProjectStore, dataset: CocoDataset, coco_path: Path, labels: It
     folder = store.folder
     present = set(image_names(folder))
     statuses = store.statuses()
+    overview = _objects_overview(store)
     project_labels = tuple(store.setting(LABELS_KEY, []) if labels is None else labels)
     class_names = tuple(c.name.strip() for c in dataset.categories)
     images, skipped, crowd, used, replaces = [], [], 0, {}, 0
@@ -142,12 +143,14 @@ def _plan(store: ProjectStore, dataset: CocoDataset, coco_path: Path, labels: It
         if reason:
             skipped.append((written, reason))
             continue
-        try:
-            worked_on = statuses.get(name) in _WORKED_ON or store_has_human_objects(store, name)
-        except DamagedRowError:  # its stored objects cannot be read: leave them for the user to look at
+        if statuses.get(name) in _WORKED_ON:
+            skipped.append((written, WORKED_ON))
+            continue
+        count, not_auto, damaged = overview.of(name)
+        if damaged:  # its stored objects cannot be read: leave them for the user to look at
             skipped.append((written, DAMAGED))
             continue
-        if worked_on:
+        if not_auto:
             skipped.append((written, WORKED_ON))
             continue
         inst = image.instances
@@ -163,7 +166,7 @@ def _plan(store: ProjectStore, dataset: CocoDataset, coco_path: Path, labels: It
             objects.append(AnnotatedObject(label, shape, _PROVENANCE_OF[source], None if math.isnan(score) else score))
         images.append((name, (image.height, image.width), tuple(objects)))
         if name in statuses:  # only images with a status can hold objects the import replaces
-            replaces += store.object_count(name)
+            replaces += count
     new_labels = tuple(label for label in used if label not in project_labels)
     return ImportPlan(coco_path, tuple(images), tuple(skipped), crowd, new_labels,
                       (*project_labels, *new_labels), dataset.import_notes, replaces)
@@ -189,9 +192,27 @@ def import_coco(store: ProjectStore, coco: str | os.PathLike | CocoDataset) -> I
     return apply_import(store, plan_import(store, coco))
 
 
-def store_has_human_objects(store: ProjectStore, name: str) -> bool:
-    """Whether the image has an object a person drew, edited or verified (status aside)."""
-    return any(o.provenance is not Provenance.AUTO for o in store.objects(name)) if store.object_count(name) else False
+def _objects_overview(store: ProjectStore) -> ObjectsOverview | _ImageByImage:
+    """store.objects_overview(), or, where a damaged page stops it, the same read image by image (the
+    damage then stays with the images whose rows cannot be read)."""
+    try:
+        return store.objects_overview()
+    except DamagedProjectError:
+        return _ImageByImage(store)
+
+
+class _ImageByImage:
+    """ObjectsOverview.of for a store whose overview cannot be read: each image's objects read on their own."""
+
+    def __init__(self, store: ProjectStore) -> None:
+        self.store = store
+
+    def of(self, path: str) -> tuple[int, bool, bool]:
+        try:
+            objects = self.store.objects(path)
+        except DamagedRowError:
+            return 1, False, True
+        return len(objects), any(o.provenance is not Provenance.AUTO for o in objects), False
 
 
 HELPER_MIN_BYTES = 16 << 20  # below ~2,000 images a helper process costs more than it saves

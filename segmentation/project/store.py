@@ -97,6 +97,20 @@ class DamagedProjectError(ProjectStoreError):
     """
 
 
+@dataclass(frozen=True)
+class ObjectsOverview:
+    """What `ProjectStore.objects_overview` found: per image path its object count, the images with an
+    object that is not auto, and the images with a damaged object."""
+
+    counts: dict[str, int]
+    not_auto: frozenset[str]
+    damaged: frozenset[str]
+
+    def of(self, path: str) -> tuple[int, bool, bool]:
+        """(object count, has an object that is not auto, has a damaged object) of one image."""
+        return self.counts.get(path, 0), path in self.not_auto, path in self.damaged
+
+
 class DamagedRowError(ProjectStoreError):
     """One image's stored annotations cannot be read (bad JSON, unknown status or provenance, bad pages).
 
@@ -346,6 +360,32 @@ class ProjectStore:
 
     def object_count(self, path: str) -> int:
         return int(self._read_image(path, "SELECT COUNT(*) FROM objects WHERE image_path = ?", (path,))[0][0])
+
+    def objects_overview(self) -> ObjectsOverview:
+        """Per image, how many objects it has, whether one is not auto, and whether one is damaged, without
+        reading every object (an import plan over 10,000 labelled images would parse 200,000 shapes).
+
+        A row is screened in SQL (text label, known provenance, numeric score, integer version, shape that
+        is JSON); the rows that fail the screen are read as `objects` reads them, and the image of one that
+        fails that too is damaged. A page that cannot be read fails the whole overview (DamagedProjectError):
+        fall back to reading image by image."""
+        counts = {str(path): int(n) for path, n in self._read("SELECT image_path, COUNT(*) FROM objects GROUP BY image_path")}
+        not_auto = {str(path) for (path,) in self._read(
+            "SELECT DISTINCT image_path FROM objects WHERE provenance IS NOT ?", (Provenance.AUTO.value,))}
+        provenances = [p.value for p in Provenance]
+        suspects = self._read(
+            "SELECT id, label, provenance, score, shape, version, image_path FROM objects WHERE NOT coalesce(("
+            "typeof(label) = 'text' AND trim(label, ' ' || char(9, 10, 11, 12, 13)) != '' "
+            f"AND provenance IN ({','.join('?' * len(provenances))}) "
+            "AND (score IS NULL OR (typeof(score) IN ('integer', 'real') AND abs(score) <= 1.7976931348623157e308)) "
+            "AND typeof(version) = 'integer' AND typeof(shape) = 'text' AND json_valid(shape)), 0)", provenances)
+        damaged = set()
+        for row in suspects:
+            try:
+                _object_from_row(row[:6], str(row[6]), self.db_path)
+            except DamagedRowError:
+                damaged.add(str(row[6]))
+        return ObjectsOverview(counts, frozenset(not_auto), frozenset(damaged))
 
     def write_change(
         self,
