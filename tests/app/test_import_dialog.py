@@ -143,3 +143,44 @@ def test_import_after_open_shows_the_confirmation(make_window, photo_folder, tmp
     dialog.accept()
     qtbot.waitUntil(lambda: len(window.canvas.items_by_id) == 2)
     assert window.projects.project.images.status("coffee.png") is ImageStatus.AUTO_LABELED
+
+
+def test_a_large_file_is_planned_with_a_helper_process_from_the_window(make_window, photo_folder, qtbot, tmp_path,
+                                                                        monkeypatch):
+    """The plan runs on the window's worker thread; a large file's RLE masks go to a spawned helper process
+    from there, and the merge is the same."""
+    from segmentation.project import importing
+
+    data = json.loads(_coco(tmp_path / "server.json").read_text())
+    for k in range(300):  # RLE masks with a hole, enough for a helper's batches
+        mask = np.zeros((96, 96), np.uint8)
+        mask[5 + k % 20:60, 10:70] = 1
+        mask[35:45, 30:40] = 0
+        counts, value, run = [], 0, 0
+        for pixel in mask.flatten(order="F"):
+            if pixel != value:
+                counts.append(run)
+                value, run = pixel, 0
+            run += 1
+        counts.append(run)
+        data["annotations"].append({"id": 100 + k, "image_id": 1, "category_id": 4, "source": "auto",
+                                    "segmentation": {"size": [96, 96], "counts": counts}})
+    coco = tmp_path / "large.json"
+    coco.write_text(json.dumps(data))
+    helpers = []
+    real_pool = importing.postprocess_pool
+    monkeypatch.setattr(importing, "postprocess_pool", lambda n: helpers.append(n) or real_pool(n))
+    monkeypatch.setattr(importing, "HELPER_MIN_BYTES", 0)
+    monkeypatch.setattr(importing.os, "cpu_count", lambda: 2)
+    window = make_window()
+    window.open_folder(photo_folder)
+    monkeypatch.setattr(QFileDialog, "getOpenFileName", lambda *a, **k: (str(coco), "COCO JSON (*.json)"))
+    window.actions_by_name["import_coco"].trigger()
+
+    dialog = _dialog(window, qtbot)
+    assert helpers == [1]
+    assert "Will merge 2 images with 303 objects." in dialog.text.toPlainText()
+    qtbot.mouseClick(dialog.import_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: "Merged 2 images with 303 objects" in window.statusBar().currentMessage(), timeout=20_000)
+    holes = [o for o in window.projects.project.document("astronaut.png").objects if o.shape.has_holes]
+    assert len(holes) == 300
