@@ -32,10 +32,15 @@ STATUS_TEXT = {
 _project_colors: dict[str, str] = {}
 
 
-def set_project_colors(labels, chosen) -> None:
-    """Colour the open project's classes: the user's choices, else the palette in class order."""
+def set_project_colors(labels, chosen) -> bool:
+    """Colour the open project's classes: the user's choices, else the palette in class order. True
+    when a class's colour changed (what was drawn before in its colour must be drawn again)."""
+    colors = class_colors(labels, list(_PALETTE), chosen)
+    if colors == _project_colors:
+        return False
     _project_colors.clear()
-    _project_colors.update(class_colors(labels, list(_PALETTE), chosen))
+    _project_colors.update(colors)
+    return True
 
 
 def label_color(label: str) -> QColor:

@@ -238,8 +238,7 @@ class MainWindow(QMainWindow):
         d = self.labels_dock
         d.hidden_changed.connect(self._apply_class_hiding)
         d.classes_changed.connect(self.history.push_class_edit)  # one undo step over every image
-        d.colors_changed.connect(lambda: self.projects.project and self.projects.project.current
-                                 and self.projects.project.current.reload())
+        d.colors_changed.connect(self._redraw_in_class_colors)
         d.error.connect(self.show_error)
         d.message.connect(lambda text: self.statusBar().showMessage(text, 8000))
         self.history.group.indexChanged.connect(lambda _index: self._apply_class_hiding())  # counts: objects_changed
@@ -253,6 +252,16 @@ class MainWindow(QMainWindow):
         self.options.events.device.connect(lambda d: self.device_label.setText(f"Device: {d}"))
 
     # ---------------------------------------------------------------- project events
+    def _redraw_in_class_colors(self) -> None:
+        """A class got another colour (chosen, or first given to classes an import brought): draw the
+        image's objects and list the classes again in the colours now set."""
+        project = self.projects.project
+        if project is None:
+            return
+        self.objects_dock.set_labels(project.labels)
+        if project.current is not None:
+            project.current.reload()
+
     def _on_project_opened(self, project: Project | None) -> None:
         self.labels_dock.set_project(project)
         self.file_dock.set_images(None if project is None else project.images)

@@ -105,7 +105,7 @@ class LabelsDock(QDockWidget):
             self.table.setRowCount(0)
             self._update_buttons()
             return
-        set_project_colors(project.labels, project.class_colors_chosen)
+        recoloured = set_project_colors(project.labels, project.class_colors_chosen)
         counts, kept = project.class_counts(), project.kept_classes
         self._counts = dict(counts)
         self.table.blockSignals(True)
@@ -116,6 +116,8 @@ class LabelsDock(QDockWidget):
             self._rebuild(counts, kept)
         self.table.blockSignals(False)
         self._update_buttons()
+        if recoloured:  # e.g. classes an import brought: the canvas and lists drew them before they had colours
+            self.colors_changed.emit()
 
     def _rebuild(self, counts: dict[str, int], kept: frozenset[str]) -> None:
         selected = self.selected_class()
@@ -302,8 +304,7 @@ class LabelsDock(QDockWidget):
             color = QColorDialog.getColor(label_color(label), self, f"Colour of '{label}'")
             if not color.isValid():
                 return
-        if self._store_step(lambda: self.project.set_class_color(label, color.name())):
-            self.colors_changed.emit()
+        self._store_step(lambda: self.project.set_class_color(label, color.name()))  # refresh says colors_changed
 
     def _confirm(self, title: str, text: str) -> bool:
         box = QMessageBox(QMessageBox.Icon.Question, title, text,

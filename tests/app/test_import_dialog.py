@@ -184,3 +184,35 @@ def test_a_large_file_is_planned_with_a_helper_process_from_the_window(make_wind
     qtbot.waitUntil(lambda: "Merged 2 images with 303 objects" in window.statusBar().currentMessage(), timeout=20_000)
     holes = [o for o in window.projects.project.document("astronaut.png").objects if o.shape.has_holes]
     assert len(holes) == 300
+
+
+def test_imported_classes_are_drawn_and_listed_in_their_project_colours(make_window, photo_folder, qtbot, tmp_path,
+                                                                         monkeypatch):
+    """Classes that arrive with an import take their project colours at once in the canvas and the objects
+    list, the colours the classes dock shows (not a stand-in until the folder is opened again)."""
+    from app.colors import label_color
+    from app.docks.labels import NAME
+
+    coco = _coco(tmp_path / "server.json")
+    window = make_window()
+    window.open_folder(photo_folder)
+    monkeypatch.setattr(QFileDialog, "getOpenFileName", lambda *a, **k: (str(coco), "COCO JSON (*.json)"))
+    window.actions_by_name["import_coco"].trigger()
+    qtbot.mouseClick(_dialog(window, qtbot).import_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: len(window.canvas.items_by_id) == 2 and not window.canvas.building)
+
+    dock = window.labels_dock
+    shown = {dock.table.item(row, NAME).text(): dock.table.item(row, NAME).data(Qt.ItemDataRole.UserRole)
+             for row in range(dock.table.rowCount())}
+    assert {"helmet", "flag"} <= set(shown)
+    for item in window.canvas.items_by_id.values():
+        assert item._color.name() == shown[item.obj.label] == label_color(item.obj.label).name()
+    listed = window.objects_dock.list
+    for row in range(listed.count()):
+        label = listed.item(row).text().split(" ")[0]
+        swatch = listed.item(row).icon().pixmap(12, 12).toImage().pixelColor(6, 6).name()
+        assert swatch == shown[label]
+    box = window.objects_dock.label_box
+    for index in range(box.count()):
+        if box.itemText(index) in shown:
+            assert box.itemIcon(index).pixmap(12, 12).toImage().pixelColor(6, 6).name() == shown[box.itemText(index)]
