@@ -240,7 +240,7 @@ class EditTool(CanvasTool):
     def paint(self, painter: QPainter, scale: float) -> None:
         """Vertex handles of the selected object, the hovered vertex or edge point highlighted."""
         item = self._selected_item()
-        if item is None or not item.isVisible():
+        if item is None or not item.shown:
             return
         size = HANDLE_PX / scale
         pen = QPen(QColor("black"), 1)

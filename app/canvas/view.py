@@ -166,7 +166,7 @@ class CanvasView(QGraphicsView):
     def _add_item(self, obj) -> ObjectItem:
         item = ObjectItem(obj, label_color(obj.label))
         item.setZValue(1)
-        item.setVisible(self._shows(obj.id))
+        item.set_shown(self._shows(obj.id))
         self.scene().addItem(item)
         self.items_by_id[obj.id] = item
         return item
@@ -214,7 +214,7 @@ class CanvasView(QGraphicsView):
 
     def _update_visibility(self) -> None:
         for object_id, item in self.items_by_id.items():
-            item.setVisible(self._shows(object_id))
+            item.set_shown(self._shows(object_id))
         self.viewport().update()
 
     def zoom_to(self, object_id: int, context: float = 1.0, min_side: float = 64.0) -> bool:
@@ -249,7 +249,7 @@ class CanvasView(QGraphicsView):
         if not self.objects_visible:
             return None
         xy = (pos.x(), pos.y())
-        candidates = [i for i in self.scene().items(pos) if isinstance(i, ObjectItem) and i.isVisible()]
+        candidates = [i for i in self.scene().items(pos) if isinstance(i, ObjectItem) and i.shown]
         for item in candidates:  # scene.items() is topmost first
             if se.contains(item.shape_now, xy):
                 return item.object_id

@@ -155,10 +155,10 @@ def test_delete_change_class_verify_hide_all(window, mouse, photo_folder, monkey
     assert "verified" in window.objects_dock.status_label.text()
 
     QTest.keyClick(window, Qt.Key.Key_T)
-    assert not any(item.isVisible() for item in window.canvas.items_by_id.values())
+    assert not any(item.shown for item in window.canvas.items_by_id.values())
     assert window.canvas.object_at(window.canvas.mapToScene(window.canvas.mapFromScene(70, 70))) is None
     QTest.keyClick(window, Qt.Key.Key_T)
-    assert all(item.isVisible() for item in window.canvas.items_by_id.values())
+    assert all(item.shown for item in window.canvas.items_by_id.values())
 
     QTest.keyClick(window, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)  # undo verify
     assert _stored(photo_folder)[1] is ImageStatus.EDITED

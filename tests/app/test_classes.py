@@ -161,9 +161,9 @@ def test_eye_hides_a_class_on_the_canvas(make_window, qtbot, photo_folder):
     window, (cat, dog) = open_with_objects(make_window, qtbot, photo_folder, ["cat", "dog"])
     dock = window.labels_dock
     dock.table.item(dock.row_of("dog"), 0).setCheckState(Qt.CheckState.Unchecked)
-    assert not window.canvas.items_by_id[dog].isVisible() and window.canvas.items_by_id[cat].isVisible()
+    assert not window.canvas.items_by_id[dog].shown and window.canvas.items_by_id[cat].shown
     dock.table.item(dock.row_of("dog"), 0).setCheckState(Qt.CheckState.Checked)
-    assert window.canvas.items_by_id[dog].isVisible()
+    assert window.canvas.items_by_id[dog].shown
 
 
 def test_colour_and_keep_are_stored_with_the_project(make_window, qtbot, photo_folder, tmp_path):
@@ -396,6 +396,6 @@ def test_a_hidden_class_stays_hidden_through_rename_undo_and_redo(make_window, q
     ctrl_z(qtbot, window)
     assert dock.hidden == {"cat"} and dock.table.item(dock.row_of("cat"), 0).checkState() == Qt.CheckState.Unchecked
     cats = [o.id for o in window.projects.project.current.objects if o.label == "cat"]
-    assert cats and not any(window.canvas.items_by_id[i].isVisible() for i in cats)
+    assert cats and not any(window.canvas.items_by_id[i].shown for i in cats)
     window.redo_action.trigger()
     assert dock.hidden == {"kitten"}

@@ -129,7 +129,7 @@ def test_double_click_in_the_list_zooms_to_the_object(window, photo_folder):
 
 
 def _shown(window, object_id) -> bool:
-    return window.canvas.items_by_id[object_id].isVisible()
+    return window.canvas.items_by_id[object_id].shown
 
 
 def _point_in(window, object_id):
@@ -298,3 +298,31 @@ def test_relabelling_an_image_with_auto_objects_is_one_undoable_step(window, pho
     assert _content(redone.values()) == _content(after.values()) and status is status_after
     QTest.keyClick(window, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)  # and back again (ids kept in step)
     assert _content(_stored(photo_folder)[0].values()) == _content(before.values())
+
+
+def _drawn_at(window, point) -> str:
+    """The colour the canvas's scene draws at a scene point (rendered, as the view paints it)."""
+    from PySide6.QtCore import QRectF
+    from PySide6.QtGui import QImage, QPainter
+
+    image = QImage(1, 1, QImage.Format.Format_ARGB32)
+    painter = QPainter(image)
+    window.canvas.scene().render(painter, QRectF(0, 0, 1, 1), QRectF(point.x() - 0.5, point.y() - 0.5, 1, 1))
+    painter.end()
+    return image.pixelColor(0, 0).name()
+
+
+def test_a_filtered_object_is_not_drawn_and_is_drawn_again(window, photo_folder):
+    """Hidden objects are hidden by opacity (Qt keeps their cached rendering): what is drawn must still be
+    exactly the image with no object there, and the object's fill when shown again."""
+    _, a2, _ = _ids(photo_folder, "astronaut.png")
+    point = _point_in(window, a2)
+    filled = _drawn_at(window, point)
+    window.canvas.set_objects_visible(False)
+    bare = _drawn_at(window, point)
+    window.canvas.set_objects_visible(True)
+    assert filled != bare
+    window.objects_dock.score_slider.setValue(50)  # a2 scores 0.3
+    assert _drawn_at(window, point) == bare and window.canvas.object_at(point) is None
+    window.objects_dock.score_slider.setValue(0)
+    assert _drawn_at(window, point) == filled and window.canvas.object_at(point) == a2
