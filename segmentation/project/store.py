@@ -367,8 +367,9 @@ class ProjectStore:
 
         A row is screened in SQL (text label, known provenance, numeric score, integer version, shape that
         is JSON); the rows that fail the screen are read as `objects` reads them, and the image of one that
-        fails that too is damaged. A page that cannot be read fails the whole overview (DamagedProjectError):
-        fall back to reading image by image."""
+        fails that too is damaged. The screen does not parse shapes: a shape that is JSON of another
+        structure passes it (`objects` still refuses it when the image is opened). A page that cannot be
+        read fails the whole overview (DamagedProjectError): fall back to reading image by image."""
         counts = {str(path): int(n) for path, n in self._read("SELECT image_path, COUNT(*) FROM objects GROUP BY image_path")}
         not_auto = {str(path) for (path,) in self._read(
             "SELECT DISTINCT image_path FROM objects WHERE provenance IS NOT ?", (Provenance.AUTO.value,))}
