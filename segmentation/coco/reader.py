@@ -292,7 +292,7 @@ def _read_annotations(items: list, images: dict, categories: dict, problems: _Pr
                 continue
         elif isinstance(seg, Mapping):
             width, height = sizes[image_id]
-            rle = _checked_rle(seg, f"{_segmentation_path(i)}", width, height, problems)
+            rle = _checked_rle(seg, _segmentation_path(i), width, height, problems)
             if rle is None:
                 continue
             masks.add(record, rle, i)
@@ -374,13 +374,13 @@ class _PolygonLists:
             polygons[i] = None
         k = 0
         for record, _, index, _, count in self.pending:
-            parts = tuple(polygons[k:k + count])
+            own = tuple(polygons[k:k + count])
             k += count
-            if degenerate and any(p is None for p in parts):
-                parts = tuple(p for p in parts if p is not None)
-                if not parts:
+            if degenerate and any(p is None for p in own):
+                own = tuple(p for p in own if p is not None)
+                if not own:
                     problems.add(_segmentation_path(index), "no polygon with at least 3 distinct points")
-            record[0] = Shape.from_polygons(parts)
+            record[0] = Shape.from_polygons(own)
 
     def _report_far_outside(self, coords: np.ndarray, starts: np.ndarray, problems: _Problems) -> bool:
         """Report polygons with vertices far outside their image (rasterising them would cost memory in
