@@ -33,11 +33,16 @@ def encode_boxes(boxes: torch.Tensor, anchors: torch.Tensor) -> torch.Tensor:
 
 
 def pairwise_iou(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
-    """IoU of corner boxes [..., n, 4] x [..., m, 4] -> [..., n, m]; plain area formula, no '+1'."""
-    top_left = torch.maximum(a[..., :, None, :2], b[..., None, :, :2])
-    bottom_right = torch.minimum(a[..., :, None, 2:], b[..., None, :, 2:])
-    wh = (bottom_right - top_left).clamp(min=0)
-    inter = wh[..., 0] * wh[..., 1]
-    area_a = ((a[..., 2] - a[..., 0]) * (a[..., 3] - a[..., 1]))[..., :, None]
-    area_b = ((b[..., 2] - b[..., 0]) * (b[..., 3] - b[..., 1]))[..., None, :]
-    return inter / (area_a + area_b - inter)
+    """IoU of corner boxes [..., n, 4] x [..., m, 4] -> [..., n, m]; plain area formula, no '+1'.
+
+    Works on one contiguous column per coordinate and in place where it can: Fast NMS asks for 80 classes x
+    200 x 200 pairs per image, and broadcasting the [..., 4] boxes themselves made that 30-50 ms on 2 cores
+    instead of ~8. Every pair gets the same float operations in the same order as the plain formula.
+    """
+    ax1, ay1, ax2, ay2 = (column.contiguous()[..., :, None] for column in a.unbind(-1))
+    bx1, by1, bx2, by2 = (column.contiguous()[..., None, :] for column in b.unbind(-1))
+    inter = torch.minimum(ax2, bx2).sub_(torch.maximum(ax1, bx1)).clamp_(min=0)
+    inter.mul_(torch.minimum(ay2, by2).sub_(torch.maximum(ay1, by1)).clamp_(min=0))
+    area_a = (ax2 - ax1) * (ay2 - ay1)
+    area_b = (bx2 - bx1) * (by2 - by1)
+    return inter / (area_a + area_b).sub_(inter)
