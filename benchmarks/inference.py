@@ -5,7 +5,10 @@ masks end to end, for torch fp32, torch bf16 (autocast), ONNX Runtime fp32 and O
 installed), each with its ratio to the median of a torchvision ResNet-101 forward at 550x550 (CPU with 2
 threads; CUDA batch 1 and 8 when present). Rounds are interleaved (each variant once per round), so a load
 change on the machine hits every variant alike. `match` is the share of torch fp32's detections that the
-backend finds again with mask IoU >= 0.98 (same class), on the benchmark photo.
+backend finds again with mask IoU >= 0.98 (same class), on the benchmark photo. One more line says how
+sensitive the weights themselves are, both torch fp32: on the photo with one grey level added to 1 % of its
+pixels (a change no one can see), and with every weight rounded to bf16 but the arithmetic in fp32 (the part
+of a bf16 variant's loss that no bf16 arithmetic can avoid).
 
     .venv/bin/python benchmarks/inference.py [--repeats N] [--configs yolact_base,yolact_resnet50]
                                              [--backends torch:fp32,torch:bf16,onnxruntime:fp32,...]
@@ -20,6 +23,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import cv2
+import numpy as np
 import torch
 import torchvision
 
@@ -31,6 +35,14 @@ from segmentation.engine import YolactEngine  # noqa: E402
 from segmentation.images import read_image  # noqa: E402
 
 VARIANTS = "torch:fp32,torch:bf16,onnxruntime:fp32,openvino:fp32,openvino:bf16"
+
+
+def nudged(image: np.ndarray, share: float = 0.01, seed: int = 0) -> np.ndarray:
+    """`image` with one grey level added to a seeded `share` of its pixels (all channels of each)."""
+    picked = np.random.default_rng(seed).random(image.shape[:2]) < share
+    out = image.copy()
+    out[picked] = np.minimum(out[picked].astype(np.int16) + 1, 255).astype(image.dtype)
+    return out
 
 
 def main() -> None:
@@ -104,6 +116,16 @@ def main() -> None:
                 net, e2e = seconds[f"{label} network"] / batch, seconds[f"{label} e2e"] / batch
                 match = f"{matched_share(reference, engine.predict_image(images[0])):.3f}" if reference else "-"
                 print(f"  {label:<18} {net * 1e3:>10.1f} {net / ref:>6.2f} {e2e * 1e3:>14.1f} {e2e / ref:>6.2f} {match:>6}")
+            if reference:
+                nudge = matched_share(reference, base.predict_image(nudged(images[0])))
+                rounded = YolactEngine(weights, device=device, backend="torch", precision="fp32")
+                with torch.no_grad():
+                    for tensor in rounded.network.model.state_dict().values():
+                        if tensor.is_floating_point():
+                            tensor.copy_(tensor.to(torch.bfloat16))
+                rounding = matched_share(reference, rounded.predict_image(images[0]))
+                print(f"  torch fp32, photo +1 grey level on 1 % of pixels: match {nudge:.3f}; "
+                      f"weights rounded to bf16, fp32 arithmetic: match {rounding:.3f}")
 
 
 if __name__ == "__main__":
