@@ -19,7 +19,7 @@ from PySide6.QtWidgets import (
 from app.actions import ACTIONS, MENU_ORDER, MODE_ACTIONS, action_icon, build_actions
 from app.canvas.view import CanvasView
 from app.controllers.autolabel import AutoLabelController
-from app.controllers.editing import EditController
+from app.controllers.editing import DEFAULT_LABEL, EditController
 from app.controllers.export import ExportController
 from app.controllers.project import ProjectController
 from app.controllers.review import ReviewController
@@ -258,7 +258,7 @@ class MainWindow(QMainWindow):
         project = self.projects.project
         if project is None:
             return
-        self.objects_dock.set_labels(project.labels)
+        self._show_labels(project.labels)
         if project.current is not None:
             project.current.reload()
 
@@ -266,10 +266,10 @@ class MainWindow(QMainWindow):
         self.labels_dock.set_project(project)
         self.file_dock.set_images(None if project is None else project.images)
         if project is not None:
-            project.events.labels_changed.connect(self.objects_dock.set_labels)
+            project.events.labels_changed.connect(self._show_labels)
             project.events.class_mapping_changed.connect(self.autolabel_dock.show_mapping)
             project.images.events.status_changed.connect(self._update_title)
-            self.objects_dock.set_labels(project.labels)
+            self._show_labels(project.labels)
             self._restore_new_label(project)
             self.autolabel_dock.show_mapping(project.class_mapping)
         self._update_title()
@@ -330,7 +330,7 @@ class MainWindow(QMainWindow):
             return
         document = project.current
         own = [document.get(i).label for i in sorted(self.selection.ids) if document is not None and i in document]
-        labels = list(project.labels) or ["object"]
+        labels = list(project.labels) or [DEFAULT_LABEL]
         if own and own[0] not in labels:
             labels.append(own[0])
         current = labels.index(own[0]) if own else 0  # the object's own class: Enter changes nothing
@@ -427,6 +427,11 @@ class MainWindow(QMainWindow):
         document = None if project is None else project.current
         ids = [] if document is None or not hidden else [o.id for o in document.objects if o.label in hidden]
         self.canvas.set_hidden(ids, "class")
+
+    def _show_labels(self, labels) -> None:
+        """The project's classes in the New polygons box; new polygons get the class the box then shows
+        (the first class replaces the stand-in once a project has classes)."""
+        self.editing.new_object_label = self.objects_dock.set_labels(labels)
 
     def _restore_new_label(self, project: Project | None) -> None:
         """Show (and use) the saved class for new polygons: the project's, else the user's last one."""

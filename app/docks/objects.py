@@ -26,6 +26,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.colors import STATUS_COLORS, STATUS_TEXT, label_color
+from app.controllers.editing import DEFAULT_LABEL
 from segmentation.geometry.polygons import shape_area
 from segmentation.project.document import ImageAnnotations, hidden_by_score
 from segmentation.project.selection import Selection
@@ -70,7 +71,8 @@ class ObjectsDock(QDockWidget):
         self.label_box.setObjectName("new_object_label")
         self.label_box.setEditable(True)
         self.label_box.setToolTip("Class given to new polygons; type a new name to add a class")
-        self.label_box.currentTextChanged.connect(self.new_label_changed)
+        self.label_box.currentTextChanged.connect(self._on_label_text)
+        self._showing_stand_in = False  # the box holds DEFAULT_LABEL only because the project has no class
         self.list = QListWidget()
         self.list.setObjectName("object_list")
         self.list.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
@@ -182,19 +184,28 @@ class ObjectsDock(QDockWidget):
                 return row
         return -1
 
-    def set_labels(self, labels) -> None:
-        current = self.label_box.currentText()
+    def set_labels(self, labels) -> str:
+        """List the project's classes in the New polygons box and return the class it now shows: the one
+        shown before (chosen or typed), else the first class, else the stand-in DEFAULT_LABEL, which the
+        first classes to arrive (an import, an auto-label run) replace."""
+        current = "" if self._showing_stand_in else self.label_box.currentText()
         self.label_box.blockSignals(True)
         self.label_box.clear()
         for label in labels:
             self.label_box.addItem(_swatch(label_color(label)), label)
-        wanted = current or (labels[0] if labels else "object")
+        wanted = current or (labels[0] if labels else DEFAULT_LABEL)
+        self._showing_stand_in = not current and not labels
         index = self.label_box.findText(wanted)
         if index >= 0:
             self.label_box.setCurrentIndex(index)  # shows the label's colour swatch too
         else:
             self.label_box.setEditText(wanted)
         self.label_box.blockSignals(False)
+        return wanted
+
+    def _on_label_text(self, text: str) -> None:
+        self._showing_stand_in = False
+        self.new_label_changed.emit(text)
 
     def set_document(self, document: ImageAnnotations | None) -> None:
         if self.document is not None:

@@ -216,3 +216,31 @@ def test_imported_classes_are_drawn_and_listed_in_their_project_colours(make_win
     for index in range(box.count()):
         if box.itemText(index) in shown:
             assert box.itemIcon(index).pixmap(12, 12).toImage().pixelColor(6, 6).name() == shown[box.itemText(index)]
+
+
+def test_new_polygons_take_an_imported_class_unless_a_name_was_typed(make_window, photo_folder, qtbot, tmp_path,
+                                                                      monkeypatch):
+    """In a project without classes the New polygons box holds the stand-in "object"; classes an import brings
+    replace it (box and the class new polygons get agree), but a name the person typed stays."""
+    coco = _coco(tmp_path / "server.json")
+    monkeypatch.setattr(QFileDialog, "getOpenFileName", lambda *a, **k: (str(coco), "COCO JSON (*.json)"))
+    for typed in (None, "kite"):
+        folder = tmp_path / f"photos-{typed}"
+        folder.mkdir()
+        for photo in photo_folder.iterdir():
+            if photo.is_file():
+                (folder / photo.name).write_bytes(photo.read_bytes())
+        window = make_window()
+        window.open_folder(folder)
+        box = window.objects_dock.label_box
+        assert not window.projects.project.labels and box.currentText() == "object"
+        if typed:
+            box.setEditText(typed)
+        window.actions_by_name["import_coco"].trigger()
+        qtbot.mouseClick(_dialog(window, qtbot).import_button, Qt.MouseButton.LeftButton)
+        qtbot.waitUntil(lambda w=window: len(w.canvas.items_by_id) == 2 and not w.canvas.building)
+        expected = typed or window.projects.project.labels[0]
+        assert expected in ("kite", "helmet", "flag")
+        assert box.currentText() == expected
+        assert window.editing.new_object_label == expected
+        window.close()
