@@ -91,3 +91,23 @@ def test_class_for_new_polygons_per_user_and_per_project(new_window, photo_folde
     again.close()
     with ProjectStore.open(other) as store:
         assert store.setting("new_object_label") == "giraffe"
+
+
+def test_with_nothing_saved_new_polygons_get_the_class_the_box_shows(new_window, photo_folder, qtbot):
+    """No class saved for new polygons (per user or project): the box shows the project's first class, and
+    that is the class a new polygon gets (not the stand-in "object" the box no longer shows)."""
+    import numpy as np
+
+    from segmentation.geometry.shapes import Polygon, Shape
+    from segmentation.project.project import LABELS_KEY
+    from segmentation.project.records import AnnotatedObject, Provenance
+
+    square = Shape((Polygon(np.array([[5, 5], [30, 5], [30, 30], [5, 30]], float)),))
+    with ProjectStore.open(photo_folder) as store:
+        store.write_change("coffee.png", saved=[AnnotatedObject("saucer", square, Provenance.AUTO)])
+        store.set_setting(LABELS_KEY, ["saucer", "cup"])
+    window = new_window()
+    assert window.open_folder(photo_folder)
+    shown = window.objects_dock.label_box.currentText()
+    assert shown == window.projects.project.labels[0] == "saucer"
+    assert window.editing.new_object_label == "saucer"
