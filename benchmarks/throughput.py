@@ -123,7 +123,8 @@ def main() -> None:
     parser.add_argument("--config", default=None,
                         help="model config (default: yolact_resnet50_im128 on CPU, so that a 2-core machine "
                              "runs it in minutes; yolact_base on CUDA)")
-    parser.add_argument("--workers", type=int, default=None, help=f"pipelined workers (default {default_workers()})")
+    parser.add_argument("--workers", type=int, default=None, help=f"pipelined workers (default {max(1, default_workers())}: "
+                             "this machine's default for a folder, at least 1)")
     parser.add_argument("--batch-sizes", default=None, help="comma-separated (default: 1 on CPU, 1,8,16 on CUDA)")
     parser.add_argument("--precisions", default=None,
                         help=f"comma-separated of {','.join(PRECISIONS)} (default: fp32 on CPU, all on CUDA)")
@@ -137,7 +138,7 @@ def main() -> None:
     cuda = args.device == "cuda"
     repeats = args.repeats or (3 if cuda else 1)
     config = args.config or ("yolact_base" if cuda else "yolact_resnet50_im128")
-    workers = default_workers() if args.workers is None else args.workers
+    workers = max(1, default_workers()) if args.workers is None else args.workers
     batches = [int(b) for b in (args.batch_sizes or ("1,8,16" if cuda else "1")).split(",")]
     names = (args.precisions or ("fp32,fp16,bf16" if cuda else "fp32")).split(",")
     if "fp32" not in names or not set(names) <= set(PRECISIONS):

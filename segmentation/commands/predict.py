@@ -26,7 +26,7 @@ def add_parser(subparsers) -> None:
     parser.add_argument("--batch-size", type=positive_int, default=1, help="images per forward pass (default 1)")
     parser.add_argument("--workers", type=non_negative_int, default=None, metavar="N",
                         help="processes encoding masks while the model runs (0: one after the other; "
-                             "default: half the CPU cores for 16 images or more)")
+                             "default: half the CPU cores for 16 images or more, none below 4 cores)")
     parser.add_argument("--out", default=None, help="output JSON file (default: standard output)")
     parser.add_argument("inputs", nargs="+", metavar="IMAGE_OR_FOLDER")
     parser.set_defaults(func=run)

@@ -15,6 +15,10 @@ from collections.abc import Callable
 from concurrent.futures import Executor, Future, ProcessPoolExecutor, ThreadPoolExecutor
 
 MAX_DEFAULT_WORKERS = 8
+# Below this many cores the default is the sequential run: on 2 cores torch's threads already hold both, and a
+# worker process only competes with them (benchmarks/throughput.py, 64 photos: 0.85-0.91x the sequential
+# images/s with yolact_resnet50 at 128, 0.99x with yolact_base at 550).
+MIN_CORES_FOR_WORKERS = 4
 # Below this many images a process pool costs more than it saves: each worker starts a Python and
 # imports numpy, OpenCV, shapely and the task's module (not torch) before its first result.
 MIN_IMAGES_FOR_WORKERS = 16
@@ -36,8 +40,9 @@ class InlineExecutor(Executor):
 
 def default_workers() -> int:
     """Post-processing processes for this machine: half its cores (the device thread and the
-    decoders need the rest), at least 1 and at most MAX_DEFAULT_WORKERS."""
-    return max(1, min(MAX_DEFAULT_WORKERS, (os.cpu_count() or 2) // 2))
+    decoders need the rest), at most MAX_DEFAULT_WORKERS; none below MIN_CORES_FOR_WORKERS cores."""
+    cores = os.cpu_count() or 1
+    return 0 if cores < MIN_CORES_FOR_WORKERS else min(MAX_DEFAULT_WORKERS, cores // 2)
 
 
 def workers_for(requested: int | None, images: int) -> int:

@@ -4,6 +4,7 @@ worker process left behind when it stops early."""
 from __future__ import annotations
 
 import multiprocessing
+import os
 import select
 import shutil
 import subprocess
@@ -408,8 +409,13 @@ def test_workers_leave_when_their_parent_is_killed():
     assert not any(_running(pid) for pid in workers)
 
 
-def test_workers_default_by_folder_size():
+def test_workers_default_by_folder_size_and_cores(monkeypatch):
     assert workers_for(0, 10_000) == 0 and workers_for(3, 1) == 3
-    assert workers_for(None, 1) == 0 and workers_for(None, 10_000) >= 1
     with pytest.raises(ValueError):
         workers_for(-1, 10)
+    for cores, expected in ((1, 0), (2, 0), (3, 0), (4, 2), (16, 8), (64, 8)):
+        monkeypatch.setattr(os, "cpu_count", lambda cores=cores: cores)
+        assert workers_for(None, 1) == 0
+        assert workers_for(None, 10_000) == expected, cores
+    monkeypatch.setattr(os, "cpu_count", lambda: None)  # unknown: the sequential run
+    assert workers_for(None, 10_000) == 0
