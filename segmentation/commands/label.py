@@ -53,7 +53,8 @@ def add_parser(subparsers) -> None:
     parser.add_argument("--batch-size", type=positive_int, default=1, help="images per forward pass (default 1)")
     parser.add_argument("--workers", type=non_negative_int, default=None, metavar="N",
                         help="processes tracing polygons while the model runs (0: one after the other; "
-                             "default: half the CPU cores for 16 images or more, none below 4 cores); the file is the same either way")
+                             "default: half the CPU cores for 16 images or more, none below 4 cores); "
+                             "the file is the same either way")
     parser.add_argument("--tolerance", type=non_negative_float, default=DEFAULT_TOLERANCE,
                         help=f"polygon simplification in pixels (default {DEFAULT_TOLERANCE:g}; 0 keeps the exact mask outline)")
     relabel = parser.add_mutually_exclusive_group()
