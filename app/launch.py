@@ -9,6 +9,7 @@ from pathlib import Path
 from PySide6.QtWidgets import QApplication
 
 from app.main_window import MainWindow, app_icon
+from app.termination import TerminationSignals
 from resources import APP_ID
 
 
@@ -45,4 +46,10 @@ def run_app(folder: str | None = None, weights: str | None = None, config: str |
             from app.dialogs.import_coco import import_after_open
 
             import_after_open(window, coco)
-    return app.exec()
+    termination = TerminationSignals(window)
+    termination.install()
+    try:
+        code = app.exec()
+    finally:
+        termination.restore()
+    return termination.exit_code(code)
