@@ -124,7 +124,8 @@ def engine_from_args(args: argparse.Namespace):
 
 def run_command(args: argparse.Namespace) -> int:
     """Run a parsed subcommand, turning a CommandError (or an unusable output path) into its message
-    and exit code 2, and a failed final write into its message and exit code 1."""
+    and exit code 2, a failed final write into its message and exit code 1, and Ctrl+C into one line
+    and the shell's 130 (commands that keep partial work, like `label`, catch it themselves first)."""
     from segmentation.output_paths import OutputPathError, OutputWriteError
 
     try:
@@ -135,6 +136,9 @@ def run_command(args: argparse.Namespace) -> int:
     except OutputWriteError as exc:
         print(f"protolabel {args.command}: {exc}", file=sys.stderr)
         return 1
+    except KeyboardInterrupt:
+        print(f"protolabel {args.command}: interrupted", file=sys.stderr)
+        return 130
 
 
 def main(argv: list[str] | None = None) -> int:

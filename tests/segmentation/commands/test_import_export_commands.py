@@ -120,3 +120,22 @@ def test_import_refused_while_another_process_holds_the_folder(folder, tmp_path,
         holder.wait()
     with ProjectStore.open(folder) as store:
         assert store.objects("a.png") == []  # nothing merged
+
+
+def test_ctrl_c_during_the_merge_is_one_line_and_merges_nothing(folder, tmp_path, capsys, monkeypatch):
+    coco = _coco(tmp_path, folder)
+    real = ProjectStore._set_statuses
+
+    def interrupted(self, db, statuses):  # Ctrl+C inside the transaction, after the objects were inserted
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(ProjectStore, "_set_statuses", interrupted)
+    assert main(["import", str(folder), "--coco", str(coco)]) == 130
+    captured = capsys.readouterr()
+    assert captured.err.strip() == "protolabel import: interrupted" and "Traceback" not in captured.err
+    with ProjectStore.open(folder) as store:
+        assert store.objects("a.png") == [] and store.objects("sub/b.png") == []
+    monkeypatch.setattr(ProjectStore, "_set_statuses", real)
+    assert main(["import", str(folder), "--coco", str(coco)]) == 0  # the folder's lock was let go
+    with ProjectStore.open(folder) as store:
+        assert [o.label for o in store.objects("a.png")] == ["cup"]
