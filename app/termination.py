@@ -11,12 +11,15 @@ from __future__ import annotations
 import signal
 
 from PySide6.QtCore import QObject, QTimer
-from PySide6.QtWidgets import QWidget
+from PySide6.QtWidgets import QApplication, QDialog, QWidget
 
 HANDLED = (signal.SIGINT, signal.SIGTERM)
 # Python runs a signal handler only between its own bytecodes: a timer lets it run that often while the
 # event loop waits in C++ (a no-op slot every 200 ms costs nothing measurable).
 WAKE_INTERVAL_MS = 200
+# While a modal question is open its own event loop runs, with code waiting behind it: answer it as
+# cancelled, let that code finish, and look again this much later.
+MODAL_RETRY_MS = 50
 
 
 class TerminationSignals(QObject):
@@ -60,4 +63,16 @@ class TerminationSignals(QObject):
             return  # already closing
         self.received = number
         # Runs between any two bytecodes, maybe inside another handler: close from the event loop instead.
-        QTimer.singleShot(0, self.window.close)
+        QTimer.singleShot(0, self._close)
+
+    def _close(self) -> None:
+        """Cancel the open modal questions first (the code behind each goes on as after Cancel); close
+        the window only once none is left, so nothing runs behind a question after the project closed."""
+        modal = QApplication.activeModalWidget()
+        if modal is not None and modal is not self.window:
+            # close() answers as Esc would (a message box's No or Cancel); one that refuses is rejected
+            if not modal.close() and isinstance(modal, QDialog):
+                modal.reject()
+            QTimer.singleShot(MODAL_RETRY_MS, self._close)
+            return
+        self.window.close()

@@ -62,3 +62,33 @@ def test_a_signal_ignored_at_start_stays_ignored():
                           cwd=os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "ok"
+
+
+def test_an_open_question_is_cancelled_before_the_window_closes(make_window, photo_folder, qtbot):
+    """Ctrl+C while a modal question waits: the question is answered as cancelled and the code behind it
+    finishes with the window (and its project) still open; then the window closes."""
+    from PySide6.QtCore import QTimer
+    from PySide6.QtWidgets import QApplication, QMessageBox
+
+    window = make_window()
+    assert window.open_folder(photo_folder)
+    seen = []
+
+    def ask():
+        answer = QMessageBox.question(window, "Delete class", "Delete the class 'cup'?")
+        seen.append((answer, window.isVisible(), window.projects.project is not None))
+
+    termination = TerminationSignals(window)
+    termination.install()
+    def interrupt():
+        seen.append(QApplication.activeModalWidget() is not None)  # the question is open
+        os.kill(os.getpid(), signal.SIGINT)
+
+    try:
+        QTimer.singleShot(0, ask)  # the question's own event loop runs from here on, with ask() waiting
+        QTimer.singleShot(300, interrupt)
+        qtbot.waitUntil(lambda: not window.isVisible(), timeout=10_000)
+    finally:
+        termination.restore()
+    assert seen == [True, (QMessageBox.StandardButton.No, True, True)]
+    assert window.projects.project is None
