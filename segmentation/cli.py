@@ -5,7 +5,9 @@ from __future__ import annotations
 import argparse
 import importlib
 import math
+import signal
 import sys
+import threading
 
 # Each module defines `add_parser(subparsers)`, which registers a subcommand whose
 # `func(args) -> int` default runs it. Modules are imported only when the parser is built.
@@ -122,12 +124,29 @@ def engine_from_args(args: argparse.Namespace):
         raise CommandError(str(exc)) from None
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM (a polite kill: `kill PID`, a job scheduler's time limit) raised as Ctrl+C is, so that every
+    path that keeps work on Ctrl+C (label's partial save, the pools' shutdown, rolled-back writes) keeps
+    it on SIGTERM too."""
+
+
+def _raise_terminated(signum, frame) -> None:
+    raise Terminated
+
+
 def run_command(args: argparse.Namespace) -> int:
     """Run a parsed subcommand, turning a CommandError (or an unusable output path) into its message
-    and exit code 2, a failed final write into its message and exit code 1, and Ctrl+C into one line
-    and the shell's 130 (commands that keep partial work, like `label`, catch it themselves first)."""
+    and exit code 2, a failed final write into its message and exit code 1, and Ctrl+C or SIGTERM into
+    one line and the shell's 130 or 143 (commands that keep partial work, like `label`, catch them
+    first)."""
     from segmentation.output_paths import OutputPathError, OutputWriteError
 
+    # Only where SIGTERM still ends the process at once (not ignored, no handler of the caller's), and
+    # only from the main thread, the one Python delivers signals to.
+    catch_term = (threading.current_thread() is threading.main_thread()
+                  and signal.getsignal(signal.SIGTERM) is signal.SIG_DFL)
+    if catch_term:
+        signal.signal(signal.SIGTERM, _raise_terminated)
     try:
         return int(args.func(args) or 0)
     except (CommandError, OutputPathError) as exc:
@@ -136,9 +155,13 @@ def run_command(args: argparse.Namespace) -> int:
     except OutputWriteError as exc:
         print(f"protolabel {args.command}: {exc}", file=sys.stderr)
         return 1
-    except KeyboardInterrupt:
-        print(f"protolabel {args.command}: interrupted", file=sys.stderr)
-        return 130
+    except KeyboardInterrupt as exc:
+        terminated = isinstance(exc, Terminated)
+        print(f"protolabel {args.command}: {'terminated' if terminated else 'interrupted'}", file=sys.stderr)
+        return 128 + (signal.SIGTERM if terminated else signal.SIGINT)
+    finally:
+        if catch_term:
+            signal.signal(signal.SIGTERM, signal.SIG_DFL)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -5,8 +5,11 @@ from __future__ import annotations
 import contextlib
 import io
 import json
+import os
+import signal
 import subprocess
 import sys
+import time
 
 import cv2
 import numpy as np
@@ -139,3 +142,19 @@ def test_ctrl_c_during_the_merge_is_one_line_and_merges_nothing(folder, tmp_path
     assert main(["import", str(folder), "--coco", str(coco)]) == 0  # the folder's lock was let go
     with ProjectStore.open(folder) as store:
         assert [o.label for o in store.objects("a.png")] == ["cup"]
+
+
+@pytest.mark.skipif(signal.getsignal(signal.SIGTERM) is not signal.SIG_DFL, reason="SIGTERM is handled here already")
+def test_sigterm_during_the_merge_is_one_line_merges_nothing_and_is_let_go(folder, tmp_path, capsys, monkeypatch):
+    coco = _coco(tmp_path, folder)
+
+    def killed(self, db, statuses):  # `kill PID` inside the transaction, after the objects were inserted
+        os.kill(os.getpid(), signal.SIGTERM)
+        time.sleep(5)  # the handler raises at the next bytecode: never reached in full
+
+    monkeypatch.setattr(ProjectStore, "_set_statuses", killed)
+    assert main(["import", str(folder), "--coco", str(coco)]) == 128 + signal.SIGTERM
+    assert capsys.readouterr().err.strip() == "protolabel import: terminated"
+    assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL  # the command's handler is gone again
+    with ProjectStore.open(folder) as store:
+        assert store.objects("a.png") == [] and store.objects("sub/b.png") == []
