@@ -14,7 +14,7 @@
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
-WHEELS=(pycocotools shapely psygnal)  # the project's dependencies missing from the GPU image
+WHEELS=(pycocotools shapely psygnal orjson)  # the project's dependencies missing from the GPU image
 PY_VERSION=${GPU_PYTHON_VERSION:-3.12}  # the GPU image's python3
 
 if [[ "${1:-}" == "--fetch-wheels" ]]; then
