@@ -239,6 +239,7 @@ class MainWindow(QMainWindow):
         d.hidden_changed.connect(self._apply_class_hiding)
         d.classes_changed.connect(self.history.push_class_edit)  # one undo step over every image
         d.colors_changed.connect(self._redraw_in_class_colors)
+        d.classes_listed.connect(self._show_labels)
         d.error.connect(self.show_error)
         d.message.connect(lambda text: self.statusBar().showMessage(text, 8000))
         self.history.group.indexChanged.connect(lambda _index: self._apply_class_hiding())  # counts: objects_changed
@@ -258,7 +259,7 @@ class MainWindow(QMainWindow):
         project = self.projects.project
         if project is None:
             return
-        self._show_labels(project.labels)
+        self._show_labels(self.labels_dock.classes())
         if project.current is not None:
             project.current.reload()
 
@@ -266,10 +267,9 @@ class MainWindow(QMainWindow):
         self.labels_dock.set_project(project)
         self.file_dock.set_images(None if project is None else project.images)
         if project is not None:
-            project.events.labels_changed.connect(self._show_labels)
             project.events.class_mapping_changed.connect(self.autolabel_dock.show_mapping)
             project.images.events.status_changed.connect(self._update_title)
-            self._show_labels(project.labels)
+            self._show_labels(self.labels_dock.classes())  # also when the list is the last project's
             self._restore_new_label(project)
             self.autolabel_dock.show_mapping(project.class_mapping)
         self._update_title()
@@ -330,7 +330,7 @@ class MainWindow(QMainWindow):
             return
         document = project.current
         own = [document.get(i).label for i in sorted(self.selection.ids) if document is not None and i in document]
-        labels = list(project.labels) or [DEFAULT_LABEL]
+        labels = self.labels_dock.classes() or [DEFAULT_LABEL]
         if own and own[0] not in labels:
             labels.append(own[0])
         current = labels.index(own[0]) if own else 0  # the object's own class: Enter changes nothing
@@ -429,8 +429,9 @@ class MainWindow(QMainWindow):
         self.canvas.set_hidden(ids, "class")
 
     def _show_labels(self, labels) -> None:
-        """The project's classes in the New polygons box; new polygons get the class the box then shows
-        (the first class replaces the stand-in once a project has classes)."""
+        """The classes the Classes dock lists (the project's, and those its objects carry, as an auto-label
+        run's) in the New polygons box; new polygons get the class the box then shows (the first class
+        replaces the stand-in once a project has classes)."""
         self.editing.new_object_label = self.objects_dock.set_labels(labels)
 
     def _restore_new_label(self, project: Project | None) -> None:

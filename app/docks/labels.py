@@ -39,6 +39,7 @@ class LabelsDock(QDockWidget):
     hidden_changed = Signal(object)  # frozenset of hidden class names
     classes_changed = Signal(object, object)  # (project, ClassEdit): a project-wide rename, merge or delete, undoable
     colors_changed = Signal()
+    classes_listed = Signal(object)  # tuple of the class names listed, each time that list changes
     error = Signal(str)
     message = Signal(str)
 
@@ -102,20 +103,26 @@ class LabelsDock(QDockWidget):
         project = self.project
         if project is None:
             self._counts = {}
+            listed = bool(self.table.rowCount())
             self.table.setRowCount(0)
             self._update_buttons()
+            if listed:
+                self.classes_listed.emit(())
             return
         recoloured = set_project_colors(project.labels, project.class_colors_chosen)
         counts, kept = project.class_counts(), project.kept_classes
         self._counts = dict(counts)
         self.table.blockSignals(True)
-        if list(counts) == self.classes():
+        listed = list(counts) != self.classes()
+        if not listed:
             if any([self._fill_row(row, label, kept) for row, label in enumerate(counts)]):
                 self.table.resizeColumnToContents(COUNT)
         else:
             self._rebuild(counts, kept)
         self.table.blockSignals(False)
         self._update_buttons()
+        if listed:  # e.g. the classes an auto-label run found: the New polygons box lists them too
+            self.classes_listed.emit(tuple(counts))
         if recoloured:  # e.g. classes an import brought: the canvas and lists drew them before they had colours
             self.colors_changed.emit()
 

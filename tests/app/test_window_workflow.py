@@ -210,3 +210,22 @@ def test_bad_weights_file_is_reported(make_window, photo_folder, qtbot, tmp_path
     window.actions_by_name["autolabel_image"].trigger()
     qtbot.waitUntil(lambda: not window.autolabel.busy, timeout=30_000)
     assert window.last_error and "bad.pth" in window.last_error
+
+
+def test_classes_an_auto_label_run_finds_are_offered_for_new_polygons(make_window, photo_folder, qtbot,
+                                                                      resnet50_checkpoint, shared_engines):
+    """A project without classes: after Auto-label All the New polygons box lists the classes the run found,
+    as the Classes dock does, shows the first instead of the stand-in "object", and new polygons get it."""
+    window = make_window()
+    window.open_folder(photo_folder)
+    box = window.objects_dock.label_box
+    assert window.labels_dock.classes() == [] and box.currentText() == "object"
+    window.autolabel.engines = shared_engines
+    window.options.weights, window.options.device = str(resnet50_checkpoint), "cpu"
+    window.options.score_threshold, window.options.top_k = 0.0, 10
+    window.autolabel.label_unlabeled()
+    qtbot.waitUntil(lambda: not window.autolabel.busy and not window.canvas.building, timeout=JOB_TIMEOUT_MS)
+    qtbot.waitUntil(lambda: window.labels_dock.classes() != [])
+    listed = window.labels_dock.classes()
+    assert [box.itemText(i) for i in range(box.count())] == listed
+    assert box.currentText() == listed[0] == window.editing.new_object_label
