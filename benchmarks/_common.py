@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import atexit
+import shutil
 import statistics
+import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -10,6 +13,14 @@ from pathlib import Path
 import numpy as np
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
+
+
+def scratch_dir(prefix: str) -> Path:
+    """A new temporary folder that is removed when the script exits, Ctrl+C included: the synthetic
+    checkpoints and photos of one run take hundreds of MB, and runs left behind filled the disk."""
+    work = Path(tempfile.mkdtemp(prefix=prefix))
+    atexit.register(shutil.rmtree, work, ignore_errors=True)
+    return work
 
 
 def median_seconds(fn: Callable[[], object], repeats: int, warmup: int = 1) -> float:

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
@@ -29,7 +28,8 @@ import torchvision
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks._common import REPO_ROOT, interleaved_medians, matched_share, synthetic_checkpoint  # noqa: E402
+from benchmarks._common import (REPO_ROOT, interleaved_medians, matched_share, scratch_dir,  # noqa: E402
+                               synthetic_checkpoint)
 from segmentation.backends import BackendError  # noqa: E402
 from segmentation.engine import YolactEngine  # noqa: E402
 from segmentation.images import read_image  # noqa: E402
@@ -57,7 +57,7 @@ def main() -> None:
 
     from skimage import data
 
-    work = Path(tempfile.mkdtemp(prefix="protolabel-bench-"))
+    work = scratch_dir("protolabel-bench-")
     photo = work / f"{args.photo}.png"
     cv2.imwrite(str(photo), getattr(data, args.photo)()[:, :, ::-1])
     h, w = read_image(photo).shape[:2]

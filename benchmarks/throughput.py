@@ -20,7 +20,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import sys
-import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -32,7 +31,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 # Only light imports here: the pipeline's spawned workers import this script (as __mp_main__), and torch
 # would add seconds to each one's start. torch and the engine are imported in main().
-from benchmarks._common import interleaved_medians, matched_share, synthetic_checkpoint  # noqa: E402
+from benchmarks._common import interleaved_medians, matched_share, scratch_dir, synthetic_checkpoint  # noqa: E402
 from segmentation.images import read_image  # noqa: E402
 from segmentation.pipeline import default_workers  # noqa: E402
 from segmentation.prelabel import prelabel_folder, scan_folder  # noqa: E402
@@ -147,7 +146,7 @@ def main() -> None:
     if not cuda:
         torch.set_num_threads(min(2, torch.get_num_threads()))
 
-    work = Path(tempfile.mkdtemp(prefix="protolabel-throughput-"))
+    work = scratch_dir("protolabel-throughput-")
     folder = work / "photos"
     folder.mkdir()
     write_photos(folder, args.photos)

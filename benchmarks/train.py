@@ -15,7 +15,6 @@ from __future__ import annotations
 import argparse
 import statistics
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -23,7 +22,7 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks._common import synthetic_checkpoint  # noqa: E402
+from benchmarks._common import scratch_dir, synthetic_checkpoint  # noqa: E402
 from segmentation.training import TrainOptions, train  # noqa: E402
 from segmentation.training.progress import EvaluationDone, IterationDone  # noqa: E402
 from tests.segmentation.training.synthetic_shapes import write_dataset  # noqa: E402
@@ -88,7 +87,7 @@ def main() -> None:
     parser.add_argument("--long", action="store_true", help="also a 3000-iteration CUDA run with its AP")
     args = parser.parse_args()
 
-    work = Path(tempfile.mkdtemp(prefix="protolabel-train-bench-"))
+    work = scratch_dir("protolabel-train-bench-")
     weights = synthetic_checkpoint(args.config, work / "weights")
     coco = write_dataset(work / "data", 24, seed=0, size=(480, 640))
     images = work / "data" / "images"

@@ -84,44 +84,45 @@ def inspect_step(app: QApplication, window: MainWindow) -> None:
 
 def run(folder: Path, checkpoint: str, switches: int) -> dict:
     app = QApplication.instance() or QApplication([])
-    work = Path(tempfile.mkdtemp(prefix="protolabel-session-"))
-    settings = QSettings(str(work / "settings.ini"), QSettings.Format.IniFormat)
-    window = MainWindow(settings=settings, model_manager=ModelManager(work / "model-cache"))
-    window.resize(1200, 800)
-    window.show()
-    window.activateWindow()  # window shortcuts (D, A) fire only in the active window
-    wait_until(app, window.isActiveWindow, 30)
-    window.open_folder(folder)
-    wait_until(app, lambda: window.projects.project is not None and window.projects.project.current_name, 30)
-    settle(app, window)
-    images = len(window.projects.project.images)
-
-    # The model labels the first image, so the inspector has prototypes and coefficients to show.
-    auto_label_current(app, window, checkpoint)
-    window.inspector.dock.show()
-
-    # Warm-up: one pass over the folder fills the caches; the reference count is taken after it.
-    for _ in range(images):
-        window.actions_by_name["next_image"].trigger()
+    with tempfile.TemporaryDirectory(prefix="protolabel-session-") as scratch:
+        work = Path(scratch)
+        settings = QSettings(str(work / "settings.ini"), QSettings.Format.IniFormat)
+        window = MainWindow(settings=settings, model_manager=ModelManager(work / "model-cache"))
+        window.resize(1200, 800)
+        window.show()
+        window.activateWindow()  # window shortcuts (D, A) fire only in the active window
+        wait_until(app, window.isActiveWindow, 30)
+        window.open_folder(folder)
+        wait_until(app, lambda: window.projects.project is not None and window.projects.project.current_name, 30)
         settle(app, window)
-    gc.collect()
-    before = sys.getrefcount(None)
+        images = len(window.projects.project.images)
 
-    direction = 1
-    for step in range(switches):
-        if step % images == images - 1:
-            direction = -direction  # back and forth, as people step through a folder
-        key = Qt.Key.Key_D if direction > 0 else Qt.Key.Key_A
-        QTest.keyClick(window, key)
-        settle(app, window)
-        review_step(app, window, step)
-        if window.projects.project.current_name == window.projects.project.images.names[0]:
-            inspect_step(app, window)
-    gc.collect()
-    after = sys.getrefcount(None)
-    window.close()
-    app.processEvents()
-    return {"switches": switches, "images": images, "none_refcount_change": after - before}
+        # The model labels the first image, so the inspector has prototypes and coefficients to show.
+        auto_label_current(app, window, checkpoint)
+        window.inspector.dock.show()
+
+        # Warm-up: one pass over the folder fills the caches; the reference count is taken after it.
+        for _ in range(images):
+            window.actions_by_name["next_image"].trigger()
+            settle(app, window)
+        gc.collect()
+        before = sys.getrefcount(None)
+
+        direction = 1
+        for step in range(switches):
+            if step % images == images - 1:
+                direction = -direction  # back and forth, as people step through a folder
+            key = Qt.Key.Key_D if direction > 0 else Qt.Key.Key_A
+            QTest.keyClick(window, key)
+            settle(app, window)
+            review_step(app, window, step)
+            if window.projects.project.current_name == window.projects.project.images.names[0]:
+                inspect_step(app, window)
+        gc.collect()
+        after = sys.getrefcount(None)
+        window.close()
+        app.processEvents()
+        return {"switches": switches, "images": images, "none_refcount_change": after - before}
 
 
 if __name__ == "__main__":
