@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import threading
+from typing import Any
+
 import torch
 
 from segmentation.backends.base import BackendError, has_deformable_convs, import_extra
@@ -10,6 +13,22 @@ from segmentation.yolact.anchors import make_anchors
 from segmentation.yolact.model import YolactOutputs
 
 HINTS = {"fp32": "f32", "bf16": "bf16"}
+
+_core: Any = None
+_core_lock = threading.Lock()
+
+
+def shared_core(ov) -> Any:
+    """The process's one OpenVINO Core, made on first use and kept: OpenVINO recommends one per application,
+    and each Core loads its own CPU plugin, which gives the loading thread an alternate signal stack of its
+    own and, when unloaded, puts back the one it found. Cores released in another order than they were made
+    left that thread's signal stack in freed memory, and the next signal (Ctrl+C, SIGTERM) crashed the
+    process instead of running its handler."""
+    global _core
+    with _core_lock:
+        if _core is None:
+            _core = ov.Core()
+        return _core
 
 
 def check_supported(config, device: torch.device) -> None:
@@ -31,8 +50,7 @@ class OpenVinoRunner:
         check_supported(model.info.config, device)
         if precision not in HINTS:
             raise BackendError(f"openvino runs fp32 or bf16, not {precision!r}")
-        core = ov.Core()
-        self.compiled = core.compile_model(str(model.path), "CPU", {
+        self.compiled = shared_core(ov).compile_model(str(model.path), "CPU", {
             "INFERENCE_PRECISION_HINT": HINTS[precision],
             "INFERENCE_NUM_THREADS": torch.get_num_threads(),  # the same thread budget as torch
             "PERFORMANCE_HINT": "LATENCY",
