@@ -134,6 +134,13 @@ def _raise_terminated(signum, frame) -> None:
     raise Terminated
 
 
+def interruption_exit(exc: KeyboardInterrupt) -> tuple[str, int]:
+    """How a command stopped by Ctrl+C or SIGTERM says so, and the exit status a shell gives that signal."""
+    if isinstance(exc, Terminated):
+        return "terminated", 128 + signal.SIGTERM
+    return "interrupted", 128 + signal.SIGINT
+
+
 def run_command(args: argparse.Namespace) -> int:
     """Run a parsed subcommand, turning a CommandError (or an unusable output path) into its message
     and exit code 2, a failed final write into its message and exit code 1, and Ctrl+C or SIGTERM into
@@ -156,9 +163,9 @@ def run_command(args: argparse.Namespace) -> int:
         print(f"protolabel {args.command}: {exc}", file=sys.stderr)
         return 1
     except KeyboardInterrupt as exc:
-        terminated = isinstance(exc, Terminated)
-        print(f"protolabel {args.command}: {'terminated' if terminated else 'interrupted'}", file=sys.stderr)
-        return 128 + (signal.SIGTERM if terminated else signal.SIGINT)
+        word, status = interruption_exit(exc)
+        print(f"protolabel {args.command}: {word}", file=sys.stderr)
+        return status
     finally:
         if catch_term:
             signal.signal(signal.SIGTERM, signal.SIG_DFL)

@@ -59,6 +59,7 @@ class LabelReport:
     kept: int = 0
     failed: list[str] = field(default_factory=list)
     interrupted: bool = False
+    interruption: KeyboardInterrupt | None = None  # what stopped it: Ctrl+C, or cli.Terminated for SIGTERM
     written: Path | None = None  # where the COCO file was written (a fallback when the output could not be)
     note: str = ""  # one line when the output went to a fallback, else ''
 
@@ -214,8 +215,8 @@ def prelabel_folder(
                             raise
                         # keep labelling: the results stay in memory and the final write has fallbacks
                     last_save = time.monotonic()
-    except KeyboardInterrupt:
-        report.interrupted = True
+    except KeyboardInterrupt as exc:
+        report.interrupted, report.interruption = True, exc
     final = assemble()
     if new:
         written = write_with_fallback(out_path, lambda path: write_coco(path, final))

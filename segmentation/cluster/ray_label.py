@@ -229,8 +229,8 @@ def label_on_ray(
                     done += len(shard.names)
                     if progress is not None:
                         progress(done, len(todo), shard.names[-1])
-        except KeyboardInterrupt:
-            report.interrupted = True
+        except KeyboardInterrupt as exc:
+            report.interrupted, report.interruption = True, exc
         except ray.exceptions.RayError as exc:
             raise ClusterError(f"the Ray run failed: {failure_line(exc)} ({len(records)} of {len(shards)} shards "
                                f"finished, kept in {shard_dir}; run again to resume)") from None

@@ -20,8 +20,8 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from segmentation.cli import (CommandError, add_engine_arguments, engine_from_args, non_negative_float,
-                              non_negative_int, positive_int)
+from segmentation.cli import (CommandError, add_engine_arguments, engine_from_args, interruption_exit,
+                              non_negative_float, non_negative_int, positive_int)
 from segmentation.coco.reader import CocoFormatError
 from segmentation.coco.validation import validate_coco
 from segmentation.coco.yolact_config import write_yolact_dataset_config
@@ -146,8 +146,9 @@ def run(args: argparse.Namespace) -> int:
     if report.interrupted:
         saved = (f"the finished shards are kept in {out}.shards" if args.cluster is not None
                  else "the images labeled so far are saved")
-        print(f"interrupted: {saved}; run again to continue", file=sys.stderr)
-        return 130
+        word, status = interruption_exit(report.interruption or KeyboardInterrupt())
+        print(f"{word}: {saved}; run again to continue", file=sys.stderr)
+        return status
     if report.note:  # the file went to a fallback: the optional steps below read --out, so stop here
         return 1
     status = _finish(args, out, folder)

@@ -147,8 +147,8 @@ def test_ctrl_c_during_the_merge_is_one_line_and_merges_nothing(folder, tmp_path
 
 
 def test_sigterm_during_the_merge_is_one_line_merges_nothing_and_is_let_go(folder, tmp_path):
-    # A child process of its own receives the signal: a process in which native libraries ran (OpenVINO's
-    # threads, in the full suite) can be left with a signal stack on which any signal handler crashes.
+    # A child process of its own receives the signal, so the test process is never signalled (native
+    # libraries it loaded may have set up signal handling of their own).
     coco = _coco(tmp_path, folder)
     driver = textwrap.dedent("""
         import os, signal, sys, time

@@ -202,3 +202,29 @@ def test_training_loader_reads_the_label_output_back_unchanged(labeled, photo_fo
         assert got == expected
         checked += len(anns)
     assert checked > 0
+
+
+def test_sigterm_saves_the_images_labelled_so_far_and_exits_143(photo_folder, resnet50_checkpoint, tmp_path,
+                                                               capsys, monkeypatch):
+    import signal
+
+    from segmentation.engine import YolactEngine
+
+    calls = []
+    predict = YolactEngine.predict
+
+    def terminated_at_the_second_image(self, images):
+        calls.append(len(images))
+        if len(calls) == 2:  # `kill PID`: the handler the command installed, called as the interpreter would
+            signal.getsignal(signal.SIGTERM)(signal.SIGTERM, None)
+        return predict(self, images)
+
+    monkeypatch.setattr(YolactEngine, "predict", terminated_at_the_second_image)
+    out = tmp_path / "annotations.json"
+    code = main(["label", str(photo_folder), "--weights", str(resnet50_checkpoint), "--device", "cpu",
+                 "--batch-size", "1", "--workers", "0", "--out", str(out)])
+    err = capsys.readouterr().err
+    assert code == 128 + signal.SIGTERM, err
+    assert "terminated: the images labeled so far are saved; run again to continue" in err
+    assert [image.file_name for image in read_coco(out).images] == EXPECTED_IMAGES[:1]
+    assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL
