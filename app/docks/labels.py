@@ -60,6 +60,8 @@ class LabelsDock(QDockWidget):
         self.table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
         self.table.horizontalHeader().setStretchLastSection(False)
         self.table.horizontalHeader().setSectionResizeMode(NAME, self.table.horizontalHeader().ResizeMode.Stretch)
+        for column in (COUNT, KEEP):  # as wide as their titles until rows fill them: the class column keeps the rest
+            self.table.resizeColumnToContents(column)
         self.table.itemChanged.connect(self._on_item_changed)
         buttons = QGridLayout()  # two by two: the dock stays narrow
         self.buttons = {}
@@ -109,8 +111,10 @@ class LabelsDock(QDockWidget):
             if listed:
                 self.classes_listed.emit(())
             return
-        recoloured = set_project_colors(project.labels, project.class_colors_chosen)
         counts, kept = project.class_counts(), project.kept_classes
+        # Every class listed takes a palette colour in list order, those objects carry without being in the
+        # project's class list included (an auto-label run's): hashed colours gave 8 classes 3 hues.
+        recoloured = set_project_colors(list(counts), project.class_colors_chosen)
         self._counts = dict(counts)
         self.table.blockSignals(True)
         listed = list(counts) != self.classes()

@@ -101,6 +101,32 @@ def test_class_dock_lists_classes_with_counts_and_distinct_colours(make_window, 
     assert rows == {"cat": "1", "dog": "2", "toaster": "1"}
 
 
+def test_the_empty_class_table_shows_its_column_titles_whole(make_window, qtbot):
+    """Before a folder is open the Objects and Keep columns had Qt's default width, which cut the first
+    column's title to 'ass (show'."""
+    window = make_window()
+    header = window.labels_dock.table.horizontalHeader()
+    qtbot.waitUntil(lambda: header.width() > 0)
+    assert header.sectionSize(0) >= header.sectionSizeHint(0)
+
+
+def test_classes_outside_the_class_list_take_distinct_colours(make_window, qtbot, photo_folder):
+    """As after an auto-label run: objects carry classes the project's class list does not name."""
+    labels = ["broccoli", "dining table", "elephant", "fire hydrant", "person", "skis", "toaster", "wine glass"]
+    with ProjectStore.open(photo_folder) as store:
+        store.write_change("astronaut.png", status=ImageStatus.AUTO_LABELED,
+                           saved=[AnnotatedObject(label, _square(5 + 20 * i, 5)) for i, label in enumerate(labels)])
+    window = make_window()
+    assert window.open_folder(photo_folder)
+    qtbot.waitUntil(lambda: window.projects.project.current_name == "astronaut.png")
+    assert window.labels_dock.classes() == labels
+    from app.colors import label_color
+    assert len({label_color(label).name() for label in labels}) == len(labels)
+    swatches = {window.labels_dock.table.item(row, 0).icon().pixmap(8, 8).toImage().pixelColor(4, 4).name()
+                for row in range(len(labels))}
+    assert swatches == {label_color(label).name() for label in labels}
+
+
 def test_number_keys_give_the_selected_object_the_nth_class(make_window, qtbot, photo_folder):
     window, (first, second, third) = open_with_objects(make_window, qtbot, photo_folder, ["cat", "dog", "zebra"])
     assert window.labels_dock.classes() == ["cat", "dog", "zebra"]
