@@ -7,7 +7,7 @@ from pathlib import Path
 
 from segmentation.cli import CommandError
 from segmentation.project.export import check_export_path, export_coco
-from segmentation.project.project import LABELS_KEY
+from segmentation.project.labels import LABELS_KEY
 from segmentation.project.store import ProjectStore, ProjectStoreError, project_db_path
 
 

@@ -24,7 +24,7 @@ from segmentation.errors import first_line
 from segmentation.geometry.overlap import geometry_iou, is_same_object
 from segmentation.geometry.polygons import DEFAULT_TOLERANCE, shape_to_geometry
 from segmentation.pipeline import PipelineResult, run_pipeline, workers_for
-from segmentation.project.labels import ClassMapping
+from segmentation.project.labels import LABELS_KEY, ClassMapping
 from segmentation.project.records import AnnotatedObject, Provenance
 from segmentation.project.store import ProjectStore, ProjectStoreError
 
@@ -272,7 +272,8 @@ class AutoLabelJob:
         """Replace the image's auto objects with the new ones that do not repeat a person's; (outcome, objects)."""
         kept = [o for o in store.objects(result.name) if o.provenance is not Provenance.AUTO]
         objects = drop_duplicates_of([o for _, o in result.value], kept)
-        return store.replace_auto_objects(result.name, objects, image_size=result.image_size), objects
+        return store.replace_auto_objects(result.name, objects, image_size=result.image_size,
+                                          label_list_key=LABELS_KEY), objects
 
     def _finish(self, total: int, counts: dict, start: float, error: str | None = None) -> JobSummary:
         self.summary = JobSummary(

@@ -27,7 +27,7 @@ from segmentation.coco.reader import read_coco
 from segmentation.folders import image_names
 from segmentation.image_headers import image_size_from_header
 from segmentation.pipeline.pools import postprocess_pool
-from segmentation.project.project import LABELS_KEY
+from segmentation.project.labels import LABELS_KEY
 from segmentation.project.records import AnnotatedObject, ImageStatus, Provenance
 from segmentation.project.store import DamagedProjectError, DamagedRowError, ObjectsOverview, ProjectStore
 

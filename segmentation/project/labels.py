@@ -49,6 +49,7 @@ class ClassMapping:
 
 
 # ---------------------------------------------------------------- project classes (label dock)
+LABELS_KEY = "labels"  # project setting: the class list, in the order the Classes dock and number keys use
 LABEL_COLORS_KEY = "label_colors"  # project setting: {label: "#rrggbb"} chosen by the user
 KEEP_CLASSES_KEY = "keep_classes"  # project setting: labels written to the export even with no objects
 

@@ -12,12 +12,11 @@ from psygnal import Signal, SignalGroup
 from segmentation.inspection.cache import InferenceCache
 from segmentation.project.document import Change, ImageAnnotations
 from segmentation.project.image_list import ImageList
-from segmentation.project.labels import (KEEP_CLASSES_KEY, LABEL_COLORS_KEY, ClassEdit, ClassMapping, ClassSettings,
-                                        restore_classes)
+from segmentation.project.labels import (KEEP_CLASSES_KEY, LABEL_COLORS_KEY, LABELS_KEY, ClassEdit, ClassMapping,
+                                        ClassSettings, restore_classes)
 from segmentation.project.records import ImageStatus
 from segmentation.project.store import AutoLabelOutcome, ProjectStore, StaleEditError
 
-LABELS_KEY = "labels"
 CLASS_MAPPING_KEY = "class_mapping"
 
 
@@ -100,9 +99,17 @@ class Project:
     def _on_document_changed(self, name: str, change: Change) -> None:
         self.images.set_status(name, change.status_after)
         self.events.objects_changed.emit(name, change)  # before a new label's labels_changed (a full re-read)
-        labels = {o.label for o in change.after} - set(self.labels)
-        if labels:
-            self.set_labels(self.labels + tuple(sorted(labels)))
+        new = {o.label for o in change.after} - set(self.labels)
+        if new:
+            self._list_carried_labels(new)
+
+    def _list_carried_labels(self, new: set[str]) -> None:
+        """Append `new` labels to the class list, with any others objects carry that it lacks (a project
+        auto-labelled by an older version), sorted: the order the Classes dock showed those in after the
+        list, so listing them moves no class, number key or colour."""
+        listed = self.labels
+        carried = (set(self.store.label_counts()) | new) - set(listed)
+        self.set_labels(listed + tuple(sorted(carried)))
 
     @property
     def current(self) -> ImageAnnotations | None:
@@ -131,6 +138,8 @@ class Project:
             doc.reload()
         elif not outcome.skipped:
             self.events.objects_changed.emit(name, None)
+        if outcome.listed:  # the job appended them to the class list in its own transaction
+            self.events.labels_changed.emit(self.labels)
 
     def record_import(self, names: Sequence[str], labels: Sequence[str]) -> None:
         """An import wrote these images (and the labels) in one transaction: refresh what we show."""

@@ -132,6 +132,7 @@ class AutoLabelOutcome:
     kept: int  # edited/verified objects left untouched
     skipped: bool = False  # the image is verified: nothing was written
     object_ids: tuple[int, ...] = ()  # ids of the new auto objects, in the order they were given
+    listed: tuple[str, ...] = ()  # labels this run added to the class list (label_list_key), in list order
 
 
 _ImportedImage = tuple[str, tuple[int, int], Sequence[AnnotatedObject]]  # (path, (height, width), objects)
@@ -475,12 +476,15 @@ class ProjectStore:
                               "project")
 
     def replace_auto_objects(
-        self, path: str, objects: Iterable[AnnotatedObject], *, image_size: tuple[int, int] | None = None
+        self, path: str, objects: Iterable[AnnotatedObject], *, image_size: tuple[int, int] | None = None,
+        label_list_key: str | None = None,
     ) -> AutoLabelOutcome:
         """Swap the image's auto objects for new ones; objects a person edited or verified stay.
 
         A verified image is left alone entirely. The status becomes auto-labeled, or stays edited
-        when a person has already worked on the image.
+        when a person has already worked on the image. With `label_list_key` (the setting that lists
+        the project's classes), labels of the new objects it lacks are appended to it, sorted, in the
+        same transaction: the list is read there, so a class edit made meanwhile is never overwritten.
         """
         objects = [o.with_changes(id=None, provenance=Provenance.AUTO) for o in objects]
         with self._write() as db:
@@ -505,7 +509,15 @@ class ProjectStore:
             )
             new_status = ImageStatus.EDITED if status is ImageStatus.EDITED else ImageStatus.AUTO_LABELED
             self._set_statuses(db, [(path, new_status)])
-        return AutoLabelOutcome(new_status, added=len(objects), replaced=int(replaced), kept=int(kept), object_ids=ids)
+            listed: tuple[str, ...] = ()
+            if label_list_key is not None:
+                row = db.execute("SELECT value FROM meta WHERE key = ?", (label_list_key,)).fetchone()
+                known = json.loads(row[0]) if row else []
+                listed = tuple(sorted({o.label for o in objects} - set(known)))
+                if listed:
+                    self._write_settings(db, {label_list_key: [*known, *listed]})
+        return AutoLabelOutcome(new_status, added=len(objects), replaced=int(replaced), kept=int(kept), object_ids=ids,
+                                listed=listed)
 
     def import_images(
         self, images: Iterable[tuple[str, tuple[int, int], list[AnnotatedObject]]], settings: dict[str, Any] | None = None

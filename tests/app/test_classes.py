@@ -6,7 +6,7 @@ from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import QApplication, QInputDialog
 
 from segmentation.geometry import Polygon, Shape
-from segmentation.project.records import AnnotatedObject, ImageStatus
+from segmentation.project.records import AnnotatedObject, ImageStatus, Provenance
 from segmentation.project.store import ProjectStore
 
 
@@ -125,6 +125,28 @@ def test_classes_outside_the_class_list_take_distinct_colours(make_window, qtbot
     swatches = {window.labels_dock.table.item(row, 0).icon().pixmap(8, 8).toImage().pixelColor(4, 4).name()
                 for row in range(len(labels))}
     assert swatches == {label_color(label).name() for label in labels}
+
+
+def test_accepting_an_object_of_an_unlisted_class_moves_no_class_or_colour(make_window, qtbot, photo_folder):
+    """A project auto-labelled by an older version: its objects carry classes its class list lacks. Accepting
+    one listed only that class, first: every other class moved down a row, number key and colour."""
+    labels = ["broccoli", "dining table", "elephant", "fire hydrant", "person", "skis", "toaster", "wine glass"]
+    with ProjectStore.open(photo_folder) as store:
+        saved = store.replace_auto_objects("astronaut.png", [AnnotatedObject(label, _square(5 + 20 * i, 5))
+                                                             for i, label in enumerate(labels)])
+    window = make_window()
+    assert window.open_folder(photo_folder)
+    qtbot.waitUntil(lambda: window.projects.project.current_name == "astronaut.png")
+    from app.colors import label_color
+    colours = [label_color(label).name() for label in labels]
+    window.selection.set([saved.object_ids[labels.index("toaster")]])
+    qtbot.keyClick(window, Qt.Key.Key_Y)  # accept: a person's edit of a toaster
+    toaster = window.projects.project.current.get(saved.object_ids[labels.index("toaster")])
+    assert toaster.provenance is Provenance.VERIFIED
+    qtbot.waitUntil(lambda: window.projects.project.labels != ())
+    assert window.projects.project.labels == tuple(labels)
+    assert window.labels_dock.classes() == labels
+    assert [label_color(label).name() for label in labels] == colours
 
 
 def test_number_keys_give_the_selected_object_the_nth_class(make_window, qtbot, photo_folder):

@@ -99,7 +99,7 @@ def test_with_nothing_saved_new_polygons_get_the_class_the_box_shows(new_window,
     import numpy as np
 
     from segmentation.geometry.shapes import Polygon, Shape
-    from segmentation.project.project import LABELS_KEY
+    from segmentation.project.labels import LABELS_KEY
     from segmentation.project.records import AnnotatedObject, Provenance
 
     square = Shape((Polygon(np.array([[5, 5], [30, 5], [30, 30], [5, 30]], float)),))

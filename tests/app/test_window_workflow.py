@@ -229,3 +229,5 @@ def test_classes_an_auto_label_run_finds_are_offered_for_new_polygons(make_windo
     listed = window.labels_dock.classes()
     assert [box.itemText(i) for i in range(box.count())] == listed
     assert box.currentText() == listed[0] == window.editing.new_object_label
+    # the run wrote them into the project's class list, so an edit later moves none of them
+    assert list(window.projects.project.labels) == listed

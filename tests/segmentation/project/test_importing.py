@@ -23,7 +23,7 @@ from segmentation.project.importing import (
     import_coco,
     plan_import,
 )
-from segmentation.project.project import LABELS_KEY
+from segmentation.project.labels import LABELS_KEY
 from segmentation.project.records import AnnotatedObject, ImageStatus, Provenance
 from segmentation.project.store import ProjectStore, ProjectStoreError
 

@@ -91,6 +91,22 @@ def test_auto_labels_leave_verified_images_alone(tmp_path, square):
         assert store.status("a.png") is ImageStatus.VERIFIED
 
 
+def test_auto_labels_append_their_new_classes_to_the_class_list(tmp_path, square):
+    with ProjectStore.open(tmp_path) as store:
+        store.set_setting("classes", ["zebra", "cat"])
+        outcome = store.replace_auto_objects("a.png", [AnnotatedObject(label, square(i, i)) for i, label in
+                                                       enumerate(["dog", "cat", "ant", "dog"])],
+                                             label_list_key="classes")
+        assert outcome.listed == ("ant", "dog")
+        assert store.setting("classes") == ["zebra", "cat", "ant", "dog"]  # the list's order stays
+        again = store.replace_auto_objects("b.png", [AnnotatedObject("cat", square(0, 0))], label_list_key="classes")
+        assert again.listed == () and store.setting("classes") == ["zebra", "cat", "ant", "dog"]
+        first = store.replace_auto_objects("c.png", [AnnotatedObject("eel", square(0, 0))], label_list_key="new")
+        assert first.listed == ("eel",) and store.setting("new") == ["eel"]  # no list yet: one is made
+        store.replace_auto_objects("d.png", [AnnotatedObject("fox", square(0, 0))])
+        assert "fox" not in store.setting("classes")  # without a key, no list is touched
+
+
 def test_first_auto_label_marks_the_image_auto_labeled(tmp_path, square):
     with ProjectStore.open(tmp_path) as store:
         outcome = store.replace_auto_objects("new.png", [AnnotatedObject("cow", square(20, 20), Provenance.EDITED)])
