@@ -9,6 +9,7 @@ from __future__ import annotations
 from html import escape
 
 from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import QFrame, QLabel, QScrollArea, QWidget
 
 from app.actions import ACTIONS, GESTURES, MENU_ORDER
@@ -78,6 +79,11 @@ class HelpOverlay(QScrollArea):
         self.viewport().setAutoFillBackground(False)
         self.setVisible(False)
         parent.installEventFilter(self)
+        # Esc hides the list wherever the keyboard focus is in the window (the canvas keeps it while the list
+        # shows, and takes Esc for its tools otherwise); enabled only while the list shows.
+        self.escape = QShortcut(QKeySequence(Qt.Key.Key_Escape), self, context=Qt.ShortcutContext.WindowShortcut)
+        self.escape.setEnabled(False)
+        self.escape.activated.connect(lambda: self.toggle(False))
 
     def eventFilter(self, watched, event) -> bool:  # noqa: N802
         if watched is self.parent() and event.type() == event.Type.Resize:
@@ -104,18 +110,13 @@ class HelpOverlay(QScrollArea):
             self.columns = columns
             self.label.setText("<h3>Shortcuts</h3>" + shortcuts_html(columns))
 
-    def keyPressEvent(self, event) -> None:  # noqa: N802
-        if event.key() == Qt.Key.Key_Escape:
-            self.toggle(False)
-        else:
-            super().keyPressEvent(event)
-
     def toggle(self, visible: bool | None = None) -> None:
         """Show or hide the list (None: the other way round); `closed` when it hides."""
         visible = not self.isVisible() if visible is None else bool(visible)
         self._fit(self.parent().rect())
         was_visible = self.isVisible()
         self.setVisible(visible)
+        self.escape.setEnabled(visible)
         if visible:
             self.raise_()
         elif was_visible:

@@ -229,3 +229,15 @@ def test_help_overlay_lists_every_shortcut(window):
             assert key.replace("&", "&amp;").replace("<", "&lt;") in text
     QTest.mouseClick(overlay, Qt.MouseButton.LeftButton)
     assert not overlay.isVisible() and not window.actions_by_name["help"].isChecked()
+
+
+def test_esc_hides_the_shortcut_list_where_the_keyboard_focus_is(window):
+    """The canvas keeps the focus while the list shows: Esc went to its tools and the list stayed."""
+    QTest.keyClick(window, Qt.Key.Key_F1)
+    overlay = window.help_overlay
+    assert overlay.isVisible()
+    QTest.keyClick(window.canvas, Qt.Key.Key_Escape)
+    assert not overlay.isVisible()
+    QTest.keyClick(window, Qt.Key.Key_F1)
+    QTest.keyClick(window.objects_dock.list, Qt.Key.Key_Escape)
+    assert not overlay.isVisible()
