@@ -19,6 +19,7 @@ MIN_SCALE, MAX_SCALE = 0.02, 64.0
 REBUILD_CHUNK = 10  # objects added per event-loop turn when a document reloads (keeps each UI block short)
 PIXMAP_CACHE_KB = 256 * 1024  # object item caches (QPixmapCache's default, 10 MB, thrashes at 200 objects)
 DEFAULT_BRUSH_RADIUS = 8.0  # image pixels
+PLACEHOLDER_Z = 10  # "Cannot show this image" sits over the objects (1, selected 2) and the tools' marks
 
 
 class CanvasView(QGraphicsView):
@@ -88,6 +89,13 @@ class CanvasView(QGraphicsView):
                 self._placeholder = scene.addText(f"Cannot show this image\n\n{error}", QFont("Sans", 12))
                 self._placeholder.setDefaultTextColor(QColor("#e5e7eb"))
                 self._placeholder.setTextWidth(520)
+                # Over the image's objects (still drawn and listed: a moved file loses none), on a dark plate
+                # so the reason reads; clicks go through to the objects.
+                self._placeholder.setZValue(PLACEHOLDER_Z)
+                self._placeholder.setAcceptedMouseButtons(Qt.MouseButton.NoButton)
+                plate = scene.addRect(self._placeholder.boundingRect(), Qt.PenStyle.NoPen, QColor(17, 24, 39, 225))
+                plate.setZValue(PLACEHOLDER_Z - 0.5)
+                plate.setAcceptedMouseButtons(Qt.MouseButton.NoButton)
         rect = self._content_rect()
         margin = max(rect.width(), rect.height())  # room to pan past the edges and zoom anywhere
         scene.setSceneRect(rect.adjusted(-margin, -margin, margin, margin))

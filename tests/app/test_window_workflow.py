@@ -7,14 +7,15 @@ import io
 import json
 
 import numpy as np
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QPointF, Qt
 from PySide6.QtTest import QTest
 from pycocotools.coco import COCO
 
 from app.canvas.items import ObjectItem
 from segmentation.coco import validate_coco
+from segmentation.geometry import Polygon, Shape
 from segmentation.geometry.polygons import shape_to_geometry
-from segmentation.project.records import ImageStatus, Provenance
+from segmentation.project.records import AnnotatedObject, ImageStatus, Provenance
 from segmentation.project.store import ProjectStore
 
 JOB_TIMEOUT_MS = 240_000
@@ -57,6 +58,24 @@ def test_unreadable_image_shows_a_placeholder_with_the_reason(make_window, photo
     assert "damaged.png" in window.projects.project.images.unreadable
     QTest.keyClick(window, Qt.Key.Key_A)  # the rest of the folder still works
     assert window.projects.project.current_name == "coffee.png" and window.canvas.image_size_wh() == (96, 96)
+
+
+def test_the_reason_an_image_cannot_show_is_drawn_over_its_objects(make_window, photo_folder, qtbot):
+    """A file damaged (or moved away) after it was labelled: its objects stay drawn and listed, and the reason
+    is drawn on top of them (it was under them, hard to read)."""
+    square = Shape((Polygon(((0, 0), (90, 0), (90, 60), (0, 60))),))
+    with ProjectStore.open(photo_folder) as store:
+        store.replace_auto_objects("damaged.png", [AnnotatedObject("cat", square)])
+    window = make_window()
+    window.open_folder(photo_folder)
+    window.file_dock.view.setCurrentIndex(window.file_dock.model.index(3))
+    assert window.projects.project.current_name == "damaged.png"
+    placeholder = window.canvas._placeholder
+    assert placeholder is not None and "damaged.png" in placeholder.toPlainText()
+    assert len(window.canvas.items_by_id) == 1 and window.objects_dock.list.count() == 1
+    inside_both = placeholder.sceneBoundingRect().topLeft() + QPointF(20, 20)
+    assert window.canvas.scene().items(inside_both)[0] is placeholder  # topmost first
+    assert not placeholder.acceptedMouseButtons()  # clicks reach the object under it
 
 
 def test_autolabel_drag_vertex_undo_redo_reopen_and_export(make_window, photo_folder, qtbot, mouse, tmp_path,
