@@ -348,6 +348,8 @@ class ProjectController(QObject):
             project.images.mark_unreadable(name, error or "cannot read")
             self.canvas.show_image(None, document, self.selection, error=error)
         else:
+            if document.damaged is None:  # its stored rows' damage keeps it listed unreadable
+                project.images.mark_readable(name)
             self._record_size(name, image.shape[:2])
             self.canvas.show_image(image, document, self.selection)
         self.history.activate(name)

@@ -191,7 +191,7 @@ class ImageListModel(QAbstractListModel):
             self.images.mark_unreadable(name, reason)
 
     def _on_unreadable(self, name: str, reason: str) -> None:
-        self._on_status(name, None)  # an unreadable image leaves its status's filter and joins UNREADABLE's
+        self._on_status(name, None)  # it leaves its status's filter for UNREADABLE's (or back, read again)
 
     def _on_status(self, name: str, status: ImageStatus | None) -> None:
         if self.images is not None and self.images.filter is not None:

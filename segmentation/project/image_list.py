@@ -27,7 +27,7 @@ def scan_image_names(folder: str | Path, *, progress: Callable[[int], None] | No
 class ImageListEvents(SignalGroup):
     status_changed = Signal(str, object)  # path, new ImageStatus
     filter_changed = Signal(object)  # StatusFilter
-    unreadable = Signal(str, str)  # path, reason
+    unreadable = Signal(str, str)  # path, reason ('' when it reads again)
 
 
 class ImageList:
@@ -121,6 +121,15 @@ class ImageList:
                     self._visible = None
             self.unreadable[name] = reason
             self.events.unreadable.emit(name, reason)
+
+    def mark_readable(self, name: str) -> None:
+        """The image was read after all (the file was replaced or came back): it leaves the unreadable ones."""
+        if self.unreadable.pop(name, None) is None:
+            return
+        self._unreadable_counts[self.status(name)] -= 1
+        if self.filter is not None:
+            self._visible = None
+        self.events.unreadable.emit(name, "")
 
     # ---------------------------------------------------------------- filtered view
     def set_filter(self, status: StatusFilter) -> None:

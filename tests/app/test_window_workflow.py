@@ -6,12 +6,14 @@ import contextlib
 import io
 import json
 
+import cv2
 import numpy as np
 from PySide6.QtCore import QPointF, Qt
 from PySide6.QtTest import QTest
 from pycocotools.coco import COCO
 
 from app.canvas.items import ObjectItem
+from app.docks.file_list import ErrorRole
 from segmentation.coco import validate_coco
 from segmentation.geometry import Polygon, Shape
 from segmentation.geometry.polygons import shape_to_geometry
@@ -58,6 +60,21 @@ def test_unreadable_image_shows_a_placeholder_with_the_reason(make_window, photo
     assert "damaged.png" in window.projects.project.images.unreadable
     QTest.keyClick(window, Qt.Key.Key_A)  # the rest of the folder still works
     assert window.projects.project.current_name == "coffee.png" and window.canvas.image_size_wh() == (96, 96)
+
+
+def test_an_image_fixed_on_disk_is_no_longer_listed_unreadable(make_window, photo_folder, qtbot):
+    """It kept its red 'unreadable' chip and count after it showed fine again."""
+    window = make_window()
+    window.open_folder(photo_folder)
+    images = window.projects.project.images
+    window.file_dock.view.setCurrentIndex(window.file_dock.model.index(3))
+    assert "damaged.png" in images.unreadable
+    cv2.imwrite(str(photo_folder / "damaged.png"), np.full((40, 50, 3), 128, np.uint8))  # the file replaced
+    window.file_dock.view.setCurrentIndex(window.file_dock.model.index(0))
+    window.file_dock.view.setCurrentIndex(window.file_dock.model.index(3))
+    assert window.canvas.image_size_wh() == (50, 40)
+    assert "damaged.png" not in images.unreadable and images.unreadable_count == 0
+    assert window.file_dock.model.index(3).data(ErrorRole) is None
 
 
 def test_the_reason_an_image_cannot_show_is_drawn_over_its_objects(make_window, photo_folder, qtbot):

@@ -35,3 +35,19 @@ def test_counts_filter_and_navigation(image_folder):
     images.set_filter(None)
     assert images.neighbour("img2.png", 1) == "img10.png"
     assert images.neighbour(None, -1) == "sub/a.jpg"
+
+
+def test_an_unreadable_image_that_reads_again_returns_to_its_status(image_folder):
+    from segmentation.project.image_list import UNREADABLE
+
+    images = ImageList.scan(image_folder, {"img2.png": ImageStatus.VERIFIED})
+    events = []
+    images.events.unreadable.connect(lambda name, reason: events.append((name, reason)))
+    images.mark_unreadable("img2.png", "not an image or the file is corrupt")
+    images.set_filter(UNREADABLE)
+    assert list(images.visible()) == ["img2.png"] and images.counts()[ImageStatus.VERIFIED] == 0
+    images.mark_readable("img2.png")  # the file was replaced
+    assert list(images.visible()) == [] and images.unreadable_count == 0
+    assert images.counts()[ImageStatus.VERIFIED] == 1 and images.status("img2.png") is ImageStatus.VERIFIED
+    images.mark_readable("img2.png")  # already readable: nothing happens
+    assert events == [("img2.png", "not an image or the file is corrupt"), ("img2.png", "")]
