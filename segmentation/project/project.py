@@ -66,6 +66,7 @@ class Project:
         for name, reason in store.damaged_statuses().items():
             if name in images:
                 images.mark_unreadable(name, reason)
+        _list_carried_labels(store)
         return cls(store, images)
 
     @property
@@ -99,17 +100,9 @@ class Project:
     def _on_document_changed(self, name: str, change: Change) -> None:
         self.images.set_status(name, change.status_after)
         self.events.objects_changed.emit(name, change)  # before a new label's labels_changed (a full re-read)
-        new = {o.label for o in change.after} - set(self.labels)
-        if new:
-            self._list_carried_labels(new)
-
-    def _list_carried_labels(self, new: set[str]) -> None:
-        """Append `new` labels to the class list, with any others objects carry that it lacks (a project
-        auto-labelled by an older version), sorted: the order the Classes dock showed those in after the
-        list, so listing them moves no class, number key or colour."""
-        listed = self.labels
-        carried = (set(self.store.label_counts()) | new) - set(listed)
-        self.set_labels(listed + tuple(sorted(carried)))
+        labels = {o.label for o in change.after} - set(self.labels)
+        if labels:
+            self.set_labels(self.labels + tuple(sorted(labels)))
 
     @property
     def current(self) -> ImageAnnotations | None:
@@ -285,3 +278,13 @@ def _settings_values(settings: ClassSettings) -> dict[str, object]:
     """The stored form of the class settings (project meta keys)."""
     return {LABELS_KEY: list(settings.labels), LABEL_COLORS_KEY: dict(settings.colors),
             KEEP_CLASSES_KEY: sorted(settings.kept)}
+
+
+def _list_carried_labels(store: ProjectStore) -> None:
+    """Append to the class list the labels objects carry that it lacks, sorted (the order the Classes dock
+    showed them in, after the list). Older versions' auto-label runs stored objects without listing their
+    classes; the first edit then listed one class first and moved every other class, number key and colour."""
+    listed = store.setting(LABELS_KEY, [])
+    carried = sorted(set(store.label_counts()) - set(listed))
+    if carried:
+        store.set_setting(LABELS_KEY, [*listed, *carried])

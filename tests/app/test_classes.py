@@ -127,9 +127,10 @@ def test_classes_outside_the_class_list_take_distinct_colours(make_window, qtbot
     assert swatches == {label_color(label).name() for label in labels}
 
 
-def test_accepting_an_object_of_an_unlisted_class_moves_no_class_or_colour(make_window, qtbot, photo_folder):
-    """A project auto-labelled by an older version: its objects carry classes its class list lacks. Accepting
-    one listed only that class, first: every other class moved down a row, number key and colour."""
+def test_a_project_with_unlisted_classes_keeps_their_order_and_colours(make_window, qtbot, photo_folder):
+    """A project auto-labelled by an older version: its objects carry classes its class list lacks. Renaming
+    one moved it among the others (in name order after the list), and accepting an object listed only its
+    class, first: every other class moved down a row, with its number key and colour."""
     labels = ["broccoli", "dining table", "elephant", "fire hydrant", "person", "skis", "toaster", "wine glass"]
     with ProjectStore.open(photo_folder) as store:
         saved = store.replace_auto_objects("astronaut.png", [AnnotatedObject(label, _square(5 + 20 * i, 5))
@@ -137,13 +138,17 @@ def test_accepting_an_object_of_an_unlisted_class_moves_no_class_or_colour(make_
     window = make_window()
     assert window.open_folder(photo_folder)
     qtbot.waitUntil(lambda: window.projects.project.current_name == "astronaut.png")
+    assert window.projects.project.labels == tuple(labels)  # listed when the project opened
     from app.colors import label_color
     colours = [label_color(label).name() for label in labels]
+    window.projects.project.rename_class("broccoli", "vegetable")
+    labels[0] = "vegetable"
+    qtbot.waitUntil(lambda: window.labels_dock.classes() == labels)
+    assert [label_color(label).name() for label in labels] == colours
     window.selection.set([saved.object_ids[labels.index("toaster")]])
     qtbot.keyClick(window, Qt.Key.Key_Y)  # accept: a person's edit of a toaster
     toaster = window.projects.project.current.get(saved.object_ids[labels.index("toaster")])
     assert toaster.provenance is Provenance.VERIFIED
-    qtbot.waitUntil(lambda: window.projects.project.labels != ())
     assert window.projects.project.labels == tuple(labels)
     assert window.labels_dock.classes() == labels
     assert [label_color(label).name() for label in labels] == colours
