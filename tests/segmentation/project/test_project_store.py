@@ -13,6 +13,7 @@ import pytest
 from segmentation.geometry.shapes import Polygon, Shape
 from segmentation.project.records import AnnotatedObject, ImageStatus, Provenance
 from segmentation.project.store import (
+    LABEL_COUNTS_SQL,
     ProjectLockedError,
     ProjectReadOnlyError,
     ProjectStore,
@@ -184,3 +185,16 @@ def test_read_only_folder_is_a_clear_error(tmp_path, existing_project):
     finally:
         _set_read_only(locked, False)
     assert "read-only" in str(info.value) or "Permission denied" in str(info.value) or "not permitted" in str(info.value)
+
+
+def test_class_counts_read_an_index_which_older_databases_gain_when_opened(tmp_path, square):
+    with ProjectStore.open(tmp_path) as store:
+        store.write_change("a.png", saved=[AnnotatedObject(label, square(0, 0)) for label in ("cat", "dog", "cat")])
+    db = sqlite3.connect(tmp_path / ".protolabel" / "project.db")
+    db.execute("DROP INDEX objects_by_label")  # as a database of an older version of the same schema
+    db.commit()
+    db.close()
+    with ProjectStore.open(tmp_path) as store:
+        plan = " ".join(row[-1] for row in store._read(f"EXPLAIN QUERY PLAN {LABEL_COUNTS_SQL}"))
+        assert "INDEX objects_by_label" in plan
+        assert store.label_counts() == {"cat": 2, "dog": 1}
