@@ -94,7 +94,8 @@ ACTIONS: tuple[ActionSpec, ...] = (
                "Drag a rectangle: the model runs again on it, scaled up (small objects); new detections are offered "
                "in the Prototype Inspector", "Auto-label", checkable=True),
     ActionSpec("cancel_jobs", "&Cancel Auto-labeling", ("Ctrl+.",), "Stop after the image in progress", "Auto-label"),
-    ActionSpec("open_weights", "Open &Weights…", (), "Use a local YOLACT .pth file", "Auto-label"),
+    ActionSpec("open_weights", "Open &Model…", (), "Use a local YOLACT model: a .pth checkpoint or an exported .onnx",
+               "Auto-label"),
     ActionSpec("model_manager", "&Official Models…", (), "Download an official YOLACT checkpoint", "Auto-label"),
     ActionSpec("class_mapping", "Class &Filter and Mapping…", (), "Keep some model classes, rename them",
                "Auto-label"),

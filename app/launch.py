@@ -34,9 +34,9 @@ def run_app(folder: str | None = None, weights: str | None = None, config: str |
     if weights:
         path = Path(weights).expanduser()
         if path.is_file():
-            window.options.weights = str(path.resolve())
+            window.options.use_weights(str(path.resolve()))
         else:
-            window.show_error(f"{path}: no such weights file; choose one under Auto-label ▸ Open Weights…")
+            window.show_error(f"{path}: no such weights file; choose one under Auto-label ▸ Open Model…")
     if config:
         window.options.config = config
     window.options.device = device

@@ -27,7 +27,7 @@ from app.dialogs.about import AboutDialog
 from app.dialogs.class_mapping import ClassMappingDialog
 from app.dialogs.export import ExportDialog
 from app.dialogs.import_coco import choose_and_import
-from app.dialogs.model_manager import ModelManagerDialog
+from app.dialogs.model_manager import MODEL_FILES, ModelManagerDialog
 from app.docks.autolabel_panel import AutoLabelPanel
 from app.docks.file_list import FileListDock
 from app.docks.labels import LabelsDock
@@ -72,11 +72,11 @@ class MainWindow(QMainWindow):
         self.model_manager = model_manager or ModelManager()
         self.selection = Selection()
         self.options = AutoLabelOptions(
-            weights=str(self.settings.value("weights", "") or ""),
             device=str(self.settings.value("device", "auto") or "auto"),
             backend=saved_backend(self.settings),
             score_threshold=saved_threshold(self.settings, AutoLabelOptions.score_threshold),
         )
+        self.options.use_weights(str(self.settings.value("weights", "") or ""))
         self._invoker = MainThreadInvoker(self)
         self.last_error: str | None = None
 
@@ -340,13 +340,13 @@ class MainWindow(QMainWindow):
 
     def choose_weights(self) -> None:
         start = str(Path(self.options.weights).parent) if self.options.weights else str(Path.home())
-        path, _ = QFileDialog.getOpenFileName(self, "Open YOLACT weights", start, "PyTorch weights (*.pth *.pt)")
+        path, _ = QFileDialog.getOpenFileName(self, "Open a YOLACT model", start, MODEL_FILES)
         if path:
-            self.options.weights = path
+            self.options.use_weights(path)
 
     def open_model_manager(self) -> None:
         dialog = ModelManagerDialog(self.model_manager, self)
-        dialog.chosen.connect(lambda path: setattr(self.options, "weights", path))
+        dialog.chosen.connect(self.options.use_weights)
         dialog.exec()
 
     def edit_class_mapping(self) -> None:

@@ -58,7 +58,7 @@ class StartPage(QFrame):
         self.model_label.setProperty("role", "note")
         models = QHBoxLayout()
         models.addWidget(_action_button(actions["model_manager"], "Official Models…", "start_official_models"))
-        models.addWidget(_action_button(actions["open_weights"], "Open Weights…", "start_open_weights"))
+        models.addWidget(_action_button(actions["open_weights"], "Open Model…", "start_open_weights"))
         models.addStretch(1)
 
         column = QVBoxLayout()
@@ -74,8 +74,8 @@ class StartPage(QFrame):
         column.addWidget(self.no_recent)
         column.addWidget(self._heading("A model"))
         model_note = QLabel("Auto-labeling needs YOLACT weights: download an official COCO model (Auto-label ▸ "
-                            "Official Models…), or open a .pth file of your own, e.g. a fine-tune made with "
-                            "Auto-label ▸ Train on This Project.")
+                            "Official Models…), or open a model file of your own (a .pth, e.g. a fine-tune made with "
+                            "Auto-label ▸ Train on This Project, or an .onnx from protolabel export-onnx).")
         model_note.setWordWrap(True)
         column.addWidget(model_note)
         column.addLayout(models)

@@ -49,6 +49,20 @@ def resnet50_checkpoint() -> Path:
 
 
 @pytest.fixture(scope="session")
+def resnet50_onnx(tmp_path_factory, resnet50_checkpoint):
+    """yolact_resnet50 seed 0 exported by `protolabel export-onnx` (the CLI is the way in)."""
+    import importlib.util
+
+    if importlib.util.find_spec("onnx") is None:
+        pytest.skip('needs the onnx extra: pip install -e ".[onnx]"')
+    from segmentation.cli import main
+
+    out = tmp_path_factory.mktemp("onnx") / "resnet50.onnx"
+    assert main(["export-onnx", str(resnet50_checkpoint), "--out", str(out)]) == 0
+    return out
+
+
+@pytest.fixture(scope="session")
 def resnet50_engine(resnet50_checkpoint):
     from segmentation.engine import YolactEngine
 

@@ -24,6 +24,9 @@ from PySide6.QtWidgets import (
 from app.qt_bridge import MainThreadInvoker
 from segmentation.model_manager import DownloadCancelled, ModelDownloadError, ModelManager, NoNetworkError, OfficialModel
 
+# What Open model takes: official-layout checkpoints and the .onnx files `protolabel export-onnx` writes.
+MODEL_FILES = "YOLACT models (*.pth *.pt *.onnx);;PyTorch weights (*.pth *.pt);;ONNX models (*.onnx)"
+
 
 class _Download(QRunnable):
     def __init__(self, manager: ModelManager, model: OfficialModel, cancel: threading.Event, on_progress, on_done):
@@ -83,7 +86,7 @@ class ModelManagerDialog(QDialog):
         self.cancel_button.clicked.connect(self.cancel_download)
         self.use_button = QPushButton("Use this model")
         self.use_button.clicked.connect(self._use_selected)
-        local_button = QPushButton("Open a local .pth…")
+        local_button = QPushButton("Open a model file…")
         local_button.clicked.connect(self._open_local)
         close_button = QPushButton("Close")
         close_button.clicked.connect(self.reject)
@@ -191,7 +194,7 @@ class ModelManagerDialog(QDialog):
         self.accept()
 
     def _open_local(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self, "Open YOLACT weights", str(Path.home()), "PyTorch weights (*.pth *.pt)")
+        path, _ = QFileDialog.getOpenFileName(self, "Open a YOLACT model", str(Path.home()), MODEL_FILES)
         if path:
             self.chosen.emit(path)
             self.accept()

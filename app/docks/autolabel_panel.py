@@ -47,7 +47,7 @@ class AutoLabelPanel(QDockWidget):
         self.model_label = QLabel()
         self.model_label.setObjectName("model_label")
         self.model_label.setWordWrap(True)
-        open_button = QPushButton("Open .pth…")
+        open_button = QPushButton("Open model…")
         open_button.clicked.connect(actions["open_weights"].trigger)
         official_button = QPushButton("Official models…")
         official_button.clicked.connect(actions["model_manager"].trigger)

@@ -18,6 +18,7 @@ from PySide6.QtWidgets import QMessageBox, QWidget
 from app.qt_bridge import MainThreadInvoker
 from app.training.dialog import TrainDialog
 from app.training.runs import format_size, remove_runs, removable_runs, training_dir
+from segmentation.backends.loading import is_onnx
 from segmentation.project.autolabel import AutoLabelOptions
 from segmentation.project.fine_tune import (
     NothingToTrainError,
@@ -128,7 +129,8 @@ class TrainingController(QObject):
             return False
         counts = project.images.counts()
         labelled = sum(counts[s] for s in (ImageStatus.AUTO_LABELED, ImageStatus.EDITED, ImageStatus.VERIFIED))
-        self.dialog.settings_page.reset(project.folder, self.options.weights, self.options.device,
+        start = "" if is_onnx(self.options.weights) else self.options.weights  # training needs a .pth
+        self.dialog.settings_page.reset(project.folder, start, self.options.device,
                                         {"all": labelled, "verified": counts[ImageStatus.VERIFIED]},
                                         default_run_dir(project.folder))
         self.dialog.show_settings()

@@ -81,9 +81,15 @@ class EngineCache:
 
 
 def model_class_names(weights: str | Path, config: str | None = None) -> tuple[str, ...]:
-    """The class names a checkpoint predicts (sidecar file, COCO, or class_1..N), without building the model."""
+    """The class names a checkpoint (sidecar file, COCO, or class_1..N) or an exported .onnx (its metadata)
+    predicts, without building the model."""
+    from segmentation.backends.loading import is_onnx
     from segmentation.yolact.checkpoint import class_names_for, infer_config, read_state_dict
 
+    if is_onnx(weights):
+        from segmentation.backends.onnx_export import read_onnx_model
+
+        return read_onnx_model(weights).info.class_names
     state = read_state_dict(weights)
     return class_names_for(weights, infer_config(state, weights, config).num_classes)[0]
 
@@ -100,9 +106,18 @@ class AutoLabelOptions:
     score_threshold: float = 0.3
     top_k: int = 100
 
+    def use_weights(self, path: str) -> None:
+        """Run the model in `path` from now on. An .onnx (from `protolabel export-onnx`) runs on an ONNX
+        backend only, so `torch` becomes `auto` (the fastest installed one)."""
+        from segmentation.backends.loading import is_onnx
+
+        self.weights = path
+        if path and is_onnx(path) and self.backend == "torch":
+            self.backend = "auto"
+
     def settings(self, mapping: ClassMapping) -> AutoLabelSettings:
         if not self.weights:
-            raise ValueError("no model chosen: open a .pth file or download an official model first")
+            raise ValueError("no model chosen: open a .pth or .onnx file or download an official model first")
         return AutoLabelSettings(weights=Path(self.weights), config=self.config, device=self.device,
                                  backend=self.backend, score_threshold=float(self.score_threshold),
                                  top_k=int(self.top_k), mapping=mapping)

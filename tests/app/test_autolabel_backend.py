@@ -55,6 +55,31 @@ def test_an_image_labelled_on_onnx_runtime_gets_the_torch_objects(make_window, q
     assert exported  # exported once into the window's model cache, not the user's
 
 
+@pytest.mark.slow
+def test_an_exported_onnx_model_labels_in_the_app(make_window, photo_folder, qtbot, resnet50_onnx,
+                                                 resnet50_checkpoint):
+    """Open Model takes the .onnx `protolabel export-onnx` writes: the backend box moves from torch (which
+    cannot run it) to auto, the class mapping reads its classes, and it labels the image."""
+    from segmentation.project.autolabel import model_class_names
+    from segmentation.project.records import ImageStatus
+
+    window = make_window()
+    assert window.open_folder(photo_folder)
+    qtbot.waitUntil(lambda: window.projects.project is not None and window.projects.project.current_name is not None)
+    window.options.use_weights(str(resnet50_onnx))
+    assert window.options.backend == "auto" and window.autolabel_dock.backend_box.currentText() == "auto"
+    assert model_class_names(resnet50_onnx) == model_class_names(resnet50_checkpoint)
+    window.options.device, window.options.score_threshold, window.options.top_k = "cpu", 0.0, 10
+    window.actions_by_name["autolabel_image"].trigger()
+    qtbot.waitUntil(lambda: not window.autolabel.busy and not window.canvas.building, timeout=JOB_TIMEOUT_MS)
+    assert window.last_error is None
+    assert window.projects.project.images.status("astronaut.png") is ImageStatus.AUTO_LABELED
+    assert len(window.canvas.items_by_id) > 0
+    window.actions_by_name["train_project"].trigger()  # training starts from a .pth: the .onnx is not offered
+    assert window.training.dialog.settings_page.weights_edit.text() == ""
+    window.training.dialog.close()
+
+
 def test_engine_cache_builds_a_new_engine_when_the_backend_changes(monkeypatch, tmp_path):
     import segmentation.engine
 

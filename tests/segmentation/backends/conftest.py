@@ -1,4 +1,4 @@
-"""Shared setup of the backend tests: the reference checkpoint exported once per session, and fidelity checks."""
+"""Shared setup of the backend tests: which extras are installed, and fidelity checks."""
 
 from __future__ import annotations
 
@@ -13,18 +13,6 @@ HAS_ONNX = importlib.util.find_spec("onnx") is not None
 needs_ort = pytest.mark.skipif(not (HAS_ONNX and HAS_ORT), reason='needs the onnx extra: pip install -e ".[onnx]"')
 needs_openvino = pytest.mark.skipif(not (HAS_ONNX and HAS_OPENVINO),
                                     reason='needs the openvino extra: pip install -e ".[openvino]"')
-
-
-@pytest.fixture(scope="session")
-def resnet50_onnx(tmp_path_factory, resnet50_checkpoint):
-    """yolact_resnet50 seed 0 exported by `protolabel export-onnx` (the CLI is the way in)."""
-    if not HAS_ONNX:
-        pytest.skip('needs the onnx extra: pip install -e ".[onnx]"')
-    from segmentation.cli import main
-
-    out = tmp_path_factory.mktemp("onnx") / "resnet50.onnx"
-    assert main(["export-onnx", str(resnet50_checkpoint), "--out", str(out)]) == 0
-    return out
 
 
 def mask_iou(a: np.ndarray, b: np.ndarray) -> float:
