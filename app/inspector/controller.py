@@ -86,17 +86,21 @@ class InspectorController(QObject):
         self._geometries = None
         if self._document_bound is not None:
             self._document_bound.events.changed.disconnect(self._on_document_changed)
+            self._document_bound.events.reloaded.disconnect(self._on_document_changed)
             self._document_bound = None
         self.state.show_image(name)
         self.overlay.refresh()
         if name is not None and self.project is not None:
             self._document_bound = self.project.document(name)
             self._document_bound.events.changed.connect(self._on_document_changed)
+            # re-read from the store (an auto-label job wrote it): a new run's objects, with new ids
+            self._document_bound.events.reloaded.connect(self._on_document_changed)
             self._load(name)
 
-    def _on_document_changed(self, change) -> None:
-        """An object was added, edited, deleted or restored: what is offered for adding (and why a detection
-        is no object) may change, and an undone or redone Apply changes what the object's coefficients are."""
+    def _on_document_changed(self, change=None) -> None:
+        """An object was added, edited, deleted or restored, or the image's objects were re-read: what is
+        offered for adding (and why a detection is no object) may change, and an undone or redone Apply
+        changes what the object's coefficients are."""
         self._reasons.clear()
         self._geometries = None
         self._sync_applied()

@@ -257,3 +257,20 @@ def test_region_tool_offers_new_detections_and_adds_them_in_one_undo_step(
     QTest.keyClick(window, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)  # one step removes them all
     assert len(document) == count
     assert controller.new_candidates(state.record) == offered  # offered again
+
+
+def test_the_detection_list_follows_objects_re_read_from_the_store(
+        make_window, photo_folder, qtbot, resnet50_checkpoint, shared_engines):
+    """An auto-label job writes through its own connection and the image's objects are then re-read: the
+    list kept describing them as they were (a re-run's new objects showed as 'object deleted')."""
+    window = make_window()
+    window.open_folder(photo_folder)
+    state = _auto_label_and_inspect(qtbot, window, resnet50_checkpoint, shared_engines)
+    record, document, dock = state.record, window.projects.project.current, window.inspector.dock
+    row = next(r for r in range(len(record)) if int(record.object_ids[r]) in document)
+    object_id = int(record.object_ids[row])
+    assert dock.detection_list.item(row).text().endswith(f"object {object_id}")
+    with ProjectStore.open(photo_folder) as store:  # another connection, as a job's
+        store.write_change(window.projects.project.current_name, removed_ids=[object_id])
+    document.reload()
+    assert dock.detection_list.item(row).text().endswith("object deleted")
