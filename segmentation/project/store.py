@@ -78,7 +78,8 @@ CREATE TABLE IF NOT EXISTS deleted_objects (  -- who deleted an object: only tha
 _MIGRATE_FROM_1 = "ALTER TABLE objects ADD COLUMN version INTEGER NOT NULL DEFAULT 1"
 # Indexes added within a schema version, made with the tables and whenever a database opens: an index changes
 # no data, so the version stays and older Protolabel versions still open the file. By label: the Classes dock's
-# counts (label_counts) read the index instead of every row, 86 -> 11 ms at 200,000 objects.
+# counts (label_counts) read the index instead of every row, 84 -> 17 ms at 200,000 objects
+# (benchmarks/class_counts.py).
 _LATER_INDEXES = "CREATE INDEX IF NOT EXISTS objects_by_label ON objects (label)"
 LABEL_COUNTS_SQL = "SELECT label, COUNT(*) FROM objects GROUP BY label"
 
@@ -517,8 +518,7 @@ class ProjectStore:
             self._set_statuses(db, [(path, new_status)])
             listed: tuple[str, ...] = ()
             if label_list_key is not None:
-                row = db.execute("SELECT value FROM meta WHERE key = ?", (label_list_key,)).fetchone()
-                known = json.loads(row[0]) if row else []
+                known = self.setting(label_list_key, [])  # this connection: inside the transaction
                 listed = tuple(sorted({o.label for o in objects} - set(known)))
                 if listed:
                     self._write_settings(db, {label_list_key: [*known, *listed]})
