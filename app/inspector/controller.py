@@ -192,7 +192,8 @@ class InspectorController(QObject):
         object_id = int(record.object_ids[row])
         document = self._document()
         if object_id != NO_OBJECT and document is not None and object_id in document:
-            return f"object {object_id}"
+            label = document.get(object_id).label  # the model's class renamed, by the mapping or by a person
+            return f"object {object_id}" + ("" if label == record.label(row) else f", now '{label}'")
         if object_id != NO_OBJECT:
             return "object deleted"
         if row in self.candidates.get(record.created, {}):

@@ -274,3 +274,20 @@ def test_the_detection_list_follows_objects_re_read_from_the_store(
         store.write_change(window.projects.project.current_name, removed_ids=[object_id])
     document.reload()
     assert dock.detection_list.item(row).text().endswith("object deleted")
+
+
+def test_the_detection_list_names_an_object_s_class_when_it_is_not_the_model_s(
+        make_window, photo_folder, qtbot, resnet50_checkpoint, shared_engines):
+    """After a class rename the list showed the model's class only, the objects list the new one."""
+    window = make_window()
+    window.open_folder(photo_folder)
+    state = _auto_label_and_inspect(qtbot, window, resnet50_checkpoint, shared_engines)
+    record, document, dock = state.record, window.projects.project.current, window.inspector.dock
+    row = next(r for r in range(len(record)) if int(record.object_ids[r]) in document)
+    object_id, model_class = int(record.object_ids[row]), record.label(row)
+    assert dock.detection_list.item(row).text().endswith(f"object {object_id}")
+    window.projects.project.rename_class(model_class, "my class")
+    qtbot.waitUntil(lambda: document.get(object_id).label == "my class")
+    qtbot.waitUntil(lambda: dock.detection_list.item(row).text().endswith(f"object {object_id}, now 'my class'"))
+    assert f"{model_class}  " in dock.detection_list.item(row).text()  # the model's class is still named
+
