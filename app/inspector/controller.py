@@ -23,6 +23,7 @@ from segmentation.inspection.state import Availability, DetectionKey, InspectorS
 from segmentation.project.document import Change
 from segmentation.project.project import Project
 from segmentation.project.records import AnnotatedObject, ImageStatus, Provenance
+from segmentation.project.store import ProjectStoreError
 
 
 class InspectorController(QObject):
@@ -56,6 +57,7 @@ class InspectorController(QObject):
         self.regions: dict[float, tuple[int, int, int, int]] = {}  # region run -> its rectangle
         self._reasons: dict[tuple, str] = {}  # why a detection is no object, per detection and rule inputs
         self._geometries: list | None = None  # the current image's objects as geometries, for those reasons
+        self._rejected: list = []  # and the auto objects a person deleted as wrong there (with _geometries)
         self._applied: dict[DetectionKey, tuple[str, int, Shape, object]] = {}  # image, object, shape, coefficients
         projects.project_opened.connect(self._bind)
         projects.project_closed.connect(lambda: self._bind(None))
@@ -210,8 +212,14 @@ class InspectorController(QObject):
         if key not in self._reasons:
             if self._geometries is None:
                 self._geometries = object_geometries([(o.id, o.shape) for o in document.objects])
+                try:
+                    rejected = project.store.rejected_shapes(document.path)
+                except ProjectStoreError:  # an unreadable record only costs this reason its words
+                    rejected = []
+                self._rejected = [g for _, g in object_geometries(list(enumerate(rejected)))]
             self._reasons[key] = not_kept_reason(
-                record, int(row), self._geometries, label_for=project.class_mapping.label_for,
+                record, int(row), self._geometries, rejected=self._rejected,
+                label_for=project.class_mapping.label_for,
                 score_threshold=threshold, tolerance=DEFAULT_TOLERANCE)
         return self._reasons[key]
 

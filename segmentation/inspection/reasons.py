@@ -2,8 +2,9 @@
 
 Auto-labeling leaves a detection out for one of these rules, checked in the order it applies them:
 its class is filtered out by the project's class mapping, its score is not above the score
-threshold, its mask is empty or only specks once traced, or it covers an object already there (a
-person's object, or the object another detection became). The rules' parameters come from the
+threshold, its mask is empty or only specks once traced, it covers an object already there (a
+person's object, or the object another detection became), or a person deleted it as wrong in an
+earlier run (a rejection the store keeps). The rules' parameters come from the
 caller (the project's mapping and thresholds), so this module states them once without owning them.
 """
 
@@ -46,11 +47,13 @@ def best_overlap(shape: Shape, objects: Sequence[tuple[int, Shape | BaseGeometry
 def not_kept_reason(record: InferenceRecord, row: int, objects: Sequence[tuple[int, Shape | BaseGeometry]], *,
                     label_for: Callable[[str], str | None], score_threshold: float,
                     duplicate_iou: float = SAME_OBJECT_IOU,
-                    tolerance: float = DEFAULT_TOLERANCE) -> str:
+                    tolerance: float = DEFAULT_TOLERANCE,
+                    rejected: Sequence[Shape | BaseGeometry] = ()) -> str:
     """One short phrase saying why detection `row` is no object: 'class "x" is filtered out',
     'score 0.12 is not above the threshold 0.30', 'mask empty or only specks', 'duplicate of object 7
-    (IoU 0.83)', or 'matches no object' when none of the rules explains it (e.g. a run made for
-    inspection only, whose detections are linked to objects by overlap)."""
+    (IoU 0.83)', 'a person deleted it as wrong before' (one of `rejected`, the image's rejected shapes),
+    or 'matches no object' when none of the rules explains it (e.g. a run made for inspection only,
+    whose detections are linked to objects by overlap)."""
     name = record.label(row)
     if label_for(name) is None:
         return f'class "{name}" is filtered out (Class Filter and Mapping)'
@@ -63,6 +66,9 @@ def not_kept_reason(record: InferenceRecord, row: int, objects: Sequence[tuple[i
     overlap = best_overlap(shape, objects)
     if overlap is not None and is_same_object(overlap[1], duplicate_iou):
         return f"duplicate of object {overlap[0]} (IoU {overlap[1]:.2f})"
+    refused = best_overlap(shape, list(enumerate(rejected)))
+    if refused is not None and is_same_object(refused[1], duplicate_iou):
+        return f"a person deleted it as wrong before (IoU {refused[1]:.2f})"
     if overlap is not None:
         return f"matches no object (best: object {overlap[0]}, IoU {overlap[1]:.2f})"
     return "matches no object"

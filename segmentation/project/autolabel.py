@@ -23,6 +23,7 @@ from segmentation.detections import Detections
 from segmentation.errors import first_line
 from segmentation.geometry.overlap import geometry_iou, is_same_object
 from segmentation.geometry.polygons import DEFAULT_TOLERANCE, shape_to_geometry
+from segmentation.geometry.shapes import Shape
 from segmentation.pipeline import PipelineResult, run_pipeline, workers_for
 from segmentation.project.labels import LABELS_KEY, ClassMapping
 from segmentation.project.records import AnnotatedObject, Provenance
@@ -144,11 +145,12 @@ def indexed_objects(name: str, detections: Detections, *, mapping: ClassMapping,
     return detections_to_indexed_objects(detections, mapping, tolerance=tolerance)
 
 
-def drop_duplicates_of(objects: list[AnnotatedObject], kept: Sequence[AnnotatedObject]) -> list[AnnotatedObject]:
-    """Remove new auto objects that are the same object (`is_same_object`) as one a person already made."""
-    if not kept or not objects:
+def drop_duplicates_of(objects: list[AnnotatedObject], taken: Sequence[Shape]) -> list[AnnotatedObject]:
+    """Remove new auto objects that are the same object (`is_same_object`) as one of `taken`: the objects a
+    person made or kept, and the auto objects a person rejected."""
+    if not taken or not objects:
         return objects
-    kept_geometries = [g for g in (shape_to_geometry(o.shape).buffer(0) for o in kept) if not g.is_empty]
+    kept_geometries = [g for g in (shape_to_geometry(shape).buffer(0) for shape in taken) if not g.is_empty]
     result = []
     for obj in objects:
         geometry = shape_to_geometry(obj.shape).buffer(0)
@@ -284,9 +286,10 @@ class AutoLabelJob:
 
     @staticmethod
     def _store(store: ProjectStore, result: PipelineResult):
-        """Replace the image's auto objects with the new ones that do not repeat a person's; (outcome, objects)."""
-        kept = [o for o in store.objects(result.name) if o.provenance is not Provenance.AUTO]
-        objects = drop_duplicates_of([o for _, o in result.value], kept)
+        """Replace the image's auto objects with the new ones that neither repeat a person's objects nor bring
+        back one a person rejected; (outcome, objects)."""
+        taken = [o.shape for o in store.objects(result.name) if o.provenance is not Provenance.AUTO]
+        objects = drop_duplicates_of([o for _, o in result.value], taken + store.rejected_shapes(result.name))
         return store.replace_auto_objects(result.name, objects, image_size=result.image_size,
                                           label_list_key=LABELS_KEY), objects
 

@@ -29,6 +29,7 @@ class Change:
     after: tuple[AnnotatedObject, ...]
     status_before: ImageStatus
     status_after: ImageStatus
+    rejects: bool = False  # a person deletes the removed objects as wrong: a model run must not bring them back
 
     def inverted(self) -> Change:
         return Change(self.text, self.after, self.before, self.status_after, self.status_before)
@@ -106,6 +107,7 @@ class ImageAnnotations:
                 removed=[self._as_read(before[i]) for i in removed],
                 saved=[self._as_read(o) if o.id is not None else o for o in change.after],
                 status=change.status_after,
+                reject=change.rejects,
             )
         except StaleEditError:
             self.reload()
@@ -115,7 +117,8 @@ class ImageAnnotations:
         for obj in saved:
             self._objects[obj.id] = obj
         self.status = change.status_after
-        applied = Change(change.text, change.before, tuple(saved), change.status_before, change.status_after)
+        applied = Change(change.text, change.before, tuple(saved), change.status_before, change.status_after,
+                         change.rejects)
         self.events.changed.emit(applied)
         return applied
 
@@ -129,8 +132,9 @@ class ImageAnnotations:
         return obj if held is None else obj.with_changes(version=held.version)
 
     # ---------------------------------------------------------------- building changes
-    def _human(self, text: str, before: Iterable[AnnotatedObject], after: Iterable[AnnotatedObject]) -> Change:
-        return Change(text, tuple(before), tuple(after), self.status, ImageStatus.EDITED)
+    def _human(self, text: str, before: Iterable[AnnotatedObject], after: Iterable[AnnotatedObject],
+               rejects: bool = False) -> Change:
+        return Change(text, tuple(before), tuple(after), self.status, ImageStatus.EDITED, rejects)
 
     def edit_shape(self, object_id: int, shape: Shape, text: str = "Edit polygon") -> Change:
         """A person reshaped an object: it becomes provenance 'edited'."""
@@ -165,8 +169,10 @@ class ImageAnnotations:
         return self._human(text, [old], after)
 
     def delete_objects(self, object_ids: Iterable[int]) -> Change:
+        """A person deletes these objects: the auto ones are rejected (a model run does not bring them back)."""
         before = [self._objects[i] for i in object_ids]
-        return self._human("Delete object" if len(before) == 1 else f"Delete {len(before)} objects", before, [])
+        return self._human("Delete object" if len(before) == 1 else f"Delete {len(before)} objects", before, [],
+                           rejects=True)
 
     def relabel(self, object_ids: Iterable[int], label: str) -> Change:
         before = [self._objects[i] for i in object_ids]
@@ -202,10 +208,11 @@ class ImageAnnotations:
         before = [self._objects[i] for i in sorted(ids)]
         remaining = [o for o in self._objects.values() if o.id not in ids]
         text = "Reject object" if len(before) == 1 else f"Reject {len(before)} objects"
-        return Change(text, tuple(before), (), self.status, self._status_if(remaining))
+        return Change(text, tuple(before), (), self.status, self._status_if(remaining), rejects=True)
 
     def delete_auto_below(self, threshold: float) -> Change:
-        """Delete every auto object scored under `threshold` (what the score filter hides) in one change."""
+        """Delete every auto object scored under `threshold` (what the score filter hides) in one change. Not a
+        rejection of each: a better model's run may find those objects with higher scores."""
         before = [o for o in self.objects if hidden_by_score(o, threshold)]
         return self._human(f"Delete {len(before)} hidden auto objects", before, [])
 

@@ -23,6 +23,7 @@ import numpy as np
 
 from segmentation.errors import first_line
 from segmentation.folders import PROJECT_DIR_NAME
+from segmentation.geometry.shapes import Shape
 from segmentation.project.records import (
     AnnotatedObject,
     ImageStatus,
@@ -76,11 +77,18 @@ CREATE TABLE IF NOT EXISTS deleted_objects (  -- who deleted an object: only tha
 
 # Version-1 databases gain the version column (every object starts at 1) and the deletion record.
 _MIGRATE_FROM_1 = "ALTER TABLE objects ADD COLUMN version INTEGER NOT NULL DEFAULT 1"
-# Indexes added within a schema version, made with the tables and whenever a database opens: an index changes
-# no data, so the version stays and older Protolabel versions still open the file. By label: the Classes dock's
-# counts (label_counts) read the index instead of every row, 84 -> 17 ms at 200,000 objects
-# (benchmarks/class_counts.py).
-_LATER_INDEXES = "CREATE INDEX IF NOT EXISTS objects_by_label ON objects (label)"
+# Added within a schema version, made with the tables and whenever a database opens: they change no data the
+# older versions read, so the version stays and older Protolabel versions still open the file.
+_ADDED_WITHIN_VERSION = (
+    # The Classes dock's counts (label_counts) read it instead of every row: 84 -> 17 ms at 200,000 objects
+    # (benchmarks/class_counts.py).
+    "CREATE INDEX IF NOT EXISTS objects_by_label ON objects (label)",
+    # Auto objects a person deleted (Delete, Reject, erased away), so a later model run on the image does not
+    # bring them back; an undo of the delete forgets the rejection.
+    "CREATE TABLE IF NOT EXISTS rejected_objects (id INTEGER PRIMARY KEY, image_path TEXT NOT NULL, "
+    "shape TEXT NOT NULL)",
+    "CREATE INDEX IF NOT EXISTS rejected_by_image ON rejected_objects (image_path)",
+)
 LABEL_COUNTS_SQL = "SELECT label, COUNT(*) FROM objects GROUP BY label"
 
 
@@ -256,7 +264,8 @@ class ProjectStore:
                 # deletion records go (undo history lives only as long as a window stays open).
                 with self._write() as db:
                     db.execute("DELETE FROM deleted_objects WHERE deleted_at < ?", (time.time() - DELETION_RECORD_S,))
-                    db.execute(_LATER_INDEXES)
+                    for statement in _ADDED_WITHIN_VERSION:
+                        db.execute(statement)
         except sqlite3.Error as exc:
             raise _translate(exc, self.db_path) from None
 
@@ -404,8 +413,13 @@ class ProjectStore:
         removed: Iterable[AnnotatedObject] = (),
         saved: Iterable[AnnotatedObject] = (),
         status: ImageStatus | None = None,
+        reject: bool = False,
     ) -> list[AnnotatedObject]:
         """Delete, insert or update objects of one image and set its status, in one transaction.
+
+        `reject`: a person deleted the `removed` objects as wrong; the auto ones among them are remembered
+        (`rejected_shapes`) so a later model run on the image does not bring them back. Saving an object
+        again (the undo of that delete) forgets it.
 
         Edits are compare-and-set: an object given with a `version` (removed or saved) must still be
         stored at that version, else the whole change is refused with StaleEditError and nothing is
@@ -431,6 +445,12 @@ class ProjectStore:
                 if not deleted:
                     raise self._stale(db, int(obj.id), obj.label, obj.version, path, "delete")
                 self._record_deletes(db, [int(obj.id)], now)
+                if reject and Provenance(obj.provenance) is Provenance.AUTO:
+                    db.execute("INSERT OR REPLACE INTO rejected_objects (id, image_path, shape) VALUES (?, ?, ?)",
+                               (int(obj.id), path, shape_to_json(obj.shape)))
+            saved = list(saved)
+            db.executemany("DELETE FROM rejected_objects WHERE id = ?",
+                           [(int(o.id),) for o in saved if o.id is not None])  # stored again: no longer rejected
             for obj in saved:
                 values = (path, obj.label, Provenance(obj.provenance).value, obj.score, shape_to_json(obj.shape), now)
                 if obj.id is None:
@@ -464,6 +484,13 @@ class ProjectStore:
             if status is not None:
                 self._set_statuses(db, [(path, status)])
         return result
+
+    def rejected_shapes(self, path: str) -> list[Shape]:
+        """The shapes of the image's auto objects a person deleted as wrong (`write_change(reject=True)`),
+        but for any stored again since (by a version that does not keep this record)."""
+        rows = self._read("SELECT shape FROM rejected_objects r WHERE image_path = ? AND NOT EXISTS "
+                          "(SELECT 1 FROM objects o WHERE o.id = r.id) ORDER BY id", (path,))
+        return [shape_from_json(row[0]) for row in rows]
 
     def _record_deletes(self, db: sqlite3.Connection, object_ids: Iterable[int], now: float) -> None:
         """Note that this store deleted these objects (only it may re-create them: undo)."""
@@ -694,7 +721,8 @@ def _create_tables(db: sqlite3.Connection) -> None:
     for statement in _SCHEMA.split(";"):
         if statement.strip():
             db.execute(statement)
-    db.execute(_LATER_INDEXES)
+    for statement in _ADDED_WITHIN_VERSION:
+        db.execute(statement)
     db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
 
 

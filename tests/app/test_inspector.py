@@ -291,3 +291,25 @@ def test_the_detection_list_names_an_object_s_class_when_it_is_not_the_model_s(
     qtbot.waitUntil(lambda: dock.detection_list.item(row).text().endswith(f"object {object_id}, now 'my class'"))
     assert f"{model_class}  " in dock.detection_list.item(row).text()  # the model's class is still named
 
+
+
+def test_labelling_again_does_not_bring_back_a_rejected_object_and_says_why(
+        make_window, photo_folder, qtbot, resnet50_checkpoint, shared_engines):
+    """N rejects an auto object; running the model on the image again brought the same detection back."""
+    window = make_window()
+    window.open_folder(photo_folder)
+    state = _auto_label_and_inspect(qtbot, window, resnet50_checkpoint, shared_engines)
+    document = window.projects.project.current
+    count = len(document.objects)
+    target = _largest_object(window)
+    window.selection.set([target.id])
+    qtbot.keyClick(window, Qt.Key.Key_N)  # reject
+    assert target.id not in document and len(document.objects) == count - 1
+    first_run = state.record.created
+    window.actions_by_name["autolabel_image"].trigger()  # the same model: the same detections
+    qtbot.waitUntil(lambda: not window.autolabel.busy and not window.canvas.building, timeout=JOB_TIMEOUT_MS)
+    qtbot.waitUntil(lambda: state.record is not None and state.record.created != first_run)
+    assert len(document.objects) == count - 1
+    assert all(o.shape != target.shape for o in document.objects)
+    texts = [window.inspector.dock.detection_list.item(r).text() for r in range(len(state.record))]
+    assert sum("a person deleted it as wrong before" in text for text in texts) == 1

@@ -100,11 +100,33 @@ def test_rerun_keeps_edited_objects_and_drops_their_duplicates(photo_folder, res
         assert store.status("p0.png") is ImageStatus.EDITED
 
 
+def test_a_rerun_does_not_bring_back_an_object_a_person_rejected_until_the_reject_is_undone(
+        photo_folder, resnet50_checkpoint, engines):
+    from segmentation.project.document import ImageAnnotations
+
+    settings = _settings(resnet50_checkpoint)
+    AutoLabelJob(photo_folder, ["p0.png"], settings, engines).run()
+    with ProjectStore.open(photo_folder) as store:  # the window's store; a job writes through its own
+        document = ImageAnnotations(store, "p0.png")
+        first = document.objects
+        rejected = first[0]
+        applied = document.apply(document.reject_objects([rejected.id]))  # N on the first object
+        AutoLabelJob(photo_folder, ["p0.png"], settings, engines).run()  # the same model, the same detections
+        again = store.objects("p0.png")
+        assert len(again) == len(first) - 1
+        assert not any(o.label == rejected.label and o.shape == rejected.shape for o in again)
+        document.reload()
+        document.apply(applied.inverted())  # Ctrl+Z: the rejected object comes back, and is no longer rejected
+        assert store.rejected_shapes("p0.png") == []
+        AutoLabelJob(photo_folder, ["p0.png"], settings, engines).run()
+        assert len(store.objects("p0.png")) == len(first)
+
+
 def test_drop_duplicates_uses_overlap(square):
     kept = [AnnotatedObject("a", square(0, 0, 10))]
     same = AnnotatedObject("b", square(1, 0, 10))  # IoU 9/11
     other = AnnotatedObject("c", square(6, 0, 10))  # IoU 4/16
-    assert drop_duplicates_of([same, other], kept) == [other]
+    assert drop_duplicates_of([same, other], [o.shape for o in kept]) == [other]
 
 
 def test_cancel_stops_after_the_current_batch(photo_folder, resnet50_checkpoint, engines):

@@ -198,3 +198,18 @@ def test_class_counts_read_an_index_which_older_databases_gain_when_opened(tmp_p
         plan = " ".join(row[-1] for row in store._read(f"EXPLAIN QUERY PLAN {LABEL_COUNTS_SQL}"))
         assert "INDEX objects_by_label" in plan
         assert store.label_counts() == {"cat": 2, "dog": 1}
+
+
+def test_a_person_s_delete_remembers_the_auto_objects_it_rejects(tmp_path, square):
+    with ProjectStore.open(tmp_path) as store:
+        auto, drawn = store.write_change("a.png", saved=[AnnotatedObject("cat", square(0, 0), Provenance.AUTO, 0.9),
+                                                          AnnotatedObject("dog", square(40, 40), Provenance.EDITED)])
+        store.write_change("a.png", removed=[auto, drawn], reject=True)
+        assert store.rejected_shapes("a.png") == [auto.shape]  # the auto one only: the model made it
+        assert store.rejected_shapes("b.png") == []
+        store.write_change("a.png", saved=[auto])  # the undo of that delete
+        assert store.rejected_shapes("a.png") == []
+        (other,) = store.write_change("a.png", saved=[AnnotatedObject("cow", square(9, 9), Provenance.AUTO, 0.5)])
+        store.write_change("a.png", removed=[other])  # not a rejection (e.g. merged into another object)
+        assert store.rejected_shapes("a.png") == []
+
