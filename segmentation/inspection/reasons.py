@@ -51,7 +51,7 @@ def not_kept_reason(record: InferenceRecord, row: int, objects: Sequence[tuple[i
                     rejected: Sequence[Shape | BaseGeometry] = ()) -> str:
     """One short phrase saying why detection `row` is no object: 'class "x" is filtered out',
     'score 0.12 is not above the threshold 0.30', 'mask empty or only specks', 'duplicate of object 7
-    (IoU 0.83)', 'a person deleted it as wrong before' (one of `rejected`, the image's rejected shapes),
+    (IoU 0.83)', 'rejected by a person earlier' (one of `rejected`, the image's rejected shapes),
     or 'matches no object' when none of the rules explains it (e.g. a run made for inspection only,
     whose detections are linked to objects by overlap)."""
     name = record.label(row)
@@ -68,7 +68,7 @@ def not_kept_reason(record: InferenceRecord, row: int, objects: Sequence[tuple[i
         return f"duplicate of object {overlap[0]} (IoU {overlap[1]:.2f})"
     refused = best_overlap(shape, list(enumerate(rejected)))
     if refused is not None and is_same_object(refused[1], duplicate_iou):
-        return f"a person deleted it as wrong before (IoU {refused[1]:.2f})"
+        return f"rejected by a person earlier (IoU {refused[1]:.2f})"
     if overlap is not None:
         return f"matches no object (best: object {overlap[0]}, IoU {overlap[1]:.2f})"
     return "matches no object"

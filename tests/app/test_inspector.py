@@ -312,4 +312,4 @@ def test_labelling_again_does_not_bring_back_a_rejected_object_and_says_why(
     assert len(document.objects) == count - 1
     assert all(o.shape != target.shape for o in document.objects)
     texts = [window.inspector.dock.detection_list.item(r).text() for r in range(len(state.record))]
-    assert sum("a person deleted it as wrong before" in text for text in texts) == 1
+    assert sum("rejected by a person earlier" in text for text in texts) == 1
