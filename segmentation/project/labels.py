@@ -54,6 +54,13 @@ LABEL_COLORS_KEY = "label_colors"  # project setting: {label: "#rrggbb"} chosen 
 KEEP_CLASSES_KEY = "keep_classes"  # project setting: labels written to the export even with no objects
 
 
+def appended_labels(listed: Iterable[str], found: Iterable[str]) -> list[str]:
+    """The class list with the labels of `found` it lacks appended, sorted: how the classes a model run or a
+    person's edit brings join the list, so no listed class moves (nor its number key or colour)."""
+    listed = list(listed)
+    return [*listed, *sorted(set(found) - set(listed))]
+
+
 def class_colors(labels: Iterable[str], palette: list[str], chosen: Mapping[str, str]) -> dict[str, str]:
     """A colour per label: the user's choice, else the palette in class order (the first len(palette)
     classes never share a colour; later ones wrap around)."""

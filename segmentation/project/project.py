@@ -13,7 +13,7 @@ from segmentation.inspection.cache import InferenceCache
 from segmentation.project.document import Change, ImageAnnotations
 from segmentation.project.image_list import ImageList
 from segmentation.project.labels import (KEEP_CLASSES_KEY, LABEL_COLORS_KEY, LABELS_KEY, ClassEdit, ClassMapping,
-                                        ClassSettings, restore_classes)
+                                        ClassSettings, appended_labels, restore_classes)
 from segmentation.project.records import ImageStatus
 from segmentation.project.store import AutoLabelOutcome, ProjectStore, StaleEditError
 
@@ -100,9 +100,9 @@ class Project:
     def _on_document_changed(self, name: str, change: Change) -> None:
         self.images.set_status(name, change.status_after)
         self.events.objects_changed.emit(name, change)  # before a new label's labels_changed (a full re-read)
-        labels = {o.label for o in change.after} - set(self.labels)
-        if labels:
-            self.set_labels(self.labels + tuple(sorted(labels)))
+        labels = appended_labels(self.labels, (o.label for o in change.after))
+        if len(labels) > len(self.labels):
+            self.set_labels(tuple(labels))
 
     @property
     def current(self) -> ImageAnnotations | None:
@@ -285,6 +285,6 @@ def _list_carried_labels(store: ProjectStore) -> None:
     showed them in, after the list). Older versions' auto-label runs stored objects without listing their
     classes; the first edit then listed one class first and moved every other class, number key and colour."""
     listed = store.setting(LABELS_KEY, [])
-    carried = sorted(set(store.label_counts()) - set(listed))
-    if carried:
-        store.set_setting(LABELS_KEY, [*listed, *carried])
+    labels = appended_labels(listed, store.label_counts())
+    if len(labels) > len(listed):
+        store.set_setting(LABELS_KEY, labels)

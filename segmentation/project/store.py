@@ -24,6 +24,7 @@ import numpy as np
 from segmentation.errors import first_line
 from segmentation.folders import PROJECT_DIR_NAME
 from segmentation.geometry.shapes import Shape
+from segmentation.project.labels import appended_labels
 from segmentation.project.records import (
     AnnotatedObject,
     ImageStatus,
@@ -546,9 +547,10 @@ class ProjectStore:
             listed: tuple[str, ...] = ()
             if label_list_key is not None:
                 known = self.setting(label_list_key, [])  # this connection: inside the transaction
-                listed = tuple(sorted({o.label for o in objects} - set(known)))
+                labels = appended_labels(known, (o.label for o in objects))
+                listed = tuple(labels[len(known):])
                 if listed:
-                    self._write_settings(db, {label_list_key: [*known, *listed]})
+                    self._write_settings(db, {label_list_key: labels})
         return AutoLabelOutcome(new_status, added=len(objects), replaced=int(replaced), kept=int(kept), object_ids=ids,
                                 listed=listed)
 
