@@ -34,14 +34,14 @@ def add_engine_arguments(parser: argparse.ArgumentParser, *, default_top_k: int 
     parser.add_argument("--config", default=None, help="config name (default: from the file name or its keys)")
     parser.add_argument("--device", default="auto", help="cpu, cuda, cuda:N or auto (default)")
     # Default torch for a .pth: auto exports it to ONNX first (a minute or more, once, cached), which stays the
-    # user's call (README: "Faster on the CPU"); an .onnx can only go to an ONNX backend, so it gets auto.
+    # user's call (docs/speed.md: "Inference backends"); an .onnx can only go to an ONNX backend, so it gets auto.
     parser.add_argument("--backend", choices=("torch", "onnxruntime", "openvino", "auto"), default=None,
                         help="what runs the network: torch (default for a .pth), onnxruntime, openvino, or auto "
                              "(default for an .onnx: the fastest installed one that keeps the masks); a .pth is "
                              "exported to ONNX once and cached")
     parser.add_argument("--precision", choices=("fp32", "bf16"), default=None,
                         help="network precision (default fp32; bf16 is faster on CPUs with AVX-512 BF16 "
-                             "but moves some masks, see the README)")
+                             "but moves some masks, see docs/speed.md)")
     parser.add_argument("--score-threshold", type=score_threshold, default=0.0,
                         help="keep scores above this, in [0, 1] (default 0)")
     parser.add_argument("--top-k", type=positive_int, default=default_top_k,
