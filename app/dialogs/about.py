@@ -10,6 +10,7 @@ from PySide6.QtWidgets import QDialog, QDialogButtonBox, QHBoxLayout, QLabel, QV
 
 from app.device_text import device_in_use
 from segmentation.distribution import licence, version
+from segmentation.logs import log_file_path
 
 HOMEPAGE = "https://github.com/dbolya/yolact"  # the model Protolabel opens up (YOLACT, MIT)
 
@@ -22,6 +23,7 @@ def about_facts(device: str) -> list[tuple[str, str]]:
         ("torch", f"{torch.__version__} (CUDA {cuda})"),
         ("Model runs on", f"{device_in_use(device)}, device setting “{device}”"),
         ("Licence", licence()),
+        ("Log file", str(log_file_path())),
     ]
 
 
