@@ -10,10 +10,13 @@ import importlib.util
 import pkgutil
 from pathlib import Path
 
+from namespace_tree import package_dirs
+
 ROOT = Path(__file__).resolve().parents[1]
-DATA_PACKAGES = ("resources",)
-# Subcommands are imported by name (segmentation.cli / app.cli), which import analysis cannot follow.
-CODE_PACKAGES = ("segmentation", "app", "resources")
+DATA_PACKAGES = ("protolabel.resources",)
+# Subcommands are imported by name (protolabel.segmentation.cli / protolabel.app.cli), which import analysis
+# cannot follow.
+CODE_PACKAGES = ("protolabel.segmentation", "protolabel.app", "protolabel.resources")
 METADATA = ("protolabel",)  # `protolabel --version` reads the distribution's metadata
 # Native libraries a package loads by path (torchvision: torch.ops.load_library on _C_stable.so, which holds
 # torchvision::nms), invisible to import analysis: copied beside the package's modules.
@@ -21,12 +24,13 @@ LOADED_BY_PATH = ("torchvision",)
 
 
 def data_files(package: str) -> list[tuple[str, str]]:
-    """(source file, destination folder in the bundle) for every non-Python file of `package`."""
-    base = ROOT / package
+    """(source file, destination folder in the bundle) for every non-Python file of `package`
+    (an installed name: protolabel.resources is the repository's resources/, at protolabel/resources there)."""
+    base = ROOT / package_dirs()[package]
     files = []
     for path in sorted(base.rglob("*")):
         if path.is_file() and path.suffix not in (".py", ".pyc") and "__pycache__" not in path.parts:
-            files.append((str(path), str(Path(package) / path.parent.relative_to(base))))
+            files.append((str(path), str(Path(*package.split(".")) / path.parent.relative_to(base))))
     return files
 
 

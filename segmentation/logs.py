@@ -18,9 +18,8 @@ from pathlib import Path
 LOG_FILE_NAME = "protolabel.log"
 MAX_BYTES = 2 << 20  # one file stays small enough to attach to an issue
 BACKUP_COUNT = 3
-# The packages whose records go to the log file: the project's own (third-party libraries log to it only
-# from WARNING up, through the root logger's level).
-PROJECT_LOGGERS = ("segmentation", "app")
+# The loggers whose records go to the log file: the project's own, every module's `getLogger(__name__)`.
+PROJECT_LOGGERS = ("protolabel",)
 FORMAT = "%(asctime)s %(process)d %(levelname)s %(name)s: %(message)s"
 
 _handlers: list[logging.Handler] = []

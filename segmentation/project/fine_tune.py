@@ -2,7 +2,7 @@
 
 The app runs training as a separate process. Before it starts, the verified (or all labelled)
 objects are written with the project's own COCO export to RUN_DIR/train.json; the process is
-`python -m segmentation.cli train --coco RUN_DIR/train.json --images FOLDER ... --out RUN_DIR`.
+`python -m protolabel.segmentation.cli train --coco RUN_DIR/train.json --images FOLDER ... --out RUN_DIR`.
 """
 
 from __future__ import annotations
@@ -14,9 +14,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-import segmentation
-from segmentation.project.export import ExportSummary, write_project_coco
-from segmentation.project.store import PROJECT_DIR_NAME, ProjectStore
+from protolabel.segmentation.project.export import ExportSummary, write_project_coco
+from protolabel.segmentation.project.store import PROJECT_DIR_NAME, ProjectStore
 
 TRAINING_DIR = "training"  # runs live in FOLDER/.protolabel/training/<timestamp>/
 TRAINING_COCO = "train.json"
@@ -68,7 +67,7 @@ class TrainingRequest:
 
     def command(self, python: str = sys.executable, *, resume: bool = False) -> list[str]:
         """The whole command line: this Python running the Qt-free CLI module."""
-        return [python, "-m", "segmentation.cli", *self.arguments(resume=resume)]
+        return [python, "-m", "protolabel.segmentation.cli", *self.arguments(resume=resume)]
 
 
 def default_run_dir(folder: str | os.PathLike, now: datetime | None = None) -> Path:
@@ -82,11 +81,9 @@ def default_run_dir(folder: str | os.PathLike, now: datetime | None = None) -> P
 
 
 def process_environment(environ: Mapping[str, str]) -> dict[str, str]:
-    """The training process's environment: `segmentation` importable (also from a checkout), output unbuffered."""
+    """The training process's environment: output unbuffered and in UTF-8 (the package is found as this process
+    found it: installed, editable or in a bundle, from any working folder)."""
     env = dict(environ)
-    root = str(Path(segmentation.__file__).resolve().parent.parent)
-    paths = [p for p in env.get("PYTHONPATH", "").split(os.pathsep) if p]
-    env["PYTHONPATH"] = os.pathsep.join([root, *(p for p in paths if p != root)])
     env["PYTHONUNBUFFERED"] = "1"
     env["PYTHONIOENCODING"] = "utf-8"
     return env

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import sys
 
-from app.launch import _logging_excepthook
-from segmentation import logs
+from protolabel.app.launch import _logging_excepthook
+from protolabel.segmentation import logs
 
 
 def test_an_uncaught_error_in_the_window_is_logged_and_still_printed(tmp_path, monkeypatch):
@@ -22,6 +22,6 @@ def test_an_uncaught_error_in_the_window_is_logged_and_still_printed(tmp_path, m
     finally:
         monkeypatch.undo()
         logs.setup_logging()
-    assert "CRITICAL app.launch: uncaught error in the window" in text
+    assert "CRITICAL protolabel.app.launch: uncaught error in the window" in text
     assert "ZeroDivisionError: a slot divided by zero" in text
     assert len(printed) == 1

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from resources import coco_categories, label_palette
+from protolabel.resources import coco_categories, label_palette
 
 ROOT = Path(__file__).resolve().parents[2]
 # COCO 2017 numbers its 80 classes 1..90; these ten ids were dropped from the original 91-class list.
@@ -39,13 +39,14 @@ def test_resources_load_from_an_installed_wheel(tmp_path):
                     str(tmp_path / "wheel"), str(ROOT)], check=True, capture_output=True, timeout=600)
     [wheel] = (tmp_path / "wheel").glob("protolabel-*.whl")
     names = set(zipfile.ZipFile(wheel).namelist())
-    assert {"resources/coco_classes.json", "resources/icons/app/protolabel-256.png",
-            "resources/icons/actions/open_folder.svg", "resources/desktop/io.github.protolabel.Protolabel.desktop",
-            "resources/desktop/io.github.protolabel.Protolabel.metainfo.xml"} <= names
+    assert {"protolabel/resources/coco_classes.json", "protolabel/resources/icons/app/protolabel-256.png",
+            "protolabel/resources/icons/actions/open_folder.svg",
+            "protolabel/resources/desktop/io.github.protolabel.Protolabel.desktop",
+            "protolabel/resources/desktop/io.github.protolabel.Protolabel.metainfo.xml"} <= names
     target = tmp_path / "site"
     with zipfile.ZipFile(wheel) as archive:  # a wheel is unpacked as is: what pip install does for pure wheels
         archive.extractall(target)
-    code = ("import resources, segmentation.yolact.classes as c; "
+    code = ("from protolabel import resources; import protolabel.segmentation.yolact.classes as c; "
             "print(resources.__file__); print(resources.action_icon_path('undo')); print(len(c.COCO_CLASSES))")
     out = subprocess.run([sys.executable, "-I", "-c", f"import sys; sys.path[:0] = [{str(target)!r}]; {code}"],
                          capture_output=True, text=True, cwd=tmp_path, check=True, timeout=300).stdout.splitlines()
