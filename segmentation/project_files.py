@@ -18,20 +18,12 @@ import os
 import stat
 from pathlib import Path
 
+from segmentation.files import describe_kind
 from segmentation.folders import PROJECT_DIR_NAME
 
 # O_NOFOLLOW and O_NONBLOCK do not exist on Windows (no planted symlinks of this kind there, no FIFOs).
 _NO_FOLLOW = getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
 _NO_WAIT = getattr(os, "O_NONBLOCK", 0)  # a FIFO in place of a project file must not block the open
-_DESCRIBED_KINDS = (
-    (stat.S_ISDIR, "a folder"),
-    (stat.S_ISLNK, "a symbolic link"),
-    (stat.S_ISFIFO, "a named pipe (FIFO)"),
-    (stat.S_ISCHR, "a character device"),
-    (stat.S_ISBLK, "a block device"),
-    (stat.S_ISSOCK, "a socket"),
-    (stat.S_ISREG, "a regular file"),
-)
 
 
 class ProjectFileError(OSError):
@@ -40,14 +32,6 @@ class ProjectFileError(OSError):
 
     def __init__(self, message: str) -> None:
         super().__init__(message)
-
-
-def describe_kind(mode: int) -> str:
-    """What a file mode is, in words: 'a folder', 'a named pipe (FIFO)', 'a character device'..."""
-    for test, words in _DESCRIBED_KINDS:
-        if test(mode):
-            return words
-    return "not a regular file"
 
 
 def _owned(st: os.stat_result) -> bool:
