@@ -30,7 +30,7 @@ def run(args: argparse.Namespace) -> int:
     folder = Path(args.folder)
     if not folder.is_dir():
         raise CommandError(f"{folder}: not a folder")
-    if not project_db_path(folder).is_file():
+    if not os.path.lexists(project_db_path(folder)):  # anything else there is named by the store's own check
         raise CommandError(f"{folder}: has no Protolabel project yet (open it in the app or run `protolabel import`)")
     check_export_path(folder, args.out)  # before opening anything: a bad path costs nothing
     try:

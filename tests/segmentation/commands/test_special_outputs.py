@@ -120,3 +120,11 @@ def test_export_on_a_full_disk_exits_1_as_label_and_predict_do(project, tmp_path
     assert code == 1
     assert f"could not write {full / 'coco.json'} (No space left on device)" in captured.err
     assert str(saved) in captured.err and json.loads(saved.read_text())["annotations"]
+
+
+def test_export_of_a_project_whose_database_is_a_folder_says_so(tmp_path, capsys):
+    folder = tmp_path / "photos"
+    (folder / ".protolabel" / "project.db").mkdir(parents=True)
+    assert main(["export", str(folder), "--out", str(tmp_path / "coco.json")]) == 2
+    err = capsys.readouterr().err
+    assert "project.db is a folder, not a regular file" in err and "no Protolabel project" not in err
