@@ -18,8 +18,8 @@ import os
 import stat
 from pathlib import Path
 
-from segmentation.files import describe_kind
-from segmentation.folders import PROJECT_DIR_NAME
+from protolabel.segmentation.files import describe_kind
+from protolabel.segmentation.folders import PROJECT_DIR_NAME
 
 # O_NOFOLLOW and O_NONBLOCK do not exist on Windows (no planted symlinks of this kind there, no FIFOs).
 _NO_FOLLOW = getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)

@@ -8,10 +8,10 @@ import sys
 from pathlib import Path
 from typing import TextIO
 
-from segmentation.cli import CommandError
-from segmentation.project.export import check_export_path, export_coco
-from segmentation.project.labels import LABELS_KEY
-from segmentation.project.store import ProjectStore, ProjectStoreError, project_db_path
+from protolabel.segmentation.cli import CommandError
+from protolabel.segmentation.project.export import check_export_path, export_coco
+from protolabel.segmentation.project.labels import LABELS_KEY
+from protolabel.segmentation.project.store import ProjectStore, ProjectStoreError, project_db_path
 
 
 def add_parser(subparsers) -> None:

@@ -18,8 +18,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from segmentation.folders import PROJECT_DIR_NAME
-from segmentation.project_files import open_project_file, read_project_file
+from protolabel.segmentation.folders import PROJECT_DIR_NAME
+from protolabel.segmentation.project_files import open_project_file, read_project_file
 
 LOCK_NAME = "writer.lock"
 _WINDOWS_LOCK_OFFSET = 1 << 30  # Windows locks a byte far past the text, so others can still read who holds it

@@ -21,11 +21,11 @@ from typing import Any
 
 import numpy as np
 
-from segmentation.errors import first_line
-from segmentation.folders import PROJECT_DIR_NAME
-from segmentation.geometry.shapes import Shape
-from segmentation.project.labels import appended_labels
-from segmentation.project.records import (
+from protolabel.segmentation.errors import first_line
+from protolabel.segmentation.folders import PROJECT_DIR_NAME
+from protolabel.segmentation.geometry.shapes import Shape
+from protolabel.segmentation.project.labels import appended_labels
+from protolabel.segmentation.project.records import (
     AnnotatedObject,
     ImageStatus,
     Provenance,
@@ -33,7 +33,7 @@ from segmentation.project.records import (
     shape_to_json,
     shapes_to_json,
 )
-from segmentation.project_files import ProjectFileError, check_project_file, project_dir
+from protolabel.segmentation.project_files import ProjectFileError, check_project_file, project_dir
 
 DB_NAME = "project.db"
 DB_SIDE_FILES = ("-wal", "-shm", "-journal")  # SQLite's files next to project.db, opened by path as it is

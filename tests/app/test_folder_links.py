@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from app.training.runs import RunFolder, removable_runs, remove_runs
-from segmentation.project.lock import lock_path
-from segmentation.project.store import ProjectStore
+from protolabel.app.training.runs import RunFolder, removable_runs, remove_runs
+from protolabel.segmentation.project.lock import lock_path
+from protolabel.segmentation.project.store import ProjectStore
 
 PRECIOUS = b"somebody else's file\n"
 

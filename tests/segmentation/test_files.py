@@ -4,7 +4,7 @@ import stat
 
 import pytest
 
-from segmentation.files import NotAFileError, atomic_write_bytes, atomic_write_text, is_stream, write_output_bytes
+from protolabel.segmentation.files import NotAFileError, atomic_write_bytes, atomic_write_text, is_stream, write_output_bytes
 
 
 def test_atomic_write_replaces_content_and_leaves_no_temp_files(tmp_path):

@@ -8,8 +8,8 @@ import stat
 
 import pytest
 
-from segmentation.files import atomic_write_text, write_output_text
-from segmentation.output_paths import (
+from protolabel.segmentation.files import atomic_write_text, write_output_text
+from protolabel.segmentation.output_paths import (
     OutputPathError,
     OutputWriteError,
     check_output_dir,

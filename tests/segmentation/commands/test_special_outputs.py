@@ -14,7 +14,7 @@ import cv2
 import numpy as np
 import pytest
 
-from segmentation.cli import main
+from protolabel.segmentation.cli import main
 
 ROOT_ONLY = pytest.mark.skipif(not hasattr(os, "geteuid") or os.geteuid() != 0, reason="mknod needs root")
 
@@ -100,7 +100,7 @@ def test_export_refuses_a_block_device_before_the_work(project, tmp_path, capsys
 
 
 def test_export_on_a_full_disk_exits_1_as_label_and_predict_do(project, tmp_path, capsys, monkeypatch):
-    import segmentation.project.export as export
+    import protolabel.segmentation.project.export as export
 
     full, here = tmp_path / "full", tmp_path / "here"
     full.mkdir()

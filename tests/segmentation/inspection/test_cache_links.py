@@ -6,7 +6,7 @@ import os
 
 import pytest
 
-from segmentation.inspection.cache import InferenceCache, InferenceCacheError
+from protolabel.segmentation.inspection.cache import InferenceCache, InferenceCacheError
 
 
 def test_a_linked_inference_cache_folder_is_not_written_through(tmp_path, record):

@@ -9,11 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from segmentation.cli import main
-from segmentation.project.fine_tune import TrainingRequest, export_training_set
-from segmentation.project.lock import FolderLock, lock_path
-from segmentation.project.store import ProjectStore, UnsafeProjectError, project_db_path
-from segmentation.project_files import ProjectFileError, project_dir
+from protolabel.segmentation.cli import main
+from protolabel.segmentation.project.fine_tune import TrainingRequest, export_training_set
+from protolabel.segmentation.project.lock import FolderLock, lock_path
+from protolabel.segmentation.project.store import ProjectStore, UnsafeProjectError, project_db_path
+from protolabel.segmentation.project_files import ProjectFileError, project_dir
 
 PRECIOUS = b"somebody else's file\n"
 
