@@ -11,12 +11,15 @@ from __future__ import annotations
 
 import errno
 import os
+import stat
 import tempfile
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Generic, TypeVar
+
+from protolabel.segmentation.files import describe_kind, is_stream
 
 T = TypeVar("T")
 
@@ -69,15 +72,40 @@ def _check_writable_folder(folder: Path, path: Path, what: str) -> None:
         raise OutputPathError(f"{path}: cannot write the {what}: the folder {folder} is not writable")
 
 
+def _check_not_a_special_file(path: Path, what: str, streams: bool) -> bool:
+    """True when `path` is a stream the output may be written through (`streams`); OutputPathError for
+    anything else that is not a regular file (a folder, a device, a socket; a stream when not `streams`)."""
+    try:
+        mode = os.stat(path).st_mode
+    except (OSError, ValueError):
+        return False
+    if stat.S_ISDIR(mode):
+        raise OutputPathError(f"{path}: is a folder; the {what} must be a file name")
+    stream = is_stream(path)
+    if stream and streams:
+        if not os.access(path, os.W_OK):
+            raise OutputPathError(f"{path}: cannot write the {what}: no permission")
+        return True
+    if stream or not stat.S_ISREG(mode):
+        kind = describe_kind(mode) if not stat.S_ISREG(mode) else "a descriptor of this process (/dev/fd, /proc)"
+        allowed = "a file name, a pipe or a terminal" if streams else "a regular file or a new file name"
+        raise OutputPathError(f"{path}: is {kind}; the {what} must be {allowed}")
+    return False
+
+
 def check_output_file(path: str | os.PathLike, inputs: Iterable[str | os.PathLike] = (),
-                      what: str = "output file") -> Path:
+                      what: str = "output file", *, streams: bool = False) -> Path:
     """The output file path if it can be written: its folder exists and is writable, it is not a
-    folder and not one of `inputs`. Raises OutputPathError (one line) otherwise."""
+    folder and not one of `inputs`. Raises OutputPathError (one line) otherwise.
+
+    Anything else that is not a regular file is refused here, before the work, so it is never
+    replaced: a device, a socket; with `streams` (outputs written once, by `write_output_bytes`) a
+    pipe, a terminal or /dev/stdout is accepted and written through."""
     path = Path(path)
     if str(path) in ("", "."):
         raise OutputPathError(f"{str(path)!r}: not a file name")
-    if path.is_dir():
-        raise OutputPathError(f"{path}: is a folder; the {what} must be a file name")
+    if _check_not_a_special_file(path, what, streams):
+        return path
     _check_not_input(path, inputs, what)
     parent = Path(os.path.abspath(path)).parent
     if not parent.exists():
@@ -105,7 +133,9 @@ def check_output_dir(path: str | os.PathLike, inputs: Iterable[str | os.PathLike
     `inputs`; an existing file there is refused. Raises OutputPathError (one line) otherwise."""
     path = Path(path)
     if path.exists() and not path.is_dir():
-        raise OutputPathError(f"{path}: is a file, not a folder; the {what} must be a folder (or a new name)")
+        mode = path.stat().st_mode
+        kind = "a file" if stat.S_ISREG(mode) else describe_kind(mode)
+        raise OutputPathError(f"{path}: is {kind}, not a folder; the {what} must be a folder (or a new name)")
     _check_not_input(path, inputs, what)
     if path.is_dir():
         _check_writable_folder(path, path, what)
@@ -163,14 +193,15 @@ class Written(Generic[T]):
 
 def write_with_fallback(path: str | os.PathLike, write: Callable[[Path], T],
                         folders: Iterable[Path] | None = None) -> Written[T]:
-    """Call `write(path)`; when it fails with a disk error, `write(fallback)` in each fallback folder
-    until one works. Raises OutputWriteError when nothing could be written (saying what was tried);
-    other errors pass through unchanged."""
+    """Call `write(path)`; when it fails with a disk error (or a stream fails in any way: /dev/full, a
+    closed pipe), `write(fallback)` in each fallback folder until one works. Raises OutputWriteError
+    when nothing could be written (saying what was tried); other errors pass through unchanged."""
     path = Path(path)
+    stream = is_stream(path)
     try:
         return Written(path, path, write(path))
     except OSError as exc:
-        if not is_disk_error(exc):
+        if not (is_disk_error(exc) or stream):
             raise
         first = exc
     tried = [f"{path} ({describe_error(first)})"]

@@ -20,6 +20,7 @@ from protolabel.segmentation.project.lock import FolderLock, FolderLockedError
 from protolabel.segmentation.project.project import Project
 from protolabel.segmentation.project.selection import Selection
 from protolabel.segmentation.project.store import DamagedProjectError, ProjectStore, ProjectStoreError, set_aside_damaged
+from protolabel.segmentation.project_files import ProjectFileError
 
 RECENT_KEY = "recent_folders"
 MAX_RECENT = 10
@@ -207,6 +208,9 @@ class ProjectController(QObject):
         except FolderLockedError as exc:
             store.close()
             self.error.emit(f"{exc}. The folder was not opened here, so two windows never overwrite each other.")
+        except ProjectFileError as exc:  # a planted writer.lock link: the message says what it is and what to do
+            store.close()
+            self.error.emit(f"{exc} The folder was not opened.")
         except OSError as exc:
             store.close()
             self.error.emit(f"Cannot create the lock file in {store.folder}: {exc}")

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from protolabel.segmentation.project.fine_tune import TRAINING_DIR
 from protolabel.segmentation.project.store import PROJECT_DIR_NAME
+from protolabel.segmentation.project_files import project_subdir
 
 
 @dataclass(frozen=True)
@@ -36,8 +37,9 @@ def folder_size(path: Path) -> int:
 def removable_runs(folder: str | os.PathLike, keep: tuple[str | os.PathLike | None, ...] = ()) -> list[RunFolder]:
     """The run folders of the project at `folder`, oldest first, without those holding a path in `keep` (the
     run in progress, the checkpoint auto-labeling uses). Symlinks are never followed or listed."""
-    base = training_dir(folder)
-    if not base.is_dir():
+    try:
+        base = project_subdir(folder, TRAINING_DIR)  # a link there is not followed: its runs are not ours
+    except OSError:
         return []
     kept = [Path(os.path.abspath(p)) for p in keep if p]
     runs = []
@@ -55,6 +57,10 @@ def remove_runs(folder: str | os.PathLike, runs: list[RunFolder]) -> list[str]:
     """Delete the given run folders (only folders directly under the project's training folder); returns
     one line per folder that could not be removed."""
     base = Path(os.path.abspath(training_dir(folder)))
+    try:
+        project_subdir(folder, TRAINING_DIR)
+    except OSError as exc:
+        return [str(exc)]
     problems = []
     for run in runs:
         path = Path(os.path.abspath(run.path))

@@ -27,7 +27,7 @@ import numpy as np
 import pycocotools.mask as mask_utils
 
 from protolabel.segmentation.coco.dataset import CocoDataset, CocoImage
-from protolabel.segmentation.files import atomic_write_text
+from protolabel.segmentation.files import write_output_text
 from protolabel.segmentation.geometry.shapes import Shape
 from protolabel.segmentation.geometry.polygons import shape_to_rle
 
@@ -38,11 +38,12 @@ STANDARD_IMAGE_KEYS = frozenset({"id", "file_name", "width", "height"})
 
 
 def write_coco(path: str | os.PathLike, dataset: CocoDataset) -> dict[str, Any]:
-    """Write `dataset` to `path` atomically (temp file, fsync, rename); returns the written dict."""
+    """Write `dataset` to `path` atomically (temp file, fsync, rename), or through to a stream (a pipe,
+    /dev/stdout) that the caller accepted; returns the written dict."""
     data = to_coco_dict(dataset)
     with gc_paused():
         text = json.dumps(data, ensure_ascii=False, separators=(",", ":"), allow_nan=False, check_circular=False)
-    atomic_write_text(path, text)
+    write_output_text(path, text)
     return data
 
 

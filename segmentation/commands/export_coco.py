@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import os
+import sys
 from pathlib import Path
+from typing import TextIO
 
 from protolabel.segmentation.cli import CommandError
 from protolabel.segmentation.project.export import check_export_path, export_coco
@@ -27,7 +30,7 @@ def run(args: argparse.Namespace) -> int:
     folder = Path(args.folder)
     if not folder.is_dir():
         raise CommandError(f"{folder}: not a folder")
-    if not project_db_path(folder).is_file():
+    if not os.path.lexists(project_db_path(folder)):  # anything else there is named by the store's own check
         raise CommandError(f"{folder}: has no Protolabel project yet (open it in the app or run `protolabel import`)")
     check_export_path(folder, args.out)  # before opening anything: a bad path costs nothing
     try:
@@ -36,9 +39,19 @@ def run(args: argparse.Namespace) -> int:
                                   labels=tuple(store.setting(LABELS_KEY, [])))
     except ProjectStoreError as exc:
         raise CommandError(str(exc)) from None
-    print(f"Wrote {summary.path}: {summary.images} images, {summary.annotations} annotations")
-    if summary.note:
-        print(summary.note)
+    print(f"Wrote {summary.path}: {summary.images} images, {summary.annotations} annotations", file=_report(args))
     for reason in summary.skipped:
-        print(f"skipped: {reason}")
+        print(f"skipped: {reason}", file=_report(args))
+    if summary.note:  # as every command: the file asked for was not written, so exit 1 (the results are kept)
+        print(f"protolabel export: {summary.note}", file=sys.stderr)
+        return 1
     return 0
+
+
+def _report(args: argparse.Namespace) -> TextIO:
+    """Where the summary goes: standard output, unless the COCO file itself went there (--out /dev/stdout)."""
+    try:
+        same = os.path.samestat(os.stat(args.out), os.fstat(sys.stdout.fileno()))
+    except (OSError, ValueError, AttributeError):  # no such file, or a stdout without a descriptor (captured)
+        same = False
+    return sys.stderr if same else sys.stdout

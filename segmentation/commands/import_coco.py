@@ -14,6 +14,7 @@ from protolabel.segmentation.coco.reader import CocoFormatError
 from protolabel.segmentation.project.importing import import_coco, read_import_file
 from protolabel.segmentation.project.lock import FolderLock, FolderLockedError
 from protolabel.segmentation.project.store import ProjectStore, ProjectStoreError
+from protolabel.segmentation.project_files import ProjectFileError
 
 
 def add_parser(subparsers) -> None:
@@ -43,7 +44,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         with ProjectStore.open(folder) as store, FolderLock.acquire(store.folder, program="protolabel import"):
             summary = import_coco(store, dataset)  # the folder's writer lock: never under an open window
-    except (ProjectStoreError, FolderLockedError) as exc:
+    except (ProjectStoreError, FolderLockedError, ProjectFileError) as exc:
         raise CommandError(str(exc)) from None
     except OSError as exc:
         raise CommandError(f"{folder}: cannot take the folder's lock ({exc.strerror or exc})") from None

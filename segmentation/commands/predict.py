@@ -11,7 +11,7 @@ from pathlib import Path
 
 from protolabel.segmentation.cli import add_engine_arguments, engine_from_args, non_negative_int, positive_int
 from protolabel.segmentation.detections import Detections
-from protolabel.segmentation.files import atomic_write_text
+from protolabel.segmentation.files import write_output_text
 from protolabel.segmentation.images import iter_image_files
 from protolabel.segmentation.output_paths import check_output_file, write_with_fallback
 from protolabel.segmentation.pipeline import run_pipeline, workers_for
@@ -67,7 +67,7 @@ def run(args: argparse.Namespace) -> int:
     items = list(expand_inputs(args.inputs))
     if args.out:
         check_output_file(args.out, inputs=[*args.inputs, *(path for _, path in items), args.weights],
-                          what="--out file")
+                          what="--out file", streams=True)
     if not items:
         print("protolabel predict: no images found in the given paths", file=sys.stderr)
         return 1
@@ -90,7 +90,7 @@ def run(args: argparse.Namespace) -> int:
     text = json.dumps(records)
     fell_back = False
     if args.out:
-        written = write_with_fallback(args.out, lambda path: atomic_write_text(path, text))
+        written = write_with_fallback(args.out, lambda path: write_output_text(path, text))
         fell_back = written.fell_back
         if fell_back:
             print(f"protolabel predict: {written.note()}", file=sys.stderr)

@@ -30,6 +30,7 @@ from psygnal import Signal, SignalGroup
 from protolabel.segmentation.detections import Detections
 from protolabel.segmentation.files import atomic_write_bytes
 from protolabel.segmentation.folders import PROJECT_DIR_NAME
+from protolabel.segmentation.project_files import open_project_file, project_subdir
 from protolabel.segmentation.geometry.boxes import ordered_box
 
 CACHE_DIR_NAME = "inference"
@@ -199,9 +200,9 @@ def inference_to_bytes(inference: ImageInference) -> bytes:
 
 
 def inference_from_file(path: Path) -> ImageInference:
-    """Read a cache file; a damaged or foreign file raises InferenceCacheError."""
+    """Read a cache file (never through a link); a damaged or foreign file raises InferenceCacheError."""
     try:
-        with np.load(path, allow_pickle=False) as data:
+        with os.fdopen(open_project_file(path, os.O_RDONLY), "rb") as f, np.load(f, allow_pickle=False) as data:
             version = int(data["format_version"])
             if version != FORMAT_VERSION:
                 raise InferenceCacheError(f"{path}: cache format {version}, this Protolabel reads {FORMAT_VERSION}")
@@ -236,7 +237,8 @@ class InferenceCache:
     def __init__(self, folder: str | Path, *, memory_items: int = DEFAULT_MEMORY_ITEMS,
                  disk_budget: int = DEFAULT_DISK_BUDGET) -> None:
         self.events = InferenceCacheEvents()
-        self.directory = Path(folder) / PROJECT_DIR_NAME / CACHE_DIR_NAME
+        self.folder = Path(folder)
+        self.directory = self.folder / PROJECT_DIR_NAME / CACHE_DIR_NAME
         self.memory_items = max(1, int(memory_items))
         self.disk_budget = int(disk_budget)
         self._lock = threading.RLock()
@@ -254,14 +256,14 @@ class InferenceCache:
                 self._memory.move_to_end(name)
                 return hit
             path = self.path_for(name)
-            if not path.is_file():
+            if not os.path.lexists(path):
                 return None
             inference = inference_from_file(path)
             if inference.name != name:  # a hash collision, or a file copied from elsewhere
                 return None
             try:
-                os.utime(path)  # recently used: last to be evicted
-            except OSError:
+                os.utime(path, follow_symlinks=False)  # recently used: last to be evicted
+            except (OSError, NotImplementedError):
                 pass
             self._remember(inference)
             return inference
@@ -271,7 +273,7 @@ class InferenceCache:
         with self._lock:
             self._remember(inference)
             try:
-                self.directory.mkdir(parents=True, exist_ok=True)
+                project_subdir(self.folder, CACHE_DIR_NAME, create=True)  # a real folder, never a planted link
                 atomic_write_bytes(self.path_for(inference.name), inference_to_bytes(inference))
                 self._evict_disk(keep=self.path_for(inference.name))
             except OSError as exc:

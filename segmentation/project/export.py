@@ -86,7 +86,7 @@ def check_export_path(folder: str | Path, path: str | Path) -> Path:
     """The export path if it can be written and is none of the project's own files: not its
     database or anything else in FOLDER/.protolabel/, not an image file inside the folder.
     Raises OutputPathError (one line) otherwise."""
-    path = check_output_file(path, what="export file")
+    path = check_output_file(path, what="export file", streams=True)
     target = Path(os.path.realpath(path))
     root = Path(os.path.realpath(folder))
     if target.is_relative_to(root / PROJECT_DIR_NAME):
@@ -124,7 +124,7 @@ def write_project_coco(
     The path is checked before any work (OutputPathError: missing or read-only folder, a folder);
     when the write fails for lack of space or permission the file goes to a fallback (the
     summary's `path` and `note` say where), OutputWriteError when no place could take it."""
-    check_output_file(path, what="COCO file")
+    check_output_file(path, what="COCO file", streams=True)
     dataset, skipped = project_dataset(store, verified_only=verified_only, labels=labels, progress=progress)
     written = write_with_fallback(path, lambda target: write_coco(target, dataset))
     data = written.value

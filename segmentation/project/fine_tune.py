@@ -16,6 +16,7 @@ from pathlib import Path
 
 from protolabel.segmentation.project.export import ExportSummary, write_project_coco
 from protolabel.segmentation.project.store import PROJECT_DIR_NAME, ProjectStore
+from protolabel.segmentation.project_files import project_subdir
 
 TRAINING_DIR = "training"  # runs live in FOLDER/.protolabel/training/<timestamp>/
 TRAINING_COCO = "train.json"
@@ -100,6 +101,9 @@ def export_training_set(store: ProjectStore, request: TrainingRequest) -> Export
     if run_dir.exists() and any(run_dir.iterdir()):
         raise ValueError(f"{run_dir} is not empty: choose a new folder for this run")
     created = not run_dir.exists()
+    runs = Path(os.path.abspath(Path(request.folder) / PROJECT_DIR_NAME / TRAINING_DIR))
+    if Path(os.path.abspath(run_dir)).parent == runs:
+        project_subdir(request.folder, TRAINING_DIR, create=True)  # the runs' folder is never a planted link
     run_dir.mkdir(parents=True, exist_ok=True)
     summary = write_project_coco(store, request.coco_path, verified_only=request.verified_only)
     if summary.annotations == 0:

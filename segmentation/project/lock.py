@@ -4,6 +4,8 @@ The lock is an flock (POSIX) or msvcrt byte lock (Windows) on an open file, so t
 releases it when the holder exits or crashes: a lock file left behind by a dead process never blocks.
 The file's text names the holder (pid, host, program) so a refused opener can say who has the folder.
 Locks are per open file, so a second window in the same process is refused too.
+The file is opened without following a link (segmentation.project_files): a planted writer.lock link
+is refused with a message, never truncated through.
 """
 
 from __future__ import annotations
@@ -17,9 +19,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from protolabel.segmentation.folders import PROJECT_DIR_NAME
+from protolabel.segmentation.project_files import open_project_file, read_project_file
 
 LOCK_NAME = "writer.lock"
 _WINDOWS_LOCK_OFFSET = 1 << 30  # Windows locks a byte far past the text, so others can still read who holds it
+_MAX_HOLDER_BYTES = 4096  # the holder's JSON is ~100 bytes; a larger file is not ours
 
 
 @dataclass(frozen=True)
@@ -84,7 +88,7 @@ def _unlock(fd: int) -> None:
 def read_holder(folder: str | Path) -> LockHolder:
     """The holder named in the lock file; unknown (pid None) if it is missing or not yet written."""
     try:
-        data = json.loads(lock_path(folder).read_text(encoding="utf-8"))
+        data = json.loads(read_project_file(lock_path(folder), _MAX_HOLDER_BYTES).decode("utf-8"))
         return LockHolder(int(data["pid"]), str(data["host"]), str(data["program"]))
     except (OSError, ValueError, KeyError, TypeError):
         return LockHolder(None, "", "")
@@ -99,13 +103,14 @@ class FolderLock:
 
     @classmethod
     def acquire(cls, folder: str | Path, program: str = "Protolabel") -> FolderLock:
-        """Take the folder's lock; raises FolderLockedError naming the holder, OSError if the file cannot be made.
+        """Take the folder's lock; raises FolderLockedError naming the holder, OSError if the file cannot be made
+        (ProjectFileError, saying why, when writer.lock is a link, not a regular file or another user's).
 
         The project folder (.protolabel/) must exist: the store creates it when it opens.
         """
         folder = Path(folder)
         path = lock_path(folder)
-        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+        fd = open_project_file(path, os.O_RDWR | os.O_CREAT)
         try:
             if not _try_lock(fd):
                 raise FolderLockedError(folder, read_holder(folder))

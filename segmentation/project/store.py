@@ -33,8 +33,10 @@ from protolabel.segmentation.project.records import (
     shape_to_json,
     shapes_to_json,
 )
+from protolabel.segmentation.project_files import ProjectFileError, check_project_file, project_dir
 
 DB_NAME = "project.db"
+DB_SIDE_FILES = ("-wal", "-shm", "-journal")  # SQLite's files next to project.db, opened by path as it is
 SCHEMA_VERSION = 2  # 2: objects.version (edits are compare-and-set) and deleted_objects (who deleted what)
 REQUIRED_TABLES = frozenset({"meta", "images", "objects"})
 DELETION_RECORD_S = 30 * 24 * 3600  # how long "this store deleted object N" is kept for its undo
@@ -99,6 +101,10 @@ class ProjectStoreError(Exception):
 
 class ProjectReadOnlyError(ProjectStoreError):
     """The folder (or its database) cannot be written."""
+
+
+class UnsafeProjectError(ProjectStoreError):
+    """.protolabel/ or a file in it is a link, not what it should be, or another user's: not opened."""
 
 
 class ProjectLockedError(ProjectStoreError):
@@ -203,30 +209,36 @@ class ProjectStore:
             raise ProjectStoreError(f"{folder}: no such folder")
         db_path = project_db_path(folder)
         try:
-            db_path.parent.mkdir(exist_ok=True)
+            project_dir(folder, create=True)
+        except ProjectFileError as exc:
+            raise UnsafeProjectError(str(exc)) from None
         except OSError as exc:
             raise ProjectReadOnlyError(
                 f"Cannot create {db_path.parent}: {exc.strerror or exc}. Protolabel keeps its annotations in "
                 "that folder; open a copy of the images in a folder you can write to."
             ) from None
         try:
-            existing_size = db_path.stat().st_size
-        except FileNotFoundError:
-            existing_size = None
+            existing = _checked_database_files(db_path)
+        except ProjectFileError as exc:
+            raise UnsafeProjectError(str(exc)) from None
         except OSError as exc:
             raise ProjectReadOnlyError(f"Cannot read {db_path}: {exc.strerror or exc}") from None
-        if existing_size == 0:
+        if existing is not None and existing.st_size == 0:
             raise DamagedProjectError(f"{db_path} is damaged: the file is empty (0 bytes), so no annotations "
                                       "can be read from it")
-        if existing_size is None:
+        if existing is None:
             _create_database(db_path)
         try:
+            opened = _checked_database_files(db_path)
             connection = sqlite3.connect(db_path, timeout=timeout, isolation_level=None, check_same_thread=True)
+        except ProjectFileError as exc:
+            raise UnsafeProjectError(str(exc)) from None
         except sqlite3.Error as exc:
             raise _translate(exc, db_path) from None
         store = cls(connection, folder)
         try:
             store._initialise()
+            _check_same_database(db_path, opened)
         except BaseException:
             connection.close()
             raise
@@ -759,6 +771,25 @@ def _create_database(db_path: Path) -> None:
                 leftover.unlink()
             except OSError:
                 pass
+
+
+def _checked_database_files(db_path: Path) -> os.stat_result | None:
+    """project.db's lstat (None when missing) after checking it and its side files: SQLite opens them by path,
+    following links, so each must be a regular file of this user or absent. ProjectFileError otherwise."""
+    for suffix in DB_SIDE_FILES:
+        check_project_file(f"{db_path}{suffix}")
+    return check_project_file(db_path)
+
+
+def _check_same_database(db_path: Path, opened: os.stat_result | None) -> None:
+    """project.db is still the file checked before SQLite opened it (not swapped for a link meanwhile)."""
+    try:
+        now = _checked_database_files(db_path)
+    except ProjectFileError as exc:
+        raise UnsafeProjectError(str(exc)) from None
+    if now is None or opened is None or (now.st_dev, now.st_ino) != (opened.st_dev, opened.st_ino):
+        raise UnsafeProjectError(f"{db_path} was replaced while Protolabel opened it (is another program changing "
+                                 "the folder?); the folder was not opened. Try again.")
 
 
 def set_aside_damaged(folder: str | Path) -> Path:

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import errno
 import os
+import stat
 
 import pytest
 
-from protolabel.segmentation.files import atomic_write_text
+from protolabel.segmentation.files import atomic_write_text, write_output_text
 from protolabel.segmentation.output_paths import (
     OutputPathError,
     OutputWriteError,
@@ -112,3 +113,62 @@ def test_other_errors_are_not_hidden(tmp_path):
         raise OSError(errno.EIO, "Input/output error")
     with pytest.raises(OSError, match="Input/output"):
         write_with_fallback(tmp_path / "out.json", broken, folders=[tmp_path])
+
+
+# ---------------------------------------------------------------- outputs that are not regular files
+
+def _socket():
+    import socket
+    import tempfile
+
+    folder = tempfile.mkdtemp(dir="/tmp")  # a socket path must be short (108 bytes)
+    path = os.path.join(folder, "s")
+    sock = socket.socket(socket.AF_UNIX)
+    sock.bind(path)
+    return sock, path
+
+
+def test_a_pipe_or_terminal_output_is_accepted_only_where_it_is_written_through(tmp_path):
+    fifo = tmp_path / "out.json"
+    os.mkfifo(fifo)
+    assert check_output_file(fifo, streams=True) == fifo
+    with pytest.raises(OutputPathError, match="is a pipe .*must be a regular file or a new file name"):
+        check_output_file(fifo)
+    if os.path.exists("/dev/full"):
+        with pytest.raises(OutputPathError, match="/dev/full: is a character device"):
+            check_output_file("/dev/full", what="--out file")
+
+
+def test_a_socket_is_refused_even_where_streams_are_written_through():
+    sock, path = _socket()
+    try:
+        with pytest.raises(OutputPathError, match="is a socket; the --out file must be a file name, a pipe or a "
+                                                  "terminal"):
+            check_output_file(path, what="--out file", streams=True)
+    finally:
+        sock.close()
+        os.unlink(path)
+        os.rmdir(os.path.dirname(path))
+
+
+@pytest.mark.skipif(not hasattr(os, "geteuid") or os.geteuid() != 0, reason="mknod needs root")
+def test_a_block_device_is_refused_before_the_work(tmp_path):
+    node = tmp_path / "disk"
+    os.mknod(node, stat.S_IFBLK | 0o600, os.makedev(7, 0))
+    with pytest.raises(OutputPathError, match="is a block device"):
+        check_output_file(node, streams=True)
+    with pytest.raises(OutputPathError, match="is a block device, not a folder"):
+        check_output_dir(node)
+
+
+def test_a_failing_stream_sends_the_results_to_a_fallback(tmp_path):
+    read_end, write_end = os.pipe()
+    os.close(read_end)  # nobody reads: the write fails with EPIPE, which no fallback would catch for a file
+    spare = tmp_path / "spare"
+    spare.mkdir()
+    try:
+        written = write_with_fallback(f"/dev/fd/{write_end}", lambda path: write_output_text(path, "results"),
+                                      folders=[spare])
+    finally:
+        os.close(write_end)
+    assert written.fell_back and written.path.read_text() == "results"

@@ -219,7 +219,7 @@ def test_predict_on_a_full_disk_saves_the_detections_in_the_current_folder(
     full.mkdir()
     here.mkdir()
     monkeypatch.chdir(here)
-    monkeypatch.setattr(predict, "atomic_write_text", _disk_full_in(full, predict.atomic_write_text))
+    monkeypatch.setattr(predict, "write_output_text", _disk_full_in(full, predict.write_output_text))
     code = main(["predict", "--weights", str(resnet50_checkpoint), "--device", "cpu", "--out", str(full / "d.json"),
                  str(photo)])
     err = capsys.readouterr().err
