@@ -452,3 +452,16 @@ def test_a_hidden_class_stays_hidden_through_rename_undo_and_redo(make_window, q
     assert cats and not any(window.canvas.items_by_id[i].shown for i in cats)
     window.redo_action.trigger()
     assert dock.hidden == {"kitten"}
+
+
+def test_a_rename_in_the_classes_dock_reaches_the_mapping_and_ctrl_z_takes_it_back(make_window, qtbot, photo_folder):
+    """Issue 20 (W1): after renaming toaster -> kettle, the next model run brought 'toaster' back."""
+    window = open_with_three_images(make_window, qtbot, photo_folder)
+    project, dock = window.projects.project, window.labels_dock
+    dock.select_class("toaster")
+    answer_modal(qtbot, dock.buttons["rename"].click, lambda dialog: (dialog.setTextValue("kettle"), dialog.accept()))
+    assert project.class_mapping.label_for("toaster") == "kettle"
+    assert "1 renamed" in window.autolabel_dock.mapping_label.text()
+    ctrl_z(qtbot, window)
+    assert project.class_mapping.label_for("toaster") == "toaster"
+    assert "renamed" not in window.autolabel_dock.mapping_label.text()
