@@ -16,6 +16,7 @@ from segmentation.project.labels import (CLASS_MAPPING_KEY, KEEP_CLASSES_KEY, LA
                                         ClassMapping, ClassSettings, appended_labels, restore_classes)
 from segmentation.project.records import ImageStatus
 from segmentation.project.store import AutoLabelOutcome, ProjectStore, StaleEditError
+from segmentation.project.verified import verified_in
 
 
 class ProjectEvents(SignalGroup):
@@ -64,6 +65,7 @@ class Project:
         for name, reason in store.damaged_statuses().items():
             if name in images:
                 images.mark_unreadable(name, reason)
+        images.set_all_verified_objects(store.verified_object_counts())
         _list_carried_labels(store)
         return cls(store, images)
 
@@ -93,10 +95,12 @@ class Project:
             self.images.mark_unreadable(name, doc.damaged)
         else:
             self.images.set_status(name, doc.status)
+            self.images.set_verified_objects(name, verified_in(doc.objects))
         self.events.objects_changed.emit(name, None)
 
     def _on_document_changed(self, name: str, change: Change) -> None:
         self.images.set_status(name, change.status_after)
+        self.images.set_verified_objects(name, verified_in(self._documents[name].objects))
         self.events.objects_changed.emit(name, change)  # before a new label's labels_changed (a full re-read)
         labels = appended_labels(self.labels, (o.label for o in change.after))
         if len(labels) > len(self.labels):
@@ -140,6 +144,7 @@ class Project:
             doc = self._documents.get(name)
             if doc is not None:
                 doc.reload()
+        self.images.set_all_verified_objects(self.store.verified_object_counts())
         if tuple(labels) != self.labels:
             self.set_labels(tuple(labels))
         else:
@@ -244,6 +249,7 @@ class Project:
     def _after_class_change(self, settings: ClassSettings, mapping_before: ClassMapping) -> None:
         for document in self._documents.values():
             document.reload()
+        self.images.set_all_verified_objects(self.store.verified_object_counts())  # a delete takes some
         self.events.labels_changed.emit(settings.labels)
         if settings.mapping != mapping_before:
             self.events.class_mapping_changed.emit(settings.mapping)

@@ -326,3 +326,23 @@ def test_a_filtered_object_is_not_drawn_and_is_drawn_again(window, photo_folder)
     assert _drawn_at(window, point) == bare and window.canvas.object_at(point) is None
     window.objects_dock.score_slider.setValue(0)
     assert _drawn_at(window, point) == filled and window.canvas.object_at(point) == a2
+
+
+def test_after_y_on_objects_the_file_list_and_training_dialog_count_them(window, photo_folder):
+    """Issue 20 (C1): after Y the image list said '0 verified' and the training dialog 'no verified objects'."""
+    from app.docks.file_list import ChipRole
+
+    dock = window.file_dock
+    QTest.keyClick(window, Qt.Key.Key_Tab)
+    QTest.keyClick(window, Qt.Key.Key_Y)  # one of astronaut's three objects
+    QTest.keyClick(window, Qt.Key.Key_Y)  # and a second one
+    assert "2 verified objects; 1 edited image partly verified" in dock.counts_label.text()
+    row = dock.model.index(dock.model.row_of("astronaut.png"))
+    assert row.data(ChipRole) == "partly verified"
+    filters = [dock.filter_box.itemText(i) for i in range(dock.filter_box.count())]
+    assert "Partly verified (1)" in filters
+    window.options.weights = __file__  # any existing file: the dialog only shows the counts here
+    window.actions_by_name["train_project"].trigger()
+    page = window.training.dialog.settings_page
+    assert "Verified objects only (2 in 1 image)" in page.verified_radio.text()
+    window.training.dialog.close()
