@@ -118,7 +118,6 @@ class MainWindow(QMainWindow):
         self.toolbar.addAction(inspector_toggle)
         self.actions_by_name["edit_mode"].setChecked(True)
         restore_layout(self, self.settings)
-        self._restore_new_label(None)
         self._update_title()
 
     # ---------------------------------------------------------------- construction
@@ -238,6 +237,7 @@ class MainWindow(QMainWindow):
         d = self.labels_dock
         d.hidden_changed.connect(self._apply_class_hiding)
         d.classes_changed.connect(self.history.push_class_edit)  # one undo step over every image
+        d.classes_changed.connect(lambda _project, edit: self._follow_class_edit(edit, False))
         d.colors_changed.connect(self._redraw_in_class_colors)
         d.classes_listed.connect(self._show_labels)
         d.error.connect(self.show_error)
@@ -269,7 +269,8 @@ class MainWindow(QMainWindow):
         if project is not None:
             project.events.class_mapping_changed.connect(self.autolabel_dock.show_mapping)
             project.images.events.status_changed.connect(self._update_title)
-            self._show_labels(self.labels_dock.classes())  # also when the list is the last project's
+            project.events.class_edit_replayed.connect(self._follow_class_edit)
+            self._show_labels(self.labels_dock.classes(), keep=False)  # not the last project's class
             self._restore_new_label(project)
             self.autolabel_dock.show_mapping(project.class_mapping)
         self._update_title()
@@ -428,21 +429,34 @@ class MainWindow(QMainWindow):
         ids = [] if document is None or not hidden else [o.id for o in document.objects if o.label in hidden]
         self.canvas.set_hidden(ids, "class")
 
-    def _show_labels(self, labels) -> None:
+    def _show_labels(self, labels, *, keep: bool = True) -> None:
         """The classes the Classes dock lists (the project's, and those its objects carry, as an auto-label
         run's) in the New polygons box; new polygons get the class the box then shows (the first class
         replaces the stand-in once a project has classes)."""
-        self.editing.new_object_label = self.objects_dock.set_labels(labels)
+        self.editing.new_object_label = self.objects_dock.set_labels(labels, keep=keep)
 
-    def _restore_new_label(self, project: Project | None) -> None:
-        """Show (and use) the saved class for new polygons: the project's, else the user's last one."""
-        label = saved_new_label(self.settings, project)
+    def _restore_new_label(self, project: Project) -> None:
+        """Show (and use) the class for new polygons the person chose in this project, if any."""
+        label = saved_new_label(project)
         if label:
-            self.objects_dock.label_box.setCurrentText(label)
+            self.objects_dock.show_new_label(label)
             self.editing.new_object_label = label
 
+    def _follow_class_edit(self, edit, undone: bool) -> None:
+        """A rename or merge of the class for new polygons (or its undo) renames that choice too: new
+        polygons would otherwise bring the old class back."""
+        if undone and edit.new in edit.before.labels:
+            return  # an undone merge: the class it merged into stays
+        old, new = (edit.new, edit.old) if undone else (edit.old, edit.new)
+        if old is None or new is None or self.editing.new_object_label != old:
+            return
+        self.objects_dock.show_new_label(new)
+        self.editing.new_object_label = new
+        if saved_new_label(self.projects.project) == old:
+            self._remember_new_label(new)
+
     def _remember_new_label(self, label: str) -> None:
-        error = remember_new_label(self.settings, self.projects.project, label)
+        error = remember_new_label(self.projects.project, label)
         if error:
             self.statusBar().showMessage(error, 8000)
 
