@@ -15,8 +15,10 @@ from segmentation.project.image_list import ImageList
 from segmentation.project.labels import (CLASS_MAPPING_KEY, KEEP_CLASSES_KEY, LABEL_COLORS_KEY, LABELS_KEY, ClassEdit,
                                         ClassMapping, ClassSettings, appended_labels, restore_classes)
 from segmentation.project.records import ImageStatus
-from segmentation.project.store import AutoLabelOutcome, ProjectStore, StaleEditError
+from segmentation.project.store import AutoLabelOutcome, ProjectStore, ProjectStoreError, StaleEditError
 from segmentation.project.verified import verified_in
+
+CURRENT_IMAGE_KEY = "current_image"  # project setting: the image shown last, where a reopened folder starts
 
 
 class ProjectEvents(SignalGroup):
@@ -111,11 +113,22 @@ class Project:
         return None if self.current_name is None else self.document(self.current_name)
 
     def set_current(self, name: str | None) -> None:
+        """Show another image; it is kept with the project, so reopening the folder returns to it."""
         if name is not None and name not in self.images:
             raise KeyError(f"{name} is not an image of {self.folder}")
         if name != self.current_name:
             self.current_name = name
+            if name is not None:
+                try:
+                    self.store.set_setting(CURRENT_IMAGE_KEY, name)
+                except ProjectStoreError:
+                    pass  # a place to return to is a convenience: a store that refuses it now loses nothing else
             self.events.current_changed.emit(name)
+
+    def last_image(self) -> str | None:
+        """The image shown when the project was last open, if it is still one of the folder's images."""
+        name = self.store.setting(CURRENT_IMAGE_KEY)
+        return name if isinstance(name, str) and name in self.images else None
 
     def step(self, step: int) -> bool:
         """Go to the next (+1) or previous (-1) image of the filtered list; False at the ends."""

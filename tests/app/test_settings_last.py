@@ -118,3 +118,23 @@ def test_with_nothing_saved_new_polygons_get_the_class_the_box_shows(new_window,
     shown = window.objects_dock.label_box.currentText()
     assert shown == window.projects.project.labels[0] == "saucer"
     assert window.editing.new_object_label == "saucer"
+
+
+def test_reopening_a_folder_returns_to_the_image_left_off(new_window, photo_folder, tmp_path, qtbot):
+    """Issue 20: reopening a folder started at image 1 instead of where the person left off."""
+    window = new_window()
+    assert window.open_folder(photo_folder)
+    names = window.projects.project.images.names
+    qtbot.waitUntil(lambda: window.projects.project.current_name == names[0])
+    window.projects.go(1)
+    window.projects.go(1)
+    left_at = window.projects.project.current_name
+    assert left_at == names[2]
+    again = restart(window, new_window)
+    assert again.open_folder(photo_folder)
+    qtbot.waitUntil(lambda: again.projects.project.current_name is not None)
+    assert again.projects.project.current_name == left_at
+    (photo_folder / left_at).unlink()  # gone meanwhile: the first image, as before
+    assert again.open_folder(photo_folder)
+    qtbot.waitUntil(lambda: again.projects.project.current_name is not None)
+    assert again.projects.project.current_name == again.projects.project.images.names[0]
