@@ -28,6 +28,7 @@ from app.dialogs.class_mapping import ClassMappingDialog
 from app.dialogs.export import ExportDialog
 from app.dialogs.import_coco import choose_and_import
 from app.dialogs.model_manager import MODEL_FILES, ModelManagerDialog
+from app.dialogs.relabel_confirm import RelabelConfirmation
 from app.docks.autolabel_panel import AutoLabelPanel
 from app.docks.file_list import FileListDock
 from app.docks.labels import LabelsDock
@@ -39,8 +40,9 @@ from app.qt_bridge import MainThreadInvoker
 from app.start_page import install_start_page
 from app.training import TrainingController, TrainingStatusButton
 from app.undo import UndoHistory
-from app.window_settings import (BACKEND_KEY, THRESHOLD_KEY, remember_new_label, restore_layout, save_layout,
-                                 saved_backend, saved_new_label, saved_threshold)
+from app.window_settings import (ASK_RELABEL_KEY, BACKEND_KEY, THRESHOLD_KEY, asks_before_relabel,
+                                 remember_new_label, restore_layout, save_layout, saved_backend, saved_new_label,
+                                 saved_threshold)
 from resources import APP_ICON_SIZES, app_icon_path
 from segmentation.model_manager import ModelManager
 from segmentation.project.autolabel import AutoLabelOptions, model_class_names
@@ -117,6 +119,8 @@ class MainWindow(QMainWindow):
         inspector_toggle.setIcon(action_icon("inspector"))
         self.toolbar.addAction(inspector_toggle)
         self.actions_by_name["edit_mode"].setChecked(True)
+        self.actions_by_name["ask_before_relabel"].setChecked(asks_before_relabel(self.settings))
+        self.autolabel.confirm_relabel = self._confirm_relabel
         restore_layout(self, self.settings)
         self._update_title()
 
@@ -153,6 +157,7 @@ class MainWindow(QMainWindow):
             "zoom_to_object": lambda: self.review.zoom_to(),
             "hide_objects": lambda: self.review.toggle_hidden_selected(),
             "autolabel_image": self.autolabel.label_current,
+            "ask_before_relabel": lambda on: self.settings.setValue(ASK_RELABEL_KEY, bool(on)),
             "autolabel_all": self.autolabel.label_unlabeled,
             "cancel_jobs": self.autolabel.cancel,
             "open_weights": self.choose_weights,
@@ -338,6 +343,16 @@ class MainWindow(QMainWindow):
         label, ok = QInputDialog.getItem(self, "Change class", "Class:", labels, current, True)
         if ok and label.strip():
             self.editing.change_class(label)
+
+    def _confirm_relabel(self, auto: int, person: int) -> bool:
+        """I on an image with objects: go on unless the person, asked, cancels (or asks no more)."""
+        if not self.actions_by_name["ask_before_relabel"].isChecked():
+            return True
+        box = RelabelConfirmation(auto, person, self)
+        go = box.confirmed()
+        if go and not box.ask_again:
+            self.actions_by_name["ask_before_relabel"].setChecked(False)  # saved by its handler
+        return go
 
     def choose_weights(self) -> None:
         start = str(Path(self.options.weights).parent) if self.options.weights else str(Path.home())

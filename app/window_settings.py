@@ -1,7 +1,7 @@
 """Settings that last: window layout, score threshold and the class for new polygons, across sessions.
 
-Per user (QSettings): window geometry and dock layout, the auto-label score threshold and backend (the model
-file is kept by the main window under "weights"). Per project (the store's settings): the class for new
+Per user (QSettings): window geometry and dock layout, the auto-label score threshold and backend, whether I
+asks before labelling an image with objects again (the model file is kept by the main window under "weights"). Per project (the store's settings): the class for new
 polygons, as the person last chose it in that folder. It is not per user: a class of one folder means
 nothing in another, and a new folder starts from its own classes.
 """
@@ -19,6 +19,7 @@ GEOMETRY_KEY = "window/geometry"
 STATE_KEY = "window/state"
 THRESHOLD_KEY = "score_threshold"
 BACKEND_KEY = "backend"
+ASK_RELABEL_KEY = "ask_before_relabel"  # per user: I on an image with objects asks first
 NEW_LABEL_KEY = "new_object_label"  # project setting: the class for new polygons the person chose
 
 
@@ -50,6 +51,12 @@ def saved_backend(settings: QSettings) -> str:
     """The last backend chosen in the auto-label dock, or torch when none (or an unknown one) was saved."""
     value = str(settings.value(BACKEND_KEY, "torch") or "torch")
     return value if value in BACKEND_CHOICES else "torch"
+
+
+def asks_before_relabel(settings: QSettings) -> bool:
+    """Whether I on an image that has objects asks first (yes unless the person said "Don't ask again")."""
+    value = settings.value(ASK_RELABEL_KEY, True)
+    return value not in (False, "false", "0", 0)
 
 
 def saved_new_label(project: Project) -> str:
