@@ -12,7 +12,8 @@ import segmentation.engine  # noqa: F401  imported here, not first in the worker
 from app.job_progress import JobProgressWidget
 from app.qt_bridge import MainThreadInvoker
 from app.undo import ChangeCommand, UndoHistory
-from segmentation.project.autolabel import AutoLabelJob, AutoLabelOptions, AutoLabelQueue, EngineCache, JobSummary
+from segmentation.project.autolabel import (AutoLabelJob, AutoLabelOptions, AutoLabelQueue, AutoLabelSettings,
+                                            EngineCache, JobSummary)
 from segmentation.project.document import Change
 from segmentation.project.project import Project
 from segmentation.project.records import AnnotatedObject, ImageStatus, Provenance
@@ -102,6 +103,8 @@ class AutoLabelController(QObject):
         document = project.current
         if (self.confirm_relabel is not None and document is not None and len(document)
                 and project.images.status(project.current_name) is not ImageStatus.VERIFIED):  # a verified one is left alone
+            if self._settings(project) is None:
+                return  # no usable model: say so before asking about a run that cannot start
             auto = sum(1 for o in document.objects if o.provenance is Provenance.AUTO)
             if not self.confirm_relabel(auto, len(document) - auto):
                 return
@@ -118,12 +121,18 @@ class AutoLabelController(QObject):
             return
         self._submit(names, f"{len(names):,} unlabeled images")
 
-    def _submit(self, names: list[str], what: str) -> None:
-        project = self._project()
+    def _settings(self, project: Project) -> AutoLabelSettings | None:
+        """The run's settings, or None with the reason said (no model chosen, a bad option)."""
         try:
-            settings = self.options.settings(project.class_mapping)
+            return self.options.settings(project.class_mapping)
         except ValueError as exc:
             self.error.emit(str(exc).capitalize())
+            return None
+
+    def _submit(self, names: list[str], what: str) -> None:
+        project = self._project()
+        settings = self._settings(project)
+        if settings is None:
             return
         job = AutoLabelJob(project.folder, names, settings, self.engines, inference_cache=project.inference)
         wrap = self._invoker.wrap

@@ -400,3 +400,9 @@ def test_labelling_an_image_with_only_a_persons_objects_asks_and_is_undoable(mak
     window.undo_action.trigger()
     assert _content(_stored(photo_folder)[0].values()) == _content(before[0].values())
     assert _stored(photo_folder)[1] is before[1]
+
+
+def test_without_a_model_i_says_so_instead_of_asking(window):
+    window.options.weights = ""
+    window.actions_by_name["autolabel_image"].trigger()  # a modal question here would hang the test
+    assert "no model chosen" in window.last_error.lower() and not window.autolabel.busy
