@@ -46,6 +46,7 @@ from app.window_settings import (ASK_RELABEL_KEY, BACKEND_KEY, THRESHOLD_KEY, as
 from resources import APP_ICON_SIZES, app_icon_path
 from segmentation.model_manager import ModelManager
 from segmentation.project.autolabel import AutoLabelOptions, model_class_names
+from segmentation.project.labels import ClassMapping
 from segmentation.project.project import Project
 from segmentation.project.selection import Selection
 from segmentation.project.store import ProjectStoreError
@@ -277,7 +278,10 @@ class MainWindow(QMainWindow):
             project.events.class_edit_replayed.connect(self._follow_class_edit)
             self._show_labels(self.labels_dock.classes(), keep=False)  # not the last project's class
             self._restore_new_label(project)
-            self.autolabel_dock.show_mapping(project.class_mapping)
+            try:
+                self.autolabel_dock.show_mapping(project.class_mapping)
+            except ValueError as exc:  # damaged in the store: say so; the mapping dialog repairs it
+                self.show_error(str(exc))
         self._update_title()
 
     def _on_image_shown(self, name: str | None) -> None:
@@ -387,7 +391,12 @@ class MainWindow(QMainWindow):
         project = self.projects.project
         if project is None:
             return
-        dialog = ClassMappingDialog(names, project.class_mapping, self)
+        try:
+            mapping = project.class_mapping
+        except ValueError as exc:  # damaged: the dialog starts from no mapping, and saving it repairs it
+            self.show_error(str(exc))
+            mapping = ClassMapping()
+        dialog = ClassMappingDialog(names, mapping, self)
         if dialog.exec():
             try:
                 project.set_class_mapping(dialog.mapping())

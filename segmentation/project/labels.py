@@ -61,10 +61,17 @@ class ClassMapping:
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any] | None) -> ClassMapping:
+        """The mapping `to_json` wrote; ValueError (saying what is wrong) for anything else."""
         if not data:
             return cls()
-        keep = data.get("keep")
-        return cls(keep=None if keep is None else frozenset(keep), rename=dict(data.get("rename") or {}))
+        if not isinstance(data, Mapping):
+            raise ValueError(f"expected {{'keep': [...], 'rename': {{...}}}}, got {type(data).__name__}")
+        keep, rename = data.get("keep"), data.get("rename") or {}
+        if keep is not None and not (isinstance(keep, list) and all(isinstance(k, str) for k in keep)):
+            raise ValueError("'keep' is not a list of class names")
+        if not (isinstance(rename, Mapping) and all(isinstance(v, str) for v in rename.values())):
+            raise ValueError("'rename' is not a table of class names")
+        return cls(keep=None if keep is None else frozenset(keep), rename=dict(rename))
 
 
 # ---------------------------------------------------------------- project classes (label dock)

@@ -175,7 +175,12 @@ class Project:
 
     @property
     def class_mapping(self) -> ClassMapping:
-        return ClassMapping.from_json(self.store.setting(CLASS_MAPPING_KEY))
+        """What model runs give each class; ValueError with the way out when the stored one is damaged."""
+        try:
+            return ClassMapping.from_json(self.store.setting(CLASS_MAPPING_KEY))
+        except ValueError as exc:
+            raise ValueError(f"The project's class mapping is damaged ({exc}); set it again with Auto-label > "
+                             "Class Filter and Mapping") from None
 
     def set_class_mapping(self, mapping: ClassMapping) -> None:
         self.store.set_setting(CLASS_MAPPING_KEY, mapping.to_json())

@@ -489,3 +489,14 @@ def test_the_class_for_new_polygons_changes_only_by_choice_and_follows_a_rename(
     assert project.store.setting("new_object_label") == "hound"
     ctrl_z(qtbot, window)
     assert window.editing.new_object_label == "dog" == box.currentText()
+
+
+def test_a_damaged_class_mapping_is_said_at_open_and_a_rename_changes_nothing(make_window, qtbot, photo_folder):
+    with ProjectStore.open(photo_folder) as store:
+        store.set_setting("class_mapping", "not a mapping")
+    window = open_with_three_images(make_window, qtbot, photo_folder)
+    assert "class mapping is damaged" in window.last_error
+    dock = window.labels_dock
+    dock.select_class("toaster")
+    dock.rename("kettle")
+    assert "class mapping is damaged" in window.last_error and "toaster" in dock.classes()

@@ -223,3 +223,13 @@ def test_undo_of_a_rename_undoes_its_mapping_change_and_keeps_a_later_one(projec
     assert project.class_mapping == ClassMapping(rename={"cow": "cattle", "toaster": "kettle"})
     with ProjectStore.open(project.folder) as store:  # stored, not only held
         assert ClassMapping.from_json(store.setting("class_mapping")).label_for("toaster") == "kettle"
+
+
+def test_a_damaged_stored_mapping_is_a_clear_error_not_a_crash(project):
+    project.store.set_setting("class_mapping", [1, 2])
+    with pytest.raises(ValueError, match="class mapping is damaged.*Class Filter and Mapping"):
+        project.rename_class("toaster", "kettle")
+    assert project.class_counts()["toaster"] == 1  # nothing renamed
+    project.set_class_mapping(ClassMapping())  # what the dialog writes: repaired
+    project.rename_class("toaster", "kettle")
+    assert project.class_mapping.label_for("toaster") == "kettle"
