@@ -12,9 +12,9 @@ from pathlib import Path
 
 from psygnal import Signal, SignalGroup
 
-from segmentation.folders import image_names
-from segmentation.project.records import ImageStatus
-from segmentation.project.verified import VerifiedCounts
+from protolabel.segmentation.folders import image_names
+from protolabel.segmentation.project.records import ImageStatus
+from protolabel.segmentation.project.verified import VerifiedCounts
 
 UNREADABLE = "unreadable"  # the filter of images that cannot be read or whose stored rows are damaged
 PARTLY_VERIFIED = "partly verified"  # the filter of images with verified objects and others (verified.py)

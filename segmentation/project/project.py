@@ -9,14 +9,14 @@ from pathlib import Path
 
 from psygnal import Signal, SignalGroup
 
-from segmentation.inspection.cache import InferenceCache
-from segmentation.project.document import Change, ImageAnnotations
-from segmentation.project.image_list import ImageList
-from segmentation.project.labels import (CLASS_MAPPING_KEY, KEEP_CLASSES_KEY, LABEL_COLORS_KEY, LABELS_KEY, ClassEdit,
+from protolabel.segmentation.inspection.cache import InferenceCache
+from protolabel.segmentation.project.document import Change, ImageAnnotations
+from protolabel.segmentation.project.image_list import ImageList
+from protolabel.segmentation.project.labels import (CLASS_MAPPING_KEY, KEEP_CLASSES_KEY, LABEL_COLORS_KEY, LABELS_KEY, ClassEdit,
                                         ClassMapping, ClassSettings, appended_labels, restore_classes)
-from segmentation.project.records import ImageStatus
-from segmentation.project.store import AutoLabelOutcome, ProjectStore, ProjectStoreError, StaleEditError
-from segmentation.project.verified import verified_in
+from protolabel.segmentation.project.records import ImageStatus
+from protolabel.segmentation.project.store import AutoLabelOutcome, ProjectStore, ProjectStoreError, StaleEditError
+from protolabel.segmentation.project.verified import verified_in
 
 CURRENT_IMAGE_KEY = "current_image"  # project setting: the image shown last, where a reopened folder starts
 

@@ -18,7 +18,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from segmentation.project.records import AnnotatedObject, ImageStatus, Provenance
+from protolabel.segmentation.project.records import AnnotatedObject, ImageStatus, Provenance
 
 
 def status_after_review(remaining: Iterable[AnnotatedObject]) -> ImageStatus:

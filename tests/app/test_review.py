@@ -10,9 +10,9 @@ from PySide6.QtGui import QContextMenuEvent
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication, QInputDialog
 
-from segmentation.geometry.shapes import Polygon, Shape
-from segmentation.project.records import AnnotatedObject, ImageStatus, Provenance
-from segmentation.project.store import ProjectStore
+from protolabel.segmentation.geometry.shapes import Polygon, Shape
+from protolabel.segmentation.project.records import AnnotatedObject, ImageStatus, Provenance
+from protolabel.segmentation.project.store import ProjectStore
 
 
 def _square(x: float, y: float, size: float) -> Shape:
@@ -362,7 +362,7 @@ def test_a_filtered_object_is_not_drawn_and_is_drawn_again(window, photo_folder)
 
 def test_after_y_on_objects_the_file_list_and_training_dialog_count_them(window, photo_folder):
     """Issue 20 (C1): after Y the image list said '0 verified' and the training dialog 'no verified objects'."""
-    from app.docks.file_list import ChipRole
+    from protolabel.app.docks.file_list import ChipRole
 
     dock = window.file_dock
     QTest.keyClick(window, Qt.Key.Key_Tab)

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from segmentation.project.image_list import PARTLY_VERIFIED
-from segmentation.project.project import Project
-from segmentation.project.records import AnnotatedObject, ImageStatus, Provenance
-from segmentation.project.store import ProjectStore
+from protolabel.segmentation.project.image_list import PARTLY_VERIFIED
+from protolabel.segmentation.project.project import Project
+from protolabel.segmentation.project.records import AnnotatedObject, ImageStatus, Provenance
+from protolabel.segmentation.project.store import ProjectStore
 
 
 def test_accepting_objects_counts_them_and_the_image_is_verified_when_all_are(image_folder, square):
