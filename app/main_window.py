@@ -28,6 +28,7 @@ from protolabel.app.dialogs.class_mapping import ClassMappingDialog
 from protolabel.app.dialogs.export import ExportDialog
 from protolabel.app.dialogs.import_coco import choose_and_import
 from protolabel.app.dialogs.model_manager import MODEL_FILES, ModelManagerDialog
+from protolabel.app.dialogs.relabel_confirm import RelabelConfirmation
 from protolabel.app.docks.autolabel_panel import AutoLabelPanel
 from protolabel.app.docks.file_list import FileListDock
 from protolabel.app.docks.labels import LabelsDock
@@ -39,11 +40,13 @@ from protolabel.app.qt_bridge import MainThreadInvoker
 from protolabel.app.start_page import install_start_page
 from protolabel.app.training import TrainingController, TrainingStatusButton
 from protolabel.app.undo import UndoHistory
-from protolabel.app.window_settings import (BACKEND_KEY, THRESHOLD_KEY, remember_new_label, restore_layout, save_layout,
-                                 saved_backend, saved_new_label, saved_threshold)
+from protolabel.app.window_settings import (ASK_RELABEL_KEY, BACKEND_KEY, THRESHOLD_KEY, asks_before_relabel,
+                                 remember_new_label, restore_layout, save_layout, saved_backend, saved_new_label,
+                                 saved_threshold)
 from protolabel.resources import APP_ICON_SIZES, app_icon_path
 from protolabel.segmentation.model_manager import ModelManager
 from protolabel.segmentation.project.autolabel import AutoLabelOptions, model_class_names
+from protolabel.segmentation.project.labels import ClassMapping
 from protolabel.segmentation.project.project import Project
 from protolabel.segmentation.project.selection import Selection
 from protolabel.segmentation.project.store import ProjectStoreError
@@ -117,8 +120,9 @@ class MainWindow(QMainWindow):
         inspector_toggle.setIcon(action_icon("inspector"))
         self.toolbar.addAction(inspector_toggle)
         self.actions_by_name["edit_mode"].setChecked(True)
+        self.actions_by_name["ask_before_relabel"].setChecked(asks_before_relabel(self.settings))
+        self.autolabel.confirm_relabel = self._confirm_relabel
         restore_layout(self, self.settings)
-        self._restore_new_label(None)
         self._update_title()
 
     # ---------------------------------------------------------------- construction
@@ -154,6 +158,7 @@ class MainWindow(QMainWindow):
             "zoom_to_object": lambda: self.review.zoom_to(),
             "hide_objects": lambda: self.review.toggle_hidden_selected(),
             "autolabel_image": self.autolabel.label_current,
+            "ask_before_relabel": lambda on: self.settings.setValue(ASK_RELABEL_KEY, bool(on)),
             "autolabel_all": self.autolabel.label_unlabeled,
             "cancel_jobs": self.autolabel.cancel,
             "open_weights": self.choose_weights,
@@ -238,6 +243,7 @@ class MainWindow(QMainWindow):
         d = self.labels_dock
         d.hidden_changed.connect(self._apply_class_hiding)
         d.classes_changed.connect(self.history.push_class_edit)  # one undo step over every image
+        d.classes_changed.connect(lambda _project, edit: self._follow_class_edit(edit, False))
         d.colors_changed.connect(self._redraw_in_class_colors)
         d.classes_listed.connect(self._show_labels)
         d.error.connect(self.show_error)
@@ -269,9 +275,13 @@ class MainWindow(QMainWindow):
         if project is not None:
             project.events.class_mapping_changed.connect(self.autolabel_dock.show_mapping)
             project.images.events.status_changed.connect(self._update_title)
-            self._show_labels(self.labels_dock.classes())  # also when the list is the last project's
+            project.events.class_edit_replayed.connect(self._follow_class_edit)
+            self._show_labels(self.labels_dock.classes(), keep=False)  # not the last project's class
             self._restore_new_label(project)
-            self.autolabel_dock.show_mapping(project.class_mapping)
+            try:
+                self.autolabel_dock.show_mapping(project.class_mapping)
+            except ValueError as exc:  # damaged in the store: say so; the mapping dialog repairs it
+                self.show_error(str(exc))
         self._update_title()
 
     def _on_image_shown(self, name: str | None) -> None:
@@ -338,6 +348,16 @@ class MainWindow(QMainWindow):
         if ok and label.strip():
             self.editing.change_class(label)
 
+    def _confirm_relabel(self, auto: int, person: int) -> bool:
+        """I on an image with objects: go on unless the person, asked, cancels (or asks no more)."""
+        if not self.actions_by_name["ask_before_relabel"].isChecked():
+            return True
+        box = RelabelConfirmation(auto, person, self)
+        go = box.confirmed()
+        if go and not box.ask_again:
+            self.actions_by_name["ask_before_relabel"].setChecked(False)  # saved by its handler
+        return go
+
     def choose_weights(self) -> None:
         start = str(Path(self.options.weights).parent) if self.options.weights else str(Path.home())
         path, _ = QFileDialog.getOpenFileName(self, "Open a YOLACT model", start, MODEL_FILES)
@@ -371,7 +391,12 @@ class MainWindow(QMainWindow):
         project = self.projects.project
         if project is None:
             return
-        dialog = ClassMappingDialog(names, project.class_mapping, self)
+        try:
+            mapping = project.class_mapping
+        except ValueError as exc:  # damaged: the dialog starts from no mapping, and saving it repairs it
+            self.show_error(str(exc))
+            mapping = ClassMapping()
+        dialog = ClassMappingDialog(names, mapping, self)
         if dialog.exec():
             try:
                 project.set_class_mapping(dialog.mapping())
@@ -428,21 +453,34 @@ class MainWindow(QMainWindow):
         ids = [] if document is None or not hidden else [o.id for o in document.objects if o.label in hidden]
         self.canvas.set_hidden(ids, "class")
 
-    def _show_labels(self, labels) -> None:
+    def _show_labels(self, labels, *, keep: bool = True) -> None:
         """The classes the Classes dock lists (the project's, and those its objects carry, as an auto-label
         run's) in the New polygons box; new polygons get the class the box then shows (the first class
         replaces the stand-in once a project has classes)."""
-        self.editing.new_object_label = self.objects_dock.set_labels(labels)
+        self.editing.new_object_label = self.objects_dock.set_labels(labels, keep=keep)
 
-    def _restore_new_label(self, project: Project | None) -> None:
-        """Show (and use) the saved class for new polygons: the project's, else the user's last one."""
-        label = saved_new_label(self.settings, project)
+    def _restore_new_label(self, project: Project) -> None:
+        """Show (and use) the class for new polygons the person chose in this project, if any."""
+        label = saved_new_label(project)
         if label:
-            self.objects_dock.label_box.setCurrentText(label)
+            self.objects_dock.show_new_label(label)
             self.editing.new_object_label = label
 
+    def _follow_class_edit(self, edit, undone: bool) -> None:
+        """A rename or merge of the class for new polygons (or its undo) renames that choice too: new
+        polygons would otherwise bring the old class back."""
+        if undone and edit.new in edit.before.labels:
+            return  # an undone merge: the class it merged into stays
+        old, new = (edit.new, edit.old) if undone else (edit.old, edit.new)
+        if old is None or new is None or self.editing.new_object_label != old:
+            return
+        self.objects_dock.show_new_label(new)
+        self.editing.new_object_label = new
+        if saved_new_label(self.projects.project) == old:
+            self._remember_new_label(new)
+
     def _remember_new_label(self, label: str) -> None:
-        error = remember_new_label(self.settings, self.projects.project, label)
+        error = remember_new_label(self.projects.project, label)
         if error:
             self.statusBar().showMessage(error, 8000)
 

@@ -1,8 +1,9 @@
 """Settings that last: window layout, score threshold and the class for new polygons, across sessions.
 
-Per user (QSettings): window geometry and dock layout, the auto-label score threshold and backend, the last class
-used for new polygons (the model file is kept by the main window under "weights"). Per project (the
-store's settings): the class for new polygons, which wins over the per-user one in that folder.
+Per user (QSettings): window geometry and dock layout, the auto-label score threshold and backend, whether I
+asks before labelling an image with objects again (the model file is kept by the main window under "weights"). Per project (the store's settings): the class for new
+polygons, as the person last chose it in that folder. It is not per user: a class of one folder means
+nothing in another, and a new folder starts from its own classes.
 """
 
 from __future__ import annotations
@@ -18,7 +19,8 @@ GEOMETRY_KEY = "window/geometry"
 STATE_KEY = "window/state"
 THRESHOLD_KEY = "score_threshold"
 BACKEND_KEY = "backend"
-NEW_LABEL_KEY = "new_object_label"  # QSettings key and project setting key alike
+ASK_RELABEL_KEY = "ask_before_relabel"  # per user: I on an image with objects asks first
+NEW_LABEL_KEY = "new_object_label"  # project setting: the class for new polygons the person chose
 
 
 def save_layout(window: QMainWindow, settings: QSettings) -> None:
@@ -51,20 +53,23 @@ def saved_backend(settings: QSettings) -> str:
     return value if value in BACKEND_CHOICES else "torch"
 
 
-def saved_new_label(settings: QSettings, project: Project | None) -> str:
-    """The class for new polygons: the project's own, else the user's last one, else ''."""
-    label = ""
-    if project is not None:
-        label = str(project.store.setting(NEW_LABEL_KEY, "") or "")
-    return label.strip() or str(settings.value(NEW_LABEL_KEY, "") or "").strip()
+def asks_before_relabel(settings: QSettings) -> bool:
+    """Whether I on an image that has objects asks first (yes unless the person said "Don't ask again")."""
+    value = settings.value(ASK_RELABEL_KEY, True)
+    return value not in (False, "false", "0", 0)
 
 
-def remember_new_label(settings: QSettings, project: Project | None, label: str) -> str | None:
-    """Keep the class for new polygons per user and per project; the error text if the project refused."""
+def saved_new_label(project: Project) -> str:
+    """The class for new polygons the person chose in this project, or ''."""
+    value = project.store.setting(NEW_LABEL_KEY, "")
+    return value.strip() if isinstance(value, str) else ""
+
+
+def remember_new_label(project: Project | None, label: str) -> str | None:
+    """Keep the class for new polygons with the project; the error text if the project refused."""
     label = label.strip()
     if not label:
         return None
-    settings.setValue(NEW_LABEL_KEY, label)
     if project is not None and project.store.setting(NEW_LABEL_KEY, "") != label:
         try:
             project.store.set_setting(NEW_LABEL_KEY, label)

@@ -12,10 +12,11 @@ import protolabel.segmentation.engine  # noqa: F401  imported here, not first in
 from protolabel.app.job_progress import JobProgressWidget
 from protolabel.app.qt_bridge import MainThreadInvoker
 from protolabel.app.undo import ChangeCommand, UndoHistory
-from protolabel.segmentation.project.autolabel import AutoLabelJob, AutoLabelOptions, AutoLabelQueue, EngineCache, JobSummary
+from protolabel.segmentation.project.autolabel import (AutoLabelJob, AutoLabelOptions, AutoLabelQueue, AutoLabelSettings,
+                                            EngineCache, JobSummary)
 from protolabel.segmentation.project.document import Change
 from protolabel.segmentation.project.project import Project
-from protolabel.segmentation.project.records import AnnotatedObject, Provenance
+from protolabel.segmentation.project.records import AnnotatedObject, ImageStatus, Provenance
 from protolabel.segmentation.project.store import AutoLabelOutcome
 
 
@@ -82,6 +83,8 @@ class AutoLabelController(QObject):
         self._pool = QThreadPool(self)
         self._pool.setMaxThreadCount(1)  # one inference at a time; the UI thread never runs one
         self._running = False
+        # Asked before I runs on an image with objects: (auto objects, others) -> go on? None: never asks.
+        self.confirm_relabel: Callable[[int, int], bool] | None = None
         self.queue.events.idle.connect(self._invoker.wrap(self._on_idle))
         progress.cancel_requested.connect(self.cancel)
 
@@ -92,10 +95,19 @@ class AutoLabelController(QObject):
         return self._running
 
     def label_current(self) -> None:
+        """Run the model on the image shown; when it has objects a run would replace or keep, ask first."""
         project = self._project()
         if project is None or project.current_name is None:
             self.message.emit("Open a folder first")
             return
+        document = project.current
+        if (self.confirm_relabel is not None and document is not None and len(document)
+                and project.images.status(project.current_name) is not ImageStatus.VERIFIED):  # a verified one is left alone
+            if self._settings(project) is None:
+                return  # no usable model: say so before asking about a run that cannot start
+            auto = sum(1 for o in document.objects if o.provenance is Provenance.AUTO)
+            if not self.confirm_relabel(auto, len(document) - auto):
+                return
         self._submit([project.current_name], "this image")
 
     def label_unlabeled(self) -> None:
@@ -109,12 +121,18 @@ class AutoLabelController(QObject):
             return
         self._submit(names, f"{len(names):,} unlabeled images")
 
-    def _submit(self, names: list[str], what: str) -> None:
-        project = self._project()
+    def _settings(self, project: Project) -> AutoLabelSettings | None:
+        """The run's settings, or None with the reason said (no model chosen, a bad option)."""
         try:
-            settings = self.options.settings(project.class_mapping)
+            return self.options.settings(project.class_mapping)
         except ValueError as exc:
             self.error.emit(str(exc).capitalize())
+            return None
+
+    def _submit(self, names: list[str], what: str) -> None:
+        project = self._project()
+        settings = self._settings(project)
+        if settings is None:
             return
         job = AutoLabelJob(project.folder, names, settings, self.engines, inference_cache=project.inference)
         wrap = self._invoker.wrap
@@ -154,15 +172,18 @@ class AutoLabelController(QObject):
             return
         document = project.current if project.current_name == name else None  # the image on screen
         old = [] if document is None else [o for o in document.objects if o.provenance is Provenance.AUTO]
+        had_objects = document is not None and len(document) > 0
         status_before = project.images.status(name)
         if not outcome.skipped:
             self.history.forget(name)  # its objects were replaced: old undo steps no longer apply
         project.record_auto_label(name, outcome)
-        if old and not outcome.skipped and document is not None and document.damaged is None:
-            # re-labelling replaced auto objects: one undoable step instead of a silent replace
+        if had_objects and not outcome.skipped and document is not None and document.damaged is None:
+            # labelling an image with objects again (replacing its auto objects, or adding to a person's): one
+            # undoable step instead of a silent change
             new = tuple(document.get(i) for i in outcome.object_ids if i in document)
-            change = Change(f"Auto-label ({len(old)} auto objects replaced by {len(new)})", _unsaved(old), new,
-                            status_before, outcome.status)
+            text = (f"Auto-label ({len(old)} auto objects replaced by {len(new)})" if old
+                    else f"Auto-label ({len(new)} objects added)")
+            change = Change(text, _unsaved(old), new, status_before, outcome.status)
             self.history.stack(name).push(RelabelCommand(document, change, self.error.emit))
 
     def _on_failed(self, folder, name: str, reason: str) -> None:

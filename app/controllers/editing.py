@@ -100,8 +100,7 @@ class EditController(QObject):
         if not ids or not label:
             self.message.emit("Select an object first")
             return
-        self.apply(document.relabel(ids, label))
-        self.new_object_label = label
+        self.apply(document.relabel(ids, label))  # the class for new polygons stays the person's choice
 
     def verify(self) -> None:
         document = self._document()

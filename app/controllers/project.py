@@ -277,7 +277,8 @@ class ProjectController(QObject):
         note = f" ({'; '.join(notes)})" if notes else ""
         self.message.emit(f"Opened {project.folder}: {len(project.images):,} images{note}")
         if len(project.images):
-            project.step(1)
+            last = project.last_image()  # where the person left off, else the first image
+            project.set_current(last) if last is not None else project.step(1)
         else:
             self._show_current(None)
         return True

@@ -21,7 +21,7 @@ from PySide6.QtWidgets import (
 from protolabel.app.canvas.items import bgr_to_qimage
 from protolabel.app.colors import STATUS_COLORS, STATUS_TEXT
 from protolabel.segmentation.images import ImageReadError, read_image
-from protolabel.segmentation.project.image_list import UNREADABLE, ImageList
+from protolabel.segmentation.project.image_list import PARTLY_VERIFIED, UNREADABLE, ImageList
 from protolabel.segmentation.project.records import ImageStatus
 
 THUMB = 40
@@ -35,6 +35,7 @@ NameRole = Qt.ItemDataRole.UserRole + 1
 StatusRole = Qt.ItemDataRole.UserRole + 2
 ThumbRole = Qt.ItemDataRole.UserRole + 3
 ErrorRole = Qt.ItemDataRole.UserRole + 4
+ChipRole = Qt.ItemDataRole.UserRole + 5  # the status chip's text
 
 
 class _ThumbnailJob(QRunnable):
@@ -128,6 +129,7 @@ class ImageListModel(QAbstractListModel):
             self.images.events.status_changed.disconnect(self._on_status)
             self.images.events.filter_changed.disconnect(self._on_filter)
             self.images.events.unreadable.disconnect(self._on_unreadable)
+            self.images.events.verified_changed.disconnect(self._on_verified)
         self.loader.clear()
         self.beginResetModel()
         self.images = images
@@ -138,6 +140,7 @@ class ImageListModel(QAbstractListModel):
             images.events.status_changed.connect(self._on_status)
             images.events.filter_changed.connect(self._on_filter)
             images.events.unreadable.connect(self._on_unreadable)
+            images.events.verified_changed.connect(self._on_verified)
 
     def _refresh_visible(self) -> None:
         self._visible = () if self.images is None else self.images.visible()
@@ -164,15 +167,31 @@ class ImageListModel(QAbstractListModel):
             return self.images.status(name)
         if role == ErrorRole:
             return self.images.unreadable.get(name)
+        if role == ChipRole:
+            return "unreadable" if name in self.images.unreadable else self._status_text(name)
         if role == Qt.ItemDataRole.ToolTipRole:
             error = self.images.unreadable.get(name)  # the full name: the row elides long ones
-            return f"{name}\n" + (f"unreadable: {error}" if error else STATUS_TEXT[self.images.status(name)])
+            if error:
+                return f"{name}\nunreadable: {error}"
+            verified = self.images.verified_objects(name)
+            return f"{name}\n{self._status_text(name)}" + (f", {verified:,} objects verified" if verified else "")
         if role == ThumbRole:
             pixmap = self._thumbs.get(name)
             if pixmap is None and name not in self.images.unreadable:
                 self.loader.request(self.images.root, name)
             return pixmap
         return None
+
+    def _status_text(self, name: str) -> str:
+        return PARTLY_VERIFIED if self.images.partly_verified(name) else STATUS_TEXT[self.images.status(name)]
+
+    def _on_verified(self, name: str | None) -> None:
+        if self.images is not None and (self.images.filter == PARTLY_VERIFIED or name is None):
+            self.beginResetModel()
+            self._refresh_visible()
+            self.endResetModel()
+        elif name is not None:
+            self._emit_row(name)  # its chip
 
     def _emit_row(self, name: str) -> None:
         row = self.row_of(name)
@@ -241,7 +260,7 @@ class ImageRowDelegate(QStyledItemDelegate):
                 painter.setPen(QColor("white"))
                 painter.drawText(thumb_rect, Qt.AlignmentFlag.AlignCenter, "!")
         status = index.data(StatusRole) or ImageStatus.UNLABELED
-        chip_text = "unreadable" if error else STATUS_TEXT[status]
+        chip_text = index.data(ChipRole) or STATUS_TEXT[status]
         metrics = painter.fontMetrics()
         chip_w = metrics.horizontalAdvance(chip_text) + 12
         chip = QRect(rect.right() - chip_w - 6, rect.center().y() - 9, chip_w, 18)
@@ -294,12 +313,13 @@ class FileListDock(QDockWidget):
     def set_images(self, images: ImageList | None) -> None:
         if self.images is not None:
             for signal in (self.images.events.status_changed, self.images.events.filter_changed,
-                           self.images.events.unreadable):
+                           self.images.events.unreadable, self.images.events.verified_changed):
                 signal.disconnect(self._update_counts)
         self.images = images
         self.model.set_images(images)
         if images is not None:
-            for signal in (images.events.status_changed, images.events.filter_changed, images.events.unreadable):
+            for signal in (images.events.status_changed, images.events.filter_changed, images.events.unreadable,
+                           images.events.verified_changed):
                 signal.connect(self._update_counts)
         self._update_counts()
 
@@ -316,15 +336,22 @@ class FileListDock(QDockWidget):
             cells = [f"<td><span style='color:{STATUS_COLORS[s].name()}'>■</span> {counts[s]:,} {STATUS_TEXT[s]}</td>"
                      for s in ImageStatus]
             cells.append(f"<td><span style='color:{UNREADABLE_COLOR.name()}'>■</span> {unreadable:,} unreadable</td>")
+            verified = self.images.verified_counts()
             noun = "image" if total == 1 else "images"
+            objects = f"{verified.objects:,} verified object{'s' if verified.objects != 1 else ''}"
+            if verified.partly:
+                objects += f"; {verified.partly:,} edited image{'s' if verified.partly != 1 else ''} partly verified"
             self.counts_label.setText(
                 f"<b>{total:,} {noun}</b><table cellspacing=2><tr>{cells[0]}{cells[1]}</tr>"
-                f"<tr>{cells[2]}{cells[3]}</tr><tr>{cells[4]}</tr></table>"
+                f"<tr>{cells[2]}{cells[3]}</tr><tr>{cells[4]}</tr></table>{objects}"
             )
-            filters = [None, *ImageStatus, UNREADABLE]
+            self.counts_label.setToolTip("An image is verified when a person accepted every object on it (Y, or V "
+                                         "for all); partly verified when some are accepted and others not yet.")
+            filters = [None, *ImageStatus, PARTLY_VERIFIED, UNREADABLE]
             self.filter_box.addItem(f"All images ({total:,})", None)
             for status in ImageStatus:
                 self.filter_box.addItem(f"{STATUS_TEXT[status].capitalize()} ({counts[status]:,})", status)
+            self.filter_box.addItem(f"{PARTLY_VERIFIED.capitalize()} ({verified.partly:,})", PARTLY_VERIFIED)
             self.filter_box.addItem(f"Unreadable ({unreadable:,})", UNREADABLE)
             self.filter_box.setCurrentIndex(filters.index(self.images.filter))
         finally:

@@ -1,7 +1,7 @@
 """The class dock: the project's classes with counts and colours; rename, merge, delete, colour, hide, keep.
 
 Rename, merge and delete change every image of the project in one store transaction; merge and delete
-ask first. Each is one step of the project's undo history (`classes_changed` hands it to UndoHistory), so
+ask first. A rename or merge also changes the class mapping, so later model runs give the new name. Each is one step of the project's undo history (`classes_changed` hands it to UndoHistory), so
 Ctrl+Z puts every object, the class list, colours and keep flags back at once.
 """
 
@@ -288,7 +288,8 @@ class LabelsDock(QDockWidget):
             self.hidden = frozenset(new if h == label else h for h in self.hidden)
             self.classes_changed.emit(self.project, edits[0])
             self.hidden_changed.emit(self.hidden)
-            self.message.emit(f"{done}: {_objects(edits[0].count)} (Ctrl+Z undoes it)")
+            runs = ", and in later model runs" if edits[0].mapped else ""
+            self.message.emit(f"{done}: {_objects(edits[0].count)}{runs} (Ctrl+Z undoes it)")
 
     def delete(self) -> None:
         """Delete the selected class and every object of it, after asking."""

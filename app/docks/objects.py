@@ -184,11 +184,12 @@ class ObjectsDock(QDockWidget):
                 return row
         return -1
 
-    def set_labels(self, labels) -> str:
+    def set_labels(self, labels, *, keep: bool = True) -> str:
         """List the project's classes in the New polygons box and return the class it now shows: the one
-        shown before (chosen or typed), else the first class, else the stand-in DEFAULT_LABEL, which the
-        first classes to arrive (an import, an auto-label run) replace."""
-        current = "" if self._showing_stand_in else self.label_box.currentText()
+        shown before (chosen or typed; not with keep=False, for another project), else the first class,
+        else the stand-in DEFAULT_LABEL, which the first classes to arrive (an import, an auto-label run)
+        replace. Not a person's choice: new_label_changed stays quiet."""
+        current = "" if self._showing_stand_in or not keep else self.label_box.currentText()
         self.label_box.blockSignals(True)
         self.label_box.clear()
         for label in labels:
@@ -202,6 +203,18 @@ class ObjectsDock(QDockWidget):
             self.label_box.setEditText(wanted)
         self.label_box.blockSignals(False)
         return wanted
+
+    def show_new_label(self, label: str) -> None:
+        """Show `label` in the New polygons box without saying new_label_changed (it is no choice made
+        in the box: a project's saved class, a renamed one)."""
+        self.label_box.blockSignals(True)
+        index = self.label_box.findText(label)
+        if index >= 0:
+            self.label_box.setCurrentIndex(index)
+        else:
+            self.label_box.setEditText(label)
+        self._showing_stand_in = False
+        self.label_box.blockSignals(False)
 
     def _on_label_text(self, text: str) -> None:
         self._showing_stand_in = False

@@ -129,9 +129,11 @@ class TrainingController(QObject):
             return False
         counts = project.images.counts()
         labelled = sum(counts[s] for s in (ImageStatus.AUTO_LABELED, ImageStatus.EDITED, ImageStatus.VERIFIED))
+        verified = project.images.verified_counts()
         start = "" if is_onnx(self.options.weights) else self.options.weights  # training needs a .pth
         self.dialog.settings_page.reset(project.folder, start, self.options.device,
-                                        {"all": labelled, "verified": counts[ImageStatus.VERIFIED]},
+                                        {"all": labelled, "verified": verified.images_with_objects,
+                                         "verified_objects": verified.objects},
                                         default_run_dir(project.folder))
         self.dialog.show_settings()
         return True

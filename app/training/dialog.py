@@ -47,7 +47,7 @@ class TrainSettingsPage(QWidget):
         super().__init__(parent)
         self.setObjectName("training_settings")
         self.folder: Path | None = None
-        self.counts = {"all": 0, "verified": 0}
+        self.counts = {"all": 0, "verified": 0, "verified_objects": 0}
         intro = QLabel(INTRO)
         intro.setWordWrap(True)
         self.weights_edit = QLineEdit()
@@ -163,7 +163,10 @@ class TrainSettingsPage(QWidget):
         self.folder = Path(folder)
         self.counts = dict(counts)
         self.weights_edit.setText(weights)
-        self.verified_radio.setText(f"Verified images only ({counts['verified']:,})")
+        objects, images = counts.get("verified_objects", 0), counts["verified"]
+        self.verified_radio.setText(f"Verified objects only ({objects:,} in {images:,} image{'s' if images != 1 else ''})")
+        self.verified_radio.setToolTip("Objects a person accepted (Y, or V for a whole image). Their images' other "
+                                       "objects are ignored by training: neither taught nor taught as background.")
         self.all_radio.setText(f"All labelled images ({counts['all']:,}: auto-labeled, edited and verified)")
         self.verified_radio.setChecked(DEFAULTS["verified_only"])
         self.all_radio.setChecked(not DEFAULTS["verified_only"])

@@ -14,6 +14,7 @@ from psygnal import Signal, SignalGroup
 from protolabel.segmentation.geometry.shapes import Shape
 from protolabel.segmentation.project.records import AnnotatedObject, ImageStatus, Provenance
 from protolabel.segmentation.project.store import DamagedRowError, ProjectStore, StaleEditError
+from protolabel.segmentation.project.verified import status_after_review
 
 
 @dataclass(frozen=True)
@@ -186,13 +187,6 @@ class ImageAnnotations:
         return Change("Mark verified", tuple(before), tuple(after), self.status, ImageStatus.VERIFIED)
 
     # ---------------------------------------------------------------- per-object review
-    def _status_if(self, remaining: Iterable[AnnotatedObject]) -> ImageStatus:
-        """VERIFIED when the image keeps objects and every one is verified, else EDITED (a person reviewed it)."""
-        remaining = list(remaining)
-        if remaining and all(o.provenance == Provenance.VERIFIED for o in remaining):
-            return ImageStatus.VERIFIED
-        return ImageStatus.EDITED
-
     def accept_objects(self, object_ids: Iterable[int]) -> Change:
         """The person accepts these objects: they become 'verified'; the image too once all of its objects are."""
         ids = set(object_ids)
@@ -200,7 +194,7 @@ class ImageAnnotations:
         after = [o.with_changes(provenance=Provenance.VERIFIED) for o in before]
         remaining = [o for o in self._objects.values() if o.id not in ids] + after
         text = "Accept object" if len(after) == 1 else f"Accept {len(after)} objects"
-        return Change(text, tuple(before), tuple(after), self.status, self._status_if(remaining))
+        return Change(text, tuple(before), tuple(after), self.status, status_after_review(remaining))
 
     def reject_objects(self, object_ids: Iterable[int]) -> Change:
         """The person rejects these objects: they are deleted; the image is verified if only verified ones remain."""
@@ -208,7 +202,7 @@ class ImageAnnotations:
         before = [self._objects[i] for i in sorted(ids)]
         remaining = [o for o in self._objects.values() if o.id not in ids]
         text = "Reject object" if len(before) == 1 else f"Reject {len(before)} objects"
-        return Change(text, tuple(before), (), self.status, self._status_if(remaining), rejects=True)
+        return Change(text, tuple(before), (), self.status, status_after_review(remaining), rejects=True)
 
     def delete_auto_below(self, threshold: float) -> Change:
         """Delete every auto object scored under `threshold` (what the score filter hides) in one change. Not a

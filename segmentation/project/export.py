@@ -19,7 +19,7 @@ from protolabel.segmentation.output_paths import (
     write_with_fallback,
 )
 from protolabel.segmentation.project.labels import KEEP_CLASSES_KEY, exported_class_names
-from protolabel.segmentation.project.records import ImageStatus
+from protolabel.segmentation.project.records import ImageStatus, Provenance
 from protolabel.segmentation.project.store import DamagedRowError, ProjectStore
 from protolabel.segmentation.yolact.classes import category_ids_for_labels
 
@@ -39,20 +39,27 @@ def project_dataset(
     store: ProjectStore,
     *,
     verified_only: bool = False,
+    verified_objects: bool = False,
     labels: tuple[str, ...] = (),
     progress: Callable[[int, int], None] | None = None,
 ) -> tuple[CocoDataset, list[str]]:
     """The project as a CocoDataset. Images count when a person or the model labelled them
-    (never-labelled images are left out: an empty image in a COCO file says "nothing here")."""
-    statuses = (ImageStatus.VERIFIED,) if verified_only else EXPORTED_STATUSES
-    names = [n for n in store.annotated_images(statuses) if (store.folder / n).is_file()]
+    (never-labelled images are left out: an empty image in a COCO file says "nothing here").
+    `verified_only`: verified images only. `verified_objects`: the training set of verified.py, every
+    image holding a verified object, its other objects crowd regions (ignored by training)."""
+    if verified_objects:
+        candidates = sorted(store.verified_object_counts())
+    else:
+        candidates = store.annotated_images((ImageStatus.VERIFIED,) if verified_only else EXPORTED_STATUSES)
+    names = [n for n in candidates if (store.folder / n).is_file()]
     per_image, skipped = [], []
     for name in names:
         try:
             per_image.append((name, store.objects(name)))
         except DamagedRowError as exc:  # one damaged image must not cost the export of the others
             skipped.append(str(exc))
-    used = dict.fromkeys(o.label for _, objects in per_image for o in objects)
+    used = dict.fromkeys(o.label for _, objects in per_image for o in objects
+                         if not verified_objects or o.provenance is Provenance.VERIFIED)
     # Unused classes are left out unless the user keeps them (label dock): no empty categories by accident.
     keep = store.setting(KEEP_CLASSES_KEY, []) or []
     class_names = exported_class_names(labels, used, keep)
@@ -68,13 +75,17 @@ def project_dataset(
             except ImageReadError as exc:
                 skipped.append(str(exc))
                 continue
+        crowd = [verified_objects and o.provenance is not Provenance.VERIFIED for o in objects]
         instances = Instances(
             size,
             class_names=class_names,
             shapes=[o.shape for o in objects],
-            classes=[index[o.label] for o in objects],
+            # A region to ignore takes the first class when its own has no verified object: training reads
+            # no class of a crowd region, and a class without examples would only learn "never this".
+            classes=[index.get(o.label, 0) for o in objects],
             scores=[math.nan if o.score is None else o.score for o in objects],
             provenance=[o.provenance.value for o in objects],
+            crowd=crowd,
         )
         images.append(CocoImage(name, width=size[1], height=size[0], instances=instances))
         if progress:
@@ -114,6 +125,7 @@ def write_project_coco(
     path: str | Path,
     *,
     verified_only: bool = False,
+    verified_objects: bool = False,
     labels: tuple[str, ...] = (),
     progress: Callable[[int, int], None] | None = None,
 ) -> ExportSummary:
@@ -125,7 +137,8 @@ def write_project_coco(
     when the write fails for lack of space or permission the file goes to a fallback (the
     summary's `path` and `note` say where), OutputWriteError when no place could take it."""
     check_output_file(path, what="COCO file", streams=True)
-    dataset, skipped = project_dataset(store, verified_only=verified_only, labels=labels, progress=progress)
+    dataset, skipped = project_dataset(store, verified_only=verified_only, verified_objects=verified_objects,
+                                       labels=labels, progress=progress)
     written = write_with_fallback(path, lambda target: write_coco(target, dataset))
     data = written.value
     return ExportSummary(written.path, len(data["images"]), len(data["annotations"]), tuple(skipped), written.note())

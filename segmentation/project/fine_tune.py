@@ -1,7 +1,7 @@
 """Train on this project: the chosen annotations exported for `protolabel train`, and its command line.
 
-The app runs training as a separate process. Before it starts, the verified (or all labelled)
-objects are written with the project's own COCO export to RUN_DIR/train.json; the process is
+The app runs training as a separate process. Before it starts, the verified objects (segmentation/
+project/verified.py: their images' other objects as regions to ignore), or all labelled objects, are written with the project's own COCO export to RUN_DIR/train.json; the process is
 `python -m protolabel.segmentation.cli train --coco RUN_DIR/train.json --images FOLDER ... --out RUN_DIR`.
 """
 
@@ -34,7 +34,7 @@ class TrainingRequest:
     folder: Path  # the project folder: the COCO file names are relative to it
     weights: Path  # start checkpoint
     run_dir: Path
-    verified_only: bool = True
+    verified_only: bool = True  # the verified objects (verified.py), else every labelled image
     val_split: float = 0.1
     iterations: int = 5000
     batch_size: int = 8
@@ -105,14 +105,14 @@ def export_training_set(store: ProjectStore, request: TrainingRequest) -> Export
     if Path(os.path.abspath(run_dir)).parent == runs:
         project_subdir(request.folder, TRAINING_DIR, create=True)  # the runs' folder is never a planted link
     run_dir.mkdir(parents=True, exist_ok=True)
-    summary = write_project_coco(store, request.coco_path, verified_only=request.verified_only)
+    summary = write_project_coco(store, request.coco_path, verified_objects=request.verified_only)
     if summary.annotations == 0:
         request.coco_path.unlink(missing_ok=True)
         if created:
             run_dir.rmdir()
         if request.verified_only:
             raise NothingToTrainError(
-                "No verified objects to train on. Check the objects of some images and mark them verified (V), "
+                "No verified objects to train on. Accept objects that are right (Y, or V for a whole image), "
                 "or train on all labelled images.")
         raise NothingToTrainError("No labelled objects to train on. Auto-label or draw objects first.")
     return summary

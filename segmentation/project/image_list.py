@@ -14,9 +14,11 @@ from psygnal import Signal, SignalGroup
 
 from protolabel.segmentation.folders import image_names
 from protolabel.segmentation.project.records import ImageStatus
+from protolabel.segmentation.project.verified import VerifiedCounts
 
 UNREADABLE = "unreadable"  # the filter of images that cannot be read or whose stored rows are damaged
-StatusFilter = ImageStatus | str | None  # an ImageStatus, UNREADABLE, or None (every image)
+PARTLY_VERIFIED = "partly verified"  # the filter of images with verified objects and others (verified.py)
+StatusFilter = ImageStatus | str | None  # an ImageStatus, UNREADABLE, PARTLY_VERIFIED, or None (every image)
 
 
 def scan_image_names(folder: str | Path, *, progress: Callable[[int], None] | None = None) -> list[str]:
@@ -28,6 +30,7 @@ class ImageListEvents(SignalGroup):
     status_changed = Signal(str, object)  # path, new ImageStatus
     filter_changed = Signal(object)  # StatusFilter
     unreadable = Signal(str, str)  # path, reason ('' when it reads again)
+    verified_changed = Signal(object)  # path whose count of verified objects changed, or None for many
 
 
 class ImageList:
@@ -49,6 +52,7 @@ class ImageList:
         self._counts[ImageStatus.UNLABELED] = len(self.names) - len(self._status)
         self.unreadable: dict[str, str] = {}
         self._unreadable_counts: Counter[ImageStatus] = Counter()  # the unreadable images per status
+        self._verified: dict[str, int] = {}  # verified objects per image (images with none left out)
         self.filter: StatusFilter = None
         self._visible: list[str] | None = None
 
@@ -131,10 +135,46 @@ class ImageList:
             self._visible = None
         self.events.unreadable.emit(name, "")
 
+    # ---------------------------------------------------------------- verified objects (see verified.py)
+    def set_verified_objects(self, name: str, count: int) -> None:
+        """How many of the image's objects are verified now."""
+        if name not in self or self._verified.get(name, 0) == count:
+            return
+        if count:
+            self._verified[name] = count
+        else:
+            del self._verified[name]
+        if self.filter == PARTLY_VERIFIED:
+            self._visible = None
+        self.events.verified_changed.emit(name)
+
+    def set_all_verified_objects(self, counts: Mapping[str, int]) -> None:
+        """Every image's count of verified objects at once (as the store holds them)."""
+        counts = {n: c for n, c in counts.items() if c and n in self}
+        if counts != self._verified:
+            self._verified = counts
+            if self.filter == PARTLY_VERIFIED:
+                self._visible = None
+            self.events.verified_changed.emit(None)
+
+    def verified_objects(self, name: str) -> int:
+        return self._verified.get(name, 0)
+
+    def partly_verified(self, name: str) -> bool:
+        """The image holds verified objects and others not accepted yet (readable images only)."""
+        return (name in self._verified and self.status(name) is not ImageStatus.VERIFIED
+                and name not in self.unreadable)
+
+    def verified_counts(self) -> VerifiedCounts:
+        """Verified images, partly verified images and verified objects of the readable images."""
+        readable = {n: c for n, c in self._verified.items() if n not in self.unreadable}
+        partly = sum(1 for n in readable if self.status(n) is not ImageStatus.VERIFIED)
+        return VerifiedCounts(self.counts()[ImageStatus.VERIFIED], partly, sum(readable.values()), len(readable))
+
     # ---------------------------------------------------------------- filtered view
     def set_filter(self, status: StatusFilter) -> None:
-        """Show only images with this status, only the UNREADABLE ones, or every image (None)."""
-        status = None if status is None else UNREADABLE if status == UNREADABLE else ImageStatus(status)
+        """Show only images with this status, only the UNREADABLE or PARTLY_VERIFIED ones, or every image (None)."""
+        status = None if status is None else status if status in (UNREADABLE, PARTLY_VERIFIED) else ImageStatus(status)
         if status != self.filter:
             self.filter = status
             self._visible = None
@@ -147,6 +187,8 @@ class ImageList:
         if self._visible is None:
             if self.filter == UNREADABLE:
                 self._visible = [n for n in self.names if n in self.unreadable]
+            elif self.filter == PARTLY_VERIFIED:
+                self._visible = [n for n in self.names if self.partly_verified(n)]
             else:
                 self._visible = self.names_with_status(self.filter)
         return self._visible

@@ -9,7 +9,8 @@ nothing outside the folder is ever read). Objects keep the `source` they carry (
 verified); objects without one were drawn by a person in another tool and come in as `edited` (the
 COCO reader's rule: the store's three provenances stay the whole model, and auto-labelling never
 replaces them). An image a person already worked on (edited or verified) is never overwritten.
-Categories merge by name into the project's labels. Crowd regions are skipped and counted.
+Categories merge by name into the project's labels: the file's categories that objects use and the
+project lacks join after its classes, in the file's order. Crowd regions are skipped and counted.
 """
 
 from __future__ import annotations
@@ -167,7 +168,9 @@ def _plan(store: ProjectStore, dataset: CocoDataset, coco_path: Path, labels: It
         images.append((name, (image.height, image.width), tuple(objects)))
         if name in statuses:  # only images with a status can hold objects the import replaces
             replaces += count
-    new_labels = tuple(label for label in used if label not in project_labels)
+    # In the file's category order, not the order objects are met: an export imported into a fresh copy
+    # keeps its classes' order (their number keys, colours and category ids).
+    new_labels = tuple(label for label in dict.fromkeys(class_names) if label in used and label not in project_labels)
     return ImportPlan(coco_path, tuple(images), tuple(skipped), crowd, new_labels,
                       (*project_labels, *new_labels), dataset.import_notes, replaces)
 

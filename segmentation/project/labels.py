@@ -32,6 +32,25 @@ class ClassMapping:
             return None
         return self.rename.get(model_class, model_class)
 
+    def with_label_renamed(self, old: str, new: str) -> ClassMapping:
+        """This mapping with every model class that gave the project label `old` giving `new` instead: a
+        rename or merge of a project class, so later model runs do not bring `old` back. A model class
+        named `old` counts unless the mapping renames or filters it out; entries that name a class
+        after itself are dropped."""
+        rename = {model: new if label == old else label for model, label in self.rename.items()}
+        if old not in self.rename and (self.keep is None or old in self.keep):
+            rename[old] = new
+        return ClassMapping(self.keep, {model: label for model, label in rename.items() if model != label})
+
+    def with_entries_of(self, other: ClassMapping, model_classes: Iterable[str]) -> ClassMapping:
+        """This mapping with the rename entries of `model_classes` set as `other` has them (absent: removed)."""
+        rename = dict(self.rename)
+        for model in model_classes:
+            rename.pop(model, None)
+            if model in other.rename:
+                rename[model] = other.rename[model]
+        return ClassMapping(self.keep, rename)
+
     def project_labels(self, model_classes: Iterable[str]) -> list[str]:
         """The distinct labels an auto-label run can produce from these model classes, in model order."""
         labels = (self.label_for(c) for c in model_classes)
@@ -42,16 +61,24 @@ class ClassMapping:
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any] | None) -> ClassMapping:
+        """The mapping `to_json` wrote; ValueError (saying what is wrong) for anything else."""
         if not data:
             return cls()
-        keep = data.get("keep")
-        return cls(keep=None if keep is None else frozenset(keep), rename=dict(data.get("rename") or {}))
+        if not isinstance(data, Mapping):
+            raise ValueError(f"expected {{'keep': [...], 'rename': {{...}}}}, got {type(data).__name__}")
+        keep, rename = data.get("keep"), data.get("rename") or {}
+        if keep is not None and not (isinstance(keep, list) and all(isinstance(k, str) for k in keep)):
+            raise ValueError("'keep' is not a list of class names")
+        if not (isinstance(rename, Mapping) and all(isinstance(v, str) for v in rename.values())):
+            raise ValueError("'rename' is not a table of class names")
+        return cls(keep=None if keep is None else frozenset(keep), rename=dict(rename))
 
 
 # ---------------------------------------------------------------- project classes (label dock)
 LABELS_KEY = "labels"  # project setting: the class list, in the order the Classes dock and number keys use
 LABEL_COLORS_KEY = "label_colors"  # project setting: {label: "#rrggbb"} chosen by the user
 KEEP_CLASSES_KEY = "keep_classes"  # project setting: labels written to the export even with no objects
+CLASS_MAPPING_KEY = "class_mapping"  # project setting: ClassMapping.to_json(), what model runs give each class
 
 
 def appended_labels(listed: Iterable[str], found: Iterable[str]) -> list[str]:
@@ -78,11 +105,13 @@ def exported_class_names(labels: Iterable[str], used: Iterable[str], keep: Itera
 # ---------------------------------------------------------------- project-wide class steps (undoable)
 @dataclass(frozen=True)
 class ClassSettings:
-    """The project's class list in order, the colours the user chose, and the classes kept for the export."""
+    """The project's class list in order, the colours the user chose, the classes kept for the export, and
+    the class mapping (a rename of a class renames what model runs give it)."""
 
     labels: tuple[str, ...]
     colors: Mapping[str, str]
     kept: frozenset[str]
+    mapping: ClassMapping = field(default_factory=ClassMapping)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "labels", tuple(self.labels))
@@ -90,10 +119,12 @@ class ClassSettings:
         object.__setattr__(self, "kept", frozenset(self.kept))
 
 
-def restore_classes(current: ClassSettings, target: ClassSettings, touched: Iterable[str]) -> ClassSettings:
+def restore_classes(current: ClassSettings, target: ClassSettings, touched: Iterable[str],
+                    mapped: Iterable[str] = ()) -> ClassSettings:
     """`current` with the `touched` classes put back as they are in `target`: in the list (at their index
-    there), their colour and their keep flag. Other classes stay as they are now, so undoing a rename
-    does not also drop a class added since."""
+    there), their colour and their keep flag, and the mapping entries of the `mapped` model classes. Other
+    classes and entries stay as they are now, so undoing a rename does not also drop a class added since
+    (nor a mapping change made in the dialog since)."""
     touched = set(touched)
     labels = [label for label in current.labels if label not in touched]
     for index, label in sorted((target.labels.index(label), label) for label in touched if label in target.labels):
@@ -101,7 +132,7 @@ def restore_classes(current: ClassSettings, target: ClassSettings, touched: Iter
     colors = {k: v for k, v in current.colors.items() if k not in touched}
     colors.update({k: v for k, v in target.colors.items() if k in touched})
     kept = (current.kept - touched) | (target.kept & touched)
-    return ClassSettings(tuple(labels), colors, kept)
+    return ClassSettings(tuple(labels), colors, kept, current.mapping.with_entries_of(target.mapping, mapped))
 
 
 # (id, image path, label, provenance, score, shape JSON, version): an object as the store holds it, so a
@@ -134,3 +165,9 @@ class ClassEdit:
     @property
     def touched(self) -> tuple[str, ...]:
         return (self.old,) if self.new is None else (self.old, self.new)
+
+    @property
+    def mapped(self) -> tuple[str, ...]:
+        """The model classes whose mapping entry the step changed."""
+        before, after = self.before.mapping.rename, self.after.mapping.rename
+        return tuple(sorted(m for m in {*before, *after} if before.get(m) != after.get(m)))

@@ -12,12 +12,13 @@ from psygnal import Signal, SignalGroup
 from protolabel.segmentation.inspection.cache import InferenceCache
 from protolabel.segmentation.project.document import Change, ImageAnnotations
 from protolabel.segmentation.project.image_list import ImageList
-from protolabel.segmentation.project.labels import (KEEP_CLASSES_KEY, LABEL_COLORS_KEY, LABELS_KEY, ClassEdit, ClassMapping,
-                                        ClassSettings, appended_labels, restore_classes)
+from protolabel.segmentation.project.labels import (CLASS_MAPPING_KEY, KEEP_CLASSES_KEY, LABEL_COLORS_KEY, LABELS_KEY, ClassEdit,
+                                        ClassMapping, ClassSettings, appended_labels, restore_classes)
 from protolabel.segmentation.project.records import ImageStatus
-from protolabel.segmentation.project.store import AutoLabelOutcome, ProjectStore, StaleEditError
+from protolabel.segmentation.project.store import AutoLabelOutcome, ProjectStore, ProjectStoreError, StaleEditError
+from protolabel.segmentation.project.verified import verified_in
 
-CLASS_MAPPING_KEY = "class_mapping"
+CURRENT_IMAGE_KEY = "current_image"  # project setting: the image shown last, where a reopened folder starts
 
 
 class ProjectEvents(SignalGroup):
@@ -66,6 +67,7 @@ class Project:
         for name, reason in store.damaged_statuses().items():
             if name in images:
                 images.mark_unreadable(name, reason)
+        images.set_all_verified_objects(store.verified_object_counts())
         _list_carried_labels(store)
         return cls(store, images)
 
@@ -95,10 +97,12 @@ class Project:
             self.images.mark_unreadable(name, doc.damaged)
         else:
             self.images.set_status(name, doc.status)
+            self.images.set_verified_objects(name, verified_in(doc.objects))
         self.events.objects_changed.emit(name, None)
 
     def _on_document_changed(self, name: str, change: Change) -> None:
         self.images.set_status(name, change.status_after)
+        self.images.set_verified_objects(name, verified_in(self._documents[name].objects))
         self.events.objects_changed.emit(name, change)  # before a new label's labels_changed (a full re-read)
         labels = appended_labels(self.labels, (o.label for o in change.after))
         if len(labels) > len(self.labels):
@@ -109,11 +113,22 @@ class Project:
         return None if self.current_name is None else self.document(self.current_name)
 
     def set_current(self, name: str | None) -> None:
+        """Show another image; it is kept with the project, so reopening the folder returns to it."""
         if name is not None and name not in self.images:
             raise KeyError(f"{name} is not an image of {self.folder}")
         if name != self.current_name:
             self.current_name = name
+            if name is not None:
+                try:
+                    self.store.set_setting(CURRENT_IMAGE_KEY, name)
+                except ProjectStoreError:
+                    pass  # a place to return to is a convenience: a store that refuses it now loses nothing else
             self.events.current_changed.emit(name)
+
+    def last_image(self) -> str | None:
+        """The image shown when the project was last open, if it is still one of the folder's images."""
+        name = self.store.setting(CURRENT_IMAGE_KEY)
+        return name if isinstance(name, str) and name in self.images else None
 
     def step(self, step: int) -> bool:
         """Go to the next (+1) or previous (-1) image of the filtered list; False at the ends."""
@@ -142,6 +157,7 @@ class Project:
             doc = self._documents.get(name)
             if doc is not None:
                 doc.reload()
+        self.images.set_all_verified_objects(self.store.verified_object_counts())
         if tuple(labels) != self.labels:
             self.set_labels(tuple(labels))
         else:
@@ -159,7 +175,12 @@ class Project:
 
     @property
     def class_mapping(self) -> ClassMapping:
-        return ClassMapping.from_json(self.store.setting(CLASS_MAPPING_KEY))
+        """What model runs give each class; ValueError with the way out when the stored one is damaged."""
+        try:
+            return ClassMapping.from_json(self.store.setting(CLASS_MAPPING_KEY))
+        except ValueError as exc:
+            raise ValueError(f"The project's class mapping is damaged ({exc}); set it again with Auto-label > "
+                             "Class Filter and Mapping") from None
 
     def set_class_mapping(self, mapping: ClassMapping) -> None:
         self.store.set_setting(CLASS_MAPPING_KEY, mapping.to_json())
@@ -172,13 +193,13 @@ class Project:
         return {**{label: counts.get(label, 0) for label in self.labels}, **counts}
 
     def class_settings(self) -> ClassSettings:
-        """The class list, chosen colours and keep flags as stored now."""
-        return ClassSettings(self.labels, self.class_colors_chosen, self.kept_classes)
+        """The class list, chosen colours, keep flags and class mapping as stored now."""
+        return ClassSettings(self.labels, self.class_colors_chosen, self.kept_classes, self.class_mapping)
 
     def rename_class(self, old: str, new: str) -> ClassEdit:
-        """Rename a class everywhere; to an existing class's name, this merges into it. One store
-        transaction (objects, class list, colour, keep flag); the returned step undoes it. Open
-        documents are reloaded."""
+        """Rename a class everywhere; to an existing class's name, this merges into it. Later model runs
+        give `new` where they gave `old` (the class mapping follows). One store transaction (objects,
+        class list, colour, keep flag, mapping); the returned step undoes it. Open documents are reloaded."""
         new = new.strip()
         if not new:
             raise ValueError("the new class name is empty")
@@ -193,42 +214,45 @@ class Project:
         kept.discard(old)
         labels = _clean_labels(new if label == old else label for label in before.labels)
         text = f"Merge class '{old}' into '{new}'" if new in before.labels else f"Rename class '{old}' to '{new}'"
-        return self._take_class(text, old, new, before, ClassSettings(labels, colors, frozenset(kept)))
+        after = ClassSettings(labels, colors, frozenset(kept), before.mapping.with_label_renamed(old, new))
+        return self._take_class(text, old, new, before, after)
 
     def delete_class(self, label: str) -> ClassEdit:
         """Delete a class and every object of it, in one store transaction; the returned step undoes it."""
         before = self.class_settings()
         after = ClassSettings(tuple(name for name in before.labels if name != label), before.colors,
-                              before.kept - {label})
+                              before.kept - {label}, before.mapping)
         return self._take_class(f"Delete class '{label}'", label, None, before, after)
 
     def _take_class(self, text: str, old: str, new: str | None, before: ClassSettings,
                     after: ClassSettings) -> ClassEdit:
         objects, versions = self.store.take_class(old, new, _settings_values(after))
-        self._after_class_change(after.labels)
+        self._after_class_change(after, before.mapping)
         return ClassEdit(text, old, new, objects, versions, before, after)
 
     def undo_class_edit(self, edit: ClassEdit) -> ClassEdit:
         """Put back every object, the class list, colours and keep flags of `edit`'s classes as they were,
         in one transaction. StaleEditError (nothing written, documents reloaded) when any of its objects
         was changed or deleted since. Returns the step with its objects' new versions (for the redo)."""
-        target = restore_classes(self.class_settings(), edit.before, edit.touched)
+        current = self.class_settings()
+        target = restore_classes(current, edit.before, edit.touched, edit.mapped)
         settings = _settings_values(target)
         if edit.new is None:
             replay = partial(self.store.restore_objects, edit.objects, settings, "undo")
         else:
             replay = partial(self.store.relabel_objects, edit.objects, edit.versions, edit.old, settings, "undo")
-        return self._replay_class(edit, replay, target, undone=True)
+        return self._replay_class(edit, replay, current, target, undone=True)
 
     def redo_class_edit(self, edit: ClassEdit) -> ClassEdit:
         """Apply an undone `edit` again (same rules as `undo_class_edit`)."""
-        target = restore_classes(self.class_settings(), edit.after, edit.touched)
+        current = self.class_settings()
+        target = restore_classes(current, edit.after, edit.touched, edit.mapped)
         replay = partial(self.store.relabel_objects, edit.objects, edit.versions, edit.new,
                          _settings_values(target), "redo")
-        return self._replay_class(edit, replay, target, undone=False)
+        return self._replay_class(edit, replay, current, target, undone=False)
 
-    def _replay_class(self, edit: ClassEdit, replay: Callable[[], dict[int, int]], target: ClassSettings, *,
-                      undone: bool) -> ClassEdit:
+    def _replay_class(self, edit: ClassEdit, replay: Callable[[], dict[int, int]], current: ClassSettings,
+                      target: ClassSettings, *, undone: bool) -> ClassEdit:
         try:
             versions = replay()
         except StaleEditError:
@@ -236,14 +260,17 @@ class Project:
                 document.reload()
             raise
         edit = replace(edit, versions=versions)
-        self._after_class_change(target.labels)
+        self._after_class_change(target, current.mapping)
         self.events.class_edit_replayed.emit(edit, undone)
         return edit
 
-    def _after_class_change(self, labels: tuple[str, ...]) -> None:
+    def _after_class_change(self, settings: ClassSettings, mapping_before: ClassMapping) -> None:
         for document in self._documents.values():
             document.reload()
-        self.events.labels_changed.emit(labels)
+        self.images.set_all_verified_objects(self.store.verified_object_counts())  # a delete takes some
+        self.events.labels_changed.emit(settings.labels)
+        if settings.mapping != mapping_before:
+            self.events.class_mapping_changed.emit(settings.mapping)
 
     @property
     def class_colors_chosen(self) -> dict[str, str]:
@@ -277,7 +304,7 @@ def _clean_labels(labels: Iterable[str]) -> tuple[str, ...]:
 def _settings_values(settings: ClassSettings) -> dict[str, object]:
     """The stored form of the class settings (project meta keys)."""
     return {LABELS_KEY: list(settings.labels), LABEL_COLORS_KEY: dict(settings.colors),
-            KEEP_CLASSES_KEY: sorted(settings.kept)}
+            KEEP_CLASSES_KEY: sorted(settings.kept), CLASS_MAPPING_KEY: settings.mapping.to_json()}
 
 
 def _list_carried_labels(store: ProjectStore) -> None:

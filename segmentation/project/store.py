@@ -626,6 +626,12 @@ class ProjectStore:
             rows = self._read(f"SELECT path FROM images WHERE status IN ({marks})", values)
         return sorted(r[0] for r in rows)
 
+    def verified_object_counts(self) -> dict[str, int]:
+        """Verified objects per image path (images without one left out)."""
+        rows = self._read("SELECT image_path, COUNT(*) FROM objects WHERE provenance = ? GROUP BY image_path",
+                          (Provenance.VERIFIED.value,))
+        return {str(path): int(n) for path, n in rows}
+
     # ---------------------------------------------------------------- settings
     def label_counts(self) -> dict[str, int]:
         """How many objects carry each label, over the whole project."""

@@ -38,6 +38,8 @@ def test_an_image_labelled_on_onnx_runtime_gets_the_torch_objects(make_window, q
     window.options.device = "cpu"
     window.options.score_threshold = 0.05
 
+    window.actions_by_name["ask_before_relabel"].setChecked(False)  # labels the same image twice
+
     def label_current():
         window.actions_by_name["autolabel_image"].trigger()
         qtbot.waitUntil(lambda: not window.autolabel.busy and not window.canvas.building, timeout=JOB_TIMEOUT_MS)

@@ -452,3 +452,51 @@ def test_a_hidden_class_stays_hidden_through_rename_undo_and_redo(make_window, q
     assert cats and not any(window.canvas.items_by_id[i].shown for i in cats)
     window.redo_action.trigger()
     assert dock.hidden == {"kitten"}
+
+
+def test_a_rename_in_the_classes_dock_reaches_the_mapping_and_ctrl_z_takes_it_back(make_window, qtbot, photo_folder):
+    """Issue 20 (W1): after renaming toaster -> kettle, the next model run brought 'toaster' back."""
+    window = open_with_three_images(make_window, qtbot, photo_folder)
+    project, dock = window.projects.project, window.labels_dock
+    dock.select_class("toaster")
+    answer_modal(qtbot, dock.buttons["rename"].click, lambda dialog: (dialog.setTextValue("kettle"), dialog.accept()))
+    assert project.class_mapping.label_for("toaster") == "kettle"
+    assert "1 renamed" in window.autolabel_dock.mapping_label.text()
+    ctrl_z(qtbot, window)
+    assert project.class_mapping.label_for("toaster") == "toaster"
+    assert "renamed" not in window.autolabel_dock.mapping_label.text()
+
+
+def test_the_class_for_new_polygons_changes_only_by_choice_and_follows_a_rename(make_window, qtbot, photo_folder):
+    """Issue 20: giving an object a class (number key, Ctrl+L) changed the class new polygons get, while the
+    New polygons box still showed the old one; a renamed class came back through it."""
+    window, (cat, _dog) = open_with_objects(make_window, qtbot, photo_folder, ["cat", "dog"])
+    project, box = window.projects.project, window.objects_dock.label_box
+    box.setEditText("dog")  # the person's choice
+    window.selection.set([cat])
+    qtbot.keyClick(window, Qt.Key.Key_1)  # the object gets 'cat'; the choice stays
+    assert project.current.get(cat).label == "cat"
+    window.selection.set([cat])
+    qtbot.keyClick(window, Qt.Key.Key_2)
+    qtbot.keyClick(window, Qt.Key.Key_1)
+    assert window.editing.new_object_label == "dog" == box.currentText()
+    assert project.store.setting("new_object_label") == "dog"
+
+    dock = window.labels_dock
+    dock.select_class("dog")
+    answer_modal(qtbot, dock.buttons["rename"].click, lambda dialog: (dialog.setTextValue("hound"), dialog.accept()))
+    assert window.editing.new_object_label == "hound" == box.currentText()
+    assert project.store.setting("new_object_label") == "hound"
+    ctrl_z(qtbot, window)
+    assert window.editing.new_object_label == "dog" == box.currentText()
+
+
+def test_a_damaged_class_mapping_is_said_at_open_and_a_rename_changes_nothing(make_window, qtbot, photo_folder):
+    with ProjectStore.open(photo_folder) as store:
+        store.set_setting("class_mapping", "not a mapping")
+    window = open_with_three_images(make_window, qtbot, photo_folder)
+    assert "class mapping is damaged" in window.last_error
+    dock = window.labels_dock
+    dock.select_class("toaster")
+    dock.rename("kettle")
+    assert "class mapping is damaged" in window.last_error and "toaster" in dock.classes()

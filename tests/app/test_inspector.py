@@ -306,6 +306,7 @@ def test_labelling_again_does_not_bring_back_a_rejected_object_and_says_why(
     qtbot.keyClick(window, Qt.Key.Key_N)  # reject
     assert target.id not in document and len(document.objects) == count - 1
     first_run = state.record.created
+    window.actions_by_name["ask_before_relabel"].setChecked(False)  # asking is tested in test_review
     window.actions_by_name["autolabel_image"].trigger()  # the same model: the same detections
     qtbot.waitUntil(lambda: not window.autolabel.busy and not window.canvas.building, timeout=JOB_TIMEOUT_MS)
     qtbot.waitUntil(lambda: state.record is not None and state.record.created != first_run)

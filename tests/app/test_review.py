@@ -281,11 +281,18 @@ def test_relabelling_an_image_with_auto_objects_is_one_undoable_step(window, pho
     window.autolabel.engines = shared_engines
     window.options.weights, window.options.device = str(resnet50_checkpoint), "cpu"
     window.options.score_threshold, window.options.top_k = 0.0, 5
-    window.actions_by_name["autolabel_image"].trigger()
+    asked = _answer_relabel(qtbot, window, go=False)  # issue 20: I replaced objects without asking
+    assert "2 auto objects will be replaced" in asked and "1 object that a person" in asked
+    assert not window.autolabel.busy and _stored(photo_folder)[0] == before  # cancelled: nothing ran
+    _answer_relabel(qtbot, window, go=True, ask_again=False)
     qtbot.waitUntil(lambda: not window.autolabel.busy and not window.canvas.building, timeout=240_000)
+    assert not window.actions_by_name["ask_before_relabel"].isChecked()
+    assert window.settings.value("ask_before_relabel") in (False, "false")
     after, status_after = _stored(photo_folder)
     assert a1 in after and a2 not in after and a3 not in after and len(after) > 1
     assert "Auto-label" in window.undo_action.text()
+    window.activateWindow()  # the closed confirmation may leave no active window: shortcuts need one
+    qtbot.waitUntil(window.isActiveWindow)
 
     QTest.keyClick(window, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
     undone, status = _stored(photo_folder)
@@ -298,6 +305,31 @@ def test_relabelling_an_image_with_auto_objects_is_one_undoable_step(window, pho
     assert _content(redone.values()) == _content(after.values()) and status is status_after
     QTest.keyClick(window, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)  # and back again (ids kept in step)
     assert _content(_stored(photo_folder)[0].values()) == _content(before.values())
+
+
+def _answer_relabel(qtbot, window, go: bool, ask_again: bool = True) -> str:
+    """Press I and answer the confirmation; returns what it said."""
+    from PySide6.QtCore import QTimer
+
+    seen = []
+
+    def answer():
+        box = QApplication.activeModalWidget()
+        if box is None or box.objectName() != "relabel_confirm" or seen:
+            return
+        timer.stop()
+        seen.append(box.informativeText())
+        box.dont_ask.setChecked(not ask_again)
+        (box.label_button if go else box.button(box.StandardButton.Cancel)).click()
+
+    timer = QTimer(window)
+    timer.timeout.connect(answer)
+    timer.start(20)
+    window.activateWindow()
+    qtbot.waitUntil(window.isActiveWindow)
+    QTest.keyClick(window, Qt.Key.Key_I)
+    qtbot.waitUntil(lambda: bool(seen))
+    return seen[0]
 
 
 def _drawn_at(window, point) -> str:
@@ -326,3 +358,51 @@ def test_a_filtered_object_is_not_drawn_and_is_drawn_again(window, photo_folder)
     assert _drawn_at(window, point) == bare and window.canvas.object_at(point) is None
     window.objects_dock.score_slider.setValue(0)
     assert _drawn_at(window, point) == filled and window.canvas.object_at(point) == a2
+
+
+def test_after_y_on_objects_the_file_list_and_training_dialog_count_them(window, photo_folder):
+    """Issue 20 (C1): after Y the image list said '0 verified' and the training dialog 'no verified objects'."""
+    from protolabel.app.docks.file_list import ChipRole
+
+    dock = window.file_dock
+    QTest.keyClick(window, Qt.Key.Key_Tab)
+    QTest.keyClick(window, Qt.Key.Key_Y)  # one of astronaut's three objects
+    QTest.keyClick(window, Qt.Key.Key_Y)  # and a second one
+    assert "2 verified objects; 1 edited image partly verified" in dock.counts_label.text()
+    row = dock.model.index(dock.model.row_of("astronaut.png"))
+    assert row.data(ChipRole) == "partly verified"
+    filters = [dock.filter_box.itemText(i) for i in range(dock.filter_box.count())]
+    assert "Partly verified (1)" in filters
+    window.options.weights = __file__  # any existing file: the dialog only shows the counts here
+    window.actions_by_name["train_project"].trigger()
+    page = window.training.dialog.settings_page
+    assert "Verified objects only (2 in 1 image)" in page.verified_radio.text()
+    window.training.dialog.close()
+
+
+def test_labelling_an_image_with_only_a_persons_objects_asks_and_is_undoable(make_window, photo_folder, qtbot,
+                                                                              resnet50_checkpoint, shared_engines):
+    """The confirmation says Ctrl+Z undoes the run: so it must, when no auto object was replaced too."""
+    with ProjectStore.open(photo_folder) as store:
+        store.write_change("astronaut.png", saved=[AnnotatedObject("mine", _square(5, 5, 10), Provenance.EDITED)],
+                           status=ImageStatus.EDITED)
+    window = make_window()
+    window.open_folder(photo_folder)
+    qtbot.waitUntil(lambda: window.projects.project.current_name == "astronaut.png")
+    before = _stored(photo_folder)
+    window.autolabel.engines = shared_engines
+    window.options.weights, window.options.device = str(resnet50_checkpoint), "cpu"
+    window.options.score_threshold, window.options.top_k = 0.0, 5
+    asked = _answer_relabel(qtbot, window, go=True)
+    assert "auto object" not in asked and "1 object that a person drew, changed or accepted stays" in asked
+    qtbot.waitUntil(lambda: not window.autolabel.busy and not window.canvas.building, timeout=240_000)
+    assert len(_stored(photo_folder)[0]) > 1 and "objects added" in window.undo_action.text()
+    window.undo_action.trigger()
+    assert _content(_stored(photo_folder)[0].values()) == _content(before[0].values())
+    assert _stored(photo_folder)[1] is before[1]
+
+
+def test_without_a_model_i_says_so_instead_of_asking(window):
+    window.options.weights = ""
+    window.actions_by_name["autolabel_image"].trigger()  # a modal question here would hang the test
+    assert "no model chosen" in window.last_error.lower() and not window.autolabel.busy

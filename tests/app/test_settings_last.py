@@ -69,7 +69,8 @@ def test_bad_saved_threshold_falls_back_to_the_default(new_window):
     assert again.options.score_threshold == pytest.approx(0.3)
 
 
-def test_class_for_new_polygons_per_user_and_per_project(new_window, photo_folder, tmp_path, qtbot):
+def test_class_for_new_polygons_per_project_and_not_into_a_new_folder(new_window, photo_folder, tmp_path, qtbot):
+    """Issue 20: the class typed in one folder came back in a new, unrelated folder (a per-user fallback)."""
     other = tmp_path / "other"
     shutil.copytree(photo_folder, other)
     window = new_window()
@@ -80,17 +81,23 @@ def test_class_for_new_polygons_per_user_and_per_project(new_window, photo_folde
     assert window.editing.new_object_label == "zebra"
 
     again = restart(window, new_window)
-    assert again.objects_dock.label_box.currentText() == "zebra"  # per user, before any folder
-    assert again.open_folder(other)  # a folder with no class of its own: the user's last one
-    assert again.editing.new_object_label == "zebra"
+    assert again.objects_dock.label_box.currentText() != "zebra"  # before any folder: nothing carried
+    assert again.open_folder(other)  # a new folder with no class: its own stand-in, not zebra
+    assert again.objects_dock.label_box.currentText() == "object" and again.editing.new_object_label == "object"
     box = again.objects_dock.label_box
     box.lineEdit().clear()
     qtbot.keyClicks(box.lineEdit(), "giraffe")
     assert again.open_folder(photo_folder)  # this folder keeps its own class
     assert again.objects_dock.label_box.currentText() == "zebra" and again.editing.new_object_label == "zebra"
+    fresh = tmp_path / "fresh"
+    shutil.copytree(photo_folder, fresh, ignore=shutil.ignore_patterns(".protolabel"))
+    assert again.open_folder(fresh)  # from a folder with a class to a new one: not carried either
+    assert again.objects_dock.label_box.currentText() == "object" and again.editing.new_object_label == "object"
     again.close()
     with ProjectStore.open(other) as store:
         assert store.setting("new_object_label") == "giraffe"
+    with ProjectStore.open(fresh) as store:
+        assert store.setting("new_object_label") is None  # opening it wrote no choice into it
 
 
 def test_with_nothing_saved_new_polygons_get_the_class_the_box_shows(new_window, photo_folder, qtbot):
@@ -111,3 +118,23 @@ def test_with_nothing_saved_new_polygons_get_the_class_the_box_shows(new_window,
     shown = window.objects_dock.label_box.currentText()
     assert shown == window.projects.project.labels[0] == "saucer"
     assert window.editing.new_object_label == "saucer"
+
+
+def test_reopening_a_folder_returns_to_the_image_left_off(new_window, photo_folder, tmp_path, qtbot):
+    """Issue 20: reopening a folder started at image 1 instead of where the person left off."""
+    window = new_window()
+    assert window.open_folder(photo_folder)
+    names = window.projects.project.images.names
+    qtbot.waitUntil(lambda: window.projects.project.current_name == names[0])
+    window.projects.go(1)
+    window.projects.go(1)
+    left_at = window.projects.project.current_name
+    assert left_at == names[2]
+    again = restart(window, new_window)
+    assert again.open_folder(photo_folder)
+    qtbot.waitUntil(lambda: again.projects.project.current_name is not None)
+    assert again.projects.project.current_name == left_at
+    (photo_folder / left_at).unlink()  # gone meanwhile: the first image, as before
+    assert again.open_folder(photo_folder)
+    qtbot.waitUntil(lambda: again.projects.project.current_name is not None)
+    assert again.projects.project.current_name == again.projects.project.images.names[0]

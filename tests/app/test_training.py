@@ -88,7 +88,7 @@ def test_train_on_this_project_end_to_end(make_window, training_folder, resnet50
     page, view, monitor = dialog.settings_page, dialog.progress_view, window.training.monitor
     # defaults: the auto-label panel's model, verified images only, a new folder under .protolabel/training
     assert page.weights_edit.text() == str(resnet50_checkpoint)
-    assert page.verified_radio.isChecked() and "(3)" in page.verified_radio.text() and "(4" in page.all_radio.text()
+    assert page.verified_radio.isChecked() and "in 3 images)" in page.verified_radio.text() and "(4" in page.all_radio.text()
     run_dir = Path(page.run_dir_edit.text())
     assert run_dir.parent == training_folder / ".protolabel" / "training" and not run_dir.exists()
     _set_small_run(page, iterations=3, batch=2, max_size=96, val_percent=34)
@@ -183,7 +183,7 @@ def test_cancel_stops_with_a_checkpoint_and_resume_goes_on(make_window, training
 def test_no_verified_objects_is_said_plainly_and_nothing_runs(make_window, photo_folder, resnet50_checkpoint, qtbot):
     window, dialog = _open_training(make_window, photo_folder, resnet50_checkpoint)
     page = dialog.settings_page
-    assert "(0)" in page.verified_radio.text()
+    assert "(0 in 0 images)" in page.verified_radio.text()
     qtbot.mouseClick(page.start_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: page.error_label.text() != "", timeout=10_000)
     assert "No verified objects to train on" in page.error_label.text()

@@ -194,3 +194,23 @@ def test_jobs_with_different_thresholds_share_one_engine_at_once(tmp_path, astro
     assert together.keys() == alone.keys()
     for kind in settings:
         assert together[kind] == alone[kind]  # labels, scores and shapes (Shape compares its vertices)
+
+
+def test_a_class_renamed_in_the_project_stays_renamed_in_the_next_run(photo_folder, resnet50_checkpoint, engines):
+    """Issue 20 (W1): renaming toaster -> kettle, then labelling another image, brought 'toaster' back."""
+    from protolabel.segmentation.project.project import Project
+
+    AutoLabelJob(photo_folder, ["p0.png"], _settings(resnet50_checkpoint), engines).run()
+    project = Project.open(photo_folder)
+    try:
+        model_class = sorted(project.class_counts())[0]
+        project.rename_class(model_class, "kettle")
+        settings = _settings(resnet50_checkpoint, mapping=project.class_mapping)
+    finally:
+        project.close()
+    AutoLabelJob(photo_folder, ["p1.png"], settings, engines).run()  # the same picture: the same detections
+    with ProjectStore.open(photo_folder) as store:
+        labels = {o.label for o in store.objects("p1.png")}
+        listed = store.setting("labels")
+    assert "kettle" in labels and model_class not in labels
+    assert model_class not in listed

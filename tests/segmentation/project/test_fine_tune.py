@@ -58,7 +58,7 @@ def test_no_objects_to_learn_from_is_a_clear_message_and_leaves_no_folder(image_
         store.replace_auto_objects("img1.png", [AnnotatedObject("cat", square(1, 1), score=0.9)], image_size=(48, 64))
         store.write_change("img2.png", saved=[], status=ImageStatus.VERIFIED)  # verified as empty
         request = request_for(image_folder)
-        with pytest.raises(NothingToTrainError, match="No verified objects.*mark them verified"):
+        with pytest.raises(NothingToTrainError, match="No verified objects.*Accept objects"):
             export_training_set(store, request)
         assert not request.run_dir.exists()
         with ProjectStore.open(image_folder) as other:
@@ -119,3 +119,30 @@ def test_the_process_finds_the_package_from_any_working_folder(tmp_path):
     result = subprocess.run([sys.executable, "-c", "import protolabel.segmentation.cli"], cwd=tmp_path, env=env,
                             capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
+
+
+def test_verified_objects_train_from_partly_verified_images_the_rest_ignored(image_folder, square):
+    """Issue 20 (C1): after Y on some objects the image stayed 'edited' and training found no verified object."""
+    from protolabel.segmentation.project.project import Project
+
+    with ProjectStore.open(image_folder) as store:
+        store.replace_auto_objects("img1.png", [AnnotatedObject("cat", square(1, 1), score=0.9),
+                                                AnnotatedObject("bird", square(30, 20), score=0.4)],
+                                   image_size=(48, 64))
+    project = Project.open(image_folder)
+    try:
+        document = project.document("img1.png")
+        cat = next(o.id for o in document.objects if o.label == "cat")
+        document.apply(document.accept_objects([cat]))  # Y on one of the two objects
+        assert project.images.status("img1.png") is ImageStatus.EDITED
+        counts = project.images.verified_counts()
+        assert (counts.images, counts.partly, counts.objects, counts.images_with_objects) == (0, 1, 1, 1)
+        request = request_for(image_folder)
+        summary = export_training_set(project.store, request)
+    finally:
+        project.close()
+    data = json.loads(request.coco_path.read_text())
+    assert (summary.images, summary.annotations) == (1, 2)
+    assert [c["name"] for c in data["categories"]] == ["cat"]  # the class nobody verified is no class
+    crowd = sorted((a["iscrowd"], a["bbox"][0]) for a in data["annotations"])
+    assert crowd == [(0, 1.0), (1, 30.0)]  # the cat taught, the unchecked bird a region to ignore

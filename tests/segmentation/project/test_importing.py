@@ -232,3 +232,39 @@ def test_an_image_with_damaged_stored_rows_is_skipped_with_the_reason(image_fold
         summary = import_coco(store, coco)
         assert [o.label for o in store.objects("img2.png")] == ["cat"]
     assert summary.merged == ("img2.png",) and summary.skipped == (("img1.png", DAMAGED),)
+
+
+def test_a_round_trip_keeps_the_class_order_ids_and_number_keys(image_folder, square, tmp_path):
+    """Issue 20 (W2): classes came back in the order their first objects were met, not the file's."""
+    with ProjectStore.open(image_folder) as store:
+        store.set_setting(LABELS_KEY, ["ring", "dog", "cat"])  # not the order the objects are met in
+        store.write_change("img1.png", saved=[AnnotatedObject("cat", square(1, 1), Provenance.EDITED),
+                                              AnnotatedObject("dog", square(20, 5))], status=ImageStatus.EDITED)
+        store.write_change("img2.png", saved=[AnnotatedObject("ring", square(3, 3), Provenance.VERIFIED)],
+                           status=ImageStatus.VERIFIED)
+        exported = export_coco(store, tmp_path / "a.json", labels=("ring", "dog", "cat"))
+    copy = tmp_path / "copy"
+    shutil.copytree(image_folder, copy, ignore=shutil.ignore_patterns(".protolabel"))
+    with ProjectStore.open(copy) as store:
+        summary = import_coco(store, exported.path)
+        labels = store.setting(LABELS_KEY)
+        export_coco(store, tmp_path / "b.json", labels=tuple(labels))
+    categories = [json.loads((tmp_path / f).read_text())["categories"] for f in ("a.json", "b.json")]
+    assert [c["name"] for c in categories[0]] == ["ring", "dog", "cat"]
+    assert labels == ["ring", "dog", "cat"] and summary.new_labels == ("ring", "dog", "cat")
+    assert categories[1] == categories[0]  # ids too
+
+
+def test_new_classes_join_after_the_projects_own_in_the_files_order(image_folder, square, tmp_path):
+    coco = _write(tmp_path / "in.json",
+                  [{"id": 1, "file_name": "img1.png", "width": 64, "height": 48}],
+                  [{"id": 1, "image_id": 1, "category_id": 3, "segmentation": _poly(1, 1), "bbox": [1, 1, 10, 10]},
+                   {"id": 2, "image_id": 1, "category_id": 9, "segmentation": _poly(20, 1), "bbox": [20, 1, 10, 10]},
+                   {"id": 3, "image_id": 1, "category_id": 5, "segmentation": _poly(1, 20), "bbox": [1, 20, 10, 10]}],
+                  [{"id": 9, "name": "zebra"}, {"id": 3, "name": "apple"}, {"id": 4, "name": "unused"},
+                   {"id": 5, "name": "mango"}])
+    with ProjectStore.open(image_folder) as store:
+        store.set_setting(LABELS_KEY, ["mango", "pear"])
+        plan = plan_import(store, coco)
+    assert plan.new_labels == ("zebra", "apple") and plan.labels == ("mango", "pear", "zebra", "apple")
+    assert "New classes: zebra, apple." in plan.preview().lines(planned=True)

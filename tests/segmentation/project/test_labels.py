@@ -7,7 +7,7 @@ import json
 import pytest
 
 from protolabel.segmentation.project.export import export_coco
-from protolabel.segmentation.project.labels import class_colors
+from protolabel.segmentation.project.labels import ClassMapping, class_colors
 from protolabel.segmentation.project.project import Project
 from protolabel.segmentation.project.records import AnnotatedObject, ImageStatus
 from protolabel.segmentation.project.store import ProjectStore, StaleEditError
@@ -187,3 +187,49 @@ def test_steps_over_more_objects_than_one_statement_takes(project):
     assert project.class_counts().get("cat", 0) == 0
     project.undo_class_edit(project.redo_class_edit(project.undo_class_edit(edit)))
     assert snapshot(project) == before
+
+
+# ---------------------------------------------------------------- a rename reaches later model runs (issue 20, W1)
+def test_a_rename_or_merge_becomes_part_of_the_class_mapping(project):
+    project.set_class_mapping(ClassMapping(rename={"hotdog": "toaster", "cow": "dog"}))
+    project.rename_class("toaster", "kettle")
+    mapping = project.class_mapping
+    assert mapping.label_for("toaster") == "kettle"  # the model's own class of that name
+    assert mapping.label_for("hotdog") == "kettle"  # a model class the mapping already gave that name
+    assert mapping.label_for("cow") == "dog"  # others keep theirs
+    project.rename_class("cat", "dog")  # a merge
+    assert project.class_mapping.label_for("cat") == "dog"
+
+
+def test_a_rename_keeps_a_filtered_class_filtered_and_a_rename_back_clears_the_entry(project):
+    project.set_class_mapping(ClassMapping(keep=frozenset({"cat", "dog"})))
+    project.rename_class("toaster", "kettle")
+    assert project.class_mapping.label_for("toaster") is None  # filtered out before, still filtered out
+    project.rename_class("cat", "kitten")
+    project.rename_class("kitten", "cat")
+    assert project.class_mapping.label_for("cat") == "cat" and "cat" not in project.class_mapping.rename
+
+
+def test_undo_of_a_rename_undoes_its_mapping_change_and_keeps_a_later_one(project):
+    changed = []
+    project.events.class_mapping_changed.connect(changed.append)
+    edit = project.rename_class("toaster", "kettle")
+    assert changed[-1].label_for("toaster") == "kettle"  # the auto-label panel hears of it
+    project.set_class_mapping(ClassMapping(rename={**project.class_mapping.rename, "cow": "cattle"}))
+    edit = project.undo_class_edit(edit)
+    assert project.class_mapping == ClassMapping(rename={"cow": "cattle"})
+    assert changed[-1] == project.class_mapping
+    project.redo_class_edit(edit)
+    assert project.class_mapping == ClassMapping(rename={"cow": "cattle", "toaster": "kettle"})
+    with ProjectStore.open(project.folder) as store:  # stored, not only held
+        assert ClassMapping.from_json(store.setting("class_mapping")).label_for("toaster") == "kettle"
+
+
+def test_a_damaged_stored_mapping_is_a_clear_error_not_a_crash(project):
+    project.store.set_setting("class_mapping", [1, 2])
+    with pytest.raises(ValueError, match="class mapping is damaged.*Class Filter and Mapping"):
+        project.rename_class("toaster", "kettle")
+    assert project.class_counts()["toaster"] == 1  # nothing renamed
+    project.set_class_mapping(ClassMapping())  # what the dialog writes: repaired
+    project.rename_class("toaster", "kettle")
+    assert project.class_mapping.label_for("toaster") == "kettle"
