@@ -9,7 +9,7 @@ import numpy as np
 
 from segmentation.geometry.box_masks import BoxMasks
 from segmentation.geometry.instances import Instances
-from segmentation.geometry.polygons import DEFAULT_MIN_AREA, DEFAULT_TOLERANCE
+from segmentation.geometry.outlines import DEFAULT_MIN_AREA, DEFAULT_TOLERANCE
 
 
 @dataclass(frozen=True, eq=False)

@@ -23,8 +23,8 @@ from segmentation.coco.dataset import CocoDataset, CocoImage
 from segmentation.coco.export import write_coco
 from segmentation.coco.reader import read_coco
 from segmentation.folders import is_image_name, walk_folder
-from segmentation.geometry.polygons import DEFAULT_MIN_AREA, DEFAULT_TOLERANCE
 from segmentation.geometry.instances import Instances
+from segmentation.geometry.outlines import DEFAULT_MIN_AREA, DEFAULT_TOLERANCE
 from segmentation.output_paths import is_disk_error, write_with_fallback
 from segmentation.pipeline import run_pipeline
 from segmentation.project.labels import ClassMapping

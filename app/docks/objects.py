@@ -27,7 +27,7 @@ from PySide6.QtWidgets import (
 
 from app.colors import STATUS_COLORS, STATUS_TEXT, label_color
 from app.controllers.editing import DEFAULT_LABEL
-from segmentation.geometry.polygons import shape_area
+from segmentation.geometry.measures import shape_area
 from segmentation.project.document import ImageAnnotations, hidden_by_score
 from segmentation.project.selection import Selection
 

@@ -14,7 +14,7 @@ from app.inspector.overlays import CanvasOverlay
 from app.inspector.region_tool import RegionTool
 from app.qt_bridge import MainThreadInvoker
 from segmentation.errors import first_line
-from segmentation.geometry.polygons import DEFAULT_TOLERANCE
+from segmentation.geometry.outlines import DEFAULT_TOLERANCE
 from segmentation.geometry.shapes import Shape
 from segmentation.inspection.cache import NO_OBJECT, InferenceCacheError, InferenceRecord
 from segmentation.inspection.live import LiveMask

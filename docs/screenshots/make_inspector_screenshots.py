@@ -51,7 +51,7 @@ def main(weights: str) -> None:
     from skimage import data
 
     from app.main_window import MainWindow
-    from segmentation.geometry.polygons import shape_to_geometry
+    from segmentation.geometry.shapely_bridge import shape_to_geometry
     from segmentation.inspection.state import Availability
 
     with tempfile.TemporaryDirectory() as tmp:

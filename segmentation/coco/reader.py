@@ -23,8 +23,8 @@ import orjson
 
 from segmentation.coco.dataset import Category, CocoDataset, CocoImage
 from segmentation.coco.export import STANDARD_ANNOTATION_KEYS, STANDARD_IMAGE_KEYS, gc_paused
+from segmentation.geometry.coco_shapes import shapes_from_rles
 from segmentation.geometry.instances import PROVENANCES, Instances
-from segmentation.geometry.polygons import shapes_from_rles
 from segmentation.geometry.shapes import Polygon, Shape
 from segmentation.images import MAX_PIXELS
 

@@ -25,7 +25,7 @@ from segmentation.cli import (CommandError, add_engine_arguments, engine_from_ar
 from segmentation.coco.reader import CocoFormatError
 from segmentation.coco.validation import validate_coco
 from segmentation.coco.yolact_config import write_yolact_dataset_config
-from segmentation.geometry.polygons import DEFAULT_TOLERANCE
+from segmentation.geometry.outlines import DEFAULT_TOLERANCE
 from segmentation.output_paths import check_not_an_image_in, check_output_dir, check_output_file
 from segmentation.pipeline import workers_for
 from segmentation.prelabel import RelabelMode, images_to_label, load_existing, prelabel_folder, scan_folder
@@ -202,7 +202,7 @@ def _label_on_cluster(args: argparse.Namespace, scan, out: Path, todo: list[str]
     class selection before the cluster is asked for anything."""
     from segmentation.backends.loading import is_onnx
     from segmentation.cluster.ray_label import ClusterError, label_on_ray, parse_cluster
-    from segmentation.geometry.polygons import DEFAULT_MIN_AREA
+    from segmentation.geometry.outlines import DEFAULT_MIN_AREA
 
     options = engine_options(args)
     check = {**vars(args), "device": "cpu"}

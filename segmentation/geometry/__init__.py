@@ -1,19 +1,16 @@
 """Qt-free geometry: object shapes, mask <-> polygon conversion, per-image instance containers."""
 
-from segmentation.geometry.instances import PROVENANCES, Instances
-from segmentation.geometry.polygons import (
-    make_shape_valid,
-    mask_to_shape,
-    shape_area,
-    shape_bbox,
+from segmentation.geometry.coco_shapes import (
     shape_from_coco_polygons,
     shape_from_rle,
-    shapes_from_rles,
     shape_to_coco_polygons,
-    shape_to_mask,
-    shape_to_mask_crop,
-    shape_to_rle,
+    shapes_from_rles,
 )
+from segmentation.geometry.instances import PROVENANCES, Instances
+from segmentation.geometry.measures import shape_area, shape_bbox
+from segmentation.geometry.outlines import mask_to_shape
+from segmentation.geometry.rasterise import shape_to_mask, shape_to_mask_crop, shape_to_rle
+from segmentation.geometry.shapely_bridge import make_shape_valid
 from segmentation.geometry.shapes import Polygon, Shape
 
 __all__ = [

@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from segmentation.geometry.polygons import shape_area
+from segmentation.geometry.measures import shape_area
 from segmentation.geometry.shapes import Shape
 
 PROVENANCES = ("auto", "edited", "verified")  # made by the model / changed by a person / checked by a person

@@ -14,8 +14,9 @@ from collections.abc import Callable, Sequence
 
 from shapely.geometry.base import BaseGeometry
 
+from segmentation.geometry.outlines import DEFAULT_MIN_AREA, DEFAULT_TOLERANCE
 from segmentation.geometry.overlap import SAME_OBJECT_IOU, best_geometry_overlap, is_same_object
-from segmentation.geometry.polygons import DEFAULT_MIN_AREA, DEFAULT_TOLERANCE, shape_to_geometry
+from segmentation.geometry.shapely_bridge import shape_to_geometry
 from segmentation.geometry.shapes import Shape
 from segmentation.inspection.cache import InferenceRecord
 from segmentation.inspection.live import LiveMask

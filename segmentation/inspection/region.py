@@ -16,8 +16,8 @@ from segmentation.detections import Detections
 from segmentation.geometry.box_masks import BoxMasks, pairwise_iou
 from segmentation.engine import InferenceSettings, YolactEngine
 from segmentation.geometry.boxes import ordered_box
+from segmentation.geometry.outlines import DEFAULT_TOLERANCE
 from segmentation.geometry.overlap import SAME_OBJECT_IOU, is_same_object
-from segmentation.geometry.polygons import DEFAULT_TOLERANCE
 from segmentation.geometry.shapes import Shape
 
 MIN_REGION_SIDE = 8

@@ -14,7 +14,7 @@ from enum import Enum
 import numpy as np
 from psygnal import Signal, SignalGroup
 
-from segmentation.geometry.polygons import DEFAULT_TOLERANCE
+from segmentation.geometry.outlines import DEFAULT_TOLERANCE
 from segmentation.geometry.shapes import Shape
 from segmentation.inspection.assembly import (
     MaskStages,

@@ -21,8 +21,9 @@ from psygnal import Signal, SignalGroup, evented
 
 from segmentation.detections import Detections
 from segmentation.errors import first_line
+from segmentation.geometry.outlines import DEFAULT_TOLERANCE
 from segmentation.geometry.overlap import geometry_iou, is_same_object
-from segmentation.geometry.polygons import DEFAULT_TOLERANCE, shape_to_geometry
+from segmentation.geometry.shapely_bridge import shape_to_geometry
 from segmentation.geometry.shapes import Shape
 from segmentation.pipeline import PipelineResult, run_pipeline, workers_for
 from segmentation.project.labels import LABELS_KEY, ClassMapping

@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from segmentation.coco import CocoDataset, CocoFormatError, CocoImage, read_coco
-from segmentation.geometry.polygons import shape_to_mask_crop
+from segmentation.geometry.rasterise import shape_to_mask_crop
 from segmentation.geometry.shapes import Shape
 from segmentation.images import ImageReadError, read_image
 

@@ -17,7 +17,7 @@ from shapely.geometry import LineString, Point
 
 from app.actions import MODE_ACTIONS
 from segmentation.geometry.combine import rectangle_shape
-from segmentation.geometry.polygons import shape_to_mask
+from segmentation.geometry.rasterise import shape_to_mask
 from segmentation.project.records import Provenance
 from segmentation.project.store import ProjectStore
 

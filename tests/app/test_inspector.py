@@ -10,7 +10,8 @@ from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication
 
 from app.inspector.overlays import WHOLE_FRAME
-from segmentation.geometry.polygons import shape_to_geometry, shape_to_mask
+from segmentation.geometry.rasterise import shape_to_mask
+from segmentation.geometry.shapely_bridge import shape_to_geometry
 from segmentation.geometry.shapes import Polygon, Shape
 from segmentation.inspection.assembly import contribution_strength
 from segmentation.inspection.cache import NO_OBJECT

@@ -16,7 +16,7 @@ from app.canvas.items import ObjectItem
 from app.docks.file_list import ErrorRole
 from segmentation.coco import validate_coco
 from segmentation.geometry import Polygon, Shape
-from segmentation.geometry.polygons import shape_to_geometry
+from segmentation.geometry.shapely_bridge import shape_to_geometry
 from segmentation.project.records import AnnotatedObject, ImageStatus, Provenance
 from segmentation.project.store import ProjectStore
 

@@ -12,7 +12,7 @@ from segmentation.coco import read_coco, validate_coco, write_coco
 from segmentation.cli import CommandError
 from segmentation.commands.label import _check_classes, parse_class_map
 from segmentation.detections import Detections
-from segmentation.geometry.polygons import shape_to_mask
+from segmentation.geometry.rasterise import shape_to_mask
 from segmentation.prelabel import RelabelMode, images_to_label, load_existing, prelabel_folder, scan_folder
 from segmentation.project.labels import ClassMapping
 

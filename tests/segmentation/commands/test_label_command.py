@@ -13,7 +13,7 @@ import pytest
 
 from segmentation.cli import main
 from segmentation.coco import read_coco, to_coco_dict, validate_coco
-from segmentation.geometry.polygons import shape_to_mask
+from segmentation.geometry.rasterise import shape_to_mask
 from segmentation.images import read_image
 from segmentation.yolact.classes import COCO_CLASSES
 

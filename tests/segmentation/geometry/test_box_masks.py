@@ -9,8 +9,9 @@ import torch
 
 from segmentation.geometry.box_masks import BoxMasks, pairwise_iou
 from segmentation.geometry.combine import ellipse_shape, rectangle_shape
+from segmentation.geometry.outlines import mask_to_shape
 from segmentation.geometry.overlap import mask_iou
-from segmentation.geometry.polygons import mask_to_shape, shape_to_mask
+from segmentation.geometry.rasterise import shape_to_mask
 from segmentation.yolact.masks import assemble_soft_masks, binarize_at_image_size
 
 

@@ -7,7 +7,7 @@ import pytest
 
 from segmentation.detections import Detections
 from segmentation.geometry.instances import Instances
-from segmentation.geometry.polygons import shape_to_mask
+from segmentation.geometry.rasterise import shape_to_mask
 from segmentation.geometry.shapes import Polygon, Shape
 
 pytestmark = pytest.mark.filterwarnings("ignore:__array__ implementation:DeprecationWarning")

@@ -1,7 +1,7 @@
 import numpy as np
 
 from segmentation.geometry.box_masks import BoxMasks
-from segmentation.geometry.polygons import mask_to_shape
+from segmentation.geometry.outlines import mask_to_shape
 from segmentation.inspection.matching import match_detections_to_objects
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from segmentation.geometry.polygons import shape_to_mask
+from segmentation.geometry.rasterise import shape_to_mask
 from segmentation.geometry.shapes import Polygon, Shape
 from segmentation.inspection.assembly import mask_stages
 from segmentation.inspection.reasons import detection_shape, not_kept_reason

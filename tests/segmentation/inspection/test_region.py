@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 
 from segmentation.detections import Detections
-from segmentation.geometry.polygons import shape_to_mask
+from segmentation.geometry.rasterise import shape_to_mask
 from segmentation.geometry.shapes import Polygon, Shape
 from segmentation.inspection.region import RegionDetections, clamp_region, novel_detections, predict_region
 

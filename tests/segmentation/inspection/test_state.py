@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from segmentation.geometry.polygons import shape_to_mask
+from segmentation.geometry.rasterise import shape_to_mask
 from segmentation.inspection.assembly import mask_stages
 from segmentation.inspection.cache import NO_OBJECT, ImageInference
 from segmentation.inspection.state import Availability, InspectorState, ScalingMode, SortMode

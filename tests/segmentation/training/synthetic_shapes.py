@@ -14,7 +14,7 @@ import numpy as np
 
 from segmentation.coco import Category, CocoDataset, CocoImage, write_coco
 from segmentation.geometry.instances import Instances
-from segmentation.geometry.polygons import mask_to_shape
+from segmentation.geometry.outlines import mask_to_shape
 
 CLASS_NAMES = ("disc", "square")
 
