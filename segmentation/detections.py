@@ -10,6 +10,7 @@ import numpy as np
 from segmentation.geometry.box_masks import BoxMasks
 from segmentation.geometry.instances import Instances
 from segmentation.geometry.outlines import DEFAULT_MIN_AREA, DEFAULT_TOLERANCE
+from segmentation.geometry.provenance import Provenance
 
 
 @dataclass(frozen=True, eq=False)
@@ -100,7 +101,7 @@ class Detections:
         class_names: Sequence[str] | None = None,
         tolerance: float = DEFAULT_TOLERANCE,
         min_area: float = DEFAULT_MIN_AREA,
-        provenance: str = "auto",
+        provenance: str = Provenance.AUTO.value,
     ) -> Instances:
         """Auto-labels from the engine: masks become polygon shapes, classes become project labels.
 

@@ -12,10 +12,11 @@ import segmentation.engine  # noqa: F401  imported here, not first in the worker
 from app.job_progress import JobProgressWidget
 from app.qt_bridge import MainThreadInvoker
 from app.undo import ChangeCommand, UndoHistory
+from segmentation.geometry.provenance import Provenance
 from segmentation.project.autolabel import AutoLabelJob, AutoLabelOptions, AutoLabelQueue, EngineCache, JobSummary
 from segmentation.project.document import Change
 from segmentation.project.project import Project
-from segmentation.project.records import AnnotatedObject, Provenance
+from segmentation.project.records import AnnotatedObject
 from segmentation.project.store import AutoLabelOutcome
 
 

@@ -15,6 +15,7 @@ from app.inspector.region_tool import RegionTool
 from app.qt_bridge import MainThreadInvoker
 from segmentation.errors import first_line
 from segmentation.geometry.outlines import DEFAULT_TOLERANCE
+from segmentation.geometry.provenance import Provenance
 from segmentation.geometry.shapes import Shape
 from segmentation.inspection.cache import NO_OBJECT, InferenceCacheError, InferenceRecord
 from segmentation.inspection.live import LiveMask
@@ -22,7 +23,7 @@ from segmentation.inspection.reasons import not_kept_reason, object_geometries
 from segmentation.inspection.state import Availability, DetectionKey, InspectorState
 from segmentation.project.document import Change
 from segmentation.project.project import Project
-from segmentation.project.records import AnnotatedObject, ImageStatus, Provenance
+from segmentation.project.records import AnnotatedObject, ImageStatus
 from segmentation.project.store import ProjectStoreError
 
 

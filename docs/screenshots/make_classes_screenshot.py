@@ -24,7 +24,8 @@ SIZE = 512
 def write_project(tmp: Path, size: int) -> Path:
     """kitchen-2024/ under `tmp`: three photos with auto objects of six classes, and a seventh class unused."""
     from segmentation.geometry.combine import ellipse_shape
-    from segmentation.project.records import AnnotatedObject, ImageStatus, Provenance
+    from segmentation.geometry.provenance import Provenance
+    from segmentation.project.records import AnnotatedObject, ImageStatus
     from segmentation.project.store import ProjectStore
 
     def obj(label, cx, cy, rx, ry, score):

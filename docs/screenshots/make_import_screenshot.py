@@ -56,8 +56,9 @@ def main() -> None:
     app = QApplication(sys.argv[:1])
     from app.dialogs.import_coco import start_import
     from app.main_window import MainWindow
+    from segmentation.geometry.provenance import Provenance
     from segmentation.geometry.shapes import Polygon, Shape
-    from segmentation.project.records import AnnotatedObject, ImageStatus, Provenance
+    from segmentation.project.records import AnnotatedObject, ImageStatus
     from segmentation.project.store import ProjectStore
 
     with tempfile.TemporaryDirectory() as tmp:

@@ -33,7 +33,8 @@ def main() -> None:
     app = QApplication(sys.argv[:1])
 
     from app.main_window import MainWindow
-    from segmentation.project.records import AnnotatedObject, Provenance
+    from segmentation.geometry.provenance import Provenance
+    from segmentation.project.records import AnnotatedObject
     from segmentation.project.store import ProjectStore
 
     rng = np.random.default_rng(3)

@@ -6,9 +6,10 @@ from segmentation.geometry.coco_shapes import (
     shape_to_coco_polygons,
     shapes_from_rles,
 )
-from segmentation.geometry.instances import PROVENANCES, Instances
+from segmentation.geometry.instances import Instances
 from segmentation.geometry.measures import shape_area, shape_bbox
 from segmentation.geometry.outlines import mask_to_shape
+from segmentation.geometry.provenance import PROVENANCES, Provenance
 from segmentation.geometry.rasterise import shape_to_mask, shape_to_mask_crop, shape_to_rle
 from segmentation.geometry.shapely_bridge import make_shape_valid
 from segmentation.geometry.shapes import Polygon, Shape
@@ -17,6 +18,7 @@ __all__ = [
     "PROVENANCES",
     "Instances",
     "Polygon",
+    "Provenance",
     "Shape",
     "make_shape_valid",
     "mask_to_shape",

@@ -1,6 +1,7 @@
 """Qt-free project state: the SQLite store, per-image annotation documents, the image list, auto-labeling jobs."""
 
-from segmentation.project.records import AnnotatedObject, ImageStatus, Provenance
+from segmentation.geometry.provenance import Provenance
+from segmentation.project.records import AnnotatedObject, ImageStatus
 from segmentation.project.store import ProjectLockedError, ProjectReadOnlyError, ProjectStore, ProjectStoreError
 
 __all__ = [

@@ -23,11 +23,12 @@ from segmentation.detections import Detections
 from segmentation.errors import first_line
 from segmentation.geometry.outlines import DEFAULT_TOLERANCE
 from segmentation.geometry.overlap import geometry_iou, is_same_object
+from segmentation.geometry.provenance import Provenance
 from segmentation.geometry.shapely_bridge import shape_to_geometry
 from segmentation.geometry.shapes import Shape
 from segmentation.pipeline import PipelineResult, run_pipeline, workers_for
 from segmentation.project.labels import LABELS_KEY, ClassMapping
-from segmentation.project.records import AnnotatedObject, Provenance
+from segmentation.project.records import AnnotatedObject
 from segmentation.project.store import ProjectStore, ProjectStoreError
 
 if TYPE_CHECKING:  # torch: kept off the imports of the worker processes that run `indexed_objects`

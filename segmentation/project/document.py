@@ -11,8 +11,9 @@ from dataclasses import dataclass
 
 from psygnal import Signal, SignalGroup
 
+from segmentation.geometry.provenance import Provenance
 from segmentation.geometry.shapes import Shape
-from segmentation.project.records import AnnotatedObject, ImageStatus, Provenance
+from segmentation.project.records import AnnotatedObject, ImageStatus
 from segmentation.project.store import DamagedRowError, ProjectStore, StaleEditError
 
 

@@ -7,7 +7,8 @@ import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtTest import QTest
 
-from segmentation.project.records import ImageStatus, Provenance
+from segmentation.geometry.provenance import Provenance
+from segmentation.project.records import ImageStatus
 from segmentation.project.store import ProjectStore
 
 

@@ -6,7 +6,8 @@ from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import QApplication, QInputDialog
 
 from segmentation.geometry import Polygon, Shape
-from segmentation.project.records import AnnotatedObject, ImageStatus, Provenance
+from segmentation.geometry.provenance import Provenance
+from segmentation.project.records import AnnotatedObject, ImageStatus
 from segmentation.project.store import ProjectStore
 
 

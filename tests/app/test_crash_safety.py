@@ -12,7 +12,8 @@ import time
 import numpy as np
 import pytest
 
-from segmentation.project.records import ImageStatus, Provenance
+from segmentation.geometry.provenance import Provenance
+from segmentation.project.records import ImageStatus
 from segmentation.project.store import ProjectStore, project_db_path
 
 _SESSION = r"""

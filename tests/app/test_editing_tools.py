@@ -17,8 +17,8 @@ from shapely.geometry import LineString, Point
 
 from app.actions import MODE_ACTIONS
 from segmentation.geometry.combine import rectangle_shape
+from segmentation.geometry.provenance import Provenance
 from segmentation.geometry.rasterise import shape_to_mask
-from segmentation.project.records import Provenance
 from segmentation.project.store import ProjectStore
 
 SIZE = 96  # the photo folder's images are 96 x 96

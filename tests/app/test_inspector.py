@@ -10,6 +10,7 @@ from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication
 
 from app.inspector.overlays import WHOLE_FRAME
+from segmentation.geometry.provenance import Provenance
 from segmentation.geometry.rasterise import shape_to_mask
 from segmentation.geometry.shapely_bridge import shape_to_geometry
 from segmentation.geometry.shapes import Polygon, Shape
@@ -18,7 +19,7 @@ from segmentation.inspection.cache import NO_OBJECT
 from segmentation.inspection.live import LiveMask
 from segmentation.inspection.region import clamp_region
 from segmentation.inspection.state import Availability, ScalingMode
-from segmentation.project.records import AnnotatedObject, Provenance
+from segmentation.project.records import AnnotatedObject
 from segmentation.project.store import ProjectStore
 
 JOB_TIMEOUT_MS = 240_000

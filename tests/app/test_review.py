@@ -10,8 +10,9 @@ from PySide6.QtGui import QContextMenuEvent
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication, QInputDialog
 
+from segmentation.geometry.provenance import Provenance
 from segmentation.geometry.shapes import Polygon, Shape
-from segmentation.project.records import AnnotatedObject, ImageStatus, Provenance
+from segmentation.project.records import AnnotatedObject, ImageStatus
 from segmentation.project.store import ProjectStore
 
 

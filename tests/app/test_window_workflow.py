@@ -16,8 +16,9 @@ from app.canvas.items import ObjectItem
 from app.docks.file_list import ErrorRole
 from segmentation.coco import validate_coco
 from segmentation.geometry import Polygon, Shape
+from segmentation.geometry.provenance import Provenance
 from segmentation.geometry.shapely_bridge import shape_to_geometry
-from segmentation.project.records import AnnotatedObject, ImageStatus, Provenance
+from segmentation.project.records import AnnotatedObject, ImageStatus
 from segmentation.project.store import ProjectStore
 
 JOB_TIMEOUT_MS = 240_000

@@ -17,7 +17,8 @@ import pytest
 from pycocotools.coco import COCO
 
 from segmentation.cli import main
-from segmentation.project.records import ImageStatus, Provenance
+from segmentation.geometry.provenance import Provenance
+from segmentation.project.records import ImageStatus
 from segmentation.project.store import ProjectStore
 
 REPO_ROOT = Path(__file__).resolve().parents[3]

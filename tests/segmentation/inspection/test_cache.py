@@ -8,6 +8,7 @@ import cv2
 import numpy as np
 import pytest
 
+from segmentation.geometry.provenance import Provenance
 from segmentation.inspection.assembly import masks_from_parts, pixel_boxes_for_crop
 from segmentation.inspection.cache import (
     NO_OBJECT,
@@ -17,7 +18,6 @@ from segmentation.inspection.cache import (
     InferenceRecord,
 )
 from segmentation.project.autolabel import AutoLabelJob, AutoLabelSettings
-from segmentation.project.records import Provenance
 from segmentation.project.store import ProjectStore
 
 

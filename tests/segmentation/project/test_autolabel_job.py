@@ -7,6 +7,7 @@ import threading
 import cv2
 import pytest
 
+from segmentation.geometry.provenance import Provenance
 from segmentation.project.autolabel import (
     AutoLabelJob,
     AutoLabelQueue,
@@ -14,7 +15,7 @@ from segmentation.project.autolabel import (
     drop_duplicates_of,
 )
 from segmentation.project.labels import ClassMapping
-from segmentation.project.records import AnnotatedObject, ImageStatus, Provenance
+from segmentation.project.records import AnnotatedObject, ImageStatus
 from segmentation.project.store import ProjectStore
 from tests.memo_engine import MemoEngineCache
 

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from segmentation.cli import build_parser
+from segmentation.geometry.provenance import Provenance
 from segmentation.project.fine_tune import (
     NothingToTrainError,
     TrainingRequest,
@@ -20,7 +21,7 @@ from segmentation.project.fine_tune import (
     export_training_set,
     process_environment,
 )
-from segmentation.project.records import AnnotatedObject, ImageStatus, Provenance
+from segmentation.project.records import AnnotatedObject, ImageStatus
 from segmentation.project.store import ProjectStore
 
 

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from segmentation.geometry.provenance import Provenance
 from segmentation.project.document import ImageAnnotations
-from segmentation.project.records import AnnotatedObject, ImageStatus, Provenance
+from segmentation.project.records import AnnotatedObject, ImageStatus
 from segmentation.project.store import ProjectLockedError, ProjectStore
 
 

@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 from pycocotools.coco import COCO
 
+from segmentation.geometry.provenance import Provenance
 from segmentation.geometry.shapes import Polygon, Shape
 from segmentation.project.export import export_coco
 from segmentation.project.importing import (
@@ -24,7 +25,7 @@ from segmentation.project.importing import (
     plan_import,
 )
 from segmentation.project.labels import LABELS_KEY
-from segmentation.project.records import AnnotatedObject, ImageStatus, Provenance
+from segmentation.project.records import AnnotatedObject, ImageStatus
 from segmentation.project.store import ProjectStore, ProjectStoreError
 
 

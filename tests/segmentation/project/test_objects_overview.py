@@ -8,9 +8,10 @@ import sqlite3
 
 import pytest
 
+from segmentation.geometry.provenance import Provenance
 from segmentation.project import importing
 from segmentation.project.importing import DAMAGED, WORKED_ON, import_coco, plan_import
-from segmentation.project.records import AnnotatedObject, ImageStatus, Provenance
+from segmentation.project.records import AnnotatedObject, ImageStatus
 from segmentation.project.store import DamagedProjectError, DamagedRowError, ProjectStore, project_db_path
 
 NAMES = ["img1.png", "img2.png", "img10.png", "sub/a.jpg"]

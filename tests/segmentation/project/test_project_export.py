@@ -10,9 +10,10 @@ import numpy as np
 from pycocotools.coco import COCO
 
 from segmentation.coco import validate_coco
+from segmentation.geometry.provenance import Provenance
 from segmentation.geometry.shapes import Polygon, Shape
 from segmentation.project.export import export_coco
-from segmentation.project.records import AnnotatedObject, ImageStatus, Provenance
+from segmentation.project.records import AnnotatedObject, ImageStatus
 from segmentation.project.store import ProjectStore
 
 

@@ -10,8 +10,9 @@ import subprocess
 import numpy as np
 import pytest
 
+from segmentation.geometry.provenance import Provenance
 from segmentation.geometry.shapes import Polygon, Shape
-from segmentation.project.records import AnnotatedObject, ImageStatus, Provenance
+from segmentation.project.records import AnnotatedObject, ImageStatus
 from segmentation.project.store import (
     LABEL_COUNTS_SQL,
     ProjectLockedError,

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from segmentation.geometry.provenance import Provenance
 from segmentation.project.project import Project
-from segmentation.project.records import AnnotatedObject, ImageStatus, Provenance
+from segmentation.project.records import AnnotatedObject, ImageStatus
 from segmentation.project.review import next_unverified
 from segmentation.project.store import ProjectStore
 

@@ -12,7 +12,8 @@ from contextlib import closing
 
 import pytest
 
-from segmentation.project.records import AnnotatedObject, ImageStatus, Provenance
+from segmentation.geometry.provenance import Provenance
+from segmentation.project.records import AnnotatedObject, ImageStatus
 from segmentation.project.store import (
     IMPORT_CHUNK_IMAGES,
     ProjectStore,

@@ -12,10 +12,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from segmentation.geometry.provenance import Provenance
 from segmentation.geometry.shapes import Polygon, Shape
 from segmentation.project.document import Change, ImageAnnotations
 from segmentation.project.project import Project
-from segmentation.project.records import AnnotatedObject, ImageStatus, Provenance
+from segmentation.project.records import AnnotatedObject, ImageStatus
 from segmentation.project.store import (
     SCHEMA_VERSION,
     DamagedProjectError,
