@@ -115,4 +115,5 @@ def _rasterise(shape: Shape, height: int, width: int, box: tuple[int, int, int, 
 
 
 def flat_ring(ring: np.ndarray) -> list[float]:
+    """A ring [N, 2] as the flat [x1, y1, x2, y2, ...] list that pycocotools and COCO JSON take."""
     return ring.ravel().tolist()

@@ -6,12 +6,13 @@ import numpy as np
 import shapely
 from shapely.geometry import MultiPolygon
 from shapely.geometry import Polygon as ShapelyPolygon
+from shapely.geometry.base import BaseGeometry
 from shapely.geometry.polygon import orient
 
 from segmentation.geometry.shapes import Polygon, Shape
 
 
-def valid_polygonal(geometry) -> MultiPolygon:
+def valid_polygonal(geometry: BaseGeometry) -> MultiPolygon:
     """The polygonal part of a geometry, made valid, as a MultiPolygon."""
     if not geometry.is_valid:
         geometry = shapely.make_valid(geometry)
@@ -36,7 +37,7 @@ def drop_small(geometry: MultiPolygon, min_area: float) -> MultiPolygon:
     return MultiPolygon(kept)
 
 
-def geometry_to_shape(geometry) -> Shape:
+def geometry_to_shape(geometry: BaseGeometry) -> Shape:
     """A shapely (Multi)Polygon as a valid Shape: exteriors counter-clockwise in x/y, holes clockwise."""
     return polygonal_to_shape(valid_polygonal(geometry))
 
