@@ -1,18 +1,18 @@
 """Qt-free geometry: object shapes, mask <-> polygon conversion, per-image instance containers."""
 
-from segmentation.geometry.coco_shapes import (
+from protolabel.segmentation.geometry.coco_shapes import (
     shape_from_coco_polygons,
     shape_from_rle,
     shape_to_coco_polygons,
     shapes_from_rles,
 )
-from segmentation.geometry.instances import Instances
-from segmentation.geometry.measures import shape_area, shape_bbox
-from segmentation.geometry.outlines import mask_to_shape
-from segmentation.geometry.provenance import PROVENANCES, Provenance
-from segmentation.geometry.rasterise import shape_to_mask, shape_to_mask_crop, shape_to_rle
-from segmentation.geometry.shapely_bridge import make_shape_valid
-from segmentation.geometry.shapes import Polygon, Shape
+from protolabel.segmentation.geometry.instances import Instances
+from protolabel.segmentation.geometry.measures import shape_area, shape_bbox
+from protolabel.segmentation.geometry.outlines import mask_to_shape
+from protolabel.segmentation.geometry.provenance import PROVENANCES, Provenance
+from protolabel.segmentation.geometry.rasterise import shape_to_mask, shape_to_mask_crop, shape_to_rle
+from protolabel.segmentation.geometry.shapely_bridge import make_shape_valid
+from protolabel.segmentation.geometry.shapes import Polygon, Shape
 
 __all__ = [
     "PROVENANCES",

@@ -13,10 +13,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from segmentation.geometry.outlines import DEFAULT_MIN_AREA, DEFAULT_TOLERANCE, mask_to_shape
-from segmentation.geometry.rasterise import shape_to_mask_crop
-from segmentation.geometry.rle import rle_from_crop
-from segmentation.geometry.shapes import Shape
+from protolabel.segmentation.geometry.outlines import DEFAULT_MIN_AREA, DEFAULT_TOLERANCE, mask_to_shape
+from protolabel.segmentation.geometry.rasterise import shape_to_mask_crop
+from protolabel.segmentation.geometry.rle import rle_from_crop
+from protolabel.segmentation.geometry.shapes import Shape
 
 _EMPTY = np.zeros((0, 0), bool)
 _EMPTY.setflags(write=False)

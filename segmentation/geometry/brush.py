@@ -16,9 +16,9 @@ import math
 
 import numpy as np
 
-from segmentation.geometry.outlines import DEFAULT_MIN_AREA, mask_to_shape
-from segmentation.geometry.shapely_bridge import drop_small, geometry_to_shape, shape_to_geometry, valid_polygonal
-from segmentation.geometry.shapes import Shape
+from protolabel.segmentation.geometry.outlines import DEFAULT_MIN_AREA, mask_to_shape
+from protolabel.segmentation.geometry.shapely_bridge import drop_small, geometry_to_shape, shape_to_geometry, valid_polygonal
+from protolabel.segmentation.geometry.shapes import Shape
 
 GROW_MARGIN = 64  # pixels added around the box when a stroke leaves it (fewer reallocations)
 

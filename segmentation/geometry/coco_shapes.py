@@ -6,7 +6,7 @@ from collections.abc import Iterator, Sequence
 
 import numpy as np
 
-from segmentation.geometry.outlines import (
+from protolabel.segmentation.geometry.outlines import (
     DEFAULT_MIN_IOU,
     crack_points,
     crop_to_shape,
@@ -14,9 +14,9 @@ from segmentation.geometry.outlines import (
     rings_to_shape,
     trace_contours,
 )
-from segmentation.geometry.rasterise import flat_ring
-from segmentation.geometry.rle import CropPieces, paint_column_pieces, rle_counts_batch, rle_crop, rle_crop_pieces
-from segmentation.geometry.shapes import Polygon, Shape
+from protolabel.segmentation.geometry.rasterise import flat_ring
+from protolabel.segmentation.geometry.rle import CropPieces, paint_column_pieces, rle_counts_batch, rle_crop, rle_crop_pieces
+from protolabel.segmentation.geometry.shapes import Polygon, Shape
 
 
 def shape_to_coco_polygons(shape: Shape) -> list[list[float]]:

@@ -7,9 +7,9 @@ from typing import Any
 
 import numpy as np
 
-from segmentation.geometry.measures import shape_area
-from segmentation.geometry.provenance import PROVENANCES, Provenance
-from segmentation.geometry.shapes import Shape
+from protolabel.segmentation.geometry.measures import shape_area
+from protolabel.segmentation.geometry.provenance import PROVENANCES, Provenance
+from protolabel.segmentation.geometry.shapes import Shape
 
 CORE_FIELDS = ("shapes", "classes", "scores", "provenance", "crowd")
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from segmentation.geometry.shapes import Shape
+from protolabel.segmentation.geometry.shapes import Shape
 
 
 def signed_ring_area(ring: np.ndarray) -> float:

@@ -15,10 +15,10 @@ import shapely
 from shapely.geometry import MultiPolygon
 from shapely.geometry import Polygon as ShapelyPolygon
 
-from segmentation.geometry.overlap import mask_iou
-from segmentation.geometry.rasterise import shape_to_mask
-from segmentation.geometry.shapely_bridge import drop_small, polygonal_to_shape, valid_polygonal
-from segmentation.geometry.shapes import Polygon, Shape
+from protolabel.segmentation.geometry.overlap import mask_iou
+from protolabel.segmentation.geometry.rasterise import shape_to_mask
+from protolabel.segmentation.geometry.shapely_bridge import drop_small, polygonal_to_shape, valid_polygonal
+from protolabel.segmentation.geometry.shapes import Polygon, Shape
 
 DEFAULT_TOLERANCE = 1.0  # pixels of Douglas-Peucker simplification
 DEFAULT_MIN_AREA = 4.0  # square pixels: smaller parts and holes are specks

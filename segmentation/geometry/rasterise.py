@@ -10,9 +10,9 @@ from __future__ import annotations
 import numpy as np
 import pycocotools.mask as mask_utils
 
-from segmentation.geometry.rle import rle_from_crop, rle_window, str_counts
-from segmentation.geometry.shapely_bridge import shape_to_geometry
-from segmentation.geometry.shapes import Shape
+from protolabel.segmentation.geometry.rle import rle_from_crop, rle_window, str_counts
+from protolabel.segmentation.geometry.shapely_bridge import shape_to_geometry
+from protolabel.segmentation.geometry.shapes import Shape
 
 
 def shape_to_mask(shape: Shape, height: int, width: int) -> np.ndarray:

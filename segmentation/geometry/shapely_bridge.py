@@ -9,7 +9,7 @@ from shapely.geometry import Polygon as ShapelyPolygon
 from shapely.geometry.base import BaseGeometry
 from shapely.geometry.polygon import orient
 
-from segmentation.geometry.shapes import Polygon, Shape
+from protolabel.segmentation.geometry.shapes import Polygon, Shape
 
 
 def valid_polygonal(geometry: BaseGeometry) -> MultiPolygon:

@@ -11,10 +11,10 @@ from dataclasses import dataclass
 
 from psygnal import Signal, SignalGroup
 
-from segmentation.geometry.provenance import Provenance
-from segmentation.geometry.shapes import Shape
-from segmentation.project.records import AnnotatedObject, ImageStatus
-from segmentation.project.store import DamagedRowError, ProjectStore, StaleEditError
+from protolabel.segmentation.geometry.provenance import Provenance
+from protolabel.segmentation.geometry.shapes import Shape
+from protolabel.segmentation.project.records import AnnotatedObject, ImageStatus
+from protolabel.segmentation.project.store import DamagedRowError, ProjectStore, StaleEditError
 
 
 @dataclass(frozen=True)

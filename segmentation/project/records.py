@@ -9,8 +9,8 @@ from enum import Enum
 
 import numpy as np
 
-from segmentation.geometry.provenance import Provenance
-from segmentation.geometry.shapes import Polygon, Shape
+from protolabel.segmentation.geometry.provenance import Provenance
+from protolabel.segmentation.geometry.shapes import Polygon, Shape
 
 
 class ImageStatus(str, Enum):

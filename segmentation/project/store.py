@@ -21,12 +21,12 @@ from typing import Any
 
 import numpy as np
 
-from segmentation.errors import first_line
-from segmentation.folders import PROJECT_DIR_NAME
-from segmentation.geometry.provenance import Provenance
-from segmentation.geometry.shapes import Shape
-from segmentation.project.labels import appended_labels
-from segmentation.project.records import AnnotatedObject, ImageStatus, shape_from_json, shape_to_json, shapes_to_json
+from protolabel.segmentation.errors import first_line
+from protolabel.segmentation.folders import PROJECT_DIR_NAME
+from protolabel.segmentation.geometry.provenance import Provenance
+from protolabel.segmentation.geometry.shapes import Shape
+from protolabel.segmentation.project.labels import appended_labels
+from protolabel.segmentation.project.records import AnnotatedObject, ImageStatus, shape_from_json, shape_to_json, shapes_to_json
 
 DB_NAME = "project.db"
 SCHEMA_VERSION = 2  # 2: objects.version (edits are compare-and-set) and deleted_objects (who deleted what)

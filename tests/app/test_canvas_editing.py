@@ -7,9 +7,9 @@ import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtTest import QTest
 
-from segmentation.geometry.provenance import Provenance
-from segmentation.project.records import ImageStatus
-from segmentation.project.store import ProjectStore
+from protolabel.segmentation.geometry.provenance import Provenance
+from protolabel.segmentation.project.records import ImageStatus
+from protolabel.segmentation.project.store import ProjectStore
 
 
 @pytest.fixture
@@ -219,7 +219,7 @@ def test_status_filter_and_keyboard_navigation(window, mouse):
 
 
 def test_help_overlay_lists_every_shortcut(window):
-    from app.actions import ACTIONS
+    from protolabel.app.actions import ACTIONS
 
     QTest.keyClick(window, Qt.Key.Key_F1)
     overlay = window.help_overlay

@@ -12,9 +12,9 @@ import time
 import numpy as np
 import pytest
 
-from segmentation.geometry.provenance import Provenance
-from segmentation.project.records import ImageStatus
-from segmentation.project.store import ProjectStore, project_db_path
+from protolabel.segmentation.geometry.provenance import Provenance
+from protolabel.segmentation.project.records import ImageStatus
+from protolabel.segmentation.project.store import ProjectStore, project_db_path
 
 _SESSION = r"""
 import sys
@@ -23,7 +23,7 @@ from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication
 
 app = QApplication([])
-from app.main_window import MainWindow
+from protolabel.app.main_window import MainWindow
 
 folder, settings, mode = sys.argv[1], sys.argv[2], sys.argv[3]
 w = MainWindow(settings=QSettings(settings, QSettings.Format.IniFormat))

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import segmentation.geometry
 import segmentation.project
-from segmentation.coco.reader import parse_coco
-from segmentation.geometry.provenance import HUMAN_DRAWN, PROVENANCE_OF, PROVENANCES, Provenance
-from segmentation.geometry.shapes import Shape
-from segmentation.project.records import AnnotatedObject
+from protolabel.segmentation.coco.reader import parse_coco
+from protolabel.segmentation.geometry.provenance import HUMAN_DRAWN, PROVENANCE_OF, PROVENANCES, Provenance
+from protolabel.segmentation.geometry.shapes import Shape
+from protolabel.segmentation.project.records import AnnotatedObject
 
 
 def test_the_stored_strings_stay_the_ones_on_disk():

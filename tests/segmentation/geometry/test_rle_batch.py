@@ -12,12 +12,12 @@ import numpy as np
 import pycocotools.mask as mask_utils
 import pytest
 
-import segmentation.geometry.coco_shapes as coco_shapes
-from segmentation.geometry import shapes_from_rles
-from segmentation.geometry.coco_shapes import shape_from_rle
-from segmentation.geometry.rasterise import shape_to_mask
-from segmentation.geometry.rle import mask_to_rle, rle_counts_batch
-from segmentation.geometry.shapes import Shape
+import protolabel.segmentation.geometry.coco_shapes as coco_shapes
+from protolabel.segmentation.geometry import shapes_from_rles
+from protolabel.segmentation.geometry.coco_shapes import shape_from_rle
+from protolabel.segmentation.geometry.rasterise import shape_to_mask
+from protolabel.segmentation.geometry.rle import mask_to_rle, rle_counts_batch
+from protolabel.segmentation.geometry.shapes import Shape
 
 pytestmark = pytest.mark.filterwarnings("ignore:__array__ implementation:DeprecationWarning")
 

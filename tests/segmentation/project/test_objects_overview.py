@@ -8,11 +8,11 @@ import sqlite3
 
 import pytest
 
-from segmentation.geometry.provenance import Provenance
-from segmentation.project import importing
-from segmentation.project.importing import DAMAGED, WORKED_ON, import_coco, plan_import
-from segmentation.project.records import AnnotatedObject, ImageStatus
-from segmentation.project.store import DamagedProjectError, DamagedRowError, ProjectStore, project_db_path
+from protolabel.segmentation.geometry.provenance import Provenance
+from protolabel.segmentation.project import importing
+from protolabel.segmentation.project.importing import DAMAGED, WORKED_ON, import_coco, plan_import
+from protolabel.segmentation.project.records import AnnotatedObject, ImageStatus
+from protolabel.segmentation.project.store import DamagedProjectError, DamagedRowError, ProjectStore, project_db_path
 
 NAMES = ["img1.png", "img2.png", "img10.png", "sub/a.jpg"]
 

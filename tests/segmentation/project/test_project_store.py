@@ -10,10 +10,10 @@ import subprocess
 import numpy as np
 import pytest
 
-from segmentation.geometry.provenance import Provenance
-from segmentation.geometry.shapes import Polygon, Shape
-from segmentation.project.records import AnnotatedObject, ImageStatus
-from segmentation.project.store import (
+from protolabel.segmentation.geometry.provenance import Provenance
+from protolabel.segmentation.geometry.shapes import Polygon, Shape
+from protolabel.segmentation.project.records import AnnotatedObject, ImageStatus
+from protolabel.segmentation.project.store import (
     LABEL_COUNTS_SQL,
     ProjectLockedError,
     ProjectReadOnlyError,

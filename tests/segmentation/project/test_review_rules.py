@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from segmentation.geometry.provenance import Provenance
-from segmentation.project.project import Project
-from segmentation.project.records import AnnotatedObject, ImageStatus
-from segmentation.project.review import next_unverified
-from segmentation.project.store import ProjectStore
+from protolabel.segmentation.geometry.provenance import Provenance
+from protolabel.segmentation.project.project import Project
+from protolabel.segmentation.project.records import AnnotatedObject, ImageStatus
+from protolabel.segmentation.project.review import next_unverified
+from protolabel.segmentation.project.store import ProjectStore
 
 
 NAMES = ["a.png", "b.png", "c.png", "d.png"]

@@ -12,9 +12,9 @@ from contextlib import closing
 
 import pytest
 
-from segmentation.geometry.provenance import Provenance
-from segmentation.project.records import AnnotatedObject, ImageStatus
-from segmentation.project.store import (
+from protolabel.segmentation.geometry.provenance import Provenance
+from protolabel.segmentation.project.records import AnnotatedObject, ImageStatus
+from protolabel.segmentation.project.store import (
     IMPORT_CHUNK_IMAGES,
     ProjectStore,
     ProjectStoreError,
