@@ -9,7 +9,8 @@ import numpy as np
 
 from protolabel.segmentation.geometry.box_masks import BoxMasks
 from protolabel.segmentation.geometry.instances import Instances
-from protolabel.segmentation.geometry.polygons import DEFAULT_MIN_AREA, DEFAULT_TOLERANCE
+from protolabel.segmentation.geometry.outlines import DEFAULT_MIN_AREA, DEFAULT_TOLERANCE
+from protolabel.segmentation.geometry.provenance import Provenance
 
 
 @dataclass(frozen=True, eq=False)
@@ -100,7 +101,7 @@ class Detections:
         class_names: Sequence[str] | None = None,
         tolerance: float = DEFAULT_TOLERANCE,
         min_area: float = DEFAULT_MIN_AREA,
-        provenance: str = "auto",
+        provenance: str = Provenance.AUTO.value,
     ) -> Instances:
         """Auto-labels from the engine: masks become polygon shapes, classes become project labels.
 

@@ -23,8 +23,9 @@ from protolabel.segmentation.coco.dataset import CocoDataset, CocoImage
 from protolabel.segmentation.coco.export import write_coco
 from protolabel.segmentation.coco.reader import read_coco
 from protolabel.segmentation.folders import is_image_name, walk_folder
-from protolabel.segmentation.geometry.polygons import DEFAULT_MIN_AREA, DEFAULT_TOLERANCE
 from protolabel.segmentation.geometry.instances import Instances
+from protolabel.segmentation.geometry.outlines import DEFAULT_MIN_AREA, DEFAULT_TOLERANCE
+from protolabel.segmentation.geometry.provenance import Provenance
 from protolabel.segmentation.output_paths import is_disk_error, write_with_fallback
 from protolabel.segmentation.pipeline import run_pipeline
 from protolabel.segmentation.project.labels import ClassMapping
@@ -90,7 +91,7 @@ def images_to_label(existing: CocoDataset | None, names: Sequence[str], mode: Re
         image = by_name.get(name)
         if image is None or len(image.instances) == 0:
             selected.append(name)
-        elif mode is RelabelMode.AUTO and all(p == "auto" for p in image.instances.provenance):
+        elif mode is RelabelMode.AUTO and all(p == Provenance.AUTO for p in image.instances.provenance):
             selected.append(name)
     return selected
 

@@ -12,11 +12,12 @@ import protolabel.segmentation.engine  # noqa: F401  imported here, not first in
 from protolabel.app.job_progress import JobProgressWidget
 from protolabel.app.qt_bridge import MainThreadInvoker
 from protolabel.app.undo import ChangeCommand, UndoHistory
+from protolabel.segmentation.geometry.provenance import Provenance
 from protolabel.segmentation.project.autolabel import (AutoLabelJob, AutoLabelOptions, AutoLabelQueue, AutoLabelSettings,
                                             EngineCache, JobSummary)
 from protolabel.segmentation.project.document import Change
 from protolabel.segmentation.project.project import Project
-from protolabel.segmentation.project.records import AnnotatedObject, ImageStatus, Provenance
+from protolabel.segmentation.project.records import AnnotatedObject, ImageStatus
 from protolabel.segmentation.project.store import AutoLabelOutcome
 
 

@@ -27,7 +27,7 @@ from PySide6.QtWidgets import (
 
 from protolabel.app.colors import STATUS_COLORS, STATUS_TEXT, label_color
 from protolabel.app.controllers.editing import DEFAULT_LABEL
-from protolabel.segmentation.geometry.polygons import shape_area
+from protolabel.segmentation.geometry.measures import shape_area
 from protolabel.segmentation.project.document import ImageAnnotations, hidden_by_score
 from protolabel.segmentation.project.selection import Selection
 

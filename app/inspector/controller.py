@@ -14,7 +14,8 @@ from protolabel.app.inspector.overlays import CanvasOverlay
 from protolabel.app.inspector.region_tool import RegionTool
 from protolabel.app.qt_bridge import MainThreadInvoker
 from protolabel.segmentation.errors import first_line
-from protolabel.segmentation.geometry.polygons import DEFAULT_TOLERANCE
+from protolabel.segmentation.geometry.outlines import DEFAULT_TOLERANCE
+from protolabel.segmentation.geometry.provenance import Provenance
 from protolabel.segmentation.geometry.shapes import Shape
 from protolabel.segmentation.inspection.cache import NO_OBJECT, InferenceCacheError, InferenceRecord
 from protolabel.segmentation.inspection.live import LiveMask
@@ -22,7 +23,7 @@ from protolabel.segmentation.inspection.reasons import not_kept_reason, object_g
 from protolabel.segmentation.inspection.state import Availability, DetectionKey, InspectorState
 from protolabel.segmentation.project.document import Change
 from protolabel.segmentation.project.project import Project
-from protolabel.segmentation.project.records import AnnotatedObject, ImageStatus, Provenance
+from protolabel.segmentation.project.records import AnnotatedObject, ImageStatus
 from protolabel.segmentation.project.store import ProjectStoreError
 
 

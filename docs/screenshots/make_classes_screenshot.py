@@ -24,7 +24,8 @@ SIZE = 512
 def write_project(tmp: Path, size: int) -> Path:
     """kitchen-2024/ under `tmp`: three photos with auto objects of six classes, and a seventh class unused."""
     from protolabel.segmentation.geometry.combine import ellipse_shape
-    from protolabel.segmentation.project.records import AnnotatedObject, ImageStatus, Provenance
+    from protolabel.segmentation.geometry.provenance import Provenance
+    from protolabel.segmentation.project.records import AnnotatedObject, ImageStatus
     from protolabel.segmentation.project.store import ProjectStore
 
     def obj(label, cx, cy, rx, ry, score):

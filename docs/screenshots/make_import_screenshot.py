@@ -56,8 +56,9 @@ def main() -> None:
     app = QApplication(sys.argv[:1])
     from protolabel.app.dialogs.import_coco import start_import
     from protolabel.app.main_window import MainWindow
+    from protolabel.segmentation.geometry.provenance import Provenance
     from protolabel.segmentation.geometry.shapes import Polygon, Shape
-    from protolabel.segmentation.project.records import AnnotatedObject, ImageStatus, Provenance
+    from protolabel.segmentation.project.records import AnnotatedObject, ImageStatus
     from protolabel.segmentation.project.store import ProjectStore
 
     with tempfile.TemporaryDirectory() as tmp:

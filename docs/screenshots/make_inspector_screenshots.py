@@ -51,7 +51,7 @@ def main(weights: str) -> None:
     from skimage import data
 
     from protolabel.app.main_window import MainWindow
-    from protolabel.segmentation.geometry.polygons import shape_to_geometry
+    from protolabel.segmentation.geometry.shapely_bridge import shape_to_geometry
     from protolabel.segmentation.inspection.state import Availability
 
     with tempfile.TemporaryDirectory() as tmp:

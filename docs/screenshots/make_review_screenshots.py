@@ -33,7 +33,8 @@ def main() -> None:
     app = QApplication(sys.argv[:1])
 
     from protolabel.app.main_window import MainWindow
-    from protolabel.segmentation.project.records import AnnotatedObject, Provenance
+    from protolabel.segmentation.geometry.provenance import Provenance
+    from protolabel.segmentation.project.records import AnnotatedObject
     from protolabel.segmentation.project.store import ProjectStore
 
     rng = np.random.default_rng(3)

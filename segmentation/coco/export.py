@@ -28,8 +28,8 @@ import pycocotools.mask as mask_utils
 
 from protolabel.segmentation.coco.dataset import CocoDataset, CocoImage
 from protolabel.segmentation.files import write_output_text
+from protolabel.segmentation.geometry.rasterise import shape_to_rle
 from protolabel.segmentation.geometry.shapes import Shape
-from protolabel.segmentation.geometry.polygons import shape_to_rle
 
 STANDARD_ANNOTATION_KEYS = frozenset(
     {"id", "image_id", "category_id", "segmentation", "area", "bbox", "iscrowd", "score", "source"}

@@ -23,15 +23,15 @@ import orjson
 
 from protolabel.segmentation.coco.dataset import Category, CocoDataset, CocoImage
 from protolabel.segmentation.coco.export import STANDARD_ANNOTATION_KEYS, STANDARD_IMAGE_KEYS, gc_paused
-from protolabel.segmentation.geometry.instances import PROVENANCES, Instances
-from protolabel.segmentation.geometry.polygons import shapes_from_rles
+from protolabel.segmentation.geometry.coco_shapes import shapes_from_rles
+from protolabel.segmentation.geometry.instances import Instances
+from protolabel.segmentation.geometry.provenance import HUMAN_DRAWN, PROVENANCE_OF
 from protolabel.segmentation.geometry.shapes import Polygon, Shape
 from protolabel.segmentation.images import MAX_PIXELS
 
 MAX_REPORTED = 10  # problems named in the error message
 MAX_COLLECTED = 50  # stop checking after this many
 BACKGROUND_NAMES = frozenset({"background", "_background_", "__background__", "__ignore__", "bg"})
-HUMAN_PROVENANCE = "edited"  # objects from other tools were drawn by a person
 _FAR_OUTSIDE = "coordinates lie more than one image size outside the {width}x{height} image"
 
 
@@ -280,7 +280,7 @@ def _read_annotations(items: list, images: dict, categories: dict, problems: _Pr
         if type(score) is not float or not math.isfinite(score):
             score = float(score) if _is_number(score) else math.nan
         source = ann.get("source")
-        provenance = source if isinstance(source, str) and source in _PROVENANCE_SET else HUMAN_PROVENANCE
+        provenance = source if isinstance(source, str) and source in PROVENANCE_OF else HUMAN_DRAWN
         attributes = None if ann.keys() <= STANDARD_ANNOTATION_KEYS else \
             {k: v for k, v in ann.items() if k not in STANDARD_ANNOTATION_KEYS}
         if type(image_id) is not int or type(cat_id) is not int:  # a bool or an int subclass
@@ -305,9 +305,6 @@ def _read_annotations(items: list, images: dict, categories: dict, problems: _Pr
     polygons.convert(problems)
     masks.convert(problems)
     return out
-
-
-_PROVENANCE_SET = frozenset(PROVENANCES)
 
 
 class _PolygonLists:

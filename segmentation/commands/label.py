@@ -25,7 +25,7 @@ from protolabel.segmentation.cli import (CommandError, add_engine_arguments, eng
 from protolabel.segmentation.coco.reader import CocoFormatError
 from protolabel.segmentation.coco.validation import validate_coco
 from protolabel.segmentation.coco.yolact_config import write_yolact_dataset_config
-from protolabel.segmentation.geometry.polygons import DEFAULT_TOLERANCE
+from protolabel.segmentation.geometry.outlines import DEFAULT_TOLERANCE
 from protolabel.segmentation.output_paths import check_not_an_image_in, check_output_dir, check_output_file
 from protolabel.segmentation.pipeline import workers_for
 from protolabel.segmentation.prelabel import RelabelMode, images_to_label, load_existing, prelabel_folder, scan_folder
@@ -202,7 +202,7 @@ def _label_on_cluster(args: argparse.Namespace, scan, out: Path, todo: list[str]
     class selection before the cluster is asked for anything."""
     from protolabel.segmentation.backends.loading import is_onnx
     from protolabel.segmentation.cluster.ray_label import ClusterError, label_on_ray, parse_cluster
-    from protolabel.segmentation.geometry.polygons import DEFAULT_MIN_AREA
+    from protolabel.segmentation.geometry.outlines import DEFAULT_MIN_AREA
 
     options = engine_options(args)
     check = {**vars(args), "device": "cpu"}

@@ -13,12 +13,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from protolabel.segmentation.geometry.polygons import (
-    DEFAULT_MIN_AREA,
-    DEFAULT_TOLERANCE,
-    mask_to_shape,
-    shape_to_mask_crop,
-)
+from protolabel.segmentation.geometry.outlines import DEFAULT_MIN_AREA, DEFAULT_TOLERANCE, mask_to_shape
+from protolabel.segmentation.geometry.rasterise import shape_to_mask_crop
 from protolabel.segmentation.geometry.rle import rle_from_crop
 from protolabel.segmentation.geometry.shapes import Shape
 

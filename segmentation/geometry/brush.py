@@ -16,14 +16,8 @@ import math
 
 import numpy as np
 
-from protolabel.segmentation.geometry.polygons import (
-    DEFAULT_MIN_AREA,
-    _drop_small,
-    _valid_polygonal,
-    geometry_to_shape,
-    mask_to_shape,
-    shape_to_geometry,
-)
+from protolabel.segmentation.geometry.outlines import DEFAULT_MIN_AREA, mask_to_shape
+from protolabel.segmentation.geometry.shapely_bridge import drop_small, geometry_to_shape, shape_to_geometry, valid_polygonal
 from protolabel.segmentation.geometry.shapes import Shape
 
 GROW_MARGIN = 64  # pixels added around the box when a stroke leaves it (fewer reallocations)
@@ -101,11 +95,11 @@ def apply_stroke(shape: Shape | None, stroke: BrushStroke, *, erase: bool,
     if shape is None or shape.is_empty():
         base = None
     else:
-        base = _valid_polygonal(shape_to_geometry(shape))
+        base = valid_polygonal(shape_to_geometry(shape))
     if base is None:
         result = painted if not erase else None
     else:
         result = base.difference(painted) if erase else base.union(painted)
     if result is None:
         return Shape(())
-    return geometry_to_shape(_drop_small(_valid_polygonal(result), min_area))
+    return geometry_to_shape(drop_small(valid_polygonal(result), min_area))

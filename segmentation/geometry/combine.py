@@ -9,7 +9,7 @@ import shapely
 from shapely.geometry import box as shapely_box
 
 from protolabel.segmentation.geometry.boxes import ordered_box
-from protolabel.segmentation.geometry.polygons import _valid_polygonal, geometry_to_shape, shape_to_geometry
+from protolabel.segmentation.geometry.shapely_bridge import geometry_to_shape, shape_to_geometry, valid_polygonal
 from protolabel.segmentation.geometry.shapes import Polygon, Shape
 
 ELLIPSE_VERTICES = 48  # enough that the polygon stays within a pixel of the ellipse up to ~500 px radii
@@ -17,7 +17,7 @@ ELLIPSE_VERTICES = 48  # enough that the polygon stays within a pixel of the ell
 
 def merge_shapes(shapes: Sequence[Shape]) -> Shape:
     """One shape covering all of them: overlapping parts are united, separate ones stay parts."""
-    geometries = [_valid_polygonal(shape_to_geometry(s)) for s in shapes if not s.is_empty()]
+    geometries = [valid_polygonal(shape_to_geometry(s)) for s in shapes if not s.is_empty()]
     if not geometries:
         return Shape(())
     return geometry_to_shape(shapely.unary_union(geometries))
@@ -35,7 +35,7 @@ def clip_shape(shape: Shape, width: int, height: int) -> Shape:
     x1, y1, x2, y2 = shape.bounds()
     if x1 >= 0 and y1 >= 0 and x2 <= width and y2 <= height:
         return shape  # already inside: keep the vertices as they are
-    clipped = _valid_polygonal(shape_to_geometry(shape)).intersection(shapely_box(0, 0, width, height))
+    clipped = valid_polygonal(shape_to_geometry(shape)).intersection(shapely_box(0, 0, width, height))
     return geometry_to_shape(clipped)
 
 

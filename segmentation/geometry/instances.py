@@ -7,10 +7,10 @@ from typing import Any
 
 import numpy as np
 
-from protolabel.segmentation.geometry.polygons import shape_area
+from protolabel.segmentation.geometry.measures import shape_area
+from protolabel.segmentation.geometry.provenance import PROVENANCES, Provenance
 from protolabel.segmentation.geometry.shapes import Shape
 
-PROVENANCES = ("auto", "edited", "verified")  # made by the model / changed by a person / checked by a person
 CORE_FIELDS = ("shapes", "classes", "scores", "provenance", "crowd")
 
 
@@ -31,7 +31,7 @@ class Instances:
         shapes: Sequence[Shape] = (),
         classes: Sequence[int] | np.ndarray = (),
         scores: Sequence[float] | np.ndarray | None = None,
-        provenance: Sequence[str] | str | np.ndarray = "auto",
+        provenance: Sequence[str] | str | np.ndarray = Provenance.AUTO.value,
         crowd: Sequence[bool] | np.ndarray | None = None,
         **extra: Any,
     ) -> None:

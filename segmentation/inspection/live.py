@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from protolabel.segmentation.geometry.polygons import DEFAULT_MIN_AREA, DEFAULT_TOLERANCE, mask_to_shape
+from protolabel.segmentation.geometry.outlines import DEFAULT_MIN_AREA, DEFAULT_TOLERANCE, mask_to_shape
 from protolabel.segmentation.geometry.shapes import Shape
 from protolabel.segmentation.yolact.masks import _axis_sampling, assemble_mask_stages, crop_bounds, crop_keep
 

@@ -14,8 +14,9 @@ from collections.abc import Callable, Sequence
 
 from shapely.geometry.base import BaseGeometry
 
+from protolabel.segmentation.geometry.outlines import DEFAULT_MIN_AREA, DEFAULT_TOLERANCE
 from protolabel.segmentation.geometry.overlap import SAME_OBJECT_IOU, best_geometry_overlap, is_same_object
-from protolabel.segmentation.geometry.polygons import DEFAULT_MIN_AREA, DEFAULT_TOLERANCE, shape_to_geometry
+from protolabel.segmentation.geometry.shapely_bridge import shape_to_geometry
 from protolabel.segmentation.geometry.shapes import Shape
 from protolabel.segmentation.inspection.cache import InferenceRecord
 from protolabel.segmentation.inspection.live import LiveMask

@@ -14,7 +14,7 @@ from enum import Enum
 import numpy as np
 from psygnal import Signal, SignalGroup
 
-from protolabel.segmentation.geometry.polygons import DEFAULT_TOLERANCE
+from protolabel.segmentation.geometry.outlines import DEFAULT_TOLERANCE
 from protolabel.segmentation.geometry.shapes import Shape
 from protolabel.segmentation.inspection.assembly import (
     MaskStages,

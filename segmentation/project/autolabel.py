@@ -21,12 +21,14 @@ from psygnal import Signal, SignalGroup, evented
 
 from protolabel.segmentation.detections import Detections
 from protolabel.segmentation.errors import first_line
+from protolabel.segmentation.geometry.outlines import DEFAULT_TOLERANCE
 from protolabel.segmentation.geometry.overlap import geometry_iou, is_same_object
-from protolabel.segmentation.geometry.polygons import DEFAULT_TOLERANCE, shape_to_geometry
+from protolabel.segmentation.geometry.provenance import Provenance
+from protolabel.segmentation.geometry.shapely_bridge import shape_to_geometry
 from protolabel.segmentation.geometry.shapes import Shape
 from protolabel.segmentation.pipeline import PipelineResult, run_pipeline, workers_for
 from protolabel.segmentation.project.labels import LABELS_KEY, ClassMapping
-from protolabel.segmentation.project.records import AnnotatedObject, Provenance
+from protolabel.segmentation.project.records import AnnotatedObject
 from protolabel.segmentation.project.store import ProjectStore, ProjectStoreError
 
 if TYPE_CHECKING:  # torch: kept off the imports of the worker processes that run `indexed_objects`

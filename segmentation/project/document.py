@@ -11,8 +11,9 @@ from dataclasses import dataclass
 
 from psygnal import Signal, SignalGroup
 
+from protolabel.segmentation.geometry.provenance import Provenance
 from protolabel.segmentation.geometry.shapes import Shape
-from protolabel.segmentation.project.records import AnnotatedObject, ImageStatus, Provenance
+from protolabel.segmentation.project.records import AnnotatedObject, ImageStatus
 from protolabel.segmentation.project.store import DamagedRowError, ProjectStore, StaleEditError
 from protolabel.segmentation.project.verified import status_after_review
 

@@ -26,10 +26,11 @@ from protolabel.segmentation.coco import CocoDataset
 from protolabel.segmentation.coco.export import gc_paused
 from protolabel.segmentation.coco.reader import read_coco
 from protolabel.segmentation.folders import image_names
+from protolabel.segmentation.geometry.provenance import PROVENANCE_OF, Provenance
 from protolabel.segmentation.image_headers import image_size_from_header
 from protolabel.segmentation.pipeline.pools import postprocess_pool
 from protolabel.segmentation.project.labels import LABELS_KEY
-from protolabel.segmentation.project.records import AnnotatedObject, ImageStatus, Provenance
+from protolabel.segmentation.project.records import AnnotatedObject, ImageStatus
 from protolabel.segmentation.project.store import DamagedProjectError, DamagedRowError, ObjectsOverview, ProjectStore
 
 HEADER_BYTES = 64 * 1024  # enough for the size of every format image_headers reads (JPEG SOF after EXIF)
@@ -164,7 +165,7 @@ def _plan(store: ProjectStore, dataset: CocoDataset, coco_path: Path, labels: It
                 continue
             label = class_names[cls]
             used[label] = None
-            objects.append(AnnotatedObject(label, shape, _PROVENANCE_OF[source], None if math.isnan(score) else score))
+            objects.append(AnnotatedObject(label, shape, PROVENANCE_OF[source], None if math.isnan(score) else score))
         images.append((name, (image.height, image.width), tuple(objects)))
         if name in statuses:  # only images with a status can hold objects the import replaces
             replaces += count
@@ -220,7 +221,6 @@ class _ImageByImage:
 
 HELPER_MIN_BYTES = 16 << 20  # below ~2,000 images a helper process costs more than it saves
 _WORKED_ON = frozenset({ImageStatus.EDITED, ImageStatus.VERIFIED})
-_PROVENANCE_OF = {p.value: p for p in Provenance}  # a dict lookup, not an Enum call, per imported object
 
 
 def _name_in_folder(folder: Path, file_name: str, source_name: str | None) -> str | None:

@@ -9,15 +9,8 @@ from enum import Enum
 
 import numpy as np
 
+from protolabel.segmentation.geometry.provenance import Provenance
 from protolabel.segmentation.geometry.shapes import Polygon, Shape
-
-
-class Provenance(str, Enum):
-    """Who last decided an object's shape and class."""
-
-    AUTO = "auto"  # straight from the model; a later auto-label run may replace it
-    EDITED = "edited"  # a person changed or drew it; auto-labels never touch it
-    VERIFIED = "verified"  # a person accepted it as correct
 
 
 class ImageStatus(str, Enum):

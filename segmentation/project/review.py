@@ -9,8 +9,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from protolabel.segmentation.geometry.provenance import Provenance
 from protolabel.segmentation.project.project import Project
-from protolabel.segmentation.project.records import AnnotatedObject, ImageStatus, Provenance
+from protolabel.segmentation.project.records import AnnotatedObject, ImageStatus
 
 _MAY_HOLD_UNVERIFIED = (ImageStatus.AUTO_LABELED, ImageStatus.EDITED)
 

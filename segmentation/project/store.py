@@ -23,12 +23,12 @@ import numpy as np
 
 from protolabel.segmentation.errors import first_line
 from protolabel.segmentation.folders import PROJECT_DIR_NAME
+from protolabel.segmentation.geometry.provenance import Provenance
 from protolabel.segmentation.geometry.shapes import Shape
 from protolabel.segmentation.project.labels import appended_labels
 from protolabel.segmentation.project.records import (
     AnnotatedObject,
     ImageStatus,
-    Provenance,
     shape_from_json,
     shape_to_json,
     shapes_to_json,

@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from protolabel.segmentation.coco import CocoDataset, CocoFormatError, CocoImage, read_coco
-from protolabel.segmentation.geometry.polygons import shape_to_mask_crop
+from protolabel.segmentation.geometry.rasterise import shape_to_mask_crop
 from protolabel.segmentation.geometry.shapes import Shape
 from protolabel.segmentation.images import ImageReadError, read_image
 

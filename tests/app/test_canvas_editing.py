@@ -7,7 +7,8 @@ import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtTest import QTest
 
-from protolabel.segmentation.project.records import ImageStatus, Provenance
+from protolabel.segmentation.geometry.provenance import Provenance
+from protolabel.segmentation.project.records import ImageStatus
 from protolabel.segmentation.project.store import ProjectStore
 
 

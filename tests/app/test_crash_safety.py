@@ -12,7 +12,8 @@ import time
 import numpy as np
 import pytest
 
-from protolabel.segmentation.project.records import ImageStatus, Provenance
+from protolabel.segmentation.geometry.provenance import Provenance
+from protolabel.segmentation.project.records import ImageStatus
 from protolabel.segmentation.project.store import ProjectStore, project_db_path
 
 _SESSION = r"""

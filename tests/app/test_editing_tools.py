@@ -17,8 +17,8 @@ from shapely.geometry import LineString, Point
 
 from protolabel.app.actions import MODE_ACTIONS
 from protolabel.segmentation.geometry.combine import rectangle_shape
-from protolabel.segmentation.geometry.polygons import shape_to_mask
-from protolabel.segmentation.project.records import Provenance
+from protolabel.segmentation.geometry.provenance import Provenance
+from protolabel.segmentation.geometry.rasterise import shape_to_mask
 from protolabel.segmentation.project.store import ProjectStore
 
 SIZE = 96  # the photo folder's images are 96 x 96

@@ -105,9 +105,10 @@ def test_with_nothing_saved_new_polygons_get_the_class_the_box_shows(new_window,
     that is the class a new polygon gets (not the stand-in "object" the box no longer shows)."""
     import numpy as np
 
+    from protolabel.segmentation.geometry.provenance import Provenance
     from protolabel.segmentation.geometry.shapes import Polygon, Shape
     from protolabel.segmentation.project.labels import LABELS_KEY
-    from protolabel.segmentation.project.records import AnnotatedObject, Provenance
+    from protolabel.segmentation.project.records import AnnotatedObject
 
     square = Shape((Polygon(np.array([[5, 5], [30, 5], [30, 30], [5, 30]], float)),))
     with ProjectStore.open(photo_folder) as store:

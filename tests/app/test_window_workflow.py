@@ -16,8 +16,9 @@ from protolabel.app.canvas.items import ObjectItem
 from protolabel.app.docks.file_list import ErrorRole
 from protolabel.segmentation.coco import validate_coco
 from protolabel.segmentation.geometry import Polygon, Shape
-from protolabel.segmentation.geometry.polygons import shape_to_geometry
-from protolabel.segmentation.project.records import AnnotatedObject, ImageStatus, Provenance
+from protolabel.segmentation.geometry.provenance import Provenance
+from protolabel.segmentation.geometry.shapely_bridge import shape_to_geometry
+from protolabel.segmentation.project.records import AnnotatedObject, ImageStatus
 from protolabel.segmentation.project.store import ProjectStore
 
 JOB_TIMEOUT_MS = 240_000

@@ -12,7 +12,7 @@ from protolabel.segmentation.coco import read_coco, validate_coco, write_coco
 from protolabel.segmentation.cli import CommandError
 from protolabel.segmentation.commands.label import _check_classes, parse_class_map
 from protolabel.segmentation.detections import Detections
-from protolabel.segmentation.geometry.polygons import shape_to_mask
+from protolabel.segmentation.geometry.rasterise import shape_to_mask
 from protolabel.segmentation.prelabel import RelabelMode, images_to_label, load_existing, prelabel_folder, scan_folder
 from protolabel.segmentation.project.labels import ClassMapping
 

@@ -17,7 +17,8 @@ import pytest
 from pycocotools.coco import COCO
 
 from protolabel.segmentation.cli import main
-from protolabel.segmentation.project.records import ImageStatus, Provenance
+from protolabel.segmentation.geometry.provenance import Provenance
+from protolabel.segmentation.project.records import ImageStatus
 from protolabel.segmentation.project.store import ProjectStore
 
 REPO_ROOT = Path(__file__).resolve().parents[3]

@@ -13,7 +13,7 @@ import pytest
 
 from protolabel.segmentation.cli import main
 from protolabel.segmentation.coco import read_coco, to_coco_dict, validate_coco
-from protolabel.segmentation.geometry.polygons import shape_to_mask
+from protolabel.segmentation.geometry.rasterise import shape_to_mask
 from protolabel.segmentation.images import read_image
 from protolabel.segmentation.yolact.classes import COCO_CLASSES
 

@@ -9,8 +9,9 @@ import torch
 
 from protolabel.segmentation.geometry.box_masks import BoxMasks, pairwise_iou
 from protolabel.segmentation.geometry.combine import ellipse_shape, rectangle_shape
+from protolabel.segmentation.geometry.outlines import mask_to_shape
 from protolabel.segmentation.geometry.overlap import mask_iou
-from protolabel.segmentation.geometry.polygons import mask_to_shape, shape_to_mask
+from protolabel.segmentation.geometry.rasterise import shape_to_mask
 from protolabel.segmentation.yolact.masks import assemble_soft_masks, binarize_at_image_size
 
 

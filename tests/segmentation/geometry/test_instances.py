@@ -7,7 +7,7 @@ import pytest
 
 from protolabel.segmentation.detections import Detections
 from protolabel.segmentation.geometry.instances import Instances
-from protolabel.segmentation.geometry.polygons import shape_to_mask
+from protolabel.segmentation.geometry.rasterise import shape_to_mask
 from protolabel.segmentation.geometry.shapes import Polygon, Shape
 
 pytestmark = pytest.mark.filterwarnings("ignore:__array__ implementation:DeprecationWarning")

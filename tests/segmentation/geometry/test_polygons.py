@@ -8,19 +8,12 @@ import pycocotools.mask as mask_utils
 import pytest
 from shapely.geometry import MultiPolygon
 
-from protolabel.segmentation.geometry.polygons import (
-    make_shape_valid,
-    mask_to_shape,
-    shape_area,
-    shape_bbox,
-    shape_from_coco_polygons,
-    shape_from_rle,
-    shape_to_coco_polygons,
-    shape_to_geometry,
-    shape_to_mask,
-    shape_to_rle,
-)
+from protolabel.segmentation.geometry.coco_shapes import shape_from_coco_polygons, shape_from_rle, shape_to_coco_polygons
+from protolabel.segmentation.geometry.measures import shape_area, shape_bbox
+from protolabel.segmentation.geometry.outlines import mask_to_shape
+from protolabel.segmentation.geometry.rasterise import shape_to_mask, shape_to_rle
 from protolabel.segmentation.geometry.rle import mask_to_rle, rle_area, rle_counts, rle_to_mask
+from protolabel.segmentation.geometry.shapely_bridge import make_shape_valid, shape_to_geometry
 from protolabel.segmentation.geometry.shapes import Polygon, Shape
 
 # pycocotools' decode warns about numpy 2's copy keyword on every call; not ours to fix

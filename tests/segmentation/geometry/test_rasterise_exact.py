@@ -11,7 +11,7 @@ import numpy as np
 import pycocotools.mask as mask_utils
 import pytest
 
-from protolabel.segmentation.geometry.polygons import shape_to_mask, shape_to_mask_crop, shape_to_rle
+from protolabel.segmentation.geometry.rasterise import shape_to_mask, shape_to_mask_crop, shape_to_rle
 from protolabel.segmentation.geometry.rle import rle_to_mask, rle_window
 from protolabel.segmentation.geometry.shapes import Polygon, Shape
 

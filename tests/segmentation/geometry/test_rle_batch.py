@@ -12,9 +12,10 @@ import numpy as np
 import pycocotools.mask as mask_utils
 import pytest
 
-import protolabel.segmentation.geometry.polygons as polygons
+import protolabel.segmentation.geometry.coco_shapes as coco_shapes
 from protolabel.segmentation.geometry import shapes_from_rles
-from protolabel.segmentation.geometry.polygons import shape_from_rle, shape_to_mask
+from protolabel.segmentation.geometry.coco_shapes import shape_from_rle
+from protolabel.segmentation.geometry.rasterise import shape_to_mask
 from protolabel.segmentation.geometry.rle import mask_to_rle, rle_counts_batch
 from protolabel.segmentation.geometry.shapes import Shape
 
@@ -101,10 +102,10 @@ def test_batch_gives_shape_from_rle_vertex_for_vertex(seed, monkeypatch):
     expected = [shape_from_rle(r) for r in rles]
     assert any(s.has_holes for s in expected) and any(len(s.polygons) > 1 for s in expected)
     assert any(s.is_empty() for s in expected)
-    monkeypatch.setattr(polygons, "shape_from_rle", lambda rle, **_: pytest.fail("fell back"))
+    monkeypatch.setattr(coco_shapes, "shape_from_rle", lambda rle, **_: pytest.fail("fell back"))
     repaired = []  # objects touching themselves take shapely's path, one by one
-    crop_to_shape = polygons._crop_to_shape
-    monkeypatch.setattr(polygons, "_crop_to_shape", lambda *a: repaired.append(a) or crop_to_shape(*a))
+    crop_to_shape = coco_shapes.crop_to_shape
+    monkeypatch.setattr(coco_shapes, "crop_to_shape", lambda *a: repaired.append(a) or crop_to_shape(*a))
     got = shapes_from_rles(rles)
     assert len(got) == len(rles) and 0 < len(repaired) < len(rles) // 2
     for a, b in zip(got, expected):
@@ -158,11 +159,11 @@ def test_a_batch_larger_than_one_canvas(monkeypatch):
     rles = _rles(_masks(5))
     expected = [shape_from_rle(r) for r in rles]
     canvases = []
-    trace = polygons._trace
-    monkeypatch.setattr(polygons, "_trace", lambda pixels: canvases.append(pixels.shape) or trace(pixels))
-    monkeypatch.setattr(polygons, "CANVAS_WIDTH", 200)  # many rows per canvas
-    monkeypatch.setattr(polygons, "CANVAS_PIXELS", 40_000)  # and many canvases
-    monkeypatch.setattr(polygons, "shape_from_rle", lambda rle, **_: pytest.fail("fell back"))
+    trace = coco_shapes.trace_contours
+    monkeypatch.setattr(coco_shapes, "trace_contours", lambda pixels: canvases.append(pixels.shape) or trace(pixels))
+    monkeypatch.setattr(coco_shapes, "CANVAS_WIDTH", 200)  # many rows per canvas
+    monkeypatch.setattr(coco_shapes, "CANVAS_PIXELS", 10_000)  # and many canvases (10 here)
+    monkeypatch.setattr(coco_shapes, "shape_from_rle", lambda rle, **_: pytest.fail("fell back"))
     got = shapes_from_rles(rles)
     assert len(canvases) > 5
     for a, b in zip(got, expected):

@@ -8,6 +8,7 @@ import cv2
 import numpy as np
 import pytest
 
+from protolabel.segmentation.geometry.provenance import Provenance
 from protolabel.segmentation.inspection.assembly import masks_from_parts, pixel_boxes_for_crop
 from protolabel.segmentation.inspection.cache import (
     NO_OBJECT,
@@ -17,7 +18,6 @@ from protolabel.segmentation.inspection.cache import (
     InferenceRecord,
 )
 from protolabel.segmentation.project.autolabel import AutoLabelJob, AutoLabelSettings
-from protolabel.segmentation.project.records import Provenance
 from protolabel.segmentation.project.store import ProjectStore
 
 

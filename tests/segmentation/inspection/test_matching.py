@@ -1,7 +1,7 @@
 import numpy as np
 
 from protolabel.segmentation.geometry.box_masks import BoxMasks
-from protolabel.segmentation.geometry.polygons import mask_to_shape
+from protolabel.segmentation.geometry.outlines import mask_to_shape
 from protolabel.segmentation.inspection.matching import match_detections_to_objects
 
 

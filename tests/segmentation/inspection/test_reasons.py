@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from protolabel.segmentation.geometry.polygons import shape_to_mask
+from protolabel.segmentation.geometry.rasterise import shape_to_mask
 from protolabel.segmentation.geometry.shapes import Polygon, Shape
 from protolabel.segmentation.inspection.assembly import mask_stages
 from protolabel.segmentation.inspection.reasons import detection_shape, not_kept_reason

@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 
 from protolabel.segmentation.detections import Detections
-from protolabel.segmentation.geometry.polygons import shape_to_mask
+from protolabel.segmentation.geometry.rasterise import shape_to_mask
 from protolabel.segmentation.geometry.shapes import Polygon, Shape
 from protolabel.segmentation.inspection.region import RegionDetections, clamp_region, novel_detections, predict_region
 

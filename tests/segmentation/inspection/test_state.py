@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from protolabel.segmentation.geometry.polygons import shape_to_mask
+from protolabel.segmentation.geometry.rasterise import shape_to_mask
 from protolabel.segmentation.inspection.assembly import mask_stages
 from protolabel.segmentation.inspection.cache import NO_OBJECT, ImageInference
 from protolabel.segmentation.inspection.state import Availability, InspectorState, ScalingMode, SortMode

@@ -7,6 +7,7 @@ import threading
 import cv2
 import pytest
 
+from protolabel.segmentation.geometry.provenance import Provenance
 from protolabel.segmentation.project.autolabel import (
     AutoLabelJob,
     AutoLabelQueue,
@@ -14,7 +15,7 @@ from protolabel.segmentation.project.autolabel import (
     drop_duplicates_of,
 )
 from protolabel.segmentation.project.labels import ClassMapping
-from protolabel.segmentation.project.records import AnnotatedObject, ImageStatus, Provenance
+from protolabel.segmentation.project.records import AnnotatedObject, ImageStatus
 from protolabel.segmentation.project.store import ProjectStore
 from tests.memo_engine import MemoEngineCache
 

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from protolabel.segmentation.cli import build_parser
+from protolabel.segmentation.geometry.provenance import Provenance
 from protolabel.segmentation.project.fine_tune import (
     NothingToTrainError,
     TrainingRequest,
@@ -20,7 +21,7 @@ from protolabel.segmentation.project.fine_tune import (
     export_training_set,
     process_environment,
 )
-from protolabel.segmentation.project.records import AnnotatedObject, ImageStatus, Provenance
+from protolabel.segmentation.project.records import AnnotatedObject, ImageStatus
 from protolabel.segmentation.project.store import ProjectStore
 
 

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from protolabel.segmentation.geometry.provenance import Provenance
 from protolabel.segmentation.project.document import ImageAnnotations
-from protolabel.segmentation.project.records import AnnotatedObject, ImageStatus, Provenance
+from protolabel.segmentation.project.records import AnnotatedObject, ImageStatus
 from protolabel.segmentation.project.store import ProjectLockedError, ProjectStore
 
 

@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 from pycocotools.coco import COCO
 
+from protolabel.segmentation.geometry.provenance import Provenance
 from protolabel.segmentation.geometry.shapes import Polygon, Shape
 from protolabel.segmentation.project.export import export_coco
 from protolabel.segmentation.project.importing import (
@@ -24,7 +25,7 @@ from protolabel.segmentation.project.importing import (
     plan_import,
 )
 from protolabel.segmentation.project.labels import LABELS_KEY
-from protolabel.segmentation.project.records import AnnotatedObject, ImageStatus, Provenance
+from protolabel.segmentation.project.records import AnnotatedObject, ImageStatus
 from protolabel.segmentation.project.store import ProjectStore, ProjectStoreError
 
 

@@ -10,9 +10,10 @@ import numpy as np
 from pycocotools.coco import COCO
 
 from protolabel.segmentation.coco import validate_coco
+from protolabel.segmentation.geometry.provenance import Provenance
 from protolabel.segmentation.geometry.shapes import Polygon, Shape
 from protolabel.segmentation.project.export import export_coco
-from protolabel.segmentation.project.records import AnnotatedObject, ImageStatus, Provenance
+from protolabel.segmentation.project.records import AnnotatedObject, ImageStatus
 from protolabel.segmentation.project.store import ProjectStore
 
 

@@ -10,8 +10,9 @@ import subprocess
 import numpy as np
 import pytest
 
+from protolabel.segmentation.geometry.provenance import Provenance
 from protolabel.segmentation.geometry.shapes import Polygon, Shape
-from protolabel.segmentation.project.records import AnnotatedObject, ImageStatus, Provenance
+from protolabel.segmentation.project.records import AnnotatedObject, ImageStatus
 from protolabel.segmentation.project.store import (
     LABEL_COUNTS_SQL,
     ProjectLockedError,

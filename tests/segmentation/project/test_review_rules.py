@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from protolabel.segmentation.geometry.provenance import Provenance
 from protolabel.segmentation.project.project import Project
-from protolabel.segmentation.project.records import AnnotatedObject, ImageStatus, Provenance
+from protolabel.segmentation.project.records import AnnotatedObject, ImageStatus
 from protolabel.segmentation.project.review import next_unverified
 from protolabel.segmentation.project.store import ProjectStore
 

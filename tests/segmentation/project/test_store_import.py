@@ -12,7 +12,8 @@ from contextlib import closing
 
 import pytest
 
-from protolabel.segmentation.project.records import AnnotatedObject, ImageStatus, Provenance
+from protolabel.segmentation.geometry.provenance import Provenance
+from protolabel.segmentation.project.records import AnnotatedObject, ImageStatus
 from protolabel.segmentation.project.store import (
     IMPORT_CHUNK_IMAGES,
     ProjectStore,

@@ -12,10 +12,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from protolabel.segmentation.geometry.provenance import Provenance
 from protolabel.segmentation.geometry.shapes import Polygon, Shape
 from protolabel.segmentation.project.document import Change, ImageAnnotations
 from protolabel.segmentation.project.project import Project
-from protolabel.segmentation.project.records import AnnotatedObject, ImageStatus, Provenance
+from protolabel.segmentation.project.records import AnnotatedObject, ImageStatus
 from protolabel.segmentation.project.store import (
     SCHEMA_VERSION,
     DamagedProjectError,

@@ -14,7 +14,7 @@ import numpy as np
 
 from protolabel.segmentation.coco import Category, CocoDataset, CocoImage, write_coco
 from protolabel.segmentation.geometry.instances import Instances
-from protolabel.segmentation.geometry.polygons import mask_to_shape
+from protolabel.segmentation.geometry.outlines import mask_to_shape
 
 CLASS_NAMES = ("disc", "square")
 
