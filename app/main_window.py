@@ -39,8 +39,8 @@ from app.qt_bridge import MainThreadInvoker
 from app.start_page import install_start_page
 from app.training import TrainingController, TrainingStatusButton
 from app.undo import UndoHistory
-from app.window_settings import (BACKEND_KEY, THRESHOLD_KEY, remember_new_label, restore_layout, save_layout,
-                                 saved_backend, saved_new_label, saved_threshold)
+from app.window_settings import (BACKEND_KEY, MIRROR_KEY, THRESHOLD_KEY, remember_new_label, restore_layout,
+                                 save_layout, saved_backend, saved_new_label, saved_threshold)
 from resources import APP_ICON_SIZES, app_icon_path
 from segmentation.model_manager import ModelManager
 from segmentation.project.autolabel import AutoLabelOptions, model_class_names
@@ -70,6 +70,8 @@ class MainWindow(QMainWindow):
         self.resize(1400, 900)
         self.settings = settings or QSettings("Protolabel", "Protolabel")
         self.model_manager = model_manager or ModelManager()
+        if mirror := str(self.settings.value(MIRROR_KEY, "") or ""):
+            self.model_manager.mirror = mirror
         self.selection = Selection()
         self.options = AutoLabelOptions(
             device=str(self.settings.value("device", "auto") or "auto"),
@@ -347,6 +349,7 @@ class MainWindow(QMainWindow):
     def open_model_manager(self) -> None:
         dialog = ModelManagerDialog(self.model_manager, self)
         dialog.chosen.connect(self.options.use_weights)
+        dialog.mirror_changed.connect(lambda url: self.settings.setValue(MIRROR_KEY, url))
         dialog.exec()
 
     def edit_class_mapping(self) -> None:

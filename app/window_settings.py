@@ -1,7 +1,7 @@
 """Settings that last: window layout, score threshold and the class for new polygons, across sessions.
 
-Per user (QSettings): window geometry and dock layout, the auto-label score threshold and backend, the last class
-used for new polygons (the model file is kept by the main window under "weights"). Per project (the
+Per user (QSettings): window geometry and dock layout, the auto-label score threshold and backend, the model
+mirror, the last class used for new polygons (the model file is kept by the main window under "weights"). Per project (the
 store's settings): the class for new polygons, which wins over the per-user one in that folder.
 """
 
@@ -19,6 +19,7 @@ STATE_KEY = "window/state"
 THRESHOLD_KEY = "score_threshold"
 BACKEND_KEY = "backend"
 NEW_LABEL_KEY = "new_object_label"  # QSettings key and project setting key alike
+MIRROR_KEY = "model_mirror"  # Official Models' mirror; when set it wins over $PROTOLABEL_MODEL_MIRROR
 
 
 def save_layout(window: QMainWindow, settings: QSettings) -> None:

@@ -14,6 +14,7 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QHeaderView,
     QLabel,
+    QLineEdit,
     QProgressBar,
     QPushButton,
     QTableWidget,
@@ -22,7 +23,15 @@ from PySide6.QtWidgets import (
 )
 
 from app.qt_bridge import MainThreadInvoker
-from segmentation.model_manager import DownloadCancelled, ModelDownloadError, ModelManager, NoNetworkError, OfficialModel
+from segmentation.model_manager import (
+    MIRROR_ENV,
+    DownloadCancelled,
+    ModelDownloadError,
+    ModelManager,
+    NoNetworkError,
+    OfficialModel,
+    check_mirror,
+)
 
 # What Open model takes: official-layout checkpoints and the .onnx files `protolabel export-onnx` writes.
 MODEL_FILES = "YOLACT models (*.pth *.pt *.onnx);;PyTorch weights (*.pth *.pt);;ONNX models (*.onnx)"
@@ -50,9 +59,11 @@ def _size(n: int) -> str:
 
 
 class ModelManagerDialog(QDialog):
-    """`chosen` carries the path of the checkpoint the user picked (downloaded or local)."""
+    """`chosen` carries the path of the checkpoint the user picked (downloaded or local); `mirror_changed`
+    the mirror address the user set ('' for none), for the window to keep."""
 
     chosen = Signal(str)
+    mirror_changed = Signal(str)
 
     def __init__(self, manager: ModelManager, parent=None) -> None:
         super().__init__(parent)
@@ -77,6 +88,15 @@ class ModelManagerDialog(QDialog):
         self.table.itemSelectionChanged.connect(self._update_buttons)
         self.progress = QProgressBar()
         self.progress.setVisible(False)
+        self.mirror_edit = QLineEdit(manager.mirror)
+        self.mirror_edit.setObjectName("model_mirror")
+        self.mirror_edit.setPlaceholderText("none: the authors' addresses")
+        self.mirror_edit.setToolTip(f"Fetch official files from MIRROR/<file name> (a site's own copy, behind a "
+                                    f"firewall); verified the same way. Default: ${MIRROR_ENV}")
+        self.mirror_edit.editingFinished.connect(self._set_mirror)
+        mirror_row = QHBoxLayout()
+        mirror_row.addWidget(QLabel("Mirror:"))
+        mirror_row.addWidget(self.mirror_edit, 1)
         self.message = QLabel(f"Downloads go to {manager.cache_dir}")
         self.message.setObjectName("model_message")
         self.message.setWordWrap(True)
@@ -97,6 +117,7 @@ class ModelManagerDialog(QDialog):
         buttons.addWidget(close_button)
         layout = QVBoxLayout(self)
         layout.addWidget(self.table)
+        layout.addLayout(mirror_row)
         layout.addWidget(self.progress)
         layout.addWidget(self.message)
         layout.addLayout(buttons)
@@ -136,14 +157,33 @@ class ModelManagerDialog(QDialog):
         self.cancel_button.setEnabled(busy)
         self.use_button.setEnabled(model is not None and not busy and self.manager.is_downloaded(model))
 
+    def _set_mirror(self) -> None:
+        text = self.mirror_edit.text().strip()
+        try:
+            url = check_mirror(text) if text else ""
+        except ValueError as exc:
+            self.message.setText(f"<b>Mirror not changed.</b> {exc}")
+            return
+        if url != self.manager.mirror:
+            self.manager.mirror = url
+            self.mirror_changed.emit(url)
+        self.mirror_edit.setText(url)
+        self.message.setText(f"Official files come from {url}/<file name>" if url
+                             else "Official files come from the authors' addresses")
+
     def start_download(self) -> None:
         model = self.selected_model()
         if model is None or self._cancel is not None:
             return
+        try:
+            source = self.manager.url_for(model)
+        except ModelDownloadError as exc:  # a malformed $PROTOLABEL_MODEL_MIRROR
+            self.message.setText(f"<b>Download failed.</b> {exc}")
+            return
         self._cancel = threading.Event()
         self.progress.setVisible(True)
         self.progress.setRange(0, 0)
-        self.message.setText(f"Downloading {model.file_name} from {model.url.split('/resolve')[0]}…")
+        self.message.setText(f"Downloading {model.file_name} from {source.split('/resolve')[0]}…")
         self._update_buttons()
         self._pool.start(_Download(self.manager, model, self._cancel, self._invoker.wrap(self._on_progress),
                                    self._invoker.wrap(self._on_done)))
