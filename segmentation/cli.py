@@ -9,6 +9,10 @@ import signal
 import sys
 import threading
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # annotations only: the module is imported where it is used
+    from segmentation.model_manager import ModelManager, OfficialModel
 
 # Each module defines `add_parser(subparsers)`, which registers a subcommand whose
 # `func(args) -> int` default runs it. Modules are imported only when the parser is built.
@@ -139,20 +143,21 @@ def resolve_weights(value: str, prefix: str) -> str:
     return value if model is None else str(download_with_progress(manager, model, prefix))
 
 
-def download_with_progress(manager, model, prefix: str) -> Path:
+def download_with_progress(manager: ModelManager, model: OfficialModel, prefix: str) -> Path:
     """`manager.download(model)` saying what it does on stderr; a failure is a CommandError; Ctrl+C or
     SIGTERM keeps the `.part` (the next download resumes it) and says so."""
     from segmentation.model_manager import ModelDownloadError
 
-    progress = DownloadProgress(prefix)
     try:
-        if not manager.is_downloaded(model):
-            resume = manager.partial_bytes(model)
-            print(f"{prefix}: downloading {model.file_name} from {manager.url_for(model)} into {manager.cache_dir}"
-                  + (f", resuming after {resume / 1e6:.1f} MB" if resume else ""), file=sys.stderr)
-        elif not manager.is_verified(model):
+        source = manager.url_for(model)
+    except ModelDownloadError as exc:  # a malformed mirror address
+        raise CommandError(str(exc)) from None
+    progress = DownloadProgress(prefix, f"downloading {model.file_name} from {source} into {manager.cache_dir}")
+    try:
+        if manager.is_downloaded(model) and not manager.is_verified(model):
             print(f"{prefix}: checking the cached {model.file_name}", file=sys.stderr)
-        path = manager.download(model, progress=progress)
+        path = manager.download(model, progress=progress,
+                                on_wait=lambda note: print(f"{prefix}: {note}", file=sys.stderr))
     except ModelDownloadError as exc:
         progress.end()
         raise CommandError(str(exc)) from None
@@ -167,15 +172,19 @@ def download_with_progress(manager, model, prefix: str) -> Path:
 
 
 class DownloadProgress:
-    """Download progress on stderr: one line redrawn in a terminal, a line every 10 % in a log."""
+    """Download progress on stderr: `start` when the transfer begins (with where it resumes), then one line
+    redrawn in a terminal, a line every 10 % in a log."""
 
-    def __init__(self, prefix: str, stream=None) -> None:
-        self.prefix, self.stream = prefix, stream or sys.stderr
+    def __init__(self, prefix: str, start: str, stream=None) -> None:
+        self.prefix, self.start, self.stream = prefix, start, stream or sys.stderr
         self.tty = self.stream.isatty()
         self.shown: int | None = None
         self.open_line = False
 
     def __call__(self, done: int, total: int | None) -> None:
+        if self.shown is None:
+            resume = f", resuming after {done / 1e6:.1f} MB" if done else ""
+            self.stream.write(f"{self.prefix}: {self.start}{resume}\n")
         step = 1 if self.tty else 10
         mark = done * 100 // total // step if total else done // (10 << 20 if self.tty else 100 << 20)
         if mark == self.shown:

@@ -13,6 +13,7 @@ passed, so a good file is not re-hashed every time); a corrupt one is deleted an
 from __future__ import annotations
 
 import errno
+import functools
 import http.client
 import json
 import os
@@ -20,6 +21,7 @@ import shutil
 import socket
 import sys
 import threading
+import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable
@@ -99,8 +101,9 @@ class DownloadCancelled(ModelDownloadError):
     """The user cancelled; the partial file is kept for a later resume."""
 
 
-def _state_dict_bytes(config: str) -> dict[str, int]:
-    """Bytes of each tensor of `config`'s state dict (the model built on the meta device: no memory)."""
+@functools.cache  # building the model takes seconds on a busy machine; `models list` asks twelve times
+def _state_dict_bytes(config: str) -> tuple[tuple[str, int], ...]:
+    """(key, bytes) of each tensor of `config`'s state dict (the model built on the meta device: no memory)."""
     import torch  # only when a size must be known
 
     from segmentation.yolact.config import config_for_name
@@ -108,12 +111,12 @@ def _state_dict_bytes(config: str) -> dict[str, int]:
 
     with torch.device("meta"):
         model = Yolact(config_for_name(config))
-    return {key: t.numel() * t.element_size() for key, t in model.state_dict().items()}
+    return tuple((key, t.numel() * t.element_size()) for key, t in model.state_dict().items())
 
 
 def tensor_bytes(config: str) -> int:
     """Bytes of the tensors an official checkpoint of `config` holds (what the model itself loads)."""
-    return sum(_state_dict_bytes(config).values())
+    return sum(n for _, n in _state_dict_bytes(config))
 
 
 def leftover_layer_bytes(config: str) -> int:
@@ -122,7 +125,7 @@ def leftover_layer_bytes(config: str) -> int:
     YOLACT v1.0 had one more downsample level; the released checkpoints kept its weights
     (`fpn.downsample_layers.2.*`, spec section 11), shaped like the model's own downsample layers.
     """
-    return sum(n for key, n in _state_dict_bytes(config).items() if key.startswith("fpn.downsample_layers.0."))
+    return sum(n for key, n in _state_dict_bytes(config) if key.startswith("fpn.downsample_layers.0."))
 
 
 def expected_size_range(model: OfficialModel) -> tuple[int, int]:
@@ -267,11 +270,13 @@ class ModelManager:
         *,
         progress: ProgressCallback | None = None,
         cancel: threading.Event | None = None,
+        on_wait: Callable[[str], None] | None = None,
     ) -> Path:
         """Download (resuming a `.part` when the server allows), verify, return the final path.
 
         A file already in the cache is verified first (unless its stamp shows it passed before); a
-        corrupt one is deleted and downloaded again.
+        corrupt one is deleted and downloaded again. One download of a file at a time per cache (cluster
+        jobs sharing a home folder): another waits, told through `on_wait`, then uses the file.
         """
         final = self.path_for(model)
         if final.is_file():
@@ -283,13 +288,16 @@ class ModelManager:
             self.cache_dir.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             raise ModelDownloadError(f"Cannot create the model cache {self.cache_dir}: {exc.strerror or exc}") from None
-        part = self.partial_path(model)
-        smallest, largest = expected_size_range(model)
-        self._check_free_space(model, largest - self.partial_bytes(model))
-        self._fetch(model, part, progress, cancel, largest)
-        self._verify(model, part)
-        os.replace(part, final)
-        self._write_stamp(model, final)
+        with _DownloadLock(self.cache_dir / (model.file_name + ".lock"), cancel, on_wait, model.file_name):
+            if final.is_file():  # another process finished it while this one waited
+                return self.verified_path(model)
+            part = self.partial_path(model)
+            smallest, largest = expected_size_range(model)
+            self._check_free_space(model, largest - self.partial_bytes(model))
+            self._fetch(model, part, progress, cancel, largest)
+            self._verify(model, part, self.url_for(model))
+            os.replace(part, final)
+            self._write_stamp(model, final)
         return final
 
     def _check_free_space(self, model: OfficialModel, needed: int) -> None:
@@ -361,7 +369,7 @@ class ModelManager:
             raise ModelDownloadError(f"Downloading {model.file_name} failed: the server answered {exc.code} "
                                      f"{exc.reason} ({url})") from None
         except (urllib.error.URLError, OSError) as exc:
-            raise _network_error(host, exc) from None
+            raise _network_error(host, exc, self.path_for(model)) from None
         finished = threading.Event()
         if cancel is not None:
             # A server that sends nothing leaves recv() waiting up to the timeout; shutting the socket
@@ -381,7 +389,7 @@ class ModelManager:
         finally:
             finished.set()
         if total is not None and done < total:
-            raise ModelDownloadError(f"Download of {model.file_name} stopped at {done} of {total} bytes; "
+            raise ModelDownloadError(f"Download of {model.file_name} stopped at {done:,} of {total:,} bytes; "
                                      "try again to resume")
 
     def _receive(self, model: OfficialModel, url: str, response, part: Path, have: int, total: int | None, largest: int,
@@ -432,13 +440,85 @@ class ModelManager:
                                      "try again to resume") from None
         return done
 
-    def _verify(self, model: OfficialModel, path: Path) -> None:
-        """`check_file`, and a file that fails is deleted (with its stamp)."""
+    def _verify(self, model: OfficialModel, path: Path, url: str | None = None) -> None:
+        """`check_file`, and a file that fails is deleted (with its stamp); `url`: where it came from."""
         if (problem := check_file(model, path)) is not None:
             path.unlink(missing_ok=True)
             self.stamp_path(model).unlink(missing_ok=True)
+            source = f"; if this repeats, the file at {url} is not the published one" if url else ""
             raise ModelDownloadError(f"The downloaded {model.file_name} is not a usable {model.config} checkpoint "
-                                     f"({problem}); it was deleted, try the download again")
+                                     f"({problem}); it was deleted, try the download again{source}")
+
+
+class _DownloadLock:
+    """An OS lock on `<file>.lock` in the cache while one process downloads that file (released at exit or crash).
+
+    Waits in short polls, so a cancel or Ctrl+C still ends the wait. Not the project's writer lock
+    (segmentation/project/lock.py): that one sits above this layer and refuses instead of waiting.
+    """
+
+    POLL_S = 0.2
+
+    def __init__(self, path: Path, cancel: threading.Event | None, on_wait: Callable[[str], None] | None,
+                 what: str) -> None:
+        self.path, self.cancel, self.on_wait, self.what = path, cancel, on_wait, what
+        self.fd: int | None = None
+
+    def __enter__(self) -> _DownloadLock:
+        try:
+            self.fd = os.open(self.path, os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0), 0o644)
+        except OSError as exc:
+            raise ModelDownloadError(f"Cannot create {self.path}: {exc.strerror or exc}") from None
+        told = False
+        try:
+            while not _try_lock(self.fd):
+                if not told and self.on_wait is not None:
+                    self.on_wait(f"waiting for another download of {self.what} into {self.path.parent} to finish")
+                    told = True
+                if self.cancel is not None and self.cancel.wait(self.POLL_S):
+                    raise DownloadCancelled(f"Download of {self.what} cancelled while waiting for another one")
+                if self.cancel is None:
+                    time.sleep(self.POLL_S)
+        except BaseException:  # Ctrl+C while waiting included
+            self._close()
+            raise
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._close()
+
+    def _close(self) -> None:
+        fd, self.fd = self.fd, None
+        if fd is None:
+            return
+        if sys.platform == "win32":  # Windows wants its byte lock undone before the close
+            import msvcrt
+
+            try:
+                os.lseek(fd, 0, os.SEEK_SET)
+                msvcrt.locking(fd, msvcrt.LK_UNLCK, 1)
+            except OSError:
+                pass
+        os.close(fd)  # on POSIX closing the descriptor releases the flock
+
+
+def _try_lock(fd: int) -> bool:
+    if sys.platform == "win32":
+        import msvcrt
+
+        try:
+            os.lseek(fd, 0, os.SEEK_SET)
+            msvcrt.locking(fd, msvcrt.LK_NBLCK, 1)
+        except OSError:
+            return False
+        return True
+    import fcntl
+
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return False
+    return True
 
 
 def _interrupt_on_cancel(response, cancel: threading.Event, finished: threading.Event) -> None:
@@ -458,12 +538,13 @@ def _mb(n: int) -> int:
     return max(0, n) // (1 << 20)
 
 
-def _network_error(host: str, exc: BaseException) -> ModelDownloadError:
+def _network_error(host: str, exc: BaseException, destination: Path) -> ModelDownloadError:
     reason = getattr(exc, "reason", exc)
     if isinstance(reason, (socket.gaierror, ConnectionRefusedError, ConnectionResetError, TimeoutError,
                            socket.timeout, OSError)):
         return NoNetworkError(
             f"No network connection to {host} ({reason}). Check the connection or the mirror ({MIRROR_ENV}), "
-            "or download the file on another computer and open it as a local .pth file."
+            f"or download the file on another computer and copy it to {destination} (it is verified before "
+            "use), or open it as a local .pth file."
         )
     return ModelDownloadError(f"Cannot download from {host}: {reason}")

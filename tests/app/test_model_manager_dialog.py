@@ -46,6 +46,7 @@ def test_mirror_setting_is_checked_used_and_kept_by_the_window(qtbot, make_windo
     window.open_model_manager()
     message, mirror = seen["refused"]
     assert "Mirror not changed" in message and "not an http:// or https:// address" in message and mirror == ""
+    assert "MIRROR/&lt;official file name&gt;" in message  # shown, not swallowed as a tag (seen under Xvfb)
     assert seen["url"] == "http://mirror.example/models/yolact_resnet50_54_800000.pth"
     settings = QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
     assert settings.value("model_mirror") == "http://mirror.example/models"

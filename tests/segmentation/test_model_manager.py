@@ -329,7 +329,7 @@ def test_the_published_entry_refuses_a_file_of_its_size_that_loads_but_is_not_it
         assert manager.url_for(real) == f"{server.url}/{FILE}"
         with pytest.raises(ModelDownloadError, match="SHA-256 differs from the published one"):
             manager.download(real)
-        assert server.ranges == [None] and list((tmp_path / "cache").iterdir()) == []
+        assert server.ranges == [None] and [p.name for p in (tmp_path / "cache").iterdir()] == [FILE + ".lock"]
     finally:
         server.close()
 
@@ -440,3 +440,29 @@ def test_what_verification_proves_is_said_plainly():
     assert "no published SHA-256" in unrecorded.checks and "loads as one" in unrecorded.checks
     recorded = OfficialModel("yolact_base", "f.pth", "http://127.0.0.1/f.pth", 0, 0, size=1, sha256="a" * 64)
     assert "matches the published one" in recorded.checks
+
+
+def test_a_second_download_of_the_same_file_waits_then_uses_the_first_ones(server, tmp_path, checkpoint_bytes):
+    """Cluster jobs sharing a cache: one downloads, the others wait for it instead of writing the same .part."""
+    from segmentation.model_manager import _DownloadLock
+
+    manager = ModelManager(tmp_path)
+    model = server.model()
+    tmp_path.mkdir(exist_ok=True)
+    other = _DownloadLock(tmp_path / (FILE + ".lock"), None, None, FILE).__enter__()  # "another process"
+    notes, outcome = [], []
+    worker = threading.Thread(target=lambda: outcome.append(manager.download(model, on_wait=notes.append)),
+                              daemon=True)
+    worker.start()
+    try:
+        for _ in range(1200):  # up to a minute for the worker to reach the lock
+            if notes:
+                break
+            threading.Event().wait(0.05)
+        assert notes and "waiting for another download" in notes[0]
+        assert worker.is_alive() and server.ranges == []
+        (tmp_path / FILE).write_bytes(checkpoint_bytes)  # what the other process put there
+    finally:
+        other.__exit__(None, None, None)
+    worker.join(timeout=120)
+    assert outcome == [tmp_path / FILE] and server.ranges == []  # checked, not fetched again
