@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # annotations only: the module is imported where it is used
-    from segmentation.model_manager import ModelManager, OfficialModel
+    from protolabel.segmentation.model_manager import ModelManager, OfficialModel
 
 # Each module defines `add_parser(subparsers)`, which registers a subcommand whose
 # `func(args) -> int` default runs it. Modules are imported only when the parser is built.
@@ -29,7 +29,7 @@ def build_parser(extra_commands: tuple[str, ...] = ()) -> argparse.ArgumentParse
     )
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in HEADLESS_COMMANDS + extra_commands:
-        module = name if "." in name else f"segmentation.commands.{name}"
+        module = name if "." in name else f"protolabel.segmentation.commands.{name}"
         importlib.import_module(module).add_parser(subparsers)
     for subparser in subparsers.choices.values():
         subparser.add_argument("-v", "--verbose", action="store_true",
@@ -108,7 +108,7 @@ def fraction_below_one(text: str) -> float:
 
 def max_size(text: str) -> int:
     """A network input size within the range a config accepts (see segmentation.yolact.config)."""
-    from segmentation.yolact.config import MAX_MAX_SIZE, MIN_MAX_SIZE
+    from protolabel.segmentation.yolact.config import MAX_MAX_SIZE, MIN_MAX_SIZE
 
     return _number(text, int, f"an integer from {MIN_MAX_SIZE} to {MAX_MAX_SIZE}",
                    lambda v: MIN_MAX_SIZE <= v <= MAX_MAX_SIZE)
@@ -121,11 +121,11 @@ class CommandError(Exception):
 def engine_from_args(args: argparse.Namespace):
     """The YolactEngine the --weights/--config/--device/--backend/--precision/--score-threshold/--top-k/--nms
     options ask for; .pth files exported for an ONNX backend are cached beside the downloaded weights."""
-    from segmentation.backends import BackendError
-    from segmentation.engine import InferenceSettings, YolactEngine  # torch is imported only when needed
-    from segmentation.model_manager import default_cache_dir
-    from segmentation.yolact.checkpoint import CheckpointError
-    from segmentation.yolact.nms import NmsSettings
+    from protolabel.segmentation.backends import BackendError
+    from protolabel.segmentation.engine import InferenceSettings, YolactEngine  # torch is imported only when needed
+    from protolabel.segmentation.model_manager import default_cache_dir
+    from protolabel.segmentation.yolact.checkpoint import CheckpointError
+    from protolabel.segmentation.yolact.nms import NmsSettings
 
     try:
         settings = InferenceSettings(args.score_threshold, args.top_k, NmsSettings(method=args.nms))
@@ -142,7 +142,7 @@ def resolve_weights(value: str, prefix: str) -> str:
     else the value unchanged (the command says the file is missing). CommandError if the download fails."""
     if not value or Path(value).expanduser().exists():
         return value
-    from segmentation.model_manager import ModelManager, find_official
+    from protolabel.segmentation.model_manager import ModelManager, find_official
 
     manager = ModelManager()
     model = find_official(value, manager.models)
@@ -152,7 +152,7 @@ def resolve_weights(value: str, prefix: str) -> str:
 def download_with_progress(manager: ModelManager, model: OfficialModel, prefix: str) -> Path:
     """`manager.download(model)` saying what it does on stderr; a failure is a CommandError; Ctrl+C or
     SIGTERM keeps the `.part` (the next download resumes it) and says so."""
-    from segmentation.model_manager import ModelDownloadError
+    from protolabel.segmentation.model_manager import ModelDownloadError
 
     try:
         source = manager.url_for(model)
@@ -235,9 +235,9 @@ def run_command(args: argparse.Namespace) -> int:
     and exit code 2, a failed final write into its message and exit code 1, and Ctrl+C or SIGTERM into
     one line and the shell's 130 or 143 (commands that keep partial work, like `label`, catch them
     first)."""
-    from segmentation.distribution import version
-    from segmentation.logs import setup_logging
-    from segmentation.output_paths import OutputPathError, OutputWriteError
+    from protolabel.segmentation.distribution import version
+    from protolabel.segmentation.logs import setup_logging
+    from protolabel.segmentation.output_paths import OutputPathError, OutputWriteError
 
     setup_logging(verbose=getattr(args, "verbose", False))
     logger.info("protolabel %s %s (Python %s)", version(), args.command, sys.version.split()[0])

@@ -6,7 +6,7 @@ from __future__ import annotations
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-from segmentation.model_manager import OfficialModel
+from protolabel.segmentation.model_manager import OfficialModel
 
 FILE = "yolact_resnet50_54_800000.pth"
 

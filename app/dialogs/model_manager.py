@@ -23,8 +23,8 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
 )
 
-from app.qt_bridge import MainThreadInvoker
-from segmentation.model_manager import (
+from protolabel.app.qt_bridge import MainThreadInvoker
+from protolabel.segmentation.model_manager import (
     MIRROR_ENV,
     DownloadCancelled,
     ModelDownloadError,

@@ -10,9 +10,9 @@ import argparse
 import sys
 from pathlib import Path
 
-from segmentation.cli import CommandError, download_with_progress
-from segmentation.files import file_sha256
-from segmentation.model_manager import (
+from protolabel.segmentation.cli import CommandError, download_with_progress
+from protolabel.segmentation.files import file_sha256
+from protolabel.segmentation.model_manager import (
     MIRROR_ENV,
     ModelManager,
     OfficialModel,

@@ -10,7 +10,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from segmentation.model_manager import (
+from protolabel.segmentation.model_manager import (
     MIRROR_ENV,
     OFFICIAL_MODELS,
     DownloadCancelled,
@@ -23,7 +23,7 @@ from segmentation.model_manager import (
     leftover_layer_bytes,
     tensor_bytes,
 )
-from segmentation.yolact.checkpoint import load_yolact
+from protolabel.segmentation.yolact.checkpoint import load_yolact
 from tests.model_server import FILE, ModelServer
 
 
@@ -279,7 +279,7 @@ def test_fallback_bounds_hold_every_unrecorded_model_saved_as_released(config):
 
     import torch
 
-    from segmentation.yolact.synthetic import LEFTOVER_LAYER, checkpoint_manifest
+    from protolabel.segmentation.yolact.synthetic import LEFTOVER_LAYER, checkpoint_manifest
 
     manifest = checkpoint_manifest(config)
     state = OrderedDict((key, torch.zeros(shape, dtype=dtype)) for key, shape, dtype in manifest)
@@ -412,7 +412,7 @@ def test_a_cache_without_stamps_is_checked_not_trusted(server, tmp_path, checkpo
 def test_free_disk_space_is_checked_before_downloading(server, tmp_path, monkeypatch):
     import shutil as real_shutil
 
-    import segmentation.model_manager as mm
+    import protolabel.segmentation.model_manager as mm
 
     usage = real_shutil.disk_usage(tmp_path)
     monkeypatch.setattr(mm.shutil, "disk_usage", lambda path: usage._replace(free=50_000_000))
@@ -444,7 +444,7 @@ def test_what_verification_proves_is_said_plainly():
 
 def test_a_second_download_of_the_same_file_waits_then_uses_the_first_ones(server, tmp_path, checkpoint_bytes):
     """Cluster jobs sharing a cache: one downloads, the others wait for it instead of writing the same .part."""
-    from segmentation.model_manager import _DownloadLock
+    from protolabel.segmentation.model_manager import _DownloadLock
 
     manager = ModelManager(tmp_path)
     model = server.model()

@@ -19,8 +19,8 @@ from pathlib import Path
 import cv2
 import pytest
 
-import segmentation.model_manager as mm
-from segmentation.cli import DownloadProgress, build_parser, main, run_command
+import protolabel.segmentation.model_manager as mm
+from protolabel.segmentation.cli import DownloadProgress, build_parser, main, run_command
 from tests.model_server import FILE, ModelServer
 
 pytestmark = pytest.mark.filterwarnings("ignore:__array__ implementation:DeprecationWarning")
@@ -108,7 +108,7 @@ def test_a_name_is_downloaded_on_first_use_by_any_command(mirror, tmp_path):
 def test_every_command_taking_weights_resolves_an_official_name(mirror, tmp_path, released_bytes, argv):
     (tmp_path / "cache").mkdir()
     (tmp_path / "cache" / FILE).write_bytes(released_bytes)  # put into the cache by hand: checked, not fetched
-    parser = build_parser(extra_commands=("app.gui_command",))
+    parser = build_parser(extra_commands=("protolabel.app.gui_command",))
     args = parser.parse_args(argv)
     seen = []
     args.func = lambda parsed: seen.append(parsed.weights) or 0
@@ -118,7 +118,7 @@ def test_every_command_taking_weights_resolves_an_official_name(mirror, tmp_path
 
 
 def test_a_path_that_exists_wins_over_a_name_and_unknown_names_pass_through(mirror, tmp_path, monkeypatch):
-    from segmentation.cli import resolve_weights
+    from protolabel.segmentation.cli import resolve_weights
 
     monkeypatch.chdir(tmp_path)
     Path("yolact_resnet50").write_bytes(b"a local file of that name")
