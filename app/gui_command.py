@@ -12,7 +12,9 @@ def add_parser(subparsers) -> None:
         description="Open the Protolabel desktop app, optionally on a folder of images and with a model.",
     )
     parser.add_argument("folder", nargs="?", default=None, help="folder of images to open")
-    parser.add_argument("--weights", default=None, help="YOLACT checkpoint (.pth) to auto-label with")
+    parser.add_argument("--weights", default=None,
+                        help="YOLACT checkpoint (.pth) to auto-label with, or an official model's name "
+                             "(yolact_resnet50: downloaded and verified on first use)")
     parser.add_argument("--config", default=None, help="config name (default: from the file name or its keys)")
     parser.add_argument("--device", default="auto", help="cpu, cuda, cuda:N or auto (default)")
     parser.add_argument("--coco", default=None, metavar="FILE",

@@ -40,9 +40,9 @@ from protolabel.app.qt_bridge import MainThreadInvoker
 from protolabel.app.start_page import install_start_page
 from protolabel.app.training import TrainingController, TrainingStatusButton
 from protolabel.app.undo import UndoHistory
-from protolabel.app.window_settings import (ASK_RELABEL_KEY, BACKEND_KEY, THRESHOLD_KEY, asks_before_relabel,
-                                 remember_new_label, restore_layout, save_layout, saved_backend, saved_new_label,
-                                 saved_threshold)
+from protolabel.app.window_settings import (ASK_RELABEL_KEY, BACKEND_KEY, MIRROR_KEY, THRESHOLD_KEY,
+                                           asks_before_relabel, remember_new_label, restore_layout, save_layout,
+                                           saved_backend, saved_new_label, saved_threshold)
 from protolabel.resources import APP_ICON_SIZES, app_icon_path
 from protolabel.segmentation.model_manager import ModelManager
 from protolabel.segmentation.project.autolabel import AutoLabelOptions, model_class_names
@@ -73,6 +73,8 @@ class MainWindow(QMainWindow):
         self.resize(1400, 900)
         self.settings = settings or QSettings("Protolabel", "Protolabel")
         self.model_manager = model_manager or ModelManager()
+        if mirror := str(self.settings.value(MIRROR_KEY, "") or ""):
+            self.model_manager.mirror = mirror
         self.selection = Selection()
         self.options = AutoLabelOptions(
             device=str(self.settings.value("device", "auto") or "auto"),
@@ -367,6 +369,7 @@ class MainWindow(QMainWindow):
     def open_model_manager(self) -> None:
         dialog = ModelManagerDialog(self.model_manager, self)
         dialog.chosen.connect(self.options.use_weights)
+        dialog.mirror_changed.connect(lambda url: self.settings.setValue(MIRROR_KEY, url))
         dialog.exec()
 
     def edit_class_mapping(self) -> None:

@@ -1,9 +1,10 @@
 """Settings that last: window layout, score threshold and the class for new polygons, across sessions.
 
 Per user (QSettings): window geometry and dock layout, the auto-label score threshold and backend, whether I
-asks before labelling an image with objects again (the model file is kept by the main window under "weights"). Per project (the store's settings): the class for new
-polygons, as the person last chose it in that folder. It is not per user: a class of one folder means
-nothing in another, and a new folder starts from its own classes.
+asks before labelling an image with objects again, the model mirror (the model file is kept by the main window
+under "weights"). Per project (the store's settings): the class for new polygons, as the person last chose it
+in that folder. It is not per user: a class of one folder means nothing in another, and a new folder starts
+from its own classes.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ THRESHOLD_KEY = "score_threshold"
 BACKEND_KEY = "backend"
 ASK_RELABEL_KEY = "ask_before_relabel"  # per user: I on an image with objects asks first
 NEW_LABEL_KEY = "new_object_label"  # project setting: the class for new polygons the person chose
+MIRROR_KEY = "model_mirror"  # Official Models' mirror; when set it wins over $PROTOLABEL_MODEL_MIRROR
 
 
 def save_layout(window: QMainWindow, settings: QSettings) -> None:

@@ -9,10 +9,15 @@ import math
 import signal
 import sys
 import threading
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # annotations only: the module is imported where it is used
+    from protolabel.segmentation.model_manager import ModelManager, OfficialModel
 
 # Each module defines `add_parser(subparsers)`, which registers a subcommand whose
 # `func(args) -> int` default runs it. Modules are imported only when the parser is built.
-HEADLESS_COMMANDS = ("predict", "train", "label", "inspect", "import_coco", "export_coco", "export_onnx")
+HEADLESS_COMMANDS = ("predict", "train", "label", "inspect", "import_coco", "export_coco", "export_onnx", "models")
 
 logger = logging.getLogger(__name__)
 
@@ -36,7 +41,8 @@ def add_engine_arguments(parser: argparse.ArgumentParser, *, default_top_k: int 
     """--weights/--config/--device/--backend/--precision/--score-threshold/--top-k/--nms, shared by every
     command that runs YOLACT."""
     parser.add_argument("--weights", required=True,
-                        help="YOLACT checkpoint (.pth), official or fine-tuned, or an .onnx from export-onnx")
+                        help="YOLACT checkpoint (.pth), official or fine-tuned, an .onnx from export-onnx, or an "
+                             "official model's name (yolact_resnet50): downloaded and verified on first use")
     parser.add_argument("--config", default=None, help="config name (default: from the file name or its keys)")
     parser.add_argument("--device", default="auto", help="cpu, cuda, cuda:N or auto (default)")
     # Default torch for a .pth: auto exports it to ONNX first (a minute or more, once, cached), which stays the
@@ -130,6 +136,83 @@ def engine_from_args(args: argparse.Namespace):
         raise CommandError(str(exc)) from None
 
 
+def resolve_weights(value: str, prefix: str) -> str:
+    """What a weights argument names: a path that exists as it is; else an official config or file name
+    (yolact_resnet50, yolact_resnet50_54_800000.pth) as the verified cached file, downloaded on first use;
+    else the value unchanged (the command says the file is missing). CommandError if the download fails."""
+    if not value or Path(value).expanduser().exists():
+        return value
+    from protolabel.segmentation.model_manager import ModelManager, find_official
+
+    manager = ModelManager()
+    model = find_official(value, manager.models)
+    return value if model is None else str(download_with_progress(manager, model, prefix))
+
+
+def download_with_progress(manager: ModelManager, model: OfficialModel, prefix: str) -> Path:
+    """`manager.download(model)` saying what it does on stderr; a failure is a CommandError; Ctrl+C or
+    SIGTERM keeps the `.part` (the next download resumes it) and says so."""
+    from protolabel.segmentation.model_manager import ModelDownloadError
+
+    try:
+        source = manager.url_for(model)
+    except ModelDownloadError as exc:  # a malformed mirror address
+        raise CommandError(str(exc)) from None
+    progress = DownloadProgress(prefix, f"downloading {model.file_name} from {source} into {manager.cache_dir}")
+    try:
+        if manager.is_downloaded(model) and not manager.is_verified(model):
+            print(f"{prefix}: checking the cached {model.file_name}", file=sys.stderr)
+        path = manager.download(model, progress=progress,
+                                on_wait=lambda note: print(f"{prefix}: {note}", file=sys.stderr))
+    except ModelDownloadError as exc:
+        progress.end()
+        raise CommandError(str(exc)) from None
+    except KeyboardInterrupt as exc:
+        progress.end()
+        word, _ = interruption_exit(exc)
+        print(f"{prefix}: download {word}; {manager.partial_bytes(model) / 1e6:.1f} MB kept in "
+              f"{manager.partial_path(model)}, the next download resumes there", file=sys.stderr)
+        raise
+    progress.end()
+    return path
+
+
+class DownloadProgress:
+    """Download progress on stderr: `start` when the transfer begins (with where it resumes), then one line
+    redrawn in a terminal, a line every 10 % in a log."""
+
+    def __init__(self, prefix: str, start: str, stream=None) -> None:
+        self.prefix, self.start, self.stream = prefix, start, stream or sys.stderr
+        self.tty = self.stream.isatty()
+        self.shown: int | None = None
+        self.open_line = False
+
+    def __call__(self, done: int, total: int | None) -> None:
+        if self.shown is None:
+            resume = f", resuming after {done / 1e6:.1f} MB" if done else ""
+            self.stream.write(f"{self.prefix}: {self.start}{resume}\n")
+        step = 1 if self.tty else 10
+        mark = done * 100 // total // step if total else done // (10 << 20 if self.tty else 100 << 20)
+        if mark == self.shown:
+            return
+        self.shown = mark
+        text = (f"{done / 1e6:.1f} of {total / 1e6:.1f} MB ({done * 100 // total} %)" if total
+                else f"{done / 1e6:.1f} MB")
+        if self.tty:
+            self.stream.write(f"\r{self.prefix}: {text}   ")
+            self.open_line = True
+        else:
+            self.stream.write(f"{self.prefix}: {text}\n")
+        self.stream.flush()
+
+    def end(self) -> None:
+        """End the redrawn line (before any other message)."""
+        if self.open_line:
+            self.stream.write("\n")
+            self.stream.flush()
+            self.open_line = False
+
+
 class Terminated(KeyboardInterrupt):
     """SIGTERM (a polite kill: `kill PID`, a job scheduler's time limit) raised as Ctrl+C is, so that every
     path that keeps work on Ctrl+C (label's partial save, the pools' shutdown, rolled-back writes) keeps
@@ -165,6 +248,9 @@ def run_command(args: argparse.Namespace) -> int:
     if catch_term:
         signal.signal(signal.SIGTERM, _raise_terminated)
     try:
+        weights = getattr(args, "weights", None)
+        if weights is not None:  # every command that takes a weights file takes an official model's name too
+            args.weights = type(weights)(resolve_weights(str(weights), f"protolabel {args.command}"))
         return int(args.func(args) or 0)
     except (CommandError, OutputPathError) as exc:
         logger.info("%s refused: %s", args.command, exc)

@@ -28,9 +28,10 @@ def fixture_path(*parts: str) -> Path:
 
 
 @functools.cache
-def make_checkpoint(config: str, seed: int = 0) -> Path:
+def make_checkpoint(config: str, seed: int = 0, released: bool = False) -> Path:
     """A synthetic checkpoint in the official key format (segmentation.yolact.synthetic), made once and cached.
 
+    `released`: shaped like the released files (the leftover FPN layer, legacy format), as downloads get them.
     The cache key covers the builder's source and the model's key layout, so a change to either makes a new file.
     """
     from protolabel.segmentation.yolact import synthetic
@@ -38,10 +39,10 @@ def make_checkpoint(config: str, seed: int = 0) -> Path:
     manifest = repr(synthetic.checkpoint_manifest(config)).encode()
     digest = hashlib.sha256(Path(synthetic.__file__).read_bytes() + manifest).hexdigest()[:12]
     # Official-style name (<config>_<epoch>_<iteration>.pth) so the config is taken from the file name.
-    out = CHECKPOINT_CACHE / digest / f"{config}_{seed}_0.pth"
+    out = CHECKPOINT_CACHE / digest / ("released" if released else "") / f"{config}_{seed}_0.pth"
     if not out.exists():
         out.parent.mkdir(parents=True, exist_ok=True)
-        synthetic.write_synthetic_checkpoint(out, config, seed)
+        synthetic.write_synthetic_checkpoint(out, config, seed, released=released)
     return out
 
 
@@ -49,6 +50,12 @@ def make_checkpoint(config: str, seed: int = 0) -> Path:
 def resnet50_checkpoint() -> Path:
     """yolact_resnet50 seed 0: the checkpoint the open reference fixtures were made with."""
     return make_checkpoint("yolact_resnet50", 0)
+
+
+@pytest.fixture(scope="session")
+def released_resnet50_checkpoint() -> Path:
+    """yolact_resnet50 seed 0 shaped like the released file (leftover FPN layer, legacy format): what downloads get."""
+    return make_checkpoint("yolact_resnet50", 0, released=True)
 
 
 @pytest.fixture(scope="session")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import threading
 from pathlib import Path
 
@@ -14,6 +15,7 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QHeaderView,
     QLabel,
+    QLineEdit,
     QProgressBar,
     QPushButton,
     QTableWidget,
@@ -22,7 +24,15 @@ from PySide6.QtWidgets import (
 )
 
 from protolabel.app.qt_bridge import MainThreadInvoker
-from protolabel.segmentation.model_manager import DownloadCancelled, ModelDownloadError, ModelManager, NoNetworkError, OfficialModel
+from protolabel.segmentation.model_manager import (
+    MIRROR_ENV,
+    DownloadCancelled,
+    ModelDownloadError,
+    ModelManager,
+    NoNetworkError,
+    OfficialModel,
+    check_mirror,
+)
 
 # What Open model takes: official-layout checkpoints and the .onnx files `protolabel export-onnx` writes.
 MODEL_FILES = "YOLACT models (*.pth *.pt *.onnx);;PyTorch weights (*.pth *.pt);;ONNX models (*.onnx)"
@@ -50,9 +60,11 @@ def _size(n: int) -> str:
 
 
 class ModelManagerDialog(QDialog):
-    """`chosen` carries the path of the checkpoint the user picked (downloaded or local)."""
+    """`chosen` carries the path of the checkpoint the user picked (downloaded or local); `mirror_changed`
+    the mirror address the user set ('' for none), for the window to keep."""
 
     chosen = Signal(str)
+    mirror_changed = Signal(str)
 
     def __init__(self, manager: ModelManager, parent=None) -> None:
         super().__init__(parent)
@@ -77,8 +89,19 @@ class ModelManagerDialog(QDialog):
         self.table.itemSelectionChanged.connect(self._update_buttons)
         self.progress = QProgressBar()
         self.progress.setVisible(False)
-        self.message = QLabel(f"Downloads go to {manager.cache_dir}")
+        self.mirror_edit = QLineEdit(manager.mirror)
+        self.mirror_edit.setObjectName("model_mirror")
+        self.mirror_edit.setPlaceholderText("none: the authors' addresses")
+        self.mirror_edit.setToolTip(f"Fetch official files from MIRROR/<file name> (a site's own copy, behind a "
+                                    f"firewall); verified the same way. Default: ${MIRROR_ENV}")
+        self.mirror_edit.editingFinished.connect(self._set_mirror)
+        mirror_row = QHBoxLayout()
+        mirror_row.addWidget(QLabel("Mirror:"))
+        mirror_row.addWidget(self.mirror_edit, 1)
+        self.message = QLabel()
         self.message.setObjectName("model_message")
+        self.message.setTextFormat(Qt.TextFormat.RichText)
+        self._say(f"Downloads go to {manager.cache_dir}")
         self.message.setWordWrap(True)
         self.download_button = QPushButton("Download")
         self.download_button.clicked.connect(self.start_download)
@@ -97,12 +120,17 @@ class ModelManagerDialog(QDialog):
         buttons.addWidget(close_button)
         layout = QVBoxLayout(self)
         layout.addWidget(self.table)
+        layout.addLayout(mirror_row)
         layout.addWidget(self.progress)
         layout.addWidget(self.message)
         layout.addLayout(buttons)
         self.refresh()
         self.table.selectRow(0)
         self.resize(max(self.width(), self._table_width() + 40), self.height())
+
+    def _say(self, text: str, lead: str = "") -> None:
+        """Show `text` under the table, escaped (messages quote '<official file name>' and paths), after a bold `lead`."""
+        self.message.setText((f"<b>{html.escape(lead)}</b> " if lead else "") + html.escape(text))
 
     def _table_width(self) -> int:
         """Width the table needs to show every column whole (no horizontal scroll bar)."""
@@ -136,14 +164,33 @@ class ModelManagerDialog(QDialog):
         self.cancel_button.setEnabled(busy)
         self.use_button.setEnabled(model is not None and not busy and self.manager.is_downloaded(model))
 
+    def _set_mirror(self) -> None:
+        text = self.mirror_edit.text().strip()
+        try:
+            url = check_mirror(text) if text else ""
+        except ValueError as exc:
+            self._say(str(exc), "Mirror not changed.")
+            return
+        if url != self.manager.mirror:
+            self.manager.mirror = url
+            self.mirror_changed.emit(url)
+        self.mirror_edit.setText(url)
+        self._say(f"Official files come from {url}/<file name>" if url
+                  else "Official files come from the authors' addresses")
+
     def start_download(self) -> None:
         model = self.selected_model()
         if model is None or self._cancel is not None:
             return
+        try:
+            source = self.manager.url_for(model)
+        except ModelDownloadError as exc:  # a malformed $PROTOLABEL_MODEL_MIRROR
+            self._say(str(exc), "Download failed.")
+            return
         self._cancel = threading.Event()
         self.progress.setVisible(True)
         self.progress.setRange(0, 0)
-        self.message.setText(f"Downloading {model.file_name} from {model.url.split('/resolve')[0]}…")
+        self._say(f"Downloading {model.file_name} from {source.split('/resolve')[0]}…")
         self._update_buttons()
         self._pool.start(_Download(self.manager, model, self._cancel, self._invoker.wrap(self._on_progress),
                                    self._invoker.wrap(self._on_done)))
@@ -151,7 +198,7 @@ class ModelManagerDialog(QDialog):
     def cancel_download(self) -> None:
         if self._cancel is not None:
             self._cancel.set()
-            self.message.setText("Cancelling…")
+            self._say("Cancelling…")
 
     def _on_progress(self, done: int, total: int | None) -> None:
         if total:
@@ -166,13 +213,13 @@ class ModelManagerDialog(QDialog):
         self.progress.setVisible(False)
         if error is None:
             model = next(m for m in self.manager.models if m.file_name == path.name)
-            self.message.setText(f"Downloaded {path}: {model.checks}")
+            self._say(f"Downloaded {path}: {model.checks}")
         elif isinstance(error, NoNetworkError):
-            self.message.setText(f"<b>No network.</b> {error}")
+            self._say(str(error), "No network.")
         elif isinstance(error, DownloadCancelled):
-            self.message.setText(str(error))
+            self._say(str(error))
         else:
-            self.message.setText(f"<b>Download failed.</b> {error}")
+            self._say(str(error), "Download failed.")
         self.refresh()
 
     def _use_selected(self) -> None:
@@ -180,12 +227,12 @@ class ModelManagerDialog(QDialog):
         if model is None or not self.manager.is_downloaded(model):
             return
         if not self.manager.is_verified(model):
-            self.message.setText(f"Checking {model.file_name}…")
+            self._say(f"Checking {model.file_name}…")
         QApplication.setOverrideCursor(Qt.CursorShape.WaitCursor)
         try:
             path = self.manager.verified_path(model)  # a corrupt cached file is caught here, not handed on
         except ModelDownloadError as exc:
-            self.message.setText(f"<b>Cannot use it.</b> {exc}")
+            self._say(str(exc), "Cannot use it.")
             self.refresh()
             return
         finally:

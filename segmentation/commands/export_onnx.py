@@ -21,7 +21,9 @@ def add_parser(subparsers) -> None:
                     "ONNX file carrying its config and class names, for --weights MODEL.onnx with "
                     "--backend onnxruntime or openvino (and other ONNX tools). Needs the onnx extra.",
     )
-    parser.add_argument("weights", metavar="WEIGHTS", help="YOLACT checkpoint (.pth), official or fine-tuned")
+    parser.add_argument("weights", metavar="WEIGHTS",
+                        help="YOLACT checkpoint (.pth), official or fine-tuned, or an official model's name "
+                             "(yolact_resnet50: downloaded and verified on first use)")
     parser.add_argument("--out", required=True, metavar="FILE", help="ONNX file to write")
     parser.add_argument("--config", default=None, help="config name (default: from the file name or its keys)")
     parser.set_defaults(func=run)

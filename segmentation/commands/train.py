@@ -55,7 +55,9 @@ def add_parser(subparsers) -> None:
     val.add_argument("--val-split", type=fraction_below_one, default=DEFAULTS["val_split"],
                      help=f"fraction of the training images held out for validation (default {DEFAULTS['val_split']})")
     parser.add_argument("--val-images", type=Path, default=None, help="folder of the validation images (default: --images)")
-    parser.add_argument("--weights", required=True, type=Path, help="start checkpoint, e.g. an official COCO model")
+    parser.add_argument("--weights", required=True, type=Path,
+                        help="start checkpoint, e.g. an official COCO model, by path or by name "
+                             "(yolact_resnet50: downloaded and verified on first use)")
     parser.add_argument("--config", default=None, help="config name (default: from the start checkpoint)")
     parser.add_argument("--max-size", type=max_size, default=None,
                         help=f"network input size S, {MIN_MAX_SIZE} to {MAX_MAX_SIZE} (YOLACT++: from "

@@ -21,6 +21,10 @@ checkpoint order, then cast to the key's dtype):
 Keys, shapes, order and dtypes come from the model itself (`Yolact(config).state_dict()`, built on
 the meta device, so nothing is allocated): `tests/segmentation/yolact/test_checkpoint.py` proves
 they equal the official manifests, and any config (an `_im<S>` size, another class count) works.
+
+`released=True` shapes a file like the released ones (spec section 11, "Published file facts"): it
+also carries the leftover third FPN downsample layer (`fpn.downsample_layers.2.*`, drawn after every
+other key, so those stay the generator's) and is written in torch's legacy (pre-zip) format.
 """
 
 from __future__ import annotations
@@ -60,9 +64,25 @@ def checkpoint_manifest(config: YolactConfig | str) -> list[ManifestEntry]:
     return [(key, tuple(value.shape), value.dtype) for key, value in model.state_dict().items()]
 
 
-def synthetic_state_dict(config: YolactConfig | str, seed: int = 0) -> OrderedDict[str, torch.Tensor]:
-    """The official-layout weights make_checkpoint.py makes for this config and seed."""
-    return state_dict_from_manifest(checkpoint_manifest(config), seed)
+LEFTOVER_LAYER = "fpn.downsample_layers.2"  # in the released files, not in the model (the loader drops it)
+_LAST_DOWNSAMPLE = "fpn.downsample_layers.1"
+
+
+def synthetic_state_dict(config: YolactConfig | str, seed: int = 0, *,
+                         released: bool = False) -> OrderedDict[str, torch.Tensor]:
+    """The official-layout weights make_checkpoint.py makes for this config and seed (+ the leftover layer)."""
+    manifest = checkpoint_manifest(config)
+    if not released:
+        return state_dict_from_manifest(manifest, seed)
+    leftover = [(key.replace(_LAST_DOWNSAMPLE, LEFTOVER_LAYER), shape, dtype)
+                for key, shape, dtype in manifest if key.startswith(_LAST_DOWNSAMPLE + ".")]
+    drawn = state_dict_from_manifest(manifest + leftover, seed)
+    out: OrderedDict[str, torch.Tensor] = OrderedDict()
+    for key, _, _ in manifest:  # the released order: the leftover layer right after the model's last one
+        out[key] = drawn[key]
+        if key.startswith(_LAST_DOWNSAMPLE + ".") and key.endswith(".bias"):
+            out.update((k, drawn[k]) for k, _, _ in leftover)
+    return out
 
 
 def state_dict_from_manifest(manifest: list[ManifestEntry], seed: int) -> OrderedDict[str, torch.Tensor]:
@@ -78,11 +98,13 @@ def state_dict_from_manifest(manifest: list[ManifestEntry], seed: int) -> Ordere
     return out
 
 
-def write_synthetic_checkpoint(path: str | Path, config: YolactConfig | str, seed: int = 0) -> Path:
-    """Save `synthetic_state_dict(config, seed)` to `path` atomically (as torch.save would)."""
+def write_synthetic_checkpoint(path: str | Path, config: YolactConfig | str, seed: int = 0, *,
+                               released: bool = False) -> Path:
+    """Save `synthetic_state_dict(config, seed, released=...)` to `path` atomically (as torch.save would)."""
     path = Path(path)
     buffer = io.BytesIO()
-    torch.save(synthetic_state_dict(config, seed), buffer)
+    torch.save(synthetic_state_dict(config, seed, released=released), buffer,
+               _use_new_zipfile_serialization=not released)
     atomic_write_bytes(path, buffer.getvalue())
     return path
 

@@ -69,12 +69,17 @@ def test_model_manager_lists_official_models_and_says_when_there_is_no_network(q
     assert "local .pth" in dialog.message.text() and dialog.download_button.isEnabled()
 
 
-def test_model_manager_uses_a_downloaded_model(qtbot, tmp_path, resnet50_checkpoint, make_window):
+def test_model_manager_uses_a_downloaded_model(qtbot, tmp_path, released_resnet50_checkpoint, make_window):
+    import dataclasses
+    import hashlib
+
     cache = tmp_path / "cache"
     cache.mkdir()
-    shutil.copy(resnet50_checkpoint, cache / OFFICIAL_MODELS[0].file_name)
+    shutil.copy(released_resnet50_checkpoint, cache / OFFICIAL_MODELS[0].file_name)
+    data = released_resnet50_checkpoint.read_bytes()  # a synthetic file cannot have the published digest: its own
+    entry = dataclasses.replace(OFFICIAL_MODELS[0], size=len(data), sha256=hashlib.sha256(data).hexdigest())
     window = make_window()
-    dialog = ModelManagerDialog(ModelManager(cache), window)
+    dialog = ModelManagerDialog(ModelManager(cache, models=(entry, *OFFICIAL_MODELS[1:])), window)
     dialog.chosen.connect(lambda path: setattr(window.options, "weights", path))
     dialog.table.selectRow(0)
     assert dialog.table.item(0, 3).text() == "downloaded" and dialog.use_button.isEnabled()

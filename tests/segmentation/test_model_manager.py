@@ -11,6 +11,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 
 from protolabel.segmentation.model_manager import (
+    MIRROR_ENV,
     OFFICIAL_MODELS,
     DownloadCancelled,
     ModelDownloadError,
@@ -19,71 +20,23 @@ from protolabel.segmentation.model_manager import (
     OfficialModel,
     default_cache_dir,
     expected_size_range,
+    leftover_layer_bytes,
     tensor_bytes,
 )
 from protolabel.segmentation.yolact.checkpoint import load_yolact
+from tests.model_server import FILE, ModelServer
 
-FILE = "yolact_resnet50_54_800000.pth"
-
-
-class _Server:
-    """Serves one file; can honour Range, cut a response short once, or answer 404."""
-
-    def __init__(self, data: bytes):
-        self.data = data
-        self.honour_range = True
-        self.cut_after: int | None = None  # bytes, for the next response only
-        self.ranges: list[str | None] = []
-        server = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args):
-                pass
-
-            def do_GET(self):
-                if not self.path.startswith("/" + FILE):
-                    self.send_error(404, "Not Found")
-                    return
-                requested = self.headers.get("Range")
-                server.ranges.append(requested)
-                start = 0
-                if requested and server.honour_range:
-                    start = int(requested.split("=")[1].rstrip("-"))
-                    if start >= len(server.data):
-                        self.send_error(416, "Range Not Satisfiable")
-                        return
-                    self.send_response(206)
-                    self.send_header("Content-Range", f"bytes {start}-{len(server.data) - 1}/{len(server.data)}")
-                else:
-                    self.send_response(200)
-                body = server.data[start:]
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                if server.cut_after is not None:
-                    body, server.cut_after = body[: server.cut_after], None
-                self.wfile.write(body)
-
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.port = self.httpd.server_address[1]
-        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
-        self.thread.start()
-
-    def model(self, name: str = FILE) -> OfficialModel:
-        return OfficialModel("yolact_resnet50", FILE, f"http://127.0.0.1:{self.port}/{name}?download=true", 42.5, 28.2)
-
-    def close(self):
-        self.httpd.shutdown()
-        self.httpd.server_close()
 
 
 @pytest.fixture(scope="module")
-def checkpoint_bytes(resnet50_checkpoint):
-    return resnet50_checkpoint.read_bytes()
+def checkpoint_bytes(released_resnet50_checkpoint):
+    """Shaped like the released file (leftover FPN layer, legacy format): what a download gets."""
+    return released_resnet50_checkpoint.read_bytes()
 
 
 @pytest.fixture
 def server(checkpoint_bytes):
-    s = _Server(checkpoint_bytes)
+    s = ModelServer(checkpoint_bytes)
     yield s
     s.close()
 
@@ -152,7 +105,7 @@ def test_cancel_keeps_the_part_for_later(server, tmp_path, checkpoint_bytes):
 
 
 def test_a_file_that_is_not_a_checkpoint_is_rejected_and_deleted(tmp_path):
-    bad = _Server(b"<html>Please log in</html>" * 1000)
+    bad = ModelServer(b"<html>Please log in</html>" * 1000)
     try:
         manager = ModelManager(tmp_path)
         with pytest.raises(ModelDownloadError, match="not a usable yolact_resnet50 checkpoint"):
@@ -245,7 +198,7 @@ def test_cancel_ends_a_download_the_server_trickles_or_stalls(tmp_path, interval
         slow.close()
 
 
-class _EndlessBody(_Server):
+class _EndlessBody(ModelServer):
     """Serves the file followed by junk, with no Content-Length (so only the received size can stop it)."""
 
     def __init__(self, data: bytes, extra: int, announce: bool = False):
@@ -294,12 +247,119 @@ def test_download_stops_at_the_expected_size(tmp_path, checkpoint_bytes, announc
         big.close()
 
 
-def test_size_bounds_from_the_model_hold_a_real_checkpoint_and_refuse_a_padded_one(resnet50_checkpoint):
+PUBLISHED_RESNET50 = (127_300_392, "c12bb7a7e0343281db7f1407b376970bb52651f121d0b60bc4a49207acb6d6d7")  # spec s. 11
+
+
+def test_the_published_resnet50_figures_are_recorded():
     model = ModelManager(cache_dir="/x").model("yolact_resnet50")
-    assert model.size is None and model.sha256 is None  # not recorded: the fallback applies
-    smallest, largest = expected_size_range(model)
-    assert smallest <= resnet50_checkpoint.stat().st_size <= largest
-    assert largest < 400_000_000 and largest < 1.02 * smallest
+    assert (model.size, model.sha256) == PUBLISHED_RESNET50
+    assert expected_size_range(model) == (PUBLISHED_RESNET50[0],) * 2  # exact: only the published file fits
+    assert "matches the published one" in model.checks
+
+
+def test_fallback_bounds_hold_the_published_file_and_a_released_shaped_one(resnet50_checkpoint,
+                                                                           released_resnet50_checkpoint):
+    """Were the size not recorded, the derived bounds would still hold the published size (which has the
+    leftover FPN layer) and both synthetic layouts, and refuse a file padded by a few MB."""
+    unrecorded = OfficialModel("yolact_resnet50", FILE, "http://127.0.0.1/x", 0, 0)
+    smallest, largest = expected_size_range(unrecorded)
+    assert smallest <= PUBLISHED_RESNET50[0] <= largest
+    for path in (resnet50_checkpoint, released_resnet50_checkpoint):
+        assert smallest <= path.stat().st_size <= largest
+    assert largest < PUBLISHED_RESNET50[0] + 3_000_000
+    assert leftover_layer_bytes("yolact_resnet50") == 2_360_320  # the spec's figure: 3x3 conv 256->256 + bias
+
+
+@pytest.mark.parametrize("config", [m.config for m in OFFICIAL_MODELS if m.size is None])
+def test_fallback_bounds_hold_every_unrecorded_model_saved_as_released(config):
+    """Released layout (leftover layer, legacy format) and a re-save without it (zip) both fit; the
+    contents do not matter for the size, so zeros stand in for weights."""
+    import io
+    from collections import OrderedDict
+
+    import torch
+
+    from protolabel.segmentation.yolact.synthetic import LEFTOVER_LAYER, checkpoint_manifest
+
+    manifest = checkpoint_manifest(config)
+    state = OrderedDict((key, torch.zeros(shape, dtype=dtype)) for key, shape, dtype in manifest)
+    resaved = io.BytesIO()
+    torch.save(state, resaved)
+    state.update((key.replace("fpn.downsample_layers.1", LEFTOVER_LAYER), torch.zeros(shape, dtype=dtype))
+                 for key, shape, dtype in manifest if key.startswith("fpn.downsample_layers.1."))
+    released = io.BytesIO()
+    torch.save(state, released, _use_new_zipfile_serialization=False)
+    smallest, largest = expected_size_range(ModelManager(cache_dir="/x").model(config))
+    assert smallest <= len(resaved.getvalue()) <= largest
+    assert smallest <= len(released.getvalue()) <= largest
+
+
+def _padded_to(path, size: int) -> bytes:
+    """The checkpoint at `path` re-saved as exactly `size` bytes (a byte tensor under a key the loader drops)."""
+    import io
+
+    import torch
+
+    state = torch.load(path, weights_only=True)
+    pad = 0
+    for _ in range(8):
+        state["fpn.downsample_layers.3.weight"] = torch.zeros(pad, dtype=torch.uint8)
+        buffer = io.BytesIO()
+        torch.save(state, buffer, _use_new_zipfile_serialization=False)
+        if len(buffer.getvalue()) == size:
+            return buffer.getvalue()
+        pad += size - len(buffer.getvalue())
+    raise AssertionError("could not pad the checkpoint to the size")
+
+
+def test_the_published_entry_refuses_a_file_of_its_size_that_loads_but_is_not_it(
+        released_resnet50_checkpoint, tmp_path, monkeypatch):
+    """Size fits exactly and the file loads as yolact_resnet50, yet its digest is not the published one:
+    refused and deleted (through a mirror on 127.0.0.1, the real table entry unchanged)."""
+    data = _padded_to(released_resnet50_checkpoint, PUBLISHED_RESNET50[0])
+    (tmp_path / "look-alike").mkdir()
+    look_alike = tmp_path / "look-alike" / FILE
+    look_alike.write_bytes(data)
+    assert load_yolact(look_alike)[1].config.name == "yolact_resnet50"
+    server = ModelServer(data)
+    try:
+        monkeypatch.setenv(MIRROR_ENV, server.url + "/")
+        manager = ModelManager(tmp_path / "cache")
+        real = manager.model("yolact_resnet50")
+        assert manager.url_for(real) == f"{server.url}/{FILE}"
+        with pytest.raises(ModelDownloadError, match="SHA-256 differs from the published one"):
+            manager.download(real)
+        assert server.ranges == [None] and [p.name for p in (tmp_path / "cache").iterdir()] == [FILE + ".lock"]
+    finally:
+        server.close()
+
+
+def test_a_mirror_serves_the_official_file_names_and_is_verified_the_same(server, tmp_path, checkpoint_bytes,
+                                                                         monkeypatch):
+    entry = OfficialModel("yolact_resnet50", FILE, "https://unreachable.invalid/x.pth", 0, 0,
+                          size=len(checkpoint_bytes), sha256=hashlib.sha256(checkpoint_bytes).hexdigest())
+    monkeypatch.setenv(MIRROR_ENV, server.url)
+    assert ModelManager(tmp_path / "a").download(entry).read_bytes() == checkpoint_bytes
+    assert ModelManager(tmp_path / "b", mirror="").url_for(entry) == entry.url  # '' : the published address
+    server.data = checkpoint_bytes[:-1] + b"!"  # the mirror's copy differs: same checks, refused
+    with pytest.raises(ModelDownloadError, match="SHA-256 differs"):
+        ModelManager(tmp_path / "c").download(entry)
+
+
+@pytest.mark.parametrize("mirror", ["ftp://host/models", "file:///srv/models", "host/models"])
+def test_a_mirror_that_is_not_http_is_refused_with_what_to_set(tmp_path, mirror):
+    manager = ModelManager(tmp_path, mirror=mirror)
+    with pytest.raises(ModelDownloadError, match="not an http:// or https:// address.*PROTOLABEL_MODEL_MIRROR"):
+        manager.download(manager.model("yolact_resnet50"))
+
+
+def test_an_unreachable_mirror_says_no_network_and_names_the_mirror(tmp_path):
+    with socket.socket() as s:  # a port nobody listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    manager = ModelManager(tmp_path, mirror=f"http://127.0.0.1:{port}", timeout=2)
+    with pytest.raises(NoNetworkError, match=f"No network connection to 127.0.0.1.*{MIRROR_ENV}"):
+        manager.download(manager.model("yolact_resnet50"))
 
 
 def test_sha256_is_checked_when_recorded(server, tmp_path, checkpoint_bytes):
@@ -380,3 +440,29 @@ def test_what_verification_proves_is_said_plainly():
     assert "no published SHA-256" in unrecorded.checks and "loads as one" in unrecorded.checks
     recorded = OfficialModel("yolact_base", "f.pth", "http://127.0.0.1/f.pth", 0, 0, size=1, sha256="a" * 64)
     assert "matches the published one" in recorded.checks
+
+
+def test_a_second_download_of_the_same_file_waits_then_uses_the_first_ones(server, tmp_path, checkpoint_bytes):
+    """Cluster jobs sharing a cache: one downloads, the others wait for it instead of writing the same .part."""
+    from protolabel.segmentation.model_manager import _DownloadLock
+
+    manager = ModelManager(tmp_path)
+    model = server.model()
+    tmp_path.mkdir(exist_ok=True)
+    other = _DownloadLock(tmp_path / (FILE + ".lock"), None, None, FILE).__enter__()  # "another process"
+    notes, outcome = [], []
+    worker = threading.Thread(target=lambda: outcome.append(manager.download(model, on_wait=notes.append)),
+                              daemon=True)
+    worker.start()
+    try:
+        for _ in range(1200):  # up to a minute for the worker to reach the lock
+            if notes:
+                break
+            threading.Event().wait(0.05)
+        assert notes and "waiting for another download" in notes[0]
+        assert worker.is_alive() and server.ranges == []
+        (tmp_path / FILE).write_bytes(checkpoint_bytes)  # what the other process put there
+    finally:
+        other.__exit__(None, None, None)
+    worker.join(timeout=120)
+    assert outcome == [tmp_path / FILE] and server.ranges == []  # checked, not fetched again

@@ -93,3 +93,20 @@ def test_written_checkpoint_loads_through_the_official_path(tmp_path):
 def test_unknown_config_is_refused():
     with pytest.raises(ValueError, match="unknown config 'yolact_huge'"):
         checkpoint_manifest("yolact_huge")
+
+
+def test_released_layout_adds_the_leftover_layer_which_the_loader_drops(tmp_path):
+    """Shaped like the released files (spec section 11): the model's own tensors unchanged, plus
+    fpn.downsample_layers.2.* (2,360,320 bytes, the spec's figure) that loading ignores."""
+    plain = synthetic_state_dict("yolact_resnet50", 0)
+    released = synthetic_state_dict("yolact_resnet50", 0, released=True)
+    extra = [k for k in released if k not in plain]
+    assert extra == ["fpn.downsample_layers.2.weight", "fpn.downsample_layers.2.bias"]
+    assert sum(released[k].numel() * released[k].element_size() for k in extra) == 2_360_320
+    assert list(released).index(extra[0]) == list(released).index("fpn.downsample_layers.1.bias") + 1
+    assert all(torch.equal(plain[k], released[k]) for k in plain)
+    path = write_synthetic_checkpoint(tmp_path / "yolact_resnet50_54_800000.pth", "yolact_resnet50", 0, released=True)
+    assert set(read_state_dict(path)) == set(released)
+    model, info = load_yolact(path)
+    assert "fpn.downsample_layers.2.weight" not in model.state_dict()
+    assert torch.equal(model.state_dict()["fpn.downsample_layers.1.weight"], plain["fpn.downsample_layers.1.weight"])
