@@ -35,6 +35,8 @@ PICTURE_DELAY_MS = 60  # stages and contributions follow a moving slider at ~15 
 RELIED_ON = "#f5b82e"
 DEAD = "#ef4444"
 FINAL_PREVIEW_WIDTH = 240
+MIN_GRID_ROWS = 2  # prototype rows the inspector shows however the window's docks are sized
+TAB_PADDING = 24  # the tab frame, the scroll area's and the layout's margins and spacing
 HOVER_HINT = "Hover a prototype to read its values; click one to lay it over the image."
 
 _SORT_TEXT = {SortMode.VALUE: "coefficient", SortMode.CONTRIBUTION: "|contribution|", SortMode.INDEX: "index"}
@@ -85,6 +87,7 @@ class InspectorDock(QDockWidget):
         self.tabs = QTabWidget()
         self.tabs.addTab(self._build_prototypes_tab(), "Prototypes")
         self.tabs.addTab(self._build_mask_tab(), "Mask")
+        self.tabs.setMinimumHeight(self._tabs_min_height())
 
         self.apply_button = QPushButton("Apply")
         self.apply_button.setObjectName("apply_button")
@@ -166,6 +169,13 @@ class InspectorDock(QDockWidget):
         inner.addWidget(self.summary_label)
         inner.addStretch(1)
         return self._scrolling(inner)
+
+    def _tabs_min_height(self) -> int:
+        """Room for the tab bar, the colour-scale row, the two-line hint and MIN_GRID_ROWS rows of prototypes:
+        the main window's docks share the right column, and without a floor the grid began as a thin strip."""
+        hint_lines = 2 * self.hover_label.fontMetrics().lineSpacing()
+        chrome = self.tabs.tabBar().sizeHint().height() + self.scaling_box.sizeHint().height() + hint_lines
+        return chrome + self.grid.rows_height(MIN_GRID_ROWS) + TAB_PADDING
 
     def _build_mask_tab(self) -> QWidget:
         self.no_detection_label = QLabel("Select an object on the canvas, or a detection in the list above.")

@@ -313,3 +313,16 @@ def test_labelling_again_does_not_bring_back_a_rejected_object_and_says_why(
     assert all(o.shape != target.shape for o in document.objects)
     texts = [window.inspector.dock.detection_list.item(r).text() for r in range(len(state.record))]
     assert sum("rejected by a person earlier" in text for text in texts) == 1
+
+
+def test_a_new_window_gives_the_prototype_grid_two_rows_of_room(make_window, photo_folder, qtbot):
+    """Issue 20: the inspector started cramped, the prototype grid a thin strip under its hint."""
+    window = make_window()  # 1200x800, the docks as a new user gets them
+    window.open_folder(photo_folder)
+    dock = window.inspector.dock
+    qtbot.waitUntil(lambda: dock.status_label.text() != "")  # the status text (two lines) and the run button shown
+    window.inspector.state.set_scaling(ScalingMode.SHARED)  # any state change: the layout has settled
+    QApplication.processEvents()
+    scroll = dock.tabs.currentWidget()
+    grid_top = dock.grid.mapTo(scroll.viewport(), dock.grid.rect().topLeft()).y()
+    assert scroll.viewport().height() - grid_top >= dock.grid.rows_height(2)
