@@ -37,6 +37,10 @@ DEAD = "#ef4444"
 FINAL_PREVIEW_WIDTH = 240
 MIN_GRID_ROWS = 2  # prototype rows the inspector shows however the window's docks are sized
 TAB_PADDING = 24  # the tab frame, the scroll area's and the layout's margins and spacing
+# No cached model output: an image without objects was simply never run; one with objects got them another way.
+MISSING_NEVER_RUN = "The model has not run on this image yet. Run it once to inspect its prototypes."
+MISSING_LABELLED = ("No model output is cached for this image (its objects were drawn, imported, or labelled before "
+                    "the cache existed). Run the model once to inspect it; the objects are not changed.")
 HOVER_HINT = "Hover a prototype to read its values; click one to lay it over the image."
 
 _SORT_TEXT = {SortMode.VALUE: "coefficient", SortMode.CONTRIBUTION: "|contribution|", SortMode.INDEX: "index"}
@@ -136,6 +140,7 @@ class InspectorDock(QDockWidget):
         e.leakage_changed.connect(lambda on: self.leakage_box.setChecked(on))
         e.pending_changed.connect(self._refresh_detection_texts)
         controller.candidates_changed.connect(self._refresh_detection_texts)
+        controller.candidates_changed.connect(lambda: self._show_availability(self.state.availability))  # objects
         self._show_availability(state.availability)
         self._fill_runs(state.inference)
 
@@ -244,8 +249,7 @@ class InspectorDock(QDockWidget):
         texts = {
             Availability.NO_IMAGE: "No image.",
             Availability.LOADING: "Reading the cached model output…",
-            Availability.MISSING: "No model output is cached for this image (labelled elsewhere, imported, or "
-                                  "labelled before the cache existed). Run the model once to inspect it.",
+            Availability.MISSING: MISSING_LABELLED if self.controller.image_has_objects() else MISSING_NEVER_RUN,
             Availability.RUNNING: "Running the model…",
             Availability.FAILED: state.message,
         }

@@ -326,3 +326,22 @@ def test_a_new_window_gives_the_prototype_grid_two_rows_of_room(make_window, pho
     scroll = dock.tabs.currentWidget()
     grid_top = dock.grid.mapTo(scroll.viewport(), dock.grid.rect().topLeft()).y()
     assert scroll.viewport().height() - grid_top >= dock.grid.rows_height(2)
+
+
+def test_a_never_labelled_image_is_not_said_to_be_labelled_elsewhere(make_window, photo_folder, qtbot):
+    """Issue 20: a fresh image read "labelled elsewhere, imported, or labelled before the cache existed"."""
+    square = Shape((Polygon(np.array([[10.0, 10.0], [40.0, 10.0], [40.0, 40.0], [10.0, 40.0]])),))
+    with ProjectStore.open(photo_folder) as store:  # coffee.png: objects imported, no model output
+        store.write_change("coffee.png", saved=[AnnotatedObject("cat", square)])
+    window = make_window()
+    window.open_folder(photo_folder)
+    state, dock = window.inspector.state, window.inspector.dock
+    qtbot.waitUntil(lambda: state.image_name == "astronaut.png" and state.availability is Availability.MISSING)
+    text = dock.status_label.text()
+    assert "has not run on this image" in text
+    assert "imported" not in text and "elsewhere" not in text and "drawn" not in text
+    assert dock.run_button.isVisible()
+
+    window.projects.show_image("coffee.png")
+    qtbot.waitUntil(lambda: state.image_name == "coffee.png" and state.availability is Availability.MISSING)
+    assert "No model output is cached" in dock.status_label.text() and "imported" in dock.status_label.text()
