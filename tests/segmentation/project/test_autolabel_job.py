@@ -194,3 +194,36 @@ def test_jobs_with_different_thresholds_share_one_engine_at_once(tmp_path, astro
     assert together.keys() == alone.keys()
     for kind in settings:
         assert together[kind] == alone[kind]  # labels, scores and shapes (Shape compares its vertices)
+
+
+def test_loading_the_model_is_announced_only_when_the_engine_is_loaded(monkeypatch, image_folder, tmp_path):
+    """Issue 20: "Loading the model…" showed on every run, though the engine cache kept the model."""
+    import segmentation.engine
+    from segmentation.project.autolabel import AutoLabelJob, AutoLabelSettings, EngineCache
+
+    built = []
+
+    class _Engine:  # stands in for YolactEngine: no checkpoint is read
+        device = "cpu"
+
+        def __init__(self, weights, config, device, backend=None, onnx_cache_dir=None):
+            built.append((weights, device))
+
+        def predict(self, images, settings=None):
+            raise RuntimeError("not needed: the test stops at the first image")
+
+    monkeypatch.setattr(segmentation.engine, "YolactEngine", _Engine)
+    cache = EngineCache()
+    weights = tmp_path / "model.pth"
+
+    def announced(device: str) -> int:
+        job = AutoLabelJob(image_folder, ["img1.png"], AutoLabelSettings(weights=weights, device=device), cache)
+        loading = []
+        job.events.loading_model.connect(lambda: loading.append(True))
+        job.run()
+        return len(loading)
+
+    assert announced("cpu") == 1  # first run: the model is loaded
+    assert announced("cpu") == 0  # same model: the cached engine, nothing to load
+    assert announced("cuda:0") == 1  # another device: loaded again
+    assert len(built) == 2
