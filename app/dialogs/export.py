@@ -60,6 +60,7 @@ class ExportDialog(QDialog):
         layout.addWidget(self.verified_radio)
         layout.addWidget(self.validate_box)
         layout.addWidget(self.error_label)
+        layout.addStretch(1)  # spare height (the dialog sized to a wrapped message) goes above the buttons
         layout.addWidget(buttons)
         self.setMinimumWidth(MIN_WIDTH)
 
