@@ -35,13 +35,13 @@ PICTURE_DELAY_MS = 60  # stages and contributions follow a moving slider at ~15 
 RELIED_ON = "#f5b82e"
 DEAD = "#ef4444"
 FINAL_PREVIEW_WIDTH = 240
-MIN_GRID_ROWS = 2  # prototype rows the inspector shows however the window's docks are sized
-TAB_PADDING = 24  # the tab frame, the scroll area's and the layout's margins and spacing
+MIN_GRID_ROWS = 1  # prototype rows the inspector shows however the window's docks are sized
+TAB_PADDING = 20  # the tab frame, the scroll area's and the layout's margins and spacing
 # No cached model output: an image without objects was simply never run; one with objects got them another way.
 MISSING_NEVER_RUN = "The model has not run on this image yet. Run it once to inspect its prototypes."
 MISSING_LABELLED = ("No model output is cached for this image (its objects were drawn, imported, or labelled before "
                     "the cache existed). Run the model once to inspect it; the objects are not changed.")
-HOVER_HINT = "Hover a prototype to read its values; click one to lay it over the image."
+HOVER_HINT = "Hover a prototype for its values; click to overlay it."  # one line: the grid needs the room
 
 _SORT_TEXT = {SortMode.VALUE: "coefficient", SortMode.CONTRIBUTION: "|contribution|", SortMode.INDEX: "index"}
 _SCALING_TEXT = {ScalingMode.PER_PROTOTYPE: "per prototype", ScalingMode.SHARED: "shared"}
@@ -86,6 +86,8 @@ class InspectorDock(QDockWidget):
         self.detection_list = QListWidget()
         self.detection_list.setObjectName("detection_list")
         self.detection_list.setMaximumHeight(92)
+        # two rows at least (it scrolls): the objects list above shares the column and needs its rows more
+        self.detection_list.setMinimumHeight(2 * self.detection_list.fontMetrics().lineSpacing() + 8)
         self.detection_list.currentRowChanged.connect(self._on_detection_chosen)
 
         self.tabs = QTabWidget()
@@ -176,9 +178,9 @@ class InspectorDock(QDockWidget):
         return self._scrolling(inner)
 
     def _tabs_min_height(self) -> int:
-        """Room for the tab bar, the colour-scale row, the two-line hint and MIN_GRID_ROWS rows of prototypes:
+        """Room for the tab bar, the colour-scale row, the hint and MIN_GRID_ROWS rows of prototypes:
         the main window's docks share the right column, and without a floor the grid began as a thin strip."""
-        hint_lines = 2 * self.hover_label.fontMetrics().lineSpacing()
+        hint_lines = self.hover_label.fontMetrics().lineSpacing()  # HOVER_HINT; longer texts scroll
         chrome = self.tabs.tabBar().sizeHint().height() + self.scaling_box.sizeHint().height() + hint_lines
         return chrome + self.grid.rows_height(MIN_GRID_ROWS) + TAB_PADDING
 

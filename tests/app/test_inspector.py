@@ -9,6 +9,7 @@ from PySide6.QtGui import QMouseEvent
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication
 
+from app.inspector.dock import MIN_GRID_ROWS
 from app.inspector.overlays import WHOLE_FRAME
 from segmentation.geometry.polygons import shape_to_geometry, shape_to_mask
 from segmentation.geometry.shapes import Polygon, Shape
@@ -315,7 +316,7 @@ def test_labelling_again_does_not_bring_back_a_rejected_object_and_says_why(
     assert sum("rejected by a person earlier" in text for text in texts) == 1
 
 
-def test_a_new_window_gives_the_prototype_grid_two_rows_of_room(make_window, photo_folder, qtbot):
+def test_a_new_window_gives_the_prototype_grid_a_row_of_room(make_window, photo_folder, qtbot):
     """Issue 20: the inspector started cramped, the prototype grid a thin strip under its hint."""
     window = make_window()  # 1200x800, the docks as a new user gets them
     window.open_folder(photo_folder)
@@ -325,7 +326,7 @@ def test_a_new_window_gives_the_prototype_grid_two_rows_of_room(make_window, pho
     QApplication.processEvents()
     scroll = dock.tabs.currentWidget()
     grid_top = dock.grid.mapTo(scroll.viewport(), dock.grid.rect().topLeft()).y()
-    assert scroll.viewport().height() - grid_top >= dock.grid.rows_height(2)
+    assert scroll.viewport().height() - grid_top >= dock.grid.rows_height(MIN_GRID_ROWS)  # a row at 1200x800
 
 
 def test_a_never_labelled_image_is_not_said_to_be_labelled_elsewhere(make_window, photo_folder, qtbot):
