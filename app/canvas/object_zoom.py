@@ -47,6 +47,7 @@ def object_view(box: tuple[float, float, float, float], view_wh: tuple[float, fl
     `max_scale`); the centre is the object's, moved inwards where the view would show past the image's edge while
     there is image to show instead (an object at a corner is shown with the image around it, not a dark margin).
     """
+    view_wh = (max(view_wh[0], 1.0), max(view_wh[1], 1.0))  # a window shrunk to nothing still gets a zoom
     x1, y1, x2, y2 = box
     width, height = max(x2 - x1, 1.0), max(y2 - y1, 1.0)
     span = 1.0 + 2.0 * CONTEXT

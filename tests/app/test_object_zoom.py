@@ -70,3 +70,8 @@ def test_max_scale_caps_the_zoom_but_never_below_the_fit():
     box = (300.0, 200.0, 304.0, 203.0)
     assert object_view(box, VIEW, image, max_scale=2.0).scale == pytest.approx(2.0)
     assert object_view(box, VIEW, (4.0, 4.0), max_scale=2.0).scale == pytest.approx(fit_scale(VIEW, (4.0, 4.0)))
+
+
+def test_a_view_with_no_room_still_gets_a_finite_zoom():
+    view = object_view((10.0, 10.0, 20.0, 20.0), (0.0, -4.0), (512.0, 512.0))
+    assert 0 < view.scale < float("inf") and 0 <= view.centre_x <= 512 and 0 <= view.centre_y <= 512
