@@ -19,8 +19,8 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
 )
 
-from segmentation.output_paths import OutputPathError
-from segmentation.project.export import check_export_path
+from protolabel.segmentation.output_paths import OutputPathError
+from protolabel.segmentation.project.export import check_export_path
 
 MIN_WIDTH = 520  # room for a path and for a message about it on a few lines
 

@@ -9,12 +9,12 @@ from collections.abc import Iterator
 from contextlib import closing
 from pathlib import Path
 
-from segmentation.cli import add_engine_arguments, engine_from_args, non_negative_int, positive_int
-from segmentation.detections import Detections
-from segmentation.files import atomic_write_text
-from segmentation.images import iter_image_files
-from segmentation.output_paths import check_output_file, write_with_fallback
-from segmentation.pipeline import run_pipeline, workers_for
+from protolabel.segmentation.cli import add_engine_arguments, engine_from_args, non_negative_int, positive_int
+from protolabel.segmentation.detections import Detections
+from protolabel.segmentation.files import atomic_write_text
+from protolabel.segmentation.images import iter_image_files
+from protolabel.segmentation.output_paths import check_output_file, write_with_fallback
+from protolabel.segmentation.pipeline import run_pipeline, workers_for
 
 
 def add_parser(subparsers) -> None:

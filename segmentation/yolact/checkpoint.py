@@ -11,10 +11,10 @@ from pathlib import Path
 
 import torch
 
-from segmentation.errors import first_line
-from segmentation.images import natural_key
-from segmentation.yolact.classes import COCO_CATEGORY_IDS, COCO_CLASSES
-from segmentation.yolact.config import (
+from protolabel.segmentation.errors import first_line
+from protolabel.segmentation.images import natural_key
+from protolabel.segmentation.yolact.classes import COCO_CATEGORY_IDS, COCO_CLASSES
+from protolabel.segmentation.yolact.config import (
     CONFIGS,
     MAX_MAX_SIZE,
     MIN_MAX_SIZE,
@@ -22,8 +22,8 @@ from segmentation.yolact.config import (
     config_for_name,
     config_name_from_filename,
 )
-from segmentation.yolact.fpn import NUM_DOWNSAMPLE
-from segmentation.yolact.model import Yolact
+from protolabel.segmentation.yolact.fpn import NUM_DOWNSAMPLE
+from protolabel.segmentation.yolact.model import Yolact
 
 IGNORED_SUFFIXES = (".num_batches_tracked",)
 IGNORED_PREFIXES = ("semantic_seg_conv.",)  # training-only head, loaded when it fits, never required

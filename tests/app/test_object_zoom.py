@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from app.canvas.object_zoom import MIN_VIEW_PX, fit_scale, object_view, zoom_bounds
+from protolabel.app.canvas.object_zoom import MIN_VIEW_PX, fit_scale, object_view, zoom_bounds
 
 VIEW = (670.0, 810.0)  # the canvas of a 1400x900 window (issue 20's screenshots)
 

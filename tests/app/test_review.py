@@ -10,9 +10,9 @@ from PySide6.QtGui import QContextMenuEvent
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication, QInputDialog
 
-from segmentation.geometry.shapes import Polygon, Shape
-from segmentation.project.records import AnnotatedObject, ImageStatus, Provenance
-from segmentation.project.store import ProjectStore
+from protolabel.segmentation.geometry.shapes import Polygon, Shape
+from protolabel.segmentation.project.records import AnnotatedObject, ImageStatus, Provenance
+from protolabel.segmentation.project.store import ProjectStore
 
 
 def _square(x: float, y: float, size: float) -> Shape:
@@ -332,7 +332,7 @@ def test_tab_zoom_stays_between_the_whole_image_and_a_view_with_context(make_win
     """Issue 20 (C3): Tab went to 37 % on a large object where Fit is 111 %, and to 869 % on a tiny one."""
     import cv2
 
-    from app.canvas.object_zoom import MIN_VIEW_PX
+    from protolabel.app.canvas.object_zoom import MIN_VIEW_PX
 
     folder = tmp_path / "wide"
     folder.mkdir()
