@@ -74,10 +74,11 @@ class JobProgressWidget(QWidget):
         layout.addWidget(self.cancel_button)
         self.setVisible(False)
 
-    def start(self, total: int, text: str = "Loading the model…") -> None:
+    def start(self, total: int, text: str | None = None) -> None:
+        """Show the widget for a job of `total` images (the label: nothing done yet, unless `text` says more)."""
         self.bar.setRange(0, max(total, 1))
         self.bar.setValue(0)
-        self.label.setText(text)
+        self.label.setText(text if text is not None else f"0/{total} · {format_eta(None)}")
         self.cancel_button.setEnabled(True)
         self.setVisible(True)
 
@@ -86,6 +87,10 @@ class JobProgressWidget(QWidget):
         self.bar.setValue(progress.done)
         failed = f", {progress.failed} failed" if progress.failed else ""
         self.label.setText(f"{progress.done}/{progress.total}{failed} · {format_eta(progress.eta_s)}")
+
+    def loading_model(self) -> None:
+        """The job is loading the model (the first job with these weights; later ones reuse it)."""
+        self.label.setText("Loading the model…")
 
     def cancelling(self) -> None:
         self.cancel_button.setEnabled(False)

@@ -29,8 +29,8 @@ class MemoEngine:
 class MemoEngineCache(EngineCache):
     """An `EngineCache` that hands out a `MemoEngine` around the engine it loaded."""
 
-    def get(self, settings):
-        engine = super().get(settings)
+    def get(self, settings, on_load=None):
+        engine = super().get(settings, on_load)
         if getattr(self, "_memo_engine", None) is None or self._memo_engine.engine is not engine:
             self._memo_engine = MemoEngine(engine)
         return self._memo_engine

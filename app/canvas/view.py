@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import numpy as np
 from PySide6.QtCore import QPointF, QRectF, Qt, QTimer, Signal
-from PySide6.QtGui import QBrush, QColor, QFont, QPainter, QPixmap, QPixmapCache
+from PySide6.QtGui import QBrush, QColor, QFont, QPainter, QPixmap, QPixmapCache, QTransform
 from PySide6.QtWidgets import QGraphicsPixmapItem, QGraphicsScene, QGraphicsTextItem, QGraphicsView
 
 from protolabel.app.canvas.items import ObjectItem, bgr_to_qimage
+from protolabel.app.canvas.object_zoom import object_view
 from protolabel.app.canvas.paint_tools import MAX_RADIUS, MIN_RADIUS, BoxShapeTool, BrushTool
 from protolabel.app.canvas.tools import CanvasTool, DrawTool, EditTool
 from protolabel.app.colors import label_color
@@ -19,6 +20,7 @@ MIN_SCALE, MAX_SCALE = 0.02, 64.0
 REBUILD_CHUNK = 10  # objects added per event-loop turn when a document reloads (keeps each UI block short)
 PIXMAP_CACHE_KB = 256 * 1024  # object item caches (QPixmapCache's default, 10 MB, thrashes at 200 objects)
 DEFAULT_BRUSH_RADIUS = 8.0  # image pixels
+FIT_MARGIN = 2  # view pixels fitInView leaves on each side: the object zoom's "whole image" is the same as Fit's
 PLACEHOLDER_Z = 10  # "Cannot show this image" sits over the objects (1, selected 2) and the tools' marks
 
 
@@ -225,23 +227,18 @@ class CanvasView(QGraphicsView):
             item.set_shown(self._shows(object_id))
         self.viewport().update()
 
-    def zoom_to(self, object_id: int, context: float = 1.0, min_side: float = 64.0) -> bool:
-        """Fit the object with room around it: `context` times its size on every side (at least `min_side`
-        image pixels in all), never beyond the fit-the-image zoom's opposite (MAX_SCALE). False if not shown."""
+    def zoom_to(self, object_id: int) -> bool:
+        """Show the object with room around it, the zoom bounded by `object_zoom` (never past the whole image,
+        never so close that a tiny object loses its surroundings). False if it is not shown."""
         item = self.items_by_id.get(object_id)
-        if item is None:
+        if item is None or item.shape_now.is_empty():
             return False
-        box = item.shape_now.bounds() if not item.shape_now.is_empty() else None
-        if box is None:
-            return False
-        x1, y1, x2, y2 = box
-        width, height = max(x2 - x1, 1.0), max(y2 - y1, 1.0)
-        side_w, side_h = max(width * (1 + 2 * context), min_side), max(height * (1 + 2 * context), min_side)
-        cx, cy = (x1 + x2) / 2, (y1 + y2) / 2
-        self.fitInView(QRectF(cx - side_w / 2, cy - side_h / 2, side_w, side_h), Qt.AspectRatioMode.KeepAspectRatio)
-        if self.scale_factor() > MAX_SCALE:
-            self.zoom_by(MAX_SCALE / self.scale_factor())
-        self.centerOn(cx, cy)
+        rect = self._content_rect()
+        viewport = self.viewport().rect().adjusted(FIT_MARGIN, FIT_MARGIN, -FIT_MARGIN, -FIT_MARGIN)
+        view = object_view(item.shape_now.bounds(), (viewport.width(), viewport.height()),
+                           (rect.width(), rect.height()), MAX_SCALE)
+        self.setTransform(QTransform.fromScale(view.scale, view.scale))
+        self.centerOn(view.centre_x, view.centre_y)
         self._zoomed()
         return True
 

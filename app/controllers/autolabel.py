@@ -138,6 +138,7 @@ class AutoLabelController(QObject):
         job = AutoLabelJob(project.folder, names, settings, self.engines, inference_cache=project.inference)
         wrap = self._invoker.wrap
         job.events.started.connect(wrap(self.progress.start))
+        job.events.loading_model.connect(wrap(self.progress.loading_model))
         job.events.engine_ready.connect(wrap(self.device_changed.emit))
         job.events.progress.connect(wrap(self.progress.update_progress))
         job.events.image_done.connect(wrap(lambda name, outcome, folder=project.folder: self._on_done(folder, name, outcome)))

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QCheckBox,
     QDialog,
@@ -20,6 +21,8 @@ from PySide6.QtWidgets import (
 
 from protolabel.segmentation.output_paths import OutputPathError
 from protolabel.segmentation.project.export import check_export_path
+
+MIN_WIDTH = 520  # room for a path and for a message about it on a few lines
 
 
 class ExportDialog(QDialog):
@@ -40,6 +43,7 @@ class ExportDialog(QDialog):
         self.error_label.setObjectName("export_error")
         self.error_label.setWordWrap(True)
         self.error_label.setStyleSheet("color: #b91c1c;")
+        self.error_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)  # a path to copy
         self.error_label.setVisible(False)
         self.path_edit.textChanged.connect(lambda _text: self.error_label.setVisible(False))
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
@@ -56,7 +60,9 @@ class ExportDialog(QDialog):
         layout.addWidget(self.verified_radio)
         layout.addWidget(self.validate_box)
         layout.addWidget(self.error_label)
+        layout.addStretch(1)  # spare height (the dialog sized to a wrapped message) goes above the buttons
         layout.addWidget(buttons)
+        self.setMinimumWidth(MIN_WIDTH)
 
     def problem(self) -> str:
         """Why the chosen path cannot be written ('' when it can): the one output-path check of every command."""
@@ -73,6 +79,7 @@ class ExportDialog(QDialog):
         if problem:
             self.error_label.setText(problem)
             self.error_label.setVisible(True)
+            self.adjustSize()  # grow to the wrapped message: a shown dialog keeps its size, and cut it off
             return
         super().accept()
 

@@ -100,6 +100,10 @@ class InspectorController(QObject):
             self._document_bound.events.reloaded.connect(self._on_document_changed)
             self._load(name)
 
+    def image_has_objects(self) -> bool:
+        """Whether the image on screen has objects (without cached model output, they came another way)."""
+        return self._document_bound is not None and bool(self._document_bound.objects)
+
     def _on_document_changed(self, change=None) -> None:
         """An object was added, edited, deleted or restored, or the image's objects were re-read: what is
         offered for adding (and why a detection is no object) may change, and an undone or redone Apply

@@ -35,7 +35,13 @@ PICTURE_DELAY_MS = 60  # stages and contributions follow a moving slider at ~15 
 RELIED_ON = "#f5b82e"
 DEAD = "#ef4444"
 FINAL_PREVIEW_WIDTH = 240
-HOVER_HINT = "Hover a prototype to read its values; click one to lay it over the image."
+MIN_GRID_ROWS = 1  # prototype rows the inspector shows however the window's docks are sized
+TAB_PADDING = 20  # the tab frame, the scroll area's and the layout's margins and spacing
+# No cached model output: an image without objects was simply never run; one with objects got them another way.
+MISSING_NEVER_RUN = "The model has not run on this image yet. Run it once to inspect its prototypes."
+MISSING_LABELLED = ("No model output is cached for this image (its objects were drawn, imported, or labelled before "
+                    "the cache existed). Run the model once to inspect it; the objects are not changed.")
+HOVER_HINT = "Hover a prototype for its values; click to overlay it."  # one line: the grid needs the room
 
 _SORT_TEXT = {SortMode.VALUE: "coefficient", SortMode.CONTRIBUTION: "|contribution|", SortMode.INDEX: "index"}
 _SCALING_TEXT = {ScalingMode.PER_PROTOTYPE: "per prototype", ScalingMode.SHARED: "shared"}
@@ -80,11 +86,14 @@ class InspectorDock(QDockWidget):
         self.detection_list = QListWidget()
         self.detection_list.setObjectName("detection_list")
         self.detection_list.setMaximumHeight(92)
+        # two rows at least (it scrolls): the objects list above shares the column and needs its rows more
+        self.detection_list.setMinimumHeight(2 * self.detection_list.fontMetrics().lineSpacing() + 8)
         self.detection_list.currentRowChanged.connect(self._on_detection_chosen)
 
         self.tabs = QTabWidget()
         self.tabs.addTab(self._build_prototypes_tab(), "Prototypes")
         self.tabs.addTab(self._build_mask_tab(), "Mask")
+        self.tabs.setMinimumHeight(self._tabs_min_height())
 
         self.apply_button = QPushButton("Apply")
         self.apply_button.setObjectName("apply_button")
@@ -133,6 +142,7 @@ class InspectorDock(QDockWidget):
         e.leakage_changed.connect(lambda on: self.leakage_box.setChecked(on))
         e.pending_changed.connect(self._refresh_detection_texts)
         controller.candidates_changed.connect(self._refresh_detection_texts)
+        controller.candidates_changed.connect(lambda: self._show_availability(self.state.availability))  # objects
         self._show_availability(state.availability)
         self._fill_runs(state.inference)
 
@@ -166,6 +176,13 @@ class InspectorDock(QDockWidget):
         inner.addWidget(self.summary_label)
         inner.addStretch(1)
         return self._scrolling(inner)
+
+    def _tabs_min_height(self) -> int:
+        """Room for the tab bar, the colour-scale row, the hint and MIN_GRID_ROWS rows of prototypes:
+        the main window's docks share the right column, and without a floor the grid began as a thin strip."""
+        hint_lines = self.hover_label.fontMetrics().lineSpacing()  # HOVER_HINT; longer texts scroll
+        chrome = self.tabs.tabBar().sizeHint().height() + self.scaling_box.sizeHint().height() + hint_lines
+        return chrome + self.grid.rows_height(MIN_GRID_ROWS) + TAB_PADDING
 
     def _build_mask_tab(self) -> QWidget:
         self.no_detection_label = QLabel("Select an object on the canvas, or a detection in the list above.")
@@ -234,8 +251,7 @@ class InspectorDock(QDockWidget):
         texts = {
             Availability.NO_IMAGE: "No image.",
             Availability.LOADING: "Reading the cached model output…",
-            Availability.MISSING: "No model output is cached for this image (labelled elsewhere, imported, or "
-                                  "labelled before the cache existed). Run the model once to inspect it.",
+            Availability.MISSING: MISSING_LABELLED if self.controller.image_has_objects() else MISSING_NEVER_RUN,
             Availability.RUNNING: "Running the model…",
             Availability.FAILED: state.message,
         }

@@ -75,6 +75,10 @@ class TileGrid(QWidget):
         rows = math.ceil(len(self.tiles) / columns)
         return int(rows * (tile_h + CAPTION_H) + (rows - 1) * GAP) + 1
 
+    def rows_height(self, rows: int) -> int:
+        """The least height that shows `rows` rows of tiles (each tile at least `min_tile` wide)."""
+        return int(rows * (self.min_tile * self.aspect + CAPTION_H) + (rows - 1) * GAP) + 1
+
     def _fit_height(self) -> None:
         self.setFixedHeight(self._height_for(max(self.width(), self.min_tile)))
 

@@ -101,6 +101,8 @@ class TrainingController(QObject):
         if not self.exporting and not self.dialog.showing_progress and (page.folder is None or stale):
             if not self.show_settings():
                 return None
+        elif not self.exporting and not self.dialog.isVisible():
+            page.show_error("")  # a message from before the dialog was closed: the project may have changed since
         self.dialog.show()
         self.dialog.raise_()
         self.dialog.activateWindow()

@@ -151,6 +151,14 @@ class TrainSettingsPage(QWidget):
         buttons.addStretch(1)
         buttons.addWidget(self.start_button)
         buttons.addWidget(close_button)
+        # A message about the settings (or the project) as they were at Start: any change makes it stale.
+        for edit in (self.weights_edit, self.run_dir_edit):
+            edit.textChanged.connect(self._clear_error)
+        for box in (self.val_split_box, self.iterations_box, self.batch_box, self.max_size_box, self.lr_box):
+            box.valueChanged.connect(self._clear_error)
+        self.verified_radio.toggled.connect(self._clear_error)
+        self.max_size_own.toggled.connect(self._clear_error)
+        self.device_box.currentTextChanged.connect(self._clear_error)
         layout = QVBoxLayout(self)
         layout.addWidget(intro)
         layout.addLayout(form)
@@ -227,6 +235,9 @@ class TrainSettingsPage(QWidget):
     def show_error(self, text: str) -> None:
         self.error_label.setText(text)
         self.error_label.setVisible(bool(text))
+
+    def _clear_error(self, *_changed) -> None:
+        self.show_error("")
 
     def set_busy(self, busy: bool) -> None:
         """While the annotations are exported the run cannot be started twice."""

@@ -11,7 +11,7 @@ import functools
 import threading
 import time
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from contextlib import closing
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -70,12 +70,15 @@ class EngineCache:
         self._engine = None
         self.onnx_cache_dir = onnx_cache_dir  # where a .pth run on an ONNX backend is exported once
 
-    def get(self, settings: AutoLabelSettings):
+    def get(self, settings: AutoLabelSettings, on_load: Callable[[], object] | None = None):
+        """The engine for these settings; `on_load` is called first when it has to be loaded (not when kept)."""
         from protolabel.segmentation.engine import YolactEngine  # torch import kept off the UI's import
 
         key = (str(Path(settings.weights).resolve()), settings.config, settings.device, settings.backend)
         with self._lock:
             if key != self._key:
+                if on_load is not None:
+                    on_load()
                 self._engine, self._key = None, None
                 self._engine = YolactEngine(settings.weights, settings.config, settings.device,
                                             backend=settings.backend, onnx_cache_dir=self.onnx_cache_dir)
@@ -184,6 +187,7 @@ class JobSummary:
 
 class AutoLabelJobEvents(SignalGroup):
     started = Signal(int)  # number of images
+    loading_model = Signal()  # the model is being loaded (not sent when the engine cache already holds it)
     engine_ready = Signal(str)  # the device the model runs on, e.g. "cpu" or "cuda:0"
     image_done = Signal(str, object)  # name, AutoLabelOutcome
     image_failed = Signal(str, str)  # name, reason
@@ -222,7 +226,7 @@ class AutoLabelJob:
         self.events.started.emit(total)
         counts = {"labelled": 0, "skipped": 0, "failed": 0}
         try:
-            engine = self._engines.get(self.settings)
+            engine = self._engines.get(self.settings, on_load=self.events.loading_model.emit)
         except Exception as exc:  # CheckpointError, a bad device, a truncated file: the message is what the user needs
             message = first_line(exc)
             if Path(self.settings.weights).name not in message:

@@ -9,6 +9,7 @@ from PySide6.QtGui import QMouseEvent
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication
 
+from protolabel.app.inspector.dock import MIN_GRID_ROWS
 from protolabel.app.inspector.overlays import WHOLE_FRAME
 from protolabel.segmentation.geometry.provenance import Provenance
 from protolabel.segmentation.geometry.rasterise import shape_to_mask
@@ -316,3 +317,35 @@ def test_labelling_again_does_not_bring_back_a_rejected_object_and_says_why(
     assert all(o.shape != target.shape for o in document.objects)
     texts = [window.inspector.dock.detection_list.item(r).text() for r in range(len(state.record))]
     assert sum("rejected by a person earlier" in text for text in texts) == 1
+
+
+def test_a_new_window_gives_the_prototype_grid_a_row_of_room(make_window, photo_folder, qtbot):
+    """Issue 20: the inspector started cramped, the prototype grid a thin strip under its hint."""
+    window = make_window()  # 1200x800, the docks as a new user gets them
+    window.open_folder(photo_folder)
+    dock = window.inspector.dock
+    qtbot.waitUntil(lambda: dock.status_label.text() != "")  # the status text (two lines) and the run button shown
+    window.inspector.state.set_scaling(ScalingMode.SHARED)  # any state change: the layout has settled
+    QApplication.processEvents()
+    scroll = dock.tabs.currentWidget()
+    grid_top = dock.grid.mapTo(scroll.viewport(), dock.grid.rect().topLeft()).y()
+    assert scroll.viewport().height() - grid_top >= dock.grid.rows_height(MIN_GRID_ROWS)  # a row at 1200x800
+
+
+def test_a_never_labelled_image_is_not_said_to_be_labelled_elsewhere(make_window, photo_folder, qtbot):
+    """Issue 20: a fresh image read "labelled elsewhere, imported, or labelled before the cache existed"."""
+    square = Shape((Polygon(np.array([[10.0, 10.0], [40.0, 10.0], [40.0, 40.0], [10.0, 40.0]])),))
+    with ProjectStore.open(photo_folder) as store:  # coffee.png: objects imported, no model output
+        store.write_change("coffee.png", saved=[AnnotatedObject("cat", square)])
+    window = make_window()
+    window.open_folder(photo_folder)
+    state, dock = window.inspector.state, window.inspector.dock
+    qtbot.waitUntil(lambda: state.image_name == "astronaut.png" and state.availability is Availability.MISSING)
+    text = dock.status_label.text()
+    assert "has not run on this image" in text
+    assert "imported" not in text and "elsewhere" not in text and "drawn" not in text
+    assert dock.run_button.isVisible()
+
+    window.projects.show_image("coffee.png")
+    qtbot.waitUntil(lambda: state.image_name == "coffee.png" and state.availability is Availability.MISSING)
+    assert "No model output is cached" in dock.status_label.text() and "imported" in dock.status_label.text()

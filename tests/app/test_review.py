@@ -407,3 +407,37 @@ def test_without_a_model_i_says_so_instead_of_asking(window):
     window.options.weights = ""
     window.actions_by_name["autolabel_image"].trigger()  # a modal question here would hang the test
     assert "no model chosen" in window.last_error.lower() and not window.autolabel.busy
+
+
+def test_tab_zoom_stays_between_the_whole_image_and_a_view_with_context(make_window, tmp_path):
+    """Issue 20 (C3): Tab went to 37 % on a large object where Fit is 111 %, and to 869 % on a tiny one."""
+    import cv2
+
+    from protolabel.app.canvas.object_zoom import MIN_VIEW_PX
+
+    folder = tmp_path / "wide"
+    folder.mkdir()
+    cv2.imwrite(str(folder / "a.png"), np.full((300, 400, 3), 90, np.uint8))
+    large, tiny = _square(20, 10, 280), _square(250, 140, 4)
+    with ProjectStore.open(folder) as store:
+        store.replace_auto_objects("a.png", [AnnotatedObject("dog", large, score=0.9),
+                                             AnnotatedObject("cat", tiny, score=0.8)])
+    window = make_window()
+    window.open_folder(folder)
+    qtbot_wait_for(lambda: window.projects.project is not None and window.canvas.items_by_id)
+    canvas = window.canvas
+    canvas.fit()
+    fit = canvas.scale_factor()
+    large_id, tiny_id = _ids(folder, "a.png")
+
+    QTest.keyClick(window, Qt.Key.Key_Tab)
+    assert window.selection.ids == {large_id}
+    assert canvas.scale_factor() == pytest.approx(fit)  # not zoomed out past the whole image
+    assert _visible_scene_rect(canvas).contains(canvas.items_by_id[large_id].sceneBoundingRect())
+
+    QTest.keyClick(window, Qt.Key.Key_Tab)
+    assert window.selection.ids == {tiny_id}
+    seen = _visible_scene_rect(canvas)
+    assert canvas.scale_factor() > fit  # closer than the whole image...
+    assert min(seen.width(), seen.height()) >= min(MIN_VIEW_PX, 300 / 3) - 1  # ...with the surroundings in view
+    assert seen.contains(canvas.items_by_id[tiny_id].sceneBoundingRect())

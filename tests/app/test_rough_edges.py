@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from PySide6.QtCore import QPoint, QPointF, Qt
 from PySide6.QtGui import QWheelEvent
-from PySide6.QtWidgets import QApplication
+from PySide6.QtWidgets import QApplication, QDialogButtonBox
 
 from protolabel.segmentation.inspection.cache import NO_OBJECT, ImageInference
 from protolabel.segmentation.inspection.reasons import detection_shape
@@ -344,3 +344,21 @@ def test_old_training_runs_are_cleaned_up_after_a_confirmation(make_window, phot
     assert in_use.exists() and outside.exists()
     window.training.confirm = lambda title, question: pytest.fail("nothing left to ask about")
     assert window.training.clean_up_runs() == 0
+
+
+def test_the_export_error_is_shown_whole(make_window, photo_folder, qtbot, tmp_path):
+    """Issue 20: the dialog kept its size when the message appeared, and cut the message off after two lines."""
+    from protolabel.app.dialogs.export import ExportDialog
+
+    window = make_window()
+    window.open_folder(photo_folder)
+    deep = tmp_path / "no_such_folder_with_a_rather_long_name" / "and_another_level_of_depth" / "export_file.json"
+    dialog = ExportDialog(deep, window.exporter.counts(), photo_folder, window)
+    dialog.show()
+    qtbot.waitExposed(dialog)
+    dialog.accept()
+    QApplication.processEvents()
+    label = dialog.error_label
+    assert label.isVisible() and str(deep.parent) in label.text()
+    assert label.height() >= label.heightForWidth(label.width())  # every wrapped line has its room
+    assert label.geometry().bottom() < dialog.findChild(QDialogButtonBox).geometry().top()  # not under the buttons

@@ -224,3 +224,21 @@ def test_loss_chart_draws_the_curve_and_switches_to_log_scale(qtbot):
     assert chart.log_scale
     assert smoothed([10.0, 0.0]) == pytest.approx([10.0, 3.75]) and smoothed([]) == []
     assert nice_ticks(0, 1000, 5) == [0, 200, 400, 600, 800, 1000] and log_ticks(1.5, 60) == [2, 5, 10, 20, 50]
+
+
+def test_a_settings_error_goes_when_what_caused_it_changes(make_window, photo_folder, resnet50_checkpoint, qtbot):
+    """Issue 20: a red error stayed in the training dialog after its cause was changed (or the dialog reopened)."""
+    window, dialog = _open_training(make_window, photo_folder, resnet50_checkpoint)
+    page = dialog.settings_page
+    qtbot.mouseClick(page.start_button, Qt.MouseButton.LeftButton)  # verified only, and none verified
+    qtbot.waitUntil(lambda: page.error_label.text() != "", timeout=10_000)
+    assert page.error_label.isVisible()
+    page.all_radio.setChecked(True)  # the choice the message was about changed
+    assert not page.error_label.isVisible() and page.error_label.text() == ""
+
+    page.weights_edit.setText("")
+    qtbot.mouseClick(page.start_button, Qt.MouseButton.LeftButton)
+    assert "Choose a start model" in page.error_label.text()
+    dialog.hide()  # closed, then opened again: the project may have changed meanwhile
+    window.actions_by_name["train_project"].trigger()
+    assert dialog.isVisible() and not page.error_label.isVisible()

@@ -268,3 +268,18 @@ def test_classes_an_auto_label_run_finds_are_offered_for_new_polygons(make_windo
     assert box.currentText() == listed[0] == window.editing.new_object_label
     # the run wrote them into the project's class list, so an edit later moves none of them
     assert list(window.projects.project.labels) == listed
+
+
+def test_a_run_with_the_model_already_loaded_does_not_say_loading_the_model(make_window, photo_folder, qtbot,
+                                                                            resnet50_checkpoint, shared_engines):
+    """Issue 20: "Loading the model…" showed on every auto-label run, though the engine cache kept the model."""
+    window = make_window()
+    window.open_folder(photo_folder)
+    _auto_label_current(qtbot, window, resnet50_checkpoint, shared_engines)  # the model is loaded (or was already)
+    shown = []
+    set_text = window.progress.label.setText
+    window.progress.label.setText = lambda text: (shown.append(text), set_text(text))
+    window.projects.show_image("coffee.png")  # not labelled yet
+    qtbot.waitUntil(lambda: window.projects.project.current_name == "coffee.png")
+    _auto_label_current(qtbot, window, resnet50_checkpoint, shared_engines)
+    assert shown and not any("Loading the model" in text for text in shown)

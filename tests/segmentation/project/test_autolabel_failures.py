@@ -23,7 +23,7 @@ class _StubEngines(EngineCache):
         super().__init__()
         self.engine = _Engine(predict)
 
-    def get(self, settings):
+    def get(self, settings, on_load=None):
         return self.engine
 
 

@@ -215,3 +215,36 @@ def test_a_class_renamed_in_the_project_stays_renamed_in_the_next_run(photo_fold
         listed = store.setting("labels")
     assert "kettle" in labels and model_class not in labels
     assert model_class not in listed
+
+
+def test_loading_the_model_is_announced_only_when_the_engine_is_loaded(monkeypatch, image_folder, tmp_path):
+    """Issue 20: "Loading the model…" showed on every run, though the engine cache kept the model."""
+    from protolabel.segmentation import engine
+    from protolabel.segmentation.project.autolabel import AutoLabelJob, AutoLabelSettings, EngineCache
+
+    built = []
+
+    class _Engine:  # stands in for YolactEngine: no checkpoint is read
+        device = "cpu"
+
+        def __init__(self, weights, config, device, backend=None, onnx_cache_dir=None):
+            built.append((weights, device))
+
+        def predict(self, images, settings=None):
+            raise RuntimeError("not needed: the test stops at the first image")
+
+    monkeypatch.setattr(engine, "YolactEngine", _Engine)
+    cache = EngineCache()
+    weights = tmp_path / "model.pth"
+
+    def announced(device: str) -> int:
+        job = AutoLabelJob(image_folder, ["img1.png"], AutoLabelSettings(weights=weights, device=device), cache)
+        loading = []
+        job.events.loading_model.connect(lambda: loading.append(True))
+        job.run()
+        return len(loading)
+
+    assert announced("cpu") == 1  # first run: the model is loaded
+    assert announced("cpu") == 0  # same model: the cached engine, nothing to load
+    assert announced("cuda:0") == 1  # another device: loaded again
+    assert len(built) == 2
