@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 from PySide6.QtCore import QSettings, Qt, QThreadPool
@@ -50,6 +51,8 @@ from protolabel.segmentation.project.labels import ClassMapping
 from protolabel.segmentation.project.project import Project
 from protolabel.segmentation.project.selection import Selection
 from protolabel.segmentation.project.store import ProjectStoreError
+
+logger = logging.getLogger(__name__)
 
 TOOLBAR_ACTIONS = ("open_folder", "previous_image", "next_image", None, "undo", "redo", None, "edit_mode", "draw_mode",
                    "draw_part", "rectangle_mode", "ellipse_mode", "brush_mode", "eraser_mode", "delete_object",
@@ -384,6 +387,7 @@ class MainWindow(QMainWindow):
             try:
                 names = model_class_names(weights, config)
             except Exception as exc:
+                logger.exception("reading the classes of the model failed")
                 self._invoker.call(self.show_error, f"Cannot read the classes of {weights}: {exc}")
                 return
             self._invoker.call(self._open_mapping_dialog, names)

@@ -12,6 +12,7 @@ passed, so a good file is not re-hashed every time); a corrupt one is deleted an
 
 from __future__ import annotations
 
+import logging
 import errno
 import functools
 import http.client
@@ -31,6 +32,8 @@ from urllib.parse import quote, urlparse
 
 from protolabel.segmentation.errors import first_line
 from protolabel.segmentation.files import atomic_write_text, file_sha256
+
+logger = logging.getLogger(__name__)
 
 CHUNK_SIZE = 1 << 20
 CANCEL_POLL_S = 0.1  # how often a download looks at its cancel flag while the server sends nothing
@@ -173,6 +176,7 @@ def check_file(model: OfficialModel, path: Path) -> str | None:
     try:
         load_yolact(path, model.config)
     except Exception as exc:  # noqa: BLE001 whatever is wrong with the file, the answer is the same
+        logger.warning("%s does not load as %s", path, model.config, exc_info=True)
         return first_line(exc)
     return None
 

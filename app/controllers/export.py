@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from pathlib import Path
 
@@ -14,6 +15,8 @@ from protolabel.segmentation.project.export import export_coco
 from protolabel.segmentation.project.project import Project
 from protolabel.segmentation.project.records import ImageStatus
 from protolabel.segmentation.project.store import ProjectStore
+
+logger = logging.getLogger(__name__)
 
 
 class _ExportRun(QRunnable):
@@ -33,6 +36,7 @@ class _ExportRun(QRunnable):
             self.on_done(None, None, str(exc))
             return
         except Exception as exc:  # disk full, permission denied, ...: tell the user, keep the app
+            logger.exception("export failed")
             self.on_done(None, None, f"{type(exc).__name__}: {exc}")
             return
         self.on_done(summary, report, None)

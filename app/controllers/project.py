@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Callable
 from pathlib import Path
@@ -21,6 +22,8 @@ from protolabel.segmentation.project.project import Project
 from protolabel.segmentation.project.selection import Selection
 from protolabel.segmentation.project.store import DamagedProjectError, ProjectStore, ProjectStoreError, set_aside_damaged
 from protolabel.segmentation.project_files import ProjectFileError
+
+logger = logging.getLogger(__name__)
 
 RECENT_KEY = "recent_folders"
 MAX_RECENT = 10
@@ -85,6 +88,7 @@ class _FolderScan(QRunnable):
         except _ScanCancelled:
             self.error = "cancelled"
         except Exception as exc:  # noqa: BLE001 the folder vanished or cannot be listed: a message, not a crash
+            logger.exception("listing the folder failed")
             self.error = str(exc)
         self.done.set()
         try:

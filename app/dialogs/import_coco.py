@@ -6,6 +6,7 @@ The confirmation comes first instead of an undo step: the import touches many im
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from pathlib import Path
 
@@ -24,6 +25,8 @@ from protolabel.app.qt_bridge import MainThreadInvoker
 from protolabel.segmentation.coco.reader import CocoFormatError
 from protolabel.segmentation.project.importing import ImportPlan, ImportSummary, apply_import, plan_import
 from protolabel.segmentation.project.store import ProjectStore
+
+logger = logging.getLogger(__name__)
 
 
 class ImportCocoDialog(QDialog):
@@ -78,6 +81,7 @@ class _Work(QRunnable):
         try:
             result, error = self.work(), None
         except Exception as exc:  # every failure becomes a message in the window, never a crash
+            logger.exception("the COCO import failed")
             result, error = None, exc
         self.done(result, error)
 

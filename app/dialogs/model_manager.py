@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import html
 import threading
 from pathlib import Path
@@ -34,6 +35,8 @@ from protolabel.segmentation.model_manager import (
     check_mirror,
 )
 
+logger = logging.getLogger(__name__)
+
 # What Open model takes: official-layout checkpoints and the .onnx files `protolabel export-onnx` writes.
 MODEL_FILES = "YOLACT models (*.pth *.pt *.onnx);;PyTorch weights (*.pth *.pt);;ONNX models (*.onnx)"
 
@@ -50,6 +53,7 @@ class _Download(QRunnable):
         except ModelDownloadError as exc:
             self.on_done(None, exc)
         except Exception as exc:  # never let a worker die silently
+            logger.exception("the model download failed")
             self.on_done(None, ModelDownloadError(f"Download failed: {exc}"))
         else:
             self.on_done(path, None)

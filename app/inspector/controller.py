@@ -5,6 +5,7 @@ edited masks and region detections into undoable document changes.
 
 from __future__ import annotations
 
+import logging
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -25,6 +26,8 @@ from protolabel.segmentation.project.document import Change
 from protolabel.segmentation.project.project import Project
 from protolabel.segmentation.project.records import AnnotatedObject, ImageStatus
 from protolabel.segmentation.project.store import ProjectStoreError
+
+logger = logging.getLogger(__name__)
 
 
 class InspectorController(QObject):
@@ -284,6 +287,7 @@ class InspectorController(QObject):
                 record = InferenceRecord.from_detections(det, links, model=Path(settings.weights).name)
                 cache.record_image_run(name, record)
             except Exception as exc:  # a bad checkpoint, an unreadable image: the user must see why
+                logger.exception("the inspector's model run failed")
                 self._invoker.call(self._run_failed, folder, name, f"The model could not run: {first_line(exc)}")
                 return
             self._invoker.call(self._run_done, folder, name, None,
@@ -320,6 +324,7 @@ class InspectorController(QObject):
                                                          model=Path(settings.weights).name)
                 cache.add_region(name, record)
             except Exception as exc:
+                logger.exception("region re-inference failed")
                 self._invoker.call(self._run_failed, folder, name, f"Region re-inference failed: {first_line(exc)}")
                 return
             self._invoker.call(self._region_done, folder, name, record, region.rect, offered)

@@ -7,6 +7,7 @@ through `finished`. The export runs on a worker thread with its own store connec
 
 from __future__ import annotations
 
+import logging
 import os
 import sys
 from collections.abc import Callable
@@ -33,6 +34,8 @@ from protolabel.segmentation.project.records import ImageStatus
 from protolabel.segmentation.project.store import ProjectStore
 from protolabel.segmentation.training.run_monitor import RunMonitor, RunState
 
+logger = logging.getLogger(__name__)
+
 KILL_TIMEOUT_MS = 60_000  # after Cancel, the iteration in progress and the checkpoint may take this long
 
 
@@ -49,6 +52,7 @@ class _ExportTrainingSet(QRunnable):
         except (NothingToTrainError, ValueError) as exc:
             self.on_done(self.request, None, str(exc))
         except Exception as exc:  # disk full, permission denied, ...: say so, keep the app
+            logger.exception("writing the training annotations failed")
             self.on_done(self.request, None, f"Cannot write the training annotations: {type(exc).__name__}: {exc}")
         else:
             self.on_done(self.request, summary, None)

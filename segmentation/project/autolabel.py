@@ -7,6 +7,7 @@ a GUI must hand them to its own thread before touching widgets.
 
 from __future__ import annotations
 
+import logging
 import functools
 import threading
 import time
@@ -30,6 +31,8 @@ from protolabel.segmentation.pipeline import PipelineResult, run_pipeline, worke
 from protolabel.segmentation.project.labels import LABELS_KEY, ClassMapping
 from protolabel.segmentation.project.records import AnnotatedObject
 from protolabel.segmentation.project.store import ProjectStore, ProjectStoreError
+
+logger = logging.getLogger(__name__)
 
 if TYPE_CHECKING:  # torch: kept off the imports of the worker processes that run `indexed_objects`
     from protolabel.segmentation.inspection.cache import InferenceCache
@@ -228,6 +231,7 @@ class AutoLabelJob:
         try:
             engine = self._engines.get(self.settings, on_load=self.events.loading_model.emit)
         except Exception as exc:  # CheckpointError, a bad device, a truncated file: the message is what the user needs
+            logger.exception("loading the model for auto-labelling failed")
             message = first_line(exc)
             if Path(self.settings.weights).name not in message:
                 message = f"{self.settings.weights}: cannot load the model ({message})"
@@ -253,6 +257,7 @@ class AutoLabelJob:
                     eta = elapsed / done * (total - done)
                     self.events.progress.emit(JobProgress(done, total, counts["failed"], elapsed, eta, name))
         except Exception as exc:  # noqa: BLE001 whatever broke, the job ends with the reason instead of vanishing
+            logger.exception("auto-labelling stopped")
             error = f"auto-labeling stopped after {done} of {total} images: {first_line(exc)}"
         finally:
             store.close()
@@ -363,6 +368,7 @@ class AutoLabelQueue:
                 self.events.job_started.emit(job)
                 summary = job.run()
             except Exception as exc:  # noqa: BLE001 a failing job (or listener) must not leave the queue busy for ever
+                logger.exception("an auto-labelling job failed")
                 summary = JobSummary(len(job.names), 0, 0, 0, job.cancelled, 0.0,
                                      error=f"auto-labeling failed: {first_line(exc)}")
             self.events.job_finished.emit(job, summary)

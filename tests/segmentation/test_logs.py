@@ -97,3 +97,19 @@ def test_verbose_is_accepted_after_every_subcommand():
     parser = cli.build_parser()
     assert parser.parse_args(["predict", "--verbose", "--weights", "w.pth", "x.png"]).verbose is True
     assert parser.parse_args(["export", "-v", "folder", "--out", "o.json"]).verbose is True
+
+
+def test_a_failed_auto_label_job_leaves_its_traceback_in_the_log(log_dir, tmp_path):
+    """The job's user sees one line; the log keeps the whole error to send with a bug report."""
+    from protolabel.segmentation.project.autolabel import AutoLabelJob, AutoLabelSettings, EngineCache
+
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    (folder / "a.png").write_bytes(b"")
+    broken = tmp_path / "yolact_resnet50_54_800000.pth"
+    broken.write_bytes(b"not a checkpoint")
+    logs.setup_logging()
+    summary = AutoLabelJob(folder, ["a.png"], AutoLabelSettings(weights=broken, device="cpu"), EngineCache()).run()
+    assert summary.error and "\n" not in summary.error
+    text = (log_dir / logs.LOG_FILE_NAME).read_text(encoding="utf-8")
+    assert "loading the model for auto-labelling failed" in text and "Traceback (most recent call last)" in text
