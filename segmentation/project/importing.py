@@ -24,8 +24,9 @@ from pathlib import Path
 from segmentation.coco import CocoDataset
 from segmentation.coco.export import gc_paused
 from segmentation.coco.reader import read_coco
-from segmentation.folders import image_names
+from segmentation.folders import NOT_UTF8, image_names, is_utf8_name, path_inside, shown_name
 from segmentation.image_headers import image_size_from_header
+from segmentation.input_files import open_input
 from segmentation.pipeline.pools import postprocess_pool
 from segmentation.project.labels import LABELS_KEY
 from segmentation.project.records import AnnotatedObject, ImageStatus, Provenance
@@ -89,7 +90,8 @@ class ImportSummary:
         if self.crowd_skipped:
             out.append(f"{skip} {_count(self.crowd_skipped, 'crowd region')} (crowd regions are not objects).")
         for reason, names in _by_reason(self.skipped).items():
-            shown = ", ".join(names[:limit]) + (f", ... and {len(names) - limit} more" if len(names) > limit else "")
+            shown = ", ".join(map(shown_name, names[:limit]))
+            shown += f", ... and {len(names) - limit} more" if len(names) > limit else ""
             out.append(f"{skip} {_count(len(names), 'image')}, {reason}: {shown}")
         out.extend(self.notes)
         return out
@@ -136,10 +138,17 @@ def _plan(store: ProjectStore, dataset: CocoDataset, coco_path: Path, labels: It
         if name is None:
             skipped.append((written, OUTSIDE_FOLDER))
             continue
+        if not is_utf8_name(name):
+            skipped.append((written, NOT_UTF8))
+            continue
         if name not in present:
             skipped.append((written, NOT_IN_FOLDER))
             continue
-        reason = _check_file(folder / name, image.width, image.height)
+        real = path_inside(folder, name)  # training's rule: a link that leads outside the folder is not read
+        if real is None:
+            skipped.append((written, OUTSIDE_FOLDER))
+            continue
+        reason = _check_file(real, image.width, image.height)
         if reason:
             skipped.append((written, reason))
             continue
@@ -247,7 +256,7 @@ def _check_file(path: Path, width: int, height: int) -> str | None:
     Only the header is read (a 10,000-image import must not decode every image); a format whose
     header is not parsed passes, as the app checks the size when it opens the image."""
     try:
-        with open(path, "rb") as handle:
+        with open_input(path) as handle:  # a FIFO among the images must not block the import
             data = handle.read(HEADER_BYTES)
     except OSError as exc:
         return f"{UNREADABLE} ({exc.strerror or exc})"
