@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import sys
-from importlib import metadata
 from collections.abc import Sequence
 
-from segmentation.cli import build_parser, run_command
+from protolabel.segmentation.cli import build_parser, run_command
+from protolabel.segmentation.distribution import version
 
-GUI_COMMAND_MODULE = "app.gui_command"
-APP_COMMAND_MODULES = (GUI_COMMAND_MODULE, "app.doctor_command", "app.install_desktop", "app.self_test")
+GUI_COMMAND_MODULE = "protolabel.app.gui_command"
+APP_COMMAND_MODULES = (GUI_COMMAND_MODULE, "protolabel.app.doctor_command", "protolabel.app.install_desktop", "protolabel.app.self_test")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -25,14 +25,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         argv = ["gui", *argv]
     args = parser.parse_args(argv)
     return run_command(args)
-
-
-def version() -> str:
-    """The installed distribution's version (a bundle carries its metadata too)."""
-    try:
-        return metadata.version("protolabel")
-    except metadata.PackageNotFoundError:
-        return "unknown (not installed)"
 
 
 def _subcommand_names(parser) -> set[str]:

@@ -1,4 +1,4 @@
-"""Screenshots of the real window for the README, taken under Xvfb.
+"""Screenshots of the real window for the README and docs/, taken under Xvfb.
 
     xvfb-run -s "-screen 0 1600x1000x24" .venv/bin/python docs/screenshots/make_screenshots.py WEIGHTS
 
@@ -43,7 +43,7 @@ def demo_folder(root: Path) -> Path:
 
 def main(weights: str) -> None:
     app = QApplication(sys.argv[:1])
-    from app.main_window import MainWindow
+    from protolabel.app.main_window import MainWindow
 
     with tempfile.TemporaryDirectory() as tmp:
         folder = demo_folder(Path(tmp))

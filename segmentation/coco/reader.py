@@ -21,13 +21,13 @@ from typing import Any
 import numpy as np
 import orjson
 
-from segmentation.coco.dataset import Category, CocoDataset, CocoImage
-from segmentation.coco.export import STANDARD_ANNOTATION_KEYS, STANDARD_IMAGE_KEYS, gc_paused
-from segmentation.geometry.instances import PROVENANCES, Instances
-from segmentation.geometry.polygons import shapes_from_rles
-from segmentation.geometry.shapes import Polygon, Shape
-from segmentation.images import MAX_PIXELS
-from segmentation.input_files import read_input_bytes
+from protolabel.segmentation.coco.dataset import Category, CocoDataset, CocoImage
+from protolabel.segmentation.coco.export import STANDARD_ANNOTATION_KEYS, STANDARD_IMAGE_KEYS, gc_paused
+from protolabel.segmentation.geometry.instances import PROVENANCES, Instances
+from protolabel.segmentation.geometry.polygons import shapes_from_rles
+from protolabel.segmentation.geometry.shapes import Polygon, Shape
+from protolabel.segmentation.images import MAX_PIXELS
+from protolabel.segmentation.input_files import read_input_bytes
 
 MAX_REPORTED = 10  # problems named in the error message
 # The largest label file read. COCO's own train2017 instances file, the largest in common use, is 448 MB;

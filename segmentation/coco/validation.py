@@ -18,9 +18,9 @@ import pycocotools.mask as mask_utils
 from pycocotools.coco import COCO
 from pycocotools.cocoeval import COCOeval
 
-from segmentation.coco.reader import MAX_COCO_BYTES
-from segmentation.geometry.polygons import ring_area
-from segmentation.input_files import read_input_text
+from protolabel.segmentation.coco.reader import MAX_COCO_BYTES
+from protolabel.segmentation.geometry.polygons import ring_area
+from protolabel.segmentation.input_files import read_input_text
 
 
 @dataclass

@@ -9,12 +9,12 @@ from collections.abc import Iterator
 from contextlib import closing
 from pathlib import Path
 
-from segmentation.cli import add_engine_arguments, engine_from_args, positive_int, worker_count
-from segmentation.detections import Detections
-from segmentation.files import atomic_write_text
-from segmentation.folders import is_image_name, walk_folder
-from segmentation.output_paths import check_output_file, write_with_fallback
-from segmentation.pipeline import run_pipeline, workers_for
+from protolabel.segmentation.cli import add_engine_arguments, engine_from_args, positive_int, worker_count
+from protolabel.segmentation.detections import Detections
+from protolabel.segmentation.files import atomic_write_text
+from protolabel.segmentation.folders import is_image_name, walk_folder
+from protolabel.segmentation.output_paths import check_output_file, write_with_fallback
+from protolabel.segmentation.pipeline import run_pipeline, workers_for
 
 
 def add_parser(subparsers) -> None:

@@ -20,11 +20,11 @@ from pathlib import Path
 
 import numpy as np
 
-from segmentation.coco import CocoDataset, CocoFormatError, CocoImage, read_coco
-from segmentation.folders import path_inside
-from segmentation.geometry.polygons import shape_to_mask_crop
-from segmentation.geometry.shapes import Shape
-from segmentation.images import ImageReadError, read_image
+from protolabel.segmentation.coco import CocoDataset, CocoFormatError, CocoImage, read_coco
+from protolabel.segmentation.folders import path_inside
+from protolabel.segmentation.geometry.polygons import shape_to_mask_crop
+from protolabel.segmentation.geometry.shapes import Shape
+from protolabel.segmentation.images import ImageReadError, read_image
 
 MAX_LISTED = 5  # missing files named in an error message
 

@@ -14,11 +14,11 @@ from typing import BinaryIO
 
 import torch
 
-from segmentation.errors import first_line
-from segmentation.input_files import MAX_SIDECAR_BYTES, InputFileError, open_input, read_input_text
-from segmentation.images import natural_key
-from segmentation.yolact.classes import COCO_CATEGORY_IDS, COCO_CLASSES
-from segmentation.yolact.config import (
+from protolabel.segmentation.errors import first_line
+from protolabel.segmentation.input_files import MAX_SIDECAR_BYTES, InputFileError, open_input, read_input_text
+from protolabel.segmentation.images import natural_key
+from protolabel.segmentation.yolact.classes import COCO_CATEGORY_IDS, COCO_CLASSES
+from protolabel.segmentation.yolact.config import (
     CONFIGS,
     MAX_MAX_SIZE,
     MIN_MAX_SIZE,
@@ -26,8 +26,8 @@ from segmentation.yolact.config import (
     config_for_name,
     config_name_from_filename,
 )
-from segmentation.yolact.fpn import NUM_DOWNSAMPLE
-from segmentation.yolact.model import Yolact
+from protolabel.segmentation.yolact.fpn import NUM_DOWNSAMPLE
+from protolabel.segmentation.yolact.model import Yolact
 
 IGNORED_SUFFIXES = (".num_batches_tracked",)
 IGNORED_PREFIXES = ("semantic_seg_conv.",)  # training-only head, loaded when it fits, never required

@@ -3,7 +3,7 @@
 The list itself is data: resources/coco_classes.json, read once here.
 """
 
-from resources import coco_categories
+from protolabel.resources import coco_categories
 
 COCO_CATEGORY_IDS: tuple[int, ...] = tuple(category_id for category_id, _ in coco_categories())
 COCO_CLASSES: tuple[str, ...] = tuple(name for _, name in coco_categories())

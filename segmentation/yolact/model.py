@@ -7,12 +7,12 @@ from typing import NamedTuple
 import torch
 from torch import nn
 
-from segmentation.yolact.anchors import make_anchors
-from segmentation.yolact.backbones import build_backbone
-from segmentation.yolact.config import YolactConfig
-from segmentation.yolact.fpn import FPN
-from segmentation.yolact.head import MaskIoUNet, PredictionHead
-from segmentation.yolact.protonet import build_protonet
+from protolabel.segmentation.yolact.anchors import make_anchors
+from protolabel.segmentation.yolact.backbones import build_backbone
+from protolabel.segmentation.yolact.config import YolactConfig
+from protolabel.segmentation.yolact.fpn import FPN
+from protolabel.segmentation.yolact.head import MaskIoUNet, PredictionHead
+from protolabel.segmentation.yolact.protonet import build_protonet
 
 
 class YolactOutputs(NamedTuple):

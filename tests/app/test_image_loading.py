@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from PySide6.QtCore import QThreadPool
 
-from app.controllers.project import SYNC_READ_MAX_BYTES
+from protolabel.app.controllers.project import SYNC_READ_MAX_BYTES
 
 
 def _big_noise_png(path, side=900):

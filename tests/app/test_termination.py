@@ -3,7 +3,7 @@ with a KeyboardInterrupt inside some event handler or an instant death.
 
 The tests call the handler Python would run for the signal rather than sending one to the test process:
 a process in which native libraries ran (OpenVINO's threads, elsewhere in the suite) can be left with a
-signal stack on which any handler crashes. The real signals were checked on the real window (README).
+signal stack on which any handler crashes. The real signals were checked on the real window (docs/troubleshooting.md).
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ import textwrap
 
 import pytest
 
-from app.termination import TerminationSignals
+from protolabel.app.termination import TerminationSignals
 
 
 def deliver(number: int) -> None:
@@ -56,7 +56,7 @@ def test_a_signal_ignored_at_start_stays_ignored():
         import os, signal
         signal.signal(signal.SIGINT, signal.SIG_IGN)
         from PySide6.QtWidgets import QApplication, QWidget
-        from app.termination import TerminationSignals
+        from protolabel.app.termination import TerminationSignals
         app = QApplication([])
         window = QWidget()
         termination = TerminationSignals(window)

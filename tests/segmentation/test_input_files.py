@@ -14,8 +14,8 @@ import cv2
 import numpy as np
 import pytest
 
-from segmentation.cli import main
-from segmentation.input_files import InputTooLargeError, NotRegularFileError, read_input_bytes
+from protolabel.segmentation.cli import main
+from protolabel.segmentation.input_files import InputTooLargeError, NotRegularFileError, read_input_bytes
 
 needs_fifo = pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="named pipes are a POSIX thing")
 
@@ -49,7 +49,7 @@ def photo(tmp_path):
 
 @needs_fifo
 def test_a_fifo_named_like_an_image_is_refused_at_once(fifo):
-    from segmentation.images import ImageReadError, read_image
+    from protolabel.segmentation.images import ImageReadError, read_image
 
     with pytest.raises(ImageReadError) as info:
         read_image(fifo)
@@ -58,14 +58,14 @@ def test_a_fifo_named_like_an_image_is_refused_at_once(fifo):
 
 @pytest.mark.skipif(not os.path.exists("/dev/zero"), reason="needs /dev/zero")
 def test_dev_zero_as_a_coco_file_is_refused_before_reading():
-    from segmentation.coco import read_coco
+    from protolabel.segmentation.coco import read_coco
 
     with pytest.raises(NotRegularFileError, match="a character device, not a regular file"):
         read_coco("/dev/zero")  # the old reader read it until memory ran out
 
 
 def test_a_coco_file_over_the_bound_is_refused_before_parsing(tmp_path, monkeypatch):
-    import segmentation.coco.reader as reader
+    import protolabel.segmentation.coco.reader as reader
 
     path = tmp_path / "big.json"
     path.write_text('{"images": [], "categories": [], "annotations": []}' + " " * 200)
@@ -85,7 +85,7 @@ def test_a_bounded_read_gives_the_bytes_of_a_file_within_the_bound(tmp_path):
 
 @needs_fifo
 def test_a_fifo_as_weights_is_named_not_waited_on(fifo):
-    from segmentation.yolact.checkpoint import CheckpointError, read_state_dict
+    from protolabel.segmentation.yolact.checkpoint import CheckpointError, read_state_dict
 
     with pytest.raises(CheckpointError, match=r"named pipe \(FIFO\), not a regular file"):  # was "no such weights file"
         read_state_dict(fifo)
@@ -131,7 +131,7 @@ def _zip_bomb(path, inflated: int) -> None:
 
 
 def test_a_zip_bomb_checkpoint_is_refused_before_inflating(tmp_path, monkeypatch):
-    import segmentation.yolact.checkpoint as checkpoint
+    import protolabel.segmentation.yolact.checkpoint as checkpoint
 
     path = tmp_path / "bomb.pth"
     _zip_bomb(path, 64 << 20)
@@ -150,7 +150,7 @@ def test_a_zip_bomb_checkpoint_is_refused_before_inflating(tmp_path, monkeypatch
 
 
 def test_a_real_checkpoint_passes_the_zip_check(resnet50_checkpoint):
-    from segmentation.yolact.checkpoint import read_state_dict
+    from protolabel.segmentation.yolact.checkpoint import read_state_dict
 
     assert "prediction_layers.0.conf_layer.weight" in read_state_dict(resnet50_checkpoint)
 
@@ -159,7 +159,7 @@ def test_a_torch_zip_saved_deflated_still_loads(tmp_path):
     """A checkpoint re-zipped with compression (as some tools do) is no bomb: it inflates to about its size."""
     import torch
 
-    from segmentation.yolact.checkpoint import read_state_dict
+    from protolabel.segmentation.yolact.checkpoint import read_state_dict
 
     buffer = io.BytesIO()
     torch.save({"w": torch.randn(64, 64)}, buffer)

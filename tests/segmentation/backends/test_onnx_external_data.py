@@ -14,8 +14,8 @@ onnx = pytest.importorskip("onnx")
 
 from onnx import TensorProto, helper, numpy_helper  # noqa: E402
 
-from segmentation.backends.base import BackendError  # noqa: E402
-from segmentation.backends.onnx_export import read_onnx_model  # noqa: E402
+from protolabel.segmentation.backends.base import BackendError  # noqa: E402
+from protolabel.segmentation.backends.onnx_export import read_onnx_model  # noqa: E402
 
 NO_METADATA = "an ONNX model without Protolabel's metadata"  # how far a model with sound data gets
 
@@ -86,7 +86,7 @@ def test_a_fifo_as_external_data_is_refused(tmp_path):
 
 
 def test_truncated_and_huge_external_data_are_refused(tmp_path, monkeypatch):
-    import segmentation.backends.onnx_export as onnx_export
+    import protolabel.segmentation.backends.onnx_export as onnx_export
 
     path = _model_with_external_data(tmp_path)
     data = (tmp_path / "w.bin").read_bytes()

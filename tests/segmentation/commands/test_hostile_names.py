@@ -13,7 +13,7 @@ import cv2
 import numpy as np
 import pytest
 
-from segmentation.cli import main
+from protolabel.segmentation.cli import main
 
 linux_only = pytest.mark.skipif(sys.platform != "linux", reason="only Linux file systems take names that are not UTF-8")
 
@@ -46,7 +46,7 @@ def test_import_refuses_a_link_out_of_the_folder_as_training_does(tmp_path, caps
     os.symlink(folder / "ok.png", folder / "alias.png")  # a link that stays inside is an ordinary name
     coco = tmp_path / "in.json"
     _coco(coco, ["link.png", "ok.png", "alias.png"])
-    from segmentation.folders import path_inside
+    from protolabel.segmentation.folders import path_inside
 
     assert path_inside(folder, "link.png") is None
     assert main(["import", str(folder), "--coco", str(coco)]) == 0

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-import segmentation.cli as cli
+import protolabel.segmentation.cli as cli
 
 
 @pytest.mark.parametrize("command", ["predict", "label", "train"])
