@@ -11,11 +11,13 @@ import cv2
 import numpy as np
 
 from protolabel.segmentation.image_headers import image_size_from_header
+from protolabel.segmentation.input_files import InputFileError, read_input_bytes
 
 IMAGE_EXTENSIONS = frozenset(
     {".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp", ".jp2", ".pbm", ".pgm", ".ppm"}
 )
 MAX_PIXELS = 300_000_000  # beyond this a single image would need gigabytes per mask stack
+MAX_IMAGE_BYTES = MAX_PIXELS * 8  # the largest image file read: MAX_PIXELS of uncompressed 16-bit RGBA
 
 # Decoding failures become one clear ImageReadError; OpenCV's own stderr chatter about them is noise.
 cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_SILENT)
@@ -34,7 +36,9 @@ def read_image(path: str | os.PathLike) -> np.ndarray:
     """
     path = Path(path)
     try:
-        data = np.fromfile(path, dtype=np.uint8)
+        data = np.frombuffer(read_input_bytes(path, MAX_IMAGE_BYTES, what="image file"), dtype=np.uint8)
+    except InputFileError as exc:  # a FIFO or device (which would block or never end), or too large
+        raise ImageReadError(f"{path}: {exc.strerror}") from None
     except OSError as exc:
         raise ImageReadError(f"{path}: cannot open file ({exc.strerror or exc})") from None
     if data.size == 0:

@@ -49,6 +49,7 @@ class FolderScan:
 
     images: list[tuple[str, Path]]
     other_files: list[str]
+    left_out: list[str] = field(default_factory=list)  # the walker's lines on what it skipped, and why
 
 
 @dataclass
@@ -70,7 +71,8 @@ def scan_folder(folder: str | os.PathLike, *, exclude: Sequence[str | os.PathLik
     root = Path(folder)
     excluded = {os.path.normcase(os.path.abspath(p)) for p in exclude}
     images, others = [], []
-    for rel in walk_folder(root).names:
+    walk = walk_folder(root)
+    for rel in walk.names:
         path = root / rel
         if os.path.normcase(os.path.abspath(path)) in excluded:
             continue
@@ -78,7 +80,7 @@ def scan_folder(folder: str | os.PathLike, *, exclude: Sequence[str | os.PathLik
             images.append((rel, path))
         else:
             others.append(rel)
-    return FolderScan(images, others)
+    return FolderScan(images, others, walk.report_lines())
 
 
 def images_to_label(existing: CocoDataset | None, names: Sequence[str], mode: RelabelMode) -> list[str]:

@@ -59,7 +59,7 @@ class _FolderScan(QRunnable):
         self.lock: FolderLock | None = None  # the folder's writer lock, taken with the store
         self.folder = store.folder
         self.names: list[str] | None = None
-        self.walk_unreadable: tuple[str, ...] = ()
+        self.walk_left_out: tuple[tuple[str, str], ...] = ()  # (name, why) of what the walk skipped
         self.error: str | None = None
         self.done = threading.Event()
         self.on_done: Callable[[_FolderScan], object] | None = None  # set when open_folder stopped waiting
@@ -84,7 +84,7 @@ class _FolderScan(QRunnable):
     def run(self) -> None:
         try:
             walk = walk_folder(self.folder, keep=is_image_name, progress=self._progress)
-            self.names, self.walk_unreadable = list(walk.names), walk.unreadable
+            self.names, self.walk_left_out = list(walk.names), walk.left_out
         except _ScanCancelled:
             self.error = "cancelled"
         except Exception as exc:  # noqa: BLE001 the folder vanished or cannot be listed: a message, not a crash
@@ -274,8 +274,10 @@ class ProjectController(QObject):
         self._remember(project.folder)
         self.project_opened.emit(project)
         notes = []
-        if scan.walk_unreadable:
-            notes.append(f"{len(scan.walk_unreadable):,} unreadable sub-folders skipped")
+        if scan.walk_left_out:  # unreadable sub-folders, FIFOs and the like, names not UTF-8: named, not counted
+            shown = ", ".join(f"{name} ({why})" for name, why in scan.walk_left_out[:3])
+            more = f" and {len(scan.walk_left_out) - 3:,} more" if len(scan.walk_left_out) > 3 else ""
+            notes.append(f"left out: {shown}{more}")
         if project.images.unreadable:
             notes.append(f"{len(project.images.unreadable):,} images with damaged annotations")
         note = f" ({'; '.join(notes)})" if notes else ""

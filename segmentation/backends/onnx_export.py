@@ -11,6 +11,7 @@ import base64
 import hashlib
 import io
 import json
+import os
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,7 +22,9 @@ from torch import nn
 from protolabel.segmentation.backends.base import BackendError, import_extra
 from protolabel.segmentation.errors import first_line
 from protolabel.segmentation.files import atomic_write_bytes, file_sha256
-from protolabel.segmentation.yolact.checkpoint import CheckpointError, ModelInfo, class_name_sidecars, load_yolact
+from protolabel.segmentation.folders import path_inside
+from protolabel.segmentation.input_files import InputFileError, check_input_file, read_input_bytes
+from protolabel.segmentation.yolact.checkpoint import ModelInfo, class_name_sidecars, load_yolact, open_weights
 from protolabel.segmentation.yolact.config import config_for_name
 from protolabel.segmentation.yolact.head import MaskIoUNet
 from protolabel.segmentation.yolact.model import Yolact
@@ -32,6 +35,8 @@ OPSET = 19
 INPUT_NAME = "images"
 OUTPUT_NAMES = ("loc", "conf", "coefficients", "prototypes")
 _PREFIX = "protolabel."
+MAX_ONNX_BYTES = 2 << 30  # protobuf's own limit for one serialized model
+MAX_ONNX_EXTERNAL_BYTES = 4 << 30  # the largest YOLACT (yolact_plus_base) holds about 0.15 GB of weights
 
 
 class _Network(nn.Module):
@@ -124,11 +129,23 @@ def read_onnx_model(path: str | Path) -> OnnxModel:
     """The metadata of an .onnx written by `protolabel export-onnx`; a BackendError (one line) if it is not one."""
     onnx = import_extra("onnx")
     path = Path(path)
-    if not path.is_file():
-        raise BackendError(f"{path}: no such ONNX file")
     try:
-        proto = onnx.load(str(path), load_external_data=False)
-        onnx.checker.check_model(proto)
+        data = read_input_bytes(path, MAX_ONNX_BYTES, what="ONNX model")
+    except FileNotFoundError:
+        raise BackendError(f"{path}: no such ONNX file") from None
+    except InputFileError as exc:  # a FIFO would block the open forever, /dev/zero never ends
+        raise BackendError(f"{path}: not an ONNX model: {exc.strerror}") from None
+    except OSError as exc:
+        raise BackendError(f"{path}: cannot open the ONNX model ({exc.strerror or exc})") from None
+    try:
+        proto = onnx.load_model_from_string(data)
+        del data
+        external = check_external_data(proto, path)
+        # The checker resolves external data against the model's folder only when given the path
+        # (given the proto, against the working folder); check_external_data has judged those files.
+        onnx.checker.check_model(str(path) if external else proto)
+    except BackendError:
+        raise
     except Exception as exc:  # protobuf DecodeError on truncated or foreign bytes, checker errors
         raise BackendError(f"{path}: cannot read the ONNX model: the file is truncated or not an ONNX file "
                            f"({first_line(exc)})") from None
@@ -161,12 +178,66 @@ def read_onnx_model(path: str | Path) -> OnnxModel:
     return OnnxModel(path, ModelInfo(config, names, ids, path), level_sizes, maskiou)
 
 
+def check_external_data(proto, path: Path) -> int:
+    """The bytes of the model's tensors kept in external data files, checked before any runtime reads them:
+    each file must lie in the model's folder (no `..`, absolute path or symlink out of it), be a regular
+    file holding the bytes the model says, and all of them together at most MAX_ONNX_EXTERNAL_BYTES."""
+    folder = path.parent
+    sizes: dict[str, int] = {}
+    total = 0
+    for tensor in _all_tensors(proto):
+        if tensor.data_location != tensor.EXTERNAL:
+            continue
+        fields = {entry.key: entry.value for entry in tensor.external_data}
+        location = fields.get("location", "")
+        where = f"{path}: external data {location!r} of tensor {tensor.name!r}"
+        real = path_inside(folder, location) if location and not os.path.isabs(location) else None
+        if real is None:
+            raise BackendError(f"{where} lies outside the model's folder; it is not read (external data must "
+                               "be in the .onnx file's folder)")
+        if location not in sizes:
+            try:
+                sizes[location] = check_input_file(real)
+            except FileNotFoundError:
+                raise BackendError(f"{where} is missing: copy it beside the .onnx file") from None
+            except OSError as exc:
+                raise BackendError(f"{where} cannot be read ({exc.strerror or exc})") from None
+        try:
+            offset = int(fields.get("offset", 0))
+            length = int(fields["length"]) if "length" in fields else sizes[location] - offset
+        except ValueError:
+            raise BackendError(f"{where}: offset or length is not a number") from None
+        if offset < 0 or length < 0 or offset + length > sizes[location]:
+            raise BackendError(f"{where}: the file holds {sizes[location]:,} bytes, the model wants bytes "
+                               f"{offset:,} to {offset + length:,} (a truncated or mismatched file)")
+        total += length
+        if total > MAX_ONNX_EXTERNAL_BYTES:
+            raise BackendError(f"{path}: its external data is more than {MAX_ONNX_EXTERNAL_BYTES:,} bytes, far "
+                               "beyond any YOLACT model; it is not read")
+    return total
+
+
+def _all_tensors(proto):
+    """Every initializer of the graph and of its sub-graphs (where external data may be referenced)."""
+    graphs = [proto.graph]
+    while graphs:
+        graph = graphs.pop()
+        yield from graph.initializer
+        for node in graph.node:
+            for attribute in node.attribute:
+                if attribute.HasField("t"):
+                    yield attribute.t
+                if attribute.HasField("g"):
+                    graphs.append(attribute.g)
+                graphs.extend(attribute.graphs)
+
+
 def export_checkpoint(weights: str | Path, out: str | Path, config: str | None = None,
                       weights_sha256: str | None = None) -> OnnxModel:
     """Export a .pth checkpoint to `out` (written atomically); CheckpointError/BackendError name the problem.
     `weights_sha256`: the file's digest when the caller has it already (it is recorded in the metadata)."""
+    model, info = load_yolact(weights, config)  # first: it refuses a FIFO or device, which hashing would block on
     sha = weights_sha256 or file_sha256(weights)
-    model, info = load_yolact(weights, config)
     atomic_write_bytes(out, export_onnx_bytes(model, info, sha))
     return read_onnx_model(out)
 
@@ -179,10 +250,9 @@ def cached_export(weights: str | Path, config: str | None, cache_dir: str | Path
     exporter and torch versions: a change to any of them makes a new export.
     """
     weights = Path(weights)
-    if not weights.is_file():
-        raise CheckpointError(f"{weights}: no such weights file")
+    with open_weights(weights) as handle:  # a FIFO or a device is refused, not hashed forever
+        weights_sha256 = hashlib.file_digest(handle, "sha256").hexdigest()
     sidecars = [p for p in class_name_sidecars(weights) if p.is_file()]
-    weights_sha256 = file_sha256(weights)
     key = hashlib.sha256("\n".join([
         weights_sha256, str(config), *(file_sha256(p) for p in sidecars),
         str(EXPORTER_VERSION), torch.__version__,

@@ -6,6 +6,7 @@ import torch
 
 from protolabel.segmentation.backends.base import BackendError, import_extra
 from protolabel.segmentation.backends.onnx_export import INPUT_NAME, OUTPUT_NAMES, OnnxModel
+from protolabel.segmentation.errors import first_line
 from protolabel.segmentation.yolact.anchors import make_anchors
 from protolabel.segmentation.yolact.model import YolactOutputs
 
@@ -27,7 +28,10 @@ class OnnxRuntimeRunner:
         options = ort.SessionOptions()
         options.intra_op_num_threads = torch.get_num_threads()  # the same thread budget as torch
         options.log_severity_level = 3
-        self.session = ort.InferenceSession(str(model.path), options, providers=providers)
+        try:
+            self.session = ort.InferenceSession(str(model.path), options, providers=providers)
+        except Exception as exc:  # noqa: BLE001 the runtime's own kinds (Fail, InvalidGraph, ...): one line
+            raise BackendError(f"{model.path}: onnxruntime cannot load the model ({first_line(exc)})") from None
         self.device, self.precision = device, precision
         self.anchors = make_anchors(model.info.config, list(model.level_sizes)).to(device)
 

@@ -9,6 +9,7 @@ import torch
 
 from protolabel.segmentation.backends.base import BackendError, has_deformable_convs, import_extra
 from protolabel.segmentation.backends.onnx_export import OnnxModel
+from protolabel.segmentation.errors import first_line
 from protolabel.segmentation.yolact.anchors import make_anchors
 from protolabel.segmentation.yolact.model import YolactOutputs
 
@@ -50,11 +51,14 @@ class OpenVinoRunner:
         check_supported(model.info.config, device)
         if precision not in HINTS:
             raise BackendError(f"openvino runs fp32 or bf16, not {precision!r}")
-        self.compiled = shared_core(ov).compile_model(str(model.path), "CPU", {
-            "INFERENCE_PRECISION_HINT": HINTS[precision],
-            "INFERENCE_NUM_THREADS": torch.get_num_threads(),  # the same thread budget as torch
-            "PERFORMANCE_HINT": "LATENCY",
-        })
+        try:
+            self.compiled = shared_core(ov).compile_model(str(model.path), "CPU", {
+                "INFERENCE_PRECISION_HINT": HINTS[precision],
+                "INFERENCE_NUM_THREADS": torch.get_num_threads(),  # the same thread budget as torch
+                "PERFORMANCE_HINT": "LATENCY",
+            })
+        except Exception as exc:  # noqa: BLE001 the runtime raises RuntimeError with pages of detail: one line
+            raise BackendError(f"{model.path}: openvino cannot load the model ({first_line(exc)})") from None
         # Without bf16 in the CPU, OpenVINO quietly computes in f32: say what actually runs.
         actual = str(self.compiled.get_property("INFERENCE_PRECISION_HINT"))  # e.g. "<Type: 'bfloat16'>"
         self.precision = "bf16" if "bfloat16" in actual or "bf16" in actual else "fp32"

@@ -28,8 +28,12 @@ from protolabel.segmentation.geometry.instances import Instances
 from protolabel.segmentation.geometry.provenance import HUMAN_DRAWN, PROVENANCE_OF
 from protolabel.segmentation.geometry.shapes import Polygon, Shape
 from protolabel.segmentation.images import MAX_PIXELS
+from protolabel.segmentation.input_files import read_input_bytes
 
 MAX_REPORTED = 10  # problems named in the error message
+# The largest label file read. COCO's own train2017 instances file, the largest in common use, is 448 MB;
+# parsing takes several times a file's size in memory, so a larger one is refused before it is read.
+MAX_COCO_BYTES = 2 << 30
 MAX_COLLECTED = 50  # stop checking after this many
 BACKGROUND_NAMES = frozenset({"background", "_background_", "__background__", "__ignore__", "bg"})
 _FAR_OUTSIDE = "coordinates lie more than one image size outside the {width}x{height} image"
@@ -63,12 +67,13 @@ class _Problems:
 
 
 def read_coco(path: str | os.PathLike, executor: Executor | None = None) -> CocoDataset:
-    """Read a COCO file; raises CocoFormatError (problems named by JSON path) or OSError.
+    """Read a COCO file; raises CocoFormatError (problems named by JSON path) or OSError (including
+    input_files' errors for a FIFO, a device or a file over MAX_COCO_BYTES).
 
     `executor`: where RLE masks are traced, batch by batch while the rest is read (a process pool
     takes that work off this process); default here, at the end."""
     path = Path(path)
-    raw = path.read_bytes()
+    raw = read_input_bytes(path, MAX_COCO_BYTES, what="COCO file")
     # One collector pause for parsing and checking, the parsed JSON freed inside it: a pause that ends
     # while millions of new objects are alive makes the collector scan them all at once.
     with gc_paused():

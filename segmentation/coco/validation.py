@@ -11,7 +11,6 @@ import math
 import os
 from collections import Counter
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -19,7 +18,9 @@ import pycocotools.mask as mask_utils
 from pycocotools.coco import COCO
 from pycocotools.cocoeval import COCOeval
 
+from protolabel.segmentation.coco.reader import MAX_COCO_BYTES
 from protolabel.segmentation.geometry.measures import ring_area
+from protolabel.segmentation.input_files import read_input_text
 
 
 @dataclass
@@ -49,7 +50,7 @@ def validate_coco(source: str | os.PathLike | dict, *, self_evaluate: bool = Tru
         data = source
     else:
         try:
-            data = json.loads(Path(source).read_text(encoding="utf-8"))
+            data = json.loads(read_input_text(source, MAX_COCO_BYTES, what="COCO file"))
         except (OSError, ValueError) as exc:
             report.problems.append(f"cannot read {source}: {exc}")
             return report

@@ -33,7 +33,7 @@ def run(args: argparse.Namespace) -> int:
     folder, coco = Path(args.folder), Path(args.coco)
     if not folder.is_dir():
         raise CommandError(f"{folder}: not a folder")
-    if not coco.is_file():
+    if not coco.exists():
         raise CommandError(f"{coco}: no such file")
     try:
         dataset = read_import_file(coco)  # before the project is opened: a bad file changes nothing

@@ -21,11 +21,12 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from protolabel.segmentation.cli import (CommandError, add_engine_arguments, engine_from_args, interruption_exit,
-                              non_negative_float, non_negative_int, positive_int)
+                              non_negative_float, positive_int, worker_count)
 from protolabel.segmentation.coco.reader import CocoFormatError
 from protolabel.segmentation.coco.validation import validate_coco
 from protolabel.segmentation.coco.yolact_config import write_yolact_dataset_config
 from protolabel.segmentation.geometry.outlines import DEFAULT_TOLERANCE
+from protolabel.segmentation.input_files import MAX_SIDECAR_BYTES, read_input_text
 from protolabel.segmentation.output_paths import check_not_an_image_in, check_output_dir, check_output_file
 from protolabel.segmentation.pipeline import workers_for
 from protolabel.segmentation.prelabel import RelabelMode, images_to_label, load_existing, prelabel_folder, scan_folder
@@ -51,7 +52,7 @@ def add_parser(subparsers) -> None:
                          help='JSON file mapping model classes to labels, e.g. {"person": "pedestrian", "car": "car"}; '
                               "unlisted classes are dropped")
     parser.add_argument("--batch-size", type=positive_int, default=1, help="images per forward pass (default 1)")
-    parser.add_argument("--workers", type=non_negative_int, default=None, metavar="N",
+    parser.add_argument("--workers", type=worker_count, default=None, metavar="N",
                         help="processes tracing polygons while the model runs (0: one after the other; "
                              "default: half the CPU cores for 16 images or more, none below 4 cores); "
                              "the file is the same either way")
@@ -108,6 +109,8 @@ def run(args: argparse.Namespace) -> int:
         print(f"skipped (not an image): {name}", file=sys.stderr)
     if len(scan.other_files) > 20:
         print(f"skipped {len(scan.other_files) - 20} more files that are not images", file=sys.stderr)
+    for line in scan.left_out:
+        print(line, file=sys.stderr)
     if not scan.images:
         print(f"protolabel label: no images found under {folder}", file=sys.stderr)
         return 1
@@ -257,7 +260,7 @@ def _class_mapping(args: argparse.Namespace) -> ClassMapping:
     if args.class_map is not None:
         path = Path(args.class_map)
         try:
-            data = json.loads(path.read_text(encoding="utf-8"))
+            data = json.loads(read_input_text(path, MAX_SIDECAR_BYTES, what="class map"))
         except OSError as exc:
             raise CommandError(f"{path}: cannot read ({exc.strerror or exc})") from None
         except ValueError as exc:

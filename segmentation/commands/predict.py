@@ -9,10 +9,10 @@ from collections.abc import Iterator
 from contextlib import closing
 from pathlib import Path
 
-from protolabel.segmentation.cli import add_engine_arguments, engine_from_args, non_negative_int, positive_int
+from protolabel.segmentation.cli import add_engine_arguments, engine_from_args, positive_int, worker_count
 from protolabel.segmentation.detections import Detections
 from protolabel.segmentation.files import write_output_text
-from protolabel.segmentation.images import iter_image_files
+from protolabel.segmentation.folders import is_image_name, walk_folder
 from protolabel.segmentation.output_paths import check_output_file, write_with_fallback
 from protolabel.segmentation.pipeline import run_pipeline, workers_for
 
@@ -24,7 +24,7 @@ def add_parser(subparsers) -> None:
     )
     add_engine_arguments(parser)
     parser.add_argument("--batch-size", type=positive_int, default=1, help="images per forward pass (default 1)")
-    parser.add_argument("--workers", type=non_negative_int, default=None, metavar="N",
+    parser.add_argument("--workers", type=worker_count, default=None, metavar="N",
                         help="processes encoding masks while the model runs (0: one after the other; "
                              "default: half the CPU cores for 16 images or more, none below 4 cores)")
     parser.add_argument("--out", default=None, help="output JSON file (default: standard output)")
@@ -53,12 +53,16 @@ def detection_records(file_name: str, det: Detections) -> list[dict]:
 
 
 def expand_inputs(inputs: list[str]) -> Iterator[tuple[str, Path]]:
-    """(name as given or found, path) for every image argument and every image inside folder arguments."""
+    """(name as given or found, path) for every image argument and every image inside folder arguments;
+    what a folder's walk left out (not a file, name not UTF-8, unreadable) is said on stderr."""
     for item in inputs:
         path = Path(item)
         if path.is_dir():
-            for found in iter_image_files(path):
-                yield str(Path(item) / found.relative_to(path)), found
+            walk = walk_folder(path, keep=is_image_name)
+            for line in walk.report_lines():
+                print(f"{item}: {line}", file=sys.stderr)
+            for name in walk.names:
+                yield str(path / name), path / name
         else:
             yield item, path
 

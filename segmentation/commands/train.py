@@ -34,6 +34,7 @@ from protolabel.segmentation.cli import (
     non_negative_int,
     positive_float,
     positive_int,
+    worker_count,
 )
 from protolabel.segmentation.training.options import TrainOptions
 from protolabel.segmentation.yolact.config import MAX_MAX_SIZE, MIN_MAX_SIZE, MIN_MAX_SIZE_PLUS
@@ -85,7 +86,7 @@ def add_parser(subparsers) -> None:
                         help="iterations between evaluations (0: end only)")
     parser.add_argument("--log-every", type=positive_int, default=DEFAULTS["log_every"],
                         help=f"iterations between progress lines (default {DEFAULTS['log_every']})")
-    parser.add_argument("--workers", type=non_negative_int, default=DEFAULTS["workers"],
+    parser.add_argument("--workers", type=worker_count, default=DEFAULTS["workers"],
                         help=f"data loader processes (default {DEFAULTS['workers']}: in the main one)")
     parser.add_argument("--seed", type=non_negative_int, default=DEFAULTS["seed"],
                         help="seed for the split, the order and augmentation")

@@ -25,9 +25,10 @@ from pathlib import Path
 from protolabel.segmentation.coco import CocoDataset
 from protolabel.segmentation.coco.export import gc_paused
 from protolabel.segmentation.coco.reader import read_coco
-from protolabel.segmentation.folders import image_names
+from protolabel.segmentation.folders import NOT_UTF8, image_names, is_utf8_name, path_inside, shown_name
 from protolabel.segmentation.geometry.provenance import PROVENANCE_OF, Provenance
 from protolabel.segmentation.image_headers import image_size_from_header
+from protolabel.segmentation.input_files import open_input
 from protolabel.segmentation.pipeline.pools import postprocess_pool
 from protolabel.segmentation.project.labels import LABELS_KEY
 from protolabel.segmentation.project.records import AnnotatedObject, ImageStatus
@@ -91,7 +92,8 @@ class ImportSummary:
         if self.crowd_skipped:
             out.append(f"{skip} {_count(self.crowd_skipped, 'crowd region')} (crowd regions are not objects).")
         for reason, names in _by_reason(self.skipped).items():
-            shown = ", ".join(names[:limit]) + (f", ... and {len(names) - limit} more" if len(names) > limit else "")
+            shown = ", ".join(map(shown_name, names[:limit]))
+            shown += f", ... and {len(names) - limit} more" if len(names) > limit else ""
             out.append(f"{skip} {_count(len(names), 'image')}, {reason}: {shown}")
         out.extend(self.notes)
         return out
@@ -138,10 +140,17 @@ def _plan(store: ProjectStore, dataset: CocoDataset, coco_path: Path, labels: It
         if name is None:
             skipped.append((written, OUTSIDE_FOLDER))
             continue
+        if not is_utf8_name(name):
+            skipped.append((written, NOT_UTF8))
+            continue
         if name not in present:
             skipped.append((written, NOT_IN_FOLDER))
             continue
-        reason = _check_file(folder / name, image.width, image.height)
+        real = path_inside(folder, name)  # training's rule: a link that leads outside the folder is not read
+        if real is None:
+            skipped.append((written, OUTSIDE_FOLDER))
+            continue
+        reason = _check_file(real, image.width, image.height)
         if reason:
             skipped.append((written, reason))
             continue
@@ -250,7 +259,7 @@ def _check_file(path: Path, width: int, height: int) -> str | None:
     Only the header is read (a 10,000-image import must not decode every image); a format whose
     header is not parsed passes, as the app checks the size when it opens the image."""
     try:
-        with open(path, "rb") as handle:
+        with open_input(path) as handle:  # a FIFO among the images must not block the import
             data = handle.read(HEADER_BYTES)
     except OSError as exc:
         return f"{UNREADABLE} ({exc.strerror or exc})"

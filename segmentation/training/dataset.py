@@ -21,6 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from protolabel.segmentation.coco import CocoDataset, CocoFormatError, CocoImage, read_coco
+from protolabel.segmentation.folders import path_inside
 from protolabel.segmentation.geometry.rasterise import shape_to_mask_crop
 from protolabel.segmentation.geometry.shapes import Shape
 from protolabel.segmentation.images import ImageReadError, read_image
@@ -219,14 +220,14 @@ def _crowds_as_objects(dataset: CocoDataset) -> CocoDataset:
 def _resolve_image_paths(images: Sequence[CocoImage], image_dir: Path, source: str) -> list[Path]:
     """The real path of each image: relative names under `image_dir`, absolute ones as they are;
     DatasetError naming every name that resolves (symlinks followed) outside `image_dir`."""
-    root = os.path.realpath(image_dir)
     paths, outside = [], []
     for img in images:
         name = (img.source_name or img.file_name).replace("\\", "/")
-        real = os.path.realpath(os.path.join(root, name))  # an absolute name replaces root
-        if os.path.commonpath([root, real]) != root:
+        real = path_inside(image_dir, name)
+        if real is None:
             outside.append(img.source_name or img.file_name)
-        paths.append(Path(real))
+        else:
+            paths.append(real)
     if outside:
         more = f" and {len(outside) - MAX_LISTED} more" if len(outside) > MAX_LISTED else ""
         raise DatasetError(

@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import json
+import os
 import pickle
 import re
 import warnings
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 import torch
 
 from protolabel.segmentation.errors import first_line
+from protolabel.segmentation.input_files import MAX_SIDECAR_BYTES, InputFileError, open_input, read_input_text
 from protolabel.segmentation.images import natural_key
 from protolabel.segmentation.yolact.classes import COCO_CATEGORY_IDS, COCO_CLASSES
 from protolabel.segmentation.yolact.config import (
@@ -27,6 +31,10 @@ from protolabel.segmentation.yolact.model import Yolact
 
 IGNORED_SUFFIXES = (".num_batches_tracked",)
 IGNORED_PREFIXES = ("semantic_seg_conv.",)  # training-only head, loaded when it fits, never required
+# torch saves members uncompressed; a re-zipped file deflates float weights by a few percent. Members
+# that would inflate past this many times the file's size are a zip bomb, refused before inflating.
+MAX_INFLATION = 4
+INFLATION_SLACK = 1 << 20  # the small pickle and bookkeeping members of a tiny checkpoint
 
 
 class CheckpointError(Exception):
@@ -44,12 +52,47 @@ class ModelInfo:
 def read_state_dict(path: str | Path) -> dict[str, torch.Tensor]:
     """The flat name -> tensor dict in a .pth file, read safely (weights_only)."""
     path = Path(path)
-    if not path.is_file():
-        raise CheckpointError(f"{path}: no such weights file")
+    with open_weights(path) as handle:
+        _check_zip_members(handle, path)
+        return _load_state_dict(handle, path)
+
+
+def open_weights(path: str | Path) -> BinaryIO:
+    """The weights file opened for reading (input_files' rules), or a CheckpointError saying why not."""
+    try:
+        return open_input(path)
+    except FileNotFoundError:
+        raise CheckpointError(f"{path}: no such weights file") from None
+    except InputFileError as exc:  # a FIFO would block torch's open forever, /dev/zero never ends
+        raise CheckpointError(f"{path}: not a weights file: {exc.strerror}") from None
+    except OSError as exc:
+        raise CheckpointError(f"{path}: cannot open the weights file ({exc.strerror or exc})") from None
+
+
+def _check_zip_members(handle, path: Path) -> None:
+    """Refuse a zip checkpoint whose members inflate far beyond the file's size, from its central
+    directory alone (nothing is inflated); a file that is not a zip (torch's legacy format) passes."""
+    size = os.fstat(handle.fileno()).st_size
+    try:
+        with zipfile.ZipFile(handle) as archive:
+            inflated = sum(info.file_size for info in archive.infolist())
+    except (zipfile.BadZipFile, OSError, ValueError, EOFError):
+        inflated = 0  # not a zip, or a damaged one: torch.load names the problem
+    finally:
+        handle.seek(0)
+    bound = size * MAX_INFLATION + INFLATION_SLACK
+    if inflated > bound:
+        raise CheckpointError(
+            f"{path}: not loaded: its zip members would unpack to {inflated:,} bytes from a {size:,}-byte file "
+            f"(more than {bound:,}); a real checkpoint unpacks to about its own size, so this one is damaged "
+            "or made to exhaust memory")
+
+
+def _load_state_dict(handle, path: Path) -> dict[str, torch.Tensor]:
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # torch's pickle-protocol chatter on foreign files
-            data = torch.load(path, map_location="cpu", weights_only=True)
+            data = torch.load(handle, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as exc:
         if "Weights only load failed" in str(exc):
             raise CheckpointError(
@@ -183,10 +226,10 @@ def class_names_for(path: str | Path, num_classes: int) -> tuple[tuple[str, ...]
     """Class names and category ids: COCO for 81-class models, else a sidecar file, else class_1..N."""
     foreground = num_classes - 1
     for sidecar in class_name_sidecars(path):
-        if sidecar.is_file():
+        if sidecar.exists():
             try:
-                names = json.loads(sidecar.read_text(encoding="utf-8"))
-            except (OSError, json.JSONDecodeError) as exc:
+                names = json.loads(read_input_text(sidecar, MAX_SIDECAR_BYTES, what="class list"))
+            except (OSError, ValueError) as exc:
                 raise CheckpointError(f"{sidecar}: cannot read class names ({exc})") from None
             if isinstance(names, dict):
                 names = names.get("classes")

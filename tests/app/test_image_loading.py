@@ -1,7 +1,10 @@
 """Large images are decoded off the UI thread; a slow, stale read never replaces a newer image."""
 
+import os
+
 import cv2
 import numpy as np
+import pytest
 from PySide6.QtCore import QThreadPool
 
 from protolabel.app.controllers.project import SYNC_READ_MAX_BYTES
@@ -38,3 +41,25 @@ def test_a_stale_read_does_not_replace_the_newer_image(make_window, qtbot, tmp_p
     assert QThreadPool.globalInstance().waitForDone(20_000)  # the big read has finished...
     qtbot.wait(100)  # ...and its queued result has been delivered, and must have been dropped
     assert shown == ["2_small.png"] and window.canvas._image_wh == (60, 40)
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="named pipes are a POSIX thing")
+def test_a_folder_with_a_fifo_image_opens_and_names_what_it_left_out(make_window, qtbot, tmp_path):
+    """A FIFO named like an image is left out by the walk and said in the opening message (issue 20);
+    one that replaces an image after the walk is refused by read_image at once, never waited on."""
+    folder = tmp_path / "f"
+    folder.mkdir()
+    cv2.imwrite(str(folder / "a.png"), np.zeros((40, 60, 3), np.uint8))
+    cv2.imwrite(str(folder / "b.png"), np.zeros((40, 60, 3), np.uint8))
+    os.mkfifo(folder / "x.png")
+    window = make_window()
+    messages = []
+    window.projects.message.connect(messages.append)
+    with qtbot.waitSignal(window.projects.image_shown, timeout=20_000):
+        assert window.projects.open_folder(folder)
+    opened = [m for m in messages if m.startswith("Opened")]
+    assert opened == [f"Opened {folder}: 2 images (left out: x.png (a named pipe (FIFO), not a regular file))"]
+    (folder / "b.png").unlink()
+    os.mkfifo(folder / "b.png")  # small (size 0): read on the UI thread, which must not block
+    window.projects.show_image("b.png")
+    assert window.projects.project.images.unreadable["b.png"].endswith("a named pipe (FIFO), not a regular file")

@@ -148,3 +148,65 @@ def test_file_systems_without_inode_numbers_still_end_loops(tmp_path, monkeypatc
     monkeypatch.setattr(folders.os, "stat", lambda path, *a, **k: NoInode(real_stat(path, *a, **k)))
     monkeypatch.setattr(folders.os.DirEntry, "stat", lambda self, **k: NoInode(real_stat(self.path)), raising=False)
     assert walk_folder(tmp_path).names == ("a.png", "sub/b.png")
+
+
+# ---------------------------------------------------------------- nothing left out without a word (issue 20)
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="named pipes are a POSIX thing")
+def test_a_fifo_named_like_an_image_is_left_out_and_named(tmp_path):
+    _touch(tmp_path, ["a.png"])
+    os.mkfifo(tmp_path / "x.png")
+    walk = walk_folder(tmp_path)
+    assert walk.names == ("a.png",)
+    assert walk.left_out == (("x.png", "a named pipe (FIFO), not a regular file"),)
+    assert walk.report_lines() == ["left out 1 (a named pipe (FIFO), not a regular file): x.png"]
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="only Linux file systems take names that are not UTF-8")
+def test_names_that_are_not_utf8_are_left_out_and_named_escaped(tmp_path):
+    _touch(tmp_path, ["ok.png"])
+    (tmp_path / "sub").mkdir()
+    for raw in (b"caf\xe9.png", b"sub/\xff.png", b"d\xe9j\xe0"):
+        if raw.startswith(b"d"):
+            os.mkdir(os.fsencode(tmp_path) + b"/" + raw)
+        else:
+            open(os.fsencode(tmp_path) + b"/" + raw, "wb").close()
+    walk = walk_folder(tmp_path)
+    assert walk.names == ("ok.png",)
+    assert [name for name, _ in walk.left_out] == ["caf\\xe9.png", "d\\xe9j\\xe0", "sub/\\xff.png"]
+    assert {why for _, why in walk.left_out} == {"name not valid UTF-8: rename it to use it"}
+
+
+def test_a_path_longer_than_the_system_allows_is_named(tmp_path):
+    limit = os.pathconf(tmp_path, "PC_PATH_MAX") if hasattr(os, "pathconf") else 260
+    segment = "d" * 200
+    fd = os.open(tmp_path, os.O_RDONLY)
+    try:  # made relative to open folders: the whole path is too long for the system to take at once
+        for _ in range(limit // len(segment) + 1):
+            os.mkdir(segment, dir_fd=fd)
+            inner = os.open(segment, os.O_RDONLY, dir_fd=fd)
+            os.close(fd)
+            fd = inner
+        os.close(os.open("deep.png", os.O_WRONLY | os.O_CREAT, 0o644, dir_fd=fd))
+    finally:
+        os.close(fd)
+    _touch(tmp_path, ["top.png"])
+    walk = walk_folder(tmp_path)
+    assert walk.names == ("top.png",)
+    assert len(walk.left_out) == 1 and walk.left_out[0][0].startswith(segment + "/")
+    assert walk.left_out[0][1].endswith("its path is longer than the system allows")
+    assert "..." in walk.report_lines()[0]  # a name of thousands of characters is cut in the middle
+
+
+def test_an_unreadable_sub_folder_is_named_with_its_reason(tmp_path, monkeypatch):
+    _touch(tmp_path, ["a.png", "locked/b.png"])
+    real_scandir = os.scandir
+
+    def scandir(path):
+        if Path(path).name == "locked":
+            raise PermissionError(13, "Permission denied", str(path))
+        return real_scandir(path)
+
+    monkeypatch.setattr(os, "scandir", scandir)
+    assert walk_folder(tmp_path).left_out == (("locked", "folder not read: Permission denied"),)
+    assert scan_folder(tmp_path).left_out == ["left out 1 (folder not read: Permission denied): locked"]
