@@ -20,7 +20,7 @@ from PySide6.QtWidgets import (
 from protolabel.app.actions import ACTIONS, MENU_ORDER, MODE_ACTIONS, action_icon, build_actions
 from protolabel.app.canvas.view import CanvasView
 from protolabel.app.controllers.autolabel import AutoLabelController
-from protolabel.app.controllers.editing import DEFAULT_LABEL, EditController
+from protolabel.app.controllers.editing import EditController
 from protolabel.app.controllers.export import ExportController
 from protolabel.app.controllers.project import ProjectController
 from protolabel.app.controllers.review import ReviewController
@@ -51,6 +51,7 @@ from protolabel.segmentation.project.labels import ClassMapping
 from protolabel.segmentation.project.project import Project
 from protolabel.segmentation.project.selection import Selection
 from protolabel.segmentation.project.store import ProjectStoreError
+from protolabel.segmentation.project.labels import DEFAULT_LABEL
 
 logger = logging.getLogger(__name__)
 

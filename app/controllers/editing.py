@@ -13,11 +13,11 @@ from protolabel.segmentation.geometry.combine import clip_shape, merge_shapes, s
 from protolabel.segmentation.geometry.shapes import Polygon, Shape
 from protolabel.segmentation.geometry import shape_edits as se
 from protolabel.segmentation.project.document import Change
+from protolabel.segmentation.project.labels import DEFAULT_LABEL
 from protolabel.segmentation.project.project import Project
 from protolabel.segmentation.project.selection import Selection
 from protolabel.segmentation.project.store import ProjectStoreError
 
-DEFAULT_LABEL = "object"
 DUPLICATE_OFFSET = 10.0  # image pixels: a duplicate lands beside its original, not hidden under it
 
 

@@ -78,6 +78,7 @@ class ClassMapping:
 LABELS_KEY = "labels"  # project setting: the class list, in the order the Classes dock and number keys use
 LABEL_COLORS_KEY = "label_colors"  # project setting: {label: "#rrggbb"} chosen by the user
 KEEP_CLASSES_KEY = "keep_classes"  # project setting: labels written to the export even with no objects
+DEFAULT_LABEL = "object"  # the class of a new polygon while the project has no class yet
 CLASS_MAPPING_KEY = "class_mapping"  # project setting: ClassMapping.to_json(), what model runs give each class
 
 
