@@ -27,4 +27,4 @@ def licence() -> str:
         fields = metadata.metadata(DISTRIBUTION)
     except metadata.PackageNotFoundError:
         return NOT_INSTALLED
-    return fields.get("License-Expression") or fields.get("License") or "unknown"
+    return fields["License-Expression"] or fields["License"] or "unknown"

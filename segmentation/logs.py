@@ -52,15 +52,14 @@ def setup_logging(*, verbose: bool = False) -> Path | None:
             logging.getLogger(name).removeHandler(handler)
         handler.close()
     _handlers.clear()
-    path: Path | None = log_file_path()
-    if log_file_problem(path) is None:
+    path = log_file_path()
+    writable = log_file_problem(path) is None
+    if writable:
         file_handler = logging.handlers.RotatingFileHandler(
             path, maxBytes=MAX_BYTES, backupCount=BACKUP_COUNT, encoding="utf-8", delay=True)
         file_handler.setLevel(logging.DEBUG if verbose else logging.INFO)
         file_handler.setFormatter(logging.Formatter(FORMAT))
         _handlers.append(file_handler)
-    else:
-        path = None
     if verbose:
         stream = logging.StreamHandler(sys.stderr)
         stream.setLevel(logging.DEBUG)
@@ -71,7 +70,7 @@ def setup_logging(*, verbose: bool = False) -> Path | None:
         logger.setLevel(logging.DEBUG if verbose else logging.INFO)
         for handler in _handlers:
             logger.addHandler(handler)
-    return path
+    return path if writable else None
 
 
 def log_file_problem(path: Path | None = None) -> str | None:

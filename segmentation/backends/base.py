@@ -8,6 +8,7 @@ from typing import Protocol
 
 import torch
 
+from protolabel.segmentation.yolact.config import YolactConfig
 from protolabel.segmentation.yolact.model import YolactOutputs
 
 BACKENDS = ("torch", "onnxruntime", "openvino")
@@ -39,6 +40,6 @@ def import_extra(module: str) -> ModuleType:
             from None
 
 
-def has_deformable_convs(config) -> bool:
+def has_deformable_convs(config: YolactConfig) -> bool:
     """YOLACT++ configs put deformable convolutions (DCNv2) in the backbone."""
     return any(config.dcn_layers)

@@ -13,6 +13,7 @@ import json
 import os
 import re
 from collections.abc import Sequence
+from typing import Any
 
 from protolabel.segmentation.coco.dataset import Category
 from protolabel.segmentation.files import atomic_write_text
@@ -58,7 +59,7 @@ def yolact_dataset_config(
     )
 
 
-def write_yolact_dataset_config(path: str | os.PathLike, categories: Sequence[Category], **kwargs) -> None:
+def write_yolact_dataset_config(path: str | os.PathLike, categories: Sequence[Category], **kwargs: Any) -> None:
     """Write `yolact_dataset_config(categories, **kwargs)` to `path` atomically."""
     atomic_write_text(path, yolact_dataset_config(categories, **kwargs))
 

@@ -165,7 +165,7 @@ def exit_status(findings: Iterable[Finding]) -> int:
     return 1 if any(f.status is Status.FAIL for f in findings) else 0
 
 
-def add_parser(subparsers) -> argparse.ArgumentParser:
+def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
     parser = subparsers.add_parser(
         "doctor", help="check this machine: Python, torch, CUDA, model cache, a folder",
         description="Report what Protolabel will use here and what is wrong; exit status 1 when something blocks "

@@ -14,7 +14,7 @@ from protolabel.segmentation.project.labels import LABELS_KEY
 from protolabel.segmentation.project.store import ProjectStore, ProjectStoreError, project_db_path
 
 
-def add_parser(subparsers) -> None:
+def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "export", help="write a folder's project as a COCO file",
         description="Write the annotations of FOLDER's project (auto-labeled, edited and verified images) as a "

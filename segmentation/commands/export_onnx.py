@@ -14,7 +14,7 @@ from protolabel.segmentation.cli import CommandError
 from protolabel.segmentation.output_paths import OutputWriteError, check_output_file, describe_error
 
 
-def add_parser(subparsers) -> None:
+def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "export-onnx", help="export a checkpoint's network to ONNX",
         description="Export a YOLACT checkpoint's network (backbone, FPN, prototypes, head; dynamic batch) to an "

@@ -17,7 +17,7 @@ from protolabel.segmentation.project.store import ProjectStore, ProjectStoreErro
 from protolabel.segmentation.project_files import ProjectFileError
 
 
-def add_parser(subparsers) -> None:
+def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "import", help="merge a COCO file into a folder's project",
         description="Merge a COCO instance file (e.g. from `protolabel label` on another machine, or another "

@@ -18,7 +18,7 @@ from protolabel.segmentation.output_paths import check_output_dir, check_output_
 OUTPUT_FILES = ("inspection.npz", "prototypes.png", "detections.png")
 
 
-def add_parser(subparsers) -> None:
+def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "inspect", help="write an image's prototypes, coefficients and masks",
         description="Run YOLACT on one image and write DIR/prototypes.png, DIR/detections.png and "

@@ -35,7 +35,7 @@ from protolabel.segmentation.project.labels import ClassMapping
 DEFAULT_SCORE_THRESHOLD = 0.3  # the engine's 0 keeps YOLACT's long tail of weak detections: not labels
 
 
-def add_parser(subparsers) -> None:
+def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "label", help="pre-label a folder of images into a COCO file",
         description="Run YOLACT on every image under FOLDER (recursively) and write the objects as a COCO "

@@ -24,7 +24,7 @@ from protolabel.segmentation.model_manager import (
 )
 
 
-def add_parser(subparsers) -> None:
+def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "models", help="list, download or verify the official YOLACT checkpoints",
         description="The official YOLACT checkpoints: list them with their cache state, download one (resumable; "

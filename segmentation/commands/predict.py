@@ -17,7 +17,7 @@ from protolabel.segmentation.output_paths import check_output_file, write_with_f
 from protolabel.segmentation.pipeline import run_pipeline, workers_for
 
 
-def add_parser(subparsers) -> None:
+def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "predict", help="detect objects and write them as JSON",
         description="Run YOLACT on images (or folders of images) and write one JSON object per detection.",

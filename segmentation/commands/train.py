@@ -43,7 +43,7 @@ EXIT_STOPPED = 130
 DEFAULTS = {f.name: f.default for f in fields(TrainOptions)}  # the one place the training defaults are written
 
 
-def add_parser(subparsers) -> None:
+def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "train", help="fine-tune YOLACT on a COCO dataset",
         description="Fine-tune a YOLACT checkpoint on COCO instance annotations. Writes checkpoints in the "

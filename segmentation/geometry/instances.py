@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any
+from typing import Any, NoReturn
 
 import numpy as np
 
@@ -74,7 +74,7 @@ class Instances:
     def __len__(self) -> int:
         return len(self._fields["shapes"])
 
-    def __iter__(self):
+    def __iter__(self) -> NoReturn:
         raise TypeError("Instances is not iterable; index it (inst[i]) or read a field (inst.shapes)")
 
     def __getitem__(self, item: int | slice | np.ndarray | Sequence[int]) -> Instances:

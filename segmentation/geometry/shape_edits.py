@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from collections.abc import Iterator
+
 import numpy as np
 
 from protolabel.segmentation.geometry.shapes import Polygon, Shape
@@ -36,7 +38,7 @@ def ring_of(shape: Shape, ref: RingRef) -> np.ndarray:
     return polygon.exterior if ref.ring == 0 else polygon.holes[ref.ring - 1]
 
 
-def rings(shape: Shape):
+def rings(shape: Shape) -> Iterator[tuple[RingRef, np.ndarray]]:
     """(RingRef, ring array) for every ring of the shape."""
     for p, polygon in enumerate(shape.polygons):
         for r, ring in enumerate((polygon.exterior, *polygon.holes)):

@@ -133,7 +133,8 @@ def _plan(store: ProjectStore, dataset: CocoDataset, coco_path: Path, labels: It
     overview = _objects_overview(store)
     project_labels = tuple(store.setting(LABELS_KEY, []) if labels is None else labels)
     class_names = tuple(c.name.strip() for c in dataset.categories)
-    images, skipped, crowd, used, replaces = [], [], 0, {}, 0
+    images, skipped, crowd, replaces = [], [], 0, 0
+    used: dict[str, None] = {}  # the file's classes in first use, an ordered set
     for image in dataset.images:
         written = image.source_name or image.file_name
         name = _name_in_folder(folder, image.file_name, image.source_name)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from typing import Any
 from dataclasses import dataclass, replace
 from enum import Enum
 
@@ -38,7 +39,7 @@ class AnnotatedObject:
     id: int | None = None
     version: int | None = None
 
-    def with_changes(self, **changes) -> AnnotatedObject:
+    def with_changes(self, **changes: Any) -> AnnotatedObject:
         return replace(self, **changes)
 
     def __eq__(self, other: object) -> bool:

@@ -3,6 +3,8 @@
 The list itself is data: resources/coco_classes.json, read once here.
 """
 
+from collections.abc import Iterable
+
 from protolabel.resources import coco_categories
 
 COCO_CATEGORY_IDS: tuple[int, ...] = tuple(category_id for category_id, _ in coco_categories())
@@ -11,7 +13,7 @@ COCO_CLASSES: tuple[str, ...] = tuple(name for _, name in coco_categories())
 assert len(COCO_CLASSES) == len(COCO_CATEGORY_IDS) == 80
 
 
-def category_ids_for_labels(labels) -> tuple[int, ...]:
+def category_ids_for_labels(labels: Iterable[str]) -> tuple[int, ...]:
     """COCO category ids for `labels`: the official ids when every label is a COCO class name
     (31 is 'handbag', 35 'skis', as `predict` writes for a COCO model), else 1..N in order.
 
