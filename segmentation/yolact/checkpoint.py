@@ -13,7 +13,7 @@ import torch
 
 from segmentation.errors import first_line
 from segmentation.images import natural_key
-from segmentation.yolact.classes import COCO_CATEGORY_IDS, COCO_CLASSES
+from segmentation.yolact.classes import COCO_CATEGORY_IDS, COCO_CLASSES, YOUTUBE_VIS_CLASSES
 from segmentation.yolact.config import (
     CONFIGS,
     MAX_MAX_SIZE,
@@ -22,11 +22,13 @@ from segmentation.yolact.config import (
     config_for_name,
     config_name_from_filename,
 )
+from segmentation.yolact.edge_checkpoint import UNUSED_FLOW_PREFIXES, edge_config_from_keys, fpn_keys_for, video_hint
 from segmentation.yolact.fpn import NUM_DOWNSAMPLE
 from segmentation.yolact.model import Yolact
 
 IGNORED_SUFFIXES = (".num_batches_tracked",)
-IGNORED_PREFIXES = ("semantic_seg_conv.",)  # training-only head, loaded when it fits, never required
+# Training-only head and YolactEdge's unused flow branch: loaded when they fit, never required.
+IGNORED_PREFIXES = ("semantic_seg_conv.", *UNUSED_FLOW_PREFIXES)
 
 
 class CheckpointError(Exception):
@@ -117,6 +119,8 @@ def _config_from_keys(state: dict[str, torch.Tensor], path) -> YolactConfig:
         return CONFIGS["yolact_darknet53"]
     stage3_blocks = {int(m.group(1)) for k in state if (m := re.match(r"backbone\.layers\.2\.(\d+)\.", k))}
     deep = len(stage3_blocks) > 6
+    if (edge := edge_config_from_keys(state, deep)) is not None:
+        return edge
     if plus:
         return CONFIGS["yolact_plus_base" if deep else "yolact_plus_resnet50"]
     # im400/im700 have the same weights as yolact_base; without a name the input size cannot be known.
@@ -170,6 +174,8 @@ def _describe_mismatch(model: Yolact, state: dict[str, torch.Tensor], config: Yo
         hint = " (this looks like a YOLACT++ checkpoint; try a yolact_plus_* config)"
     elif any(k.startswith("maskiou_net.") for k in missing):
         hint = " (this looks like a YOLACT v1 checkpoint; try a non-plus config)"
+    else:
+        hint = video_hint(missing, unexpected)
     return f"{path}: does not match config {config.name}{hint}: " + "; ".join(parts)
 
 
@@ -179,8 +185,10 @@ def class_name_sidecars(path: str | Path) -> tuple[Path, Path]:
     return path.with_suffix(".classes.json"), path.with_name(path.name + ".classes.json")
 
 
-def class_names_for(path: str | Path, num_classes: int) -> tuple[tuple[str, ...], tuple[int, ...]]:
-    """Class names and category ids: COCO for 81-class models, else a sidecar file, else class_1..N."""
+def class_names_for(path: str | Path, num_classes: int, dataset: str = "coco"
+                    ) -> tuple[tuple[str, ...], tuple[int, ...]]:
+    """Class names and category ids: a sidecar file, else COCO for 81-class models (YouTube-VIS for 41-class
+    YolactEdge ones), else class_1..N."""
     foreground = num_classes - 1
     for sidecar in class_name_sidecars(path):
         if sidecar.is_file():
@@ -196,6 +204,8 @@ def class_names_for(path: str | Path, num_classes: int) -> tuple[tuple[str, ...]
             return tuple(names), ids
     if foreground == len(COCO_CLASSES):
         return COCO_CLASSES, COCO_CATEGORY_IDS
+    if dataset == "youtube_vis" and foreground == len(YOUTUBE_VIS_CLASSES):
+        return YOUTUBE_VIS_CLASSES, tuple(range(1, foreground + 1))  # the label map is the identity
     return tuple(f"class_{i}" for i in range(1, foreground + 1)), tuple(range(1, foreground + 1))
 
 
@@ -219,7 +229,7 @@ def load_yolact(path: str | Path, config_name: str | None = None) -> tuple[Yolac
     state = read_state_dict(path)
     check_finite(state, path)
     config = infer_config(state, path, config_name)
-    state = _drop_legacy_keys(state)
+    state = fpn_keys_for(_drop_legacy_keys(state), config)
     model = Yolact(config)
     problem = _describe_mismatch(model, state, config, path)
     if problem:
@@ -228,5 +238,5 @@ def load_yolact(path: str | Path, config_name: str | None = None) -> tuple[Yolac
     usable = {k: v for k, v in state.items() if k in own and own[k].shape == v.shape}
     model.load_state_dict(usable, strict=False)
     model.eval()
-    names, ids = class_names_for(path, config.num_classes)
+    names, ids = class_names_for(path, config.num_classes, config.dataset)
     return model, ModelInfo(config, names, ids, path)
