@@ -93,6 +93,10 @@ def run(args: argparse.Namespace) -> int:
     if not items:
         print("protolabel predict: no images found in the given paths", file=sys.stderr)
         return 1
+    if args.keyframe_interval is not None and args.keyframe_interval > 1 and (
+            args.backend not in (None, "torch") or Path(args.weights).suffix.lower() == ".onnx"):
+        raise CommandError("the keyframe path (--keyframe-interval above 1) runs on the torch backend only: use a "
+                           ".pth checkpoint with --backend torch, or --keyframe-interval 1")
     engine = engine_from_args(args)
     show_progress = len(items) > 1 or any(Path(i).is_dir() for i in args.inputs)
     if args.keyframe_interval is not None:

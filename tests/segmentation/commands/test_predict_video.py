@@ -53,3 +53,11 @@ def test_a_model_without_flow_net_is_refused_in_one_line(frame_folder, resnet50_
     assert code == 2
     err = capsys.readouterr().err.strip()
     assert err.startswith("protolabel predict: ") and "has no flow net" in err and len(err.splitlines()) == 1
+
+
+@pytest.mark.parametrize("extra", [["--backend", "onnxruntime"], ["--backend", "auto"]])
+def test_the_keyframe_path_on_another_backend_is_refused_before_loading(frame_folder, tmp_path, capsys, extra):
+    code = main(["predict", "--weights", str(tmp_path / "never-loaded.pth"), "--keyframe-interval", "5", *extra,
+                 str(frame_folder)])
+    assert code == 2
+    assert "runs on the torch backend only" in capsys.readouterr().err
