@@ -92,8 +92,8 @@ def main() -> None:
         fps_full = len(frames) / medians["per_frame"]
         fps_video = len(frames) / medians["keyframe_path"]
         print(f"{config:26} {1000 * medians['keyframe']:11.1f} {1000 * medians['partial']:10.1f} "
-              f"{medians['partial'] / medians['keyframe']:6.2f} {flops['partial'] / flops['keyframe']:10.2f} {fps_full:13.2f} {fps_video:17.2f} "
-              f"{fps_video / fps_full:7.2f}x")
+              f"{medians['partial'] / medians['keyframe']:6.2f} {flops['partial'] / flops['keyframe']:10.2f} "
+              f"{fps_full:13.2f} {fps_video:17.2f} {fps_video / fps_full:7.2f}x")
 
 
 if __name__ == "__main__":

@@ -93,5 +93,6 @@ def test_wrong_layout_gets_the_usual_message(tmp_path):
     state = read_state_dict(make_checkpoint("yolact_edge_resnet50", 0))
     path = tmp_path / "yolact_edge_54_800000.pth"  # a ResNet-50 file under the ResNet-101 name
     torch.save(state, path)
-    with pytest.raises(CheckpointError, match=r"does not match config yolact_edge: missing keys: backbone\.layers\.2\.6"):
+    expected = r"does not match config yolact_edge: missing keys: backbone\.layers\.2\.6"
+    with pytest.raises(CheckpointError, match=expected):
         load_yolact(path)
