@@ -96,3 +96,9 @@ def test_wrong_layout_gets_the_usual_message(tmp_path):
     expected = r"does not match config yolact_edge: missing keys: backbone\.layers\.2\.6"
     with pytest.raises(CheckpointError, match=expected):
         load_yolact(path)
+
+
+def test_auto_label_lists_the_youtube_vis_names():
+    from segmentation.project.autolabel import model_class_names
+
+    assert model_class_names(make_checkpoint("yolact_edge_vid_resnet50", 0)) == YOUTUBE_VIS_CLASSES
