@@ -22,7 +22,8 @@ from segmentation.yolact.config import (
     config_for_name,
     config_name_from_filename,
 )
-from segmentation.yolact.edge_checkpoint import UNUSED_FLOW_PREFIXES, edge_config_from_keys, fpn_keys_for, video_hint
+from segmentation.yolact.edge_checkpoint import (UNUSED_FLOW_PREFIXES, edge_config_from_keys, fpn_keys_for,
+                                                 refuse_unsupported, video_hint)
 from segmentation.yolact.fpn import NUM_DOWNSAMPLE
 from segmentation.yolact.model import Yolact
 
@@ -100,6 +101,7 @@ def infer_config(state: dict[str, torch.Tensor], path: str | Path | None = None,
         elif path is not None and (from_name := config_name_from_filename(path)) is not None:
             config = config_for_name(from_name)
         else:
+            refuse_unsupported(path)
             config = _config_from_keys(state, path)
     except ValueError as exc:  # a known config at an input size out of range
         source = f"config {name!r}" if name is not None else f"{path}: the config in the file name"

@@ -3,6 +3,8 @@ namings, the config from the keys, and the message for a video model without its
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import torch
 
 from segmentation.yolact.config import CONFIGS, YolactConfig
@@ -55,3 +57,12 @@ def video_hint(missing: list[str], unexpected: list[str]) -> str:
     if any(u.startswith(VIDEO_PREFIXES) for u in unexpected):
         return " (this looks like a YolactEdge video checkpoint; try a yolact_edge_vid* config)"
     return ""
+
+
+def refuse_unsupported(path) -> None:
+    """The released MobileNetV2 YolactEdge model's backbone is not built here: say so instead of a key listing."""
+    from segmentation.yolact.checkpoint import CheckpointError
+
+    if path is not None and Path(path).name.startswith("yolact_edge_mobilenetv2"):
+        raise CheckpointError(f"{path}: the MobileNetV2 YolactEdge model (yolact_edge_mobilenetv2) is not supported "
+                              "yet; the ResNet-50/101 YolactEdge checkpoints are")
