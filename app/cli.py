@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import sys
-from importlib import metadata
 from collections.abc import Sequence
 
 from segmentation.cli import build_parser, run_command
+from segmentation.distribution import version
 
 GUI_COMMAND_MODULE = "app.gui_command"
 APP_COMMAND_MODULES = (GUI_COMMAND_MODULE, "app.doctor_command", "app.install_desktop", "app.self_test")
@@ -25,14 +25,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         argv = ["gui", *argv]
     args = parser.parse_args(argv)
     return run_command(args)
-
-
-def version() -> str:
-    """The installed distribution's version (a bundle carries its metadata too)."""
-    try:
-        return metadata.version("protolabel")
-    except metadata.PackageNotFoundError:
-        return "unknown (not installed)"
 
 
 def _subcommand_names(parser) -> set[str]:

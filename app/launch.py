@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gc
+import logging
 import sys
 from pathlib import Path
 
@@ -11,6 +12,8 @@ from PySide6.QtWidgets import QApplication
 from app.main_window import MainWindow, app_icon
 from app.termination import TerminationSignals
 from resources import APP_ID
+
+logger = logging.getLogger(__name__)
 
 
 def freeze_startup_objects() -> None:
@@ -48,8 +51,23 @@ def run_app(folder: str | None = None, weights: str | None = None, config: str |
             import_after_open(window, coco)
     termination = TerminationSignals(window)
     termination.install()
+    previous_hook = sys.excepthook
+    sys.excepthook = _logging_excepthook(previous_hook)
     try:
         code = app.exec()
     finally:
+        sys.excepthook = previous_hook
         termination.restore()
     return termination.exit_code(code)
+
+
+def _logging_excepthook(previous):
+    """An excepthook that puts an error no handler caught (raised in a Qt slot) into the log file, then does
+    what the previous hook did (print it): the window stays up, as Qt keeps running after a slot raises."""
+
+    def hook(kind, value, traceback) -> None:
+        if not issubclass(kind, KeyboardInterrupt):
+            logger.critical("uncaught error in the window", exc_info=(kind, value, traceback))
+        previous(kind, value, traceback)
+
+    return hook

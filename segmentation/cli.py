@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import logging
 import math
 import signal
 import sys
@@ -12,6 +13,8 @@ import threading
 # Each module defines `add_parser(subparsers)`, which registers a subcommand whose
 # `func(args) -> int` default runs it. Modules are imported only when the parser is built.
 HEADLESS_COMMANDS = ("predict", "train", "label", "inspect", "import_coco", "export_coco", "export_onnx")
+
+logger = logging.getLogger(__name__)
 
 
 def build_parser(extra_commands: tuple[str, ...] = ()) -> argparse.ArgumentParser:
@@ -23,6 +26,9 @@ def build_parser(extra_commands: tuple[str, ...] = ()) -> argparse.ArgumentParse
     for name in HEADLESS_COMMANDS + extra_commands:
         module = name if "." in name else f"segmentation.commands.{name}"
         importlib.import_module(module).add_parser(subparsers)
+    for subparser in subparsers.choices.values():
+        subparser.add_argument("-v", "--verbose", action="store_true",
+                               help="log debug details, to stderr as well as the log file")
     return parser
 
 
@@ -34,14 +40,14 @@ def add_engine_arguments(parser: argparse.ArgumentParser, *, default_top_k: int 
     parser.add_argument("--config", default=None, help="config name (default: from the file name or its keys)")
     parser.add_argument("--device", default="auto", help="cpu, cuda, cuda:N or auto (default)")
     # Default torch for a .pth: auto exports it to ONNX first (a minute or more, once, cached), which stays the
-    # user's call (README: "Faster on the CPU"); an .onnx can only go to an ONNX backend, so it gets auto.
+    # user's call (docs/speed.md: "Inference backends"); an .onnx can only go to an ONNX backend, so it gets auto.
     parser.add_argument("--backend", choices=("torch", "onnxruntime", "openvino", "auto"), default=None,
                         help="what runs the network: torch (default for a .pth), onnxruntime, openvino, or auto "
                              "(default for an .onnx: the fastest installed one that keeps the masks); a .pth is "
                              "exported to ONNX once and cached")
     parser.add_argument("--precision", choices=("fp32", "bf16"), default=None,
                         help="network precision (default fp32; bf16 is faster on CPUs with AVX-512 BF16 "
-                             "but moves some masks, see the README)")
+                             "but moves some masks, see docs/speed.md)")
     parser.add_argument("--score-threshold", type=score_threshold, default=0.0,
                         help="keep scores above this, in [0, 1] (default 0)")
     parser.add_argument("--top-k", type=positive_int, default=default_top_k,
@@ -146,8 +152,12 @@ def run_command(args: argparse.Namespace) -> int:
     and exit code 2, a failed final write into its message and exit code 1, and Ctrl+C or SIGTERM into
     one line and the shell's 130 or 143 (commands that keep partial work, like `label`, catch them
     first)."""
+    from segmentation.distribution import version
+    from segmentation.logs import setup_logging
     from segmentation.output_paths import OutputPathError, OutputWriteError
 
+    setup_logging(verbose=getattr(args, "verbose", False))
+    logger.info("protolabel %s %s (Python %s)", version(), args.command, sys.version.split()[0])
     # Only where SIGTERM still ends the process at once (not ignored, no handler of the caller's), and
     # only from the main thread, the one Python delivers signals to.
     catch_term = (threading.current_thread() is threading.main_thread()
@@ -157,15 +167,21 @@ def run_command(args: argparse.Namespace) -> int:
     try:
         return int(args.func(args) or 0)
     except (CommandError, OutputPathError) as exc:
+        logger.info("%s refused: %s", args.command, exc)
         print(f"protolabel {args.command}: {exc}", file=sys.stderr)
         return 2
     except OutputWriteError as exc:
+        logger.error("%s could not write its output: %s", args.command, exc)
         print(f"protolabel {args.command}: {exc}", file=sys.stderr)
         return 1
     except KeyboardInterrupt as exc:
         word, status = interruption_exit(exc)
+        logger.info("%s %s", args.command, word)
         print(f"protolabel {args.command}: {word}", file=sys.stderr)
         return status
+    except Exception:
+        logger.exception("%s failed with an unexpected error", args.command)
+        raise
     finally:
         if catch_term:
             signal.signal(signal.SIGTERM, signal.SIG_DFL)

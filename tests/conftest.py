@@ -5,11 +5,14 @@ from __future__ import annotations
 import functools
 import hashlib
 import os
+import tempfile
 from pathlib import Path
 
 import pytest
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+# The program's log file (segmentation/logs.py) goes to a folder of the test run's own, not the user's.
+os.environ.setdefault("PROTOLABEL_LOG_DIR", tempfile.mkdtemp(prefix="protolabel-test-logs-"))
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 FIXTURES = Path(__file__).resolve().parent / "fixtures"

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.metadata
 from html import escape
 
 import torch
@@ -10,34 +9,21 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QDialog, QDialogButtonBox, QHBoxLayout, QLabel, QVBoxLayout
 
 from app.device_text import device_in_use
+from segmentation.distribution import licence, version
+from segmentation.logs import log_file_path
 
 HOMEPAGE = "https://github.com/dbolya/yolact"  # the model Protolabel opens up (YOLACT, MIT)
-
-
-def app_version() -> str:
-    try:
-        return importlib.metadata.version("protolabel")
-    except importlib.metadata.PackageNotFoundError:
-        return "unknown (not installed)"
-
-
-def app_licence() -> str:
-    """The licence the installed package declares (pyproject's `license`)."""
-    try:
-        metadata = importlib.metadata.metadata("protolabel")
-    except importlib.metadata.PackageNotFoundError:
-        return "unknown (not installed)"
-    return metadata.get("License-Expression") or metadata.get("License") or "unknown"
 
 
 def about_facts(device: str) -> list[tuple[str, str]]:
     """(name, value) rows of the About box for the auto-label device setting `device`."""
     cuda = torch.version.cuda or "none (CPU-only build)"
     return [
-        ("Version", app_version()),
+        ("Version", version()),
         ("torch", f"{torch.__version__} (CUDA {cuda})"),
         ("Model runs on", f"{device_in_use(device)}, device setting “{device}”"),
-        ("Licence", app_licence()),
+        ("Licence", licence()),
+        ("Log file", str(log_file_path())),
     ]
 
 

@@ -1,4 +1,4 @@
-"""Screenshots of the real window for the README, taken under Xvfb.
+"""Screenshots of the real window for the README and docs/, taken under Xvfb.
 
     xvfb-run -s "-screen 0 1600x1000x24" .venv/bin/python docs/screenshots/make_screenshots.py WEIGHTS
 

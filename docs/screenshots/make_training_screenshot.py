@@ -1,4 +1,4 @@
-"""Screenshots of "Train on this project" for the README, taken under Xvfb with a real training run.
+"""Screenshots of "Train on this project" for docs/app.md, taken under Xvfb with a real training run.
 
     xvfb-run -s "-screen 0 1600x1000x24" .venv/bin/python docs/screenshots/make_training_screenshot.py WEIGHTS
 

@@ -18,6 +18,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
+from segmentation.logs import log_file_path, log_file_problem
 from segmentation.model_manager import ModelManager
 
 GIB = 1024 ** 3
@@ -112,6 +113,15 @@ def check_model_cache(manager: ModelManager | None = None) -> list[Finding]:
     return findings
 
 
+def check_log_file() -> list[Finding]:
+    """Where the log file is (to attach to a bug report), and whether it can be written."""
+    path = log_file_path()
+    problem = log_file_problem(path)
+    if problem is not None:
+        return [Finding("log file", Status.WARN, f"cannot write it: {problem} (set PROTOLABEL_LOG_DIR)")]
+    return [Finding("log file", Status.OK, f"{path} (attach it to a bug report)")]
+
+
 def check_folder(folder: str | os.PathLike) -> list[Finding]:
     """The folder exists and the app can write its project (FOLDER/.protolabel/) there."""
     from segmentation.images import iter_image_files
@@ -132,7 +142,7 @@ def check_folder(folder: str | os.PathLike) -> list[Finding]:
 
 
 def default_checks(folder: str | None = None) -> list[Check]:
-    checks: list[Check] = [check_python, check_torch, check_model_cache]
+    checks: list[Check] = [check_python, check_torch, check_model_cache, check_log_file]
     if folder is not None:
         checks.append(lambda: check_folder(folder))
     return checks

@@ -3,7 +3,7 @@ with a KeyboardInterrupt inside some event handler or an instant death.
 
 The tests call the handler Python would run for the signal rather than sending one to the test process:
 a process in which native libraries ran (OpenVINO's threads, elsewhere in the suite) can be left with a
-signal stack on which any handler crashes. The real signals were checked on the real window (README).
+signal stack on which any handler crashes. The real signals were checked on the real window (docs/troubleshooting.md).
 """
 
 from __future__ import annotations
