@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from PySide6.QtGui import QAction, QIcon, QKeySequence
 from PySide6.QtWidgets import QWidget
 
-from resources import action_icon_path
+from protolabel.resources import action_icon_path
 
 
 @dataclass(frozen=True)

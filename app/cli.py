@@ -5,11 +5,11 @@ from __future__ import annotations
 import sys
 from collections.abc import Sequence
 
-from segmentation.cli import build_parser, run_command
-from segmentation.distribution import version
+from protolabel.segmentation.cli import build_parser, run_command
+from protolabel.segmentation.distribution import version
 
-GUI_COMMAND_MODULE = "app.gui_command"
-APP_COMMAND_MODULES = (GUI_COMMAND_MODULE, "app.doctor_command", "app.install_desktop", "app.self_test")
+GUI_COMMAND_MODULE = "protolabel.app.gui_command"
+APP_COMMAND_MODULES = (GUI_COMMAND_MODULE, "protolabel.app.doctor_command", "protolabel.app.install_desktop", "protolabel.app.self_test")
 
 
 def main(argv: Sequence[str] | None = None) -> int:

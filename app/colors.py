@@ -6,9 +6,9 @@ import zlib
 
 from PySide6.QtGui import QColor
 
-from resources import label_palette
-from segmentation.project.labels import class_colors
-from segmentation.project.records import ImageStatus
+from protolabel.resources import label_palette
+from protolabel.segmentation.project.labels import class_colors
+from protolabel.segmentation.project.records import ImageStatus
 
 # Distinct, colour-blind-friendly hues (resources/palette.json), used in label-hash order.
 _PALETTE = label_palette()

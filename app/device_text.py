@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import torch
 
-from segmentation.engine import resolve_device
+from protolabel.segmentation.engine import resolve_device
 
 
 def device_in_use(device: str) -> str:

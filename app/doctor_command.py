@@ -5,8 +5,8 @@ from __future__ import annotations
 import argparse
 import os
 
-from segmentation.commands import doctor
-from segmentation.commands.doctor import Finding, Status
+from protolabel.segmentation.commands import doctor
+from protolabel.segmentation.commands.doctor import Finding, Status
 
 
 def add_parser(subparsers) -> None:
@@ -15,7 +15,7 @@ def add_parser(subparsers) -> None:
 
 def qt_platform_findings() -> list[Finding]:
     """The platform plugin Qt will load (without importing Qt) and the display it will open windows on."""
-    from app.system_check import check_platform
+    from protolabel.app.system_check import check_platform
 
     check = check_platform()
     where = f" ({check.plugin})" if check.plugin else ""

@@ -23,8 +23,8 @@ def add_parser(subparsers) -> None:
 def run(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from app.system_check import check_platform
-    from segmentation.cli import CommandError
+    from protolabel.app.system_check import check_platform
+    from protolabel.segmentation.cli import CommandError
 
     if args.coco is not None:  # checked before the window opens: a typo costs no start-up
         if args.folder is None:
@@ -38,6 +38,6 @@ def run(args: argparse.Namespace) -> int:
     if not platform.ok:  # before Qt is imported: Qt itself would abort with a core dump and a wrong hint
         print(platform.message(), file=sys.stderr)
         return 1
-    from app.launch import run_app  # Qt is imported here, never by the headless commands
+    from protolabel.app.launch import run_app  # Qt is imported here, never by the headless commands
 
     return run_app(folder=args.folder, weights=args.weights, config=args.config, device=args.device, coco=args.coco)

@@ -12,7 +12,7 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import QFrame, QLabel, QScrollArea, QWidget
 
-from app.actions import ACTIONS, GESTURES, MENU_ORDER
+from protolabel.app.actions import ACTIONS, GESTURES, MENU_ORDER
 
 COLUMN_WIDTH = 380  # pixels a column of key + description needs to read well
 

@@ -13,8 +13,8 @@ import sys
 from collections.abc import Mapping
 from pathlib import Path
 
-from resources import APP_ICON_SIZES, APP_ID, app_icon_path, resource
-from segmentation.files import atomic_write_bytes, atomic_write_text
+from protolabel.resources import APP_ICON_SIZES, APP_ID, app_icon_path, resource
+from protolabel.segmentation.files import atomic_write_bytes, atomic_write_text
 
 
 def add_parser(subparsers) -> None:
@@ -41,7 +41,7 @@ def launcher_command() -> list[str]:
     script = Path(sys.executable).with_name("protolabel")  # the venv/bin script next to this interpreter
     if script.is_file() and os.access(script, os.X_OK):
         return [str(script)]
-    return [sys.executable, "-m", "app.cli"]
+    return [sys.executable, "-m", "protolabel.app.cli"]
 
 
 def desktop_exec(command: list[str]) -> str:

@@ -6,7 +6,7 @@ from PySide6.QtCore import QRectF, QSize, Qt, Signal
 from PySide6.QtGui import QColor, QPainter
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QWidget
 
-from segmentation.project.autolabel import JobProgress
+from protolabel.segmentation.project.autolabel import JobProgress
 
 
 def format_eta(seconds: float | None) -> str:

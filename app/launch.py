@@ -9,9 +9,9 @@ from pathlib import Path
 
 from PySide6.QtWidgets import QApplication
 
-from app.main_window import MainWindow, app_icon
-from app.termination import TerminationSignals
-from resources import APP_ID
+from protolabel.app.main_window import MainWindow, app_icon
+from protolabel.app.termination import TerminationSignals
+from protolabel.resources import APP_ID
 
 logger = logging.getLogger(__name__)
 
@@ -46,7 +46,7 @@ def run_app(folder: str | None = None, weights: str | None = None, config: str |
     if folder:
         window.open_folder(folder)
         if coco:
-            from app.dialogs.import_coco import import_after_open
+            from protolabel.app.dialogs.import_coco import import_after_open
 
             import_after_open(window, coco)
     termination = TerminationSignals(window)

@@ -16,37 +16,37 @@ from PySide6.QtWidgets import (
     QToolBar,
 )
 
-from app.actions import ACTIONS, MENU_ORDER, MODE_ACTIONS, action_icon, build_actions
-from app.canvas.view import CanvasView
-from app.controllers.autolabel import AutoLabelController
-from app.controllers.editing import DEFAULT_LABEL, EditController
-from app.controllers.export import ExportController
-from app.controllers.project import ProjectController
-from app.controllers.review import ReviewController
-from app.dialogs.about import AboutDialog
-from app.dialogs.class_mapping import ClassMappingDialog
-from app.dialogs.export import ExportDialog
-from app.dialogs.import_coco import choose_and_import
-from app.dialogs.model_manager import MODEL_FILES, ModelManagerDialog
-from app.docks.autolabel_panel import AutoLabelPanel
-from app.docks.file_list import FileListDock
-from app.docks.labels import LabelsDock
-from app.docks.objects import ObjectsDock
-from app.help_overlay import HelpOverlay
-from app.inspector import install_inspector
-from app.job_progress import JobProgressWidget
-from app.qt_bridge import MainThreadInvoker
-from app.start_page import install_start_page
-from app.training import TrainingController, TrainingStatusButton
-from app.undo import UndoHistory
-from app.window_settings import (BACKEND_KEY, THRESHOLD_KEY, remember_new_label, restore_layout, save_layout,
+from protolabel.app.actions import ACTIONS, MENU_ORDER, MODE_ACTIONS, action_icon, build_actions
+from protolabel.app.canvas.view import CanvasView
+from protolabel.app.controllers.autolabel import AutoLabelController
+from protolabel.app.controllers.editing import DEFAULT_LABEL, EditController
+from protolabel.app.controllers.export import ExportController
+from protolabel.app.controllers.project import ProjectController
+from protolabel.app.controllers.review import ReviewController
+from protolabel.app.dialogs.about import AboutDialog
+from protolabel.app.dialogs.class_mapping import ClassMappingDialog
+from protolabel.app.dialogs.export import ExportDialog
+from protolabel.app.dialogs.import_coco import choose_and_import
+from protolabel.app.dialogs.model_manager import MODEL_FILES, ModelManagerDialog
+from protolabel.app.docks.autolabel_panel import AutoLabelPanel
+from protolabel.app.docks.file_list import FileListDock
+from protolabel.app.docks.labels import LabelsDock
+from protolabel.app.docks.objects import ObjectsDock
+from protolabel.app.help_overlay import HelpOverlay
+from protolabel.app.inspector import install_inspector
+from protolabel.app.job_progress import JobProgressWidget
+from protolabel.app.qt_bridge import MainThreadInvoker
+from protolabel.app.start_page import install_start_page
+from protolabel.app.training import TrainingController, TrainingStatusButton
+from protolabel.app.undo import UndoHistory
+from protolabel.app.window_settings import (BACKEND_KEY, THRESHOLD_KEY, remember_new_label, restore_layout, save_layout,
                                  saved_backend, saved_new_label, saved_threshold)
-from resources import APP_ICON_SIZES, app_icon_path
-from segmentation.model_manager import ModelManager
-from segmentation.project.autolabel import AutoLabelOptions, model_class_names
-from segmentation.project.project import Project
-from segmentation.project.selection import Selection
-from segmentation.project.store import ProjectStoreError
+from protolabel.resources import APP_ICON_SIZES, app_icon_path
+from protolabel.segmentation.model_manager import ModelManager
+from protolabel.segmentation.project.autolabel import AutoLabelOptions, model_class_names
+from protolabel.segmentation.project.project import Project
+from protolabel.segmentation.project.selection import Selection
+from protolabel.segmentation.project.store import ProjectStoreError
 
 TOOLBAR_ACTIONS = ("open_folder", "previous_image", "next_image", None, "undo", "redo", None, "edit_mode", "draw_mode",
                    "draw_part", "rectangle_mode", "ellipse_mode", "brush_mode", "eraser_mode", "delete_object",

@@ -43,7 +43,7 @@ def draw_test_image(path: Path) -> None:
 
 def build_checkpoint(folder: Path) -> Path:
     """An official-layout checkpoint with seeded weights (no download), named so its config is read from it."""
-    from segmentation.yolact.synthetic import write_synthetic_checkpoint
+    from protolabel.segmentation.yolact.synthetic import write_synthetic_checkpoint
 
     return write_synthetic_checkpoint(folder / f"{CHECKPOINT_CONFIG}_0_0.pth", CHECKPOINT_CONFIG, seed=0)
 
@@ -73,10 +73,10 @@ def self_test(work: Path) -> int:
         from PySide6.QtCore import QSettings
         from PySide6.QtWidgets import QApplication
 
-        from app.event_loop import wait_until
-        from app.main_window import MainWindow
-        from segmentation.model_manager import ModelManager
-        from segmentation.project.records import ImageStatus
+        from protolabel.app.event_loop import wait_until
+        from protolabel.app.main_window import MainWindow
+        from protolabel.segmentation.model_manager import ModelManager
+        from protolabel.segmentation.project.records import ImageStatus
 
         app = QApplication.instance() or QApplication(sys.argv[:1])
         images = work / "images"

@@ -16,10 +16,10 @@ from dataclasses import dataclass
 from PySide6.QtCore import QObject
 from PySide6.QtGui import QAction, QUndoCommand, QUndoGroup, QUndoStack
 
-from segmentation.project.document import Change, ImageAnnotations
-from segmentation.project.labels import ClassEdit
-from segmentation.project.project import Project
-from segmentation.project.store import ProjectLockedError, ProjectStoreError
+from protolabel.segmentation.project.document import Change, ImageAnnotations
+from protolabel.segmentation.project.labels import ClassEdit
+from protolabel.segmentation.project.project import Project
+from protolabel.segmentation.project.store import ProjectLockedError, ProjectStoreError
 
 _STEP_NUMBERS = itertools.count(1)  # the order steps were made in, over every image and the class history
 

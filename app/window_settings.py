@@ -10,9 +10,9 @@ from __future__ import annotations
 from PySide6.QtCore import QByteArray, QSettings
 from PySide6.QtWidgets import QMainWindow
 
-from app.docks.autolabel_panel import BACKEND_CHOICES
-from segmentation.project.project import Project
-from segmentation.project.store import ProjectStoreError
+from protolabel.app.docks.autolabel_panel import BACKEND_CHOICES
+from protolabel.segmentation.project.project import Project
+from protolabel.segmentation.project.store import ProjectStoreError
 
 GEOMETRY_KEY = "window/geometry"
 STATE_KEY = "window/state"

@@ -56,7 +56,7 @@ def matched_share(reference, candidate, iou: float = 0.98) -> float:
     """Share of `reference`'s detections that `candidate` finds again: same class and mask IoU >= `iou`
     (two empty masks agree), matched one to one in the reference's score order (the fidelity of a faster
     variant to fp32)."""
-    from segmentation.geometry.box_masks import pairwise_iou
+    from protolabel.segmentation.geometry.box_masks import pairwise_iou
 
     if len(reference) == 0:
         return 1.0
@@ -78,7 +78,7 @@ def synthetic_checkpoint(config: str, out_dir: Path, seed: int = 0) -> Path:
 
     The same tensors as shared/tools/make_checkpoint.py makes (segmentation.yolact.synthetic).
     """
-    from segmentation.yolact.synthetic import write_synthetic_checkpoint
+    from protolabel.segmentation.yolact.synthetic import write_synthetic_checkpoint
 
     out = out_dir / f"{config}_{seed}_0.pth"
     if not out.exists():

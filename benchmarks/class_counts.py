@@ -22,9 +22,9 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks._common import interleaved_medians, scratch_dir  # noqa: E402
-from segmentation.geometry import Polygon, Shape  # noqa: E402
-from segmentation.project.records import AnnotatedObject  # noqa: E402
-from segmentation.project.store import ProjectStore, project_db_path  # noqa: E402
+from protolabel.segmentation.geometry import Polygon, Shape  # noqa: E402
+from protolabel.segmentation.project.records import AnnotatedObject  # noqa: E402
+from protolabel.segmentation.project.store import ProjectStore, project_db_path  # noqa: E402
 
 CLASSES = tuple(f"class {i}" for i in range(40))
 

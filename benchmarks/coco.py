@@ -24,8 +24,8 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from segmentation.coco import Category, CocoDataset, CocoImage, read_coco, write_coco  # noqa: E402
-from segmentation.geometry import Instances, mask_to_shape  # noqa: E402
+from protolabel.segmentation.coco import Category, CocoDataset, CocoImage, read_coco, write_coco  # noqa: E402
+from protolabel.segmentation.geometry import Instances, mask_to_shape  # noqa: E402
 
 WIDTH, HEIGHT = 640, 480
 CLASSES = ("person", "car", "dog", "bicycle", "chair")

@@ -38,9 +38,9 @@ BIG_CENTER = (960.0, 540.0)
 
 def street_folder(work: Path, objects: int) -> Path:
     """street.png (1920x1080) with `objects` auto objects, one of them 300x300 px in the middle."""
-    from segmentation.geometry.shapes import Polygon, Shape
-    from segmentation.project.records import AnnotatedObject, ImageStatus
-    from segmentation.project.store import ProjectStore
+    from protolabel.segmentation.geometry.shapes import Polygon, Shape
+    from protolabel.segmentation.project.records import AnnotatedObject, ImageStatus
+    from protolabel.segmentation.project.store import ProjectStore
 
     folder = work / "street"
     folder.mkdir()

@@ -34,8 +34,8 @@ from PySide6.QtWidgets import QApplication  # noqa: E402
 
 
 def make_window(app, work: Path):
-    from app.launch import freeze_startup_objects
-    from app.main_window import MainWindow
+    from protolabel.app.launch import freeze_startup_objects
+    from protolabel.app.main_window import MainWindow
 
     window = MainWindow(settings=QSettings(str(work / "settings.ini"), QSettings.Format.IniFormat))
     freeze_startup_objects()  # as `protolabel gui` does
@@ -84,9 +84,9 @@ def blob(center: np.ndarray, radius: float, rng: np.random.Generator, vertices: 
 
 
 def bench_panning(app, work: Path, objects: int, frames: int = 200) -> tuple[float, float, float, float]:
-    from segmentation.geometry.shapes import Polygon, Shape
-    from segmentation.project.records import AnnotatedObject, ImageStatus
-    from segmentation.project.store import ProjectStore
+    from protolabel.segmentation.geometry.shapes import Polygon, Shape
+    from protolabel.segmentation.project.records import AnnotatedObject, ImageStatus
+    from protolabel.segmentation.project.store import ProjectStore
 
     folder = work / "pan"
     folder.mkdir()

@@ -30,9 +30,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks._common import (REPO_ROOT, interleaved_medians, matched_share, scratch_dir,  # noqa: E402
                                synthetic_checkpoint)
-from segmentation.backends import BackendError  # noqa: E402
-from segmentation.engine import YolactEngine  # noqa: E402
-from segmentation.images import read_image  # noqa: E402
+from protolabel.segmentation.backends import BackendError  # noqa: E402
+from protolabel.segmentation.engine import YolactEngine  # noqa: E402
+from protolabel.segmentation.images import read_image  # noqa: E402
 
 VARIANTS = "torch:fp32,torch:bf16,onnxruntime:fp32,openvino:fp32,openvino:bf16"
 

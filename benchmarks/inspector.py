@@ -65,12 +65,12 @@ def main() -> None:
     from skimage import data
 
     app = QApplication(sys.argv[:1])
-    from app.canvas.view import CanvasView
-    from app.inspector.dock import InspectorDock
-    from app.inspector.overlays import CanvasOverlay
-    from segmentation.engine import InferenceSettings, YolactEngine
-    from segmentation.inspection.cache import ImageInference, InferenceRecord
-    from segmentation.inspection.state import InspectorState
+    from protolabel.app.canvas.view import CanvasView
+    from protolabel.app.inspector.dock import InspectorDock
+    from protolabel.app.inspector.overlays import CanvasOverlay
+    from protolabel.segmentation.engine import InferenceSettings, YolactEngine
+    from protolabel.segmentation.inspection.cache import ImageInference, InferenceRecord
+    from protolabel.segmentation.inspection.state import InspectorState
 
     with tempfile.TemporaryDirectory() as tmp:
         weights = args.weights or synthetic_checkpoint("yolact_resnet50", Path(tmp))

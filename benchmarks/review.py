@@ -35,9 +35,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from PySide6.QtCore import QEvent, QObject, QSettings  # noqa: E402
 from PySide6.QtWidgets import QApplication  # noqa: E402
 
-from segmentation.geometry.shapes import Polygon, Shape  # noqa: E402
-from segmentation.project.records import AnnotatedObject  # noqa: E402
-from segmentation.project.store import ProjectStore  # noqa: E402
+from protolabel.segmentation.geometry.shapes import Polygon, Shape  # noqa: E402
+from protolabel.segmentation.project.records import AnnotatedObject  # noqa: E402
+from protolabel.segmentation.project.store import ProjectStore  # noqa: E402
 
 WIDTH, HEIGHT = 640, 480
 
@@ -67,7 +67,7 @@ def pre_labelled_folder(root: Path, images: int, objects: int) -> Path:
 
 
 def make_window(app, work: Path, folder: Path):
-    from app.main_window import MainWindow
+    from protolabel.app.main_window import MainWindow
 
     window = MainWindow(settings=QSettings(str(work / "settings.ini"), QSettings.Format.IniFormat))
     window.resize(1500, 940)

@@ -27,10 +27,10 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks.coco import HEIGHT, WIDTH, build_dataset  # noqa: E402
-from segmentation.coco import write_coco  # noqa: E402
-from segmentation.folders import PROJECT_DIR_NAME  # noqa: E402
-from segmentation.project.importing import apply_import, plan_import, read_import_file  # noqa: E402
-from segmentation.project.store import ProjectStore  # noqa: E402
+from protolabel.segmentation.coco import write_coco  # noqa: E402
+from protolabel.segmentation.folders import PROJECT_DIR_NAME  # noqa: E402
+from protolabel.segmentation.project.importing import apply_import, plan_import, read_import_file  # noqa: E402
+from protolabel.segmentation.project.store import ProjectStore  # noqa: E402
 
 GOAL_S = 10.0
 

@@ -32,9 +32,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 # Only light imports here: the pipeline's spawned workers import this script (as __mp_main__), and torch
 # would add seconds to each one's start. torch and the engine are imported in main().
 from benchmarks._common import interleaved_medians, matched_share, scratch_dir, synthetic_checkpoint  # noqa: E402
-from segmentation.images import read_image  # noqa: E402
-from segmentation.pipeline import default_workers  # noqa: E402
-from segmentation.prelabel import prelabel_folder, scan_folder  # noqa: E402
+from protolabel.segmentation.images import read_image  # noqa: E402
+from protolabel.segmentation.pipeline import default_workers  # noqa: E402
+from protolabel.segmentation.prelabel import prelabel_folder, scan_folder  # noqa: E402
 
 PHOTOS = ("astronaut", "coffee", "chelsea", "rocket", "immunohistochemistry", "hubble_deep_field", "retina",
           "camera", "coins")  # scikit-image samples present without a download; the last two are gray
@@ -67,7 +67,7 @@ class AutocastModel:
     (the engine has no precision option; autocast is thread-local and the model runs on the calling thread)."""
 
     def __init__(self, engine, dtype: str | None) -> None:
-        from segmentation.engine import InferenceSettings
+        from protolabel.segmentation.engine import InferenceSettings
 
         self.engine, self.dtype = engine, dtype
         self.class_names = engine.class_names
@@ -130,7 +130,7 @@ def main() -> None:
     args = parser.parse_args()
     import torch
 
-    from segmentation.engine import YolactEngine
+    from protolabel.segmentation.engine import YolactEngine
 
     if args.device == "cuda" and not torch.cuda.is_available():
         parser.error("--device cuda: no CUDA device here")

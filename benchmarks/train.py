@@ -23,8 +23,8 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks._common import scratch_dir, synthetic_checkpoint  # noqa: E402
-from segmentation.training import TrainOptions, train  # noqa: E402
-from segmentation.training.progress import EvaluationDone, IterationDone  # noqa: E402
+from protolabel.segmentation.training import TrainOptions, train  # noqa: E402
+from protolabel.segmentation.training.progress import EvaluationDone, IterationDone  # noqa: E402
 from tests.segmentation.training.synthetic_shapes import write_dataset  # noqa: E402
 
 WARMUP_ITERATIONS = 2

@@ -28,8 +28,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from benchmarks._common import REPO_ROOT, interleaved_medians, scratch_dir, synthetic_checkpoint  # noqa: E402
 from torch.utils.flop_counter import FlopCounterMode  # noqa: E402
 
-from segmentation.engine import YolactEngine  # noqa: E402
-from segmentation.video import SequenceRunner  # noqa: E402
+from protolabel.segmentation.engine import YolactEngine  # noqa: E402
+from protolabel.segmentation.video import SequenceRunner  # noqa: E402
 
 CLIP = REPO_ROOT / "tests" / "fixtures" / "yolactedge" / "clip_A"
 

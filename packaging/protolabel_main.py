@@ -1,6 +1,6 @@
 """The bundle's entry point: `protolabel` as installed, plus `-m MODULE ...` as `python -m` would run it.
 
-The app starts fine-tuning as `<python> -m segmentation.cli train ...` with sys.executable, which in a bundle
+The app starts fine-tuning as `<python> -m protolabel.segmentation.cli train ...` with sys.executable, which in a bundle
 is this program; handling `-m` here keeps that one code path working in both.
 """
 
@@ -15,7 +15,7 @@ def main() -> int:
         sys.argv = [sys.argv[0], *sys.argv[3:]]
         runpy.run_module(module, run_name="__main__", alter_sys=True)
         return 0
-    from app.cli import main as cli_main
+    from protolabel.app.cli import main as cli_main
 
     return cli_main()
 

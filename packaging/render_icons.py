@@ -17,7 +17,7 @@ from PySide6.QtCore import Qt  # noqa: E402
 from PySide6.QtGui import QGuiApplication, QImage, QPainter  # noqa: E402
 from PySide6.QtSvg import QSvgRenderer  # noqa: E402
 
-from resources import APP_ICON_SIZES  # noqa: E402
+from protolabel.resources import APP_ICON_SIZES  # noqa: E402
 
 APP_ICONS = Path(__file__).resolve().parents[1] / "resources" / "icons" / "app"
 

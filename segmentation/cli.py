@@ -24,7 +24,7 @@ def build_parser(extra_commands: tuple[str, ...] = ()) -> argparse.ArgumentParse
     )
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in HEADLESS_COMMANDS + extra_commands:
-        module = name if "." in name else f"segmentation.commands.{name}"
+        module = name if "." in name else f"protolabel.segmentation.commands.{name}"
         importlib.import_module(module).add_parser(subparsers)
     for subparser in subparsers.choices.values():
         subparser.add_argument("-v", "--verbose", action="store_true",
@@ -102,7 +102,7 @@ def fraction_below_one(text: str) -> float:
 
 def max_size(text: str) -> int:
     """A network input size within the range a config accepts (see segmentation.yolact.config)."""
-    from segmentation.yolact.config import MAX_MAX_SIZE, MIN_MAX_SIZE
+    from protolabel.segmentation.yolact.config import MAX_MAX_SIZE, MIN_MAX_SIZE
 
     return _number(text, int, f"an integer from {MIN_MAX_SIZE} to {MAX_MAX_SIZE}",
                    lambda v: MIN_MAX_SIZE <= v <= MAX_MAX_SIZE)
@@ -115,11 +115,11 @@ class CommandError(Exception):
 def engine_from_args(args: argparse.Namespace):
     """The YolactEngine the --weights/--config/--device/--backend/--precision/--score-threshold/--top-k/--nms
     options ask for; .pth files exported for an ONNX backend are cached beside the downloaded weights."""
-    from segmentation.backends import BackendError
-    from segmentation.engine import InferenceSettings, YolactEngine  # torch is imported only when needed
-    from segmentation.model_manager import default_cache_dir
-    from segmentation.yolact.checkpoint import CheckpointError
-    from segmentation.yolact.nms import NmsSettings
+    from protolabel.segmentation.backends import BackendError
+    from protolabel.segmentation.engine import InferenceSettings, YolactEngine  # torch is imported only when needed
+    from protolabel.segmentation.model_manager import default_cache_dir
+    from protolabel.segmentation.yolact.checkpoint import CheckpointError
+    from protolabel.segmentation.yolact.nms import NmsSettings
 
     try:
         settings = InferenceSettings(args.score_threshold, args.top_k, NmsSettings(method=args.nms))
@@ -152,9 +152,9 @@ def run_command(args: argparse.Namespace) -> int:
     and exit code 2, a failed final write into its message and exit code 1, and Ctrl+C or SIGTERM into
     one line and the shell's 130 or 143 (commands that keep partial work, like `label`, catch them
     first)."""
-    from segmentation.distribution import version
-    from segmentation.logs import setup_logging
-    from segmentation.output_paths import OutputPathError, OutputWriteError
+    from protolabel.segmentation.distribution import version
+    from protolabel.segmentation.logs import setup_logging
+    from protolabel.segmentation.output_paths import OutputPathError, OutputWriteError
 
     setup_logging(verbose=getattr(args, "verbose", False))
     logger.info("protolabel %s %s (Python %s)", version(), args.command, sys.version.split()[0])

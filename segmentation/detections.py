@@ -7,9 +7,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from segmentation.geometry.box_masks import BoxMasks
-from segmentation.geometry.instances import Instances
-from segmentation.geometry.polygons import DEFAULT_MIN_AREA, DEFAULT_TOLERANCE
+from protolabel.segmentation.geometry.box_masks import BoxMasks
+from protolabel.segmentation.geometry.instances import Instances
+from protolabel.segmentation.geometry.polygons import DEFAULT_MIN_AREA, DEFAULT_TOLERANCE
 
 
 @dataclass(frozen=True, eq=False)
@@ -70,7 +70,7 @@ class Detections:
         With `crop=False` the mask is not limited to the box: it shows where YOLACT's mask
         would leak outside it. `coefficients` replaces the detection's own (for live editing).
         """
-        from segmentation.yolact.masks import assemble_soft_masks, upsample_to_image  # torch: kept off worker imports
+        from protolabel.segmentation.yolact.masks import assemble_soft_masks, upsample_to_image  # torch: kept off worker imports
 
         coeffs = self.coefficients[index] if coefficients is None else np.asarray(coefficients, np.float32)
         box = self.boxes_rel[index] if crop else None

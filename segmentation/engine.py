@@ -9,14 +9,14 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from segmentation.detections import Detections
-from segmentation.geometry.box_masks import BoxMasks
-from segmentation.yolact.box_coder import decode_boxes
-from segmentation.yolact.checkpoint import ModelInfo
-from segmentation.yolact.masks import assemble_soft_masks, binarize_at_image_size
-from segmentation.yolact.model import Yolact, YolactOutputs
-from segmentation.yolact.nms import NmsSettings, RawDetections, detect
-from segmentation.yolact.transform import YolactTransform, boxes_to_pixels
+from protolabel.segmentation.detections import Detections
+from protolabel.segmentation.geometry.box_masks import BoxMasks
+from protolabel.segmentation.yolact.box_coder import decode_boxes
+from protolabel.segmentation.yolact.checkpoint import ModelInfo
+from protolabel.segmentation.yolact.masks import assemble_soft_masks, binarize_at_image_size
+from protolabel.segmentation.yolact.model import Yolact, YolactOutputs
+from protolabel.segmentation.yolact.nms import NmsSettings, RawDetections, detect
+from protolabel.segmentation.yolact.transform import YolactTransform, boxes_to_pixels
 
 
 @dataclass(frozen=True)
@@ -86,7 +86,7 @@ class YolactEngine:
         `precision`: fp32 or bf16 (default fp32).
         A .pth on an ONNX backend is exported on the fly, cached in `onnx_cache_dir` when given.
         """
-        from segmentation.backends import load_network
+        from protolabel.segmentation.backends import load_network
 
         self.device = resolve_device(device)
         loaded = load_network(weights, config, self.device, backend, precision, onnx_cache_dir, on_export)
@@ -103,7 +103,7 @@ class YolactEngine:
     @classmethod
     def from_model(cls, model: Yolact, info: ModelInfo, device="cpu", settings=None) -> YolactEngine:
         """Wrap an already built model as it is (training evaluates its own weights this way, unfolded)."""
-        from segmentation.backends.torch_runner import TorchRunner
+        from protolabel.segmentation.backends.torch_runner import TorchRunner
 
         engine = cls.__new__(cls)
         engine.device = resolve_device(device)

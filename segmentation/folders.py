@@ -19,7 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from segmentation.images import IMAGE_EXTENSIONS, natural_key
+from protolabel.segmentation.images import IMAGE_EXTENSIONS, natural_key
 
 PROGRESS_EVERY = 5000  # entries between two progress calls
 PROJECT_DIR_NAME = ".protolabel"  # the project's own files, inside the image folder (hidden: never walked)

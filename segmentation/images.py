@@ -10,7 +10,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from segmentation.image_headers import image_size_from_header
+from protolabel.segmentation.image_headers import image_size_from_header
 
 IMAGE_EXTENSIONS = frozenset(
     {".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp", ".jp2", ".pbm", ".pgm", ".ppm"}
@@ -90,6 +90,6 @@ def is_image_file(path: str | os.PathLike) -> bool:
 
 def iter_image_files(folder: str | os.PathLike) -> Iterator[Path]:
     """Image files under `folder`, by the one folder walker's rule (segmentation/folders.py)."""
-    from segmentation.folders import image_paths  # folders.py imports this module's natural_key
+    from protolabel.segmentation.folders import image_paths  # folders.py imports this module's natural_key
 
     return iter(image_paths(folder))

@@ -25,8 +25,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlparse
 
-from segmentation.errors import first_line
-from segmentation.files import atomic_write_text, file_sha256
+from protolabel.segmentation.errors import first_line
+from protolabel.segmentation.files import atomic_write_text, file_sha256
 
 CHUNK_SIZE = 1 << 20
 CANCEL_POLL_S = 0.1  # how often a download looks at its cancel flag while the server sends nothing
@@ -98,8 +98,8 @@ def tensor_bytes(config: str) -> int:
     """Bytes of the tensors an official checkpoint of `config` holds (the model built on the meta device: no memory)."""
     import torch  # only when a size must be known
 
-    from segmentation.yolact.config import config_for_name
-    from segmentation.yolact.model import Yolact
+    from protolabel.segmentation.yolact.config import config_for_name
+    from protolabel.segmentation.yolact.model import Yolact
 
     with torch.device("meta"):
         model = Yolact(config_for_name(config))
@@ -361,7 +361,7 @@ class ModelManager:
         elif model.sha256 is not None and file_sha256(path) != model.sha256.lower():
             problem = "its SHA-256 differs from the published one"
         else:
-            from segmentation.yolact.checkpoint import load_yolact  # torch only when a file must be checked
+            from protolabel.segmentation.yolact.checkpoint import load_yolact  # torch only when a file must be checked
 
             try:
                 load_yolact(path, model.config)

@@ -91,7 +91,7 @@ def check_output_file(path: str | os.PathLike, inputs: Iterable[str | os.PathLik
 def check_not_an_image_in(folder: str | os.PathLike, path: str | os.PathLike, what: str = "output file") -> None:
     """Refuse an output with an image file name inside `folder`: every such file is an input of a
     folder run (or would become one on the next), whether it exists yet or not. OutputPathError (one line)."""
-    from segmentation.folders import is_image_name
+    from protolabel.segmentation.folders import is_image_name
 
     target = Path(os.path.realpath(path))
     if target.is_relative_to(os.path.realpath(folder)) and is_image_name(target.name):

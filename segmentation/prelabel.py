@@ -19,19 +19,19 @@ from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 
-from segmentation.coco.dataset import CocoDataset, CocoImage
-from segmentation.coco.export import write_coco
-from segmentation.coco.reader import read_coco
-from segmentation.folders import is_image_name, walk_folder
-from segmentation.geometry.polygons import DEFAULT_MIN_AREA, DEFAULT_TOLERANCE
-from segmentation.geometry.instances import Instances
-from segmentation.output_paths import is_disk_error, write_with_fallback
-from segmentation.pipeline import run_pipeline
-from segmentation.project.labels import ClassMapping
-from segmentation.yolact.classes import COCO_CLASSES, category_ids_for_labels
+from protolabel.segmentation.coco.dataset import CocoDataset, CocoImage
+from protolabel.segmentation.coco.export import write_coco
+from protolabel.segmentation.coco.reader import read_coco
+from protolabel.segmentation.folders import is_image_name, walk_folder
+from protolabel.segmentation.geometry.polygons import DEFAULT_MIN_AREA, DEFAULT_TOLERANCE
+from protolabel.segmentation.geometry.instances import Instances
+from protolabel.segmentation.output_paths import is_disk_error, write_with_fallback
+from protolabel.segmentation.pipeline import run_pipeline
+from protolabel.segmentation.project.labels import ClassMapping
+from protolabel.segmentation.yolact.classes import COCO_CLASSES, category_ids_for_labels
 
 if TYPE_CHECKING:  # the engine's modules pull in torch
-    from segmentation.detections import Detections
+    from protolabel.segmentation.detections import Detections
 
 
 class RelabelMode(enum.Enum):

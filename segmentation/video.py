@@ -13,9 +13,9 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from segmentation.detections import Detections
-from segmentation.engine import InferenceSettings, YolactEngine
-from segmentation.yolact.model import KeyframeState
+from protolabel.segmentation.detections import Detections
+from protolabel.segmentation.engine import InferenceSettings, YolactEngine
+from protolabel.segmentation.yolact.model import KeyframeState
 
 DEFAULT_KEYFRAME_INTERVAL = 5  # the original's fixed period: frame i is a keyframe iff i % 5 == 0
 

@@ -33,7 +33,7 @@ def make_checkpoint(config: str, seed: int = 0) -> Path:
 
     The cache key covers the builder's source and the model's key layout, so a change to either makes a new file.
     """
-    from segmentation.yolact import synthetic
+    from protolabel.segmentation.yolact import synthetic
 
     manifest = repr(synthetic.checkpoint_manifest(config)).encode()
     digest = hashlib.sha256(Path(synthetic.__file__).read_bytes() + manifest).hexdigest()[:12]
@@ -58,7 +58,7 @@ def resnet50_onnx(tmp_path_factory, resnet50_checkpoint):
 
     if importlib.util.find_spec("onnx") is None:
         pytest.skip('needs the onnx extra: pip install -e ".[onnx]"')
-    from segmentation.cli import main
+    from protolabel.segmentation.cli import main
 
     out = tmp_path_factory.mktemp("onnx") / "resnet50.onnx"
     assert main(["export-onnx", str(resnet50_checkpoint), "--out", str(out)]) == 0
@@ -67,7 +67,7 @@ def resnet50_onnx(tmp_path_factory, resnet50_checkpoint):
 
 @pytest.fixture(scope="session")
 def resnet50_engine(resnet50_checkpoint):
-    from segmentation.engine import YolactEngine
+    from protolabel.segmentation.engine import YolactEngine
 
     return YolactEngine(resnet50_checkpoint, device="cpu")
 

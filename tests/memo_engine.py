@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import hashlib
 
-from segmentation.project.autolabel import EngineCache
+from protolabel.segmentation.project.autolabel import EngineCache
 
 
 class MemoEngine:

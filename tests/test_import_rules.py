@@ -16,7 +16,7 @@ def test_import_linter_contracts_hold():
 
 def test_headless_commands_do_not_load_qt():
     code = (
-        "import sys; from segmentation.cli import build_parser; build_parser(); "
+        "import sys; from protolabel.segmentation.cli import build_parser; build_parser(); "
         "import segmentation.engine, segmentation.commands.predict; "
         "print(sorted(m for m in sys.modules if m.split('.')[0] in ('PySide6', 'app')))"
     )

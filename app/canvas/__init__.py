@@ -1,5 +1,5 @@
 """The image canvas: a QGraphicsView showing one image's objects, with edit and draw tools."""
 
-from app.canvas.view import CanvasView
+from protolabel.app.canvas.view import CanvasView
 
 __all__ = ["CanvasView"]

@@ -8,8 +8,8 @@ from PySide6.QtCore import QPointF, Qt
 from PySide6.QtGui import QBrush, QColor, QImage, QPainterPath, QPen, QPolygonF
 from PySide6.QtWidgets import QGraphicsItem, QGraphicsPathItem
 
-from segmentation.geometry.shapes import Shape
-from segmentation.project.records import AnnotatedObject, Provenance
+from protolabel.segmentation.geometry.shapes import Shape
+from protolabel.segmentation.project.records import AnnotatedObject, Provenance
 
 FILL_ALPHA = 100
 SELECTED_FILL_ALPHA = 140

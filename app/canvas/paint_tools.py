@@ -11,9 +11,9 @@ import numpy as np
 from PySide6.QtCore import QPointF, QRect, QRectF, Qt
 from PySide6.QtGui import QColor, QImage, QKeyEvent, QMouseEvent, QPainter, QPen
 
-from app.canvas.tools import CanvasTool
-from segmentation.geometry.brush import BrushStroke
-from segmentation.geometry.combine import ellipse_shape, rectangle_shape
+from protolabel.app.canvas.tools import CanvasTool
+from protolabel.segmentation.geometry.brush import BrushStroke
+from protolabel.segmentation.geometry.combine import ellipse_shape, rectangle_shape
 
 MIN_RADIUS, MAX_RADIUS = 1.0, 256.0
 RADIUS_STEP = 1.25  # [ and ] scale the radius by this

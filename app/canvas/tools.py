@@ -13,8 +13,8 @@ import numpy as np
 from PySide6.QtCore import QPointF, QRectF, Qt
 from PySide6.QtGui import QColor, QKeyEvent, QMouseEvent, QPainter, QPen
 
-from segmentation.geometry.shapes import Shape
-from segmentation.geometry import shape_edits as se
+from protolabel.segmentation.geometry.shapes import Shape
+from protolabel.segmentation.geometry import shape_edits as se
 
 HANDLE_PX = 7.0  # vertex handle size and pick tolerance, in screen pixels
 EDGE_PICK_PX = 6.0

@@ -7,13 +7,13 @@ from PySide6.QtCore import QPointF, QRectF, Qt, QTimer, Signal
 from PySide6.QtGui import QBrush, QColor, QFont, QPainter, QPixmap, QPixmapCache
 from PySide6.QtWidgets import QGraphicsPixmapItem, QGraphicsScene, QGraphicsTextItem, QGraphicsView
 
-from app.canvas.items import ObjectItem, bgr_to_qimage
-from app.canvas.paint_tools import MAX_RADIUS, MIN_RADIUS, BoxShapeTool, BrushTool
-from app.canvas.tools import CanvasTool, DrawTool, EditTool
-from app.colors import label_color
-from segmentation.geometry import shape_edits as se
-from segmentation.project.document import Change, ImageAnnotations
-from segmentation.project.selection import Selection
+from protolabel.app.canvas.items import ObjectItem, bgr_to_qimage
+from protolabel.app.canvas.paint_tools import MAX_RADIUS, MIN_RADIUS, BoxShapeTool, BrushTool
+from protolabel.app.canvas.tools import CanvasTool, DrawTool, EditTool
+from protolabel.app.colors import label_color
+from protolabel.segmentation.geometry import shape_edits as se
+from protolabel.segmentation.project.document import Change, ImageAnnotations
+from protolabel.segmentation.project.selection import Selection
 
 MIN_SCALE, MAX_SCALE = 0.02, 64.0
 REBUILD_CHUNK = 10  # objects added per event-loop turn when a document reloads (keeps each UI block short)

@@ -9,14 +9,14 @@ from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
 
 import segmentation.engine  # noqa: F401  imported here, not first in the worker: loading torch/torchvision C
 # extensions holds the GIL for ~300 ms, which would freeze the UI during the first auto-label
-from app.job_progress import JobProgressWidget
-from app.qt_bridge import MainThreadInvoker
-from app.undo import ChangeCommand, UndoHistory
-from segmentation.project.autolabel import AutoLabelJob, AutoLabelOptions, AutoLabelQueue, EngineCache, JobSummary
-from segmentation.project.document import Change
-from segmentation.project.project import Project
-from segmentation.project.records import AnnotatedObject, Provenance
-from segmentation.project.store import AutoLabelOutcome
+from protolabel.app.job_progress import JobProgressWidget
+from protolabel.app.qt_bridge import MainThreadInvoker
+from protolabel.app.undo import ChangeCommand, UndoHistory
+from protolabel.segmentation.project.autolabel import AutoLabelJob, AutoLabelOptions, AutoLabelQueue, EngineCache, JobSummary
+from protolabel.segmentation.project.document import Change
+from protolabel.segmentation.project.project import Project
+from protolabel.segmentation.project.records import AnnotatedObject, Provenance
+from protolabel.segmentation.project.store import AutoLabelOutcome
 
 
 def _unsaved(objects) -> tuple[AnnotatedObject, ...]:

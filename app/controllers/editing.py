@@ -7,15 +7,15 @@ from collections.abc import Callable
 import numpy as np
 from PySide6.QtCore import QObject, Signal
 
-from app.undo import UndoHistory
-from segmentation.geometry.brush import BrushStroke, apply_stroke
-from segmentation.geometry.combine import clip_shape, merge_shapes, split_shape
-from segmentation.geometry.shapes import Polygon, Shape
-from segmentation.geometry import shape_edits as se
-from segmentation.project.document import Change
-from segmentation.project.project import Project
-from segmentation.project.selection import Selection
-from segmentation.project.store import ProjectStoreError
+from protolabel.app.undo import UndoHistory
+from protolabel.segmentation.geometry.brush import BrushStroke, apply_stroke
+from protolabel.segmentation.geometry.combine import clip_shape, merge_shapes, split_shape
+from protolabel.segmentation.geometry.shapes import Polygon, Shape
+from protolabel.segmentation.geometry import shape_edits as se
+from protolabel.segmentation.project.document import Change
+from protolabel.segmentation.project.project import Project
+from protolabel.segmentation.project.selection import Selection
+from protolabel.segmentation.project.store import ProjectStoreError
 
 DEFAULT_LABEL = "object"
 DUPLICATE_OFFSET = 10.0  # image pixels: a duplicate lands beside its original, not hidden under it

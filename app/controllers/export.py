@@ -7,13 +7,13 @@ from pathlib import Path
 
 from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
 
-from app.qt_bridge import MainThreadInvoker
-from segmentation.coco import validate_coco
-from segmentation.output_paths import OutputPathError, OutputWriteError
-from segmentation.project.export import export_coco
-from segmentation.project.project import Project
-from segmentation.project.records import ImageStatus
-from segmentation.project.store import ProjectStore
+from protolabel.app.qt_bridge import MainThreadInvoker
+from protolabel.segmentation.coco import validate_coco
+from protolabel.segmentation.output_paths import OutputPathError, OutputWriteError
+from protolabel.segmentation.project.export import export_coco
+from protolabel.segmentation.project.project import Project
+from protolabel.segmentation.project.records import ImageStatus
+from protolabel.segmentation.project.store import ProjectStore
 
 
 class _ExportRun(QRunnable):

@@ -10,16 +10,16 @@ import numpy as np
 from PySide6.QtCore import QObject, QRunnable, QSettings, QThreadPool, Signal
 from PySide6.QtWidgets import QMessageBox
 
-from app.canvas.view import CanvasView
-from app.controllers.read_ahead import ImageReadAhead
-from app.qt_bridge import MainThreadInvoker
-from app.undo import UndoHistory
-from segmentation.folders import is_image_name, walk_folder
-from segmentation.images import ImageReadError, read_image
-from segmentation.project.lock import FolderLock, FolderLockedError
-from segmentation.project.project import Project
-from segmentation.project.selection import Selection
-from segmentation.project.store import DamagedProjectError, ProjectStore, ProjectStoreError, set_aside_damaged
+from protolabel.app.canvas.view import CanvasView
+from protolabel.app.controllers.read_ahead import ImageReadAhead
+from protolabel.app.qt_bridge import MainThreadInvoker
+from protolabel.app.undo import UndoHistory
+from protolabel.segmentation.folders import is_image_name, walk_folder
+from protolabel.segmentation.images import ImageReadError, read_image
+from protolabel.segmentation.project.lock import FolderLock, FolderLockedError
+from protolabel.segmentation.project.project import Project
+from protolabel.segmentation.project.selection import Selection
+from protolabel.segmentation.project.store import DamagedProjectError, ProjectStore, ProjectStoreError, set_aside_damaged
 
 RECENT_KEY = "recent_folders"
 MAX_RECENT = 10

@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 from PySide6.QtCore import QThreadPool
 
-from app.qt_bridge import MainThreadInvoker
+from protolabel.app.qt_bridge import MainThreadInvoker
 
 ReadResult = tuple[np.ndarray | None, str | None]  # (image, None) or (None, reason)
 Reader = Callable[[Path], ReadResult]

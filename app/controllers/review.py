@@ -9,13 +9,13 @@ from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QMenu
 
-from app.canvas.view import CanvasView
-from app.controllers.editing import EditController
-from app.controllers.project import ProjectController
-from app.docks.objects import ObjectsDock
-from segmentation.project.document import ImageAnnotations, hidden_by_score
-from segmentation.project.review import next_unverified
-from segmentation.project.selection import Selection
+from protolabel.app.canvas.view import CanvasView
+from protolabel.app.controllers.editing import EditController
+from protolabel.app.controllers.project import ProjectController
+from protolabel.app.docks.objects import ObjectsDock
+from protolabel.segmentation.project.document import ImageAnnotations, hidden_by_score
+from protolabel.segmentation.project.review import next_unverified
+from protolabel.segmentation.project.selection import Selection
 
 # The object menu (canvas and list), in this order; None is a separator.
 MENU_ACTIONS = ("accept_object", "reject_object", None, "change_class", "hide_objects", "zoom_to_object",

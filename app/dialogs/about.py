@@ -8,9 +8,9 @@ import torch
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QDialog, QDialogButtonBox, QHBoxLayout, QLabel, QVBoxLayout
 
-from app.device_text import device_in_use
-from segmentation.distribution import licence, version
-from segmentation.logs import log_file_path
+from protolabel.app.device_text import device_in_use
+from protolabel.segmentation.distribution import licence, version
+from protolabel.segmentation.logs import log_file_path
 
 HOMEPAGE = "https://github.com/dbolya/yolact"  # the model Protolabel opens up (YOLACT, MIT)
 

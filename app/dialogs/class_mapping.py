@@ -18,7 +18,7 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
 )
 
-from segmentation.project.labels import ClassMapping
+from protolabel.segmentation.project.labels import ClassMapping
 
 
 class ClassMappingDialog(QDialog):

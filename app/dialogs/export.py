@@ -18,8 +18,8 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
 )
 
-from segmentation.output_paths import OutputPathError
-from segmentation.project.export import check_export_path
+from protolabel.segmentation.output_paths import OutputPathError
+from protolabel.segmentation.project.export import check_export_path
 
 
 class ExportDialog(QDialog):

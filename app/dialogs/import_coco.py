@@ -20,10 +20,10 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.qt_bridge import MainThreadInvoker
-from segmentation.coco.reader import CocoFormatError
-from segmentation.project.importing import ImportPlan, ImportSummary, apply_import, plan_import
-from segmentation.project.store import ProjectStore
+from protolabel.app.qt_bridge import MainThreadInvoker
+from protolabel.segmentation.coco.reader import CocoFormatError
+from protolabel.segmentation.project.importing import ImportPlan, ImportSummary, apply_import, plan_import
+from protolabel.segmentation.project.store import ProjectStore
 
 
 class ImportCocoDialog(QDialog):

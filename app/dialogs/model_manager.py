@@ -21,8 +21,8 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
 )
 
-from app.qt_bridge import MainThreadInvoker
-from segmentation.model_manager import DownloadCancelled, ModelDownloadError, ModelManager, NoNetworkError, OfficialModel
+from protolabel.app.qt_bridge import MainThreadInvoker
+from protolabel.segmentation.model_manager import DownloadCancelled, ModelDownloadError, ModelManager, NoNetworkError, OfficialModel
 
 # What Open model takes: official-layout checkpoints and the .onnx files `protolabel export-onnx` writes.
 MODEL_FILES = "YOLACT models (*.pth *.pt *.onnx);;PyTorch weights (*.pth *.pt);;ONNX models (*.onnx)"

@@ -20,9 +20,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from segmentation.backends import BACKENDS
-from segmentation.project.autolabel import AutoLabelOptions
-from segmentation.project.labels import ClassMapping
+from protolabel.segmentation.backends import BACKENDS
+from protolabel.segmentation.project.autolabel import AutoLabelOptions
+from protolabel.segmentation.project.labels import ClassMapping
 
 DEVICES = ("auto", "cpu", "cuda")
 BACKEND_CHOICES = ("torch", "auto", *(name for name in BACKENDS if name != "torch"))  # the default first

@@ -18,11 +18,11 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.canvas.items import bgr_to_qimage
-from app.colors import STATUS_COLORS, STATUS_TEXT
-from segmentation.images import ImageReadError, read_image
-from segmentation.project.image_list import UNREADABLE, ImageList
-from segmentation.project.records import ImageStatus
+from protolabel.app.canvas.items import bgr_to_qimage
+from protolabel.app.colors import STATUS_COLORS, STATUS_TEXT
+from protolabel.segmentation.images import ImageReadError, read_image
+from protolabel.segmentation.project.image_list import UNREADABLE, ImageList
+from protolabel.segmentation.project.records import ImageStatus
 
 THUMB = 40
 ROW_HEIGHT = THUMB + 8

@@ -14,11 +14,11 @@ from PySide6.QtGui import QColor, QIcon, QPixmap
 from PySide6.QtWidgets import (QColorDialog, QDockWidget, QGridLayout, QInputDialog, QMessageBox, QPushButton,
                                QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget)
 
-from app.colors import label_color, set_project_colors
-from segmentation.project.document import Change
-from segmentation.project.labels import ClassEdit
-from segmentation.project.project import Project
-from segmentation.project.store import ProjectStoreError
+from protolabel.app.colors import label_color, set_project_colors
+from protolabel.segmentation.project.document import Change
+from protolabel.segmentation.project.labels import ClassEdit
+from protolabel.segmentation.project.project import Project
+from protolabel.segmentation.project.store import ProjectStoreError
 
 NAME, COUNT, KEEP = range(3)
 

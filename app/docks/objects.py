@@ -25,11 +25,11 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.colors import STATUS_COLORS, STATUS_TEXT, label_color
-from app.controllers.editing import DEFAULT_LABEL
-from segmentation.geometry.polygons import shape_area
-from segmentation.project.document import ImageAnnotations, hidden_by_score
-from segmentation.project.selection import Selection
+from protolabel.app.colors import STATUS_COLORS, STATUS_TEXT, label_color
+from protolabel.app.controllers.editing import DEFAULT_LABEL
+from protolabel.segmentation.geometry.polygons import shape_area
+from protolabel.segmentation.project.document import ImageAnnotations, hidden_by_score
+from protolabel.segmentation.project.selection import Selection
 
 _PROVENANCE_MARK = {"auto": "auto", "edited": "edited", "verified": "✓ verified"}
 SCORE_STEPS = 100  # the slider's steps: thresholds 0.00 to 1.00

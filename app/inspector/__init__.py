@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from PySide6.QtCore import Qt
 
-from app.inspector.controller import InspectorController
-from app.inspector.dock import InspectorDock
-from app.inspector.region_tool import RegionHint
-from segmentation.inspection.state import InspectorState
+from protolabel.app.inspector.controller import InspectorController
+from protolabel.app.inspector.dock import InspectorDock
+from protolabel.app.inspector.region_tool import RegionHint
+from protolabel.segmentation.inspection.state import InspectorState
 
 INSPECTOR_WIDTH = 450
 OBJECTS_HEIGHT = 110

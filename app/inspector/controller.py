@@ -10,20 +10,20 @@ from pathlib import Path
 
 from PySide6.QtCore import QObject, QThreadPool, Signal
 
-from app.inspector.overlays import CanvasOverlay
-from app.inspector.region_tool import RegionTool
-from app.qt_bridge import MainThreadInvoker
-from segmentation.errors import first_line
-from segmentation.geometry.polygons import DEFAULT_TOLERANCE
-from segmentation.geometry.shapes import Shape
-from segmentation.inspection.cache import NO_OBJECT, InferenceCacheError, InferenceRecord
-from segmentation.inspection.live import LiveMask
-from segmentation.inspection.reasons import not_kept_reason, object_geometries
-from segmentation.inspection.state import Availability, DetectionKey, InspectorState
-from segmentation.project.document import Change
-from segmentation.project.project import Project
-from segmentation.project.records import AnnotatedObject, ImageStatus, Provenance
-from segmentation.project.store import ProjectStoreError
+from protolabel.app.inspector.overlays import CanvasOverlay
+from protolabel.app.inspector.region_tool import RegionTool
+from protolabel.app.qt_bridge import MainThreadInvoker
+from protolabel.segmentation.errors import first_line
+from protolabel.segmentation.geometry.polygons import DEFAULT_TOLERANCE
+from protolabel.segmentation.geometry.shapes import Shape
+from protolabel.segmentation.inspection.cache import NO_OBJECT, InferenceCacheError, InferenceRecord
+from protolabel.segmentation.inspection.live import LiveMask
+from protolabel.segmentation.inspection.reasons import not_kept_reason, object_geometries
+from protolabel.segmentation.inspection.state import Availability, DetectionKey, InspectorState
+from protolabel.segmentation.project.document import Change
+from protolabel.segmentation.project.project import Project
+from protolabel.segmentation.project.records import AnnotatedObject, ImageStatus, Provenance
+from protolabel.segmentation.project.store import ProjectStoreError
 
 
 class InspectorController(QObject):
@@ -269,8 +269,8 @@ class InspectorController(QObject):
         objects = [(o.id, o.shape) for o in project.current.objects]
 
         def work() -> None:
-            from segmentation.images import read_image
-            from segmentation.inspection.matching import match_detections_to_objects
+            from protolabel.segmentation.images import read_image
+            from protolabel.segmentation.inspection.matching import match_detections_to_objects
 
             try:
                 engine = engines.get(settings)
@@ -298,8 +298,8 @@ class InspectorController(QObject):
         mapping = settings.mapping
 
         def work() -> None:
-            from segmentation.images import read_image
-            from segmentation.inspection.region import novel_detections, predict_region
+            from protolabel.segmentation.images import read_image
+            from protolabel.segmentation.inspection.region import novel_detections, predict_region
 
             try:
                 region = predict_region(engines.get(settings), read_image(path), rect, settings.inference_settings())

@@ -24,12 +24,12 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.inspector.controller import InspectorController
-from app.inspector.pictures import diverging_qimage, diverging_qimages, gray_qimage, heatmap_qimage
-from app.inspector.widgets import CoefficientChart, CoefficientSliders, Tile, TileGrid
-from segmentation.geometry.boxes import ordered_box
-from segmentation.inspection.assembly import contributions
-from segmentation.inspection.state import Availability, InspectorState, ScalingMode, SortMode
+from protolabel.app.inspector.controller import InspectorController
+from protolabel.app.inspector.pictures import diverging_qimage, diverging_qimages, gray_qimage, heatmap_qimage
+from protolabel.app.inspector.widgets import CoefficientChart, CoefficientSliders, Tile, TileGrid
+from protolabel.segmentation.geometry.boxes import ordered_box
+from protolabel.segmentation.inspection.assembly import contributions
+from protolabel.segmentation.inspection.state import Availability, InspectorState, ScalingMode, SortMode
 
 PICTURE_DELAY_MS = 60  # stages and contributions follow a moving slider at ~15 Hz; the canvas follows every move
 RELIED_ON = "#f5b82e"

@@ -15,12 +15,12 @@ from PySide6.QtCore import QObject, QRectF, Qt, QTimer
 from PySide6.QtGui import QBrush, QColor, QImage, QPen, QPixmap, QTransform
 from PySide6.QtWidgets import QGraphicsItem, QGraphicsPathItem, QGraphicsPixmapItem, QGraphicsRectItem
 
-from app.canvas.items import shape_path
-from app.inspector.pictures import heatmap_qimage, indexed_qimage, mask_indices, with_alpha
-from segmentation.geometry.shapes import Shape
-from segmentation.inspection.cache import NO_OBJECT
-from segmentation.inspection.live import LiveMask
-from segmentation.inspection.state import InspectorState
+from protolabel.app.canvas.items import shape_path
+from protolabel.app.inspector.pictures import heatmap_qimage, indexed_qimage, mask_indices, with_alpha
+from protolabel.segmentation.geometry.shapes import Shape
+from protolabel.segmentation.inspection.cache import NO_OBJECT
+from protolabel.segmentation.inspection.live import LiveMask
+from protolabel.segmentation.inspection.state import InspectorState
 
 Z_ENLARGED, Z_LEAK, Z_PREVIEW, Z_REGION = 4, 5, 6, 7
 PREVIEW = QColor("#22d3ee")

@@ -6,8 +6,8 @@ import cv2
 import numpy as np
 from PySide6.QtGui import QColor, QImage
 
-from app.canvas.items import bgr_to_qimage
-from segmentation.inspection.render import heatmap
+from protolabel.app.canvas.items import bgr_to_qimage
+from protolabel.segmentation.inspection.render import heatmap
 
 # A blue - grey - red ramp for signed values (contributions, the linear combination): zero is neutral.
 _DIVERGING_STOPS = np.array([-1.0, -0.5, 0.0, 0.5, 1.0])

@@ -7,9 +7,9 @@ from collections.abc import Callable
 from PySide6.QtCore import QPointF, Qt
 from PySide6.QtWidgets import QLabel, QWidget
 
-from app.canvas.paint_tools import BoxDragTool
-from segmentation.geometry.boxes import ordered_box
-from segmentation.inspection.region import MIN_REGION_SIDE
+from protolabel.app.canvas.paint_tools import BoxDragTool
+from protolabel.segmentation.geometry.boxes import ordered_box
+from protolabel.segmentation.inspection.region import MIN_REGION_SIDE
 
 REGION_HINT = ("Re-detect in region: drag a rectangle over the part of the image to run the model on again "
                "(small objects come out better). Esc leaves.")

@@ -15,7 +15,7 @@ from PySide6.QtCore import QPointF, QRectF, QSize, Qt, Signal
 from PySide6.QtGui import QColor, QFont, QImage, QPainter, QPen
 from PySide6.QtWidgets import QGridLayout, QLabel, QSizePolicy, QSlider, QToolButton, QWidget
 
-from segmentation.inspection.state import COEFFICIENT_LIMIT
+from protolabel.segmentation.inspection.state import COEFFICIENT_LIMIT
 
 CAPTION_H = 13
 GAP = 4

@@ -15,23 +15,23 @@ from pathlib import Path
 from PySide6.QtCore import QObject, QProcess, QProcessEnvironment, QRunnable, QThreadPool, QTimer, Signal
 from PySide6.QtWidgets import QMessageBox, QWidget
 
-from app.qt_bridge import MainThreadInvoker
-from app.training.dialog import TrainDialog
-from app.training.runs import format_size, remove_runs, removable_runs, training_dir
-from segmentation.backends.loading import is_onnx
-from segmentation.project.autolabel import AutoLabelOptions
-from segmentation.project.fine_tune import (
+from protolabel.app.qt_bridge import MainThreadInvoker
+from protolabel.app.training.dialog import TrainDialog
+from protolabel.app.training.runs import format_size, remove_runs, removable_runs, training_dir
+from protolabel.segmentation.backends.loading import is_onnx
+from protolabel.segmentation.project.autolabel import AutoLabelOptions
+from protolabel.segmentation.project.fine_tune import (
     NothingToTrainError,
     TrainingRequest,
     default_run_dir,
     export_training_set,
     process_environment,
 )
-from segmentation.project.labels import ClassMapping
-from segmentation.project.project import Project
-from segmentation.project.records import ImageStatus
-from segmentation.project.store import ProjectStore
-from segmentation.training.run_monitor import RunMonitor, RunState
+from protolabel.segmentation.project.labels import ClassMapping
+from protolabel.segmentation.project.project import Project
+from protolabel.segmentation.project.records import ImageStatus
+from protolabel.segmentation.project.store import ProjectStore
+from protolabel.segmentation.training.run_monitor import RunMonitor, RunState
 
 KILL_TIMEOUT_MS = 60_000  # after Cancel, the iteration in progress and the checkpoint may take this long
 

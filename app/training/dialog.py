@@ -24,11 +24,11 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.device_text import device_in_use, uses_cuda
-from app.docks.autolabel_panel import DEVICES
-from app.training.progress_view import TrainingProgressView, validation_hint
-from segmentation.project.fine_tune import TrainingRequest
-from segmentation.training.run_monitor import RunMonitor
+from protolabel.app.device_text import device_in_use, uses_cuda
+from protolabel.app.docks.autolabel_panel import DEVICES
+from protolabel.app.training.progress_view import TrainingProgressView, validation_hint
+from protolabel.segmentation.project.fine_tune import TrainingRequest
+from protolabel.segmentation.training.run_monitor import RunMonitor
 
 DEFAULTS = {f.name: f.default for f in dataclasses.fields(TrainingRequest)}  # protolabel train's defaults
 SUGGESTED_MAX_SIZE = 550  # shown when the user unticks "the model's own" (the official ResNet models' size)

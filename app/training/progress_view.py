@@ -22,10 +22,10 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.job_progress import format_eta
-from app.training.loss_chart import LossChart
-from segmentation.training.dataset import validation_count
-from segmentation.training.run_monitor import EvaluationResult, RunMonitor, RunState
+from protolabel.app.job_progress import format_eta
+from protolabel.app.training.loss_chart import LossChart
+from protolabel.segmentation.training.dataset import validation_count
+from protolabel.segmentation.training.run_monitor import EvaluationResult, RunMonitor, RunState
 
 LOSS_TERMS = (("box", "Box"), ("conf", "Class"), ("mask", "Mask"), ("semantic", "Semantic"), ("maskiou", "Mask IoU"))
 

@@ -8,8 +8,8 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
-from segmentation.project.fine_tune import TRAINING_DIR
-from segmentation.project.store import PROJECT_DIR_NAME
+from protolabel.segmentation.project.fine_tune import TRAINING_DIR
+from protolabel.segmentation.project.store import PROJECT_DIR_NAME
 
 
 @dataclass(frozen=True)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from PySide6.QtWidgets import QToolButton
 
-from app.job_progress import format_eta
-from segmentation.training.run_monitor import RunState
+from protolabel.app.job_progress import format_eta
+from protolabel.segmentation.training.run_monitor import RunState
 
 
 def run_summary(monitor) -> str:

@@ -26,7 +26,7 @@ def main() -> None:
 
     from PySide6.QtCore import QSettings
 
-    from app.main_window import MainWindow
+    from protolabel.app.main_window import MainWindow
 
     with tempfile.TemporaryDirectory() as tmp:
         folder = write_project(Path(tmp), SIZE)

@@ -23,9 +23,9 @@ SIZE = 512
 
 def write_project(tmp: Path, size: int) -> Path:
     """kitchen-2024/ under `tmp`: three photos with auto objects of six classes, and a seventh class unused."""
-    from segmentation.geometry.combine import ellipse_shape
-    from segmentation.project.records import AnnotatedObject, ImageStatus, Provenance
-    from segmentation.project.store import ProjectStore
+    from protolabel.segmentation.geometry.combine import ellipse_shape
+    from protolabel.segmentation.project.records import AnnotatedObject, ImageStatus, Provenance
+    from protolabel.segmentation.project.store import ProjectStore
 
     def obj(label, cx, cy, rx, ry, score):
         return AnnotatedObject(label, ellipse_shape(cx - rx, cy - ry, cx + rx, cy + ry), Provenance.AUTO, score=score)
@@ -48,7 +48,7 @@ def write_project(tmp: Path, size: int) -> Path:
 def main() -> None:
     app = QApplication(sys.argv[:1])
 
-    from app.main_window import MainWindow
+    from protolabel.app.main_window import MainWindow
 
     with tempfile.TemporaryDirectory() as tmp:
         folder = write_project(Path(tmp), SIZE)

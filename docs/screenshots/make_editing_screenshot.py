@@ -28,8 +28,8 @@ def main() -> None:
     app = QApplication(sys.argv[:1])
     from skimage import data
 
-    from app.main_window import MainWindow
-    from segmentation.geometry.combine import ellipse_shape
+    from protolabel.app.main_window import MainWindow
+    from protolabel.segmentation.geometry.combine import ellipse_shape
 
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp) / "kitchen"

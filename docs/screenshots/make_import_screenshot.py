@@ -54,11 +54,11 @@ def _coco(path: Path) -> Path:
 
 def main() -> None:
     app = QApplication(sys.argv[:1])
-    from app.dialogs.import_coco import start_import
-    from app.main_window import MainWindow
-    from segmentation.geometry.shapes import Polygon, Shape
-    from segmentation.project.records import AnnotatedObject, ImageStatus, Provenance
-    from segmentation.project.store import ProjectStore
+    from protolabel.app.dialogs.import_coco import start_import
+    from protolabel.app.main_window import MainWindow
+    from protolabel.segmentation.geometry.shapes import Polygon, Shape
+    from protolabel.segmentation.project.records import AnnotatedObject, ImageStatus, Provenance
+    from protolabel.segmentation.project.store import ProjectStore
 
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp) / "kitchen-2024"

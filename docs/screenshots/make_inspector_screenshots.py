@@ -28,7 +28,7 @@ HERE = Path(__file__).resolve().parent
 
 def most_visible_edit(record, row: int) -> tuple[int, float]:
     """(prototype, new coefficient) that changes the most of the mask (at most half of it) and leaves some."""
-    from segmentation.inspection.live import LiveMask
+    from protolabel.segmentation.inspection.live import LiveMask
 
     live = LiveMask(record.prototypes, record.boxes_rel[row], record.frame_size)
     original = live.compute(record.coefficients[row]).mask
@@ -50,9 +50,9 @@ def main(weights: str) -> None:
     app = QApplication(sys.argv[:1])
     from skimage import data
 
-    from app.main_window import MainWindow
-    from segmentation.geometry.polygons import shape_to_geometry
-    from segmentation.inspection.state import Availability
+    from protolabel.app.main_window import MainWindow
+    from protolabel.segmentation.geometry.polygons import shape_to_geometry
+    from protolabel.segmentation.inspection.state import Availability
 
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp) / "photos"

@@ -28,8 +28,8 @@ HERE = Path(__file__).resolve().parent
 def main() -> None:
     manager = subprocess.Popen(["openbox"]) if shutil.which("openbox") else None
     app = QApplication(sys.argv[:1])
-    from app.main_window import MainWindow, app_icon
-    from resources import APP_ID
+    from protolabel.app.main_window import MainWindow, app_icon
+    from protolabel.resources import APP_ID
 
     app.setDesktopFileName(APP_ID)
     app.setWindowIcon(app_icon())

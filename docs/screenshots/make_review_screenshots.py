@@ -24,7 +24,7 @@ SIZE = 512
 
 
 def _ellipse(cx: float, cy: float, rx: float, ry: float):
-    from segmentation.geometry.combine import ellipse_shape
+    from protolabel.segmentation.geometry.combine import ellipse_shape
 
     return ellipse_shape(cx - rx, cy - ry, cx + rx, cy + ry)
 
@@ -32,9 +32,9 @@ def _ellipse(cx: float, cy: float, rx: float, ry: float):
 def main() -> None:
     app = QApplication(sys.argv[:1])
 
-    from app.main_window import MainWindow
-    from segmentation.project.records import AnnotatedObject, Provenance
-    from segmentation.project.store import ProjectStore
+    from protolabel.app.main_window import MainWindow
+    from protolabel.segmentation.project.records import AnnotatedObject, Provenance
+    from protolabel.segmentation.project.store import ProjectStore
 
     rng = np.random.default_rng(3)
     with tempfile.TemporaryDirectory() as tmp:

@@ -43,7 +43,7 @@ def demo_folder(root: Path) -> Path:
 
 def main(weights: str) -> None:
     app = QApplication(sys.argv[:1])
-    from app.main_window import MainWindow
+    from protolabel.app.main_window import MainWindow
 
     with tempfile.TemporaryDirectory() as tmp:
         folder = demo_folder(Path(tmp))

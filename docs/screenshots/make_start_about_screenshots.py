@@ -22,9 +22,9 @@ HERE = Path(__file__).resolve().parent
 
 def main() -> None:
     app = QApplication(sys.argv[:1])
-    from app.controllers.project import RECENT_KEY
-    from app.dialogs.about import AboutDialog
-    from app.main_window import MainWindow
+    from protolabel.app.controllers.project import RECENT_KEY
+    from protolabel.app.dialogs.about import AboutDialog
+    from protolabel.app.main_window import MainWindow
 
     with tempfile.TemporaryDirectory() as tmp:
         recent = []

@@ -35,8 +35,8 @@ OBJECTS = {  # a rough outline per object, in 128 px images
 def demo_project(root: Path) -> Path:
     from skimage import data
 
-    from segmentation.geometry.shapes import Polygon, Shape
-    from segmentation.project.project import Project
+    from protolabel.segmentation.geometry.shapes import Polygon, Shape
+    from protolabel.segmentation.project.project import Project
 
     folder = root / "kitchen-and-cats"
     folder.mkdir()
@@ -56,8 +56,8 @@ def demo_project(root: Path) -> Path:
 
 def main(weights: str) -> None:
     app = QApplication(sys.argv[:1])
-    from app.main_window import MainWindow
-    from segmentation.training.run_monitor import RunState
+    from protolabel.app.main_window import MainWindow
+    from protolabel.segmentation.training.run_monitor import RunState
 
     with tempfile.TemporaryDirectory() as tmp:
         folder = demo_project(Path(tmp))

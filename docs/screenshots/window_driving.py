@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from app.event_loop import settle
-from app.event_loop import wait_until as wait
+from protolabel.app.event_loop import settle
+from protolabel.app.event_loop import wait_until as wait
 
 __all__ = ["settle", "wait", "write_sample_photos"]
 

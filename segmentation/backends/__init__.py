@@ -5,9 +5,9 @@ A backend runs only the network (backbone + FPN + protonet + head): images [B, 3
 in torch, in `segmentation.engine`, for every backend.
 """
 
-from segmentation.backends.base import BACKENDS, PRECISIONS, BackendError, NetworkRunner
-from segmentation.backends.loading import LoadedNetwork, load_network
-from segmentation.backends.selection import AUTO_ORDER, choose_backend
+from protolabel.segmentation.backends.base import BACKENDS, PRECISIONS, BackendError, NetworkRunner
+from protolabel.segmentation.backends.loading import LoadedNetwork, load_network
+from protolabel.segmentation.backends.selection import AUTO_ORDER, choose_backend
 
 __all__ = ["AUTO_ORDER", "BACKENDS", "PRECISIONS", "BackendError", "LoadedNetwork", "NetworkRunner",
            "choose_backend", "load_network"]

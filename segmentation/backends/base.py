@@ -8,7 +8,7 @@ from typing import Protocol
 
 import torch
 
-from segmentation.yolact.model import YolactOutputs
+from protolabel.segmentation.yolact.model import YolactOutputs
 
 BACKENDS = ("torch", "onnxruntime", "openvino")
 PRECISIONS = ("fp32", "bf16")

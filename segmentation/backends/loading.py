@@ -11,11 +11,11 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from segmentation.backends.base import BackendError, NetworkRunner
-from segmentation.backends.selection import choose_backend
-from segmentation.yolact.checkpoint import ModelInfo, infer_config, load_yolact, read_state_dict
-from segmentation.yolact.model import Yolact
-from segmentation.yolact.optimize import optimize_for_inference
+from protolabel.segmentation.backends.base import BackendError, NetworkRunner
+from protolabel.segmentation.backends.selection import choose_backend
+from protolabel.segmentation.yolact.checkpoint import ModelInfo, infer_config, load_yolact, read_state_dict
+from protolabel.segmentation.yolact.model import Yolact
+from protolabel.segmentation.yolact.optimize import optimize_for_inference
 
 
 @dataclass(frozen=True)
@@ -39,7 +39,7 @@ def load_network(weights: str | Path, config: str | None, device: torch.device, 
     A .pth on an ONNX backend is exported on the fly: into `cache_dir` once (reused while the file,
     config and exporter stay the same), or, without a cache folder, into a temporary one each time.
     """
-    from segmentation.backends import onnx_export
+    from protolabel.segmentation.backends import onnx_export
 
     if backend is None:
         backend = "auto" if is_onnx(weights) else "torch"
@@ -59,7 +59,7 @@ def load_network(weights: str | Path, config: str | None, device: torch.device, 
     else:
         name, precision = choose_backend(backend, precision, device, None, onnx_input=False)
     if name == "torch":
-        from segmentation.backends.torch_runner import TorchRunner
+        from protolabel.segmentation.backends.torch_runner import TorchRunner
 
         model, info = load_yolact(weights, config)
         model = optimize_for_inference(model.to(device), device)
@@ -78,21 +78,21 @@ def load_network(weights: str | Path, config: str | None, device: torch.device, 
 
 def _check_before_export(backend: str, weights, config: str | None, device: torch.device) -> None:
     """Refusals that need no export (missing extra, unsupported config or device) come before the minute it takes."""
-    from segmentation.backends.base import import_extra
+    from protolabel.segmentation.backends.base import import_extra
 
     import_extra("onnx")
     import_extra(backend)
     if backend == "openvino":
-        from segmentation.backends.openvino_runner import check_supported
+        from protolabel.segmentation.backends.openvino_runner import check_supported
 
         check_supported(infer_config(read_state_dict(weights), weights, config), device)
 
 
 def _onnx_network(onnx_model, backend: str, precision: str, device: torch.device) -> LoadedNetwork:
     if backend == "onnxruntime":
-        from segmentation.backends.onnxruntime_runner import OnnxRuntimeRunner as Runner
+        from protolabel.segmentation.backends.onnxruntime_runner import OnnxRuntimeRunner as Runner
     else:
-        from segmentation.backends.openvino_runner import OpenVinoRunner as Runner
+        from protolabel.segmentation.backends.openvino_runner import OpenVinoRunner as Runner
     runner = Runner(onnx_model, device, precision)
     maskiou = onnx_model.maskiou_net.to(device) if onnx_model.maskiou_net is not None else None
     return LoadedNetwork(runner, onnx_model.info, maskiou, None)

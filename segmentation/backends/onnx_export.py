@@ -18,14 +18,14 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from segmentation.backends.base import BackendError, import_extra
-from segmentation.errors import first_line
-from segmentation.files import atomic_write_bytes, file_sha256
-from segmentation.yolact.checkpoint import CheckpointError, ModelInfo, class_name_sidecars, load_yolact
-from segmentation.yolact.config import config_for_name
-from segmentation.yolact.head import MaskIoUNet
-from segmentation.yolact.model import Yolact
-from segmentation.yolact.optimize import fold_batch_norms
+from protolabel.segmentation.backends.base import BackendError, import_extra
+from protolabel.segmentation.errors import first_line
+from protolabel.segmentation.files import atomic_write_bytes, file_sha256
+from protolabel.segmentation.yolact.checkpoint import CheckpointError, ModelInfo, class_name_sidecars, load_yolact
+from protolabel.segmentation.yolact.config import config_for_name
+from protolabel.segmentation.yolact.head import MaskIoUNet
+from protolabel.segmentation.yolact.model import Yolact
+from protolabel.segmentation.yolact.optimize import fold_batch_norms
 
 EXPORTER_VERSION = 1  # bump when the graph or the metadata change: cached exports are then made anew
 OPSET = 19

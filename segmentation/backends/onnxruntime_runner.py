@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import torch
 
-from segmentation.backends.base import BackendError, import_extra
-from segmentation.backends.onnx_export import INPUT_NAME, OUTPUT_NAMES, OnnxModel
-from segmentation.yolact.anchors import make_anchors
-from segmentation.yolact.model import YolactOutputs
+from protolabel.segmentation.backends.base import BackendError, import_extra
+from protolabel.segmentation.backends.onnx_export import INPUT_NAME, OUTPUT_NAMES, OnnxModel
+from protolabel.segmentation.yolact.anchors import make_anchors
+from protolabel.segmentation.yolact.model import YolactOutputs
 
 
 class OnnxRuntimeRunner:

@@ -7,10 +7,10 @@ from typing import Any
 
 import torch
 
-from segmentation.backends.base import BackendError, has_deformable_convs, import_extra
-from segmentation.backends.onnx_export import OnnxModel
-from segmentation.yolact.anchors import make_anchors
-from segmentation.yolact.model import YolactOutputs
+from protolabel.segmentation.backends.base import BackendError, has_deformable_convs, import_extra
+from protolabel.segmentation.backends.onnx_export import OnnxModel
+from protolabel.segmentation.yolact.anchors import make_anchors
+from protolabel.segmentation.yolact.model import YolactOutputs
 
 HINTS = {"fp32": "f32", "bf16": "bf16"}
 

@@ -6,7 +6,7 @@ import importlib.util
 
 import torch
 
-from segmentation.backends.base import BACKENDS, PRECISIONS, BackendError, has_deformable_convs
+from protolabel.segmentation.backends.base import BACKENDS, PRECISIONS, BackendError, has_deformable_convs
 
 # Fastest first among those that meet the fidelity goal (>= 99% of torch fp32's detections found again at
 # mask IoU >= 0.98) on the reference fixtures. `benchmarks/inference.py --repeats 5`, yolact_base, 2 CPU

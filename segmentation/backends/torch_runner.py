@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import torch
 
-from segmentation.backends.base import BackendError
-from segmentation.yolact.model import KeyframeState, Yolact, YolactOutputs
+from protolabel.segmentation.backends.base import BackendError
+from protolabel.segmentation.yolact.model import KeyframeState, Yolact, YolactOutputs
 
 
 class TorchRunner:

@@ -26,14 +26,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from segmentation.coco.dataset import Category, CocoDataset, CocoImage
-from segmentation.coco.export import write_coco
-from segmentation.coco.reader import read_coco
-from segmentation.errors import first_line
-from segmentation.files import atomic_write_text
-from segmentation.output_paths import write_with_fallback
-from segmentation.prelabel import FolderScan, LabelModel, LabelReport, merge_labeled, prelabel_folder
-from segmentation.project.labels import ClassMapping
+from protolabel.segmentation.coco.dataset import Category, CocoDataset, CocoImage
+from protolabel.segmentation.coco.export import write_coco
+from protolabel.segmentation.coco.reader import read_coco
+from protolabel.segmentation.errors import first_line
+from protolabel.segmentation.files import atomic_write_text
+from protolabel.segmentation.output_paths import write_with_fallback
+from protolabel.segmentation.prelabel import FolderScan, LabelModel, LabelReport, merge_labeled, prelabel_folder
+from protolabel.segmentation.project.labels import ClassMapping
 
 SHARD_SIZE = 64  # images per shard: the unit of work an actor takes and of what an interruption loses
 CPUS_PER_CPU_ACTOR = 4  # CPU cores an engine gets by default on a CPU-only cluster (torch threads)

@@ -6,7 +6,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from segmentation.geometry.instances import Instances
+from protolabel.segmentation.geometry.instances import Instances
 
 
 @dataclass(frozen=True)

@@ -26,10 +26,10 @@ from typing import Any
 import numpy as np
 import pycocotools.mask as mask_utils
 
-from segmentation.coco.dataset import CocoDataset, CocoImage
-from segmentation.files import atomic_write_text
-from segmentation.geometry.shapes import Shape
-from segmentation.geometry.polygons import shape_to_rle
+from protolabel.segmentation.coco.dataset import CocoDataset, CocoImage
+from protolabel.segmentation.files import atomic_write_text
+from protolabel.segmentation.geometry.shapes import Shape
+from protolabel.segmentation.geometry.polygons import shape_to_rle
 
 STANDARD_ANNOTATION_KEYS = frozenset(
     {"id", "image_id", "category_id", "segmentation", "area", "bbox", "iscrowd", "score", "source"}

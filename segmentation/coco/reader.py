@@ -21,12 +21,12 @@ from typing import Any
 import numpy as np
 import orjson
 
-from segmentation.coco.dataset import Category, CocoDataset, CocoImage
-from segmentation.coco.export import STANDARD_ANNOTATION_KEYS, STANDARD_IMAGE_KEYS, gc_paused
-from segmentation.geometry.instances import PROVENANCES, Instances
-from segmentation.geometry.polygons import shapes_from_rles
-from segmentation.geometry.shapes import Polygon, Shape
-from segmentation.images import MAX_PIXELS
+from protolabel.segmentation.coco.dataset import Category, CocoDataset, CocoImage
+from protolabel.segmentation.coco.export import STANDARD_ANNOTATION_KEYS, STANDARD_IMAGE_KEYS, gc_paused
+from protolabel.segmentation.geometry.instances import PROVENANCES, Instances
+from protolabel.segmentation.geometry.polygons import shapes_from_rles
+from protolabel.segmentation.geometry.shapes import Polygon, Shape
+from protolabel.segmentation.images import MAX_PIXELS
 
 MAX_REPORTED = 10  # problems named in the error message
 MAX_COLLECTED = 50  # stop checking after this many

@@ -19,7 +19,7 @@ import pycocotools.mask as mask_utils
 from pycocotools.coco import COCO
 from pycocotools.cocoeval import COCOeval
 
-from segmentation.geometry.polygons import ring_area
+from protolabel.segmentation.geometry.polygons import ring_area
 
 
 @dataclass

@@ -14,8 +14,8 @@ import os
 import re
 from collections.abc import Sequence
 
-from segmentation.coco.dataset import Category
-from segmentation.files import atomic_write_text
+from protolabel.segmentation.coco.dataset import Category
+from protolabel.segmentation.files import atomic_write_text
 
 
 def yolact_dataset_config(

@@ -18,8 +18,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from segmentation.logs import log_file_path, log_file_problem
-from segmentation.model_manager import ModelManager
+from protolabel.segmentation.logs import log_file_path, log_file_problem
+from protolabel.segmentation.model_manager import ModelManager
 
 GIB = 1024 ** 3
 MIN_FREE_CACHE_BYTES = GIB  # the largest official checkpoint is about 0.2 GB; a fine-tune writes several
@@ -124,7 +124,7 @@ def check_log_file() -> list[Finding]:
 
 def check_folder(folder: str | os.PathLike) -> list[Finding]:
     """The folder exists and the app can write its project (FOLDER/.protolabel/) there."""
-    from segmentation.images import iter_image_files
+    from protolabel.segmentation.images import iter_image_files
 
     path = Path(folder).expanduser()
     if not path.is_dir():

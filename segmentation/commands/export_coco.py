@@ -5,10 +5,10 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from segmentation.cli import CommandError
-from segmentation.project.export import check_export_path, export_coco
-from segmentation.project.labels import LABELS_KEY
-from segmentation.project.store import ProjectStore, ProjectStoreError, project_db_path
+from protolabel.segmentation.cli import CommandError
+from protolabel.segmentation.project.export import check_export_path, export_coco
+from protolabel.segmentation.project.labels import LABELS_KEY
+from protolabel.segmentation.project.store import ProjectStore, ProjectStoreError, project_db_path
 
 
 def add_parser(subparsers) -> None:

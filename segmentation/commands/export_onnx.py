@@ -10,8 +10,8 @@ import argparse
 import sys
 from pathlib import Path
 
-from segmentation.cli import CommandError
-from segmentation.output_paths import OutputWriteError, check_output_file, describe_error
+from protolabel.segmentation.cli import CommandError
+from protolabel.segmentation.output_paths import OutputWriteError, check_output_file, describe_error
 
 
 def add_parser(subparsers) -> None:
@@ -28,16 +28,16 @@ def add_parser(subparsers) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from segmentation.backends import BackendError
-    from segmentation.backends.base import import_extra
-    from segmentation.yolact.checkpoint import CheckpointError
+    from protolabel.segmentation.backends import BackendError
+    from protolabel.segmentation.backends.base import import_extra
+    from protolabel.segmentation.yolact.checkpoint import CheckpointError
 
     if not Path(args.weights).is_file():
         raise CommandError(f"{args.weights}: no such weights file")
     out = check_output_file(args.out, inputs=[args.weights], what="--out file")  # before the minute of export
     try:
         import_extra("onnx")
-        from segmentation.backends.onnx_export import export_checkpoint
+        from protolabel.segmentation.backends.onnx_export import export_checkpoint
 
         print(f"protolabel export-onnx: exporting {Path(args.weights).name} (a minute or so on a CPU)", file=sys.stderr)
         exported = export_checkpoint(args.weights, out, args.config)

@@ -9,11 +9,11 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from segmentation.cli import CommandError
-from segmentation.coco.reader import CocoFormatError
-from segmentation.project.importing import import_coco, read_import_file
-from segmentation.project.lock import FolderLock, FolderLockedError
-from segmentation.project.store import ProjectStore, ProjectStoreError
+from protolabel.segmentation.cli import CommandError
+from protolabel.segmentation.coco.reader import CocoFormatError
+from protolabel.segmentation.project.importing import import_coco, read_import_file
+from protolabel.segmentation.project.lock import FolderLock, FolderLockedError
+from protolabel.segmentation.project.store import ProjectStore, ProjectStoreError
 
 
 def add_parser(subparsers) -> None:

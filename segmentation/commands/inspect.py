@@ -10,10 +10,10 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from segmentation.cli import add_engine_arguments, engine_from_args
-from segmentation.files import atomic_write_bytes
-from segmentation.images import ImageReadError, read_image
-from segmentation.output_paths import check_output_dir, check_output_file, write_with_fallback
+from protolabel.segmentation.cli import add_engine_arguments, engine_from_args
+from protolabel.segmentation.files import atomic_write_bytes
+from protolabel.segmentation.images import ImageReadError, read_image
+from protolabel.segmentation.output_paths import check_output_dir, check_output_file, write_with_fallback
 
 OUTPUT_FILES = ("inspection.npz", "prototypes.png", "detections.png")
 
@@ -33,7 +33,7 @@ def add_parser(subparsers) -> None:
 def inspection_arrays(det) -> dict[str, np.ndarray]:
     """The npz contract: boxes are the exact (unclamped, unrounded) pixel boxes the crop used; masks are
     dense bool [D, H, W] at the image size (one image, written for tools that read arrays)."""
-    from segmentation.inspection.assembly import pixel_boxes_for_crop
+    from protolabel.segmentation.inspection.assembly import pixel_boxes_for_crop
 
     return {
         "prototypes": det.prototypes.astype(np.float32),
@@ -56,7 +56,7 @@ def _png(image: np.ndarray) -> bytes:
 
 
 def run(args: argparse.Namespace) -> int:
-    from segmentation.inspection.render import detections_overlay, prototype_grid
+    from protolabel.segmentation.inspection.render import detections_overlay, prototype_grid
 
     out = check_output_dir(args.out, inputs=[args.image, args.weights], what="--out folder")
     if out.is_dir():

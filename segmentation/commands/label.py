@@ -20,16 +20,16 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from segmentation.cli import (CommandError, add_engine_arguments, engine_from_args, interruption_exit,
+from protolabel.segmentation.cli import (CommandError, add_engine_arguments, engine_from_args, interruption_exit,
                               non_negative_float, non_negative_int, positive_int)
-from segmentation.coco.reader import CocoFormatError
-from segmentation.coco.validation import validate_coco
-from segmentation.coco.yolact_config import write_yolact_dataset_config
-from segmentation.geometry.polygons import DEFAULT_TOLERANCE
-from segmentation.output_paths import check_not_an_image_in, check_output_dir, check_output_file
-from segmentation.pipeline import workers_for
-from segmentation.prelabel import RelabelMode, images_to_label, load_existing, prelabel_folder, scan_folder
-from segmentation.project.labels import ClassMapping
+from protolabel.segmentation.coco.reader import CocoFormatError
+from protolabel.segmentation.coco.validation import validate_coco
+from protolabel.segmentation.coco.yolact_config import write_yolact_dataset_config
+from protolabel.segmentation.geometry.polygons import DEFAULT_TOLERANCE
+from protolabel.segmentation.output_paths import check_not_an_image_in, check_output_dir, check_output_file
+from protolabel.segmentation.pipeline import workers_for
+from protolabel.segmentation.prelabel import RelabelMode, images_to_label, load_existing, prelabel_folder, scan_folder
+from protolabel.segmentation.project.labels import ClassMapping
 
 DEFAULT_SCORE_THRESHOLD = 0.3  # the engine's 0 keeps YOLACT's long tail of weak detections: not labels
 
@@ -169,7 +169,7 @@ def _checked_engine(args: argparse.Namespace, mapping: ClassMapping):
 
 def _check_cluster(args: argparse.Namespace, folder: Path, out: Path) -> None:
     """--cluster's value, Ray being installed and the shard folder being writable, before any work."""
-    from segmentation.cluster.ray_label import ClusterError, import_ray, parse_cluster, shard_dir_for
+    from protolabel.segmentation.cluster.ray_label import ClusterError, import_ray, parse_cluster, shard_dir_for
 
     try:
         parse_cluster(args.cluster)
@@ -200,9 +200,9 @@ def _label_on_cluster(args: argparse.Namespace, scan, out: Path, todo: list[str]
                       progress: ProgressLine):
     """The run on a Ray cluster; the model is loaded here once on the CPU first, to check it and the
     class selection before the cluster is asked for anything."""
-    from segmentation.backends.loading import is_onnx
-    from segmentation.cluster.ray_label import ClusterError, label_on_ray, parse_cluster
-    from segmentation.geometry.polygons import DEFAULT_MIN_AREA
+    from protolabel.segmentation.backends.loading import is_onnx
+    from protolabel.segmentation.cluster.ray_label import ClusterError, label_on_ray, parse_cluster
+    from protolabel.segmentation.geometry.polygons import DEFAULT_MIN_AREA
 
     options = engine_options(args)
     check = {**vars(args), "device": "cpu"}
@@ -232,7 +232,7 @@ def _label_on_cluster(args: argparse.Namespace, scan, out: Path, todo: list[str]
 def _finish(args: argparse.Namespace, out: Path, folder: Path) -> int:
     """Optional class-list config and validation of the written file."""
     if args.yolact_config or args.validate:
-        from segmentation.coco.reader import read_coco
+        from protolabel.segmentation.coco.reader import read_coco
 
         dataset = read_coco(out) if out.exists() else None
         if args.yolact_config and dataset is not None:

@@ -9,12 +9,12 @@ from collections.abc import Iterator
 from contextlib import closing
 from pathlib import Path
 
-from segmentation.cli import CommandError, add_engine_arguments, engine_from_args, non_negative_int, positive_int
-from segmentation.detections import Detections
-from segmentation.files import atomic_write_text
-from segmentation.images import ImageReadError, iter_image_files, read_image
-from segmentation.output_paths import check_output_file, write_with_fallback
-from segmentation.pipeline import run_pipeline, workers_for
+from protolabel.segmentation.cli import CommandError, add_engine_arguments, engine_from_args, non_negative_int, positive_int
+from protolabel.segmentation.detections import Detections
+from protolabel.segmentation.files import atomic_write_text
+from protolabel.segmentation.images import ImageReadError, iter_image_files, read_image
+from protolabel.segmentation.output_paths import check_output_file, write_with_fallback
+from protolabel.segmentation.pipeline import run_pipeline, workers_for
 
 
 def add_parser(subparsers) -> None:
@@ -141,7 +141,7 @@ def _predict_sequences(engine, args: argparse.Namespace, total: int, show_progre
                        ) -> tuple[list[dict], int, int]:
     """The inputs as video sequences, one frame after another through the keyframe path; each record says
     whether its frame was a keyframe. A frame that cannot be read is skipped (the keyframe stays)."""
-    from segmentation.video import SequenceRunner, VideoPathError
+    from protolabel.segmentation.video import SequenceRunner, VideoPathError
 
     try:
         runner = SequenceRunner(engine, args.keyframe_interval)

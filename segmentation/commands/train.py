@@ -27,7 +27,7 @@ import threading
 from dataclasses import fields
 from pathlib import Path
 
-from segmentation.cli import (
+from protolabel.segmentation.cli import (
     fraction_below_one,
     max_size,
     non_negative_float,
@@ -35,8 +35,8 @@ from segmentation.cli import (
     positive_float,
     positive_int,
 )
-from segmentation.training.options import TrainOptions
-from segmentation.yolact.config import MAX_MAX_SIZE, MIN_MAX_SIZE, MIN_MAX_SIZE_PLUS
+from protolabel.segmentation.training.options import TrainOptions
+from protolabel.segmentation.yolact.config import MAX_MAX_SIZE, MIN_MAX_SIZE, MIN_MAX_SIZE_PLUS
 
 EXIT_STOPPED = 130
 DEFAULTS = {f.name: f.default for f in fields(TrainOptions)}  # the one place the training defaults are written
@@ -116,8 +116,8 @@ def options_from_args(args: argparse.Namespace):
 
 
 def run(args: argparse.Namespace) -> int:
-    from segmentation.training import TrainingError, train
-    from segmentation.training.progress import format_event
+    from protolabel.segmentation.training import TrainingError, train
+    from protolabel.segmentation.training.progress import format_event
 
     stop = threading.Event()
 

@@ -1,7 +1,7 @@
 """Qt-free geometry: object shapes, mask <-> polygon conversion, per-image instance containers."""
 
-from segmentation.geometry.instances import PROVENANCES, Instances
-from segmentation.geometry.polygons import (
+from protolabel.segmentation.geometry.instances import PROVENANCES, Instances
+from protolabel.segmentation.geometry.polygons import (
     make_shape_valid,
     mask_to_shape,
     shape_area,
@@ -14,7 +14,7 @@ from segmentation.geometry.polygons import (
     shape_to_mask_crop,
     shape_to_rle,
 )
-from segmentation.geometry.shapes import Polygon, Shape
+from protolabel.segmentation.geometry.shapes import Polygon, Shape
 
 __all__ = [
     "PROVENANCES",

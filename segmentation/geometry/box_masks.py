@@ -13,14 +13,14 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from segmentation.geometry.polygons import (
+from protolabel.segmentation.geometry.polygons import (
     DEFAULT_MIN_AREA,
     DEFAULT_TOLERANCE,
     mask_to_shape,
     shape_to_mask_crop,
 )
-from segmentation.geometry.rle import rle_from_crop
-from segmentation.geometry.shapes import Shape
+from protolabel.segmentation.geometry.rle import rle_from_crop
+from protolabel.segmentation.geometry.shapes import Shape
 
 _EMPTY = np.zeros((0, 0), bool)
 _EMPTY.setflags(write=False)

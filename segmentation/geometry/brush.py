@@ -16,7 +16,7 @@ import math
 
 import numpy as np
 
-from segmentation.geometry.polygons import (
+from protolabel.segmentation.geometry.polygons import (
     DEFAULT_MIN_AREA,
     _drop_small,
     _valid_polygonal,
@@ -24,7 +24,7 @@ from segmentation.geometry.polygons import (
     mask_to_shape,
     shape_to_geometry,
 )
-from segmentation.geometry.shapes import Shape
+from protolabel.segmentation.geometry.shapes import Shape
 
 GROW_MARGIN = 64  # pixels added around the box when a stroke leaves it (fewer reallocations)
 

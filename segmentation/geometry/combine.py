@@ -8,9 +8,9 @@ import numpy as np
 import shapely
 from shapely.geometry import box as shapely_box
 
-from segmentation.geometry.boxes import ordered_box
-from segmentation.geometry.polygons import _valid_polygonal, geometry_to_shape, shape_to_geometry
-from segmentation.geometry.shapes import Polygon, Shape
+from protolabel.segmentation.geometry.boxes import ordered_box
+from protolabel.segmentation.geometry.polygons import _valid_polygonal, geometry_to_shape, shape_to_geometry
+from protolabel.segmentation.geometry.shapes import Polygon, Shape
 
 ELLIPSE_VERTICES = 48  # enough that the polygon stays within a pixel of the ellipse up to ~500 px radii
 

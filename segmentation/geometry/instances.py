@@ -7,8 +7,8 @@ from typing import Any
 
 import numpy as np
 
-from segmentation.geometry.polygons import shape_area
-from segmentation.geometry.shapes import Shape
+from protolabel.segmentation.geometry.polygons import shape_area
+from protolabel.segmentation.geometry.shapes import Shape
 
 PROVENANCES = ("auto", "edited", "verified")  # made by the model / changed by a person / checked by a person
 CORE_FIELDS = ("shapes", "classes", "scores", "provenance", "crowd")

@@ -24,8 +24,8 @@ from shapely.geometry import MultiPolygon
 from shapely.geometry import Polygon as ShapelyPolygon
 from shapely.geometry.polygon import orient
 
-from segmentation.geometry.overlap import mask_iou
-from segmentation.geometry.rle import (
+from protolabel.segmentation.geometry.overlap import mask_iou
+from protolabel.segmentation.geometry.rle import (
     CropPieces,
     mask_to_rle,
     paint_column_pieces,
@@ -39,7 +39,7 @@ from segmentation.geometry.rle import (
     rle_window,
     str_counts,
 )
-from segmentation.geometry.shapes import Polygon, Shape
+from protolabel.segmentation.geometry.shapes import Polygon, Shape
 
 __all__ = [
     "DEFAULT_MIN_AREA", "DEFAULT_MIN_IOU", "DEFAULT_TOLERANCE", "geometry_to_shape", "make_shape_valid",

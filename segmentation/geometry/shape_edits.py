@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from segmentation.geometry.shapes import Polygon, Shape
+from protolabel.segmentation.geometry.shapes import Polygon, Shape
 
 
 @dataclass(frozen=True)

@@ -7,10 +7,10 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from segmentation.detections import Detections
-from segmentation.geometry.box_masks import BoxMasks
-from segmentation.geometry.boxes import ordered_box
-from segmentation.yolact.masks import assemble_mask_stages, assemble_soft_masks, binarize_at_image_size
+from protolabel.segmentation.detections import Detections
+from protolabel.segmentation.geometry.box_masks import BoxMasks
+from protolabel.segmentation.geometry.boxes import ordered_box
+from protolabel.segmentation.yolact.masks import assemble_mask_stages, assemble_soft_masks, binarize_at_image_size
 
 
 @dataclass(frozen=True)

@@ -27,10 +27,10 @@ from pathlib import Path
 import numpy as np
 from psygnal import Signal, SignalGroup
 
-from segmentation.detections import Detections
-from segmentation.files import atomic_write_bytes
-from segmentation.folders import PROJECT_DIR_NAME
-from segmentation.geometry.boxes import ordered_box
+from protolabel.segmentation.detections import Detections
+from protolabel.segmentation.files import atomic_write_bytes
+from protolabel.segmentation.folders import PROJECT_DIR_NAME
+from protolabel.segmentation.geometry.boxes import ordered_box
 
 CACHE_DIR_NAME = "inference"
 FORMAT_VERSION = 1

@@ -14,9 +14,9 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from segmentation.geometry.polygons import DEFAULT_MIN_AREA, DEFAULT_TOLERANCE, mask_to_shape
-from segmentation.geometry.shapes import Shape
-from segmentation.yolact.masks import _axis_sampling, assemble_mask_stages, crop_bounds, crop_keep
+from protolabel.segmentation.geometry.polygons import DEFAULT_MIN_AREA, DEFAULT_TOLERANCE, mask_to_shape
+from protolabel.segmentation.geometry.shapes import Shape
+from protolabel.segmentation.yolact.masks import _axis_sampling, assemble_mask_stages, crop_bounds, crop_keep
 
 
 @dataclass(frozen=True)

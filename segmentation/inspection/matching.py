@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from segmentation.geometry.box_masks import BoxMasks, pairwise_iou
-from segmentation.geometry.overlap import SAME_OBJECT_IOU, is_same_object
-from segmentation.geometry.shapes import Shape
+from protolabel.segmentation.geometry.box_masks import BoxMasks, pairwise_iou
+from protolabel.segmentation.geometry.overlap import SAME_OBJECT_IOU, is_same_object
+from protolabel.segmentation.geometry.shapes import Shape
 
 
 def match_detections_to_objects(masks: BoxMasks, objects: Sequence[tuple[int, Shape]],

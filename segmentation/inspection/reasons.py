@@ -14,11 +14,11 @@ from collections.abc import Callable, Sequence
 
 from shapely.geometry.base import BaseGeometry
 
-from segmentation.geometry.overlap import SAME_OBJECT_IOU, best_geometry_overlap, is_same_object
-from segmentation.geometry.polygons import DEFAULT_MIN_AREA, DEFAULT_TOLERANCE, shape_to_geometry
-from segmentation.geometry.shapes import Shape
-from segmentation.inspection.cache import InferenceRecord
-from segmentation.inspection.live import LiveMask
+from protolabel.segmentation.geometry.overlap import SAME_OBJECT_IOU, best_geometry_overlap, is_same_object
+from protolabel.segmentation.geometry.polygons import DEFAULT_MIN_AREA, DEFAULT_TOLERANCE, shape_to_geometry
+from protolabel.segmentation.geometry.shapes import Shape
+from protolabel.segmentation.inspection.cache import InferenceRecord
+from protolabel.segmentation.inspection.live import LiveMask
 
 
 def detection_shape(record: InferenceRecord, row: int, tolerance: float = DEFAULT_TOLERANCE,

@@ -12,13 +12,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from segmentation.detections import Detections
-from segmentation.geometry.box_masks import BoxMasks, pairwise_iou
-from segmentation.engine import InferenceSettings, YolactEngine
-from segmentation.geometry.boxes import ordered_box
-from segmentation.geometry.overlap import SAME_OBJECT_IOU, is_same_object
-from segmentation.geometry.polygons import DEFAULT_TOLERANCE
-from segmentation.geometry.shapes import Shape
+from protolabel.segmentation.detections import Detections
+from protolabel.segmentation.geometry.box_masks import BoxMasks, pairwise_iou
+from protolabel.segmentation.engine import InferenceSettings, YolactEngine
+from protolabel.segmentation.geometry.boxes import ordered_box
+from protolabel.segmentation.geometry.overlap import SAME_OBJECT_IOU, is_same_object
+from protolabel.segmentation.geometry.polygons import DEFAULT_TOLERANCE
+from protolabel.segmentation.geometry.shapes import Shape
 
 MIN_REGION_SIDE = 8
 

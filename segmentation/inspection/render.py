@@ -8,7 +8,7 @@ import math
 import cv2
 import numpy as np
 
-from segmentation.detections import Detections
+from protolabel.segmentation.detections import Detections
 
 
 def heatmap(values: np.ndarray, low: float, high: float) -> np.ndarray:

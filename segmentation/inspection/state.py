@@ -14,17 +14,17 @@ from enum import Enum
 import numpy as np
 from psygnal import Signal, SignalGroup
 
-from segmentation.geometry.polygons import DEFAULT_TOLERANCE
-from segmentation.geometry.shapes import Shape
-from segmentation.inspection.assembly import (
+from protolabel.segmentation.geometry.polygons import DEFAULT_TOLERANCE
+from protolabel.segmentation.geometry.shapes import Shape
+from protolabel.segmentation.inspection.assembly import (
     MaskStages,
     PrototypeSummary,
     contribution_strength,
     summarize_prototypes,
 )
-from segmentation.inspection.cache import NO_OBJECT, ImageInference, InferenceRecord
-from segmentation.inspection.live import LiveMask, MaskWindow
-from segmentation.yolact.masks import assemble_mask_stages
+from protolabel.segmentation.inspection.cache import NO_OBJECT, ImageInference, InferenceRecord
+from protolabel.segmentation.inspection.live import LiveMask, MaskWindow
+from protolabel.segmentation.yolact.masks import assemble_mask_stages
 
 COEFFICIENT_LIMIT = 1.0  # coefficients come out of tanh; editing stays in the range the model can produce
 

@@ -87,7 +87,7 @@ def _init_worker() -> None:
     import cv2
 
     cv2.setNumThreads(1)  # one process per core already
-    importlib.import_module("segmentation.detections")  # every task unpickles Detections: import it before the first
+    importlib.import_module("protolabel.segmentation.detections")  # every task unpickles Detections: import it before the first
 
 
 def _exit_with(parent) -> None:

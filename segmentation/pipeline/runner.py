@@ -20,11 +20,11 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 import numpy as np
 
-from segmentation.images import ImageReadError, read_image
-from segmentation.pipeline.pools import decode_pool, postprocess_pool
+from protolabel.segmentation.images import ImageReadError, read_image
+from protolabel.segmentation.pipeline.pools import decode_pool, postprocess_pool
 
 if TYPE_CHECKING:  # the engine's modules pull in torch; a run that never predicts need not load it
-    from segmentation.detections import Detections
+    from protolabel.segmentation.detections import Detections
 
 T = TypeVar("T")
 Predict = Callable[[list[np.ndarray]], Sequence["Detections"]]

@@ -1,7 +1,7 @@
 """Qt-free project state: the SQLite store, per-image annotation documents, the image list, auto-labeling jobs."""
 
-from segmentation.project.records import AnnotatedObject, ImageStatus, Provenance
-from segmentation.project.store import ProjectLockedError, ProjectReadOnlyError, ProjectStore, ProjectStoreError
+from protolabel.segmentation.project.records import AnnotatedObject, ImageStatus, Provenance
+from protolabel.segmentation.project.store import ProjectLockedError, ProjectReadOnlyError, ProjectStore, ProjectStoreError
 
 __all__ = [
     "AnnotatedObject",

@@ -19,18 +19,18 @@ from typing import TYPE_CHECKING
 
 from psygnal import Signal, SignalGroup, evented
 
-from segmentation.detections import Detections
-from segmentation.errors import first_line
-from segmentation.geometry.overlap import geometry_iou, is_same_object
-from segmentation.geometry.polygons import DEFAULT_TOLERANCE, shape_to_geometry
-from segmentation.geometry.shapes import Shape
-from segmentation.pipeline import PipelineResult, run_pipeline, workers_for
-from segmentation.project.labels import LABELS_KEY, ClassMapping
-from segmentation.project.records import AnnotatedObject, Provenance
-from segmentation.project.store import ProjectStore, ProjectStoreError
+from protolabel.segmentation.detections import Detections
+from protolabel.segmentation.errors import first_line
+from protolabel.segmentation.geometry.overlap import geometry_iou, is_same_object
+from protolabel.segmentation.geometry.polygons import DEFAULT_TOLERANCE, shape_to_geometry
+from protolabel.segmentation.geometry.shapes import Shape
+from protolabel.segmentation.pipeline import PipelineResult, run_pipeline, workers_for
+from protolabel.segmentation.project.labels import LABELS_KEY, ClassMapping
+from protolabel.segmentation.project.records import AnnotatedObject, Provenance
+from protolabel.segmentation.project.store import ProjectStore, ProjectStoreError
 
 if TYPE_CHECKING:  # torch: kept off the imports of the worker processes that run `indexed_objects`
-    from segmentation.inspection.cache import InferenceCache
+    from protolabel.segmentation.inspection.cache import InferenceCache
 
 
 @dataclass(frozen=True)
@@ -50,7 +50,7 @@ class AutoLabelSettings:
 
     def inference_settings(self):
         """The engine's per-call settings for this job (pass them to `predict`: the engine is shared)."""
-        from segmentation.engine import InferenceSettings  # torch import kept off the UI's import
+        from protolabel.segmentation.engine import InferenceSettings  # torch import kept off the UI's import
 
         return InferenceSettings(score_threshold=self.score_threshold, top_k=self.top_k)
 
@@ -69,7 +69,7 @@ class EngineCache:
         self.onnx_cache_dir = onnx_cache_dir  # where a .pth run on an ONNX backend is exported once
 
     def get(self, settings: AutoLabelSettings):
-        from segmentation.engine import YolactEngine  # torch import kept off the UI's import
+        from protolabel.segmentation.engine import YolactEngine  # torch import kept off the UI's import
 
         key = (str(Path(settings.weights).resolve()), settings.config, settings.device, settings.backend)
         with self._lock:
@@ -84,11 +84,11 @@ class EngineCache:
 def model_class_names(weights: str | Path, config: str | None = None) -> tuple[str, ...]:
     """The class names a checkpoint (sidecar file, COCO, YouTube-VIS, or class_1..N) or an exported .onnx (its metadata)
     predicts, without building the model."""
-    from segmentation.backends.loading import is_onnx
-    from segmentation.yolact.checkpoint import class_names_for, infer_config, read_state_dict
+    from protolabel.segmentation.backends.loading import is_onnx
+    from protolabel.segmentation.yolact.checkpoint import class_names_for, infer_config, read_state_dict
 
     if is_onnx(weights):
-        from segmentation.backends.onnx_export import read_onnx_model
+        from protolabel.segmentation.backends.onnx_export import read_onnx_model
 
         return read_onnx_model(weights).info.class_names
     state = read_state_dict(weights)
@@ -111,7 +111,7 @@ class AutoLabelOptions:
     def use_weights(self, path: str) -> None:
         """Run the model in `path` from now on. An .onnx (from `protolabel export-onnx`) runs on an ONNX
         backend only, so `torch` becomes `auto` (the fastest installed one)."""
-        from segmentation.backends.loading import is_onnx
+        from protolabel.segmentation.backends.loading import is_onnx
 
         self.weights = path
         if path and is_onnx(path) and self.backend == "torch":

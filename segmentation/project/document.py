@@ -11,9 +11,9 @@ from dataclasses import dataclass
 
 from psygnal import Signal, SignalGroup
 
-from segmentation.geometry.shapes import Shape
-from segmentation.project.records import AnnotatedObject, ImageStatus, Provenance
-from segmentation.project.store import DamagedRowError, ProjectStore, StaleEditError
+from protolabel.segmentation.geometry.shapes import Shape
+from protolabel.segmentation.project.records import AnnotatedObject, ImageStatus, Provenance
+from protolabel.segmentation.project.store import DamagedRowError, ProjectStore, StaleEditError
 
 
 @dataclass(frozen=True)

@@ -8,20 +8,20 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from segmentation.coco import Category, CocoDataset, CocoImage, write_coco
-from segmentation.geometry.instances import Instances
-from segmentation.images import ImageReadError, read_image
-from segmentation.folders import PROJECT_DIR_NAME
-from segmentation.output_paths import (
+from protolabel.segmentation.coco import Category, CocoDataset, CocoImage, write_coco
+from protolabel.segmentation.geometry.instances import Instances
+from protolabel.segmentation.images import ImageReadError, read_image
+from protolabel.segmentation.folders import PROJECT_DIR_NAME
+from protolabel.segmentation.output_paths import (
     OutputPathError,
     check_not_an_image_in,
     check_output_file,
     write_with_fallback,
 )
-from segmentation.project.labels import KEEP_CLASSES_KEY, exported_class_names
-from segmentation.project.records import ImageStatus
-from segmentation.project.store import DamagedRowError, ProjectStore
-from segmentation.yolact.classes import category_ids_for_labels
+from protolabel.segmentation.project.labels import KEEP_CLASSES_KEY, exported_class_names
+from protolabel.segmentation.project.records import ImageStatus
+from protolabel.segmentation.project.store import DamagedRowError, ProjectStore
+from protolabel.segmentation.yolact.classes import category_ids_for_labels
 
 EXPORTED_STATUSES = (ImageStatus.AUTO_LABELED, ImageStatus.EDITED, ImageStatus.VERIFIED)
 

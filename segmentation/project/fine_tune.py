@@ -2,7 +2,7 @@
 
 The app runs training as a separate process. Before it starts, the verified (or all labelled)
 objects are written with the project's own COCO export to RUN_DIR/train.json; the process is
-`python -m segmentation.cli train --coco RUN_DIR/train.json --images FOLDER ... --out RUN_DIR`.
+`python -m protolabel.segmentation.cli train --coco RUN_DIR/train.json --images FOLDER ... --out RUN_DIR`.
 """
 
 from __future__ import annotations
@@ -15,8 +15,8 @@ from datetime import datetime
 from pathlib import Path
 
 import segmentation
-from segmentation.project.export import ExportSummary, write_project_coco
-from segmentation.project.store import PROJECT_DIR_NAME, ProjectStore
+from protolabel.segmentation.project.export import ExportSummary, write_project_coco
+from protolabel.segmentation.project.store import PROJECT_DIR_NAME, ProjectStore
 
 TRAINING_DIR = "training"  # runs live in FOLDER/.protolabel/training/<timestamp>/
 TRAINING_COCO = "train.json"
@@ -68,7 +68,7 @@ class TrainingRequest:
 
     def command(self, python: str = sys.executable, *, resume: bool = False) -> list[str]:
         """The whole command line: this Python running the Qt-free CLI module."""
-        return [python, "-m", "segmentation.cli", *self.arguments(resume=resume)]
+        return [python, "-m", "protolabel.segmentation.cli", *self.arguments(resume=resume)]
 
 
 def default_run_dir(folder: str | os.PathLike, now: datetime | None = None) -> Path:

@@ -12,8 +12,8 @@ from pathlib import Path
 
 from psygnal import Signal, SignalGroup
 
-from segmentation.folders import image_names
-from segmentation.project.records import ImageStatus
+from protolabel.segmentation.folders import image_names
+from protolabel.segmentation.project.records import ImageStatus
 
 UNREADABLE = "unreadable"  # the filter of images that cannot be read or whose stored rows are damaged
 StatusFilter = ImageStatus | str | None  # an ImageStatus, UNREADABLE, or None (every image)

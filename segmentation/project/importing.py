@@ -21,15 +21,15 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from segmentation.coco import CocoDataset
-from segmentation.coco.export import gc_paused
-from segmentation.coco.reader import read_coco
-from segmentation.folders import image_names
-from segmentation.image_headers import image_size_from_header
-from segmentation.pipeline.pools import postprocess_pool
-from segmentation.project.labels import LABELS_KEY
-from segmentation.project.records import AnnotatedObject, ImageStatus, Provenance
-from segmentation.project.store import DamagedProjectError, DamagedRowError, ObjectsOverview, ProjectStore
+from protolabel.segmentation.coco import CocoDataset
+from protolabel.segmentation.coco.export import gc_paused
+from protolabel.segmentation.coco.reader import read_coco
+from protolabel.segmentation.folders import image_names
+from protolabel.segmentation.image_headers import image_size_from_header
+from protolabel.segmentation.pipeline.pools import postprocess_pool
+from protolabel.segmentation.project.labels import LABELS_KEY
+from protolabel.segmentation.project.records import AnnotatedObject, ImageStatus, Provenance
+from protolabel.segmentation.project.store import DamagedProjectError, DamagedRowError, ObjectsOverview, ProjectStore
 
 HEADER_BYTES = 64 * 1024  # enough for the size of every format image_headers reads (JPEG SOF after EXIF)
 

@@ -16,7 +16,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from segmentation.folders import PROJECT_DIR_NAME
+from protolabel.segmentation.folders import PROJECT_DIR_NAME
 
 LOCK_NAME = "writer.lock"
 _WINDOWS_LOCK_OFFSET = 1 << 30  # Windows locks a byte far past the text, so others can still read who holds it

@@ -9,13 +9,13 @@ from pathlib import Path
 
 from psygnal import Signal, SignalGroup
 
-from segmentation.inspection.cache import InferenceCache
-from segmentation.project.document import Change, ImageAnnotations
-from segmentation.project.image_list import ImageList
-from segmentation.project.labels import (KEEP_CLASSES_KEY, LABEL_COLORS_KEY, LABELS_KEY, ClassEdit, ClassMapping,
+from protolabel.segmentation.inspection.cache import InferenceCache
+from protolabel.segmentation.project.document import Change, ImageAnnotations
+from protolabel.segmentation.project.image_list import ImageList
+from protolabel.segmentation.project.labels import (KEEP_CLASSES_KEY, LABEL_COLORS_KEY, LABELS_KEY, ClassEdit, ClassMapping,
                                         ClassSettings, appended_labels, restore_classes)
-from segmentation.project.records import ImageStatus
-from segmentation.project.store import AutoLabelOutcome, ProjectStore, StaleEditError
+from protolabel.segmentation.project.records import ImageStatus
+from protolabel.segmentation.project.store import AutoLabelOutcome, ProjectStore, StaleEditError
 
 CLASS_MAPPING_KEY = "class_mapping"
 

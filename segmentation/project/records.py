@@ -9,7 +9,7 @@ from enum import Enum
 
 import numpy as np
 
-from segmentation.geometry.shapes import Polygon, Shape
+from protolabel.segmentation.geometry.shapes import Polygon, Shape
 
 
 class Provenance(str, Enum):

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from segmentation.project.project import Project
-from segmentation.project.records import AnnotatedObject, ImageStatus, Provenance
+from protolabel.segmentation.project.project import Project
+from protolabel.segmentation.project.records import AnnotatedObject, ImageStatus, Provenance
 
 _MAY_HOLD_UNVERIFIED = (ImageStatus.AUTO_LABELED, ImageStatus.EDITED)
 

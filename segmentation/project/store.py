@@ -21,11 +21,11 @@ from typing import Any
 
 import numpy as np
 
-from segmentation.errors import first_line
-from segmentation.folders import PROJECT_DIR_NAME
-from segmentation.geometry.shapes import Shape
-from segmentation.project.labels import appended_labels
-from segmentation.project.records import (
+from protolabel.segmentation.errors import first_line
+from protolabel.segmentation.folders import PROJECT_DIR_NAME
+from protolabel.segmentation.geometry.shapes import Shape
+from protolabel.segmentation.project.labels import appended_labels
+from protolabel.segmentation.project.records import (
     AnnotatedObject,
     ImageStatus,
     Provenance,

@@ -12,17 +12,17 @@ from typing import TYPE_CHECKING, Any
 __all__ = ["TrainOptions", "TrainResult", "TrainingError", "train"]
 
 if TYPE_CHECKING:
-    from segmentation.training.options import TrainOptions
-    from segmentation.training.trainer import TrainingError, TrainResult, train
+    from protolabel.segmentation.training.options import TrainOptions
+    from protolabel.segmentation.training.trainer import TrainingError, TrainResult, train
 
 
 def __getattr__(name: str) -> Any:
     if name == "TrainOptions":  # no torch: the command line reads its defaults
-        from segmentation.training.options import TrainOptions
+        from protolabel.segmentation.training.options import TrainOptions
 
         return TrainOptions
     if name in __all__:
-        from segmentation.training import trainer
+        from protolabel.segmentation.training import trainer
 
         return getattr(trainer, name)
-    raise AttributeError(f"module 'segmentation.training' has no attribute {name!r}")
+    raise AttributeError(f"module 'protolabel.segmentation.training' has no attribute {name!r}")

@@ -17,8 +17,8 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from segmentation.training.dataset import ImageSample
-from segmentation.yolact.transform import MEAN_BGR
+from protolabel.segmentation.training.dataset import ImageSample
+from protolabel.segmentation.yolact.transform import MEAN_BGR
 
 DISCARD_BOX_SIZE = 4 / 550  # boxes narrower or lower than this fraction of the input are dropped
 MAX_ATTEMPTS = 10  # augmentations tried before falling back to a plain resize

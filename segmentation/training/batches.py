@@ -14,10 +14,10 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
-from segmentation.training.augment import TrainAugmentation, TrainSample
-from segmentation.training.dataset import TrainingImages
-from segmentation.training.losses import ImageTargets
-from segmentation.yolact.transform import YolactTransform
+from protolabel.segmentation.training.augment import TrainAugmentation, TrainSample
+from protolabel.segmentation.training.dataset import TrainingImages
+from protolabel.segmentation.training.losses import ImageTargets
+from protolabel.segmentation.yolact.transform import YolactTransform
 
 
 @dataclass

@@ -26,9 +26,9 @@ from typing import Any
 import torch
 from torch import nn
 
-from segmentation.errors import first_line
-from segmentation.files import atomic_write_bytes, atomic_write_text
-from segmentation.yolact.config import YolactConfig
+from protolabel.segmentation.errors import first_line
+from protolabel.segmentation.files import atomic_write_bytes, atomic_write_text
+from protolabel.segmentation.yolact.config import YolactConfig
 
 STATE_FILE = "training_state.pt"
 STATE_VERSION = 1

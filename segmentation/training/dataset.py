@@ -20,10 +20,10 @@ from pathlib import Path
 
 import numpy as np
 
-from segmentation.coco import CocoDataset, CocoFormatError, CocoImage, read_coco
-from segmentation.geometry.polygons import shape_to_mask_crop
-from segmentation.geometry.shapes import Shape
-from segmentation.images import ImageReadError, read_image
+from protolabel.segmentation.coco import CocoDataset, CocoFormatError, CocoImage, read_coco
+from protolabel.segmentation.geometry.polygons import shape_to_mask_crop
+from protolabel.segmentation.geometry.shapes import Shape
+from protolabel.segmentation.images import ImageReadError, read_image
 
 MAX_LISTED = 5  # missing files named in an error message
 

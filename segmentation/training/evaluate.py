@@ -16,12 +16,12 @@ import torch
 from pycocotools.coco import COCO
 from pycocotools.cocoeval import COCOeval
 
-from segmentation.coco import to_coco_dict
-from segmentation.detections import Detections
-from segmentation.engine import YolactEngine
-from segmentation.training.dataset import TrainingImages
-from segmentation.yolact.checkpoint import ModelInfo
-from segmentation.yolact.model import Yolact
+from protolabel.segmentation.coco import to_coco_dict
+from protolabel.segmentation.detections import Detections
+from protolabel.segmentation.engine import YolactEngine
+from protolabel.segmentation.training.dataset import TrainingImages
+from protolabel.segmentation.yolact.checkpoint import ModelInfo
+from protolabel.segmentation.yolact.model import Yolact
 
 # COCOeval.stats positions and the names written to metrics.json
 METRIC_NAMES = ("AP", "AP50", "AP75", "APs", "APm", "APl", "AR1", "AR10", "AR100", "ARs", "ARm", "ARl")

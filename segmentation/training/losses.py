@@ -26,9 +26,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from segmentation.training.matching import NEUTRAL, AnchorTargets, MatchThresholds, match_anchors
-from segmentation.yolact.masks import crop_masks
-from segmentation.yolact.model import YolactOutputs
+from protolabel.segmentation.training.matching import NEUTRAL, AnchorTargets, MatchThresholds, match_anchors
+from protolabel.segmentation.yolact.masks import crop_masks
+from protolabel.segmentation.yolact.model import YolactOutputs
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import torch
 
-from segmentation.yolact.box_coder import encode_boxes, pairwise_iou
+from protolabel.segmentation.yolact.box_coder import encode_boxes, pairwise_iou
 
 NEUTRAL = -1  # label of anchors that take no part in the class loss
 

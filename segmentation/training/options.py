@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from segmentation.training.schedule import STEP_FRACTIONS
+from protolabel.segmentation.training.schedule import STEP_FRACTIONS
 
 # Not in the original. Fresh class layers on top of features they were not trained with can
 # produce gradients in the thousands in the first iterations and blow the weights up; clipping

@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # reading progress lines (another process) needs neither torch nor pycocotools
-    from segmentation.training.evaluate import Evaluation
+    from protolabel.segmentation.training.evaluate import Evaluation
 
 
 @dataclass(frozen=True)

@@ -19,7 +19,7 @@ from typing import Any
 
 from psygnal import Signal, SignalGroup
 
-from segmentation.training.progress import parse_line
+from protolabel.segmentation.training.progress import parse_line
 
 STDERR_TAIL_LINES = 40
 HISTORY_LIMIT = 4000  # loss points kept; beyond it every other point is dropped (the chart looks the same)

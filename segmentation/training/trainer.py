@@ -23,12 +23,12 @@ import torch
 from torch import nn
 from torch.utils.data import DataLoader
 
-from segmentation.engine import resolve_device
-from segmentation.files import atomic_write_text
-from segmentation.output_paths import OutputPathError, OutputWriteError, check_output_dir, write_with_fallback
-from segmentation.training.augment import TrainAugmentation
-from segmentation.training.batches import BatchOrder, IterationBatches
-from segmentation.training.checkpoints import (
+from protolabel.segmentation.engine import resolve_device
+from protolabel.segmentation.files import atomic_write_text
+from protolabel.segmentation.output_paths import OutputPathError, OutputWriteError, check_output_dir, write_with_fallback
+from protolabel.segmentation.training.augment import TrainAugmentation
+from protolabel.segmentation.training.batches import BatchOrder, IterationBatches
+from protolabel.segmentation.training.checkpoints import (
     ResumeError,
     TrainingState,
     checkpoint_name,
@@ -38,10 +38,10 @@ from segmentation.training.checkpoints import (
     save_checkpoint,
     save_training_state,
 )
-from segmentation.training.dataset import DatasetError, TrainingImages, split_for_validation
-from segmentation.training.evaluate import Evaluation, evaluate
-from segmentation.training.losses import LossSettings, YolactLoss
-from segmentation.training.progress import (
+from protolabel.segmentation.training.dataset import DatasetError, TrainingImages, split_for_validation
+from protolabel.segmentation.training.evaluate import Evaluation, evaluate
+from protolabel.segmentation.training.losses import LossSettings, YolactLoss
+from protolabel.segmentation.training.progress import (
     CheckpointSaved,
     EvaluationDone,
     IterationDone,
@@ -50,13 +50,13 @@ from segmentation.training.progress import (
     RunFinished,
     RunStarted,
 )
-from segmentation.training.options import TrainOptions
-from segmentation.training.schedule import LearningRateSchedule
-from segmentation.training.transfer import prepare_model
-from segmentation.yolact.checkpoint import CheckpointError, ModelInfo, load_yolact
-from segmentation.yolact.config import MAX_MAX_SIZE, MIN_MAX_SIZE
-from segmentation.yolact.model import Yolact
-from segmentation.yolact.transform import YolactTransform
+from protolabel.segmentation.training.options import TrainOptions
+from protolabel.segmentation.training.schedule import LearningRateSchedule
+from protolabel.segmentation.training.transfer import prepare_model
+from protolabel.segmentation.yolact.checkpoint import CheckpointError, ModelInfo, load_yolact
+from protolabel.segmentation.yolact.config import MAX_MAX_SIZE, MIN_MAX_SIZE
+from protolabel.segmentation.yolact.model import Yolact
+from protolabel.segmentation.yolact.transform import YolactTransform
 
 METRICS_FILE = "metrics.json"
 

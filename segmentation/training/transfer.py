@@ -20,9 +20,9 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from segmentation.yolact.checkpoint import ModelInfo, load_yolact
-from segmentation.yolact.config import YolactConfig
-from segmentation.yolact.model import Yolact
+from protolabel.segmentation.yolact.checkpoint import ModelInfo, load_yolact
+from protolabel.segmentation.yolact.config import YolactConfig
+from protolabel.segmentation.yolact.model import Yolact
 
 CONF_LAYER = "prediction_layers.0.conf_layer"
 SEMANTIC_LAYER = "semantic_seg_conv"

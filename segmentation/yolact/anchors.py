@@ -7,7 +7,7 @@ import math
 import numpy as np
 import torch
 
-from segmentation.yolact.config import ASPECT_RATIOS, YolactConfig
+from protolabel.segmentation.yolact.config import ASPECT_RATIOS, YolactConfig
 
 
 def feature_map_sizes(max_size: int, num_levels: int = 5) -> list[int]:

@@ -6,7 +6,7 @@ import torch
 from torch import nn
 from torchvision.ops import deform_conv2d
 
-from segmentation.yolact.config import YolactConfig
+from protolabel.segmentation.yolact.config import YolactConfig
 
 
 class ModulatedDeformConv(nn.Module):

@@ -11,10 +11,10 @@ from pathlib import Path
 
 import torch
 
-from segmentation.errors import first_line
-from segmentation.images import natural_key
-from segmentation.yolact.classes import COCO_CATEGORY_IDS, COCO_CLASSES, YOUTUBE_VIS_CLASSES
-from segmentation.yolact.config import (
+from protolabel.segmentation.errors import first_line
+from protolabel.segmentation.images import natural_key
+from protolabel.segmentation.yolact.classes import COCO_CATEGORY_IDS, COCO_CLASSES, YOUTUBE_VIS_CLASSES
+from protolabel.segmentation.yolact.config import (
     CONFIGS,
     MAX_MAX_SIZE,
     MIN_MAX_SIZE,
@@ -22,10 +22,10 @@ from segmentation.yolact.config import (
     config_for_name,
     config_name_from_filename,
 )
-from segmentation.yolact.edge_checkpoint import (UNUSED_FLOW_PREFIXES, edge_config_from_keys, fpn_keys_for,
+from protolabel.segmentation.yolact.edge_checkpoint import (UNUSED_FLOW_PREFIXES, edge_config_from_keys, fpn_keys_for,
                                                  refuse_unsupported, video_hint)
-from segmentation.yolact.fpn import NUM_DOWNSAMPLE
-from segmentation.yolact.model import Yolact
+from protolabel.segmentation.yolact.fpn import NUM_DOWNSAMPLE
+from protolabel.segmentation.yolact.model import Yolact
 
 IGNORED_SUFFIXES = (".num_batches_tracked",)
 # Training-only head and YolactEdge's unused flow branch: loaded when they fit, never required.

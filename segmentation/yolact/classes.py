@@ -4,7 +4,7 @@ the YouTube-VIS names of the YolactEdge video models.
 The lists themselves are data: resources/coco_classes.json and youtube_vis_classes.json, read once here.
 """
 
-from resources import coco_categories, youtube_vis_classes
+from protolabel.resources import coco_categories, youtube_vis_classes
 
 COCO_CATEGORY_IDS: tuple[int, ...] = tuple(category_id for category_id, _ in coco_categories())
 COCO_CLASSES: tuple[str, ...] = tuple(name for _, name in coco_categories())

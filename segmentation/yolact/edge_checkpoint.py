@@ -7,7 +7,7 @@ from pathlib import Path
 
 import torch
 
-from segmentation.yolact.config import CONFIGS, YolactConfig
+from protolabel.segmentation.yolact.config import CONFIGS, YolactConfig
 
 # The FPN keys of a YolactEdge model, by module: phase 1 holds the laterals, phase 2 the 3x3 and stride-2 convs.
 _PHASE_OF = {"lat_layers": "fpn_phase_1", "pred_layers": "fpn_phase_2", "downsample_layers": "fpn_phase_2"}
@@ -61,7 +61,7 @@ def video_hint(missing: list[str], unexpected: list[str]) -> str:
 
 def refuse_unsupported(path) -> None:
     """The released MobileNetV2 YolactEdge model's backbone is not built here: say so instead of a key listing."""
-    from segmentation.yolact.checkpoint import CheckpointError
+    from protolabel.segmentation.yolact.checkpoint import CheckpointError
 
     if path is not None and Path(path).name.startswith("yolact_edge_mobilenetv2"):
         raise CheckpointError(f"{path}: the MobileNetV2 YolactEdge model (yolact_edge_mobilenetv2) is not supported "

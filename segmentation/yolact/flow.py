@@ -11,7 +11,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from segmentation.yolact.fpn import resize_to
+from protolabel.segmentation.yolact.fpn import resize_to
 
 LEAKY_SLOPE = 0.1
 FLOW_DIVISOR = 8.0  # a flow unit is 1/8 of the normalised [-1, 1] grid

@@ -8,7 +8,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from segmentation.yolact.box_coder import ordered_corners
+from protolabel.segmentation.yolact.box_coder import ordered_corners
 
 
 def _as_tensor(x) -> torch.Tensor:

@@ -12,13 +12,13 @@ from typing import NamedTuple
 import torch
 from torch import nn
 
-from segmentation.yolact.anchors import make_anchors
-from segmentation.yolact.backbones import build_backbone
-from segmentation.yolact.config import YolactConfig
-from segmentation.yolact.flow import SPA, FlowNet, FlowNetPreConvs, LevelFlow, warp
-from segmentation.yolact.fpn import FPN, FPNPhase1, FPNPhase2, resize_to
-from segmentation.yolact.head import MaskIoUNet, PredictionHead
-from segmentation.yolact.protonet import build_protonet
+from protolabel.segmentation.yolact.anchors import make_anchors
+from protolabel.segmentation.yolact.backbones import build_backbone
+from protolabel.segmentation.yolact.config import YolactConfig
+from protolabel.segmentation.yolact.flow import SPA, FlowNet, FlowNetPreConvs, LevelFlow, warp
+from protolabel.segmentation.yolact.fpn import FPN, FPNPhase1, FPNPhase2, resize_to
+from protolabel.segmentation.yolact.head import MaskIoUNet, PredictionHead
+from protolabel.segmentation.yolact.protonet import build_protonet
 
 
 class YolactOutputs(NamedTuple):

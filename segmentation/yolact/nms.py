@@ -8,7 +8,7 @@ from typing import Literal
 import numpy as np
 import torch
 
-from segmentation.yolact.box_coder import pairwise_iou
+from protolabel.segmentation.yolact.box_coder import pairwise_iou
 
 NmsMethod = Literal["fast", "traditional", "cross_class"]
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from segmentation.yolact.backbones import Bottleneck, ModulatedDeformConv
+from protolabel.segmentation.yolact.backbones import Bottleneck, ModulatedDeformConv
 
 
 def _folded(conv: nn.Module, bn: nn.BatchNorm2d) -> None:

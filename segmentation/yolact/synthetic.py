@@ -35,9 +35,9 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from segmentation.files import atomic_write_bytes
-from segmentation.yolact.config import YolactConfig, config_for_name
-from segmentation.yolact.model import Yolact
+from protolabel.segmentation.files import atomic_write_bytes
+from protolabel.segmentation.yolact.config import YolactConfig, config_for_name
+from protolabel.segmentation.yolact.model import Yolact
 
 ManifestEntry = tuple[str, tuple[int, ...], torch.dtype]
 

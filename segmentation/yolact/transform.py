@@ -6,7 +6,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from segmentation.yolact.box_coder import ordered_corners
+from protolabel.segmentation.yolact.box_coder import ordered_corners
 
 MEAN_BGR = (103.94, 116.78, 123.68)
 STD_BGR = (57.38, 57.12, 58.40)

@@ -35,8 +35,8 @@ def make_window(qtbot, tmp_path):
     """make_window() -> a shown MainWindow with its own settings file and model cache."""
     from PySide6.QtCore import QSettings
 
-    from app.main_window import MainWindow
-    from segmentation.model_manager import ModelManager
+    from protolabel.app.main_window import MainWindow
+    from protolabel.segmentation.model_manager import ModelManager
 
     windows = []
 

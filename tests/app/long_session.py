@@ -23,10 +23,10 @@ from PySide6.QtCore import QSettings, Qt  # noqa: E402
 from PySide6.QtTest import QTest  # noqa: E402
 from PySide6.QtWidgets import QApplication  # noqa: E402
 
-from app.event_loop import wait_until  # noqa: E402
-from app.main_window import MainWindow  # noqa: E402
-from segmentation.inspection.state import Availability  # noqa: E402
-from segmentation.model_manager import ModelManager  # noqa: E402
+from protolabel.app.event_loop import wait_until  # noqa: E402
+from protolabel.app.main_window import MainWindow  # noqa: E402
+from protolabel.segmentation.inspection.state import Availability  # noqa: E402
+from protolabel.segmentation.model_manager import ModelManager  # noqa: E402
 
 JOB_TIMEOUT_S = 240
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from PySide6.QtCore import QSettings
 
-from segmentation.project.autolabel import EngineCache
+from protolabel.segmentation.project.autolabel import EngineCache
 
 JOB_TIMEOUT_MS = 300_000
 
@@ -60,8 +60,8 @@ def test_an_exported_onnx_model_labels_in_the_app(make_window, photo_folder, qtb
                                                  resnet50_checkpoint):
     """Open Model takes the .onnx `protolabel export-onnx` writes: the backend box moves from torch (which
     cannot run it) to auto, the class mapping reads its classes, and it labels the image."""
-    from segmentation.project.autolabel import model_class_names
-    from segmentation.project.records import ImageStatus
+    from protolabel.segmentation.project.autolabel import model_class_names
+    from protolabel.segmentation.project.records import ImageStatus
 
     window = make_window()
     assert window.open_folder(photo_folder)
@@ -90,7 +90,7 @@ def test_engine_cache_builds_a_new_engine_when_the_backend_changes(monkeypatch, 
             built.append((backend, onnx_cache_dir))
 
     monkeypatch.setattr(segmentation.engine, "YolactEngine", FakeEngine)
-    from segmentation.project.autolabel import AutoLabelSettings
+    from protolabel.segmentation.project.autolabel import AutoLabelSettings
 
     cache = EngineCache(tmp_path / "onnx")
     torch_settings = AutoLabelSettings(weights=tmp_path / "m.pth")

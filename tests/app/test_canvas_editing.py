@@ -7,8 +7,8 @@ import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtTest import QTest
 
-from segmentation.project.records import ImageStatus, Provenance
-from segmentation.project.store import ProjectStore
+from protolabel.segmentation.project.records import ImageStatus, Provenance
+from protolabel.segmentation.project.store import ProjectStore
 
 
 @pytest.fixture
@@ -218,7 +218,7 @@ def test_status_filter_and_keyboard_navigation(window, mouse):
 
 
 def test_help_overlay_lists_every_shortcut(window):
-    from app.actions import ACTIONS
+    from protolabel.app.actions import ACTIONS
 
     QTest.keyClick(window, Qt.Key.Key_F1)
     overlay = window.help_overlay

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 from PySide6.QtGui import QColor
 
-from app.canvas.items import bgr_to_qimage, ring_polygon
+from protolabel.app.canvas.items import bgr_to_qimage, ring_polygon
 
 
 def test_bgr_to_qimage_shows_each_pixel_in_rgb(qapp):

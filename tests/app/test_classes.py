@@ -5,9 +5,9 @@ from __future__ import annotations
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import QApplication, QInputDialog
 
-from segmentation.geometry import Polygon, Shape
-from segmentation.project.records import AnnotatedObject, ImageStatus, Provenance
-from segmentation.project.store import ProjectStore
+from protolabel.segmentation.geometry import Polygon, Shape
+from protolabel.segmentation.project.records import AnnotatedObject, ImageStatus, Provenance
+from protolabel.segmentation.project.store import ProjectStore
 
 
 def _square(x: float, y: float, size: float = 20) -> Shape:
@@ -92,7 +92,7 @@ def test_class_dock_lists_classes_with_counts_and_distinct_colours(make_window, 
     table = dock.table
     rows = {table.item(r, 0).text(): table.item(r, 1).text() for r in range(table.rowCount())}
     assert rows == {"cat": "2", "dog": "1", "toaster": "1"}
-    from app.colors import label_color
+    from protolabel.app.colors import label_color
     assert len({label_color(c).name() for c in rows}) == 3
     # a new object of a class shows up in the counts at once
     window.selection.set([window.projects.project.current.objects[0].id])
@@ -120,7 +120,7 @@ def test_classes_outside_the_class_list_take_distinct_colours(make_window, qtbot
     assert window.open_folder(photo_folder)
     qtbot.waitUntil(lambda: window.projects.project.current_name == "astronaut.png")
     assert window.labels_dock.classes() == labels
-    from app.colors import label_color
+    from protolabel.app.colors import label_color
     assert len({label_color(label).name() for label in labels}) == len(labels)
     swatches = {window.labels_dock.table.item(row, 0).icon().pixmap(8, 8).toImage().pixelColor(4, 4).name()
                 for row in range(len(labels))}
@@ -139,7 +139,7 @@ def test_a_project_with_unlisted_classes_keeps_their_order_and_colours(make_wind
     assert window.open_folder(photo_folder)
     qtbot.waitUntil(lambda: window.projects.project.current_name == "astronaut.png")
     assert window.projects.project.labels == tuple(labels)  # listed when the project opened
-    from app.colors import label_color
+    from protolabel.app.colors import label_color
     colours = [label_color(label).name() for label in labels]
     window.projects.project.rename_class("broccoli", "vegetable")
     labels[0] = "vegetable"
@@ -236,7 +236,7 @@ def test_colour_and_keep_are_stored_with_the_project(make_window, qtbot, photo_f
     with ProjectStore.open(photo_folder) as store:
         assert store.setting("label_colors") == {"cat": "#123456"}
         assert store.setting("keep_classes") == ["spare"]
-        from segmentation.project.export import export_coco
+        from protolabel.segmentation.project.export import export_coco
         export_coco(store, tmp_path / "out.json", labels=("cat", "spare", "unused"))
     names = [c["name"] for c in json.loads((tmp_path / "out.json").read_text())["categories"]]
     assert names == ["cat", "spare"]
@@ -338,7 +338,7 @@ def test_delete_then_undo_restores_objects_with_provenance_and_pixels(make_windo
     import numpy as np
     from pycocotools.coco import COCO
 
-    from segmentation.project.export import export_coco
+    from protolabel.segmentation.project.export import export_coco
 
     def masks(path):
         coco = COCO(str(path))
@@ -408,7 +408,7 @@ def table_rows(dock):
 
 
 def test_counts_follow_edits_and_undo_in_place_and_an_image_switch_rebuilds_nothing(make_window, qtbot, photo_folder):
-    from app.docks.labels import LabelsDock
+    from protolabel.app.docks.labels import LabelsDock
 
     window = open_with_three_images(make_window, qtbot, photo_folder)
     dock = window.labels_dock

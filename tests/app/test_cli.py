@@ -7,12 +7,12 @@ import sys
 
 import pytest
 
-from app import cli
+from protolabel.app import cli
 
 
 def test_folder_without_subcommand_opens_the_gui(monkeypatch, tmp_path):
     calls = []
-    import app.gui_command as gui_command
+    import protolabel.app.gui_command as gui_command
 
     monkeypatch.setattr(gui_command, "run", lambda args: calls.append(args) or 0)
     # set_defaults captured the original function: patch where the parser looks it up
@@ -24,7 +24,7 @@ def test_folder_without_subcommand_opens_the_gui(monkeypatch, tmp_path):
 
 
 def _parser_with(gui_command):
-    from segmentation.cli import build_parser
+    from protolabel.segmentation.cli import build_parser
 
     def build(extra_commands=()):
         parser = build_parser(extra_commands)
@@ -43,7 +43,7 @@ def test_help_lists_gui_and_headless_commands(capsys):
 
 
 def test_headless_command_through_app_cli_does_not_import_qt():
-    code = ("import sys; from app.cli import main\n"
+    code = ("import sys; from protolabel.app.cli import main\n"
             "try:\n    main(['predict', '--help'])\nexcept SystemExit:\n    pass\n"
             "print(sorted(m for m in sys.modules if m.startswith('PySide6')))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)

@@ -12,8 +12,8 @@ import time
 import numpy as np
 import pytest
 
-from segmentation.project.records import ImageStatus, Provenance
-from segmentation.project.store import ProjectStore, project_db_path
+from protolabel.segmentation.project.records import ImageStatus, Provenance
+from protolabel.segmentation.project.store import ProjectStore, project_db_path
 
 _SESSION = r"""
 import sys
@@ -22,7 +22,7 @@ from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication
 
 app = QApplication([])
-from app.main_window import MainWindow
+from protolabel.app.main_window import MainWindow
 
 folder, settings, mode = sys.argv[1], sys.argv[2], sys.argv[3]
 w = MainWindow(settings=QSettings(settings, QSettings.Format.IniFormat))

@@ -10,11 +10,11 @@ import subprocess
 import pytest
 from PySide6.QtCore import Qt
 
-from app.dialogs.class_mapping import ClassMappingDialog
-from app.dialogs.model_manager import ModelManagerDialog
-from app.docks.file_list import ThumbRole
-from segmentation.model_manager import OFFICIAL_MODELS, ModelManager, OfficialModel
-from segmentation.project.labels import ClassMapping
+from protolabel.app.dialogs.class_mapping import ClassMappingDialog
+from protolabel.app.dialogs.model_manager import ModelManagerDialog
+from protolabel.app.docks.file_list import ThumbRole
+from protolabel.segmentation.model_manager import OFFICIAL_MODELS, ModelManager, OfficialModel
+from protolabel.segmentation.project.labels import ClassMapping
 
 
 def test_class_mapping_dialog_keeps_and_renames(qtbot):

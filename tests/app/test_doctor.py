@@ -11,9 +11,9 @@ import cv2
 import numpy as np
 import pytest
 
-from app import cli
-from segmentation.commands.doctor import Status, check_folder, check_model_cache, cuda_finding
-from segmentation.model_manager import ModelManager
+from protolabel.app import cli
+from protolabel.segmentation.commands.doctor import Status, check_folder, check_model_cache, cuda_finding
+from protolabel.segmentation.model_manager import ModelManager
 
 
 @pytest.fixture
@@ -86,7 +86,7 @@ def test_doctor_reports_everything_and_exit_status_follows_blockers(image_folder
 def test_doctor_fails_on_a_qt_plugin_with_a_missing_library(tmp_path):
     if not sys.platform.startswith("linux"):
         pytest.skip("ELF plugins")
-    from app.system_check import plugin_dirs
+    from protolabel.app.system_check import plugin_dirs
 
     qt = plugin_dirs({})[-1].parents[1]
     platforms = tmp_path / "platforms"
@@ -96,7 +96,7 @@ def test_doctor_fails_on_a_qt_plugin_with_a_missing_library(tmp_path):
     env = {"PATH": "/usr/bin:/bin", "QT_QPA_PLATFORM_PLUGIN_PATH": str(platforms), "LD_LIBRARY_PATH": str(qt / "lib"),
            "DISPLAY": ":99", "PROTOLABEL_CACHE_DIR": str(tmp_path / "cache"), "HOME": str(tmp_path),
            "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
-    code = "import sys; from app.cli import main; rc = main(['doctor']); print(sorted(m for m in sys.modules " \
+    code = "import sys; from protolabel.app.cli import main; rc = main(['doctor']); print(sorted(m for m in sys.modules " \
            "if m.startswith('PySide6'))); sys.exit(rc)"
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=300)
     assert result.returncode == 1

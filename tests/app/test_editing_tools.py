@@ -15,11 +15,11 @@ from PySide6.QtCore import Qt
 from PySide6.QtTest import QTest
 from shapely.geometry import LineString, Point
 
-from app.actions import MODE_ACTIONS
-from segmentation.geometry.combine import rectangle_shape
-from segmentation.geometry.polygons import shape_to_mask
-from segmentation.project.records import Provenance
-from segmentation.project.store import ProjectStore
+from protolabel.app.actions import MODE_ACTIONS
+from protolabel.segmentation.geometry.combine import rectangle_shape
+from protolabel.segmentation.geometry.polygons import shape_to_mask
+from protolabel.segmentation.project.records import Provenance
+from protolabel.segmentation.project.store import ProjectStore
 
 SIZE = 96  # the photo folder's images are 96 x 96
 CTRL = Qt.KeyboardModifier.ControlModifier

@@ -4,7 +4,7 @@ import cv2
 import numpy as np
 from PySide6.QtCore import QThreadPool
 
-from app.controllers.project import SYNC_READ_MAX_BYTES
+from protolabel.app.controllers.project import SYNC_READ_MAX_BYTES
 
 
 def _big_noise_png(path, side=900):

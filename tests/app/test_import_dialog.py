@@ -9,9 +9,9 @@ import numpy as np
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QDialog, QFileDialog
 
-from segmentation.geometry.shapes import Polygon, Shape
-from segmentation.project.records import AnnotatedObject, ImageStatus, Provenance
-from segmentation.project.store import ProjectStore
+from protolabel.segmentation.geometry.shapes import Polygon, Shape
+from protolabel.segmentation.project.records import AnnotatedObject, ImageStatus, Provenance
+from protolabel.segmentation.project.store import ProjectStore
 
 
 def _coco(path):
@@ -79,7 +79,7 @@ def test_import_menu_confirms_then_merges(make_window, photo_folder, qtbot, tmp_
 
 
 def test_cancel_writes_nothing_and_bad_file_is_one_message(make_window, photo_folder, qtbot, tmp_path):
-    from app.dialogs.import_coco import ImportController, start_import
+    from protolabel.app.dialogs.import_coco import ImportController, start_import
 
     coco = _coco(tmp_path / "server.json")
     window = make_window()
@@ -99,7 +99,7 @@ def test_cancel_writes_nothing_and_bad_file_is_one_message(make_window, photo_fo
 
 
 def test_nothing_to_merge_disables_import(make_window, photo_folder, tmp_path, qtbot):
-    from app.dialogs.import_coco import start_import
+    from protolabel.app.dialogs.import_coco import start_import
 
     path = tmp_path / "other.json"
     path.write_text(json.dumps({"images": [{"id": 1, "file_name": "/elsewhere/x.png", "width": 5, "height": 5}],
@@ -115,7 +115,7 @@ def test_nothing_to_merge_disables_import(make_window, photo_folder, tmp_path, q
 
 def test_coco_option_reaches_the_app_and_bad_use_is_refused(monkeypatch, tmp_path, capsys):
     import app.launch
-    from app import cli
+    from protolabel.app import cli
 
     calls = []
     monkeypatch.setattr(app.launch, "run_app", lambda **kwargs: calls.append(kwargs) or 0)
@@ -133,7 +133,7 @@ def test_coco_option_reaches_the_app_and_bad_use_is_refused(monkeypatch, tmp_pat
 
 
 def test_import_after_open_shows_the_confirmation(make_window, photo_folder, tmp_path, qtbot):
-    from app.dialogs.import_coco import import_after_open
+    from protolabel.app.dialogs.import_coco import import_after_open
 
     window = make_window()
     window.open_folder(photo_folder)
@@ -149,7 +149,7 @@ def test_a_large_file_is_planned_with_a_helper_process_from_the_window(make_wind
                                                                         monkeypatch):
     """The plan runs on the window's worker thread; a large file's RLE masks go to a spawned helper process
     from there, and the merge is the same."""
-    from segmentation.project import importing
+    from protolabel.segmentation.project import importing
 
     data = json.loads(_coco(tmp_path / "server.json").read_text())
     for k in range(300):  # RLE masks with a hole, enough for a helper's batches
@@ -190,8 +190,8 @@ def test_imported_classes_are_drawn_and_listed_in_their_project_colours(make_win
                                                                          monkeypatch):
     """Classes that arrive with an import take their project colours at once in the canvas and the objects
     list, the colours the classes dock shows (not a stand-in until the folder is opened again)."""
-    from app.colors import label_color
-    from app.docks.labels import NAME
+    from protolabel.app.colors import label_color
+    from protolabel.app.docks.labels import NAME
 
     coco = _coco(tmp_path / "server.json")
     window = make_window()

@@ -9,16 +9,16 @@ from PySide6.QtGui import QMouseEvent
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication
 
-from app.inspector.overlays import WHOLE_FRAME
-from segmentation.geometry.polygons import shape_to_geometry, shape_to_mask
-from segmentation.geometry.shapes import Polygon, Shape
-from segmentation.inspection.assembly import contribution_strength
-from segmentation.inspection.cache import NO_OBJECT
-from segmentation.inspection.live import LiveMask
-from segmentation.inspection.region import clamp_region
-from segmentation.inspection.state import Availability, ScalingMode
-from segmentation.project.records import AnnotatedObject, Provenance
-from segmentation.project.store import ProjectStore
+from protolabel.app.inspector.overlays import WHOLE_FRAME
+from protolabel.segmentation.geometry.polygons import shape_to_geometry, shape_to_mask
+from protolabel.segmentation.geometry.shapes import Polygon, Shape
+from protolabel.segmentation.inspection.assembly import contribution_strength
+from protolabel.segmentation.inspection.cache import NO_OBJECT
+from protolabel.segmentation.inspection.live import LiveMask
+from protolabel.segmentation.inspection.region import clamp_region
+from protolabel.segmentation.inspection.state import Availability, ScalingMode
+from protolabel.segmentation.project.records import AnnotatedObject, Provenance
+from protolabel.segmentation.project.store import ProjectStore
 
 JOB_TIMEOUT_MS = 240_000
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import sys
 
-from app.launch import _logging_excepthook
-from segmentation import logs
+from protolabel.app.launch import _logging_excepthook
+from protolabel.segmentation import logs
 
 
 def test_an_uncaught_error_in_the_window_is_logged_and_still_printed(tmp_path, monkeypatch):

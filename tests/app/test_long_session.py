@@ -18,9 +18,9 @@ import cv2
 import numpy as np
 import pytest
 
-from segmentation.geometry.shapes import Polygon, Shape
-from segmentation.project.records import AnnotatedObject
-from segmentation.project.store import ProjectStore
+from protolabel.segmentation.geometry.shapes import Polygon, Shape
+from protolabel.segmentation.project.records import AnnotatedObject
+from protolabel.segmentation.project.store import ProjectStore
 
 SESSION_SCRIPT = Path(__file__).with_name("long_session.py")
 IMAGES = 8

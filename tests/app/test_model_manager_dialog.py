@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from app.dialogs.model_manager import ModelManagerDialog
-from segmentation.model_manager import OFFICIAL_MODELS, ModelManager
+from protolabel.app.dialogs.model_manager import ModelManagerDialog
+from protolabel.segmentation.model_manager import OFFICIAL_MODELS, ModelManager
 
 
 def test_use_refuses_a_corrupt_cached_file(qtbot, tmp_path, resnet50_checkpoint):

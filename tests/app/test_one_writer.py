@@ -11,8 +11,8 @@ from pathlib import Path
 
 HOLDER = textwrap.dedent("""
     import sys
-    from segmentation.project.lock import FolderLock
-    from segmentation.project.store import ProjectStore
+    from protolabel.segmentation.project.lock import FolderLock
+    from protolabel.segmentation.project.store import ProjectStore
     store = ProjectStore.open(sys.argv[1])  # creates .protolabel/ as the app does
     lock = FolderLock.acquire(sys.argv[1], program="other-protolabel")
     print("held", flush=True)
@@ -70,7 +70,7 @@ def test_second_window_is_refused_until_the_first_closes_the_folder(make_window,
 
 DELETER = textwrap.dedent("""
     import sys
-    from segmentation.project.store import ProjectStore
+    from protolabel.segmentation.project.store import ProjectStore
     with ProjectStore.open(sys.argv[1]) as store:
         (obj,) = store.objects("astronaut.png")
         store.write_change("astronaut.png", removed=[obj])
@@ -78,9 +78,9 @@ DELETER = textwrap.dedent("""
 
 
 def test_an_edit_of_an_object_another_process_deleted_is_refused_never_resurrected(make_window, photo_folder, qtbot):
-    from segmentation.geometry import Polygon, Shape
-    from segmentation.project.records import AnnotatedObject, ImageStatus
-    from segmentation.project.store import ProjectStore
+    from protolabel.segmentation.geometry import Polygon, Shape
+    from protolabel.segmentation.project.records import AnnotatedObject, ImageStatus
+    from protolabel.segmentation.project.store import ProjectStore
 
     square = Shape((Polygon(((10, 10), (30, 10), (30, 30), (10, 30))),))
     with ProjectStore.open(photo_folder) as store:

@@ -13,13 +13,13 @@ import pytest
 from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QMessageBox
 
-import app.controllers.project as project_controller
-from app.docks.file_list import ErrorRole
-from segmentation.folders import walk_folder
-from segmentation.geometry.shapes import Polygon, Shape
-from segmentation.prelabel import scan_folder
-from segmentation.project.records import AnnotatedObject, ImageStatus
-from segmentation.project.store import ProjectStore, project_db_path
+import protolabel.app.controllers.project as project_controller
+from protolabel.app.docks.file_list import ErrorRole
+from protolabel.segmentation.folders import walk_folder
+from protolabel.segmentation.geometry.shapes import Polygon, Shape
+from protolabel.segmentation.prelabel import scan_folder
+from protolabel.segmentation.project.records import AnnotatedObject, ImageStatus
+from protolabel.segmentation.project.store import ProjectStore, project_db_path
 
 
 def _square(x: float, y: float, size: float = 20.0) -> Shape:

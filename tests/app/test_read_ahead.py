@@ -8,9 +8,9 @@ import cv2
 import numpy as np
 from PySide6.QtCore import QThreadPool
 
-import app.controllers.project as project_controller
-from app.controllers.read_ahead import ImageReadAhead
-from app.qt_bridge import MainThreadInvoker
+import protolabel.app.controllers.project as project_controller
+from protolabel.app.controllers.read_ahead import ImageReadAhead
+from protolabel.app.qt_bridge import MainThreadInvoker
 
 
 def _write(path: Path, value: int, size=(30, 40)) -> None:

@@ -7,10 +7,10 @@ from PySide6.QtCore import QPoint, QPointF, Qt
 from PySide6.QtGui import QWheelEvent
 from PySide6.QtWidgets import QApplication
 
-from segmentation.inspection.cache import NO_OBJECT, ImageInference
-from segmentation.inspection.reasons import detection_shape
-from segmentation.inspection.state import Availability
-from segmentation.project.labels import ClassMapping
+from protolabel.segmentation.inspection.cache import NO_OBJECT, ImageInference
+from protolabel.segmentation.inspection.reasons import detection_shape
+from protolabel.segmentation.inspection.state import Availability
+from protolabel.segmentation.project.labels import ClassMapping
 from tests.segmentation.inspection.conftest import blob_record
 
 
@@ -101,7 +101,7 @@ def test_a_detection_not_kept_says_why(make_window, photo_folder, qtbot):
 
 # ---------------------------------------------------------------- help, About, start page, status bar
 def test_shortcut_list_fits_the_canvas_width_and_scrolls(make_window, qtbot):
-    from app.actions import ACTIONS
+    from protolabel.app.actions import ACTIONS
 
     window = make_window()
     window.resize(1000, 420)  # a narrow canvas (the docks take most) and short: the list wraps and scrolls
@@ -131,7 +131,7 @@ def test_about_names_version_torch_device_and_licence(make_window, qtbot, monkey
 
     import torch
 
-    from app.dialogs.about import AboutDialog
+    from protolabel.app.dialogs.about import AboutDialog
 
     window = make_window()
     (help_menu,) = [a.menu() for a in window.menuBar().actions() if a.text().replace("&", "") == "Help"]
@@ -206,7 +206,7 @@ def test_region_tool_says_drag_a_rectangle_while_active(make_window, photo_folde
 
 
 def test_export_to_a_missing_folder_is_refused_in_the_dialog(make_window, photo_folder, qtbot, tmp_path):
-    from app.dialogs.export import ExportDialog
+    from protolabel.app.dialogs.export import ExportDialog
 
     window = make_window()
     window.open_folder(photo_folder)
@@ -268,8 +268,8 @@ def test_training_device_hint_follows_what_torch_will_use(make_window, photo_fol
 
 
 def test_no_validation_images_is_said_once_and_plainly(make_window, photo_folder, tmp_path):
-    from app.training.progress_view import no_validation_text, validation_hint
-    from segmentation.training.dataset import validation_count
+    from protolabel.app.training.progress_view import no_validation_text, validation_hint
+    from protolabel.segmentation.training.dataset import validation_count
 
     # the settings say how many images the split holds out, by the trainer's own rule
     assert validation_hint(1, 0.1) == no_validation_text(1) and "with one image" in no_validation_text(1)
@@ -318,7 +318,7 @@ def test_a_run_with_its_window_closed_shows_in_the_status_bar(make_window, photo
 
 
 def test_old_training_runs_are_cleaned_up_after_a_confirmation(make_window, photo_folder, tmp_path):
-    from app.training.runs import training_dir
+    from protolabel.app.training.runs import training_dir
 
     window, dialog = _training_window(make_window, photo_folder, tmp_path)
     base = training_dir(photo_folder)

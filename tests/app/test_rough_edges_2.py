@@ -11,13 +11,13 @@ import numpy as np
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QToolButton
 
-from app.dialogs.model_manager import ModelManagerDialog
-from app.docks.file_list import ImageRowDelegate, NameRole
-from segmentation.geometry.shapes import Polygon, Shape
-from segmentation.model_manager import ModelManager
-from segmentation.project.image_list import UNREADABLE
-from segmentation.project.records import ImageStatus
-from segmentation.project.store import project_db_path
+from protolabel.app.dialogs.model_manager import ModelManagerDialog
+from protolabel.app.docks.file_list import ImageRowDelegate, NameRole
+from protolabel.segmentation.geometry.shapes import Polygon, Shape
+from protolabel.segmentation.model_manager import ModelManager
+from protolabel.segmentation.project.image_list import UNREADABLE
+from protolabel.segmentation.project.records import ImageStatus
+from protolabel.segmentation.project.store import project_db_path
 
 
 def _filter_entries(dock) -> dict:
@@ -189,8 +189,8 @@ def test_an_edit_while_another_program_holds_the_lock_is_refused_quickly_and_can
 
 def test_a_class_mapping_chosen_while_the_database_is_locked_is_refused_with_the_message(
         make_window, photo_folder, monkeypatch):
-    from app.dialogs.class_mapping import ClassMappingDialog
-    from segmentation.project.labels import ClassMapping
+    from protolabel.app.dialogs.class_mapping import ClassMappingDialog
+    from protolabel.segmentation.project.labels import ClassMapping
 
     window = make_window()
     window.open_folder(photo_folder)

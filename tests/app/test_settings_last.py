@@ -7,14 +7,14 @@ import shutil
 import pytest
 from PySide6.QtCore import QSettings, Qt
 
-from segmentation.project.store import ProjectStore
+from protolabel.segmentation.project.store import ProjectStore
 
 
 @pytest.fixture
 def new_window(qtbot, tmp_path):
     """new_window() -> a shown MainWindow on one settings file (as the same user starting the app again)."""
-    from app.main_window import MainWindow
-    from segmentation.model_manager import ModelManager
+    from protolabel.app.main_window import MainWindow
+    from protolabel.segmentation.model_manager import ModelManager
 
     windows = []
 
@@ -98,9 +98,9 @@ def test_with_nothing_saved_new_polygons_get_the_class_the_box_shows(new_window,
     that is the class a new polygon gets (not the stand-in "object" the box no longer shows)."""
     import numpy as np
 
-    from segmentation.geometry.shapes import Polygon, Shape
-    from segmentation.project.labels import LABELS_KEY
-    from segmentation.project.records import AnnotatedObject, Provenance
+    from protolabel.segmentation.geometry.shapes import Polygon, Shape
+    from protolabel.segmentation.project.labels import LABELS_KEY
+    from protolabel.segmentation.project.records import AnnotatedObject, Provenance
 
     square = Shape((Polygon(np.array([[5, 5], [30, 5], [30, 30], [5, 30]], float)),))
     with ProjectStore.open(photo_folder) as store:

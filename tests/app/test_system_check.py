@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from app import system_check
-from app.system_check import (
+from protolabel.app import system_check
+from protolabel.app.system_check import (
     check_platform,
     debian_package_guess,
     install_commands,
@@ -63,7 +63,7 @@ def test_offscreen_and_wayland_requests_do_not_need_the_xcb_plugin(broken_xcb_en
 
 
 def test_gui_exits_with_the_message_before_qt_is_imported(broken_xcb_env):
-    code = ("import sys; from app.cli import main; rc = main(['gui']); "
+    code = ("import sys; from protolabel.app.cli import main; rc = main(['gui']); "
             "print('QtWidgets imported:', 'PySide6.QtWidgets' in sys.modules); sys.exit(rc)")
     env = {**broken_xcb_env, "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120)

@@ -16,7 +16,7 @@ import textwrap
 
 import pytest
 
-from app.termination import TerminationSignals
+from protolabel.app.termination import TerminationSignals
 
 
 def deliver(number: int) -> None:
@@ -56,7 +56,7 @@ def test_a_signal_ignored_at_start_stays_ignored():
         import os, signal
         signal.signal(signal.SIGINT, signal.SIG_IGN)
         from PySide6.QtWidgets import QApplication, QWidget
-        from app.termination import TerminationSignals
+        from protolabel.app.termination import TerminationSignals
         app = QApplication([])
         window = QWidget()
         termination = TerminationSignals(window)

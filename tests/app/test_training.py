@@ -11,14 +11,14 @@ import numpy as np
 import pytest
 from PySide6.QtCore import Qt
 
-from app.help_overlay import shortcuts_html
-from app.training.loss_chart import CURVE, LossChart, log_ticks, nice_ticks, smoothed
-from segmentation.geometry.shapes import Polygon, Shape
-from segmentation.project.autolabel import model_class_names
-from segmentation.project.labels import ClassMapping
-from segmentation.project.project import Project
-from segmentation.project.records import AnnotatedObject
-from segmentation.training.run_monitor import RunState
+from protolabel.app.help_overlay import shortcuts_html
+from protolabel.app.training.loss_chart import CURVE, LossChart, log_ticks, nice_ticks, smoothed
+from protolabel.segmentation.geometry.shapes import Polygon, Shape
+from protolabel.segmentation.project.autolabel import model_class_names
+from protolabel.segmentation.project.labels import ClassMapping
+from protolabel.segmentation.project.project import Project
+from protolabel.segmentation.project.records import AnnotatedObject
+from protolabel.segmentation.training.run_monitor import RunState
 
 PHOTO = 80
 RUN_TIMEOUT_MS = 240_000  # a 2-core machine shared with other work: starting torch alone can take seconds

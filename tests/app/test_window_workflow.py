@@ -12,13 +12,13 @@ from PySide6.QtCore import QPointF, Qt
 from PySide6.QtTest import QTest
 from pycocotools.coco import COCO
 
-from app.canvas.items import ObjectItem
-from app.docks.file_list import ErrorRole
-from segmentation.coco import validate_coco
-from segmentation.geometry import Polygon, Shape
-from segmentation.geometry.polygons import shape_to_geometry
-from segmentation.project.records import AnnotatedObject, ImageStatus, Provenance
-from segmentation.project.store import ProjectStore
+from protolabel.app.canvas.items import ObjectItem
+from protolabel.app.docks.file_list import ErrorRole
+from protolabel.segmentation.coco import validate_coco
+from protolabel.segmentation.geometry import Polygon, Shape
+from protolabel.segmentation.geometry.polygons import shape_to_geometry
+from protolabel.segmentation.project.records import AnnotatedObject, ImageStatus, Provenance
+from protolabel.segmentation.project.store import ProjectStore
 
 JOB_TIMEOUT_MS = 240_000
 

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from app import cli
-from app.main_window import TOOLBAR_ACTIONS
-from segmentation.cli import HEADLESS_COMMANDS
+from protolabel.app import cli
+from protolabel.app.main_window import TOOLBAR_ACTIONS
+from protolabel.segmentation.cli import HEADLESS_COMMANDS
 
 ROOT = Path(__file__).resolve().parents[2]
 PACKAGING = ROOT / "packaging"
@@ -35,7 +35,7 @@ def test_spec_carries_every_resource_file():
 
 def test_spec_imports_the_commands_that_are_loaded_by_name():
     hidden = set(bundle_contents.hidden_imports())
-    assert {f"segmentation.commands.{c}" for c in HEADLESS_COMMANDS} <= hidden
+    assert {f"protolabel.segmentation.commands.{c}" for c in HEADLESS_COMMANDS} <= hidden
     assert set(cli.APP_COMMAND_MODULES) <= hidden and "resources" in hidden
 
 
@@ -50,8 +50,8 @@ def test_spec_carries_torchvision_ops_library_loaded_by_path():
 
 
 def test_bundle_entry_runs_modules_like_python_m():
-    """The app starts training as `<sys.executable> -m segmentation.cli train`; in a bundle that is this entry."""
-    result = subprocess.run([sys.executable, str(PACKAGING / "protolabel_main.py"), "-m", "segmentation.cli",
+    """The app starts training as `<sys.executable> -m protolabel.segmentation.cli train`; in a bundle that is this entry."""
+    result = subprocess.run([sys.executable, str(PACKAGING / "protolabel_main.py"), "-m", "protolabel.segmentation.cli",
                              "train", "--help"], capture_output=True, text=True, cwd=ROOT, timeout=120)
     assert result.returncode == 0 and "usage: " in result.stdout and "train" in result.stdout
 

@@ -12,9 +12,9 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
-from app import cli
-from app.install_desktop import desktop_exec
-from resources import APP_ICON_SIZES, APP_ID
+from protolabel.app import cli
+from protolabel.app.install_desktop import desktop_exec
+from protolabel.resources import APP_ICON_SIZES, APP_ID
 
 
 def png_size(path) -> tuple[int, int]:
@@ -64,7 +64,7 @@ def test_relative_xdg_data_home_is_ignored(tmp_path, monkeypatch):
 
 def test_exec_quotes_paths_with_spaces_as_the_desktop_spec_asks():
     assert desktop_exec(["/opt/pro label/protolabel"]) == '"/opt/pro label/protolabel" %f'
-    assert desktop_exec(["/usr/bin/python3", "-m", "app.cli"]) == "/usr/bin/python3 -m app.cli %f"
+    assert desktop_exec(["/usr/bin/python3", "-m", "protolabel.app.cli"]) == "/usr/bin/python3 -m protolabel.app.cli %f"
 
 
 @pytest.mark.skipif(shutil.which("desktop-file-validate") is None, reason="desktop-file-utils not installed")

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from resources import coco_categories, label_palette
+from protolabel.resources import coco_categories, label_palette
 
 ROOT = Path(__file__).resolve().parents[2]
 # COCO 2017 numbers its 80 classes 1..90; these ten ids were dropped from the original 91-class list.

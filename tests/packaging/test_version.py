@@ -18,7 +18,7 @@ def _project_version() -> str:
 
 
 def test_the_program_reports_pyprojects_version():
-    from segmentation.distribution import version
+    from protolabel.segmentation.distribution import version
 
     assert version() == _project_version()
 

@@ -9,14 +9,14 @@ import cv2
 import numpy as np
 import pytest
 
-from segmentation.coco import read_coco
-from segmentation.commands.predict import detection_records
-from segmentation.detections import Detections
-from segmentation.prelabel import prelabel_folder, scan_folder
-from segmentation.project.labels import ClassMapping
-from segmentation.training.dataset import TrainingImages
-from segmentation.yolact.checkpoint import class_names_for
-from segmentation.yolact.classes import COCO_CLASSES, category_ids_for_labels
+from protolabel.segmentation.coco import read_coco
+from protolabel.segmentation.commands.predict import detection_records
+from protolabel.segmentation.detections import Detections
+from protolabel.segmentation.prelabel import prelabel_folder, scan_folder
+from protolabel.segmentation.project.labels import ClassMapping
+from protolabel.segmentation.training.dataset import TrainingImages
+from protolabel.segmentation.yolact.checkpoint import class_names_for
+from protolabel.segmentation.yolact.classes import COCO_CLASSES, category_ids_for_labels
 
 pytestmark = pytest.mark.filterwarnings("ignore:__array__ implementation:DeprecationWarning")
 
@@ -100,9 +100,9 @@ def test_renamed_classes_are_numbered_from_one(folder, tmp_path):
 
 
 def test_project_export_uses_the_same_rule(tmp_path):
-    from segmentation.project.export import export_coco
-    from segmentation.project.records import AnnotatedObject
-    from segmentation.project.store import ProjectStore
+    from protolabel.segmentation.project.export import export_coco
+    from protolabel.segmentation.project.records import AnnotatedObject
+    from protolabel.segmentation.project.store import ProjectStore
     from tests.segmentation.project.conftest import make_square, write_images
 
     folder = tmp_path / "photos"

@@ -10,7 +10,7 @@ from pathlib import Path
 import cv2
 import pytest
 
-from segmentation.cli import main
+from protolabel.segmentation.cli import main
 
 pytestmark = [
     pytest.mark.slow,
@@ -94,7 +94,7 @@ def test_cluster_file_equals_single_process_file(local_ray, photo_folder, resnet
 
 def test_interrupted_run_resumes_from_finished_shards(local_ray, photo_folder, resnet50_checkpoint, single_process,
                                                       tmp_path, capsys, monkeypatch):
-    from segmentation.commands import label
+    from protolabel.segmentation.commands import label
 
     def interrupt(self, done, total, name):
         raise KeyboardInterrupt  # Ctrl+C as the first shard's result reaches the driver
@@ -165,10 +165,10 @@ def test_a_node_without_the_weights_fails_in_one_line_and_keeps_the_shard_folder
     """The driver checked the weights, but a node that does not see them (no shared storage) fails the run."""
     import functools
 
-    from segmentation.cli import build_parser
-    from segmentation.cluster.ray_label import ClusterError, label_on_ray
-    from segmentation.commands.label import _engine_on, engine_options
-    from segmentation.prelabel import scan_folder
+    from protolabel.segmentation.cli import build_parser
+    from protolabel.segmentation.cluster.ray_label import ClusterError, label_on_ray
+    from protolabel.segmentation.commands.label import _engine_on, engine_options
+    from protolabel.segmentation.prelabel import scan_folder
 
     missing = tmp_path / "not on this node" / "yolact_resnet50_0_0.pth"
     out = tmp_path / "annotations.json"

@@ -7,7 +7,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from segmentation.cluster.ray_label import (
+from protolabel.segmentation.cluster.ray_label import (
     ClusterError,
     Shard,
     actor_resources,
@@ -17,7 +17,7 @@ from segmentation.cluster.ray_label import (
     read_done,
     remove_shards,
 )
-from segmentation.coco.dataset import Category
+from protolabel.segmentation.coco.dataset import Category
 
 NAMES = [f"img{i:02d}.jpg" for i in range(10)]
 

@@ -4,9 +4,9 @@ import numpy as np
 import pytest
 import torch
 
-from segmentation.engine import InferenceSettings, YolactEngine, resolve_device
-from segmentation.yolact.checkpoint import load_yolact, read_state_dict
-from segmentation.yolact.nms import NmsSettings
+from protolabel.segmentation.engine import InferenceSettings, YolactEngine, resolve_device
+from protolabel.segmentation.yolact.checkpoint import load_yolact, read_state_dict
+from protolabel.segmentation.yolact.nms import NmsSettings
 from tests.conftest import make_checkpoint
 
 

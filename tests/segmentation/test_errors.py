@@ -1,4 +1,4 @@
-from segmentation.errors import first_line
+from protolabel.segmentation.errors import first_line
 
 
 def test_first_line_of_a_message_or_the_type_name():

@@ -2,7 +2,7 @@ import os
 
 import pytest
 
-from segmentation.files import atomic_write_bytes, atomic_write_text
+from protolabel.segmentation.files import atomic_write_bytes, atomic_write_text
 
 
 def test_atomic_write_replaces_content_and_leaves_no_temp_files(tmp_path):

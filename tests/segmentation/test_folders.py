@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from segmentation.folders import walk_folder
-from segmentation.images import iter_image_files
-from segmentation.prelabel import scan_folder
-from segmentation.project.image_list import scan_image_names
+from protolabel.segmentation.folders import walk_folder
+from protolabel.segmentation.images import iter_image_files
+from protolabel.segmentation.prelabel import scan_folder
+from protolabel.segmentation.project.image_list import scan_image_names
 
 needs_symlinks = pytest.mark.skipif(sys.platform == "win32", reason="folder symlinks need privileges on Windows")
 
@@ -114,7 +114,7 @@ def test_top_folder_errors_are_the_callers(tmp_path):
 
 
 def test_progress_is_reported_and_can_abort(tmp_path, monkeypatch):
-    import segmentation.folders as folders
+    import protolabel.segmentation.folders as folders
 
     monkeypatch.setattr(folders, "PROGRESS_EVERY", 3)
     _touch(tmp_path, [f"i{i}.png" for i in range(10)])
@@ -131,7 +131,7 @@ def test_progress_is_reported_and_can_abort(tmp_path, monkeypatch):
 
 @needs_symlinks
 def test_file_systems_without_inode_numbers_still_end_loops(tmp_path, monkeypatch):
-    import segmentation.folders as folders
+    import protolabel.segmentation.folders as folders
 
     _touch(tmp_path, ["a.png", "sub/b.png"])
     os.symlink(".", tmp_path / "loop")

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from PIL import Image, ImageOps
 
-from segmentation.images import read_image
+from protolabel.segmentation.images import read_image
 
 # A 60 x 40 (w x h) picture of four flat quadrants, so JPEG's loss stays far below the colour differences.
 QUADRANTS = {(0, 0): (220, 30, 30), (0, 1): (30, 220, 30), (1, 0): (30, 30, 220), (1, 1): (220, 220, 30)}  # RGB

@@ -15,9 +15,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
-import segmentation.images as images
-from segmentation.image_headers import image_size_from_header
-from segmentation.images import MAX_PIXELS, ImageReadError, read_image
+import protolabel.segmentation.images as images
+from protolabel.segmentation.image_headers import image_size_from_header
+from protolabel.segmentation.images import MAX_PIXELS, ImageReadError, read_image
 
 FORMATS = (".png", ".jpg", ".bmp", ".tif", ".webp", ".jp2", ".pbm", ".pgm", ".ppm", ".pam", ".pfm", ".hdr",
            ".gif", ".sr")

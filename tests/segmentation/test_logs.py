@@ -8,7 +8,7 @@ import logging
 
 import pytest
 
-from segmentation import cli, logs
+from protolabel.segmentation import cli, logs
 
 
 @pytest.fixture
@@ -50,7 +50,7 @@ def test_a_caught_error_logged_by_a_module_keeps_its_traceback(log_dir):
     try:
         raise ValueError("bad pixel data")
     except ValueError:
-        logging.getLogger("segmentation.project.autolabel").exception("labelling img.png failed")
+        logging.getLogger("protolabel.segmentation.project.autolabel").exception("labelling img.png failed")
     text = (log_dir / logs.LOG_FILE_NAME).read_text(encoding="utf-8")
     assert "ERROR segmentation.project.autolabel: labelling img.png failed" in text
     assert "ValueError: bad pixel data" in text
@@ -58,14 +58,14 @@ def test_a_caught_error_logged_by_a_module_keeps_its_traceback(log_dir):
 
 def test_verbose_also_writes_to_stderr_and_keeps_debug_records(log_dir, capsys):
     assert cli.run_command(_args("doctor", lambda args: 0, verbose=True)) == 0
-    logging.getLogger("segmentation.engine").debug("chose the torch backend")
+    logging.getLogger("protolabel.segmentation.engine").debug("chose the torch backend")
     assert "chose the torch backend" in capsys.readouterr().err
     assert "chose the torch backend" in (log_dir / logs.LOG_FILE_NAME).read_text(encoding="utf-8")
 
 
 def test_without_verbose_debug_records_stay_out(log_dir, capsys):
     cli.run_command(_args("doctor", lambda args: 0))
-    logging.getLogger("segmentation.engine").debug("chose the torch backend")
+    logging.getLogger("protolabel.segmentation.engine").debug("chose the torch backend")
     assert "chose the torch backend" not in (log_dir / logs.LOG_FILE_NAME).read_text(encoding="utf-8")
     assert capsys.readouterr().err == ""
 

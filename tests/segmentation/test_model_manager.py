@@ -10,7 +10,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from segmentation.model_manager import (
+from protolabel.segmentation.model_manager import (
     OFFICIAL_MODELS,
     DownloadCancelled,
     ModelDownloadError,
@@ -21,7 +21,7 @@ from segmentation.model_manager import (
     expected_size_range,
     tensor_bytes,
 )
-from segmentation.yolact.checkpoint import load_yolact
+from protolabel.segmentation.yolact.checkpoint import load_yolact
 
 FILE = "yolact_resnet50_54_800000.pth"
 
@@ -352,7 +352,7 @@ def test_a_cache_without_stamps_is_checked_not_trusted(server, tmp_path, checkpo
 def test_free_disk_space_is_checked_before_downloading(server, tmp_path, monkeypatch):
     import shutil as real_shutil
 
-    import segmentation.model_manager as mm
+    import protolabel.segmentation.model_manager as mm
 
     usage = real_shutil.disk_usage(tmp_path)
     monkeypatch.setattr(mm.shutil, "disk_usage", lambda path: usage._replace(free=50_000_000))

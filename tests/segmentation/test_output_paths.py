@@ -7,8 +7,8 @@ import os
 
 import pytest
 
-from segmentation.files import atomic_write_text
-from segmentation.output_paths import (
+from protolabel.segmentation.files import atomic_write_text
+from protolabel.segmentation.output_paths import (
     OutputPathError,
     OutputWriteError,
     check_output_dir,

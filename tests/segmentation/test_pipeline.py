@@ -17,10 +17,10 @@ import cv2
 import numpy as np
 import pytest
 
-from segmentation.detections import Detections
-from segmentation.images import ImageReadError
-from segmentation.pipeline import run_pipeline, workers_for
-from segmentation.prelabel import prelabel_folder, scan_folder
+from protolabel.segmentation.detections import Detections
+from protolabel.segmentation.images import ImageReadError
+from protolabel.segmentation.pipeline import run_pipeline, workers_for
+from protolabel.segmentation.prelabel import prelabel_folder, scan_folder
 from tests.conftest import make_checkpoint
 from tests.memo_engine import MemoEngine, MemoEngineCache
 
@@ -54,7 +54,7 @@ def memo_engines():
     engines: dict = {}
 
     def engine_from_args(args):
-        from segmentation.cli import engine_from_args as build
+        from protolabel.segmentation.cli import engine_from_args as build
 
         key = (args.weights, args.config, args.device, args.score_threshold, args.top_k, args.nms)
         if key not in engines:
@@ -80,8 +80,8 @@ def _children() -> set:
 
 
 def test_label_pipelined_writes_the_same_file_as_sequential(photo_folder, tmp_path, memo_engines, monkeypatch):
-    import segmentation.commands.label as label_command
-    from segmentation.cli import main
+    import protolabel.segmentation.commands.label as label_command
+    from protolabel.segmentation.cli import main
 
     monkeypatch.setattr(label_command, "engine_from_args", memo_engines)
     weights = str(make_checkpoint("yolact_resnet50", 0))
@@ -94,7 +94,7 @@ def test_label_pipelined_writes_the_same_file_as_sequential(photo_folder, tmp_pa
                      "--out", str(out)]) == 0
         files[workers] = out.read_bytes()
     assert files["0"] == files["2"]
-    from segmentation.coco import read_coco
+    from protolabel.segmentation.coco import read_coco
 
     dataset = read_coco(tmp_path / "workers2" / "labels.json")
     assert [img.file_name for img in dataset.images] == ["a1.png", "a2.jpg", "a4.png", "a10.png", "sub/rocket.png"]
@@ -106,8 +106,8 @@ def test_label_on_cuda_pipelined_writes_the_same_file_as_sequential(photo_folder
                                                                      monkeypatch):
     import torch  # not at the top: the worker processes import this module for its post-processing functions
 
-    import segmentation.commands.label as label_command
-    from segmentation.cli import main
+    import protolabel.segmentation.commands.label as label_command
+    from protolabel.segmentation.cli import main
 
     if not torch.cuda.is_available():
         pytest.skip("needs a CUDA device")
@@ -124,8 +124,8 @@ def test_label_on_cuda_pipelined_writes_the_same_file_as_sequential(photo_folder
 
 def test_predict_on_a_folder_pipelined_writes_the_same_json(photo_folder, tmp_path, memo_engines, monkeypatch,
                                                              capsys):
-    import segmentation.commands.predict as predict_command
-    from segmentation.cli import main
+    import protolabel.segmentation.commands.predict as predict_command
+    from protolabel.segmentation.cli import main
 
     monkeypatch.setattr(predict_command, "engine_from_args", memo_engines)
     weights = str(make_checkpoint("yolact_resnet50", 0))
@@ -141,8 +141,8 @@ def test_predict_on_a_folder_pipelined_writes_the_same_json(photo_folder, tmp_pa
 
 
 def test_autolabel_job_pipelined_stores_the_same_objects(photo_folder, tmp_path):
-    from segmentation.project.autolabel import AutoLabelJob, AutoLabelSettings
-    from segmentation.project.store import ProjectStore
+    from protolabel.segmentation.project.autolabel import AutoLabelJob, AutoLabelSettings
+    from protolabel.segmentation.project.store import ProjectStore
 
     engines = MemoEngineCache()
     names = [name for name, _ in scan_folder(photo_folder).images]
@@ -360,7 +360,7 @@ def test_prelabel_interrupted_while_pipelined_saves_what_it_has(tmp_path):
                              batch_size=2, workers=2)
     assert report.interrupted and 0 < report.labeled <= 8
     assert _no_new_workers(before)
-    from segmentation.coco import read_coco
+    from protolabel.segmentation.coco import read_coco
 
     assert len(read_coco(tmp_path / "out.json").images) == report.labeled
 
@@ -368,7 +368,7 @@ def test_prelabel_interrupted_while_pipelined_saves_what_it_has(tmp_path):
 KILLED_PARENT = """
 import multiprocessing, sys, time
 from tests.segmentation.test_pipeline import fake_predict, fake_read, items, value_and_prototype_size
-from segmentation.pipeline import run_pipeline
+from protolabel.segmentation.pipeline import run_pipeline
 
 for result in run_pipeline(items(10_000), fake_predict, lambda: value_and_prototype_size, batch_size=2, workers=2,
                            read=fake_read):

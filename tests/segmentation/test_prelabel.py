@@ -8,13 +8,13 @@ import cv2
 import numpy as np
 import pytest
 
-from segmentation.coco import read_coco, validate_coco, write_coco
-from segmentation.cli import CommandError
-from segmentation.commands.label import _check_classes, parse_class_map
-from segmentation.detections import Detections
-from segmentation.geometry.polygons import shape_to_mask
-from segmentation.prelabel import RelabelMode, images_to_label, load_existing, prelabel_folder, scan_folder
-from segmentation.project.labels import ClassMapping
+from protolabel.segmentation.coco import read_coco, validate_coco, write_coco
+from protolabel.segmentation.cli import CommandError
+from protolabel.segmentation.commands.label import _check_classes, parse_class_map
+from protolabel.segmentation.detections import Detections
+from protolabel.segmentation.geometry.polygons import shape_to_mask
+from protolabel.segmentation.prelabel import RelabelMode, images_to_label, load_existing, prelabel_folder, scan_folder
+from protolabel.segmentation.project.labels import ClassMapping
 
 pytestmark = pytest.mark.filterwarnings("ignore:__array__ implementation:DeprecationWarning")
 
@@ -169,7 +169,7 @@ def test_interrupted_run_saves_what_it_labeled(folder, tmp_path):
 
 
 def test_saves_along_the_way_when_due(folder, tmp_path, monkeypatch):
-    import segmentation.prelabel as prelabel
+    import protolabel.segmentation.prelabel as prelabel
 
     writes = []
     monkeypatch.setattr(prelabel, "write_coco", lambda path, ds: writes.append(len(ds.images)) or write_coco(path, ds))

@@ -7,10 +7,10 @@ import os
 
 import pytest
 
-from segmentation.coco import read_coco
-from segmentation.output_paths import OutputPathError
-from segmentation.project.records import AnnotatedObject
-from segmentation.project.store import ProjectStore
+from protolabel.segmentation.coco import read_coco
+from protolabel.segmentation.output_paths import OutputPathError
+from protolabel.segmentation.project.records import AnnotatedObject
+from protolabel.segmentation.project.store import ProjectStore
 from tests.segmentation.project.conftest import make_square, write_images
 
 
@@ -30,7 +30,7 @@ def store(tmp_path):
     (lambda d: d, "is a folder"),
 ])
 def test_unusable_paths_are_refused_before_any_work(store, tmp_path, monkeypatch, target, message):
-    import segmentation.project.export as export
+    import protolabel.segmentation.project.export as export
 
     def never(*args, **kwargs):
         raise AssertionError("the project was read before the path was checked")
@@ -41,7 +41,7 @@ def test_unusable_paths_are_refused_before_any_work(store, tmp_path, monkeypatch
 
 
 def test_a_full_disk_puts_the_export_in_a_fallback_and_says_where(store, tmp_path, monkeypatch):
-    import segmentation.project.export as export
+    import protolabel.segmentation.project.export as export
 
     full, here = tmp_path / "full", tmp_path / "here"
     full.mkdir()

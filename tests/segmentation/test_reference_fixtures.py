@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 import torch
 
-from segmentation.images import read_image
-from segmentation.yolact.box_coder import decode_boxes
+from protolabel.segmentation.images import read_image
+from protolabel.segmentation.yolact.box_coder import decode_boxes
 from tests.conftest import fixture_path
 
 FIXTURES = ["synthetic_noise_240x320", "synthetic_blocks_600x400", "astronaut_png"]
@@ -105,7 +105,7 @@ def test_read_image_matches_cv2_imread():
 
 @pytest.fixture(scope="module")
 def cuda_engine(resnet50_checkpoint):
-    from segmentation.engine import YolactEngine
+    from protolabel.segmentation.engine import YolactEngine
 
     return YolactEngine(resnet50_checkpoint, device="cuda")
 

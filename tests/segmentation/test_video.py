@@ -9,9 +9,9 @@ import cv2
 import numpy as np
 import pytest
 
-from segmentation.detections import Detections
-from segmentation.engine import YolactEngine
-from segmentation.video import SequenceRunner, VideoPathError
+from protolabel.segmentation.detections import Detections
+from protolabel.segmentation.engine import YolactEngine
+from protolabel.segmentation.video import SequenceRunner, VideoPathError
 from tests.conftest import fixture_path, make_checkpoint
 
 

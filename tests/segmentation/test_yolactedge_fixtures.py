@@ -12,8 +12,8 @@ import numpy as np
 import pytest
 import torch
 
-from segmentation.engine import YolactEngine
-from segmentation.video import SequenceRunner
+from protolabel.segmentation.engine import YolactEngine
+from protolabel.segmentation.video import SequenceRunner
 from tests.conftest import fixture_path, make_checkpoint
 
 CLIP = fixture_path("yolactedge", "clip_A")

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 import torch
 
-from segmentation.engine import YolactEngine
+from protolabel.segmentation.engine import YolactEngine
 from tests.conftest import fixture_path
 from tests.segmentation.backends.conftest import match_detections, needs_openvino, needs_ort
 from tests.segmentation.test_reference_fixtures import FIXTURES, _input_image
@@ -102,7 +102,7 @@ def test_bf16_backends_keep_most_detections(engines, fixture_case, backend, prec
 @needs_ort
 def test_yolact_plus_runs_on_onnxruntime_with_its_deformable_convs(tmp_path, astronaut_bgr):
     """DeformConv (opset 19) in ONNX Runtime, and the re-scoring net carried in the metadata: torch fp32's detections."""
-    from segmentation.backends.onnx_export import export_checkpoint
+    from protolabel.segmentation.backends.onnx_export import export_checkpoint
     from tests.conftest import make_checkpoint
 
     weights = make_checkpoint("yolact_plus_resnet50", 0)

@@ -3,8 +3,8 @@
 import pytest
 import torch
 
-from segmentation.backends import AUTO_ORDER, BackendError, selection
-from segmentation.yolact.config import CONFIGS
+from protolabel.segmentation.backends import AUTO_ORDER, BackendError, selection
+from protolabel.segmentation.yolact.config import CONFIGS
 
 CPU, CUDA = torch.device("cpu"), torch.device("cuda")
 BASE, PLUS = CONFIGS["yolact_base"], CONFIGS["yolact_plus_base"]

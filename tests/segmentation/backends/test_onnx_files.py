@@ -7,10 +7,10 @@ import sys
 import numpy as np
 import pytest
 
-from segmentation.backends import BackendError
-from segmentation.cli import main
-from segmentation.engine import YolactEngine
-from segmentation.yolact.classes import COCO_CATEGORY_IDS, COCO_CLASSES
+from protolabel.segmentation.backends import BackendError
+from protolabel.segmentation.cli import main
+from protolabel.segmentation.engine import YolactEngine
+from protolabel.segmentation.yolact.classes import COCO_CATEGORY_IDS, COCO_CLASSES
 from tests.conftest import make_checkpoint
 from tests.segmentation.backends.conftest import match_detections, needs_openvino, needs_ort
 
@@ -28,8 +28,8 @@ def photo(tmp_path_factory, astronaut_bgr):
 def test_exported_file_carries_what_post_processing_needs(resnet50_onnx, resnet50_checkpoint):
     import onnx
 
-    from segmentation.backends.onnx_export import read_onnx_model
-    from segmentation.files import file_sha256
+    from protolabel.segmentation.backends.onnx_export import read_onnx_model
+    from protolabel.segmentation.files import file_sha256
 
     model = read_onnx_model(resnet50_onnx)
     assert model.info.config.name == "yolact_resnet50" and model.info.config.num_classes == 81
@@ -72,7 +72,7 @@ def test_dynamic_batch_gives_the_same_detections(resnet50_onnx, astronaut_bgr):
 @pytest.mark.slow
 @needs_ort
 def test_pth_is_exported_once_into_the_cache(resnet50_onnx, resnet50_checkpoint, tmp_path, monkeypatch):
-    from segmentation.backends import onnx_export
+    from protolabel.segmentation.backends import onnx_export
 
     weights = tmp_path / resnet50_checkpoint.name
     shutil.copy(resnet50_checkpoint, weights)
@@ -104,7 +104,7 @@ def test_pth_is_exported_once_into_the_cache(resnet50_onnx, resnet50_checkpoint,
 
 
 def test_export_onnx_refuses_a_bad_output_path_before_any_work(resnet50_checkpoint, tmp_path, capsys, monkeypatch):
-    from segmentation.backends import onnx_export
+    from protolabel.segmentation.backends import onnx_export
 
     monkeypatch.setattr(onnx_export, "export_checkpoint", lambda *a, **k: pytest.fail("exported despite a bad path"))
     missing = tmp_path / "no such folder" / "model.onnx"
@@ -165,7 +165,7 @@ def test_missing_extra_names_the_pip_extra(module, extra, resnet50_checkpoint, p
 
 @needs_openvino
 def test_openvino_refuses_deformable_convs_before_exporting(tmp_path, monkeypatch):
-    from segmentation.backends import onnx_export
+    from protolabel.segmentation.backends import onnx_export
 
     monkeypatch.setattr(onnx_export, "export_checkpoint", lambda *a, **k: pytest.fail("exported"))
     with pytest.raises(BackendError, match="openvino cannot run yolact_plus_resnet50: its deformable conv"):

@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from segmentation.engine import YolactEngine
+from protolabel.segmentation.engine import YolactEngine
 from tests.conftest import make_checkpoint
 from tests.segmentation.backends.conftest import needs_ort
 

@@ -15,8 +15,8 @@ from tests.segmentation.backends.conftest import needs_openvino
 CHILD = textwrap.dedent("""
     import gc, os, signal, sys, time
     import torch
-    from segmentation.backends.onnx_export import read_onnx_model
-    from segmentation.backends.openvino_runner import OpenVinoRunner
+    from protolabel.segmentation.backends.onnx_export import read_onnx_model
+    from protolabel.segmentation.backends.openvino_runner import OpenVinoRunner
 
     model = read_onnx_model(sys.argv[1])
     first = OpenVinoRunner(model, torch.device("cpu"))

@@ -8,7 +8,7 @@ import os
 import numpy as np
 import pytest
 
-from segmentation.coco import (
+from protolabel.segmentation.coco import (
     Category,
     CocoDataset,
     CocoFormatError,
@@ -21,9 +21,9 @@ from segmentation.coco import (
     write_coco,
     yolact_dataset_config,
 )
-from segmentation.coco.validation import load_with_pycocotools
-from segmentation.geometry import Instances, mask_to_shape, shape_to_mask
-from segmentation.geometry.rle import mask_to_rle
+from protolabel.segmentation.coco.validation import load_with_pycocotools
+from protolabel.segmentation.geometry import Instances, mask_to_shape, shape_to_mask
+from protolabel.segmentation.geometry.rle import mask_to_rle
 
 pytestmark = pytest.mark.filterwarnings("ignore:__array__ implementation:DeprecationWarning")
 

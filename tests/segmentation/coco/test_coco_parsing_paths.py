@@ -11,8 +11,8 @@ import numpy as np
 import pycocotools.mask as mask_utils
 import pytest
 
-from segmentation.coco import CocoFormatError, parse_coco, read_coco
-from segmentation.geometry import shape_to_mask
+from protolabel.segmentation.coco import CocoFormatError, parse_coco, read_coco
+from protolabel.segmentation.geometry import shape_to_mask
 
 
 def _dataset(annotations: list[dict]) -> dict:

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from segmentation.coco import CocoFormatError, parse_coco, read_coco, validate_coco
+from protolabel.segmentation.coco import CocoFormatError, parse_coco, read_coco, validate_coco
 
 
 def _valid() -> dict:

@@ -12,9 +12,9 @@ import numpy as np
 import pycocotools.mask as mask_utils
 import pytest
 
-from segmentation.coco import CocoFormatError, read_coco
-from segmentation.coco.reader import _RleMasks
-from segmentation.pipeline.pools import postprocess_pool
+from protolabel.segmentation.coco import CocoFormatError, read_coco
+from protolabel.segmentation.coco.reader import _RleMasks
+from protolabel.segmentation.pipeline.pools import postprocess_pool
 
 MASKS = 2 * _RleMasks.BATCH + 40  # two full batches handed over, the rest traced here
 

@@ -14,8 +14,8 @@ import numpy as np
 import pytest
 import torch
 
-from segmentation.cli import main
-from segmentation.coco import read_coco
+from protolabel.segmentation.cli import main
+from protolabel.segmentation.coco import read_coco
 
 
 @pytest.fixture
@@ -183,7 +183,7 @@ def test_a_checkpoint_with_only_the_background_class_is_refused(resnet50_checkpo
 
 
 def test_nms_with_no_object_class_finds_nothing():
-    from segmentation.yolact.nms import NmsSettings, detect
+    from protolabel.segmentation.yolact.nms import NmsSettings, detect
 
     for method in ("fast", "traditional", "cross_class"):
         raw = detect(torch.rand(10, 4), torch.ones(10, 1), torch.zeros(10, 32), NmsSettings(method=method), 550)
@@ -213,7 +213,7 @@ def _disk_full_in(folder, real_write):
 
 def test_predict_on_a_full_disk_saves_the_detections_in_the_current_folder(
         photo, resnet50_checkpoint, tmp_path, capsys, monkeypatch):
-    import segmentation.commands.predict as predict
+    import protolabel.segmentation.commands.predict as predict
 
     full, here = tmp_path / "full", tmp_path / "here"
     full.mkdir()
@@ -232,7 +232,7 @@ def test_predict_on_a_full_disk_saves_the_detections_in_the_current_folder(
 
 
 def test_label_on_a_full_disk_keeps_the_labels(photo, resnet50_checkpoint, tmp_path, capsys, monkeypatch):
-    import segmentation.prelabel as prelabel
+    import protolabel.segmentation.prelabel as prelabel
 
     full, here = tmp_path / "full", tmp_path / "here"
     full.mkdir()
@@ -251,7 +251,7 @@ def test_label_on_a_full_disk_keeps_the_labels(photo, resnet50_checkpoint, tmp_p
 
 def test_inspect_on_a_read_only_folder_writes_its_files_to_a_fallback_folder(
         photo, resnet50_checkpoint, tmp_path, capsys, monkeypatch):
-    import segmentation.commands.inspect as inspect
+    import protolabel.segmentation.commands.inspect as inspect
 
     out, here = tmp_path / "out", tmp_path / "here"
     here.mkdir()
@@ -276,7 +276,7 @@ def test_inspect_on_a_read_only_folder_writes_its_files_to_a_fallback_folder(
 @pytest.mark.parametrize("settings", [{"top_k": -1}, {"top_k": 0}, {"score_threshold": float("nan")},
                                       {"score_threshold": 1.5}])
 def test_the_api_refuses_the_same_values(settings):
-    from segmentation.engine import InferenceSettings
+    from protolabel.segmentation.engine import InferenceSettings
 
     with pytest.raises(ValueError, match="top_k must be|score threshold must be"):
         InferenceSettings(**settings)

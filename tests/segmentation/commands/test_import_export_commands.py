@@ -16,9 +16,9 @@ import numpy as np
 import pytest
 from pycocotools.coco import COCO
 
-from segmentation.cli import main
-from segmentation.project.records import ImageStatus, Provenance
-from segmentation.project.store import ProjectStore
+from protolabel.segmentation.cli import main
+from protolabel.segmentation.project.records import ImageStatus, Provenance
+from protolabel.segmentation.project.store import ProjectStore
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
 
@@ -112,7 +112,7 @@ def test_import_refused_while_another_process_holds_the_folder(folder, tmp_path,
     coco = _coco(tmp_path, folder)
     with ProjectStore.open(folder) as store:
         pass
-    script = ("import sys, time; from segmentation.project.lock import FolderLock; "
+    script = ("import sys, time; from protolabel.segmentation.project.lock import FolderLock; "
               "lock = FolderLock.acquire(sys.argv[1], program='holder'); print('held', flush=True); time.sleep(60)")
     holder = subprocess.Popen([sys.executable, "-c", script, str(folder)], stdout=subprocess.PIPE, text=True)
     try:
@@ -152,8 +152,8 @@ def test_sigterm_during_the_merge_is_one_line_merges_nothing_and_is_let_go(folde
     coco = _coco(tmp_path, folder)
     driver = textwrap.dedent("""
         import os, signal, sys, time
-        from segmentation.cli import main
-        from segmentation.project.store import ProjectStore
+        from protolabel.segmentation.cli import main
+        from protolabel.segmentation.project.store import ProjectStore
 
         def killed(self, db, statuses):  # `kill PID` inside the transaction, after the objects were inserted
             os.kill(os.getpid(), signal.SIGTERM)

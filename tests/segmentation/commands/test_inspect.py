@@ -4,8 +4,8 @@ import cv2
 import numpy as np
 from pycocotools import mask as mask_utils
 
-from segmentation.cli import main
-from segmentation.inspection.assembly import masks_from_parts
+from protolabel.segmentation.cli import main
+from protolabel.segmentation.inspection.assembly import masks_from_parts
 
 
 def test_inspect_writes_the_contract_and_masks_equal_predict(tmp_path, resnet50_checkpoint, astronaut_bgr, capsys):

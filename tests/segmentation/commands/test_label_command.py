@@ -11,11 +11,11 @@ import cv2
 import numpy as np
 import pytest
 
-from segmentation.cli import main
-from segmentation.coco import read_coco, to_coco_dict, validate_coco
-from segmentation.geometry.polygons import shape_to_mask
-from segmentation.images import read_image
-from segmentation.yolact.classes import COCO_CLASSES
+from protolabel.segmentation.cli import main
+from protolabel.segmentation.coco import read_coco, to_coco_dict, validate_coco
+from protolabel.segmentation.geometry.polygons import shape_to_mask
+from protolabel.segmentation.images import read_image
+from protolabel.segmentation.yolact.classes import COCO_CLASSES
 
 pytestmark = [
     pytest.mark.slow,
@@ -183,7 +183,7 @@ def test_training_loader_reads_the_label_output_back_unchanged(labeled, photo_fo
     """What `label` writes is what fine-tuning trains on: same images, classes and mask pixels."""
     from pycocotools.coco import COCO
 
-    from segmentation.training.dataset import TrainingImages
+    from protolabel.segmentation.training.dataset import TrainingImages
 
     _, out, _ = labeled
     coco = COCO(str(out))
@@ -208,7 +208,7 @@ def test_sigterm_saves_the_images_labelled_so_far_and_exits_143(photo_folder, re
                                                                capsys, monkeypatch):
     import signal
 
-    from segmentation.engine import YolactEngine
+    from protolabel.segmentation.engine import YolactEngine
 
     calls = []
     predict = YolactEngine.predict

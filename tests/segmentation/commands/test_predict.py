@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 from pycocotools import mask as mask_utils
 
-from segmentation.cli import main
+from protolabel.segmentation.cli import main
 
 
 @pytest.fixture(scope="module")

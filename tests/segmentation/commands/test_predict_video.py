@@ -5,7 +5,7 @@ import json
 import cv2
 import pytest
 
-from segmentation.cli import main
+from protolabel.segmentation.cli import main
 from tests.conftest import fixture_path, make_checkpoint
 
 

@@ -9,16 +9,16 @@ import os
 import pytest
 import torch
 
-from segmentation.cli import main
-from segmentation.coco import read_coco, write_coco
-from segmentation.training.checkpoints import (
+from protolabel.segmentation.cli import main
+from protolabel.segmentation.coco import read_coco, write_coco
+from protolabel.segmentation.training.checkpoints import (
     STATE_FILE,
     ResumeError,
     load_training_state,
     save_checkpoint,
     sidecar_path,
 )
-from segmentation.yolact.checkpoint import load_yolact
+from protolabel.segmentation.yolact.checkpoint import load_yolact
 from tests.segmentation.training.synthetic_shapes import write_dataset
 
 
@@ -41,7 +41,7 @@ def _with_weights(args, weights):
 
 
 def test_a_failed_weights_write_leaves_no_class_names_behind(tmp_path, monkeypatch):
-    import segmentation.training.checkpoints as checkpoints
+    import protolabel.segmentation.training.checkpoints as checkpoints
 
     model = torch.nn.Linear(2, 2)
     monkeypatch.setattr(checkpoints, "atomic_write_bytes", _enospc_inside(tmp_path, checkpoints.atomic_write_bytes))
@@ -52,7 +52,7 @@ def test_a_failed_weights_write_leaves_no_class_names_behind(tmp_path, monkeypat
 
 def test_train_on_a_full_disk_keeps_a_resumable_run_and_says_where(
         tmp_path, resnet50_checkpoint, capsys, monkeypatch):
-    import segmentation.training.checkpoints as checkpoints
+    import protolabel.segmentation.training.checkpoints as checkpoints
 
     coco = write_dataset(tmp_path, 2, size=(64, 64))
     run, here = tmp_path / "run", tmp_path / "here"

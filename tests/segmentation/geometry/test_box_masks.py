@@ -7,11 +7,11 @@ import pycocotools.mask as mask_utils
 import pytest
 import torch
 
-from segmentation.geometry.box_masks import BoxMasks, pairwise_iou
-from segmentation.geometry.combine import ellipse_shape, rectangle_shape
-from segmentation.geometry.overlap import mask_iou
-from segmentation.geometry.polygons import mask_to_shape, shape_to_mask
-from segmentation.yolact.masks import assemble_soft_masks, binarize_at_image_size
+from protolabel.segmentation.geometry.box_masks import BoxMasks, pairwise_iou
+from protolabel.segmentation.geometry.combine import ellipse_shape, rectangle_shape
+from protolabel.segmentation.geometry.overlap import mask_iou
+from protolabel.segmentation.geometry.polygons import mask_to_shape, shape_to_mask
+from protolabel.segmentation.yolact.masks import assemble_soft_masks, binarize_at_image_size
 
 
 def _engine_like_masks(seed: int, image_size: tuple[int, int], d: int = 30) -> BoxMasks:

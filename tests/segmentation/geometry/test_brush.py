@@ -7,10 +7,10 @@ import pytest
 import shapely
 from shapely.geometry import LineString, Point
 
-from segmentation.geometry.brush import BrushStroke, apply_stroke
-from segmentation.geometry.combine import clip_shape, ellipse_shape, merge_shapes, rectangle_shape, split_shape
-from segmentation.geometry.polygons import shape_area, shape_to_mask
-from segmentation.geometry.shapes import Polygon, Shape
+from protolabel.segmentation.geometry.brush import BrushStroke, apply_stroke
+from protolabel.segmentation.geometry.combine import clip_shape, ellipse_shape, merge_shapes, rectangle_shape, split_shape
+from protolabel.segmentation.geometry.polygons import shape_area, shape_to_mask
+from protolabel.segmentation.geometry.shapes import Polygon, Shape
 
 H, W = 120, 160
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from segmentation.detections import Detections
-from segmentation.geometry.instances import Instances
-from segmentation.geometry.polygons import shape_to_mask
-from segmentation.geometry.shapes import Polygon, Shape
+from protolabel.segmentation.detections import Detections
+from protolabel.segmentation.geometry.instances import Instances
+from protolabel.segmentation.geometry.polygons import shape_to_mask
+from protolabel.segmentation.geometry.shapes import Polygon, Shape
 
 pytestmark = pytest.mark.filterwarnings("ignore:__array__ implementation:DeprecationWarning")
 

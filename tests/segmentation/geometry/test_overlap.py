@@ -7,7 +7,7 @@ import pycocotools.mask as mask_utils
 import pytest
 from shapely.geometry import box
 
-from segmentation.geometry.overlap import (
+from protolabel.segmentation.geometry.overlap import (
     SAME_OBJECT_IOU,
     best_geometry_overlap,
     geometry_iou,

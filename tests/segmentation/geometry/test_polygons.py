@@ -8,7 +8,7 @@ import pycocotools.mask as mask_utils
 import pytest
 from shapely.geometry import MultiPolygon
 
-from segmentation.geometry.polygons import (
+from protolabel.segmentation.geometry.polygons import (
     make_shape_valid,
     mask_to_shape,
     shape_area,
@@ -20,8 +20,8 @@ from segmentation.geometry.polygons import (
     shape_to_mask,
     shape_to_rle,
 )
-from segmentation.geometry.rle import mask_to_rle, rle_area, rle_counts, rle_to_mask
-from segmentation.geometry.shapes import Polygon, Shape
+from protolabel.segmentation.geometry.rle import mask_to_rle, rle_area, rle_counts, rle_to_mask
+from protolabel.segmentation.geometry.shapes import Polygon, Shape
 
 # pycocotools' decode warns about numpy 2's copy keyword on every call; not ours to fix
 pytestmark = pytest.mark.filterwarnings("ignore:__array__ implementation:DeprecationWarning")

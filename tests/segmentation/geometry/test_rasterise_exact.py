@@ -11,9 +11,9 @@ import numpy as np
 import pycocotools.mask as mask_utils
 import pytest
 
-from segmentation.geometry.polygons import shape_to_mask, shape_to_mask_crop, shape_to_rle
-from segmentation.geometry.rle import rle_to_mask, rle_window
-from segmentation.geometry.shapes import Polygon, Shape
+from protolabel.segmentation.geometry.polygons import shape_to_mask, shape_to_mask_crop, shape_to_rle
+from protolabel.segmentation.geometry.rle import rle_to_mask, rle_window
+from protolabel.segmentation.geometry.shapes import Polygon, Shape
 
 pytestmark = pytest.mark.filterwarnings("ignore:__array__ implementation:DeprecationWarning")
 

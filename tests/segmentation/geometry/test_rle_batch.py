@@ -12,11 +12,11 @@ import numpy as np
 import pycocotools.mask as mask_utils
 import pytest
 
-import segmentation.geometry.polygons as polygons
-from segmentation.geometry import shapes_from_rles
-from segmentation.geometry.polygons import shape_from_rle, shape_to_mask
-from segmentation.geometry.rle import mask_to_rle, rle_counts_batch
-from segmentation.geometry.shapes import Shape
+import protolabel.segmentation.geometry.polygons as polygons
+from protolabel.segmentation.geometry import shapes_from_rles
+from protolabel.segmentation.geometry.polygons import shape_from_rle, shape_to_mask
+from protolabel.segmentation.geometry.rle import mask_to_rle, rle_counts_batch
+from protolabel.segmentation.geometry.shapes import Shape
 
 pytestmark = pytest.mark.filterwarnings("ignore:__array__ implementation:DeprecationWarning")
 

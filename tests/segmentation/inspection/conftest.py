@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from segmentation.inspection.cache import NO_OBJECT, InferenceRecord
+from protolabel.segmentation.inspection.cache import NO_OBJECT, InferenceRecord
 
 
 def blob_record(*, object_ids=(11, NO_OBJECT), frame_size=(60, 80), origin=(0, 0), region=False) -> InferenceRecord:

@@ -1,8 +1,8 @@
 import numpy as np
 import pytest
 
-from segmentation.detections import Detections
-from segmentation.inspection.assembly import (
+from protolabel.segmentation.detections import Detections
+from protolabel.segmentation.inspection.assembly import (
     contribution_strength,
     contributions,
     mask_stages,

@@ -8,17 +8,17 @@ import cv2
 import numpy as np
 import pytest
 
-from segmentation.inspection.assembly import masks_from_parts, pixel_boxes_for_crop
-from segmentation.inspection.cache import (
+from protolabel.segmentation.inspection.assembly import masks_from_parts, pixel_boxes_for_crop
+from protolabel.segmentation.inspection.cache import (
     NO_OBJECT,
     ImageInference,
     InferenceCache,
     InferenceCacheError,
     InferenceRecord,
 )
-from segmentation.project.autolabel import AutoLabelJob, AutoLabelSettings
-from segmentation.project.records import Provenance
-from segmentation.project.store import ProjectStore
+from protolabel.segmentation.project.autolabel import AutoLabelJob, AutoLabelSettings
+from protolabel.segmentation.project.records import Provenance
+from protolabel.segmentation.project.store import ProjectStore
 
 
 def _same(a: InferenceRecord, b: InferenceRecord) -> None:

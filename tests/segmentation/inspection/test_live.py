@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from segmentation.inspection.assembly import mask_stages
-from segmentation.inspection.live import LiveMask
+from protolabel.segmentation.inspection.assembly import mask_stages
+from protolabel.segmentation.inspection.live import LiveMask
 
 
 @pytest.fixture(scope="module")

@@ -1,8 +1,8 @@
 import numpy as np
 
-from segmentation.geometry.box_masks import BoxMasks
-from segmentation.geometry.polygons import mask_to_shape
-from segmentation.inspection.matching import match_detections_to_objects
+from protolabel.segmentation.geometry.box_masks import BoxMasks
+from protolabel.segmentation.geometry.polygons import mask_to_shape
+from protolabel.segmentation.inspection.matching import match_detections_to_objects
 
 
 def _box(h, w, x0, y0, x1, y1):

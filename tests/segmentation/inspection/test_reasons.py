@@ -5,10 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from segmentation.geometry.polygons import shape_to_mask
-from segmentation.geometry.shapes import Polygon, Shape
-from segmentation.inspection.assembly import mask_stages
-from segmentation.inspection.reasons import detection_shape, not_kept_reason
+from protolabel.segmentation.geometry.polygons import shape_to_mask
+from protolabel.segmentation.geometry.shapes import Polygon, Shape
+from protolabel.segmentation.inspection.assembly import mask_stages
+from protolabel.segmentation.inspection.reasons import detection_shape, not_kept_reason
 
 
 def _keep_all(name):
@@ -59,7 +59,7 @@ def test_an_empty_mask_is_named(record):
 
 
 def test_prepared_geometries_give_the_same_reason(record):
-    from segmentation.inspection.reasons import object_geometries
+    from protolabel.segmentation.inspection.reasons import object_geometries
 
     mask = shape_to_mask(detection_shape(record, 1, tolerance=0), 60, 80)
     ys, xs = np.nonzero(mask)

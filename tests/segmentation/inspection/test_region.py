@@ -1,10 +1,10 @@
 import numpy as np
 import pytest
 
-from segmentation.detections import Detections
-from segmentation.geometry.polygons import shape_to_mask
-from segmentation.geometry.shapes import Polygon, Shape
-from segmentation.inspection.region import RegionDetections, clamp_region, novel_detections, predict_region
+from protolabel.segmentation.detections import Detections
+from protolabel.segmentation.geometry.polygons import shape_to_mask
+from protolabel.segmentation.geometry.shapes import Polygon, Shape
+from protolabel.segmentation.inspection.region import RegionDetections, clamp_region, novel_detections, predict_region
 
 
 @pytest.fixture(scope="module")

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from segmentation.detections import Detections
-from segmentation.inspection.render import class_color, detections_overlay, heatmap, prototype_grid
+from protolabel.segmentation.detections import Detections
+from protolabel.segmentation.inspection.render import class_color, detections_overlay, heatmap, prototype_grid
 
 # matplotlib's viridis at 0, 0.5 and 1 (#440154, #21918C, #FDE725), as BGR
 VIRIDIS_LOW, VIRIDIS_MID, VIRIDIS_HIGH = (84, 1, 68), (140, 145, 33), (37, 231, 253)

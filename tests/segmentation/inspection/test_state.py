@@ -5,10 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from segmentation.geometry.polygons import shape_to_mask
-from segmentation.inspection.assembly import mask_stages
-from segmentation.inspection.cache import NO_OBJECT, ImageInference
-from segmentation.inspection.state import Availability, InspectorState, ScalingMode, SortMode
+from protolabel.segmentation.geometry.polygons import shape_to_mask
+from protolabel.segmentation.inspection.assembly import mask_stages
+from protolabel.segmentation.inspection.cache import NO_OBJECT, ImageInference
+from protolabel.segmentation.inspection.state import Availability, InspectorState, ScalingMode, SortMode
 
 
 @pytest.fixture

@@ -8,7 +8,7 @@ import cv2
 import numpy as np
 import pytest
 
-from segmentation.geometry.shapes import Polygon, Shape
+from protolabel.segmentation.geometry.shapes import Polygon, Shape
 
 
 def make_square(x: float, y: float, size: float = 10.0) -> Shape:

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import threading
 
-from segmentation.project.autolabel import AutoLabelJob, AutoLabelQueue, AutoLabelSettings, EngineCache
-from segmentation.project.records import ImageStatus
-from segmentation.project.store import ProjectStore
+from protolabel.segmentation.project.autolabel import AutoLabelJob, AutoLabelQueue, AutoLabelSettings, EngineCache
+from protolabel.segmentation.project.records import ImageStatus
+from protolabel.segmentation.project.store import ProjectStore
 
 
 class _Engine:

@@ -7,15 +7,15 @@ import threading
 import cv2
 import pytest
 
-from segmentation.project.autolabel import (
+from protolabel.segmentation.project.autolabel import (
     AutoLabelJob,
     AutoLabelQueue,
     AutoLabelSettings,
     drop_duplicates_of,
 )
-from segmentation.project.labels import ClassMapping
-from segmentation.project.records import AnnotatedObject, ImageStatus, Provenance
-from segmentation.project.store import ProjectStore
+from protolabel.segmentation.project.labels import ClassMapping
+from protolabel.segmentation.project.records import AnnotatedObject, ImageStatus, Provenance
+from protolabel.segmentation.project.store import ProjectStore
 from tests.memo_engine import MemoEngineCache
 
 
@@ -102,7 +102,7 @@ def test_rerun_keeps_edited_objects_and_drops_their_duplicates(photo_folder, res
 
 def test_a_rerun_does_not_bring_back_an_object_a_person_rejected_until_the_reject_is_undone(
         photo_folder, resnet50_checkpoint, engines):
-    from segmentation.project.document import ImageAnnotations
+    from protolabel.segmentation.project.document import ImageAnnotations
 
     settings = _settings(resnet50_checkpoint)
     AutoLabelJob(photo_folder, ["p0.png"], settings, engines).run()
@@ -164,7 +164,7 @@ def test_queue_runs_jobs_in_order_in_a_worker_thread(photo_folder, resnet50_chec
 
 def test_jobs_with_different_thresholds_share_one_engine_at_once(tmp_path, astronaut_bgr, resnet50_checkpoint):
     """Two jobs on one EngineCache, in two threads: each stores what it stores when it runs alone."""
-    from segmentation.project.autolabel import EngineCache
+    from protolabel.segmentation.project.autolabel import EngineCache
 
     image = cv2.resize(astronaut_bgr, (96, 96), interpolation=cv2.INTER_AREA)
     settings = {"strict": AutoLabelSettings(weights=resnet50_checkpoint, device="cpu", score_threshold=0.2, top_k=3),

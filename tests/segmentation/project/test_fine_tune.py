@@ -12,16 +12,16 @@ from pathlib import Path
 
 import pytest
 
-from segmentation.cli import build_parser
-from segmentation.project.fine_tune import (
+from protolabel.segmentation.cli import build_parser
+from protolabel.segmentation.project.fine_tune import (
     NothingToTrainError,
     TrainingRequest,
     default_run_dir,
     export_training_set,
     process_environment,
 )
-from segmentation.project.records import AnnotatedObject, ImageStatus, Provenance
-from segmentation.project.store import ProjectStore
+from protolabel.segmentation.project.records import AnnotatedObject, ImageStatus, Provenance
+from protolabel.segmentation.project.store import ProjectStore
 
 
 def request_for(folder: Path, **changes) -> TrainingRequest:
@@ -92,7 +92,7 @@ def test_command_line_is_what_protolabel_train_parses(tmp_path):
                               verified_only=True, val_split=0.2, iterations=300, batch_size=2, max_size=96, lr=5e-4,
                               device="cpu", config="yolact_resnet50")
     command = request.command("/usr/bin/python3", resume=True)
-    assert command[:4] == ["/usr/bin/python3", "-m", "segmentation.cli", "train"]
+    assert command[:4] == ["/usr/bin/python3", "-m", "protolabel.segmentation.cli", "train"]
     args = build_parser().parse_args(command[3:])
     assert (args.coco, args.images, args.out) == (tmp_path / "run" / "train.json", tmp_path / "my photos",
                                                   tmp_path / "run")
@@ -104,7 +104,7 @@ def test_command_line_is_what_protolabel_train_parses(tmp_path):
 
 
 def test_defaults_are_protolabel_train_defaults():
-    from segmentation.training import TrainOptions
+    from protolabel.segmentation.training import TrainOptions
 
     options = {f.name: f.default for f in dataclasses.fields(TrainOptions)}
     request = {f.name: f.default for f in dataclasses.fields(TrainingRequest)}

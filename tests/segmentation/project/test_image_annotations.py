@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from segmentation.project.document import ImageAnnotations
-from segmentation.project.records import AnnotatedObject, ImageStatus, Provenance
-from segmentation.project.store import ProjectLockedError, ProjectStore
+from protolabel.segmentation.project.document import ImageAnnotations
+from protolabel.segmentation.project.records import AnnotatedObject, ImageStatus, Provenance
+from protolabel.segmentation.project.store import ProjectLockedError, ProjectStore
 
 
 @pytest.fixture
@@ -64,7 +64,7 @@ def test_delete_relabel_and_verify(store, square):
 
 
 def test_empty_shape_is_refused(store, square):
-    from segmentation.geometry.shapes import Shape
+    from protolabel.segmentation.geometry.shapes import Shape
 
     doc = ImageAnnotations(store, "a.png")
     with pytest.raises(ValueError, match="three vertices"):

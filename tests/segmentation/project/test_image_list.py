@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from segmentation.project.image_list import ImageList, scan_image_names
-from segmentation.project.records import ImageStatus
+from protolabel.segmentation.project.image_list import ImageList, scan_image_names
+from protolabel.segmentation.project.records import ImageStatus
 
 
 def test_scan_is_recursive_natural_and_skips_hidden(tmp_path, make_images):
@@ -38,7 +38,7 @@ def test_counts_filter_and_navigation(image_folder):
 
 
 def test_an_unreadable_image_that_reads_again_returns_to_its_status(image_folder):
-    from segmentation.project.image_list import UNREADABLE
+    from protolabel.segmentation.project.image_list import UNREADABLE
 
     images = ImageList.scan(image_folder, {"img2.png": ImageStatus.VERIFIED})
     events = []

@@ -8,8 +8,8 @@ import json
 import numpy as np
 import pycocotools.mask as mask_utils
 
-from segmentation.coco import read_coco
-from segmentation.project import importing
+from protolabel.segmentation.coco import read_coco
+from protolabel.segmentation.project import importing
 
 
 def _write(path, masks: int) -> None:

@@ -11,9 +11,9 @@ import numpy as np
 import pytest
 from pycocotools.coco import COCO
 
-from segmentation.geometry.shapes import Polygon, Shape
-from segmentation.project.export import export_coco
-from segmentation.project.importing import (
+from protolabel.segmentation.geometry.shapes import Polygon, Shape
+from protolabel.segmentation.project.export import export_coco
+from protolabel.segmentation.project.importing import (
     NOT_IN_FOLDER,
     OUTSIDE_FOLDER,
     SIZE_DIFFERS,
@@ -23,9 +23,9 @@ from segmentation.project.importing import (
     import_coco,
     plan_import,
 )
-from segmentation.project.labels import LABELS_KEY
-from segmentation.project.records import AnnotatedObject, ImageStatus, Provenance
-from segmentation.project.store import ProjectStore, ProjectStoreError
+from protolabel.segmentation.project.labels import LABELS_KEY
+from protolabel.segmentation.project.records import AnnotatedObject, ImageStatus, Provenance
+from protolabel.segmentation.project.store import ProjectStore, ProjectStoreError
 
 
 def _poly(x, y, s=10):
@@ -216,8 +216,8 @@ def test_an_edited_image_with_only_auto_objects_left_is_not_planned(image_folder
 def test_an_image_with_damaged_stored_rows_is_skipped_with_the_reason(image_folder, square, tmp_path):
     import sqlite3
 
-    from segmentation.project.importing import DAMAGED
-    from segmentation.project.store import project_db_path
+    from protolabel.segmentation.project.importing import DAMAGED
+    from protolabel.segmentation.project.store import project_db_path
 
     coco = _write(tmp_path / "in.json", [{"id": 1, "file_name": "img1.png", "width": 64, "height": 48},
                                          {"id": 2, "file_name": "img2.png", "width": 64, "height": 48}],

@@ -6,11 +6,11 @@ import json
 
 import pytest
 
-from segmentation.project.export import export_coco
-from segmentation.project.labels import class_colors
-from segmentation.project.project import Project
-from segmentation.project.records import AnnotatedObject, ImageStatus
-from segmentation.project.store import ProjectStore, StaleEditError
+from protolabel.segmentation.project.export import export_coco
+from protolabel.segmentation.project.labels import class_colors
+from protolabel.segmentation.project.project import Project
+from protolabel.segmentation.project.records import AnnotatedObject, ImageStatus
+from protolabel.segmentation.project.store import ProjectStore, StaleEditError
 from tests.segmentation.project.conftest import make_square, write_images
 
 

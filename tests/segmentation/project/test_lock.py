@@ -12,11 +12,11 @@ from pathlib import Path
 
 import pytest
 
-from segmentation.project.lock import FolderLock, FolderLockedError, lock_path
+from protolabel.segmentation.project.lock import FolderLock, FolderLockedError, lock_path
 
 HOLDER = textwrap.dedent("""
     import sys
-    from segmentation.project.lock import FolderLock
+    from protolabel.segmentation.project.lock import FolderLock
     lock = FolderLock.acquire(sys.argv[1], program="holder-test")
     print("held", flush=True)
     sys.stdin.readline()  # hold until told (or killed)

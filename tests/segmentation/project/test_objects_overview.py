@@ -8,10 +8,10 @@ import sqlite3
 
 import pytest
 
-from segmentation.project import importing
-from segmentation.project.importing import DAMAGED, WORKED_ON, import_coco, plan_import
-from segmentation.project.records import AnnotatedObject, ImageStatus, Provenance
-from segmentation.project.store import DamagedProjectError, DamagedRowError, ProjectStore, project_db_path
+from protolabel.segmentation.project import importing
+from protolabel.segmentation.project.importing import DAMAGED, WORKED_ON, import_coco, plan_import
+from protolabel.segmentation.project.records import AnnotatedObject, ImageStatus, Provenance
+from protolabel.segmentation.project.store import DamagedProjectError, DamagedRowError, ProjectStore, project_db_path
 
 NAMES = ["img1.png", "img2.png", "img10.png", "sub/a.jpg"]
 

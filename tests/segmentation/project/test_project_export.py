@@ -9,11 +9,11 @@ import json
 import numpy as np
 from pycocotools.coco import COCO
 
-from segmentation.coco import validate_coco
-from segmentation.geometry.shapes import Polygon, Shape
-from segmentation.project.export import export_coco
-from segmentation.project.records import AnnotatedObject, ImageStatus, Provenance
-from segmentation.project.store import ProjectStore
+from protolabel.segmentation.coco import validate_coco
+from protolabel.segmentation.geometry.shapes import Polygon, Shape
+from protolabel.segmentation.project.export import export_coco
+from protolabel.segmentation.project.records import AnnotatedObject, ImageStatus, Provenance
+from protolabel.segmentation.project.store import ProjectStore
 
 
 def test_export_all_and_verified_only(image_folder, square, tmp_path):

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from segmentation.project.labels import ClassMapping
-from segmentation.project.project import Project
-from segmentation.project.records import AnnotatedObject, ImageStatus
-from segmentation.project.store import ProjectStore
+from protolabel.segmentation.project.labels import ClassMapping
+from protolabel.segmentation.project.project import Project
+from protolabel.segmentation.project.records import AnnotatedObject, ImageStatus
+from protolabel.segmentation.project.store import ProjectStore
 
 
 def test_edits_update_list_status_and_labels_and_survive_reopen(image_folder, square):

@@ -10,9 +10,9 @@ import subprocess
 import numpy as np
 import pytest
 
-from segmentation.geometry.shapes import Polygon, Shape
-from segmentation.project.records import AnnotatedObject, ImageStatus, Provenance
-from segmentation.project.store import (
+from protolabel.segmentation.geometry.shapes import Polygon, Shape
+from protolabel.segmentation.project.records import AnnotatedObject, ImageStatus, Provenance
+from protolabel.segmentation.project.store import (
     LABEL_COUNTS_SQL,
     ProjectLockedError,
     ProjectReadOnlyError,

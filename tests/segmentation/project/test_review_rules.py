@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from segmentation.project.project import Project
-from segmentation.project.records import AnnotatedObject, ImageStatus, Provenance
-from segmentation.project.review import next_unverified
-from segmentation.project.store import ProjectStore
+from protolabel.segmentation.project.project import Project
+from protolabel.segmentation.project.records import AnnotatedObject, ImageStatus, Provenance
+from protolabel.segmentation.project.review import next_unverified
+from protolabel.segmentation.project.store import ProjectStore
 
 
 NAMES = ["a.png", "b.png", "c.png", "d.png"]

@@ -1,6 +1,6 @@
 """Selection: a set of ids with one event per real change."""
 
-from segmentation.project.selection import Selection
+from protolabel.segmentation.project.selection import Selection
 
 
 def test_selection_events_and_pruning():

@@ -7,8 +7,8 @@ import json
 import numpy as np
 import pytest
 
-from segmentation.geometry.shapes import Polygon, Shape
-from segmentation.project.records import shape_from_json, shape_to_json, shapes_to_json
+from protolabel.segmentation.geometry.shapes import Polygon, Shape
+from protolabel.segmentation.project.records import shape_from_json, shape_to_json, shapes_to_json
 
 
 def by_json(shape: Shape) -> str:

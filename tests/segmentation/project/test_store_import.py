@@ -12,8 +12,8 @@ from contextlib import closing
 
 import pytest
 
-from segmentation.project.records import AnnotatedObject, ImageStatus, Provenance
-from segmentation.project.store import (
+from protolabel.segmentation.project.records import AnnotatedObject, ImageStatus, Provenance
+from protolabel.segmentation.project.store import (
     IMPORT_CHUNK_IMAGES,
     ProjectStore,
     ProjectStoreError,

@@ -12,11 +12,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from segmentation.geometry.shapes import Polygon, Shape
-from segmentation.project.document import Change, ImageAnnotations
-from segmentation.project.project import Project
-from segmentation.project.records import AnnotatedObject, ImageStatus, Provenance
-from segmentation.project.store import (
+from protolabel.segmentation.geometry.shapes import Polygon, Shape
+from protolabel.segmentation.project.document import Change, ImageAnnotations
+from protolabel.segmentation.project.project import Project
+from protolabel.segmentation.project.records import AnnotatedObject, ImageStatus, Provenance
+from protolabel.segmentation.project.store import (
     SCHEMA_VERSION,
     DamagedProjectError,
     DamagedRowError,
@@ -34,8 +34,8 @@ def _other_process(folder: Path, code: str) -> None:
     """Run `code` in a second Python process with `doc`, the ImageAnnotations of a.png in `folder`."""
     script = (
         "import sys\n"
-        "from segmentation.project.store import ProjectStore\n"
-        "from segmentation.project.document import ImageAnnotations\n"
+        "from protolabel.segmentation.project.store import ProjectStore\n"
+        "from protolabel.segmentation.project.document import ImageAnnotations\n"
         f"store = ProjectStore.open({str(folder)!r})\n"
         "doc = ImageAnnotations(store, 'a.png')\n" + code + "\nstore.close()\n"
     )
@@ -186,7 +186,7 @@ def test_set_aside_keeps_the_damaged_file_and_starts_over(tmp_path):
 
 
 def test_two_programs_creating_a_project_at_once_both_succeed(tmp_path):
-    code = (f"from segmentation.project.store import ProjectStore\n"
+    code = (f"from protolabel.segmentation.project.store import ProjectStore\n"
             f"for _ in range(20): ProjectStore.open({str(tmp_path)!r}).close()")
     procs = [subprocess.Popen([sys.executable, "-c", code], cwd=REPO_ROOT, stderr=subprocess.PIPE) for _ in range(3)]
     for proc in procs:
@@ -271,7 +271,7 @@ def test_junk_pages_damage_one_image_not_the_project(tmp_path):
 
 
 def test_export_leaves_out_a_damaged_image_by_name_and_writes_the_rest(image_folder, square, tmp_path):
-    from segmentation.project.export import export_coco
+    from protolabel.segmentation.project.export import export_coco
 
     with ProjectStore.open(image_folder) as store:
         for name in ("img1.png", "img2.png"):
@@ -288,8 +288,8 @@ def test_export_leaves_out_a_damaged_image_by_name_and_writes_the_rest(image_fol
 
 @pytest.mark.parametrize("target", ["img1.png", "sub/new.jpg", ".protolabel/project.db", ".protolabel/other.json"])
 def test_export_never_writes_over_the_projects_own_files(image_folder, square, target):
-    from segmentation.output_paths import OutputPathError
-    from segmentation.project.export import export_coco
+    from protolabel.segmentation.output_paths import OutputPathError
+    from protolabel.segmentation.project.export import export_coco
 
     with ProjectStore.open(image_folder) as store:
         store.write_change("img2.png", saved=[AnnotatedObject("cat", square(0, 0), Provenance.AUTO, 0.5)],

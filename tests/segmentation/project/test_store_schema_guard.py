@@ -7,9 +7,9 @@ import sqlite3
 
 import pytest
 
-from segmentation.project import store as store_module
-from segmentation.project.records import AnnotatedObject, ImageStatus
-from segmentation.project.store import ProjectStore, ProjectStoreError, project_db_path
+from protolabel.segmentation.project import store as store_module
+from protolabel.segmentation.project.records import AnnotatedObject, ImageStatus
+from protolabel.segmentation.project.store import ProjectStore, ProjectStoreError, project_db_path
 
 
 def _files(folder):

@@ -12,9 +12,9 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from segmentation.coco import Category, CocoDataset, CocoImage, write_coco
-from segmentation.geometry.instances import Instances
-from segmentation.geometry.polygons import mask_to_shape
+from protolabel.segmentation.coco import Category, CocoDataset, CocoImage, write_coco
+from protolabel.segmentation.geometry.instances import Instances
+from protolabel.segmentation.geometry.polygons import mask_to_shape
 
 CLASS_NAMES = ("disc", "square")
 

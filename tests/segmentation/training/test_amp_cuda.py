@@ -5,9 +5,9 @@ import math
 import pytest
 import torch
 
-from segmentation.cli import main
-from segmentation.engine import YolactEngine
-from segmentation.training.progress import parse_line
+from protolabel.segmentation.cli import main
+from protolabel.segmentation.engine import YolactEngine
+from protolabel.segmentation.training.progress import parse_line
 from tests.segmentation.training.synthetic_shapes import write_dataset
 
 pytestmark = [pytest.mark.cuda, pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")]

@@ -1,7 +1,7 @@
 import torch
 
-from segmentation.training.matching import NEUTRAL, MatchThresholds, anchor_corners, match_anchors
-from segmentation.yolact.box_coder import decode_boxes
+from protolabel.segmentation.training.matching import NEUTRAL, MatchThresholds, anchor_corners, match_anchors
+from protolabel.segmentation.yolact.box_coder import decode_boxes
 
 
 def grid_anchors(n: int = 8, size: float = 0.25) -> torch.Tensor:

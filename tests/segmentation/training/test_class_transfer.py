@@ -3,10 +3,10 @@ import json
 import pytest
 import torch
 
-from segmentation.training.checkpoints import save_checkpoint
-from segmentation.training.transfer import CONF_LAYER, MASKIOU_LAST_LAYER, SEMANTIC_LAYER, prepare_model
-from segmentation.yolact.checkpoint import load_yolact, read_state_dict
-from segmentation.yolact.classes import COCO_CLASSES
+from protolabel.segmentation.training.checkpoints import save_checkpoint
+from protolabel.segmentation.training.transfer import CONF_LAYER, MASKIOU_LAST_LAYER, SEMANTIC_LAYER, prepare_model
+from protolabel.segmentation.yolact.checkpoint import load_yolact, read_state_dict
+from protolabel.segmentation.yolact.classes import COCO_CLASSES
 from tests.conftest import fixture_path, make_checkpoint
 
 CLASS_KEYS = {f"{layer}.{p}" for layer in (CONF_LAYER, SEMANTIC_LAYER, MASKIOU_LAST_LAYER) for p in ("weight", "bias")}

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 from pycocotools import mask as mask_utils
 
-from segmentation.training.dataset import DatasetError, TrainingImages, split_for_validation
+from protolabel.segmentation.training.dataset import DatasetError, TrainingImages, split_for_validation
 from tests.segmentation.training.synthetic_shapes import write_dataset
 
 
@@ -148,7 +148,7 @@ def layout(tmp_path):
                                        "sub/../../../outside/stolen.png", "..\\..\\outside\\stolen.png"])
 def test_file_names_leading_outside_the_images_folder_are_refused_by_name(layout, file_name, monkeypatch):
     tmp_path, images_dir = layout
-    monkeypatch.setattr("segmentation.training.dataset.read_image", _never_read)
+    monkeypatch.setattr("protolabel.segmentation.training.dataset.read_image", _never_read)
     path = _single_image_coco(tmp_path, file_name)
     with pytest.raises(DatasetError) as info:
         TrainingImages.from_file(path, images_dir)
@@ -167,7 +167,7 @@ def test_absolute_names_inside_the_folder_are_read_outside_refused(layout, monke
     assert images.load(0).image.shape == (20, 30, 3)
     assert len(images.load(0)) == 1
 
-    monkeypatch.setattr("segmentation.training.dataset.read_image", _never_read)
+    monkeypatch.setattr("protolabel.segmentation.training.dataset.read_image", _never_read)
     for name in (str(tmp_path / "outside" / "stolen.png"), "/etc/passwd"):
         with pytest.raises(DatasetError) as info:
             TrainingImages.from_file(_single_image_coco(tmp_path, name, name="abs.json"), images_dir)
@@ -180,7 +180,7 @@ def test_a_symlink_leading_outside_is_refused_one_inside_is_read(layout, monkeyp
     (images_dir / "alias.png").symlink_to(images_dir / "in.png")
     (images_dir / "linked_dir").symlink_to(tmp_path / "outside", target_is_directory=True)
     assert len(TrainingImages.from_file(_single_image_coco(tmp_path, "alias.png"), images_dir).load(0)) == 1
-    monkeypatch.setattr("segmentation.training.dataset.read_image", _never_read)
+    monkeypatch.setattr("protolabel.segmentation.training.dataset.read_image", _never_read)
     for name in ("escape.png", "linked_dir/stolen.png"):
         with pytest.raises(DatasetError) as info:
             TrainingImages.from_file(_single_image_coco(tmp_path, name, name="link.json"), images_dir)

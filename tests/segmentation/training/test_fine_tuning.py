@@ -13,10 +13,10 @@ import json
 import numpy as np
 import pytest
 
-from segmentation.cli import main
-from segmentation.engine import YolactEngine
-from segmentation.training.dataset import TrainingImages
-from segmentation.training.progress import parse_line
+from protolabel.segmentation.cli import main
+from protolabel.segmentation.engine import YolactEngine
+from protolabel.segmentation.training.dataset import TrainingImages
+from protolabel.segmentation.training.progress import parse_line
 from tests.segmentation.training.synthetic_shapes import write_dataset
 
 
@@ -68,9 +68,9 @@ def test_yolact_plus_trains_its_mask_rescoring_net_too(tmp_path):
     That its own loss falls when trained is shown with fixed inputs in test_yolact_losses.py: in a
     whole fine-tune the term can rise while the masks improve, since its targets (the masks' IoUs) move.
     """
-    from segmentation.training import TrainOptions, train
-    from segmentation.training.progress import IterationDone
-    from segmentation.yolact.checkpoint import read_state_dict
+    from protolabel.segmentation.training import TrainOptions, train
+    from protolabel.segmentation.training.progress import IterationDone
+    from protolabel.segmentation.yolact.checkpoint import read_state_dict
     from tests.conftest import make_checkpoint
 
     coco = write_dataset(tmp_path, 2, seed=1, size=(128, 128))

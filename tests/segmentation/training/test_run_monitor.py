@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from segmentation.training.evaluate import Evaluation
-from segmentation.training.progress import (
+from protolabel.segmentation.training.evaluate import Evaluation
+from protolabel.segmentation.training.progress import (
     CheckpointSaved,
     EvaluationDone,
     IterationDone,
@@ -16,7 +16,7 @@ from segmentation.training.progress import (
     RunStarted,
     format_event,
 )
-from segmentation.training.run_monitor import RunMonitor, RunState
+from protolabel.segmentation.training.run_monitor import RunMonitor, RunState
 
 RUN = Path("/runs/my run")
 LOSSES = {"box": 1.5, "conf": 3.0, "mask": 2.0, "semantic": 0.5}

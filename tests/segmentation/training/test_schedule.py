@@ -2,9 +2,9 @@
 
 import pytest
 
-from segmentation.training import TrainOptions, train
-from segmentation.training.progress import IterationDone
-from segmentation.training.schedule import LearningRateSchedule
+from protolabel.segmentation.training import TrainOptions, train
+from protolabel.segmentation.training.progress import IterationDone
+from protolabel.segmentation.training.schedule import LearningRateSchedule
 from tests.segmentation.training.synthetic_shapes import write_dataset
 
 

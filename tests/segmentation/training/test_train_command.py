@@ -7,8 +7,8 @@ import sys
 
 import pytest
 
-from segmentation.cli import main
-from segmentation.training.progress import parse_line
+from protolabel.segmentation.cli import main
+from protolabel.segmentation.training.progress import parse_line
 from tests.conftest import REPO_ROOT
 from tests.segmentation.training.synthetic_shapes import write_dataset
 
@@ -39,7 +39,7 @@ def test_bad_option_values_are_rejected_before_any_work(tmp_path, resnet50_check
 def test_sigterm_stops_with_a_resumable_checkpoint(tmp_path, resnet50_checkpoint):
     coco = write_dataset(tmp_path, 2, size=(64, 64))
     out = tmp_path / "run"
-    command = [sys.executable, "-m", "segmentation.cli", "train", "--coco", str(coco), "--images",
+    command = [sys.executable, "-m", "protolabel.segmentation.cli", "train", "--coco", str(coco), "--images",
                str(tmp_path / "images"), "--weights", str(resnet50_checkpoint), "--out", str(out), "--max-size", "64",
                "--iterations", "1000", "--batch-size", "1", "--device", "cpu", "--val-split", "0", "--log-every", "1"]
     env = dict(os.environ, PYTHONPATH=str(REPO_ROOT))
@@ -65,9 +65,9 @@ def test_command_line_defaults_are_the_training_defaults(tmp_path):
     """With only the required options, `protolabel train` asks for exactly `TrainOptions`' defaults."""
     from pathlib import Path
 
-    from segmentation.cli import build_parser
-    from segmentation.commands.train import options_from_args
-    from segmentation.training import TrainOptions
+    from protolabel.segmentation.cli import build_parser
+    from protolabel.segmentation.commands.train import options_from_args
+    from protolabel.segmentation.training import TrainOptions
 
     required = {"coco": tmp_path / "a.json", "images": tmp_path, "weights": tmp_path / "w.pth", "out": tmp_path / "run"}
     args = build_parser().parse_args(["train"] + [f"--{k}={v}" for k, v in required.items()])

@@ -2,9 +2,9 @@ import cv2
 import numpy as np
 import pytest
 
-from segmentation.training.augment import PhotometricDistortion, TrainAugmentation
-from segmentation.training.dataset import ImageSample, ObjectMask
-from segmentation.yolact.transform import MEAN_BGR
+from protolabel.segmentation.training.augment import PhotometricDistortion, TrainAugmentation
+from protolabel.segmentation.training.dataset import ImageSample, ObjectMask
+from protolabel.segmentation.yolact.transform import MEAN_BGR
 
 
 def rectangles_sample(height: int = 90, width: int = 120) -> ImageSample:
@@ -111,7 +111,7 @@ def test_a_large_photo_is_warped_straight_to_the_input_size():
 
 @pytest.mark.parametrize("mirror", [False, True])
 def test_fill_share_equals_warping_an_all_ones_image(mirror):
-    from segmentation.training.augment import _coverage, _Geometry
+    from protolabel.segmentation.training.augment import _coverage, _Geometry
 
     matrix = _Geometry(300, 200, 37, 11, mirror).matrix(64)
     warped = cv2.warpAffine(np.ones((100, 150), np.float32), matrix, (64, 64), flags=cv2.INTER_LINEAR,

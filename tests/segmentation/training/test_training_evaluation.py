@@ -2,10 +2,10 @@ import numpy as np
 import pytest
 from pycocotools import mask as mask_utils
 
-from segmentation.coco import to_coco_dict
-from segmentation.detections import Detections
-from segmentation.training.dataset import TrainingImages
-from segmentation.training.evaluate import _coco_metrics, _results
+from protolabel.segmentation.coco import to_coco_dict
+from protolabel.segmentation.detections import Detections
+from protolabel.segmentation.training.dataset import TrainingImages
+from protolabel.segmentation.training.evaluate import _coco_metrics, _results
 from tests.segmentation.training.synthetic_shapes import write_dataset
 
 

@@ -2,8 +2,8 @@ from pathlib import Path
 
 import pytest
 
-from segmentation.training.evaluate import Evaluation
-from segmentation.training.progress import (
+from protolabel.segmentation.training.evaluate import Evaluation
+from protolabel.segmentation.training.progress import (
     CheckpointSaved,
     EvaluationDone,
     IterationDone,

@@ -5,9 +5,9 @@ from dataclasses import replace
 import pytest
 import torch
 
-from segmentation.training import TrainingError, TrainOptions, train
-from segmentation.training.progress import IterationDone
-from segmentation.yolact.checkpoint import read_state_dict
+from protolabel.segmentation.training import TrainingError, TrainOptions, train
+from protolabel.segmentation.training.progress import IterationDone
+from protolabel.segmentation.yolact.checkpoint import read_state_dict
 from tests.segmentation.training.synthetic_shapes import write_dataset
 
 

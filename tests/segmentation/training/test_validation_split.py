@@ -4,9 +4,9 @@ import json
 
 import pytest
 
-from segmentation.training import TrainOptions, train
-from segmentation.training.dataset import DatasetError, TrainingImages, split_for_validation, validation_count
-from segmentation.training.progress import EvaluationDone, Note, RunStarted
+from protolabel.segmentation.training import TrainOptions, train
+from protolabel.segmentation.training.dataset import DatasetError, TrainingImages, split_for_validation, validation_count
+from protolabel.segmentation.training.progress import EvaluationDone, Note, RunStarted
 from tests.segmentation.training.synthetic_shapes import write_dataset
 
 

@@ -3,7 +3,7 @@ import math
 import pytest
 import torch
 
-from segmentation.training.losses import (
+from protolabel.segmentation.training.losses import (
     ImageTargets,
     LossSettings,
     _MaskIoUInputs,
@@ -14,8 +14,8 @@ from segmentation.training.losses import (
     maskiou_loss,
     semantic_segmentation_loss,
 )
-from segmentation.training.matching import NEUTRAL, AnchorTargets
-from segmentation.yolact.head import MaskIoUNet
+from protolabel.segmentation.training.matching import NEUTRAL, AnchorTargets
+from protolabel.segmentation.yolact.head import MaskIoUNet
 
 
 def square_mask(size: int, x0: int, y0: int, x1: int, y1: int) -> torch.Tensor:
@@ -184,8 +184,8 @@ def test_semantic_loss_is_low_when_each_class_map_matches_its_masks():
 
 
 def test_loss_of_a_real_model_output_is_finite_with_all_terms(resnet50_checkpoint):
-    from segmentation.training.losses import YolactLoss
-    from segmentation.training.transfer import prepare_model
+    from protolabel.segmentation.training.losses import YolactLoss
+    from protolabel.segmentation.training.transfer import prepare_model
 
     model, _, _ = prepare_model(resnet50_checkpoint, ("a", "b"), max_size=64)
     model.train()

@@ -3,8 +3,8 @@ import math
 import numpy as np
 import pytest
 
-from segmentation.yolact.anchors import feature_map_sizes, level_anchors, make_anchors
-from segmentation.yolact.config import CONFIGS
+from protolabel.segmentation.yolact.anchors import feature_map_sizes, level_anchors, make_anchors
+from protolabel.segmentation.yolact.config import CONFIGS
 
 
 @pytest.mark.parametrize(

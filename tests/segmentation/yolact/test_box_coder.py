@@ -1,6 +1,6 @@
 import torch
 
-from segmentation.yolact.box_coder import decode_boxes, encode_boxes, pairwise_iou
+from protolabel.segmentation.yolact.box_coder import decode_boxes, encode_boxes, pairwise_iou
 
 
 def test_decode_uses_variances_and_corner_from_top_left():

@@ -5,11 +5,11 @@ import numpy as np
 import pytest
 import torch
 
-from segmentation.engine import YolactEngine
-from segmentation.yolact.checkpoint import CheckpointError, infer_config, load_yolact, read_state_dict
-from segmentation.yolact.classes import COCO_CLASSES, YOUTUBE_VIS_CLASSES
-from segmentation.yolact.config import CONFIGS, config_name_from_filename
-from segmentation.yolact.model import Yolact
+from protolabel.segmentation.engine import YolactEngine
+from protolabel.segmentation.yolact.checkpoint import CheckpointError, infer_config, load_yolact, read_state_dict
+from protolabel.segmentation.yolact.classes import COCO_CLASSES, YOUTUBE_VIS_CLASSES
+from protolabel.segmentation.yolact.config import CONFIGS, config_name_from_filename
+from protolabel.segmentation.yolact.model import Yolact
 from tests.conftest import fixture_path, make_checkpoint
 
 

@@ -1,8 +1,8 @@
 import pytest
 
-from segmentation.yolact.anchors import feature_map_sizes, make_anchors
-from segmentation.yolact.checkpoint import CheckpointError, infer_config, read_state_dict
-from segmentation.yolact.config import CONFIGS, config_for_name, config_name_from_filename
+from protolabel.segmentation.yolact.anchors import feature_map_sizes, make_anchors
+from protolabel.segmentation.yolact.checkpoint import CheckpointError, infer_config, read_state_dict
+from protolabel.segmentation.yolact.config import CONFIGS, config_for_name, config_name_from_filename
 
 
 def test_base_at_400_and_700_is_exactly_the_official_im400_and_im700():
@@ -86,7 +86,7 @@ def test_sizes_out_of_range_name_the_allowed_range(name, message):
 
 
 def test_a_file_name_with_a_huge_size_is_refused_before_building_anything(resnet50_checkpoint, tmp_path):
-    from segmentation.yolact.checkpoint import load_yolact
+    from protolabel.segmentation.yolact.checkpoint import load_yolact
 
     huge = tmp_path / "yolact_resnet50_im20000_3_100.pth"
     huge.symlink_to(resnet50_checkpoint)

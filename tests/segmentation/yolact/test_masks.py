@@ -3,8 +3,8 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-import segmentation.yolact.masks as masks_module
-from segmentation.yolact.masks import (
+import protolabel.segmentation.yolact.masks as masks_module
+from protolabel.segmentation.yolact.masks import (
     _axis_sampling,
     assemble_soft_masks,
     binarize_at_image_size,

@@ -1,7 +1,7 @@
 import numpy as np
 import torch
 
-from segmentation.yolact.nms import NmsSettings, detect, greedy_nms
+from protolabel.segmentation.yolact.nms import NmsSettings, detect, greedy_nms
 
 
 def _probs(fg_scores):

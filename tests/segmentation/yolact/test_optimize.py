@@ -4,9 +4,9 @@ import pytest
 import torch
 from torch import nn
 
-from segmentation.yolact.config import CONFIGS
-from segmentation.yolact.model import Yolact
-from segmentation.yolact.optimize import optimize_for_inference
+from protolabel.segmentation.yolact.config import CONFIGS
+from protolabel.segmentation.yolact.model import Yolact
+from protolabel.segmentation.yolact.optimize import optimize_for_inference
 
 
 def _randomise_batch_norms(model: nn.Module, gen: torch.Generator) -> None:

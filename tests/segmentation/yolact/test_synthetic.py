@@ -11,9 +11,9 @@ import numpy as np
 import pytest
 import torch
 
-from segmentation.yolact.checkpoint import load_yolact, read_state_dict
-from segmentation.yolact.config import CONFIGS
-from segmentation.yolact.synthetic import checkpoint_manifest, synthetic_state_dict, write_synthetic_checkpoint
+from protolabel.segmentation.yolact.checkpoint import load_yolact, read_state_dict
+from protolabel.segmentation.yolact.config import CONFIGS
+from protolabel.segmentation.yolact.synthetic import checkpoint_manifest, synthetic_state_dict, write_synthetic_checkpoint
 from tests.conftest import SHARED_DIR, fixture_path
 
 GENERATOR = SHARED_DIR / "tools" / "make_checkpoint.py"

@@ -7,9 +7,9 @@ import numpy as np
 import pytest
 import torch
 
-from segmentation.engine import YolactEngine
-from segmentation.yolact.checkpoint import CheckpointError, load_yolact, read_state_dict
-from segmentation.yolact.classes import COCO_CLASSES, YOUTUBE_VIS_CLASSES
+from protolabel.segmentation.engine import YolactEngine
+from protolabel.segmentation.yolact.checkpoint import CheckpointError, load_yolact, read_state_dict
+from protolabel.segmentation.yolact.classes import COCO_CLASSES, YOUTUBE_VIS_CLASSES
 from tests.conftest import make_checkpoint
 
 
@@ -99,7 +99,7 @@ def test_wrong_layout_gets_the_usual_message(tmp_path):
 
 
 def test_auto_label_lists_the_youtube_vis_names():
-    from segmentation.project.autolabel import model_class_names
+    from protolabel.segmentation.project.autolabel import model_class_names
 
     assert model_class_names(make_checkpoint("yolact_edge_vid_resnet50", 0)) == YOUTUBE_VIS_CLASSES
 
