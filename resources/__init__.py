@@ -1,5 +1,5 @@
-"""Protolabel's data files (icons, the COCO class list, the label palette, the desktop entry), read through
-importlib.resources so they are found the same way from a wheel, an editable install and a PyInstaller bundle.
+"""Protolabel's data files (icons, the COCO and YouTube-VIS class lists, the label palette, the desktop
+entry), read through importlib.resources so they are found the same way from a wheel, an editable install and a PyInstaller bundle.
 
 Qt-free: the app turns icon files into QIcons itself.
 """
@@ -36,6 +36,13 @@ def coco_categories() -> tuple[tuple[int, str], ...]:
     """(COCO category id, name) of the 80 classes, in the official models' output order."""
     data = json.loads(resource("coco_classes.json").read_text(encoding="utf-8"))
     return tuple((int(c["id"]), str(c["name"])) for c in data["categories"])
+
+
+@functools.cache
+def youtube_vis_classes() -> tuple[str, ...]:
+    """The 40 YouTube-VIS class names, in the YolactEdge video models' output order."""
+    data = json.loads(resource("youtube_vis_classes.json").read_text(encoding="utf-8"))
+    return tuple(str(name) for name in data["classes"])
 
 
 @functools.cache

@@ -14,7 +14,7 @@ from protolabel.segmentation.geometry.box_masks import BoxMasks
 from protolabel.segmentation.yolact.box_coder import decode_boxes
 from protolabel.segmentation.yolact.checkpoint import ModelInfo
 from protolabel.segmentation.yolact.masks import assemble_soft_masks, binarize_at_image_size
-from protolabel.segmentation.yolact.model import Yolact
+from protolabel.segmentation.yolact.model import Yolact, YolactOutputs
 from protolabel.segmentation.yolact.nms import NmsSettings, RawDetections, detect
 from protolabel.segmentation.yolact.transform import YolactTransform, boxes_to_pixels
 
@@ -127,15 +127,21 @@ class YolactEngine:
         """Detections for each BGR uint8 image, in one forward pass, with `settings` (default: the engine's)."""
         if not images:
             return []
-        settings = settings or self.settings
         with torch.inference_mode():
             out = self.network(self.transform(list(images), self.device))
-            probs = torch.softmax(out.conf, dim=-1)
-            results = []
-            for b, image in enumerate(images):
-                boxes = decode_boxes(out.loc[b], out.anchors)
-                raw = detect(boxes, probs[b], out.coefficients[b], settings.nms, self.info.config.max_size)
-                results.append(self._finish(raw, out.prototypes[b], image.shape[:2], settings))
+            return self.postprocess(out, [image.shape[:2] for image in images], settings)
+
+    def postprocess(self, out: YolactOutputs, image_sizes: Sequence[tuple[int, int]],
+                    settings: InferenceSettings | None = None) -> list[Detections]:
+        """Detections from the network's outputs for images of these (height, width) sizes: softmax, NMS,
+        masks at the original size. The one post-processing of every path (images and video frames)."""
+        settings = settings or self.settings
+        probs = torch.softmax(out.conf, dim=-1)
+        results = []
+        for b, size in enumerate(image_sizes):
+            boxes = decode_boxes(out.loc[b], out.anchors)
+            raw = detect(boxes, probs[b], out.coefficients[b], settings.nms, self.info.config.max_size)
+            results.append(self._finish(raw, out.prototypes[b], size, settings))
         return results
 
     def predict_image(self, image: np.ndarray, settings: InferenceSettings | None = None) -> Detections:

@@ -81,7 +81,8 @@ def export_onnx_bytes(model: Yolact, info: ModelInfo, source_sha256: str = "") -
     model = fold_batch_norms(model.eval().cpu())
     size = info.config.max_size
     level_sizes: list[tuple[int, int]] = []
-    hook = model.fpn.register_forward_hook(
+    pyramid = model.fpn_phase_2 if info.config.split_fpn else model.fpn  # YolactEdge: the FPN's second half
+    hook = pyramid.register_forward_hook(
         lambda _m, _i, out: level_sizes.__setitem__(slice(None), [tuple(int(d) for d in p.shape[-2:]) for p in out]))
     buffer = io.BytesIO()
     try:

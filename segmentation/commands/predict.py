@@ -9,10 +9,12 @@ from collections.abc import Iterator
 from contextlib import closing
 from pathlib import Path
 
-from protolabel.segmentation.cli import add_engine_arguments, engine_from_args, positive_int, worker_count
+from protolabel.segmentation.cli import (CommandError, add_engine_arguments, engine_from_args, positive_int,
+                                         worker_count)
 from protolabel.segmentation.detections import Detections
 from protolabel.segmentation.files import write_output_text
 from protolabel.segmentation.folders import is_image_name, walk_folder
+from protolabel.segmentation.images import ImageReadError, read_image
 from protolabel.segmentation.output_paths import check_output_file, write_with_fallback
 from protolabel.segmentation.pipeline import run_pipeline, workers_for
 
@@ -27,6 +29,11 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--workers", type=worker_count, default=None, metavar="N",
                         help="processes encoding masks while the model runs (0: one after the other; "
                              "default: half the CPU cores for 16 images or more, none below 4 cores)")
+    parser.add_argument("--keyframe-interval", type=positive_int, default=None, metavar="K",
+                        help="run the inputs as video frames, in order: each folder is one sequence (frames in "
+                             "name order), image files given one after another another; a YolactEdge video model "
+                             "runs the full network on every K-th frame only and warps its features to the frames "
+                             "between (1: every frame in full; default: every image on its own)")
     parser.add_argument("--out", default=None, help="output JSON file (default: standard output)")
     parser.add_argument("inputs", nargs="+", metavar="IMAGE_OR_FOLDER")
     parser.set_defaults(func=run)
@@ -52,6 +59,24 @@ def detection_records(file_name: str, det: Detections) -> list[dict]:
     return records
 
 
+def input_sequences(inputs: list[str]) -> list[list[tuple[str, Path]]]:
+    """The video sequences in the inputs: each folder's frames (name order), each run of image-file arguments."""
+    sequences: list[list[tuple[str, Path]]] = []
+    files: list[tuple[str, Path]] = []
+    for item in inputs:
+        if Path(item).is_dir():
+            if files:
+                sequences.append(files)
+                files = []
+            folder = Path(item)  # what its walk leaves out was said when the inputs were expanded
+            sequences.append([(str(folder / n), folder / n) for n in walk_folder(folder, keep=is_image_name).names])
+        else:
+            files.append((item, Path(item)))
+    if files:
+        sequences.append(files)
+    return [s for s in sequences if s]
+
+
 def expand_inputs(inputs: list[str]) -> Iterator[tuple[str, Path]]:
     """(name as given or found, path) for every image argument and every image inside folder arguments;
     what a folder's walk left out (not a file, name not UTF-8, unreadable) is said on stderr."""
@@ -75,8 +100,33 @@ def run(args: argparse.Namespace) -> int:
     if not items:
         print("protolabel predict: no images found in the given paths", file=sys.stderr)
         return 1
+    if args.keyframe_interval is not None and args.keyframe_interval > 1 and (
+            args.backend not in (None, "torch") or Path(args.weights).suffix.lower() == ".onnx"):
+        raise CommandError("the keyframe path (--keyframe-interval above 1) runs on the torch backend only: use a "
+                           ".pth checkpoint with --backend torch, or --keyframe-interval 1")
     engine = engine_from_args(args)
     show_progress = len(items) > 1 or any(Path(i).is_dir() for i in args.inputs)
+    if args.keyframe_interval is not None:
+        records, done, failed = _predict_sequences(engine, args, len(items), show_progress)
+    else:
+        records, done, failed = _predict_images(engine, args, items, show_progress)
+    text = json.dumps(records)
+    fell_back = False
+    if args.out:
+        written = write_with_fallback(args.out, lambda path: write_output_text(path, text))
+        fell_back = written.fell_back
+        if fell_back:
+            print(f"protolabel predict: {written.note()}", file=sys.stderr)
+    else:
+        sys.stdout.write(text + "\n")
+    if show_progress or failed:
+        print(f"{done} images processed, {failed} skipped, {len(records)} detections", file=sys.stderr)
+    return 0 if done and not fell_back else 1
+
+
+def _predict_images(engine, args: argparse.Namespace, items: list[tuple[str, Path]], show_progress: bool
+                    ) -> tuple[list[dict], int, int]:
+    """Every image on its own, in batches, masks encoded by worker processes."""
     records: list[dict] = []
     done = failed = 0
     results = run_pipeline(items, engine.predict, lambda: detection_records, batch_size=args.batch_size,
@@ -91,15 +141,33 @@ def run(args: argparse.Namespace) -> int:
                 done += 1
             if show_progress and result.last_in_batch:
                 print(f"[{done + failed}/{len(items)}] images processed", file=sys.stderr)
-    text = json.dumps(records)
-    fell_back = False
-    if args.out:
-        written = write_with_fallback(args.out, lambda path: write_output_text(path, text))
-        fell_back = written.fell_back
-        if fell_back:
-            print(f"protolabel predict: {written.note()}", file=sys.stderr)
-    else:
-        sys.stdout.write(text + "\n")
-    if show_progress or failed:
-        print(f"{done} images processed, {failed} skipped, {len(records)} detections", file=sys.stderr)
-    return 0 if done and not fell_back else 1
+    return records, done, failed
+
+
+def _predict_sequences(engine, args: argparse.Namespace, total: int, show_progress: bool
+                       ) -> tuple[list[dict], int, int]:
+    """The inputs as video sequences, one frame after another through the keyframe path; each record says
+    whether its frame was a keyframe. A frame that cannot be read is skipped (the keyframe stays)."""
+    from protolabel.segmentation.video import SequenceRunner, VideoPathError
+
+    try:
+        runner = SequenceRunner(engine, args.keyframe_interval)
+    except VideoPathError as exc:
+        raise CommandError(str(exc)) from None
+    records: list[dict] = []
+    done = failed = 0
+    for sequence in input_sequences(args.inputs):
+        runner.reset()
+        for name, path in sequence:
+            try:
+                image = read_image(path)
+            except ImageReadError as exc:
+                failed += 1
+                print(f"skipped: {exc}", file=sys.stderr)
+                continue
+            det = runner.predict(image)
+            records.extend({**r, "keyframe": runner.last_was_keyframe} for r in detection_records(name, det))
+            done += 1
+            if show_progress:
+                print(f"[{done + failed}/{total}] frames processed", file=sys.stderr)
+    return records, done, failed

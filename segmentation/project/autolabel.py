@@ -90,7 +90,7 @@ class EngineCache:
 
 
 def model_class_names(weights: str | Path, config: str | None = None) -> tuple[str, ...]:
-    """The class names a checkpoint (sidecar file, COCO, or class_1..N) or an exported .onnx (its metadata)
+    """The class names a checkpoint (sidecar file, COCO, YouTube-VIS, or class_1..N) or an exported .onnx (its metadata)
     predicts, without building the model."""
     from protolabel.segmentation.backends.loading import is_onnx
     from protolabel.segmentation.yolact.checkpoint import class_names_for, infer_config, read_state_dict
@@ -100,7 +100,8 @@ def model_class_names(weights: str | Path, config: str | None = None) -> tuple[s
 
         return read_onnx_model(weights).info.class_names
     state = read_state_dict(weights)
-    return class_names_for(weights, infer_config(state, weights, config).num_classes)[0]
+    model_config = infer_config(state, weights, config)
+    return class_names_for(weights, model_config.num_classes, model_config.dataset)[0]
 
 
 @evented

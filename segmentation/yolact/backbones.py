@@ -97,6 +97,13 @@ class ResNetBackbone(nn.Module):
             outs.append(x)
         return outs
 
+    def forward_partial(self, x: torch.Tensor, last: int) -> torch.Tensor:
+        """The output of stage `last` alone, the later stages skipped (YolactEdge's non-keyframes)."""
+        x = self.maxpool(self.relu(self.bn1(self.conv1(x))))
+        for layer in self.layers[: last + 1]:
+            x = layer(x)
+        return x
+
 
 def _darknet_unit(in_channels: int, out_channels: int, kernel: int, stride: int = 1) -> nn.Sequential:
     return nn.Sequential(

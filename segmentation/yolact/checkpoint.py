@@ -17,7 +17,7 @@ import torch
 from protolabel.segmentation.errors import first_line
 from protolabel.segmentation.input_files import MAX_SIDECAR_BYTES, InputFileError, open_input, read_input_text
 from protolabel.segmentation.images import natural_key
-from protolabel.segmentation.yolact.classes import COCO_CATEGORY_IDS, COCO_CLASSES
+from protolabel.segmentation.yolact.classes import COCO_CATEGORY_IDS, COCO_CLASSES, YOUTUBE_VIS_CLASSES
 from protolabel.segmentation.yolact.config import (
     CONFIGS,
     MAX_MAX_SIZE,
@@ -26,11 +26,14 @@ from protolabel.segmentation.yolact.config import (
     config_for_name,
     config_name_from_filename,
 )
+from protolabel.segmentation.yolact.edge_checkpoint import (UNUSED_FLOW_PREFIXES, edge_config_from_keys, fpn_keys_for,
+                                                 refuse_unsupported, video_hint)
 from protolabel.segmentation.yolact.fpn import NUM_DOWNSAMPLE
 from protolabel.segmentation.yolact.model import Yolact
 
 IGNORED_SUFFIXES = (".num_batches_tracked",)
-IGNORED_PREFIXES = ("semantic_seg_conv.",)  # training-only head, loaded when it fits, never required
+# Training-only head and YolactEdge's unused flow branch: loaded when they fit, never required.
+IGNORED_PREFIXES = ("semantic_seg_conv.", *UNUSED_FLOW_PREFIXES)
 # torch saves members uncompressed; a re-zipped file deflates float weights by a few percent. Members
 # that would inflate past this many times the file's size are a zip bomb, refused before inflating.
 MAX_INFLATION = 4
@@ -141,6 +144,7 @@ def infer_config(state: dict[str, torch.Tensor], path: str | Path | None = None,
         elif path is not None and (from_name := config_name_from_filename(path)) is not None:
             config = config_for_name(from_name)
         else:
+            refuse_unsupported(path)
             config = _config_from_keys(state, path)
     except ValueError as exc:  # a known config at an input size out of range
         source = f"config {name!r}" if name is not None else f"{path}: the config in the file name"
@@ -160,6 +164,8 @@ def _config_from_keys(state: dict[str, torch.Tensor], path) -> YolactConfig:
         return CONFIGS["yolact_darknet53"]
     stage3_blocks = {int(m.group(1)) for k in state if (m := re.match(r"backbone\.layers\.2\.(\d+)\.", k))}
     deep = len(stage3_blocks) > 6
+    if (edge := edge_config_from_keys(state, deep)) is not None:
+        return edge
     if plus:
         return CONFIGS["yolact_plus_base" if deep else "yolact_plus_resnet50"]
     # im400/im700 have the same weights as yolact_base; without a name the input size cannot be known.
@@ -213,6 +219,8 @@ def _describe_mismatch(model: Yolact, state: dict[str, torch.Tensor], config: Yo
         hint = " (this looks like a YOLACT++ checkpoint; try a yolact_plus_* config)"
     elif any(k.startswith("maskiou_net.") for k in missing):
         hint = " (this looks like a YOLACT v1 checkpoint; try a non-plus config)"
+    else:
+        hint = video_hint(missing, unexpected)
     return f"{path}: does not match config {config.name}{hint}: " + "; ".join(parts)
 
 
@@ -222,8 +230,10 @@ def class_name_sidecars(path: str | Path) -> tuple[Path, Path]:
     return path.with_suffix(".classes.json"), path.with_name(path.name + ".classes.json")
 
 
-def class_names_for(path: str | Path, num_classes: int) -> tuple[tuple[str, ...], tuple[int, ...]]:
-    """Class names and category ids: COCO for 81-class models, else a sidecar file, else class_1..N."""
+def class_names_for(path: str | Path, num_classes: int, dataset: str = "coco"
+                    ) -> tuple[tuple[str, ...], tuple[int, ...]]:
+    """Class names and category ids: a sidecar file, else COCO for 81-class models (YouTube-VIS for 41-class
+    YolactEdge ones), else class_1..N."""
     foreground = num_classes - 1
     for sidecar in class_name_sidecars(path):
         if sidecar.exists():
@@ -239,6 +249,8 @@ def class_names_for(path: str | Path, num_classes: int) -> tuple[tuple[str, ...]
             return tuple(names), ids
     if foreground == len(COCO_CLASSES):
         return COCO_CLASSES, COCO_CATEGORY_IDS
+    if dataset == "youtube_vis" and foreground == len(YOUTUBE_VIS_CLASSES):
+        return YOUTUBE_VIS_CLASSES, tuple(range(1, foreground + 1))  # the label map is the identity
     return tuple(f"class_{i}" for i in range(1, foreground + 1)), tuple(range(1, foreground + 1))
 
 
@@ -262,7 +274,7 @@ def load_yolact(path: str | Path, config_name: str | None = None) -> tuple[Yolac
     state = read_state_dict(path)
     check_finite(state, path)
     config = infer_config(state, path, config_name)
-    state = _drop_legacy_keys(state)
+    state = fpn_keys_for(_drop_legacy_keys(state), config)
     model = Yolact(config)
     problem = _describe_mismatch(model, state, config, path)
     if problem:
@@ -271,5 +283,5 @@ def load_yolact(path: str | Path, config_name: str | None = None) -> tuple[Yolac
     usable = {k: v for k, v in state.items() if k in own and own[k].shape == v.shape}
     model.load_state_dict(usable, strict=False)
     model.eval()
-    names, ids = class_names_for(path, config.num_classes)
+    names, ids = class_names_for(path, config.num_classes, config.dataset)
     return model, ModelInfo(config, names, ids, path)

@@ -1,4 +1,4 @@
-"""Frozen configurations of the official YOLACT and YOLACT++ models (facts from the spec, section 1)."""
+"""Frozen configurations of the official YOLACT, YOLACT++ and YolactEdge models (facts from the specs, section 1)."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ class YolactConfig:
     """Everything that differs between the official models, and nothing else."""
 
     name: str
-    backbone: str  # "resnet50" | "resnet101" | "darknet53"
+    backbone: str  # "resnet50" | "resnet101" | "darknet53" | "mobilenetv2"
     max_size: int  # the network input is max_size x max_size (images are stretched)
     selected_layers: tuple[int, ...]
     scales: tuple[tuple[float, ...], ...]  # anchor scales per FPN level P3..P7, in pixels of max_size
@@ -25,6 +25,12 @@ class YolactConfig:
     use_maskiou: bool = False  # YOLACT++ fast mask re-scoring
     num_classes: int = 81  # including background
     num_prototypes: int = 32
+    # YolactEdge: the FPN is stored as two modules (fpn_phase_1 laterals + top-down, fpn_phase_2 convs),
+    # so that a video frame can rebuild the top-down maps from warped keyframe features in between.
+    split_fpn: bool = False
+    video: bool = False  # YolactEdge video model: flow net warps the keyframe's P4/P5 (yolactedge spec section 4)
+    use_spa: bool = False  # feature refinement of the warped maps (every released video model)
+    dataset: str = "coco"  # "coco" | "youtube_vis": where the class names come from
 
     @property
     def anchors_per_location(self) -> int:
@@ -82,6 +88,23 @@ CONFIGS: dict[str, YolactConfig] = {
         ),
     )
 }
+_EDGE = dict(split_fpn=True)
+_EDGE_VIS = dict(split_fpn=True, num_classes=41, dataset="youtube_vis")
+CONFIGS.update({
+    c.name: c
+    for c in (
+        YolactConfig("yolact_edge", "resnet101", 550, (1, 2, 3), _V1_SCALES, True, **_EDGE),
+        YolactConfig("yolact_edge_resnet50", "resnet50", 550, (1, 2, 3), _V1_SCALES, True, **_EDGE),
+        YolactConfig("yolact_edge_youtubevis", "resnet101", 550, (1, 2, 3), _V1_SCALES, True, **_EDGE_VIS),
+        YolactConfig("yolact_edge_youtubevis_resnet50", "resnet50", 550, (1, 2, 3), _V1_SCALES, True, **_EDGE_VIS),
+        YolactConfig("yolact_edge_vid", "resnet101", 550, (1, 2, 3), _V1_SCALES, True, video=True, use_spa=True,
+                     **_EDGE_VIS),
+        YolactConfig("yolact_edge_vid_resnet50", "resnet50", 550, (1, 2, 3), _V1_SCALES, True, video=True,
+                     use_spa=True, **_EDGE_VIS),
+        YolactConfig("yolact_edge_vid_minimal", "resnet101", 550, (1, 2, 3), _V1_SCALES, True, video=True,
+                     **_EDGE_VIS),
+    )
+})
 
 MIN_MAX_SIZE = 64  # below this the smallest anchors shrink to a pixel or less
 MIN_MAX_SIZE_PLUS = 249  # YOLACT++: the prototypes (2 * ceil(S / 8)) must survive five stride-2 3x3 convs

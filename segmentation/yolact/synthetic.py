@@ -14,7 +14,9 @@ checkpoint order, then cast to the key's dtype):
 - DCNv2 offset convs: weight normal(0, 0.3/sqrt(fan_in)), bias normal(0, 0.1);
 - the class conv: row-centred normal(0, 1) scaled by 0.5 (live classes c % 10 == 1) or 0.02 (the
   others) times sqrt(2/fan_in); the background rows a constant 0.05*sqrt(2/fan_in); its bias
-  normal(0, 0.5), -6 added for non-live foreground classes;
+  normal(0, 0.5), -6 added for non-live foreground classes; c is the output channel modulo the class
+  count (conf channels / anchors per location: 81, or 41 for the YolactEdge YouTube-VIS models);
+- YolactEdge flow scale maps: weight normal(0, 0.1*sqrt(2/fan_in)), bias 1 + normal(0, 0.05);
 - box and coefficient convs normal(0, 0.5*sqrt(2/fan_in)); other convs normal(0, sqrt(2/fan_in));
   other biases normal(0, 0.05); anything else normal(0, sqrt(1/last dim)).
 
@@ -43,7 +45,7 @@ from protolabel.segmentation.yolact.model import Yolact
 
 ManifestEntry = tuple[str, tuple[int, ...], torch.dtype]
 
-_COCO_CLASSES_WITH_BACKGROUND = 81  # the generator's class period, whatever the model's class count
+_DEFAULT_CLASSES = 81  # the generator's class period when a manifest has no head
 _LIVE_GAIN = 0.5
 _DEAD_GAIN = 0.02
 _BACKGROUND_KAPPA = 0.05
@@ -89,10 +91,11 @@ def state_dict_from_manifest(manifest: list[ManifestEntry], seed: int) -> Ordere
     """Draw every tensor of `manifest` from one RandomState(seed) stream, key by key (rules above)."""
     stream = np.random.RandomState(seed)
     keys = {key for key, _, _ in manifest}
+    num_classes = _manifest_classes(manifest)
     out: OrderedDict[str, torch.Tensor] = OrderedDict()
     for key, shape, dtype in manifest:
         shape = tuple(int(s) for s in shape)
-        values = _draw(stream, key, shape, keys)
+        values = _draw(stream, key, shape, keys, num_classes)
         numpy_dtype = torch.zeros(0, dtype=dtype).numpy().dtype  # cast in numpy, as the generator does
         out[key] = torch.from_numpy(np.asarray(values, dtype=np.float64).reshape(shape).astype(numpy_dtype))
     return out
@@ -109,6 +112,16 @@ def write_synthetic_checkpoint(path: str | Path, config: YolactConfig | str, see
     return path
 
 
+def _manifest_classes(manifest: list[ManifestEntry]) -> int:
+    """Classes incl. background: conf channels / anchors per location (box channels / 4), as the generator."""
+    shapes = {key: shape for key, shape, _ in manifest}
+    conf = [s[0] for k, s in shapes.items() if k.endswith("conf_layer.weight")]
+    box = [s[0] for k, s in shapes.items() if k.endswith("bbox_layer.weight")]
+    if not conf or not box:
+        return _DEFAULT_CLASSES
+    return int(conf[0]) // (int(box[0]) // 4)
+
+
 def _fan_in(shape: tuple[int, ...]) -> int:
     return int(np.prod(shape[1:])) if len(shape) > 1 else int(shape[0])
 
@@ -120,7 +133,8 @@ def _closes_residual_branch(key: str) -> bool:
     return bool(match) and int(match.group(1)) >= 1
 
 
-def _draw(stream: np.random.RandomState, key: str, shape: tuple[int, ...], keys: set[str]) -> np.ndarray:
+def _draw(stream: np.random.RandomState, key: str, shape: tuple[int, ...], keys: set[str], num_classes: int
+          ) -> np.ndarray:
     """The float64 values of one key; the order of the branches is the generator's rule order."""
     n = int(np.prod(shape)) if shape else 1
     prefix, _, leaf = key.rpartition(".")
@@ -141,13 +155,17 @@ def _draw(stream: np.random.RandomState, key: str, shape: tuple[int, ...], keys:
     if key.endswith("conv_offset_mask.bias"):
         return stream.normal(0.0, 0.1, size=n)
     if key.endswith("conf_layer.weight"):
-        return _class_conv_weight(stream, shape, n)
+        return _class_conv_weight(stream, shape, n, num_classes)
     if key.endswith("conf_layer.bias"):
-        cls = np.arange(n) % _COCO_CLASSES_WITH_BACKGROUND
+        cls = np.arange(n) % num_classes
         bias = stream.normal(0.0, 0.5, size=n)
         bias[cls == 0] += _BACKGROUND_BIAS
         bias[(cls != 0) & (cls % 10 != 1)] += _DEAD_BIAS
         return bias
+    if key.startswith("flow_net.pred") and key.endswith(".scale.weight"):
+        return stream.normal(0.0, 0.1 * np.sqrt(2.0 / _fan_in(shape)), size=n)
+    if key.startswith("flow_net.pred") and key.endswith(".scale.bias"):
+        return 1.0 + stream.normal(0.0, 0.05, size=n)  # a warp starts by keeping the keyframe's features
     if key.endswith("bbox_layer.weight") or key.endswith("mask_layer.weight"):
         return stream.normal(0.0, 0.5 * np.sqrt(2.0 / _fan_in(shape)), size=n)
     if leaf == "weight" and len(shape) == 4:
@@ -157,9 +175,10 @@ def _draw(stream: np.random.RandomState, key: str, shape: tuple[int, ...], keys:
     return stream.normal(0.0, np.sqrt(1.0 / max(1, shape[-1] if shape else 1)), size=n)
 
 
-def _class_conv_weight(stream: np.random.RandomState, shape: tuple[int, ...], n: int) -> np.ndarray:
-    """Most anchors confidently background, a few hundred decisively one of eight live classes."""
-    cls = np.arange(shape[0]) % _COCO_CLASSES_WITH_BACKGROUND
+def _class_conv_weight(stream: np.random.RandomState, shape: tuple[int, ...], n: int, num_classes: int
+                       ) -> np.ndarray:
+    """Most anchors confidently background, a few hundred decisively one of the live classes."""
+    cls = np.arange(shape[0]) % num_classes
     gain = np.where(cls % 10 == 1, _LIVE_GAIN, _DEAD_GAIN)
     gain[cls == 0] = 0.0
     he = np.sqrt(2.0 / _fan_in(shape))

@@ -7,13 +7,16 @@ import torch
 
 from protolabel.segmentation.engine import YolactEngine
 from protolabel.segmentation.yolact.checkpoint import CheckpointError, infer_config, load_yolact, read_state_dict
-from protolabel.segmentation.yolact.classes import COCO_CLASSES
+from protolabel.segmentation.yolact.classes import COCO_CLASSES, YOUTUBE_VIS_CLASSES
 from protolabel.segmentation.yolact.config import CONFIGS, config_name_from_filename
 from protolabel.segmentation.yolact.model import Yolact
 from tests.conftest import fixture_path, make_checkpoint
 
 
-@pytest.mark.parametrize("name", sorted(CONFIGS))
+RELEASED = sorted(n for n in CONFIGS if fixture_path("checkpoint-keys", f"{n}.json").is_file())
+
+
+@pytest.mark.parametrize("name", RELEASED)
 def test_model_state_dict_matches_official_manifest(name):
     manifest = json.loads(fixture_path("checkpoint-keys", f"{name}.json").read_text())
     state = Yolact(CONFIGS[name]).state_dict()
@@ -28,7 +31,8 @@ def test_model_state_dict_matches_official_manifest(name):
 def test_every_config_loads_its_checkpoint_and_runs(name, astronaut_bgr):
     path = make_checkpoint(name, seed=0)
     model, info = load_yolact(path)
-    assert info.config.name == name and info.class_names == COCO_CLASSES
+    assert info.config.name == name
+    assert info.class_names == (YOUTUBE_VIS_CLASSES if CONFIGS[name].dataset == "youtube_vis" else COCO_CLASSES)
     state = read_state_dict(path)
     key = "prediction_layers.0.mask_layer.weight"
     assert torch.equal(model.state_dict()[key], state[key])
@@ -42,7 +46,10 @@ def test_every_config_loads_its_checkpoint_and_runs(name, astronaut_bgr):
     "filename,expected",
     [("yolact_base_54_800000.pth", "yolact_base"), ("yolact_plus_resnet50_54_800000.pth", "yolact_plus_resnet50"),
      ("yolact_im700_54_800000.pth", "yolact_im700"), ("yolact_darknet53.pth", "yolact_darknet53"),
-     ("my_model.pth", None), ("yolact_base_54_800000_copy.pth", None)],
+     ("my_model.pth", None), ("yolact_base_54_800000_copy.pth", None),
+     ("yolact_edge_54_800000.pth", "yolact_edge"), ("yolact_edge_resnet50_54_800000.pth", "yolact_edge_resnet50"),
+     ("yolact_edge_vid_847_50000.pth", "yolact_edge_vid"),
+     ("yolact_edge_vid_resnet50_847_50000.pth", "yolact_edge_vid_resnet50")],
 )
 def test_config_name_from_official_filename(filename, expected):
     assert config_name_from_filename(filename) == expected
