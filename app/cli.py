@@ -9,7 +9,12 @@ from protolabel.segmentation.cli import build_parser, run_command
 from protolabel.segmentation.distribution import version
 
 GUI_COMMAND_MODULE = "protolabel.app.gui_command"
-APP_COMMAND_MODULES = (GUI_COMMAND_MODULE, "protolabel.app.doctor_command", "protolabel.app.install_desktop", "protolabel.app.self_test")
+APP_COMMAND_MODULES = (
+    GUI_COMMAND_MODULE,
+    "protolabel.app.doctor_command",
+    "protolabel.app.install_desktop",
+    "protolabel.app.self_test",
+)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -21,9 +21,10 @@ def qt_platform_findings() -> list[Finding]:
     where = f" ({check.plugin})" if check.plugin else ""
     if not check.ok:
         return [Finding("Qt platform", Status.FAIL, f'"{check.platform}"{where}', tuple(check.message().splitlines()))]
-    display = {"xcb": f"DISPLAY={os.environ.get('DISPLAY')}",
-               "wayland": f"WAYLAND_DISPLAY={os.environ.get('WAYLAND_DISPLAY')}"}.get(check.platform,
-                                                                                   "no window is shown")
+    display = {
+        "xcb": f"DISPLAY={os.environ.get('DISPLAY')}",
+        "wayland": f"WAYLAND_DISPLAY={os.environ.get('WAYLAND_DISPLAY')}",
+    }.get(check.platform, "no window is shown")
     return [Finding("Qt platform", Status.OK, f'"{check.platform}"{where}, {display}')]
 
 

@@ -9,8 +9,9 @@ from collections.abc import Callable
 from PySide6.QtWidgets import QApplication
 
 
-def wait_until(app: QApplication, condition: Callable[[], bool], timeout_s: float = 600.0,
-               what: str = "the window") -> None:
+def wait_until(
+    app: QApplication, condition: Callable[[], bool], timeout_s: float = 600.0, what: str = "the window"
+) -> None:
     """Process events until `condition()` holds; TimeoutError naming `what` after `timeout_s` seconds."""
     deadline = time.monotonic() + timeout_s
     while not condition():

@@ -1,4 +1,5 @@
-"""`protolabel gui [FOLDER] [--weights W] [--device D] [--coco FILE]`: registered like a headless command, imports Qt only when run."""
+"""`protolabel gui [FOLDER] [--weights W] [--device D] [--coco FILE]`: registered like a headless command,
+imports Qt only when run."""
 
 from __future__ import annotations
 
@@ -8,17 +9,25 @@ import sys
 
 def add_parser(subparsers) -> None:
     parser = subparsers.add_parser(
-        "gui", help="the desktop app (default when no command is given)",
+        "gui",
+        help="the desktop app (default when no command is given)",
         description="Open the Protolabel desktop app, optionally on a folder of images and with a model.",
     )
     parser.add_argument("folder", nargs="?", default=None, help="folder of images to open")
-    parser.add_argument("--weights", default=None,
-                        help="YOLACT checkpoint (.pth) to auto-label with, or an official model's name "
-                             "(yolact_resnet50: downloaded and verified on first use)")
+    parser.add_argument(
+        "--weights",
+        default=None,
+        help="YOLACT checkpoint (.pth) to auto-label with, or an official model's name "
+        "(yolact_resnet50: downloaded and verified on first use)",
+    )
     parser.add_argument("--config", default=None, help="config name (default: from the file name or its keys)")
     parser.add_argument("--device", default="auto", help="cpu, cuda, cuda:N or auto (default)")
-    parser.add_argument("--coco", default=None, metavar="FILE",
-                        help="COCO file to merge into FOLDER's project (asks first; as File ▸ Import COCO…)")
+    parser.add_argument(
+        "--coco",
+        default=None,
+        metavar="FILE",
+        help="COCO file to merge into FOLDER's project (asks first; as File ▸ Import COCO…)",
+    )
     parser.set_defaults(func=run)
 
 

@@ -21,8 +21,11 @@ def shortcut_sections() -> list[tuple[str, list[tuple[str, str]]]]:
     """(heading, [(keys, what it does)]) per menu that has shortcuts, then the mouse gestures."""
     sections = []
     for menu in MENU_ORDER:
-        rows = [(" / ".join(spec.shortcuts), f"{spec.text.replace('&', '').rstrip('…')}: {spec.help}")
-                for spec in ACTIONS if spec.menu == menu and spec.shortcuts]
+        rows = [
+            (" / ".join(spec.shortcuts), f"{spec.text.replace('&', '').rstrip('…')}: {spec.help}")
+            for spec in ACTIONS
+            if spec.menu == menu and spec.shortcuts
+        ]
         if rows:
             sections.append((menu, rows))
     sections.append(("Mouse", list(GESTURES)))
@@ -30,8 +33,11 @@ def shortcut_sections() -> list[tuple[str, list[tuple[str, str]]]]:
 
 
 def _section_html(heading: str, rows: list[tuple[str, str]]) -> str:
-    cells = "".join(f"<tr><td width='32%' style='padding-right:14px;color:#ffd60a'>{escape(keys)}</td>"
-                    f"<td>{escape(meaning)}</td></tr>" for keys, meaning in rows)
+    cells = "".join(
+        f"<tr><td width='32%' style='padding-right:14px;color:#ffd60a'>{escape(keys)}</td>"
+        f"<td>{escape(meaning)}</td></tr>"
+        for keys, meaning in rows
+    )
     return f"<p style='margin-top:8px'><b>{escape(heading)}</b></p><table>{cells}</table>"
 
 
@@ -48,8 +54,9 @@ def shortcuts_html(columns: int = 1) -> str:
         groups[column].append(_section_html(heading, rows))
         filled += len(rows) + 2
     width = 100 // columns
-    cells = "".join(f"<td width='{width}%' style='padding-right:24px' valign='top'>{''.join(g)}</td>"
-                    for g in groups if g)
+    cells = "".join(
+        f"<td width='{width}%' style='padding-right:24px' valign='top'>{''.join(g)}</td>" for g in groups if g
+    )
     return f"<table width='100%'><tr>{cells}</tr></table>"
 
 
@@ -67,15 +74,18 @@ class HelpOverlay(QScrollArea):
         self.label.setTextFormat(Qt.TextFormat.RichText)
         self.label.setWordWrap(True)
         self.label.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
-        self.label.setStyleSheet("QLabel#help_text { background: transparent; color: #f3f4f6; padding: 18px;"
-                                 " font-size: 12px; }")
+        self.label.setStyleSheet(
+            "QLabel#help_text { background: transparent; color: #f3f4f6; padding: 18px; font-size: 12px; }"
+        )
         self.label.installEventFilter(self)
         self.setWidget(self.label)
         self.setWidgetResizable(True)
         self.setFrameShape(QFrame.Shape.NoFrame)
         self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        self.setStyleSheet("QScrollArea#help_overlay { background: rgba(20, 20, 24, 215); }"
-                           " QScrollArea#help_overlay > QWidget > QWidget { background: transparent; }")
+        self.setStyleSheet(
+            "QScrollArea#help_overlay { background: rgba(20, 20, 24, 215); }"
+            " QScrollArea#help_overlay > QWidget > QWidget { background: transparent; }"
+        )
         self.viewport().setAutoFillBackground(False)
         self.setVisible(False)
         parent.installEventFilter(self)

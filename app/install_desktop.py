@@ -19,9 +19,10 @@ from protolabel.segmentation.files import atomic_write_bytes, atomic_write_text
 
 def add_parser(subparsers) -> None:
     parser = subparsers.add_parser(
-        "install-desktop", help="add Protolabel to this user's application menu (XDG desktop entry and icon)",
+        "install-desktop",
+        help="add Protolabel to this user's application menu (XDG desktop entry and icon)",
         description="Install the desktop entry, icons and AppStream metainfo under $XDG_DATA_HOME "
-                    "(default ~/.local/share), for this user only.",
+        "(default ~/.local/share), for this user only.",
     )
     parser.add_argument("--uninstall", action="store_true", help="remove what install-desktop installed")
     parser.set_defaults(func=run)
@@ -46,10 +47,12 @@ def launcher_command() -> list[str]:
 
 def desktop_exec(command: list[str]) -> str:
     """An Exec= value: each argument quoted as the desktop entry spec asks, then the folder field code."""
+
     def quote(arg: str) -> str:
-        if not any(c in arg for c in ' \t\n"\'\\><~|&;$*?#()`='):
+        if not any(c in arg for c in " \t\n\"'\\><~|&;$*?#()`="):
             return arg
         return '"' + "".join("\\" + c if c in '"`$\\' else c for c in arg) + '"'
+
     return " ".join(quote(a) for a in command) + " %f"
 
 
@@ -64,20 +67,24 @@ def installed_files(home: Path) -> dict[Path, bytes | str]:
     """Destination path -> content, for everything install-desktop writes."""
     files: dict[Path, bytes | str] = {
         home / "applications" / f"{APP_ID}.desktop": desktop_entry(launcher_command()),
-        home / "metainfo" / f"{APP_ID}.metainfo.xml":
-            resource("desktop", f"{APP_ID}.metainfo.xml").read_text(encoding="utf-8"),
+        home / "metainfo" / f"{APP_ID}.metainfo.xml": resource("desktop", f"{APP_ID}.metainfo.xml").read_text(
+            encoding="utf-8"
+        ),
         home / "icons" / "hicolor" / "scalable" / "apps" / f"{APP_ID}.svg": app_icon_path().read_bytes(),
     }
     for size in APP_ICON_SIZES:
-        files[home / "icons" / "hicolor" / f"{size}x{size}" / "apps" / f"{APP_ID}.png"] = \
-            app_icon_path(size).read_bytes()
+        files[home / "icons" / "hicolor" / f"{size}x{size}" / "apps" / f"{APP_ID}.png"] = app_icon_path(
+            size
+        ).read_bytes()
     return files
 
 
 def refresh_caches(home: Path) -> None:
     """Let menus notice at once where the tools exist; without them desktops rescan on their own."""
-    for tool, target in (("update-desktop-database", home / "applications"),
-                         ("gtk-update-icon-cache", home / "icons" / "hicolor")):
+    for tool, target in (
+        ("update-desktop-database", home / "applications"),
+        ("gtk-update-icon-cache", home / "icons" / "hicolor"),
+    ):
         if shutil.which(tool) and target.is_dir():
             extra = ["-f", "-t"] if tool == "gtk-update-icon-cache" else []
             subprocess.run([tool, "-q", *extra, str(target)], check=False, capture_output=True)
@@ -101,8 +108,9 @@ def run(args: argparse.Namespace) -> int:
             else:
                 atomic_write_text(path, content)
     except OSError as exc:
-        print(f"protolabel install-desktop: cannot write under {home}: {exc.strerror} ({exc.filename})",
-              file=sys.stderr)
+        print(
+            f"protolabel install-desktop: cannot write under {home}: {exc.strerror} ({exc.filename})", file=sys.stderr
+        )
         return 2
     refresh_caches(home)
     entry = home / "applications" / f"{APP_ID}.desktop"

@@ -24,8 +24,13 @@ def freeze_startup_objects() -> None:
     gc.freeze()
 
 
-def run_app(folder: str | None = None, weights: str | None = None, config: str | None = None,
-            device: str = "auto", coco: str | None = None) -> int:
+def run_app(
+    folder: str | None = None,
+    weights: str | None = None,
+    config: str | None = None,
+    device: str = "auto",
+    coco: str | None = None,
+) -> int:
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setApplicationName("Protolabel")
     app.setOrganizationName("Protolabel")

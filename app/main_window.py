@@ -41,24 +41,56 @@ from protolabel.app.qt_bridge import MainThreadInvoker
 from protolabel.app.start_page import install_start_page
 from protolabel.app.training import TrainingController, TrainingStatusButton
 from protolabel.app.undo import UndoHistory
-from protolabel.app.window_settings import (ASK_RELABEL_KEY, BACKEND_KEY, MIRROR_KEY, THRESHOLD_KEY,
-                                           asks_before_relabel, remember_new_label, restore_layout, save_layout,
-                                           saved_backend, saved_new_label, saved_threshold)
+from protolabel.app.window_settings import (
+    ASK_RELABEL_KEY,
+    BACKEND_KEY,
+    MIRROR_KEY,
+    THRESHOLD_KEY,
+    asks_before_relabel,
+    remember_new_label,
+    restore_layout,
+    save_layout,
+    saved_backend,
+    saved_new_label,
+    saved_threshold,
+)
 from protolabel.resources import APP_ICON_SIZES, app_icon_path
 from protolabel.segmentation.model_manager import ModelManager
 from protolabel.segmentation.project.autolabel import AutoLabelOptions, model_class_names
-from protolabel.segmentation.project.labels import ClassMapping
+from protolabel.segmentation.project.labels import DEFAULT_LABEL, ClassMapping
 from protolabel.segmentation.project.project import Project
 from protolabel.segmentation.project.selection import Selection
 from protolabel.segmentation.project.store import ProjectStoreError
-from protolabel.segmentation.project.labels import DEFAULT_LABEL
 
 logger = logging.getLogger(__name__)
 
-TOOLBAR_ACTIONS = ("open_folder", "previous_image", "next_image", None, "undo", "redo", None, "edit_mode", "draw_mode",
-                   "draw_part", "rectangle_mode", "ellipse_mode", "brush_mode", "eraser_mode", "delete_object",
-                   "verify_image", None, "autolabel_image", "autolabel_all", "region_mode", None, "fit",
-                   "toggle_objects", "export_coco", "help")
+TOOLBAR_ACTIONS = (
+    "open_folder",
+    "previous_image",
+    "next_image",
+    None,
+    "undo",
+    "redo",
+    None,
+    "edit_mode",
+    "draw_mode",
+    "draw_part",
+    "rectangle_mode",
+    "ellipse_mode",
+    "brush_mode",
+    "eraser_mode",
+    "delete_object",
+    "verify_image",
+    None,
+    "autolabel_image",
+    "autolabel_all",
+    "region_mode",
+    None,
+    "fit",
+    "toggle_objects",
+    "export_coco",
+    "help",
+)
 
 
 def app_icon() -> QIcon:
@@ -96,9 +128,14 @@ class MainWindow(QMainWindow):
         self.projects = ProjectController(self.canvas, self.selection, self.history, self.settings, self)
         self.editing = EditController(lambda: self.projects.project, self.selection, self.history, self)
         self.progress = JobProgressWidget()
-        self.autolabel = AutoLabelController(self.options, lambda: self.projects.project, self.history,
-                                             self.progress, self,
-                                             onnx_cache_dir=self.model_manager.cache_dir / "onnx")
+        self.autolabel = AutoLabelController(
+            self.options,
+            lambda: self.projects.project,
+            self.history,
+            self.progress,
+            self,
+            onnx_cache_dir=self.model_manager.cache_dir / "onnx",
+        )
         self.exporter = ExportController(lambda: self.projects.project, self)
         self.training = TrainingController(lambda: self.projects.project, self.options, self)
 
@@ -107,7 +144,9 @@ class MainWindow(QMainWindow):
         self.file_dock = FileListDock(self)
         self.objects_dock = ObjectsDock(self.selection, self)
         self.labels_dock = LabelsDock(self)
-        self.review = ReviewController(self.projects, self.canvas, self.objects_dock, self.editing, self.selection, self)
+        self.review = ReviewController(
+            self.projects, self.canvas, self.objects_dock, self.editing, self.selection, self
+        )
         self.review.actions = self.actions_by_name
         self.autolabel_dock = AutoLabelPanel(self.options, self.actions_by_name, self)
         self.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, self.file_dock)
@@ -418,8 +457,9 @@ class MainWindow(QMainWindow):
         dialog = ExportDialog(self.exporter.default_path(), self.exporter.counts(), self.projects.project.folder, self)
         if dialog.exec():
             self.statusBar().showMessage(f"Exporting to {dialog.path}…", 8000)
-            self.exporter.export(dialog.path, verified_only=dialog.verified_only,
-                                 validate=dialog.validate_box.isChecked())
+            self.exporter.export(
+                dialog.path, verified_only=dialog.verified_only, validate=dialog.validate_box.isChecked()
+            )
 
     def _on_export_finished(self, summary, report, error) -> None:
         if error is not None:

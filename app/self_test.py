@@ -19,11 +19,16 @@ CHECKPOINT_CONFIG = "yolact_resnet50"
 
 def add_parser(subparsers) -> None:
     parser = subparsers.add_parser(
-        "self-test", help="offscreen: open the window, auto-label one image with a built model, export COCO",
+        "self-test",
+        help="offscreen: open the window, auto-label one image with a built model, export COCO",
         description="Check this installation end to end without a screen or a download; exit status 0 when it works.",
     )
-    parser.add_argument("--keep", default=None, metavar="FOLDER",
-                        help="work in this (new or empty) folder and keep it, instead of a temporary one")
+    parser.add_argument(
+        "--keep",
+        default=None,
+        metavar="FOLDER",
+        help="work in this (new or empty) folder and keep it, instead of a temporary one",
+    )
     parser.set_defaults(func=run)
 
 
@@ -88,11 +93,14 @@ def self_test(work: Path) -> int:
         window = MainWindow(settings=settings, model_manager=ModelManager(work / "model-cache"))
         window.show()
         app.processEvents()
-        no_icon = [a.text().replace("&", "") for a in window.toolbar.actions()
-                   if not a.isSeparator() and a.icon().isNull()]
+        no_icon = [
+            a.text().replace("&", "") for a in window.toolbar.actions() if not a.isSeparator() and a.icon().isNull()
+        ]
         if window.windowIcon().isNull() or no_icon:
-            raise RuntimeError(f"icons missing (resources/ not found or incomplete): window icon "
-                               f"{'missing' if window.windowIcon().isNull() else 'ok'}, toolbar: {no_icon or 'ok'}")
+            raise RuntimeError(
+                f"icons missing (resources/ not found or incomplete): window icon "
+                f"{'missing' if window.windowIcon().isNull() else 'ok'}, toolbar: {no_icon or 'ok'}"
+            )
         step("window open, icons loaded")
         if not window.open_folder(str(images)):
             raise RuntimeError(f"could not open {images}: {window.last_error}")
@@ -101,8 +109,9 @@ def self_test(work: Path) -> int:
         window.options.score_threshold = 0.0
         window.options.top_k = 10
         window.actions_by_name["autolabel_image"].trigger()
-        wait_until(app, lambda: not window.autolabel.busy and not window.canvas.building, JOB_TIMEOUT_S,
-                   "auto-labeling")
+        wait_until(
+            app, lambda: not window.autolabel.busy and not window.canvas.building, JOB_TIMEOUT_S, "auto-labeling"
+        )
         project = window.projects.project
         if project.images.status("scene.png") is not ImageStatus.AUTO_LABELED:
             raise RuntimeError(f"scene.png was not auto-labeled: {window.last_error}")
@@ -124,8 +133,10 @@ def self_test(work: Path) -> int:
         window.close()
         app.processEvents()
     except Exception as exc:  # the point of a self-test: one line saying what broke, not a traceback
-        print(f"protolabel self-test: FAILED after '{steps[-1] if steps else 'start'}': "
-              f"{type(exc).__name__}: {exc}", file=sys.stderr)
+        print(
+            f"protolabel self-test: FAILED after '{steps[-1] if steps else 'start'}': {type(exc).__name__}: {exc}",
+            file=sys.stderr,
+        )
         return 1
     print(f"protolabel self-test: passed in {time.monotonic() - started:.1f} s")
     return 0

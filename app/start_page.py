@@ -28,23 +28,33 @@ def _action_button(action: QAction, text: str, name: str) -> QPushButton:
 class StartPage(QFrame):
     """Covers its parent (the canvas) while no folder is open."""
 
-    def __init__(self, parent: QWidget, actions: dict[str, QAction], recent_folders: Callable[[], list[str]],
-                 open_folder: Callable[[str], object], model_name: Callable[[], str]) -> None:
+    def __init__(
+        self,
+        parent: QWidget,
+        actions: dict[str, QAction],
+        recent_folders: Callable[[], list[str]],
+        open_folder: Callable[[str], object],
+        model_name: Callable[[], str],
+    ) -> None:
         super().__init__(parent)
         self.setObjectName("start_page")
         self.setAutoFillBackground(True)
-        self.setStyleSheet("QFrame#start_page { background: #f8fafc; }"
-                           " QFrame#start_page QLabel { color: #1f2937; }"
-                           " QLabel[role='heading'] { font-size: 15px; font-weight: bold; margin-top: 14px; }"
-                           " QLabel[role='note'] { color: #6b7280; }"
-                           " QPushButton[role='recent'] { text-align: left; padding: 4px 8px; }")
+        self.setStyleSheet(
+            "QFrame#start_page { background: #f8fafc; }"
+            " QFrame#start_page QLabel { color: #1f2937; }"
+            " QLabel[role='heading'] { font-size: 15px; font-weight: bold; margin-top: 14px; }"
+            " QLabel[role='note'] { color: #6b7280; }"
+            " QPushButton[role='recent'] { text-align: left; padding: 4px 8px; }"
+        )
         self._recent_folders = recent_folders
         self._open_folder = open_folder
         self._model_name = model_name
 
         title = QLabel("<span style='font-size:26px; font-weight:bold'>Protolabel</span>")
-        intro = QLabel("Open a folder of images: a YOLACT model pre-labels them, you correct the polygons, "
-                       "and export COCO. Every edit is saved in the folder as you make it.")
+        intro = QLabel(
+            "Open a folder of images: a YOLACT model pre-labels them, you correct the polygons, "
+            "and export COCO. Every edit is saved in the folder as you make it."
+        )
         intro.setWordWrap(True)
         self.open_button = _action_button(actions["open_folder"], "Open Folder…", "start_open_folder")
         self.open_button.setDefault(True)
@@ -73,16 +83,17 @@ class StartPage(QFrame):
         column.addLayout(self.recent_box)
         column.addWidget(self.no_recent)
         column.addWidget(self._heading("A model"))
-        model_note = QLabel("Auto-labeling needs YOLACT weights: download an official COCO model (Auto-label ▸ "
-                            "Official Models…), or open a model file of your own (a .pth, e.g. a fine-tune made with "
-                            "Auto-label ▸ Train on This Project, or an .onnx from protolabel export-onnx).")
+        model_note = QLabel(
+            "Auto-labeling needs YOLACT weights: download an official COCO model (Auto-label ▸ "
+            "Official Models…), or open a model file of your own (a .pth, e.g. a fine-tune made with "
+            "Auto-label ▸ Train on This Project, or an .onnx from protolabel export-onnx)."
+        )
         model_note.setWordWrap(True)
         column.addWidget(model_note)
         column.addLayout(models)
         column.addWidget(self.model_label)
         column.addWidget(self._heading("Help"))
-        help_note = QLabel("F1 lists every shortcut; Help ▸ About shows the version and the device the model "
-                           "runs on.")
+        help_note = QLabel("F1 lists every shortcut; Help ▸ About shows the version and the device the model runs on.")
         help_note.setWordWrap(True)
         help_note.setProperty("role", "note")
         column.addWidget(help_note)
@@ -143,8 +154,13 @@ class StartPage(QFrame):
 def install_start_page(window) -> StartPage:
     """Put the start page over the window's canvas: shown while no folder is open, refreshed when the model
     changes."""
-    page = StartPage(window.canvas, window.actions_by_name, window.projects.recent_folders, window.open_folder,
-                     lambda: Path(window.options.weights).name if window.options.weights else "")
+    page = StartPage(
+        window.canvas,
+        window.actions_by_name,
+        window.projects.recent_folders,
+        window.open_folder,
+        lambda: Path(window.options.weights).name if window.options.weights else "",
+    )
     window.projects.project_opened.connect(lambda project: page.set_shown(project is None))
     window.projects.project_closed.connect(lambda: page.set_shown(True))
     window.options.events.weights.connect(lambda _weights: page.refresh())

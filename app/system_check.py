@@ -171,8 +171,12 @@ def check_platform(environ: Mapping[str, str] = os.environ) -> PlatformCheck:
         available = sorted({p.name[4:-3] for d in dirs if d.is_dir() for p in d.glob("libq*.so")})
         if not available:
             return PlatformCheck(platform, None)  # a Qt laid out differently: let Qt decide
-        return PlatformCheck(platform, None, problem=f'protolabel: Qt has no "{platform}" platform plugin '
-                             f"(QT_QPA_PLATFORM); available: {', '.join(available)}.")
+        return PlatformCheck(
+            platform,
+            None,
+            problem=f'protolabel: Qt has no "{platform}" platform plugin '
+            f"(QT_QPA_PLATFORM); available: {', '.join(available)}.",
+        )
     missing = missing_libraries(plugin, environ) or ()
     if missing:
         apt, dnf = install_commands(missing)
@@ -182,23 +186,41 @@ def check_platform(environ: Mapping[str, str] = os.environ) -> PlatformCheck:
             "Install them with:",
             f"  Debian/Ubuntu: {apt}",
             f"  Fedora:        {dnf}",
-            *((f"  (not in our table: {', '.join(unknown)}; `apt-file search NAME` names its Debian package)",)
-              if unknown else ()),
+            *(
+                (f"  (not in our table: {', '.join(unknown)}; `apt-file search NAME` names its Debian package)",)
+                if unknown
+                else ()
+            ),
             "Without a screen, QT_QPA_PLATFORM=offscreen needs none of them.",
         )
-        return PlatformCheck(platform, plugin, missing,
-                             f'protolabel: Qt\'s "{platform}" platform plugin cannot load: '
-                             f"{len(missing)} system librar{'y is' if len(missing) == 1 else 'ies are'} missing.",
-                             hints)
-    no_screen_hint = ("Run it on a desktop, under `xvfb-run protolabel ...`, or with QT_QPA_PLATFORM=offscreen "
-                      "for a window nobody sees.",)
+        return PlatformCheck(
+            platform,
+            plugin,
+            missing,
+            f'protolabel: Qt\'s "{platform}" platform plugin cannot load: '
+            f"{len(missing)} system librar{'y is' if len(missing) == 1 else 'ies are'} missing.",
+            hints,
+        )
+    no_screen_hint = (
+        "Run it on a desktop, under `xvfb-run protolabel ...`, or with QT_QPA_PLATFORM=offscreen "
+        "for a window nobody sees.",
+    )
     if platform == "xcb" and not environ.get("DISPLAY"):
-        return PlatformCheck(platform, plugin, problem="protolabel: no X display (DISPLAY is not set).",
-                             hints=no_screen_hint)
+        return PlatformCheck(
+            platform, plugin, problem="protolabel: no X display (DISPLAY is not set).", hints=no_screen_hint
+        )
     if platform == "xcb" and x_display_reachable(environ["DISPLAY"]) is False:
-        return PlatformCheck(platform, plugin, hints=no_screen_hint,
-                             problem=f"protolabel: no X server answers on DISPLAY={environ['DISPLAY']}.")
+        return PlatformCheck(
+            platform,
+            plugin,
+            hints=no_screen_hint,
+            problem=f"protolabel: no X server answers on DISPLAY={environ['DISPLAY']}.",
+        )
     if platform == "wayland" and not environ.get("WAYLAND_DISPLAY"):
-        return PlatformCheck(platform, plugin, problem="protolabel: no Wayland display (WAYLAND_DISPLAY is not set).",
-                             hints=("Unset QT_QPA_PLATFORM to use X11, or run it in a Wayland session.",))
+        return PlatformCheck(
+            platform,
+            plugin,
+            problem="protolabel: no Wayland display (WAYLAND_DISPLAY is not set).",
+            hints=("Unset QT_QPA_PLATFORM to use X11, or run it in a Wayland session.",),
+        )
     return PlatformCheck(platform, plugin)

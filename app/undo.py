@@ -97,8 +97,14 @@ class UndoHistory(QObject):
         self.class_steps: list[ClassStep] = []
         self.class_index = 0  # class steps before this index are done, the rest undone
         self._actions: tuple[QAction, QAction] | None = None
-        for signal in (self.group.indexChanged, self.group.activeStackChanged, self.group.undoTextChanged,
-                       self.group.redoTextChanged, self.group.canUndoChanged, self.group.canRedoChanged):
+        for signal in (
+            self.group.indexChanged,
+            self.group.activeStackChanged,
+            self.group.undoTextChanged,
+            self.group.redoTextChanged,
+            self.group.canUndoChanged,
+            self.group.canRedoChanged,
+        ):
             signal.connect(self._update_actions)
 
     def stack(self, name: str) -> QUndoStack:
@@ -162,7 +168,7 @@ class UndoHistory(QObject):
 
     def push_class_edit(self, project: Project, edit: ClassEdit) -> None:
         """A class step was applied: it becomes the newest step; nothing undone before it can be redone."""
-        del self.class_steps[self.class_index:]
+        del self.class_steps[self.class_index :]
         self.class_steps.append(ClassStep(project, edit, next(_STEP_NUMBERS)))
         self.class_index = len(self.class_steps)
         for stack in self._stacks.values():
@@ -172,10 +178,11 @@ class UndoHistory(QObject):
 
     def _drop_class_redo_behind_image_steps(self) -> None:
         """An image step made after a class step was undone ends that class step's redo."""
-        newest = max((getattr(s.command(s.index() - 1), "number", 0) for s in self._stacks.values() if s.index()),
-                     default=0)
+        newest = max(
+            (getattr(s.command(s.index() - 1), "number", 0) for s in self._stacks.values() if s.index()), default=0
+        )
         if self.class_index < len(self.class_steps) and self.class_steps[self.class_index].number < newest:
-            del self.class_steps[self.class_index:]
+            del self.class_steps[self.class_index :]
 
     def create_actions(self, parent: QObject) -> tuple[QAction, QAction]:
         """Undo and Redo actions whose text and enabled state follow the step each would act on, wired to

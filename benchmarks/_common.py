@@ -35,7 +35,6 @@ def median_seconds(fn: Callable[[], object], repeats: int, warmup: int = 1) -> f
     return statistics.median(times)
 
 
-
 def interleaved_medians(runs: dict[str, Callable[[], object]], repeats: int, warmup: int = 1) -> dict[str, float]:
     """Median seconds of each variant over `repeats` rounds, each round running every variant once in turn
     (so a change of load on a shared machine hits all alike), after `warmup` untimed rounds. A run that
@@ -51,6 +50,7 @@ def interleaved_medians(runs: dict[str, Callable[[], object]], repeats: int, war
             elapsed = time.perf_counter() - start
             times[name].append(float(result) if isinstance(result, float) else elapsed)
     return {name: statistics.median(t) for name, t in times.items()}
+
 
 def matched_share(reference, candidate, iou: float = 0.98) -> float:
     """Share of `reference`'s detections that `candidate` finds again: same class and mask IoU >= `iou`

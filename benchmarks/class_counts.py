@@ -31,10 +31,17 @@ CLASSES = tuple(f"class {i}" for i in range(40))
 
 def images(count: int, objects: int) -> Iterator[tuple[str, tuple[int, int], list[AnnotatedObject]]]:
     for i in range(count):
-        yield (f"img{i:06d}.png", (480, 640), [
-            AnnotatedObject(CLASSES[(i + j) % len(CLASSES)],
-                            Shape((Polygon(((j, j), (j + 30, j), (j + 30, j + 20), (j, j + 20))),)))
-            for j in range(objects)])
+        yield (
+            f"img{i:06d}.png",
+            (480, 640),
+            [
+                AnnotatedObject(
+                    CLASSES[(i + j) % len(CLASSES)],
+                    Shape((Polygon(((j, j), (j + 30, j), (j + 30, j + 20), (j, j + 20))),)),
+                )
+                for j in range(objects)
+            ],
+        )
 
 
 def build(folder: Path, count: int, objects: int, with_index: bool) -> float:
@@ -73,16 +80,23 @@ def main() -> None:
     with ProjectStore.open(indexed) as with_index, ProjectStore.open(bare) as without:
         # The bare copy must stay bare: opening a store makes the index again, so drop it once more.
         without._db.execute("DROP INDEX objects_by_label")
-        medians = interleaved_medians({"with index": with_index.label_counts,
-                                       "without": without.label_counts}, args.repeats)
+        medians = interleaved_medians(
+            {"with index": with_index.label_counts, "without": without.label_counts}, args.repeats
+        )
         total = sum(with_index.label_counts().values())
-    print(f"label_counts over {total:,} objects ({args.images:,} images, {len(CLASSES)} classes), "
-          f"median of {args.repeats} interleaved rounds:")
+    print(
+        f"label_counts over {total:,} objects ({args.images:,} images, {len(CLASSES)} classes), "
+        f"median of {args.repeats} interleaved rounds:"
+    )
     print(f"  with the label index  {medians['with index'] * 1000:7.1f} ms")
-    print(f"  without (older db)    {medians['without'] * 1000:7.1f} ms   "
-          f"ratio {medians['with index'] / medians['without']:.2f}")
-    print(f"import of the same objects (2 rounds each): with the index {min(imports[True]):.2f}-"
-          f"{max(imports[True]):.2f} s, without {min(imports[False]):.2f}-{max(imports[False]):.2f} s")
+    print(
+        f"  without (older db)    {medians['without'] * 1000:7.1f} ms   "
+        f"ratio {medians['with index'] / medians['without']:.2f}"
+    )
+    print(
+        f"import of the same objects (2 rounds each): with the index {min(imports[True]):.2f}-"
+        f"{max(imports[True]):.2f} s, without {min(imports[False]):.2f}-{max(imports[False]):.2f} s"
+    )
 
 
 if __name__ == "__main__":

@@ -70,8 +70,11 @@ def build_dataset(num_images: int, num_objects: int, seed: int = 0) -> tuple[Coc
             dy = rng.uniform(-y1, HEIGHT - y2)
             placed.append(shapes[i].translated(round(dx), round(dy)))
         inst = Instances(
-            (HEIGHT, WIDTH), class_names=CLASSES, shapes=placed,
-            classes=rng.integers(0, len(CLASSES), num_objects), scores=rng.random(num_objects),
+            (HEIGHT, WIDTH),
+            class_names=CLASSES,
+            shapes=placed,
+            classes=rng.integers(0, len(CLASSES), num_objects),
+            scores=rng.random(num_objects),
             provenance="auto",
         )
         images.append(CocoImage(f"folder{n // 1000}/image_{n:05d}.jpg", WIDTH, HEIGHT, inst))
@@ -91,9 +94,11 @@ def main() -> None:
     shapes = [s for img in dataset.images for s in img.instances.shapes]
     vertices = sum(s.num_vertices for s in shapes)
     holed = sum(s.has_holes for s in shapes)
-    print(f"{args.images} images x {args.objects} objects, {vertices / len(shapes):.1f} vertices/object, "
-          f"{holed / len(shapes):.1%} with holes (written as RLE); "
-          f"simplification saved {saved:.0%} of the exact outline's vertices")
+    print(
+        f"{args.images} images x {args.objects} objects, {vertices / len(shapes):.1f} vertices/object, "
+        f"{holed / len(shapes):.1%} with holes (written as RLE); "
+        f"simplification saved {saved:.0%} of the exact outline's vertices"
+    )
     times: dict[str, list[tuple[float, float]]] = {"export": [], "import": []}
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "annotations.json"
@@ -108,8 +113,10 @@ def main() -> None:
     for name, runs in times.items():
         wall = [w for w, _ in runs]
         cpu = [c for _, c in runs]
-        print(f"{name}: median {statistics.median(wall):.2f} s wall, {statistics.median(cpu):.2f} s CPU "
-              f"(runs: {', '.join(f'{t:.2f}' for t in wall)} s)")
+        print(
+            f"{name}: median {statistics.median(wall):.2f} s wall, {statistics.median(cpu):.2f} s CPU "
+            f"(runs: {', '.join(f'{t:.2f}' for t in wall)} s)"
+        )
 
 
 @contextlib.contextmanager

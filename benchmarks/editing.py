@@ -26,11 +26,11 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks.gui import blob, make_window  # noqa: E402
-
 from PySide6.QtCore import QPointF, QRectF, Qt  # noqa: E402
 from PySide6.QtTest import QTest  # noqa: E402
 from PySide6.QtWidgets import QApplication  # noqa: E402
+
+from benchmarks.gui import blob, make_window  # noqa: E402
 
 BIG_RADIUS = 150.0  # the 300x300 object of the stroke-end goal
 BIG_CENTER = (960.0, 540.0)
@@ -45,8 +45,9 @@ def street_folder(work: Path, objects: int) -> Path:
     folder = work / "street"
     folder.mkdir()
     rng = np.random.default_rng(0)
-    cv2.imwrite(str(folder / "street.png"),
-                cv2.GaussianBlur(rng.integers(0, 255, (1080, 1920, 3), dtype=np.uint8), (0, 0), 8))
+    cv2.imwrite(
+        str(folder / "street.png"), cv2.GaussianBlur(rng.integers(0, 255, (1080, 1920, 3), dtype=np.uint8), (0, 0), 8)
+    )
     angles = np.linspace(0, 2 * np.pi, 96, endpoint=False)
     big = np.column_stack([BIG_CENTER[0] + BIG_RADIUS * np.cos(angles), BIG_CENTER[1] + BIG_RADIUS * np.sin(angles)])
     shapes = [AnnotatedObject("car", Shape((Polygon(big),)), score=0.9)]
@@ -75,8 +76,9 @@ def bench_moves(app, window, moves: int) -> tuple[float, float]:
     times = []
     r = canvas.brush_radius + 2
     for (px, py), (x, y) in zip(path, path[1:]):
-        dirty = canvas.mapFromScene(QRectF(QPointF(min(px, x) - r, min(py, y) - r),
-                                           QPointF(max(px, x) + r, max(py, y) + r))).boundingRect()
+        dirty = canvas.mapFromScene(
+            QRectF(QPointF(min(px, x) - r, min(py, y) - r), QPointF(max(px, x) + r, max(py, y) + r))
+        ).boundingRect()
         start = time.perf_counter()
         QTest.mouseMove(viewport, view_point(canvas, x, y))
         app.processEvents()
@@ -85,8 +87,9 @@ def bench_moves(app, window, moves: int) -> tuple[float, float]:
     tool = canvas.tool
     assert tool.stroke is not None and tool.stroke.mask.sum() > 1000, "the moves did not paint"
     assert np.array_equal(tool.overlay != 0, tool.stroke.mask), "the overlay is not the painted pixels"
-    QTest.mouseRelease(viewport, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier,
-                       view_point(canvas, *path[-1]))
+    QTest.mouseRelease(
+        viewport, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, view_point(canvas, *path[-1])
+    )
     app.processEvents()
     window.undo_action.trigger()  # leave the image as it was
     app.processEvents()
@@ -105,15 +108,17 @@ def bench_stroke_end(app, window, big_id: int, strokes: int) -> tuple[float, flo
         angle = 2 * np.pi * i / strokes
         inner = (cx + 0.7 * BIG_RADIUS * np.cos(angle), cy + 0.7 * BIG_RADIUS * np.sin(angle))
         outer = (cx + 1.3 * BIG_RADIUS * np.cos(angle + 0.3), cy + 1.3 * BIG_RADIUS * np.sin(angle + 0.3))
-        QTest.mousePress(viewport, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier,
-                         view_point(canvas, *inner))
+        QTest.mousePress(
+            viewport, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, view_point(canvas, *inner)
+        )
         for t in np.linspace(0, 1, 12)[1:]:
             QTest.mouseMove(viewport, view_point(canvas, *np.add(inner, t * np.subtract(outer, inner))))
         app.processEvents()
         before = window.projects.project.current.get(big_id).shape
         start = time.perf_counter()
-        QTest.mouseRelease(viewport, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier,
-                           view_point(canvas, *outer))
+        QTest.mouseRelease(
+            viewport, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, view_point(canvas, *outer)
+        )
         app.processEvents()
         times.append((time.perf_counter() - start) * 1000)
         assert window.projects.project.current.get(big_id).shape != before, "the stroke changed nothing"
@@ -134,7 +139,9 @@ def main() -> None:
         window = make_window(app, work)
         window.open_folder(street_folder(work, args.objects))
         deadline = time.monotonic() + 60
-        while (window.canvas.image_size_wh() == (0, 0) or not window.canvas.items_by_id) and time.monotonic() < deadline:
+        while (
+            window.canvas.image_size_wh() == (0, 0) or not window.canvas.items_by_id
+        ) and time.monotonic() < deadline:
             app.processEvents()  # the image is read in the background
             time.sleep(0.01)
         window.canvas.finish_building()
@@ -155,15 +162,19 @@ def main() -> None:
             app.processEvents()
             canvas.viewport().repaint()  # object caches rendered before timing
             median, p95 = bench_moves(app, window, args.moves)
-            print(f"brush mouse-move, {args.objects} objects on 1920x1080, {label} "
-                  f"({canvas.scale_factor() * 100:.0f} %), radius 15 px: median {median:.2f} ms, p95 {p95:.2f} ms "
-                  f"(goal <= 16 ms)")
+            print(
+                f"brush mouse-move, {args.objects} objects on 1920x1080, {label} "
+                f"({canvas.scale_factor() * 100:.0f} %), radius 15 px: median {median:.2f} ms, p95 {p95:.2f} ms "
+                f"(goal <= 16 ms)"
+            )
         canvas.fit()
         app.processEvents()
         median, p95, vertices = bench_stroke_end(app, window, big_id, args.strokes)
-        print(f"stroke end (mask -> shape -> store -> canvas), 300x300 px object, {args.strokes} brush/eraser "
-              f"strokes across its edge: median {median:.1f} ms, p95 {p95:.1f} ms (goal <= 100 ms); "
-              f"the object has {vertices} vertices after them")
+        print(
+            f"stroke end (mask -> shape -> store -> canvas), 300x300 px object, {args.strokes} brush/eraser "
+            f"strokes across its edge: median {median:.1f} ms, p95 {p95:.1f} ms (goal <= 100 ms); "
+            f"the object has {vertices} vertices after them"
+        )
         print(f"  load average after measuring: {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
         window.close()
 

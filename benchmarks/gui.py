@@ -27,10 +27,10 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks._common import synthetic_checkpoint  # noqa: E402
-
 from PySide6.QtCore import QElapsedTimer, QSettings, QTimer  # noqa: E402
 from PySide6.QtWidgets import QApplication  # noqa: E402
+
+from benchmarks._common import synthetic_checkpoint  # noqa: E402
 
 
 def make_window(app, work: Path):
@@ -123,8 +123,12 @@ def bench_panning(app, work: Path, objects: int, frames: int = 200) -> tuple[flo
         app.processEvents()  # what a pan does: scroll the pixels, paint the exposed strip
         step.append((time.perf_counter() - start) * 1000)
     window.close()
-    return (statistics.median(full), float(np.percentile(full, 95)),
-            statistics.median(step), float(np.percentile(step, 95)))
+    return (
+        statistics.median(full),
+        float(np.percentile(full, 95)),
+        statistics.median(step),
+        float(np.percentile(step, 95)),
+    )
 
 
 def bench_autolabel_blocking(app, work: Path, weights: Path, count: int) -> tuple[list, list, float]:
@@ -137,8 +141,10 @@ def bench_autolabel_blocking(app, work: Path, weights: Path, count: int) -> tupl
         rgb = photos[i % len(photos)]
         h, w = rgb.shape[:2]
         scale = 640 / max(h, w)
-        cv2.imwrite(str(folder / f"photo{i:02d}.jpg"),
-                    cv2.resize(rgb[:, :, ::-1], (round(w * scale), round(h * scale)), interpolation=cv2.INTER_AREA))
+        cv2.imwrite(
+            str(folder / f"photo{i:02d}.jpg"),
+            cv2.resize(rgb[:, :, ::-1], (round(w * scale), round(h * scale)), interpolation=cv2.INTER_AREA),
+        )
     window = make_window(app, work)
     window.open_folder(folder)
     window.options.weights, window.options.device = str(weights), "cpu"
@@ -148,8 +154,11 @@ def bench_autolabel_blocking(app, work: Path, weights: Path, count: int) -> tupl
     idle_start = time.perf_counter()
     idle = ui_lateness(app, lambda: time.perf_counter() - idle_start < 10.0, lambda: None)
     start = time.perf_counter()
-    busy = ui_lateness(app, lambda: window.autolabel.busy or window.progress.isVisible() or window.canvas.building,
-                       window.actions_by_name["autolabel_all"].trigger)
+    busy = ui_lateness(
+        app,
+        lambda: window.autolabel.busy or window.progress.isVisible() or window.canvas.building,
+        window.actions_by_name["autolabel_all"].trigger,
+    )
     elapsed = time.perf_counter() - start
     window.close()
     return busy, idle, elapsed
@@ -199,16 +208,22 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         first, median = bench_open_folder(app, work, args.images, args.repeats)
-        print(f"show a {args.images:,}-image folder: first open {first:.2f} s (creates the database), "
-              f"median of {args.repeats} reopenings {median:.2f} s (goal < 2 s)")
+        print(
+            f"show a {args.images:,}-image folder: first open {first:.2f} s (creates the database), "
+            f"median of {args.repeats} reopenings {median:.2f} s (goal < 2 s)"
+        )
         full_median, full_p95, step_median, step_p95 = bench_panning(app, work, args.objects)
-        print(f"canvas while panning, {args.objects} objects on 1920x1080 at 200 % (goal < 16 ms a frame): "
-              f"pan step median {step_median:.1f} ms, p95 {step_p95:.1f} ms; "
-              f"full repaint median {full_median:.1f} ms, p95 {full_p95:.1f} ms")
+        print(
+            f"canvas while panning, {args.objects} objects on 1920x1080 at 200 % (goal < 16 ms a frame): "
+            f"pan step median {step_median:.1f} ms, p95 {step_p95:.1f} ms; "
+            f"full repaint median {full_median:.1f} ms, p95 {full_p95:.1f} ms"
+        )
         weights = args.weights or synthetic_checkpoint("yolact_resnet50", work / "weights")
         busy, idle, elapsed = bench_autolabel_blocking(app, work, weights, args.label_images)
-        print(f"auto-label {args.label_images} images (640 px, yolact_resnet50, CPU) took {elapsed:.1f} s; "
-              f"UI thread during the run: {describe(busy)} (goal: none over 50 ms)")
+        print(
+            f"auto-label {args.label_images} images (640 px, yolact_resnet50, CPU) took {elapsed:.1f} s; "
+            f"UI thread during the run: {describe(busy)} (goal: none over 50 ms)"
+        )
         print(f"  same window idle for 10 s, for comparison (the machine's own noise): {describe(idle)}")
         print(f"  load average while measuring: {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
 

@@ -28,8 +28,7 @@ import torchvision
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks._common import (REPO_ROOT, interleaved_medians, matched_share, scratch_dir,  # noqa: E402
-                               synthetic_checkpoint)
+from benchmarks._common import REPO_ROOT, interleaved_medians, matched_share, scratch_dir, synthetic_checkpoint  # noqa: E402
 from protolabel.segmentation.backends import BackendError  # noqa: E402
 from protolabel.segmentation.engine import YolactEngine  # noqa: E402
 from protolabel.segmentation.images import read_image  # noqa: E402
@@ -51,8 +50,9 @@ def main() -> None:
     parser.add_argument("--configs", default="yolact_base")
     parser.add_argument("--backends", default=VARIANTS, help=f"backend:precision list (default {VARIANTS})")
     parser.add_argument("--photo", default="coffee", help="scikit-image sample photo name")
-    parser.add_argument("--cache", default=str(REPO_ROOT / "build" / "bench-onnx"),
-                        help="where .pth exports are cached between runs")
+    parser.add_argument(
+        "--cache", default=str(REPO_ROOT / "build" / "bench-onnx"), help="where .pth exports are cached between runs"
+    )
     args = parser.parse_args()
 
     from skimage import data
@@ -61,7 +61,9 @@ def main() -> None:
     photo = work / f"{args.photo}.png"
     cv2.imwrite(str(photo), getattr(data, args.photo)()[:, :, ::-1])
     h, w = read_image(photo).shape[:2]
-    print(f"photo: skimage {args.photo} {w}x{h}; torch {torch.__version__}; median of {args.repeats} interleaved rounds")
+    print(
+        f"photo: skimage {args.photo} {w}x{h}; torch {torch.__version__}; median of {args.repeats} interleaved rounds"
+    )
 
     runs = [(torch.device("cpu"), 1)]
     if torch.cuda.is_available():
@@ -85,8 +87,14 @@ def main() -> None:
             for variant in args.backends.split(","):
                 backend, precision = variant.split(":")
                 try:
-                    engine = YolactEngine(weights, device=device, backend=backend, precision=precision,
-                                          onnx_cache_dir=args.cache, on_export=print)
+                    engine = YolactEngine(
+                        weights,
+                        device=device,
+                        backend=backend,
+                        precision=precision,
+                        onnx_cache_dir=args.cache,
+                        on_export=print,
+                    )
                 except BackendError as exc:
                     print(f"  {variant}: skipped ({exc})")
                     continue
@@ -95,6 +103,7 @@ def main() -> None:
             x = next(iter(engines.values())).transform(images, device)
             timed: dict[str, Callable[[], object]] = {"yardstick": resnet101}
             for label, engine in engines.items():
+
                 def network(e=engine):
                     with torch.inference_mode():
                         e.network(x)
@@ -115,7 +124,10 @@ def main() -> None:
             for label, engine in engines.items():
                 net, e2e = seconds[f"{label} network"] / batch, seconds[f"{label} e2e"] / batch
                 match = f"{matched_share(reference, engine.predict_image(images[0])):.3f}" if reference else "-"
-                print(f"  {label:<18} {net * 1e3:>10.1f} {net / ref:>6.2f} {e2e * 1e3:>14.1f} {e2e / ref:>6.2f} {match:>6}")
+                print(
+                    f"  {label:<18} {net * 1e3:>10.1f} {net / ref:>6.2f}"
+                    f" {e2e * 1e3:>14.1f} {e2e / ref:>6.2f} {match:>6}"
+                )
             if reference:
                 nudge = matched_share(reference, base.predict_image(nudged(images[0])))
                 rounded = YolactEngine(weights, device=device, backend="torch", precision="fp32")
@@ -124,8 +136,10 @@ def main() -> None:
                         if tensor.is_floating_point():
                             tensor.copy_(tensor.to(torch.bfloat16))
                 rounding = matched_share(reference, rounded.predict_image(images[0]))
-                print(f"  torch fp32, photo +1 grey level on 1 % of pixels: match {nudge:.3f}; "
-                      f"weights rounded to bf16, fp32 arithmetic: match {rounding:.3f}")
+                print(
+                    f"  torch fp32, photo +1 grey level on 1 % of pixels: match {nudge:.3f}; "
+                    f"weights rounded to bf16, fp32 arithmetic: match {rounding:.3f}"
+                )
 
 
 if __name__ == "__main__":

@@ -27,9 +27,9 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
-from benchmarks._common import synthetic_checkpoint  # noqa: E402
-
 from PySide6.QtCore import QObject, Signal  # noqa: E402
+
+from benchmarks._common import synthetic_checkpoint  # noqa: E402
 
 BOXES = {
     "typical box (580x650 px)": np.array([0.35, 0.2, 0.652, 0.802], np.float32),
@@ -84,13 +84,22 @@ def main() -> None:
     canvas.show()
     canvas.show_image(image, None, None)
     app.processEvents()
-    print(f"prototypes {det.prototypes.shape}, image {image.shape[1]}x{image.shape[0]}, {args.repeats} edits each; "
-          "median / p95 in ms")
+    print(
+        f"prototypes {det.prototypes.shape}, image {image.shape[1]}x{image.shape[0]}, {args.repeats} edits each; "
+        "median / p95 in ms"
+    )
     for name, box in BOXES.items():
         record = InferenceRecord(
-            frame_size=det.image_size, origin=(0, 0), prototypes=det.prototypes,
-            coefficients=det.coefficients[:1], boxes_rel=box[None], classes=det.classes[:1], scores=det.scores[:1],
-            object_ids=np.array([-1]), class_names=det.class_names)
+            frame_size=det.image_size,
+            origin=(0, 0),
+            prototypes=det.prototypes,
+            coefficients=det.coefficients[:1],
+            boxes_rel=box[None],
+            classes=det.classes[:1],
+            scores=det.scores[:1],
+            object_ids=np.array([-1]),
+            class_names=det.class_names,
+        )
         state = InspectorState()
         overlay = CanvasOverlay(canvas, state)
         dock = InspectorDock(state, _NoController(), None)
@@ -109,13 +118,22 @@ def main() -> None:
         pictures = time_edits(lambda v: dock._update_pictures(), max(10, args.repeats // 4), before=ui_update)
         window = state.live_mask()
         print(f"\n{name}: mask window {window.mask.shape[1]}x{window.mask.shape[0]}")
-        print(f"  coefficient edit -> canvas overlay updated : {statistics.median(full):6.2f} / {percentile(full, 95):6.2f}")
-        print(f"  of which the mask computation               : {statistics.median(compute):6.2f} / "
-              f"{percentile(compute, 95):6.2f}")
-        print(f"  edit + synchronous canvas repaint           : {statistics.median(repaint):6.2f} / "
-              f"{percentile(repaint, 95):6.2f}")
-        print(f"  dock pictures (stages + 32 contributions)   : {statistics.median(pictures):6.2f} / "
-              f"{percentile(pictures, 95):6.2f}   (throttled to ~15 Hz, not per move)")
+        print(
+            "  coefficient edit -> canvas overlay updated :"
+            f" {statistics.median(full):6.2f} / {percentile(full, 95):6.2f}"
+        )
+        print(
+            f"  of which the mask computation               : {statistics.median(compute):6.2f} / "
+            f"{percentile(compute, 95):6.2f}"
+        )
+        print(
+            f"  edit + synchronous canvas repaint           : {statistics.median(repaint):6.2f} / "
+            f"{percentile(repaint, 95):6.2f}"
+        )
+        print(
+            f"  dock pictures (stages + 32 contributions)   : {statistics.median(pictures):6.2f} / "
+            f"{percentile(pictures, 95):6.2f}   (throttled to ~15 Hz, not per move)"
+        )
         dock.deleteLater()
     app.processEvents()
 

@@ -59,10 +59,18 @@ def pre_labelled_folder(root: Path, images: int, objects: int) -> Path:
         for i in range(images):
             name = f"img{i:04d}.jpg"
             os.link(source, folder / name)
-            store.replace_auto_objects(name, [
-                AnnotatedObject(f"class_{k % 8}", _star(rng.uniform(40, WIDTH - 40), rng.uniform(40, HEIGHT - 40),
-                                                        rng.uniform(8, 60), 24, rng), score=float(rng.uniform(0.05, 1)))
-                for k in range(objects)], image_size=(HEIGHT, WIDTH))
+            store.replace_auto_objects(
+                name,
+                [
+                    AnnotatedObject(
+                        f"class_{k % 8}",
+                        _star(rng.uniform(40, WIDTH - 40), rng.uniform(40, HEIGHT - 40), rng.uniform(8, 60), 24, rng),
+                        score=float(rng.uniform(0.05, 1)),
+                    )
+                    for k in range(objects)
+                ],
+                image_size=(HEIGHT, WIDTH),
+            )
     return folder
 
 
@@ -159,8 +167,10 @@ def section_filter(app, window, repeats: int, painter: PaintCounter) -> None:
         painter.finish(app, since)
         times.append(time.perf_counter() - start)
     hidden = len(window.canvas.hidden_ids())
-    print(f"score filter over the open image ({len(window.projects.project.current)} objects, "
-          f"{hidden} hidden at the last value): {_stats(times)}   (goal <= 16 ms)")
+    print(
+        f"score filter over the open image ({len(window.projects.project.current)} objects, "
+        f"{hidden} hidden at the last value): {_stats(times)}   (goal <= 16 ms)"
+    )
 
 
 SECTIONS = {"next": section_next, "filter": section_filter}
@@ -172,8 +182,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--images", type=int, default=200)
     parser.add_argument("--objects", type=int, default=40)
     parser.add_argument("--presses", type=int, default=400)
-    parser.add_argument("--paint", choices=("once", "twice"), default="once",
-                        help="once: until each view painted once (default); twice: also repaint both after")
+    parser.add_argument(
+        "--paint",
+        choices=("once", "twice"),
+        default="once",
+        help="once: until each view painted once (default); twice: also repaint both after",
+    )
     args = parser.parse_args(argv)
     unknown = [s for s in args.sections if s not in SECTIONS]
     if unknown:
@@ -183,8 +197,10 @@ def main(argv: list[str] | None = None) -> None:
         work = Path(tmp)
         start = time.perf_counter()
         folder = pre_labelled_folder(work, args.images, args.objects)
-        print(f"folder: {args.images} images x {args.objects} auto objects, written in "
-              f"{time.perf_counter() - start:.1f} s")
+        print(
+            f"folder: {args.images} images x {args.objects} auto objects, written in "
+            f"{time.perf_counter() - start:.1f} s"
+        )
         window = make_window(app, work, folder)
         painter = PaintCounter(window, paint_twice=args.paint == "twice")
         try:

@@ -86,10 +86,12 @@ def main(argv: list[str] | None = None) -> int:
     read, plan, apply, objects, _ = runs[-1]
     median = statistics.median(totals)
     cpu = statistics.median(run[4] for run in runs)
-    print(f"import of {args.images:,} images x {args.objects} objects ({objects:,} merged): "
-          f"median {median:.2f} s over {args.repeats} (last: read {read:.2f} s + match and check {plan:.2f} s "
-          f"+ one transaction {apply:.2f} s; CPU of this process, median {cpu:.2f} s); "
-          f"goal <= {GOAL_S:.0f} s: {'met' if median <= GOAL_S else 'NOT met'}")
+    print(
+        f"import of {args.images:,} images x {args.objects} objects ({objects:,} merged): "
+        f"median {median:.2f} s over {args.repeats} (last: read {read:.2f} s + match and check {plan:.2f} s "
+        f"+ one transaction {apply:.2f} s; CPU of this process, median {cpu:.2f} s); "
+        f"goal <= {GOAL_S:.0f} s: {'met' if median <= GOAL_S else 'NOT met'}"
+    )
     return 0
 
 

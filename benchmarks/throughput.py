@@ -36,8 +36,17 @@ from protolabel.segmentation.images import read_image  # noqa: E402
 from protolabel.segmentation.pipeline import default_workers  # noqa: E402
 from protolabel.segmentation.prelabel import prelabel_folder, scan_folder  # noqa: E402
 
-PHOTOS = ("astronaut", "coffee", "chelsea", "rocket", "immunohistochemistry", "hubble_deep_field", "retina",
-          "camera", "coins")  # scikit-image samples present without a download; the last two are gray
+PHOTOS = (
+    "astronaut",
+    "coffee",
+    "chelsea",
+    "rocket",
+    "immunohistochemistry",
+    "hubble_deep_field",
+    "retina",
+    "camera",
+    "coins",
+)  # scikit-image samples present without a download; the last two are gray
 SIZES = ((640, 480), (480, 640), (800, 600), (1024, 768), (320, 240), (500, 375), (960, 540), (375, 500))
 SCORE_THRESHOLD, TOP_K = 0.3, 100  # `protolabel label`'s defaults
 PRECISIONS = {"fp32": None, "fp16": "float16", "bf16": "bfloat16"}  # torch dtype names for autocast
@@ -57,8 +66,11 @@ def write_photos(folder: Path, count: int, seed: int = 0) -> None:
         crop_h, crop_w = max(8, int(height * scale)), max(8, int(width * scale))
         y = int(rng.integers(0, image.shape[0] - crop_h + 1))
         x = int(rng.integers(0, image.shape[1] - crop_w + 1))
-        photo = cv2.resize(np.ascontiguousarray(image[y:y + crop_h, x:x + crop_w]), (width, height),
-                           interpolation=cv2.INTER_AREA if scale > 1 else cv2.INTER_LINEAR)
+        photo = cv2.resize(
+            np.ascontiguousarray(image[y : y + crop_h, x : x + crop_w]),
+            (width, height),
+            interpolation=cv2.INTER_AREA if scale > 1 else cv2.INTER_LINEAR,
+        )
         cv2.imwrite(str(folder / (f"photo{i:03d}.jpg" if i % 4 else f"photo{i:03d}.png")), photo)
 
 
@@ -76,8 +88,11 @@ class AutocastModel:
     def predict(self, images: list[np.ndarray]):
         import torch
 
-        precision = (torch.autocast(self.engine.device.type, dtype=getattr(torch, self.dtype)) if self.dtype
-                     else contextlib.nullcontext())
+        precision = (
+            torch.autocast(self.engine.device.type, dtype=getattr(torch, self.dtype))
+            if self.dtype
+            else contextlib.nullcontext()
+        )
         with precision:
             results = self.engine.predict(images, self.settings)
         if self.engine.device.type == "cuda":
@@ -85,8 +100,9 @@ class AutocastModel:
         return results
 
 
-def label_folder_seconds(folder: Path, out: Path, model: AutocastModel, batch_size: int,
-                         workers: int) -> Callable[[], float]:
+def label_folder_seconds(
+    folder: Path, out: Path, model: AutocastModel, batch_size: int, workers: int
+) -> Callable[[], float]:
     """A callable that labels the folder once (a fresh COCO file each time) and returns its wall time."""
     scan = scan_folder(folder)
     names = [name for name, _ in scan.images]
@@ -107,7 +123,7 @@ def fidelity(engine, images: list[np.ndarray], batch_size: int, dtype, reference
     model = AutocastModel(engine, dtype)
     found = total = 0
     for start in range(0, len(images), batch_size):
-        for ref, det in zip(reference[start:start + batch_size], model.predict(images[start:start + batch_size])):
+        for ref, det in zip(reference[start : start + batch_size], model.predict(images[start : start + batch_size])):
             found += round(matched_share(ref, det) * len(ref))
             total += len(ref)
     return found / total if total else 1.0
@@ -116,17 +132,29 @@ def fidelity(engine, images: list[np.ndarray], batch_size: int, dtype, reference
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--device", default="cpu", choices=("cpu", "cuda"))
-    parser.add_argument("--repeats", type=int, default=None,
-                        help="rounds; each figure is their median (default: 1 on CPU, 3 on CUDA)")
+    parser.add_argument(
+        "--repeats", type=int, default=None, help="rounds; each figure is their median (default: 1 on CPU, 3 on CUDA)"
+    )
     parser.add_argument("--photos", type=int, default=64)
-    parser.add_argument("--config", default=None,
-                        help="model config (default: yolact_resnet50_im128 on CPU, so that a 2-core machine "
-                             "runs it in minutes; yolact_base on CUDA)")
-    parser.add_argument("--workers", type=int, default=None, help=f"pipelined workers (default {max(1, default_workers())}: "
-                             "this machine's default for a folder, at least 1)")
+    parser.add_argument(
+        "--config",
+        default=None,
+        help="model config (default: yolact_resnet50_im128 on CPU, so that a 2-core machine "
+        "runs it in minutes; yolact_base on CUDA)",
+    )
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=None,
+        help=f"pipelined workers (default {max(1, default_workers())}: "
+        "this machine's default for a folder, at least 1)",
+    )
     parser.add_argument("--batch-sizes", default=None, help="comma-separated (default: 1 on CPU, 1,8,16 on CUDA)")
-    parser.add_argument("--precisions", default=None,
-                        help=f"comma-separated of {','.join(PRECISIONS)} (default: fp32 on CPU, all on CUDA)")
+    parser.add_argument(
+        "--precisions",
+        default=None,
+        help=f"comma-separated of {','.join(PRECISIONS)} (default: fp32 on CPU, all on CUDA)",
+    )
     args = parser.parse_args()
     import torch
 
@@ -154,9 +182,11 @@ def main() -> None:
     engine = YolactEngine(weights, config, args.device)
     images = [read_image(path) for _, path in scan_folder(folder).images]
     sizes = sorted({image.shape[1::-1] for image in images})
-    print(f"{len(images)} photos, {len(sizes)} sizes from {min(sizes)} to {max(sizes)}; {config} (synthetic weights) "
-          f"on {engine.device}; torch {torch.__version__}; {workers} workers; median of {repeats} round(s)",
-          flush=True)
+    print(
+        f"{len(images)} photos, {len(sizes)} sizes from {min(sizes)} to {max(sizes)}; {config} (synthetic weights) "
+        f"on {engine.device}; torch {torch.__version__}; {workers} workers; median of {repeats} round(s)",
+        flush=True,
+    )
     out = work / "labels.json"
     for precision, dtype in list(precisions.items()):  # warm-up, untimed (kernels, autocast's caches)
         try:
@@ -173,15 +203,23 @@ def main() -> None:
     for batch in batches:  # rounds interleaved within a batch size; its rows printed as soon as measured
         runs = {("sequential", "fp32"): label_folder_seconds(folder, out, AutocastModel(engine, None), batch, 0)}
         for precision, dtype in precisions.items():
-            runs["pipelined", precision] = label_folder_seconds(folder, out, AutocastModel(engine, dtype), batch,
-                                                                workers)
+            runs["pipelined", precision] = label_folder_seconds(
+                folder, out, AutocastModel(engine, dtype), batch, workers
+            )
         medians = interleaved_medians(runs, repeats, warmup=0)
         base = base or medians["sequential", "fp32"]
-        shares = {precision: 1.0 if (batch, precision) == (1, "fp32") else
-                  fidelity(engine, images, batch, dtype, reference_detections) for precision, dtype in precisions.items()}
+        shares = {
+            precision: 1.0
+            if (batch, precision) == (1, "fp32")
+            else fidelity(engine, images, batch, dtype, reference_detections)
+            for precision, dtype in precisions.items()
+        }
         for (mode, precision), seconds in medians.items():
-            print(f"  {batch:>5} {mode:<11} {precision:<9} {len(images) / seconds:9.2f} {base / seconds:9.2f} "
-                  f"{shares[precision]:8.4f}", flush=True)
+            print(
+                f"  {batch:>5} {mode:<11} {precision:<9} {len(images) / seconds:9.2f} {base / seconds:9.2f} "
+                f"{shares[precision]:8.4f}",
+                flush=True,
+            )
 
 
 if __name__ == "__main__":

@@ -30,8 +30,19 @@ from tests.segmentation.training.synthetic_shapes import write_dataset  # noqa: 
 WARMUP_ITERATIONS = 2
 
 
-def images_per_second(weights: Path, coco: Path, images: Path, out: Path, *, device: str, size: int, batch: int,
-                      repeats: int, amp: bool, workers: int) -> tuple[float, float, float, float]:
+def images_per_second(
+    weights: Path,
+    coco: Path,
+    images: Path,
+    out: Path,
+    *,
+    device: str,
+    size: int,
+    batch: int,
+    repeats: int,
+    amp: bool,
+    workers: int,
+) -> tuple[float, float, float, float]:
     """(median, slowest, fastest) images/s over `repeats` timed iterations of a real training run,
     and the median process CPU seconds per image (less sensitive to other load on a shared machine)."""
     stamps: list[tuple[float, float]] = []
@@ -42,13 +53,32 @@ def images_per_second(weights: Path, coco: Path, images: Path, out: Path, *, dev
                 torch.cuda.synchronize()
             stamps.append((time.perf_counter(), time.process_time()))
 
-    train(TrainOptions(coco=coco, images=images, weights=weights, out=out, val_split=0.0, max_size=size,
-                       iterations=WARMUP_ITERATIONS + repeats + 1, batch_size=batch, device=device, amp=amp,
-                       checkpoint_every=0, log_every=1, workers=workers), record)
+    train(
+        TrainOptions(
+            coco=coco,
+            images=images,
+            weights=weights,
+            out=out,
+            val_split=0.0,
+            max_size=size,
+            iterations=WARMUP_ITERATIONS + repeats + 1,
+            batch_size=batch,
+            device=device,
+            amp=amp,
+            checkpoint_every=0,
+            log_every=1,
+            workers=workers,
+        ),
+        record,
+    )
     durations = [b[0] - a[0] for a, b in zip(stamps, stamps[1:])][WARMUP_ITERATIONS:]
     cpu = [b[1] - a[1] for a, b in zip(stamps, stamps[1:])][WARMUP_ITERATIONS:]
-    return (batch / statistics.median(durations), batch / max(durations), batch / min(durations),
-            statistics.median(cpu) / batch)
+    return (
+        batch / statistics.median(durations),
+        batch / max(durations),
+        batch / min(durations),
+        statistics.median(cpu) / batch,
+    )
 
 
 def long_run(weights: Path, work: Path, size: int, batch: int, workers: int) -> None:
@@ -61,14 +91,32 @@ def long_run(weights: Path, work: Path, size: int, batch: int, workers: int) -> 
             result["evaluation"] = event.evaluation
 
     start = time.perf_counter()
-    train(TrainOptions(coco=coco, images=work / "long" / "images", val_coco=val, weights=weights,
-                       out=work / "long" / "run", max_size=size, iterations=3000, batch_size=batch, device="cuda",
-                       checkpoint_every=0, log_every=100, workers=workers), record)
+    train(
+        TrainOptions(
+            coco=coco,
+            images=work / "long" / "images",
+            val_coco=val,
+            weights=weights,
+            out=work / "long" / "run",
+            max_size=size,
+            iterations=3000,
+            batch_size=batch,
+            device="cuda",
+            checkpoint_every=0,
+            log_every=100,
+            workers=workers,
+        ),
+        record,
+    )
     evaluation = result["evaluation"]
-    print(f"\n[long run] 400 train / 50 val images 640x480, {size}px, 3000 iterations of {batch}: "
-          f"{time.perf_counter() - start:.0f} s")
+    print(
+        f"\n[long run] 400 train / 50 val images 640x480, {size}px, 3000 iterations of {batch}: "
+        f"{time.perf_counter() - start:.0f} s"
+    )
     print(f"  box  AP {evaluation.box['AP']:.3f}  AP50 {evaluation.box['AP50']:.3f}  AP75 {evaluation.box['AP75']:.3f}")
-    print(f"  mask AP {evaluation.mask['AP']:.3f}  AP50 {evaluation.mask['AP50']:.3f}  AP75 {evaluation.mask['AP75']:.3f}")
+    print(
+        f"  mask AP {evaluation.mask['AP']:.3f}  AP50 {evaluation.mask['AP50']:.3f}  AP75 {evaluation.mask['AP75']:.3f}"
+    )
 
 
 def _figures(ips: tuple[float, float, float, float]) -> str:
@@ -91,18 +139,40 @@ def main() -> None:
     weights = synthetic_checkpoint(args.config, work / "weights")
     coco = write_dataset(work / "data", 24, seed=0, size=(480, 640))
     images = work / "data" / "images"
-    print(f"{args.config}, synthetic 640x480 images with 1-3 objects, augmentation on; torch {torch.__version__}; "
-          f"median of {args.repeats} iterations after {WARMUP_ITERATIONS} warm-up")
+    print(
+        f"{args.config}, synthetic 640x480 images with 1-3 objects, augmentation on; torch {torch.__version__}; "
+        f"median of {args.repeats} iterations after {WARMUP_ITERATIONS} warm-up"
+    )
 
     torch.set_num_threads(2)
-    ips = images_per_second(weights, coco, images, work / "cpu", device="cpu", size=args.cpu_size,
-                            batch=args.cpu_batch, repeats=args.repeats, amp=False, workers=0)
+    ips = images_per_second(
+        weights,
+        coco,
+        images,
+        work / "cpu",
+        device="cpu",
+        size=args.cpu_size,
+        batch=args.cpu_batch,
+        repeats=args.repeats,
+        amp=False,
+        workers=0,
+    )
     print(f"  cpu (2 threads)  {args.cpu_size}px batch {args.cpu_batch}: {_figures(ips)}")
     if torch.cuda.is_available():
         torch.set_num_threads(max(1, torch.get_num_threads()))
         for amp in (True, False):
-            ips = images_per_second(weights, coco, images, work / f"cuda_{amp}", device="cuda", size=args.gpu_size,
-                                    batch=args.gpu_batch, repeats=args.repeats, amp=amp, workers=args.workers)
+            ips = images_per_second(
+                weights,
+                coco,
+                images,
+                work / f"cuda_{amp}",
+                device="cuda",
+                size=args.gpu_size,
+                batch=args.gpu_batch,
+                repeats=args.repeats,
+                amp=amp,
+                workers=args.workers,
+            )
             label = "AMP" if amp else "fp32"
             print(f"  cuda {label:<4}       {args.gpu_size}px batch {args.gpu_batch}: {_figures(ips)}")
         if args.long:

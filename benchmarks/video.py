@@ -25,9 +25,9 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks._common import REPO_ROOT, interleaved_medians, scratch_dir, synthetic_checkpoint  # noqa: E402
 from torch.utils.flop_counter import FlopCounterMode  # noqa: E402
 
+from benchmarks._common import REPO_ROOT, interleaved_medians, scratch_dir, synthetic_checkpoint  # noqa: E402
 from protolabel.segmentation.engine import YolactEngine  # noqa: E402
 from protolabel.segmentation.video import SequenceRunner  # noqa: E402
 
@@ -46,10 +46,14 @@ def main() -> None:
         torch.set_num_threads(2)
     frames = [cv2.imread(str(CLIP / f"frame_{i:03d}.png")) for i in range(10)]
     work = scratch_dir("protolabel-bench-video-")
-    print(f"device {device}{' (2 threads)' if device.type == 'cpu' else ''}, torch {torch.__version__}, "
-          f"{len(frames)} frames 640x480, k = {args.keyframe_interval}, median of {args.repeats} interleaved rounds")
-    print(f"{'config':26} {'keyframe ms':>11} {'non-key ms':>10} {'ratio':>6} {'FLOP ratio':>10} {'per-frame fps':>13} "
-          f"{'keyframe-path fps':>17} {'speed-up':>8}")
+    print(
+        f"device {device}{' (2 threads)' if device.type == 'cpu' else ''}, torch {torch.__version__}, "
+        f"{len(frames)} frames 640x480, k = {args.keyframe_interval}, median of {args.repeats} interleaved rounds"
+    )
+    print(
+        f"{'config':26} {'keyframe ms':>11} {'non-key ms':>10} {'ratio':>6} {'FLOP ratio':>10} {'per-frame fps':>13} "
+        f"{'keyframe-path fps':>17} {'speed-up':>8}"
+    )
     for config in args.configs.split(","):
         engine = YolactEngine(synthetic_checkpoint(config, work), device=device)
         sync = torch.cuda.synchronize if device.type == "cuda" else (lambda: None)
@@ -66,6 +70,7 @@ def main() -> None:
                     fn()
                     sync()
                     return time.perf_counter() - start
+
             return run
 
         def per_frame() -> None:
@@ -78,22 +83,29 @@ def main() -> None:
                 runner.predict(frame)
 
         flops = {}
-        for name, fn in (("keyframe", lambda: engine.network.keyframe(x0)),
-                         ("partial", lambda: engine.network.partial(x1, state))):
+        for name, fn in (
+            ("keyframe", lambda: engine.network.keyframe(x0)),
+            ("partial", lambda: engine.network.partial(x1, state)),
+        ):
             with torch.inference_mode(), FlopCounterMode(display=False) as counter:
                 fn()
             flops[name] = counter.get_total_flops()
-        medians = interleaved_medians({
-            "keyframe": timed(lambda: engine.network.keyframe(x0)),
-            "partial": timed(lambda: engine.network.partial(x1, state)),
-            "per_frame": timed(per_frame),
-            "keyframe_path": timed(keyframe_path),
-        }, repeats=args.repeats)
+        medians = interleaved_medians(
+            {
+                "keyframe": timed(lambda: engine.network.keyframe(x0)),
+                "partial": timed(lambda: engine.network.partial(x1, state)),
+                "per_frame": timed(per_frame),
+                "keyframe_path": timed(keyframe_path),
+            },
+            repeats=args.repeats,
+        )
         fps_full = len(frames) / medians["per_frame"]
         fps_video = len(frames) / medians["keyframe_path"]
-        print(f"{config:26} {1000 * medians['keyframe']:11.1f} {1000 * medians['partial']:10.1f} "
-              f"{medians['partial'] / medians['keyframe']:6.2f} {flops['partial'] / flops['keyframe']:10.2f} "
-              f"{fps_full:13.2f} {fps_video:17.2f} {fps_video / fps_full:7.2f}x")
+        print(
+            f"{config:26} {1000 * medians['keyframe']:11.1f} {1000 * medians['partial']:10.1f} "
+            f"{medians['partial'] / medians['keyframe']:6.2f} {flops['partial'] / flops['keyframe']:10.2f} "
+            f"{fps_full:13.2f} {fps_video:17.2f} {fps_video / fps_full:7.2f}x"
+        )
 
 
 if __name__ == "__main__":

@@ -1,5 +1,6 @@
 """Protolabel's data files (icons, the COCO and YouTube-VIS class lists, the label palette, the desktop
-entry), read through importlib.resources so they are found the same way from a wheel, an editable install and a PyInstaller bundle.
+entry), read through importlib.resources so they are found the same way from a wheel, an editable install
+and a PyInstaller bundle.
 
 Qt-free: the app turns icon files into QIcons itself.
 """

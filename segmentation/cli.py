@@ -33,38 +33,60 @@ def build_parser(extra_commands: tuple[str, ...] = ()) -> argparse.ArgumentParse
         module = name if "." in name else f"protolabel.segmentation.commands.{name}"
         importlib.import_module(module).add_parser(subparsers)
     for subparser in subparsers.choices.values():
-        subparser.add_argument("-v", "--verbose", action="store_true",
-                               help="log debug details, to stderr as well as the log file")
+        subparser.add_argument(
+            "-v", "--verbose", action="store_true", help="log debug details, to stderr as well as the log file"
+        )
     return parser
 
 
 def add_engine_arguments(parser: argparse.ArgumentParser, *, default_top_k: int = 100) -> None:
     """--weights/--config/--device/--backend/--precision/--score-threshold/--top-k/--nms, shared by every
     command that runs YOLACT."""
-    parser.add_argument("--weights", required=True,
-                        help="YOLACT checkpoint (.pth), official or fine-tuned, an .onnx from export-onnx, or an "
-                             "official model's name (yolact_resnet50): downloaded and verified on first use")
+    parser.add_argument(
+        "--weights",
+        required=True,
+        help="YOLACT checkpoint (.pth), official or fine-tuned, an .onnx from export-onnx, or an "
+        "official model's name (yolact_resnet50): downloaded and verified on first use",
+    )
     parser.add_argument("--config", default=None, help="config name (default: from the file name or its keys)")
     parser.add_argument("--device", default="auto", help="cpu, cuda, cuda:N or auto (default)")
     # Default torch for a .pth: auto exports it to ONNX first (a minute or more, once, cached), which stays the
     # user's call (docs/speed.md: "Inference backends"); an .onnx can only go to an ONNX backend, so it gets auto.
-    parser.add_argument("--backend", choices=("torch", "onnxruntime", "openvino", "auto"), default=None,
-                        help="what runs the network: torch (default for a .pth), onnxruntime, openvino, or auto "
-                             "(default for an .onnx: the fastest installed one that keeps the masks); a .pth is "
-                             "exported to ONNX once and cached")
-    parser.add_argument("--precision", choices=("fp32", "bf16"), default=None,
-                        help="network precision (default fp32; bf16 is faster on CPUs with AVX-512 BF16 "
-                             "but moves some masks, see docs/speed.md)")
-    parser.add_argument("--score-threshold", type=score_threshold, default=0.0,
-                        help="keep scores above this, in [0, 1] (default 0)")
-    parser.add_argument("--top-k", type=positive_int, default=default_top_k,
-                        help=f"max detections per image, at least 1 (default {default_top_k})")
-    parser.add_argument("--nms", choices=("fast", "traditional", "cross_class"), default="fast",
-                        help="NMS variant (default: fast, as the original's eval)")
+    parser.add_argument(
+        "--backend",
+        choices=("torch", "onnxruntime", "openvino", "auto"),
+        default=None,
+        help="what runs the network: torch (default for a .pth), onnxruntime, openvino, or auto "
+        "(default for an .onnx: the fastest installed one that keeps the masks); a .pth is "
+        "exported to ONNX once and cached",
+    )
+    parser.add_argument(
+        "--precision",
+        choices=("fp32", "bf16"),
+        default=None,
+        help="network precision (default fp32; bf16 is faster on CPUs with AVX-512 BF16 "
+        "but moves some masks, see docs/speed.md)",
+    )
+    parser.add_argument(
+        "--score-threshold", type=score_threshold, default=0.0, help="keep scores above this, in [0, 1] (default 0)"
+    )
+    parser.add_argument(
+        "--top-k",
+        type=positive_int,
+        default=default_top_k,
+        help=f"max detections per image, at least 1 (default {default_top_k})",
+    )
+    parser.add_argument(
+        "--nms",
+        choices=("fast", "traditional", "cross_class"),
+        default="fast",
+        help="NMS variant (default: fast, as the original's eval)",
+    )
 
 
 # Argument types shared by every command: a bad value is refused by argparse with one line
 # ("argument --top-k: must be an integer >= 1, got '-1'") and exit status 2, before any work.
+
 
 def _number(text: str, kind: type, what: str, accept=lambda value: True):
     """`text` as an int or a finite float that `accept`s, else ArgumentTypeError "must be WHAT, got 'TEXT'"."""
@@ -93,8 +115,9 @@ def worker_count(text: str) -> int:
     requested = non_negative_int(text)
     cores = machine_cores()
     if requested > cores:
-        print(f"protolabel: --workers {requested} is more than the {cores} CPU cores here; using {cores}",
-              file=sys.stderr)
+        print(
+            f"protolabel: --workers {requested} is more than the {cores} CPU cores here; using {cores}", file=sys.stderr
+        )
         return cores
     return requested
 
@@ -130,8 +153,9 @@ def max_size(text: str) -> int:
     """A network input size within the range a config accepts (see segmentation.yolact.config)."""
     from protolabel.segmentation.yolact.config import MAX_MAX_SIZE, MIN_MAX_SIZE
 
-    return _number(text, int, f"an integer from {MIN_MAX_SIZE} to {MAX_MAX_SIZE}",
-                   lambda v: MIN_MAX_SIZE <= v <= MAX_MAX_SIZE)
+    return _number(
+        text, int, f"an integer from {MIN_MAX_SIZE} to {MAX_MAX_SIZE}", lambda v: MIN_MAX_SIZE <= v <= MAX_MAX_SIZE
+    )
 
 
 class CommandError(Exception):
@@ -149,9 +173,16 @@ def engine_from_args(args: argparse.Namespace):
 
     try:
         settings = InferenceSettings(args.score_threshold, args.top_k, NmsSettings(method=args.nms))
-        return YolactEngine(args.weights, args.config, args.device, settings, backend=args.backend,
-                            precision=args.precision, onnx_cache_dir=default_cache_dir() / "onnx",
-                            on_export=lambda note: print(f"protolabel {args.command}: {note}", file=sys.stderr))
+        return YolactEngine(
+            args.weights,
+            args.config,
+            args.device,
+            settings,
+            backend=args.backend,
+            precision=args.precision,
+            onnx_cache_dir=default_cache_dir() / "onnx",
+            on_export=lambda note: print(f"protolabel {args.command}: {note}", file=sys.stderr),
+        )
     except (CheckpointError, BackendError, ValueError) as exc:
         raise CommandError(str(exc)) from None
 
@@ -182,16 +213,20 @@ def download_with_progress(manager: ModelManager, model: OfficialModel, prefix: 
     try:
         if manager.is_downloaded(model) and not manager.is_verified(model):
             print(f"{prefix}: checking the cached {model.file_name}", file=sys.stderr)
-        path = manager.download(model, progress=progress,
-                                on_wait=lambda note: print(f"{prefix}: {note}", file=sys.stderr))
+        path = manager.download(
+            model, progress=progress, on_wait=lambda note: print(f"{prefix}: {note}", file=sys.stderr)
+        )
     except ModelDownloadError as exc:
         progress.end()
         raise CommandError(str(exc)) from None
     except KeyboardInterrupt as exc:
         progress.end()
         word, _ = interruption_exit(exc)
-        print(f"{prefix}: download {word}; {manager.partial_bytes(model) / 1e6:.1f} MB kept in "
-              f"{manager.partial_path(model)}, the next download resumes there", file=sys.stderr)
+        print(
+            f"{prefix}: download {word}; {manager.partial_bytes(model) / 1e6:.1f} MB kept in "
+            f"{manager.partial_path(model)}, the next download resumes there",
+            file=sys.stderr,
+        )
         raise
     progress.end()
     return path
@@ -216,8 +251,9 @@ class DownloadProgress:
         if mark == self.shown:
             return
         self.shown = mark
-        text = (f"{done / 1e6:.1f} of {total / 1e6:.1f} MB ({done * 100 // total} %)" if total
-                else f"{done / 1e6:.1f} MB")
+        text = (
+            f"{done / 1e6:.1f} of {total / 1e6:.1f} MB ({done * 100 // total} %)" if total else f"{done / 1e6:.1f} MB"
+        )
         if self.tty:
             self.stream.write(f"\r{self.prefix}: {text}   ")
             self.open_line = True
@@ -263,8 +299,9 @@ def run_command(args: argparse.Namespace) -> int:
     logger.info("protolabel %s %s (Python %s)", version(), args.command, sys.version.split()[0])
     # Only where SIGTERM still ends the process at once (not ignored, no handler of the caller's), and
     # only from the main thread, the one Python delivers signals to.
-    catch_term = (threading.current_thread() is threading.main_thread()
-                  and signal.getsignal(signal.SIGTERM) is signal.SIG_DFL)
+    catch_term = (
+        threading.current_thread() is threading.main_thread() and signal.getsignal(signal.SIGTERM) is signal.SIG_DFL
+    )
     if catch_term:
         signal.signal(signal.SIGTERM, _raise_terminated)
     try:

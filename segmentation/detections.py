@@ -40,11 +40,14 @@ class Detections:
             # Hand-built detections (tests, fake models) may give a dense stack: kept box-local.
             object.__setattr__(self, "masks", BoxMasks.from_dense(self.masks))
         if not isinstance(self.masks, BoxMasks):
-            raise TypeError(f"Detections.masks must be BoxMasks or a bool [D, H, W] array, got "
-                            f"{type(self.masks).__name__}")
+            raise TypeError(
+                f"Detections.masks must be BoxMasks or a bool [D, H, W] array, got {type(self.masks).__name__}"
+            )
         if len(self.masks) != len(self.scores) or self.masks.image_size != tuple(self.image_size):
-            raise ValueError(f"{len(self.masks)} masks of a {self.masks.image_size} image for "
-                             f"{len(self.scores)} detections of a {tuple(self.image_size)} image")
+            raise ValueError(
+                f"{len(self.masks)} masks of a {self.masks.image_size} image for "
+                f"{len(self.scores)} detections of a {tuple(self.image_size)} image"
+            )
 
     def __len__(self) -> int:
         return int(self.scores.shape[0])
@@ -71,7 +74,10 @@ class Detections:
         With `crop=False` the mask is not limited to the box: it shows where YOLACT's mask
         would leak outside it. `coefficients` replaces the detection's own (for live editing).
         """
-        from protolabel.segmentation.yolact.masks import assemble_soft_masks, upsample_to_image  # torch: kept off worker imports
+        from protolabel.segmentation.yolact.masks import (  # torch: kept off worker imports
+            assemble_soft_masks,
+            upsample_to_image,
+        )
 
         coeffs = self.coefficients[index] if coefficients is None else np.asarray(coefficients, np.float32)
         box = self.boxes_rel[index] if crop else None

@@ -53,8 +53,10 @@ def resolve_device(device: str | torch.device = "auto") -> torch.device:
         if not torch.cuda.is_available():
             raise ValueError("CUDA was requested but no CUDA device is available; use --device cpu or auto")
         if device.index is not None and device.index >= torch.cuda.device_count():
-            raise ValueError(f"there is no CUDA device {device.index} (this machine has "
-                             f"{torch.cuda.device_count()}: cuda:0 to cuda:{torch.cuda.device_count() - 1})")
+            raise ValueError(
+                f"there is no CUDA device {device.index} (this machine has "
+                f"{torch.cuda.device_count()}: cuda:0 to cuda:{torch.cuda.device_count() - 1})"
+            )
     return device
 
 
@@ -80,7 +82,8 @@ class YolactEngine:
 
         `backend`: torch (default for a .pth), onnxruntime, openvino, or auto (default for an .onnx): the
         first of `segmentation.backends.AUTO_ORDER` (openvino fp32, onnxruntime fp32, torch fp32 on the CPU;
-        torch fp32 on CUDA) that is installed and runs this config on this device. The rule and the figures behind it (benchmarks/inference.py) are in
+        torch fp32 on CUDA) that is installed and runs this config on this device. The rule and the figures
+        behind it (benchmarks/inference.py) are in
         AUTO_ORDER's comment: the fastest variants that keep >= 99% of torch fp32's detections at mask IoU
         >= 0.98 on the reference fixtures; bf16 is faster but misses that, so only `precision="bf16"` runs it.
         `precision`: fp32 or bf16 (default fp32).
@@ -131,8 +134,9 @@ class YolactEngine:
             out = self.network(self.transform(list(images), self.device))
             return self.postprocess(out, [image.shape[:2] for image in images], settings)
 
-    def postprocess(self, out: YolactOutputs, image_sizes: Sequence[tuple[int, int]],
-                    settings: InferenceSettings | None = None) -> list[Detections]:
+    def postprocess(
+        self, out: YolactOutputs, image_sizes: Sequence[tuple[int, int]], settings: InferenceSettings | None = None
+    ) -> list[Detections]:
         """Detections from the network's outputs for images of these (height, width) sizes: softmax, NMS,
         masks at the original size. The one post-processing of every path (images and video frames)."""
         settings = settings or self.settings
@@ -147,8 +151,9 @@ class YolactEngine:
     def predict_image(self, image: np.ndarray, settings: InferenceSettings | None = None) -> Detections:
         return self.predict([image], settings)[0]
 
-    def _finish(self, raw: RawDetections, prototypes: torch.Tensor, image_size: tuple[int, int],
-                settings: InferenceSettings) -> Detections:
+    def _finish(
+        self, raw: RawDetections, prototypes: torch.Tensor, image_size: tuple[int, int], settings: InferenceSettings
+    ) -> Detections:
         """Re-score (YOLACT++), filter, assemble masks at the original size."""
         soft = assemble_soft_masks(prototypes, raw.coefficients, raw.boxes)
         scores = raw.scores

@@ -53,7 +53,7 @@ class FolderWalk:
 
 def _shortened(name: str, keep: int = 100) -> str:
     """A very long name (a path nested past the system's limit) cut in the middle, both ends kept."""
-    return name if len(name) <= keep else f"{name[:keep // 3]}...{name[-(keep - keep // 3):]}"
+    return name if len(name) <= keep else f"{name[: keep // 3]}...{name[-(keep - keep // 3) :]}"
 
 
 def shown_name(name: str) -> str:
@@ -106,6 +106,7 @@ def walk_folder(
     def cannot_list(rel: str, exc: OSError) -> None:
         unreadable.append(rel)
         left_out.append((shown_name(rel), f"folder not read: {_why(exc)}"))
+
     real_dirs: list[str] = [""]
     linked_dirs: list[str] = []  # symlinked folders, read after every real one
     entries_seen = 0
@@ -167,9 +168,12 @@ def walk_folder(
             except OSError as exc:
                 cannot_list(rel_dir, exc)  # the listing failed half-way (I/O error); keep what was read
     found.sort(key=natural_key)
-    return FolderWalk(tuple(found), tuple(sorted(unreadable, key=natural_key)),
-                      tuple(sorted(links_skipped, key=natural_key)),
-                      tuple(sorted(left_out, key=lambda item: natural_key(item[0]))))
+    return FolderWalk(
+        tuple(found),
+        tuple(sorted(unreadable, key=natural_key)),
+        tuple(sorted(links_skipped, key=natural_key)),
+        tuple(sorted(left_out, key=lambda item: natural_key(item[0]))),
+    )
 
 
 def _why(exc: OSError) -> str:

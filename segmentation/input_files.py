@@ -66,8 +66,9 @@ def open_input(path: str | os.PathLike, *, follow_links: bool = True) -> BinaryI
         fd = os.open(path, flags)
     except OSError as exc:
         if exc.errno == errno.ELOOP and not follow_links:
-            raise _error(NotRegularFileError, errno.ELOOP, "a symbolic link, which is not followed here",
-                         path) from None
+            raise _error(
+                NotRegularFileError, errno.ELOOP, "a symbolic link, which is not followed here", path
+            ) from None
         if exc.errno == errno.ENXIO:  # a socket, or a FIFO on some systems: opening it does not block here
             raise _error(NotRegularFileError, errno.ENXIO, "a socket or pipe, not a regular file", path) from None
         raise
@@ -89,8 +90,7 @@ def check_input_file(path: str | os.PathLike, *, follow_links: bool = True) -> i
         return os.fstat(handle.fileno()).st_size
 
 
-def read_input_bytes(path: str | os.PathLike, limit: int, *, what: str = "file",
-                     follow_links: bool = True) -> bytes:
+def read_input_bytes(path: str | os.PathLike, limit: int, *, what: str = "file", follow_links: bool = True) -> bytes:
     """The bytes of the regular file at `path`; InputTooLargeError when it holds more than `limit` bytes.
 
     The size is checked before reading, and the read stops at `limit` + 1 bytes in case the file grows."""

@@ -56,7 +56,8 @@ def setup_logging(*, verbose: bool = False) -> Path | None:
     writable = log_file_problem(path) is None
     if writable:
         file_handler = logging.handlers.RotatingFileHandler(
-            path, maxBytes=MAX_BYTES, backupCount=BACKUP_COUNT, encoding="utf-8", delay=True)
+            path, maxBytes=MAX_BYTES, backupCount=BACKUP_COUNT, encoding="utf-8", delay=True
+        )
         file_handler.setLevel(logging.DEBUG if verbose else logging.INFO)
         file_handler.setFormatter(logging.Formatter(FORMAT))
         _handlers.append(file_handler)

@@ -12,11 +12,11 @@ passed, so a good file is not re-hashed every time); a corrupt one is deleted an
 
 from __future__ import annotations
 
-import logging
 import errno
 import functools
 import http.client
 import json
+import logging
 import os
 import shutil
 import socket
@@ -64,8 +64,10 @@ class OfficialModel:
         """What verification can say about this file, in plain words (no published digest: no claim of one)."""
         if self.sha256 is not None:
             return "its SHA-256 matches the published one and it loads as " + self.config
-        return (f"its size fits {self.config} and it loads as one; no published SHA-256 is recorded, so it is "
-                "not proven to be the authors' file")
+        return (
+            f"its size fits {self.config} and it loads as one; no published SHA-256 is recorded, so it is "
+            "not proven to be the authors' file"
+        )
 
 
 _HF = "https://huggingface.co/dbolya/{repo}/resolve/main/{file}?download=true"
@@ -154,8 +156,10 @@ def check_mirror(url: str) -> str:
     url = url.strip().rstrip("/")
     parsed = urlparse(url)
     if parsed.scheme not in ("http", "https") or not parsed.hostname:
-        raise ValueError(f"model mirror {url!r} is not an http:// or https:// address "
-                         "(files are fetched from MIRROR/<official file name>)")
+        raise ValueError(
+            f"model mirror {url!r} is not an http:// or https:// address "
+            "(files are fetched from MIRROR/<official file name>)"
+        )
     return url
 
 
@@ -200,8 +204,13 @@ ProgressCallback = Callable[[int, "int | None"], None]  # (bytes so far, total b
 class ModelManager:
     """Finds, downloads and verifies official checkpoints in a cache folder."""
 
-    def __init__(self, cache_dir: str | Path | None = None, models: tuple[OfficialModel, ...] | None = None,
-                 timeout: float = 20.0, mirror: str | None = None) -> None:
+    def __init__(
+        self,
+        cache_dir: str | Path | None = None,
+        models: tuple[OfficialModel, ...] | None = None,
+        timeout: float = 20.0,
+        mirror: str | None = None,
+    ) -> None:
         """`models` None: OFFICIAL_MODELS; `mirror` None: $PROTOLABEL_MODEL_MIRROR, '' the published addresses."""
         self.cache_dir = Path(cache_dir) if cache_dir is not None else default_cache_dir()
         self.models = OFFICIAL_MODELS if models is None else models
@@ -224,8 +233,10 @@ class ModelManager:
         try:
             return f"{check_mirror(self.mirror)}/{quote(model.file_name)}"
         except ValueError as exc:
-            raise ModelDownloadError(f"Cannot download {model.file_name}: {exc}; set {MIRROR_ENV} (or the mirror "
-                                     "in Official Models…) to an address like http://host/models") from None
+            raise ModelDownloadError(
+                f"Cannot download {model.file_name}: {exc}; set {MIRROR_ENV} (or the mirror "
+                "in Official Models…) to an address like http://host/models"
+            ) from None
 
     def model(self, config: str) -> OfficialModel:
         """The official model named by config or file name (KeyError listing the known ones)."""
@@ -328,7 +339,10 @@ class ModelManager:
             return False
         # The digest the file was checked against is part of the stamp: a newly recorded one re-checks the file.
         return (stamp.get("size"), stamp.get("mtime_ns"), stamp.get("sha256")) == (
-            st.st_size, st.st_mtime_ns, model.sha256)
+            st.st_size,
+            st.st_mtime_ns,
+            model.sha256,
+        )
 
     def _check_against_stamp(self, model: OfficialModel, final: Path) -> None:
         """A file that changed since it passed verification is corrupt, even if it still loads.
@@ -343,20 +357,32 @@ class ModelManager:
         if isinstance(recorded, str) and file_sha256(final) != recorded:
             final.unlink(missing_ok=True)
             self.stamp_path(model).unlink(missing_ok=True)
-            raise ModelDownloadError(f"The cached {model.file_name} changed since it was downloaded and verified "
-                                     "(its SHA-256 differs); it was deleted, download it again")
+            raise ModelDownloadError(
+                f"The cached {model.file_name} changed since it was downloaded and verified "
+                "(its SHA-256 differs); it was deleted, download it again"
+            )
 
     def _write_stamp(self, model: OfficialModel, final: Path) -> None:
         st = final.stat()
-        stamp = {"size": st.st_size, "mtime_ns": st.st_mtime_ns, "sha256": model.sha256,
-                 "file_sha256": file_sha256(final)}
+        stamp = {
+            "size": st.st_size,
+            "mtime_ns": st.st_mtime_ns,
+            "sha256": model.sha256,
+            "file_sha256": file_sha256(final),
+        }
         try:
             atomic_write_text(self.stamp_path(model), json.dumps(stamp))
         except OSError:
             pass  # without a stamp the file is simply verified again next time
 
-    def _fetch(self, model: OfficialModel, part: Path, progress: ProgressCallback | None,
-               cancel: threading.Event | None, largest: int) -> None:
+    def _fetch(
+        self,
+        model: OfficialModel,
+        part: Path,
+        progress: ProgressCallback | None,
+        cancel: threading.Event | None,
+        largest: int,
+    ) -> None:
         have = part.stat().st_size if part.is_file() else 0
         if have > largest:  # a .part longer than the model can be: start over
             have = 0
@@ -370,8 +396,9 @@ class ModelManager:
         except urllib.error.HTTPError as exc:
             if exc.code == 416 and have:  # nothing left to send: the .part is already complete
                 return
-            raise ModelDownloadError(f"Downloading {model.file_name} failed: the server answered {exc.code} "
-                                     f"{exc.reason} ({url})") from None
+            raise ModelDownloadError(
+                f"Downloading {model.file_name} failed: the server answered {exc.code} {exc.reason} ({url})"
+            ) from None
         except (urllib.error.URLError, OSError) as exc:
             raise _network_error(host, exc, self.path_for(model)) from None
         finished = threading.Event()
@@ -388,21 +415,34 @@ class ModelManager:
                 if total is not None and total > largest:
                     raise ModelDownloadError(
                         f"The server offers {total:,} bytes for {model.file_name}, more than the {largest:,} bytes "
-                        f"a {model.config} checkpoint can be; nothing was downloaded ({url})")
+                        f"a {model.config} checkpoint can be; nothing was downloaded ({url})"
+                    )
                 done = self._receive(model, url, response, part, have, total, largest, progress, cancel)
         finally:
             finished.set()
         if total is not None and done < total:
-            raise ModelDownloadError(f"Download of {model.file_name} stopped at {done:,} of {total:,} bytes; "
-                                     "try again to resume")
+            raise ModelDownloadError(
+                f"Download of {model.file_name} stopped at {done:,} of {total:,} bytes; try again to resume"
+            )
 
-    def _receive(self, model: OfficialModel, url: str, response, part: Path, have: int, total: int | None, largest: int,
-                 progress: ProgressCallback | None, cancel: threading.Event | None) -> int:
+    def _receive(
+        self,
+        model: OfficialModel,
+        url: str,
+        response,
+        part: Path,
+        have: int,
+        total: int | None,
+        largest: int,
+        progress: ProgressCallback | None,
+        cancel: threading.Event | None,
+    ) -> int:
         """Write the body to `part`, checking `cancel` after every read (each returns what one recv got)."""
 
         def cancelled() -> DownloadCancelled:
-            return DownloadCancelled(f"Download of {model.file_name} cancelled; {done} bytes kept, it resumes "
-                                     "next time")
+            return DownloadCancelled(
+                f"Download of {model.file_name} cancelled; {done} bytes kept, it resumes next time"
+            )
 
         done = have
         try:
@@ -427,21 +467,25 @@ class ModelManager:
                         part.unlink(missing_ok=True)
                         raise ModelDownloadError(
                             f"The server sent more than the {largest:,} bytes a {model.config} checkpoint can be; "
-                            f"the download of {model.file_name} was stopped and deleted ({url})")
+                            f"the download of {model.file_name} was stopped and deleted ({url})"
+                        )
                     out.write(chunk)
                     done += len(chunk)
                     if progress:
                         progress(done, total)
                 out.flush()
                 os.fsync(out.fileno())
-        except (socket.timeout, ConnectionError, urllib.error.URLError, http.client.HTTPException) as exc:
-            raise ModelDownloadError(f"Download of {model.file_name} was interrupted ({exc}); "
-                                     "the part already received is kept, try again to resume") from None
+        except (TimeoutError, ConnectionError, urllib.error.URLError, http.client.HTTPException) as exc:
+            raise ModelDownloadError(
+                f"Download of {model.file_name} was interrupted ({exc}); "
+                "the part already received is kept, try again to resume"
+            ) from None
         except OSError as exc:
             if exc.errno in (errno.ENOSPC, errno.EDQUOT):
                 raise ModelDownloadError(f"Not enough disk space in {self.cache_dir} for {model.file_name}") from None
-            raise ModelDownloadError(f"Download of {model.file_name} was interrupted ({exc}); "
-                                     "try again to resume") from None
+            raise ModelDownloadError(
+                f"Download of {model.file_name} was interrupted ({exc}); try again to resume"
+            ) from None
         return done
 
     def _verify(self, model: OfficialModel, path: Path, url: str | None = None) -> None:
@@ -450,8 +494,10 @@ class ModelManager:
             path.unlink(missing_ok=True)
             self.stamp_path(model).unlink(missing_ok=True)
             source = f"; if this repeats, the file at {url} is not the published one" if url else ""
-            raise ModelDownloadError(f"The downloaded {model.file_name} is not a usable {model.config} checkpoint "
-                                     f"({problem}); it was deleted, try the download again{source}")
+            raise ModelDownloadError(
+                f"The downloaded {model.file_name} is not a usable {model.config} checkpoint "
+                f"({problem}); it was deleted, try the download again{source}"
+            )
 
 
 class _DownloadLock:
@@ -463,8 +509,9 @@ class _DownloadLock:
 
     POLL_S = 0.2
 
-    def __init__(self, path: Path, cancel: threading.Event | None, on_wait: Callable[[str], None] | None,
-                 what: str) -> None:
+    def __init__(
+        self, path: Path, cancel: threading.Event | None, on_wait: Callable[[str], None] | None, what: str
+    ) -> None:
         self.path, self.cancel, self.on_wait, self.what = path, cancel, on_wait, what
         self.fd: int | None = None
 
@@ -544,8 +591,9 @@ def _mb(n: int) -> int:
 
 def _network_error(host: str, exc: BaseException, destination: Path) -> ModelDownloadError:
     reason = getattr(exc, "reason", exc)
-    if isinstance(reason, (socket.gaierror, ConnectionRefusedError, ConnectionResetError, TimeoutError,
-                           socket.timeout, OSError)):
+    if isinstance(
+        reason, (socket.gaierror, ConnectionRefusedError, ConnectionResetError, TimeoutError, socket.timeout, OSError)
+    ):
         return NoNetworkError(
             f"No network connection to {host} ({reason}). Check the connection or the mirror ({MIRROR_ENV}), "
             f"or download the file on another computer and copy it to {destination} (it is verified before "

@@ -54,8 +54,9 @@ def _check_not_input(path: Path, inputs: Iterable[str | os.PathLike], what: str)
     for item in inputs:
         source = Path(os.path.abspath(item))
         if target == source or _same_file(target_stat, source):
-            raise OutputPathError(f"{path}: the {what} is also an input; choose another name so the input is not "
-                                  "overwritten")
+            raise OutputPathError(
+                f"{path}: the {what} is also an input; choose another name so the input is not overwritten"
+            )
 
 
 def _existing_ancestor(path: Path) -> Path:
@@ -93,8 +94,13 @@ def _check_not_a_special_file(path: Path, what: str, streams: bool) -> bool:
     return False
 
 
-def check_output_file(path: str | os.PathLike, inputs: Iterable[str | os.PathLike] = (),
-                      what: str = "output file", *, streams: bool = False) -> Path:
+def check_output_file(
+    path: str | os.PathLike,
+    inputs: Iterable[str | os.PathLike] = (),
+    what: str = "output file",
+    *,
+    streams: bool = False,
+) -> Path:
     """The output file path if it can be written: its folder exists and is writable, it is not a
     folder and not one of `inputs`. Raises OutputPathError (one line) otherwise.
 
@@ -123,12 +129,14 @@ def check_not_an_image_in(folder: str | os.PathLike, path: str | os.PathLike, wh
 
     target = Path(os.path.realpath(path))
     if target.is_relative_to(os.path.realpath(folder)) and is_image_name(target.name):
-        raise OutputPathError(f"{path}: the {what} has an image file name inside {folder}, so it is an input; "
-                              "choose a .json name")
+        raise OutputPathError(
+            f"{path}: the {what} has an image file name inside {folder}, so it is an input; choose a .json name"
+        )
 
 
-def check_output_dir(path: str | os.PathLike, inputs: Iterable[str | os.PathLike] = (),
-                     what: str = "output folder") -> Path:
+def check_output_dir(
+    path: str | os.PathLike, inputs: Iterable[str | os.PathLike] = (), what: str = "output folder"
+) -> Path:
     """The output folder path if it is (or can be created as) a writable folder that is not one of
     `inputs`; an existing file there is refused. Raises OutputPathError (one line) otherwise."""
     path = Path(path)
@@ -191,8 +199,9 @@ class Written(Generic[T]):
         return f"could not write {self.requested} ({self.error}); the results were saved to {self.path} instead"
 
 
-def write_with_fallback(path: str | os.PathLike, write: Callable[[Path], T],
-                        folders: Iterable[Path] | None = None) -> Written[T]:
+def write_with_fallback(
+    path: str | os.PathLike, write: Callable[[Path], T], folders: Iterable[Path] | None = None
+) -> Written[T]:
     """Call `write(path)`; when it fails with a disk error (or a stream fails in any way: /dev/full, a
     closed pipe), `write(fallback)` in each fallback folder until one works. Raises OutputWriteError
     when nothing could be written (saying what was tried); other errors pass through unchanged."""
@@ -205,7 +214,7 @@ def write_with_fallback(path: str | os.PathLike, write: Callable[[Path], T],
             raise
         first = exc
     tried = [f"{path} ({describe_error(first)})"]
-    for folder in (fallback_folders() if folders is None else folders):
+    for folder in fallback_folders() if folders is None else folders:
         candidate = Path(folder) / fallback_name(path)
         try:
             return Written(path, candidate, write(candidate), describe_error(first))

@@ -111,8 +111,7 @@ def merge_labeled(dataset: CocoDataset, on_disk: Sequence[str], new: Mapping[str
     images = [new.get(name) or old.get(name) for name in on_disk]
     on_disk_set = set(on_disk)
     images += [img for name, img in old.items() if name not in on_disk_set]
-    return CocoDataset(dataset.categories, [img for img in images if img is not None], dataset.info,
-                       dataset.licenses)
+    return CocoDataset(dataset.categories, [img for img in images if img is not None], dataset.info, dataset.licenses)
 
 
 class LabelModel(Protocol):
@@ -173,8 +172,9 @@ def prelabel_folder(
         state["class_map"] = {name: mapping.label_for(name) for name in model.class_names}
         labels = mapping.project_labels(model.class_names)
         coco_model = tuple(model.class_names) == COCO_CLASSES  # its labels keep their official COCO ids
-        state["dataset"] = state["dataset"].with_categories(labels, category_ids_for_labels(labels) if coco_model
-                                                            else None)
+        state["dataset"] = state["dataset"].with_categories(
+            labels, category_ids_for_labels(labels) if coco_model else None
+        )
 
     def assemble() -> CocoDataset:
         return merge_labeled(state["dataset"], [name for name, _ in scan.images], new)
@@ -186,8 +186,13 @@ def prelabel_folder(
         return state["model"].predict(images)
 
     def postprocess() -> Callable[[str, Detections], Instances]:
-        return functools.partial(auto_instances, class_map=state["class_map"],
-                                 class_names=state["dataset"].category_names, tolerance=tolerance, min_area=min_area)
+        return functools.partial(
+            auto_instances,
+            class_map=state["class_map"],
+            class_names=state["dataset"].category_names,
+            tolerance=tolerance,
+            min_area=min_area,
+        )
 
     last_save = time.monotonic()
     try:
@@ -202,8 +207,9 @@ def prelabel_folder(
                     inst = result.value
                     height, width = result.image_size
                     previous = state["previous"].get(name)
-                    new[name] = CocoImage(name, width, height, inst, previous.id if previous else None,
-                                          previous.extra if previous else {})
+                    new[name] = CocoImage(
+                        name, width, height, inst, previous.id if previous else None, previous.extra if previous else {}
+                    )
                     report.labeled += 1
                     report.objects += len(inst)
                 if not result.last_in_batch:
@@ -228,10 +234,16 @@ def prelabel_folder(
     return report
 
 
-def auto_instances(name: str, detections: Detections, *, class_map: Mapping[str, str | None],
-                   class_names: Sequence[str], tolerance: float, min_area: float) -> Instances:
+def auto_instances(
+    name: str,
+    detections: Detections,
+    *,
+    class_map: Mapping[str, str | None],
+    class_names: Sequence[str],
+    tolerance: float,
+    min_area: float,
+) -> Instances:
     """One image's detections as COCO-ready auto instances (the per-image post-processing; runs in a
     worker process in a pipelined run, so it is a module-level function of picklable arguments)."""
-    inst = detections.to_instances(class_map=class_map, class_names=class_names, tolerance=tolerance,
-                                   min_area=min_area)
+    inst = detections.to_instances(class_map=class_map, class_names=class_names, tolerance=tolerance, min_area=min_area)
     return inst.without_field("coefficients").without_field("detection_index")

@@ -46,22 +46,27 @@ def _link_error(path: Path, advice: str) -> ProjectFileError:
         target = os.readlink(path)
     except OSError:
         target = "?"
-    return ProjectFileError(f"{path} is a symbolic link (to {target}); Protolabel never follows a link inside a "
-                            f"project, so nothing was read or written through it. {advice}")
+    return ProjectFileError(
+        f"{path} is a symbolic link (to {target}); Protolabel never follows a link inside a "
+        f"project, so nothing was read or written through it. {advice}"
+    )
 
 
 def _owner_error(path: Path, st: os.stat_result) -> ProjectFileError:
-    return ProjectFileError(f"{path} belongs to another user (uid {st.st_uid}), so Protolabel does not use it: its "
-                            "owner could make it lead elsewhere. Open a copy of the images in a folder of your own, "
-                            "or have its owner open it.")
+    return ProjectFileError(
+        f"{path} belongs to another user (uid {st.st_uid}), so Protolabel does not use it: its "
+        "owner could make it lead elsewhere. Open a copy of the images in a folder of your own, "
+        "or have its owner open it."
+    )
 
 
 def _check_folder(path: Path, st: os.stat_result, advice: str) -> None:
     if stat.S_ISLNK(st.st_mode):
         raise _link_error(path, advice)
     if not stat.S_ISDIR(st.st_mode):
-        raise ProjectFileError(f"{path} is {describe_kind(st.st_mode)}, not a folder; Protolabel keeps the "
-                               f"project's files there. {advice}")
+        raise ProjectFileError(
+            f"{path} is {describe_kind(st.st_mode)}, not a folder; Protolabel keeps the project's files there. {advice}"
+        )
     if not _owned(st):
         raise _owner_error(path, st)
 
@@ -83,8 +88,12 @@ def project_dir(folder: str | os.PathLike, *, create: bool = False) -> Path:
     Raises ProjectFileError when it is a link, not a folder or another user's; OSError when it cannot
     be made (read-only folder) or, without `create`, does not exist."""
     path = Path(folder) / PROJECT_DIR_NAME
-    return _checked_folder(path, create, "Move it out of the folder (if it holds this folder's project, put that "
-                                         "folder here in its place) and open the folder again.")
+    return _checked_folder(
+        path,
+        create,
+        "Move it out of the folder (if it holds this folder's project, put that "
+        "folder here in its place) and open the folder again.",
+    )
 
 
 def project_subdir(folder: str | os.PathLike, name: str, *, create: bool = False) -> Path:
@@ -110,8 +119,10 @@ def _check_file(path: Path, st: os.stat_result) -> None:
     if stat.S_ISLNK(st.st_mode):
         raise _link_error(path, "Remove the link and try again.")
     if not stat.S_ISREG(st.st_mode):
-        raise ProjectFileError(f"{path} is {describe_kind(st.st_mode)}, not a regular file, so Protolabel does "
-                               "not use it. Move it out of the folder and try again.")
+        raise ProjectFileError(
+            f"{path} is {describe_kind(st.st_mode)}, not a regular file, so Protolabel does "
+            "not use it. Move it out of the folder and try again."
+        )
     if not _owned(st):
         raise _owner_error(path, st)
 

@@ -9,10 +9,12 @@ of sequences can run side by side on one engine.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import cast
 
 import numpy as np
 import torch
 
+from protolabel.segmentation.backends.torch_runner import TorchRunner
 from protolabel.segmentation.detections import Detections
 from protolabel.segmentation.engine import InferenceSettings, YolactEngine
 from protolabel.segmentation.yolact.model import KeyframeState
@@ -31,10 +33,13 @@ def check_video_support(engine: YolactEngine) -> None:
         raise VideoPathError(
             f"{Path(info.weights_path).name}: config {info.config.name} has no flow net (the checkpoint holds no "
             "flow_net.* / spa.* tensors), so it cannot carry features between frames; use a YolactEdge video "
-            "checkpoint (yolact_edge_vid*) or run every frame in full (keyframe interval 1)")
+            "checkpoint (yolact_edge_vid*) or run every frame in full (keyframe interval 1)"
+        )
     if getattr(engine.network, "partial", None) is None:
-        raise VideoPathError(f"the keyframe path runs on the torch backend only, not on {engine.backend}; "
-                             "use --backend torch or keyframe interval 1")
+        raise VideoPathError(
+            f"the keyframe path runs on the torch backend only, not on {engine.backend}; "
+            "use --backend torch or keyframe interval 1"
+        )
 
 
 class SequenceRunner:
@@ -46,8 +51,12 @@ class SequenceRunner:
     any model can do; larger intervals need a YolactEdge video model on the torch backend.
     """
 
-    def __init__(self, engine: YolactEngine, keyframe_interval: int = DEFAULT_KEYFRAME_INTERVAL,
-                 settings: InferenceSettings | None = None) -> None:
+    def __init__(
+        self,
+        engine: YolactEngine,
+        keyframe_interval: int = DEFAULT_KEYFRAME_INTERVAL,
+        settings: InferenceSettings | None = None,
+    ) -> None:
         if isinstance(keyframe_interval, bool) or not isinstance(keyframe_interval, int) or keyframe_interval < 1:
             raise ValueError(f"keyframe interval must be an integer >= 1, got {keyframe_interval!r}")
         if keyframe_interval > 1:
@@ -61,6 +70,10 @@ class SequenceRunner:
         self._keyframe_index = -1
         self._keyframe_size: tuple[int, int] | None = None
 
+    def _video_network(self) -> TorchRunner:
+        """The torch runner, the one backend with the keyframe path (`check_video_support` made sure)."""
+        return cast(TorchRunner, self.engine.network)
+
     def reset(self) -> None:
         """Start a new sequence: the next frame is frame 0 and a keyframe."""
         self.frame_index = -1
@@ -68,9 +81,12 @@ class SequenceRunner:
 
     def next_is_keyframe(self, image_size: tuple[int, int] | None = None) -> bool:
         """Whether the next frame (of this size, when given) runs the full network."""
-        return (self._keyframe is None or self.keyframe_interval == 1
-                or self.frame_index + 1 - self._keyframe_index >= self.keyframe_interval
-                or (image_size is not None and tuple(image_size) != self._keyframe_size))
+        return (
+            self._keyframe is None
+            or self.keyframe_interval == 1
+            or self.frame_index + 1 - self._keyframe_index >= self.keyframe_interval
+            or (image_size is not None and tuple(image_size) != self._keyframe_size)
+        )
 
     def predict(self, image: np.ndarray, *, keyframe: bool = False) -> Detections:
         """Detections for the next BGR uint8 frame; `keyframe=True` runs it in full and makes it the new keyframe.
@@ -84,10 +100,10 @@ class SequenceRunner:
             if full and self.keyframe_interval == 1:
                 out = engine.network(x)
             elif full:
-                out, state = engine.network.keyframe(x)
+                out, state = self._video_network().keyframe(x)
                 self._keyframe, self._keyframe_size = state, size
             else:
-                out = engine.network.partial(x, self._keyframe)
+                out = self._video_network().partial(x, self._keyframe)
             self.frame_index += 1
             if full:
                 self._keyframe_index = self.frame_index

@@ -14,8 +14,7 @@ def test_import_linter_contracts_hold():
     lint_imports = Path(sys.executable).parent / "lint-imports"
     # import-linter finds packages by path: the installed layout as links (packaging/namespace_tree.py)
     env = {**os.environ, "PYTHONPATH": str(namespace_tree())}
-    result = subprocess.run([str(lint_imports), "--no-cache"], cwd=REPO_ROOT, capture_output=True, text=True,
-                            env=env)
+    result = subprocess.run([str(lint_imports), "--no-cache"], cwd=REPO_ROOT, capture_output=True, text=True, env=env)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "3 kept, 0 broken" in result.stdout  # Qt-free, and the layers of segmentation/ and of app/
 

@@ -39,8 +39,12 @@ def zoom_bounds(view_wh: tuple[float, float], image_wh: tuple[float, float]) -> 
     return fit, max(fit, most)
 
 
-def object_view(box: tuple[float, float, float, float], view_wh: tuple[float, float],
-                image_wh: tuple[float, float], max_scale: float = float("inf")) -> ObjectView:
+def object_view(
+    box: tuple[float, float, float, float],
+    view_wh: tuple[float, float],
+    image_wh: tuple[float, float],
+    max_scale: float = float("inf"),
+) -> ObjectView:
     """The view of `box` (x1, y1, x2, y2, image pixels) in a view of `view_wh` pixels over an image of `image_wh`.
 
     The object with CONTEXT times its size on each side fills the view, the zoom held within `zoom_bounds` (and

@@ -100,7 +100,7 @@ class BrushTool(CanvasTool):
             grown = np.zeros(stroke.mask.shape, np.uint32)
             if self.overlay is not None:
                 bx0, by0, bx1, by1 = box_before
-                grown[by0 - stroke.y0:by1 - stroke.y0, bx0 - stroke.x0:bx1 - stroke.x0] = self.overlay
+                grown[by0 - stroke.y0 : by1 - stroke.y0, bx0 - stroke.x0 : bx1 - stroke.x0] = self.overlay
             self.overlay = grown
             h, w = grown.shape
             self._image = QImage(grown.data, w, h, 4 * w, QImage.Format.Format_ARGB32)

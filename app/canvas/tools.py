@@ -13,8 +13,8 @@ import numpy as np
 from PySide6.QtCore import QPointF, QRectF, Qt
 from PySide6.QtGui import QColor, QKeyEvent, QMouseEvent, QPainter, QPen
 
-from protolabel.segmentation.geometry.shapes import Shape
 from protolabel.segmentation.geometry import shape_edits as se
+from protolabel.segmentation.geometry.shapes import Shape
 
 HANDLE_PX = 7.0  # vertex handle size and pick tolerance, in screen pixels
 EDGE_PICK_PX = 6.0
@@ -139,8 +139,9 @@ class EditTool(CanvasTool):
         return True
 
     def _start_pan(self, event: QMouseEvent) -> None:
-        self._drag = _PanDrag(event.position(), self.canvas.horizontalScrollBar().value(),
-                              self.canvas.verticalScrollBar().value())
+        self._drag = _PanDrag(
+            event.position(), self.canvas.horizontalScrollBar().value(), self.canvas.verticalScrollBar().value()
+        )
         self.canvas.viewport().setCursor(Qt.CursorShape.ClosedHandCursor)
 
     def move(self, event: QMouseEvent, pos: QPointF) -> bool:
@@ -247,8 +248,9 @@ class EditTool(CanvasTool):
         pen.setCosmetic(True)
         painter.setPen(pen)
         painter.setBrush(QColor("white"))
-        rects = [QRectF(x - size / 2, y - size / 2, size, size)
-                 for _, ring in se.rings(item.shape_now) for x, y in ring]
+        rects = [
+            QRectF(x - size / 2, y - size / 2, size, size) for _, ring in se.rings(item.shape_now) for x, y in ring
+        ]
         painter.drawRects(rects)
         if self.hover_vertex is not None and self._drag is None:
             ring = se.ring_of(item.shape_now, self.hover_vertex)

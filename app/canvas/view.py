@@ -64,15 +64,23 @@ class CanvasView(QGraphicsView):
         self.draw_tool = DrawTool(self)
         self.brush_radius = DEFAULT_BRUSH_RADIUS
         self.tools: dict[str, CanvasTool] = {
-            "edit": self.edit_tool, "draw": self.draw_tool,
-            "brush": BrushTool(self, erase=False), "eraser": BrushTool(self, erase=True),
-            "rectangle": BoxShapeTool(self, ellipse=False), "ellipse": BoxShapeTool(self, ellipse=True),
+            "edit": self.edit_tool,
+            "draw": self.draw_tool,
+            "brush": BrushTool(self, erase=False),
+            "eraser": BrushTool(self, erase=True),
+            "rectangle": BoxShapeTool(self, ellipse=False),
+            "ellipse": BoxShapeTool(self, ellipse=True),
         }
         self.tool: CanvasTool = self.edit_tool
 
     # ---------------------------------------------------------------- content
-    def show_image(self, image: np.ndarray | None, document: ImageAnnotations | None, selection: Selection | None,
-                   error: str | None = None) -> None:
+    def show_image(
+        self,
+        image: np.ndarray | None,
+        document: ImageAnnotations | None,
+        selection: Selection | None,
+        error: str | None = None,
+    ) -> None:
         """Show an image (or a placeholder with the reason it cannot be shown) and the document's objects."""
         self._unbind()
         self.tool.cancel()
@@ -235,8 +243,9 @@ class CanvasView(QGraphicsView):
             return False
         rect = self._content_rect()
         viewport = self.viewport().rect().adjusted(FIT_MARGIN, FIT_MARGIN, -FIT_MARGIN, -FIT_MARGIN)
-        view = object_view(item.shape_now.bounds(), (viewport.width(), viewport.height()),
-                           (rect.width(), rect.height()), MAX_SCALE)
+        view = object_view(
+            item.shape_now.bounds(), (viewport.width(), viewport.height()), (rect.width(), rect.height()), MAX_SCALE
+        )
         self.setTransform(QTransform.fromScale(view.scale, view.scale))
         self.centerOn(view.centre_x, view.centre_y)
         self._zoomed()
@@ -275,7 +284,8 @@ class CanvasView(QGraphicsView):
         if self._image_item is not None:
             smooth = self.scale_factor() < 1.0
             self._image_item.setTransformationMode(
-                Qt.TransformationMode.SmoothTransformation if smooth else Qt.TransformationMode.FastTransformation)
+                Qt.TransformationMode.SmoothTransformation if smooth else Qt.TransformationMode.FastTransformation
+            )
         self.zoom_changed.emit(self.scale_factor())
 
     def zoom_by(self, factor: float, anchor: QPointF | None = None) -> None:
@@ -295,7 +305,7 @@ class CanvasView(QGraphicsView):
     def wheelEvent(self, event) -> None:  # noqa: N802 (Qt name)
         delta = event.angleDelta().y() or event.angleDelta().x()
         if delta:
-            self.zoom_by(1.0015 ** delta, event.position())  # one notch (120) = x1.2, at the cursor
+            self.zoom_by(1.0015**delta, event.position())  # one notch (120) = x1.2, at the cursor
         event.accept()
 
     # ---------------------------------------------------------------- events to the tool

@@ -8,13 +8,20 @@ from pathlib import Path
 from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
 
 import protolabel.segmentation.engine  # noqa: F401  imported here, not first in the worker: loading torch/torchvision C
+
 # extensions holds the GIL for ~300 ms, which would freeze the UI during the first auto-label
 from protolabel.app.job_progress import JobProgressWidget
 from protolabel.app.qt_bridge import MainThreadInvoker
 from protolabel.app.undo import ChangeCommand, UndoHistory
 from protolabel.segmentation.geometry.provenance import Provenance
-from protolabel.segmentation.project.autolabel import (AutoLabelJob, AutoLabelOptions, AutoLabelQueue, AutoLabelSettings,
-                                            EngineCache, JobSummary)
+from protolabel.segmentation.project.autolabel import (
+    AutoLabelJob,
+    AutoLabelOptions,
+    AutoLabelQueue,
+    AutoLabelSettings,
+    EngineCache,
+    JobSummary,
+)
 from protolabel.segmentation.project.document import Change
 from protolabel.segmentation.project.project import Project
 from protolabel.segmentation.project.records import AnnotatedObject, ImageStatus
@@ -45,11 +52,13 @@ class RelabelCommand(ChangeCommand):
 
     def _replayed(self, change: Change, applied: Change) -> None:
         if self._redoing:
-            self._change = Change(change.text, _unsaved(change.before), applied.after,
-                                  change.status_before, change.status_after)
+            self._change = Change(
+                change.text, _unsaved(change.before), applied.after, change.status_before, change.status_after
+            )
         else:
-            self._change = Change(change.text, applied.after, _unsaved(change.before),
-                                  change.status_after, change.status_before)
+            self._change = Change(
+                change.text, applied.after, _unsaved(change.before), change.status_after, change.status_before
+            )
 
 
 class _QueueRunner(QRunnable):
@@ -69,9 +78,16 @@ class AutoLabelController(QObject):
     device_changed = Signal(str)
     busy_changed = Signal(bool)
 
-    def __init__(self, options: AutoLabelOptions, project: Callable[[], Project | None], history: UndoHistory,
-                 progress: JobProgressWidget, parent: QObject | None = None, *,
-                 onnx_cache_dir: str | Path | None = None) -> None:
+    def __init__(
+        self,
+        options: AutoLabelOptions,
+        project: Callable[[], Project | None],
+        history: UndoHistory,
+        progress: JobProgressWidget,
+        parent: QObject | None = None,
+        *,
+        onnx_cache_dir: str | Path | None = None,
+    ) -> None:
         """`onnx_cache_dir`: where a .pth run on an ONNX backend is exported once (the model cache's onnx/)."""
         super().__init__(parent)
         self.options = options
@@ -102,8 +118,12 @@ class AutoLabelController(QObject):
             self.message.emit("Open a folder first")
             return
         document = project.current
-        if (self.confirm_relabel is not None and document is not None and len(document)
-                and project.images.status(project.current_name) is not ImageStatus.VERIFIED):  # a verified one is left alone
+        if (
+            self.confirm_relabel is not None
+            and document is not None
+            and len(document)
+            and project.images.status(project.current_name) is not ImageStatus.VERIFIED
+        ):  # a verified one is left alone
             if self._settings(project) is None:
                 return  # no usable model: say so before asking about a run that cannot start
             auto = sum(1 for o in document.objects if o.provenance is Provenance.AUTO)
@@ -141,8 +161,12 @@ class AutoLabelController(QObject):
         job.events.loading_model.connect(wrap(self.progress.loading_model))
         job.events.engine_ready.connect(wrap(self.device_changed.emit))
         job.events.progress.connect(wrap(self.progress.update_progress))
-        job.events.image_done.connect(wrap(lambda name, outcome, folder=project.folder: self._on_done(folder, name, outcome)))
-        job.events.image_failed.connect(wrap(lambda name, reason, folder=project.folder: self._on_failed(folder, name, reason)))
+        job.events.image_done.connect(
+            wrap(lambda name, outcome, folder=project.folder: self._on_done(folder, name, outcome))
+        )
+        job.events.image_failed.connect(
+            wrap(lambda name, reason, folder=project.folder: self._on_failed(folder, name, reason))
+        )
         job.events.finished.connect(wrap(lambda summary: self._on_finished(summary, what)))
         self.queue.submit(job)
         if not self._running:
@@ -183,8 +207,11 @@ class AutoLabelController(QObject):
             # labelling an image with objects again (replacing its auto objects, or adding to a person's): one
             # undoable step instead of a silent change
             new = tuple(document.get(i) for i in outcome.object_ids if i in document)
-            text = (f"Auto-label ({len(old)} auto objects replaced by {len(new)})" if old
-                    else f"Auto-label ({len(new)} objects added)")
+            text = (
+                f"Auto-label ({len(old)} auto objects replaced by {len(new)})"
+                if old
+                else f"Auto-label ({len(new)} objects added)"
+            )
             change = Change(text, _unsaved(old), new, status_before, outcome.status)
             self.history.stack(name).push(RelabelCommand(document, change, self.error.emit))
 

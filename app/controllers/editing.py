@@ -8,10 +8,10 @@ import numpy as np
 from PySide6.QtCore import QObject, Signal
 
 from protolabel.app.undo import UndoHistory
+from protolabel.segmentation.geometry import shape_edits as se
 from protolabel.segmentation.geometry.brush import BrushStroke, apply_stroke
 from protolabel.segmentation.geometry.combine import clip_shape, merge_shapes, split_shape
 from protolabel.segmentation.geometry.shapes import Polygon, Shape
-from protolabel.segmentation.geometry import shape_edits as se
 from protolabel.segmentation.project.document import Change
 from protolabel.segmentation.project.labels import DEFAULT_LABEL
 from protolabel.segmentation.project.project import Project
@@ -27,8 +27,13 @@ class EditController(QObject):
     message = Signal(str)  # something to show in the status bar
     error = Signal(str)  # a failure the user must see
 
-    def __init__(self, project: Callable[[], Project | None], selection: Selection, history: UndoHistory,
-                 parent: QObject | None = None) -> None:
+    def __init__(
+        self,
+        project: Callable[[], Project | None],
+        selection: Selection,
+        history: UndoHistory,
+        parent: QObject | None = None,
+    ) -> None:
         super().__init__(parent)
         self._project = project
         self.selection = selection
@@ -219,8 +224,7 @@ class EditController(QObject):
             return
         document = self._document()
         merged = merge_shapes([o.shape for o in objects])
-        applied = self.apply(document.merge_objects([o.id for o in objects], merged,
-                                                    f"Merge {len(objects)} objects"))
+        applied = self.apply(document.merge_objects([o.id for o in objects], merged, f"Merge {len(objects)} objects"))
         if applied is not None:
             self.selection.set([applied.after[0].id])
 

@@ -20,8 +20,9 @@ logger = logging.getLogger(__name__)
 
 
 class _ExportRun(QRunnable):
-    def __init__(self, folder: Path, path: Path, verified_only: bool, labels: tuple[str, ...], validate: bool,
-                 on_done: Callable) -> None:
+    def __init__(
+        self, folder: Path, path: Path, verified_only: bool, labels: tuple[str, ...], validate: bool, on_done: Callable
+    ) -> None:
         super().__init__()
         self.args = (folder, path, verified_only, labels, validate)
         self.on_done = on_done
@@ -66,8 +67,16 @@ class ExportController(QObject):
         project = self._project()
         if project is None:
             return
-        self._pool.start(_ExportRun(project.folder, Path(path), verified_only, project.labels, validate,
-                                    self._invoker.wrap(self.finished.emit)))
+        self._pool.start(
+            _ExportRun(
+                project.folder,
+                Path(path),
+                verified_only,
+                project.labels,
+                validate,
+                self._invoker.wrap(self.finished.emit),
+            )
+        )
 
     def wait(self) -> None:
         self._pool.waitForDone(-1)

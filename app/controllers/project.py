@@ -20,7 +20,12 @@ from protolabel.segmentation.images import ImageReadError, read_image
 from protolabel.segmentation.project.lock import FolderLock, FolderLockedError
 from protolabel.segmentation.project.project import Project
 from protolabel.segmentation.project.selection import Selection
-from protolabel.segmentation.project.store import DamagedProjectError, ProjectStore, ProjectStoreError, set_aside_damaged
+from protolabel.segmentation.project.store import (
+    DamagedProjectError,
+    ProjectStore,
+    ProjectStoreError,
+    set_aside_damaged,
+)
 from protolabel.segmentation.project_files import ProjectFileError
 
 logger = logging.getLogger(__name__)
@@ -116,8 +121,14 @@ class ProjectController(QObject):
     message = Signal(str)
     error = Signal(str)
 
-    def __init__(self, canvas: CanvasView, selection: Selection, history: UndoHistory, settings: QSettings,
-                 parent: QObject | None = None) -> None:
+    def __init__(
+        self,
+        canvas: CanvasView,
+        selection: Selection,
+        history: UndoHistory,
+        settings: QSettings,
+        parent: QObject | None = None,
+    ) -> None:
         super().__init__(parent)
         self.canvas = canvas
         self.selection = selection
@@ -318,7 +329,9 @@ class ProjectController(QObject):
     # ---------------------------------------------------------------- images
     def go(self, step: int) -> None:
         if self.project is not None and not self.project.step(step):
-            self.message.emit("No more images in this direction" + (" (filter on)" if self.project.images.filter else ""))
+            self.message.emit(
+                "No more images in this direction" + (" (filter on)" if self.project.images.filter else "")
+            )
 
     def show_image(self, name: str) -> None:
         if self.project is not None:
@@ -345,8 +358,10 @@ class ProjectController(QObject):
         else:
             self.message.emit(f"Loading {name}...")
             QThreadPool.globalInstance().start(lambda: self._invoker.call(self._display, request, name, *_read(path)))
-        self._read_ahead.keep([project.images.absolute(n) for step in (1, -1)
-                               if (n := project.images.neighbour(name, step)) is not None], hold=[path])
+        self._read_ahead.keep(
+            [project.images.absolute(n) for step in (1, -1) if (n := project.images.neighbour(name, step)) is not None],
+            hold=[path],
+        )
 
     def _display(self, request: int, name: str, image: np.ndarray | None, error: str | None) -> None:
         project = self.project

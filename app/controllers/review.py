@@ -18,8 +18,17 @@ from protolabel.segmentation.project.review import next_unverified
 from protolabel.segmentation.project.selection import Selection
 
 # The object menu (canvas and list), in this order; None is a separator.
-MENU_ACTIONS = ("accept_object", "reject_object", None, "change_class", "hide_objects", "zoom_to_object",
-                "copy_objects", None, "delete_object")
+MENU_ACTIONS = (
+    "accept_object",
+    "reject_object",
+    None,
+    "change_class",
+    "hide_objects",
+    "zoom_to_object",
+    "copy_objects",
+    None,
+    "delete_object",
+)
 
 
 class ReviewController(QObject):
@@ -27,8 +36,15 @@ class ReviewController(QObject):
 
     message = Signal(str)
 
-    def __init__(self, projects: ProjectController, canvas: CanvasView, dock: ObjectsDock, editing: EditController,
-                 selection: Selection, parent: QObject | None = None) -> None:
+    def __init__(
+        self,
+        projects: ProjectController,
+        canvas: CanvasView,
+        dock: ObjectsDock,
+        editing: EditController,
+        selection: Selection,
+        parent: QObject | None = None,
+    ) -> None:
         super().__init__(parent)
         self.projects, self.canvas, self.dock, self.editing, self.selection = projects, canvas, dock, editing, selection
         self.actions: Mapping[str, QAction] = {}
@@ -65,8 +81,11 @@ class ReviewController(QObject):
 
     def _skipped(self, obj) -> bool:
         """Tab passes over objects the person hid: under the score filter, or by their eye toggle or class."""
-        return hidden_by_score(obj, self.dock.score_threshold) or obj.id in self.dock.hidden_ids or (
-            obj.id in self.canvas.hidden_ids())
+        return (
+            hidden_by_score(obj, self.dock.score_threshold)
+            or obj.id in self.dock.hidden_ids
+            or (obj.id in self.canvas.hidden_ids())
+        )
 
     def _on_image_shown(self, name: str | None) -> None:
         if self._document is not None:

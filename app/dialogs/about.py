@@ -32,14 +32,17 @@ class AboutDialog(QDialog):
         super().__init__(parent)
         self.setObjectName("about_dialog")
         self.setWindowTitle("About Protolabel")
-        rows = "".join(f"<tr><td style='padding-right:12px;color:#6b7280'>{escape(name)}</td>"
-                       f"<td>{escape(value)}</td></tr>" for name, value in about_facts(device))
+        rows = "".join(
+            f"<tr><td style='padding-right:12px;color:#6b7280'>{escape(name)}</td><td>{escape(value)}</td></tr>"
+            for name, value in about_facts(device)
+        )
         self.text_label = QLabel(
             "<h2 style='margin-bottom:2px'>Protolabel</h2>"
             "<p>A desktop annotation assistant for instance segmentation around YOLACT: pre-label with the "
             "model, correct the polygons, export COCO, and look inside the mask assembly.</p>"
             f"<table>{rows}</table>"
-            f"<p style='color:#6b7280'>YOLACT: <a href='{HOMEPAGE}'>{HOMEPAGE}</a></p>")
+            f"<p style='color:#6b7280'>YOLACT: <a href='{HOMEPAGE}'>{HOMEPAGE}</a></p>"
+        )
         self.text_label.setObjectName("about_text")
         self.text_label.setTextFormat(Qt.TextFormat.RichText)
         self.text_label.setWordWrap(True)

@@ -41,7 +41,9 @@ class ClassMappingDialog(QDialog):
         for row, name in enumerate(self.model_classes):
             keep = QTableWidgetItem(name)
             keep.setFlags(Qt.ItemFlag.ItemIsUserCheckable | Qt.ItemFlag.ItemIsEnabled)
-            keep.setCheckState(Qt.CheckState.Checked if mapping.label_for(name) is not None else Qt.CheckState.Unchecked)
+            keep.setCheckState(
+                Qt.CheckState.Checked if mapping.label_for(name) is not None else Qt.CheckState.Unchecked
+            )
             self.table.setItem(row, 0, keep)
             self.table.setItem(row, 1, QTableWidgetItem(mapping.rename.get(name, name)))
         all_button = QPushButton("Keep all")
@@ -58,8 +60,12 @@ class ClassMappingDialog(QDialog):
         row_buttons.addWidget(none_button)
         row_buttons.addStretch(1)
         layout = QVBoxLayout(self)
-        layout.addWidget(QLabel("Auto-labels keep only the ticked classes, under the label on the right "
-                                "(e.g. rename person → pedestrian)."))
+        layout.addWidget(
+            QLabel(
+                "Auto-labels keep only the ticked classes, under the label on the right "
+                "(e.g. rename person → pedestrian)."
+            )
+        )
         layout.addWidget(self.search)
         layout.addWidget(self.table)
         layout.addLayout(row_buttons)
@@ -97,7 +103,10 @@ class ClassMappingDialog(QDialog):
 
     def accept(self) -> None:
         for row, name in enumerate(self.model_classes):
-            if self.table.item(row, 0).checkState() == Qt.CheckState.Checked and not self.table.item(row, 1).text().strip():
+            if (
+                self.table.item(row, 0).checkState() == Qt.CheckState.Checked
+                and not self.table.item(row, 1).text().strip()
+            ):
                 self.error_label.setText(f"The project label for {name!r} is empty")
                 return
         super().accept()

@@ -37,8 +37,10 @@ class ImportCocoDialog(QDialog):
         self.plan = plan
         self.setWindowTitle("Import COCO")
         self.setObjectName("import_dialog")
-        heading = QLabel(f"Merge <b>{plan.coco_path.name}</b> into the project of <b>{folder}</b>?<br>"
-                         "Images already edited or verified here are never overwritten.")
+        heading = QLabel(
+            f"Merge <b>{plan.coco_path.name}</b> into the project of <b>{folder}</b>?<br>"
+            "Images already edited or verified here are never overwritten."
+        )
         heading.setWordWrap(True)
         self.text = QPlainTextEdit("\n".join(plan.preview().lines(planned=True)))
         self.text.setObjectName("import_summary")
@@ -64,8 +66,9 @@ def choose_and_import(window) -> None:
     if project is None:
         window.show_error("Open a folder first")
         return
-    path, _ = QFileDialog.getOpenFileName(window, "Import a COCO file", str(project.folder),
-                                          "COCO JSON (*.json);;All files (*)")
+    path, _ = QFileDialog.getOpenFileName(
+        window, "Import a COCO file", str(project.folder), "COCO JSON (*.json);;All files (*)"
+    )
     if path:
         start_import(window, path)
 

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import logging
 import html
+import logging
 import threading
 from pathlib import Path
 
@@ -96,8 +96,10 @@ class ModelManagerDialog(QDialog):
         self.mirror_edit = QLineEdit(manager.mirror)
         self.mirror_edit.setObjectName("model_mirror")
         self.mirror_edit.setPlaceholderText("none: the authors' addresses")
-        self.mirror_edit.setToolTip(f"Fetch official files from MIRROR/<file name> (a site's own copy, behind a "
-                                    f"firewall); verified the same way. Default: ${MIRROR_ENV}")
+        self.mirror_edit.setToolTip(
+            f"Fetch official files from MIRROR/<file name> (a site's own copy, behind a "
+            f"firewall); verified the same way. Default: ${MIRROR_ENV}"
+        )
         self.mirror_edit.editingFinished.connect(self._set_mirror)
         mirror_row = QHBoxLayout()
         mirror_row.addWidget(QLabel("Mirror:"))
@@ -133,15 +135,18 @@ class ModelManagerDialog(QDialog):
         self.resize(max(self.width(), self._table_width() + 40), self.height())
 
     def _say(self, text: str, lead: str = "") -> None:
-        """Show `text` under the table, escaped (messages quote '<official file name>' and paths), after a bold `lead`."""
+        """Show `text` under the table after a bold `lead`, escaped: messages quote '<official file name>' and
+        paths."""
         self.message.setText((f"<b>{html.escape(lead)}</b> " if lead else "") + html.escape(text))
 
     def _table_width(self) -> int:
         """Width the table needs to show every column whole (no horizontal scroll bar)."""
         header = self.table.horizontalHeader()
         columns = range(self.table.columnCount())
-        return sum(max(header.sectionSizeHint(c), self.table.sizeHintForColumn(c)) for c in columns) \
+        return (
+            sum(max(header.sectionSizeHint(c), self.table.sizeHintForColumn(c)) for c in columns)
             + 2 * self.table.frameWidth()
+        )
 
     def refresh(self) -> None:
         for row, model in enumerate(self.manager.models):
@@ -179,8 +184,9 @@ class ModelManagerDialog(QDialog):
             self.manager.mirror = url
             self.mirror_changed.emit(url)
         self.mirror_edit.setText(url)
-        self._say(f"Official files come from {url}/<file name>" if url
-                  else "Official files come from the authors' addresses")
+        self._say(
+            f"Official files come from {url}/<file name>" if url else "Official files come from the authors' addresses"
+        )
 
     def start_download(self) -> None:
         model = self.selected_model()
@@ -196,8 +202,15 @@ class ModelManagerDialog(QDialog):
         self.progress.setRange(0, 0)
         self._say(f"Downloading {model.file_name} from {source.split('/resolve')[0]}…")
         self._update_buttons()
-        self._pool.start(_Download(self.manager, model, self._cancel, self._invoker.wrap(self._on_progress),
-                                   self._invoker.wrap(self._on_done)))
+        self._pool.start(
+            _Download(
+                self.manager,
+                model,
+                self._cancel,
+                self._invoker.wrap(self._on_progress),
+                self._invoker.wrap(self._on_done),
+            )
+        )
 
     def cancel_download(self) -> None:
         if self._cancel is not None:

@@ -16,8 +16,10 @@ def relabel_text(auto: int, person: int) -> str:
     if auto:
         parts.append(f"Its {_count(auto, 'auto object')} will be replaced by the model's new detections.")
     if person:
-        parts.append(f"Its {_count(person, 'object')} that a person drew, changed or accepted "
-                     f"{'stays' if person == 1 else 'stay'} (detections that repeat them are dropped).")
+        parts.append(
+            f"Its {_count(person, 'object')} that a person drew, changed or accepted "
+            f"{'stays' if person == 1 else 'stay'} (detections that repeat them are dropped)."
+        )
     parts.append("Ctrl+Z undoes the run.")
     return " ".join(parts)
 
@@ -26,8 +28,13 @@ class RelabelConfirmation(QMessageBox):
     """Label again or cancel, with "Don't ask again"; `ask_again` reads the box after exec()."""
 
     def __init__(self, auto: int, person: int, parent: QWidget | None = None) -> None:
-        super().__init__(QMessageBox.Icon.Question, "Auto-label this image again?",
-                         "Run the model on this image again?", QMessageBox.StandardButton.Cancel, parent)
+        super().__init__(
+            QMessageBox.Icon.Question,
+            "Auto-label this image again?",
+            "Run the model on this image again?",
+            QMessageBox.StandardButton.Cancel,
+            parent,
+        )
         self.setObjectName("relabel_confirm")
         self.setInformativeText(relabel_text(auto, person))
         self.label_button = self.addButton("Label again", QMessageBox.ButtonRole.AcceptRole)

@@ -26,9 +26,11 @@ from protolabel.segmentation.project.labels import ClassMapping
 
 DEVICES = ("auto", "cpu", "cuda")
 BACKEND_CHOICES = ("torch", "auto", *(name for name in BACKENDS if name != "torch"))  # the default first
-BACKEND_TIP = ("What runs the network. torch: as trained. onnxruntime / openvino: the network exported to ONNX "
-               "once (a minute or more, cached), ~10 % faster on a CPU, same detections; they need their "
-               "optional extra. auto: the fastest installed one that keeps the masks.")
+BACKEND_TIP = (
+    "What runs the network. torch: as trained. onnxruntime / openvino: the network exported to ONNX "
+    "once (a minute or more, cached), ~10 % faster on a CPU, same detections; they need their "
+    "optional extra. auto: the fastest installed one that keeps the masks."
+)
 
 
 def describe_mapping(mapping: ClassMapping) -> str:

@@ -58,7 +58,9 @@ class _ThumbnailJob(QRunnable):
             scale = THUMB / max(h, w)
             import cv2  # resize with area averaging: a clean small picture
 
-            small = cv2.resize(image, (max(1, round(w * scale)), max(1, round(h * scale))), interpolation=cv2.INTER_AREA)
+            small = cv2.resize(
+                image, (max(1, round(w * scale)), max(1, round(h * scale))), interpolation=cv2.INTER_AREA
+            )
             self.loader.loaded.emit(name, bgr_to_qimage(small))
 
 
@@ -154,7 +156,7 @@ class ImageListModel(QAbstractListModel):
     def name_at(self, row: int) -> str:
         return self._visible[row]
 
-    def rowCount(self, parent=QModelIndex()) -> int:  # noqa: N802
+    def rowCount(self, parent=QModelIndex()) -> int:  # noqa: N802, B008 Qt's signature; an invalid index is immutable
         return 0 if parent.isValid() else len(self._visible)
 
     def data(self, index: QModelIndex, role: int = Qt.ItemDataRole.DisplayRole):
@@ -312,14 +314,22 @@ class FileListDock(QDockWidget):
 
     def set_images(self, images: ImageList | None) -> None:
         if self.images is not None:
-            for signal in (self.images.events.status_changed, self.images.events.filter_changed,
-                           self.images.events.unreadable, self.images.events.verified_changed):
+            for signal in (
+                self.images.events.status_changed,
+                self.images.events.filter_changed,
+                self.images.events.unreadable,
+                self.images.events.verified_changed,
+            ):
                 signal.disconnect(self._update_counts)
         self.images = images
         self.model.set_images(images)
         if images is not None:
-            for signal in (images.events.status_changed, images.events.filter_changed, images.events.unreadable,
-                           images.events.verified_changed):
+            for signal in (
+                images.events.status_changed,
+                images.events.filter_changed,
+                images.events.unreadable,
+                images.events.verified_changed,
+            ):
                 signal.connect(self._update_counts)
         self._update_counts()
 
@@ -333,8 +343,10 @@ class FileListDock(QDockWidget):
             counts = self.images.counts()
             total = len(self.images)
             unreadable = self.images.unreadable_count
-            cells = [f"<td><span style='color:{STATUS_COLORS[s].name()}'>■</span> {counts[s]:,} {STATUS_TEXT[s]}</td>"
-                     for s in ImageStatus]
+            cells = [
+                f"<td><span style='color:{STATUS_COLORS[s].name()}'>■</span> {counts[s]:,} {STATUS_TEXT[s]}</td>"
+                for s in ImageStatus
+            ]
             cells.append(f"<td><span style='color:{UNREADABLE_COLOR.name()}'>■</span> {unreadable:,} unreadable</td>")
             verified = self.images.verified_counts()
             noun = "image" if total == 1 else "images"
@@ -345,8 +357,10 @@ class FileListDock(QDockWidget):
                 f"<b>{total:,} {noun}</b><table cellspacing=2><tr>{cells[0]}{cells[1]}</tr>"
                 f"<tr>{cells[2]}{cells[3]}</tr><tr>{cells[4]}</tr></table>{objects}"
             )
-            self.counts_label.setToolTip("An image is verified when a person accepted every object on it (Y, or V "
-                                         "for all); partly verified when some are accepted and others not yet.")
+            self.counts_label.setToolTip(
+                "An image is verified when a person accepted every object on it (Y, or V "
+                "for all); partly verified when some are accepted and others not yet."
+            )
             filters = [None, *ImageStatus, PARTLY_VERIFIED, UNREADABLE]
             self.filter_box.addItem(f"All images ({total:,})", None)
             for status in ImageStatus:

@@ -1,7 +1,8 @@
 """The class dock: the project's classes with counts and colours; rename, merge, delete, colour, hide, keep.
 
 Rename, merge and delete change every image of the project in one store transaction; merge and delete
-ask first. A rename or merge also changes the class mapping, so later model runs give the new name. Each is one step of the project's undo history (`classes_changed` hands it to UndoHistory), so
+ask first. A rename or merge also changes the class mapping, so later model runs give the new name. Each
+is one step of the project's undo history (`classes_changed` hands it to UndoHistory), so
 Ctrl+Z puts every object, the class list, colours and keep flags back at once.
 """
 
@@ -11,8 +12,18 @@ from collections import Counter
 
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QColor, QIcon, QPixmap
-from PySide6.QtWidgets import (QColorDialog, QDockWidget, QGridLayout, QInputDialog, QMessageBox, QPushButton,
-                               QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (
+    QColorDialog,
+    QDockWidget,
+    QGridLayout,
+    QInputDialog,
+    QMessageBox,
+    QPushButton,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
 
 from protolabel.app.colors import label_color, set_project_colors
 from protolabel.segmentation.project.document import Change
@@ -65,9 +76,14 @@ class LabelsDock(QDockWidget):
         self.table.itemChanged.connect(self._on_item_changed)
         buttons = QGridLayout()  # two by two: the dock stays narrow
         self.buttons = {}
-        for i, (name, text, slot) in enumerate((("rename", "Rename…", self.rename), ("merge", "Merge…", self.merge),
-                                                ("color", "Colour…", self.choose_color),
-                                                ("delete", "Delete…", self.delete))):
+        for i, (name, text, slot) in enumerate(
+            (
+                ("rename", "Rename…", self.rename),
+                ("merge", "Merge…", self.merge),
+                ("color", "Colour…", self.choose_color),
+                ("delete", "Delete…", self.delete),
+            )
+        ):
             button = QPushButton(text)
             button.setObjectName(f"class_{name}")
             button.clicked.connect(lambda _checked=False, s=slot: s())
@@ -277,8 +293,11 @@ class LabelsDock(QDockWidget):
             if not ok:
                 return
         count = self.project.class_counts().get(label, 0)
-        if not self._confirm("Merge class", f"Give all {count:,} '{label}' objects the class '{target}' and remove "
-                             f"'{label}'? This changes every image at once (Ctrl+Z undoes it)."):
+        if not self._confirm(
+            "Merge class",
+            f"Give all {count:,} '{label}' objects the class '{target}' and remove "
+            f"'{label}'? This changes every image at once (Ctrl+Z undoes it).",
+        ):
             return
         self._relabel(label, target, f"Merged '{label}' into '{target}'")
 
@@ -297,8 +316,9 @@ class LabelsDock(QDockWidget):
         if label is None or self.project is None:
             return
         count = self.project.class_counts().get(label, 0)
-        if not self._confirm("Delete class", f"Delete the class '{label}' and its {_objects(count)} in every image? "
-                             "Ctrl+Z undoes it."):
+        if not self._confirm(
+            "Delete class", f"Delete the class '{label}' and its {_objects(count)} in every image? Ctrl+Z undoes it."
+        ):
             return
         edits = []
         if self._store_step(lambda: edits.append(self.project.delete_class(label))):
@@ -319,8 +339,13 @@ class LabelsDock(QDockWidget):
         self._store_step(lambda: self.project.set_class_color(label, color.name()))  # refresh says colors_changed
 
     def _confirm(self, title: str, text: str) -> bool:
-        box = QMessageBox(QMessageBox.Icon.Question, title, text,
-                          QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.Cancel, self)
+        box = QMessageBox(
+            QMessageBox.Icon.Question,
+            title,
+            text,
+            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.Cancel,
+            self,
+        )
         box.setObjectName("class_confirm")
         box.setDefaultButton(QMessageBox.StandardButton.Cancel)
         return box.exec() == QMessageBox.StandardButton.Yes

@@ -28,8 +28,8 @@ from PySide6.QtWidgets import (
 from protolabel.app.colors import STATUS_COLORS, STATUS_TEXT, label_color
 from protolabel.segmentation.geometry.measures import shape_area
 from protolabel.segmentation.project.document import ImageAnnotations, hidden_by_score
-from protolabel.segmentation.project.selection import Selection
 from protolabel.segmentation.project.labels import DEFAULT_LABEL
+from protolabel.segmentation.project.selection import Selection
 
 _PROVENANCE_MARK = {"auto": "auto", "edited": "edited", "verified": "✓ verified"}
 SCORE_STEPS = 100  # the slider's steps: thresholds 0.00 to 1.00
@@ -93,14 +93,17 @@ class ObjectsDock(QDockWidget):
         self.score_slider = QSlider(Qt.Orientation.Horizontal)
         self.score_slider.setObjectName("score_filter")
         self.score_slider.setRange(0, SCORE_STEPS)
-        self.score_slider.setToolTip("Hide auto objects scored under this value (edited and verified objects always show)")
+        self.score_slider.setToolTip(
+            "Hide auto objects scored under this value (edited and verified objects always show)"
+        )
         self.score_slider.valueChanged.connect(self._on_score)
         self.score_label = QLabel()
         self.score_label.setMinimumWidth(96)
         self.delete_hidden_button = QPushButton("Delete hidden")
         self.delete_hidden_button.setObjectName("delete_hidden_auto")
-        self.delete_hidden_button.setToolTip("Delete hidden auto objects: those the score filter hides, in one "
-                                             "undoable step (Ctrl+Z restores them)")
+        self.delete_hidden_button.setToolTip(
+            "Delete hidden auto objects: those the score filter hides, in one undoable step (Ctrl+Z restores them)"
+        )
         self.delete_hidden_button.clicked.connect(self.delete_hidden_requested)
         score_row = QHBoxLayout()
         score_row.addWidget(self.score_slider, 1)
@@ -169,8 +172,7 @@ class ObjectsDock(QDockWidget):
 
     def _on_item_changed(self, item: QListWidgetItem) -> None:
         if not self._syncing:
-            self.set_object_hidden(item.data(Qt.ItemDataRole.UserRole),
-                                   item.checkState() != Qt.CheckState.Checked)
+            self.set_object_hidden(item.data(Qt.ItemDataRole.UserRole), item.checkState() != Qt.CheckState.Checked)
 
     def _on_context_menu(self, pos) -> None:
         item = self.list.itemAt(pos)
@@ -246,8 +248,9 @@ class ObjectsDock(QDockWidget):
             threshold = self.score_threshold
             for obj in sorted(self.document.objects, key=SORT_KEYS[self.sort_box.currentText()]):
                 score = "" if obj.score is None else f"  {obj.score:.2f}"
-                item = QListWidgetItem(_swatch(label_color(obj.label)),
-                                       f"{obj.label}  ·  {_PROVENANCE_MARK[obj.provenance.value]}{score}")
+                item = QListWidgetItem(
+                    _swatch(label_color(obj.label)), f"{obj.label}  ·  {_PROVENANCE_MARK[obj.provenance.value]}{score}"
+                )
                 item.setData(Qt.ItemDataRole.UserRole, obj.id)
                 item.setFlags(item.flags() | Qt.ItemFlag.ItemIsUserCheckable)
                 shown = obj.id not in self.hidden_ids

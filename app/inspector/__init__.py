@@ -17,8 +17,9 @@ OBJECTS_HEIGHT = 110
 def install_inspector(window) -> InspectorController:
     """Add the inspector to a MainWindow: its state, controller and dock (tabbed with the auto-label panel)."""
     state = InspectorState()
-    controller = InspectorController(state, window.projects, window.canvas, window.selection, window.editing,
-                                     window.autolabel, window)
+    controller = InspectorController(
+        state, window.projects, window.canvas, window.selection, window.editing, window.autolabel, window
+    )
     dock = InspectorDock(state, controller, window)
     window.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, dock)
     window.tabifyDockWidget(window.autolabel_dock, dock)

@@ -37,8 +37,9 @@ class InspectorController(QObject):
     error = Signal(str)
     candidates_changed = Signal()  # region detections offered for adding changed
 
-    def __init__(self, state: InspectorState, projects, canvas, selection, editing, autolabel,
-                 parent: QObject | None = None) -> None:
+    def __init__(
+        self, state: InspectorState, projects, canvas, selection, editing, autolabel, parent: QObject | None = None
+    ) -> None:
         super().__init__(parent)
         self.state = state
         self.projects = projects
@@ -144,8 +145,10 @@ class InspectorController(QObject):
         image_run = None if inference is None else inference.image_record
         if image_run is not None and image_run.frame_size != (h, w) and (w, h) != (0, 0):
             fh, fw = image_run.frame_size
-            inference, problem = None, (f"The cached model output is for a {fw}×{fh} image, this one is {w}×{h} "
-                                        "(changed on disk?).")
+            inference, problem = (
+                None,
+                (f"The cached model output is for a {fw}×{fh} image, this one is {w}×{h} (changed on disk?)."),
+            )
         if problem and inference is None:
             self.state.set_inference(name, None)
             self.state.set_availability(Availability.FAILED, problem)
@@ -226,9 +229,14 @@ class InspectorController(QObject):
                     rejected = []
                 self._rejected = [g for _, g in object_geometries(list(enumerate(rejected)))]
             self._reasons[key] = not_kept_reason(
-                record, int(row), self._geometries, rejected=self._rejected,
+                record,
+                int(row),
+                self._geometries,
+                rejected=self._rejected,
                 label_for=project.class_mapping.label_for,
-                score_threshold=threshold, tolerance=DEFAULT_TOLERANCE)
+                score_threshold=threshold,
+                tolerance=DEFAULT_TOLERANCE,
+            )
         return self._reasons[key]
 
     def addable(self, record: InferenceRecord | None, row: int | None) -> bool:
@@ -290,8 +298,13 @@ class InspectorController(QObject):
                 logger.exception("the inspector's model run failed")
                 self._invoker.call(self._run_failed, folder, name, f"The model could not run: {first_line(exc)}")
                 return
-            self._invoker.call(self._run_done, folder, name, None,
-                               f"{len(det)} detections, {len(links)} linked to objects of this image")
+            self._invoker.call(
+                self._run_done,
+                folder,
+                name,
+                None,
+                f"{len(det)} detections, {len(links)} linked to objects of this image",
+            )
 
         self._start(work)
 
@@ -320,8 +333,9 @@ class InspectorController(QObject):
                     shape = region.shape_in_image(int(row), tolerance=DEFAULT_TOLERANCE)
                     if not shape.is_empty():
                         offered[int(row)] = shape
-                record = InferenceRecord.from_detections(det, origin=region.origin, region=True,
-                                                         model=Path(settings.weights).name)
+                record = InferenceRecord.from_detections(
+                    det, origin=region.origin, region=True, model=Path(settings.weights).name
+                )
                 cache.add_region(name, record)
             except Exception as exc:
                 logger.exception("region re-inference failed")
@@ -349,8 +363,10 @@ class InspectorController(QObject):
         self.candidates[record.created] = offered
         self.regions[record.created] = rect
         duplicates = len(record) - len(offered)
-        self.message.emit(f"Region {rect[2] - rect[0]}×{rect[3] - rect[1]}: {len(record)} detections, "
-                          f"{len(offered)} offered for adding ({duplicates} duplicates or filtered out)")
+        self.message.emit(
+            f"Region {rect[2] - rect[0]}×{rect[3] - rect[1]}: {len(record)} detections, "
+            f"{len(offered)} offered for adding ({duplicates} duplicates or filtered out)"
+        )
         project = self.project
         if project is None or project.folder != folder or name != self.state.image_name:
             return
@@ -400,8 +416,9 @@ class InspectorController(QObject):
             shape = (shapes or {}).get(row) or self._detection_shape(record, row)
             if shape.is_empty():
                 continue
-            objects.append(AnnotatedObject(self._label_for(record, row), shape, Provenance.EDITED,
-                                           score=float(record.scores[row])))
+            objects.append(
+                AnnotatedObject(self._label_for(record, row), shape, Provenance.EDITED, score=float(record.scores[row]))
+            )
             kept_rows.append(row)
         if not objects:
             self.message.emit("Nothing to add: the mask is empty")
@@ -467,8 +484,12 @@ class InspectorController(QObject):
         key = self.state.mark_applied()
         if key is None or document is None or object_id not in document:
             return
-        self._applied[key] = (self.project.current_name, object_id, document.get(object_id).shape,
-                              self.state.baseline_coefficients)
+        self._applied[key] = (
+            self.project.current_name,
+            object_id,
+            document.get(object_id).shape,
+            self.state.baseline_coefficients,
+        )
 
     def _sync_applied(self) -> None:
         document, name = self._document(), None if self.project is None else self.project.current_name

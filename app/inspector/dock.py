@@ -39,8 +39,10 @@ MIN_GRID_ROWS = 1  # prototype rows the inspector shows however the window's doc
 TAB_PADDING = 20  # the tab frame, the scroll area's and the layout's margins and spacing
 # No cached model output: an image without objects was simply never run; one with objects got them another way.
 MISSING_NEVER_RUN = "The model has not run on this image yet. Run it once to inspect its prototypes."
-MISSING_LABELLED = ("No model output is cached for this image (its objects were drawn, imported, or labelled before "
-                    "the cache existed). Run the model once to inspect it; the objects are not changed.")
+MISSING_LABELLED = (
+    "No model output is cached for this image (its objects were drawn, imported, or labelled before "
+    "the cache existed). Run the model once to inspect it; the objects are not changed."
+)
 HOVER_HINT = "Hover a prototype for its values; click to overlay it."  # one line: the grid needs the room
 
 _SORT_TEXT = {SortMode.VALUE: "coefficient", SortMode.CONTRIBUTION: "|contribution|", SortMode.INDEX: "index"}
@@ -101,8 +103,9 @@ class InspectorDock(QDockWidget):
         self.apply_button.clicked.connect(controller.apply_edit)
         self.reset_button = QPushButton("Reset")
         self.reset_button.setObjectName("reset_button")
-        self.reset_button.setToolTip("Back to the model's coefficients (after an Apply, Apply again puts the "
-                                     "model's mask back)")
+        self.reset_button.setToolTip(
+            "Back to the model's coefficients (after an Apply, Apply again puts the model's mask back)"
+        )
         self.reset_button.clicked.connect(controller.reset)
         self.add_all_button = QPushButton("Add all new")
         self.add_all_button.setObjectName("add_all_button")
@@ -152,8 +155,7 @@ class InspectorDock(QDockWidget):
         self.scaling_box.setObjectName("scaling_box")
         for mode in ScalingMode:
             self.scaling_box.addItem(_SCALING_TEXT[mode], mode)
-        self.scaling_box.currentIndexChanged.connect(
-            lambda i: self.state.set_scaling(self.scaling_box.itemData(i)))
+        self.scaling_box.currentIndexChanged.connect(lambda i: self.state.set_scaling(self.scaling_box.itemData(i)))
         self.hover_label = QLabel(HOVER_HINT)
         self.hover_label.setObjectName("hover_label")
         self.hover_label.setWordWrap(True)
@@ -316,7 +318,8 @@ class InspectorDock(QDockWidget):
         for row in range(len(record)):
             self.detection_list.item(row).setText(
                 f"#{row}  {record.label(row)}  {record.scores[row]:.2f}  ·  "
-                f"{self.controller.describe_detection(record, row)}")
+                f"{self.controller.describe_detection(record, row)}"
+            )
         self._update_buttons()
 
     def _show_grid(self) -> None:
@@ -333,13 +336,15 @@ class InspectorDock(QDockWidget):
         for j in range(protos.shape[2]):
             p = protos[:, :, j]
             dead = bool(summary.dead[j])
-            tiles.append(Tile(
-                heatmap_qimage(p, float(lo[j]), float(hi[j])),
-                "dead" if dead else _range_text(float(p.min()), float(p.max())),
-                border=QColor(DEAD if dead else RELIED_ON) if dead or j in relied else None,
-                dim=dead,
-                label=f"#{j}",
-            ))
+            tiles.append(
+                Tile(
+                    heatmap_qimage(p, float(lo[j]), float(hi[j])),
+                    "dead" if dead else _range_text(float(p.min()), float(p.max())),
+                    border=QColor(DEAD if dead else RELIED_ON) if dead or j in relied else None,
+                    dim=dead,
+                    label=f"#{j}",
+                )
+            )
         self.grid.set_tiles(tiles)
         self.grid.set_highlight(self.state.enlarged)
         self.summary_label.setText(self._summary_text(summary, len(record)))
@@ -353,8 +358,10 @@ class InspectorDock(QDockWidget):
             top = f"relied on most (mean |c·P| in the box over {detections} detections): {top}"
         dead = [int(j) for j in np.flatnonzero(summary.dead)]
         dead_text = ", ".join(f"#{j}" for j in dead) if dead else "none"
-        return (f"<span style='color:{RELIED_ON}'>■</span> {top}<br>"
-                f"<span style='color:{DEAD}'>■</span> dead (≈0 everywhere): {dead_text}")
+        return (
+            f"<span style='color:{RELIED_ON}'>■</span> {top}<br>"
+            f"<span style='color:{DEAD}'>■</span> dead (≈0 everywhere): {dead_text}"
+        )
 
     def _show_scaling(self, mode) -> None:
         index = self.scaling_box.findData(mode)
@@ -412,19 +419,32 @@ class InspectorDock(QDockWidget):
         fh, fw = record.frame_size
         linear_limit = float(np.abs(stages.linear).max()) or 1.0
         final = stages.final
-        small = cv2.resize(final.view(np.uint8), (FINAL_PREVIEW_WIDTH, max(1, round(FINAL_PREVIEW_WIDTH * fh / fw))),
-                           interpolation=cv2.INTER_AREA) if fw > FINAL_PREVIEW_WIDTH else final.view(np.uint8)
-        self.stages.set_tiles([
-            Tile(diverging_qimage(stages.linear, linear_limit), f"linear ±{linear_limit:.1f}"),
-            Tile(heatmap_qimage(stages.sigmoid, 0, 1), "sigmoid", box=rel_box),
-            Tile(heatmap_qimage(stages.cropped, 0, 1), "box crop", box=rel_box),
-            Tile(gray_qimage(small), f"final {fw}×{fh}", box=rel_box),
-        ], aspect=fh / fw)
+        small = (
+            cv2.resize(
+                final.view(np.uint8),
+                (FINAL_PREVIEW_WIDTH, max(1, round(FINAL_PREVIEW_WIDTH * fh / fw))),
+                interpolation=cv2.INTER_AREA,
+            )
+            if fw > FINAL_PREVIEW_WIDTH
+            else final.view(np.uint8)
+        )
+        self.stages.set_tiles(
+            [
+                Tile(diverging_qimage(stages.linear, linear_limit), f"linear ±{linear_limit:.1f}"),
+                Tile(heatmap_qimage(stages.sigmoid, 0, 1), "sigmoid", box=rel_box),
+                Tile(heatmap_qimage(stages.cropped, 0, 1), "box crop", box=rel_box),
+                Tile(gray_qimage(small), f"final {fw}×{fh}", box=rel_box),
+            ],
+            aspect=fh / fw,
+        )
         parts = contributions(record.prototypes, coeffs)[self._order]
         limit = float(np.abs(parts).max()) or 1.0
         self.contribution_tiles.set_tiles(
-            [Tile(image, f"{coeffs[j]:+.2f}", label=f"#{j}")
-             for j, image in zip(self._order, diverging_qimages(parts, limit))])
+            [
+                Tile(image, f"{coeffs[j]:+.2f}", label=f"#{j}")
+                for j, image in zip(self._order, diverging_qimages(parts, limit))
+            ]
+        )
 
     def _update_buttons(self) -> None:
         state, controller = self.state, self.controller
@@ -465,4 +485,3 @@ class InspectorDock(QDockWidget):
         slider = self.sliders.row_widget(j)
         self.mask_scroll.ensureWidgetVisible(slider)
         slider.setFocus()
-

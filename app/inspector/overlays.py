@@ -31,8 +31,13 @@ EDITED_OBJECT_OPACITY = 0.3  # the object's polygon stays visible, faintly, unde
 WHOLE_FRAME = np.array([0.0, 0.0, 1.0, 1.0], np.float32)  # a "box" that crops nothing: the uncropped mask
 
 _PREVIEW_COLORS = [QColor(0, 0, 0, 0), with_alpha(PREVIEW, 110), with_alpha(PREVIEW, 255)]
-_LEAK_COLORS = [QColor(0, 0, 0, 0), with_alpha(LEAK_INSIDE, 80), with_alpha(LEAK_INSIDE, 230),
-                with_alpha(LEAK_OUTSIDE, 130), with_alpha(LEAK_OUTSIDE, 255)]
+_LEAK_COLORS = [
+    QColor(0, 0, 0, 0),
+    with_alpha(LEAK_INSIDE, 80),
+    with_alpha(LEAK_INSIDE, 230),
+    with_alpha(LEAK_OUTSIDE, 130),
+    with_alpha(LEAK_OUTSIDE, 255),
+]
 
 
 def _cosmetic_pen(color: QColor, width: float = 1.5, style=Qt.PenStyle.SolidLine) -> QPen:
@@ -190,7 +195,7 @@ class CanvasOverlay(QObject):
             return 0
         image = item.pixmap().toImage().convertToFormat(QImage.Format.Format_ARGB32)
         bgra = np.frombuffer(image.constBits(), np.uint8).reshape(image.height(), image.bytesPerLine() // 4, 4)
-        bgra = bgra[:, :image.width()]
+        bgra = bgra[:, : image.width()]
         return int(np.count_nonzero((bgra[..., 3] > 0) & (bgra[..., 2] > bgra[..., 1])))  # red, not green
 
     # ---------------------------------------------------------------- enlarged prototype

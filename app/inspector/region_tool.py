@@ -11,8 +11,10 @@ from protolabel.app.canvas.paint_tools import BoxDragTool
 from protolabel.segmentation.geometry.boxes import ordered_box
 from protolabel.segmentation.inspection.region import MIN_REGION_SIDE
 
-REGION_HINT = ("Re-detect in region: drag a rectangle over the part of the image to run the model on again "
-               "(small objects come out better). Esc leaves.")
+REGION_HINT = (
+    "Re-detect in region: drag a rectangle over the part of the image to run the model on again "
+    "(small objects come out better). Esc leaves."
+)
 
 
 class RegionHint(QLabel):
@@ -23,8 +25,10 @@ class RegionHint(QLabel):
         super().__init__(REGION_HINT, canvas)
         self.setObjectName("region_hint")
         self.setWordWrap(True)
-        self.setStyleSheet("QLabel#region_hint { background: rgba(20, 20, 24, 200); color: #ffd60a;"
-                           " padding: 6px 10px; border-radius: 4px; }")
+        self.setStyleSheet(
+            "QLabel#region_hint { background: rgba(20, 20, 24, 200); color: #ffd60a;"
+            " padding: 6px 10px; border-radius: 4px; }"
+        )
         self.setAttribute(Qt.WidgetAttribute.WA_TransparentForMouseEvents)
         self.setVisible(False)
 

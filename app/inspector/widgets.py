@@ -119,8 +119,14 @@ class TileGrid(QWidget):
                 pen = QPen(QColor("#ffd60a"), 1, Qt.PenStyle.DashLine)
                 painter.setPen(pen)
                 painter.setBrush(Qt.BrushStyle.NoBrush)
-                painter.drawRect(QRectF(rect.x() + x1 * rect.width(), rect.y() + y1 * rect.height(),
-                                        (x2 - x1) * rect.width(), (y2 - y1) * rect.height()))
+                painter.drawRect(
+                    QRectF(
+                        rect.x() + x1 * rect.width(),
+                        rect.y() + y1 * rect.height(),
+                        (x2 - x1) * rect.width(),
+                        (y2 - y1) * rect.height(),
+                    )
+                )
             if tile.label:
                 width = painter.fontMetrics().horizontalAdvance(tile.label) + 4
                 corner = QRectF(rect.x(), rect.y(), width, painter.fontMetrics().height())
@@ -196,8 +202,9 @@ class CoefficientChart(QWidget):
             x = 4 + slot * bar_w
             value = float(self.values[j])
             top = mid - max(value, 0) * scale
-            painter.fillRect(QRectF(x + 1, top, max(bar_w - 2, 1), abs(value) * scale),
-                             POSITIVE if value >= 0 else NEGATIVE)
+            painter.fillRect(
+                QRectF(x + 1, top, max(bar_w - 2, 1), abs(value) * scale), POSITIVE if value >= 0 else NEGATIVE
+            )
             if abs(float(self.original[j]) - value) > 1e-6:
                 painter.setPen(QPen(text_color, 1.5))
                 y = mid - float(self.original[j]) * scale
@@ -205,8 +212,9 @@ class CoefficientChart(QWidget):
             painter.setPen(text_color)
             # two staggered label rows when two-digit indices do not fit under one bar
             row = slot % 2 if bar_w < painter.fontMetrics().horizontalAdvance("00") + 3 else 0
-            painter.drawText(QRectF(x - 4, self.height() - 26 + 11 * row, bar_w + 8, 11),
-                             Qt.AlignmentFlag.AlignHCenter, str(int(j)))
+            painter.drawText(
+                QRectF(x - 4, self.height() - 26 + 11 * row, bar_w + 8, 11), Qt.AlignmentFlag.AlignHCenter, str(int(j))
+            )
         painter.end()
 
     def slot_at(self, x: float) -> int | None:

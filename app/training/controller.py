@@ -18,7 +18,7 @@ from PySide6.QtWidgets import QMessageBox, QWidget
 
 from protolabel.app.qt_bridge import MainThreadInvoker
 from protolabel.app.training.dialog import TrainDialog
-from protolabel.app.training.runs import format_size, remove_runs, removable_runs, training_dir
+from protolabel.app.training.runs import format_size, removable_runs, remove_runs, training_dir
 from protolabel.segmentation.backends.loading import is_onnx
 from protolabel.segmentation.project.autolabel import AutoLabelOptions
 from protolabel.segmentation.project.fine_tune import (
@@ -66,8 +66,9 @@ class TrainingController(QObject):
     model_used = Signal(str)  # the checkpoint path auto-labeling now uses
     dialog_visibility_changed = Signal(bool)
 
-    def __init__(self, project: Callable[[], Project | None], options: AutoLabelOptions,
-                 parent: QObject | None = None) -> None:
+    def __init__(
+        self, project: Callable[[], Project | None], options: AutoLabelOptions, parent: QObject | None = None
+    ) -> None:
         super().__init__(parent)
         self._project = project
         self.options = options
@@ -137,10 +138,13 @@ class TrainingController(QObject):
         labelled = sum(counts[s] for s in (ImageStatus.AUTO_LABELED, ImageStatus.EDITED, ImageStatus.VERIFIED))
         verified = project.images.verified_counts()
         start = "" if is_onnx(self.options.weights) else self.options.weights  # training needs a .pth
-        self.dialog.settings_page.reset(project.folder, start, self.options.device,
-                                        {"all": labelled, "verified": verified.images_with_objects,
-                                         "verified_objects": verified.objects},
-                                        default_run_dir(project.folder))
+        self.dialog.settings_page.reset(
+            project.folder,
+            start,
+            self.options.device,
+            {"all": labelled, "verified": verified.images_with_objects, "verified_objects": verified.objects},
+            default_run_dir(project.folder),
+        )
         self.dialog.show_settings()
         return True
 
@@ -166,8 +170,9 @@ class TrainingController(QObject):
                 self.error.emit(problem)
             return
         self.request = request
-        self.message.emit(f"Training on {summary.annotations:,} objects in {summary.images:,} images "
-                          f"({request.run_dir})")
+        self.message.emit(
+            f"Training on {summary.annotations:,} objects in {summary.images:,} images ({request.run_dir})"
+        )
         self._launch(resume=False)
 
     def _launch(self, *, resume: bool) -> None:
@@ -181,7 +186,9 @@ class TrainingController(QObject):
         command = request.command(sys.executable, resume=resume)
         process.setProgram(command[0])
         process.setArguments(command[1:])
-        process.readyReadStandardOutput.connect(lambda: self.monitor.feed_stdout(process.readAllStandardOutput().data()))
+        process.readyReadStandardOutput.connect(
+            lambda: self.monitor.feed_stdout(process.readAllStandardOutput().data())
+        )
         process.readyReadStandardError.connect(lambda: self.monitor.feed_stderr(process.readAllStandardError().data()))
         process.errorOccurred.connect(lambda error: self._on_process_error(process, error))
         process.finished.connect(lambda code, status: self._on_finished(process, code, status))
@@ -256,9 +263,11 @@ class TrainingController(QObject):
                 self.dialog.settings_page.show_error("")
             return 0
         size = format_size(sum(r.size for r in runs))
-        question = (f"Delete {len(runs)} earlier training run{'s' if len(runs) > 1 else ''} ({size}) in "
-                    f"{training_dir(project.folder)}?\n\nTheir checkpoints cannot be recovered. The run in progress "
-                    "and the model auto-labeling uses are kept.")
+        question = (
+            f"Delete {len(runs)} earlier training run{'s' if len(runs) > 1 else ''} ({size}) in "
+            f"{training_dir(project.folder)}?\n\nTheir checkpoints cannot be recovered. The run in progress "
+            "and the model auto-labeling uses are kept."
+        )
         if not self.confirm("Clean up training runs", question):
             return 0
         problems = remove_runs(project.folder, runs)
@@ -270,9 +279,13 @@ class TrainingController(QObject):
 
     def _ask(self, title: str, question: str) -> bool:
         parent = self.dialog if self.dialog is not None else self.parent()
-        answer = QMessageBox.question(parent if isinstance(parent, QWidget) else None, title, question,
-                                      QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.Cancel,
-                                      QMessageBox.StandardButton.Cancel)
+        answer = QMessageBox.question(
+            parent if isinstance(parent, QWidget) else None,
+            title,
+            question,
+            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.Cancel,
+            QMessageBox.StandardButton.Cancel,
+        )
         return answer == QMessageBox.StandardButton.Yes
 
     def _model_in_use(self) -> bool:
@@ -288,8 +301,10 @@ class TrainingController(QObject):
         if state is RunState.FINISHED:
             result = m.final_evaluation
             ap = "" if result is None else (f": box AP {_percent(result.box_ap)}, mask AP {_percent(result.mask_ap)}")
-            self.message.emit(f"Training finished{ap}. Its window (Auto-label ▸ Train on This Project…) switches "
-                              "auto-labeling to the new model")
+            self.message.emit(
+                f"Training finished{ap}. Its window (Auto-label ▸ Train on This Project…) switches "
+                "auto-labeling to the new model"
+            )
         elif state is RunState.STOPPED:
             self.message.emit(f"Training stopped at iteration {m.iteration:,}")
         elif state is RunState.FAILED:

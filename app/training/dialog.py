@@ -32,8 +32,10 @@ from protolabel.segmentation.training.run_monitor import RunMonitor
 
 DEFAULTS = {f.name: f.default for f in dataclasses.fields(TrainingRequest)}  # protolabel train's defaults
 SUGGESTED_MAX_SIZE = 550  # shown when the user unticks "the model's own" (the official ResNet models' size)
-INTRO = ("Fine-tunes a YOLACT model on this project's annotations in a separate process: you can keep labelling "
-         "meanwhile. When it is done, use the new model to auto-label the remaining images.")
+INTRO = (
+    "Fine-tunes a YOLACT model on this project's annotations in a separate process: you can keep labelling "
+    "meanwhile. When it is done, use the new model to auto-label the remaining images."
+)
 
 
 class TrainSettingsPage(QWidget):
@@ -114,8 +116,10 @@ class TrainSettingsPage(QWidget):
         close_button.clicked.connect(self.close_requested)
         self.cleanup_button = QPushButton("Clean up old runs…")
         self.cleanup_button.setObjectName("cleanup_runs")
-        self.cleanup_button.setToolTip("Delete the project's earlier training runs (each keeps a checkpoint of "
-                                       "~245 MB in .protolabel/training/); asks first")
+        self.cleanup_button.setToolTip(
+            "Delete the project's earlier training runs (each keeps a checkpoint of "
+            "~245 MB in .protolabel/training/); asks first"
+        )
         self.cleanup_button.clicked.connect(self.cleanup_requested)
 
         def row(*widgets, hint: str = "", stretch: bool = False) -> QHBoxLayout:
@@ -130,8 +134,14 @@ class TrainSettingsPage(QWidget):
                 box.addStretch(1)
             return box
 
-        for box in (self.val_split_box, self.iterations_box, self.batch_box, self.max_size_box, self.lr_box,
-                    self.device_box):
+        for box in (
+            self.val_split_box,
+            self.iterations_box,
+            self.batch_box,
+            self.max_size_box,
+            self.lr_box,
+            self.device_box,
+        ):
             box.setFixedWidth(170)
         images = QVBoxLayout()
         images.addWidget(self.verified_radio)
@@ -172,9 +182,13 @@ class TrainSettingsPage(QWidget):
         self.counts = dict(counts)
         self.weights_edit.setText(weights)
         objects, images = counts.get("verified_objects", 0), counts["verified"]
-        self.verified_radio.setText(f"Verified objects only ({objects:,} in {images:,} image{'s' if images != 1 else ''})")
-        self.verified_radio.setToolTip("Objects a person accepted (Y, or V for a whole image). Their images' other "
-                                       "objects are ignored by training: neither taught nor taught as background.")
+        self.verified_radio.setText(
+            f"Verified objects only ({objects:,} in {images:,} image{'s' if images != 1 else ''})"
+        )
+        self.verified_radio.setToolTip(
+            "Objects a person accepted (Y, or V for a whole image). Their images' other "
+            "objects are ignored by training: neither taught nor taught as background."
+        )
         self.all_radio.setText(f"All labelled images ({counts['all']:,}: auto-labeled, edited and verified)")
         self.verified_radio.setChecked(DEFAULTS["verified_only"])
         self.all_radio.setChecked(not DEFAULTS["verified_only"])
@@ -225,11 +239,16 @@ class TrainSettingsPage(QWidget):
         if problem:
             return None
         return TrainingRequest(
-            folder=self.folder, weights=weights, run_dir=run_dir, verified_only=self.verified_radio.isChecked(),
-            val_split=self.val_split_box.value() / 100, iterations=self.iterations_box.value(),
+            folder=self.folder,
+            weights=weights,
+            run_dir=run_dir,
+            verified_only=self.verified_radio.isChecked(),
+            val_split=self.val_split_box.value() / 100,
+            iterations=self.iterations_box.value(),
             batch_size=self.batch_box.value(),
             max_size=None if self.max_size_own.isChecked() else self.max_size_box.value(),
-            lr=self.lr_box.value(), device=self.device_box.currentText().strip() or "auto",
+            lr=self.lr_box.value(),
+            device=self.device_box.currentText().strip() or "auto",
         )
 
     def show_error(self, text: str) -> None:

@@ -42,7 +42,7 @@ def log_ticks(low: float, high: float) -> list[float]:
     """1-2-5 values between low and high (both > 0), thinned to at most 6."""
     values = []
     for exponent in range(math.floor(math.log10(low)), math.ceil(math.log10(high)) + 1):
-        values += [m * 10.0 ** exponent for m in (1, 2, 5)]
+        values += [m * 10.0**exponent for m in (1, 2, 5)]
     inside = [v for v in values if low <= v <= high]
     while len(inside) > 6:
         inside = inside[::2]
@@ -54,7 +54,7 @@ def smoothed(values: Sequence[float], weight: float = SMOOTHING) -> list[float]:
     out, average = [], 0.0
     for n, value in enumerate(values, start=1):
         average = weight * average + (1 - weight) * value
-        out.append(average / (1 - weight ** n))
+        out.append(average / (1 - weight**n))
     return out
 
 
@@ -113,8 +113,10 @@ class LossChart(QWidget):
         y_low, y_high = self._y_low, self._y_high
         x_high = max(self._total, self._points[-1][0] if self._points else 1, 1)
         y = math.log10(value) if self.log_scale else value
-        return QPointF(rect.left() + rect.width() * iteration / x_high,
-                       rect.bottom() - rect.height() * (y - y_low) / ((y_high - y_low) or 1.0))
+        return QPointF(
+            rect.left() + rect.width() * iteration / x_high,
+            rect.bottom() - rect.height() * (y - y_low) / ((y_high - y_low) or 1.0),
+        )
 
     def paintEvent(self, event) -> None:  # noqa: N802
         painter = QPainter(self)
@@ -132,8 +134,10 @@ class LossChart(QWidget):
         painter.setClipRect(rect.adjusted(-4, -4, 4, 4))
         painter.setBrush(Qt.BrushStyle.NoBrush)
         iterations = [i for i, _ in self._points]
-        for values, pen in (([v for _, v in self._points], QPen(RAW, 1.2)),
-                            (smoothed([v for _, v in self._points]), QPen(CURVE, 2.2))):
+        for values, pen in (
+            ([v for _, v in self._points], QPen(RAW, 1.2)),
+            (smoothed([v for _, v in self._points]), QPen(CURVE, 2.2)),
+        ):
             path = QPainterPath(self.map_point(iterations[0], values[0]))
             for iteration, value in zip(iterations[1:], values[1:]):
                 path.lineTo(self.map_point(iteration, value))
@@ -146,7 +150,7 @@ class LossChart(QWidget):
     def _draw_axes(self, painter: QPainter, rect: QRectF) -> None:
         y_low, y_high = self._y_low, self._y_high
         if self.log_scale:
-            y_ticks = log_ticks(10 ** y_low, 10 ** y_high)
+            y_ticks = log_ticks(10**y_low, 10**y_high)
         else:
             y_ticks = nice_ticks(y_low, y_high)
         x_high = max(self._total, self._points[-1][0], 1)
@@ -158,8 +162,9 @@ class LossChart(QWidget):
                 painter.drawLine(QPointF(rect.left(), y), QPointF(rect.right(), y))
                 painter.setPen(TEXT)
                 label = format_tick(value)
-                painter.drawText(QPointF(rect.left() - 6 - metrics.horizontalAdvance(label), y + metrics.ascent() / 2.5),
-                                 label)
+                painter.drawText(
+                    QPointF(rect.left() - 6 - metrics.horizontalAdvance(label), y + metrics.ascent() / 2.5), label
+                )
         for value in nice_ticks(0, x_high, 5):
             x = rect.left() + rect.width() * value / x_high
             painter.setPen(QPen(GRID, 1))
@@ -171,5 +176,6 @@ class LossChart(QWidget):
         painter.drawRect(rect)
         painter.setPen(TEXT)
         caption = "total loss, smoothed" + (" (log scale)" if self.log_scale else "")
-        painter.drawText(QPointF(rect.right() - metrics.horizontalAdvance(caption) - 4, rect.top() + metrics.ascent() + 2),
-                         caption)
+        painter.drawText(
+            QPointF(rect.right() - metrics.horizontalAdvance(caption) - 4, rect.top() + metrics.ascent() + 2), caption
+        )

@@ -45,21 +45,24 @@ def smallest_split(images: int) -> int | None:
 def no_validation_text(images: int) -> str:
     """The one plain sentence for a run without validation images: why, and whether raising the split helps."""
     if images <= 1:
-        return ("No AP: with one image there is none to hold out for measuring it. Verify more images to "
-                "measure how well the model does.")
+        return (
+            "No AP: with one image there is none to hold out for measuring it. Verify more images to "
+            "measure how well the model does."
+        )
     percent = smallest_split(images)
     if percent is None:
         return f"No AP: {images} images are too few to hold one out for measuring it."
-    return (f"No AP: no image is held out for validation. With {images} images, a validation split of "
-            f"{percent}% or more holds one out.")
+    return (
+        f"No AP: no image is held out for validation. With {images} images, a validation split of "
+        f"{percent}% or more holds one out."
+    )
 
 
 def validation_hint(images: int, fraction: float) -> str:
     """The settings' note beside the split: how many of the images it holds out (the trainer's rule)."""
     held = validation_count(images, fraction) if images > 0 else 0
     if held:
-        return (f"holds out {held} of {images:,} image{'s' if images != 1 else ''}: box and mask AP are "
-                "measured on them")
+        return f"holds out {held} of {images:,} image{'s' if images != 1 else ''}: box and mask AP are measured on them"
     return no_validation_text(images)
 
 
@@ -69,10 +72,12 @@ def format_ap(value: float | None) -> str:
 
 def describe_evaluation(result: EvaluationResult) -> str:
     images = f"{result.images} validation image{'s' if result.images != 1 else ''}"
-    return (f"<b>Box AP {format_ap(result.box_ap)}</b> (AP50 {format_ap(result.box_ap50)}, "
-            f"AP75 {format_ap(result.box_ap75)}) · <b>Mask AP {format_ap(result.mask_ap)}</b> "
-            f"(AP50 {format_ap(result.mask_ap50)}, AP75 {format_ap(result.mask_ap75)}) "
-            f"<span style='color:#6b7280'>on {images}, iteration {result.iteration:,}</span>")
+    return (
+        f"<b>Box AP {format_ap(result.box_ap)}</b> (AP50 {format_ap(result.box_ap50)}, "
+        f"AP75 {format_ap(result.box_ap75)}) · <b>Mask AP {format_ap(result.mask_ap)}</b> "
+        f"(AP50 {format_ap(result.mask_ap50)}, AP75 {format_ap(result.mask_ap75)}) "
+        f"<span style='color:#6b7280'>on {images}, iteration {result.iteration:,}</span>"
+    )
 
 
 class TrainingProgressView(QWidget):
@@ -145,9 +150,13 @@ class TrainingProgressView(QWidget):
         self.new_run_button.setObjectName("new_training_run")
         self.close_button = QPushButton("Close")
         self.close_button.setToolTip("Hide this window; training goes on")
-        for button, signal in ((self.cancel_button, self.cancel_requested), (self.resume_button, self.resume_requested),
-                               (self.use_model_button, self.use_model_requested),
-                               (self.new_run_button, self.new_run_requested), (self.close_button, self.close_requested)):
+        for button, signal in (
+            (self.cancel_button, self.cancel_requested),
+            (self.resume_button, self.resume_requested),
+            (self.use_model_button, self.use_model_requested),
+            (self.new_run_button, self.new_run_requested),
+            (self.close_button, self.close_requested),
+        ):
             button.clicked.connect(signal)
             button.setAutoDefault(False)
         buttons = QHBoxLayout()
@@ -238,8 +247,9 @@ class TrainingProgressView(QWidget):
         validation = f", {m.val_images} for validation" if m.val_images else ""
         classes = ", ".join(m.classes)
         images = f"{m.train_images:,} training image{'s' if m.train_images != 1 else ''}"
-        return (f"{images}{validation} · classes: {escape(classes, quote=False)} · "
-                f"{escape(m.config)} on {escape(m.device)}")
+        return (
+            f"{images}{validation} · classes: {escape(classes, quote=False)} · {escape(m.config)} on {escape(m.device)}"
+        )
 
     def _speed_text(self) -> str:
         m = self.monitor
@@ -259,8 +269,10 @@ class TrainingProgressView(QWidget):
         elif m.classes and not m.val_images and (m.state.active or m.state is RunState.FINISHED):
             self.metrics_label.setText(escape(no_validation_text(m.train_images), quote=False))
         elif m.state.active and m.classes:
-            self.metrics_label.setText("<span style='color:#6b7280'>Box and mask AP on the validation images "
-                                       "come at the end of the run.</span>")
+            self.metrics_label.setText(
+                "<span style='color:#6b7280'>Box and mask AP on the validation images "
+                "come at the end of the run.</span>"
+            )
         else:
             self.metrics_label.setText("")
 
@@ -274,6 +286,7 @@ class TrainingProgressView(QWidget):
         finished = m.state is RunState.FINISHED and m.final_checkpoint is not None
         self.use_model_button.setVisible(finished)
         self.use_model_button.setEnabled(finished and not self.model_in_use)
-        self.use_model_button.setText("Auto-labeling uses this model" if self.model_in_use
-                                      else "Use this model for auto-labeling")
+        self.use_model_button.setText(
+            "Auto-labeling uses this model" if self.model_in_use else "Use this model for auto-labeling"
+        )
         self.new_run_button.setEnabled(not active)

@@ -75,6 +75,6 @@ def remove_runs(folder: str | os.PathLike, runs: list[RunFolder]) -> list[str]:
 
 
 def format_size(size: int) -> str:
-    if size >= 1024 ** 3:
-        return f"{size / 1024 ** 3:.1f} GB"
-    return f"{size / 1024 ** 2:.0f} MB"
+    if size >= 1024**3:
+        return f"{size / 1024**3:.1f} GB"
+    return f"{size / 1024**2:.0f} MB"

@@ -13,9 +13,8 @@ import sys
 import tempfile
 from pathlib import Path
 
-from PySide6.QtWidgets import QApplication
-
 from make_classes_screenshot import SIZE, write_project  # the scripts beside this one
+from PySide6.QtWidgets import QApplication
 from window_driving import settle, wait
 
 HERE = Path(__file__).resolve().parent
@@ -49,7 +48,8 @@ def main() -> None:
         settle(app, 0.8)
         geometry = window.frameGeometry()
         app.primaryScreen().grabWindow(0, geometry.x(), geometry.y(), geometry.width(), geometry.height()).save(
-            str(HERE / "class-undo.png"))
+            str(HERE / "class-undo.png")
+        )
         edit.close()
         window.close()
 

@@ -14,7 +14,6 @@ from pathlib import Path
 
 from PySide6.QtCore import QSettings, Qt
 from PySide6.QtWidgets import QApplication
-
 from window_driving import settle, wait, write_sample_photos  # the module beside this script
 
 HERE = Path(__file__).resolve().parent
@@ -35,13 +34,21 @@ def write_project(tmp: Path, size: int) -> Path:
     folder.mkdir()
     write_sample_photos(folder, size)
     with ProjectStore.open(folder) as store:
-        store.write_change("astronaut.png", status=ImageStatus.AUTO_LABELED, saved=[
-            obj("person", 250, 230, 150, 210, 0.95), obj("flag", 70, 110, 40, 50, 0.62),
-            obj("badge", 350, 330, 30, 25, 0.48)])
-        store.write_change("chelsea.png", status=ImageStatus.AUTO_LABELED, saved=[
-            obj("cat", 260, 290, 190, 150, 0.91)])
-        store.write_change("coffee.png", status=ImageStatus.AUTO_LABELED, saved=[
-            obj("cup", 250, 250, 120, 90, 0.71), obj("saucer", 250, 270, 200, 150, 0.55)])
+        store.write_change(
+            "astronaut.png",
+            status=ImageStatus.AUTO_LABELED,
+            saved=[
+                obj("person", 250, 230, 150, 210, 0.95),
+                obj("flag", 70, 110, 40, 50, 0.62),
+                obj("badge", 350, 330, 30, 25, 0.48),
+            ],
+        )
+        store.write_change("chelsea.png", status=ImageStatus.AUTO_LABELED, saved=[obj("cat", 260, 290, 190, 150, 0.91)])
+        store.write_change(
+            "coffee.png",
+            status=ImageStatus.AUTO_LABELED,
+            saved=[obj("cup", 250, 250, 120, 90, 0.71), obj("saucer", 250, 270, 200, 150, 0.55)],
+        )
         store.set_setting("labels", ["person", "cat", "cup", "saucer", "flag", "badge", "dog"])
     return folder
 

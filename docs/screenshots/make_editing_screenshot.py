@@ -17,7 +17,6 @@ import cv2
 from PySide6.QtCore import QPointF, QSettings, Qt
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication
-
 from window_driving import settle, wait  # the module beside this script
 
 HERE = Path(__file__).resolve().parent
@@ -49,14 +48,22 @@ def main() -> None:
         settle(app)
 
         viewport = canvas.viewport()
-        QTest.mousePress(viewport, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier,
-                         canvas.mapFromScene(QPointF(*STROKE[0])))
+        QTest.mousePress(
+            viewport,
+            Qt.MouseButton.LeftButton,
+            Qt.KeyboardModifier.NoModifier,
+            canvas.mapFromScene(QPointF(*STROKE[0])),
+        )
         for x, y in STROKE[1:]:
             QTest.mouseMove(viewport, canvas.mapFromScene(QPointF(x, y)))
         settle(app)
         window.grab().save(str(HERE / "brush-stroke.png"))
-        QTest.mouseRelease(viewport, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier,
-                           canvas.mapFromScene(QPointF(*STROKE[-1])))
+        QTest.mouseRelease(
+            viewport,
+            Qt.MouseButton.LeftButton,
+            Qt.KeyboardModifier.NoModifier,
+            canvas.mapFromScene(QPointF(*STROKE[-1])),
+        )
         settle(app)
         window.close()
 

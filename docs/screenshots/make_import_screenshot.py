@@ -18,7 +18,6 @@ from pathlib import Path
 import numpy as np
 from PySide6.QtCore import QSettings
 from PySide6.QtWidgets import QApplication, QDialog
-
 from window_driving import settle, wait, write_sample_photos  # the module beside this script
 
 HERE = Path(__file__).resolve().parent
@@ -31,21 +30,58 @@ def _ring(cx: float, cy: float, rx: float, ry: float, n: int = 24) -> list[float
 
 
 def _coco(path: Path) -> Path:
-    images = [{"id": i + 1, "file_name": name, "width": SIZE, "height": SIZE}
-              for i, name in enumerate(["astronaut.png", "chelsea.png", "coffee.png", "street/0001.jpg"])]
+    images = [
+        {"id": i + 1, "file_name": name, "width": SIZE, "height": SIZE}
+        for i, name in enumerate(["astronaut.png", "chelsea.png", "coffee.png", "street/0001.jpg"])
+    ]
     anns = [
-        {"id": 1, "image_id": 1, "category_id": 1, "segmentation": [_ring(250, 180, 80, 100)], "source": "auto",
-         "score": 0.93},
-        {"id": 2, "image_id": 1, "category_id": 47, "segmentation": [_ring(430, 330, 45, 45)], "source": "auto",
-         "score": 0.58},
-        {"id": 3, "image_id": 2, "category_id": 17, "segmentation": [_ring(260, 290, 190, 150)], "source": "auto",
-         "score": 0.88},
-        {"id": 4, "image_id": 2, "category_id": 1, "iscrowd": 1,
-         "segmentation": {"size": [SIZE, SIZE], "counts": [1000, 500, SIZE * SIZE - 1500]}},
-        {"id": 5, "image_id": 3, "category_id": 47, "segmentation": [_ring(250, 250, 120, 90)], "source": "auto",
-         "score": 0.71},
-        {"id": 6, "image_id": 4, "category_id": 1, "segmentation": [_ring(50, 50, 20, 20)], "source": "auto",
-         "score": 0.9},
+        {
+            "id": 1,
+            "image_id": 1,
+            "category_id": 1,
+            "segmentation": [_ring(250, 180, 80, 100)],
+            "source": "auto",
+            "score": 0.93,
+        },
+        {
+            "id": 2,
+            "image_id": 1,
+            "category_id": 47,
+            "segmentation": [_ring(430, 330, 45, 45)],
+            "source": "auto",
+            "score": 0.58,
+        },
+        {
+            "id": 3,
+            "image_id": 2,
+            "category_id": 17,
+            "segmentation": [_ring(260, 290, 190, 150)],
+            "source": "auto",
+            "score": 0.88,
+        },
+        {
+            "id": 4,
+            "image_id": 2,
+            "category_id": 1,
+            "iscrowd": 1,
+            "segmentation": {"size": [SIZE, SIZE], "counts": [1000, 500, SIZE * SIZE - 1500]},
+        },
+        {
+            "id": 5,
+            "image_id": 3,
+            "category_id": 47,
+            "segmentation": [_ring(250, 250, 120, 90)],
+            "source": "auto",
+            "score": 0.71,
+        },
+        {
+            "id": 6,
+            "image_id": 4,
+            "category_id": 1,
+            "segmentation": [_ring(50, 50, 20, 20)],
+            "source": "auto",
+            "score": 0.9,
+        },
     ]
     cats = [{"id": 1, "name": "person"}, {"id": 17, "name": "cat"}, {"id": 47, "name": "cup"}]
     path.write_text(json.dumps({"images": images, "annotations": anns, "categories": cats}))
@@ -67,8 +103,9 @@ def main() -> None:
         write_sample_photos(folder, SIZE)
         cup = Shape((Polygon(np.array(_ring(250, 250, 110, 85)).reshape(-1, 2)),))
         with ProjectStore.open(folder) as store:
-            store.write_change("coffee.png", saved=[AnnotatedObject("cup", cup, Provenance.VERIFIED)],
-                               status=ImageStatus.VERIFIED)
+            store.write_change(
+                "coffee.png", saved=[AnnotatedObject("cup", cup, Provenance.VERIFIED)], status=ImageStatus.VERIFIED
+            )
         coco = _coco(Path(tmp) / "label-gpu-server.json")
         settings = QSettings(str(Path(tmp) / "s.ini"), QSettings.Format.IniFormat)
         window = MainWindow(settings=settings)

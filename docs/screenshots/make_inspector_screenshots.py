@@ -20,7 +20,6 @@ import numpy as np
 from PySide6.QtCore import QPointF, QSettings, Qt
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication
-
 from window_driving import settle, wait  # the module beside this script
 
 HERE = Path(__file__).resolve().parent
@@ -104,14 +103,24 @@ def main(weights: str) -> None:
         # region re-inference around the helmet and the flag
         window.actions_by_name["region_mode"].trigger()
         start, end = (230, 40), (470, 250)
-        QTest.mousePress(canvas.viewport(), Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier,
-                         canvas.mapFromScene(QPointF(*start)))
+        QTest.mousePress(
+            canvas.viewport(),
+            Qt.MouseButton.LeftButton,
+            Qt.KeyboardModifier.NoModifier,
+            canvas.mapFromScene(QPointF(*start)),
+        )
         for step in range(1, 6):
             t = step / 5
-            QTest.mouseMove(canvas.viewport(), canvas.mapFromScene(
-                QPointF(start[0] + t * (end[0] - start[0]), start[1] + t * (end[1] - start[1]))))
-        QTest.mouseRelease(canvas.viewport(), Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier,
-                           canvas.mapFromScene(QPointF(*end)))
+            QTest.mouseMove(
+                canvas.viewport(),
+                canvas.mapFromScene(QPointF(start[0] + t * (end[0] - start[0]), start[1] + t * (end[1] - start[1]))),
+            )
+        QTest.mouseRelease(
+            canvas.viewport(),
+            Qt.MouseButton.LeftButton,
+            Qt.KeyboardModifier.NoModifier,
+            canvas.mapFromScene(QPointF(*end)),
+        )
         wait(app, lambda: inspector.running is None and state.record is not None and state.record.region)
         offered = inspector.new_candidates(state.record)
         if offered:

@@ -15,11 +15,10 @@ import sys
 import tempfile
 from pathlib import Path
 
+from make_screenshots import demo_folder  # the modules beside this script
 from PySide6.QtCore import QRect, QSettings, Qt
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QApplication
-
-from make_screenshots import demo_folder  # the modules beside this script
 from window_driving import settle, wait
 
 HERE = Path(__file__).resolve().parent
@@ -50,8 +49,12 @@ def main() -> None:
             last = max(window.toolbar.actionGeometry(a).right() for a in window.toolbar.actions())
             width = window.toolbar.geometry().left() + last + window.geometry().left() - frame.left() + 8
             top = screen.copy(QRect(frame.left(), frame.top(), width, toolbar_bottom + 6))
-            top.scaled(top.width() * 2, top.height() * 2, Qt.AspectRatioMode.KeepAspectRatio,
-                       Qt.TransformationMode.SmoothTransformation).save(str(HERE / "toolbar-icons.png"))
+            top.scaled(
+                top.width() * 2,
+                top.height() * 2,
+                Qt.AspectRatioMode.KeepAspectRatio,
+                Qt.TransformationMode.SmoothTransformation,
+            ).save(str(HERE / "toolbar-icons.png"))
             window.close()
     finally:
         if manager is not None:

@@ -16,7 +16,6 @@ from pathlib import Path
 import numpy as np
 from PySide6.QtCore import QSettings
 from PySide6.QtWidgets import QApplication
-
 from window_driving import settle, wait, write_sample_photos  # the module beside this script
 
 HERE = Path(__file__).resolve().parent
@@ -44,9 +43,15 @@ def main() -> None:
         write_sample_photos(folder, SIZE)
         with ProjectStore.open(folder) as store:
             for name in ("astronaut.png", "coffee.png"):
-                objects = [AnnotatedObject(["person", "flag", "badge", "helmet"][k % 4],
-                                           _ellipse(*rng.uniform(40, SIZE - 40, 2), *rng.uniform(12, 45, 2)),
-                                           Provenance.AUTO, score=float(rng.uniform(0.1, 0.99))) for k in range(30)]
+                objects = [
+                    AnnotatedObject(
+                        ["person", "flag", "badge", "helmet"][k % 4],
+                        _ellipse(*rng.uniform(40, SIZE - 40, 2), *rng.uniform(12, 45, 2)),
+                        Provenance.AUTO,
+                        score=float(rng.uniform(0.1, 0.99)),
+                    )
+                    for k in range(30)
+                ]
                 store.replace_auto_objects(name, objects, image_size=(SIZE, SIZE))
         settings = QSettings(str(Path(tmp) / "s.ini"), QSettings.Format.IniFormat)
         window = MainWindow(settings=settings)

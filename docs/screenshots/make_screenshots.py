@@ -17,7 +17,6 @@ import numpy as np
 from PySide6.QtCore import QPointF, QSettings, Qt
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication
-
 from window_driving import wait  # the module beside this script
 
 HERE = Path(__file__).resolve().parent
@@ -28,9 +27,15 @@ def demo_folder(root: Path) -> Path:
 
     folder = root / "street-and-kitchen"
     folder.mkdir()
-    photos = {"astronaut.png": data.astronaut(), "coffee.png": data.coffee(), "chelsea.png": data.chelsea(),
-              "rocket.png": data.rocket(), "hubble.png": data.hubble_deep_field(), "immunohistochemistry.png":
-              data.immunohistochemistry(), "camera.png": data.camera()}
+    photos = {
+        "astronaut.png": data.astronaut(),
+        "coffee.png": data.coffee(),
+        "chelsea.png": data.chelsea(),
+        "rocket.png": data.rocket(),
+        "hubble.png": data.hubble_deep_field(),
+        "immunohistochemistry.png": data.immunohistochemistry(),
+        "camera.png": data.camera(),
+    }
     for name, rgb in photos.items():
         if rgb.ndim == 2:
             rgb = np.stack([rgb] * 3, axis=-1)
@@ -76,8 +81,12 @@ def main(weights: str) -> None:
             for a in np.linspace(0, 2 * np.pi, 18, endpoint=False):
                 x = float(np.clip(center[0] + radii[0] * np.cos(a), 0, 383))
                 y = float(np.clip(center[1] + radii[1] * np.sin(a), 0, 383))
-                QTest.mouseClick(canvas.viewport(), Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier,
-                                 canvas.mapFromScene(QPointF(x, y)))
+                QTest.mouseClick(
+                    canvas.viewport(),
+                    Qt.MouseButton.LeftButton,
+                    Qt.KeyboardModifier.NoModifier,
+                    canvas.mapFromScene(QPointF(x, y)),
+                )
             QTest.keyClick(canvas, Qt.Key.Key_Return)
         window.actions_by_name["edit_mode"].trigger()
         head = canvas.items_by_id[window.selection.single]
@@ -90,8 +99,12 @@ def main(weights: str) -> None:
             QTest.mouseMove(canvas.viewport(), canvas.mapFromScene(QPointF(vx + 2.5 * step, vy + 1.5 * step)))
         app.processEvents()
         window.grab().save(str(HERE / "editing-polygon.png"))
-        QTest.mouseRelease(canvas.viewport(), Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier,
-                           canvas.mapFromScene(QPointF(vx + 17.5, vy + 10.5)))
+        QTest.mouseRelease(
+            canvas.viewport(),
+            Qt.MouseButton.LeftButton,
+            Qt.KeyboardModifier.NoModifier,
+            canvas.mapFromScene(QPointF(vx + 17.5, vy + 10.5)),
+        )
         window.actions_by_name["help"].trigger()
         app.processEvents()
         window.grab().save(str(HERE / "shortcuts.png"))

@@ -14,7 +14,6 @@ from pathlib import Path
 
 from PySide6.QtCore import QSettings
 from PySide6.QtWidgets import QApplication
-
 from window_driving import settle, wait  # the module beside this script
 
 HERE = Path(__file__).resolve().parent

@@ -17,7 +17,6 @@ import cv2
 import numpy as np
 from PySide6.QtCore import QSettings
 from PySide6.QtWidgets import QApplication
-
 from window_driving import wait  # the module beside this script
 
 HERE = Path(__file__).resolve().parent
@@ -40,8 +39,14 @@ def demo_project(root: Path) -> Path:
 
     folder = root / "kitchen-and-cats"
     folder.mkdir()
-    photos = {"chelsea.png": data.chelsea(), "coffee.png": data.coffee(), "astronaut.png": data.astronaut(),
-              "cat.png": data.cat(), "retina.png": data.retina(), "motorcycle.png": data.stereo_motorcycle()[0]}
+    photos = {
+        "chelsea.png": data.chelsea(),
+        "coffee.png": data.coffee(),
+        "astronaut.png": data.astronaut(),
+        "cat.png": data.cat(),
+        "retina.png": data.retina(),
+        "motorcycle.png": data.stereo_motorcycle()[0],
+    }
     for name, rgb in photos.items():
         cv2.imwrite(str(folder / name), cv2.resize(rgb[:, :, ::-1], (SIZE, SIZE), interpolation=cv2.INTER_AREA))
     project = Project.open(folder)

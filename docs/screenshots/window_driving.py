@@ -13,6 +13,9 @@ def write_sample_photos(folder, size: int) -> None:
     import cv2
     from skimage import data
 
-    for name, rgb in {"astronaut.png": data.astronaut(), "chelsea.png": data.chelsea(),
-                      "coffee.png": data.coffee()}.items():
+    for name, rgb in {
+        "astronaut.png": data.astronaut(),
+        "chelsea.png": data.chelsea(),
+        "coffee.png": data.coffee(),
+    }.items():
         cv2.imwrite(str(folder / name), cv2.resize(rgb[:, :, ::-1], (size, size), interpolation=cv2.INTER_AREA))

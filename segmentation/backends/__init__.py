@@ -9,5 +9,13 @@ from protolabel.segmentation.backends.base import BACKENDS, PRECISIONS, BackendE
 from protolabel.segmentation.backends.loading import LoadedNetwork, load_network
 from protolabel.segmentation.backends.selection import AUTO_ORDER, choose_backend
 
-__all__ = ["AUTO_ORDER", "BACKENDS", "PRECISIONS", "BackendError", "LoadedNetwork", "NetworkRunner",
-           "choose_backend", "load_network"]
+__all__ = [
+    "AUTO_ORDER",
+    "BACKENDS",
+    "PRECISIONS",
+    "BackendError",
+    "LoadedNetwork",
+    "NetworkRunner",
+    "choose_backend",
+    "load_network",
+]

@@ -36,8 +36,7 @@ def import_extra(module: str) -> ModuleType:
         return importlib.import_module(module)
     except ImportError:
         extra = EXTRA_FOR[module]
-        raise BackendError(f"{module} is not installed; install the extra with: pip install -e \".[{extra}]\"") \
-            from None
+        raise BackendError(f'{module} is not installed; install the extra with: pip install -e ".[{extra}]"') from None
 
 
 def has_deformable_convs(config: YolactConfig) -> bool:

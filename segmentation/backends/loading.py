@@ -30,9 +30,15 @@ def is_onnx(weights: str | Path) -> bool:
     return Path(weights).suffix.lower() == ".onnx"
 
 
-def load_network(weights: str | Path, config: str | None, device: torch.device, backend: str | None = None,
-                 precision: str | None = None, cache_dir: str | Path | None = None,
-                 on_export: Callable[[str], None] | None = None) -> LoadedNetwork:
+def load_network(
+    weights: str | Path,
+    config: str | None,
+    device: torch.device,
+    backend: str | None = None,
+    precision: str | None = None,
+    cache_dir: str | Path | None = None,
+    on_export: Callable[[str], None] | None = None,
+) -> LoadedNetwork:
     """Load `weights` for `backend` ("auto" chooses, see selection.AUTO_ORDER; None: torch for a .pth, auto
     for an .onnx).
 
@@ -45,8 +51,9 @@ def load_network(weights: str | Path, config: str | None, device: torch.device, 
         backend = "auto" if is_onnx(weights) else "torch"
     if is_onnx(weights):
         if backend == "torch":
-            raise BackendError(f"{weights}: an .onnx model runs on --backend onnxruntime or openvino (or auto), "
-                               "not torch")
+            raise BackendError(
+                f"{weights}: an .onnx model runs on --backend onnxruntime or openvino (or auto), not torch"
+            )
         onnx_model = onnx_export.read_onnx_model(weights)
         if config is not None and config != onnx_model.info.config.name:
             raise BackendError(f"{weights}: exported for config {onnx_model.info.config.name}, not {config}")
@@ -67,8 +74,9 @@ def load_network(weights: str | Path, config: str | None, device: torch.device, 
         return LoadedNetwork(TorchRunner(model, device, precision), info, maskiou, model)
     _check_before_export(name, weights, config, device)
     if cache_dir is not None:
-        loaded = _onnx_network(onnx_export.cached_export(weights, config, cache_dir, on_export), name, precision,
-                               device)
+        loaded = _onnx_network(
+            onnx_export.cached_export(weights, config, cache_dir, on_export), name, precision, device
+        )
     else:
         with tempfile.TemporaryDirectory(prefix="protolabel-onnx-") as tmp:
             exported = onnx_export.export_checkpoint(weights, Path(tmp) / "model.onnx", config)

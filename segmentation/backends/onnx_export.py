@@ -51,12 +51,34 @@ class _Network(nn.Module):
         return out.loc, out.conf, out.coefficients, out.prototypes
 
 
-def _deform_conv2d_symbolic(g, x, weight, offset, mask, bias, stride_h, stride_w, pad_h, pad_w, dil_h, dil_w,
-                            weight_groups, offset_groups, use_mask):
+def _deform_conv2d_symbolic(
+    g,
+    x,
+    weight,
+    offset,
+    mask,
+    bias,
+    stride_h,
+    stride_w,
+    pad_h,
+    pad_w,
+    dil_h,
+    dil_w,
+    weight_groups,
+    offset_groups,
+    use_mask,
+):
     """torchvision::deform_conv2d as ONNX DeformConv (same offset layout: (y, x) pairs per kernel tap)."""
     inputs = [x, weight, offset, bias] + ([mask] if use_mask else [])
-    return g.op("DeformConv", *inputs, strides_i=[stride_h, stride_w], pads_i=[pad_h, pad_w, pad_h, pad_w],
-                dilations_i=[dil_h, dil_w], group_i=weight_groups, offset_group_i=offset_groups)
+    return g.op(
+        "DeformConv",
+        *inputs,
+        strides_i=[stride_h, stride_w],
+        pads_i=[pad_h, pad_w, pad_h, pad_w],
+        dilations_i=[dil_h, dil_w],
+        group_i=weight_groups,
+        offset_group_i=offset_groups,
+    )
 
 
 _registered = False
@@ -69,7 +91,8 @@ def _register_deform_conv() -> None:
         from torch.onnx.symbolic_helper import parse_args
 
         symbolic = parse_args("v", "v", "v", "v", "v", "i", "i", "i", "i", "i", "i", "i", "i", "b")(
-            _deform_conv2d_symbolic)
+            _deform_conv2d_symbolic
+        )
         register_custom_op_symbolic("torchvision::deform_conv2d", symbolic, OPSET)
         _registered = True
 
@@ -83,14 +106,20 @@ def export_onnx_bytes(model: Yolact, info: ModelInfo, source_sha256: str = "") -
     level_sizes: list[tuple[int, int]] = []
     pyramid = model.fpn_phase_2 if info.config.split_fpn else model.fpn  # YolactEdge: the FPN's second half
     hook = pyramid.register_forward_hook(
-        lambda _m, _i, out: level_sizes.__setitem__(slice(None), [tuple(int(d) for d in p.shape[-2:]) for p in out]))
+        lambda _m, _i, out: level_sizes.__setitem__(slice(None), [tuple(int(d) for d in p.shape[-2:]) for p in out])
+    )
     buffer = io.BytesIO()
     try:
         with warnings.catch_warnings(), torch.no_grad():
             warnings.simplefilter("ignore")  # the TorchScript exporter's deprecation and tracer chatter
             torch.onnx.export(
-                _Network(model), (torch.zeros(1, 3, size, size),), buffer, dynamo=False, opset_version=OPSET,
-                input_names=[INPUT_NAME], output_names=list(OUTPUT_NAMES),
+                _Network(model),
+                (torch.zeros(1, 3, size, size),),
+                buffer,
+                dynamo=False,
+                opset_version=OPSET,
+                input_names=[INPUT_NAME],
+                output_names=list(OUTPUT_NAMES),
                 dynamic_axes={name: {0: "batch"} for name in (INPUT_NAME, *OUTPUT_NAMES)},
             )
     finally:
@@ -148,15 +177,20 @@ def read_onnx_model(path: str | Path) -> OnnxModel:
     except BackendError:
         raise
     except Exception as exc:  # protobuf DecodeError on truncated or foreign bytes, checker errors
-        raise BackendError(f"{path}: cannot read the ONNX model: the file is truncated or not an ONNX file "
-                           f"({first_line(exc)})") from None
-    meta = {p.key[len(_PREFIX):]: p.value for p in proto.metadata_props if p.key.startswith(_PREFIX)}
+        raise BackendError(
+            f"{path}: cannot read the ONNX model: the file is truncated or not an ONNX file ({first_line(exc)})"
+        ) from None
+    meta = {p.key[len(_PREFIX) :]: p.value for p in proto.metadata_props if p.key.startswith(_PREFIX)}
     if "config" not in meta:
-        raise BackendError(f"{path}: an ONNX model without Protolabel's metadata (config, classes); "
-                           "export it with `protolabel export-onnx WEIGHTS --out MODEL.onnx`")
+        raise BackendError(
+            f"{path}: an ONNX model without Protolabel's metadata (config, classes); "
+            "export it with `protolabel export-onnx WEIGHTS --out MODEL.onnx`"
+        )
     if meta.get("exporter_version") != str(EXPORTER_VERSION):
-        raise BackendError(f"{path}: exported by another Protolabel version (exporter {meta.get('exporter_version')}, "
-                           f"this one reads {EXPORTER_VERSION}); export it again with `protolabel export-onnx`")
+        raise BackendError(
+            f"{path}: exported by another Protolabel version (exporter {meta.get('exporter_version')}, "
+            f"this one reads {EXPORTER_VERSION}); export it again with `protolabel export-onnx`"
+        )
     try:
         config = config_for_name(meta["config"])
         if config is None:
@@ -168,8 +202,7 @@ def read_onnx_model(path: str | Path) -> OnnxModel:
         maskiou = None
         if config.use_maskiou:
             maskiou = MaskIoUNet(config.num_classes - 1)
-            state = torch.load(io.BytesIO(base64.b64decode(meta["maskiou_net"])), map_location="cpu",
-                               weights_only=True)
+            state = torch.load(io.BytesIO(base64.b64decode(meta["maskiou_net"])), map_location="cpu", weights_only=True)
             maskiou.load_state_dict(state)
             maskiou.eval()
     except Exception as exc:
@@ -194,8 +227,10 @@ def check_external_data(proto, path: Path) -> int:
         where = f"{path}: external data {location!r} of tensor {tensor.name!r}"
         real = path_inside(folder, location) if location and not os.path.isabs(location) else None
         if real is None:
-            raise BackendError(f"{where} lies outside the model's folder; it is not read (external data must "
-                               "be in the .onnx file's folder)")
+            raise BackendError(
+                f"{where} lies outside the model's folder; it is not read (external data must "
+                "be in the .onnx file's folder)"
+            )
         if location not in sizes:
             try:
                 sizes[location] = check_input_file(real)
@@ -209,12 +244,16 @@ def check_external_data(proto, path: Path) -> int:
         except ValueError:
             raise BackendError(f"{where}: offset or length is not a number") from None
         if offset < 0 or length < 0 or offset + length > sizes[location]:
-            raise BackendError(f"{where}: the file holds {sizes[location]:,} bytes, the model wants bytes "
-                               f"{offset:,} to {offset + length:,} (a truncated or mismatched file)")
+            raise BackendError(
+                f"{where}: the file holds {sizes[location]:,} bytes, the model wants bytes "
+                f"{offset:,} to {offset + length:,} (a truncated or mismatched file)"
+            )
         total += length
         if total > MAX_ONNX_EXTERNAL_BYTES:
-            raise BackendError(f"{path}: its external data is more than {MAX_ONNX_EXTERNAL_BYTES:,} bytes, far "
-                               "beyond any YOLACT model; it is not read")
+            raise BackendError(
+                f"{path}: its external data is more than {MAX_ONNX_EXTERNAL_BYTES:,} bytes, far "
+                "beyond any YOLACT model; it is not read"
+            )
     return total
 
 
@@ -233,8 +272,9 @@ def _all_tensors(proto):
                 graphs.extend(attribute.graphs)
 
 
-def export_checkpoint(weights: str | Path, out: str | Path, config: str | None = None,
-                      weights_sha256: str | None = None) -> OnnxModel:
+def export_checkpoint(
+    weights: str | Path, out: str | Path, config: str | None = None, weights_sha256: str | None = None
+) -> OnnxModel:
     """Export a .pth checkpoint to `out` (written atomically); CheckpointError/BackendError name the problem.
     `weights_sha256`: the file's digest when the caller has it already (it is recorded in the metadata)."""
     model, info = load_yolact(weights, config)  # first: it refuses a FIFO or device, which hashing would block on
@@ -243,8 +283,7 @@ def export_checkpoint(weights: str | Path, out: str | Path, config: str | None =
     return read_onnx_model(out)
 
 
-def cached_export(weights: str | Path, config: str | None, cache_dir: str | Path,
-                  on_export=None) -> OnnxModel:
+def cached_export(weights: str | Path, config: str | None, cache_dir: str | Path, on_export=None) -> OnnxModel:
     """The .onnx of a .pth, exported once into `cache_dir` and reused.
 
     Keyed by the file's SHA-256, the config asked for, the class names beside it (a .classes.json), the
@@ -254,10 +293,17 @@ def cached_export(weights: str | Path, config: str | None, cache_dir: str | Path
     with open_weights(weights) as handle:  # a FIFO or a device is refused, not hashed forever
         weights_sha256 = hashlib.file_digest(handle, "sha256").hexdigest()
     sidecars = [p for p in class_name_sidecars(weights) if p.is_file()]
-    key = hashlib.sha256("\n".join([
-        weights_sha256, str(config), *(file_sha256(p) for p in sidecars),
-        str(EXPORTER_VERSION), torch.__version__,
-    ]).encode()).hexdigest()[:20]
+    key = hashlib.sha256(
+        "\n".join(
+            [
+                weights_sha256,
+                str(config),
+                *(file_sha256(p) for p in sidecars),
+                str(EXPORTER_VERSION),
+                torch.__version__,
+            ]
+        ).encode()
+    ).hexdigest()[:20]
     cache_dir = Path(cache_dir)
     out = cache_dir / f"{weights.stem}-{key}.onnx"
     if out.is_file():

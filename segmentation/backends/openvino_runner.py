@@ -37,8 +37,10 @@ def check_supported(config, device: torch.device) -> None:
     if device.type != "cpu":
         raise BackendError(f"openvino runs on the CPU here, not {device}; use --device cpu or another --backend")
     if has_deformable_convs(config):
-        raise BackendError(f"openvino cannot run {config.name}: its deformable convolutions (ONNX DeformConv) have "
-                           "no OpenVINO conversion; use --backend onnxruntime or torch")
+        raise BackendError(
+            f"openvino cannot run {config.name}: its deformable convolutions (ONNX DeformConv) have "
+            "no OpenVINO conversion; use --backend onnxruntime or torch"
+        )
 
 
 class OpenVinoRunner:
@@ -52,11 +54,15 @@ class OpenVinoRunner:
         if precision not in HINTS:
             raise BackendError(f"openvino runs fp32 or bf16, not {precision!r}")
         try:
-            self.compiled = shared_core(ov).compile_model(str(model.path), "CPU", {
-                "INFERENCE_PRECISION_HINT": HINTS[precision],
-                "INFERENCE_NUM_THREADS": torch.get_num_threads(),  # the same thread budget as torch
-                "PERFORMANCE_HINT": "LATENCY",
-            })
+            self.compiled = shared_core(ov).compile_model(
+                str(model.path),
+                "CPU",
+                {
+                    "INFERENCE_PRECISION_HINT": HINTS[precision],
+                    "INFERENCE_NUM_THREADS": torch.get_num_threads(),  # the same thread budget as torch
+                    "PERFORMANCE_HINT": "LATENCY",
+                },
+            )
         except Exception as exc:  # noqa: BLE001 the runtime raises RuntimeError with pages of detail: one line
             raise BackendError(f"{model.path}: openvino cannot load the model ({first_line(exc)})") from None
         # Without bf16 in the CPU, OpenVINO quietly computes in f32: say what actually runs.
@@ -68,6 +74,7 @@ class OpenVinoRunner:
     def __call__(self, images: torch.Tensor) -> YolactOutputs:
         request = self.compiled.create_infer_request()
         request.infer({0: images.float().cpu().numpy()})
-        loc, conf, coefficients, prototypes = (torch.from_numpy(request.get_output_tensor(i).data.copy())
-                                               for i in range(4))
+        loc, conf, coefficients, prototypes = (
+            torch.from_numpy(request.get_output_tensor(i).data.copy()) for i in range(4)
+        )
         return YolactOutputs(loc, conf, coefficients, prototypes, self.anchors, None)

@@ -29,8 +29,9 @@ def is_installed(backend: str) -> bool:
     return module is None or importlib.util.find_spec(module) is not None
 
 
-def choose_backend(backend: str, precision: str | None, device: torch.device, config, onnx_input: bool
-                   ) -> tuple[str, str]:
+def choose_backend(
+    backend: str, precision: str | None, device: torch.device, config, onnx_input: bool
+) -> tuple[str, str]:
     """(backend, precision) to run `config` on `device`: `auto` takes the first of AUTO_ORDER that is
     installed, runs on that device and supports the config (with an asked precision: torch); an explicit
     backend is taken as asked (precision default fp32), its problems reported by the backend itself."""

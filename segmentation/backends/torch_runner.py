@@ -25,8 +25,9 @@ class TorchRunner:
         """The full network, and the state a YolactEdge video model's next frames warp from."""
         return self._run(self.model.forward_keyframe, images)
 
-    def partial(self, images: torch.Tensor, keyframe: KeyframeState,
-                trace: dict[str, torch.Tensor] | None = None) -> YolactOutputs:
+    def partial(
+        self, images: torch.Tensor, keyframe: KeyframeState, trace: dict[str, torch.Tensor] | None = None
+    ) -> YolactOutputs:
         """A YolactEdge non-keyframe: backbone to C3, the keyframe's P4/P5 warped (model.forward_partial)."""
         return self._run(self.model.forward_partial, images, keyframe, trace)
 

@@ -88,8 +88,9 @@ class Shard:
         return f"{self.key}.done.json"
 
 
-def plan_shards(todo: Sequence[str], settings_key: str, categories: Sequence[Category],
-                shard_size: int = SHARD_SIZE) -> list[Shard]:
+def plan_shards(
+    todo: Sequence[str], settings_key: str, categories: Sequence[Category], shard_size: int = SHARD_SIZE
+) -> list[Shard]:
     """`todo` cut into shards of `shard_size`; a shard's key changes with its names, the settings and
     the starting categories, so a re-run with other settings never takes an old shard for its own."""
     cats = json.dumps([[c.id, c.name] for c in categories], ensure_ascii=False)
@@ -114,18 +115,39 @@ def read_done(shard_dir: Path, shard: Shard) -> dict[str, Any] | None:
     return record
 
 
-def label_shard(model: LabelModel, shard: Shard, paths: Sequence[str], shard_dir: Path,
-                categories: Sequence[Category], *, mapping: ClassMapping, batch_size: int, tolerance: float,
-                min_area: float, workers: int = 0) -> dict[str, Any]:
+def label_shard(
+    model: LabelModel,
+    shard: Shard,
+    paths: Sequence[str],
+    shard_dir: Path,
+    categories: Sequence[Category],
+    *,
+    mapping: ClassMapping,
+    batch_size: int,
+    tolerance: float,
+    min_area: float,
+    workers: int = 0,
+) -> dict[str, Any]:
     """Label one shard (its images at `paths`) with `prelabel_folder` into `<key>.coco.json`, then
     write its done record; the shard starts from the existing `categories`, so ids come out the same."""
     coco_path = shard_dir / shard.coco_name
     coco_path.unlink(missing_ok=True)  # a partial file of an interrupted attempt
     failed: list[str] = []
     scan = FolderScan([(name, Path(path)) for name, path in zip(shard.names, paths)], [])
-    report = prelabel_folder(scan, coco_path, shard.names, lambda: model, existing=CocoDataset(tuple(categories)),
-                             mapping=mapping, batch_size=batch_size, tolerance=tolerance, min_area=min_area,
-                             on_unreadable=failed.append, save_every_s=math.inf, workers=workers)
+    report = prelabel_folder(
+        scan,
+        coco_path,
+        shard.names,
+        lambda: model,
+        existing=CocoDataset(tuple(categories)),
+        mapping=mapping,
+        batch_size=batch_size,
+        tolerance=tolerance,
+        min_area=min_area,
+        on_unreadable=failed.append,
+        save_every_s=math.inf,
+        workers=workers,
+    )
     if report.note:
         raise OSError(f"{coco_path}: cannot write the shard ({report.note})")
     record = {"names": list(shard.names), "labeled": report.labeled, "objects": report.objects, "failed": failed}
@@ -136,8 +158,13 @@ def label_shard(model: LabelModel, shard: Shard, paths: Sequence[str], shard_dir
 class ShardLabeler:
     """A Ray Data actor: loads one engine when it starts, then labels the shards it is given."""
 
-    def __init__(self, load_model: Callable[[], LabelModel], shard_dir: str, categories: Sequence[Category],
-                 options: dict[str, Any]) -> None:
+    def __init__(
+        self,
+        load_model: Callable[[], LabelModel],
+        shard_dir: str,
+        categories: Sequence[Category],
+        options: dict[str, Any],
+    ) -> None:
         self.model = load_model()
         self.shard_dir, self.categories, self.options = Path(shard_dir), tuple(categories), options
 
@@ -145,8 +172,9 @@ class ShardLabeler:
         out: dict[str, list] = {"key": [], "record": []}
         for key, names, paths in zip(batch["key"], batch["names"], batch["paths"]):
             shard = Shard(str(key), tuple(json.loads(str(names))))
-            record = label_shard(self.model, shard, json.loads(str(paths)), self.shard_dir, self.categories,
-                                 **self.options)
+            record = label_shard(
+                self.model, shard, json.loads(str(paths)), self.shard_dir, self.categories, **self.options
+            )
             out["key"].append(shard.key)
             out["record"].append(json.dumps(record, ensure_ascii=False))
         return out
@@ -218,10 +246,16 @@ def label_on_ray(
         if started:
             ray.init(address=address, logging_level="warning")
         try:
-            options = {"mapping": mapping or ClassMapping(), "batch_size": batch_size, "tolerance": tolerance,
-                       "min_area": min_area, "workers": pipeline_workers}
-            rows = _run_shards(ray, scan, pending, shard_dir, base.categories, model_for_device, options,
-                               device=device, actors=actors)
+            options = {
+                "mapping": mapping or ClassMapping(),
+                "batch_size": batch_size,
+                "tolerance": tolerance,
+                "min_area": min_area,
+                "workers": pipeline_workers,
+            }
+            rows = _run_shards(
+                ray, scan, pending, shard_dir, base.categories, model_for_device, options, device=device, actors=actors
+            )
             with contextlib.closing(rows):  # an interruption stops the Ray Data run too
                 for shard, record in rows:
                     records[shard.key] = record
@@ -232,8 +266,10 @@ def label_on_ray(
         except KeyboardInterrupt as exc:
             report.interrupted, report.interruption = True, exc
         except ray.exceptions.RayError as exc:
-            raise ClusterError(f"the Ray run failed: {failure_line(exc)} ({len(records)} of {len(shards)} shards "
-                               f"finished, kept in {shard_dir}; run again to resume)") from None
+            raise ClusterError(
+                f"the Ray run failed: {failure_line(exc)} ({len(records)} of {len(shards)} shards "
+                f"finished, kept in {shard_dir}; run again to resume)"
+            ) from None
         finally:
             if started:
                 ray.shutdown()
@@ -245,8 +281,11 @@ def label_on_ray(
         report.interrupted = True
         return report
     categories, new = _read_shards(shard_dir, shards, records)
-    final = merge_shards(base.with_categories([c.name for c in categories], [c.id for c in categories]),
-                          [name for name, _ in scan.images], new)
+    final = merge_shards(
+        base.with_categories([c.name for c in categories], [c.id for c in categories]),
+        [name for name, _ in scan.images],
+        new,
+    )
     report.labeled = len(new)
     report.objects = sum(len(img.instances) for img in new.values())
     report.kept = sum(1 for img in final.images if img.file_name not in new and len(img.instances))
@@ -265,9 +304,18 @@ def _tell(on_unreadable: Callable[[str], None] | None, messages: Sequence[str]) 
             on_unreadable(message)
 
 
-def _run_shards(ray, scan: FolderScan, pending: Sequence[Shard], shard_dir: Path, categories: Sequence[Category],
-                model_for_device: Callable[[str], LabelModel], options: dict[str, Any], *, device: str,
-                actors: int | None) -> Iterator[tuple[Shard, dict[str, Any]]]:
+def _run_shards(
+    ray,
+    scan: FolderScan,
+    pending: Sequence[Shard],
+    shard_dir: Path,
+    categories: Sequence[Category],
+    model_for_device: Callable[[str], LabelModel],
+    options: dict[str, Any],
+    *,
+    device: str,
+    actors: int | None,
+) -> Iterator[tuple[Shard, dict[str, Any]]]:
     """The pending shards through a Ray Data actor pool; yields each shard with its record as it finishes."""
     # The command has its own progress line: no Ray Data bars, nor its INFO lines about the run
     ray.data.DataContext.get_current().enable_progress_bars = False
@@ -275,13 +323,25 @@ def _run_shards(ray, scan: FolderScan, pending: Sequence[Shard], shard_dir: Path
     logging.getLogger("ray.data._internal.progress").setLevel(logging.ERROR)  # "progress bars disabled"
     count, remote_args, actor_device = actor_resources(ray, device, actors)
     paths = {name: os.path.abspath(path) for name, path in scan.images}  # a worker's cwd is not the driver's
-    items = [{"key": s.key, "names": json.dumps(list(s.names), ensure_ascii=False),
-              "paths": json.dumps([paths[name] for name in s.names], ensure_ascii=False)} for s in pending]
+    items = [
+        {
+            "key": s.key,
+            "names": json.dumps(list(s.names), ensure_ascii=False),
+            "paths": json.dumps([paths[name] for name in s.names], ensure_ascii=False),
+        }
+        for s in pending
+    ]
     results = ray.data.from_items(items, override_num_blocks=len(items)).map_batches(
-        ShardLabeler, batch_size=1, batch_format="numpy",
+        ShardLabeler,
+        batch_size=1,
+        batch_format="numpy",
         compute=ray.data.ActorPoolStrategy(size=min(count, len(pending))),
-        fn_constructor_kwargs={"load_model": functools.partial(model_for_device, actor_device),
-                               "shard_dir": str(shard_dir), "categories": tuple(categories), "options": options},
+        fn_constructor_kwargs={
+            "load_model": functools.partial(model_for_device, actor_device),
+            "shard_dir": str(shard_dir),
+            "categories": tuple(categories),
+            "options": options,
+        },
         **remote_args,
     )
     by_key = {s.key: s for s in pending}
@@ -312,13 +372,15 @@ def failure_line(exc: BaseException) -> str:
     if inner is not None and not type(inner).__module__.startswith("ray") and str(inner).strip():
         return f"{type(inner).__name__}: {first_line(inner)}"
     lines = [re.sub(r"\x1b\[[0-9;]*m", "", line).strip() for line in str(exc).splitlines()]
-    errors = [line for line in lines if re.match(r"^[A-Za-z_.]*(Error|Exception): ", line)
-              and not line.startswith("ray.")]
+    errors = [
+        line for line in lines if re.match(r"^[A-Za-z_.]*(Error|Exception): ", line) and not line.startswith("ray.")
+    ]
     return errors[-1] if errors else first_line(exc)
 
 
-def _read_shards(shard_dir: Path, shards: Sequence[Shard],
-                 records: dict[str, dict]) -> tuple[tuple[Category, ...], dict[str, CocoImage]]:
+def _read_shards(
+    shard_dir: Path, shards: Sequence[Shard], records: dict[str, dict]
+) -> tuple[tuple[Category, ...], dict[str, CocoImage]]:
     """The shards' categories (the same in every shard) and the images they labelled, by name
     (a shard without a labelled image has no COCO file)."""
     categories: tuple[Category, ...] = ()
@@ -339,6 +401,12 @@ def merge_shards(existing: CocoDataset, on_disk: Sequence[str], new: dict[str, C
     relabeled = {}
     for name, image in new.items():
         previous = old.get(name)
-        relabeled[name] = CocoImage(name, image.width, image.height, image.instances.with_class_names(names_all),
-                                    previous.id if previous else None, previous.extra if previous else {})
+        relabeled[name] = CocoImage(
+            name,
+            image.width,
+            image.height,
+            image.instances.with_class_names(names_all),
+            previous.id if previous else None,
+            previous.extra if previous else {},
+        )
     return merge_labeled(existing, on_disk, relabeled)

@@ -4,7 +4,11 @@ from protolabel.segmentation.coco.dataset import Category, CocoDataset, CocoImag
 from protolabel.segmentation.coco.export import to_coco_dict, write_coco
 from protolabel.segmentation.coco.reader import CocoFormatError, parse_coco, read_coco
 from protolabel.segmentation.coco.validation import ValidationReport, validate_coco
-from protolabel.segmentation.coco.yolact_config import write_class_names, write_yolact_dataset_config, yolact_dataset_config
+from protolabel.segmentation.coco.yolact_config import (
+    write_class_names,
+    write_yolact_dataset_config,
+    yolact_dataset_config,
+)
 
 __all__ = [
     "Category",

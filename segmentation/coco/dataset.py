@@ -98,9 +98,15 @@ class CocoDataset:
         categories = self.categories + tuple(added)
         names_all = tuple(c.name for c in categories)
         images = [
-            CocoImage(img.file_name, img.width, img.height, img.instances.with_class_names(names_all), img.id, img.extra,
-                      img.source_name)
+            CocoImage(
+                img.file_name,
+                img.width,
+                img.height,
+                img.instances.with_class_names(names_all),
+                img.id,
+                img.extra,
+                img.source_name,
+            )
             for img in self.images
         ]
         return CocoDataset(categories, images, self.info, self.licenses, self.import_notes)
-

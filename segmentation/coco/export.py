@@ -115,9 +115,7 @@ def _to_coco_dict(dataset: CocoDataset) -> dict[str, Any]:
         out["licenses"] = list(dataset.licenses)
     out["images"] = images
     out["annotations"] = annotations
-    out["categories"] = [
-        {"id": c.id, "name": c.name, "supercategory": c.supercategory} for c in dataset.categories
-    ]
+    out["categories"] = [{"id": c.id, "name": c.name, "supercategory": c.supercategory} for c in dataset.categories]
     return out
 
 

@@ -93,7 +93,7 @@ def _load_json(raw: bytes, source: str) -> Any:
     orjson parses a large label file about twice as fast as the json module. Whatever it refuses
     (invalid JSON or UTF-8, NaN and Infinity as Python writes them, integers beyond 64 bits, deep
     nesting) is parsed again by the json module, which accepts what it accepts and names the problem."""
-    body = raw[len(codecs.BOM_UTF8):] if raw.startswith(codecs.BOM_UTF8) else raw
+    body = raw[len(codecs.BOM_UTF8) :] if raw.startswith(codecs.BOM_UTF8) else raw
     try:
         return orjson.loads(body)
     except orjson.JSONDecodeError:
@@ -105,7 +105,9 @@ def _load_json(raw: bytes, source: str) -> Any:
     try:
         return json.loads(text)
     except json.JSONDecodeError as exc:
-        raise CocoFormatError(source, [("$", f"not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}")]) from None
+        raise CocoFormatError(
+            source, [("$", f"not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}")]
+        ) from None
 
 
 def parse_coco(data: Any, *, source: str = "<COCO data>", executor: Executor | None = None) -> CocoDataset:
@@ -232,8 +234,10 @@ def _read_images(items: list, problems: _Problems) -> dict[int, tuple[str, int, 
         if not ok:
             continue
         if img["width"] * img["height"] > MAX_PIXELS:  # no image this size can be read (read_image refuses it)
-            problems.add(where, f"image is {img['width']}x{img['height']} pixels, more than the "
-                                f"{MAX_PIXELS // 1_000_000} MP supported")
+            problems.add(
+                where,
+                f"image is {img['width']}x{img['height']} pixels, more than the {MAX_PIXELS // 1_000_000} MP supported",
+            )
             continue
         source_name = file_name
         file_name = file_name.replace("\\", "/").lstrip("/")
@@ -242,13 +246,19 @@ def _read_images(items: list, problems: _Problems) -> dict[int, tuple[str, int, 
             continue
         names[file_name] = image_id
         extra = {k: v for k, v in img.items() if k not in STANDARD_IMAGE_KEYS}
-        out[int(image_id)] = (file_name, int(img["width"]), int(img["height"]), extra,
-                              source_name if source_name != file_name else None)
+        out[int(image_id)] = (
+            file_name,
+            int(img["width"]),
+            int(img["height"]),
+            extra,
+            source_name if source_name != file_name else None,
+        )
     return out
 
 
-def _read_annotations(items: list, images: dict, categories: dict, problems: _Problems,
-                      executor: Executor | None) -> dict[int, list]:
+def _read_annotations(
+    items: list, images: dict, categories: dict, problems: _Problems, executor: Executor | None
+) -> dict[int, list]:
     """Per image id: [shape, category id, score, provenance, crowd, attributes, bbox_only] records."""
     out: dict[int, list] = {}
     seen_ids: set = set()
@@ -286,8 +296,11 @@ def _read_annotations(items: list, images: dict, categories: dict, problems: _Pr
             score = float(score) if _is_number(score) else math.nan
         source = ann.get("source")
         provenance = source if isinstance(source, str) and source in PROVENANCE_OF else HUMAN_DRAWN
-        attributes = None if ann.keys() <= STANDARD_ANNOTATION_KEYS else \
-            {k: v for k, v in ann.items() if k not in STANDARD_ANNOTATION_KEYS}
+        attributes = (
+            None
+            if ann.keys() <= STANDARD_ANNOTATION_KEYS
+            else {k: v for k, v in ann.items() if k not in STANDARD_ANNOTATION_KEYS}
+        )
         if type(image_id) is not int or type(cat_id) is not int:  # a bool or an int subclass
             image_id, cat_id = int(image_id), int(cat_id)
         record = [None, cat_id, score, provenance, bool(iscrowd), attributes, False]
@@ -376,7 +389,7 @@ class _PolygonLists:
             polygons[i] = None
         k = 0
         for record, _, index, _, count in self.pending:
-            own = tuple(polygons[k:k + count])
+            own = tuple(polygons[k : k + count])
             k += count
             if degenerate and any(p is None for p in own):
                 own = tuple(p for p in own if p is not None)
@@ -399,7 +412,9 @@ class _PolygonLists:
             for j, poly in enumerate(seg):
                 if len(poly) >= 6:
                     if k in far_parts:
-                        problems.add(f"{_segmentation_path(index)}[{j}]", _FAR_OUTSIDE.format(width=width, height=height))
+                        problems.add(
+                            f"{_segmentation_path(index)}[{j}]", _FAR_OUTSIDE.format(width=width, height=height)
+                        )
                     k += 1
         return True
 
@@ -511,7 +526,9 @@ def _checked_rle(seg: Mapping, where: str, width: int, height: int, problems: _P
         return None
     if isinstance(counts, list):
         if not all(_is_int(v) and v >= 0 for v in counts) or sum(counts) != height * width:
-            problems.add(f"{where}.counts", f"uncompressed counts must be non-negative integers summing to {height * width}")
+            problems.add(
+                f"{where}.counts", f"uncompressed counts must be non-negative integers summing to {height * width}"
+            )
             return None
     elif not isinstance(counts, str) or not counts:
         problems.add(f"{where}.counts", f"expected a string or a list of integers, got {_kind(counts)}")
@@ -556,4 +573,3 @@ def _object_list(values: list) -> np.ndarray:
     out = np.empty(len(values), dtype=object)
     out[:] = values
     return out
-

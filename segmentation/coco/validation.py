@@ -90,8 +90,11 @@ def consistency_problems(data: dict) -> list[str]:
     problems: list[str] = []
     images = {img["id"]: img for img in data.get("images", [])}
     categories = {cat["id"]: cat for cat in data.get("categories", [])}
-    for kind, items in (("image", data.get("images", [])), ("annotation", data.get("annotations", [])),
-                        ("category", data.get("categories", []))):
+    for kind, items in (
+        ("image", data.get("images", [])),
+        ("annotation", data.get("annotations", [])),
+        ("category", data.get("categories", [])),
+    ):
         dup = [i for i, n in Counter(x.get("id") for x in items).items() if n > 1]
         if dup:
             problems.append(f"duplicate {kind} ids: {dup[:10]}")
@@ -115,7 +118,10 @@ def consistency_problems(data: dict) -> list[str]:
                 problems.append(f"{where}: RLE size {seg.get('size')} but the image is {h}x{w} (h x w)")
                 continue
             rle = seg if isinstance(seg["counts"], str) else mask_utils.frPyObjects(seg, h, w)
-            rle = {"size": rle["size"], "counts": rle["counts"].encode() if isinstance(rle["counts"], str) else rle["counts"]}
+            rle = {
+                "size": rle["size"],
+                "counts": rle["counts"].encode() if isinstance(rle["counts"], str) else rle["counts"],
+            }
             area = float(mask_utils.area(rle))
             bbox = [float(v) for v in mask_utils.toBbox(rle)]
         elif isinstance(seg, list) and seg:

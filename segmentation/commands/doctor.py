@@ -21,7 +21,7 @@ from pathlib import Path
 from protolabel.segmentation.logs import log_file_path, log_file_problem
 from protolabel.segmentation.model_manager import ModelManager
 
-GIB = 1024 ** 3
+GIB = 1024**3
 MIN_FREE_CACHE_BYTES = GIB  # the largest official checkpoint is about 0.2 GB; a fine-tune writes several
 
 
@@ -69,13 +69,19 @@ def cuda_finding(torch) -> Finding:
     except Exception as exc:
         return Finding("CUDA", Status.WARN, f"not used: {exc}")
     if count == 0:
-        return Finding("CUDA", Status.WARN, f"not used: torch is built for CUDA {torch.version.cuda} but finds no "
-                       "NVIDIA GPU or driver (auto-labeling runs on the CPU)")
+        return Finding(
+            "CUDA",
+            Status.WARN,
+            f"not used: torch is built for CUDA {torch.version.cuda} but finds no "
+            "NVIDIA GPU or driver (auto-labeling runs on the CPU)",
+        )
     details = []
     for index in range(count):
         props = torch.cuda.get_device_properties(index)
-        details.append(f"cuda:{index} {props.name}, {props.total_memory / GIB:.1f} GiB, "
-                       f"compute capability {props.major}.{props.minor}")
+        details.append(
+            f"cuda:{index} {props.name}, {props.total_memory / GIB:.1f} GiB, "
+            f"compute capability {props.major}.{props.minor}"
+        )
     return Finding("CUDA", Status.OK, f"{count} device(s), CUDA {torch.version.cuda}", tuple(details))
 
 
@@ -107,8 +113,11 @@ def check_model_cache(manager: ModelManager | None = None) -> list[Finding]:
     partial = [m for m in manager.models if not manager.is_downloaded(m) and manager.partial_bytes(m)]
     details = tuple(f"{m.config}: {manager.path_for(m).stat().st_size / 1e6:.0f} MB" for m in downloaded)
     details += tuple(f"{m.config}: partial download, {manager.partial_bytes(m) / 1e6:.0f} MB so far" for m in partial)
-    summary = (f"{len(downloaded)} of {len(manager.models)} downloaded" if downloaded
-               else f"none of {len(manager.models)} downloaded yet (Auto-label ▸ Official Models…)")
+    summary = (
+        f"{len(downloaded)} of {len(manager.models)} downloaded"
+        if downloaded
+        else f"none of {len(manager.models)} downloaded yet (Auto-label ▸ Official Models…)"
+    )
     findings.append(Finding("official models", Status.OK, summary, details))
     return findings
 
@@ -134,11 +143,22 @@ def check_folder(folder: str | os.PathLike) -> list[Finding]:
         with tempfile.NamedTemporaryFile(dir=path, prefix=".protolabel-doctor-"):
             pass
     except OSError as exc:
-        return [Finding("folder", Status.FAIL, f"{path}: cannot write there ({exc.strerror}); the project is kept "
-                        "in FOLDER/.protolabel/, so the app needs write access")]
+        return [
+            Finding(
+                "folder",
+                Status.FAIL,
+                f"{path}: cannot write there ({exc.strerror}); the project is kept "
+                "in FOLDER/.protolabel/, so the app needs write access",
+            )
+        ]
     images = sum(1 for _ in iter_image_files(path))
-    return [Finding("folder", Status.OK if images else Status.WARN,
-                    f"{path}: writable, {images} image(s)" + ("" if images else " (none found)"))]
+    return [
+        Finding(
+            "folder",
+            Status.OK if images else Status.WARN,
+            f"{path}: writable, {images} image(s)" + ("" if images else " (none found)"),
+        )
+    ]
 
 
 def default_checks(folder: str | None = None) -> list[Check]:
@@ -167,12 +187,17 @@ def exit_status(findings: Iterable[Finding]) -> int:
 
 def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
     parser = subparsers.add_parser(
-        "doctor", help="check this machine: Python, torch, CUDA, model cache, a folder",
+        "doctor",
+        help="check this machine: Python, torch, CUDA, model cache, a folder",
         description="Report what Protolabel will use here and what is wrong; exit status 1 when something blocks "
-                    "the app.",
+        "the app.",
     )
-    parser.add_argument("folder", nargs="?", default=None, help="a folder of images: check the app can open it "
-                        "and write its project there")
+    parser.add_argument(
+        "folder",
+        nargs="?",
+        default=None,
+        help="a folder of images: check the app can open it and write its project there",
+    )
     parser.set_defaults(func=run)
     return parser
 

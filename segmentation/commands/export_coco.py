@@ -16,9 +16,10 @@ from protolabel.segmentation.project.store import ProjectStore, ProjectStoreErro
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
-        "export", help="write a folder's project as a COCO file",
+        "export",
+        help="write a folder's project as a COCO file",
         description="Write the annotations of FOLDER's project (auto-labeled, edited and verified images) as a "
-                    "COCO instance-segmentation file, exactly as the app's File ▸ Export does.",
+        "COCO instance-segmentation file, exactly as the app's File ▸ Export does.",
     )
     parser.add_argument("folder", metavar="FOLDER", help="folder of images with a Protolabel project")
     parser.add_argument("--out", required=True, metavar="FILE", help="COCO file to write")
@@ -35,8 +36,9 @@ def run(args: argparse.Namespace) -> int:
     check_export_path(folder, args.out)  # before opening anything: a bad path costs nothing
     try:
         with ProjectStore.open(folder) as store:
-            summary = export_coco(store, args.out, verified_only=args.verified_only,
-                                  labels=tuple(store.setting(LABELS_KEY, [])))
+            summary = export_coco(
+                store, args.out, verified_only=args.verified_only, labels=tuple(store.setting(LABELS_KEY, []))
+            )
     except ProjectStoreError as exc:
         raise CommandError(str(exc)) from None
     print(f"Wrote {summary.path}: {summary.images} images, {summary.annotations} annotations", file=_report(args))

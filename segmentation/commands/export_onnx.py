@@ -16,14 +16,18 @@ from protolabel.segmentation.output_paths import OutputWriteError, check_output_
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
-        "export-onnx", help="export a checkpoint's network to ONNX",
+        "export-onnx",
+        help="export a checkpoint's network to ONNX",
         description="Export a YOLACT checkpoint's network (backbone, FPN, prototypes, head; dynamic batch) to an "
-                    "ONNX file carrying its config and class names, for --weights MODEL.onnx with "
-                    "--backend onnxruntime or openvino (and other ONNX tools). Needs the onnx extra.",
+        "ONNX file carrying its config and class names, for --weights MODEL.onnx with "
+        "--backend onnxruntime or openvino (and other ONNX tools). Needs the onnx extra.",
     )
-    parser.add_argument("weights", metavar="WEIGHTS",
-                        help="YOLACT checkpoint (.pth), official or fine-tuned, or an official model's name "
-                             "(yolact_resnet50: downloaded and verified on first use)")
+    parser.add_argument(
+        "weights",
+        metavar="WEIGHTS",
+        help="YOLACT checkpoint (.pth), official or fine-tuned, or an official model's name "
+        "(yolact_resnet50: downloaded and verified on first use)",
+    )
     parser.add_argument("--out", required=True, metavar="FILE", help="ONNX file to write")
     parser.add_argument("--config", default=None, help="config name (default: from the file name or its keys)")
     parser.set_defaults(func=run)
@@ -48,6 +52,8 @@ def run(args: argparse.Namespace) -> int:
     except OSError as exc:  # full disk, read-only file system: nothing half-written is left (atomic write)
         raise OutputWriteError(f"could not write {out}: {describe_error(exc)}") from None
     info = exported.info
-    print(f"Wrote {out}: {info.config.name}, {len(info.class_names)} classes, input "
-          f"{info.config.max_size}x{info.config.max_size}, dynamic batch")
+    print(
+        f"Wrote {out}: {info.config.name}, {len(info.class_names)} classes, input "
+        f"{info.config.max_size}x{info.config.max_size}, dynamic batch"
+    )
     return 0

@@ -19,10 +19,11 @@ from protolabel.segmentation.project_files import ProjectFileError
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
-        "import", help="merge a COCO file into a folder's project",
+        "import",
+        help="merge a COCO file into a folder's project",
         description="Merge a COCO instance file (e.g. from `protolabel label` on another machine, or another "
-                    "tool's export) into FOLDER's project. Images are matched by file_name relative to FOLDER; "
-                    "images already edited or verified in the project are never overwritten.",
+        "tool's export) into FOLDER's project. Images are matched by file_name relative to FOLDER; "
+        "images already edited or verified in the project are never overwritten.",
     )
     parser.add_argument("folder", metavar="FOLDER", help="folder of images whose project receives the objects")
     parser.add_argument("--coco", required=True, metavar="FILE", help="COCO annotations file to merge")

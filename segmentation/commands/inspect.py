@@ -20,9 +20,10 @@ OUTPUT_FILES = ("inspection.npz", "prototypes.png", "detections.png")
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
-        "inspect", help="write an image's prototypes, coefficients and masks",
+        "inspect",
+        help="write an image's prototypes, coefficients and masks",
         description="Run YOLACT on one image and write DIR/prototypes.png, DIR/detections.png and "
-                    "DIR/inspection.npz (prototypes, coefficients, boxes, scores, classes, masks).",
+        "DIR/inspection.npz (prototypes, coefficients, boxes, scores, classes, masks).",
     )
     add_engine_arguments(parser)
     parser.add_argument("--out", required=True, help="output folder (created if needed)")
@@ -71,8 +72,12 @@ def run(args: argparse.Namespace) -> int:
     det = engine.predict_image(image)
     buffer = io.BytesIO()
     np.savez_compressed(buffer, **inspection_arrays(det))
-    contents = dict(zip(OUTPUT_FILES, (buffer.getvalue(), _png(prototype_grid(det.prototypes)),
-                                       _png(detections_overlay(image, det)))))
+    contents = dict(
+        zip(
+            OUTPUT_FILES,
+            (buffer.getvalue(), _png(prototype_grid(det.prototypes)), _png(detections_overlay(image, det))),
+        )
+    )
 
     def write_all(folder: Path) -> None:
         folder.mkdir(parents=True, exist_ok=True)
@@ -82,6 +87,9 @@ def run(args: argparse.Namespace) -> int:
     written = write_with_fallback(out, write_all)
     if written.fell_back:
         print(f"protolabel inspect: {written.note()}", file=sys.stderr)
-    print(f"{len(det)} detections, {det.prototypes.shape[2]} prototypes of "
-          f"{det.prototypes.shape[1]}x{det.prototypes.shape[0]} written to {written.path}", file=sys.stderr)
+    print(
+        f"{len(det)} detections, {det.prototypes.shape[2]} prototypes of "
+        f"{det.prototypes.shape[1]}x{det.prototypes.shape[0]} written to {written.path}",
+        file=sys.stderr,
+    )
     return 1 if written.fell_back else 0

@@ -20,8 +20,15 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from protolabel.segmentation.cli import (CommandError, add_engine_arguments, engine_from_args, interruption_exit,
-                              non_negative_float, positive_int, worker_count)
+from protolabel.segmentation.cli import (
+    CommandError,
+    add_engine_arguments,
+    engine_from_args,
+    interruption_exit,
+    non_negative_float,
+    positive_int,
+    worker_count,
+)
 from protolabel.segmentation.coco.reader import CocoFormatError
 from protolabel.segmentation.coco.validation import validate_coco
 from protolabel.segmentation.coco.yolact_config import write_yolact_dataset_config
@@ -37,45 +44,90 @@ DEFAULT_SCORE_THRESHOLD = 0.3  # the engine's 0 keeps YOLACT's long tail of weak
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
-        "label", help="pre-label a folder of images into a COCO file",
+        "label",
+        help="pre-label a folder of images into a COCO file",
         description="Run YOLACT on every image under FOLDER (recursively) and write the objects as a COCO "
-                    "instance-segmentation file. Re-running labels only images without annotations in --out.",
+        "instance-segmentation file. Re-running labels only images without annotations in --out.",
     )
     parser.add_argument("folder", metavar="FOLDER", help="folder of images (subfolders included)")
     add_engine_arguments(parser)
     parser.set_defaults(score_threshold=DEFAULT_SCORE_THRESHOLD)
     _set_help(parser, "score_threshold", f"keep detections scoring above this (default {DEFAULT_SCORE_THRESHOLD})")
     classes = parser.add_mutually_exclusive_group()
-    classes.add_argument("--classes", default=None, metavar="NAME,NAME",
-                         help="keep only these model classes (comma-separated, e.g. person,car)")
-    classes.add_argument("--class-map", default=None, metavar="FILE",
-                         help='JSON file mapping model classes to labels, e.g. {"person": "pedestrian", "car": "car"}; '
-                              "unlisted classes are dropped")
+    classes.add_argument(
+        "--classes",
+        default=None,
+        metavar="NAME,NAME",
+        help="keep only these model classes (comma-separated, e.g. person,car)",
+    )
+    classes.add_argument(
+        "--class-map",
+        default=None,
+        metavar="FILE",
+        help='JSON file mapping model classes to labels, e.g. {"person": "pedestrian", "car": "car"}; '
+        "unlisted classes are dropped",
+    )
     parser.add_argument("--batch-size", type=positive_int, default=1, help="images per forward pass (default 1)")
-    parser.add_argument("--workers", type=worker_count, default=None, metavar="N",
-                        help="processes tracing polygons while the model runs (0: one after the other; "
-                             "default: half the CPU cores for 16 images or more, none below 4 cores); "
-                             "the file is the same either way")
-    parser.add_argument("--tolerance", type=non_negative_float, default=DEFAULT_TOLERANCE,
-                        help=f"polygon simplification in pixels (default {DEFAULT_TOLERANCE:g}; 0 keeps the exact mask outline)")
+    parser.add_argument(
+        "--workers",
+        type=worker_count,
+        default=None,
+        metavar="N",
+        help="processes tracing polygons while the model runs (0: one after the other; "
+        "default: half the CPU cores for 16 images or more, none below 4 cores); "
+        "the file is the same either way",
+    )
+    parser.add_argument(
+        "--tolerance",
+        type=non_negative_float,
+        default=DEFAULT_TOLERANCE,
+        help=f"polygon simplification in pixels (default {DEFAULT_TOLERANCE:g}; 0 keeps the exact mask outline)",
+    )
     relabel = parser.add_mutually_exclusive_group()
-    relabel.add_argument("--relabel-auto", action="store_true",
-                         help="also relabel images whose annotations all came from the model (source 'auto')")
-    relabel.add_argument("--overwrite", action="store_true",
-                         help="relabel every image, replacing its existing annotations, human edits included")
-    parser.add_argument("--yolact-config", default=None, metavar="FILE",
-                        help="also write the class list as a dataset/model config for YOLACT's data/config.py")
-    parser.add_argument("--validate", action="store_true",
-                        help="check the written file with pycocotools (loads, consistent, self-evaluation AP 1.0)")
+    relabel.add_argument(
+        "--relabel-auto",
+        action="store_true",
+        help="also relabel images whose annotations all came from the model (source 'auto')",
+    )
+    relabel.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="relabel every image, replacing its existing annotations, human edits included",
+    )
+    parser.add_argument(
+        "--yolact-config",
+        default=None,
+        metavar="FILE",
+        help="also write the class list as a dataset/model config for YOLACT's data/config.py",
+    )
+    parser.add_argument(
+        "--validate",
+        action="store_true",
+        help="check the written file with pycocotools (loads, consistent, self-evaluation AP 1.0)",
+    )
     parser.add_argument("--out", required=True, help="COCO annotations file to write (read first if it exists)")
-    parser.add_argument("--cluster", default=None, metavar="ray[://ADDRESS]",
-                        help="label on a Ray cluster (optional extra: pip install -e \".[ray]\"): 'ray' joins "
-                             "RAY_ADDRESS or starts a local instance, 'ray://HOST:PORT' a remote cluster. "
-                             "FOLDER, --weights and --out must be at the same path on every node")
-    parser.add_argument("--cluster-workers", type=positive_int, default=None, metavar="N",
-                        help="engines on the cluster (default: one per GPU, else one per 4 CPUs)")
-    parser.add_argument("--shard-size", type=positive_int, default=None, metavar="N",
-                        help="images per cluster work unit, kept in OUT.shards/ until the merge (default 64)")
+    parser.add_argument(
+        "--cluster",
+        default=None,
+        metavar="ray[://ADDRESS]",
+        help="label on a Ray cluster (optional extra: pip install -e \".[ray]\"): 'ray' joins "
+        "RAY_ADDRESS or starts a local instance, 'ray://HOST:PORT' a remote cluster. "
+        "FOLDER, --weights and --out must be at the same path on every node",
+    )
+    parser.add_argument(
+        "--cluster-workers",
+        type=positive_int,
+        default=None,
+        metavar="N",
+        help="engines on the cluster (default: one per GPU, else one per 4 CPUs)",
+    )
+    parser.add_argument(
+        "--shard-size",
+        type=positive_int,
+        default=None,
+        metavar="N",
+        help="images per cluster work unit, kept in OUT.shards/ until the merge (default 64)",
+    )
     parser.set_defaults(func=run)
 
 
@@ -117,13 +169,19 @@ def run(args: argparse.Namespace) -> int:
     mode = RelabelMode.ALL if args.overwrite else RelabelMode.AUTO if args.relabel_auto else RelabelMode.UNLABELED
     todo = images_to_label(existing, [name for name, _ in scan.images], mode)
     if not todo:
-        print(f"nothing to label: all {len(scan.images)} images already have annotations in {out} "
-              "(--relabel-auto or --overwrite to label them again)", file=sys.stderr)
+        print(
+            f"nothing to label: all {len(scan.images)} images already have annotations in {out} "
+            "(--relabel-auto or --overwrite to label them again)",
+            file=sys.stderr,
+        )
         return _finish(args, out, folder)
 
     kept_before = len(scan.images) - len(todo)
-    print(f"labeling {len(todo)} of {len(scan.images)} images"
-          + (f" ({kept_before} already annotated, kept as they are)" if kept_before else ""), file=sys.stderr)
+    print(
+        f"labeling {len(todo)} of {len(scan.images)} images"
+        + (f" ({kept_before} already annotated, kept as they are)" if kept_before else ""),
+        file=sys.stderr,
+    )
 
     mapping = _class_mapping(args)
 
@@ -137,18 +195,32 @@ def run(args: argparse.Namespace) -> int:
         report = _label_on_cluster(args, scan, out, todo, existing, mapping, progress)
     else:
         report = prelabel_folder(
-            scan, out, todo, load_model, existing=existing, mapping=mapping,
-            batch_size=args.batch_size, tolerance=args.tolerance, progress=progress, on_unreadable=progress.skipped,
+            scan,
+            out,
+            todo,
+            load_model,
+            existing=existing,
+            mapping=mapping,
+            batch_size=args.batch_size,
+            tolerance=args.tolerance,
+            progress=progress,
+            on_unreadable=progress.skipped,
             workers=workers_for(args.workers, len(todo)),
         )
     wrote = f"wrote {report.written or out}" if report.labeled else f"{out} unchanged"
     if report.note:
         print(f"protolabel label: {report.note}", file=sys.stderr)
-    print(f"{report.labeled} images labeled ({report.objects} objects), {report.kept} kept as they were, "
-          f"{len(report.failed)} unreadable; {wrote}", file=sys.stderr)
+    print(
+        f"{report.labeled} images labeled ({report.objects} objects), {report.kept} kept as they were, "
+        f"{len(report.failed)} unreadable; {wrote}",
+        file=sys.stderr,
+    )
     if report.interrupted:
-        saved = (f"the finished shards are kept in {out}.shards" if args.cluster is not None
-                 else "the images labeled so far are saved")
+        saved = (
+            f"the finished shards are kept in {out}.shards"
+            if args.cluster is not None
+            else "the images labeled so far are saved"
+        )
         word, status = interruption_exit(report.interruption or KeyboardInterrupt())
         print(f"{word}: {saved}; run again to continue", file=sys.stderr)
         return status
@@ -183,8 +255,22 @@ def _check_cluster(args: argparse.Namespace, folder: Path, out: Path) -> None:
 
 
 # Options that do not change the labels: a resumed cluster run may change them and keep its shards.
-NOT_LABEL_SETTINGS = frozenset({"func", "command", "folder", "out", "device", "batch_size", "validate",
-                                "yolact_config", "cluster", "cluster_workers", "shard_size", "workers"})
+NOT_LABEL_SETTINGS = frozenset(
+    {
+        "func",
+        "command",
+        "folder",
+        "out",
+        "device",
+        "batch_size",
+        "validate",
+        "yolact_config",
+        "cluster",
+        "cluster_workers",
+        "shard_size",
+        "workers",
+    }
+)
 
 
 def engine_options(args: argparse.Namespace) -> dict:
@@ -199,8 +285,9 @@ def _engine_on(options: dict, device: str):
     return engine_from_args(argparse.Namespace(**{**options, "device": device}))
 
 
-def _label_on_cluster(args: argparse.Namespace, scan, out: Path, todo: list[str], existing, mapping: ClassMapping,
-                      progress: ProgressLine):
+def _label_on_cluster(
+    args: argparse.Namespace, scan, out: Path, todo: list[str], existing, mapping: ClassMapping, progress: ProgressLine
+):
     """The run on a Ray cluster; the model is loaded here once on the CPU first, to check it and the
     class selection before the cluster is asked for anything."""
     from protolabel.segmentation.backends.loading import is_onnx
@@ -216,16 +303,30 @@ def _label_on_cluster(args: argparse.Namespace, scan, out: Path, todo: list[str]
     del engine
     weights = Path(options["weights"]).stat()
     settings = {name: value for name, value in options.items() if name not in NOT_LABEL_SETTINGS}
-    settings.update(weights_file=[weights.st_size, weights.st_mtime_ns], min_area=DEFAULT_MIN_AREA,
-                    keep=sorted(mapping.keep) if mapping.keep is not None else None,
-                    rename=sorted(mapping.rename.items()))
+    settings.update(
+        weights_file=[weights.st_size, weights.st_mtime_ns],
+        min_area=DEFAULT_MIN_AREA,
+        keep=sorted(mapping.keep) if mapping.keep is not None else None,
+        rename=sorted(mapping.rename.items()),
+    )
     try:
         return label_on_ray(
-            scan, out, todo, functools.partial(_engine_on, options), existing=existing, mapping=mapping,
-            settings_key=json.dumps(settings, sort_keys=True, default=str), address=parse_cluster(args.cluster),
-            device=args.device, actors=args.cluster_workers, batch_size=args.batch_size,
+            scan,
+            out,
+            todo,
+            functools.partial(_engine_on, options),
+            existing=existing,
+            mapping=mapping,
+            settings_key=json.dumps(settings, sort_keys=True, default=str),
+            address=parse_cluster(args.cluster),
+            device=args.device,
+            actors=args.cluster_workers,
+            batch_size=args.batch_size,
             pipeline_workers=args.workers or 0,  # not the driver's default: an actor's share of a node is smaller
-            tolerance=args.tolerance, min_area=DEFAULT_MIN_AREA, progress=progress, on_unreadable=progress.skipped,
+            tolerance=args.tolerance,
+            min_area=DEFAULT_MIN_AREA,
+            progress=progress,
+            on_unreadable=progress.skipped,
             **({"shard_size": args.shard_size} if args.shard_size else {}),
         )
     except ClusterError as exc:
@@ -239,8 +340,13 @@ def _finish(args: argparse.Namespace, out: Path, folder: Path) -> int:
 
         dataset = read_coco(out) if out.exists() else None
         if args.yolact_config and dataset is not None:
-            write_yolact_dataset_config(args.yolact_config, dataset.categories, name=folder.resolve().name,
-                                        train_images=str(folder.resolve()), train_info=str(out.resolve()))
+            write_yolact_dataset_config(
+                args.yolact_config,
+                dataset.categories,
+                name=folder.resolve().name,
+                train_images=str(folder.resolve()),
+                train_info=str(out.resolve()),
+            )
             print(f"wrote YOLACT dataset config {args.yolact_config}", file=sys.stderr)
         if args.validate and dataset is not None:
             report = validate_coco(out)
@@ -296,8 +402,10 @@ def _check_classes(names: Sequence[str], model_classes: Sequence[str], source: s
     for name in unknown[:5]:
         close = difflib.get_close_matches(name, model_classes, n=2)
         hints.append(f"{name!r}" + (f" (did you mean {' or '.join(repr(c) for c in close)}?)" if close else ""))
-    raise CommandError(f"{source}: not classes of this model: {', '.join(hints)}. "
-                     f"The model knows: {', '.join(model_classes[:20])}{' ...' if len(model_classes) > 20 else ''}")
+    raise CommandError(
+        f"{source}: not classes of this model: {', '.join(hints)}. "
+        f"The model knows: {', '.join(model_classes[:20])}{' ...' if len(model_classes) > 20 else ''}"
+    )
 
 
 class ProgressLine:
@@ -320,8 +428,10 @@ class ProgressLine:
         eta = (total - done) / rate if rate > 0 else 0.0
         width = 24
         filled = int(width * done / total) if total else width
-        line = (f"[{'#' * filled}{'.' * (width - filled)}] {done}/{total} {rate:.2f} img/s "
-                f"ETA {int(eta // 60)}:{int(eta % 60):02d}  {name}")
+        line = (
+            f"[{'#' * filled}{'.' * (width - filled)}] {done}/{total} {rate:.2f} img/s "
+            f"ETA {int(eta // 60)}:{int(eta % 60):02d}  {name}"
+        )
         if self.tty:
             end = "\n" if done >= total else ""
             self.stream.write(f"\r{line[:150]:<150}{end}")

@@ -26,10 +26,11 @@ from protolabel.segmentation.model_manager import (
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
-        "models", help="list, download or verify the official YOLACT checkpoints",
+        "models",
+        help="list, download or verify the official YOLACT checkpoints",
         description="The official YOLACT checkpoints: list them with their cache state, download one (resumable; "
-                    f"from ${MIRROR_ENV}/<file> when set), or check a file against one. The cache is "
-                    "$PROTOLABEL_CACHE_DIR, else the user cache folder.",
+        f"from ${MIRROR_ENV}/<file> when set), or check a file against one. The cache is "
+        "$PROTOLABEL_CACHE_DIR, else the user cache folder.",
     )
     actions = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
     actions.add_parser("list", help="each official model: cached, verified, size").set_defaults(func=run_list)
@@ -37,18 +38,20 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     download.add_argument("name", metavar="NAME", help="config name (yolact_resnet50) or official file name")
     download.set_defaults(func=run_download)
     verify = actions.add_parser("verify", help="check a file against an official model (reads it only)")
-    verify.add_argument("file", metavar="FILE",
-                        help="the .pth to check (an official NAME checks the cached copy)")
-    verify.add_argument("--model", default=None, metavar="NAME",
-                        help="the official model FILE should be (default: from its file name)")
+    verify.add_argument("file", metavar="FILE", help="the .pth to check (an official NAME checks the cached copy)")
+    verify.add_argument(
+        "--model", default=None, metavar="NAME", help="the official model FILE should be (default: from its file name)"
+    )
     verify.set_defaults(func=run_verify)
 
 
 def _named(name: str, manager: ModelManager) -> OfficialModel:
     model = find_official(name, manager.models)
     if model is None:
-        raise CommandError(f"{name!r} is not an official model; known: "
-                           f"{', '.join(m.config for m in manager.models)} (or their file names)")
+        raise CommandError(
+            f"{name!r} is not an official model; known: "
+            f"{', '.join(m.config for m in manager.models)} (or their file names)"
+        )
     return model
 
 
@@ -70,16 +73,27 @@ def run_list(args: argparse.Namespace) -> int:
     manager = ModelManager()
     rows = [("MODEL", "FILE", "SIZE", "SHA-256", "STATUS")]
     for model in manager.models:
-        rows.append((model.config, model.file_name, _size_text(model),
-                     "published" if model.sha256 else "none known", _status(manager, model)))
+        rows.append(
+            (
+                model.config,
+                model.file_name,
+                _size_text(model),
+                "published" if model.sha256 else "none known",
+                _status(manager, model),
+            )
+        )
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]) - 1)]
     for row in rows:
         print("  ".join(cell.ljust(width) for cell, width in zip(row, widths)) + "  " + row[-1])
     print(f"cache: {manager.cache_dir}")
-    print(f"mirror: {manager.mirror}" if manager.mirror else f"mirror: none (set {MIRROR_ENV}=URL to fetch "
-          "URL/<file> instead of the authors' addresses)")
-    print("SHA-256 'none known': a download is checked by its size and by loading it, not proven to be the "
-          "authors' file")
+    print(
+        f"mirror: {manager.mirror}"
+        if manager.mirror
+        else f"mirror: none (set {MIRROR_ENV}=URL to fetch URL/<file> instead of the authors' addresses)"
+    )
+    print(
+        "SHA-256 'none known': a download is checked by its size and by loading it, not proven to be the authors' file"
+    )
     return 0
 
 
@@ -99,11 +113,13 @@ def run_verify(args: argparse.Namespace) -> int:
         path = manager.path_for(cached)  # a name: the cached copy (a path that exists always wins)
     if not path.is_file():
         raise CommandError(f"{path}: no such file (or not a regular file)")
-    if args.model is not None:
-        model = _named(args.model, manager)
-    elif (model := find_official(path.name, manager.models)) is None:
-        raise CommandError(f"{path.name} is not an official file name; say which model it should be: "
-                           f"--model NAME ({', '.join(m.config for m in manager.models)})")
+    found = _named(args.model, manager) if args.model is not None else find_official(path.name, manager.models)
+    if found is None:
+        raise CommandError(
+            f"{path.name} is not an official file name; say which model it should be: "
+            f"--model NAME ({', '.join(m.config for m in manager.models)})"
+        )
+    model = found
     digest = file_sha256(path)
     problem = check_file(model, path)
     print(f"{path}: SHA-256 {digest}, {path.stat().st_size:,} bytes")

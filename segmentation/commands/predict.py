@@ -9,8 +9,7 @@ from collections.abc import Iterator
 from contextlib import closing
 from pathlib import Path
 
-from protolabel.segmentation.cli import (CommandError, add_engine_arguments, engine_from_args, positive_int,
-                                         worker_count)
+from protolabel.segmentation.cli import CommandError, add_engine_arguments, engine_from_args, positive_int, worker_count
 from protolabel.segmentation.detections import Detections
 from protolabel.segmentation.files import write_output_text
 from protolabel.segmentation.folders import is_image_name, walk_folder
@@ -21,19 +20,30 @@ from protolabel.segmentation.pipeline import run_pipeline, workers_for
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
-        "predict", help="detect objects and write them as JSON",
+        "predict",
+        help="detect objects and write them as JSON",
         description="Run YOLACT on images (or folders of images) and write one JSON object per detection.",
     )
     add_engine_arguments(parser)
     parser.add_argument("--batch-size", type=positive_int, default=1, help="images per forward pass (default 1)")
-    parser.add_argument("--workers", type=worker_count, default=None, metavar="N",
-                        help="processes encoding masks while the model runs (0: one after the other; "
-                             "default: half the CPU cores for 16 images or more, none below 4 cores)")
-    parser.add_argument("--keyframe-interval", type=positive_int, default=None, metavar="K",
-                        help="run the inputs as video frames, in order: each folder is one sequence (frames in "
-                             "name order), image files given one after another another; a YolactEdge video model "
-                             "runs the full network on every K-th frame only and warps its features to the frames "
-                             "between (1: every frame in full; default: every image on its own)")
+    parser.add_argument(
+        "--workers",
+        type=worker_count,
+        default=None,
+        metavar="N",
+        help="processes encoding masks while the model runs (0: one after the other; "
+        "default: half the CPU cores for 16 images or more, none below 4 cores)",
+    )
+    parser.add_argument(
+        "--keyframe-interval",
+        type=positive_int,
+        default=None,
+        metavar="K",
+        help="run the inputs as video frames, in order: each folder is one sequence (frames in "
+        "name order), image files given one after another another; a YolactEdge video model "
+        "runs the full network on every K-th frame only and warps its features to the frames "
+        "between (1: every frame in full; default: every image on its own)",
+    )
     parser.add_argument("--out", default=None, help="output JSON file (default: standard output)")
     parser.add_argument("inputs", nargs="+", metavar="IMAGE_OR_FOLDER")
     parser.set_defaults(func=run)
@@ -47,15 +57,17 @@ def detection_records(file_name: str, det: Detections) -> list[dict]:
     for i in range(len(det)):
         x1, y1, x2, y2 = (int(v) for v in boxes[i])
         rle = det.masks.to_rle(i)  # built from the box-local crop: the RLE of the full-size mask
-        records.append({
-            "file_name": file_name,
-            "category_id": int(category_ids[i]),
-            "class_name": det.class_names[det.classes[i]],
-            "score": float(det.scores[i]),
-            "bbox": [round(float(v), 1) for v in (x1, y1, x2 - x1, y2 - y1)],
-            "segmentation": {"size": [int(s) for s in rle["size"]], "counts": rle["counts"]},
-            "coefficients": [float(c) for c in det.coefficients[i]],
-        })
+        records.append(
+            {
+                "file_name": file_name,
+                "category_id": int(category_ids[i]),
+                "class_name": det.class_names[det.classes[i]],
+                "score": float(det.scores[i]),
+                "bbox": [round(float(v), 1) for v in (x1, y1, x2 - x1, y2 - y1)],
+                "segmentation": {"size": [int(s) for s in rle["size"]], "counts": rle["counts"]},
+                "coefficients": [float(c) for c in det.coefficients[i]],
+            }
+        )
     return records
 
 
@@ -95,15 +107,21 @@ def expand_inputs(inputs: list[str]) -> Iterator[tuple[str, Path]]:
 def run(args: argparse.Namespace) -> int:
     items = list(expand_inputs(args.inputs))
     if args.out:
-        check_output_file(args.out, inputs=[*args.inputs, *(path for _, path in items), args.weights],
-                          what="--out file", streams=True)
+        check_output_file(
+            args.out, inputs=[*args.inputs, *(path for _, path in items), args.weights], what="--out file", streams=True
+        )
     if not items:
         print("protolabel predict: no images found in the given paths", file=sys.stderr)
         return 1
-    if args.keyframe_interval is not None and args.keyframe_interval > 1 and (
-            args.backend not in (None, "torch") or Path(args.weights).suffix.lower() == ".onnx"):
-        raise CommandError("the keyframe path (--keyframe-interval above 1) runs on the torch backend only: use a "
-                           ".pth checkpoint with --backend torch, or --keyframe-interval 1")
+    if (
+        args.keyframe_interval is not None
+        and args.keyframe_interval > 1
+        and (args.backend not in (None, "torch") or Path(args.weights).suffix.lower() == ".onnx")
+    ):
+        raise CommandError(
+            "the keyframe path (--keyframe-interval above 1) runs on the torch backend only: use a "
+            ".pth checkpoint with --backend torch, or --keyframe-interval 1"
+        )
     engine = engine_from_args(args)
     show_progress = len(items) > 1 or any(Path(i).is_dir() for i in args.inputs)
     if args.keyframe_interval is not None:
@@ -124,13 +142,19 @@ def run(args: argparse.Namespace) -> int:
     return 0 if done and not fell_back else 1
 
 
-def _predict_images(engine, args: argparse.Namespace, items: list[tuple[str, Path]], show_progress: bool
-                    ) -> tuple[list[dict], int, int]:
+def _predict_images(
+    engine, args: argparse.Namespace, items: list[tuple[str, Path]], show_progress: bool
+) -> tuple[list[dict], int, int]:
     """Every image on its own, in batches, masks encoded by worker processes."""
     records: list[dict] = []
     done = failed = 0
-    results = run_pipeline(items, engine.predict, lambda: detection_records, batch_size=args.batch_size,
-                           workers=workers_for(args.workers, len(items)))
+    results = run_pipeline(
+        items,
+        engine.predict,
+        lambda: detection_records,
+        batch_size=args.batch_size,
+        workers=workers_for(args.workers, len(items)),
+    )
     with closing(results):
         for result in results:
             if result.error is not None:
@@ -144,8 +168,9 @@ def _predict_images(engine, args: argparse.Namespace, items: list[tuple[str, Pat
     return records, done, failed
 
 
-def _predict_sequences(engine, args: argparse.Namespace, total: int, show_progress: bool
-                       ) -> tuple[list[dict], int, int]:
+def _predict_sequences(
+    engine, args: argparse.Namespace, total: int, show_progress: bool
+) -> tuple[list[dict], int, int]:
     """The inputs as video sequences, one frame after another through the keyframe path; each record says
     whether its frame was a keyframe. A frame that cannot be read is skipped (the keyframe stays)."""
     from protolabel.segmentation.video import SequenceRunner, VideoPathError

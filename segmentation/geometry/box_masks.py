@@ -120,8 +120,10 @@ class BoxMasks:
 
     def __getitem__(self, key):
         # A dense-array habit (masks[i], zip(masks, ...)) must fail loudly, not allocate H x W per index.
-        raise TypeError("BoxMasks are box-local: use .dense(i) for one full-size mask, .crop(i) and .window(i) "
-                        "for its pixels, .select(keep) for a subset, .to_dense() for small images")
+        raise TypeError(
+            "BoxMasks are box-local: use .dense(i) for one full-size mask, .crop(i) and .window(i) "
+            "for its pixels, .select(keep) for a subset, .to_dense() for small images"
+        )
 
     def select(self, keep) -> BoxMasks:
         """The masks picked by an index, an index array, a slice or a boolean array (numpy's rules)."""
@@ -174,8 +176,9 @@ class BoxMasks:
             out[(i, *self.slices(i))] = crop
         return out
 
-    def to_shape(self, index: int, *, tolerance: float = DEFAULT_TOLERANCE,
-                 min_area: float = DEFAULT_MIN_AREA) -> Shape:
+    def to_shape(
+        self, index: int, *, tolerance: float = DEFAULT_TOLERANCE, min_area: float = DEFAULT_MIN_AREA
+    ) -> Shape:
         """Mask `index` as polygons in image pixels: exactly `mask_to_shape` of its dense mask."""
         x0, y0 = (int(v) for v in self.offsets[index])
         # mask_to_shape works on the box of the mask's pixels wherever they lie, so the crop gives
@@ -226,7 +229,9 @@ def pairwise_iou(a: BoxMasks, b: BoxMasks) -> np.ndarray:
             x0, y0, x1, y1 = max(ax0, bx0), max(ay0, by0), min(ax1, bx1), min(ay1, by1)
             inter = 0
             if x1 > x0 and y1 > y0:
-                inter = np.count_nonzero(a.crops[i][y0 - ay0:y1 - ay0, x0 - ax0:x1 - ax0]
-                                         & b.crops[j][y0 - by0:y1 - by0, x0 - bx0:x1 - bx0])
+                inter = np.count_nonzero(
+                    a.crops[i][y0 - ay0 : y1 - ay0, x0 - ax0 : x1 - ax0]
+                    & b.crops[j][y0 - by0 : y1 - by0, x0 - bx0 : x1 - bx0]
+                )
             out[i, j] = inter / (areas_a[i] + areas_b[j] - inter)
     return out

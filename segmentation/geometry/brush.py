@@ -17,7 +17,12 @@ import math
 import numpy as np
 
 from protolabel.segmentation.geometry.outlines import DEFAULT_MIN_AREA, mask_to_shape
-from protolabel.segmentation.geometry.shapely_bridge import drop_small, geometry_to_shape, shape_to_geometry, valid_polygonal
+from protolabel.segmentation.geometry.shapely_bridge import (
+    drop_small,
+    geometry_to_shape,
+    shape_to_geometry,
+    valid_polygonal,
+)
 from protolabel.segmentation.geometry.shapes import Shape
 
 GROW_MARGIN = 64  # pixels added around the box when a stroke leaves it (fewer reallocations)
@@ -57,7 +62,7 @@ class BrushStroke:
         t = np.clip((px * dx + py * dy) / length2, 0.0, 1.0) if length2 > 0 else 0.0
         disc = (px - t * dx) ** 2 + (py - t * dy) ** 2 <= r * r
         self._cover(wx0, wy0, wx1, wy1)
-        self.mask[wy0 - self.y0:wy1 - self.y0, wx0 - self.x0:wx1 - self.x0] |= disc
+        self.mask[wy0 - self.y0 : wy1 - self.y0, wx0 - self.x0 : wx1 - self.x0] |= disc
         return wx0, wy0, wx1, wy1
 
     def _cover(self, x0: int, y0: int, x1: int, y1: int) -> None:
@@ -72,7 +77,7 @@ class BrushStroke:
         nx1, ny1 = min(x1 + GROW_MARGIN, w), min(y1 + GROW_MARGIN, h)
         grown = np.zeros((ny1 - ny0, nx1 - nx0), bool)
         if self.mask.size:
-            grown[by0 - ny0:by1 - ny0, bx0 - nx0:bx1 - nx0] = self.mask
+            grown[by0 - ny0 : by1 - ny0, bx0 - nx0 : bx1 - nx0] = self.mask
         self.mask, self.x0, self.y0 = grown, nx0, ny0
 
     def is_empty(self) -> bool:
@@ -83,8 +88,7 @@ class BrushStroke:
         return mask_to_shape(self.mask, tolerance=0.0, min_area=0.0).translated(self.x0, self.y0)
 
 
-def apply_stroke(shape: Shape | None, stroke: BrushStroke, *, erase: bool,
-                 min_area: float = DEFAULT_MIN_AREA) -> Shape:
+def apply_stroke(shape: Shape | None, stroke: BrushStroke, *, erase: bool, min_area: float = DEFAULT_MIN_AREA) -> Shape:
     """The object's shape after a brush (union) or eraser (difference) stroke; holes and parts kept.
 
     `shape` None (or empty) is a new object: the brush gives the painted shape, the eraser nothing.

@@ -15,7 +15,13 @@ from protolabel.segmentation.geometry.outlines import (
     trace_contours,
 )
 from protolabel.segmentation.geometry.rasterise import flat_ring
-from protolabel.segmentation.geometry.rle import CropPieces, paint_column_pieces, rle_counts_batch, rle_crop, rle_crop_pieces
+from protolabel.segmentation.geometry.rle import (
+    CropPieces,
+    paint_column_pieces,
+    rle_counts_batch,
+    rle_crop,
+    rle_crop_pieces,
+)
 from protolabel.segmentation.geometry.shapes import Polygon, Shape
 
 
@@ -116,8 +122,13 @@ def _canvases(pieces: CropPieces) -> Iterator[tuple[np.ndarray, np.ndarray, np.n
         canvas_w = int((offsets[:, 0] + width[slots]).max())
         canvas_h = int((offsets[:, 1] + height[slots]).max())
         owner = pieces.owner[taken]
-        canvas = paint_column_pieces(canvas_w, canvas_h, position[owner, 0] + pieces.column[taken],
-                                     position[owner, 1] + pieces.top[taken], position[owner, 1] + pieces.bottom[taken])
+        canvas = paint_column_pieces(
+            canvas_w,
+            canvas_h,
+            position[owner, 0] + pieces.column[taken],
+            position[owner, 1] + pieces.top[taken],
+            position[owner, 1] + pieces.bottom[taken],
+        )
         yield canvas, slots, offsets
 
 

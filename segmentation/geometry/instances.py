@@ -117,7 +117,9 @@ class Instances:
             if other.image_size != first.image_size or other.class_names != first.class_names:
                 raise ValueError("Instances.cat needs the same image size and class names")
             if other._fields.keys() != first._fields.keys():
-                raise ValueError(f"Instances.cat needs the same fields: {sorted(first._fields)} vs {sorted(other._fields)}")
+                raise ValueError(
+                    f"Instances.cat needs the same fields: {sorted(first._fields)} vs {sorted(other._fields)}"
+                )
         fields = {name: np.concatenate([it._fields[name] for it in items]) for name in first._fields}
         return first._with(fields)
 

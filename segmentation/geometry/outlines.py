@@ -66,8 +66,9 @@ def crop_to_shape(crop: np.ndarray, x0: int, y0: int, tolerance: float, min_area
     if tolerance > 0:
         step = tolerance
         while step > 0:
-            simplified = drop_small(valid_polygonal(shapely.simplify(exact, step, preserve_topology=True)),
-                                    max(min_area, 1e-9))
+            simplified = drop_small(
+                valid_polygonal(shapely.simplify(exact, step, preserve_topology=True)), max(min_area, 1e-9)
+            )
             if mask_iou(shape_to_mask(polygonal_to_shape(simplified), *crop.shape), crop, if_empty=1.0) >= min_iou:
                 result = simplified
                 break

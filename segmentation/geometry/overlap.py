@@ -38,7 +38,9 @@ def geometry_iou(a: BaseGeometry, b: BaseGeometry) -> float:
     return a.intersection(b).area / union if union > 0 else 0.0
 
 
-def best_geometry_overlap(geometry: BaseGeometry, others: Iterable[tuple[int, BaseGeometry]]) -> tuple[int, float] | None:
+def best_geometry_overlap(
+    geometry: BaseGeometry, others: Iterable[tuple[int, BaseGeometry]]
+) -> tuple[int, float] | None:
     """(id, IoU) of the geometry among `others` that `geometry` overlaps most, or None when it overlaps none."""
     best: tuple[int, float] | None = None
     for other_id, other in others:

@@ -185,9 +185,7 @@ def rle_crop(rle: dict) -> tuple[np.ndarray, int, int] | None:
     return paint_column_pieces(x1 - x0, y1 - y0, pieces.column, pieces.top, pieces.bottom).view(bool), x0, y0
 
 
-def paint_column_pieces(
-    width: int, height: int, column: np.ndarray, top: np.ndarray, bottom: np.ndarray
-) -> np.ndarray:
+def paint_column_pieces(width: int, height: int, column: np.ndarray, top: np.ndarray, bottom: np.ndarray) -> np.ndarray:
     """uint8 0/1 [height, width] with rows [top, bottom) of each column `column` set (disjoint pieces)."""
     # the pieces are disjoint ranges of the image's column-major buffer: sorted, that buffer is
     # alternately background and piece (np.repeat fills it several times faster than a cumsum)
@@ -248,8 +246,9 @@ def rle_crop_pieces(batch: CountsBatch) -> CropPieces:
         top = np.where(column == start_col[run], start_row[run], 0)
         bottom = np.where(column == end_col[run], end_row[run], height[run])
         owner, start_col, start_row, end_row = owner[run], column, top, bottom
-    return CropPieces(box, nonempty, owner, start_col - box[owner, 0], start_row - box[owner, 1],
-                      end_row - box[owner, 1])
+    return CropPieces(
+        box, nonempty, owner, start_col - box[owner, 0], start_row - box[owner, 1], end_row - box[owner, 1]
+    )
 
 
 def rle_window(rle: dict, x0: int, y0: int, x1: int, y1: int) -> np.ndarray:
@@ -316,8 +315,10 @@ def rle_from_crop(crop: np.ndarray, x0: int, y0: int, height: int, width: int) -
 def str_counts(rle: dict) -> dict:
     """An RLE as it goes into JSON: plain ints for `size`, `counts` a str (pycocotools gives bytes)."""
     counts = rle["counts"]
-    return {"size": [int(rle["size"][0]), int(rle["size"][1])],
-            "counts": counts.decode("ascii") if isinstance(counts, bytes) else counts}
+    return {
+        "size": [int(rle["size"][0]), int(rle["size"][1])],
+        "counts": counts.decode("ascii") if isinstance(counts, bytes) else counts,
+    }
 
 
 def compressed(rle: dict) -> dict:

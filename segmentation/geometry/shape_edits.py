@@ -6,9 +6,8 @@ exterior and ring r >= 1 is hole r - 1. Every function returns a new Shape (shap
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from collections.abc import Iterator
+from dataclasses import dataclass
 
 import numpy as np
 

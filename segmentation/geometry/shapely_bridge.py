@@ -57,9 +57,7 @@ def polygonal_to_shape(geometry: MultiPolygon, dx: float = 0.0, dy: float = 0.0)
 def shape_to_geometry(shape: Shape) -> MultiPolygon:
     """A Shape as a shapely MultiPolygon (not repaired: check `.is_valid` if it matters)."""
     parts = [
-        ShapelyPolygon(p.exterior, [h for h in p.holes if len(h) >= 3])
-        for p in shape.polygons
-        if len(p.exterior) >= 3
+        ShapelyPolygon(p.exterior, [h for h in p.holes if len(h) >= 3]) for p in shape.polygons if len(p.exterior) >= 3
     ]
     return MultiPolygon(parts)
 

@@ -103,8 +103,6 @@ class Shape:
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, Shape):
             return NotImplemented
-        return len(self.polygons) == len(other.polygons) and all(
-            a == b for a, b in zip(self.polygons, other.polygons)
-        )
+        return len(self.polygons) == len(other.polygons) and all(a == b for a, b in zip(self.polygons, other.polygons))
 
     __hash__ = None  # type: ignore[assignment]

@@ -23,8 +23,9 @@ class MaskStages:
     final: np.ndarray  # bool [H, W], resized to the image and thresholded at 0.5
 
 
-def mask_stages(prototypes: np.ndarray, coefficients: np.ndarray, box_rel: np.ndarray,
-                image_size: tuple[int, int]) -> MaskStages:
+def mask_stages(
+    prototypes: np.ndarray, coefficients: np.ndarray, box_rel: np.ndarray, image_size: tuple[int, int]
+) -> MaskStages:
     """The assembly of one mask, from the prototypes [h, w, k], its k coefficients and its relative box."""
     box = torch.from_numpy(np.asarray(box_rel, dtype=np.float32))[None]
     stages = assemble_mask_stages(np.asarray(prototypes, dtype=np.float32), np.asarray(coefficients, np.float32), box)
@@ -43,7 +44,7 @@ def contribution_strength(prototypes: np.ndarray, coefficients: np.ndarray, box_
     x1, y1, x2, y2 = ordered_box(box_rel)
     c0, c1 = int(np.clip(np.floor(x1 * w), 0, w - 1)), int(np.clip(np.ceil(x2 * w), 1, w))
     r0, r1 = int(np.clip(np.floor(y1 * h), 0, h - 1)), int(np.clip(np.ceil(y2 * h), 1, h))
-    window = prototypes[r0:max(r1, r0 + 1), c0:max(c1, c0 + 1)]
+    window = prototypes[r0 : max(r1, r0 + 1), c0 : max(c1, c0 + 1)]
     return np.abs(window * np.asarray(coefficients, dtype=np.float32)).mean(axis=(0, 1))
 
 
@@ -75,12 +76,13 @@ def pixel_boxes_for_crop(det: Detections) -> np.ndarray:
     return det.boxes_rel.astype(np.float64) * np.array([w, h, w, h], dtype=np.float64)
 
 
-def masks_from_parts(prototypes: np.ndarray, coefficients: np.ndarray, pixel_boxes: np.ndarray,
-                     image_size: tuple[int, int]) -> BoxMasks:
+def masks_from_parts(
+    prototypes: np.ndarray, coefficients: np.ndarray, pixel_boxes: np.ndarray, image_size: tuple[int, int]
+) -> BoxMasks:
     """Rebuild the box-local binary masks from prototypes, coefficients and pixel boxes (the spec's rule)."""
     h, w = image_size
     boxes_rel = torch.from_numpy((np.asarray(pixel_boxes, np.float64) / [w, h, w, h]).astype(np.float32))
-    soft = assemble_soft_masks(np.asarray(prototypes, dtype=np.float32), np.asarray(coefficients, np.float32),
-                               boxes_rel)
+    soft = assemble_soft_masks(
+        np.asarray(prototypes, dtype=np.float32), np.asarray(coefficients, np.float32), boxes_rel
+    )
     return BoxMasks(image_size, *binarize_at_image_size(soft, boxes_rel, image_size))
-

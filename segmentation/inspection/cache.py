@@ -30,8 +30,8 @@ from psygnal import Signal, SignalGroup
 from protolabel.segmentation.detections import Detections
 from protolabel.segmentation.files import atomic_write_bytes
 from protolabel.segmentation.folders import PROJECT_DIR_NAME
-from protolabel.segmentation.project_files import open_project_file, project_subdir
 from protolabel.segmentation.geometry.boxes import ordered_box
+from protolabel.segmentation.project_files import open_project_file, project_subdir
 
 CACHE_DIR_NAME = "inference"
 FORMAT_VERSION = 1
@@ -76,8 +76,13 @@ class InferenceRecord:
     def __post_init__(self) -> None:
         d = len(self.scores)
         k = self.prototypes.shape[2] if self.prototypes.ndim == 3 else -1
-        if self.prototypes.ndim != 3 or self.coefficients.shape != (d, k) or self.boxes_rel.shape != (d, 4) \
-                or self.classes.shape != (d,) or self.object_ids.shape != (d,):
+        if (
+            self.prototypes.ndim != 3
+            or self.coefficients.shape != (d, k)
+            or self.boxes_rel.shape != (d, 4)
+            or self.classes.shape != (d,)
+            or self.object_ids.shape != (d,)
+        ):
             raise ValueError(
                 f"inconsistent inference record: prototypes {self.prototypes.shape}, coefficients "
                 f"{self.coefficients.shape}, boxes {self.boxes_rel.shape}, classes {self.classes.shape}, "
@@ -85,8 +90,15 @@ class InferenceRecord:
             )
 
     @classmethod
-    def from_detections(cls, det: Detections, object_ids: Mapping[int, int] | None = None, *,
-                        origin: tuple[int, int] = (0, 0), region: bool = False, model: str = "") -> InferenceRecord:
+    def from_detections(
+        cls,
+        det: Detections,
+        object_ids: Mapping[int, int] | None = None,
+        *,
+        origin: tuple[int, int] = (0, 0),
+        region: bool = False,
+        model: str = "",
+    ) -> InferenceRecord:
         """Keep what the inspector needs of an engine result; `object_ids` maps detection rows to objects."""
         ids = np.full(len(det), NO_OBJECT, dtype=np.int64)
         for row, object_id in (object_ids or {}).items():
@@ -208,15 +220,17 @@ def inference_from_file(path: Path) -> ImageInference:
                 raise InferenceCacheError(f"{path}: cache format {version}, this Protolabel reads {FORMAT_VERSION}")
             records = []
             for i in range(int(data["record_count"])):
-                records.append(InferenceRecord(
-                    frame_size=tuple(int(v) for v in data[f"r{i}_frame_size"]),
-                    origin=tuple(int(v) for v in data[f"r{i}_origin"]),
-                    **{key: data[f"r{i}_{key}"] for key in _RECORD_ARRAYS},
-                    class_names=tuple(str(n) for n in data[f"r{i}_class_names"]),
-                    region=bool(data[f"r{i}_region"]),
-                    model=str(data[f"r{i}_model"]),
-                    created=float(data[f"r{i}_created"]),
-                ))
+                records.append(
+                    InferenceRecord(
+                        frame_size=tuple(int(v) for v in data[f"r{i}_frame_size"]),
+                        origin=tuple(int(v) for v in data[f"r{i}_origin"]),
+                        **{key: data[f"r{i}_{key}"] for key in _RECORD_ARRAYS},
+                        class_names=tuple(str(n) for n in data[f"r{i}_class_names"]),
+                        region=bool(data[f"r{i}_region"]),
+                        model=str(data[f"r{i}_model"]),
+                        created=float(data[f"r{i}_created"]),
+                    )
+                )
             return ImageInference(str(data["name"]), tuple(records))
     except InferenceCacheError:
         raise
@@ -226,6 +240,7 @@ def inference_from_file(path: Path) -> ImageInference:
 
 # --------------------------------------------------------------------------- the cache
 
+
 class InferenceCacheEvents(SignalGroup):
     stored = Signal(str)  # image name whose cached inference changed (emitted in the writing thread)
     write_failed = Signal(str, str)  # image name, reason (the result stays in memory for this session)
@@ -234,8 +249,9 @@ class InferenceCacheEvents(SignalGroup):
 class InferenceCache:
     """Cached model runs of a folder's images, on disk and in a small LRU. Thread-safe."""
 
-    def __init__(self, folder: str | Path, *, memory_items: int = DEFAULT_MEMORY_ITEMS,
-                 disk_budget: int = DEFAULT_DISK_BUDGET) -> None:
+    def __init__(
+        self, folder: str | Path, *, memory_items: int = DEFAULT_MEMORY_ITEMS, disk_budget: int = DEFAULT_DISK_BUDGET
+    ) -> None:
         self.events = InferenceCacheEvents()
         self.folder = Path(folder)
         self.directory = self.folder / PROJECT_DIR_NAME / CACHE_DIR_NAME
@@ -288,8 +304,9 @@ class InferenceCache:
             self.put(updated)
             return updated
 
-    def record_auto_label(self, name: str, det: Detections, object_ids: Mapping[int, int],
-                          model: str = "") -> ImageInference:
+    def record_auto_label(
+        self, name: str, det: Detections, object_ids: Mapping[int, int], model: str = ""
+    ) -> ImageInference:
         """What an auto-label run needs to keep: the result and the object each detection row became."""
         return self.record_image_run(name, InferenceRecord.from_detections(det, object_ids, model=model))
 

@@ -35,11 +35,12 @@ class MaskWindow:
         """The window pasted into an all-False mask of the frame's size."""
         out = np.zeros(frame_size, dtype=bool)
         rows, cols = self.mask.shape
-        out[self.y0:self.y0 + rows, self.x0:self.x0 + cols] = self.mask
+        out[self.y0 : self.y0 + rows, self.x0 : self.x0 + cols] = self.mask
         return out
 
-    def to_shape(self, origin: tuple[int, int] = (0, 0), tolerance: float = DEFAULT_TOLERANCE,
-                 min_area: float = DEFAULT_MIN_AREA) -> Shape:
+    def to_shape(
+        self, origin: tuple[int, int] = (0, 0), tolerance: float = DEFAULT_TOLERANCE, min_area: float = DEFAULT_MIN_AREA
+    ) -> Shape:
         """The mask as polygons in image coordinates (`origin`: the frame's (x0, y0) in the image); empty
         when the mask is. The one path from a detection's mask to the shape an object would get."""
         if self.empty:
@@ -51,8 +52,9 @@ class MaskWindow:
 class LiveMask:
     """The thresholded, frame-sized mask of one detection as a function of its k coefficients."""
 
-    def __init__(self, prototypes: np.ndarray, box_rel: np.ndarray, frame_size: tuple[int, int],
-                 threshold: float = 0.5) -> None:
+    def __init__(
+        self, prototypes: np.ndarray, box_rel: np.ndarray, frame_size: tuple[int, int], threshold: float = 0.5
+    ) -> None:
         h, w, k = prototypes.shape
         height, width = frame_size
         self.frame_size = (int(height), int(width))
@@ -74,8 +76,9 @@ class LiveMask:
         sr0, sr1 = int(ylo[y0]), int(yhi[y1 - 1]) + 1
         sc0, sc1 = int(xlo[x0]), int(xhi[x1 - 1]) + 1
         self._window = (sr1 - sr0, sc1 - sc0)
-        self._protos = torch.from_numpy(np.ascontiguousarray(prototypes[sr0:sr1, sc0:sc1], dtype=np.float32)
-                                        .reshape(-1, k))
+        self._protos = torch.from_numpy(
+            np.ascontiguousarray(prototypes[sr0:sr1, sc0:sc1], dtype=np.float32).reshape(-1, k)
+        )
         self._keep = crop_keep(box, h, w)[0, sr0:sr1, sc0:sc1].reshape(-1)  # the box crop, on the window
         self._xlo, self._xhi = xlo[x0:x1] - sc0, xhi[x0:x1] - sc0
         self._wx = xw[x0:x1]

@@ -13,8 +13,9 @@ from protolabel.segmentation.geometry.overlap import SAME_OBJECT_IOU, is_same_ob
 from protolabel.segmentation.geometry.shapes import Shape
 
 
-def match_detections_to_objects(masks: BoxMasks, objects: Sequence[tuple[int, Shape]],
-                                iou_threshold: float = SAME_OBJECT_IOU) -> dict[int, int]:
+def match_detections_to_objects(
+    masks: BoxMasks, objects: Sequence[tuple[int, Shape]], iou_threshold: float = SAME_OBJECT_IOU
+) -> dict[int, int]:
     """{detection row: object id}: in row (score) order, each detection takes the unclaimed object it
     overlaps most, if they are the same object (`is_same_object`). `masks` are the detections' box-local
     masks; objects are rasterised (COCO's rule) inside their own boxes only."""

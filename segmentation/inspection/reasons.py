@@ -22,8 +22,9 @@ from protolabel.segmentation.inspection.cache import InferenceRecord
 from protolabel.segmentation.inspection.live import LiveMask
 
 
-def detection_shape(record: InferenceRecord, row: int, tolerance: float = DEFAULT_TOLERANCE,
-                    min_area: float = DEFAULT_MIN_AREA) -> Shape:
+def detection_shape(
+    record: InferenceRecord, row: int, tolerance: float = DEFAULT_TOLERANCE, min_area: float = DEFAULT_MIN_AREA
+) -> Shape:
     """Detection `row`'s mask (its own coefficients) as polygons in image coordinates."""
     window = LiveMask(record.prototypes, record.boxes_rel[row], record.frame_size).compute(record.coefficients[row])
     return window.to_shape(record.origin, tolerance=tolerance, min_area=min_area)
@@ -41,15 +42,26 @@ def best_overlap(shape: Shape, objects: Sequence[tuple[int, Shape | BaseGeometry
     geometry = shape_to_geometry(shape).buffer(0)
     if geometry.is_empty:
         return None
-    return best_geometry_overlap(geometry, ((object_id, shape_to_geometry(other).buffer(0)
-                                             if isinstance(other, Shape) else other) for object_id, other in objects))
+    return best_geometry_overlap(
+        geometry,
+        (
+            (object_id, shape_to_geometry(other).buffer(0) if isinstance(other, Shape) else other)
+            for object_id, other in objects
+        ),
+    )
 
 
-def not_kept_reason(record: InferenceRecord, row: int, objects: Sequence[tuple[int, Shape | BaseGeometry]], *,
-                    label_for: Callable[[str], str | None], score_threshold: float,
-                    duplicate_iou: float = SAME_OBJECT_IOU,
-                    tolerance: float = DEFAULT_TOLERANCE,
-                    rejected: Sequence[Shape | BaseGeometry] = ()) -> str:
+def not_kept_reason(
+    record: InferenceRecord,
+    row: int,
+    objects: Sequence[tuple[int, Shape | BaseGeometry]],
+    *,
+    label_for: Callable[[str], str | None],
+    score_threshold: float,
+    duplicate_iou: float = SAME_OBJECT_IOU,
+    tolerance: float = DEFAULT_TOLERANCE,
+    rejected: Sequence[Shape | BaseGeometry] = (),
+) -> str:
     """One short phrase saying why detection `row` is no object: 'class "x" is filtered out',
     'score 0.12 is not above the threshold 0.30', 'mask empty or only specks', 'duplicate of object 7
     (IoU 0.83)', 'rejected by a person earlier' (one of `rejected`, the image's rejected shapes),

@@ -13,8 +13,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from protolabel.segmentation.detections import Detections
-from protolabel.segmentation.geometry.box_masks import BoxMasks, pairwise_iou
 from protolabel.segmentation.engine import InferenceSettings, YolactEngine
+from protolabel.segmentation.geometry.box_masks import BoxMasks, pairwise_iou
 from protolabel.segmentation.geometry.boxes import ordered_box
 from protolabel.segmentation.geometry.outlines import DEFAULT_TOLERANCE
 from protolabel.segmentation.geometry.overlap import SAME_OBJECT_IOU, is_same_object
@@ -54,16 +54,18 @@ def clamp_region(rect: Sequence[float], image_size: tuple[int, int]) -> tuple[in
     return x0, y0, x1, y1
 
 
-def predict_region(engine: YolactEngine, image: np.ndarray, rect: Sequence[float],
-                   settings: InferenceSettings | None = None) -> RegionDetections:
+def predict_region(
+    engine: YolactEngine, image: np.ndarray, rect: Sequence[float], settings: InferenceSettings | None = None
+) -> RegionDetections:
     """Detections in a rectangle (x0, y0, x1, y1) of a BGR image; the engine stretches it to its input size."""
     x0, y0, x1, y1 = clamp_region(rect, image.shape[:2])
     crop = np.ascontiguousarray(image[y0:y1, x0:x1])
     return RegionDetections(engine.predict_image(crop, settings), (x0, y0))
 
 
-def novel_detections(region: RegionDetections, existing: Sequence[Shape],
-                     iou_threshold: float = SAME_OBJECT_IOU) -> np.ndarray:
+def novel_detections(
+    region: RegionDetections, existing: Sequence[Shape], iou_threshold: float = SAME_OBJECT_IOU
+) -> np.ndarray:
     """Indices of region detections that do not duplicate an existing object (mask IoU inside the region)."""
     det = region.detections
     if not len(det):
@@ -72,6 +74,9 @@ def novel_detections(region: RegionDetections, existing: Sequence[Shape],
     others = BoxMasks.from_shapes([s.translated(-x0, -y0) for s in existing if not s.is_empty()], det.image_size)
     ious = pairwise_iou(det.masks, others)
     areas = det.masks.areas
-    keep = [i for i in range(len(det))
-            if areas[i] > 0 and not any(is_same_object(float(iou), iou_threshold) for iou in ious[i])]
+    keep = [
+        i
+        for i in range(len(det))
+        if areas[i] > 0 and not any(is_same_object(float(iou), iou_threshold) for iou in ious[i])
+    ]
     return np.asarray(keep, dtype=np.int64)

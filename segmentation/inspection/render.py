@@ -23,8 +23,9 @@ def class_color(index: int) -> tuple[int, int, int]:
     return int(b * 255), int(g * 255), int(r * 255)
 
 
-def prototype_grid(prototypes: np.ndarray, *, shared_scale: bool = False, tile: int = 138,
-                   columns: int | None = None) -> np.ndarray:
+def prototype_grid(
+    prototypes: np.ndarray, *, shared_scale: bool = False, tile: int = 138, columns: int | None = None
+) -> np.ndarray:
     """All k prototypes [h, w, k] as a labelled grid: index and value range over each tile."""
     k = prototypes.shape[2]
     columns = columns or math.ceil(math.sqrt(k))
@@ -38,7 +39,7 @@ def prototype_grid(prototypes: np.ndarray, *, shared_scale: bool = False, tile: 
         lo, hi = (0.0, global_hi) if shared_scale else (float(p.min()), float(p.max()))
         img = cv2.resize(heatmap(p, lo, hi), (tile, tile), interpolation=cv2.INTER_NEAREST)
         y, x = (j // columns) * cell_h + pad, (j % columns) * cell_w + pad
-        grid[y + label_h:y + label_h + tile, x:x + tile] = img
+        grid[y + label_h : y + label_h + tile, x : x + tile] = img
         text = f"#{j}  {p.min():.2f}..{p.max():.2f}"
         cv2.putText(grid, text, (x + 2, y + 13), cv2.FONT_HERSHEY_SIMPLEX, 0.4, (235, 235, 235), 1, cv2.LINE_AA)
     return grid

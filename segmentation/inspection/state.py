@@ -303,7 +303,8 @@ class InspectorState:
         original = self.original_coefficients
         target = None if original is None or np.array_equal(original, self.baseline_coefficients) else original.copy()
         if (self._edited is None) != (target is None) or (
-                target is not None and not np.array_equal(self._edited, target)):
+            target is not None and not np.array_equal(self._edited, target)
+        ):
             self._edited = target
             self.events.coefficients_changed.emit(self.coefficients)
             self.events.pending_changed.emit()
@@ -392,8 +393,9 @@ class InspectorState:
         record, coeffs = self.record, self.coefficients
         if coeffs is None:
             return None
-        stages = assemble_mask_stages(record.prototypes, np.asarray(coeffs, np.float32),
-                                      record.boxes_rel[self.detection][None])
+        stages = assemble_mask_stages(
+            record.prototypes, np.asarray(coeffs, np.float32), record.boxes_rel[self.detection][None]
+        )
         final = self.live_mask().full(record.frame_size)
         return MaskStages(stages.linear[0].numpy(), stages.soft[0].numpy(), stages.cropped[0].numpy(), final)
 

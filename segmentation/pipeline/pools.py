@@ -68,8 +68,9 @@ def postprocess_pool(workers: int) -> Executor:
     or inline for `workers=0`. The processes start importing at once, while the model loads."""
     if workers == 0:
         return InlineExecutor()
-    pool = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"),
-                               initializer=_init_worker)
+    pool = ProcessPoolExecutor(
+        max_workers=workers, mp_context=multiprocessing.get_context("spawn"), initializer=_init_worker
+    )
     for _ in range(workers):  # each submit that finds no idle worker starts one: all start now
         pool.submit(_ready)
     return pool
@@ -87,7 +88,9 @@ def _init_worker() -> None:
     import cv2
 
     cv2.setNumThreads(1)  # one process per core already
-    importlib.import_module("protolabel.segmentation.detections")  # every task unpickles Detections: import it before the first
+    importlib.import_module(
+        "protolabel.segmentation.detections"
+    )  # every task unpickles Detections: import it before the first
 
 
 def _exit_with(parent) -> None:

@@ -65,8 +65,17 @@ class _Pending:
 
     def result(self) -> PipelineResult:
         value = self.future.result() if self.future is not None else None  # a post-processing error raises here
-        return PipelineResult(self.index, self.name, self.path, self.batch, self.last_in_batch, self.image_size,
-                              value, self.error, self.detections)
+        return PipelineResult(
+            self.index,
+            self.name,
+            self.path,
+            self.batch,
+            self.last_in_batch,
+            self.image_size,
+            value,
+            self.error,
+            self.detections,
+        )
 
 
 def run_pipeline(

@@ -2,7 +2,12 @@
 
 from protolabel.segmentation.geometry.provenance import Provenance
 from protolabel.segmentation.project.records import AnnotatedObject, ImageStatus
-from protolabel.segmentation.project.store import ProjectLockedError, ProjectReadOnlyError, ProjectStore, ProjectStoreError
+from protolabel.segmentation.project.store import (
+    ProjectLockedError,
+    ProjectReadOnlyError,
+    ProjectStore,
+    ProjectStoreError,
+)
 
 __all__ = [
     "AnnotatedObject",

@@ -7,8 +7,8 @@ a GUI must hand them to its own thread before touching widgets.
 
 from __future__ import annotations
 
-import logging
 import functools
+import logging
 import threading
 import time
 from collections import deque
@@ -83,8 +83,13 @@ class EngineCache:
                 if on_load is not None:
                     on_load()
                 self._engine, self._key = None, None
-                self._engine = YolactEngine(settings.weights, settings.config, settings.device,
-                                            backend=settings.backend, onnx_cache_dir=self.onnx_cache_dir)
+                self._engine = YolactEngine(
+                    settings.weights,
+                    settings.config,
+                    settings.device,
+                    backend=settings.backend,
+                    onnx_cache_dir=self.onnx_cache_dir,
+                )
                 self._key = key
             return self._engine
 
@@ -128,9 +133,15 @@ class AutoLabelOptions:
     def settings(self, mapping: ClassMapping) -> AutoLabelSettings:
         if not self.weights:
             raise ValueError("no model chosen: open a .pth or .onnx file or download an official model first")
-        return AutoLabelSettings(weights=Path(self.weights), config=self.config, device=self.device,
-                                 backend=self.backend, score_threshold=float(self.score_threshold),
-                                 top_k=int(self.top_k), mapping=mapping)
+        return AutoLabelSettings(
+            weights=Path(self.weights),
+            config=self.config,
+            device=self.device,
+            backend=self.backend,
+            score_threshold=float(self.score_threshold),
+            top_k=int(self.top_k),
+            mapping=mapping,
+        )
 
 
 def detections_to_indexed_objects(
@@ -143,13 +154,15 @@ def detections_to_indexed_objects(
     instances = detections.to_instances(class_map=class_map, class_names=labels, tolerance=tolerance)
     return [
         (int(row), AnnotatedObject(label=labels[c], shape=shape, provenance=Provenance.AUTO, score=float(score)))
-        for shape, c, score, row in zip(instances.shapes, instances.classes, instances.scores,
-                                        instances.detection_index)
+        for shape, c, score, row in zip(
+            instances.shapes, instances.classes, instances.scores, instances.detection_index
+        )
     ]
 
 
-def indexed_objects(name: str, detections: Detections, *, mapping: ClassMapping,
-                    tolerance: float) -> list[tuple[int, AnnotatedObject]]:
+def indexed_objects(
+    name: str, detections: Detections, *, mapping: ClassMapping, tolerance: float
+) -> list[tuple[int, AnnotatedObject]]:
     """The per-image post-processing of a job (in a worker process when pipelined: module-level, picklable)."""
     return detections_to_indexed_objects(detections, mapping, tolerance=tolerance)
 
@@ -203,7 +216,11 @@ class AutoLabelJob:
     """Auto-label a list of images of one folder; cancellable between batches."""
 
     def __init__(
-        self, folder: str | Path, names: Sequence[str], settings: AutoLabelSettings, engines: EngineCache | None = None,
+        self,
+        folder: str | Path,
+        names: Sequence[str],
+        settings: AutoLabelSettings,
+        engines: EngineCache | None = None,
         inference_cache: InferenceCache | None = None,
     ) -> None:
         self.events = AutoLabelJobEvents()
@@ -270,13 +287,17 @@ class AutoLabelJob:
         inference_settings = self.settings.inference_settings()
         items = [(name, self.folder / name) for name in self.names]
         results = run_pipeline(
-            items, lambda images: engine.predict(images, inference_settings),
-            lambda: functools.partial(indexed_objects, mapping=self.settings.mapping,
-                                      tolerance=self.settings.polygon_tolerance),
-            batch_size=max(1, self.settings.batch_size), workers=workers_for(self.settings.workers, len(items)),
+            items,
+            lambda images: engine.predict(images, inference_settings),
+            lambda: functools.partial(
+                indexed_objects, mapping=self.settings.mapping, tolerance=self.settings.polygon_tolerance
+            ),
+            batch_size=max(1, self.settings.batch_size),
+            workers=workers_for(self.settings.workers, len(items)),
             # a model that fails on these images (e.g. nms on a background-only checkpoint) fails them, not the app
             on_predict_error=lambda exc: f"inference failed: {first_line(exc)}",
-            keep_detections=self.inference_cache is not None, stop=self._cancel,
+            keep_detections=self.inference_cache is not None,
+            stop=self._cancel,
         )
         with closing(results):
             for result in results:
@@ -291,9 +312,12 @@ class AutoLabelJob:
                 if self.inference_cache is not None and not outcome.skipped:
                     survivors = {id(o) for o in objects}
                     rows = [row for row, o in result.value if id(o) in survivors]
-                    self.inference_cache.record_auto_label(result.name, result.detections,
-                                                           dict(zip(rows, outcome.object_ids)),
-                                                           model=Path(self.settings.weights).name)
+                    self.inference_cache.record_auto_label(
+                        result.name,
+                        result.detections,
+                        dict(zip(rows, outcome.object_ids)),
+                        model=Path(self.settings.weights).name,
+                    )
                 yield result.name, outcome, None
 
     @staticmethod
@@ -302,13 +326,19 @@ class AutoLabelJob:
         back one a person rejected; (outcome, objects)."""
         taken = [o.shape for o in store.objects(result.name) if o.provenance is not Provenance.AUTO]
         objects = drop_duplicates_of([o for _, o in result.value], taken + store.rejected_shapes(result.name))
-        return store.replace_auto_objects(result.name, objects, image_size=result.image_size,
-                                          label_list_key=LABELS_KEY), objects
+        return store.replace_auto_objects(
+            result.name, objects, image_size=result.image_size, label_list_key=LABELS_KEY
+        ), objects
 
     def _finish(self, total: int, counts: dict, start: float, error: str | None = None) -> JobSummary:
         self.summary = JobSummary(
-            total=total, labelled=counts["labelled"], skipped=counts["skipped"], failed=counts["failed"],
-            cancelled=self._cancel.is_set(), elapsed_s=time.perf_counter() - start, error=error,
+            total=total,
+            labelled=counts["labelled"],
+            skipped=counts["skipped"],
+            failed=counts["failed"],
+            cancelled=self._cancel.is_set(),
+            elapsed_s=time.perf_counter() - start,
+            error=error,
         )
         self.events.finished.emit(self.summary)
         return self.summary
@@ -370,7 +400,8 @@ class AutoLabelQueue:
                 summary = job.run()
             except Exception as exc:  # noqa: BLE001 a failing job (or listener) must not leave the queue busy for ever
                 logger.exception("an auto-labelling job failed")
-                summary = JobSummary(len(job.names), 0, 0, 0, job.cancelled, 0.0,
-                                     error=f"auto-labeling failed: {first_line(exc)}")
+                summary = JobSummary(
+                    len(job.names), 0, 0, 0, job.cancelled, 0.0, error=f"auto-labeling failed: {first_line(exc)}"
+                )
             self.events.job_finished.emit(job, summary)
         self.events.idle.emit()

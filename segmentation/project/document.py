@@ -119,8 +119,9 @@ class ImageAnnotations:
         for obj in saved:
             self._objects[obj.id] = obj
         self.status = change.status_after
-        applied = Change(change.text, change.before, tuple(saved), change.status_before, change.status_after,
-                         change.rejects)
+        applied = Change(
+            change.text, change.before, tuple(saved), change.status_before, change.status_after, change.rejects
+        )
         self.events.changed.emit(applied)
         return applied
 
@@ -134,8 +135,9 @@ class ImageAnnotations:
         return obj if held is None else obj.with_changes(version=held.version)
 
     # ---------------------------------------------------------------- building changes
-    def _human(self, text: str, before: Iterable[AnnotatedObject], after: Iterable[AnnotatedObject],
-               rejects: bool = False) -> Change:
+    def _human(
+        self, text: str, before: Iterable[AnnotatedObject], after: Iterable[AnnotatedObject], rejects: bool = False
+    ) -> Change:
         return Change(text, tuple(before), tuple(after), self.status, ImageStatus.EDITED, rejects)
 
     def edit_shape(self, object_id: int, shape: Shape, text: str = "Edit polygon") -> Change:
@@ -166,15 +168,17 @@ class ImageAnnotations:
         """One object becomes one object per shape (same class): the first keeps its id."""
         old = self._objects[object_id]
         after = [old.with_changes(shape=shapes[0], provenance=Provenance.EDITED)]
-        after += [AnnotatedObject(label=old.label, shape=s, provenance=Provenance.EDITED, score=old.score)
-                  for s in shapes[1:]]
+        after += [
+            AnnotatedObject(label=old.label, shape=s, provenance=Provenance.EDITED, score=old.score) for s in shapes[1:]
+        ]
         return self._human(text, [old], after)
 
     def delete_objects(self, object_ids: Iterable[int]) -> Change:
         """A person deletes these objects: the auto ones are rejected (a model run does not bring them back)."""
         before = [self._objects[i] for i in object_ids]
-        return self._human("Delete object" if len(before) == 1 else f"Delete {len(before)} objects", before, [],
-                           rejects=True)
+        return self._human(
+            "Delete object" if len(before) == 1 else f"Delete {len(before)} objects", before, [], rejects=True
+        )
 
     def relabel(self, object_ids: Iterable[int], label: str) -> Change:
         before = [self._objects[i] for i in object_ids]

@@ -9,9 +9,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from protolabel.segmentation.coco import Category, CocoDataset, CocoImage, write_coco
+from protolabel.segmentation.folders import PROJECT_DIR_NAME
 from protolabel.segmentation.geometry.instances import Instances
 from protolabel.segmentation.images import ImageReadError, read_image
-from protolabel.segmentation.folders import PROJECT_DIR_NAME
 from protolabel.segmentation.output_paths import (
     OutputPathError,
     check_not_an_image_in,
@@ -58,8 +58,12 @@ def project_dataset(
             per_image.append((name, store.objects(name)))
         except DamagedRowError as exc:  # one damaged image must not cost the export of the others
             skipped.append(str(exc))
-    used = dict.fromkeys(o.label for _, objects in per_image for o in objects
-                         if not verified_objects or o.provenance is Provenance.VERIFIED)
+    used = dict.fromkeys(
+        o.label
+        for _, objects in per_image
+        for o in objects
+        if not verified_objects or o.provenance is Provenance.VERIFIED
+    )
     # Unused classes are left out unless the user keeps them (label dock): no empty categories by accident.
     keep = store.setting(KEEP_CLASSES_KEY, []) or []
     class_names = exported_class_names(labels, used, keep)
@@ -137,8 +141,9 @@ def write_project_coco(
     when the write fails for lack of space or permission the file goes to a fallback (the
     summary's `path` and `note` say where), OutputWriteError when no place could take it."""
     check_output_file(path, what="COCO file", streams=True)
-    dataset, skipped = project_dataset(store, verified_only=verified_only, verified_objects=verified_objects,
-                                       labels=labels, progress=progress)
+    dataset, skipped = project_dataset(
+        store, verified_only=verified_only, verified_objects=verified_objects, labels=labels, progress=progress
+    )
     written = write_with_fallback(path, lambda target: write_coco(target, dataset))
     data = written.value
     return ExportSummary(written.path, len(data["images"]), len(data["annotations"]), tuple(skipped), written.note())

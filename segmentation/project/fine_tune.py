@@ -1,7 +1,8 @@
 """Train on this project: the chosen annotations exported for `protolabel train`, and its command line.
 
 The app runs training as a separate process. Before it starts, the verified objects (segmentation/
-project/verified.py: their images' other objects as regions to ignore), or all labelled objects, are written with the project's own COCO export to RUN_DIR/train.json; the process is
+project/verified.py: their images' other objects as regions to ignore), or all labelled objects, are
+written with the project's own COCO export to RUN_DIR/train.json; the process is
 `python -m protolabel.segmentation.cli train --coco RUN_DIR/train.json --images FOLDER ... --out RUN_DIR`.
 """
 
@@ -54,10 +55,29 @@ class TrainingRequest:
 
     def arguments(self, *, resume: bool = False) -> list[str]:
         """The `protolabel train ...` arguments (without the program)."""
-        args = ["train", "--coco", str(self.coco_path), "--images", str(self.folder), "--weights", str(self.weights),
-                "--out", str(self.run_dir), "--val-split", repr(float(self.val_split)),
-                "--iterations", str(self.iterations), "--batch-size", str(self.batch_size), "--lr", repr(float(self.lr)),
-                "--device", self.device, "--log-every", str(self.log_every)]
+        args = [
+            "train",
+            "--coco",
+            str(self.coco_path),
+            "--images",
+            str(self.folder),
+            "--weights",
+            str(self.weights),
+            "--out",
+            str(self.run_dir),
+            "--val-split",
+            repr(float(self.val_split)),
+            "--iterations",
+            str(self.iterations),
+            "--batch-size",
+            str(self.batch_size),
+            "--lr",
+            repr(float(self.lr)),
+            "--device",
+            self.device,
+            "--log-every",
+            str(self.log_every),
+        ]
         if self.max_size is not None:
             args += ["--max-size", str(self.max_size)]
         if self.config:
@@ -113,6 +133,7 @@ def export_training_set(store: ProjectStore, request: TrainingRequest) -> Export
         if request.verified_only:
             raise NothingToTrainError(
                 "No verified objects to train on. Accept objects that are right (Y, or V for a whole image), "
-                "or train on all labelled images.")
+                "or train on all labelled images."
+            )
         raise NothingToTrainError("No labelled objects to train on. Auto-label or draw objects first.")
     return summary

@@ -162,8 +162,7 @@ class ImageList:
 
     def partly_verified(self, name: str) -> bool:
         """The image holds verified objects and others not accepted yet (readable images only)."""
-        return (name in self._verified and self.status(name) is not ImageStatus.VERIFIED
-                and name not in self.unreadable)
+        return name in self._verified and self.status(name) is not ImageStatus.VERIFIED and name not in self.unreadable
 
     def verified_counts(self) -> VerifiedCounts:
         """Verified images, partly verified images and verified objects of the readable images."""

@@ -64,8 +64,15 @@ class ImportPlan:
 
     def preview(self) -> ImportSummary:
         """The summary the import will have if nobody edits the folder meanwhile (for a confirmation)."""
-        return ImportSummary(tuple(n for n, _, _ in self.images), self.objects, self.replaces, self.skipped,
-                             self.crowd_skipped, self.new_labels, self.notes)
+        return ImportSummary(
+            tuple(n for n, _, _ in self.images),
+            self.objects,
+            self.replaces,
+            self.skipped,
+            self.crowd_skipped,
+            self.new_labels,
+            self.notes,
+        )
 
 
 @dataclass(frozen=True)
@@ -85,8 +92,11 @@ class ImportSummary:
         `planned`: worded as what will happen (the confirmation before an import)."""
         merge, skip = ("Will merge", "Will skip") if planned else ("Merged", "Skipped")
         replacing = "replacing" if not planned else "replacing their"
-        out = [f"{merge} {_count(len(self.merged), 'image')} with {_count(self.objects, 'object')}"
-               + (f", {replacing} {_count(self.replaced_auto, 'auto object')}" if self.replaced_auto else "") + "."]
+        out = [
+            f"{merge} {_count(len(self.merged), 'image')} with {_count(self.objects, 'object')}"
+            + (f", {replacing} {_count(self.replaced_auto, 'auto object')}" if self.replaced_auto else "")
+            + "."
+        ]
         if self.new_labels:
             out.append(f"New classes: {', '.join(self.new_labels)}.")
         if self.crowd_skipped:
@@ -115,8 +125,9 @@ def read_import_file(path: str | os.PathLike) -> CocoDataset:
         helper.shutdown(wait=True, cancel_futures=True)
 
 
-def plan_import(store: ProjectStore, coco: str | os.PathLike | CocoDataset,
-                labels: Iterable[str] | None = None) -> ImportPlan:
+def plan_import(
+    store: ProjectStore, coco: str | os.PathLike | CocoDataset, labels: Iterable[str] | None = None
+) -> ImportPlan:
     """Decide what merging the COCO file (or a dataset already read from it) into the store's folder
     does; reads only. Raises CocoFormatError (not usable COCO) or OSError (the file cannot be read).
     `labels`: the project's labels (default: as stored)."""
@@ -169,8 +180,9 @@ def _plan(store: ProjectStore, dataset: CocoDataset, coco_path: Path, labels: It
         crowd_flags = inst.crowd.tolist()
         crowd += sum(crowd_flags)
         objects = []
-        for shape, cls, score, source, is_crowd in zip(inst.shapes, inst.classes.tolist(), inst.scores.tolist(),
-                                                       inst.provenance.tolist(), crowd_flags):
+        for shape, cls, score, source, is_crowd in zip(
+            inst.shapes, inst.classes.tolist(), inst.scores.tolist(), inst.provenance.tolist(), crowd_flags
+        ):
             if is_crowd:
                 continue
             label = class_names[cls]
@@ -182,8 +194,16 @@ def _plan(store: ProjectStore, dataset: CocoDataset, coco_path: Path, labels: It
     # In the file's category order, not the order objects are met: an export imported into a fresh copy
     # keeps its classes' order (their number keys, colours and category ids).
     new_labels = tuple(label for label in dict.fromkeys(class_names) if label in used and label not in project_labels)
-    return ImportPlan(coco_path, tuple(images), tuple(skipped), crowd, new_labels,
-                      (*project_labels, *new_labels), dataset.import_notes, replaces)
+    return ImportPlan(
+        coco_path,
+        tuple(images),
+        tuple(skipped),
+        crowd,
+        new_labels,
+        (*project_labels, *new_labels),
+        dataset.import_notes,
+        replaces,
+    )
 
 
 def apply_import(store: ProjectStore, plan: ImportPlan) -> ImportSummary:

@@ -120,8 +120,9 @@ class ClassSettings:
         object.__setattr__(self, "kept", frozenset(self.kept))
 
 
-def restore_classes(current: ClassSettings, target: ClassSettings, touched: Iterable[str],
-                    mapped: Iterable[str] = ()) -> ClassSettings:
+def restore_classes(
+    current: ClassSettings, target: ClassSettings, touched: Iterable[str], mapped: Iterable[str] = ()
+) -> ClassSettings:
     """`current` with the `touched` classes put back as they are in `target`: in the list (at their index
     there), their colour and their keep flag, and the mapping entries of the `mapped` model classes. Other
     classes and entries stay as they are now, so undoing a rename does not also drop a class added since

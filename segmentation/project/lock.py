@@ -46,8 +46,9 @@ class FolderLockedError(Exception):
     def __init__(self, folder: Path, holder: LockHolder) -> None:
         self.folder = folder
         self.holder = holder
-        super().__init__(f"{folder} is already open in {holder.describe()}; "
-                         "close it there, or work on a copy of the folder")
+        super().__init__(
+            f"{folder} is already open in {holder.describe()}; close it there, or work on a copy of the folder"
+        )
 
 
 def lock_path(folder: str | Path) -> Path:
@@ -114,8 +115,14 @@ class FolderLock:
         try:
             if not _try_lock(fd):
                 raise FolderLockedError(folder, read_holder(folder))
-            text = json.dumps({"pid": os.getpid(), "host": socket.gethostname(), "program": program,
-                                     "since": time.strftime("%Y-%m-%d %H:%M:%S")})
+            text = json.dumps(
+                {
+                    "pid": os.getpid(),
+                    "host": socket.gethostname(),
+                    "program": program,
+                    "since": time.strftime("%Y-%m-%d %H:%M:%S"),
+                }
+            )
             os.ftruncate(fd, 0)
             os.lseek(fd, 0, os.SEEK_SET)
             os.write(fd, text.encode("utf-8"))

@@ -12,8 +12,17 @@ from psygnal import Signal, SignalGroup
 from protolabel.segmentation.inspection.cache import InferenceCache
 from protolabel.segmentation.project.document import Change, ImageAnnotations
 from protolabel.segmentation.project.image_list import ImageList
-from protolabel.segmentation.project.labels import (CLASS_MAPPING_KEY, KEEP_CLASSES_KEY, LABEL_COLORS_KEY, LABELS_KEY, ClassEdit,
-                                        ClassMapping, ClassSettings, appended_labels, restore_classes)
+from protolabel.segmentation.project.labels import (
+    CLASS_MAPPING_KEY,
+    KEEP_CLASSES_KEY,
+    LABEL_COLORS_KEY,
+    LABELS_KEY,
+    ClassEdit,
+    ClassMapping,
+    ClassSettings,
+    appended_labels,
+    restore_classes,
+)
 from protolabel.segmentation.project.records import ImageStatus
 from protolabel.segmentation.project.store import AutoLabelOutcome, ProjectStore, ProjectStoreError, StaleEditError
 from protolabel.segmentation.project.verified import verified_in
@@ -179,8 +188,10 @@ class Project:
         try:
             return ClassMapping.from_json(self.store.setting(CLASS_MAPPING_KEY))
         except ValueError as exc:
-            raise ValueError(f"The project's class mapping is damaged ({exc}); set it again with Auto-label > "
-                             "Class Filter and Mapping") from None
+            raise ValueError(
+                f"The project's class mapping is damaged ({exc}); set it again with Auto-label > "
+                "Class Filter and Mapping"
+            ) from None
 
     def set_class_mapping(self, mapping: ClassMapping) -> None:
         self.store.set_setting(CLASS_MAPPING_KEY, mapping.to_json())
@@ -220,12 +231,14 @@ class Project:
     def delete_class(self, label: str) -> ClassEdit:
         """Delete a class and every object of it, in one store transaction; the returned step undoes it."""
         before = self.class_settings()
-        after = ClassSettings(tuple(name for name in before.labels if name != label), before.colors,
-                              before.kept - {label}, before.mapping)
+        after = ClassSettings(
+            tuple(name for name in before.labels if name != label), before.colors, before.kept - {label}, before.mapping
+        )
         return self._take_class(f"Delete class '{label}'", label, None, before, after)
 
-    def _take_class(self, text: str, old: str, new: str | None, before: ClassSettings,
-                    after: ClassSettings) -> ClassEdit:
+    def _take_class(
+        self, text: str, old: str, new: str | None, before: ClassSettings, after: ClassSettings
+    ) -> ClassEdit:
         objects, versions = self.store.take_class(old, new, _settings_values(after))
         self._after_class_change(after, before.mapping)
         return ClassEdit(text, old, new, objects, versions, before, after)
@@ -247,12 +260,20 @@ class Project:
         """Apply an undone `edit` again (same rules as `undo_class_edit`)."""
         current = self.class_settings()
         target = restore_classes(current, edit.after, edit.touched, edit.mapped)
-        replay = partial(self.store.relabel_objects, edit.objects, edit.versions, edit.new,
-                         _settings_values(target), "redo")
+        replay = partial(
+            self.store.relabel_objects, edit.objects, edit.versions, edit.new, _settings_values(target), "redo"
+        )
         return self._replay_class(edit, replay, current, target, undone=False)
 
-    def _replay_class(self, edit: ClassEdit, replay: Callable[[], dict[int, int]], current: ClassSettings,
-                      target: ClassSettings, *, undone: bool) -> ClassEdit:
+    def _replay_class(
+        self,
+        edit: ClassEdit,
+        replay: Callable[[], dict[int, int]],
+        current: ClassSettings,
+        target: ClassSettings,
+        *,
+        undone: bool,
+    ) -> ClassEdit:
         try:
             versions = replay()
         except StaleEditError:
@@ -303,8 +324,12 @@ def _clean_labels(labels: Iterable[str]) -> tuple[str, ...]:
 
 def _settings_values(settings: ClassSettings) -> dict[str, object]:
     """The stored form of the class settings (project meta keys)."""
-    return {LABELS_KEY: list(settings.labels), LABEL_COLORS_KEY: dict(settings.colors),
-            KEEP_CLASSES_KEY: sorted(settings.kept), CLASS_MAPPING_KEY: settings.mapping.to_json()}
+    return {
+        LABELS_KEY: list(settings.labels),
+        LABEL_COLORS_KEY: dict(settings.colors),
+        KEEP_CLASSES_KEY: sorted(settings.kept),
+        CLASS_MAPPING_KEY: settings.mapping.to_json(),
+    }
 
 
 def _list_carried_labels(store: ProjectStore) -> None:

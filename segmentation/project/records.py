@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from typing import Any
 from dataclasses import dataclass, replace
 from enum import Enum
+from typing import Any
 
 import numpy as np
 
@@ -46,7 +46,10 @@ class AnnotatedObject:
         if not isinstance(other, AnnotatedObject):
             return NotImplemented
         return (self.id, self.label, self.provenance, self.score) == (
-            other.id, other.label, other.provenance, other.score
+            other.id,
+            other.label,
+            other.provenance,
+            other.score,
         ) and self.shape == other.shape
 
     __hash__ = None  # type: ignore[assignment]
@@ -121,8 +124,10 @@ def _number_tokens(values: np.ndarray, follows: np.ndarray) -> list[str]:
     index = follows * _HALF_STEPS
     if on_grid.all():
         return table.take(index + doubled.astype(np.intp)).tolist()
-    return [table[i + int(d)] if ok else json.dumps(x) + _SEPARATORS[i // _HALF_STEPS]
-            for x, d, ok, i in zip(values.tolist(), doubled.tolist(), on_grid.tolist(), index.tolist())]
+    return [
+        table[i + int(d)] if ok else json.dumps(x) + _SEPARATORS[i // _HALF_STEPS]
+        for x, d, ok, i in zip(values.tolist(), doubled.tolist(), on_grid.tolist(), index.tolist())
+    ]
 
 
 def shape_from_json(text: str) -> Shape:

@@ -22,12 +22,12 @@ Skip = Callable[[AnnotatedObject], bool]
 def unverified_ids(project: Project, name: str, skip: Skip | None = None) -> list[int]:
     """Ids of the image's objects that are not verified (nor skipped), in id order ([] for an unreadable image)."""
     document = project.document(name)
-    return [o.id for o in document.objects
-            if o.provenance != Provenance.VERIFIED and (skip is None or not skip(o))]
+    return [o.id for o in document.objects if o.provenance != Provenance.VERIFIED and (skip is None or not skip(o))]
 
 
-def next_unverified(project: Project, name: str | None, object_id: int | None, step: int = 1,
-                    skip: Skip | None = None) -> tuple[str, int] | None:
+def next_unverified(
+    project: Project, name: str | None, object_id: int | None, step: int = 1, skip: Skip | None = None
+) -> tuple[str, int] | None:
     """(image, object id) of the first unverified object after (step=1) or before (step=-1) the given one.
 
     Starts inside `name` after `object_id` (or at the image's first/last object when None), then the

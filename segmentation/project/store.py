@@ -45,8 +45,10 @@ MAX_PARAMETERS = 500
 # Images per import_images chunk (<= MAX_PARAMETERS): measured fastest; at 500 the ~10,000 shapes' texts and rows
 # of one chunk fall out of the CPU caches, at 50 the per-chunk statements start to count.
 IMPORT_CHUNK_IMAGES = 200
-_INSERT_NEW_OBJECT = ("INSERT INTO objects (image_path, label, provenance, score, shape, updated_at, version) "
-                      "VALUES (?, ?, ?, ?, ?, ?, 1)")
+_INSERT_NEW_OBJECT = (
+    "INSERT INTO objects (image_path, label, provenance, score, shape, updated_at, version) "
+    "VALUES (?, ?, ?, ?, ?, ?, 1)"
+)
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (
@@ -224,8 +226,9 @@ class ProjectStore:
         except OSError as exc:
             raise ProjectReadOnlyError(f"Cannot read {db_path}: {exc.strerror or exc}") from None
         if existing is not None and existing.st_size == 0:
-            raise DamagedProjectError(f"{db_path} is damaged: the file is empty (0 bytes), so no annotations "
-                                      "can be read from it")
+            raise DamagedProjectError(
+                f"{db_path} is damaged: the file is empty (0 bytes), so no annotations can be read from it"
+            )
         if existing is None:
             _create_database(db_path)
         try:
@@ -356,14 +359,18 @@ class ProjectStore:
     def _ensure_images(db: sqlite3.Connection, paths: Iterable[str]) -> None:
         """Give each image a row (unlabeled) unless it has one."""
         now = time.time()
-        db.executemany("INSERT OR IGNORE INTO images (path, status, updated_at) VALUES (?, ?, ?)",
-                       [(path, ImageStatus.UNLABELED.value, now) for path in paths])
+        db.executemany(
+            "INSERT OR IGNORE INTO images (path, status, updated_at) VALUES (?, ?, ?)",
+            [(path, ImageStatus.UNLABELED.value, now) for path in paths],
+        )
 
     def _set_sizes(self, db: sqlite3.Connection, sizes: Sequence[tuple[str, tuple[int, int]]]) -> None:
         """Record each image's (height, width)."""
         self._ensure_images(db, (path for path, _ in sizes))
-        db.executemany("UPDATE images SET height = ?, width = ? WHERE path = ?",
-                       [(int(height), int(width), path) for path, (height, width) in sizes])
+        db.executemany(
+            "UPDATE images SET height = ?, width = ? WHERE path = ?",
+            [(int(height), int(width), path) for path, (height, width) in sizes],
+        )
 
     def _set_statuses(self, db: sqlite3.Connection, statuses: Sequence[tuple[str, ImageStatus]]) -> None:
         """Set each image's status (creating its row when needed)."""
@@ -383,7 +390,8 @@ class ProjectStore:
     def objects(self, path: str) -> list[AnnotatedObject]:
         """The image's objects; DamagedRowError (naming the image and the row) when one cannot be read."""
         rows = self._read_image(
-            path, "SELECT id, label, provenance, score, shape, version FROM objects WHERE image_path = ? ORDER BY id",
+            path,
+            "SELECT id, label, provenance, score, shape, version FROM objects WHERE image_path = ? ORDER BY id",
             (path,),
         )
         return [_object_from_row(row, path, self.db_path) for row in rows]
@@ -400,16 +408,24 @@ class ProjectStore:
         fails that too is damaged. The screen does not parse shapes: a shape that is JSON of another
         structure passes it (`objects` still refuses it when the image is opened). A page that cannot be
         read fails the whole overview (DamagedProjectError): fall back to reading image by image."""
-        counts = {str(path): int(n) for path, n in self._read("SELECT image_path, COUNT(*) FROM objects GROUP BY image_path")}
-        not_auto = {str(path) for (path,) in self._read(
-            "SELECT DISTINCT image_path FROM objects WHERE provenance IS NOT ?", (Provenance.AUTO.value,))}
+        counts = {
+            str(path): int(n) for path, n in self._read("SELECT image_path, COUNT(*) FROM objects GROUP BY image_path")
+        }
+        not_auto = {
+            str(path)
+            for (path,) in self._read(
+                "SELECT DISTINCT image_path FROM objects WHERE provenance IS NOT ?", (Provenance.AUTO.value,)
+            )
+        }
         provenances = [p.value for p in Provenance]
         suspects = self._read(
             "SELECT id, label, provenance, score, shape, version, image_path FROM objects WHERE NOT coalesce(("
             "typeof(label) = 'text' AND trim(label, ' ' || char(9, 10, 11, 12, 13)) != '' "
             f"AND provenance IN ({','.join('?' * len(provenances))}) "
             "AND (score IS NULL OR (typeof(score) IN ('integer', 'real') AND abs(score) <= 1.7976931348623157e308)) "
-            "AND typeof(version) = 'integer' AND typeof(shape) = 'text' AND json_valid(shape)), 0)", provenances)
+            "AND typeof(version) = 'integer' AND typeof(shape) = 'text' AND json_valid(shape)), 0)",
+            provenances,
+        )
         damaged = set()
         for row in suspects:
             try:
@@ -445,8 +461,10 @@ class ProjectStore:
         now = time.time()
         with self._write() as db:
             self._ensure_images(db, (path,))
-            db.executemany("DELETE FROM objects WHERE id = ? AND image_path = ?",
-                           [(int(object_id), path) for object_id in removed_ids])
+            db.executemany(
+                "DELETE FROM objects WHERE id = ? AND image_path = ?",
+                [(int(object_id), path) for object_id in removed_ids],
+            )
             self._record_deletes(db, removed_ids, now)
             for obj in removed:
                 if obj.id is None:
@@ -459,11 +477,14 @@ class ProjectStore:
                     raise self._stale(db, int(obj.id), obj.label, obj.version, path, "delete")
                 self._record_deletes(db, [int(obj.id)], now)
                 if reject and Provenance(obj.provenance) is Provenance.AUTO:
-                    db.execute("INSERT OR REPLACE INTO rejected_objects (id, image_path, shape) VALUES (?, ?, ?)",
-                               (int(obj.id), path, shape_to_json(obj.shape)))
+                    db.execute(
+                        "INSERT OR REPLACE INTO rejected_objects (id, image_path, shape) VALUES (?, ?, ?)",
+                        (int(obj.id), path, shape_to_json(obj.shape)),
+                    )
             saved = list(saved)
-            db.executemany("DELETE FROM rejected_objects WHERE id = ?",
-                           [(int(o.id),) for o in saved if o.id is not None])  # stored again: no longer rejected
+            db.executemany(
+                "DELETE FROM rejected_objects WHERE id = ?", [(int(o.id),) for o in saved if o.id is not None]
+            )  # stored again: no longer rejected
             for obj in saved:
                 values = (path, obj.label, Provenance(obj.provenance).value, obj.score, shape_to_json(obj.shape), now)
                 if obj.id is None:
@@ -501,29 +522,43 @@ class ProjectStore:
     def rejected_shapes(self, path: str) -> list[Shape]:
         """The shapes of the image's auto objects a person deleted as wrong (`write_change(reject=True)`),
         but for any stored again since (by a version that does not keep this record)."""
-        rows = self._read("SELECT shape FROM rejected_objects r WHERE image_path = ? AND NOT EXISTS "
-                          "(SELECT 1 FROM objects o WHERE o.id = r.id) ORDER BY id", (path,))
+        rows = self._read(
+            "SELECT shape FROM rejected_objects r WHERE image_path = ? AND NOT EXISTS "
+            "(SELECT 1 FROM objects o WHERE o.id = r.id) ORDER BY id",
+            (path,),
+        )
         return [shape_from_json(row[0]) for row in rows]
 
     def _record_deletes(self, db: sqlite3.Connection, object_ids: Iterable[int], now: float) -> None:
         """Note that this store deleted these objects (only it may re-create them: undo)."""
-        db.executemany("INSERT OR REPLACE INTO deleted_objects (id, session, deleted_at) VALUES (?, ?, ?)",
-                       [(int(object_id), self.session, now) for object_id in object_ids])
+        db.executemany(
+            "INSERT OR REPLACE INTO deleted_objects (id, session, deleted_at) VALUES (?, ?, ?)",
+            [(int(object_id), self.session, now) for object_id in object_ids],
+        )
 
-    def _stale(self, db: sqlite3.Connection, object_id: int, label: str, version: int | None, path: str,
-               action: str) -> StaleEditError:
+    def _stale(
+        self, db: sqlite3.Connection, object_id: int, label: str, version: int | None, path: str, action: str
+    ) -> StaleEditError:
         """Why an edit of an object is refused, in words (the transaction is rolled back by the caller)."""
         row = db.execute("SELECT version FROM objects WHERE id = ? AND image_path = ?", (object_id, path)).fetchone()
         what = f"object {object_id} ({label}) of {path}"
         if row is None:
-            return StaleEditError(f"The {action} was refused: {what} was deleted by another window or program since "
-                                  "it was read; its objects were reloaded from the project")
-        return StaleEditError(f"The {action} was refused: {what} was changed by another window or program since "
-                              f"it was read (version {version}, now {row[0]}); its objects were reloaded from the "
-                              "project")
+            return StaleEditError(
+                f"The {action} was refused: {what} was deleted by another window or program since "
+                "it was read; its objects were reloaded from the project"
+            )
+        return StaleEditError(
+            f"The {action} was refused: {what} was changed by another window or program since "
+            f"it was read (version {version}, now {row[0]}); its objects were reloaded from the "
+            "project"
+        )
 
     def replace_auto_objects(
-        self, path: str, objects: Iterable[AnnotatedObject], *, image_size: tuple[int, int] | None = None,
+        self,
+        path: str,
+        objects: Iterable[AnnotatedObject],
+        *,
+        image_size: tuple[int, int] | None = None,
         label_list_key: str | None = None,
     ) -> AutoLabelOutcome:
         """Swap the image's auto objects for new ones; objects a person edited or verified stay.
@@ -536,22 +571,31 @@ class ProjectStore:
         objects = [o.with_changes(id=None, provenance=Provenance.AUTO) for o in objects]
         with self._write() as db:
             self._ensure_images(db, (path,))
-            status = _status_from(db.execute("SELECT status FROM images WHERE path = ?", (path,)).fetchone()[0], path,
-                                  self.db_path)
+            status = _status_from(
+                db.execute("SELECT status FROM images WHERE path = ?", (path,)).fetchone()[0], path, self.db_path
+            )
             if image_size is not None:
                 self._set_sizes(db, [(path, image_size)])
             if status is ImageStatus.VERIFIED:
                 kept = db.execute("SELECT COUNT(*) FROM objects WHERE image_path = ?", (path,)).fetchone()[0]
                 return AutoLabelOutcome(status, added=0, replaced=0, kept=int(kept), skipped=True)
-            replaced_ids = [r[0] for r in db.execute(
-                "SELECT id FROM objects WHERE image_path = ? AND provenance = ?", (path, Provenance.AUTO.value))]
+            replaced_ids = [
+                r[0]
+                for r in db.execute(
+                    "SELECT id FROM objects WHERE image_path = ? AND provenance = ?", (path, Provenance.AUTO.value)
+                )
+            ]
             db.executemany("DELETE FROM objects WHERE id = ?", [(object_id,) for object_id in replaced_ids])
             self._record_deletes(db, replaced_ids, time.time())
             replaced = len(replaced_ids)
             kept = db.execute("SELECT COUNT(*) FROM objects WHERE image_path = ?", (path,)).fetchone()[0]
             now = time.time()
             ids = tuple(
-                int(db.execute(_INSERT_NEW_OBJECT, (path, o.label, Provenance.AUTO.value, o.score, shape, now)).lastrowid)
+                int(
+                    db.execute(
+                        _INSERT_NEW_OBJECT, (path, o.label, Provenance.AUTO.value, o.score, shape, now)
+                    ).lastrowid
+                )
                 for o, shape in zip(objects, shapes_to_json([o.shape for o in objects]))
             )
             new_status = ImageStatus.EDITED if status is ImageStatus.EDITED else ImageStatus.AUTO_LABELED
@@ -560,14 +604,17 @@ class ProjectStore:
             if label_list_key is not None:
                 known = self.setting(label_list_key, [])  # this connection: inside the transaction
                 labels = appended_labels(known, (o.label for o in objects))
-                listed = tuple(labels[len(known):])
+                listed = tuple(labels[len(known) :])
                 if listed:
                     self._write_settings(db, {label_list_key: labels})
-        return AutoLabelOutcome(new_status, added=len(objects), replaced=int(replaced), kept=int(kept), object_ids=ids,
-                                listed=listed)
+        return AutoLabelOutcome(
+            new_status, added=len(objects), replaced=int(replaced), kept=int(kept), object_ids=ids, listed=listed
+        )
 
     def import_images(
-        self, images: Iterable[tuple[str, tuple[int, int], list[AnnotatedObject]]], settings: dict[str, Any] | None = None
+        self,
+        images: Iterable[tuple[str, tuple[int, int], list[AnnotatedObject]]],
+        settings: dict[str, Any] | None = None,
     ) -> tuple[list[str], int]:
         """Merge imported objects of many images in ONE transaction (all or nothing), with `settings`.
 
@@ -590,15 +637,26 @@ class ProjectStore:
             self._write_settings(db, settings or {})
         return kept, replaced
 
-    def _import_chunk(self, db: sqlite3.Connection, chunk: Sequence[_ImportedImage], now: float) -> tuple[list[str], int]:
+    def _import_chunk(
+        self, db: sqlite3.Connection, chunk: Sequence[_ImportedImage], now: float
+    ) -> tuple[list[str], int]:
         """`import_images` of up to IMPORT_CHUNK_IMAGES distinct paths, in a fixed handful of statements."""
         paths = [path for path, _, _ in chunk]
         marks = ",".join("?" * len(paths))
-        worked = {r[0] for r in db.execute(f"SELECT path FROM images WHERE path IN ({marks}) AND status IN (?, ?)",
-                                           (*paths, ImageStatus.EDITED.value, ImageStatus.VERIFIED.value))}
-        worked.update(r[0] for r in db.execute(
-            f"SELECT DISTINCT image_path FROM objects WHERE image_path IN ({marks}) AND provenance != ?",
-            (*paths, Provenance.AUTO.value)))
+        worked = {
+            r[0]
+            for r in db.execute(
+                f"SELECT path FROM images WHERE path IN ({marks}) AND status IN (?, ?)",
+                (*paths, ImageStatus.EDITED.value, ImageStatus.VERIFIED.value),
+            )
+        }
+        worked.update(
+            r[0]
+            for r in db.execute(
+                f"SELECT DISTINCT image_path FROM objects WHERE image_path IN ({marks}) AND provenance != ?",
+                (*paths, Provenance.AUTO.value),
+            )
+        )
         merged = [image for image in chunk if image[0] not in worked]
         if not merged:
             return paths, 0
@@ -611,8 +669,13 @@ class ProjectStore:
         objects = [(path, o) for path, _, image_objects in merged for o in image_objects]
         shapes = shapes_to_json([o.shape for _, o in objects])
         # In input order: each image's new objects get ascending ids, in the order given.
-        db.executemany(_INSERT_NEW_OBJECT, [(path, o.label, Provenance(o.provenance).value, o.score, shape, now)
-                                            for (path, o), shape in zip(objects, shapes)])
+        db.executemany(
+            _INSERT_NEW_OBJECT,
+            [
+                (path, o.label, Provenance(o.provenance).value, o.score, shape, now)
+                for (path, o), shape in zip(objects, shapes)
+            ],
+        )
         self._set_statuses(db, [(path, _imported_status(image_objects)) for path, _, image_objects in merged])
         return [path for path in paths if path in worked], len(old)
 
@@ -628,8 +691,10 @@ class ProjectStore:
 
     def verified_object_counts(self) -> dict[str, int]:
         """Verified objects per image path (images without one left out)."""
-        rows = self._read("SELECT image_path, COUNT(*) FROM objects WHERE provenance = ? GROUP BY image_path",
-                          (Provenance.VERIFIED.value,))
+        rows = self._read(
+            "SELECT image_path, COUNT(*) FROM objects WHERE provenance = ? GROUP BY image_path",
+            (Provenance.VERIFIED.value,),
+        )
         return {str(path): int(n) for path, n in rows}
 
     # ---------------------------------------------------------------- settings
@@ -645,14 +710,25 @@ class ProjectStore:
         JSON, version) and each one's version now; versions go up, so older edits of them are refused as stale.
         """
         with self._write() as db:
-            rows = tuple(db.execute("SELECT id, image_path, label, provenance, score, shape, version FROM objects "
-                                    "WHERE label = ? ORDER BY id", (old,)))
+            rows = tuple(
+                db.execute(
+                    "SELECT id, image_path, label, provenance, score, shape, version FROM objects "
+                    "WHERE label = ? ORDER BY id",
+                    (old,),
+                )
+            )
             versions = self._relabel(db, rows, {int(r[0]): int(r[6]) for r in rows}, new, "class change")
             self._write_settings(db, settings)
         return rows, versions
 
-    def relabel_objects(self, rows: Sequence[tuple], versions: Mapping[int, int], label: str | None,
-                        settings: Mapping[str, Any], action: str) -> dict[int, int]:
+    def relabel_objects(
+        self,
+        rows: Sequence[tuple],
+        versions: Mapping[int, int],
+        label: str | None,
+        settings: Mapping[str, Any],
+        action: str,
+    ) -> dict[int, int]:
         """Replay a class step on its objects (`rows`, as `take_class` returned them): each must still be
         stored at its version in `versions`, else StaleEditError and nothing is written. `label` None
         deletes them. `settings` are written in the same transaction. Returns the new versions."""
@@ -673,15 +749,18 @@ class ProjectStore:
             for row in rows:
                 if row[0] in present or row[0] not in mine:
                     raise self._stale(db, int(row[0]), row[2], int(row[6]), row[1], action)
-            db.executemany("INSERT INTO objects (id, image_path, label, provenance, score, shape, updated_at, version) "
-                           "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                           [(*row[:6], now, int(row[6]) + 1) for row in rows])
+            db.executemany(
+                "INSERT INTO objects (id, image_path, label, provenance, score, shape, updated_at, version) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                [(*row[:6], now, int(row[6]) + 1) for row in rows],
+            )
             db.executemany("DELETE FROM deleted_objects WHERE id = ?", [(i,) for i in ids])
             self._write_settings(db, settings)
         return {int(row[0]): int(row[6]) + 1 for row in rows}
 
-    def _relabel(self, db: sqlite3.Connection, rows: Sequence[tuple], versions: Mapping[int, int], label: str | None,
-                 action: str) -> dict[int, int]:
+    def _relabel(
+        self, db: sqlite3.Connection, rows: Sequence[tuple], versions: Mapping[int, int], label: str | None, action: str
+    ) -> dict[int, int]:
         """Compare-and-set relabel (or delete, `label` None) of many objects inside a transaction: every
         version is checked before anything is written (the write lock is held, so nothing changes between)."""
         now = time.time()
@@ -694,8 +773,10 @@ class ProjectStore:
             db.executemany("DELETE FROM objects WHERE id = ? AND version = ?", expected)
             self._record_deletes(db, (object_id for object_id, _ in expected), now)
             return {}
-        db.executemany("UPDATE objects SET label = ?, updated_at = ?, version = version + 1 WHERE id = ? AND version = ?",
-                       [(label, now, *e) for e in expected])
+        db.executemany(
+            "UPDATE objects SET label = ?, updated_at = ?, version = version + 1 WHERE id = ? AND version = ?",
+            [(label, now, *e) for e in expected],
+        )
         return {object_id: version + 1 for object_id, version in expected}
 
     @staticmethod
@@ -703,25 +784,34 @@ class ProjectStore:
         """Stored version of each of these objects that exists."""
         found: dict[int, int] = {}
         for start in range(0, len(ids), MAX_PARAMETERS):
-            chunk = ids[start:start + MAX_PARAMETERS]
-            found.update(db.execute(f"SELECT id, version FROM objects WHERE id IN ({','.join('?' * len(chunk))})",
-                                    chunk).fetchall())
+            chunk = ids[start : start + MAX_PARAMETERS]
+            found.update(
+                db.execute(
+                    f"SELECT id, version FROM objects WHERE id IN ({','.join('?' * len(chunk))})", chunk
+                ).fetchall()
+            )
         return found
 
     def _deleted_here(self, db: sqlite3.Connection, ids: Sequence[int]) -> set[int]:
         """Which of these objects this store deleted (only those may its undo re-create)."""
         found: set[int] = set()
         for start in range(0, len(ids), MAX_PARAMETERS):
-            chunk = ids[start:start + MAX_PARAMETERS]
-            found.update(r[0] for r in db.execute(
-                f"SELECT id FROM deleted_objects WHERE session = ? AND id IN ({','.join('?' * len(chunk))})",
-                (self.session, *chunk)))
+            chunk = ids[start : start + MAX_PARAMETERS]
+            found.update(
+                r[0]
+                for r in db.execute(
+                    f"SELECT id FROM deleted_objects WHERE session = ? AND id IN ({','.join('?' * len(chunk))})",
+                    (self.session, *chunk),
+                )
+            )
         return found
 
     @staticmethod
     def _write_settings(db: sqlite3.Connection, settings: Mapping[str, Any]) -> None:
-        db.executemany("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)",
-                       [(key, json.dumps(value)) for key, value in settings.items()])
+        db.executemany(
+            "INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)",
+            [(key, json.dumps(value)) for key, value in settings.items()],
+        )
 
     def setting(self, key: str, default: Any = None) -> Any:
         """A JSON value stored with the project (labels, class mapping, thresholds)."""
@@ -794,8 +884,10 @@ def _check_same_database(db_path: Path, opened: os.stat_result | None) -> None:
     except ProjectFileError as exc:
         raise UnsafeProjectError(str(exc)) from None
     if now is None or opened is None or (now.st_dev, now.st_ino) != (opened.st_dev, opened.st_ino):
-        raise UnsafeProjectError(f"{db_path} was replaced while Protolabel opened it (is another program changing "
-                                 "the folder?); the folder was not opened. Try again.")
+        raise UnsafeProjectError(
+            f"{db_path} was replaced while Protolabel opened it (is another program changing "
+            "the folder?); the folder was not opened. Try again."
+        )
 
 
 def set_aside_damaged(folder: str | Path) -> Path:
@@ -825,8 +917,9 @@ def _status_from(value: Any, path: str, db_path: Path) -> ImageStatus:
     try:
         return ImageStatus(value)
     except ValueError:
-        raise DamagedRowError(f"{path}: unknown status {value!r} in {db_path}; the image's annotations are left "
-                              "as they are") from None
+        raise DamagedRowError(
+            f"{path}: unknown status {value!r} in {db_path}; the image's annotations are left as they are"
+        ) from None
 
 
 def _object_from_row(row: tuple, path: str, db_path: Path) -> AnnotatedObject:
@@ -846,14 +939,24 @@ def _object_from_row(row: tuple, path: str, db_path: Path) -> AnnotatedObject:
         if not isinstance(shape, str):
             raise ValueError("the shape is not JSON text")
         parsed = shape_from_json(shape)
-        if not all(np.isfinite(ring).all() for polygon in parsed.polygons for ring in (polygon.exterior, *polygon.holes)):
+        if not all(
+            np.isfinite(ring).all() for polygon in parsed.polygons for ring in (polygon.exterior, *polygon.holes)
+        ):
             raise ValueError("the shape has vertices that are not finite numbers")
     except (ValueError, TypeError, KeyError, IndexError, RecursionError) as exc:
         reason = first_line(exc)
-        raise DamagedRowError(f"{path}: object {object_id} in {db_path} is damaged ({reason}); the image's "
-                              "annotations are left as they are") from None
-    return AnnotatedObject(label=label, shape=parsed, provenance=provenance,
-                           score=None if score is None else float(score), id=int(object_id), version=version)
+        raise DamagedRowError(
+            f"{path}: object {object_id} in {db_path} is damaged ({reason}); the image's "
+            "annotations are left as they are"
+        ) from None
+    return AnnotatedObject(
+        label=label,
+        shape=parsed,
+        provenance=provenance,
+        score=None if score is None else float(score),
+        id=int(object_id),
+        version=version,
+    )
 
 
 def _translate(exc: sqlite3.Error, db_path: Path) -> ProjectStoreError:

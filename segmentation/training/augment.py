@@ -58,7 +58,8 @@ class _Geometry:
 
 
 class TrainAugmentation:
-    """ImageSample -> TrainSample at `size` x `size`; `augment=False` only stretches (for tests, evaluation-like data)."""
+    """ImageSample -> TrainSample at `size` x `size`; `augment=False` only stretches (for tests and
+    evaluation-like data)."""
 
     def __init__(self, size: int, augment: bool = True) -> None:
         self.size = size
@@ -70,8 +71,13 @@ class TrainAugmentation:
                 out = self._augmented(sample, rng)
                 if out is not None:
                     return out
-        return self._render(sample, _Geometry(sample.image.shape[1], sample.image.shape[0]),
-                            np.arange(len(sample)), np.arange(len(sample.crowd_boxes)), None)
+        return self._render(
+            sample,
+            _Geometry(sample.image.shape[1], sample.image.shape[0]),
+            np.arange(len(sample)),
+            np.arange(len(sample.crowd_boxes)),
+            None,
+        )
 
     def _augmented(self, sample: ImageSample, rng: np.random.Generator) -> TrainSample | None:
         height, width = sample.image.shape[:2]
@@ -87,13 +93,25 @@ class TrainAugmentation:
         crowd_ids = keep[is_crowd[keep]] - len(sample)
         return self._render(sample, geometry, object_ids, crowd_ids, photometric)
 
-    def _render(self, sample: ImageSample, geometry: _Geometry, object_ids: np.ndarray, crowd_ids: np.ndarray,
-                photometric: PhotometricDistortion | None) -> TrainSample | None:
+    def _render(
+        self,
+        sample: ImageSample,
+        geometry: _Geometry,
+        object_ids: np.ndarray,
+        crowd_ids: np.ndarray,
+        photometric: PhotometricDistortion | None,
+    ) -> TrainSample | None:
         """Warp image and masks; boxes go through the same map. None when an augmentation kept no object."""
         size = self.size
         matrix = geometry.matrix(size)
-        image = cv2.warpAffine(sample.image, matrix, (size, size), flags=cv2.INTER_LINEAR,
-                               borderMode=cv2.BORDER_CONSTANT, borderValue=MEAN_BGR).astype(np.float32)
+        image = cv2.warpAffine(
+            sample.image,
+            matrix,
+            (size, size),
+            flags=cv2.INTER_LINEAR,
+            borderMode=cv2.BORDER_CONSTANT,
+            borderValue=MEAN_BGR,
+        ).astype(np.float32)
         if photometric is not None:
             inside = _coverage(matrix, size, sample.image.shape[:2])[..., None]
             image = photometric.apply(image) * inside + np.asarray(MEAN_BGR, np.float32) * (1 - inside)
@@ -109,8 +127,14 @@ class TrainAugmentation:
             obj = sample.masks[i]
             shifted = matrix.copy()  # the mask crop starts at (x0, y0) of the source
             shifted[:, 2] += matrix[:, :2] @ np.array([obj.x0, obj.y0], dtype=np.float64)
-            warped = cv2.warpAffine(obj.mask.astype(np.uint8) * 255, shifted, (size, size), flags=cv2.INTER_LINEAR,
-                                    borderMode=cv2.BORDER_CONSTANT, borderValue=0)
+            warped = cv2.warpAffine(
+                obj.mask.astype(np.uint8) * 255,
+                shifted,
+                (size, size),
+                flags=cv2.INTER_LINEAR,
+                borderMode=cv2.BORDER_CONSTANT,
+                borderValue=0,
+            )
             masks[row] = warped > 127
         return TrainSample(
             image=np.ascontiguousarray(image, dtype=np.float32),
@@ -181,8 +205,12 @@ def _random_crop(geometry: _Geometry, boxes: np.ndarray, is_crowd: np.ndarray, r
             top = rng.uniform(0, height - h)
             rect = np.array([int(left), int(top), int(left + w), int(top + h)], dtype=np.float64)
             centres = (boxes[:, :2] + boxes[:, 2:]) / 2
-            inside = ((rect[0] < centres[:, 0]) & (rect[1] < centres[:, 1])
-                      & (centres[:, 0] < rect[2]) & (centres[:, 1] < rect[3]))
+            inside = (
+                (rect[0] < centres[:, 0])
+                & (rect[1] < centres[:, 1])
+                & (centres[:, 0] < rect[2])
+                & (centres[:, 1] < rect[3])
+            )
             if not (inside & ~is_crowd).any():
                 continue
             geometry.tx -= rect[0]

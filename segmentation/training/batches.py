@@ -30,9 +30,13 @@ class TrainBatch:
 
     def pin_memory(self) -> TrainBatch:
         """Page-locked copies, so that the copy to the GPU can overlap (called by the DataLoader)."""
-        return TrainBatch(self.images.pin_memory(), [
-            ImageTargets(*(x.pin_memory() for x in (t.boxes, t.labels, t.masks, t.crowd_boxes))) for t in self.targets
-        ])
+        return TrainBatch(
+            self.images.pin_memory(),
+            [
+                ImageTargets(*(x.pin_memory() for x in (t.boxes, t.labels, t.masks, t.crowd_boxes)))
+                for t in self.targets
+            ],
+        )
 
 
 class BatchOrder:
@@ -67,8 +71,12 @@ def collate(samples: list[TrainSample], transform: YolactTransform) -> TrainBatc
     """Stack augmented samples; the images get the inference normalisation (mean/std, BGR -> RGB)."""
     images = transform([s.image for s in samples])
     targets = [
-        ImageTargets(torch.from_numpy(s.boxes), torch.from_numpy(s.labels), torch.from_numpy(s.masks),
-                     torch.from_numpy(s.crowd_boxes))
+        ImageTargets(
+            torch.from_numpy(s.boxes),
+            torch.from_numpy(s.labels),
+            torch.from_numpy(s.masks),
+            torch.from_numpy(s.crowd_boxes),
+        )
         for s in samples
     ]
     return TrainBatch(images, targets)
@@ -77,8 +85,16 @@ def collate(samples: list[TrainSample], transform: YolactTransform) -> TrainBatc
 class IterationBatches(Dataset):
     """Item k is the batch of iteration `start + k` (for a DataLoader with batch_size=None)."""
 
-    def __init__(self, images: TrainingImages, order: BatchOrder, augmentation: TrainAugmentation,
-                 transform: YolactTransform, start: int, stop: int, seed: int) -> None:
+    def __init__(
+        self,
+        images: TrainingImages,
+        order: BatchOrder,
+        augmentation: TrainAugmentation,
+        transform: YolactTransform,
+        start: int,
+        stop: int,
+        seed: int,
+    ) -> None:
         self.images = images
         self.order = order
         self.augmentation = augmentation

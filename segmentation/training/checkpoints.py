@@ -34,8 +34,12 @@ STATE_FILE = "training_state.pt"
 STATE_VERSION = 1
 # What a state file must hold to be resumed, and of which type.
 STATE_KEYS: dict[str, type | tuple[type, ...]] = {
-    "iteration": int, "checkpoint": str, "config_name": str, "class_names": (list, tuple),
-    "optimizer": dict, "scaler": dict,
+    "iteration": int,
+    "checkpoint": str,
+    "config_name": str,
+    "class_names": (list, tuple),
+    "optimizer": dict,
+    "scaler": dict,
 }
 
 
@@ -109,23 +113,37 @@ def load_training_state(run_dir: Path) -> TrainingState:
         raise ResumeError(f"{path}: not a training state this version of protolabel writes")
     missing = [key for key in STATE_KEYS if key not in data]
     if missing:
-        raise ResumeError(f"{path}: the training state is incomplete (missing {', '.join(missing)}); it cannot be "
-                          "resumed: start a new run in another folder")
+        raise ResumeError(
+            f"{path}: the training state is incomplete (missing {', '.join(missing)}); it cannot be "
+            "resumed: start a new run in another folder"
+        )
     wrong = [key for key, kind in STATE_KEYS.items() if not isinstance(data[key], kind)]
     if not wrong:
-        wrong = [key for key, bad in (
-            ("iteration", data["iteration"] < 0),
-            ("checkpoint", Path(data["checkpoint"]).name != data["checkpoint"]),  # a file in the run folder
-            ("class_names", not all(isinstance(n, str) for n in data["class_names"])),
-        ) if bad]
+        wrong = [
+            key
+            for key, bad in (
+                ("iteration", data["iteration"] < 0),
+                ("checkpoint", Path(data["checkpoint"]).name != data["checkpoint"]),  # a file in the run folder
+                ("class_names", not all(isinstance(n, str) for n in data["class_names"])),
+            )
+            if bad
+        ]
     if wrong:
-        raise ResumeError(f"{path}: the training state is damaged (bad {', '.join(wrong)}); it cannot be resumed: "
-                          "start a new run in another folder")
+        raise ResumeError(
+            f"{path}: the training state is damaged (bad {', '.join(wrong)}); it cannot be resumed: "
+            "start a new run in another folder"
+        )
     checkpoint = run_dir / data["checkpoint"]
     if not checkpoint.is_file():
         raise ResumeError(f"{path}: names the checkpoint {checkpoint.name}, which is missing")
-    return TrainingState(int(data["iteration"]), str(data["checkpoint"]), str(data["config_name"]),
-                         tuple(data["class_names"]), data["optimizer"], data["scaler"])
+    return TrainingState(
+        int(data["iteration"]),
+        str(data["checkpoint"]),
+        str(data["config_name"]),
+        tuple(data["class_names"]),
+        data["optimizer"],
+        data["scaler"],
+    )
 
 
 def remove_checkpoint(path: Path) -> None:

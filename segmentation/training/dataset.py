@@ -71,8 +71,15 @@ class TrainingImages:
     use a subset of those names; its category ids need not match.
     """
 
-    def __init__(self, dataset: CocoDataset, image_dir: str | os.PathLike, class_names: Sequence[str] | None = None,
-                 source: str = "", *, crowd_as_objects: bool = False) -> None:
+    def __init__(
+        self,
+        dataset: CocoDataset,
+        image_dir: str | os.PathLike,
+        class_names: Sequence[str] | None = None,
+        source: str = "",
+        *,
+        crowd_as_objects: bool = False,
+    ) -> None:
         self.dataset = _crowds_as_objects(dataset) if crowd_as_objects else dataset
         self.image_dir = Path(image_dir)
         self.source = source or "COCO data"
@@ -99,8 +106,14 @@ class TrainingImages:
             )
 
     @classmethod
-    def from_file(cls, coco_path: str | os.PathLike, image_dir: str | os.PathLike,
-                  class_names: Sequence[str] | None = None, *, crowd_as_objects: bool = False) -> TrainingImages:
+    def from_file(
+        cls,
+        coco_path: str | os.PathLike,
+        image_dir: str | os.PathLike,
+        class_names: Sequence[str] | None = None,
+        *,
+        crowd_as_objects: bool = False,
+    ) -> TrainingImages:
         """Read a COCO file; any problem becomes a DatasetError naming the file."""
         try:
             dataset = read_coco(coco_path)
@@ -133,9 +146,14 @@ class TrainingImages:
     def crowd_counts(self) -> tuple[int, int]:
         """(crowd objects with an outline, images holding them): what training leaves out
         (none with crowd_as_objects)."""
-        per_image = [sum(1 for i in range(len(img.instances))
-                         if img.instances.crowd[i] and not img.instances.shapes[i].is_empty())
-                     for img in self.dataset.images]
+        per_image = [
+            sum(
+                1
+                for i in range(len(img.instances))
+                if img.instances.crowd[i] and not img.instances.shapes[i].is_empty()
+            )
+            for img in self.dataset.images
+        ]
         return sum(per_image), sum(1 for n in per_image if n)
 
     def trainable_indices(self) -> list[int]:
@@ -146,18 +164,22 @@ class TrainingImages:
         message = f"{self.source}: no training image has an object to learn from"
         objects, images = self.crowd_counts()
         if objects:
-            message += (f": its {objects} object(s) in {images} image(s) are all crowd regions (iscrowd 1, as "
-                        "CVAT-style exports mark every mask), which training leaves out; to learn from them as "
-                        "ordinary objects use --crowd-as-objects (crowd_as_objects=True)")
+            message += (
+                f": its {objects} object(s) in {images} image(s) are all crowd regions (iscrowd 1, as "
+                "CVAT-style exports mark every mask), which training leaves out; to learn from them as "
+                "ordinary objects use --crowd-as-objects (crowd_as_objects=True)"
+            )
         raise DatasetError(message)
 
     def subset(self, indices: Sequence[int]) -> TrainingImages:
         """The same data restricted to some images (same class list)."""
         images = [self.dataset.images[i] for i in indices]
-        dataset = CocoDataset(self.dataset.categories, images, self.dataset.info, self.dataset.licenses,
-                              self.dataset.import_notes)
-        return TrainingImages(dataset, self.image_dir, self.class_names, self.source,
-                              crowd_as_objects=self.crowd_as_objects)
+        dataset = CocoDataset(
+            self.dataset.categories, images, self.dataset.info, self.dataset.licenses, self.dataset.import_notes
+        )
+        return TrainingImages(
+            dataset, self.image_dir, self.class_names, self.source, crowd_as_objects=self.crowd_as_objects
+        )
 
     def read(self, index: int) -> np.ndarray:
         """The image as BGR uint8, checked against the size the COCO file gives."""
@@ -211,7 +233,8 @@ def _crowds_as_objects(dataset: CocoDataset) -> CocoDataset:
     evaluation's ground truth all count them as objects."""
     images = [
         replace(img, instances=img.instances.with_fields(crowd=np.zeros(len(img.instances), bool)))
-        if img.instances.crowd.any() else img
+        if img.instances.crowd.any()
+        else img
         for img in dataset.images
     ]
     return CocoDataset(dataset.categories, images, dataset.info, dataset.licenses, dataset.import_notes)

@@ -41,8 +41,14 @@ class Evaluation:
         return {"box": self.box, "mask": self.mask, "images": self.images, "detections": self.detections}
 
 
-def evaluate(model: Yolact, info: ModelInfo, images: TrainingImages, device: torch.device | str = "cpu",
-             batch_size: int = 4, should_stop: Callable[[], bool] | None = None) -> Evaluation | None:
+def evaluate(
+    model: Yolact,
+    info: ModelInfo,
+    images: TrainingImages,
+    device: torch.device | str = "cpu",
+    batch_size: int = 4,
+    should_stop: Callable[[], bool] | None = None,
+) -> Evaluation | None:
     """Run the model on every validation image and score it; None when stopped early."""
     engine = YolactEngine.from_model(model, info, device)
     ground_truth = to_coco_dict(images.dataset)
@@ -75,8 +81,15 @@ def _results(image_id: int, det: Detections, category_of_class: list[int | None]
             continue
         x1, y1, x2, y2 = (float(v) for v in det.boxes[k])
         rle = det.masks.to_rle(k)  # from the box-local crop, `counts` already a str
-        out.append({"image_id": image_id, "category_id": category, "score": float(det.scores[k]),
-                    "bbox": [x1, y1, max(0.0, x2 - x1), max(0.0, y2 - y1)], "segmentation": rle})
+        out.append(
+            {
+                "image_id": image_id,
+                "category_id": category,
+                "score": float(det.scores[k]),
+                "bbox": [x1, y1, max(0.0, x2 - x1), max(0.0, y2 - y1)],
+                "segmentation": rle,
+            }
+        )
     return out
 
 

@@ -59,8 +59,9 @@ class ImageTargets:
     crowd_boxes: torch.Tensor  # float [C, 4] relative corners
 
     def to(self, device: torch.device) -> ImageTargets:
-        return ImageTargets(*(t.to(device, non_blocking=True) for t in (self.boxes, self.labels, self.masks,
-                                                                          self.crowd_boxes)))
+        return ImageTargets(
+            *(t.to(device, non_blocking=True) for t in (self.boxes, self.labels, self.masks, self.crowd_boxes))
+        )
 
 
 LOSS_NAMES = ("box", "conf", "mask", "semantic", "maskiou")
@@ -74,15 +75,18 @@ class YolactLoss:
         self.settings = settings
         self.maskiou_net = maskiou_net
 
-    def __call__(self, outputs: YolactOutputs, targets: list[ImageTargets],
-                 generator: torch.Generator | None = None) -> dict[str, torch.Tensor]:
+    def __call__(
+        self, outputs: YolactOutputs, targets: list[ImageTargets], generator: torch.Generator | None = None
+    ) -> dict[str, torch.Tensor]:
         loc = outputs.loc.float()
         conf = outputs.conf.float()
         coefficients = outputs.coefficients.float()
         prototypes = outputs.prototypes.float()
         anchors = outputs.anchors.float()
-        matches = [match_anchors(t.boxes.float(), t.labels, anchors, t.crowd_boxes.float(), self.settings.thresholds)
-                   for t in targets]
+        matches = [
+            match_anchors(t.boxes.float(), t.labels, anchors, t.crowd_boxes.float(), self.settings.thresholds)
+            for t in targets
+        ]
         labels = torch.stack([m.labels for m in matches])
         positive = labels > 0
         num_positive = positive.sum().clamp(min=1).float()
@@ -92,8 +96,15 @@ class YolactLoss:
             "box": box_loss(loc, torch.stack([m.loc for m in matches]), positive) * weights.box,
             "conf": confidence_loss(conf, labels, self.settings.negatives_per_positive) * weights.conf,
         }
-        mask_sum, maskiou_inputs = mask_loss(prototypes, coefficients, matches, targets, self.settings, generator,
-                                             collect_maskiou=self.maskiou_net is not None)
+        mask_sum, maskiou_inputs = mask_loss(
+            prototypes,
+            coefficients,
+            matches,
+            targets,
+            self.settings,
+            generator,
+            collect_maskiou=self.maskiou_net is not None,
+        )
         losses["mask"] = mask_sum * weights.mask
         if outputs.segmentation is not None:
             losses["semantic"] = semantic_segmentation_loss(outputs.segmentation.float(), targets) * weights.semantic
@@ -131,9 +142,15 @@ class _MaskIoUInputs:
     classes: torch.Tensor  # [M] 0-based class
 
 
-def mask_loss(prototypes: torch.Tensor, coefficients: torch.Tensor, matches: list[AnchorTargets],
-              targets: list[ImageTargets], settings: LossSettings, generator: torch.Generator | None = None,
-              collect_maskiou: bool = False) -> tuple[torch.Tensor, _MaskIoUInputs | None]:
+def mask_loss(
+    prototypes: torch.Tensor,
+    coefficients: torch.Tensor,
+    matches: list[AnchorTargets],
+    targets: list[ImageTargets],
+    settings: LossSettings,
+    generator: torch.Generator | None = None,
+    collect_maskiou: bool = False,
+) -> tuple[torch.Tensor, _MaskIoUInputs | None]:
     """Summed, area-normalised mask BCE over the batch; also what the mask-IoU loss needs."""
     _, h, w, _ = prototypes.shape
     total = prototypes.new_zeros(())
@@ -170,8 +187,11 @@ def mask_loss(prototypes: torch.Tensor, coefficients: torch.Tensor, matches: lis
                 iou_parts.append(_MaskIoUInputs(soft, inter / union, target.labels[objects[big]]))
     if not iou_parts:
         return total, None
-    return total, _MaskIoUInputs(torch.cat([p.soft_masks for p in iou_parts]), torch.cat([p.iou for p in iou_parts]),
-                                 torch.cat([p.classes for p in iou_parts]))
+    return total, _MaskIoUInputs(
+        torch.cat([p.soft_masks for p in iou_parts]),
+        torch.cat([p.iou for p in iou_parts]),
+        torch.cat([p.classes for p in iou_parts]),
+    )
 
 
 def downsample_masks(masks: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:

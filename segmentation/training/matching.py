@@ -56,9 +56,11 @@ def match_anchors(
     n = anchors.shape[0]
     device = anchors.device
     if boxes.shape[0] == 0:
-        return AnchorTargets(torch.zeros(n, dtype=torch.long, device=device),
-                             torch.zeros(n, dtype=torch.long, device=device),
-                             torch.zeros(n, 4, dtype=anchors.dtype, device=device))
+        return AnchorTargets(
+            torch.zeros(n, dtype=torch.long, device=device),
+            torch.zeros(n, dtype=torch.long, device=device),
+            torch.zeros(n, 4, dtype=anchors.dtype, device=device),
+        )
     corners = anchor_corners(anchors)
     overlaps = pairwise_iou(boxes, corners)  # [G, N]
     best_overlap, best_object = overlaps.max(dim=0)

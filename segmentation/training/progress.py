@@ -92,17 +92,30 @@ ProgressEvent = RunStarted | Note | IterationDone | EvaluationDone | CheckpointS
 def event_fields(event: ProgressEvent) -> tuple[str, dict[str, Any]]:
     """(event name, key -> plain value) of an event, in the documented key order."""
     if isinstance(event, RunStarted):
-        return "start", {"iterations": event.iterations, "start_iteration": event.start_iteration,
-                         "train_images": event.train_images, "val_images": event.val_images,
-                         "classes": list(event.classes), "config": event.config, "device": event.device}
+        return "start", {
+            "iterations": event.iterations,
+            "start_iteration": event.start_iteration,
+            "train_images": event.train_images,
+            "val_images": event.val_images,
+            "classes": list(event.classes),
+            "config": event.config,
+            "device": event.device,
+        }
     if isinstance(event, Note):
         return "note", {"text": event.text}
     if isinstance(event, IterationDone):
-        values: dict[str, Any] = {"iteration": event.iteration, "total": event.total, "epoch": event.epoch,
-                                  "loss": round(event.loss, 5)}
+        values: dict[str, Any] = {
+            "iteration": event.iteration,
+            "total": event.total,
+            "epoch": event.epoch,
+            "loss": round(event.loss, 5),
+        }
         values.update({name: round(v, 5) for name, v in event.losses.items()})
-        values.update(lr=float(f"{event.lr:.6g}"), images_per_s=round(event.images_per_second, 3),
-                      eta_s=round(event.eta_seconds, 1))
+        values.update(
+            lr=float(f"{event.lr:.6g}"),
+            images_per_s=round(event.images_per_second, 3),
+            eta_s=round(event.eta_seconds, 1),
+        )
         return "iteration", values
     if isinstance(event, EvaluationDone):
         values = {"iteration": event.iteration}
@@ -114,16 +127,21 @@ def event_fields(event: ProgressEvent) -> tuple[str, dict[str, Any]]:
     if isinstance(event, CheckpointSaved):
         return "checkpoint", {"iteration": event.iteration, "path": str(event.path)}
     if isinstance(event, RunFinished):
-        return "finished", {"iteration": event.iteration, "checkpoint": str(event.checkpoint),
-                            "metrics": None if event.metrics is None else str(event.metrics), "stopped": event.stopped}
+        return "finished", {
+            "iteration": event.iteration,
+            "checkpoint": str(event.checkpoint),
+            "metrics": None if event.metrics is None else str(event.metrics),
+            "stopped": event.stopped,
+        }
     raise TypeError(f"not a progress event: {event!r}")
 
 
 def format_event(event: ProgressEvent) -> str:
     """The event as one line (no newline)."""
     name, values = event_fields(event)
-    parts = [name] + [f"{key}={json.dumps(value, ensure_ascii=True, separators=(',', ':'))}"
-                      for key, value in values.items()]
+    parts = [name] + [
+        f"{key}={json.dumps(value, ensure_ascii=True, separators=(',', ':'))}" for key, value in values.items()
+    ]
     return " ".join(parts)
 
 

@@ -57,10 +57,15 @@ class EvaluationResult:
 
     @classmethod
     def from_values(cls, values: dict[str, Any]) -> EvaluationResult:
-        return cls(int(values.get("iteration", 0)),
-                   *(_optional_float(values.get(key)) for key in ("box_ap", "box_ap50", "box_ap75",
-                                                                  "mask_ap", "mask_ap50", "mask_ap75")),
-                   int(values.get("images", 0)), int(values.get("detections", 0)))
+        return cls(
+            int(values.get("iteration", 0)),
+            *(
+                _optional_float(values.get(key))
+                for key in ("box_ap", "box_ap50", "box_ap75", "mask_ap", "mask_ap50", "mask_ap75")
+            ),
+            int(values.get("images", 0)),
+            int(values.get("detections", 0)),
+        )
 
 
 class RunMonitorEvents(SignalGroup):
@@ -253,8 +258,9 @@ class RunMonitor:
         self.eta_seconds = _optional_float(values.get("eta_s"))
         self.loss_history.append((self.iteration, self.loss))
         if len(self.loss_history) > self.history_limit:
-            self.loss_history = self.loss_history[::2] + ([self.loss_history[-1]] if len(self.loss_history) % 2 == 0
-                                                          else [])
+            self.loss_history = self.loss_history[::2] + (
+                [self.loss_history[-1]] if len(self.loss_history) % 2 == 0 else []
+            )
         if self.state is RunState.STARTING:
             self._set_state(RunState.RUNNING)
         self.events.iteration.emit(self.iteration)

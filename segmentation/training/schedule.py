@@ -23,8 +23,14 @@ class LearningRateSchedule:
     gamma: float = 0.1
 
     @classmethod
-    def for_run(cls, lr: float, iterations: int, warmup_iterations: int | None = None,
-                step_fractions: Sequence[float] = STEP_FRACTIONS, gamma: float = 0.1) -> LearningRateSchedule:
+    def for_run(
+        cls,
+        lr: float,
+        iterations: int,
+        warmup_iterations: int | None = None,
+        step_fractions: Sequence[float] = STEP_FRACTIONS,
+        gamma: float = 0.1,
+    ) -> LearningRateSchedule:
         warmup = min(500, iterations // 10) if warmup_iterations is None else warmup_iterations
         steps = tuple(sorted(int(round(f * iterations)) for f in step_fractions))
         return cls(lr, warmup, lr / 10, steps, gamma)

@@ -25,7 +25,12 @@ from torch.utils.data import DataLoader
 
 from protolabel.segmentation.engine import resolve_device
 from protolabel.segmentation.files import atomic_write_text
-from protolabel.segmentation.output_paths import OutputPathError, OutputWriteError, check_output_dir, write_with_fallback
+from protolabel.segmentation.output_paths import (
+    OutputPathError,
+    OutputWriteError,
+    check_output_dir,
+    write_with_fallback,
+)
 from protolabel.segmentation.training.augment import TrainAugmentation
 from protolabel.segmentation.training.batches import BatchOrder, IterationBatches
 from protolabel.segmentation.training.checkpoints import (
@@ -41,6 +46,7 @@ from protolabel.segmentation.training.checkpoints import (
 from protolabel.segmentation.training.dataset import DatasetError, TrainingImages, split_for_validation
 from protolabel.segmentation.training.evaluate import Evaluation, evaluate
 from protolabel.segmentation.training.losses import LossSettings, YolactLoss
+from protolabel.segmentation.training.options import TrainOptions
 from protolabel.segmentation.training.progress import (
     CheckpointSaved,
     EvaluationDone,
@@ -50,7 +56,6 @@ from protolabel.segmentation.training.progress import (
     RunFinished,
     RunStarted,
 )
-from protolabel.segmentation.training.options import TrainOptions
 from protolabel.segmentation.training.schedule import LearningRateSchedule
 from protolabel.segmentation.training.transfer import prepare_model
 from protolabel.segmentation.yolact.checkpoint import CheckpointError, ModelInfo, load_yolact
@@ -84,8 +89,11 @@ def set_training_mode(model: nn.Module) -> None:
                 param.requires_grad_(False)
 
 
-def train(options: TrainOptions, progress: Callable[[ProgressEvent], None] | None = None,
-          should_stop: Callable[[], bool] | None = None) -> TrainResult:
+def train(
+    options: TrainOptions,
+    progress: Callable[[ProgressEvent], None] | None = None,
+    should_stop: Callable[[], bool] | None = None,
+) -> TrainResult:
     """Run (or resume) a fine-tune as described by `options`; raises TrainingError for unusable input."""
     try:
         return _Run(options, progress or (lambda event: None), should_stop or (lambda: False)).run()
@@ -94,8 +102,9 @@ def train(options: TrainOptions, progress: Callable[[ProgressEvent], None] | Non
 
 
 class _Run:
-    def __init__(self, options: TrainOptions, emit: Callable[[ProgressEvent], None],
-                 should_stop: Callable[[], bool]) -> None:
+    def __init__(
+        self, options: TrainOptions, emit: Callable[[ProgressEvent], None], should_stop: Callable[[], bool]
+    ) -> None:
         _check_options(options)
         self.options = options
         self.emit = emit
@@ -121,8 +130,9 @@ class _Run:
         except OSError as exc:
             raise TrainingError(f"{self.run_dir}: cannot create the run folder ({exc.strerror or exc})") from None
         if not options.resume and has_training_state(self.run_dir):
-            raise TrainingError(f"{self.run_dir} already holds a training run; resume it (--resume) or choose "
-                                "another output folder")
+            raise TrainingError(
+                f"{self.run_dir} already holds a training run; resume it (--resume) or choose another output folder"
+            )
         train_images, val_images = self._data()
         trainable = train_images.trainable_indices()  # DatasetError (crowd objects named) when there is none
         if len(trainable) < len(train_images):
@@ -133,8 +143,9 @@ class _Run:
         model.to(self.device)
         set_training_mode(model)
         self.parameters = [p for p in model.parameters() if p.requires_grad]
-        optimizer = torch.optim.SGD(self.parameters, lr=options.lr, momentum=options.momentum,
-                                    weight_decay=options.weight_decay)
+        optimizer = torch.optim.SGD(
+            self.parameters, lr=options.lr, momentum=options.momentum, weight_decay=options.weight_decay
+        )
         scaler = torch.amp.GradScaler(self.device.type, enabled=self.use_amp)
         if state is not None:
             optimizer.load_state_dict(state.optimizer)
@@ -143,8 +154,17 @@ class _Run:
             self.written, self.written_at = self.run_dir / state.checkpoint, start
             self._load_metrics(start)
         self.optimizer, self.scaler = optimizer, scaler
-        self.emit(RunStarted(options.iterations, start, len(trainable), len(val_images or ()),
-                             tuple(self.class_names), info.config.name, str(self.device)))
+        self.emit(
+            RunStarted(
+                options.iterations,
+                start,
+                len(trainable),
+                len(val_images or ()),
+                tuple(self.class_names),
+                info.config.name,
+                str(self.device),
+            )
+        )
         iteration, stopped = self._loop(train_images, val_images, start)
         return self._finish(val_images, iteration, stopped)
 
@@ -152,19 +172,33 @@ class _Run:
         options = self.options
         images = TrainingImages.from_file(options.coco, options.images, crowd_as_objects=options.crowd_as_objects)
         if options.val_coco is not None:
-            train_part, val_part = images, TrainingImages.from_file(
-                options.val_coco, options.val_images or options.images, images.class_names,
-                crowd_as_objects=options.crowd_as_objects)
+            train_part, val_part = (
+                images,
+                TrainingImages.from_file(
+                    options.val_coco,
+                    options.val_images or options.images,
+                    images.class_names,
+                    crowd_as_objects=options.crowd_as_objects,
+                ),
+            )
         elif options.val_split > 0:
             train_part, val_part = split_for_validation(images, options.val_split, options.seed)
             n = len(images)
             if len(val_part) == 0:  # the first note: a run that reports no AP says why
                 first = math.ceil(1 / options.val_split - 1e-9)  # the fewest images of which the split holds one out
-                self.emit(Note(f"no validation images: --val-split {options.val_split:g} of {n} image(s) rounds down "
-                               f"to none (one is held out from {first} images on); all {n} train, no AP is reported"))
+                self.emit(
+                    Note(
+                        f"no validation images: --val-split {options.val_split:g} of {n} image(s) rounds down "
+                        f"to none (one is held out from {first} images on); all {n} train, no AP is reported"
+                    )
+                )
             else:
-                self.emit(Note(f"{len(val_part)} of {n} images held out for validation (--val-split "
-                               f"{options.val_split:g}); {len(train_part)} train"))
+                self.emit(
+                    Note(
+                        f"{len(val_part)} of {n} images held out for validation (--val-split "
+                        f"{options.val_split:g}); {len(train_part)} train"
+                    )
+                )
         else:
             train_part, val_part = images, None
         for note in images.import_notes:
@@ -175,23 +209,31 @@ class _Run:
         options = self.options
         if not options.resume:
             try:
-                model, info, report = prepare_model(options.weights, images.class_names, config_name=options.config,
-                                                    max_size=options.max_size, seed=options.seed)
+                model, info, report = prepare_model(
+                    options.weights,
+                    images.class_names,
+                    config_name=options.config,
+                    max_size=options.max_size,
+                    seed=options.seed,
+                )
             except (CheckpointError, ValueError) as exc:
                 raise TrainingError(str(exc)) from None
             self.emit(Note(f"{Path(options.weights).name}: {report.describe()}"))
             return model, info, 0, None
         state = load_training_state(self.run_dir)
         if state.class_names != images.class_names:
-            raise TrainingError(f"{self.run_dir}: the run trains classes {list(state.class_names)}, the data has "
-                                f"{list(images.class_names)}")
+            raise TrainingError(
+                f"{self.run_dir}: the run trains classes {list(state.class_names)}, the data has "
+                f"{list(images.class_names)}"
+            )
         try:
             model, info = load_yolact(self.run_dir / state.checkpoint)
         except CheckpointError as exc:
             raise TrainingError(str(exc)) from None
         if options.max_size is not None and options.max_size != info.config.max_size:
-            raise TrainingError(f"{self.run_dir}: the run trains at --max-size {info.config.max_size}, "
-                                f"not {options.max_size}")
+            raise TrainingError(
+                f"{self.run_dir}: the run trains at --max-size {info.config.max_size}, not {options.max_size}"
+            )
         self.emit(Note(f"resuming {state.checkpoint} after {state.iteration} iterations"))
         return model, replace(info, class_names=images.class_names), state.iteration, state
 
@@ -200,14 +242,23 @@ class _Run:
     def _loop(self, train_images: TrainingImages, val_images: TrainingImages | None, start: int) -> tuple[int, bool]:
         options, model = self.options, self.model
         config = self.info.config
-        schedule = LearningRateSchedule.for_run(options.lr, options.iterations, options.warmup_iterations,
-                                                options.lr_steps)
+        schedule = LearningRateSchedule.for_run(
+            options.lr, options.iterations, options.warmup_iterations, options.lr_steps
+        )
         loss_fn = YolactLoss(LossSettings(), model.maskiou_net if config.use_maskiou else None)
         transform = YolactTransform(config.max_size, imagenet_normalize=config.backbone != "darknet53")
-        batches = IterationBatches(train_images, self.order, TrainAugmentation(config.max_size, options.augment),
-                                   transform, start, options.iterations, options.seed)
-        loader = DataLoader(batches, batch_size=None, shuffle=False, num_workers=options.workers,
-                            pin_memory=self.device.type == "cuda")
+        batches = IterationBatches(
+            train_images,
+            self.order,
+            TrainAugmentation(config.max_size, options.augment),
+            transform,
+            start,
+            options.iterations,
+            options.seed,
+        )
+        loader = DataLoader(
+            batches, batch_size=None, shuffle=False, num_workers=options.workers, pin_memory=self.device.type == "cuda"
+        )
         seconds_per_iteration: float | None = None
         iteration = start
         tick = time.perf_counter()
@@ -221,16 +272,23 @@ class _Run:
             iteration += 1
             now = time.perf_counter()
             elapsed, tick = now - tick, now
-            seconds_per_iteration = elapsed if seconds_per_iteration is None else (
-                0.9 * seconds_per_iteration + 0.1 * elapsed)
+            seconds_per_iteration = (
+                elapsed if seconds_per_iteration is None else (0.9 * seconds_per_iteration + 0.1 * elapsed)
+            )
             if losses is None:
                 self.emit(Note(f"iteration {iteration}: the loss is not finite; the step was skipped"))
             elif iteration % options.log_every == 0 or iteration in (start + 1, options.iterations):
-                self.emit(IterationDone(
-                    iteration, options.iterations, self.order.epoch_of(iteration - 1), losses, lr,
-                    options.batch_size / max(seconds_per_iteration, 1e-9),
-                    (options.iterations - iteration) * seconds_per_iteration,
-                ))
+                self.emit(
+                    IterationDone(
+                        iteration,
+                        options.iterations,
+                        self.order.epoch_of(iteration - 1),
+                        losses,
+                        lr,
+                        options.batch_size / max(seconds_per_iteration, 1e-9),
+                        (options.iterations - iteration) * seconds_per_iteration,
+                    )
+                )
             if iteration < options.iterations:
                 if options.checkpoint_every and iteration % options.checkpoint_every == 0:
                     self._checkpoint(iteration)
@@ -264,8 +322,14 @@ class _Run:
         read-only), save a resumable copy of the run in a fallback folder and stop with a TrainingError
         saying where (the run folder keeps its previous checkpoint)."""
         name = checkpoint_name(self.info.config, self.order.epoch_of(max(iteration - 1, 0)), iteration)
-        state = TrainingState(iteration, name, self.info.config.name, tuple(self.class_names),
-                              self.optimizer.state_dict(), self.scaler.state_dict() if self.use_amp else {})
+        state = TrainingState(
+            iteration,
+            name,
+            self.info.config.name,
+            tuple(self.class_names),
+            self.optimizer.state_dict(),
+            self.scaler.state_dict() if self.use_amp else {},
+        )
 
         def save(folder: Path) -> Path:
             folder.mkdir(parents=True, exist_ok=True)
@@ -280,8 +344,10 @@ class _Run:
 
         written = write_with_fallback(self.run_dir, save)
         if written.fell_back:
-            raise TrainingError(f"{written.note()}; it is a resumable run: free space and continue it with "
-                                f"--out {written.path} --resume")
+            raise TrainingError(
+                f"{written.note()}; it is a resumable run: free space and continue it with "
+                f"--out {written.path} --resume"
+            )
         path = written.value
         if self.written is not None and self.written != path:
             remove_checkpoint(self.written)
@@ -311,9 +377,13 @@ class _Run:
 
     def _write_metrics(self) -> None:
         final = self.evaluations[-1] if self.evaluations else None
-        data = {"config": self.info.config.name, "class_names": list(self.class_names),
-                "iterations": self.options.iterations, "evaluations": self.evaluations,
-                "final": final if final is not None and final["iteration"] == self.options.iterations else None}
+        data = {
+            "config": self.info.config.name,
+            "class_names": list(self.class_names),
+            "iterations": self.options.iterations,
+            "evaluations": self.evaluations,
+            "final": final if final is not None and final["iteration"] == self.options.iterations else None,
+        }
         text = json.dumps(data, indent=1) + "\n"
         written = write_with_fallback(self.run_dir / METRICS_FILE, lambda path: atomic_write_text(path, text))
         if written.fell_back:

@@ -79,8 +79,9 @@ class ResNetBackbone(nn.Module):
             layer = []
             for b in range(num_blocks):
                 deformable = _is_deformable(b, num_blocks, dcn_layers[stage], dcn_interval)
-                layer.append(Bottleneck(inplanes, planes, stride if b == 0 else 1, downsample if b == 0 else None,
-                                        deformable))
+                layer.append(
+                    Bottleneck(inplanes, planes, stride if b == 0 else 1, downsample if b == 0 else None, deformable)
+                )
                 inplanes = planes * 4
             self.layers.append(nn.Sequential(*layer))
             self.channels.append(inplanes)

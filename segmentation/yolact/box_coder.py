@@ -10,8 +10,15 @@ VARIANCES = (0.1, 0.2)
 def ordered_corners(boxes: torch.Tensor) -> torch.Tensor:
     """Boxes [N, 4] given by two opposite corners in any order -> (x_min, y_min, x_max, y_max) [N, 4]
     (the model may predict x2 < x1; every use of a box orders its corners first)."""
-    return torch.stack((torch.minimum(boxes[:, 0], boxes[:, 2]), torch.minimum(boxes[:, 1], boxes[:, 3]),
-                        torch.maximum(boxes[:, 0], boxes[:, 2]), torch.maximum(boxes[:, 1], boxes[:, 3])), dim=1)
+    return torch.stack(
+        (
+            torch.minimum(boxes[:, 0], boxes[:, 2]),
+            torch.minimum(boxes[:, 1], boxes[:, 3]),
+            torch.maximum(boxes[:, 0], boxes[:, 2]),
+            torch.maximum(boxes[:, 1], boxes[:, 3]),
+        ),
+        dim=1,
+    )
 
 
 def decode_boxes(loc: torch.Tensor, anchors: torch.Tensor) -> torch.Tensor:

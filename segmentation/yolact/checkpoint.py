@@ -15,8 +15,8 @@ from typing import BinaryIO
 import torch
 
 from protolabel.segmentation.errors import first_line
-from protolabel.segmentation.input_files import MAX_SIDECAR_BYTES, InputFileError, open_input, read_input_text
 from protolabel.segmentation.images import natural_key
+from protolabel.segmentation.input_files import MAX_SIDECAR_BYTES, InputFileError, open_input, read_input_text
 from protolabel.segmentation.yolact.classes import COCO_CATEGORY_IDS, COCO_CLASSES, YOUTUBE_VIS_CLASSES
 from protolabel.segmentation.yolact.config import (
     CONFIGS,
@@ -26,8 +26,13 @@ from protolabel.segmentation.yolact.config import (
     config_for_name,
     config_name_from_filename,
 )
-from protolabel.segmentation.yolact.edge_checkpoint import (UNUSED_FLOW_PREFIXES, edge_config_from_keys, fpn_keys_for,
-                                                 refuse_unsupported, video_hint)
+from protolabel.segmentation.yolact.edge_checkpoint import (
+    UNUSED_FLOW_PREFIXES,
+    edge_config_from_keys,
+    fpn_keys_for,
+    refuse_unsupported,
+    video_hint,
+)
 from protolabel.segmentation.yolact.fpn import NUM_DOWNSAMPLE
 from protolabel.segmentation.yolact.model import Yolact
 
@@ -88,7 +93,8 @@ def _check_zip_members(handle, path: Path) -> None:
         raise CheckpointError(
             f"{path}: not loaded: its zip members would unpack to {inflated:,} bytes from a {size:,}-byte file "
             f"(more than {bound:,}); a real checkpoint unpacks to about its own size, so this one is damaged "
-            "or made to exhaust memory")
+            "or made to exhaust memory"
+        )
 
 
 def _load_state_dict(handle, path: Path) -> dict[str, torch.Tensor]:
@@ -114,7 +120,9 @@ def _load_state_dict(handle, path: Path) -> dict[str, torch.Tensor]:
                 data = data[wrapper]
                 break
     if not isinstance(data, dict) or not data or not all(isinstance(v, torch.Tensor) for v in data.values()):
-        raise CheckpointError(f"{path}: not a YOLACT checkpoint (expected a dict of tensors, got {type(data).__name__})")
+        raise CheckpointError(
+            f"{path}: not a YOLACT checkpoint (expected a dict of tensors, got {type(data).__name__})"
+        )
     return dict(data)
 
 
@@ -131,7 +139,9 @@ def _drop_legacy_keys(state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]
     return out
 
 
-def infer_config(state: dict[str, torch.Tensor], path: str | Path | None = None, name: str | None = None) -> YolactConfig:
+def infer_config(
+    state: dict[str, torch.Tensor], path: str | Path | None = None, name: str | None = None
+) -> YolactConfig:
     """The config for a checkpoint: the name given, else the official file name, else from keys and shapes."""
     try:
         if name is not None:
@@ -151,8 +161,9 @@ def infer_config(state: dict[str, torch.Tensor], path: str | Path | None = None,
         raise CheckpointError(f"{source}: {exc}") from None
     num_classes = _num_classes(state, config, path)
     if num_classes < 2:
-        raise CheckpointError(f"{path}: the checkpoint has no object classes (its class layer has only the "
-                              "background class)")
+        raise CheckpointError(
+            f"{path}: the checkpoint has no object classes (its class layer has only the background class)"
+        )
     return config.with_num_classes(num_classes)
 
 
@@ -192,7 +203,9 @@ def _group_by_module(keys) -> list[str]:
         parts = key.split(".")
         module = ".".join(parts[:4]) if len(parts) > 4 else ".".join(parts[:-1]) or key
         modules[module] = modules.get(module, 0) + 1
-    return [f"{m}.* ({n} keys)" if n > 1 else f"{m}.*" for m, n in sorted(modules.items(), key=lambda i: natural_key(i[0]))]
+    return [
+        f"{m}.* ({n} keys)" if n > 1 else f"{m}.*" for m, n in sorted(modules.items(), key=lambda i: natural_key(i[0]))
+    ]
 
 
 def _describe_mismatch(model: Yolact, state: dict[str, torch.Tensor], config: YolactConfig, path) -> str | None:
@@ -203,7 +216,8 @@ def _describe_mismatch(model: Yolact, state: dict[str, torch.Tensor], config: Yo
     unexpected = _group_by_module(k for k in given.keys() - expected.keys() if not k.startswith(IGNORED_PREFIXES))
     shapes = sorted(
         f"{k} (file {list(given[k])}, {config.name} needs {list(expected[k])})"
-        for k in required & given.keys() if given[k] != expected[k]
+        for k in required & given.keys()
+        if given[k] != expected[k]
     )
     if not (missing or unexpected or shapes):
         return None
@@ -212,8 +226,11 @@ def _describe_mismatch(model: Yolact, state: dict[str, torch.Tensor], config: Yo
         more = f", ... ({len(items) - 5} more)" if len(items) > 5 else ""
         return f"{title}: {', '.join(items[:5])}{more}"
 
-    parts = [listing(t, i) for t, i in (("missing keys", missing), ("unexpected keys", unexpected),
-                                         ("shape mismatches", shapes)) if i]
+    parts = [
+        listing(t, i)
+        for t, i in (("missing keys", missing), ("unexpected keys", unexpected), ("shape mismatches", shapes))
+        if i
+    ]
     hint = ""
     if any(k.startswith("maskiou_net.") for k in unexpected):
         hint = " (this looks like a YOLACT++ checkpoint; try a yolact_plus_* config)"
@@ -230,8 +247,9 @@ def class_name_sidecars(path: str | Path) -> tuple[Path, Path]:
     return path.with_suffix(".classes.json"), path.with_name(path.name + ".classes.json")
 
 
-def class_names_for(path: str | Path, num_classes: int, dataset: str = "coco"
-                    ) -> tuple[tuple[str, ...], tuple[int, ...]]:
+def class_names_for(
+    path: str | Path, num_classes: int, dataset: str = "coco"
+) -> tuple[tuple[str, ...], tuple[int, ...]]:
     """Class names and category ids: a sidecar file, else COCO for 81-class models (YouTube-VIS for 41-class
     YolactEdge ones), else class_1..N."""
     foreground = num_classes - 1
@@ -264,8 +282,10 @@ def check_finite(state: dict[str, torch.Tensor], path) -> None:
     bad = non_finite_tensors(state)
     if bad:
         shown = ", ".join(bad[:5]) + (f", ... ({len(bad) - 5} more)" if len(bad) > 5 else "")
-        raise CheckpointError(f"{path}: {len(bad)} tensor(s) hold NaN or infinite values ({shown}); "
-                              "the weights are damaged (a diverged training run?) and are not loaded")
+        raise CheckpointError(
+            f"{path}: {len(bad)} tensor(s) hold NaN or infinite values ({shown}); "
+            "the weights are damaged (a diverged training run?) and are not loaded"
+        )
 
 
 def load_yolact(path: str | Path, config_name: str | None = None) -> tuple[Yolact, ModelInfo]:

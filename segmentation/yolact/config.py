@@ -51,11 +51,13 @@ class YolactConfig:
         minimum = MIN_MAX_SIZE_PLUS if self.use_maskiou else MIN_MAX_SIZE
         if max_size < minimum:
             why = " (the mask re-scoring net downsamples the prototypes five times)" if self.use_maskiou else ""
-            raise ValueError(f"{self.name}: max_size must be at least {minimum}{why} and at most {MAX_MAX_SIZE}, "
-                             f"got {max_size}")
+            raise ValueError(
+                f"{self.name}: max_size must be at least {minimum}{why} and at most {MAX_MAX_SIZE}, got {max_size}"
+            )
         if max_size > MAX_MAX_SIZE:
-            raise ValueError(f"{self.name}: max_size must be at most {MAX_MAX_SIZE} (and at least {minimum}), "
-                             f"got {max_size}")
+            raise ValueError(
+                f"{self.name}: max_size must be at most {MAX_MAX_SIZE} (and at least {minimum}), got {max_size}"
+            )
         base = [float(int(s / 550 * max_size)) for s in _BASE_SCALES]
         per_location = len(self.scales[0])
         scales = tuple(tuple(b * 2 ** (i / per_location) for i in range(per_location)) for b in base)
@@ -79,32 +81,59 @@ CONFIGS: dict[str, YolactConfig] = {
         YolactConfig("yolact_resnet50", "resnet50", 550, (1, 2, 3), _V1_SCALES, True),
         YolactConfig("yolact_darknet53", "darknet53", 550, (2, 3, 4), _V1_SCALES, True),
         YolactConfig(
-            "yolact_plus_base", "resnet101", 550, (1, 2, 3), _PLUS_SCALES, False,
-            dcn_layers=(0, 4, 23, 3), dcn_interval=3, use_maskiou=True,
+            "yolact_plus_base",
+            "resnet101",
+            550,
+            (1, 2, 3),
+            _PLUS_SCALES,
+            False,
+            dcn_layers=(0, 4, 23, 3),
+            dcn_interval=3,
+            use_maskiou=True,
         ),
         YolactConfig(
-            "yolact_plus_resnet50", "resnet50", 550, (1, 2, 3), _PLUS_SCALES, False,
-            dcn_layers=(0, 4, 6, 3), dcn_interval=1, use_maskiou=True,
+            "yolact_plus_resnet50",
+            "resnet50",
+            550,
+            (1, 2, 3),
+            _PLUS_SCALES,
+            False,
+            dcn_layers=(0, 4, 6, 3),
+            dcn_interval=1,
+            use_maskiou=True,
         ),
     )
 }
 _EDGE = dict(split_fpn=True)
 _EDGE_VIS = dict(split_fpn=True, num_classes=41, dataset="youtube_vis")
-CONFIGS.update({
-    c.name: c
-    for c in (
-        YolactConfig("yolact_edge", "resnet101", 550, (1, 2, 3), _V1_SCALES, True, **_EDGE),
-        YolactConfig("yolact_edge_resnet50", "resnet50", 550, (1, 2, 3), _V1_SCALES, True, **_EDGE),
-        YolactConfig("yolact_edge_youtubevis", "resnet101", 550, (1, 2, 3), _V1_SCALES, True, **_EDGE_VIS),
-        YolactConfig("yolact_edge_youtubevis_resnet50", "resnet50", 550, (1, 2, 3), _V1_SCALES, True, **_EDGE_VIS),
-        YolactConfig("yolact_edge_vid", "resnet101", 550, (1, 2, 3), _V1_SCALES, True, video=True, use_spa=True,
-                     **_EDGE_VIS),
-        YolactConfig("yolact_edge_vid_resnet50", "resnet50", 550, (1, 2, 3), _V1_SCALES, True, video=True,
-                     use_spa=True, **_EDGE_VIS),
-        YolactConfig("yolact_edge_vid_minimal", "resnet101", 550, (1, 2, 3), _V1_SCALES, True, video=True,
-                     **_EDGE_VIS),
-    )
-})
+CONFIGS.update(
+    {
+        c.name: c
+        for c in (
+            YolactConfig("yolact_edge", "resnet101", 550, (1, 2, 3), _V1_SCALES, True, **_EDGE),
+            YolactConfig("yolact_edge_resnet50", "resnet50", 550, (1, 2, 3), _V1_SCALES, True, **_EDGE),
+            YolactConfig("yolact_edge_youtubevis", "resnet101", 550, (1, 2, 3), _V1_SCALES, True, **_EDGE_VIS),
+            YolactConfig("yolact_edge_youtubevis_resnet50", "resnet50", 550, (1, 2, 3), _V1_SCALES, True, **_EDGE_VIS),
+            YolactConfig(
+                "yolact_edge_vid", "resnet101", 550, (1, 2, 3), _V1_SCALES, True, video=True, use_spa=True, **_EDGE_VIS
+            ),
+            YolactConfig(
+                "yolact_edge_vid_resnet50",
+                "resnet50",
+                550,
+                (1, 2, 3),
+                _V1_SCALES,
+                True,
+                video=True,
+                use_spa=True,
+                **_EDGE_VIS,
+            ),
+            YolactConfig(
+                "yolact_edge_vid_minimal", "resnet101", 550, (1, 2, 3), _V1_SCALES, True, video=True, **_EDGE_VIS
+            ),
+        )
+    }
+)
 
 MIN_MAX_SIZE = 64  # below this the smallest anchors shrink to a pixel or less
 MIN_MAX_SIZE_PLUS = 249  # YOLACT++: the prototypes (2 * ceil(S / 8)) must survive five stride-2 3x3 convs

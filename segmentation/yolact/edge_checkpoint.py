@@ -3,6 +3,7 @@ namings, the config from the keys, and the message for a video model without its
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import torch
@@ -51,18 +52,22 @@ def edge_config_from_keys(state: dict[str, torch.Tensor], deep: bool) -> YolactC
 def video_hint(missing: list[str], unexpected: list[str]) -> str:
     """The reason behind a mismatch that comes from the flow net and SPA being absent or extra."""
     if any(m.startswith(VIDEO_PREFIXES) for m in missing):
-        return (" (the checkpoint has no flow net / SPA tensors, which the video config needs: it looks like a "
-                "YolactEdge image model; load it with its own config, e.g. yolact_edge_resnet50, and run every "
-                "frame as a keyframe)")
+        return (
+            " (the checkpoint has no flow net / SPA tensors, which the video config needs: it looks like a "
+            "YolactEdge image model; load it with its own config, e.g. yolact_edge_resnet50, and run every "
+            "frame as a keyframe)"
+        )
     if any(u.startswith(VIDEO_PREFIXES) for u in unexpected):
         return " (this looks like a YolactEdge video checkpoint; try a yolact_edge_vid* config)"
     return ""
 
 
-def refuse_unsupported(path) -> None:
+def refuse_unsupported(path: str | os.PathLike) -> None:
     """The released MobileNetV2 YolactEdge model's backbone is not built here: say so instead of a key listing."""
     from protolabel.segmentation.yolact.checkpoint import CheckpointError
 
     if path is not None and Path(path).name.startswith("yolact_edge_mobilenetv2"):
-        raise CheckpointError(f"{path}: the MobileNetV2 YolactEdge model (yolact_edge_mobilenetv2) is not supported "
-                              "yet; the ResNet-50/101 YolactEdge checkpoints are")
+        raise CheckpointError(
+            f"{path}: the MobileNetV2 YolactEdge model (yolact_edge_mobilenetv2) is not supported "
+            "yet; the ResNet-50/101 YolactEdge checkpoints are"
+        )

@@ -19,8 +19,7 @@ FLOW_DIVISOR = 8.0  # a flow unit is 1/8 of the normalised [-1, 1] grid
 
 def _conv_lrelu(in_channels: int, out_channels: int, stride: int = 1) -> nn.Sequential:
     """A 3x3 conv + LeakyReLU(0.1), as a Sequential so that the conv's keys end in `.0.weight`."""
-    return nn.Sequential(nn.Conv2d(in_channels, out_channels, 3, stride=stride, padding=1),
-                         nn.LeakyReLU(LEAKY_SLOPE))
+    return nn.Sequential(nn.Conv2d(in_channels, out_channels, 3, stride=stride, padding=1), nn.LeakyReLU(LEAKY_SLOPE))
 
 
 class FlowNetPreConvs(nn.Module):
@@ -118,6 +117,5 @@ def sampling_grid(flow: torch.Tensor) -> torch.Tensor:
 
 def warp(feature: torch.Tensor, level: LevelFlow) -> tuple[torch.Tensor, torch.Tensor]:
     """(raw warp, warp * scale + bias) of a keyframe map by one level's flow."""
-    raw = F.grid_sample(feature, sampling_grid(level.flow), mode="bilinear", padding_mode="zeros",
-                        align_corners=True)
+    raw = F.grid_sample(feature, sampling_grid(level.flow), mode="bilinear", padding_mode="zeros", align_corners=True)
     return raw, raw * level.scale + level.bias

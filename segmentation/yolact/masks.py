@@ -19,14 +19,19 @@ def crop_bounds(boxes_rel: torch.Tensor, height: int, width: int, padding: int =
     """Float crop window (lo_x, lo_y, hi_x, hi_y) per box at prototype resolution, as the original's crop."""
     x1, y1, x2, y2 = (ordered_corners(boxes_rel) * boxes_rel.new_tensor([width, height, width, height])).unbind(1)
     return torch.stack(
-        ((x1 - padding).clamp(min=0), (y1 - padding).clamp(min=0),
-         (x2 + padding).clamp(max=width), (y2 + padding).clamp(max=height)),
+        (
+            (x1 - padding).clamp(min=0),
+            (y1 - padding).clamp(min=0),
+            (x2 + padding).clamp(max=width),
+            (y2 + padding).clamp(max=height),
+        ),
         dim=1,
     )
 
 
-def crop_keep(boxes_rel: torch.Tensor, height: int, width: int, padding: int = 1,
-              dtype: torch.dtype = torch.float32) -> torch.Tensor:
+def crop_keep(
+    boxes_rel: torch.Tensor, height: int, width: int, padding: int = 1, dtype: torch.dtype = torch.float32
+) -> torch.Tensor:
     """1 inside each (padded) box, 0 outside, on the prototype grid: [D, height, width]."""
     bounds = crop_bounds(boxes_rel, height, width, padding)
     cols = torch.arange(width, device=boxes_rel.device, dtype=dtype)
@@ -98,8 +103,9 @@ def _axis_sampling(in_size: int, out_size: int) -> tuple[np.ndarray, np.ndarray,
     return left, right, (src - left.astype(np.float32)).astype(np.float32)
 
 
-def _output_windows(boxes_rel: torch.Tensor, proto_size: tuple[int, int],
-                    image_size: tuple[int, int]) -> tuple[np.ndarray, tuple[np.ndarray, ...]]:
+def _output_windows(
+    boxes_rel: torch.Tensor, proto_size: tuple[int, int], image_size: tuple[int, int]
+) -> tuple[np.ndarray, tuple[np.ndarray, ...]]:
     """Per detection, the (x0, y0, x1, y1) output pixels whose bilinear taps can touch its kept
     (cropped) prototype window, int64 [D, 4] ((0, 0, 0, 0) where none), and the sampling of both axes."""
     h, w = proto_size
@@ -161,21 +167,23 @@ def binarize_at_image_size(
     return crops, offsets
 
 
-def _binarize_on_device(masks: torch.Tensor, windows: np.ndarray, image_size: tuple[int, int],
-                        threshold: float) -> list[np.ndarray]:
+def _binarize_on_device(
+    masks: torch.Tensor, windows: np.ndarray, image_size: tuple[int, int], threshold: float
+) -> list[np.ndarray]:
     """The CUDA branch: torch's own resize and threshold on the device, a few detections at a time, then
     only the windows travel to the host (one transfer per chunk)."""
     height, width = image_size
     chunk = max(1, _DEVICE_CHUNK_PIXELS // max(1, height * width))
     crops: list[np.ndarray] = []
     for start in range(0, masks.shape[0], chunk):
-        part = masks[start:start + chunk]
+        part = masks[start : start + chunk]
         full = F.interpolate(part[None], size=image_size, mode="bilinear", align_corners=False)[0] > threshold
-        pieces = [full[j, y0:y1, x0:x1].reshape(-1)
-                  for j, (x0, y0, x1, y1) in enumerate(windows[start:start + len(part)])]
+        pieces = [
+            full[j, y0:y1, x0:x1].reshape(-1) for j, (x0, y0, x1, y1) in enumerate(windows[start : start + len(part)])
+        ]
         flat = torch.cat(pieces).cpu().numpy() if pieces else np.zeros(0, bool)
         split = np.split(flat, np.cumsum([p.numel() for p in pieces])[:-1]) if pieces else []
-        for piece, (x0, y0, x1, y1) in zip(split, windows[start:start + len(part)]):
+        for piece, (x0, y0, x1, y1) in zip(split, windows[start : start + len(part)]):
             crops.append(piece.reshape(y1 - y0, x1 - x0) if x1 > x0 else np.zeros((0, 0), bool))
         del full
     return crops

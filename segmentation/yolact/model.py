@@ -83,8 +83,9 @@ class Yolact(nn.Module):
         state = KeyframeState(tuple(merged), lateral)
         return self._heads(self.fpn_phase_2(merged), images.device), state
 
-    def forward_partial(self, images: torch.Tensor, keyframe: KeyframeState,
-                        trace: dict[str, torch.Tensor] | None = None) -> YolactOutputs:
+    def forward_partial(
+        self, images: torch.Tensor, keyframe: KeyframeState, trace: dict[str, torch.Tensor] | None = None
+    ) -> YolactOutputs:
         """A YolactEdge non-keyframe: backbone to C3, the keyframe's P4/P5 warped to this frame (spec section 4).
 
         `trace`, when given, receives every intermediate map by the fixtures' names (for tests)."""
@@ -102,8 +103,11 @@ class Yolact(nn.Module):
         top4, top5 = self.spa(lateral, [warped4, warped5]) if self.config.use_spa else (warped4, warped5)
         pyramid = self.fpn_phase_2([top3, top4, top5])
         if trace is not None:
-            trace.update(_trace(lateral, current, key, flow4, flow5, (raw4, raw5), (warped4, warped5), top3,
-                                (top4, top5), pyramid))
+            trace.update(
+                _trace(
+                    lateral, current, key, flow4, flow5, (raw4, raw5), (warped4, warped5), top3, (top4, top5), pyramid
+                )
+            )
         return self._heads(pyramid, images.device)
 
     def _heads(self, pyramid: list[torch.Tensor], device: torch.device) -> YolactOutputs:
@@ -117,13 +121,24 @@ class Yolact(nn.Module):
         return YolactOutputs(loc, conf, coeffs, prototypes, anchors, segmentation)
 
 
-def _trace(lateral, current, key, flow4: LevelFlow, flow5: LevelFlow, raw, warped, top3, refined, pyramid
-           ) -> dict[str, torch.Tensor]:
+def _trace(
+    lateral, current, key, flow4: LevelFlow, flow5: LevelFlow, raw, warped, top3, refined, pyramid
+) -> dict[str, torch.Tensor]:
     """The non-keyframe's intermediate maps, named as in the YolactEdge fixtures."""
     out = {"lateral_c3": lateral, "flow_in_cur": current, "flow_in_key": key, "p3_pre": top3}
-    for level, flow, r, w, s in (("p4", flow4, raw[0], warped[0], refined[0]), ("p5", flow5, raw[1], warped[1],
-                                                                             refined[1])):
-        out.update({f"flow_{level}": flow.flow, f"scale_{level}": flow.scale, f"bias_{level}": flow.bias,
-                    f"warp_{level}_raw": r, f"warp_{level}": w, f"spa_{level}": s})
+    for level, flow, r, w, s in (
+        ("p4", flow4, raw[0], warped[0], refined[0]),
+        ("p5", flow5, raw[1], warped[1], refined[1]),
+    ):
+        out.update(
+            {
+                f"flow_{level}": flow.flow,
+                f"scale_{level}": flow.scale,
+                f"bias_{level}": flow.bias,
+                f"warp_{level}_raw": r,
+                f"warp_{level}": w,
+                f"spa_{level}": s,
+            }
+        )
     out.update({f"head_in_p{i + 3}": p for i, p in enumerate(pyramid)})
     return out

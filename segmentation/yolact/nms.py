@@ -34,8 +34,10 @@ class RawDetections:
     @staticmethod
     def empty(k: int, device: torch.device) -> RawDetections:
         return RawDetections(
-            torch.zeros(0, 4, device=device), torch.zeros(0, k, device=device),
-            torch.zeros(0, dtype=torch.long, device=device), torch.zeros(0, device=device),
+            torch.zeros(0, 4, device=device),
+            torch.zeros(0, k, device=device),
+            torch.zeros(0, dtype=torch.long, device=device),
+            torch.zeros(0, device=device),
         )
 
 
@@ -127,6 +129,8 @@ def _traditional_nms(boxes, coefficients, scores, s: NmsSettings, max_size: int)
     scores_cat, order = torch.cat(all_scores).sort(dim=0, descending=True)
     order = order[: s.max_detections]
     return RawDetections(
-        torch.cat(all_boxes)[order], torch.cat(all_coeffs)[order], torch.cat(all_classes)[order],
+        torch.cat(all_boxes)[order],
+        torch.cat(all_coeffs)[order],
+        torch.cat(all_classes)[order],
         scores_cat[: s.max_detections],
     )

@@ -15,11 +15,15 @@ class Upsample2x(nn.Module):
 def build_protonet(in_channels: int = 256, num_prototypes: int = 32) -> nn.Sequential:
     """Layer indices are the checkpoint key names: 0,2,4,8 convs, 6 upsample, 10 the k-way 1x1 conv."""
     return nn.Sequential(
-        nn.Conv2d(in_channels, 256, 3, padding=1), nn.ReLU(inplace=True),
-        nn.Conv2d(256, 256, 3, padding=1), nn.ReLU(inplace=True),
-        nn.Conv2d(256, 256, 3, padding=1), nn.ReLU(inplace=True),
+        nn.Conv2d(in_channels, 256, 3, padding=1),
+        nn.ReLU(inplace=True),
+        nn.Conv2d(256, 256, 3, padding=1),
+        nn.ReLU(inplace=True),
+        nn.Conv2d(256, 256, 3, padding=1),
+        nn.ReLU(inplace=True),
         Upsample2x(),
         nn.ReLU(inplace=True),  # kept only so that the indices match the official keys
-        nn.Conv2d(256, 256, 3, padding=1), nn.ReLU(inplace=True),
+        nn.Conv2d(256, 256, 3, padding=1),
+        nn.ReLU(inplace=True),
         nn.Conv2d(256, num_prototypes, 1),
     )

@@ -70,14 +70,18 @@ LEFTOVER_LAYER = "fpn.downsample_layers.2"  # in the released files, not in the 
 _LAST_DOWNSAMPLE = "fpn.downsample_layers.1"
 
 
-def synthetic_state_dict(config: YolactConfig | str, seed: int = 0, *,
-                         released: bool = False) -> OrderedDict[str, torch.Tensor]:
+def synthetic_state_dict(
+    config: YolactConfig | str, seed: int = 0, *, released: bool = False
+) -> OrderedDict[str, torch.Tensor]:
     """The official-layout weights make_checkpoint.py makes for this config and seed (+ the leftover layer)."""
     manifest = checkpoint_manifest(config)
     if not released:
         return state_dict_from_manifest(manifest, seed)
-    leftover = [(key.replace(_LAST_DOWNSAMPLE, LEFTOVER_LAYER), shape, dtype)
-                for key, shape, dtype in manifest if key.startswith(_LAST_DOWNSAMPLE + ".")]
+    leftover = [
+        (key.replace(_LAST_DOWNSAMPLE, LEFTOVER_LAYER), shape, dtype)
+        for key, shape, dtype in manifest
+        if key.startswith(_LAST_DOWNSAMPLE + ".")
+    ]
     drawn = state_dict_from_manifest(manifest + leftover, seed)
     out: OrderedDict[str, torch.Tensor] = OrderedDict()
     for key, _, _ in manifest:  # the released order: the leftover layer right after the model's last one
@@ -101,13 +105,15 @@ def state_dict_from_manifest(manifest: list[ManifestEntry], seed: int) -> Ordere
     return out
 
 
-def write_synthetic_checkpoint(path: str | Path, config: YolactConfig | str, seed: int = 0, *,
-                               released: bool = False) -> Path:
+def write_synthetic_checkpoint(
+    path: str | Path, config: YolactConfig | str, seed: int = 0, *, released: bool = False
+) -> Path:
     """Save `synthetic_state_dict(config, seed, released=...)` to `path` atomically (as torch.save would)."""
     path = Path(path)
     buffer = io.BytesIO()
-    torch.save(synthetic_state_dict(config, seed, released=released), buffer,
-               _use_new_zipfile_serialization=not released)
+    torch.save(
+        synthetic_state_dict(config, seed, released=released), buffer, _use_new_zipfile_serialization=not released
+    )
     atomic_write_bytes(path, buffer.getvalue())
     return path
 
@@ -133,8 +139,9 @@ def _closes_residual_branch(key: str) -> bool:
     return bool(match) and int(match.group(1)) >= 1
 
 
-def _draw(stream: np.random.RandomState, key: str, shape: tuple[int, ...], keys: set[str], num_classes: int
-          ) -> np.ndarray:
+def _draw(
+    stream: np.random.RandomState, key: str, shape: tuple[int, ...], keys: set[str], num_classes: int
+) -> np.ndarray:
     """The float64 values of one key; the order of the branches is the generator's rule order."""
     n = int(np.prod(shape)) if shape else 1
     prefix, _, leaf = key.rpartition(".")
@@ -175,8 +182,7 @@ def _draw(stream: np.random.RandomState, key: str, shape: tuple[int, ...], keys:
     return stream.normal(0.0, np.sqrt(1.0 / max(1, shape[-1] if shape else 1)), size=n)
 
 
-def _class_conv_weight(stream: np.random.RandomState, shape: tuple[int, ...], n: int, num_classes: int
-                       ) -> np.ndarray:
+def _class_conv_weight(stream: np.random.RandomState, shape: tuple[int, ...], n: int, num_classes: int) -> np.ndarray:
     """Most anchors confidently background, a few hundred decisively one of the live classes."""
     cls = np.arange(shape[0]) % num_classes
     gain = np.where(cls % 10 == 1, _LIVE_GAIN, _DEAD_GAIN)

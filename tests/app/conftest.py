@@ -15,8 +15,10 @@ def _photos() -> dict[str, np.ndarray]:
     from skimage import data
 
     rgb = {"astronaut.png": data.astronaut(), "coffee.png": data.coffee(), "chelsea.jpg": data.chelsea()}
-    return {name: cv2.resize(img[:, :, ::-1], (PHOTO_SIZE, PHOTO_SIZE), interpolation=cv2.INTER_AREA)
-            for name, img in rgb.items()}
+    return {
+        name: cv2.resize(img[:, :, ::-1], (PHOTO_SIZE, PHOTO_SIZE), interpolation=cv2.INTER_AREA)
+        for name, img in rgb.items()
+    }
 
 
 @pytest.fixture
@@ -91,8 +93,12 @@ def mouse():
             QTest.mouseClick(canvas.viewport(), Qt.MouseButton.LeftButton, modifiers, scene_to_view(canvas, x, y))
 
         def double_click(self, canvas, x, y):
-            QTest.mouseDClick(canvas.viewport(), Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier,
-                              scene_to_view(canvas, x, y))
+            QTest.mouseDClick(
+                canvas.viewport(),
+                Qt.MouseButton.LeftButton,
+                Qt.KeyboardModifier.NoModifier,
+                scene_to_view(canvas, x, y),
+            )
 
         def drag(self, canvas, start, end, steps=5):
             self.press(canvas, *start)

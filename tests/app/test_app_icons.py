@@ -29,7 +29,11 @@ def test_app_icon_pngs_have_their_sizes():
 @pytest.mark.slow
 def test_self_test_passes_offscreen(tmp_path):
     """What packaging/build.sh runs on the bundle, here on the venv."""
-    result = subprocess.run([sys.executable, "-m", "protolabel.app.cli", "self-test", "--keep", str(tmp_path / "run")],
-                            capture_output=True, text=True, timeout=900)
+    result = subprocess.run(
+        [sys.executable, "-m", "protolabel.app.cli", "self-test", "--keep", str(tmp_path / "run")],
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "self-test: passed" in result.stdout and (tmp_path / "run" / "annotations.json").is_file()

@@ -27,8 +27,9 @@ def test_the_chosen_backend_is_remembered_and_a_bad_saved_one_falls_back(make_wi
 
 
 @pytest.mark.slow
-def test_an_image_labelled_on_onnx_runtime_gets_the_torch_objects(make_window, qtbot, photo_folder, tmp_path,
-                                                                   resnet50_checkpoint):
+def test_an_image_labelled_on_onnx_runtime_gets_the_torch_objects(
+    make_window, qtbot, photo_folder, tmp_path, resnet50_checkpoint
+):
     pytest.importorskip("onnxruntime", reason='needs the onnx extra: pip install -e ".[onnx]"')
     window = make_window()
     assert window.projects.open_folder(photo_folder)
@@ -58,8 +59,7 @@ def test_an_image_labelled_on_onnx_runtime_gets_the_torch_objects(make_window, q
 
 
 @pytest.mark.slow
-def test_an_exported_onnx_model_labels_in_the_app(make_window, photo_folder, qtbot, resnet50_onnx,
-                                                 resnet50_checkpoint):
+def test_an_exported_onnx_model_labels_in_the_app(make_window, photo_folder, qtbot, resnet50_onnx, resnet50_checkpoint):
     """Open Model takes the .onnx `protolabel export-onnx` writes: the backend box moves from torch (which
     cannot run it) to auto, the class mapping reads its classes, and it labels the image."""
     from protolabel.segmentation.project.autolabel import model_class_names

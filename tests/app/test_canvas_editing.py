@@ -126,8 +126,9 @@ def test_shapes_with_holes_and_parts_are_drawn_and_edited_as_such(window, mouse,
     hole_vertex = obj.shape.polygons[0].holes[0][0]
     mouse.drag(canvas, tuple(hole_vertex), (hole_vertex[0] - 5, hole_vertex[1]))
     (edited,), _ = _stored(photo_folder)
-    assert np.allclose(edited.shape.polygons[0].holes[0][0],
-                       mouse.scene_point(canvas, hole_vertex[0] - 5, hole_vertex[1]))
+    assert np.allclose(
+        edited.shape.polygons[0].holes[0][0], mouse.scene_point(canvas, hole_vertex[0] - 5, hole_vertex[1])
+    )
     assert np.array_equal(edited.shape.polygons[0].exterior, obj.shape.polygons[0].exterior)
     assert edited.shape.polygons[1] == obj.shape.polygons[1]
 
@@ -196,8 +197,16 @@ def test_wheel_zooms_at_the_cursor_and_fit_restores(window, qtbot):
     fit_scale = canvas.scale_factor()
     at = QPoint(canvas.viewport().width() // 3, canvas.viewport().height() // 3)
     before = canvas.mapToScene(at)
-    event = QWheelEvent(QPointF(at), QPointF(canvas.viewport().mapToGlobal(at)), QPoint(0, 0), QPoint(0, 240),
-                        Qt.MouseButton.NoButton, Qt.KeyboardModifier.NoModifier, Qt.ScrollPhase.NoScrollPhase, False)
+    event = QWheelEvent(
+        QPointF(at),
+        QPointF(canvas.viewport().mapToGlobal(at)),
+        QPoint(0, 0),
+        QPoint(0, 240),
+        Qt.MouseButton.NoButton,
+        Qt.KeyboardModifier.NoModifier,
+        Qt.ScrollPhase.NoScrollPhase,
+        False,
+    )
     QApplication.sendEvent(canvas.viewport(), event)
     assert canvas.scale_factor() > fit_scale * 1.3
     after = canvas.mapToScene(at)

@@ -20,7 +20,10 @@ def test_bgr_to_qimage_shows_each_pixel_in_rgb(qapp):
 
 
 def test_ring_polygon_keeps_every_vertex(qapp):
-    for ring in (np.array([[0.5, 1.25], [10, 2], [3.75, 8]]), np.array([[1, 2], [3, 4]], dtype=np.int32),
-                 np.array([[1.5, 2.5], [3, 4]], dtype=np.float32)):
+    for ring in (
+        np.array([[0.5, 1.25], [10, 2], [3.75, 8]]),
+        np.array([[1, 2], [3, 4]], dtype=np.int32),
+        np.array([[1.5, 2.5], [3, 4]], dtype=np.float32),
+    ):
         points = [(p.x(), p.y()) for p in ring_polygon(ring)]
         assert points == [(float(x), float(y)) for x, y in ring]

@@ -18,8 +18,11 @@ def _square(x: float, y: float, size: float = 20) -> Shape:
 def open_with_objects(make_window, qtbot, folder, labels):
     """A window on `folder` whose astronaut.png has one object per label (in order), the labels known."""
     with ProjectStore.open(folder) as store:
-        saved = store.write_change("astronaut.png", status=ImageStatus.EDITED,
-                                   saved=[AnnotatedObject(label, _square(5 + 20 * i, 5)) for i, label in enumerate(labels)])
+        saved = store.write_change(
+            "astronaut.png",
+            status=ImageStatus.EDITED,
+            saved=[AnnotatedObject(label, _square(5 + 20 * i, 5)) for i, label in enumerate(labels)],
+        )
         store.set_setting("labels", sorted(set(labels)))
     window = make_window()
     assert window.open_folder(folder)
@@ -94,6 +97,7 @@ def test_class_dock_lists_classes_with_counts_and_distinct_colours(make_window, 
     rows = {table.item(r, 0).text(): table.item(r, 1).text() for r in range(table.rowCount())}
     assert rows == {"cat": "2", "dog": "1", "toaster": "1"}
     from protolabel.app.colors import label_color
+
     assert len({label_color(c).name() for c in rows}) == 3
     # a new object of a class shows up in the counts at once
     window.selection.set([window.projects.project.current.objects[0].id])
@@ -115,16 +119,22 @@ def test_classes_outside_the_class_list_take_distinct_colours(make_window, qtbot
     """As after an auto-label run: objects carry classes the project's class list does not name."""
     labels = ["broccoli", "dining table", "elephant", "fire hydrant", "person", "skis", "toaster", "wine glass"]
     with ProjectStore.open(photo_folder) as store:
-        store.write_change("astronaut.png", status=ImageStatus.AUTO_LABELED,
-                           saved=[AnnotatedObject(label, _square(5 + 20 * i, 5)) for i, label in enumerate(labels)])
+        store.write_change(
+            "astronaut.png",
+            status=ImageStatus.AUTO_LABELED,
+            saved=[AnnotatedObject(label, _square(5 + 20 * i, 5)) for i, label in enumerate(labels)],
+        )
     window = make_window()
     assert window.open_folder(photo_folder)
     qtbot.waitUntil(lambda: window.projects.project.current_name == "astronaut.png")
     assert window.labels_dock.classes() == labels
     from protolabel.app.colors import label_color
+
     assert len({label_color(label).name() for label in labels}) == len(labels)
-    swatches = {window.labels_dock.table.item(row, 0).icon().pixmap(8, 8).toImage().pixelColor(4, 4).name()
-                for row in range(len(labels))}
+    swatches = {
+        window.labels_dock.table.item(row, 0).icon().pixmap(8, 8).toImage().pixelColor(4, 4).name()
+        for row in range(len(labels))
+    }
     assert swatches == {label_color(label).name() for label in labels}
 
 
@@ -134,13 +144,15 @@ def test_a_project_with_unlisted_classes_keeps_their_order_and_colours(make_wind
     class, first: every other class moved down a row, with its number key and colour."""
     labels = ["broccoli", "dining table", "elephant", "fire hydrant", "person", "skis", "toaster", "wine glass"]
     with ProjectStore.open(photo_folder) as store:
-        saved = store.replace_auto_objects("astronaut.png", [AnnotatedObject(label, _square(5 + 20 * i, 5))
-                                                             for i, label in enumerate(labels)])
+        saved = store.replace_auto_objects(
+            "astronaut.png", [AnnotatedObject(label, _square(5 + 20 * i, 5)) for i, label in enumerate(labels)]
+        )
     window = make_window()
     assert window.open_folder(photo_folder)
     qtbot.waitUntil(lambda: window.projects.project.current_name == "astronaut.png")
     assert window.projects.project.labels == tuple(labels)  # listed when the project opened
     from protolabel.app.colors import label_color
+
     colours = [label_color(label).name() for label in labels]
     window.projects.project.rename_class("broccoli", "vegetable")
     labels[0] = "vegetable"
@@ -230,14 +242,16 @@ def test_colour_and_keep_are_stored_with_the_project(make_window, qtbot, photo_f
     dock = window.labels_dock
     dock.select_class("cat")
     dock.choose_color(QColor("#123456"))
-    qtbot.waitUntil(lambda: window.canvas.items_by_id and
-                    next(iter(window.canvas.items_by_id.values()))._color.name() == "#123456")
+    qtbot.waitUntil(
+        lambda: window.canvas.items_by_id and next(iter(window.canvas.items_by_id.values()))._color.name() == "#123456"
+    )
     dock.table.item(dock.row_of("spare"), 2).setCheckState(Qt.CheckState.Checked)
     window.close()
     with ProjectStore.open(photo_folder) as store:
         assert store.setting("label_colors") == {"cat": "#123456"}
         assert store.setting("keep_classes") == ["spare"]
         from protolabel.segmentation.project.export import export_coco
+
         export_coco(store, tmp_path / "out.json", labels=("cat", "spare", "unused"))
     names = [c["name"] for c in json.loads((tmp_path / "out.json").read_text())["categories"]]
     assert names == ["cat", "spare"]
@@ -246,8 +260,10 @@ def test_colour_and_keep_are_stored_with_the_project(make_window, qtbot, photo_f
 def test_counts_follow_an_auto_label_run(make_window, qtbot, photo_folder):
     window, _ = open_with_objects(make_window, qtbot, photo_folder, ["cat"])
     with ProjectStore.open(photo_folder) as job_store:  # a job writes through its own connection
-        job_store.replace_auto_objects("coffee.png", [AnnotatedObject("cup", _square(5, 5), score=0.8),
-                                                      AnnotatedObject("cat", _square(40, 5), score=0.7)])
+        job_store.replace_auto_objects(
+            "coffee.png",
+            [AnnotatedObject("cup", _square(5, 5), score=0.8), AnnotatedObject("cat", _square(40, 5), score=0.7)],
+        )
     window.autolabel.busy_changed.emit(False)  # the run ended
     dock = window.labels_dock
     assert {c: dock.table.item(dock.row_of(c), 1).text() for c in dock.classes()} == {"cat": "2", "cup": "1"}
@@ -260,10 +276,14 @@ def open_with_three_images(make_window, qtbot, folder):
     layout = {"astronaut.png": ["cat", "dog"], "chelsea.jpg": ["cat", "toaster"], "coffee.png": ["dog", "cat"]}
     with ProjectStore.open(folder) as store:
         for name, labels in layout.items():
-            store.write_change(name, status=ImageStatus.EDITED,
-                               saved=[AnnotatedObject(label, _square(5 + 25 * i, 7, 17 + i)) for i, label in enumerate(labels)])
-        store.write_change("coffee.png", saved=[AnnotatedObject("toaster", _square(50, 50, 13.5), provenance="auto",
-                                                                score=0.625)])
+            store.write_change(
+                name,
+                status=ImageStatus.EDITED,
+                saved=[AnnotatedObject(label, _square(5 + 25 * i, 7, 17 + i)) for i, label in enumerate(labels)],
+            )
+        store.write_change(
+            "coffee.png", saved=[AnnotatedObject("toaster", _square(50, 50, 13.5), provenance="auto", score=0.625)]
+        )
         store.set_setting("labels", ["cat", "dog", "toaster"])
     window = make_window()
     assert window.open_folder(folder)
@@ -274,8 +294,10 @@ def open_with_three_images(make_window, qtbot, folder):
 def everything(folder):
     """Every stored object (all fields) per image, and the class settings, read through a fresh connection."""
     with ProjectStore.open(folder) as store:
-        objects = {name: [(o.id, o.label, o.provenance, o.score, o.shape) for o in store.objects(name)]
-                   for name in ("astronaut.png", "chelsea.jpg", "coffee.png")}
+        objects = {
+            name: [(o.id, o.label, o.provenance, o.score, o.shape) for o in store.objects(name)]
+            for name in ("astronaut.png", "chelsea.jpg", "coffee.png")
+        }
         settings = [store.setting(key) or None for key in ("labels", "label_colors", "keep_classes")]
     return objects, settings
 
@@ -288,6 +310,7 @@ def ctrl_z(qtbot, window):
 
 def yes(box):
     from PySide6.QtWidgets import QMessageBox
+
     box.button(QMessageBox.StandardButton.Yes).click()
 
 
@@ -343,9 +366,15 @@ def test_delete_then_undo_restores_objects_with_provenance_and_pixels(make_windo
 
     def masks(path):
         coco = COCO(str(path))
-        return {(coco.imgs[a["image_id"]]["file_name"], coco.cats[a["category_id"]]["name"], a.get("score"),
-                 json.dumps(a.get("attributes", a.get("source")))): coco.annToMask(a)
-                for a in coco.dataset["annotations"]}
+        return {
+            (
+                coco.imgs[a["image_id"]]["file_name"],
+                coco.cats[a["category_id"]]["name"],
+                a.get("score"),
+                json.dumps(a.get("attributes", a.get("source"))),
+            ): coco.annToMask(a)
+            for a in coco.dataset["annotations"]
+        }
 
     window = open_with_three_images(make_window, qtbot, photo_folder)
     store = window.projects.project.store
@@ -404,8 +433,16 @@ def test_undo_refused_when_another_window_changed_an_object_since(make_window, q
 # ---------------------------------------------------------------- counts kept up to date in place
 def table_rows(dock):
     t = dock.table
-    return [(t.item(r, 0).text(), t.item(r, 0).checkState(), t.item(r, 1).text(), t.item(r, 2).checkState(),
-             t.item(r, 0).icon().pixmap(14, 14).toImage().pixelColor(7, 7).name()) for r in range(t.rowCount())]
+    return [
+        (
+            t.item(r, 0).text(),
+            t.item(r, 0).checkState(),
+            t.item(r, 1).text(),
+            t.item(r, 2).checkState(),
+            t.item(r, 0).icon().pixmap(14, 14).toImage().pixelColor(7, 7).name(),
+        )
+        for r in range(t.rowCount())
+    ]
 
 
 def test_counts_follow_edits_and_undo_in_place_and_an_image_switch_rebuilds_nothing(make_window, qtbot, photo_folder):
@@ -429,8 +466,9 @@ def test_counts_follow_edits_and_undo_in_place_and_an_image_switch_rebuilds_noth
     with ProjectStore.open(photo_folder) as store:  # the oracle: the store, through its own connection
         truth = store.label_counts()
     assert truth == {"cat": 2, "dog": 2, "toaster": 3}  # astronaut's cat became a toaster; its dog came back
-    assert {dock.table.item(r, 0).text(): dock.table.item(r, 1).text() for r in range(3)} == \
-        {label: str(n) for label, n in truth.items()}
+    assert {dock.table.item(r, 0).text(): dock.table.item(r, 1).text() for r in range(3)} == {
+        label: str(n) for label, n in truth.items()
+    }
     fresh = LabelsDock()  # a dock built from scratch on the same project shows the same table
     fresh.set_project(window.projects.project)
     try:

@@ -43,8 +43,10 @@ def test_help_lists_gui_and_headless_commands(capsys):
 
 
 def test_headless_command_through_app_cli_does_not_import_qt():
-    code = ("import sys; from protolabel.app.cli import main\n"
-            "try:\n    main(['predict', '--help'])\nexcept SystemExit:\n    pass\n"
-            "print(sorted(m for m in sys.modules if m.startswith('PySide6')))")
+    code = (
+        "import sys; from protolabel.app.cli import main\n"
+        "try:\n    main(['predict', '--help'])\nexcept SystemExit:\n    pass\n"
+        "print(sorted(m for m in sys.modules if m.startswith('PySide6')))"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip().splitlines()[-1] == "[]"

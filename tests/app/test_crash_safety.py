@@ -49,7 +49,8 @@ if mode == "edit":
     vx, vy = item.obj.shape.polygons[0].exterior[1]
     QTest.mousePress(canvas.viewport(), Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, at(vx, vy))
     QTest.mouseMove(canvas.viewport(), at(vx + 10, vy + 20))
-    QTest.mouseRelease(canvas.viewport(), Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, at(vx + 10, vy + 20))
+    QTest.mouseRelease(canvas.viewport(), Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier,
+                       at(vx + 10, vy + 20))
     print("EDIT 2 %r %r" % scene(vx + 10, vy + 20), flush=True)
     QTest.mousePress(canvas.viewport(), Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, at(vx + 10, vy + 20))
     QTest.mouseMove(canvas.viewport(), at(vx - 30, vy + 30))
@@ -66,8 +67,9 @@ app.exec()
 
 def _run_until(args, marker: str, timeout: float = 180.0):
     env = dict(os.environ, QT_QPA_PLATFORM="offscreen")
-    proc = subprocess.Popen([sys.executable, "-c", _SESSION, *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True, env=env)
+    proc = subprocess.Popen(
+        [sys.executable, "-c", _SESSION, *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env
+    )
     lines = []
     deadline = time.monotonic() + timeout
     try:

@@ -32,8 +32,9 @@ def test_class_mapping_dialog_keeps_and_renames(qtbot):
     assert "empty" in dialog.error_label.text() and dialog.result() == 0
 
 
-def test_class_mapping_from_the_window_is_saved_with_the_project(make_window, photo_folder, qtbot, monkeypatch,
-                                                                resnet50_checkpoint):
+def test_class_mapping_from_the_window_is_saved_with_the_project(
+    make_window, photo_folder, qtbot, monkeypatch, resnet50_checkpoint
+):
     window = make_window()
     window.open_folder(photo_folder)
     window.options.weights = str(resnet50_checkpoint)
@@ -58,8 +59,10 @@ def test_model_manager_lists_official_models_and_says_when_there_is_no_network(q
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    offline = tuple(OfficialModel(m.config, m.file_name, f"http://127.0.0.1:{port}/{m.file_name}", m.fps, m.mask_ap)
-                    for m in OFFICIAL_MODELS)
+    offline = tuple(
+        OfficialModel(m.config, m.file_name, f"http://127.0.0.1:{port}/{m.file_name}", m.fps, m.mask_ap)
+        for m in OFFICIAL_MODELS
+    )
     dialog = ModelManagerDialog(ModelManager(tmp_path, models=offline, timeout=2))
     qtbot.addWidget(dialog)
     assert dialog.table.rowCount() == 6 and dialog.table.item(0, 3).text() == "not downloaded"

@@ -55,9 +55,12 @@ def test_model_cache_lists_downloaded_and_partial_official_models(tmp_path):
 
 def _fake_torch(cuda_version, devices=()):
     props = [SimpleNamespace(name=n, total_memory=m, major=a, minor=b) for n, m, a, b in devices]
-    return SimpleNamespace(version=SimpleNamespace(cuda=cuda_version), cuda=SimpleNamespace(
-        is_available=lambda: bool(props), device_count=lambda: len(props),
-        get_device_properties=lambda i: props[i]))
+    return SimpleNamespace(
+        version=SimpleNamespace(cuda=cuda_version),
+        cuda=SimpleNamespace(
+            is_available=lambda: bool(props), device_count=lambda: len(props), get_device_properties=lambda i: props[i]
+        ),
+    )
 
 
 def test_cuda_finding_says_why_cuda_is_not_used_or_lists_devices():
@@ -66,8 +69,10 @@ def test_cuda_finding_says_why_cuda_is_not_used_or_lists_devices():
     assert no_gpu.status is Status.WARN and "no NVIDIA GPU" in no_gpu.summary and "12.4" in no_gpu.summary
     found = cuda_finding(_fake_torch("12.4", [("NVIDIA H200", 150 * 2**30, 9, 0), ("Tesla T4", 15 * 2**30, 7, 5)]))
     assert found.status is Status.OK
-    assert found.details == ("cuda:0 NVIDIA H200, 150.0 GiB, compute capability 9.0",
-                             "cuda:1 Tesla T4, 15.0 GiB, compute capability 7.5")
+    assert found.details == (
+        "cuda:0 NVIDIA H200, 150.0 GiB, compute capability 9.0",
+        "cuda:1 Tesla T4, 15.0 GiB, compute capability 7.5",
+    )
 
 
 def test_doctor_reports_everything_and_exit_status_follows_blockers(image_folder, tmp_path, monkeypatch, capsys):
@@ -93,11 +98,19 @@ def test_doctor_fails_on_a_qt_plugin_with_a_missing_library(tmp_path):
     platforms.mkdir()
     data = (qt / "plugins" / "platforms" / "libqxcb.so").read_bytes()
     (platforms / "libqxcb.so").write_bytes(data.replace(b"libxcb-keysyms.so.1\0", b"libxcb-keysyms.so.7\0"))
-    env = {"PATH": "/usr/bin:/bin", "QT_QPA_PLATFORM_PLUGIN_PATH": str(platforms), "LD_LIBRARY_PATH": str(qt / "lib"),
-           "DISPLAY": ":99", "PROTOLABEL_CACHE_DIR": str(tmp_path / "cache"), "HOME": str(tmp_path),
-           "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
-    code = "import sys; from protolabel.app.cli import main; rc = main(['doctor']); print(sorted(m for m in sys.modules " \
-           "if m.startswith('PySide6'))); sys.exit(rc)"
+    env = {
+        "PATH": "/usr/bin:/bin",
+        "QT_QPA_PLATFORM_PLUGIN_PATH": str(platforms),
+        "LD_LIBRARY_PATH": str(qt / "lib"),
+        "DISPLAY": ":99",
+        "PROTOLABEL_CACHE_DIR": str(tmp_path / "cache"),
+        "HOME": str(tmp_path),
+        "PYTHONPATH": str(Path(__file__).resolve().parents[2]),
+    }
+    code = (
+        "import sys; from protolabel.app.cli import main; rc = main(['doctor']); print(sorted(m for m in sys.modules "
+        "if m.startswith('PySide6'))); sys.exit(rc)"
+    )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=300)
     assert result.returncode == 1
     assert "[FAIL] Qt platform" in result.stdout and "libxcb-keysyms.so.7" in result.stdout

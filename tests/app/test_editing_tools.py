@@ -145,7 +145,9 @@ def test_eraser_cuts_an_object_in_two_then_split_and_merge(window, mouse, photo_
     _key(window, Qt.Key.Key_M, CTRL | Qt.KeyboardModifier.ShiftModifier)  # split
     parts = _stored(photo_folder)
     assert len(parts) == 2 and all(len(p.shape.polygons) == 1 and p.label == "cat" for p in parts)
-    assert np.array_equal(_mask(parts[0]) | _mask(parts[1]), _mask(cut)) and not (_mask(parts[0]) & _mask(parts[1])).any()
+    assert (
+        np.array_equal(_mask(parts[0]) | _mask(parts[1]), _mask(cut)) and not (_mask(parts[0]) & _mask(parts[1])).any()
+    )
     assert window.selection.ids == {p.id for p in parts}
     window.undo_action.trigger()
     assert [o.shape for o in _stored(photo_folder)] == [cut.shape]

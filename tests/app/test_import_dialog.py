@@ -17,15 +17,28 @@ from protolabel.segmentation.project.store import ProjectStore
 
 def _coco(path):
     data = {
-        "images": [{"id": 1, "file_name": "astronaut.png", "width": 96, "height": 96},
-                   {"id": 2, "file_name": "coffee.png", "width": 96, "height": 96},
-                   {"id": 3, "file_name": "not-here.png", "width": 96, "height": 96}],
+        "images": [
+            {"id": 1, "file_name": "astronaut.png", "width": 96, "height": 96},
+            {"id": 2, "file_name": "coffee.png", "width": 96, "height": 96},
+            {"id": 3, "file_name": "not-here.png", "width": 96, "height": 96},
+        ],
         "annotations": [
-            {"id": 1, "image_id": 1, "category_id": 4, "segmentation": [[10, 10, 40, 10, 40, 40, 10, 40]],
-             "source": "auto", "score": 0.7},
+            {
+                "id": 1,
+                "image_id": 1,
+                "category_id": 4,
+                "segmentation": [[10, 10, 40, 10, 40, 40, 10, 40]],
+                "source": "auto",
+                "score": 0.7,
+            },
             {"id": 2, "image_id": 1, "category_id": 8, "segmentation": [[50, 50, 90, 50, 90, 90]]},
-            {"id": 3, "image_id": 1, "category_id": 8, "iscrowd": 1,
-             "segmentation": {"size": [96, 96], "counts": [100, 20, 96 * 96 - 120]}},
+            {
+                "id": 3,
+                "image_id": 1,
+                "category_id": 8,
+                "iscrowd": 1,
+                "segmentation": {"size": [96, 96], "counts": [100, 20, 96 * 96 - 120]},
+            },
             {"id": 4, "image_id": 2, "category_id": 4, "segmentation": [[1, 1, 9, 1, 9, 9]], "source": "auto"},
         ],
         "categories": [{"id": 4, "name": "helmet"}, {"id": 8, "name": "flag"}],
@@ -37,12 +50,14 @@ def _coco(path):
 def _verified_coffee(folder):
     square = Shape((Polygon(np.array([[20, 20], [60, 20], [60, 60], [20, 60]], float)),))
     with ProjectStore.open(folder) as store:
-        store.write_change("coffee.png", saved=[AnnotatedObject("cup", square, Provenance.VERIFIED)],
-                           status=ImageStatus.VERIFIED)
+        store.write_change(
+            "coffee.png", saved=[AnnotatedObject("cup", square, Provenance.VERIFIED)], status=ImageStatus.VERIFIED
+        )
 
 
 def _dialog(window, qtbot):
     """The visible confirmation, once the file was read and planned on the worker thread."""
+
     def visible():
         return [d for d in window.findChildren(QDialog, "import_dialog") if d.isVisible()]
 
@@ -70,7 +85,9 @@ def test_import_menu_confirms_then_merges(make_window, photo_folder, qtbot, tmp_
     project = window.projects.project
     qtbot.waitUntil(lambda: len(window.canvas.items_by_id) == 2 and not window.canvas.building)
     assert sorted((o.label, o.provenance) for o in project.current.objects) == [
-        ("flag", Provenance.EDITED), ("helmet", Provenance.AUTO)]
+        ("flag", Provenance.EDITED),
+        ("helmet", Provenance.AUTO),
+    ]
     assert window.objects_dock.list.count() == 2
     assert project.images.status("astronaut.png") is ImageStatus.EDITED
     assert project.images.status("coffee.png") is ImageStatus.VERIFIED
@@ -103,8 +120,15 @@ def test_nothing_to_merge_disables_import(make_window, photo_folder, tmp_path, q
     from protolabel.app.dialogs.import_coco import start_import
 
     path = tmp_path / "other.json"
-    path.write_text(json.dumps({"images": [{"id": 1, "file_name": "/elsewhere/x.png", "width": 5, "height": 5}],
-                                "annotations": [], "categories": [{"id": 1, "name": "a"}]}))
+    path.write_text(
+        json.dumps(
+            {
+                "images": [{"id": 1, "file_name": "/elsewhere/x.png", "width": 5, "height": 5}],
+                "annotations": [],
+                "categories": [{"id": 1, "name": "a"}],
+            }
+        )
+    )
     window = make_window()
     window.open_folder(photo_folder)
     start_import(window, path)
@@ -115,8 +139,7 @@ def test_nothing_to_merge_disables_import(make_window, photo_folder, tmp_path, q
 
 
 def test_coco_option_reaches_the_app_and_bad_use_is_refused(monkeypatch, tmp_path, capsys):
-    from protolabel.app import launch
-    from protolabel.app import cli
+    from protolabel.app import cli, launch
 
     calls = []
     monkeypatch.setattr(launch, "run_app", lambda **kwargs: calls.append(kwargs) or 0)
@@ -146,8 +169,9 @@ def test_import_after_open_shows_the_confirmation(make_window, photo_folder, tmp
     assert window.projects.project.images.status("coffee.png") is ImageStatus.AUTO_LABELED
 
 
-def test_a_large_file_is_planned_with_a_helper_process_from_the_window(make_window, photo_folder, qtbot, tmp_path,
-                                                                        monkeypatch):
+def test_a_large_file_is_planned_with_a_helper_process_from_the_window(
+    make_window, photo_folder, qtbot, tmp_path, monkeypatch
+):
     """The plan runs on the window's worker thread; a large file's RLE masks go to a spawned helper process
     from there, and the merge is the same."""
     from protolabel.segmentation.project import importing
@@ -155,7 +179,7 @@ def test_a_large_file_is_planned_with_a_helper_process_from_the_window(make_wind
     data = json.loads(_coco(tmp_path / "server.json").read_text())
     for k in range(300):  # RLE masks with a hole, enough for a helper's batches
         mask = np.zeros((96, 96), np.uint8)
-        mask[5 + k % 20:60, 10:70] = 1
+        mask[5 + k % 20 : 60, 10:70] = 1
         mask[35:45, 30:40] = 0
         counts, value, run = [], 0, 0
         for pixel in mask.flatten(order="F"):
@@ -164,8 +188,15 @@ def test_a_large_file_is_planned_with_a_helper_process_from_the_window(make_wind
                 value, run = pixel, 0
             run += 1
         counts.append(run)
-        data["annotations"].append({"id": 100 + k, "image_id": 1, "category_id": 4, "source": "auto",
-                                    "segmentation": {"size": [96, 96], "counts": counts}})
+        data["annotations"].append(
+            {
+                "id": 100 + k,
+                "image_id": 1,
+                "category_id": 4,
+                "source": "auto",
+                "segmentation": {"size": [96, 96], "counts": counts},
+            }
+        )
     coco = tmp_path / "large.json"
     coco.write_text(json.dumps(data))
     helpers = []
@@ -187,8 +218,9 @@ def test_a_large_file_is_planned_with_a_helper_process_from_the_window(make_wind
     assert len(holes) == 300
 
 
-def test_imported_classes_are_drawn_and_listed_in_their_project_colours(make_window, photo_folder, qtbot, tmp_path,
-                                                                         monkeypatch):
+def test_imported_classes_are_drawn_and_listed_in_their_project_colours(
+    make_window, photo_folder, qtbot, tmp_path, monkeypatch
+):
     """Classes that arrive with an import take their project colours at once in the canvas and the objects
     list, the colours the classes dock shows (not a stand-in until the folder is opened again)."""
     from protolabel.app.colors import label_color
@@ -203,8 +235,10 @@ def test_imported_classes_are_drawn_and_listed_in_their_project_colours(make_win
     qtbot.waitUntil(lambda: len(window.canvas.items_by_id) == 2 and not window.canvas.building)
 
     dock = window.labels_dock
-    shown = {dock.table.item(row, NAME).text(): dock.table.item(row, NAME).data(Qt.ItemDataRole.UserRole)
-             for row in range(dock.table.rowCount())}
+    shown = {
+        dock.table.item(row, NAME).text(): dock.table.item(row, NAME).data(Qt.ItemDataRole.UserRole)
+        for row in range(dock.table.rowCount())
+    }
     assert {"helmet", "flag"} <= set(shown)
     for item in window.canvas.items_by_id.values():
         assert item._color.name() == shown[item.obj.label] == label_color(item.obj.label).name()
@@ -219,8 +253,9 @@ def test_imported_classes_are_drawn_and_listed_in_their_project_colours(make_win
             assert box.itemIcon(index).pixmap(12, 12).toImage().pixelColor(6, 6).name() == shown[box.itemText(index)]
 
 
-def test_new_polygons_take_an_imported_class_unless_a_name_was_typed(make_window, photo_folder, qtbot, tmp_path,
-                                                                      monkeypatch):
+def test_new_polygons_take_an_imported_class_unless_a_name_was_typed(
+    make_window, photo_folder, qtbot, tmp_path, monkeypatch
+):
     """In a project without classes the New polygons box holds the stand-in "object"; classes an import brings
     replace it (box and the class new polygons get agree), but a name the person typed stays."""
     coco = _coco(tmp_path / "server.json")

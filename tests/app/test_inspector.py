@@ -49,7 +49,8 @@ def _largest_object(window):
 
 
 def test_grid_shows_every_prototype_and_a_selected_object_shows_its_coefficients(
-        make_window, photo_folder, qtbot, mouse, resnet50_checkpoint, shared_engines):
+    make_window, photo_folder, qtbot, mouse, resnet50_checkpoint, shared_engines
+):
     window = make_window()
     window.open_folder(photo_folder)
     state = _auto_label_and_inspect(qtbot, window, resnet50_checkpoint, shared_engines)
@@ -69,9 +70,17 @@ def test_grid_shows_every_prototype_and_a_selected_object_shows_its_coefficients
     assert state.scaling is ScalingMode.SHARED and dock.grid.tiles[0].image != before
     rect = dock.grid.tile_rect(3)
     at = QPointF(rect.x() + rect.width() * 0.5 + 0.1, rect.y() + rect.height() * 0.25 + 0.1)
-    QApplication.sendEvent(dock.grid, QMouseEvent(QEvent.Type.MouseMove, at, dock.grid.mapToGlobal(at),
-                                                  Qt.MouseButton.NoButton, Qt.MouseButton.NoButton,
-                                                  Qt.KeyboardModifier.NoModifier))
+    QApplication.sendEvent(
+        dock.grid,
+        QMouseEvent(
+            QEvent.Type.MouseMove,
+            at,
+            dock.grid.mapToGlobal(at),
+            Qt.MouseButton.NoButton,
+            Qt.MouseButton.NoButton,
+            Qt.KeyboardModifier.NoModifier,
+        ),
+    )
     x, y = int(0.5 * 138), int(0.25 * 138)
     assert dock.hover_label.text().startswith(f"Prototype #3 at ({x}, {y}): {record.prototypes[y, x, 3]:.3f}")
 
@@ -104,7 +113,8 @@ def test_grid_shows_every_prototype_and_a_selected_object_shows_its_coefficients
 
 
 def test_moving_a_slider_changes_the_mask_on_the_canvas_and_apply_is_undoable(
-        make_window, photo_folder, qtbot, resnet50_checkpoint, shared_engines):
+    make_window, photo_folder, qtbot, resnet50_checkpoint, shared_engines
+):
     window = make_window()
     window.open_folder(photo_folder)
     state = _auto_label_and_inspect(qtbot, window, resnet50_checkpoint, shared_engines)
@@ -129,8 +139,9 @@ def test_moving_a_slider_changes_the_mask_on_the_canvas_and_apply_is_undoable(
     assert not np.logical_and(after, ~before).any() if value < 0 else not np.logical_and(before, ~after).any()
     preview = overlay.item("preview")
     painted = preview.pixmap().toImage()
-    alpha = np.array([[painted.pixelColor(x, y).alpha() > 0 for x in range(painted.width())]
-                      for y in range(painted.height())])
+    alpha = np.array(
+        [[painted.pixelColor(x, y).alpha() > 0 for x in range(painted.width())] for y in range(painted.height())]
+    )
     window_mask = state.live_mask()
     assert (preview.pos().x(), preview.pos().y()) == (window_mask.x0, window_mask.y0)
     np.testing.assert_array_equal(alpha, window_mask.mask)  # the canvas shows exactly the edited mask
@@ -142,8 +153,10 @@ def test_moving_a_slider_changes_the_mask_on_the_canvas_and_apply_is_undoable(
     with ProjectStore.open(photo_folder) as store:
         saved = {o.id: o for o in store.objects("astronaut.png")}[target.id]
     assert saved.provenance is Provenance.EDITED
-    iou = np.logical_and(shape_to_mask(saved.shape, 96, 96), after).sum() / np.logical_or(
-        shape_to_mask(saved.shape, 96, 96), after).sum()
+    iou = (
+        np.logical_and(shape_to_mask(saved.shape, 96, 96), after).sum()
+        / np.logical_or(shape_to_mask(saved.shape, 96, 96), after).sum()
+    )
     assert iou > 0.9
     # the inspector now shows what the object has (the applied coefficients), not the model's mask
     assert not state.edited and state.applied and state.coefficients[j] == pytest.approx(value)
@@ -171,8 +184,9 @@ def test_moving_a_slider_changes_the_mask_on_the_canvas_and_apply_is_undoable(
     np.testing.assert_array_equal(state.coefficients, record.coefficients[row])
 
 
-def test_leakage_view_draws_the_uncropped_mask_and_the_box(make_window, photo_folder, qtbot, resnet50_checkpoint,
-                                                         shared_engines):
+def test_leakage_view_draws_the_uncropped_mask_and_the_box(
+    make_window, photo_folder, qtbot, resnet50_checkpoint, shared_engines
+):
     window = make_window()
     window.open_folder(photo_folder)
     state = _auto_label_and_inspect(qtbot, window, resnet50_checkpoint, shared_engines)
@@ -188,11 +202,12 @@ def test_leakage_view_draws_the_uncropped_mask_and_the_box(make_window, photo_fo
     record = state.record
     uncropped = LiveMask(record.prototypes, WHOLE_FRAME, record.frame_size).compute(state.coefficients).full((96, 96))
     inside = np.zeros((96, 96), bool)
-    inside[max(0, int(np.floor(y1))):int(np.ceil(y2)), max(0, int(np.floor(x1))):int(np.ceil(x2))] = True
+    inside[max(0, int(np.floor(y1))) : int(np.ceil(y2)), max(0, int(np.floor(x1))) : int(np.ceil(x2))] = True
     painted = overlay.item("leak").pixmap().toImage()
     origin = overlay.item("leak").pos()
-    alpha = np.array([[painted.pixelColor(x, y).alpha() > 0 for x in range(painted.width())]
-                      for y in range(painted.height())])
+    alpha = np.array(
+        [[painted.pixelColor(x, y).alpha() > 0 for x in range(painted.width())] for y in range(painted.height())]
+    )
     assert alpha.sum() == uncropped.sum() > 0
     assert origin.x() >= 0 and origin.y() >= 0
     assert overlay.leaked_pixels() == np.logical_and(uncropped, ~inside).sum()
@@ -200,8 +215,9 @@ def test_leakage_view_draws_the_uncropped_mask_and_the_box(make_window, photo_fo
     qtbot.waitUntil(lambda: not overlay.item("leak").isVisible() and not overlay.item("box").isVisible())
 
 
-def test_image_without_cached_output_offers_one_explicit_run(make_window, photo_folder, qtbot, resnet50_checkpoint,
-                                                            shared_engines):
+def test_image_without_cached_output_offers_one_explicit_run(
+    make_window, photo_folder, qtbot, resnet50_checkpoint, shared_engines
+):
     square = Shape((Polygon(np.array([[10.0, 10.0], [40.0, 10.0], [40.0, 40.0], [10.0, 40.0]])),))
     with ProjectStore.open(photo_folder) as store:  # labelled elsewhere: objects, no model output
         store.write_change("astronaut.png", saved=[AnnotatedObject("cat", square)])
@@ -219,7 +235,8 @@ def test_image_without_cached_output_offers_one_explicit_run(make_window, photo_
 
 
 def test_region_tool_offers_new_detections_and_adds_them_in_one_undo_step(
-        make_window, photo_folder, qtbot, mouse, resnet50_checkpoint, shared_engines):
+    make_window, photo_folder, qtbot, mouse, resnet50_checkpoint, shared_engines
+):
     window = make_window()
     window.open_folder(photo_folder)
     state = _auto_label_and_inspect(qtbot, window, resnet50_checkpoint, shared_engines)
@@ -230,11 +247,13 @@ def test_region_tool_offers_new_detections_and_adds_them_in_one_undo_step(
     QTest.keyClick(window, Qt.Key.Key_R)  # the region tool
     assert window.canvas.tool is controller.region_tool
     mouse.drag(window.canvas, (40, 30), (88, 80))
-    qtbot.waitUntil(lambda: controller.running is None and state.record is not None and state.record.region,
-                    timeout=JOB_TIMEOUT_MS)
+    qtbot.waitUntil(
+        lambda: controller.running is None and state.record is not None and state.record.region, timeout=JOB_TIMEOUT_MS
+    )
     region = state.record
-    x0, y0, x1, y1 = clamp_region((*mouse.scene_point(window.canvas, 40, 30),
-                                   *mouse.scene_point(window.canvas, 88, 80)), (96, 96))
+    x0, y0, x1, y1 = clamp_region(
+        (*mouse.scene_point(window.canvas, 40, 30), *mouse.scene_point(window.canvas, 88, 80)), (96, 96)
+    )
     assert region.origin == (x0, y0) and region.frame_size == (y1 - y0, x1 - x0)
     assert abs(x0 - 40) <= 1 and abs(y1 - 80) <= 1
     offered = controller.new_candidates(region)
@@ -263,7 +282,8 @@ def test_region_tool_offers_new_detections_and_adds_them_in_one_undo_step(
 
 
 def test_the_detection_list_follows_objects_re_read_from_the_store(
-        make_window, photo_folder, qtbot, resnet50_checkpoint, shared_engines):
+    make_window, photo_folder, qtbot, resnet50_checkpoint, shared_engines
+):
     """An auto-label job writes through its own connection and the image's objects are then re-read: the
     list kept describing them as they were (a re-run's new objects showed as 'object deleted')."""
     window = make_window()
@@ -280,7 +300,8 @@ def test_the_detection_list_follows_objects_re_read_from_the_store(
 
 
 def test_the_detection_list_names_an_object_s_class_when_it_is_not_the_model_s(
-        make_window, photo_folder, qtbot, resnet50_checkpoint, shared_engines):
+    make_window, photo_folder, qtbot, resnet50_checkpoint, shared_engines
+):
     """After a class rename the list showed the model's class only, the objects list the new one."""
     window = make_window()
     window.open_folder(photo_folder)
@@ -295,9 +316,9 @@ def test_the_detection_list_names_an_object_s_class_when_it_is_not_the_model_s(
     assert f"{model_class}  " in dock.detection_list.item(row).text()  # the model's class is still named
 
 
-
 def test_labelling_again_does_not_bring_back_a_rejected_object_and_says_why(
-        make_window, photo_folder, qtbot, resnet50_checkpoint, shared_engines):
+    make_window, photo_folder, qtbot, resnet50_checkpoint, shared_engines
+):
     """N rejects an auto object; running the model on the image again brought the same detection back."""
     window = make_window()
     window.open_folder(photo_folder)

@@ -49,9 +49,11 @@ def _pre_labelled_folder(folder: Path) -> Path:
             image = cv2.resize(photos[i % len(photos)][:, :, ::-1], (160, 120), interpolation=cv2.INTER_AREA)
             cv2.imwrite(str(folder / name), image)
             objects = [
-                AnnotatedObject(f"class_{k % 5 + 1}", _star(rng.uniform(10, 150), rng.uniform(10, 110),
-                                                             rng.uniform(4, 20), 12, rng),
-                                score=float(rng.uniform(0.05, 1.0)))
+                AnnotatedObject(
+                    f"class_{k % 5 + 1}",
+                    _star(rng.uniform(10, 150), rng.uniform(10, 110), rng.uniform(4, 20), 12, rng),
+                    score=float(rng.uniform(0.05, 1.0)),
+                )
                 for k in range(OBJECTS_PER_IMAGE)
             ]
             store.replace_auto_objects(name, objects, image_size=(120, 160))
@@ -61,10 +63,18 @@ def _pre_labelled_folder(folder: Path) -> Path:
 @pytest.mark.slow
 def test_long_review_session_survives_and_does_not_leak_none(tmp_path, resnet50_checkpoint):
     folder = _pre_labelled_folder(tmp_path / "review")
-    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen",
-           "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO_ROOT), os.environ.get("PYTHONPATH")]))}
-    done = subprocess.run([sys.executable, str(SESSION_SCRIPT), str(folder), str(resnet50_checkpoint), str(SWITCHES)],
-                          env=env, capture_output=True, text=True, timeout=900)
+    env = {
+        **os.environ,
+        "QT_QPA_PLATFORM": "offscreen",
+        "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO_ROOT), os.environ.get("PYTHONPATH")])),
+    }
+    done = subprocess.run(
+        [sys.executable, str(SESSION_SCRIPT), str(folder), str(resnet50_checkpoint), str(SWITCHES)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
     assert done.returncode == 0, f"the session ended with status {done.returncode}:\n{done.stderr[-3000:]}"
     result = json.loads(done.stdout.strip().splitlines()[-1])
     assert result["switches"] == SWITCHES and result["images"] == IMAGES

@@ -10,7 +10,7 @@ def test_use_refuses_a_corrupt_cached_file(qtbot, tmp_path, resnet50_checkpoint)
     cache = tmp_path / "cache"
     cache.mkdir()
     data = bytearray(resnet50_checkpoint.read_bytes())
-    data[len(data) // 2: len(data) // 2 + 4096] = b"\xff" * 4096  # right size, damaged inside
+    data[len(data) // 2 : len(data) // 2 + 4096] = b"\xff" * 4096  # right size, damaged inside
     (cache / OFFICIAL_MODELS[0].file_name).write_bytes(bytes(data))
     dialog = ModelManagerDialog(ModelManager(cache))
     qtbot.addWidget(dialog)

@@ -24,8 +24,14 @@ HOLDER = textwrap.dedent("""
 
 def start_holder(folder: Path) -> subprocess.Popen:
     repo = Path(__file__).resolve().parents[2]
-    proc = subprocess.Popen([sys.executable, "-c", HOLDER, str(folder)], cwd=repo, stdin=subprocess.PIPE,
-                            stdout=subprocess.PIPE, text=True, env={**os.environ, "PYTHONPATH": str(repo)})
+    proc = subprocess.Popen(
+        [sys.executable, "-c", HOLDER, str(folder)],
+        cwd=repo,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(repo)},
+    )
     assert proc.stdout.readline().strip() == "held"
     return proc
 
@@ -89,8 +95,13 @@ def test_an_edit_of_an_object_another_process_deleted_is_refused_never_resurrect
     assert window.open_folder(photo_folder)
     qtbot.waitUntil(lambda: window.projects.project.current_name == "astronaut.png")
     repo = Path(__file__).resolve().parents[2]
-    subprocess.run([sys.executable, "-c", DELETER, str(photo_folder)], cwd=repo, check=True, timeout=60,
-                   env={**os.environ, "PYTHONPATH": str(repo)})
+    subprocess.run(
+        [sys.executable, "-c", DELETER, str(photo_folder)],
+        cwd=repo,
+        check=True,
+        timeout=60,
+        env={**os.environ, "PYTHONPATH": str(repo)},
+    )
     window.selection.set([cat.id])
     window.give_class_number(1)  # a stale relabel of the deleted object
     assert window.last_error is not None and "deleted by another window or program" in window.last_error

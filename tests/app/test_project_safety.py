@@ -26,8 +26,9 @@ def _square(x: float, y: float, size: float = 20.0) -> Shape:
     return Shape((Polygon(np.array([[x, y], [x + size, y], [x + size, y + size], [x, y + size]])),))
 
 
-def test_open_folder_walks_off_the_ui_thread_and_the_window_stays_responsive(make_window, photo_folder, qtbot,
-                                                                             monkeypatch):
+def test_open_folder_walks_off_the_ui_thread_and_the_window_stays_responsive(
+    make_window, photo_folder, qtbot, monkeypatch
+):
     gate, walker_threads = threading.Event(), []
 
     def slow_walk(folder, **kwargs):  # a huge or slow (network) folder: the walk ends only when the test says
@@ -135,8 +136,9 @@ def test_corrupt_row_shows_the_image_as_damaged_and_the_rest_works(make_window, 
 
 def test_stale_edit_in_one_window_is_refused_with_a_message_and_reloaded(make_window, photo_folder, qtbot):
     with ProjectStore.open(photo_folder) as store:
-        (cat,) = store.write_change("astronaut.png", saved=[AnnotatedObject("cat", _square(10, 10))],
-                                    status=ImageStatus.EDITED)
+        (cat,) = store.write_change(
+            "astronaut.png", saved=[AnnotatedObject("cat", _square(10, 10))], status=ImageStatus.EDITED
+        )
     first = make_window()  # a second window is refused the folder (one writer): another program deletes
     assert first.open_folder(photo_folder)
     qtbot.waitUntil(lambda: first.projects.project.current_name == "astronaut.png")

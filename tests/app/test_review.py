@@ -30,8 +30,13 @@ AUTO = {
 def _pre_label(folder, auto=AUTO) -> None:
     with ProjectStore.open(folder) as store:
         for name, boxes in auto.items():
-            store.replace_auto_objects(name, [AnnotatedObject("cat" if k % 2 else "dog", _square(x, y, s), score=score)
-                                              for k, (x, y, s, score) in enumerate(boxes)])
+            store.replace_auto_objects(
+                name,
+                [
+                    AnnotatedObject("cat" if k % 2 else "dog", _square(x, y, s), score=score)
+                    for k, (x, y, s, score) in enumerate(boxes)
+                ],
+            )
 
 
 def _stored(folder, name="astronaut.png"):
@@ -205,8 +210,15 @@ def test_context_menu_on_the_canvas_and_in_the_list(window, photo_folder, monkey
     _context_menu(canvas.viewport(), canvas.mapFromScene(_point_in(window, a2)))
     assert window.selection.ids == {a2}  # the right-clicked object is the one the menu acts on
     texts = [a.text().replace("&", "") for a in window.review.menu.actions() if not a.isSeparator()]
-    for wanted in ("Accept Object", "Reject Object", "Change Class…", "Hide Object", "Zoom to Object",
-                   "Copy Objects", "Delete Object"):
+    for wanted in (
+        "Accept Object",
+        "Reject Object",
+        "Change Class…",
+        "Hide Object",
+        "Zoom to Object",
+        "Copy Objects",
+        "Delete Object",
+    ):
         assert wanted in texts
     monkeypatch.setattr(QInputDialog, "getItem", lambda *a, **k: ("bird", True))
     _menu_action(window, "Change Class").trigger()
@@ -270,12 +282,15 @@ def test_the_objects_list_uses_the_height_of_the_dock(make_window, photo_folder)
 
 def _content(objects):
     """What a person sees of objects: class, provenance, score and outline (ids aside)."""
-    return sorted((o.label, o.provenance.value, round(o.score or -1, 6), o.shape.polygons[0].exterior.round(3).tolist())
-                  for o in objects)
+    return sorted(
+        (o.label, o.provenance.value, round(o.score or -1, 6), o.shape.polygons[0].exterior.round(3).tolist())
+        for o in objects
+    )
 
 
-def test_relabelling_an_image_with_auto_objects_is_one_undoable_step(window, photo_folder, qtbot, resnet50_checkpoint,
-                                                                     shared_engines):
+def test_relabelling_an_image_with_auto_objects_is_one_undoable_step(
+    window, photo_folder, qtbot, resnet50_checkpoint, shared_engines
+):
     a1, a2, a3 = _ids(photo_folder, "astronaut.png")
     window.editing.apply(window.projects.project.current.relabel([a1], "kept"))  # a person's object: never replaced
     before, status_before = _stored(photo_folder)
@@ -381,12 +396,16 @@ def test_after_y_on_objects_the_file_list_and_training_dialog_count_them(window,
     window.training.dialog.close()
 
 
-def test_labelling_an_image_with_only_a_persons_objects_asks_and_is_undoable(make_window, photo_folder, qtbot,
-                                                                              resnet50_checkpoint, shared_engines):
+def test_labelling_an_image_with_only_a_persons_objects_asks_and_is_undoable(
+    make_window, photo_folder, qtbot, resnet50_checkpoint, shared_engines
+):
     """The confirmation says Ctrl+Z undoes the run: so it must, when no auto object was replaced too."""
     with ProjectStore.open(photo_folder) as store:
-        store.write_change("astronaut.png", saved=[AnnotatedObject("mine", _square(5, 5, 10), Provenance.EDITED)],
-                           status=ImageStatus.EDITED)
+        store.write_change(
+            "astronaut.png",
+            saved=[AnnotatedObject("mine", _square(5, 5, 10), Provenance.EDITED)],
+            status=ImageStatus.EDITED,
+        )
     window = make_window()
     window.open_folder(photo_folder)
     qtbot.waitUntil(lambda: window.projects.project.current_name == "astronaut.png")
@@ -420,8 +439,9 @@ def test_tab_zoom_stays_between_the_whole_image_and_a_view_with_context(make_win
     cv2.imwrite(str(folder / "a.png"), np.full((300, 400, 3), 90, np.uint8))
     large, tiny = _square(20, 10, 280), _square(250, 140, 4)
     with ProjectStore.open(folder) as store:
-        store.replace_auto_objects("a.png", [AnnotatedObject("dog", large, score=0.9),
-                                             AnnotatedObject("cat", tiny, score=0.8)])
+        store.replace_auto_objects(
+            "a.png", [AnnotatedObject("dog", large, score=0.9), AnnotatedObject("cat", tiny, score=0.8)]
+        )
     window = make_window()
     window.open_folder(folder)
     qtbot_wait_for(lambda: window.projects.project is not None and window.canvas.items_by_id)

@@ -27,8 +27,16 @@ def _inspect_blobs(qtbot, window, photo_folder, object_ids=(NO_OBJECT, NO_OBJECT
 def _wheel(widget, delta: int = -120) -> bool:
     """Send a wheel notch to `widget`; True when it took the event (else Qt passes it to the parents)."""
     at = QPointF(widget.width() / 2, widget.height() / 2)
-    event = QWheelEvent(at, widget.mapToGlobal(at), QPoint(), QPoint(0, delta), Qt.MouseButton.NoButton,
-                        Qt.KeyboardModifier.NoModifier, Qt.ScrollPhase.NoScrollPhase, False)
+    event = QWheelEvent(
+        at,
+        widget.mapToGlobal(at),
+        QPoint(),
+        QPoint(0, delta),
+        Qt.MouseButton.NoButton,
+        Qt.KeyboardModifier.NoModifier,
+        Qt.ScrollPhase.NoScrollPhase,
+        False,
+    )
     QApplication.sendEvent(widget, event)
     return event.isAccepted()
 
@@ -91,8 +99,9 @@ def test_a_detection_not_kept_says_why(make_window, photo_folder, qtbot):
     window.projects.project.set_class_mapping(ClassMapping(keep=frozenset({"cat"})))
     window.options.score_threshold = 0.3
     dock._refresh_detection_texts()
-    assert dock.detection_list.item(1).text().endswith(
-        'not kept: class "dog" is filtered out (Class Filter and Mapping)')
+    assert (
+        dock.detection_list.item(1).text().endswith('not kept: class "dog" is filtered out (Class Filter and Mapping)')
+    )
     window.projects.project.set_class_mapping(ClassMapping())
     window.options.score_threshold = 0.75
     dock._refresh_detection_texts()
@@ -222,8 +231,10 @@ def test_export_to_a_missing_folder_is_refused_in_the_dialog(make_window, photo_
         dialog.path_edit.setText(str(own))  # the project's own files are never export targets
         dialog.accept()
         assert dialog.result() == 0 and dialog.error_label.isVisible()
-    assert "image file name inside" in ExportDialog(
-        photo_folder / "astronaut.png", window.exporter.counts(), photo_folder, window).problem()
+    assert (
+        "image file name inside"
+        in ExportDialog(photo_folder / "astronaut.png", window.exporter.counts(), photo_folder, window).problem()
+    )
     dialog.path_edit.setText(str(tmp_path / "out.json"))
     assert not dialog.error_label.isVisible()
     dialog.accept()
@@ -283,12 +294,17 @@ def test_no_validation_images_is_said_once_and_plainly(make_window, photo_folder
 
     monitor = window.training.monitor
     monitor.begin()
-    monitor.feed_stdout(b'start iterations=10 start_iteration=0 train_images=1 val_images=0 classes=["cat"] '
-                        b'config="yolact_resnet50" device="cpu"\n'
-                        b'note text="no validation images: --val-split 0.1 of 1 image(s) rounds down to none"\n')
+    monitor.feed_stdout(
+        b'start iterations=10 start_iteration=0 train_images=1 val_images=0 classes=["cat"] '
+        b'config="yolact_resnet50" device="cpu"\n'
+        b'note text="no validation images: --val-split 0.1 of 1 image(s) rounds down to none"\n'
+    )
     view = dialog.progress_view
-    shown = " ".join(label.text() for label in (view.state_label, view.title_label, view.metrics_label,
-                                                view.notes_label) if label.isVisible())
+    shown = " ".join(
+        label.text()
+        for label in (view.state_label, view.title_label, view.metrics_label, view.notes_label)
+        if label.isVisible()
+    )
     assert shown.lower().count("validation") + shown.count("No AP") == 1, shown
     assert view.metrics_label.text() == no_validation_text(1)
 
@@ -299,13 +315,17 @@ def test_a_run_with_its_window_closed_shows_in_the_status_bar(make_window, photo
     assert not button.isVisible()  # no run
     monitor = window.training.monitor
     monitor.begin()
-    monitor.feed_stdout(b'start iterations=100 start_iteration=0 train_images=3 val_images=0 classes=["cat"] '
-                        b'config="yolact_resnet50" device="cpu"\n')
+    monitor.feed_stdout(
+        b'start iterations=100 start_iteration=0 train_images=3 val_images=0 classes=["cat"] '
+        b'config="yolact_resnet50" device="cpu"\n'
+    )
     assert not button.isVisible()  # the window shows the run
     dialog.hide()
     assert button.isVisible() and button.text().startswith("Training 0 / 100")
-    monitor.feed_stdout(b"iteration iteration=40 total=100 epoch=0 loss=1.5 box=0.5 conf=0.5 mask=0.5 lr=0.001 "
-                        b"images_per_s=2.0 eta_s=30\n")
+    monitor.feed_stdout(
+        b"iteration iteration=40 total=100 epoch=0 loss=1.5 box=0.5 conf=0.5 mask=0.5 lr=0.001 "
+        b"images_per_s=2.0 eta_s=30\n"
+    )
     assert button.text() == "Training 40 / 100 · 0:30 left"
     button.click()  # reopens the window
     assert dialog.isVisible() and dialog.showing_progress and not button.isVisible()

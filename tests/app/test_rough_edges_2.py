@@ -142,7 +142,8 @@ def _square(x: float, y: float, size: float = 20.0) -> Shape:
 
 
 def test_an_edit_while_another_program_holds_the_lock_is_refused_quickly_and_can_be_retried(
-        make_window, photo_folder, qtbot, mouse):
+    make_window, photo_folder, qtbot, mouse
+):
     window = make_window()
     window.open_folder(photo_folder)
     project = window.projects.project
@@ -188,7 +189,8 @@ def test_an_edit_while_another_program_holds_the_lock_is_refused_quickly_and_can
 
 
 def test_a_class_mapping_chosen_while_the_database_is_locked_is_refused_with_the_message(
-        make_window, photo_folder, monkeypatch):
+    make_window, photo_folder, monkeypatch
+):
     from protolabel.app.dialogs.class_mapping import ClassMappingDialog
     from protolabel.segmentation.project.labels import ClassMapping
 

@@ -21,8 +21,9 @@ from protolabel.app.system_check import (
     x_display_reachable,
 )
 
-pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux") or shutil.which("ldd") is None,
-                                reason="reads ELF plugins with ldd (Linux)")
+pytestmark = pytest.mark.skipif(
+    not sys.platform.startswith("linux") or shutil.which("ldd") is None, reason="reads ELF plugins with ldd (Linux)"
+)
 
 QT_DIR = Path(system_check.plugin_dirs({})[-1]).parents[1]  # PySide6/Qt
 REAL_XCB = QT_DIR / "plugins" / "platforms" / "libqxcb.so"
@@ -39,8 +40,13 @@ def broken_xcb_env(tmp_path) -> dict:
     platforms.mkdir()
     (platforms / "libqxcb.so").write_bytes(data.replace(HIDDEN, ABSENT))
     # the copy lost its $ORIGIN/../../lib runpath: point the loader at Qt's own libraries
-    return {"PATH": os.environ["PATH"], "QT_QPA_PLATFORM_PLUGIN_PATH": str(platforms),
-            "LD_LIBRARY_PATH": str(QT_DIR / "lib"), "DISPLAY": ":99", "HOME": str(tmp_path)}
+    return {
+        "PATH": os.environ["PATH"],
+        "QT_QPA_PLATFORM_PLUGIN_PATH": str(platforms),
+        "LD_LIBRARY_PATH": str(QT_DIR / "lib"),
+        "DISPLAY": ":99",
+        "HOME": str(tmp_path),
+    }
 
 
 def test_missing_library_is_read_from_the_plugin_and_named_with_install_commands(broken_xcb_env):
@@ -63,8 +69,10 @@ def test_offscreen_and_wayland_requests_do_not_need_the_xcb_plugin(broken_xcb_en
 
 
 def test_gui_exits_with_the_message_before_qt_is_imported(broken_xcb_env):
-    code = ("import sys; from protolabel.app.cli import main; rc = main(['gui']); "
-            "print('QtWidgets imported:', 'PySide6.QtWidgets' in sys.modules); sys.exit(rc)")
+    code = (
+        "import sys; from protolabel.app.cli import main; rc = main(['gui']); "
+        "print('QtWidgets imported:', 'PySide6.QtWidgets' in sys.modules); sys.exit(rc)"
+    )
     env = {**broken_xcb_env, "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120)
     assert result.returncode == 1, result.stderr  # Qt itself would abort (SIGABRT, -6)
@@ -79,10 +87,16 @@ def test_install_commands_use_the_distributions_package_names():
     assert dnf == "sudo dnf install xcb-util-wm xcb-util-keysyms libxcb"  # Fedora's libxcb holds all core xcb
 
 
-@pytest.mark.parametrize("soname, package", [
-    ("libxcb-icccm.so.4", "libxcb-icccm4"), ("libxkbcommon-x11.so.0", "libxkbcommon-x11-0"),
-    ("libX11.so.6", "libx11-6"), ("libdbus-1.so.3", "libdbus-1-3"), ("libwayland-client.so.0", "libwayland-client0"),
-])
+@pytest.mark.parametrize(
+    "soname, package",
+    [
+        ("libxcb-icccm.so.4", "libxcb-icccm4"),
+        ("libxkbcommon-x11.so.0", "libxkbcommon-x11-0"),
+        ("libX11.so.6", "libx11-6"),
+        ("libdbus-1.so.3", "libdbus-1-3"),
+        ("libwayland-client.so.0", "libwayland-client0"),
+    ],
+)
 def test_debian_guess_follows_debian_names(soname, package):
     assert debian_package_guess(soname) == package
 

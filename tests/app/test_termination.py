@@ -68,8 +68,14 @@ def test_a_signal_ignored_at_start_stays_ignored():
         print("ok")
     """)
     env = {**os.environ, "QT_QPA_PLATFORM": "offscreen"}
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120,
-                          cwd=os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
+    done = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+        cwd=os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))),
+    )
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "ok"
 
@@ -90,6 +96,7 @@ def test_an_open_question_is_cancelled_before_the_window_closes(make_window, pho
 
     termination = TerminationSignals(window)
     termination.install()
+
     def interrupt():
         seen.append(QApplication.activeModalWidget() is not None)  # the question is open
         deliver(signal.SIGINT)

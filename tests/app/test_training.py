@@ -35,15 +35,21 @@ def training_folder(tmp_path) -> Path:
 
     folder = tmp_path / "project"
     folder.mkdir()
-    photos = {"chelsea.png": data.chelsea(), "coffee.png": data.coffee(), "astronaut.png": data.astronaut(),
-              "rocket.png": data.rocket()}
+    photos = {
+        "chelsea.png": data.chelsea(),
+        "coffee.png": data.coffee(),
+        "astronaut.png": data.astronaut(),
+        "rocket.png": data.rocket(),
+    }
     for name, rgb in photos.items():
         cv2.imwrite(str(folder / name), cv2.resize(rgb[:, :, ::-1], (PHOTO, PHOTO), interpolation=cv2.INTER_AREA))
     objects = {
         "chelsea.png": [("cat", [(20, 8), (62, 10), (70, 60), (40, 76), (14, 58)])],
         "coffee.png": [("mug", [(12, 6), (68, 6), (70, 50), (40, 62), (10, 50)])],
-        "astronaut.png": [("person", [(24, 6), (56, 6), (70, 78), (10, 78)]),
-                          ("mug", [(2, 50), (14, 50), (14, 66), (2, 66)])],
+        "astronaut.png": [
+            ("person", [(24, 6), (56, 6), (70, 78), (10, 78)]),
+            ("mug", [(2, 50), (14, 50), (14, 66), (2, 66)]),
+        ],
     }
     project = Project.open(folder)
     try:
@@ -52,8 +58,11 @@ def training_folder(tmp_path) -> Path:
             for label, points in items:
                 doc.apply(doc.add_object(label, _polygon(points)))
             doc.apply(doc.verify())
-        project.store.replace_auto_objects("rocket.png", [AnnotatedObject("rocket", _polygon(
-            [(30, 5), (50, 5), (50, 75), (30, 75)]), score=0.8)], image_size=(PHOTO, PHOTO))
+        project.store.replace_auto_objects(
+            "rocket.png",
+            [AnnotatedObject("rocket", _polygon([(30, 5), (50, 5), (50, 75), (30, 75)]), score=0.8)],
+            image_size=(PHOTO, PHOTO),
+        )
     finally:
         project.close()
     return folder
@@ -88,7 +97,11 @@ def test_train_on_this_project_end_to_end(make_window, training_folder, resnet50
     page, view, monitor = dialog.settings_page, dialog.progress_view, window.training.monitor
     # defaults: the auto-label panel's model, verified images only, a new folder under .protolabel/training
     assert page.weights_edit.text() == str(resnet50_checkpoint)
-    assert page.verified_radio.isChecked() and "in 3 images)" in page.verified_radio.text() and "(4" in page.all_radio.text()
+    assert (
+        page.verified_radio.isChecked()
+        and "in 3 images)" in page.verified_radio.text()
+        and "(4" in page.all_radio.text()
+    )
     run_dir = Path(page.run_dir_edit.text())
     assert run_dir.parent == training_folder / ".protolabel" / "training" and not run_dir.exists()
     _set_small_run(page, iterations=3, batch=2, max_size=96, val_percent=34)

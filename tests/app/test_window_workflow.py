@@ -8,9 +8,9 @@ import json
 
 import cv2
 import numpy as np
+from pycocotools.coco import COCO
 from PySide6.QtCore import QPointF, Qt
 from PySide6.QtTest import QTest
-from pycocotools.coco import COCO
 
 from protolabel.app.canvas.items import ObjectItem
 from protolabel.app.docks.file_list import ErrorRole
@@ -32,8 +32,10 @@ def _auto_label_current(qtbot, window, checkpoint, engines):
     window.options.top_k = 15
     window.actions_by_name["autolabel_image"].trigger()
     assert window.autolabel.busy
-    qtbot.waitUntil(lambda: not window.autolabel.busy and not window.progress.isVisible() and not window.canvas.building,
-                    timeout=JOB_TIMEOUT_MS)
+    qtbot.waitUntil(
+        lambda: not window.autolabel.busy and not window.progress.isVisible() and not window.canvas.building,
+        timeout=JOB_TIMEOUT_MS,
+    )
 
 
 def test_open_folder_lists_images_with_status_and_shows_the_first(make_window, photo_folder):
@@ -41,7 +43,11 @@ def test_open_folder_lists_images_with_status_and_shows_the_first(make_window, p
     assert window.open_folder(photo_folder)
     model = window.file_dock.model
     assert [model.name_at(r) for r in range(model.rowCount())] == [
-        "astronaut.png", "chelsea.jpg", "coffee.png", "damaged.png"]
+        "astronaut.png",
+        "chelsea.jpg",
+        "coffee.png",
+        "damaged.png",
+    ]
     assert "4 images</b>" in window.file_dock.counts_label.text()
     assert window.projects.project.current_name == "astronaut.png"
     assert window.canvas.image_size_wh() == (96, 96)
@@ -96,8 +102,9 @@ def test_the_reason_an_image_cannot_show_is_drawn_over_its_objects(make_window, 
     assert not placeholder.acceptedMouseButtons()  # clicks reach the object under it
 
 
-def test_autolabel_drag_vertex_undo_redo_reopen_and_export(make_window, photo_folder, qtbot, mouse, tmp_path,
-                                                          resnet50_checkpoint, shared_engines):
+def test_autolabel_drag_vertex_undo_redo_reopen_and_export(
+    make_window, photo_folder, qtbot, mouse, tmp_path, resnet50_checkpoint, shared_engines
+):
     window = make_window()
     window.open_folder(photo_folder)
     _auto_label_current(qtbot, window, resnet50_checkpoint, shared_engines)
@@ -174,8 +181,9 @@ def test_autolabel_drag_vertex_undo_redo_reopen_and_export(make_window, photo_fo
     assert len(data["images"]) == 1 and {a["source"] for a in data["annotations"]} == {"verified"}
 
 
-def test_autolabel_all_runs_off_the_ui_thread_and_keeps_people_s_work(make_window, photo_folder, qtbot, mouse,
-                                                                     resnet50_checkpoint, shared_engines):
+def test_autolabel_all_runs_off_the_ui_thread_and_keeps_people_s_work(
+    make_window, photo_folder, qtbot, mouse, resnet50_checkpoint, shared_engines
+):
     window = make_window()
     window.open_folder(photo_folder)
     # a person draws an object on the first image before the run
@@ -196,8 +204,10 @@ def test_autolabel_all_runs_off_the_ui_thread_and_keeps_people_s_work(make_windo
     timer.start(20)
     QTest.keyClick(window, Qt.Key.Key_B, Qt.KeyboardModifier.ControlModifier)
     assert window.progress.isVisible() and window.autolabel.busy
-    qtbot.waitUntil(lambda: not window.autolabel.busy and not window.progress.isVisible() and not window.canvas.building,
-                    timeout=JOB_TIMEOUT_MS)
+    qtbot.waitUntil(
+        lambda: not window.autolabel.busy and not window.progress.isVisible() and not window.canvas.building,
+        timeout=JOB_TIMEOUT_MS,
+    )
     timer.stop()
     assert len(ticks) > 3  # the UI thread kept running its timers during inference
 
@@ -249,8 +259,9 @@ def test_bad_weights_file_is_reported(make_window, photo_folder, qtbot, tmp_path
     assert window.last_error and "bad.pth" in window.last_error
 
 
-def test_classes_an_auto_label_run_finds_are_offered_for_new_polygons(make_window, photo_folder, qtbot,
-                                                                      resnet50_checkpoint, shared_engines):
+def test_classes_an_auto_label_run_finds_are_offered_for_new_polygons(
+    make_window, photo_folder, qtbot, resnet50_checkpoint, shared_engines
+):
     """A project without classes: after Auto-label All the New polygons box lists the classes the run found,
     as the Classes dock does, shows the first instead of the stand-in "object", and new polygons get it."""
     window = make_window()
@@ -270,8 +281,9 @@ def test_classes_an_auto_label_run_finds_are_offered_for_new_polygons(make_windo
     assert list(window.projects.project.labels) == listed
 
 
-def test_a_run_with_the_model_already_loaded_does_not_say_loading_the_model(make_window, photo_folder, qtbot,
-                                                                            resnet50_checkpoint, shared_engines):
+def test_a_run_with_the_model_already_loaded_does_not_say_loading_the_model(
+    make_window, photo_folder, qtbot, resnet50_checkpoint, shared_engines
+):
     """Issue 20: "Loading the model…" showed on every auto-label run, though the engine cache kept the model."""
     window = make_window()
     window.open_folder(photo_folder)

@@ -22,13 +22,20 @@ import bundle_contents  # noqa: E402
 
 def test_spec_carries_every_resource_file():
     bundled = {Path(dest) / Path(src).name for src, dest in bundle_contents.datas()}
-    expected = {Path("protolabel", "resources") / p.relative_to(ROOT / "resources")
-                for p in (ROOT / "resources").rglob("*")
-                if p.is_file() and p.suffix not in (".py", ".pyc") and "__pycache__" not in p.parts}
+    expected = {
+        Path("protolabel", "resources") / p.relative_to(ROOT / "resources")
+        for p in (ROOT / "resources").rglob("*")
+        if p.is_file() and p.suffix not in (".py", ".pyc") and "__pycache__" not in p.parts
+    }
     assert bundled == expected
-    for must in ("coco_classes.json", "palette.json", "icons/app/protolabel.svg", "icons/app/protolabel-512.png",
-                 "desktop/io.github.protolabel.Protolabel.desktop", *(f"icons/actions/{a}.svg"
-                                                                      for a in TOOLBAR_ACTIONS if a)):
+    for must in (
+        "coco_classes.json",
+        "palette.json",
+        "icons/app/protolabel.svg",
+        "icons/app/protolabel-512.png",
+        "desktop/io.github.protolabel.Protolabel.desktop",
+        *(f"icons/actions/{a}.svg" for a in TOOLBAR_ACTIONS if a),
+    ):
         assert Path("protolabel", "resources", must) in bundled
     spec = (PACKAGING / "protolabel.spec").read_text()
     assert "bundle_contents.datas()" in spec and "bundle_contents.hidden_imports()" in spec
@@ -51,9 +58,15 @@ def test_spec_carries_torchvision_ops_library_loaded_by_path():
 
 
 def test_bundle_entry_runs_modules_like_python_m():
-    """The app starts training as `<sys.executable> -m protolabel.segmentation.cli train`; in a bundle that is this entry."""
-    result = subprocess.run([sys.executable, str(PACKAGING / "protolabel_main.py"), "-m", "protolabel.segmentation.cli",
-                             "train", "--help"], capture_output=True, text=True, cwd=ROOT, timeout=120)
+    """The app starts training as `<sys.executable> -m protolabel.segmentation.cli train`; in a bundle that is
+    this entry."""
+    result = subprocess.run(
+        [sys.executable, str(PACKAGING / "protolabel_main.py"), "-m", "protolabel.segmentation.cli", "train", "--help"],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=120,
+    )
     assert result.returncode == 0 and "usage: " in result.stdout and "train" in result.stdout
 
 

@@ -71,8 +71,9 @@ def test_exec_quotes_paths_with_spaces_as_the_desktop_spec_asks():
 def test_installed_entry_passes_desktop_file_validate(tmp_path, monkeypatch):
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path))
     assert cli.main(["install-desktop"]) == 0
-    result = subprocess.run(["desktop-file-validate", str(tmp_path / "applications" / f"{APP_ID}.desktop")],
-                            capture_output=True, text=True)
+    result = subprocess.run(
+        ["desktop-file-validate", str(tmp_path / "applications" / f"{APP_ID}.desktop")], capture_output=True, text=True
+    )
     assert result.returncode == 0, result.stdout + result.stderr
 
 

@@ -39,8 +39,23 @@ def test_the_link_tree_mirrors_the_installed_layout(tmp_path):
 
 @pytest.mark.slow
 def test_the_wheel_installs_beside_another_package_named_app(tmp_path):
-    subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w",
-                    str(tmp_path / "wheel"), str(ROOT)], check=True, capture_output=True, timeout=600)
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "--no-deps",
+            "--no-build-isolation",
+            "-q",
+            "-w",
+            str(tmp_path / "wheel"),
+            str(ROOT),
+        ],
+        check=True,
+        capture_output=True,
+        timeout=600,
+    )
     [wheel] = (tmp_path / "wheel").glob("protolabel-*.whl")
     site = tmp_path / "site"
     with zipfile.ZipFile(wheel) as archive:
@@ -50,12 +65,19 @@ def test_the_wheel_installs_beside_another_package_named_app(tmp_path):
     for foreign in ("app", "resources"):  # what another distribution could install
         (site / foreign).mkdir()
         (site / foreign / "__init__.py").write_text(f"WHO = 'the other {foreign}'\n")
-    code = ("import app, resources, protolabel.app.cli as cli, protolabel.resources as r; "
-            "import protolabel.segmentation.yolact.classes as c; "
-            "print(app.WHO); print(resources.WHO); print(cli.__file__); print(len(c.COCO_CLASSES)); "
-            "print(r.action_icon_path('undo'))")
-    out = subprocess.run([sys.executable, "-I", "-c", f"import sys; sys.path[:0] = [{str(site)!r}]; {code}"],
-                         capture_output=True, text=True, cwd=tmp_path, timeout=300)
+    code = (
+        "import app, resources, protolabel.app.cli as cli, protolabel.resources as r; "
+        "import protolabel.segmentation.yolact.classes as c; "
+        "print(app.WHO); print(resources.WHO); print(cli.__file__); print(len(c.COCO_CLASSES)); "
+        "print(r.action_icon_path('undo'))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-I", "-c", f"import sys; sys.path[:0] = [{str(site)!r}]; {code}"],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        timeout=300,
+    )
     assert out.returncode == 0, out.stderr
     lines = out.stdout.splitlines()
     assert lines[:2] == ["the other app", "the other resources"]

@@ -35,19 +35,45 @@ def test_palette_is_distinct_hex_colours():
 @pytest.mark.slow
 def test_resources_load_from_an_installed_wheel(tmp_path):
     """Build the wheel, install it into a bare folder, import from there (not from the checkout)."""
-    subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w",
-                    str(tmp_path / "wheel"), str(ROOT)], check=True, capture_output=True, timeout=600)
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "--no-deps",
+            "--no-build-isolation",
+            "-q",
+            "-w",
+            str(tmp_path / "wheel"),
+            str(ROOT),
+        ],
+        check=True,
+        capture_output=True,
+        timeout=600,
+    )
     [wheel] = (tmp_path / "wheel").glob("protolabel-*.whl")
     names = set(zipfile.ZipFile(wheel).namelist())
-    assert {"protolabel/resources/coco_classes.json", "protolabel/resources/icons/app/protolabel-256.png",
-            "protolabel/resources/icons/actions/open_folder.svg",
-            "protolabel/resources/desktop/io.github.protolabel.Protolabel.desktop",
-            "protolabel/resources/desktop/io.github.protolabel.Protolabel.metainfo.xml"} <= names
+    assert {
+        "protolabel/resources/coco_classes.json",
+        "protolabel/resources/icons/app/protolabel-256.png",
+        "protolabel/resources/icons/actions/open_folder.svg",
+        "protolabel/resources/desktop/io.github.protolabel.Protolabel.desktop",
+        "protolabel/resources/desktop/io.github.protolabel.Protolabel.metainfo.xml",
+    } <= names
     target = tmp_path / "site"
     with zipfile.ZipFile(wheel) as archive:  # a wheel is unpacked as is: what pip install does for pure wheels
         archive.extractall(target)
-    code = ("from protolabel import resources; import protolabel.segmentation.yolact.classes as c; "
-            "print(resources.__file__); print(resources.action_icon_path('undo')); print(len(c.COCO_CLASSES))")
-    out = subprocess.run([sys.executable, "-I", "-c", f"import sys; sys.path[:0] = [{str(target)!r}]; {code}"],
-                         capture_output=True, text=True, cwd=tmp_path, check=True, timeout=300).stdout.splitlines()
+    code = (
+        "from protolabel import resources; import protolabel.segmentation.yolact.classes as c; "
+        "print(resources.__file__); print(resources.action_icon_path('undo')); print(len(c.COCO_CLASSES))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-I", "-c", f"import sys; sys.path[:0] = [{str(target)!r}]; {code}"],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        check=True,
+        timeout=300,
+    ).stdout.splitlines()
     assert out[0].startswith(str(target)) and out[1].startswith(str(target)) and out[2] == "80"

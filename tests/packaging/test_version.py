@@ -49,8 +49,11 @@ def test_changelog_newest_release_is_pyprojects_version():
 def test_versions_named_in_the_docs_are_pyprojects():
     """Container images and other `protolabel…:X.Y.Z` references in the README and docs/ follow the version."""
     pages = [ROOT / "README.md", ROOT / "CONTRIBUTING.md", *sorted((ROOT / "docs").rglob("*.md"))]
-    named = {(page.name, v) for page in pages
-             for v in re.findall(r"protolabel[\w-]*:(\d+\.\d+\.\d+)", page.read_text(encoding="utf-8"))}
+    named = {
+        (page.name, v)
+        for page in pages
+        for v in re.findall(r"protolabel[\w-]*:(\d+\.\d+\.\d+)", page.read_text(encoding="utf-8"))
+    }
     assert named, "no versioned reference found: update this test if the docs stopped naming one"
     assert {v for _, v in named} == {_project_version()}, named
 

@@ -40,12 +40,20 @@ class CocoFake:
             masks = np.zeros((3, h, w), bool)
             for i in range(3):
                 masks[i, 4 + 12 * i : 14 + 12 * i, 5:30] = True
-            out.append(Detections(
-                image_size=(h, w), classes=np.array([COCO_CLASSES.index(n) for n in self.found]),
-                scores=np.array([0.9, 0.8, 0.7], np.float32), boxes=np.zeros((3, 4), np.float32),
-                boxes_rel=np.zeros((3, 4), np.float32), masks=masks, coefficients=np.zeros((3, 4), np.float32),
-                prototypes=np.zeros((8, 8, 4), np.float32), class_names=COCO_CLASSES, category_ids=self.category_ids,
-            ))
+            out.append(
+                Detections(
+                    image_size=(h, w),
+                    classes=np.array([COCO_CLASSES.index(n) for n in self.found]),
+                    scores=np.array([0.9, 0.8, 0.7], np.float32),
+                    boxes=np.zeros((3, 4), np.float32),
+                    boxes_rel=np.zeros((3, 4), np.float32),
+                    masks=masks,
+                    coefficients=np.zeros((3, 4), np.float32),
+                    prototypes=np.zeros((8, 8, 4), np.float32),
+                    class_names=COCO_CLASSES,
+                    category_ids=self.category_ids,
+                )
+            )
         return out
 
 
@@ -69,8 +77,9 @@ def test_label_writes_the_ids_predict_writes_for_a_coco_model(folder, tmp_path):
     model = CocoFake(coco_ids)
     out = tmp_path / "labels.json"
     scan = scan_folder(folder)
-    prelabel_folder(scan, out, [n for n, _ in scan.images], lambda: model,
-                    mapping=ClassMapping(keep=frozenset(CocoFake.found)))
+    prelabel_folder(
+        scan, out, [n for n, _ in scan.images], lambda: model, mapping=ClassMapping(keep=frozenset(CocoFake.found))
+    )
     data = json.loads(out.read_text())
     categories = {c["name"]: c["id"] for c in data["categories"]}
     assert categories == {name: OFFICIAL[name] for name in CocoFake.found}
@@ -93,8 +102,13 @@ def test_renamed_classes_are_numbered_from_one(folder, tmp_path):
     _, coco_ids = class_names_for(tmp_path / "yolact_base_54_800000.pth", 81)
     out = tmp_path / "labels.json"
     scan = scan_folder(folder)
-    prelabel_folder(scan, out, [n for n, _ in scan.images], lambda: CocoFake(coco_ids),
-                    mapping=ClassMapping(keep=frozenset({"person", "skis"}), rename={"person": "pedestrian"}))
+    prelabel_folder(
+        scan,
+        out,
+        [n for n, _ in scan.images],
+        lambda: CocoFake(coco_ids),
+        mapping=ClassMapping(keep=frozenset({"person", "skis"}), rename={"person": "pedestrian"}),
+    )
     data = read_coco(out)
     assert sorted((c.id, c.name) for c in data.categories) == [(1, "pedestrian"), (2, "skis")]
 
@@ -109,9 +123,14 @@ def test_project_export_uses_the_same_rule(tmp_path):
     folder.mkdir()
     write_images(folder, ["a.png"])
     with ProjectStore.open(folder) as store:
-        store.replace_auto_objects("a.png", [AnnotatedObject("skis", make_square(1, 1), score=0.9),
-                                             AnnotatedObject("person", make_square(20, 20), score=0.8)],
-                                   image_size=(48, 64))
+        store.replace_auto_objects(
+            "a.png",
+            [
+                AnnotatedObject("skis", make_square(1, 1), score=0.9),
+                AnnotatedObject("person", make_square(20, 20), score=0.8),
+            ],
+            image_size=(48, 64),
+        )
         store.set_setting("keep_classes", ["handbag", "widget"])  # unused classes are written only when kept
         export_coco(store, tmp_path / "coco.json", labels=("person", "handbag"))
         export_coco(store, tmp_path / "custom.json", labels=("widget",))

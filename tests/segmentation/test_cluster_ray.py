@@ -38,8 +38,11 @@ def photo_folder(tmp_path_factory) -> Path:
     root = tmp_path_factory.mktemp("cluster") / "photos"
     (root / "sub").mkdir(parents=True)
     small = lambda rgb: cv2.resize(rgb[:, :, ::-1], (rgb.shape[1] // 3, rgb.shape[0] // 3))  # noqa: E731
-    for name, rgb in [("astronaut.jpg", data.astronaut()), ("chat été.jpg", data.chelsea()),
-                      ("sub/coffee.png", data.coffee())]:
+    for name, rgb in [
+        ("astronaut.jpg", data.astronaut()),
+        ("chat été.jpg", data.chelsea()),
+        ("sub/coffee.png", data.coffee()),
+    ]:
         ok, encoded = cv2.imencode(Path(name).suffix, small(rgb))
         assert ok
         encoded.tofile(str(root / name))
@@ -82,8 +85,9 @@ def single_process(photo_folder, resnet50_checkpoint, tmp_path_factory) -> Path:
     return out
 
 
-def test_cluster_file_equals_single_process_file(local_ray, photo_folder, resnet50_checkpoint, single_process,
-                                                 tmp_path, capsys):
+def test_cluster_file_equals_single_process_file(
+    local_ray, photo_folder, resnet50_checkpoint, single_process, tmp_path, capsys
+):
     out = tmp_path / "annotations.json"
     assert _label(photo_folder, resnet50_checkpoint, out, *CLUSTER) == 0
     err = capsys.readouterr().err
@@ -92,8 +96,9 @@ def test_cluster_file_equals_single_process_file(local_ray, photo_folder, resnet
     assert not (tmp_path / "annotations.json.shards").exists()  # deleted once the merged file is written
 
 
-def test_interrupted_run_resumes_from_finished_shards(local_ray, photo_folder, resnet50_checkpoint, single_process,
-                                                      tmp_path, capsys, monkeypatch):
+def test_interrupted_run_resumes_from_finished_shards(
+    local_ray, photo_folder, resnet50_checkpoint, single_process, tmp_path, capsys, monkeypatch
+):
     from protolabel.segmentation.commands import label
 
     def interrupt(self, done, total, name):
@@ -117,7 +122,8 @@ def test_interrupted_run_resumes_from_finished_shards(local_ray, photo_folder, r
 
 
 def test_human_edits_and_existing_categories_are_kept_as_single_process_keeps_them(
-        local_ray, photo_folder, resnet50_checkpoint, single_process, tmp_path, capsys):
+    local_ray, photo_folder, resnet50_checkpoint, single_process, tmp_path, capsys
+):
     data = json.loads(single_process.read_text(encoding="utf-8"))
     ids = {img["file_name"]: img["id"] for img in data["images"]}
     cleared = ids["chat été.jpg"]
@@ -141,8 +147,9 @@ def test_human_edits_and_existing_categories_are_kept_as_single_process_keeps_th
     assert {"id": 500, "name": "my own class", "supercategory": ""} in after["categories"]
 
 
-def test_without_ray_the_run_stops_with_the_install_command(photo_folder, resnet50_checkpoint, tmp_path, capsys,
-                                                            monkeypatch):
+def test_without_ray_the_run_stops_with_the_install_command(
+    photo_folder, resnet50_checkpoint, tmp_path, capsys, monkeypatch
+):
     monkeypatch.setitem(sys.modules, "ray", None)  # import ray -> ImportError, as on a base install
     out = tmp_path / "annotations.json"
     assert _label(photo_folder, resnet50_checkpoint, out, "--cluster", "ray") == 2
@@ -151,10 +158,13 @@ def test_without_ray_the_run_stops_with_the_install_command(photo_folder, resnet
     assert list(tmp_path.iterdir()) == []
 
 
-@pytest.mark.parametrize("argv, message", [
-    (["--cluster", "spark"], "--cluster: expected 'ray' or 'ray://HOST:PORT', got 'spark'"),
-    (["--shard-size", "4"], "--cluster-workers and --shard-size need --cluster"),
-])
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["--cluster", "spark"], "--cluster: expected 'ray' or 'ray://HOST:PORT', got 'spark'"),
+        (["--shard-size", "4"], "--cluster-workers and --shard-size need --cluster"),
+    ],
+)
 def test_bad_cluster_arguments_are_usage_errors(photo_folder, resnet50_checkpoint, tmp_path, capsys, argv, message):
     assert _label(photo_folder, resnet50_checkpoint, tmp_path / "out.json", *argv) == 2
     assert capsys.readouterr().err.strip() == f"protolabel label: {message}"
@@ -172,14 +182,25 @@ def test_a_node_without_the_weights_fails_in_one_line_and_keeps_the_shard_folder
 
     missing = tmp_path / "not on this node" / "yolact_resnet50_0_0.pth"
     out = tmp_path / "annotations.json"
-    options = engine_options(build_parser().parse_args(["label", str(photo_folder), "--weights", str(missing),
-                                                        "--out", str(out), "--cluster", "ray"]))
+    options = engine_options(
+        build_parser().parse_args(
+            ["label", str(photo_folder), "--weights", str(missing), "--out", str(out), "--cluster", "ray"]
+        )
+    )
     scan = scan_folder(photo_folder)
     (tmp_path / "annotations.json.shards").mkdir()
     (tmp_path / "annotations.json.shards" / "my notes.txt").write_text("not a shard")
     with pytest.raises(ClusterError) as failed:
-        label_on_ray(scan, out, ["astronaut.jpg"], functools.partial(_engine_on, options), device="cpu", actors=1,
-                     tolerance=1.0, min_area=4.0)
+        label_on_ray(
+            scan,
+            out,
+            ["astronaut.jpg"],
+            functools.partial(_engine_on, options),
+            device="cpu",
+            actors=1,
+            tolerance=1.0,
+            min_area=4.0,
+        )
     message = str(failed.value)
     assert "\n" not in message and message.startswith("the Ray run failed: ") and str(missing) in message
     assert "0 of 1 shards finished" in message

@@ -79,14 +79,17 @@ def _cluster(**resources):
     return SimpleNamespace(cluster_resources=lambda: resources)
 
 
-@pytest.mark.parametrize("device, resources, actors, expected", [
-    ("auto", {"CPU": 32.0, "GPU": 4.0}, None, (4, {"num_gpus": 1}, "cuda")),  # one engine per GPU
-    ("cuda:1", {"CPU": 32.0, "GPU": 4.0}, 2, (2, {"num_gpus": 1}, "cuda")),  # each actor sees its GPU as cuda:0
-    ("cpu", {"CPU": 32.0, "GPU": 4.0}, None, (8, {"num_cpus": 4}, "cpu")),
-    ("auto", {"CPU": 16.0}, None, (4, {"num_cpus": 4}, "cpu")),
-    ("auto", {"CPU": 2.0}, 2, (2, {"num_cpus": 1}, "cpu")),
-    ("auto", {"CPU": 2.0}, None, (1, {"num_cpus": 2}, "cpu")),
-])
+@pytest.mark.parametrize(
+    "device, resources, actors, expected",
+    [
+        ("auto", {"CPU": 32.0, "GPU": 4.0}, None, (4, {"num_gpus": 1}, "cuda")),  # one engine per GPU
+        ("cuda:1", {"CPU": 32.0, "GPU": 4.0}, 2, (2, {"num_gpus": 1}, "cuda")),  # each actor sees its GPU as cuda:0
+        ("cpu", {"CPU": 32.0, "GPU": 4.0}, None, (8, {"num_cpus": 4}, "cpu")),
+        ("auto", {"CPU": 16.0}, None, (4, {"num_cpus": 4}, "cpu")),
+        ("auto", {"CPU": 2.0}, 2, (2, {"num_cpus": 1}, "cpu")),
+        ("auto", {"CPU": 2.0}, None, (1, {"num_cpus": 2}, "cpu")),
+    ],
+)
 def test_actors_are_one_per_gpu_or_share_the_cpus(device, resources, actors, expected):
     assert actor_resources(_cluster(**resources), device, actors) == expected
 
@@ -116,8 +119,10 @@ def test_the_failure_line_is_the_users_error_not_rays_wrapper():
     carried.cause = FileNotFoundError("/data/w.pth: no such file")
     assert failure_line(carried) == "FileNotFoundError: /data/w.pth: no such file"
     # Ray Data passes only the formatted traceback along: its last line that is not Ray's own
-    text = ("\x1b[36mray::MapWorker.submit()\x1b[39m (pid=1)\n  File \"x.py\", line 3, in predict\n"
-            "    raise RuntimeError(\"CUDA out of memory\")\nRuntimeError: CUDA out of memory\n"
-            "ray.exceptions.UserCodeException: UDF failed to process a data block.")
+    text = (
+        '\x1b[36mray::MapWorker.submit()\x1b[39m (pid=1)\n  File "x.py", line 3, in predict\n'
+        '    raise RuntimeError("CUDA out of memory")\nRuntimeError: CUDA out of memory\n'
+        "ray.exceptions.UserCodeException: UDF failed to process a data block."
+    )
     assert failure_line(_RayError(text)) == "RuntimeError: CUDA out of memory"
     assert failure_line(_RayError("node lost\ndetails")) == "node lost"

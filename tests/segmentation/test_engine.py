@@ -58,8 +58,9 @@ def test_soft_mask_thresholded_is_the_binary_mask_and_uncropped_reaches_further(
 
 def test_score_threshold_and_top_k(resnet50_engine, small_images):
     def run(**settings):
-        engine = YolactEngine.from_model(resnet50_engine.model, resnet50_engine.info,
-                                         settings=InferenceSettings(**settings))
+        engine = YolactEngine.from_model(
+            resnet50_engine.model, resnet50_engine.info, settings=InferenceSettings(**settings)
+        )
         return engine.predict_image(small_images[1])  # coffee: some of its 100 detections score under 0.3
 
     everything = run(score_threshold=0.0, top_k=100)
@@ -92,7 +93,12 @@ def test_image_without_detections(resnet50_checkpoint, tmp_path, small_images):
     torch.save(state, path)
     det = YolactEngine(path, device="cpu").predict_image(small_images[1])
     assert len(det) == 0
-    assert len(det.masks) == 0 and det.masks.image_size == (100, 150) and det.boxes.shape == (0, 4) and det.coefficients.shape == (0, 32)
+    assert (
+        len(det.masks) == 0
+        and det.masks.image_size == (100, 150)
+        and det.boxes.shape == (0, 4)
+        and det.coefficients.shape == (0, 32)
+    )
     assert det.prototypes.shape == (138, 138, 32)
 
 

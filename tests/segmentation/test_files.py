@@ -4,7 +4,13 @@ import stat
 
 import pytest
 
-from protolabel.segmentation.files import NotAFileError, atomic_write_bytes, atomic_write_text, is_stream, write_output_bytes
+from protolabel.segmentation.files import (
+    NotAFileError,
+    atomic_write_bytes,
+    atomic_write_text,
+    is_stream,
+    write_output_bytes,
+)
 
 
 def test_atomic_write_replaces_content_and_leaves_no_temp_files(tmp_path):
@@ -43,6 +49,7 @@ def test_failed_write_keeps_the_old_file(tmp_path, monkeypatch):
 
 
 # ---------------------------------------------------------------- outputs that are not regular files
+
 
 def test_an_atomic_write_never_replaces_a_pipe(tmp_path):
     fifo = tmp_path / "out.json"

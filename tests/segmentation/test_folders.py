@@ -32,8 +32,11 @@ def _all_callers(folder: Path) -> dict[str, list[str]]:
     }
 
 
-SEVENTEEN = [f"img{i}.png" for i in range(10)] + [f"sub/s{i}.jpg" for i in range(4)] + ["sub/deep/d1.png",
-                                                                                           "sub/deep/d2.png", "z.tif"]
+SEVENTEEN = (
+    [f"img{i}.png" for i in range(10)]
+    + [f"sub/s{i}.jpg" for i in range(4)]
+    + ["sub/deep/d1.png", "sub/deep/d2.png", "z.tif"]
+)
 
 
 @needs_symlinks
@@ -151,6 +154,7 @@ def test_file_systems_without_inode_numbers_still_end_loops(tmp_path, monkeypatc
 
 
 # ---------------------------------------------------------------- nothing left out without a word (issue 20)
+
 
 @pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="named pipes are a POSIX thing")
 def test_a_fifo_named_like_an_image_is_left_out_and_named(tmp_path):

@@ -15,7 +15,7 @@ QUADRANTS = {(0, 0): (220, 30, 30), (0, 1): (30, 220, 30), (1, 0): (30, 30, 220)
 def _camera_jpeg(path, orientation: int) -> None:
     rgb = np.zeros((40, 60, 3), np.uint8)
     for (row, col), colour in QUADRANTS.items():
-        rgb[row * 20:(row + 1) * 20, col * 30:(col + 1) * 30] = colour
+        rgb[row * 20 : (row + 1) * 20, col * 30 : (col + 1) * 30] = colour
     exif = Image.Exif()
     exif[0x0112] = orientation  # the Orientation tag, as a camera writes it
     Image.fromarray(rgb).save(path, quality=95, exif=exif.tobytes())

@@ -19,8 +19,22 @@ import protolabel.segmentation.images as images
 from protolabel.segmentation.image_headers import image_size_from_header
 from protolabel.segmentation.images import MAX_PIXELS, ImageReadError, read_image
 
-FORMATS = (".png", ".jpg", ".bmp", ".tif", ".webp", ".jp2", ".pbm", ".pgm", ".ppm", ".pam", ".pfm", ".hdr",
-           ".gif", ".sr")
+FORMATS = (
+    ".png",
+    ".jpg",
+    ".bmp",
+    ".tif",
+    ".webp",
+    ".jp2",
+    ".pbm",
+    ".pgm",
+    ".ppm",
+    ".pam",
+    ".pfm",
+    ".hdr",
+    ".gif",
+    ".sr",
+)
 
 
 def _encoded(ext: str, width: int, height: int) -> bytes:
@@ -86,8 +100,17 @@ def _bmp(width: int, height: int) -> bytes:
 
 def _tiff(width: int, height: int, *, big: bool = False) -> bytes:
     """A minimal little-endian (Big)TIFF: one 8-bit gray strip of zeros."""
-    tags = [(256, 4, width), (257, 4, height), (258, 3, 8), (259, 3, 1), (262, 3, 1), (273, 4, 0),
-            (277, 3, 1), (278, 4, height), (279, 4, 1)]
+    tags = [
+        (256, 4, width),
+        (257, 4, height),
+        (258, 3, 8),
+        (259, 3, 1),
+        (262, 3, 1),
+        (273, 4, 0),
+        (277, 3, 1),
+        (278, 4, height),
+        (279, 4, 1),
+    ]
     if big:
         ifd = 16
         head = b"II+\x00" + struct.pack("<HHQ", 8, 0, ifd)
@@ -106,12 +129,24 @@ def _tiff(width: int, height: int, *, big: bool = False) -> bytes:
 
 
 def _webp_extended(width: int, height: int) -> bytes:
-    chunk = b"VP8X" + struct.pack("<I", 10) + bytes(4) + (width - 1).to_bytes(3, "little") + (height - 1).to_bytes(3, "little")
+    chunk = (
+        b"VP8X"
+        + struct.pack("<I", 10)
+        + bytes(4)
+        + (width - 1).to_bytes(3, "little")
+        + (height - 1).to_bytes(3, "little")
+    )
     return b"RIFF" + struct.pack("<I", 4 + len(chunk)) + b"WEBP" + chunk
 
 
-HUGE = {"png": _png, "jpeg": _jpeg, "bmp": _bmp, "tiff": _tiff,
-        "bigtiff": lambda w, h: _tiff(w, h, big=True), "webp": _webp_extended}
+HUGE = {
+    "png": _png,
+    "jpeg": _jpeg,
+    "bmp": _bmp,
+    "tiff": _tiff,
+    "bigtiff": lambda w, h: _tiff(w, h, big=True),
+    "webp": _webp_extended,
+}
 
 
 @pytest.mark.parametrize("kind", ["png", "jpeg", "bmp", "tiff", "bigtiff"])

@@ -95,8 +95,19 @@ def test_a_fifo_as_weights_is_named_not_waited_on(fifo):
 @pytest.mark.parametrize("command", ["train", "import"])
 def test_train_and_import_refuse_a_fifo_as_the_coco_file(tmp_path, fifo, photo, capsys, command):
     if command == "train":
-        argv = ["train", "--coco", str(fifo), "--images", str(tmp_path), "--weights", "never-read.pth",
-                "--out", str(tmp_path / "run"), "--device", "cpu"]
+        argv = [
+            "train",
+            "--coco",
+            str(fifo),
+            "--images",
+            str(tmp_path),
+            "--weights",
+            "never-read.pth",
+            "--out",
+            str(tmp_path / "run"),
+            "--device",
+            "cpu",
+        ]
     else:
         argv = ["import", "--coco", str(fifo), str(tmp_path)]
     code = main(argv)
@@ -107,13 +118,34 @@ def test_train_and_import_refuse_a_fifo_as_the_coco_file(tmp_path, fifo, photo, 
 
 @needs_fifo
 def test_predict_and_inspect_skip_a_fifo_with_its_name(tmp_path, fifo, photo, resnet50_checkpoint, capsys):
-    code = main(["predict", "--weights", str(resnet50_checkpoint), "--device", "cpu",
-                 "--out", str(tmp_path / "p.json"), str(fifo), str(photo)])
+    code = main(
+        [
+            "predict",
+            "--weights",
+            str(resnet50_checkpoint),
+            "--device",
+            "cpu",
+            "--out",
+            str(tmp_path / "p.json"),
+            str(fifo),
+            str(photo),
+        ]
+    )
     err = capsys.readouterr().err
     assert code == 0, err
     assert f"skipped: {fifo}: a named pipe (FIFO), not a regular file" in err
-    code = main(["inspect", "--weights", str(resnet50_checkpoint), "--device", "cpu",
-                 "--out", str(tmp_path / "insp"), str(fifo)])
+    code = main(
+        [
+            "inspect",
+            "--weights",
+            str(resnet50_checkpoint),
+            "--device",
+            "cpu",
+            "--out",
+            str(tmp_path / "insp"),
+            str(fifo),
+        ]
+    )
     err = capsys.readouterr().err
     assert code == 1, err  # inspect's status for an image it cannot read
     assert err.strip() == f"protolabel inspect: {fifo}: a named pipe (FIFO), not a regular file"
@@ -145,8 +177,9 @@ def test_a_zip_bomb_checkpoint_is_refused_before_inflating(tmp_path, monkeypatch
     with pytest.raises(checkpoint.CheckpointError) as info:
         checkpoint.read_state_dict(path)
     message = str(info.value)
-    assert message.startswith(f"{path}: not loaded: its zip members would unpack to {(64 << 20) + 2:,} bytes "
-                              f"from a {size:,}-byte file")
+    assert message.startswith(
+        f"{path}: not loaded: its zip members would unpack to {(64 << 20) + 2:,} bytes from a {size:,}-byte file"
+    )
 
 
 def test_a_real_checkpoint_passes_the_zip_check(resnet50_checkpoint):

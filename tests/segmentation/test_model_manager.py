@@ -27,7 +27,6 @@ from protolabel.segmentation.yolact.checkpoint import load_yolact
 from tests.model_server import FILE, ModelServer
 
 
-
 @pytest.fixture(scope="module")
 def checkpoint_bytes(released_resnet50_checkpoint):
     """Shaped like the released file (leftover FPN layer, legacy format): what a download gets."""
@@ -44,8 +43,9 @@ def server(checkpoint_bytes):
 def test_official_addresses_are_the_published_ones():
     assert len(OFFICIAL_MODELS) == 6
     resnet = ModelManager(cache_dir="/x").model("yolact_resnet50")
-    assert resnet.url == ("https://huggingface.co/dbolya/yolact-resnet50/resolve/main/"
-                          "yolact_resnet50_54_800000.pth?download=true")
+    assert resnet.url == (
+        "https://huggingface.co/dbolya/yolact-resnet50/resolve/main/yolact_resnet50_54_800000.pth?download=true"
+    )
     assert all(m.url.startswith("https://huggingface.co/dbolya/") and m.file_name in m.url for m in OFFICIAL_MODELS)
 
 
@@ -220,8 +220,8 @@ class _EndlessBody(ModelServer):
                 self.end_headers()
                 try:
                     for i in range(0, len(body), 1 << 20):
-                        self.wfile.write(body[i:i + (1 << 20)])
-                        outer.served += len(body[i:i + (1 << 20)])
+                        self.wfile.write(body[i : i + (1 << 20)])
+                        outer.served += len(body[i : i + (1 << 20)])
                 except OSError:
                     pass
 
@@ -236,8 +236,9 @@ class _EndlessBody(ModelServer):
 def test_download_stops_at_the_expected_size(tmp_path, checkpoint_bytes, announce):
     big = _EndlessBody(checkpoint_bytes, extra=3 * len(checkpoint_bytes), announce=announce)
     try:
-        model = OfficialModel("yolact_resnet50", FILE, f"http://127.0.0.1:{big.port}/{FILE}", 0, 0,
-                              size=len(checkpoint_bytes))
+        model = OfficialModel(
+            "yolact_resnet50", FILE, f"http://127.0.0.1:{big.port}/{FILE}", 0, 0, size=len(checkpoint_bytes)
+        )
         manager = ModelManager(tmp_path)
         with pytest.raises(ModelDownloadError, match=f"{len(checkpoint_bytes):,} bytes"):
             manager.download(model)
@@ -257,8 +258,9 @@ def test_the_published_resnet50_figures_are_recorded():
     assert "matches the published one" in model.checks
 
 
-def test_fallback_bounds_hold_the_published_file_and_a_released_shaped_one(resnet50_checkpoint,
-                                                                           released_resnet50_checkpoint):
+def test_fallback_bounds_hold_the_published_file_and_a_released_shaped_one(
+    resnet50_checkpoint, released_resnet50_checkpoint
+):
     """Were the size not recorded, the derived bounds would still hold the published size (which has the
     leftover FPN layer) and both synthetic layouts, and refuse a file padded by a few MB."""
     unrecorded = OfficialModel("yolact_resnet50", FILE, "http://127.0.0.1/x", 0, 0)
@@ -285,8 +287,11 @@ def test_fallback_bounds_hold_every_unrecorded_model_saved_as_released(config):
     state = OrderedDict((key, torch.zeros(shape, dtype=dtype)) for key, shape, dtype in manifest)
     resaved = io.BytesIO()
     torch.save(state, resaved)
-    state.update((key.replace("fpn.downsample_layers.1", LEFTOVER_LAYER), torch.zeros(shape, dtype=dtype))
-                 for key, shape, dtype in manifest if key.startswith("fpn.downsample_layers.1."))
+    state.update(
+        (key.replace("fpn.downsample_layers.1", LEFTOVER_LAYER), torch.zeros(shape, dtype=dtype))
+        for key, shape, dtype in manifest
+        if key.startswith("fpn.downsample_layers.1.")
+    )
     released = io.BytesIO()
     torch.save(state, released, _use_new_zipfile_serialization=False)
     smallest, largest = expected_size_range(ModelManager(cache_dir="/x").model(config))
@@ -313,7 +318,8 @@ def _padded_to(path, size: int) -> bytes:
 
 
 def test_the_published_entry_refuses_a_file_of_its_size_that_loads_but_is_not_it(
-        released_resnet50_checkpoint, tmp_path, monkeypatch):
+    released_resnet50_checkpoint, tmp_path, monkeypatch
+):
     """Size fits exactly and the file loads as yolact_resnet50, yet its digest is not the published one:
     refused and deleted (through a mirror on 127.0.0.1, the real table entry unchanged)."""
     data = _padded_to(released_resnet50_checkpoint, PUBLISHED_RESNET50[0])
@@ -334,10 +340,18 @@ def test_the_published_entry_refuses_a_file_of_its_size_that_loads_but_is_not_it
         server.close()
 
 
-def test_a_mirror_serves_the_official_file_names_and_is_verified_the_same(server, tmp_path, checkpoint_bytes,
-                                                                         monkeypatch):
-    entry = OfficialModel("yolact_resnet50", FILE, "https://unreachable.invalid/x.pth", 0, 0,
-                          size=len(checkpoint_bytes), sha256=hashlib.sha256(checkpoint_bytes).hexdigest())
+def test_a_mirror_serves_the_official_file_names_and_is_verified_the_same(
+    server, tmp_path, checkpoint_bytes, monkeypatch
+):
+    entry = OfficialModel(
+        "yolact_resnet50",
+        FILE,
+        "https://unreachable.invalid/x.pth",
+        0,
+        0,
+        size=len(checkpoint_bytes),
+        sha256=hashlib.sha256(checkpoint_bytes).hexdigest(),
+    )
     monkeypatch.setenv(MIRROR_ENV, server.url)
     assert ModelManager(tmp_path / "a").download(entry).read_bytes() == checkpoint_bytes
     assert ModelManager(tmp_path / "b", mirror="").url_for(entry) == entry.url  # '' : the published address
@@ -378,7 +392,7 @@ def test_corrupt_file_in_the_cache_is_detected_and_downloaded_again(server, tmp_
     manager = ModelManager(tmp_path)
     path = manager.download(server.model())
     data = bytearray(path.read_bytes())
-    data[len(data) // 2: len(data) // 2 + 4096] = junk * 4096  # same size, damaged inside
+    data[len(data) // 2 : len(data) // 2 + 4096] = junk * 4096  # same size, damaged inside
     path.write_bytes(bytes(data))
     assert not manager.is_verified(server.model())
     with pytest.raises(ModelDownloadError, match="changed since it was downloaded and verified"):
@@ -451,8 +465,7 @@ def test_a_second_download_of_the_same_file_waits_then_uses_the_first_ones(serve
     tmp_path.mkdir(exist_ok=True)
     other = _DownloadLock(tmp_path / (FILE + ".lock"), None, None, FILE).__enter__()  # "another process"
     notes, outcome = [], []
-    worker = threading.Thread(target=lambda: outcome.append(manager.download(model, on_wait=notes.append)),
-                              daemon=True)
+    worker = threading.Thread(target=lambda: outcome.append(manager.download(model, on_wait=notes.append)), daemon=True)
     worker.start()
     try:
         for _ in range(1200):  # up to a minute for the worker to reach the lock

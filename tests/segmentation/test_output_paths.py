@@ -17,17 +17,21 @@ from protolabel.segmentation.output_paths import (
     write_with_fallback,
 )
 
+
 def test_a_usable_output_file_passes(tmp_path):
     assert check_output_file(tmp_path / "out.json") == tmp_path / "out.json"
     (tmp_path / "out.json").write_text("old")
     assert check_output_file(tmp_path / "out.json") == tmp_path / "out.json"  # replacing a file is fine
 
 
-@pytest.mark.parametrize("make,message", [
-    (lambda d: d / "missing" / "out.json", "does not exist"),
-    (lambda d: d, "is a folder"),
-    (lambda d: d / "file.txt" / "out.json", "is not a folder"),
-])
+@pytest.mark.parametrize(
+    "make,message",
+    [
+        (lambda d: d / "missing" / "out.json", "does not exist"),
+        (lambda d: d, "is a folder"),
+        (lambda d: d / "file.txt" / "out.json", "is not a folder"),
+    ],
+)
 def test_unusable_output_files_are_refused_in_one_line(tmp_path, make, message):
     (tmp_path / "file.txt").write_text("x")
     with pytest.raises(OutputPathError, match=message) as info:
@@ -76,11 +80,13 @@ def test_read_only_folders_are_refused(tmp_path, monkeypatch):
 
 def _failing_for(folder, code=errno.ENOSPC):
     """atomic_write_text that fails as a full disk (or read-only, ...) would, inside `folder` only."""
+
     def write(path):
         if os.path.abspath(path).startswith(os.path.abspath(folder) + os.sep):
             raise OSError(code, os.strerror(code), str(path))
         atomic_write_text(path, "results")
         return "ok"
+
     return write
 
 
@@ -111,11 +117,13 @@ def test_nothing_writable_is_one_clear_error(tmp_path, code):
 def test_other_errors_are_not_hidden(tmp_path):
     def broken(path):
         raise OSError(errno.EIO, "Input/output error")
+
     with pytest.raises(OSError, match="Input/output"):
         write_with_fallback(tmp_path / "out.json", broken, folders=[tmp_path])
 
 
 # ---------------------------------------------------------------- outputs that are not regular files
+
 
 def _socket():
     import socket
@@ -142,8 +150,9 @@ def test_a_pipe_or_terminal_output_is_accepted_only_where_it_is_written_through(
 def test_a_socket_is_refused_even_where_streams_are_written_through():
     sock, path = _socket()
     try:
-        with pytest.raises(OutputPathError, match="is a socket; the --out file must be a file name, a pipe or a "
-                                                  "terminal"):
+        with pytest.raises(
+            OutputPathError, match="is a socket; the --out file must be a file name, a pipe or a terminal"
+        ):
             check_output_file(path, what="--out file", streams=True)
     finally:
         sock.close()
@@ -167,8 +176,9 @@ def test_a_failing_stream_sends_the_results_to_a_fallback(tmp_path):
     spare = tmp_path / "spare"
     spare.mkdir()
     try:
-        written = write_with_fallback(f"/dev/fd/{write_end}", lambda path: write_output_text(path, "results"),
-                                      folders=[spare])
+        written = write_with_fallback(
+            f"/dev/fd/{write_end}", lambda path: write_output_text(path, "results"), folders=[spare]
+        )
     finally:
         os.close(write_end)
     assert written.fell_back and written.path.read_text() == "results"

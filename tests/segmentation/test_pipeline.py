@@ -89,9 +89,31 @@ def test_label_pipelined_writes_the_same_file_as_sequential(photo_folder, tmp_pa
     for workers in ("0", "2"):
         out = tmp_path / f"workers{workers}" / "labels.json"
         out.parent.mkdir()
-        assert main(["label", str(photo_folder), "--weights", weights, "--config", CONFIG, "--device", "cpu",
-                     "--score-threshold", "0", "--top-k", "8", "--batch-size", "2", "--workers", workers,
-                     "--out", str(out)]) == 0
+        assert (
+            main(
+                [
+                    "label",
+                    str(photo_folder),
+                    "--weights",
+                    weights,
+                    "--config",
+                    CONFIG,
+                    "--device",
+                    "cpu",
+                    "--score-threshold",
+                    "0",
+                    "--top-k",
+                    "8",
+                    "--batch-size",
+                    "2",
+                    "--workers",
+                    workers,
+                    "--out",
+                    str(out),
+                ]
+            )
+            == 0
+        )
         files[workers] = out.read_bytes()
     assert files["0"] == files["2"]
     from protolabel.segmentation.coco import read_coco
@@ -102,8 +124,7 @@ def test_label_pipelined_writes_the_same_file_as_sequential(photo_folder, tmp_pa
 
 
 @pytest.mark.cuda
-def test_label_on_cuda_pipelined_writes_the_same_file_as_sequential(photo_folder, tmp_path, memo_engines,
-                                                                     monkeypatch):
+def test_label_on_cuda_pipelined_writes_the_same_file_as_sequential(photo_folder, tmp_path, memo_engines, monkeypatch):
     import torch  # not at the top: the worker processes import this module for its post-processing functions
 
     import protolabel.segmentation.commands.label as label_command
@@ -116,14 +137,34 @@ def test_label_on_cuda_pipelined_writes_the_same_file_as_sequential(photo_folder
     files = {}
     for workers in ("0", "3"):
         out = tmp_path / f"cuda{workers}.json"
-        assert main(["label", str(photo_folder), "--weights", weights, "--device", "cuda", "--score-threshold", "0",
-                     "--top-k", "20", "--batch-size", "4", "--workers", workers, "--out", str(out)]) == 0
+        assert (
+            main(
+                [
+                    "label",
+                    str(photo_folder),
+                    "--weights",
+                    weights,
+                    "--device",
+                    "cuda",
+                    "--score-threshold",
+                    "0",
+                    "--top-k",
+                    "20",
+                    "--batch-size",
+                    "4",
+                    "--workers",
+                    workers,
+                    "--out",
+                    str(out),
+                ]
+            )
+            == 0
+        )
         files[workers] = out.read_bytes()
     assert files["0"] == files["3"] and b'"segmentation"' in files["0"]
 
 
-def test_predict_on_a_folder_pipelined_writes_the_same_json(photo_folder, tmp_path, memo_engines, monkeypatch,
-                                                             capsys):
+def test_predict_on_a_folder_pipelined_writes_the_same_json(photo_folder, tmp_path, memo_engines, monkeypatch, capsys):
     import protolabel.segmentation.commands.predict as predict_command
     from protolabel.segmentation.cli import main
 
@@ -132,8 +173,29 @@ def test_predict_on_a_folder_pipelined_writes_the_same_json(photo_folder, tmp_pa
     files = {}
     for workers in ("0", "2"):
         out = tmp_path / f"predict{workers}.json"
-        assert main(["predict", "--weights", weights, "--config", CONFIG, "--device", "cpu", "--top-k", "8",
-                     "--batch-size", "3", "--workers", workers, "--out", str(out), str(photo_folder)]) == 0
+        assert (
+            main(
+                [
+                    "predict",
+                    "--weights",
+                    weights,
+                    "--config",
+                    CONFIG,
+                    "--device",
+                    "cpu",
+                    "--top-k",
+                    "8",
+                    "--batch-size",
+                    "3",
+                    "--workers",
+                    workers,
+                    "--out",
+                    str(out),
+                    str(photo_folder),
+                ]
+            )
+            == 0
+        )
         files[workers] = out.read_bytes()
         err = capsys.readouterr().err
         assert "a3.png" in err and "5 images processed, 1 skipped" in err
@@ -150,24 +212,34 @@ def test_autolabel_job_pipelined_stores_the_same_objects(photo_folder, tmp_path)
     for workers in (0, 2):
         folder = tmp_path / f"project{workers}"
         shutil.copytree(photo_folder, folder)
-        settings = AutoLabelSettings(weights=make_checkpoint("yolact_resnet50", 0), config=CONFIG, device="cpu",
-                                     score_threshold=0.0, top_k=8, batch_size=2, workers=workers)
+        settings = AutoLabelSettings(
+            weights=make_checkpoint("yolact_resnet50", 0),
+            config=CONFIG,
+            device="cpu",
+            score_threshold=0.0,
+            top_k=8,
+            batch_size=2,
+            workers=workers,
+        )
         done, failed = [], []
         job = AutoLabelJob(folder, names, settings, engines)
-        job.events.image_done.connect(lambda name, outcome: done.append(name))
-        job.events.image_failed.connect(lambda name, reason: failed.append(name))
+        job.events.image_done.connect(lambda name, outcome: done.append(name))  # noqa: B023 run() below calls it
+        job.events.image_failed.connect(lambda name, reason: failed.append(name))  # noqa: B023 likewise
         summary = job.run()
         assert (summary.labelled, summary.failed, summary.error) == (5, 1, None)
         assert done == [n for n in names if n != "a3.png"] and failed == ["a3.png"]  # events in input order
         with ProjectStore.open(folder) as store:
-            stored[workers] = {name: (store.objects(name), store.status(name), store.image_size(name))
-                               for name in names}
+            stored[workers] = {
+                name: (store.objects(name), store.status(name), store.image_size(name)) for name in names
+            }
     assert sum(len(objects) for objects, _, _ in stored[0].values()) > 0
     for name in names:
         objects0, status0, size0 = stored[0][name]
         objects2, status2, size2 = stored[2][name]
         assert (status0, size0) == (status2, size2)
-        assert [(o.label, o.provenance, o.score) for o in objects0] == [(o.label, o.provenance, o.score) for o in objects2]
+        assert [(o.label, o.provenance, o.score) for o in objects0] == [
+            (o.label, o.provenance, o.score) for o in objects2
+        ]
         assert all(a.shape == b.shape for a, b in zip(objects0, objects2))
 
 
@@ -188,12 +260,20 @@ def fake_predict(images) -> list[Detections]:
         h, w = image.shape[:2]
         masks = np.zeros((1, h, w), bool)
         masks[0, : h // 2] = True
-        out.append(Detections(
-            image_size=(h, w), classes=np.array([0]), scores=np.array([image[0, 0, 0] / 255], np.float32),
-            boxes=np.zeros((1, 4), np.float32), boxes_rel=np.zeros((1, 4), np.float32), masks=masks,
-            coefficients=np.zeros((1, 2), np.float32), prototypes=np.ones((3, 3, 2), np.float32),
-            class_names=("thing",), category_ids=(1,),
-        ))
+        out.append(
+            Detections(
+                image_size=(h, w),
+                classes=np.array([0]),
+                scores=np.array([image[0, 0, 0] / 255], np.float32),
+                boxes=np.zeros((1, 4), np.float32),
+                boxes_rel=np.zeros((1, 4), np.float32),
+                masks=masks,
+                coefficients=np.zeros((1, 2), np.float32),
+                prototypes=np.ones((3, 3, 2), np.float32),
+                class_names=("thing",),
+                category_ids=(1,),
+            )
+        )
     return out
 
 
@@ -216,8 +296,16 @@ def items(n: int, bad: tuple[int, ...] = ()):
 
 @pytest.mark.parametrize("workers", [0, 2])
 def test_results_come_in_input_order_with_unreadable_images_as_errors(workers):
-    results = list(run_pipeline(items(23, bad=(4, 5, 17)), fake_predict, lambda: value_and_prototype_size,
-                                batch_size=3, workers=workers, read=fake_read))
+    results = list(
+        run_pipeline(
+            items(23, bad=(4, 5, 17)),
+            fake_predict,
+            lambda: value_and_prototype_size,
+            batch_size=3,
+            workers=workers,
+            read=fake_read,
+        )
+    )
     assert [r.index for r in results] == list(range(23)) and [r.name for r in results] == [str(i) for i in range(23)]
     for r in results:
         if r.index in (4, 5, 17):
@@ -239,8 +327,11 @@ def test_sequential_run_uses_no_pool_and_no_thread():
         return fake_read(path)
 
     before = _children()
-    results = list(run_pipeline(items(5), fake_predict, lambda: lambda name, det: threading.get_ident(),
-                                batch_size=2, workers=0, read=read))
+    results = list(
+        run_pipeline(
+            items(5), fake_predict, lambda: lambda name, det: threading.get_ident(), batch_size=2, workers=0, read=read
+        )
+    )
     assert set(seen) == {here} and {r.value for r in results} == {here}
     assert _children() == before
 
@@ -260,8 +351,15 @@ def test_in_flight_work_is_bounded_while_the_consumer_is_slow():
         return fake_predict(images)
 
     batch_size, workers, max_post = 4, 2, 3
-    results = run_pipeline(items(1000), predict, lambda: value_and_prototype_size, batch_size=batch_size,
-                           workers=workers, max_postprocessing=max_post, read=read)
+    results = run_pipeline(
+        items(1000),
+        predict,
+        lambda: value_and_prototype_size,
+        batch_size=batch_size,
+        workers=workers,
+        max_postprocessing=max_post,
+        read=read,
+    )
     consumed = 0
     with closing(results):
         for _ in results:
@@ -281,8 +379,15 @@ def test_in_flight_work_is_bounded_while_the_consumer_is_slow():
 def test_stop_finishes_the_batch_in_progress_and_nothing_after(workers):
     stop = threading.Event()
     names = []
-    for result in run_pipeline(items(40), fake_predict, lambda: value_and_prototype_size, batch_size=4,
-                               workers=workers, read=fake_read, stop=stop):
+    for result in run_pipeline(
+        items(40),
+        fake_predict,
+        lambda: value_and_prototype_size,
+        batch_size=4,
+        workers=workers,
+        read=fake_read,
+        stop=stop,
+    ):
         names.append(result.name)
         if result.index == 5:
             stop.set()
@@ -295,14 +400,22 @@ def test_a_failing_model_fails_its_batch_when_asked_and_raises_otherwise():
             raise IndexError("index 0 is out of bounds")
         return fake_predict(images)
 
-    results = list(run_pipeline(items(8), predict, lambda: value_and_prototype_size, batch_size=3, workers=2,
-                                read=fake_read, on_predict_error=lambda exc: f"inference failed: {exc}"))
+    results = list(
+        run_pipeline(
+            items(8),
+            predict,
+            lambda: value_and_prototype_size,
+            batch_size=3,
+            workers=2,
+            read=fake_read,
+            on_predict_error=lambda exc: f"inference failed: {exc}",
+        )
+    )
     assert [r.error is not None for r in results] == [False] * 3 + [True] * 3 + [False] * 2
     assert "out of bounds" in results[4].error
     before = _children()
     with pytest.raises(IndexError):
-        list(run_pipeline(items(8), predict, lambda: value_and_prototype_size, batch_size=3, workers=2,
-                          read=fake_read))
+        list(run_pipeline(items(8), predict, lambda: value_and_prototype_size, batch_size=3, workers=2, read=fake_read))
     assert _no_new_workers(before)
 
 
@@ -310,8 +423,9 @@ def test_a_postprocessing_error_raises_in_order_and_leaves_no_worker():
     before = _children()
     seen = []
     with pytest.raises(ValueError, match="failed on 7"):
-        for result in run_pipeline(items(30), fake_predict, lambda: fails_on_seven, batch_size=2, workers=2,
-                                   read=fake_read):
+        for result in run_pipeline(
+            items(30), fake_predict, lambda: fails_on_seven, batch_size=2, workers=2, read=fake_read
+        ):
             seen.append(result.name)
     assert seen == [str(i) for i in range(7)]
     assert _no_new_workers(before)
@@ -320,8 +434,11 @@ def test_a_postprocessing_error_raises_in_order_and_leaves_no_worker():
 def test_interruption_in_the_consumer_or_the_model_leaves_no_worker():
     before = _children()
     with pytest.raises(KeyboardInterrupt):
-        with closing(run_pipeline(items(50), fake_predict, lambda: value_and_prototype_size, batch_size=2,
-                                  workers=2, read=fake_read)) as results:
+        with closing(
+            run_pipeline(
+                items(50), fake_predict, lambda: value_and_prototype_size, batch_size=2, workers=2, read=fake_read
+            )
+        ) as results:
             for result in results:
                 if result.index == 3:
                     raise KeyboardInterrupt
@@ -336,8 +453,9 @@ def test_interruption_in_the_consumer_or_the_model_leaves_no_worker():
         return fake_predict(images)
 
     with pytest.raises(KeyboardInterrupt):
-        list(run_pipeline(items(50), predict, lambda: value_and_prototype_size, batch_size=2, workers=2,
-                          read=fake_read))
+        list(
+            run_pipeline(items(50), predict, lambda: value_and_prototype_size, batch_size=2, workers=2, read=fake_read)
+        )
     assert _no_new_workers(before)
 
 
@@ -356,8 +474,9 @@ def test_prelabel_interrupted_while_pipelined_saves_what_it_has(tmp_path):
 
     scan = scan_folder(root)
     before = _children()
-    report = prelabel_folder(scan, tmp_path / "out.json", [n for n, _ in scan.images], StopsAtTheFifthBatch,
-                             batch_size=2, workers=2)
+    report = prelabel_folder(
+        scan, tmp_path / "out.json", [n for n, _ in scan.images], StopsAtTheFifthBatch, batch_size=2, workers=2
+    )
     assert report.interrupted and 0 < report.labeled <= 8
     assert _no_new_workers(before)
     from protolabel.segmentation.coco import read_coco
@@ -393,8 +512,13 @@ def test_workers_leave_when_their_parent_is_killed():
     from tests.conftest import REPO_ROOT
 
     # stderr dropped: the killed parent's resource tracker reports the semaphores it had to clean up
-    parent = subprocess.Popen([sys.executable, "-c", KILLED_PARENT], cwd=REPO_ROOT, stdout=subprocess.PIPE,
-                              stderr=subprocess.DEVNULL, text=True)
+    parent = subprocess.Popen(
+        [sys.executable, "-c", KILLED_PARENT],
+        cwd=REPO_ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
     try:
         ready, _, _ = select.select([parent.stdout], [], [], 120)
         assert ready, "the pipelined run did not start"

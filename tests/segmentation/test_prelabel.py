@@ -8,8 +8,8 @@ import cv2
 import numpy as np
 import pytest
 
-from protolabel.segmentation.coco import read_coco, validate_coco, write_coco
 from protolabel.segmentation.cli import CommandError
+from protolabel.segmentation.coco import read_coco, validate_coco, write_coco
 from protolabel.segmentation.commands.label import _check_classes, parse_class_map
 from protolabel.segmentation.detections import Detections
 from protolabel.segmentation.geometry.rasterise import shape_to_mask
@@ -45,12 +45,20 @@ class FakeEngine:
             masks[0, h // 4 : h // 2, w // 4 : w // 2] = True
             yy, xx = np.mgrid[:h, :w]
             masks[1] = (xx - 3 * w / 4) ** 2 + (yy - 3 * h / 4) ** 2 < (min(h, w) / 6) ** 2
-            out.append(Detections(
-                image_size=(h, w), classes=np.array([0, 2]), scores=np.array([0.9, 0.6], np.float32),
-                boxes=np.zeros((2, 4), np.float32), boxes_rel=np.zeros((2, 4), np.float32), masks=masks,
-                coefficients=np.zeros((2, 4), np.float32), prototypes=np.zeros((8, 8, 4), np.float32),
-                class_names=MODEL_CLASSES, category_ids=(1, 2, 3),
-            ))
+            out.append(
+                Detections(
+                    image_size=(h, w),
+                    classes=np.array([0, 2]),
+                    scores=np.array([0.9, 0.6], np.float32),
+                    boxes=np.zeros((2, 4), np.float32),
+                    boxes_rel=np.zeros((2, 4), np.float32),
+                    masks=masks,
+                    coefficients=np.zeros((2, 4), np.float32),
+                    prototypes=np.zeros((8, 8, 4), np.float32),
+                    class_names=MODEL_CLASSES,
+                    category_ids=(1, 2, 3),
+                )
+            )
         return out
 
 
@@ -80,9 +88,16 @@ def test_labels_a_folder_and_writes_a_valid_coco_file(folder, tmp_path):
     engine = FakeEngine()
     scan = scan_folder(folder)
     seen, unreadable = [], []
-    report = prelabel_folder(scan, out, [n for n, _ in scan.images], lambda: engine,
-                             mapping=ClassMapping(keep=frozenset({"person", "dog"}), rename={"person": "pedestrian"}),
-                             batch_size=2, progress=lambda d, t, n: seen.append((d, t)), on_unreadable=unreadable.append)
+    report = prelabel_folder(
+        scan,
+        out,
+        [n for n, _ in scan.images],
+        lambda: engine,
+        mapping=ClassMapping(keep=frozenset({"person", "dog"}), rename={"person": "pedestrian"}),
+        batch_size=2,
+        progress=lambda d, t, n: seen.append((d, t)),
+        on_unreadable=unreadable.append,
+    )
     assert report.labeled == 4 and report.objects == 8 and len(report.failed) == 1
     assert "broken.png" in unreadable[0]
     assert engine.calls == [2, 1, 1]  # batches of two; the broken image left a batch of one
@@ -91,7 +106,11 @@ def test_labels_a_folder_and_writes_a_valid_coco_file(folder, tmp_path):
     assert [c["name"] for c in data["categories"]] == ["pedestrian", "dog"]
     assert [c["id"] for c in data["categories"]] == [1, 2]
     assert [(i["file_name"], i["width"], i["height"]) for i in data["images"]] == [
-        ("a2.jpg", 64, 48), ("a10.png", 50, 40), ("b.png", 80, 60), ("deep/nested/é 1.png", 40, 30)]
+        ("a2.jpg", 64, 48),
+        ("a10.png", 50, 40),
+        ("b.png", 80, 60),
+        ("deep/nested/é 1.png", 40, 30),
+    ]
     assert {a["source"] for a in data["annotations"]} == {"auto"}
     report = validate_coco(data)
     assert report.ok and report.segm_ap == pytest.approx(1.0)
@@ -122,7 +141,12 @@ def test_rerun_labels_only_unlabeled_images_and_keeps_human_edits(folder, tmp_pa
 
     existing = load_existing(out)
     assert images_to_label(existing, names, RelabelMode.UNLABELED) == ["a2.jpg", "broken.png"]
-    assert images_to_label(existing, names, RelabelMode.AUTO) == ["a2.jpg", "a10.png", "broken.png", "deep/nested/é 1.png"]
+    assert images_to_label(existing, names, RelabelMode.AUTO) == [
+        "a2.jpg",
+        "a10.png",
+        "broken.png",
+        "deep/nested/é 1.png",
+    ]
     assert images_to_label(existing, names, RelabelMode.ALL) == names
 
     engine = FakeEngine()
@@ -130,7 +154,13 @@ def test_rerun_labels_only_unlabeled_images_and_keeps_human_edits(folder, tmp_pa
     report = prelabel_folder(scan, out, todo, lambda: engine, existing=existing)
     assert engine.calls == [1] and report.labeled == 1 and report.kept == 3
     after = json.loads(out.read_text(encoding="utf-8"))
-    assert [i["file_name"] for i in after["images"]] == ["a2.jpg", "a10.png", "b.png", "deep/nested/é 1.png", "gone.png"]
+    assert [i["file_name"] for i in after["images"]] == [
+        "a2.jpg",
+        "a10.png",
+        "b.png",
+        "deep/nested/é 1.png",
+        "gone.png",
+    ]
     assert next(i["id"] for i in after["images"] if i["file_name"] == "gone.png") == 99
     kept = [a for a in after["annotations"] if a["image_id"] == b_id]
     assert kept[0]["segmentation"] == [[1, 1, 30, 1, 30, 20, 1, 20]] and kept[0]["source"] == "edited"
@@ -141,11 +171,11 @@ def test_categories_of_an_existing_file_are_kept_and_extended(folder, tmp_path):
     out = tmp_path / "out.json"
     scan = scan_folder(folder)
     names = [n for n, _ in scan.images]
-    prelabel_folder(scan, out, names[:1], FakeEngine,
-                    mapping=ClassMapping(keep=frozenset({"dog"})))
+    prelabel_folder(scan, out, names[:1], FakeEngine, mapping=ClassMapping(keep=frozenset({"dog"})))
     existing = load_existing(out)
-    prelabel_folder(scan, out, names[1:], FakeEngine, existing=existing,
-                    mapping=ClassMapping(keep=frozenset({"person"})))
+    prelabel_folder(
+        scan, out, names[1:], FakeEngine, existing=existing, mapping=ClassMapping(keep=frozenset({"person"}))
+    )
     data = json.loads(out.read_text(encoding="utf-8"))
     assert [(c["id"], c["name"]) for c in data["categories"]] == [(1, "dog"), (2, "person")]
     first = data["images"][0]["id"]
@@ -174,8 +204,7 @@ def test_saves_along_the_way_when_due(folder, tmp_path, monkeypatch):
     writes = []
     monkeypatch.setattr(prelabel, "write_coco", lambda path, ds: writes.append(len(ds.images)) or write_coco(path, ds))
     scan = scan_folder(folder)
-    prelabel_folder(scan, tmp_path / "out.json", [n for n, _ in scan.images], FakeEngine,
-                    save_every_s=0.0)
+    prelabel_folder(scan, tmp_path / "out.json", [n for n, _ in scan.images], FakeEngine, save_every_s=0.0)
     assert writes == [1, 2, 3, 3, 4, 4]  # after every batch (the broken image adds none), then the final write
 
 
@@ -193,7 +222,8 @@ def test_the_model_is_loaded_only_when_an_image_can_be_read(folder, tmp_path):
 
 def test_class_map_files():
     assert parse_class_map({"person": "pedestrian", "car": "car"}, "m.json") == ClassMapping(
-        keep=frozenset({"person", "car"}), rename={"person": "pedestrian", "car": "car"})
+        keep=frozenset({"person", "car"}), rename={"person": "pedestrian", "car": "car"}
+    )
     assert parse_class_map(["dog"], "m.json") == ClassMapping(keep=frozenset({"dog"}))
     assert parse_class_map({"keep": ["car"], "rename": {"car": "auto"}}, "m.json").label_for("car") == "auto"
     with pytest.raises(CommandError, match="expected"):

@@ -20,15 +20,17 @@ def store(tmp_path):
     folder.mkdir()
     write_images(folder, ["a.png", "b.png"])
     with ProjectStore.open(folder) as store:
-        store.replace_auto_objects("a.png", [AnnotatedObject("cat", make_square(1, 1), score=0.9)],
-                                   image_size=(48, 64))
+        store.replace_auto_objects("a.png", [AnnotatedObject("cat", make_square(1, 1), score=0.9)], image_size=(48, 64))
         yield store
 
 
-@pytest.mark.parametrize("target,message", [
-    (lambda d: d / "missing" / "out.json", "does not exist"),
-    (lambda d: d, "is a folder"),
-])
+@pytest.mark.parametrize(
+    "target,message",
+    [
+        (lambda d: d / "missing" / "out.json", "does not exist"),
+        (lambda d: d, "is a folder"),
+    ],
+)
 def test_unusable_paths_are_refused_before_any_work(store, tmp_path, monkeypatch, target, message):
     import protolabel.segmentation.project.export as export
 

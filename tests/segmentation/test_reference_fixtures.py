@@ -84,8 +84,12 @@ def test_final_detections(case):
     # Same order, except swaps between detections whose scores differ by < 1e-5: match greedily.
     unmatched = list(range(count))
     for i in range(count):
-        candidates = [j for j in unmatched if abs(float(ref["det_scores"][j]) - float(det.scores[i])) <= 1e-4
-                      and ref["det_classes"][j] == det.classes[i]]
+        candidates = [
+            j
+            for j in unmatched
+            if abs(float(ref["det_scores"][j]) - float(det.scores[i])) <= 1e-4
+            and ref["det_classes"][j] == det.classes[i]
+        ]
         assert candidates, f"detection {i} (class {det.classes[i]}, score {det.scores[i]}) not in reference"
         j = min(candidates, key=lambda j: abs(j - i))
         assert abs(j - i) <= 1 or abs(float(ref["det_scores"][j]) - float(ref["det_scores"][i])) < 1e-5
@@ -124,9 +128,13 @@ def test_final_detections_on_cuda(name, cuda_engine):
     ref_masks = np.unpackbits(ref["det_masks_packed"])[: count * h * w].reshape(count, h, w).astype(bool)
     unmatched, matched = list(range(count)), 0
     for i in range(len(det)):
-        candidates = [j for j in unmatched if abs(float(ref["det_scores"][j]) - float(det.scores[i])) <= 5e-3
-                      and ref["det_classes"][j] == det.classes[i]
-                      and np.abs(det.boxes_rel[i] - ref["det_boxes_rel"][j]).max() <= 5e-3]
+        candidates = [
+            j
+            for j in unmatched
+            if abs(float(ref["det_scores"][j]) - float(det.scores[i])) <= 5e-3
+            and ref["det_classes"][j] == det.classes[i]
+            and np.abs(det.boxes_rel[i] - ref["det_boxes_rel"][j]).max() <= 5e-3
+        ]
         if not candidates:
             continue
         j = min(candidates, key=lambda j: abs(float(ref["det_scores"][j]) - float(det.scores[i])))

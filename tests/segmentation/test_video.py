@@ -24,14 +24,21 @@ def engine() -> YolactEngine:
 def frames() -> list[np.ndarray]:
     """The fixture clip at a quarter of its size (a smooth pan: consecutive frames are nearly the same)."""
     clip = fixture_path("yolactedge", "clip_A")
-    return [cv2.resize(cv2.imread(str(clip / f"frame_{i:03d}.png")), (160, 120), interpolation=cv2.INTER_AREA)
-            for i in range(10)]
+    return [
+        cv2.resize(cv2.imread(str(clip / f"frame_{i:03d}.png")), (160, 120), interpolation=cv2.INTER_AREA)
+        for i in range(10)
+    ]
 
 
 def _same(a: Detections, b: Detections) -> bool:
-    return (len(a) == len(b) and np.array_equal(a.classes, b.classes) and np.array_equal(a.scores, b.scores)
-            and np.array_equal(a.boxes_rel, b.boxes_rel) and np.array_equal(a.coefficients, b.coefficients)
-            and np.array_equal(a.prototypes, b.prototypes))
+    return (
+        len(a) == len(b)
+        and np.array_equal(a.classes, b.classes)
+        and np.array_equal(a.scores, b.scores)
+        and np.array_equal(a.boxes_rel, b.boxes_rel)
+        and np.array_equal(a.coefficients, b.coefficients)
+        and np.array_equal(a.prototypes, b.prototypes)
+    )
 
 
 def _run(runner: SequenceRunner, images) -> tuple[list[Detections], list[bool]]:
@@ -100,8 +107,7 @@ def test_a_model_without_flow_net_is_refused_for_the_keyframe_path(resnet50_engi
 
 def test_a_backend_without_the_partial_network_is_refused(engine):
     onnx_like = YolactEngine.__new__(YolactEngine)
-    onnx_like.__dict__.update(engine.__dict__, network=type("Net", (), {"name": "onnxruntime",
-                                                                         "precision": "fp32"})())
+    onnx_like.__dict__.update(engine.__dict__, network=type("Net", (), {"name": "onnxruntime", "precision": "fp32"})())
     with pytest.raises(VideoPathError, match="torch backend only, not on onnxruntime fp32"):
         SequenceRunner(onnx_like, keyframe_interval=5)
 

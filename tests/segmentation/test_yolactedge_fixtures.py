@@ -7,6 +7,7 @@ Tolerances are those of tests/fixtures/yolactedge/README.md (measured on the ori
 from __future__ import annotations
 
 import hashlib
+
 import cv2
 import numpy as np
 import pytest
@@ -137,10 +138,14 @@ def test_detections(clip_run, frame):
     cap_score = scores[-1] - float(ref["det_cap_margin"])
     unmatched = set(range(count))
     for i in range(count):
-        candidates = [j for j in unmatched
-                      if (j == i or abs(scores[j] - scores[i]) < SWAP)
-                      and det.classes[i] == ref["det_classes"][j] and abs(float(det.scores[i]) - scores[j]) <= 1e-4
-                      and np.abs(det.integer_boxes[i] - ref["det_boxes"][j]).max() <= 1]
+        candidates = [
+            j
+            for j in unmatched
+            if (j == i or abs(scores[j] - scores[i]) < SWAP)
+            and det.classes[i] == ref["det_classes"][j]
+            and abs(float(det.scores[i]) - scores[j]) <= 1e-4
+            and np.abs(det.integer_boxes[i] - ref["det_boxes"][j]).max() <= 1
+        ]
         if not candidates:
             # At the 100 cap a detection within SWAP of the first one left out may replace another.
             assert float(det.scores[i]) - cap_score < SWAP, f"detection {i} ({det.classes[i]}, {det.scores[i]})"

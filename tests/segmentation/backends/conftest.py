@@ -11,8 +11,9 @@ HAS_ORT = importlib.util.find_spec("onnxruntime") is not None
 HAS_OPENVINO = importlib.util.find_spec("openvino") is not None
 HAS_ONNX = importlib.util.find_spec("onnx") is not None
 needs_ort = pytest.mark.skipif(not (HAS_ONNX and HAS_ORT), reason='needs the onnx extra: pip install -e ".[onnx]"')
-needs_openvino = pytest.mark.skipif(not (HAS_ONNX and HAS_OPENVINO),
-                                    reason='needs the openvino extra: pip install -e ".[openvino]"')
+needs_openvino = pytest.mark.skipif(
+    not (HAS_ONNX and HAS_OPENVINO), reason='needs the openvino extra: pip install -e ".[openvino]"'
+)
 
 
 def mask_iou(a: np.ndarray, b: np.ndarray) -> float:

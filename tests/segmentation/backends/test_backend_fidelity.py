@@ -101,7 +101,8 @@ def test_bf16_backends_keep_most_detections(engines, fixture_case, backend, prec
 @pytest.mark.slow
 @needs_ort
 def test_yolact_plus_runs_on_onnxruntime_with_its_deformable_convs(tmp_path, astronaut_bgr):
-    """DeformConv (opset 19) in ONNX Runtime, and the re-scoring net carried in the metadata: torch fp32's detections."""
+    """DeformConv (opset 19) in ONNX Runtime, and the re-scoring net carried in the metadata: torch fp32's
+    detections."""
     from protolabel.segmentation.backends.onnx_export import export_checkpoint
     from tests.conftest import make_checkpoint
 

@@ -13,8 +13,10 @@ BASE, PLUS = CONFIGS["yolact_base"], CONFIGS["yolact_plus_base"]
 @pytest.fixture
 def machine(monkeypatch):
     """Set which extras are installed."""
+
     def set_(installed=("onnxruntime", "openvino")):
         monkeypatch.setattr(selection, "is_installed", lambda name: name == "torch" or name in installed)
+
     return set_
 
 

@@ -24,9 +24,13 @@ def _model_with_external_data(folder, location: str = "w.bin"):
     """A one-node model (y = x + w) whose 4x4 initializer is kept in `location` beside it."""
     folder.mkdir(parents=True, exist_ok=True)
     weight = numpy_helper.from_array(np.arange(16, dtype=np.float32).reshape(4, 4), "w")
-    graph = helper.make_graph([helper.make_node("Add", ["x", "w"], ["y"])], "g",
-                              [helper.make_tensor_value_info("x", TensorProto.FLOAT, [4, 4])],
-                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, [4, 4])], [weight])
+    graph = helper.make_graph(
+        [helper.make_node("Add", ["x", "w"], ["y"])],
+        "g",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [4, 4])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [4, 4])],
+        [weight],
+    )
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 19)])
     path = folder / "model.onnx"
     onnx.save_model(model, str(path), save_as_external_data=True, location=location, size_threshold=0)
@@ -72,8 +76,10 @@ def test_external_data_outside_the_model_folder_is_not_read(tmp_path, kind):
         os.symlink(source.parent / "w.bin", tmp_path / "model" / "w.bin")
     else:
         _set_location(path, location)
-    assert _refusal(path) == (f"{path}: external data {location!r} of tensor 'w' lies outside the model's folder; "
-                              "it is not read (external data must be in the .onnx file's folder)")
+    assert _refusal(path) == (
+        f"{path}: external data {location!r} of tensor 'w' lies outside the model's folder; "
+        "it is not read (external data must be in the .onnx file's folder)"
+    )
 
 
 @pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="named pipes are a POSIX thing")
@@ -81,8 +87,9 @@ def test_a_fifo_as_external_data_is_refused(tmp_path):
     path = _model_with_external_data(tmp_path)
     (tmp_path / "w.bin").unlink()
     os.mkfifo(tmp_path / "w.bin")
-    assert _refusal(path) == (f"{path}: external data 'w.bin' of tensor 'w' cannot be read "
-                              "(a named pipe (FIFO), not a regular file)")
+    assert _refusal(path) == (
+        f"{path}: external data 'w.bin' of tensor 'w' cannot be read (a named pipe (FIFO), not a regular file)"
+    )
 
 
 def test_truncated_and_huge_external_data_are_refused(tmp_path, monkeypatch):
@@ -91,9 +98,12 @@ def test_truncated_and_huge_external_data_are_refused(tmp_path, monkeypatch):
     path = _model_with_external_data(tmp_path)
     data = (tmp_path / "w.bin").read_bytes()
     (tmp_path / "w.bin").write_bytes(data[:10])
-    assert _refusal(path) == (f"{path}: external data 'w.bin' of tensor 'w': the file holds 10 bytes, the model "
-                              "wants bytes 0 to 64 (a truncated or mismatched file)")
+    assert _refusal(path) == (
+        f"{path}: external data 'w.bin' of tensor 'w': the file holds 10 bytes, the model "
+        "wants bytes 0 to 64 (a truncated or mismatched file)"
+    )
     (tmp_path / "w.bin").write_bytes(data)
     monkeypatch.setattr(onnx_export, "MAX_ONNX_EXTERNAL_BYTES", 63)
-    assert _refusal(path) == (f"{path}: its external data is more than 63 bytes, far beyond any YOLACT model; "
-                              "it is not read")
+    assert _refusal(path) == (
+        f"{path}: its external data is more than 63 bytes, far beyond any YOLACT model; it is not read"
+    )

@@ -46,10 +46,44 @@ def test_exported_file_carries_what_post_processing_needs(resnet50_onnx, resnet5
 @needs_ort
 def test_onnx_as_weights_round_trip_through_predict(resnet50_onnx, resnet50_checkpoint, photo, tmp_path):
     from_pth, from_onnx = tmp_path / "pth.json", tmp_path / "onnx.json"
-    assert main(["predict", "--weights", str(resnet50_checkpoint), "--backend", "torch", "--device", "cpu",
-                 "--top-k", "20", "--out", str(from_pth), str(photo)]) == 0
-    assert main(["predict", "--weights", str(resnet50_onnx), "--backend", "onnxruntime", "--device", "cpu",
-                 "--top-k", "20", "--out", str(from_onnx), str(photo)]) == 0
+    assert (
+        main(
+            [
+                "predict",
+                "--weights",
+                str(resnet50_checkpoint),
+                "--backend",
+                "torch",
+                "--device",
+                "cpu",
+                "--top-k",
+                "20",
+                "--out",
+                str(from_pth),
+                str(photo),
+            ]
+        )
+        == 0
+    )
+    assert (
+        main(
+            [
+                "predict",
+                "--weights",
+                str(resnet50_onnx),
+                "--backend",
+                "onnxruntime",
+                "--device",
+                "cpu",
+                "--top-k",
+                "20",
+                "--out",
+                str(from_onnx),
+                str(photo),
+            ]
+        )
+        == 0
+    )
     a, b = json.loads(from_pth.read_text()), json.loads(from_onnx.read_text())
     assert len(a) == len(b) == 20
     assert [r["category_id"] for r in a] == [r["category_id"] for r in b]
@@ -139,9 +173,12 @@ def test_foreign_onnx_without_metadata_is_refused(tmp_path):
     import onnx
     from onnx import TensorProto, helper
 
-    graph = helper.make_graph([helper.make_node("Relu", ["x"], ["y"])], "g",
-                              [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1])],
-                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1])])
+    graph = helper.make_graph(
+        [helper.make_node("Relu", ["x"], ["y"])],
+        "g",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1])],
+    )
     path = tmp_path / "other.onnx"
     onnx.save(helper.make_model(graph), str(path))
     with pytest.raises(BackendError, match="without Protolabel's metadata"):
@@ -157,8 +194,10 @@ def test_torch_backend_refuses_an_onnx_file(tmp_path):
 def test_missing_extra_names_the_pip_extra(module, extra, resnet50_checkpoint, photo, monkeypatch, capsys):
     monkeypatch.setitem(sys.modules, module, None)  # import fails as if not installed
     backend = module
-    assert main(["predict", "--weights", str(resnet50_checkpoint), "--backend", backend, "--device", "cpu",
-                 str(photo)]) == 2
+    assert (
+        main(["predict", "--weights", str(resnet50_checkpoint), "--backend", backend, "--device", "cpu", str(photo)])
+        == 2
+    )
     err = capsys.readouterr().err
     assert f'pip install -e ".[{extra}]"' in err and "Traceback" not in err and len(err.strip().splitlines()) == 1
 
@@ -169,5 +208,6 @@ def test_openvino_refuses_deformable_convs_before_exporting(tmp_path, monkeypatc
 
     monkeypatch.setattr(onnx_export, "export_checkpoint", lambda *a, **k: pytest.fail("exported"))
     with pytest.raises(BackendError, match="openvino cannot run yolact_plus_resnet50: its deformable conv"):
-        YolactEngine(make_checkpoint("yolact_plus_resnet50", 0), device="cpu", backend="openvino",
-                     onnx_cache_dir=tmp_path)
+        YolactEngine(
+            make_checkpoint("yolact_plus_resnet50", 0), device="cpu", backend="openvino", onnx_cache_dir=tmp_path
+        )

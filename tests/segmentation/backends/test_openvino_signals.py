@@ -35,7 +35,6 @@ CHILD = textwrap.dedent("""
 @needs_openvino
 @pytest.mark.slow
 def test_a_signal_after_openvino_models_were_released_runs_its_handler(resnet50_onnx):
-    run = subprocess.run([sys.executable, "-c", CHILD, str(resnet50_onnx)], capture_output=True, text=True,
-                         timeout=300)
+    run = subprocess.run([sys.executable, "-c", CHILD, str(resnet50_onnx)], capture_output=True, text=True, timeout=300)
     assert run.returncode == 0, f"exit {run.returncode}: {run.stderr[-2000:]}"
     assert run.stdout.split() == ["handled", "still", "running"]

@@ -44,9 +44,12 @@ def _masks():
 def dataset() -> CocoDataset:
     ring, two_parts = _masks()
     inst = Instances(
-        (60, 80), class_names=NAMES,
+        (60, 80),
+        class_names=NAMES,
         shapes=[mask_to_shape(ring), mask_to_shape(two_parts)],
-        classes=[0, 1], scores=[0.875, np.nan], provenance=["auto", "verified"],
+        classes=[0, 1],
+        scores=[0.875, np.nan],
+        provenance=["auto", "verified"],
     )
     return CocoDataset(
         (Category(1, "cat"), Category(2, "dog")),
@@ -176,13 +179,26 @@ def other_tool_file() -> tuple[dict, dict[int, np.ndarray]]:
             {"id": 11, "file_name": "empty.jpg", "width": 32, "height": 32},
         ],
         "annotations": [
-            {"id": 101, "image_id": 5, "category_id": 7, "iscrowd": 0, "area": 999.0, "bbox": [1, 2, 3, 4],
-             "segmentation": [[10.5, 12.25, 40.0, 12.0, 42.75, 30.5, 11.0, 33.0]],
-             "attributes": {"occluded": False, "track_id": 4}},
-            {"id": 102, "image_id": 5, "category_id": 12, "iscrowd": 1, "area": 0, "bbox": [0, 0, 0, 0],
-             "segmentation": _uncompressed_rle(crowd)},
-            {"id": 103, "image_id": 5, "category_id": 3, "iscrowd": 0,
-             "segmentation": mask_to_rle(holed)},
+            {
+                "id": 101,
+                "image_id": 5,
+                "category_id": 7,
+                "iscrowd": 0,
+                "area": 999.0,
+                "bbox": [1, 2, 3, 4],
+                "segmentation": [[10.5, 12.25, 40.0, 12.0, 42.75, 30.5, 11.0, 33.0]],
+                "attributes": {"occluded": False, "track_id": 4},
+            },
+            {
+                "id": 102,
+                "image_id": 5,
+                "category_id": 12,
+                "iscrowd": 1,
+                "area": 0,
+                "bbox": [0, 0, 0, 0],
+                "segmentation": _uncompressed_rle(crowd),
+            },
+            {"id": 103, "image_id": 5, "category_id": 3, "iscrowd": 0, "segmentation": mask_to_rle(holed)},
             {"id": 200, "image_id": 9, "category_id": 7, "iscrowd": 0, "segmentation": [], "bbox": [4, 6, 20, 10]},
         ],
     }
@@ -196,7 +212,10 @@ def test_import_of_another_tools_file_keeps_ids_masks_and_flags(tmp_path):
     path.write_text(json.dumps(data), encoding="utf-8")
     ds = read_coco(path)
     assert [(c.id, c.name, c.supercategory) for c in ds.categories] == [
-        (3, "tree", "plant"), (7, "car", "vehicle"), (12, "person", "person")]
+        (3, "tree", "plant"),
+        (7, "car", "vehicle"),
+        (12, "person", "person"),
+    ]
     assert any("_background_" in n for n in ds.import_notes)
     assert any("bbox was read as a rectangle" in n for n in ds.import_notes)
     assert [img.file_name for img in ds.images] == ["JPEGImages/street.jpg", "JPEGImages/park.jpg", "empty.jpg"]
@@ -278,10 +297,14 @@ def test_malformed_file_names_the_first_problems_by_json_path(tmp_path):
         (lambda d: d.__setitem__("categories", {}), "$.categories: expected a list, got an object"),
         (lambda d: d["annotations"][0].__setitem__("image_id", 42), "$.annotations[0].image_id: no image with id 42"),
         (lambda d: d["annotations"][0].__setitem__("category_id", 9), "$.annotations[0].category_id: no category"),
-        (lambda d: d["annotations"][0].__setitem__("segmentation", {"size": [5, 5], "counts": "abc"}),
-         "$.annotations[0].segmentation.size: RLE is 5x5 but the image is 10x10"),
-        (lambda d: d["annotations"][0].__setitem__("segmentation", [["1", 2, 3, 4, 5, 6]]),
-         "$.annotations[0].segmentation[0]: expected a flat list of numbers"),
+        (
+            lambda d: d["annotations"][0].__setitem__("segmentation", {"size": [5, 5], "counts": "abc"}),
+            "$.annotations[0].segmentation.size: RLE is 5x5 but the image is 10x10",
+        ),
+        (
+            lambda d: d["annotations"][0].__setitem__("segmentation", [["1", 2, 3, 4, 5, 6]]),
+            "$.annotations[0].segmentation[0]: expected a flat list of numbers",
+        ),
         (lambda d: d["annotations"][0].__setitem__("iscrowd", 2), "$.annotations[0].iscrowd: expected 0 or 1"),
         (lambda d: d["annotations"].append(dict(d["annotations"][0])), "$.annotations[1].id: duplicate annotation id"),
     ],
@@ -322,8 +345,9 @@ class _Config(dict):
 
 def test_yolact_config_snippet_runs_and_maps_ids(tmp_path):
     categories = [Category(3, "tree"), Category(7, "car"), Category(12, "person")]
-    source = yolact_dataset_config(categories, name="Street 2024", train_images="/data/img",
-                                   train_info="/data/annotations.json")
+    source = yolact_dataset_config(
+        categories, name="Street 2024", train_images="/data/img", train_info="/data/annotations.json"
+    )
     namespace = {"dataset_base": _Config(has_gt=False), "yolact_resnet50_config": _Config(max_size=550)}
     exec(source, namespace)  # the snippet is valid Python for YOLACT's data/config.py
     dataset, config = namespace["street_2024_dataset"], namespace["street_2024_config"]

@@ -17,8 +17,10 @@ from protolabel.segmentation.geometry import shape_to_mask
 
 def _dataset(annotations: list[dict]) -> dict:
     return {
-        "images": [{"id": 1, "file_name": "a.png", "width": 40, "height": 30},
-                   {"id": 2, "file_name": "b.png", "width": 20, "height": 20}],
+        "images": [
+            {"id": 1, "file_name": "a.png", "width": 40, "height": 30},
+            {"id": 2, "file_name": "b.png", "width": 20, "height": 20},
+        ],
         "categories": [{"id": 1, "name": "cup"}, {"id": 2, "name": "dog"}],
         "annotations": annotations,
     }
@@ -32,9 +34,20 @@ def _mixed_annotations() -> list[dict]:
     rle = mask_utils.encode(np.asfortranarray(mask))
     rle["counts"] = rle["counts"].decode("ascii")
     return [
-        {"id": 1, "image_id": 1, "category_id": 1, "segmentation": [[1, 1, 9, 1, 9, 7]], "score": 0.5, "source": "auto"},
-        {"id": 2, "image_id": 1, "category_id": 2, "segmentation": [[1.5, 2.25, 8, 2, 8, 9, 1.5, 2.25], [2, 2],
-                                                                   [20, 20, 30, 20, 25, 28]]},
+        {
+            "id": 1,
+            "image_id": 1,
+            "category_id": 1,
+            "segmentation": [[1, 1, 9, 1, 9, 7]],
+            "score": 0.5,
+            "source": "auto",
+        },
+        {
+            "id": 2,
+            "image_id": 1,
+            "category_id": 2,
+            "segmentation": [[1.5, 2.25, 8, 2, 8, 9, 1.5, 2.25], [2, 2], [20, 20, 30, 20, 25, 28]],
+        },
         {"id": 3, "image_id": 1, "category_id": 1, "segmentation": rle, "source": "verified"},
         {"id": 4, "image_id": 2, "category_id": 2, "bbox": [2, 3, 5, 6], "score": 1},
         {"id": 5, "image_id": 2, "category_id": 1, "segmentation": [[0, 0, 19, 0, 19, 19, 0, 19]], "extra": [1, 2]},
@@ -91,7 +104,7 @@ def test_nan_and_infinity_as_python_writes_them(tmp_path):
 
 def test_ids_beyond_64_bits_are_read(tmp_path):
     data = _dataset(_mixed_annotations())
-    data["annotations"][0]["id"] = 2 ** 70
+    data["annotations"][0]["id"] = 2**70
     path = tmp_path / "big-id.json"
     path.write_text(json.dumps(data), encoding="utf-8")
     assert len(read_coco(path).images[0].instances) == 3
@@ -116,7 +129,10 @@ def test_far_outside_names_the_part_as_written(tmp_path):
     path.write_text(json.dumps(_dataset(annotations)), encoding="utf-8")
     with pytest.raises(CocoFormatError) as info:
         read_coco(path)
-    assert [p for p, _ in info.value.problems] == ["$.annotations[1].segmentation[2]", "$.annotations[4].segmentation[0]"]
+    assert [p for p, _ in info.value.problems] == [
+        "$.annotations[1].segmentation[2]",
+        "$.annotations[4].segmentation[0]",
+    ]
 
 
 def test_structure_problems_do_not_leave_parts_behind(tmp_path):
@@ -133,7 +149,9 @@ def test_structure_problems_do_not_leave_parts_behind(tmp_path):
 def test_a_corrupt_rle_among_good_ones_is_named(tmp_path):
     annotations = _mixed_annotations()
     good = annotations[2]
-    annotations.append(good | {"id": 6, "segmentation": {"size": [30, 40], "counts": good["segmentation"]["counts"][:-3] + "{{{"}})
+    annotations.append(
+        good | {"id": 6, "segmentation": {"size": [30, 40], "counts": good["segmentation"]["counts"][:-3] + "{{{"}}
+    )
     annotations.append(good | {"id": 7})
     path = tmp_path / "rle.json"
     path.write_text(json.dumps(_dataset(annotations)), encoding="utf-8")

@@ -28,8 +28,9 @@ def test_deeply_nested_brackets_are_a_clear_error(tmp_path):
 def test_deep_nesting_inside_a_valid_document_is_a_clear_error(tmp_path):
     path = tmp_path / "nested-inside.json"
     text = json.dumps(_valid())
-    path.write_text(text.replace('"id": 1, "image_id"', '"id": ' + "[" * 100_000 + "]" * 100_000 + ', "image_id"'),
-                    encoding="utf-8")
+    path.write_text(
+        text.replace('"id": 1, "image_id"', '"id": ' + "[" * 100_000 + "]" * 100_000 + ', "image_id"'), encoding="utf-8"
+    )
     with pytest.raises(CocoFormatError, match="nested too deeply"):
         read_coco(path)
 
@@ -50,17 +51,27 @@ def test_top_level_that_is_not_an_object(tmp_path, top):
         (lambda d: d["annotations"][0].__setitem__("source", ["auto"]), None),  # ignored: read as a person's object
         (lambda d: d["images"][0].__setitem__("file_name", "a\0.png"), "$.images[0].file_name: contains a NUL"),
         (lambda d: d["images"][0].__setitem__("file_name", ["a.png"]), "$.images[0].file_name: expected a non-empty"),
-        (lambda d: d["images"][0].update(width=10**12, height=10**12),
-         "$.images[0]: image is 1000000000000x1000000000000 pixels, more than the 300 MP supported"),
+        (
+            lambda d: d["images"][0].update(width=10**12, height=10**12),
+            "$.images[0]: image is 1000000000000x1000000000000 pixels, more than the 300 MP supported",
+        ),
         (lambda d: d["images"][0].__setitem__("width", 1.5), "$.images[0].width: expected a positive integer"),
-        (lambda d: d["annotations"][0].__setitem__("segmentation", [[1, 1, 5e12, 1, 5, 5]]),
-         "$.annotations[0].segmentation[0]: coordinates lie more than one image size outside the 10x10 image"),
-        (lambda d: d["annotations"][0].__setitem__("segmentation", [[1, 1, 5, -11, 5, 5]]),
-         "$.annotations[0].segmentation[0]: coordinates lie more than one image size outside"),
-        (lambda d: d["annotations"][0].update(segmentation=[], bbox=[1, 1, 1e9, 2]),
-         "$.annotations[0].bbox: coordinates lie more than one image size outside"),
-        (lambda d: d["annotations"][0].__setitem__("segmentation", {"size": [10, 10], "counts": [[1]]}),
-         "$.annotations[0].segmentation.counts"),
+        (
+            lambda d: d["annotations"][0].__setitem__("segmentation", [[1, 1, 5e12, 1, 5, 5]]),
+            "$.annotations[0].segmentation[0]: coordinates lie more than one image size outside the 10x10 image",
+        ),
+        (
+            lambda d: d["annotations"][0].__setitem__("segmentation", [[1, 1, 5, -11, 5, 5]]),
+            "$.annotations[0].segmentation[0]: coordinates lie more than one image size outside",
+        ),
+        (
+            lambda d: d["annotations"][0].update(segmentation=[], bbox=[1, 1, 1e9, 2]),
+            "$.annotations[0].bbox: coordinates lie more than one image size outside",
+        ),
+        (
+            lambda d: d["annotations"][0].__setitem__("segmentation", {"size": [10, 10], "counts": [[1]]}),
+            "$.annotations[0].segmentation.counts",
+        ),
         (lambda d: d["categories"][0].__setitem__("name", "x" * 10_000), None),
         (lambda d: d["categories"][0].__setitem__("id", "y" * 10_000), "expected an integer id, got 'yyyy"),
     ],
@@ -91,13 +102,27 @@ def test_absolute_and_backslash_names_keep_the_name_as_written():
     data["images"].append({"id": 3, "file_name": "sub\\c.png", "width": 10, "height": 10})
     images = parse_coco(data).images
     assert [(img.file_name, img.source_name) for img in images] == [
-        ("a.png", None), ("data/set/b.png", "/data/set/b.png"), ("sub/c.png", "sub\\c.png")]
+        ("a.png", None),
+        ("data/set/b.png", "/data/set/b.png"),
+        ("sub/c.png", "sub\\c.png"),
+    ]
 
 
-@pytest.mark.parametrize("text", ["[" * 100_000, json.dumps({"images": [1], "categories": [], "annotations": []}),
-                                  json.dumps({"images": [{"id": 1}], "categories": [{"id": 1, "name": "x"}],
-                                              "annotations": [{"id": 1, "image_id": 1, "segmentation": 5}]}),
-                                  json.dumps([1, 2])])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "[" * 100_000,
+        json.dumps({"images": [1], "categories": [], "annotations": []}),
+        json.dumps(
+            {
+                "images": [{"id": 1}],
+                "categories": [{"id": 1, "name": "x"}],
+                "annotations": [{"id": 1, "image_id": 1, "segmentation": 5}],
+            }
+        ),
+        json.dumps([1, 2]),
+    ],
+)
 def test_validation_reports_hostile_files_as_problems(tmp_path, text):
     path = tmp_path / "hostile.json"
     path.write_text(text, encoding="utf-8")

@@ -30,19 +30,25 @@ def _write(path, corrupt_at: int | None = None) -> None:
     for i in range(MASKS):
         mask = np.zeros((24, 32), bool)
         x, y = rng.integers(0, 20), rng.integers(0, 14)
-        mask[y:y + 9, x:x + 11] = True
-        mask[y + 3:y + 5, x + 3:x + 6] = False  # a hole: why such objects are RLE
+        mask[y : y + 9, x : x + 11] = True
+        mask[y + 3 : y + 5, x + 3 : x + 6] = False  # a hole: why such objects are RLE
         rle = _rle(mask)
         if i == corrupt_at:
             rle["counts"] = rle["counts"][:-2] + "{{"
         annotations.append({"id": i + 1, "image_id": 1 + i % 4, "category_id": 1, "segmentation": rle})
-        annotations.append({"id": 10_000 + i, "image_id": 1 + i % 4, "category_id": 1,
-                            "segmentation": [[1, 1, 8, 1, 8, 6]]})
-    path.write_text(json.dumps({
-        "images": [{"id": k, "file_name": f"{k}.png", "width": 32, "height": 24} for k in range(1, 5)],
-        "categories": [{"id": 1, "name": "cup"}],
-        "annotations": annotations,
-    }), encoding="utf-8")
+        annotations.append(
+            {"id": 10_000 + i, "image_id": 1 + i % 4, "category_id": 1, "segmentation": [[1, 1, 8, 1, 8, 6]]}
+        )
+    path.write_text(
+        json.dumps(
+            {
+                "images": [{"id": k, "file_name": f"{k}.png", "width": 32, "height": 24} for k in range(1, 5)],
+                "categories": [{"id": 1, "name": "cup"}],
+                "annotations": annotations,
+            }
+        ),
+        encoding="utf-8",
+    )
 
 
 def _shapes(dataset) -> list:

@@ -47,10 +47,12 @@ def _argparse_refuses(capsys, argv, message):
 
 # ---------------------------------------------------------------- output paths, checked before any work
 
+
 def test_predict_out_named_like_an_input_image_never_overwrites_it(photo, tmp_path, capsys):
     before = photo.read_bytes()
-    line = _fails_cleanly(capsys, ["predict", "--weights", str(tmp_path / "never-loaded.pth"), "--out", str(photo),
-                                   str(photo)])
+    line = _fails_cleanly(
+        capsys, ["predict", "--weights", str(tmp_path / "never-loaded.pth"), "--out", str(photo), str(photo)]
+    )
     assert "is also an input" in line
     assert photo.read_bytes() == before
     # also when the image is found inside a folder argument
@@ -58,10 +60,13 @@ def test_predict_out_named_like_an_input_image_never_overwrites_it(photo, tmp_pa
     assert "is also an input" in line and photo.read_bytes() == before
 
 
-@pytest.mark.parametrize("out,message", [
-    ("missing/out.json", "does not exist"),
-    (".", "is a folder"),
-])
+@pytest.mark.parametrize(
+    "out,message",
+    [
+        ("missing/out.json", "does not exist"),
+        (".", "is a folder"),
+    ],
+)
 def test_predict_out_must_be_a_file_in_an_existing_folder(photo, tmp_path, capsys, out, message):
     line = _fails_cleanly(capsys, ["predict", "--weights", "w.pth", "--out", str(tmp_path / out), str(photo)])
     assert message in line
@@ -87,8 +92,20 @@ def test_inspect_never_writes_over_its_input(tmp_path, capsys):
 def test_train_out_an_existing_file(tmp_path, capsys):
     existing = tmp_path / "run"
     existing.write_text("not a run folder")
-    line = _fails_cleanly(capsys, ["train", "--coco", str(tmp_path / "a.json"), "--images", str(tmp_path),
-                                   "--weights", "w.pth", "--out", str(existing)])
+    line = _fails_cleanly(
+        capsys,
+        [
+            "train",
+            "--coco",
+            str(tmp_path / "a.json"),
+            "--images",
+            str(tmp_path),
+            "--weights",
+            "w.pth",
+            "--out",
+            str(existing),
+        ],
+    )
     assert "is a file, not a folder" in line and existing.read_text() == "not a run folder"
 
 
@@ -102,39 +119,65 @@ def test_label_out_named_like_an_image_of_the_folder_never_overwrites_it(photo, 
 
 
 def test_label_out_in_a_missing_folder(tmp_path, capsys):
-    line = _fails_cleanly(capsys, ["label", str(tmp_path), "--weights", "w.pth", "--out",
-                                   str(tmp_path / "nope" / "a.json")])
+    line = _fails_cleanly(
+        capsys, ["label", str(tmp_path), "--weights", "w.pth", "--out", str(tmp_path / "nope" / "a.json")]
+    )
     assert "does not exist" in line
 
 
 # ---------------------------------------------------------------- argument values
 
-@pytest.mark.parametrize("option,value,message", [
-    ("--top-k", "-1", "argument --top-k: must be an integer >= 1, got '-1'"),
-    ("--top-k", "0", "argument --top-k: must be an integer >= 1"),
-    ("--score-threshold", "nan", "argument --score-threshold: must be a number in [0, 1], got 'nan'"),
-    ("--score-threshold", "inf", "argument --score-threshold: must be a number in [0, 1]"),
-    ("--score-threshold", "1.5", "argument --score-threshold: must be a number in [0, 1]"),
-    ("--batch-size", "0", "argument --batch-size: must be an integer >= 1, got '0'"),
-    ("--batch-size", "two", "argument --batch-size: must be an integer >= 1, got 'two'"),
-])
+
+@pytest.mark.parametrize(
+    "option,value,message",
+    [
+        ("--top-k", "-1", "argument --top-k: must be an integer >= 1, got '-1'"),
+        ("--top-k", "0", "argument --top-k: must be an integer >= 1"),
+        ("--score-threshold", "nan", "argument --score-threshold: must be a number in [0, 1], got 'nan'"),
+        ("--score-threshold", "inf", "argument --score-threshold: must be a number in [0, 1]"),
+        ("--score-threshold", "1.5", "argument --score-threshold: must be a number in [0, 1]"),
+        ("--batch-size", "0", "argument --batch-size: must be an integer >= 1, got '0'"),
+        ("--batch-size", "two", "argument --batch-size: must be an integer >= 1, got 'two'"),
+    ],
+)
 def test_predict_and_label_refuse_bad_values(photo, tmp_path, capsys, option, value, message):
     _argparse_refuses(capsys, ["predict", "--weights", "w.pth", option, value, str(photo)], message)
-    _argparse_refuses(capsys, ["label", str(tmp_path), "--weights", "w.pth", "--out", str(tmp_path / "a.json"),
-                               option, value], message)
+    _argparse_refuses(
+        capsys,
+        ["label", str(tmp_path), "--weights", "w.pth", "--out", str(tmp_path / "a.json"), option, value],
+        message,
+    )
 
 
-@pytest.mark.parametrize("option,value,message", [
-    ("--max-size", "20000", "argument --max-size: must be an integer from 64 to 2048, got '20000'"),
-    ("--max-size", "32", "argument --max-size: must be an integer from 64 to 2048"),
-    ("--lr", "nan", "argument --lr: must be a finite number > 0"),
-    ("--iterations", "0", "argument --iterations: must be an integer >= 1"),
-    ("--val-split", "1", "argument --val-split: must be a number in [0, 1)"),
-    ("--workers", "-1", "argument --workers: must be an integer >= 0"),
-])
+@pytest.mark.parametrize(
+    "option,value,message",
+    [
+        ("--max-size", "20000", "argument --max-size: must be an integer from 64 to 2048, got '20000'"),
+        ("--max-size", "32", "argument --max-size: must be an integer from 64 to 2048"),
+        ("--lr", "nan", "argument --lr: must be a finite number > 0"),
+        ("--iterations", "0", "argument --iterations: must be an integer >= 1"),
+        ("--val-split", "1", "argument --val-split: must be a number in [0, 1)"),
+        ("--workers", "-1", "argument --workers: must be an integer >= 0"),
+    ],
+)
 def test_train_refuses_bad_values(tmp_path, capsys, option, value, message):
-    _argparse_refuses(capsys, ["train", "--coco", "a.json", "--images", str(tmp_path), "--weights", "w.pth",
-                               "--out", str(tmp_path / "run"), option, value], message)
+    _argparse_refuses(
+        capsys,
+        [
+            "train",
+            "--coco",
+            "a.json",
+            "--images",
+            str(tmp_path),
+            "--weights",
+            "w.pth",
+            "--out",
+            str(tmp_path / "run"),
+            option,
+            value,
+        ],
+        message,
+    )
     assert not (tmp_path / "run").exists()
 
 
@@ -152,17 +195,22 @@ def test_predict_unknown_device_is_train_s_message(photo, tmp_path, capsys):
     assert line == "protolabel predict: unknown device 'tpu'; use cpu, cuda, cuda:N or auto"
 
 
-@pytest.mark.parametrize("config,message", [
-    ("yolact_resnet50_im20000", "at most 2048 (and at least 64), got 20000"),
-    ("yolact_resnet50_im32", "at least 64 and at most 2048, got 32"),
-])
+@pytest.mark.parametrize(
+    "config,message",
+    [
+        ("yolact_resnet50_im20000", "at most 2048 (and at least 64), got 20000"),
+        ("yolact_resnet50_im32", "at least 64 and at most 2048, got 32"),
+    ],
+)
 def test_config_sizes_out_of_range_say_the_range(photo, resnet50_checkpoint, capsys, config, message):
-    line = _fails_cleanly(capsys, ["predict", "--weights", str(resnet50_checkpoint), "--config", config, "--device",
-                                   "cpu", str(photo)])
+    line = _fails_cleanly(
+        capsys, ["predict", "--weights", str(resnet50_checkpoint), "--config", config, "--device", "cpu", str(photo)]
+    )
     assert f"config '{config}'" in line and message in line
 
 
 # ---------------------------------------------------------------- damaged checkpoints
+
 
 def _edited_checkpoint(source, path, edit):
     state = torch.load(source, map_location="cpu", weights_only=True)
@@ -203,16 +251,19 @@ def test_nan_and_inf_weights_are_refused_with_their_names(resnet50_checkpoint, p
 
 # ---------------------------------------------------------------- a failed final write keeps the results
 
+
 def _disk_full_in(folder, real_write):
     def write(path, *args, **kwargs):
         if os.path.abspath(path).startswith(os.path.abspath(folder) + os.sep):
             raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(path))
         return real_write(path, *args, **kwargs)
+
     return write
 
 
 def test_predict_on_a_full_disk_saves_the_detections_in_the_current_folder(
-        photo, resnet50_checkpoint, tmp_path, capsys, monkeypatch):
+    photo, resnet50_checkpoint, tmp_path, capsys, monkeypatch
+):
     import protolabel.segmentation.commands.predict as predict
 
     full, here = tmp_path / "full", tmp_path / "here"
@@ -220,8 +271,9 @@ def test_predict_on_a_full_disk_saves_the_detections_in_the_current_folder(
     here.mkdir()
     monkeypatch.chdir(here)
     monkeypatch.setattr(predict, "write_output_text", _disk_full_in(full, predict.write_output_text))
-    code = main(["predict", "--weights", str(resnet50_checkpoint), "--device", "cpu", "--out", str(full / "d.json"),
-                 str(photo)])
+    code = main(
+        ["predict", "--weights", str(resnet50_checkpoint), "--device", "cpu", "--out", str(full / "d.json"), str(photo)]
+    )
     err = capsys.readouterr().err
     assert code == 1 and "Traceback" not in err
     (saved,) = here.iterdir()
@@ -239,8 +291,20 @@ def test_label_on_a_full_disk_keeps_the_labels(photo, resnet50_checkpoint, tmp_p
     here.mkdir()
     monkeypatch.chdir(here)
     monkeypatch.setattr(prelabel, "write_coco", _disk_full_in(full, prelabel.write_coco))
-    code = main(["label", str(tmp_path), "--weights", str(resnet50_checkpoint), "--device", "cpu",
-                 "--score-threshold", "0", "--out", str(full / "labels.json")])
+    code = main(
+        [
+            "label",
+            str(tmp_path),
+            "--weights",
+            str(resnet50_checkpoint),
+            "--device",
+            "cpu",
+            "--score-threshold",
+            "0",
+            "--out",
+            str(full / "labels.json"),
+        ]
+    )
     err = capsys.readouterr().err
     assert code == 1 and "Traceback" not in err and "No space left on device" in err
     (saved,) = here.iterdir()
@@ -250,7 +314,8 @@ def test_label_on_a_full_disk_keeps_the_labels(photo, resnet50_checkpoint, tmp_p
 
 
 def test_inspect_on_a_read_only_folder_writes_its_files_to_a_fallback_folder(
-        photo, resnet50_checkpoint, tmp_path, capsys, monkeypatch):
+    photo, resnet50_checkpoint, tmp_path, capsys, monkeypatch
+):
     import protolabel.segmentation.commands.inspect as inspect
 
     out, here = tmp_path / "out", tmp_path / "here"
@@ -273,8 +338,9 @@ def test_inspect_on_a_read_only_folder_writes_its_files_to_a_fallback_folder(
     assert np.load(saved / "inspection.npz")["masks"].shape[1:] == (48, 64)
 
 
-@pytest.mark.parametrize("settings", [{"top_k": -1}, {"top_k": 0}, {"score_threshold": float("nan")},
-                                      {"score_threshold": 1.5}])
+@pytest.mark.parametrize(
+    "settings", [{"top_k": -1}, {"top_k": 0}, {"score_threshold": float("nan")}, {"score_threshold": 1.5}]
+)
 def test_the_api_refuses_the_same_values(settings):
     from protolabel.segmentation.engine import InferenceSettings
 

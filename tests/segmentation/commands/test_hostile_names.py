@@ -19,7 +19,8 @@ linux_only = pytest.mark.skipif(sys.platform != "linux", reason="only Linux file
 
 
 def _photo(path) -> None:
-    """A 32x24 PNG at `path` (str or bytes: OpenCV cannot take a name that is not UTF-8, so the bytes are written here)."""
+    """A 32x24 PNG at `path` (str or bytes: OpenCV cannot take a name that is not UTF-8, so the bytes are
+    written here)."""
     with open(path, "wb") as f:
         f.write(cv2.imencode(".png", np.full((24, 32, 3), 90, np.uint8))[1].tobytes())
 
@@ -29,8 +30,18 @@ def _coco(path, names) -> None:
     data = {
         "images": [{"id": i, "file_name": name, "width": 32, "height": 24} for i, name in enumerate(names, 1)],
         "categories": [{"id": 1, "name": "thing"}],
-        "annotations": [{"id": i, "image_id": i, "category_id": 1, "bbox": [2, 2, 8, 8], "area": 64, "iscrowd": 0,
-                         "segmentation": [[2, 2, 10, 2, 10, 10, 2, 10]]} for i in range(1, len(names) + 1)],
+        "annotations": [
+            {
+                "id": i,
+                "image_id": i,
+                "category_id": 1,
+                "bbox": [2, 2, 8, 8],
+                "area": 64,
+                "iscrowd": 0,
+                "segmentation": [[2, 2, 10, 2, 10, 10, 2, 10]],
+            }
+            for i in range(1, len(names) + 1)
+        ],
     }
     path.write_text(json.dumps(data))
 
@@ -53,8 +64,21 @@ def test_import_refuses_a_link_out_of_the_folder_as_training_does(tmp_path, caps
     out = capsys.readouterr().out
     assert "Merged 2 images with 2 objects." in out
     assert "Skipped 1 image, outside the folder: link.png" in out  # the old import merged it
-    code = main(["train", "--coco", str(coco), "--images", str(folder), "--weights", "never-read.pth",
-                 "--out", str(tmp_path / "run"), "--device", "cpu"])
+    code = main(
+        [
+            "train",
+            "--coco",
+            str(coco),
+            "--images",
+            str(folder),
+            "--weights",
+            "never-read.pth",
+            "--out",
+            str(tmp_path / "run"),
+            "--device",
+            "cpu",
+        ]
+    )
     err = capsys.readouterr().err
     assert code == 2 and "lead outside the images folder" in err and "'link.png'" in err, err
 

@@ -35,15 +35,28 @@ def folder(tmp_path):
 
 def _coco(tmp_path, folder):
     data = {
-        "images": [{"id": 1, "file_name": "a.png", "width": 50, "height": 40},
-                   {"id": 2, "file_name": "sub/b.png", "width": 50, "height": 40},
-                   {"id": 3, "file_name": "gone.png", "width": 50, "height": 40}],
+        "images": [
+            {"id": 1, "file_name": "a.png", "width": 50, "height": 40},
+            {"id": 2, "file_name": "sub/b.png", "width": 50, "height": 40},
+            {"id": 3, "file_name": "gone.png", "width": 50, "height": 40},
+        ],
         "annotations": [
-            {"id": 1, "image_id": 1, "category_id": 5, "segmentation": [[2, 2, 20, 2, 20, 20, 2, 20]],
-             "source": "auto", "score": 0.6},
+            {
+                "id": 1,
+                "image_id": 1,
+                "category_id": 5,
+                "segmentation": [[2, 2, 20, 2, 20, 20, 2, 20]],
+                "source": "auto",
+                "score": 0.6,
+            },
             {"id": 2, "image_id": 2, "category_id": 9, "segmentation": [[5, 5, 30, 5, 30, 30]], "source": "verified"},
-            {"id": 3, "image_id": 2, "category_id": 9, "iscrowd": 1,
-             "segmentation": {"size": [40, 50], "counts": [10, 30, 2000 - 40]}},
+            {
+                "id": 3,
+                "image_id": 2,
+                "category_id": 9,
+                "iscrowd": 1,
+                "segmentation": {"size": [40, 50], "counts": [10, 30, 2000 - 40]},
+            },
         ],
         "categories": [{"id": 5, "name": "cup"}, {"id": 9, "name": "plate"}],
     }
@@ -113,8 +126,10 @@ def test_import_refused_while_another_process_holds_the_folder(folder, tmp_path,
     coco = _coco(tmp_path, folder)
     with ProjectStore.open(folder) as store:
         pass
-    script = ("import sys, time; from protolabel.segmentation.project.lock import FolderLock; "
-              "lock = FolderLock.acquire(sys.argv[1], program='holder'); print('held', flush=True); time.sleep(60)")
+    script = (
+        "import sys, time; from protolabel.segmentation.project.lock import FolderLock; "
+        "lock = FolderLock.acquire(sys.argv[1], program='holder'); print('held', flush=True); time.sleep(60)"
+    )
     holder = subprocess.Popen([sys.executable, "-c", script, str(folder)], stdout=subprocess.PIPE, text=True)
     try:
         assert holder.stdout.readline().strip() == "held"
@@ -165,8 +180,13 @@ def test_sigterm_during_the_merge_is_one_line_merges_nothing_and_is_let_go(folde
         assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL  # the command's handler is gone again
         sys.exit(code)
     """)
-    done = subprocess.run([sys.executable, "-c", driver, str(folder), str(coco)], capture_output=True, text=True,
-                          timeout=120, cwd=REPO_ROOT)
+    done = subprocess.run(
+        [sys.executable, "-c", driver, str(folder), str(coco)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=REPO_ROOT,
+    )
     assert done.returncode == 128 + signal.SIGTERM, done.stderr
     assert done.stderr.strip() == "protolabel import: terminated"
     with ProjectStore.open(folder) as store:

@@ -22,8 +22,12 @@ def test_inspect_writes_the_contract_and_masks_equal_predict(tmp_path, resnet50_
     assert data["coefficients"].shape == (d, 32) and data["boxes"].shape == (d, 4)
     assert data["masks"].shape == (d, 256, 256) and data["masks"].dtype == bool
     records = json.loads((tmp_path / "p.json").read_text())
-    predicted = np.stack([mask_utils.decode({"size": r["segmentation"]["size"],
-                                             "counts": r["segmentation"]["counts"].encode()}) for r in records])
+    predicted = np.stack(
+        [
+            mask_utils.decode({"size": r["segmentation"]["size"], "counts": r["segmentation"]["counts"].encode()})
+            for r in records
+        ]
+    )
     np.testing.assert_array_equal(data["masks"], predicted.astype(bool))
     rebuilt = masks_from_parts(data["prototypes"], data["coefficients"], data["boxes"], (256, 256))
     np.testing.assert_array_equal(rebuilt.to_dense(), data["masks"])

@@ -53,8 +53,21 @@ def labeled(photo_folder, resnet50_checkpoint, tmp_path_factory):
     out = tmp_path_factory.mktemp("out") / "annotations.json"
     err = io.StringIO()
     with contextlib.redirect_stderr(err):
-        code = main(["label", str(photo_folder), "--weights", str(resnet50_checkpoint), "--device", "cpu",
-                     "--batch-size", "2", "--validate", "--out", str(out)])
+        code = main(
+            [
+                "label",
+                str(photo_folder),
+                "--weights",
+                str(resnet50_checkpoint),
+                "--device",
+                "cpu",
+                "--batch-size",
+                "2",
+                "--validate",
+                "--out",
+                str(out),
+            ]
+        )
     return code, out, err.getvalue()
 
 
@@ -74,8 +87,13 @@ def test_label_writes_a_valid_coco_file(labeled, photo_folder):
     assert [c["name"] for c in data["categories"]] == list(COCO_CLASSES)
     ids_by_name = {c["name"]: c["id"] for c in data["categories"]}
     # official COCO ids (instances_val2017.json), not 1..80 in model order: 12 and 26 are unused
-    assert (ids_by_name["person"], ids_by_name["stop sign"], ids_by_name["handbag"], ids_by_name["skis"],
-            ids_by_name["toothbrush"]) == (1, 13, 31, 35, 90)
+    assert (
+        ids_by_name["person"],
+        ids_by_name["stop sign"],
+        ids_by_name["handbag"],
+        ids_by_name["skis"],
+        ids_by_name["toothbrush"],
+    ) == (1, 13, 31, 35, 90)
     assert 12 not in ids_by_name.values() and 26 not in ids_by_name.values()
     ids = [a["id"] for a in data["annotations"]]
     assert len(ids) == len(set(ids)) > 0
@@ -144,8 +162,9 @@ def test_rerun_labels_cleared_image_and_keeps_human_edits(labeled, photo_folder,
     out = tmp_path / "annotations.json"
     out.write_text(json.dumps(data), encoding="utf-8")
 
-    code = main(["label", str(photo_folder), "--weights", str(resnet50_checkpoint), "--device", "cpu",
-                 "--out", str(out)])
+    code = main(
+        ["label", str(photo_folder), "--weights", str(resnet50_checkpoint), "--device", "cpu", "--out", str(out)]
+    )
     assert code == 0
     err = capsys.readouterr().err
     assert "labeling 2 of 5 images" in err  # the cleared one and the corrupt one
@@ -169,11 +188,27 @@ def test_broken_existing_output_is_left_alone(photo_folder, resnet50_checkpoint,
 
 
 def test_unknown_class_and_missing_folder_are_usage_errors(photo_folder, resnet50_checkpoint, tmp_path, capsys):
-    assert main(["label", str(tmp_path / "nope"), "--weights", str(resnet50_checkpoint),
-                 "--out", str(tmp_path / "o.json")]) == 2
+    assert (
+        main(
+            ["label", str(tmp_path / "nope"), "--weights", str(resnet50_checkpoint), "--out", str(tmp_path / "o.json")]
+        )
+        == 2
+    )
     assert "not a folder" in capsys.readouterr().err
-    code = main(["label", str(photo_folder), "--weights", str(resnet50_checkpoint), "--device", "cpu",
-                 "--classes", "persn,car", "--out", str(tmp_path / "o.json")])
+    code = main(
+        [
+            "label",
+            str(photo_folder),
+            "--weights",
+            str(resnet50_checkpoint),
+            "--device",
+            "cpu",
+            "--classes",
+            "persn,car",
+            "--out",
+            str(tmp_path / "o.json"),
+        ]
+    )
     assert code == 2
     assert "did you mean 'person'" in capsys.readouterr().err
     assert not (tmp_path / "o.json").exists()
@@ -195,17 +230,20 @@ def test_training_loader_reads_the_label_output_back_unchanged(labeled, photo_fo
         anns = coco.loadAnns(coco.getAnnIds(imgIds=[image.id]))
         assert len(sample) == len(anns)
         h, w = sample.image.shape[:2]
-        expected = sorted((coco.loadCats(a["category_id"])[0]["name"], coco.annToMask(a).astype(bool).tobytes())
-                          for a in anns)
-        got = sorted((training.class_names[label], m.full(h, w).tobytes())
-                     for label, m in zip(sample.labels, sample.masks))
+        expected = sorted(
+            (coco.loadCats(a["category_id"])[0]["name"], coco.annToMask(a).astype(bool).tobytes()) for a in anns
+        )
+        got = sorted(
+            (training.class_names[label], m.full(h, w).tobytes()) for label, m in zip(sample.labels, sample.masks)
+        )
         assert got == expected
         checked += len(anns)
     assert checked > 0
 
 
-def test_sigterm_saves_the_images_labelled_so_far_and_exits_143(photo_folder, resnet50_checkpoint, tmp_path,
-                                                               capsys, monkeypatch):
+def test_sigterm_saves_the_images_labelled_so_far_and_exits_143(
+    photo_folder, resnet50_checkpoint, tmp_path, capsys, monkeypatch
+):
     import signal
 
     from protolabel.segmentation.engine import YolactEngine
@@ -221,8 +259,22 @@ def test_sigterm_saves_the_images_labelled_so_far_and_exits_143(photo_folder, re
 
     monkeypatch.setattr(YolactEngine, "predict", terminated_at_the_second_image)
     out = tmp_path / "annotations.json"
-    code = main(["label", str(photo_folder), "--weights", str(resnet50_checkpoint), "--device", "cpu",
-                 "--batch-size", "1", "--workers", "0", "--out", str(out)])
+    code = main(
+        [
+            "label",
+            str(photo_folder),
+            "--weights",
+            str(resnet50_checkpoint),
+            "--device",
+            "cpu",
+            "--batch-size",
+            "1",
+            "--workers",
+            "0",
+            "--out",
+            str(out),
+        ]
+    )
     err = capsys.readouterr().err
     assert code == 128 + signal.SIGTERM, err
     assert "terminated: the images labeled so far are saved; run again to continue" in err

@@ -38,8 +38,12 @@ def mirror(released_bytes, tmp_path, monkeypatch):
     server = ModelServer(released_bytes)
     monkeypatch.setenv(mm.MIRROR_ENV, server.url)
     monkeypatch.setenv("PROTOLABEL_CACHE_DIR", str(tmp_path / "cache"))
-    table = tuple(dataclasses.replace(m, size=len(released_bytes), sha256=hashlib.sha256(released_bytes).hexdigest())
-                  if m.file_name == FILE else m for m in mm.OFFICIAL_MODELS)
+    table = tuple(
+        dataclasses.replace(m, size=len(released_bytes), sha256=hashlib.sha256(released_bytes).hexdigest())
+        if m.file_name == FILE
+        else m
+        for m in mm.OFFICIAL_MODELS
+    )
     monkeypatch.setattr(mm, "OFFICIAL_MODELS", table)
     yield server
     server.close()
@@ -77,8 +81,20 @@ def test_download_then_label_by_name_uses_the_verified_cache(mirror, tiny_photos
     assert out.splitlines()[1].split()[-1] == "verified"
 
     annotations = tmp_path / "annotations.json"
-    code, out, err = _run(["label", str(tiny_photos), "--weights", "yolact_resnet50",
-                           "--config", "yolact_resnet50_im128", "--device", "cpu", "--out", str(annotations)])
+    code, out, err = _run(
+        [
+            "label",
+            str(tiny_photos),
+            "--weights",
+            "yolact_resnet50",
+            "--config",
+            "yolact_resnet50_im128",
+            "--device",
+            "cpu",
+            "--out",
+            str(annotations),
+        ]
+    )
     assert code == 0, err
     assert f"model {FILE}" in err and "downloading" not in err
     assert len(json.loads(annotations.read_text())["images"]) == 2
@@ -90,21 +106,26 @@ def test_a_name_is_downloaded_on_first_use_by_any_command(mirror, tmp_path):
     from skimage import data
 
     cv2.imwrite(str(image), cv2.resize(data.coffee()[:, :, ::-1], (96, 96)))
-    code, out, err = _run(["predict", str(image), "--weights", FILE, "--config", "yolact_resnet50_im128",
-                           "--device", "cpu"])
+    code, out, err = _run(
+        ["predict", str(image), "--weights", FILE, "--config", "yolact_resnet50_im128", "--device", "cpu"]
+    )
     assert code == 0, err
     assert f"downloading {FILE}" in err and isinstance(json.loads(out), list)
     assert (tmp_path / "cache" / FILE).is_file() and mirror.ranges == [None]
 
 
-@pytest.mark.parametrize("argv", [
-    ["predict", "x.png", "--weights", "yolact_resnet50"],
-    ["inspect", "x.png", "--out", "o", "--weights", "yolact_resnet50"],
-    ["label", "photos", "--out", "a.json", "--weights", "yolact_resnet50"],
-    ["export-onnx", "yolact_resnet50", "--out", "m.onnx"],
-    ["train", "--coco", "c.json", "--images", "i", "--out", "r", "--weights", "yolact_resnet50"],
-    ["gui", "--weights", "yolact_resnet50"],
-], ids=lambda argv: argv[0])
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["predict", "x.png", "--weights", "yolact_resnet50"],
+        ["inspect", "x.png", "--out", "o", "--weights", "yolact_resnet50"],
+        ["label", "photos", "--out", "a.json", "--weights", "yolact_resnet50"],
+        ["export-onnx", "yolact_resnet50", "--out", "m.onnx"],
+        ["train", "--coco", "c.json", "--images", "i", "--out", "r", "--weights", "yolact_resnet50"],
+        ["gui", "--weights", "yolact_resnet50"],
+    ],
+    ids=lambda argv: argv[0],
+)
 def test_every_command_taking_weights_resolves_an_official_name(mirror, tmp_path, released_bytes, argv):
     (tmp_path / "cache").mkdir()
     (tmp_path / "cache" / FILE).write_bytes(released_bytes)  # put into the cache by hand: checked, not fetched

@@ -24,8 +24,20 @@ def image_folder(tmp_path_factory, astronaut_bgr):
 
 def test_predict_folder_writes_the_json_contract(image_folder, resnet50_checkpoint, tmp_path, capsys):
     out = tmp_path / "out.json"
-    code = main(["predict", "--weights", str(resnet50_checkpoint), "--device", "cpu", "--top-k", "20",
-                 "--out", str(out), str(image_folder)])
+    code = main(
+        [
+            "predict",
+            "--weights",
+            str(resnet50_checkpoint),
+            "--device",
+            "cpu",
+            "--top-k",
+            "20",
+            "--out",
+            str(out),
+            str(image_folder),
+        ]
+    )
     assert code == 0
     err = capsys.readouterr().err
     assert "img10.jpg" in err and "2 images processed, 1 skipped" in err
@@ -56,8 +68,10 @@ def test_predict_folder_writes_the_json_contract(image_folder, resnet50_checkpoi
 
 def test_predict_single_image_to_stdout(image_folder, resnet50_checkpoint, capsys):
     image = str(image_folder / "img2.png")
-    assert main(["predict", "--weights", str(resnet50_checkpoint), "--device", "cpu", "--score-threshold", "0.5",
-                 image]) == 0
+    assert (
+        main(["predict", "--weights", str(resnet50_checkpoint), "--device", "cpu", "--score-threshold", "0.5", image])
+        == 0
+    )
     records = json.loads(capsys.readouterr().out)
     assert records and all(r["file_name"] == image and r["score"] > 0.5 for r in records)
 

@@ -30,26 +30,72 @@ def _flags(records) -> dict[str, set[bool]]:
 def test_folder_runs_as_one_sequence_with_keyframes_every_k(frame_folder, tmp_path, capsys):
     weights = make_checkpoint("yolact_edge_vid_resnet50_im160", 0)
     out = tmp_path / "video.json"
-    assert main(["predict", "--weights", str(weights), "--device", "cpu", "--keyframe-interval", "2",
-                 "--top-k", "5", "--out", str(out), str(frame_folder)]) == 0
+    assert (
+        main(
+            [
+                "predict",
+                "--weights",
+                str(weights),
+                "--device",
+                "cpu",
+                "--keyframe-interval",
+                "2",
+                "--top-k",
+                "5",
+                "--out",
+                str(out),
+                str(frame_folder),
+            ]
+        )
+        == 0
+    )
     err = capsys.readouterr().err
     assert "frame_11.png" in err and "4 images processed, 1 skipped" in err
     records = json.loads(out.read_text())
     # frame 8 key, 9 warped, 10 key, 11 unreadable, 12 warped from 10
-    assert _flags(records) == {"frame_8.png": {True}, "frame_9.png": {False}, "frame_10.png": {True},
-                               "frame_12.png": {False}}
+    assert _flags(records) == {
+        "frame_8.png": {True},
+        "frame_9.png": {False},
+        "frame_10.png": {True},
+        "frame_12.png": {False},
+    }
     assert {r["class_name"] for r in records} <= {"person", "hand", "motorbike", "tiger"}
 
     plain = tmp_path / "plain.json"
-    assert main(["predict", "--weights", str(weights), "--device", "cpu", "--top-k", "5", "--out", str(plain),
-                 str(frame_folder / "frame_10.png")]) == 0
+    assert (
+        main(
+            [
+                "predict",
+                "--weights",
+                str(weights),
+                "--device",
+                "cpu",
+                "--top-k",
+                "5",
+                "--out",
+                str(plain),
+                str(frame_folder / "frame_10.png"),
+            ]
+        )
+        == 0
+    )
     keyframe = [{k: v for k, v in r.items() if k != "keyframe"} for r in records if r["file_name"].endswith("10.png")]
     assert [r["score"] for r in keyframe] == [r["score"] for r in json.loads(plain.read_text())]
 
 
 def test_a_model_without_flow_net_is_refused_in_one_line(frame_folder, resnet50_checkpoint, capsys):
-    code = main(["predict", "--weights", str(resnet50_checkpoint), "--device", "cpu", "--keyframe-interval", "5",
-                 str(frame_folder)])
+    code = main(
+        [
+            "predict",
+            "--weights",
+            str(resnet50_checkpoint),
+            "--device",
+            "cpu",
+            "--keyframe-interval",
+            "5",
+            str(frame_folder),
+        ]
+    )
     assert code == 2
     err = capsys.readouterr().err.strip()
     assert err.startswith("protolabel predict: ") and "has no flow net" in err and len(err.splitlines()) == 1
@@ -57,7 +103,16 @@ def test_a_model_without_flow_net_is_refused_in_one_line(frame_folder, resnet50_
 
 @pytest.mark.parametrize("extra", [["--backend", "onnxruntime"], ["--backend", "auto"]])
 def test_the_keyframe_path_on_another_backend_is_refused_before_loading(frame_folder, tmp_path, capsys, extra):
-    code = main(["predict", "--weights", str(tmp_path / "never-loaded.pth"), "--keyframe-interval", "5", *extra,
-                 str(frame_folder)])
+    code = main(
+        [
+            "predict",
+            "--weights",
+            str(tmp_path / "never-loaded.pth"),
+            "--keyframe-interval",
+            "5",
+            *extra,
+            str(frame_folder),
+        ]
+    )
     assert code == 2
     assert "runs on the torch backend only" in capsys.readouterr().err

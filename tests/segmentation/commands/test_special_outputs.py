@@ -26,19 +26,26 @@ def project(tmp_path):
     folder.mkdir()
     cv2.imwrite(str(folder / "a.png"), np.full((40, 40, 3), 90, np.uint8))
     coco = tmp_path / "in.json"
-    coco.write_text(json.dumps({
-        "images": [{"id": 1, "file_name": "a.png", "width": 40, "height": 40}],
-        "annotations": [{"id": 1, "image_id": 1, "category_id": 1, "segmentation": [[2, 2, 20, 2, 20, 20]]}],
-        "categories": [{"id": 1, "name": "cup"}]}))
+    coco.write_text(
+        json.dumps(
+            {
+                "images": [{"id": 1, "file_name": "a.png", "width": 40, "height": 40}],
+                "annotations": [{"id": 1, "image_id": 1, "category_id": 1, "segmentation": [[2, 2, 20, 2, 20, 20]]}],
+                "categories": [{"id": 1, "name": "cup"}],
+            }
+        )
+    )
     assert main(["import", str(folder), "--coco", str(coco)]) == 0
     return folder
 
 
 def _read_all(source: int | os.PathLike, into: list[bytes]) -> threading.Thread:
     """A thread reading `source` (a descriptor, or a named pipe it opens: that waits for the writer) to its end."""
+
     def run():
         with open(source, "rb") as f:
             into.append(f.read())
+
     thread = threading.Thread(target=run, daemon=True)
     thread.start()
     return thread

@@ -27,13 +27,37 @@ def _enospc_inside(folder, real):
         if os.path.abspath(path).startswith(os.path.abspath(folder) + os.sep):
             raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(path))
         return real(path, *args, **kwargs)
+
     return write
 
 
 def _train_args(tmp_path, coco, out, *extra):
-    return ["train", "--coco", str(coco), "--images", str(tmp_path / "images"), "--weights", "{weights}",
-            "--out", str(out), "--max-size", "64", "--iterations", "2", "--batch-size", "1", "--device", "cpu",
-            "--val-split", "0", "--checkpoint-every", "0", "--log-every", "1", *extra]
+    return [
+        "train",
+        "--coco",
+        str(coco),
+        "--images",
+        str(tmp_path / "images"),
+        "--weights",
+        "{weights}",
+        "--out",
+        str(out),
+        "--max-size",
+        "64",
+        "--iterations",
+        "2",
+        "--batch-size",
+        "1",
+        "--device",
+        "cpu",
+        "--val-split",
+        "0",
+        "--checkpoint-every",
+        "0",
+        "--log-every",
+        "1",
+        *extra,
+    ]
 
 
 def _with_weights(args, weights):
@@ -50,8 +74,7 @@ def test_a_failed_weights_write_leaves_no_class_names_behind(tmp_path, monkeypat
     assert list(tmp_path.iterdir()) == []
 
 
-def test_train_on_a_full_disk_keeps_a_resumable_run_and_says_where(
-        tmp_path, resnet50_checkpoint, capsys, monkeypatch):
+def test_train_on_a_full_disk_keeps_a_resumable_run_and_says_where(tmp_path, resnet50_checkpoint, capsys, monkeypatch):
     import protolabel.segmentation.training.checkpoints as checkpoints
 
     coco = write_dataset(tmp_path, 2, size=(64, 64))
@@ -83,9 +106,15 @@ def test_train_on_a_full_disk_keeps_a_resumable_run_and_says_where(
 def _state_without(run, *missing):
     run.mkdir()
     (run / "yolact_resnet50_im64_0_2.pth").write_bytes(b"")
-    payload = {"version": 1, "iteration": 2, "checkpoint": "yolact_resnet50_im64_0_2.pth",
-               "config_name": "yolact_resnet50_im64", "class_names": ["disc", "square"], "optimizer": {},
-               "scaler": {}}
+    payload = {
+        "version": 1,
+        "iteration": 2,
+        "checkpoint": "yolact_resnet50_im64_0_2.pth",
+        "config_name": "yolact_resnet50_im64",
+        "class_names": ["disc", "square"],
+        "optimizer": {},
+        "scaler": {},
+    }
     for key in missing:
         del payload[key]
     torch.save(payload, run / STATE_FILE)
@@ -123,8 +152,9 @@ def test_crowd_only_data_says_why_and_crowd_as_objects_trains_on_it(tmp_path, re
     err = capsys.readouterr().err
     assert status == 2 and f"{crowd} object(s) in 2 image(s)" in err and "--crowd-as-objects" in err
 
-    status = main(_with_weights(_train_args(tmp_path, coco, tmp_path / "run2", "--crowd-as-objects"),
-                                resnet50_checkpoint))
+    status = main(
+        _with_weights(_train_args(tmp_path, coco, tmp_path / "run2", "--crowd-as-objects"), resnet50_checkpoint)
+    )
     out = capsys.readouterr().out
     assert status == 0 and "train_images=2" in out and "finished iteration=2" in out
 
@@ -133,7 +163,8 @@ def test_train_never_writes_over_its_inputs(tmp_path, capsys):
     coco = tmp_path / "train.json"
     write_coco(coco, read_coco(write_dataset(tmp_path, 1, size=(32, 32))))
     before = coco.read_bytes()
-    status = main(["train", "--coco", str(coco), "--images", str(tmp_path / "images"), "--weights", "w.pth",
-                   "--out", str(coco)])
+    status = main(
+        ["train", "--coco", str(coco), "--images", str(tmp_path / "images"), "--weights", "w.pth", "--out", str(coco)]
+    )
     err = capsys.readouterr().err
     assert status == 2 and "is a file, not a folder" in err and coco.read_bytes() == before

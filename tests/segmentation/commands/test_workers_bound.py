@@ -11,9 +11,11 @@ import protolabel.segmentation.cli as cli
 @pytest.mark.parametrize("command", ["predict", "label", "train"])
 def test_workers_beyond_the_cores_are_cut_to_the_cores_with_one_line(command, monkeypatch, capsys):
     monkeypatch.setattr(cli, "machine_cores", lambda: 3)
-    argv = {"predict": ["predict", "--weights", "w.pth", "x.png"],
-            "label": ["label", "--weights", "w.pth", "--out", "o.json", "folder"],
-            "train": ["train", "--coco", "c.json", "--images", "i", "--weights", "w.pth", "--out", "run"]}[command]
+    argv = {
+        "predict": ["predict", "--weights", "w.pth", "x.png"],
+        "label": ["label", "--weights", "w.pth", "--out", "o.json", "folder"],
+        "train": ["train", "--coco", "c.json", "--images", "i", "--weights", "w.pth", "--out", "run"],
+    }[command]
     parser = cli.build_parser()
     args = parser.parse_args([*argv, "--workers", "1000"])
     assert args.workers == 3

@@ -38,8 +38,9 @@ def test_polygons_from_the_crops_are_identical_to_the_dense_ones(engine_masks):
         dense = masks.to_dense()
         for i in range(len(masks)):
             for tolerance, min_area in ((1.0, 4.0), (0.0, 0.0), (2.5, 10.0)):
-                assert masks.to_shape(i, tolerance=tolerance, min_area=min_area) == \
-                    mask_to_shape(dense[i], tolerance=tolerance, min_area=min_area)
+                assert masks.to_shape(i, tolerance=tolerance, min_area=min_area) == mask_to_shape(
+                    dense[i], tolerance=tolerance, min_area=min_area
+                )
             compared += dense[i].any()
     assert compared > 60  # most detections have pixels: the comparison is not of empty shapes
 
@@ -89,8 +90,12 @@ def test_from_dense_round_trips_and_crops_tightly():
 
 
 def test_from_shapes_rasterises_as_shape_to_mask():
-    shapes = [ellipse_shape(3.2, 4.7, 40.1, 22.9), rectangle_shape(-5, 10, 12.5, 70),
-              rectangle_shape(70, 70, 90, 90), mask_to_shape(np.pad(np.ones((5, 5), bool), 3))]
+    shapes = [
+        ellipse_shape(3.2, 4.7, 40.1, 22.9),
+        rectangle_shape(-5, 10, 12.5, 70),
+        rectangle_shape(70, 70, 90, 90),
+        mask_to_shape(np.pad(np.ones((5, 5), bool), 3)),
+    ]
     masks = BoxMasks.from_shapes(shapes, (50, 60))
     for i, shape in enumerate(shapes):
         np.testing.assert_array_equal(masks.dense(i), shape_to_mask(shape, 50, 60))
@@ -123,8 +128,9 @@ def test_masks_of_small_boxes_on_a_large_image_cost_the_boxes_not_the_image():
     gen = torch.Generator().manual_seed(0)
     corner = torch.rand(d, 2, generator=gen) * 0.95
     boxes = torch.cat([corner, corner + 0.01], dim=1)
-    soft = assemble_soft_masks(torch.relu(torch.randn(138, 138, 4, generator=gen)), torch.randn(d, 4, generator=gen),
-                               boxes)
+    soft = assemble_soft_masks(
+        torch.relu(torch.randn(138, 138, 4, generator=gen)), torch.randn(d, 4, generator=gen), boxes
+    )
     masks = BoxMasks((height, width), *binarize_at_image_size(soft, boxes, (height, width)))
     assert len(masks) == d and masks.areas.sum() > 0
     assert masks.nbytes < 0.002 * d * height * width  # a dense stack would be 2.4 GB; these are a few MB

@@ -8,7 +8,13 @@ import shapely
 from shapely.geometry import LineString, Point
 
 from protolabel.segmentation.geometry.brush import BrushStroke, apply_stroke
-from protolabel.segmentation.geometry.combine import clip_shape, ellipse_shape, merge_shapes, rectangle_shape, split_shape
+from protolabel.segmentation.geometry.combine import (
+    clip_shape,
+    ellipse_shape,
+    merge_shapes,
+    rectangle_shape,
+    split_shape,
+)
 from protolabel.segmentation.geometry.measures import shape_area
 from protolabel.segmentation.geometry.rasterise import shape_to_mask
 from protolabel.segmentation.geometry.shapes import Polygon, Shape

@@ -65,8 +65,14 @@ def test_fields_must_have_equal_length_and_valid_values():
 
 
 def test_defaults_fields_are_read_only_and_cat(three):
-    drawn = Instances((100, 200), class_names=("cat", "dog"), shapes=[rect(1, 1, 4, 4)], classes=[1],
-                      provenance="edited", coefficients=np.zeros((1, 4), np.float32))
+    drawn = Instances(
+        (100, 200),
+        class_names=("cat", "dog"),
+        shapes=[rect(1, 1, 4, 4)],
+        classes=[1],
+        provenance="edited",
+        coefficients=np.zeros((1, 4), np.float32),
+    )
     assert np.isnan(drawn.scores[0]) and not drawn.crowd[0]
     with pytest.raises(ValueError):
         drawn.scores[0] = 1.0
@@ -83,10 +89,16 @@ def test_defaults_fields_are_read_only_and_cat(three):
 def _detections(masks: np.ndarray, classes, scores) -> Detections:
     d, h, w = masks.shape
     return Detections(
-        image_size=(h, w), classes=np.asarray(classes, np.int64), scores=np.asarray(scores, np.float32),
-        boxes=np.zeros((d, 4), np.float32), boxes_rel=np.zeros((d, 4), np.float32), masks=masks,
-        coefficients=np.arange(d * 3, dtype=np.float32).reshape(d, 3), prototypes=np.zeros((4, 4, 3), np.float32),
-        class_names=("person", "car", "dog"), category_ids=(1, 3, 18),
+        image_size=(h, w),
+        classes=np.asarray(classes, np.int64),
+        scores=np.asarray(scores, np.float32),
+        boxes=np.zeros((d, 4), np.float32),
+        boxes_rel=np.zeros((d, 4), np.float32),
+        masks=masks,
+        coefficients=np.arange(d * 3, dtype=np.float32).reshape(d, 3),
+        prototypes=np.zeros((4, 4, 3), np.float32),
+        class_names=("person", "car", "dog"),
+        category_ids=(1, 3, 18),
     )
 
 

@@ -33,7 +33,8 @@ def test_mask_iou_agrees_with_pycocotools():
 
 def test_outline_iou_equals_the_pixel_iou_of_the_same_rectangles():
     assert geometry_iou(box(2, 3, 20, 25), box(10, 5, 30, 35)) == pytest.approx(
-        mask_iou(_rect_mask(2, 3, 20, 25), _rect_mask(10, 5, 30, 35)))
+        mask_iou(_rect_mask(2, 3, 20, 25), _rect_mask(10, 5, 30, 35))
+    )
     assert geometry_iou(box(0, 0, 10, 10), box(10, 0, 20, 10)) == 0.0  # touching is no overlap
 
 

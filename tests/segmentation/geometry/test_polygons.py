@@ -8,7 +8,11 @@ import pycocotools.mask as mask_utils
 import pytest
 from shapely.geometry import MultiPolygon
 
-from protolabel.segmentation.geometry.coco_shapes import shape_from_coco_polygons, shape_from_rle, shape_to_coco_polygons
+from protolabel.segmentation.geometry.coco_shapes import (
+    shape_from_coco_polygons,
+    shape_from_rle,
+    shape_to_coco_polygons,
+)
 from protolabel.segmentation.geometry.measures import shape_area, shape_bbox
 from protolabel.segmentation.geometry.outlines import mask_to_shape
 from protolabel.segmentation.geometry.rasterise import shape_to_mask, shape_to_rle
@@ -297,8 +301,14 @@ def test_rle_of_valid_and_invalid_shapes_matches_the_pixelwise_rule():
             if not shape.is_empty():
                 assert shape_to_rle(shape, h, w) == reference(shape, h, w)
     # overlapping parts and a shape reaching outside the image (an edited or imported object)
-    overlapping = Shape((Polygon(np.array([[2, 2], [20, 2], [20, 20], [2, 20]], float),
-                                 (np.array([[5, 5], [10, 5], [10, 10], [5, 10]], float),)),
-                         Polygon(np.array([[8, 8], [30, 8], [30, 30.5], [8, 30]], float))))
+    overlapping = Shape(
+        (
+            Polygon(
+                np.array([[2, 2], [20, 2], [20, 20], [2, 20]], float),
+                (np.array([[5, 5], [10, 5], [10, 10], [5, 10]], float),),
+            ),
+            Polygon(np.array([[8, 8], [30, 8], [30, 30.5], [8, 30]], float)),
+        )
+    )
     assert not shape_to_geometry(overlapping).is_valid
     assert shape_to_rle(overlapping, 25, 28) == reference(overlapping, 25, 28)

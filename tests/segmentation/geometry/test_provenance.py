@@ -25,10 +25,15 @@ def test_every_layer_names_the_one_definition():
 def test_coco_sources_outside_the_vocabulary_come_in_as_drawn_by_a_person():
     square = [[1, 1, 8, 1, 8, 8, 1, 8]]
     sources = ["auto", "verified", "edited", "robot", None, ["auto"]]
-    annotations = [{"id": i + 1, "image_id": 1, "category_id": 1, "segmentation": square}
-                   | ({} if s is None else {"source": s}) for i, s in enumerate(sources)]
-    data = {"images": [{"id": 1, "file_name": "a.png", "width": 10, "height": 10}],
-            "categories": [{"id": 1, "name": "cat"}], "annotations": annotations}
+    annotations = [
+        {"id": i + 1, "image_id": 1, "category_id": 1, "segmentation": square} | ({} if s is None else {"source": s})
+        for i, s in enumerate(sources)
+    ]
+    data = {
+        "images": [{"id": 1, "file_name": "a.png", "width": 10, "height": 10}],
+        "categories": [{"id": 1, "name": "cat"}],
+        "annotations": annotations,
+    }
     (image,) = parse_coco(data).images
     got = image.instances.provenance.tolist()
     assert got == ["auto", "verified", "edited", "edited", "edited", "edited"]

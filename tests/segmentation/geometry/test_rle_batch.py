@@ -55,11 +55,19 @@ def _masks(seed: int) -> list[np.ndarray]:
     dots = np.zeros((15, 15), bool)
     dots[::3, ::4] = True  # one-pixel parts
     masks += [
-        ring, pinched, hole_at_corner, borders, dots,
-        np.ones((40, 50), bool), np.ones((1, 1), bool), np.zeros((1, 1), bool),  # full and empty
+        ring,
+        pinched,
+        hole_at_corner,
+        borders,
+        dots,
+        np.ones((40, 50), bool),
+        np.ones((1, 1), bool),
+        np.zeros((1, 1), bool),  # full and empty
         np.zeros((30, 40), bool),
-        rng.random((1, 70)) < 0.5, rng.random((70, 1)) < 0.5,  # a 1-pixel-high and a 1-pixel-wide image
-        np.ones((1, 70), bool), np.ones((70, 1), bool),
+        rng.random((1, 70)) < 0.5,
+        rng.random((70, 1)) < 0.5,  # a 1-pixel-high and a 1-pixel-wide image
+        np.ones((1, 70), bool),
+        np.ones((70, 1), bool),
         _blob(rng, 3000, 120),  # a crop taller than a canvas row is wide
         _blob(rng, 60, 2500),  # and one wider than a canvas row
     ]

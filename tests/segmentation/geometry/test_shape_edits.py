@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from protolabel.segmentation.geometry.shapes import Polygon, Shape
 from protolabel.segmentation.geometry import shape_edits as se
+from protolabel.segmentation.geometry.shapes import Polygon, Shape
 
 OUTER = np.array([[0, 0], [100, 0], [100, 100], [0, 100]], float)
 HOLE = np.array([[40, 40], [60, 40], [60, 60], [40, 60]], float)

@@ -20,11 +20,17 @@ def blob_record(*, object_ids=(11, NO_OBJECT), frame_size=(60, 80), origin=(0, 0
     protos[..., 1] = 5.0 * ((yy - 10) ** 2 + (xx - 15) ** 2 <= 16)
     protos[..., 2] = 5.0
     return InferenceRecord(
-        frame_size=frame_size, origin=origin, prototypes=protos,
+        frame_size=frame_size,
+        origin=origin,
+        prototypes=protos,
         coefficients=np.array([[0.8, 0.0, -0.4, 0.0], [0.0, 0.8, -0.4, 0.0]], np.float32),
         boxes_rel=np.array([[0.0, 0.2, 0.5, 0.8], [0.5, 0.2, 1.0, 0.8]], np.float32),
-        classes=np.array([0, 1], np.int64), scores=np.array([0.9, 0.7], np.float32),
-        object_ids=np.asarray(object_ids, np.int64), class_names=("cat", "dog"), region=region, model="toy.pth",
+        classes=np.array([0, 1], np.int64),
+        scores=np.array([0.9, 0.7], np.float32),
+        object_ids=np.asarray(object_ids, np.int64),
+        class_names=("cat", "dog"),
+        region=region,
+        model="toy.pth",
     )
 
 

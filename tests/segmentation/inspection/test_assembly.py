@@ -18,16 +18,18 @@ def detections(resnet50_engine, astronaut_bgr):
 
 
 def test_rebuilding_from_prototypes_coefficients_and_pixel_boxes_gives_the_same_masks(detections):
-    rebuilt = masks_from_parts(detections.prototypes, detections.coefficients, pixel_boxes_for_crop(detections),
-                               detections.image_size)
+    rebuilt = masks_from_parts(
+        detections.prototypes, detections.coefficients, pixel_boxes_for_crop(detections), detections.image_size
+    )
     np.testing.assert_array_equal(rebuilt.to_dense(), detections.masks.to_dense())
     np.testing.assert_array_equal(rebuilt.offsets, detections.masks.offsets)
 
 
 def test_stages_end_in_the_detection_mask(detections):
     i = int(np.argmax(detections.masks.areas))
-    stages = mask_stages(detections.prototypes, detections.coefficients[i], detections.boxes_rel[i],
-                         detections.image_size)
+    stages = mask_stages(
+        detections.prototypes, detections.coefficients[i], detections.boxes_rel[i], detections.image_size
+    )
     np.testing.assert_allclose(stages.sigmoid, 1 / (1 + np.exp(-stages.linear)), rtol=1e-5)
     assert np.all((stages.cropped == 0) | (stages.cropped == stages.sigmoid))
     assert (stages.cropped > 0).sum() < (stages.sigmoid > 0).sum()
@@ -48,10 +50,18 @@ def _hand_made_detections(coefficients, boxes_rel) -> Detections:
     protos[:, 4:, 2] = 0.5
     protos[..., 3] = 1e-4
     d = len(coefficients)
-    return Detections(image_size=(16, 16), classes=np.zeros(d, np.int64), scores=np.ones(d, np.float32),
-                      boxes=np.asarray(boxes_rel, np.float32) * 16, boxes_rel=np.asarray(boxes_rel, np.float32),
-                      masks=np.zeros((d, 16, 16), bool), coefficients=np.asarray(coefficients, np.float32),
-                      prototypes=protos, class_names=("thing",), category_ids=(1,))
+    return Detections(
+        image_size=(16, 16),
+        classes=np.zeros(d, np.int64),
+        scores=np.ones(d, np.float32),
+        boxes=np.asarray(boxes_rel, np.float32) * 16,
+        boxes_rel=np.asarray(boxes_rel, np.float32),
+        masks=np.zeros((d, 16, 16), bool),
+        coefficients=np.asarray(coefficients, np.float32),
+        prototypes=protos,
+        class_names=("thing",),
+        category_ids=(1,),
+    )
 
 
 def test_summary_flags_dead_prototypes_and_ranks_reliance():

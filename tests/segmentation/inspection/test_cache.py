@@ -26,7 +26,13 @@ def _same(a: InferenceRecord, b: InferenceRecord) -> None:
         np.testing.assert_array_equal(getattr(a, key), getattr(b, key))
         assert getattr(a, key).dtype == getattr(b, key).dtype
     assert (a.frame_size, a.origin, a.class_names, a.region, a.model, a.created) == (
-        b.frame_size, b.origin, b.class_names, b.region, b.model, b.created)
+        b.frame_size,
+        b.origin,
+        b.class_names,
+        b.region,
+        b.model,
+        b.created,
+    )
 
 
 def test_runs_survive_a_new_cache_instance_bit_for_bit(tmp_path, record, make_record):
@@ -148,7 +154,8 @@ def test_record_rebuilds_the_engine_masks(resnet50_engine, astronaut_bgr):
     np.testing.assert_array_equal(record.boxes_rel, det.boxes_rel)
     np.testing.assert_array_equal(
         masks_from_parts(record.prototypes, record.coefficients, pixel_boxes_for_crop(det), det.image_size).to_dense(),
-        det.masks.to_dense())
+        det.masks.to_dense(),
+    )
 
 
 def test_auto_label_job_keeps_each_detection_with_the_object_it_became(tmp_path, astronaut_bgr, resnet50_checkpoint):

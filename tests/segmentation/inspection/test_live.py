@@ -27,8 +27,8 @@ def test_window_mask_equals_the_assembled_final_mask(detections, frame_size):
             window = live.compute(coeffs)
             np.testing.assert_array_equal(window.full(frame_size), expected)
             rows, cols = window.mask.shape
-            assert not expected[:window.y0].any() and not expected[window.y0 + rows:].any()
-            assert not expected[:, :window.x0].any() and not expected[:, window.x0 + cols:].any()
+            assert not expected[: window.y0].any() and not expected[window.y0 + rows :].any()
+            assert not expected[:, : window.x0].any() and not expected[:, window.x0 + cols :].any()
 
 
 def test_box_outside_the_frame_gives_an_empty_window(detections):

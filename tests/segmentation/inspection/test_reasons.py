@@ -16,8 +16,9 @@ def _keep_all(name):
 
 
 def _reason(record, row, objects=(), label_for=_keep_all, threshold=0.3):
-    return not_kept_reason(record, row, list(objects), label_for=label_for, score_threshold=threshold,
-                           duplicate_iou=0.5, tolerance=0)
+    return not_kept_reason(
+        record, row, list(objects), label_for=label_for, score_threshold=threshold, duplicate_iou=0.5, tolerance=0
+    )
 
 
 def _box(x0, y0, x1, y1) -> Shape:
@@ -31,8 +32,10 @@ def test_detection_shape_is_the_models_mask(record):
 
 def test_each_rule_is_named(record):
     assert _reason(record, 1) == "matches no object"
-    assert _reason(record, 1, label_for=lambda name: None if name == "dog" else name) == \
-        'class "dog" is filtered out (Class Filter and Mapping)'
+    assert (
+        _reason(record, 1, label_for=lambda name: None if name == "dog" else name)
+        == 'class "dog" is filtered out (Class Filter and Mapping)'
+    )
     assert _reason(record, 1, threshold=0.7) == "score 0.70 is not above the threshold 0.70"
     # an object drawn over detection 1's disc: its IoU with the detection's mask, counted in pixels
     mask = shape_to_mask(detection_shape(record, 1, tolerance=0), 60, 80)

@@ -48,22 +48,33 @@ def _square_masks(size, squares) -> np.ndarray:
 
 def test_duplicates_of_existing_objects_are_suppressed():
     # A 40x40 region at (100, 200) of the image with four detections (crop coordinates):
-    squares = [(0, 0, 10, 10),  # 0: exactly an existing object -> IoU 1, dropped
-               (4, 0, 14, 10),  # 1: shifted 4 px from it -> IoU 60/140 = 0.43, kept
-               (30, 20, 40, 30),  # 2: at the right edge; the existing object goes on outside the region
-               None,  # 3: an empty mask is never offered
-               (20, 30, 30, 40)]  # 4: an existing object covers 6 of its 10 rows -> IoU 0.6, dropped
+    squares = [
+        (0, 0, 10, 10),  # 0: exactly an existing object -> IoU 1, dropped
+        (4, 0, 14, 10),  # 1: shifted 4 px from it -> IoU 60/140 = 0.43, kept
+        (30, 20, 40, 30),  # 2: at the right edge; the existing object goes on outside the region
+        None,  # 3: an empty mask is never offered
+        (20, 30, 30, 40),
+    ]  # 4: an existing object covers 6 of its 10 rows -> IoU 0.6, dropped
     masks = _square_masks(40, squares)
     d = len(squares)
-    det = Detections(image_size=(40, 40), classes=np.zeros(d, np.int64),
-                     scores=np.linspace(0.9, 0.5, d, dtype=np.float32),
-                     boxes=np.zeros((d, 4), np.float32), boxes_rel=np.zeros((d, 4), np.float32), masks=masks,
-                     coefficients=np.zeros((d, 4), np.float32), prototypes=np.zeros((8, 8, 4), np.float32),
-                     class_names=("thing",), category_ids=(1,))
+    det = Detections(
+        image_size=(40, 40),
+        classes=np.zeros(d, np.int64),
+        scores=np.linspace(0.9, 0.5, d, dtype=np.float32),
+        boxes=np.zeros((d, 4), np.float32),
+        boxes_rel=np.zeros((d, 4), np.float32),
+        masks=masks,
+        coefficients=np.zeros((d, 4), np.float32),
+        prototypes=np.zeros((8, 8, 4), np.float32),
+        class_names=("thing",),
+        category_ids=(1,),
+    )
     region = RegionDetections(det, (100, 200))
-    existing = [_rectangle(100, 200, 110, 210),
-                _rectangle(130, 220, 180, 230),  # 50 px wide in the image: IoU 0.2 overall, 1.0 inside the region
-                _rectangle(120, 230, 130, 236)]
+    existing = [
+        _rectangle(100, 200, 110, 210),
+        _rectangle(130, 220, 180, 230),  # 50 px wide in the image: IoU 0.2 overall, 1.0 inside the region
+        _rectangle(120, 230, 130, 236),
+    ]
     assert shape_to_mask(existing[0], 300, 300)[200:210, 100:110].all()  # the convention the squares assume
     assert shape_to_mask(existing[0], 300, 300).sum() == 100
     assert novel_detections(region, []).tolist() == [0, 1, 2, 4]

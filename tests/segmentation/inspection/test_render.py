@@ -48,14 +48,14 @@ def test_prototype_grid_layout_and_per_tile_scale():
 
     def tile_at(j):
         y, x = (j // 3) * (tile + 22) + 4 + 18, (j % 3) * (tile + 4) + 4
-        return grid[y:y + tile, x:x + tile]
+        return grid[y : y + tile, x : x + tile]
 
     first = tile_at(0)
     assert all(_close(p, VIRIDIS_LOW) for p in first[:, : tile // 2].reshape(-1, 3))
-    assert all(_close(p, VIRIDIS_HIGH) for p in first[:, tile // 2:].reshape(-1, 3))
+    assert all(_close(p, VIRIDIS_HIGH) for p in first[:, tile // 2 :].reshape(-1, 3))
     assert _close(tile_at(1)[0, -1], VIRIDIS_HIGH)  # own scale: its 0.5 is the top colour
     assert (grid[-4:] == BACKGROUND).all() and (tile_at(5) == BACKGROUND).all()  # the sixth cell is empty
-    label = grid[4:4 + 18, 4:4 + tile + 4]
+    label = grid[4 : 4 + 18, 4 : 4 + tile + 4]
     assert (label > 200).any()  # the "#0 0.00..1.00" caption is written in light grey
 
     shared = prototype_grid(protos, tile=tile, shared_scale=True)
@@ -65,10 +65,18 @@ def test_prototype_grid_layout_and_per_tile_scale():
 
 def _detections(masks, boxes, classes, scores):
     d = len(masks)
-    return Detections(image_size=masks.shape[1:], classes=np.asarray(classes, np.int64),
-                      scores=np.asarray(scores, np.float32), boxes=np.asarray(boxes, np.float32),
-                      boxes_rel=np.zeros((d, 4), np.float32), masks=masks, coefficients=np.zeros((d, 4), np.float32),
-                      prototypes=np.zeros((4, 4, 4), np.float32), class_names=("cat", "dog"), category_ids=(1, 2))
+    return Detections(
+        image_size=masks.shape[1:],
+        classes=np.asarray(classes, np.int64),
+        scores=np.asarray(scores, np.float32),
+        boxes=np.asarray(boxes, np.float32),
+        boxes_rel=np.zeros((d, 4), np.float32),
+        masks=masks,
+        coefficients=np.zeros((d, 4), np.float32),
+        prototypes=np.zeros((4, 4, 4), np.float32),
+        class_names=("cat", "dog"),
+        category_ids=(1, 2),
+    )
 
 
 def test_overlay_blends_each_mask_with_its_class_colour_best_on_top():

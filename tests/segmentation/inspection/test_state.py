@@ -21,8 +21,16 @@ def state(record):
 
 def _recorder(state):
     seen = []
-    for name in ("availability_changed", "record_changed", "detection_changed", "coefficients_changed",
-                 "enlarged_changed", "sort_changed", "scaling_changed", "leakage_changed"):
+    for name in (
+        "availability_changed",
+        "record_changed",
+        "detection_changed",
+        "coefficients_changed",
+        "enlarged_changed",
+        "sort_changed",
+        "scaling_changed",
+        "leakage_changed",
+    ):
         getattr(state.events, name).connect(lambda *args, n=name: seen.append(n))
     return seen
 

@@ -51,7 +51,9 @@ def test_engine_exception_fails_the_images_and_the_job_ends(image_folder, tmp_pa
 
 
 def test_unexpected_error_after_inference_ends_the_job_with_an_error(image_folder, tmp_path):
-    job = AutoLabelJob(image_folder, ["img1.png"], _settings(tmp_path), _StubEngines(lambda images, settings=None: [object()]))
+    job = AutoLabelJob(
+        image_folder, ["img1.png"], _settings(tmp_path), _StubEngines(lambda images, settings=None: [object()])
+    )
     summary = job.run()
     assert summary.error is not None and "stopped after 0 of 1 images" in summary.error
 

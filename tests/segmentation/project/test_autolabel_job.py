@@ -40,11 +40,13 @@ def _settings(checkpoint, **kw):
     return AutoLabelSettings(weights=checkpoint, device="cpu", score_threshold=0.0, top_k=20, **kw)
 
 
-def test_job_labels_images_reports_failures_and_leaves_verified_alone(photo_folder, resnet50_checkpoint, engines,
-                                                                      square):
+def test_job_labels_images_reports_failures_and_leaves_verified_alone(
+    photo_folder, resnet50_checkpoint, engines, square
+):
     with ProjectStore.open(photo_folder) as store:
-        (verified,) = store.write_change("p2.png", saved=[AnnotatedObject("tree", square(1, 1), Provenance.VERIFIED)],
-                                         status=ImageStatus.VERIFIED)
+        (verified,) = store.write_change(
+            "p2.png", saved=[AnnotatedObject("tree", square(1, 1), Provenance.VERIFIED)], status=ImageStatus.VERIFIED
+        )
     job = AutoLabelJob(photo_folder, ["p0.png", "broken.png", "p2.png"], _settings(resnet50_checkpoint), engines)
     done, failed, progress, devices = [], [], [], []
     job.events.image_done.connect(lambda n, o: done.append((n, o)))
@@ -102,7 +104,8 @@ def test_rerun_keeps_edited_objects_and_drops_their_duplicates(photo_folder, res
 
 
 def test_a_rerun_does_not_bring_back_an_object_a_person_rejected_until_the_reject_is_undone(
-        photo_folder, resnet50_checkpoint, engines):
+    photo_folder, resnet50_checkpoint, engines
+):
     from protolabel.segmentation.project.document import ImageAnnotations
 
     settings = _settings(resnet50_checkpoint)
@@ -168,8 +171,10 @@ def test_jobs_with_different_thresholds_share_one_engine_at_once(tmp_path, astro
     from protolabel.segmentation.project.autolabel import EngineCache
 
     image = cv2.resize(astronaut_bgr, (96, 96), interpolation=cv2.INTER_AREA)
-    settings = {"strict": AutoLabelSettings(weights=resnet50_checkpoint, device="cpu", score_threshold=0.2, top_k=3),
-                "loose": AutoLabelSettings(weights=resnet50_checkpoint, device="cpu", score_threshold=0.0, top_k=20)}
+    settings = {
+        "strict": AutoLabelSettings(weights=resnet50_checkpoint, device="cpu", score_threshold=0.2, top_k=3),
+        "loose": AutoLabelSettings(weights=resnet50_checkpoint, device="cpu", score_threshold=0.0, top_k=20),
+    }
     cache = EngineCache()
 
     def run(kind, run_name, start=None):
@@ -186,8 +191,9 @@ def test_jobs_with_different_thresholds_share_one_engine_at_once(tmp_path, astro
     alone = {kind: run(kind, "alone") for kind in settings}
     assert len(alone["strict"]) < len(alone["loose"])  # the settings make a difference on this image
     start, together = threading.Barrier(2), {}
-    threads = [threading.Thread(target=lambda k=kind: together.__setitem__(k, run(k, "together", start)))
-               for kind in settings]
+    threads = [
+        threading.Thread(target=lambda k=kind: together.__setitem__(k, run(k, "together", start))) for kind in settings
+    ]
     for t in threads:
         t.start()
     for t in threads:

@@ -33,15 +33,22 @@ def request_for(folder: Path, **changes) -> TrainingRequest:
 def test_verified_only_exports_the_verified_images_with_the_labels_they_use(image_folder, square):
     with ProjectStore.open(image_folder) as store:
         store.replace_auto_objects("img1.png", [AnnotatedObject("cat", square(1, 1), score=0.9)], image_size=(48, 64))
-        store.write_change("img2.png", saved=[AnnotatedObject("dog", square(2, 2), Provenance.VERIFIED),
-                                              AnnotatedObject("dog", square(20, 20), Provenance.VERIFIED)],
-                           status=ImageStatus.VERIFIED)
-        store.write_change("img10.png", saved=[AnnotatedObject("bird", square(5, 5), Provenance.EDITED)],
-                           status=ImageStatus.EDITED)
+        store.write_change(
+            "img2.png",
+            saved=[
+                AnnotatedObject("dog", square(2, 2), Provenance.VERIFIED),
+                AnnotatedObject("dog", square(20, 20), Provenance.VERIFIED),
+            ],
+            status=ImageStatus.VERIFIED,
+        )
+        store.write_change(
+            "img10.png", saved=[AnnotatedObject("bird", square(5, 5), Provenance.EDITED)], status=ImageStatus.EDITED
+        )
         verified = request_for(image_folder)
         summary = export_training_set(store, verified)
-        everything = request_for(image_folder, verified_only=False,
-                                 run_dir=image_folder / ".protolabel" / "training" / "all")
+        everything = request_for(
+            image_folder, verified_only=False, run_dir=image_folder / ".protolabel" / "training" / "all"
+        )
         summary_all = export_training_set(store, everything)
 
     assert (summary.images, summary.annotations) == (1, 2)
@@ -50,8 +57,11 @@ def test_verified_only_exports_the_verified_images_with_the_labels_they_use(imag
     assert [c["name"] for c in data["categories"]] == ["dog"]  # only labels with examples become classes
     assert [i["file_name"] for i in data["images"]] == ["img2.png"]
     assert (summary_all.images, summary_all.annotations) == (3, 4)
-    assert sorted(c["name"] for c in json.loads(everything.coco_path.read_text())["categories"]) == ["bird", "cat",
-                                                                                                      "dog"]
+    assert sorted(c["name"] for c in json.loads(everything.coco_path.read_text())["categories"]) == [
+        "bird",
+        "cat",
+        "dog",
+    ]
 
 
 def test_no_objects_to_learn_from_is_a_clear_message_and_leaves_no_folder(image_folder, square):
@@ -63,8 +73,9 @@ def test_no_objects_to_learn_from_is_a_clear_message_and_leaves_no_folder(image_
             export_training_set(store, request)
         assert not request.run_dir.exists()
         with ProjectStore.open(image_folder) as other:
-            other.write_change("img1.png", saved=[], removed_ids={o.id for o in other.objects("img1.png")},
-                               status=ImageStatus.EDITED)
+            other.write_change(
+                "img1.png", saved=[], removed_ids={o.id for o in other.objects("img1.png")}, status=ImageStatus.EDITED
+            )
         with pytest.raises(NothingToTrainError, match="No labelled objects"):
             export_training_set(store, request_for(image_folder, verified_only=False))
 
@@ -73,8 +84,9 @@ def test_a_run_folder_that_holds_files_is_refused(image_folder, square, tmp_path
     (tmp_path / "old").mkdir()
     (tmp_path / "old" / "training_state.pt").write_bytes(b"x")
     with ProjectStore.open(image_folder) as store:
-        store.write_change("img2.png", saved=[AnnotatedObject("dog", square(2, 2), Provenance.VERIFIED)],
-                           status=ImageStatus.VERIFIED)
+        store.write_change(
+            "img2.png", saved=[AnnotatedObject("dog", square(2, 2), Provenance.VERIFIED)], status=ImageStatus.VERIFIED
+        )
         with pytest.raises(ValueError, match="not empty"):
             export_training_set(store, request_for(image_folder, run_dir=tmp_path / "old"))
     assert (tmp_path / "old" / "training_state.pt").read_bytes() == b"x"
@@ -89,14 +101,27 @@ def test_default_run_dir_is_a_new_timestamped_folder(tmp_path):
 
 
 def test_command_line_is_what_protolabel_train_parses(tmp_path):
-    request = TrainingRequest(folder=tmp_path / "my photos", weights=tmp_path / "w.pth", run_dir=tmp_path / "run",
-                              verified_only=True, val_split=0.2, iterations=300, batch_size=2, max_size=96, lr=5e-4,
-                              device="cpu", config="yolact_resnet50")
+    request = TrainingRequest(
+        folder=tmp_path / "my photos",
+        weights=tmp_path / "w.pth",
+        run_dir=tmp_path / "run",
+        verified_only=True,
+        val_split=0.2,
+        iterations=300,
+        batch_size=2,
+        max_size=96,
+        lr=5e-4,
+        device="cpu",
+        config="yolact_resnet50",
+    )
     command = request.command("/usr/bin/python3", resume=True)
     assert command[:4] == ["/usr/bin/python3", "-m", "protolabel.segmentation.cli", "train"]
     args = build_parser().parse_args(command[3:])
-    assert (args.coco, args.images, args.out) == (tmp_path / "run" / "train.json", tmp_path / "my photos",
-                                                  tmp_path / "run")
+    assert (args.coco, args.images, args.out) == (
+        tmp_path / "run" / "train.json",
+        tmp_path / "my photos",
+        tmp_path / "run",
+    )
     assert (args.val_split, args.iterations, args.batch_size, args.max_size, args.lr) == (0.2, 300, 2, 96, 5e-4)
     assert (args.device, args.config, args.resume, args.weights) == ("cpu", "yolact_resnet50", True, tmp_path / "w.pth")
     assert args.log_every == 1  # 300 iterations: a progress line each, for a smooth curve
@@ -117,8 +142,13 @@ def test_defaults_are_protolabel_train_defaults():
 def test_the_process_finds_the_package_from_any_working_folder(tmp_path):
     env = process_environment({"PYTHONPATH": "/elsewhere", "PATH": os.environ.get("PATH", "")})
     assert env["PYTHONPATH"] == "/elsewhere" and env["PYTHONUNBUFFERED"] == "1"
-    result = subprocess.run([sys.executable, "-c", "import protolabel.segmentation.cli"], cwd=tmp_path, env=env,
-                            capture_output=True, text=True)
+    result = subprocess.run(
+        [sys.executable, "-c", "import protolabel.segmentation.cli"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
     assert result.returncode == 0, result.stderr
 
 
@@ -127,9 +157,11 @@ def test_verified_objects_train_from_partly_verified_images_the_rest_ignored(ima
     from protolabel.segmentation.project.project import Project
 
     with ProjectStore.open(image_folder) as store:
-        store.replace_auto_objects("img1.png", [AnnotatedObject("cat", square(1, 1), score=0.9),
-                                                AnnotatedObject("bird", square(30, 20), score=0.4)],
-                                   image_size=(48, 64))
+        store.replace_auto_objects(
+            "img1.png",
+            [AnnotatedObject("cat", square(1, 1), score=0.9), AnnotatedObject("bird", square(30, 20), score=0.4)],
+            image_size=(48, 64),
+        )
     project = Project.open(image_folder)
     try:
         document = project.document("img1.png")

@@ -60,7 +60,10 @@ def test_delete_relabel_and_verify(store, square):
     assert [o.provenance for o in store.objects("a.png")] == [Provenance.VERIFIED]
     doc.apply(verified.inverted())
     doc.apply(deleted.inverted())
-    assert [(o.label, o.provenance) for o in store.objects("a.png")] == [("wolf", Provenance.EDITED), ("dog", Provenance.EDITED)]
+    assert [(o.label, o.provenance) for o in store.objects("a.png")] == [
+        ("wolf", Provenance.EDITED),
+        ("dog", Provenance.EDITED),
+    ]
     assert store.status("a.png") is ImageStatus.EDITED
 
 

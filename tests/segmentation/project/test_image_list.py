@@ -15,8 +15,12 @@ def test_scan_is_recursive_natural_and_skips_hidden(tmp_path, make_images):
 def test_counts_filter_and_navigation(image_folder):
     images = ImageList.scan(image_folder, {"img2.png": ImageStatus.VERIFIED, "gone.png": ImageStatus.EDITED})
     assert images.names == ("img1.png", "img2.png", "img10.png", "sub/a.jpg")
-    assert images.counts() == {ImageStatus.UNLABELED: 3, ImageStatus.AUTO_LABELED: 0, ImageStatus.EDITED: 0,
-                               ImageStatus.VERIFIED: 1}
+    assert images.counts() == {
+        ImageStatus.UNLABELED: 3,
+        ImageStatus.AUTO_LABELED: 0,
+        ImageStatus.EDITED: 0,
+        ImageStatus.VERIFIED: 1,
+    }
     events = []
     images.events.status_changed.connect(lambda n, s: events.append((n, s)))
     images.set_status("img10.png", ImageStatus.AUTO_LABELED)

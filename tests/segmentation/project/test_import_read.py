@@ -16,14 +16,27 @@ def _write(path, masks: int) -> None:
     annotations = []
     for i in range(masks):
         mask = np.zeros((20, 30), np.uint8)
-        mask[2 + i % 5:15, 3:20 + i % 7] = 1
+        mask[2 + i % 5 : 15, 3 : 20 + i % 7] = 1
         mask[6:8, 8:11] = 0
         rle = mask_utils.encode(np.asfortranarray(mask))
-        annotations.append({"id": i + 1, "image_id": 1, "category_id": 1,
-                            "segmentation": {"size": [20, 30], "counts": rle["counts"].decode("ascii")}})
-    path.write_text(json.dumps({"images": [{"id": 1, "file_name": "a.png", "width": 30, "height": 20}],
-                                "categories": [{"id": 1, "name": "cup"}], "annotations": annotations}),
-                    encoding="utf-8")
+        annotations.append(
+            {
+                "id": i + 1,
+                "image_id": 1,
+                "category_id": 1,
+                "segmentation": {"size": [20, 30], "counts": rle["counts"].decode("ascii")},
+            }
+        )
+    path.write_text(
+        json.dumps(
+            {
+                "images": [{"id": 1, "file_name": "a.png", "width": 30, "height": 20}],
+                "categories": [{"id": 1, "name": "cup"}],
+                "annotations": annotations,
+            }
+        ),
+        encoding="utf-8",
+    )
 
 
 def _spy(monkeypatch) -> list:

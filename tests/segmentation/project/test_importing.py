@@ -47,23 +47,38 @@ def _masks(coco_file):
     for image in coco.loadImgs(coco.getImgIds()):
         anns = coco.loadAnns(coco.getAnnIds(imgIds=image["id"]))
         out[image["file_name"]] = sorted(
-            (names[a["category_id"]], a.get("source"), coco.annToMask(a).tobytes()) for a in anns)
+            (names[a["category_id"]], a.get("source"), coco.annToMask(a).tobytes()) for a in anns
+        )
     return out
 
 
 def test_round_trip_export_then_import_into_a_fresh_copy(image_folder, square, tmp_path):
-    donut = Shape((Polygon(np.array([[2, 2], [30, 2], [30, 30], [2, 30]], float),
-                           (np.array([[10, 10], [20, 10], [20, 20], [10, 20]], float),)),))
+    donut = Shape(
+        (
+            Polygon(
+                np.array([[2, 2], [30, 2], [30, 30], [2, 30]], float),
+                (np.array([[10, 10], [20, 10], [20, 20], [10, 20]], float),),
+            ),
+        )
+    )
     with ProjectStore.open(image_folder) as store:
         store.set_setting(LABELS_KEY, ["cat", "ring", "dog"])
-        store.replace_auto_objects("img1.png", [AnnotatedObject("cat", square(1, 1), score=0.75),
-                                                AnnotatedObject("dog", square(20, 5, 15), score=0.5)],
-                                   image_size=(48, 64))
-        store.write_change("img2.png", saved=[AnnotatedObject("ring", donut, Provenance.VERIFIED)],
-                           status=ImageStatus.VERIFIED)
-        store.write_change("sub/a.jpg", saved=[AnnotatedObject("cat", square(3, 4, 20), Provenance.EDITED),
-                                               AnnotatedObject("dog", square(30, 20), Provenance.AUTO, 0.25)],
-                           status=ImageStatus.EDITED)
+        store.replace_auto_objects(
+            "img1.png",
+            [AnnotatedObject("cat", square(1, 1), score=0.75), AnnotatedObject("dog", square(20, 5, 15), score=0.5)],
+            image_size=(48, 64),
+        )
+        store.write_change(
+            "img2.png", saved=[AnnotatedObject("ring", donut, Provenance.VERIFIED)], status=ImageStatus.VERIFIED
+        )
+        store.write_change(
+            "sub/a.jpg",
+            saved=[
+                AnnotatedObject("cat", square(3, 4, 20), Provenance.EDITED),
+                AnnotatedObject("dog", square(30, 20), Provenance.AUTO, 0.25),
+            ],
+            status=ImageStatus.EDITED,
+        )
         before = {n: store.objects(n) for n in ("img1.png", "img2.png", "sub/a.jpg")}
         exported = export_coco(store, tmp_path / "a.json")
     copy = tmp_path / "copy"
@@ -77,8 +92,11 @@ def test_round_trip_export_then_import_into_a_fresh_copy(image_folder, square, t
         export_coco(store, tmp_path / "b.json")  # the round trip read back below
 
     assert sorted(summary.merged) == sorted(before) and summary.objects == 5 and not summary.skipped
-    assert statuses == {"img1.png": ImageStatus.AUTO_LABELED, "img2.png": ImageStatus.VERIFIED,
-                        "sub/a.jpg": ImageStatus.EDITED}
+    assert statuses == {
+        "img1.png": ImageStatus.AUTO_LABELED,
+        "img2.png": ImageStatus.VERIFIED,
+        "sub/a.jpg": ImageStatus.EDITED,
+    }
     assert set(labels) == {"cat", "ring", "dog"}
     for name, objects in before.items():
         got = sorted(after[name], key=lambda o: (o.label, o.provenance.value))
@@ -96,10 +114,12 @@ def test_merge_rules_and_summary(image_folder, square, tmp_path):
     (image_folder / "empty.png").write_bytes(b"")
     with ProjectStore.open(image_folder) as store:
         store.set_setting(LABELS_KEY, ["person"])
-        store.replace_auto_objects("img10.png", [AnnotatedObject("person", square(0, 0), score=0.4)],
-                                   image_size=(48, 64))
-        store.write_change("sub/a.jpg", saved=[AnnotatedObject("person", square(5, 5), Provenance.EDITED)],
-                           status=ImageStatus.EDITED)
+        store.replace_auto_objects(
+            "img10.png", [AnnotatedObject("person", square(0, 0), score=0.4)], image_size=(48, 64)
+        )
+        store.write_change(
+            "sub/a.jpg", saved=[AnnotatedObject("person", square(5, 5), Provenance.EDITED)], status=ImageStatus.EDITED
+        )
     inside = str(image_folder / "img2.png")
     images = [
         {"id": 1, "file_name": "img1.png", "width": 64, "height": 48},
@@ -115,13 +135,32 @@ def test_merge_rules_and_summary(image_folder, square, tmp_path):
     (tmp_path / "elsewhere.png").write_bytes(b"not read")
     anns = [
         {"id": 1, "image_id": 1, "category_id": 7, "segmentation": _poly(1, 1), "iscrowd": 0},
-        {"id": 2, "image_id": 1, "category_id": 3, "segmentation": _poly(20, 20), "iscrowd": 0,
-         "source": "auto", "score": 0.8},
-        {"id": 3, "image_id": 1, "category_id": 3, "iscrowd": 1,
-         "segmentation": {"size": [48, 64], "counts": [100, 50, 48 * 64 - 150]}},
+        {
+            "id": 2,
+            "image_id": 1,
+            "category_id": 3,
+            "segmentation": _poly(20, 20),
+            "iscrowd": 0,
+            "source": "auto",
+            "score": 0.8,
+        },
+        {
+            "id": 3,
+            "image_id": 1,
+            "category_id": 3,
+            "iscrowd": 1,
+            "segmentation": {"size": [48, 64], "counts": [100, 50, 48 * 64 - 150]},
+        },
         {"id": 4, "image_id": 2, "category_id": 7, "segmentation": _poly(2, 2), "iscrowd": 0, "source": "verified"},
-        {"id": 5, "image_id": 6, "category_id": 7, "segmentation": _poly(3, 3), "iscrowd": 0, "source": "auto",
-         "score": 0.9},
+        {
+            "id": 5,
+            "image_id": 6,
+            "category_id": 7,
+            "segmentation": _poly(3, 3),
+            "iscrowd": 0,
+            "source": "auto",
+            "score": 0.9,
+        },
         {"id": 6, "image_id": 7, "category_id": 7, "segmentation": _poly(4, 4), "iscrowd": 0},
     ]
     coco = _write(tmp_path / "in.json", images, anns, [{"id": 7, "name": "person"}, {"id": 3, "name": "bike"}])
@@ -149,7 +188,9 @@ def test_merge_rules_and_summary(image_folder, square, tmp_path):
     assert set(summary.merged) == {"img1.png", "img2.png", "img10.png"} and summary.crowd_skipped == 1
     assert summary.replaced_auto == 1 and summary.new_labels == ("bike",) and labels == ["person", "bike"]
     assert sorted((o.label, o.provenance, o.score) for o in img1) == [
-        ("bike", Provenance.AUTO, pytest.approx(0.8)), ("person", Provenance.EDITED, None)]
+        ("bike", Provenance.AUTO, pytest.approx(0.8)),
+        ("person", Provenance.EDITED, None),
+    ]
     assert [(o.label, o.provenance) for o in img2] == [("person", Provenance.VERIFIED)]
     assert [o.score for o in img10] == [pytest.approx(0.9)]  # the old auto object was replaced
     assert [(o.label, o.provenance, o.shape) for o in a] == [("person", Provenance.EDITED, square(5, 5))]
@@ -159,20 +200,26 @@ def test_merge_rules_and_summary(image_folder, square, tmp_path):
 
 
 def test_size_mismatch_is_skipped(image_folder, tmp_path):
-    coco = _write(tmp_path / "in.json", [{"id": 1, "file_name": "img1.png", "width": 640, "height": 480}],
-                  [{"id": 1, "image_id": 1, "category_id": 1, "segmentation": _poly(1, 1)}],
-                  [{"id": 1, "name": "cat"}])
+    coco = _write(
+        tmp_path / "in.json",
+        [{"id": 1, "file_name": "img1.png", "width": 640, "height": 480}],
+        [{"id": 1, "image_id": 1, "category_id": 1, "segmentation": _poly(1, 1)}],
+        [{"id": 1, "name": "cat"}],
+    )
     with ProjectStore.open(image_folder) as store:
         summary = import_coco(store, coco)
         assert store.objects("img1.png") == [] and not summary.merged
-    (name, reason), = summary.skipped
+    ((name, reason),) = summary.skipped
     assert name == "img1.png" and reason.startswith(SIZE_DIFFERS) and "64x48" in reason
 
 
 def test_image_edited_after_planning_is_left_alone(image_folder, square, tmp_path):
-    coco = _write(tmp_path / "in.json", [{"id": 1, "file_name": "img1.png", "width": 64, "height": 48}],
-                  [{"id": 1, "image_id": 1, "category_id": 1, "segmentation": _poly(1, 1), "source": "auto"}],
-                  [{"id": 1, "name": "cat"}])
+    coco = _write(
+        tmp_path / "in.json",
+        [{"id": 1, "file_name": "img1.png", "width": 64, "height": 48}],
+        [{"id": 1, "image_id": 1, "category_id": 1, "segmentation": _poly(1, 1), "source": "auto"}],
+        [{"id": 1, "name": "cat"}],
+    )
     with ProjectStore.open(image_folder) as store:
         plan = plan_import(store, coco)
         with ProjectStore.open(image_folder) as other:  # another window edits the image meanwhile
@@ -183,17 +230,29 @@ def test_image_edited_after_planning_is_left_alone(image_folder, square, tmp_pat
 
 
 def test_import_is_all_or_nothing(image_folder, square, tmp_path):
-    coco = _write(tmp_path / "in.json",
-                  [{"id": 1, "file_name": "img1.png", "width": 64, "height": 48},
-                   {"id": 2, "file_name": "img2.png", "width": 64, "height": 48}],
-                  [{"id": 1, "image_id": 1, "category_id": 1, "segmentation": _poly(1, 1)},
-                   {"id": 2, "image_id": 2, "category_id": 1, "segmentation": _poly(1, 1)}],
-                  [{"id": 1, "name": "cat"}])
+    coco = _write(
+        tmp_path / "in.json",
+        [
+            {"id": 1, "file_name": "img1.png", "width": 64, "height": 48},
+            {"id": 2, "file_name": "img2.png", "width": 64, "height": 48},
+        ],
+        [
+            {"id": 1, "image_id": 1, "category_id": 1, "segmentation": _poly(1, 1)},
+            {"id": 2, "image_id": 2, "category_id": 1, "segmentation": _poly(1, 1)},
+        ],
+        [{"id": 1, "name": "cat"}],
+    )
     with ProjectStore.open(image_folder) as store:
         plan = plan_import(store, coco)
         (name, size, objects), second = plan.images
-        broken = type(plan)(plan.coco_path, ((name, size, objects), (second[0], second[1], ("not an object",))),
-                            plan.skipped, plan.crowd_skipped, plan.new_labels, plan.labels)
+        broken = type(plan)(
+            plan.coco_path,
+            ((name, size, objects), (second[0], second[1], ("not an object",))),
+            plan.skipped,
+            plan.crowd_skipped,
+            plan.new_labels,
+            plan.labels,
+        )
         with pytest.raises((AttributeError, ProjectStoreError)):
             apply_import(store, broken)
         assert store.objects("img1.png") == [] and store.statuses() == {} and store.setting(LABELS_KEY) is None
@@ -201,12 +260,16 @@ def test_import_is_all_or_nothing(image_folder, square, tmp_path):
 
 def test_an_edited_image_with_only_auto_objects_left_is_not_planned(image_folder, square, tmp_path):
     """A person deleted objects (status edited) and left only auto ones: still a person's work."""
-    coco = _write(tmp_path / "in.json", [{"id": 1, "file_name": "img1.png", "width": 64, "height": 48}],
-                  [{"id": 1, "image_id": 1, "category_id": 1, "segmentation": _poly(1, 1), "source": "auto"}],
-                  [{"id": 1, "name": "cat"}])
+    coco = _write(
+        tmp_path / "in.json",
+        [{"id": 1, "file_name": "img1.png", "width": 64, "height": 48}],
+        [{"id": 1, "image_id": 1, "category_id": 1, "segmentation": _poly(1, 1), "source": "auto"}],
+        [{"id": 1, "name": "cat"}],
+    )
     with ProjectStore.open(image_folder) as store:
-        store.write_change("img1.png", saved=[AnnotatedObject("dog", square(9, 9), Provenance.AUTO, 0.5)],
-                           status=ImageStatus.EDITED)
+        store.write_change(
+            "img1.png", saved=[AnnotatedObject("dog", square(9, 9), Provenance.AUTO, 0.5)], status=ImageStatus.EDITED
+        )
         plan = plan_import(store, coco)
         summary = apply_import(store, plan)
         assert [o.label for o in store.objects("img1.png")] == ["dog"]
@@ -220,11 +283,18 @@ def test_an_image_with_damaged_stored_rows_is_skipped_with_the_reason(image_fold
     from protolabel.segmentation.project.importing import DAMAGED
     from protolabel.segmentation.project.store import project_db_path
 
-    coco = _write(tmp_path / "in.json", [{"id": 1, "file_name": "img1.png", "width": 64, "height": 48},
-                                         {"id": 2, "file_name": "img2.png", "width": 64, "height": 48}],
-                  [{"id": 1, "image_id": 1, "category_id": 1, "segmentation": _poly(1, 1), "source": "auto"},
-                   {"id": 2, "image_id": 2, "category_id": 1, "segmentation": _poly(1, 1), "source": "auto"}],
-                  [{"id": 1, "name": "cat"}])
+    coco = _write(
+        tmp_path / "in.json",
+        [
+            {"id": 1, "file_name": "img1.png", "width": 64, "height": 48},
+            {"id": 2, "file_name": "img2.png", "width": 64, "height": 48},
+        ],
+        [
+            {"id": 1, "image_id": 1, "category_id": 1, "segmentation": _poly(1, 1), "source": "auto"},
+            {"id": 2, "image_id": 2, "category_id": 1, "segmentation": _poly(1, 1), "source": "auto"},
+        ],
+        [{"id": 1, "name": "cat"}],
+    )
     with ProjectStore.open(image_folder) as store:
         store.replace_auto_objects("img1.png", [AnnotatedObject("dog", square(9, 9), score=0.5)])
     with sqlite3.connect(project_db_path(image_folder)) as db:
@@ -239,10 +309,14 @@ def test_a_round_trip_keeps_the_class_order_ids_and_number_keys(image_folder, sq
     """Issue 20 (W2): classes came back in the order their first objects were met, not the file's."""
     with ProjectStore.open(image_folder) as store:
         store.set_setting(LABELS_KEY, ["ring", "dog", "cat"])  # not the order the objects are met in
-        store.write_change("img1.png", saved=[AnnotatedObject("cat", square(1, 1), Provenance.EDITED),
-                                              AnnotatedObject("dog", square(20, 5))], status=ImageStatus.EDITED)
-        store.write_change("img2.png", saved=[AnnotatedObject("ring", square(3, 3), Provenance.VERIFIED)],
-                           status=ImageStatus.VERIFIED)
+        store.write_change(
+            "img1.png",
+            saved=[AnnotatedObject("cat", square(1, 1), Provenance.EDITED), AnnotatedObject("dog", square(20, 5))],
+            status=ImageStatus.EDITED,
+        )
+        store.write_change(
+            "img2.png", saved=[AnnotatedObject("ring", square(3, 3), Provenance.VERIFIED)], status=ImageStatus.VERIFIED
+        )
         exported = export_coco(store, tmp_path / "a.json", labels=("ring", "dog", "cat"))
     copy = tmp_path / "copy"
     shutil.copytree(image_folder, copy, ignore=shutil.ignore_patterns(".protolabel"))
@@ -257,13 +331,21 @@ def test_a_round_trip_keeps_the_class_order_ids_and_number_keys(image_folder, sq
 
 
 def test_new_classes_join_after_the_projects_own_in_the_files_order(image_folder, square, tmp_path):
-    coco = _write(tmp_path / "in.json",
-                  [{"id": 1, "file_name": "img1.png", "width": 64, "height": 48}],
-                  [{"id": 1, "image_id": 1, "category_id": 3, "segmentation": _poly(1, 1), "bbox": [1, 1, 10, 10]},
-                   {"id": 2, "image_id": 1, "category_id": 9, "segmentation": _poly(20, 1), "bbox": [20, 1, 10, 10]},
-                   {"id": 3, "image_id": 1, "category_id": 5, "segmentation": _poly(1, 20), "bbox": [1, 20, 10, 10]}],
-                  [{"id": 9, "name": "zebra"}, {"id": 3, "name": "apple"}, {"id": 4, "name": "unused"},
-                   {"id": 5, "name": "mango"}])
+    coco = _write(
+        tmp_path / "in.json",
+        [{"id": 1, "file_name": "img1.png", "width": 64, "height": 48}],
+        [
+            {"id": 1, "image_id": 1, "category_id": 3, "segmentation": _poly(1, 1), "bbox": [1, 1, 10, 10]},
+            {"id": 2, "image_id": 1, "category_id": 9, "segmentation": _poly(20, 1), "bbox": [20, 1, 10, 10]},
+            {"id": 3, "image_id": 1, "category_id": 5, "segmentation": _poly(1, 20), "bbox": [1, 20, 10, 10]},
+        ],
+        [
+            {"id": 9, "name": "zebra"},
+            {"id": 3, "name": "apple"},
+            {"id": 4, "name": "unused"},
+            {"id": 5, "name": "mango"},
+        ],
+    )
     with ProjectStore.open(image_folder) as store:
         store.set_setting(LABELS_KEY, ["mango", "pear"])
         plan = plan_import(store, coco)

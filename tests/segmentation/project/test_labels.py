@@ -21,8 +21,11 @@ def project(tmp_path):
     write_images(folder, ["a.png", "b.png"])
     with ProjectStore.open(folder) as store:
         for name, labels in (("a.png", ["cat", "dog", "cat"]), ("b.png", ["dog", "toaster"])):
-            store.write_change(name, status=ImageStatus.EDITED,
-                               saved=[AnnotatedObject(lab, make_square(2 + 12 * i, 2)) for i, lab in enumerate(labels)])
+            store.write_change(
+                name,
+                status=ImageStatus.EDITED,
+                saved=[AnnotatedObject(lab, make_square(2 + 12 * i, 2)) for i, lab in enumerate(labels)],
+            )
     project = Project.open(folder)
     project.set_labels(("cat", "dog", "toaster", "spare"))
     yield project
@@ -95,8 +98,10 @@ def test_first_classes_get_distinct_palette_colours_and_choices_win():
 def snapshot(project):
     """Everything a class step may touch, read back from a fresh connection: objects (all fields) and settings."""
     with ProjectStore.open(project.folder) as store:
-        objects = {name: [(o.id, o.label, o.provenance, o.score, o.shape) for o in store.objects(name)]
-                   for name in ("a.png", "b.png")}
+        objects = {
+            name: [(o.id, o.label, o.provenance, o.score, o.shape) for o in store.objects(name)]
+            for name in ("a.png", "b.png")
+        }
         settings = {key: store.setting(key) or None for key in ("labels", "label_colors", "keep_classes")}
     return objects, settings
 

@@ -33,8 +33,14 @@ def folder(tmp_path) -> Path:
 
 def start_holder(folder: Path) -> subprocess.Popen:
     repo = Path(__file__).resolve().parents[3]
-    proc = subprocess.Popen([sys.executable, "-c", HOLDER, str(folder)], cwd=repo, stdin=subprocess.PIPE,
-                            stdout=subprocess.PIPE, text=True, env={**os.environ, "PYTHONPATH": str(repo)})
+    proc = subprocess.Popen(
+        [sys.executable, "-c", HOLDER, str(folder)],
+        cwd=repo,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(repo)},
+    )
     assert proc.stdout.readline().strip() == "held"
     return proc
 

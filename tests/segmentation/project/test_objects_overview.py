@@ -19,19 +19,37 @@ NAMES = ["img1.png", "img2.png", "img10.png", "sub/a.jpg"]
 
 def _fill(folder, square) -> None:
     with ProjectStore.open(folder) as store:
-        store.replace_auto_objects("img1.png", [AnnotatedObject("cat", square(1, 1), score=0.7),
-                                                AnnotatedObject("dog", square(9, 9), score=0.6)])
+        store.replace_auto_objects(
+            "img1.png",
+            [AnnotatedObject("cat", square(1, 1), score=0.7), AnnotatedObject("dog", square(9, 9), score=0.6)],
+        )
         store.replace_auto_objects("img2.png", [AnnotatedObject("cat", square(3, 3), score=0.9)])
-        store.write_change("img10.png", saved=[AnnotatedObject("cat", square(2, 2), Provenance.EDITED)],
-                           status=ImageStatus.AUTO_LABELED)  # a person's object under an auto status
+        store.write_change(
+            "img10.png",
+            saved=[AnnotatedObject("cat", square(2, 2), Provenance.EDITED)],
+            status=ImageStatus.AUTO_LABELED,
+        )  # a person's object under an auto status
 
 
 def _coco(path):
-    path.write_text(json.dumps({
-        "images": [{"id": i + 1, "file_name": n, "width": 64, "height": 48} for i, n in enumerate(NAMES)],
-        "categories": [{"id": 1, "name": "cup"}],
-        "annotations": [{"id": i + 1, "image_id": i + 1, "category_id": 1, "source": "auto",
-                         "segmentation": [[1, 1, 9, 1, 9, 9]]} for i in range(len(NAMES))]}))
+    path.write_text(
+        json.dumps(
+            {
+                "images": [{"id": i + 1, "file_name": n, "width": 64, "height": 48} for i, n in enumerate(NAMES)],
+                "categories": [{"id": 1, "name": "cup"}],
+                "annotations": [
+                    {
+                        "id": i + 1,
+                        "image_id": i + 1,
+                        "category_id": 1,
+                        "source": "auto",
+                        "segmentation": [[1, 1, 9, 1, 9, 9]],
+                    }
+                    for i in range(len(NAMES))
+                ],
+            }
+        )
+    )
     return path
 
 
@@ -56,16 +74,28 @@ def test_the_overview_agrees_with_reading_every_image(image_folder, square):
         assert not overview.damaged
 
 
-@pytest.mark.parametrize("column, value", [
-    ("shape", "not json"), ("shape", "[[[1, 1, NaN, 2, 5, 5]]]"), ("shape", b"[[[1, 1, 9, 1, 9, 9]]]"),
-    ("provenance", "robot"), ("label", ""), ("label", " \t"), ("label", b"cat"), ("score", "high"),
-    ("score", float("inf")), ("version", 1.5),
-])
+@pytest.mark.parametrize(
+    "column, value",
+    [
+        ("shape", "not json"),
+        ("shape", "[[[1, 1, NaN, 2, 5, 5]]]"),
+        ("shape", b"[[[1, 1, 9, 1, 9, 9]]]"),
+        ("provenance", "robot"),
+        ("label", ""),
+        ("label", " \t"),
+        ("label", b"cat"),
+        ("score", "high"),
+        ("score", float("inf")),
+        ("version", 1.5),
+    ],
+)
 def test_a_damaged_row_marks_its_image_only_and_the_import_leaves_it(image_folder, square, tmp_path, column, value):
     _fill(image_folder, square)
     with sqlite3.connect(project_db_path(image_folder)) as db:
-        db.execute(f"UPDATE objects SET {column} = ? WHERE id = (SELECT MIN(id) FROM objects WHERE image_path = ?)",
-                   (value, "img1.png"))
+        db.execute(
+            f"UPDATE objects SET {column} = ? WHERE id = (SELECT MIN(id) FROM objects WHERE image_path = ?)",
+            (value, "img1.png"),
+        )
     with ProjectStore.open(image_folder) as store:
         overview = store.objects_overview()
         assert overview.damaged == {"img1.png"}

@@ -35,10 +35,15 @@ def folder(tmp_path) -> Path:
 
 def _coco(tmp_path: Path) -> Path:
     path = tmp_path / "in.json"
-    path.write_text(json.dumps({
-        "images": [{"id": 1, "file_name": "a.png", "width": 40, "height": 40}],
-        "annotations": [{"id": 1, "image_id": 1, "category_id": 1, "segmentation": [[2, 2, 20, 2, 20, 20]]}],
-        "categories": [{"id": 1, "name": "cup"}]}))
+    path.write_text(
+        json.dumps(
+            {
+                "images": [{"id": 1, "file_name": "a.png", "width": 40, "height": 40}],
+                "annotations": [{"id": 1, "image_id": 1, "category_id": 1, "segmentation": [[2, 2, 20, 2, 20, 20]]}],
+                "categories": [{"id": 1, "name": "cup"}],
+            }
+        )
+    )
     return path
 
 

@@ -18,12 +18,19 @@ from protolabel.segmentation.project.store import ProjectStore
 
 
 def test_export_all_and_verified_only(image_folder, square, tmp_path):
-    donut = Shape((Polygon(np.array([[2, 2], [30, 2], [30, 30], [2, 30]], float),
-                           (np.array([[10, 10], [20, 10], [20, 20], [10, 20]], float),)),))
+    donut = Shape(
+        (
+            Polygon(
+                np.array([[2, 2], [30, 2], [30, 30], [2, 30]], float),
+                (np.array([[10, 10], [20, 10], [20, 20], [10, 20]], float),),
+            ),
+        )
+    )
     with ProjectStore.open(image_folder) as store:
         store.replace_auto_objects("img1.png", [AnnotatedObject("cat", square(1, 1), score=0.9)], image_size=(48, 64))
-        store.write_change("img2.png", saved=[AnnotatedObject("ring", donut, Provenance.VERIFIED)],
-                           status=ImageStatus.VERIFIED)  # no recorded size: read from the file
+        store.write_change(
+            "img2.png", saved=[AnnotatedObject("ring", donut, Provenance.VERIFIED)], status=ImageStatus.VERIFIED
+        )  # no recorded size: read from the file
         store.write_change("sub/a.jpg", saved=[], status=ImageStatus.UNLABELED)
 
         store.set_setting("keep_classes", ["dog"])  # no dog objects: written because it is kept

@@ -28,8 +28,9 @@ def test_objects_round_trip_exactly_with_holes_and_parts(tmp_path):
     hole = np.array([[40.0, 20.0], [60.0, 20.0], [50.0, 40.0]])
     shape = Shape((Polygon(ring, (hole,)), Polygon(ring + 200.0)))
     with ProjectStore.open(tmp_path) as store:
-        (saved,) = store.write_change("a.png", saved=[AnnotatedObject("cat", shape, Provenance.AUTO, 0.75)],
-                                      status=ImageStatus.AUTO_LABELED)
+        (saved,) = store.write_change(
+            "a.png", saved=[AnnotatedObject("cat", shape, Provenance.AUTO, 0.75)], status=ImageStatus.AUTO_LABELED
+        )
     with ProjectStore.open(tmp_path) as store:
         (loaded,) = store.objects("a.png")
         assert loaded == saved
@@ -57,8 +58,9 @@ def test_each_write_is_visible_to_another_connection_immediately(tmp_path, squar
 
 def test_deleted_object_can_be_restored_under_its_id_and_ids_are_never_reused(tmp_path, square):
     with ProjectStore.open(tmp_path) as store:
-        first, second = store.write_change("a.png", saved=[AnnotatedObject("a", square(0, 0)),
-                                                            AnnotatedObject("b", square(5, 5))])
+        first, second = store.write_change(
+            "a.png", saved=[AnnotatedObject("a", square(0, 0)), AnnotatedObject("b", square(5, 5))]
+        )
         store.write_change("a.png", removed_ids=[second.id])
         (third,) = store.write_change("a.png", saved=[AnnotatedObject("c", square(9, 9))])
         assert third.id > second.id
@@ -68,12 +70,17 @@ def test_deleted_object_can_be_restored_under_its_id_and_ids_are_never_reused(tm
 
 def test_auto_labels_replace_only_auto_objects(tmp_path, square):
     with ProjectStore.open(tmp_path) as store:
-        auto, edited = store.write_change("a.png", saved=[
-            AnnotatedObject("cat", square(0, 0), Provenance.AUTO, 0.9),
-            AnnotatedObject("dog", square(50, 50), Provenance.EDITED),
-        ], status=ImageStatus.EDITED)
-        outcome = store.replace_auto_objects("a.png", [AnnotatedObject("cow", square(20, 20), score=0.5)],
-                                             image_size=(48, 64))
+        auto, edited = store.write_change(
+            "a.png",
+            saved=[
+                AnnotatedObject("cat", square(0, 0), Provenance.AUTO, 0.9),
+                AnnotatedObject("dog", square(50, 50), Provenance.EDITED),
+            ],
+            status=ImageStatus.EDITED,
+        )
+        outcome = store.replace_auto_objects(
+            "a.png", [AnnotatedObject("cow", square(20, 20), score=0.5)], image_size=(48, 64)
+        )
         assert (outcome.added, outcome.replaced, outcome.kept, outcome.skipped) == (1, 1, 1, False)
         assert outcome.status is ImageStatus.EDITED  # a person already worked on it
         objects = store.objects("a.png")
@@ -85,8 +92,9 @@ def test_auto_labels_replace_only_auto_objects(tmp_path, square):
 
 def test_auto_labels_leave_verified_images_alone(tmp_path, square):
     with ProjectStore.open(tmp_path) as store:
-        (obj,) = store.write_change("a.png", saved=[AnnotatedObject("cat", square(0, 0), Provenance.VERIFIED)],
-                                    status=ImageStatus.VERIFIED)
+        (obj,) = store.write_change(
+            "a.png", saved=[AnnotatedObject("cat", square(0, 0), Provenance.VERIFIED)], status=ImageStatus.VERIFIED
+        )
         outcome = store.replace_auto_objects("a.png", [AnnotatedObject("cow", square(20, 20))])
         assert outcome.skipped and outcome.added == 0
         assert store.objects("a.png") == [obj]
@@ -96,9 +104,11 @@ def test_auto_labels_leave_verified_images_alone(tmp_path, square):
 def test_auto_labels_append_their_new_classes_to_the_class_list(tmp_path, square):
     with ProjectStore.open(tmp_path) as store:
         store.set_setting("classes", ["zebra", "cat"])
-        outcome = store.replace_auto_objects("a.png", [AnnotatedObject(label, square(i, i)) for i, label in
-                                                       enumerate(["dog", "cat", "ant", "dog"])],
-                                             label_list_key="classes")
+        outcome = store.replace_auto_objects(
+            "a.png",
+            [AnnotatedObject(label, square(i, i)) for i, label in enumerate(["dog", "cat", "ant", "dog"])],
+            label_list_key="classes",
+        )
         assert outcome.listed == ("ant", "dog")
         assert store.setting("classes") == ["zebra", "cat", "ant", "dog"]  # the list's order stays
         again = store.replace_auto_objects("b.png", [AnnotatedObject("cat", square(0, 0))], label_list_key="classes")
@@ -185,7 +195,9 @@ def test_read_only_folder_is_a_clear_error(tmp_path, existing_project):
             ProjectStore.open(folder)
     finally:
         _set_read_only(locked, False)
-    assert "read-only" in str(info.value) or "Permission denied" in str(info.value) or "not permitted" in str(info.value)
+    assert (
+        "read-only" in str(info.value) or "Permission denied" in str(info.value) or "not permitted" in str(info.value)
+    )
 
 
 def test_class_counts_read_an_index_which_older_databases_gain_when_opened(tmp_path, square):
@@ -203,8 +215,13 @@ def test_class_counts_read_an_index_which_older_databases_gain_when_opened(tmp_p
 
 def test_a_person_s_delete_remembers_the_auto_objects_it_rejects(tmp_path, square):
     with ProjectStore.open(tmp_path) as store:
-        auto, drawn = store.write_change("a.png", saved=[AnnotatedObject("cat", square(0, 0), Provenance.AUTO, 0.9),
-                                                          AnnotatedObject("dog", square(40, 40), Provenance.EDITED)])
+        auto, drawn = store.write_change(
+            "a.png",
+            saved=[
+                AnnotatedObject("cat", square(0, 0), Provenance.AUTO, 0.9),
+                AnnotatedObject("dog", square(40, 40), Provenance.EDITED),
+            ],
+        )
         store.write_change("a.png", removed=[auto, drawn], reject=True)
         assert store.rejected_shapes("a.png") == [auto.shape]  # the auto one only: the model made it
         assert store.rejected_shapes("b.png") == []
@@ -213,4 +230,3 @@ def test_a_person_s_delete_remembers_the_auto_objects_it_rejects(tmp_path, squar
         (other,) = store.write_change("a.png", saved=[AnnotatedObject("cow", square(9, 9), Provenance.AUTO, 0.5)])
         store.write_change("a.png", removed=[other])  # not a rejection (e.g. merged into another object)
         assert store.rejected_shapes("a.png") == []
-

@@ -8,7 +8,6 @@ from protolabel.segmentation.project.records import AnnotatedObject, ImageStatus
 from protolabel.segmentation.project.review import next_unverified
 from protolabel.segmentation.project.store import ProjectStore
 
-
 NAMES = ["a.png", "b.png", "c.png", "d.png"]
 
 
@@ -17,8 +16,9 @@ def _project(tmp_path, auto: dict[str, list[float]], make_images, square) -> Pro
     make_images(tmp_path, NAMES)
     with ProjectStore.open(tmp_path) as store:
         for name, scores in auto.items():
-            store.replace_auto_objects(name, [AnnotatedObject("cat", square(5 * k, 5), score=s)
-                                              for k, s in enumerate(scores)])
+            store.replace_auto_objects(
+                name, [AnnotatedObject("cat", square(5 * k, 5), score=s) for k, s in enumerate(scores)]
+            )
     return Project.open(tmp_path)
 
 

@@ -12,8 +12,9 @@ from protolabel.segmentation.project.records import shape_from_json, shape_to_js
 
 
 def by_json(shape: Shape) -> str:
-    return json.dumps([[ring.ravel().tolist() for ring in (p.exterior, *p.holes)] for p in shape.polygons],
-                      separators=(",", ":"))
+    return json.dumps(
+        [[ring.ravel().tolist() for ring in (p.exterior, *p.holes)] for p in shape.polygons], separators=(",", ":")
+    )
 
 
 def shapes(seed: int) -> list[Shape]:
@@ -30,8 +31,23 @@ def shapes(seed: int) -> list[Shape]:
     return out
 
 
-EDGES = [-0.0, 0.0, 0.5, 16383.5, 16384.0, 16384.5, -0.5, 1e17, 1e-300, 2.0 ** 53, float("nan"), float("inf"),
-         -float("inf"), 0.1, 123.25]
+EDGES = [
+    -0.0,
+    0.0,
+    0.5,
+    16383.5,
+    16384.0,
+    16384.5,
+    -0.5,
+    1e17,
+    1e-300,
+    2.0**53,
+    float("nan"),
+    float("inf"),
+    -float("inf"),
+    0.1,
+    123.25,
+]
 
 
 def test_same_text_as_json_dumps_for_grid_off_grid_and_edge_values():
@@ -53,8 +69,12 @@ def test_rings_without_vertices_and_shapes_without_polygons_among_others():
     polygons, and a ring with no vertex (its brackets follow no number)."""
     square = np.array([[0, 0], [4, 0], [4, 4]], np.float64)
     hole = np.array([[1, 1], [2, 1], [2, 2.5]], np.float64)
-    plain = [Shape(()), Shape((Polygon(square, (hole, hole + 0.5)), Polygon(square + 7))), Shape(()),
-             Shape((Polygon(square),))]
+    plain = [
+        Shape(()),
+        Shape((Polygon(square, (hole, hole + 0.5)), Polygon(square + 7))),
+        Shape(()),
+        Shape((Polygon(square),)),
+    ]
     assert shapes_to_json(plain) == [by_json(s) for s in plain]
     with_empty_ring = [*plain, Shape((Polygon(square, (np.empty((0, 2)),)),))]
     assert shapes_to_json(with_empty_ring) == [by_json(s) for s in with_empty_ring]

@@ -38,8 +38,10 @@ def imported(path: str, square, provenances=(AUTO, AUTO), size=(48, 64)):
 def table_rows(folder) -> dict[str, list[tuple]]:
     """Every stored row, read by a separate connection."""
     with closing(sqlite3.connect(project_db_path(folder))) as db:
-        return {table: db.execute(f"SELECT * FROM {table} ORDER BY 1").fetchall()
-                for table in ("images", "objects", "deleted_objects", "meta", "sqlite_sequence")}
+        return {
+            table: db.execute(f"SELECT * FROM {table} ORDER BY 1").fetchall()
+            for table in ("images", "objects", "deleted_objects", "meta", "sqlite_sequence")
+        }
 
 
 def test_worked_on_images_either_side_of_chunk_boundaries_are_untouched_and_listed_in_input_order(tmp_path, square):
@@ -51,12 +53,18 @@ def test_worked_on_images_either_side_of_chunk_boundaries_are_untouched_and_list
         for i in edited_status:
             store.set_status(paths[i], ImageStatus.EDITED)
         for i in verified_status:
-            store.write_change(paths[i], saved=[AnnotatedObject("mine", square(3, 3), AUTO)],
-                               status=ImageStatus.VERIFIED)
+            store.write_change(
+                paths[i], saved=[AnnotatedObject("mine", square(3, 3), AUTO)], status=ImageStatus.VERIFIED
+            )
         for i in human_object:  # an auto-labeled image with one object a person drew
-            store.write_change(paths[i], saved=[AnnotatedObject("auto", square(1, 1), AUTO, 0.9),
-                                                AnnotatedObject("drawn", square(2, 2), EDITED)],
-                               status=ImageStatus.AUTO_LABELED)
+            store.write_change(
+                paths[i],
+                saved=[
+                    AnnotatedObject("auto", square(1, 1), AUTO, 0.9),
+                    AnnotatedObject("drawn", square(2, 2), EDITED),
+                ],
+                status=ImageStatus.AUTO_LABELED,
+            )
         before = {paths[i]: (store.objects(paths[i]), store.status(paths[i])) for i in worked}
 
         kept, replaced = store.import_images([imported(path, square) for path in paths])
@@ -72,8 +80,12 @@ def test_worked_on_images_either_side_of_chunk_boundaries_are_untouched_and_list
 
 
 def test_statuses_follow_the_imported_objects_in_every_chunk(tmp_path, square):
-    kinds = [((VERIFIED, VERIFIED), ImageStatus.VERIFIED), ((AUTO, EDITED), ImageStatus.EDITED),
-             ((AUTO, VERIFIED), ImageStatus.EDITED), ((AUTO, AUTO), ImageStatus.AUTO_LABELED)]
+    kinds = [
+        ((VERIFIED, VERIFIED), ImageStatus.VERIFIED),
+        ((AUTO, EDITED), ImageStatus.EDITED),
+        ((AUTO, VERIFIED), ImageStatus.EDITED),
+        ((AUTO, AUTO), ImageStatus.AUTO_LABELED),
+    ]
     paths = names(2 * IMPORT_CHUNK_IMAGES + 3)
     with ProjectStore.open(tmp_path) as store:
         store.import_images([imported(path, square, kinds[i % 4][0]) for i, path in enumerate(paths)])
@@ -85,9 +97,17 @@ def test_replaced_auto_objects_can_be_restored_only_by_the_importing_store(tmp_p
     paths = names(IMPORT_CHUNK_IMAGES + 20)
     targets = [paths[3], paths[IMPORT_CHUNK_IMAGES + 5]]  # one in each chunk
     with ProjectStore.open(tmp_path) as labeller, ProjectStore.open(tmp_path) as importer:
-        old = {path: labeller.write_change(path, saved=[AnnotatedObject("old", square(7, 7), AUTO, 0.3),
-                                                          AnnotatedObject("old2", square(8, 8), AUTO, 0.4)],
-                                           status=ImageStatus.AUTO_LABELED) for path in targets}
+        old = {
+            path: labeller.write_change(
+                path,
+                saved=[
+                    AnnotatedObject("old", square(7, 7), AUTO, 0.3),
+                    AnnotatedObject("old2", square(8, 8), AUTO, 0.4),
+                ],
+                status=ImageStatus.AUTO_LABELED,
+            )
+            for path in targets
+        }
 
         kept, replaced = importer.import_images([imported(path, square) for path in paths])
 
@@ -106,8 +126,9 @@ def test_replaced_auto_objects_can_be_restored_only_by_the_importing_store(tmp_p
 def test_an_error_in_a_later_chunk_leaves_the_project_as_it_was(tmp_path, square, failure):
     paths = names(2 * IMPORT_CHUNK_IMAGES + 10)
     with ProjectStore.open(tmp_path) as store:
-        store.write_change(paths[1], saved=[AnnotatedObject("old", square(7, 7), AUTO, 0.3)],
-                           status=ImageStatus.AUTO_LABELED)
+        store.write_change(
+            paths[1], saved=[AnnotatedObject("old", square(7, 7), AUTO, 0.3)], status=ImageStatus.AUTO_LABELED
+        )
         store.set_setting("labels", ["old"])
         before = table_rows(tmp_path)
         bad = 2 * IMPORT_CHUNK_IMAGES + 4  # in the third chunk: two chunks were written before it
@@ -149,25 +170,31 @@ def test_one_call_equals_one_call_per_image_with_repeated_paths_across_chunks(tm
     items = [imported(path, square, (AUTO,) if i % 3 else (AUTO, EDITED)) for i, path in enumerate(paths)]
     # Paths given again (a new chunk starts there): after an auto-only first import the repeat replaces
     # it, after one with an edited object it is kept.
-    items[IMPORT_CHUNK_IMAGES - 2:IMPORT_CHUNK_IMAGES - 2] = [imported(paths[1], square, (VERIFIED,)),
-                                                    imported(paths[3], square, (AUTO, AUTO, AUTO))]
+    items[IMPORT_CHUNK_IMAGES - 2 : IMPORT_CHUNK_IMAGES - 2] = [
+        imported(paths[1], square, (VERIFIED,)),
+        imported(paths[3], square, (AUTO, AUTO, AUTO)),
+    ]
     items.append(imported(paths[IMPORT_CHUNK_IMAGES - 1], square, (AUTO,), size=(10, 20)))
     results = {}
     for mode in ("one call", "per image"):
         folder = tmp_path / mode.replace(" ", "_")
         folder.mkdir()
         with ProjectStore.open(folder) as store:
-            store.write_change(paths[4], saved=[AnnotatedObject("old", square(7, 7), AUTO, 0.3)],
-                               status=ImageStatus.AUTO_LABELED)
+            store.write_change(
+                paths[4], saved=[AnnotatedObject("old", square(7, 7), AUTO, 0.3)], status=ImageStatus.AUTO_LABELED
+            )
             if mode == "one call":
                 outcome = store.import_images(items)
             else:
                 calls = [store.import_images([item]) for item in items]
                 outcome = ([path for kept, _ in calls for path in kept], sum(n for _, n in calls))
             rows = table_rows(folder)
-            results[mode] = (outcome, [row[:4] for row in rows["images"]],  # all but updated_at
-                             [row[:6] + row[7:] for row in rows["objects"]],
-                             sorted(r[0] for r in rows["deleted_objects"]))
+            results[mode] = (
+                outcome,
+                [row[:4] for row in rows["images"]],  # all but updated_at
+                [row[:6] + row[7:] for row in rows["objects"]],
+                sorted(r[0] for r in rows["deleted_objects"]),
+            )
     assert results["one call"] == results["per image"]
     (kept, replaced), images, _, deleted = results["one call"]
     assert kept == [paths[3]]  # its first import had an edited object; paths[1]'s was auto-only: replaced

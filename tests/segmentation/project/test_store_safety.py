@@ -46,8 +46,11 @@ def _other_process(folder: Path, code: str) -> None:
 @pytest.fixture
 def shared_folder(tmp_path, square):
     with ProjectStore.open(tmp_path) as store:
-        store.write_change("a.png", saved=[AnnotatedObject("cat", square(0, 0)), AnnotatedObject("dog", square(20, 0))],
-                           status=ImageStatus.EDITED)
+        store.write_change(
+            "a.png",
+            saved=[AnnotatedObject("cat", square(0, 0)), AnnotatedObject("dog", square(20, 0))],
+            status=ImageStatus.EDITED,
+        )
     return tmp_path
 
 
@@ -126,8 +129,11 @@ def test_version_1_database_is_migrated(tmp_path):
             "PRAGMA user_version=1;"
         )
         db.execute("INSERT INTO images VALUES ('a.png', 'edited', NULL, NULL, 0)")
-        db.execute("INSERT INTO objects (image_path, label, provenance, score, shape, updated_at) "
-                   "VALUES ('a.png', 'cat', 'edited', NULL, ?, 0)", (ring,))
+        db.execute(
+            "INSERT INTO objects (image_path, label, provenance, score, shape, updated_at) "
+            "VALUES ('a.png', 'cat', 'edited', NULL, ?, 0)",
+            (ring,),
+        )
     with ProjectStore.open(tmp_path) as store:
         (cat,) = store.objects("a.png")
         assert cat.label == "cat" and cat.version == 1
@@ -187,8 +193,10 @@ def test_set_aside_keeps_the_damaged_file_and_starts_over(tmp_path):
 
 
 def test_two_programs_creating_a_project_at_once_both_succeed(tmp_path):
-    code = (f"from protolabel.segmentation.project.store import ProjectStore\n"
-            f"for _ in range(20): ProjectStore.open({str(tmp_path)!r}).close()")
+    code = (
+        f"from protolabel.segmentation.project.store import ProjectStore\n"
+        f"for _ in range(20): ProjectStore.open({str(tmp_path)!r}).close()"
+    )
     procs = [subprocess.Popen([sys.executable, "-c", code], cwd=REPO_ROOT, stderr=subprocess.PIPE) for _ in range(3)]
     for proc in procs:
         _, err = proc.communicate(timeout=120)
@@ -216,8 +224,11 @@ def _corrupt(folder: Path, sql: str, *params) -> None:
 def test_corrupt_row_marks_one_image_damaged_and_the_rest_works(image_folder, square, sql, reason):
     with ProjectStore.open(image_folder) as store:
         for name in ("img1.png", "img2.png"):
-            store.write_change(name, saved=[AnnotatedObject("cat", square(0, 0), Provenance.AUTO, 0.5)],
-                               status=ImageStatus.AUTO_LABELED)
+            store.write_change(
+                name,
+                saved=[AnnotatedObject("cat", square(0, 0), Provenance.AUTO, 0.5)],
+                status=ImageStatus.AUTO_LABELED,
+            )
     _corrupt(image_folder, sql)
     project = Project.open(image_folder)
     try:
@@ -261,7 +272,7 @@ def test_junk_pages_damage_one_image_not_the_project(tmp_path):
     page_size = 4096
     digits = [m.start() for m in re.finditer(rb"\d\.\d{6}", bytes(data))]
     page = digits[len(digits) // 2] // page_size  # an overflow page of big.png's shape text
-    data[page * page_size: page * page_size + 4] = b"\xff\xff\xff\x00"  # its next-page pointer becomes junk
+    data[page * page_size : page * page_size + 4] = b"\xff\xff\xff\x00"  # its next-page pointer becomes junk
     db_path.write_bytes(bytes(data))
     with ProjectStore.open(tmp_path) as store:
         assert [o.label for o in store.objects("small.png")] == ["a"]
@@ -276,8 +287,11 @@ def test_export_leaves_out_a_damaged_image_by_name_and_writes_the_rest(image_fol
 
     with ProjectStore.open(image_folder) as store:
         for name in ("img1.png", "img2.png"):
-            store.write_change(name, saved=[AnnotatedObject("cat", square(0, 0), Provenance.AUTO, 0.5)],
-                               status=ImageStatus.AUTO_LABELED)
+            store.write_change(
+                name,
+                saved=[AnnotatedObject("cat", square(0, 0), Provenance.AUTO, 0.5)],
+                status=ImageStatus.AUTO_LABELED,
+            )
     _corrupt(image_folder, "UPDATE objects SET shape = 'not json' WHERE image_path = 'img1.png'")
     with ProjectStore.open(image_folder) as store:
         summary = export_coco(store, tmp_path / "out.json")
@@ -293,8 +307,11 @@ def test_export_never_writes_over_the_projects_own_files(image_folder, square, t
     from protolabel.segmentation.project.export import export_coco
 
     with ProjectStore.open(image_folder) as store:
-        store.write_change("img2.png", saved=[AnnotatedObject("cat", square(0, 0), Provenance.AUTO, 0.5)],
-                           status=ImageStatus.AUTO_LABELED)
+        store.write_change(
+            "img2.png",
+            saved=[AnnotatedObject("cat", square(0, 0), Provenance.AUTO, 0.5)],
+            status=ImageStatus.AUTO_LABELED,
+        )
     before = {p: p.read_bytes() for p in image_folder.rglob("*") if p.is_file() and "-wal" not in p.name}
     with ProjectStore.open(image_folder) as store:
         with pytest.raises(OutputPathError, match="is an input|inside the project"):

@@ -10,10 +10,14 @@ from protolabel.segmentation.project.store import ProjectStore
 
 def test_accepting_objects_counts_them_and_the_image_is_verified_when_all_are(image_folder, square):
     with ProjectStore.open(image_folder) as store:
-        store.replace_auto_objects("img1.png", [AnnotatedObject("cat", square(1, 1), score=0.9),
-                                                AnnotatedObject("dog", square(20, 5), score=0.5)], image_size=(48, 64))
-        store.write_change("img2.png", saved=[AnnotatedObject("cat", square(1, 1), Provenance.VERIFIED)],
-                           status=ImageStatus.EDITED)  # an older version left it edited
+        store.replace_auto_objects(
+            "img1.png",
+            [AnnotatedObject("cat", square(1, 1), score=0.9), AnnotatedObject("dog", square(20, 5), score=0.5)],
+            image_size=(48, 64),
+        )
+        store.write_change(
+            "img2.png", saved=[AnnotatedObject("cat", square(1, 1), Provenance.VERIFIED)], status=ImageStatus.EDITED
+        )  # an older version left it edited
     project = Project.open(image_folder)
     try:
         images = project.images

@@ -63,8 +63,15 @@ def draw_image(rng: np.random.Generator, size: tuple[int, int], max_objects: int
     return image, objects
 
 
-def write_dataset(folder: Path, count: int, seed: int = 0, size: tuple[int, int] = (128, 128),
-                  name: str = "train.json", prefix: str = "img", quadrants: bool = False) -> Path:
+def write_dataset(
+    folder: Path,
+    count: int,
+    seed: int = 0,
+    size: tuple[int, int] = (128, 128),
+    name: str = "train.json",
+    prefix: str = "img",
+    quadrants: bool = False,
+) -> Path:
     """Write `count` images under folder/images and their COCO file folder/<name>; returns the COCO path."""
     rng = np.random.default_rng(seed)
     image_dir = folder / "images"
@@ -74,8 +81,13 @@ def write_dataset(folder: Path, count: int, seed: int = 0, size: tuple[int, int]
         image, objects = draw_image(rng, size, quadrants=quadrants)
         file_name = f"{prefix}{i:03d}.png"
         cv2.imwrite(str(image_dir / file_name), image)
-        instances = Instances(size, class_names=CLASS_NAMES, shapes=[mask_to_shape(m) for _, m in objects],
-                              classes=[c for c, _ in objects], provenance="verified")
+        instances = Instances(
+            size,
+            class_names=CLASS_NAMES,
+            shapes=[mask_to_shape(m) for _, m in objects],
+            classes=[c for c, _ in objects],
+            provenance="verified",
+        )
         images.append(CocoImage(file_name, size[1], size[0], instances, i + 1))
     path = folder / name
     write_coco(path, CocoDataset((Category(1, "disc"), Category(2, "square")), images))

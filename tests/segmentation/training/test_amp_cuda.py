@@ -16,11 +16,30 @@ pytestmark = [pytest.mark.cuda, pytest.mark.skipif(not torch.cuda.is_available()
 def test_amp_training_runs_50_iterations_and_learns(resnet50_checkpoint, tmp_path, capsys):
     coco = write_dataset(tmp_path, 6, seed=1, size=(96, 96), quadrants=True)
     out = tmp_path / "run"
-    status = main([
-        "train", "--coco", str(coco), "--images", str(tmp_path / "images"), "--weights", str(resnet50_checkpoint),
-        "--out", str(out), "--max-size", "96", "--iterations", "50", "--batch-size", "4", "--no-augment",
-        "--device", "cuda", "--log-every", "10",
-    ])
+    status = main(
+        [
+            "train",
+            "--coco",
+            str(coco),
+            "--images",
+            str(tmp_path / "images"),
+            "--weights",
+            str(resnet50_checkpoint),
+            "--out",
+            str(out),
+            "--max-size",
+            "96",
+            "--iterations",
+            "50",
+            "--batch-size",
+            "4",
+            "--no-augment",
+            "--device",
+            "cuda",
+            "--log-every",
+            "10",
+        ]
+    )
     assert status == 0
     events = [parsed for line in capsys.readouterr().out.splitlines() if (parsed := parse_line(line))]
     losses = [values["loss"] for name, values in events if name == "iteration"]

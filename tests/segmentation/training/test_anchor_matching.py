@@ -16,18 +16,23 @@ def test_box_on_an_anchor_is_positive_with_its_class_and_decodes_back():
     box = anchor_corners(anchors[10:11])
     targets = match_anchors(box, torch.tensor([1]), anchors)
     assert targets.labels[10] == 2  # class 1 -> label 2 (0 is background)
-    assert torch.allclose(decode_boxes(targets.loc[targets.positive], anchors[targets.positive]),
-                          box.expand(int(targets.positive.sum()), 4), atol=1e-6)
+    assert torch.allclose(
+        decode_boxes(targets.loc[targets.positive], anchors[targets.positive]),
+        box.expand(int(targets.positive.sum()), 4),
+        atol=1e-6,
+    )
     far = anchor_corners(anchors[63:64])
     assert targets.labels[63] == 0 and not torch.equal(far, box)
 
 
 def test_thresholds_make_positive_neutral_and_negative():
     anchors = torch.tensor([[0.5, 0.5, 0.2, 0.2], [0.5, 0.5, 0.2, 0.2], [0.5, 0.5, 0.2, 0.2], [0.1, 0.1, 0.1, 0.1]])
+
     # Shift three identical anchors so that their IoU with the box is 0.6 / 0.45 / 0.3.
     def shifted(iou: float) -> float:  # 1-D overlap o of two 0.2 boxes: iou = o / (0.4 - o) in x only
         o = 0.4 * iou / (1 + iou)
         return 0.5 + (0.2 - o)
+
     for i, iou in enumerate((0.6, 0.45, 0.3)):
         anchors[i, 0] = shifted(iou)
     box = torch.tensor([[0.4, 0.4, 0.6, 0.6]])

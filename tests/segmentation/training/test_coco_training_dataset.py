@@ -26,12 +26,20 @@ def other_tool_coco(tmp_path):
     crowd = np.zeros((30, 30), bool)
     crowd[5:25, 5:25] = True
     data = {
-        "images": [{"id": 10, "file_name": "sub/a.png", "width": 60, "height": 40},
-                   {"id": 11, "file_name": "b.png", "width": 30, "height": 30}],
+        "images": [
+            {"id": 10, "file_name": "sub/a.png", "width": 60, "height": 40},
+            {"id": 11, "file_name": "b.png", "width": 30, "height": 30},
+        ],
         "categories": [{"id": 7, "name": "bolt"}, {"id": 3, "name": "nut"}],
         "annotations": [
-            {"id": 1, "image_id": 10, "category_id": 7, "iscrowd": 0, "bbox": [2, 4, 20, 10],
-             "segmentation": [[2, 4, 22, 4, 22, 14, 2, 14]]},
+            {
+                "id": 1,
+                "image_id": 10,
+                "category_id": 7,
+                "iscrowd": 0,
+                "bbox": [2, 4, 20, 10],
+                "segmentation": [[2, 4, 22, 4, 22, 14, 2, 14]],
+            },
             {"id": 2, "image_id": 10, "category_id": 3, "iscrowd": 0, "segmentation": _rle(ring)},
             {"id": 3, "image_id": 11, "category_id": 7, "iscrowd": 1, "segmentation": _rle(crowd)},
         ],
@@ -125,8 +133,15 @@ def _single_image_coco(tmp_path, file_name: str, *, iscrowd: int = 0, name: str 
     data = {
         "images": [{"id": 1, "file_name": file_name, "width": 30, "height": 20}],
         "categories": [{"id": 1, "name": "thing"}],
-        "annotations": [{"id": 1, "image_id": 1, "category_id": 1, "iscrowd": iscrowd,
-                         "segmentation": [[2, 2, 12, 2, 12, 12, 2, 12]]}],
+        "annotations": [
+            {
+                "id": 1,
+                "image_id": 1,
+                "category_id": 1,
+                "iscrowd": iscrowd,
+                "segmentation": [[2, 2, 12, 2, 12, 12, 2, 12]],
+            }
+        ],
     }
     path = tmp_path / name
     path.write_text(json.dumps(data))
@@ -144,8 +159,15 @@ def layout(tmp_path):
     return tmp_path, images_dir
 
 
-@pytest.mark.parametrize("file_name", ["../../outside/stolen.png", "../../../../../../../../etc/passwd",
-                                       "sub/../../../outside/stolen.png", "..\\..\\outside\\stolen.png"])
+@pytest.mark.parametrize(
+    "file_name",
+    [
+        "../../outside/stolen.png",
+        "../../../../../../../../etc/passwd",
+        "sub/../../../outside/stolen.png",
+        "..\\..\\outside\\stolen.png",
+    ],
+)
 def test_file_names_leading_outside_the_images_folder_are_refused_by_name(layout, file_name, monkeypatch):
     tmp_path, images_dir = layout
     monkeypatch.setattr("protolabel.segmentation.training.dataset.read_image", _never_read)
@@ -214,7 +236,9 @@ def test_all_crowd_file_says_why_and_how_to_include_them(tmp_path):
     assert "--crowd-as-objects" in message
 
     as_objects = TrainingImages.from_file(path, tmp_path / "images", crowd_as_objects=True)
-    assert as_objects.trainable_indices() == sorted({i for i, img in enumerate(as_objects.images) if len(img.instances)})
+    assert as_objects.trainable_indices() == sorted(
+        {i for i, img in enumerate(as_objects.images) if len(img.instances)}
+    )
     index = as_objects.trainable_indices()[0]
     sample = as_objects.load(index)
     assert len(sample) == len(as_objects.images[index].instances) and len(sample.crowd_boxes) == 0
@@ -233,8 +257,15 @@ def test_crowd_region_becomes_an_object_with_its_mask(other_tool_coco):
 def test_no_objects_at_all_is_not_blamed_on_crowds(tmp_path):
     cv2.imwrite(str(tmp_path / "a.png"), np.zeros((20, 30, 3), np.uint8))
     path = tmp_path / "empty.json"
-    path.write_text(json.dumps({"images": [{"id": 1, "file_name": "a.png", "width": 30, "height": 20}],
-                                "categories": [{"id": 1, "name": "x"}], "annotations": []}))
+    path.write_text(
+        json.dumps(
+            {
+                "images": [{"id": 1, "file_name": "a.png", "width": 30, "height": 20}],
+                "categories": [{"id": 1, "name": "x"}],
+                "annotations": [],
+            }
+        )
+    )
     with pytest.raises(DatasetError) as info:
         TrainingImages.from_file(path, tmp_path).trainable_indices()
     assert "no training image has an object" in str(info.value) and "crowd" not in str(info.value)
@@ -255,12 +286,17 @@ def test_training_masks_are_pycocotools_pixels_for_one_decimal_polygons(tmp_path
         ring = np.round(centre + np.stack([radius * np.cos(angle), radius * np.sin(angle)], axis=1), 1)
         polygons.append(ring.ravel().tolist())
     path = tmp_path / "ann.json"
-    path.write_text(json.dumps({
-        "images": [{"id": 1, "file_name": "a.png", "width": width, "height": height}],
-        "categories": [{"id": 1, "name": "x"}],
-        "annotations": [{"id": i + 1, "image_id": 1, "category_id": 1, "segmentation": [p]}
-                        for i, p in enumerate(polygons)],
-    }))
+    path.write_text(
+        json.dumps(
+            {
+                "images": [{"id": 1, "file_name": "a.png", "width": width, "height": height}],
+                "categories": [{"id": 1, "name": "x"}],
+                "annotations": [
+                    {"id": i + 1, "image_id": 1, "category_id": 1, "segmentation": [p]} for i, p in enumerate(polygons)
+                ],
+            }
+        )
+    )
     sample = TrainingImages.from_file(path, tmp_path).load(0)
     assert len(sample) == len(polygons)
     for polygon, mask in zip(polygons, sample.masks):

@@ -25,11 +25,34 @@ def test_fine_tuned_checkpoint_finds_the_objects_with_the_right_class_and_mask(r
     coco = write_dataset(tmp_path, 6, seed=1, size=(96, 96), quadrants=True)
     val = write_dataset(tmp_path, 2, seed=2, size=(96, 96), name="val.json", prefix="val", quadrants=True)
     out = tmp_path / "run"
-    status = main([
-        "train", "--coco", str(coco), "--images", str(tmp_path / "images"), "--val-coco", str(val),
-        "--weights", str(resnet50_checkpoint), "--out", str(out), "--max-size", "96", "--iterations", "120",
-        "--batch-size", "2", "--lr-steps", "0.8", "--no-augment", "--device", "cpu", "--log-every", "20",
-    ])
+    status = main(
+        [
+            "train",
+            "--coco",
+            str(coco),
+            "--images",
+            str(tmp_path / "images"),
+            "--val-coco",
+            str(val),
+            "--weights",
+            str(resnet50_checkpoint),
+            "--out",
+            str(out),
+            "--max-size",
+            "96",
+            "--iterations",
+            "120",
+            "--batch-size",
+            "2",
+            "--lr-steps",
+            "0.8",
+            "--no-augment",
+            "--device",
+            "cpu",
+            "--log-every",
+            "20",
+        ]
+    )
     assert status == 0
     events = [parsed for line in capsys.readouterr().out.splitlines() if (parsed := parse_line(line))]
     kinds = [name for name, _ in events]
@@ -76,10 +99,24 @@ def test_yolact_plus_trains_its_mask_rescoring_net_too(tmp_path):
     coco = write_dataset(tmp_path, 2, seed=1, size=(128, 128))
     start = make_checkpoint("yolact_plus_resnet50")
     iterations = []
-    result = train(TrainOptions(coco=coco, images=tmp_path / "images", weights=start,
-                                out=tmp_path / "run", val_split=0.5, max_size=256, iterations=2, batch_size=1,
-                                warmup_iterations=0, lr_steps=(), augment=False, device="cpu", log_every=1),
-                   lambda event: iterations.append(event) if isinstance(event, IterationDone) else None)
+    result = train(
+        TrainOptions(
+            coco=coco,
+            images=tmp_path / "images",
+            weights=start,
+            out=tmp_path / "run",
+            val_split=0.5,
+            max_size=256,
+            iterations=2,
+            batch_size=1,
+            warmup_iterations=0,
+            lr_steps=(),
+            augment=False,
+            device="cpu",
+            log_every=1,
+        ),
+        lambda event: iterations.append(event) if isinstance(event, IterationDone) else None,
+    )
     assert set(iterations[0].losses) == {"box", "conf", "mask", "semantic", "maskiou"}
     assert all(np.isfinite(list(event.losses.values())).all() for event in iterations)
     assert all(event.losses["maskiou"] > 0 for event in iterations)  # the disc and square masks were scored

@@ -47,15 +47,19 @@ def test_a_whole_run_as_its_output_arrives_in_arbitrary_pieces():
     iterations = []
     monitor.events.iteration.connect(iterations.append)
     evaluation = Evaluation({"AP": 0.625, "AP50": 0.9, "AP75": None}, {"AP": 0.5, "AP50": 0.875, "AP75": 0.25}, 1, 12)
-    data = output(Note("yolact_resnet50_0_0.pth: new classes ['disc']"), started(),
-                  *(iteration(i, scale=1 / i) for i in (1, 10, 20)),
-                  CheckpointSaved(20, RUN / "yolact_resnet50_im96_2_20.pth"), iteration(30, scale=0.1),
-                  EvaluationDone(100, evaluation),
-                  RunFinished(100, RUN / "yolact_resnet50_im96_9_100.pth", RUN / "metrics.json", False))
+    data = output(
+        Note("yolact_resnet50_0_0.pth: new classes ['disc']"),
+        started(),
+        *(iteration(i, scale=1 / i) for i in (1, 10, 20)),
+        CheckpointSaved(20, RUN / "yolact_resnet50_im96_2_20.pth"),
+        iteration(30, scale=0.1),
+        EvaluationDone(100, evaluation),
+        RunFinished(100, RUN / "yolact_resnet50_im96_9_100.pth", RUN / "metrics.json", False),
+    )
     monitor.begin()
     assert monitor.state is RunState.STARTING
     for start in range(0, len(data), 7):  # pipes deliver any number of bytes (even half a character)
-        monitor.feed_stdout(data[start:start + 7])
+        monitor.feed_stdout(data[start : start + 7])
     monitor.process_finished(0)
 
     assert states == [RunState.STARTING, RunState.RUNNING, RunState.FINISHED]
@@ -96,8 +100,9 @@ def test_cancel_stops_with_the_checkpoint_the_run_saved():
     monitor.begin()
     monitor.feed_stdout(output(started(1000), iteration(1, 1000)))
     monitor.request_stop()
-    monitor.feed_stdout(output(iteration(2, 1000), CheckpointSaved(2, RUN / "a_0_2.pth"),
-                               RunFinished(2, RUN / "a_0_2.pth", None, True)))
+    monitor.feed_stdout(
+        output(iteration(2, 1000), CheckpointSaved(2, RUN / "a_0_2.pth"), RunFinished(2, RUN / "a_0_2.pth", None, True))
+    )
     monitor.process_finished(130)
     assert states[-2:] == [RunState.STOPPING, RunState.STOPPED]
     assert monitor.iteration == 2 and monitor.final_checkpoint == RUN / "a_0_2.pth"
@@ -115,15 +120,15 @@ def test_cancel_before_training_began_is_stopped_but_not_resumable():
 def test_resume_keeps_the_history_up_to_the_checkpoint_and_goes_on():
     monitor = RunMonitor()
     monitor.begin()
-    monitor.feed_stdout(output(started(100), iteration(10), iteration(20), CheckpointSaved(20, RUN / "a_1_20.pth"),
-                               iteration(25)))
+    monitor.feed_stdout(
+        output(started(100), iteration(10), iteration(20), CheckpointSaved(20, RUN / "a_1_20.pth"), iteration(25))
+    )
     monitor.request_stop()
     monitor.process_finished(None, crashed=True)  # killed after the timeout: iteration 25 never saved
     assert monitor.can_resume and monitor.checkpoint == RUN / "a_1_20.pth"
     monitor.begin(resume=True)
     assert monitor.state is RunState.STARTING and monitor.iteration == 25
-    monitor.feed_stdout(output(Note("resuming a_1_20.pth after 20 iterations"), started(100, start=20),
-                               iteration(30)))
+    monitor.feed_stdout(output(Note("resuming a_1_20.pth after 20 iterations"), started(100, start=20), iteration(30)))
     assert [i for i, _ in monitor.loss_history] == [10, 20, 30]
     assert monitor.start_iteration == 20 and monitor.state is RunState.RUNNING
 
@@ -145,8 +150,7 @@ def test_a_crash_reports_the_last_line_of_the_traceback_and_keeps_a_bounded_tail
     monitor = RunMonitor()
     monitor.begin()
     monitor.feed_stdout(output(started(), iteration(1)))
-    monitor.feed_stderr("".join(f"  frame {i}\n" for i in range(100)).encode() +
-                        b"RuntimeError: CUDA out of memory\n")
+    monitor.feed_stderr("".join(f"  frame {i}\n" for i in range(100)).encode() + b"RuntimeError: CUDA out of memory\n")
     monitor.process_finished(1)
     assert monitor.state is RunState.FAILED and monitor.error == "RuntimeError: CUDA out of memory"
     assert len(monitor.stderr_tail) == 40 and monitor.stderr_tail[-1] == "RuntimeError: CUDA out of memory"

@@ -42,9 +42,23 @@ def test_explicit_warmup_and_steps():
 def test_the_trainer_runs_each_iteration_at_the_scheduled_rate(resnet50_checkpoint, tmp_path):
     coco = write_dataset(tmp_path, 2, seed=4, size=(64, 64))
     done = []
-    train(TrainOptions(coco=coco, images=tmp_path / "images", weights=resnet50_checkpoint, out=tmp_path / "run",
-                       val_split=0.0, max_size=64, iterations=4, batch_size=1, lr=1e-2, warmup_iterations=2,
-                       lr_steps=(0.75,), device="cpu", log_every=1),
-          lambda event: done.append(event) if isinstance(event, IterationDone) else None)
+    train(
+        TrainOptions(
+            coco=coco,
+            images=tmp_path / "images",
+            weights=resnet50_checkpoint,
+            out=tmp_path / "run",
+            val_split=0.0,
+            max_size=64,
+            iterations=4,
+            batch_size=1,
+            lr=1e-2,
+            warmup_iterations=2,
+            lr_steps=(0.75,),
+            device="cpu",
+            log_every=1,
+        ),
+        lambda event: done.append(event) if isinstance(event, IterationDone) else None,
+    )
     # iterations 1..4 run at schedule(0..3): warm-up 1e-3, 5.5e-3, then 1e-2, then stepped down at 3 = 0.75 * 4
     assert [event.lr for event in done] == pytest.approx([1e-3, 5.5e-3, 1e-2, 1e-3])

@@ -14,8 +14,19 @@ from tests.segmentation.training.synthetic_shapes import write_dataset
 
 
 def test_unusable_input_is_one_clear_line_and_status_2(tmp_path, resnet50_checkpoint, capsys):
-    status = main(["train", "--coco", str(tmp_path / "missing.json"), "--images", str(tmp_path),
-                   "--weights", str(resnet50_checkpoint), "--out", str(tmp_path / "run")])
+    status = main(
+        [
+            "train",
+            "--coco",
+            str(tmp_path / "missing.json"),
+            "--images",
+            str(tmp_path),
+            "--weights",
+            str(resnet50_checkpoint),
+            "--out",
+            str(tmp_path / "run"),
+        ]
+    )
     err = capsys.readouterr().err
     assert status == 2
     assert err.startswith("protolabel train: ") and "missing.json" in err and "Traceback" not in err
@@ -23,8 +34,17 @@ def test_unusable_input_is_one_clear_line_and_status_2(tmp_path, resnet50_checkp
 
 def test_bad_option_values_are_rejected_before_any_work(tmp_path, resnet50_checkpoint, capsys):
     coco = write_dataset(tmp_path, 2, size=(32, 32))
-    args = ["train", "--coco", str(coco), "--images", str(tmp_path / "images"), "--weights",
-            str(resnet50_checkpoint), "--out", str(tmp_path / "run")]
+    args = [
+        "train",
+        "--coco",
+        str(coco),
+        "--images",
+        str(tmp_path / "images"),
+        "--weights",
+        str(resnet50_checkpoint),
+        "--out",
+        str(tmp_path / "run"),
+    ]
     status = main(args + ["--lr-steps", "1.5"])
     err = capsys.readouterr().err
     assert status == 2 and "--lr-steps must be fractions" in err
@@ -39,9 +59,32 @@ def test_bad_option_values_are_rejected_before_any_work(tmp_path, resnet50_check
 def test_sigterm_stops_with_a_resumable_checkpoint(tmp_path, resnet50_checkpoint):
     coco = write_dataset(tmp_path, 2, size=(64, 64))
     out = tmp_path / "run"
-    command = [sys.executable, "-m", "protolabel.segmentation.cli", "train", "--coco", str(coco), "--images",
-               str(tmp_path / "images"), "--weights", str(resnet50_checkpoint), "--out", str(out), "--max-size", "64",
-               "--iterations", "1000", "--batch-size", "1", "--device", "cpu", "--val-split", "0", "--log-every", "1"]
+    command = [
+        sys.executable,
+        "-m",
+        "protolabel.segmentation.cli",
+        "train",
+        "--coco",
+        str(coco),
+        "--images",
+        str(tmp_path / "images"),
+        "--weights",
+        str(resnet50_checkpoint),
+        "--out",
+        str(out),
+        "--max-size",
+        "64",
+        "--iterations",
+        "1000",
+        "--batch-size",
+        "1",
+        "--device",
+        "cpu",
+        "--val-split",
+        "0",
+        "--log-every",
+        "1",
+    ]
     env = dict(os.environ, PYTHONPATH=str(REPO_ROOT))
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
     events = []

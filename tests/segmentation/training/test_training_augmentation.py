@@ -17,8 +17,9 @@ def rectangles_sample(height: int = 90, width: int = 120) -> ImageSample:
         image[y1:y2, x1:x2] = (40 * k, 255 - 60 * k, 90)
         masks.append(ObjectMask(x1, y1, np.ones((y2 - y1, x2 - x1), bool)))
         boxes.append((x1, y1, x2, y2))
-    return ImageSample(image, np.asarray(boxes, np.float64), np.array([0, 1, 0]), tuple(masks),
-                       np.array([[0.0, 60.0, 30.0, 90.0]]))
+    return ImageSample(
+        image, np.asarray(boxes, np.float64), np.array([0, 1, 0]), tuple(masks), np.array([[0.0, 60.0, 30.0, 90.0]])
+    )
 
 
 def test_without_augmentation_the_image_is_only_stretched():
@@ -83,7 +84,7 @@ def test_expanded_canvas_is_filled_with_the_mean_colour():
         assert np.all(gray | fill | seam), f"seed {seed}: colours that are neither the photo nor the fill"
         assert gray.any(), f"seed {seed}: the photo is gone"
         rows, cols = np.nonzero(gray)  # the photo is one rectangle: no fill inside its bounds
-        assert not fill[rows.min():rows.max() + 1, cols.min():cols.max() + 1].any(), f"seed {seed}"
+        assert not fill[rows.min() : rows.max() + 1, cols.min() : cols.max() + 1].any(), f"seed {seed}"
         with_fill += bool(fill.any())
     # expand runs for half of the draws; a crop keeps some of its border in about half of those
     assert with_fill >= 20, f"only {with_fill} of 60 draws show an expanded canvas"
@@ -94,16 +95,22 @@ def test_photometric_distortion_keeps_the_value_range_and_changes_colours():
     strong = PhotometricDistortion(brightness=30.0, contrast=1.5, contrast_first=True, saturation=1.5, hue=15.0)
     out = strong.apply(image)
     assert out.min() >= 0 and out.max() <= 255 and not np.allclose(out, image)
-    only_brightness = PhotometricDistortion(brightness=-10.0, contrast=None, contrast_first=True, saturation=None,
-                                            hue=None)
+    only_brightness = PhotometricDistortion(
+        brightness=-10.0, contrast=None, contrast_first=True, saturation=None, hue=None
+    )
     assert np.allclose(only_brightness.apply(image), np.clip(image - 10, 0, 255))
 
 
 def test_a_large_photo_is_warped_straight_to_the_input_size():
     image = np.full((3000, 4000, 3), 200, np.uint8)
     image[1000:1400, 2000:2600] = 30
-    sample = ImageSample(image, np.array([[2000.0, 1000.0, 2600.0, 1400.0]]), np.array([0]),
-                         (ObjectMask(2000, 1000, np.ones((400, 600), bool)),), np.zeros((0, 4)))
+    sample = ImageSample(
+        image,
+        np.array([[2000.0, 1000.0, 2600.0, 1400.0]]),
+        np.array([0]),
+        (ObjectMask(2000, 1000, np.ones((400, 600), bool)),),
+        np.zeros((0, 4)),
+    )
     for seed in range(5):
         out = TrainAugmentation(128)(sample, np.random.default_rng(seed))
         assert out.masks.shape == (1, 128, 128) and out.masks.any()
@@ -114,6 +121,12 @@ def test_fill_share_equals_warping_an_all_ones_image(mirror):
     from protolabel.segmentation.training.augment import _coverage, _Geometry
 
     matrix = _Geometry(300, 200, 37, 11, mirror).matrix(64)
-    warped = cv2.warpAffine(np.ones((100, 150), np.float32), matrix, (64, 64), flags=cv2.INTER_LINEAR,
-                            borderMode=cv2.BORDER_CONSTANT, borderValue=0)
+    warped = cv2.warpAffine(
+        np.ones((100, 150), np.float32),
+        matrix,
+        (64, 64),
+        flags=cv2.INTER_LINEAR,
+        borderMode=cv2.BORDER_CONSTANT,
+        borderValue=0,
+    )
     assert np.abs(_coverage(matrix, 64, (100, 150)) - warped).max() < 1e-3

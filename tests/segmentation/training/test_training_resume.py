@@ -19,8 +19,21 @@ def tiny_set(tmp_path_factory):
 
 def options(tiny_set, checkpoint, out, **changes) -> TrainOptions:
     coco, images = tiny_set
-    base = TrainOptions(coco=coco, images=images, weights=checkpoint, out=out, val_split=0.0, max_size=64,
-                        iterations=5, batch_size=1, lr=1e-3, device="cpu", checkpoint_every=0, log_every=1, seed=3)
+    base = TrainOptions(
+        coco=coco,
+        images=images,
+        weights=checkpoint,
+        out=out,
+        val_split=0.0,
+        max_size=64,
+        iterations=5,
+        batch_size=1,
+        lr=1e-3,
+        device="cpu",
+        checkpoint_every=0,
+        log_every=1,
+        seed=3,
+    )
     return replace(base, **changes)
 
 

@@ -5,17 +5,34 @@ import json
 import pytest
 
 from protolabel.segmentation.training import TrainOptions, train
-from protolabel.segmentation.training.dataset import DatasetError, TrainingImages, split_for_validation, validation_count
+from protolabel.segmentation.training.dataset import (
+    DatasetError,
+    TrainingImages,
+    split_for_validation,
+    validation_count,
+)
 from protolabel.segmentation.training.progress import EvaluationDone, Note, RunStarted
 from tests.segmentation.training.synthetic_shapes import write_dataset
 
 
-@pytest.mark.parametrize("n,fraction,held_out", [
-    (2, 0.1, 0), (9, 0.1, 0), (10, 0.1, 1), (19, 0.1, 1), (20, 0.1, 2),
-    (2, 0.5, 1), (3, 0.5, 1), (5, 0.2, 1), (4, 0.2, 0),
-    (100, 0.29, 29),  # 100 * 0.29 is 28.999999999999996 in floating point
-    (1, 0.9, 0), (0, 0.5, 0), (50, 0.0, 0),
-])
+@pytest.mark.parametrize(
+    "n,fraction,held_out",
+    [
+        (2, 0.1, 0),
+        (9, 0.1, 0),
+        (10, 0.1, 1),
+        (19, 0.1, 1),
+        (20, 0.1, 2),
+        (2, 0.5, 1),
+        (3, 0.5, 1),
+        (5, 0.2, 1),
+        (4, 0.2, 0),
+        (100, 0.29, 29),  # 100 * 0.29 is 28.999999999999996 in floating point
+        (1, 0.9, 0),
+        (0, 0.5, 0),
+        (50, 0.0, 0),
+    ],
+)
 def test_validation_count_is_the_fraction_rounded_down(n, fraction, held_out):
     assert validation_count(n, fraction) == held_out
     assert held_out <= n * fraction + 1e-9 and (n == 0 or held_out < n)  # never more than asked, one trains
@@ -40,9 +57,20 @@ def test_two_images_with_default_options_both_train_and_no_ap_is_reported(resnet
     events = []
     defaults = TrainOptions(coco=coco, images=tmp_path / "images", weights=resnet50_checkpoint, out=tmp_path / "run")
     assert defaults.val_split == 0.1  # the default this test is about
-    result = train(TrainOptions(coco=coco, images=tmp_path / "images", weights=resnet50_checkpoint,
-                                out=tmp_path / "run", max_size=64, iterations=2, batch_size=2, device="cpu",
-                                log_every=1), events.append)
+    result = train(
+        TrainOptions(
+            coco=coco,
+            images=tmp_path / "images",
+            weights=resnet50_checkpoint,
+            out=tmp_path / "run",
+            max_size=64,
+            iterations=2,
+            batch_size=2,
+            device="cpu",
+            log_every=1,
+        ),
+        events.append,
+    )
     started = next(e for e in events if isinstance(e, RunStarted))
     assert (started.train_images, started.val_images) == (2, 0)
     first_note = next(e for e in events if isinstance(e, Note))
@@ -58,9 +86,20 @@ def test_two_images_with_default_options_both_train_and_no_ap_is_reported(resnet
 def test_a_held_out_share_is_announced_and_evaluated(resnet50_checkpoint, tmp_path):
     coco = write_dataset(tmp_path, 10, seed=2, size=(64, 64))
     events = []
-    result = train(TrainOptions(coco=coco, images=tmp_path / "images", weights=resnet50_checkpoint,
-                                out=tmp_path / "run", max_size=64, iterations=1, batch_size=2, device="cpu",
-                                log_every=1), events.append)
+    result = train(
+        TrainOptions(
+            coco=coco,
+            images=tmp_path / "images",
+            weights=resnet50_checkpoint,
+            out=tmp_path / "run",
+            max_size=64,
+            iterations=1,
+            batch_size=2,
+            device="cpu",
+            log_every=1,
+        ),
+        events.append,
+    )
     started = next(e for e in events if isinstance(e, RunStarted))
     assert (started.train_images, started.val_images) == (9, 1)
     assert "1 of 10 images held out for validation" in next(e for e in events if isinstance(e, Note)).text

@@ -116,11 +116,18 @@ def test_sampled_mask_loss_is_scaled_to_the_number_of_positives():
 def test_maskiou_targets_skip_tiny_masks_and_measure_the_binarised_iou():
     prototypes, targets, match = _one_object_setup(size=128, proto=64)  # the re-scoring net needs >= 63 pixels
     small = square_mask(128, 0, 0, 8, 8)  # 4 x 4 = 16 pixels at prototype size (<= 25): left out
-    targets = [ImageTargets(torch.cat([targets[0].boxes, torch.tensor([[0, 0, 8 / 128, 8 / 128]])]),
-                            torch.tensor([1, 0]), torch.stack([targets[0].masks[0], small]), torch.zeros(0, 4))]
+    targets = [
+        ImageTargets(
+            torch.cat([targets[0].boxes, torch.tensor([[0, 0, 8 / 128, 8 / 128]])]),
+            torch.tensor([1, 0]),
+            torch.stack([targets[0].masks[0], small]),
+            torch.zeros(0, 4),
+        )
+    ]
     match = AnchorTargets(torch.tensor([2, 1]), torch.tensor([0, 1]), torch.zeros(2, 4))
-    _, inputs = mask_loss(prototypes, torch.tensor([[[1.0], [1.0]]]), [match], targets, LossSettings(),
-                          collect_maskiou=True)
+    _, inputs = mask_loss(
+        prototypes, torch.tensor([[[1.0], [1.0]]]), [match], targets, LossSettings(), collect_maskiou=True
+    )
     assert inputs.classes.tolist() == [1]
     assert inputs.iou.tolist() == pytest.approx([1.0])
     assert maskiou_loss(MaskIoUNet(num_classes=2), None, prototypes).item() == 0
@@ -191,8 +198,12 @@ def test_loss_of_a_real_model_output_is_finite_with_all_terms(resnet50_checkpoin
     model.train()
     torch.manual_seed(0)
     out = model(torch.randn(1, 3, 64, 64))
-    target = ImageTargets(torch.tensor([[0.2, 0.2, 0.7, 0.8]]), torch.tensor([1]),
-                          square_mask(64, 13, 13, 45, 51)[None], torch.zeros(0, 4))
+    target = ImageTargets(
+        torch.tensor([[0.2, 0.2, 0.7, 0.8]]),
+        torch.tensor([1]),
+        square_mask(64, 13, 13, 45, 51)[None],
+        torch.zeros(0, 4),
+    )
     losses = YolactLoss()(out, [target])
     assert set(losses) == {"box", "conf", "mask", "semantic"}
     assert all(math.isfinite(v.item()) and v.item() > 0 for v in losses.values())

@@ -12,7 +12,6 @@ from protolabel.segmentation.yolact.config import CONFIGS, config_name_from_file
 from protolabel.segmentation.yolact.model import Yolact
 from tests.conftest import fixture_path, make_checkpoint
 
-
 RELEASED = sorted(n for n in CONFIGS if fixture_path("checkpoint-keys", f"{n}.json").is_file())
 
 
@@ -44,12 +43,18 @@ def test_every_config_loads_its_checkpoint_and_runs(name, astronaut_bgr):
 
 @pytest.mark.parametrize(
     "filename,expected",
-    [("yolact_base_54_800000.pth", "yolact_base"), ("yolact_plus_resnet50_54_800000.pth", "yolact_plus_resnet50"),
-     ("yolact_im700_54_800000.pth", "yolact_im700"), ("yolact_darknet53.pth", "yolact_darknet53"),
-     ("my_model.pth", None), ("yolact_base_54_800000_copy.pth", None),
-     ("yolact_edge_54_800000.pth", "yolact_edge"), ("yolact_edge_resnet50_54_800000.pth", "yolact_edge_resnet50"),
-     ("yolact_edge_vid_847_50000.pth", "yolact_edge_vid"),
-     ("yolact_edge_vid_resnet50_847_50000.pth", "yolact_edge_vid_resnet50")],
+    [
+        ("yolact_base_54_800000.pth", "yolact_base"),
+        ("yolact_plus_resnet50_54_800000.pth", "yolact_plus_resnet50"),
+        ("yolact_im700_54_800000.pth", "yolact_im700"),
+        ("yolact_darknet53.pth", "yolact_darknet53"),
+        ("my_model.pth", None),
+        ("yolact_base_54_800000_copy.pth", None),
+        ("yolact_edge_54_800000.pth", "yolact_edge"),
+        ("yolact_edge_resnet50_54_800000.pth", "yolact_edge_resnet50"),
+        ("yolact_edge_vid_847_50000.pth", "yolact_edge_vid"),
+        ("yolact_edge_vid_resnet50_847_50000.pth", "yolact_edge_vid_resnet50"),
+    ],
 )
 def test_config_name_from_official_filename(filename, expected):
     assert config_name_from_filename(filename) == expected
@@ -67,7 +72,9 @@ def test_custom_class_count_with_sidecar_names(resnet50_checkpoint, tmp_path):
     num_classes = 4  # background + 3
     w = state["prediction_layers.0.conf_layer.weight"]
     state["prediction_layers.0.conf_layer.weight"] = w[: 3 * num_classes].clone()
-    state["prediction_layers.0.conf_layer.bias"] = state["prediction_layers.0.conf_layer.bias"][: 3 * num_classes].clone()
+    state["prediction_layers.0.conf_layer.bias"] = state["prediction_layers.0.conf_layer.bias"][
+        : 3 * num_classes
+    ].clone()
     state["semantic_seg_conv.weight"] = state["semantic_seg_conv.weight"][:3].clone()
     state["semantic_seg_conv.bias"] = state["semantic_seg_conv.bias"][:3].clone()
     path = tmp_path / "weeds.pth"
@@ -130,7 +137,10 @@ def test_wrong_config_names_the_mismatching_keys(resnet50_checkpoint):
         load_yolact(resnet50_checkpoint, "yolact_plus_resnet50")
     message = str(err.value)
     assert "YOLACT v1 checkpoint" in message and "shape mismatches" in message
-    assert "prediction_layers.0.bbox_layer.weight (file [12, 256, 3, 3], yolact_plus_resnet50 needs [36, 256, 3, 3])" in message
+    assert (
+        "prediction_layers.0.bbox_layer.weight (file [12, 256, 3, 3], yolact_plus_resnet50 needs [36, 256, 3, 3])"
+        in message
+    )
 
 
 def test_unknown_config_name():

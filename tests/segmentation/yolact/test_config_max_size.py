@@ -30,8 +30,13 @@ def test_yolact_plus_keeps_its_three_octave_scales():
     config = CONFIGS["yolact_plus_resnet50"].with_max_size(320)
     assert config.name == "yolact_plus_resnet50_im320" and config.anchors_per_location == 9
     # Worked by hand: base scales int(s * 320 / 550) = 13, 27, 55, 111, 223, then x 2^(1/3) and x 2^(2/3).
-    expected = [(13, 16.3790, 20.6362), (27, 34.0179, 42.8598), (55, 69.2957, 87.3071),
-                (111, 139.8512, 176.2015), (223, 280.9624, 353.9904)]
+    expected = [
+        (13, 16.3790, 20.6362),
+        (27, 34.0179, 42.8598),
+        (55, 69.2957, 87.3071),
+        (111, 139.8512, 176.2015),
+        (223, 280.9624, 353.9904),
+    ]
     assert [tuple(level) for level in config.scales] == [pytest.approx(e, abs=1e-4) for e in expected]
     assert not config.square_anchors and config.use_maskiou  # only the size changed
     sizes = feature_map_sizes(320)
@@ -39,7 +44,7 @@ def test_yolact_plus_keeps_its_three_octave_scales():
     assert anchors.shape == (9 * sum(s * s for s in sizes), 4)
     # the first location's 9 anchors: 3 scales x aspect ratios 1, 1/2, 2 (w = s * sqrt(r) / 320)
     widths = sorted(anchors[:9, 2].tolist())
-    expected_widths = sorted(sc * r ** 0.5 / 320 for sc in expected[0] for r in (1.0, 0.5, 2.0))
+    expected_widths = sorted(sc * r**0.5 / 320 for sc in expected[0] for r in (1.0, 0.5, 2.0))
     assert widths == pytest.approx(expected_widths, rel=1e-5)
     with pytest.raises(ValueError, match="at least 249"):
         CONFIGS["yolact_plus_resnet50"].with_max_size(240)
@@ -47,14 +52,17 @@ def test_yolact_plus_keeps_its_three_octave_scales():
         CONFIGS["yolact_resnet50"].with_max_size(32)
 
 
-@pytest.mark.parametrize("name,expected", [
-    ("yolact_resnet50_im160", ("yolact_resnet50", 160)),
-    ("yolact_im300", ("yolact_base", 300)),
-    ("yolact_plus_base_im320", ("yolact_plus_base", 320)),
-    ("yolact_base_im300", None),  # one spelling per config
-    ("yolact_im700_im300", None),
-    ("something_im300", None),
-])
+@pytest.mark.parametrize(
+    "name,expected",
+    [
+        ("yolact_resnet50_im160", ("yolact_resnet50", 160)),
+        ("yolact_im300", ("yolact_base", 300)),
+        ("yolact_plus_base_im320", ("yolact_plus_base", 320)),
+        ("yolact_base_im300", None),  # one spelling per config
+        ("yolact_im700_im300", None),
+        ("something_im300", None),
+    ],
+)
 def test_sized_names_resolve_to_configs(name, expected):
     config = config_for_name(name)
     if expected is None:
@@ -73,13 +81,16 @@ def test_trained_file_names_carry_the_input_size(resnet50_checkpoint):
         infer_config(state, None, "yolact_resnet50_im2")
 
 
-@pytest.mark.parametrize("name,message", [
-    ("yolact_resnet50_im16", "at least 64 and at most 2048, got 16"),
-    ("yolact_resnet50_im32", "at least 64 and at most 2048, got 32"),
-    ("yolact_plus_resnet50_im200", "at least 249"),
-    ("yolact_resnet50_im20000", "at most 2048 (and at least 64), got 20000"),
-    ("yolact_im4096", "at most 2048"),
-])
+@pytest.mark.parametrize(
+    "name,message",
+    [
+        ("yolact_resnet50_im16", "at least 64 and at most 2048, got 16"),
+        ("yolact_resnet50_im32", "at least 64 and at most 2048, got 32"),
+        ("yolact_plus_resnet50_im200", "at least 249"),
+        ("yolact_resnet50_im20000", "at most 2048 (and at least 64), got 20000"),
+        ("yolact_im4096", "at most 2048"),
+    ],
+)
 def test_sizes_out_of_range_name_the_allowed_range(name, message):
     with pytest.raises(ValueError, match=message.replace("(", r"\(").replace(")", r"\)")):
         config_for_name(name)

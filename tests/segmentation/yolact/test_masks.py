@@ -40,7 +40,7 @@ def _dense(crops, offsets, image_size) -> np.ndarray:
     out = np.zeros((len(crops), *image_size), bool)
     for i, (crop, (x0, y0)) in enumerate(zip(crops, offsets)):
         assert crop.dtype == np.bool_ and crop.ndim == 2
-        out[i, y0:y0 + crop.shape[0], x0:x0 + crop.shape[1]] = crop
+        out[i, y0 : y0 + crop.shape[0], x0 : x0 + crop.shape[1]] = crop
     return out
 
 
@@ -101,8 +101,9 @@ def test_box_local_binarisation_keeps_every_pixel_of_the_dense_one(image_size):
     soft = assemble_soft_masks(protos, coeffs, boxes)
     crops, offsets = binarize_at_image_size(soft, boxes, image_size)
     assert len(crops) == 24 and offsets.shape == (24, 2) and offsets.dtype == np.int64
-    np.testing.assert_array_equal(_dense(crops, offsets, image_size),
-                                  _dense_binarization_before_issue_14(soft, boxes, image_size))
+    np.testing.assert_array_equal(
+        _dense(crops, offsets, image_size), _dense_binarization_before_issue_14(soft, boxes, image_size)
+    )
     assert crops[0].size == 0
     # and the torch resize of the whole stack is the independent oracle of both
     full = F.interpolate(soft[None], size=image_size, mode="bilinear", align_corners=False)[0] > 0.5
@@ -115,8 +116,9 @@ def test_crops_stay_near_their_boxes_on_a_large_image():
     protos = torch.relu(torch.randn(138, 138, 8, generator=gen))
     corner = torch.rand(100, 2, generator=gen) * 0.9
     boxes = torch.cat([corner, corner + 0.02], dim=1)  # 120x80-pixel boxes
-    crops, offsets = binarize_at_image_size(assemble_soft_masks(protos, torch.randn(100, 8, generator=gen), boxes),
-                                            boxes, (height, width))
+    crops, offsets = binarize_at_image_size(
+        assemble_soft_masks(protos, torch.randn(100, 8, generator=gen), boxes), boxes, (height, width)
+    )
     # each window is the box plus at most three prototype pixels (the crop's padding, the kept
     # pixel's rounding, the bilinear tap) on each side
     for crop, (x0, y0), box in zip(crops, offsets, boxes.numpy() * [width, height, width, height]):

@@ -13,7 +13,11 @@ import torch
 
 from protolabel.segmentation.yolact.checkpoint import load_yolact, read_state_dict
 from protolabel.segmentation.yolact.config import CONFIGS
-from protolabel.segmentation.yolact.synthetic import checkpoint_manifest, synthetic_state_dict, write_synthetic_checkpoint
+from protolabel.segmentation.yolact.synthetic import (
+    checkpoint_manifest,
+    synthetic_state_dict,
+    write_synthetic_checkpoint,
+)
 from tests.conftest import SHARED_DIR, fixture_path
 
 GENERATOR = SHARED_DIR / "tools" / "make_checkpoint.py"
@@ -30,8 +34,9 @@ def _digest(state: dict[str, torch.Tensor]) -> str:
     return h.hexdigest()
 
 
-@pytest.mark.parametrize("config,seed", [("yolact_resnet50", 0), ("yolact_plus_resnet50", 1),
-                                         ("yolact_edge_vid_resnet50", 0)])
+@pytest.mark.parametrize(
+    "config,seed", [("yolact_resnet50", 0), ("yolact_plus_resnet50", 1), ("yolact_edge_vid_resnet50", 0)]
+)
 def test_builder_equals_the_documented_generator_tensor_for_tensor(config, seed, tmp_path):
     """Against the digests recorded from the generator's own output; and, where ../shared is beside the
     checkout, against the generator run now, tensor for tensor (which also re-proves the recorded digest)."""
@@ -42,8 +47,11 @@ def test_builder_equals_the_documented_generator_tensor_for_tensor(config, seed,
     if GENERATOR.is_file():
         manifest = fixture_path("checkpoint-keys", f"{config}.json")
         out = tmp_path / f"generator_{config}_{seed}.pth"
-        subprocess.run([sys.executable, str(GENERATOR), str(manifest), "--seed", str(seed), "--out", str(out)],
-                       check=True, capture_output=True)
+        subprocess.run(
+            [sys.executable, str(GENERATOR), str(manifest), "--seed", str(seed), "--out", str(out)],
+            check=True,
+            capture_output=True,
+        )
         expected = torch.load(out, weights_only=True)
         assert list(ours) == list(expected)  # same keys in the same order
         for key, tensor in expected.items():

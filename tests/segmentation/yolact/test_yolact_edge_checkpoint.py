@@ -59,8 +59,10 @@ def test_coco_yolact_edge_is_yolact_on_images(resnet50_engine, astronaut_bgr):
     detections (the original did: coco_equivalence.json); the YOLACT detections are graded against the
     original in test_reference_fixtures.py."""
     edge_path = make_checkpoint("yolact_edge_resnet50", 0)
-    assert _fpn_renamed_to_yolact(read_state_dict(edge_path)).keys() == read_state_dict(
-        resnet50_engine.info.weights_path).keys()
+    assert (
+        _fpn_renamed_to_yolact(read_state_dict(edge_path)).keys()
+        == read_state_dict(resnet50_engine.info.weights_path).keys()
+    )
     edge = YolactEngine(edge_path, device="cpu")
     assert edge.info.config.name == "yolact_edge_resnet50" and edge.class_names == COCO_CLASSES
     ours, theirs = edge.predict_image(astronaut_bgr), resnet50_engine.predict_image(astronaut_bgr)
