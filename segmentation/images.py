@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Iterator
 from pathlib import Path
 
 import cv2
@@ -86,14 +85,3 @@ def to_bgr8(image: np.ndarray) -> np.ndarray:
 def natural_key(text: str) -> list:
     """Sort key that orders 'img2' before 'img10'."""
     return [int(part) if part.isdigit() else part.casefold() for part in re.split(r"(\d+)", text)]
-
-
-def is_image_file(path: str | os.PathLike) -> bool:
-    return Path(path).suffix.lower() in IMAGE_EXTENSIONS
-
-
-def iter_image_files(folder: str | os.PathLike) -> Iterator[Path]:
-    """Image files under `folder`, by the one folder walker's rule (segmentation/folders.py)."""
-    from protolabel.segmentation.folders import image_paths  # folders.py imports this module's natural_key
-
-    return iter(image_paths(folder))

@@ -133,7 +133,7 @@ def check_log_file() -> list[Finding]:
 
 def check_folder(folder: str | os.PathLike) -> list[Finding]:
     """The folder exists and the app can write its project (FOLDER/.protolabel/) there."""
-    from protolabel.segmentation.images import iter_image_files
+    from protolabel.segmentation.folders import image_paths
 
     path = Path(folder).expanduser()
     if not path.is_dir():
@@ -151,7 +151,7 @@ def check_folder(folder: str | os.PathLike) -> list[Finding]:
                 "in FOLDER/.protolabel/, so the app needs write access",
             )
         ]
-    images = sum(1 for _ in iter_image_files(path))
+    images = len(image_paths(path))
     return [
         Finding(
             "folder",

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from protolabel.segmentation.commands.predict import expand_inputs
 from protolabel.segmentation.folders import walk_folder
-from protolabel.segmentation.images import iter_image_files
 from protolabel.segmentation.prelabel import scan_folder
 from protolabel.segmentation.project.image_list import scan_image_names
 
@@ -27,7 +27,7 @@ def _all_callers(folder: Path) -> dict[str, list[str]]:
     """The image names each entry point (CLI label, CLI predict, the app) sees."""
     return {
         "label": [rel for rel, _ in scan_folder(folder).images],
-        "predict": [p.relative_to(folder).as_posix() for p in iter_image_files(folder)],
+        "predict": [p.relative_to(folder).as_posix() for _, p in expand_inputs([str(folder)])],
         "app": scan_image_names(folder),
     }
 
