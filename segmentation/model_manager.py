@@ -32,6 +32,7 @@ from urllib.parse import quote, urlparse
 
 from protolabel.segmentation.errors import first_line
 from protolabel.segmentation.files import atomic_write_text, file_sha256
+from protolabel.segmentation.os_locks import try_lock, unlock
 
 logger = logging.getLogger(__name__)
 
@@ -522,7 +523,7 @@ class _DownloadLock:
             raise ModelDownloadError(f"Cannot create {self.path}: {exc.strerror or exc}") from None
         told = False
         try:
-            while not _try_lock(self.fd):
+            while not try_lock(self.fd):
                 if not told and self.on_wait is not None:
                     self.on_wait(f"waiting for another download of {self.what} into {self.path.parent} to finish")
                     told = True
@@ -542,34 +543,11 @@ class _DownloadLock:
         fd, self.fd = self.fd, None
         if fd is None:
             return
-        if sys.platform == "win32":  # Windows wants its byte lock undone before the close
-            import msvcrt
-
-            try:
-                os.lseek(fd, 0, os.SEEK_SET)
-                msvcrt.locking(fd, msvcrt.LK_UNLCK, 1)
-            except OSError:
-                pass
-        os.close(fd)  # on POSIX closing the descriptor releases the flock
-
-
-def _try_lock(fd: int) -> bool:
-    if sys.platform == "win32":
-        import msvcrt
-
         try:
-            os.lseek(fd, 0, os.SEEK_SET)
-            msvcrt.locking(fd, msvcrt.LK_NBLCK, 1)
+            unlock(fd)
         except OSError:
-            return False
-        return True
-    import fcntl
-
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        return False
-    return True
+            pass  # closing the descriptor releases it anyway
+        os.close(fd)
 
 
 def _interrupt_on_cancel(response, cancel: threading.Event, finished: threading.Event) -> None:

@@ -13,12 +13,12 @@ from __future__ import annotations
 import json
 import os
 import socket
-import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
 from protolabel.segmentation.folders import PROJECT_DIR_NAME
+from protolabel.segmentation.os_locks import try_lock, unlock
 from protolabel.segmentation.project_files import open_project_file, read_project_file
 
 LOCK_NAME = "writer.lock"
@@ -55,37 +55,6 @@ def lock_path(folder: str | Path) -> Path:
     return Path(folder) / PROJECT_DIR_NAME / LOCK_NAME
 
 
-def _try_lock(fd: int) -> bool:
-    if sys.platform == "win32":
-        import msvcrt
-
-        try:
-            os.lseek(fd, _WINDOWS_LOCK_OFFSET, os.SEEK_SET)
-            msvcrt.locking(fd, msvcrt.LK_NBLCK, 1)
-        except OSError:
-            return False
-        return True
-    import fcntl
-
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        return False
-    return True
-
-
-def _unlock(fd: int) -> None:
-    if sys.platform == "win32":
-        import msvcrt
-
-        os.lseek(fd, _WINDOWS_LOCK_OFFSET, os.SEEK_SET)
-        msvcrt.locking(fd, msvcrt.LK_UNLCK, 1)
-    else:
-        import fcntl
-
-        fcntl.flock(fd, fcntl.LOCK_UN)
-
-
 def read_holder(folder: str | Path) -> LockHolder:
     """The holder named in the lock file; unknown (pid None) if it is missing or not yet written."""
     try:
@@ -113,7 +82,7 @@ class FolderLock:
         path = lock_path(folder)
         fd = open_project_file(path, os.O_RDWR | os.O_CREAT)
         try:
-            if not _try_lock(fd):
+            if not try_lock(fd, _WINDOWS_LOCK_OFFSET):
                 raise FolderLockedError(folder, read_holder(folder))
             text = json.dumps(
                 {
@@ -142,7 +111,7 @@ class FolderLock:
             return
         try:
             os.ftruncate(fd, 0)  # nobody holds it now: a later refusal must not name this process
-            _unlock(fd)
+            unlock(fd, _WINDOWS_LOCK_OFFSET)
         finally:
             os.close(fd)
 

@@ -38,25 +38,8 @@ def test_the_link_tree_mirrors_the_installed_layout(tmp_path):
 
 
 @pytest.mark.slow
-def test_the_wheel_installs_beside_another_package_named_app(tmp_path):
-    subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pip",
-            "wheel",
-            "--no-deps",
-            "--no-build-isolation",
-            "-q",
-            "-w",
-            str(tmp_path / "wheel"),
-            str(ROOT),
-        ],
-        check=True,
-        capture_output=True,
-        timeout=600,
-    )
-    [wheel] = (tmp_path / "wheel").glob("protolabel-*.whl")
+def test_the_wheel_installs_beside_another_package_named_app(tmp_path, built_wheel):
+    wheel = built_wheel
     site = tmp_path / "site"
     with zipfile.ZipFile(wheel) as archive:
         tops = {Path(name).parts[0] for name in archive.namelist()}

@@ -33,26 +33,9 @@ def test_palette_is_distinct_hex_colours():
 
 
 @pytest.mark.slow
-def test_resources_load_from_an_installed_wheel(tmp_path):
+def test_resources_load_from_an_installed_wheel(tmp_path, built_wheel):
     """Build the wheel, install it into a bare folder, import from there (not from the checkout)."""
-    subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pip",
-            "wheel",
-            "--no-deps",
-            "--no-build-isolation",
-            "-q",
-            "-w",
-            str(tmp_path / "wheel"),
-            str(ROOT),
-        ],
-        check=True,
-        capture_output=True,
-        timeout=600,
-    )
-    [wheel] = (tmp_path / "wheel").glob("protolabel-*.whl")
+    wheel = built_wheel
     names = set(zipfile.ZipFile(wheel).namelist())
     assert {
         "protolabel/resources/coco_classes.json",
