@@ -97,7 +97,9 @@ def run(folder: Path, checkpoint: str, switches: int) -> dict:
         settle(app, window)
         images = len(window.projects.project.images)
 
-        # The model labels the first image, so the inspector has prototypes and coefficients to show.
+        # The model labels the first image, so the inspector has prototypes and coefficients to show. The
+        # first image already has objects: label it without the question a person gets first (test_review).
+        window.actions_by_name["ask_before_relabel"].setChecked(False)
         auto_label_current(app, window, checkpoint)
         window.inspector.dock.show()
 
