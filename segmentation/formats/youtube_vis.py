@@ -34,7 +34,14 @@ from protolabel.segmentation.geometry.rle import compressed, rle_area
 from protolabel.segmentation.geometry.shapes import Shape
 from protolabel.segmentation.tracking.tracks import Track, TrackFrame, TrackSet
 
-__all__ = ["VisDataset", "VisVideo", "read_youtube_vis", "write_youtube_vis"]
+__all__ = [
+    "VisDataset",
+    "VisVideo",
+    "file_name_problem",
+    "looks_like_youtube_vis",
+    "read_youtube_vis",
+    "write_youtube_vis",
+]
 
 PROVENANCE_KEY = "protolabel_provenance"
 Segmentation = Literal["rle", "polygons"]
@@ -85,6 +92,10 @@ def write_youtube_vis(dataset: VisDataset, path: str | os.PathLike, *, segmentat
     for video in dataset.videos:
         if video.tracks.class_names != dataset.class_names:
             raise ValueError(f"video {video.video_id}'s classes {video.tracks.class_names} are not the dataset's")
+        for name in video.file_names:
+            problem = file_name_problem(name)
+            if problem:
+                raise ValueError(f"video {video.video_id}'s frame {name!r} {problem}")
         height, width = video.tracks.image_size
         videos.append(
             {
@@ -153,6 +164,18 @@ def _annotation(
 
 # ---------------------------------------------------------------------------------------------- reading
 
+_SNIFF_BYTES = 1 << 20  # YouTube-VIS and OVIS files list their videos (with file_names) before the annotations
+
+
+def looks_like_youtube_vis(path: str | os.PathLike) -> bool:
+    """Whether a file looks like YouTube-VIS or OVIS JSON (cheap: its first megabyte names videos and file_names)."""
+    try:
+        with open(path, "rb") as file:
+            head = file.read(_SNIFF_BYTES)
+    except OSError:
+        return False
+    return head.lstrip()[:1] == b"{" and b'"videos"' in head and b'"file_names"' in head
+
 
 def read_youtube_vis(path: str | os.PathLike, frames_folder: str | os.PathLike | None = None) -> VisDataset:
     """The videos, tracks and categories of a YouTube-VIS or OVIS JSON file; FormatError naming what is wrong.
@@ -184,6 +207,17 @@ def read_youtube_vis(path: str | os.PathLike, frames_folder: str | os.PathLike |
         class_names,
         category_ids,
     )
+
+
+def file_name_problem(name: str, frames_folder: Path | None = None) -> str | None:
+    """Why a frame file name is not a relative name inside the frames folder, or None when it is (with
+    `frames_folder`, also through links: a name that resolves outside the folder is refused)."""
+    posix, windows = PurePosixPath(name), PureWindowsPath(name)
+    if not name or posix.is_absolute() or windows.is_absolute() or windows.drive or ".." in windows.parts:
+        return "is not a file name inside the frames folder (absolute paths and '..' are refused)"
+    if frames_folder is not None and not (frames_folder / name).resolve().is_relative_to(frames_folder.resolve()):
+        return f"leads outside {frames_folder} (a link?)"
+    return None
 
 
 def _list(data: dict[str, Any], key: str, path: Path) -> list[Any]:
@@ -246,24 +280,9 @@ class _Reader:
         return videos
 
     def check_file_name(self, video_id: int, name: str) -> None:
-        posix, windows = PurePosixPath(name), PureWindowsPath(name)
-        if (
-            not name
-            or posix.is_absolute()
-            or windows.is_absolute()
-            or windows.drive
-            or ".." in posix.parts
-            or ".." in windows.parts
-        ):
-            raise self.fail(
-                f"video {video_id}'s frame {name!r} is not a file name inside the frames folder "
-                "(absolute paths and '..' are refused)"
-            )
-        if self.frames_folder is not None:
-            folder = self.frames_folder.resolve()
-            target = (self.frames_folder / name).resolve()
-            if not target.is_relative_to(folder):
-                raise self.fail(f"video {video_id}'s frame {name!r} leads outside {self.frames_folder} (a link?)")
+        problem = file_name_problem(name, self.frames_folder)
+        if problem:
+            raise self.fail(f"video {video_id}'s frame {name!r} {problem}")
 
     def annotation(
         self,

@@ -113,6 +113,12 @@ class Tracker:
             self._image_size, self._class_names = (int(height), int(width)), tuple(detections.class_names)
         elif tuple(detections.image_size) != self._image_size:
             raise ValueError(f"frame {frame} is {detections.image_size}, the video's frames are {self._image_size}")
+        widths = {len(t.coefficients) for t in self._live if t.masks is not None}
+        if widths and detections.coefficients.shape[1:] != (widths.pop(),):
+            raise ValueError(
+                f"frame {frame} has {detections.coefficients.shape[1:]} coefficients per detection, the "
+                f"tracks {len(self._live[0].coefficients)}: every frame must come from one model"
+            )
         self._frame = frame
         still = [t for t in self._live if frame - t.last_frame - 1 <= self.config.max_missed]
         self._ended += [t for t in self._live if t not in still]

@@ -9,7 +9,13 @@ import pycocotools.mask as mask_utils
 import pytest
 
 from protolabel.segmentation.formats.base import FormatError
-from protolabel.segmentation.formats.youtube_vis import VisDataset, VisVideo, read_youtube_vis, write_youtube_vis
+from protolabel.segmentation.formats.youtube_vis import (
+    VisDataset,
+    VisVideo,
+    looks_like_youtube_vis,
+    read_youtube_vis,
+    write_youtube_vis,
+)
 from protolabel.segmentation.geometry.rasterise import shape_to_mask
 from protolabel.segmentation.geometry.shapes import Polygon, Shape
 from protolabel.segmentation.tracking.association import track_video
@@ -146,3 +152,56 @@ def test_other_hostile_files(tmp_path):
     assert "flat list of x, y numbers" in _hostile(
         tmp_path, lambda d: d["annotations"][0]["segmentations"].__setitem__(0, [[1, 2, 3]])
     )
+
+
+def _uncompressed_rle(mask: np.ndarray) -> dict:
+    """COCO's uncompressed RLE written by hand (column-major runs, background first): YouTube-VIS's own files."""
+    flat = mask.T.ravel().astype(np.int8)
+    edges = np.flatnonzero(np.diff(flat)) + 1
+    counts = np.diff(np.concatenate([[0], edges, [flat.size]])).tolist()
+    if flat[0]:
+        counts = [0, *counts]
+    return {"size": list(mask.shape), "counts": counts}
+
+
+def test_an_ovis_style_file_with_uncompressed_rle_is_read(tmp_path):
+    disc = MovingDisc((30, 20), (5, 3), 8, identity(0))
+    data = {
+        "videos": [{"id": 1, "width": WIDTH, "height": HEIGHT, "file_names": ["v/0.jpg", "v/1.jpg", "v/2.jpg"]}],
+        "categories": [{"id": 5, "name": "Fish", "supercategory": "animal"}],
+        "annotations": [
+            {
+                "id": 11,
+                "video_id": 1,
+                "category_id": 5,
+                "iscrowd": 0,
+                "segmentations": [_uncompressed_rle(disc.mask(0)), None, _uncompressed_rle(disc.mask(2))],
+                "bboxes": [None] * 3,
+                "areas": [None] * 3,
+            }
+        ],
+    }
+    path = tmp_path / "ovis.json"
+    path.write_text(json.dumps(data))
+    back = read_youtube_vis(path)
+    track = back.videos[0].tracks.get(11)
+    assert back.class_names == ("Fish",) and track.frame_indices == (0, 2) and track.person_frames == (0, 2)
+    for t in (0, 2):
+        np.testing.assert_array_equal(shape_to_mask(track.at(t).shape, HEIGHT, WIDTH), disc.mask(t))
+
+
+def test_writing_refuses_frame_names_outside_the_folder(tmp_path):
+    dataset = _dataset()
+    video = dataset.videos[0]
+    bad = VisDataset((VisVideo(7, ("../x.jpg", *video.file_names[1:]), video.tracks),), dataset.class_names, (3, 9))
+    with pytest.raises(ValueError, match="'../x.jpg' is not a file name inside the frames folder"):
+        write_youtube_vis(bad, tmp_path / "out.json")
+    assert not (tmp_path / "out.json").exists()
+
+
+def test_looks_like_youtube_vis(tmp_path):
+    write_youtube_vis(_dataset(), tmp_path / "vis.json")
+    assert looks_like_youtube_vis(tmp_path / "vis.json")
+    (tmp_path / "coco.json").write_text('{"images": [], "annotations": []}')
+    assert not looks_like_youtube_vis(tmp_path / "coco.json")
+    assert not looks_like_youtube_vis(tmp_path / "missing.json")

@@ -106,3 +106,15 @@ def test_frames_out_of_order_and_other_sizes_are_refused():
 def test_cosine_similarity_of_zero_rows_is_zero():
     sim = cosine_similarity(np.array([[1.0, 0.0], [0.0, 0.0]]), np.array([[2.0, 0.0], [0.0, -1.0]]))
     np.testing.assert_allclose(sim, [[1.0, 0.0], [0.0, 0.0]])
+
+
+def test_frames_from_another_model_are_refused():
+    disc = MovingDisc((20, 32), (2, 0), 10, identity(0))
+    frames = scene([disc], 2)
+    other = type(frames[1])(
+        **{**{f: getattr(frames[1], f) for f in frames[1].__dataclass_fields__}, "coefficients": np.zeros((1, 4))}
+    )
+    tracker = Tracker()
+    tracker.update(0, frames[0])
+    with pytest.raises(ValueError, match="every frame must come from one model"):
+        tracker.update(1, other)
