@@ -75,8 +75,14 @@ def propagate(
     for direction in propagation_range(track, frame, frame_count):
         reference, identity, missed = start.shape, coefficients, 0
         for index in direction:
+            detections = detect(index)
+            if tuple(detections.image_size) != tracks.image_size:
+                raise ValueError(
+                    f"frame {index}'s detections are of a {detections.image_size} image, "
+                    f"the video's frames are {tracks.image_size}"
+                )
             others = [item.shape for t, item in tracks.on_frame(index) if t.track_id != track_id and item.person_made]
-            found = _best_match(reference, identity, detect(index), track.class_index, others, config, tolerance)
+            found = _best_match(reference, identity, detections, track.class_index, others, config, tolerance)
             if found is None:
                 missed += 1
                 if frames.pop(index, None) is not None:

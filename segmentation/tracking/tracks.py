@@ -94,6 +94,16 @@ class Track:
         return tuple(f.frame for f in self.frames if f.person_made)
 
     @property
+    def length(self) -> int:
+        """Number of frames the object is seen on (gaps not counted)."""
+        return len(self.frames)
+
+    @property
+    def reviewed_share(self) -> float:
+        """Share of the track's frames a person made or accepted, in [0, 1] (0 for a track with no frames)."""
+        return len(self.person_frames) / len(self.frames) if self.frames else 0.0
+
+    @property
     def score(self) -> float:
         """Mean model score over the model-made frames; NaN when a person made every frame."""
         scores = [f.score for f in self.frames if not f.person_made and not np.isnan(f.score)]

@@ -86,3 +86,10 @@ def test_track_records_refuse_bad_values():
         TrackSet((20, 100), ("ball",), (Track(1, 0, ()), Track(1, 0, ())))
     with pytest.raises(ValueError, match="unknown provenance"):
         TrackFrame(0, _square(0), provenance="robot")
+
+
+def test_length_and_reviewed_share():
+    tracks = _set()
+    tracks = correct(tracks, 1, 2, _square(9)).apply(tracks)
+    assert tracks.get(1).length == 5 and tracks.get(1).reviewed_share == pytest.approx(1 / 5)
+    assert Track(9, 0, ()).reviewed_share == 0.0

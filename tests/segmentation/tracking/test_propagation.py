@@ -113,3 +113,17 @@ def test_a_correction_is_a_persons_keyframe():
     with pytest.raises(ValueError, match="cannot be 'auto'"):
         correct(tracks, a, 2, mask_to_shape(objects[0].mask(2)), provenance="auto")
     assert isinstance(tracks.get(a).at(2), TrackFrame)
+
+
+def test_detections_of_another_frame_size_are_refused():
+    objects, frames, tracks, a = _swapped()
+    small = scene(objects, 1)[0]
+    other = type(small)(
+        **{
+            **{f: getattr(small, f) for f in small.__dataclass_fields__},
+            "image_size": (HEIGHT, WIDTH + 8),
+            "masks": np.zeros((2, HEIGHT, WIDTH + 8), bool),
+        }
+    )
+    with pytest.raises(ValueError, match="frame 7's detections are of a"):
+        propagate(tracks, a, 6, lambda index: other if index == 7 else frames[index], FRAMES)
