@@ -32,6 +32,7 @@ from protolabel.segmentation.geometry.provenance import HUMAN_DRAWN, PROVENANCES
 from protolabel.segmentation.geometry.rasterise import shape_to_rle
 from protolabel.segmentation.geometry.rle import compressed, rle_area
 from protolabel.segmentation.geometry.shapes import Shape
+from protolabel.segmentation.images import MAX_PIXELS
 from protolabel.segmentation.tracking.tracks import Track, TrackFrame, TrackSet
 
 __all__ = [
@@ -269,6 +270,10 @@ class _Reader:
                 raise self.fail(f"video id {video_id} appears twice")
             if width is None or height is None or width <= 0 or height <= 0:
                 raise self.fail(f"video {video_id} needs positive integer 'width' and 'height'")
+            if width * height > MAX_PIXELS:  # no frame this size can be read, and one mask would need gigabytes
+                raise self.fail(
+                    f"video {video_id} is {width}x{height} pixels, more than the {MAX_PIXELS // 1_000_000} MP supported"
+                )
             if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
                 raise self.fail(f"video {video_id}'s 'file_names' must be a list of file names")
             length = item.get("length", len(names))

@@ -147,6 +147,7 @@ def test_other_hostile_files(tmp_path):
     with pytest.raises(FormatError, match="'videos' must be a list; it is missing"):
         read_youtube_vis(_write(tmp_path, {"annotations": [], "categories": []}))
     assert "refers to video 99" in _hostile(tmp_path, lambda d: d["annotations"][0].update(video_id=99))
+    assert "more than the 300 MP supported" in _hostile(tmp_path, lambda d: d["videos"][0].update(width=10**7))
     assert "has category 4" in _hostile(tmp_path, lambda d: d["annotations"][0].update(category_id=4))
     assert "appears twice" in _hostile(tmp_path, lambda d: d["annotations"][1].update(id=d["annotations"][0]["id"]))
     assert "flat list of x, y numbers" in _hostile(
