@@ -42,7 +42,7 @@ from protolabel.segmentation.geometry.provenance import HUMAN_DRAWN
 from protolabel.segmentation.geometry.shapes import Polygon, Shape
 from protolabel.segmentation.image_headers import image_size_from_header
 from protolabel.segmentation.images import MAX_PIXELS
-from protolabel.segmentation.input_files import read_input_bytes, read_input_text
+from protolabel.segmentation.input_files import read_input_bytes
 
 ANNOTATIONS, IMAGES = "Annotations", "JPEGImages"
 OBJECTS, CLASSES = "SegmentationObject", "SegmentationClass"
@@ -141,13 +141,18 @@ def _count(notes: dict[str, int], key: str, n: int = 1) -> None:
         notes[key] = notes.get(key, 0) + n
 
 
+def _read_file(path: Path, limit: int, what: str) -> bytes:
+    """A file of the dataset, named by the dataset itself: a link there is not followed (it could lead anywhere)."""
+    return read_input_bytes(path, limit, what=what, follow_links=False)
+
+
 def _label_names(root: Path, problems: Problems) -> list[str]:
     """Class names by index, background at 0: labelmap.txt's, else VOC's own."""
     path = root / LABELMAP
     if not path.exists():
         return list(VOC_CLASSES)
     try:
-        text = read_input_text(path, MAX_XML_BYTES, what="label map")
+        text = _read_file(path, MAX_XML_BYTES, "label map").decode("utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         problems.add(LABELMAP, f"cannot be read ({exc})")
         return []
@@ -177,7 +182,7 @@ def _item_ids(root: Path, problems: Problems) -> list[str]:
                 continue
             where = listing.relative_to(root).as_posix()
             try:
-                text = read_input_text(listing, MAX_XML_BYTES, what="image set list")
+                text = _read_file(listing, MAX_XML_BYTES, "image set list").decode("utf-8")
             except (OSError, UnicodeDecodeError) as exc:
                 problems.add(where, f"cannot be read ({exc})")
                 continue
@@ -262,7 +267,7 @@ def _read_xml(
     path: Path, where: str, problems: Problems
 ) -> tuple[str, tuple[int, int] | None, list[_XmlObject]] | None:
     try:
-        document = parse_xml(read_input_bytes(path, MAX_XML_BYTES, what="VOC annotation"), where)
+        document = parse_xml(_read_file(path, MAX_XML_BYTES, "VOC annotation"), where)
     except FormatError as exc:
         problems.add(where, str(exc).removeprefix(f"{where}: "))
         return None
@@ -323,7 +328,7 @@ def _read_xml(
 def _read_png(path: Path, where: str, size: tuple[int, int] | None, problems: Problems) -> np.ndarray | None:
     """uint8 [H, W] indices of a VOC PNG (palette or grey; RGB through VOC's colours), or None after a problem."""
     try:
-        data = read_input_bytes(path, MAX_PNG_BYTES, what="segmentation PNG")
+        data = _read_file(path, MAX_PNG_BYTES, "segmentation PNG")
     except OSError as exc:
         problems.add(where, f"cannot be read ({exc.strerror or exc})")
         return None
