@@ -243,10 +243,11 @@ def _read_item(
     if (object_path.exists() and object_ids is None) or (class_path.exists() and class_ids is None):
         return None
     width, height = size
-    for obj in xml_objects:
+    for i, obj in enumerate(xml_objects):
         if obj.box is not None and not _near_image(obj.box, width, height):
             problems.add(
-                xml_where, f"<object> {obj.name!r}: <bndbox> lies more than one image size outside {width}x{height}"
+                f"{xml_where} <object>[{i}] <bndbox>",
+                f"lies more than one image size outside the {width}x{height} image",
             )
             return None
     if object_ids is not None:

@@ -181,7 +181,7 @@ def test_item_id_outside_the_folder_is_named(voc: Path) -> None:
     [
         (
             "<xmin>1</xmin><ymin>1</ymin><xmax>500</xmax><ymax>9</ymax>",
-            "<bndbox> lies more than one image size outside 48x40",
+            "<object>[0] <bndbox>: lies more than one image size outside the 48x40 image",
         ),
         (
             "<xmin>a</xmin><ymin>1</ymin><xmax>5</xmax><ymax>9</ymax>",
