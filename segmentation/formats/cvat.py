@@ -86,15 +86,21 @@ def read_cvat(path: Path, images_folder: Path) -> CocoDataset:
     base = xml_path.parent / IMAGES if (xml_path.parent / IMAGES).is_dir() else xml_path.parent
     records = []
     names_seen: dict[str, str] = {}
+    ids_seen: dict[int, str] = {}
     for i, element in enumerate(document.findall("image")):
         record = _read_image(element, i, labels, problems, notes)
         if record is None:
             continue
-        name = record[0]
+        name, image_id = record[0], record[5]
         if name in names_seen:
             problems.add(f"<image>[{i}]", f"name {name!r} is also <image> id {names_seen[name]}")
             continue
+        if image_id is not None and image_id in ids_seen:
+            problems.add(f"<image>[{i}] ({name})", f"id {image_id} is also <image> {ids_seen[image_id]!r}")
+            continue
         names_seen[name] = element.get("id", "?")
+        if image_id is not None:
+            ids_seen[image_id] = name
         category_names.update(dict.fromkeys(obj[1] for obj in record[3]))
         records.append(record)
     problems.raise_if_any()

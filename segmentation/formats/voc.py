@@ -233,7 +233,8 @@ def _read_item(
     class_ids = _read_png(class_path, f"{CLASSES}/{item}.png", size, problems) if class_path.exists() else None
     if class_ids is not None:
         size = size or (class_ids.shape[1], class_ids.shape[0])
-        unknown = sorted(set(np.unique(class_ids).tolist()) - {VOID} - set(range(len(labels))))
+        present = np.flatnonzero(np.bincount(class_ids.ravel(), minlength=256)).tolist()
+        unknown = sorted(set(present) - {VOID} - set(range(len(labels))))
         if unknown:
             problems.add(f"{CLASSES}/{item}.png", f"class indices {unknown[:10]} are not in the label list")
             return None
@@ -445,18 +446,19 @@ def _box_iou(a: tuple[float, ...], b: tuple[float, ...]) -> float:
 
 def _index_crops(ids: np.ndarray) -> Iterator[tuple[int, np.ndarray, int, int]]:
     """(index, bool crop, x0, y0) of each index in 1..254 present in an index PNG, from one sort of its pixels."""
-    height, width = ids.shape
+    width = ids.shape[1]
     flat = ids.ravel()
-    order = np.argsort(flat, kind="stable")
-    ordered = flat[order]
-    present = [v for v in np.unique(ordered).tolist() if 0 < v < VOID]
-    for index in present:
-        start, end = np.searchsorted(ordered, [index, index + 1])
-        ys, xs = np.divmod(order[start:end], width)
+    labelled = np.flatnonzero((flat != 0) & (flat != VOID))  # objects cover a fraction of the image: sort only them
+    values = flat[labelled]
+    order = labelled[np.argsort(values, kind="stable")]
+    counts = np.bincount(values, minlength=256)
+    ends = np.cumsum(counts)
+    for index in np.flatnonzero(counts):
+        ys, xs = np.divmod(order[ends[index] - counts[index] : ends[index]], width)
         x0, y0 = int(xs.min()), int(ys.min())
         crop = np.zeros((int(ys.max()) - y0 + 1, int(xs.max()) - x0 + 1), bool)
         crop[ys - y0, xs - x0] = True
-        yield index, crop, x0, y0
+        yield int(index), crop, x0, y0
 
 
 def _majority_class(class_ids: np.ndarray, crop: np.ndarray, x0: int, y0: int) -> int | None:

@@ -203,6 +203,11 @@ def test_rle_that_is_not_numbers_is_named(cvat_xml: Path) -> None:
     assert "<mask>[0]: rle must be comma-separated non-negative integers, got '-5, 12," in _error(cvat_xml)
 
 
+def test_repeated_image_ids_are_named(cvat_xml: Path) -> None:
+    _replace(cvat_xml, '<image id="1" name="img2.png"', '<image id="0" name="img2.png"')
+    assert "<image>[1] (img2.png): id 0 is also <image> 'img3.png'" in _error(cvat_xml)
+
+
 def test_video_tracks_are_refused_with_the_fix(tmp_path: Path) -> None:
     path = tmp_path / "annotations.xml"
     path.write_text('<annotations><version>1.1</version><track id="0" label="cat"/></annotations>')
