@@ -73,9 +73,11 @@ def voc_palette() -> np.ndarray:
 
 
 def looks_like_voc(path: Path) -> bool:
-    """A folder with Annotations/ or SegmentationObject/ beside ImageSets/ (no file is read)."""
-    return (
-        path.is_dir() and (path / "ImageSets").is_dir() and ((path / ANNOTATIONS).is_dir() or (path / OBJECTS).is_dir())
+    """A folder with SegmentationObject/, or Annotations/ beside ImageSets/ or JPEGImages/ (no file is read)."""
+    if not path.is_dir():
+        return False
+    return (path / OBJECTS).is_dir() or (
+        (path / ANNOTATIONS).is_dir() and ((path / "ImageSets").is_dir() or (path / IMAGES).is_dir())
     )
 
 

@@ -83,6 +83,24 @@ def test_overlap_goes_to_the_later_object_and_is_counted(tmp_path: Path) -> None
     assert np.array_equal(coco_mask(back.shapes[2], HEIGHT, WIDTH), coco_mask(shapes[1], HEIGHT, WIDTH))
 
 
+def test_void_pixels_belong_to_no_object(tmp_path: Path) -> None:
+    FORMAT.write(sample_dataset(), tmp_path)
+    path = tmp_path / "SegmentationObject" / "sub" / "a.png"
+    with Image.open(path) as image:
+        ids = np.asarray(image).copy()
+        palette = image.getpalette()
+    ids[2:4, :] = 255  # VOC's void border, across the top of the holed object
+    spoiled = Image.frombytes("P", (WIDTH, HEIGHT), ids.tobytes())
+    spoiled.putpalette(palette)
+    spoiled.save(path)
+    objects = FORMAT.read(tmp_path, tmp_path).images[1].instances
+    before = coco_mask(sample_dataset().images[0].instances.shapes[0], HEIGHT, WIDTH)
+    after = coco_mask(objects.shapes[0], HEIGHT, WIDTH)
+    assert len(objects) == 3  # void is no object of its own either
+    assert before[2:4].any() and not after[2:4].any()
+    assert np.array_equal(after[4:], before[4:])
+
+
 def test_reads_datumaro_export_of_a_coco_dataset() -> None:
     dataset = FORMAT.read(FORMATS / "voc_datumaro", FORMATS / "voc_cvat_source" / "images")
     assert dataset.category_names == ("cat", "dog")
