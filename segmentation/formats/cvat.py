@@ -356,6 +356,7 @@ def write_cvat(dataset: CocoDataset, out: Path) -> list[str]:
 _WRITE_NOTES = {
     "masks": "{n} objects with holes or several parts were written as <mask> (a CVAT polygon holds neither)",
     "crowd": "{n} crowd regions were written as ordinary objects (CVAT has no crowd flag)",
+    "verified": '{n} verified objects were written as source="manual" (CVAT has no verified state)',
     "attributes": "{n} attribute values that are not text, numbers or true/false were not written",
 }
 
@@ -438,6 +439,7 @@ def _image_element(
             child = SubElement(element, "polygon", common, points=_points_text(_parts(shape)[0].exterior))
         child.set("z_order", "0")
         _count(counts, "crowd", int(crowd[i]))
+        _count(counts, "verified", int(provenance[i] == Provenance.VERIFIED.value))
         for name, value in _attributes_of(attributes[i]).items():
             if name == "occluded":
                 continue

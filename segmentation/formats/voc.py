@@ -38,7 +38,7 @@ from protolabel.segmentation.formats.xml_input import Problems, inside_name, nam
 from protolabel.segmentation.geometry.box_masks import BoxMasks
 from protolabel.segmentation.geometry.instances import Instances
 from protolabel.segmentation.geometry.outlines import DEFAULT_MIN_IOU, crop_to_shape
-from protolabel.segmentation.geometry.provenance import HUMAN_DRAWN
+from protolabel.segmentation.geometry.provenance import HUMAN_DRAWN, Provenance
 from protolabel.segmentation.geometry.shapes import Polygon, Shape
 from protolabel.segmentation.image_headers import image_size_from_header
 from protolabel.segmentation.images import MAX_PIXELS
@@ -557,6 +557,8 @@ _WRITE_NOTES = {
     "covered": "{n} objects are covered entirely by later ones: written as <object> boxes only",
     "too_many": f"{{n}} objects beyond the {MAX_INDEX} a VOC PNG can number were not written",
     "crowd": "{n} crowd regions were written as ordinary objects (VOC has no crowd flag)",
+    "auto": "{n} objects the model made are written without saying so (VOC has no field): "
+    "read back, they count as drawn by a person",
     "attributes": "{n} attribute values that are not text, numbers or true/false were not written",
     "images": "the images are not copied: put them in JPEGImages/ under the names in each XML's <filename>",
 }
@@ -586,7 +588,7 @@ def _write_item(
     shapes = inst.shapes.tolist()
     classes = inst.classes.tolist()
     attributes: list[Any] = inst.attributes.tolist() if inst.has("attributes") else [None] * len(shapes)
-    crowd = inst.crowd.tolist()
+    crowd, provenance = inst.crowd.tolist(), inst.provenance.tolist()
     keep = [i for i, shape in enumerate(shapes) if not shape.is_empty()]
     if len(keep) > MAX_INDEX:
         _count(counts, "too_many", len(keep) - MAX_INDEX)
@@ -613,6 +615,7 @@ def _write_item(
         if kept[k] < areas[k - 1]:
             _count(counts, "covered" if kept[k] == 0 else "overlap")
         _count(counts, "crowd", int(crowd[i]))
+        _count(counts, "auto", int(provenance[i] == Provenance.AUTO.value))
         value = attributes[i] if isinstance(attributes[i], dict) else {}
         extra = value.get("attributes")
         extra = extra if isinstance(extra, dict) else {}

@@ -31,6 +31,7 @@ def test_round_trip_keeps_objects_classes_pixels_and_flags(tmp_path: Path) -> No
     dataset = sample_dataset()
     notes = FORMAT.write(dataset, tmp_path / "voc")
     assert not any("overlap" in n or "covered" in n for n in notes)
+    assert "1 objects the model made are written without saying so (VOC has no field): " in " ".join(notes)
     back = FORMAT.read(tmp_path / "voc", tmp_path / "voc" / "JPEGImages")
     assert back.category_names == ("cat", "dog")
     assert [i.file_name for i in back.images] == ["b.png", "sub/a.jpg"]  # VOC lists items by id
