@@ -1,0 +1,494 @@
+"""CVAT for images 1.1 XML (`annotations.xml`), read and written.
+
+Read: `<meta>`'s labels (with their attribute specs) become the categories in order; per `<image id name width
+height>`: `<polygon points="x,y;...">`, `<box xtl ytl xbr ybr rotation>` (a rectangle, turned by `rotation` degrees
+about its centre) and `<mask rle left top width height>` become objects; `<tag label>` become the image's tags
+(`CocoImage.extra["tags"]`); polylines, points, ellipses, cuboids and skeletons are not areas and are counted in
+the notes. Each object's `occluded` and `<attribute name>` values are kept as `{"attributes": {...}}` (the
+`attributes` field of Instances, which the COCO export writes as CVAT's own COCO export does), typed by the label's
+`input_type` (checkbox: bool, number: int or float, others: text).
+
+CVAT's mask RLE: comma-separated run lengths over the box `width` x `height` at (`left`, `top`), row by row
+(row-major), alternately background and object, starting with background (a leading 0 when the first pixel is set).
+
+Written: an object with one part and no holes as `<polygon>`; with holes or several parts as `<mask>` (a polygon
+cannot hold them, a mask keeps their pixels exactly); crowd regions as ordinary objects (CVAT has no crowd flag).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+from xml.etree.ElementTree import Element, SubElement, indent, tostring
+
+import numpy as np
+
+from protolabel.segmentation.coco.dataset import Category, CocoDataset, CocoImage
+from protolabel.segmentation.files import atomic_write_bytes
+from protolabel.segmentation.formats.base import AnnotationFormat, FormatError
+from protolabel.segmentation.formats.xml_input import Problems, inside_name, name_for_folder, parse_xml, short
+from protolabel.segmentation.geometry.box_masks import BoxMasks
+from protolabel.segmentation.geometry.instances import Instances
+from protolabel.segmentation.geometry.outlines import DEFAULT_MIN_IOU, crop_to_shape
+from protolabel.segmentation.geometry.provenance import HUMAN_DRAWN, Provenance
+from protolabel.segmentation.geometry.shapes import Polygon, Shape
+from protolabel.segmentation.images import MAX_PIXELS
+from protolabel.segmentation.input_files import open_input, read_input_bytes
+
+FILE_NAME = "annotations.xml"
+IMAGES = "images"  # where CVAT's export zip keeps the images, beside annotations.xml
+MAX_XML_BYTES = 2 << 30  # as the COCO reader: the largest label file read
+NOT_AREAS = ("polyline", "points", "ellipse", "cuboid", "skeleton")
+_HEADER_BYTES = 4096
+_RUNS = re.compile(r"\s*\d+\s*(,\s*\d+\s*)*")
+
+
+def _xml_path(path: Path) -> Path:
+    return path / FILE_NAME if path.is_dir() else path
+
+
+def looks_like_cvat(path: Path) -> bool:
+    """An XML file (or a folder with annotations.xml) whose first kilobytes open <annotations> with a <version>."""
+    path = _xml_path(Path(path))
+    if path.suffix.lower() != ".xml":
+        return False
+    try:
+        with open_input(path) as handle:
+            head = handle.read(_HEADER_BYTES)
+    except OSError:
+        return False
+    return b"<annotations" in head and b"<version>" in head
+
+
+# ---------------------------------------------------------------------------------------------------- reading
+
+
+def read_cvat(path: Path, images_folder: Path) -> CocoDataset:
+    """The objects of a CVAT for images 1.1 file (see the module docstring); FormatError naming what is wrong."""
+    xml_path = _xml_path(Path(path))
+    source = str(xml_path)
+    try:
+        data = read_input_bytes(xml_path, MAX_XML_BYTES, what="CVAT annotation file")
+    except OSError as exc:
+        raise FormatError(f"{source}: cannot be read ({exc.strerror or exc})") from None
+    document = parse_xml(data, source)
+    problems = Problems(source, "CVAT for images 1.1 file")
+    if document.tag != "annotations":
+        raise FormatError(f"{source}: the root element is <{document.tag}>, not CVAT's <annotations>")
+    if document.find("track") is not None:
+        raise FormatError(f"{source}: <track> elements are CVAT for video; export the task as CVAT for images 1.1")
+    labels, kinds = _labels(document)
+    notes: dict[str, int] = {}
+    category_names: dict[str, None] = dict.fromkeys(name for name in labels if kinds[name] != "tag")
+    base = xml_path.parent / IMAGES if (xml_path.parent / IMAGES).is_dir() else xml_path.parent
+    records = []
+    names_seen: dict[str, str] = {}
+    ids_seen: dict[int, str] = {}
+    for i, element in enumerate(document.findall("image")):
+        record = _read_image(element, i, labels, problems, notes)
+        if record is None:
+            continue
+        name, image_id = record[0], record[5]
+        if name in names_seen:
+            problems.add(f"<image>[{i}]", f"name {name!r} is also <image> id {names_seen[name]}")
+            continue
+        if image_id is not None and image_id in ids_seen:
+            problems.add(f"<image>[{i}] ({name})", f"id {image_id} is also <image> {ids_seen[image_id]!r}")
+            continue
+        names_seen[name] = element.get("id", "?")
+        if image_id is not None:
+            ids_seen[image_id] = name
+        category_names.update(dict.fromkeys(obj[1] for obj in record[3]))
+        records.append(record)
+    problems.raise_if_any()
+    class_names = tuple(category_names)
+    index_of = {name: k for k, name in enumerate(class_names)}
+    images = []
+    for name, width, height, objects, tags, image_id in records:
+        instances = Instances(
+            (height, width),
+            class_names=class_names,
+            shapes=[obj[0] for obj in objects],
+            classes=[index_of[obj[1]] for obj in objects],
+            provenance=[obj[3] for obj in objects],
+            attributes=_object_array([obj[2] for obj in objects]),
+        )
+        extra = {"tags": tags} if tags else {}
+        images.append(CocoImage(name_for_folder(base, name, images_folder), width, height, instances, image_id, extra))
+    categories = tuple(Category(k + 1, name) for k, name in enumerate(class_names))
+    return CocoDataset(categories, images, import_notes=tuple(_NOTES[k].format(n=n) for k, n in notes.items()))
+
+
+_NOTES = {
+    "not_area": "{n} polylines, points, ellipses, cuboids or skeletons were not read (not areas)",
+    "groups": "{n} objects had a group_id; groups are not kept",
+    "undeclared": "{n} objects use labels that <meta> does not declare; added as classes",
+}
+
+
+def _labels(document: Element) -> tuple[dict[str, dict[str, str]], dict[str, str]]:
+    """The label names declared in <meta> (task, job or project), in order, with each one's attribute input types
+    by name, and each one's type."""
+    labels: dict[str, dict[str, str]] = {}
+    kinds: dict[str, str] = {}
+    meta = document.find("meta")
+    for group in meta.iter("labels") if meta is not None else ():
+        for label in group.findall("label"):
+            name = (label.findtext("name") or "").strip()
+            if name and name not in kinds:
+                kinds[name] = (label.findtext("type") or "any").strip()
+                labels[name] = {
+                    (spec.findtext("name") or "").strip(): (spec.findtext("input_type") or "text").strip()
+                    for spec in label.iter("attribute")
+                }
+    return labels, kinds
+
+
+def _read_image(
+    element: Element, index: int, labels: dict[str, dict[str, str]], problems: Problems, notes: dict[str, int]
+) -> tuple[str, int, int, list, list[str], int | None] | None:
+    where = f"<image>[{index}]"
+    written = element.get("name", "")
+    name = inside_name(written)
+    if name is None:
+        problems.add(f"{where} name", f"{short(written)} points outside the images folder")
+        return None
+    width, height = _int_attr(element, "width"), _int_attr(element, "height")
+    if width is None or height is None or width <= 0 or height <= 0:
+        problems.add(f"{where} ({name})", "width and height must be positive integers")
+        return None
+    if width * height > MAX_PIXELS:
+        problems.add(
+            f"{where} ({name})", f"{width}x{height} pixels, more than the {MAX_PIXELS // 1_000_000} MP supported"
+        )
+        return None
+    image_id = _int_attr(element, "id")
+    objects, tags = [], []
+    for k, child in enumerate(element):
+        at = f"{where} ({name}) <{child.tag}>[{k}]"
+        label = child.get("label", "")
+        if child.tag == "tag":
+            if label:
+                tags.append(label)
+            continue
+        if child.tag in NOT_AREAS:
+            _count(notes, "not_area")
+            continue
+        if child.tag not in ("polygon", "box", "mask"):
+            continue
+        if not label.strip():
+            problems.add(at, "has no label")
+            continue
+        shape = _shape(child, width, height, at, problems)
+        if shape is None:
+            continue
+        if label not in labels:
+            _count(notes, "undeclared")
+        if child.get("group_id") not in (None, "", "0"):
+            _count(notes, "groups")
+        source = child.get("source", "manual")
+        provenance = Provenance.AUTO.value if source in ("auto", "semi-auto") else HUMAN_DRAWN
+        objects.append((shape, label, _object_attributes(child, labels.get(label, {})), provenance))
+    return name, width, height, objects, tags, image_id
+
+
+def _shape(element: Element, width: int, height: int, at: str, problems: Problems) -> Shape | None:
+    if element.tag == "polygon":
+        points = _points(element.get("points", ""))
+        if points is None or len(points) < 3:
+            problems.add(
+                at, f"points must be at least 3 'x,y' pairs of finite numbers, got {short(element.get('points'))}"
+            )
+            return None
+        if not _near_image(points, width, height):
+            problems.add(at, f"points lie more than one image size outside the {width}x{height} image")
+            return None
+        return Shape((Polygon(points),))
+    if element.tag == "box":
+        values = [_float_attr(element, key) for key in ("xtl", "ytl", "xbr", "ybr")]
+        rotation = _float_attr(element, "rotation") if element.get("rotation") is not None else 0.0
+        if any(v is None for v in values) or rotation is None:
+            problems.add(at, "xtl, ytl, xbr, ybr (and rotation) must be finite numbers")
+            return None
+        x1, y1, x2, y2 = (float(v) for v in values)  # type: ignore[arg-type]
+        if x2 < x1 or y2 < y1:
+            problems.add(at, f"xbr, ybr lie before xtl, ytl ({x1}, {y1}, {x2}, {y2})")
+            return None
+        corners = _rotated(np.array([[x1, y1], [x2, y1], [x2, y2], [x1, y2]]), rotation)
+        if not _near_image(corners, width, height):
+            problems.add(at, f"the box lies more than one image size outside the {width}x{height} image")
+            return None
+        return Shape((Polygon(corners),))
+    return _mask_shape(element, width, height, at, problems)
+
+
+def _mask_shape(element: Element, width: int, height: int, at: str, problems: Problems) -> Shape | None:
+    left, top = _int_attr(element, "left"), _int_attr(element, "top")
+    box_w, box_h = _int_attr(element, "width"), _int_attr(element, "height")
+    if left is None or top is None or box_w is None or box_h is None or box_w <= 0 or box_h <= 0:
+        problems.add(at, "left, top must be integers and width, height positive integers")
+        return None
+    if left < 0 or top < 0 or left + box_w > width or top + box_h > height:
+        problems.add(at, f"the {box_w}x{box_h} mask at ({left}, {top}) is not inside the {width}x{height} image")
+        return None
+    text = element.get("rle", "")
+    if not _RUNS.fullmatch(text):
+        problems.add(at, f"rle must be comma-separated non-negative integers, got {short(text)}")
+        return None
+    runs = np.array(text.split(","), np.int64)
+    if int(runs.sum()) != box_w * box_h:
+        problems.add(at, f"rle runs add up to {int(runs.sum())} pixels, the {box_w}x{box_h} box has {box_w * box_h}")
+        return None
+    values = np.zeros(len(runs), bool)
+    values[1::2] = True
+    crop = np.repeat(values, runs).reshape(box_h, box_w)
+    return crop_to_shape(crop, left, top, 0.0, 0.0, DEFAULT_MIN_IOU)
+
+
+def _object_attributes(element: Element, input_types: dict[str, str]) -> dict[str, Any]:
+    """{"attributes": {"occluded": bool, name: value, ...}}: CVAT's COCO layout of an object's attributes."""
+    values: dict[str, Any] = {"occluded": element.get("occluded", "0") == "1"}
+    for attribute in element.findall("attribute"):
+        name = attribute.get("name", "")
+        if name:
+            values[name] = _typed(attribute.text or "", input_types.get(name))
+    return {"attributes": values}
+
+
+def _typed(text: str, input_type: str | None) -> Any:
+    """An attribute's text as its label declares it (checkbox: bool, number: int or float, others: the text); an
+    undeclared one: 'true'/'false' a bool, else the text."""
+    if input_type == "checkbox" or (input_type is None and text in ("true", "false")):
+        return text.strip().lower() == "true"
+    if input_type == "number":
+        if re.fullmatch(r"-?\d{1,18}", text.strip()):
+            return int(text)
+        try:
+            value = float(text)
+        except ValueError:
+            return text
+        return value if math.isfinite(value) else text
+    return text
+
+
+def _points(text: str) -> np.ndarray | None:
+    try:
+        pairs = [pair.split(",") for pair in text.split(";") if pair.strip()]
+        points = np.array([[float(x), float(y)] for x, y in pairs], np.float64).reshape(-1, 2)
+    except ValueError:
+        return None
+    return points if np.isfinite(points).all() else None
+
+
+def _rotated(corners: np.ndarray, degrees: float) -> np.ndarray:
+    """The corners turned clockwise on screen (CVAT's sense, y down) about their centre."""
+    if not degrees:
+        return corners
+    angle = math.radians(degrees)
+    centre = corners.mean(axis=0)
+    cos, sin = math.cos(angle), math.sin(angle)
+    offset = corners - centre
+    return centre + np.stack([offset[:, 0] * cos - offset[:, 1] * sin, offset[:, 0] * sin + offset[:, 1] * cos], 1)
+
+
+def _near_image(points: np.ndarray, width: int, height: int) -> bool:
+    low, high = points.min(axis=0), points.max(axis=0)
+    return bool(low[0] >= -width and low[1] >= -height and high[0] <= 2 * width and high[1] <= 2 * height)
+
+
+def _int_attr(element: Element, key: str) -> int | None:
+    text = (element.get(key) or "").strip()
+    return int(text) if re.fullmatch(r"-?\d{1,12}", text) else None
+
+
+def _float_attr(element: Element, key: str) -> float | None:
+    try:
+        value = float(element.get(key, ""))
+    except ValueError:
+        return None
+    return value if math.isfinite(value) else None
+
+
+def _count(notes: dict[str, int], key: str, n: int = 1) -> None:
+    notes[key] = notes.get(key, 0) + n
+
+
+def _object_array(values: list) -> np.ndarray:
+    out = np.empty(len(values), dtype=object)
+    out[:] = values
+    return out
+
+
+# ---------------------------------------------------------------------------------------------------- writing
+
+
+def write_cvat(dataset: CocoDataset, out: Path) -> list[str]:
+    """Write `dataset` as CVAT for images 1.1: `out` itself when it ends in .xml, else `out`/annotations.xml."""
+    out = Path(out)
+    target = out if out.suffix.lower() == ".xml" else out / FILE_NAME
+    target.parent.mkdir(parents=True, exist_ok=True)
+    counts: dict[str, int] = {}
+    per_label = _attribute_specs(dataset)
+    tags = list(dict.fromkeys(t for image in dataset.images for t in _image_tags(image)))
+    document = Element("annotations")
+    SubElement(document, "version").text = "1.1"
+    task = SubElement(SubElement(document, "meta"), "task")
+    for key, value in (("id", "0"), ("name", "protolabel export"), ("size", str(len(dataset.images))),
+                       ("mode", "annotation"), ("overlap", "0")):  # fmt: skip
+        SubElement(task, key).text = value
+    labels = SubElement(task, "labels")
+    for name in dataset.category_names:
+        _label_element(labels, name, "any", per_label.get(name, {}))
+    for name in tags:
+        if name not in dataset.category_names:
+            _label_element(labels, name, "tag", {})
+    for image_id, image in enumerate(dataset.images):
+        _image_element(document, image, image_id, dataset.category_names, counts)
+    indent(document)
+    atomic_write_bytes(target, tostring(document, encoding="utf-8", xml_declaration=True))
+    notes = [_WRITE_NOTES[key].format(n=n) for key, n in counts.items() if n]
+    return [*notes, "the images are not copied: CVAT and Datumaro look for them in images/ beside annotations.xml"]
+
+
+_WRITE_NOTES = {
+    "masks": "{n} objects with holes or several parts were written as <mask> (a CVAT polygon holds neither)",
+    "crowd": "{n} crowd regions were written as ordinary objects (CVAT has no crowd flag)",
+    "verified": '{n} verified objects were written as source="manual" (CVAT has no verified state)',
+    "attributes": "{n} attribute values that are not text, numbers or true/false were not written",
+}
+
+
+def _image_tags(image: CocoImage) -> list[str]:
+    tags = image.extra.get("tags")
+    return [t for t in tags if isinstance(t, str) and t] if isinstance(tags, list) else []
+
+
+def _attributes_of(value: Any) -> dict[str, Any]:
+    inner = value.get("attributes") if isinstance(value, dict) else None
+    return inner if isinstance(inner, dict) else {}
+
+
+def _attribute_specs(dataset: CocoDataset) -> dict[str, dict[str, list[Any]]]:
+    """Per label, each attribute name used with it (occluded aside) and its values, in first use."""
+    specs: dict[str, dict[str, list[Any]]] = {}
+    for image in dataset.images:
+        inst = image.instances
+        if not inst.has("attributes"):
+            continue
+        for cls, value in zip(inst.classes.tolist(), inst.attributes.tolist()):
+            for name, item in _attributes_of(value).items():
+                if name != "occluded" and _writable(item):
+                    specs.setdefault(dataset.category_names[cls], {}).setdefault(str(name), []).append(item)
+    return specs
+
+
+def _writable(value: Any) -> bool:
+    return isinstance(value, (bool, str)) or (isinstance(value, (int, float)) and math.isfinite(value))
+
+
+def _label_element(parent: Element, name: str, kind: str, attributes: dict[str, list[Any]]) -> None:
+    label = SubElement(parent, "label")
+    SubElement(label, "name").text = name
+    SubElement(label, "type").text = kind
+    specs = SubElement(label, "attributes")
+    for attribute, values in attributes.items():
+        spec = SubElement(specs, "attribute")
+        SubElement(spec, "name").text = attribute
+        SubElement(spec, "mutable").text = "False"
+        if all(isinstance(v, bool) for v in values):
+            input_type, default, choices = "checkbox", "false", "false"
+        elif all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values):
+            low, high = math.floor(min(values)), math.ceil(max(values))
+            input_type, default, choices = "number", str(low), f"{low};{max(high, low + 1)};1"
+        else:
+            input_type, default, choices = "text", "", ""
+        SubElement(spec, "input_type").text = input_type
+        SubElement(spec, "default_value").text = default
+        SubElement(spec, "values").text = choices
+
+
+def _image_element(
+    parent: Element, image: CocoImage, image_id: int, names: tuple[str, ...], counts: dict[str, int]
+) -> None:
+    element = SubElement(
+        parent, "image", id=str(image.id if image.id is not None else image_id), name=image.file_name,
+        width=str(image.width), height=str(image.height),
+    )  # fmt: skip
+    inst = image.instances
+    shapes, classes = inst.shapes.tolist(), inst.classes.tolist()
+    attributes: list[Any] = inst.attributes.tolist() if inst.has("attributes") else [None] * len(shapes)
+    provenance, crowd = inst.provenance.tolist(), inst.crowd.tolist()
+    as_masks = [i for i, s in enumerate(shapes) if not s.is_empty() and (s.has_holes or len(_parts(s)) > 1)]
+    masks = BoxMasks.from_shapes([shapes[i] for i in as_masks], inst.image_size)
+    mask_of = {i: k for k, i in enumerate(as_masks)}
+    for i, shape in enumerate(shapes):
+        if shape.is_empty():
+            continue
+        common = {
+            "label": names[classes[i]],
+            "source": "auto" if provenance[i] == Provenance.AUTO.value else "manual",
+            "occluded": "1" if _attributes_of(attributes[i]).get("occluded") is True else "0",
+        }
+        if i in mask_of:
+            child = SubElement(element, "mask", common, **_mask_attributes(masks, mask_of[i]))
+            _count(counts, "masks")
+        else:
+            child = SubElement(element, "polygon", common, points=_points_text(_parts(shape)[0].exterior))
+        child.set("z_order", "0")
+        _count(counts, "crowd", int(crowd[i]))
+        _count(counts, "verified", int(provenance[i] == Provenance.VERIFIED.value))
+        for name, value in _attributes_of(attributes[i]).items():
+            if name == "occluded":
+                continue
+            if not _writable(value):
+                _count(counts, "attributes")
+                continue
+            text = ("true" if value else "false") if isinstance(value, bool) else str(value)
+            SubElement(child, "attribute", name=str(name)).text = text
+    for tag in _image_tags(image):
+        SubElement(element, "tag", label=tag, source="manual")
+
+
+def _parts(shape: Shape) -> list[Polygon]:
+    return [p for p in shape.polygons if len(p.exterior) >= 3]
+
+
+def _points_text(ring: np.ndarray) -> str:
+    return ";".join(f"{_number(x)},{_number(y)}" for x, y in ring.tolist())
+
+
+def _number(value: float) -> str:
+    """The shortest text that reads back as the same float (whole pixels without '.0')."""
+    return str(int(value)) if value == int(value) else repr(float(value))
+
+
+def _mask_attributes(masks: BoxMasks, index: int) -> dict[str, str]:
+    """rle, left, top, width, height of one mask over the box of its pixels, as CVAT writes them."""
+    crop = masks.crop(index)
+    x0, y0, _, _ = masks.window(index)
+    rows, cols = np.flatnonzero(crop.any(axis=1)), np.flatnonzero(crop.any(axis=0))
+    crop = crop[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1]
+    return {
+        "rle": ", ".join(str(n) for n in _runs(crop.ravel())),
+        "left": str(x0 + int(cols[0])),
+        "top": str(y0 + int(rows[0])),
+        "width": str(crop.shape[1]),
+        "height": str(crop.shape[0]),
+    }
+
+
+def _runs(flat: np.ndarray) -> Iterator[int]:
+    """Run lengths of a flat bool array, alternately False and True, starting with False (0 if it starts True)."""
+    edges = np.flatnonzero(flat[1:] != flat[:-1]) + 1
+    bounds = np.concatenate([[0], edges, [flat.size]])
+    if flat.size and flat[0]:
+        yield 0
+    yield from np.diff(bounds).tolist()
+
+
+FORMAT = AnnotationFormat(
+    name="cvat", title="CVAT for images 1.1 (XML)", looks_like=looks_like_cvat, read=read_cvat, write=write_cvat
+)

@@ -1,0 +1,678 @@
+"""Pascal VOC segmentation, read and written: Annotations/*.xml, SegmentationObject/ and SegmentationClass/ PNGs.
+
+Layout (as the VOC devkit, Datumaro and CVAT have it), under one root folder:
+- `Annotations/ID.xml`: `<filename>`, `<size>`, and per object `<name>`, `<bndbox>` (1-based, inclusive pixel
+  indices), `<difficult>`, `<truncated>`, `<occluded>`, `<pose>`, and any other attribute as Datumaro writes them
+  (`<attributes><attribute><name/><value/>`);
+- `SegmentationObject/ID.png`: per pixel the object's index (k is the k-th `<object>` of the XML), 0 background,
+  255 void (VOC's unlabelled border);
+- `SegmentationClass/ID.png`: per pixel the class index into the label list, 0 background, 255 void;
+- `labelmap.txt` (Datumaro's `name:r,g,b:parts:actions`, background first) or, without one, VOC's 21 classes;
+- `ImageSets/Segmentation/*.txt` and `ImageSets/Main/*.txt`: the item ids.
+
+Reading: each object is the exact pixels of its index (holes and parts kept), its class the SegmentationClass
+majority, else the XML `<name>` (see `_instances` for how an index finds its `<object>`). Void (255) belongs to no
+object. An `<object>` with no pixels is read as its box.
+Writing: the same layout with VOC's palette, no void borders drawn (they would cut pixels off every object), and
+VOC's limits said in the notes: one index per pixel (overlaps go to the later object), at most 254 objects per
+image and 254 classes. The images are not copied: each XML's `<filename>` names its image.
+"""
+
+from __future__ import annotations
+
+import io
+import math
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from xml.etree.ElementTree import Element, SubElement, indent, tostring
+
+import numpy as np
+from PIL import Image
+
+from protolabel.segmentation.coco.dataset import Category, CocoDataset, CocoImage
+from protolabel.segmentation.files import atomic_write_bytes, atomic_write_text
+from protolabel.segmentation.formats.base import AnnotationFormat, FormatError
+from protolabel.segmentation.formats.xml_input import Problems, inside_name, name_for_folder, parse_xml, short
+from protolabel.segmentation.geometry.box_masks import BoxMasks
+from protolabel.segmentation.geometry.instances import Instances
+from protolabel.segmentation.geometry.outlines import DEFAULT_MIN_IOU, crop_to_shape
+from protolabel.segmentation.geometry.provenance import HUMAN_DRAWN, Provenance
+from protolabel.segmentation.geometry.shapes import Polygon, Shape
+from protolabel.segmentation.image_headers import image_size_from_header
+from protolabel.segmentation.images import MAX_PIXELS
+from protolabel.segmentation.input_files import read_input_bytes
+
+ANNOTATIONS, IMAGES = "Annotations", "JPEGImages"
+OBJECTS, CLASSES = "SegmentationObject", "SegmentationClass"
+LABELMAP = "labelmap.txt"
+SUBSET_FOLDERS = ("ImageSets/Segmentation", "ImageSets/Main")
+VOID = 255  # VOC's index for unlabelled pixels (object borders, ambiguous regions)
+MAX_INDEX = 254  # the most objects or classes one PNG can number besides background and void
+MAX_XML_BYTES = 16 << 20  # one image's objects: kilobytes
+MAX_PNG_BYTES = 256 << 20
+VOC_CLASSES = (
+    "background", "aeroplane", "bicycle", "bird", "boat", "bottle", "bus", "car", "cat", "chair", "cow",
+    "diningtable", "dog", "horse", "motorbike", "person", "pottedplant", "sheep", "sofa", "train", "tvmonitor",
+)  # fmt: skip
+FLAGS = ("difficult", "truncated", "occluded")  # VOC's per-object 0/1 fields, kept as attributes
+
+
+def voc_palette() -> np.ndarray:
+    """uint8 [256, 3]: VOC's colour of each index (the devkit's bit-interleaved colour map; 255 is the void colour)."""
+    index = np.arange(256)
+    colours = np.zeros((256, 3), np.int64)
+    for shift in range(8):
+        for channel in range(3):
+            colours[:, channel] |= ((index >> (channel + 3 * shift)) & 1) << (7 - shift)
+    return colours.astype(np.uint8)
+
+
+# ---------------------------------------------------------------------------------------------------- reading
+
+
+def looks_like_voc(path: Path) -> bool:
+    """A folder with SegmentationObject/, or Annotations/ beside ImageSets/ or JPEGImages/ (no file is read)."""
+    if not path.is_dir():
+        return False
+    return (path / OBJECTS).is_dir() or (
+        (path / ANNOTATIONS).is_dir() and ((path / "ImageSets").is_dir() or (path / IMAGES).is_dir())
+    )
+
+
+@dataclass
+class _XmlObject:
+    name: str
+    box: tuple[float, float, float, float] | None  # x1, y1, x2, y2 in our pixel-edge coordinates
+    attributes: dict[str, Any]
+
+
+def read_voc(path: Path, images_folder: Path) -> CocoDataset:
+    """The objects of a VOC folder (see the module docstring); FormatError naming the files and elements at fault."""
+    root = Path(path)
+    problems = Problems(str(root), "Pascal VOC folder")
+    if not root.is_dir():
+        raise FormatError(f"{root}: not a folder; a Pascal VOC dataset is a folder with Annotations/ and ImageSets/")
+    labels = _label_names(root, problems)
+    problems.raise_if_any()
+    notes: dict[str, int] = {}
+    images: list[CocoImage] = []
+    category_names: dict[str, None] = dict.fromkeys(labels[1:])
+    records = []
+    for item in _item_ids(root, problems):
+        record = _read_item(root, item, labels, problems, notes)
+        if record is not None:
+            records.append(record)
+            category_names.update(dict.fromkeys(obj[1] for obj in record[3]))
+    problems.raise_if_any()
+    names = tuple(category_names)
+    index_of = {name: i for i, name in enumerate(names)}
+    base = root / IMAGES
+    for file_name, width, height, objects in records:
+        instances = Instances(
+            (height, width),
+            class_names=names,
+            shapes=[obj[0] for obj in objects],
+            classes=[index_of[obj[1]] for obj in objects],
+            provenance=HUMAN_DRAWN,
+            attributes=_object_array([obj[2] or None for obj in objects]),
+        )
+        name = name_for_folder(base, file_name, images_folder)
+        images.append(CocoImage(name, width, height, instances))
+    categories = tuple(Category(i + 1, name) for i, name in enumerate(names))
+    return CocoDataset(categories, images, import_notes=tuple(_note(key, count) for key, count in notes.items()))
+
+
+_NOTES = {
+    "box_only": "{n} objects had no pixels in SegmentationObject; their <bndbox> was read as a rectangle",
+    "class_from_png": "{n} objects had no <object> of their class in their XML; read without its attributes",
+    "class_disagrees": "{n} objects are another class in SegmentationClass than in their XML <name>: "
+    "SegmentationClass was kept",
+    "semantic_only": "{n} images had only SegmentationClass: each class's pixels were read as one object",
+    "boxes_dropped": "{n} <object> boxes of images with only SegmentationClass were not read (no pixels of their own)",
+}
+
+
+def _note(key: str, count: int) -> str:
+    return _NOTES[key].format(n=count)
+
+
+def _count(notes: dict[str, int], key: str, n: int = 1) -> None:
+    if n:
+        notes[key] = notes.get(key, 0) + n
+
+
+def _read_file(path: Path, limit: int, what: str) -> bytes:
+    """A file of the dataset, named by the dataset itself: a link there is not followed (it could lead anywhere)."""
+    return read_input_bytes(path, limit, what=what, follow_links=False)
+
+
+def _label_names(root: Path, problems: Problems) -> list[str]:
+    """Class names by index, background at 0: labelmap.txt's, else VOC's own."""
+    path = root / LABELMAP
+    if not path.exists():
+        return list(VOC_CLASSES)
+    try:
+        text = _read_file(path, MAX_XML_BYTES, "label map").decode("utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        problems.add(LABELMAP, f"cannot be read ({exc})")
+        return []
+    names: list[str] = []
+    for number, line in enumerate(text.splitlines(), 1):
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        name = line.split(":", 1)[0].strip()
+        if not name or name in names:
+            problems.add(f"{LABELMAP} line {number}", f"empty or repeated label name {short(name)}")
+            continue
+        names.append(name)
+    if not names or names[0].lower() not in ("background", "_background_"):
+        names.insert(0, "background")
+    if len(names) > MAX_INDEX + 1:
+        problems.add(LABELMAP, f"{len(names) - 1} classes; a VOC class PNG numbers at most {MAX_INDEX}")
+    return names
+
+
+def _item_ids(root: Path, problems: Problems) -> list[str]:
+    """The ids of ImageSets' lists, else those of the XML and PNG files present; sorted, each once."""
+    ids: dict[str, None] = {}
+    for folder in SUBSET_FOLDERS:
+        for listing in sorted((root / folder).glob("*.txt")) if (root / folder).is_dir() else ():
+            if "_" in listing.stem:  # per-class lists (cat_train.txt) repeat the ids with a flag
+                continue
+            where = listing.relative_to(root).as_posix()
+            try:
+                text = _read_file(listing, MAX_XML_BYTES, "image set list").decode("utf-8")
+            except (OSError, UnicodeDecodeError) as exc:
+                problems.add(where, f"cannot be read ({exc})")
+                continue
+            for number, line in enumerate(text.splitlines(), 1):
+                item = line.split()[0] if line.split() else ""
+                if not item or item.startswith("#"):
+                    continue
+                safe = inside_name(item)
+                if safe is None:
+                    problems.add(f"{where} line {number}", f"id {short(item)} points outside the folder")
+                    continue
+                ids[safe] = None
+    if not ids:
+        for folder, suffix in ((ANNOTATIONS, ".xml"), (OBJECTS, ".png")):
+            if (root / folder).is_dir():
+                for file in (root / folder).rglob(f"*{suffix}"):
+                    ids[file.relative_to(root / folder).with_suffix("").as_posix()] = None
+    if not ids and not problems.items:
+        problems.add(
+            ".", "no items: neither ImageSets/Segmentation/*.txt nor Annotations/*.xml nor SegmentationObject/*.png"
+        )
+    return sorted(ids)
+
+
+def _read_item(
+    root: Path, item: str, labels: list[str], problems: Problems, notes: dict[str, int]
+) -> tuple[str, int, int, list[tuple[Shape, str, dict]]] | None:
+    """(image file name, width, height, [(shape, class name, attributes)]) of one item, or None after a problem."""
+    xml_path, object_path, class_path = (
+        root / ANNOTATIONS / f"{item}.xml",
+        root / OBJECTS / f"{item}.png",
+        root / CLASSES / f"{item}.png",
+    )
+    xml_where = f"{ANNOTATIONS}/{item}.xml"
+    file_name, size = f"{item}.jpg", None
+    xml_objects: list[_XmlObject] = []
+    if xml_path.exists():
+        parsed = _read_xml(xml_path, xml_where, problems)
+        if parsed is None:
+            return None
+        file_name, size, xml_objects = parsed
+    elif not object_path.exists() and not class_path.exists():
+        problems.add(item, f"listed, but there is no {xml_where}, {OBJECTS}/{item}.png or {CLASSES}/{item}.png")
+        return None
+    object_ids = _read_png(object_path, f"{OBJECTS}/{item}.png", size, problems) if object_path.exists() else None
+    if object_ids is not None:
+        size = size or (object_ids.shape[1], object_ids.shape[0])
+    class_ids = _read_png(class_path, f"{CLASSES}/{item}.png", size, problems) if class_path.exists() else None
+    if class_ids is not None:
+        size = size or (class_ids.shape[1], class_ids.shape[0])
+        present = np.flatnonzero(np.bincount(class_ids.ravel(), minlength=256)).tolist()
+        unknown = sorted(set(present) - {VOID} - set(range(len(labels))))
+        if unknown:
+            problems.add(f"{CLASSES}/{item}.png", f"class indices {unknown[:10]} are not in the label list")
+            return None
+    if size is None:
+        problems.add(xml_where, "no <size> and no PNG to take the image size from")
+        return None
+    if (object_path.exists() and object_ids is None) or (class_path.exists() and class_ids is None):
+        return None
+    width, height = size
+    for i, obj in enumerate(xml_objects):
+        if obj.box is not None and not _near_image(obj.box, width, height):
+            problems.add(
+                f"{xml_where} <object>[{i}] <bndbox>",
+                f"lies more than one image size outside the {width}x{height} image",
+            )
+            return None
+    if object_ids is not None:
+        objects = _instances(object_ids, class_ids, xml_objects, labels, item, problems, notes)
+    elif class_ids is not None:
+        objects = _class_regions(class_ids, labels)
+        _count(notes, "semantic_only")
+        _count(notes, "boxes_dropped", len(xml_objects))
+    else:
+        objects = []
+        for obj in xml_objects:
+            objects.append((_rectangle(obj.box), obj.name, obj.attributes))
+        _count(notes, "box_only", len(xml_objects))
+    return file_name, width, height, objects
+
+
+def _read_xml(
+    path: Path, where: str, problems: Problems
+) -> tuple[str, tuple[int, int] | None, list[_XmlObject]] | None:
+    try:
+        document = parse_xml(_read_file(path, MAX_XML_BYTES, "VOC annotation"), where)
+    except FormatError as exc:
+        problems.add(where, str(exc).removeprefix(f"{where}: "))
+        return None
+    except OSError as exc:
+        problems.add(where, f"cannot be read ({exc.strerror or exc})")
+        return None
+    if document.tag != "annotation":
+        problems.add(where, f"the root element is <{document.tag}>, not <annotation>")
+        return None
+    item = path.stem
+    written = (document.findtext("filename") or "").strip() or f"{item}.jpg"
+    file_name = inside_name(written)
+    if file_name is None:
+        problems.add(f"{where} <filename>", f"{short(written)} points outside the images folder")
+        return None
+    size = None
+    width, height = _int_text(document, "size/width"), _int_text(document, "size/height")
+    if width is not None and height is not None and width > 0 and height > 0:
+        if width * height > MAX_PIXELS:
+            problems.add(
+                f"{where} <size>", f"{width}x{height} pixels, more than the {MAX_PIXELS // 1_000_000} MP supported"
+            )
+            return None
+        size = (width, height)
+    objects = []
+    for i, element in enumerate(document.findall("object")):
+        name = (element.findtext("name") or "").strip()
+        if not name:
+            problems.add(f"{where} <object>[{i}]", "has no <name>")
+            return None
+        box = None
+        if element.find("bndbox") is not None:
+            values = [_float_text(element, f"bndbox/{key}") for key in ("xmin", "ymin", "xmax", "ymax")]
+            if any(v is None for v in values):
+                problems.add(f"{where} <object>[{i}] <bndbox>", "xmin, ymin, xmax and ymax must be finite numbers")
+                return None
+            xmin, ymin, xmax, ymax = (float(v) for v in values)  # type: ignore[arg-type]
+            if xmax < xmin or ymax < ymin:
+                problems.add(f"{where} <object>[{i}] <bndbox>", f"max below min ({xmin}, {ymin}, {xmax}, {ymax})")
+                return None
+            box = (xmin - 1, ymin - 1, xmax, ymax)  # 1-based inclusive pixel indices -> pixel edges
+        attributes: dict[str, Any] = {}
+        for flag in FLAGS:
+            value = _int_text(element, flag)
+            if value is not None:
+                attributes[flag] = bool(value)
+        pose = (element.findtext("pose") or "").strip()
+        if pose and pose != "Unspecified":
+            attributes["pose"] = pose
+        for attribute in element.findall("attributes/attribute"):  # Datumaro's extension: any other attribute
+            key = (attribute.findtext("name") or "").strip()
+            if key and key not in attributes:
+                attributes[key] = _typed(attribute.findtext("value") or "")
+        objects.append(_XmlObject(name, box, {"attributes": attributes} if attributes else {}))
+    return file_name, size, objects
+
+
+def _read_png(path: Path, where: str, size: tuple[int, int] | None, problems: Problems) -> np.ndarray | None:
+    """uint8 [H, W] indices of a VOC PNG (palette or grey; RGB through VOC's colours), or None after a problem."""
+    try:
+        data = _read_file(path, MAX_PNG_BYTES, "segmentation PNG")
+    except OSError as exc:
+        problems.add(where, f"cannot be read ({exc.strerror or exc})")
+        return None
+    header = image_size_from_header(data)
+    if header is None:
+        problems.add(where, "not a PNG image")
+        return None
+    if header[0] * header[1] > MAX_PIXELS:
+        problems.add(where, f"{header[0]}x{header[1]} pixels, more than the {MAX_PIXELS // 1_000_000} MP supported")
+        return None
+    if size is not None and header != size:
+        problems.add(where, f"is {header[0]}x{header[1]} but the image is {size[0]}x{size[1]} (Annotations <size>)")
+        return None
+    try:
+        with Image.open(io.BytesIO(data)) as image:
+            image.load()
+            mode = image.mode
+            pixels = np.asarray(image)
+    except (OSError, ValueError, Image.DecompressionBombError) as exc:
+        problems.add(where, f"cannot decode the PNG ({exc})")
+        return None
+    if mode in ("P", "L"):
+        return pixels.astype(np.uint8, copy=False)
+    if mode in ("RGB", "RGBA"):
+        return _indices_of_colours(pixels[..., :3], where, problems)
+    problems.add(where, f"a {mode} PNG; VOC masks are palette (or grey) PNGs of indices")
+    return None
+
+
+def _indices_of_colours(rgb: np.ndarray, where: str, problems: Problems) -> np.ndarray | None:
+    """The VOC palette index of each pixel of an RGB mask (as some tools save them)."""
+    key = (rgb[..., 0].astype(np.int64) << 16) | (rgb[..., 1].astype(np.int64) << 8) | rgb[..., 2]
+    palette = voc_palette().astype(np.int64)
+    palette_keys = (palette[:, 0] << 16) | (palette[:, 1] << 8) | palette[:, 2]
+    lookup = dict(zip(palette_keys.tolist(), range(256)))
+    values, inverse = np.unique(key, return_inverse=True)
+    unknown = [v for v in values.tolist() if v not in lookup]
+    if unknown:
+        shown = [f"#{v:06x}" for v in unknown[:5]]
+        problems.add(where, f"colours {shown} are not in VOC's palette")
+        return None
+    return np.array([lookup[v] for v in values.tolist()], np.uint8)[inverse.reshape(key.shape)]
+
+
+def _instances(
+    object_ids: np.ndarray,
+    class_ids: np.ndarray | None,
+    xml_objects: list[_XmlObject],
+    labels: list[str],
+    item: str,
+    problems: Problems,
+    notes: dict[str, int],
+) -> list[tuple[Shape, str, dict]]:
+    """Each index of the SegmentationObject PNG as an object, in index order, then the XML objects without pixels.
+
+    An index's class is its SegmentationClass majority, else its <object>'s <name>. Its <object> (attributes) is
+    the k-th when that one is of its class, else the unused one of its class whose box fits its pixels best:
+    Datumaro numbers the indices in its own order, not the XML's."""
+    out = []
+    unused = dict(enumerate(xml_objects))
+    for index, crop, x0, y0 in _index_crops(object_ids):
+        majority = _majority_class(class_ids, crop, x0, y0) if class_ids is not None else None
+        own = xml_objects[index - 1] if index <= len(xml_objects) else None
+        name = labels[majority] if majority is not None else own.name if own is not None else None
+        if name is None:
+            problems.add(
+                f"{OBJECTS}/{item}.png",
+                f"index {index} has no <object> in {ANNOTATIONS}/{item}.xml and no {CLASSES} pixels to name its class",
+            )
+            continue
+        extent = (x0, y0, x0 + crop.shape[1], y0 + crop.shape[0])
+        match = _matching_object(unused, index - 1, name, extent)
+        if match is None:
+            attributes: dict = {}
+            if own is None or own.name != name:
+                _count(notes, "class_from_png")
+        else:
+            attributes = unused.pop(match).attributes
+        if own is not None and majority is not None and own.name != name and match == index - 1:
+            _count(notes, "class_disagrees")
+        out.append((crop_to_shape(crop, x0, y0, 0.0, 0.0, DEFAULT_MIN_IOU), name, attributes))
+    for obj in unused.values():
+        if obj.box is not None:
+            out.append((_rectangle(obj.box), obj.name, obj.attributes))
+            _count(notes, "box_only")
+    return out
+
+
+def _matching_object(
+    unused: dict[int, _XmlObject], position: int, name: str, extent: tuple[int, int, int, int]
+) -> int | None:
+    """The XML object that describes the pixels at `extent` of class `name`: the one at `position` if it is of that
+    class, else the unused one of that class whose box overlaps the extent most (IoU at least 0.5)."""
+    own = unused.get(position)
+    if own is not None and own.name == name:
+        return position
+    best, best_iou = None, 0.5
+    for k, obj in unused.items():
+        if obj.name == name and obj.box is not None:
+            iou = _box_iou(obj.box, extent)
+            if iou >= best_iou:
+                best, best_iou = k, iou
+    return best
+
+
+def _box_iou(a: tuple[float, ...], b: tuple[float, ...]) -> float:
+    width = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
+    height = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
+    inter = width * height
+    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
+    return inter / union if union > 0 else 0.0
+
+
+def _index_crops(ids: np.ndarray) -> Iterator[tuple[int, np.ndarray, int, int]]:
+    """(index, bool crop, x0, y0) of each index in 1..254 present in an index PNG, from one sort of its pixels."""
+    width = ids.shape[1]
+    flat = ids.ravel()
+    labelled = np.flatnonzero((flat != 0) & (flat != VOID))  # objects cover a fraction of the image: sort only them
+    values = flat[labelled]
+    order = labelled[np.argsort(values, kind="stable")]
+    counts = np.bincount(values, minlength=256)
+    ends = np.cumsum(counts)
+    for index in np.flatnonzero(counts):
+        ys, xs = np.divmod(order[ends[index] - counts[index] : ends[index]], width)
+        x0, y0 = int(xs.min()), int(ys.min())
+        crop = np.zeros((int(ys.max()) - y0 + 1, int(xs.max()) - x0 + 1), bool)
+        crop[ys - y0, xs - x0] = True
+        yield int(index), crop, x0, y0
+
+
+def _majority_class(class_ids: np.ndarray, crop: np.ndarray, x0: int, y0: int) -> int | None:
+    window = class_ids[y0 : y0 + crop.shape[0], x0 : x0 + crop.shape[1]][crop]
+    window = window[(window != 0) & (window != VOID)]
+    return int(np.bincount(window).argmax()) if window.size else None
+
+
+def _class_regions(class_ids: np.ndarray, labels: list[str]) -> list[tuple[Shape, str, dict]]:
+    return [
+        (crop_to_shape(crop, x0, y0, 0.0, 0.0, DEFAULT_MIN_IOU), labels[index], {})
+        for index, crop, x0, y0 in _index_crops(class_ids)
+    ]
+
+
+def _rectangle(box: tuple[float, float, float, float] | None) -> Shape:
+    if box is None:
+        return Shape(())
+    x1, y1, x2, y2 = box
+    return Shape((Polygon(np.array([[x1, y1], [x2, y1], [x2, y2], [x1, y2]])),))
+
+
+def _near_image(box: tuple[float, float, float, float], width: int, height: int) -> bool:
+    x1, y1, x2, y2 = box
+    return x1 >= -width and y1 >= -height and x2 <= 2 * width and y2 <= 2 * height
+
+
+def _int_text(element: Element, path: str) -> int | None:
+    value = _float_text(element, path)
+    return int(value) if value is not None and value == int(value) else None
+
+
+def _float_text(element: Element, path: str) -> float | None:
+    text = element.findtext(path)
+    try:
+        value = float(text) if text is not None else None
+    except ValueError:
+        return None
+    return value if value is not None and math.isfinite(value) else None
+
+
+def _typed(text: str) -> Any:
+    """An attribute value's text: true/false (any case) a bool, an integer or finite decimal a number, else text."""
+    if text.lower() in ("true", "false"):
+        return text.lower() == "true"
+    try:
+        value = float(text)
+    except ValueError:
+        return text
+    if not math.isfinite(value) or text != text.strip():
+        return text
+    return int(text) if text.lstrip("-").isdigit() else value
+
+
+def _object_array(values: list) -> np.ndarray:
+    out = np.empty(len(values), dtype=object)
+    out[:] = values
+    return out
+
+
+# ---------------------------------------------------------------------------------------------------- writing
+
+
+def write_voc(dataset: CocoDataset, out: Path) -> list[str]:
+    """Write `dataset` as a VOC folder at `out` (see the module docstring); returns what VOC could not carry."""
+    out = Path(out)
+    names = dataset.category_names
+    if len(names) > MAX_INDEX:
+        raise FormatError(f"{len(names)} classes; a VOC class PNG numbers at most {MAX_INDEX} (255 is void)")
+    if any(":" in name or "\n" in name for name in names):
+        raise FormatError("class names with ':' or a line break cannot be written to labelmap.txt")
+    items = _item_names(dataset)
+    palette = voc_palette()
+    counts: dict[str, int] = {}
+    for folder in (ANNOTATIONS, OBJECTS, CLASSES, *SUBSET_FOLDERS):
+        (out / folder).mkdir(parents=True, exist_ok=True)
+    lines = ["# label:color_rgb:parts:actions"]
+    for index, name in enumerate(("background", *names)):
+        r, g, b = palette[index].tolist()
+        lines.append(f"{name}:{r},{g},{b}::")
+    atomic_write_text(out / LABELMAP, "\n".join(lines) + "\n")
+    for image, item in zip(dataset.images, items):
+        for parent in {(out / folder / item).parent for folder in (ANNOTATIONS, OBJECTS, CLASSES)}:
+            parent.mkdir(parents=True, exist_ok=True)
+        _write_item(image, item, names, out, palette, counts)
+    listing = "".join(f"{item}\n" for item in items)
+    for folder in SUBSET_FOLDERS:
+        atomic_write_text(out / folder / "default.txt", listing)
+    return [_WRITE_NOTES[key].format(n=n) for key, n in counts.items() if n]
+
+
+_WRITE_NOTES = {
+    "overlap": "{n} objects overlap a later object: VOC has one index per pixel, so the later object kept those pixels",
+    "covered": "{n} objects are covered entirely by later ones: written as <object> boxes only",
+    "too_many": f"{{n}} objects beyond the {MAX_INDEX} a VOC PNG can number were not written",
+    "crowd": "{n} crowd regions were written as ordinary objects (VOC has no crowd flag)",
+    "auto": "{n} objects the model made are written without saying so (VOC has no field): "
+    "read back, they count as drawn by a person",
+    "attributes": "{n} attribute values that are not text, numbers or true/false were not written",
+    "images": "the images are not copied: put them in JPEGImages/ under the names in each XML's <filename>",
+}
+
+
+def _item_names(dataset: CocoDataset) -> list[str]:
+    """Each image's VOC id: its file name without the extension; FormatError for names that leave the folder
+    or two images that would share one id."""
+    items: list[str] = []
+    seen: dict[str, str] = {}
+    for image in dataset.images:
+        safe = inside_name(image.file_name)
+        if safe is None:
+            raise FormatError(f"{image.file_name!r} points outside the folder; it cannot name a VOC item")
+        item = safe.rsplit(".", 1)[0] if "." in safe.rsplit("/", 1)[-1] else safe
+        if item in seen:
+            raise FormatError(f"{seen[item]!r} and {image.file_name!r} would both be VOC item {item!r}")
+        seen[item] = image.file_name
+        items.append(item)
+    return items
+
+
+def _write_item(
+    image: CocoImage, item: str, names: tuple[str, ...], out: Path, palette: np.ndarray, counts: dict[str, int]
+) -> None:
+    inst = image.instances
+    shapes = inst.shapes.tolist()
+    classes = inst.classes.tolist()
+    attributes: list[Any] = inst.attributes.tolist() if inst.has("attributes") else [None] * len(shapes)
+    crowd, provenance = inst.crowd.tolist(), inst.provenance.tolist()
+    keep = [i for i, shape in enumerate(shapes) if not shape.is_empty()]
+    if len(keep) > MAX_INDEX:
+        _count(counts, "too_many", len(keep) - MAX_INDEX)
+        keep = keep[:MAX_INDEX]
+    masks = BoxMasks.from_shapes([shapes[i] for i in keep], inst.image_size)
+    object_png = np.zeros(inst.image_size, np.uint8)
+    class_png = np.zeros(inst.image_size, np.uint8)
+    for k, i in enumerate(keep, 1):
+        crop = masks.crop(k - 1)
+        rows, cols = masks.slices(k - 1)
+        object_png[rows, cols][crop] = k
+        class_png[rows, cols][crop] = classes[i] + 1
+    kept = np.bincount(object_png.ravel(), minlength=len(keep) + 1)
+    areas = masks.areas
+    document = Element("annotation")
+    SubElement(document, "folder").text = IMAGES
+    SubElement(document, "filename").text = image.file_name
+    size = SubElement(document, "size")
+    SubElement(size, "width").text = str(image.width)
+    SubElement(size, "height").text = str(image.height)
+    SubElement(size, "depth").text = "3"
+    SubElement(document, "segmented").text = "1"
+    for k, i in enumerate(keep, 1):
+        if kept[k] < areas[k - 1]:
+            _count(counts, "covered" if kept[k] == 0 else "overlap")
+        _count(counts, "crowd", int(crowd[i]))
+        _count(counts, "auto", int(provenance[i] == Provenance.AUTO.value))
+        value = attributes[i] if isinstance(attributes[i], dict) else {}
+        extra = value.get("attributes")
+        extra = extra if isinstance(extra, dict) else {}
+        if set(value) - {"attributes"}:
+            _count(counts, "attributes")
+        element = SubElement(document, "object")
+        SubElement(element, "name").text = names[classes[i]]
+        SubElement(element, "pose").text = str(extra.get("pose", "Unspecified"))
+        for flag in FLAGS:
+            SubElement(element, flag).text = "1" if extra.get(flag) else "0"
+        x0, y0, x1, y1 = _pixel_extent(masks, k - 1)
+        box = SubElement(element, "bndbox")
+        for key, value in (("xmin", x0 + 1), ("ymin", y0 + 1), ("xmax", x1), ("ymax", y1)):
+            SubElement(box, key).text = str(value)
+        others = {k: v for k, v in extra.items() if k not in (*FLAGS, "pose")}
+        if others:
+            _write_attributes(SubElement(element, "attributes"), others, counts)
+    indent(document)
+    atomic_write_bytes(out / ANNOTATIONS / f"{item}.xml", tostring(document, encoding="utf-8", xml_declaration=True))
+    atomic_write_bytes(out / OBJECTS / f"{item}.png", _palette_png(object_png, palette))
+    atomic_write_bytes(out / CLASSES / f"{item}.png", _palette_png(class_png, palette))
+    counts["images"] = 1
+
+
+def _write_attributes(parent: Element, values: dict[str, Any], counts: dict[str, int]) -> None:
+    """Attributes other than VOC's own, as Datumaro writes them: <attribute><name/><value/></attribute>."""
+    for key, value in values.items():
+        if isinstance(value, bool):
+            text = "true" if value else "false"
+        elif isinstance(value, (int, float, str)) and not (isinstance(value, float) and not math.isfinite(value)):
+            text = str(value)
+        else:
+            _count(counts, "attributes")
+            continue
+        attribute = SubElement(parent, "attribute")
+        SubElement(attribute, "name").text = str(key)
+        SubElement(attribute, "value").text = text
+
+
+def _pixel_extent(masks: BoxMasks, index: int) -> tuple[int, int, int, int]:
+    """(x0, y0, x1, y1), x1 and y1 exclusive, of the pixels of one mask (its crop window may be larger)."""
+    crop = masks.crop(index)
+    x0, y0, _, _ = masks.window(index)
+    rows, cols = np.flatnonzero(crop.any(axis=1)), np.flatnonzero(crop.any(axis=0))
+    if rows.size == 0:
+        return x0, y0, x0, y0
+    return x0 + int(cols[0]), y0 + int(rows[0]), x0 + int(cols[-1]) + 1, y0 + int(rows[-1]) + 1
+
+
+def _palette_png(indices: np.ndarray, palette: np.ndarray) -> bytes:
+    image = Image.frombytes("P", (indices.shape[1], indices.shape[0]), np.ascontiguousarray(indices).tobytes())
+    image.putpalette(palette.ravel().tolist())
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG", optimize=False)
+    return buffer.getvalue()
+
+
+FORMAT = AnnotationFormat(
+    name="voc", title="Pascal VOC (segmentation)", looks_like=looks_like_voc, read=read_voc, write=write_voc
+)
