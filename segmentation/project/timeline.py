@@ -119,6 +119,10 @@ class Timeline:
         """The markers of one frame, in Marker order."""
         return [kind for kind, frames in self._markers.items() if _contains(frames, frame)]
 
+    def track_has(self, frame: int) -> bool:
+        """Whether the selected track has an object on this frame."""
+        return _contains(self._track_frames, frame)
+
     def track_runs(self) -> list[tuple[int, int]]:
         """The selected track's frames as inclusive (first, last) runs: one bar per run."""
         return runs(self._track_frames)

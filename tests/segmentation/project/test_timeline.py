@@ -172,6 +172,7 @@ def test_selected_track_frames_and_runs():
     seen = _recorder(timeline)
     timeline.set_track(7, [5, 6, 7, 12, 30, 31])
     assert timeline.track_id == 7 and timeline.track_runs() == [(5, 7), (12, 12), (30, 31)]
+    assert [f for f in range(40) if timeline.track_has(f)] == [5, 6, 7, 12, 30, 31]
     timeline.set_track(7, [31, 30, 12, 7, 6, 5])
     timeline.set_track(None, [1, 2])  # no track: its frames are ignored
     assert timeline.track_frames == () and timeline.track_runs() == []
