@@ -234,3 +234,11 @@ def test_tick_step_keeps_labels_apart():
         step = tick_step(frames_per_pixel)
         assert step / frames_per_pixel >= 56
         assert str(step).strip("0") in ("1", "2", "5")
+
+
+def test_the_docs_list_every_timeline_key():
+    from pathlib import Path
+
+    page = (Path(__file__).resolve().parents[2] / "docs" / "video-app.md").read_text(encoding="utf-8")
+    missing = [key.keys for key in KEYS if f"`{key.keys}`" not in page]
+    assert not missing, f"docs/video-app.md does not list {missing}"
