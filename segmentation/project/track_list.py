@@ -37,7 +37,9 @@ class TrackRow:
                 f"its span {self.first_frame}..{self.last_frame} ({span} frames)"
             )
         if not 0 <= self.reviewed <= self.length:
-            raise ValueError(f"track {self.track_id}: {self.reviewed} reviewed of {self.length} frames")
+            raise ValueError(
+                f"track {self.track_id}: {self.reviewed} frames reviewed, but it has an object on {self.length}"
+            )
 
     @property
     def reviewed_share(self) -> float:

@@ -67,7 +67,9 @@ def test_empty_video_has_no_cursor_and_every_command_keeps_it_so():
     assert timeline.next_marker(Marker.KEYFRAME) is False
     assert timeline.previous_marker(Marker.EDITED) is False
     assert seen["cursor"] == [] and seen["playing"] == []
-    with pytest.raises(ValueError, match="it has no frames"):
+    with pytest.raises(
+        ValueError, match=r"reviewed markers: frame 0 is not a frame of this video \(it has no frames\)"
+    ):
         timeline.set_markers(Marker.REVIEWED, [0])
 
 

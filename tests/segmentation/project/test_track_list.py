@@ -46,8 +46,8 @@ def test_sorting_by_each_column(column, ascending, descending):
         ((4, "dog", -1, 3, 1, 0), r"frames -1..3 are not a span"),
         ((4, "dog", 0, 3, 5, 0), r"5 frames with an object do not fit its span 0..3 \(4 frames\)"),
         ((4, "dog", 0, 3, 0, 0), r"0 frames with an object"),
-        ((4, "dog", 0, 3, 2, 3), r"3 reviewed of 2 frames"),
-        ((4, "dog", 0, 3, 2, -1), r"-1 reviewed"),
+        ((4, "dog", 0, 3, 2, 3), r"3 frames reviewed, but it has an object on 2"),
+        ((4, "dog", 0, 3, 2, -1), r"-1 frames reviewed"),
     ],
 )
 def test_rows_that_cannot_be_are_refused(args, message):
