@@ -43,8 +43,8 @@ def _frames(frames: Iterable[int], count: int, what: str) -> tuple[int, ...]:
     out = sorted({operator.index(f) for f in frames})
     if out and (out[0] < 0 or out[-1] >= count):
         bad = out[0] if out[0] < 0 else out[-1]
-        frames = f"its frames are 0..{count - 1}" if count else "it has no frames"
-        raise ValueError(f"{what}: frame {bad} is not a frame of this video ({frames})")
+        has = f"its frames are 0..{count - 1}" if count else "it has no frames"
+        raise ValueError(f"{what}: frame {bad} is not a frame of this video ({has})")
     return tuple(out)
 
 
