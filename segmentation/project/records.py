@@ -1,4 +1,5 @@
-"""The plain records a project is made of: annotated objects, their provenance, image statuses."""
+"""The plain records a project is made of: annotated objects, their provenance, image statuses, and the
+typed rows the project store reads and writes."""
 
 from __future__ import annotations
 
@@ -53,6 +54,29 @@ class AnnotatedObject:
         ) and self.shape == other.shape
 
     __hash__ = None  # type: ignore[assignment]
+
+
+@dataclass(frozen=True, slots=True)
+class StoredObject:
+    """An object exactly as the store holds it (the shape as its stored JSON text), so an undo re-creates a
+    deleted one byte for byte: same provenance, score, vertices and id."""
+
+    id: int
+    image_path: str  # the image's path relative to the folder, '/'-separated
+    label: str
+    provenance: str  # a Provenance value as stored
+    score: float | None
+    shape_json: str  # shape_to_json text
+    version: int  # the stored version when read
+
+
+@dataclass(frozen=True, slots=True)
+class ImportedImage:
+    """One image of an import: its objects replace the image's auto objects unless a person worked on it."""
+
+    path: str  # relative to the folder, '/'-separated
+    size: tuple[int, int]  # (height, width) in pixels
+    objects: tuple[AnnotatedObject, ...]
 
 
 def shape_to_json(shape: Shape) -> str:

@@ -29,6 +29,8 @@ from protolabel.segmentation.project.labels import appended_labels
 from protolabel.segmentation.project.records import (
     AnnotatedObject,
     ImageStatus,
+    ImportedImage,
+    StoredObject,
     shape_from_json,
     shape_to_json,
     shapes_to_json,
@@ -129,9 +131,18 @@ class ObjectsOverview:
     not_auto: frozenset[str]
     damaged: frozenset[str]
 
-    def of(self, path: str) -> tuple[int, bool, bool]:
-        """(object count, has an object that is not auto, has a damaged object) of one image."""
-        return self.counts.get(path, 0), path in self.not_auto, path in self.damaged
+    def of(self, path: str) -> ImageOverview:
+        """What the overview found for one image."""
+        return ImageOverview(self.counts.get(path, 0), path in self.not_auto, path in self.damaged)
+
+
+@dataclass(frozen=True, slots=True)
+class ImageOverview:
+    """One image's line of `ObjectsOverview`."""
+
+    count: int  # objects stored for the image
+    not_auto: bool  # one of them is not auto: a person worked on the image
+    damaged: bool  # one of them cannot be read
 
 
 class DamagedRowError(ProjectStoreError):
@@ -158,22 +169,35 @@ class AutoLabelOutcome:
     listed: tuple[str, ...] = ()  # labels this run added to the class list (label_list_key), in list order
 
 
-_ImportedImage = tuple[str, tuple[int, int], Sequence[AnnotatedObject]]  # (path, (height, width), objects)
+@dataclass(frozen=True, slots=True)
+class ImportOutcome:
+    """What `ProjectStore.import_images` did."""
+
+    kept: list[str]  # paths left untouched (a person worked on them), in input order
+    replaced: int  # auto objects the import replaced
 
 
-def _import_chunks(images: Iterable[_ImportedImage]) -> Iterator[list[_ImportedImage]]:
+@dataclass(frozen=True, slots=True)
+class TakenClass:
+    """What `ProjectStore.take_class` changed: the objects as they were, and each one's stored version now."""
+
+    objects: tuple[StoredObject, ...]
+    versions: dict[int, int]
+
+
+def _import_chunks(images: Iterable[ImportedImage]) -> Iterator[list[ImportedImage]]:
     """The images in input order, in chunks of at most IMPORT_CHUNK_IMAGES distinct paths.
 
     A path given again starts a new chunk, so it sees what its first occurrence wrote, as it would
     one image at a time (then usually: worked on, left untouched)."""
-    chunk: list[_ImportedImage] = []
+    chunk: list[ImportedImage] = []
     paths: set[str] = set()
-    for path, size, objects in images:
-        if len(chunk) == IMPORT_CHUNK_IMAGES or path in paths:
+    for image in images:
+        if len(chunk) == IMPORT_CHUNK_IMAGES or image.path in paths:
             yield chunk
             chunk, paths = [], set()
-        chunk.append((path, size, list(objects)))
-        paths.add(path)
+        chunk.append(image)
+        paths.add(image.path)
     if chunk:
         yield chunk
 
@@ -611,18 +635,14 @@ class ProjectStore:
             new_status, added=len(objects), replaced=int(replaced), kept=int(kept), object_ids=ids, listed=listed
         )
 
-    def import_images(
-        self,
-        images: Iterable[tuple[str, tuple[int, int], list[AnnotatedObject]]],
-        settings: dict[str, Any] | None = None,
-    ) -> tuple[list[str], int]:
+    def import_images(self, images: Iterable[ImportedImage], settings: dict[str, Any] | None = None) -> ImportOutcome:
         """Merge imported objects of many images in ONE transaction (all or nothing), with `settings`.
 
-        Per (path, (height, width), objects): the image's auto objects are replaced by `objects`
+        Per image: its auto objects are replaced by `objects`
         (provenance as given) unless a person worked on it (status edited or verified, or an object
         that is not auto): such an image is left untouched. The status follows the objects: verified
         when all are verified, edited when any is not auto, else auto-labeled.
-        Returns (paths left untouched, in input order; number of auto objects replaced).
+        Returns the paths left untouched, in input order, and the number of auto objects replaced.
         New objects get ids in input order (images as given, each image's objects as given). The
         work goes in chunks of images, a fixed handful of statements each, not several per image.
         """
@@ -635,13 +655,14 @@ class ProjectStore:
                 kept.extend(chunk_kept)
                 replaced += chunk_replaced
             self._write_settings(db, settings or {})
-        return kept, replaced
+        return ImportOutcome(kept, replaced)
 
     def _import_chunk(
-        self, db: sqlite3.Connection, chunk: Sequence[_ImportedImage], now: float
+        self, db: sqlite3.Connection, chunk: Sequence[ImportedImage], now: float
     ) -> tuple[list[str], int]:
-        """`import_images` of up to IMPORT_CHUNK_IMAGES distinct paths, in a fixed handful of statements."""
-        paths = [path for path, _, _ in chunk]
+        """`import_images` of up to IMPORT_CHUNK_IMAGES distinct paths, in a fixed handful of statements:
+        (paths left untouched, auto objects replaced)."""
+        paths = [image.path for image in chunk]
         marks = ",".join("?" * len(paths))
         worked = {
             r[0]
@@ -657,16 +678,16 @@ class ProjectStore:
                 (*paths, Provenance.AUTO.value),
             )
         )
-        merged = [image for image in chunk if image[0] not in worked]
+        merged = [image for image in chunk if image.path not in worked]
         if not merged:
             return paths, 0
-        merged_paths = [path for path, _, _ in merged]
+        merged_paths = [image.path for image in merged]
         marks = ",".join("?" * len(merged_paths))
         old = [r[0] for r in db.execute(f"SELECT id FROM objects WHERE image_path IN ({marks})", merged_paths)]
         db.execute(f"DELETE FROM objects WHERE image_path IN ({marks})", merged_paths)
         self._record_deletes(db, old, now)
-        self._set_sizes(db, [(path, size) for path, size, _ in merged])
-        objects = [(path, o) for path, _, image_objects in merged for o in image_objects]
+        self._set_sizes(db, [(image.path, image.size) for image in merged])
+        objects = [(image.path, o) for image in merged for o in image.objects]
         shapes = shapes_to_json([o.shape for _, o in objects])
         # In input order: each image's new objects get ascending ids, in the order given.
         db.executemany(
@@ -676,7 +697,7 @@ class ProjectStore:
                 for (path, o), shape in zip(objects, shapes)
             ],
         )
-        self._set_statuses(db, [(path, _imported_status(image_objects)) for path, _, image_objects in merged])
+        self._set_statuses(db, [(image.path, _imported_status(image.objects)) for image in merged])
         return [path for path in paths if path in worked], len(old)
 
     def annotated_images(self, statuses: Iterable[ImageStatus] | None = None) -> list[str]:
@@ -702,28 +723,29 @@ class ProjectStore:
         """How many objects carry each label, over the whole project."""
         return {str(label): int(n) for label, n in self._read(LABEL_COUNTS_SQL)}
 
-    def take_class(self, old: str, new: str | None, settings: Mapping[str, Any]) -> tuple[tuple, dict[int, int]]:
+    def take_class(self, old: str, new: str | None, settings: Mapping[str, Any]) -> TakenClass:
         """Give every object labelled `old` the label `new` (None deletes them) and write `settings`, in one
         transaction: a project-wide class rename, merge or delete.
 
-        Returns the objects as they were (stored rows: id, image path, label, provenance, score, shape
-        JSON, version) and each one's version now; versions go up, so older edits of them are refused as stale.
+        Returns the objects as they were stored and each one's version now; versions go up, so older edits
+        of them are refused as stale.
         """
         with self._write() as db:
             rows = tuple(
-                db.execute(
+                StoredObject(*row)
+                for row in db.execute(
                     "SELECT id, image_path, label, provenance, score, shape, version FROM objects "
                     "WHERE label = ? ORDER BY id",
                     (old,),
                 )
             )
-            versions = self._relabel(db, rows, {int(r[0]): int(r[6]) for r in rows}, new, "class change")
+            versions = self._relabel(db, rows, {r.id: r.version for r in rows}, new, "class change")
             self._write_settings(db, settings)
-        return rows, versions
+        return TakenClass(rows, versions)
 
     def relabel_objects(
         self,
-        rows: Sequence[tuple],
+        rows: Sequence[StoredObject],
         versions: Mapping[int, int],
         label: str | None,
         settings: Mapping[str, Any],
@@ -737,38 +759,43 @@ class ProjectStore:
             self._write_settings(db, settings)
         return result
 
-    def restore_objects(self, rows: Sequence[tuple], settings: Mapping[str, Any], action: str) -> dict[int, int]:
+    def restore_objects(self, rows: Sequence[StoredObject], settings: Mapping[str, Any], action: str) -> dict[int, int]:
         """Re-create deleted objects exactly as they were stored (`rows` from `take_class`), with `settings`,
         in one transaction: the undo of a class delete. Only objects this store deleted and that nobody
         re-created come back; any other is StaleEditError and nothing is written. Returns their versions."""
         now = time.time()
         with self._write() as db:
-            ids = [int(r[0]) for r in rows]
+            ids = [r.id for r in rows]
             present = self._versions(db, ids)
             mine = self._deleted_here(db, ids)
             for row in rows:
-                if row[0] in present or row[0] not in mine:
-                    raise self._stale(db, int(row[0]), row[2], int(row[6]), row[1], action)
+                if row.id in present or row.id not in mine:
+                    raise self._stale(db, row.id, row.label, row.version, row.image_path, action)
             db.executemany(
                 "INSERT INTO objects (id, image_path, label, provenance, score, shape, updated_at, version) "
                 "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                [(*row[:6], now, int(row[6]) + 1) for row in rows],
+                [(r.id, r.image_path, r.label, r.provenance, r.score, r.shape_json, now, r.version + 1) for r in rows],
             )
             db.executemany("DELETE FROM deleted_objects WHERE id = ?", [(i,) for i in ids])
             self._write_settings(db, settings)
-        return {int(row[0]): int(row[6]) + 1 for row in rows}
+        return {row.id: row.version + 1 for row in rows}
 
     def _relabel(
-        self, db: sqlite3.Connection, rows: Sequence[tuple], versions: Mapping[int, int], label: str | None, action: str
+        self,
+        db: sqlite3.Connection,
+        rows: Sequence[StoredObject],
+        versions: Mapping[int, int],
+        label: str | None,
+        action: str,
     ) -> dict[int, int]:
         """Compare-and-set relabel (or delete, `label` None) of many objects inside a transaction: every
         version is checked before anything is written (the write lock is held, so nothing changes between)."""
         now = time.time()
-        expected = [(int(r[0]), int(versions[int(r[0])])) for r in rows]
+        expected = [(r.id, int(versions[r.id])) for r in rows]
         stored = self._versions(db, [object_id for object_id, _ in expected])
         for row, (object_id, version) in zip(rows, expected):
             if stored.get(object_id) != version:
-                raise self._stale(db, object_id, row[2], version, row[1], action)
+                raise self._stale(db, object_id, row.label, version, row.image_path, action)
         if label is None:
             db.executemany("DELETE FROM objects WHERE id = ? AND version = ?", expected)
             self._record_deletes(db, (object_id for object_id, _ in expected), now)
