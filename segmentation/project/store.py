@@ -585,7 +585,7 @@ class ProjectStore:
                 "DELETE FROM rejected_objects WHERE id = ?", [(int(o.id),) for o in saved if o.id is not None]
             )  # stored again: no longer rejected
             for obj in saved:
-                self._check_tracked(db, path, obj.id, obj.track_id)
+                self._check_tracked(db, path, obj.id, obj.track_id, obj.label)
                 values = (
                     path,
                     obj.label,
@@ -628,16 +628,24 @@ class ProjectStore:
         return result
 
     @staticmethod
-    def _check_tracked(db: sqlite3.Connection, path: str, object_id: int | None, track_id: int | None) -> None:
-        """An object saved with a track: the track is one of the frame's video and has no other object on the
-        frame; TrackConflictError otherwise (the caller's transaction is rolled back)."""
+    def _check_tracked(
+        db: sqlite3.Connection, path: str, object_id: int | None, track_id: int | None, label: str
+    ) -> None:
+        """An object saved with a track: the track is one of the frame's video, has the object's class and no
+        other object on the frame; TrackConflictError otherwise (the caller's transaction is rolled back)."""
         if track_id is None:
             return
-        if not db.execute(
-            "SELECT 1 FROM tracks t JOIN frames f ON f.video_id = t.video_id WHERE t.id = ? AND f.key = ?",
+        track = db.execute(
+            "SELECT t.label FROM tracks t JOIN frames f ON f.video_id = t.video_id WHERE t.id = ? AND f.key = ?",
             (int(track_id), path),
-        ).fetchone():
+        ).fetchone()
+        if track is None:
             raise TrackConflictError(f"{path}: track {track_id} is not a track of this frame's video")
+        if track[0] != label:
+            raise TrackConflictError(
+                f"{path}: an object of track {track_id} ({track[0]}) cannot be given the class {label!r} on one "
+                "frame; change the class of the whole track, or take the object out of the track"
+            )
         other = db.execute(
             "SELECT id FROM objects WHERE image_path = ? AND track_id = ? AND id IS NOT ?",
             (path, int(track_id), object_id),
@@ -891,6 +899,7 @@ class ProjectStore:
             for row in rows:
                 if row.id in present or row.id not in mine:
                     raise self._stale(db, row.id, row.label, row.version, row.image_path, action)
+                self._check_tracked(db, row.image_path, row.id, row.track_id, row.label)
             db.executemany(
                 "INSERT INTO objects (id, image_path, label, provenance, score, shape, updated_at, version, track_id) "
                 "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -926,6 +935,11 @@ class ProjectStore:
         db.executemany(
             "UPDATE objects SET label = ?, updated_at = ?, version = version + 1 WHERE id = ? AND version = ?",
             [(label, now, *e) for e in expected],
+        )
+        # A track has its objects' class: the tracks of these objects follow them (and back, on the undo).
+        db.executemany(
+            "UPDATE tracks SET label = ?, updated_at = ?, version = version + 1 WHERE id = ?",
+            [(label, now, track_id) for track_id in sorted({r.track_id for r in rows if r.track_id is not None})],
         )
         return {object_id: version + 1 for object_id, version in expected}
 

@@ -473,7 +473,7 @@ class VideoStore(ProjectStore):
         ).fetchone()
         if mine is None or db.execute("SELECT 1 FROM objects WHERE id = ?", (obj.id,)).fetchone():
             raise self._stale(db, obj.id, obj.label, obj.version, obj.image_path, action)
-        self._check_tracked(db, obj.image_path, obj.id, obj.track_id)
+        self._check_tracked(db, obj.image_path, obj.id, obj.track_id, obj.label)
         db.execute(
             "INSERT INTO objects (id, image_path, label, provenance, score, shape, updated_at, version, track_id) "
             "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",

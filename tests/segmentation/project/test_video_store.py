@@ -215,6 +215,29 @@ def test_a_track_has_one_object_per_frame(store, tracked, tmp_path, square):
     assert rows(tmp_path) == before
 
 
+def test_one_frames_object_of_a_track_cannot_take_another_class(store, tracked, tmp_path):
+    _, keys, cat, _ = tracked
+    doc = ImageAnnotations(store, keys[0])
+    before = rows(tmp_path)
+    with pytest.raises(TrackConflictError, match=rf"an object of track {cat.id} \(cat\) cannot be given the class"):
+        doc.apply(doc.relabel([doc.objects[0].id], "dog"))
+    assert rows(tmp_path) == before
+
+
+def test_a_project_wide_class_rename_takes_the_tracks_along_and_its_undo_brings_them_back(store, tracked, tmp_path):
+    _, keys, cat, dog = tracked
+    start = content(tmp_path)
+    taken = store.take_class("cat", "dog", {})  # a merge of classes: the cat track's objects become dogs
+    assert store.track(cat.id).label == "dog" and store.track(dog.id).label == "dog"
+    store.relabel_objects(taken.objects, taken.versions, "cat", {}, "undo")
+    assert content(tmp_path) == start
+
+    deleted = store.take_class("cat", None, {})  # a class delete leaves the empty track for its undo
+    assert store.track_objects(cat.id) == []
+    store.restore_objects(deleted.objects, {}, "undo")
+    assert content(tmp_path) == start
+
+
 # ---------------------------------------------------------------- reading tracks
 def test_a_tracks_objects_come_in_frame_order_with_its_person_keyframes(store, tracked):
     _, keys, cat, dog = tracked
