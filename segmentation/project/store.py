@@ -640,6 +640,8 @@ class ProjectStore:
             (int(track_id), path),
         ).fetchone()
         if track is None:
+            if not db.execute("SELECT 1 FROM frames WHERE key = ?", (path,)).fetchone():
+                raise TrackConflictError(f"{path} is not a frame of a video: its objects cannot belong to a track")
             raise TrackConflictError(f"{path}: track {track_id} is not a track of this frame's video")
         if track[0] != label:
             raise TrackConflictError(

@@ -80,6 +80,8 @@ class VideoStore(ProjectStore):
             raise ValueError(f"{path}: SHA-256 {sha256!r} is not 64 lowercase hex digits")
         for name, value, least in (("frame count", frame_count, 0), ("width", width, 1), ("height", height, 1)):
             _check_whole(f"{path}: {name}", value, least)
+        if frame_count == 0:
+            raise ValueError(f"{path} has no video frames (frame count 0): there is nothing to label in it")
         _check_whole(f"{path}: size in bytes", size_bytes, 0)
         for name, fraction in (("time base", time_base), ("frame rate", average_fps)):
             if (fraction is not None or name == "time base") and not (
@@ -144,7 +146,7 @@ class VideoStore(ProjectStore):
                 i = drifted[0]
                 raise ProjectStoreError(
                     f"{video.path}: frame {i} was recorded at time {stored[i]} and is now read at "
-                    f"{pts_by_index[i]} ({len(drifted)} frames differ); the file's frames no longer match the "
+                    f"{pts_by_index[i]} ({_differ(len(drifted))}); the file's frames no longer match the "
                     "project's, nothing was changed"
                 )
             new = sorted(i for i in pts_by_index if i not in stored)
@@ -566,6 +568,10 @@ def _video(row: tuple[Any, ...]) -> VideoRecord:
     return VideoRecord(
         video_id, path, sha256, frame_count, width, height, size_bytes, time_base, average_fps, bool(vfr)
     )
+
+
+def _differ(count: int) -> str:
+    return "1 frame differs" if count == 1 else f"{count} frames differ"
 
 
 def _check_relative_path(path: str) -> None:

@@ -116,7 +116,9 @@ def test_a_replaced_video_file_is_refused_by_name_and_its_labels_stay(store, squ
 def test_frame_times_that_drift_are_refused_and_nothing_changes(store):
     video, _ = add_clip(store)
     before = store.frames(video.id)
-    with pytest.raises(ProjectStoreError, match=r"frame 2 was recorded at time 1031 and is now read at 1032"):
+    with pytest.raises(
+        ProjectStoreError, match=r"frame 2 was recorded at time 1031 and is now read at 1032 \(1 frame differs\)"
+    ):
         store.add_frames(video.id, {2: PTS[2] + 1, 3: PTS[3]})
     assert store.frames(video.id) == before
 
@@ -128,6 +130,7 @@ def test_frame_times_that_drift_are_refused_and_nothing_changes(store):
         ({"path": "/abs/clip.mp4"}, "is not a '/'-separated path inside the folder"),
         ({"sha256": "XYZ"}, "is not 64 lowercase hex digits"),
         ({"frame_count": -1}, "frame count -1 is not a whole number >= 0"),
+        ({"frame_count": 0}, "clip.mp4 has no video frames"),
         ({"width": 0}, "width 0 is not a whole number >= 1"),
         ({"time_base": "0/1"}, "time base '0/1' is not a positive fraction"),
         ({"average_fps": "thirty"}, "frame rate 'thirty' is not a positive fraction"),
@@ -204,6 +207,8 @@ def test_a_model_run_with_a_track_of_another_video_writes_nothing(store, tracked
         store.write_change(keys[0], saved=[AnnotatedObject("cat", square(0, 0), track_id=stranger.id)])
     with pytest.raises(TrackConflictError, match="not a frame of this project"):
         store.replace_auto_frame_objects("clip.mp4#000099", [])
+    with pytest.raises(TrackConflictError, match="a.png is not a frame of a video"):
+        store.write_change("a.png", saved=[AnnotatedObject("cat", square(0, 0), track_id=stranger.id)])
     assert rows(tmp_path) == before
 
 
