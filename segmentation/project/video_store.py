@@ -40,6 +40,7 @@ FRAME_KEY_DIGITS = 6  # at least: 1,000,000 frames is over 9 hours at 30 fps; lo
 _SHA256 = re.compile(r"[0-9a-f]{64}")
 _FRACTION = re.compile(r"[1-9][0-9]*/[1-9][0-9]*")
 _VIDEO_COLUMNS = "id, path, sha256, frame_count, width, height, size_bytes, time_base, average_fps, variable_frame_rate"
+_STATUSES = {s.value: s for s in ImageStatus}
 _STORED_OBJECT_COLUMNS = "o.id, o.image_path, o.label, o.provenance, o.score, o.shape, o.version, o.track_id"
 
 
@@ -560,7 +561,8 @@ class VideoStore(ProjectStore):
 
     def _frame(self, row: tuple[Any, ...]) -> FrameRecord:
         key, video_id, index, pts, status = row
-        return FrameRecord(key, video_id, index, pts, _status_from(status, key, self.db_path))
+        known = _STATUSES.get(status)  # a dict look-up: a long video's timeline reads tens of thousands
+        return FrameRecord(key, video_id, index, pts, known or _status_from(status, key, self.db_path))
 
 
 def _video(row: tuple[Any, ...]) -> VideoRecord:
