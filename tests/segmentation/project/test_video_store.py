@@ -17,6 +17,7 @@ from protolabel.segmentation.geometry.provenance import Provenance
 from protolabel.segmentation.project.document import ImageAnnotations
 from protolabel.segmentation.project.records import AnnotatedObject, ImageStatus
 from protolabel.segmentation.project.store import (
+    DamagedRowError,
     ProjectStoreError,
     StaleEditError,
     TrackConflictError,
@@ -241,6 +242,17 @@ def test_a_project_wide_class_rename_takes_the_tracks_along_and_its_undo_brings_
     assert store.track_objects(cat.id) == []
     store.restore_objects(deleted.objects, {}, "undo")
     assert content(tmp_path) == start
+
+
+def test_a_damaged_track_id_damages_its_frame_only(store, tracked, tmp_path):
+    _, keys, cat, _ = tracked
+    with closing(sqlite3.connect(project_db_path(tmp_path))) as db:
+        db.execute("UPDATE objects SET track_id = 'seven' WHERE image_path = ?", (keys[1],))
+        db.commit()
+    with pytest.raises(DamagedRowError, match=rf"{keys[1]}: object \d+ in .* is damaged \(track 'seven' is not"):
+        store.frame_objects(keys[1])
+    assert store.objects_overview().damaged == {keys[1]}
+    assert len(store.frame_objects(keys[0])) == 1
 
 
 # ---------------------------------------------------------------- reading tracks
