@@ -189,7 +189,8 @@ class FrameRecord:
     video_id: int
     index: int  # 0-based, in presentation order
     pts: int  # presentation time in the video's time_base
-    status: ImageStatus
+    status: ImageStatus  # unlabeled when `damaged`
+    damaged: str | None = None  # why the stored status cannot be read (the frame's document is then read-only)
 
 
 @dataclass(frozen=True, slots=True)

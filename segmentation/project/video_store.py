@@ -559,10 +559,15 @@ class VideoStore(ProjectStore):
         row = db.execute("SELECT status FROM images WHERE path = ?", (key,)).fetchone()
         return ImageStatus.UNLABELED if row is None else _status_from(row[0], key, self.db_path)
 
-    def _frame(self, row: tuple[Any, ...]) -> FrameRecord:
+    @staticmethod
+    def _frame(row: tuple[Any, ...]) -> FrameRecord:
+        """One frame's record; an unknown status marks that frame damaged, not the video (as images are)."""
         key, video_id, index, pts, status = row
         known = _STATUSES.get(status)  # a dict look-up: a long video's timeline reads tens of thousands
-        return FrameRecord(key, video_id, index, pts, known or _status_from(status, key, self.db_path))
+        if known is None:
+            damaged = f"unknown status {status!r} in the project database"
+            return FrameRecord(key, video_id, index, pts, ImageStatus.UNLABELED, damaged)
+        return FrameRecord(key, video_id, index, pts, known)
 
 
 def _video(row: tuple[Any, ...]) -> VideoRecord:

@@ -255,6 +255,17 @@ def test_a_damaged_track_id_damages_its_frame_only(store, tracked, tmp_path):
     assert len(store.frame_objects(keys[0])) == 1
 
 
+def test_a_damaged_frame_status_marks_that_frame_and_the_rest_of_the_video_reads(store, tracked, tmp_path):
+    video, keys, _, _ = tracked
+    with closing(sqlite3.connect(project_db_path(tmp_path))) as db:
+        db.execute("UPDATE images SET status = 'half-done' WHERE path = ?", (keys[2],))
+        db.commit()
+    frames = store.frames(video.id)
+    assert [f.index for f in frames if f.damaged] == [2]
+    assert frames[2].damaged == "unknown status 'half-done' in the project database"
+    assert store.frame(keys[2]).damaged and ImageAnnotations(store, keys[2]).damaged  # read-only, rows kept
+
+
 # ---------------------------------------------------------------- reading tracks
 def test_a_tracks_objects_come_in_frame_order_with_its_person_keyframes(store, tracked):
     _, keys, cat, dog = tracked
