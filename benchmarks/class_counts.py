@@ -23,24 +23,24 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks._common import interleaved_medians, scratch_dir  # noqa: E402
 from protolabel.segmentation.geometry import Polygon, Shape  # noqa: E402
-from protolabel.segmentation.project.records import AnnotatedObject  # noqa: E402
+from protolabel.segmentation.project.records import AnnotatedObject, ImportedImage  # noqa: E402
 from protolabel.segmentation.project.store import ProjectStore, project_db_path  # noqa: E402
 
 CLASSES = tuple(f"class {i}" for i in range(40))
 
 
-def images(count: int, objects: int) -> Iterator[tuple[str, tuple[int, int], list[AnnotatedObject]]]:
+def images(count: int, objects: int) -> Iterator[ImportedImage]:
     for i in range(count):
-        yield (
+        yield ImportedImage(
             f"img{i:06d}.png",
             (480, 640),
-            [
+            tuple(
                 AnnotatedObject(
                     CLASSES[(i + j) % len(CLASSES)],
                     Shape((Polygon(((j, j), (j + 30, j), (j + 30, j + 20), (j, j + 20))),)),
                 )
                 for j in range(objects)
-            ],
+            ),
         )
 
 

@@ -31,8 +31,14 @@ from protolabel.segmentation.image_headers import image_size_from_header
 from protolabel.segmentation.input_files import open_input
 from protolabel.segmentation.pipeline.pools import postprocess_pool
 from protolabel.segmentation.project.labels import LABELS_KEY
-from protolabel.segmentation.project.records import AnnotatedObject, ImageStatus
-from protolabel.segmentation.project.store import DamagedProjectError, DamagedRowError, ObjectsOverview, ProjectStore
+from protolabel.segmentation.project.records import AnnotatedObject, ImageStatus, ImportedImage
+from protolabel.segmentation.project.store import (
+    DamagedProjectError,
+    DamagedRowError,
+    ImageOverview,
+    ObjectsOverview,
+    ProjectStore,
+)
 
 HEADER_BYTES = 64 * 1024  # enough for the size of every format image_headers reads (JPEG SOF after EXIF)
 
@@ -50,7 +56,7 @@ class ImportPlan:
     """What an import will do; nothing is written until `apply_import`."""
 
     coco_path: Path
-    images: tuple[tuple[str, tuple[int, int], tuple[AnnotatedObject, ...]], ...]  # (name, (h, w), objects)
+    images: tuple[ImportedImage, ...]
     skipped: tuple[tuple[str, str], ...]  # (file name as written, reason)
     crowd_skipped: int
     new_labels: tuple[str, ...]  # categories the project does not have yet
@@ -60,12 +66,12 @@ class ImportPlan:
 
     @property
     def objects(self) -> int:
-        return sum(len(objects) for _, _, objects in self.images)
+        return sum(len(image.objects) for image in self.images)
 
     def preview(self) -> ImportSummary:
         """The summary the import will have if nobody edits the folder meanwhile (for a confirmation)."""
         return ImportSummary(
-            tuple(n for n, _, _ in self.images),
+            tuple(image.path for image in self.images),
             self.objects,
             self.replaces,
             self.skipped,
@@ -169,11 +175,11 @@ def _plan(store: ProjectStore, dataset: CocoDataset, coco_path: Path, labels: It
         if statuses.get(name) in _WORKED_ON:
             skipped.append((written, WORKED_ON))
             continue
-        count, not_auto, damaged = overview.of(name)
-        if damaged:  # its stored objects cannot be read: leave them for the user to look at
+        stored = overview.of(name)
+        if stored.damaged:  # its stored objects cannot be read: leave them for the user to look at
             skipped.append((written, DAMAGED))
             continue
-        if not_auto:
+        if stored.not_auto:
             skipped.append((written, WORKED_ON))
             continue
         inst = image.instances
@@ -188,9 +194,9 @@ def _plan(store: ProjectStore, dataset: CocoDataset, coco_path: Path, labels: It
             label = class_names[cls]
             used[label] = None
             objects.append(AnnotatedObject(label, shape, PROVENANCE_OF[source], None if math.isnan(score) else score))
-        images.append((name, (image.height, image.width), tuple(objects)))
+        images.append(ImportedImage(name, (image.height, image.width), tuple(objects)))
         if name in statuses:  # only images with a status can hold objects the import replaces
-            replaces += count
+            replaces += stored.count
     # In the file's category order, not the order objects are met: an export imported into a fresh copy
     # keeps its classes' order (their number keys, colours and category ids).
     new_labels = tuple(label for label in dict.fromkeys(class_names) if label in used and label not in project_labels)
@@ -213,10 +219,11 @@ def apply_import(store: ProjectStore, plan: ImportPlan) -> ImportSummary:
     labels = list(dict.fromkeys((*store.setting(LABELS_KEY, []), *plan.new_labels)))
     settings = {LABELS_KEY: labels} if plan.new_labels else None
     with gc_paused():
-        kept, replaced = store.import_images(((n, size, list(objs)) for n, size, objs in plan.images), settings)
+        outcome = store.import_images(plan.images, settings)
+    kept, replaced = outcome.kept, outcome.replaced
     kept_set = set(kept)
-    merged = tuple(n for n, _, _ in plan.images if n not in kept_set)
-    objects = sum(len(objs) for n, _, objs in plan.images if n not in kept_set)
+    merged = tuple(image.path for image in plan.images if image.path not in kept_set)
+    objects = sum(len(image.objects) for image in plan.images if image.path not in kept_set)
     skipped = plan.skipped + tuple((n, WORKED_ON) for n in kept)
     return ImportSummary(merged, objects, replaced, skipped, plan.crowd_skipped, plan.new_labels, plan.notes)
 
@@ -241,12 +248,12 @@ class _ImageByImage:
     def __init__(self, store: ProjectStore) -> None:
         self.store = store
 
-    def of(self, path: str) -> tuple[int, bool, bool]:
+    def of(self, path: str) -> ImageOverview:
         try:
             objects = self.store.objects(path)
         except DamagedRowError:
-            return 1, False, True
-        return len(objects), any(o.provenance is not Provenance.AUTO for o in objects), False
+            return ImageOverview(count=1, not_auto=False, damaged=True)
+        return ImageOverview(len(objects), any(o.provenance is not Provenance.AUTO for o in objects), damaged=False)
 
 
 HELPER_MIN_BYTES = 16 << 20  # below ~2,000 images a helper process costs more than it saves

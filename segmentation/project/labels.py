@@ -6,6 +6,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from protolabel.segmentation.project.records import StoredObject
+
 
 @dataclass(frozen=True)
 class ClassMapping:
@@ -135,11 +137,6 @@ def restore_classes(
     colors.update({k: v for k, v in target.colors.items() if k in touched})
     kept = (current.kept - touched) | (target.kept & touched)
     return ClassSettings(tuple(labels), colors, kept, current.mapping.with_entries_of(target.mapping, mapped))
-
-
-# (id, image path, label, provenance, score, shape JSON, version): an object as the store holds it, so a
-# deleted one is re-created byte for byte (same provenance, score and vertices).
-StoredObject = tuple[int, str, str, str, "float | None", str, int]
 
 
 @dataclass(frozen=True)

@@ -239,9 +239,9 @@ class Project:
     def _take_class(
         self, text: str, old: str, new: str | None, before: ClassSettings, after: ClassSettings
     ) -> ClassEdit:
-        objects, versions = self.store.take_class(old, new, _settings_values(after))
+        taken = self.store.take_class(old, new, _settings_values(after))
         self._after_class_change(after, before.mapping)
-        return ClassEdit(text, old, new, objects, versions, before, after)
+        return ClassEdit(text, old, new, taken.objects, taken.versions, before, after)
 
     def undo_class_edit(self, edit: ClassEdit) -> ClassEdit:
         """Put back every object, the class list, colours and keep flags of `edit`'s classes as they were,

@@ -1,9 +1,10 @@
-"""The plain records a project is made of: annotated objects, their provenance, image statuses."""
+"""The plain records a project is made of: annotated objects, their provenance, image statuses, and the
+typed rows the project store reads and writes."""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from enum import Enum
 from typing import Any
@@ -38,6 +39,7 @@ class AnnotatedObject:
     score: float | None = None  # model score for auto objects, kept after edits for reference
     id: int | None = None
     version: int | None = None
+    track_id: int | None = None  # a video frame's object: the track it belongs to (None: not tracked)
 
     def with_changes(self, **changes: Any) -> AnnotatedObject:
         return replace(self, **changes)
@@ -45,14 +47,39 @@ class AnnotatedObject:
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, AnnotatedObject):
             return NotImplemented
-        return (self.id, self.label, self.provenance, self.score) == (
+        return (self.id, self.label, self.provenance, self.score, self.track_id) == (
             other.id,
             other.label,
             other.provenance,
             other.score,
+            other.track_id,
         ) and self.shape == other.shape
 
     __hash__ = None  # type: ignore[assignment]
+
+
+@dataclass(frozen=True, slots=True)
+class StoredObject:
+    """An object exactly as the store holds it (the shape as its stored JSON text), so an undo re-creates a
+    deleted one byte for byte: same provenance, score, vertices and id."""
+
+    id: int
+    image_path: str  # the image's path relative to the folder, '/'-separated
+    label: str
+    provenance: str  # a Provenance value as stored
+    score: float | None
+    shape_json: str  # shape_to_json text
+    version: int  # the stored version when read
+    track_id: int | None = None  # a video frame's object: its track
+
+
+@dataclass(frozen=True, slots=True)
+class ImportedImage:
+    """One image of an import: its objects replace the image's auto objects unless a person worked on it."""
+
+    path: str  # relative to the folder, '/'-separated
+    size: tuple[int, int]  # (height, width) in pixels
+    objects: tuple[AnnotatedObject, ...]
 
 
 def shape_to_json(shape: Shape) -> str:
@@ -136,3 +163,80 @@ def shape_from_json(text: str) -> Shape:
         arrays = [np.asarray(r, dtype=np.float64).reshape(-1, 2) for r in rings]
         polygons.append(Polygon(arrays[0], tuple(arrays[1:])))
     return Shape(tuple(polygons))
+
+
+@dataclass(frozen=True, slots=True)
+class VideoRecord:
+    """A video of the project as the store records it: a frame's identity names its SHA-256."""
+
+    id: int
+    path: str  # relative to the folder, '/'-separated
+    sha256: str  # hex digest of the file's bytes
+    frame_count: int
+    width: int  # pixels, after rotation metadata
+    height: int
+    size_bytes: int
+    time_base: str  # unit of pts in seconds, a fraction such as "1/15360"
+    average_fps: str | None  # frames per second as a fraction ("30000/1001"); None when the file does not say
+    variable_frame_rate: bool
+
+
+@dataclass(frozen=True, slots=True)
+class FrameRecord:
+    """One frame of a video: its key (its `images` path in the store), its identity in the video, its status."""
+
+    key: str
+    video_id: int
+    index: int  # 0-based, in presentation order
+    pts: int  # presentation time in the video's time_base
+    status: ImageStatus  # unlabeled when `damaged`
+    damaged: str | None = None  # why the stored status cannot be read (the frame's document is then read-only)
+
+
+@dataclass(frozen=True, slots=True)
+class TrackRecord:
+    """One track of a video: objects of its frames that are the same thing."""
+
+    id: int
+    video_id: int
+    label: str  # the class of every object of the track
+    version: int  # compare-and-set, as an object's
+
+
+@dataclass(frozen=True, slots=True)
+class TrackObject:
+    """An object of a track on one frame."""
+
+    frame_key: str
+    frame_index: int
+    object: AnnotatedObject
+
+
+@dataclass(frozen=True)
+class TrackEdit:
+    """A reversible edit of tracks: the touched track and object rows before and after (matched by id), and the
+    statuses of the frames it changes. A row only in `before` is deleted, one only in `after` (re-)created, one
+    in both updated; each must still be stored at its `before` version. `inverted()` is the undo."""
+
+    text: str
+    objects_before: tuple[StoredObject, ...]
+    objects_after: tuple[StoredObject, ...]
+    tracks_before: tuple[TrackRecord, ...]
+    tracks_after: tuple[TrackRecord, ...]
+    statuses_before: Mapping[str, ImageStatus]
+    statuses_after: Mapping[str, ImageStatus]
+    rejects: bool = False  # a person deletes the removed auto objects as wrong: a model run must not bring them back
+
+    def inverted(self) -> TrackEdit:
+        """The undo. It keeps `rejects`: it only removes what the edit re-created, so the undo of an undone
+        delete (its redo) rejects the same objects again."""
+        return TrackEdit(
+            self.text,
+            self.objects_after,
+            self.objects_before,
+            self.tracks_after,
+            self.tracks_before,
+            self.statuses_after,
+            self.statuses_before,
+            self.rejects,
+        )

@@ -17,7 +17,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
 import numpy as np
 
@@ -29,6 +29,8 @@ from protolabel.segmentation.project.labels import appended_labels
 from protolabel.segmentation.project.records import (
     AnnotatedObject,
     ImageStatus,
+    ImportedImage,
+    StoredObject,
     shape_from_json,
     shape_to_json,
     shapes_to_json,
@@ -37,7 +39,9 @@ from protolabel.segmentation.project_files import ProjectFileError, check_projec
 
 DB_NAME = "project.db"
 DB_SIDE_FILES = ("-wal", "-shm", "-journal")  # SQLite's files next to project.db, opened by path as it is
-SCHEMA_VERSION = 2  # 2: objects.version (edits are compare-and-set) and deleted_objects (who deleted what)
+# 2: objects.version (edits are compare-and-set) and deleted_objects (who deleted what).
+# 3: videos, their frames (each frame an `images` row under a frame key) and tracks; objects.track_id.
+SCHEMA_VERSION = 3
 REQUIRED_TABLES = frozenset({"meta", "images", "objects"})
 DELETION_RECORD_S = 30 * 24 * 3600  # how long "this store deleted object N" is kept for its undo
 # Most values one statement binds: SQLite builds before 3.32 cap a statement at 999 parameters.
@@ -46,11 +50,55 @@ MAX_PARAMETERS = 500
 # of one chunk fall out of the CPU caches, at 50 the per-chunk statements start to count.
 IMPORT_CHUNK_IMAGES = 200
 _INSERT_NEW_OBJECT = (
-    "INSERT INTO objects (image_path, label, provenance, score, shape, updated_at, version) "
-    "VALUES (?, ?, ?, ?, ?, ?, 1)"
+    "INSERT INTO objects (image_path, label, provenance, score, shape, updated_at, track_id, version) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?, 1)"
 )
 
-_SCHEMA = """
+# Schema 3 (docs/adr/0006-video-frames-in-the-store.md): a frame is an `images` row whose path is its frame
+# key ("clip.mp4#000123"), so objects, status, compare-and-set and undo work on frames as on images; `frames`
+# records the frame's identity in its video.
+_VIDEO_SCHEMA = """
+CREATE TABLE IF NOT EXISTS videos (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    path TEXT NOT NULL UNIQUE,          -- relative to the folder, '/'-separated
+    sha256 TEXT NOT NULL,               -- of the file's bytes: a frame's identity names it
+    frame_count INTEGER NOT NULL,
+    width INTEGER NOT NULL,
+    height INTEGER NOT NULL,
+    size_bytes INTEGER NOT NULL,
+    time_base TEXT NOT NULL,            -- pts unit in seconds, as a fraction "1/15360"
+    average_fps TEXT,                   -- frames per second as a fraction, NULL when the file does not say
+    variable_frame_rate INTEGER NOT NULL DEFAULT 0,
+    added_at REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS frames (
+    key TEXT PRIMARY KEY REFERENCES images (path),  -- the frame's `images` row: its objects and status
+    video_id INTEGER NOT NULL REFERENCES videos (id),
+    frame_index INTEGER NOT NULL,       -- 0-based, in presentation order
+    pts INTEGER NOT NULL,               -- presentation time in the video's time_base
+    UNIQUE (video_id, frame_index)
+);
+CREATE TABLE IF NOT EXISTS tracks (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,  -- never reused: an undo re-creates a deleted track under its id
+    video_id INTEGER NOT NULL REFERENCES videos (id),
+    label TEXT NOT NULL,
+    created_at REAL NOT NULL,
+    updated_at REAL NOT NULL,
+    version INTEGER NOT NULL DEFAULT 1     -- compare-and-set, as objects
+);
+CREATE TABLE IF NOT EXISTS deleted_tracks (  -- who deleted a track: only that store may undo the delete
+    id INTEGER PRIMARY KEY,
+    session TEXT NOT NULL,
+    deleted_at REAL NOT NULL
+);
+CREATE INDEX IF NOT EXISTS objects_by_track ON objects (track_id);
+-- A track has at most one object on a frame (the store checks first and says so in words).
+CREATE UNIQUE INDEX IF NOT EXISTS one_object_per_track_and_frame ON objects (image_path, track_id)
+    WHERE track_id IS NOT NULL;
+"""
+
+_SCHEMA = (
+    """
 CREATE TABLE IF NOT EXISTS meta (
     key TEXT PRIMARY KEY,
     value TEXT NOT NULL
@@ -70,7 +118,8 @@ CREATE TABLE IF NOT EXISTS objects (
     score REAL,
     shape TEXT NOT NULL,
     updated_at REAL NOT NULL,
-    version INTEGER NOT NULL DEFAULT 1     -- +1 on every write: an edit names the version it read
+    version INTEGER NOT NULL DEFAULT 1,    -- +1 on every write: an edit names the version it read
+    track_id INTEGER REFERENCES tracks (id)  -- a video frame's object: the track it belongs to (schema 3)
 );
 CREATE INDEX IF NOT EXISTS objects_by_image ON objects (image_path);
 CREATE TABLE IF NOT EXISTS deleted_objects (  -- who deleted an object: only that store may undo the delete
@@ -79,9 +128,16 @@ CREATE TABLE IF NOT EXISTS deleted_objects (  -- who deleted an object: only tha
     deleted_at REAL NOT NULL
 );
 """
+    + _VIDEO_SCHEMA
+)
 
-# Version-1 databases gain the version column (every object starts at 1) and the deletion record.
-_MIGRATE_FROM_1 = "ALTER TABLE objects ADD COLUMN version INTEGER NOT NULL DEFAULT 1"
+# What a database of each older version lacks in its existing tables; the new tables come from _SCHEMA.
+_MIGRATIONS = {
+    # Version 1 gains the version column (every object starts at 1) and the deletion record.
+    1: ("ALTER TABLE objects ADD COLUMN version INTEGER NOT NULL DEFAULT 1",),
+    # Version 2 gains the track of an object (NULL: an image's object) and the video tables.
+    2: ("ALTER TABLE objects ADD COLUMN track_id INTEGER REFERENCES tracks (id)",),
+}
 # Added within a schema version, made with the tables and whenever a database opens: they change no data the
 # older versions read, so the version stays and older Protolabel versions still open the file.
 _ADDED_WITHIN_VERSION = (
@@ -95,6 +151,9 @@ _ADDED_WITHIN_VERSION = (
     "CREATE INDEX IF NOT EXISTS rejected_by_image ON rejected_objects (image_path)",
 )
 LABEL_COUNTS_SQL = "SELECT label, COUNT(*) FROM objects GROUP BY label"
+# Image-level reads leave video frames out (their `images` rows are frame keys, not files): a frame is read
+# through the video store.
+_NOT_A_FRAME = "NOT IN (SELECT key FROM frames)"
 
 
 class ProjectStoreError(Exception):
@@ -129,9 +188,18 @@ class ObjectsOverview:
     not_auto: frozenset[str]
     damaged: frozenset[str]
 
-    def of(self, path: str) -> tuple[int, bool, bool]:
-        """(object count, has an object that is not auto, has a damaged object) of one image."""
-        return self.counts.get(path, 0), path in self.not_auto, path in self.damaged
+    def of(self, path: str) -> ImageOverview:
+        """What the overview found for one image."""
+        return ImageOverview(self.counts.get(path, 0), path in self.not_auto, path in self.damaged)
+
+
+@dataclass(frozen=True, slots=True)
+class ImageOverview:
+    """One image's line of `ObjectsOverview`."""
+
+    count: int  # objects stored for the image
+    not_auto: bool  # one of them is not auto: a person worked on the image
+    damaged: bool  # one of them cannot be read
 
 
 class DamagedRowError(ProjectStoreError):
@@ -143,6 +211,10 @@ class DamagedRowError(ProjectStoreError):
 
 class StaleEditError(ProjectStoreError):
     """An edit was refused: the object changed or was deleted (by another window or program) since it was read."""
+
+
+class TrackConflictError(ProjectStoreError):
+    """A write names a track or frame that is not there, or would give a track two objects on one frame."""
 
 
 @dataclass(frozen=True)
@@ -158,22 +230,35 @@ class AutoLabelOutcome:
     listed: tuple[str, ...] = ()  # labels this run added to the class list (label_list_key), in list order
 
 
-_ImportedImage = tuple[str, tuple[int, int], Sequence[AnnotatedObject]]  # (path, (height, width), objects)
+@dataclass(frozen=True, slots=True)
+class ImportOutcome:
+    """What `ProjectStore.import_images` did."""
+
+    kept: list[str]  # paths left untouched (a person worked on them), in input order
+    replaced: int  # auto objects the import replaced
 
 
-def _import_chunks(images: Iterable[_ImportedImage]) -> Iterator[list[_ImportedImage]]:
+@dataclass(frozen=True, slots=True)
+class TakenClass:
+    """What `ProjectStore.take_class` changed: the objects as they were, and each one's stored version now."""
+
+    objects: tuple[StoredObject, ...]
+    versions: dict[int, int]
+
+
+def _import_chunks(images: Iterable[ImportedImage]) -> Iterator[list[ImportedImage]]:
     """The images in input order, in chunks of at most IMPORT_CHUNK_IMAGES distinct paths.
 
     A path given again starts a new chunk, so it sees what its first occurrence wrote, as it would
     one image at a time (then usually: worked on, left untouched)."""
-    chunk: list[_ImportedImage] = []
+    chunk: list[ImportedImage] = []
     paths: set[str] = set()
-    for path, size, objects in images:
-        if len(chunk) == IMPORT_CHUNK_IMAGES or path in paths:
+    for image in images:
+        if len(chunk) == IMPORT_CHUNK_IMAGES or image.path in paths:
             yield chunk
             chunk, paths = [], set()
-        chunk.append((path, size, list(objects)))
-        paths.add(path)
+        chunk.append(image)
+        paths.add(image.path)
     if chunk:
         yield chunk
 
@@ -204,7 +289,7 @@ class ProjectStore:
 
     # ---------------------------------------------------------------- opening
     @classmethod
-    def open(cls, folder: str | Path, *, timeout: float = 3.0) -> ProjectStore:
+    def open(cls, folder: str | Path, *, timeout: float = 3.0) -> Self:
         """Open (creating when needed) the store of `folder`; clear errors for read-only or locked folders."""
         folder = Path(folder).resolve()
         if not folder.is_dir():
@@ -271,10 +356,17 @@ class ProjectStore:
             self._db.execute("PRAGMA foreign_keys=ON")
             if version < SCHEMA_VERSION:
                 # BEGIN IMMEDIATE takes the write lock, so two programs cannot migrate at once.
-                with self._write():
-                    if self._db.execute("PRAGMA user_version").fetchone()[0] == 1:
-                        self._db.execute(_MIGRATE_FROM_1)
-                    _create_tables(self._db)
+                with self._write() as db:
+                    found = db.execute("PRAGMA user_version").fetchone()[0]  # another program may have migrated
+                    if found > SCHEMA_VERSION:
+                        raise ProjectStoreError(
+                            f"{self.db_path} was just migrated by a newer Protolabel (schema {found}); update "
+                            "Protolabel to open it"
+                        )
+                    for older in range(found, SCHEMA_VERSION):
+                        for statement in _MIGRATIONS[older]:
+                            db.execute(statement)
+                    _create_tables(db)
             else:
                 # Take the write lock once now, so a read-only or locked database fails at open; old
                 # deletion records go (undo history lives only as long as a window stays open).
@@ -288,7 +380,7 @@ class ProjectStore:
     def close(self) -> None:
         self._db.close()
 
-    def __enter__(self) -> ProjectStore:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc) -> None:
@@ -325,7 +417,9 @@ class ProjectStore:
     # ---------------------------------------------------------------- images
     def statuses(self) -> dict[str, ImageStatus]:
         """Status of every image that is not unlabeled (the rest are unlabeled); see `damaged_statuses`."""
-        rows = self._read("SELECT path, status FROM images WHERE status != ?", (ImageStatus.UNLABELED.value,))
+        rows = self._read(
+            f"SELECT path, status FROM images WHERE status != ? AND path {_NOT_A_FRAME}", (ImageStatus.UNLABELED.value,)
+        )
         known = {s.value for s in ImageStatus}
         return {path: ImageStatus(status) for path, status in rows if status in known}
 
@@ -333,7 +427,9 @@ class ProjectStore:
         """Images whose stored status is not one Protolabel knows: name -> what is wrong."""
         known = [s.value for s in ImageStatus]
         marks = ",".join("?" * len(known))
-        rows = self._read(f"SELECT path, status FROM images WHERE status NOT IN ({marks})", known)
+        rows = self._read(
+            f"SELECT path, status FROM images WHERE status NOT IN ({marks}) AND path {_NOT_A_FRAME}", known
+        )
         return {str(path): f"unknown status {status!r} in the project database" for path, status in rows}
 
     def status(self, path: str) -> ImageStatus:
@@ -391,7 +487,8 @@ class ProjectStore:
         """The image's objects; DamagedRowError (naming the image and the row) when one cannot be read."""
         rows = self._read_image(
             path,
-            "SELECT id, label, provenance, score, shape, version FROM objects WHERE image_path = ? ORDER BY id",
+            "SELECT id, label, provenance, score, shape, version, track_id FROM objects WHERE image_path = ? "
+            "ORDER BY id",
             (path,),
         )
         return [_object_from_row(row, path, self.db_path) for row in rows]
@@ -419,19 +516,21 @@ class ProjectStore:
         }
         provenances = [p.value for p in Provenance]
         suspects = self._read(
-            "SELECT id, label, provenance, score, shape, version, image_path FROM objects WHERE NOT coalesce(("
+            "SELECT id, label, provenance, score, shape, version, track_id, image_path FROM objects "
+            "WHERE NOT coalesce(("
             "typeof(label) = 'text' AND trim(label, ' ' || char(9, 10, 11, 12, 13)) != '' "
             f"AND provenance IN ({','.join('?' * len(provenances))}) "
             "AND (score IS NULL OR (typeof(score) IN ('integer', 'real') AND abs(score) <= 1.7976931348623157e308)) "
-            "AND typeof(version) = 'integer' AND typeof(shape) = 'text' AND json_valid(shape)), 0)",
+            "AND typeof(version) = 'integer' AND typeof(track_id) IN ('integer', 'null') "
+            "AND typeof(shape) = 'text' AND json_valid(shape)), 0)",
             provenances,
         )
         damaged = set()
         for row in suspects:
             try:
-                _object_from_row(row[:6], str(row[6]), self.db_path)
+                _object_from_row(row[:7], str(row[7]), self.db_path)
             except DamagedRowError:
-                damaged.add(str(row[6]))
+                damaged.add(str(row[7]))
         return ObjectsOverview(counts, frozenset(not_auto), frozenset(damaged))
 
     def write_change(
@@ -486,7 +585,16 @@ class ProjectStore:
                 "DELETE FROM rejected_objects WHERE id = ?", [(int(o.id),) for o in saved if o.id is not None]
             )  # stored again: no longer rejected
             for obj in saved:
-                values = (path, obj.label, Provenance(obj.provenance).value, obj.score, shape_to_json(obj.shape), now)
+                self._check_tracked(db, path, obj.id, obj.track_id, obj.label)
+                values = (
+                    path,
+                    obj.label,
+                    Provenance(obj.provenance).value,
+                    obj.score,
+                    shape_to_json(obj.shape),
+                    now,
+                    obj.track_id,
+                )
                 if obj.id is None:
                     cursor = db.execute(_INSERT_NEW_OBJECT, values)
                     result.append(obj.with_changes(id=int(cursor.lastrowid), version=1))
@@ -494,7 +602,7 @@ class ProjectStore:
                 condition, params = ("", ()) if obj.version is None else (" AND version = ?", (obj.version,))
                 cursor = db.execute(
                     "UPDATE objects SET image_path = ?, label = ?, provenance = ?, score = ?, shape = ?, "
-                    f"updated_at = ?, version = version + 1 WHERE id = ? AND image_path = ?{condition}",
+                    f"updated_at = ?, track_id = ?, version = version + 1 WHERE id = ? AND image_path = ?{condition}",
                     (*values, int(obj.id), path, *params),
                 )
                 if cursor.rowcount:
@@ -509,8 +617,8 @@ class ProjectStore:
                     raise self._stale(db, int(obj.id), obj.label, obj.version, path, "save")
                 version = (obj.version or 0) + 1
                 db.execute(
-                    "INSERT INTO objects (id, image_path, label, provenance, score, shape, updated_at, version) "
-                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                    "INSERT INTO objects (id, image_path, label, provenance, score, shape, updated_at, track_id, "
+                    "version) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     (int(obj.id), *values, version),
                 )
                 db.execute("DELETE FROM deleted_objects WHERE id = ?", (int(obj.id),))
@@ -518,6 +626,37 @@ class ProjectStore:
             if status is not None:
                 self._set_statuses(db, [(path, status)])
         return result
+
+    @staticmethod
+    def _check_tracked(
+        db: sqlite3.Connection, path: str, object_id: int | None, track_id: int | None, label: str
+    ) -> None:
+        """An object saved with a track: the track is one of the frame's video, has the object's class and no
+        other object on the frame; TrackConflictError otherwise (the caller's transaction is rolled back)."""
+        if track_id is None:
+            return
+        track = db.execute(
+            "SELECT t.label FROM tracks t JOIN frames f ON f.video_id = t.video_id WHERE t.id = ? AND f.key = ?",
+            (int(track_id), path),
+        ).fetchone()
+        if track is None:
+            if not db.execute("SELECT 1 FROM frames WHERE key = ?", (path,)).fetchone():
+                raise TrackConflictError(f"{path} is not a frame of a video: its objects cannot belong to a track")
+            raise TrackConflictError(f"{path}: track {track_id} is not a track of this frame's video")
+        if track[0] != label:
+            raise TrackConflictError(
+                f"{path}: an object of track {track_id} ({track[0]}) cannot be given the class {label!r} on one "
+                "frame; change the class of the whole track, or take the object out of the track"
+            )
+        other = db.execute(
+            "SELECT id FROM objects WHERE image_path = ? AND track_id = ? AND id IS NOT ?",
+            (path, int(track_id), object_id),
+        ).fetchone()
+        if other:
+            raise TrackConflictError(
+                f"{path}: track {track_id} already has an object on this frame (object {other[0]}); a track has "
+                "one object per frame"
+            )
 
     def rejected_shapes(self, path: str) -> list[Shape]:
         """The shapes of the image's auto objects a person deleted as wrong (`write_change(reject=True)`),
@@ -568,61 +707,68 @@ class ProjectStore:
         the project's classes), labels of the new objects it lacks are appended to it, sorted, in the
         same transaction: the list is read there, so a class edit made meanwhile is never overwritten.
         """
-        objects = [o.with_changes(id=None, provenance=Provenance.AUTO) for o in objects]
         with self._write() as db:
-            self._ensure_images(db, (path,))
-            status = _status_from(
-                db.execute("SELECT status FROM images WHERE path = ?", (path,)).fetchone()[0], path, self.db_path
-            )
-            if image_size is not None:
-                self._set_sizes(db, [(path, image_size)])
-            if status is ImageStatus.VERIFIED:
-                kept = db.execute("SELECT COUNT(*) FROM objects WHERE image_path = ?", (path,)).fetchone()[0]
-                return AutoLabelOutcome(status, added=0, replaced=0, kept=int(kept), skipped=True)
-            replaced_ids = [
-                r[0]
-                for r in db.execute(
-                    "SELECT id FROM objects WHERE image_path = ? AND provenance = ?", (path, Provenance.AUTO.value)
-                )
-            ]
-            db.executemany("DELETE FROM objects WHERE id = ?", [(object_id,) for object_id in replaced_ids])
-            self._record_deletes(db, replaced_ids, time.time())
-            replaced = len(replaced_ids)
+            return self._replace_auto_objects(db, path, objects, image_size, label_list_key)
+
+    def _replace_auto_objects(
+        self,
+        db: sqlite3.Connection,
+        path: str,
+        objects: Iterable[AnnotatedObject],
+        image_size: tuple[int, int] | None,
+        label_list_key: str | None,
+    ) -> AutoLabelOutcome:
+        """`replace_auto_objects` inside the caller's transaction."""
+        objects = [o.with_changes(id=None, provenance=Provenance.AUTO) for o in objects]
+        self._ensure_images(db, (path,))
+        status = _status_from(
+            db.execute("SELECT status FROM images WHERE path = ?", (path,)).fetchone()[0], path, self.db_path
+        )
+        if image_size is not None:
+            self._set_sizes(db, [(path, image_size)])
+        if status is ImageStatus.VERIFIED:
             kept = db.execute("SELECT COUNT(*) FROM objects WHERE image_path = ?", (path,)).fetchone()[0]
-            now = time.time()
-            ids = tuple(
-                int(
-                    db.execute(
-                        _INSERT_NEW_OBJECT, (path, o.label, Provenance.AUTO.value, o.score, shape, now)
-                    ).lastrowid
-                )
-                for o, shape in zip(objects, shapes_to_json([o.shape for o in objects]))
+            return AutoLabelOutcome(status, added=0, replaced=0, kept=int(kept), skipped=True)
+        replaced_ids = [
+            r[0]
+            for r in db.execute(
+                "SELECT id FROM objects WHERE image_path = ? AND provenance = ?", (path, Provenance.AUTO.value)
             )
-            new_status = ImageStatus.EDITED if status is ImageStatus.EDITED else ImageStatus.AUTO_LABELED
-            self._set_statuses(db, [(path, new_status)])
-            listed: tuple[str, ...] = ()
-            if label_list_key is not None:
-                known = self.setting(label_list_key, [])  # this connection: inside the transaction
-                labels = appended_labels(known, (o.label for o in objects))
-                listed = tuple(labels[len(known) :])
-                if listed:
-                    self._write_settings(db, {label_list_key: labels})
+        ]
+        db.executemany("DELETE FROM objects WHERE id = ?", [(object_id,) for object_id in replaced_ids])
+        self._record_deletes(db, replaced_ids, time.time())
+        replaced = len(replaced_ids)
+        kept = db.execute("SELECT COUNT(*) FROM objects WHERE image_path = ?", (path,)).fetchone()[0]
+        now = time.time()
+        ids = tuple(
+            int(
+                db.execute(
+                    _INSERT_NEW_OBJECT, (path, o.label, Provenance.AUTO.value, o.score, shape, now, o.track_id)
+                ).lastrowid
+            )
+            for o, shape in zip(objects, shapes_to_json([o.shape for o in objects]))
+        )
+        new_status = ImageStatus.EDITED if status is ImageStatus.EDITED else ImageStatus.AUTO_LABELED
+        self._set_statuses(db, [(path, new_status)])
+        listed: tuple[str, ...] = ()
+        if label_list_key is not None:
+            known = self.setting(label_list_key, [])  # this connection: inside the transaction
+            labels = appended_labels(known, (o.label for o in objects))
+            listed = tuple(labels[len(known) :])
+            if listed:
+                self._write_settings(db, {label_list_key: labels})
         return AutoLabelOutcome(
             new_status, added=len(objects), replaced=int(replaced), kept=int(kept), object_ids=ids, listed=listed
         )
 
-    def import_images(
-        self,
-        images: Iterable[tuple[str, tuple[int, int], list[AnnotatedObject]]],
-        settings: dict[str, Any] | None = None,
-    ) -> tuple[list[str], int]:
+    def import_images(self, images: Iterable[ImportedImage], settings: dict[str, Any] | None = None) -> ImportOutcome:
         """Merge imported objects of many images in ONE transaction (all or nothing), with `settings`.
 
-        Per (path, (height, width), objects): the image's auto objects are replaced by `objects`
+        Per image: its auto objects are replaced by its `objects`
         (provenance as given) unless a person worked on it (status edited or verified, or an object
         that is not auto): such an image is left untouched. The status follows the objects: verified
         when all are verified, edited when any is not auto, else auto-labeled.
-        Returns (paths left untouched, in input order; number of auto objects replaced).
+        Returns the paths left untouched, in input order, and the number of auto objects replaced.
         New objects get ids in input order (images as given, each image's objects as given). The
         work goes in chunks of images, a fixed handful of statements each, not several per image.
         """
@@ -635,13 +781,14 @@ class ProjectStore:
                 kept.extend(chunk_kept)
                 replaced += chunk_replaced
             self._write_settings(db, settings or {})
-        return kept, replaced
+        return ImportOutcome(kept, replaced)
 
     def _import_chunk(
-        self, db: sqlite3.Connection, chunk: Sequence[_ImportedImage], now: float
+        self, db: sqlite3.Connection, chunk: Sequence[ImportedImage], now: float
     ) -> tuple[list[str], int]:
-        """`import_images` of up to IMPORT_CHUNK_IMAGES distinct paths, in a fixed handful of statements."""
-        paths = [path for path, _, _ in chunk]
+        """`import_images` of up to IMPORT_CHUNK_IMAGES distinct paths, in a fixed handful of statements:
+        (paths left untouched, auto objects replaced)."""
+        paths = [image.path for image in chunk]
         marks = ",".join("?" * len(paths))
         worked = {
             r[0]
@@ -657,42 +804,46 @@ class ProjectStore:
                 (*paths, Provenance.AUTO.value),
             )
         )
-        merged = [image for image in chunk if image[0] not in worked]
+        merged = [image for image in chunk if image.path not in worked]
         if not merged:
             return paths, 0
-        merged_paths = [path for path, _, _ in merged]
+        merged_paths = [image.path for image in merged]
         marks = ",".join("?" * len(merged_paths))
         old = [r[0] for r in db.execute(f"SELECT id FROM objects WHERE image_path IN ({marks})", merged_paths)]
         db.execute(f"DELETE FROM objects WHERE image_path IN ({marks})", merged_paths)
         self._record_deletes(db, old, now)
-        self._set_sizes(db, [(path, size) for path, size, _ in merged])
-        objects = [(path, o) for path, _, image_objects in merged for o in image_objects]
+        self._set_sizes(db, [(image.path, image.size) for image in merged])
+        objects = [(image.path, o) for image in merged for o in image.objects]
         shapes = shapes_to_json([o.shape for _, o in objects])
         # In input order: each image's new objects get ascending ids, in the order given.
         db.executemany(
             _INSERT_NEW_OBJECT,
             [
-                (path, o.label, Provenance(o.provenance).value, o.score, shape, now)
+                (path, o.label, Provenance(o.provenance).value, o.score, shape, now, o.track_id)
                 for (path, o), shape in zip(objects, shapes)
             ],
         )
-        self._set_statuses(db, [(path, _imported_status(image_objects)) for path, _, image_objects in merged])
+        self._set_statuses(db, [(image.path, _imported_status(image.objects)) for image in merged])
         return [path for path in paths if path in worked], len(old)
 
     def annotated_images(self, statuses: Iterable[ImageStatus] | None = None) -> list[str]:
         """Paths of images with a status in `statuses` (default: every image that has objects or a status)."""
         if statuses is None:
-            rows = self._read("SELECT path FROM images UNION SELECT image_path FROM objects")
+            rows = self._read(
+                f"SELECT path FROM images WHERE path {_NOT_A_FRAME} "
+                f"UNION SELECT image_path FROM objects WHERE image_path {_NOT_A_FRAME}"
+            )
         else:
             values = [ImageStatus(s).value for s in statuses]
             marks = ",".join("?" * len(values))
-            rows = self._read(f"SELECT path FROM images WHERE status IN ({marks})", values)
+            rows = self._read(f"SELECT path FROM images WHERE status IN ({marks}) AND path {_NOT_A_FRAME}", values)
         return sorted(r[0] for r in rows)
 
     def verified_object_counts(self) -> dict[str, int]:
         """Verified objects per image path (images without one left out)."""
         rows = self._read(
-            "SELECT image_path, COUNT(*) FROM objects WHERE provenance = ? GROUP BY image_path",
+            f"SELECT image_path, COUNT(*) FROM objects WHERE provenance = ? AND image_path {_NOT_A_FRAME} "
+            "GROUP BY image_path",
             (Provenance.VERIFIED.value,),
         )
         return {str(path): int(n) for path, n in rows}
@@ -702,28 +853,29 @@ class ProjectStore:
         """How many objects carry each label, over the whole project."""
         return {str(label): int(n) for label, n in self._read(LABEL_COUNTS_SQL)}
 
-    def take_class(self, old: str, new: str | None, settings: Mapping[str, Any]) -> tuple[tuple, dict[int, int]]:
+    def take_class(self, old: str, new: str | None, settings: Mapping[str, Any]) -> TakenClass:
         """Give every object labelled `old` the label `new` (None deletes them) and write `settings`, in one
         transaction: a project-wide class rename, merge or delete.
 
-        Returns the objects as they were (stored rows: id, image path, label, provenance, score, shape
-        JSON, version) and each one's version now; versions go up, so older edits of them are refused as stale.
+        Returns the objects as they were stored and each one's version now; versions go up, so older edits
+        of them are refused as stale.
         """
         with self._write() as db:
             rows = tuple(
-                db.execute(
-                    "SELECT id, image_path, label, provenance, score, shape, version FROM objects "
+                StoredObject(*row)
+                for row in db.execute(
+                    "SELECT id, image_path, label, provenance, score, shape, version, track_id FROM objects "
                     "WHERE label = ? ORDER BY id",
                     (old,),
                 )
             )
-            versions = self._relabel(db, rows, {int(r[0]): int(r[6]) for r in rows}, new, "class change")
+            versions = self._relabel(db, rows, {r.id: r.version for r in rows}, new, "class change")
             self._write_settings(db, settings)
-        return rows, versions
+        return TakenClass(rows, versions)
 
     def relabel_objects(
         self,
-        rows: Sequence[tuple],
+        rows: Sequence[StoredObject],
         versions: Mapping[int, int],
         label: str | None,
         settings: Mapping[str, Any],
@@ -737,38 +889,47 @@ class ProjectStore:
             self._write_settings(db, settings)
         return result
 
-    def restore_objects(self, rows: Sequence[tuple], settings: Mapping[str, Any], action: str) -> dict[int, int]:
+    def restore_objects(self, rows: Sequence[StoredObject], settings: Mapping[str, Any], action: str) -> dict[int, int]:
         """Re-create deleted objects exactly as they were stored (`rows` from `take_class`), with `settings`,
         in one transaction: the undo of a class delete. Only objects this store deleted and that nobody
         re-created come back; any other is StaleEditError and nothing is written. Returns their versions."""
         now = time.time()
         with self._write() as db:
-            ids = [int(r[0]) for r in rows]
+            ids = [r.id for r in rows]
             present = self._versions(db, ids)
             mine = self._deleted_here(db, ids)
             for row in rows:
-                if row[0] in present or row[0] not in mine:
-                    raise self._stale(db, int(row[0]), row[2], int(row[6]), row[1], action)
+                if row.id in present or row.id not in mine:
+                    raise self._stale(db, row.id, row.label, row.version, row.image_path, action)
+                self._check_tracked(db, row.image_path, row.id, row.track_id, row.label)
             db.executemany(
-                "INSERT INTO objects (id, image_path, label, provenance, score, shape, updated_at, version) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                [(*row[:6], now, int(row[6]) + 1) for row in rows],
+                "INSERT INTO objects (id, image_path, label, provenance, score, shape, updated_at, version, track_id) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [
+                    (r.id, r.image_path, r.label, r.provenance, r.score, r.shape_json, now, r.version + 1, r.track_id)
+                    for r in rows
+                ],
             )
             db.executemany("DELETE FROM deleted_objects WHERE id = ?", [(i,) for i in ids])
             self._write_settings(db, settings)
-        return {int(row[0]): int(row[6]) + 1 for row in rows}
+        return {row.id: row.version + 1 for row in rows}
 
     def _relabel(
-        self, db: sqlite3.Connection, rows: Sequence[tuple], versions: Mapping[int, int], label: str | None, action: str
+        self,
+        db: sqlite3.Connection,
+        rows: Sequence[StoredObject],
+        versions: Mapping[int, int],
+        label: str | None,
+        action: str,
     ) -> dict[int, int]:
         """Compare-and-set relabel (or delete, `label` None) of many objects inside a transaction: every
         version is checked before anything is written (the write lock is held, so nothing changes between)."""
         now = time.time()
-        expected = [(int(r[0]), int(versions[int(r[0])])) for r in rows]
+        expected = [(r.id, int(versions[r.id])) for r in rows]
         stored = self._versions(db, [object_id for object_id, _ in expected])
         for row, (object_id, version) in zip(rows, expected):
             if stored.get(object_id) != version:
-                raise self._stale(db, object_id, row[2], version, row[1], action)
+                raise self._stale(db, object_id, row.label, version, row.image_path, action)
         if label is None:
             db.executemany("DELETE FROM objects WHERE id = ? AND version = ?", expected)
             self._record_deletes(db, (object_id for object_id, _ in expected), now)
@@ -776,6 +937,11 @@ class ProjectStore:
         db.executemany(
             "UPDATE objects SET label = ?, updated_at = ?, version = version + 1 WHERE id = ? AND version = ?",
             [(label, now, *e) for e in expected],
+        )
+        # A track has its objects' class: the tracks of these objects follow them (and back, on the undo).
+        db.executemany(
+            "UPDATE tracks SET label = ?, updated_at = ?, version = version + 1 WHERE id = ?",
+            [(label, now, track_id) for track_id in sorted({r.track_id for r in rows if r.track_id is not None})],
         )
         return {object_id: version + 1 for object_id, version in expected}
 
@@ -924,7 +1090,7 @@ def _status_from(value: Any, path: str, db_path: Path) -> ImageStatus:
 
 def _object_from_row(row: tuple, path: str, db_path: Path) -> AnnotatedObject:
     """One stored object, checked: anything malformed is a DamagedRowError naming the image and the row."""
-    object_id, label, provenance, score, shape, version = row
+    object_id, label, provenance, score, shape, version, track_id = row
     try:
         if not isinstance(label, str) or not label.strip():
             raise ValueError(f"label {label!r} is not a name")
@@ -932,6 +1098,8 @@ def _object_from_row(row: tuple, path: str, db_path: Path) -> AnnotatedObject:
             raise ValueError(f"score {score!r} is not a number")
         if not isinstance(version, int):
             raise ValueError(f"version {version!r} is not an integer")
+        if track_id is not None and not isinstance(track_id, int):
+            raise ValueError(f"track {track_id!r} is not an integer")
         try:
             provenance = Provenance(provenance)
         except ValueError:
@@ -956,6 +1124,7 @@ def _object_from_row(row: tuple, path: str, db_path: Path) -> AnnotatedObject:
         score=None if score is None else float(score),
         id=int(object_id),
         version=version,
+        track_id=track_id,
     )
 
 

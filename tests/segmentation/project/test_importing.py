@@ -6,6 +6,7 @@ import contextlib
 import io
 import json
 import shutil
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -244,15 +245,8 @@ def test_import_is_all_or_nothing(image_folder, square, tmp_path):
     )
     with ProjectStore.open(image_folder) as store:
         plan = plan_import(store, coco)
-        (name, size, objects), second = plan.images
-        broken = type(plan)(
-            plan.coco_path,
-            ((name, size, objects), (second[0], second[1], ("not an object",))),
-            plan.skipped,
-            plan.crowd_skipped,
-            plan.new_labels,
-            plan.labels,
-        )
+        first, second = plan.images
+        broken = replace(plan, images=(first, replace(second, objects=("not an object",))))
         with pytest.raises((AttributeError, ProjectStoreError)):
             apply_import(store, broken)
         assert store.objects("img1.png") == [] and store.statuses() == {} and store.setting(LABELS_KEY) is None

@@ -13,9 +13,10 @@ from contextlib import closing
 import pytest
 
 from protolabel.segmentation.geometry.provenance import Provenance
-from protolabel.segmentation.project.records import AnnotatedObject, ImageStatus
+from protolabel.segmentation.project.records import AnnotatedObject, ImageStatus, ImportedImage
 from protolabel.segmentation.project.store import (
     IMPORT_CHUNK_IMAGES,
+    ImportOutcome,
     ProjectStore,
     ProjectStoreError,
     StaleEditError,
@@ -32,7 +33,9 @@ def names(count: int) -> list[str]:
 
 def imported(path: str, square, provenances=(AUTO, AUTO), size=(48, 64)):
     """One import_images item: objects labelled o0, o1, ... in the order given."""
-    return path, size, [AnnotatedObject(f"o{k}", square(k, k + 1), p, 0.5) for k, p in enumerate(provenances)]
+    return ImportedImage(
+        path, size, tuple(AnnotatedObject(f"o{k}", square(k, k + 1), p, 0.5) for k, p in enumerate(provenances))
+    )
 
 
 def table_rows(folder) -> dict[str, list[tuple]]:
@@ -67,10 +70,10 @@ def test_worked_on_images_either_side_of_chunk_boundaries_are_untouched_and_list
             )
         before = {paths[i]: (store.objects(paths[i]), store.status(paths[i])) for i in worked}
 
-        kept, replaced = store.import_images([imported(path, square) for path in paths])
+        outcome = store.import_images([imported(path, square) for path in paths])
 
-        assert kept == [path for i, path in enumerate(paths) if i in worked]
-        assert replaced == 0
+        assert outcome.kept == [path for i, path in enumerate(paths) if i in worked]
+        assert outcome.replaced == 0
         for path, (objects, status) in before.items():
             assert store.objects(path) == objects and store.status(path) is status
             assert store.image_size(path) is None
@@ -109,9 +112,9 @@ def test_replaced_auto_objects_can_be_restored_only_by_the_importing_store(tmp_p
             for path in targets
         }
 
-        kept, replaced = importer.import_images([imported(path, square) for path in paths])
+        outcome = importer.import_images([imported(path, square) for path in paths])
 
-        assert kept == [] and replaced == 4
+        assert outcome.kept == [] and outcome.replaced == 4
         for path in targets:
             assert [o.label for o in importer.objects(path)] == ["o0", "o1"]
             with pytest.raises(StaleEditError):  # another store did not delete them: no re-creating
@@ -137,12 +140,13 @@ def test_an_error_in_a_later_chunk_leaves_the_project_as_it_was(tmp_path, square
             for i, path in enumerate(paths):
                 if i == bad and failure == "caller":
                     raise ProjectStoreError("the caller's images ran out")
-                path, size, objects = imported(path, square)
+                image = imported(path, square)
+                objects = list(image.objects)
                 if i == bad and failure == "integrity":  # objects.label is NOT NULL
                     objects[1] = objects[1].with_changes(label=None)
                 if i == bad and failure == "provenance":
                     objects[0] = objects[0].with_changes(provenance="guessed")
-                yield path, size, objects
+                yield ImportedImage(image.path, image.size, tuple(objects))
 
         with pytest.raises((ProjectStoreError, ValueError)):
             store.import_images(images(), {"labels": ["old", "o0", "o1"]})
@@ -187,7 +191,9 @@ def test_one_call_equals_one_call_per_image_with_repeated_paths_across_chunks(tm
                 outcome = store.import_images(items)
             else:
                 calls = [store.import_images([item]) for item in items]
-                outcome = ([path for kept, _ in calls for path in kept], sum(n for _, n in calls))
+                outcome = ImportOutcome(
+                    [path for call in calls for path in call.kept], sum(call.replaced for call in calls)
+                )
             rows = table_rows(folder)
             results[mode] = (
                 outcome,
@@ -196,9 +202,10 @@ def test_one_call_equals_one_call_per_image_with_repeated_paths_across_chunks(tm
                 sorted(r[0] for r in rows["deleted_objects"]),
             )
     assert results["one call"] == results["per image"]
-    (kept, replaced), images, _, deleted = results["one call"]
-    assert kept == [paths[3]]  # its first import had an edited object; paths[1]'s was auto-only: replaced
-    assert replaced == len(deleted) == 3  # paths[4]'s old object, the first imports of paths[1] and of the last item
+    outcome, images, _, deleted = results["one call"]
+    assert outcome.kept == [paths[3]]  # its first import had an edited object; paths[1]'s was auto-only: replaced
+    # paths[4]'s old object, the first imports of paths[1] and of the last item
+    assert outcome.replaced == len(deleted) == 3
     assert (paths[1], ImageStatus.VERIFIED.value, 64, 48) in images
     assert (paths[IMPORT_CHUNK_IMAGES - 1], ImageStatus.AUTO_LABELED.value, 20, 10) in images
 
@@ -209,6 +216,5 @@ def test_no_statement_binds_more_values_than_older_sqlite_builds_allow(tmp_path,
         # SQLite before 3.32 binds at most 999 values per statement; newer builds may be set back to that.
         store._db.setlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER, 999)
         store.write_change(paths[-1], saved=[AnnotatedObject("old", square(7, 7), AUTO, 0.3)])
-        kept, replaced = store.import_images([imported(path, square) for path in paths])
-        assert (kept, replaced) == ([], 1)
+        assert store.import_images([imported(path, square) for path in paths]) == ImportOutcome([], 1)
         assert sum(store.label_counts().values()) == 2 * len(paths)

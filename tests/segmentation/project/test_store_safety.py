@@ -142,7 +142,7 @@ def test_version_1_database_is_migrated(tmp_path):
         doc.apply(deleted.inverted())
         assert store.objects("a.png") == [cat]
     with sqlite3.connect(db_path) as db:
-        assert db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 2
+        assert db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 3
 
 
 def test_newer_schema_is_refused(tmp_path):
