@@ -30,6 +30,7 @@ from protolabel.segmentation.geometry.measures import shape_area
 from protolabel.segmentation.project.document import ImageAnnotations, hidden_by_score
 from protolabel.segmentation.project.labels import DEFAULT_LABEL
 from protolabel.segmentation.project.selection import Selection
+from protolabel.segmentation.project.visibility import Visibility
 
 _PROVENANCE_MARK = {"auto": "auto", "edited": "edited", "verified": "✓ verified"}
 SCORE_STEPS = 100  # the slider's steps: thresholds 0.00 to 1.00
@@ -57,14 +58,13 @@ class ObjectsDock(QDockWidget):
     new_label_changed = Signal(str)
     zoom_requested = Signal(int)  # object id (double-click on its row)
     context_menu_requested = Signal(object, object)  # object id under the mouse (or None), global QPoint
-    hidden_changed = Signal(object)  # frozenset of ids the eye toggles hide
-    score_threshold_changed = Signal(float)
     delete_hidden_requested = Signal()
 
-    def __init__(self, selection: Selection, parent=None) -> None:
+    def __init__(self, selection: Selection, visibility: Visibility, parent=None) -> None:
         super().__init__("Objects", parent)
         self.setObjectName("objects_dock")
         self.selection = selection
+        self.visibility = visibility
         self.document: ImageAnnotations | None = None
         self.status_label = QLabel("No image")
         self.label_box = QComboBox()
@@ -84,7 +84,6 @@ class ObjectsDock(QDockWidget):
         self.list.setUniformItemSizes(True)  # fast layout of 80 rows
         self.list.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Expanding)
         self.list.setMinimumHeight(120)
-        self.hidden_ids: frozenset[int] = frozenset()
         self.sort_box = QComboBox()
         self.sort_box.setObjectName("object_sort")
         self.sort_box.addItems(list(SORT_KEYS))
@@ -123,11 +122,18 @@ class ObjectsDock(QDockWidget):
         self.setWidget(body)
         self._syncing = False
         selection.events.changed.connect(self._on_selection)
-        self._on_score(0)
+        visibility.events.objects.connect(self._refresh)
+        visibility.events.score_threshold.connect(self._show_score)
+        self._show_score(visibility.score_threshold)
+
+    @property
+    def hidden_ids(self) -> frozenset[int]:
+        """Ids the eye toggles hide (the visibility model's)."""
+        return self.visibility.hidden_objects
 
     @property
     def score_threshold(self) -> float:
-        return self.score_slider.value() / SCORE_STEPS
+        return self.visibility.score_threshold
 
     def score_hidden_count(self) -> int:
         if self.document is None:
@@ -135,9 +141,18 @@ class ObjectsDock(QDockWidget):
         return sum(hidden_by_score(o, self.score_threshold) for o in self.document.objects)
 
     def _on_score(self, value: int) -> None:
+        """The slider moved: the model's score cut follows (and the model's event repaints the rows)."""
+        self.visibility.set_score_threshold(value / SCORE_STEPS)
+
+    def _show_score(self, threshold: float) -> None:
+        value = round(threshold * SCORE_STEPS)
+        if self.score_slider.value() != value:
+            self.score_slider.blockSignals(True)
+            self.score_slider.setValue(value)
+            self.score_slider.blockSignals(False)
         self._update_score_label()
         if self.document is not None:  # grey the rows the filter hides (in place: no rebuild of the list)
-            threshold, self._syncing = value / SCORE_STEPS, True
+            self._syncing = True
             try:
                 for row in range(self.list.count()):
                     item = self.list.item(row)
@@ -146,7 +161,6 @@ class ObjectsDock(QDockWidget):
                         self._paint_row(item, self.document.get(object_id), threshold)
             finally:
                 self._syncing = False
-        self.score_threshold_changed.emit(value / SCORE_STEPS)
 
     def _paint_row(self, item: QListWidgetItem, obj, threshold: float) -> None:
         dimmed = obj.id in self.hidden_ids or hidden_by_score(obj, threshold)
@@ -162,13 +176,8 @@ class ObjectsDock(QDockWidget):
         self.set_objects_hidden([object_id], hidden)
 
     def set_objects_hidden(self, object_ids, hidden: bool) -> None:
-        """Hide or show these objects (their eye toggles)."""
-        object_ids = set(object_ids)
-        ids = (self.hidden_ids | object_ids) if hidden else (self.hidden_ids - object_ids)
-        if ids != self.hidden_ids:
-            self.hidden_ids = frozenset(ids)
-            self._refresh()
-            self.hidden_changed.emit(self.hidden_ids)
+        """Hide or show these objects (their eye toggles), through the visibility model."""
+        self.visibility.set_objects_hidden(object_ids, hidden)
 
     def _on_item_changed(self, item: QListWidgetItem) -> None:
         if not self._syncing:

@@ -7,6 +7,7 @@ from PySide6.QtWidgets import QApplication, QInputDialog
 
 from protolabel.segmentation.geometry import Polygon, Shape
 from protolabel.segmentation.geometry.provenance import Provenance
+from protolabel.segmentation.project.class_list import ClassList
 from protolabel.segmentation.project.records import AnnotatedObject, ImageStatus
 from protolabel.segmentation.project.store import ProjectStore
 
@@ -469,12 +470,13 @@ def test_counts_follow_edits_and_undo_in_place_and_an_image_switch_rebuilds_noth
     assert {dock.table.item(r, 0).text(): dock.table.item(r, 1).text() for r in range(3)} == {
         label: str(n) for label, n in truth.items()
     }
-    fresh = LabelsDock()  # a dock built from scratch on the same project shows the same table
-    fresh.set_project(window.projects.project)
+    class_list = ClassList()  # a class list and dock built from scratch on the same project show the same table
+    class_list.set_project(window.projects.project)
+    fresh = LabelsDock(class_list, window.visibility)
     try:
         assert table_rows(fresh) == table_rows(dock)
     finally:
-        fresh.set_project(None)
+        class_list.set_project(None)
         fresh.deleteLater()
 
 
@@ -484,13 +486,14 @@ def test_a_hidden_class_stays_hidden_through_rename_undo_and_redo(make_window, q
     dock.table.item(dock.row_of("cat"), 0).setCheckState(Qt.CheckState.Unchecked)
     dock.select_class("cat")
     dock.rename("kitten")
-    assert dock.hidden == {"kitten"}
+    assert window.visibility.hidden_classes == {"kitten"}
     ctrl_z(qtbot, window)
-    assert dock.hidden == {"cat"} and dock.table.item(dock.row_of("cat"), 0).checkState() == Qt.CheckState.Unchecked
+    assert window.visibility.hidden_classes == {"cat"}
+    assert dock.table.item(dock.row_of("cat"), 0).checkState() == Qt.CheckState.Unchecked
     cats = [o.id for o in window.projects.project.current.objects if o.label == "cat"]
     assert cats and not any(window.canvas.items_by_id[i].shown for i in cats)
     window.redo_action.trigger()
-    assert dock.hidden == {"kitten"}
+    assert window.visibility.hidden_classes == {"kitten"}
 
 
 def test_a_rename_in_the_classes_dock_reaches_the_mapping_and_ctrl_z_takes_it_back(make_window, qtbot, photo_folder):

@@ -184,10 +184,11 @@ def test_eye_toggle_and_hide_key_hide_single_objects(window, photo_folder):
 
     window.selection.set([a1])
     QTest.keyClick(window, Qt.Key.Key_H)
-    assert not _shown(window, a1) and window.canvas.hidden_ids() == {a1, a3}
-    window.canvas.set_hidden([a2], "class")  # another reason (the class dock) keeps its own set
-    assert window.canvas.hidden_ids() == {a1, a2, a3}
-    window.canvas.set_hidden([], "class")
+    assert not _shown(window, a1) and window.visibility.hidden_objects == {a1, a3}
+    label = window.projects.project.current.get(a2).label
+    window.visibility.set_class_shown(label, False)  # another reason (the class dock) hides on its own
+    assert not _shown(window, a2) and window.visibility.hidden_objects == {a1, a3}
+    window.visibility.set_class_shown(label, True)
     dock.list.item(dock.row_of(a3)).setCheckState(Qt.CheckState.Checked)
     assert _shown(window, a3) and _shown(window, a2) and not _shown(window, a1)
     assert len(_stored(photo_folder)[0]) == 3  # hiding never deletes
@@ -366,9 +367,9 @@ def test_a_filtered_object_is_not_drawn_and_is_drawn_again(window, photo_folder)
     _, a2, _ = _ids(photo_folder, "astronaut.png")
     point = _point_in(window, a2)
     filled = _drawn_at(window, point)
-    window.canvas.set_objects_visible(False)
+    window.visibility.set_all_shown(False)
     bare = _drawn_at(window, point)
-    window.canvas.set_objects_visible(True)
+    window.visibility.set_all_shown(True)
     assert filled != bare
     window.objects_dock.score_slider.setValue(50)  # a2 scores 0.3
     assert _drawn_at(window, point) == bare and window.canvas.object_at(point) is None
