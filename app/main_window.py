@@ -60,9 +60,8 @@ from protolabel.segmentation.project.autolabel import AutoLabelOptions, model_cl
 from protolabel.segmentation.project.class_list import ClassList
 from protolabel.segmentation.project.labels import DEFAULT_LABEL, ClassMapping
 from protolabel.segmentation.project.project import Project
-from protolabel.segmentation.project.selection import Selection
+from protolabel.segmentation.project.session import Session
 from protolabel.segmentation.project.store import ProjectStoreError
-from protolabel.segmentation.project.visibility import Visibility
 
 logger = logging.getLogger(__name__)
 
@@ -113,15 +112,15 @@ class MainWindow(QMainWindow):
         self.model_manager = model_manager or ModelManager()
         if mirror := str(self.settings.value(MIRROR_KEY, "") or ""):
             self.model_manager.mirror = mirror
-        self.selection = Selection()
-        self.visibility = Visibility()
-        self.class_list = ClassList()
         self.options = AutoLabelOptions(
             device=str(self.settings.value("device", "auto") or "auto"),
             backend=saved_backend(self.settings),
             score_threshold=saved_threshold(self.settings, AutoLabelOptions.score_threshold),
         )
         self.options.use_weights(str(self.settings.value("weights", "") or ""))
+        self.session = Session(self.options)  # what the widgets render; the controllers change it
+        self.selection, self.visibility = self.session.selection, self.session.visibility
+        self.class_list = ClassList()
         self._invoker = MainThreadInvoker(self)
         self.last_error: str | None = None
 
@@ -129,8 +128,8 @@ class MainWindow(QMainWindow):
         self.setCentralWidget(self.canvas)
         self.help_overlay = HelpOverlay(self.canvas)
         self.history = UndoHistory(on_error=self.show_error, parent=self)
-        self.projects = ProjectController(self.canvas, self.selection, self.history, self.settings, self)
-        self.editing = EditController(lambda: self.projects.project, self.selection, self.history, self)
+        self.projects = ProjectController(self.canvas, self.session, self.history, self.settings, self)
+        self.editing = EditController(self.session, self.history, self)
         self.progress = JobProgressWidget()
         self.autolabel = AutoLabelController(
             self.options,
@@ -146,7 +145,7 @@ class MainWindow(QMainWindow):
         self.actions_by_name = build_actions(self, self._handlers())
         self._add_undo_actions()
         self.file_dock = FileListDock(self)
-        self.objects_dock = ObjectsDock(self.selection, self.visibility, self)
+        self.objects_dock = ObjectsDock(self.session, self)
         self.labels_dock = LabelsDock(self.class_list, self.visibility, self)
         self.review = ReviewController(
             self.projects, self.canvas, self.objects_dock, self.editing, self.selection, self.visibility, self
@@ -287,7 +286,6 @@ class MainWindow(QMainWindow):
         self.review.message.connect(lambda text: self.statusBar().showMessage(text, 8000))
         self.autolabel.device_changed.connect(lambda d: self.device_label.setText(f"Device: {d}"))
         self.file_dock.image_activated.connect(p.show_image)
-        self.objects_dock.new_label_changed.connect(lambda label: setattr(self.editing, "new_object_label", label))
         self.exporter.finished.connect(self._on_export_finished)
         d = self.labels_dock
         d.classes_changed.connect(self.history.push_class_edit)  # one undo step over every image
@@ -301,7 +299,7 @@ class MainWindow(QMainWindow):
         self.options.events.device.connect(lambda d: self.settings.setValue("device", d))
         self.options.events.backend.connect(lambda b: self.settings.setValue(BACKEND_KEY, b))
         self.options.events.score_threshold.connect(lambda t: self.settings.setValue(THRESHOLD_KEY, float(t)))
-        self.objects_dock.new_label_changed.connect(self._remember_new_label)
+        self.session.events.new_object_label_chosen.connect(self._remember_new_label)
         self.options.events.device.connect(lambda d: self.device_label.setText(f"Device: {d}"))
 
     # ---------------------------------------------------------------- project events
@@ -316,7 +314,6 @@ class MainWindow(QMainWindow):
             project.current.reload()
 
     def _on_project_opened(self, project: Project | None) -> None:
-        self.visibility.new_project()
         self.class_list.set_project(project)
         self.file_dock.set_images(None if project is None else project.images)
         if project is not None:
@@ -501,27 +498,21 @@ class MainWindow(QMainWindow):
         """The classes the Classes dock lists (the project's, and those its objects carry, as an auto-label
         run's) in the New polygons box; new polygons get the class the box then shows (the first class
         replaces the stand-in once a project has classes)."""
-        self.editing.new_object_label = self.objects_dock.set_labels(labels, keep=keep)
+        self.objects_dock.show_classes(labels)
+        self.session.list_classes(labels, keep=keep)
 
     def _restore_new_label(self, project: Project) -> None:
         """Show (and use) the class for new polygons the person chose in this project, if any."""
         label = saved_new_label(project)
         if label:
-            self.objects_dock.show_new_label(label)
-            self.editing.new_object_label = label
+            self.session.use_new_object_label(label)
 
     def _follow_class_edit(self, edit, undone: bool) -> None:
         """A rename or merge of the class for new polygons (or its undo) renames that choice too: new
         polygons would otherwise bring the old class back."""
-        if undone and edit.new in edit.before.labels:
-            return  # an undone merge: the class it merged into stays
-        old, new = (edit.new, edit.old) if undone else (edit.old, edit.new)
-        if old is None or new is None or self.editing.new_object_label != old:
-            return
-        self.objects_dock.show_new_label(new)
-        self.editing.new_object_label = new
-        if saved_new_label(self.projects.project) == old:
-            self._remember_new_label(new)
+        old = self.session.new_object_label
+        if self.session.follow_class_edit(edit, undone) and saved_new_label(self.projects.project) == old:
+            self._remember_new_label(self.session.new_object_label)
 
     def _remember_new_label(self, label: str) -> None:
         error = remember_new_label(self.projects.project, label)

@@ -28,9 +28,7 @@ from PySide6.QtWidgets import (
 from protolabel.app.colors import STATUS_COLORS, STATUS_TEXT, label_color
 from protolabel.segmentation.geometry.measures import shape_area
 from protolabel.segmentation.project.document import ImageAnnotations, hidden_by_score
-from protolabel.segmentation.project.labels import DEFAULT_LABEL
-from protolabel.segmentation.project.selection import Selection
-from protolabel.segmentation.project.visibility import Visibility
+from protolabel.segmentation.project.session import Session
 
 _PROVENANCE_MARK = {"auto": "auto", "edited": "edited", "verified": "✓ verified"}
 SCORE_STEPS = 100  # the slider's steps: thresholds 0.00 to 1.00
@@ -55,24 +53,24 @@ def _swatch(color: QColor) -> QIcon:
 class ObjectsDock(QDockWidget):
     """Lists the document's objects and mirrors the shared selection both ways."""
 
-    new_label_changed = Signal(str)
     zoom_requested = Signal(int)  # object id (double-click on its row)
     context_menu_requested = Signal(object, object)  # object id under the mouse (or None), global QPoint
     delete_hidden_requested = Signal()
 
-    def __init__(self, selection: Selection, visibility: Visibility, parent=None) -> None:
+    def __init__(self, session: Session, parent=None) -> None:
         super().__init__("Objects", parent)
         self.setObjectName("objects_dock")
-        self.selection = selection
-        self.visibility = visibility
+        self.session = session
+        self.selection = selection = session.selection
+        self.visibility = visibility = session.visibility
         self.document: ImageAnnotations | None = None
         self.status_label = QLabel("No image")
         self.label_box = QComboBox()
         self.label_box.setObjectName("new_object_label")
         self.label_box.setEditable(True)
         self.label_box.setToolTip("Class given to new polygons; type a new name to add a class")
-        self.label_box.currentTextChanged.connect(self._on_label_text)
-        self._showing_stand_in = False  # the box holds DEFAULT_LABEL only because the project has no class
+        self.label_box.currentTextChanged.connect(session.choose_new_object_label)
+        session.events.new_object_label.connect(self._show_new_label)
         self.list = QListWidget()
         self.list.setObjectName("object_list")
         self.list.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
@@ -195,41 +193,26 @@ class ObjectsDock(QDockWidget):
                 return row
         return -1
 
-    def set_labels(self, labels, *, keep: bool = True) -> str:
-        """List the project's classes in the New polygons box and return the class it now shows: the one
-        shown before (chosen or typed; not with keep=False, for another project), else the first class,
-        else the stand-in DEFAULT_LABEL, which the first classes to arrive (an import, an auto-label run)
-        replace. Not a person's choice: new_label_changed stays quiet."""
-        current = "" if self._showing_stand_in or not keep else self.label_box.currentText()
+    def show_classes(self, labels) -> None:
+        """Offer these classes (with their colours) in the New polygons box; it shows the session's class
+        for new objects, which typing or picking there changes."""
         self.label_box.blockSignals(True)
         self.label_box.clear()
         for label in labels:
             self.label_box.addItem(_swatch(label_color(label)), label)
-        wanted = current or (labels[0] if labels else DEFAULT_LABEL)
-        self._showing_stand_in = not current and not labels
-        index = self.label_box.findText(wanted)
-        if index >= 0:
-            self.label_box.setCurrentIndex(index)  # shows the label's colour swatch too
-        else:
-            self.label_box.setEditText(wanted)
         self.label_box.blockSignals(False)
-        return wanted
+        self._show_new_label(self.session.new_object_label)
 
-    def show_new_label(self, label: str) -> None:
-        """Show `label` in the New polygons box without saying new_label_changed (it is no choice made
-        in the box: a project's saved class, a renamed one)."""
+    def _show_new_label(self, label: str) -> None:
+        if self.label_box.currentText() == label:
+            return  # typed there: the box already shows it (and the cursor stays where the person types)
         self.label_box.blockSignals(True)
         index = self.label_box.findText(label)
         if index >= 0:
-            self.label_box.setCurrentIndex(index)
+            self.label_box.setCurrentIndex(index)  # shows the class's colour swatch too
         else:
             self.label_box.setEditText(label)
-        self._showing_stand_in = False
         self.label_box.blockSignals(False)
-
-    def _on_label_text(self, text: str) -> None:
-        self._showing_stand_in = False
-        self.new_label_changed.emit(text)
 
     def set_document(self, document: ImageAnnotations | None) -> None:
         if self.document is not None:

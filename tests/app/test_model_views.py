@@ -1,5 +1,5 @@
-"""One model and one widget: the Classes dock, the Objects dock and the canvas render the visibility and
-class list models, and change them through their API (no main window)."""
+"""One model and one widget: the Classes dock, the Objects dock and the canvas render the visibility, class list
+and session models, and change them through their API (no main window)."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from protolabel.segmentation.project.class_list import ClassList
 from protolabel.segmentation.project.project import Project
 from protolabel.segmentation.project.records import AnnotatedObject, ImageStatus
 from protolabel.segmentation.project.selection import Selection
+from protolabel.segmentation.project.session import Session
 from protolabel.segmentation.project.store import ProjectStore
 from protolabel.segmentation.project.visibility import Visibility
 
@@ -100,7 +101,7 @@ def test_canvas_draws_what_the_visibility_model_says(qtbot, project):
 
 def test_objects_dock_slider_and_eyes_write_the_model_and_render_it(qtbot, project):
     visibility = Visibility()
-    dock = ObjectsDock(Selection(), visibility)
+    dock = ObjectsDock(Session(visibility=visibility))
     qtbot.addWidget(dock)
     document = project.document("astronaut.png")
     dock.set_document(document)
@@ -113,3 +114,21 @@ def test_objects_dock_slider_and_eyes_write_the_model_and_render_it(qtbot, proje
     assert visibility.hidden_objects == {dog}
     visibility.set_objects_hidden([dog], False)
     assert dock.list.item(dock.row_of(dog)).checkState() == Qt.CheckState.Checked
+
+
+def test_new_polygons_box_renders_the_session_and_typing_there_chooses(qtbot):
+    session = Session()
+    chosen = []
+    session.events.new_object_label_chosen.connect(chosen.append)
+    dock = ObjectsDock(session)
+    qtbot.addWidget(dock)
+    dock.show_classes(("cat", "dog"))
+    session.list_classes(("cat", "dog"))  # model -> widget: the first class replaces the stand-in
+    assert dock.label_box.currentText() == "cat" and dock.label_box.currentIndex() == 0
+    session.use_new_object_label("dog")
+    assert dock.label_box.currentIndex() == 1 and chosen == []
+    dock.label_box.lineEdit().clear()
+    qtbot.keyClicks(dock.label_box.lineEdit(), "fox")  # widget -> model
+    assert session.new_object_label == "fox" and chosen[-1] == "fox"
+    dock.show_classes(("cat", "dog", "fox"))  # a new class list keeps the session's class
+    assert dock.label_box.currentText() == "fox"
