@@ -14,7 +14,7 @@ from protolabel.app.canvas.view import CanvasView
 from protolabel.app.controllers.editing import EditController
 from protolabel.app.controllers.project import ProjectController
 from protolabel.app.docks.objects import ObjectsDock
-from protolabel.segmentation.project.review import next_unverified
+from protolabel.segmentation.project.review import next_from_selection, next_unverified
 from protolabel.segmentation.project.selection import Selection
 from protolabel.segmentation.project.visibility import Visibility
 
@@ -66,9 +66,7 @@ class ReviewController(QObject):
         if project is None:
             return
         current = project.current_name
-        ids = [i for i in self.selection.ids if project.current is not None and i in project.current]
-        anchor = (max(ids) if step > 0 else min(ids)) if ids else None
-        target = next_unverified(project, current, anchor, step, self.visibility.hidden_by_person)
+        target = next_from_selection(project, self.selection.ids, step, self.visibility.hidden_by_person)
         if target is None:
             self.message.emit("Every object is verified" + (" (hidden objects skipped)" if self._hiding() else ""))
             return

@@ -462,3 +462,16 @@ def test_tab_zoom_stays_between_the_whole_image_and_a_view_with_context(make_win
     assert canvas.scale_factor() > fit  # closer than the whole image...
     assert min(seen.width(), seen.height()) >= min(MIN_VIEW_PX, 300 / 3) - 1  # ...with the surroundings in view
     assert seen.contains(canvas.items_by_id[tiny_id].sceneBoundingRect())
+
+
+def test_tab_passes_over_a_hidden_class_on_the_next_image_too(window, photo_folder, qtbot):
+    """The dog class switched off in the Classes dock: Tab went past the shown image's dogs but stopped on
+    the next image's dog, drawn hidden (the controller asked the canvas, which knew one image)."""
+    a1, a2, a3 = _ids(photo_folder, "astronaut.png")
+    c1, c2 = _ids(photo_folder, "coffee.png")
+    dock = window.labels_dock
+    dock.table.item(dock.row_of("dog"), 0).setCheckState(Qt.CheckState.Unchecked)
+    window.selection.set([a2])
+    QTest.keyClick(window, Qt.Key.Key_Tab)
+    qtbot.waitUntil(lambda: window.projects.project.current_name == "coffee.png" and bool(window.selection.ids))
+    assert window.selection.ids == {c2} and not _shown(window, c1)
