@@ -10,9 +10,12 @@ from PySide6.QtGui import QContextMenuEvent
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication, QInputDialog
 
+from protolabel.app.docks.objects import ObjectsDock
 from protolabel.segmentation.geometry.provenance import Provenance
 from protolabel.segmentation.geometry.shapes import Polygon, Shape
+from protolabel.segmentation.project.project import Project
 from protolabel.segmentation.project.records import AnnotatedObject, ImageStatus
+from protolabel.segmentation.project.session import Session
 from protolabel.segmentation.project.store import ProjectStore
 
 
@@ -247,9 +250,14 @@ def test_context_menu_on_the_canvas_and_in_the_list(window, photo_folder, monkey
     assert sorted(_stored(photo_folder)[0]) == [a1, a2, a3]
 
 
-def test_sorting_by_score_class_and_area(window, photo_folder):
+def test_sorting_by_score_class_and_area(photo_folder, qtbot):
+    """The Objects dock alone, on a session model and one image's objects: no main window."""
+    _pre_label(photo_folder)
     a1, a2, a3 = _ids(photo_folder, "astronaut.png")  # sizes 10, 20, 14; scores 0.9, 0.3, 0.6; dog, cat, dog
-    dock = window.objects_dock
+    dock = ObjectsDock(Session())
+    qtbot.addWidget(dock)
+    project = Project.open(photo_folder)
+    dock.set_document(project.document("astronaut.png"))
 
     def order():
         return [dock.list.item(r).data(Qt.ItemDataRole.UserRole) for r in range(dock.list.count())]
@@ -265,6 +273,8 @@ def test_sorting_by_score_class_and_area(window, photo_folder):
     assert order() == [a2, a3, a1]
     dock.sort_box.setCurrentText("Area (small first)")
     assert order() == [a1, a3, a2]
+    dock.set_document(None)
+    project.close()
 
 
 def test_the_objects_list_uses_the_height_of_the_dock(make_window, photo_folder):
