@@ -57,9 +57,10 @@ from protolabel.app.window_settings import (
 from protolabel.resources import APP_ICON_SIZES, app_icon_path
 from protolabel.segmentation.model_manager import ModelManager
 from protolabel.segmentation.project.autolabel import AutoLabelOptions, model_class_names
+from protolabel.segmentation.project.class_list import ClassList
 from protolabel.segmentation.project.labels import DEFAULT_LABEL, ClassMapping
 from protolabel.segmentation.project.project import Project
-from protolabel.segmentation.project.selection import Selection
+from protolabel.segmentation.project.session import Session
 from protolabel.segmentation.project.store import ProjectStoreError
 
 logger = logging.getLogger(__name__)
@@ -111,22 +112,24 @@ class MainWindow(QMainWindow):
         self.model_manager = model_manager or ModelManager()
         if mirror := str(self.settings.value(MIRROR_KEY, "") or ""):
             self.model_manager.mirror = mirror
-        self.selection = Selection()
         self.options = AutoLabelOptions(
             device=str(self.settings.value("device", "auto") or "auto"),
             backend=saved_backend(self.settings),
             score_threshold=saved_threshold(self.settings, AutoLabelOptions.score_threshold),
         )
         self.options.use_weights(str(self.settings.value("weights", "") or ""))
+        self.session = Session(self.options)  # what the widgets render; the controllers change it
+        self.selection, self.visibility = self.session.selection, self.session.visibility
+        self.class_list = ClassList()
         self._invoker = MainThreadInvoker(self)
         self.last_error: str | None = None
 
-        self.canvas = CanvasView()
+        self.canvas = CanvasView(self.visibility)
         self.setCentralWidget(self.canvas)
         self.help_overlay = HelpOverlay(self.canvas)
         self.history = UndoHistory(on_error=self.show_error, parent=self)
-        self.projects = ProjectController(self.canvas, self.selection, self.history, self.settings, self)
-        self.editing = EditController(lambda: self.projects.project, self.selection, self.history, self)
+        self.projects = ProjectController(self.canvas, self.session, self.history, self.settings, self)
+        self.editing = EditController(self.session, self.history, self)
         self.progress = JobProgressWidget()
         self.autolabel = AutoLabelController(
             self.options,
@@ -142,10 +145,10 @@ class MainWindow(QMainWindow):
         self.actions_by_name = build_actions(self, self._handlers())
         self._add_undo_actions()
         self.file_dock = FileListDock(self)
-        self.objects_dock = ObjectsDock(self.selection, self)
-        self.labels_dock = LabelsDock(self)
+        self.objects_dock = ObjectsDock(self.session, self)
+        self.labels_dock = LabelsDock(self.class_list, self.visibility, self)
         self.review = ReviewController(
-            self.projects, self.canvas, self.objects_dock, self.editing, self.selection, self
+            self.projects, self.canvas, self.objects_dock, self.editing, self.selection, self.visibility, self
         )
         self.review.actions = self.actions_by_name
         self.autolabel_dock = AutoLabelPanel(self.options, self.actions_by_name, self)
@@ -184,7 +187,7 @@ class MainWindow(QMainWindow):
             "fit": self.canvas.fit,
             "zoom_in": lambda: self.canvas.zoom_by(1.25),
             "zoom_out": lambda: self.canvas.zoom_by(0.8),
-            "toggle_objects": lambda hidden: self.canvas.set_objects_visible(not hidden),
+            "toggle_objects": lambda hidden: self.visibility.set_all_shown(not hidden),
             "help": lambda: self.help_overlay.toggle(),
             "about": self.show_about,
             **{name: (lambda on, mode=mode: on and self._set_mode(mode)) for name, mode in MODE_ACTIONS.items()},
@@ -283,24 +286,20 @@ class MainWindow(QMainWindow):
         self.review.message.connect(lambda text: self.statusBar().showMessage(text, 8000))
         self.autolabel.device_changed.connect(lambda d: self.device_label.setText(f"Device: {d}"))
         self.file_dock.image_activated.connect(p.show_image)
-        self.objects_dock.new_label_changed.connect(lambda label: setattr(self.editing, "new_object_label", label))
         self.exporter.finished.connect(self._on_export_finished)
         d = self.labels_dock
-        d.hidden_changed.connect(self._apply_class_hiding)
         d.classes_changed.connect(self.history.push_class_edit)  # one undo step over every image
         d.classes_changed.connect(lambda _project, edit: self._follow_class_edit(edit, False))
         d.colors_changed.connect(self._redraw_in_class_colors)
-        d.classes_listed.connect(self._show_labels)
+        self.class_list.events.listed.connect(self._show_labels)
         d.error.connect(self.show_error)
         d.message.connect(lambda text: self.statusBar().showMessage(text, 8000))
-        self.history.group.indexChanged.connect(lambda _index: self._apply_class_hiding())  # counts: objects_changed
-        self.autolabel.busy_changed.connect(lambda busy: busy or d.refresh())  # counts after an auto-label run
-        p.image_shown.connect(lambda _name: self._apply_class_hiding())
+        self.autolabel.busy_changed.connect(lambda busy: busy or self.class_list.refresh())  # counts after a run
         self.options.events.weights.connect(lambda w: self.settings.setValue("weights", w))
         self.options.events.device.connect(lambda d: self.settings.setValue("device", d))
         self.options.events.backend.connect(lambda b: self.settings.setValue(BACKEND_KEY, b))
         self.options.events.score_threshold.connect(lambda t: self.settings.setValue(THRESHOLD_KEY, float(t)))
-        self.objects_dock.new_label_changed.connect(self._remember_new_label)
+        self.session.events.new_object_label_chosen.connect(self._remember_new_label)
         self.options.events.device.connect(lambda d: self.device_label.setText(f"Device: {d}"))
 
     # ---------------------------------------------------------------- project events
@@ -310,18 +309,19 @@ class MainWindow(QMainWindow):
         project = self.projects.project
         if project is None:
             return
-        self._show_labels(self.labels_dock.classes())
+        self._show_labels(self.class_list.names)
         if project.current is not None:
             project.current.reload()
 
     def _on_project_opened(self, project: Project | None) -> None:
-        self.labels_dock.set_project(project)
+        self.class_list.set_project(project)
         self.file_dock.set_images(None if project is None else project.images)
         if project is not None:
             project.events.class_mapping_changed.connect(self.autolabel_dock.show_mapping)
             project.images.events.status_changed.connect(self._update_title)
+            project.events.class_edit_replayed.connect(self.visibility.follow_class_edit)
             project.events.class_edit_replayed.connect(self._follow_class_edit)
-            self._show_labels(self.labels_dock.classes(), keep=False)  # not the last project's class
+            self._show_labels(self.class_list.names, keep=False)  # not the last project's class
             self._restore_new_label(project)
             try:
                 self.autolabel_dock.show_mapping(project.class_mapping)
@@ -385,7 +385,7 @@ class MainWindow(QMainWindow):
             return
         document = project.current
         own = [document.get(i).label for i in sorted(self.selection.ids) if document is not None and i in document]
-        labels = self.labels_dock.classes() or [DEFAULT_LABEL]
+        labels = list(self.class_list.names) or [DEFAULT_LABEL]
         if own and own[0] not in labels:
             labels.append(own[0])
         current = labels.index(own[0]) if own else 0  # the object's own class: Enter changes nothing
@@ -488,44 +488,31 @@ class MainWindow(QMainWindow):
 
     def give_class_number(self, n: int) -> None:
         """Keys 1-9: the selected objects take the n-th class of the Classes dock."""
-        classes = self.labels_dock.classes()
+        classes = self.class_list.names
         if n > len(classes):
             self.statusBar().showMessage(f"There is no class {n} (the project has {len(classes)})", 5000)
             return
         self.editing.change_class(classes[n - 1])
 
-    def _apply_class_hiding(self, *args) -> None:
-        """Hide the current image's objects of the classes switched off in the Classes dock."""
-        project, hidden = self.projects.project, self.labels_dock.hidden
-        document = None if project is None else project.current
-        ids = [] if document is None or not hidden else [o.id for o in document.objects if o.label in hidden]
-        self.canvas.set_hidden(ids, "class")
-
     def _show_labels(self, labels, *, keep: bool = True) -> None:
         """The classes the Classes dock lists (the project's, and those its objects carry, as an auto-label
         run's) in the New polygons box; new polygons get the class the box then shows (the first class
         replaces the stand-in once a project has classes)."""
-        self.editing.new_object_label = self.objects_dock.set_labels(labels, keep=keep)
+        self.objects_dock.show_classes(labels)
+        self.session.list_classes(labels, keep=keep)
 
     def _restore_new_label(self, project: Project) -> None:
         """Show (and use) the class for new polygons the person chose in this project, if any."""
         label = saved_new_label(project)
         if label:
-            self.objects_dock.show_new_label(label)
-            self.editing.new_object_label = label
+            self.session.use_new_object_label(label)
 
     def _follow_class_edit(self, edit, undone: bool) -> None:
         """A rename or merge of the class for new polygons (or its undo) renames that choice too: new
         polygons would otherwise bring the old class back."""
-        if undone and edit.new in edit.before.labels:
-            return  # an undone merge: the class it merged into stays
-        old, new = (edit.new, edit.old) if undone else (edit.old, edit.new)
-        if old is None or new is None or self.editing.new_object_label != old:
-            return
-        self.objects_dock.show_new_label(new)
-        self.editing.new_object_label = new
-        if saved_new_label(self.projects.project) == old:
-            self._remember_new_label(new)
+        old = self.session.new_object_label
+        if self.session.follow_class_edit(edit, undone) and saved_new_label(self.projects.project) == old:
+            self._remember_new_label(self.session.new_object_label)
 
     def _remember_new_label(self, label: str) -> None:
         error = remember_new_label(self.projects.project, label)

@@ -1,15 +1,12 @@
 """Undo: one QUndoStack per image in a QUndoGroup; each command replays a document Change or its inverse.
 
 Project-wide class steps (rename, merge, delete) span images, so they sit in one project history beside
-the per-image stacks. Every step is numbered when it is made; Ctrl+Z undoes whichever is newer, the
-current image's last step or the last class step, and Redo redoes the older of the two next ones, so
-the user sees one history. A new step drops what could be redone on the other side (as a push does
-within one stack).
+the per-image stacks. Which of the two Ctrl+Z and Redo act on, and when a new step ends the other side's
+redo, is the Qt-free rule of `segmentation/project/history_order.py`.
 """
 
 from __future__ import annotations
 
-import itertools
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -17,11 +14,10 @@ from PySide6.QtCore import QObject
 from PySide6.QtGui import QAction, QUndoCommand, QUndoGroup, QUndoStack
 
 from protolabel.segmentation.project.document import Change, ImageAnnotations
+from protolabel.segmentation.project.history_order import Side, class_redo_ended, next_step_number, side_to_replay
 from protolabel.segmentation.project.labels import ClassEdit
 from protolabel.segmentation.project.project import Project
 from protolabel.segmentation.project.store import ProjectLockedError, ProjectStoreError
-
-_STEP_NUMBERS = itertools.count(1)  # the order steps were made in, over every image and the class history
 
 
 class ChangeCommand(QUndoCommand):
@@ -39,7 +35,7 @@ class ChangeCommand(QUndoCommand):
         self._on_error = on_error
         self._skip_next = True
         self.failed = False
-        self.number = next(_STEP_NUMBERS)
+        self.number = next_step_number()
 
     def redo(self) -> None:
         self._replay(self._change, "Redo")
@@ -139,10 +135,10 @@ class UndoHistory(QObject):
     def _next(self, undo: bool) -> ChangeCommand | ClassStep | None:
         """What Ctrl+Z (the newest done step) or Redo (the oldest undone one) acts on."""
         image, step = self._image_next(undo), self._class_next(undo)
-        if image is None or step is None:
-            return image if step is None else step
-        newer = step.number > getattr(image, "number", 0)
-        return step if newer == undo else image
+        side = side_to_replay(
+            None if image is None else getattr(image, "number", 0), None if step is None else step.number, undo
+        )
+        return step if side is Side.CLASS else image if side is Side.IMAGE else None
 
     def _step(self, undo: bool) -> None:
         target = self._next(undo)
@@ -169,7 +165,7 @@ class UndoHistory(QObject):
     def push_class_edit(self, project: Project, edit: ClassEdit) -> None:
         """A class step was applied: it becomes the newest step; nothing undone before it can be redone."""
         del self.class_steps[self.class_index :]
-        self.class_steps.append(ClassStep(project, edit, next(_STEP_NUMBERS)))
+        self.class_steps.append(ClassStep(project, edit, next_step_number()))
         self.class_index = len(self.class_steps)
         for stack in self._stacks.values():
             if stack.canRedo():
@@ -178,10 +174,9 @@ class UndoHistory(QObject):
 
     def _drop_class_redo_behind_image_steps(self) -> None:
         """An image step made after a class step was undone ends that class step's redo."""
-        newest = max(
-            (getattr(s.command(s.index() - 1), "number", 0) for s in self._stacks.values() if s.index()), default=0
-        )
-        if self.class_index < len(self.class_steps) and self.class_steps[self.class_index].number < newest:
+        done = (getattr(s.command(s.index() - 1), "number", 0) for s in self._stacks.values() if s.index())
+        redo = self.class_steps[self.class_index].number if self.class_index < len(self.class_steps) else None
+        if class_redo_ended(redo, done):
             del self.class_steps[self.class_index :]
 
     def create_actions(self, parent: QObject) -> tuple[QAction, QAction]:

@@ -72,6 +72,30 @@ def resnet50_onnx(tmp_path_factory, resnet50_checkpoint):
     return out
 
 
+SMALL_CONFIG = "yolact_resnet50_im256"  # the resnet50 weights at a 256 px input: a quarter of 550's pixels
+
+
+@pytest.fixture(scope="session")
+def small_checkpoint() -> Path:
+    """yolact_resnet50 seed 0 named for a 256 px input (the app takes the config from the name): for tests that
+    run the model through the app but do not check fidelity, which the resnet50 fixtures at 550 do."""
+    return make_checkpoint(SMALL_CONFIG, 0)
+
+
+@pytest.fixture(scope="session")
+def small_onnx(tmp_path_factory, small_checkpoint):
+    """`small_checkpoint` exported by `protolabel export-onnx` (at its 256 px input)."""
+    import importlib.util
+
+    if importlib.util.find_spec("onnx") is None:
+        pytest.skip('needs the onnx extra: pip install -e ".[onnx]"')
+    from protolabel.segmentation.cli import main
+
+    out = tmp_path_factory.mktemp("onnx-small") / "resnet50_im256.onnx"
+    assert main(["export-onnx", str(small_checkpoint), "--out", str(out)]) == 0
+    return out
+
+
 @pytest.fixture(scope="session")
 def resnet50_engine(resnet50_checkpoint):
     from protolabel.segmentation.engine import YolactEngine

@@ -15,6 +15,7 @@ from protolabel.app.colors import label_color
 from protolabel.segmentation.geometry import shape_edits as se
 from protolabel.segmentation.project.document import Change, ImageAnnotations
 from protolabel.segmentation.project.selection import Selection
+from protolabel.segmentation.project.visibility import Visibility
 
 MIN_SCALE, MAX_SCALE = 0.02, 64.0
 REBUILD_CHUNK = 10  # objects added per event-loop turn when a document reloads (keeps each UI block short)
@@ -25,7 +26,8 @@ PLACEHOLDER_Z = 10  # "Cannot show this image" sits over the objects (1, selecte
 
 
 class CanvasView(QGraphicsView):
-    """Shows the current document; emits what the user did, never edits the document itself."""
+    """Shows the current document as the visibility model says; emits what the user did, never edits the
+    document itself."""
 
     shape_edited = Signal(int, object, str)  # object id, new Shape, undo text
     polygon_drawn = Signal(object)  # ring (N, 2) float64, image pixels
@@ -36,7 +38,7 @@ class CanvasView(QGraphicsView):
     cursor_moved = Signal(float, float)  # image coordinates under the mouse
     context_menu_requested = Signal(object, object)  # object id under the mouse (or None), global QPoint
 
-    def __init__(self, parent=None) -> None:
+    def __init__(self, visibility: Visibility | None = None, parent=None) -> None:
         super().__init__(parent)
         self.setObjectName("canvas")
         self.setScene(QGraphicsScene(self))
@@ -55,8 +57,8 @@ class CanvasView(QGraphicsView):
         self.items_by_id: dict[int, ObjectItem] = {}
         self._pending_objects: list = []
         self._build_generation = 0
-        self.objects_visible = True
-        self._hidden: dict[str, frozenset[int]] = {}  # why -> ids hidden for that reason (see set_hidden)
+        self.visibility = visibility if visibility is not None else Visibility()
+        self.visibility.events.changed.connect(self._update_visibility)
         self._image_item: QGraphicsPixmapItem | None = None
         self._image_wh = (0, 0)
         self._placeholder: QGraphicsTextItem | None = None
@@ -184,7 +186,7 @@ class CanvasView(QGraphicsView):
     def _add_item(self, obj) -> ObjectItem:
         item = ObjectItem(obj, label_color(obj.label))
         item.setZValue(1)
-        item.set_shown(self._shows(obj.id))
+        item.set_shown(not self.visibility.hides(obj))
         self.scene().addItem(item)
         self.items_by_id[obj.id] = item
         return item
@@ -203,6 +205,7 @@ class CanvasView(QGraphicsView):
                 self._add_item(obj)
             else:
                 item.set_object(obj, label_color(obj.label))
+                item.set_shown(not self.visibility.hides(obj))  # its class or score may hide it now
         if self.selection is not None:
             self.selection.discard_missing(self.items_by_id)
             self._on_selection(self.selection.ids)
@@ -213,26 +216,15 @@ class CanvasView(QGraphicsView):
             item.set_selected(object_id in ids)
         self.viewport().update()
 
-    def set_objects_visible(self, visible: bool) -> None:
-        self.objects_visible = visible
-        self._update_visibility()
-
-    def set_hidden(self, object_ids, reason: str = "objects") -> None:
-        """Hide these objects for one reason (each reason keeps its own set: 'objects' for the eye toggles,
-        'score' for the score filter, 'class' for per-class toggles); an object shows when no reason hides it."""
-        self._hidden[reason] = frozenset(object_ids)
-        self._update_visibility()
-
-    def hidden_ids(self) -> frozenset[int]:
-        """Every object id hidden for any reason."""
-        return frozenset().union(*self._hidden.values())
-
-    def _shows(self, object_id: int) -> bool:
-        return self.objects_visible and not any(object_id in ids for ids in self._hidden.values())
+    @property
+    def objects_visible(self) -> bool:
+        """False while every object is hidden (View ▸ Hide objects)."""
+        return self.visibility.all_shown
 
     def _update_visibility(self) -> None:
-        for object_id, item in self.items_by_id.items():
-            item.set_shown(self._shows(object_id))
+        """Draw each object as the visibility model says (its class, eye toggle, score, or all hidden)."""
+        for item in self.items_by_id.values():
+            item.set_shown(not self.visibility.hides(item.obj))
         self.viewport().update()
 
     def zoom_to(self, object_id: int) -> bool:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 import numpy as np
 from PySide6.QtCore import QObject, Signal
 
@@ -13,9 +11,8 @@ from protolabel.segmentation.geometry.brush import BrushStroke, apply_stroke
 from protolabel.segmentation.geometry.combine import clip_shape, merge_shapes, split_shape
 from protolabel.segmentation.geometry.shapes import Polygon, Shape
 from protolabel.segmentation.project.document import Change
-from protolabel.segmentation.project.labels import DEFAULT_LABEL
 from protolabel.segmentation.project.project import Project
-from protolabel.segmentation.project.selection import Selection
+from protolabel.segmentation.project.session import Session
 from protolabel.segmentation.project.store import ProjectStoreError
 
 DUPLICATE_OFFSET = 10.0  # image pixels: a duplicate lands beside its original, not hidden under it
@@ -27,20 +24,21 @@ class EditController(QObject):
     message = Signal(str)  # something to show in the status bar
     error = Signal(str)  # a failure the user must see
 
-    def __init__(
-        self,
-        project: Callable[[], Project | None],
-        selection: Selection,
-        history: UndoHistory,
-        parent: QObject | None = None,
-    ) -> None:
+    def __init__(self, session: Session, history: UndoHistory, parent: QObject | None = None) -> None:
         super().__init__(parent)
-        self._project = project
-        self.selection = selection
+        self.session = session
+        self.selection = session.selection
         self.history = history
-        self.new_object_label = DEFAULT_LABEL
         self.add_to_selected = False  # draw tool adds a part/hole to the selected object
         self.clipboard: list[tuple[str, Shape]] = []  # copied objects (class, shape), for any image
+
+    @property
+    def new_object_label(self) -> str:
+        """The class new objects get (the session's)."""
+        return self.session.new_object_label
+
+    def _project(self) -> Project | None:
+        return self.session.project
 
     def _document(self):
         project = self._project()

@@ -19,7 +19,7 @@ from protolabel.segmentation.folders import is_image_name, walk_folder
 from protolabel.segmentation.images import ImageReadError, read_image
 from protolabel.segmentation.project.lock import FolderLock, FolderLockedError
 from protolabel.segmentation.project.project import Project
-from protolabel.segmentation.project.selection import Selection
+from protolabel.segmentation.project.session import Session
 from protolabel.segmentation.project.store import (
     DamagedProjectError,
     ProjectStore,
@@ -124,17 +124,17 @@ class ProjectController(QObject):
     def __init__(
         self,
         canvas: CanvasView,
-        selection: Selection,
+        session: Session,
         history: UndoHistory,
         settings: QSettings,
         parent: QObject | None = None,
     ) -> None:
         super().__init__(parent)
         self.canvas = canvas
-        self.selection = selection
+        self.session = session
+        self.selection = session.selection
         self.history = history
         self.settings = settings
-        self.project: Project | None = None
         self._lock: FolderLock | None = None  # the open project's writer lock: one window writes a folder
         self._invoker = MainThreadInvoker(self)
         self._request = 0  # the newest image request; a slower, older read is dropped
@@ -142,6 +142,11 @@ class ProjectController(QObject):
         self._scans = QThreadPool(self)  # folder walks (the UI thread never walks a folder)
         self._scan: _FolderScan | None = None  # the walk whose project opens when it ends
         self._live_scans: set[_FolderScan] = set()
+
+    @property
+    def project(self) -> Project | None:
+        """The open project: the session's, which only this controller writes."""
+        return self.session.project
 
     # ---------------------------------------------------------------- folders
     def open_folder(self, folder: str | Path) -> bool:
@@ -279,7 +284,7 @@ class ProjectController(QObject):
         if lock is self._lock:
             self._lock = None  # the same folder again: close() must not release the lock the new project keeps
         self.close()
-        self.project = project
+        self.session.set_project(project)
         self._lock = lock
         project.events.current_changed.connect(self._show_current)
         self._remember(project.folder)
@@ -310,7 +315,7 @@ class ProjectController(QObject):
         self.selection.clear()
         self._read_ahead.clear()
         self.project.close()
-        self.project = None
+        self.session.set_project(None)
         lock, self._lock = self._lock, None
         if lock is not None:
             lock.release()

@@ -1,5 +1,6 @@
 """Per-object review: accept / reject, Tab to the next unverified object (across images), zoom to an
-object, the score filter and the eye toggles, and the object context menu of the canvas and the list."""
+object, the Hide key, and the object context menu of the canvas and the list. What is hidden (classes,
+eye toggles, the score cut) is the visibility model's; the canvas and the docks render it."""
 
 from __future__ import annotations
 
@@ -13,9 +14,9 @@ from protolabel.app.canvas.view import CanvasView
 from protolabel.app.controllers.editing import EditController
 from protolabel.app.controllers.project import ProjectController
 from protolabel.app.docks.objects import ObjectsDock
-from protolabel.segmentation.project.document import ImageAnnotations, hidden_by_score
-from protolabel.segmentation.project.review import next_unverified
+from protolabel.segmentation.project.review import next_from_selection, next_unverified
 from protolabel.segmentation.project.selection import Selection
+from protolabel.segmentation.project.visibility import Visibility
 
 # The object menu (canvas and list), in this order; None is a separator.
 MENU_ACTIONS = (
@@ -43,19 +44,18 @@ class ReviewController(QObject):
         dock: ObjectsDock,
         editing: EditController,
         selection: Selection,
+        visibility: Visibility,
         parent: QObject | None = None,
     ) -> None:
         super().__init__(parent)
         self.projects, self.canvas, self.dock, self.editing, self.selection = projects, canvas, dock, editing, selection
+        self.visibility = visibility
         self.actions: Mapping[str, QAction] = {}
         self.menu: QMenu | None = None  # the object menu last shown (tests trigger its actions)
         self._pending: tuple[str, int] | None = None  # an object to show once its image is on screen
-        self._document: ImageAnnotations | None = None
         projects.image_shown.connect(self._on_image_shown)
         dock.zoom_requested.connect(self.zoom_to)
-        dock.hidden_changed.connect(lambda ids: canvas.set_hidden(ids, "objects"))
-        dock.score_threshold_changed.connect(lambda _: self.apply_score_filter())
-        dock.delete_hidden_requested.connect(lambda: editing.delete_auto_below(dock.score_threshold))
+        dock.delete_hidden_requested.connect(lambda: editing.delete_auto_below(visibility.score_threshold))
         dock.context_menu_requested.connect(self.show_menu)
         canvas.context_menu_requested.connect(self.show_menu)
 
@@ -66,9 +66,7 @@ class ReviewController(QObject):
         if project is None:
             return
         current = project.current_name
-        ids = [i for i in self.selection.ids if project.current is not None and i in project.current]
-        anchor = (max(ids) if step > 0 else min(ids)) if ids else None
-        target = next_unverified(project, current, anchor, step, self._skipped)
+        target = next_from_selection(project, self.selection.ids, step, self.visibility.hidden_by_person)
         if target is None:
             self.message.emit("Every object is verified" + (" (hidden objects skipped)" if self._hiding() else ""))
             return
@@ -79,37 +77,17 @@ class ReviewController(QObject):
         self._pending = target
         self.projects.show_image(name)  # _on_image_shown finishes (at once, or when a large image is read)
 
-    def _skipped(self, obj) -> bool:
-        """Tab passes over objects the person hid: under the score filter, or by their eye toggle or class."""
-        return (
-            hidden_by_score(obj, self.dock.score_threshold)
-            or obj.id in self.dock.hidden_ids
-            or (obj.id in self.canvas.hidden_ids())
-        )
-
     def _on_image_shown(self, name: str | None) -> None:
-        if self._document is not None:
-            self._document.events.changed.disconnect(self._on_document_changed)
-            self._document.events.reloaded.disconnect(self._on_document_changed)
-        project = self.projects.project
-        self._document = None if project is None or name is None else project.document(name)
-        if self._document is not None:
-            self._document.events.changed.connect(self._on_document_changed)
-            self._document.events.reloaded.connect(self._on_document_changed)
-        self.apply_score_filter()
         pending, self._pending = self._pending, None
         if pending is not None and pending[0] == name:
             self._show(pending[1])
-
-    def _on_document_changed(self, *args) -> None:
-        self.apply_score_filter()
 
     def _show(self, object_id: int) -> None:
         self.selection.set([object_id])
         self.zoom_to(object_id)  # the objects dock scrolls to the selected row itself
 
     def _hiding(self) -> bool:
-        return self.dock.score_threshold > 0 or bool(self.dock.hidden_ids) or bool(self.canvas.hidden_ids())
+        return self.visibility.anything_hidden()
 
     def zoom_to(self, object_id: int | None = None) -> None:
         """Zoom to the object (default: the selected one) with context around it."""
@@ -134,7 +112,7 @@ class ReviewController(QObject):
         project = self.projects.project
         if project is None or not removed_ids:
             return
-        target = next_unverified(project, project.current_name, max(removed_ids), 1, self._skipped)
+        target = next_unverified(project, project.current_name, max(removed_ids), 1, self.visibility.hidden_by_person)
         if target is None:
             self.message.emit("Every object is verified" + (" (hidden objects skipped)" if self._hiding() else ""))
         elif target[0] == project.current_name:
@@ -149,16 +127,10 @@ class ReviewController(QObject):
         if not ids:
             self.message.emit("Select an object first")
             return
-        hide = not ids <= self.dock.hidden_ids
-        self.dock.set_objects_hidden(ids, hide)
+        hide = not ids <= self.visibility.hidden_objects
+        self.visibility.set_objects_hidden(ids, hide)
         if hide:
             self.selection.clear()
-
-    def apply_score_filter(self) -> None:
-        """Hide the open image's auto objects scored under the dock's threshold."""
-        threshold = self.dock.score_threshold
-        objects = [] if self._document is None else self._document.objects
-        self.canvas.set_hidden((o.id for o in objects if hidden_by_score(o, threshold)), "score")
 
     # ---------------------------------------------------------------- context menu
     def show_menu(self, object_id: int | None, global_pos) -> None:

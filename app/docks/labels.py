@@ -1,5 +1,8 @@
 """The class dock: the project's classes with counts and colours; rename, merge, delete, colour, hide, keep.
 
+It renders two Qt-free models it does not own: the class list (names, counts, keep flags) and the
+visibility model (which classes are hidden).
+
 Rename, merge and delete change every image of the project in one store transaction; merge and delete
 ask first. A rename or merge also changes the class mapping, so later model runs give the new name. Each
 is one step of the project's undo history (`classes_changed` hands it to UndoHistory), so
@@ -7,8 +10,6 @@ Ctrl+Z puts every object, the class list, colours and keep flags back at once.
 """
 
 from __future__ import annotations
-
-from collections import Counter
 
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QColor, QIcon, QPixmap
@@ -26,10 +27,10 @@ from PySide6.QtWidgets import (
 )
 
 from protolabel.app.colors import label_color, set_project_colors
-from protolabel.segmentation.project.document import Change
-from protolabel.segmentation.project.labels import ClassEdit
+from protolabel.segmentation.project.class_list import ClassList
 from protolabel.segmentation.project.project import Project
 from protolabel.segmentation.project.store import ProjectStoreError
+from protolabel.segmentation.project.visibility import Visibility
 
 NAME, COUNT, KEEP = range(3)
 
@@ -45,22 +46,20 @@ def _swatch(color: QColor) -> QIcon:
 
 
 class LabelsDock(QDockWidget):
-    """Lists the open project's classes; the checkbox by a name shows or hides that class on the canvas."""
+    """Renders the class list (names, counts, keep flags) and which classes are hidden; the checkbox by a
+    name shows or hides that class through the visibility model."""
 
-    hidden_changed = Signal(object)  # frozenset of hidden class names
     classes_changed = Signal(object, object)  # (project, ClassEdit): a project-wide rename, merge or delete, undoable
     colors_changed = Signal()
-    classes_listed = Signal(object)  # tuple of the class names listed, each time that list changes
     error = Signal(str)
     message = Signal(str)
 
-    def __init__(self, parent: QWidget | None = None) -> None:
+    def __init__(self, class_list: ClassList, visibility: Visibility, parent: QWidget | None = None) -> None:
         super().__init__("Classes", parent)
         self.setObjectName("labels_dock")
-        self.project: Project | None = None
-        self.hidden: frozenset[str] = frozenset()
-        self._counts: dict[str, int] = {}  # what the Objects column shows, per class
-        self._refresh_pending = False
+        self.class_list = class_list
+        self.visibility = visibility
+        self._rows: tuple[str, ...] = ()  # the class of each table row, as last rendered
         self.table = QTableWidget(0, 3)
         self.table.setObjectName("class_table")
         self.table.setHorizontalHeaderLabels(["Class (shown)", "Objects", "Keep"])
@@ -97,60 +96,41 @@ class LabelsDock(QDockWidget):
         self.setWidget(body)
         self._update_buttons()
         self.table.itemSelectionChanged.connect(self._update_buttons)
+        class_list.events.changed.connect(self.render)
+        class_list.events.counts.connect(self._show_counts)
+        class_list.events.stale.connect(lambda: QTimer.singleShot(0, class_list.refresh_if_stale))
+        visibility.events.classes.connect(self._show_eyes)
+        self.render()
+
+    @property
+    def project(self) -> Project | None:
+        return self.class_list.project
 
     # ---------------------------------------------------------------- showing
-    def set_project(self, project: Project | None) -> None:
-        if self.project is not None:
-            self.project.events.labels_changed.disconnect(self.refresh)
-            self.project.events.objects_changed.disconnect(self._on_objects_changed)
-            self.project.events.class_edit_replayed.disconnect(self._on_class_edit_replayed)
-        self.project = project
-        self.hidden = frozenset()
-        if project is not None:
-            project.events.labels_changed.connect(self.refresh)
-            project.events.objects_changed.connect(self._on_objects_changed)
-            project.events.class_edit_replayed.connect(self._on_class_edit_replayed)
-        self.refresh()
-        self.hidden_changed.emit(self.hidden)
-
-    def refresh(self, *args) -> None:
-        """Re-read classes, counts, colours and keep flags from the store. Rows whose class is already
-        listed are updated in place (only the cells that differ); the table is rebuilt only when the
-        classes or their order changed."""
-        self._refresh_pending = False
-        project = self.project
-        if project is None:
-            self._counts = {}
-            listed = bool(self.table.rowCount())
-            self.table.setRowCount(0)
-            self._update_buttons()
-            if listed:
-                self.classes_listed.emit(())
-            return
-        counts, kept = project.class_counts(), project.kept_classes
+    def render(self) -> None:
+        """Show the class list: rows whose class is already listed are updated in place (only the cells
+        that differ); the table is rebuilt only when the classes or their order changed."""
+        names, project = self.class_list.names, self.class_list.project
         # Every class listed takes a palette colour in list order, those objects carry without being in the
         # project's class list included (an auto-label run's): hashed colours gave 8 classes 3 hues.
-        recoloured = set_project_colors(list(counts), project.class_colors_chosen)
-        self._counts = dict(counts)
+        recoloured = project is not None and set_project_colors(list(names), project.class_colors_chosen)
         self.table.blockSignals(True)
-        listed = list(counts) != self.classes()
-        if not listed:
-            if any([self._fill_row(row, label, kept) for row, label in enumerate(counts)]):
+        if names == self._rows:
+            if any([self._fill_row(row, label) for row, label in enumerate(names)]):
                 self.table.resizeColumnToContents(COUNT)
         else:
-            self._rebuild(counts, kept)
+            self._rebuild(names)
         self.table.blockSignals(False)
         self._update_buttons()
-        if listed:  # e.g. the classes an auto-label run found: the New polygons box lists them too
-            self.classes_listed.emit(tuple(counts))
         if recoloured:  # e.g. classes an import brought: the canvas and lists drew them before they had colours
             self.colors_changed.emit()
 
-    def _rebuild(self, counts: dict[str, int], kept: frozenset[str]) -> None:
+    def _rebuild(self, names: tuple[str, ...]) -> None:
         selected = self.selected_class()
         self.table.setRowCount(0)
-        self.table.setRowCount(len(counts))
-        for row, label in enumerate(counts):
+        self.table.setRowCount(len(names))
+        self._rows = names
+        for row, label in enumerate(names):
             name = QTableWidgetItem(label)
             name.setFlags(Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable | Qt.ItemFlag.ItemIsUserCheckable)
             name.setToolTip(f"{label}: key {row + 1} gives the selected object this class" if row < 9 else label)
@@ -161,13 +141,13 @@ class LabelsDock(QDockWidget):
             keep.setFlags(Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable | Qt.ItemFlag.ItemIsUserCheckable)
             for column, item in ((NAME, name), (COUNT, number), (KEEP, keep)):
                 self.table.setItem(row, column, item)
-            self._fill_row(row, label, kept)
+            self._fill_row(row, label)
             if label == selected:
                 self.table.selectRow(row)
         self.table.resizeColumnToContents(COUNT)
         self.table.resizeColumnToContents(KEEP)
 
-    def _fill_row(self, row: int, label: str, kept: frozenset[str]) -> bool:
+    def _fill_row(self, row: int, label: str) -> bool:
         """Set the row's swatch, eye, count and keep flag where they differ from what is shown; True when
         the count's text changed (its column may need another width)."""
         name, keep = self.table.item(row, NAME), self.table.item(row, KEEP)
@@ -175,13 +155,13 @@ class LabelsDock(QDockWidget):
         if name.data(Qt.ItemDataRole.UserRole) != color:
             name.setData(Qt.ItemDataRole.UserRole, color)
             name.setIcon(_swatch(QColor(color)))
-        shown = Qt.CheckState.Unchecked if label in self.hidden else Qt.CheckState.Checked
+        shown = Qt.CheckState.Unchecked if label in self.visibility.hidden_classes else Qt.CheckState.Checked
         if name.checkState() != shown:
             name.setCheckState(shown)
-        flag = Qt.CheckState.Checked if label in kept else Qt.CheckState.Unchecked
+        flag = Qt.CheckState.Checked if label in self.class_list.kept else Qt.CheckState.Unchecked
         if keep.checkState() != flag:
             keep.setCheckState(flag)
-        return self._show_count(row, self._counts.get(label, 0))
+        return self._show_count(row, self.class_list.count(label))
 
     def _show_count(self, row: int, count: int) -> bool:
         item, text = self.table.item(row, COUNT), f"{count:,}"
@@ -190,51 +170,35 @@ class LabelsDock(QDockWidget):
         item.setText(text)
         return True
 
-    def _on_objects_changed(self, _name: str | None, change: Change | None) -> None:
-        """An edit changes the counts of its classes in place; objects re-read from the store (or a class
-        not listed yet) mean one re-read, after the current event (a burst of reloads reads once)."""
-        if change is not None:
-            delta = Counter(o.label for o in change.after)
-            delta.subtract(o.label for o in change.before)
-            delta = {label: n for label, n in delta.items() if n}
-            rows = {label: row for row, label in enumerate(self.classes())}
-            if all(label in rows for label in delta):
-                self.table.blockSignals(True)
-                changed = False
-                for label, n in delta.items():
-                    self._counts[label] = self._counts.get(label, 0) + n
-                    changed |= self._show_count(rows[label], self._counts[label])
-                self.table.blockSignals(False)
-                if changed:
-                    self.table.resizeColumnToContents(COUNT)
-                return
-        if not self._refresh_pending:
-            self._refresh_pending = True
-            QTimer.singleShot(0, self._refresh_if_pending)
+    def _show_eyes(self, hidden: frozenset[str]) -> None:
+        self.table.blockSignals(True)
+        for row, label in enumerate(self._rows):
+            shown = Qt.CheckState.Unchecked if label in hidden else Qt.CheckState.Checked
+            if self.table.item(row, NAME).checkState() != shown:
+                self.table.item(row, NAME).setCheckState(shown)
+        self.table.blockSignals(False)
 
-    def _on_class_edit_replayed(self, edit: ClassEdit, undone: bool) -> None:
-        """A hidden class stays hidden under its name as the undo or redo of a rename gives it back."""
-        if edit.new is None or edit.new in edit.before.labels:
-            return  # a delete or a merge: the class that comes back is shown
-        old, new = (edit.new, edit.old) if undone else (edit.old, edit.new)
-        if old in self.hidden:
-            self.hidden = self.hidden - {old} | {new}
-            self.refresh()  # the eye of its row
-            self.hidden_changed.emit(self.hidden)
-
-    def _refresh_if_pending(self) -> None:
-        if self._refresh_pending:
-            self.refresh()
+    def _show_counts(self, counts: dict[str, int]) -> None:
+        """An edit changed these classes' counts: their cells only."""
+        self.table.blockSignals(True)
+        changed = False
+        for label, count in counts.items():
+            if label in self._rows:
+                changed |= self._show_count(self._rows.index(label), count)
+        self.table.blockSignals(False)
+        if changed:
+            self.table.resizeColumnToContents(COUNT)
 
     def classes(self) -> list[str]:
-        return [self.table.item(row, NAME).text() for row in range(self.table.rowCount())]
+        """The classes listed, in order (the class list model's)."""
+        return list(self.class_list.names)
 
     def row_of(self, label: str) -> int:
-        return self.classes().index(label)
+        return self._rows.index(label)
 
     def selected_class(self) -> str | None:
         rows = self.table.selectionModel().selectedRows() if self.table.selectionModel() else []
-        return self.table.item(rows[0].row(), NAME).text() if rows else None
+        return self._rows[rows[0].row()] if rows and rows[0].row() < len(self._rows) else None
 
     def select_class(self, label: str) -> None:
         self.table.selectRow(self.row_of(label))
@@ -244,11 +208,10 @@ class LabelsDock(QDockWidget):
             button.setEnabled(self.selected_class() is not None)
 
     def _on_item_changed(self, item: QTableWidgetItem) -> None:
-        label = self.table.item(item.row(), NAME).text()
+        label = self._rows[item.row()]
         checked = item.checkState() == Qt.CheckState.Checked
         if item.column() == NAME:
-            self.hidden = self.hidden - {label} if checked else self.hidden | {label}
-            self.hidden_changed.emit(self.hidden)
+            self.visibility.set_class_shown(label, checked)
         elif item.column() == KEEP and self.project is not None:
             self._store_step(lambda: self.project.set_kept(label, checked))
 
@@ -258,7 +221,7 @@ class LabelsDock(QDockWidget):
             step()
         except (ProjectStoreError, ValueError) as exc:
             self.error.emit(str(exc))
-            self.refresh()
+            self.class_list.refresh()  # the table shows the store again (an unchecked Keep box comes back)
             return False
         return True
 
@@ -304,9 +267,8 @@ class LabelsDock(QDockWidget):
     def _relabel(self, label: str, new: str, done: str) -> None:
         edits = []
         if self._store_step(lambda: edits.append(self.project.rename_class(label, new))):
-            self.hidden = frozenset(new if h == label else h for h in self.hidden)
+            self.visibility.follow_class_edit(edits[0])
             self.classes_changed.emit(self.project, edits[0])
-            self.hidden_changed.emit(self.hidden)
             runs = ", and in later model runs" if edits[0].mapped else ""
             self.message.emit(f"{done}: {_objects(edits[0].count)}{runs} (Ctrl+Z undoes it)")
 
@@ -322,9 +284,8 @@ class LabelsDock(QDockWidget):
             return
         edits = []
         if self._store_step(lambda: edits.append(self.project.delete_class(label))):
-            self.hidden = self.hidden - {label}
+            self.visibility.follow_class_edit(edits[0])
             self.classes_changed.emit(self.project, edits[0])
-            self.hidden_changed.emit(self.hidden)
             self.message.emit(f"Deleted '{label}' and {_objects(edits[0].count)} (Ctrl+Z undoes it)")
 
     def choose_color(self, color: QColor | None = None) -> None:

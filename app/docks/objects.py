@@ -28,8 +28,7 @@ from PySide6.QtWidgets import (
 from protolabel.app.colors import STATUS_COLORS, STATUS_TEXT, label_color
 from protolabel.segmentation.geometry.measures import shape_area
 from protolabel.segmentation.project.document import ImageAnnotations, hidden_by_score
-from protolabel.segmentation.project.labels import DEFAULT_LABEL
-from protolabel.segmentation.project.selection import Selection
+from protolabel.segmentation.project.session import Session
 
 _PROVENANCE_MARK = {"auto": "auto", "edited": "edited", "verified": "✓ verified"}
 SCORE_STEPS = 100  # the slider's steps: thresholds 0.00 to 1.00
@@ -54,25 +53,24 @@ def _swatch(color: QColor) -> QIcon:
 class ObjectsDock(QDockWidget):
     """Lists the document's objects and mirrors the shared selection both ways."""
 
-    new_label_changed = Signal(str)
     zoom_requested = Signal(int)  # object id (double-click on its row)
     context_menu_requested = Signal(object, object)  # object id under the mouse (or None), global QPoint
-    hidden_changed = Signal(object)  # frozenset of ids the eye toggles hide
-    score_threshold_changed = Signal(float)
     delete_hidden_requested = Signal()
 
-    def __init__(self, selection: Selection, parent=None) -> None:
+    def __init__(self, session: Session, parent=None) -> None:
         super().__init__("Objects", parent)
         self.setObjectName("objects_dock")
-        self.selection = selection
+        self.session = session
+        self.selection = selection = session.selection
+        self.visibility = visibility = session.visibility
         self.document: ImageAnnotations | None = None
         self.status_label = QLabel("No image")
         self.label_box = QComboBox()
         self.label_box.setObjectName("new_object_label")
         self.label_box.setEditable(True)
         self.label_box.setToolTip("Class given to new polygons; type a new name to add a class")
-        self.label_box.currentTextChanged.connect(self._on_label_text)
-        self._showing_stand_in = False  # the box holds DEFAULT_LABEL only because the project has no class
+        self.label_box.currentTextChanged.connect(session.choose_new_object_label)
+        session.events.new_object_label.connect(self._show_new_label)
         self.list = QListWidget()
         self.list.setObjectName("object_list")
         self.list.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
@@ -84,7 +82,6 @@ class ObjectsDock(QDockWidget):
         self.list.setUniformItemSizes(True)  # fast layout of 80 rows
         self.list.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Expanding)
         self.list.setMinimumHeight(120)
-        self.hidden_ids: frozenset[int] = frozenset()
         self.sort_box = QComboBox()
         self.sort_box.setObjectName("object_sort")
         self.sort_box.addItems(list(SORT_KEYS))
@@ -123,11 +120,18 @@ class ObjectsDock(QDockWidget):
         self.setWidget(body)
         self._syncing = False
         selection.events.changed.connect(self._on_selection)
-        self._on_score(0)
+        visibility.events.objects.connect(self._refresh)
+        visibility.events.score_threshold.connect(self._show_score)
+        self._show_score(visibility.score_threshold)
+
+    @property
+    def hidden_ids(self) -> frozenset[int]:
+        """Ids the eye toggles hide (the visibility model's)."""
+        return self.visibility.hidden_objects
 
     @property
     def score_threshold(self) -> float:
-        return self.score_slider.value() / SCORE_STEPS
+        return self.visibility.score_threshold
 
     def score_hidden_count(self) -> int:
         if self.document is None:
@@ -135,9 +139,18 @@ class ObjectsDock(QDockWidget):
         return sum(hidden_by_score(o, self.score_threshold) for o in self.document.objects)
 
     def _on_score(self, value: int) -> None:
+        """The slider moved: the model's score cut follows (and the model's event repaints the rows)."""
+        self.visibility.set_score_threshold(value / SCORE_STEPS)
+
+    def _show_score(self, threshold: float) -> None:
+        value = round(threshold * SCORE_STEPS)
+        if self.score_slider.value() != value:
+            self.score_slider.blockSignals(True)
+            self.score_slider.setValue(value)
+            self.score_slider.blockSignals(False)
         self._update_score_label()
         if self.document is not None:  # grey the rows the filter hides (in place: no rebuild of the list)
-            threshold, self._syncing = value / SCORE_STEPS, True
+            self._syncing = True
             try:
                 for row in range(self.list.count()):
                     item = self.list.item(row)
@@ -146,7 +159,6 @@ class ObjectsDock(QDockWidget):
                         self._paint_row(item, self.document.get(object_id), threshold)
             finally:
                 self._syncing = False
-        self.score_threshold_changed.emit(value / SCORE_STEPS)
 
     def _paint_row(self, item: QListWidgetItem, obj, threshold: float) -> None:
         dimmed = obj.id in self.hidden_ids or hidden_by_score(obj, threshold)
@@ -162,13 +174,8 @@ class ObjectsDock(QDockWidget):
         self.set_objects_hidden([object_id], hidden)
 
     def set_objects_hidden(self, object_ids, hidden: bool) -> None:
-        """Hide or show these objects (their eye toggles)."""
-        object_ids = set(object_ids)
-        ids = (self.hidden_ids | object_ids) if hidden else (self.hidden_ids - object_ids)
-        if ids != self.hidden_ids:
-            self.hidden_ids = frozenset(ids)
-            self._refresh()
-            self.hidden_changed.emit(self.hidden_ids)
+        """Hide or show these objects (their eye toggles), through the visibility model."""
+        self.visibility.set_objects_hidden(object_ids, hidden)
 
     def _on_item_changed(self, item: QListWidgetItem) -> None:
         if not self._syncing:
@@ -186,41 +193,26 @@ class ObjectsDock(QDockWidget):
                 return row
         return -1
 
-    def set_labels(self, labels, *, keep: bool = True) -> str:
-        """List the project's classes in the New polygons box and return the class it now shows: the one
-        shown before (chosen or typed; not with keep=False, for another project), else the first class,
-        else the stand-in DEFAULT_LABEL, which the first classes to arrive (an import, an auto-label run)
-        replace. Not a person's choice: new_label_changed stays quiet."""
-        current = "" if self._showing_stand_in or not keep else self.label_box.currentText()
+    def show_classes(self, labels) -> None:
+        """Offer these classes (with their colours) in the New polygons box; it shows the session's class
+        for new objects, which typing or picking there changes."""
         self.label_box.blockSignals(True)
         self.label_box.clear()
         for label in labels:
             self.label_box.addItem(_swatch(label_color(label)), label)
-        wanted = current or (labels[0] if labels else DEFAULT_LABEL)
-        self._showing_stand_in = not current and not labels
-        index = self.label_box.findText(wanted)
-        if index >= 0:
-            self.label_box.setCurrentIndex(index)  # shows the label's colour swatch too
-        else:
-            self.label_box.setEditText(wanted)
         self.label_box.blockSignals(False)
-        return wanted
+        self._show_new_label(self.session.new_object_label)
 
-    def show_new_label(self, label: str) -> None:
-        """Show `label` in the New polygons box without saying new_label_changed (it is no choice made
-        in the box: a project's saved class, a renamed one)."""
+    def _show_new_label(self, label: str) -> None:
+        if self.label_box.currentText() == label:
+            return  # typed there: the box already shows it (and the cursor stays where the person types)
         self.label_box.blockSignals(True)
         index = self.label_box.findText(label)
         if index >= 0:
-            self.label_box.setCurrentIndex(index)
+            self.label_box.setCurrentIndex(index)  # shows the class's colour swatch too
         else:
             self.label_box.setEditText(label)
-        self._showing_stand_in = False
         self.label_box.blockSignals(False)
-
-    def _on_label_text(self, text: str) -> None:
-        self._showing_stand_in = False
-        self.new_label_changed.emit(text)
 
     def set_document(self, document: ImageAnnotations | None) -> None:
         if self.document is not None:

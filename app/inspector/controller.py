@@ -19,9 +19,9 @@ from protolabel.segmentation.geometry.outlines import DEFAULT_TOLERANCE
 from protolabel.segmentation.geometry.provenance import Provenance
 from protolabel.segmentation.geometry.shapes import Shape
 from protolabel.segmentation.inspection.cache import NO_OBJECT, InferenceCacheError, InferenceRecord
+from protolabel.segmentation.inspection.ledger import AppliedEdit, InspectorLedger, addable_row
 from protolabel.segmentation.inspection.live import LiveMask
-from protolabel.segmentation.inspection.reasons import not_kept_reason, object_geometries
-from protolabel.segmentation.inspection.state import Availability, DetectionKey, InspectorState
+from protolabel.segmentation.inspection.state import Availability, InspectorState
 from protolabel.segmentation.project.document import Change
 from protolabel.segmentation.project.project import Project
 from protolabel.segmentation.project.records import AnnotatedObject, ImageStatus
@@ -58,12 +58,7 @@ class InspectorController(QObject):
         self._bound: tuple[Project, object] | None = None
         self._document_bound = None
         self._syncing = False
-        self.candidates: dict[float, dict[int, Shape]] = {}  # region run -> {row: shape in the image} offered
-        self.regions: dict[float, tuple[int, int, int, int]] = {}  # region run -> its rectangle
-        self._reasons: dict[tuple, str] = {}  # why a detection is no object, per detection and rule inputs
-        self._geometries: list | None = None  # the current image's objects as geometries, for those reasons
-        self._rejected: list = []  # and the auto objects a person deleted as wrong there (with _geometries)
-        self._applied: dict[DetectionKey, tuple[str, int, Shape, object]] = {}  # image, object, shape, coefficients
+        self.ledger = InspectorLedger()  # region offers, applied edits, reasons: Qt-free, beside the state
         projects.project_opened.connect(self._bind)
         projects.project_closed.connect(lambda: self._bind(None))
         projects.image_shown.connect(self._on_image_shown)
@@ -77,8 +72,13 @@ class InspectorController(QObject):
     def project(self) -> Project | None:
         return self.projects.project
 
+    @property
+    def candidates(self) -> dict[float, dict[int, Shape]]:
+        """Region run -> {row: shape in the image} offered for adding (the ledger's)."""
+        return self.ledger.offers
+
     def _bind(self, project: Project | None) -> None:
-        self._applied.clear()
+        self.ledger.forget_applied()
         if self._bound is not None:
             old, slot = self._bound
             old.inference.events.stored.disconnect(slot)
@@ -89,8 +89,7 @@ class InspectorController(QObject):
             self._bound = (project, slot)
 
     def _on_image_shown(self, name: str | None) -> None:
-        self._reasons.clear()
-        self._geometries = None
+        self.ledger.forget_objects()
         if self._document_bound is not None:
             self._document_bound.events.changed.disconnect(self._on_document_changed)
             self._document_bound.events.reloaded.disconnect(self._on_document_changed)
@@ -112,8 +111,7 @@ class InspectorController(QObject):
         """An object was added, edited, deleted or restored, or the image's objects were re-read: what is
         offered for adding (and why a detection is no object) may change, and an undone or redone Apply
         changes what the object's coefficients are."""
-        self._reasons.clear()
-        self._geometries = None
+        self.ledger.forget_objects()
         self._sync_applied()
         self.candidates_changed.emit()
         self._show_region(self.state.record)
@@ -209,7 +207,7 @@ class InspectorController(QObject):
             return f"object {object_id}" + ("" if label == record.label(row) else f", now '{label}'")
         if object_id != NO_OBJECT:
             return "object deleted"
-        if row in self.candidates.get(record.created, {}):
+        if self.ledger.is_offered(record.created, row):
             return "new: can be added"
         return f"{'not added' if record.region else 'not kept'}: {self.why_not_kept(record, row)}"
 
@@ -218,40 +216,34 @@ class InspectorController(QObject):
         project, document = self.project, self._document()
         if project is None or document is None:
             return "no image open"
-        threshold = float(self.autolabel.options.score_threshold)
-        key = (record.created, int(row), threshold, repr(project.class_mapping))
-        if key not in self._reasons:
-            if self._geometries is None:
-                self._geometries = object_geometries([(o.id, o.shape) for o in document.objects])
-                try:
-                    rejected = project.store.rejected_shapes(document.path)
-                except ProjectStoreError:  # an unreadable record only costs this reason its words
-                    rejected = []
-                self._rejected = [g for _, g in object_geometries(list(enumerate(rejected)))]
-            self._reasons[key] = not_kept_reason(
-                record,
-                int(row),
-                self._geometries,
-                rejected=self._rejected,
-                label_for=project.class_mapping.label_for,
-                score_threshold=threshold,
-                tolerance=DEFAULT_TOLERANCE,
-            )
-        return self._reasons[key]
+
+        def rejected():
+            try:
+                return project.store.rejected_shapes(document.path)
+            except ProjectStoreError:  # an unreadable record only costs this reason its words
+                return []
+
+        mapping = project.class_mapping
+        return self.ledger.reason(
+            record,
+            row,
+            objects=lambda: [(o.id, o.shape) for o in document.objects],
+            rejected=rejected,
+            label_for=mapping.label_for,
+            score_threshold=float(self.autolabel.options.score_threshold),
+            mapping_key=repr(mapping),
+        )
 
     def addable(self, record: InferenceRecord | None, row: int | None) -> bool:
         """A detection that is no (living) object of the image can be added."""
         if record is None or row is None:
             return False
         document = self._document()
-        object_id = int(record.object_ids[row])
-        return object_id == NO_OBJECT or document is None or object_id not in document
+        return addable_row(record, row, lambda object_id: document is not None and object_id in document)
 
     def new_candidates(self, record: InferenceRecord | None) -> list[int]:
         """Region detections offered for adding that are not objects yet."""
-        if record is None:
-            return []
-        return [row for row in sorted(self.candidates.get(record.created, {})) if self.addable(record, row)]
+        return self.ledger.new_offers(record, self.addable)
 
     # ---------------------------------------------------------------- model runs
     def _settings(self):
@@ -360,8 +352,7 @@ class InspectorController(QObject):
 
     def _region_done(self, folder: Path, name: str, record: InferenceRecord, rect, offered: dict) -> None:
         self.running = None
-        self.candidates[record.created] = offered
-        self.regions[record.created] = rect
+        self.ledger.offer(record.created, rect, offered)
         duplicates = len(record) - len(offered)
         self.message.emit(
             f"Region {rect[2] - rect[0]}×{rect[3] - rect[1]}: {len(record)} detections, "
@@ -381,19 +372,15 @@ class InspectorController(QObject):
         if record is None or not record.region:
             self.overlay.clear_region()
             return
-        rect = self.regions.get(record.created)
-        if rect is None:
-            h, w = record.frame_size
-            rect = (*record.origin, record.origin[0] + w, record.origin[1] + h)
-        offered = self.candidates.get(record.created, {})
-        self.overlay.show_region(rect, [offered[row] for row in self.new_candidates(record)])
+        offered = self.ledger.offers.get(record.created, {})
+        self.overlay.show_region(self.ledger.region_rect(record), [offered[row] for row in self.new_candidates(record)])
 
     def use_region_tool(self) -> None:
         self.canvas.set_tool(self.region_tool)
 
     # ---------------------------------------------------------------- edits (undoable)
     def _detection_shape(self, record: InferenceRecord, row: int) -> Shape:
-        offered = self.candidates.get(record.created, {}).get(row)
+        offered = self.ledger.offered_shape(record.created, row)
         if offered is not None:
             return offered
         window = LiveMask(record.prototypes, record.boxes_rel[row], record.frame_size).compute(record.coefficients[row])
@@ -484,20 +471,21 @@ class InspectorController(QObject):
         key = self.state.mark_applied()
         if key is None or document is None or object_id not in document:
             return
-        self._applied[key] = (
-            self.project.current_name,
-            object_id,
-            document.get(object_id).shape,
-            self.state.baseline_coefficients,
+        edit = AppliedEdit(
+            self.project.current_name, object_id, document.get(object_id).shape, self.state.baseline_coefficients
         )
+        self.ledger.remember_applied(key, edit)
 
     def _sync_applied(self) -> None:
         document, name = self._document(), None if self.project is None else self.project.current_name
-        for key, (image, object_id, shape, coefficients) in self._applied.items():
-            if image != name or document is None:
-                continue
-            holds = object_id in document and document.get(object_id).shape == shape
-            self.state.set_applied(key, coefficients if holds else None)
+        if document is None:
+            return
+
+        def shape_of(object_id: int) -> Shape | None:
+            return document.get(object_id).shape if object_id in document else None
+
+        for key, coefficients in self.ledger.applied_now(name, shape_of):
+            self.state.set_applied(key, coefficients)
 
     def reset(self) -> None:
         self.state.reset()

@@ -7,7 +7,7 @@ object (unlabeled, verified) are skipped without reading them.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 
 from protolabel.segmentation.geometry.provenance import Provenance
 from protolabel.segmentation.project.project import Project
@@ -55,3 +55,16 @@ def next_unverified(
         if ids:
             return candidate, ids[0] if step > 0 else ids[-1]
     return None
+
+
+def next_from_selection(
+    project: Project, selected: Iterable[int], step: int = 1, skip: Skip | None = None
+) -> tuple[str, int] | None:
+    """What Tab (step=1) or Shift+Tab (step=-1) goes to: the next unverified object after the last selected
+    object of the current image (before the first, going back), or from the image's start (end) when none
+    of its objects is selected. Objects selected but no longer in the image do not count."""
+    name = project.current_name
+    document = None if name is None else project.document(name)
+    ids = [] if document is None else [i for i in selected if i in document]
+    anchor = (max(ids) if step > 0 else min(ids)) if ids else None
+    return next_unverified(project, name, anchor, step, skip)

@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
+import numpy as np
+import pytest
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import QApplication, QInputDialog
 
+from protolabel.app.canvas.view import CanvasView
+from protolabel.app.docks.labels import LabelsDock
 from protolabel.segmentation.geometry import Polygon, Shape
 from protolabel.segmentation.geometry.provenance import Provenance
+from protolabel.segmentation.project.class_list import ClassList
+from protolabel.segmentation.project.project import Project
 from protolabel.segmentation.project.records import AnnotatedObject, ImageStatus
+from protolabel.segmentation.project.selection import Selection
 from protolabel.segmentation.project.store import ProjectStore
+from protolabel.segmentation.project.visibility import Visibility
 
 
 def _square(x: float, y: float, size: float = 20) -> Shape:
@@ -90,32 +98,61 @@ def stored(folder, name="astronaut.png"):
         return sorted(o.label for o in store.objects(name))
 
 
-def test_class_dock_lists_classes_with_counts_and_distinct_colours(make_window, qtbot, photo_folder):
-    window, _ = open_with_objects(make_window, qtbot, photo_folder, ["cat", "dog", "cat", "toaster"])
-    dock = window.labels_dock
+@pytest.fixture
+def class_dock(qtbot):
+    """class_dock(folder or None) -> a Classes dock alone, on its own class list and visibility models (and
+    the project opened on `folder`): no main window."""
+    opened = []
+
+    def make(folder=None):
+        class_list, visibility = ClassList(), Visibility()
+        dock = LabelsDock(class_list, visibility)
+        qtbot.addWidget(dock)
+        if folder is not None:
+            opened.append(Project.open(folder))
+            class_list.set_project(opened[-1])
+        return dock
+
+    yield make
+    for project in opened:
+        project.close()
+
+
+def test_class_dock_lists_classes_with_counts_and_distinct_colours(class_dock, photo_folder):
+    with ProjectStore.open(photo_folder) as store:
+        saved = store.write_change(
+            "astronaut.png",
+            status=ImageStatus.EDITED,
+            saved=[AnnotatedObject(label, _square(5 + 20 * i, 5)) for i, label in enumerate(["cat", "dog", "cat"])],
+        )
+        store.write_change("coffee.png", status=ImageStatus.EDITED, saved=[AnnotatedObject("toaster", _square(5, 5))])
+    dock = class_dock(photo_folder)
     table = dock.table
     rows = {table.item(r, 0).text(): table.item(r, 1).text() for r in range(table.rowCount())}
     assert rows == {"cat": "2", "dog": "1", "toaster": "1"}
     from protolabel.app.colors import label_color
 
     assert len({label_color(c).name() for c in rows}) == 3
-    # a new object of a class shows up in the counts at once
-    window.selection.set([window.projects.project.current.objects[0].id])
-    qtbot.keyClick(window, Qt.Key.Key_2)  # the second class of the dock: dog
+    # an object given another class shows up in the counts at once
+    document = dock.project.document("astronaut.png")
+    document.apply(document.relabel([saved[0].id], "dog"))
     rows = {table.item(r, 0).text(): table.item(r, 1).text() for r in range(table.rowCount())}
     assert rows == {"cat": "1", "dog": "2", "toaster": "1"}
 
 
-def test_the_empty_class_table_shows_its_column_titles_whole(make_window, qtbot):
+def test_the_empty_class_table_shows_its_column_titles_whole(class_dock, qtbot):
     """Before a folder is open the Objects and Keep columns had Qt's default width, which cut the first
     column's title to 'ass (show'."""
-    window = make_window()
-    header = window.labels_dock.table.horizontalHeader()
+    dock = class_dock()
+    dock.resize(260, 400)
+    dock.show()
+    qtbot.waitExposed(dock)
+    header = dock.table.horizontalHeader()
     qtbot.waitUntil(lambda: header.width() > 0)
     assert header.sectionSize(0) >= header.sectionSizeHint(0)
 
 
-def test_classes_outside_the_class_list_take_distinct_colours(make_window, qtbot, photo_folder):
+def test_classes_outside_the_class_list_take_distinct_colours(class_dock, photo_folder):
     """As after an auto-label run: objects carry classes the project's class list does not name."""
     labels = ["broccoli", "dining table", "elephant", "fire hydrant", "person", "skis", "toaster", "wine glass"]
     with ProjectStore.open(photo_folder) as store:
@@ -124,16 +161,13 @@ def test_classes_outside_the_class_list_take_distinct_colours(make_window, qtbot
             status=ImageStatus.AUTO_LABELED,
             saved=[AnnotatedObject(label, _square(5 + 20 * i, 5)) for i, label in enumerate(labels)],
         )
-    window = make_window()
-    assert window.open_folder(photo_folder)
-    qtbot.waitUntil(lambda: window.projects.project.current_name == "astronaut.png")
-    assert window.labels_dock.classes() == labels
+    dock = class_dock(photo_folder)
+    assert dock.classes() == labels
     from protolabel.app.colors import label_color
 
     assert len({label_color(label).name() for label in labels}) == len(labels)
     swatches = {
-        window.labels_dock.table.item(row, 0).icon().pixmap(8, 8).toImage().pixelColor(4, 4).name()
-        for row in range(len(labels))
+        dock.table.item(row, 0).icon().pixmap(8, 8).toImage().pixelColor(4, 4).name() for row in range(len(labels))
     }
     assert swatches == {label_color(label).name() for label in labels}
 
@@ -223,13 +257,24 @@ def test_delete_class_removes_its_objects_after_confirmation(make_window, qtbot,
     assert len(window.canvas.items_by_id) == 1 and dock.classes() == ["cat"]
 
 
-def test_eye_hides_a_class_on_the_canvas(make_window, qtbot, photo_folder):
-    window, (cat, dog) = open_with_objects(make_window, qtbot, photo_folder, ["cat", "dog"])
-    dock = window.labels_dock
+def test_eye_hides_a_class_on_the_canvas(class_dock, qtbot, photo_folder):
+    """The Classes dock and the canvas share one visibility model, and nothing else."""
+    with ProjectStore.open(photo_folder) as store:
+        store.write_change(
+            "astronaut.png",
+            status=ImageStatus.EDITED,
+            saved=[AnnotatedObject(label, _square(5 + 20 * i, 5)) for i, label in enumerate(["cat", "dog"])],
+        )
+    dock = class_dock(photo_folder)
+    canvas = CanvasView(dock.visibility)
+    qtbot.addWidget(canvas)
+    document = dock.project.document("astronaut.png")
+    canvas.show_image(np.zeros((96, 96, 3), np.uint8), document, Selection())
+    cat, dog = (o.id for o in document.objects)
     dock.table.item(dock.row_of("dog"), 0).setCheckState(Qt.CheckState.Unchecked)
-    assert not window.canvas.items_by_id[dog].shown and window.canvas.items_by_id[cat].shown
+    assert not canvas.items_by_id[dog].shown and canvas.items_by_id[cat].shown
     dock.table.item(dock.row_of("dog"), 0).setCheckState(Qt.CheckState.Checked)
-    assert window.canvas.items_by_id[dog].shown
+    assert canvas.items_by_id[dog].shown
 
 
 def test_colour_and_keep_are_stored_with_the_project(make_window, qtbot, photo_folder, tmp_path):
@@ -446,7 +491,6 @@ def table_rows(dock):
 
 
 def test_counts_follow_edits_and_undo_in_place_and_an_image_switch_rebuilds_nothing(make_window, qtbot, photo_folder):
-    from protolabel.app.docks.labels import LabelsDock
 
     window = open_with_three_images(make_window, qtbot, photo_folder)
     dock = window.labels_dock
@@ -469,12 +513,13 @@ def test_counts_follow_edits_and_undo_in_place_and_an_image_switch_rebuilds_noth
     assert {dock.table.item(r, 0).text(): dock.table.item(r, 1).text() for r in range(3)} == {
         label: str(n) for label, n in truth.items()
     }
-    fresh = LabelsDock()  # a dock built from scratch on the same project shows the same table
-    fresh.set_project(window.projects.project)
+    class_list = ClassList()  # a class list and dock built from scratch on the same project show the same table
+    class_list.set_project(window.projects.project)
+    fresh = LabelsDock(class_list, window.visibility)
     try:
         assert table_rows(fresh) == table_rows(dock)
     finally:
-        fresh.set_project(None)
+        class_list.set_project(None)
         fresh.deleteLater()
 
 
@@ -484,13 +529,14 @@ def test_a_hidden_class_stays_hidden_through_rename_undo_and_redo(make_window, q
     dock.table.item(dock.row_of("cat"), 0).setCheckState(Qt.CheckState.Unchecked)
     dock.select_class("cat")
     dock.rename("kitten")
-    assert dock.hidden == {"kitten"}
+    assert window.visibility.hidden_classes == {"kitten"}
     ctrl_z(qtbot, window)
-    assert dock.hidden == {"cat"} and dock.table.item(dock.row_of("cat"), 0).checkState() == Qt.CheckState.Unchecked
+    assert window.visibility.hidden_classes == {"cat"}
+    assert dock.table.item(dock.row_of("cat"), 0).checkState() == Qt.CheckState.Unchecked
     cats = [o.id for o in window.projects.project.current.objects if o.label == "cat"]
     assert cats and not any(window.canvas.items_by_id[i].shown for i in cats)
     window.redo_action.trigger()
-    assert dock.hidden == {"kitten"}
+    assert window.visibility.hidden_classes == {"kitten"}
 
 
 def test_a_rename_in_the_classes_dock_reaches_the_mapping_and_ctrl_z_takes_it_back(make_window, qtbot, photo_folder):

@@ -10,9 +10,12 @@ from PySide6.QtGui import QContextMenuEvent
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication, QInputDialog
 
+from protolabel.app.docks.objects import ObjectsDock
 from protolabel.segmentation.geometry.provenance import Provenance
 from protolabel.segmentation.geometry.shapes import Polygon, Shape
+from protolabel.segmentation.project.project import Project
 from protolabel.segmentation.project.records import AnnotatedObject, ImageStatus
+from protolabel.segmentation.project.session import Session
 from protolabel.segmentation.project.store import ProjectStore
 
 
@@ -184,10 +187,11 @@ def test_eye_toggle_and_hide_key_hide_single_objects(window, photo_folder):
 
     window.selection.set([a1])
     QTest.keyClick(window, Qt.Key.Key_H)
-    assert not _shown(window, a1) and window.canvas.hidden_ids() == {a1, a3}
-    window.canvas.set_hidden([a2], "class")  # another reason (the class dock) keeps its own set
-    assert window.canvas.hidden_ids() == {a1, a2, a3}
-    window.canvas.set_hidden([], "class")
+    assert not _shown(window, a1) and window.visibility.hidden_objects == {a1, a3}
+    label = window.projects.project.current.get(a2).label
+    window.visibility.set_class_shown(label, False)  # another reason (the class dock) hides on its own
+    assert not _shown(window, a2) and window.visibility.hidden_objects == {a1, a3}
+    window.visibility.set_class_shown(label, True)
     dock.list.item(dock.row_of(a3)).setCheckState(Qt.CheckState.Checked)
     assert _shown(window, a3) and _shown(window, a2) and not _shown(window, a1)
     assert len(_stored(photo_folder)[0]) == 3  # hiding never deletes
@@ -246,9 +250,14 @@ def test_context_menu_on_the_canvas_and_in_the_list(window, photo_folder, monkey
     assert sorted(_stored(photo_folder)[0]) == [a1, a2, a3]
 
 
-def test_sorting_by_score_class_and_area(window, photo_folder):
+def test_sorting_by_score_class_and_area(photo_folder, qtbot):
+    """The Objects dock alone, on a session model and one image's objects: no main window."""
+    _pre_label(photo_folder)
     a1, a2, a3 = _ids(photo_folder, "astronaut.png")  # sizes 10, 20, 14; scores 0.9, 0.3, 0.6; dog, cat, dog
-    dock = window.objects_dock
+    dock = ObjectsDock(Session())
+    qtbot.addWidget(dock)
+    project = Project.open(photo_folder)
+    dock.set_document(project.document("astronaut.png"))
 
     def order():
         return [dock.list.item(r).data(Qt.ItemDataRole.UserRole) for r in range(dock.list.count())]
@@ -264,6 +273,8 @@ def test_sorting_by_score_class_and_area(window, photo_folder):
     assert order() == [a2, a3, a1]
     dock.sort_box.setCurrentText("Area (small first)")
     assert order() == [a1, a3, a2]
+    dock.set_document(None)
+    project.close()
 
 
 def test_the_objects_list_uses_the_height_of_the_dock(make_window, photo_folder):
@@ -366,9 +377,9 @@ def test_a_filtered_object_is_not_drawn_and_is_drawn_again(window, photo_folder)
     _, a2, _ = _ids(photo_folder, "astronaut.png")
     point = _point_in(window, a2)
     filled = _drawn_at(window, point)
-    window.canvas.set_objects_visible(False)
+    window.visibility.set_all_shown(False)
     bare = _drawn_at(window, point)
-    window.canvas.set_objects_visible(True)
+    window.visibility.set_all_shown(True)
     assert filled != bare
     window.objects_dock.score_slider.setValue(50)  # a2 scores 0.3
     assert _drawn_at(window, point) == bare and window.canvas.object_at(point) is None
@@ -461,3 +472,16 @@ def test_tab_zoom_stays_between_the_whole_image_and_a_view_with_context(make_win
     assert canvas.scale_factor() > fit  # closer than the whole image...
     assert min(seen.width(), seen.height()) >= min(MIN_VIEW_PX, 300 / 3) - 1  # ...with the surroundings in view
     assert seen.contains(canvas.items_by_id[tiny_id].sceneBoundingRect())
+
+
+def test_tab_passes_over_a_hidden_class_on_the_next_image_too(window, photo_folder, qtbot):
+    """The dog class switched off in the Classes dock: Tab went past the shown image's dogs but stopped on
+    the next image's dog, drawn hidden (the controller asked the canvas, which knew one image)."""
+    a1, a2, a3 = _ids(photo_folder, "astronaut.png")
+    c1, c2 = _ids(photo_folder, "coffee.png")
+    dock = window.labels_dock
+    dock.table.item(dock.row_of("dog"), 0).setCheckState(Qt.CheckState.Unchecked)
+    window.selection.set([a2])
+    QTest.keyClick(window, Qt.Key.Key_Tab)
+    qtbot.waitUntil(lambda: window.projects.project.current_name == "coffee.png" and bool(window.selection.ids))
+    assert window.selection.ids == {c2} and not _shown(window, c1)
