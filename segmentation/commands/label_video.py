@@ -21,7 +21,7 @@ from protolabel.segmentation.geometry.outlines import DEFAULT_MIN_AREA
 from protolabel.segmentation.media.errors import VideoChangedError
 from protolabel.segmentation.media.frame_export import frame_file_name, frame_record_fields, write_frame_png
 from protolabel.segmentation.media.reader import VideoReader
-from protolabel.segmentation.output_paths import check_output_dir, check_output_file, write_with_fallback
+from protolabel.segmentation.output_paths import check_output_dir, check_output_file, is_disk_error, write_with_fallback
 from protolabel.segmentation.prelabel import RelabelMode, auto_instances, images_to_label, load_existing, merge_labeled
 from protolabel.segmentation.project.labels import ClassMapping
 from protolabel.segmentation.yolact.classes import COCO_CLASSES, category_ids_for_labels
@@ -144,7 +144,12 @@ def _label_frames(
                 )
             report_progress(done + len(failed), len(frames), name)
             if time.monotonic() - last_save > SAVE_EVERY_S:
-                write_coco(out, assemble())
+                try:
+                    write_coco(out, assemble())
+                except OSError as exc:
+                    if not is_disk_error(exc):
+                        raise
+                    # keep labelling: the results stay in memory and the final write has fallbacks
                 last_save = time.monotonic()
     except VideoChangedError as exc:
         interruption = exc

@@ -37,6 +37,7 @@ from protolabel.segmentation.media.frame_index import FrameId, FrameIndex
 
 VIDEO_EXTENSIONS = frozenset({".mp4", ".m4v", ".mov", ".mkv", ".avi", ".webm", ".ts", ".mts", ".m2ts"})
 DEFAULT_CACHE_FRAMES = 32  # decoded frames kept around the cursor: ~100 MB at 1080p (YUV 4:2:0), whatever the length
+CACHE_BYTES = 256 << 20  # and never more than this (8-bit 4:2:0 counted): 4K keeps 21 frames, 8K 5
 _FORWARD_DECODE_LIMIT = 12  # frames decoded on from the cursor rather than seeking, across a keyframe
 _SEEK_TRIES = 3  # keyframes tried, each earlier than the last, when a seek lands past its target
 _HASH_CHUNK = 1 << 20
@@ -327,7 +328,8 @@ class VideoReader:
     def _remember(self, position: int, frame: av.VideoFrame) -> None:
         self._cache[position] = frame
         self._cache.move_to_end(position)
-        while len(self._cache) > self._cache_frames:
+        frame_bytes = max(1, frame.width * frame.height * 3 // 2)
+        while len(self._cache) > max(1, min(self._cache_frames, CACHE_BYTES // frame_bytes)):
             self._cache.popitem(last=False)
 
     def _to_array(self, frame: av.VideoFrame) -> np.ndarray:

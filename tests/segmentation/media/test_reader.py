@@ -92,6 +92,17 @@ def test_the_cache_stays_small_whatever_is_read(videos):
             assert len(reader._cache) <= 4
 
 
+def test_the_cache_is_bounded_in_bytes_too(videos, monkeypatch):
+    from protolabel.segmentation.media import reader as reader_module
+
+    monkeypatch.setattr(reader_module, "CACHE_BYTES", 3 * 96 * 64 * 3 // 2)  # three 96x64 frames in 4:2:0
+    path, _, _ = videos["cfr.mp4"]
+    with VideoReader(path) as reader:
+        for i in range(len(reader)):
+            assert read_stamp(reader.read(i)) == i
+            assert len(reader._cache) <= 3
+
+
 def test_two_threads_share_one_reader(videos):
     path, _, _ = videos["vfr.mkv"]
     wrong: list[tuple[int, int]] = []
