@@ -38,9 +38,12 @@ def is_video_input(item: str) -> bool:
 def open_video(path: str | Path) -> VideoReader:
     """The video a user named on the command line (a link they named is followed); CommandError if unreadable."""
     try:
-        return VideoReader(path, follow_links=True)
+        reader = VideoReader(path, follow_links=True)
     except VideoError as exc:
         raise CommandError(str(exc)) from None
+    if reader.note:
+        print(f"warning: {reader.note}", file=sys.stderr)
+    return reader
 
 
 def frame_results(

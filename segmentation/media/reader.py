@@ -77,6 +77,7 @@ class VideoReader:
         self._frames: Iterator[av.VideoFrame] | None = None  # the decoder's output since the last seek
         self._cursor = -1  # number of the last frame that came out of self._frames, -1 when none
         self._seek_by_dts = False  # whether the last seek that landed went by a keyframe's dts
+        self.note: str | None = None  # what opening found wrong but could read around, for the user
         self._handle = self._open_file()
         try:
             stat = os.fstat(self._handle.fileno())
@@ -145,6 +146,7 @@ class VideoReader:
     def _build_index(self, sha256: str, size: int, mtime_ns: int) -> FrameIndex:
         """The demux pass: every packet's pts (or dts) and keyframe flag, sorted by time; no decoding."""
         times: dict[int, tuple[bool, int | None]] = {}
+        damaged: list[int] = []  # pts of packets the demuxer flagged as corrupt
         try:
             for packet in self._live().demux(self._stream):
                 if packet.size == 0 or packet.is_discard:  # the flush packet; pre-roll an edit list drops
@@ -153,8 +155,21 @@ class VideoReader:
                 if pts is None:
                     raise NotAVideoError(f"{self.path}: its video packets carry no timestamps, so frames have no place")
                 times.setdefault(int(pts), (bool(packet.is_keyframe), packet.dts))
-        except av.error.FFmpegError:
-            pass  # damaged or cut off after the frames found so far: those stay readable, a later read says the rest
+                if packet.is_corrupt:
+                    damaged.append(int(pts))
+        except av.error.FFmpegError as exc:  # damaged or cut off: the frames found so far stay readable
+            self.note = (
+                f"{self.path}: the file is damaged or cut off after its first {len(times)} frames "
+                f"({_ffmpeg_reason(exc)}); only those are read"
+            )
+        if damaged and self.note is None:
+            unit = self._stream.time_base or 0
+            seconds = ", ".join(f"{float(p * unit):.2f} s" for p in damaged[:5]) + (", ..." * (len(damaged) > 5))
+            packets = f"{len(damaged)} damaged packet{'s' * (len(damaged) != 1)}"
+            self.note = (
+                f"{self.path}: {packets} (at {seconds}): frames there and up to the next keyframe may show errors "
+                "or be missing"
+            )
         if not times:
             raise EmptyVideoError(f"{self.path}: the video stream holds no frames")
         ordered = sorted(times)
@@ -264,11 +279,14 @@ class VideoReader:
                 found = self._walk(index, clean=True)
                 if found is not None:
                     return found
+        starts: list[int] = []
         keyframe = self.index.keyframe_at_or_before(index)
-        starts = [k for k in range(keyframe if keyframe is not None else 0, -1, -1) if self.index.keyframes[k]]
+        while keyframe is not None and len(starts) < _SEEK_TRIES:
+            starts.append(keyframe)
+            keyframe = self.index.keyframe_at_or_before(keyframe - 1) if keyframe else None
         # MP4 seeks by pts, MPEG-TS by dts: both are tried, the kind that landed last time first
         tries: list[tuple[int | None, bool]] = []
-        for start in starts[:_SEEK_TRIES]:
+        for start in starts:
             pair = [(self.index.pts[start], False), (self.index.dts_of_keyframe(start), True)]
             tries += [(t, by_dts) for t, by_dts in (pair[::-1] if self._seek_by_dts else pair) if t is not None]
         tries.append((None, False))  # the start of the file

@@ -179,3 +179,19 @@ def test_a_closed_reader_says_so(clip):
     reader.close()
     with pytest.raises(ImageReadError, match="closed"):
         reader.read(0)
+
+
+def test_damaged_packets_in_mpeg_ts_are_said_and_the_rest_reads(tmp_path):
+    whole = tmp_path / "whole.ts"
+    make_video(whole, 30)
+    data = bytearray(whole.read_bytes())
+    middle = len(data) // 2
+    data[middle : middle + 400] = b"\xff" * 400  # breaks the 188-byte packets' sync there
+    damaged = tmp_path / "damaged.ts"
+    damaged.write_bytes(bytes(data))
+    with VideoReader(damaged) as reader:
+        assert reader.note is not None
+        assert reader.note.startswith(f"{damaged}: 1 damaged packet (at ") and "may show errors" in reader.note
+        assert read_stamp(reader.read(2)) == 2  # before the damage: untouched
+    with VideoReader(whole) as reader:
+        assert reader.note is None
