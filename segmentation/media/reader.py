@@ -261,13 +261,14 @@ class VideoReader:
         return self._container
 
     def close(self) -> None:
-        """Release the decoder and the file (reads after this raise VideoError)."""
-        container = getattr(self, "_container", None)
-        self._frames, self._container = None, None
-        self._cache.clear()
-        if container is not None:
-            container.close()
-        self._handle.close()
+        """Release the decoder and the file (reads after this raise VideoError); waits for a read under way."""
+        with self._lock:
+            container = getattr(self, "_container", None)
+            self._frames, self._container = None, None
+            self._cache.clear()
+            if container is not None:
+                container.close()
+            self._handle.close()
 
     # -- decoding --------------------------------------------------------------------------------------------
 

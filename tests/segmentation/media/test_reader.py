@@ -161,3 +161,28 @@ def test_a_stale_index_is_built_again(videos, tmp_path):
 def test_video_names():
     assert is_video_name("a/clip.MP4") and is_video_name("x.ts") and is_video_name("b.webm")
     assert not is_video_name("frame_0001.png") and not is_video_name("notes.txt")
+
+
+def test_closing_while_a_worker_reads_ends_its_reads_cleanly(videos):
+    from protolabel.segmentation.media.errors import VideoError
+
+    path, _, _ = videos["cfr.mp4"]
+    reader = VideoReader(path, cache_frames=1)
+    outcome: list[str] = []
+    started = threading.Event()
+
+    def worker() -> None:
+        try:
+            for i in range(10_000):
+                reader.read((i * 7) % len(reader))
+                started.set()
+            outcome.append("finished")
+        except VideoError as exc:
+            outcome.append(str(exc))
+
+    thread = threading.Thread(target=worker)
+    thread.start()
+    started.wait(10)
+    reader.close()
+    thread.join(30)
+    assert outcome == [f"{path}: the video was closed"]
