@@ -17,6 +17,7 @@ from protolabel.segmentation.folders import is_image_name, walk_folder
 from protolabel.segmentation.images import ImageReadError, read_image
 from protolabel.segmentation.media.errors import VideoChangedError
 from protolabel.segmentation.media.frame_export import frame_record_fields
+from protolabel.segmentation.media.frame_folder import frame_number
 from protolabel.segmentation.media.reader import VideoReader
 from protolabel.segmentation.output_paths import check_output_file, write_with_fallback
 from protolabel.segmentation.pipeline import run_pipeline, workers_for
@@ -218,7 +219,9 @@ def _predict_sequences(
     engine, args: argparse.Namespace, inputs: list[str], total: int, show_progress: bool
 ) -> tuple[list[dict], int, int]:
     """The inputs as video sequences, one frame after another through the keyframe path; each record says
-    whether its frame was a keyframe. A frame that cannot be read is skipped (the keyframe stays)."""
+    whether its frame was a keyframe. A frame that cannot be read is skipped (the keyframe stays). Where the
+    numbers in a folder's frame names jump (frame_0004.png after frame_0002.png), the gap is said and the
+    frame after it runs in full: features are never warped across frames that are missing."""
     from protolabel.segmentation.video import SequenceRunner, VideoPathError
 
     try:
@@ -229,14 +232,25 @@ def _predict_sequences(
     done = failed = 0
     for sequence in input_sequences(inputs):
         runner.reset()
+        previous: tuple[str, int] | None = None
+        key_due = False  # a gap was passed and no frame has run since
         for name, path in sequence:
+            number = frame_number(name)
+            after_gap = number is not None and previous is not None and number[0] == previous[0]
+            after_gap = after_gap and number[1] > previous[1] + 1
+            if after_gap:
+                first, last = previous[1] + 1, number[1] - 1
+                missing = str(first) if first == last else f"{first}-{last}"
+                print(f"{name}: frame numbers {missing} missing before it; it runs as a keyframe", file=sys.stderr)
+            previous, key_due = number, key_due or after_gap
             try:
                 image = read_image(path)
             except ImageReadError as exc:
                 failed += 1
                 print(f"skipped: {exc}", file=sys.stderr)
                 continue
-            det = runner.predict(image)
+            det = runner.predict(image, keyframe=key_due)
+            key_due = False
             records.extend({**r, "keyframe": runner.last_was_keyframe} for r in detection_records(name, det))
             done += 1
             if show_progress:

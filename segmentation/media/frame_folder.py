@@ -58,6 +58,14 @@ class FrameFolder:
         return lines
 
 
+def frame_number(name: str) -> tuple[str, int] | None:
+    """(the name without its number, the number) of a numbered frame file ('a/frame_0012.png' gives
+    ('a/frame_.png', 12)), or None when its name ends in no number."""
+    stem, extension = os.path.splitext(name)
+    match = _NUMBERED.match(stem)
+    return (f"{match[1]}{extension.lower()}", int(match[2])) if match else None
+
+
 def numbered_frames(folder: str | os.PathLike) -> list[FrameFolder]:
     """The numbered sequences among the images directly in `folder` (sub-folders are not read), largest first.
 

@@ -52,3 +52,10 @@ def test_a_folder_without_numbered_frames(tmp_path):
         numbered_frames(tmp_path)
     with pytest.raises(VideoError, match="cannot read the frame folder"):
         numbered_frames(tmp_path / "missing")
+
+
+def test_frame_number_of_a_name():
+    from protolabel.segmentation.media.frame_folder import frame_number
+
+    assert frame_number("a/frame_0012.PNG") == ("a/frame_.png", 12)
+    assert frame_number("cover.png") is None
