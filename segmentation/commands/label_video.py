@@ -52,6 +52,13 @@ def run_video(
     is the mapping, `checked_engine(args, mapping)` the engine checked against it."""
     video, out = Path(args.folder), Path(args.out)
     check_output_file(out, inputs=[video, args.weights], what="--out file")
+    if (args.keyframe_interval or 1) > 1 and (
+        args.backend not in (None, "torch") or Path(args.weights).suffix.lower() == ".onnx"
+    ):
+        raise CommandError(
+            "the keyframe path (--keyframe-interval above 1) runs on the torch backend only: use a "
+            ".pth checkpoint with --backend torch, or --keyframe-interval 1"
+        )
     frames_dir = out.parent / frames_folder_name(video)
     if args.export_frames:
         check_output_dir(frames_dir, inputs=[video, args.weights], what="frames folder")

@@ -101,3 +101,10 @@ def test_video_options_on_a_folder_are_refused(tmp_path, capsys):
     out = tmp_path / "l.json"
     assert main(["label", str(tmp_path), "--weights", "w.pth", "--keyframe-interval", "2", "--out", str(out)]) == 2
     assert "for a video, not a folder" in capsys.readouterr().err
+
+
+def test_label_video_refuses_the_keyframe_path_on_onnx_before_loading(video, tmp_path, capsys):
+    out = tmp_path / "l.json"
+    args = ["label", str(video), "--weights", "m.onnx", "--keyframe-interval", "3", "--out", str(out)]
+    assert main(args) == 2
+    assert "runs on the torch backend only" in capsys.readouterr().err
