@@ -147,6 +147,7 @@ class VideoReader:
         """The demux pass: every packet's pts (or dts) and keyframe flag, sorted by time; no decoding."""
         times: dict[int, tuple[bool, int | None]] = {}
         damaged: list[int] = []  # pts of packets the demuxer flagged as corrupt
+        repeated = 0  # packets whose timestamp an earlier one has (AVI with B-frames): they cannot be told apart
         try:
             for packet in self._live().demux(self._stream):
                 if packet.size == 0 or packet.is_discard:  # the flush packet; pre-roll an edit list drops
@@ -154,6 +155,8 @@ class VideoReader:
                 pts = packet.pts if packet.pts is not None else packet.dts
                 if pts is None:
                     raise NotAVideoError(f"{self.path}: its video packets carry no timestamps, so frames have no place")
+                if int(pts) in times:
+                    repeated += 1
                 times.setdefault(int(pts), (bool(packet.is_keyframe), packet.dts))
                 if packet.is_corrupt:
                     damaged.append(int(pts))
@@ -169,6 +172,11 @@ class VideoReader:
             self.note = (
                 f"{self.path}: {packets} (at {seconds}): frames there and up to the next keyframe may show errors "
                 "or be missing"
+            )
+        if repeated and self.note is None:
+            self.note = (
+                f"{self.path}: {repeated} frame{' shares' if repeated == 1 else 's share'} a timestamp with another "
+                "frame, so only the first of each is read (seen in AVI files with B-frames)"
             )
         if not times:
             raise EmptyVideoError(f"{self.path}: the video stream holds no frames")

@@ -186,3 +186,12 @@ def test_closing_while_a_worker_reads_ends_its_reads_cleanly(videos):
     reader.close()
     thread.join(30)
     assert outcome == [f"{path}: the video was closed"]
+
+
+def test_frames_that_share_a_timestamp_are_said(tmp_path):
+    path = tmp_path / "bframes.avi"
+    make_video(path, 20, codec="mpeg4")  # AVI stores no pts: with B-frames two packets get the same one
+    with VideoReader(path) as reader:
+        assert len(reader) < 20
+        assert reader.note is not None and "a timestamp with another frame" in reader.note
+        assert [read_stamp(reader.read(i)) for i in range(len(reader))] == list(range(len(reader)))
