@@ -116,3 +116,24 @@ def test_the_keyframe_path_on_another_backend_is_refused_before_loading(frame_fo
     )
     assert code == 2
     assert "runs on the torch backend only" in capsys.readouterr().err
+
+
+def test_a_gap_in_frame_numbers_is_said_and_the_frame_after_it_is_a_keyframe(tmp_path, capsys):
+    clip = fixture_path("yolactedge", "clip_A")
+    folder = tmp_path / "gappy"
+    folder.mkdir()
+    for i, number in enumerate((1, 2, 3, 6, 7)):  # 4 and 5 are missing
+        image = cv2.resize(cv2.imread(str(clip / f"frame_{i:03d}.png")), (160, 120), interpolation=cv2.INTER_AREA)
+        cv2.imwrite(str(folder / f"frame_{number:04d}.png"), image)
+    out = tmp_path / "gap.json"
+    weights = make_checkpoint("yolact_edge_vid_resnet50_im160", 0)
+    args = ["predict", "--weights", str(weights), "--device", "cpu", "--keyframe-interval", "10", "--top-k", "2"]
+    assert main([*args, "--out", str(out), str(folder)]) == 0
+    assert "frame_0006.png: frame numbers 4-5 missing before it; it runs as a keyframe" in capsys.readouterr().err
+    assert _flags(json.loads(out.read_text())) == {
+        "frame_0001.png": {True},
+        "frame_0002.png": {False},
+        "frame_0003.png": {False},
+        "frame_0006.png": {True},
+        "frame_0007.png": {False},
+    }
