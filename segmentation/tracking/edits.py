@@ -1,8 +1,8 @@
-"""Edits of a video's tracks as values: each knows the tracks it touches before and after, and its inverse.
+"""Edits of an in-memory track set as values: each knows the tracks it touches before and after, and its inverse.
 
-A `TrackEdit` is what a `Change` is for one image's objects: `apply` gives the new track set, `inverted()`
-is the undo, and the store persists only the touched tracks. The edit functions are pure: they read a
-`TrackSet` and return an edit, never change anything.
+Correction, propagation and interpolation compute their results here as `TrackEdit`s (`apply` gives the new
+track set, `inverted()` its undo). A person's merge, split, delete and re-class of stored tracks are the
+store's (segmentation/project/video_store.py), the one place those rules live.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from protolabel.segmentation.geometry.provenance import Provenance
 from protolabel.segmentation.geometry.shapes import Shape
 from protolabel.segmentation.tracking.tracks import Track, TrackFrame, TrackSet
 
-__all__ = ["TrackEdit", "correct", "delete", "merge", "reclass", "split"]
+__all__ = ["TrackEdit", "correct"]
 
 
 @dataclass(frozen=True)
@@ -55,55 +55,3 @@ def correct(
     # propagation takes the identity from the detection under the person's shape.
     new = track.with_frame(TrackFrame(frame, shape, provenance=provenance))
     return TrackEdit(f"Correct track {track_id} on frame {frame}", (track,), (new,))
-
-
-def merge(tracks: TrackSet, keep_id: int, other_id: int) -> TrackEdit:
-    """Track `other_id` joined into `keep_id` (whose class stays). Where both have a frame, a person's shape
-    wins over a model's and `keep_id`'s over `other_id`'s; both person-made on one frame is an error."""
-    if keep_id == other_id:
-        raise ValueError(f"cannot merge track {keep_id} with itself")
-    keep, other = tracks.get(keep_id), tracks.get(other_id)
-    frames = {f.frame: f for f in other.frames}
-    for item in keep.frames:
-        theirs = frames.get(item.frame)
-        if theirs is not None and theirs.person_made and item.person_made:
-            raise ValueError(
-                f"tracks {keep_id} and {other_id} both have a person's shape on frame {item.frame}: "
-                "delete one of them there first"
-            )
-        if theirs is None or not theirs.person_made or item.person_made:
-            frames[item.frame] = item
-    merged = keep.with_frames(frames.values())
-    return TrackEdit(f"Merge track {other_id} into {keep_id}", (keep, other), (merged,))
-
-
-def split(tracks: TrackSet, track_id: int, frame: int) -> TrackEdit:
-    """The frames of a track from `frame` on moved to a new track (same class, the set's next id)."""
-    track = tracks.get(track_id)
-    before = [f for f in track.frames if f.frame < frame]
-    after = [f for f in track.frames if f.frame >= frame]
-    if not before or not after:
-        raise ValueError(
-            f"splitting track {track_id} (frames {track.first}..{track.last}) at frame {frame} leaves one part empty"
-        )
-    new = Track(tracks.next_id, track.class_index, tuple(after))
-    return TrackEdit(f"Split track {track_id} at frame {frame}", (track,), (track.with_frames(before), new))
-
-
-def delete(tracks: TrackSet, track_id: int, from_frame: int | None = None) -> TrackEdit:
-    """A whole track removed, or only its frames from `from_frame` on (removing all of them removes the track)."""
-    track = tracks.get(track_id)
-    if from_frame is None:
-        return TrackEdit(f"Delete track {track_id}", (track,), ())
-    kept = [f for f in track.frames if f.frame < from_frame]
-    after = (track.with_frames(kept),) if kept else ()
-    return TrackEdit(f"Delete track {track_id} from frame {from_frame} on", (track,), after)
-
-
-def reclass(tracks: TrackSet, track_id: int, class_index: int) -> TrackEdit:
-    """A whole track given another class."""
-    if not 0 <= class_index < len(tracks.class_names):
-        raise ValueError(f"class index {class_index} is outside 0..{len(tracks.class_names) - 1}")
-    track = tracks.get(track_id)
-    new = Track(track.track_id, class_index, track.frames)
-    return TrackEdit(f"Track {track_id} is now {tracks.class_names[class_index]!r}", (track,), (new,))
