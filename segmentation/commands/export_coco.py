@@ -27,8 +27,11 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("folder", metavar="FOLDER", help="folder of images with a Protolabel project")
     parser.add_argument(
-        "--to", dest="target_format", default="coco", metavar="FORMAT",
-        help=f"{', '.join(format_names())} (default coco)"
+        "--to",
+        dest="target_format",
+        default="coco",
+        metavar="FORMAT",
+        help=f"{', '.join(format_names())} (default coco)",
     )
     parser.add_argument("--out", required=True, metavar="PATH", help="file (COCO) or folder (labelme, YOLO) to write")
     parser.add_argument("--verified-only", action="store_true", help="only images a person verified")

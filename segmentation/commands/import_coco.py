@@ -1,9 +1,9 @@
-"""`protolabel import FOLDER [--from FORMAT] PATH` (or `--coco FILE`): merge annotations into the folder's project
+"""`protolabel import FOLDER PATH`, `--from FORMAT PATH` or `--coco FILE`: merge annotations into the folder's project
 and print what happened.
 
 The same merge as the app's File ▸ Import… (segmentation.project.importing): images matched by file name
-inside FOLDER, images a person worked on left alone, categories merged by name. PATH's format is recognised
-from its content (`--from auto`, the default) or named.
+inside FOLDER, images a person worked on left alone, categories merged by name. A bare PATH's format is
+recognised from its content (as `--from auto PATH`); `--from FORMAT PATH` names it.
 """
 
 from __future__ import annotations
@@ -30,13 +30,13 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         "edited or verified in the project are never overwritten.",
     )
     parser.add_argument("folder", metavar="FOLDER", help="folder of images whose project receives the objects")
-    parser.add_argument("path", nargs="?", metavar="PATH", help="annotation file or folder to merge")
+    parser.add_argument("path", nargs="?", metavar="PATH", help="annotation file or folder, its format recognised")
     parser.add_argument(
         "--from",
-        dest="source_format",
-        default="auto",
-        metavar="FORMAT",
-        help=f"PATH's format: {', '.join(format_names())}, or auto (default: recognised from its content)",
+        dest="source",
+        nargs=2,
+        metavar=("FORMAT", "PATH"),
+        help=f"annotation file or folder PATH in FORMAT: {', '.join(format_names())} or auto",
     )
     parser.add_argument("--coco", metavar="FILE", help="a COCO file to merge (as --from coco FILE)")
     parser.set_defaults(func=run)
@@ -44,18 +44,18 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     folder = Path(args.folder)
-    if (args.path is None) == (args.coco is None):
-        raise CommandError("give the annotations to merge: PATH (with --from FORMAT or auto) or --coco FILE")
-    source = Path(args.coco or args.path)
+    given = [(name, path) for name, path in (("auto", args.path), ("coco", args.coco)) if path is not None]
+    if args.source is not None:
+        given.append((args.source[0], args.source[1]))
+    if len(given) != 1:
+        raise CommandError("give the annotations to merge once: PATH, --from FORMAT PATH or --coco FILE")
+    format_name, source = given[0][0], Path(given[0][1])
     if not folder.is_dir():
         raise CommandError(f"{folder}: not a folder")
     if not source.exists():
         raise CommandError(f"{source}: no such file or folder")
     try:
-        if args.coco is not None or args.source_format == "coco":
-            fmt = by_name("coco")
-        else:
-            fmt = detect(source) if args.source_format == "auto" else by_name(args.source_format)
+        fmt = detect(source) if format_name == "auto" else by_name(format_name)
         dataset = read_dataset(source, fmt, folder)  # before the project is opened: a bad file changes nothing
     except (CocoFormatError, FormatError) as exc:  # one line: the file, then its first problems
         raise CommandError(" ".join(line.strip() for line in str(exc).splitlines())) from None
