@@ -48,7 +48,7 @@ class ImportCocoDialog(QDialog):
         self.setWindowTitle(f"Import {title}")
         self.setObjectName("import_dialog")
         heading = QLabel(
-            f"Merge <b>{plan.coco_path.name}</b> ({title}) into the project of <b>{folder}</b>?<br>"
+            f"Merge <b>{plan.coco_path.name}</b>, read as {title}, into the project of <b>{folder}</b>?<br>"
             "Images already edited or verified here are never overwritten."
         )
         heading.setWordWrap(True)
