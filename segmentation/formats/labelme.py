@@ -24,9 +24,8 @@ import numpy as np
 import orjson
 
 from protolabel.segmentation.coco.dataset import Category, CocoDataset, CocoImage
-from protolabel.segmentation.files import atomic_write_text
 from protolabel.segmentation.folders import walk_folder
-from protolabel.segmentation.formats._common import Skipped, count, far_outside, name_inside
+from protolabel.segmentation.formats._common import FileBatch, Skipped, count, distinct_points, far_outside, name_inside
 from protolabel.segmentation.formats.base import AnnotationFormat, FormatError
 from protolabel.segmentation.geometry.instances import Instances
 from protolabel.segmentation.geometry.outlines import DEFAULT_MIN_IOU, crop_to_shape
@@ -205,7 +204,7 @@ def _polygons(shape: dict, kind: str, where: str, width: int, height: int) -> li
     if far_outside(points, width, height):
         raise _Skip(f"{where}: points lie more than one image size outside the {width}x{height} image")
     if kind == "polygon":
-        if len(np.unique(points, axis=0)) < 3:
+        if distinct_points(points) < 3:
             raise _Skip(f"{where}: a polygon needs at least 3 distinct points")
         return [Polygon(points)]
     if kind == "rectangle":
@@ -265,50 +264,56 @@ def _points(value: Any, where: str) -> np.ndarray:
 
 def write(dataset: CocoDataset, out: Path) -> list[str]:
     """One labelme JSON per image under `out`; notes count the holes filled and images written without a path."""
-    holes = 0
-    unknown = 0
-    for image in dataset.images:
-        target = out / (os.path.splitext(image.file_name)[0] + ".json")
-        target.parent.mkdir(parents=True, exist_ok=True)
-        if image.source_name and os.path.isabs(image.source_name):
-            image_path = os.path.relpath(image.source_name, target.parent)
-        else:  # where the image is, is not known: the name as if the JSON lay beside it
-            image_path = Path(image.file_name).name
-            unknown += 1
-        inst = image.instances
-        shapes = []
-        for number, (shape, cls) in enumerate(zip(inst.shapes.tolist(), inst.classes.tolist()), start=1):
-            parts = [p for p in shape.polygons if len(p.exterior) >= 3]
-            holes += shape.has_holes
-            for polygon in parts:
-                shapes.append(
-                    {
-                        "label": inst.class_names[cls],
-                        "points": polygon.exterior.tolist(),
-                        "group_id": number if len(parts) > 1 else None,
-                        "description": "",
-                        "shape_type": "polygon",
-                        "flags": {},
-                        "mask": None,
-                    }
-                )
-        flags = image.extra.get("flags")
-        record = {
-            "version": LABELME_VERSION,
-            "flags": dict(flags) if isinstance(flags, dict) else {},
-            "shapes": shapes,
-            "imagePath": Path(image_path).as_posix(),
-            "imageData": None,
-            "imageHeight": image.height,
-            "imageWidth": image.width,
-        }
-        atomic_write_text(target, json.dumps(record, ensure_ascii=False, indent=2))
+    holes = unknown = 0
+    with FileBatch() as files:
+        for image in dataset.images:
+            target = out / (os.path.splitext(image.file_name)[0] + ".json")
+            if image.source_name and os.path.isabs(image.source_name):
+                image_path = os.path.relpath(image.source_name, target.parent)
+            else:  # where the image is, is not known: the name as if the JSON lay beside it
+                image_path = Path(image.file_name).name
+                unknown += 1
+            shapes, image_holes = _shapes(image.instances)
+            holes += image_holes
+            flags = image.extra.get("flags")
+            record = {
+                "version": LABELME_VERSION,
+                "flags": dict(flags) if isinstance(flags, dict) else {},
+                "shapes": shapes,
+                "imagePath": Path(image_path).as_posix(),
+                "imageData": None,
+                "imageHeight": image.height,
+                "imageWidth": image.width,
+            }
+            files.write_bytes(target, orjson.dumps(record, option=orjson.OPT_INDENT_2))
     notes = []
     if holes:
         notes.append(f"{count(holes, 'object')} with holes written filled: labelme polygons cannot cut holes")
     if unknown:
         notes.append(f"{count(unknown, 'image')} whose file is not known: imagePath is the bare file name")
     return notes
+
+
+def _shapes(inst: Instances) -> tuple[list[dict[str, Any]], int]:
+    """labelme's shapes of one image's objects (a polygon per part, the parts of one object sharing a group_id),
+    and how many objects had holes (left out)."""
+    shapes, holes = [], 0
+    for number, (shape, cls) in enumerate(zip(inst.shapes.tolist(), inst.classes.tolist()), start=1):
+        parts = [p for p in shape.polygons if len(p.exterior) >= 3]
+        holes += shape.has_holes
+        for polygon in parts:
+            shapes.append(
+                {
+                    "label": inst.class_names[cls],
+                    "points": polygon.exterior.tolist(),
+                    "group_id": number if len(parts) > 1 else None,
+                    "description": "",
+                    "shape_type": "polygon",
+                    "flags": {},
+                    "mask": None,
+                }
+            )
+    return shapes, holes
 
 
 def _is_int(value: Any) -> bool:

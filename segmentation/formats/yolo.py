@@ -28,9 +28,8 @@ import numpy as np
 import yaml
 
 from protolabel.segmentation.coco.dataset import Category, CocoDataset, CocoImage
-from protolabel.segmentation.files import atomic_write_text
 from protolabel.segmentation.folders import is_image_name, walk_folder
-from protolabel.segmentation.formats._common import Skipped, count, image_size, name_inside, place_image
+from protolabel.segmentation.formats._common import FileBatch, Skipped, count, distinct_points, image_size, name_inside
 from protolabel.segmentation.formats.base import AnnotationFormat, FormatError
 from protolabel.segmentation.geometry.instances import Instances
 from protolabel.segmentation.geometry.provenance import HUMAN_DRAWN
@@ -171,7 +170,7 @@ def _read_labels(path: Path, shown: str, classes: int, width: int, height: int) 
             boxes += 1
         else:
             points = coords.reshape(-1, 2) * scale
-        if len(np.unique(points, axis=0)) < 3:
+        if distinct_points(points) < 3:
             raise _BadLine(where, "fewer than 3 distinct points")
         objects.append((cls, Shape((Polygon(points),))))
     return objects, boxes
@@ -181,37 +180,15 @@ def write(dataset: CocoDataset, out: Path) -> list[str]:
     """images/, labels/ and data.yaml under `out`; notes count joined parts, dropped holes, images not placed."""
     joined = holes = missing = 0
     taken: dict[str, str] = {}
-    clashes = []
-    for image in dataset.images:
-        label_name = os.path.splitext(image.file_name)[0] + ".txt"
-        if label_name in taken:  # a.jpg and a.png share labels/a.txt in Ultralytics' rule
-            clashes.append(image.file_name)
-            continue
-        taken[label_name] = image.file_name
-        image_target = out / "images" / image.file_name
-        source = image.source_name
-        if source and os.path.isabs(source) and os.path.isfile(source):
-            place_image(Path(source), image_target)
-        else:
-            missing += 1
-        lines = []
-        inst = image.instances
-        scale = np.array([image.width, image.height], np.float64)
-        for shape, cls in zip(inst.shapes.tolist(), inst.classes.tolist()):
-            rings = [p.exterior for p in shape.polygons if len(p.exterior) >= 3]
-            if not rings:
-                continue
-            holes += shape.has_holes
-            joined += len(rings) > 1
-            ring = np.clip(join_parts(rings) / scale, 0.0, 1.0)
-            # shortest exact form of each float (not Ultralytics' 6 decimals): read back, the pixels are the same
-            lines.append(" ".join([str(cls), *map(repr, ring.ravel().tolist())]))
-        label_path = _label_path(out / "images" / image.file_name)
-        label_path.parent.mkdir(parents=True, exist_ok=True)
-        atomic_write_text(label_path, "".join(line + "\n" for line in lines))
-    names = {i: c.name for i, c in enumerate(dataset.categories)}
-    data = {"train": "images", "val": "images", "nc": len(names), "names": names}
-    atomic_write_text(out / DATA_FILE, yaml.safe_dump(data, allow_unicode=True, sort_keys=False))
+    clashes: list[str] = []
+    with FileBatch() as files:
+        for image in dataset.images:
+            image_joined, image_holes, placed = _write_image(files, image, out, taken, clashes)
+            joined, holes, missing = joined + image_joined, holes + image_holes, missing + (not placed)
+        names = {i: c.name for i, c in enumerate(dataset.categories)}
+        data = {"train": "images", "val": "images", "nc": len(names), "names": names}
+        text = yaml.safe_dump(data, allow_unicode=True, sort_keys=False)
+        files.write_bytes(out / DATA_FILE, text.encode("utf-8"))
     notes = []
     if joined:
         notes.append(
@@ -228,6 +205,37 @@ def write(dataset: CocoDataset, out: Path) -> list[str]:
             f"takes its label file: {', '.join(clashes[:10])}"
         )
     return notes
+
+
+def _write_image(
+    files: FileBatch, image: CocoImage, out: Path, taken: dict[str, str], clashes: list[str]
+) -> tuple[int, int, bool]:
+    """One image placed in images/ and its label file written: (objects joined, objects with holes, placed)."""
+    label_name = os.path.splitext(image.file_name)[0] + ".txt"
+    if label_name in taken:  # a.jpg and a.png share labels/a.txt in Ultralytics' rule
+        clashes.append(image.file_name)
+        return 0, 0, True
+    taken[label_name] = image.file_name
+    image_target = out / "images" / image.file_name
+    source = image.source_name
+    placed = bool(source and os.path.isabs(source) and os.path.isfile(source))
+    if placed:
+        files.place_image(Path(str(source)), image_target)
+    lines = []
+    joined = holes = 0
+    inst = image.instances
+    scale = np.array([image.width, image.height], np.float64)
+    for shape, cls in zip(inst.shapes.tolist(), inst.classes.tolist()):
+        rings = [p.exterior for p in shape.polygons if len(p.exterior) >= 3]
+        if not rings:
+            continue
+        holes += shape.has_holes
+        joined += len(rings) > 1
+        ring = np.clip(join_parts(rings) / scale, 0.0, 1.0)
+        # shortest exact form of each float (not Ultralytics' 6 decimals): read back, the pixels are the same
+        lines.append(" ".join([str(cls), *map(repr, ring.ravel().tolist())]))
+    files.write_bytes(_label_path(image_target), "".join(line + "\n" for line in lines).encode("utf-8"))
+    return joined, holes, placed
 
 
 def _label_path(image_path: Path) -> Path:

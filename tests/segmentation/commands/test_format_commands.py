@@ -8,8 +8,12 @@ import pytest
 
 from protolabel.segmentation.cli import main
 from protolabel.segmentation.project.store import ProjectStore
+from tests.segmentation.formats.conftest import make_project
 
-pytest_plugins = ["tests.segmentation.formats.conftest"]
+
+@pytest.fixture
+def project(tmp_path):
+    return make_project(tmp_path)
 
 
 @pytest.mark.parametrize("name", ["labelme", "yolo"])

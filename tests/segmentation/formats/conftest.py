@@ -45,6 +45,11 @@ def write_images(folder: Path) -> None:
 @pytest.fixture
 def project(tmp_path) -> Path:
     """A folder of three images whose project holds OBJECTS (statuses edited/verified/auto-labeled)."""
+    return make_project(tmp_path)
+
+
+def make_project(tmp_path: Path) -> Path:
+    """tmp_path/photos: three images whose project holds OBJECTS (the `project` fixture, for other test folders)."""
     folder = tmp_path / "photos"
     folder.mkdir()
     write_images(folder)
