@@ -24,7 +24,7 @@ import numpy as np
 import orjson
 
 from protolabel.segmentation.coco.dataset import Category, CocoDataset, CocoImage
-from protolabel.segmentation.folders import walk_folder
+from protolabel.segmentation.folders import path_inside, walk_folder
 from protolabel.segmentation.formats._common import FileBatch, Skipped, count, distinct_points, far_outside, name_inside
 from protolabel.segmentation.formats.base import AnnotationFormat, FormatError
 from protolabel.segmentation.geometry.instances import Instances
@@ -75,6 +75,9 @@ def read(path: Path, images_folder: Path) -> CocoDataset:
     circles = not_areas = 0
     for file in files:
         where = str(file)
+        if file != path and path_inside(path, str(file.relative_to(path))) is None:
+            skipped.add(where, "a link that leads outside the folder")  # never read: not what the user chose
+            continue
         try:
             data = _load(file)
             entry = _read_file(file, data, images_folder)

@@ -28,7 +28,7 @@ import numpy as np
 import yaml
 
 from protolabel.segmentation.coco.dataset import Category, CocoDataset, CocoImage
-from protolabel.segmentation.folders import is_image_name, walk_folder
+from protolabel.segmentation.folders import is_image_name, path_inside, walk_folder
 from protolabel.segmentation.formats._common import FileBatch, Skipped, count, distinct_points, image_size, name_inside
 from protolabel.segmentation.formats.base import AnnotationFormat, FormatError
 from protolabel.segmentation.geometry.instances import Instances
@@ -68,6 +68,9 @@ def read(path: Path, images_folder: Path) -> CocoDataset:
         label_rel = "/".join([*parts[:cut], "labels", *parts[cut + 1 :]])
         label_rel = os.path.splitext(label_rel)[0] + ".txt"
         image_path = root / relative
+        if path_inside(root, relative) is None or path_inside(root, label_rel) is None:
+            skipped.add(relative, "its image or label file is a link that leads outside the folder")
+            continue
         name = name_inside(images_folder, image_path) or "/".join(parts[cut + 1 :])
         if name in seen:
             skipped.add(relative, f"another image has the same name ({seen[name]})")

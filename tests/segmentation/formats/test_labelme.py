@@ -105,3 +105,13 @@ def test_written_files_point_at_the_images_and_count_the_holes(project, tmp_path
     assert summary.notes == ("1 object with holes written filled: labelme polygons cannot cut holes",)
     a = json.loads((tmp_path / "out" / "a.json").read_text())
     assert np.array(a["shapes"][0]["points"]).shape == (4, 2)
+
+
+def test_a_link_leading_outside_the_folder_is_not_read(folder, tmp_path):
+    outside = tmp_path / "secret.json"
+    _file(tmp_path, "secret.json", [_shape("cup", [[4, 4], [20, 4], [20, 20]])])
+    (folder / "linked.json").symlink_to(outside)
+    _file(folder, "good.json", [_shape("cup", [[4, 4], [20, 4], [20, 20]])], image="c.png")
+    data = labelme.read(folder, folder)
+    assert [img.file_name for img in data.images] == ["c.png"]
+    assert data.import_notes == (f"Skipped 1 labelme file, a link that leads outside the folder: {folder}/linked.json",)

@@ -116,3 +116,15 @@ def test_the_export_refuses_a_folder_inside_the_project(project):
         check_export_path(project, project / "yolo", by_name("yolo"))
     with pytest.raises(OutputPathError, match="would hold or lie inside the project folder"):
         check_export_path(project, project.parent, by_name("yolo"))
+
+
+def test_a_label_file_linked_outside_the_folder_is_not_read(dataset, tmp_path):
+    secret = tmp_path / "secret.txt"
+    secret.write_text("0 0.1 0.1 0.5 0.1 0.2 0.3\n")
+    (dataset / "labels" / "train").mkdir(parents=True)
+    (dataset / "labels" / "train" / "a.txt").symlink_to(secret)
+    data = yolo.read(dataset, dataset)
+    assert "images/train/a.png" not in [img.file_name for img in data.images]
+    assert data.import_notes == (
+        "Skipped 1 image, its image or label file is a link that leads outside the folder: images/train/a.png",
+    )
