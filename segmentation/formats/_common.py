@@ -165,8 +165,14 @@ _UMASK = _current_umask()
 
 
 def _place_image(source: Path, target: Path) -> None:
-    """`target` as a hard link to `source` (no copy of the pixels) or, across file systems, a copy; put in place
-    by a rename, so a half-written image never stands under its name."""
+    """`target` as a hard link to `source` (no copy of the pixels: a new link is whole at once) or, across file
+    systems or over an existing file, a link or copy under a temporary name renamed into place, so a
+    half-written image never stands under its name."""
+    try:
+        os.link(source, target, follow_symlinks=True)
+        return
+    except OSError:
+        pass  # already there (an export again), another file system, or links not allowed: the slow way
     fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
     os.close(fd)
     try:

@@ -21,6 +21,7 @@ line cannot cut one); both are counted in the notes.
 from __future__ import annotations
 
 import os
+import posixpath
 from pathlib import Path
 from typing import Any
 
@@ -29,7 +30,7 @@ import yaml
 
 from protolabel.segmentation.coco.dataset import Category, CocoDataset, CocoImage
 from protolabel.segmentation.folders import is_image_name, path_inside, walk_folder
-from protolabel.segmentation.formats._common import FileBatch, Skipped, count, distinct_points, image_size, name_inside
+from protolabel.segmentation.formats._common import FileBatch, Skipped, count, image_size, name_inside
 from protolabel.segmentation.formats.base import AnnotationFormat, FormatError
 from protolabel.segmentation.geometry.instances import Instances
 from protolabel.segmentation.geometry.provenance import HUMAN_DRAWN
@@ -60,6 +61,7 @@ def read(path: Path, images_folder: Path) -> CocoDataset:
     boxes = 0
     images = []
     categories = tuple(Category(i + 1, name) for i, name in enumerate(names))
+    inside = _InsideCheck(root)
     for relative in walk.names:
         parts = relative.split("/")
         if "images" not in parts[:-1]:
@@ -68,7 +70,7 @@ def read(path: Path, images_folder: Path) -> CocoDataset:
         label_rel = "/".join([*parts[:cut], "labels", *parts[cut + 1 :]])
         label_rel = os.path.splitext(label_rel)[0] + ".txt"
         image_path = root / relative
-        if path_inside(root, relative) is None or path_inside(root, label_rel) is None:
+        if not (inside(relative) and inside(label_rel)):
             skipped.add(relative, "its image or label file is a link that leads outside the folder")
             continue
         name = name_inside(images_folder, image_path) or "/".join(parts[cut + 1 :])
@@ -102,6 +104,25 @@ def read(path: Path, images_folder: Path) -> CocoDataset:
         notes.append(f"{count(boxes, 'line')} of 4 numbers read as boxes (centre x, centre y, width, height)")
     notes.extend(skipped.lines("image"))
     return CocoDataset(categories, images, import_notes=tuple(notes))
+
+
+class _InsideCheck:
+    """Whether a name under `root` really lies inside it (path_inside's rule), resolving each folder once: a
+    real path per file would cost more than reading the dataset."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.folders: dict[str, bool] = {}
+
+    def __call__(self, name: str) -> bool:
+        folder = posixpath.dirname(name)
+        if folder not in self.folders:
+            self.folders[folder] = path_inside(self.root, folder or ".") is not None
+        if not self.folders[folder]:
+            return False
+        if os.path.islink(self.root / name):
+            return path_inside(self.root, name) is not None
+        return True
 
 
 class _BadLine(Exception):
@@ -161,20 +182,21 @@ def _read_labels(path: Path, shown: str, classes: int, width: int, height: int) 
             raise _BadLine(where, "not a class number followed by numbers") from None
         if not 0 <= cls < classes:
             raise _BadLine(where, f"class {cls} is not in data.yaml's names (0..{classes - 1})")
-        coords = np.array(values, np.float64)
-        if len(coords) % 2 or len(coords) < 4:
-            raise _BadLine(where, f"{len(coords)} coordinates: polygons need x y pairs, at least 3 of them")
-        if not np.isfinite(coords).all() or coords.min() < 0 or coords.max() > 1:
+        if len(values) % 2 or len(values) < 4:
+            raise _BadLine(where, f"{len(values)} coordinates: polygons need x y pairs, at least 3 of them")
+        if not all(0.0 <= v <= 1.0 for v in values):  # NaN fails both comparisons too
             raise _BadLine(where, "coordinates must be normalised to 0..1")
-        if len(coords) == 4:  # detection's centre x, centre y, width, height
-            cx, cy, w, h = coords * np.array([width, height, width, height])
+        if len(values) == 4:  # detection's centre x, centre y, width, height
+            cx, cy, w, h = values[0] * width, values[1] * height, values[2] * width, values[3] * height
+            if w <= 0 or h <= 0:
+                raise _BadLine(where, "a box with no area")
             x1, y1, x2, y2 = cx - w / 2, cy - h / 2, cx + w / 2, cy + h / 2
             points = np.array([[x1, y1], [x2, y1], [x2, y2], [x1, y2]])
             boxes += 1
         else:
-            points = coords.reshape(-1, 2) * scale
-        if distinct_points(points) < 3:
-            raise _BadLine(where, "fewer than 3 distinct points")
+            if len(set(zip(values[0::2], values[1::2]))) < 3:
+                raise _BadLine(where, "fewer than 3 distinct points")
+            points = np.array(values, np.float64).reshape(-1, 2) * scale
         objects.append((cls, Shape((Polygon(points),))))
     return objects, boxes
 

@@ -128,3 +128,18 @@ def test_a_label_file_linked_outside_the_folder_is_not_read(dataset, tmp_path):
     assert data.import_notes == (
         "Skipped 1 image, its image or label file is a link that leads outside the folder: images/train/a.png",
     )
+
+
+def test_exporting_again_into_the_same_folder_replaces_its_files(project, tmp_path):
+    from protolabel.segmentation.formats.registry import by_name
+    from protolabel.segmentation.project.export import export_project
+    from protolabel.segmentation.project.store import ProjectStore
+
+    out = tmp_path / "out"
+    with ProjectStore.open(project) as store:
+        export_project(store, by_name("yolo"), out)
+        (out / "labels" / "a.txt").write_text("stale\n")
+        export_project(store, by_name("yolo"), out)
+    assert (out / "labels" / "a.txt").read_text().startswith("0 ")
+    assert (out / "images" / "a.png").read_bytes() == (project / "a.png").read_bytes()
+    assert not [p for p in out.rglob("*.tmp")]  # no temporary file left behind
