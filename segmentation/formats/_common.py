@@ -164,6 +164,13 @@ def _current_umask() -> int:
 _UMASK = _current_umask()
 
 
+def _same_file(a: Path, b: Path) -> bool:
+    try:
+        return os.path.samefile(a, b)
+    except OSError:
+        return False
+
+
 def _place_image(source: Path, target: Path) -> None:
     """`target` as a hard link to `source` (no copy of the pixels: a new link is whole at once) or, across file
     systems or over an existing file, a link or copy under a temporary name renamed into place, so a
@@ -171,8 +178,11 @@ def _place_image(source: Path, target: Path) -> None:
     try:
         os.link(source, target, follow_symlinks=True)
         return
+    except FileExistsError:
+        if _same_file(source, target):  # an export again: already this image (a rename would do nothing)
+            return
     except OSError:
-        pass  # already there (an export again), another file system, or links not allowed: the slow way
+        pass  # another file system, or links not allowed: a copy
     fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
     os.close(fd)
     try:
