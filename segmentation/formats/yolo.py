@@ -55,7 +55,8 @@ def read(path: Path, images_folder: Path) -> CocoDataset:
     they lie in it, else relative to their `images` folder (an export read back matches the project's names)."""
     root = path.parent if path.is_file() else path
     names = _class_names(root / DATA_FILE if path.is_dir() else path)
-    walk = walk_folder(root, keep=is_image_name)
+    walk = walk_folder(root, keep=lambda name: is_image_name(name) or name.lower().endswith(".txt"))
+    label_files = {n for n in walk.names if n.lower().endswith(".txt") and "labels" in n.split("/")[:-1]}
     skipped = Skipped()
     seen: dict[str, str] = {}
     boxes = 0
@@ -64,11 +65,12 @@ def read(path: Path, images_folder: Path) -> CocoDataset:
     inside = _InsideCheck(root)
     for relative in walk.names:
         parts = relative.split("/")
-        if "images" not in parts[:-1]:
+        if "images" not in parts[:-1] or not is_image_name(parts[-1]):
             continue
         cut = len(parts) - 1 - parts[:-1][::-1].index("images") - 1  # the last `images` folder
         label_rel = "/".join([*parts[:cut], "labels", *parts[cut + 1 :]])
         label_rel = os.path.splitext(label_rel)[0] + ".txt"
+        label_files.discard(label_rel)
         image_path = root / relative
         if not (inside(relative) and inside(label_rel)):
             skipped.add(relative, "its image or label file is a link that leads outside the folder")
@@ -103,6 +105,11 @@ def read(path: Path, images_folder: Path) -> CocoDataset:
     if boxes:
         notes.append(f"{count(boxes, 'line')} of 4 numbers read as boxes (centre x, centre y, width, height)")
     notes.extend(skipped.lines("image"))
+    if label_files:
+        orphans = sorted(label_files)
+        more = f", ... and {len(orphans) - 10} more" if len(orphans) > 10 else ""
+        notes.append(f"{count(len(orphans), 'label file')} without an image, not read: {', '.join(orphans[:10])}{more}")
+    notes.extend(walk.report_lines())
     return CocoDataset(categories, images, import_notes=tuple(notes))
 
 

@@ -143,3 +143,10 @@ def test_exporting_again_into_the_same_folder_replaces_its_files(project, tmp_pa
     assert (out / "labels" / "a.txt").read_text().startswith("0 ")
     assert (out / "images" / "a.png").read_bytes() == (project / "a.png").read_bytes()
     assert not [p for p in out.rglob("*.tmp")]  # no temporary file left behind
+
+
+def test_a_label_file_without_its_image_is_named(dataset):
+    _labels(dataset, "train/a.txt", "0 0.1 0.1 0.5 0.1 0.2 0.3\n")
+    _labels(dataset, "train/gone.txt", "0 0.1 0.1 0.5 0.1 0.2 0.3\n")
+    data = yolo.read(dataset, dataset)
+    assert data.import_notes == ("1 label file without an image, not read: labels/train/gone.txt",)
