@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
+from protolabel.segmentation.folders import path_inside
 from protolabel.segmentation.image_headers import image_size_from_header
 from protolabel.segmentation.images import ImageReadError, read_image
 from protolabel.segmentation.input_files import open_input
@@ -41,6 +42,25 @@ class Skipped:
             shown = "; ".join(names[:NAMED]) + (f"; ... and {len(names) - NAMED} more" if len(names) > NAMED else "")
             out.append(f"Skipped {count(len(names), noun)}, {reason}: {shown}")
         return out
+
+
+class InsideCheck:
+    """Whether a name under `root` really lies inside it (path_inside's rule), resolving each folder once: a
+    real path per file would cost more than reading the dataset."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.folders: dict[str, bool] = {}
+
+    def __call__(self, name: str) -> bool:
+        folder = posixpath.dirname(name)
+        if folder not in self.folders:
+            self.folders[folder] = path_inside(self.root, folder or ".") is not None
+        if not self.folders[folder]:
+            return False
+        if os.path.islink(self.root / name):
+            return path_inside(self.root, name) is not None
+        return True
 
 
 def count(n: int, noun: str) -> str:

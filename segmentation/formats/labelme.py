@@ -24,8 +24,16 @@ import numpy as np
 import orjson
 
 from protolabel.segmentation.coco.dataset import Category, CocoDataset, CocoImage
-from protolabel.segmentation.folders import path_inside, walk_folder
-from protolabel.segmentation.formats._common import FileBatch, Skipped, count, distinct_points, far_outside, name_inside
+from protolabel.segmentation.folders import walk_folder
+from protolabel.segmentation.formats._common import (
+    FileBatch,
+    InsideCheck,
+    Skipped,
+    count,
+    distinct_points,
+    far_outside,
+    name_inside,
+)
 from protolabel.segmentation.formats.base import AnnotationFormat, FormatError
 from protolabel.segmentation.geometry.instances import Instances
 from protolabel.segmentation.geometry.outlines import DEFAULT_MIN_IOU, crop_to_shape
@@ -73,9 +81,10 @@ def read(path: Path, images_folder: Path) -> CocoDataset:
     per_image: list[tuple[str, int, int, list[tuple[str, Shape, str, dict | None]], dict]] = []
     names: dict[str, str] = {}
     circles = not_areas = 0
+    inside = InsideCheck(path) if path.is_dir() else None
     for file in files:
         where = str(file)
-        if file != path and path_inside(path, str(file.relative_to(path))) is None:
+        if inside is not None and not inside(file.relative_to(path).as_posix()):
             skipped.add(where, "a link that leads outside the folder")  # never read: not what the user chose
             continue
         try:

@@ -21,7 +21,6 @@ line cannot cut one); both are counted in the notes.
 from __future__ import annotations
 
 import os
-import posixpath
 from pathlib import Path
 from typing import Any
 
@@ -29,8 +28,8 @@ import numpy as np
 import yaml
 
 from protolabel.segmentation.coco.dataset import Category, CocoDataset, CocoImage
-from protolabel.segmentation.folders import is_image_name, path_inside, walk_folder
-from protolabel.segmentation.formats._common import FileBatch, Skipped, count, image_size, name_inside
+from protolabel.segmentation.folders import is_image_name, walk_folder
+from protolabel.segmentation.formats._common import FileBatch, InsideCheck, Skipped, count, image_size, name_inside
 from protolabel.segmentation.formats.base import AnnotationFormat, FormatError
 from protolabel.segmentation.geometry.instances import Instances
 from protolabel.segmentation.geometry.provenance import HUMAN_DRAWN
@@ -62,7 +61,7 @@ def read(path: Path, images_folder: Path) -> CocoDataset:
     boxes = 0
     images = []
     categories = tuple(Category(i + 1, name) for i, name in enumerate(names))
-    inside = _InsideCheck(root)
+    inside = InsideCheck(root)
     for relative in walk.names:
         parts = relative.split("/")
         if "images" not in parts[:-1] or not is_image_name(parts[-1]):
@@ -111,25 +110,6 @@ def read(path: Path, images_folder: Path) -> CocoDataset:
         notes.append(f"{count(len(orphans), 'label file')} without an image, not read: {', '.join(orphans[:10])}{more}")
     notes.extend(walk.report_lines())
     return CocoDataset(categories, images, import_notes=tuple(notes))
-
-
-class _InsideCheck:
-    """Whether a name under `root` really lies inside it (path_inside's rule), resolving each folder once: a
-    real path per file would cost more than reading the dataset."""
-
-    def __init__(self, root: Path) -> None:
-        self.root = root
-        self.folders: dict[str, bool] = {}
-
-    def __call__(self, name: str) -> bool:
-        folder = posixpath.dirname(name)
-        if folder not in self.folders:
-            self.folders[folder] = path_inside(self.root, folder or ".") is not None
-        if not self.folders[folder]:
-            return False
-        if os.path.islink(self.root / name):
-            return path_inside(self.root, name) is not None
-        return True
 
 
 class _BadLine(Exception):
