@@ -34,12 +34,14 @@ ACTIONS: tuple[ActionSpec, ...] = (
     ),
     ActionSpec(
         "import_coco",
-        "&Import COCO…",
+        "&Import…",
         ("Ctrl+Shift+I",),
-        "Merge a COCO file (e.g. from protolabel label) into this folder's project",
+        "Merge annotations (COCO, labelme, YOLO, ...; the format is recognised) into this folder's project",
         "File",
     ),
-    ActionSpec("export_coco", "&Export COCO…", ("Ctrl+E",), "Write a COCO file (all or verified images)", "File"),
+    ActionSpec(
+        "export_coco", "&Export…", ("Ctrl+E",), "Write COCO, labelme, YOLO, ... (all or verified images)", "File"
+    ),
     ActionSpec("quit", "&Quit", ("Ctrl+Q",), "Quit", "File"),
     ActionSpec("next_image", "&Next Image", ("D",), "Next image (in the filtered list)", "View"),
     ActionSpec("previous_image", "&Previous Image", ("A",), "Previous image", "View"),

@@ -458,7 +458,10 @@ class MainWindow(QMainWindow):
         if dialog.exec():
             self.statusBar().showMessage(f"Exporting to {dialog.path}…", 8000)
             self.exporter.export(
-                dialog.path, verified_only=dialog.verified_only, validate=dialog.validate_box.isChecked()
+                dialog.path,
+                verified_only=dialog.verified_only,
+                validate=dialog.validate_box.isChecked(),
+                fmt=dialog.format,
             )
 
     def _on_export_finished(self, summary, report, error) -> None:
@@ -470,6 +473,8 @@ class MainWindow(QMainWindow):
             text += f"\n{summary.note}"
         if summary.skipped:
             text += f"\n{len(summary.skipped)} images skipped (unreadable or damaged)"
+        for note in summary.notes:  # what the format could not carry, with counts
+            text += f"\n{note}"
         if report is not None:
             text += f"\nCheck: {report.summary()}"
         self.statusBar().showMessage(text.replace("\n", "  ·  "), 15000)

@@ -1,4 +1,5 @@
-"""Export COCO from the app: the dialog, then the export (and its check) on a worker thread."""
+"""Export from the app (COCO or another format): the dialog, then the export (and, for COCO, its check) on a
+worker thread."""
 
 from __future__ import annotations
 
@@ -10,8 +11,10 @@ from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
 
 from protolabel.app.qt_bridge import MainThreadInvoker
 from protolabel.segmentation.coco import validate_coco
+from protolabel.segmentation.formats.base import AnnotationFormat
+from protolabel.segmentation.formats.registry import by_name
 from protolabel.segmentation.output_paths import OutputPathError, OutputWriteError
-from protolabel.segmentation.project.export import export_coco
+from protolabel.segmentation.project.export import export_project
 from protolabel.segmentation.project.project import Project
 from protolabel.segmentation.project.records import ImageStatus
 from protolabel.segmentation.project.store import ProjectStore
@@ -21,18 +24,25 @@ logger = logging.getLogger(__name__)
 
 class _ExportRun(QRunnable):
     def __init__(
-        self, folder: Path, path: Path, verified_only: bool, labels: tuple[str, ...], validate: bool, on_done: Callable
+        self,
+        folder: Path,
+        path: Path,
+        verified_only: bool,
+        labels: tuple[str, ...],
+        validate: bool,
+        on_done: Callable,
+        fmt: AnnotationFormat,
     ) -> None:
         super().__init__()
-        self.args = (folder, path, verified_only, labels, validate)
+        self.args = (folder, path, verified_only, labels, validate, fmt)
         self.on_done = on_done
 
     def run(self) -> None:
-        folder, path, verified_only, labels, validate = self.args
+        folder, path, verified_only, labels, validate, fmt = self.args
         try:
             with ProjectStore.open(folder) as store:  # a worker thread gets its own connection
-                summary = export_coco(store, path, verified_only=verified_only, labels=labels)
-            report = validate_coco(path) if validate else None
+                summary = export_project(store, fmt, path, verified_only=verified_only, labels=labels)
+            report = validate_coco(path) if validate and fmt.name == "coco" else None
         except (OutputPathError, OutputWriteError) as exc:  # their message names the path and the reason
             self.on_done(None, None, str(exc))
             return
@@ -63,7 +73,9 @@ class ExportController(QObject):
         project = self._project()
         return project.folder / "annotations.json"
 
-    def export(self, path: Path, *, verified_only: bool, validate: bool = True) -> None:
+    def export(
+        self, path: Path, *, verified_only: bool, validate: bool = True, fmt: AnnotationFormat | None = None
+    ) -> None:
         project = self._project()
         if project is None:
             return
@@ -75,6 +87,7 @@ class ExportController(QObject):
                 project.labels,
                 validate,
                 self._invoker.wrap(self.finished.emit),
+                fmt or by_name("coco"),
             )
         )
 

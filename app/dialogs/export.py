@@ -1,5 +1,7 @@
-"""Export COCO dialog: where to write, all labelled images or verified only. A path that cannot be written
-(no such folder, read-only, a folder) is refused in the dialog, with the reason, before any work."""
+"""Export dialog: which format (COCO, labelme, YOLO, ...: the registry of segmentation.formats), where to write
+(a file or a folder, as the format has it), all labelled images or verified only. A path that cannot be written
+(no such folder, read-only, a folder for a file, inside the project for a folder) is refused in the dialog, with
+the reason, before any work."""
 
 from __future__ import annotations
 
@@ -8,6 +10,7 @@ from pathlib import Path
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QCheckBox,
+    QComboBox,
     QDialog,
     QDialogButtonBox,
     QFileDialog,
@@ -19,18 +22,32 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
 )
 
+from protolabel.segmentation.formats.base import AnnotationFormat
+from protolabel.segmentation.formats.registry import all_formats, by_name
 from protolabel.segmentation.output_paths import OutputPathError
 from protolabel.segmentation.project.export import check_export_path
 
 MIN_WIDTH = 520  # room for a path and for a message about it on a few lines
+# Said before choosing a format; the export's summary then gives the counts.
+CARRIES = {
+    "labelme": "labelme polygons cannot cut holes: objects with holes are written filled (counted after).",
+    "yolo": "One polygon per object: parts are joined by a seam (as Ultralytics does) and holes are filled; "
+    "the images are linked or copied into images/.",
+}
 
 
 class ExportDialog(QDialog):
     def __init__(self, default_path: Path, counts: dict, project_folder: Path, parent=None) -> None:
         super().__init__(parent)
         self.project_folder = project_folder
-        self.setWindowTitle("Export COCO")
+        self.default_path = default_path
+        self.setWindowTitle("Export")
         self.setObjectName("export_dialog")
+        self.format_box = QComboBox()
+        self.format_box.setObjectName("export_format")
+        for fmt in all_formats():
+            self.format_box.addItem(fmt.title, fmt.name)
+        self.path_label = QLabel()
         self.path_edit = QLineEdit(str(default_path))
         browse = QPushButton("Browse…")
         browse.clicked.connect(self._browse)
@@ -39,6 +56,9 @@ class ExportDialog(QDialog):
         self.all_radio.setChecked(True)
         self.validate_box = QCheckBox("Check the file with pycocotools after writing")
         self.validate_box.setChecked(True)
+        self.carries = QLabel()  # what the chosen format cannot carry, before choosing it
+        self.carries.setWordWrap(True)
+        self.carries.setStyleSheet("color: palette(mid);")
         self.error_label = QLabel()
         self.error_label.setObjectName("export_error")
         self.error_label.setWordWrap(True)
@@ -53,8 +73,13 @@ class ExportDialog(QDialog):
         path_row = QHBoxLayout()
         path_row.addWidget(self.path_edit)
         path_row.addWidget(browse)
+        format_row = QHBoxLayout()
+        format_row.addWidget(QLabel("Format:"))
+        format_row.addWidget(self.format_box, 1)
         layout = QVBoxLayout(self)
-        layout.addWidget(QLabel("COCO instance-segmentation file:"))
+        layout.addLayout(format_row)
+        layout.addWidget(self.carries)
+        layout.addWidget(self.path_label)
         layout.addLayout(path_row)
         layout.addWidget(self.all_radio)
         layout.addWidget(self.verified_radio)
@@ -63,13 +88,36 @@ class ExportDialog(QDialog):
         layout.addStretch(1)  # spare height (the dialog sized to a wrapped message) goes above the buttons
         layout.addWidget(buttons)
         self.setMinimumWidth(MIN_WIDTH)
+        self.format_box.currentIndexChanged.connect(self._format_changed)
+        self._format_changed()
+
+    @property
+    def format(self) -> AnnotationFormat:
+        return by_name(self.format_box.currentData())
+
+    def _format_changed(self) -> None:
+        """The path's wording and default follow the format: a file for COCO, a folder beside the project's."""
+        fmt = self.format
+        self.path_label.setText(f"{fmt.title}: {'folder to write' if fmt.writes_folder else 'file to write'}")
+        self.carries.setText(CARRIES.get(fmt.name, ""))
+        self.carries.setVisible(fmt.name in CARRIES)
+        self.validate_box.setVisible(fmt.name == "coco")
+        current = self.path_edit.text().strip()
+        defaults = {str(self.default_path), *(str(self._folder_default(f)) for f in all_formats())}
+        if not current or current in defaults:  # a path the user typed is kept
+            self.path_edit.setText(str(self._folder_default(fmt) if fmt.writes_folder else self.default_path))
+        self.error_label.setVisible(False)
+
+    def _folder_default(self, fmt: AnnotationFormat) -> Path:
+        folder = Path(self.project_folder)
+        return folder.parent / f"{folder.name}-{fmt.name}"
 
     def problem(self) -> str:
         """Why the chosen path cannot be written ('' when it can): the one output-path check of every command."""
         if not self.path_edit.text().strip():
-            return "Choose a file name for the COCO file"
+            return f"Choose where to write the {self.format.title}"
         try:
-            check_export_path(self.project_folder, self.path)
+            check_export_path(self.project_folder, self.path, self.format)
         except OutputPathError as exc:
             return str(exc)
         return ""
@@ -84,7 +132,10 @@ class ExportDialog(QDialog):
         super().accept()
 
     def _browse(self) -> None:
-        path, _ = QFileDialog.getSaveFileName(self, "Export COCO", self.path_edit.text(), "COCO JSON (*.json)")
+        if self.format.writes_folder:
+            path = QFileDialog.getExistingDirectory(self, f"Export {self.format.title}", self.path_edit.text())
+        else:
+            path, _ = QFileDialog.getSaveFileName(self, "Export COCO", self.path_edit.text(), "COCO JSON (*.json)")
         if path:
             self.path_edit.setText(path)
 

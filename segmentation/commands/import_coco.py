@@ -1,7 +1,9 @@
-"""`protolabel import FOLDER --coco FILE`: merge a COCO file into the folder's project and print what happened.
+"""`protolabel import FOLDER PATH`, `--from FORMAT PATH` or `--coco FILE`: merge annotations into the folder's project
+and print what happened.
 
-The same merge as the app's File ▸ Import COCO… (segmentation.project.importing): images matched by
-file name inside FOLDER, images a person worked on left alone, categories merged by name.
+The same merge as the app's File ▸ Import… (segmentation.project.importing): images matched by file name
+inside FOLDER, images a person worked on left alone, categories merged by name. A bare PATH's format is
+recognised from its content (as `--from auto PATH`); `--from FORMAT PATH` names it.
 """
 
 from __future__ import annotations
@@ -11,7 +13,9 @@ from pathlib import Path
 
 from protolabel.segmentation.cli import CommandError
 from protolabel.segmentation.coco.reader import CocoFormatError
-from protolabel.segmentation.project.importing import import_coco, read_import_file
+from protolabel.segmentation.formats.base import FormatError
+from protolabel.segmentation.formats.registry import by_name, detect, format_names
+from protolabel.segmentation.project.importing import import_coco, read_dataset
 from protolabel.segmentation.project.lock import FolderLock, FolderLockedError
 from protolabel.segmentation.project.store import ProjectStore, ProjectStoreError
 from protolabel.segmentation.project_files import ProjectFileError
@@ -20,28 +24,43 @@ from protolabel.segmentation.project_files import ProjectFileError
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "import",
-        help="merge a COCO file into a folder's project",
-        description="Merge a COCO instance file (e.g. from `protolabel label` on another machine, or another "
-        "tool's export) into FOLDER's project. Images are matched by file_name relative to FOLDER; "
-        "images already edited or verified in the project are never overwritten.",
+        help="merge annotations (COCO, labelme, YOLO, ...) into a folder's project",
+        description="Merge annotations (e.g. from `protolabel label` on another machine, or another tool's "
+        "export) into FOLDER's project. Images are matched by file name relative to FOLDER; images already "
+        "edited or verified in the project are never overwritten.",
     )
     parser.add_argument("folder", metavar="FOLDER", help="folder of images whose project receives the objects")
-    parser.add_argument("--coco", required=True, metavar="FILE", help="COCO annotations file to merge")
+    parser.add_argument("path", nargs="?", metavar="PATH", help="annotation file or folder, its format recognised")
+    parser.add_argument(
+        "--from",
+        dest="source",
+        nargs=2,
+        metavar=("FORMAT", "PATH"),
+        help=f"annotation file or folder PATH in FORMAT: {', '.join(format_names())} or auto",
+    )
+    parser.add_argument("--coco", metavar="FILE", help="a COCO file to merge (as --from coco FILE)")
     parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    folder, coco = Path(args.folder), Path(args.coco)
+    folder = Path(args.folder)
+    given = [(name, path) for name, path in (("auto", args.path), ("coco", args.coco)) if path is not None]
+    if args.source is not None:
+        given.append((args.source[0], args.source[1]))
+    if len(given) != 1:
+        raise CommandError("give the annotations to merge once: PATH, --from FORMAT PATH or --coco FILE")
+    format_name, source = given[0][0], Path(given[0][1])
     if not folder.is_dir():
         raise CommandError(f"{folder}: not a folder")
-    if not coco.exists():
-        raise CommandError(f"{coco}: no such file")
+    if not source.exists():
+        raise CommandError(f"{source}: no such file or folder")
     try:
-        dataset = read_import_file(coco)  # before the project is opened: a bad file changes nothing
-    except CocoFormatError as exc:  # one line: the file, then its first problems by JSON path
+        fmt = detect(source) if format_name == "auto" else by_name(format_name)
+        dataset = read_dataset(source, fmt, folder)  # before the project is opened: a bad file changes nothing
+    except (CocoFormatError, FormatError) as exc:  # one line: the file, then its first problems
         raise CommandError(" ".join(line.strip() for line in str(exc).splitlines())) from None
     except OSError as exc:
-        raise CommandError(f"{coco}: cannot read ({exc.strerror or exc})") from None
+        raise CommandError(f"{source}: cannot read ({exc.strerror or exc})") from None
     try:
         with ProjectStore.open(folder) as store, FolderLock.acquire(store.folder, program="protolabel import"):
             summary = import_coco(store, dataset)  # the folder's writer lock: never under an open window
@@ -49,6 +68,8 @@ def run(args: argparse.Namespace) -> int:
         raise CommandError(str(exc)) from None
     except OSError as exc:
         raise CommandError(f"{folder}: cannot take the folder's lock ({exc.strerror or exc})") from None
+    if fmt.name != "coco":
+        print(f"Read {source} as {fmt.title}.")
     for line in summary.lines():
         print(line)
     return 0

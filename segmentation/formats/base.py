@@ -26,6 +26,10 @@ class AnnotationFormat:
     `read(path, images_folder)`: the dataset at `path`; image file names relative to `images_folder`.
     `write(dataset, out)`: writes `out` (a file or a folder, as the format has it) and returns notes on what was
     dropped or changed (e.g. "3 objects with holes: the holes were filled").
+    `writes_folder`: `out` is a folder (one file per image, or a layout with images) rather than one file.
+
+    An image whose `source_name` is an absolute path names where its file is (the project export sets it), for
+    formats that point at or lay out the images (labelme's imagePath, YOLO's images/ folder).
     """
 
     name: str
@@ -33,3 +37,4 @@ class AnnotationFormat:
     looks_like: Callable[[Path], bool]
     read: Callable[[Path, Path], CocoDataset]
     write: Callable[[CocoDataset, Path], list[str]]
+    writes_folder: bool = False

@@ -1,20 +1,23 @@
-"""Export a project's annotations as a COCO file (through segmentation.coco), all or verified only."""
+"""Export a project's annotations, all or verified only: as a COCO file (through segmentation.coco) or in any
+format of segmentation.formats (a file or a folder, with the format's notes on what it could not carry)."""
 
 from __future__ import annotations
 
 import math
 import os
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from protolabel.segmentation.coco import Category, CocoDataset, CocoImage, write_coco
 from protolabel.segmentation.folders import PROJECT_DIR_NAME
+from protolabel.segmentation.formats.base import AnnotationFormat
 from protolabel.segmentation.geometry.instances import Instances
 from protolabel.segmentation.images import ImageReadError, read_image
 from protolabel.segmentation.output_paths import (
     OutputPathError,
     check_not_an_image_in,
+    check_output_dir,
     check_output_file,
     write_with_fallback,
 )
@@ -33,6 +36,7 @@ class ExportSummary:
     annotations: int
     skipped: tuple[str, ...]  # images left out (unreadable for their size, or damaged rows), with the reason
     note: str = ""  # one line when the file could not be written where asked and went to `path` instead
+    notes: tuple[str, ...] = ()  # what the format could not carry, with counts (never a silent loss)
 
 
 def project_dataset(
@@ -97,10 +101,13 @@ def project_dataset(
     return CocoDataset(categories, images), skipped
 
 
-def check_export_path(folder: str | Path, path: str | Path) -> Path:
+def check_export_path(folder: str | Path, path: str | Path, fmt: AnnotationFormat | None = None) -> Path:
     """The export path if it can be written and is none of the project's own files: not its
-    database or anything else in FOLDER/.protolabel/, not an image file inside the folder.
-    Raises OutputPathError (one line) otherwise."""
+    database or anything else in FOLDER/.protolabel/, not an image file inside the folder; for a
+    format that writes a folder, a folder outside the project's (what it writes, copies of images
+    among them, would otherwise become the project's inputs). Raises OutputPathError (one line) otherwise."""
+    if fmt is not None and fmt.writes_folder:
+        return _check_export_folder(folder, path, fmt)
     path = check_output_file(path, what="export file", streams=True)
     target = Path(os.path.realpath(path))
     root = Path(os.path.realpath(folder))
@@ -108,6 +115,57 @@ def check_export_path(folder: str | Path, path: str | Path) -> Path:
         raise OutputPathError(f"{path}: is inside the project's own {PROJECT_DIR_NAME} folder; choose a file elsewhere")
     check_not_an_image_in(folder, path, what="export file")
     return path
+
+
+def _check_export_folder(folder: str | Path, path: str | Path, fmt: AnnotationFormat) -> Path:
+    what = f"{fmt.name} export folder"
+    path = check_output_dir(path, what=what)
+    target = Path(os.path.realpath(path))
+    root = Path(os.path.realpath(folder))
+    if target.is_relative_to(root) or root.is_relative_to(target):
+        raise OutputPathError(
+            f"{path}: the {what} would hold or lie inside the project folder {folder}; choose a folder elsewhere"
+        )
+    return path
+
+
+def export_project(
+    store: ProjectStore,
+    fmt: AnnotationFormat,
+    path: str | Path,
+    *,
+    verified_only: bool = False,
+    labels: tuple[str, ...] = (),
+    progress: Callable[[int, int], None] | None = None,
+) -> ExportSummary:
+    """The user's export in format `fmt`: the path checked first (check_export_path), then the project's
+    dataset written by the format; COCO exactly as `export_coco`. The summary carries the format's notes."""
+    if fmt.name == "coco":
+        return export_coco(store, path, verified_only=verified_only, labels=labels, progress=progress)
+    path = check_export_path(store.folder, path, fmt)
+    dataset, skipped = project_dataset(store, verified_only=verified_only, labels=labels, progress=progress)
+    dataset = with_image_files(dataset, store.folder)
+    if fmt.writes_folder:
+        Path(path).mkdir(parents=True, exist_ok=True)
+        notes = fmt.write(dataset, Path(path))
+        return ExportSummary(Path(path), len(dataset.images), dataset.num_annotations, tuple(skipped), "", tuple(notes))
+    written = write_with_fallback(path, lambda target: fmt.write(dataset, Path(target)))
+    return ExportSummary(
+        written.path,
+        len(dataset.images),
+        dataset.num_annotations,
+        tuple(skipped),
+        written.note(),
+        tuple(written.value),
+    )
+
+
+def with_image_files(dataset: CocoDataset, folder: str | Path) -> CocoDataset:
+    """The dataset with each image's `source_name` the absolute path of its file in `folder`: formats that
+    point at the images (labelme's imagePath) or lay them out (YOLO's images/) find them there."""
+    root = Path(os.path.abspath(folder))
+    images = [replace(image, source_name=str(root / image.file_name)) for image in dataset.images]
+    return CocoDataset(dataset.categories, images, dataset.info, dataset.licenses, dataset.import_notes)
 
 
 def export_coco(

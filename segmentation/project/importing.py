@@ -1,4 +1,5 @@
-"""Merge a COCO file (a `protolabel label` run elsewhere, another tool's export) into a folder's project.
+"""Merge an annotation file or folder (a `protolabel label` run elsewhere, another tool's export, in any format of
+segmentation.formats; COCO by default) into a folder's project.
 
 Two steps so the app can confirm first: `plan_import` reads the file and the store and decides, per
 image, what will happen (nothing is written); `apply_import` writes the plan in ONE store transaction.
@@ -26,6 +27,8 @@ from protolabel.segmentation.coco import CocoDataset
 from protolabel.segmentation.coco.export import gc_paused
 from protolabel.segmentation.coco.reader import read_coco
 from protolabel.segmentation.folders import NOT_UTF8, image_names, is_utf8_name, path_inside, shown_name
+from protolabel.segmentation.formats.base import AnnotationFormat
+from protolabel.segmentation.formats.registry import by_name
 from protolabel.segmentation.geometry.provenance import PROVENANCE_OF, Provenance
 from protolabel.segmentation.image_headers import image_size_from_header
 from protolabel.segmentation.input_files import open_input
@@ -131,13 +134,28 @@ def read_import_file(path: str | os.PathLike) -> CocoDataset:
         helper.shutdown(wait=True, cancel_futures=True)
 
 
+def read_dataset(path: str | os.PathLike, fmt: AnnotationFormat, folder: str | os.PathLike) -> CocoDataset:
+    """The dataset at `path` in format `fmt`, image names relative to the project `folder`. COCO goes through
+    read_import_file (its helper process); the others through their own reader. Raises FormatError or
+    CocoFormatError (not usable, naming the problems) or OSError."""
+    if fmt.name == "coco":
+        return read_import_file(path)
+    return fmt.read(Path(path), Path(folder))
+
+
 def plan_import(
-    store: ProjectStore, coco: str | os.PathLike | CocoDataset, labels: Iterable[str] | None = None
+    store: ProjectStore,
+    coco: str | os.PathLike | CocoDataset,
+    labels: Iterable[str] | None = None,
+    fmt: AnnotationFormat | None = None,
 ) -> ImportPlan:
-    """Decide what merging the COCO file (or a dataset already read from it) into the store's folder
-    does; reads only. Raises CocoFormatError (not usable COCO) or OSError (the file cannot be read).
-    `labels`: the project's labels (default: as stored)."""
-    dataset = coco if isinstance(coco, CocoDataset) else read_import_file(coco)
+    """Decide what merging the file or folder (or a dataset already read from it) into the store's folder
+    does; reads only. `fmt`: its format (default COCO). Raises CocoFormatError or FormatError (not usable) or
+    OSError (cannot be read). `labels`: the project's labels (default: as stored)."""
+    if isinstance(coco, CocoDataset):
+        dataset = coco
+    else:
+        dataset = read_dataset(coco, fmt or by_name("coco"), store.folder)
     coco_path = Path("<COCO data>") if isinstance(coco, CocoDataset) else Path(coco)
     with gc_paused():  # 200,000 new objects: the collector's full scans would cost more than the work
         return _plan(store, dataset, coco_path, labels)

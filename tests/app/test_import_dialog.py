@@ -1,4 +1,4 @@
-"""File ▸ Import COCO… in the real window: the confirmation says what merges and what is skipped, Import
+"""File ▸ Import… with a COCO file in the real window: the confirmation says what merges and what is skipped, Import
 merges (canvas, object list, file list and classes follow), Cancel writes nothing."""
 
 from __future__ import annotations
@@ -55,6 +55,16 @@ def _verified_coffee(folder):
         )
 
 
+def _choose_in_import_dialog(window, qtbot):
+    """File ▸ Import…, then File… (QFileDialog.getOpenFileName, patched by the test), then Next."""
+    window.actions_by_name["import_coco"].trigger()
+    source = window.findChild(QDialog, "import_source_dialog")
+    qtbot.waitUntil(lambda: source.isVisible())
+    source._choose_file()
+    assert source.next_button.isEnabled(), source.found.text()
+    source.accept()
+
+
 def _dialog(window, qtbot):
     """The visible confirmation, once the file was read and planned on the worker thread."""
 
@@ -71,7 +81,7 @@ def test_import_menu_confirms_then_merges(make_window, photo_folder, qtbot, tmp_
     window = make_window()
     window.open_folder(photo_folder)
     monkeypatch.setattr(QFileDialog, "getOpenFileName", lambda *a, **k: (str(coco), "COCO JSON (*.json)"))
-    window.actions_by_name["import_coco"].trigger()
+    _choose_in_import_dialog(window, qtbot)
 
     dialog = _dialog(window, qtbot)
     text = dialog.text.toPlainText()
@@ -207,7 +217,7 @@ def test_a_large_file_is_planned_with_a_helper_process_from_the_window(
     window = make_window()
     window.open_folder(photo_folder)
     monkeypatch.setattr(QFileDialog, "getOpenFileName", lambda *a, **k: (str(coco), "COCO JSON (*.json)"))
-    window.actions_by_name["import_coco"].trigger()
+    _choose_in_import_dialog(window, qtbot)
 
     dialog = _dialog(window, qtbot)
     assert helpers == [1]
@@ -230,7 +240,7 @@ def test_imported_classes_are_drawn_and_listed_in_their_project_colours(
     window = make_window()
     window.open_folder(photo_folder)
     monkeypatch.setattr(QFileDialog, "getOpenFileName", lambda *a, **k: (str(coco), "COCO JSON (*.json)"))
-    window.actions_by_name["import_coco"].trigger()
+    _choose_in_import_dialog(window, qtbot)
     qtbot.mouseClick(_dialog(window, qtbot).import_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: len(window.canvas.items_by_id) == 2 and not window.canvas.building)
 
@@ -272,7 +282,7 @@ def test_new_polygons_take_an_imported_class_unless_a_name_was_typed(
         assert not window.projects.project.labels and box.currentText() == "object"
         if typed:
             box.setEditText(typed)
-        window.actions_by_name["import_coco"].trigger()
+        _choose_in_import_dialog(window, qtbot)
         qtbot.mouseClick(_dialog(window, qtbot).import_button, Qt.MouseButton.LeftButton)
         qtbot.waitUntil(lambda w=window: len(w.canvas.items_by_id) == 2 and not w.canvas.building)
         expected = typed or window.projects.project.labels[0]

@@ -1,0 +1,218 @@
+"""What the format modules share: skipped entries named in a few lines, image sizes from headers, paths kept
+inside a folder, and images placed beside an export."""
+
+from __future__ import annotations
+
+import functools
+import os
+import posixpath
+import shutil
+import tempfile
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+from pathlib import Path
+
+import numpy as np
+
+from protolabel.segmentation.folders import path_inside
+from protolabel.segmentation.image_headers import image_size_from_header
+from protolabel.segmentation.images import ImageReadError, read_image
+from protolabel.segmentation.input_files import open_input
+
+NAMED = 10  # entries named per kind of problem; the rest are counted
+HEAD_BYTES = 4096  # most image headers (PNG, BMP, JPEG without a large EXIF block) lie in the first page
+MORE_HEAD_BYTES = 64 * 1024  # a JPEG's size after a long EXIF block
+
+
+class Skipped:
+    """Entries left out while reading, grouped by why, for the import notes (the first few named, all counted)."""
+
+    def __init__(self) -> None:
+        self.by_reason: dict[str, list[str]] = {}
+
+    def add(self, where: str, reason: str) -> None:
+        self.by_reason.setdefault(reason, []).append(where)
+
+    def __len__(self) -> int:
+        return sum(len(v) for v in self.by_reason.values())
+
+    def lines(self, noun: str) -> list[str]:
+        out = []
+        for reason, names in self.by_reason.items():
+            shown = "; ".join(names[:NAMED]) + (f"; ... and {len(names) - NAMED} more" if len(names) > NAMED else "")
+            out.append(f"Skipped {count(len(names), noun)}, {reason}: {shown}")
+        return out
+
+
+class InsideCheck:
+    """Whether a name under `root` really lies inside it (path_inside's rule), resolving each folder once: a
+    real path per file would cost more than reading the dataset."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.folders: dict[str, bool] = {}
+
+    def __call__(self, name: str) -> bool:
+        folder = posixpath.dirname(name)
+        if folder not in self.folders:
+            self.folders[folder] = path_inside(self.root, folder or ".") is not None
+        if not self.folders[folder]:
+            return False
+        if os.path.islink(self.root / name):
+            return path_inside(self.root, name) is not None
+        return True
+
+
+def count(n: int, noun: str) -> str:
+    return f"{n:,} {noun}" if n == 1 else f"{n:,} {noun}s"
+
+
+def image_size(path: Path) -> tuple[int, int]:
+    """(width, height) of an image file from its header, decoding it only for a format whose header is not
+    parsed; ImageReadError (naming the file) when it cannot be read."""
+    try:
+        with open_input(path) as handle:
+            head = handle.read(HEAD_BYTES)
+            size = image_size_from_header(head)
+            if size is None and len(head) == HEAD_BYTES:
+                size = image_size_from_header(head + handle.read(MORE_HEAD_BYTES - HEAD_BYTES))
+    except OSError as exc:
+        raise ImageReadError(f"{path}: cannot open file ({exc.strerror or exc})") from None
+    if size is not None:
+        return size
+    height, width = read_image(path).shape[:2]
+    return width, height
+
+
+def name_inside(folder: Path, path: str | os.PathLike) -> str | None:
+    """`path` (absolute, or relative to the current folder) as a '/'-separated name relative to `folder`, or
+    None when it lies outside it. Only the names are compared: nothing is opened, no link followed."""
+    root = os.path.normpath(os.path.abspath(folder))
+    target = os.path.normpath(os.path.abspath(path))
+    try:
+        inside = os.path.commonpath([root, target]) == root and target != root
+    except ValueError:  # another drive
+        inside = False
+    return Path(os.path.relpath(target, root)).as_posix() if inside else None
+
+
+def clean_relative(name: str) -> str | None:
+    """A relative name written in a file ('\\' or '/' separated), normalised; None when it climbs out."""
+    name = posixpath.normpath(name.replace("\\", "/"))
+    if name in ("", ".", "..") or name.startswith(("../", "/")) or (len(name) > 1 and name[1] == ":"):
+        return None
+    return name
+
+
+def far_outside(points: np.ndarray, width: int, height: int) -> bool:
+    """Vertices more than one image size outside the image (the COCO reader's rule: rasterising them would
+    cost memory in proportion to the distance)."""
+    (x1, y1), (x2, y2) = points.min(axis=0).tolist(), points.max(axis=0).tolist()
+    return x1 < -width or y1 < -height or x2 > 2 * width or y2 > 2 * height
+
+
+def distinct_points(points: np.ndarray) -> int:
+    """How many different vertices (a set of tuples: np.unique(axis=0) costs twenty times more on a few points)."""
+    return len(set(map(tuple, points.tolist())))
+
+
+class FileBatch:
+    """Many small files written each atomically (a temp file renamed over its name: a reader never sees half a
+    file), a few at a time, and made durable together by one sync at the end. Creating a file costs milliseconds
+    on some file systems, an fsync more: one by one, a 10,000-image export spent twenty times the writing
+    itself waiting for them. The first error is raised when the batch ends (or as soon as it is seen)."""
+
+    def __init__(self) -> None:
+        self.pool = ThreadPoolExecutor(WRITERS, thread_name_prefix="export-writer")
+        self.pending: list[Future[None]] = []
+        self.made: set[Path] = set()
+
+    def write_bytes(self, path: Path, data: bytes) -> None:
+        self._submit(path, functools.partial(_write_file, path, data))
+
+    def place_image(self, source: Path, target: Path) -> None:
+        """`target` as a hard link to `source` (no copy of the pixels), or a copy across file systems."""
+        self._submit(target, functools.partial(_place_image, source, target))
+
+    def _submit(self, path: Path, work: Callable[[], None]) -> None:
+        folder = path.parent
+        if folder not in self.made:  # made here, in order: the writers never race to create one folder
+            folder.mkdir(parents=True, exist_ok=True)
+            self.made.add(folder)
+        self.pending.append(self.pool.submit(work))
+        if len(self.pending) >= 4 * WRITERS:
+            self._drain(keep=WRITERS)
+
+    def _drain(self, keep: int = 0) -> None:
+        while len(self.pending) > keep:
+            self.pending.pop(0).result()
+
+    def __enter__(self) -> FileBatch:
+        return self
+
+    def __exit__(self, exc_type: object, *exc: object) -> None:
+        try:
+            if exc_type is None:
+                self._drain()
+        finally:
+            self.pool.shutdown(wait=True, cancel_futures=True)
+        if exc_type is None and self.made:
+            os.sync()  # everything written above, on disk before the export says it is done
+
+
+WRITERS = 8  # files created at once: their cost is waiting on the file system, not this process
+
+
+def _write_file(path: Path, data: bytes) -> None:
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        os.fchmod(fd, 0o666 & ~_UMASK)  # mkstemp makes the file private; an export is an ordinary file
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _current_umask() -> int:
+    umask = os.umask(0)
+    os.umask(umask)
+    return umask
+
+
+_UMASK = _current_umask()
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    try:
+        return os.path.samefile(a, b)
+    except OSError:
+        return False
+
+
+def _place_image(source: Path, target: Path) -> None:
+    """`target` as a hard link to `source` (no copy of the pixels: a new link is whole at once) or, across file
+    systems or over an existing file, a link or copy under a temporary name renamed into place, so a
+    half-written image never stands under its name."""
+    try:
+        os.link(source, target, follow_symlinks=True)
+        return
+    except FileExistsError:
+        if _same_file(source, target):  # an export again: already this image (a rename would do nothing)
+            return
+    except OSError:
+        pass  # another file system, or links not allowed: a copy
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    os.close(fd)
+    try:
+        os.unlink(tmp)
+        try:
+            os.link(source, tmp, follow_symlinks=True)
+        except OSError:
+            shutil.copyfile(source, tmp)
+        os.replace(tmp, target)
+    except BaseException:
+        if os.path.lexists(tmp):
+            os.unlink(tmp)
+        raise
