@@ -32,6 +32,8 @@ from protolabel.segmentation.cli import (
 from protolabel.segmentation.coco.reader import CocoFormatError
 from protolabel.segmentation.coco.validation import validate_coco
 from protolabel.segmentation.coco.yolact_config import write_yolact_dataset_config
+from protolabel.segmentation.commands.label_video import run_video
+from protolabel.segmentation.commands.video_frames import is_video_input
 from protolabel.segmentation.geometry.outlines import DEFAULT_TOLERANCE
 from protolabel.segmentation.input_files import MAX_SIDECAR_BYTES, read_input_text
 from protolabel.segmentation.output_paths import check_not_an_image_in, check_output_dir, check_output_file
@@ -45,11 +47,16 @@ DEFAULT_SCORE_THRESHOLD = 0.3  # the engine's 0 keeps YOLACT's long tail of weak
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "label",
-        help="pre-label a folder of images into a COCO file",
-        description="Run YOLACT on every image under FOLDER (recursively) and write the objects as a COCO "
-        "instance-segmentation file. Re-running labels only images without annotations in --out.",
+        help="pre-label a folder of images or a video into a COCO file",
+        description="Run YOLACT on every image under FOLDER (recursively), or every frame of VIDEO, and write the "
+        "objects as a COCO instance-segmentation file. Re-running labels only images without annotations in --out.",
     )
-    parser.add_argument("folder", metavar="FOLDER", help="folder of images (subfolders included)")
+    parser.add_argument(
+        "folder",
+        metavar="FOLDER|VIDEO",
+        help="folder of images (subfolders included), or a video file (mp4, mov, mkv, avi, webm, ts): its frames "
+        "are labelled one by one, each COCO image record carrying the frame's identity (docs/video.md)",
+    )
     add_engine_arguments(parser)
     parser.set_defaults(score_threshold=DEFAULT_SCORE_THRESHOLD)
     _set_help(parser, "score_threshold", f"keep detections scoring above this (default {DEFAULT_SCORE_THRESHOLD})")
@@ -105,6 +112,20 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         action="store_true",
         help="check the written file with pycocotools (loads, consistent, self-evaluation AP 1.0)",
     )
+    parser.add_argument(
+        "--keyframe-interval",
+        type=positive_int,
+        default=None,
+        metavar="K",
+        help="VIDEO only: run its frames in order through a YolactEdge video model, the full network on every "
+        "K-th frame and warped features between (default: every frame on its own, with any model)",
+    )
+    parser.add_argument(
+        "--export-frames",
+        action="store_true",
+        help="VIDEO only: also write each labelled frame as a PNG (its identity inside) into VIDEO.frames/ beside "
+        "--out, where the COCO file names them, so a trainer can read them",
+    )
     parser.add_argument("--out", required=True, help="COCO annotations file to write (read first if it exists)")
     parser.add_argument(
         "--cluster",
@@ -139,6 +160,12 @@ def _set_help(parser: argparse.ArgumentParser, dest: str, text: str) -> None:
 
 def run(args: argparse.Namespace) -> int:
     folder, out = Path(args.folder), Path(args.out)
+    if is_video_input(args.folder):
+        if args.cluster is not None or args.yolact_config or args.validate:
+            raise CommandError("--cluster, --yolact-config and --validate are for a folder, not a video")
+        return run_video(args, _class_mapping, _checked_engine, ProgressLine())
+    if args.keyframe_interval is not None or args.export_frames:
+        raise CommandError("--keyframe-interval and --export-frames are for a video, not a folder")
     if not folder.is_dir():
         raise CommandError(f"{folder}: not a folder")
     check_output_file(out, inputs=[folder, args.weights], what="--out file")
@@ -269,6 +296,8 @@ NOT_LABEL_SETTINGS = frozenset(
         "cluster_workers",
         "shard_size",
         "workers",
+        "keyframe_interval",  # video-only options: always unset for a folder, the one thing a cluster labels
+        "export_frames",
     }
 )
 

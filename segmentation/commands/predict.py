@@ -10,10 +10,14 @@ from contextlib import closing
 from pathlib import Path
 
 from protolabel.segmentation.cli import CommandError, add_engine_arguments, engine_from_args, positive_int, worker_count
+from protolabel.segmentation.commands.video_frames import frame_results, is_video_input, open_video
 from protolabel.segmentation.detections import Detections
 from protolabel.segmentation.files import write_output_text
 from protolabel.segmentation.folders import is_image_name, walk_folder
 from protolabel.segmentation.images import ImageReadError, read_image
+from protolabel.segmentation.media.errors import VideoChangedError
+from protolabel.segmentation.media.frame_export import frame_record_fields
+from protolabel.segmentation.media.reader import VideoReader
 from protolabel.segmentation.output_paths import check_output_file, write_with_fallback
 from protolabel.segmentation.pipeline import run_pipeline, workers_for
 
@@ -22,7 +26,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "predict",
         help="detect objects and write them as JSON",
-        description="Run YOLACT on images (or folders of images) and write one JSON object per detection.",
+        description="Run YOLACT on images, folders of images or videos and write one JSON object per detection; "
+        "a video's detections carry their frame's identity (video_sha256, frame_index, frame_pts; docs/video.md).",
     )
     add_engine_arguments(parser)
     parser.add_argument("--batch-size", type=positive_int, default=1, help="images per forward pass (default 1)")
@@ -39,13 +44,13 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         type=positive_int,
         default=None,
         metavar="K",
-        help="run the inputs as video frames, in order: each folder is one sequence (frames in "
-        "name order), image files given one after another another; a YolactEdge video model "
+        help="run the inputs as video frames, in order: each video and each folder is one sequence "
+        "(frames in name order), image files given one after another another; a YolactEdge video model "
         "runs the full network on every K-th frame only and warps its features to the frames "
         "between (1: every frame in full; default: every image on its own)",
     )
     parser.add_argument("--out", default=None, help="output JSON file (default: standard output)")
-    parser.add_argument("inputs", nargs="+", metavar="IMAGE_OR_FOLDER")
+    parser.add_argument("inputs", nargs="+", metavar="IMAGE_FOLDER_OR_VIDEO")
     parser.set_defaults(func=run)
 
 
@@ -105,12 +110,16 @@ def expand_inputs(inputs: list[str]) -> Iterator[tuple[str, Path]]:
 
 
 def run(args: argparse.Namespace) -> int:
-    items = list(expand_inputs(args.inputs))
+    videos = [item for item in args.inputs if is_video_input(item)]
+    image_inputs = [item for item in args.inputs if item not in videos]
+    items = list(expand_inputs(image_inputs))
     if args.out:
         check_output_file(
             args.out, inputs=[*args.inputs, *(path for _, path in items), args.weights], what="--out file", streams=True
         )
-    if not items:
+    readers = [open_video(video) for video in videos]  # every video checked before the model loads
+    frame_count = sum(len(reader) for reader in readers)
+    if not items and not frame_count:
         print("protolabel predict: no images found in the given paths", file=sys.stderr)
         return 1
     if (
@@ -123,11 +132,20 @@ def run(args: argparse.Namespace) -> int:
             ".pth checkpoint with --backend torch, or --keyframe-interval 1"
         )
     engine = engine_from_args(args)
-    show_progress = len(items) > 1 or any(Path(i).is_dir() for i in args.inputs)
-    if args.keyframe_interval is not None:
-        records, done, failed = _predict_sequences(engine, args, len(items), show_progress)
+    show_progress = len(items) + frame_count > 1 or any(Path(i).is_dir() for i in args.inputs)
+    records: list[dict] = []
+    done = failed = 0
+    if not items:
+        pass
+    elif args.keyframe_interval is not None:
+        records, done, failed = _predict_sequences(engine, args, image_inputs, len(items), show_progress)
     else:
         records, done, failed = _predict_images(engine, args, items, show_progress)
+    for video, reader in zip(videos, readers):
+        with reader:
+            more, video_done, video_failed = _predict_video(engine, args, video, reader, show_progress)
+        records += more
+        done, failed = done + video_done, failed + video_failed
     text = json.dumps(records)
     fell_back = False
     if args.out:
@@ -168,8 +186,36 @@ def _predict_images(
     return records, done, failed
 
 
+def _predict_video(
+    engine, args: argparse.Namespace, video: str, reader: VideoReader, show_progress: bool
+) -> tuple[list[dict], int, int]:
+    """Every frame of one video, in order (one sequence with --keyframe-interval); each record carries the
+    frame's identity. A frame that cannot be decoded is skipped; a file changed meanwhile stops the command."""
+    records: list[dict] = []
+    failed = 0
+
+    def skipped(text: str) -> None:
+        nonlocal failed
+        failed += 1
+        print(f"skipped: {text}", file=sys.stderr)
+
+    done = 0
+    try:
+        for result in frame_results(engine, reader, range(len(reader)), args.keyframe_interval, skipped):
+            identity = frame_record_fields(Path(video).name, reader.index, result.index)
+            identity["video_file"] = video  # as given, like an image's file_name
+            extra = {**identity, "keyframe": result.keyframe} if args.keyframe_interval is not None else identity
+            records.extend({**r, **extra} for r in detection_records(video, result.detections))
+            done += 1
+            if show_progress and (done % 25 == 0 or result.index == len(reader) - 1):
+                print(f"[{result.index + 1}/{len(reader)}] frames of {video} processed", file=sys.stderr)
+    except VideoChangedError as exc:
+        raise CommandError(str(exc)) from None
+    return records, done, failed
+
+
 def _predict_sequences(
-    engine, args: argparse.Namespace, total: int, show_progress: bool
+    engine, args: argparse.Namespace, inputs: list[str], total: int, show_progress: bool
 ) -> tuple[list[dict], int, int]:
     """The inputs as video sequences, one frame after another through the keyframe path; each record says
     whether its frame was a keyframe. A frame that cannot be read is skipped (the keyframe stays)."""
@@ -181,7 +227,7 @@ def _predict_sequences(
         raise CommandError(str(exc)) from None
     records: list[dict] = []
     done = failed = 0
-    for sequence in input_sequences(args.inputs):
+    for sequence in input_sequences(inputs):
         runner.reset()
         for name, path in sequence:
             try:

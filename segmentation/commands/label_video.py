@@ -1,0 +1,179 @@
+"""`protolabel label VIDEO`: pre-label a video's frames into a per-frame COCO file whose image records carry
+the frame identity (video file, SHA-256, frame number, pts; docs/video.md), so labels never drift to another
+frame or another version of the file. Re-running keeps labelled frames as `label FOLDER` keeps images.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from protolabel.segmentation.cli import CommandError, interruption_exit
+from protolabel.segmentation.coco.dataset import CocoDataset, CocoImage
+from protolabel.segmentation.coco.export import write_coco
+from protolabel.segmentation.coco.reader import CocoFormatError
+from protolabel.segmentation.commands.video_frames import frame_results, open_video
+from protolabel.segmentation.geometry.outlines import DEFAULT_MIN_AREA
+from protolabel.segmentation.media.errors import VideoChangedError
+from protolabel.segmentation.media.frame_export import frame_file_name, frame_record_fields, write_frame_png
+from protolabel.segmentation.media.reader import VideoReader
+from protolabel.segmentation.output_paths import check_output_dir, check_output_file, is_disk_error, write_with_fallback
+from protolabel.segmentation.prelabel import RelabelMode, auto_instances, images_to_label, load_existing, merge_labeled
+from protolabel.segmentation.project.labels import ClassMapping
+from protolabel.segmentation.yolact.classes import COCO_CLASSES, category_ids_for_labels
+
+if TYPE_CHECKING:  # the engine pulls in torch
+    from protolabel.segmentation.engine import YolactEngine
+
+SAVE_EVERY_S = 60.0
+
+
+def frames_folder_name(video: Path) -> str:
+    """The folder, beside the COCO file, that a video's exported frames go to ('clip.mp4.frames')."""
+    return f"{video.name}.frames"
+
+
+def frame_image_name(video: Path, index: int) -> str:
+    """A frame's COCO file_name: where --export-frames writes it, relative to the COCO file's folder."""
+    return f"{frames_folder_name(video)}/{frame_file_name(video.name, index)}"
+
+
+def run_video(
+    args: argparse.Namespace,
+    class_mapping: Callable[[argparse.Namespace], ClassMapping],
+    checked_engine: Callable[[argparse.Namespace, ClassMapping], YolactEngine],
+    report_progress: Callable[[int, int, str], None],
+) -> int:
+    """Label the frames of the video args.folder names, with `label`'s own class options: `class_mapping(args)`
+    is the mapping, `checked_engine(args, mapping)` the engine checked against it."""
+    video, out = Path(args.folder), Path(args.out)
+    check_output_file(out, inputs=[video, args.weights], what="--out file")
+    frames_dir = out.parent / frames_folder_name(video)
+    if args.export_frames:
+        check_output_dir(frames_dir, inputs=[video, args.weights], what="frames folder")
+    try:
+        existing = load_existing(out)
+    except CocoFormatError as exc:
+        raise CommandError(f"{exc}\nThe existing file was left as it is; fix it or choose another --out.") from None
+    except OSError as exc:
+        raise CommandError(f"{out}: cannot read ({exc.strerror or exc})") from None
+    reader = open_video(video)
+    with reader:
+        _check_same_video(existing, reader, video, out)
+        names = [frame_image_name(video, i) for i in range(len(reader))]
+        mode = RelabelMode.ALL if args.overwrite else RelabelMode.AUTO if args.relabel_auto else RelabelMode.UNLABELED
+        todo = set(images_to_label(existing, names, mode))
+        frames = [i for i, name in enumerate(names) if name in todo]
+        if not frames:
+            print(f"nothing to label: all {len(names)} frames already have annotations in {out}", file=sys.stderr)
+            return 0
+        print(f"labeling {len(frames)} of {len(names)} frames of {video}", file=sys.stderr)
+        mapping = class_mapping(args)
+        engine = checked_engine(args, mapping)
+        print(f"model {Path(args.weights).name} ({engine.info.config.name}) on {engine.device}", file=sys.stderr)
+        labels = mapping.project_labels(engine.class_names)
+        coco_model = tuple(engine.class_names) == COCO_CLASSES
+        dataset = (existing or CocoDataset(())).with_categories(
+            labels, category_ids_for_labels(labels) if coco_model else None
+        )
+        class_map = {name: mapping.label_for(name) for name in engine.class_names}
+        if args.export_frames:
+            frames_dir.mkdir(exist_ok=True)
+        return _label_frames(args, reader, video, out, dataset, names, frames, engine, class_map, report_progress)
+
+
+def _check_same_video(existing: CocoDataset | None, reader: VideoReader, video: Path, out: Path) -> None:
+    """CommandError when --out holds frames of a file with this name but other bytes (its frame numbers
+    would point at other pictures)."""
+    if existing is None:
+        return
+    for image in existing.images:
+        if image.extra.get("video_file") == video.name and image.extra.get("video_sha256") not in (None, reader.sha256):
+            raise CommandError(
+                f"{out} holds labels for another version of {video.name} (SHA-256 "
+                f"{str(image.extra['video_sha256'])[:12]}..., this file is {reader.sha256[:12]}...): its frame "
+                "numbers would point at other pictures; choose another --out"
+            )
+
+
+def _label_frames(
+    args: argparse.Namespace,
+    reader: VideoReader,
+    video: Path,
+    out: Path,
+    dataset: CocoDataset,
+    names: list[str],
+    frames: list[int],
+    engine: YolactEngine,
+    class_map: dict[str, str | None],
+    report_progress: Callable[[int, int, str], None],
+) -> int:
+    new: dict[str, CocoImage] = {}
+    previous = {img.file_name: img for img in dataset.images}
+    failed: list[str] = []
+    objects = 0
+    last_save = time.monotonic()
+    interruption: BaseException | None = None
+
+    def assemble() -> CocoDataset:
+        return merge_labeled(dataset, names, new)
+
+    try:
+        for done, result in enumerate(frame_results(engine, reader, frames, args.keyframe_interval, failed.append), 1):
+            name = names[result.index]
+            inst = auto_instances(
+                name,
+                result.detections,
+                class_map=class_map,
+                class_names=dataset.category_names,
+                tolerance=args.tolerance,
+                min_area=DEFAULT_MIN_AREA,
+            )
+            height, width = result.image.shape[:2]
+            old = previous.get(name)
+            extra = {**(old.extra if old else {}), **frame_record_fields(video.name, reader.index, result.index)}
+            new[name] = CocoImage(name, width, height, inst, old.id if old else None, extra)
+            objects += len(inst)
+            if args.export_frames:
+                write_frame_png(
+                    result.image, out.parent / frames_folder_name(video), video.name, reader.index, result.index
+                )
+            report_progress(done + len(failed), len(frames), name)
+            if time.monotonic() - last_save > SAVE_EVERY_S:
+                try:
+                    write_coco(out, assemble())
+                except OSError as exc:
+                    if not is_disk_error(exc):
+                        raise
+                    # keep labelling: the results stay in memory and the final write has fallbacks
+                last_save = time.monotonic()
+    except VideoChangedError as exc:
+        interruption = exc
+        print(f"protolabel label: {exc}", file=sys.stderr)
+    except KeyboardInterrupt as exc:
+        interruption = exc
+    for text in failed:
+        print(f"skipped: {text}", file=sys.stderr)
+    final = assemble()
+    note = None
+    if new:
+        written = write_with_fallback(out, lambda path: write_coco(path, final))
+        note = written.note()
+        if note:
+            print(f"protolabel label: {note}", file=sys.stderr)
+    print(
+        f"{len(new)} frames labeled ({objects} objects), {len(failed)} unreadable; "
+        + (f"wrote {out}" if new and not note else f"{out} unchanged" if not new else "written to a fallback"),
+        file=sys.stderr,
+    )
+    if isinstance(interruption, KeyboardInterrupt):
+        word, status = interruption_exit(interruption)
+        print(f"{word}: the frames labeled so far are saved; run again to continue", file=sys.stderr)
+        return status
+    if interruption is not None or note:
+        return 1
+    return 0 if new else 1
