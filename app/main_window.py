@@ -24,6 +24,7 @@ from protolabel.app.controllers.editing import EditController
 from protolabel.app.controllers.export import ExportController
 from protolabel.app.controllers.project import ProjectController
 from protolabel.app.controllers.review import ReviewController
+from protolabel.app.controllers.video import install_video
 from protolabel.app.dialogs.about import AboutDialog
 from protolabel.app.dialogs.class_mapping import ClassMappingDialog
 from protolabel.app.dialogs.export import ExportDialog
@@ -159,6 +160,7 @@ class MainWindow(QMainWindow):
         self._build_status_bar()
         self._connect()
         self.inspector = install_inspector(self)
+        self.video = install_video(self)
         self.start_page = install_start_page(self)
         self.statusBar().addPermanentWidget(TrainingStatusButton(self.training))
         inspector_toggle = self.inspector.dock.toggleViewAction()
@@ -540,4 +542,5 @@ class MainWindow(QMainWindow):
         self.exporter.wait()
         self.file_dock.model.loader.shutdown()
         self.projects.close()
+        self.video.shutdown()
         super().closeEvent(event)

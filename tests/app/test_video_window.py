@@ -1,0 +1,146 @@
+"""A video in the project folder, in the real main window: listed as a sequence, indexed off the UI thread
+into the store, its frames shown on the canvas and kept in step with the timeline and the file list."""
+
+from __future__ import annotations
+
+import threading
+
+import cv2
+import numpy as np
+import pytest
+
+from protolabel.segmentation.media.reader import VideoReader
+from protolabel.segmentation.project.records import ImageStatus
+from protolabel.segmentation.project.timeline import Marker
+from protolabel.segmentation.project.video_store import VideoStore, frame_key
+from tests.segmentation.media.videos import make_video, read_stamp
+
+FRAMES = 24
+
+
+@pytest.fixture
+def video_folder(tmp_path):
+    """clip.mp4 (24 stamped frames) between two photos, and a file that only calls itself a video."""
+    folder = tmp_path / "footage"
+    folder.mkdir()
+    make_video(folder / "clip.mp4", FRAMES, gop=6)
+    photo = cv2.imread(str(make_photo(tmp_path)))
+    cv2.imwrite(str(folder / "a.png"), photo)
+    cv2.imwrite(str(folder / "z.png"), photo)
+    (folder / "broken.mkv").write_bytes(b"\x1a\x45\xdf\xa3 not really a video")
+    return folder
+
+
+def make_photo(tmp_path):
+    from skimage import data
+
+    path = tmp_path / "photo.png"
+    cv2.imwrite(str(path), cv2.resize(data.coffee()[:, :, ::-1], (96, 64)))
+    return path
+
+
+def open_indexed(make_window, qtbot, folder):
+    window = make_window()
+    shown = window.shown_images = []
+    show = window.canvas.show_image
+
+    def recorded(image, *args, **kwargs):
+        shown.append(image)
+        show(image, *args, **kwargs)
+
+    window.canvas.show_image = recorded
+    assert window.projects.open_folder(folder)
+    window.projects.wait_for_scan()
+    images = window.projects.project.images
+    qtbot.waitUntil(lambda: len(images.sequences["clip.mp4"]) == FRAMES and "broken.mkv" in images.sequence_errors)
+    return window
+
+
+def shown_stamp(window) -> int | None:
+    """The frame number stamped into the picture the canvas shows now (None: no picture)."""
+    image = window.shown_images[-1] if window.shown_images else None
+    return None if image is None else read_stamp(image)
+
+
+def test_video_is_listed_as_a_sequence_and_indexed_into_the_store(make_window, qtbot, video_folder):
+    window = open_indexed(make_window, qtbot, video_folder)
+    project = window.projects.project
+    assert isinstance(project.store, VideoStore)
+    (video,) = project.store.videos()
+    assert (video.path, video.frame_count) == ("clip.mp4", FRAMES)
+    assert [f.index for f in project.store.frames(video.id)] == list(range(FRAMES))
+    model = window.file_dock.model
+    rows = [model.name_at(r) for r in range(model.rowCount())]
+    assert rows == ["a.png", "broken.mkv", "clip.mp4", "z.png"]  # collapsed: the videos' rows only
+    assert "not a video" in project.images.sequence_errors["broken.mkv"]
+    clip = model.index(rows.index("clip.mp4"))
+    window.file_dock.view.clicked.emit(clip)  # expand
+    rows = [model.name_at(r) for r in range(model.rowCount())]
+    assert rows[3 : 3 + FRAMES] == [frame_key("clip.mp4", i) for i in range(FRAMES)]
+    assert rows[-1] == "z.png"
+    assert len(project.images) == 2 + FRAMES  # frames are images of the list: each has its status
+
+
+def test_a_frame_is_decoded_and_shown_and_the_timeline_follows(make_window, qtbot, video_folder):
+    window = open_indexed(make_window, qtbot, video_folder)
+    project = window.projects.project
+    project.set_current(frame_key("clip.mp4", 17))
+    qtbot.waitUntil(lambda: shown_stamp(window) == 17)
+    timeline = window.video.timeline
+    assert (timeline.frame_count, timeline.cursor) == (FRAMES, 17)
+    assert window.file_dock.model.row_of(frame_key("clip.mp4", 17)) is not None  # expanded to show it
+    timeline.scrub_to(5)  # the timeline moves the project, the canvas and the list
+    qtbot.waitUntil(lambda: project.current_name == frame_key("clip.mp4", 5) and shown_stamp(window) == 5)
+    current = window.file_dock.view.currentIndex()
+    assert window.file_dock.model.name_at(current.row()) == frame_key("clip.mp4", 5)
+
+
+def test_only_the_newest_of_many_frame_requests_is_decoded(make_window, qtbot, video_folder, monkeypatch):
+    window = open_indexed(make_window, qtbot, video_folder)
+    project = window.projects.project
+    project.set_current(frame_key("clip.mp4", 0))
+    qtbot.waitUntil(lambda: shown_stamp(window) == 0)
+    gate, read, decoded = threading.Event(), VideoReader.read, []
+
+    def held_read(reader, index):
+        gate.wait(10)  # the worker holds the first request while the timeline fires the rest
+        decoded.append(index)
+        return read(reader, index)
+
+    monkeypatch.setattr(VideoReader, "read", held_read)
+    for i in range(1, FRAMES):  # a fast scrub: each request overtakes the last
+        window.video.timeline.scrub_to(i)
+    gate.set()
+    qtbot.waitUntil(lambda: shown_stamp(window) == FRAMES - 1)
+    assert decoded[-1] == FRAMES - 1
+    assert len(decoded) <= 2  # the one under way when the scrub began, then the newest
+    assert project.current_name == frame_key("clip.mp4", FRAMES - 1)
+
+
+def test_objects_drawn_on_a_frame_are_that_frames_and_mark_the_timeline(make_window, qtbot, video_folder):
+    window = open_indexed(make_window, qtbot, video_folder)
+    project = window.projects.project
+    key = frame_key("clip.mp4", 3)
+    project.set_current(key)
+    qtbot.waitUntil(lambda: shown_stamp(window) == 3)
+    window.editing.polygon_drawn(np.array([(5.0, 5.0), (40.0, 5.0), (40.0, 30.0)]))
+    (obj,) = project.store.frame_objects(key)
+    assert obj.shape.polygons  # saved under the frame's key, through the ordinary edit path
+    assert project.store.frame(key).status is ImageStatus.EDITED
+    assert window.video.timeline.markers(Marker.EDITED) == (3,)
+    window.history.undo()
+    assert project.store.frame_objects(key) == []
+    assert window.video.timeline.markers(Marker.EDITED) == ()
+
+
+def test_reopening_lists_recorded_frames_with_their_status(make_window, qtbot, video_folder):
+    window = open_indexed(make_window, qtbot, video_folder)
+    store = window.projects.project.store
+    store.set_frame_status(frame_key("clip.mp4", 2), ImageStatus.VERIFIED)
+    window.projects.close()
+    assert window.projects.open_folder(video_folder)
+    window.projects.wait_for_scan()
+    images = window.projects.project.images
+    assert images.status(frame_key("clip.mp4", 2)) is ImageStatus.VERIFIED  # before indexing ends
+    assert len(images.sequences["clip.mp4"]) == FRAMES
+
