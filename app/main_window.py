@@ -24,6 +24,7 @@ from protolabel.app.controllers.editing import EditController
 from protolabel.app.controllers.export import ExportController
 from protolabel.app.controllers.project import ProjectController
 from protolabel.app.controllers.review import ReviewController
+from protolabel.app.controllers.tracks import install_tracks
 from protolabel.app.controllers.video import install_video
 from protolabel.app.dialogs.about import AboutDialog
 from protolabel.app.dialogs.class_mapping import ClassMappingDialog
@@ -161,6 +162,7 @@ class MainWindow(QMainWindow):
         self._connect()
         self.inspector = install_inspector(self)
         self.video = install_video(self)
+        self.tracks = install_tracks(self, self.video)
         self.start_page = install_start_page(self)
         self.statusBar().addPermanentWidget(TrainingStatusButton(self.training))
         inspector_toggle = self.inspector.dock.toggleViewAction()

@@ -9,11 +9,13 @@ import cv2
 import numpy as np
 import pytest
 
+from protolabel.segmentation.geometry.provenance import Provenance
 from protolabel.segmentation.media.reader import VideoReader
-from protolabel.segmentation.project.records import ImageStatus
+from protolabel.segmentation.project.records import AnnotatedObject, ImageStatus
 from protolabel.segmentation.project.timeline import Marker
 from protolabel.segmentation.project.video_store import VideoStore, frame_key
 from tests.segmentation.media.videos import make_video, read_stamp
+from tests.segmentation.project.conftest import make_square
 
 FRAMES = 24
 
@@ -144,3 +146,30 @@ def test_reopening_lists_recorded_frames_with_their_status(make_window, qtbot, v
     assert images.status(frame_key("clip.mp4", 2)) is ImageStatus.VERIFIED  # before indexing ends
     assert len(images.sequences["clip.mp4"]) == FRAMES
 
+
+def test_tracks_dock_lists_the_videos_tracks_and_the_timeline_draws_the_selected_one(make_window, qtbot, video_folder):
+    window = open_indexed(make_window, qtbot, video_folder)
+    project = window.projects.project
+    store = project.store
+    (video,) = store.videos()
+    cat = store.create_track(video.id, "cat").tracks_after[0]
+    for i in range(2, 7):  # a model's track on frames 2-6, which a person corrected on frame 4
+        provenance = Provenance.EDITED if i == 4 else Provenance.AUTO
+        shape = make_square(5 + i, 5)
+        store.write_change(frame_key("clip.mp4", i), saved=[AnnotatedObject("cat", shape, provenance, 0.9, track_id=cat.id)])
+    project.set_current(frame_key("clip.mp4", 3))
+    qtbot.waitUntil(lambda: shown_stamp(window) == 3)
+    tracks = window.tracks.tracks
+    (row,) = tracks.rows
+    assert (row.track_id, row.class_name, row.first_frame, row.last_frame, row.length) == (cat.id, "cat", 2, 6, 5)
+    item = window.objects_dock.list.item(0)
+    assert f"track {cat.id}" in item.text()  # the objects list says which track the object is of
+    tracks.select(cat.id)
+    timeline = window.video.timeline
+    assert timeline.track_frames == (2, 3, 4, 5, 6)
+    assert timeline.markers(Marker.KEYFRAME) == (4,)  # the frame a person made
+    window.tracks.dock.track_activated.emit(cat.id)  # Enter on the row: the track's first frame
+    qtbot.waitUntil(lambda: shown_stamp(window) == 2)
+    assert timeline.cursor == 2
+    project.set_current("a.png")  # an image: no video, no tracks
+    assert tracks.rows == () and timeline.track_id is None
