@@ -209,6 +209,7 @@ class MainWindow(QMainWindow):
             "autolabel_image": self.autolabel.label_current,
             "ask_before_relabel": lambda on: self.settings.setValue(ASK_RELABEL_KEY, bool(on)),
             "autolabel_all": self.autolabel.label_unlabeled,
+            "autolabel_video": lambda: self.autolabel.label_video(self.video.video),
             "cancel_jobs": self.autolabel.cancel,
             "open_weights": self.choose_weights,
             "model_manager": self.open_model_manager,

@@ -18,6 +18,7 @@ from tests.segmentation.media.videos import make_video, read_stamp
 from tests.segmentation.project.conftest import make_square
 
 FRAMES = 24
+SHORT = 4  # frames of the video a model runs on
 
 
 @pytest.fixture
@@ -156,7 +157,8 @@ def test_tracks_dock_lists_the_videos_tracks_and_the_timeline_draws_the_selected
     for i in range(2, 7):  # a model's track on frames 2-6, which a person corrected on frame 4
         provenance = Provenance.EDITED if i == 4 else Provenance.AUTO
         shape = make_square(5 + i, 5)
-        store.write_change(frame_key("clip.mp4", i), saved=[AnnotatedObject("cat", shape, provenance, 0.9, track_id=cat.id)])
+        tracked = AnnotatedObject("cat", shape, provenance, 0.9, track_id=cat.id)
+        store.write_change(frame_key("clip.mp4", i), saved=[tracked])
     project.set_current(frame_key("clip.mp4", 3))
     qtbot.waitUntil(lambda: shown_stamp(window) == 3)
     tracks = window.tracks.tracks
@@ -173,3 +175,40 @@ def test_tracks_dock_lists_the_videos_tracks_and_the_timeline_draws_the_selected
     assert timeline.cursor == 2
     project.set_current("a.png")  # an image: no video, no tracks
     assert tracks.rows == () and timeline.track_id is None
+
+
+def test_auto_label_this_video_saves_each_frames_objects_with_track_ids(
+    make_window, qtbot, tmp_path, resnet50_checkpoint, shared_engines
+):
+    folder = tmp_path / "short"
+    folder.mkdir()
+    make_video(folder / "clip.mp4", SHORT, gop=2)  # CPU inference per frame is the slow part: few frames
+    window = make_window()
+    window.projects.open_folder(folder)
+    window.projects.wait_for_scan()
+    qtbot.waitUntil(lambda: len(window.projects.project.images.sequences["clip.mp4"]) == SHORT)
+    project = window.projects.project
+    store = project.store
+    reviewed, corrected = frame_key("clip.mp4", 2), frame_key("clip.mp4", 3)
+    store.set_frame_status(reviewed, ImageStatus.VERIFIED)  # a person reviewed it empty: a run leaves it so
+    person = AnnotatedObject("mine", make_square(10, 10), Provenance.EDITED)
+    store.write_change(corrected, saved=[person])
+    project.set_current(frame_key("clip.mp4", 0))
+    qtbot.waitUntil(lambda: window.video.video == "clip.mp4")
+    window.autolabel.engines = shared_engines
+    window.options.weights, window.options.device = str(resnet50_checkpoint), "cpu"
+    window.options.score_threshold, window.options.top_k = 0.0, 5
+    window.actions_by_name["autolabel_video"].trigger()
+    assert window.autolabel.busy
+    qtbot.waitUntil(lambda: not window.autolabel.busy, timeout=240_000)
+    (video,) = store.videos()
+    track_ids = {t.id for t in store.tracks(video.id)}
+    labelled = [frame_key("clip.mp4", i) for i in range(SHORT) if frame_key("clip.mp4", i) != reviewed]
+    objects = {key: store.frame_objects(key) for key in labelled}
+    auto = [o for key in labelled for o in objects[key] if o.provenance is Provenance.AUTO]
+    assert auto and {o.track_id for o in auto} <= track_ids  # every model object is on a track of this video
+    assert all(None not in {o.track_id for o in objects[key] if o.provenance is Provenance.AUTO} for key in labelled)
+    assert store.frame_objects(reviewed) == [] and store.frame(reviewed).status is ImageStatus.VERIFIED
+    assert any(o.label == "mine" and o.track_id is None for o in store.frame_objects(corrected))
+    assert project.images.status(frame_key("clip.mp4", 1)) is ImageStatus.AUTO_LABELED  # the list follows
+    assert window.tracks.tracks.rows  # the Tracks dock lists the run's tracks
