@@ -212,3 +212,22 @@ def test_auto_label_this_video_saves_each_frames_objects_with_track_ids(
     assert any(o.label == "mine" and o.track_id is None for o in store.frame_objects(corrected))
     assert project.images.status(frame_key("clip.mp4", 1)) is ImageStatus.AUTO_LABELED  # the list follows
     assert window.tracks.tracks.rows  # the Tracks dock lists the run's tracks
+
+
+def test_a_video_replaced_between_sessions_is_refused_and_its_labels_kept(make_window, qtbot, video_folder):
+    window = open_indexed(make_window, qtbot, video_folder)
+    key = frame_key("clip.mp4", 1)
+    window.projects.project.store.write_change(key, saved=[AnnotatedObject("cat", make_square(5, 5))])
+    window.projects.close()
+    make_video(video_folder / "clip.mp4", FRAMES, gop=3)  # other bytes under the same name
+    errors = []
+    window.video.error.connect(errors.append)
+    assert window.projects.open_folder(video_folder)
+    window.projects.wait_for_scan()
+    images = window.projects.project.images
+    qtbot.waitUntil(lambda: "clip.mp4" in images.sequence_errors)
+    assert "not the video this project labelled" in images.sequence_errors["clip.mp4"]
+    assert any("clip.mp4 is not the video this project labelled" in e for e in errors)
+    assert [o.label for o in window.projects.project.store.frame_objects(key)] == ["cat"]
+    window.projects.project.set_current(key)  # its frames are listed from the store, but not shown from the new file
+    qtbot.waitUntil(lambda: key in images.unreadable)
