@@ -118,6 +118,9 @@ class AutoLabelController(QObject):
         if project is None or project.current_name is None:
             self.message.emit("Open a folder first")
             return
+        if project.images.sequence_of(project.current_name) is not None:  # a frame has no file of its own to read
+            self.message.emit("A video's frames are labelled together, as tracks: use Auto-label This Video")
+            return
         document = project.current
         if (
             self.confirm_relabel is not None
@@ -137,7 +140,11 @@ class AutoLabelController(QObject):
         if project is None:
             self.message.emit("Open a folder first")
             return
-        names = [n for n in project.unlabeled_names() if n not in project.images.unreadable]
+        names = [
+            n
+            for n in project.unlabeled_names()
+            if n not in project.images.unreadable and project.images.sequence_of(n) is None  # frames: by video
+        ]
         if not names:
             self.message.emit("Every image is already labelled")
             return

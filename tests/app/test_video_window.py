@@ -231,3 +231,23 @@ def test_a_video_replaced_between_sessions_is_refused_and_its_labels_kept(make_w
     assert [o.label for o in window.projects.project.store.frame_objects(key)] == ["cat"]
     window.projects.project.set_current(key)  # its frames are listed from the store, but not shown from the new file
     qtbot.waitUntil(lambda: key in images.unreadable)
+
+
+def test_image_auto_label_commands_leave_a_videos_frames_to_the_video_command(
+    make_window, qtbot, video_folder, resnet50_checkpoint, shared_engines
+):
+    window = open_indexed(make_window, qtbot, video_folder)
+    project = window.projects.project
+    window.autolabel.engines = shared_engines
+    window.options.weights, window.options.device = str(resnet50_checkpoint), "cpu"
+    window.options.score_threshold, window.options.top_k = 0.0, 5
+    messages = []
+    window.autolabel.message.connect(messages.append)
+    project.set_current(frame_key("clip.mp4", 0))
+    window.actions_by_name["autolabel_image"].trigger()  # I on a frame
+    assert not window.autolabel.busy and "Auto-label This Video" in messages[-1]
+    window.actions_by_name["autolabel_all"].trigger()  # every unlabeled image: the two photos, not 24 frames
+    qtbot.waitUntil(lambda: not window.autolabel.busy, timeout=240_000)
+    assert "2 unlabeled images" in " ".join(messages)
+    assert not [name for name in project.images.unreadable if project.images.sequence_of(name)]
+    assert project.images.status(frame_key("clip.mp4", 1)) is ImageStatus.UNLABELED
