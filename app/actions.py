@@ -183,6 +183,13 @@ ACTIONS: tuple[ActionSpec, ...] = (
         "Auto-label",
     ),
     ActionSpec(
+        "autolabel_video",
+        "Auto-label This &Video",
+        (),
+        "Run the model on every frame of the video shown and join its objects into tracks",
+        "Auto-label",
+    ),
+    ActionSpec(
         "region_mode",
         "Re-detect in &Region",
         ("R",),

@@ -24,6 +24,8 @@ from protolabel.app.controllers.editing import EditController
 from protolabel.app.controllers.export import ExportController
 from protolabel.app.controllers.project import ProjectController
 from protolabel.app.controllers.review import ReviewController
+from protolabel.app.controllers.tracks import install_tracks
+from protolabel.app.controllers.video import install_video
 from protolabel.app.dialogs.about import AboutDialog
 from protolabel.app.dialogs.class_mapping import ClassMappingDialog
 from protolabel.app.dialogs.export import ExportDialog
@@ -162,6 +164,8 @@ class MainWindow(QMainWindow):
         self._build_status_bar()
         self._connect()
         self.inspector = install_inspector(self)
+        self.video = install_video(self)
+        self.tracks = install_tracks(self, self.video)
         self.start_page = install_start_page(self)
         self.statusBar().addPermanentWidget(TrainingStatusButton(self.training))
         inspector_toggle = self.inspector.dock.toggleViewAction()
@@ -208,6 +212,7 @@ class MainWindow(QMainWindow):
             "autolabel_image": self.autolabel.label_current,
             "ask_before_relabel": lambda on: self.settings.setValue(ASK_RELABEL_KEY, bool(on)),
             "autolabel_all": self.autolabel.label_unlabeled,
+            "autolabel_video": lambda: self.autolabel.label_video(self.video.video),
             "cancel_jobs": self.autolabel.cancel,
             "open_weights": self.choose_weights,
             "model_manager": self.open_model_manager,
@@ -532,4 +537,5 @@ class MainWindow(QMainWindow):
         self.exporter.wait()
         self.file_dock.model.loader.shutdown()
         self.projects.close()
+        self.video.shutdown()
         super().closeEvent(event)

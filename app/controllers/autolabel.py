@@ -26,6 +26,7 @@ from protolabel.segmentation.project.document import Change
 from protolabel.segmentation.project.project import Project
 from protolabel.segmentation.project.records import AnnotatedObject, ImageStatus
 from protolabel.segmentation.project.store import AutoLabelOutcome
+from protolabel.segmentation.project.video_autolabel import VideoAutoLabelJob
 
 
 def _unsaved(objects) -> tuple[AnnotatedObject, ...]:
@@ -117,6 +118,9 @@ class AutoLabelController(QObject):
         if project is None or project.current_name is None:
             self.message.emit("Open a folder first")
             return
+        if project.images.sequence_of(project.current_name) is not None:  # a frame has no file of its own to read
+            self.message.emit("A video's frames are labelled together, as tracks: use Auto-label This Video")
+            return
         document = project.current
         if (
             self.confirm_relabel is not None
@@ -136,11 +140,33 @@ class AutoLabelController(QObject):
         if project is None:
             self.message.emit("Open a folder first")
             return
-        names = [n for n in project.unlabeled_names() if n not in project.images.unreadable]
+        names = [
+            n
+            for n in project.unlabeled_names()
+            if n not in project.images.unreadable and project.images.sequence_of(n) is None  # frames: by video
+        ]
         if not names:
             self.message.emit("Every image is already labelled")
             return
         self._submit(names, f"{len(names):,} unlabeled images")
+
+    def label_video(self, video: str | None) -> None:
+        """Run the model on every frame of a video, joining its detections into tracks (reviewed frames and a
+        person's objects are left alone)."""
+        project = self._project()
+        if project is None or video is None:
+            self.message.emit("Show a frame of a video first")
+            return
+        frames = project.images.sequences.get(video, ())
+        if not frames:
+            reason = project.images.sequence_errors.get(video)
+            self.message.emit(f"{video} cannot be read: {reason}" if reason else f"{video} is still being indexed")
+            return
+        settings = self._settings(project)
+        if settings is None:
+            return
+        job = VideoAutoLabelJob(project.folder, video, len(frames), settings, self.engines)
+        self._run(job, project, f"{video} ({len(frames):,} frames)")
 
     def _settings(self, project: Project) -> AutoLabelSettings | None:
         """The run's settings, or None with the reason said (no model chosen, a bad option)."""
@@ -156,6 +182,11 @@ class AutoLabelController(QObject):
         if settings is None:
             return
         job = AutoLabelJob(project.folder, names, settings, self.engines, inference_cache=project.inference)
+        self._run(job, project, what)
+
+    def _run(self, job: AutoLabelJob, project: Project, what: str) -> None:
+        """Queue a job: its progress in the status bar, its results applied on this thread as they come."""
+        names, settings = job.names, job.settings
         wrap = self._invoker.wrap
         job.events.started.connect(wrap(self.progress.start))
         job.events.loading_model.connect(wrap(self.progress.loading_model))

@@ -17,6 +17,7 @@ from protolabel.app.qt_bridge import MainThreadInvoker
 from protolabel.app.undo import UndoHistory
 from protolabel.segmentation.folders import is_image_name, walk_folder
 from protolabel.segmentation.images import ImageReadError, read_image
+from protolabel.segmentation.media.reader import is_video_name
 from protolabel.segmentation.project.lock import FolderLock, FolderLockedError
 from protolabel.segmentation.project.project import Project
 from protolabel.segmentation.project.session import Session
@@ -26,6 +27,7 @@ from protolabel.segmentation.project.store import (
     ProjectStoreError,
     set_aside_damaged,
 )
+from protolabel.segmentation.project.video_store import VideoStore
 from protolabel.segmentation.project_files import ProjectFileError
 
 logger = logging.getLogger(__name__)
@@ -52,6 +54,15 @@ def _file_size(path: Path) -> int:
         return path.stat().st_size
     except OSError:
         return 0
+
+
+def _is_listed(name: str) -> bool:
+    """Images, and videos (listed as sequences of frames)."""
+    return is_image_name(name) or is_video_name(name)
+
+
+# (frame key, deliver(image, error)): decodes the frame off the UI thread and calls deliver on the UI thread
+FrameSource = Callable[[str, Callable[[np.ndarray | None, str | None], None]], None]
 
 
 class _FolderScan(QRunnable):
@@ -88,7 +99,7 @@ class _FolderScan(QRunnable):
 
     def run(self) -> None:
         try:
-            walk = walk_folder(self.folder, keep=is_image_name, progress=self._progress)
+            walk = walk_folder(self.folder, keep=_is_listed, progress=self._progress)
             self.names, self.walk_left_out = list(walk.names), walk.left_out
         except _ScanCancelled:
             self.error = "cancelled"
@@ -142,6 +153,7 @@ class ProjectController(QObject):
         self._scans = QThreadPool(self)  # folder walks (the UI thread never walks a folder)
         self._scan: _FolderScan | None = None  # the walk whose project opens when it ends
         self._live_scans: set[_FolderScan] = set()
+        self.frame_source: FrameSource | None = None  # decodes video frames (set by the window)
 
     @property
     def project(self) -> Project | None:
@@ -195,14 +207,14 @@ class ProjectController(QObject):
     def _open_store(self, folder: Path) -> ProjectStore | None:
         """The folder's store, after asking to start over if project.db is damaged; None (error shown) if it cannot."""
         try:
-            return ProjectStore.open(folder, timeout=UI_STORE_TIMEOUT_S)
+            return VideoStore.open(folder, timeout=UI_STORE_TIMEOUT_S)
         except DamagedProjectError as exc:
             if not self._confirm_start_over(str(exc)):
                 self.error.emit(f"{exc}. The folder was not opened; the file was left as it is.")
                 return None
             try:
                 kept = set_aside_damaged(folder)
-                store = ProjectStore.open(folder, timeout=UI_STORE_TIMEOUT_S)
+                store = VideoStore.open(folder, timeout=UI_STORE_TIMEOUT_S)
             except (ProjectStoreError, OSError) as again:
                 self.error.emit(str(again))
                 return None
@@ -352,6 +364,9 @@ class ProjectController(QObject):
             return
         self._request += 1
         request = self._request
+        if self.frame_source is not None and project.images.sequence_of(name) is not None:
+            self.frame_source(name, lambda image, error: self._display(request, name, image, error))
+            return
         path = project.images.absolute(name)
         read_ahead = self._read_ahead.take(path)
         if read_ahead is not None:
@@ -364,7 +379,11 @@ class ProjectController(QObject):
             self.message.emit(f"Loading {name}...")
             QThreadPool.globalInstance().start(lambda: self._invoker.call(self._display, request, name, *_read(path)))
         self._read_ahead.keep(
-            [project.images.absolute(n) for step in (1, -1) if (n := project.images.neighbour(name, step)) is not None],
+            [
+                project.images.absolute(n)
+                for step in (1, -1)
+                if (n := project.images.neighbour(name, step)) is not None and project.images.sequence_of(n) is None
+            ],
             hold=[path],
         )
 

@@ -21,7 +21,7 @@ from PySide6.QtWidgets import (
 from protolabel.app.canvas.items import bgr_to_qimage
 from protolabel.app.colors import STATUS_COLORS, STATUS_TEXT
 from protolabel.segmentation.images import ImageReadError, read_image
-from protolabel.segmentation.project.image_list import PARTLY_VERIFIED, UNREADABLE, ImageList
+from protolabel.segmentation.project.image_list import PARTLY_VERIFIED, UNREADABLE, ImageList, video_of_key
 from protolabel.segmentation.project.records import ImageStatus
 
 THUMB = 40
@@ -36,6 +36,14 @@ StatusRole = Qt.ItemDataRole.UserRole + 2
 ThumbRole = Qt.ItemDataRole.UserRole + 3
 ErrorRole = Qt.ItemDataRole.UserRole + 4
 ChipRole = Qt.ItemDataRole.UserRole + 5  # the status chip's text
+SequenceRole = Qt.ItemDataRole.UserRole + 6  # True on a video's row (its frames follow when it is expanded)
+SEQUENCE_COLOR = QColor("#4b5563")
+
+
+def frame_label(name: str) -> str | None:
+    """What a frame's row says ("frame 123" for "clip.mp4#000123"), None for an image or a video."""
+    video = video_of_key(name)
+    return None if video is None else f"frame {int(name.rpartition('#')[2]):,}"
 
 
 class _ThumbnailJob(QRunnable):
@@ -120,6 +128,7 @@ class ImageListModel(QAbstractListModel):
         super().__init__(parent)
         self.images: ImageList | None = None
         self._visible: list[str] | tuple[str, ...] = ()
+        self._sequence_rows: set[int] = set()  # rows that are a video, not an image or frame
         self._rows: dict[str, int] | None = None
         self._thumbs: OrderedDict[str, QPixmap] = OrderedDict()
         self.loader = ThumbnailLoader(self)
@@ -132,6 +141,7 @@ class ImageListModel(QAbstractListModel):
             self.images.events.filter_changed.disconnect(self._on_filter)
             self.images.events.unreadable.disconnect(self._on_unreadable)
             self.images.events.verified_changed.disconnect(self._on_verified)
+            self.images.events.sequences_changed.disconnect(self._on_filter)
         self.loader.clear()
         self.beginResetModel()
         self.images = images
@@ -143,10 +153,20 @@ class ImageListModel(QAbstractListModel):
             images.events.filter_changed.connect(self._on_filter)
             images.events.unreadable.connect(self._on_unreadable)
             images.events.verified_changed.connect(self._on_verified)
+            images.events.sequences_changed.connect(self._on_filter)
 
     def _refresh_visible(self) -> None:
-        self._visible = () if self.images is None else self.images.visible()
+        if self.images is None or not self.images.sequences:
+            self._visible = () if self.images is None else self.images.visible()
+            self._sequence_rows = set()
+        else:
+            rows = self.images.rows()
+            self._visible = [name for name, _ in rows]
+            self._sequence_rows = {i for i, (_, sequence) in enumerate(rows) if sequence}
         self._rows = None
+
+    def is_sequence_row(self, row: int) -> bool:
+        return row in self._sequence_rows
 
     def row_of(self, name: str) -> int | None:
         if self._rows is None:
@@ -165,6 +185,10 @@ class ImageListModel(QAbstractListModel):
         name = self._visible[index.row()]
         if role in (Qt.ItemDataRole.DisplayRole, NameRole):
             return name
+        if index.row() in self._sequence_rows:
+            return self._sequence_data(name, role)
+        if role == ThumbRole and self.images.sequence_of(name) is not None:
+            return None  # a frame has no file to read: it is decoded from its video when shown
         if role == StatusRole:
             return self.images.status(name)
         if role == ErrorRole:
@@ -182,6 +206,24 @@ class ImageListModel(QAbstractListModel):
             if pixmap is None and name not in self.images.unreadable:
                 self.loader.request(self.images.root, name)
             return pixmap
+        return None
+
+    def _sequence_data(self, name: str, role: int) -> object:
+        """A video's row: its frame count (or that it is being indexed, or why it cannot be read)."""
+        assert self.images is not None
+        error = self.images.sequence_errors.get(name)
+        frames = len(self.images.sequences.get(name, ()))
+        open_mark = "▾" if name in self.images.expanded else "▸"
+        if role == SequenceRole:
+            return True
+        if role == ErrorRole:
+            return error
+        if role == ChipRole:
+            return "unreadable" if error else f"{open_mark} {frames:,} frames" if frames else "indexing…"
+        if role == Qt.ItemDataRole.ToolTipRole:
+            if error:
+                return f"{name}\nunreadable: {error}"
+            return f"{name}\nvideo, {frames:,} frames: click to show or hide them" if frames else f"{name}\nvideo"
         return None
 
     def _status_text(self, name: str) -> str:
@@ -262,19 +304,24 @@ class ImageRowDelegate(QStyledItemDelegate):
                 painter.setPen(QColor("white"))
                 painter.drawText(thumb_rect, Qt.AlignmentFlag.AlignCenter, "!")
         status = index.data(StatusRole) or ImageStatus.UNLABELED
+        sequence = bool(index.data(SequenceRole))
         chip_text = index.data(ChipRole) or STATUS_TEXT[status]
         metrics = painter.fontMetrics()
         chip_w = metrics.horizontalAdvance(chip_text) + 12
         chip = QRect(rect.right() - chip_w - 6, rect.center().y() - 9, chip_w, 18)
         painter.setRenderHint(QPainter.RenderHint.Antialiasing)
         painter.setPen(Qt.PenStyle.NoPen)
-        painter.setBrush(UNREADABLE_COLOR if error else STATUS_COLORS[status])
+        painter.setBrush(UNREADABLE_COLOR if error else SEQUENCE_COLOR if sequence else STATUS_COLORS[status])
         painter.drawRoundedRect(chip, 9, 9)
         painter.setPen(QColor("white"))
         painter.drawText(chip, Qt.AlignmentFlag.AlignCenter, chip_text)
         painter.setPen(text_color)
         name_rect = QRect(thumb_rect.right() + 8, rect.top(), chip.left() - thumb_rect.right() - 14, rect.height())
-        name = self.shown_name(metrics, index.data(NameRole), name_rect.width())
+        full = index.data(NameRole)
+        frame = None if sequence else frame_label(full)
+        if frame is not None:  # a frame under its video's row: its number says which (the key is in the tooltip)
+            name_rect.setLeft(name_rect.left() + 12)
+        name = self.shown_name(metrics, frame or full, name_rect.width())
         painter.drawText(name_rect, Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignLeft, name)
         painter.restore()
 
@@ -301,6 +348,8 @@ class FileListDock(QDockWidget):
         self.view.setLayoutMode(QListView.LayoutMode.Batched)
         self.view.setBatchSize(500)
         self.view.selectionModel().currentChanged.connect(self._on_current_row)
+        self.view.clicked.connect(self._on_row_clicked)
+        self.view.activated.connect(self._on_row_clicked)
         layout = QVBoxLayout()
         layout.setContentsMargins(4, 4, 4, 4)
         layout.addWidget(self.counts_label)
@@ -319,6 +368,7 @@ class FileListDock(QDockWidget):
                 self.images.events.filter_changed,
                 self.images.events.unreadable,
                 self.images.events.verified_changed,
+                self.images.events.sequences_changed,
             ):
                 signal.disconnect(self._update_counts)
         self.images = images
@@ -329,6 +379,7 @@ class FileListDock(QDockWidget):
                 images.events.filter_changed,
                 images.events.unreadable,
                 images.events.verified_changed,
+                images.events.sequences_changed,
             ):
                 signal.connect(self._update_counts)
         self._update_counts()
@@ -350,6 +401,10 @@ class FileListDock(QDockWidget):
             cells.append(f"<td><span style='color:{UNREADABLE_COLOR.name()}'>■</span> {unreadable:,} unreadable</td>")
             verified = self.images.verified_counts()
             noun = "image" if total == 1 else "images"
+            if self.images.sequences:
+                frames = sum(len(keys) for keys in self.images.sequences.values())
+                videos = len(self.images.sequences)
+                noun += f" ({frames:,} of them frames of {videos:,} video{'s' * (videos != 1)})"
             objects = f"{verified.objects:,} verified object{'s' if verified.objects != 1 else ''}"
             if verified.partly:
                 objects += f"; {verified.partly:,} edited image{'s' if verified.partly != 1 else ''} partly verified"
@@ -377,11 +432,24 @@ class FileListDock(QDockWidget):
         self.images.set_filter(self.filter_box.itemData(index))
 
     def _on_current_row(self, current: QModelIndex, previous: QModelIndex) -> None:
-        if not self._updating and current.isValid():
+        if not self._updating and current.isValid() and not self.model.is_sequence_row(current.row()):
             self.image_activated.emit(self.model.name_at(current.row()))
 
+    def _on_row_clicked(self, index: QModelIndex) -> None:
+        """A video's row shows or hides its frames."""
+        if self.images is not None and index.isValid() and self.model.is_sequence_row(index.row()):
+            video = self.model.name_at(index.row())
+            self.images.set_expanded(video, video not in self.images.expanded)
+
     def show_current(self, name: str | None) -> None:
-        """Highlight the current image's row without re-emitting it."""
+        """Highlight the current image's row without re-emitting it (a frame's video is expanded to show it)."""
+        video = None if name is None or self.images is None else self.images.sequence_of(name)
+        if video is not None and self.images is not None:
+            self._updating = True
+            try:
+                self.images.set_expanded(video, True)
+            finally:
+                self._updating = False
         row = None if name is None else self.model.row_of(name)
         self._updating = True
         try:

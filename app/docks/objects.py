@@ -240,8 +240,10 @@ class ObjectsDock(QDockWidget):
             threshold = self.score_threshold
             for obj in sorted(self.document.objects, key=SORT_KEYS[self.sort_box.currentText()]):
                 score = "" if obj.score is None else f"  {obj.score:.2f}"
+                track = "" if obj.track_id is None else f"  ·  track {obj.track_id}"
                 item = QListWidgetItem(
-                    _swatch(label_color(obj.label)), f"{obj.label}  ·  {_PROVENANCE_MARK[obj.provenance.value]}{score}"
+                    _swatch(label_color(obj.label)),
+                    f"{obj.label}{track}  ·  {_PROVENANCE_MARK[obj.provenance.value]}{score}",
                 )
                 item.setData(Qt.ItemDataRole.UserRole, obj.id)
                 item.setFlags(item.flags() | Qt.ItemFlag.ItemIsUserCheckable)

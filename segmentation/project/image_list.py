@@ -13,6 +13,7 @@ from pathlib import Path
 from psygnal import Signal, SignalGroup
 
 from protolabel.segmentation.folders import image_names
+from protolabel.segmentation.images import natural_key
 from protolabel.segmentation.project.records import ImageStatus
 from protolabel.segmentation.project.verified import VerifiedCounts
 
@@ -31,6 +32,13 @@ class ImageListEvents(SignalGroup):
     filter_changed = Signal(object)  # StatusFilter
     unreadable = Signal(str, str)  # path, reason ('' when it reads again)
     verified_changed = Signal(object)  # path whose count of verified objects changed, or None for many
+    sequences_changed = Signal(object)  # the video whose frames, error or expanded state changed
+
+
+def video_of_key(key: str) -> str | None:
+    """The video path of a frame key ("clip.mp4#000123" -> "clip.mp4"), None for an image name."""
+    video, sep, number = key.rpartition("#")
+    return video if sep and video and number.isdigit() else None
 
 
 class ImageList:
@@ -55,6 +63,10 @@ class ImageList:
         self._verified: dict[str, int] = {}  # verified objects per image (images with none left out)
         self.filter: StatusFilter = None
         self._visible: list[str] | None = None
+        # videos (and numbered-frame folders) listed as sequences: their frame keys once indexed, () before
+        self.sequences: dict[str, tuple[str, ...]] = {}
+        self.sequence_errors: dict[str, str] = {}  # video -> why it cannot be read
+        self.expanded: set[str] = set()  # sequences whose frames the list shows
 
     @classmethod
     def scan(cls, root: str | Path, statuses: Mapping[str, ImageStatus] | None = None) -> ImageList:
@@ -169,6 +181,69 @@ class ImageList:
         readable = {n: c for n, c in self._verified.items() if n not in self.unreadable}
         partly = sum(1 for n in readable if self.status(n) is not ImageStatus.VERIFIED)
         return VerifiedCounts(self.counts()[ImageStatus.VERIFIED], partly, sum(readable.values()), len(readable))
+
+    # ---------------------------------------------------------------- sequences (videos)
+    def add_sequences(self, videos: Sequence[str]) -> None:
+        """List videos as sequences; their frames come with `set_frames` once the video is indexed."""
+        for video in videos:
+            self.sequences.setdefault(video, ())
+        if videos:
+            self.events.sequences_changed.emit(None)
+
+    def set_frames(self, video: str, keys: Sequence[str], statuses: Mapping[str, ImageStatus]) -> None:
+        """The indexed video's frame keys (they become images of the list, in folder order) and their statuses."""
+        old = set(self.sequences.get(video, ()))
+        keys = tuple(keys)
+        self.sequences[video] = keys
+        self.sequence_errors.pop(video, None)
+        new = [k for k in keys if k not in old and k not in self]
+        if new:
+            self.names = tuple(sorted((*self.names, *new), key=natural_key))
+            self._index = None
+            self._counts[ImageStatus.UNLABELED] += len(new)
+            if self.filter is not None:
+                self._visible = None
+        for key in keys:
+            status = statuses.get(key, ImageStatus.UNLABELED)
+            if status is not ImageStatus.UNLABELED:
+                self.set_status(key, status)
+        self.events.sequences_changed.emit(video)
+
+    def set_sequence_error(self, video: str, reason: str) -> None:
+        """The video cannot be read: it stays listed with the reason."""
+        self.sequences.setdefault(video, ())
+        self.sequence_errors[video] = reason
+        self.events.sequences_changed.emit(video)
+
+    def sequence_of(self, name: str) -> str | None:
+        """The listed video a frame key belongs to, None for an image."""
+        video = video_of_key(name)
+        return video if video is not None and video in self.sequences else None
+
+    def set_expanded(self, video: str, expanded: bool) -> None:
+        """Show (or hide) a sequence's frames in the list."""
+        if video in self.sequences and (video in self.expanded) != expanded:
+            (self.expanded.add if expanded else self.expanded.discard)(video)
+            self.events.sequences_changed.emit(video)
+
+    def rows(self) -> list[tuple[str, bool]]:
+        """What the file list shows: (name, is a sequence row) in folder order; a sequence's frames follow its
+        row when it is expanded (and pass the filter)."""
+        headers = sorted(self.sequences, key=natural_key)
+        rows: list[tuple[str, bool]] = []
+        placed: set[str] = set()
+        h = 0
+        for name in self.visible():
+            video = self.sequence_of(name)
+            key = natural_key(video if video is not None else name)
+            while h < len(headers) and natural_key(headers[h]) <= key:
+                rows.append((headers[h], True))
+                placed.add(headers[h])
+                h += 1
+            if video is None or video in self.expanded:
+                rows.append((name, False))
+        rows.extend((video, True) for video in headers[h:] if video not in placed)
+        return rows
 
     # ---------------------------------------------------------------- filtered view
     def set_filter(self, status: StatusFilter) -> None:

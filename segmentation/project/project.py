@@ -10,6 +10,7 @@ from pathlib import Path
 from psygnal import Signal, SignalGroup
 
 from protolabel.segmentation.inspection.cache import InferenceCache
+from protolabel.segmentation.media.reader import is_video_name
 from protolabel.segmentation.project.document import Change, ImageAnnotations
 from protolabel.segmentation.project.image_list import ImageList
 from protolabel.segmentation.project.labels import (
@@ -26,6 +27,7 @@ from protolabel.segmentation.project.labels import (
 from protolabel.segmentation.project.records import ImageStatus
 from protolabel.segmentation.project.store import AutoLabelOutcome, ProjectStore, ProjectStoreError, StaleEditError
 from protolabel.segmentation.project.verified import verified_in
+from protolabel.segmentation.project.video_store import VideoStore
 
 CURRENT_IMAGE_KEY = "current_image"  # project setting: the image shown last, where a reopened folder starts
 
@@ -59,7 +61,7 @@ class Project:
         thread); otherwise the folder is walked here. Images whose stored rows are damaged are
         marked unreadable with the reason; the rest of the project works.
         """
-        store = ProjectStore.open(folder)
+        store = VideoStore.open(folder)
         try:
             return cls.from_store(store, names)
         except BaseException:
@@ -72,7 +74,11 @@ class Project:
         if names is None:
             images = ImageList.scan(store.folder, store.statuses())
         else:
-            images = ImageList(store.folder, names, store.statuses())
+            images = ImageList(store.folder, [n for n in names if not is_video_name(n)], store.statuses())
+            videos = [n for n in names if is_video_name(n)]
+            images.add_sequences(videos)
+            if isinstance(store, VideoStore):
+                _list_recorded_frames(store, images, videos)
         for name, reason in store.damaged_statuses().items():
             if name in images:
                 images.mark_unreadable(name, reason)
@@ -330,6 +336,18 @@ def _settings_values(settings: ClassSettings) -> dict[str, object]:
         KEEP_CLASSES_KEY: sorted(settings.kept),
         CLASS_MAPPING_KEY: settings.mapping.to_json(),
     }
+
+
+def _list_recorded_frames(store: VideoStore, images: ImageList, videos: Sequence[str]) -> None:
+    """List the frames the store holds of the folder's videos at once, with their statuses; the video is
+    indexed again (and checked against these) when it is first read."""
+    for video in store.videos():
+        if video.path in videos:
+            frames = store.frames(video.id)
+            images.set_frames(video.path, [f.key for f in frames], {f.key: f.status for f in frames})
+            for frame in frames:
+                if frame.damaged is not None:
+                    images.mark_unreadable(frame.key, frame.damaged)
 
 
 def _list_carried_labels(store: ProjectStore) -> None:

@@ -1,0 +1,48 @@
+"""VideoAutoLabelJob without the app: frames in order into tracks, cancel between frames, a replaced video refused."""
+
+from __future__ import annotations
+
+from protolabel.segmentation.media.reader import VideoReader
+from protolabel.segmentation.project.autolabel import AutoLabelSettings, EngineCache
+from protolabel.segmentation.project.video_autolabel import VideoAutoLabelJob
+from protolabel.segmentation.project.video_store import VideoStore, frame_key
+from tests.segmentation.media.videos import make_video
+
+FRAMES = 3
+
+
+def indexed_clip(folder) -> None:
+    """clip.mp4 in `folder`, recorded in its project store as the app records it."""
+    make_video(folder / "clip.mp4", FRAMES, gop=2)
+    with VideoReader(folder / "clip.mp4") as reader, VideoStore.open(folder) as store:
+        index = reader.index
+        video = store.add_video(
+            "clip.mp4",
+            sha256=index.sha256,
+            frame_count=len(index),
+            width=index.width,
+            height=index.height,
+            size_bytes=index.size,
+            time_base=f"{index.time_base[0]}/{index.time_base[1]}",
+        )
+        store.add_frames(video.id, dict(enumerate(index.pts)))
+
+
+def test_cancel_stops_between_frames_and_a_replaced_video_is_refused(tmp_path, resnet50_checkpoint):
+    indexed_clip(tmp_path)
+    settings = AutoLabelSettings(resnet50_checkpoint, device="cpu", score_threshold=0.0, top_k=5, workers=0)
+    engines = EngineCache()
+    job = VideoAutoLabelJob(tmp_path, "clip.mp4", FRAMES, settings, engines)
+    job.events.image_done.connect(lambda *_: job.cancel())  # cancel once the first frame is saved
+    summary = job.run()
+    assert summary.cancelled and (summary.labelled, summary.failed, summary.error) == (1, 0, None)
+    with VideoStore.open(tmp_path) as store:
+        first = store.frame_objects(frame_key("clip.mp4", 0))
+        assert first and all(o.track_id is not None for o in first)
+        assert [store.frame_objects(frame_key("clip.mp4", i)) for i in range(1, FRAMES)] == [[]] * (FRAMES - 1)
+        (video,) = store.videos()
+        assert {o.track_id for o in first} <= {t.id for t in store.tracks(video.id)}
+
+    make_video(tmp_path / "clip.mp4", FRAMES + 1)  # another video under the same name
+    summary = VideoAutoLabelJob(tmp_path, "clip.mp4", FRAMES, settings, engines).run()
+    assert summary.labelled == 0 and "not the video this project labelled" in (summary.error or "")
