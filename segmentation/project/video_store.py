@@ -44,7 +44,7 @@ _STATUSES = {s.value: s for s in ImageStatus}
 _STORED_OBJECT_COLUMNS = "o.id, o.image_path, o.label, o.provenance, o.score, o.shape, o.version, o.track_id"
 
 
-class VideoChangedError(ProjectStoreError):
+class NotTheLabelledVideoError(ProjectStoreError):
     """The video file at a path is not the one the project labelled (its SHA-256 differs): nothing is changed."""
 
 
@@ -74,7 +74,7 @@ class VideoStore(ProjectStore):
     ) -> VideoRecord:
         """Record a video of the folder (or return its record when it is there with the same SHA-256).
 
-        VideoChangedError when the path is recorded with another SHA-256: the file was replaced, and the
+        NotTheLabelledVideoError when the path is recorded with another SHA-256: the file was replaced, and the
         frames labelled in the old one must not be shown on the new one's pictures."""
         _check_relative_path(path)
         if not isinstance(sha256, str) or not _SHA256.fullmatch(sha256):
@@ -94,7 +94,7 @@ class VideoStore(ProjectStore):
             if found is not None:
                 video = _video(found)
                 if video.sha256 != sha256:
-                    raise VideoChangedError(
+                    raise NotTheLabelledVideoError(
                         f"{path} is not the video this project labelled: its content changed (SHA-256 "
                         f"{sha256[:12]}…, the project's is {video.sha256[:12]}…). Its labels are kept; put "
                         "the original file back, or add the new one under another name"

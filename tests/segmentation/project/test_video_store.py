@@ -23,7 +23,7 @@ from protolabel.segmentation.project.store import (
     TrackConflictError,
     project_db_path,
 )
-from protolabel.segmentation.project.video_store import VideoChangedError, VideoStore, frame_key
+from protolabel.segmentation.project.video_store import NotTheLabelledVideoError, VideoStore, frame_key
 
 AUTO, EDITED, VERIFIED = Provenance.AUTO, Provenance.EDITED, Provenance.VERIFIED
 SHA = hashlib.sha256(b"clip").hexdigest()
@@ -109,7 +109,7 @@ def test_a_replaced_video_file_is_refused_by_name_and_its_labels_stay(store, squ
     _, keys = add_clip(store)
     store.write_change(keys[0], saved=[AnnotatedObject("cat", square(0, 0))])
     other = hashlib.sha256(b"another clip").hexdigest()
-    with pytest.raises(VideoChangedError, match=r"clip.mp4 is not the video this project labelled"):
+    with pytest.raises(NotTheLabelledVideoError, match=r"clip.mp4 is not the video this project labelled"):
         add_clip(store, sha=other)
     assert store.video("clip.mp4").sha256 == SHA and len(store.objects(keys[0])) == 1
 
