@@ -67,6 +67,12 @@ def count(n: int, noun: str) -> str:
     return f"{n:,} {noun}" if n == 1 else f"{n:,} {noun}s"
 
 
+def counted_notes(counts: dict[str, int], notes: dict[str, tuple[str, str]]) -> list[str]:
+    """A summary line per key counted above zero: `notes[key]` is (noun, the rest), so one thing reads '1 object
+    ...', never '1 objects'."""
+    return [f"{count(n, notes[key][0])}{notes[key][1]}" for key, n in counts.items() if n]
+
+
 def image_size(path: Path) -> tuple[int, int]:
     """(width, height) of an image file from its header, decoding it only for a format whose header is not
     parsed; ImageReadError (naming the file) when it cannot be read."""

@@ -28,6 +28,7 @@ import numpy as np
 
 from protolabel.segmentation.coco.dataset import Category, CocoDataset, CocoImage
 from protolabel.segmentation.files import atomic_write_bytes
+from protolabel.segmentation.formats._common import counted_notes
 from protolabel.segmentation.formats.base import AnnotationFormat, FormatError
 from protolabel.segmentation.formats.xml_input import Problems, inside_name, name_for_folder, parse_xml, short
 from protolabel.segmentation.geometry.box_masks import BoxMasks
@@ -119,13 +120,13 @@ def read_cvat(path: Path, images_folder: Path) -> CocoDataset:
         extra = {"tags": tags} if tags else {}
         images.append(CocoImage(name_for_folder(base, name, images_folder), width, height, instances, image_id, extra))
     categories = tuple(Category(k + 1, name) for k, name in enumerate(class_names))
-    return CocoDataset(categories, images, import_notes=tuple(_NOTES[k].format(n=n) for k, n in notes.items()))
+    return CocoDataset(categories, images, import_notes=tuple(counted_notes(notes, _NOTES)))
 
 
 _NOTES = {
-    "not_area": "{n} polylines, points, ellipses, cuboids or skeletons were not read (not areas)",
-    "groups": "{n} objects had a group_id; groups are not kept",
-    "undeclared": "{n} objects use labels that <meta> does not declare; added as classes",
+    "not_area": ("shape", " that is no area (polyline, points, ellipse, cuboid, skeleton): not read"),
+    "groups": ("object", " with a group_id: groups are not kept"),
+    "undeclared": ("object", " of labels that <meta> does not declare: added as classes"),
 }
 
 
@@ -349,15 +350,15 @@ def write_cvat(dataset: CocoDataset, out: Path) -> list[str]:
         _image_element(document, image, image_id, dataset.category_names, counts)
     indent(document)
     atomic_write_bytes(target, tostring(document, encoding="utf-8", xml_declaration=True))
-    notes = [_WRITE_NOTES[key].format(n=n) for key, n in counts.items() if n]
+    notes = counted_notes(counts, _WRITE_NOTES)
     return [*notes, "the images are not copied: CVAT and Datumaro look for them in images/ beside annotations.xml"]
 
 
 _WRITE_NOTES = {
-    "masks": "{n} objects with holes or several parts were written as <mask> (a CVAT polygon holds neither)",
-    "crowd": "{n} crowd regions were written as ordinary objects (CVAT has no crowd flag)",
-    "verified": '{n} verified objects were written as source="manual" (CVAT has no verified state)',
-    "attributes": "{n} attribute values that are not text, numbers or true/false were not written",
+    "masks": ("object", " with holes or several parts written as <mask> (a CVAT polygon holds neither)"),
+    "crowd": ("crowd region", " written as ordinary objects (CVAT has no crowd flag)"),
+    "verified": ("verified object", ' written as source="manual" (CVAT has no verified state)'),
+    "attributes": ("attribute value", " not text, a number or true/false: not written"),
 }
 
 

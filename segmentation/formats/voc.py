@@ -15,13 +15,15 @@ majority, else the XML `<name>` (see `_instances` for how an index finds its `<o
 object. An `<object>` with no pixels is read as its box.
 Writing: the same layout with VOC's palette, no void borders drawn (they would cut pixels off every object), and
 VOC's limits said in the notes: one index per pixel (overlaps go to the later object), at most 254 objects per
-image and 254 classes. The images are not copied: each XML's `<filename>` names its image.
+image and 254 classes. Each image is placed in `JPEGImages/` under its `<filename>` (a hard link, else a copy) when
+its file is known; the files are written in one batch (_common.FileBatch: each atomic, one sync at the end).
 """
 
 from __future__ import annotations
 
 import io
 import math
+import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,7 +34,7 @@ import numpy as np
 from PIL import Image
 
 from protolabel.segmentation.coco.dataset import Category, CocoDataset, CocoImage
-from protolabel.segmentation.files import atomic_write_bytes, atomic_write_text
+from protolabel.segmentation.formats._common import FileBatch, counted_notes
 from protolabel.segmentation.formats.base import AnnotationFormat, FormatError
 from protolabel.segmentation.formats.xml_input import Problems, inside_name, name_for_folder, parse_xml, short
 from protolabel.segmentation.geometry.box_masks import BoxMasks
@@ -121,21 +123,17 @@ def read_voc(path: Path, images_folder: Path) -> CocoDataset:
         name = name_for_folder(base, file_name, images_folder)
         images.append(CocoImage(name, width, height, instances))
     categories = tuple(Category(i + 1, name) for i, name in enumerate(names))
-    return CocoDataset(categories, images, import_notes=tuple(_note(key, count) for key, count in notes.items()))
+    return CocoDataset(categories, images, import_notes=tuple(counted_notes(notes, _NOTES)))
 
 
 _NOTES = {
-    "box_only": "{n} objects had no pixels in SegmentationObject; their <bndbox> was read as a rectangle",
-    "class_from_png": "{n} objects had no <object> of their class in their XML; read without its attributes",
-    "class_disagrees": "{n} objects are another class in SegmentationClass than in their XML <name>: "
-    "SegmentationClass was kept",
-    "semantic_only": "{n} images had only SegmentationClass: each class's pixels were read as one object",
-    "boxes_dropped": "{n} <object> boxes of images with only SegmentationClass were not read (no pixels of their own)",
-}
-
-
-def _note(key: str, count: int) -> str:
-    return _NOTES[key].format(n=count)
+    "box_only": ("object", " with no pixels in SegmentationObject: read as the rectangle of its <bndbox>"),
+    "class_from_png": ("object", " with no <object> of that class in the XML: read without attributes"),
+    "class_disagrees": ("object", " of another class in SegmentationClass than in the XML <name>: "
+                        "SegmentationClass was kept"),
+    "semantic_only": ("image", " with only SegmentationClass: each class's pixels were read as one object"),
+    "boxes_dropped": ("<object>", " of images with only SegmentationClass not read (no pixels of their own)"),
+}  # fmt: skip
 
 
 def _count(notes: dict[str, int], key: str, n: int = 1) -> None:
@@ -535,33 +533,30 @@ def write_voc(dataset: CocoDataset, out: Path) -> list[str]:
     items = _item_names(dataset)
     palette = voc_palette()
     counts: dict[str, int] = {}
-    for folder in (ANNOTATIONS, OBJECTS, CLASSES, *SUBSET_FOLDERS):
-        (out / folder).mkdir(parents=True, exist_ok=True)
     lines = ["# label:color_rgb:parts:actions"]
     for index, name in enumerate(("background", *names)):
         r, g, b = palette[index].tolist()
         lines.append(f"{name}:{r},{g},{b}::")
-    atomic_write_text(out / LABELMAP, "\n".join(lines) + "\n")
-    for image, item in zip(dataset.images, items):
-        for parent in {(out / folder / item).parent for folder in (ANNOTATIONS, OBJECTS, CLASSES)}:
-            parent.mkdir(parents=True, exist_ok=True)
-        _write_item(image, item, names, out, palette, counts)
-    listing = "".join(f"{item}\n" for item in items)
-    for folder in SUBSET_FOLDERS:
-        atomic_write_text(out / folder / "default.txt", listing)
-    return [_WRITE_NOTES[key].format(n=n) for key, n in counts.items() if n]
+    listing = "".join(f"{item}\n" for item in items).encode("utf-8")
+    with FileBatch() as files:
+        files.write_bytes(out / LABELMAP, ("\n".join(lines) + "\n").encode("utf-8"))
+        for image, item in zip(dataset.images, items):
+            _write_item(files, image, item, names, out, palette, counts)
+        for folder in SUBSET_FOLDERS:
+            files.write_bytes(out / folder / "default.txt", listing)
+    return counted_notes(counts, _WRITE_NOTES)
 
 
 _WRITE_NOTES = {
-    "overlap": "{n} objects overlap a later object: VOC has one index per pixel, so the later object kept those pixels",
-    "covered": "{n} objects are covered entirely by later ones: written as <object> boxes only",
-    "too_many": f"{{n}} objects beyond the {MAX_INDEX} a VOC PNG can number were not written",
-    "crowd": "{n} crowd regions were written as ordinary objects (VOC has no crowd flag)",
-    "auto": "{n} objects the model made are written without saying so (VOC has no field): "
-    "read back, they count as drawn by a person",
-    "attributes": "{n} attribute values that are not text, numbers or true/false were not written",
-    "images": "the images are not copied: put them in JPEGImages/ under the names in each XML's <filename>",
-}
+    "overlap": ("object", " overlapping a later object: VOC has one index per pixel, so the later object kept them"),
+    "covered": ("object", " covered entirely by later ones: written as <object> boxes only"),
+    "too_many": ("object", f" beyond the {MAX_INDEX} a VOC PNG can number: not written"),
+    "crowd": ("crowd region", " written as ordinary objects (VOC has no crowd flag)"),
+    "auto": ("object", " the model made written without saying so (VOC has no field): read back, drawn by a person"),
+    "attributes": ("attribute value", " not text, a number or true/false: not written"),
+    "images": ("image", " not placed in JPEGImages/: their files are not known; put them there under the names "
+               "in each XML's <filename>"),
+}  # fmt: skip
 
 
 def _item_names(dataset: CocoDataset) -> list[str]:
@@ -582,8 +577,20 @@ def _item_names(dataset: CocoDataset) -> list[str]:
 
 
 def _write_item(
-    image: CocoImage, item: str, names: tuple[str, ...], out: Path, palette: np.ndarray, counts: dict[str, int]
+    files: FileBatch,
+    image: CocoImage,
+    item: str,
+    names: tuple[str, ...],
+    out: Path,
+    palette: np.ndarray,
+    counts: dict[str, int],
 ) -> None:
+    """One item's XML and two PNGs, and its image placed in JPEGImages/ when its file is known."""
+    source = image.source_name
+    if source and os.path.isabs(source) and os.path.isfile(source):
+        files.place_image(Path(str(source)), out / IMAGES / image.file_name)
+    else:
+        _count(counts, "images")
     inst = image.instances
     shapes = inst.shapes.tolist()
     classes = inst.classes.tolist()
@@ -634,10 +641,9 @@ def _write_item(
         if others:
             _write_attributes(SubElement(element, "attributes"), others, counts)
     indent(document)
-    atomic_write_bytes(out / ANNOTATIONS / f"{item}.xml", tostring(document, encoding="utf-8", xml_declaration=True))
-    atomic_write_bytes(out / OBJECTS / f"{item}.png", _palette_png(object_png, palette))
-    atomic_write_bytes(out / CLASSES / f"{item}.png", _palette_png(class_png, palette))
-    counts["images"] = 1
+    files.write_bytes(out / ANNOTATIONS / f"{item}.xml", tostring(document, encoding="utf-8", xml_declaration=True))
+    files.write_bytes(out / OBJECTS / f"{item}.png", _palette_png(object_png, palette))
+    files.write_bytes(out / CLASSES / f"{item}.png", _palette_png(class_png, palette))
 
 
 def _write_attributes(parent: Element, values: dict[str, Any], counts: dict[str, int]) -> None:
@@ -674,5 +680,10 @@ def _palette_png(indices: np.ndarray, palette: np.ndarray) -> bytes:
 
 
 FORMAT = AnnotationFormat(
-    name="voc", title="Pascal VOC (segmentation)", looks_like=looks_like_voc, read=read_voc, write=write_voc
+    name="voc",
+    title="Pascal VOC (segmentation)",
+    looks_like=looks_like_voc,
+    read=read_voc,
+    write=write_voc,
+    writes_folder=True,
 )
