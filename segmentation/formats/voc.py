@@ -34,9 +34,16 @@ import numpy as np
 from PIL import Image
 
 from protolabel.segmentation.coco.dataset import Category, CocoDataset, CocoImage
-from protolabel.segmentation.formats._common import FileBatch, counted_notes
+from protolabel.segmentation.formats._common import (
+    FileBatch,
+    clean_relative,
+    counted_notes,
+    far_outside,
+    object_array,
+    tally,
+)
 from protolabel.segmentation.formats.base import AnnotationFormat, FormatError
-from protolabel.segmentation.formats.xml_input import Problems, inside_name, name_for_folder, parse_xml, short
+from protolabel.segmentation.formats.xml_input import Problems, name_for_folder, parse_xml, short
 from protolabel.segmentation.geometry.box_masks import BoxMasks
 from protolabel.segmentation.geometry.instances import Instances
 from protolabel.segmentation.geometry.outlines import DEFAULT_MIN_IOU, crop_to_shape
@@ -118,7 +125,7 @@ def read_voc(path: Path, images_folder: Path) -> CocoDataset:
             shapes=[obj[0] for obj in objects],
             classes=[index_of[obj[1]] for obj in objects],
             provenance=HUMAN_DRAWN,
-            attributes=_object_array([obj[2] or None for obj in objects]),
+            attributes=object_array([obj[2] or None for obj in objects]),
         )
         name = name_for_folder(base, file_name, images_folder)
         images.append(CocoImage(name, width, height, instances))
@@ -134,11 +141,6 @@ _NOTES = {
     "semantic_only": ("image", " with only SegmentationClass: each class's pixels were read as one object"),
     "boxes_dropped": ("<object>", " of images with only SegmentationClass not read (no pixels of their own)"),
 }  # fmt: skip
-
-
-def _count(notes: dict[str, int], key: str, n: int = 1) -> None:
-    if n:
-        notes[key] = notes.get(key, 0) + n
 
 
 def _read_file(path: Path, limit: int, what: str) -> bytes:
@@ -190,7 +192,7 @@ def _item_ids(root: Path, problems: Problems) -> list[str]:
                 item = line.split()[0] if line.split() else ""
                 if not item or item.startswith("#"):
                     continue
-                safe = inside_name(item)
+                safe = clean_relative(item)
                 if safe is None:
                     problems.add(f"{where} line {number}", f"id {short(item)} points outside the folder")
                     continue
@@ -245,7 +247,7 @@ def _read_item(
         return None
     width, height = size
     for i, obj in enumerate(xml_objects):
-        if obj.box is not None and not _near_image(obj.box, width, height):
+        if obj.box is not None and far_outside(np.reshape(obj.box, (2, 2)), width, height):
             problems.add(
                 f"{xml_where} <object>[{i}] <bndbox>",
                 f"lies more than one image size outside the {width}x{height} image",
@@ -255,13 +257,13 @@ def _read_item(
         objects = _instances(object_ids, class_ids, xml_objects, labels, item, problems, notes)
     elif class_ids is not None:
         objects = _class_regions(class_ids, labels)
-        _count(notes, "semantic_only")
-        _count(notes, "boxes_dropped", len(xml_objects))
+        tally(notes, "semantic_only")
+        tally(notes, "boxes_dropped", len(xml_objects))
     else:
         objects = []
         for obj in xml_objects:
             objects.append((_rectangle(obj.box), obj.name, obj.attributes))
-        _count(notes, "box_only", len(xml_objects))
+        tally(notes, "box_only", len(xml_objects))
     return file_name, width, height, objects
 
 
@@ -281,7 +283,7 @@ def _read_xml(
         return None
     item = path.stem
     written = (document.findtext("filename") or "").strip() or f"{item}.jpg"
-    file_name = inside_name(written)
+    file_name = clean_relative(written)
     if file_name is None:
         problems.add(f"{where} <filename>", f"{short(written)} points outside the images folder")
         return None
@@ -406,16 +408,16 @@ def _instances(
         if match is None:
             attributes: dict = {}
             if own is None or own.name != name:
-                _count(notes, "class_from_png")
+                tally(notes, "class_from_png")
         else:
             attributes = unused.pop(match).attributes
         if own is not None and majority is not None and own.name != name and match == index - 1:
-            _count(notes, "class_disagrees")
+            tally(notes, "class_disagrees")
         out.append((crop_to_shape(crop, x0, y0, 0.0, 0.0, DEFAULT_MIN_IOU), name, attributes))
     for obj in unused.values():
         if obj.box is not None:
             out.append((_rectangle(obj.box), obj.name, obj.attributes))
-            _count(notes, "box_only")
+            tally(notes, "box_only")
     return out
 
 
@@ -481,11 +483,6 @@ def _rectangle(box: tuple[float, float, float, float] | None) -> Shape:
     return Shape((Polygon(np.array([[x1, y1], [x2, y1], [x2, y2], [x1, y2]])),))
 
 
-def _near_image(box: tuple[float, float, float, float], width: int, height: int) -> bool:
-    x1, y1, x2, y2 = box
-    return x1 >= -width and y1 >= -height and x2 <= 2 * width and y2 <= 2 * height
-
-
 def _int_text(element: Element, path: str) -> int | None:
     value = _float_text(element, path)
     return int(value) if value is not None and value == int(value) else None
@@ -511,12 +508,6 @@ def _typed(text: str) -> Any:
     if not math.isfinite(value) or text != text.strip():
         return text
     return int(text) if text.lstrip("-").isdigit() else value
-
-
-def _object_array(values: list) -> np.ndarray:
-    out = np.empty(len(values), dtype=object)
-    out[:] = values
-    return out
 
 
 # ---------------------------------------------------------------------------------------------------- writing
@@ -565,7 +556,7 @@ def _item_names(dataset: CocoDataset) -> list[str]:
     items: list[str] = []
     seen: dict[str, str] = {}
     for image in dataset.images:
-        safe = inside_name(image.file_name)
+        safe = clean_relative(image.file_name)
         if safe is None:
             raise FormatError(f"{image.file_name!r} points outside the folder; it cannot name a VOC item")
         item = safe.rsplit(".", 1)[0] if "." in safe.rsplit("/", 1)[-1] else safe
@@ -590,7 +581,7 @@ def _write_item(
     if source and os.path.isabs(source) and os.path.isfile(source):
         files.place_image(Path(str(source)), out / IMAGES / image.file_name)
     else:
-        _count(counts, "images")
+        tally(counts, "images")
     inst = image.instances
     shapes = inst.shapes.tolist()
     classes = inst.classes.tolist()
@@ -598,7 +589,7 @@ def _write_item(
     crowd, provenance = inst.crowd.tolist(), inst.provenance.tolist()
     keep = [i for i, shape in enumerate(shapes) if not shape.is_empty()]
     if len(keep) > MAX_INDEX:
-        _count(counts, "too_many", len(keep) - MAX_INDEX)
+        tally(counts, "too_many", len(keep) - MAX_INDEX)
         keep = keep[:MAX_INDEX]
     masks = BoxMasks.from_shapes([shapes[i] for i in keep], inst.image_size)
     object_png = np.zeros(inst.image_size, np.uint8)
@@ -620,14 +611,14 @@ def _write_item(
     SubElement(document, "segmented").text = "1"
     for k, i in enumerate(keep, 1):
         if kept[k] < areas[k - 1]:
-            _count(counts, "covered" if kept[k] == 0 else "overlap")
-        _count(counts, "crowd", int(crowd[i]))
-        _count(counts, "auto", int(provenance[i] == Provenance.AUTO.value))
+            tally(counts, "covered" if kept[k] == 0 else "overlap")
+        tally(counts, "crowd", int(crowd[i]))
+        tally(counts, "auto", int(provenance[i] == Provenance.AUTO.value))
         value = attributes[i] if isinstance(attributes[i], dict) else {}
         extra = value.get("attributes")
         extra = extra if isinstance(extra, dict) else {}
         if set(value) - {"attributes"}:
-            _count(counts, "attributes")
+            tally(counts, "attributes")
         element = SubElement(document, "object")
         SubElement(element, "name").text = names[classes[i]]
         SubElement(element, "pose").text = str(extra.get("pose", "Unspecified"))
@@ -654,7 +645,7 @@ def _write_attributes(parent: Element, values: dict[str, Any], counts: dict[str,
         elif isinstance(value, (int, float, str)) and not (isinstance(value, float) and not math.isfinite(value)):
             text = str(value)
         else:
-            _count(counts, "attributes")
+            tally(counts, "attributes")
             continue
         attribute = SubElement(parent, "attribute")
         SubElement(attribute, "name").text = str(key)
