@@ -30,6 +30,18 @@ def _donut_on_astronaut(folder):
         )
 
 
+def _export_dialog(make_window, photo_folder, qtbot):
+    """A window on the folder (one object with a hole on astronaut.png) and its Export dialog."""
+    from protolabel.app.dialogs.export import ExportDialog
+
+    _donut_on_astronaut(photo_folder)
+    window = make_window()
+    window.open_folder(photo_folder)
+    dialog = ExportDialog(photo_folder / "annotations.json", window.exporter.counts(), photo_folder, window)
+    qtbot.addWidget(dialog)
+    return window, dialog
+
+
 def test_the_import_dialog_recognises_each_format(make_window, photo_folder, qtbot, tmp_path):
     from protolabel.app.dialogs.import_coco import ImportSourceDialog
 
@@ -57,13 +69,7 @@ def test_the_import_dialog_recognises_each_format(make_window, photo_folder, qtb
 
 
 def test_export_yolo_then_import_it_back_through_the_dialogs(make_window, photo_folder, qtbot, tmp_path):
-    from protolabel.app.dialogs.export import ExportDialog
-
-    _donut_on_astronaut(photo_folder)
-    window = make_window()
-    window.open_folder(photo_folder)
-    dialog = ExportDialog(photo_folder / "annotations.json", window.exporter.counts(), photo_folder, window)
-    qtbot.addWidget(dialog)
+    window, dialog = _export_dialog(make_window, photo_folder, qtbot)
     dialog.format_box.setCurrentIndex(dialog.format_box.findData("yolo"))
     assert dialog.path == photo_folder.parent / "photos-yolo" and not dialog.validate_box.isVisible()
     assert "holes are filled" in dialog.carries.text()
@@ -99,14 +105,9 @@ def test_export_yolo_then_import_it_back_through_the_dialogs(make_window, photo_
 
 
 def test_voc_and_cvat_exported_from_the_dialog_are_recognised_on_import(make_window, photo_folder, qtbot, tmp_path):
-    from protolabel.app.dialogs.export import ExportDialog
     from protolabel.app.dialogs.import_coco import ImportSourceDialog
 
-    _donut_on_astronaut(photo_folder)
-    window = make_window()
-    window.open_folder(photo_folder)
-    dialog = ExportDialog(photo_folder / "annotations.json", window.exporter.counts(), photo_folder, window)
-    qtbot.addWidget(dialog)
+    window, dialog = _export_dialog(make_window, photo_folder, qtbot)
     assert dialog.format_box.findData("voc") >= 0 and dialog.format_box.findData("cvat") >= 0
     dialog.format_box.setCurrentIndex(dialog.format_box.findData("cvat"))
     assert dialog.path == photo_folder.parent / "photos-cvat.xml" and "images/ beside" in dialog.carries.text()
