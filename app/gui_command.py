@@ -26,7 +26,7 @@ def add_parser(subparsers) -> None:
         "--coco",
         default=None,
         metavar="FILE",
-        help="COCO file to merge into FOLDER's project (asks first; as File ▸ Import COCO…)",
+        help="COCO file to merge into FOLDER's project (asks first; as File ▸ Import…)",
     )
     parser.set_defaults(func=run)
 

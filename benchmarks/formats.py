@@ -40,6 +40,9 @@ CLASSES = ("cup", "plate", "fork")
 GOAL = 2.0
 
 
+FILE_SUFFIX = {"cvat": ".xml"}  # the one-file formats that are not JSON (a CVAT path not ending .xml is a folder)
+
+
 def synthetic_dataset(count: int, seed: int = 0) -> CocoDataset:
     """`count` images of 4 small objects each: a triangle, two squares and one object of two squares."""
     rng = np.random.default_rng(seed)
@@ -89,7 +92,10 @@ def main() -> None:
         apply_import(store, plan_import(store, dataset))
     scratch = work / "scratch"  # a fresh project per import, on the same images (links: no copies)
     formats = all_formats()
-    outputs = {f.name: work / (f"out-{f.name}" + ("" if f.writes_folder else ".json")) for f in formats}
+    outputs = {
+        f.name: work / (f"out-{f.name}" + ("" if f.writes_folder else FILE_SUFFIX.get(f.name, ".json")))
+        for f in formats
+    }
 
     def exporter(fmt):
         def run() -> None:

@@ -33,7 +33,13 @@ CARRIES = {
     "labelme": "labelme polygons cannot cut holes: objects with holes are written filled (counted after).",
     "yolo": "One polygon per object: parts are joined by a seam (as Ultralytics does) and holes are filled; "
     "the images are linked or copied into images/.",
+    "voc": "One object per pixel: where objects overlap the later one keeps the pixels; no crowd flag, no mark for "
+    "objects the model made (counted after). The images are linked or copied into JPEGImages/.",
+    "cvat": "Objects with holes or several parts are written as CVAT masks (pixels kept exactly). "
+    "Put the images in images/ beside annotations.xml: CVAT and Datumaro look for them there.",
 }
+# The one-file formats other than COCO: the file a default path ends in, and the browse filter.
+FILE_KINDS = {"cvat": (".xml", "CVAT XML (*.xml)")}
 
 
 class ExportDialog(QDialog):
@@ -103,14 +109,17 @@ class ExportDialog(QDialog):
         self.carries.setVisible(fmt.name in CARRIES)
         self.validate_box.setVisible(fmt.name == "coco")
         current = self.path_edit.text().strip()
-        defaults = {str(self.default_path), *(str(self._folder_default(f)) for f in all_formats())}
+        defaults = {str(self._default(f)) for f in all_formats()}
         if not current or current in defaults:  # a path the user typed is kept
-            self.path_edit.setText(str(self._folder_default(fmt) if fmt.writes_folder else self.default_path))
+            self.path_edit.setText(str(self._default(fmt)))
         self.error_label.setVisible(False)
 
-    def _folder_default(self, fmt: AnnotationFormat) -> Path:
+    def _default(self, fmt: AnnotationFormat) -> Path:
+        """COCO's default file; for another format a folder or file named after it beside the project's folder."""
+        if not fmt.writes_folder and fmt.name not in FILE_KINDS:
+            return self.default_path
         folder = Path(self.project_folder)
-        return folder.parent / f"{folder.name}-{fmt.name}"
+        return folder.parent / f"{folder.name}-{fmt.name}{FILE_KINDS.get(fmt.name, ('',))[0]}"
 
     def problem(self) -> str:
         """Why the chosen path cannot be written ('' when it can): the one output-path check of every command."""
@@ -135,7 +144,8 @@ class ExportDialog(QDialog):
         if self.format.writes_folder:
             path = QFileDialog.getExistingDirectory(self, f"Export {self.format.title}", self.path_edit.text())
         else:
-            path, _ = QFileDialog.getSaveFileName(self, "Export COCO", self.path_edit.text(), "COCO JSON (*.json)")
+            kind = FILE_KINDS.get(self.format.name, (".json", "COCO JSON (*.json)"))[1]
+            path, _ = QFileDialog.getSaveFileName(self, f"Export {self.format.title}", self.path_edit.text(), kind)
         if path:
             self.path_edit.setText(path)
 

@@ -67,6 +67,12 @@ def count(n: int, noun: str) -> str:
     return f"{n:,} {noun}" if n == 1 else f"{n:,} {noun}s"
 
 
+def counted_notes(counts: dict[str, int], notes: dict[str, tuple[str, str]]) -> list[str]:
+    """A summary line per key counted above zero: `notes[key]` is (noun, the rest), so one thing reads '1 object
+    ...', never '1 objects'."""
+    return [f"{count(n, notes[key][0])}{notes[key][1]}" for key, n in counts.items() if n]
+
+
 def image_size(path: Path) -> tuple[int, int]:
     """(width, height) of an image file from its header, decoding it only for a format whose header is not
     parsed; ImageReadError (naming the file) when it cannot be read."""
@@ -97,11 +103,27 @@ def name_inside(folder: Path, path: str | os.PathLike) -> str | None:
 
 
 def clean_relative(name: str) -> str | None:
-    """A relative name written in a file ('\\' or '/' separated), normalised; None when it climbs out."""
+    """A relative name written in a file ('\\' or '/' separated), normalised; None when it climbs out (absolute,
+    a drive letter, '..' above the top) or cannot name a file (empty, NUL)."""
+    if "\0" in name:
+        return None
     name = posixpath.normpath(name.replace("\\", "/"))
     if name in ("", ".", "..") or name.startswith(("../", "/")) or (len(name) > 1 and name[1] == ":"):
         return None
     return name
+
+
+def object_array(values: list) -> np.ndarray:
+    """A 1-D object array of `values` as they are (np.array would turn a list of dicts or lists into more axes)."""
+    out = np.empty(len(values), dtype=object)
+    out[:] = values
+    return out
+
+
+def tally(counts: dict[str, int], key: str, n: int = 1) -> None:
+    """Adds `n` to `counts[key]`, for counted_notes."""
+    if n:
+        counts[key] = counts.get(key, 0) + n
 
 
 def far_outside(points: np.ndarray, width: int, height: int) -> bool:

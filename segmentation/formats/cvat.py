@@ -28,8 +28,9 @@ import numpy as np
 
 from protolabel.segmentation.coco.dataset import Category, CocoDataset, CocoImage
 from protolabel.segmentation.files import atomic_write_bytes
+from protolabel.segmentation.formats._common import clean_relative, counted_notes, far_outside, object_array, tally
 from protolabel.segmentation.formats.base import AnnotationFormat, FormatError
-from protolabel.segmentation.formats.xml_input import Problems, inside_name, name_for_folder, parse_xml, short
+from protolabel.segmentation.formats.xml_input import Problems, name_for_folder, parse_xml, short
 from protolabel.segmentation.geometry.box_masks import BoxMasks
 from protolabel.segmentation.geometry.instances import Instances
 from protolabel.segmentation.geometry.outlines import DEFAULT_MIN_IOU, crop_to_shape
@@ -114,18 +115,18 @@ def read_cvat(path: Path, images_folder: Path) -> CocoDataset:
             shapes=[obj[0] for obj in objects],
             classes=[index_of[obj[1]] for obj in objects],
             provenance=[obj[3] for obj in objects],
-            attributes=_object_array([obj[2] for obj in objects]),
+            attributes=object_array([obj[2] for obj in objects]),
         )
         extra = {"tags": tags} if tags else {}
         images.append(CocoImage(name_for_folder(base, name, images_folder), width, height, instances, image_id, extra))
     categories = tuple(Category(k + 1, name) for k, name in enumerate(class_names))
-    return CocoDataset(categories, images, import_notes=tuple(_NOTES[k].format(n=n) for k, n in notes.items()))
+    return CocoDataset(categories, images, import_notes=tuple(counted_notes(notes, _NOTES)))
 
 
 _NOTES = {
-    "not_area": "{n} polylines, points, ellipses, cuboids or skeletons were not read (not areas)",
-    "groups": "{n} objects had a group_id; groups are not kept",
-    "undeclared": "{n} objects use labels that <meta> does not declare; added as classes",
+    "not_area": ("shape", " that is no area (polyline, points, ellipse, cuboid, skeleton): not read"),
+    "groups": ("object", " with a group_id: groups are not kept"),
+    "undeclared": ("object", " of labels that <meta> does not declare: added as classes"),
 }
 
 
@@ -152,7 +153,7 @@ def _read_image(
 ) -> tuple[str, int, int, list, list[str], int | None] | None:
     where = f"<image>[{index}]"
     written = element.get("name", "")
-    name = inside_name(written)
+    name = clean_relative(written)
     if name is None:
         problems.add(f"{where} name", f"{short(written)} points outside the images folder")
         return None
@@ -175,7 +176,7 @@ def _read_image(
                 tags.append(label)
             continue
         if child.tag in NOT_AREAS:
-            _count(notes, "not_area")
+            tally(notes, "not_area")
             continue
         if child.tag not in ("polygon", "box", "mask"):
             continue
@@ -186,9 +187,9 @@ def _read_image(
         if shape is None:
             continue
         if label not in labels:
-            _count(notes, "undeclared")
+            tally(notes, "undeclared")
         if child.get("group_id") not in (None, "", "0"):
-            _count(notes, "groups")
+            tally(notes, "groups")
         source = child.get("source", "manual")
         provenance = Provenance.AUTO.value if source in ("auto", "semi-auto") else HUMAN_DRAWN
         objects.append((shape, label, _object_attributes(child, labels.get(label, {})), provenance))
@@ -203,7 +204,7 @@ def _shape(element: Element, width: int, height: int, at: str, problems: Problem
                 at, f"points must be at least 3 'x,y' pairs of finite numbers, got {short(element.get('points'))}"
             )
             return None
-        if not _near_image(points, width, height):
+        if far_outside(points, width, height):
             problems.add(at, f"points lie more than one image size outside the {width}x{height} image")
             return None
         return Shape((Polygon(points),))
@@ -218,7 +219,7 @@ def _shape(element: Element, width: int, height: int, at: str, problems: Problem
             problems.add(at, f"xbr, ybr lie before xtl, ytl ({x1}, {y1}, {x2}, {y2})")
             return None
         corners = _rotated(np.array([[x1, y1], [x2, y1], [x2, y2], [x1, y2]]), rotation)
-        if not _near_image(corners, width, height):
+        if far_outside(corners, width, height):
             problems.add(at, f"the box lies more than one image size outside the {width}x{height} image")
             return None
         return Shape((Polygon(corners),))
@@ -294,11 +295,6 @@ def _rotated(corners: np.ndarray, degrees: float) -> np.ndarray:
     return centre + np.stack([offset[:, 0] * cos - offset[:, 1] * sin, offset[:, 0] * sin + offset[:, 1] * cos], 1)
 
 
-def _near_image(points: np.ndarray, width: int, height: int) -> bool:
-    low, high = points.min(axis=0), points.max(axis=0)
-    return bool(low[0] >= -width and low[1] >= -height and high[0] <= 2 * width and high[1] <= 2 * height)
-
-
 def _int_attr(element: Element, key: str) -> int | None:
     text = (element.get(key) or "").strip()
     return int(text) if re.fullmatch(r"-?\d{1,12}", text) else None
@@ -310,16 +306,6 @@ def _float_attr(element: Element, key: str) -> float | None:
     except ValueError:
         return None
     return value if math.isfinite(value) else None
-
-
-def _count(notes: dict[str, int], key: str, n: int = 1) -> None:
-    notes[key] = notes.get(key, 0) + n
-
-
-def _object_array(values: list) -> np.ndarray:
-    out = np.empty(len(values), dtype=object)
-    out[:] = values
-    return out
 
 
 # ---------------------------------------------------------------------------------------------------- writing
@@ -349,15 +335,15 @@ def write_cvat(dataset: CocoDataset, out: Path) -> list[str]:
         _image_element(document, image, image_id, dataset.category_names, counts)
     indent(document)
     atomic_write_bytes(target, tostring(document, encoding="utf-8", xml_declaration=True))
-    notes = [_WRITE_NOTES[key].format(n=n) for key, n in counts.items() if n]
+    notes = counted_notes(counts, _WRITE_NOTES)
     return [*notes, "the images are not copied: CVAT and Datumaro look for them in images/ beside annotations.xml"]
 
 
 _WRITE_NOTES = {
-    "masks": "{n} objects with holes or several parts were written as <mask> (a CVAT polygon holds neither)",
-    "crowd": "{n} crowd regions were written as ordinary objects (CVAT has no crowd flag)",
-    "verified": '{n} verified objects were written as source="manual" (CVAT has no verified state)',
-    "attributes": "{n} attribute values that are not text, numbers or true/false were not written",
+    "masks": ("object", " with holes or several parts written as <mask> (a CVAT polygon holds neither)"),
+    "crowd": ("crowd region", " written as ordinary objects (CVAT has no crowd flag)"),
+    "verified": ("verified object", ' written as source="manual" (CVAT has no verified state)'),
+    "attributes": ("attribute value", " not text, a number or true/false: not written"),
 }
 
 
@@ -434,17 +420,17 @@ def _image_element(
         }
         if i in mask_of:
             child = SubElement(element, "mask", common, **_mask_attributes(masks, mask_of[i]))
-            _count(counts, "masks")
+            tally(counts, "masks")
         else:
             child = SubElement(element, "polygon", common, points=_points_text(_parts(shape)[0].exterior))
         child.set("z_order", "0")
-        _count(counts, "crowd", int(crowd[i]))
-        _count(counts, "verified", int(provenance[i] == Provenance.VERIFIED.value))
+        tally(counts, "crowd", int(crowd[i]))
+        tally(counts, "verified", int(provenance[i] == Provenance.VERIFIED.value))
         for name, value in _attributes_of(attributes[i]).items():
             if name == "occluded":
                 continue
             if not _writable(value):
-                _count(counts, "attributes")
+                tally(counts, "attributes")
                 continue
             text = ("true" if value else "false") if isinstance(value, bool) else str(value)
             SubElement(child, "attribute", name=str(name)).text = text

@@ -33,6 +33,7 @@ from protolabel.segmentation.formats._common import (
     distinct_points,
     far_outside,
     name_inside,
+    object_array,
 )
 from protolabel.segmentation.formats.base import AnnotationFormat, FormatError
 from protolabel.segmentation.geometry.instances import Instances
@@ -114,7 +115,7 @@ def read(path: Path, images_folder: Path) -> CocoDataset:
             shapes=[o[1] for o in objects],
             classes=[index[o[0]] for o in objects],
             provenance=[o[2] for o in objects],
-            attributes=_object_array([o[3] for o in objects]),
+            attributes=object_array([o[3] for o in objects]),
         )
         images.append(CocoImage(name, width, height, instances, extra=extra))
     if circles:
@@ -335,12 +336,6 @@ def _is_int(value: Any) -> bool:
 def _short(value: Any, limit: int = 80) -> str:
     text = repr(value)
     return text if len(text) <= limit else text[: limit - 3] + "..."
-
-
-def _object_array(values: list) -> np.ndarray:
-    out = np.empty(len(values), dtype=object)
-    out[:] = values
-    return out
 
 
 FORMAT = AnnotationFormat("labelme", "labelme JSON (one file per image)", looks_like, read, write, writes_folder=True)

@@ -15,13 +15,15 @@ majority, else the XML `<name>` (see `_instances` for how an index finds its `<o
 object. An `<object>` with no pixels is read as its box.
 Writing: the same layout with VOC's palette, no void borders drawn (they would cut pixels off every object), and
 VOC's limits said in the notes: one index per pixel (overlaps go to the later object), at most 254 objects per
-image and 254 classes. The images are not copied: each XML's `<filename>` names its image.
+image and 254 classes. Each image is placed in `JPEGImages/` under its `<filename>` (a hard link, else a copy) when
+its file is known; the files are written in one batch (_common.FileBatch: each atomic, one sync at the end).
 """
 
 from __future__ import annotations
 
 import io
 import math
+import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,9 +34,16 @@ import numpy as np
 from PIL import Image
 
 from protolabel.segmentation.coco.dataset import Category, CocoDataset, CocoImage
-from protolabel.segmentation.files import atomic_write_bytes, atomic_write_text
+from protolabel.segmentation.formats._common import (
+    FileBatch,
+    clean_relative,
+    counted_notes,
+    far_outside,
+    object_array,
+    tally,
+)
 from protolabel.segmentation.formats.base import AnnotationFormat, FormatError
-from protolabel.segmentation.formats.xml_input import Problems, inside_name, name_for_folder, parse_xml, short
+from protolabel.segmentation.formats.xml_input import Problems, name_for_folder, parse_xml, short
 from protolabel.segmentation.geometry.box_masks import BoxMasks
 from protolabel.segmentation.geometry.instances import Instances
 from protolabel.segmentation.geometry.outlines import DEFAULT_MIN_IOU, crop_to_shape
@@ -116,31 +125,22 @@ def read_voc(path: Path, images_folder: Path) -> CocoDataset:
             shapes=[obj[0] for obj in objects],
             classes=[index_of[obj[1]] for obj in objects],
             provenance=HUMAN_DRAWN,
-            attributes=_object_array([obj[2] or None for obj in objects]),
+            attributes=object_array([obj[2] or None for obj in objects]),
         )
         name = name_for_folder(base, file_name, images_folder)
         images.append(CocoImage(name, width, height, instances))
     categories = tuple(Category(i + 1, name) for i, name in enumerate(names))
-    return CocoDataset(categories, images, import_notes=tuple(_note(key, count) for key, count in notes.items()))
+    return CocoDataset(categories, images, import_notes=tuple(counted_notes(notes, _NOTES)))
 
 
 _NOTES = {
-    "box_only": "{n} objects had no pixels in SegmentationObject; their <bndbox> was read as a rectangle",
-    "class_from_png": "{n} objects had no <object> of their class in their XML; read without its attributes",
-    "class_disagrees": "{n} objects are another class in SegmentationClass than in their XML <name>: "
-    "SegmentationClass was kept",
-    "semantic_only": "{n} images had only SegmentationClass: each class's pixels were read as one object",
-    "boxes_dropped": "{n} <object> boxes of images with only SegmentationClass were not read (no pixels of their own)",
-}
-
-
-def _note(key: str, count: int) -> str:
-    return _NOTES[key].format(n=count)
-
-
-def _count(notes: dict[str, int], key: str, n: int = 1) -> None:
-    if n:
-        notes[key] = notes.get(key, 0) + n
+    "box_only": ("object", " with no pixels in SegmentationObject: read as the rectangle of its <bndbox>"),
+    "class_from_png": ("object", " with no <object> of that class in the XML: read without attributes"),
+    "class_disagrees": ("object", " of another class in SegmentationClass than in the XML <name>: "
+                        "SegmentationClass was kept"),
+    "semantic_only": ("image", " with only SegmentationClass: each class's pixels were read as one object"),
+    "boxes_dropped": ("<object>", " of images with only SegmentationClass not read (no pixels of their own)"),
+}  # fmt: skip
 
 
 def _read_file(path: Path, limit: int, what: str) -> bytes:
@@ -192,7 +192,7 @@ def _item_ids(root: Path, problems: Problems) -> list[str]:
                 item = line.split()[0] if line.split() else ""
                 if not item or item.startswith("#"):
                     continue
-                safe = inside_name(item)
+                safe = clean_relative(item)
                 if safe is None:
                     problems.add(f"{where} line {number}", f"id {short(item)} points outside the folder")
                     continue
@@ -247,7 +247,7 @@ def _read_item(
         return None
     width, height = size
     for i, obj in enumerate(xml_objects):
-        if obj.box is not None and not _near_image(obj.box, width, height):
+        if obj.box is not None and far_outside(np.reshape(obj.box, (2, 2)), width, height):
             problems.add(
                 f"{xml_where} <object>[{i}] <bndbox>",
                 f"lies more than one image size outside the {width}x{height} image",
@@ -257,13 +257,13 @@ def _read_item(
         objects = _instances(object_ids, class_ids, xml_objects, labels, item, problems, notes)
     elif class_ids is not None:
         objects = _class_regions(class_ids, labels)
-        _count(notes, "semantic_only")
-        _count(notes, "boxes_dropped", len(xml_objects))
+        tally(notes, "semantic_only")
+        tally(notes, "boxes_dropped", len(xml_objects))
     else:
         objects = []
         for obj in xml_objects:
             objects.append((_rectangle(obj.box), obj.name, obj.attributes))
-        _count(notes, "box_only", len(xml_objects))
+        tally(notes, "box_only", len(xml_objects))
     return file_name, width, height, objects
 
 
@@ -283,7 +283,7 @@ def _read_xml(
         return None
     item = path.stem
     written = (document.findtext("filename") or "").strip() or f"{item}.jpg"
-    file_name = inside_name(written)
+    file_name = clean_relative(written)
     if file_name is None:
         problems.add(f"{where} <filename>", f"{short(written)} points outside the images folder")
         return None
@@ -408,16 +408,16 @@ def _instances(
         if match is None:
             attributes: dict = {}
             if own is None or own.name != name:
-                _count(notes, "class_from_png")
+                tally(notes, "class_from_png")
         else:
             attributes = unused.pop(match).attributes
         if own is not None and majority is not None and own.name != name and match == index - 1:
-            _count(notes, "class_disagrees")
+            tally(notes, "class_disagrees")
         out.append((crop_to_shape(crop, x0, y0, 0.0, 0.0, DEFAULT_MIN_IOU), name, attributes))
     for obj in unused.values():
         if obj.box is not None:
             out.append((_rectangle(obj.box), obj.name, obj.attributes))
-            _count(notes, "box_only")
+            tally(notes, "box_only")
     return out
 
 
@@ -483,11 +483,6 @@ def _rectangle(box: tuple[float, float, float, float] | None) -> Shape:
     return Shape((Polygon(np.array([[x1, y1], [x2, y1], [x2, y2], [x1, y2]])),))
 
 
-def _near_image(box: tuple[float, float, float, float], width: int, height: int) -> bool:
-    x1, y1, x2, y2 = box
-    return x1 >= -width and y1 >= -height and x2 <= 2 * width and y2 <= 2 * height
-
-
 def _int_text(element: Element, path: str) -> int | None:
     value = _float_text(element, path)
     return int(value) if value is not None and value == int(value) else None
@@ -515,12 +510,6 @@ def _typed(text: str) -> Any:
     return int(text) if text.lstrip("-").isdigit() else value
 
 
-def _object_array(values: list) -> np.ndarray:
-    out = np.empty(len(values), dtype=object)
-    out[:] = values
-    return out
-
-
 # ---------------------------------------------------------------------------------------------------- writing
 
 
@@ -535,33 +524,30 @@ def write_voc(dataset: CocoDataset, out: Path) -> list[str]:
     items = _item_names(dataset)
     palette = voc_palette()
     counts: dict[str, int] = {}
-    for folder in (ANNOTATIONS, OBJECTS, CLASSES, *SUBSET_FOLDERS):
-        (out / folder).mkdir(parents=True, exist_ok=True)
     lines = ["# label:color_rgb:parts:actions"]
     for index, name in enumerate(("background", *names)):
         r, g, b = palette[index].tolist()
         lines.append(f"{name}:{r},{g},{b}::")
-    atomic_write_text(out / LABELMAP, "\n".join(lines) + "\n")
-    for image, item in zip(dataset.images, items):
-        for parent in {(out / folder / item).parent for folder in (ANNOTATIONS, OBJECTS, CLASSES)}:
-            parent.mkdir(parents=True, exist_ok=True)
-        _write_item(image, item, names, out, palette, counts)
-    listing = "".join(f"{item}\n" for item in items)
-    for folder in SUBSET_FOLDERS:
-        atomic_write_text(out / folder / "default.txt", listing)
-    return [_WRITE_NOTES[key].format(n=n) for key, n in counts.items() if n]
+    listing = "".join(f"{item}\n" for item in items).encode("utf-8")
+    with FileBatch() as files:
+        files.write_bytes(out / LABELMAP, ("\n".join(lines) + "\n").encode("utf-8"))
+        for image, item in zip(dataset.images, items):
+            _write_item(files, image, item, names, out, palette, counts)
+        for folder in SUBSET_FOLDERS:
+            files.write_bytes(out / folder / "default.txt", listing)
+    return counted_notes(counts, _WRITE_NOTES)
 
 
 _WRITE_NOTES = {
-    "overlap": "{n} objects overlap a later object: VOC has one index per pixel, so the later object kept those pixels",
-    "covered": "{n} objects are covered entirely by later ones: written as <object> boxes only",
-    "too_many": f"{{n}} objects beyond the {MAX_INDEX} a VOC PNG can number were not written",
-    "crowd": "{n} crowd regions were written as ordinary objects (VOC has no crowd flag)",
-    "auto": "{n} objects the model made are written without saying so (VOC has no field): "
-    "read back, they count as drawn by a person",
-    "attributes": "{n} attribute values that are not text, numbers or true/false were not written",
-    "images": "the images are not copied: put them in JPEGImages/ under the names in each XML's <filename>",
-}
+    "overlap": ("object", " overlapping a later object: VOC has one index per pixel, so the later object kept them"),
+    "covered": ("object", " covered entirely by later ones: written as <object> boxes only"),
+    "too_many": ("object", f" beyond the {MAX_INDEX} a VOC PNG can number: not written"),
+    "crowd": ("crowd region", " written as ordinary objects (VOC has no crowd flag)"),
+    "auto": ("object", " the model made written without saying so (VOC has no field): read back, drawn by a person"),
+    "attributes": ("attribute value", " not text, a number or true/false: not written"),
+    "images": ("image", " not placed in JPEGImages/: their files are not known; put them there under the names "
+               "in each XML's <filename>"),
+}  # fmt: skip
 
 
 def _item_names(dataset: CocoDataset) -> list[str]:
@@ -570,7 +556,7 @@ def _item_names(dataset: CocoDataset) -> list[str]:
     items: list[str] = []
     seen: dict[str, str] = {}
     for image in dataset.images:
-        safe = inside_name(image.file_name)
+        safe = clean_relative(image.file_name)
         if safe is None:
             raise FormatError(f"{image.file_name!r} points outside the folder; it cannot name a VOC item")
         item = safe.rsplit(".", 1)[0] if "." in safe.rsplit("/", 1)[-1] else safe
@@ -582,8 +568,20 @@ def _item_names(dataset: CocoDataset) -> list[str]:
 
 
 def _write_item(
-    image: CocoImage, item: str, names: tuple[str, ...], out: Path, palette: np.ndarray, counts: dict[str, int]
+    files: FileBatch,
+    image: CocoImage,
+    item: str,
+    names: tuple[str, ...],
+    out: Path,
+    palette: np.ndarray,
+    counts: dict[str, int],
 ) -> None:
+    """One item's XML and two PNGs, and its image placed in JPEGImages/ when its file is known."""
+    source = image.source_name
+    if source and os.path.isabs(source) and os.path.isfile(source):
+        files.place_image(Path(str(source)), out / IMAGES / image.file_name)
+    else:
+        tally(counts, "images")
     inst = image.instances
     shapes = inst.shapes.tolist()
     classes = inst.classes.tolist()
@@ -591,7 +589,7 @@ def _write_item(
     crowd, provenance = inst.crowd.tolist(), inst.provenance.tolist()
     keep = [i for i, shape in enumerate(shapes) if not shape.is_empty()]
     if len(keep) > MAX_INDEX:
-        _count(counts, "too_many", len(keep) - MAX_INDEX)
+        tally(counts, "too_many", len(keep) - MAX_INDEX)
         keep = keep[:MAX_INDEX]
     masks = BoxMasks.from_shapes([shapes[i] for i in keep], inst.image_size)
     object_png = np.zeros(inst.image_size, np.uint8)
@@ -613,14 +611,14 @@ def _write_item(
     SubElement(document, "segmented").text = "1"
     for k, i in enumerate(keep, 1):
         if kept[k] < areas[k - 1]:
-            _count(counts, "covered" if kept[k] == 0 else "overlap")
-        _count(counts, "crowd", int(crowd[i]))
-        _count(counts, "auto", int(provenance[i] == Provenance.AUTO.value))
+            tally(counts, "covered" if kept[k] == 0 else "overlap")
+        tally(counts, "crowd", int(crowd[i]))
+        tally(counts, "auto", int(provenance[i] == Provenance.AUTO.value))
         value = attributes[i] if isinstance(attributes[i], dict) else {}
         extra = value.get("attributes")
         extra = extra if isinstance(extra, dict) else {}
         if set(value) - {"attributes"}:
-            _count(counts, "attributes")
+            tally(counts, "attributes")
         element = SubElement(document, "object")
         SubElement(element, "name").text = names[classes[i]]
         SubElement(element, "pose").text = str(extra.get("pose", "Unspecified"))
@@ -634,10 +632,9 @@ def _write_item(
         if others:
             _write_attributes(SubElement(element, "attributes"), others, counts)
     indent(document)
-    atomic_write_bytes(out / ANNOTATIONS / f"{item}.xml", tostring(document, encoding="utf-8", xml_declaration=True))
-    atomic_write_bytes(out / OBJECTS / f"{item}.png", _palette_png(object_png, palette))
-    atomic_write_bytes(out / CLASSES / f"{item}.png", _palette_png(class_png, palette))
-    counts["images"] = 1
+    files.write_bytes(out / ANNOTATIONS / f"{item}.xml", tostring(document, encoding="utf-8", xml_declaration=True))
+    files.write_bytes(out / OBJECTS / f"{item}.png", _palette_png(object_png, palette))
+    files.write_bytes(out / CLASSES / f"{item}.png", _palette_png(class_png, palette))
 
 
 def _write_attributes(parent: Element, values: dict[str, Any], counts: dict[str, int]) -> None:
@@ -648,7 +645,7 @@ def _write_attributes(parent: Element, values: dict[str, Any], counts: dict[str,
         elif isinstance(value, (int, float, str)) and not (isinstance(value, float) and not math.isfinite(value)):
             text = str(value)
         else:
-            _count(counts, "attributes")
+            tally(counts, "attributes")
             continue
         attribute = SubElement(parent, "attribute")
         SubElement(attribute, "name").text = str(key)
@@ -674,5 +671,10 @@ def _palette_png(indices: np.ndarray, palette: np.ndarray) -> bytes:
 
 
 FORMAT = AnnotationFormat(
-    name="voc", title="Pascal VOC (segmentation)", looks_like=looks_like_voc, read=read_voc, write=write_voc
+    name="voc",
+    title="Pascal VOC (segmentation)",
+    looks_like=looks_like_voc,
+    read=read_voc,
+    write=write_voc,
+    writes_folder=True,
 )

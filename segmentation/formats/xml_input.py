@@ -1,5 +1,5 @@
 """What the XML formats (Pascal VOC, CVAT) share: parsing without the XML attacks, collecting problems by file and
-element, and image names that stay inside the folder.
+element, and image names relative to the images folder (the rules themselves are _common's).
 
 XML files come from other people: a document that declares entities (the "billion laughs" bomb, external entities
 that read local files) is refused before any entity is expanded, so only plain element trees are read. The parser is
@@ -8,12 +8,11 @@ expat driven directly into an ElementTree builder (no extra dependency; defusedx
 
 from __future__ import annotations
 
-import os
-import posixpath
 from pathlib import Path
 from xml.etree.ElementTree import Element, TreeBuilder
 from xml.parsers import expat
 
+from protolabel.segmentation.formats._common import name_inside
 from protolabel.segmentation.formats.base import FormatError
 
 MAX_REPORTED = 10  # problems named in one error message
@@ -76,31 +75,11 @@ class Problems:
         raise FormatError(f"{self.source}: not a usable {self.kind}:\n{shown}{tail}")
 
 
-def inside_name(name: str) -> str | None:
-    """`name` as a relative '/'-separated path that stays inside its folder, or None when it leaves it (absolute,
-    a drive letter, '..' above the top) or cannot be a file name (empty, NUL)."""
-    if not name or "\0" in name:
-        return None
-    name = name.replace("\\", "/")
-    if name.startswith("/") or (len(name) > 1 and name[1] == ":"):
-        return None
-    normal = posixpath.normpath(name)
-    if normal in (".", "..") or normal.startswith("../"):
-        return None
-    return normal
-
-
 def name_for_folder(base: Path, name: str, images_folder: Path) -> str:
     """The image `name` (relative to `base`, where the format keeps its images) relative to `images_folder` when
     `base/name` lies inside it; else `name` itself, for a folder that holds the same images by name. Paths are
     compared as written: nothing is read and no link is followed."""
-    target = os.path.normpath(os.path.abspath(base / name))
-    root = os.path.normpath(os.path.abspath(images_folder))
-    try:
-        inside = os.path.commonpath([root, target]) == root
-    except ValueError:
-        inside = False
-    return Path(os.path.relpath(target, root)).as_posix() if inside and target != root else name
+    return name_inside(images_folder, base / name) or name
 
 
 def short(value: object, limit: int = 60) -> str:

@@ -30,6 +30,18 @@ def _donut_on_astronaut(folder):
         )
 
 
+def _export_dialog(make_window, photo_folder, qtbot):
+    """A window on the folder (one object with a hole on astronaut.png) and its Export dialog."""
+    from protolabel.app.dialogs.export import ExportDialog
+
+    _donut_on_astronaut(photo_folder)
+    window = make_window()
+    window.open_folder(photo_folder)
+    dialog = ExportDialog(photo_folder / "annotations.json", window.exporter.counts(), photo_folder, window)
+    qtbot.addWidget(dialog)
+    return window, dialog
+
+
 def test_the_import_dialog_recognises_each_format(make_window, photo_folder, qtbot, tmp_path):
     from protolabel.app.dialogs.import_coco import ImportSourceDialog
 
@@ -57,13 +69,7 @@ def test_the_import_dialog_recognises_each_format(make_window, photo_folder, qtb
 
 
 def test_export_yolo_then_import_it_back_through_the_dialogs(make_window, photo_folder, qtbot, tmp_path):
-    from protolabel.app.dialogs.export import ExportDialog
-
-    _donut_on_astronaut(photo_folder)
-    window = make_window()
-    window.open_folder(photo_folder)
-    dialog = ExportDialog(photo_folder / "annotations.json", window.exporter.counts(), photo_folder, window)
-    qtbot.addWidget(dialog)
+    window, dialog = _export_dialog(make_window, photo_folder, qtbot)
     dialog.format_box.setCurrentIndex(dialog.format_box.findData("yolo"))
     assert dialog.path == photo_folder.parent / "photos-yolo" and not dialog.validate_box.isVisible()
     assert "holes are filled" in dialog.carries.text()
@@ -96,3 +102,35 @@ def test_export_yolo_then_import_it_back_through_the_dialogs(make_window, photo_
     assert "already edited or verified in the project, left as it is: astronaut.png" in confirm.text.toPlainText()
     assert not confirm.import_button.isEnabled()
     confirm.reject()
+
+
+def test_voc_and_cvat_exported_from_the_dialog_are_recognised_on_import(make_window, photo_folder, qtbot, tmp_path):
+    from protolabel.app.dialogs.import_coco import ImportSourceDialog
+
+    window, dialog = _export_dialog(make_window, photo_folder, qtbot)
+    assert dialog.format_box.findData("voc") >= 0 and dialog.format_box.findData("cvat") >= 0
+    dialog.format_box.setCurrentIndex(dialog.format_box.findData("cvat"))
+    assert dialog.path == photo_folder.parent / "photos-cvat.xml" and "images/ beside" in dialog.carries.text()
+    dialog.format_box.setCurrentIndex(dialog.format_box.findData("voc"))
+    assert dialog.path == photo_folder.parent / "photos-voc" and "JPEGImages/" in dialog.carries.text()
+    outputs = {"voc": tmp_path / "voc-out", "cvat": tmp_path / "cvat-out" / "annotations.xml"}
+    outputs["cvat"].parent.mkdir()  # the folder the user keeps images/ in
+    for name, out in outputs.items():
+        window.exporter.export(out, verified_only=False, fmt=_by_name(name))
+        window.exporter.wait()
+    assert (outputs["voc"] / "JPEGImages" / "astronaut.png").is_file() and outputs["cvat"].is_file()
+    source = ImportSourceDialog(photo_folder, window)
+    qtbot.addWidget(source)
+    for path, title in (
+        (outputs["voc"], "Pascal VOC"),
+        (outputs["cvat"], "CVAT for images"),
+        (outputs["cvat"].parent, "CVAT for images"),
+    ):
+        source.path_edit.setText(str(path))
+        assert source.found.text().startswith(f"Recognised: <b>{title}") and source.next_button.isEnabled()
+
+
+def _by_name(name):
+    from protolabel.segmentation.formats.registry import by_name
+
+    return by_name(name)

@@ -60,3 +60,35 @@ def test_from_names_the_format(project, tmp_path, capsys):
     assert main(["import", str(project), "--from", "labelme", str(out)]) == 0
     assert main(["import", str(project), str(out), "--coco", str(out / "a.json")]) == 2
     assert "give the annotations to merge once" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("name", "written", "note"),
+    [
+        ("voc", "labelmap.txt", "1 object the model made written without saying so"),
+        ("cvat", "annotations.xml", "2 objects with holes or several parts written as <mask>"),
+    ],
+)
+def test_xml_formats_export_then_import_through_the_registry(project, tmp_path, capsys, name, written, note):
+    out = tmp_path / name
+    assert main(["export", str(project), "--to", name, "--out", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert f"Wrote {out}: 3 images, 4 annotations" in printed and note in printed
+    assert (out / written).is_file()
+    shutil.rmtree(project / ".protolabel")
+    assert main(["import", str(project), str(out)]) == 0  # recognised without --from
+    printed = capsys.readouterr().out
+    assert printed.startswith(f"Read {out} as ") and "Merged 3 images with 4 objects" in printed
+    with ProjectStore.open(project) as store:
+        assert sorted(o.label for o in store.objects("a.png")) == ["cup", "plate"]
+        assert [o.label for o in store.objects("sub/b.jpg")] == ["plate"]
+
+
+def test_voc_export_places_each_image_in_jpegimages(project, tmp_path, capsys):
+    out = tmp_path / "voc"
+    assert main(["export", str(project), "--to", "voc", "--out", str(out)]) == 0
+    assert "not placed in JPEGImages" not in capsys.readouterr().out
+    for name in ("a.png", "sub/b.jpg", "c.png"):
+        assert (out / "JPEGImages" / name).read_bytes() == (project / name).read_bytes()
+    assert (out / "ImageSets/Segmentation/default.txt").read_text().split() == ["a", "c", "sub/b"]
+    assert not list(out.rglob("*.tmp"))

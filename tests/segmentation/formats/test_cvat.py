@@ -27,7 +27,7 @@ DATUMARO_XML = FORMATS / "cvat_datumaro" / "default.xml"
 def test_round_trip_keeps_objects_classes_pixels_attributes_and_tags(tmp_path: Path) -> None:
     dataset = sample_dataset()
     notes = FORMAT.write(dataset, tmp_path)
-    assert "2 objects with holes or several parts were written as <mask> (a CVAT polygon holds neither)" in notes
+    assert "2 objects with holes or several parts written as <mask> (a CVAT polygon holds neither)" in notes
     back = FORMAT.read(tmp_path, tmp_path)
     assert back.category_names == ("cat", "dog")  # the tag's label is not a class
     assert [i.file_name for i in back.images] == ["sub/a.jpg", "b.png"]
@@ -91,7 +91,7 @@ def test_rotated_box_turns_about_its_centre(tmp_path: Path) -> None:
 def test_reads_datumaro_export_of_a_coco_dataset() -> None:
     dataset = FORMAT.read(DATUMARO_XML, FORMATS / "cvat_datumaro" / "images")
     assert dataset.category_names == ("cat", "dog")
-    assert dataset.import_notes == ("7 objects had a group_id; groups are not kept",)
+    assert dataset.import_notes == ("7 objects with a group_id: groups are not kept",)
     expected = source_masks()
     for image in dataset.images:
         objects = image.instances

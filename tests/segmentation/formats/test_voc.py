@@ -31,7 +31,7 @@ def test_round_trip_keeps_objects_classes_pixels_and_flags(tmp_path: Path) -> No
     dataset = sample_dataset()
     notes = FORMAT.write(dataset, tmp_path / "voc")
     assert not any("overlap" in n or "covered" in n for n in notes)
-    assert "1 objects the model made are written without saying so (VOC has no field): " in " ".join(notes)
+    assert "1 object the model made written without saying so (VOC has no field): " in " ".join(notes)
     back = FORMAT.read(tmp_path / "voc", tmp_path / "voc" / "JPEGImages")
     assert back.category_names == ("cat", "dog")
     assert [i.file_name for i in back.images] == ["b.png", "sub/a.jpg"]  # VOC lists items by id
@@ -73,8 +73,8 @@ def test_overlap_goes_to_the_later_object_and_is_counted(tmp_path: Path) -> None
     objects = Instances((HEIGHT, WIDTH), class_names=("cat",), shapes=shapes, classes=[0, 0, 0])
     dataset = CocoDataset((Category(1, "cat"),), [CocoImage("a.jpg", WIDTH, HEIGHT, objects)])
     notes = FORMAT.write(dataset, tmp_path)
-    assert any(n.startswith("1 objects overlap a later object") for n in notes)
-    assert any(n.startswith("1 objects are covered entirely") for n in notes)
+    assert any(n.startswith("1 object overlapping a later object") for n in notes)
+    assert any(n.startswith("1 object covered entirely") for n in notes)
     back = FORMAT.read(tmp_path, tmp_path).images[0].instances
     assert len(back) == 3
     first = coco_mask(shapes[0], HEIGHT, WIDTH) & ~coco_mask(shapes[2], HEIGHT, WIDTH)
