@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # annotations only: the module is imported where it is used
+    from protolabel.segmentation.coco.dataset import CocoDataset
     from protolabel.segmentation.model_manager import ModelManager, OfficialModel
 
 # Each module defines `add_parser(subparsers)`, which registers a subcommand whose
@@ -284,6 +285,20 @@ def interruption_exit(exc: KeyboardInterrupt) -> tuple[str, int]:
     if isinstance(exc, Terminated):
         return "terminated", 128 + signal.SIGTERM
     return "interrupted", 128 + signal.SIGINT
+
+
+def previous_labels(out: Path) -> CocoDataset | None:
+    """The COCO file an earlier `label` run wrote at `out` (None when there is none), or a CommandError that
+    says why it cannot be read: a run never overwrites labels it could not read."""
+    from protolabel.segmentation.coco.reader import CocoFormatError
+    from protolabel.segmentation.prelabel import load_existing
+
+    try:
+        return load_existing(out)
+    except CocoFormatError as exc:
+        raise CommandError(f"{exc}\nThe existing file was left as it is; fix it or choose another --out.") from None
+    except OSError as exc:
+        raise CommandError(f"{out}: cannot read ({exc.strerror or exc})") from None
 
 
 def run_command(args: argparse.Namespace) -> int:

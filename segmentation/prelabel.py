@@ -103,6 +103,16 @@ def load_existing(out_path: str | os.PathLike) -> CocoDataset | None:
     return read_coco(out_path) if Path(out_path).exists() else None
 
 
+def save_progress(out_path: str | os.PathLike, dataset: CocoDataset) -> None:
+    """Write the results so far during a long run; a full disk only postpones it: labelling goes on, the results
+    stay in memory and the final write has fallbacks."""
+    try:
+        write_coco(out_path, dataset)
+    except OSError as exc:
+        if not is_disk_error(exc):
+            raise
+
+
 def merge_labeled(dataset: CocoDataset, on_disk: Sequence[str], new: Mapping[str, CocoImage]) -> CocoDataset:
     """The file a run writes: the images on disk in folder order, each the newly labelled one or else the one
     `dataset` (the existing file, with the run's categories) holds, then the images of `dataset` no longer
@@ -217,12 +227,7 @@ def prelabel_folder(
                 if progress is not None:
                     progress(result.index + 1, len(paths), name)
                 if new and time.monotonic() - last_save > save_every_s:
-                    try:
-                        write_coco(out_path, assemble())
-                    except OSError as exc:
-                        if not is_disk_error(exc):
-                            raise
-                        # keep labelling: the results stay in memory and the final write has fallbacks
+                    save_progress(out_path, assemble())
                     last_save = time.monotonic()
     except KeyboardInterrupt as exc:
         report.interrupted, report.interruption = True, exc

@@ -27,9 +27,9 @@ from protolabel.segmentation.cli import (
     interruption_exit,
     non_negative_float,
     positive_int,
+    previous_labels,
     worker_count,
 )
-from protolabel.segmentation.coco.reader import CocoFormatError
 from protolabel.segmentation.coco.validation import validate_coco
 from protolabel.segmentation.coco.yolact_config import write_yolact_dataset_config
 from protolabel.segmentation.commands.label_video import run_video
@@ -38,7 +38,7 @@ from protolabel.segmentation.geometry.outlines import DEFAULT_TOLERANCE
 from protolabel.segmentation.input_files import MAX_SIDECAR_BYTES, read_input_text
 from protolabel.segmentation.output_paths import check_not_an_image_in, check_output_dir, check_output_file
 from protolabel.segmentation.pipeline import workers_for
-from protolabel.segmentation.prelabel import RelabelMode, images_to_label, load_existing, prelabel_folder, scan_folder
+from protolabel.segmentation.prelabel import RelabelMode, images_to_label, prelabel_folder, scan_folder
 from protolabel.segmentation.project.labels import ClassMapping
 
 DEFAULT_SCORE_THRESHOLD = 0.3  # the engine's 0 keeps YOLACT's long tail of weak detections: not labels
@@ -176,12 +176,7 @@ def run(args: argparse.Namespace) -> int:
         _check_cluster(args, folder, out)
     elif args.cluster_workers is not None or args.shard_size is not None:
         raise CommandError("--cluster-workers and --shard-size need --cluster")
-    try:
-        existing = load_existing(out)
-    except CocoFormatError as exc:
-        raise CommandError(f"{exc}\nThe existing file was left as it is; fix it or choose another --out.") from None
-    except OSError as exc:
-        raise CommandError(f"{out}: cannot read ({exc.strerror or exc})") from None
+    existing = previous_labels(out)
     exclude = [out] + ([args.yolact_config] if args.yolact_config else [])
     scan = scan_folder(folder, exclude=exclude)
     for name in scan.other_files[:20]:

@@ -12,17 +12,16 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from protolabel.segmentation.cli import CommandError, interruption_exit
+from protolabel.segmentation.cli import CommandError, interruption_exit, previous_labels
 from protolabel.segmentation.coco.dataset import CocoDataset, CocoImage
 from protolabel.segmentation.coco.export import write_coco
-from protolabel.segmentation.coco.reader import CocoFormatError
 from protolabel.segmentation.commands.video_frames import frame_results, open_video
 from protolabel.segmentation.geometry.outlines import DEFAULT_MIN_AREA
 from protolabel.segmentation.media.errors import VideoChangedError
 from protolabel.segmentation.media.frame_export import frame_file_name, frame_record_fields, write_frame_png
 from protolabel.segmentation.media.reader import VideoReader
-from protolabel.segmentation.output_paths import check_output_dir, check_output_file, is_disk_error, write_with_fallback
-from protolabel.segmentation.prelabel import RelabelMode, auto_instances, images_to_label, load_existing, merge_labeled
+from protolabel.segmentation.output_paths import check_output_dir, check_output_file, write_with_fallback
+from protolabel.segmentation.prelabel import RelabelMode, auto_instances, images_to_label, merge_labeled, save_progress
 from protolabel.segmentation.project.labels import ClassMapping
 from protolabel.segmentation.yolact.classes import COCO_CLASSES, category_ids_for_labels
 
@@ -62,12 +61,7 @@ def run_video(
     frames_dir = out.parent / frames_folder_name(video)
     if args.export_frames:
         check_output_dir(frames_dir, inputs=[video, args.weights], what="frames folder")
-    try:
-        existing = load_existing(out)
-    except CocoFormatError as exc:
-        raise CommandError(f"{exc}\nThe existing file was left as it is; fix it or choose another --out.") from None
-    except OSError as exc:
-        raise CommandError(f"{out}: cannot read ({exc.strerror or exc})") from None
+    existing = previous_labels(out)
     reader = open_video(video)
     with reader:
         _check_same_video(existing, reader, video, out)
@@ -151,12 +145,7 @@ def _label_frames(
                 )
             report_progress(done + len(failed), len(frames), name)
             if time.monotonic() - last_save > SAVE_EVERY_S:
-                try:
-                    write_coco(out, assemble())
-                except OSError as exc:
-                    if not is_disk_error(exc):
-                        raise
-                    # keep labelling: the results stay in memory and the final write has fallbacks
+                save_progress(out, assemble())
                 last_save = time.monotonic()
     except VideoChangedError as exc:
         interruption = exc
