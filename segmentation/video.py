@@ -9,7 +9,7 @@ of sequences can run side by side on one engine.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import cast
+from typing import Protocol, cast
 
 import numpy as np
 import torch
@@ -17,7 +17,7 @@ import torch
 from protolabel.segmentation.backends.torch_runner import TorchRunner
 from protolabel.segmentation.detections import Detections
 from protolabel.segmentation.engine import InferenceSettings, YolactEngine
-from protolabel.segmentation.yolact.model import KeyframeState
+from protolabel.segmentation.yolact.model import KeyframeState, YolactOutputs
 
 DEFAULT_KEYFRAME_INTERVAL = 5  # the original's fixed period: frame i is a keyframe iff i % 5 == 0
 
@@ -42,13 +42,31 @@ def check_video_support(engine: YolactEngine) -> None:
         )
 
 
+class PartialNetwork(Protocol):
+    """What runs a non-keyframe: the torch runner itself, or `backends.partial_onnx.OnnxPartialNetwork`."""
+
+    def partial(self, images: torch.Tensor, keyframe: KeyframeState) -> YolactOutputs: ...
+
+
+def onnx_partial_network(engine: YolactEngine, backend: str) -> PartialNetwork:
+    """The engine's non-keyframe network exported to ONNX and run by `backend` (onnxruntime or openvino).
+
+    Made once (the export takes a while) and shared by any number of `SequenceRunner`s of this engine."""
+    check_video_support(engine)
+    from protolabel.segmentation.backends.partial_onnx import OnnxPartialNetwork
+
+    assert engine.model is not None  # check_video_support: the torch backend
+    return OnnxPartialNetwork(engine.model, backend, engine.device)
+
+
 class SequenceRunner:
     """Detections for the frames of one sequence, in order: a keyframe every `keyframe_interval` frames,
     and whenever the caller asks for one (an edited frame, a scene cut, the first frame after a seek).
 
     Keyframes fall on frames 0, k, 2k, ... counted from the last keyframe, so without requests this is the
     original's schedule (frame i is a keyframe iff i % k == 0). Interval 1 runs every frame in full, which
-    any model can do; larger intervals need a YolactEdge video model on the torch backend.
+    any model can do; larger intervals need a YolactEdge video model on the torch backend. Keyframes run on
+    that backend; non-keyframes too, or on `partial_network` when given (`onnx_partial_network`).
     """
 
     def __init__(
@@ -56,6 +74,7 @@ class SequenceRunner:
         engine: YolactEngine,
         keyframe_interval: int = DEFAULT_KEYFRAME_INTERVAL,
         settings: InferenceSettings | None = None,
+        partial_network: PartialNetwork | None = None,
     ) -> None:
         if isinstance(keyframe_interval, bool) or not isinstance(keyframe_interval, int) or keyframe_interval < 1:
             raise ValueError(f"keyframe interval must be an integer >= 1, got {keyframe_interval!r}")
@@ -64,6 +83,7 @@ class SequenceRunner:
         self.engine = engine
         self.keyframe_interval = keyframe_interval
         self.settings = settings
+        self.partial_network = partial_network
         self.frame_index = -1  # of the last frame run
         self.last_was_keyframe = False
         self._keyframe: KeyframeState | None = None
@@ -103,7 +123,7 @@ class SequenceRunner:
                 out, state = self._video_network().keyframe(x)
                 self._keyframe, self._keyframe_size = state, size
             else:
-                out = self._video_network().partial(x, self._keyframe)
+                out = (self.partial_network or self._video_network()).partial(x, self._keyframe)
             self.frame_index += 1
             if full:
                 self._keyframe_index = self.frame_index

@@ -1,4 +1,4 @@
-"""ResNet (optionally with DCNv2 for YOLACT++) and DarkNet-53 backbones, in the official key layout."""
+"""ResNet (optionally with DCNv2 for YOLACT++), DarkNet-53 and MobileNetV2 backbones, in the official key layout."""
 
 from __future__ import annotations
 
@@ -151,8 +151,89 @@ class DarkNetBackbone(nn.Module):
         return outs
 
 
+def _conv_bn_relu6(in_channels: int, out_channels: int, kernel: int, stride: int = 1, groups: int = 1) -> nn.Sequential:
+    return nn.Sequential(
+        nn.Conv2d(in_channels, out_channels, kernel, stride=stride, padding=kernel // 2, groups=groups, bias=False),
+        nn.BatchNorm2d(out_channels),
+        nn.ReLU6(inplace=True),
+    )
+
+
+class InvertedResidual(nn.Module):
+    """MobileNetV2 block: 1x1 expand (skipped at expansion 1), 3x3 depthwise, 1x1 linear projection;
+    the input is added back when the shape is kept."""
+
+    def __init__(self, in_channels: int, out_channels: int, stride: int, expansion: int) -> None:
+        super().__init__()
+        hidden = in_channels * expansion
+        self.residual = stride == 1 and in_channels == out_channels
+        units: list[nn.Module] = [] if expansion == 1 else [_conv_bn_relu6(in_channels, hidden, 1)]
+        units += [
+            _conv_bn_relu6(hidden, hidden, 3, stride, groups=hidden),
+            nn.Conv2d(hidden, out_channels, 1, bias=False),
+            nn.BatchNorm2d(out_channels),
+        ]
+        self.conv = nn.Sequential(*units)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        out = self.conv(x)
+        return x + out if self.residual else out
+
+
+# (expansion, output channels, blocks, stride of the first block) per stage, width 1.0 (the released model's).
+MOBILENETV2_STAGES = (
+    (1, 16, 1, 1),
+    (6, 24, 2, 2),
+    (6, 32, 3, 2),
+    (6, 64, 4, 2),
+    (6, 96, 3, 1),
+    (6, 160, 3, 2),
+    (6, 320, 1, 1),
+)
+
+
+class MobileNetV2Backbone(nn.Module):
+    """MobileNetV2 as YolactEdge stores it: `layers` 0 = stem, 1..7 = the stages, 8 = the 1x1 conv to 1280.
+
+    Layers after the deepest one the FPN reads are in every checkpoint but never run (`depth` layers run)."""
+
+    def __init__(self, depth: int, stages: tuple[tuple[int, int, int, int], ...] = MOBILENETV2_STAGES) -> None:
+        super().__init__()
+        self.depth = depth
+        self.layers = nn.ModuleList([_conv_bn_relu6(3, 32, 3, stride=2)])
+        self.channels = [32]
+        in_channels = 32
+        for expansion, out_channels, num_blocks, stride in stages:
+            blocks = [
+                InvertedResidual(
+                    in_channels if b == 0 else out_channels, out_channels, stride if b == 0 else 1, expansion
+                )
+                for b in range(num_blocks)
+            ]
+            self.layers.append(nn.Sequential(*blocks))
+            self.channels.append(out_channels)
+            in_channels = out_channels
+        self.layers.append(_conv_bn_relu6(in_channels, 1280, 1))
+        self.channels.append(1280)
+
+    def forward(self, x: torch.Tensor) -> list[torch.Tensor]:
+        outs = []
+        for layer in self.layers[: self.depth]:
+            x = layer(x)
+            outs.append(x)
+        return outs
+
+    def forward_partial(self, x: torch.Tensor, last: int) -> torch.Tensor:
+        """The output of layer `last` alone, the later layers skipped (a YolactEdge non-keyframe's C3)."""
+        for layer in self.layers[: last + 1]:
+            x = layer(x)
+        return x
+
+
 def build_backbone(config: YolactConfig) -> nn.Module:
     if config.backbone == "darknet53":
         return DarkNetBackbone()
+    if config.backbone == "mobilenetv2":
+        return MobileNetV2Backbone(depth=max(config.selected_layers) + 1)
     blocks = {"resnet50": (3, 4, 6, 3), "resnet101": (3, 4, 23, 3)}[config.backbone]
     return ResNetBackbone(blocks, config.dcn_layers, config.dcn_interval)

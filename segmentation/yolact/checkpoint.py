@@ -30,7 +30,6 @@ from protolabel.segmentation.yolact.edge_checkpoint import (
     UNUSED_FLOW_PREFIXES,
     edge_config_from_keys,
     fpn_keys_for,
-    refuse_unsupported,
     video_hint,
 )
 from protolabel.segmentation.yolact.fpn import NUM_DOWNSAMPLE
@@ -154,7 +153,6 @@ def infer_config(
         elif path is not None and (from_name := config_name_from_filename(path)) is not None:
             config = config_for_name(from_name)
         else:
-            refuse_unsupported(path)
             config = _config_from_keys(state, path)
     except ValueError as exc:  # a known config at an input size out of range
         source = f"config {name!r}" if name is not None else f"{path}: the config in the file name"
@@ -237,7 +235,7 @@ def _describe_mismatch(model: Yolact, state: dict[str, torch.Tensor], config: Yo
     elif any(k.startswith("maskiou_net.") for k in missing):
         hint = " (this looks like a YOLACT v1 checkpoint; try a non-plus config)"
     else:
-        hint = video_hint(missing, unexpected)
+        hint = video_hint(missing, unexpected, config)
     return f"{path}: does not match config {config.name}{hint}: " + "; ".join(parts)
 
 

@@ -112,6 +112,8 @@ CONFIGS.update(
         for c in (
             YolactConfig("yolact_edge", "resnet101", 550, (1, 2, 3), _V1_SCALES, True, **_EDGE),
             YolactConfig("yolact_edge_resnet50", "resnet50", 550, (1, 2, 3), _V1_SCALES, True, **_EDGE),
+            # An image model only: the original has no MobileNetV2 video config (see docs/yolactedge.md).
+            YolactConfig("yolact_edge_mobilenetv2", "mobilenetv2", 550, (3, 4, 6), _V1_SCALES, True, **_EDGE),
             YolactConfig("yolact_edge_youtubevis", "resnet101", 550, (1, 2, 3), _V1_SCALES, True, **_EDGE_VIS),
             YolactConfig("yolact_edge_youtubevis_resnet50", "resnet50", 550, (1, 2, 3), _V1_SCALES, True, **_EDGE_VIS),
             YolactConfig(

@@ -3,9 +3,6 @@ namings, the config from the keys, and the message for a video model without its
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
-
 import torch
 
 from protolabel.segmentation.yolact.config import CONFIGS, YolactConfig
@@ -34,8 +31,16 @@ def fpn_keys_for(state: dict[str, torch.Tensor], config: YolactConfig) -> dict[s
     return out
 
 
+def is_mobilenetv2(state: dict[str, torch.Tensor]) -> bool:
+    """MobileNetV2 blocks keep their units in `conv` (`backbone.layers.1.0.conv.0.0.weight`); ResNet and
+    DarkNet name theirs conv1/conv2/conv3."""
+    return any(k.startswith("backbone.layers.") and ".conv." in k for k in state)
+
+
 def edge_config_from_keys(state: dict[str, torch.Tensor], deep: bool) -> YolactConfig | None:
     """The YolactEdge config a renamed file (no official name) holds, or None for a YOLACT layout."""
+    if is_mobilenetv2(state):
+        return CONFIGS["yolact_edge_mobilenetv2"]  # the only MobileNetV2 config, with either FPN naming
     if not any(k.startswith("fpn_phase_1.") for k in state):
         return None
     conf = state.get("prediction_layers.0.conf_layer.bias")
@@ -49,8 +54,13 @@ def edge_config_from_keys(state: dict[str, torch.Tensor], deep: bool) -> YolactC
     return CONFIGS.get(name)
 
 
-def video_hint(missing: list[str], unexpected: list[str]) -> str:
+def video_hint(missing: list[str], unexpected: list[str], config: YolactConfig) -> str:
     """The reason behind a mismatch that comes from the flow net and SPA being absent or extra."""
+    if config.backbone == "mobilenetv2" and any(u.startswith(VIDEO_PREFIXES) for u in unexpected):
+        return (
+            " (a MobileNetV2 model with a flow net: the original YolactEdge has no such configuration, and "
+            "only the ResNet-50/101 video models run the keyframe path)"
+        )
     if any(m.startswith(VIDEO_PREFIXES) for m in missing):
         return (
             " (the checkpoint has no flow net / SPA tensors, which the video config needs: it looks like a "
@@ -60,14 +70,3 @@ def video_hint(missing: list[str], unexpected: list[str]) -> str:
     if any(u.startswith(VIDEO_PREFIXES) for u in unexpected):
         return " (this looks like a YolactEdge video checkpoint; try a yolact_edge_vid* config)"
     return ""
-
-
-def refuse_unsupported(path: str | os.PathLike) -> None:
-    """The released MobileNetV2 YolactEdge model's backbone is not built here: say so instead of a key listing."""
-    from protolabel.segmentation.yolact.checkpoint import CheckpointError
-
-    if path is not None and Path(path).name.startswith("yolact_edge_mobilenetv2"):
-        raise CheckpointError(
-            f"{path}: the MobileNetV2 YolactEdge model (yolact_edge_mobilenetv2) is not supported "
-            "yet; the ResNet-50/101 YolactEdge checkpoints are"
-        )

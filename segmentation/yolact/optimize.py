@@ -23,7 +23,7 @@ def _folded(conv: nn.Module, bn: nn.BatchNorm2d) -> None:
 
 @torch.no_grad()
 def fold_batch_norms(model: nn.Module) -> nn.Module:
-    """Fold every conv -> BatchNorm pair of the backbone (ResNet, DCN and DarkNet units)."""
+    """Fold every conv -> BatchNorm pair of the backbone (ResNet, DCN, DarkNet and MobileNetV2 units)."""
     for module in model.modules():
         pairs = []
         if isinstance(module, Bottleneck):
@@ -35,10 +35,12 @@ def fold_batch_norms(model: nn.Module) -> nn.Module:
             if isinstance(bn, nn.BatchNorm2d) and isinstance(conv, (nn.Conv2d, ModulatedDeformConv)):
                 _folded(conv, bn)
                 setattr(module, bn_name, nn.Identity())
-        if isinstance(module, nn.Sequential) and len(module) >= 2:
-            if isinstance(module[0], nn.Conv2d) and isinstance(module[1], nn.BatchNorm2d):
-                _folded(module[0], module[1])  # ResNet downsample, DarkNet conv units
-                module[1] = nn.Identity()
+        if isinstance(module, nn.Sequential):
+            # ResNet downsample, DarkNet and MobileNetV2 conv units, MobileNetV2's projection inside its blocks
+            for i in range(len(module) - 1):
+                if isinstance(module[i], nn.Conv2d) and isinstance(module[i + 1], nn.BatchNorm2d):
+                    _folded(module[i], module[i + 1])
+                    module[i + 1] = nn.Identity()
     return model
 
 

@@ -2,6 +2,8 @@
 frame's detections, raw outputs and, for non-keyframes, every intermediate map of the warp path.
 
 Tolerances are those of tests/fixtures/yolactedge/README.md (measured on the original: 1 vs 2 threads).
+The clip runs twice: non-keyframes on torch, and on the ONNX Runtime export of the non-keyframe network
+(keyframes on torch both times).
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import torch
 from protolabel.segmentation.engine import YolactEngine
 from protolabel.segmentation.video import SequenceRunner
 from tests.conftest import fixture_path, make_checkpoint
+from tests.segmentation.backends.conftest import needs_ort
 
 CLIP = fixture_path("yolactedge", "clip_A")
 REFERENCE = fixture_path("yolactedge", "yolact_edge_vid_resnet50_seed0__clip_A")
@@ -26,8 +29,9 @@ SWAP = 2e-4  # detections whose reference scores differ by less may trade places
 class RecordingNetwork:
     """The engine's torch runner, keeping what each frame's network pass returned (and the warp path's maps)."""
 
-    def __init__(self, inner) -> None:
+    def __init__(self, inner, partial_inner=None) -> None:
         self.inner, self.name, self.precision, self.device = inner, inner.name, inner.precision, inner.device
+        self.partial_inner = partial_inner or inner  # where non-keyframes run
         self.records: list[dict] = []
 
     def __call__(self, images):
@@ -40,16 +44,22 @@ class RecordingNetwork:
 
     def partial(self, images, keyframe):
         trace: dict[str, torch.Tensor] = {}
-        out = self.inner.partial(images, keyframe, trace)
+        out = self.partial_inner.partial(images, keyframe, trace)
         self.records.append({"out": out, "trace": trace})
         return out
 
 
-@pytest.fixture(scope="module")
-def clip_run():
-    """The clip through the keyframe path (k = 5, the original's schedule), once for every test here."""
+@pytest.fixture(scope="module", params=["torch", pytest.param("onnxruntime", marks=needs_ort)])
+def clip_run(request):
+    """The clip through the keyframe path (k = 5, the original's schedule), once per backend of the
+    non-keyframes for every test here."""
     engine = YolactEngine(make_checkpoint("yolact_edge_vid_resnet50", 0), device="cpu")
-    recorder = RecordingNetwork(engine.network)
+    partial = None
+    if request.param != "torch":
+        from protolabel.segmentation.backends.partial_onnx import OnnxPartialNetwork
+
+        partial = OnnxPartialNetwork(engine.model, request.param, engine.device, traced=True)
+    recorder = RecordingNetwork(engine.network, partial)
     recording = YolactEngine.__new__(YolactEngine)
     recording.__dict__.update(engine.__dict__, network=recorder)
     runner = SequenceRunner(recording, keyframe_interval=5)

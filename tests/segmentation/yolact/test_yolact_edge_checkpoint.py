@@ -104,10 +104,3 @@ def test_auto_label_lists_the_youtube_vis_names():
     from protolabel.segmentation.project.autolabel import model_class_names
 
     assert model_class_names(make_checkpoint("yolact_edge_vid_resnet50", 0)) == YOUTUBE_VIS_CLASSES
-
-
-def test_mobilenetv2_model_is_refused_by_name(tmp_path):
-    path = tmp_path / "yolact_edge_mobilenetv2_54_800000.pth"
-    torch.save({"prediction_layers.0.conf_layer.weight": torch.zeros(243, 256, 3, 3)}, path)
-    with pytest.raises(CheckpointError, match="MobileNetV2 YolactEdge model .* is not supported yet"):
-        load_yolact(path)
