@@ -251,3 +251,41 @@ def test_image_auto_label_commands_leave_a_videos_frames_to_the_video_command(
     assert "2 unlabeled images" in " ".join(messages)
     assert not [name for name in project.images.unreadable if project.images.sequence_of(name)]
     assert project.images.status(frame_key("clip.mp4", 1)) is ImageStatus.UNLABELED
+
+
+def test_inspector_model_and_region_runs_on_a_frame_use_the_decoded_frame(
+    make_window, qtbot, video_folder, resnet50_checkpoint, shared_engines, monkeypatch
+):
+    from protolabel.segmentation.inspection import region
+    from tests.memo_engine import MemoEngine
+
+    seen, cropped = [], []
+    predict, predict_region = MemoEngine.predict, region.predict_region
+
+    def spied(engine, images, settings=None):
+        seen.extend(images)
+        return predict(engine, images, settings)
+
+    def spied_region(engine, image, *args, **kwargs):
+        cropped.append(read_stamp(image))
+        return predict_region(engine, image, *args, **kwargs)
+
+    monkeypatch.setattr(MemoEngine, "predict", spied)
+    monkeypatch.setattr(region, "predict_region", spied_region)
+    window = open_indexed(make_window, qtbot, video_folder)
+    project = window.projects.project
+    window.autolabel.engines = shared_engines
+    window.options.weights, window.options.device = str(resnet50_checkpoint), "cpu"
+    window.options.score_threshold, window.options.top_k = 0.0, 5
+    errors = []
+    window.inspector.error.connect(errors.append)
+    key = frame_key("clip.mp4", 5)
+    project.set_current(key)
+    qtbot.waitUntil(lambda: shown_stamp(window) == 5)
+    window.inspector.run_model()  # "Run model on this image" on a frame: its pixels, not a file named clip.mp4#000005
+    qtbot.waitUntil(lambda: window.inspector.running is None, timeout=240_000)
+    assert errors == [] and [read_stamp(image) for image in seen] == [5]
+    assert project.inference.get(key).image_record is not None  # the run is cached under the frame's key
+    window.inspector.run_region((0, 0, 32, 32))  # the region re-detect crops the same decoded frame
+    qtbot.waitUntil(lambda: window.inspector.running is None, timeout=240_000)
+    assert errors == [] and cropped == [5] and sum(r.region for r in project.inference.get(key).records) == 1
