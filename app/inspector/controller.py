@@ -59,7 +59,7 @@ class InspectorController(QObject):
         self._model = QThreadPool(self)  # model runs; the UI thread never runs one
         self._model.setMaxThreadCount(1)
         self.running: tuple[Path, str] | None = None  # (folder, image) the model is running on
-        self.frame_reader: FrameReader | None = None  # decodes a video frame (the video controller's; set by the window)
+        self.frame_reader: FrameReader | None = None  # decodes a video frame (the video controller sets it)
         self._bound: tuple[Project, object] | None = None
         self._document_bound = None
         self._syncing = False
