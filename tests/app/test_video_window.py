@@ -289,3 +289,47 @@ def test_inspector_model_and_region_runs_on_a_frame_use_the_decoded_frame(
     window.inspector.run_region((0, 0, 32, 32))  # the region re-detect crops the same decoded frame
     qtbot.waitUntil(lambda: window.inspector.running is None, timeout=240_000)
     assert errors == [] and cropped == [5] and sum(r.region for r in project.inference.get(key).records) == 1
+
+
+def test_auto_label_this_video_after_a_cancel_resumes_where_it_stopped(
+    make_window, qtbot, tmp_path, resnet50_checkpoint, shared_engines
+):
+    folder = tmp_path / "short"
+    folder.mkdir()
+    make_video(folder / "clip.mp4", SHORT, gop=2)
+    window = make_window()
+    window.projects.open_folder(folder)
+    window.projects.wait_for_scan()
+    qtbot.waitUntil(lambda: len(window.projects.project.images.sequences["clip.mp4"]) == SHORT)
+    project, store = window.projects.project, window.projects.project.store
+    project.set_current(frame_key("clip.mp4", 0))
+    qtbot.waitUntil(lambda: window.video.video == "clip.mp4")
+    window.autolabel.engines = shared_engines
+    window.options.weights, window.options.device = str(resnet50_checkpoint), "cpu"
+    window.options.score_threshold, window.options.top_k = 0.0, 5
+    jobs = []
+    submit = window.autolabel.queue.submit
+
+    def submitted(job):
+        if not jobs:  # the first run is cancelled on its worker once frame 0 is saved
+            job.events.image_done.connect(lambda *_: job.cancel())
+        jobs.append(job)
+        submit(job)
+
+    window.autolabel.queue.submit = submitted
+    for _ in range(2):
+        window.actions_by_name["autolabel_video"].trigger()
+        qtbot.waitUntil(lambda: not window.autolabel.busy, timeout=240_000)
+        if len(jobs) == 1:
+            first = store.frame_objects(frame_key("clip.mp4", 0))
+            assert first and [project.images.status(frame_key("clip.mp4", i)) for i in range(1, SHORT)] == [
+                ImageStatus.UNLABELED
+            ] * (SHORT - 1)
+    assert jobs[1].names == [frame_key("clip.mp4", i) for i in range(1, SHORT)]  # progress counts the rest only
+    assert [(o.id, o.track_id) for o in store.frame_objects(frame_key("clip.mp4", 0))] == [
+        (o.id, o.track_id) for o in first
+    ]
+    assert {o.track_id for o in store.frame_objects(frame_key("clip.mp4", 1))} & {o.track_id for o in first}
+    (video,) = store.videos()
+    assert all(store.track_objects(t.id) for t in store.tracks(video.id))
+    assert all(project.images.status(frame_key("clip.mp4", i)) is ImageStatus.AUTO_LABELED for i in range(SHORT))
