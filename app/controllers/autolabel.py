@@ -26,7 +26,7 @@ from protolabel.segmentation.project.document import Change
 from protolabel.segmentation.project.project import Project
 from protolabel.segmentation.project.records import AnnotatedObject, ImageStatus
 from protolabel.segmentation.project.store import AutoLabelOutcome
-from protolabel.segmentation.project.video_autolabel import VideoAutoLabelJob
+from protolabel.segmentation.project.video_autolabel import VideoAutoLabelJob, frames_to_label
 
 
 def _unsaved(objects) -> tuple[AnnotatedObject, ...]:
@@ -151,8 +151,8 @@ class AutoLabelController(QObject):
         self._submit(names, f"{len(names):,} unlabeled images")
 
     def label_video(self, video: str | None) -> None:
-        """Run the model on every frame of a video, joining its detections into tracks (reviewed frames and a
-        person's objects are left alone)."""
+        """Run the model on the frames of a video not labelled yet, joining its detections into tracks (reviewed
+        frames and a person's objects are left alone; a run after a cancel continues where it stopped)."""
         project = self._project()
         if project is None or video is None:
             self.message.emit("Show a frame of a video first")
@@ -165,8 +165,14 @@ class AutoLabelController(QObject):
         settings = self._settings(project)
         if settings is None:
             return
-        job = VideoAutoLabelJob(project.folder, video, len(frames), settings, self.engines)
-        self._run(job, project, f"{video} ({len(frames):,} frames)")
+        todo = frames_to_label([project.images.status(key) for key in frames])
+        if not todo:
+            self.message.emit(f"Every frame of {video} is labelled already: nothing to run")
+            return
+        job = VideoAutoLabelJob(project.folder, video, todo, settings, self.engines)
+        done = len(frames) - len(todo)
+        what = f"{video} ({len(todo):,} frames" + (f", {done:,} labelled already)" if done else ")")
+        self._run(job, project, what)
 
     def _settings(self, project: Project) -> AutoLabelSettings | None:
         """The run's settings, or None with the reason said (no model chosen, a bad option)."""

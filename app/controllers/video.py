@@ -89,6 +89,26 @@ class _Decode(QRunnable):
                 return
 
 
+class _ReadOnce(QRunnable):
+    """Decodes one frame for a consumer that needs exactly that frame (a model run): never replaced by a newer
+    request; on the decode pool, so it never reads the reader at the same time as the canvas's decodes."""
+
+    def __init__(self, controller: VideoController, reader: VideoReader, index: int, deliver: Deliver) -> None:
+        super().__init__()
+        self.controller, self.reader, self.index, self.deliver = controller, reader, index, deliver
+
+    def run(self) -> None:
+        image, error = None, None
+        try:
+            image = self.reader.read(self.index)
+        except (ImageReadError, IndexError, ValueError, OSError) as exc:
+            error = str(exc)
+        try:
+            self.controller.invoker.call(self.deliver, image, error)
+        except RuntimeError:  # the window closed while decoding
+            return
+
+
 class VideoController(QObject):
     """Indexes every video of the open project (one at a time, off the UI thread), records its frames in the
     store, decodes a frame when it is shown and keeps the timeline on the current frame's video."""
@@ -208,6 +228,19 @@ class VideoController(QObject):
         if start:
             self._decode_pool.start(_Decode(self))
 
+    def read_frame(self, key: str, deliver: Deliver) -> None:
+        """Decode frame `key` on the decode worker and call `deliver(image, error)` on the UI thread, even when the
+        timeline asks for other frames meanwhile (a model run waits for exactly this frame's pixels)."""
+        project = self.project
+        video = None if project is None else project.images.sequence_of(key)
+        reader = None if video is None else self.readers.get(video)
+        if project is None or video is None:
+            deliver(None, f"{key} is not a frame of a video of this folder")
+        elif reader is None:
+            deliver(None, project.images.sequence_errors.get(video) or f"{video} is still being indexed")
+        else:
+            self._decode_pool.start(_ReadOnce(self, reader, frame_number(key), deliver))
+
     def _take_request(self) -> tuple[VideoReader, int, Deliver] | None:
         """Worker: the newest request, or None (and the worker ends)."""
         with self._lock:
@@ -304,6 +337,9 @@ def install_video(window: Any) -> VideoController:
     controller = VideoController(view, window)
     projects = window.projects
     projects.frame_source = controller.request_frame
+    inspector = getattr(window, "inspector", None)
+    if inspector is not None:  # its model runs on a frame take the frame's decoded pixels
+        inspector.frame_reader = controller.read_frame
     projects.project_opened.connect(controller.open_project)
     projects.project_closed.connect(controller.close_project)
     controller.message.connect(lambda text: window.statusBar().showMessage(text, 8000))

@@ -6,9 +6,11 @@ edited masks and region detections into undoable document changes.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from contextlib import contextmanager
 from pathlib import Path
 
+import numpy as np
 from PySide6.QtCore import QObject, QThreadPool, Signal
 
 from protolabel.app.inspector.overlays import CanvasOverlay
@@ -28,6 +30,8 @@ from protolabel.segmentation.project.records import AnnotatedObject, ImageStatus
 from protolabel.segmentation.project.store import ProjectStoreError
 
 logger = logging.getLogger(__name__)
+
+FrameReader = Callable[[str, Callable[[np.ndarray | None, str | None], None]], None]
 
 
 class InspectorController(QObject):
@@ -55,6 +59,7 @@ class InspectorController(QObject):
         self._model = QThreadPool(self)  # model runs; the UI thread never runs one
         self._model.setMaxThreadCount(1)
         self.running: tuple[Path, str] | None = None  # (folder, image) the model is running on
+        self.frame_reader: FrameReader | None = None  # decodes a video frame (the video controller sets it)
         self._bound: tuple[Project, object] | None = None
         self._document_bound = None
         self._syncing = False
@@ -261,10 +266,36 @@ class InspectorController(QObject):
             self.error.emit(str(exc).capitalize())
             return None
 
-    def _start(self, work) -> None:
-        self.running = (self.project.folder, self.project.current_name)
+    def _start(self, work: Callable[[Callable[[], np.ndarray]], None]) -> None:
+        """Run `work(pixels)` on the model worker; `pixels()` gives the current image: read from its file there,
+        or, for a video frame, decoded first by the video controller (a frame key is no file)."""
+        project = self.project
+        folder, name = project.folder, project.current_name
+        self.running = (folder, name)
         self.state.set_availability(Availability.RUNNING, "Running the model…")
-        self._model.start(work)
+        if project.images.sequence_of(name) is None:
+            path = project.images.absolute(name)
+
+            def read() -> np.ndarray:
+                from protolabel.segmentation.images import read_image
+
+                return read_image(path)
+
+            self._model.start(lambda: work(read))
+            return
+        if self.frame_reader is None:
+            self._run_failed(folder, name, f"The model could not run: {name} is a video frame and no video is open")
+            return
+
+        def decoded(image: np.ndarray | None, error: str | None) -> None:
+            if self.project is None or self.project.folder != folder:  # the folder closed while decoding
+                self.running = None
+            elif image is None:
+                self._run_failed(folder, name, f"The model could not run: the frame was not decoded ({error})")
+            else:
+                self._model.start(lambda: work(lambda: image))
+
+        self.frame_reader(name, decoded)
 
     def run_model(self) -> None:
         """Run the model on the current image for the inspector (objects are linked by mask IoU, not changed)."""
@@ -273,16 +304,14 @@ class InspectorController(QObject):
             return
         project = self.project
         name, cache, engines, folder = project.current_name, project.inference, self.autolabel.engines, project.folder
-        path = project.images.absolute(name)
         objects = [(o.id, o.shape) for o in project.current.objects]
 
-        def work() -> None:
-            from protolabel.segmentation.images import read_image
+        def work(pixels: Callable[[], np.ndarray]) -> None:
             from protolabel.segmentation.inspection.matching import match_detections_to_objects
 
             try:
                 engine = engines.get(settings)
-                det = engine.predict([read_image(path)], settings.inference_settings())[0]
+                det = engine.predict([pixels()], settings.inference_settings())[0]
                 links = match_detections_to_objects(det.masks, objects)
                 record = InferenceRecord.from_detections(det, links, model=Path(settings.weights).name)
                 cache.record_image_run(name, record)
@@ -307,16 +336,14 @@ class InspectorController(QObject):
             return
         project = self.project
         name, cache, engines, folder = project.current_name, project.inference, self.autolabel.engines, project.folder
-        path = project.images.absolute(name)
         existing = [o.shape for o in project.current.objects]
         mapping = settings.mapping
 
-        def work() -> None:
-            from protolabel.segmentation.images import read_image
+        def work(pixels: Callable[[], np.ndarray]) -> None:
             from protolabel.segmentation.inspection.region import novel_detections, predict_region
 
             try:
-                region = predict_region(engines.get(settings), read_image(path), rect, settings.inference_settings())
+                region = predict_region(engines.get(settings), pixels(), rect, settings.inference_settings())
                 det = region.detections
                 offered = {}
                 for row in novel_detections(region, existing):

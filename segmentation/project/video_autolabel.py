@@ -1,13 +1,18 @@
 """Auto-label one video of a project: each frame through the model, its detections joined into tracks
 (tracking.association), each frame's objects saved with their track ids (VideoStore.replace_auto_frame_objects:
-a reviewed frame and a person's objects and tracks are never overwritten)."""
+a reviewed frame and a person's objects and tracks are never overwritten). A run after a cancel resumes: it
+labels only the frames still to do and continues the stored tracks instead of starting new ones."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from protolabel.segmentation.detections import Detections
+from protolabel.segmentation.geometry.box_masks import BoxMasks
+from protolabel.segmentation.inspection.matching import match_detections_to_objects
 from protolabel.segmentation.media.errors import FrameDecodeError, VideoError
 from protolabel.segmentation.media.reader import VideoReader
 from protolabel.segmentation.project.autolabel import (
@@ -17,7 +22,7 @@ from protolabel.segmentation.project.autolabel import (
     detections_to_indexed_objects,
 )
 from protolabel.segmentation.project.labels import LABELS_KEY
-from protolabel.segmentation.project.records import AnnotatedObject
+from protolabel.segmentation.project.records import AnnotatedObject, ImageStatus
 from protolabel.segmentation.project.store import AutoLabelOutcome, ProjectStore, ProjectStoreError
 from protolabel.segmentation.project.video_store import VideoStore, frame_key
 from protolabel.segmentation.tracking.association import Tracker
@@ -25,20 +30,30 @@ from protolabel.segmentation.tracking.association import Tracker
 Outcomes = Iterator[tuple[str, AutoLabelOutcome | None, str | None]]
 
 
+def frames_to_label(statuses: Sequence[ImageStatus]) -> list[int]:
+    """The indices of a video's frames a run still has to label, from each frame's status in order: frames a
+    run already labelled, a person edited or someone reviewed are done (a second run resumes, not restarts)."""
+    return [index for index, status in enumerate(statuses) if status is ImageStatus.UNLABELED]
+
+
 class VideoAutoLabelJob(AutoLabelJob):
-    """An AutoLabelJob over the frames of one video, in order (the tracker needs them so); its `names` are the
-    frame keys, so progress, cancel and the per-frame results are an image job's."""
+    """An AutoLabelJob over frames of one video, in order (the tracker needs them so); its `names` are the frame
+    keys, so progress, cancel and the per-frame results are an image job's. `frames` is the frame count (every
+    frame) or the indices still to do (`frames_to_label`): then the tracks stored on the last labelled frame
+    before the first of them are continued."""
 
     def __init__(
         self,
         folder: str | Path,
         video: str,
-        frame_count: int,
+        frames: int | Sequence[int],
         settings: AutoLabelSettings,
         engines: EngineCache | None = None,
     ) -> None:
-        super().__init__(folder, [frame_key(video, i) for i in range(frame_count)], settings, engines)
+        indices = list(range(frames)) if isinstance(frames, int) else sorted(set(frames))
+        super().__init__(folder, [frame_key(video, i) for i in indices], settings, engines)
         self.video = video
+        self.indices = indices
 
     def _label_all(self, engine: Any, store: ProjectStore) -> Outcomes:
         """Yield (frame key, outcome, failure reason) per frame; a cancel stops before the next frame."""
@@ -64,7 +79,9 @@ class VideoAutoLabelJob(AutoLabelJob):
             inference = self.settings.inference_settings()
             tracker = Tracker(tolerance=self.settings.polygon_tolerance)
             stored_track: dict[int, int] = {}  # the tracker's track id -> the store's
-            for index, key in enumerate(self.names):
+            if self.indices:
+                stored_track = self._seed(engine, store, record.id, reader, tracker)
+            for index, key in zip(self.indices, self.names):
                 if self.cancelled:
                     return
                 try:
@@ -74,6 +91,8 @@ class VideoAutoLabelJob(AutoLabelJob):
                     continue
                 detections = engine.predict([image], inference)[0]
                 track_of_row = tracker.update(index, detections)
+                before = {o.track_id for o in store.frame_objects(key) if o.track_id is not None}
+                created: set[int] = set()
                 objects: list[AnnotatedObject] = []
                 for row, obj in detections_to_indexed_objects(
                     detections, self.settings.mapping, tolerance=self.settings.polygon_tolerance
@@ -83,11 +102,54 @@ class VideoAutoLabelJob(AutoLabelJob):
                         if tracked not in stored_track:
                             edit = store.create_track(record.id, obj.label, "Auto-label this video")
                             stored_track[tracked] = edit.tracks_after[0].id
+                            created.add(stored_track[tracked])
                         obj = obj.with_changes(track_id=stored_track[tracked])
                     objects.append(obj)
                 try:
                     outcome = store.replace_auto_frame_objects(key, objects, label_list_key=LABELS_KEY)
                 except ProjectStoreError as exc:
+                    _drop_empty_tracks(store, created)
                     yield key, None, str(exc)
                     continue
+                _drop_empty_tracks(store, before | created)
                 yield key, outcome, None
+
+    def _seed(
+        self, engine: Any, store: VideoStore, video_id: int, reader: VideoReader, tracker: Tracker
+    ) -> dict[int, int]:
+        """Feed the tracker the stored tracks' objects on the last labelled frame before the first frame to do,
+        so the run continues those tracks; {the tracker's track id: the store's}. The objects' masks are the
+        stored ones (a person's correction counts); their coefficients come from the model on that frame,
+        matched by mask IoU (an object the model does not find there is not continued)."""
+        earlier = sorted((f for f in store.frames(video_id) if f.index < self.indices[0]), key=lambda f: f.index)
+        for frame in reversed(earlier):
+            if frame.status is ImageStatus.UNLABELED:
+                continue
+            tracked = [o for o in store.frame_objects(frame.key) if o.track_id is not None and o.id is not None]
+            if tracked:
+                break
+        else:
+            return {}
+        try:
+            image = reader.read(frame.index)
+        except FrameDecodeError:
+            return {}  # the run still labels; its tracks just start afresh
+        detections = engine.predict([image], self.settings.inference_settings())[0]
+        links = match_detections_to_objects(detections.masks, [(o.id, o.shape) for o in tracked])  # type: ignore[misc]
+        if not links:
+            return {}
+        rows = sorted(links)
+        by_id = {o.id: o for o in tracked}
+        objects = [by_id[links[row]] for row in rows]
+        seeded: Detections = replace(
+            detections.select(rows), masks=BoxMasks.from_shapes([o.shape for o in objects], detections.image_size)
+        )
+        ids = tracker.update(frame.index, seeded)
+        return {tid: o.track_id for tid, o in zip(ids, objects) if tid is not None and o.track_id is not None}
+
+
+def _drop_empty_tracks(store: VideoStore, track_ids: set[int]) -> None:
+    """Delete the tracks among `track_ids` that have no object left (this run emptied or made them)."""
+    for track_id in sorted(track_ids):
+        if store.track(track_id) is not None and not store.track_objects(track_id):
+            store.delete_track(track_id)

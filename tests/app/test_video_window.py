@@ -251,3 +251,85 @@ def test_image_auto_label_commands_leave_a_videos_frames_to_the_video_command(
     assert "2 unlabeled images" in " ".join(messages)
     assert not [name for name in project.images.unreadable if project.images.sequence_of(name)]
     assert project.images.status(frame_key("clip.mp4", 1)) is ImageStatus.UNLABELED
+
+
+def test_inspector_model_and_region_runs_on_a_frame_use_the_decoded_frame(
+    make_window, qtbot, video_folder, resnet50_checkpoint, shared_engines, monkeypatch
+):
+    from protolabel.segmentation.inspection import region
+    from tests.memo_engine import MemoEngine
+
+    seen, cropped = [], []
+    predict, predict_region = MemoEngine.predict, region.predict_region
+
+    def spied(engine, images, settings=None):
+        seen.extend(images)
+        return predict(engine, images, settings)
+
+    def spied_region(engine, image, *args, **kwargs):
+        cropped.append(read_stamp(image))
+        return predict_region(engine, image, *args, **kwargs)
+
+    monkeypatch.setattr(MemoEngine, "predict", spied)
+    monkeypatch.setattr(region, "predict_region", spied_region)
+    window = open_indexed(make_window, qtbot, video_folder)
+    project = window.projects.project
+    window.autolabel.engines = shared_engines
+    window.options.weights, window.options.device = str(resnet50_checkpoint), "cpu"
+    window.options.score_threshold, window.options.top_k = 0.0, 5
+    errors = []
+    window.inspector.error.connect(errors.append)
+    key = frame_key("clip.mp4", 5)
+    project.set_current(key)
+    qtbot.waitUntil(lambda: shown_stamp(window) == 5)
+    window.inspector.run_model()  # "Run model on this image" on a frame: its pixels, not a file named clip.mp4#000005
+    qtbot.waitUntil(lambda: window.inspector.running is None, timeout=240_000)
+    assert errors == [] and [read_stamp(image) for image in seen] == [5]
+    assert project.inference.get(key).image_record is not None  # the run is cached under the frame's key
+    window.inspector.run_region((0, 0, 32, 32))  # the region re-detect crops the same decoded frame
+    qtbot.waitUntil(lambda: window.inspector.running is None, timeout=240_000)
+    assert errors == [] and cropped == [5] and sum(r.region for r in project.inference.get(key).records) == 1
+
+
+def test_auto_label_this_video_after_a_cancel_resumes_where_it_stopped(
+    make_window, qtbot, tmp_path, resnet50_checkpoint, shared_engines
+):
+    folder = tmp_path / "short"
+    folder.mkdir()
+    make_video(folder / "clip.mp4", SHORT, gop=2)
+    window = make_window()
+    window.projects.open_folder(folder)
+    window.projects.wait_for_scan()
+    qtbot.waitUntil(lambda: len(window.projects.project.images.sequences["clip.mp4"]) == SHORT)
+    project, store = window.projects.project, window.projects.project.store
+    project.set_current(frame_key("clip.mp4", 0))
+    qtbot.waitUntil(lambda: window.video.video == "clip.mp4")
+    window.autolabel.engines = shared_engines
+    window.options.weights, window.options.device = str(resnet50_checkpoint), "cpu"
+    window.options.score_threshold, window.options.top_k = 0.0, 5
+    jobs = []
+    submit = window.autolabel.queue.submit
+
+    def submitted(job):
+        if not jobs:  # the first run is cancelled on its worker once frame 0 is saved
+            job.events.image_done.connect(lambda *_: job.cancel())
+        jobs.append(job)
+        submit(job)
+
+    window.autolabel.queue.submit = submitted
+    for _ in range(2):
+        window.actions_by_name["autolabel_video"].trigger()
+        qtbot.waitUntil(lambda: not window.autolabel.busy, timeout=240_000)
+        if len(jobs) == 1:
+            first = store.frame_objects(frame_key("clip.mp4", 0))
+            assert first and [project.images.status(frame_key("clip.mp4", i)) for i in range(1, SHORT)] == [
+                ImageStatus.UNLABELED
+            ] * (SHORT - 1)
+    assert jobs[1].names == [frame_key("clip.mp4", i) for i in range(1, SHORT)]  # progress counts the rest only
+    assert [(o.id, o.track_id) for o in store.frame_objects(frame_key("clip.mp4", 0))] == [
+        (o.id, o.track_id) for o in first
+    ]
+    assert {o.track_id for o in store.frame_objects(frame_key("clip.mp4", 1))} & {o.track_id for o in first}
+    (video,) = store.videos()
+    assert all(store.track_objects(t.id) for t in store.tracks(video.id))
+    assert all(project.images.status(frame_key("clip.mp4", i)) is ImageStatus.AUTO_LABELED for i in range(SHORT))

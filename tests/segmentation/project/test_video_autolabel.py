@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from protolabel.segmentation.media.reader import VideoReader
 from protolabel.segmentation.project.autolabel import AutoLabelSettings, EngineCache
-from protolabel.segmentation.project.video_autolabel import VideoAutoLabelJob
+from protolabel.segmentation.project.video_autolabel import VideoAutoLabelJob, frames_to_label
 from protolabel.segmentation.project.video_store import VideoStore, frame_key
 from tests.segmentation.media.videos import make_video
 
@@ -46,3 +46,36 @@ def test_cancel_stops_between_frames_and_a_replaced_video_is_refused(tmp_path, r
     make_video(tmp_path / "clip.mp4", FRAMES + 1)  # another video under the same name
     summary = VideoAutoLabelJob(tmp_path, "clip.mp4", FRAMES, settings, engines).run()
     assert summary.labelled == 0 and "not the video this project labelled" in (summary.error or "")
+
+
+def test_a_run_after_a_cancel_labels_only_the_frames_left_and_continues_the_tracks(tmp_path, resnet50_checkpoint):
+    indexed_clip(tmp_path)
+    settings = AutoLabelSettings(resnet50_checkpoint, device="cpu", score_threshold=0.0, top_k=5, workers=0)
+    engines = EngineCache()
+    first = VideoAutoLabelJob(tmp_path, "clip.mp4", FRAMES, settings, engines)
+    first.events.image_done.connect(lambda *_: first.cancel())
+    assert first.run().labelled == 1
+    with VideoStore.open(tmp_path) as store:
+        (video,) = store.videos()
+        todo = frames_to_label([f.status for f in store.frames(video.id)])
+        before = store.frame_objects(frame_key("clip.mp4", 0))
+    assert todo == list(range(1, FRAMES))
+
+    again = VideoAutoLabelJob(tmp_path, "clip.mp4", todo, settings, engines)
+    totals, done = [], []
+    again.events.started.connect(totals.append)
+    again.events.image_done.connect(lambda name, _outcome: done.append(name))
+    summary = again.run()
+    assert totals == [FRAMES - 1] and summary.labelled == FRAMES - 1
+    assert done == [frame_key("clip.mp4", i) for i in todo]  # frame 0 is not run again
+    with VideoStore.open(tmp_path) as store:
+        assert [(o.id, o.track_id) for o in store.frame_objects(frame_key("clip.mp4", 0))] == [
+            (o.id, o.track_id) for o in before
+        ]
+        next_ids = {o.track_id for o in store.frame_objects(frame_key("clip.mp4", 1))}
+        assert next_ids & {o.track_id for o in before}  # the stored tracks go on, not new ones beside them
+        assert all(store.track_objects(t.id) for t in store.tracks(video.id))  # no track is left empty
+
+    assert VideoAutoLabelJob(tmp_path, "clip.mp4", FRAMES, settings, engines).run().labelled == FRAMES  # all again
+    with VideoStore.open(tmp_path) as store:  # the tracks its new objects replaced are deleted, not left empty
+        assert all(store.track_objects(t.id) for t in store.tracks(video.id))
