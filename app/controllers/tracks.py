@@ -114,12 +114,14 @@ def install_tracks(window: Any, video: Any) -> TracksController:
     tracks = TrackList()
     dock = TracksDock(tracks, window)
     window.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, dock)
+    dock.hide()  # as the timeline: shown with the first video frame
     window.view_menu.addAction(dock.toggleViewAction())
     controller = TracksController(tracks, video.timeline, window)
     controller.dock = dock
     window.projects.project_opened.connect(controller.open_project)
     window.projects.project_closed.connect(lambda: controller.open_project(None))
     video.video_shown.connect(controller.show_video)
+    video.video_shown.connect(lambda shown: shown is not None and dock.show())
     controller.error.connect(window.show_error)
 
     def go_to_first(track_id: int) -> None:

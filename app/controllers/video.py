@@ -333,6 +333,7 @@ def install_video(window: Any) -> VideoController:
     view = TimelineView(Timeline(), dock)
     dock.setWidget(view)
     window.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, dock)
+    dock.hide()  # shown with the first video frame: a folder of photos has no use for it, nor room to spare
     window.view_menu.addAction(dock.toggleViewAction())
     controller = VideoController(view, window)
     projects = window.projects
