@@ -154,3 +154,40 @@ def extended_schema(
                 kind = AttributeKind.TEXT
             added.append(AttributeSpec(name, kind, _DEFAULTS[kind]))
     return (*specs, *added)
+
+
+def imported_attributes(value: object) -> tuple[dict[str, AttributeValue] | None, int]:
+    """An object's attributes from what a format's reader kept of it (Instances' `attributes` entry): CVAT's
+    COCO layout {"attributes": {...}} and labelme's shape {"flags": {...}}. Returns them and how many values
+    were left out for not being true/false, a finite number or text (the store holds only those)."""
+    if not isinstance(value, Mapping):
+        return None, 0
+    found: dict[str, AttributeValue] = {}
+    dropped = 0
+    for key in ("attributes", "flags"):
+        inner = value.get(key)
+        if not isinstance(inner, Mapping):
+            continue
+        for name, item in inner.items():
+            if isinstance(name, str) and name and (isinstance(item, (bool, str)) or _is_number(item)):
+                found.setdefault(name, item)
+            else:
+                dropped += 1
+    return found or None, dropped
+
+
+def imported_tags(extra: Mapping[str, Any]) -> tuple[str, ...]:
+    """An image's tags from its record's other keys: CVAT's `tags` list, and labelme `flags` that are set."""
+    tags: dict[str, None] = {}
+    listed = extra.get("tags")
+    if isinstance(listed, list):
+        tags.update((t, None) for t in listed if isinstance(t, str) and t.strip())
+    flags = extra.get("flags")
+    if isinstance(flags, Mapping):
+        tags.update((name, None) for name, on in flags.items() if isinstance(name, str) and name.strip() and on is True)
+    return tuple(tags)
+
+
+def exported_attributes(attributes: Mapping[str, AttributeValue] | None) -> dict[str, Any] | None:
+    """An object's attributes as the formats' writers take them: CVAT's COCO layout {"attributes": {...}}."""
+    return {"attributes": dict(attributes)} if attributes else None
