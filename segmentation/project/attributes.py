@@ -13,6 +13,7 @@ from enum import Enum
 from typing import Any
 
 from protolabel.segmentation.project.records import AttributeValue
+from protolabel.segmentation.project.store import ProjectStore
 
 ATTRIBUTE_SCHEMA_KEY = "attribute_schema"
 
@@ -105,6 +106,11 @@ _DEFAULTS: dict[AttributeKind, AttributeValue] = {
     AttributeKind.TEXT: "",
     AttributeKind.NUMBER: 0,
 }
+
+
+def project_attribute_schema(store: ProjectStore) -> tuple[AttributeSpec, ...]:
+    """The project's schema as stored; AttributeSchemaError when the stored one cannot be used."""
+    return parse_attribute_schema(store.setting(ATTRIBUTE_SCHEMA_KEY))
 
 
 def schema_setting(specs: Iterable[AttributeSpec]) -> list[dict[str, Any]]:
