@@ -10,6 +10,7 @@ from protolabel.segmentation.geometry import shape_edits as se
 from protolabel.segmentation.geometry.brush import BrushStroke, apply_stroke
 from protolabel.segmentation.geometry.combine import clip_shape, merge_shapes, split_shape
 from protolabel.segmentation.geometry.shapes import Polygon, Shape
+from protolabel.segmentation.project.attributes import AttributeSchemaError, project_attribute_schema
 from protolabel.segmentation.project.document import Change
 from protolabel.segmentation.project.project import Project
 from protolabel.segmentation.project.session import Session
@@ -104,6 +105,21 @@ class EditController(QObject):
             self.message.emit("Select an object first")
             return
         self.apply(document.relabel(ids, label))  # the class for new polygons stays the person's choice
+
+    def set_attribute(self, name: str, value: object) -> None:
+        """The person set an attribute in the objects dock: one undoable change of the selected objects."""
+        project = self._project()
+        document = self._document()
+        ids = [] if document is None else [i for i in sorted(self.selection.ids) if i in document]
+        if project is None or not ids:
+            self.message.emit("Select an object first")
+            return
+        try:
+            change = document.set_attributes(ids, {name: value}, project_attribute_schema(project.store))
+        except AttributeSchemaError as exc:
+            self.error.emit(f"The attribute was not set: {exc}")
+            return
+        self.apply(change)
 
     def verify(self) -> None:
         document = self._document()

@@ -57,6 +57,7 @@ class ReviewController(QObject):
         dock.zoom_requested.connect(self.zoom_to)
         dock.delete_hidden_requested.connect(lambda: editing.delete_auto_below(visibility.score_threshold))
         dock.context_menu_requested.connect(self.show_menu)
+        dock.attributes.attribute_edited.connect(editing.set_attribute)
         canvas.context_menu_requested.connect(self.show_menu)
 
     # ---------------------------------------------------------------- navigation

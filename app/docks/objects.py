@@ -26,7 +26,9 @@ from PySide6.QtWidgets import (
 )
 
 from protolabel.app.colors import STATUS_COLORS, STATUS_TEXT, label_color
+from protolabel.app.docks.attributes_panel import AttributesPanel
 from protolabel.segmentation.geometry.measures import shape_area
+from protolabel.segmentation.project.attributes import AttributeSchemaError, project_attribute_schema
 from protolabel.segmentation.project.document import ImageAnnotations, hidden_by_score
 from protolabel.segmentation.project.session import Session
 
@@ -115,6 +117,8 @@ class ObjectsDock(QDockWidget):
         layout.setContentsMargins(4, 4, 4, 4)
         layout.addLayout(form)
         layout.addWidget(self.list, 1)  # the list takes every row of height the dock has
+        self.attributes = AttributesPanel()
+        layout.addWidget(self.attributes)
         body = QWidget()
         body.setLayout(layout)
         self.setWidget(body)
@@ -259,6 +263,25 @@ class ObjectsDock(QDockWidget):
             self.list.setUpdatesEnabled(True)
             self._syncing = False
             self._update_score_label()
+            self._show_attributes()
+
+    def _show_attributes(self) -> None:
+        """The attributes panel for the one selected object (the schema read from the project's settings); hidden
+        while there is none to edit or the project has no attributes, so the list keeps the dock's height."""
+        project = self.session.project
+        ids = [i for i in self.selection.ids if self.document is not None and i in self.document]
+        if project is None or self.document is None or len(ids) != 1:
+            self.attributes.show_object(self.attributes.schema, None, "Select one object to see its attributes")
+            self.attributes.setVisible(False)
+            return
+        try:
+            schema = project_attribute_schema(project.store)
+        except AttributeSchemaError as exc:
+            self.attributes.show_object((), None, f"The project's attribute schema cannot be used: {exc}")
+            self.attributes.setVisible(True)
+            return
+        self.attributes.show_object(schema, self.document.get(ids[0]).attributes or {})
+        self.attributes.setVisible(bool(schema))
 
     def _on_list_selection(self) -> None:
         if not self._syncing:
@@ -278,3 +301,4 @@ class ObjectsDock(QDockWidget):
                 self.list.scrollToItem(last)
         finally:
             self._syncing = False
+        self._show_attributes()

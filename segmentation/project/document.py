@@ -6,13 +6,14 @@ Views observe `events`; controllers build a `Change` with the helper methods and
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from psygnal import Signal, SignalGroup
 
 from protolabel.segmentation.geometry.provenance import Provenance
 from protolabel.segmentation.geometry.shapes import Shape
+from protolabel.segmentation.project.attributes import AttributeSpec, check_attributes
 from protolabel.segmentation.project.records import AnnotatedObject, ImageStatus
 from protolabel.segmentation.project.store import DamagedRowError, ProjectStore, StaleEditError
 from protolabel.segmentation.project.verified import status_after_review
@@ -169,7 +170,10 @@ class ImageAnnotations:
         old = self._objects[object_id]
         after = [old.with_changes(shape=shapes[0], provenance=Provenance.EDITED)]
         after += [
-            AnnotatedObject(label=old.label, shape=s, provenance=Provenance.EDITED, score=old.score) for s in shapes[1:]
+            AnnotatedObject(
+                label=old.label, shape=s, provenance=Provenance.EDITED, score=old.score, attributes=old.attributes
+            )
+            for s in shapes[1:]
         ]
         return self._human(text, [old], after)
 
@@ -184,6 +188,16 @@ class ImageAnnotations:
         before = [self._objects[i] for i in object_ids]
         after = [o.with_changes(label=label, provenance=Provenance.EDITED) for o in before]
         return self._human(f"Change class to {label}", before, after)
+
+    def set_attributes(
+        self, object_ids: Iterable[int], values: Mapping[str, object], schema: Sequence[AttributeSpec]
+    ) -> Change:
+        """A person set attributes of these objects (checked against the project's `schema`; AttributeSchemaError
+        names a bad one); their other attributes stay. One undo step."""
+        checked = check_attributes(values, schema)
+        before = [self._objects[i] for i in object_ids]
+        after = [o.with_changes(attributes={**(o.attributes or {}), **checked}) for o in before]
+        return self._human("Set attributes", before, after)
 
     def verify(self) -> Change:
         """The person accepts the image as it is: every object and the image become 'verified'."""

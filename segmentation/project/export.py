@@ -9,6 +9,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+import numpy as np
+
 from protolabel.segmentation.coco import Category, CocoDataset, CocoImage, write_coco
 from protolabel.segmentation.folders import PROJECT_DIR_NAME
 from protolabel.segmentation.formats.base import AnnotationFormat
@@ -21,6 +23,7 @@ from protolabel.segmentation.output_paths import (
     check_output_file,
     write_with_fallback,
 )
+from protolabel.segmentation.project.attributes import exported_attributes
 from protolabel.segmentation.project.labels import KEEP_CLASSES_KEY, exported_class_names
 from protolabel.segmentation.project.records import ImageStatus, Provenance
 from protolabel.segmentation.project.store import DamagedRowError, ProjectStore
@@ -74,6 +77,7 @@ def project_dataset(
     ids = category_ids_for_labels(class_names)  # COCO class names keep their official ids, as `label` writes
     categories = tuple(Category(cat_id, name) for cat_id, name in zip(ids, class_names))
     index = {name: i for i, name in enumerate(class_names)}
+    tags = store.tags_by_image()
     images = []
     for done, (name, objects) in enumerate(per_image, start=1):
         size = store.image_size(name)
@@ -94,11 +98,21 @@ def project_dataset(
             scores=[math.nan if o.score is None else o.score for o in objects],
             provenance=[o.provenance.value for o in objects],
             crowd=crowd,
+            attributes=_object_array([exported_attributes(o.attributes) for o in objects]),
         )
-        images.append(CocoImage(name, width=size[1], height=size[0], instances=instances))
+        image_tags = tags.get(name)
+        extra = {"tags": list(image_tags)} if image_tags else {}
+        images.append(CocoImage(name, width=size[1], height=size[0], instances=instances, extra=extra))
         if progress:
             progress(done, len(per_image))
     return CocoDataset(categories, images), skipped
+
+
+def _object_array(values: list) -> np.ndarray:
+    """A 1-D object array of `values` as they are (np.asarray would turn a list of dicts or Nones elsewhere)."""
+    out = np.empty(len(values), dtype=object)
+    out[:] = values
+    return out
 
 
 def check_export_path(folder: str | Path, path: str | Path, fmt: AnnotationFormat | None = None) -> Path:
@@ -145,6 +159,8 @@ def export_project(
     path = check_export_path(store.folder, path, fmt)
     dataset, skipped = project_dataset(store, verified_only=verified_only, labels=labels, progress=progress)
     dataset = with_image_files(dataset, store.folder)
+    if fmt.name == "labelme":
+        dataset = with_tags_as_flags(dataset)
     if fmt.writes_folder:
         Path(path).mkdir(parents=True, exist_ok=True)
         notes = fmt.write(dataset, Path(path))
@@ -165,6 +181,20 @@ def with_image_files(dataset: CocoDataset, folder: str | Path) -> CocoDataset:
     point at the images (labelme's imagePath) or lay them out (YOLO's images/) find them there."""
     root = Path(os.path.abspath(folder))
     images = [replace(image, source_name=str(root / image.file_name)) for image in dataset.images]
+    return CocoDataset(dataset.categories, images, dataset.info, dataset.licenses, dataset.import_notes)
+
+
+def with_tags_as_flags(dataset: CocoDataset) -> CocoDataset:
+    """The dataset with each image's tags as labelme `flags`: every tag of the dataset, set where the image has
+    it (labelme shows one checklist of flags for every image)."""
+    every = sorted({t for image in dataset.images for t in image.extra.get("tags", ())})
+    if not every:
+        return dataset
+    images = []
+    for image in dataset.images:
+        own = set(image.extra.get("tags", ()))
+        extra = {k: v for k, v in image.extra.items() if k != "tags"}
+        images.append(replace(image, extra={**extra, "flags": {t: t in own for t in every}}))
     return CocoDataset(dataset.categories, images, dataset.info, dataset.licenses, dataset.import_notes)
 
 

@@ -12,6 +12,8 @@ COCO reader's rule: the store's three provenances stay the whole model, and auto
 replaces them). An image a person already worked on (edited or verified) is never overwritten.
 Categories merge by name into the project's labels: the file's categories that objects use and the
 project lacks join after its classes, in the file's order. Crowd regions are skipped and counted.
+Per-object attributes (CVAT's COCO layout, labelme shape flags) and image tags (CVAT <tag>, labelme flags that
+are set) come along; attribute names the project's schema lacks join it (attributes.extended_schema).
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ import posixpath
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from protolabel.segmentation.coco import CocoDataset
 from protolabel.segmentation.coco.export import gc_paused
@@ -33,6 +36,15 @@ from protolabel.segmentation.geometry.provenance import PROVENANCE_OF, Provenanc
 from protolabel.segmentation.image_headers import image_size_from_header
 from protolabel.segmentation.input_files import open_input
 from protolabel.segmentation.pipeline.pools import postprocess_pool
+from protolabel.segmentation.project.attributes import (
+    ATTRIBUTE_SCHEMA_KEY,
+    AttributeSchemaError,
+    extended_schema,
+    imported_attributes,
+    imported_tags,
+    parse_attribute_schema,
+    schema_setting,
+)
 from protolabel.segmentation.project.labels import LABELS_KEY
 from protolabel.segmentation.project.records import AnnotatedObject, ImageStatus, ImportedImage
 from protolabel.segmentation.project.store import (
@@ -66,6 +78,7 @@ class ImportPlan:
     labels: tuple[str, ...]  # the project's labels after the merge
     notes: tuple[str, ...] = ()  # what the COCO reader changed while reading
     replaces: int = 0  # auto objects of the planned images that the import replaces
+    attributes_dropped: int = 0  # attribute values left out: not true/false, a finite number or text
 
     @property
     def objects(self) -> int:
@@ -80,7 +93,16 @@ class ImportPlan:
             self.skipped,
             self.crowd_skipped,
             self.new_labels,
-            self.notes,
+            self._notes(),
+        )
+
+    def _notes(self) -> tuple[str, ...]:
+        if not self.attributes_dropped:
+            return self.notes
+        return (
+            *self.notes,
+            f"Left out {_count(self.attributes_dropped, 'attribute value')} that "
+            f"{'is' if self.attributes_dropped == 1 else 'are'} not true/false, a number or text.",
         )
 
 
@@ -168,7 +190,7 @@ def _plan(store: ProjectStore, dataset: CocoDataset, coco_path: Path, labels: It
     overview = _objects_overview(store)
     project_labels = tuple(store.setting(LABELS_KEY, []) if labels is None else labels)
     class_names = tuple(c.name.strip() for c in dataset.categories)
-    images, skipped, crowd, replaces = [], [], 0, 0
+    images, skipped, crowd, replaces, dropped = [], [], 0, 0, 0
     used: dict[str, None] = {}  # the file's classes in first use, an ordered set
     for image in dataset.images:
         written = image.source_name or image.file_name
@@ -204,15 +226,23 @@ def _plan(store: ProjectStore, dataset: CocoDataset, coco_path: Path, labels: It
         crowd_flags = inst.crowd.tolist()
         crowd += sum(crowd_flags)
         objects = []
-        for shape, cls, score, source, is_crowd in zip(
-            inst.shapes, inst.classes.tolist(), inst.scores.tolist(), inst.provenance.tolist(), crowd_flags
+        extras = inst.attributes.tolist() if inst.has("attributes") else [None] * len(inst)
+        for shape, cls, score, source, is_crowd, extra in zip(
+            inst.shapes, inst.classes.tolist(), inst.scores.tolist(), inst.provenance.tolist(), crowd_flags, extras
         ):
             if is_crowd:
                 continue
             label = class_names[cls]
             used[label] = None
-            objects.append(AnnotatedObject(label, shape, PROVENANCE_OF[source], None if math.isnan(score) else score))
-        images.append(ImportedImage(name, (image.height, image.width), tuple(objects)))
+            attributes, left_out = imported_attributes(extra)
+            dropped += left_out
+            objects.append(
+                AnnotatedObject(
+                    label, shape, PROVENANCE_OF[source], None if math.isnan(score) else score, attributes=attributes
+                )
+            )
+        tags = imported_tags(image.extra)
+        images.append(ImportedImage(name, (image.height, image.width), tuple(objects), tags))
         if name in statuses:  # only images with a status can hold objects the import replaces
             replaces += stored.count
     # In the file's category order, not the order objects are met: an export imported into a fresh copy
@@ -227,6 +257,7 @@ def _plan(store: ProjectStore, dataset: CocoDataset, coco_path: Path, labels: It
         (*project_labels, *new_labels),
         dataset.import_notes,
         replaces,
+        dropped,
     )
 
 
@@ -235,7 +266,8 @@ def apply_import(store: ProjectStore, plan: ImportPlan) -> ImportSummary:
     the plan was made is still left alone (the store checks again inside the transaction)."""
     # The labels as stored now (a class added since the plan stays), plus the file's new ones.
     labels = list(dict.fromkeys((*store.setting(LABELS_KEY, []), *plan.new_labels)))
-    settings = {LABELS_KEY: labels} if plan.new_labels else None
+    settings: dict[str, Any] = {LABELS_KEY: labels} if plan.new_labels else {}
+    settings.update(_schema_with_imported_attributes(store, plan))
     with gc_paused():
         outcome = store.import_images(plan.images, settings)
     kept, replaced = outcome.kept, outcome.replaced
@@ -243,7 +275,18 @@ def apply_import(store: ProjectStore, plan: ImportPlan) -> ImportSummary:
     merged = tuple(image.path for image in plan.images if image.path not in kept_set)
     objects = sum(len(image.objects) for image in plan.images if image.path not in kept_set)
     skipped = plan.skipped + tuple((n, WORKED_ON) for n in kept)
-    return ImportSummary(merged, objects, replaced, skipped, plan.crowd_skipped, plan.new_labels, plan.notes)
+    return ImportSummary(merged, objects, replaced, skipped, plan.crowd_skipped, plan.new_labels, plan._notes())
+
+
+def _schema_with_imported_attributes(store: ProjectStore, plan: ImportPlan) -> dict[str, Any]:
+    """The settings that add the plan's new attribute names to the project's schema ({} when none, or when the
+    stored schema cannot be read: a person's schema is never replaced by a guess)."""
+    try:
+        schema = parse_attribute_schema(store.setting(ATTRIBUTE_SCHEMA_KEY))
+    except AttributeSchemaError:
+        return {}
+    extended = extended_schema(schema, (o.attributes for image in plan.images for o in image.objects if o.attributes))
+    return {ATTRIBUTE_SCHEMA_KEY: schema_setting(extended)} if len(extended) > len(schema) else {}
 
 
 def import_coco(store: ProjectStore, coco: str | os.PathLike | CocoDataset) -> ImportSummary:

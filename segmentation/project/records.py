@@ -14,6 +14,8 @@ import numpy as np
 from protolabel.segmentation.geometry.provenance import Provenance
 from protolabel.segmentation.geometry.shapes import Polygon, Shape
 
+AttributeValue = bool | int | float | str  # the value of one object attribute, as JSON holds it
+
 
 class ImageStatus(str, Enum):
     """Where an image stands in the labelling workflow."""
@@ -40,6 +42,8 @@ class AnnotatedObject:
     id: int | None = None
     version: int | None = None
     track_id: int | None = None  # a video frame's object: the track it belongs to (None: not tracked)
+    # Per-object attributes (name -> bool, number or text; see attributes.py); None or empty: none.
+    attributes: Mapping[str, AttributeValue] | None = None
 
     def with_changes(self, **changes: Any) -> AnnotatedObject:
         return replace(self, **changes)
@@ -47,12 +51,13 @@ class AnnotatedObject:
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, AnnotatedObject):
             return NotImplemented
-        return (self.id, self.label, self.provenance, self.score, self.track_id) == (
+        return (self.id, self.label, self.provenance, self.score, self.track_id, dict(self.attributes or {})) == (
             other.id,
             other.label,
             other.provenance,
             other.score,
             other.track_id,
+            dict(other.attributes or {}),
         ) and self.shape == other.shape
 
     __hash__ = None  # type: ignore[assignment]
@@ -71,6 +76,7 @@ class StoredObject:
     shape_json: str  # shape_to_json text
     version: int  # the stored version when read
     track_id: int | None = None  # a video frame's object: its track
+    attributes_json: str | None = None  # attributes_to_json text; None: no attributes
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,6 +86,32 @@ class ImportedImage:
     path: str  # relative to the folder, '/'-separated
     size: tuple[int, int]  # (height, width) in pixels
     objects: tuple[AnnotatedObject, ...]
+    tags: tuple[str, ...] = ()  # image-level tags, added to the image's own
+
+
+def attributes_to_json(attributes: Mapping[str, AttributeValue] | None) -> str | None:
+    """Compact, key-sorted JSON of an object's attributes; None when it has none (a NULL column)."""
+    if not attributes:
+        return None
+    for name, value in attributes.items():
+        if not isinstance(name, str) or not isinstance(value, (bool, int, float, str)):
+            raise ValueError(f"attribute {name!r} has a value that is not a checkbox, number or text: {value!r}")
+    return json.dumps(dict(attributes), sort_keys=True, separators=(",", ":"), allow_nan=False)
+
+
+def attributes_from_json(text: str | None) -> dict[str, AttributeValue] | None:
+    """The attributes `attributes_to_json` wrote; ValueError when the text is not an object of plain values."""
+    if text is None:
+        return None
+    if not isinstance(text, str):
+        raise ValueError("the attributes are not JSON text")
+    value = json.loads(text)
+    if not isinstance(value, dict):
+        raise ValueError("the attributes are not a JSON object")
+    for name, item in value.items():
+        if not isinstance(item, (bool, int, float, str)):
+            raise ValueError(f"attribute {name!r} has a value that is not a checkbox, number or text")
+    return value or None
 
 
 def shape_to_json(shape: Shape) -> str:

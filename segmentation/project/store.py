@@ -31,6 +31,8 @@ from protolabel.segmentation.project.records import (
     ImageStatus,
     ImportedImage,
     StoredObject,
+    attributes_from_json,
+    attributes_to_json,
     shape_from_json,
     shape_to_json,
     shapes_to_json,
@@ -40,7 +42,8 @@ from protolabel.segmentation.project_files import ProjectFileError, check_projec
 DB_NAME = "project.db"
 DB_SIDE_FILES = ("-wal", "-shm", "-journal")  # SQLite's files next to project.db, opened by path as it is
 # 2: objects.version (edits are compare-and-set) and deleted_objects (who deleted what).
-# 3: videos, their frames (each frame an `images` row under a frame key) and tracks; objects.track_id.
+# 3: videos, their frames (each frame an `images` row under a frame key) and tracks; objects.track_id;
+#    objects.attributes and image_tags (docs/formats.md, "Attributes and tags").
 SCHEMA_VERSION = 3
 REQUIRED_TABLES = frozenset({"meta", "images", "objects"})
 DELETION_RECORD_S = 30 * 24 * 3600  # how long "this store deleted object N" is kept for its undo
@@ -50,14 +53,20 @@ MAX_PARAMETERS = 500
 # of one chunk fall out of the CPU caches, at 50 the per-chunk statements start to count.
 IMPORT_CHUNK_IMAGES = 200
 _INSERT_NEW_OBJECT = (
-    "INSERT INTO objects (image_path, label, provenance, score, shape, updated_at, track_id, version) "
-    "VALUES (?, ?, ?, ?, ?, ?, ?, 1)"
+    "INSERT INTO objects (image_path, label, provenance, score, shape, updated_at, track_id, attributes, version) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, 1)"
+)
+
+# Image-level tags (schema 3): a CVAT <tag>, a labelme flag.
+_IMAGE_TAGS_TABLE = (
+    "CREATE TABLE IF NOT EXISTS image_tags (image_path TEXT NOT NULL, tag TEXT NOT NULL, PRIMARY KEY (image_path, tag))"
 )
 
 # Schema 3 (docs/adr/0006-video-frames-in-the-store.md): a frame is an `images` row whose path is its frame
 # key ("clip.mp4#000123"), so objects, status, compare-and-set and undo work on frames as on images; `frames`
 # records the frame's identity in its video.
-_VIDEO_SCHEMA = """
+_VIDEO_SCHEMA = (
+    """
 CREATE TABLE IF NOT EXISTS videos (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
     path TEXT NOT NULL UNIQUE,          -- relative to the folder, '/'-separated
@@ -92,10 +101,14 @@ CREATE TABLE IF NOT EXISTS deleted_tracks (  -- who deleted a track: only that s
     deleted_at REAL NOT NULL
 );
 CREATE INDEX IF NOT EXISTS objects_by_track ON objects (track_id);
+"""
+    + _IMAGE_TAGS_TABLE
+    + """;
 -- A track has at most one object on a frame (the store checks first and says so in words).
 CREATE UNIQUE INDEX IF NOT EXISTS one_object_per_track_and_frame ON objects (image_path, track_id)
     WHERE track_id IS NOT NULL;
 """
+)
 
 _SCHEMA = (
     """
@@ -119,7 +132,8 @@ CREATE TABLE IF NOT EXISTS objects (
     shape TEXT NOT NULL,
     updated_at REAL NOT NULL,
     version INTEGER NOT NULL DEFAULT 1,    -- +1 on every write: an edit names the version it read
-    track_id INTEGER REFERENCES tracks (id)  -- a video frame's object: the track it belongs to (schema 3)
+    track_id INTEGER REFERENCES tracks (id),  -- a video frame's object: the track it belongs to (schema 3)
+    attributes TEXT                        -- JSON object name -> value, NULL: none (schema 3)
 );
 CREATE INDEX IF NOT EXISTS objects_by_image ON objects (image_path);
 CREATE TABLE IF NOT EXISTS deleted_objects (  -- who deleted an object: only that store may undo the delete
@@ -135,8 +149,12 @@ CREATE TABLE IF NOT EXISTS deleted_objects (  -- who deleted an object: only tha
 _MIGRATIONS = {
     # Version 1 gains the version column (every object starts at 1) and the deletion record.
     1: ("ALTER TABLE objects ADD COLUMN version INTEGER NOT NULL DEFAULT 1",),
-    # Version 2 gains the track of an object (NULL: an image's object) and the video tables.
-    2: ("ALTER TABLE objects ADD COLUMN track_id INTEGER REFERENCES tracks (id)",),
+    # Version 2 gains the track of an object (NULL: an image's object), its attributes, the video tables and
+    # the image tags.
+    2: (
+        "ALTER TABLE objects ADD COLUMN track_id INTEGER REFERENCES tracks (id)",
+        "ALTER TABLE objects ADD COLUMN attributes TEXT",
+    ),
 }
 # Added within a schema version, made with the tables and whenever a database opens: they change no data the
 # older versions read, so the version stays and older Protolabel versions still open the file.
@@ -374,6 +392,12 @@ class ProjectStore:
                     db.execute("DELETE FROM deleted_objects WHERE deleted_at < ?", (time.time() - DELETION_RECORD_S,))
                     for statement in _ADDED_WITHIN_VERSION:
                         db.execute(statement)
+                    # Schema 3 gained attributes and tags before its release: a project made by a build from
+                    # before then gets them.
+                    db.execute(_IMAGE_TAGS_TABLE)
+                    columns = {row[1] for row in db.execute("PRAGMA table_info(objects)")}
+                    if "attributes" not in columns:
+                        db.execute("ALTER TABLE objects ADD COLUMN attributes TEXT")
         except sqlite3.Error as exc:
             raise _translate(exc, self.db_path) from None
 
@@ -443,6 +467,27 @@ class ProjectStore:
             return None
         return int(rows[0][0]), int(rows[0][1])
 
+    def tags(self, path: str) -> tuple[str, ...]:
+        """The image's tags, sorted."""
+        return tuple(
+            str(r[0]) for r in self._read("SELECT tag FROM image_tags WHERE image_path = ? ORDER BY tag", (path,))
+        )
+
+    def tags_by_image(self) -> dict[str, tuple[str, ...]]:
+        """Every tagged image's tags, sorted: what a filter by tag and an export read."""
+        found: dict[str, list[str]] = {}
+        for path, tag in self._read("SELECT image_path, tag FROM image_tags ORDER BY image_path, tag"):
+            found.setdefault(str(path), []).append(str(tag))
+        return {path: tuple(tags) for path, tags in found.items()}
+
+    def set_tags(self, path: str, tags: Iterable[str]) -> None:
+        """Make `tags` the image's tags; ValueError (nothing written) for a tag that is not a name."""
+        tags = _checked_tags(tags, path)
+        with self._write() as db:
+            self._ensure_images(db, (path,))
+            db.execute("DELETE FROM image_tags WHERE image_path = ?", (path,))
+            db.executemany("INSERT INTO image_tags (image_path, tag) VALUES (?, ?)", [(path, t) for t in tags])
+
     def set_image_size(self, path: str, height: int, width: int) -> None:
         with self._write() as db:
             self._set_sizes(db, [(path, (height, width))])
@@ -487,8 +532,8 @@ class ProjectStore:
         """The image's objects; DamagedRowError (naming the image and the row) when one cannot be read."""
         rows = self._read_image(
             path,
-            "SELECT id, label, provenance, score, shape, version, track_id FROM objects WHERE image_path = ? "
-            "ORDER BY id",
+            "SELECT id, label, provenance, score, shape, version, track_id, attributes FROM objects "
+            "WHERE image_path = ? ORDER BY id",
             (path,),
         )
         return [_object_from_row(row, path, self.db_path) for row in rows]
@@ -516,21 +561,23 @@ class ProjectStore:
         }
         provenances = [p.value for p in Provenance]
         suspects = self._read(
-            "SELECT id, label, provenance, score, shape, version, track_id, image_path FROM objects "
+            "SELECT id, label, provenance, score, shape, version, track_id, attributes, image_path FROM objects "
             "WHERE NOT coalesce(("
             "typeof(label) = 'text' AND trim(label, ' ' || char(9, 10, 11, 12, 13)) != '' "
             f"AND provenance IN ({','.join('?' * len(provenances))}) "
             "AND (score IS NULL OR (typeof(score) IN ('integer', 'real') AND abs(score) <= 1.7976931348623157e308)) "
             "AND typeof(version) = 'integer' AND typeof(track_id) IN ('integer', 'null') "
-            "AND typeof(shape) = 'text' AND json_valid(shape)), 0)",
+            "AND typeof(shape) = 'text' AND json_valid(shape) "
+            "AND (attributes IS NULL OR (typeof(attributes) = 'text' "
+            "AND CASE WHEN json_valid(attributes) THEN json_type(attributes) = 'object' ELSE 0 END))), 0)",
             provenances,
         )
         damaged = set()
         for row in suspects:
             try:
-                _object_from_row(row[:7], str(row[7]), self.db_path)
+                _object_from_row(row[:8], str(row[8]), self.db_path)
             except DamagedRowError:
-                damaged.add(str(row[7]))
+                damaged.add(str(row[8]))
         return ObjectsOverview(counts, frozenset(not_auto), frozenset(damaged))
 
     def write_change(
@@ -594,6 +641,7 @@ class ProjectStore:
                     shape_to_json(obj.shape),
                     now,
                     obj.track_id,
+                    attributes_to_json(obj.attributes),
                 )
                 if obj.id is None:
                     cursor = db.execute(_INSERT_NEW_OBJECT, values)
@@ -602,7 +650,8 @@ class ProjectStore:
                 condition, params = ("", ()) if obj.version is None else (" AND version = ?", (obj.version,))
                 cursor = db.execute(
                     "UPDATE objects SET image_path = ?, label = ?, provenance = ?, score = ?, shape = ?, "
-                    f"updated_at = ?, track_id = ?, version = version + 1 WHERE id = ? AND image_path = ?{condition}",
+                    "updated_at = ?, track_id = ?, attributes = ?, version = version + 1 "
+                    f"WHERE id = ? AND image_path = ?{condition}",
                     (*values, int(obj.id), path, *params),
                 )
                 if cursor.rowcount:
@@ -618,7 +667,7 @@ class ProjectStore:
                 version = (obj.version or 0) + 1
                 db.execute(
                     "INSERT INTO objects (id, image_path, label, provenance, score, shape, updated_at, track_id, "
-                    "version) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    "attributes, version) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     (int(obj.id), *values, version),
                 )
                 db.execute("DELETE FROM deleted_objects WHERE id = ?", (int(obj.id),))
@@ -743,7 +792,17 @@ class ProjectStore:
         ids = tuple(
             int(
                 db.execute(
-                    _INSERT_NEW_OBJECT, (path, o.label, Provenance.AUTO.value, o.score, shape, now, o.track_id)
+                    _INSERT_NEW_OBJECT,
+                    (
+                        path,
+                        o.label,
+                        Provenance.AUTO.value,
+                        o.score,
+                        shape,
+                        now,
+                        o.track_id,
+                        attributes_to_json(o.attributes),
+                    ),
                 ).lastrowid
             )
             for o, shape in zip(objects, shapes_to_json([o.shape for o in objects]))
@@ -819,11 +878,24 @@ class ProjectStore:
         db.executemany(
             _INSERT_NEW_OBJECT,
             [
-                (path, o.label, Provenance(o.provenance).value, o.score, shape, now, o.track_id)
+                (
+                    path,
+                    o.label,
+                    Provenance(o.provenance).value,
+                    o.score,
+                    shape,
+                    now,
+                    o.track_id,
+                    attributes_to_json(o.attributes),
+                )
                 for (path, o), shape in zip(objects, shapes)
             ],
         )
         self._set_statuses(db, [(image.path, _imported_status(image.objects)) for image in merged])
+        db.executemany(
+            "INSERT OR IGNORE INTO image_tags (image_path, tag) VALUES (?, ?)",
+            [(image.path, tag) for image in merged for tag in _checked_tags(image.tags, image.path)],
+        )
         return [path for path in paths if path in worked], len(old)
 
     def annotated_images(self, statuses: Iterable[ImageStatus] | None = None) -> list[str]:
@@ -864,8 +936,8 @@ class ProjectStore:
             rows = tuple(
                 StoredObject(*row)
                 for row in db.execute(
-                    "SELECT id, image_path, label, provenance, score, shape, version, track_id FROM objects "
-                    "WHERE label = ? ORDER BY id",
+                    "SELECT id, image_path, label, provenance, score, shape, version, track_id, attributes "
+                    "FROM objects WHERE label = ? ORDER BY id",
                     (old,),
                 )
             )
@@ -903,10 +975,21 @@ class ProjectStore:
                     raise self._stale(db, row.id, row.label, row.version, row.image_path, action)
                 self._check_tracked(db, row.image_path, row.id, row.track_id, row.label)
             db.executemany(
-                "INSERT INTO objects (id, image_path, label, provenance, score, shape, updated_at, version, track_id) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "INSERT INTO objects (id, image_path, label, provenance, score, shape, updated_at, version, track_id, "
+                "attributes) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 [
-                    (r.id, r.image_path, r.label, r.provenance, r.score, r.shape_json, now, r.version + 1, r.track_id)
+                    (
+                        r.id,
+                        r.image_path,
+                        r.label,
+                        r.provenance,
+                        r.score,
+                        r.shape_json,
+                        now,
+                        r.version + 1,
+                        r.track_id,
+                        r.attributes_json,
+                    )
                     for r in rows
                 ],
             )
@@ -1088,9 +1171,20 @@ def _status_from(value: Any, path: str, db_path: Path) -> ImageStatus:
         ) from None
 
 
+def _checked_tags(tags: Iterable[str], path: str) -> list[str]:
+    """Distinct tags in order; ValueError naming the image for one that is not a non-empty text."""
+    checked: list[str] = []
+    for tag in tags:
+        if not isinstance(tag, str) or not tag.strip():
+            raise ValueError(f"{path}: the tag {tag!r} is not a name")
+        if tag not in checked:
+            checked.append(tag)
+    return checked
+
+
 def _object_from_row(row: tuple, path: str, db_path: Path) -> AnnotatedObject:
     """One stored object, checked: anything malformed is a DamagedRowError naming the image and the row."""
-    object_id, label, provenance, score, shape, version, track_id = row
+    object_id, label, provenance, score, shape, version, track_id, attributes = row
     try:
         if not isinstance(label, str) or not label.strip():
             raise ValueError(f"label {label!r} is not a name")
@@ -1111,6 +1205,7 @@ def _object_from_row(row: tuple, path: str, db_path: Path) -> AnnotatedObject:
             np.isfinite(ring).all() for polygon in parsed.polygons for ring in (polygon.exterior, *polygon.holes)
         ):
             raise ValueError("the shape has vertices that are not finite numbers")
+        parsed_attributes = attributes_from_json(attributes)
     except (ValueError, TypeError, KeyError, IndexError, RecursionError) as exc:
         reason = first_line(exc)
         raise DamagedRowError(
@@ -1125,6 +1220,7 @@ def _object_from_row(row: tuple, path: str, db_path: Path) -> AnnotatedObject:
         id=int(object_id),
         version=version,
         track_id=track_id,
+        attributes=parsed_attributes,
     )
 
 

@@ -41,7 +41,9 @@ _SHA256 = re.compile(r"[0-9a-f]{64}")
 _FRACTION = re.compile(r"[1-9][0-9]*/[1-9][0-9]*")
 _VIDEO_COLUMNS = "id, path, sha256, frame_count, width, height, size_bytes, time_base, average_fps, variable_frame_rate"
 _STATUSES = {s.value: s for s in ImageStatus}
-_STORED_OBJECT_COLUMNS = "o.id, o.image_path, o.label, o.provenance, o.score, o.shape, o.version, o.track_id"
+_STORED_OBJECT_COLUMNS = (
+    "o.id, o.image_path, o.label, o.provenance, o.score, o.shape, o.version, o.track_id, o.attributes"
+)
 
 
 class NotTheLabelledVideoError(ProjectStoreError):
@@ -229,11 +231,12 @@ class VideoStore(ProjectStore):
     def track_objects(self, track_id: int) -> list[TrackObject]:
         """The track's objects over its frames, in frame order; DamagedRowError when one cannot be read."""
         rows = self._read(
-            "SELECT o.id, o.label, o.provenance, o.score, o.shape, o.version, o.track_id, f.key, f.frame_index "
+            "SELECT o.id, o.label, o.provenance, o.score, o.shape, o.version, o.track_id, o.attributes, f.key, "
+            "f.frame_index "
             "FROM objects o JOIN frames f ON f.key = o.image_path WHERE o.track_id = ? ORDER BY f.frame_index, o.id",
             (track_id,),
         )
-        return [TrackObject(row[7], row[8], _object_from_row(row[:7], row[7], self.db_path)) for row in rows]
+        return [TrackObject(row[8], row[9], _object_from_row(row[:8], row[8], self.db_path)) for row in rows]
 
     def person_keyframes(self, track_id: int) -> list[int]:
         """Frame indices where a person drew, corrected or accepted the track's object (it is not auto):
@@ -411,7 +414,7 @@ class VideoStore(ProjectStore):
             if old_obj is not None:
                 updated = db.execute(
                     "UPDATE objects SET image_path = ?, label = ?, provenance = ?, score = ?, shape = ?, "
-                    "updated_at = ?, track_id = ?, version = version + 1 WHERE id = ? AND version = ?",
+                    "updated_at = ?, track_id = ?, attributes = ?, version = version + 1 WHERE id = ? AND version = ?",
                     (
                         obj.image_path,
                         obj.label,
@@ -420,6 +423,7 @@ class VideoStore(ProjectStore):
                         obj.shape_json,
                         now,
                         obj.track_id,
+                        obj.attributes_json,
                         obj.id,
                         old_obj.version,
                     ),
@@ -478,10 +482,10 @@ class VideoStore(ProjectStore):
             raise self._stale(db, obj.id, obj.label, obj.version, obj.image_path, action)
         self._check_tracked(db, obj.image_path, obj.id, obj.track_id, obj.label)
         db.execute(
-            "INSERT INTO objects (id, image_path, label, provenance, score, shape, updated_at, version, track_id) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO objects (id, image_path, label, provenance, score, shape, updated_at, version, track_id, "
+            "attributes) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (obj.id, obj.image_path, obj.label, obj.provenance, obj.score, obj.shape_json, now, obj.version + 1)
-            + (obj.track_id,),
+            + (obj.track_id, obj.attributes_json),
         )
         db.execute("DELETE FROM deleted_objects WHERE id = ?", (obj.id,))
         db.execute("DELETE FROM rejected_objects WHERE id = ?", (obj.id,))  # stored again: no longer rejected
@@ -520,7 +524,7 @@ class VideoStore(ProjectStore):
             tuple(params),
         ).fetchall()
         for row in rows:  # refuse to carry a damaged row through an edit (undo would write it back)
-            _object_from_row((row[0], row[2], row[3], row[4], row[5], row[6], row[7]), row[1], self.db_path)
+            _object_from_row((row[0], *row[2:9]), row[1], self.db_path)
         return tuple(StoredObject(*row) for row in rows)
 
     def _video_by_id(self, db: sqlite3.Connection, video_id: int) -> VideoRecord:

@@ -87,6 +87,9 @@ def test_the_overview_agrees_with_reading_every_image(image_folder, square):
         ("score", "high"),
         ("score", float("inf")),
         ("version", 1.5),
+        ("attributes", "not json"),
+        ("attributes", "[true]"),
+        ("attributes", b"{}"),
     ],
 )
 def test_a_damaged_row_marks_its_image_only_and_the_import_leaves_it(image_folder, square, tmp_path, column, value):

@@ -79,8 +79,8 @@ def test_a_version_2_project_opens_as_version_3_and_keeps_everything(v2_folder, 
     assert _rows(v2_folder, "PRAGMA user_version") == [(3,)]
     assert _rows(v2_folder, "SELECT COUNT(*) FROM videos") == [(0,)]
     assert _rows(v2_folder, "SELECT COUNT(*) FROM frames") == _rows(v2_folder, "SELECT COUNT(*) FROM tracks") == [(0,)]
-    # Every stored value as it was, the new column empty; the undo and rejection records kept.
-    assert _rows(v2_folder, "SELECT * FROM objects ORDER BY id") == [(*row, None) for row in OBJECTS]
+    # Every stored value as it was, the new columns (track_id, attributes) empty; the undo and rejection records kept.
+    assert _rows(v2_folder, "SELECT * FROM objects ORDER BY id") == [(*row, None, None) for row in OBJECTS]
     assert [r[:2] for r in _rows(v2_folder, "SELECT * FROM deleted_objects")] == [(2, "an earlier session")]
     assert _rows(v2_folder, "SELECT id, image_path FROM rejected_objects") == [(2, "a.png")]
     # A new id is still above every id ever used (AUTOINCREMENT's record survived).
@@ -91,6 +91,14 @@ def test_a_version_2_project_opens_as_version_3_and_keeps_everything(v2_folder, 
         deleted = doc.apply(doc.delete_objects([3]))
         doc.apply(deleted.inverted())  # undo works on a migrated project
         assert [o.id for o in store.objects("a.png")] == [1, 3, 5]
+        # Attributes and tags (schema 3) work on a migrated project; the old objects have none.
+        assert all(o.attributes is None for o in store.objects("sub/b.jpg"))
+        (cat, *_) = store.objects("a.png")
+        store.write_change("a.png", saved=[cat.with_changes(attributes={"occluded": True})])
+        store.set_tags("a.png", ["night"])
+    with ProjectStore.open(v2_folder) as store:
+        assert store.objects("a.png")[0].attributes == {"occluded": True}
+        assert store.tags_by_image() == {"a.png": ("night",)}
 
 
 def test_a_failed_migration_leaves_the_version_2_project_as_it_was(v2_folder, monkeypatch):
@@ -101,7 +109,9 @@ def test_a_failed_migration_leaves_the_version_2_project_as_it_was(v2_folder, mo
         ProjectStore.open(v2_folder)
     assert _rows(v2_folder, "PRAGMA user_version") == [(2,)]
     assert _rows(v2_folder, "SELECT * FROM objects ORDER BY id") == before  # no track_id column: rolled back
-    assert not _rows(v2_folder, "SELECT name FROM sqlite_master WHERE name IN ('videos', 'frames', 'tracks')")
+    assert not _rows(
+        v2_folder, "SELECT name FROM sqlite_master WHERE name IN ('videos', 'frames', 'tracks', 'image_tags')"
+    )
 
 
 def test_a_version_3_project_is_refused_by_a_version_2_protolabel(v2_folder, monkeypatch):
