@@ -1,6 +1,6 @@
-"""Image tags: the tags panel (its own dock) shows the current image's tags; what the person sets is written to the store at
-once and to the image list (its "Tagged:" filters). A plain write, not an undo step: tags live in the store's
-image_tags table, outside the per-image annotation documents whose Changes the undo history replays."""
+"""Image tags: the tags panel (its own dock) shows the current image's tags; what the person sets is written to
+the store at once and to the image list (its "Tagged:" filters). A plain write, not an undo step: tags live in
+the store's image_tags table, outside the per-image annotation documents whose Changes the undo history replays."""
 
 from __future__ import annotations
 
