@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from PySide6.QtCore import Signal
-from PySide6.QtWidgets import QCheckBox, QDockWidget, QLabel, QLineEdit, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QCheckBox, QDockWidget, QLineEdit, QVBoxLayout, QWidget
 
 
 class TagsPanel(QWidget):
@@ -18,7 +18,6 @@ class TagsPanel(QWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("tags_panel")
-        self.title = QLabel("Image tags:")
         self.boxes_layout = QVBoxLayout()
         self.boxes_layout.setContentsMargins(0, 0, 0, 0)
         self.boxes_layout.setSpacing(0)
@@ -28,7 +27,6 @@ class TagsPanel(QWidget):
         self.new_tag.returnPressed.connect(self._add_typed)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
-        layout.addWidget(self.title)
         layout.addLayout(self.boxes_layout)
         layout.addWidget(self.new_tag)
         self.boxes: dict[str, QCheckBox] = {}
