@@ -24,6 +24,7 @@ from protolabel.app.controllers.editing import EditController
 from protolabel.app.controllers.export import ExportController
 from protolabel.app.controllers.project import ProjectController
 from protolabel.app.controllers.review import ReviewController
+from protolabel.app.controllers.tags import TagController
 from protolabel.app.controllers.tracks import install_tracks
 from protolabel.app.controllers.video import install_video
 from protolabel.app.dialogs.about import AboutDialog
@@ -36,6 +37,7 @@ from protolabel.app.docks.autolabel_panel import AutoLabelPanel
 from protolabel.app.docks.file_list import FileListDock
 from protolabel.app.docks.labels import LabelsDock
 from protolabel.app.docks.objects import ObjectsDock
+from protolabel.app.docks.tags_panel import TagsDock
 from protolabel.app.help_overlay import HelpOverlay
 from protolabel.app.inspector import install_inspector
 from protolabel.app.job_progress import JobProgressWidget
@@ -153,11 +155,15 @@ class MainWindow(QMainWindow):
             self.projects, self.canvas, self.objects_dock, self.editing, self.selection, self.visibility, self
         )
         self.review.actions = self.actions_by_name
+        self.tags_dock = TagsDock(self)
+        self.tags = TagController(self.projects, self.tags_dock.panel, self)
         self.autolabel_dock = AutoLabelPanel(self.options, self.actions_by_name, self)
         self.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, self.file_dock)
         self.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, self.labels_dock)
         self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.objects_dock)
         self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.autolabel_dock)
+        self.tabifyDockWidget(self.autolabel_dock, self.tags_dock)  # no height taken from the objects list
+        self.autolabel_dock.raise_()
         self.setDockNestingEnabled(True)  # room for more docks (the prototype inspector)
         self._build_menus()
         self._build_toolbar()
@@ -243,7 +249,7 @@ class MainWindow(QMainWindow):
                 menus["File"].addMenu(self.recent_menu)
         self.view_menu = menus["View"]
         self.view_menu.addSeparator()
-        for dock in (self.file_dock, self.objects_dock, self.autolabel_dock):
+        for dock in (self.file_dock, self.objects_dock, self.autolabel_dock, self.tags_dock):
             self.view_menu.addAction(dock.toggleViewAction())
         self.mode_group = QActionGroup(self)  # exactly one mode is checked, and the toolbar shows which
         for name in MODE_ACTIONS:
@@ -285,7 +291,7 @@ class MainWindow(QMainWindow):
         p.project_opened.connect(self._on_project_opened)
         p.project_closed.connect(lambda: self._on_project_opened(None))
         p.image_shown.connect(self._on_image_shown)
-        for source in (p, self.editing, self.autolabel, self.training):
+        for source in (p, self.editing, self.autolabel, self.training, self.tags):
             source.message.connect(lambda text: self.statusBar().showMessage(text, 8000))
             source.error.connect(self.show_error)
         self.review.message.connect(lambda text: self.statusBar().showMessage(text, 8000))

@@ -21,7 +21,13 @@ from PySide6.QtWidgets import (
 from protolabel.app.canvas.items import bgr_to_qimage
 from protolabel.app.colors import STATUS_COLORS, STATUS_TEXT
 from protolabel.segmentation.images import ImageReadError, read_image
-from protolabel.segmentation.project.image_list import PARTLY_VERIFIED, UNREADABLE, ImageList, video_of_key
+from protolabel.segmentation.project.image_list import (
+    PARTLY_VERIFIED,
+    UNREADABLE,
+    ImageList,
+    TagFilter,
+    video_of_key,
+)
 from protolabel.segmentation.project.records import ImageStatus
 
 THUMB = 40
@@ -142,6 +148,7 @@ class ImageListModel(QAbstractListModel):
             self.images.events.unreadable.disconnect(self._on_unreadable)
             self.images.events.verified_changed.disconnect(self._on_verified)
             self.images.events.sequences_changed.disconnect(self._on_filter)
+            self.images.events.tags_changed.disconnect(self._on_tags)
         self.loader.clear()
         self.beginResetModel()
         self.images = images
@@ -154,6 +161,7 @@ class ImageListModel(QAbstractListModel):
             images.events.unreadable.connect(self._on_unreadable)
             images.events.verified_changed.connect(self._on_verified)
             images.events.sequences_changed.connect(self._on_filter)
+            images.events.tags_changed.connect(self._on_tags)
 
     def _refresh_visible(self) -> None:
         if self.images is None or not self.images.sequences:
@@ -264,6 +272,10 @@ class ImageListModel(QAbstractListModel):
         else:
             self._emit_row(name)
 
+    def _on_tags(self, name: str | None) -> None:
+        if self.images is not None and isinstance(self.images.filter, TagFilter):
+            self._on_filter(self.images.filter)  # the image joins or leaves the tag's list
+
     def _on_filter(self, status) -> None:
         self.beginResetModel()
         self._refresh_visible()
@@ -369,6 +381,7 @@ class FileListDock(QDockWidget):
                 self.images.events.unreadable,
                 self.images.events.verified_changed,
                 self.images.events.sequences_changed,
+                self.images.events.tags_changed,
             ):
                 signal.disconnect(self._update_counts)
         self.images = images
@@ -380,6 +393,7 @@ class FileListDock(QDockWidget):
                 images.events.unreadable,
                 images.events.verified_changed,
                 images.events.sequences_changed,
+                images.events.tags_changed,
             ):
                 signal.connect(self._update_counts)
         self._update_counts()
@@ -416,13 +430,18 @@ class FileListDock(QDockWidget):
                 "An image is verified when a person accepted every object on it (Y, or V "
                 "for all); partly verified when some are accepted and others not yet."
             )
-            filters = [None, *ImageStatus, PARTLY_VERIFIED, UNREADABLE]
             self.filter_box.addItem(f"All images ({total:,})", None)
             for status in ImageStatus:
                 self.filter_box.addItem(f"{STATUS_TEXT[status].capitalize()} ({counts[status]:,})", status)
             self.filter_box.addItem(f"{PARTLY_VERIFIED.capitalize()} ({verified.partly:,})", PARTLY_VERIFIED)
             self.filter_box.addItem(f"Unreadable ({unreadable:,})", UNREADABLE)
-            self.filter_box.setCurrentIndex(filters.index(self.images.filter))
+            tag_counts = self.images.tag_counts()
+            if isinstance(self.images.filter, TagFilter):  # the chosen tag stays listed when no image has it now
+                tag_counts.setdefault(self.images.filter.tag, 0)
+            for tag in sorted(tag_counts):
+                self.filter_box.addItem(f"Tagged: {tag} ({tag_counts[tag]:,})", TagFilter(tag))
+            chosen = [self.filter_box.itemData(i) for i in range(self.filter_box.count())].index(self.images.filter)
+            self.filter_box.setCurrentIndex(chosen)
         finally:
             self._updating = False
 

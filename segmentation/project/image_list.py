@@ -7,7 +7,8 @@ counts and the filtered view are kept up to date incrementally.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 from psygnal import Signal, SignalGroup
@@ -19,7 +20,17 @@ from protolabel.segmentation.project.verified import VerifiedCounts
 
 UNREADABLE = "unreadable"  # the filter of images that cannot be read or whose stored rows are damaged
 PARTLY_VERIFIED = "partly verified"  # the filter of images with verified objects and others (verified.py)
-StatusFilter = ImageStatus | str | None  # an ImageStatus, UNREADABLE, PARTLY_VERIFIED, or None (every image)
+
+
+@dataclass(frozen=True)
+class TagFilter:
+    """The filter of the images tagged `tag` (whatever their status, readable or not)."""
+
+    tag: str
+
+
+# an ImageStatus, UNREADABLE, PARTLY_VERIFIED, a TagFilter, or None (every image)
+StatusFilter = ImageStatus | str | TagFilter | None
 
 
 def scan_image_names(folder: str | Path, *, progress: Callable[[int], None] | None = None) -> list[str]:
@@ -33,6 +44,7 @@ class ImageListEvents(SignalGroup):
     unreadable = Signal(str, str)  # path, reason ('' when it reads again)
     verified_changed = Signal(object)  # path whose count of verified objects changed, or None for many
     sequences_changed = Signal(object)  # the video whose frames, error or expanded state changed
+    tags_changed = Signal(object)  # path whose tags changed, or None for many
 
 
 def video_of_key(key: str) -> str | None:
@@ -61,6 +73,7 @@ class ImageList:
         self.unreadable: dict[str, str] = {}
         self._unreadable_counts: Counter[ImageStatus] = Counter()  # the unreadable images per status
         self._verified: dict[str, int] = {}  # verified objects per image (images with none left out)
+        self._tags: dict[str, tuple[str, ...]] = {}  # tags per image (untagged images left out)
         self.filter: StatusFilter = None
         self._visible: list[str] | None = None
         # videos (and numbered-frame folders) listed as sequences: their frame keys once indexed, () before
@@ -182,6 +195,38 @@ class ImageList:
         partly = sum(1 for n in readable if self.status(n) is not ImageStatus.VERIFIED)
         return VerifiedCounts(self.counts()[ImageStatus.VERIFIED], partly, sum(readable.values()), len(readable))
 
+    # ---------------------------------------------------------------- image tags (the store's image_tags)
+    def set_tags(self, name: str, tags: Iterable[str]) -> None:
+        """The image's tags now (as the store holds them)."""
+        tags = tuple(sorted(set(tags)))
+        if name not in self or self._tags.get(name, ()) == tags:
+            return
+        if tags:
+            self._tags[name] = tags
+        else:
+            del self._tags[name]
+        if isinstance(self.filter, TagFilter):
+            self._visible = None
+        self.events.tags_changed.emit(name)
+
+    def set_all_tags(self, tags: Mapping[str, Iterable[str]]) -> None:
+        """Every image's tags at once (the store's `tags_by_image`); tags of names not listed are left out."""
+        found = {n: tuple(sorted(set(t))) for n, t in tags.items() if n in self}
+        found = {n: t for n, t in found.items() if t}
+        if found != self._tags:
+            self._tags = found
+            if isinstance(self.filter, TagFilter):
+                self._visible = None
+            self.events.tags_changed.emit(None)
+
+    def tags(self, name: str) -> tuple[str, ...]:
+        return self._tags.get(name, ())
+
+    def tag_counts(self) -> dict[str, int]:
+        """Each tag the project uses, sorted, with how many listed images carry it."""
+        counts = Counter(tag for tags in self._tags.values() for tag in tags)
+        return {tag: counts[tag] for tag in sorted(counts)}
+
     # ---------------------------------------------------------------- sequences (videos)
     def add_sequences(self, videos: Sequence[str]) -> None:
         """List videos as sequences; their frames come with `set_frames` once the video is indexed."""
@@ -247,8 +292,10 @@ class ImageList:
 
     # ---------------------------------------------------------------- filtered view
     def set_filter(self, status: StatusFilter) -> None:
-        """Show only images with this status, only the UNREADABLE or PARTLY_VERIFIED ones, or every image (None)."""
-        status = None if status is None else status if status in (UNREADABLE, PARTLY_VERIFIED) else ImageStatus(status)
+        """Show only images with this status, only the UNREADABLE or PARTLY_VERIFIED ones, only those with a tag
+        (a TagFilter), or every image (None)."""
+        if status is not None and not isinstance(status, TagFilter) and status not in (UNREADABLE, PARTLY_VERIFIED):
+            status = ImageStatus(status)
         if status != self.filter:
             self.filter = status
             self._visible = None
@@ -263,6 +310,9 @@ class ImageList:
                 self._visible = [n for n in self.names if n in self.unreadable]
             elif self.filter == PARTLY_VERIFIED:
                 self._visible = [n for n in self.names if self.partly_verified(n)]
+            elif isinstance(self.filter, TagFilter):
+                tag = self.filter.tag
+                self._visible = [n for n in self.names if tag in self._tags.get(n, ())]
             else:
                 self._visible = self.names_with_status(self.filter)
         return self._visible

@@ -83,6 +83,7 @@ class Project:
             if name in images:
                 images.mark_unreadable(name, reason)
         images.set_all_verified_objects(store.verified_object_counts())
+        images.set_all_tags(store.tags_by_image())
         _list_carried_labels(store)
         return cls(store, images)
 

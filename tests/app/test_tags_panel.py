@@ -1,0 +1,76 @@
+"""Image tags in the window: the Image tags dock's checklist shows and sets the current image's tags (written to the
+store), a new tag is typed with Enter, and the Images dock's filter lists the images carrying a tag."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QPoint, Qt
+from PySide6.QtTest import QTest
+
+from protolabel.app.docks.tags_panel import TagsPanel
+from protolabel.segmentation.project.image_list import TagFilter
+from protolabel.segmentation.project.store import ProjectStore
+
+
+def _click(box):
+    """A click on the box's indicator (a checkbox ignores clicks on the empty room right of its text)."""
+    QTest.mouseClick(box, Qt.MouseButton.LeftButton, pos=QPoint(6, box.height() // 2))
+
+
+def _tags(folder):
+    with ProjectStore.open(folder) as store:
+        return store.tags_by_image()
+
+
+def test_the_checklist_sets_tags_and_the_images_dock_filters_by_them(make_window, photo_folder, qtbot):
+    with ProjectStore.open(photo_folder) as store:
+        store.set_tags("chelsea.jpg", ["cat", "indoor"])
+    window = make_window()
+    window.open_folder(photo_folder)
+    project = window.projects.project
+    assert project.current_name == "astronaut.png"
+    window.tags_dock.raise_()  # tabbed behind the auto-label dock
+    panel = window.tags_dock.panel
+    assert list(panel.boxes) == ["cat", "indoor"]  # the project's tags, none on this image
+    assert not any(box.isChecked() for box in panel.boxes.values())
+
+    _click(panel.boxes["indoor"])
+    panel.new_tag.setFocus()
+    QTest.keyClicks(panel.new_tag, "  person ")
+    QTest.keyClick(panel.new_tag, Qt.Key.Key_Return)
+    assert _tags(photo_folder) == {"astronaut.png": ("indoor", "person"), "chelsea.jpg": ("cat", "indoor")}
+    assert panel.boxes["person"].isChecked() and panel.new_tag.text() == ""
+
+    box = window.file_dock.filter_box
+    entries = [box.itemText(i) for i in range(box.count())]
+    assert entries[-3:] == ["Tagged: cat (1)", "Tagged: indoor (2)", "Tagged: person (1)"]
+    box.setCurrentIndex(entries.index("Tagged: indoor (2)"))
+    assert project.images.filter == TagFilter("indoor")
+    model = window.file_dock.model
+    assert [model.name_at(r) for r in range(model.rowCount())] == ["astronaut.png", "chelsea.jpg"]
+
+    _click(panel.boxes["indoor"])  # off again: the image leaves the list
+    assert [model.name_at(r) for r in range(model.rowCount())] == ["chelsea.jpg"]
+    assert box.currentText() == "Tagged: indoor (1)"
+    assert _tags(photo_folder)["astronaut.png"] == ("person",)
+
+    project.set_current("chelsea.jpg")
+    qtbot.waitUntil(lambda: panel.boxes["cat"].isChecked())
+    assert panel.boxes["indoor"].isChecked() and not panel.boxes["person"].isChecked()
+
+
+def test_showing_tags_is_not_an_edit_and_without_an_image_nothing_is_editable(qtbot):
+    panel = TagsPanel()
+    qtbot.addWidget(panel)
+    edits = []
+    panel.tag_set.connect(lambda tag, on: edits.append((tag, on)))
+    panel.show_image(["a", "b"], ["b"])
+    assert edits == [] and panel.boxes["b"].isChecked() and not panel.boxes["a"].isChecked()
+    panel.boxes["a"].click()
+    assert edits == [("a", True)]
+    panel.new_tag.setText("   ")  # a blank tag is no tag
+    panel.new_tag.returnPressed.emit()
+    panel.new_tag.setText("b")  # one the image has already: nothing to do
+    panel.new_tag.returnPressed.emit()
+    assert edits == [("a", True)]
+    panel.show_image(["a"], None)
+    assert not panel.boxes["a"].isEnabled() and not panel.new_tag.isEnabled()
