@@ -16,6 +16,8 @@ from PySide6.QtCore import QEvent, QKeyCombination, QPoint, QRectF, QSize, Qt, Q
 from PySide6.QtGui import QColor, QFont, QKeyEvent, QKeySequence, QMouseEvent, QPainter, QPaintEvent, QPen
 from PySide6.QtWidgets import QSizePolicy, QToolTip, QWidget
 
+from protolabel.app.colors import STATUS_COLORS
+from protolabel.segmentation.project.records import ImageStatus
 from protolabel.segmentation.project.timeline import BIG_STEP, Marker, Timeline
 
 GUTTER = 112  # the frame readout and the lane names on the left
@@ -26,11 +28,13 @@ LANE_GAP = 3
 GAP_MIN_WIDTH = 4  # pixels a frame needs before neighbouring marked frames are drawn apart
 MIN_LABEL_SPACING = 56  # pixels between two frame numbers on the ruler
 
+# A frame's lane has the colour its status has everywhere else (the Images list, the status counts): the
+# markers are those statuses (app/controllers/video.py: reviewed = verified, unreviewed = auto-labelled).
 MARKER_COLORS = {
     Marker.KEYFRAME: QColor("#c9a227"),
-    Marker.EDITED: QColor("#e8743b"),
-    Marker.REVIEWED: QColor("#3fae5a"),
-    Marker.UNREVIEWED: QColor("#8a8f98"),
+    Marker.EDITED: STATUS_COLORS[ImageStatus.EDITED],
+    Marker.REVIEWED: STATUS_COLORS[ImageStatus.VERIFIED],
+    Marker.UNREVIEWED: STATUS_COLORS[ImageStatus.AUTO_LABELED],
 }
 LANE_NAMES = {
     Marker.KEYFRAME: "keyframes",
