@@ -1,22 +1,25 @@
 """Undo: one QUndoStack per image in a QUndoGroup; each command replays a document Change or its inverse.
 
-Project-wide class steps (rename, merge, delete) span images, so they sit in one project history beside
-the per-image stacks. Which of the two Ctrl+Z and Redo act on, and when a new step ends the other side's
-redo, is the Qt-free rule of `segmentation/project/history_order.py`.
+Project-wide steps span images: class steps (rename, merge, delete) and track steps (merge, split,
+delete, re-class, propagate), so they sit in one project history beside the per-image stacks. Which of
+the two Ctrl+Z and Redo act on, and when a new step ends the other side's redo, is the Qt-free rule of
+`segmentation/project/history_order.py`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from PySide6.QtCore import QObject
 from PySide6.QtGui import QAction, QUndoCommand, QUndoGroup, QUndoStack
 
 from protolabel.segmentation.project.document import Change, ImageAnnotations
-from protolabel.segmentation.project.history_order import Side, class_redo_ended, next_step_number, side_to_replay
+from protolabel.segmentation.project.history_order import Side, next_step_number, project_redo_ended, side_to_replay
 from protolabel.segmentation.project.labels import ClassEdit
 from protolabel.segmentation.project.project import Project
+from protolabel.segmentation.project.records import TrackEdit
 from protolabel.segmentation.project.store import ProjectLockedError, ProjectStoreError
 
 
@@ -73,16 +76,18 @@ class _DropRedo(QUndoCommand):
 
 
 @dataclass
-class ClassStep:
-    """A project-wide class step on the project history (its edit carries the versions of the last replay)."""
+class ProjectStep:
+    """A project-wide step on the project history: its edit (carrying the versions of the last replay) and
+    how to undo and redo it, each returning the edit as it then stands."""
 
-    project: Project
-    edit: ClassEdit
+    edit: Any  # ClassEdit or TrackEdit: each has .text
+    undo_edit: Callable[[Any], Any]
+    redo_edit: Callable[[Any], Any]
     number: int
 
 
 class UndoHistory(QObject):
-    """Per-image undo stacks (the current image's is the active one) and the project's class steps; Ctrl+Z
+    """Per-image undo stacks (the current image's is the active one) and the project-wide steps; Ctrl+Z
     acts on the newer of the two."""
 
     def __init__(self, on_error: Callable[[str], None], parent: QObject | None = None) -> None:
@@ -90,8 +95,8 @@ class UndoHistory(QObject):
         self.group = QUndoGroup(self)
         self._stacks: dict[str, QUndoStack] = {}
         self._on_error = on_error
-        self.class_steps: list[ClassStep] = []
-        self.class_index = 0  # class steps before this index are done, the rest undone
+        self.project_steps: list[ProjectStep] = []
+        self.project_index = 0  # project steps before this index are done, the rest undone
         self._actions: tuple[QAction, QAction] | None = None
         for signal in (
             self.group.indexChanged,
@@ -113,7 +118,7 @@ class UndoHistory(QObject):
         self.group.setActiveStack(None if name is None else self.stack(name))
 
     def undo(self) -> None:
-        """Undo the newest step (the current image's or a class step); a refused undo moves nothing."""
+        """Undo the newest step (the current image's or a project step); a refused undo moves nothing."""
         self._step(undo=True)
 
     def redo(self) -> None:
@@ -126,24 +131,24 @@ class UndoHistory(QObject):
         index = stack.index() - 1 if undo else stack.index()
         return stack.command(index) if 0 <= index < stack.count() else None
 
-    def _class_next(self, undo: bool) -> ClassStep | None:
+    def _project_next(self, undo: bool) -> ProjectStep | None:
         if not undo:
-            self._drop_class_redo_behind_image_steps()
-        index = self.class_index - 1 if undo else self.class_index
-        return self.class_steps[index] if 0 <= index < len(self.class_steps) else None
+            self._drop_project_redo_behind_image_steps()
+        index = self.project_index - 1 if undo else self.project_index
+        return self.project_steps[index] if 0 <= index < len(self.project_steps) else None
 
-    def _next(self, undo: bool) -> ChangeCommand | ClassStep | None:
+    def _next(self, undo: bool) -> ChangeCommand | ProjectStep | None:
         """What Ctrl+Z (the newest done step) or Redo (the oldest undone one) acts on."""
-        image, step = self._image_next(undo), self._class_next(undo)
+        image, step = self._image_next(undo), self._project_next(undo)
         side = side_to_replay(
             None if image is None else getattr(image, "number", 0), None if step is None else step.number, undo
         )
-        return step if side is Side.CLASS else image if side is Side.IMAGE else None
+        return step if side is Side.PROJECT else image if side is Side.IMAGE else None
 
     def _step(self, undo: bool) -> None:
         target = self._next(undo)
-        if isinstance(target, ClassStep):
-            self._replay_class(target, undo)
+        if isinstance(target, ProjectStep):
+            self._replay_project(target, undo)
             return
         stack = self.group.activeStack()
         if target is None or stack is None:
@@ -152,32 +157,40 @@ class UndoHistory(QObject):
         if isinstance(target, ChangeCommand) and target.failed:
             target.step_back(stack, undone=undo)
 
-    def _replay_class(self, step: ClassStep, undo: bool) -> None:
-        replay = step.project.undo_class_edit if undo else step.project.redo_class_edit
+    def _replay_project(self, step: ProjectStep, undo: bool) -> None:
+        replay = step.undo_edit if undo else step.redo_edit
         try:
             step.edit = replay(step.edit)
         except ProjectStoreError as exc:  # refused (stale, locked): the history stays where it was
             self._on_error(f"{'Undo' if undo else 'Redo'} of '{step.edit.text}' was not done: {exc}")
             return
-        self.class_index += -1 if undo else 1
+        self.project_index += -1 if undo else 1
         self._update_actions()
 
     def push_class_edit(self, project: Project, edit: ClassEdit) -> None:
         """A class step was applied: it becomes the newest step; nothing undone before it can be redone."""
-        del self.class_steps[self.class_index :]
-        self.class_steps.append(ClassStep(project, edit, next_step_number()))
-        self.class_index = len(self.class_steps)
+        self._push_project_step(ProjectStep(edit, project.undo_class_edit, project.redo_class_edit, 0))
+
+    def push_track_edit(self, project: Project, edit: TrackEdit) -> None:
+        """A track step was applied (it changes frames across a video): the newest project-wide step."""
+        self._push_project_step(ProjectStep(edit, project.undo_track_edit, project.redo_track_edit, 0))
+
+    def _push_project_step(self, step: ProjectStep) -> None:
+        del self.project_steps[self.project_index :]
+        step.number = next_step_number()
+        self.project_steps.append(step)
+        self.project_index = len(self.project_steps)
         for stack in self._stacks.values():
             if stack.canRedo():
                 stack.push(_DropRedo())
         self._update_actions()
 
-    def _drop_class_redo_behind_image_steps(self) -> None:
-        """An image step made after a class step was undone ends that class step's redo."""
+    def _drop_project_redo_behind_image_steps(self) -> None:
+        """An image step made after a project step was undone ends that project step's redo."""
         done = (getattr(s.command(s.index() - 1), "number", 0) for s in self._stacks.values() if s.index())
-        redo = self.class_steps[self.class_index].number if self.class_index < len(self.class_steps) else None
-        if class_redo_ended(redo, done):
-            del self.class_steps[self.class_index :]
+        redo = self.project_steps[self.project_index].number if self.project_index < len(self.project_steps) else None
+        if project_redo_ended(redo, done):
+            del self.project_steps[self.project_index :]
 
     def create_actions(self, parent: QObject) -> tuple[QAction, QAction]:
         """Undo and Redo actions whose text and enabled state follow the step each would act on, wired to
@@ -194,7 +207,7 @@ class UndoHistory(QObject):
             return
         for action, undo, prefix in ((self._actions[0], True, "&Undo"), (self._actions[1], False, "&Redo")):
             target = self._next(undo)
-            text = "" if target is None else target.edit.text if isinstance(target, ClassStep) else target.text()
+            text = "" if target is None else target.edit.text if isinstance(target, ProjectStep) else target.text()
             action.setText(f"{prefix} {text}".rstrip())
             action.setEnabled(target is not None)
 
@@ -210,6 +223,6 @@ class UndoHistory(QObject):
     def clear_all(self) -> None:
         for stack in self._stacks.values():
             stack.clear()
-        self.class_steps.clear()
-        self.class_index = 0
+        self.project_steps.clear()
+        self.project_index = 0
         self._update_actions()

@@ -24,7 +24,7 @@ from protolabel.segmentation.project.labels import (
     appended_labels,
     restore_classes,
 )
-from protolabel.segmentation.project.records import ImageStatus
+from protolabel.segmentation.project.records import ImageStatus, TrackEdit
 from protolabel.segmentation.project.store import AutoLabelOutcome, ProjectStore, ProjectStoreError, StaleEditError
 from protolabel.segmentation.project.verified import verified_in
 from protolabel.segmentation.project.video_store import VideoStore
@@ -40,6 +40,7 @@ class ProjectEvents(SignalGroup):
     # store (reload, auto-label, import): counts then need a new look
     objects_changed = Signal(object, object)
     class_edit_replayed = Signal(object, bool)  # (ClassEdit, True for an undo / False for a redo)
+    tracks_changed = Signal(object)  # the video path whose tracks a track edit (or its undo) changed
 
 
 class Project:
@@ -164,6 +165,51 @@ class Project:
             self.events.objects_changed.emit(name, None)
         if outcome.listed:  # the job appended them to the class list in its own transaction
             self.events.labels_changed.emit(self.labels)
+
+    # ---------------------------------------------------------------- tracks
+    def edit_tracks(self, write: Callable[[VideoStore], TrackEdit]) -> TrackEdit:
+        """Run one track edit on the store (merge, split, delete, re-class, a propagation's result) and refresh
+        the frames it touched; returns the edit as applied (keep it for the undo). ProjectStoreError as the store's
+        (StaleEditError: nothing written)."""
+        store = self.store
+        if not isinstance(store, VideoStore):
+            raise ProjectStoreError(f"{self.folder} is not open with a video store: it has no tracks")
+        edit = write(store)
+        self._refresh_track_frames(edit)
+        return edit
+
+    def undo_track_edit(self, edit: TrackEdit) -> TrackEdit:
+        """Put back what `edit` changed, in one transaction; returns the edit as it now stands (for the redo).
+        StaleEditError, nothing written, when a row it touched changed since; its frames are re-read then."""
+        return self._replay_track_edit(edit.inverted()).inverted()
+
+    def redo_track_edit(self, edit: TrackEdit) -> TrackEdit:
+        """Make an undone `edit` again (same rules as `undo_track_edit`)."""
+        return self._replay_track_edit(edit)
+
+    def _replay_track_edit(self, edit: TrackEdit) -> TrackEdit:
+        try:
+            return self.edit_tracks(lambda store: store.apply_track_edit(edit))
+        except StaleEditError:
+            self._refresh_track_frames(edit)  # show what the store holds now
+            raise
+
+    def _refresh_track_frames(self, edit: TrackEdit) -> None:
+        """Documents, statuses and verified counts of the frames a track edit touched, then one tracks_changed
+        per video (listeners re-read a video's tracks once, not once per frame)."""
+        frames = {o.image_path for o in (*edit.objects_before, *edit.objects_after)}
+        frames |= set(edit.statuses_before) | set(edit.statuses_after)
+        for name in sorted(frames):
+            doc = self._documents.get(name)
+            if doc is not None:
+                doc.reload()
+                continue
+            if name in self.images:
+                self.images.set_status(name, self.store.status(name))
+                self.images.set_verified_objects(name, verified_in(self.store.objects(name)))
+            self.events.objects_changed.emit(name, None)
+        for video in sorted({v for v in map(self.images.sequence_of, frames) if v is not None}):
+            self.events.tracks_changed.emit(video)
 
     def record_import(self, names: Sequence[str], labels: Sequence[str]) -> None:
         """An import wrote these images (and the labels) in one transaction: refresh what we show."""

@@ -3,7 +3,7 @@ objects on every image) and which step Ctrl+Z / Redo act on across the image sta
 
 from __future__ import annotations
 
-from protolabel.segmentation.project.history_order import Side, class_redo_ended, next_step_number, side_to_replay
+from protolabel.segmentation.project.history_order import Side, next_step_number, project_redo_ended, side_to_replay
 from protolabel.segmentation.project.project import Project
 from protolabel.segmentation.project.records import AnnotatedObject
 from protolabel.segmentation.project.review import next_from_selection
@@ -58,11 +58,11 @@ def test_tab_passes_over_a_hidden_class_on_the_next_image_too(tmp_path, make_ima
 def test_ctrl_z_takes_the_newer_side_and_redo_the_older():
     first, second = next_step_number(), next_step_number()
     assert first < second
-    assert side_to_replay(first, second, undo=True) is Side.CLASS
+    assert side_to_replay(first, second, undo=True) is Side.PROJECT
     assert side_to_replay(second, first, undo=True) is Side.IMAGE
     assert side_to_replay(first, second, undo=False) is Side.IMAGE
-    assert side_to_replay(second, first, undo=False) is Side.CLASS
-    assert side_to_replay(None, first, undo=True) is Side.CLASS and side_to_replay(first, None, False) is Side.IMAGE
+    assert side_to_replay(second, first, undo=False) is Side.PROJECT
+    assert side_to_replay(None, first, undo=True) is Side.PROJECT and side_to_replay(first, None, False) is Side.IMAGE
     assert side_to_replay(None, None, undo=True) is None
 
 
@@ -98,7 +98,7 @@ def test_a_history_over_two_images_and_a_class_step_undoes_newest_first_and_redo
 
 
 def test_an_image_step_made_after_an_undone_class_step_ends_its_redo():
-    assert class_redo_ended(3, [1, 4])  # undone class step 3, then image step 4
-    assert not class_redo_ended(3, [1, 2])  # only older image steps: Redo may still redo it
-    assert not class_redo_ended(None, [5])
-    assert not class_redo_ended(3, [])
+    assert project_redo_ended(3, [1, 4])  # undone class step 3, then image step 4
+    assert not project_redo_ended(3, [1, 2])  # only older image steps: Redo may still redo it
+    assert not project_redo_ended(None, [5])
+    assert not project_redo_ended(3, [])
