@@ -48,6 +48,7 @@ from protolabel.app.undo import UndoHistory
 from protolabel.app.window_settings import (
     ASK_RELABEL_KEY,
     BACKEND_KEY,
+    KEYFRAME_KEY,
     MIRROR_KEY,
     THRESHOLD_KEY,
     asks_before_relabel,
@@ -55,6 +56,7 @@ from protolabel.app.window_settings import (
     restore_layout,
     save_layout,
     saved_backend,
+    saved_keyframe_interval,
     saved_new_label,
     saved_threshold,
 )
@@ -120,6 +122,7 @@ class MainWindow(QMainWindow):
             device=str(self.settings.value("device", "auto") or "auto"),
             backend=saved_backend(self.settings),
             score_threshold=saved_threshold(self.settings, AutoLabelOptions.score_threshold),
+            keyframe_interval=saved_keyframe_interval(self.settings, AutoLabelOptions.keyframe_interval),
         )
         self.options.use_weights(str(self.settings.value("weights", "") or ""))
         self.session = Session(self.options)  # what the widgets render; the controllers change it
@@ -310,6 +313,7 @@ class MainWindow(QMainWindow):
         self.options.events.device.connect(lambda d: self.settings.setValue("device", d))
         self.options.events.backend.connect(lambda b: self.settings.setValue(BACKEND_KEY, b))
         self.options.events.score_threshold.connect(lambda t: self.settings.setValue(THRESHOLD_KEY, float(t)))
+        self.options.events.keyframe_interval.connect(lambda k: self.settings.setValue(KEYFRAME_KEY, int(k)))
         self.session.events.new_object_label_chosen.connect(self._remember_new_label)
         self.options.events.device.connect(lambda d: self.device_label.setText(f"Device: {d}"))
 

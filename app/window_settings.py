@@ -12,7 +12,7 @@ from __future__ import annotations
 from PySide6.QtCore import QByteArray, QSettings
 from PySide6.QtWidgets import QMainWindow
 
-from protolabel.app.docks.autolabel_panel import BACKEND_CHOICES
+from protolabel.app.docks.autolabel_panel import BACKEND_CHOICES, MAX_KEYFRAME_INTERVAL
 from protolabel.segmentation.project.project import Project
 from protolabel.segmentation.project.store import ProjectStoreError
 
@@ -20,6 +20,7 @@ GEOMETRY_KEY = "window/geometry"
 STATE_KEY = "window/state"
 THRESHOLD_KEY = "score_threshold"
 BACKEND_KEY = "backend"
+KEYFRAME_KEY = "keyframe_interval"
 ASK_RELABEL_KEY = "ask_before_relabel"  # per user: I on an image with objects asks first
 NEW_LABEL_KEY = "new_object_label"  # project setting: the class for new polygons the person chose
 MIRROR_KEY = "model_mirror"  # Official Models' mirror; when set it wins over $PROTOLABEL_MODEL_MIRROR
@@ -53,6 +54,15 @@ def saved_backend(settings: QSettings) -> str:
     """The last backend chosen in the auto-label dock, or torch when none (or an unknown one) was saved."""
     value = str(settings.value(BACKEND_KEY, "torch") or "torch")
     return value if value in BACKEND_CHOICES else "torch"
+
+
+def saved_keyframe_interval(settings: QSettings, default: int) -> int:
+    """The last keyframe interval, or `default` when none (or one outside 1..MAX_KEYFRAME_INTERVAL) was saved."""
+    try:
+        value = int(settings.value(KEYFRAME_KEY, default))
+    except (TypeError, ValueError):
+        return default
+    return value if 1 <= value <= MAX_KEYFRAME_INTERVAL else default
 
 
 def asks_before_relabel(settings: QSettings) -> bool:

@@ -17,9 +17,8 @@ import torch
 from protolabel.segmentation.backends.torch_runner import TorchRunner
 from protolabel.segmentation.detections import Detections
 from protolabel.segmentation.engine import InferenceSettings, YolactEngine
+from protolabel.segmentation.yolact.config import DEFAULT_KEYFRAME_INTERVAL
 from protolabel.segmentation.yolact.model import KeyframeState, YolactOutputs
-
-DEFAULT_KEYFRAME_INTERVAL = 5  # the original's fixed period: frame i is a keyframe iff i % 5 == 0
 
 
 class VideoPathError(ValueError):
@@ -89,6 +88,7 @@ class SequenceRunner:
         self._keyframe: KeyframeState | None = None
         self._keyframe_index = -1
         self._keyframe_size: tuple[int, int] | None = None
+        self._last_frame: int | None = None  # the video frame number `predict_frame` last ran
 
     def _video_network(self) -> TorchRunner:
         """The torch runner, the one backend with the keyframe path (`check_video_support` made sure)."""
@@ -98,6 +98,7 @@ class SequenceRunner:
         """Start a new sequence: the next frame is frame 0 and a keyframe."""
         self.frame_index = -1
         self._keyframe, self._keyframe_index, self._keyframe_size = None, -1, None
+        self._last_frame = None
 
     def next_is_keyframe(self, image_size: tuple[int, int] | None = None) -> bool:
         """Whether the next frame (of this size, when given) runs the full network."""
@@ -129,3 +130,12 @@ class SequenceRunner:
                 self._keyframe_index = self.frame_index
             self.last_was_keyframe = full
             return engine.postprocess(out, [size], self.settings)[0]
+
+    def predict_frame(self, index: int, image: np.ndarray, *, keyframe: bool = False) -> Detections:
+        """Detections for frame `index` of the video. A frame that does not follow the last one run (after a
+        skipped or unreadable frame, a seek, frames a person already labelled) is a keyframe: features are
+        never warped across frames that were not seen."""
+        follows = self._last_frame is not None and index == self._last_frame + 1
+        detections = self.predict(image, keyframe=keyframe or not follows)
+        self._last_frame = index
+        return detections

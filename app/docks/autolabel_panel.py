@@ -1,4 +1,5 @@
-"""The auto-label dock: model file, device, backend, score threshold, max detections, class mapping, run buttons.
+"""The auto-label dock: model file, device, backend, score threshold, max detections, keyframe interval, class
+mapping, run buttons.
 
 A view of `AutoLabelOptions` (Qt-free, evented): widgets write the options, option events update widgets.
 """
@@ -30,6 +31,12 @@ BACKEND_TIP = (
     "What runs the network. torch: as trained. onnxruntime / openvino: the network exported to ONNX "
     "once (a minute or more, cached), ~10 % faster on a CPU, same detections; they need their "
     "optional extra. auto: the fastest installed one that keeps the masks."
+)
+MAX_KEYFRAME_INTERVAL = 30  # past a second of 30 fps video the warped features drift too far to help
+KEYFRAME_TIP = (
+    "For a YolactEdge video model (yolact_edge_vid*) on a video: the whole network runs on every k-th frame "
+    "and the frames between reuse its features, warped by a small flow network (faster). A frame after a gap "
+    "runs in full. 1: every frame in full. Other models always run every frame in full."
 )
 
 
@@ -69,6 +76,12 @@ class AutoLabelPanel(QDockWidget):
         self.top_k_box = QSpinBox()
         self.top_k_box.setObjectName("max_detections")
         self.top_k_box.setRange(1, 1000)
+        self.keyframe_box = QSpinBox()
+        self.keyframe_box.setObjectName("keyframe_interval")
+        self.keyframe_box.setRange(1, MAX_KEYFRAME_INTERVAL)
+        self.keyframe_box.setPrefix("every ")
+        self.keyframe_box.setSuffix(" frames")
+        self.keyframe_box.setToolTip(KEYFRAME_TIP)
         self.mapping_label = QLabel("all classes")
         mapping_button = QPushButton("Filter and rename…")
         mapping_button.clicked.connect(actions["class_mapping"].trigger)
@@ -88,6 +101,7 @@ class AutoLabelPanel(QDockWidget):
         form.addRow("Backend:", self.backend_box)
         form.addRow("Score threshold:", self.threshold_box)
         form.addRow("Max detections:", self.top_k_box)
+        form.addRow("Video keyframe:", self.keyframe_box)
         form.addRow("Classes:", self.mapping_label)
         form.addRow("", mapping_button)
         layout = QVBoxLayout()
@@ -105,6 +119,7 @@ class AutoLabelPanel(QDockWidget):
         self.backend_box.currentTextChanged.connect(lambda text: setattr(options, "backend", text))
         self.threshold_box.valueChanged.connect(lambda value: setattr(options, "score_threshold", float(value)))
         self.top_k_box.valueChanged.connect(lambda value: setattr(options, "top_k", int(value)))
+        self.keyframe_box.valueChanged.connect(lambda value: setattr(options, "keyframe_interval", int(value)))
         options.events.connect(self._show_options)
 
     def _show_options(self, *args) -> None:
@@ -119,6 +134,8 @@ class AutoLabelPanel(QDockWidget):
             self.threshold_box.setValue(o.score_threshold)
         if self.top_k_box.value() != o.top_k:
             self.top_k_box.setValue(o.top_k)
+        if self.keyframe_box.value() != o.keyframe_interval:
+            self.keyframe_box.setValue(o.keyframe_interval)
 
     def show_mapping(self, mapping: ClassMapping) -> None:
         self.mapping_label.setText(describe_mapping(mapping))

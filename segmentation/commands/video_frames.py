@@ -65,19 +65,16 @@ def frame_results(
             runner = SequenceRunner(engine, keyframe_interval)
         except VideoPathError as exc:
             raise CommandError(str(exc)) from None
-    previous = None
     for index in frames:
         try:
             image = reader.read(index)
         except FrameDecodeError as exc:
             on_skip(str(exc))
-            previous = None
             continue
         if runner is None:
             detections = engine.predict([image])[0]
             keyframe = True
         else:
-            detections = runner.predict(image, keyframe=previous is None or index != previous + 1)
+            detections = runner.predict_frame(index, image)
             keyframe = runner.last_was_keyframe
-        previous = index
         yield FrameResult(index, image, detections, keyframe)

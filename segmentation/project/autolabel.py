@@ -31,6 +31,7 @@ from protolabel.segmentation.pipeline import PipelineResult, run_pipeline, worke
 from protolabel.segmentation.project.labels import LABELS_KEY, ClassMapping
 from protolabel.segmentation.project.records import AnnotatedObject
 from protolabel.segmentation.project.store import ProjectStore, ProjectStoreError
+from protolabel.segmentation.yolact.config import DEFAULT_KEYFRAME_INTERVAL
 
 logger = logging.getLogger(__name__)
 
@@ -52,6 +53,7 @@ class AutoLabelSettings:
     polygon_tolerance: float = DEFAULT_TOLERANCE  # pixels of simplification of the mask outlines
     mapping: ClassMapping = field(default_factory=ClassMapping)
     workers: int | None = None  # post-processing processes (0: sequential; None: by the machine and the job's size)
+    keyframe_interval: int = DEFAULT_KEYFRAME_INTERVAL  # a video model on a video: the whole network every k frames
 
     def inference_settings(self):
         """The engine's per-call settings for this job (pass them to `predict`: the engine is shared)."""
@@ -120,6 +122,7 @@ class AutoLabelOptions:
     backend: str = "torch"
     score_threshold: float = 0.3
     top_k: int = 100
+    keyframe_interval: int = DEFAULT_KEYFRAME_INTERVAL
 
     def use_weights(self, path: str) -> None:
         """Run the model in `path` from now on. An .onnx (from `protolabel export-onnx`) runs on an ONNX
@@ -141,6 +144,7 @@ class AutoLabelOptions:
             score_threshold=float(self.score_threshold),
             top_k=int(self.top_k),
             mapping=mapping,
+            keyframe_interval=int(self.keyframe_interval),
         )
 
 

@@ -1,7 +1,9 @@
-"""Auto-label one video of a project: each frame through the model, its detections joined into tracks
-(tracking.association), each frame's objects saved with their track ids (VideoStore.replace_auto_frame_objects:
-a reviewed frame and a person's objects and tracks are never overwritten). A run after a cancel resumes: it
-labels only the frames still to do and continues the stored tracks instead of starting new ones."""
+"""Auto-label one video of a project: each frame through the model (a YolactEdge video model through its
+keyframe path: the whole network every k-th frame, the features warped to the frames between), its
+detections joined into tracks (tracking.association), each frame's objects saved with their track ids
+(VideoStore.replace_auto_frame_objects: a reviewed frame and a person's objects and tracks are never
+overwritten) and the model output kept for the prototype inspector. A run after a cancel resumes: it labels
+only the frames still to do and continues the stored tracks instead of starting new ones."""
 
 from __future__ import annotations
 
@@ -12,6 +14,8 @@ from typing import Any
 
 from protolabel.segmentation.detections import Detections
 from protolabel.segmentation.geometry.box_masks import BoxMasks
+from protolabel.segmentation.geometry.provenance import Provenance
+from protolabel.segmentation.inspection.cache import InferenceCache
 from protolabel.segmentation.inspection.matching import match_detections_to_objects
 from protolabel.segmentation.media.errors import FrameDecodeError, VideoError
 from protolabel.segmentation.media.reader import VideoReader
@@ -49,9 +53,10 @@ class VideoAutoLabelJob(AutoLabelJob):
         frames: int | Sequence[int],
         settings: AutoLabelSettings,
         engines: EngineCache | None = None,
+        inference_cache: InferenceCache | None = None,
     ) -> None:
         indices = list(range(frames)) if isinstance(frames, int) else sorted(set(frames))
-        super().__init__(folder, [frame_key(video, i) for i in indices], settings, engines)
+        super().__init__(folder, [frame_key(video, i) for i in indices], settings, engines, inference_cache)
         self.video = video
         self.indices = indices
 
@@ -77,6 +82,7 @@ class VideoAutoLabelJob(AutoLabelJob):
                     f"{self.video} is not the video this project labelled (its content changed): nothing was run"
                 )
             inference = self.settings.inference_settings()
+            runner = self._sequence_runner(engine, inference)
             tracker = Tracker(tolerance=self.settings.polygon_tolerance)
             stored_track: dict[int, int] = {}  # the tracker's track id -> the store's
             if self.indices:
@@ -89,7 +95,10 @@ class VideoAutoLabelJob(AutoLabelJob):
                 except FrameDecodeError as exc:
                     yield key, None, str(exc)
                     continue
-                detections = engine.predict([image], inference)[0]
+                if runner is None:
+                    detections = engine.predict([image], inference)[0]
+                else:
+                    detections = runner.predict_frame(index, image)
                 track_of_row = tracker.update(index, detections)
                 before = {o.track_id for o in store.frame_objects(key) if o.track_id is not None}
                 created: set[int] = set()
@@ -112,7 +121,29 @@ class VideoAutoLabelJob(AutoLabelJob):
                     yield key, None, str(exc)
                     continue
                 _drop_empty_tracks(store, before | created)
+                if self.inference_cache is not None and not outcome.skipped:
+                    self._keep_for_inspector(store, key, detections)
                 yield key, outcome, None
+
+    def _sequence_runner(self, engine: Any, inference: Any) -> Any:
+        """The keyframe path when the settings ask for one and the model has it (a YolactEdge video model on
+        torch); None: every frame runs in full, as any model can."""
+        if self.settings.keyframe_interval <= 1:
+            return None
+        from protolabel.segmentation.video import SequenceRunner, VideoPathError  # torch kept off the UI's import
+
+        try:
+            return SequenceRunner(engine, self.settings.keyframe_interval, inference)
+        except VideoPathError:
+            return None
+
+    def _keep_for_inspector(self, store: VideoStore, key: str, detections: Detections) -> None:
+        """Keep the frame's model output with the object each detection became (by mask overlap: the store may
+        have left out a detection of a track a person holds on this frame)."""
+        assert self.inference_cache is not None
+        auto = [(o.id, o.shape) for o in store.frame_objects(key) if o.provenance is Provenance.AUTO and o.id]
+        links = match_detections_to_objects(detections.masks, auto) if auto else {}
+        self.inference_cache.record_auto_label(key, detections, links, model=Path(self.settings.weights).name)
 
     def _seed(
         self, engine: Any, store: VideoStore, video_id: int, reader: VideoReader, tracker: Tracker

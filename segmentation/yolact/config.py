@@ -142,6 +142,7 @@ MIN_MAX_SIZE_PLUS = 249  # YOLACT++: the prototypes (2 * ceil(S / 8)) must survi
 # The input is S x S x 3 float32 per image, plus anchors and features in proportion: 2048 (14x the
 # official im700's pixels) costs about 50 MB of input per image; im20000 would ask for 4.8 GB.
 MAX_MAX_SIZE = 2048
+DEFAULT_KEYFRAME_INTERVAL = 5  # YolactEdge's fixed period: frame i is a keyframe iff i % 5 == 0
 _SIZED_NAME = re.compile(r"^(?P<family>.+)_im(?P<size>\d+)$")
 
 

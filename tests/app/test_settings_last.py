@@ -62,6 +62,16 @@ def test_score_threshold_and_model_come_back(new_window, tmp_path):
     assert again.options.weights == str(weights)
 
 
+def test_keyframe_interval_comes_back_and_a_bad_one_falls_back(new_window):
+    window = new_window()
+    window.autolabel_dock.keyframe_box.setValue(3)
+    assert window.options.keyframe_interval == 3  # what the next video run's settings take
+    again = restart(window, new_window)
+    assert again.options.keyframe_interval == 3 and again.autolabel_dock.keyframe_box.value() == 3
+    again.settings.setValue("keyframe_interval", 0)
+    assert restart(again, new_window).options.keyframe_interval == 5  # YolactEdge's own period
+
+
 def test_bad_saved_threshold_falls_back_to_the_default(new_window):
     window = new_window()
     window.settings.setValue("score_threshold", "not a number")

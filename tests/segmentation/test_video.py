@@ -83,6 +83,15 @@ def test_keyframe_on_demand_restarts_the_schedule(engine, frames):
     assert keys == [False, False, False, True]
 
 
+def test_a_frame_after_a_gap_in_frame_numbers_is_a_keyframe(engine, frames):
+    runner = SequenceRunner(engine, keyframe_interval=5)
+    keys = []
+    for index in (0, 1, 2, 4, 5, 9):  # frame 3 skipped (unreadable), 6-8 labelled by a person already
+        runner.predict_frame(index, frames[index])
+        keys.append(runner.last_was_keyframe)
+    assert keys == [True, False, False, True, False, True]  # features are never warped across frames not seen
+
+
 def test_reset_and_a_new_frame_size_start_from_a_keyframe(engine, frames):
     runner = SequenceRunner(engine, keyframe_interval=5)
     runner.predict(frames[0])

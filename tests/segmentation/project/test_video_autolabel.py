@@ -28,9 +28,9 @@ def indexed_clip(folder) -> None:
         store.add_frames(video.id, dict(enumerate(index.pts)))
 
 
-def test_cancel_stops_between_frames_and_a_replaced_video_is_refused(tmp_path, resnet50_checkpoint):
+def test_cancel_stops_between_frames_and_a_replaced_video_is_refused(tmp_path, small_checkpoint):
     indexed_clip(tmp_path)
-    settings = AutoLabelSettings(resnet50_checkpoint, device="cpu", score_threshold=0.0, top_k=5, workers=0)
+    settings = AutoLabelSettings(small_checkpoint, device="cpu", score_threshold=0.0, top_k=5, workers=0)
     engines = EngineCache()
     job = VideoAutoLabelJob(tmp_path, "clip.mp4", FRAMES, settings, engines)
     job.events.image_done.connect(lambda *_: job.cancel())  # cancel once the first frame is saved
@@ -48,9 +48,9 @@ def test_cancel_stops_between_frames_and_a_replaced_video_is_refused(tmp_path, r
     assert summary.labelled == 0 and "not the video this project labelled" in (summary.error or "")
 
 
-def test_a_run_after_a_cancel_labels_only_the_frames_left_and_continues_the_tracks(tmp_path, resnet50_checkpoint):
+def test_a_run_after_a_cancel_labels_only_the_frames_left_and_continues_the_tracks(tmp_path, small_checkpoint):
     indexed_clip(tmp_path)
-    settings = AutoLabelSettings(resnet50_checkpoint, device="cpu", score_threshold=0.0, top_k=5, workers=0)
+    settings = AutoLabelSettings(small_checkpoint, device="cpu", score_threshold=0.0, top_k=5, workers=0)
     engines = EngineCache()
     first = VideoAutoLabelJob(tmp_path, "clip.mp4", FRAMES, settings, engines)
     first.events.image_done.connect(lambda *_: first.cancel())
@@ -79,3 +79,33 @@ def test_a_run_after_a_cancel_labels_only_the_frames_left_and_continues_the_trac
     assert VideoAutoLabelJob(tmp_path, "clip.mp4", FRAMES, settings, engines).run().labelled == FRAMES  # all again
     with VideoStore.open(tmp_path) as store:  # the tracks its new objects replaced are deleted, not left empty
         assert all(store.track_objects(t.id) for t in store.tracks(video.id))
+
+
+def test_a_video_model_runs_its_keyframe_path_and_every_frame_is_kept_for_the_inspector(tmp_path, monkeypatch):
+    from protolabel.segmentation.backends.torch_runner import TorchRunner
+    from protolabel.segmentation.inspection.cache import NO_OBJECT, InferenceCache
+    from tests.conftest import make_checkpoint
+
+    indexed_clip(tmp_path)
+    non_keyframes = []
+    real_partial = TorchRunner.partial
+    monkeypatch.setattr(
+        TorchRunner, "partial", lambda self, *a, **k: non_keyframes.append(1) or real_partial(self, *a, **k)
+    )
+    weights = make_checkpoint("yolact_edge_vid_resnet50_im160", 0)
+    settings = AutoLabelSettings(weights, device="cpu", score_threshold=0.0, top_k=5, workers=0, keyframe_interval=2)
+    cache = InferenceCache(tmp_path)
+    summary = VideoAutoLabelJob(tmp_path, "clip.mp4", FRAMES, settings, EngineCache(), inference_cache=cache).run()
+    assert summary.labelled == FRAMES and summary.error is None
+    assert len(non_keyframes) == 1  # frames 0 and 2 are keyframes at interval 2, frame 1 is warped
+    with VideoStore.open(tmp_path) as store:
+        for i in range(FRAMES):
+            key = frame_key("clip.mp4", i)
+            ids = {o.id for o in store.frame_objects(key)}
+            (record,) = cache.get(key).records
+            assert ids and set(record.object_ids.tolist()) - {NO_OBJECT} == ids  # each object: the detection it was
+
+    non_keyframes.clear()
+    every = AutoLabelSettings(weights, device="cpu", score_threshold=0.0, top_k=5, workers=0, keyframe_interval=1)
+    assert VideoAutoLabelJob(tmp_path, "clip.mp4", FRAMES, every, EngineCache()).run().error is None
+    assert non_keyframes == []
