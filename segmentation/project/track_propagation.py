@@ -10,6 +10,7 @@ while the run was going is never overwritten. A cancelled run writes nothing.
 
 from __future__ import annotations
 
+import logging
 import math
 import threading
 from collections import OrderedDict
@@ -21,6 +22,7 @@ from typing import Any
 import numpy as np
 
 from protolabel.segmentation.detections import Detections
+from protolabel.segmentation.errors import first_line
 from protolabel.segmentation.geometry.outlines import DEFAULT_TOLERANCE
 from protolabel.segmentation.geometry.provenance import Provenance
 from protolabel.segmentation.geometry.shapes import Shape
@@ -48,6 +50,8 @@ __all__ = [
     "read_stored_track",
     "summary",
 ]
+
+logger = logging.getLogger(__name__)
 
 Detect = Callable[[int], Detections]
 Progress = Callable[[int, int], None]  # (frames done, frames in all)
@@ -307,7 +311,14 @@ class PropagationJob:
                 raise ProjectStoreError(
                     f"{self.video} is not the video this project labelled (its content changed): nothing was run"
                 )
-            engine = self.engines.get(settings, self.on_loading_model)
+            try:
+                engine = self.engines.get(settings, self.on_loading_model)
+            except Exception as exc:  # CheckpointError, a bad device, a damaged file: the message is what one needs
+                logger.exception("loading the model for propagation failed")
+                message = first_line(exc)
+                if settings.weights.name not in message:
+                    message = f"{settings.weights}: cannot load the model ({message})"
+                raise ValueError(message) from None
             inference = settings.inference_settings()
             detect = FrameDetector(
                 reader.read,

@@ -210,3 +210,21 @@ def test_a_job_runs_the_model_on_the_video_and_a_cancelled_one_writes_nothing(tm
     make_video(tmp_path / "clip.mp4", 4)  # another video under the same name
     with pytest.raises(ProjectStoreError, match="not the video this project labelled"):
         PropagationJob(tmp_path, "clip.mp4", track, 1, settings, engines).run()
+
+
+def test_a_model_that_cannot_be_loaded_is_named_in_the_message(tmp_path):
+    from protolabel.segmentation.project.autolabel import AutoLabelSettings
+    from protolabel.segmentation.project.track_propagation import PropagationJob
+    from protolabel.segmentation.project.video_store import frame_key
+    from tests.segmentation.project.test_video_autolabel import indexed_clip
+
+    indexed_clip(tmp_path)
+    with VideoStore.open(tmp_path) as store:
+        (video,) = store.videos()
+        track = store.create_track(video.id, "person").tracks_after[0].id
+        store.write_change(
+            frame_key("clip.mp4", 1), saved=[AnnotatedObject("person", square(5, 5), EDITED, track_id=track)]
+        )
+    settings = AutoLabelSettings(tmp_path / "missing.pth", device="cpu")
+    with pytest.raises(ValueError, match=r"missing\.pth: no such weights file"):
+        PropagationJob(tmp_path, "clip.mp4", track, 1, settings).run()
