@@ -190,6 +190,22 @@ ACTIONS: tuple[ActionSpec, ...] = (
         "Auto-label",
     ),
     ActionSpec(
+        "propagate_track",
+        "&Propagate Correction",
+        ("Ctrl+P",),
+        "Carry the selected object's shape along its track, forward and backward, by running the model on each "
+        "frame, up to the track's next frames a person made (undo: Ctrl+Z)",
+        "Auto-label",
+    ),
+    ActionSpec(
+        "interpolate_track",
+        "I&nterpolate Between Keyframes",
+        ("Ctrl+Shift+P",),
+        "Fill the selected object's track between the two frames around this one that a person made, by "
+        "blending their outlines (one outline each, no holes)",
+        "Auto-label",
+    ),
+    ActionSpec(
         "region_mode",
         "Re-detect in &Region",
         ("R",),

@@ -23,6 +23,7 @@ from protolabel.app.controllers.autolabel import AutoLabelController
 from protolabel.app.controllers.editing import EditController
 from protolabel.app.controllers.export import ExportController
 from protolabel.app.controllers.project import ProjectController
+from protolabel.app.controllers.propagation import install_propagation
 from protolabel.app.controllers.review import ReviewController
 from protolabel.app.controllers.tags import TagController
 from protolabel.app.controllers.tracks import install_tracks
@@ -175,6 +176,7 @@ class MainWindow(QMainWindow):
         self.inspector = install_inspector(self)
         self.video = install_video(self)
         self.tracks = install_tracks(self, self.video)
+        self.propagation = install_propagation(self)
         self.start_page = install_start_page(self)
         self.statusBar().addPermanentWidget(TrainingStatusButton(self.training))
         inspector_toggle = self.inspector.dock.toggleViewAction()
@@ -222,6 +224,8 @@ class MainWindow(QMainWindow):
             "ask_before_relabel": lambda on: self.settings.setValue(ASK_RELABEL_KEY, bool(on)),
             "autolabel_all": self.autolabel.label_unlabeled,
             "autolabel_video": lambda: self.autolabel.label_video(self.video.video),
+            "propagate_track": lambda: self.propagation.propagate(),
+            "interpolate_track": lambda: self.propagation.interpolate(),
             "cancel_jobs": self.autolabel.cancel,
             "open_weights": self.choose_weights,
             "model_manager": self.open_model_manager,
@@ -542,6 +546,7 @@ class MainWindow(QMainWindow):
     def closeEvent(self, event) -> None:  # noqa: N802
         save_layout(self, self.settings)
         self.autolabel.shutdown()
+        self.propagation.shutdown()
         self.training.shutdown()
         self.inspector.shutdown()
         self.exporter.wait()

@@ -16,6 +16,7 @@ from dataclasses import replace
 from typing import Any
 
 from protolabel.segmentation.geometry.provenance import Provenance
+from protolabel.segmentation.geometry.shapes import Shape
 from protolabel.segmentation.project.records import (
     AnnotatedObject,
     FrameRecord,
@@ -25,6 +26,7 @@ from protolabel.segmentation.project.records import (
     TrackObject,
     TrackRecord,
     VideoRecord,
+    shape_to_json,
 )
 from protolabel.segmentation.project.store import (
     AutoLabelOutcome,
@@ -377,6 +379,108 @@ class VideoStore(ProjectStore):
                 rejects=True,
             )
             return self._apply(db, edit)
+
+    def apply_propagation(
+        self,
+        track_id: int,
+        shapes: Mapping[int, tuple[Shape, float | None] | None],
+        read: Mapping[int, Iterable[tuple[int, int]]],
+        text: str,
+    ) -> TrackEdit:
+        """A model run's result for one track (propagation, interpolation) written as one undoable TrackEdit.
+
+        `shapes`: frame index -> the track's new (shape, score) there, or None where the run found nothing (the
+        track's model-made object there is removed). `read`: frame index -> the (object id, version) pairs of the
+        track on that frame as the run read them, for every frame of `shapes` and the frame it started from.
+        Compare-and-set: StaleEditError, nothing written, when the track's objects on one of those frames changed
+        since (a person edited one meanwhile); TrackConflictError when a frame of `shapes` holds a person's
+        object of the track (a model run never overwrites it). A reviewed (verified) frame is left alone."""
+        for index in (*shapes, *read):
+            _check_whole("frame index", index, 0)
+        with self._write() as db:
+            track = self._require_track(db, track_id)
+            video = self._video_by_id(db, track.video_id)
+            frames = sorted(set(shapes) | set(read))
+            stored = (
+                self._stored_objects(
+                    db, "o.track_id = ? AND f.frame_index BETWEEN ? AND ?", (track_id, frames[0], frames[-1])
+                )
+                if frames
+                else ()
+            )
+            by_frame: dict[str, list[StoredObject]] = {}
+            for obj in stored:
+                by_frame.setdefault(obj.image_path, []).append(obj)
+            action = text[:1].lower() + text[1:]
+            for index in frames:
+                key = frame_key(video.path, index)
+                now = {(o.id, o.version) for o in by_frame.get(key, ())}
+                if now != set(read.get(index, ())):
+                    raise StaleEditError(
+                        f"The {action} was refused: track {track_id}'s object on frame {index} changed since the "
+                        "run read it (edited in this or another window); nothing was written. Run it again"
+                    )
+                if index in shapes and any(o.provenance != Provenance.AUTO.value for o in by_frame.get(key, ())):
+                    raise TrackConflictError(
+                        f"The {action} was refused: frame {index} holds a person's object of track {track_id}, "
+                        "which a model run never overwrites; nothing was written"
+                    )
+            before: list[StoredObject] = []
+            after: list[StoredObject] = []
+            added: list[tuple[str, Shape, float | None]] = []
+            statuses: dict[str, ImageStatus] = {}
+            for index, found in sorted(shapes.items()):
+                key = frame_key(video.path, index)
+                if self._require_frame(db, key) != video.id:
+                    raise TrackConflictError(f"{key} is not a frame of track {track_id}'s video")
+                status = self._status_of(db, key)
+                if status is ImageStatus.VERIFIED:
+                    continue  # a person reviewed this frame as it is
+                old = by_frame.get(key, [])
+                before.extend(old)
+                if found is None:
+                    continue
+                shape, score = found
+                if old:
+                    after.append(replace(old[0], label=track.label, score=score, shape_json=shape_to_json(shape)))
+                else:
+                    added.append((key, shape, score))
+                if status is ImageStatus.UNLABELED:
+                    statuses[key] = status
+            edit = self._apply(
+                db,
+                TrackEdit(
+                    text,
+                    tuple(before),
+                    tuple(after),
+                    (),
+                    (),
+                    statuses,
+                    dict.fromkeys(statuses, ImageStatus.AUTO_LABELED),
+                ),
+            )
+            created = []
+            stamp = time.time()
+            for key, shape, score in added:
+                shape_json = shape_to_json(shape)
+                cursor = db.execute(
+                    "INSERT INTO objects (image_path, label, provenance, score, shape, updated_at, track_id, version) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?, 1)",
+                    (key, track.label, Provenance.AUTO.value, score, shape_json, stamp, track_id),
+                )
+                created.append(
+                    StoredObject(
+                        int(cursor.lastrowid or 0),
+                        key,
+                        track.label,
+                        Provenance.AUTO.value,
+                        score,
+                        shape_json,
+                        1,
+                        track_id,
+                    )
+                )
+        return replace(edit, objects_after=edit.objects_after + tuple(created))
 
     def apply_track_edit(self, edit: TrackEdit) -> TrackEdit:
         """Apply a TrackEdit (an undo is `apply_track_edit(edit.inverted())`, the redo that result inverted):
