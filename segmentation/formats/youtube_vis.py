@@ -17,12 +17,13 @@ import math
 import os
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath, PureWindowsPath
-from typing import Any, Literal
+from typing import Any, Literal, NoReturn
 
 import pycocotools.mask as mask_utils
 
+from protolabel.segmentation.coco.dataset import CocoDataset
 from protolabel.segmentation.files import write_output_text
-from protolabel.segmentation.formats.base import FormatError
+from protolabel.segmentation.formats.base import AnnotationFormat, FormatError
 from protolabel.segmentation.geometry.coco_shapes import (
     shape_from_coco_polygons,
     shape_to_coco_polygons,
@@ -36,6 +37,8 @@ from protolabel.segmentation.images import MAX_PIXELS
 from protolabel.segmentation.tracking.tracks import Track, TrackFrame, TrackSet
 
 __all__ = [
+    "FORMAT",
+    "FORMAT_NAME",
     "VisDataset",
     "VisVideo",
     "file_name_problem",
@@ -365,3 +368,36 @@ class _Reader:
                     raise self.fail(f"{where}: a polygon must be a flat list of x, y numbers, an even count")
             return shape_from_coco_polygons(segmentation)
         raise self.fail(f"{where}: a segmentation must be an RLE object, a polygon list or null")
+
+
+# ---------------------------------------------------------------------------------------------- registry
+
+FORMAT_NAME = "youtube-vis"
+
+
+def _looks_like(path: Path) -> bool:
+    """A .json file that lists videos with their frames' file names (a folder or a FIFO never is one)."""
+    return path.is_file() and path.suffix.lower() == ".json" and looks_like_youtube_vis(path)
+
+
+def _per_video(*_args: object) -> NoReturn:
+    """The registry's per-image read and write: YouTube-VIS is per video, so a project reads and writes it
+    (project.youtube_vis); a caller that treats it as a list of images gets this message."""
+    raise FormatError(
+        "YouTube-VIS holds videos and tracks, not single images: import it into a project "
+        "(protolabel import FOLDER --from youtube-vis FILE) or export a project with --to youtube-vis"
+    )
+
+
+def _read(path: Path, images_folder: Path) -> CocoDataset:
+    _per_video(path, images_folder)
+
+
+def _write(dataset: CocoDataset, out: Path) -> list[str]:
+    _per_video(dataset, out)
+
+
+# A folder: OUT/annotations.json and the frames in OUT/JPEGImages/<video>/ (project.youtube_vis).
+FORMAT = AnnotationFormat(
+    FORMAT_NAME, "YouTube-VIS / OVIS (videos and tracks)", _looks_like, _read, _write, writes_folder=True
+)
