@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (
 
 from protolabel.segmentation.formats.base import AnnotationFormat
 from protolabel.segmentation.formats.registry import all_formats, by_name
+from protolabel.segmentation.formats.youtube_vis import FORMAT_NAME as VIS_FORMAT_NAME
 from protolabel.segmentation.output_paths import OutputPathError
 from protolabel.segmentation.project.export import check_export_path
 
@@ -37,6 +38,9 @@ CARRIES = {
     "objects the model made (counted after). The images are linked or copied into JPEGImages/.",
     "cvat": "Objects with holes or several parts are written as CVAT masks (pixels kept exactly). "
     "Put the images in images/ beside annotations.xml: CVAT and Datumaro look for them there.",
+    VIS_FORMAT_NAME: "The videos only: one annotation per track (RLE masks, empty where the object is not seen), "
+    "every frame of each labelled video written into JPEGImages/ beside annotations.json. Objects on a frame "
+    "without a track cannot be carried (counted after).",
 }
 # The one-file formats other than COCO: the file a default path ends in, and the browse filter.
 FILE_KINDS = {"cvat": (".xml", "CVAT XML (*.xml)")}
@@ -51,7 +55,7 @@ class ExportDialog(QDialog):
         self.setObjectName("export_dialog")
         self.format_box = QComboBox()
         self.format_box.setObjectName("export_format")
-        for fmt in all_formats():
+        for fmt in self._formats(counts):
             self.format_box.addItem(fmt.title, fmt.name)
         self.path_label = QLabel()
         self.path_edit = QLineEdit(str(default_path))
@@ -96,6 +100,11 @@ class ExportDialog(QDialog):
         self.setMinimumWidth(MIN_WIDTH)
         self.format_box.currentIndexChanged.connect(self._format_changed)
         self._format_changed()
+
+    @staticmethod
+    def _formats(counts: dict) -> list[AnnotationFormat]:
+        """The formats to offer: YouTube-VIS (videos and tracks) only for a project with videos."""
+        return [f for f in all_formats() if f.name != VIS_FORMAT_NAME or counts.get("videos")]
 
     @property
     def format(self) -> AnnotationFormat:
