@@ -38,9 +38,8 @@ CARRIES = {
     "objects the model made (counted after). The images are linked or copied into JPEGImages/.",
     "cvat": "Objects with holes or several parts are written as CVAT masks (pixels kept exactly). "
     "Put the images in images/ beside annotations.xml: CVAT and Datumaro look for them there.",
-    VIS_FORMAT_NAME: "The videos only: one annotation per track (RLE masks, empty where the object is not seen), "
-    "every frame of each labelled video written into JPEGImages/ beside annotations.json. Objects on a frame "
-    "without a track cannot be carried (counted after).",
+    VIS_FORMAT_NAME: "Videos only: one annotation per track (RLE masks, null where not seen), every frame "
+    "written into JPEGImages/. Objects without a track are not carried (counted after).",
 }
 # The one-file formats other than COCO: the file a default path ends in, and the browse filter.
 FILE_KINDS = {"cvat": (".xml", "CVAT XML (*.xml)")}
@@ -122,6 +121,7 @@ class ExportDialog(QDialog):
         if not current or current in defaults:  # a path the user typed is kept
             self.path_edit.setText(str(self._default(fmt)))
         self.error_label.setVisible(False)
+        self.adjustSize()  # a shown dialog keeps its size: grow to the format's note, or it is cut off
 
     def _default(self, fmt: AnnotationFormat) -> Path:
         """COCO's default file; for another format a folder or file named after it beside the project's folder."""
