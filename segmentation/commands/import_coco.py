@@ -85,7 +85,7 @@ def _import_youtube_vis(folder: Path, source: Path, title: str) -> int:
     """Merge a YouTube-VIS or OVIS file: videos' frames and tracks (project.youtube_vis); its plan reads the
     file and the store before anything is written, so a bad file changes nothing."""
     if not source.is_file():
-        raise CommandError(f"{source}: a YouTube-VIS file is a .json file")
+        raise CommandError(f"{source}: not a regular file (a YouTube-VIS file is one .json file)")
     try:
         with VideoStore.open(folder) as store, FolderLock.acquire(store.folder, program="protolabel import"):
             plan = plan_vis_import(store, source)

@@ -166,6 +166,8 @@ def export_youtube_vis(
     dataset = VisDataset(tuple(vis_videos), class_names, category_ids_for_labels(class_names))
     path = out_dir / VIS_JSON
     notes = write_youtube_vis(dataset, path, segmentation=segmentation)
+    if not vis_videos and not skipped:
+        notes.append("no video of the project has labelled frames: the file lists no videos")
     if untracked:
         notes.append(f"{untracked} objects on video frames belong to no track: YouTube-VIS cannot carry them")
     frames = sum(v.length for v in vis_videos)
@@ -277,6 +279,7 @@ def plan_vis_import(store: ProjectStore, path: str | os.PathLike, labels: Iterab
     targets, tracks, images, replaces = [], [], {}, 0
     used: dict[str, None] = {}
     notes = []
+    seen_keys: set[str] = set()
     with video_store_of(store) as videos:
         statuses = videos.statuses()
         for vis_video in dataset.videos:
@@ -289,10 +292,13 @@ def plan_vis_import(store: ProjectStore, path: str | os.PathLike, labels: Iterab
                 reason = _frame_problem(
                     videos, statuses, key, frames_root / vis_video.file_names[i], target, vis_video.tracks.image_size
                 )
+                if not reason and key in seen_keys:  # two entries for one frame: neither may win silently
+                    reason = "named twice in the file (a frame listed again)"
                 if reason:
                     skipped.append((shown, reason))
                 elif key is not None:
                     usable[i] = key
+                    seen_keys.add(key)
             for track in vis_video.tracks.tracks:
                 label = dataset.class_names[track.class_index]
                 objects = []
@@ -319,7 +325,7 @@ def plan_vis_import(store: ProjectStore, path: str | os.PathLike, labels: Iterab
             by_key.setdefault(key, []).append(obj)
     planned = tuple(ImportedImage(k, image.size, tuple(by_key.get(k, ()))) for k, image in images.items())
     new_labels = tuple(n for n in dataset.class_names if n in used and n not in project_labels)
-    notes.append(f"{len(tracks)} tracks.")
+    notes.append("1 track." if len(tracks) == 1 else f"{len(tracks)} tracks.")
     return VisImportPlan(
         path, tuple(targets), tuple(tracks), planned, tuple(skipped), new_labels, replaces, tuple(notes)
     )
@@ -457,8 +463,11 @@ def _by_identity(store: VideoStore, folder: Path, files: list[Path], vis_video: 
         new_video = _video_file(folder, str(identities[0].get("video_file", "")), str(sha))
         if new_video is None:
             return None
-    path = record.path if record is not None else new_video.path  # type: ignore[union-attr]
-    count = record.frame_count if record is not None else new_video.frame_count  # type: ignore[union-attr]
+    found = record if record is not None else new_video
+    assert found is not None
+    path, count = found.path, found.frame_count
+    if (found.height, found.width) != vis_video.tracks.image_size:  # its masks would not fit the frames
+        return None
     indices = [int(i["frame_index"]) for i in identities]
     if any(not 0 <= n < count for n in indices) or len(set(indices)) != len(indices):
         return None

@@ -220,3 +220,23 @@ def test_linked_frames_are_not_followed_and_frames_outside_the_folder_are_named(
     other.mkdir()
     assert main(["import", str(other), "--from", "youtube-vis", str(path)]) != 0
     assert "are not under the project folder" in capsys.readouterr().err
+
+
+def test_a_frame_named_twice_is_merged_once_and_the_second_named(tmp_path):
+    folder = tmp_path / "proj"
+    path = _vis(folder, videos__file_names=["v/00000.png", "v/00000.png"])
+    with VideoStore.open(folder) as store:
+        plan = plan_vis_import(store, path)
+    assert [image.path for image in plan.images] == ["vis/JPEGImages/v/00000.png"]
+    assert plan.skipped == (("vis/JPEGImages/v/00000.png", "named twice in the file (a frame listed again)"),)
+
+
+def test_a_fifo_is_refused_and_a_project_without_videos_says_so(tmp_path, capsys):
+    folder = tmp_path / "proj"
+    _vis(folder)
+    os.mkfifo(folder / "vis" / "fifo.json")
+    assert main(["import", str(folder), "--from", "youtube-vis", str(folder / "vis" / "fifo.json")]) != 0
+    assert "not a regular file (a YouTube-VIS file is one .json file)" in capsys.readouterr().err
+    assert main(["import", str(folder), str(folder / "vis" / "annotations.json")]) == 0  # images, no video
+    assert main(["export", str(folder), "--to", "youtube-vis", "--out", str(tmp_path / "out")]) == 0
+    assert "no video of the project has labelled frames" in capsys.readouterr().out
