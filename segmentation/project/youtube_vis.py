@@ -205,6 +205,9 @@ class VisVideoTarget:
     video: str | None
     how: str
     new_video: NewVideo | None = None
+    # per frame, its presentation time as its file's identity says (None: unknown): a frame the store does not
+    # record yet is recorded with it, one it records at another time is refused (the numbering drifted)
+    pts: tuple[int | None, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -358,6 +361,11 @@ def _frame_problem(
         record = videos.frame(key)
         if record is not None and record.damaged:
             return DAMAGED
+        pts = target.pts[target.keys.index(key)] if target.pts else None
+        if record is None and pts is None and target.new_video is None:
+            return "not a recorded frame of the project's sequence (open the folder in the app first)"
+        if record is not None and pts is not None and record.pts != pts:
+            return f"its time {pts} is not the project's {record.pts} for that frame (the numbering drifted)"
         status = record.status if record is not None else ImageStatus.UNLABELED
     else:
         status = statuses.get(key, ImageStatus.UNLABELED)
@@ -472,10 +480,11 @@ def _by_identity(store: VideoStore, folder: Path, files: list[Path], vis_video: 
     if any(not 0 <= n < count for n in indices) or len(set(indices)) != len(indices):
         return None
     keys = tuple(frame_key(path, n) for n in indices)
+    pts = tuple(i.get("frame_pts") if isinstance(i.get("frame_pts"), int) else None for i in identities)
     how = f"Video {vis_video.video_id}: frames {min(indices)}-{max(indices)} of {path} (its frame files say so)."
     if new_video is not None:
         how += " The video is added to the project."
-    return VisVideoTarget(vis_video.video_id, keys, path, how, new_video)
+    return VisVideoTarget(vis_video.video_id, keys, path, how, new_video, pts)
 
 
 def _video_file(folder: Path, name: str, sha256: str) -> NewVideo | None:
@@ -526,6 +535,17 @@ def apply_vis_import(store: ProjectStore, plan: VisImportPlan) -> ImportSummary:
                 videos.add_frames(record.id, dict(enumerate(new.pts)))
         for video in videos.videos():
             video_ids[video.path] = video.id
+        planned = {image.path for image in plan.images}
+        for target in plan.targets:  # frames the files name that the store does not record yet
+            if target.video is None or not target.pts:
+                continue
+            missing = {
+                int(key.rpartition("#")[2]): pts
+                for key, pts in zip(target.keys, target.pts)
+                if key in planned and pts is not None and videos.frame(key) is None
+            }
+            if missing:
+                videos.add_frames(video_ids[target.video], missing)
         keys = {image.path for image in plan.images}
         before = {
             o.track_id for key in keys if videos.frame(key) is not None for o in videos.objects(key) if o.track_id

@@ -240,3 +240,40 @@ def test_a_fifo_is_refused_and_a_project_without_videos_says_so(tmp_path, capsys
     assert main(["import", str(folder), str(folder / "vis" / "annotations.json")]) == 0  # images, no video
     assert main(["export", str(folder), "--to", "youtube-vis", "--out", str(tmp_path / "out")]) == 0
     assert "no video of the project has labelled frames" in capsys.readouterr().out
+
+
+def test_a_frame_folder_the_store_records_as_a_sequence_gets_its_frames_and_tracks(tmp_path):
+    folder = tmp_path / "proj"
+    path = _vis(folder)
+    with VideoStore.open(folder) as store:  # as a numbered-frame folder is recorded: a video whose path is the folder
+        video = store.add_video(
+            "vis/JPEGImages/v",
+            sha256="0" * 64,
+            frame_count=2,
+            width=WIDTH,
+            height=HEIGHT,
+            size_bytes=0,
+            time_base="1/1",
+        )
+        store.add_frames(video.id, {0: 0, 1: 1})
+        summary = apply_vis_import(store, plan_vis_import(store, path))
+        assert summary.merged == (frame_key("vis/JPEGImages/v", 0), frame_key("vis/JPEGImages/v", 1))
+        (track,) = store.tracks(video.id)
+        assert [o.frame_index for o in store.track_objects(track.id)] == [0]
+        assert store.objects("vis/JPEGImages/v/00000.png") == []  # not also merged as a plain image
+
+
+def test_frames_whose_time_is_not_the_projects_are_refused_as_drifted(exported, tmp_path):
+    _, out = exported
+    fresh = tmp_path / "fresh"
+    fresh.mkdir()
+    shutil.copy(tmp_path / "proj" / "clip.mp4", fresh / "clip.mp4")
+    shutil.copytree(out, fresh / "vis")
+    with VideoStore.open(tmp_path / "proj") as old, VideoStore.open(fresh) as store:
+        (recorded,) = old.videos()
+        fields = {name: getattr(recorded, name) for name in ("sha256", "frame_count", "width", "height", "size_bytes")}
+        video = store.add_video("clip.mp4", time_base=recorded.time_base, **fields)
+        store.add_frames(video.id, {f.index: f.pts + 1 for f in old.frames(recorded.id)})  # every time shifted
+        plan = plan_vis_import(store, fresh / "vis" / "annotations.json")
+    assert not plan.images and len(plan.skipped) == FRAMES
+    assert all("(the numbering drifted)" in reason for _, reason in plan.skipped)
