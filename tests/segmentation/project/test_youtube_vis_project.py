@@ -14,6 +14,7 @@ import pytest
 
 from protolabel.segmentation.cli import main
 from protolabel.segmentation.formats.registry import by_name, detect
+from protolabel.segmentation.geometry.provenance import Provenance
 from protolabel.segmentation.geometry.shapes import Shape
 from protolabel.segmentation.media.frame_export import read_frame_identity
 from protolabel.segmentation.media.reader import VideoReader
@@ -129,6 +130,14 @@ def test_round_trip_into_a_fresh_project_gives_the_same_tracks_pixels_and_classe
             for i in g:
                 assert g[i][0] == w[i][0] and g[i][2] == w[i][2] and np.array_equal(g[i][1], w[i][1]), i
         assert store.status(frame_key("clip.mp4", 2)) is ImageStatus.EDITED
+        scores = {
+            (o.label, o.provenance): o.score for i in range(FRAMES) for o in store.objects(frame_key("clip.mp4", i))
+        }
+        assert scores == {
+            ("cat", Provenance.AUTO): 0.9,
+            ("cat", Provenance.EDITED): None,
+            ("dog", Provenance.AUTO): 0.8,
+        }
 
 
 def test_a_persons_frame_is_never_overwritten_and_the_plan_changes_nothing(exported, tmp_path):
