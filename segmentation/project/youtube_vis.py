@@ -29,7 +29,9 @@ from protolabel.segmentation.formats.youtube_vis import (
     read_youtube_vis,
     write_youtube_vis,
 )
+from protolabel.segmentation.geometry.overlap import is_same_object, mask_iou
 from protolabel.segmentation.geometry.provenance import PROVENANCE_OF, Provenance
+from protolabel.segmentation.geometry.rasterise import shape_to_mask
 from protolabel.segmentation.image_headers import image_size_from_header
 from protolabel.segmentation.images import natural_key
 from protolabel.segmentation.input_files import open_input
@@ -217,6 +219,9 @@ class PlannedTrack:
     label: str
     video: str | None
     objects: tuple[tuple[str, AnnotatedObject], ...]
+    # the project's track this annotation continues: on a frame left as a person made it, that track's
+    # object of the same class is this annotation's shape there (so the import does not split it in two)
+    continues: int | None = None
 
 
 @dataclass(frozen=True)
@@ -283,6 +288,7 @@ def plan_vis_import(store: ProjectStore, path: str | os.PathLike, labels: Iterab
     used: dict[str, None] = {}
     notes = []
     seen_keys: set[str] = set()
+    claimed: set[int | None] = {None}  # the project's tracks an annotation continues, each at most once
     with video_store_of(store) as videos:
         statuses = videos.statuses()
         for vis_video in dataset.videos:
@@ -290,6 +296,7 @@ def plan_vis_import(store: ProjectStore, path: str | os.PathLike, labels: Iterab
             targets.append(target)
             notes.append(target.how)
             usable: dict[int, str] = {}
+            kept: dict[int, str] = {}  # frames left as a person made them
             for i, key in enumerate(target.keys):
                 shown = _shown(frames_root, folder, vis_video.file_names[i])
                 reason = _frame_problem(
@@ -299,6 +306,8 @@ def plan_vis_import(store: ProjectStore, path: str | os.PathLike, labels: Iterab
                     reason = "named twice in the file (a frame listed again)"
                 if reason:
                     skipped.append((shown, reason))
+                    if reason == WORKED_ON and key is not None:
+                        kept[i] = key
                 elif key is not None:
                     usable[i] = key
                     seen_keys.add(key)
@@ -317,7 +326,11 @@ def plan_vis_import(store: ProjectStore, path: str | os.PathLike, labels: Iterab
                     objects.append((key, obj))
                 if objects:
                     used[label] = None
-                    tracks.append(PlannedTrack(label, target.video, tuple(objects)))
+                    continues = None
+                    if target.video is not None:
+                        continues = _continued_track(videos, track, label, kept, vis_video.tracks.image_size, claimed)
+                        claimed.add(continues)
+                    tracks.append(PlannedTrack(label, target.video, tuple(objects), continues))
             height, width = vis_video.tracks.image_size
             for key in usable.values():
                 images[key] = ImportedImage(key, (height, width), ())
@@ -329,9 +342,36 @@ def plan_vis_import(store: ProjectStore, path: str | os.PathLike, labels: Iterab
     planned = tuple(ImportedImage(k, image.size, tuple(by_key.get(k, ()))) for k, image in images.items())
     new_labels = tuple(n for n in dataset.class_names if n in used and n not in project_labels)
     notes.append("1 track." if len(tracks) == 1 else f"{len(tracks)} tracks.")
+    continued = sum(t.continues is not None for t in tracks)
+    if continued:
+        notes.append(f"{continued} of them continue the project's tracks on frames a person worked on.")
     return VisImportPlan(
         path, tuple(targets), tuple(tracks), planned, tuple(skipped), new_labels, replaces, tuple(notes)
     )
+
+
+def _continued_track(
+    videos: VideoStore,
+    track: Track,
+    label: str,
+    kept: dict[int, str],
+    size: tuple[int, int],
+    claimed: set[int | None],
+) -> int | None:
+    """The project's track that `track` continues (PlannedTrack.continues), or None: on the first frame left as a
+    person made it where a tracked object of the class is the same object as the annotation's shape there (the
+    frame stays whole, so its objects, model-made ones too, stay on their tracks), that object's track."""
+    for item in track.frames:
+        key = kept.get(item.frame)
+        if key is None:
+            continue
+        mask = shape_to_mask(item.shape, *size)
+        for obj in videos.objects(key):
+            if obj.track_id in claimed or obj.label != label:
+                continue
+            if is_same_object(mask_iou(mask, shape_to_mask(obj.shape, *size))):
+                return obj.track_id
+    return None
 
 
 def _shown(frames_root: Path, folder: Path, name: str) -> str:
@@ -555,9 +595,13 @@ def apply_vis_import(store: ProjectStore, plan: VisImportPlan) -> ImportSummary:
         for track in plan.tracks:
             track_id = None
             if track.video is not None:
-                edit = videos.create_track(video_ids[track.video], track.label, "Import YouTube-VIS")
-                track_id = edit.tracks_after[0].id
-                created.append(track_id)
+                existing = videos.track(track.continues) if track.continues is not None else None
+                if existing is not None and existing.label == track.label:  # still as planned
+                    track_id = existing.id
+                else:
+                    edit = videos.create_track(video_ids[track.video], track.label, "Import YouTube-VIS")
+                    track_id = edit.tracks_after[0].id
+                    created.append(track_id)
             for key, obj in track.objects:
                 objects.setdefault(key, []).append(obj.with_changes(track_id=track_id))
         images = [ImportedImage(image.path, image.size, tuple(objects.get(image.path, ()))) for image in plan.images]

@@ -157,6 +157,10 @@ def test_a_persons_frame_is_never_overwritten_and_the_plan_changes_nothing(expor
         assert set(summary.merged) == {frame_key("clip.mp4", i) for i in (0, 1, 4, 5)}
         assert {k: store.objects(k) for k in before} == before
         assert store.status(key) is ImageStatus.VERIFIED
+        # the tracks on the frames kept go on through the imported frames: not split in two
+        assert "2 of them continue the project's tracks on frames a person worked on." in summary.notes
+        tracks = {t.label: [o.frame_index for o in store.track_objects(t.id)] for t in store.tracks(video.id)}
+        assert tracks == {"cat": list(range(FRAMES)), "dog": [1, 2, 4, 5]}
 
 
 def test_frames_of_no_known_video_become_images_with_their_track_as_an_attribute(exported, tmp_path):
