@@ -67,7 +67,8 @@ class ExportController(QObject):
         project = self._project()
         counts = project.images.counts()
         labelled = sum(counts[s] for s in (ImageStatus.AUTO_LABELED, ImageStatus.EDITED, ImageStatus.VERIFIED))
-        return {"all": labelled, "verified": counts[ImageStatus.VERIFIED]}
+        # videos: the Export dialog offers the per-video format (YouTube-VIS) only where there is one
+        return {"all": labelled, "verified": counts[ImageStatus.VERIFIED], "videos": len(project.images.sequences)}
 
     def default_path(self) -> Path:
         project = self._project()

@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (
 
 from protolabel.segmentation.formats.base import AnnotationFormat
 from protolabel.segmentation.formats.registry import all_formats, by_name
+from protolabel.segmentation.formats.youtube_vis import FORMAT_NAME as VIS_FORMAT_NAME
 from protolabel.segmentation.output_paths import OutputPathError
 from protolabel.segmentation.project.export import check_export_path
 
@@ -37,6 +38,8 @@ CARRIES = {
     "objects the model made (counted after). The images are linked or copied into JPEGImages/.",
     "cvat": "Objects with holes or several parts are written as CVAT masks (pixels kept exactly). "
     "Put the images in images/ beside annotations.xml: CVAT and Datumaro look for them there.",
+    VIS_FORMAT_NAME: "Videos only: one annotation per track (RLE masks, null where not seen), every frame "
+    "written into JPEGImages/. Objects without a track are not carried (counted after).",
 }
 # The one-file formats other than COCO: the file a default path ends in, and the browse filter.
 FILE_KINDS = {"cvat": (".xml", "CVAT XML (*.xml)")}
@@ -51,7 +54,7 @@ class ExportDialog(QDialog):
         self.setObjectName("export_dialog")
         self.format_box = QComboBox()
         self.format_box.setObjectName("export_format")
-        for fmt in all_formats():
+        for fmt in self._formats(counts):
             self.format_box.addItem(fmt.title, fmt.name)
         self.path_label = QLabel()
         self.path_edit = QLineEdit(str(default_path))
@@ -97,6 +100,11 @@ class ExportDialog(QDialog):
         self.format_box.currentIndexChanged.connect(self._format_changed)
         self._format_changed()
 
+    @staticmethod
+    def _formats(counts: dict) -> list[AnnotationFormat]:
+        """The formats to offer: YouTube-VIS (videos and tracks) only for a project with videos."""
+        return [f for f in all_formats() if f.name != VIS_FORMAT_NAME or counts.get("videos")]
+
     @property
     def format(self) -> AnnotationFormat:
         return by_name(self.format_box.currentData())
@@ -113,6 +121,7 @@ class ExportDialog(QDialog):
         if not current or current in defaults:  # a path the user typed is kept
             self.path_edit.setText(str(self._default(fmt)))
         self.error_label.setVisible(False)
+        self.adjustSize()  # a shown dialog keeps its size: grow to the format's note, or it is cut off
 
     def _default(self, fmt: AnnotationFormat) -> Path:
         """COCO's default file; for another format a folder or file named after it beside the project's folder."""

@@ -30,8 +30,11 @@ from protolabel.app.qt_bridge import MainThreadInvoker
 from protolabel.segmentation.coco.reader import CocoFormatError
 from protolabel.segmentation.formats.base import AnnotationFormat, FormatError
 from protolabel.segmentation.formats.registry import all_formats, by_name, detect
+from protolabel.segmentation.formats.youtube_vis import FORMAT_NAME as VIS_FORMAT_NAME
 from protolabel.segmentation.project.importing import ImportPlan, ImportSummary, apply_import, plan_import
 from protolabel.segmentation.project.store import ProjectStore
+from protolabel.segmentation.project.video_store import VideoStore
+from protolabel.segmentation.project.youtube_vis import VisImportPlan, apply_vis_import, plan_vis_import
 
 logger = logging.getLogger(__name__)
 
@@ -40,16 +43,21 @@ class ImportCocoDialog(QDialog):
     """What importing `plan` into `folder` will do; Import (disabled when nothing would merge) or Cancel."""
 
     def __init__(
-        self, plan: ImportPlan, folder: Path, parent: QWidget | None = None, fmt: AnnotationFormat | None = None
+        self,
+        plan: ImportPlan | VisImportPlan,
+        folder: Path,
+        parent: QWidget | None = None,
+        fmt: AnnotationFormat | None = None,
     ) -> None:
         super().__init__(parent)
         self.plan = plan
         title = (fmt or by_name("coco")).title
         self.setWindowTitle(f"Import {title}")
         self.setObjectName("import_dialog")
+        worked = "Frames and images" if isinstance(plan, VisImportPlan) else "Images"
         heading = QLabel(
             f"Merge <b>{plan.coco_path.name}</b>, read as {title}, into the project of <b>{folder}</b>?<br>"
-            "Images already edited or verified here are never overwritten."
+            f"{worked} already edited or verified here are never overwritten."
         )
         heading.setWordWrap(True)
         self.text = QPlainTextEdit("\n".join(plan.preview().lines(planned=True)))
@@ -83,7 +91,9 @@ class ImportSourceDialog(QDialog):
         self.setObjectName("import_source_dialog")
         self.start = start
         self.path_edit = QLineEdit()
-        self.path_edit.setPlaceholderText("a COCO .json, a labelme file or folder, a YOLO data.yaml or folder, ...")
+        self.path_edit.setPlaceholderText(
+            "a COCO .json, a labelme file or folder, a YOLO data.yaml or folder, a YouTube-VIS .json, ..."
+        )
         file_button, folder_button = QPushButton("File…"), QPushButton("Folder…")
         file_button.clicked.connect(self._choose_file)
         folder_button.clicked.connect(self._choose_folder)
@@ -235,7 +245,10 @@ class ImportController(QObject):
         folder, labels = project.folder, project.labels
         self.window.statusBar().showMessage(f"Reading {path}…", 8000)
 
-        def plan() -> ImportPlan:
+        def plan() -> ImportPlan | VisImportPlan:
+            if fmt is not None and fmt.name == VIS_FORMAT_NAME:  # videos' frames and tracks
+                with VideoStore.open(folder) as videos:
+                    return plan_vis_import(videos, path, labels)
             with ProjectStore.open(folder) as store:
                 return plan_import(store, path, labels, fmt)
 
@@ -245,7 +258,12 @@ class ImportController(QObject):
         self._pool.waitForDone(-1)
 
     def _planned(
-        self, project, path, plan: ImportPlan | None, error: Exception | None, fmt: AnnotationFormat | None = None
+        self,
+        project,
+        path,
+        plan: ImportPlan | VisImportPlan | None,
+        error: Exception | None,
+        fmt: AnnotationFormat | None = None,
     ) -> None:
         if error is not None or self.window.projects.project is not project:
             self.busy = False
@@ -259,11 +277,14 @@ class ImportController(QObject):
         self.dialog.finished.connect(self.dialog.deleteLater)
         self.dialog.open()
 
-    def _apply(self, project, plan: ImportPlan) -> None:
+    def _apply(self, project, plan: ImportPlan | VisImportPlan) -> None:
         self.window.statusBar().showMessage(f"Importing {plan.coco_path.name}…", 8000)
         folder = project.folder
 
         def apply() -> ImportSummary:
+            if isinstance(plan, VisImportPlan):
+                with VideoStore.open(folder) as videos:
+                    return apply_vis_import(videos, plan)
             with ProjectStore.open(folder) as store:
                 return apply_import(store, plan)
 

@@ -35,6 +35,11 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("--out", required=True, metavar="PATH", help="file (COCO) or folder (labelme, YOLO) to write")
     parser.add_argument("--verified-only", action="store_true", help="only images a person verified")
+    parser.add_argument(
+        "--polygons",
+        action="store_true",
+        help="youtube-vis: write each frame's segmentation as polygons instead of RLE (holes stay RLE)",
+    )
     parser.set_defaults(func=run)
 
 
@@ -52,7 +57,12 @@ def run(args: argparse.Namespace) -> int:
     try:
         with ProjectStore.open(folder) as store:
             summary = export_project(
-                store, fmt, args.out, verified_only=args.verified_only, labels=tuple(store.setting(LABELS_KEY, []))
+                store,
+                fmt,
+                args.out,
+                verified_only=args.verified_only,
+                labels=tuple(store.setting(LABELS_KEY, [])),
+                polygons=args.polygons,
             )
     except ProjectStoreError as exc:
         raise CommandError(str(exc)) from None

@@ -3,7 +3,8 @@ and print what happened.
 
 The same merge as the app's File ▸ Import… (segmentation.project.importing): images matched by file name
 inside FOLDER, images a person worked on left alone, categories merged by name. A bare PATH's format is
-recognised from its content (as `--from auto PATH`); `--from FORMAT PATH` names it.
+recognised from its content (as `--from auto PATH`); `--from FORMAT PATH` names it. YouTube-VIS (and OVIS)
+brings videos' frames and tracks (segmentation.project.youtube_vis), under the same rules.
 """
 
 from __future__ import annotations
@@ -15,9 +16,12 @@ from protolabel.segmentation.cli import CommandError
 from protolabel.segmentation.coco.reader import CocoFormatError
 from protolabel.segmentation.formats.base import FormatError
 from protolabel.segmentation.formats.registry import by_name, detect, format_names
+from protolabel.segmentation.formats.youtube_vis import FORMAT_NAME as VIS_FORMAT_NAME
 from protolabel.segmentation.project.importing import import_coco, read_dataset
 from protolabel.segmentation.project.lock import FolderLock, FolderLockedError
 from protolabel.segmentation.project.store import ProjectStore, ProjectStoreError
+from protolabel.segmentation.project.video_store import VideoStore
+from protolabel.segmentation.project.youtube_vis import apply_vis_import, plan_vis_import
 from protolabel.segmentation.project_files import ProjectFileError
 
 
@@ -56,6 +60,8 @@ def run(args: argparse.Namespace) -> int:
         raise CommandError(f"{source}: no such file or folder")
     try:
         fmt = detect(source) if format_name == "auto" else by_name(format_name)
+        if fmt.name == VIS_FORMAT_NAME:
+            return _import_youtube_vis(folder, source, fmt.title)
         dataset = read_dataset(source, fmt, folder)  # before the project is opened: a bad file changes nothing
     except (CocoFormatError, FormatError) as exc:  # one line: the file, then its first problems
         raise CommandError(" ".join(line.strip() for line in str(exc).splitlines())) from None
@@ -70,6 +76,27 @@ def run(args: argparse.Namespace) -> int:
         raise CommandError(f"{folder}: cannot take the folder's lock ({exc.strerror or exc})") from None
     if fmt.name != "coco":
         print(f"Read {source} as {fmt.title}.")
+    for line in summary.lines():
+        print(line)
+    return 0
+
+
+def _import_youtube_vis(folder: Path, source: Path, title: str) -> int:
+    """Merge a YouTube-VIS or OVIS file: videos' frames and tracks (project.youtube_vis); its plan reads the
+    file and the store before anything is written, so a bad file changes nothing."""
+    if not source.is_file():
+        raise CommandError(f"{source}: not a regular file (a YouTube-VIS file is one .json file)")
+    try:
+        with VideoStore.open(folder) as store, FolderLock.acquire(store.folder, program="protolabel import"):
+            plan = plan_vis_import(store, source)
+            summary = apply_vis_import(store, plan)
+    except FormatError as exc:
+        raise CommandError(" ".join(line.strip() for line in str(exc).splitlines())) from None
+    except (ProjectStoreError, FolderLockedError, ProjectFileError) as exc:
+        raise CommandError(str(exc)) from None
+    except OSError as exc:
+        raise CommandError(f"{source}: cannot read ({exc.strerror or exc})") from None
+    print(f"Read {source} as {title}.")
     for line in summary.lines():
         print(line)
     return 0

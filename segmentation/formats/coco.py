@@ -14,13 +14,15 @@ HEAD_BYTES = 64 * 1024
 
 
 def looks_like(path: Path) -> bool:
-    """A JSON file whose first 64 KiB name COCO's top-level lists (and not labelme's `shapes`)."""
+    """A JSON file whose first 64 KiB name COCO's top-level lists (not labelme's `imagePath`, not YouTube-VIS's
+    videos with `file_names`)."""
     if not path.is_file() or path.suffix.lower() != ".json":
         return False
     with open_input(path) as handle:
         head = handle.read(HEAD_BYTES)
     coco_keys = sum(key in head for key in (b'"images"', b'"annotations"', b'"categories"'))
-    return coco_keys >= 2 and b'"imagePath"' not in head
+    per_video = b'"videos"' in head and b'"file_names"' in head  # YouTube-VIS: annotations and categories too
+    return coco_keys >= 2 and b'"imagePath"' not in head and not per_video
 
 
 def read(path: Path, images_folder: Path) -> CocoDataset:

@@ -7,7 +7,8 @@ over `tracking.TrackSet`, one per video.
 
 Fields written: `videos` (id, width, height, length, file_names), `categories` (id, name), `annotations`
 (id, video_id, category_id, iscrowd, height, width, length, segmentations, bboxes, areas), plus
-`protolabel_provenance` on each annotation (who made each frame; other readers ignore it).
+`protolabel_provenance` and `protolabel_scores` on each annotation (who made each frame, the model's score;
+other readers ignore them).
 """
 
 from __future__ import annotations
@@ -17,12 +18,13 @@ import math
 import os
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath, PureWindowsPath
-from typing import Any, Literal
+from typing import Any, Literal, NoReturn
 
 import pycocotools.mask as mask_utils
 
+from protolabel.segmentation.coco.dataset import CocoDataset
 from protolabel.segmentation.files import write_output_text
-from protolabel.segmentation.formats.base import FormatError
+from protolabel.segmentation.formats.base import AnnotationFormat, FormatError
 from protolabel.segmentation.geometry.coco_shapes import (
     shape_from_coco_polygons,
     shape_to_coco_polygons,
@@ -36,6 +38,8 @@ from protolabel.segmentation.images import MAX_PIXELS
 from protolabel.segmentation.tracking.tracks import Track, TrackFrame, TrackSet
 
 __all__ = [
+    "FORMAT",
+    "FORMAT_NAME",
     "VisDataset",
     "VisVideo",
     "file_name_problem",
@@ -45,6 +49,7 @@ __all__ = [
 ]
 
 PROVENANCE_KEY = "protolabel_provenance"
+SCORES_KEY = "protolabel_scores"  # per frame: the model's score, null where a person made the shape or none
 Segmentation = Literal["rle", "polygons"]
 
 
@@ -137,6 +142,7 @@ def _annotation(
     bboxes: list[Any] = [None] * video.length
     areas: list[Any] = [None] * video.length
     provenance: list[Any] = [None] * video.length
+    scores: list[Any] = [None] * video.length
     holes = 0
     for item in track.frames:
         rle = shape_to_rle(item.shape, height, width)
@@ -148,6 +154,7 @@ def _annotation(
         areas[item.frame] = rle_area(rle)
         bboxes[item.frame] = [float(v) for v in mask_utils.toBbox(compressed(rle))]
         provenance[item.frame] = item.provenance
+        scores[item.frame] = float(item.score) if math.isfinite(item.score) else None
     annotation = {
         "video_id": video.video_id,
         "category_id": dataset.category_ids[track.class_index],
@@ -159,6 +166,7 @@ def _annotation(
         "bboxes": bboxes,
         "areas": areas,
         PROVENANCE_KEY: provenance,
+        SCORES_KEY: scores,
     }
     return annotation, holes
 
@@ -227,6 +235,13 @@ def _list(data: dict[str, Any], key: str, path: Path) -> list[Any]:
         found = "missing" if value is None else f"a {type(value).__name__}"
         raise FormatError(f"{path}: {key!r} must be a list; it is {found} (is this a YouTube-VIS file?)")
     return value
+
+
+def _score(value: Any) -> float:
+    """A frame's score as written, NaN when it is not a number in [0, 1] (a person's shape, or another tool)."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool) and 0.0 <= value <= 1.0:
+        return float(value)
+    return float("nan")
 
 
 def _int(value: Any) -> int | None:
@@ -325,6 +340,9 @@ class _Reader:
         provenance = item.get(PROVENANCE_KEY)
         if not (isinstance(provenance, list) and len(provenance) == len(names)):
             provenance = [None] * len(names)
+        scores = item.get(SCORES_KEY)
+        if not (isinstance(scores, list) and len(scores) == len(names)):
+            scores = [None] * len(names)
         shapes: dict[int, Shape] = {}
         rles: dict[int, dict[str, Any]] = {}
         for frame, segmentation in enumerate(segmentations):
@@ -342,7 +360,7 @@ class _Reader:
             if shape.is_empty():
                 continue
             made_by = provenance[frame] if provenance[frame] in PROVENANCES else HUMAN_DRAWN
-            frames.append(TrackFrame(frame, shape, provenance=made_by))
+            frames.append(TrackFrame(frame, shape, _score(scores[frame]), provenance=made_by))
         return Track(annotation_id, category_ids.index(category_id), tuple(frames)), video_id
 
     def rle(self, segmentation: dict[str, Any], height: int, width: int, where: str) -> dict[str, Any]:
@@ -365,3 +383,36 @@ class _Reader:
                     raise self.fail(f"{where}: a polygon must be a flat list of x, y numbers, an even count")
             return shape_from_coco_polygons(segmentation)
         raise self.fail(f"{where}: a segmentation must be an RLE object, a polygon list or null")
+
+
+# ---------------------------------------------------------------------------------------------- registry
+
+FORMAT_NAME = "youtube-vis"
+
+
+def _looks_like(path: Path) -> bool:
+    """A .json file that lists videos with their frames' file names (a folder or a FIFO never is one)."""
+    return path.is_file() and path.suffix.lower() == ".json" and looks_like_youtube_vis(path)
+
+
+def _per_video(*_args: object) -> NoReturn:
+    """The registry's per-image read and write: YouTube-VIS is per video, so a project reads and writes it
+    (project.youtube_vis); a caller that treats it as a list of images gets this message."""
+    raise FormatError(
+        "YouTube-VIS holds videos and tracks, not single images: import it into a project "
+        "(protolabel import FOLDER --from youtube-vis FILE) or export a project with --to youtube-vis"
+    )
+
+
+def _read(path: Path, images_folder: Path) -> CocoDataset:
+    _per_video(path, images_folder)
+
+
+def _write(dataset: CocoDataset, out: Path) -> list[str]:
+    _per_video(dataset, out)
+
+
+# A folder: OUT/annotations.json and the frames in OUT/JPEGImages/<video>/ (project.youtube_vis).
+FORMAT = AnnotationFormat(
+    FORMAT_NAME, "YouTube-VIS / OVIS (videos and tracks)", _looks_like, _read, _write, writes_folder=True
+)

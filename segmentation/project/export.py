@@ -3,6 +3,7 @@ format of segmentation.formats (a file or a folder, with the format's notes on w
 
 from __future__ import annotations
 
+import contextlib
 import math
 import os
 from collections.abc import Callable
@@ -14,8 +15,10 @@ import numpy as np
 from protolabel.segmentation.coco import Category, CocoDataset, CocoImage, write_coco
 from protolabel.segmentation.folders import PROJECT_DIR_NAME
 from protolabel.segmentation.formats.base import AnnotationFormat
+from protolabel.segmentation.formats.youtube_vis import FORMAT_NAME as VIS_FORMAT_NAME
 from protolabel.segmentation.geometry.instances import Instances
 from protolabel.segmentation.images import ImageReadError, read_image
+from protolabel.segmentation.media.errors import VideoError
 from protolabel.segmentation.output_paths import (
     OutputPathError,
     check_not_an_image_in,
@@ -24,9 +27,18 @@ from protolabel.segmentation.output_paths import (
     write_with_fallback,
 )
 from protolabel.segmentation.project.attributes import exported_attributes
+from protolabel.segmentation.project.frame_images import (
+    FrameFiles,
+    FrameWriter,
+    LabelledFrame,
+    frame_files_for,
+    labelled_frames,
+    video_store_of,
+)
 from protolabel.segmentation.project.labels import KEEP_CLASSES_KEY, exported_class_names
-from protolabel.segmentation.project.records import ImageStatus, Provenance
+from protolabel.segmentation.project.records import AnnotatedObject, ImageStatus, Provenance
 from protolabel.segmentation.project.store import DamagedRowError, ProjectStore
+from protolabel.segmentation.project.youtube_vis import export_youtube_vis
 from protolabel.segmentation.yolact.classes import category_ids_for_labels
 
 EXPORTED_STATUSES = (ImageStatus.AUTO_LABELED, ImageStatus.EDITED, ImageStatus.VERIFIED)
@@ -49,25 +61,34 @@ def project_dataset(
     verified_objects: bool = False,
     labels: tuple[str, ...] = (),
     progress: Callable[[int, int], None] | None = None,
+    frames: FrameFiles | None = None,
 ) -> tuple[CocoDataset, list[str]]:
     """The project as a CocoDataset. Images count when a person or the model labelled them
     (never-labelled images are left out: an empty image in a COCO file says "nothing here").
     `verified_only`: verified images only. `verified_objects`: the training set of verified.py, every
-    image holding a verified object, its other objects crowd regions (ignored by training)."""
+    image holding a verified object, its other objects crowd regions (ignored by training).
+    `frames`: video frames count too, each written as a PNG there (frame_images; its record carries the
+    frame's identity); without it frames are left out (formats that cannot say which frame an image is)."""
+    statuses = (ImageStatus.VERIFIED,) if verified_only else EXPORTED_STATUSES
     if verified_objects:
         candidates = sorted(store.verified_object_counts())
     else:
-        candidates = store.annotated_images((ImageStatus.VERIFIED,) if verified_only else EXPORTED_STATUSES)
+        candidates = store.annotated_images(statuses)
     names = [n for n in candidates if (store.folder / n).is_file()]
-    per_image, skipped = [], []
+    per_image: list[tuple[str, list[AnnotatedObject], LabelledFrame | None]] = []
+    skipped: list[str] = []
     for name in names:
         try:
-            per_image.append((name, store.objects(name)))
+            per_image.append((name, store.objects(name), None))
         except DamagedRowError as exc:  # one damaged image must not cost the export of the others
             skipped.append(str(exc))
+    if frames is not None:
+        found, frames_skipped = labelled_frames(store, statuses, verified_objects=verified_objects)
+        per_image.extend((frame.key, list(frame.objects), frame) for frame in found)
+        skipped.extend(frames_skipped)
     used = dict.fromkeys(
         o.label
-        for _, objects in per_image
+        for _, objects, _frame in per_image
         for o in objects
         if not verified_objects or o.provenance is Provenance.VERIFIED
     )
@@ -76,11 +97,38 @@ def project_dataset(
     class_names = exported_class_names(labels, used, keep)
     ids = category_ids_for_labels(class_names)  # COCO class names keep their official ids, as `label` writes
     categories = tuple(Category(cat_id, name) for cat_id, name in zip(ids, class_names))
+    writer = FrameWriter(store.folder, frames) if frames is not None else None
+    with contextlib.ExitStack() as stack:
+        if writer is not None:
+            stack.enter_context(writer)
+        images = _coco_images(store, per_image, writer, class_names, verified_objects, skipped, progress)
+    return CocoDataset(categories, images), skipped
+
+
+def _coco_images(
+    store: ProjectStore,
+    per_image: list[tuple[str, list[AnnotatedObject], LabelledFrame | None]],
+    writer: FrameWriter | None,
+    class_names: tuple[str, ...],
+    verified_objects: bool,
+    skipped: list[str],
+    progress: Callable[[int, int], None] | None,
+) -> list[CocoImage]:
+    """One COCO image per labelled image or frame (a frame's PNG written by `writer`); what fails goes to
+    `skipped`."""
     index = {name: i for i, name in enumerate(class_names)}
     tags = store.tags_by_image()
     images = []
-    for done, (name, objects) in enumerate(per_image, start=1):
+    for done, (name, objects, frame) in enumerate(per_image, start=1):
+        extra: dict = {}
         size = store.image_size(name)
+        if frame is not None and writer is not None:
+            try:
+                name, size, extra = writer.write(frame.video, frame.index)
+            except VideoError as exc:  # a missing or replaced video costs its frames, not the export
+                if str(exc) not in skipped:
+                    skipped.append(str(exc))
+                continue
         if size is None:
             try:
                 size = read_image(store.folder / name).shape[:2]
@@ -100,12 +148,13 @@ def project_dataset(
             crowd=crowd,
             attributes=_object_array([exported_attributes(o.attributes) for o in objects]),
         )
-        image_tags = tags.get(name)
-        extra = {"tags": list(image_tags)} if image_tags else {}
+        image_tags = tags.get(frame.key if frame is not None else name)
+        if image_tags:
+            extra["tags"] = list(image_tags)
         images.append(CocoImage(name, width=size[1], height=size[0], instances=instances, extra=extra))
         if progress:
             progress(done, len(per_image))
-    return CocoDataset(categories, images), skipped
+    return images
 
 
 def _object_array(values: list) -> np.ndarray:
@@ -151,11 +200,26 @@ def export_project(
     verified_only: bool = False,
     labels: tuple[str, ...] = (),
     progress: Callable[[int, int], None] | None = None,
+    polygons: bool = False,
 ) -> ExportSummary:
     """The user's export in format `fmt`: the path checked first (check_export_path), then the project's
-    dataset written by the format; COCO exactly as `export_coco`. The summary carries the format's notes."""
+    dataset written by the format; COCO exactly as `export_coco`; YouTube-VIS by project.youtube_vis (its
+    summary counts frames as images and tracks as annotations; `polygons`: polygons instead of RLE). The
+    summary carries the format's notes."""
     if fmt.name == "coco":
         return export_coco(store, path, verified_only=verified_only, labels=labels, progress=progress)
+    if fmt.name == VIS_FORMAT_NAME:  # per video: frames and tracks, not the per-image dataset
+        path = check_export_path(store.folder, path, fmt)
+        Path(path).mkdir(parents=True, exist_ok=True)
+        vis = export_youtube_vis(
+            store,
+            path,
+            verified_only=verified_only,
+            labels=labels,
+            segmentation="polygons" if polygons else "rle",
+            progress=progress,
+        )
+        return ExportSummary(vis.path, vis.frames, vis.tracks, vis.skipped, "", vis.notes)
     path = check_export_path(store.folder, path, fmt)
     dataset, skipped = project_dataset(store, verified_only=verified_only, labels=labels, progress=progress)
     dataset = with_image_files(dataset, store.folder)
@@ -229,9 +293,34 @@ def write_project_coco(
     when the write fails for lack of space or permission the file goes to a fallback (the
     summary's `path` and `note` say where), OutputWriteError when no place could take it."""
     check_output_file(path, what="COCO file", streams=True)
+    frames = _frame_files(store.folder, path)
     dataset, skipped = project_dataset(
-        store, verified_only=verified_only, verified_objects=verified_objects, labels=labels, progress=progress
+        store,
+        verified_only=verified_only,
+        verified_objects=verified_objects,
+        labels=labels,
+        progress=progress,
+        frames=frames,
     )
     written = write_with_fallback(path, lambda target: write_coco(target, dataset))
     data = written.value
-    return ExportSummary(written.path, len(data["images"]), len(data["annotations"]), tuple(skipped), written.note())
+    frame_count = sum("video_sha256" in image.extra for image in dataset.images)
+    notes = (f"{frame_count} video frames written as PNG files in {frames.folder}",) if frames and frame_count else ()
+    if frames is None and _has_videos(store):
+        notes = ("video frames left out: a COCO file written to a stream has no folder for their files",)
+    return ExportSummary(
+        written.path, len(data["images"]), len(data["annotations"]), tuple(skipped), written.note(), notes
+    )
+
+
+def _has_videos(store: ProjectStore) -> bool:
+    with video_store_of(store) as videos:
+        return bool(videos.videos())
+
+
+def _frame_files(folder: Path, path: str | Path) -> FrameFiles | None:
+    """Where a COCO file at `path` puts its frames' PNGs (frame_images' rule); None for a stream."""
+    target = Path(os.path.realpath(path))
+    if target.exists() and not target.is_file() or target.parent == Path("/dev"):
+        return None
+    return frame_files_for(path, folder)
