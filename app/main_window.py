@@ -28,6 +28,7 @@ from protolabel.app.controllers.tags import TagController
 from protolabel.app.controllers.tracks import install_tracks
 from protolabel.app.controllers.video import install_video
 from protolabel.app.dialogs.about import AboutDialog
+from protolabel.app.dialogs.attribute_schema import edit_attribute_schema
 from protolabel.app.dialogs.class_mapping import ClassMappingDialog
 from protolabel.app.dialogs.export import ExportDialog
 from protolabel.app.dialogs.import_coco import choose_and_import
@@ -224,6 +225,7 @@ class MainWindow(QMainWindow):
             "model_manager": self.open_model_manager,
             "class_mapping": self.edit_class_mapping,
             "train_project": self.training.show_dialog,
+            "attribute_schema": lambda: edit_attribute_schema(self),
         }
 
     def _add_undo_actions(self) -> None:

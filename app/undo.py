@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from PySide6.QtCore import QObject
 from PySide6.QtGui import QAction, QUndoCommand, QUndoGroup, QUndoStack
 
+from protolabel.segmentation.project.attribute_edit import AttributeSchemaEdit
 from protolabel.segmentation.project.document import Change, ImageAnnotations
 from protolabel.segmentation.project.history_order import Side, class_redo_ended, next_step_number, side_to_replay
 from protolabel.segmentation.project.labels import ClassEdit
@@ -74,10 +75,11 @@ class _DropRedo(QUndoCommand):
 
 @dataclass
 class ClassStep:
-    """A project-wide class step on the project history (its edit carries the versions of the last replay)."""
+    """A project-wide step on the project history: a class edit or an attribute schema change (its edit
+    carries the versions of the last replay)."""
 
     project: Project
-    edit: ClassEdit
+    edit: ClassEdit | AttributeSchemaEdit
     number: int
 
 
@@ -153,17 +155,19 @@ class UndoHistory(QObject):
             target.step_back(stack, undone=undo)
 
     def _replay_class(self, step: ClassStep, undo: bool) -> None:
-        replay = step.project.undo_class_edit if undo else step.project.redo_class_edit
         try:
-            step.edit = replay(step.edit)
+            if isinstance(step.edit, AttributeSchemaEdit):
+                step.edit = step.project.replay_attribute_edit(step.edit, undo=undo)
+            else:
+                step.edit = (step.project.undo_class_edit if undo else step.project.redo_class_edit)(step.edit)
         except ProjectStoreError as exc:  # refused (stale, locked): the history stays where it was
             self._on_error(f"{'Undo' if undo else 'Redo'} of '{step.edit.text}' was not done: {exc}")
             return
         self.class_index += -1 if undo else 1
         self._update_actions()
 
-    def push_class_edit(self, project: Project, edit: ClassEdit) -> None:
-        """A class step was applied: it becomes the newest step; nothing undone before it can be redone."""
+    def push_class_edit(self, project: Project, edit: ClassEdit | AttributeSchemaEdit) -> None:
+        """A project-wide step was applied: it becomes the newest step; nothing undone before it can be redone."""
         del self.class_steps[self.class_index :]
         self.class_steps.append(ClassStep(project, edit, next_step_number()))
         self.class_index = len(self.class_steps)

@@ -197,3 +197,91 @@ def imported_tags(extra: Mapping[str, Any]) -> tuple[str, ...]:
 def exported_attributes(attributes: Mapping[str, AttributeValue] | None) -> dict[str, Any] | None:
     """An object's attributes as the formats' writers take them: CVAT's COCO layout {"attributes": {...}}."""
     return {"attributes": dict(attributes)} if attributes else None
+
+
+@dataclass(frozen=True, slots=True)
+class DraftAttribute:
+    """One row of the schema editor as the person left it, and the stored attribute it edits (`origin`, None for
+    a new one), so a rename carries the objects' values to the new name."""
+
+    name: str
+    kind: AttributeKind
+    choices: tuple[str, ...] = ()
+    default: AttributeValue | None = None  # None: the kind's default (a choice's first choice)
+    origin: str | None = None
+
+
+def drafts_of(specs: Iterable[AttributeSpec]) -> list[DraftAttribute]:
+    """The editor's rows for a stored schema, each its own origin."""
+    return [DraftAttribute(s.name, s.kind, s.choices, s.default, s.name) for s in specs]
+
+
+def schema_from_drafts(drafts: Sequence[DraftAttribute]) -> tuple[tuple[AttributeSpec, ...], dict[str, str]]:
+    """The schema the editor's rows describe and its renames (stored name -> new name). AttributeSchemaError with
+    a message a person can act on for an empty or doubled name, a choice without choices or a default that
+    the attribute cannot hold."""
+    seen: set[str] = set()
+    for number, draft in enumerate(drafts, 1):
+        name = draft.name.strip()
+        if not name:
+            raise AttributeSchemaError(f"Attribute {number} has no name: type one")
+        if name in seen:
+            raise AttributeSchemaError(f"Two attributes are called {name!r}: names must differ")
+        seen.add(name)
+        if draft.kind is AttributeKind.CHOICE:
+            _check_choices(name, draft.choices, draft.default)
+    renames = {d.origin: d.name.strip() for d in drafts if d.origin is not None and d.origin != d.name.strip()}
+    if len({d.origin for d in drafts if d.origin is not None}) < sum(d.origin is not None for d in drafts):
+        raise AttributeSchemaError("An attribute is listed twice as the same stored attribute")
+    setting = [
+        {
+            "name": d.name.strip(),
+            "kind": d.kind.value,
+            **({"choices": [c.strip() for c in d.choices]} if d.kind is AttributeKind.CHOICE else {}),
+            **({} if d.default is None else {"default": d.default}),
+        }
+        for d in drafts
+    ]
+    return parse_attribute_schema(setting), renames
+
+
+def _check_choices(name: str, choices: Sequence[str], default: AttributeValue | None) -> None:
+    stripped = [c.strip() for c in choices]
+    if not stripped:
+        raise AttributeSchemaError(f"{name!r} is a choice: list at least one choice")
+    if not all(stripped):
+        raise AttributeSchemaError(f"{name!r} has an empty choice: remove it or type its text")
+    doubled = next((c for i, c in enumerate(stripped) if c in stripped[:i]), None)
+    if doubled is not None:
+        raise AttributeSchemaError(f"{name!r} lists the choice {doubled!r} twice")
+    if default is not None and default not in stripped:
+        listed = ", ".join(repr(c) for c in stripped)
+        raise AttributeSchemaError(f"The default of {name!r}, {default!r}, is not one of its choices ({listed})")
+
+
+def values_after_schema_change(
+    values: Mapping[str, AttributeValue],
+    before: Sequence[AttributeSpec],
+    after: Sequence[AttributeSpec],
+    renames: Mapping[str, str],
+) -> tuple[dict[str, AttributeValue], tuple[str, ...]]:
+    """An object's attributes under the new schema: renamed values move to the new name, values of a removed
+    attribute or that the changed attribute cannot hold (a new kind, a choice taken away) are dropped.
+    Returns the values and the stored names of those dropped; a value the old schema did not know stays."""
+    old = {s.name for s in before}
+    new = {s.name: s for s in after}
+    kept: dict[str, AttributeValue] = {}
+    lost: list[str] = []
+    for name, value in values.items():
+        target = renames.get(name, name) if name in old else name
+        spec = new.get(target)
+        if spec is None and name not in old:
+            kept[target] = value
+            continue
+        try:
+            if spec is None:
+                raise AttributeSchemaError(name)
+            kept[target] = spec.check(value)
+        except AttributeSchemaError:
+            lost.append(name)
+    return kept, tuple(lost)

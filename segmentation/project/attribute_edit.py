@@ -1,0 +1,105 @@
+"""A change of the project's attribute schema as one project-wide, undoable step.
+
+The step holds every object whose stored attributes it changes, as they were and as they become (a rename
+moves values to the new name; a removed attribute, or a value the changed attribute can no longer hold, is
+dropped), and the schema before and after. Applying, undoing and redoing it is one store transaction each,
+compare-and-set on the objects' versions like a class step, so a replay never clobbers a newer edit.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
+
+from protolabel.segmentation.project.attributes import (
+    ATTRIBUTE_SCHEMA_KEY,
+    AttributeSpec,
+    project_attribute_schema,
+    schema_setting,
+    values_after_schema_change,
+)
+from protolabel.segmentation.project.records import attributes_from_json, attributes_to_json
+from protolabel.segmentation.project.store import AttributeRow, ProjectStore
+
+
+@dataclass(frozen=True)
+class AttributeSchemaEdit:
+    """A schema change: `objects` as read before it, each one's attributes JSON `before` and `after` it (by
+    id), and `versions`: each object's stored version after the last replay (or when read, until applied)."""
+
+    text: str
+    schema_before: tuple[AttributeSpec, ...]
+    schema_after: tuple[AttributeSpec, ...]
+    objects: tuple[AttributeRow, ...]
+    before: Mapping[int, str | None]
+    after: Mapping[int, str | None]
+    versions: Mapping[int, int]
+    lost: Mapping[str, int]  # stored attribute name -> how many objects lose its value
+
+    @property
+    def changes_anything(self) -> bool:
+        return self.schema_before != self.schema_after or bool(self.objects)
+
+
+def plan_schema_edit(
+    store: ProjectStore, schema: Sequence[AttributeSpec], renames: Mapping[str, str]
+) -> AttributeSchemaEdit:
+    """The step that makes `schema` the project's (renames: stored name -> new name), not yet applied: the
+    editor shows its `lost` counts before the person confirms. AttributeSchemaError when the stored schema
+    cannot be read; ValueError when an object's stored attributes cannot."""
+    before = project_attribute_schema(store)
+    after = tuple(schema)
+    objects: list[AttributeRow] = []
+    old: dict[int, str | None] = {}
+    new: dict[int, str | None] = {}
+    lost: Counter[str] = Counter()
+    for row in store.attribute_rows():
+        values = attributes_from_json(row.attributes_json) or {}
+        kept, dropped = values_after_schema_change(values, before, after, renames)
+        lost.update(dropped)
+        text = attributes_to_json(kept)
+        if text != row.attributes_json:
+            objects.append(row)
+            old[row.id], new[row.id] = row.attributes_json, text
+    versions = {row.id: row.version for row in objects}
+    return AttributeSchemaEdit(
+        _describe(before, after, renames), before, after, tuple(objects), old, new, versions, dict(lost)
+    )
+
+
+def apply_schema_edit(store: ProjectStore, edit: AttributeSchemaEdit) -> AttributeSchemaEdit:
+    """Write a planned step (StaleEditError, nothing written, when an object changed since the plan read it)."""
+    return _write(store, edit, undo=False, action="attribute change")
+
+
+def replay_schema_edit(store: ProjectStore, edit: AttributeSchemaEdit, *, undo: bool) -> AttributeSchemaEdit:
+    """Undo (or redo) an applied step; returns it with its objects' new versions for the next replay."""
+    return _write(store, edit, undo=undo, action="undo" if undo else "redo")
+
+
+def _write(store: ProjectStore, edit: AttributeSchemaEdit, *, undo: bool, action: str) -> AttributeSchemaEdit:
+    schema = edit.schema_before if undo else edit.schema_after
+    values = edit.before if undo else edit.after
+    settings = {ATTRIBUTE_SCHEMA_KEY: schema_setting(schema)}
+    versions = store.rewrite_attributes(edit.objects, values, edit.versions, settings, action)
+    return replace(edit, versions=versions)
+
+
+def _describe(before: Sequence[AttributeSpec], after: Sequence[AttributeSpec], renames: Mapping[str, str]) -> str:
+    """The step's name in the Edit menu: what it did when it did one thing, else "Edit attributes"."""
+    old = {s.name for s in before}
+    renamed = [replace(s, name=renames.get(s.name, s.name)) for s in before]
+    added = [s for s in after if s.name not in old and s.name not in renames.values()]
+    removed = [s for s in renamed if s.name not in {a.name for a in after}]
+    if len(renames) == 1 and list(after) == renamed:
+        ((was, now),) = renames.items()
+        return f"Rename attribute '{was}' to '{now}'"
+    if len(added) == 1 and [s for s in after if s != added[0]] == renamed:
+        return f"Add attribute '{added[0].name}'"
+    if len(removed) == 1 and not renames and [s for s in before if s != removed[0]] == list(after):
+        return f"Remove attribute '{removed[0].name}'"
+    by_name = {s.name: s for s in after}
+    if not renames and list(after) != renamed and by_name == {s.name: s for s in renamed}:
+        return "Reorder attributes"
+    return "Edit attributes"
