@@ -157,7 +157,7 @@ class MainWindow(QMainWindow):
         )
         self.review.actions = self.actions_by_name
         self.tags_dock = TagsDock(self)
-        self.tags = TagController(self.projects, self.tags_dock.panel, self)
+        self.tags = TagController(self.projects, self.tags_dock.panel, self, history=self.history)
         self.autolabel_dock = AutoLabelPanel(self.options, self.actions_by_name, self)
         self.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, self.file_dock)
         self.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, self.labels_dock)

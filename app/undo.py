@@ -66,6 +66,42 @@ class ChangeCommand(QUndoCommand):
         stack.redo() if undone else stack.undo()
 
 
+class ReplayCommand(QUndoCommand):
+    """A done per-image step that is not a document Change (a tag set on an image): `replay(undo)` takes it
+    back or writes it again. Pushed once done, so the first redo is skipped; a replay refused because another
+    program holds the lock sets `failed`, and UndoHistory steps the stack back as for a ChangeCommand."""
+
+    def __init__(self, text: str, replay: Callable[[bool], None], on_error: Callable[[str], None]) -> None:
+        super().__init__(text)
+        self._replay = replay
+        self._on_error = on_error
+        self._skip_next = True
+        self.failed = False
+        self.number = next_step_number()
+
+    def redo(self) -> None:
+        self._run(undo=False)
+
+    def undo(self) -> None:
+        self._run(undo=True)
+
+    def _run(self, undo: bool) -> None:
+        self.failed = False
+        if self._skip_next:
+            self._skip_next = False
+            return
+        try:
+            self._replay(undo)
+        except ProjectStoreError as exc:
+            self.failed = isinstance(exc, ProjectLockedError)
+            self._on_error(f"{'Undo' if undo else 'Redo'} of '{self.text()}' was not done: {exc}")
+
+    def step_back(self, stack: QUndoStack, undone: bool) -> None:
+        """Return the stack's index to where it was, without replaying."""
+        self._skip_next = True
+        stack.redo() if undone else stack.undo()
+
+
 class _DropRedo(QUndoCommand):
     """Pushed to drop a stack's redo steps: it marks itself obsolete, so the stack keeps nothing of it."""
 
@@ -134,7 +170,7 @@ class UndoHistory(QObject):
         index = self.class_index - 1 if undo else self.class_index
         return self.class_steps[index] if 0 <= index < len(self.class_steps) else None
 
-    def _next(self, undo: bool) -> ChangeCommand | ClassStep | None:
+    def _next(self, undo: bool) -> ChangeCommand | ReplayCommand | ClassStep | None:
         """What Ctrl+Z (the newest done step) or Redo (the oldest undone one) acts on."""
         image, step = self._image_next(undo), self._class_next(undo)
         side = side_to_replay(
@@ -151,7 +187,7 @@ class UndoHistory(QObject):
         if target is None or stack is None:
             return
         stack.undo() if undo else stack.redo()
-        if isinstance(target, ChangeCommand) and target.failed:
+        if isinstance(target, (ChangeCommand, ReplayCommand)) and target.failed:
             target.step_back(stack, undone=undo)
 
     def _replay_class(self, step: ClassStep, undo: bool) -> None:
@@ -204,6 +240,11 @@ class UndoHistory(QObject):
 
     def push(self, name: str, document: ImageAnnotations, applied: Change) -> None:
         self.stack(name).push(ChangeCommand(document, applied, self._on_error))
+
+    def push_step(self, name: str, text: str, replay: Callable[[bool], None]) -> None:
+        """A per-image step that is not a document Change was done (an image's tag): it joins that image's
+        history; `replay(undo)` takes it back (True) or does it again (False)."""
+        self.stack(name).push(ReplayCommand(text, replay, self._on_error))
 
     def forget(self, name: str) -> None:
         """Drop an image's history (its objects were replaced by an auto-label run)."""
