@@ -127,6 +127,13 @@ ACTIONS: tuple[ActionSpec, ...] = (
     ),
     ActionSpec("delete_object", "&Delete Object", ("Delete",), "Delete the selected object", "Edit"),
     ActionSpec("change_class", "Change &Class…", ("Ctrl+L",), "Give the selected object another class", "Edit"),
+    ActionSpec(
+        "edit_attributes",
+        "Edit &Attributes",
+        ("F2",),
+        "Type in the selected object's attributes: Tab moves from one to the next, Esc goes back",
+        "Edit",
+    ),
     *(
         ActionSpec(
             f"class_{n}", f"Class {n}", (str(n),), f"Give the selected objects class {n} of the Classes dock", "Edit"

@@ -226,6 +226,7 @@ class MainWindow(QMainWindow):
             "class_mapping": self.edit_class_mapping,
             "train_project": self.training.show_dialog,
             "attribute_schema": lambda: edit_attribute_schema(self),
+            "edit_attributes": lambda: self._say(self.objects_dock.attributes.focus_first()),
         }
 
     def _add_undo_actions(self) -> None:
@@ -491,6 +492,11 @@ class MainWindow(QMainWindow):
         if report is not None:
             text += f"\nCheck: {report.summary()}"
         self.statusBar().showMessage(text.replace("\n", "  ·  "), 15000)
+
+    def _say(self, text: str | None) -> None:
+        """A command's reason for doing nothing, in the status bar."""
+        if text:
+            self.statusBar().showMessage(text, 5000)
 
     def show_about(self) -> None:
         AboutDialog(self.options.device, self.windowIcon(), self).exec()
