@@ -27,6 +27,7 @@ from PySide6.QtWidgets import (
     QMessageBox,
     QPlainTextEdit,
     QPushButton,
+    QSizePolicy,
     QStackedWidget,
     QVBoxLayout,
     QWidget,
@@ -116,6 +117,7 @@ class AttributeSchemaDialog(QDialog):
         )
         self.default = QStackedWidget()
         self.default.setObjectName("attribute_default")
+        self.default.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Fixed)  # one line high
         for editor in (self.default_check, self.default_choice, self.default_text, self.default_number):
             self.default.addWidget(editor)
 
@@ -132,7 +134,10 @@ class AttributeSchemaDialog(QDialog):
             form.addRow(label, editor)
         self.default_label = label  # its buddy is the default editor of the row's kind (_show_default)
         self.editors = QWidget()
-        self.editors.setLayout(form)
+        editors_layout = QVBoxLayout(self.editors)
+        editors_layout.setContentsMargins(0, 0, 0, 0)
+        editors_layout.addLayout(form)
+        editors_layout.addStretch(1)
 
         self.message = QLabel()
         self.message.setObjectName("attribute_message")
