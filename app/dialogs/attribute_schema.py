@@ -301,13 +301,13 @@ class AttributeSchemaDialog(QDialog):
         result = self._validate()
         if result is None:
             return
-        schema, renames = result
+        schema, carried = result
         try:
-            edit = self._plan(schema, renames)
+            edit = self._plan(schema, carried)
         except (AttributeSchemaError, ValueError, ProjectStoreError) as exc:
             self.message.setText(f"The attributes cannot be changed: {exc}")
             return
-        if edit.lost and not self.confirm(loss_text(edit.lost, schema, renames)):
+        if edit.lost and not self.confirm(loss_text(edit.lost, carried)):
             return
         self.edit = edit
         super().accept()
@@ -322,14 +322,12 @@ class AttributeSchemaDialog(QDialog):
         return box.clickedButton() is go
 
 
-def loss_text(lost: Mapping[str, int], schema: Sequence[AttributeSpec], renames: Mapping[str, str]) -> str:
+def loss_text(lost: Mapping[str, int], carried: Mapping[str, str]) -> str:
     """What a schema change takes from objects, one line per attribute, for the confirmation."""
-    kept = {s.name for s in schema}
     lines = []
     for name, count in lost.items():
         objects = "1 object loses" if count == 1 else f"{count:,} objects lose"
-        target = renames.get(name, name)
-        why = "it no longer fits the changed attribute" if target in kept else "the attribute is removed"
+        why = "it no longer fits the changed attribute" if name in carried else "the attribute is removed"
         lines.append(f"{objects} its '{name}' value: {why}")
     return "\n".join(lines) + "\n\nUndo (Ctrl+Z) brings the values back."
 

@@ -43,9 +43,10 @@ class AttributeSchemaEdit:
 
 
 def plan_schema_edit(
-    store: ProjectStore, schema: Sequence[AttributeSpec], renames: Mapping[str, str]
+    store: ProjectStore, schema: Sequence[AttributeSpec], carried: Mapping[str, str]
 ) -> AttributeSchemaEdit:
-    """The step that makes `schema` the project's (renames: stored name -> new name), not yet applied: the
+    """The step that makes `schema` the project's (`carried`: each stored attribute that stays, by its name now,
+    as attributes.schema_from_drafts gives it), not yet applied: the
     editor shows its `lost` counts before the person confirms. AttributeSchemaError when the stored schema
     cannot be read; ValueError when an object's stored attributes cannot."""
     before = project_attribute_schema(store)
@@ -56,7 +57,7 @@ def plan_schema_edit(
     lost: Counter[str] = Counter()
     for row in store.attribute_rows():
         values = attributes_from_json(row.attributes_json) or {}
-        kept, dropped = values_after_schema_change(values, before, after, renames)
+        kept, dropped = values_after_schema_change(values, before, after, carried)
         lost.update(dropped)
         text = attributes_to_json(kept)
         if text != row.attributes_json:
@@ -64,7 +65,7 @@ def plan_schema_edit(
             old[row.id], new[row.id] = row.attributes_json, text
     versions = {row.id: row.version for row in objects}
     return AttributeSchemaEdit(
-        _describe(before, after, renames), before, after, tuple(objects), old, new, versions, dict(lost)
+        _describe(before, after, carried), before, after, tuple(objects), old, new, versions, dict(lost)
     )
 
 
@@ -86,20 +87,20 @@ def _write(store: ProjectStore, edit: AttributeSchemaEdit, *, undo: bool, action
     return replace(edit, versions=versions)
 
 
-def _describe(before: Sequence[AttributeSpec], after: Sequence[AttributeSpec], renames: Mapping[str, str]) -> str:
+def _describe(before: Sequence[AttributeSpec], after: Sequence[AttributeSpec], carried: Mapping[str, str]) -> str:
     """The step's name in the Edit menu: what it did when it did one thing, else "Edit attributes"."""
-    old = {s.name for s in before}
-    renamed = [replace(s, name=renames.get(s.name, s.name)) for s in before]
-    added = [s for s in after if s.name not in old and s.name not in renames.values()]
-    removed = [s for s in renamed if s.name not in {a.name for a in after}]
-    if len(renames) == 1 and list(after) == renamed:
+    renames = {was: now for was, now in carried.items() if was != now}
+    added = [s for s in after if s.name not in carried.values()]
+    removed = [s for s in before if s.name not in carried]
+    moved = [replace(s, name=carried[s.name]) for s in before if s.name in carried]  # in the old order
+    unchanged = [s for s in after if s not in added]
+    if len(renames) == 1 and not added and not removed and list(after) == moved:
         ((was, now),) = renames.items()
         return f"Rename attribute '{was}' to '{now}'"
-    if len(added) == 1 and [s for s in after if s != added[0]] == renamed:
+    if len(added) == 1 and not removed and not renames and unchanged == moved:
         return f"Add attribute '{added[0].name}'"
-    if len(removed) == 1 and not renames and [s for s in before if s != removed[0]] == list(after):
+    if len(removed) == 1 and not added and not renames and list(after) == moved:
         return f"Remove attribute '{removed[0].name}'"
-    by_name = {s.name: s for s in after}
-    if not renames and list(after) != renamed and by_name == {s.name: s for s in renamed}:
+    if not (added or removed or renames) and list(after) != moved and set(after) == set(moved):
         return "Reorder attributes"
     return "Edit attributes"

@@ -217,9 +217,10 @@ def drafts_of(specs: Iterable[AttributeSpec]) -> list[DraftAttribute]:
 
 
 def schema_from_drafts(drafts: Sequence[DraftAttribute]) -> tuple[tuple[AttributeSpec, ...], dict[str, str]]:
-    """The schema the editor's rows describe and its renames (stored name -> new name). AttributeSchemaError with
-    a message a person can act on for an empty or doubled name, a choice without choices or a default that
-    the attribute cannot hold."""
+    """The schema the editor's rows describe, and where each stored attribute that stays goes (stored name ->
+    its name now; a stored name missing from it was removed, even when a new or renamed row took the name).
+    AttributeSchemaError with a message a person can act on for an empty or doubled name, a choice without
+    choices or a default that the attribute cannot hold."""
     seen: set[str] = set()
     for number, draft in enumerate(drafts, 1):
         name = draft.name.strip()
@@ -230,8 +231,8 @@ def schema_from_drafts(drafts: Sequence[DraftAttribute]) -> tuple[tuple[Attribut
         seen.add(name)
         if draft.kind is AttributeKind.CHOICE:
             _check_choices(name, draft.choices, draft.default)
-    renames = {d.origin: d.name.strip() for d in drafts if d.origin is not None and d.origin != d.name.strip()}
-    if len({d.origin for d in drafts if d.origin is not None}) < sum(d.origin is not None for d in drafts):
+    carried = {d.origin: d.name.strip() for d in drafts if d.origin is not None}
+    if len(carried) < sum(d.origin is not None for d in drafts):
         raise AttributeSchemaError("An attribute is listed twice as the same stored attribute")
     setting = [
         {
@@ -242,7 +243,7 @@ def schema_from_drafts(drafts: Sequence[DraftAttribute]) -> tuple[tuple[Attribut
         }
         for d in drafts
     ]
-    return parse_attribute_schema(setting), renames
+    return parse_attribute_schema(setting), carried
 
 
 def _check_choices(name: str, choices: Sequence[str], default: AttributeValue | None) -> None:
@@ -263,25 +264,40 @@ def values_after_schema_change(
     values: Mapping[str, AttributeValue],
     before: Sequence[AttributeSpec],
     after: Sequence[AttributeSpec],
-    renames: Mapping[str, str],
+    carried: Mapping[str, str],
 ) -> tuple[dict[str, AttributeValue], tuple[str, ...]]:
-    """An object's attributes under the new schema: renamed values move to the new name, values of a removed
-    attribute or that the changed attribute cannot hold (a new kind, a choice taken away) are dropped.
-    Returns the values and the stored names of those dropped; a value the old schema did not know stays."""
+    """An object's attributes under the new schema (`carried` as `schema_from_drafts` gives it): a value moves
+    with its attribute's new name; a removed attribute's value, or one the changed attribute cannot hold (a
+    new kind, a choice taken away), is dropped. A value the old schema did not know stays unless the new
+    schema gave its name to an attribute that cannot hold it. Returns the values and the names dropped."""
     old = {s.name for s in before}
     new = {s.name: s for s in after}
     kept: dict[str, AttributeValue] = {}
     lost: list[str] = []
     for name, value in values.items():
-        target = renames.get(name, name) if name in old else name
-        spec = new.get(target)
-        if spec is None and name not in old:
-            kept[target] = value
+        if name not in old:
             continue
+        target = carried.get(name)
         try:
-            if spec is None:
+            if target is None:
                 raise AttributeSchemaError(name)
-            kept[target] = spec.check(value)
+            kept[target] = new[target].check(value)
         except AttributeSchemaError:
             lost.append(name)
+    for name, value in values.items():  # after the schema's own, which win a name they share
+        if name in old:
+            continue
+        spec = new.get(name)
+        if name in kept or (spec is not None and not _holds(spec, value)):
+            lost.append(name)
+        else:
+            kept[name] = value
     return kept, tuple(lost)
+
+
+def _holds(spec: AttributeSpec, value: object) -> bool:
+    try:
+        spec.check(value)
+    except AttributeSchemaError:
+        return False
+    return True

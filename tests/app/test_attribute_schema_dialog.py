@@ -178,3 +178,17 @@ def test_without_a_project_the_menu_says_what_to_do(make_window):
     window = make_window()
     window.actions_by_name["attribute_schema"].trigger()
     assert window.last_error == "Open a folder first: the attributes belong to its project"
+
+
+def test_a_damaged_stored_schema_is_said_and_left_alone(make_window, photo_folder):
+    broken = [{"name": "pose", "kind": "colour"}]
+    with ProjectStore.open(photo_folder) as store:
+        store.set_setting(ATTRIBUTE_SCHEMA_KEY, broken)
+    window = make_window()
+    window.open_folder(photo_folder)
+    window.actions_by_name["attribute_schema"].trigger()
+    assert window.last_error == (
+        "The project's attribute schema cannot be used (attribute 'pose' has the kind 'colour'; use one of "
+        "checkbox, choice, text, number); nothing was changed"
+    )
+    assert _attributes(photo_folder)[1] == broken

@@ -49,20 +49,20 @@ def test_the_editors_rows_are_refused_with_a_message_naming_the_attribute(drafts
         schema_from_drafts(drafts)
 
 
-def test_rows_give_the_schema_and_the_renames_of_stored_attributes():
+def test_rows_give_the_schema_and_where_each_stored_attribute_goes():
     rows = [
         DraftAttribute("hidden", CHECKBOX, origin="occluded"),
         DraftAttribute(" view ", CHOICE, (" front", "side "), "side", origin="pose"),
         DraftAttribute("count", NUMBER, default=2),
     ]
-    schema, renames = schema_from_drafts(rows)
+    schema, carried = schema_from_drafts(rows)
     assert [(s.name, s.kind, s.default, s.choices) for s in schema] == [
         ("hidden", CHECKBOX, False, ()),
         ("view", CHOICE, "side", ("front", "side")),
         ("count", NUMBER, 2, ()),
     ]
-    assert renames == {"occluded": "hidden", "pose": "view"}
-    assert schema_from_drafts(drafts_of(schema)) == (schema, {})
+    assert carried == {"occluded": "hidden", "pose": "view"}
+    assert schema_from_drafts(drafts_of(schema)) == (schema, {"hidden": "hidden", "view": "view", "count": "count"})
 
 
 def test_values_follow_renames_and_drop_what_the_new_schema_cannot_hold():
@@ -72,6 +72,22 @@ def test_values_follow_renames_and_drop_what_the_new_schema_cannot_hold():
     values = {"a": True, "b": "y", "stray": 3}
     assert values_after_schema_change(values, before, after, {"a": "b", "b": "c"}) == ({"b": True, "stray": 3}, ("b",))
     assert values_after_schema_change({"a": True}, before, after[1:], {}) == ({}, ("a",))  # removed
+
+
+def test_a_removed_attributes_values_go_even_when_another_takes_its_name():
+    before, _ = schema_from_drafts([DraftAttribute("occluded", CHECKBOX), DraftAttribute("truncated", CHECKBOX)])
+    # occluded removed, truncated renamed to occluded: only truncated's value may live on under the name
+    after, carried = schema_from_drafts([DraftAttribute("occluded", CHECKBOX, origin="truncated")])
+    for values in ({"occluded": True, "truncated": False}, {"truncated": False, "occluded": True}):
+        assert values_after_schema_change(values, before, after, carried) == ({"occluded": False}, ("occluded",))
+    # occluded removed and a new occluded added: the old values do not pass to the new attribute
+    after, carried = schema_from_drafts(
+        [DraftAttribute("occluded", CHECKBOX), DraftAttribute("truncated", CHECKBOX, origin="truncated")]
+    )
+    assert values_after_schema_change({"occluded": True}, before, after, carried) == ({}, ("occluded",))
+    # a value the schema never listed stays, unless the new schema names an attribute that cannot hold it
+    assert values_after_schema_change({"note": "x"}, before, after, carried) == ({"note": "x"}, ())
+    assert values_after_schema_change({"occluded": "x"}, (), after, {}) == ({}, ("occluded",))
 
 
 def _project_with_objects(folder, square) -> Project:
