@@ -7,6 +7,13 @@ from PySide6.QtCore import QPoint, Qt
 from PySide6.QtTest import QTest
 
 from protolabel.app.docks.tags_panel import TagsPanel
+from protolabel.segmentation.project.attribute_edit import plan_schema_edit
+from protolabel.segmentation.project.attributes import (
+    AttributeKind,
+    DraftAttribute,
+    project_attribute_schema,
+    schema_from_drafts,
+)
 from protolabel.segmentation.project.image_list import TagFilter
 from protolabel.segmentation.project.store import ProjectLockedError, ProjectStore
 
@@ -133,3 +140,24 @@ def test_a_refused_tag_undo_leaves_the_history_where_it_was(make_window, photo_f
     monkeypatch.setattr(store, "set_tags", set_tags)
     window.undo_action.trigger()
     assert _tags(photo_folder) == {}
+
+
+def test_tag_steps_and_project_wide_steps_share_one_history(make_window, photo_folder):
+    window = make_window()
+    window.open_folder(photo_folder)
+    project = window.projects.project
+    window.tags.set_tag("night", True)
+    schema, carried = schema_from_drafts([DraftAttribute("occluded", AttributeKind.CHECKBOX)])
+    window.history.push_class_edit(
+        project, project.edit_attribute_schema(plan_schema_edit(project.store, schema, carried))
+    )
+    window.tags.set_tag("blurry", True)
+    steps = []
+    for _ in range(3):
+        steps.append(window.undo_action.text())
+        window.undo_action.trigger()
+    assert steps == ["&Undo Tag 'blurry'", "&Undo Add attribute 'occluded'", "&Undo Tag 'night'"]
+    assert _tags(photo_folder) == {} and project_attribute_schema(project.store) == ()
+    window.redo_action.trigger()
+    window.redo_action.trigger()
+    assert _tags(photo_folder) == {"astronaut.png": ("night",)} and len(project_attribute_schema(project.store)) == 1
