@@ -168,6 +168,11 @@ class AttributeSchemaDialog(QDialog):
         layout.addWidget(self.message)
         layout.addWidget(self.buttons)
         self.resize(640, 360)
+        chain = (self.list, self.name, self.kind, self.choices, self.default_check, self.default_choice)
+        chain += (self.default_text, self.default_number, self.add_button, self.remove_button, self.up_button)
+        chain += (self.down_button, self.ok_button, self.buttons.button(QDialogButtonBox.StandardButton.Cancel))
+        for first, second in zip(chain, chain[1:]):  # from the list to the row's fields, then the buttons
+            QWidget.setTabOrder(first, second)
         self._fill_list()
         self.list.setCurrentRow(0 if self.rows else -1)
         self._show_row(self.list.currentRow())

@@ -192,3 +192,13 @@ def test_a_damaged_stored_schema_is_said_and_left_alone(make_window, photo_folde
         "checkbox, choice, text, number); nothing was changed"
     )
     assert _attributes(photo_folder)[1] == broken
+
+
+def test_tab_goes_from_the_list_to_the_fields_of_its_row(dialog):
+    dialog.list.setFocus()
+    seen = []
+    for _ in range(4):
+        QTest.keyClick(QApplication.focusWidget(), Qt.Key.Key_Tab)
+        seen.append(QApplication.focusWidget())
+    # occluded is a checkbox: no choices to edit, and its default is the checkbox of the default editors
+    assert seen == [dialog.name, dialog.kind, dialog.default_check, dialog.add_button]
