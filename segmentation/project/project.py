@@ -41,7 +41,6 @@ class ProjectEvents(SignalGroup):
     # store (reload, auto-label, import): counts then need a new look
     objects_changed = Signal(object, object)
     class_edit_replayed = Signal(object, bool)  # (ClassEdit, True for an undo / False for a redo)
-    attribute_schema_changed = Signal(object)  # the schema now (tuple of AttributeSpec): an edit, undo or redo
 
 
 class Project:
@@ -306,25 +305,19 @@ class Project:
     def edit_attribute_schema(self, edit: AttributeSchemaEdit) -> AttributeSchemaEdit:
         """Apply a planned schema change (attribute_edit.plan_schema_edit): the schema and every object it
         changes in one transaction; open documents are reloaded. The returned step undoes it."""
-        return self._write_attribute_edit(partial(apply_schema_edit, self.store, edit), edit.schema_after)
+        return self._write_attribute_edit(partial(apply_schema_edit, self.store, edit))
 
     def replay_attribute_edit(self, edit: AttributeSchemaEdit, *, undo: bool) -> AttributeSchemaEdit:
         """Undo (or redo) a schema change; StaleEditError (nothing written, documents reloaded) when one of its
         objects was changed or deleted since."""
-        target = edit.schema_before if undo else edit.schema_after
-        return self._write_attribute_edit(partial(replay_schema_edit, self.store, edit, undo=undo), target)
+        return self._write_attribute_edit(partial(replay_schema_edit, self.store, edit, undo=undo))
 
-    def _write_attribute_edit(self, write: Callable[[], AttributeSchemaEdit], schema: object) -> AttributeSchemaEdit:
+    def _write_attribute_edit(self, write: Callable[[], AttributeSchemaEdit]) -> AttributeSchemaEdit:
         try:
-            edit = write()
-        except StaleEditError:
+            return write()
+        finally:  # written or refused as stale: the documents show what the store holds (the panel follows)
             for document in self._documents.values():
                 document.reload()
-            raise
-        for document in self._documents.values():
-            document.reload()
-        self.events.attribute_schema_changed.emit(schema)
-        return edit
 
     @property
     def class_colors_chosen(self) -> dict[str, str]:
