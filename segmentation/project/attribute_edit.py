@@ -56,7 +56,13 @@ def plan_schema_edit(
     new: dict[int, str | None] = {}
     lost: Counter[str] = Counter()
     for row in store.attribute_rows():
-        values = attributes_from_json(row.attributes_json) or {}
+        try:
+            values = attributes_from_json(row.attributes_json) or {}
+        except ValueError as exc:  # a damaged row: said, and the schema is left as it is
+            raise ValueError(
+                f"the attributes of object {row.id} ({row.label}) of {row.image_path} cannot be read ({exc}); "
+                "fix or delete that object first"
+            ) from None
         kept, dropped = values_after_schema_change(values, before, after, carried)
         lost.update(dropped)
         text = attributes_to_json(kept)

@@ -4,6 +4,9 @@ and redoes compare-and-set."""
 
 from __future__ import annotations
 
+import sqlite3
+from contextlib import closing
+
 import pytest
 
 from protolabel.segmentation.project.attribute_edit import plan_schema_edit
@@ -19,7 +22,7 @@ from protolabel.segmentation.project.attributes import (
 )
 from protolabel.segmentation.project.project import Project
 from protolabel.segmentation.project.records import AnnotatedObject
-from protolabel.segmentation.project.store import ProjectStore, StaleEditError
+from protolabel.segmentation.project.store import ProjectStore, StaleEditError, project_db_path
 
 SCHEMA = [
     {"name": "occluded", "kind": "checkbox"},
@@ -186,3 +189,12 @@ def test_the_step_is_named_by_what_it_did(tmp_path, rows, text):
         stored = {d.name: d for d in drafts_of(project_attribute_schema(store))}
         schema, renames = schema_from_drafts([stored[r] if isinstance(r, str) else r for r in rows])
         assert plan_schema_edit(store, schema, renames).text == text
+
+
+def test_a_damaged_attributes_row_is_named_and_nothing_is_planned(tmp_path, square):
+    project = _project_with_objects(tmp_path, square)
+    with closing(sqlite3.connect(project_db_path(tmp_path))) as db, db:
+        db.execute("UPDATE objects SET attributes = '[1, 2]' WHERE label = 'dog'")
+    with pytest.raises(ValueError, match=r"^the attributes of object \d+ \(dog\) of a.png cannot be read"):
+        plan_schema_edit(project.store, project_attribute_schema(project.store)[:1], {"occluded": "occluded"})
+    assert len(project_attribute_schema(project.store)) == 3
