@@ -127,6 +127,13 @@ ACTIONS: tuple[ActionSpec, ...] = (
     ),
     ActionSpec("delete_object", "&Delete Object", ("Delete",), "Delete the selected object", "Edit"),
     ActionSpec("change_class", "Change &Class…", ("Ctrl+L",), "Give the selected object another class", "Edit"),
+    ActionSpec(
+        "edit_attributes",
+        "Edit &Attributes",
+        ("F2",),
+        "Type in the selected object's attributes: Tab moves from one to the next, Esc goes back",
+        "Edit",
+    ),
     *(
         ActionSpec(
             f"class_{n}", f"Class {n}", (str(n),), f"Give the selected objects class {n} of the Classes dock", "Edit"
@@ -166,6 +173,13 @@ ACTIONS: tuple[ActionSpec, ...] = (
         "zoom_to_object", "&Zoom to Object", ("Z",), "Zoom to the selected object with room around it", "Review"
     ),
     ActionSpec("hide_objects", "&Hide Object", ("H",), "Hide the selected objects (again: show them)", "Review"),
+    ActionSpec(
+        "attribute_schema",
+        "&Attributes…",
+        (),
+        "Define the attributes objects carry: add, rename, remove, reorder; kind, choices, default",
+        "Project",
+    ),
     ActionSpec("autolabel_image", "Auto-label &Image", ("I",), "Run the model on this image", "Auto-label"),
     ActionSpec(
         "ask_before_relabel",
@@ -249,7 +263,7 @@ GESTURES: tuple[tuple[str, str], ...] = (
     ("Right click while drawing", "Remove the last point"),
 )
 
-MENU_ORDER = ("File", "Edit", "Review", "View", "Auto-label", "Help")
+MENU_ORDER = ("File", "Edit", "Review", "View", "Project", "Auto-label", "Help")
 
 # The canvas modes: one exclusive group of checked actions (action name -> mode); Esc returns to edit_mode.
 MODE_ACTIONS: dict[str, str] = {

@@ -29,6 +29,7 @@ from protolabel.app.controllers.tags import TagController
 from protolabel.app.controllers.tracks import install_tracks
 from protolabel.app.controllers.video import install_video
 from protolabel.app.dialogs.about import AboutDialog
+from protolabel.app.dialogs.attribute_schema import edit_attribute_schema
 from protolabel.app.dialogs.class_mapping import ClassMappingDialog
 from protolabel.app.dialogs.export import ExportDialog
 from protolabel.app.dialogs.import_coco import choose_and_import
@@ -160,7 +161,7 @@ class MainWindow(QMainWindow):
         )
         self.review.actions = self.actions_by_name
         self.tags_dock = TagsDock(self)
-        self.tags = TagController(self.projects, self.tags_dock.panel, self)
+        self.tags = TagController(self.projects, self.tags_dock.panel, self, history=self.history)
         self.autolabel_dock = AutoLabelPanel(self.options, self.actions_by_name, self)
         self.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, self.file_dock)
         self.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, self.labels_dock)
@@ -231,6 +232,8 @@ class MainWindow(QMainWindow):
             "model_manager": self.open_model_manager,
             "class_mapping": self.edit_class_mapping,
             "train_project": self.training.show_dialog,
+            "attribute_schema": lambda: edit_attribute_schema(self),
+            "edit_attributes": lambda: self._say(self.objects_dock.attributes.focus_first()),
         }
 
     def _add_undo_actions(self) -> None:
@@ -497,6 +500,11 @@ class MainWindow(QMainWindow):
         if report is not None:
             text += f"\nCheck: {report.summary()}"
         self.statusBar().showMessage(text.replace("\n", "  ·  "), 15000)
+
+    def _say(self, text: str | None) -> None:
+        """A command's reason for doing nothing, in the status bar."""
+        if text:
+            self.statusBar().showMessage(text, 5000)
 
     def show_about(self) -> None:
         AboutDialog(self.options.device, self.windowIcon(), self).exec()

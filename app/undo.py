@@ -1,9 +1,10 @@
 """Undo: one QUndoStack per image in a QUndoGroup; each command replays a document Change or its inverse.
 
-Project-wide steps span images: class steps (rename, merge, delete) and track steps (merge, split,
-delete, re-class, propagate), so they sit in one project history beside the per-image stacks. Which of
-the two Ctrl+Z and Redo act on, and when a new step ends the other side's redo, is the Qt-free rule of
-`segmentation/project/history_order.py`.
+Project-wide steps span images: class steps (rename, merge, delete), attribute schema changes and track
+steps (merge, split, delete, re-class, propagate), so they sit in one project history beside the per-image
+stacks. Which of the two Ctrl+Z and Redo act on, and when a new step ends the other side's redo, is the
+Qt-free rule of `segmentation/project/history_order.py`. Per-image steps that are not document changes (an
+image's tags) are ReplayCommands on the image's stack.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from typing import Any
 from PySide6.QtCore import QObject
 from PySide6.QtGui import QAction, QUndoCommand, QUndoGroup, QUndoStack
 
+from protolabel.segmentation.project.attribute_edit import AttributeSchemaEdit
 from protolabel.segmentation.project.document import Change, ImageAnnotations
 from protolabel.segmentation.project.history_order import Side, next_step_number, project_redo_ended, side_to_replay
 from protolabel.segmentation.project.labels import ClassEdit
@@ -68,6 +70,42 @@ class ChangeCommand(QUndoCommand):
         stack.redo() if undone else stack.undo()
 
 
+class ReplayCommand(QUndoCommand):
+    """A done per-image step that is not a document Change (a tag set on an image): `replay(undo)` takes it
+    back or writes it again. Pushed once done, so the first redo is skipped; a replay refused because another
+    program holds the lock sets `failed`, and UndoHistory steps the stack back as for a ChangeCommand."""
+
+    def __init__(self, text: str, replay: Callable[[bool], None], on_error: Callable[[str], None]) -> None:
+        super().__init__(text)
+        self._replay = replay
+        self._on_error = on_error
+        self._skip_next = True
+        self.failed = False
+        self.number = next_step_number()
+
+    def redo(self) -> None:
+        self._run(undo=False)
+
+    def undo(self) -> None:
+        self._run(undo=True)
+
+    def _run(self, undo: bool) -> None:
+        self.failed = False
+        if self._skip_next:
+            self._skip_next = False
+            return
+        try:
+            self._replay(undo)
+        except ProjectStoreError as exc:
+            self.failed = isinstance(exc, ProjectLockedError)
+            self._on_error(f"{'Undo' if undo else 'Redo'} of '{self.text()}' was not done: {exc}")
+
+    def step_back(self, stack: QUndoStack, undone: bool) -> None:
+        """Return the stack's index to where it was, without replaying."""
+        self._skip_next = True
+        stack.redo() if undone else stack.undo()
+
+
 class _DropRedo(QUndoCommand):
     """Pushed to drop a stack's redo steps: it marks itself obsolete, so the stack keeps nothing of it."""
 
@@ -80,7 +118,7 @@ class ProjectStep:
     """A project-wide step on the project history: its edit (carrying the versions of the last replay) and
     how to undo and redo it, each returning the edit as it then stands."""
 
-    edit: Any  # ClassEdit or TrackEdit: each has .text
+    edit: Any  # ClassEdit, AttributeSchemaEdit or TrackEdit: each has .text
     undo_edit: Callable[[Any], Any]
     redo_edit: Callable[[Any], Any]
     number: int
@@ -137,7 +175,7 @@ class UndoHistory(QObject):
         index = self.project_index - 1 if undo else self.project_index
         return self.project_steps[index] if 0 <= index < len(self.project_steps) else None
 
-    def _next(self, undo: bool) -> ChangeCommand | ProjectStep | None:
+    def _next(self, undo: bool) -> ChangeCommand | ReplayCommand | ProjectStep | None:
         """What Ctrl+Z (the newest done step) or Redo (the oldest undone one) acts on."""
         image, step = self._image_next(undo), self._project_next(undo)
         side = side_to_replay(
@@ -154,7 +192,7 @@ class UndoHistory(QObject):
         if target is None or stack is None:
             return
         stack.undo() if undo else stack.redo()
-        if isinstance(target, ChangeCommand) and target.failed:
+        if isinstance(target, (ChangeCommand, ReplayCommand)) and target.failed:
             target.step_back(stack, undone=undo)
 
     def _replay_project(self, step: ProjectStep, undo: bool) -> None:
@@ -170,6 +208,17 @@ class UndoHistory(QObject):
     def push_class_edit(self, project: Project, edit: ClassEdit) -> None:
         """A class step was applied: it becomes the newest step; nothing undone before it can be redone."""
         self._push_project_step(ProjectStep(edit, project.undo_class_edit, project.redo_class_edit, 0))
+
+    def push_attribute_edit(self, project: Project, edit: AttributeSchemaEdit) -> None:
+        """An attribute schema change was applied (it rewrites objects on many images): the newest project step."""
+        self._push_project_step(
+            ProjectStep(
+                edit,
+                lambda e: project.replay_attribute_edit(e, undo=True),
+                lambda e: project.replay_attribute_edit(e, undo=False),
+                0,
+            )
+        )
 
     def push_track_edit(self, project: Project, edit: TrackEdit) -> None:
         """A track step was applied (it changes frames across a video): the newest project-wide step."""
@@ -213,6 +262,11 @@ class UndoHistory(QObject):
 
     def push(self, name: str, document: ImageAnnotations, applied: Change) -> None:
         self.stack(name).push(ChangeCommand(document, applied, self._on_error))
+
+    def push_step(self, name: str, text: str, replay: Callable[[bool], None]) -> None:
+        """A per-image step that is not a document Change was done (an image's tag): it joins that image's
+        history; `replay(undo)` takes it back (True) or does it again (False)."""
+        self.stack(name).push(ReplayCommand(text, replay, self._on_error))
 
     def forget(self, name: str) -> None:
         """Drop an image's history (its objects were replaced by an auto-label run)."""

@@ -1,13 +1,19 @@
 """The attributes of the selected object, one editor per attribute of the project's schema (checkbox, choice,
 text, number). The panel only shows values and reports what the person set (`attribute_edited`); the edit
-controller makes it an undoable change."""
+controller makes it an undoable change.
+
+Keyboard: F2 (Edit ▸ Edit Attributes) focuses the first editor; Tab and Shift+Tab go from editor to editor and
+the keys an editor types with reach it, not the window's one-key commands (Tab is "next unverified", D "next
+image", 1-9 a class); Esc gives the focus back to where it was before F2."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-from PySide6.QtCore import Signal
+from PySide6.QtCore import QEvent, QObject, Qt, Signal
+from PySide6.QtGui import QKeyEvent
 from PySide6.QtWidgets import (
+    QApplication,
     QCheckBox,
     QComboBox,
     QDoubleSpinBox,
@@ -43,6 +49,8 @@ class AttributesPanel(QWidget):
         self.schema: tuple[AttributeSpec, ...] = ()
         self.values: dict[str, AttributeValue] = {}
         self.editors: dict[str, QWidget] = {}
+        self._editable = False  # an object is shown (its values may be edited where the schema has editors)
+        self._came_from: QWidget | None = None  # where the focus was before `focus_first`, for Esc
         self.show_object((), None, "Select an object to see its attributes")
 
     def show_object(
@@ -53,6 +61,7 @@ class AttributesPanel(QWidget):
             self._build(tuple(schema))
         self.values = dict(values or {})
         editable = values is not None and bool(schema)
+        self._editable = values is not None
         self.note.setText(note)
         self.note.setVisible(bool(note))
         for spec in self.schema:
@@ -70,6 +79,8 @@ class AttributesPanel(QWidget):
         self.schema, self.editors = schema, {}
         for spec in schema:
             editor = self._editor(spec)
+            for widget in (editor, *editor.findChildren(QWidget)):  # a spin box types in its own line edit
+                widget.installEventFilter(self)
             editor.setObjectName(f"attribute_{spec.name}")
             editor.setToolTip(f"{spec.name} ({spec.kind.value})")
             self.editors[spec.name] = editor
@@ -109,8 +120,56 @@ class AttributesPanel(QWidget):
         elif isinstance(editor, QLineEdit):
             editor.setText(str(value))
 
+    def focus_first(self) -> str | None:
+        """Put the keyboard in the first editor (F2). None when it did, else why not, in words."""
+        editors = [e for e in self.editors.values() if e.isEnabled()]
+        if not self._editable:
+            return "Select one object to edit its attributes"
+        if not editors:
+            return "This project has no attributes yet: define them with Project ▸ Attributes…"
+        if not self.isVisible():
+            return "Show the Objects dock (View menu) to edit attributes"
+        focused = QApplication.focusWidget()
+        if focused is None or not self.isAncestorOf(focused):
+            self._came_from = focused
+        editors[0].setFocus(Qt.FocusReason.ShortcutFocusReason)
+        return None
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802
+        """An editor's keys are its own: the window's shortcuts do not take them (ShortcutOverride accepted),
+        and Esc leaves the panel."""
+        if (
+            isinstance(event, QKeyEvent)
+            and event.type() == QEvent.Type.ShortcutOverride
+            and _typed_here(watched, event)
+        ):
+            event.accept()
+            return True
+        if isinstance(event, QKeyEvent) and event.type() == QEvent.Type.KeyPress and event.key() == Qt.Key.Key_Escape:
+            self._leave()
+            return True
+        return super().eventFilter(watched, event)
+
+    def _leave(self) -> None:
+        came_from, self._came_from = self._came_from, None
+        if came_from is not None and came_from.isVisible():
+            came_from.setFocus(Qt.FocusReason.OtherFocusReason)
+        else:
+            focused = QApplication.focusWidget()
+            if focused is not None:
+                focused.clearFocus()
+
     def _edited(self, name: str, value: AttributeValue) -> None:
         shown = self.values.get(name, next(s.default for s in self.schema if s.name == name))
         if type(shown) is not type(value) or shown != value:  # leaving a field unchanged is no edit
             self.values[name] = value
             self.attribute_edited.emit(name, value)
+
+
+def _typed_here(editor: QObject, event: QKeyEvent) -> bool:
+    """Whether a key belongs to the focused editor: Tab / Shift+Tab (move between editors), and plain keys
+    that type (text, numbers, a choice's first letter); a checkbox types nothing, so Y, N... stay the window's."""
+    if event.key() in (Qt.Key.Key_Tab, Qt.Key.Key_Backtab):
+        return True
+    plain = not event.modifiers() & (Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.AltModifier)
+    return plain and not isinstance(editor, QCheckBox) and bool(event.text()) and event.text().isprintable()

@@ -197,3 +197,107 @@ def imported_tags(extra: Mapping[str, Any]) -> tuple[str, ...]:
 def exported_attributes(attributes: Mapping[str, AttributeValue] | None) -> dict[str, Any] | None:
     """An object's attributes as the formats' writers take them: CVAT's COCO layout {"attributes": {...}}."""
     return {"attributes": dict(attributes)} if attributes else None
+
+
+@dataclass(frozen=True, slots=True)
+class DraftAttribute:
+    """One row of the schema editor as the person left it, and the stored attribute it edits (`origin`, None for
+    a new one), so a rename carries the objects' values to the new name."""
+
+    name: str
+    kind: AttributeKind
+    choices: tuple[str, ...] = ()
+    default: AttributeValue | None = None  # None: the kind's default (a choice's first choice)
+    origin: str | None = None
+
+
+def drafts_of(specs: Iterable[AttributeSpec]) -> list[DraftAttribute]:
+    """The editor's rows for a stored schema, each its own origin."""
+    return [DraftAttribute(s.name, s.kind, s.choices, s.default, s.name) for s in specs]
+
+
+def schema_from_drafts(drafts: Sequence[DraftAttribute]) -> tuple[tuple[AttributeSpec, ...], dict[str, str]]:
+    """The schema the editor's rows describe, and where each stored attribute that stays goes (stored name ->
+    its name now; a stored name missing from it was removed, even when a new or renamed row took the name).
+    AttributeSchemaError with a message a person can act on for an empty or doubled name, a choice without
+    choices or a default that the attribute cannot hold."""
+    seen: set[str] = set()
+    for number, draft in enumerate(drafts, 1):
+        name = draft.name.strip()
+        if not name:
+            raise AttributeSchemaError(f"Attribute {number} has no name: type one")
+        if name in seen:
+            raise AttributeSchemaError(f"Two attributes are called {name!r}: names must differ")
+        seen.add(name)
+        if draft.kind is AttributeKind.CHOICE:
+            _check_choices(name, draft.choices, draft.default)
+    carried = {d.origin: d.name.strip() for d in drafts if d.origin is not None}
+    if len(carried) < sum(d.origin is not None for d in drafts):
+        raise AttributeSchemaError("An attribute is listed twice as the same stored attribute")
+    setting = [
+        {
+            "name": d.name.strip(),
+            "kind": d.kind.value,
+            **({"choices": [c.strip() for c in d.choices]} if d.kind is AttributeKind.CHOICE else {}),
+            **({} if d.default is None else {"default": d.default}),
+        }
+        for d in drafts
+    ]
+    return parse_attribute_schema(setting), carried
+
+
+def _check_choices(name: str, choices: Sequence[str], default: AttributeValue | None) -> None:
+    stripped = [c.strip() for c in choices]
+    if not stripped:
+        raise AttributeSchemaError(f"{name!r} is a choice: list at least one choice")
+    if not all(stripped):
+        raise AttributeSchemaError(f"{name!r} has an empty choice: remove it or type its text")
+    doubled = next((c for i, c in enumerate(stripped) if c in stripped[:i]), None)
+    if doubled is not None:
+        raise AttributeSchemaError(f"{name!r} lists the choice {doubled!r} twice")
+    if default is not None and default not in stripped:
+        listed = ", ".join(repr(c) for c in stripped)
+        raise AttributeSchemaError(f"The default of {name!r}, {default!r}, is not one of its choices ({listed})")
+
+
+def values_after_schema_change(
+    values: Mapping[str, AttributeValue],
+    before: Sequence[AttributeSpec],
+    after: Sequence[AttributeSpec],
+    carried: Mapping[str, str],
+) -> tuple[dict[str, AttributeValue], tuple[str, ...]]:
+    """An object's attributes under the new schema (`carried` as `schema_from_drafts` gives it): a value moves
+    with its attribute's new name; a removed attribute's value, or one the changed attribute cannot hold (a
+    new kind, a choice taken away), is dropped. A value the old schema did not know stays unless the new
+    schema gave its name to an attribute that cannot hold it. Returns the values and the names dropped."""
+    old = {s.name for s in before}
+    new = {s.name: s for s in after}
+    kept: dict[str, AttributeValue] = {}
+    lost: list[str] = []
+    for name, value in values.items():
+        if name not in old:
+            continue
+        target = carried.get(name)
+        try:
+            if target is None:
+                raise AttributeSchemaError(name)
+            kept[target] = new[target].check(value)
+        except AttributeSchemaError:
+            lost.append(name)
+    for name, value in values.items():  # after the schema's own, which win a name they share
+        if name in old:
+            continue
+        spec = new.get(name)
+        if name in kept or (spec is not None and not _holds(spec, value)):
+            lost.append(name)
+        else:
+            kept[name] = value
+    return kept, tuple(lost)
+
+
+def _holds(spec: AttributeSpec, value: object) -> bool:
+    try:
+        spec.check(value)
+    except AttributeSchemaError:
+        return False
+    return True

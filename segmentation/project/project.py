@@ -11,6 +11,7 @@ from psygnal import Signal, SignalGroup
 
 from protolabel.segmentation.inspection.cache import InferenceCache
 from protolabel.segmentation.media.reader import is_video_name
+from protolabel.segmentation.project.attribute_edit import AttributeSchemaEdit, apply_schema_edit, replay_schema_edit
 from protolabel.segmentation.project.document import Change, ImageAnnotations
 from protolabel.segmentation.project.image_list import ImageList
 from protolabel.segmentation.project.labels import (
@@ -345,6 +346,24 @@ class Project:
         self.events.labels_changed.emit(settings.labels)
         if settings.mapping != mapping_before:
             self.events.class_mapping_changed.emit(settings.mapping)
+
+    # ---------------------------------------------------------------- attribute schema, project-wide
+    def edit_attribute_schema(self, edit: AttributeSchemaEdit) -> AttributeSchemaEdit:
+        """Apply a planned schema change (attribute_edit.plan_schema_edit): the schema and every object it
+        changes in one transaction; open documents are reloaded. The returned step undoes it."""
+        return self._write_attribute_edit(partial(apply_schema_edit, self.store, edit))
+
+    def replay_attribute_edit(self, edit: AttributeSchemaEdit, *, undo: bool) -> AttributeSchemaEdit:
+        """Undo (or redo) a schema change; StaleEditError (nothing written, documents reloaded) when one of its
+        objects was changed or deleted since."""
+        return self._write_attribute_edit(partial(replay_schema_edit, self.store, edit, undo=undo))
+
+    def _write_attribute_edit(self, write: Callable[[], AttributeSchemaEdit]) -> AttributeSchemaEdit:
+        try:
+            return write()
+        finally:  # written or refused as stale: the documents show what the store holds (the panel follows)
+            for document in self._documents.values():
+                document.reload()
 
     @property
     def class_colors_chosen(self) -> dict[str, str]:

@@ -257,6 +257,18 @@ class ImportOutcome:
 
 
 @dataclass(frozen=True, slots=True)
+class AttributeRow:
+    """An object's attributes as stored (`ProjectStore.attribute_rows`), with what a compare-and-set rewrite
+    of them needs: its image, label (for messages) and version."""
+
+    id: int
+    image_path: str
+    label: str
+    version: int
+    attributes_json: str
+
+
+@dataclass(frozen=True, slots=True)
 class TakenClass:
     """What `ProjectStore.take_class` changed: the objects as they were, and each one's stored version now."""
 
@@ -996,6 +1008,41 @@ class ProjectStore:
             db.executemany("DELETE FROM deleted_objects WHERE id = ?", [(i,) for i in ids])
             self._write_settings(db, settings)
         return {row.id: row.version + 1 for row in rows}
+
+    def attribute_rows(self) -> list[AttributeRow]:
+        """Every object that carries attributes, by id: what a change of the attribute schema rewrites."""
+        return [
+            AttributeRow(int(i), str(p), str(lb), int(v), str(a))
+            for i, p, lb, v, a in self._read(
+                "SELECT id, image_path, label, version, attributes FROM objects WHERE attributes IS NOT NULL "
+                "ORDER BY id"
+            )
+        ]
+
+    def rewrite_attributes(
+        self,
+        rows: Sequence[AttributeRow],
+        attributes: Mapping[int, str | None],
+        versions: Mapping[int, int],
+        settings: Mapping[str, Any],
+        action: str,
+    ) -> dict[int, int]:
+        """Give each object of `rows` the attributes JSON `attributes[id]` (None: none) and write `settings`, in
+        one transaction: a change of the attribute schema or its undo. Each object must still be stored at its
+        version in `versions`, else StaleEditError and nothing is written. Returns the new versions."""
+        now = time.time()
+        with self._write() as db:
+            expected = [(r.id, int(versions[r.id])) for r in rows]
+            stored = self._versions(db, [object_id for object_id, _ in expected])
+            for row, (object_id, version) in zip(rows, expected):
+                if stored.get(object_id) != version:
+                    raise self._stale(db, object_id, row.label, version, row.image_path, action)
+            db.executemany(
+                "UPDATE objects SET attributes = ?, updated_at = ?, version = version + 1 WHERE id = ? AND version = ?",
+                [(attributes[object_id], now, object_id, version) for object_id, version in expected],
+            )
+            self._write_settings(db, settings)
+        return {object_id: version + 1 for object_id, version in expected}
 
     def _relabel(
         self,

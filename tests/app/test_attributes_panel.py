@@ -110,3 +110,43 @@ def test_a_project_without_a_schema_or_with_a_broken_one_says_so(make_window, ph
         "The project's attribute schema cannot be used: attribute 'pose' has the kind 'colour'; use one of "
         "checkbox, choice, text, number"
     )
+
+
+def test_f2_reaches_the_panel_and_its_keys_edit_attributes_not_the_window(window, photo_folder, qtbot):
+    panel = window.objects_dock.attributes
+    cat, _dog = sorted(window.projects.project.current.objects, key=lambda o: o.id)
+    window.canvas.setFocus()
+    QTest.keyClick(window.canvas, Qt.Key.Key_F2)
+    assert window.statusBar().currentMessage() == "Select one object to edit its attributes"
+    window.selection.set([cat.id])
+    QTest.keyClick(window.canvas, Qt.Key.Key_F2)
+    assert panel.editors["occluded"].hasFocus()
+    QTest.keyClick(panel.editors["occluded"], Qt.Key.Key_Tab)  # Tab moves on: it does not go to the dog
+    assert panel.editors["pose"].hasFocus() and window.selection.ids == {cat.id}
+    QTest.keyClick(panel.editors["pose"], Qt.Key.Key_F)  # a choice's first letter, not a window command
+    QTest.keyClick(panel.editors["pose"], Qt.Key.Key_Tab)
+    QTest.keyClicks(panel.editors["note"], "d")  # 'd' is "next image" elsewhere
+    QTest.keyClick(panel.editors["note"], Qt.Key.Key_Tab)
+    age = panel.editors["age"]
+    assert age.hasFocus()
+    age.selectAll()
+    QTest.keyClicks(age, "7")  # '7' gives class 7 elsewhere
+    QTest.keyClick(age, Qt.Key.Key_Return)
+    assert window.projects.project.current_name == "astronaut.png"
+    assert _attributes(photo_folder)[0] == {"pose": "front", "age": 7, "note": "d"}
+    assert [o.label for o in window.projects.project.current.objects] == ["cat", "dog"]
+    QTest.keyClick(age, Qt.Key.Key_Escape)  # back to the canvas, where F2 came from
+    assert window.canvas.hasFocus()
+
+
+def test_f2_in_a_project_without_attributes_says_how_to_define_them(make_window, photo_folder):
+    with ProjectStore.open(photo_folder) as store:
+        store.write_change("astronaut.png", saved=[AnnotatedObject("cat", _square(5, 5, 10))])
+    window = make_window()
+    window.open_folder(photo_folder)
+    (cat,) = window.projects.project.current.objects
+    window.selection.set([cat.id])
+    window.actions_by_name["edit_attributes"].trigger()
+    assert window.statusBar().currentMessage() == (
+        "This project has no attributes yet: define them with Project ▸ Attributes…"
+    )

@@ -7,8 +7,15 @@ from PySide6.QtCore import QPoint, Qt
 from PySide6.QtTest import QTest
 
 from protolabel.app.docks.tags_panel import TagsPanel
+from protolabel.segmentation.project.attribute_edit import plan_schema_edit
+from protolabel.segmentation.project.attributes import (
+    AttributeKind,
+    DraftAttribute,
+    project_attribute_schema,
+    schema_from_drafts,
+)
 from protolabel.segmentation.project.image_list import TagFilter
-from protolabel.segmentation.project.store import ProjectStore
+from protolabel.segmentation.project.store import ProjectLockedError, ProjectStore
 
 
 def _click(box):
@@ -74,3 +81,83 @@ def test_showing_tags_is_not_an_edit_and_without_an_image_nothing_is_editable(qt
     assert edits == [("a", True)]
     panel.show_image(["a"], None)
     assert not panel.boxes["a"].isEnabled() and not panel.new_tag.isEnabled()
+
+
+def test_setting_a_tag_is_an_undo_step_of_the_image(make_window, photo_folder, qtbot):
+    window = make_window()
+    window.open_folder(photo_folder)
+    project = window.projects.project
+    window.tags_dock.raise_()
+    panel = window.tags_dock.panel
+    panel.new_tag.setFocus()
+    QTest.keyClicks(panel.new_tag, "night")
+    QTest.keyClick(panel.new_tag, Qt.Key.Key_Return)
+    QTest.keyClicks(panel.new_tag, "blurry")
+    QTest.keyClick(panel.new_tag, Qt.Key.Key_Return)
+    assert _tags(photo_folder) == {"astronaut.png": ("blurry", "night")}
+    assert window.undo_action.text() == "&Undo Tag 'blurry'"
+
+    window.canvas.setFocus()
+    QTest.keyClick(window.canvas, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+    assert _tags(photo_folder) == {"astronaut.png": ("night",)}
+    assert list(panel.boxes) == ["night"] and panel.boxes["night"].isChecked()  # no image carries 'blurry' now
+    _click(panel.boxes["night"])  # off by hand: a new step, the redo of 'blurry' is gone
+    assert _tags(photo_folder) == {}
+    assert window.undo_action.text() == "&Undo Untag 'night'" and not window.redo_action.isEnabled()
+    window.undo_action.trigger()
+    assert _tags(photo_folder) == {"astronaut.png": ("night",)}
+
+    project.set_current("chelsea.jpg")  # each image has its own history, as for objects
+    qtbot.waitUntil(lambda: project.current_name == "chelsea.jpg")
+    assert not window.undo_action.isEnabled()
+    project.set_current("astronaut.png")
+    qtbot.waitUntil(lambda: window.undo_action.isEnabled())
+    with ProjectStore.open(photo_folder) as other:  # another window tags the image since
+        other.set_tags("astronaut.png", ["night", "outdoor"])
+    window.undo_action.trigger()  # takes back 'night' only: the other window's tag stays
+    assert _tags(photo_folder) == {"astronaut.png": ("outdoor",)}
+    window.redo_action.trigger()
+    assert _tags(photo_folder) == {"astronaut.png": ("night", "outdoor")}
+
+
+def test_a_refused_tag_undo_leaves_the_history_where_it_was(make_window, photo_folder, monkeypatch):
+    window = make_window()
+    window.open_folder(photo_folder)
+    window.tags.set_tag("night", True)
+    store = window.projects.project.store
+    set_tags = store.set_tags
+
+    def locked(path, tags):
+        raise ProjectLockedError("the project is locked by another program; try again")
+
+    monkeypatch.setattr(store, "set_tags", locked)
+    window.undo_action.trigger()
+    assert window.last_error == (
+        "Undo of 'Tag 'night'' was not done: the project is locked by another program; try again"
+    )
+    assert _tags(photo_folder) == {"astronaut.png": ("night",)}
+    assert window.undo_action.text() == "&Undo Tag 'night'"  # still there to retry
+    monkeypatch.setattr(store, "set_tags", set_tags)
+    window.undo_action.trigger()
+    assert _tags(photo_folder) == {}
+
+
+def test_tag_steps_and_project_wide_steps_share_one_history(make_window, photo_folder):
+    window = make_window()
+    window.open_folder(photo_folder)
+    project = window.projects.project
+    window.tags.set_tag("night", True)
+    schema, carried = schema_from_drafts([DraftAttribute("occluded", AttributeKind.CHECKBOX)])
+    window.history.push_attribute_edit(
+        project, project.edit_attribute_schema(plan_schema_edit(project.store, schema, carried))
+    )
+    window.tags.set_tag("blurry", True)
+    steps = []
+    for _ in range(3):
+        steps.append(window.undo_action.text())
+        window.undo_action.trigger()
+    assert steps == ["&Undo Tag 'blurry'", "&Undo Add attribute 'occluded'", "&Undo Tag 'night'"]
+    assert _tags(photo_folder) == {} and project_attribute_schema(project.store) == ()
+    window.redo_action.trigger()
+    window.redo_action.trigger()
+    assert _tags(photo_folder) == {"astronaut.png": ("night",)} and len(project_attribute_schema(project.store)) == 1
