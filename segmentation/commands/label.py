@@ -33,7 +33,7 @@ from protolabel.segmentation.cli import (
 from protolabel.segmentation.coco.validation import validate_coco
 from protolabel.segmentation.coco.yolact_config import write_yolact_dataset_config
 from protolabel.segmentation.commands.label_video import run_video
-from protolabel.segmentation.commands.video_frames import is_video_input
+from protolabel.segmentation.commands.video_frames import add_non_keyframe_backend_argument, is_video_input
 from protolabel.segmentation.geometry.outlines import DEFAULT_TOLERANCE
 from protolabel.segmentation.input_files import MAX_SIDECAR_BYTES, read_input_text
 from protolabel.segmentation.output_paths import check_not_an_image_in, check_output_dir, check_output_file
@@ -120,6 +120,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         help="VIDEO only: run its frames in order through a YolactEdge video model, the full network on every "
         "K-th frame and warped features between (default: every frame on its own, with any model)",
     )
+    add_non_keyframe_backend_argument(parser)
     parser.add_argument(
         "--export-frames",
         action="store_true",
@@ -164,8 +165,10 @@ def run(args: argparse.Namespace) -> int:
         if args.cluster is not None or args.yolact_config or args.validate:
             raise CommandError("--cluster, --yolact-config and --validate are for a folder, not a video")
         return run_video(args, _class_mapping, _checked_engine, ProgressLine())
-    if args.keyframe_interval is not None or args.export_frames:
-        raise CommandError("--keyframe-interval and --export-frames are for a video, not a folder")
+    if args.keyframe_interval is not None or args.export_frames or args.non_keyframe_backend != "torch":
+        raise CommandError(
+            "--keyframe-interval, --non-keyframe-backend and --export-frames are for a video, not a folder"
+        )
     if not folder.is_dir():
         raise CommandError(f"{folder}: not a folder")
     check_output_file(out, inputs=[folder, args.weights], what="--out file")
@@ -292,6 +295,7 @@ NOT_LABEL_SETTINGS = frozenset(
         "shard_size",
         "workers",
         "keyframe_interval",  # video-only options: always unset for a folder, the one thing a cluster labels
+        "non_keyframe_backend",
         "export_frames",
     }
 )

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 from protolabel.segmentation.cli import CommandError, interruption_exit, previous_labels
 from protolabel.segmentation.coco.dataset import CocoDataset, CocoImage
 from protolabel.segmentation.coco.export import write_coco
-from protolabel.segmentation.commands.video_frames import frame_results, open_video
+from protolabel.segmentation.commands.video_frames import check_keyframe_path_options, frame_results, open_video
 from protolabel.segmentation.geometry.outlines import DEFAULT_MIN_AREA
 from protolabel.segmentation.media.errors import VideoChangedError
 from protolabel.segmentation.media.frame_export import frame_file_name, frame_record_fields, write_frame_png
@@ -51,13 +51,7 @@ def run_video(
     is the mapping, `checked_engine(args, mapping)` the engine checked against it."""
     video, out = Path(args.folder), Path(args.out)
     check_output_file(out, inputs=[video, args.weights], what="--out file")
-    if (args.keyframe_interval or 1) > 1 and (
-        args.backend not in (None, "torch") or Path(args.weights).suffix.lower() == ".onnx"
-    ):
-        raise CommandError(
-            "the keyframe path (--keyframe-interval above 1) runs on the torch backend only: use a "
-            ".pth checkpoint with --backend torch, or --keyframe-interval 1"
-        )
+    check_keyframe_path_options(args)
     frames_dir = out.parent / frames_folder_name(video)
     if args.export_frames:
         check_output_dir(frames_dir, inputs=[video, args.weights], what="frames folder")
@@ -124,7 +118,10 @@ def _label_frames(
         return merge_labeled(dataset, names, new)
 
     try:
-        for done, result in enumerate(frame_results(engine, reader, frames, args.keyframe_interval, failed.append), 1):
+        results = frame_results(
+            engine, reader, frames, args.keyframe_interval, failed.append, args.non_keyframe_backend
+        )
+        for done, result in enumerate(results, 1):
             name = names[result.index]
             inst = auto_instances(
                 name,

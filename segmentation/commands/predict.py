@@ -10,7 +10,14 @@ from contextlib import closing
 from pathlib import Path
 
 from protolabel.segmentation.cli import CommandError, add_engine_arguments, engine_from_args, positive_int, worker_count
-from protolabel.segmentation.commands.video_frames import frame_results, is_video_input, open_video
+from protolabel.segmentation.commands.video_frames import (
+    add_non_keyframe_backend_argument,
+    check_keyframe_path_options,
+    frame_results,
+    is_video_input,
+    open_video,
+    sequence_runner,
+)
 from protolabel.segmentation.detections import Detections
 from protolabel.segmentation.files import write_output_text
 from protolabel.segmentation.folders import is_image_name, walk_folder
@@ -50,6 +57,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         "runs the full network on every K-th frame only and warps its features to the frames "
         "between (1: every frame in full; default: every image on its own)",
     )
+    add_non_keyframe_backend_argument(parser)
     parser.add_argument("--out", default=None, help="output JSON file (default: standard output)")
     parser.add_argument("inputs", nargs="+", metavar="IMAGE_FOLDER_OR_VIDEO")
     parser.set_defaults(func=run)
@@ -123,15 +131,7 @@ def run(args: argparse.Namespace) -> int:
     if not items and not frame_count:
         print("protolabel predict: no images found in the given paths", file=sys.stderr)
         return 1
-    if (
-        args.keyframe_interval is not None
-        and args.keyframe_interval > 1
-        and (args.backend not in (None, "torch") or Path(args.weights).suffix.lower() == ".onnx")
-    ):
-        raise CommandError(
-            "the keyframe path (--keyframe-interval above 1) runs on the torch backend only: use a "
-            ".pth checkpoint with --backend torch, or --keyframe-interval 1"
-        )
+    check_keyframe_path_options(args)
     engine = engine_from_args(args)
     show_progress = len(items) + frame_count > 1 or any(Path(i).is_dir() for i in args.inputs)
     records: list[dict] = []
@@ -202,7 +202,9 @@ def _predict_video(
 
     done = 0
     try:
-        for result in frame_results(engine, reader, range(len(reader)), args.keyframe_interval, skipped):
+        for result in frame_results(
+            engine, reader, range(len(reader)), args.keyframe_interval, skipped, args.non_keyframe_backend
+        ):
             identity = frame_record_fields(Path(video).name, reader.index, result.index)
             identity["video_file"] = video  # as given, like an image's file_name
             extra = {**identity, "keyframe": result.keyframe} if args.keyframe_interval is not None else identity
@@ -222,12 +224,7 @@ def _predict_sequences(
     whether its frame was a keyframe. A frame that cannot be read is skipped (the keyframe stays). Where the
     numbers in a folder's frame names jump (frame_0004.png after frame_0002.png), the gap is said and the
     frame after it runs in full: features are never warped across frames that are missing."""
-    from protolabel.segmentation.video import SequenceRunner, VideoPathError
-
-    try:
-        runner = SequenceRunner(engine, args.keyframe_interval)
-    except VideoPathError as exc:
-        raise CommandError(str(exc)) from None
+    runner = sequence_runner(engine, args.keyframe_interval, args.non_keyframe_backend)
     records: list[dict] = []
     done = failed = 0
     for sequence in input_sequences(inputs):

@@ -115,7 +115,7 @@ def test_the_keyframe_path_on_another_backend_is_refused_before_loading(frame_fo
         ]
     )
     assert code == 2
-    assert "runs on the torch backend only" in capsys.readouterr().err
+    assert "runs its keyframes on the torch backend" in capsys.readouterr().err
 
 
 def test_a_gap_in_frame_numbers_is_said_and_the_frame_after_it_is_a_keyframe(tmp_path, capsys):
@@ -137,3 +137,30 @@ def test_a_gap_in_frame_numbers_is_said_and_the_frame_after_it_is_a_keyframe(tmp
         "frame_0006.png": {True},
         "frame_0007.png": {False},
     }
+
+
+def test_non_keyframes_on_onnx_runtime_give_the_torch_detections(frame_folder, tmp_path, capsys):
+    pytest.importorskip("onnx")
+    pytest.importorskip("onnxruntime")
+    weights = make_checkpoint("yolact_edge_vid_resnet50_im160", 0)
+    found = {}
+    for backend in ("torch", "onnxruntime"):
+        out = tmp_path / f"{backend}.json"
+        args = ["predict", "--weights", str(weights), "--device", "cpu", "--keyframe-interval", "2", "--top-k", "5"]
+        assert main([*args, "--non-keyframe-backend", backend, "--out", str(out), str(frame_folder)]) == 0
+        found[backend] = json.loads(out.read_text())
+    capsys.readouterr()
+    torch_run, onnx_run = found["torch"], found["onnxruntime"]
+    assert any(not r["keyframe"] for r in onnx_run)  # the warped frames ran on ONNX Runtime
+    assert [(r["file_name"], r["category_id"], r["keyframe"]) for r in onnx_run] == [
+        (r["file_name"], r["category_id"], r["keyframe"]) for r in torch_run
+    ]
+    for a, b in zip(torch_run, onnx_run):
+        assert b["score"] == pytest.approx(a["score"], abs=1e-3)
+        assert b["bbox"] == pytest.approx(a["bbox"], abs=0.5)
+
+
+def test_a_non_keyframe_backend_without_non_keyframes_is_refused(frame_folder, tmp_path, capsys):
+    args = ["predict", "--weights", str(tmp_path / "never-loaded.pth"), "--non-keyframe-backend", "openvino"]
+    assert main([*args, str(frame_folder)]) == 2
+    assert "--non-keyframe-backend needs --keyframe-interval above 1" in capsys.readouterr().err

@@ -107,4 +107,4 @@ def test_label_video_refuses_the_keyframe_path_on_onnx_before_loading(video, tmp
     out = tmp_path / "l.json"
     args = ["label", str(video), "--weights", "m.onnx", "--keyframe-interval", "3", "--out", str(out)]
     assert main(args) == 2
-    assert "runs on the torch backend only" in capsys.readouterr().err
+    assert "runs its keyframes on the torch backend" in capsys.readouterr().err
