@@ -17,7 +17,12 @@ from protolabel.app.docks.timeline import TimelineView
 from protolabel.app.qt_bridge import MainThreadInvoker
 from protolabel.segmentation.images import ImageReadError
 from protolabel.segmentation.media.errors import VideoError
-from protolabel.segmentation.media.frame_folder import FrameFolderReader, FrameSequence, frame_sequences
+from protolabel.segmentation.media.frame_folder import (
+    FrameFolderReader,
+    FrameSequence,
+    NotAFrameSequenceError,
+    frame_sequences,
+)
 from protolabel.segmentation.media.frame_index import FrameIndex
 from protolabel.segmentation.media.reader import VideoReader
 from protolabel.segmentation.project.image_list import ImageList
@@ -69,23 +74,29 @@ class _Index(QRunnable):
     def run(self) -> None:
         reader: Reader | None = None
         error = None
+        photos = None  # why a folder numbered like frames is a folder of photos after all
         try:
-            if self.video.endswith("/"):
-                if self.frames is None or self.root is None:
-                    raise VideoError(f"{self.video}: no longer a folder of numbered frames; open the folder again")
-                reader = FrameFolderReader(self.root, self.frames, size=self.size)
-            else:
-                reader = VideoReader(self.path)  # links are not followed: a video is a file of the folder
+            reader = self._frame_folder() if self.video.endswith("/") else VideoReader(self.path)  # links refused
+        except NotAFrameSequenceError as exc:
+            photos = str(exc)
         except (ImageReadError, OSError) as exc:  # VideoError is an ImageReadError: damaged, empty, too large...
             error = str(exc)
         except Exception as exc:  # noqa: BLE001 a reader bug must not leave the video "indexing" for ever
             logger.exception("indexing %s failed", self.path)
             error = f"{self.path}: cannot be read ({exc})"
         try:
-            self.controller.invoker.call(self.controller._indexed, self.generation, self.video, reader, error)
+            if photos is not None:
+                self.controller.invoker.call(self.controller._not_a_sequence, self.generation, self.video, photos)
+            else:
+                self.controller.invoker.call(self.controller._indexed, self.generation, self.video, reader, error)
         except RuntimeError:  # the window closed while indexing
             if reader is not None:
                 reader.close()
+
+    def _frame_folder(self) -> FrameFolderReader:
+        if self.frames is None or self.root is None:
+            raise VideoError(f"{self.video}: no longer a folder of numbered frames; open the folder again")
+        return FrameFolderReader(self.root, self.frames, size=self.size)
 
 
 class _Decode(QRunnable):
@@ -229,6 +240,17 @@ class VideoController(QObject):
             self.request_frame(*waiting)
         if project.current_name is not None and project.images.sequence_of(project.current_name) == video:
             self._on_current(project.current_name)  # the frame shown waited for this: put it on the timeline
+
+    def _not_a_sequence(self, generation: int, video: str, reason: str) -> None:
+        """UI thread: a folder numbered like frames holds photos of different sizes: they stay loose images."""
+        project = self.project
+        if generation != self._generation or project is None:
+            return
+        waiting = self._waiting.pop(video, None)
+        project.images.drop_frame_folder(video)
+        self.message.emit(reason)
+        if waiting is not None:  # the frame asked for is an image now: show it as one
+            project.events.current_changed.emit(project.current_name)
 
     def _refuse(self, images: ImageList, video: str, reason: str, waiting: tuple[str, Deliver] | None) -> None:
         images.set_sequence_error(video, reason)

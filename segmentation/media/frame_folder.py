@@ -123,6 +123,14 @@ def _sequence(root: Path, prefix: str, files: list[tuple[int, str]]) -> FrameFol
 # ---------------------------------------------------------------- frame folders as sequences of a project
 
 MIN_SEQUENCE_FRAMES = 5  # fewer numbered images in a folder are a handful of photos, not a sequence
+SIZE_SAMPLES = 16  # frames decoded, evenly spread, to see a new sequence's frames are all one size
+
+
+class NotAFrameSequenceError(VideoError):
+    """Numbered like frames, but its images are not all one size (a camera's IMG_0001.JPG, ... in both
+    orientations): they stay loose images."""
+
+
 _PATTERN_HASH_PREFIX = "protolabel frame folder\n"
 
 
@@ -250,9 +258,11 @@ def frame_sequence_at(root: str | os.PathLike, path: str) -> FrameSequence:
 class FrameFolderReader:
     """The frames of a frame sequence by position (0-based, in number order), read from their files.
 
-    Every frame must have the size of the first readable one (or `size`, the size the project recorded):
-    a frame replaced by another picture is refused by name instead of shown under the others' labels.
-    A linked frame is refused too: a sequence's frames are files of its folder. Nothing is held open."""
+    Every frame must have `size`, the size the project recorded: a frame replaced by another picture is
+    refused by name instead of shown under the others' labels. Without one (a sequence new to the project)
+    up to SIZE_SAMPLES frames spread over it are read first, and NotAFrameSequenceError says when they are
+    not all one size (photos numbered like frames). A linked frame is refused too: a sequence's frames are
+    files of its folder. Nothing is held open."""
 
     def __init__(self, root: str | os.PathLike, sequence: FrameSequence, *, size: tuple[int, int] | None = None):
         self.root = Path(root)
@@ -270,22 +280,34 @@ class FrameFolderReader:
                 links.append(key)
             else:
                 self.size_bytes += st.st_size
-        self.size = size if size is not None else self._first_size()
+        self.size = size if size is not None else self._common_size()
         notes = [m for m in (sequence.missing_message(),) if m]
         if links:
             notes.append(f"{sequence.path}: {_links(links)}, which are not read (copy the frames in instead)")
         self.note: str | None = "; ".join(notes) or None
 
-    def _first_size(self) -> tuple[int, int]:
+    def _common_size(self) -> tuple[int, int]:
+        """The size the sampled frames share; an unreadable one is skipped (its own read says why)."""
+        count = len(self.sequence)
+        samples = sorted({round(i * (count - 1) / (SIZE_SAMPLES - 1)) for i in range(SIZE_SAMPLES)})
+        sizes: dict[tuple[int, int], str] = {}
         reasons = []
-        for position in range(min(len(self.sequence), 8)):
+        for position in samples:
             try:
                 image = self._read_file(position)
             except ImageReadError as exc:
                 reasons.append(str(exc))
                 continue
-            return image.shape[1], image.shape[0]
-        raise VideoError(f"{self.sequence.path}: none of its first frames can be read ({reasons[0]})")
+            sizes.setdefault((image.shape[1], image.shape[0]), self.sequence.keys[position])
+        if not sizes:
+            raise VideoError(f"{self.sequence.path}: none of the frames tried can be read ({reasons[0]})")
+        if len(sizes) > 1:
+            (a, key_a), (b, key_b) = list(sizes.items())[:2]
+            raise NotAFrameSequenceError(
+                f"{self.sequence.path}: its images are not all one size ({key_a} is {a[0]}x{a[1]}, {key_b} is "
+                f"{b[0]}x{b[1]}), so they are listed as images, not as the frames of a sequence"
+            )
+        return next(iter(sizes))
 
     def __len__(self) -> int:
         return len(self.sequence)

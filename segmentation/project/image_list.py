@@ -275,6 +275,21 @@ class ImageList:
             self.sequence_notes.pop(video, None)
         self.events.sequences_changed.emit(video)
 
+    def drop_frame_folder(self, path: str) -> None:
+        """A folder listed as a sequence is not one after all (its images are not all one size): its frames
+        are the loose images they are files of, with the statuses they have."""
+        keys = self.sequences.pop(path, None)
+        if keys is None or not path.endswith("/"):
+            if keys is not None:
+                self.sequences[path] = keys
+            return
+        for key in keys:
+            self._frame_of.pop(key, None)
+        self.expanded.discard(path)
+        self.sequence_notes.pop(path, None)
+        self.sequence_errors.pop(path, None)
+        self.events.sequences_changed.emit(None)
+
     def set_sequence_error(self, video: str, reason: str) -> None:
         """The video cannot be read: it stays listed with the reason."""
         self.sequences.setdefault(video, ())

@@ -88,8 +88,9 @@ def test_labels_made_on_the_frames_as_loose_images_are_the_sequences(make_window
 
 def test_bad_frames_are_said_by_name_and_their_labels_kept(make_window, qtbot, frames_folder):
     walk = frames_folder / "walk"
-    with ProjectStore.open(frames_folder) as store:
-        store.write_change("walk/00003.png", saved=[AnnotatedObject("cat", make_square(5, 5))])
+    window = open_listed(make_window, qtbot, frames_folder)  # recorded with its frames' size
+    window.projects.project.store.write_change("walk/00003.png", saved=[AnnotatedObject("cat", make_square(5, 5))])
+    window.projects.close()
     (walk / "00002.png").write_bytes(b"\x89PNG\r\n\x1a\n cut off")
     cv2.imwrite(str(walk / "00003.png"), np.zeros((20, 30, 3), np.uint8))  # another picture in its place
     outside = frames_folder.parent / "outside.png"
@@ -144,3 +145,21 @@ def test_auto_label_this_video_on_a_frame_folder_makes_tracks(
     assert window.tracks.tracks.rows  # the Tracks dock lists the run's tracks
     (row,) = [r for r in window.tracks.tracks.rows if r.length == max(r.length for r in window.tracks.tracks.rows)][:1]
     assert 0 <= row.first_frame <= row.last_frame < 5  # places on the timeline, not numbers in names
+
+
+def test_photos_numbered_like_frames_but_of_two_sizes_stay_images(make_window, qtbot, tmp_path):
+    folder = tmp_path / "camera"
+    paths = make_frame_folder(folder / "DCIM", range(6), name="IMG_{:04d}.png")
+    cv2.imwrite(str(paths[2]), cv2.imread(str(paths[2])).transpose(1, 0, 2))  # taken upright
+    window = make_window()
+    messages = []
+    window.video.message.connect(messages.append)
+    assert window.projects.open_folder(folder)
+    window.projects.wait_for_scan()
+    images = window.projects.project.images
+    qtbot.waitUntil(lambda: "DCIM/" not in images.sequences)
+    assert any("DCIM/: its images are not all one size" in m for m in messages)
+    model = window.file_dock.model
+    assert [model.name_at(r) for r in range(model.rowCount())] == [p.relative_to(folder).as_posix() for p in paths]
+    assert images.sequence_of("DCIM/IMG_0002.png") is None
+    assert window.projects.project.store.video("DCIM/") is None  # nothing recorded as a sequence

@@ -125,8 +125,7 @@ def test_a_corrupt_a_resized_and_a_linked_frame_are_refused_by_name(tmp_path):
     outside = tmp_path / "elsewhere.png"
     paths[4].rename(outside)
     paths[4].symlink_to(outside)
-    reader = FrameFolderReader(tmp_path, frame_sequence_at(tmp_path, "walk/"))
-    assert reader.size == (96, 64)
+    reader = FrameFolderReader(tmp_path, frame_sequence_at(tmp_path, "walk/"), size=(96, 64))  # as recorded
     assert reader.note is not None and "walk/00004.png is a link" in reader.note
     with pytest.raises(FrameDecodeError, match="00002.png: not an image or the file is corrupt"):
         reader.read(2)
@@ -135,6 +134,25 @@ def test_a_corrupt_a_resized_and_a_linked_frame_are_refused_by_name(tmp_path):
     with pytest.raises(FrameDecodeError, match="00004.png: a symbolic link, which is not followed here"):
         reader.read(4)
     assert reader.read(5).shape == (64, 96, 3)
-    recorded = FrameFolderReader(tmp_path, frame_sequence_at(tmp_path, "walk/"), size=(30, 20))
-    with pytest.raises(FrameDecodeError, match="96x64 pixels but the frames of walk/ are 30x20"):
-        recorded.read(0)  # the size the project recorded wins over the first file's
+
+
+def test_photos_numbered_like_frames_but_of_two_sizes_are_not_a_sequence(tmp_path):
+    import cv2
+
+    from protolabel.segmentation.media.frame_folder import (
+        FrameFolderReader,
+        NotAFrameSequenceError,
+        frame_sequence_at,
+    )
+    from tests.segmentation.media.frame_folders import make_frame_folder
+
+    paths = make_frame_folder(tmp_path / "DCIM", range(40), name="IMG_{:04d}.png")
+    cv2.imwrite(str(paths[36]), cv2.imread(str(paths[36])).transpose(1, 0, 2))  # a photo taken upright
+    sequence = frame_sequence_at(tmp_path, "DCIM/")
+    with pytest.raises(NotAFrameSequenceError) as caught:
+        FrameFolderReader(tmp_path, sequence)
+    assert str(caught.value) == (
+        "DCIM/: its images are not all one size (DCIM/IMG_0000.png is 96x64, DCIM/IMG_0036.png is 64x96), so "
+        "they are listed as images, not as the frames of a sequence"
+    )
+    assert FrameFolderReader(tmp_path, sequence, size=(96, 64)).read(35).shape == (64, 96, 3)  # recorded: per frame
