@@ -217,6 +217,9 @@ class VideoController(QObject):
                 reader.close()
             return
         waiting = self._waiting.pop(video, None)
+        if reader is None and video.endswith("/"):  # its files are still images: list them as such
+            self._list_as_images(project, video, error or "cannot be read", waiting, failed=True)
+            return
         if reader is None:
             self._refuse(project.images, video, error or "cannot be read", waiting)
             return
@@ -227,7 +230,10 @@ class VideoController(QObject):
                 keys, statuses = _record(project.store, video, reader.index)
         except (ProjectStoreError, ValueError) as exc:
             reader.close()
-            self._refuse(project.images, video, str(exc), waiting)
+            if video.endswith("/"):  # e.g. frames renamed to another pattern: labels kept, files shown as images
+                self._list_as_images(project, video, str(exc), waiting, failed=True)
+            else:
+                self._refuse(project.images, video, str(exc), waiting)
             return
         self.readers[video] = reader
         project.images.set_frames(video, keys, statuses)
@@ -244,11 +250,17 @@ class VideoController(QObject):
     def _not_a_sequence(self, generation: int, video: str, reason: str) -> None:
         """UI thread: a folder numbered like frames holds photos of different sizes: they stay loose images."""
         project = self.project
-        if generation != self._generation or project is None:
-            return
-        waiting = self._waiting.pop(video, None)
+        if generation == self._generation and project is not None:
+            self._list_as_images(project, video, reason, self._waiting.pop(video, None), failed=False)
+
+    def _list_as_images(
+        self, project: Project, video: str, reason: str, waiting: tuple[str, Deliver] | None, *, failed: bool
+    ) -> None:
+        """A folder listed as frames is not a sequence after all (photos of different sizes, or one the store
+        refuses, e.g. frames renamed to another pattern): its files are listed as the loose images they are
+        (labels stored under other names stay stored) and the reason said."""
         project.images.drop_frame_folder(video)
-        self.message.emit(reason)
+        (self.error if failed else self.message).emit(reason)
         if waiting is not None:  # the frame asked for is an image now: show it as one
             project.events.current_changed.emit(project.current_name)
 

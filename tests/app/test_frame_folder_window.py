@@ -163,3 +163,26 @@ def test_photos_numbered_like_frames_but_of_two_sizes_stay_images(make_window, q
     assert [model.name_at(r) for r in range(model.rowCount())] == [p.relative_to(folder).as_posix() for p in paths]
     assert images.sequence_of("DCIM/IMG_0002.png") is None
     assert window.projects.project.store.video("DCIM/") is None  # nothing recorded as a sequence
+
+
+def test_frames_renamed_to_another_pattern_are_shown_as_images_and_the_old_labels_kept(
+    make_window, qtbot, frames_folder
+):
+    window = open_listed(make_window, qtbot, frames_folder)
+    window.projects.project.store.write_change("walk/00003.png", saved=[AnnotatedObject("cat", make_square(5, 5))])
+    window.projects.close()
+    walk = frames_folder / "walk"
+    for n in NUMBERS:
+        (walk / f"{n:05d}.png").rename(walk / f"frame_{n}.png")
+    errors = []
+    window.video.error.connect(errors.append)
+    assert window.projects.open_folder(frames_folder)
+    window.projects.wait_for_scan()
+    project = window.projects.project
+    qtbot.waitUntil(lambda: "walk/" not in project.images.sequences)
+    assert any("walk/: its frames are named in another pattern" in e for e in errors)
+    model = window.file_dock.model
+    assert [model.name_at(r) for r in range(model.rowCount())][:2] == ["photo.png", "walk/frame_1.png"]
+    project.set_current("walk/frame_3.png")  # a file of the folder, read as an image
+    qtbot.waitUntil(lambda: shown_stamp(window) == 3)
+    assert [o.label for o in project.store.objects("walk/00003.png")] == ["cat"]  # kept for when they are back
