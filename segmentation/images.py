@@ -26,16 +26,18 @@ class ImageReadError(Exception):
     """An image file could not be read; the message names the file and the reason."""
 
 
-def read_image(path: str | os.PathLike) -> np.ndarray:
+def read_image(path: str | os.PathLike, *, follow_links: bool = True) -> np.ndarray:
     """Read an image as BGR uint8 H x W x 3, EXIF orientation applied.
 
     Works for non-ASCII paths, grayscale, RGBA (alpha dropped), 16-bit and float images.
     Every reader of user images (CLI, thumbnails, canvas, training) comes here, so the size
     limit is checked from the header before decoding (a decompression bomb costs nothing).
+    `follow_links=False` refuses a symlink (a frame folder's frames are files of that folder).
     """
     path = Path(path)
     try:
-        data = np.frombuffer(read_input_bytes(path, MAX_IMAGE_BYTES, what="image file"), dtype=np.uint8)
+        raw = read_input_bytes(path, MAX_IMAGE_BYTES, what="image file", follow_links=follow_links)
+        data = np.frombuffer(raw, dtype=np.uint8)
     except InputFileError as exc:  # a FIFO or device (which would block or never end), or too large
         raise ImageReadError(f"{path}: {exc.strerror}") from None
     except OSError as exc:

@@ -25,6 +25,9 @@ class MemoEngine:
     def predict_image(self, image, settings=None):
         return self.predict([image], settings)[0]
 
+    def __getattr__(self, name):  # info, network, transform...: the real engine's (a video model's keyframe path)
+        return getattr(self.engine, name)
+
 
 class MemoEngineCache(EngineCache):
     """An `EngineCache` that hands out a `MemoEngine` around the engine it loaded."""

@@ -1,5 +1,5 @@
-"""The project's videos in the app: indexed and decoded on workers, their frames recorded in the store, the
-timeline kept on the current frame."""
+"""The project's videos and frame folders in the app: indexed and decoded (or, a folder's frames, read) on
+workers, their frames recorded in the store, the timeline kept on the current frame."""
 
 from __future__ import annotations
 
@@ -16,6 +16,13 @@ from PySide6.QtWidgets import QDockWidget
 from protolabel.app.docks.timeline import TimelineView
 from protolabel.app.qt_bridge import MainThreadInvoker
 from protolabel.segmentation.images import ImageReadError
+from protolabel.segmentation.media.errors import VideoError
+from protolabel.segmentation.media.frame_folder import (
+    FrameFolderReader,
+    FrameSequence,
+    NotAFrameSequenceError,
+    frame_sequences,
+)
 from protolabel.segmentation.media.frame_index import FrameIndex
 from protolabel.segmentation.media.reader import VideoReader
 from protolabel.segmentation.project.image_list import ImageList
@@ -28,6 +35,7 @@ from protolabel.segmentation.project.video_store import VideoStore, frame_key
 logger = logging.getLogger(__name__)
 
 Deliver = Callable[[np.ndarray | None, str | None], None]
+Reader = VideoReader | FrameFolderReader
 _MARKED = {ImageStatus.EDITED: Marker.EDITED, ImageStatus.VERIFIED: Marker.REVIEWED}
 
 
@@ -45,27 +53,50 @@ def average_rate(index: FrameIndex) -> Fraction | None:
 
 
 class _Index(QRunnable):
-    """Opens (hashes and indexes) one video on a worker and hands the reader or the reason to the UI thread."""
+    """Opens (hashes and indexes) one video, or lists a frame folder's frames and reads the first's size, on a
+    worker and hands the reader or the reason to the UI thread."""
 
-    def __init__(self, controller: VideoController, generation: int, video: str) -> None:
+    def __init__(
+        self,
+        controller: VideoController,
+        generation: int,
+        video: str,
+        frames: FrameSequence | None = None,
+        size: tuple[int, int] | None = None,
+    ) -> None:
         super().__init__()
         self.controller, self.generation, self.video = controller, generation, video
-        self.path = controller.project.images.absolute(video) if controller.project is not None else None
+        self.frames, self.size = frames, size  # a frame folder: its frames, and the size the store recorded
+        project = controller.project
+        self.root = None if project is None else project.folder
+        self.path = None if project is None else project.images.absolute(video)
 
     def run(self) -> None:
-        reader, error = None, None
+        reader: Reader | None = None
+        error = None
+        photos = None  # why a folder numbered like frames is a folder of photos after all
         try:
-            reader = VideoReader(self.path)  # links are not followed: a video is a file of the folder
+            reader = self._frame_folder() if self.video.endswith("/") else VideoReader(self.path)  # links refused
+        except NotAFrameSequenceError as exc:
+            photos = str(exc)
         except (ImageReadError, OSError) as exc:  # VideoError is an ImageReadError: damaged, empty, too large...
             error = str(exc)
         except Exception as exc:  # noqa: BLE001 a reader bug must not leave the video "indexing" for ever
             logger.exception("indexing %s failed", self.path)
             error = f"{self.path}: cannot be read ({exc})"
         try:
-            self.controller.invoker.call(self.controller._indexed, self.generation, self.video, reader, error)
+            if photos is not None:
+                self.controller.invoker.call(self.controller._not_a_sequence, self.generation, self.video, photos)
+            else:
+                self.controller.invoker.call(self.controller._indexed, self.generation, self.video, reader, error)
         except RuntimeError:  # the window closed while indexing
             if reader is not None:
                 reader.close()
+
+    def _frame_folder(self) -> FrameFolderReader:
+        if self.frames is None or self.root is None:
+            raise VideoError(f"{self.video}: no longer a folder of numbered frames; open the folder again")
+        return FrameFolderReader(self.root, self.frames, size=self.size)
 
 
 class _Decode(QRunnable):
@@ -93,7 +124,7 @@ class _ReadOnce(QRunnable):
     """Decodes one frame for a consumer that needs exactly that frame (a model run): never replaced by a newer
     request; on the decode pool, so it never reads the reader at the same time as the canvas's decodes."""
 
-    def __init__(self, controller: VideoController, reader: VideoReader, index: int, deliver: Deliver) -> None:
+    def __init__(self, controller: VideoController, reader: Reader, index: int, deliver: Deliver) -> None:
         super().__init__()
         self.controller, self.reader, self.index, self.deliver = controller, reader, index, deliver
 
@@ -123,7 +154,7 @@ class VideoController(QObject):
         self.view = timeline_view
         self.timeline = timeline_view.timeline
         self.project: Project | None = None
-        self.readers: dict[str, VideoReader] = {}
+        self.readers: dict[str, Reader] = {}
         self.video: str | None = None  # the video on the timeline
         self.dock: QDockWidget | None = None  # the timeline's dock, when installed in a window
         self._generation = 0  # a project closed since a job started makes its result stale
@@ -132,7 +163,7 @@ class VideoController(QObject):
         self._decode_pool = QThreadPool(self)
         self._decode_pool.setMaxThreadCount(1)
         self._lock = threading.Lock()
-        self._request: tuple[VideoReader, int, Deliver] | None = None  # the newest frame not decoded yet
+        self._request: tuple[Reader, int, Deliver] | None = None  # the newest frame not decoded yet
         self._decoding = False
         self._waiting: dict[str, tuple[str, Deliver]] = {}  # video -> (frame key, deliver) asked before indexed
         timeline_view.frame_wanted.connect(self._on_frame_wanted)
@@ -145,7 +176,16 @@ class VideoController(QObject):
         project.events.current_changed.connect(self._on_current)
         project.images.events.status_changed.connect(self._on_status)
         for video in project.images.sequences:
-            self._index_pool.start(_Index(self, self._generation, video))
+            self._index_pool.start(self._index_job(project, video))
+
+    def _index_job(self, project: Project, video: str) -> _Index:
+        if not video.endswith("/"):
+            return _Index(self, self._generation, video)
+        frames = frame_sequences(project.images.sequences[video])  # as listed: one sequence
+        store = project.store
+        record = store.video(video) if isinstance(store, VideoStore) else None
+        size = None if record is None else (record.width, record.height)
+        return _Index(self, self._generation, video, frames[0] if frames else None, size)
 
     def close_project(self) -> None:
         self._generation += 1
@@ -169,7 +209,7 @@ class VideoController(QObject):
         self._index_pool.waitForDone()
         self._decode_pool.waitForDone()
 
-    def _indexed(self, generation: int, video: str, reader: VideoReader | None, error: str | None) -> None:
+    def _indexed(self, generation: int, video: str, reader: Reader | None, error: str | None) -> None:
         """UI thread: a video was indexed; record it and its frames in the store and list them."""
         project = self.project
         if generation != self._generation or project is None:
@@ -177,25 +217,52 @@ class VideoController(QObject):
                 reader.close()
             return
         waiting = self._waiting.pop(video, None)
+        if reader is None and video.endswith("/"):  # its files are still images: list them as such
+            self._list_as_images(project, video, error or "cannot be read", waiting, failed=True)
+            return
         if reader is None:
             self._refuse(project.images, video, error or "cannot be read", waiting)
             return
         try:
-            keys, statuses = _record(project.store, video, reader.index)
+            if isinstance(reader, FrameFolderReader):
+                keys, statuses = _record_folder(project.store, reader)
+            else:
+                keys, statuses = _record(project.store, video, reader.index)
         except (ProjectStoreError, ValueError) as exc:
             reader.close()
-            self._refuse(project.images, video, str(exc), waiting)
+            if video.endswith("/"):  # e.g. frames renamed to another pattern: labels kept, files shown as images
+                self._list_as_images(project, video, str(exc), waiting, failed=True)
+            else:
+                self._refuse(project.images, video, str(exc), waiting)
             return
         self.readers[video] = reader
         project.images.set_frames(video, keys, statuses)
+        project.images.set_sequence_note(video, reader.note)
         if reader.note:
             self.message.emit(reader.note)
         else:
-            self.message.emit(f"{video}: {len(keys):,} frames indexed")
+            self.message.emit(f"{video}: {len(keys):,} frames " + ("listed" if video.endswith("/") else "indexed"))
         if waiting is not None:
             self.request_frame(*waiting)
         if project.current_name is not None and project.images.sequence_of(project.current_name) == video:
             self._on_current(project.current_name)  # the frame shown waited for this: put it on the timeline
+
+    def _not_a_sequence(self, generation: int, video: str, reason: str) -> None:
+        """UI thread: a folder numbered like frames holds photos of different sizes: they stay loose images."""
+        project = self.project
+        if generation == self._generation and project is not None:
+            self._list_as_images(project, video, reason, self._waiting.pop(video, None), failed=False)
+
+    def _list_as_images(
+        self, project: Project, video: str, reason: str, waiting: tuple[str, Deliver] | None, *, failed: bool
+    ) -> None:
+        """A folder listed as frames is not a sequence after all (photos of different sizes, or one the store
+        refuses, e.g. frames renamed to another pattern): its files are listed as the loose images they are
+        (labels stored under other names stay stored) and the reason said."""
+        project.images.drop_frame_folder(video)
+        (self.error if failed else self.message).emit(reason)
+        if waiting is not None:  # the frame asked for is an image now: show it as one
+            project.events.current_changed.emit(project.current_name)
 
     def _refuse(self, images: ImageList, video: str, reason: str, waiting: tuple[str, Deliver] | None) -> None:
         images.set_sequence_error(video, reason)
@@ -222,7 +289,7 @@ class VideoController(QObject):
                 self.message.emit(f"Indexing {video}…")
             return
         with self._lock:
-            self._request = (reader, frame_number(key), deliver)
+            self._request = (reader, self._position(project.images, key), deliver)
             start = not self._decoding
             self._decoding = True
         if start:
@@ -239,9 +306,15 @@ class VideoController(QObject):
         elif reader is None:
             deliver(None, project.images.sequence_errors.get(video) or f"{video} is still being indexed")
         else:
-            self._decode_pool.start(_ReadOnce(self, reader, frame_number(key), deliver))
+            self._decode_pool.start(_ReadOnce(self, reader, self._position(project.images, key), deliver))
 
-    def _take_request(self) -> tuple[VideoReader, int, Deliver] | None:
+    @staticmethod
+    def _position(images: ImageList, key: str) -> int:
+        """A frame's index: its place in its sequence (a frame folder's frame is its file, not a '#' key)."""
+        position = images.frame_position(key)
+        return frame_number(key) if position is None else position
+
+    def _take_request(self) -> tuple[Reader, int, Deliver] | None:
         """Worker: the newest request, or None (and the worker ends)."""
         with self._lock:
             request, self._request = self._request, None
@@ -257,7 +330,7 @@ class VideoController(QObject):
             self._show_video(video if video is not None and video in self.readers else None)
             return
         self._show_video(video)
-        index = frame_number(name)  # type: ignore[arg-type]  # name is a frame key here
+        index = self._position(project.images, name)  # type: ignore[union-attr,arg-type]  # a frame here
         if self.timeline.cursor != index and 0 <= index < self.timeline.frame_count:
             with QSignalBlocker(self.view):  # the project is already on this frame: no request back
                 self.timeline.scrub_to(index)
@@ -271,6 +344,9 @@ class VideoController(QObject):
         with QSignalBlocker(self.view):
             if reader is None:
                 self.timeline.set_video(0)
+            elif isinstance(reader, FrameFolderReader):  # a folder has no clock
+                self.timeline.set_video(len(reader), DEFAULT_RATE)
+                self._update_markers()
             else:
                 rate = average_rate(reader.index)
                 self.timeline.set_video(len(reader.index), float(rate) if rate else DEFAULT_RATE)
@@ -282,11 +358,11 @@ class VideoController(QObject):
         if project is None or video is None:
             return
         marked: dict[Marker, list[int]] = {Marker.EDITED: [], Marker.REVIEWED: [], Marker.UNREVIEWED: []}
-        for key in project.images.sequences.get(video, ()):
+        for position, key in enumerate(project.images.sequences.get(video, ())):
             status = project.images.status(key)
             kind = _MARKED.get(status, Marker.UNREVIEWED if status is ImageStatus.AUTO_LABELED else None)
             if kind is not None:
-                marked[kind].append(frame_number(key))
+                marked[kind].append(position)
         for kind, frames in marked.items():
             self.timeline.set_markers(kind, frames)
 
@@ -299,7 +375,8 @@ class VideoController(QObject):
         project, video = self.project, self.video
         if project is None or video is None:
             return
-        key = frame_key(video, index)
+        keys = project.images.sequences.get(video, ())
+        key = keys[index] if video.endswith("/") and 0 <= index < len(keys) else frame_key(video, index)
         if key in project.images:
             project.set_current(key)
 
@@ -324,6 +401,25 @@ def _record(store: object, video: str, index: FrameIndex) -> tuple[list[str], di
     )
     keys = store.add_frames(record.id, dict(enumerate(index.pts)))
     return keys, {f.key: f.status for f in store.frames(record.id)}
+
+
+def _record_folder(store: object, reader: FrameFolderReader) -> tuple[list[str], dict[str, ImageStatus]]:
+    """Record a frame folder and its frames in the store; its frame keys (its files) and their statuses."""
+    if not isinstance(store, VideoStore):
+        raise ProjectStoreError("this project's store has no videos (open the folder again)")
+    sequence = reader.sequence
+    width, height = reader.size
+    record = store.record_frame_folder(
+        sequence.path,
+        sequence.keys,
+        sequence.numbers,
+        sha256=sequence.sha256,
+        width=width,
+        height=height,
+        size_bytes=reader.size_bytes,
+    )
+    frames = store.frames(record.id)
+    return [f.key for f in frames], {f.key: f.status for f in frames}
 
 
 def install_video(window: Any) -> VideoController:

@@ -231,7 +231,12 @@ class ImageListModel(QAbstractListModel):
         if role == Qt.ItemDataRole.ToolTipRole:
             if error:
                 return f"{name}\nunreadable: {error}"
-            return f"{name}\nvideo, {frames:,} frames: click to show or hide them" if frames else f"{name}\nvideo"
+            kind = "frame folder" if name.endswith("/") else "video"
+            note = self.images.sequence_notes.get(name)
+            more = f"\n{note}" if note else ""
+            return (
+                f"{name}\n{kind}, {frames:,} frames: click to show or hide them{more}" if frames else f"{name}\n{kind}"
+            )
         return None
 
     def _status_text(self, name: str) -> str:

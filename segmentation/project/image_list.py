@@ -15,6 +15,7 @@ from psygnal import Signal, SignalGroup
 
 from protolabel.segmentation.folders import image_names
 from protolabel.segmentation.images import natural_key
+from protolabel.segmentation.media.frame_folder import FrameSequence
 from protolabel.segmentation.project.records import ImageStatus
 from protolabel.segmentation.project.verified import VerifiedCounts
 
@@ -79,7 +80,9 @@ class ImageList:
         # videos (and numbered-frame folders) listed as sequences: their frame keys once indexed, () before
         self.sequences: dict[str, tuple[str, ...]] = {}
         self.sequence_errors: dict[str, str] = {}  # video -> why it cannot be read
+        self.sequence_notes: dict[str, str] = {}  # sequence -> what reading it found (a frame folder's gaps)
         self.expanded: set[str] = set()  # sequences whose frames the list shows
+        self._frame_of: dict[str, tuple[str, int]] = {}  # frame key -> (its sequence, its position there)
 
     @classmethod
     def scan(cls, root: str | Path, statuses: Mapping[str, ImageStatus] | None = None) -> ImageList:
@@ -228,6 +231,13 @@ class ImageList:
         return {tag: counts[tag] for tag in sorted(counts)}
 
     # ---------------------------------------------------------------- sequences (videos)
+    def add_frame_folders(self, sequences: Iterable[FrameSequence]) -> None:
+        """List frame folders as sequences at once: their frames are images of the list already (files), so
+        they keep their statuses; the controller records them in the store when it opens them."""
+        for sequence in sequences:
+            self.add_sequences([sequence.path])
+            self.set_frames(sequence.path, sequence.keys, {})
+
     def add_sequences(self, videos: Sequence[str]) -> None:
         """List videos as sequences; their frames come with `set_frames` once the video is indexed."""
         for video in videos:
@@ -240,6 +250,9 @@ class ImageList:
         old = set(self.sequences.get(video, ()))
         keys = tuple(keys)
         self.sequences[video] = keys
+        for key in old:
+            self._frame_of.pop(key, None)
+        self._frame_of.update((key, (video, i)) for i, key in enumerate(keys))
         self.sequence_errors.pop(video, None)
         new = [k for k in keys if k not in old and k not in self]
         if new:
@@ -254,6 +267,29 @@ class ImageList:
                 self.set_status(key, status)
         self.events.sequences_changed.emit(video)
 
+    def set_sequence_note(self, video: str, note: str | None) -> None:
+        """What a person should know about a readable sequence ('walk/: frames 00017-00019 are missing')."""
+        if note:
+            self.sequence_notes[video] = note
+        else:
+            self.sequence_notes.pop(video, None)
+        self.events.sequences_changed.emit(video)
+
+    def drop_frame_folder(self, path: str) -> None:
+        """A folder listed as a sequence is not one after all (its images are not all one size): its frames
+        are the loose images they are files of, with the statuses they have."""
+        keys = self.sequences.pop(path, None)
+        if keys is None or not path.endswith("/"):
+            if keys is not None:
+                self.sequences[path] = keys
+            return
+        for key in keys:
+            self._frame_of.pop(key, None)
+        self.expanded.discard(path)
+        self.sequence_notes.pop(path, None)
+        self.sequence_errors.pop(path, None)
+        self.events.sequences_changed.emit(None)
+
     def set_sequence_error(self, video: str, reason: str) -> None:
         """The video cannot be read: it stays listed with the reason."""
         self.sequences.setdefault(video, ())
@@ -261,9 +297,17 @@ class ImageList:
         self.events.sequences_changed.emit(video)
 
     def sequence_of(self, name: str) -> str | None:
-        """The listed video a frame key belongs to, None for an image."""
+        """The listed sequence (a video, or a frame folder 'walk/') a frame key belongs to, None for an image."""
+        found = self._frame_of.get(name)
+        if found is not None:
+            return found[0]
         video = video_of_key(name)
         return video if video is not None and video in self.sequences else None
+
+    def frame_position(self, name: str) -> int | None:
+        """The frame's index in its sequence (its place on the timeline), None for an image."""
+        found = self._frame_of.get(name)
+        return None if found is None else found[1]
 
     def set_expanded(self, video: str, expanded: bool) -> None:
         """Show (or hide) a sequence's frames in the list."""

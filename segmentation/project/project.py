@@ -10,6 +10,7 @@ from pathlib import Path
 from psygnal import Signal, SignalGroup
 
 from protolabel.segmentation.inspection.cache import InferenceCache
+from protolabel.segmentation.media.frame_folder import frame_sequences
 from protolabel.segmentation.media.reader import is_video_name
 from protolabel.segmentation.project.attribute_edit import AttributeSchemaEdit, apply_schema_edit, replay_schema_edit
 from protolabel.segmentation.project.document import Change, ImageAnnotations
@@ -75,10 +76,12 @@ class Project:
         """A project over an open store (it becomes the project's to close)."""
         if names is None:
             images = ImageList.scan(store.folder, store.statuses())
+            images.add_frame_folders(frame_sequences(images.names))
         else:
             images = ImageList(store.folder, [n for n in names if not is_video_name(n)], store.statuses())
             videos = [n for n in names if is_video_name(n)]
             images.add_sequences(videos)
+            images.add_frame_folders(frame_sequences(images.names))
             if isinstance(store, VideoStore):
                 _list_recorded_frames(store, images, videos)
         for name, reason in store.damaged_statuses().items():

@@ -170,8 +170,9 @@ _ADDED_WITHIN_VERSION = (
 )
 LABEL_COUNTS_SQL = "SELECT label, COUNT(*) FROM objects GROUP BY label"
 # Image-level reads leave video frames out (their `images` rows are frame keys, not files): a frame is read
-# through the video store.
-_NOT_A_FRAME = "NOT IN (SELECT key FROM frames)"
+# through the video store. A frame folder's frames ('walk/' rows) are image files and stay in: export, import
+# and the image list see them as before the folder became a sequence (docs/adr/0006).
+_NOT_A_FRAME = "NOT IN (SELECT f.key FROM frames f JOIN videos v ON v.id = f.video_id WHERE v.path NOT LIKE '%/')"
 
 
 class ProjectStoreError(Exception):

@@ -18,6 +18,7 @@ from protolabel.segmentation.geometry.provenance import Provenance
 from protolabel.segmentation.inspection.cache import InferenceCache
 from protolabel.segmentation.inspection.matching import match_detections_to_objects
 from protolabel.segmentation.media.errors import FrameDecodeError, VideoError
+from protolabel.segmentation.media.frame_folder import FrameFolderReader, frame_sequence_at
 from protolabel.segmentation.media.reader import VideoReader
 from protolabel.segmentation.project.autolabel import (
     AutoLabelJob,
@@ -44,7 +45,8 @@ class VideoAutoLabelJob(AutoLabelJob):
     """An AutoLabelJob over frames of one video, in order (the tracker needs them so); its `names` are the frame
     keys, so progress, cancel and the per-frame results are an image job's. `frames` is the frame count (every
     frame) or the indices still to do (`frames_to_label`): then the tracks stored on the last labelled frame
-    before the first of them are continued."""
+    before the first of them are continued. `keys` are the sequence's frame keys in order, as the image list
+    holds them (a frame folder's are its files' paths); without them a video's are `frame_key(video, i)`."""
 
     def __init__(
         self,
@@ -54,9 +56,14 @@ class VideoAutoLabelJob(AutoLabelJob):
         settings: AutoLabelSettings,
         engines: EngineCache | None = None,
         inference_cache: InferenceCache | None = None,
+        *,
+        keys: Sequence[str] | None = None,
     ) -> None:
         indices = list(range(frames)) if isinstance(frames, int) else sorted(set(frames))
-        super().__init__(folder, [frame_key(video, i) for i in indices], settings, engines, inference_cache)
+        if keys is None and video.endswith("/"):
+            raise ValueError(f"{video}: a frame folder's run needs its frame keys")
+        names = [frame_key(video, i) if keys is None else keys[i] for i in indices]
+        super().__init__(folder, names, settings, engines, inference_cache)
         self.video = video
         self.indices = indices
 
@@ -72,15 +79,14 @@ class VideoAutoLabelJob(AutoLabelJob):
         record = store.video(self.video)
         if record is None:
             raise ProjectStoreError(f"{self.video} is not indexed in this project yet: open the folder again")
-        try:
-            reader = VideoReader(self.folder / self.video)
-        except VideoError as exc:
-            raise ProjectStoreError(str(exc)) from None
+        reader = self._open(record.width, record.height)
         with reader:
             if reader.sha256 != record.sha256:
                 raise ProjectStoreError(
                     f"{self.video} is not the video this project labelled (its content changed): nothing was run"
                 )
+            if isinstance(reader, FrameFolderReader):
+                self._check_folder_frames(reader)
             inference = self.settings.inference_settings()
             runner = self._sequence_runner(engine, inference)
             tracker = Tracker(tolerance=self.settings.polygon_tolerance)
@@ -145,8 +151,27 @@ class VideoAutoLabelJob(AutoLabelJob):
         links = match_detections_to_objects(detections.masks, auto) if auto else {}
         self.inference_cache.record_auto_label(key, detections, links, model=Path(self.settings.weights).name)
 
+    def _open(self, width: int, height: int) -> VideoReader | FrameFolderReader:
+        """The video's reader, or the frame folder's (its frames must have the size the project recorded)."""
+        try:
+            if self.video.endswith("/"):
+                return FrameFolderReader(self.folder, frame_sequence_at(self.folder, self.video), size=(width, height))
+            return VideoReader(self.folder / self.video)
+        except VideoError as exc:
+            raise ProjectStoreError(str(exc)) from None
+
+    def _check_folder_frames(self, reader: FrameFolderReader) -> None:
+        """A frame file added or removed since the list was made moves the frames' places: refuse to run on
+        places that may name other files than the job's frames (nothing run, nothing saved)."""
+        keys = reader.keys
+        if any(i >= len(keys) or keys[i] != key for i, key in zip(self.indices, self.names)):
+            raise ProjectStoreError(
+                f"{self.video}: frame files were added or removed since the folder was listed; open the folder "
+                "again, nothing was run"
+            )
+
     def _seed(
-        self, engine: Any, store: VideoStore, video_id: int, reader: VideoReader, tracker: Tracker
+        self, engine: Any, store: VideoStore, video_id: int, reader: VideoReader | FrameFolderReader, tracker: Tracker
     ) -> dict[int, int]:
         """Feed the tracker the stored tracks' objects on the last labelled frame before the first frame to do,
         so the run continues those tracks; {the tracker's track id: the store's}. The objects' masks are the

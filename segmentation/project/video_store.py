@@ -123,6 +123,77 @@ class VideoStore(ProjectStore):
             row = db.execute(f"SELECT {_VIDEO_COLUMNS} FROM videos WHERE id = ?", (cursor.lastrowid,)).fetchone()
         return _video(row)
 
+    def record_frame_folder(
+        self,
+        path: str,
+        keys: Sequence[str],
+        numbers: Sequence[int],
+        *,
+        sha256: str,
+        width: int,
+        height: int,
+        size_bytes: int,
+    ) -> VideoRecord:
+        """Record a folder of numbered frames as a sequence at `path` ('walk/'; docs/adr/0006, "Frame folders"),
+        with its frames as the folder holds them now: frame i is the file keys[i] (its `images` row, so the
+        labels and status it has as a loose image are its frame's) at pts numbers[i], the number in its name.
+
+        Recorded before, its frames take their new positions: a frame file added or removed moves the later
+        ones, and their labels stay with their files; a recorded frame whose file is gone leaves the sequence
+        with its labels kept in the store for when it is back. NotTheLabelledVideoError, nothing changed, when
+        the folder was recorded with frames named in another pattern (`sha256` is the pattern's hash)."""
+        if not isinstance(path, str) or not path.endswith("/"):
+            raise ValueError(f"frame folder path {path!r} does not end in '/'")
+        _check_relative_path(path[:-1])
+        if not isinstance(sha256, str) or not _SHA256.fullmatch(sha256):
+            raise ValueError(f"{path}: pattern hash {sha256!r} is not 64 lowercase hex digits")
+        keys, numbers = list(keys), list(numbers)
+        if not keys or len(keys) != len(numbers):
+            raise ValueError(f"{path}: {len(keys)} frame files but {len(numbers)} frame numbers")
+        for key in keys:
+            if not isinstance(key, str) or not key.startswith(path) or "/" in key[len(path) :] or key == path:
+                raise ValueError(f"{path}: {key!r} is not a file directly in the frame folder")
+        for number in numbers:
+            _check_whole(f"{path}: frame number", number, 0)
+        if any(a >= b for a, b in zip(numbers, numbers[1:])):
+            raise ValueError(f"{path}: frame numbers must be given in increasing order, each once")
+        for name, value in (("width", width), ("height", height)):
+            _check_whole(f"{path}: {name}", value, 1)
+        _check_whole(f"{path}: size in bytes", size_bytes, 0)
+        with self._write() as db:
+            found = db.execute(f"SELECT {_VIDEO_COLUMNS} FROM videos WHERE path = ?", (path,)).fetchone()
+            if found is not None:
+                video = _video(found)
+                if video.sha256 != sha256:
+                    raise NotTheLabelledVideoError(
+                        f"{path}: its frames are named in another pattern than the frames this project labelled "
+                        "there. Their labels are kept; put the frames back under their old names to go on"
+                    )
+                db.execute(
+                    "UPDATE videos SET frame_count = ?, size_bytes = ? WHERE id = ?", (len(keys), size_bytes, video.id)
+                )
+                video_id = video.id
+            else:
+                # A folder has no clock: pts is the number in a frame's name, counted in a stand-in time base of
+                # 1/1, and no frame rate is stated (NULL: the timeline plays it at its default rate).
+                video_id = int(
+                    db.execute(
+                        "INSERT INTO videos (path, sha256, frame_count, width, height, size_bytes, time_base, "
+                        "average_fps, variable_frame_rate, added_at) VALUES (?, ?, ?, ?, ?, ?, '1/1', NULL, 0, ?)",
+                        (path, sha256, len(keys), width, height, size_bytes, time.time()),
+                    ).lastrowid
+                    or 0
+                )
+            self._ensure_images(db, keys)
+            # Frame rows hold only a frame's place and number (objects point to the images row): re-laid whole.
+            db.execute("DELETE FROM frames WHERE video_id = ?", (video_id,))
+            db.executemany(
+                "INSERT INTO frames (key, video_id, frame_index, pts) VALUES (?, ?, ?, ?)",
+                [(key, video_id, i, number) for i, (key, number) in enumerate(zip(keys, numbers))],
+            )
+            row = db.execute(f"SELECT {_VIDEO_COLUMNS} FROM videos WHERE id = ?", (video_id,)).fetchone()
+        return _video(row)
+
     def videos(self) -> list[VideoRecord]:
         """Every video of the project, by path."""
         return [_video(row) for row in self._read(f"SELECT {_VIDEO_COLUMNS} FROM videos ORDER BY path")]

@@ -28,9 +28,9 @@ def indexed_clip(folder) -> None:
         store.add_frames(video.id, dict(enumerate(index.pts)))
 
 
-def test_cancel_stops_between_frames_and_a_replaced_video_is_refused(tmp_path, small_checkpoint):
+def test_cancel_stops_between_frames_and_a_replaced_video_is_refused(tmp_path, resnet50_checkpoint):
     indexed_clip(tmp_path)
-    settings = AutoLabelSettings(small_checkpoint, device="cpu", score_threshold=0.0, top_k=5, workers=0)
+    settings = AutoLabelSettings(resnet50_checkpoint, device="cpu", score_threshold=0.0, top_k=5, workers=0)
     engines = EngineCache()
     job = VideoAutoLabelJob(tmp_path, "clip.mp4", FRAMES, settings, engines)
     job.events.image_done.connect(lambda *_: job.cancel())  # cancel once the first frame is saved
@@ -48,9 +48,9 @@ def test_cancel_stops_between_frames_and_a_replaced_video_is_refused(tmp_path, s
     assert summary.labelled == 0 and "not the video this project labelled" in (summary.error or "")
 
 
-def test_a_run_after_a_cancel_labels_only_the_frames_left_and_continues_the_tracks(tmp_path, small_checkpoint):
+def test_a_run_after_a_cancel_labels_only_the_frames_left_and_continues_the_tracks(tmp_path, resnet50_checkpoint):
     indexed_clip(tmp_path)
-    settings = AutoLabelSettings(small_checkpoint, device="cpu", score_threshold=0.0, top_k=5, workers=0)
+    settings = AutoLabelSettings(resnet50_checkpoint, device="cpu", score_threshold=0.0, top_k=5, workers=0)
     engines = EngineCache()
     first = VideoAutoLabelJob(tmp_path, "clip.mp4", FRAMES, settings, engines)
     first.events.image_done.connect(lambda *_: first.cancel())
