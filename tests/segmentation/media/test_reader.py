@@ -269,3 +269,14 @@ def test_stepping_back_from_a_jump_seeks_once_per_cacheful(long_gop_videos):
         # each step back that misses the cache fills it with the 16 frames before: 47 steps, 3 seeks at most
         assert reader.seeks - jumped <= -(-(last - 8) // 16)
     assert stamps == list(range(last - 1, -1, -1))
+
+
+@pytest.mark.parametrize("name", ["vfr.mp4", "cfr.ts", "vfr.mkv"])
+def test_many_decoder_threads_keep_every_seek_exact(long_gop_videos, name):
+    # frame threads hold several frames in flight: skipping and pts matching must not depend on how many
+    path, frames, _ = long_gop_videos[name]
+    with VideoReader(path, cache_frames=1, decoder_threads=8) as reader:
+        assert reader._stream.codec_context.thread_count == 8
+        order = list(range(len(frames)))
+        random.Random(name).shuffle(order)
+        assert {i: read_stamp(reader.read(i)) for i in order} == {i: i for i in order}
