@@ -64,7 +64,8 @@ class VideoReader:
     `seek_shortcuts=False` decodes and caches every frame between the keyframe and the target, as the
     reader did before it skipped H.264 non-reference frames on the way: for benchmarks/video_decode.py's
     before/after figures, and a way around a decoder that mishandles skipping. `decoder_threads`: FFmpeg's
-    frame and slice threads (0: as many as it picks for the cores).
+    frame and slice threads (0: as many as it picks for the cores). `seeks` and `frames_decoded` count the
+    demuxer seeks and the frames the decoder put out, for tests and benchmarks.
     """
 
     def __init__(
