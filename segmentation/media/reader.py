@@ -40,6 +40,11 @@ DEFAULT_CACHE_FRAMES = 32  # decoded frames kept around the cursor: ~100 MB at 1
 CACHE_BYTES = 256 << 20  # and never more than this (8-bit 4:2:0 counted): 4K keeps 21 frames, 8K 5
 _FORWARD_DECODE_LIMIT = 12  # frames decoded on from the cursor rather than seeking, across a keyframe
 _SEEK_TRIES = 3  # keyframes tried, each earlier than the last, when a seek lands past its target
+_KEPT_BEFORE_JUMP = 8  # frames before a jump's target decoded in full and cached, for stepping back from it
+# codecs whose "non-reference" frames (FFmpeg's skip_frame NONREF) no later frame can depend on, so dropping
+# them on the way to a target leaves every other frame bit-exact; HEVC's sub-layer non-reference pictures
+# may still be referenced by a higher temporal layer, so it is not listed
+_NONREF_SKIPPABLE = frozenset({"h264"})
 _HASH_CHUNK = 1 << 20
 
 
@@ -55,6 +60,12 @@ class VideoReader:
     when the file's size and modification time still match it. Up to `cache_frames` decoded frames around
     the last one read are kept, so memory does not grow with the video's length. One lock serialises reads:
     a worker thread may read while another thread asks `len()` or `frame_id()`.
+
+    `seek_shortcuts=False` decodes and caches every frame between the keyframe and the target, as the
+    reader did before it skipped H.264 non-reference frames on the way: for benchmarks/video_decode.py's
+    before/after figures, and a way around a decoder that mishandles skipping. `decoder_threads`: FFmpeg's
+    frame and slice threads (0: as many as it picks for the cores). `seeks` and `frames_decoded` count the
+    demuxer seeks and the frames the decoder put out, for tests and benchmarks.
     """
 
     def __init__(
@@ -65,9 +76,14 @@ class VideoReader:
         cache_frames: int = DEFAULT_CACHE_FRAMES,
         follow_links: bool = False,
         max_pixels: int = MAX_PIXELS,
+        seek_shortcuts: bool = True,
+        decoder_threads: int = 0,
     ) -> None:
         if cache_frames < 1:
             raise ValueError(f"cache_frames must be at least 1, got {cache_frames}")
+        if decoder_threads < 0:
+            raise ValueError(f"decoder_threads must be 0 (one per core) or more, got {decoder_threads}")
+        self._decoder_threads = decoder_threads
         self.path = Path(path)
         self._follow_links = follow_links
         self._max_pixels = max_pixels
@@ -75,6 +91,12 @@ class VideoReader:
         self._cache_frames = cache_frames
         self._lock = threading.Lock()
         self._frames: Iterator[av.VideoFrame] | None = None  # the decoder's output since the last seek
+        self._skip_before = 0  # pts before which H.264 non-reference frames are dropped (the target's minus a few)
+        self._last_read = -1  # number of the frame read last: a target just behind it is a step back
+        self._shortcuts = seek_shortcuts
+        self._skip_nonref = False  # set once the codec is known
+        self.seeks = 0  # demuxer seeks so far: reading on from the cursor needs none
+        self.frames_decoded = 0  # frames the decoder has put out so far (dropped non-reference ones are not)
         self._cursor = -1  # number of the last frame that came out of self._frames, -1 when none
         self._seek_by_dts = False  # whether the last seek that landed went by a keyframe's dts
         self.note: str | None = None  # what opening found wrong but could read around, for the user
@@ -133,7 +155,11 @@ class VideoReader:
                 "`ffmpeg -i IN -c:v libx264 OUT.mp4`"
             )
         self._check_size(stream.codec_context.width, stream.codec_context.height)
-        stream.thread_type = "AUTO"  # frame and slice threads: a 1080p seek decodes a whole GOP prefix
+        self._skip_nonref = self._shortcuts and stream.codec_context.name in _NONREF_SKIPPABLE
+        # frame and slice threads: a 1080p seek decodes a whole GOP prefix. Frame threads cost about a third
+        # more CPU per frame (2 loaded cores: no faster) but divide the wall time on idle cores
+        stream.thread_type = "AUTO"
+        stream.codec_context.thread_count = self._decoder_threads
         return stream
 
     def _check_size(self, width: int, height: int) -> None:
@@ -238,6 +264,7 @@ class VideoReader:
                 frame = self._decode_to(index)
             else:
                 self._cache.move_to_end(index)
+            self._last_read = index
             return self._to_array(frame)
 
     def check_unchanged(self) -> None:
@@ -321,8 +348,28 @@ class VideoReader:
                 self._live().seek(timestamp, stream=self._stream, backward=True, any_frame=False)
         except av.error.FFmpegError as exc:
             raise FrameDecodeError(f"{self.path}: cannot seek ({_ffmpeg_reason(exc)})") from None
-        self._frames = self._live().decode(self._stream)
+        self.seeks += 1
+        self._frames = self._decoded(self._live().demux(self._stream))
         self._cursor = -1
+
+    def _decoded(self, packets: Iterator[av.Packet]) -> Iterator[av.VideoFrame]:
+        """The decoder's frames from `packets`, without the non-reference frames well before the target.
+
+        Whether a packet may be dropped is decided as it goes in, by its pts: frames at or after the target's
+        and the few kept for stepping back are always decoded, so reading on from the target loses nothing."""
+        context = self._stream.codec_context
+        for packet in packets:
+            # a keyframe is never dropped: frames count as reachable only once the decoder has passed one
+            skip = (
+                self._skip_nonref
+                and not packet.is_keyframe
+                and packet.pts is not None
+                and packet.pts < self._skip_before
+            )
+            context.skip_frame = "NONREF" if skip else "DEFAULT"
+            for frame in self._stream.decode(packet):
+                self.frames_decoded += 1
+                yield frame
 
     def _walk(self, index: int, *, clean: bool) -> av.VideoFrame | None:
         """Decode on to frame `index`; None when the decoder passes it, ends, or reaches it from no keyframe.
@@ -330,6 +377,8 @@ class VideoReader:
         `clean`: the decoder already passed a keyframe at or before its position (it decoded on from one)."""
         frames = self._frames
         assert frames is not None
+        kept = self._kept_before(index)
+        self._skip_before = self.index.pts[max(0, index - kept)]
         try:
             for frame in frames:
                 position = self.index.index_of_pts(_frame_pts(frame))
@@ -338,7 +387,7 @@ class VideoReader:
                 self._check_size(frame.width, frame.height)
                 self._cursor = position
                 clean = clean or self.index.keyframes[position]
-                if clean:
+                if clean and index - position <= kept:  # earlier frames would only push useful ones out
                     self._remember(position, frame)
                 if position > index:
                     break
@@ -352,11 +401,25 @@ class VideoReader:
         self._frames, self._cursor = None, -1  # ended, damaged, or passed the target: the next read seeks
         return None
 
+    def _kept_before(self, index: int) -> int:
+        """How many frames before `index` to decode in full and cache on the way to it.
+
+        Stepping back (a target just behind the last frame read) fills the whole cache, so the next steps back
+        are cached; a jump keeps a few, and the decoder may drop non-reference frames before those."""
+        if not self._shortcuts:
+            return len(self.index)
+        capacity = self._cache_capacity(self.index.width, self.index.height)
+        stepping_back = self._last_read - capacity <= index < self._last_read
+        return capacity if stepping_back else min(capacity, _KEPT_BEFORE_JUMP)
+
+    def _cache_capacity(self, width: int, height: int) -> int:
+        """Frames of `width` x `height` the cache holds: `cache_frames`, fewer when they are large."""
+        return max(1, min(self._cache_frames, CACHE_BYTES // max(1, width * height * 3 // 2)))
+
     def _remember(self, position: int, frame: av.VideoFrame) -> None:
         self._cache[position] = frame
         self._cache.move_to_end(position)
-        frame_bytes = max(1, frame.width * frame.height * 3 // 2)
-        while len(self._cache) > max(1, min(self._cache_frames, CACHE_BYTES // frame_bytes)):
+        while len(self._cache) > self._cache_capacity(frame.width, frame.height):
             self._cache.popitem(last=False)
 
     def _to_array(self, frame: av.VideoFrame) -> np.ndarray:
