@@ -148,13 +148,21 @@ class FileBatch:
         self.pool = ThreadPoolExecutor(WRITERS, thread_name_prefix="export-writer")
         self.pending: list[Future[None]] = []
         self.made: set[Path] = set()
+        self.unplaced: list[Path] = []  # images whose source is not a file (appended from the writers)
 
     def write_bytes(self, path: Path, data: bytes) -> None:
         self._submit(path, functools.partial(_write_file, path, data))
 
     def place_image(self, source: Path, target: Path) -> None:
-        """`target` as a hard link to `source` (no copy of the pixels), or a copy across file systems."""
-        self._submit(target, functools.partial(_place_image, source, target))
+        """`target` as a hard link to `source` (no copy of the pixels), or a copy across file systems; a source
+        that is not a file is left out and listed in `unplaced` (looked at by the writer, not here: a stat per
+        image cost as much as the rest of a YOLO export on a slow disk)."""
+
+        def place() -> None:
+            if not _place_image(source, target):
+                self.unplaced.append(source)
+
+        self._submit(target, place)
 
     def _submit(self, path: Path, work: Callable[[], None]) -> None:
         folder = path.parent
@@ -213,18 +221,20 @@ def _same_file(a: Path, b: Path) -> bool:
         return False
 
 
-def _place_image(source: Path, target: Path) -> None:
+def _place_image(source: Path, target: Path) -> bool:
     """`target` as a hard link to `source` (no copy of the pixels: a new link is whole at once) or, across file
     systems or over an existing file, a link or copy under a temporary name renamed into place, so a
-    half-written image never stands under its name."""
+    half-written image never stands under its name. False, and nothing written, when `source` is not a file."""
     try:
         os.link(source, target, follow_symlinks=True)
-        return
+        return True
     except FileExistsError:
         if _same_file(source, target):  # an export again: already this image (a rename would do nothing)
-            return
+            return True
     except OSError:
-        pass  # another file system, or links not allowed: a copy
+        pass  # another file system, links not allowed, or no such file: a copy, if it is a file
+    if not os.path.isfile(source):
+        return False
     fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
     os.close(fd)
     try:
@@ -238,3 +248,4 @@ def _place_image(source: Path, target: Path) -> None:
         if os.path.lexists(tmp):
             os.unlink(tmp)
         raise
+    return True

@@ -538,6 +538,7 @@ def write_voc(dataset: CocoDataset, out: Path) -> list[str]:
             _write_item(files, image, item, names, out, palette, counts)
         for folder in SUBSET_FOLDERS:
             files.write_bytes(out / folder / "default.txt", listing)
+    tally(counts, "images", len(files.unplaced))
     return counted_notes(counts, _WRITE_NOTES)
 
 
@@ -581,7 +582,7 @@ def _write_item(
 ) -> None:
     """One item's XML and two PNGs, and its image placed in JPEGImages/ when its file is known."""
     source = image.source_name
-    if source and os.path.isabs(source) and os.path.isfile(source):
+    if source and os.path.isabs(source):  # a source that is not a file: counted by the batch
         files.place_image(Path(str(source)), out / IMAGES / image.file_name)
     else:
         tally(counts, "images")

@@ -201,6 +201,7 @@ def write(dataset: CocoDataset, out: Path) -> list[str]:
         data = {"train": "images", "val": "images", "nc": len(names), "names": names}
         text = yaml.safe_dump(data, allow_unicode=True, sort_keys=False)
         files.write_bytes(out / DATA_FILE, text.encode("utf-8"))
+    missing += len(files.unplaced)
     notes = []
     if joined:
         notes.append(
@@ -230,7 +231,7 @@ def _write_image(
     taken[label_name] = image.file_name
     image_target = out / "images" / image.file_name
     source = image.source_name
-    placed = bool(source and os.path.isabs(source) and os.path.isfile(source))
+    placed = bool(source and os.path.isabs(source))  # a source that is not a file: counted by the batch
     if placed:
         files.place_image(Path(str(source)), image_target)
     lines = []
