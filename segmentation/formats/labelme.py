@@ -281,7 +281,7 @@ def _points(value: Any, where: str) -> np.ndarray:
 def write(dataset: CocoDataset, out: Path) -> list[str]:
     """One labelme JSON per image under `out`; notes count the holes filled and images written without a path."""
     holes = unknown = dropped = 0
-    with FileBatch() as files:
+    with FileBatch(out) as files:
         for image in dataset.images:
             target = out / (os.path.splitext(image.file_name)[0] + ".json")
             if image.source_name and os.path.isabs(image.source_name):

@@ -39,10 +39,12 @@ from PIL import Image
 from protolabel.segmentation.coco.dataset import Category, CocoDataset, CocoImage
 from protolabel.segmentation.formats._common import (
     FileBatch,
+    InsideCheck,
     clean_relative,
     counted_notes,
     far_outside,
     object_array,
+    read_inside,
     tally,
 )
 from protolabel.segmentation.formats.base import AnnotationFormat, FormatError
@@ -54,7 +56,6 @@ from protolabel.segmentation.geometry.provenance import HUMAN_DRAWN, Provenance
 from protolabel.segmentation.geometry.shapes import Polygon, Shape
 from protolabel.segmentation.image_headers import image_size_from_header
 from protolabel.segmentation.images import MAX_PIXELS
-from protolabel.segmentation.input_files import read_input_bytes
 
 ANNOTATIONS, IMAGES = "Annotations", "JPEGImages"
 OBJECTS, CLASSES = "SegmentationObject", "SegmentationClass"
@@ -106,14 +107,15 @@ def read_voc(path: Path, images_folder: Path) -> CocoDataset:
     problems = Problems(str(root), "Pascal VOC folder")
     if not root.is_dir():
         raise FormatError(f"{root}: not a folder; a Pascal VOC dataset is a folder with Annotations/ and ImageSets/")
-    labels = _label_names(root, problems)
+    inside = InsideCheck(root)
+    labels = _label_names(inside, problems)
     problems.raise_if_any()
     notes: dict[str, int] = {}
     images: list[CocoImage] = []
     category_names: dict[str, None] = dict.fromkeys(labels[1:])
     records = []
-    for item in _item_ids(root, problems):
-        record = _read_item(root, item, labels, problems, notes)
+    for item in _item_ids(inside, problems):
+        record = _read_item(inside, item, labels, problems, notes)
         if record is not None:
             records.append(record)
             category_names.update(dict.fromkeys(obj[1] for obj in record[3]))
@@ -146,18 +148,18 @@ _NOTES = {
 }  # fmt: skip
 
 
-def _read_file(path: Path, limit: int, what: str) -> bytes:
-    """A file of the dataset, named by the dataset itself: a link there is not followed (it could lead anywhere)."""
-    return read_input_bytes(path, limit, what=what, follow_links=False)
+def _read_file(inside: InsideCheck, path: Path, limit: int, what: str) -> bytes:
+    """A file of the dataset, by the project's one rule for files a dataset names (read_inside)."""
+    return read_inside(inside, path.relative_to(inside.root).as_posix(), limit, what)
 
 
-def _label_names(root: Path, problems: Problems) -> list[str]:
+def _label_names(inside: InsideCheck, problems: Problems) -> list[str]:
     """Class names by index, background at 0: labelmap.txt's, else VOC's own."""
-    path = root / LABELMAP
+    path = inside.root / LABELMAP
     if not path.exists():
         return list(VOC_CLASSES)
     try:
-        text = _read_file(path, MAX_XML_BYTES, "label map").decode("utf-8")
+        text = _read_file(inside, path, MAX_XML_BYTES, "label map").decode("utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         problems.add(LABELMAP, f"cannot be read ({exc})")
         return []
@@ -178,8 +180,9 @@ def _label_names(root: Path, problems: Problems) -> list[str]:
     return names
 
 
-def _item_ids(root: Path, problems: Problems) -> list[str]:
+def _item_ids(inside: InsideCheck, problems: Problems) -> list[str]:
     """The ids of ImageSets' lists, else those of the XML and PNG files present; sorted, each once."""
+    root = inside.root
     ids: dict[str, None] = {}
     for folder in SUBSET_FOLDERS:
         for listing in sorted((root / folder).glob("*.txt")) if (root / folder).is_dir() else ():
@@ -187,7 +190,7 @@ def _item_ids(root: Path, problems: Problems) -> list[str]:
                 continue
             where = listing.relative_to(root).as_posix()
             try:
-                text = _read_file(listing, MAX_XML_BYTES, "image set list").decode("utf-8")
+                text = _read_file(inside, listing, MAX_XML_BYTES, "image set list").decode("utf-8")
             except (OSError, UnicodeDecodeError) as exc:
                 problems.add(where, f"cannot be read ({exc})")
                 continue
@@ -213,9 +216,10 @@ def _item_ids(root: Path, problems: Problems) -> list[str]:
 
 
 def _read_item(
-    root: Path, item: str, labels: list[str], problems: Problems, notes: dict[str, int]
+    inside: InsideCheck, item: str, labels: list[str], problems: Problems, notes: dict[str, int]
 ) -> tuple[str, int, int, list[tuple[Shape, str, dict]]] | None:
     """(image file name, width, height, [(shape, class name, attributes)]) of one item, or None after a problem."""
+    root = inside.root
     xml_path, object_path, class_path = (
         root / ANNOTATIONS / f"{item}.xml",
         root / OBJECTS / f"{item}.png",
@@ -225,17 +229,19 @@ def _read_item(
     file_name, size = f"{item}.jpg", None
     xml_objects: list[_XmlObject] = []
     if xml_path.exists():
-        parsed = _read_xml(xml_path, xml_where, problems)
+        parsed = _read_xml(inside, xml_path, xml_where, problems)
         if parsed is None:
             return None
         file_name, size, xml_objects = parsed
     elif not object_path.exists() and not class_path.exists():
         problems.add(item, f"listed, but there is no {xml_where}, {OBJECTS}/{item}.png or {CLASSES}/{item}.png")
         return None
-    object_ids = _read_png(object_path, f"{OBJECTS}/{item}.png", size, problems) if object_path.exists() else None
+    object_ids = (
+        _read_png(inside, object_path, f"{OBJECTS}/{item}.png", size, problems) if object_path.exists() else None
+    )
     if object_ids is not None:
         size = size or (object_ids.shape[1], object_ids.shape[0])
-    class_ids = _read_png(class_path, f"{CLASSES}/{item}.png", size, problems) if class_path.exists() else None
+    class_ids = _read_png(inside, class_path, f"{CLASSES}/{item}.png", size, problems) if class_path.exists() else None
     if class_ids is not None:
         size = size or (class_ids.shape[1], class_ids.shape[0])
         present = np.flatnonzero(np.bincount(class_ids.ravel(), minlength=256)).tolist()
@@ -271,10 +277,10 @@ def _read_item(
 
 
 def _read_xml(
-    path: Path, where: str, problems: Problems
+    inside: InsideCheck, path: Path, where: str, problems: Problems
 ) -> tuple[str, tuple[int, int] | None, list[_XmlObject]] | None:
     try:
-        document = parse_xml(_read_file(path, MAX_XML_BYTES, "VOC annotation"), where)
+        document = parse_xml(_read_file(inside, path, MAX_XML_BYTES, "VOC annotation"), where)
     except FormatError as exc:
         problems.add(where, str(exc).removeprefix(f"{where}: "))
         return None
@@ -332,10 +338,12 @@ def _read_xml(
     return file_name, size, objects
 
 
-def _read_png(path: Path, where: str, size: tuple[int, int] | None, problems: Problems) -> np.ndarray | None:
+def _read_png(
+    inside: InsideCheck, path: Path, where: str, size: tuple[int, int] | None, problems: Problems
+) -> np.ndarray | None:
     """uint8 [H, W] indices of a VOC PNG (palette or grey; RGB through VOC's colours), or None after a problem."""
     try:
-        data = _read_file(path, MAX_PNG_BYTES, "segmentation PNG")
+        data = _read_file(inside, path, MAX_PNG_BYTES, "segmentation PNG")
     except OSError as exc:
         problems.add(where, f"cannot be read ({exc.strerror or exc})")
         return None
@@ -532,7 +540,7 @@ def write_voc(dataset: CocoDataset, out: Path) -> list[str]:
         r, g, b = palette[index].tolist()
         lines.append(f"{name}:{r},{g},{b}::")
     listing = "".join(f"{item}\n" for item in items).encode("utf-8")
-    with FileBatch() as files:
+    with FileBatch(out) as files:
         files.write_bytes(out / LABELMAP, ("\n".join(lines) + "\n").encode("utf-8"))
         for image, item in zip(dataset.images, items):
             _write_item(files, image, item, names, out, palette, counts)
