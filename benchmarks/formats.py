@@ -4,12 +4,16 @@ A folder of 10,000 images (one 160x120 JPEG hard-linked under every name, in sub
 holds 4 small objects per image (triangles, squares, one object of two parts), written with the project import.
 Per format, in interleaved rounds (a change of load on a shared machine hits every format alike):
 - export: `export_project` of the whole project (COCO: one file; labelme: a JSON per image; YOLO: labels, data.yaml
-  and the images linked into images/);
+  and the images linked into images/; VOC: an XML and two PNGs per image, the images linked into JPEGImages/; CVAT:
+  one XML), into a fresh folder (removing the last round's output is not timed);
 - import: that export read, planned and applied into a fresh project on the same images (`read_dataset`,
   `plan_import`, `apply_import`).
 Prints the median seconds of each and its ratio to COCO's (goal: each within 2x).
 
-    .venv/bin/python benchmarks/formats.py [--images 10000] [--repeats 3]
+    .venv/bin/python benchmarks/formats.py [--images 10000] [--repeats 3] [--formats voc,cvat] [--scratch DIR]
+
+Creating a file costs from microseconds (tmpfs, a local SSD) to milliseconds (some virtual disks): the formats that
+write a file per image pay it 10,000 times and COCO once, so say where --scratch was when quoting the ratios.
 """
 
 from __future__ import annotations
@@ -18,6 +22,8 @@ import argparse
 import os
 import shutil
 import sys
+import tempfile
+import time
 from pathlib import Path
 
 import cv2
@@ -82,7 +88,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--images", type=int, default=10_000)
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--formats", default="", help="comma-separated names (default: every registered format)")
+    parser.add_argument(
+        "--scratch", default=None, help="folder for the photos, project and exports (default: the system's temp)"
+    )
     args = parser.parse_args()
+    if args.scratch:
+        tempfile.tempdir = args.scratch
     work = scratch_dir("protolabel-formats-")
     folder = work / "photos"
     folder.mkdir()
@@ -91,27 +103,28 @@ def main() -> None:
     with ProjectStore.open(folder) as store:
         apply_import(store, plan_import(store, dataset))
     scratch = work / "scratch"  # a fresh project per import, on the same images (links: no copies)
-    formats = all_formats()
+    wanted = [name.strip() for name in args.formats.split(",") if name.strip()]
+    formats = tuple(f for f in all_formats() if not wanted or f.name in wanted or f.name == "coco")
     outputs = {
         f.name: work / (f"out-{f.name}" + ("" if f.writes_folder else FILE_SUFFIX.get(f.name, ".json")))
         for f in formats
     }
 
     def exporter(fmt):
-        def run() -> None:
+        def run() -> float:
             out = outputs[fmt.name]
-            if out.is_dir():
+            if out.is_dir():  # the last round's files: removing them is no part of an export
                 shutil.rmtree(out)
+            start = time.perf_counter()
             with ProjectStore.open(folder) as store:
                 export_project(store, fmt, out)
+            return time.perf_counter() - start
 
         return run
 
     def importer(fmt):
         def run() -> float:
             shutil.rmtree(scratch / PROJECT_DIR_NAME, ignore_errors=True)
-            import time
-
             start = time.perf_counter()
             with ProjectStore.open(scratch) as store:
                 plan = plan_import(store, read_dataset(outputs[fmt.name], fmt, scratch))

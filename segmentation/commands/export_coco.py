@@ -64,7 +64,7 @@ def run(args: argparse.Namespace) -> int:
                 labels=tuple(store.setting(LABELS_KEY, [])),
                 polygons=args.polygons,
             )
-    except ProjectStoreError as exc:
+    except (ProjectStoreError, FormatError) as exc:  # FormatError: what the format cannot write, or where
         raise CommandError(str(exc)) from None
     except OSError as exc:  # a folder export that the disk refused part way (a file export has its fallbacks)
         raise CommandError(f"{args.out}: cannot write ({exc.strerror or exc})") from None

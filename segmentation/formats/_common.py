@@ -15,9 +15,10 @@ from pathlib import Path
 import numpy as np
 
 from protolabel.segmentation.folders import path_inside
+from protolabel.segmentation.formats.base import FormatError
 from protolabel.segmentation.image_headers import image_size_from_header
 from protolabel.segmentation.images import ImageReadError, read_image
-from protolabel.segmentation.input_files import open_input
+from protolabel.segmentation.input_files import open_input, read_input_bytes
 
 NAMED = 10  # entries named per kind of problem; the rest are counted
 HEAD_BYTES = 4096  # most image headers (PNG, BMP, JPEG without a large EXIF block) lie in the first page
@@ -61,6 +62,23 @@ class InsideCheck:
         if os.path.islink(self.root / name):
             return path_inside(self.root, name) is not None
         return True
+
+
+class LinkOutsideError(OSError):
+    """A file a dataset names that is a link leading outside the dataset's folder: never opened."""
+
+    def __init__(self) -> None:
+        super().__init__("a link that leads outside the folder, which is not followed")
+
+
+def read_inside(inside: InsideCheck, name: str, limit: int, what: str) -> bytes:
+    """The bytes of `name` under `inside.root` by the project's one rule for files a dataset names
+    (folders.path_inside): a link is followed when its target lies inside the folder too, and one that leads
+    outside is never opened (LinkOutsideError). The checks and the open are not one step: a folder that others
+    may change while it is read is not guarded against them."""
+    if not inside(name):
+        raise LinkOutsideError
+    return read_input_bytes(inside.root / name, limit, what=what)
 
 
 def count(n: int, noun: str) -> str:
@@ -144,26 +162,47 @@ class FileBatch:
     on some file systems, an fsync more: one by one, a 10,000-image export spent twenty times the writing
     itself waiting for them. The first error is raised when the batch ends (or as soon as it is seen)."""
 
-    def __init__(self) -> None:
+    def __init__(self, root: Path) -> None:
+        self.root = root
         self.pool = ThreadPoolExecutor(WRITERS, thread_name_prefix="export-writer")
         self.pending: list[Future[None]] = []
         self.made: set[Path] = set()
+        self.unplaced: list[Path] = []  # images whose source is not a file (appended from the writers)
 
     def write_bytes(self, path: Path, data: bytes) -> None:
         self._submit(path, functools.partial(_write_file, path, data))
 
     def place_image(self, source: Path, target: Path) -> None:
-        """`target` as a hard link to `source` (no copy of the pixels), or a copy across file systems."""
-        self._submit(target, functools.partial(_place_image, source, target))
+        """`target` as a hard link to `source` (no copy of the pixels), or a copy across file systems; a source
+        that is not a file is left out and listed in `unplaced` (looked at by the writer, not here: a stat per
+        image cost as much as the rest of a YOLO export on a slow disk)."""
+
+        def place() -> None:
+            if not _place_image(source, target):
+                self.unplaced.append(source)
+
+        self._submit(target, place)
 
     def _submit(self, path: Path, work: Callable[[], None]) -> None:
         folder = path.parent
         if folder not in self.made:  # made here, in order: the writers never race to create one folder
+            self._check_inside(folder)
             folder.mkdir(parents=True, exist_ok=True)
             self.made.add(folder)
         self.pending.append(self.pool.submit(work))
         if len(self.pending) >= 4 * WRITERS:
             self._drain(keep=WRITERS)
+
+    def _check_inside(self, folder: Path) -> None:
+        """FormatError when `folder` (under `root`) is reached through a link that leads outside `root`: the
+        project's rule for a dataset's files (folders.path_inside) applied to writing; the file names themselves
+        are safe, as a file is renamed over a link, never written through it."""
+        relative = os.path.relpath(folder, self.root)
+        if path_inside(self.root, relative) is None:
+            raise FormatError(
+                f"{folder}: a link that leads outside {self.root}; the export writes only inside the folder it "
+                "was given (remove the link or choose another folder)"
+            )
 
     def _drain(self, keep: int = 0) -> None:
         while len(self.pending) > keep:
@@ -213,18 +252,20 @@ def _same_file(a: Path, b: Path) -> bool:
         return False
 
 
-def _place_image(source: Path, target: Path) -> None:
+def _place_image(source: Path, target: Path) -> bool:
     """`target` as a hard link to `source` (no copy of the pixels: a new link is whole at once) or, across file
     systems or over an existing file, a link or copy under a temporary name renamed into place, so a
-    half-written image never stands under its name."""
+    half-written image never stands under its name. False, and nothing written, when `source` is not a file."""
     try:
         os.link(source, target, follow_symlinks=True)
-        return
+        return True
     except FileExistsError:
         if _same_file(source, target):  # an export again: already this image (a rename would do nothing)
-            return
+            return True
     except OSError:
-        pass  # another file system, or links not allowed: a copy
+        pass  # another file system, links not allowed, or no such file: a copy, if it is a file
+    if not os.path.isfile(source):
+        return False
     fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
     os.close(fd)
     try:
@@ -238,3 +279,4 @@ def _place_image(source: Path, target: Path) -> None:
         if os.path.lexists(tmp):
             os.unlink(tmp)
         raise
+    return True

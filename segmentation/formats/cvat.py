@@ -28,7 +28,15 @@ import numpy as np
 
 from protolabel.segmentation.coco.dataset import Category, CocoDataset, CocoImage
 from protolabel.segmentation.files import atomic_write_bytes
-from protolabel.segmentation.formats._common import clean_relative, counted_notes, far_outside, object_array, tally
+from protolabel.segmentation.formats._common import (
+    InsideCheck,
+    clean_relative,
+    counted_notes,
+    far_outside,
+    object_array,
+    read_inside,
+    tally,
+)
 from protolabel.segmentation.formats.base import AnnotationFormat, FormatError
 from protolabel.segmentation.formats.xml_input import Problems, name_for_folder, parse_xml, short
 from protolabel.segmentation.geometry.box_masks import BoxMasks
@@ -72,7 +80,10 @@ def read_cvat(path: Path, images_folder: Path) -> CocoDataset:
     xml_path = _xml_path(Path(path))
     source = str(xml_path)
     try:
-        data = read_input_bytes(xml_path, MAX_XML_BYTES, what="CVAT annotation file")
+        if xml_path == Path(path):  # the file the user chose
+            data = read_input_bytes(xml_path, MAX_XML_BYTES, what="CVAT annotation file")
+        else:  # the folder's annotations.xml, by the rule for files a dataset names
+            data = read_inside(InsideCheck(Path(path)), FILE_NAME, MAX_XML_BYTES, "CVAT annotation file")
     except OSError as exc:
         raise FormatError(f"{source}: cannot be read ({exc.strerror or exc})") from None
     document = parse_xml(data, source)

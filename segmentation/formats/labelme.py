@@ -9,7 +9,10 @@ and it can be fixed and imported again). The image's `flags` are kept in its `ex
 
 Writing: one JSON per image under the output folder (its sub-folder kept), `imageData` null and `imagePath` relative
 to the JSON file, each part a polygon; the parts of one object share a `group_id`. labelme polygons cannot cut
-holes: those are written filled, and counted in the notes.
+holes: those are written filled, and counted in the notes. The image's `flags` are written as given (the project
+export makes them of its tags); each shape's `flags` are its object's true/false attributes (labelme reads shape
+flags as a dict of names to true/false, as its `--labelflags` checkboxes), other attribute values are counted in
+the notes. Read back, shape flags become the object's attributes again.
 """
 
 from __future__ import annotations
@@ -277,8 +280,8 @@ def _points(value: Any, where: str) -> np.ndarray:
 
 def write(dataset: CocoDataset, out: Path) -> list[str]:
     """One labelme JSON per image under `out`; notes count the holes filled and images written without a path."""
-    holes = unknown = 0
-    with FileBatch() as files:
+    holes = unknown = dropped = 0
+    with FileBatch(out) as files:
         for image in dataset.images:
             target = out / (os.path.splitext(image.file_name)[0] + ".json")
             if image.source_name and os.path.isabs(image.source_name):
@@ -286,8 +289,8 @@ def write(dataset: CocoDataset, out: Path) -> list[str]:
             else:  # where the image is, is not known: the name as if the JSON lay beside it
                 image_path = Path(image.file_name).name
                 unknown += 1
-            shapes, image_holes = _shapes(image.instances)
-            holes += image_holes
+            shapes, image_holes, image_dropped = _shapes(image.instances)
+            holes, dropped = holes + image_holes, dropped + image_dropped
             flags = image.extra.get("flags")
             record = {
                 "version": LABELME_VERSION,
@@ -304,16 +307,23 @@ def write(dataset: CocoDataset, out: Path) -> list[str]:
         notes.append(f"{count(holes, 'object')} with holes written filled: labelme polygons cannot cut holes")
     if unknown:
         notes.append(f"{count(unknown, 'image')} whose file is not known: imagePath is the bare file name")
+    if dropped:
+        notes.append(
+            f"{count(dropped, 'attribute value')} not true/false left out: labelme's shape flags are checkboxes"
+        )
     return notes
 
 
-def _shapes(inst: Instances) -> tuple[list[dict[str, Any]], int]:
-    """labelme's shapes of one image's objects (a polygon per part, the parts of one object sharing a group_id),
-    and how many objects had holes (left out)."""
-    shapes, holes = [], 0
-    for number, (shape, cls) in enumerate(zip(inst.shapes.tolist(), inst.classes.tolist()), start=1):
+def _shapes(inst: Instances) -> tuple[list[dict[str, Any]], int, int]:
+    """labelme's shapes of one image's objects (a polygon per part, the parts of one object sharing a group_id and
+    its flags), how many objects had holes (left out) and how many attribute values are no flag (left out)."""
+    shapes, holes, dropped = [], 0, 0
+    attributes = inst.attributes.tolist() if inst.has("attributes") else [None] * len(inst)
+    for number, (shape, cls, value) in enumerate(zip(inst.shapes.tolist(), inst.classes.tolist(), attributes), 1):
         parts = [p for p in shape.polygons if len(p.exterior) >= 3]
         holes += shape.has_holes
+        flags, object_dropped = _shape_flags(value)
+        dropped += object_dropped
         for polygon in parts:
             shapes.append(
                 {
@@ -322,11 +332,21 @@ def _shapes(inst: Instances) -> tuple[list[dict[str, Any]], int]:
                     "group_id": number if len(parts) > 1 else None,
                     "description": "",
                     "shape_type": "polygon",
-                    "flags": {},
+                    "flags": dict(flags),
                     "mask": None,
                 }
             )
-    return shapes, holes
+    return shapes, holes, dropped
+
+
+def _shape_flags(value: Any) -> tuple[dict[str, bool], int]:
+    """An object's checkbox attributes as labelme shape flags (labelme loads only a dict of str to bool there),
+    and how many of its other attribute values are left out."""
+    inner = value.get("attributes") if isinstance(value, dict) else None
+    if not isinstance(inner, dict):
+        return {}, 0
+    flags = {str(name): item for name, item in inner.items() if isinstance(item, bool)}
+    return flags, len(inner) - len(flags)
 
 
 def _is_int(value: Any) -> bool:

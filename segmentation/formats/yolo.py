@@ -29,7 +29,15 @@ import yaml
 
 from protolabel.segmentation.coco.dataset import Category, CocoDataset, CocoImage
 from protolabel.segmentation.folders import is_image_name, walk_folder
-from protolabel.segmentation.formats._common import FileBatch, InsideCheck, Skipped, count, image_size, name_inside
+from protolabel.segmentation.formats._common import (
+    FileBatch,
+    InsideCheck,
+    Skipped,
+    count,
+    image_size,
+    name_inside,
+    read_inside,
+)
 from protolabel.segmentation.formats.base import AnnotationFormat, FormatError
 from protolabel.segmentation.geometry.instances import Instances
 from protolabel.segmentation.geometry.provenance import HUMAN_DRAWN
@@ -53,7 +61,8 @@ def read(path: Path, images_folder: Path) -> CocoDataset:
     """The YOLO dataset at `path` (its folder or its data.yaml); images named relative to `images_folder` when
     they lie in it, else relative to their `images` folder (an export read back matches the project's names)."""
     root = path.parent if path.is_file() else path
-    names = _class_names(root / DATA_FILE if path.is_dir() else path)
+    inside = InsideCheck(root)
+    names = _class_names(path, inside if path.is_dir() else None)
     walk = walk_folder(root, keep=lambda name: is_image_name(name) or name.lower().endswith(".txt"))
     label_files = {n for n in walk.names if n.lower().endswith(".txt") and "labels" in n.split("/")[:-1]}
     skipped = Skipped()
@@ -61,7 +70,6 @@ def read(path: Path, images_folder: Path) -> CocoDataset:
     boxes = 0
     images = []
     categories = tuple(Category(i + 1, name) for i, name in enumerate(names))
-    inside = InsideCheck(root)
     for relative in walk.names:
         parts = relative.split("/")
         if "images" not in parts[:-1] or not is_image_name(parts[-1]):
@@ -118,10 +126,17 @@ class _BadLine(Exception):
         self.where, self.reason = where, reason
 
 
-def _class_names(data_file: Path) -> tuple[str, ...]:
-    """data.yaml's `names` (a list, or a mapping of 0..N-1 to names); FormatError naming what is wrong."""
+def _class_names(path: Path, inside: InsideCheck | None) -> tuple[str, ...]:
+    """data.yaml's `names` (a list, or a mapping of 0..N-1 to names); FormatError naming what is wrong. `path` is
+    the data.yaml the user chose, or (with `inside`) the folder whose data.yaml is read by the rule for files a
+    dataset names."""
+    data_file = path / DATA_FILE if inside is not None else path
     try:
-        text = read_input_bytes(data_file, MAX_YAML_BYTES, what="data.yaml").decode("utf-8-sig")
+        if inside is not None:
+            raw = read_inside(inside, DATA_FILE, MAX_YAML_BYTES, "data.yaml")
+        else:
+            raw = read_input_bytes(data_file, MAX_YAML_BYTES, what="data.yaml")
+        text = raw.decode("utf-8-sig")
         data = yaml.safe_load(text)
     except FileNotFoundError:
         raise FormatError(f"{data_file}: missing; a YOLO dataset names its classes there") from None
@@ -129,6 +144,8 @@ def _class_names(data_file: Path) -> tuple[str, ...]:
         raise FormatError(f"{data_file}: not UTF-8 text") from None
     except yaml.YAMLError as exc:
         raise FormatError(f"{data_file}: not valid YAML ({str(exc).splitlines()[0]})") from None
+    except OSError as exc:
+        raise FormatError(f"{data_file}: cannot be read ({exc.strerror or exc})") from None
     names: Any = data.get("names") if isinstance(data, dict) else None
     if isinstance(names, dict):
         keys = sorted(names, key=lambda k: k if isinstance(k, int) else -1)
@@ -193,7 +210,7 @@ def write(dataset: CocoDataset, out: Path) -> list[str]:
     joined = holes = missing = 0
     taken: dict[str, str] = {}
     clashes: list[str] = []
-    with FileBatch() as files:
+    with FileBatch(out) as files:
         for image in dataset.images:
             image_joined, image_holes, placed = _write_image(files, image, out, taken, clashes)
             joined, holes, missing = joined + image_joined, holes + image_holes, missing + (not placed)
@@ -201,6 +218,7 @@ def write(dataset: CocoDataset, out: Path) -> list[str]:
         data = {"train": "images", "val": "images", "nc": len(names), "names": names}
         text = yaml.safe_dump(data, allow_unicode=True, sort_keys=False)
         files.write_bytes(out / DATA_FILE, text.encode("utf-8"))
+    missing += len(files.unplaced)
     notes = []
     if joined:
         notes.append(
@@ -230,7 +248,7 @@ def _write_image(
     taken[label_name] = image.file_name
     image_target = out / "images" / image.file_name
     source = image.source_name
-    placed = bool(source and os.path.isabs(source) and os.path.isfile(source))
+    placed = bool(source and os.path.isabs(source))  # a source that is not a file: counted by the batch
     if placed:
         files.place_image(Path(str(source)), image_target)
     lines = []

@@ -92,3 +92,14 @@ def test_voc_export_places_each_image_in_jpegimages(project, tmp_path, capsys):
         assert (out / "JPEGImages" / name).read_bytes() == (project / name).read_bytes()
     assert (out / "ImageSets/Segmentation/default.txt").read_text().split() == ["a", "c", "sub/b"]
     assert not list(out.rglob("*.tmp"))
+
+
+def test_an_export_through_a_folder_linked_outside_is_refused_in_one_line(project, tmp_path, capsys):
+    out, elsewhere = tmp_path / "lm", tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    out.mkdir()
+    (out / "sub").symlink_to(elsewhere)
+    assert main(["export", str(project), "--to", "labelme", "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"protolabel export: {out}/sub: a link that leads outside {out}; the export writes only")
+    assert not any(elsewhere.iterdir())

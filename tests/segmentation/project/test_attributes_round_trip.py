@@ -204,3 +204,23 @@ def test_attribute_values_the_store_cannot_hold_are_counted_not_silently_lost(tm
         summary = apply_import(store, plan)
         assert "Left out 2 attribute values that are not true/false, a number or text." in summary.lines()
         assert [o.attributes for o in store.objects("a.png")] == [{"ok": True}]
+
+
+def test_checkbox_attributes_go_to_labelme_shape_flags_and_come_back(tagged_project: Path, tmp_path: Path) -> None:
+    with ProjectStore.open(tagged_project) as store:
+        summary = export_project(store, by_name("labelme"), tmp_path / "lm")
+    data = json.loads((tmp_path / "lm" / "a.json").read_text())
+    assert [s["flags"] for s in data["shapes"]] == [{"occluded": True, "fat": True}, {"occluded": False, "fat": False}]
+    assert "4 attribute values not true/false left out: labelme's shape flags are checkboxes" in summary.notes
+    copy = tmp_path / "copy"
+    shutil.copytree(tagged_project, copy, ignore=shutil.ignore_patterns(".protolabel"))
+    for path in (tmp_path / "lm").glob("*.json"):
+        record = json.loads(path.read_text())
+        record["imagePath"] = Path(record["imagePath"]).name
+        (copy / path.name).write_text(json.dumps(record))
+    with ProjectStore.open(copy) as store:
+        _imported(store, copy, "labelme")
+        assert [o.attributes for o in store.objects("a.png")] == [
+            {"occluded": True, "fat": True},
+            {"occluded": False, "fat": False},
+        ]
