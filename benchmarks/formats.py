@@ -35,6 +35,7 @@ from benchmarks._common import interleaved_medians, scratch_dir  # noqa: E402
 from protolabel.segmentation.coco import Category, CocoDataset, CocoImage  # noqa: E402
 from protolabel.segmentation.folders import PROJECT_DIR_NAME  # noqa: E402
 from protolabel.segmentation.formats.registry import all_formats  # noqa: E402
+from protolabel.segmentation.formats.youtube_vis import FORMAT_NAME as YOUTUBE_VIS  # noqa: E402
 from protolabel.segmentation.geometry.instances import Instances  # noqa: E402
 from protolabel.segmentation.geometry.shapes import Polygon, Shape  # noqa: E402
 from protolabel.segmentation.project.export import export_project  # noqa: E402
@@ -104,7 +105,9 @@ def main() -> None:
         apply_import(store, plan_import(store, dataset))
     scratch = work / "scratch"  # a fresh project per import, on the same images (links: no copies)
     wanted = [name.strip() for name in args.formats.split(",") if name.strip()]
-    formats = tuple(f for f in all_formats() if not wanted or f.name in wanted or f.name == "coco")
+    # YouTube-VIS holds videos and tracks: a folder of still images is not its data (benchmarks/video*.py)
+    image_formats = [f for f in all_formats() if f.name != YOUTUBE_VIS]
+    formats = tuple(f for f in image_formats if not wanted or f.name in wanted or f.name == "coco")
     outputs = {
         f.name: work / (f"out-{f.name}" + ("" if f.writes_folder else FILE_SUFFIX.get(f.name, ".json")))
         for f in formats
