@@ -490,11 +490,11 @@ class MainWindow(QMainWindow):
         if error is not None:
             self.show_error(f"Export failed: {error}")
             return
-        text = f"Wrote {summary.annotations:,} objects in {summary.images:,} images to {summary.path}"
+        text = f"Wrote {summary.counts()} to {summary.path}"
         if summary.note:
             text += f"\n{summary.note}"
         if summary.skipped:
-            text += f"\n{len(summary.skipped)} images skipped (unreadable or damaged)"
+            text += f"\n{summary.skipped_line()}"
         for note in summary.notes:  # what the format could not carry, with counts
             text += f"\n{note}"
         if report is not None:

@@ -43,6 +43,7 @@ def test_export_offers_youtube_vis_only_for_a_project_with_videos(make_window, p
     qtbot.waitUntil(lambda: bool(results))
     summary, _, error = results[0]
     assert error is None and (summary.images, summary.annotations) == (FRAMES, 2)
+    assert window.statusBar().currentMessage().startswith(f"Wrote 2 tracks in {FRAMES} frames to {summary.path}")
     assert (tmp_path / "footage-youtube-vis" / "annotations.json").is_file()
 
 
@@ -68,11 +69,12 @@ def test_import_recognises_youtube_vis_confirms_then_merges_tracks(make_window, 
     qtbot.waitUntil(lambda: any(d.isVisible() for d in window.findChildren(QDialog, "import_dialog")))
     (dialog,) = [d for d in window.findChildren(QDialog, "import_dialog") if d.isVisible()]
     text = dialog.text.toPlainText()
-    assert f"Will merge {FRAMES} images with 10 objects." in text and "frames 0-5 of clip.mp4" in text
+    assert f"Will merge {FRAMES} frames with 10 objects." in text and "frames 0-5 of clip.mp4" in text
     with VideoStore.open(folder) as store:  # nothing written before Import
         assert all(not store.tracks(v.id) for v in store.videos())
     qtbot.mouseClick(dialog.import_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: "Merged" in window.statusBar().currentMessage())
+    assert window.statusBar().currentMessage().startswith(f"Merged {FRAMES} frames with 10 objects.")
     with VideoStore.open(folder) as store:
         (video,) = store.videos()
         assert sorted(t.label for t in store.tracks(video.id)) == ["cat", "dog"]
