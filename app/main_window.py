@@ -484,6 +484,7 @@ class MainWindow(QMainWindow):
                 verified_only=dialog.verified_only,
                 validate=dialog.validate_box.isChecked(),
                 fmt=dialog.format,
+                polygons=dialog.polygons,
             )
 
     def _on_export_finished(self, summary, report, error) -> None:

@@ -167,7 +167,8 @@ def export_youtube_vis(
             vis_videos.append(VisVideo(video.id, tuple(names), track_set))
     dataset = VisDataset(tuple(vis_videos), class_names, category_ids_for_labels(class_names))
     path = out_dir / VIS_JSON
-    notes = write_youtube_vis(dataset, path, segmentation=segmentation)
+    written = write_youtube_vis(dataset, path, segmentation=segmentation)
+    notes = list(written.notes)
     if not vis_videos and not skipped:
         notes.append("no video of the project has labelled frames: the file lists no videos")
     if untracked:
@@ -176,7 +177,7 @@ def export_youtube_vis(
             "no track: YouTube-VIS cannot carry them"
         )
     frames = sum(v.length for v in vis_videos)
-    return VisExport(path, frames, sum(len(v.tracks.tracks) for v in vis_videos), tuple(skipped), tuple(notes))
+    return VisExport(path, frames, written.annotations, tuple(skipped), tuple(notes))
 
 
 def _score(obj: AnnotatedObject) -> float:
