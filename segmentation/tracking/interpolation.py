@@ -77,8 +77,8 @@ def interpolate_track(tracks: TrackSet, track_id: int, start: int, end: int, poi
         raise ValueError(f"no frames between {start} and {end} to interpolate")
     between = [f for f in track.person_frames if start < f < end]
     if between:
-        frames = f"frame {between[0]}" if len(between) == 1 else f"frames {', '.join(map(str, between))}"
-        raise ValueError(f"track {track_id} has a person's shape on {frames} between {start} and {end}")
+        where = f"frame {between[0]}" if len(between) == 1 else f"frames {', '.join(map(str, between))}"
+        raise ValueError(f"track {track_id} has a person's shape on {where} between {start} and {end}")
     ring_a, ring_b = _aligned(first.shape, last.shape, points, (f"frame {start}", f"frame {end}"))
     frames = [f for f in track.frames if not start < f.frame < end]
     for index in range(start + 1, end):
