@@ -35,6 +35,7 @@ from protolabel.segmentation.project.records import (
 )
 from protolabel.segmentation.project.store import (
     AutoLabelOutcome,
+    DamagedRowError,
     ProjectStore,
     ProjectStoreError,
     StaleEditError,
@@ -523,12 +524,18 @@ class VideoStore(ProjectStore):
         if not ends:
             return TrackEdit("", (), (), (), (), {}, {})
         others: dict[str, list[StoredObject]] = {}
-        for obj in self._stored_objects(
-            db,
-            "f.video_id = ? AND f.frame_index BETWEEN ? AND ? AND o.track_id IS NOT NULL AND o.track_id != ?",
+        rows = db.execute(
+            f"SELECT {_STORED_OBJECT_COLUMNS} FROM objects o JOIN frames f ON f.key = o.image_path "
+            "WHERE f.video_id = ? "
+            "AND f.frame_index BETWEEN ? AND ? AND o.track_id IS NOT NULL AND o.track_id != ? ORDER BY o.id",
             (video.id, min(ends), max(ends), track_id),
-        ):
-            others.setdefault(obj.image_path, []).append(obj)
+        ).fetchall()
+        for row in rows:
+            try:
+                _object_from_row((row[0], *row[2:9]), row[1], self.db_path)
+            except DamagedRowError:
+                continue  # another track's damaged row: never a copy to change, and no reason to refuse this edit
+            others.setdefault(row[1], []).append(StoredObject(*row))
         size = (video.height, video.width)
         before: list[StoredObject] = []
         after: list[StoredObject] = []

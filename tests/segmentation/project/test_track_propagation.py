@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import hashlib
+import sqlite3
+from contextlib import closing
 
 import numpy as np
 import pytest
@@ -13,8 +15,8 @@ from protolabel.segmentation.geometry.provenance import Provenance
 from protolabel.segmentation.geometry.rasterise import shape_to_mask
 from protolabel.segmentation.geometry.shapes import Polygon, Shape
 from protolabel.segmentation.project.labels import ClassMapping
-from protolabel.segmentation.project.records import AnnotatedObject, ImageStatus
-from protolabel.segmentation.project.store import ProjectStoreError, StaleEditError
+from protolabel.segmentation.project.records import AnnotatedObject, ImageStatus, shape_from_json
+from protolabel.segmentation.project.store import ProjectStoreError, StaleEditError, project_db_path
 from protolabel.segmentation.project.track_propagation import (
     FrameDetector,
     PropagationCancelled,
@@ -151,6 +153,22 @@ def test_another_tracks_person_made_object_is_kept_and_an_emptied_track_goes_unt
     assert c not in [t.id for t in store.tracks(stored.video_id)]  # C's only object was a copy: C goes
     store.apply_track_edit(edit.inverted())
     assert content(tmp_path) == before
+
+
+def test_a_damaged_row_of_another_track_is_left_alone_and_does_not_stop_the_write(swapped, tmp_path):
+    store, keys, a, b, objects = swapped
+    run = propagate_stored(read_stored_track(store, "clip.mp4", a), 6, detector(scene(objects, FRAMES)))
+    with closing(sqlite3.connect(project_db_path(tmp_path))) as db, db:  # B's row on frame 7 damaged meanwhile
+        db.execute("UPDATE objects SET shape = 'not json' WHERE image_path = ? AND track_id = ?", (keys[7], b))
+    run.write(store)
+    with closing(sqlite3.connect(project_db_path(tmp_path))) as db:
+        assert db.execute(
+            "SELECT shape FROM objects WHERE image_path = ? AND track_id = ?", (keys[7], b)
+        ).fetchall() == [("not json",)]
+        shapes = db.execute("SELECT shape FROM objects WHERE image_path = ? AND track_id = ?", (keys[8], a)).fetchall()
+    assert len(shapes) == 1  # A was written; B swapped back on frame 8 (its frame 7 row, damaged, left as it is)
+    mask = shape_to_mask(shape_from_json(shapes[0][0]), HEIGHT, WIDTH)
+    assert mask_iou(mask, objects[0].mask(8)) > 0.9
 
 
 def test_a_persons_edit_during_the_run_refuses_the_write_and_nothing_changes(swapped, tmp_path):
