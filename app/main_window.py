@@ -484,17 +484,18 @@ class MainWindow(QMainWindow):
                 verified_only=dialog.verified_only,
                 validate=dialog.validate_box.isChecked(),
                 fmt=dialog.format,
+                polygons=dialog.polygons,
             )
 
     def _on_export_finished(self, summary, report, error) -> None:
         if error is not None:
             self.show_error(f"Export failed: {error}")
             return
-        text = f"Wrote {summary.annotations:,} objects in {summary.images:,} images to {summary.path}"
+        text = f"Wrote {summary.counts()} to {summary.path}"
         if summary.note:
             text += f"\n{summary.note}"
         if summary.skipped:
-            text += f"\n{len(summary.skipped)} images skipped (unreadable or damaged)"
+            text += f"\n{summary.skipped_line()}"
         for note in summary.notes:  # what the format could not carry, with counts
             text += f"\n{note}"
         if report is not None:

@@ -32,16 +32,19 @@ class _ExportRun(QRunnable):
         validate: bool,
         on_done: Callable,
         fmt: AnnotationFormat,
+        polygons: bool = False,
     ) -> None:
         super().__init__()
-        self.args = (folder, path, verified_only, labels, validate, fmt)
+        self.args = (folder, path, verified_only, labels, validate, fmt, polygons)
         self.on_done = on_done
 
     def run(self) -> None:
-        folder, path, verified_only, labels, validate, fmt = self.args
+        folder, path, verified_only, labels, validate, fmt, polygons = self.args
         try:
             with ProjectStore.open(folder) as store:  # a worker thread gets its own connection
-                summary = export_project(store, fmt, path, verified_only=verified_only, labels=labels)
+                summary = export_project(
+                    store, fmt, path, verified_only=verified_only, labels=labels, polygons=polygons
+                )
             report = validate_coco(path) if validate and fmt.name == "coco" else None
         except (OutputPathError, OutputWriteError) as exc:  # their message names the path and the reason
             self.on_done(None, None, str(exc))
@@ -75,8 +78,15 @@ class ExportController(QObject):
         return project.folder / "annotations.json"
 
     def export(
-        self, path: Path, *, verified_only: bool, validate: bool = True, fmt: AnnotationFormat | None = None
+        self,
+        path: Path,
+        *,
+        verified_only: bool,
+        validate: bool = True,
+        fmt: AnnotationFormat | None = None,
+        polygons: bool = False,
     ) -> None:
+        """Export on the worker; `polygons`: YouTube-VIS segmentations as polygons instead of RLE."""
         project = self._project()
         if project is None:
             return
@@ -89,6 +99,7 @@ class ExportController(QObject):
                 validate,
                 self._invoker.wrap(self.finished.emit),
                 fmt or by_name("coco"),
+                polygons,
             )
         )
 

@@ -14,6 +14,7 @@ from typing import Any
 from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
 from PySide6.QtGui import QAction
 
+from protolabel.app.controllers.track_selection import follow_selected_object
 from protolabel.app.controllers.video import frame_number
 from protolabel.app.job_progress import JobProgressWidget
 from protolabel.app.qt_bridge import MainThreadInvoker
@@ -203,7 +204,8 @@ class PropagationController(QObject):
 
 
 def install_propagation(window: Any) -> PropagationController:
-    """The controller behind the window's Propagate Correction and Interpolate Between Keyframes actions."""
+    """The controller behind the window's Propagate Correction and Interpolate Between Keyframes actions (after
+    the Tracks dock's: selecting a tracked object selects its track there)."""
     controller = PropagationController(
         lambda: window.projects.project,
         window.selection,
@@ -221,5 +223,7 @@ def install_propagation(window: Any) -> PropagationController:
     window.projects.image_shown.connect(controller.update_actions)
     window.options.events.weights.connect(controller.update_actions)
     window.projects.project_closed.connect(controller.update_actions)
+    # the track of the object to correct and propagate, shown on the timeline (bar and keyframes) when selected
+    follow_selected_object(lambda: window.projects.project, window.selection, window.tracks.tracks)
     controller.update_actions()
     return controller

@@ -38,8 +38,8 @@ CARRIES = {
     "objects the model made (counted after). The images are linked or copied into JPEGImages/.",
     "cvat": "Objects with holes or several parts are written as CVAT masks (pixels kept exactly). "
     "Put the images in images/ beside annotations.xml: CVAT and Datumaro look for them there.",
-    VIS_FORMAT_NAME: "Videos only: one annotation per track (RLE masks, null where not seen), every frame "
-    "written into JPEGImages/. Objects without a track are not carried (counted after).",
+    VIS_FORMAT_NAME: "Videos only: one annotation per track (RLE masks or polygons, null where not seen), every "
+    "frame written into JPEGImages/. Objects without a track are not carried (counted after).",
 }
 # The one-file formats other than COCO: the file a default path ends in, and the browse filter.
 FILE_KINDS = {"cvat": (".xml", "CVAT XML (*.xml)")}
@@ -65,6 +65,9 @@ class ExportDialog(QDialog):
         self.all_radio.setChecked(True)
         self.validate_box = QCheckBox("Check the file with pycocotools after writing")
         self.validate_box.setChecked(True)
+        # the CLI's --polygons: some YouTube-VIS readers take polygons only; a shape with holes stays RLE
+        self.polygons_box = QCheckBox("Polygons instead of RLE masks (a shape with holes stays RLE)")
+        self.polygons_box.setObjectName("export_polygons")
         self.carries = QLabel()  # what the chosen format cannot carry, before choosing it
         self.carries.setWordWrap(True)
         self.carries.setStyleSheet("color: palette(mid);")
@@ -93,6 +96,7 @@ class ExportDialog(QDialog):
         layout.addWidget(self.all_radio)
         layout.addWidget(self.verified_radio)
         layout.addWidget(self.validate_box)
+        layout.addWidget(self.polygons_box)
         layout.addWidget(self.error_label)
         layout.addStretch(1)  # spare height (the dialog sized to a wrapped message) goes above the buttons
         layout.addWidget(buttons)
@@ -109,6 +113,11 @@ class ExportDialog(QDialog):
     def format(self) -> AnnotationFormat:
         return by_name(self.format_box.currentData())
 
+    @property
+    def polygons(self) -> bool:
+        """Polygons instead of RLE: only for YouTube-VIS, the format that offers the choice."""
+        return self.format.name == VIS_FORMAT_NAME and self.polygons_box.isChecked()
+
     def _format_changed(self) -> None:
         """The path's wording and default follow the format: a file for COCO, a folder beside the project's."""
         fmt = self.format
@@ -116,6 +125,7 @@ class ExportDialog(QDialog):
         self.carries.setText(CARRIES.get(fmt.name, ""))
         self.carries.setVisible(fmt.name in CARRIES)
         self.validate_box.setVisible(fmt.name == "coco")
+        self.polygons_box.setVisible(fmt.name == VIS_FORMAT_NAME)
         current = self.path_edit.text().strip()
         defaults = {str(self._default(f)) for f in all_formats()}
         if not current or current in defaults:  # a path the user typed is kept

@@ -42,6 +42,7 @@ __all__ = [
     "FORMAT_NAME",
     "VisDataset",
     "VisVideo",
+    "VisWritten",
     "file_name_problem",
     "looks_like_youtube_vis",
     "read_youtube_vis",
@@ -81,8 +82,23 @@ class VisDataset:
 # ---------------------------------------------------------------------------------------------- writing
 
 
-def write_youtube_vis(dataset: VisDataset, path: str | os.PathLike, *, segmentation: Segmentation = "rle") -> list[str]:
-    """Write `dataset` as YouTube-VIS JSON at `path` (atomically); notes on what could not be written as asked."""
+@dataclass(frozen=True)
+class VisWritten:
+    """What `write_youtube_vis` wrote: `annotations` (tracks with a shape inside their video's frame on at least
+    one frame), `empty_frames` (frames written null because the track's shape covers no pixel of the frame), and
+    notes on what could not be written as asked, with counts."""
+
+    annotations: int
+    empty_frames: int
+    notes: tuple[str, ...]
+
+
+def write_youtube_vis(
+    dataset: VisDataset, path: str | os.PathLike, *, segmentation: Segmentation = "rle"
+) -> VisWritten:
+    """Write `dataset` as YouTube-VIS JSON at `path` (atomically). A frame whose shape covers no pixel of the
+    frame (it lies outside it, or has no area) is written null, as YouTube-VIS writes a frame where the object is
+    not seen; a track with no other frame is left out. Both are counted in the notes."""
     if segmentation not in ("rle", "polygons"):
         raise ValueError(f"segmentation must be 'rle' or 'polygons', not {segmentation!r}")
     if len(dataset.category_ids) != len(dataset.class_names):
@@ -94,7 +110,7 @@ def write_youtube_vis(dataset: VisDataset, path: str | os.PathLike, *, segmentat
         notes.append("track ids repeat across videos: annotations were numbered 1, 2, ... in file order")
     videos: list[dict[str, Any]] = []
     annotations: list[dict[str, Any]] = []
-    with_holes = 0
+    with_holes = empty = left_out = 0
     for video in dataset.videos:
         if video.tracks.class_names != dataset.class_names:
             raise ValueError(f"video {video.video_id}'s classes {video.tracks.class_names} are not the dataset's")
@@ -118,12 +134,26 @@ def write_youtube_vis(dataset: VisDataset, path: str | os.PathLike, *, segmentat
                     f"track {track.track_id} of video {video.video_id} reaches frame {track.last}, "
                     f"but the video has {video.length} frames"
                 )
-            annotation, holes = _annotation(track, video, dataset, segmentation)
+            annotation, holes, nulls = _annotation(track, video, dataset, segmentation)
+            empty += nulls
+            if track.frames and nulls == len(track.frames):
+                left_out += 1
+                continue
             annotation["id"] = len(annotations) + 1 if renumber else track.track_id
             annotations.append(annotation)
             with_holes += holes
     if with_holes:
-        notes.append(f"{with_holes} frame shapes with holes were written as RLE (polygons cannot hold holes)")
+        notes.append(
+            f"{_count(with_holes, 'frame shape')} with holes {'was' if with_holes == 1 else 'were'} written as RLE "
+            "(polygons cannot hold holes)"
+        )
+    if empty:
+        notes.append(
+            f"{_count(empty, 'frame shape')} covered no pixel of {'its' if empty == 1 else 'their'} frame (outside "
+            "it, or no area): written null, as for a frame where the object is not seen"
+        )
+    if left_out:
+        notes.append(f"{_count(left_out, 'track')} with no shape inside the frame on any frame left out")
     data = {
         "info": {"description": "written by Protolabel"},
         "videos": videos,
@@ -131,27 +161,37 @@ def write_youtube_vis(dataset: VisDataset, path: str | os.PathLike, *, segmentat
         "annotations": annotations,
     }
     write_output_text(path, json.dumps(data, ensure_ascii=False, separators=(",", ":"), allow_nan=False))
-    return notes
+    return VisWritten(len(annotations), empty, tuple(notes))
+
+
+def _count(n: int, noun: str) -> str:
+    return f"1 {noun}" if n == 1 else f"{n:,} {noun}s"
 
 
 def _annotation(
     track: Track, video: VisVideo, dataset: VisDataset, segmentation: Segmentation
-) -> tuple[dict[str, Any], int]:
+) -> tuple[dict[str, Any], int, int]:
+    """The track's annotation, how many of its frames' shapes with holes went as RLE where polygons were asked,
+    and how many frames were written null for covering no pixel of the frame."""
     height, width = video.tracks.image_size
     segmentations: list[Any] = [None] * video.length
     bboxes: list[Any] = [None] * video.length
     areas: list[Any] = [None] * video.length
     provenance: list[Any] = [None] * video.length
     scores: list[Any] = [None] * video.length
-    holes = 0
+    holes = nulls = 0
     for item in track.frames:
         rle = shape_to_rle(item.shape, height, width)
+        area = rle_area(rle)
+        if not area:  # clipped to the frame nothing is left: an area of 0 would claim an object that is not seen
+            nulls += 1
+            continue
         if segmentation == "polygons" and not item.shape.has_holes:
             segmentations[item.frame] = shape_to_coco_polygons(item.shape)
         else:
             holes += segmentation == "polygons"
             segmentations[item.frame] = rle
-        areas[item.frame] = rle_area(rle)
+        areas[item.frame] = area
         bboxes[item.frame] = [float(v) for v in mask_utils.toBbox(compressed(rle))]
         provenance[item.frame] = item.provenance
         scores[item.frame] = float(item.score) if math.isfinite(item.score) else None
@@ -168,7 +208,7 @@ def _annotation(
         PROVENANCE_KEY: provenance,
         SCORES_KEY: scores,
     }
-    return annotation, holes
+    return annotation, holes, nulls
 
 
 # ---------------------------------------------------------------------------------------------- reading

@@ -46,12 +46,35 @@ EXPORTED_STATUSES = (ImageStatus.AUTO_LABELED, ImageStatus.EDITED, ImageStatus.V
 
 @dataclass(frozen=True)
 class ExportSummary:
+    """What an export wrote: `images` pictures holding `annotations` annotations, in the format's own words
+    (`nouns`: objects in images, or tracks in frames for YouTube-VIS)."""
+
     path: Path
     images: int
     annotations: int
     skipped: tuple[str, ...]  # images left out (unreadable for their size, or damaged rows), with the reason
     note: str = ""  # one line when the file could not be written where asked and went to `path` instead
     notes: tuple[str, ...] = ()  # what the format could not carry, with counts (never a silent loss)
+    nouns: tuple[str, str] = ("object", "image")  # (an annotation, an image) in the format's words
+
+    def counts(self) -> str:
+        """What was written, for a status line: "2 tracks in 6 frames", "1 object in 1 image"."""
+        annotation, image = self.nouns
+        return f"{_count(self.annotations, annotation)} in {_count(self.images, image)}"
+
+    def skipped_line(self) -> str:
+        """What was left out, for a status line: "2 images skipped (unreadable or damaged)"; '' when nothing."""
+        if not self.skipped:
+            return ""
+        # YouTube-VIS leaves out whole videos (unreadable, another file now) as well as damaged frames
+        what = (
+            _count(len(self.skipped), "image") if self.nouns[1] == "image" else f"{len(self.skipped)} videos or frames"
+        )
+        return f"{what} skipped (unreadable or damaged)"
+
+
+def _count(n: int, noun: str) -> str:
+    return f"1 {noun}" if n == 1 else f"{n:,} {noun}s"
 
 
 def project_dataset(
@@ -204,7 +227,7 @@ def export_project(
 ) -> ExportSummary:
     """The user's export in format `fmt`: the path checked first (check_export_path), then the project's
     dataset written by the format; COCO exactly as `export_coco`; YouTube-VIS by project.youtube_vis (its
-    summary counts frames as images and tracks as annotations; `polygons`: polygons instead of RLE). The
+    summary counts tracks in frames; `polygons`: polygons instead of RLE). The
     summary carries the format's notes."""
     if fmt.name == "coco":
         return export_coco(store, path, verified_only=verified_only, labels=labels, progress=progress)
@@ -219,7 +242,7 @@ def export_project(
             segmentation="polygons" if polygons else "rle",
             progress=progress,
         )
-        return ExportSummary(vis.path, vis.frames, vis.tracks, vis.skipped, "", vis.notes)
+        return ExportSummary(vis.path, vis.frames, vis.tracks, vis.skipped, "", vis.notes, ("track", "frame"))
     path = check_export_path(store.folder, path, fmt)
     dataset, skipped = project_dataset(store, verified_only=verified_only, labels=labels, progress=progress)
     dataset = with_image_files(dataset, store.folder)

@@ -21,7 +21,7 @@ from __future__ import annotations
 import math
 import os
 import posixpath
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -117,14 +117,15 @@ class ImportSummary:
     crowd_skipped: int
     new_labels: tuple[str, ...]
     notes: tuple[str, ...] = field(default=())
+    frames: frozenset[str] = frozenset()  # the merged and skipped names that are video frames, not images
 
     def lines(self, limit: int = 10, *, planned: bool = False) -> list[str]:
-        """The summary in plain lines: counts first, then up to `limit` skipped images per reason.
+        """The summary in plain lines: counts first, then up to `limit` skipped images (or frames) per reason.
         `planned`: worded as what will happen (the confirmation before an import)."""
         merge, skip = ("Will merge", "Will skip") if planned else ("Merged", "Skipped")
         replacing = "replacing" if not planned else "replacing their"
         out = [
-            f"{merge} {_count(len(self.merged), 'image')} with {_count(self.objects, 'object')}"
+            f"{merge} {self._pictures(self.merged)} with {_count(self.objects, 'object')}"
             + (f", {replacing} {_count(self.replaced_auto, 'auto object')}" if self.replaced_auto else "")
             + "."
         ]
@@ -135,9 +136,18 @@ class ImportSummary:
         for reason, names in _by_reason(self.skipped).items():
             shown = ", ".join(map(shown_name, names[:limit]))
             shown += f", ... and {len(names) - limit} more" if len(names) > limit else ""
-            out.append(f"{skip} {_count(len(names), 'image')}, {reason}: {shown}")
+            out.append(f"{skip} {self._pictures(names)}, {reason}: {shown}")
         out.extend(self.notes)
         return out
+
+    def _pictures(self, names: Sequence[str]) -> str:
+        """How many `names` as a person counts them: "3 images", "6 frames", "6 frames and 3 images" (0 of
+        an import of frames is "0 frames")."""
+        frames = sum(1 for name in names if name in self.frames)
+        images = len(names) - frames
+        if frames and images:
+            return f"{_count(frames, 'frame')} and {_count(images, 'image')}"
+        return _count(frames, "frame") if frames or (self.frames and not images) else _count(images, "image")
 
 
 def read_import_file(path: str | os.PathLike) -> CocoDataset:

@@ -187,18 +187,31 @@ def _rows_read(stored: StoredTrack, frames: Any) -> dict[int, tuple[tuple[int, i
 
 
 def summary(run: TrackRun, edit: StoreTrackEdit) -> str:
-    """What a written run did, for the status bar: "Track 3: 14 frames updated, 2 cleared, stopped at frame 40"."""
-    had = {o.image_path for o in edit.objects_before}
-    has = {o.image_path for o in edit.objects_after}
-    parts = [f"{len(has)} frame{'s' if len(has) != 1 else ''} updated"]
+    """What a written run did, for the status bar: "Track 3: 14 frames updated, 2 cleared, stopped at frame 40",
+    and what it did to other tracks that held the same object ("swapped back with track 4 on 3 frames")."""
+    had = {o.image_path for o in edit.objects_before if o.track_id == run.track_id}
+    has = {o.image_path for o in edit.objects_after if o.track_id == run.track_id}
+    parts = [f"{_frames(len(has))} updated"]
     if had - has:
         parts.append(f"{len(had - has)} cleared")
+    kept = {o.id for o in edit.objects_after}
+    for other in sorted({o.track_id for o in edit.objects_before if o.track_id not in (None, run.track_id)}):
+        swapped = sum(1 for o in edit.objects_after if o.track_id == other)
+        removed = sum(1 for o in edit.objects_before if o.track_id == other and o.id not in kept)
+        if swapped:
+            parts.append(f"swapped back with track {other} on {_frames(swapped)}")
+        if removed:
+            parts.append(f"track {other}'s copy removed on {_frames(removed)}")
     if run.stopped is not None:
         parts.append(f"stopped at frame {run.stopped} (the model lost the object)")
     reached = sorted(run.shapes)
     if not reached:
         parts = ["nothing to do: its next person-made frames are right beside this one"]
     return f"Track {run.track_id}: " + ", ".join(parts)
+
+
+def _frames(count: int) -> str:
+    return f"{count} frame{'s' if count != 1 else ''}"
 
 
 class FrameDetector:

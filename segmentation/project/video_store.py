@@ -15,6 +15,10 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import replace
 from typing import Any
 
+import numpy as np
+
+from protolabel.segmentation.geometry.box_masks import BoxMasks, pairwise_iou
+from protolabel.segmentation.geometry.overlap import is_same_object
 from protolabel.segmentation.geometry.provenance import Provenance
 from protolabel.segmentation.geometry.shapes import Shape
 from protolabel.segmentation.project.records import (
@@ -26,10 +30,12 @@ from protolabel.segmentation.project.records import (
     TrackObject,
     TrackRecord,
     VideoRecord,
+    shape_from_json,
     shape_to_json,
 )
 from protolabel.segmentation.project.store import (
     AutoLabelOutcome,
+    DamagedRowError,
     ProjectStore,
     ProjectStoreError,
     StaleEditError,
@@ -465,7 +471,12 @@ class VideoStore(ProjectStore):
         track on that frame as the run read them, for every frame of `shapes` and the frame it started from.
         Compare-and-set: StaleEditError, nothing written, when the track's objects on one of those frames changed
         since (a person edited one meanwhile); TrackConflictError when a frame of `shapes` holds a person's
-        object of the track (a model run never overwrites it). A reviewed (verified) frame is left alone."""
+        object of the track (a model run never overwrites it). A reviewed (verified) frame is left alone.
+
+        Where the track's shape on a frame it reached (or on a person-made frame of the track it read) is the same
+        object as another track's model-made object there, the tracker had swapped the two: that object takes
+        the track's previous model-made shape there when there was one and nothing else holds it, and is removed
+        otherwise (a track left with no object goes too). A person's object of another track is never touched."""
         for index in (*shapes, *read):
             _check_whole("frame index", index, 0)
         with self._write() as db:
@@ -500,6 +511,7 @@ class VideoStore(ProjectStore):
             after: list[StoredObject] = []
             added: list[tuple[str, Shape, float | None]] = []
             statuses: dict[str, ImageStatus] = {}
+            ends: dict[int, tuple[Shape, StoredObject | None]] = {}  # the track's shape now, its old auto object
             for index, found in sorted(shapes.items()):
                 key = frame_key(video.path, index)
                 if self._require_frame(db, key) != video.id:
@@ -512,19 +524,28 @@ class VideoStore(ProjectStore):
                 if found is None:
                     continue
                 shape, score = found
+                ends[index] = (shape, old[0] if old else None)
                 if old:
                     after.append(replace(old[0], label=track.label, score=score, shape_json=shape_to_json(shape)))
                 else:
                     added.append((key, shape, score))
                 if status is ImageStatus.UNLABELED:
                     statuses[key] = status
+            for index in sorted(set(read) - set(shapes)):
+                key = frame_key(video.path, index)
+                person = [o for o in by_frame.get(key, ()) if o.provenance != Provenance.AUTO.value]
+                if person and self._status_of(db, key) is not ImageStatus.VERIFIED:
+                    ends[index] = (shape_from_json(person[0].shape_json), None)
+            swapped = self._untangle(db, video, track_id, ends)
+            before.extend(swapped.objects_before)
+            after.extend(swapped.objects_after)
             edit = self._apply(
                 db,
                 TrackEdit(
                     text,
                     tuple(before),
                     tuple(after),
-                    (),
+                    swapped.tracks_before,
                     (),
                     statuses,
                     dict.fromkeys(statuses, ImageStatus.AUTO_LABELED),
@@ -560,6 +581,65 @@ class VideoStore(ProjectStore):
             return self._apply(db, edit)
 
     # ---------------------------------------------------------------- internals
+    def _untangle(
+        self,
+        db: sqlite3.Connection,
+        video: VideoRecord,
+        track_id: int,
+        ends: Mapping[int, tuple[Shape, StoredObject | None]],
+    ) -> TrackEdit:
+        """Other tracks' model-made objects that are the same object as the track's new shape on a frame of `ends`
+        (frame index -> (the track's shape there now, its model-made object there before)) where the track's
+        object changed to another one or appeared: the best match takes the track's old shape (the tracker had
+        swapped them) unless another object there holds it, the others go; as the rows of a TrackEdit."""
+        if not ends:
+            return TrackEdit("", (), (), (), (), {}, {})
+        others: dict[str, list[StoredObject]] = {}
+        rows = db.execute(
+            f"SELECT {_STORED_OBJECT_COLUMNS} FROM objects o JOIN frames f ON f.key = o.image_path "
+            "WHERE f.video_id = ? "
+            "AND f.frame_index BETWEEN ? AND ? AND o.track_id IS NOT NULL AND o.track_id != ? ORDER BY o.id",
+            (video.id, min(ends), max(ends), track_id),
+        ).fetchall()
+        for row in rows:
+            try:
+                _object_from_row((row[0], *row[2:9]), row[1], self.db_path)
+            except DamagedRowError:
+                continue  # another track's damaged row: never a copy to change, and no reason to refuse this edit
+            others.setdefault(row[1], []).append(StoredObject(*row))
+        size = (video.height, video.width)
+        before: list[StoredObject] = []
+        after: list[StoredObject] = []
+        for index, (shape, old) in ends.items():
+            there = others.get(frame_key(video.path, index), [])
+            if not there or (old is not None and _same_object(shape_from_json(old.shape_json), [shape], size)):
+                continue  # the track holds what it held: an overlap with another track is not this run's doing
+            iou = pairwise_iou(
+                BoxMasks.from_shapes([shape], size),
+                BoxMasks.from_shapes([shape_from_json(o.shape_json) for o in there], size),
+            )[0]
+            copies = [
+                there[i]
+                for i in np.argsort(-iou, kind="stable")
+                if is_same_object(float(iou[i])) and there[i].provenance == Provenance.AUTO.value
+            ]
+            if not copies:
+                continue
+            before.extend(copies)
+            rest = [shape_from_json(o.shape_json) for o in there if o not in copies]
+            if old is not None and not _same_object(shape_from_json(old.shape_json), rest, size):
+                after.append(replace(copies[0], score=old.score, shape_json=old.shape_json))
+        gone = []
+        kept = {o.id for o in after}
+        for other in sorted({o.track_id for o in before if o.track_id is not None}):
+            removed = sum(1 for o in before if o.track_id == other and o.id not in kept)
+            if (
+                removed
+                and removed == db.execute("SELECT COUNT(*) FROM objects WHERE track_id = ?", (other,)).fetchone()[0]
+            ):
+                gone.append(self._require_track(db, other))
+        return TrackEdit("", tuple(before), tuple(after), tuple(gone), (), {}, {})
+
     def _apply(self, db: sqlite3.Connection, edit: TrackEdit) -> TrackEdit:
         """Compare-and-set apply inside the caller's transaction: tracks created or updated first (objects point
         to them), then objects, then deleted tracks. Every check passes before the rows it guards are written;
@@ -754,6 +834,14 @@ def _video(row: tuple[Any, ...]) -> VideoRecord:
     return VideoRecord(
         video_id, path, sha256, frame_count, width, height, size_bytes, time_base, average_fps, bool(vfr)
     )
+
+
+def _same_object(shape: Shape, others: Sequence[Shape], size: tuple[int, int]) -> bool:
+    """Whether `shape` is the same object (geometry.overlap) as one of `others`, rasterised in an image of `size`."""
+    if not others:
+        return False
+    iou = pairwise_iou(BoxMasks.from_shapes([shape], size), BoxMasks.from_shapes(list(others), size))[0]
+    return any(is_same_object(float(v)) for v in iou)
 
 
 def _differ(count: int) -> str:

@@ -167,13 +167,17 @@ def export_youtube_vis(
             vis_videos.append(VisVideo(video.id, tuple(names), track_set))
     dataset = VisDataset(tuple(vis_videos), class_names, category_ids_for_labels(class_names))
     path = out_dir / VIS_JSON
-    notes = write_youtube_vis(dataset, path, segmentation=segmentation)
+    written = write_youtube_vis(dataset, path, segmentation=segmentation)
+    notes = list(written.notes)
     if not vis_videos and not skipped:
         notes.append("no video of the project has labelled frames: the file lists no videos")
     if untracked:
-        notes.append(f"{untracked} objects on video frames belong to no track: YouTube-VIS cannot carry them")
+        notes.append(
+            f"{untracked} object{' on a video frame belongs' if untracked == 1 else 's on video frames belong'} to "
+            "no track: YouTube-VIS cannot carry them"
+        )
     frames = sum(v.length for v in vis_videos)
-    return VisExport(path, frames, sum(len(v.tracks.tracks) for v in vis_videos), tuple(skipped), tuple(notes))
+    return VisExport(path, frames, written.annotations, tuple(skipped), tuple(notes))
 
 
 def _score(obj: AnnotatedObject) -> float:
@@ -251,7 +255,14 @@ class VisImportPlan:
             0,
             self.new_labels,
             self.notes,
+            self.frame_names(),
         )
+
+    def frame_names(self) -> frozenset[str]:
+        """The names its summary counts as frames: keys of a project video's frames, and every entry it skips
+        (each one a frame of the file's videos); frames merged as plain images are images of the project."""
+        keys = {key for target in self.targets if target.video is not None for key in target.keys if key}
+        return frozenset(keys | {name for name, _ in self.skipped})
 
 
 def frames_root_for(vis_path: Path, folder: Path, dataset: VisDataset) -> Path:
@@ -473,13 +484,14 @@ def map_vis_video(store: VideoStore, folder: Path, frames_root: Path, vis_video:
                 f"Video {vis_video.video_id}: frames of the sequence {record.path}.",
             )
     keys = [_relative(file, folder) for file in files]
-    where = sorted({str(PurePosixPath(k).parent) for k in keys if k})
+    where = ", ".join(sorted({str(PurePosixPath(k).parent) for k in keys if k})[:3])
+    frames = f"1 frame in {where} is" if vis_video.length == 1 else f"{vis_video.length} frames in {where} are"
     return VisVideoTarget(
         vis_video.video_id,
         tuple(keys),
         None,
-        f"Video {vis_video.video_id}: {vis_video.length} frames in {', '.join(where[:3])} are not a video of the "
-        f"project: merged as images, each object's track kept as its '{TRACK_ATTRIBUTE}' attribute.",
+        f"Video {vis_video.video_id}: {frames} not a video of the project: merged as images, each object's track "
+        f"kept as its '{TRACK_ATTRIBUTE}' attribute.",
     )
 
 
@@ -615,4 +627,5 @@ def apply_vis_import(store: ProjectStore, plan: VisImportPlan) -> ImportSummary:
     merged = tuple(image.path for image in images if image.path not in kept)
     count = sum(len(image.objects) for image in images if image.path not in kept)
     skipped = plan.skipped + tuple((k, WORKED_ON) for k in outcome.kept)
-    return ImportSummary(merged, count, outcome.replaced, skipped, 0, plan.new_labels, plan.notes)
+    frames = plan.frame_names() | set(outcome.kept)  # all it skips are frames of the file's videos
+    return ImportSummary(merged, count, outcome.replaced, skipped, 0, plan.new_labels, plan.notes, frames)

@@ -47,9 +47,10 @@ def align_rings(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 def _single_ring(shape: Shape, name: str) -> np.ndarray:
     parts = [p for p in shape.polygons if len(p.exterior) >= 3]
     if len(parts) != 1 or parts[0].holes:
+        has = "no outline" if not parts else "1 part" if len(parts) == 1 else f"{len(parts)} parts"
         raise ValueError(
             f"interpolation needs one outline without holes on both frames; the {name} shape has "
-            f"{len(parts)} parts{' and holes' if shape.has_holes else ''}: propagate it instead"
+            f"{has}{' with holes' if shape.has_holes else ''}: propagate it instead"
         )
     return parts[0].exterior
 
@@ -76,7 +77,8 @@ def interpolate_track(tracks: TrackSet, track_id: int, start: int, end: int, poi
         raise ValueError(f"no frames between {start} and {end} to interpolate")
     between = [f for f in track.person_frames if start < f < end]
     if between:
-        raise ValueError(f"track {track_id} has a person's shape on frames {between} between {start} and {end}")
+        where = f"frame {between[0]}" if len(between) == 1 else f"frames {', '.join(map(str, between))}"
+        raise ValueError(f"track {track_id} has a person's shape on {where} between {start} and {end}")
     ring_a, ring_b = _aligned(first.shape, last.shape, points, (f"frame {start}", f"frame {end}"))
     frames = [f for f in track.frames if not start < f.frame < end]
     for index in range(start + 1, end):

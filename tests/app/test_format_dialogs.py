@@ -80,7 +80,7 @@ def test_export_yolo_then_import_it_back_through_the_dialogs(make_window, photo_
     assert dialog.problem() == ""
     window.exporter.export(dialog.path, verified_only=False, fmt=dialog.format)
     window.exporter.wait()
-    qtbot.waitUntil(lambda: "Wrote 1 objects" in window.statusBar().currentMessage())
+    qtbot.waitUntil(lambda: "Wrote 1 object in 1 image" in window.statusBar().currentMessage())
     assert "1 object with holes written filled" in window.statusBar().currentMessage()
     assert (out / "labels" / "astronaut.txt").read_text().startswith("0 ")
 

@@ -127,3 +127,27 @@ def test_interpolation_without_a_second_keyframe_says_what_is_missing(make_windo
     qtbot.waitUntil(lambda: not window.propagation.busy, timeout=10000)
     assert "needs a person's shape on a frame before and one after frame 2" in (window.last_error or "")
     assert np.all([o.provenance is Provenance.AUTO for o in project.document(key).objects])
+
+
+def test_selecting_a_tracked_object_on_the_canvas_shows_its_track_on_the_timeline(make_window, qtbot, clip_folder):
+    from protolabel.segmentation.project.timeline import Marker
+
+    window = make_window()
+    assert window.projects.open_folder(clip_folder)
+    window.projects.wait_for_scan()
+    project = window.projects.project
+    qtbot.waitUntil(lambda: len(project.images.sequences.get("clip.mp4", ())) == FRAMES)
+    key = frame_key("clip.mp4", 5)
+    project.set_current(key)
+    tracks, timeline = window.tracks.tracks, window.video.timeline
+    qtbot.waitUntil(lambda: bool(tracks.rows))  # the Tracks dock lists the video's track
+    (obj,) = project.document(key).objects
+    doc = project.document(key)  # a person's shape on frame 5: a keyframe marker
+    window.history.push(key, doc, doc.apply(doc.edit_shape(obj.id, mask_to_shape(BALL.mask(5, (HEIGHT, WIDTH))))))
+    assert tracks.selected is None and timeline.track_id is None
+
+    window.selection.set([obj.id])  # a click on the object on the canvas
+    assert tracks.selected == obj.track_id and timeline.track_id == obj.track_id
+    assert timeline.track_frames == tuple(range(FRAMES)) and timeline.markers(Marker.KEYFRAME) == (5,)
+    window.selection.clear()  # deselected: the track stays shown
+    assert tracks.selected == obj.track_id

@@ -20,6 +20,7 @@ from protolabel.segmentation.geometry.rasterise import shape_to_mask
 from protolabel.segmentation.geometry.shapes import Polygon, Shape
 from protolabel.segmentation.tracking.association import track_video
 from protolabel.segmentation.tracking.edits import correct
+from protolabel.segmentation.tracking.tracks import Track, TrackFrame, TrackSet
 from tests.segmentation.tracking.scenes import HEIGHT, WIDTH, MovingDisc, identity, scene
 
 FRAMES = 8
@@ -50,10 +51,11 @@ def _pixels(video: VisVideo) -> dict:
 def test_round_trip_keeps_tracks_pixels_and_classes(tmp_path, segmentation):
     dataset = _dataset()
     out = tmp_path / "vis.json"
-    notes = write_youtube_vis(dataset, out, segmentation=segmentation)
-    assert notes == (
-        [] if segmentation == "rle" else ["1 frame shapes with holes were written as RLE (polygons cannot hold holes)"]
+    written = write_youtube_vis(dataset, out, segmentation=segmentation)
+    assert written.notes == (
+        () if segmentation == "rle" else ("1 frame shape with holes was written as RLE (polygons cannot hold holes)",)
     )
+    assert (written.annotations, written.empty_frames) == (len(dataset.videos[0].tracks.tracks), 0)
     back = read_youtube_vis(out, tmp_path)
     assert back.class_names == dataset.class_names and back.category_ids == (3, 9)
     assert back.videos[0].file_names == dataset.videos[0].file_names and back.videos[0].video_id == 7
@@ -81,6 +83,33 @@ def test_written_fields_follow_youtube_vis(tmp_path):
     assert late["areas"][4] == decoded.sum()
     rows, cols = np.flatnonzero(decoded.any(1)), np.flatnonzero(decoded.any(0))
     assert late["bboxes"][4] == [cols[0], rows[0], cols[-1] - cols[0] + 1, rows[-1] - rows[0] + 1]
+
+
+@pytest.mark.parametrize("segmentation", ["rle", "polygons"])
+def test_a_frame_shape_outside_the_frame_is_written_null_and_counted(tmp_path, segmentation):
+    dataset = _dataset()
+    tracks = dataset.videos[0].tracks
+    outside = Shape((Polygon(np.array([[WIDTH + 5.0, 5], [WIDTH + 20, 5], [WIDTH + 20, 20], [WIDTH + 5, 20]])),))
+    tracks = correct(tracks, 1, 5, outside).apply(tracks)  # dragged off the frame on frame 5
+    gone = max(tracks.ids) + 1  # a track seen only off the frame
+    tracks = TrackSet(
+        tracks.image_size, tracks.class_names, (*tracks.tracks, Track(gone, 0, (TrackFrame(2, outside),)))
+    )
+    dataset = VisDataset((VisVideo(7, dataset.videos[0].file_names, tracks),), tracks.class_names, (3, 9))
+    out = tmp_path / "vis.json"
+    written = write_youtube_vis(dataset, out, segmentation=segmentation)
+    assert (written.annotations, written.empty_frames) == (len(tracks.tracks) - 1, 2)
+    assert (
+        "2 frame shapes covered no pixel of their frame (outside it, or no area): written null, as for a frame "
+        "where the object is not seen"
+    ) in written.notes
+    assert "1 track with no shape inside the frame on any frame left out" in written.notes
+    data = json.loads(out.read_text())
+    assert gone not in [a["id"] for a in data["annotations"]]
+    (first,) = [a for a in data["annotations"] if a["id"] == 1]
+    assert [first[field][5] for field in ("segmentations", "bboxes", "areas", "protolabel_provenance")] == [None] * 4
+    assert all(area is None or area > 0 for a in data["annotations"] for area in a["areas"])
+    assert read_youtube_vis(out, tmp_path).videos[0].tracks.get(1).at(5) is None  # read back: not seen there
 
 
 def _write(tmp_path, data) -> object:

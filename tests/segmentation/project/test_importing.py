@@ -21,6 +21,7 @@ from protolabel.segmentation.project.importing import (
     SIZE_DIFFERS,
     UNREADABLE,
     WORKED_ON,
+    ImportSummary,
     apply_import,
     import_coco,
     plan_import,
@@ -345,3 +346,17 @@ def test_new_classes_join_after_the_projects_own_in_the_files_order(image_folder
         plan = plan_import(store, coco)
     assert plan.new_labels == ("zebra", "apple") and plan.labels == ("mango", "pear", "zebra", "apple")
     assert "New classes: zebra, apple." in plan.preview().lines(planned=True)
+
+
+def test_a_summary_counts_video_frames_as_frames_and_images_as_images():
+    frame, other = "clip.mp4#000001", "clip.mp4#000002"
+    summary = ImportSummary(
+        ("a.png", frame), 2, 0, ((other, "already edited or verified"),), 0, (), frames=frozenset({frame, other})
+    )
+    assert summary.lines()[:2] == [
+        "Merged 1 frame and 1 image with 2 objects.",
+        f"Skipped 1 frame, already edited or verified: {other}",
+    ]
+    only_frames = ImportSummary((), 0, 0, ((frame, "not in the folder"),), 0, (), frames=frozenset({frame}))
+    assert only_frames.lines(planned=True)[0] == "Will merge 0 frames with 0 objects."
+    assert ImportSummary(("a.png", "b.png"), 1, 0, (), 0, ()).lines()[0] == "Merged 2 images with 1 object."

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import hashlib
+import sqlite3
+from contextlib import closing
 
 import numpy as np
 import pytest
@@ -13,8 +15,8 @@ from protolabel.segmentation.geometry.provenance import Provenance
 from protolabel.segmentation.geometry.rasterise import shape_to_mask
 from protolabel.segmentation.geometry.shapes import Polygon, Shape
 from protolabel.segmentation.project.labels import ClassMapping
-from protolabel.segmentation.project.records import AnnotatedObject, ImageStatus
-from protolabel.segmentation.project.store import ProjectStoreError, StaleEditError
+from protolabel.segmentation.project.records import AnnotatedObject, ImageStatus, shape_from_json
+from protolabel.segmentation.project.store import ProjectStoreError, StaleEditError, project_db_path
 from protolabel.segmentation.project.track_propagation import (
     FrameDetector,
     PropagationCancelled,
@@ -108,11 +110,65 @@ def test_a_correction_propagates_both_ways_up_to_the_next_person_made_frame_and_
     assert [o for o in store.track_objects(a) if o.frame_index in (6, 9)] == person  # a person's frames untouched
     assert track_shape(store, a, 10) is not None and follows(store, a, objects[1], [10])  # past frame 9: as it was
     assert store.status(keys[2]) is ImageStatus.AUTO_LABELED
-    assert summary(run, edit) == "Track 1: 8 frames updated"
+    assert summary(run, edit) == (
+        "Track 1: 8 frames updated, swapped back with track 2 on 2 frames, track 2's copy removed on 1 frame"
+    )
 
     store.apply_track_edit(edit.inverted())  # the undo gives every row back: no object left on frame 2
     assert content(tmp_path) == before and track_shape(store, a, 2) is None
     assert store.status(keys[2]) is ImageStatus.UNLABELED
+
+
+def test_the_track_that_held_the_propagated_object_gets_the_other_one_back(swapped):
+    store, _keys, a, b, objects = swapped  # the tracker swapped A and B from frame 6: B holds disc 0 there
+    propagate_stored(read_stored_track(store, "clip.mp4", a), 6, detector(scene(objects, FRAMES))).write(store)
+    assert follows(store, b, objects[1], [0, 1, 2, 3, 4, 5, 7, 8])  # 7, 8: A's old shape, disc 1
+    assert track_shape(store, b, 6) is None  # A's corrected frame: B's copy goes (A's old shape there is unknown)
+    assert follows(store, b, objects[0], [9, 10])  # past A's next keyframe: as it was
+    for t in (6, 7, 8):
+        masks = [
+            shape_to_mask(track_shape(store, track, t), HEIGHT, WIDTH)
+            for track in (a, b)
+            if track_shape(store, track, t)
+        ]
+        assert len(masks) < 2 or mask_iou(*masks) < 0.5
+
+
+def test_another_tracks_person_made_object_is_kept_and_an_emptied_track_goes_until_undone(swapped, tmp_path):
+    store, keys, a, b, objects = swapped
+    (obj,) = [o for o in store.frame_objects(keys[7]) if o.track_id == b]
+    store.write_change(keys[7], saved=[obj.with_changes(provenance=EDITED)])  # a person says B is disc 0 on 7
+    c = store.create_track(store.videos()[0].id, "ball").tracks_after[0].id
+    near = mask_to_shape(np.roll(objects[0].mask(8), 2, axis=1))  # disc 0 on frame 8 again, 2 px off: C's only object
+    store.write_change(
+        keys[8], saved=[*store.frame_objects(keys[8]), AnnotatedObject("ball", near, AUTO, 0.5, track_id=c)]
+    )
+    kept = [o for o in store.track_objects(b) if o.frame_index == 7]
+    stored = read_stored_track(store, "clip.mp4", a)
+    shapes = {t: (mask_to_shape(objects[0].mask(t)), 0.9) for t in (7, 8)}  # A takes disc 0 on 7 and 8
+    before = content(tmp_path)
+    edit = store.apply_propagation(a, shapes, {t: stored.rows[t] for t in (6, 7, 8)}, "Propagate track 1")
+    assert [o for o in store.track_objects(b) if o.frame_index == 7] == kept  # B's person-made object: untouched
+    assert follows(store, b, objects[1], [8])  # the better copy takes A's old shape
+    assert c not in [t.id for t in store.tracks(stored.video_id)]  # C's only object was a copy: C goes
+    store.apply_track_edit(edit.inverted())
+    assert content(tmp_path) == before
+
+
+def test_a_damaged_row_of_another_track_is_left_alone_and_does_not_stop_the_write(swapped, tmp_path):
+    store, keys, a, b, objects = swapped
+    run = propagate_stored(read_stored_track(store, "clip.mp4", a), 6, detector(scene(objects, FRAMES)))
+    with closing(sqlite3.connect(project_db_path(tmp_path))) as db, db:  # B's row on frame 7 damaged meanwhile
+        db.execute("UPDATE objects SET shape = 'not json' WHERE image_path = ? AND track_id = ?", (keys[7], b))
+    run.write(store)
+    with closing(sqlite3.connect(project_db_path(tmp_path))) as db:
+        assert db.execute(
+            "SELECT shape FROM objects WHERE image_path = ? AND track_id = ?", (keys[7], b)
+        ).fetchall() == [("not json",)]
+        shapes = db.execute("SELECT shape FROM objects WHERE image_path = ? AND track_id = ?", (keys[8], a)).fetchall()
+    assert len(shapes) == 1  # A was written; B swapped back on frame 8 (its frame 7 row, damaged, left as it is)
+    mask = shape_to_mask(shape_from_json(shapes[0][0]), HEIGHT, WIDTH)
+    assert mask_iou(mask, objects[0].mask(8)) > 0.9
 
 
 def test_a_persons_edit_during_the_run_refuses_the_write_and_nothing_changes(swapped, tmp_path):
@@ -133,7 +189,10 @@ def test_frames_where_the_model_loses_the_object_are_cleared_and_propagation_sto
     edit = run.write(store)
     assert run.stopped == 2  # the fourth miss in a row (5, 4, 3, 2): more than AssociationConfig.max_missed
     assert [t for t in range(6) if track_shape(store, a, t) is not None] == [0, 1]  # 3-5 cleared, 0-1 not reached
-    assert summary(run, edit) == "Track 1: 2 frames updated, 3 cleared, stopped at frame 2 (the model lost the object)"
+    assert summary(run, edit) == (
+        "Track 1: 2 frames updated, 3 cleared, swapped back with track 2 on 2 frames, track 2's copy removed on "
+        "1 frame, stopped at frame 2 (the model lost the object)"
+    )
 
 
 def test_a_cancel_stops_before_the_next_frame_and_writes_nothing(swapped, tmp_path):

@@ -110,7 +110,7 @@ def test_round_trip_into_a_fresh_project_gives_the_same_tracks_pixels_and_classe
     assert detect(fresh / "vis" / "annotations.json").name == "youtube-vis"
     assert main(["import", str(fresh), str(fresh / "vis" / "annotations.json")]) == 0
     printed = capsys.readouterr().out
-    assert f"Merged {FRAMES} images with 10 objects." in printed and "frames 0-5 of clip.mp4" in printed
+    assert f"Merged {FRAMES} frames with 10 objects." in printed and "frames 0-5 of clip.mp4" in printed
     with VideoStore.open(fresh) as store:
         assert store.setting(LABELS_KEY) == list(LABELS)
         (video,) = store.videos()
@@ -171,6 +171,7 @@ def test_frames_of_no_known_video_become_images_with_their_track_as_an_attribute
         summary = apply_vis_import(store, plan_vis_import(store, fresh / "vis" / "annotations.json"))
         assert len(summary.merged) == FRAMES and not store.videos()
         assert any("merged as images" in note for note in summary.notes)
+        assert summary.lines()[0] == f"Merged {FRAMES} images with 10 objects."  # images of the project now
         for i in range(FRAMES):
             objects = store.objects(f"vis/JPEGImages/clip_mp4/clip_{i:06d}.png")
             tracks = {o.attributes[TRACK_ATTRIBUTE]: o for o in objects}

@@ -66,5 +66,12 @@ def test_interpolation_refuses_what_it_cannot_do():
     tracks = correct(tracks, 1, 4, _shape(SQUARE)).apply(tracks)
     with pytest.raises(ValueError, match="one outline without holes.*2 parts"):
         interpolate_track(tracks, 1, 0, 4)
+    ring = Shape((Polygon(SQUARE * 3, (SQUARE + 10,)),))  # one part, a hole in it: counted in the singular
+    tracks = correct(tracks, 1, 0, ring).apply(tracks)
+    with pytest.raises(ValueError, match=r"frame 0 shape has 1 part with holes: propagate"):
+        interpolate_track(tracks, 1, 0, 4)
+    tracks = correct(tracks, 1, 2, _shape(SQUARE)).apply(tracks)
+    with pytest.raises(ValueError, match=r"a person's shape on frame 2 between 0 and 4$"):
+        interpolate_track(tracks, 1, 0, 4)
     with pytest.raises(ValueError, match="cannot be resampled"):
         resample_ring(SQUARE[:2], 8)
