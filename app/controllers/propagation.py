@@ -15,7 +15,6 @@ from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
 from PySide6.QtGui import QAction
 
 from protolabel.app.controllers.track_selection import follow_selected_object
-from protolabel.app.controllers.video import frame_number
 from protolabel.app.job_progress import JobProgressWidget
 from protolabel.app.qt_bridge import MainThreadInvoker
 from protolabel.app.undo import UndoHistory
@@ -108,7 +107,10 @@ class PropagationController(QObject):
         track = document.get(selected).track_id
         if track is None:
             return "The selected object is not part of a track: label the video with Auto-label This Video first"
-        return project, video, frame_number(key), track
+        index = project.images.frame_position(key)
+        if index is None:
+            return "Show a frame of a video and select an object of a track first"
+        return project, video, index, track
 
     def propagate(self) -> None:
         """Carry the selected object's shape along its track by re-detecting each frame with the model."""

@@ -26,12 +26,12 @@ from protolabel.segmentation.errors import first_line
 from protolabel.segmentation.geometry.outlines import DEFAULT_TOLERANCE
 from protolabel.segmentation.geometry.provenance import Provenance
 from protolabel.segmentation.geometry.shapes import Shape
-from protolabel.segmentation.media.errors import FrameDecodeError, VideoError
-from protolabel.segmentation.media.reader import VideoReader
+from protolabel.segmentation.media.errors import FrameDecodeError
 from protolabel.segmentation.project.autolabel import AutoLabelSettings, EngineCache
 from protolabel.segmentation.project.labels import ClassMapping
 from protolabel.segmentation.project.records import TrackEdit as StoreTrackEdit
 from protolabel.segmentation.project.store import ProjectStoreError
+from protolabel.segmentation.project.video_autolabel import check_frame_places, open_recorded_sequence
 from protolabel.segmentation.project.video_store import VideoStore
 from protolabel.segmentation.tracking.association import AssociationConfig
 from protolabel.segmentation.tracking.interpolation import interpolate_track
@@ -309,21 +309,16 @@ class PropagationJob:
         with VideoStore.open(self.folder) as store:
             stored = read_stored_track(store, self.video, self.track_id)
             record = store.video(self.video)
+            frame_keys = [] if record is None else [f.key for f in store.frames(record.id)]
         if self.interpolate:
             return interpolate_stored(stored, self.frame)
         assert self.settings is not None and record is not None
         settings = self.settings
         track = stored.tracks.get(self.track_id)
         forward, backward = propagation_range(track, self.frame, stored.frame_count)
-        try:
-            reader = VideoReader(self.folder / self.video)
-        except VideoError as exc:
-            raise ProjectStoreError(str(exc)) from None
+        reader = open_recorded_sequence(self.folder, self.video, record)
         with reader:
-            if reader.sha256 != record.sha256:
-                raise ProjectStoreError(
-                    f"{self.video} is not the video this project labelled (its content changed): nothing was run"
-                )
+            check_frame_places(reader, self.video, enumerate(frame_keys))
             try:
                 engine = self.engines.get(settings, self.on_loading_model)
             except Exception as exc:  # CheckpointError, a bad device, a damaged file: the message is what one needs

@@ -7,7 +7,7 @@ only the frames still to do and continues the stored tracks instead of starting 
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -27,7 +27,7 @@ from protolabel.segmentation.project.autolabel import (
     detections_to_indexed_objects,
 )
 from protolabel.segmentation.project.labels import LABELS_KEY
-from protolabel.segmentation.project.records import AnnotatedObject, ImageStatus
+from protolabel.segmentation.project.records import AnnotatedObject, ImageStatus, VideoRecord
 from protolabel.segmentation.project.store import AutoLabelOutcome, ProjectStore, ProjectStoreError
 from protolabel.segmentation.project.video_store import VideoStore, frame_key
 from protolabel.segmentation.tracking.association import Tracker
@@ -79,14 +79,9 @@ class VideoAutoLabelJob(AutoLabelJob):
         record = store.video(self.video)
         if record is None:
             raise ProjectStoreError(f"{self.video} is not indexed in this project yet: open the folder again")
-        reader = self._open(record.width, record.height)
+        reader = open_recorded_sequence(self.folder, self.video, record)
         with reader:
-            if reader.sha256 != record.sha256:
-                raise ProjectStoreError(
-                    f"{self.video} is not the video this project labelled (its content changed): nothing was run"
-                )
-            if isinstance(reader, FrameFolderReader):
-                self._check_folder_frames(reader)
+            check_frame_places(reader, self.video, zip(self.indices, self.names))
             inference = self.settings.inference_settings()
             runner = self._sequence_runner(engine, inference)
             tracker = Tracker(tolerance=self.settings.polygon_tolerance)
@@ -151,25 +146,6 @@ class VideoAutoLabelJob(AutoLabelJob):
         links = match_detections_to_objects(detections.masks, auto) if auto else {}
         self.inference_cache.record_auto_label(key, detections, links, model=Path(self.settings.weights).name)
 
-    def _open(self, width: int, height: int) -> VideoReader | FrameFolderReader:
-        """The video's reader, or the frame folder's (its frames must have the size the project recorded)."""
-        try:
-            if self.video.endswith("/"):
-                return FrameFolderReader(self.folder, frame_sequence_at(self.folder, self.video), size=(width, height))
-            return VideoReader(self.folder / self.video)
-        except VideoError as exc:
-            raise ProjectStoreError(str(exc)) from None
-
-    def _check_folder_frames(self, reader: FrameFolderReader) -> None:
-        """A frame file added or removed since the list was made moves the frames' places: refuse to run on
-        places that may name other files than the job's frames (nothing run, nothing saved)."""
-        keys = reader.keys
-        if any(i >= len(keys) or keys[i] != key for i, key in zip(self.indices, self.names)):
-            raise ProjectStoreError(
-                f"{self.video}: frame files were added or removed since the folder was listed; open the folder "
-                "again, nothing was run"
-            )
-
     def _seed(
         self, engine: Any, store: VideoStore, video_id: int, reader: VideoReader | FrameFolderReader, tracker: Tracker
     ) -> dict[int, int]:
@@ -209,3 +185,37 @@ def _drop_empty_tracks(store: VideoStore, track_ids: set[int]) -> None:
     for track_id in sorted(track_ids):
         if store.track(track_id) is not None and not store.track_objects(track_id):
             store.delete_track(track_id)
+
+
+def open_recorded_sequence(folder: Path, video: str, record: VideoRecord) -> VideoReader | FrameFolderReader:
+    """The reader of a video or frame folder the project recorded, refused (ProjectStoreError, nothing run) when
+    it cannot be read or is not the one the project labelled (another file's content, another frame size)."""
+    try:
+        if video.endswith("/"):
+            sequence = frame_sequence_at(folder, video)
+            reader: VideoReader | FrameFolderReader = FrameFolderReader(
+                folder, sequence, size=(record.width, record.height)
+            )
+        else:
+            reader = VideoReader(folder / video)
+    except VideoError as exc:
+        raise ProjectStoreError(str(exc)) from None
+    if reader.sha256 != record.sha256:
+        reader.close()
+        raise ProjectStoreError(
+            f"{video} is not the video this project labelled (its content changed): nothing was run"
+        )
+    return reader
+
+
+def check_frame_places(reader: VideoReader | FrameFolderReader, video: str, frames: Iterable[tuple[int, str]]) -> None:
+    """A frame file added to or removed from a frame folder since it was listed moves the later frames' places:
+    refuse to run on places that may name other files than the (index, key) pairs the run was given."""
+    if not isinstance(reader, FrameFolderReader):
+        return  # a video's frame places are its decode order, fixed by its content (checked by SHA-256)
+    keys = reader.keys
+    if any(i >= len(keys) or keys[i] != key for i, key in frames):
+        raise ProjectStoreError(
+            f"{video}: frame files were added or removed since the folder was listed; open the folder again, "
+            "nothing was run"
+        )

@@ -271,6 +271,28 @@ def test_a_job_runs_the_model_on_the_video_and_a_cancelled_one_writes_nothing(tm
         PropagationJob(tmp_path, "clip.mp4", track, 1, settings, engines).run()
 
 
+def test_a_job_runs_on_a_frame_folder_and_refuses_when_its_files_moved(tmp_path, small_checkpoint):
+    from protolabel.segmentation.project.autolabel import AutoLabelSettings, EngineCache
+    from protolabel.segmentation.project.track_propagation import PropagationJob
+    from tests.segmentation.media.frame_folders import make_frame_folder
+    from tests.segmentation.project.test_frame_folder_store import record
+
+    paths = make_frame_folder(tmp_path / "walk", range(6))
+    with VideoStore.open(tmp_path) as store:
+        video = record(store, tmp_path)
+        track = store.create_track(video.id, "person").tracks_after[0].id
+        store.write_change(
+            "walk/00002.png", saved=[AnnotatedObject("person", square(20, 10, 30), EDITED, track_id=track)]
+        )
+    settings = AutoLabelSettings(small_checkpoint, device="cpu", score_threshold=0.0, top_k=5, workers=0)
+    run = PropagationJob(tmp_path, "walk/", track, 2, settings, EngineCache()).run()
+    assert set(run.shapes) <= {0, 1, 3, 4, 5} and run.start == 2  # the frames are read from their files
+
+    paths[0].unlink()  # every later frame's place moves by one
+    with pytest.raises(ProjectStoreError, match="frame files were added or removed"):
+        PropagationJob(tmp_path, "walk/", track, 2, settings, EngineCache()).run()
+
+
 def test_a_model_that_cannot_be_loaded_is_named_in_the_message(tmp_path):
     from protolabel.segmentation.project.autolabel import AutoLabelSettings
     from protolabel.segmentation.project.track_propagation import PropagationJob
