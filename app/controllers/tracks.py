@@ -11,6 +11,7 @@ from typing import Any
 
 from PySide6.QtCore import QObject, Qt, QTimer, Signal
 
+from protolabel.app.controllers.track_edits import TrackEditor, ask_class_dialog, confirm_dialog
 from protolabel.app.docks.tracks import TracksDock
 from protolabel.segmentation.project.project import Project
 from protolabel.segmentation.project.store import ProjectStoreError
@@ -138,6 +139,20 @@ def install_tracks(window: Any, video: Any) -> TracksController:
     video.video_shown.connect(controller.show_video)
     video.video_shown.connect(lambda shown: shown is not None and dock.show())
     controller.error.connect(window.show_error)
+    editor = controller.editor = TrackEditor(controller, window.history, window)
+    editor.class_names = lambda: window.class_list.names
+    editor.ask_class, editor.confirm = ask_class_dialog(window), confirm_dialog(window)
+    commands = {
+        "reclass": editor.reclass,
+        "merge": editor.merge,
+        "split": editor.split,
+        "delete": editor.delete,
+        "delete_from": lambda: editor.delete(from_cursor=True),
+    }
+    for name, command in commands.items():
+        dock.actions[name].triggered.connect(lambda _checked=False, command=command: command())
+    editor.error.connect(window.show_error)
+    editor.message.connect(lambda text: window.statusBar().showMessage(text, 8000))
 
     def go_to_first(track_id: int) -> None:
         key = controller.first_frame_key(track_id)
