@@ -23,7 +23,7 @@ from PySide6.QtCore import (
     Signal,
 )
 from PySide6.QtGui import QAction, QKeyEvent, QKeySequence
-from PySide6.QtWidgets import QAbstractItemView, QDockWidget, QHeaderView, QMenu, QTableView, QWidget
+from PySide6.QtWidgets import QAbstractItemView, QDockWidget, QHeaderView, QMenu, QSplitter, QTableView, QWidget
 
 from protolabel.segmentation.project.track_list import COLUMNS, TrackList, TrackRow, sort_rows
 
@@ -172,7 +172,10 @@ class TracksDock(QDockWidget):
         header.setSectionResizeMode(CLASS, QHeaderView.ResizeMode.Stretch)
         self.table.selectionModel().selectionChanged.connect(self._on_rows_selected)
         self.table.activated.connect(lambda index: self.track_activated.emit(self.model.track_at(index.row())))
-        self.setWidget(self.table)
+        self.splitter = QSplitter(Qt.Orientation.Vertical)
+        self.splitter.addWidget(self.table)
+        self.splitter.setChildrenCollapsible(False)
+        self.setWidget(self.splitter)
         self.actions: dict[str, QAction] = {}
         for name, text, key, _count, tip in EDITS:
             action = QAction(text, self.table)
@@ -196,6 +199,12 @@ class TracksDock(QDockWidget):
         self.destroyed.connect(lambda *_: [signal.disconnect(slot) for signal, slot in slots])
         self._show_selection()
         self._enable_actions()
+
+    def add_below(self, widget: QWidget) -> None:
+        """Show a widget under the table (the selected track's heat strip), the table keeping the stretch."""
+        self.splitter.addWidget(widget)
+        self.splitter.setStretchFactor(0, 1)
+        self.splitter.setStretchFactor(self.splitter.count() - 1, 0)
 
     # ------------------------------------------------------------------ model -> view
     def _on_rows_changed(self) -> None:
