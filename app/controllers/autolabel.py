@@ -169,7 +169,7 @@ class AutoLabelController(QObject):
         if not todo:
             self.message.emit(f"Every frame of {video} is labelled already: nothing to run")
             return
-        job = VideoAutoLabelJob(project.folder, video, todo, settings, self.engines)
+        job = VideoAutoLabelJob(project.folder, video, todo, settings, self.engines, inference_cache=project.inference)
         done = len(frames) - len(todo)
         what = f"{video} ({len(todo):,} frames" + (f", {done:,} labelled already)" if done else ")")
         self._run(job, project, what)

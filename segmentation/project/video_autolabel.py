@@ -12,6 +12,8 @@ from typing import Any
 
 from protolabel.segmentation.detections import Detections
 from protolabel.segmentation.geometry.box_masks import BoxMasks
+from protolabel.segmentation.geometry.provenance import Provenance
+from protolabel.segmentation.inspection.cache import InferenceCache
 from protolabel.segmentation.inspection.matching import match_detections_to_objects
 from protolabel.segmentation.media.errors import FrameDecodeError, VideoError
 from protolabel.segmentation.media.reader import VideoReader
@@ -49,9 +51,10 @@ class VideoAutoLabelJob(AutoLabelJob):
         frames: int | Sequence[int],
         settings: AutoLabelSettings,
         engines: EngineCache | None = None,
+        inference_cache: InferenceCache | None = None,
     ) -> None:
         indices = list(range(frames)) if isinstance(frames, int) else sorted(set(frames))
-        super().__init__(folder, [frame_key(video, i) for i in indices], settings, engines)
+        super().__init__(folder, [frame_key(video, i) for i in indices], settings, engines, inference_cache)
         self.video = video
         self.indices = indices
 
@@ -112,7 +115,32 @@ class VideoAutoLabelJob(AutoLabelJob):
                     yield key, None, str(exc)
                     continue
                 _drop_empty_tracks(store, before | created)
+                if self.inference_cache is not None and not outcome.skipped:
+                    self._keep_output(store, key, detections, track_of_row, stored_track)
                 yield key, outcome, None
+
+    def _keep_output(
+        self,
+        store: VideoStore,
+        key: str,
+        detections: Detections,
+        track_of_row: Sequence[int | None],
+        stored_track: dict[int, int],
+    ) -> None:
+        """Cache the frame's model output for the inspector and the track heat strip, each tracked detection
+        linked to the object it became (a frame has one object per track, so the track names it)."""
+        assert self.inference_cache is not None
+        saved = {
+            o.track_id: o.id
+            for o in store.frame_objects(key)
+            if o.track_id is not None and o.id is not None and o.provenance is Provenance.AUTO
+        }
+        links = {
+            row: saved[stored_track[tracked]]
+            for row, tracked in enumerate(track_of_row)
+            if tracked is not None and stored_track.get(tracked) in saved
+        }
+        self.inference_cache.record_auto_label(key, detections, links, model=Path(self.settings.weights).name)
 
     def _seed(
         self, engine: Any, store: VideoStore, video_id: int, reader: VideoReader, tracker: Tracker
