@@ -15,7 +15,7 @@ from protolabel.app.inspector.heat_strip import CoefficientStrip
 from protolabel.app.qt_bridge import MainThreadInvoker
 from protolabel.segmentation.inspection.state import COEFFICIENT_LIMIT
 from protolabel.segmentation.project.store import ProjectStoreError
-from protolabel.segmentation.project.track_strip import TrackStrip, track_strip
+from protolabel.segmentation.project.track_strip import FrameKey, FrameOutput, TrackStrip, track_strip
 from protolabel.segmentation.project.video_store import VideoStore, frame_key
 
 COEFFICIENTS, CONTRIBUTIONS = "Coefficients", "Prototype contributions"
@@ -102,6 +102,10 @@ class TrackStripController(QObject):
         self._reload.setInterval(RELOAD_DELAY_MS)
         self._reload.timeout.connect(self.reload)
         self._project: Any = None
+        # each frame's output read so far (only this thread changes it: a read works on a copy), and the
+        # frames whose cached run changed while a read ran (its copy of them is old)
+        self._memo: dict[FrameKey, FrameOutput] = {}
+        self._dirty: set[str] = set()
         tracks.tracks.events.selection_changed.connect(lambda _track: self.reload())
         tracks.timeline.events.cursor_changed.connect(panel.strip.set_cursor)
         panel.strip.frame_clicked.connect(self._go_to)
@@ -111,6 +115,7 @@ class TrackStripController(QObject):
             self._project.events.tracks_changed.disconnect(self._on_tracks)
             self._project.inference.events.stored.disconnect(self._on_stored)
         self._project = project
+        self._memo.clear()
         if project is not None:
             project.events.tracks_changed.connect(self._on_tracks)
             project.inference.events.stored.connect(self._on_stored)
@@ -134,26 +139,35 @@ class TrackStripController(QObject):
             self.panel.show_strip(None, f"Track {track_id} has no object left")
             return
         self.panel.title.setText(f"Track {track_id}: reading the model output of {len(objects):,} frames…")
-        generation, cache = self._generation, project.inference
+        generation, cache, memo = self._generation, project.inference, dict(self._memo)
+        self._dirty = set()
 
         def read() -> None:
             try:
                 strip: TrackStrip | None = track_strip(
-                    objects, cache, track_id, stop=lambda: generation != self._generation
+                    objects, cache, track_id, stop=lambda: generation != self._generation, memo=memo
                 )
                 error = None
             except ValueError as exc:  # e.g. runs of two models with different prototype counts
                 strip, error = None, str(exc)
             try:
-                self._invoker.call(self._show, generation, track_id, strip, error)
+                self._invoker.call(self._show, generation, track_id, strip, error, memo)
             except RuntimeError:  # the window closed while this read ran: nobody to show it to
                 pass
 
         QThreadPool.globalInstance().start(read)
 
-    def _show(self, generation: int, track_id: int, strip: TrackStrip | None, error: str | None) -> None:
+    def _show(
+        self,
+        generation: int,
+        track_id: int,
+        strip: TrackStrip | None,
+        error: str | None,
+        memo: dict[FrameKey, FrameOutput],
+    ) -> None:
         if generation != self._generation:
             return  # a newer read is on its way
+        self._memo = {key: output for key, output in memo.items() if key[0] not in self._dirty}
         if strip is None:
             self.panel.show_strip(None, f"Track {track_id}: {error}")
             return
@@ -171,6 +185,9 @@ class TrackStripController(QObject):
         self._invoker.call(self._stored_here, name)
 
     def _stored_here(self, name: str) -> None:
+        self._dirty.add(name)
+        for key in [k for k in self._memo if k[0] == name]:
+            del self._memo[key]
         project = self._project
         if project is not None and self.source.tracks.selected is not None:
             if project.images.sequence_of(name) == self.source.video and not self._reload.isActive():

@@ -9,7 +9,7 @@ cache file) is a NaN row, and is listed in `missing` so the strip can say so.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, MutableMapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -21,7 +21,7 @@ from protolabel.segmentation.project.records import TrackObject
 from protolabel.segmentation.tracking.over_time import coefficient_strip, contribution_strip
 from protolabel.segmentation.tracking.tracks import Track, TrackFrame
 
-__all__ = ["TrackStrip", "track_strip"]
+__all__ = ["FrameOutput", "TrackStrip", "frame_output", "track_strip"]
 
 
 @dataclass(frozen=True, eq=False)
@@ -69,49 +69,75 @@ def _prototypes_of(record: InferenceRecord) -> Detections:
     )
 
 
+# One frame's output for one object version: (coefficients [k], contributions [k] or None for a region run),
+# or None when no cached run backs the object. Keyed (frame key, object id, object version).
+FrameOutput = tuple[np.ndarray, np.ndarray | None] | None
+FrameKey = tuple[str, int, int | None]
+
+
+def frame_output(cache: InferenceCache, item: TrackObject) -> FrameOutput:
+    """The object's coefficients on its frame and each prototype's contribution to its mask, from the frame's
+    cached run whose detection became it (None without one; a damaged cache file counts as none)."""
+    obj = item.object
+    if obj.id is None:
+        return None
+    try:
+        inference = cache.get(item.frame_key)
+    except InferenceCacheError:
+        return None
+    hit = None if inference is None else inference.find_object(obj.id)
+    if inference is None or hit is None:
+        return None
+    record, row = inference.records[hit[0]], hit[1]
+    coefficients = np.array(record.coefficients[row], np.float32)
+    if record.region:  # a region run's prototypes cover only its region
+        return coefficients, None
+    one = Track(0, 0, (TrackFrame(item.frame_index, obj.shape, coefficients=coefficients),))
+    _frames, values = contribution_strip(one, lambda _frame: _prototypes_of(record))
+    return coefficients, values[0]
+
+
 def track_strip(
-    objects: Sequence[TrackObject], cache: InferenceCache, track_id: int, stop: Callable[[], bool] = lambda: False
+    objects: Sequence[TrackObject],
+    cache: InferenceCache,
+    track_id: int,
+    stop: Callable[[], bool] = lambda: False,
+    memo: MutableMapping[FrameKey, FrameOutput] | None = None,
 ) -> TrackStrip:
     """The strip of a track from its objects in frame order (`VideoStore.track_objects`) and each frame's
     cached run: one cache file read per frame, so call it off the UI thread (it touches no store); `stop`
-    ends the reading early, the frames not read yet then count as missing."""
-    seen: list[TrackFrame] = []  # frames with coefficients
-    whole: dict[int, InferenceRecord] = {}  # frames whose run was of the whole image: contributions too
-    missing: list[int] = []
-    for item in objects:
-        obj = item.object
-        found = None
-        if obj.id is not None and not stop():
-            try:
-                inference = cache.get(item.frame_key)
-            except InferenceCacheError:
-                inference = None  # a damaged file: that frame is shown empty, as one never run
-            if inference is not None:
-                hit = inference.find_object(obj.id)
-                if hit is not None:
-                    found = (inference.records[hit[0]], hit[1])
-        if found is None:
-            missing.append(item.frame_index)
-            continue
-        record, row = found
-        score = float("nan") if obj.score is None else float(obj.score)
-        seen.append(TrackFrame(item.frame_index, obj.shape, score, obj.provenance.value, record.coefficients[row]))
-        if not record.region:  # a region run's prototypes cover only its region
-            whole[item.frame_index] = record
+    ends the reading early, the frames not read yet then count as missing. `memo` keeps each frame's output
+    between calls (the caller drops a frame's entries when its cached run changes)."""
     if not objects:
         raise ValueError(f"track {track_id} has no object on any frame")
+    memo = {} if memo is None else memo
+    seen: list[TrackFrame] = []  # frames with coefficients
+    contribution_rows: dict[int, np.ndarray] = {}
+    missing: list[int] = []
+    for item in objects:
+        key = (item.frame_key, item.object.id or 0, item.object.version)
+        if key in memo:
+            output = memo[key]
+        elif stop():
+            missing.append(item.frame_index)
+            continue
+        else:
+            output = memo[key] = frame_output(cache, item)
+        if output is None:
+            missing.append(item.frame_index)
+            continue
+        coefficients, contributions = output
+        seen.append(TrackFrame(item.frame_index, item.object.shape, coefficients=coefficients))
+        if contributions is not None:
+            contribution_rows[item.frame_index] = contributions
     first, last = objects[0].frame_index, objects[-1].frame_index
     frames = np.arange(first, last + 1, dtype=np.int64)
     k = len(seen[0].coefficients) if seen and seen[0].coefficients is not None else 0
     coefficients = np.full((len(frames), k), np.nan, np.float32)
     contributions = np.full((len(frames), k), np.nan, np.float32)
     if seen:
-        at, values = coefficient_strip(Track(track_id, 0, tuple(seen)))
+        at, values = coefficient_strip(Track(track_id, 0, tuple(seen)))  # ValueError for mixed k
         coefficients[at - first] = values
-        with_prototypes = tuple(f for f in seen if f.frame in whole)
-        if with_prototypes:
-            at, values = contribution_strip(
-                Track(track_id, 0, with_prototypes), lambda frame: _prototypes_of(whole[frame])
-            )
-            contributions[at - first] = values
+        for frame, row in contribution_rows.items():
+            contributions[frame - first] = row
     return TrackStrip(track_id, frames, coefficients, contributions, tuple(missing), len(objects))

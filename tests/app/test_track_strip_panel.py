@@ -84,3 +84,17 @@ def test_a_track_edit_reads_the_strip_again(panel, qtbot):
     project.edit_tracks(lambda store: store.delete_track(cat, from_frame=2))
     qtbot.waitUntil(lambda: view.data is not None and len(view.data.frames) == 2)
     assert "1 of its 2 frames (1)" in view.title.text()
+
+
+def test_new_model_output_for_a_frame_is_shown_reading_only_that_frame(panel, qtbot, monkeypatch):
+    view, _controller, tracks, keys, cat, _dog = panel
+    tracks.tracks.select(cat)
+    qtbot.waitUntil(lambda: view.data is not None and view.data.missing == (1, 3))
+    cache = tracks.project.inference
+    reads = []
+    get = cache.get
+    monkeypatch.setattr(cache, "get", lambda name: reads.append(name) or get(name))
+    (obj,) = [o for o in tracks.project.store.frame_objects(keys[1]) if o.track_id == cat]
+    cache.put(ImageInference(keys[1], (blob_record(object_ids=(obj.id, NO_OBJECT)),)))  # a model run on frame 1
+    qtbot.waitUntil(lambda: view.data is not None and view.data.missing == (3,))
+    assert reads == [keys[1]]  # the other frames (with output or without) are remembered from the first read

@@ -63,3 +63,22 @@ def test_a_track_without_any_cached_run_and_a_stopped_read(cached, tmp_path):
     assert track_strip(store.track_objects(track_id), InferenceCache(tmp_path / "elsewhere"), track_id).covered == 0
     with pytest.raises(ValueError, match="track 9 has no object on any frame"):
         track_strip([], cache, 9)
+
+
+def test_a_memo_spares_the_cache_reads_of_frames_read_before(cached, monkeypatch):
+    store, cache, track_id = cached
+    reads = []
+    get = cache.get
+    monkeypatch.setattr(cache, "get", lambda name: reads.append(name) or get(name))
+    objects = store.track_objects(track_id)
+    memo = {}
+    first = track_strip(objects, cache, track_id, memo=memo)
+    assert len(reads) == 5  # one per frame with an object
+    again = track_strip(objects, cache, track_id, memo=memo)
+    assert len(reads) == 5 and again.missing == first.missing
+    np.testing.assert_array_equal(again.coefficients, first.coefficients)
+    np.testing.assert_array_equal(again.contributions, first.contributions)
+    for key in [k for k in memo if k[0] == objects[1].frame_key]:  # frame 1's run changed: read it again
+        del memo[key]
+    track_strip(objects, cache, track_id, memo=memo)
+    assert reads[5:] == [objects[1].frame_key]
