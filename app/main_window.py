@@ -42,6 +42,7 @@ from protolabel.app.docks.objects import ObjectsDock
 from protolabel.app.docks.tags_panel import TagsDock
 from protolabel.app.help_overlay import HelpOverlay
 from protolabel.app.inspector import install_inspector
+from protolabel.app.inspector.track_strip import install_track_strip
 from protolabel.app.job_progress import JobProgressWidget
 from protolabel.app.qt_bridge import MainThreadInvoker
 from protolabel.app.start_page import install_start_page
@@ -178,6 +179,7 @@ class MainWindow(QMainWindow):
         self.video = install_video(self)
         self.tracks = install_tracks(self, self.video)
         self.propagation = install_propagation(self)
+        self.track_strip = install_track_strip(self)
         self.start_page = install_start_page(self)
         self.statusBar().addPermanentWidget(TrainingStatusButton(self.training))
         inspector_toggle = self.inspector.dock.toggleViewAction()

@@ -79,6 +79,7 @@ class ObjectItem(QGraphicsPathItem):
     def set_object(self, obj: AnnotatedObject, color: QColor) -> None:
         self.obj = obj
         self._color = QColor(color)
+        self.setToolTip(obj.label if obj.track_id is None else f"{obj.label} · track {obj.track_id}")
         self.show_shape(obj.shape)
         self._restyle()
 

@@ -1,22 +1,29 @@
 """The Tracks dock: a video's tracks as a sortable table; selecting a row selects the track.
 
-It shows a TrackList and selects through it; `track_selected` tells the wiring (timeline bar, canvas)
-whichever way the selection changed, and `track_activated` (double-click, Enter) asks to go to the
-track's first frame. Sorting is TrackList's `sort_rows`, so the table only reorders what it is given.
+It shows a TrackList and selects through it (several rows: the list's chosen tracks, the current row its
+selected one); `track_selected` tells the wiring (timeline bar, canvas) whichever way the selection
+changed, and `track_activated` (double-click, Enter) asks to go to the track's first frame. Sorting is
+TrackList's `sort_rows`, so the table only reorders what it is given. The edit commands (`actions`: in
+the context menu, and on keys while the table has focus) are only triggered here; the wiring does them.
 """
 
 from __future__ import annotations
 
 from PySide6.QtCore import (
     QAbstractTableModel,
+    QEvent,
+    QItemSelection,
     QItemSelectionModel,
     QModelIndex,
+    QObject,
     QPersistentModelIndex,
+    QPoint,
     QSize,
     Qt,
     Signal,
 )
-from PySide6.QtWidgets import QAbstractItemView, QDockWidget, QHeaderView, QTableView, QWidget
+from PySide6.QtGui import QAction, QKeyEvent, QKeySequence
+from PySide6.QtWidgets import QAbstractItemView, QDockWidget, QHeaderView, QMenu, QSplitter, QTableView, QWidget
 
 from protolabel.segmentation.project.track_list import COLUMNS, TrackList, TrackRow, sort_rows
 
@@ -24,6 +31,16 @@ TRACK, CLASS, FIRST, LAST, LENGTH, REVIEWED = range(len(COLUMNS))
 _NUMERIC = (TRACK, FIRST, LAST, LENGTH, REVIEWED)
 
 Index = QModelIndex | QPersistentModelIndex
+
+# The edit commands: name, text, key (the Objects dock's for the same edit where it has one), how many
+# tracks must be chosen for it, tooltip.
+EDITS: tuple[tuple[str, str, str, int, str], ...] = (
+    ("reclass", "Change Track &Class…", "Ctrl+L", 1, "Give every object of the track another class"),
+    ("merge", "&Merge Tracks", "Ctrl+M", 2, "Make the two selected tracks one (the current row's class)"),
+    ("split", "&Split at Current Frame", "Ctrl+Shift+M", 1, "The track's objects from the frame shown on: a new track"),
+    ("delete", "&Delete Track…", "Delete", 1, "Delete every object of the track"),
+    ("delete_from", "Delete From Current &Frame On…", "Shift+Delete", 1, "Delete its objects from the frame shown on"),
+)
 _ROOT = QModelIndex()  # the table's invalid parent index (immutable, so one is enough)
 
 
@@ -145,7 +162,7 @@ class TracksDock(QDockWidget):
         self.table.setObjectName("track_table")
         self.table.setModel(self.model)
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.table.verticalHeader().setVisible(False)
         self.table.setSortingEnabled(True)
@@ -155,37 +172,109 @@ class TracksDock(QDockWidget):
         header.setSectionResizeMode(CLASS, QHeaderView.ResizeMode.Stretch)
         self.table.selectionModel().selectionChanged.connect(self._on_rows_selected)
         self.table.activated.connect(lambda index: self.track_activated.emit(self.model.track_at(index.row())))
-        self.setWidget(self.table)
+        self.splitter = QSplitter(Qt.Orientation.Vertical)
+        self.splitter.addWidget(self.table)
+        self.splitter.setChildrenCollapsible(False)
+        self.setWidget(self.splitter)
+        self.actions: dict[str, QAction] = {}
+        for name, text, key, _count, tip in EDITS:
+            action = QAction(text, self.table)
+            action.setShortcut(QKeySequence(key))  # shown in the menu; the keys come through eventFilter
+            action.setShortcutContext(Qt.ShortcutContext.WidgetShortcut)
+            action.setShortcutVisibleInContextMenu(True)
+            action.setToolTip(tip)
+            self.actions[name] = action
+        self.table.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        self.table.customContextMenuRequested.connect(self._show_menu)
+        self.table.installEventFilter(self)
         events = tracks.events
-        slots = ((events.rows_changed, self._on_rows_changed), (events.selection_changed, self._on_selection))
+        slots = (
+            (events.rows_changed, self._on_rows_changed),
+            (events.selection_changed, self._on_selection),
+            (events.chosen_changed, self._on_chosen),
+        )
         for signal, slot in slots:
             signal.connect(slot)
         # the list outlives this dock: stop calling a dock whose C++ side is gone
         self.destroyed.connect(lambda *_: [signal.disconnect(slot) for signal, slot in slots])
-        self._show_selection(tracks.selected)
+        self._show_selection()
+        self._enable_actions()
+
+    def add_below(self, widget: QWidget) -> None:
+        """Show a widget under the table (the selected track's heat strip), the table keeping the stretch."""
+        self.splitter.addWidget(widget)
+        self.splitter.setStretchFactor(0, 1)
+        self.splitter.setStretchFactor(self.splitter.count() - 1, 0)
 
     # ------------------------------------------------------------------ model -> view
     def _on_rows_changed(self) -> None:
         self.model.reload()  # a reset clears the view's selection; put the list's back
-        self._show_selection(self.tracks.selected)
+        self._show_selection()
 
     def _on_selection(self, track_id: int | None) -> None:
-        self._show_selection(track_id)
+        self._show_selection()
         self.track_selected.emit(track_id)
 
-    def _show_selection(self, track_id: int | None) -> None:
-        """Select the track's row (or none); the echo back to the list is a no-op: it is already selected."""
+    def _on_chosen(self, _chosen: object) -> None:
+        self._show_selection()
+        self._enable_actions()
+
+    def _shown_tracks(self) -> tuple[tuple[int, ...], int | None]:
         selection = self.table.selectionModel()
-        row = None if track_id is None else self.model.row_of(track_id)
-        if row is None:
+        chosen = tuple(sorted(self.model.track_at(i.row()) for i in selection.selectedRows()))
+        current = selection.currentIndex()
+        return chosen, (self.model.track_at(current.row()) if current.isValid() and chosen else None)
+
+    def _show_selection(self) -> None:
+        """Select the chosen tracks' rows, the selected one current; the echo back to the list is a no-op."""
+        chosen, selected = self.tracks.chosen, self.tracks.selected
+        if self._shown_tracks() == (chosen, selected):
+            return
+        selection = self.table.selectionModel()
+        rows = [r for r in (self.model.row_of(t) for t in chosen) if r is not None]
+        if not rows or selected is None:
             selection.clearSelection()
             return
+        whole = QItemSelection()
+        last = self.model.columnCount() - 1
+        for row in rows:
+            whole.select(self.model.index(row, 0), self.model.index(row, last))
         flags = QItemSelectionModel.SelectionFlag.ClearAndSelect | QItemSelectionModel.SelectionFlag.Rows
-        index = self.model.index(row, 0)
-        selection.setCurrentIndex(index, flags)
-        self.table.scrollTo(index)
+        selection.select(whole, flags)
+        current = self.model.index(self.model.row_of(selected) or 0, 0)
+        selection.setCurrentIndex(current, QItemSelectionModel.SelectionFlag.NoUpdate)
+        self.table.scrollTo(current)
+
+    def _enable_actions(self) -> None:
+        count = len(self.tracks.chosen)
+        for name, _text, _key, needed, _tip in EDITS:
+            self.actions[name].setEnabled(count == needed)
 
     # ------------------------------------------------------------------ view -> model
     def _on_rows_selected(self, *_args: object) -> None:
-        rows = self.table.selectionModel().selectedRows()
-        self.tracks.select(self.model.track_at(rows[0].row()) if rows else None)
+        chosen, current = self._shown_tracks()
+        if chosen and current not in chosen:
+            current = chosen[0]  # the current row was deselected (Ctrl+click): another chosen one leads
+        self.tracks.choose(chosen, current)
+
+    def _show_menu(self, point: QPoint) -> None:
+        menu = QMenu(self.table)
+        for name in self.actions:
+            menu.addAction(self.actions[name])
+            if name in ("split",):
+                menu.addSeparator()
+        menu.exec(self.table.viewport().mapToGlobal(point))
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        """The edit keys while the table has focus: taken before the window's shortcuts on the same keys
+        (Delete, Ctrl+L, Ctrl+M act on the canvas's objects elsewhere)."""
+        if watched is self.table and event.type() in (QEvent.Type.ShortcutOverride, QEvent.Type.KeyPress):
+            assert isinstance(event, QKeyEvent)
+            pressed = QKeySequence(event.keyCombination())
+            action = next((a for a in self.actions.values() if a.shortcut() == pressed), None)
+            if action is not None:
+                event.accept()
+                if event.type() == QEvent.Type.KeyPress and action.isEnabled():
+                    action.trigger()
+                return True
+        return super().eventFilter(watched, event)

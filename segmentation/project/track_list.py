@@ -67,16 +67,19 @@ def sort_rows(rows: Iterable[TrackRow], column: int, descending: bool = False) -
 class TrackListEvents(SignalGroup):
     rows_changed = Signal()
     selection_changed = Signal(object)  # the selected track id, None when none is
+    chosen_changed = Signal(object)  # the ids of every selected track (a merge takes two), in id order
 
 
 class TrackList:
-    """The listed tracks and the selected one; set_rows drops a selection whose track is gone."""
+    """The listed tracks, the selected one (whose frames the timeline draws) and the chosen ones (the selected
+    one and the others selected with it, for a merge); set_rows drops a selection whose track is gone."""
 
     def __init__(self, rows: Iterable[TrackRow] = ()) -> None:
         self.events = TrackListEvents()
         self._rows: tuple[TrackRow, ...] = ()
         self._by_id: dict[int, TrackRow] = {}
         self._selected: int | None = None
+        self._chosen: tuple[int, ...] = ()
         self.set_rows(rows)
 
     @property
@@ -86,6 +89,11 @@ class TrackList:
     @property
     def selected(self) -> int | None:
         return self._selected
+
+    @property
+    def chosen(self) -> tuple[int, ...]:
+        """Every selected track, in id order (the selected one among them)."""
+        return self._chosen
 
     def row(self, track_id: int) -> TrackRow:
         return self._by_id[track_id]
@@ -101,13 +109,27 @@ class TrackList:
         if rows != self._rows:
             self._rows, self._by_id = rows, by_id
             self.events.rows_changed.emit()
-        if self._selected is not None and self._selected not in by_id:
-            self.select(None)
+        if any(t not in by_id for t in self._chosen):
+            kept = [t for t in self._chosen if t in by_id]
+            self.choose(kept, self._selected if self._selected in by_id else (kept[0] if kept else None))
 
     def select(self, track_id: int | None) -> None:
-        """Select a listed track (None: none); an id that is not listed is a KeyError."""
-        if track_id is not None and track_id not in self._by_id:
-            raise KeyError(f"track {track_id} is not in this video's list")
-        if track_id != self._selected:
-            self._selected = track_id
-            self.events.selection_changed.emit(track_id)
+        """Select one listed track alone (None: none); an id that is not listed is a KeyError."""
+        self.choose(() if track_id is None else (track_id,), track_id)
+
+    def choose(self, track_ids: Iterable[int], selected: int | None) -> None:
+        """Select several listed tracks, `selected` the one among them that the timeline draws (None only with
+        none chosen); an id that is not listed is a KeyError, and a `selected` not chosen a ValueError."""
+        chosen = tuple(sorted(set(track_ids)))
+        missing = [t for t in (*chosen, selected) if t is not None and t not in self._by_id]
+        if missing:
+            raise KeyError(f"track {missing[0]} is not in this video's list")
+        if (selected is None) != (not chosen) or (selected is not None and selected not in chosen):
+            raise ValueError(f"track {selected} is not one of the chosen tracks {list(chosen)}")
+        changed = chosen != self._chosen
+        self._chosen = chosen
+        if selected != self._selected:
+            self._selected = selected
+            self.events.selection_changed.emit(selected)
+        if changed:
+            self.events.chosen_changed.emit(chosen)

@@ -27,3 +27,16 @@ def test_ring_polygon_keeps_every_vertex(qapp):
     ):
         points = [(p.x(), p.y()) for p in ring_polygon(ring)]
         assert points == [(float(x), float(y)) for x, y in ring]
+
+
+def test_an_objects_tooltip_names_its_class_and_track(qapp):
+    from protolabel.app.canvas.items import ObjectItem
+    from protolabel.segmentation.geometry.provenance import Provenance
+    from protolabel.segmentation.project.records import AnnotatedObject
+    from tests.segmentation.project.conftest import make_square
+
+    tracked = AnnotatedObject("cat", make_square(0, 0), Provenance.AUTO, 0.9, track_id=7)
+    item = ObjectItem(tracked, QColor("red"))
+    assert item.toolTip() == "cat · track 7"
+    item.set_object(tracked.with_changes(track_id=None), QColor("red"))
+    assert item.toolTip() == "cat"

@@ -87,3 +87,24 @@ def test_an_empty_list():
     assert tracks.rows == () and tracks.selected is None
     tracks.select(None)
     assert sort_rows((), 0) == []
+
+
+def test_several_tracks_chosen_with_one_selected_and_those_that_go_away():
+    tracks = TrackList(ROWS)
+    selected, chosen = [], []
+    tracks.events.selection_changed.connect(selected.append)
+    tracks.events.chosen_changed.connect(chosen.append)
+    tracks.choose([7, 1, 3], 3)
+    assert tracks.chosen == (1, 3, 7) and tracks.selected == 3
+    assert selected == [3] and chosen == [(1, 3, 7)]
+    with pytest.raises(ValueError, match="track 2 is not one of the chosen tracks"):
+        tracks.choose([1, 3], 2)
+    with pytest.raises(KeyError, match="track 99 is not in this video's list"):
+        tracks.choose([1, 99], 1)
+    assert tracks.chosen == (1, 3, 7)  # a refused choice changes nothing
+    tracks.set_rows(ROWS[1:3])  # 3 merged into another: 1 and 7 stay chosen, 1 is now the selected one
+    assert tracks.chosen == (1, 7) and tracks.selected == 1 and selected == [3, 1]
+    tracks.select(7)  # one track alone
+    assert tracks.chosen == (7,) and chosen[-1] == (7,)
+    tracks.set_rows(ROWS[1:2])
+    assert tracks.chosen == () and tracks.selected is None

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import numpy as np
+
 from protolabel.segmentation.media.reader import VideoReader
 from protolabel.segmentation.project.autolabel import AutoLabelSettings, EngineCache
 from protolabel.segmentation.project.video_autolabel import VideoAutoLabelJob, frames_to_label
@@ -109,3 +111,30 @@ def test_a_video_model_runs_its_keyframe_path_and_every_frame_is_kept_for_the_in
     every = AutoLabelSettings(weights, device="cpu", score_threshold=0.0, top_k=5, workers=0, keyframe_interval=1)
     assert VideoAutoLabelJob(tmp_path, "clip.mp4", FRAMES, every, EngineCache()).run().error is None
     assert non_keyframes == []
+
+
+def test_a_run_keeps_each_frames_output_linked_to_its_tracked_objects_for_the_heat_strip(tmp_path, resnet50_checkpoint):
+    from protolabel.segmentation.geometry.provenance import Provenance
+    from protolabel.segmentation.inspection.cache import InferenceCache
+    from protolabel.segmentation.project.track_strip import track_strip
+
+    indexed_clip(tmp_path)
+    settings = AutoLabelSettings(resnet50_checkpoint, device="cpu", score_threshold=0.0, top_k=5, workers=0)
+    cache = InferenceCache(tmp_path)
+    assert VideoAutoLabelJob(tmp_path, "clip.mp4", FRAMES, settings, EngineCache(), cache).run().labelled == FRAMES
+    fresh = InferenceCache(tmp_path)  # from the files
+    with VideoStore.open(tmp_path) as store:
+        every = set()
+        for i in range(FRAMES):
+            key = frame_key("clip.mp4", i)
+            tracked = {o.id for o in store.frame_objects(key) if o.track_id is not None}
+            assert all(o.provenance is Provenance.AUTO for o in store.frame_objects(key))
+            record = fresh.get(key).image_record  # a frame without objects keeps its output too
+            linked = {int(x) for x in record.object_ids if x >= 0}
+            assert linked == tracked  # every tracked object points back at the detection it came from
+            every |= tracked
+        assert every
+        (video,) = store.videos()
+        for track in store.tracks(video.id):
+            strip = track_strip(store.track_objects(track.id), fresh, track.id)
+            assert strip.missing == () and not np.isnan(strip.coefficients[strip.frames == strip.first_frame]).any()
