@@ -193,7 +193,7 @@ class Project:
 
     def _replay_track_edit(self, edit: TrackEdit) -> TrackEdit:
         try:
-            return self.edit_tracks(lambda store: store.apply_track_edit(edit))
+            return self.edit_tracks(lambda store: store.apply_track_edit(edit, replay=True))
         except StaleEditError:
             self._refresh_track_frames(edit)  # show what the store holds now
             raise

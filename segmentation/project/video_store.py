@@ -598,13 +598,38 @@ class VideoStore(ProjectStore):
                 )
         return replace(edit, objects_after=edit.objects_after + tuple(created))
 
-    def apply_track_edit(self, edit: TrackEdit) -> TrackEdit:
+    def apply_track_edit(self, edit: TrackEdit, *, replay: bool = False) -> TrackEdit:
         """Apply a TrackEdit (an undo is `apply_track_edit(edit.inverted())`, the redo that result inverted):
-        StaleEditError, nothing written, when a row it touches changed since. Returns it with the new versions."""
+        StaleEditError, nothing written, when a row it touches changed since. Returns it with the new versions.
+
+        `replay` (an undo or redo from the history): a row that holds exactly what the edit expects passes at the
+        version it has now. Undoing a later step, or an image step on the same frame, writes the same content
+        back under a new version; only a different content is a change made since."""
         with self._write() as db:
-            return self._apply(db, edit)
+            return self._apply(db, self._at_current_versions(db, edit) if replay else edit)
 
     # ---------------------------------------------------------------- internals
+    def _at_current_versions(self, db: sqlite3.Connection, edit: TrackEdit) -> TrackEdit:
+        """`edit` with the stored version of each row it expects whose stored content is what it expects."""
+        ids = [o.id for o in edit.objects_before]
+        stored = {}
+        if ids:
+            marks = ", ".join("?" * len(ids))
+            stored = {o.id: o for o in self._stored_objects(db, f"o.id IN ({marks})", ids)}
+        objects = tuple(
+            replace(o, version=stored[o.id].version)
+            if o.id in stored and replace(stored[o.id], version=o.version) == o
+            else o
+            for o in edit.objects_before
+        )
+        tracks = []
+        for track in edit.tracks_before:
+            row = db.execute("SELECT id, video_id, label, version FROM tracks WHERE id = ?", (track.id,)).fetchone()
+            now = None if row is None else TrackRecord(*row)
+            same = now is not None and replace(now, version=track.version) == track
+            tracks.append(replace(track, version=now.version) if same and now is not None else track)
+        return replace(edit, objects_before=objects, tracks_before=tuple(tracks))
+
     def _untangle(
         self,
         db: sqlite3.Connection,

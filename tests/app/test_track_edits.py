@@ -160,11 +160,6 @@ def test_an_edit_over_a_change_made_since_is_refused_and_the_list_reread(edited)
     assert not edited.undo.isEnabled()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="app/undo.py keeps each track step's edit with the object versions it wrote; undoing the newer "
-    "step bumps those versions, so the older step's undo is refused as stale (not the dock's code)",
-)
 def test_two_track_steps_undone_one_after_the_other(edited):
     edited.controller.tracks.select(edited.dog)
     edited.answer = "wolf"

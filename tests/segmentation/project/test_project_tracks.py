@@ -74,3 +74,14 @@ def test_an_undo_over_a_change_made_since_is_refused_and_shows_the_store(project
     with pytest.raises(StaleEditError):
         project.undo_track_edit(edit)
     assert labels(project, keys[0]) == ["lynx"]  # nothing written
+
+
+def test_a_track_undo_after_an_undone_image_step_on_its_frame_goes_through(project, square):
+    project, keys, cat, _dog = project
+    edit = project.edit_tracks(lambda store: store.set_track_class(cat, "lynx"))
+    doc = project.document(keys[1])
+    (obj,) = doc.objects
+    step = doc.apply(doc.edit_shape(obj.id, square(5, 5)))
+    doc.apply(step.inverted())  # the same content again, under a newer version
+    project.undo_track_edit(edit)
+    assert labels(project, keys[1]) == ["cat"] and labels(project, keys[2]) == ["cat", "dog"]
