@@ -239,7 +239,7 @@ class ObjectsDock(QDockWidget):
             status = self.document.status
             self.status_label.setText(
                 f"<span style='color:{STATUS_COLORS[status].name()}'>■</span> {STATUS_TEXT[status]}, "
-                f"{len(self.document)} objects"
+                f"{len(self.document)} object{'' if len(self.document) == 1 else 's'}"
             )
             threshold = self.score_threshold
             for obj in sorted(self.document.objects, key=SORT_KEYS[self.sort_box.currentText()]):

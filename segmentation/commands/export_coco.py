@@ -68,7 +68,10 @@ def run(args: argparse.Namespace) -> int:
         raise CommandError(str(exc)) from None
     except OSError as exc:  # a folder export that the disk refused part way (a file export has its fallbacks)
         raise CommandError(f"{args.out}: cannot write ({exc.strerror or exc})") from None
-    print(f"Wrote {summary.path}: {summary.images} images, {summary.annotations} annotations", file=_report(args))
+    if summary.nouns == ("object", "image"):  # the COCO-style line scripts read
+        print(f"Wrote {summary.path}: {summary.images} images, {summary.annotations} annotations", file=_report(args))
+    else:  # YouTube-VIS: tracks in video frames
+        print(f"Wrote {summary.path}: {summary.counts()}", file=_report(args))
     for reason in summary.skipped:
         print(f"skipped: {reason}", file=_report(args))
     for note in summary.notes:

@@ -281,7 +281,8 @@ class FrameFolderReader:
         self.size = size if size is not None else self._common_size()
         notes = [m for m in (sequence.missing_message(),) if m]
         if links:
-            notes.append(f"{sequence.path}: {_links(links)}, which are not read (copy the frames in instead)")
+            which = "which is" if len(links) == 1 else "which are"
+            notes.append(f"{sequence.path}: {_links(links)}, {which} not read (copy the frames in instead)")
         self.note: str | None = "; ".join(notes) or None
 
     def _common_size(self) -> tuple[int, int]:

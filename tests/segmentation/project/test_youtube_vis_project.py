@@ -66,13 +66,14 @@ def exported(tmp_path):
 
 
 @pytest.mark.parametrize("polygons", [False, True])
-def test_export_writes_every_frame_with_its_identity_and_one_annotation_per_track(tmp_path, polygons):
+def test_export_writes_every_frame_with_its_identity_and_one_annotation_per_track(tmp_path, polygons, capsys):
     expected = video_project(tmp_path / "proj")
     out = tmp_path / "vis"
     assert (
         main(["export", str(tmp_path / "proj"), "--to", "youtube-vis", "--out", str(out)] + ["--polygons"] * polygons)
         == 0
     )
+    assert f"annotations.json: 2 tracks in {FRAMES} frames" in capsys.readouterr().out
     data = json.loads((out / "annotations.json").read_text())
     (video,) = data["videos"]
     assert (video["width"], video["height"], video["length"]) == (WIDTH, HEIGHT, FRAMES)
