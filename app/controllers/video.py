@@ -6,7 +6,6 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable
-from fractions import Fraction
 from typing import Any
 
 import numpy as np
@@ -42,14 +41,6 @@ _MARKED = {ImageStatus.EDITED: Marker.EDITED, ImageStatus.VERIFIED: Marker.REVIE
 def frame_number(key: str) -> int:
     """The frame index of a frame key ("clip.mp4#000123" -> 123)."""
     return int(key.rpartition("#")[2])
-
-
-def average_rate(index: FrameIndex) -> Fraction | None:
-    """Frames per second over the whole video (None for a single frame)."""
-    if len(index) < 2:
-        return None
-    span = Fraction(index.pts[-1] - index.pts[0]) * Fraction(*index.time_base)
-    return Fraction(len(index) - 1) / span if span > 0 else None
 
 
 class _Index(QRunnable):
@@ -348,7 +339,7 @@ class VideoController(QObject):
                 self.timeline.set_video(len(reader), DEFAULT_RATE)
                 self._update_markers()
             else:
-                rate = average_rate(reader.index)
+                rate = reader.index.average_rate
                 self.timeline.set_video(len(reader.index), float(rate) if rate else DEFAULT_RATE)
                 self._update_markers()
         self.video_shown.emit(video)
@@ -385,21 +376,7 @@ def _record(store: object, video: str, index: FrameIndex) -> tuple[list[str], di
     """Record a video and its frames in the store; its frame keys and their statuses."""
     if not isinstance(store, VideoStore):
         raise ProjectStoreError("this project's store has no videos (open the folder again)")
-    rate = average_rate(index)
-    steps = {b - a for a, b in zip(index.pts, index.pts[1:])}
-    width, height = index.display_size
-    record = store.add_video(
-        video,
-        sha256=index.sha256,
-        frame_count=len(index),
-        width=width,
-        height=height,
-        size_bytes=index.size,
-        time_base=f"{index.time_base[0]}/{index.time_base[1]}",
-        average_fps=None if rate is None else f"{rate.numerator}/{rate.denominator}",
-        variable_frame_rate=len(steps) > 1,
-    )
-    keys = store.add_frames(record.id, dict(enumerate(index.pts)))
+    record, keys = store.record_video(video, index)
     return keys, {f.key: f.status for f in store.frames(record.id)}
 
 

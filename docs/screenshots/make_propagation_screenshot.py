@@ -102,17 +102,7 @@ def write_project(folder: Path) -> int:
     from protolabel.segmentation.project.video_store import VideoStore
 
     with VideoReader(folder / "ball.mp4") as reader, VideoStore.open(folder) as store:
-        index = reader.index
-        video = store.add_video(
-            "ball.mp4",
-            sha256=index.sha256,
-            frame_count=len(index),
-            width=index.width,
-            height=index.height,
-            size_bytes=index.size,
-            time_base=f"{index.time_base[0]}/{index.time_base[1]}",
-        )
-        keys = store.add_frames(video.id, dict(enumerate(index.pts)))
+        video, keys = store.record_video("ball.mp4", reader.index)
         track = store.create_track(video.id, "sports ball").tracks_after[0].id
         for t, key in enumerate(keys):
             saved = [AnnotatedObject("sports ball", slipped(t), Provenance.AUTO, 0.9, track_id=track)]

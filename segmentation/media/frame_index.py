@@ -73,6 +73,19 @@ class FrameIndex:
         """(width, height) of a frame as shown, rotation applied."""
         return (self.height, self.width) if self.rotation in (90, 270) else (self.width, self.height)
 
+    @property
+    def average_rate(self) -> Fraction | None:
+        """Frames per second over the whole video (None for a single frame, or frames all at one time)."""
+        if len(self.pts) < 2:
+            return None
+        span = Fraction(self.pts[-1] - self.pts[0]) * Fraction(*self.time_base)
+        return Fraction(len(self.pts) - 1) / span if span > 0 else None
+
+    @property
+    def variable_frame_rate(self) -> bool:
+        """Whether the frames are not all the same time apart."""
+        return len({b - a for a, b in zip(self.pts, self.pts[1:])}) > 1
+
     def seconds(self, index: int) -> float:
         """Presentation time of frame `index` in seconds."""
         return float(self.pts[index] * Fraction(*self.time_base))

@@ -21,6 +21,7 @@ from protolabel.segmentation.geometry.box_masks import BoxMasks, pairwise_iou
 from protolabel.segmentation.geometry.overlap import is_same_object
 from protolabel.segmentation.geometry.provenance import Provenance
 from protolabel.segmentation.geometry.shapes import Shape
+from protolabel.segmentation.media.frame_index import FrameIndex
 from protolabel.segmentation.project.records import (
     AnnotatedObject,
     FrameRecord,
@@ -211,6 +212,23 @@ class VideoStore(ProjectStore):
             )
             row = db.execute(f"SELECT {_VIDEO_COLUMNS} FROM videos WHERE id = ?", (video_id,)).fetchone()
         return _video(row)
+
+    def record_video(self, path: str, index: FrameIndex) -> tuple[VideoRecord, list[str]]:
+        """Record a video file of the folder from its index (identity, displayed size, frame rate, every frame's
+        time): the one way the app, imports and tests record one. Returns its record and its frame keys."""
+        rate, (width, height) = index.average_rate, index.display_size
+        record = self.add_video(
+            path,
+            sha256=index.sha256,
+            frame_count=len(index),
+            width=width,
+            height=height,
+            size_bytes=index.size,
+            time_base=f"{index.time_base[0]}/{index.time_base[1]}",
+            average_fps=None if rate is None else f"{rate.numerator}/{rate.denominator}",
+            variable_frame_rate=index.variable_frame_rate,
+        )
+        return record, self.add_frames(record.id, dict(enumerate(index.pts)))
 
     def videos(self) -> list[VideoRecord]:
         """Every video of the project, by path."""

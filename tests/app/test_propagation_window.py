@@ -49,17 +49,7 @@ def clip_folder(tmp_path):
     folder.mkdir()
     make_video(folder / "clip.mp4", FRAMES, gop=4)
     with VideoReader(folder / "clip.mp4") as reader, VideoStore.open(folder) as store:
-        index = reader.index
-        video = store.add_video(
-            "clip.mp4",
-            sha256=index.sha256,
-            frame_count=len(index),
-            width=index.width,
-            height=index.height,
-            size_bytes=index.size,
-            time_base=f"{index.time_base[0]}/{index.time_base[1]}",
-        )
-        keys = store.add_frames(video.id, dict(enumerate(index.pts)))
+        video, keys = store.record_video("clip.mp4", reader.index)
         track = store.create_track(video.id, "ball").tracks_after[0].id
         for t, key in enumerate(keys):
             saved = [AnnotatedObject("ball", wrong(t), Provenance.AUTO, 0.8, track_id=track)]

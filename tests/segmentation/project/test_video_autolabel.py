@@ -17,17 +17,7 @@ def indexed_clip(folder) -> None:
     """clip.mp4 in `folder`, recorded in its project store as the app records it."""
     make_video(folder / "clip.mp4", FRAMES, gop=2)
     with VideoReader(folder / "clip.mp4") as reader, VideoStore.open(folder) as store:
-        index = reader.index
-        video = store.add_video(
-            "clip.mp4",
-            sha256=index.sha256,
-            frame_count=len(index),
-            width=index.width,
-            height=index.height,
-            size_bytes=index.size,
-            time_base=f"{index.time_base[0]}/{index.time_base[1]}",
-        )
-        store.add_frames(video.id, dict(enumerate(index.pts)))
+        store.record_video("clip.mp4", reader.index)
 
 
 def test_cancel_stops_between_frames_and_a_replaced_video_is_refused(tmp_path, resnet50_checkpoint):

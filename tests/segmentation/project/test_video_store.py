@@ -427,3 +427,17 @@ def test_a_killed_writer_keeps_its_finished_track_edit_and_none_of_the_one_in_pr
         assert {t.object.label for t in reopened.track_objects(cat.id)} == {"lion"}
         assert reopened.track(dog.id) is not None and len(reopened.track_objects(dog.id)) == 3
         assert reopened._read("PRAGMA integrity_check") == [("ok",)]
+
+
+def test_a_video_file_is_recorded_from_its_index_as_shown(tmp_path):
+    from protolabel.segmentation.media.reader import VideoReader
+    from tests.segmentation.media.videos import make_video
+
+    make_video(tmp_path / "turned.mp4", 4, rotation=90, durations_ms=[40, 40, 80])  # 4 frames, one held longer
+    with VideoReader(tmp_path / "turned.mp4") as reader, VideoStore.open(tmp_path) as store:
+        video, keys = store.record_video("turned.mp4", reader.index)
+        height, width = reader.read(0).shape[:2]  # as shown: rotation applied
+        assert (video.width, video.height) == (width, height) != (reader.index.width, reader.index.height)
+        assert video.variable_frame_rate and video.average_fps == "75/4"  # 3 frame steps in 0.16 s
+        assert keys == [frame_key("turned.mp4", i) for i in range(4)]
+        assert [f.pts for f in store.frames(video.id)] == list(reader.index.pts)

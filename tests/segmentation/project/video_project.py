@@ -22,17 +22,7 @@ LABELS = ("cat", "dog")
 def record_video(folder: Path, name: str = "clip.mp4") -> VideoRecord:
     """Record the video `name` of `folder` (every frame) in the folder's store, as the app does when it opens it."""
     with VideoReader(folder / name) as reader, VideoStore.open(folder) as store:
-        index = reader.index
-        video = store.add_video(
-            name,
-            sha256=index.sha256,
-            frame_count=len(index),
-            width=reader.read(0).shape[1],
-            height=reader.read(0).shape[0],
-            size_bytes=index.size,
-            time_base=f"{index.time_base[0]}/{index.time_base[1]}",
-        )
-        store.add_frames(video.id, dict(enumerate(index.pts)))
+        video, _keys = store.record_video(name, reader.index)
     return video
 
 
