@@ -21,6 +21,7 @@ from protolabel.segmentation.media.frame_folder import (
     FrameSequence,
     NotAFrameSequenceError,
     frame_sequences,
+    is_frame_folder_path,
 )
 from protolabel.segmentation.media.frame_index import FrameIndex
 from protolabel.segmentation.media.reader import VideoReader
@@ -67,7 +68,9 @@ class _Index(QRunnable):
         error = None
         photos = None  # why a folder numbered like frames is a folder of photos after all
         try:
-            reader = self._frame_folder() if self.video.endswith("/") else VideoReader(self.path)  # links refused
+            reader = (
+                self._frame_folder() if is_frame_folder_path(self.video) else VideoReader(self.path)
+            )  # links refused
         except NotAFrameSequenceError as exc:
             photos = str(exc)
         except (ImageReadError, OSError) as exc:  # VideoError is an ImageReadError: damaged, empty, too large...
@@ -170,7 +173,7 @@ class VideoController(QObject):
             self._index_pool.start(self._index_job(project, video))
 
     def _index_job(self, project: Project, video: str) -> _Index:
-        if not video.endswith("/"):
+        if not is_frame_folder_path(video):
             return _Index(self, self._generation, video)
         frames = frame_sequences(project.images.sequences[video])  # as listed: one sequence
         store = project.store
@@ -208,7 +211,7 @@ class VideoController(QObject):
                 reader.close()
             return
         waiting = self._waiting.pop(video, None)
-        if reader is None and video.endswith("/"):  # its files are still images: list them as such
+        if reader is None and is_frame_folder_path(video):  # its files are still images: list them as such
             self._list_as_images(project, video, error or "cannot be read", waiting, failed=True)
             return
         if reader is None:
@@ -221,7 +224,9 @@ class VideoController(QObject):
                 keys, statuses = _record(project.store, video, reader.index)
         except (ProjectStoreError, ValueError) as exc:
             reader.close()
-            if video.endswith("/"):  # e.g. frames renamed to another pattern: labels kept, files shown as images
+            if is_frame_folder_path(
+                video
+            ):  # e.g. frames renamed to another pattern: labels kept, files shown as images
                 self._list_as_images(project, video, str(exc), waiting, failed=True)
             else:
                 self._refuse(project.images, video, str(exc), waiting)
@@ -232,7 +237,9 @@ class VideoController(QObject):
         if reader.note:
             self.message.emit(reader.note)
         else:
-            self.message.emit(f"{video}: {len(keys):,} frames " + ("listed" if video.endswith("/") else "indexed"))
+            self.message.emit(
+                f"{video}: {len(keys):,} frames " + ("listed" if is_frame_folder_path(video) else "indexed")
+            )
         if waiting is not None:
             self.request_frame(*waiting)
         if project.current_name is not None and project.images.sequence_of(project.current_name) == video:
@@ -367,7 +374,7 @@ class VideoController(QObject):
         if project is None or video is None:
             return
         keys = project.images.sequences.get(video, ())
-        key = keys[index] if video.endswith("/") and 0 <= index < len(keys) else frame_key(video, index)
+        key = keys[index] if is_frame_folder_path(video) and 0 <= index < len(keys) else frame_key(video, index)
         if key in project.images:
             project.set_current(key)
 
@@ -384,17 +391,7 @@ def _record_folder(store: object, reader: FrameFolderReader) -> tuple[list[str],
     """Record a frame folder and its frames in the store; its frame keys (its files) and their statuses."""
     if not isinstance(store, VideoStore):
         raise ProjectStoreError("this project's store has no videos (open the folder again)")
-    sequence = reader.sequence
-    width, height = reader.size
-    record = store.record_frame_folder(
-        sequence.path,
-        sequence.keys,
-        sequence.numbers,
-        sha256=sequence.sha256,
-        width=width,
-        height=height,
-        size_bytes=reader.size_bytes,
-    )
+    record = store.record_sequence_folder(reader)
     frames = store.frames(record.id)
     return [f.key for f in frames], {f.key: f.status for f in frames}
 

@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (
 from protolabel.app.canvas.items import bgr_to_qimage
 from protolabel.app.colors import STATUS_COLORS, STATUS_TEXT
 from protolabel.segmentation.images import ImageReadError, read_image
+from protolabel.segmentation.media.frame_folder import is_frame_folder_path
 from protolabel.segmentation.project.image_list import (
     PARTLY_VERIFIED,
     UNREADABLE,
@@ -231,7 +232,7 @@ class ImageListModel(QAbstractListModel):
         if role == Qt.ItemDataRole.ToolTipRole:
             if error:
                 return f"{name}\nunreadable: {error}"
-            kind = "frame folder" if name.endswith("/") else "video"
+            kind = "frame folder" if is_frame_folder_path(name) else "video"
             note = self.images.sequence_notes.get(name)
             more = f"\n{note}" if note else ""
             return (

@@ -67,6 +67,11 @@ class FrameFolder:
         return lines
 
 
+def is_frame_folder_path(path: str) -> bool:
+    """Whether a sequence's path in the project names a folder of numbered frames ('walk/'), not a video file."""
+    return path.endswith("/")
+
+
 def frame_number(name: str) -> tuple[str, int] | None:
     """(the name without its number, the number) of a numbered frame file ('a/frame_0012.png' gives
     ('a/frame_.png', 12)), or None when its name ends in no number."""

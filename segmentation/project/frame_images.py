@@ -23,6 +23,7 @@ from typing import Any
 from protolabel.segmentation.geometry.provenance import Provenance
 from protolabel.segmentation.media.errors import VideoError
 from protolabel.segmentation.media.frame_export import frame_record_fields, write_frame_png
+from protolabel.segmentation.media.frame_folder import is_frame_folder_path
 from protolabel.segmentation.media.reader import VideoReader
 from protolabel.segmentation.project.records import AnnotatedObject, ImageStatus, VideoRecord
 from protolabel.segmentation.project.store import DamagedRowError, ProjectStore
@@ -83,6 +84,8 @@ def labelled_frames(
     skipped: list[str] = []
     with video_store_of(store) as videos:
         for video in videos.videos():
+            if is_frame_folder_path(video.path):
+                continue  # its frames are image files: exported as images, not written again
             for record in videos.frames(video.id):
                 if record.damaged:
                     skipped.append(f"{record.key}: {record.damaged}")

@@ -15,7 +15,7 @@ from psygnal import Signal, SignalGroup
 
 from protolabel.segmentation.folders import image_names
 from protolabel.segmentation.images import natural_key
-from protolabel.segmentation.media.frame_folder import FrameSequence
+from protolabel.segmentation.media.frame_folder import FrameSequence, is_frame_folder_path
 from protolabel.segmentation.project.records import ImageStatus
 from protolabel.segmentation.project.verified import VerifiedCounts
 
@@ -279,7 +279,7 @@ class ImageList:
         """A folder listed as a sequence is not one after all (its images are not all one size): its frames
         are the loose images they are files of, with the statuses they have."""
         keys = self.sequences.pop(path, None)
-        if keys is None or not path.endswith("/"):
+        if keys is None or not is_frame_folder_path(path):
             if keys is not None:
                 self.sequences[path] = keys
             return

@@ -18,7 +18,7 @@ from protolabel.segmentation.geometry.provenance import Provenance
 from protolabel.segmentation.inspection.cache import InferenceCache
 from protolabel.segmentation.inspection.matching import match_detections_to_objects
 from protolabel.segmentation.media.errors import FrameDecodeError, VideoError
-from protolabel.segmentation.media.frame_folder import FrameFolderReader, frame_sequence_at
+from protolabel.segmentation.media.frame_folder import FrameFolderReader, frame_sequence_at, is_frame_folder_path
 from protolabel.segmentation.media.reader import VideoReader
 from protolabel.segmentation.project.autolabel import (
     AutoLabelJob,
@@ -60,7 +60,7 @@ class VideoAutoLabelJob(AutoLabelJob):
         keys: Sequence[str] | None = None,
     ) -> None:
         indices = list(range(frames)) if isinstance(frames, int) else sorted(set(frames))
-        if keys is None and video.endswith("/"):
+        if keys is None and is_frame_folder_path(video):
             raise ValueError(f"{video}: a frame folder's run needs its frame keys")
         names = [frame_key(video, i) if keys is None else keys[i] for i in indices]
         super().__init__(folder, names, settings, engines, inference_cache)
@@ -191,7 +191,7 @@ def open_recorded_sequence(folder: Path, video: str, record: VideoRecord) -> Vid
     """The reader of a video or frame folder the project recorded, refused (ProjectStoreError, nothing run) when
     it cannot be read or is not the one the project labelled (another file's content, another frame size)."""
     try:
-        if video.endswith("/"):
+        if is_frame_folder_path(video):
             sequence = frame_sequence_at(folder, video)
             reader: VideoReader | FrameFolderReader = FrameFolderReader(
                 folder, sequence, size=(record.width, record.height)

@@ -21,6 +21,7 @@ from protolabel.segmentation.geometry.box_masks import BoxMasks, pairwise_iou
 from protolabel.segmentation.geometry.overlap import is_same_object
 from protolabel.segmentation.geometry.provenance import Provenance
 from protolabel.segmentation.geometry.shapes import Shape
+from protolabel.segmentation.media.frame_folder import FrameFolderReader, is_frame_folder_path
 from protolabel.segmentation.media.frame_index import FrameIndex
 from protolabel.segmentation.project.records import (
     AnnotatedObject,
@@ -161,7 +162,7 @@ class VideoStore(ProjectStore):
         ones, and their labels stay with their files; a recorded frame whose file is gone leaves the sequence
         with its labels kept in the store for when it is back. NotTheLabelledVideoError, nothing changed, when
         the folder was recorded with frames named in another pattern (`sha256` is the pattern's hash)."""
-        if not isinstance(path, str) or not path.endswith("/"):
+        if not isinstance(path, str) or not is_frame_folder_path(path):
             raise ValueError(f"frame folder path {path!r} does not end in '/'")
         _check_relative_path(path[:-1])
         if not isinstance(sha256, str) or not _SHA256.fullmatch(sha256):
@@ -229,6 +230,21 @@ class VideoStore(ProjectStore):
             variable_frame_rate=index.variable_frame_rate,
         )
         return record, self.add_frames(record.id, dict(enumerate(index.pts)))
+
+    def record_sequence_folder(self, reader: FrameFolderReader) -> VideoRecord:
+        """Record the folder of numbered frames `reader` lists (its frames as the folder holds them now, its
+        size as read): the one way the app and imports record one."""
+        sequence = reader.sequence
+        width, height = reader.size
+        return self.record_frame_folder(
+            sequence.path,
+            sequence.keys,
+            sequence.numbers,
+            sha256=sequence.sha256,
+            width=width,
+            height=height,
+            size_bytes=reader.size_bytes,
+        )
 
     def videos(self) -> list[VideoRecord]:
         """Every video of the project, by path."""

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
 
+from protolabel.segmentation.files import atomic_write_bytes
 from protolabel.segmentation.formats.base import FormatError
 from protolabel.segmentation.formats.youtube_vis import (
     Segmentation,
@@ -33,10 +34,11 @@ from protolabel.segmentation.geometry.overlap import is_same_object, mask_iou
 from protolabel.segmentation.geometry.provenance import PROVENANCE_OF, Provenance
 from protolabel.segmentation.geometry.rasterise import shape_to_mask
 from protolabel.segmentation.image_headers import image_size_from_header
-from protolabel.segmentation.images import natural_key
-from protolabel.segmentation.input_files import open_input
+from protolabel.segmentation.images import MAX_IMAGE_BYTES
+from protolabel.segmentation.input_files import open_input, read_input_bytes
 from protolabel.segmentation.media.errors import VideoError
 from protolabel.segmentation.media.frame_export import read_frame_identity
+from protolabel.segmentation.media.frame_folder import FrameFolderReader, frame_sequence_at, is_frame_folder_path
 from protolabel.segmentation.media.reader import VideoReader
 from protolabel.segmentation.project.frame_images import FrameFiles, FrameWriter, video_store_of
 from protolabel.segmentation.project.importing import (
@@ -51,7 +53,7 @@ from protolabel.segmentation.project.importing import (
 )
 from protolabel.segmentation.project.labels import KEEP_CLASSES_KEY, LABELS_KEY, exported_class_names
 from protolabel.segmentation.project.records import AnnotatedObject, ImageStatus, ImportedImage, VideoRecord
-from protolabel.segmentation.project.store import DamagedRowError, ProjectStore
+from protolabel.segmentation.project.store import DamagedRowError, ProjectStore, ProjectStoreError
 from protolabel.segmentation.project.video_store import VideoStore, frame_key
 from protolabel.segmentation.tracking.tracks import Track, TrackFrame, TrackSet
 from protolabel.segmentation.yolact.classes import category_ids_for_labels
@@ -105,13 +107,14 @@ def export_youtube_vis(
     statuses = (ImageStatus.VERIFIED,) if verified_only else _EXPORTED
     skipped: list[str] = []
     untracked = 0
-    per_video: list[tuple[VideoRecord, dict[int, dict[int, AnnotatedObject]], dict[int, str]]] = []
+    per_video: list[tuple[VideoRecord, dict[int, dict[int, AnnotatedObject]], dict[int, str], list[str]]] = []
     with video_store_of(store) as videos:
         for video in videos.videos():
             track_labels = {t.id: t.label for t in videos.tracks(video.id)}
             shapes: dict[int, dict[int, AnnotatedObject]] = {}
             labelled = False
-            for record in videos.frames(video.id):
+            frame_records = videos.frames(video.id)
+            for record in frame_records:
                 if record.status not in statuses:
                     continue
                 try:
@@ -126,19 +129,22 @@ def export_youtube_vis(
                     else:
                         shapes.setdefault(obj.track_id, {})[record.index] = obj
             if labelled:
-                per_video.append((video, shapes, track_labels))
-    used = dict.fromkeys(labels_ for _, shapes, names in per_video for labels_ in (names[t] for t in shapes))
+                per_video.append((video, shapes, track_labels, [r.key for r in frame_records]))
+    used = dict.fromkeys(labels_ for _, shapes, names, _ in per_video for labels_ in (names[t] for t in shapes))
     class_names = exported_class_names(labels, used, store.setting(KEEP_CLASSES_KEY, []) or [])
     index = {name: i for i, name in enumerate(class_names)}
     frames_root = out_dir / FRAMES_DIR
     vis_videos: list[VisVideo] = []
-    total = sum(video.frame_count for video, _, _ in per_video)
+    total = sum(video.frame_count for video, _, _, _ in per_video)
     done = 0
     with FrameWriter(store.folder, FrameFiles(frames_root, frames_root)) as writer:
-        for video, shapes, track_labels in per_video:
+        for video, shapes, track_labels, frame_keys in per_video:
             try:
                 names = []
-                for i in range(video.frame_count):
+                if is_frame_folder_path(video.path):  # a frame folder: its frames are files already, copied as they are
+                    names = _copy_frame_files(Path(store.folder), frame_keys, frames_root)
+                    done += len(names)
+                for i in range(0 if names else video.frame_count):
                     name, size, _ = writer.write(video, i)
                     if size != (video.height, video.width):
                         raise VideoError(
@@ -211,6 +217,7 @@ class VisVideoTarget:
     video: str | None
     how: str
     new_video: NewVideo | None = None
+    new_folder: str | None = None  # a folder of numbered frames the import records as a sequence first
     # per frame, its presentation time as its file's identity says (None: unknown): a frame the store does not
     # record yet is recorded with it, one it records at another time is refused (the numbering drifted)
     pts: tuple[int | None, ...] = ()
@@ -413,7 +420,7 @@ def _frame_problem(
         if record is not None and record.damaged:
             return DAMAGED
         pts = target.pts[target.keys.index(key)] if target.pts else None
-        if record is None and pts is None and target.new_video is None:
+        if record is None and pts is None and target.new_video is None and target.new_folder is None:
             return "not a recorded frame of the project's sequence (open the folder in the app first)"
         if record is not None and pts is not None and record.pts != pts:
             return f"its time {pts} is not the project's {record.pts} for that frame (the numbering drifted)"
@@ -452,37 +459,19 @@ def map_vis_video(store: VideoStore, folder: Path, frames_root: Path, vis_video:
     1. its frame files carry a Protolabel frame identity (media.frame_export) of one video whose SHA-256 the
        project records, or of a video file in the folder with that SHA-256: that video's frames, by the
        frame numbers the files carry (never by their order);
-    2. its frames' folder is a sequence the store records (a video whose path is the folder) with as many
-       frames: that sequence's frames, in file order;
+    2. its frames' folder is a folder of numbered frames in the project (recorded already, or recorded by the
+       import) holding every one of its files: those frames, each the file of its name, with its tracks;
     3. otherwise plain images keyed by their paths in the folder."""
     files = [frames_root / name for name in vis_video.file_names]
     mapped = _by_identity(store, folder, files, vis_video)
     if mapped is not None:
         return mapped
-    height, width = vis_video.tracks.image_size
     directories = {PurePosixPath(name).parent for name in vis_video.file_names}
-    if len(directories) == 1:
-        sequence_dir = _relative(frames_root / str(directories.pop()), folder)
-        record = store.video(sequence_dir) if sequence_dir else None
-        if (
-            record is not None
-            and record.frame_count == vis_video.length
-            and (record.height, record.width)
-            == (
-                height,
-                width,
-            )
-        ):
-            ordered = sorted(range(vis_video.length), key=lambda i: natural_key(vis_video.file_names[i]))
-            keys: list[str | None] = [None] * vis_video.length
-            for index, position in enumerate(ordered):
-                keys[position] = frame_key(record.path, index)
-            return VisVideoTarget(
-                vis_video.video_id,
-                tuple(keys),
-                record.path,
-                f"Video {vis_video.video_id}: frames of the sequence {record.path}.",
-            )
+    sequence_dir = _relative(frames_root / str(directories.pop()), folder) if len(directories) == 1 else None
+    if sequence_dir:
+        mapped = _onto_frame_folder(store, folder, f"{sequence_dir}/", files, vis_video)
+        if mapped is not None:
+            return mapped
     keys = [_relative(file, folder) for file in files]
     where = ", ".join(sorted({str(PurePosixPath(k).parent) for k in keys if k})[:3])
     frames = f"1 frame in {where} is" if vis_video.length == 1 else f"{vis_video.length} frames in {where} are"
@@ -492,6 +481,46 @@ def map_vis_video(store: VideoStore, folder: Path, frames_root: Path, vis_video:
         None,
         f"Video {vis_video.video_id}: {frames} not a video of the project: merged as images, each object's track "
         f"kept as its '{TRACK_ATTRIBUTE}' attribute.",
+    )
+
+
+def _copy_frame_files(folder: Path, keys: Sequence[str], frames_root: Path) -> list[str]:
+    """Copy a frame folder's frame files byte for byte under `frames_root` at their paths in the project (the
+    YouTube-VIS file names); links are not followed. VideoError naming the frame that cannot be read."""
+    for key in keys:
+        try:
+            data = read_input_bytes(folder / key, MAX_IMAGE_BYTES, what="frame file", follow_links=False)
+        except OSError as exc:
+            raise VideoError(f"{key}: {exc}; its folder's frames were left out") from None
+        target = frames_root / key
+        target.parent.mkdir(parents=True, exist_ok=True)
+        atomic_write_bytes(target, data)
+    return list(keys)
+
+
+def _onto_frame_folder(
+    store: VideoStore, folder: Path, path: str, files: list[Path], vis_video: VisVideo
+) -> VisVideoTarget | None:
+    """Target 2 of map_vis_video: the frames of the frame folder `path` ('walk/'), or None when the folder is not
+    one (too few or oddly named files), has another frame size, or lacks one of the files the video names."""
+    record = store.video(path)
+    if record is None:
+        try:
+            sequence = frame_sequence_at(folder, path)
+        except VideoError:
+            return None
+        keys, size = set(sequence.keys), None
+    else:
+        keys, size = {f.key for f in store.frames(record.id)}, (record.height, record.width)
+    names = [_relative(file, folder) for file in files]
+    if not all(name in keys for name in names) or size not in (None, vis_video.tracks.image_size):
+        return None
+    return VisVideoTarget(
+        vis_video.video_id,
+        tuple(names),
+        path,
+        f"Video {vis_video.video_id}: frames of the frame folder {path}.",
+        new_folder=path if record is None else None,
     )
 
 
@@ -536,7 +565,7 @@ def _by_identity(store: VideoStore, folder: Path, files: list[Path], vis_video: 
     how = f"Video {vis_video.video_id}: frames {min(indices)}-{max(indices)} of {path} (its frame files say so)."
     if new_video is not None:
         how += " The video is added to the project."
-    return VisVideoTarget(vis_video.video_id, keys, path, how, new_video, pts)
+    return VisVideoTarget(vis_video.video_id, keys, path, how, new_video, pts=pts)
 
 
 def _video_file(folder: Path, name: str, sha256: str) -> NewVideo | None:
@@ -585,6 +614,12 @@ def apply_vis_import(store: ProjectStore, plan: VisImportPlan) -> ImportSummary:
                     time_base=new.time_base,
                 )
                 videos.add_frames(record.id, dict(enumerate(new.pts)))
+            if target.new_folder is not None and videos.video(target.new_folder) is None:
+                try:
+                    sequence = frame_sequence_at(videos.folder, target.new_folder)
+                    videos.record_sequence_folder(FrameFolderReader(videos.folder, sequence))
+                except VideoError as exc:  # the folder changed since the plan: its frames go in as images
+                    raise ProjectStoreError(f"{exc}; nothing was imported, plan the import again") from None
         for video in videos.videos():
             video_ids[video.path] = video.id
         planned = {image.path for image in plan.images}

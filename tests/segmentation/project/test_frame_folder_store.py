@@ -17,18 +17,7 @@ from tests.segmentation.project.conftest import make_square
 
 def record(store: VideoStore, folder, path: str = "walk/"):
     """Record the frame folder as the app does when it opens it."""
-    sequence = frame_sequence_at(folder, path)
-    reader = FrameFolderReader(folder, sequence)
-    width, height = reader.size
-    return store.record_frame_folder(
-        path,
-        sequence.keys,
-        sequence.numbers,
-        sha256=sequence.sha256,
-        width=width,
-        height=height,
-        size_bytes=reader.size_bytes,
-    )
+    return store.record_sequence_folder(FrameFolderReader(folder, frame_sequence_at(folder, path)))
 
 
 def test_frames_labelled_as_loose_images_keep_their_labels_and_status_as_frames(tmp_path):
