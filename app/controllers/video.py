@@ -30,6 +30,7 @@ from protolabel.segmentation.project.project import Project
 from protolabel.segmentation.project.records import ImageStatus
 from protolabel.segmentation.project.store import ProjectStoreError
 from protolabel.segmentation.project.timeline import DEFAULT_RATE, Marker, Timeline
+from protolabel.segmentation.project.video_index import open_project_video
 from protolabel.segmentation.project.video_store import VideoStore, frame_key
 
 logger = logging.getLogger(__name__)
@@ -68,9 +69,7 @@ class _Index(QRunnable):
         error = None
         photos = None  # why a folder numbered like frames is a folder of photos after all
         try:
-            reader = (
-                self._frame_folder() if is_frame_folder_path(self.video) else VideoReader(self.path)
-            )  # links refused
+            reader = self._frame_folder() if is_frame_folder_path(self.video) else self._video_file()  # links refused
         except NotAFrameSequenceError as exc:
             photos = str(exc)
         except (ImageReadError, OSError) as exc:  # VideoError is an ImageReadError: damaged, empty, too large...
@@ -86,6 +85,12 @@ class _Index(QRunnable):
         except RuntimeError:  # the window closed while indexing
             if reader is not None:
                 reader.close()
+
+    def _video_file(self) -> VideoReader:
+        """The video on the index the project kept for it (hashed and indexed only when it changed)."""
+        if self.root is None:
+            raise VideoError(f"{self.video}: the folder was closed while the video was opened")
+        return open_project_video(self.root, self.video)
 
     def _frame_folder(self) -> FrameFolderReader:
         if self.frames is None or self.root is None:

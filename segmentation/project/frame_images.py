@@ -27,6 +27,7 @@ from protolabel.segmentation.media.frame_folder import is_frame_folder_path
 from protolabel.segmentation.media.reader import VideoReader
 from protolabel.segmentation.project.records import AnnotatedObject, ImageStatus, VideoRecord
 from protolabel.segmentation.project.store import DamagedRowError, ProjectStore
+from protolabel.segmentation.project.video_index import open_project_video
 from protolabel.segmentation.project.video_store import VideoStore
 
 __all__ = ["FrameFiles", "FrameWriter", "LabelledFrame", "frame_files_for", "labelled_frames", "video_store_of"]
@@ -131,7 +132,7 @@ class FrameWriter:
             raise self._refused[video.id]
         if video.id not in self._readers:
             try:
-                reader = VideoReader(self.project_folder / video.path)
+                reader = open_project_video(self.project_folder, video.path)
                 if reader.sha256 != video.sha256:
                     reader.close()
                     raise VideoError(

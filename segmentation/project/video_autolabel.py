@@ -29,6 +29,7 @@ from protolabel.segmentation.project.autolabel import (
 from protolabel.segmentation.project.labels import LABELS_KEY
 from protolabel.segmentation.project.records import AnnotatedObject, ImageStatus, VideoRecord
 from protolabel.segmentation.project.store import AutoLabelOutcome, ProjectStore, ProjectStoreError
+from protolabel.segmentation.project.video_index import open_project_video
 from protolabel.segmentation.project.video_store import VideoStore, frame_key
 from protolabel.segmentation.tracking.association import Tracker
 
@@ -197,7 +198,7 @@ def open_recorded_sequence(folder: Path, video: str, record: VideoRecord) -> Vid
                 folder, sequence, size=(record.width, record.height)
             )
         else:
-            reader = VideoReader(folder / video)
+            reader = open_project_video(folder, video)
     except VideoError as exc:
         raise ProjectStoreError(str(exc)) from None
     if reader.sha256 != record.sha256:

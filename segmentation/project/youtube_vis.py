@@ -39,7 +39,6 @@ from protolabel.segmentation.input_files import open_input, read_input_bytes
 from protolabel.segmentation.media.errors import VideoError
 from protolabel.segmentation.media.frame_export import read_frame_identity
 from protolabel.segmentation.media.frame_folder import FrameFolderReader, frame_sequence_at, is_frame_folder_path
-from protolabel.segmentation.media.reader import VideoReader
 from protolabel.segmentation.project.frame_images import FrameFiles, FrameWriter, video_store_of
 from protolabel.segmentation.project.importing import (
     DAMAGED,
@@ -54,6 +53,7 @@ from protolabel.segmentation.project.importing import (
 from protolabel.segmentation.project.labels import KEEP_CLASSES_KEY, LABELS_KEY, exported_class_names
 from protolabel.segmentation.project.records import AnnotatedObject, ImageStatus, ImportedImage, VideoRecord
 from protolabel.segmentation.project.store import DamagedRowError, ProjectStore, ProjectStoreError
+from protolabel.segmentation.project.video_index import open_project_video
 from protolabel.segmentation.project.video_store import VideoStore, frame_key
 from protolabel.segmentation.tracking.tracks import Track, TrackFrame, TrackSet
 from protolabel.segmentation.yolact.classes import category_ids_for_labels
@@ -576,7 +576,7 @@ def _video_file(folder: Path, name: str, sha256: str) -> NewVideo | None:
     if os.path.islink(path) or not path.is_file():
         return None
     try:
-        with VideoReader(path) as reader:
+        with open_project_video(folder, name) as reader:
             if reader.sha256 != sha256:
                 return None
             index = reader.index
