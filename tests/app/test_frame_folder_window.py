@@ -12,8 +12,8 @@ from protolabel.segmentation.geometry.provenance import Provenance
 from protolabel.segmentation.project.records import AnnotatedObject, ImageStatus
 from protolabel.segmentation.project.store import ProjectStore
 from protolabel.segmentation.project.timeline import Marker
+from tests.app.test_video_window import shown_stamp
 from tests.segmentation.media.frame_folders import make_frame_folder
-from tests.segmentation.media.videos import read_stamp
 from tests.segmentation.project.conftest import make_square
 
 NUMBERS = [1, 2, 3, 4, 5, 6, 10, 11, 12]  # 00007-00009 missing
@@ -44,11 +44,6 @@ def open_listed(make_window, qtbot, folder, frames=9):
     store = window.projects.project.store
     qtbot.waitUntil(lambda: store.video("walk/") is not None and len(store.frames(store.video("walk/").id)) == frames)
     return window
-
-
-def shown_stamp(window) -> int | None:
-    image = window.shown_images[-1] if window.shown_images else None
-    return None if image is None else read_stamp(image)
 
 
 def test_a_frame_folder_is_one_sequence_read_from_its_files_on_the_timeline(make_window, qtbot, frames_folder):
