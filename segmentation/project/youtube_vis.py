@@ -140,21 +140,24 @@ def export_youtube_vis(
     with FrameWriter(store.folder, FrameFiles(frames_root, frames_root)) as writer:
         for video, shapes, track_labels, frame_keys in per_video:
             try:
-                names = []
-                if is_frame_folder_path(video.path):  # a frame folder: its frames are files already, copied as they are
+                if is_frame_folder_path(video.path):  # its frames are files already: copied as they are
                     names = _copy_frame_files(Path(store.folder), frame_keys, frames_root)
                     done += len(names)
-                for i in range(0 if names else video.frame_count):
-                    name, size, _ = writer.write(video, i)
-                    if size != (video.height, video.width):
-                        raise VideoError(
-                            f"{video.path}: frame {i} is {size[1]}x{size[0]}, the project says "
-                            f"{video.width}x{video.height}: its frames were left out"
-                        )
-                    names.append(name)
-                    done += 1
                     if progress:
                         progress(done, total)
+                else:
+                    names = []
+                    for i in range(video.frame_count):
+                        name, size, _ = writer.write(video, i)
+                        if size != (video.height, video.width):
+                            raise VideoError(
+                                f"{video.path}: frame {i} is {size[1]}x{size[0]}, the project says "
+                                f"{video.width}x{video.height}: its frames were left out"
+                            )
+                        names.append(name)
+                        done += 1
+                        if progress:
+                            progress(done, total)
             except VideoError as exc:
                 skipped.append(str(exc))
                 continue
