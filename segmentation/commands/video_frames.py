@@ -173,7 +173,8 @@ def sequence_results(
         if not wanted(frame):
             continue
         if frame.missing:
-            missing = f"{frame.name}: frame numbers {frame.missing} missing before it"
+            numbers = "frame numbers" if "-" in frame.missing else "frame number"
+            missing = f"{frame.name}: {numbers} {frame.missing} missing before it"
             print(f"{missing}; it runs as a keyframe", file=sys.stderr)
         try:
             image = read_image(frame.path)

@@ -43,7 +43,7 @@ def test_label_folder_through_the_keyframe_path_gives_predicts_frames(numbered, 
     out = tmp_path / "labels.json"
     assert main(["label", str(numbered), *_video_args(weights), "--out", str(out)]) == 0
     err = capsys.readouterr().err
-    assert "frame_0006.png: frame numbers 5 missing before it; it runs as a keyframe" in err
+    assert "frame_0006.png: frame number 5 missing before it; it runs as a keyframe" in err
     assert "frame_0004.png" in err  # unreadable: said and skipped
     data = json.loads(out.read_text())
     flags = {image["file_name"]: image["keyframe"] for image in data["images"]}

@@ -53,4 +53,4 @@ def test_unreadable_and_unwanted_frames_make_the_next_one_a_keyframe(tmp_path, c
     got = [(frame.name, result.keyframe) for frame, result in results]
     assert got == [("f_1.png", True), ("f_3.png", True), ("f_6.png", True), ("f_7.png", False)]
     assert len(skipped) == 1 and "f_2.png" in skipped[0]
-    assert "f_6.png: frame numbers 5 missing before it; it runs as a keyframe" in capsys.readouterr().err
+    assert "f_6.png: frame number 5 missing before it; it runs as a keyframe" in capsys.readouterr().err
