@@ -32,8 +32,12 @@ from protolabel.segmentation.cli import (
 )
 from protolabel.segmentation.coco.validation import validate_coco
 from protolabel.segmentation.coco.yolact_config import write_yolact_dataset_config
-from protolabel.segmentation.commands.label_video import run_video
-from protolabel.segmentation.commands.video_frames import add_non_keyframe_backend_argument, is_video_input
+from protolabel.segmentation.commands.label_video import check_numbered_frames, label_frame_folder, run_video
+from protolabel.segmentation.commands.video_frames import (
+    add_non_keyframe_backend_argument,
+    check_keyframe_path_options,
+    is_video_input,
+)
 from protolabel.segmentation.geometry.outlines import DEFAULT_TOLERANCE
 from protolabel.segmentation.input_files import MAX_SIDECAR_BYTES, read_input_text
 from protolabel.segmentation.output_paths import check_not_an_image_in, check_output_dir, check_output_file
@@ -117,8 +121,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         type=positive_int,
         default=None,
         metavar="K",
-        help="VIDEO only: run its frames in order through a YolactEdge video model, the full network on every "
-        "K-th frame and warped features between (default: every frame on its own, with any model)",
+        help="run a VIDEO's frames, or a FOLDER of numbered frames (frame_0001.png, ...) in number order, one "
+        "after another through a YolactEdge video model: the full network on every K-th frame and warped "
+        "features between; a frame after missing numbers runs in full (default: every frame on its own)",
     )
     add_non_keyframe_backend_argument(parser)
     parser.add_argument(
@@ -165,9 +170,12 @@ def run(args: argparse.Namespace) -> int:
         if args.cluster is not None or args.yolact_config or args.validate:
             raise CommandError("--cluster, --yolact-config and --validate are for a folder, not a video")
         return run_video(args, _class_mapping, _checked_engine, ProgressLine())
-    if args.keyframe_interval is not None or args.export_frames or args.non_keyframe_backend != "torch":
+    if args.export_frames:
+        raise CommandError("--export-frames is for a video: the frames of a folder are image files already")
+    check_keyframe_path_options(args)
+    if args.keyframe_interval is not None and args.cluster is not None:
         raise CommandError(
-            "--keyframe-interval, --non-keyframe-backend and --export-frames are for a video, not a folder"
+            "--keyframe-interval runs a folder's frames one after another, in one process: not with --cluster"
         )
     if not folder.is_dir():
         raise CommandError(f"{folder}: not a folder")
@@ -191,6 +199,8 @@ def run(args: argparse.Namespace) -> int:
     if not scan.images:
         print(f"protolabel label: no images found under {folder}", file=sys.stderr)
         return 1
+    if args.keyframe_interval is not None:
+        check_numbered_frames(folder, [name for name, _ in scan.images])
     mode = RelabelMode.ALL if args.overwrite else RelabelMode.AUTO if args.relabel_auto else RelabelMode.UNLABELED
     todo = images_to_label(existing, [name for name, _ in scan.images], mode)
     if not todo:
@@ -209,6 +219,9 @@ def run(args: argparse.Namespace) -> int:
     )
 
     mapping = _class_mapping(args)
+    if args.keyframe_interval is not None:
+        status = label_frame_folder(args, scan, todo, existing, mapping, _checked_engine, ProgressLine())
+        return status or _finish(args, out, folder)
 
     def load_model():
         engine = _checked_engine(args, mapping)
@@ -294,7 +307,7 @@ NOT_LABEL_SETTINGS = frozenset(
         "cluster_workers",
         "shard_size",
         "workers",
-        "keyframe_interval",  # video-only options: always unset for a folder, the one thing a cluster labels
+        "keyframe_interval",  # options refused with --cluster: always unset on a cluster
         "non_keyframe_backend",
         "export_frames",
     }

@@ -16,15 +16,15 @@ from protolabel.segmentation.commands.video_frames import (
     frame_results,
     is_video_input,
     open_video,
+    sequence_results,
     sequence_runner,
+    sequence_timeline,
 )
 from protolabel.segmentation.detections import Detections
 from protolabel.segmentation.files import write_output_text
 from protolabel.segmentation.folders import is_image_name, walk_folder
-from protolabel.segmentation.images import ImageReadError, read_image
 from protolabel.segmentation.media.errors import VideoChangedError
 from protolabel.segmentation.media.frame_export import frame_record_fields
-from protolabel.segmentation.media.frame_folder import frame_number
 from protolabel.segmentation.media.reader import VideoReader
 from protolabel.segmentation.output_paths import check_output_file, write_with_fallback
 from protolabel.segmentation.pipeline import run_pipeline, workers_for
@@ -220,35 +220,21 @@ def _predict_video(
 def _predict_sequences(
     engine, args: argparse.Namespace, inputs: list[str], total: int, show_progress: bool
 ) -> tuple[list[dict], int, int]:
-    """The inputs as video sequences, one frame after another through the keyframe path; each record says
-    whether its frame was a keyframe. A frame that cannot be read is skipped (the keyframe stays). Where the
-    numbers in a folder's frame names jump (frame_0004.png after frame_0002.png), the gap is said and the
-    frame after it runs in full: features are never warped across frames that are missing."""
+    """The inputs as video sequences, one frame after another through the keyframe path (`sequence_results`,
+    which `label FOLDER --keyframe-interval` runs too); each record says whether its frame was a keyframe."""
     runner = sequence_runner(engine, args.keyframe_interval, args.non_keyframe_backend)
     records: list[dict] = []
-    done = failed = 0
+    failed = 0
+
+    def skipped(text: str) -> None:
+        nonlocal failed
+        failed += 1
+        print(f"skipped: {text}", file=sys.stderr)
+
+    done = 0
     for sequence in input_sequences(inputs):
-        runner.reset()
-        previous: tuple[str, int] | None = None
-        key_due = False  # a gap was passed and no frame has run since
-        for name, path in sequence:
-            number = frame_number(name)
-            after_gap = number is not None and previous is not None and number[0] == previous[0]
-            after_gap = after_gap and number[1] > previous[1] + 1
-            if after_gap:
-                first, last = previous[1] + 1, number[1] - 1
-                missing = str(first) if first == last else f"{first}-{last}"
-                print(f"{name}: frame numbers {missing} missing before it; it runs as a keyframe", file=sys.stderr)
-            previous, key_due = number, key_due or after_gap
-            try:
-                image = read_image(path)
-            except ImageReadError as exc:
-                failed += 1
-                print(f"skipped: {exc}", file=sys.stderr)
-                continue
-            det = runner.predict(image, keyframe=key_due)
-            key_due = False
-            records.extend({**r, "keyframe": runner.last_was_keyframe} for r in detection_records(name, det))
+        for frame, result in sequence_results(runner, sequence_timeline(sequence), skipped):
+            records.extend({**r, "keyframe": result.keyframe} for r in detection_records(frame.name, result.detections))
             done += 1
             if show_progress:
                 print(f"[{done + failed}/{total}] frames processed", file=sys.stderr)

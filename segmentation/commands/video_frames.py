@@ -1,9 +1,10 @@
-"""Running a model over a video's frames for `predict VIDEO` and `label VIDEO`: every frame in full, or a
-YolactEdge video model's keyframe path (`--keyframe-interval`), each result tagged with its frame identity."""
+"""Running a model over a video's frames, or a folder's frames in order, for `predict` and `label`: every frame
+in full, or a YolactEdge video model's keyframe path (`--keyframe-interval`), each result tagged with its frame."""
 
 from __future__ import annotations
 
 import argparse
+import math
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
@@ -13,7 +14,9 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from protolabel.segmentation.cli import CommandError
+from protolabel.segmentation.images import ImageReadError, read_image
 from protolabel.segmentation.media.errors import FrameDecodeError, VideoError
+from protolabel.segmentation.media.frame_folder import frame_number
 from protolabel.segmentation.media.reader import VideoReader, is_video_name
 
 if TYPE_CHECKING:  # the engine pulls in torch
@@ -116,3 +119,67 @@ def frame_results(
             detections = runner.predict_frame(index, image)
             keyframe = runner.last_was_keyframe
         yield FrameResult(index, image, detections, keyframe)
+
+
+@dataclass(frozen=True)
+class SequenceFrame:
+    """An image file as a frame of a sequence: its name, its path and its place on the sequence's timeline.
+
+    index counts frames, so the frame after a missing one does not follow its predecessor (index + 1);
+    missing is the frame numbers absent just before it ('4-5'), '' when none are."""
+
+    name: str
+    path: Path
+    index: int
+    missing: str = ""
+
+
+def sequence_timeline(files: Sequence[tuple[str, Path]]) -> list[SequenceFrame]:
+    """Image files in the order given as a timeline. Where the numbers in names sharing a pattern jump
+    (frame_0004.png after frame_0002.png) the frames in between are missing; the step between the numbers
+    is their greatest common step (a folder of every fifth frame, 0005, 0010, ..., misses nothing). A name
+    without a number, or with another pattern than the one before, simply follows it."""
+    numbers = [frame_number(name) for name, _ in files]
+    steps: dict[str, int] = {}
+    for before, after in zip(numbers, numbers[1:]):
+        if before is not None and after is not None and before[0] == after[0]:
+            steps[after[0]] = math.gcd(steps.get(after[0], 0), after[1] - before[1])
+    timeline: list[SequenceFrame] = []
+    for position, ((name, path), number) in enumerate(zip(files, numbers)):
+        previous = numbers[position - 1] if position else None
+        if not timeline or number is None or previous is None or previous[0] != number[0]:
+            timeline.append(SequenceFrame(name, path, timeline[-1].index + 1 if timeline else 0))
+            continue
+        step = steps.get(number[0]) or 1
+        skipped = max(0, (number[1] - previous[1]) // step - 1)
+        first, last = previous[1] + step, number[1] - step
+        missing = "" if not skipped else str(first) if first == last else f"{first}-{last}"
+        timeline.append(SequenceFrame(name, path, timeline[-1].index + 1 + skipped, missing))
+    return timeline
+
+
+def sequence_results(
+    runner: Any,
+    timeline: Sequence[SequenceFrame],
+    on_skip: Callable[[str], None],
+    wanted: Callable[[SequenceFrame], bool] = lambda frame: True,
+) -> Iterator[tuple[SequenceFrame, FrameResult]]:
+    """Detections for the `wanted` frames of a timeline, one after another through the runner (a
+    SequenceRunner, started afresh). The gap rule is SequenceRunner.predict_frame's: a frame that does not
+    follow the last one run (after missing numbers, an unreadable file or a frame not wanted) is a keyframe.
+    Missing numbers are said on stderr; an unreadable file is skipped and said through `on_skip`."""
+    runner.reset()
+    for frame in timeline:
+        if not wanted(frame):
+            continue
+        if frame.missing:
+            numbers = "frame numbers" if "-" in frame.missing else "frame number"
+            missing = f"{frame.name}: {numbers} {frame.missing} missing before it"
+            print(f"{missing}; it runs as a keyframe", file=sys.stderr)
+        try:
+            image = read_image(frame.path)
+        except ImageReadError as exc:
+            on_skip(str(exc))
+            continue
+        detections = runner.predict_frame(frame.index, image)
+        yield frame, FrameResult(frame.index, image, detections, runner.last_was_keyframe)

@@ -25,9 +25,9 @@ from protolabel.segmentation.media.errors import VideoError
 from protolabel.segmentation.media.frame_export import frame_record_fields, write_frame_png
 from protolabel.segmentation.media.frame_folder import is_frame_folder_path
 from protolabel.segmentation.media.reader import VideoReader
+from protolabel.segmentation.project.recorded_sequence import open_recorded
 from protolabel.segmentation.project.records import AnnotatedObject, ImageStatus, VideoRecord
 from protolabel.segmentation.project.store import DamagedRowError, ProjectStore
-from protolabel.segmentation.project.video_index import open_project_video
 from protolabel.segmentation.project.video_store import VideoStore
 
 __all__ = ["FrameFiles", "FrameWriter", "LabelledFrame", "frame_files_for", "labelled_frames", "video_store_of"]
@@ -132,16 +132,12 @@ class FrameWriter:
             raise self._refused[video.id]
         if video.id not in self._readers:
             try:
-                reader = open_project_video(self.project_folder, video.path)
-                if reader.sha256 != video.sha256:
-                    reader.close()
-                    raise VideoError(
-                        f"{video.path} is not the video this project labelled (its content changed): its frames "
-                        "were left out"
-                    )
+                reader = open_recorded(self.project_folder, video)
             except VideoError as exc:
-                self._refused[video.id] = exc
-                raise
+                self._refused[video.id] = VideoError(f"{exc}: its frames were left out")
+                raise self._refused[video.id] from None
+            if not isinstance(reader, VideoReader):  # callers copy a frame folder's files, never decode them
+                raise ValueError(f"{video.path} is a frame folder: its frames are files already")
             self._readers[video.id] = reader
         return self._readers[video.id]
 

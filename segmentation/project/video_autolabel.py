@@ -18,7 +18,7 @@ from protolabel.segmentation.geometry.provenance import Provenance
 from protolabel.segmentation.inspection.cache import InferenceCache
 from protolabel.segmentation.inspection.matching import match_detections_to_objects
 from protolabel.segmentation.media.errors import FrameDecodeError, VideoError
-from protolabel.segmentation.media.frame_folder import FrameFolderReader, frame_sequence_at, is_frame_folder_path
+from protolabel.segmentation.media.frame_folder import FrameFolderReader, is_frame_folder_path
 from protolabel.segmentation.media.reader import VideoReader
 from protolabel.segmentation.project.autolabel import (
     AutoLabelJob,
@@ -27,9 +27,9 @@ from protolabel.segmentation.project.autolabel import (
     detections_to_indexed_objects,
 )
 from protolabel.segmentation.project.labels import LABELS_KEY
+from protolabel.segmentation.project.recorded_sequence import open_recorded
 from protolabel.segmentation.project.records import AnnotatedObject, ImageStatus, VideoRecord
 from protolabel.segmentation.project.store import AutoLabelOutcome, ProjectStore, ProjectStoreError
-from protolabel.segmentation.project.video_index import open_project_video
 from protolabel.segmentation.project.video_store import VideoStore, frame_key
 from protolabel.segmentation.tracking.association import Tracker
 
@@ -189,24 +189,12 @@ def _drop_empty_tracks(store: VideoStore, track_ids: set[int]) -> None:
 
 
 def open_recorded_sequence(folder: Path, video: str, record: VideoRecord) -> VideoReader | FrameFolderReader:
-    """The reader of a video or frame folder the project recorded, refused (ProjectStoreError, nothing run) when
-    it cannot be read or is not the one the project labelled (another file's content, another frame size)."""
+    """The reader of the video or frame folder `video` the project recorded (`open_recorded`'s check), refused
+    as ProjectStoreError, nothing run, when it cannot be read or is not the one the project labelled."""
     try:
-        if is_frame_folder_path(video):
-            sequence = frame_sequence_at(folder, video)
-            reader: VideoReader | FrameFolderReader = FrameFolderReader(
-                folder, sequence, size=(record.width, record.height)
-            )
-        else:
-            reader = open_project_video(folder, video)
+        return open_recorded(folder, replace(record, path=video))
     except VideoError as exc:
-        raise ProjectStoreError(str(exc)) from None
-    if reader.sha256 != record.sha256:
-        reader.close()
-        raise ProjectStoreError(
-            f"{video} is not the video this project labelled (its content changed): nothing was run"
-        )
-    return reader
+        raise ProjectStoreError(f"{exc}: nothing was run") from None
 
 
 def check_frame_places(reader: VideoReader | FrameFolderReader, video: str, frames: Iterable[tuple[int, str]]) -> None:

@@ -99,8 +99,8 @@ def test_label_video_writes_per_frame_coco_with_identity_and_frames(video, weigh
 
 def test_video_options_on_a_folder_are_refused(tmp_path, capsys):
     out = tmp_path / "l.json"
-    assert main(["label", str(tmp_path), "--weights", "w.pth", "--keyframe-interval", "2", "--out", str(out)]) == 2
-    assert "for a video, not a folder" in capsys.readouterr().err
+    assert main(["label", str(tmp_path), "--weights", "w.pth", "--export-frames", "--out", str(out)]) == 2
+    assert "--export-frames is for a video" in capsys.readouterr().err
 
 
 def test_label_video_refuses_the_keyframe_path_on_onnx_before_loading(video, tmp_path, capsys):
@@ -108,3 +108,12 @@ def test_label_video_refuses_the_keyframe_path_on_onnx_before_loading(video, tmp
     args = ["label", str(video), "--weights", "m.onnx", "--keyframe-interval", "3", "--out", str(out)]
     assert main(args) == 2
     assert "runs its keyframes on the torch backend" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_label_video_through_the_keyframe_path_records_each_frames_keyframe_flag(video, weights, tmp_path):
+    out = tmp_path / "k.json"
+    args = ["label", str(video), *_engine_args(weights), "--keyframe-interval", "2", "--out", str(out)]
+    assert main(args) == 0
+    flags = {image["frame_index"]: image["keyframe"] for image in json.loads(out.read_text())["images"]}
+    assert flags == {0: True, 1: False, 2: True, 3: False, 4: True}

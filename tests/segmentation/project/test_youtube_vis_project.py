@@ -13,10 +13,12 @@ import pycocotools.mask as mask_utils
 import pytest
 
 from protolabel.segmentation.cli import main
+from protolabel.segmentation.folders import image_names
 from protolabel.segmentation.formats.registry import by_name, detect
 from protolabel.segmentation.geometry.provenance import Provenance
 from protolabel.segmentation.geometry.shapes import Shape
 from protolabel.segmentation.media.frame_export import read_frame_identity
+from protolabel.segmentation.media.frame_folder import frame_sequences
 from protolabel.segmentation.media.reader import VideoReader
 from protolabel.segmentation.project.export import export_project
 from protolabel.segmentation.project.labels import LABELS_KEY
@@ -315,3 +317,26 @@ def test_frames_whose_time_is_not_the_projects_are_refused_as_drifted(exported, 
         plan = plan_vis_import(store, fresh / "vis" / "annotations.json")
     assert not plan.images and len(plan.skipped) == FRAMES
     assert all("(the numbering drifted)" in reason for _, reason in plan.skipped)
+
+
+@pytest.mark.parametrize("where", ["the folder", "a sub-folder", "a hidden sub-folder", "a link to a sub-folder"])
+def test_an_export_never_puts_its_frames_where_the_next_scan_would_list_them(tmp_path, capsys, where):
+    """JPEGImages/<video>/ is a folder of numbered frames: written into the project folder it would be listed
+    beside the video as a second sequence of the same frames. The format fixes its place beside the JSON
+    (COCO's frames can hide in a '.<stem>.frames/' folder; these cannot), so the export is refused there."""
+    folder = tmp_path / "proj"
+    video_project(folder)
+    out = {
+        "the folder": folder,
+        "a sub-folder": folder / "vis",
+        "a hidden sub-folder": folder / ".vis",
+        "a link to a sub-folder": tmp_path / "link",
+    }[where]
+    if where == "a link to a sub-folder":
+        (folder / "exports").mkdir()
+        os.symlink(folder / "exports", out)
+    before = sorted(p.relative_to(folder) for p in folder.rglob("*") if ".protolabel" not in p.parts)
+    assert main(["export", str(folder), "--to", "youtube-vis", "--out", str(out)]) == 2
+    assert "would hold or lie inside the project folder" in capsys.readouterr().err
+    assert sorted(p.relative_to(folder) for p in folder.rglob("*") if ".protolabel" not in p.parts) == before
+    assert frame_sequences(image_names(folder)) == []  # the project's scan: no frame folder beside the video
