@@ -213,6 +213,15 @@ class ObjectsOverview:
 
 
 @dataclass(frozen=True, slots=True)
+class ImageState:
+    """One image's status and verified objects as stored (`ProjectStore.image_states`)."""
+
+    status: ImageStatus  # unlabeled when the image has no row, or when its stored status is damaged
+    verified: int  # its objects a person accepted (provenance verified)
+    damaged: str | None = None  # why its stored status cannot be read; None when it can
+
+
+@dataclass(frozen=True, slots=True)
 class ImageOverview:
     """One image's line of `ObjectsOverview`."""
 
@@ -932,6 +941,32 @@ class ProjectStore:
             (Provenance.VERIFIED.value,),
         )
         return {str(path): int(n) for path, n in rows}
+
+    def image_states(self, paths: Iterable[str]) -> dict[str, ImageState]:
+        """The status and verified-object count of each of these images, video frames included, in one read:
+        what the project re-reads after a track edit touched many frames (a long propagation, a merge).
+
+        A path with no row is unlabeled with no verified object; an unknown stored status is reported in
+        `damaged` (its status then unlabeled) instead of failing the read, as the frames' listing does."""
+        paths = list(dict.fromkeys(paths))
+        if not paths:
+            return {}
+        # json_each: one parameter for any number of paths (a long video's edit passes SQLite's parameter limit)
+        rows = self._read(
+            "SELECT p.value, i.status, (SELECT COUNT(*) FROM objects o WHERE o.image_path = p.value "
+            "AND o.provenance = ?) FROM json_each(?) p LEFT JOIN images i ON i.path = p.value",
+            (Provenance.VERIFIED.value, json.dumps(paths)),
+        )
+        known = {s.value: s for s in ImageStatus}
+        states = {}
+        for path, status, verified in rows:
+            found = ImageStatus.UNLABELED if status is None else known.get(status)
+            if found is None:
+                damaged = f"unknown status {status!r} in the project database"
+                states[str(path)] = ImageState(ImageStatus.UNLABELED, int(verified), damaged)
+            else:
+                states[str(path)] = ImageState(found, int(verified))
+        return states
 
     # ---------------------------------------------------------------- settings
     def label_counts(self) -> dict[str, int]:

@@ -23,6 +23,7 @@ from protolabel.segmentation.project.store import (
     TrackConflictError,
     project_db_path,
 )
+from protolabel.segmentation.project.verified import verified_in
 from protolabel.segmentation.project.video_store import NotTheLabelledVideoError, VideoStore, frame_key
 
 AUTO, EDITED, VERIFIED = Provenance.AUTO, Provenance.EDITED, Provenance.VERIFIED
@@ -253,6 +254,33 @@ def test_a_damaged_track_id_damages_its_frame_only(store, tracked, tmp_path):
         store.frame_objects(keys[1])
     assert store.objects_overview().damaged == {keys[1]}
     assert len(store.frame_objects(keys[0])) == 1
+
+
+def test_image_states_read_statuses_and_verified_counts_of_frames_and_images_in_one_call(
+    store, tracked, tmp_path, square
+):
+    _video, keys, _cat, _dog = tracked
+    accepted = [AnnotatedObject("cow", square(5 * i, 0), VERIFIED) for i in range(2)]
+    store.write_change(
+        "a.png", saved=[*accepted, AnnotatedObject("cow", square(0, 20), AUTO, 0.5)], status=ImageStatus.EDITED
+    )
+    store.write_change(keys[1], saved=[AnnotatedObject("cat", square(30, 30), VERIFIED)])  # beside the auto cat
+    with closing(sqlite3.connect(project_db_path(tmp_path))) as db:
+        db.execute("UPDATE images SET status = 'half-done' WHERE path = ?", (keys[2],))
+        db.commit()
+    states = store.image_states(["a.png", keys[1], keys[2], keys[4], "gone.png", "a.png"])
+    assert list(states) == ["a.png", keys[1], keys[2], keys[4], "gone.png"]
+    assert (states["a.png"].status, states["a.png"].verified) == (ImageStatus.EDITED, 2)
+    for key in (keys[1], keys[4]):  # as the image reads give them, frame by frame
+        assert (states[key].status, states[key].verified) == (store.status(key), verified_in(store.objects(key)))
+    assert states[keys[1]].verified == 1 and states[keys[4]].verified == 0
+    assert states[keys[2]].damaged == "unknown status 'half-done' in the project database"
+    assert (states["gone.png"].status, states["gone.png"].verified, states["gone.png"].damaged) == (
+        ImageStatus.UNLABELED,
+        0,
+        None,
+    )
+    assert store.image_states([]) == {}
 
 
 def test_a_damaged_frame_status_marks_that_frame_and_the_rest_of_the_video_reads(store, tracked, tmp_path):
