@@ -87,7 +87,7 @@ class Project:
         for name, reason in store.damaged_statuses().items():
             if name in images:
                 images.mark_unreadable(name, reason)
-        images.set_all_verified_objects(store.verified_object_counts())
+        images.set_all_verified_objects(store.verified_object_counts(with_frames=True))
         images.set_all_tags(store.tags_by_image())
         _list_carried_labels(store)
         return cls(store, images)
@@ -230,7 +230,7 @@ class Project:
             doc = self._documents.get(name)
             if doc is not None:
                 doc.reload()
-        self.images.set_all_verified_objects(self.store.verified_object_counts())
+        self.images.set_all_verified_objects(self.store.verified_object_counts(with_frames=True))
         if tuple(labels) != self.labels:
             self.set_labels(tuple(labels))
         else:
@@ -352,7 +352,8 @@ class Project:
     def _after_class_change(self, settings: ClassSettings, mapping_before: ClassMapping) -> None:
         for document in self._documents.values():
             document.reload()
-        self.images.set_all_verified_objects(self.store.verified_object_counts())  # a delete takes some
+        # a delete takes some objects, and with them verified ones
+        self.images.set_all_verified_objects(self.store.verified_object_counts(with_frames=True))
         self.events.labels_changed.emit(settings.labels)
         if settings.mapping != mapping_before:
             self.events.class_mapping_changed.emit(settings.mapping)

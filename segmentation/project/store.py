@@ -933,11 +933,12 @@ class ProjectStore:
             rows = self._read(f"SELECT path FROM images WHERE status IN ({marks}) AND path {_NOT_A_FRAME}", values)
         return sorted(r[0] for r in rows)
 
-    def verified_object_counts(self) -> dict[str, int]:
-        """Verified objects per image path (images without one left out)."""
+    def verified_object_counts(self, *, with_frames: bool = False) -> dict[str, int]:
+        """Verified objects per image path (images without one left out); a video's frames too with
+        `with_frames` (what the image list shows, where frames are rows like images)."""
+        only_images = "" if with_frames else f"AND image_path {_NOT_A_FRAME} "
         rows = self._read(
-            f"SELECT image_path, COUNT(*) FROM objects WHERE provenance = ? AND image_path {_NOT_A_FRAME} "
-            "GROUP BY image_path",
+            f"SELECT image_path, COUNT(*) FROM objects WHERE provenance = ? {only_images}GROUP BY image_path",
             (Provenance.VERIFIED.value,),
         )
         return {str(path): int(n) for path, n in rows}

@@ -172,3 +172,17 @@ def test_a_frame_with_a_damaged_status_is_marked_unreadable_and_the_edit_stands(
     assert edit.text == f"Change track {cat} to lynx"
     assert project.images.unreadable[keys[3]] == "unknown status 'half-done' in the project database"
     assert labels(project, keys[4]) == ["lynx"]
+
+
+def test_a_project_opens_with_its_frames_verified_counts_as_stored(long_project):
+    project, keys, _cat, _dog = long_project
+    shown, stored = shown_and_stored(project, keys)
+    assert shown == stored
+    assert [keys.index(k) for k, (_, verified) in shown.items() if verified] == list(range(LONG // 2, LONG, 2))
+
+
+def test_a_class_change_keeps_the_frames_verified_counts(long_project):
+    project, keys, _cat, _dog = long_project
+    project.rename_class("cat", "kitten")  # every frame's objects change: the whole list is re-read
+    shown, stored = shown_and_stored(project, keys)
+    assert shown == stored
