@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import threading
+from collections import OrderedDict
 from pathlib import Path
 
 import cv2
@@ -21,9 +22,12 @@ from protolabel.segmentation.media.errors import VideoChangedError, VideoError
 from protolabel.segmentation.media.reader import VideoReader
 from protolabel.segmentation.project.video_index import kept_index
 
-__all__ = ["FrameThumbnails", "small_rgb"]
+__all__ = ["MAX_OPEN_VIDEOS", "FrameThumbnails", "small_rgb"]
 
 _CACHE_FRAMES = 2  # thumbnails are read in ascending order: the reader's cache around the cursor has no use
+# readers kept open at once: each holds its decoder's buffers (tens of MB at 1080p), and a person who expanded
+# fifty videos one after another looks at the last few
+MAX_OPEN_VIDEOS = 4
 
 
 def small_rgb(image: np.ndarray, longest: int) -> np.ndarray:
@@ -40,12 +44,16 @@ def small_rgb(image: np.ndarray, longest: int) -> np.ndarray:
 
 class FrameThumbnails:
     """Thumbnails of frames of the videos in `folder` (a project folder), each video read through one
-    reader kept open until `close`. One worker thread reads; `close` may come from another thread."""
+    reader kept open until `close` (the `max_open` used last; an older one is closed and opened again when
+    its video is asked for again). One worker thread reads; `close` may come from another thread."""
 
-    def __init__(self, folder: str | os.PathLike[str], longest: int) -> None:
+    def __init__(self, folder: str | os.PathLike[str], longest: int, *, max_open: int = MAX_OPEN_VIDEOS) -> None:
+        if max_open < 1:
+            raise ValueError(f"max_open must be at least 1, got {max_open}")
         self.folder = Path(folder)
         self.longest = longest
-        self._readers: dict[str, VideoReader] = {}
+        self.max_open = max_open
+        self._readers: OrderedDict[str, VideoReader] = OrderedDict()  # least recently used first
         self._refused: dict[str, VideoError] = {}
         self._lock = threading.Lock()  # the readers dict between the worker and `close`
         self._closed = False
@@ -76,6 +84,8 @@ class FrameThumbnails:
             if refused is not None:
                 raise refused
             reader = self._readers.get(video)
+            if reader is not None:
+                self._readers.move_to_end(video)
         if reader is not None:
             return reader
         try:
@@ -83,10 +93,16 @@ class FrameThumbnails:
         except VideoError as exc:
             self._refuse(video, exc)
             raise
+        unused: list[VideoReader] = []
         with self._lock:
             if not self._closed:
                 self._readers[video] = reader
-                return reader
+                while len(self._readers) > self.max_open:
+                    unused.append(self._readers.popitem(last=False)[1])
+        for old in unused:
+            old.close()
+        if not self._closed:
+            return reader
         reader.close()
         raise VideoError(f"{video}: the folder was closed")
 
@@ -100,7 +116,7 @@ class FrameThumbnails:
             except FileNotFoundError:
                 raise VideoChangedError(
                     f"{path}: the file was removed after it was listed; its labels are kept, restore the file to "
-                    "read its frames"
+                    "read its frames, then open the folder again"
                 ) from None
             except OSError as exc:
                 raise VideoError(f"{path}: cannot check the file ({exc.strerror or exc})") from None
@@ -123,14 +139,14 @@ class FrameThumbnails:
         """Close every reader (waiting for a read under way); later thumbnails raise VideoError."""
         with self._lock:
             self._closed = True
-            readers, self._readers = self._readers, {}
+            readers, self._readers = self._readers, OrderedDict()
         for reader in readers.values():
             reader.close()
 
     def open_videos(self) -> list[str]:
-        """The videos with a reader open now (for tests and the file list's reset)."""
+        """The videos with a reader open now, least recently used first."""
         with self._lock:
-            return sorted(self._readers)
+            return list(self._readers)
 
 
 def _changed(path: Path) -> VideoChangedError:

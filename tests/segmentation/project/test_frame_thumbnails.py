@@ -133,3 +133,21 @@ def test_thumbnails_of_a_rotated_video_are_turned(tmp_path):
     assert small.shape[:2] == (WIDTH, round(64 * WIDTH / 96))  # portrait: the rotation is honoured
     upright = np.ascontiguousarray(np.rot90(as_bgr(small), -1))
     assert read_stamp(cv2.resize(upright, (96, 64))) == 2
+
+
+def test_only_the_videos_used_last_keep_a_reader_open(listed, opens):
+    make_video(listed / "other.mp4", 6)
+    open_project_video(listed, "other.mp4").close()
+    opens.clear()
+    thumbs = FrameThumbnails(listed, 40, max_open=1)
+    try:
+        thumbs.thumbnail("clip.mp4", 0)
+        thumbs.thumbnail("clip.mp4", 1)
+        thumbs.thumbnail("other.mp4", 0)
+        assert thumbs.open_videos() == ["other.mp4"]  # clip.mp4's reader closed for it
+        thumbs.thumbnail("clip.mp4", 2)  # opened again: a closed reader is no refusal
+        assert thumbs.open_videos() == ["clip.mp4"] and len(opens) == 3
+    finally:
+        thumbs.close()
+    with pytest.raises(ValueError, match="max_open"):
+        FrameThumbnails(listed, 40, max_open=0)
