@@ -108,6 +108,9 @@ class FrameThumbnails:
 
     def _open(self, video: str) -> VideoReader:
         """The video's reader on its kept index; VideoChangedError when the file is not the bytes it describes."""
+        parts = video.split("/")
+        if video.startswith("/") or "\\" in video or any(p in ("", ".", "..") for p in parts):
+            raise VideoError(f"{video!r} is not a '/'-separated path inside {self.folder}: not read")
         path = self.folder / video
         index = kept_index(self.folder, video)
         if index is not None:

@@ -151,3 +151,13 @@ def test_only_the_videos_used_last_keep_a_reader_open(listed, opens):
         thumbs.close()
     with pytest.raises(ValueError, match="max_open"):
         FrameThumbnails(listed, 40, max_open=0)
+
+
+@pytest.mark.parametrize("video", ["../clip.mp4", "/etc/clip.mp4", "a//clip.mp4", "./clip.mp4", "a\\clip.mp4"])
+def test_a_video_path_that_leaves_the_folder_is_not_read(listed, opens, video):
+    outside = listed / "inner"
+    outside.mkdir()
+    thumbs = FrameThumbnails(outside, 40)  # "../clip.mp4" from here names a real video
+    with pytest.raises(VideoError, match="not a '/'-separated path inside"):
+        thumbs.thumbnail(video, 0)
+    assert opens == []
