@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,6 +23,7 @@ from PySide6.QtCore import (
 )
 from PySide6.QtGui import QColor, QFontMetrics, QImage, QPainter, QPixmap
 from PySide6.QtWidgets import (
+    QAbstractItemView,
     QComboBox,
     QDockWidget,
     QLabel,
@@ -435,6 +437,17 @@ class ImageRowDelegate(QStyledItemDelegate):
         painter.restore()
 
 
+class ImageRowList(QListView):
+    """The list's view: a row's data changing (a thumbnail arrived, a status) repaints that row only.
+
+    QListView lays every row out again on any dataChanged, and in batched layout the scroll range shrinks to
+    the first batch meanwhile, so the view jumped back to row 500 when a thumbnail arrived while a person
+    scrolled a long list. Rows here are all one height whatever their data, so there is nothing to lay out."""
+
+    def dataChanged(self, top_left: QModelIndex, bottom_right: QModelIndex, roles: Sequence[int] = ()) -> None:  # noqa: N802
+        QAbstractItemView.dataChanged(self, top_left, bottom_right, list(roles))
+
+
 class FileListDock(QDockWidget):
     """Counts per status, a status filter and the list; activating a row opens that image."""
 
@@ -449,7 +462,7 @@ class FileListDock(QDockWidget):
         self.filter_box = QComboBox()
         self.filter_box.setObjectName("status_filter")
         self.model = ImageListModel(self)
-        self.view = QListView()
+        self.view = ImageRowList()
         self.view.setObjectName("image_list")
         self.view.setModel(self.model)
         self.view.setItemDelegate(ImageRowDelegate(self.view))

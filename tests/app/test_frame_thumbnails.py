@@ -8,12 +8,21 @@ import threading
 
 import numpy as np
 import pytest
+from PySide6.QtCore import QPoint
 from PySide6.QtGui import QImage
 
-from protolabel.app.docks.file_list import ROW_HEIGHT, ChipRole, ErrorRole, FileListDock, ThumbRole
+from protolabel.app.docks.file_list import (
+    ROW_HEIGHT,
+    ChipRole,
+    ErrorRole,
+    FileListDock,
+    ThumbnailLoader,
+    ThumbRole,
+)
 from protolabel.segmentation.media.frame_folder import frame_sequences
 from protolabel.segmentation.project.frame_thumbnails import FrameThumbnails, small_rgb
 from protolabel.segmentation.project.image_list import ImageList
+from protolabel.segmentation.project.records import ImageStatus
 from protolabel.segmentation.project.video_index import open_project_video
 from protolabel.segmentation.project.video_store import frame_key
 from tests.segmentation.media.frame_folders import make_frame_folder
@@ -159,3 +168,20 @@ def test_a_result_asked_before_the_list_was_reset_is_dropped(qtbot, folder):
     qtbot.wait(10)
     assert "walk/00001.png" not in images.unreadable
     assert "walk/00002.png" not in dock.model._thumbs
+
+
+def test_a_row_changing_far_down_a_long_list_leaves_the_list_where_it_is(qtbot, tmp_path, monkeypatch):
+    monkeypatch.setattr(ThumbnailLoader, "request", lambda *args: None)  # no files: only the status changes
+    names = [f"{i:04d}.png" for i in range(1200)]  # more than a layout batch (500 rows)
+    dock = make_dock(qtbot, ImageList(tmp_path, names))
+    bar = dock.view.verticalScrollBar()
+    qtbot.waitUntil(lambda: bar.maximum() >= 1100)  # laid out in batches
+    maximum = bar.maximum()
+    bar.setValue(1000)
+    for name in names[1000:1005]:  # e.g. auto-label marking rows while a person reads them
+        dock.images.set_status(name, ImageStatus.AUTO_LABELED)
+        qtbot.wait(20)
+    qtbot.wait(100)
+    assert (bar.value(), bar.maximum()) == (1000, maximum)  # no jump back to the first batch
+    first = dock.view.indexAt(QPoint(0, 0))
+    assert dock.model.name_at(first.row()) == names[1000]
