@@ -81,8 +81,8 @@ class FrameThumbnails:
             if self._closed:
                 raise VideoError(f"{video}: the folder was closed")
             refused = self._refused.get(video)
-            if refused is not None:
-                raise refused
+            if refused is not None:  # a new one: raising one object again would grow its traceback each time
+                raise type(refused)(str(refused))
             reader = self._readers.get(video)
             if reader is not None:
                 self._readers.move_to_end(video)
