@@ -3,11 +3,27 @@
 from __future__ import annotations
 
 import threading
-from collections import OrderedDict, deque
+from collections import OrderedDict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
 
-from PySide6.QtCore import QAbstractListModel, QModelIndex, QObject, QRect, QRunnable, QSize, Qt, QThreadPool, Signal
+from PySide6.QtCore import (
+    QAbstractListModel,
+    QModelIndex,
+    QObject,
+    QPoint,
+    QRect,
+    QRunnable,
+    QSize,
+    Qt,
+    QThreadPool,
+    Signal,
+    SignalInstance,
+)
 from PySide6.QtGui import QColor, QFontMetrics, QImage, QPainter, QPixmap
 from PySide6.QtWidgets import (
+    QAbstractItemView,
     QComboBox,
     QDockWidget,
     QLabel,
@@ -18,10 +34,10 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from protolabel.app.canvas.items import bgr_to_qimage
 from protolabel.app.colors import STATUS_COLORS, STATUS_TEXT
 from protolabel.segmentation.images import ImageReadError, read_image
 from protolabel.segmentation.media.frame_folder import is_frame_folder_path
+from protolabel.segmentation.project.frame_thumbnails import FrameThumbnails, small_rgb
 from protolabel.segmentation.project.image_list import (
     PARTLY_VERIFIED,
     UNREADABLE,
@@ -53,75 +69,137 @@ def frame_label(name: str) -> str | None:
     return None if video is None else f"frame {int(name.rpartition('#')[2]):,}"
 
 
+@dataclass(frozen=True)
+class _Request:
+    """A row's thumbnail to make: the image file `root / name`, or frame `index` of `video` read by `frames`."""
+
+    name: str
+    root: Path
+    generation: int  # the loader's when asked: a result for a list reset since is dropped
+    frames: FrameThumbnails | None = None  # set for a video's frame
+    video: str = ""
+    index: int = 0
+
+
 class _ThumbnailJob(QRunnable):
     def __init__(self, loader: ThumbnailLoader) -> None:
         super().__init__()
         self.loader = loader
 
     def run(self) -> None:
-        while True:
-            request = self.loader.next_request()
-            if request is None:
-                return
-            root, name = request
+        while (request := self.loader.next_request()) is not None:
             try:
-                image = read_image(root / name)
-            except ImageReadError as exc:
-                self.loader.failed.emit(name, str(exc))
+                if request.frames is not None:
+                    small = request.frames.thumbnail(request.video, request.index)
+                else:
+                    small = small_rgb(read_image(request.root / request.name), THUMB)
+            except (ImageReadError, IndexError) as exc:  # a VideoError is an ImageReadError
+                if not self._emit(self.loader.failed, request.generation, request.name, str(exc)):
+                    return
                 continue
-            h, w = image.shape[:2]
-            scale = THUMB / max(h, w)
-            import cv2  # resize with area averaging: a clean small picture
+            h, w = small.shape[:2]
+            image = QImage(small.data, w, h, 3 * w, QImage.Format.Format_RGB888).copy()
+            if not self._emit(self.loader.loaded, request.generation, request.name, image):
+                return
 
-            small = cv2.resize(
-                image, (max(1, round(w * scale)), max(1, round(h * scale))), interpolation=cv2.INTER_AREA
-            )
-            self.loader.loaded.emit(name, bgr_to_qimage(small))
+    @staticmethod
+    def _emit(signal: SignalInstance, *args: object) -> bool:
+        """Send a result; False when the list went away meanwhile (its window closed)."""
+        try:
+            signal.emit(*args)
+        except RuntimeError:
+            return False
+        return True
 
 
 class ThumbnailLoader(QObject):
-    """Loads thumbnails off the UI thread, newest request first (what is on screen now)."""
+    """Loads thumbnails off the UI thread, newest request first (what is on screen now).
 
-    loaded = Signal(str, QImage)
-    failed = Signal(str, str)
+    A video's frames are read through one FrameThumbnails (one reader per video) and, once the newest request
+    picks a video, in ascending frame order: the reader decodes on instead of seeking for each. Requests for
+    rows scrolled out of view are dropped (`keep_only`) before they are read."""
+
+    loaded = Signal(int, str, QImage)  # generation, row name, thumbnail
+    failed = Signal(int, str, str)  # generation, row name, why
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self._pool = QThreadPool(self)
         self._pool.setMaxThreadCount(1)
         self._lock = threading.Lock()
-        self._pending: deque[tuple] = deque()
-        self._queued: set[str] = set()
+        self._pending: dict[str, _Request] = {}  # in request order: the last is the newest
         self._running = False
+        self._frames: FrameThumbnails | None = None
+        self.generation = 0  # counts `clear`s: results of requests from before the last are stale
+        self._taken: set[str] = set()  # read by the worker, result not on the UI thread yet: not asked again
+        self.loaded.connect(self._delivered)
+        self.failed.connect(self._delivered)
 
-    def request(self, root, name: str) -> None:
+    def request(self, root: Path, name: str) -> None:
+        """Make the thumbnail of the image file `root / name`."""
+        self._add(_Request(name, root, self.generation))
+
+    def request_frame(self, root: Path, name: str, video: str, index: int) -> None:
+        """Make the thumbnail of frame `index` of the video `root / video` (the row `name`)."""
+        if self._frames is None or self._frames.folder != root:
+            self._close_frames()
+            self._frames = FrameThumbnails(root, THUMB)
+        self._add(_Request(name, root, self.generation, self._frames, video, index))
+
+    def _add(self, request: _Request) -> None:
         with self._lock:
-            if name in self._queued:
+            if request.name in self._pending or request.name in self._taken:
                 return
-            self._queued.add(name)
-            self._pending.append((root, name))
+            self._pending[request.name] = request
             while len(self._pending) > MAX_PENDING:
-                _, dropped = self._pending.popleft()
-                self._queued.discard(dropped)
+                del self._pending[next(iter(self._pending))]
             start = not self._running
             self._running = True
         if start:
             self._pool.start(_ThumbnailJob(self))
 
-    def next_request(self):
-        """Called from the worker: the most recent request, or None (and the worker ends)."""
+    def next_request(self) -> _Request | None:
+        """Called from the worker: the most recent request, or the first frame (by number) of the video the most
+        recent request is a frame of; None when none is left (and the worker ends)."""
         with self._lock:
             if not self._pending:
                 self._running = False
                 return None
-            root, name = self._pending.pop()
-            self._queued.discard(name)
-            return root, name
+            newest = self._pending[next(reversed(self._pending))]
+            if newest.frames is not None:
+                same = (r for r in self._pending.values() if r.frames is newest.frames and r.video == newest.video)
+                newest = min(same, key=lambda r: r.index)
+            del self._pending[newest.name]
+            self._taken.add(newest.name)
+            return newest
+
+    def _delivered(self, generation: int, name: str, *result: object) -> None:
+        """UI thread, before the model's slots: the row has its result (a repaint may ask again after this)."""
+        with self._lock:
+            self._taken.discard(name)
+
+    def keep_only(self, names: set[str]) -> None:
+        """Drop the requests for rows not in `names` (those on screen now): they were scrolled past."""
+        with self._lock:
+            self._pending = {name: r for name, r in self._pending.items() if name in names}
+
+    def pending(self) -> list[str]:
+        """The rows waiting for a thumbnail, oldest request first."""
+        with self._lock:
+            return list(self._pending)
 
     def clear(self) -> None:
+        """Forget every request and close the videos' readers (the list is reset, or the folder closed)."""
         with self._lock:
             self._pending.clear()
-            self._queued.clear()
+            self._taken.clear()
+        self.generation += 1
+        self._close_frames()
+
+    def _close_frames(self) -> None:
+        frames, self._frames = self._frames, None
+        if frames is not None:  # on the worker, after the read under way: the UI thread never waits for a decode
+            self._pool.start(frames.close)
 
     def shutdown(self) -> None:
         self.clear()
@@ -196,8 +274,6 @@ class ImageListModel(QAbstractListModel):
             return name
         if index.row() in self._sequence_rows:
             return self._sequence_data(name, role)
-        if role == ThumbRole and self.images.sequence_of(name) is not None:
-            return None  # a frame has no file to read: it is decoded from its video when shown
         if role == StatusRole:
             return self.images.status(name)
         if role == ErrorRole:
@@ -213,9 +289,24 @@ class ImageListModel(QAbstractListModel):
         if role == ThumbRole:
             pixmap = self._thumbs.get(name)
             if pixmap is None and name not in self.images.unreadable:
-                self.loader.request(self.images.root, name)
+                self._request_thumbnail(name)
             return pixmap
         return None
+
+    def _request_thumbnail(self, name: str) -> None:
+        """An image's file, or a frame folder's frame file, is read; a video's frame is decoded from the video."""
+        assert self.images is not None
+        video = self.images.sequence_of(name)
+        if video is None or is_frame_folder_path(video):
+            self.loader.request(self.images.root, name)
+            return
+        position = self.images.frame_position(name)
+        index = int(name.rpartition("#")[2]) if position is None else position
+        self.loader.request_frame(self.images.root, name, video, index)
+
+    def visible_names(self, first: int, last: int) -> set[str]:
+        """The names of rows `first`..`last` (clipped to the list)."""
+        return set(self._visible[max(0, first) : max(0, last + 1)])
 
     def _sequence_data(self, name: str, role: int) -> object:
         """A video's row: its frame count (or that it is being indexed, or why it cannot be read)."""
@@ -257,14 +348,16 @@ class ImageListModel(QAbstractListModel):
             index = self.index(row)
             self.dataChanged.emit(index, index)
 
-    def _on_thumbnail(self, name: str, image: QImage) -> None:
+    def _on_thumbnail(self, generation: int, name: str, image: QImage) -> None:
+        if generation != self.loader.generation:
+            return  # asked before the list was reset: maybe another folder's file of that name
         self._thumbs[name] = QPixmap.fromImage(image)
         while len(self._thumbs) > CACHE_SIZE:
             self._thumbs.popitem(last=False)
         self._emit_row(name)
 
-    def _on_failed(self, name: str, reason: str) -> None:
-        if self.images is not None:
+    def _on_failed(self, generation: int, name: str, reason: str) -> None:
+        if self.images is not None and generation == self.loader.generation:
             self.images.mark_unreadable(name, reason)
 
     def _on_unreadable(self, name: str, reason: str) -> None:
@@ -344,6 +437,17 @@ class ImageRowDelegate(QStyledItemDelegate):
         painter.restore()
 
 
+class ImageRowList(QListView):
+    """The list's view: a row's data changing (a thumbnail arrived, a status) repaints that row only.
+
+    QListView lays every row out again on any dataChanged, and in batched layout the scroll range shrinks to
+    the first batch meanwhile, so the view jumped back to row 500 when a thumbnail arrived while a person
+    scrolled a long list. Rows here are all one height whatever their data, so there is nothing to lay out."""
+
+    def dataChanged(self, top_left: QModelIndex, bottom_right: QModelIndex, roles: Sequence[int] = ()) -> None:  # noqa: N802
+        QAbstractItemView.dataChanged(self, top_left, bottom_right, list(roles))
+
+
 class FileListDock(QDockWidget):
     """Counts per status, a status filter and the list; activating a row opens that image."""
 
@@ -358,7 +462,7 @@ class FileListDock(QDockWidget):
         self.filter_box = QComboBox()
         self.filter_box.setObjectName("status_filter")
         self.model = ImageListModel(self)
-        self.view = QListView()
+        self.view = ImageRowList()
         self.view.setObjectName("image_list")
         self.view.setModel(self.model)
         self.view.setItemDelegate(ImageRowDelegate(self.view))
@@ -368,6 +472,10 @@ class FileListDock(QDockWidget):
         self.view.selectionModel().currentChanged.connect(self._on_current_row)
         self.view.clicked.connect(self._on_row_clicked)
         self.view.activated.connect(self._on_row_clicked)
+        # rows scrolled past (or gone in a reset) drop their thumbnail requests: a person scrolling through a
+        # video of thousands of frames queues only the rows on screen, not a seek for every row passed
+        self.view.verticalScrollBar().valueChanged.connect(self._drop_hidden_requests)
+        self.model.modelReset.connect(self._drop_hidden_requests)
         layout = QVBoxLayout()
         layout.setContentsMargins(4, 4, 4, 4)
         layout.addWidget(self.counts_label)
@@ -455,6 +563,16 @@ class FileListDock(QDockWidget):
         if self._updating or self.images is None or index < 0:
             return
         self.images.set_filter(self.filter_box.itemData(index))
+
+    def _drop_hidden_requests(self, *args: object) -> None:
+        viewport = self.view.viewport()
+        first = self.view.indexAt(QPoint(0, 0))
+        last = self.view.indexAt(QPoint(0, viewport.height() - 1))
+        if not first.isValid():
+            self.model.loader.keep_only(set())
+            return
+        end = last.row() if last.isValid() else self.model.rowCount() - 1
+        self.model.loader.keep_only(self.model.visible_names(first.row(), end))
 
     def _on_current_row(self, current: QModelIndex, previous: QModelIndex) -> None:
         if not self._updating and current.isValid() and not self.model.is_sequence_row(current.row()):
