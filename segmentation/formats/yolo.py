@@ -180,28 +180,30 @@ def _read_labels(path: Path, shown: str, classes: int, width: int, height: int) 
         fields = line.split()
         if not fields:
             continue
-        where = f"{shown}:{number}"
         try:
             values = [float(v) for v in fields[1:]]
             cls = int(fields[0])
         except ValueError:
-            raise _BadLine(where, "not a class number followed by numbers") from None
+            raise _BadLine(f"{shown}:{number}", "not a class number followed by numbers") from None
         if not 0 <= cls < classes:
-            raise _BadLine(where, f"class {cls} is not in data.yaml's names (0..{classes - 1})")
+            raise _BadLine(f"{shown}:{number}", f"class {cls} is not in data.yaml's names (0..{classes - 1})")
         if len(values) % 2 or len(values) < 4:
-            raise _BadLine(where, f"{len(values)} coordinates: polygons need x y pairs, at least 3 of them")
-        if not all(0.0 <= v <= 1.0 for v in values):  # NaN fails both comparisons too
-            raise _BadLine(where, "coordinates must be normalised to 0..1")
+            raise _BadLine(
+                f"{shown}:{number}", f"{len(values)} coordinates: polygons need x y pairs, at least 3 of them"
+            )
+        # a NaN passes min and max unseen, not the sum
+        if not (0.0 <= min(values) and max(values) <= 1.0) or math.isnan(math.fsum(values)):
+            raise _BadLine(f"{shown}:{number}", "coordinates must be normalised to 0..1")
         if len(values) == 4:  # detection's centre x, centre y, width, height
             cx, cy, w, h = values[0] * width, values[1] * height, values[2] * width, values[3] * height
             if w <= 0 or h <= 0:
-                raise _BadLine(where, "a box with no area")
+                raise _BadLine(f"{shown}:{number}", "a box with no area")
             x1, y1, x2, y2 = cx - w / 2, cy - h / 2, cx + w / 2, cy + h / 2
             points = np.array([[x1, y1], [x2, y1], [x2, y2], [x1, y2]])
             boxes += 1
         else:
             if len(set(zip(values[0::2], values[1::2]))) < 3:
-                raise _BadLine(where, "fewer than 3 distinct points")
+                raise _BadLine(f"{shown}:{number}", "fewer than 3 distinct points")
             points = np.array(values, np.float64).reshape(-1, 2) * scale
         objects.append((cls, Shape((Polygon(points),))))
     return objects, boxes

@@ -53,6 +53,9 @@ def test_reads_polygons_and_boxes_in_pixels(dataset):
         ("cup 0.1 0.1 0.5 0.1 0.2 0.3", "not a class number followed by numbers"),
         ("0 0.1 0.1 0.1 0.1 0.1 0.1", "fewer than 3 distinct points"),
         ("0 nan 0.1 0.5 0.1 0.2 0.3", "coordinates must be normalised to 0..1"),
+        ("0 0.1 0.1 nan 0.1 0.2 0.3", "coordinates must be normalised to 0..1"),  # not first: min/max miss it
+        ("0 0.1 0.1 0.5 0.1 0.2 inf", "coordinates must be normalised to 0..1"),
+        ("0 0.1 -inf 0.5 0.1 0.2 0.3", "coordinates must be normalised to 0..1"),
     ],
 )
 def test_a_bad_line_is_named_by_file_and_line_and_its_image_skipped(dataset, line, reason):
