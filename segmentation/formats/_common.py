@@ -287,8 +287,8 @@ def _move_into(staging: Path, root: Path) -> None:
     taken = [name for name in names if os.path.lexists(root / name)]
     if taken:
         raise FormatError(
-            f"{root}: {', '.join(sorted(taken)[:5])} appeared there during the export and is not replaced; "
-            "nothing was written (export again into an empty folder)"
+            f"{root}: {', '.join(sorted(taken)[:5])} appeared there during the export; nothing there is replaced "
+            "and nothing of the export was written (export again into an empty folder)"
         )
     for name in names:
         os.rename(staging / name, root / name)
@@ -308,7 +308,8 @@ def _sync_folder(folder: Path) -> None:
 
 def _create_file(path: Path, data: bytes) -> None:
     """A new file (never one that exists, nor through a link) holding `data`: the hidden folder's writes."""
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o666)
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
+    fd = os.open(path, flags | getattr(os, "O_BINARY", 0), 0o666)
     try:
         view = memoryview(data)
         while view:

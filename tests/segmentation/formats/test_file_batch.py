@@ -62,7 +62,7 @@ def test_an_error_in_the_caller_leaves_an_empty_folder_empty(tmp_path: Path) -> 
 
 def test_a_name_that_appears_during_the_export_is_not_replaced(tmp_path: Path) -> None:
     out = tmp_path / "out"
-    with pytest.raises(FormatError, match="labels appeared there during the export and is not replaced"):
+    with pytest.raises(FormatError, match="labels appeared there during the export; nothing there is replaced"):
         with FileBatch(out) as files:
             files.write_bytes(out / "labels" / "a.txt", b"ours")
             files.write_bytes(out / "data.yaml", b"ours")
