@@ -157,39 +157,69 @@ def distinct_points(points: np.ndarray) -> int:
 
 
 class FileBatch:
-    """Many small files written each atomically (a temp file renamed over its name: a reader never sees half a
-    file), a few at a time, and made durable together by one sync at the end. Creating a file costs milliseconds
-    on some file systems, an fsync more: one by one, a 10,000-image export spent twenty times the writing
-    itself waiting for them. The first error is raised when the batch ends (or as soon as it is seen)."""
+    """Many small files written for an export, a few at a time, made durable together by one sync at the end; a
+    reader never sees half a file. Creating a file costs milliseconds on some file systems: one by one, a
+    10,000-image export spent twenty times the writing itself waiting for them. The first error is raised when
+    the batch ends (or as soon as it is seen).
+
+    Into an empty (or new) folder the whole export is built in a hidden folder inside it with plain writes and
+    moved into place at the end, a few renames: a reader sees all of it or none, and a failure leaves the folder
+    as empty as it was. Into a folder that holds files already, each file is written atomically (a temp file
+    renamed over its name), as the files beside it are kept."""
 
     def __init__(self, root: Path) -> None:
         self.root = root
+        self.prefix = str(root) + os.sep  # the callers' paths are `root / name`
+        self.staging = _staging_folder(root)
         self.pool = ThreadPoolExecutor(WRITERS, thread_name_prefix="export-writer")
         self.pending: list[Future[None]] = []
+        self.queued: list[Callable[[], None]] = []
         self.made: set[Path] = set()
         self.unplaced: list[Path] = []  # images whose source is not a file (appended from the writers)
 
     def write_bytes(self, path: Path, data: bytes) -> None:
-        self._submit(path, functools.partial(_write_file, path, data))
+        target = self._target(path)
+        write = _create_file if self.staging is not None else _write_file
+        self._queue(functools.partial(write, target, data))
 
     def place_image(self, source: Path, target: Path) -> None:
         """`target` as a hard link to `source` (no copy of the pixels), or a copy across file systems; a source
         that is not a file is left out and listed in `unplaced` (looked at by the writer, not here: a stat per
         image cost as much as the rest of a YOLO export on a slow disk)."""
+        where = self._target(target)
 
         def place() -> None:
-            if not _place_image(source, target):
+            if not _place_image(source, where):
                 self.unplaced.append(source)
 
-        self._submit(target, place)
+        self._queue(place)
 
-    def _submit(self, path: Path, work: Callable[[], None]) -> None:
+    def _target(self, path: Path) -> Path:
+        """Where `path` (under `root`) is written now: itself, or its place in the hidden folder; its folder made
+        here, in order, so the writers never race to create one."""
         folder = path.parent
-        if folder not in self.made:  # made here, in order: the writers never race to create one folder
-            self._check_inside(folder)
-            folder.mkdir(parents=True, exist_ok=True)
+        if self.staging is not None:
+            name = str(path)
+            if not name.startswith(self.prefix):
+                raise ValueError(f"{path} is not inside {self.root}")
+            path = self.staging / name[len(self.prefix) :]
+        if folder not in self.made:
+            if self.staging is None:
+                self._check_inside(folder)
+            path.parent.mkdir(parents=True, exist_ok=True)
             self.made.add(folder)
-        self.pending.append(self.pool.submit(work))
+        return path
+
+    def _queue(self, work: Callable[[], None]) -> None:
+        self.queued.append(work)
+        if len(self.queued) >= CHUNK:  # a task per few dozen files: a future per file cost more than the file
+            self._submit()
+
+    def _submit(self) -> None:
+        if not self.queued:
+            return
+        chunk, self.queued = self.queued, []
+        self.pending.append(self.pool.submit(_run_all, chunk))
         if len(self.pending) >= 4 * WRITERS:
             self._drain(keep=WRITERS)
 
@@ -212,16 +242,80 @@ class FileBatch:
         return self
 
     def __exit__(self, exc_type: object, *exc: object) -> None:
+        done = False
         try:
             if exc_type is None:
+                self._submit()
                 self._drain()
+                self.pool.shutdown(wait=True)
+                if self.made or self.staging is not None:
+                    os.sync()  # everything written above, on disk before the export says it is done
+                if self.staging is not None:
+                    _move_into(self.staging, self.root)
+                done = True
         finally:
             self.pool.shutdown(wait=True, cancel_futures=True)
-        if exc_type is None and self.made:
-            os.sync()  # everything written above, on disk before the export says it is done
+            if not done and self.staging is not None:
+                shutil.rmtree(self.staging, ignore_errors=True)  # nothing of a failed export stays
 
 
 WRITERS = 8  # files created at once: their cost is waiting on the file system, not this process
+CHUNK = 32  # files per task given to a writer
+STAGING_PREFIX = ".protolabel-export-"  # hidden: folder walks skip it, as they skip any name starting with '.'
+
+
+def _run_all(work: list[Callable[[], None]]) -> None:
+    for item in work:
+        item()
+
+
+def _staging_folder(root: Path) -> Path | None:
+    """A new hidden folder inside `root` when `root` is empty or new (made here), else None."""
+    root.mkdir(parents=True, exist_ok=True)
+    with os.scandir(root) as entries:
+        if next(entries, None) is not None:
+            return None
+    return Path(tempfile.mkdtemp(prefix=STAGING_PREFIX, dir=root))
+
+
+def _move_into(staging: Path, root: Path) -> None:
+    """Every entry of `staging` renamed into `root` (a rename makes a whole folder appear at once), then
+    `staging` removed and the renames made durable. FormatError, moving nothing, when one of the names appeared
+    in `root` meanwhile (another program writing there): it is not replaced."""
+    with os.scandir(staging) as entries:
+        names = [entry.name for entry in entries]
+    taken = [name for name in names if os.path.lexists(root / name)]
+    if taken:
+        raise FormatError(
+            f"{root}: {', '.join(sorted(taken)[:5])} appeared there during the export; nothing there is replaced "
+            "and nothing of the export was written (export again into an empty folder)"
+        )
+    for name in names:
+        os.rename(staging / name, root / name)
+    os.rmdir(staging)
+    _sync_folder(root)
+
+
+def _sync_folder(folder: Path) -> None:
+    fd = os.open(folder, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass  # some file systems cannot sync a folder: the files themselves are on disk
+    finally:
+        os.close(fd)
+
+
+def _create_file(path: Path, data: bytes) -> None:
+    """A new file (never one that exists, nor through a link) holding `data`: the hidden folder's writes."""
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
+    fd = os.open(path, flags | getattr(os, "O_BINARY", 0), 0o666)
+    try:
+        view = memoryview(data)
+        while view:
+            view = view[os.write(fd, view) :]
+    finally:
+        os.close(fd)
 
 
 def _write_file(path: Path, data: bytes) -> None:

@@ -342,10 +342,14 @@ def write_cvat(dataset: CocoDataset, out: Path) -> list[str]:
     for name in tags:
         if name not in dataset.category_names:
             _label_element(labels, name, "tag", {})
-    for image_id, image in enumerate(dataset.images):
-        _image_element(document, image, image_id, dataset.category_names, counts)
     indent(document)
-    atomic_write_bytes(target, tostring(document, encoding="utf-8", xml_declaration=True))
+    # the images as text: ElementTree spent more building and indenting their elements than on everything else
+    head = tostring(document, encoding="unicode").removesuffix("</annotations>")
+    parts = [_XML_DECLARATION, head]
+    for image_id, image in enumerate(dataset.images):
+        _image_text(parts, image, image_id, dataset.category_names, counts)
+    parts.append("</annotations>")
+    atomic_write_bytes(target, "".join(parts).encode("utf-8", "xmlcharrefreplace"))
     notes = counted_notes(counts, _WRITE_NOTES)
     return [*notes, "the images are not copied: CVAT and Datumaro look for them in images/ beside annotations.xml"]
 
@@ -407,13 +411,16 @@ def _label_element(parent: Element, name: str, kind: str, attributes: dict[str, 
         SubElement(spec, "values").text = choices
 
 
-def _image_element(
-    parent: Element, image: CocoImage, image_id: int, names: tuple[str, ...], counts: dict[str, int]
+def _image_text(
+    parts: list[str], image: CocoImage, image_id: int, names: tuple[str, ...], counts: dict[str, int]
 ) -> None:
-    element = SubElement(
-        parent, "image", id=str(image.id if image.id is not None else image_id), name=image.file_name,
-        width=str(image.width), height=str(image.height),
-    )  # fmt: skip
+    """One <image> element appended to `parts` as ElementTree writes it indented (the tests compare)."""
+    image_number = image.id if image.id is not None else image_id
+    opening = (
+        f'  <image id="{_attr(str(image_number))}" name="{_attr(image.file_name)}" width="{image.width}" '
+        f'height="{image.height}"'
+    )
+    children: list[str] = []
     inst = image.instances
     shapes, classes = inst.shapes.tolist(), inst.classes.tolist()
     attributes: list[Any] = inst.attributes.tolist() if inst.has("attributes") else [None] * len(shapes)
@@ -421,32 +428,63 @@ def _image_element(
     as_masks = [i for i, s in enumerate(shapes) if not s.is_empty() and (s.has_holes or len(_parts(s)) > 1)]
     masks = BoxMasks.from_shapes([shapes[i] for i in as_masks], inst.image_size)
     mask_of = {i: k for k, i in enumerate(as_masks)}
+    labels = [_attr(name) for name in names]
     for i, shape in enumerate(shapes):
         if shape.is_empty():
             continue
-        common = {
-            "label": names[classes[i]],
-            "source": "auto" if provenance[i] == Provenance.AUTO.value else "manual",
-            "occluded": "1" if _attributes_of(attributes[i]).get("occluded") is True else "0",
-        }
+        values = _attributes_of(attributes[i])
+        source = "auto" if provenance[i] == Provenance.AUTO.value else "manual"
+        occluded = "1" if values.get("occluded") is True else "0"
+        common = f'label="{labels[classes[i]]}" source="{source}" occluded="{occluded}"'
         if i in mask_of:
-            child = SubElement(element, "mask", common, **_mask_attributes(masks, mask_of[i]))
+            rle, left, top, width, height = _mask_attributes(masks, mask_of[i])
+            tag = "mask"
+            element = (
+                f'    <mask {common} rle="{rle}" left="{left}" top="{top}" width="{width}" height="{height}" '
+                'z_order="0"'
+            )
             tally(counts, "masks")
         else:
-            child = SubElement(element, "polygon", common, points=_points_text(_parts(shape)[0].exterior))
-        child.set("z_order", "0")
+            tag = "polygon"
+            element = f'    <polygon {common} points="{_points_text(_parts(shape)[0].exterior)}" z_order="0"'
         tally(counts, "crowd", int(crowd[i]))
         tally(counts, "verified", int(provenance[i] == Provenance.VERIFIED.value))
-        for name, value in _attributes_of(attributes[i]).items():
+        inner = []
+        for name, value in values.items():
             if name == "occluded":
                 continue
             if not _writable(value):
                 tally(counts, "attributes")
                 continue
             text = ("true" if value else "false") if isinstance(value, bool) else str(value)
-            SubElement(child, "attribute", name=str(name)).text = text
-    for tag in _image_tags(image):
-        SubElement(element, "tag", label=tag, source="manual")
+            opened = f'      <attribute name="{_attr(str(name))}"'
+            inner.append(f"{opened}>{_text(text)}</attribute>" if text else f"{opened} />")
+        if inner:
+            children.append(f"{element}>\n" + "\n".join(inner) + f"\n    </{tag}>")
+        else:
+            children.append(f"{element} />")
+    for tag_name in _image_tags(image):
+        children.append(f'    <tag label="{_attr(tag_name)}" source="manual" />')
+    if children:
+        parts.append(f"{opening}>\n" + "\n".join(children) + "\n  </image>\n")
+    else:
+        parts.append(f"{opening} />\n")
+
+
+_XML_DECLARATION = "<?xml version='1.0' encoding='utf-8'?>\n"
+_ATTRIBUTE_ESCAPES = str.maketrans(
+    {"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "\r": "&#13;", "\n": "&#10;", "\t": "&#09;"}
+)
+_TEXT_ESCAPES = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;"})
+
+
+def _attr(value: str) -> str:
+    """An attribute value escaped as ElementTree escapes it (newlines and tabs kept as character references)."""
+    return value.translate(_ATTRIBUTE_ESCAPES)
+
+
+def _text(value: str) -> str:
+    return value.translate(_TEXT_ESCAPES)
 
 
 def _parts(shape: Shape) -> list[Polygon]:
@@ -462,19 +500,14 @@ def _number(value: float) -> str:
     return str(int(value)) if value == int(value) else repr(float(value))
 
 
-def _mask_attributes(masks: BoxMasks, index: int) -> dict[str, str]:
+def _mask_attributes(masks: BoxMasks, index: int) -> tuple[str, int, int, int, int]:
     """rle, left, top, width, height of one mask over the box of its pixels, as CVAT writes them."""
     crop = masks.crop(index)
     x0, y0, _, _ = masks.window(index)
     rows, cols = np.flatnonzero(crop.any(axis=1)), np.flatnonzero(crop.any(axis=0))
     crop = crop[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1]
-    return {
-        "rle": ", ".join(str(n) for n in _runs(crop.ravel())),
-        "left": str(x0 + int(cols[0])),
-        "top": str(y0 + int(rows[0])),
-        "width": str(crop.shape[1]),
-        "height": str(crop.shape[0]),
-    }
+    rle = ", ".join(map(str, _runs(crop.ravel())))
+    return rle, x0 + int(cols[0]), y0 + int(rows[0]), crop.shape[1], crop.shape[0]
 
 
 def _runs(flat: np.ndarray) -> Iterator[int]:

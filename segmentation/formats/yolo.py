@@ -20,6 +20,8 @@ line cannot cut one); both are counted in the notes.
 
 from __future__ import annotations
 
+import itertools
+import math
 import os
 from pathlib import Path
 from typing import Any
@@ -178,28 +180,30 @@ def _read_labels(path: Path, shown: str, classes: int, width: int, height: int) 
         fields = line.split()
         if not fields:
             continue
-        where = f"{shown}:{number}"
         try:
             values = [float(v) for v in fields[1:]]
             cls = int(fields[0])
         except ValueError:
-            raise _BadLine(where, "not a class number followed by numbers") from None
+            raise _BadLine(f"{shown}:{number}", "not a class number followed by numbers") from None
         if not 0 <= cls < classes:
-            raise _BadLine(where, f"class {cls} is not in data.yaml's names (0..{classes - 1})")
+            raise _BadLine(f"{shown}:{number}", f"class {cls} is not in data.yaml's names (0..{classes - 1})")
         if len(values) % 2 or len(values) < 4:
-            raise _BadLine(where, f"{len(values)} coordinates: polygons need x y pairs, at least 3 of them")
-        if not all(0.0 <= v <= 1.0 for v in values):  # NaN fails both comparisons too
-            raise _BadLine(where, "coordinates must be normalised to 0..1")
+            raise _BadLine(
+                f"{shown}:{number}", f"{len(values)} coordinates: polygons need x y pairs, at least 3 of them"
+            )
+        # a NaN passes min and max unseen, not the sum
+        if not (0.0 <= min(values) and max(values) <= 1.0) or math.isnan(math.fsum(values)):
+            raise _BadLine(f"{shown}:{number}", "coordinates must be normalised to 0..1")
         if len(values) == 4:  # detection's centre x, centre y, width, height
             cx, cy, w, h = values[0] * width, values[1] * height, values[2] * width, values[3] * height
             if w <= 0 or h <= 0:
-                raise _BadLine(where, "a box with no area")
+                raise _BadLine(f"{shown}:{number}", "a box with no area")
             x1, y1, x2, y2 = cx - w / 2, cy - h / 2, cx + w / 2, cy + h / 2
             points = np.array([[x1, y1], [x2, y1], [x2, y2], [x1, y2]])
             boxes += 1
         else:
             if len(set(zip(values[0::2], values[1::2]))) < 3:
-                raise _BadLine(where, "fewer than 3 distinct points")
+                raise _BadLine(f"{shown}:{number}", "fewer than 3 distinct points")
             points = np.array(values, np.float64).reshape(-1, 2) * scale
         objects.append((cls, Shape((Polygon(points),))))
     return objects, boxes
@@ -251,20 +255,28 @@ def _write_image(
     placed = bool(source and os.path.isabs(source))  # a source that is not a file: counted by the batch
     if placed:
         files.place_image(Path(str(source)), image_target)
-    lines = []
     joined = holes = 0
     inst = image.instances
-    scale = np.array([image.width, image.height], np.float64)
+    classes, walks = [], []
     for shape, cls in zip(inst.shapes.tolist(), inst.classes.tolist()):
         rings = [p.exterior for p in shape.polygons if len(p.exterior) >= 3]
         if not rings:
             continue
         holes += shape.has_holes
         joined += len(rings) > 1
-        ring = np.clip(join_parts(rings) / scale, 0.0, 1.0)
-        # shortest exact form of each float (not Ultralytics' 6 decimals): read back, the pixels are the same
-        lines.append(" ".join([str(cls), *map(repr, ring.ravel().tolist())]))
-    files.write_bytes(_label_path(image_target), "".join(line + "\n" for line in lines).encode("utf-8"))
+        classes.append(cls)
+        walks.append(join_parts(rings))
+    lines = []
+    if walks:  # one division and clip for the image's objects: per object, numpy's call cost more than the work
+        scale = np.array([image.width, image.height], np.float64)
+        values = np.clip(np.concatenate(walks) / scale, 0.0, 1.0).ravel().tolist()
+        start = 0
+        for cls, walk in zip(classes, walks):
+            end = start + 2 * len(walk)
+            # shortest exact form of each float (not Ultralytics' 6 decimals): read back, the pixels are the same
+            lines.append(f"{cls} {' '.join(map(repr, values[start:end]))}\n")
+            start = end
+    files.write_bytes(_label_path(image_target), "".join(lines).encode("utf-8"))
     return joined, holes, placed
 
 
@@ -283,16 +295,47 @@ def join_parts(rings: list[np.ndarray]) -> np.ndarray:
     # entry[j]: where ring j is entered from ring j-1; exit[j]: where it leaves for ring j+1
     entry, exit_ = [0] * len(rings), [0] * len(rings)
     for j in range(len(rings) - 1):
-        a, b = rings[j], rings[j + 1]
-        distances = ((a[:, None, :] - b[None, :, :]) ** 2).sum(axis=2)
-        exit_[j], entry[j + 1] = (int(k) for k in np.unravel_index(np.argmin(distances), distances.shape))
-    last = rings[-1]
-    walk = np.concatenate([np.roll(last, -entry[-1], axis=0), last[entry[-1] : entry[-1] + 1]])
-    for j in range(len(rings) - 2, -1, -1):
-        ring = np.roll(rings[j], -entry[j], axis=0)  # starts at its entry vertex
-        k = (exit_[j] - entry[j]) % len(ring)
-        walk = np.concatenate([ring[: k + 1], walk, ring[k:], ring[:1]])
-    return walk[:-1]  # open ring: the first vertex is not repeated
+        exit_[j], entry[j + 1] = _closest_pair(rings[j], rings[j + 1])
+    # the walk as indices into the rings laid end to end: ring j from its entry to its exit, the rings after it,
+    # then back from its exit round to its entry; the last ring whole, from its entry back to it
+    starts = list(itertools.accumulate((len(r) for r in rings), initial=0))
+    last = len(rings) - 1
+    middle = _cyclic(starts[last], len(rings[last]), entry[last], len(rings[last]) + 1)
+    forward: list[int] = []
+    back: list[int] = []
+    for j in range(last - 1, -1, -1):
+        size = len(rings[j])
+        steps = (exit_[j] - entry[j]) % size
+        forward = _cyclic(starts[j], size, entry[j], steps + 1) + forward
+        back += _cyclic(starts[j], size, exit_[j], size - steps + 1)
+    order = forward + middle + back
+    return np.concatenate(rings)[order[:-1]]  # open ring: the first vertex is not repeated
+
+
+def _closest_pair(a: np.ndarray, b: np.ndarray) -> tuple[int, int]:
+    """(i, k) with a[i] and b[k] closest, the first such pair in row-major order (numpy's argmin)."""
+    if len(a) * len(b) > SMALL_PAIRS:
+        offsets = a[:, None, :] - b[None, :, :]
+        return divmod(int((offsets * offsets).sum(axis=2).argmin()), len(b))
+    best, pair = math.inf, (0, 0)
+    points = b.tolist()
+    for i, (ax, ay) in enumerate(a.tolist()):
+        for k, (bx, by) in enumerate(points):
+            distance = (ax - bx) * (ax - bx) + (ay - by) * (ay - by)
+            if distance != distance:  # NaN: argmin stops at the first
+                return i, k
+            if distance < best:
+                best, pair = distance, (i, k)
+    return pair
+
+
+SMALL_PAIRS = 400  # vertex pairs below which a Python loop beats numpy's call overhead
+
+
+def _cyclic(offset: int, size: int, start: int, length: int) -> list[int]:
+    """`length` indices round a ring of `size` vertices from `start` (wrapping, any number of times), plus
+    `offset`."""
+    return [offset + (start + k) % size for k in range(length)]
 
 
 FORMAT = AnnotationFormat("yolo", "YOLO segmentation (Ultralytics)", looks_like, read, write, writes_folder=True)

@@ -46,6 +46,41 @@ def test_round_trip_keeps_objects_classes_pixels_attributes_and_tags(tmp_path: P
     assert len(back.images[1].instances) == 0
 
 
+def test_the_export_is_what_elementtree_writes_of_it(tmp_path: Path) -> None:
+    """The images are written as text: read back and written again by ElementTree, the bytes are the same
+    (escaping, indentation, empty elements)."""
+    from dataclasses import replace
+    from xml.etree.ElementTree import fromstring, tostring
+
+    from protolabel.segmentation.coco import Category, CocoDataset, CocoImage
+    from protolabel.segmentation.geometry.instances import Instances
+
+    dataset = sample_dataset()
+    odd = 'a "b" & <c>\nd\te'
+    first = dataset.images[0].instances
+    values = np.empty(len(first), object)
+    values[:] = [{"attributes": {"occluded": True, "color": odd, "blank": "", "n": 3}}, None, None]
+    objects = Instances(
+        (HEIGHT, WIDTH),
+        class_names=(odd, "dog"),
+        shapes=first.shapes.tolist(),
+        classes=first.classes.tolist(),
+        provenance=first.provenance.tolist(),
+        attributes=values,
+    )
+    images = [
+        replace(dataset.images[0], file_name=f"sub/{odd}.jpg", instances=objects, extra={"tags": [odd]}),
+        *dataset.images[1:],
+        CocoImage("none.png", WIDTH, HEIGHT, Instances.empty((HEIGHT, WIDTH), (odd, "dog"))),
+    ]
+    FORMAT.write(CocoDataset((Category(1, odd), Category(2, "dog")), images), tmp_path)
+    written = (tmp_path / "annotations.xml").read_bytes()
+    assert tostring(fromstring(written), encoding="utf-8", xml_declaration=True) == written
+    assert b'label="a &quot;b&quot; &amp; &lt;c&gt;&#10;d&#09;e"' in written
+    assert b'<attribute name="blank" />' in written
+    assert b'<image id="2" name="none.png" width="' in written
+
+
 def _one_object(tmp_path: Path, element: str, labels: str = "<label><name>cat</name></label>") -> Path:
     path = tmp_path / "annotations.xml"
     path.write_text(

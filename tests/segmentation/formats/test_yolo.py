@@ -53,6 +53,9 @@ def test_reads_polygons_and_boxes_in_pixels(dataset):
         ("cup 0.1 0.1 0.5 0.1 0.2 0.3", "not a class number followed by numbers"),
         ("0 0.1 0.1 0.1 0.1 0.1 0.1", "fewer than 3 distinct points"),
         ("0 nan 0.1 0.5 0.1 0.2 0.3", "coordinates must be normalised to 0..1"),
+        ("0 0.1 0.1 nan 0.1 0.2 0.3", "coordinates must be normalised to 0..1"),  # not first: min/max miss it
+        ("0 0.1 0.1 0.5 0.1 0.2 inf", "coordinates must be normalised to 0..1"),
+        ("0 0.1 -inf 0.5 0.1 0.2 0.3", "coordinates must be normalised to 0..1"),
     ],
 )
 def test_a_bad_line_is_named_by_file_and_line_and_its_image_skipped(dataset, line, reason):
@@ -150,3 +153,20 @@ def test_a_label_file_without_its_image_is_named(dataset):
     _labels(dataset, "train/gone.txt", "0 0.1 0.1 0.5 0.1 0.2 0.3\n")
     data = yolo.read(dataset, dataset)
     assert data.import_notes == ("1 label file without an image, not read: labels/train/gone.txt",)
+
+
+@pytest.mark.parametrize("vertices", [5, 40])  # below and above yolo.SMALL_PAIRS vertex pairs
+def test_join_parts_seams_two_parts_at_their_closest_vertices(vertices):
+    import numpy as np
+
+    rng = np.random.default_rng(vertices)
+    a = rng.uniform(0, 50, size=(vertices, 2))
+    b = rng.uniform(60, 90, size=(vertices, 2))
+    pairs = [(float(np.hypot(*(p - q))), i, k) for i, p in enumerate(a) for k, q in enumerate(b)]
+    _, i, k = min(pairs)
+    ring = yolo.join_parts([a, b])
+    assert len(ring) == 2 * vertices + 2
+    seam = [n for n in range(len(ring)) if (ring[n] == a[i]).all() and (ring[(n + 1) % len(ring)] == b[k]).all()]
+    assert len(seam) == 1  # walked there once ...
+    back = [n for n in range(len(ring)) if (ring[n] == b[k]).all() and (ring[(n + 1) % len(ring)] == a[i]).all()]
+    assert len(back) == 1  # ... and back
