@@ -5,7 +5,7 @@ holds 4 small objects per image (triangles, squares, one object of two parts), w
 Per format, in interleaved rounds (a change of load on a shared machine hits every format alike):
 - export: `export_project` of the whole project (COCO: one file; labelme: a JSON per image; YOLO: labels, data.yaml
   and the images linked into images/; VOC: an XML and two PNGs per image, the images linked into JPEGImages/; CVAT:
-  one XML), into a fresh folder (removing the last round's output is not timed);
+  one XML), into a new folder per round (all removed when the script ends);
 - import: that export read, planned and applied into a fresh project on the same images (`read_dataset`,
   `plan_import`, `apply_import`).
 Prints the median seconds of each and its ratio to COCO's (goal: each within 2x).
@@ -13,12 +13,16 @@ Prints the median seconds of each and its ratio to COCO's (goal: each within 2x)
     .venv/bin/python benchmarks/formats.py [--images 10000] [--repeats 3] [--formats voc,cvat] [--scratch DIR]
 
 Creating a file costs from microseconds (tmpfs, a local SSD) to milliseconds (some virtual disks): the formats that
-write a file per image pay it 10,000 times and COCO once, so say where --scratch was when quoting the ratios.
+write a file per image pay it 10,000 times and COCO once, so say where --scratch was when quoting the ratios. On an
+ext4 without a journal (the development machine's disk), each new file also scans the inodes freed nearby in the
+last seconds, 1-3 ms of kernel time per file just after thousands were deleted: the exports are never removed
+between rounds, and other jobs deleting files at the same time still slow the per-image formats.
 """
 
 from __future__ import annotations
 
 import argparse
+import itertools
 import os
 import shutil
 import sys
@@ -112,16 +116,23 @@ def main() -> None:
         f.name: work / (f"out-{f.name}" + ("" if f.writes_folder else FILE_SUFFIX.get(f.name, ".json")))
         for f in formats
     }
+    latest: dict[str, Path] = {}  # each format's last export, which the imports read
+
+    rounds = itertools.count()
 
     def exporter(fmt):
         def run() -> float:
-            out = outputs[fmt.name]
-            if out.is_dir():  # the last round's files: removing them is no part of an export
-                shutil.rmtree(out)
+            # each round into a folder of its own, all removed when the script ends: on an ext4 without a
+            # journal (this machine's disk) creating a file costs 1-3 ms of kernel time for some seconds after
+            # many files were deleted nearby, so removing the last round's output just before would time that
+            base = outputs[fmt.name]
+            out = base.with_name(f"{base.stem}-{next(rounds)}{base.suffix}")
             start = time.perf_counter()
             with ProjectStore.open(folder) as store:
                 export_project(store, fmt, out)
-            return time.perf_counter() - start
+            elapsed = time.perf_counter() - start
+            latest[fmt.name] = out
+            return elapsed
 
         return run
 
@@ -130,7 +141,7 @@ def main() -> None:
             shutil.rmtree(scratch / PROJECT_DIR_NAME, ignore_errors=True)
             start = time.perf_counter()
             with ProjectStore.open(scratch) as store:
-                plan = plan_import(store, read_dataset(outputs[fmt.name], fmt, scratch))
+                plan = plan_import(store, read_dataset(latest[fmt.name], fmt, scratch))
                 summary = apply_import(store, plan)
             elapsed = time.perf_counter() - start
             assert len(summary.merged) == args.images, (fmt.name, summary.lines()[:3])
