@@ -53,6 +53,7 @@ from protolabel.segmentation.geometry.box_masks import BoxMasks
 from protolabel.segmentation.geometry.instances import Instances
 from protolabel.segmentation.geometry.outlines import DEFAULT_MIN_IOU, crop_to_shape
 from protolabel.segmentation.geometry.provenance import HUMAN_DRAWN, Provenance
+from protolabel.segmentation.geometry.rasterise import ColumnRuns, shapes_to_runs
 from protolabel.segmentation.geometry.shapes import Polygon, Shape
 from protolabel.segmentation.image_headers import image_size_from_header
 from protolabel.segmentation.images import MAX_PIXELS
@@ -542,8 +543,12 @@ def write_voc(dataset: CocoDataset, out: Path) -> list[str]:
     listing = "".join(f"{item}\n" for item in items).encode("utf-8")
     with FileBatch(out) as files:
         files.write_bytes(out / LABELMAP, ("\n".join(lines) + "\n").encode("utf-8"))
-        for image, item in zip(dataset.images, items):
-            _write_item(files, image, item, names, out, palette, counts)
+        for chunk in _chunks(dataset.images, items):
+            runs = _object_runs(chunk)
+            for (image, item, first, _), (begin, end) in zip(chunk, _run_slices(runs.owner, chunk)):
+                own = slice(begin, end)
+                pixels = (runs.column[own], runs.top[own], runs.bottom[own], runs.owner[own] - first + 1)
+                _write_item(files, image, item, pixels, names, out, palette, counts)
         for folder in SUBSET_FOLDERS:
             files.write_bytes(out / folder / "default.txt", listing)
     tally(counts, "images", len(files.unplaced))
@@ -579,16 +584,64 @@ def _item_names(dataset: CocoDataset) -> list[str]:
     return items
 
 
+CHUNK_PIXELS = 1 << 24  # images whose objects are rasterised in one pass: the pass's memory follows their pixels
+
+
+def _kept_shapes(image: CocoImage, counts: dict[str, int] | None = None) -> list[int]:
+    """The objects of `image` that VOC numbers: each with a shape, at most MAX_INDEX (counted in `counts`)."""
+    keep = [i for i, shape in enumerate(image.instances.shapes.tolist()) if not shape.is_empty()]
+    if len(keep) > MAX_INDEX and counts is not None:
+        tally(counts, "too_many", len(keep) - MAX_INDEX)
+    return keep[:MAX_INDEX]
+
+
+def _chunks(images: list[CocoImage], items: list[str]) -> Iterator[list[tuple[CocoImage, str, int, int]]]:
+    """(image, item, first, end) in groups of about CHUNK_PIXELS pixels; [first, end) numbers the image's
+    kept objects within its group."""
+    chunk: list[tuple[CocoImage, str, int, int]] = []
+    pixels = objects = 0
+    for image, item in zip(images, items):
+        count = len(_kept_shapes(image))
+        chunk.append((image, item, objects, objects + count))
+        objects += count
+        pixels += image.width * image.height
+        if pixels >= CHUNK_PIXELS:
+            yield chunk
+            chunk, pixels, objects = [], 0, 0
+    if chunk:
+        yield chunk
+
+
+def _object_runs(chunk: list[tuple[CocoImage, str, int, int]]) -> ColumnRuns:
+    """The pixels of every kept object of a group of images, numbered as `_chunks` numbers them."""
+    shapes, sizes = [], []
+    for image, _, _, _ in chunk:
+        inst = image.instances
+        all_shapes = inst.shapes.tolist()
+        for i in _kept_shapes(image):
+            shapes.append(all_shapes[i])
+            sizes.append(inst.image_size)
+    return shapes_to_runs(shapes, sizes)
+
+
+def _run_slices(owner: np.ndarray, chunk: list[tuple[CocoImage, str, int, int]]) -> Iterator[tuple[int, int]]:
+    """[begin, end) of each image's runs (runs come object after object)."""
+    bounds = np.searchsorted(owner, [c[2] for c in chunk] + [chunk[-1][3]]).tolist()
+    return zip(bounds[:-1], bounds[1:])
+
+
 def _write_item(
     files: FileBatch,
     image: CocoImage,
     item: str,
+    pixels: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray],
     names: tuple[str, ...],
     out: Path,
     palette: np.ndarray,
     counts: dict[str, int],
 ) -> None:
-    """One item's XML and two PNGs, and its image placed in JPEGImages/ when its file is known."""
+    """One item's XML and two PNGs, and its image placed in JPEGImages/ when its file is known. `pixels`
+    holds the column runs (column, top, bottom, object number from 1) of its kept objects."""
     source = image.source_name
     if source and os.path.isabs(source):  # a source that is not a file: counted by the batch
         files.place_image(Path(str(source)), out / IMAGES / image.file_name)
@@ -599,20 +652,24 @@ def _write_item(
     classes = inst.classes.tolist()
     attributes: list[Any] = inst.attributes.tolist() if inst.has("attributes") else [None] * len(shapes)
     crowd, provenance = inst.crowd.tolist(), inst.provenance.tolist()
-    keep = [i for i, shape in enumerate(shapes) if not shape.is_empty()]
-    if len(keep) > MAX_INDEX:
-        tally(counts, "too_many", len(keep) - MAX_INDEX)
-        keep = keep[:MAX_INDEX]
-    masks = BoxMasks.from_shapes([shapes[i] for i in keep], inst.image_size)
-    object_png = np.zeros(inst.image_size, np.uint8)
-    class_png = np.zeros(inst.image_size, np.uint8)
-    for k, i in enumerate(keep, 1):
-        crop = masks.crop(k - 1)
-        rows, cols = masks.slices(k - 1)
-        object_png[rows, cols][crop] = k
-        class_png[rows, cols][crop] = classes[i] + 1
-    kept = np.bincount(object_png.ravel(), minlength=len(keep) + 1)
-    areas = masks.areas
+    keep = _kept_shapes(image, counts)
+    height, width = inst.image_size
+    column, top, bottom, number = pixels
+    lengths = bottom - top
+    # Painted down the columns (each run one slice of the buffer), in object order: a later object keeps the
+    # pixels it shares with an earlier one, as VOC's one index per pixel must.
+    object_ids = np.zeros(height * width, np.uint8)
+    if lengths.size:
+        offsets = np.cumsum(lengths) - lengths
+        where = np.repeat(column * height + top - offsets, lengths) + np.arange(int(offsets[-1] + lengths[-1]))
+        np.maximum.at(object_ids, where, np.repeat(number.astype(np.uint8), lengths))
+    class_of = np.zeros(len(keep) + 1, np.uint8)
+    class_of[1:] = [classes[i] + 1 for i in keep]
+    object_png = object_ids.reshape(width, height).T
+    class_png = class_of[object_ids].reshape(width, height).T
+    kept = np.bincount(object_ids, minlength=len(keep) + 1)
+    areas = np.bincount(number, weights=lengths, minlength=len(keep) + 1).astype(np.int64)
+    extents = _pixel_extents(pixels, [shapes[i] for i in keep], inst.image_size)
     # The XML is built as text (ElementTree's own layout: declaration, two-space indent, `<tag />` when empty):
     # building and serialising an element tree cost more than the rest of the item.
     lines = [
@@ -628,7 +685,7 @@ def _write_item(
         _leaf(1, "segmented", "1"),
     ]
     for k, i in enumerate(keep, 1):
-        if kept[k] < areas[k - 1]:
+        if kept[k] < areas[k]:
             tally(counts, "covered" if kept[k] == 0 else "overlap")
         tally(counts, "crowd", int(crowd[i]))
         tally(counts, "auto", int(provenance[i] == Provenance.AUTO.value))
@@ -640,7 +697,7 @@ def _write_item(
         pose = str(extra.get("pose", "Unspecified"))
         lines += ["  <object>", _leaf(2, "name", names[classes[i]]), _leaf(2, "pose", pose)]
         lines += [_leaf(2, flag, "1" if extra.get(flag) else "0") for flag in FLAGS]
-        x0, y0, x1, y1 = _pixel_extent(masks, k - 1)
+        x0, y0, x1, y1 = extents[k - 1]
         lines.append("    <bndbox>")
         lines += [_leaf(3, key, str(v)) for key, v in (("xmin", x0 + 1), ("ymin", y0 + 1), ("xmax", x1), ("ymax", y1))]
         lines.append("    </bndbox>")
@@ -676,14 +733,33 @@ def _attribute_lines(values: dict[str, Any], counts: dict[str, int]) -> list[str
     return ["    <attributes>", *lines, "    </attributes>"] if lines else ["    <attributes />"]
 
 
-def _pixel_extent(masks: BoxMasks, index: int) -> tuple[int, int, int, int]:
-    """(x0, y0, x1, y1), x1 and y1 exclusive, of the pixels of one mask (its crop window may be larger)."""
-    crop = masks.crop(index)
-    x0, y0, _, _ = masks.window(index)
-    rows, cols = np.flatnonzero(crop.any(axis=1)), np.flatnonzero(crop.any(axis=0))
-    if rows.size == 0:
-        return x0, y0, x0, y0
-    return x0 + int(cols[0]), y0 + int(rows[0]), x0 + int(cols[-1]) + 1, y0 + int(rows[-1]) + 1
+def _pixel_extents(
+    pixels: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray], shapes: list[Shape], image_size: tuple[int, int]
+) -> list[tuple[int, int, int, int]]:
+    """(x0, y0, x1, y1), x1 and y1 exclusive, of the pixels of each object; an object without pixels gets the
+    top-left corner of the window its shape could reach (BoxMasks' window), twice."""
+    column, top, bottom, number = pixels
+    present = np.unique(number)
+    first = np.searchsorted(number, present)
+    last = np.searchsorted(number, present, side="right") - 1
+    found = dict(
+        zip(
+            present.tolist(),
+            zip(
+                column[first].tolist(),
+                np.minimum.reduceat(top, first).tolist() if first.size else [],
+                (column[last] + 1).tolist(),
+                np.maximum.reduceat(bottom, first).tolist() if first.size else [],
+            ),
+        )
+    )
+    extents = []
+    for k, shape in enumerate(shapes, 1):
+        if k not in found:
+            x0, y0, _, _ = BoxMasks.from_shapes([shape], image_size).window(0)
+            found[k] = (x0, y0, x0, y0)
+        extents.append(found[k])
+    return extents
 
 
 def _palette_png(indices: np.ndarray, palette: np.ndarray) -> bytes:

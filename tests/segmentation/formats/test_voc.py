@@ -254,3 +254,46 @@ def test_writer_refuses_names_that_leave_the_folder(tmp_path: Path) -> None:
     with pytest.raises(FormatError, match="points outside the folder"):
         FORMAT.write(dataset, tmp_path / "out")
     assert not (tmp_path / "x.xml").exists() and not (tmp_path / "Annotations").exists()
+
+
+def test_written_indices_and_boxes_are_the_shapes_painted_in_order(tmp_path: Path, monkeypatch) -> None:
+    """Many images of odd sizes, rasterised a few images at a time: each PNG is every object's own mask
+    (shape_to_mask) painted in order, the later on top, and each <bndbox> the extent of its own mask."""
+    import re
+
+    from protolabel.segmentation.formats import voc
+    from protolabel.segmentation.geometry.rasterise import shape_to_mask
+
+    monkeypatch.setattr(voc, "CHUNK_PIXELS", 700)  # a group ends inside the image list, several times
+    rng = np.random.default_rng(3)
+    images = []
+    for n in range(12):
+        height, width = (int(v) for v in rng.integers(6, 40, size=2))
+        shapes = [Shape(())]  # no polygon: numbered by no index
+        for _ in range(int(rng.integers(0, 6))):
+            centre, size = rng.uniform(-3, [width, height]), rng.uniform(0.2, 15)
+            ring = np.round(square(0, 0, 1) * size + centre, 1)
+            holes = (centre + 0.25 * size + square(0, 0, 1) * 0.5 * size,) if rng.random() < 0.3 else ()
+            shapes.append(Shape((Polygon(ring, holes),)))
+        classes = rng.integers(0, 2, len(shapes))
+        objects = Instances((height, width), class_names=("cat", "dog"), shapes=shapes, classes=classes)
+        images.append(CocoImage(f"i{n}.jpg", width, height, objects))
+    FORMAT.write(CocoDataset((Category(1, "cat"), Category(2, "dog")), images), tmp_path)
+    for n, image in enumerate(images):
+        height, width = image.height, image.width
+        expected, expected_class = np.zeros((height, width), np.uint8), np.zeros((height, width), np.uint8)
+        kept = [(s, int(c)) for s, c in zip(image.instances.shapes, image.instances.classes) if s.polygons]
+        for k, (shape, class_index) in enumerate(kept, 1):
+            mask = shape_to_mask(shape, height, width)
+            expected[mask], expected_class[mask] = k, class_index + 1
+        with Image.open(tmp_path / "SegmentationObject" / f"i{n}.png") as ids:
+            assert np.array_equal(np.asarray(ids), expected), n
+        with Image.open(tmp_path / "SegmentationClass" / f"i{n}.png") as class_ids:
+            assert np.array_equal(np.asarray(class_ids), expected_class), n
+        xml = (tmp_path / "Annotations" / f"i{n}.xml").read_text()
+        boxes = re.findall(r"<xmin>(\d+)</xmin>\s*<ymin>(\d+)</ymin>\s*<xmax>(\d+)</xmax>\s*<ymax>(\d+)</ymax>", xml)
+        assert len(boxes) == len(kept)
+        for box, (shape, _) in zip(boxes, kept):
+            rows, cols = np.nonzero(shape_to_mask(shape, height, width))
+            if rows.size:
+                assert [int(v) for v in box] == [cols.min() + 1, rows.min() + 1, cols.max() + 1, rows.max() + 1]
