@@ -544,11 +544,23 @@ def write_voc(dataset: CocoDataset, out: Path) -> list[str]:
     with FileBatch(out) as files:
         files.write_bytes(out / LABELMAP, ("\n".join(lines) + "\n").encode("utf-8"))
         for chunk in _chunks(dataset.images, items):
+            # A group's files are all encoded before any is handed to the writers: encoding while they ran cost
+            # several times the encoding, each array call waiting for the interpreter lock (GIL) to come back.
             runs = _object_runs(chunk)
-            for (image, item, first, _), (begin, end) in zip(chunk, _run_slices(runs.owner, chunk)):
+            encoded = []
+            for (image, _, first, _), (begin, end) in zip(chunk, _run_slices(runs.owner, chunk)):
                 own = slice(begin, end)
                 pixels = (runs.column[own], runs.top[own], runs.bottom[own], runs.owner[own] - first + 1)
-                _write_item(files, image, item, pixels, names, out, palette, counts)
+                encoded.append(_encode_item(image, pixels, names, palette, counts))
+            for (image, item, _, _), (xml, object_png, class_png) in zip(chunk, encoded):
+                source = image.source_name
+                if source and os.path.isabs(source):  # a source that is not a file: counted by the batch
+                    files.place_image(Path(str(source)), out / IMAGES / image.file_name)
+                else:
+                    tally(counts, "images")
+                files.write_bytes(out / ANNOTATIONS / f"{item}.xml", xml)
+                files.write_bytes(out / OBJECTS / f"{item}.png", object_png)
+                files.write_bytes(out / CLASSES / f"{item}.png", class_png)
         for folder in SUBSET_FOLDERS:
             files.write_bytes(out / folder / "default.txt", listing)
     tally(counts, "images", len(files.unplaced))
@@ -630,23 +642,15 @@ def _run_slices(owner: np.ndarray, chunk: list[tuple[CocoImage, str, int, int]])
     return zip(bounds[:-1], bounds[1:])
 
 
-def _write_item(
-    files: FileBatch,
+def _encode_item(
     image: CocoImage,
-    item: str,
     pixels: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray],
     names: tuple[str, ...],
-    out: Path,
     palette: np.ndarray,
     counts: dict[str, int],
-) -> None:
-    """One item's XML and two PNGs, and its image placed in JPEGImages/ when its file is known. `pixels`
-    holds the column runs (column, top, bottom, object number from 1) of its kept objects."""
-    source = image.source_name
-    if source and os.path.isabs(source):  # a source that is not a file: counted by the batch
-        files.place_image(Path(str(source)), out / IMAGES / image.file_name)
-    else:
-        tally(counts, "images")
+) -> tuple[bytes, bytes, bytes]:
+    """One item's XML, SegmentationObject PNG and SegmentationClass PNG. `pixels` holds the column runs
+    (column, top, bottom, object number from 1) of its kept objects."""
     inst = image.instances
     shapes = inst.shapes.tolist()
     classes = inst.classes.tolist()
@@ -707,9 +711,7 @@ def _write_item(
         lines.append("  </object>")
     lines.append("</annotation>")
     xml = "\n".join(lines).encode("utf-8", "xmlcharrefreplace")
-    files.write_bytes(out / ANNOTATIONS / f"{item}.xml", xml)
-    files.write_bytes(out / OBJECTS / f"{item}.png", _palette_png(object_png, palette))
-    files.write_bytes(out / CLASSES / f"{item}.png", _palette_png(class_png, palette))
+    return xml, _palette_png(object_png, palette), _palette_png(class_png, palette)
 
 
 def _leaf(depth: int, tag: str, text: str) -> str:
