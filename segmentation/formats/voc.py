@@ -50,8 +50,8 @@ from protolabel.segmentation.formats._common import (
 from protolabel.segmentation.formats.base import AnnotationFormat, FormatError
 from protolabel.segmentation.formats.xml_input import Problems, name_for_folder, parse_xml, short
 from protolabel.segmentation.geometry.box_masks import BoxMasks
+from protolabel.segmentation.geometry.coco_shapes import shapes_from_rles
 from protolabel.segmentation.geometry.instances import Instances
-from protolabel.segmentation.geometry.outlines import DEFAULT_MIN_IOU, crop_to_shape
 from protolabel.segmentation.geometry.provenance import HUMAN_DRAWN, Provenance
 from protolabel.segmentation.geometry.rasterise import ColumnRuns, shapes_to_runs
 from protolabel.segmentation.geometry.shapes import Polygon, Shape
@@ -121,6 +121,7 @@ def read_voc(path: Path, images_folder: Path) -> CocoDataset:
             records.append(record)
             category_names.update(dict.fromkeys(obj[1] for obj in record[3]))
     problems.raise_if_any()
+    traced = _trace([obj[0] for record in records for obj in record[3] if isinstance(obj[0], dict)])
     names = tuple(category_names)
     index_of = {name: i for i, name in enumerate(names)}
     base = root / IMAGES
@@ -128,7 +129,7 @@ def read_voc(path: Path, images_folder: Path) -> CocoDataset:
         instances = Instances(
             (height, width),
             class_names=names,
-            shapes=[obj[0] for obj in objects],
+            shapes=[next(traced) if isinstance(obj[0], dict) else obj[0] for obj in objects],
             classes=[index_of[obj[1]] for obj in objects],
             provenance=HUMAN_DRAWN,
             attributes=object_array([obj[2] or None for obj in objects]),
@@ -216,10 +217,20 @@ def _item_ids(inside: InsideCheck, problems: Problems) -> list[str]:
     return sorted(ids)
 
 
+def _trace(rles: list[dict]) -> Iterator[Shape]:
+    """The exact pixel outline of each RLE, in order: all traced in one batch (shapes_from_rles, as the COCO import
+    does), as one call per object cost most of a VOC import."""
+    for shape in shapes_from_rles(rles):
+        if isinstance(shape, Exception):  # the RLEs are made here from a decoded PNG: a bug, not the file's fault
+            raise shape
+        yield shape
+
+
 def _read_item(
     inside: InsideCheck, item: str, labels: list[str], problems: Problems, notes: dict[str, int]
-) -> tuple[str, int, int, list[tuple[Shape, str, dict]]] | None:
-    """(image file name, width, height, [(shape, class name, attributes)]) of one item, or None after a problem."""
+) -> tuple[str, int, int, list[tuple[Shape | dict, str, dict]]] | None:
+    """(image file name, width, height, [(shape, class name, attributes)]) of one item, or None after a problem.
+    A shape read from pixels is the uncompressed COCO RLE of its pixels, traced later (`_trace`)."""
     root = inside.root
     xml_path, object_path, class_path = (
         root / ANNOTATIONS / f"{item}.xml",
@@ -397,16 +408,18 @@ def _instances(
     item: str,
     problems: Problems,
     notes: dict[str, int],
-) -> list[tuple[Shape, str, dict]]:
-    """Each index of the SegmentationObject PNG as an object, in index order, then the XML objects without pixels.
+) -> list[tuple[Shape | dict, str, dict]]:
+    """Each index of the SegmentationObject PNG as an object (its pixels as an RLE), in index order, then the XML
+    objects without pixels.
 
     An index's class is its SegmentationClass majority, else its <object>'s <name>. Its <object> (attributes) is
     the k-th when that one is of its class, else the unused one of its class whose box fits its pixels best:
     Datumaro numbers the indices in its own order, not the XML's."""
-    out = []
+    out: list[tuple[Shape | dict, str, dict]] = []
     unused = dict(enumerate(xml_objects))
-    for index, crop, x0, y0 in _index_crops(object_ids):
-        majority = _majority_class(class_ids, crop, x0, y0) if class_ids is not None else None
+    majorities = _majority_classes(object_ids, class_ids) if class_ids is not None else None
+    for index, extent, rle in _index_regions(object_ids):
+        majority = majorities[index] if majorities is not None and majorities[index] >= 0 else None
         own = xml_objects[index - 1] if index <= len(xml_objects) else None
         name = labels[majority] if majority is not None else own.name if own is not None else None
         if name is None:
@@ -415,7 +428,6 @@ def _instances(
                 f"index {index} has no <object> in {ANNOTATIONS}/{item}.xml and no {CLASSES} pixels to name its class",
             )
             continue
-        extent = (x0, y0, x0 + crop.shape[1], y0 + crop.shape[0])
         match = _matching_object(unused, index - 1, name, extent)
         if match is None:
             attributes: dict = {}
@@ -425,7 +437,7 @@ def _instances(
             attributes = unused.pop(match).attributes
         if own is not None and majority is not None and own.name != name and match == index - 1:
             tally(notes, "class_disagrees")
-        out.append((crop_to_shape(crop, x0, y0, 0.0, 0.0, DEFAULT_MIN_IOU), name, attributes))
+        out.append((rle, name, attributes))
     for obj in unused.values():
         if obj.box is not None:
             out.append((_rectangle(obj.box), obj.name, obj.attributes))
@@ -458,34 +470,54 @@ def _box_iou(a: tuple[float, ...], b: tuple[float, ...]) -> float:
     return inter / union if union > 0 else 0.0
 
 
-def _index_crops(ids: np.ndarray) -> Iterator[tuple[int, np.ndarray, int, int]]:
-    """(index, bool crop, x0, y0) of each index in 1..254 present in an index PNG, from one sort of its pixels."""
-    width = ids.shape[1]
-    flat = ids.ravel()
-    labelled = np.flatnonzero((flat != 0) & (flat != VOID))  # objects cover a fraction of the image: sort only them
-    values = flat[labelled]
-    order = labelled[np.argsort(values, kind="stable")]
-    counts = np.bincount(values, minlength=256)
-    ends = np.cumsum(counts)
-    for index in np.flatnonzero(counts):
-        ys, xs = np.divmod(order[ends[index] - counts[index] : ends[index]], width)
-        x0, y0 = int(xs.min()), int(ys.min())
-        crop = np.zeros((int(ys.max()) - y0 + 1, int(xs.max()) - x0 + 1), bool)
-        crop[ys - y0, xs - x0] = True
-        yield int(index), crop, x0, y0
+def _index_regions(ids: np.ndarray) -> list[tuple[int, tuple[int, int, int, int], dict]]:
+    """(index, (x0, y0, x1, y1) of its pixels (x1, y1 exclusive), uncompressed COCO RLE of its pixels) of each
+    index in 1..254 present in an index PNG, in index order, from one pass over the PNG's runs down its columns."""
+    height, width = ids.shape
+    flat = ids.T.ravel()  # COCO's column-major order
+    size = flat.size
+    change = np.flatnonzero(flat[1:] != flat[:-1]) + 1
+    starts, ends = np.concatenate(([0], change)), np.concatenate((change, [size]))
+    values = flat[starts]
+    labelled = np.flatnonzero((values != 0) & (values != VOID))
+    order = labelled[np.argsort(values[labelled], kind="stable")]  # index by index, each in pixel order
+    starts, ends, values = starts[order], ends[order], values[order]
+    present, first, runs = np.unique(values, return_index=True, return_counts=True)
+    if not present.size:
+        return []
+    last = first + runs - 1
+    previous_end = np.concatenate(([0], ends[:-1]))
+    previous_end[first] = 0
+    counts = np.stack((starts - previous_end, ends - starts), axis=1).ravel().tolist()
+    start_col, start_row = np.divmod(starts, height)
+    end_col, end_row = np.divmod(ends - 1, height)
+    within = start_col == end_col  # a run going on into the next column spans every row
+    top = np.minimum.reduceat(np.where(within, start_row, 0), first)
+    bottom = np.maximum.reduceat(np.where(within, end_row, height - 1), first) + 1
+    extents = zip(start_col[first].tolist(), top.tolist(), (end_col[last] + 1).tolist(), bottom.tolist())
+    tails = (size - ends[last]).tolist()
+    out = []
+    for index, extent, begin, end, tail in zip(
+        present.tolist(), extents, (2 * first).tolist(), (2 * last + 2).tolist(), tails
+    ):
+        out.append((index, extent, {"size": [height, width], "counts": [*counts[begin:end], tail]}))
+    return out
 
 
-def _majority_class(class_ids: np.ndarray, crop: np.ndarray, x0: int, y0: int) -> int | None:
-    window = class_ids[y0 : y0 + crop.shape[0], x0 : x0 + crop.shape[1]][crop]
-    window = window[(window != 0) & (window != VOID)]
-    return int(np.bincount(window).argmax()) if window.size else None
+def _majority_classes(object_ids: np.ndarray, class_ids: np.ndarray) -> np.ndarray:
+    """int64 [256]: per object index, the class index most of its pixels have in SegmentationClass (the lowest of
+    a tie; background and void not counted), -1 where none has one."""
+    objects, classes = object_ids.ravel(), class_ids.ravel()
+    counted = (classes != 0) & (classes != VOID) & (objects != 0) & (objects != VOID)
+    keys = objects[counted].astype(np.int64) * 256 + classes[counted]
+    table = np.bincount(keys, minlength=256 * (int(keys.max()) // 256 + 1) if keys.size else 0).reshape(-1, 256)
+    majority = np.full(256, -1, np.int64)
+    majority[: len(table)] = np.where(table.max(axis=1) > 0, table.argmax(axis=1), -1)
+    return majority
 
 
-def _class_regions(class_ids: np.ndarray, labels: list[str]) -> list[tuple[Shape, str, dict]]:
-    return [
-        (crop_to_shape(crop, x0, y0, 0.0, 0.0, DEFAULT_MIN_IOU), labels[index], {})
-        for index, crop, x0, y0 in _index_crops(class_ids)
-    ]
+def _class_regions(class_ids: np.ndarray, labels: list[str]) -> list[tuple[Shape | dict, str, dict]]:
+    return [(rle, labels[index], {}) for index, _, rle in _index_regions(class_ids)]
 
 
 def _rectangle(box: tuple[float, float, float, float] | None) -> Shape:

@@ -297,3 +297,44 @@ def test_written_indices_and_boxes_are_the_shapes_painted_in_order(tmp_path: Pat
             rows, cols = np.nonzero(shape_to_mask(shape, height, width))
             if rows.size:
                 assert [int(v) for v in box] == [cols.min() + 1, rows.min() + 1, cols.max() + 1, rows.max() + 1]
+
+
+def test_read_objects_are_the_exact_pixels_and_majority_class_of_each_index(tmp_path: Path) -> None:
+    """Hand-made index PNGs (speckled objects, diagonal contacts, holes, runs from one column's foot to the next
+    one's head, void): each object read rasterises back to its index's pixels exactly, with the class most of
+    its pixels have (the lowest of a tie)."""
+    from collections import Counter
+
+    from protolabel.segmentation.geometry.rasterise import shape_to_mask
+
+    rng = np.random.default_rng(24)
+    palette = voc_palette().ravel().tolist()
+    (tmp_path / "labelmap.txt").write_text("background:0,0,0::\nred:128,0,0::\ngreen:0,128,0::\nblue:128,128,0::\n")
+    expected = {}
+    for n in range(8):
+        height, width = (int(v) for v in rng.integers(3, 12, size=2))
+        ids = rng.choice(np.array([0, 1, 2, 3, 255], np.uint8), size=(height, width), p=[0.3, 0.3, 0.2, 0.1, 0.1])
+        ids[:, 0] = 1  # a run from one column's foot to the next one's head
+        classes = np.where((ids > 0) & (ids < 255), rng.integers(0, 4, size=ids.shape), 0).astype(np.uint8)
+        for folder, pixels in (("SegmentationObject", ids), ("SegmentationClass", classes)):
+            image = Image.frombytes("P", (width, height), pixels.tobytes())
+            image.putpalette(palette)
+            (tmp_path / folder).mkdir(exist_ok=True)
+            image.save(tmp_path / folder / f"m{n}.png")
+        expected[f"m{n}.jpg"] = ids, classes
+    back = FORMAT.read(tmp_path, tmp_path / "JPEGImages")
+    names = ("background", *back.category_names)
+    seen = 0
+    for image in back.images:
+        ids, classes = expected[image.file_name]
+        present = [k for k in range(1, 255) if (ids == k).any()]
+        inst = image.instances
+        assert len(inst) == len(present)
+        for k, shape, class_index in zip(present, inst.shapes, inst.classes):
+            assert np.array_equal(shape_to_mask(shape, *ids.shape), ids == k), (image.file_name, k)
+            votes = Counter(c for c in classes[ids == k].tolist() if c)
+            if votes:
+                top = max(votes.values())
+                assert names[int(class_index) + 1] == names[min(c for c, v in votes.items() if v == top)]
+                seen += 1
+    assert seen >= 10
