@@ -338,3 +338,42 @@ def test_read_objects_are_the_exact_pixels_and_majority_class_of_each_index(tmp_
                 assert names[int(class_index) + 1] == names[min(c for c, v in votes.items() if v == top)]
                 seen += 1
     assert seen >= 10
+
+
+def test_png_reader_without_pil_reads_what_pil_reads_or_leaves_it_to_pil(tmp_path: Path) -> None:
+    """Our unfiltered palette PNGs are read without PIL, pixel for pixel as PIL reads them; a filtered PNG (as
+    PIL and Datumaro save them), another bit depth or a damaged file are left to PIL, which names the damage."""
+    import io
+    import zlib
+
+    from protolabel.segmentation.formats import voc
+
+    rng = np.random.default_rng(5)
+    ids = rng.integers(0, 256, size=(13, 17)).astype(np.uint8)
+    ours = voc._palette_png(ids, voc_palette())
+    assert np.array_equal(voc._unfiltered_png_indices(ours), ids)
+    with Image.open(io.BytesIO(ours)) as image:
+        assert np.array_equal(np.asarray(image), ids)
+    grey = io.BytesIO()
+    Image.fromarray(ids, "L").save(grey, "PNG")  # PIL filters its rows: not ours to read
+    assert voc._unfiltered_png_indices(grey.getvalue()) is None
+    one_bit = io.BytesIO()
+    Image.fromarray(ids > 127).save(one_bit, "PNG")
+    assert voc._unfiltered_png_indices(one_bit.getvalue()) is None
+    idat = ours.index(b"IDAT")
+    damaged = ours[: idat + 10] + bytes([ours[idat + 10] ^ 0xFF]) + ours[idat + 11 :]  # the CRC no longer fits
+    assert voc._unfiltered_png_indices(damaged) is None
+    assert voc._unfiltered_png_indices(ours[:-20]) is None  # cut short
+    rows = np.zeros((13, 18), np.uint8)
+    rows[:, 1:] = ids
+    body = zlib.compress(rows.tobytes()[:-5])  # a row short of what the header promises
+    short = ours[: idat - 4] + voc._png_chunk(b"IDAT", body) + voc._png_chunk(b"IEND", b"")
+    assert voc._unfiltered_png_indices(short) is None
+    # through the reader: the damaged mask is named by PIL's message, as before
+    FORMAT.write(sample_dataset(), tmp_path)
+    path = tmp_path / "SegmentationObject" / "sub" / "a.png"
+    data = path.read_bytes()
+    at = data.index(b"IDAT")
+    path.write_bytes(data[: at + 10] + bytes([data[at + 10] ^ 0xFF]) + data[at + 11 :])
+    with pytest.raises(FormatError, match=r"SegmentationObject/sub/a.png: cannot decode the PNG \("):
+        FORMAT.read(tmp_path, tmp_path)
