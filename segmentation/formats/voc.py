@@ -319,13 +319,16 @@ def _read_xml(
         size = (width, height)
     objects = []
     for i, element in enumerate(document.findall("object")):
-        name = (element.findtext("name") or "").strip()
+        texts = _child_texts([element])  # one pass over the children: a findtext per field cost more than the PNGs
+        name = texts.get("name", "").strip()
         if not name:
             problems.add(f"{where} <object>[{i}]", "has no <name>")
             return None
         box = None
-        if element.find("bndbox") is not None:
-            values = [_float_text(element, f"bndbox/{key}") for key in ("xmin", "ymin", "xmax", "ymax")]
+        boxes = [child for child in element if child.tag == "bndbox"]
+        if boxes:
+            box_texts = _child_texts(boxes)
+            values = [_finite(box_texts.get(key)) for key in ("xmin", "ymin", "xmax", "ymax")]
             if any(v is None for v in values):
                 problems.add(f"{where} <object>[{i}] <bndbox>", "xmin, ymin, xmax and ymax must be finite numbers")
                 return None
@@ -336,10 +339,10 @@ def _read_xml(
             box = (xmin - 1, ymin - 1, xmax, ymax)  # 1-based inclusive pixel indices -> pixel edges
         attributes: dict[str, Any] = {}
         for flag in FLAGS:
-            value = _int_text(element, flag)
+            value = _integer(_finite(texts.get(flag)))
             if value is not None:
                 attributes[flag] = bool(value)
-        pose = (element.findtext("pose") or "").strip()
+        pose = texts.get("pose", "").strip()
         if pose and pose != "Unspecified":
             attributes["pose"] = pose
         for attribute in element.findall("attributes/attribute"):  # Datumaro's extension: any other attribute
@@ -565,13 +568,26 @@ def _rectangle(box: tuple[float, float, float, float] | None) -> Shape:
     return Shape((Polygon(np.array([[x1, y1], [x2, y1], [x2, y2], [x1, y2]])),))
 
 
+def _child_texts(parents: list[Element]) -> dict[str, str]:
+    """Per tag, the text of the first child of that tag among the parents' children in document order ('' when
+    empty): what `findtext(tag)` (or `findtext("parent/tag")` over several parents) gives, for all tags at once."""
+    texts: dict[str, str] = {}
+    for parent in parents:
+        for child in parent:
+            if child.tag not in texts:
+                texts[child.tag] = child.text or ""
+    return texts
+
+
 def _int_text(element: Element, path: str) -> int | None:
-    value = _float_text(element, path)
+    return _integer(_finite(element.findtext(path)))
+
+
+def _integer(value: float | None) -> int | None:
     return int(value) if value is not None and value == int(value) else None
 
 
-def _float_text(element: Element, path: str) -> float | None:
-    text = element.findtext(path)
+def _finite(text: str | None) -> float | None:
     try:
         value = float(text) if text is not None else None
     except ValueError:

@@ -377,3 +377,19 @@ def test_png_reader_without_pil_reads_what_pil_reads_or_leaves_it_to_pil(tmp_pat
     path.write_bytes(data[: at + 10] + bytes([data[at + 10] ^ 0xFF]) + data[at + 11 :])
     with pytest.raises(FormatError, match=r"SegmentationObject/sub/a.png: cannot decode the PNG \("):
         FORMAT.read(tmp_path, tmp_path)
+
+
+def test_repeated_xml_fields_read_the_first_in_document_order(tmp_path: Path) -> None:
+    """As ElementTree's findtext reads them: a field given twice counts once, the first; a <bndbox> field missing
+    from the first <bndbox> is taken from the next one."""
+    (tmp_path / "Annotations").mkdir()
+    (tmp_path / "Annotations" / "e.xml").write_text(
+        "<annotation><size><width>50</width><height>140</height></size><object><name>cat</name><name>dog</name>"
+        "<difficult>1.0</difficult><difficult>0</difficult><truncated></truncated><occluded>x</occluded>"
+        "<pose>Left</pose><bndbox><ymin>3</ymin><xmax>9</xmax></bndbox>"
+        "<bndbox><xmin>2</xmin><ymin>99</ymin><ymax>100</ymax><xmin>0</xmin></bndbox></object></annotation>"
+    )
+    (image,) = FORMAT.read(tmp_path, tmp_path).images
+    assert image.instances.labels == ["cat"]
+    assert image.instances.attributes[0] == {"attributes": {"difficult": True, "pose": "Left"}}
+    assert image.instances.shapes[0].polygons[0].exterior.tolist() == [[1, 2], [9, 2], [9, 100], [1, 100]]
