@@ -15,8 +15,9 @@ majority, else the XML `<name>` (see `_instances` for how an index finds its `<o
 object. An `<object>` with no pixels is read as its box.
 Writing: the same layout with VOC's palette, no void borders drawn (they would cut pixels off every object), and
 VOC's limits said in the notes: one index per pixel (overlaps go to the later object), at most 254 objects per
-image and 254 classes. Each image is placed in `JPEGImages/` under its `<filename>` (a hard link, else a copy) when
-its file is known; the files are written in one batch (_common.FileBatch: each atomic, one sync at the end).
+image and 254 classes, an object with no pixel left out (it has no index and no box). Each image is placed in
+`JPEGImages/` under its `<filename>` (a hard link, else a copy) when its file is known; the files are written in one
+batch (_common.FileBatch: each atomic, one sync at the end).
 """
 
 from __future__ import annotations
@@ -49,7 +50,6 @@ from protolabel.segmentation.formats._common import (
 )
 from protolabel.segmentation.formats.base import AnnotationFormat, FormatError
 from protolabel.segmentation.formats.xml_input import Problems, name_for_folder, parse_xml, short
-from protolabel.segmentation.geometry.box_masks import BoxMasks
 from protolabel.segmentation.geometry.coco_shapes import shapes_from_rles
 from protolabel.segmentation.geometry.instances import Instances
 from protolabel.segmentation.geometry.provenance import HUMAN_DRAWN, Provenance
@@ -657,6 +657,7 @@ _WRITE_NOTES = {
     "overlap": ("object", " overlapping a later object: VOC has one index per pixel, so the later object kept them"),
     "covered": ("object", " covered entirely by later ones: written as <object> boxes only"),
     "too_many": ("object", f" beyond the {MAX_INDEX} a VOC PNG can number: not written"),
+    "no_pixels": ("object", " with no pixel (smaller than a pixel or outside the image): not written"),
     "crowd": ("crowd region", " written as ordinary objects (VOC has no crowd flag)"),
     "auto": ("object", " the model made written without saying so (VOC has no field): read back, drawn by a person"),
     "attributes": ("attribute value", " not text, a number or true/false: not written"),
@@ -753,13 +754,21 @@ def _encode_item(
         offsets = np.cumsum(lengths) - lengths
         where = np.repeat(column * height + top - offsets, lengths) + np.arange(int(offsets[-1] + lengths[-1]))
         np.maximum.at(object_ids, where, np.repeat(number.astype(np.uint8), lengths))
+    areas = np.bincount(number, weights=lengths, minlength=len(keep) + 1).astype(np.int64)
+    extents = _pixel_extents(pixels)
+    if not areas[1:].all():  # no pixel (smaller than one, or outside the image): no index and no valid <bndbox>
+        tally(counts, "no_pixels", int((areas[1:] == 0).sum()))
+        renumber = np.zeros(len(keep) + 1, np.uint8)
+        written = np.flatnonzero(areas[1:]) + 1
+        renumber[written] = np.arange(1, written.size + 1)
+        object_ids = renumber[object_ids]
+        keep, areas = [keep[k - 1] for k in written.tolist()], areas[np.concatenate(([0], written))]
+        extents = {new: extents[old] for new, old in enumerate(written.tolist(), 1)}
     class_of = np.zeros(len(keep) + 1, np.uint8)
     class_of[1:] = [classes[i] + 1 for i in keep]
     object_png = object_ids.reshape(width, height).T
     class_png = class_of[object_ids].reshape(width, height).T
     kept = np.bincount(object_ids, minlength=len(keep) + 1)
-    areas = np.bincount(number, weights=lengths, minlength=len(keep) + 1).astype(np.int64)
-    extents = _pixel_extents(pixels, [shapes[i] for i in keep], inst.image_size)
     # The XML is built as text (ElementTree's own layout: declaration, two-space indent, `<tag />` when empty):
     # building and serialising an element tree cost more than the rest of the item.
     lines = [
@@ -787,7 +796,7 @@ def _encode_item(
         pose = str(extra.get("pose", "Unspecified"))
         lines += ["  <object>", _leaf(2, "name", names[classes[i]]), _leaf(2, "pose", pose)]
         lines += [_leaf(2, flag, "1" if extra.get(flag) else "0") for flag in FLAGS]
-        x0, y0, x1, y1 = extents[k - 1]
+        x0, y0, x1, y1 = extents[k]
         lines.append("    <bndbox>")
         lines += [_leaf(3, key, str(v)) for key, v in (("xmin", x0 + 1), ("ymin", y0 + 1), ("xmax", x1), ("ymax", y1))]
         lines.append("    </bndbox>")
@@ -821,33 +830,25 @@ def _attribute_lines(values: dict[str, Any], counts: dict[str, int]) -> list[str
     return ["    <attributes>", *lines, "    </attributes>"] if lines else ["    <attributes />"]
 
 
-def _pixel_extents(
-    pixels: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray], shapes: list[Shape], image_size: tuple[int, int]
-) -> list[tuple[int, int, int, int]]:
-    """(x0, y0, x1, y1), x1 and y1 exclusive, of the pixels of each object; an object without pixels gets the
-    top-left corner of the window its shape could reach (BoxMasks' window), twice."""
+def _pixel_extents(pixels: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]) -> dict[int, tuple[int, ...]]:
+    """Per object number with pixels, (x0, y0, x1, y1) of its pixels, x1 and y1 exclusive."""
     column, top, bottom, number = pixels
     present = np.unique(number)
     first = np.searchsorted(number, present)
     last = np.searchsorted(number, present, side="right") - 1
-    found = dict(
+    if not present.size:
+        return {}
+    return dict(
         zip(
             present.tolist(),
             zip(
                 column[first].tolist(),
-                np.minimum.reduceat(top, first).tolist() if first.size else [],
+                np.minimum.reduceat(top, first).tolist(),
                 (column[last] + 1).tolist(),
-                np.maximum.reduceat(bottom, first).tolist() if first.size else [],
+                np.maximum.reduceat(bottom, first).tolist(),
             ),
         )
     )
-    extents = []
-    for k, shape in enumerate(shapes, 1):
-        if k not in found:
-            x0, y0, _, _ = BoxMasks.from_shapes([shape], image_size).window(0)
-            found[k] = (x0, y0, x0, y0)
-        extents.append(found[k])
-    return extents
 
 
 def _palette_png(indices: np.ndarray, palette: np.ndarray) -> bytes:

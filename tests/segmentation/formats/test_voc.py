@@ -393,3 +393,20 @@ def test_repeated_xml_fields_read_the_first_in_document_order(tmp_path: Path) ->
     assert image.instances.labels == ["cat"]
     assert image.instances.attributes[0] == {"attributes": {"difficult": True, "pose": "Left"}}
     assert image.instances.shapes[0].polygons[0].exterior.tolist() == [[1, 2], [9, 2], [9, 100], [1, 100]]
+
+
+def test_object_without_pixels_is_counted_not_written(tmp_path: Path) -> None:
+    """A shape smaller than a pixel has no index and no pixel box: it used to be written as an <object> whose
+    <bndbox> ended before it began, which made the export unreadable (also by this reader)."""
+    speck = Shape((Polygon(np.array([[3.1, 3.1], [3.3, 3.1], [3.2, 3.3]])),))
+    shapes = [Shape((Polygon(square(2, 2, 6)),)), speck, Shape((Polygon(square(10, 4, 5)),))]
+    objects = Instances((HEIGHT, WIDTH), class_names=("cat", "dog"), shapes=shapes, classes=[0, 0, 1])
+    dataset = CocoDataset((Category(1, "cat"), Category(2, "dog")), [CocoImage("a.jpg", WIDTH, HEIGHT, objects)])
+    notes = FORMAT.write(dataset, tmp_path)
+    assert "1 object with no pixel (smaller than a pixel or outside the image): not written" in notes
+    back = FORMAT.read(tmp_path, tmp_path).images[0].instances
+    assert back.labels == ["cat", "dog"]
+    for written, read in zip((shapes[0], shapes[2]), back.shapes):
+        assert np.array_equal(coco_mask(read, HEIGHT, WIDTH), coco_mask(written, HEIGHT, WIDTH))
+    with Image.open(tmp_path / "SegmentationObject" / "a.png") as ids:
+        assert set(np.unique(np.asarray(ids)).tolist()) == {0, 1, 2}
