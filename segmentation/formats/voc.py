@@ -231,40 +231,36 @@ def _read_item(
 ) -> tuple[str, int, int, list[tuple[Shape | dict, str, dict]]] | None:
     """(image file name, width, height, [(shape, class name, attributes)]) of one item, or None after a problem.
     A shape read from pixels is the uncompressed COCO RLE of its pixels, traced later (`_trace`)."""
-    root = inside.root
-    xml_path, object_path, class_path = (
-        root / ANNOTATIONS / f"{item}.xml",
-        root / OBJECTS / f"{item}.png",
-        root / CLASSES / f"{item}.png",
+    root = str(inside.root)  # names as strings: a Path per file name cost more than reading the XML
+    xml_where, object_where, class_where = f"{ANNOTATIONS}/{item}.xml", f"{OBJECTS}/{item}.png", f"{CLASSES}/{item}.png"
+    has_xml, has_objects, has_classes = (
+        os.path.exists(os.path.join(root, name)) for name in (xml_where, object_where, class_where)
     )
-    xml_where = f"{ANNOTATIONS}/{item}.xml"
     file_name, size = f"{item}.jpg", None
     xml_objects: list[_XmlObject] = []
-    if xml_path.exists():
-        parsed = _read_xml(inside, xml_path, xml_where, problems)
+    if has_xml:
+        parsed = _read_xml(inside, xml_where, item.rsplit("/", 1)[-1], problems)
         if parsed is None:
             return None
         file_name, size, xml_objects = parsed
-    elif not object_path.exists() and not class_path.exists():
-        problems.add(item, f"listed, but there is no {xml_where}, {OBJECTS}/{item}.png or {CLASSES}/{item}.png")
+    elif not has_objects and not has_classes:
+        problems.add(item, f"listed, but there is no {xml_where}, {object_where} or {class_where}")
         return None
-    object_ids = (
-        _read_png(inside, object_path, f"{OBJECTS}/{item}.png", size, problems) if object_path.exists() else None
-    )
+    object_ids = _read_png(inside, object_where, size, problems) if has_objects else None
     if object_ids is not None:
         size = size or (object_ids.shape[1], object_ids.shape[0])
-    class_ids = _read_png(inside, class_path, f"{CLASSES}/{item}.png", size, problems) if class_path.exists() else None
+    class_ids = _read_png(inside, class_where, size, problems) if has_classes else None
     if class_ids is not None:
         size = size or (class_ids.shape[1], class_ids.shape[0])
         present = np.flatnonzero(np.bincount(class_ids.ravel(), minlength=256)).tolist()
         unknown = sorted(set(present) - {VOID} - set(range(len(labels))))
         if unknown:
-            problems.add(f"{CLASSES}/{item}.png", f"class indices {unknown[:10]} are not in the label list")
+            problems.add(class_where, f"class indices {unknown[:10]} are not in the label list")
             return None
     if size is None:
         problems.add(xml_where, "no <size> and no PNG to take the image size from")
         return None
-    if (object_path.exists() and object_ids is None) or (class_path.exists() and class_ids is None):
+    if (has_objects and object_ids is None) or (has_classes and class_ids is None):
         return None
     width, height = size
     for i, obj in enumerate(xml_objects):
@@ -289,10 +285,12 @@ def _read_item(
 
 
 def _read_xml(
-    inside: InsideCheck, path: Path, where: str, problems: Problems
+    inside: InsideCheck, where: str, item: str, problems: Problems
 ) -> tuple[str, tuple[int, int] | None, list[_XmlObject]] | None:
+    """(image file name, (width, height) if given, objects) of the XML `where` names; `item` its name without
+    folder or extension."""
     try:
-        document = parse_xml(_read_file(inside, path, MAX_XML_BYTES, "VOC annotation"), where)
+        document = parse_xml(read_inside(inside, where, MAX_XML_BYTES, "VOC annotation"), where)
     except FormatError as exc:
         problems.add(where, str(exc).removeprefix(f"{where}: "))
         return None
@@ -302,7 +300,6 @@ def _read_xml(
     if document.tag != "annotation":
         problems.add(where, f"the root element is <{document.tag}>, not <annotation>")
         return None
-    item = path.stem
     written = (document.findtext("filename") or "").strip() or f"{item}.jpg"
     file_name = clean_relative(written)
     if file_name is None:
@@ -353,12 +350,11 @@ def _read_xml(
     return file_name, size, objects
 
 
-def _read_png(
-    inside: InsideCheck, path: Path, where: str, size: tuple[int, int] | None, problems: Problems
-) -> np.ndarray | None:
-    """uint8 [H, W] indices of a VOC PNG (palette or grey; RGB through VOC's colours), or None after a problem."""
+def _read_png(inside: InsideCheck, where: str, size: tuple[int, int] | None, problems: Problems) -> np.ndarray | None:
+    """uint8 [H, W] indices of the VOC PNG `where` names (palette or grey; RGB through VOC's colours), or None
+    after a problem."""
     try:
-        data = _read_file(inside, path, MAX_PNG_BYTES, "segmentation PNG")
+        data = read_inside(inside, where, MAX_PNG_BYTES, "segmentation PNG")
     except OSError as exc:
         problems.add(where, f"cannot be read ({exc.strerror or exc})")
         return None
