@@ -15,8 +15,9 @@ majority, else the XML `<name>` (see `_instances` for how an index finds its `<o
 object. An `<object>` with no pixels is read as its box.
 Writing: the same layout with VOC's palette, no void borders drawn (they would cut pixels off every object), and
 VOC's limits said in the notes: one index per pixel (overlaps go to the later object), at most 254 objects per
-image and 254 classes. Each image is placed in `JPEGImages/` under its `<filename>` (a hard link, else a copy) when
-its file is known; the files are written in one batch (_common.FileBatch: each atomic, one sync at the end).
+image and 254 classes, an object with no pixel left out (it has no index and no box). Each image is placed in
+`JPEGImages/` under its `<filename>` (a hard link, else a copy) when its file is known; the files are written in one
+batch (_common.FileBatch: each atomic, one sync at the end).
 """
 
 from __future__ import annotations
@@ -49,10 +50,10 @@ from protolabel.segmentation.formats._common import (
 )
 from protolabel.segmentation.formats.base import AnnotationFormat, FormatError
 from protolabel.segmentation.formats.xml_input import Problems, name_for_folder, parse_xml, short
-from protolabel.segmentation.geometry.box_masks import BoxMasks
+from protolabel.segmentation.geometry.coco_shapes import shapes_from_rles
 from protolabel.segmentation.geometry.instances import Instances
-from protolabel.segmentation.geometry.outlines import DEFAULT_MIN_IOU, crop_to_shape
 from protolabel.segmentation.geometry.provenance import HUMAN_DRAWN, Provenance
+from protolabel.segmentation.geometry.rasterise import ColumnRuns, shapes_to_runs
 from protolabel.segmentation.geometry.shapes import Polygon, Shape
 from protolabel.segmentation.image_headers import image_size_from_header
 from protolabel.segmentation.images import MAX_PIXELS
@@ -120,6 +121,7 @@ def read_voc(path: Path, images_folder: Path) -> CocoDataset:
             records.append(record)
             category_names.update(dict.fromkeys(obj[1] for obj in record[3]))
     problems.raise_if_any()
+    traced = _trace([obj[0] for record in records for obj in record[3] if isinstance(obj[0], dict)])
     names = tuple(category_names)
     index_of = {name: i for i, name in enumerate(names)}
     base = root / IMAGES
@@ -127,7 +129,7 @@ def read_voc(path: Path, images_folder: Path) -> CocoDataset:
         instances = Instances(
             (height, width),
             class_names=names,
-            shapes=[obj[0] for obj in objects],
+            shapes=[next(traced) if isinstance(obj[0], dict) else obj[0] for obj in objects],
             classes=[index_of[obj[1]] for obj in objects],
             provenance=HUMAN_DRAWN,
             attributes=object_array([obj[2] or None for obj in objects]),
@@ -215,44 +217,50 @@ def _item_ids(inside: InsideCheck, problems: Problems) -> list[str]:
     return sorted(ids)
 
 
+def _trace(rles: list[dict]) -> Iterator[Shape]:
+    """The exact pixel outline of each RLE, in order: all traced in one batch (shapes_from_rles, as the COCO import
+    does), as one call per object cost most of a VOC import."""
+    for shape in shapes_from_rles(rles):
+        if isinstance(shape, Exception):  # the RLEs are made here from a decoded PNG: a bug, not the file's fault
+            raise shape
+        yield shape
+
+
 def _read_item(
     inside: InsideCheck, item: str, labels: list[str], problems: Problems, notes: dict[str, int]
-) -> tuple[str, int, int, list[tuple[Shape, str, dict]]] | None:
-    """(image file name, width, height, [(shape, class name, attributes)]) of one item, or None after a problem."""
-    root = inside.root
-    xml_path, object_path, class_path = (
-        root / ANNOTATIONS / f"{item}.xml",
-        root / OBJECTS / f"{item}.png",
-        root / CLASSES / f"{item}.png",
+) -> tuple[str, int, int, list[tuple[Shape | dict, str, dict]]] | None:
+    """(image file name, width, height, [(shape, class name, attributes)]) of one item, or None after a problem.
+    A shape read from pixels is the uncompressed COCO RLE of its pixels, traced later (`_trace`)."""
+    root = str(inside.root)  # names as strings: a Path per file name cost more than reading the XML
+    xml_where, object_where, class_where = f"{ANNOTATIONS}/{item}.xml", f"{OBJECTS}/{item}.png", f"{CLASSES}/{item}.png"
+    has_xml, has_objects, has_classes = (
+        os.path.exists(os.path.join(root, name)) for name in (xml_where, object_where, class_where)
     )
-    xml_where = f"{ANNOTATIONS}/{item}.xml"
     file_name, size = f"{item}.jpg", None
     xml_objects: list[_XmlObject] = []
-    if xml_path.exists():
-        parsed = _read_xml(inside, xml_path, xml_where, problems)
+    if has_xml:
+        parsed = _read_xml(inside, xml_where, item.rsplit("/", 1)[-1], problems)
         if parsed is None:
             return None
         file_name, size, xml_objects = parsed
-    elif not object_path.exists() and not class_path.exists():
-        problems.add(item, f"listed, but there is no {xml_where}, {OBJECTS}/{item}.png or {CLASSES}/{item}.png")
+    elif not has_objects and not has_classes:
+        problems.add(item, f"listed, but there is no {xml_where}, {object_where} or {class_where}")
         return None
-    object_ids = (
-        _read_png(inside, object_path, f"{OBJECTS}/{item}.png", size, problems) if object_path.exists() else None
-    )
+    object_ids = _read_png(inside, object_where, size, problems) if has_objects else None
     if object_ids is not None:
         size = size or (object_ids.shape[1], object_ids.shape[0])
-    class_ids = _read_png(inside, class_path, f"{CLASSES}/{item}.png", size, problems) if class_path.exists() else None
+    class_ids = _read_png(inside, class_where, size, problems) if has_classes else None
     if class_ids is not None:
         size = size or (class_ids.shape[1], class_ids.shape[0])
         present = np.flatnonzero(np.bincount(class_ids.ravel(), minlength=256)).tolist()
         unknown = sorted(set(present) - {VOID} - set(range(len(labels))))
         if unknown:
-            problems.add(f"{CLASSES}/{item}.png", f"class indices {unknown[:10]} are not in the label list")
+            problems.add(class_where, f"class indices {unknown[:10]} are not in the label list")
             return None
     if size is None:
         problems.add(xml_where, "no <size> and no PNG to take the image size from")
         return None
-    if (object_path.exists() and object_ids is None) or (class_path.exists() and class_ids is None):
+    if (has_objects and object_ids is None) or (has_classes and class_ids is None):
         return None
     width, height = size
     for i, obj in enumerate(xml_objects):
@@ -277,10 +285,12 @@ def _read_item(
 
 
 def _read_xml(
-    inside: InsideCheck, path: Path, where: str, problems: Problems
+    inside: InsideCheck, where: str, item: str, problems: Problems
 ) -> tuple[str, tuple[int, int] | None, list[_XmlObject]] | None:
+    """(image file name, (width, height) if given, objects) of the XML `where` names; `item` its name without
+    folder or extension."""
     try:
-        document = parse_xml(_read_file(inside, path, MAX_XML_BYTES, "VOC annotation"), where)
+        document = parse_xml(read_inside(inside, where, MAX_XML_BYTES, "VOC annotation"), where)
     except FormatError as exc:
         problems.add(where, str(exc).removeprefix(f"{where}: "))
         return None
@@ -290,7 +300,6 @@ def _read_xml(
     if document.tag != "annotation":
         problems.add(where, f"the root element is <{document.tag}>, not <annotation>")
         return None
-    item = path.stem
     written = (document.findtext("filename") or "").strip() or f"{item}.jpg"
     file_name = clean_relative(written)
     if file_name is None:
@@ -307,13 +316,16 @@ def _read_xml(
         size = (width, height)
     objects = []
     for i, element in enumerate(document.findall("object")):
-        name = (element.findtext("name") or "").strip()
+        texts = _child_texts([element])  # one pass over the children: a findtext per field cost more than the PNGs
+        name = texts.get("name", "").strip()
         if not name:
             problems.add(f"{where} <object>[{i}]", "has no <name>")
             return None
         box = None
-        if element.find("bndbox") is not None:
-            values = [_float_text(element, f"bndbox/{key}") for key in ("xmin", "ymin", "xmax", "ymax")]
+        boxes = [child for child in element if child.tag == "bndbox"]
+        if boxes:
+            box_texts = _child_texts(boxes)
+            values = [_finite(box_texts.get(key)) for key in ("xmin", "ymin", "xmax", "ymax")]
             if any(v is None for v in values):
                 problems.add(f"{where} <object>[{i}] <bndbox>", "xmin, ymin, xmax and ymax must be finite numbers")
                 return None
@@ -324,10 +336,10 @@ def _read_xml(
             box = (xmin - 1, ymin - 1, xmax, ymax)  # 1-based inclusive pixel indices -> pixel edges
         attributes: dict[str, Any] = {}
         for flag in FLAGS:
-            value = _int_text(element, flag)
+            value = _integer(_finite(texts.get(flag)))
             if value is not None:
                 attributes[flag] = bool(value)
-        pose = (element.findtext("pose") or "").strip()
+        pose = texts.get("pose", "").strip()
         if pose and pose != "Unspecified":
             attributes["pose"] = pose
         for attribute in element.findall("attributes/attribute"):  # Datumaro's extension: any other attribute
@@ -338,12 +350,11 @@ def _read_xml(
     return file_name, size, objects
 
 
-def _read_png(
-    inside: InsideCheck, path: Path, where: str, size: tuple[int, int] | None, problems: Problems
-) -> np.ndarray | None:
-    """uint8 [H, W] indices of a VOC PNG (palette or grey; RGB through VOC's colours), or None after a problem."""
+def _read_png(inside: InsideCheck, where: str, size: tuple[int, int] | None, problems: Problems) -> np.ndarray | None:
+    """uint8 [H, W] indices of the VOC PNG `where` names (palette or grey; RGB through VOC's colours), or None
+    after a problem."""
     try:
-        data = _read_file(inside, path, MAX_PNG_BYTES, "segmentation PNG")
+        data = read_inside(inside, where, MAX_PNG_BYTES, "segmentation PNG")
     except OSError as exc:
         problems.add(where, f"cannot be read ({exc.strerror or exc})")
         return None
@@ -357,6 +368,9 @@ def _read_png(
     if size is not None and header != size:
         problems.add(where, f"is {header[0]}x{header[1]} but the image is {size[0]}x{size[1]} (Annotations <size>)")
         return None
+    unfiltered = _unfiltered_png_indices(data)
+    if unfiltered is not None:
+        return unfiltered
     try:
         with Image.open(io.BytesIO(data)) as image:
             image.load()
@@ -371,6 +385,41 @@ def _read_png(
         return _indices_of_colours(pixels[..., :3], where, problems)
     problems.add(where, f"a {mode} PNG; VOC masks are palette (or grey) PNGs of indices")
     return None
+
+
+def _unfiltered_png_indices(data: bytes) -> np.ndarray | None:
+    """uint8 [H, W] of a well-formed 8-bit palette or grey PNG, not interlaced, whose rows are all unfiltered (as
+    `_palette_png` writes them), read without PIL, whose set-up cost several times the decoding on VOC's masks;
+    None for any other PNG, or a damaged one, which PIL reads (and names the damage)."""
+    if not data.startswith(PNG_SIGNATURE):
+        return None
+    header, idat, position = None, [], len(PNG_SIGNATURE)
+    while True:
+        if position + 12 > len(data):
+            return None
+        length, kind = struct.unpack_from(">I4s", data, position)
+        end = position + 8 + length
+        if end + 4 > len(data) or zlib.crc32(data[position + 4 : end]) != struct.unpack_from(">I", data, end)[0]:
+            return None
+        if kind == b"IHDR" and length == 13:
+            header = struct.unpack_from(">IIBBBBB", data, position + 8)
+        elif kind == b"IDAT":
+            idat.append(data[position + 8 : end])
+        elif kind == b"IEND":
+            break
+        position = end + 4
+    if header is None or header[2:] not in ((8, 3, 0, 0, 0), (8, 0, 0, 0, 0)):  # 8-bit palette or grey, plain
+        return None
+    width, height = header[0], header[1]
+    expected = height * (width + 1)
+    try:
+        raw = zlib.decompressobj().decompress(b"".join(idat), expected)  # at most what the header promises
+    except zlib.error:
+        return None
+    if len(raw) != expected:
+        return None
+    rows = np.frombuffer(raw, np.uint8).reshape(height, width + 1)
+    return rows[:, 1:].copy() if not rows[:, 0].any() else None  # byte 0 of a row: its filter, 0 = none
 
 
 def _indices_of_colours(rgb: np.ndarray, where: str, problems: Problems) -> np.ndarray | None:
@@ -396,16 +445,18 @@ def _instances(
     item: str,
     problems: Problems,
     notes: dict[str, int],
-) -> list[tuple[Shape, str, dict]]:
-    """Each index of the SegmentationObject PNG as an object, in index order, then the XML objects without pixels.
+) -> list[tuple[Shape | dict, str, dict]]:
+    """Each index of the SegmentationObject PNG as an object (its pixels as an RLE), in index order, then the XML
+    objects without pixels.
 
     An index's class is its SegmentationClass majority, else its <object>'s <name>. Its <object> (attributes) is
     the k-th when that one is of its class, else the unused one of its class whose box fits its pixels best:
     Datumaro numbers the indices in its own order, not the XML's."""
-    out = []
+    out: list[tuple[Shape | dict, str, dict]] = []
     unused = dict(enumerate(xml_objects))
-    for index, crop, x0, y0 in _index_crops(object_ids):
-        majority = _majority_class(class_ids, crop, x0, y0) if class_ids is not None else None
+    majorities = _majority_classes(object_ids, class_ids) if class_ids is not None else None
+    for index, extent, rle in _index_regions(object_ids):
+        majority = majorities[index] if majorities is not None and majorities[index] >= 0 else None
         own = xml_objects[index - 1] if index <= len(xml_objects) else None
         name = labels[majority] if majority is not None else own.name if own is not None else None
         if name is None:
@@ -414,7 +465,6 @@ def _instances(
                 f"index {index} has no <object> in {ANNOTATIONS}/{item}.xml and no {CLASSES} pixels to name its class",
             )
             continue
-        extent = (x0, y0, x0 + crop.shape[1], y0 + crop.shape[0])
         match = _matching_object(unused, index - 1, name, extent)
         if match is None:
             attributes: dict = {}
@@ -424,7 +474,7 @@ def _instances(
             attributes = unused.pop(match).attributes
         if own is not None and majority is not None and own.name != name and match == index - 1:
             tally(notes, "class_disagrees")
-        out.append((crop_to_shape(crop, x0, y0, 0.0, 0.0, DEFAULT_MIN_IOU), name, attributes))
+        out.append((rle, name, attributes))
     for obj in unused.values():
         if obj.box is not None:
             out.append((_rectangle(obj.box), obj.name, obj.attributes))
@@ -457,34 +507,54 @@ def _box_iou(a: tuple[float, ...], b: tuple[float, ...]) -> float:
     return inter / union if union > 0 else 0.0
 
 
-def _index_crops(ids: np.ndarray) -> Iterator[tuple[int, np.ndarray, int, int]]:
-    """(index, bool crop, x0, y0) of each index in 1..254 present in an index PNG, from one sort of its pixels."""
-    width = ids.shape[1]
-    flat = ids.ravel()
-    labelled = np.flatnonzero((flat != 0) & (flat != VOID))  # objects cover a fraction of the image: sort only them
-    values = flat[labelled]
-    order = labelled[np.argsort(values, kind="stable")]
-    counts = np.bincount(values, minlength=256)
-    ends = np.cumsum(counts)
-    for index in np.flatnonzero(counts):
-        ys, xs = np.divmod(order[ends[index] - counts[index] : ends[index]], width)
-        x0, y0 = int(xs.min()), int(ys.min())
-        crop = np.zeros((int(ys.max()) - y0 + 1, int(xs.max()) - x0 + 1), bool)
-        crop[ys - y0, xs - x0] = True
-        yield int(index), crop, x0, y0
+def _index_regions(ids: np.ndarray) -> list[tuple[int, tuple[int, int, int, int], dict]]:
+    """(index, (x0, y0, x1, y1) of its pixels (x1, y1 exclusive), uncompressed COCO RLE of its pixels) of each
+    index in 1..254 present in an index PNG, in index order, from one pass over the PNG's runs down its columns."""
+    height, width = ids.shape
+    flat = ids.T.ravel()  # COCO's column-major order
+    size = flat.size
+    change = np.flatnonzero(flat[1:] != flat[:-1]) + 1
+    starts, ends = np.concatenate(([0], change)), np.concatenate((change, [size]))
+    values = flat[starts]
+    labelled = np.flatnonzero((values != 0) & (values != VOID))
+    order = labelled[np.argsort(values[labelled], kind="stable")]  # index by index, each in pixel order
+    starts, ends, values = starts[order], ends[order], values[order]
+    present, first, runs = np.unique(values, return_index=True, return_counts=True)
+    if not present.size:
+        return []
+    last = first + runs - 1
+    previous_end = np.concatenate(([0], ends[:-1]))
+    previous_end[first] = 0
+    counts = np.stack((starts - previous_end, ends - starts), axis=1).ravel().tolist()
+    start_col, start_row = np.divmod(starts, height)
+    end_col, end_row = np.divmod(ends - 1, height)
+    within = start_col == end_col  # a run going on into the next column spans every row
+    top = np.minimum.reduceat(np.where(within, start_row, 0), first)
+    bottom = np.maximum.reduceat(np.where(within, end_row, height - 1), first) + 1
+    extents = zip(start_col[first].tolist(), top.tolist(), (end_col[last] + 1).tolist(), bottom.tolist())
+    tails = (size - ends[last]).tolist()
+    out = []
+    for index, extent, begin, end, tail in zip(
+        present.tolist(), extents, (2 * first).tolist(), (2 * last + 2).tolist(), tails
+    ):
+        out.append((index, extent, {"size": [height, width], "counts": [*counts[begin:end], tail]}))
+    return out
 
 
-def _majority_class(class_ids: np.ndarray, crop: np.ndarray, x0: int, y0: int) -> int | None:
-    window = class_ids[y0 : y0 + crop.shape[0], x0 : x0 + crop.shape[1]][crop]
-    window = window[(window != 0) & (window != VOID)]
-    return int(np.bincount(window).argmax()) if window.size else None
+def _majority_classes(object_ids: np.ndarray, class_ids: np.ndarray) -> np.ndarray:
+    """int64 [256]: per object index, the class index most of its pixels have in SegmentationClass (the lowest of
+    a tie; background and void not counted), -1 where none has one."""
+    objects, classes = object_ids.ravel(), class_ids.ravel()
+    counted = (classes != 0) & (classes != VOID) & (objects != 0) & (objects != VOID)
+    keys = objects[counted].astype(np.int64) * 256 + classes[counted]
+    table = np.bincount(keys, minlength=256 * (int(keys.max()) // 256 + 1) if keys.size else 0).reshape(-1, 256)
+    majority = np.full(256, -1, np.int64)
+    majority[: len(table)] = np.where(table.max(axis=1) > 0, table.argmax(axis=1), -1)
+    return majority
 
 
-def _class_regions(class_ids: np.ndarray, labels: list[str]) -> list[tuple[Shape, str, dict]]:
-    return [
-        (crop_to_shape(crop, x0, y0, 0.0, 0.0, DEFAULT_MIN_IOU), labels[index], {})
-        for index, crop, x0, y0 in _index_crops(class_ids)
-    ]
+def _class_regions(class_ids: np.ndarray, labels: list[str]) -> list[tuple[Shape | dict, str, dict]]:
+    return [(rle, labels[index], {}) for index, _, rle in _index_regions(class_ids)]
 
 
 def _rectangle(box: tuple[float, float, float, float] | None) -> Shape:
@@ -494,13 +564,26 @@ def _rectangle(box: tuple[float, float, float, float] | None) -> Shape:
     return Shape((Polygon(np.array([[x1, y1], [x2, y1], [x2, y2], [x1, y2]])),))
 
 
+def _child_texts(parents: list[Element]) -> dict[str, str]:
+    """Per tag, the text of the first child of that tag among the parents' children in document order ('' when
+    empty): what `findtext(tag)` (or `findtext("parent/tag")` over several parents) gives, for all tags at once."""
+    texts: dict[str, str] = {}
+    for parent in parents:
+        for child in parent:
+            if child.tag not in texts:
+                texts[child.tag] = child.text or ""
+    return texts
+
+
 def _int_text(element: Element, path: str) -> int | None:
-    value = _float_text(element, path)
+    return _integer(_finite(element.findtext(path)))
+
+
+def _integer(value: float | None) -> int | None:
     return int(value) if value is not None and value == int(value) else None
 
 
-def _float_text(element: Element, path: str) -> float | None:
-    text = element.findtext(path)
+def _finite(text: str | None) -> float | None:
     try:
         value = float(text) if text is not None else None
     except ValueError:
@@ -542,8 +625,24 @@ def write_voc(dataset: CocoDataset, out: Path) -> list[str]:
     listing = "".join(f"{item}\n" for item in items).encode("utf-8")
     with FileBatch(out) as files:
         files.write_bytes(out / LABELMAP, ("\n".join(lines) + "\n").encode("utf-8"))
-        for image, item in zip(dataset.images, items):
-            _write_item(files, image, item, names, out, palette, counts)
+        for chunk in _chunks(dataset.images, items):
+            # A group's files are all encoded before any is handed to the writers: encoding while they ran cost
+            # several times the encoding, each array call waiting for the interpreter lock (GIL) to come back.
+            runs = _object_runs(chunk)
+            encoded = []
+            for (image, _, first, _), (begin, end) in zip(chunk, _run_slices(runs.owner, chunk)):
+                own = slice(begin, end)
+                pixels = (runs.column[own], runs.top[own], runs.bottom[own], runs.owner[own] - first + 1)
+                encoded.append(_encode_item(image, pixels, names, palette, counts))
+            for (image, item, _, _), (xml, object_png, class_png) in zip(chunk, encoded):
+                source = image.source_name
+                if source and os.path.isabs(source):  # a source that is not a file: counted by the batch
+                    files.place_image(Path(str(source)), out / IMAGES / image.file_name)
+                else:
+                    tally(counts, "images")
+                files.write_bytes(out / ANNOTATIONS / f"{item}.xml", xml)
+                files.write_bytes(out / OBJECTS / f"{item}.png", object_png)
+                files.write_bytes(out / CLASSES / f"{item}.png", class_png)
         for folder in SUBSET_FOLDERS:
             files.write_bytes(out / folder / "default.txt", listing)
     tally(counts, "images", len(files.unplaced))
@@ -554,6 +653,7 @@ _WRITE_NOTES = {
     "overlap": ("object", " overlapping a later object: VOC has one index per pixel, so the later object kept them"),
     "covered": ("object", " covered entirely by later ones: written as <object> boxes only"),
     "too_many": ("object", f" beyond the {MAX_INDEX} a VOC PNG can number: not written"),
+    "no_pixels": ("object", " with no pixel (smaller than a pixel or outside the image): not written"),
     "crowd": ("crowd region", " written as ordinary objects (VOC has no crowd flag)"),
     "auto": ("object", " the model made written without saying so (VOC has no field): read back, drawn by a person"),
     "attributes": ("attribute value", " not text, a number or true/false: not written"),
@@ -579,40 +679,92 @@ def _item_names(dataset: CocoDataset) -> list[str]:
     return items
 
 
-def _write_item(
-    files: FileBatch,
+CHUNK_PIXELS = 1 << 24  # images whose objects are rasterised in one pass: the pass's memory follows their pixels
+
+
+def _kept_shapes(image: CocoImage, counts: dict[str, int] | None = None) -> list[int]:
+    """The objects of `image` that VOC numbers: each with a shape, at most MAX_INDEX (counted in `counts`)."""
+    keep = [i for i, shape in enumerate(image.instances.shapes.tolist()) if not shape.is_empty()]
+    if len(keep) > MAX_INDEX and counts is not None:
+        tally(counts, "too_many", len(keep) - MAX_INDEX)
+    return keep[:MAX_INDEX]
+
+
+def _chunks(images: list[CocoImage], items: list[str]) -> Iterator[list[tuple[CocoImage, str, int, int]]]:
+    """(image, item, first, end) in groups of about CHUNK_PIXELS pixels; [first, end) numbers the image's
+    kept objects within its group."""
+    chunk: list[tuple[CocoImage, str, int, int]] = []
+    pixels = objects = 0
+    for image, item in zip(images, items):
+        count = len(_kept_shapes(image))
+        chunk.append((image, item, objects, objects + count))
+        objects += count
+        pixels += image.width * image.height
+        if pixels >= CHUNK_PIXELS:
+            yield chunk
+            chunk, pixels, objects = [], 0, 0
+    if chunk:
+        yield chunk
+
+
+def _object_runs(chunk: list[tuple[CocoImage, str, int, int]]) -> ColumnRuns:
+    """The pixels of every kept object of a group of images, numbered as `_chunks` numbers them."""
+    shapes, sizes = [], []
+    for image, _, _, _ in chunk:
+        inst = image.instances
+        all_shapes = inst.shapes.tolist()
+        for i in _kept_shapes(image):
+            shapes.append(all_shapes[i])
+            sizes.append(inst.image_size)
+    return shapes_to_runs(shapes, sizes)
+
+
+def _run_slices(owner: np.ndarray, chunk: list[tuple[CocoImage, str, int, int]]) -> Iterator[tuple[int, int]]:
+    """[begin, end) of each image's runs (runs come object after object)."""
+    bounds = np.searchsorted(owner, [c[2] for c in chunk] + [chunk[-1][3]]).tolist()
+    return zip(bounds[:-1], bounds[1:])
+
+
+def _encode_item(
     image: CocoImage,
-    item: str,
+    pixels: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray],
     names: tuple[str, ...],
-    out: Path,
     palette: np.ndarray,
     counts: dict[str, int],
-) -> None:
-    """One item's XML and two PNGs, and its image placed in JPEGImages/ when its file is known."""
-    source = image.source_name
-    if source and os.path.isabs(source):  # a source that is not a file: counted by the batch
-        files.place_image(Path(str(source)), out / IMAGES / image.file_name)
-    else:
-        tally(counts, "images")
+) -> tuple[bytes, bytes, bytes]:
+    """One item's XML, SegmentationObject PNG and SegmentationClass PNG. `pixels` holds the column runs
+    (column, top, bottom, object number from 1) of its kept objects."""
     inst = image.instances
     shapes = inst.shapes.tolist()
     classes = inst.classes.tolist()
     attributes: list[Any] = inst.attributes.tolist() if inst.has("attributes") else [None] * len(shapes)
     crowd, provenance = inst.crowd.tolist(), inst.provenance.tolist()
-    keep = [i for i, shape in enumerate(shapes) if not shape.is_empty()]
-    if len(keep) > MAX_INDEX:
-        tally(counts, "too_many", len(keep) - MAX_INDEX)
-        keep = keep[:MAX_INDEX]
-    masks = BoxMasks.from_shapes([shapes[i] for i in keep], inst.image_size)
-    object_png = np.zeros(inst.image_size, np.uint8)
-    class_png = np.zeros(inst.image_size, np.uint8)
-    for k, i in enumerate(keep, 1):
-        crop = masks.crop(k - 1)
-        rows, cols = masks.slices(k - 1)
-        object_png[rows, cols][crop] = k
-        class_png[rows, cols][crop] = classes[i] + 1
-    kept = np.bincount(object_png.ravel(), minlength=len(keep) + 1)
-    areas = masks.areas
+    keep = _kept_shapes(image, counts)
+    height, width = inst.image_size
+    column, top, bottom, number = pixels
+    lengths = bottom - top
+    # Painted down the columns (each run one slice of the buffer), in object order: a later object keeps the
+    # pixels it shares with an earlier one, as VOC's one index per pixel must.
+    object_ids = np.zeros(height * width, np.uint8)
+    if lengths.size:
+        offsets = np.cumsum(lengths) - lengths
+        where = np.repeat(column * height + top - offsets, lengths) + np.arange(int(offsets[-1] + lengths[-1]))
+        np.maximum.at(object_ids, where, np.repeat(number.astype(np.uint8), lengths))
+    areas = np.bincount(number, weights=lengths, minlength=len(keep) + 1).astype(np.int64)
+    extents = _pixel_extents(pixels)
+    if not areas[1:].all():  # no pixel (smaller than one, or outside the image): no index and no valid <bndbox>
+        tally(counts, "no_pixels", int((areas[1:] == 0).sum()))
+        renumber = np.zeros(len(keep) + 1, np.uint8)
+        written = np.flatnonzero(areas[1:]) + 1
+        renumber[written] = np.arange(1, written.size + 1)
+        object_ids = renumber[object_ids]
+        keep, areas = [keep[k - 1] for k in written.tolist()], areas[np.concatenate(([0], written))]
+        extents = {new: extents[old] for new, old in enumerate(written.tolist(), 1)}
+    class_of = np.zeros(len(keep) + 1, np.uint8)
+    class_of[1:] = [classes[i] + 1 for i in keep]
+    object_png = object_ids.reshape(width, height).T
+    class_png = class_of[object_ids].reshape(width, height).T
+    kept = np.bincount(object_ids, minlength=len(keep) + 1)
     # The XML is built as text (ElementTree's own layout: declaration, two-space indent, `<tag />` when empty):
     # building and serialising an element tree cost more than the rest of the item.
     lines = [
@@ -628,7 +780,7 @@ def _write_item(
         _leaf(1, "segmented", "1"),
     ]
     for k, i in enumerate(keep, 1):
-        if kept[k] < areas[k - 1]:
+        if kept[k] < areas[k]:
             tally(counts, "covered" if kept[k] == 0 else "overlap")
         tally(counts, "crowd", int(crowd[i]))
         tally(counts, "auto", int(provenance[i] == Provenance.AUTO.value))
@@ -640,7 +792,7 @@ def _write_item(
         pose = str(extra.get("pose", "Unspecified"))
         lines += ["  <object>", _leaf(2, "name", names[classes[i]]), _leaf(2, "pose", pose)]
         lines += [_leaf(2, flag, "1" if extra.get(flag) else "0") for flag in FLAGS]
-        x0, y0, x1, y1 = _pixel_extent(masks, k - 1)
+        x0, y0, x1, y1 = extents[k]
         lines.append("    <bndbox>")
         lines += [_leaf(3, key, str(v)) for key, v in (("xmin", x0 + 1), ("ymin", y0 + 1), ("xmax", x1), ("ymax", y1))]
         lines.append("    </bndbox>")
@@ -650,9 +802,7 @@ def _write_item(
         lines.append("  </object>")
     lines.append("</annotation>")
     xml = "\n".join(lines).encode("utf-8", "xmlcharrefreplace")
-    files.write_bytes(out / ANNOTATIONS / f"{item}.xml", xml)
-    files.write_bytes(out / OBJECTS / f"{item}.png", _palette_png(object_png, palette))
-    files.write_bytes(out / CLASSES / f"{item}.png", _palette_png(class_png, palette))
+    return xml, _palette_png(object_png, palette), _palette_png(class_png, palette)
 
 
 def _leaf(depth: int, tag: str, text: str) -> str:
@@ -676,14 +826,25 @@ def _attribute_lines(values: dict[str, Any], counts: dict[str, int]) -> list[str
     return ["    <attributes>", *lines, "    </attributes>"] if lines else ["    <attributes />"]
 
 
-def _pixel_extent(masks: BoxMasks, index: int) -> tuple[int, int, int, int]:
-    """(x0, y0, x1, y1), x1 and y1 exclusive, of the pixels of one mask (its crop window may be larger)."""
-    crop = masks.crop(index)
-    x0, y0, _, _ = masks.window(index)
-    rows, cols = np.flatnonzero(crop.any(axis=1)), np.flatnonzero(crop.any(axis=0))
-    if rows.size == 0:
-        return x0, y0, x0, y0
-    return x0 + int(cols[0]), y0 + int(rows[0]), x0 + int(cols[-1]) + 1, y0 + int(rows[-1]) + 1
+def _pixel_extents(pixels: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]) -> dict[int, tuple[int, ...]]:
+    """Per object number with pixels, (x0, y0, x1, y1) of its pixels, x1 and y1 exclusive."""
+    column, top, bottom, number = pixels
+    present = np.unique(number)
+    first = np.searchsorted(number, present)
+    last = np.searchsorted(number, present, side="right") - 1
+    if not present.size:
+        return {}
+    return dict(
+        zip(
+            present.tolist(),
+            zip(
+                column[first].tolist(),
+                np.minimum.reduceat(top, first).tolist(),
+                (column[last] + 1).tolist(),
+                np.maximum.reduceat(bottom, first).tolist(),
+            ),
+        )
+    )
 
 
 def _palette_png(indices: np.ndarray, palette: np.ndarray) -> bytes:

@@ -254,3 +254,159 @@ def test_writer_refuses_names_that_leave_the_folder(tmp_path: Path) -> None:
     with pytest.raises(FormatError, match="points outside the folder"):
         FORMAT.write(dataset, tmp_path / "out")
     assert not (tmp_path / "x.xml").exists() and not (tmp_path / "Annotations").exists()
+
+
+def test_written_indices_and_boxes_are_the_shapes_painted_in_order(tmp_path: Path, monkeypatch) -> None:
+    """Many images of odd sizes, rasterised a few images at a time: each PNG is every object's own mask
+    (shape_to_mask) painted in order, the later on top, and each <bndbox> the extent of its own mask."""
+    import re
+
+    from protolabel.segmentation.formats import voc
+    from protolabel.segmentation.geometry.rasterise import shape_to_mask
+
+    monkeypatch.setattr(voc, "CHUNK_PIXELS", 700)  # a group ends inside the image list, several times
+    rng = np.random.default_rng(3)
+    images = []
+    for n in range(12):
+        height, width = (int(v) for v in rng.integers(6, 40, size=2))
+        shapes = [Shape(())]  # no polygon: numbered by no index
+        for _ in range(int(rng.integers(0, 6))):
+            centre, size = rng.uniform(-3, [width, height]), rng.uniform(0.2, 15)
+            ring = np.round(square(0, 0, 1) * size + centre, 1)
+            holes = (centre + 0.25 * size + square(0, 0, 1) * 0.5 * size,) if rng.random() < 0.3 else ()
+            shapes.append(Shape((Polygon(ring, holes),)))
+        classes = rng.integers(0, 2, len(shapes))
+        objects = Instances((height, width), class_names=("cat", "dog"), shapes=shapes, classes=classes)
+        images.append(CocoImage(f"i{n}.jpg", width, height, objects))
+    FORMAT.write(CocoDataset((Category(1, "cat"), Category(2, "dog")), images), tmp_path)
+    for n, image in enumerate(images):
+        height, width = image.height, image.width
+        expected, expected_class = np.zeros((height, width), np.uint8), np.zeros((height, width), np.uint8)
+        kept = [(s, int(c)) for s, c in zip(image.instances.shapes, image.instances.classes) if s.polygons]
+        for k, (shape, class_index) in enumerate(kept, 1):
+            mask = shape_to_mask(shape, height, width)
+            expected[mask], expected_class[mask] = k, class_index + 1
+        with Image.open(tmp_path / "SegmentationObject" / f"i{n}.png") as ids:
+            assert np.array_equal(np.asarray(ids), expected), n
+        with Image.open(tmp_path / "SegmentationClass" / f"i{n}.png") as class_ids:
+            assert np.array_equal(np.asarray(class_ids), expected_class), n
+        xml = (tmp_path / "Annotations" / f"i{n}.xml").read_text()
+        boxes = re.findall(r"<xmin>(\d+)</xmin>\s*<ymin>(\d+)</ymin>\s*<xmax>(\d+)</xmax>\s*<ymax>(\d+)</ymax>", xml)
+        assert len(boxes) == len(kept)
+        for box, (shape, _) in zip(boxes, kept):
+            rows, cols = np.nonzero(shape_to_mask(shape, height, width))
+            if rows.size:
+                assert [int(v) for v in box] == [cols.min() + 1, rows.min() + 1, cols.max() + 1, rows.max() + 1]
+
+
+def test_read_objects_are_the_exact_pixels_and_majority_class_of_each_index(tmp_path: Path) -> None:
+    """Hand-made index PNGs (speckled objects, diagonal contacts, holes, runs from one column's foot to the next
+    one's head, void): each object read rasterises back to its index's pixels exactly, with the class most of
+    its pixels have (the lowest of a tie)."""
+    from collections import Counter
+
+    from protolabel.segmentation.geometry.rasterise import shape_to_mask
+
+    rng = np.random.default_rng(24)
+    palette = voc_palette().ravel().tolist()
+    (tmp_path / "labelmap.txt").write_text("background:0,0,0::\nred:128,0,0::\ngreen:0,128,0::\nblue:128,128,0::\n")
+    expected = {}
+    for n in range(8):
+        height, width = (int(v) for v in rng.integers(3, 12, size=2))
+        ids = rng.choice(np.array([0, 1, 2, 3, 255], np.uint8), size=(height, width), p=[0.3, 0.3, 0.2, 0.1, 0.1])
+        ids[:, 0] = 1  # a run from one column's foot to the next one's head
+        classes = np.where((ids > 0) & (ids < 255), rng.integers(0, 4, size=ids.shape), 0).astype(np.uint8)
+        for folder, pixels in (("SegmentationObject", ids), ("SegmentationClass", classes)):
+            image = Image.frombytes("P", (width, height), pixels.tobytes())
+            image.putpalette(palette)
+            (tmp_path / folder).mkdir(exist_ok=True)
+            image.save(tmp_path / folder / f"m{n}.png")
+        expected[f"m{n}.jpg"] = ids, classes
+    back = FORMAT.read(tmp_path, tmp_path / "JPEGImages")
+    names = ("background", *back.category_names)
+    seen = 0
+    for image in back.images:
+        ids, classes = expected[image.file_name]
+        present = [k for k in range(1, 255) if (ids == k).any()]
+        inst = image.instances
+        assert len(inst) == len(present)
+        for k, shape, class_index in zip(present, inst.shapes, inst.classes):
+            assert np.array_equal(shape_to_mask(shape, *ids.shape), ids == k), (image.file_name, k)
+            votes = Counter(c for c in classes[ids == k].tolist() if c)
+            if votes:
+                top = max(votes.values())
+                assert names[int(class_index) + 1] == names[min(c for c, v in votes.items() if v == top)]
+                seen += 1
+    assert seen >= 10
+
+
+def test_png_reader_without_pil_reads_what_pil_reads_or_leaves_it_to_pil(tmp_path: Path) -> None:
+    """Our unfiltered palette PNGs are read without PIL, pixel for pixel as PIL reads them; a filtered PNG (as
+    PIL and Datumaro save them), another bit depth or a damaged file are left to PIL, which names the damage."""
+    import io
+    import zlib
+
+    from protolabel.segmentation.formats import voc
+
+    rng = np.random.default_rng(5)
+    ids = rng.integers(0, 256, size=(13, 17)).astype(np.uint8)
+    ours = voc._palette_png(ids, voc_palette())
+    assert np.array_equal(voc._unfiltered_png_indices(ours), ids)
+    with Image.open(io.BytesIO(ours)) as image:
+        assert np.array_equal(np.asarray(image), ids)
+    grey = io.BytesIO()
+    Image.fromarray(ids, "L").save(grey, "PNG")  # PIL filters its rows: not ours to read
+    assert voc._unfiltered_png_indices(grey.getvalue()) is None
+    one_bit = io.BytesIO()
+    Image.fromarray(ids > 127).save(one_bit, "PNG")
+    assert voc._unfiltered_png_indices(one_bit.getvalue()) is None
+    idat = ours.index(b"IDAT")
+    damaged = ours[: idat + 10] + bytes([ours[idat + 10] ^ 0xFF]) + ours[idat + 11 :]  # the CRC no longer fits
+    assert voc._unfiltered_png_indices(damaged) is None
+    assert voc._unfiltered_png_indices(ours[:-20]) is None  # cut short
+    rows = np.zeros((13, 18), np.uint8)
+    rows[:, 1:] = ids
+    body = zlib.compress(rows.tobytes()[:-5])  # a row short of what the header promises
+    short = ours[: idat - 4] + voc._png_chunk(b"IDAT", body) + voc._png_chunk(b"IEND", b"")
+    assert voc._unfiltered_png_indices(short) is None
+    # through the reader: the damaged mask is named by PIL's message, as before
+    FORMAT.write(sample_dataset(), tmp_path)
+    path = tmp_path / "SegmentationObject" / "sub" / "a.png"
+    data = path.read_bytes()
+    at = data.index(b"IDAT")
+    path.write_bytes(data[: at + 10] + bytes([data[at + 10] ^ 0xFF]) + data[at + 11 :])
+    with pytest.raises(FormatError, match=r"SegmentationObject/sub/a.png: cannot decode the PNG \("):
+        FORMAT.read(tmp_path, tmp_path)
+
+
+def test_repeated_xml_fields_read_the_first_in_document_order(tmp_path: Path) -> None:
+    """As ElementTree's findtext reads them: a field given twice counts once, the first; a <bndbox> field missing
+    from the first <bndbox> is taken from the next one."""
+    (tmp_path / "Annotations").mkdir()
+    (tmp_path / "Annotations" / "e.xml").write_text(
+        "<annotation><size><width>50</width><height>140</height></size><object><name>cat</name><name>dog</name>"
+        "<difficult>1.0</difficult><difficult>0</difficult><truncated></truncated><occluded>x</occluded>"
+        "<pose>Left</pose><bndbox><ymin>3</ymin><xmax>9</xmax></bndbox>"
+        "<bndbox><xmin>2</xmin><ymin>99</ymin><ymax>100</ymax><xmin>0</xmin></bndbox></object></annotation>"
+    )
+    (image,) = FORMAT.read(tmp_path, tmp_path).images
+    assert image.instances.labels == ["cat"]
+    assert image.instances.attributes[0] == {"attributes": {"difficult": True, "pose": "Left"}}
+    assert image.instances.shapes[0].polygons[0].exterior.tolist() == [[1, 2], [9, 2], [9, 100], [1, 100]]
+
+
+def test_object_without_pixels_is_counted_not_written(tmp_path: Path) -> None:
+    """A shape smaller than a pixel has no index and no pixel box: it used to be written as an <object> whose
+    <bndbox> ended before it began, which made the export unreadable (also by this reader)."""
+    speck = Shape((Polygon(np.array([[3.1, 3.1], [3.3, 3.1], [3.2, 3.3]])),))
+    shapes = [Shape((Polygon(square(2, 2, 6)),)), speck, Shape((Polygon(square(10, 4, 5)),))]
+    objects = Instances((HEIGHT, WIDTH), class_names=("cat", "dog"), shapes=shapes, classes=[0, 0, 1])
+    dataset = CocoDataset((Category(1, "cat"), Category(2, "dog")), [CocoImage("a.jpg", WIDTH, HEIGHT, objects)])
+    notes = FORMAT.write(dataset, tmp_path)
+    assert "1 object with no pixel (smaller than a pixel or outside the image): not written" in notes
+    back = FORMAT.read(tmp_path, tmp_path).images[0].instances
+    assert back.labels == ["cat", "dog"]
+    for written, read in zip((shapes[0], shapes[2]), back.shapes):
+        assert np.array_equal(coco_mask(read, HEIGHT, WIDTH), coco_mask(written, HEIGHT, WIDTH))
+    with Image.open(tmp_path / "SegmentationObject" / "a.png") as ids:
+        assert set(np.unique(np.asarray(ids)).tolist()) == {0, 1, 2}
