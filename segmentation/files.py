@@ -83,11 +83,16 @@ def _write_through(path: str | os.PathLike, data: bytes) -> None:
     # O_APPEND: /dev/stdout redirected to a file reopens it at offset 0; appending keeps what was printed there.
     fd = os.open(path, os.O_WRONLY | os.O_APPEND | getattr(os, "O_NOCTTY", 0) | getattr(os, "O_CLOEXEC", 0))
     try:
-        view = memoryview(data)
-        while view:
-            view = view[os.write(fd, view) :]
+        write_all(fd, data)
     finally:
         os.close(fd)
+
+
+def write_all(fd: int, data: bytes) -> None:
+    """All of `data` to the open descriptor `fd` (os.write may take only part of it, on a pipe or when interrupted)."""
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view) :]
 
 
 def _check_replaceable(path: Path) -> None:

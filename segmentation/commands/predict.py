@@ -187,19 +187,24 @@ def _predict_images(
     return records, done, failed
 
 
+class _Skipped:
+    """Says and counts the frames that could not be read (the runs go on without them)."""
+
+    def __init__(self) -> None:
+        self.count = 0
+
+    def __call__(self, text: str) -> None:
+        self.count += 1
+        print(f"skipped: {text}", file=sys.stderr)
+
+
 def _predict_video(
     engine, args: argparse.Namespace, video: str, reader: VideoReader, show_progress: bool
 ) -> tuple[list[dict], int, int]:
     """Every frame of one video, in order (one sequence with --keyframe-interval); each record carries the
     frame's identity. A frame that cannot be decoded is skipped; a file changed meanwhile stops the command."""
     records: list[dict] = []
-    failed = 0
-
-    def skipped(text: str) -> None:
-        nonlocal failed
-        failed += 1
-        print(f"skipped: {text}", file=sys.stderr)
-
+    skipped = _Skipped()
     done = 0
     try:
         for result in frame_results(
@@ -214,7 +219,7 @@ def _predict_video(
                 print(f"[{result.index + 1}/{len(reader)}] frames of {video} processed", file=sys.stderr)
     except VideoChangedError as exc:
         raise CommandError(str(exc)) from None
-    return records, done, failed
+    return records, done, skipped.count
 
 
 def _predict_sequences(
@@ -224,18 +229,12 @@ def _predict_sequences(
     which `label FOLDER --keyframe-interval` runs too); each record says whether its frame was a keyframe."""
     runner = sequence_runner(engine, args.keyframe_interval, args.non_keyframe_backend)
     records: list[dict] = []
-    failed = 0
-
-    def skipped(text: str) -> None:
-        nonlocal failed
-        failed += 1
-        print(f"skipped: {text}", file=sys.stderr)
-
+    skipped = _Skipped()
     done = 0
     for sequence in input_sequences(inputs):
         for frame, result in sequence_results(runner, sequence_timeline(sequence), skipped):
             records.extend({**r, "keyframe": result.keyframe} for r in detection_records(frame.name, result.detections))
             done += 1
             if show_progress:
-                print(f"[{done + failed}/{total}] frames processed", file=sys.stderr)
-    return records, done, failed
+                print(f"[{done + skipped.count}/{total}] frames processed", file=sys.stderr)
+    return records, done, skipped.count

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
+from protolabel.segmentation.files import write_all
 from protolabel.segmentation.folders import path_inside
 from protolabel.segmentation.formats.base import FormatError
 from protolabel.segmentation.image_headers import image_size_from_header
@@ -311,9 +312,7 @@ def _create_file(path: Path, data: bytes) -> None:
     flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
     fd = os.open(path, flags | getattr(os, "O_BINARY", 0), 0o666)
     try:
-        view = memoryview(data)
-        while view:
-            view = view[os.write(fd, view) :]
+        write_all(fd, data)
     finally:
         os.close(fd)
 
