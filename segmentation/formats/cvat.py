@@ -43,7 +43,6 @@ from protolabel.segmentation.geometry.coco_shapes import shapes_from_rles
 from protolabel.segmentation.geometry.instances import Instances
 from protolabel.segmentation.geometry.provenance import HUMAN_DRAWN, Provenance
 from protolabel.segmentation.geometry.rasterise import shapes_to_runs
-from protolabel.segmentation.geometry.rle import rle_from_crop
 from protolabel.segmentation.geometry.shapes import Polygon, Shape
 from protolabel.segmentation.images import MAX_PIXELS
 from protolabel.segmentation.input_files import open_input, read_input_bytes
@@ -269,7 +268,22 @@ def _mask_shape(element: Element, width: int, height: int, at: str, problems: Pr
     values = np.zeros(len(runs), bool)
     values[1::2] = True
     crop = np.repeat(values, runs).reshape(box_h, box_w)
-    return rle_from_crop(crop, left, top, height, width)
+    return _image_rle(crop, left, top, height, width)
+
+
+def _image_rle(crop: np.ndarray, x0: int, y0: int, height: int, width: int) -> dict:
+    """The uncompressed COCO RLE of a height x width image that is `crop` at (x0, y0) and empty elsewhere: as
+    `rle_from_crop`, without compressing what `shapes_from_rles` would only decode again."""
+    column = crop.shape[0] + 2  # each crop column padded with a clear pixel above and below
+    padded = np.zeros((crop.shape[1], column), bool)
+    padded[:, 1:-1] = crop.T
+    flat = padded.ravel()
+    pos = np.flatnonzero(flat[1:] != flat[:-1]) + 1  # alternately the first pixel set, the first clear
+    edges = (pos // column + x0) * height + (pos % column - 1 + y0)
+    if len(edges) > 2:  # a run going on into the next image column (the crop spans the image's height)
+        joined = np.flatnonzero(edges[1:-1:2] == edges[2::2])
+        edges = np.delete(edges, np.concatenate([2 * joined + 1, 2 * joined + 2]))
+    return {"size": [height, width], "counts": np.diff(edges, prepend=0, append=height * width).tolist()}
 
 
 def _object_attributes(element: Element, input_types: dict[str, str]) -> dict[str, Any]:
