@@ -261,7 +261,11 @@ def _mask_shape(element: Element, width: int, height: int, at: str, problems: Pr
     if not _RUNS.fullmatch(text):
         problems.add(at, f"rle must be comma-separated non-negative integers, got {short(text)}")
         return None
-    runs = np.array(text.split(","), np.int64)
+    try:
+        runs = np.array(text.split(","), np.int64)
+    except OverflowError:
+        problems.add(at, f"rle has a run longer than any image, got {short(text)}")
+        return None
     if int(runs.sum()) != box_w * box_h:
         problems.add(at, f"rle runs add up to {int(runs.sum())} pixels, the {box_w}x{box_h} box has {box_w * box_h}")
         return None

@@ -295,6 +295,12 @@ def test_rle_not_matching_its_box_is_named(cvat_xml: Path) -> None:
     assert "<image>[1] (img2.png) <mask>[0]: rle runs add up to 1919 pixels, the 48x40 box has 1920" in message
 
 
+def test_rle_run_too_large_for_an_integer_is_named(cvat_xml: Path) -> None:
+    """A run past 64 bits raised OverflowError instead of naming the mask."""
+    _replace(cvat_xml, 'rle="', 'rle="99999999999999999999999, ')
+    assert "<mask>[0]: rle has a run longer than any image, got '99999999999999999999999, " in _error(cvat_xml)
+
+
 def test_mask_box_outside_the_image_is_named(cvat_xml: Path) -> None:
     _replace(cvat_xml, 'left="0" top="0" width="48"', 'left="1" top="0" width="48"')
     assert "<mask>[0]: the 48x40 mask at (1, 0) is not inside the 48x40 image" in _error(cvat_xml)
