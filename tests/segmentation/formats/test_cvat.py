@@ -8,8 +8,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from protolabel.segmentation.coco import Category, CocoDataset, CocoImage
 from protolabel.segmentation.formats.base import FormatError
 from protolabel.segmentation.formats.cvat import FORMAT
+from protolabel.segmentation.geometry.instances import Instances
+from protolabel.segmentation.geometry.outlines import mask_to_shape
+from protolabel.segmentation.geometry.shapes import Polygon, Shape
 from tests.segmentation.formats.xml_format_samples import (
     FORMATS,
     HEIGHT,
@@ -79,6 +83,69 @@ def test_the_export_is_what_elementtree_writes_of_it(tmp_path: Path) -> None:
     assert b'label="a &quot;b&quot; &amp; &lt;c&gt;&#10;d&#09;e"' in written
     assert b'<attribute name="blank" />' in written
     assert b'<image id="2" name="none.png" width="' in written
+
+
+def _random_objects(seed: int) -> CocoDataset:
+    """Images of random sizes with pixel blobs (holes, several parts, pinches), rings and plain polygons."""
+    rng = np.random.default_rng(seed)
+    images = []
+    for k in range(7):
+        height, width = (int(v) for v in rng.integers(4, 30, 2))
+        shapes = [
+            mask_to_shape(rng.random((height, width)) < 0.5, tolerance=0, min_area=0),
+            Shape((Polygon(np.array([[0, 0], [width, 0], [width, height], [0, height]], float)),)),
+            mask_to_shape(rng.random((height, width)) < 0.3, tolerance=0, min_area=0),
+        ]
+        objects = Instances((height, width), class_names=("a", "b"), shapes=shapes, classes=[k % 2, 1, 0])
+        images.append(CocoImage(f"{k}.png", width, height, objects))
+    return CocoDataset((Category(1, "a"), Category(2, "b")), images)
+
+
+def test_masks_are_each_objects_pixels_over_their_box_across_chunks(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Many objects of many images rasterised together (3 images at a time here) still land each on its own
+    <mask> and read back, in order, as the same pixels."""
+    from xml.etree.ElementTree import parse
+
+    from protolabel.segmentation.formats import cvat
+
+    monkeypatch.setattr(cvat, "_CHUNK", 3)
+    dataset = _random_objects(5)
+    FORMAT.write(dataset, tmp_path)
+    written = parse(tmp_path / "annotations.xml").getroot().findall("image")
+    back = FORMAT.read(tmp_path, tmp_path)
+    masks = 0
+    for image, element, read in zip(dataset.images, written, back.images):
+        size = (image.height, image.width)
+        expected = [coco_mask(s, *size) for s in image.instances.shapes if not s.is_empty()]
+        assert len(read.instances) == len(expected)
+        for shape, pixels in zip(read.instances.shapes, expected):
+            assert np.array_equal(coco_mask(shape, *size), pixels)
+        for child, pixels in zip(element, expected):
+            if child.tag != "mask":
+                continue
+            masks += 1
+            left, top, width, height = (int(child.get(key, "")) for key in ("left", "top", "width", "height"))
+            runs = [int(n) for n in child.get("rle", "").split(",")]
+            crop = np.repeat(np.arange(len(runs)) % 2 == 1, runs).reshape(height, width)
+            placed = np.zeros(size, bool)
+            placed[top : top + height, left : left + width] = crop
+            assert np.array_equal(placed, pixels)
+            assert crop[0].any() and crop[-1].any() and crop[:, 0].any() and crop[:, -1].any()  # the tight box
+    assert masks >= 7
+
+
+def test_an_object_of_several_parts_without_pixels_is_left_out_with_a_note(tmp_path: Path) -> None:
+    """Parts too thin to cover a pixel centre have no mask to write (this raised IndexError)."""
+    sliver = np.array([[1, 1], [5, 1], [5, 1.2]], float)
+    shapes = [Shape((Polygon(sliver), Polygon(sliver + [0, 2]))), Shape((Polygon(sliver),))]
+    objects = Instances((HEIGHT, WIDTH), class_names=("cat",), shapes=shapes, classes=[0, 0])
+    dataset = CocoDataset((Category(1, "cat"),), [CocoImage("a.png", WIDTH, HEIGHT, objects)])
+    notes = FORMAT.write(dataset, tmp_path)
+    assert "1 object with holes or several parts but no pixel inside its image: not written" in notes
+    back = FORMAT.read(tmp_path, tmp_path).images[0].instances
+    assert len(back) == 1 and np.array_equal(back.shapes[0].polygons[0].exterior, sliver)
 
 
 def _one_object(tmp_path: Path, element: str, labels: str = "<label><name>cat</name></label>") -> Path:
@@ -226,6 +293,12 @@ def test_rle_not_matching_its_box_is_named(cvat_xml: Path) -> None:
     _replace(cvat_xml, 'rle="222, ', 'rle="221, ')
     message = _error(cvat_xml)
     assert "<image>[1] (img2.png) <mask>[0]: rle runs add up to 1919 pixels, the 48x40 box has 1920" in message
+
+
+def test_rle_run_too_large_for_an_integer_is_named(cvat_xml: Path) -> None:
+    """A run past 64 bits raised OverflowError instead of naming the mask."""
+    _replace(cvat_xml, 'rle="', 'rle="99999999999999999999999, ')
+    assert "<mask>[0]: rle has a run longer than any image, got '99999999999999999999999, " in _error(cvat_xml)
 
 
 def test_mask_box_outside_the_image_is_named(cvat_xml: Path) -> None:
