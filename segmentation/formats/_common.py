@@ -51,6 +51,7 @@ class InsideCheck:
 
     def __init__(self, root: Path) -> None:
         self.root = root
+        self.base = os.fspath(root)  # joined as text: a Path per name cost as much as the lstat
         self.folders: dict[str, bool] = {}
 
     def __call__(self, name: str) -> bool:
@@ -59,7 +60,7 @@ class InsideCheck:
             self.folders[folder] = path_inside(self.root, folder or ".") is not None
         if not self.folders[folder]:
             return False
-        if os.path.islink(self.root / name):
+        if os.path.islink(os.path.join(self.base, name)):
             return path_inside(self.root, name) is not None
         return True
 
@@ -91,7 +92,7 @@ def counted_notes(counts: dict[str, int], notes: dict[str, tuple[str, str]]) -> 
     return [f"{count(n, notes[key][0])}{notes[key][1]}" for key, n in counts.items() if n]
 
 
-def image_size(path: Path) -> tuple[int, int]:
+def image_size(path: str | os.PathLike) -> tuple[int, int]:
     """(width, height) of an image file from its header, decoding it only for a format whose header is not
     parsed; ImageReadError (naming the file) when it cannot be read."""
     try:
@@ -111,13 +112,27 @@ def image_size(path: Path) -> tuple[int, int]:
 def name_inside(folder: Path, path: str | os.PathLike) -> str | None:
     """`path` (absolute, or relative to the current folder) as a '/'-separated name relative to `folder`, or
     None when it lies outside it. Only the names are compared: nothing is opened, no link followed."""
-    root = os.path.normpath(os.path.abspath(folder))
-    target = os.path.normpath(os.path.abspath(path))
-    try:
-        inside = os.path.commonpath([root, target]) == root and target != root
-    except ValueError:  # another drive
-        inside = False
-    return Path(os.path.relpath(target, root)).as_posix() if inside else None
+    return NamesInside(folder)(path)
+
+
+class NamesInside:
+    """name_inside for many paths against one folder, whose own path is normalised once (per name, that cost as
+    much as the rest)."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self.root = os.path.normpath(os.path.abspath(folder))
+
+    def __call__(self, path: str | os.PathLike) -> str | None:
+        root, target = self.root, os.path.normpath(os.path.abspath(path))
+        try:
+            inside = os.path.commonpath([root, target]) == root and target != root
+        except ValueError:  # another drive
+            inside = False
+        if not inside:
+            return None
+        # both normalised and `root` a prefix by whole components: the rest, not os.path.relpath's walk
+        return target[len(root) :].lstrip(os.sep).replace(os.sep, "/")
 
 
 def clean_relative(name: str) -> str | None:
