@@ -52,6 +52,7 @@ class InsideCheck:
 
     def __init__(self, root: Path) -> None:
         self.root = root
+        self.base = os.fspath(root)  # joined as text: a Path per name cost as much as the lstat
         self.folders: dict[str, bool] = {}
 
     def __call__(self, name: str) -> bool:
@@ -60,7 +61,7 @@ class InsideCheck:
             self.folders[folder] = path_inside(self.root, folder or ".") is not None
         if not self.folders[folder]:
             return False
-        if os.path.islink(self.root / name):
+        if os.path.islink(os.path.join(self.base, name)):
             return path_inside(self.root, name) is not None
         return True
 
@@ -92,7 +93,7 @@ def counted_notes(counts: dict[str, int], notes: dict[str, tuple[str, str]]) -> 
     return [f"{count(n, notes[key][0])}{notes[key][1]}" for key, n in counts.items() if n]
 
 
-def image_size(path: Path) -> tuple[int, int]:
+def image_size(path: str | os.PathLike) -> tuple[int, int]:
     """(width, height) of an image file from its header, decoding it only for a format whose header is not
     parsed; ImageReadError (naming the file) when it cannot be read."""
     try:
@@ -112,13 +113,27 @@ def image_size(path: Path) -> tuple[int, int]:
 def name_inside(folder: Path, path: str | os.PathLike) -> str | None:
     """`path` (absolute, or relative to the current folder) as a '/'-separated name relative to `folder`, or
     None when it lies outside it. Only the names are compared: nothing is opened, no link followed."""
-    root = os.path.normpath(os.path.abspath(folder))
-    target = os.path.normpath(os.path.abspath(path))
-    try:
-        inside = os.path.commonpath([root, target]) == root and target != root
-    except ValueError:  # another drive
-        inside = False
-    return Path(os.path.relpath(target, root)).as_posix() if inside else None
+    return NamesInside(folder)(path)
+
+
+class NamesInside:
+    """name_inside for many paths against one folder, whose own path is normalised once (per name, that cost as
+    much as the rest)."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self.root = os.path.normpath(os.path.abspath(folder))
+
+    def __call__(self, path: str | os.PathLike) -> str | None:
+        root, target = self.root, os.path.normpath(os.path.abspath(path))
+        try:
+            inside = os.path.commonpath([root, target]) == root and target != root
+        except ValueError:  # another drive
+            inside = False
+        if not inside:
+            return None
+        # both normalised and `root` a prefix by whole components: the rest, not os.path.relpath's walk
+        return target[len(root) :].lstrip(os.sep).replace(os.sep, "/")
 
 
 def clean_relative(name: str) -> str | None:
@@ -175,15 +190,15 @@ class FileBatch:
         self.pool = ThreadPoolExecutor(WRITERS, thread_name_prefix="export-writer")
         self.pending: list[Future[None]] = []
         self.queued: list[Callable[[], None]] = []
-        self.made: set[Path] = set()
-        self.unplaced: list[Path] = []  # images whose source is not a file (appended from the writers)
+        self.made: set[str] = set()
+        self.unplaced: list[str | Path] = []  # images whose source is not a file (appended from the writers)
 
-    def write_bytes(self, path: Path, data: bytes) -> None:
+    def write_bytes(self, path: str | Path, data: bytes) -> None:
         target = self._target(path)
         write = _create_file if self.staging is not None else _write_file
         self._queue(functools.partial(write, target, data))
 
-    def place_image(self, source: Path, target: Path) -> None:
+    def place_image(self, source: str | Path, target: str | Path) -> None:
         """`target` as a hard link to `source` (no copy of the pixels), or a copy across file systems; a source
         that is not a file is left out and listed in `unplaced` (looked at by the writer, not here: a stat per
         image cost as much as the rest of a YOLO export on a slow disk)."""
@@ -195,21 +210,22 @@ class FileBatch:
 
         self._queue(place)
 
-    def _target(self, path: Path) -> Path:
+    def _target(self, path: str | Path) -> str:
         """Where `path` (under `root`) is written now: itself, or its place in the hidden folder; its folder made
-        here, in order, so the writers never race to create one."""
-        folder = path.parent
+        here, in order, so the writers never race to create one. Paths as text: a Path per file cost as much as
+        writing a YOLO label file."""
+        name = os.fspath(path)
+        folder = os.path.dirname(name)
         if self.staging is not None:
-            name = str(path)
             if not name.startswith(self.prefix):
                 raise ValueError(f"{path} is not inside {self.root}")
-            path = self.staging / name[len(self.prefix) :]
+            name = os.path.join(self.staging, name[len(self.prefix) :])
         if folder not in self.made:
             if self.staging is None:
-                self._check_inside(folder)
-            path.parent.mkdir(parents=True, exist_ok=True)
+                self._check_inside(Path(folder))
+            os.makedirs(os.path.dirname(name), exist_ok=True)
             self.made.add(folder)
-        return path
+        return name
 
     def _queue(self, work: Callable[[], None]) -> None:
         self.queued.append(work)
@@ -307,7 +323,7 @@ def _sync_folder(folder: Path) -> None:
         os.close(fd)
 
 
-def _create_file(path: Path, data: bytes) -> None:
+def _create_file(path: str, data: bytes) -> None:
     """A new file (never one that exists, nor through a link) holding `data`: the hidden folder's writes."""
     flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
     fd = os.open(path, flags | getattr(os, "O_BINARY", 0), 0o666)
@@ -317,8 +333,8 @@ def _create_file(path: Path, data: bytes) -> None:
         os.close(fd)
 
 
-def _write_file(path: Path, data: bytes) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+def _write_file(path: str, data: bytes) -> None:
+    fd, tmp = tempfile.mkstemp(prefix=f".{os.path.basename(path)}.", suffix=".tmp", dir=os.path.dirname(path))
     try:
         os.fchmod(fd, 0o666 & ~_UMASK)  # mkstemp makes the file private; an export is an ordinary file
         with os.fdopen(fd, "wb") as handle:
@@ -338,14 +354,14 @@ def _current_umask() -> int:
 _UMASK = _current_umask()
 
 
-def _same_file(a: Path, b: Path) -> bool:
+def _same_file(a: str | Path, b: str) -> bool:
     try:
         return os.path.samefile(a, b)
     except OSError:
         return False
 
 
-def _place_image(source: Path, target: Path) -> bool:
+def _place_image(source: str | Path, target: str) -> bool:
     """`target` as a hard link to `source` (no copy of the pixels: a new link is whole at once) or, across file
     systems or over an existing file, a link or copy under a temporary name renamed into place, so a
     half-written image never stands under its name. False, and nothing written, when `source` is not a file."""
@@ -359,7 +375,7 @@ def _place_image(source: Path, target: Path) -> bool:
         pass  # another file system, links not allowed, or no such file: a copy, if it is a file
     if not os.path.isfile(source):
         return False
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    fd, tmp = tempfile.mkstemp(prefix=f".{os.path.basename(target)}.", suffix=".tmp", dir=os.path.dirname(target))
     os.close(fd)
     try:
         os.unlink(tmp)

@@ -31,11 +31,11 @@ from protolabel.segmentation.folders import walk_folder
 from protolabel.segmentation.formats._common import (
     FileBatch,
     InsideCheck,
+    NamesInside,
     Skipped,
     count,
     distinct_points,
     far_outside,
-    name_inside,
     object_array,
 )
 from protolabel.segmentation.formats.base import AnnotationFormat, FormatError
@@ -86,14 +86,15 @@ def read(path: Path, images_folder: Path) -> CocoDataset:
     names: dict[str, str] = {}
     circles = not_areas = 0
     inside = InsideCheck(path) if path.is_dir() else None
-    for file in files:
-        where = str(file)
-        if inside is not None and not inside(file.relative_to(path).as_posix()):
+    names_inside = NamesInside(images_folder)
+    for file, relative in files:
+        where = file
+        if inside is not None and not inside(relative):
             skipped.add(where, "a link that leads outside the folder")  # never read: not what the user chose
             continue
         try:
             data = _load(file)
-            entry = _read_file(file, data, images_folder)
+            entry = _read_file(file, data, names_inside)
         except _Skip as exc:
             skipped.add(where, exc.reason)
             continue
@@ -135,14 +136,17 @@ class _Skip(Exception):
         self.reason = reason
 
 
-def _json_files(path: Path) -> list[Path]:
+def _json_files(path: Path) -> list[tuple[str, str]]:
+    """(path, name relative to `path`) of each labelme file; paths joined as text: a Path per file cost more than
+    the checks made on it."""
     if path.is_file():
-        return [path]
+        return [(str(path), path.name)]
+    base = str(path)
     walk = walk_folder(path, keep=lambda name: name.lower().endswith(".json"))
-    return [path / name for name in walk.names[:MAX_FILES]]
+    return [(os.path.join(base, name), name) for name in walk.names[:MAX_FILES]]
 
 
-def _load(file: Path) -> Any:
+def _load(file: str) -> Any:
     try:
         raw = read_input_bytes(file, MAX_LABELME_BYTES, what="labelme file")
     except InputTooLargeError:
@@ -163,7 +167,7 @@ def _load(file: Path) -> Any:
 _FileEntry = tuple[str, int, int, list[tuple[str, Shape, str, dict | None]], dict[str, Any], tuple[int, int]]
 
 
-def _read_file(file: Path, data: Any, images_folder: Path) -> _FileEntry:
+def _read_file(file: str, data: Any, names_inside: NamesInside) -> _FileEntry:
     """(image name, width, height, objects, image extra, (circles, lines and points)) of one labelme file."""
     if not isinstance(data, dict) or not isinstance(data.get("shapes"), list):
         raise _Skip("not a labelme file (no `shapes` list)")
@@ -172,9 +176,9 @@ def _read_file(file: Path, data: Any, images_folder: Path) -> _FileEntry:
         raise _Skip("no imagePath (an image only embedded in imageData is not imported)")
     written = image_path.replace("\\", "/")
     windows_drive = len(written) > 2 and written[1] == ":" and written[2] == "/"  # C:/... read on Linux
-    name = None if windows_drive or "\0" in written else name_inside(images_folder, file.parent / written)
+    name = None if windows_drive or "\0" in written else names_inside(os.path.join(os.path.dirname(file), written))
     if name is None:
-        raise _Skip(f"imagePath {_short(image_path)} lies outside {images_folder}")
+        raise _Skip(f"imagePath {_short(image_path)} lies outside {names_inside.folder}")
     given_width: Any = data.get("imageWidth")
     given_height: Any = data.get("imageHeight")
     if not (_is_int(given_width) and _is_int(given_height) and given_width > 0 and given_height > 0):

@@ -34,10 +34,10 @@ from protolabel.segmentation.folders import is_image_name, walk_folder
 from protolabel.segmentation.formats._common import (
     FileBatch,
     InsideCheck,
+    NamesInside,
     Skipped,
     count,
     image_size,
-    name_inside,
     read_inside,
 )
 from protolabel.segmentation.formats.base import AnnotationFormat, FormatError
@@ -72,6 +72,8 @@ def read(path: Path, images_folder: Path) -> CocoDataset:
     boxes = 0
     images = []
     categories = tuple(Category(i + 1, name) for i, name in enumerate(names))
+    names_inside = NamesInside(images_folder)
+    base = os.fspath(root)  # paths joined as text: a Path per file cost more than reading its label file
     for relative in walk.names:
         parts = relative.split("/")
         if "images" not in parts[:-1] or not is_image_name(parts[-1]):
@@ -80,11 +82,11 @@ def read(path: Path, images_folder: Path) -> CocoDataset:
         label_rel = "/".join([*parts[:cut], "labels", *parts[cut + 1 :]])
         label_rel = os.path.splitext(label_rel)[0] + ".txt"
         label_files.discard(label_rel)
-        image_path = root / relative
+        image_path = os.path.join(base, relative)
         if not (inside(relative) and inside(label_rel)):
             skipped.add(relative, "its image or label file is a link that leads outside the folder")
             continue
-        name = name_inside(images_folder, image_path) or "/".join(parts[cut + 1 :])
+        name = names_inside(image_path) or "/".join(parts[cut + 1 :])
         if name in seen:
             skipped.add(relative, f"another image has the same name ({seen[name]})")
             continue
@@ -94,7 +96,7 @@ def read(path: Path, images_folder: Path) -> CocoDataset:
             skipped.add(relative, f"unreadable image ({str(exc).split(': ', 1)[-1]})")
             continue
         try:
-            objects, image_boxes = _read_labels(root / label_rel, label_rel, len(names), width, height)
+            objects, image_boxes = _read_labels(os.path.join(base, label_rel), label_rel, len(names), width, height)
         except _BadLine as exc:
             skipped.add(exc.where, exc.reason)
             continue
@@ -162,7 +164,7 @@ def _class_names(path: Path, inside: InsideCheck | None) -> tuple[str, ...]:
     return out
 
 
-def _read_labels(path: Path, shown: str, classes: int, width: int, height: int) -> tuple[list[tuple[int, Shape]], int]:
+def _read_labels(path: str, shown: str, classes: int, width: int, height: int) -> tuple[list[tuple[int, Shape]], int]:
     """(class, shape) per line of one label file, and how many lines were boxes; _BadLine at the first bad one."""
     try:
         raw = read_input_bytes(path, MAX_LABEL_BYTES, what="label file")
@@ -174,8 +176,9 @@ def _read_labels(path: Path, shown: str, classes: int, width: int, height: int) 
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError:
         raise _BadLine(shown, "not UTF-8 text") from None
-    objects, boxes = [], 0
-    scale = np.array([width, height], np.float64)
+    lines: list[tuple[int, np.ndarray | int]] = []  # (class, a box's corners or a polygon's vertex count)
+    polygon_values: list[float] = []
+    boxes = 0
     for number, line in enumerate(text.splitlines(), start=1):
         fields = line.split()
         if not fields:
@@ -199,12 +202,21 @@ def _read_labels(path: Path, shown: str, classes: int, width: int, height: int) 
             if w <= 0 or h <= 0:
                 raise _BadLine(f"{shown}:{number}", "a box with no area")
             x1, y1, x2, y2 = cx - w / 2, cy - h / 2, cx + w / 2, cy + h / 2
-            points = np.array([[x1, y1], [x2, y1], [x2, y2], [x1, y2]])
+            lines.append((cls, np.array([[x1, y1], [x2, y1], [x2, y2], [x1, y2]])))
             boxes += 1
         else:
             if len(set(zip(values[0::2], values[1::2]))) < 3:
                 raise _BadLine(f"{shown}:{number}", "fewer than 3 distinct points")
-            points = np.array(values, np.float64).reshape(-1, 2) * scale
+            lines.append((cls, len(values) // 2))
+            polygon_values.extend(values)
+    # one array and one scaling for the file's polygons: per line, numpy's call cost more than the work
+    vertices = np.array(polygon_values, np.float64).reshape(-1, 2) * np.array([width, height], np.float64)
+    objects, start = [], 0
+    for cls, corners_or_count in lines:
+        if isinstance(corners_or_count, int):
+            points, start = vertices[start : start + corners_or_count], start + corners_or_count
+        else:
+            points = corners_or_count
         objects.append((cls, Shape((Polygon(points),))))
     return objects, boxes
 
@@ -250,11 +262,11 @@ def _write_image(
         clashes.append(image.file_name)
         return 0, 0, True
     taken[label_name] = image.file_name
-    image_target = out / "images" / image.file_name
+    image_target = os.path.join(out, "images", image.file_name)  # as text: a Path per image cost a tenth
     source = image.source_name
     placed = bool(source and os.path.isabs(source))  # a source that is not a file: counted by the batch
     if placed:
-        files.place_image(Path(str(source)), image_target)
+        files.place_image(str(source), image_target)
     joined = holes = 0
     inst = image.instances
     classes, walks = [], []
@@ -280,11 +292,10 @@ def _write_image(
     return joined, holes, placed
 
 
-def _label_path(image_path: Path) -> Path:
+def _label_path(image_path: str) -> str:
     """Ultralytics' rule: the last `/images/` of the image's path becomes `/labels/`, the extension `.txt`."""
-    text = str(image_path)
-    head, sep, tail = text.rpartition(f"{os.sep}images{os.sep}")
-    return Path(os.path.splitext(f"{head}{os.sep}labels{os.sep}{tail}" if sep else text)[0] + ".txt")
+    head, sep, tail = image_path.rpartition(f"{os.sep}images{os.sep}")
+    return os.path.splitext(f"{head}{os.sep}labels{os.sep}{tail}" if sep else image_path)[0] + ".txt"
 
 
 def join_parts(rings: list[np.ndarray]) -> np.ndarray:

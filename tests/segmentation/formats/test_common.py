@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from protolabel.segmentation.formats._common import clean_relative, counted_notes, tally
+from protolabel.segmentation.formats._common import InsideCheck, NamesInside, clean_relative, counted_notes, tally
 from protolabel.segmentation.formats.registry import by_name
 from protolabel.segmentation.project.export import project_dataset, with_image_files
 from protolabel.segmentation.project.store import ProjectStore
@@ -28,6 +28,41 @@ from protolabel.segmentation.project.store import ProjectStore
 )
 def test_a_written_name_stays_inside_its_folder(written, expected):
     assert clean_relative(written) == expected
+
+
+@pytest.mark.parametrize(
+    ("path", "expected"),
+    [
+        ("photos/a.jpg", "a.jpg"),
+        ("photos/sub//b.png", "sub/b.png"),
+        ("photos/x/../c.png", "c.png"),
+        ("photos", None),
+        ("photos/..", None),
+        ("photos2/a.jpg", None),  # a sibling whose name starts with the folder's
+        ("elsewhere/a.jpg", None),
+    ],
+)
+def test_names_inside_a_folder_are_relative_to_it_and_nothing_outside_is(tmp_path, path, expected):
+    names = NamesInside(tmp_path / "photos")
+    assert names(tmp_path / path) == expected
+    assert names(str(tmp_path / path)) == expected  # a folder's path is normalised once, for every name asked
+
+
+def test_names_inside_the_top_folder_have_no_leading_separator(tmp_path):
+    assert NamesInside(tmp_path.anchor)(tmp_path / "a.jpg") == (tmp_path / "a.jpg").as_posix().lstrip("/")
+
+
+def test_a_link_planted_in_a_folder_already_checked_is_still_refused(tmp_path):
+    root, outside = tmp_path / "data", tmp_path / "outside.txt"
+    (root / "labels").mkdir(parents=True)
+    (root / "labels" / "a.txt").write_text("0 0 0 1 0 1 1\n")
+    outside.write_text("secret")
+    inside = InsideCheck(root)
+    assert inside("labels/a.txt")  # the folder is resolved and remembered here
+    (root / "labels" / "b.txt").symlink_to(outside)
+    (root / "labels" / "c.txt").symlink_to(root / "labels" / "a.txt")
+    assert not inside("labels/b.txt")
+    assert inside("labels/c.txt")  # a link whose target lies inside is followed
 
 
 def test_counted_notes_say_one_thing_in_the_singular_and_skip_zero():
