@@ -8,7 +8,7 @@ import os
 import posixpath
 import shutil
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
@@ -17,6 +17,8 @@ import numpy as np
 from protolabel.segmentation.files import write_all
 from protolabel.segmentation.folders import path_inside
 from protolabel.segmentation.formats.base import FormatError
+from protolabel.segmentation.geometry.coco_shapes import shapes_from_rles
+from protolabel.segmentation.geometry.shapes import Shape
 from protolabel.segmentation.image_headers import image_size_from_header
 from protolabel.segmentation.images import ImageReadError, read_image
 from protolabel.segmentation.input_files import open_input, read_input_bytes
@@ -389,3 +391,13 @@ def _place_image(source: str | Path, target: str) -> bool:
             os.unlink(tmp)
         raise
     return True
+
+
+def traced_shapes(rles: list[dict]) -> Iterator[Shape]:
+    """The exact pixel outline of each RLE a reader made from a file's pixels (VOC's index PNGs, CVAT's masks), in
+    order: all traced in one batch (shapes_from_rles, as the COCO import does), as one call per object cost most
+    of those imports."""
+    for shape in shapes_from_rles(rles):
+        if isinstance(shape, Exception):  # the readers make these RLEs from checked pixels: a bug, not the file's
+            raise shape
+        yield shape

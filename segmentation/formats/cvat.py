@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 from xml.etree.ElementTree import Element, SubElement, indent, tostring
@@ -36,10 +35,10 @@ from protolabel.segmentation.formats._common import (
     object_array,
     read_inside,
     tally,
+    traced_shapes,
 )
 from protolabel.segmentation.formats.base import AnnotationFormat, FormatError
 from protolabel.segmentation.formats.xml_input import Problems, name_for_folder, parse_xml, short
-from protolabel.segmentation.geometry.coco_shapes import shapes_from_rles
 from protolabel.segmentation.geometry.instances import Instances
 from protolabel.segmentation.geometry.provenance import HUMAN_DRAWN, Provenance
 from protolabel.segmentation.geometry.rasterise import shapes_to_runs
@@ -118,7 +117,7 @@ def read_cvat(path: Path, images_folder: Path) -> CocoDataset:
     problems.raise_if_any()
     class_names = tuple(category_names)
     index_of = {name: k for k, name in enumerate(class_names)}
-    traced = _trace([obj[0] for record in records for obj in record[3] if isinstance(obj[0], dict)])
+    traced = traced_shapes([obj[0] for record in records for obj in record[3] if isinstance(obj[0], dict)])
     images = []
     for name, width, height, objects, tags, image_id in records:
         instances = Instances(
@@ -140,15 +139,6 @@ _NOTES = {
     "groups": ("object", " with a group_id: groups are not kept"),
     "undeclared": ("object", " of labels that <meta> does not declare: added as classes"),
 }
-
-
-def _trace(rles: list[dict]) -> Iterator[Shape]:
-    """The exact pixel outline of each mask's RLE, in order: all traced in one batch (shapes_from_rles, as the COCO
-    and VOC imports do), as tracing one mask at a time cost over a third of a CVAT import."""
-    for shape in shapes_from_rles(rles):
-        if isinstance(shape, Exception):  # the RLEs are made here from checked runs: a bug, not the file's fault
-            raise shape
-        yield shape
 
 
 def _labels(document: Element) -> tuple[dict[str, dict[str, str]], dict[str, str]]:

@@ -47,10 +47,10 @@ from protolabel.segmentation.formats._common import (
     object_array,
     read_inside,
     tally,
+    traced_shapes,
 )
 from protolabel.segmentation.formats.base import AnnotationFormat, FormatError
 from protolabel.segmentation.formats.xml_input import Problems, name_for_folder, parse_xml, short
-from protolabel.segmentation.geometry.coco_shapes import shapes_from_rles
 from protolabel.segmentation.geometry.instances import Instances
 from protolabel.segmentation.geometry.provenance import HUMAN_DRAWN, Provenance
 from protolabel.segmentation.geometry.rasterise import ColumnRuns, shapes_to_runs
@@ -121,7 +121,7 @@ def read_voc(path: Path, images_folder: Path) -> CocoDataset:
             records.append(record)
             category_names.update(dict.fromkeys(obj[1] for obj in record[3]))
     problems.raise_if_any()
-    traced = _trace([obj[0] for record in records for obj in record[3] if isinstance(obj[0], dict)])
+    traced = traced_shapes([obj[0] for record in records for obj in record[3] if isinstance(obj[0], dict)])
     names = tuple(category_names)
     index_of = {name: i for i, name in enumerate(names)}
     base = root / IMAGES
@@ -215,15 +215,6 @@ def _item_ids(inside: InsideCheck, problems: Problems) -> list[str]:
             ".", "no items: neither ImageSets/Segmentation/*.txt nor Annotations/*.xml nor SegmentationObject/*.png"
         )
     return sorted(ids)
-
-
-def _trace(rles: list[dict]) -> Iterator[Shape]:
-    """The exact pixel outline of each RLE, in order: all traced in one batch (shapes_from_rles, as the COCO import
-    does), as one call per object cost most of a VOC import."""
-    for shape in shapes_from_rles(rles):
-        if isinstance(shape, Exception):  # the RLEs are made here from a decoded PNG: a bug, not the file's fault
-            raise shape
-        yield shape
 
 
 def _read_item(
