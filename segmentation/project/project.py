@@ -223,10 +223,15 @@ class Project:
             self.events.tracks_changed.emit(video)
 
     def record_import(self, names: Sequence[str], labels: Sequence[str]) -> None:
-        """An import wrote these images (and the labels) in one transaction: refresh what we show."""
+        """An import wrote these images (and the labels) in one transaction: refresh what we show (their statuses in
+        one store read: an import of 10,000 images read them one by one on the UI thread)."""
+        states = self.store.image_states(n for n in names if n in self.images)
         for name in names:
-            if name in self.images:
-                self.images.set_status(name, self.store.status(name))
+            state = states.get(name)
+            if state is not None and state.damaged is not None:
+                self.images.mark_unreadable(name, state.damaged)
+            elif state is not None:
+                self.images.set_status(name, state.status)
             doc = self._documents.get(name)
             if doc is not None:
                 doc.reload()
