@@ -77,6 +77,13 @@ def check_keyframe_path_options(args: argparse.Namespace) -> None:
         )
     if getattr(args, "non_keyframe_backend", "torch") != "torch" and (args.keyframe_interval or 1) == 1:
         raise CommandError("--non-keyframe-backend needs --keyframe-interval above 1: there are no non-keyframes")
+    if args.keyframe_interval is not None and (
+        getattr(args, "batch_size", 1) != 1 or getattr(args, "workers", None) is not None
+    ):
+        raise CommandError(
+            "--batch-size and --workers batch images that run on their own; with --keyframe-interval the frames "
+            "run one after another: leave them out"
+        )
 
 
 def sequence_runner(engine: YolactEngine, keyframe_interval: int, non_keyframe_backend: str = "torch") -> Any:

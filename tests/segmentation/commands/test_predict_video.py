@@ -164,3 +164,13 @@ def test_a_non_keyframe_backend_without_non_keyframes_is_refused(frame_folder, t
     args = ["predict", "--weights", str(tmp_path / "never-loaded.pth"), "--non-keyframe-backend", "openvino"]
     assert main([*args, str(frame_folder)]) == 2
     assert "--non-keyframe-backend needs --keyframe-interval above 1" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("option", [["--batch-size", "4"], ["--workers", "2"]])
+@pytest.mark.parametrize("command", ["predict", "label"])
+def test_batching_options_with_the_keyframe_path_are_refused(frame_folder, tmp_path, capsys, command, option):
+    args = [command, "--weights", str(tmp_path / "never-loaded.pth"), "--keyframe-interval", "2", *option]
+    out = ["--out", str(tmp_path / "out.json")]
+    assert main([*args, *out, str(frame_folder)]) == 2
+    assert "with --keyframe-interval the frames run one after another" in capsys.readouterr().err
+    assert not (tmp_path / "out.json").exists()
