@@ -238,7 +238,7 @@ def _shape(element: Element, width: int, height: int, at: str, problems: Problem
 
 
 def _mask_shape(element: Element, width: int, height: int, at: str, problems: Problems) -> dict | None:
-    """The mask's pixels as the image's COCO RLE (column-major), traced later with the others (`_trace`)."""
+    """The mask's pixels as the image's COCO RLE (column-major), traced later with the others (`traced_shapes`)."""
     left, top = _int_attr(element, "left"), _int_attr(element, "top")
     box_w, box_h = _int_attr(element, "width"), _int_attr(element, "height")
     if left is None or top is None or box_w is None or box_h is None or box_w <= 0 or box_h <= 0:

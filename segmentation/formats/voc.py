@@ -17,7 +17,7 @@ Writing: the same layout with VOC's palette, no void borders drawn (they would c
 VOC's limits said in the notes: one index per pixel (overlaps go to the later object), at most 254 objects per
 image and 254 classes, an object with no pixel left out (it has no index and no box). Each image is placed in
 `JPEGImages/` under its `<filename>` (a hard link, else a copy) when its file is known; the files are written in one
-batch (_common.FileBatch: each atomic, one sync at the end).
+batch (_common.FileBatch: a reader never sees half a file; one sync at the end).
 """
 
 from __future__ import annotations
@@ -221,7 +221,7 @@ def _read_item(
     inside: InsideCheck, item: str, labels: list[str], problems: Problems, notes: dict[str, int]
 ) -> tuple[str, int, int, list[tuple[Shape | dict, str, dict]]] | None:
     """(image file name, width, height, [(shape, class name, attributes)]) of one item, or None after a problem.
-    A shape read from pixels is the uncompressed COCO RLE of its pixels, traced later (`_trace`)."""
+    A shape read from pixels is the uncompressed COCO RLE of its pixels, traced later (`traced_shapes`)."""
     root = str(inside.root)  # names as strings: a Path per file name cost more than reading the XML
     xml_where, object_where, class_where = f"{ANNOTATIONS}/{item}.xml", f"{OBJECTS}/{item}.png", f"{CLASSES}/{item}.png"
     has_xml, has_objects, has_classes = (
